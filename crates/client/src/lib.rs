@@ -1,0 +1,1 @@
+//! conflux-client (in progress).

@@ -1,0 +1,1 @@
+//! conflux-convert (in progress).

@@ -1,0 +1,1 @@
+//! conflux-cql (in progress).

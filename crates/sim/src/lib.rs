@@ -1,0 +1,2 @@
+//! conflux-sim (in progress).
+pub mod fixture;
