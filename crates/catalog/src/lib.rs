@@ -97,7 +97,10 @@ pub enum Verdict {
     Satisfied(ScopeKind),
     /// Neither alternative is complete; each field is what that alternative still lacks
     /// (empty when the operation has no alternative of that kind).
-    Missing { granular: ScopeSet, classic: ScopeSet },
+    Missing {
+        granular: ScopeSet,
+        classic: ScopeSet,
+    },
     /// The spec lists no scope for this operation: no scoped or OAuth credential can call it.
     NoPublishedScope,
 }
@@ -170,7 +173,11 @@ mod tests {
 
     #[test]
     fn every_row_of_the_table_is_an_operation() {
-        let rows = SCOPES_TSV.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
+        let rows = SCOPES_TSV
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count();
         assert_eq!(Operation::all().count(), rows);
     }
 
@@ -182,7 +189,11 @@ mod tests {
         let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
         for line in lines.filter(|l| !l.trim().is_empty()) {
             let f: Vec<&str> = line.split('\t').collect();
-            let api = if f[col("api")] == "v1" { ApiVersion::V1 } else { ApiVersion::V2 };
+            let api = if f[col("api")] == "v1" {
+                ApiVersion::V1
+            } else {
+                ApiVersion::V2
+            };
             let op = Operation::by_id(api, f[col("operationId")]).unwrap();
             let info = op.info();
             assert_eq!(info.method.as_str(), f[col("method")]);
@@ -192,8 +203,16 @@ mod tests {
                 v.sort();
                 v
             }
-            assert_eq!(info.classic.names(), names(f[col("classic_scopes")]), "{op:?}");
-            assert_eq!(info.granular.names(), names(f[col("granular_scopes")]), "{op:?}");
+            assert_eq!(
+                info.classic.names(),
+                names(f[col("classic_scopes")]),
+                "{op:?}"
+            );
+            assert_eq!(
+                info.granular.names(),
+                names(f[col("granular_scopes")]),
+                "{op:?}"
+            );
             assert_eq!(info.deprecated, !f[col("deprecated")].is_empty(), "{op:?}");
         }
     }
@@ -212,7 +231,10 @@ mod tests {
 
         let d = Operation::DownloadAttatchment.info();
         assert_eq!(d.granular.names(), vec!["read:attachment:confluence"]);
-        assert_eq!(d.classic.names(), vec!["readonly:content.attachment:confluence"]);
+        assert_eq!(
+            d.classic.names(),
+            vec!["readonly:content.attachment:confluence"]
+        );
 
         assert!(Operation::GetContentById.info().deprecated);
         assert_eq!(Operation::GetAttachmentsV1.api(), ApiVersion::V1);
@@ -222,9 +244,15 @@ mod tests {
     #[test]
     fn either_complete_alternative_satisfies() {
         let classic: ScopeSet = [Scope::SearchConfluence].into_iter().collect();
-        assert_eq!(Operation::SearchByCQL.check(classic), Verdict::Satisfied(ScopeKind::Classic));
+        assert_eq!(
+            Operation::SearchByCQL.check(classic),
+            Verdict::Satisfied(ScopeKind::Classic)
+        );
         let granular: ScopeSet = [Scope::ReadContentDetailsConfluence].into_iter().collect();
-        assert_eq!(Operation::SearchByCQL.check(granular), Verdict::Satisfied(ScopeKind::Granular));
+        assert_eq!(
+            Operation::SearchByCQL.check(granular),
+            Verdict::Satisfied(ScopeKind::Granular)
+        );
     }
 
     #[test]
@@ -242,13 +270,19 @@ mod tests {
 
     #[test]
     fn operations_without_scopes_are_closed() {
-        assert_eq!(Operation::GetAdminKey.check(ScopeSet::all()), Verdict::NoPublishedScope);
+        assert_eq!(
+            Operation::GetAdminKey.check(ScopeSet::all()),
+            Verdict::NoPublishedScope
+        );
     }
 
     #[test]
     fn scope_kinds_follow_atlassians_naming() {
         assert_eq!(Scope::ReadConfluenceContentAll.kind(), ScopeKind::Classic);
-        assert_eq!(Scope::ReadonlyContentAttachmentConfluence.kind(), ScopeKind::Classic);
+        assert_eq!(
+            Scope::ReadonlyContentAttachmentConfluence.kind(),
+            ScopeKind::Classic
+        );
         assert_eq!(Scope::ReadPageConfluence.kind(), ScopeKind::Granular);
         for s in Scope::ALL {
             assert_eq!(Scope::from_name(s.as_str()), Some(*s));
@@ -267,7 +301,10 @@ mod tests {
                 shared.display()
             ),
             Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-                eprintln!("skipping: {} not readable ({e}); CI=true makes this fail", shared.display())
+                eprintln!(
+                    "skipping: {} not readable ({e}); CI=true makes this fail",
+                    shared.display()
+                )
             }
             Err(e) => panic!("{} must be present under CI: {e}", shared.display()),
         }

@@ -24,7 +24,11 @@ impl ScopeSet {
     pub fn parse_lenient(s: &str) -> (ScopeSet, Vec<String>) {
         let mut set = ScopeSet::EMPTY;
         let mut unknown = Vec::new();
-        for name in s.split([' ', ',', '\n', '\t']).map(str::trim).filter(|n| !n.is_empty()) {
+        for name in s
+            .split([' ', ',', '\n', '\t'])
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             match Scope::from_name(name) {
                 Some(scope) => set.insert(scope),
                 None => unknown.push(name.to_string()),
@@ -68,7 +72,10 @@ impl ScopeSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Scope> {
-        Scope::ALL.iter().copied().filter(move |s| self.contains(*s))
+        Scope::ALL
+            .iter()
+            .copied()
+            .filter(move |s| self.contains(*s))
     }
 
     /// Scope names, sorted.
@@ -120,7 +127,9 @@ mod tests {
 
     #[test]
     fn set_algebra() {
-        let a: ScopeSet = [Scope::ReadPageConfluence, Scope::WritePageConfluence].into_iter().collect();
+        let a: ScopeSet = [Scope::ReadPageConfluence, Scope::WritePageConfluence]
+            .into_iter()
+            .collect();
         let b: ScopeSet = [Scope::ReadPageConfluence].into_iter().collect();
         assert!(a.contains_all(b));
         assert!(!b.contains_all(a));

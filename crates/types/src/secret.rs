@@ -64,7 +64,10 @@ mod tests {
             email: String,
             token: Secret,
         }
-        let c = Config { email: "a@b.c".into(), token: Secret::new("hunter2".into()) };
+        let c = Config {
+            email: "a@b.c".into(),
+            token: Secret::new("hunter2".into()),
+        };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 

@@ -27,10 +27,14 @@ impl BaseUrl {
             reason: e.to_string(),
         })?;
         if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(UrlError::Scheme { input: trimmed.to_string() });
+            return Err(UrlError::Scheme {
+                input: trimmed.to_string(),
+            });
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(UrlError::Credentials { input: "(URL with credentials)".to_string() });
+            return Err(UrlError::Credentials {
+                input: "(URL with credentials)".to_string(),
+            });
         }
         let mut s = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
         if let Some(port) = url.port() {
@@ -117,7 +121,10 @@ mod tests {
             "https://example.atlassian.net/wiki",
             " https://example.atlassian.net/wiki/spaces/DEV/overview ",
         ] {
-            assert_eq!(SiteUrl::parse(input).unwrap().as_str(), "https://example.atlassian.net");
+            assert_eq!(
+                SiteUrl::parse(input).unwrap().as_str(),
+                "https://example.atlassian.net"
+            );
         }
     }
 
@@ -131,8 +138,14 @@ mod tests {
     #[test]
     fn refuses_bad_urls_with_a_fix() {
         let e = SiteUrl::parse("example.atlassian.net").unwrap_err();
-        assert!(e.to_string().contains("https://your-site.atlassian.net"), "{e}");
-        assert!(matches!(SiteUrl::parse("ftp://x").unwrap_err(), UrlError::Scheme { .. }));
+        assert!(
+            e.to_string().contains("https://your-site.atlassian.net"),
+            "{e}"
+        );
+        assert!(matches!(
+            SiteUrl::parse("ftp://x").unwrap_err(),
+            UrlError::Scheme { .. }
+        ));
         let e = BaseUrl::parse("https://me:pw@example.atlassian.net").unwrap_err();
         assert!(!e.to_string().contains("pw"));
     }

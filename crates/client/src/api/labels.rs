@@ -1,0 +1,42 @@
+use conflux_catalog::Operation;
+use conflux_types::PageId;
+use serde_json::json;
+
+use crate::Client;
+use crate::error::{ClientError, Result};
+use crate::models::{Label, ListEnvelope};
+use crate::paging::{Page, PageRequest};
+use crate::transport::Call;
+
+/// `client.labels()`: read with v2, add with v1 (v2 has no label write).
+pub struct Labels<'a> {
+    pub(crate) client: &'a Client,
+}
+
+impl Labels<'_> {
+    pub async fn for_page(&self, page_id: PageId, page: &PageRequest) -> Result<Page<Label>> {
+        let call = Call::new(Operation::GetPageLabels, &[("id", page_id.as_str())])?;
+        self.client.list(call, page).await
+    }
+
+    /// Adds labels (global prefix) and returns the page's labels afterwards.
+    pub async fn add(&self, page_id: PageId, names: &[String]) -> Result<Vec<Label>> {
+        let mut body = Vec::new();
+        for name in names {
+            let name = name.trim();
+            if name.is_empty() || name.chars().any(char::is_whitespace) {
+                return Err(ClientError::InvalidInput(format!(
+                    "label `{name}` is not valid: labels are single words without spaces"
+                )));
+            }
+            body.push(json!({ "prefix": "global", "name": name.to_lowercase() }));
+        }
+        if body.is_empty() {
+            return Err(ClientError::InvalidInput("give at least one label".into()));
+        }
+        let call = Call::new(Operation::AddLabelsToContent, &[("id", page_id.as_str())])?
+            .json(serde_json::Value::Array(body));
+        let env: ListEnvelope<Label> = self.client.json(call).await?;
+        Ok(env.results)
+    }
+}

@@ -1,0 +1,102 @@
+use conflux_catalog::Operation;
+use serde_json::json;
+
+use crate::Client;
+use crate::error::{ClientError, Result};
+use crate::models::{Container, User};
+use crate::transport::Call;
+
+/// `client.databases()`: database metadata (v2). Cloud has no public API for database rows.
+pub struct Databases<'a> {
+    pub(crate) client: &'a Client,
+}
+
+impl Databases<'_> {
+    pub async fn create(
+        &self,
+        space_id: &str,
+        title: &str,
+        parent_id: Option<&str>,
+    ) -> Result<Container> {
+        create_container(
+            self.client,
+            Operation::CreateDatabase,
+            space_id,
+            title,
+            parent_id,
+        )
+        .await
+    }
+    pub async fn get(&self, id: &str) -> Result<Container> {
+        self.client
+            .json(Call::new(Operation::GetDatabaseById, &[("id", id)])?)
+            .await
+    }
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        self.client
+            .send(&Call::new(Operation::DeleteDatabase, &[("id", id)])?)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// `client.folders()`: folders in the page tree (v2).
+pub struct Folders<'a> {
+    pub(crate) client: &'a Client,
+}
+
+impl Folders<'_> {
+    pub async fn create(
+        &self,
+        space_id: &str,
+        title: &str,
+        parent_id: Option<&str>,
+    ) -> Result<Container> {
+        create_container(
+            self.client,
+            Operation::CreateFolder,
+            space_id,
+            title,
+            parent_id,
+        )
+        .await
+    }
+    pub async fn get(&self, id: &str) -> Result<Container> {
+        self.client
+            .json(Call::new(Operation::GetFolderById, &[("id", id)])?)
+            .await
+    }
+}
+
+async fn create_container(
+    client: &Client,
+    op: Operation,
+    space_id: &str,
+    title: &str,
+    parent_id: Option<&str>,
+) -> Result<Container> {
+    if title.trim().is_empty() || space_id.trim().is_empty() {
+        return Err(ClientError::InvalidInput(
+            "`spaceId` and `title` are required".into(),
+        ));
+    }
+    let mut body = json!({ "spaceId": space_id, "title": title });
+    if let Some(p) = parent_id {
+        body["parentId"] = json!(p);
+    }
+    client.json(Call::new(op, &[])?.json(body)).await
+}
+
+/// `client.users()`.
+pub struct Users<'a> {
+    pub(crate) client: &'a Client,
+}
+
+impl Users<'_> {
+    /// The account the credential acts as (v1).
+    pub async fn current(&self) -> Result<User> {
+        self.client
+            .json(Call::new(Operation::GetCurrentUser, &[])?)
+            .await
+    }
+}

@@ -1,0 +1,334 @@
+//! One error type whose variants a caller can act on. Each carries what failed in Confluence
+//! terms (its `Display`) and [`ClientError::hint`], the exact next step.
+
+use std::time::Duration;
+
+use conflux_catalog::{Operation, ScopeKind, ScopeSet};
+
+use crate::credential::CredentialKind;
+
+/// The crate's result type.
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// Scopes an operation needs that the credential does not hold.
+#[derive(Debug, Clone)]
+pub struct MissingScopes {
+    pub operation: Operation,
+    pub credential: CredentialKind,
+    /// Granular scopes the operation needs that were not granted (all of them when unknown).
+    pub missing_granular: ScopeSet,
+    /// The classic alternative, when the operation has one.
+    pub classic_alternative: ScopeSet,
+    /// What the credential holds, when that can be known (OAuth grants, configured scopes).
+    pub granted: Option<ScopeSet>,
+}
+
+impl MissingScopes {
+    fn scope_list(set: ScopeSet) -> String {
+        set.names()
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn hint(&self) -> String {
+        let add = Self::scope_list(self.missing_granular);
+        let classic = if self.classic_alternative.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (or the classic {})",
+                Self::scope_list(self.classic_alternative)
+            )
+        };
+        match self.credential {
+            CredentialKind::ScopedApiToken => format!(
+                "create a new scoped API token that includes {add}{classic} at \
+                 https://id.atlassian.com/manage-profile/security/api-tokens, or use a classic API token"
+            ),
+            CredentialKind::OAuth => format!(
+                "add {add}{classic} to the app's permissions in the Atlassian developer console \
+                 (https://developer.atlassian.com/console/myapps/), then reconnect so the new grant takes effect"
+            ),
+            _ => format!("the token must hold {add}{classic}; issue one that does"),
+        }
+    }
+}
+
+/// Why Confluence did not accept the credential at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Wrong, revoked or unknown credentials.
+    Invalid,
+    /// An OAuth access token that has expired and could not be refreshed.
+    Expired,
+    /// A scoped API token sent to the site URL, which only accepts classic tokens.
+    ScopedTokenOnSite,
+}
+
+/// Everything that can go wrong talking to Confluence.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    #[error("{operation} needs scope(s) this {} does not hold: {}",
+        .0.credential.describe(), MissingScopes::scope_list(.0.missing_granular), operation = .0.operation.operation_id())]
+    MissingScopes(Box<MissingScopes>),
+
+    #[error("{operation} is not open to any {credential}: Atlassian publishes no scope for it",
+        operation = .operation.operation_id(), credential = .credential.describe())]
+    NoPublishedScope {
+        operation: Operation,
+        credential: CredentialKind,
+    },
+
+    #[error("Confluence refused the {} ({})", .credential.describe(), match .reason {
+        AuthFailure::Invalid => "unknown, wrong or revoked credentials",
+        AuthFailure::Expired => "the access token has expired",
+        AuthFailure::ScopedTokenOnSite => "scoped API tokens are not accepted on the site URL",
+    })]
+    Unauthorized {
+        credential: CredentialKind,
+        reason: AuthFailure,
+    },
+
+    #[error("permission denied: {message}")]
+    Forbidden {
+        operation: Operation,
+        message: String,
+    },
+
+    #[error("not found: {message}")]
+    NotFound {
+        operation: Operation,
+        message: String,
+    },
+
+    #[error("version conflict: {message}")]
+    VersionConflict {
+        current: Option<u64>,
+        message: String,
+    },
+
+    #[error("{operation} has been retired on this route (410 Gone)", operation = .operation.operation_id())]
+    Gone { operation: Operation },
+
+    #[error("rate limited by Confluence after {attempts} attempt(s)")]
+    RateLimited {
+        retry_after: Option<Duration>,
+        attempts: u32,
+    },
+
+    #[error("Confluence rejected the request: {message}")]
+    BadRequest {
+        operation: Operation,
+        message: String,
+    },
+
+    #[error("Confluence failed with HTTP {status}: {message}")]
+    Upstream { status: u16, message: String },
+
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    #[error("could not reach Confluence: {message}")]
+    Transport {
+        message: String,
+        may_have_been_sent: bool,
+    },
+
+    #[error("Confluence answered HTTP {status} with a body Conflux could not read: {excerpt}")]
+    Decode { status: u16, excerpt: String },
+
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// Coarse classes callers match on (exit codes, MCP error categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    MissingScopes,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    VersionConflict,
+    Gone,
+    RateLimited,
+    BadRequest,
+    Upstream,
+    InvalidInput,
+    Transport,
+    Config,
+}
+
+impl ClientError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ClientError::MissingScopes(_) | ClientError::NoPublishedScope { .. } => {
+                ErrorKind::MissingScopes
+            }
+            ClientError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            ClientError::Forbidden { .. } => ErrorKind::Forbidden,
+            ClientError::NotFound { .. } => ErrorKind::NotFound,
+            ClientError::VersionConflict { .. } => ErrorKind::VersionConflict,
+            ClientError::Gone { .. } => ErrorKind::Gone,
+            ClientError::RateLimited { .. } => ErrorKind::RateLimited,
+            ClientError::BadRequest { .. } => ErrorKind::BadRequest,
+            ClientError::Upstream { .. } | ClientError::Decode { .. } => ErrorKind::Upstream,
+            ClientError::InvalidInput(_) => ErrorKind::InvalidInput,
+            ClientError::Transport { .. } => ErrorKind::Transport,
+            ClientError::Config(_) => ErrorKind::Config,
+        }
+    }
+
+    /// Whether trying again later can succeed without changing anything.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ClientError::RateLimited { .. }
+                | ClientError::Upstream { .. }
+                | ClientError::Transport { .. }
+        )
+    }
+
+    /// The exact next step, in words a person or a model can act on.
+    pub fn hint(&self) -> String {
+        match self {
+            ClientError::MissingScopes(m) => m.hint(),
+            ClientError::NoPublishedScope { .. } => "no scoped token or OAuth app can call this \
+                endpoint; only a classic API token on the site URL (or Atlassian's own UI) can"
+                .to_string(),
+            ClientError::Unauthorized { reason: AuthFailure::Invalid, credential } => match credential {
+                CredentialKind::ApiToken | CredentialKind::ScopedApiToken => "check the email and API \
+                    token (CONFLUENCE_USERNAME, CONFLUENCE_API_TOKEN); the token may have expired or \
+                    been revoked at https://id.atlassian.com/manage-profile/security/api-tokens"
+                    .to_string(),
+                CredentialKind::OAuth => {
+                    "the OAuth grant is no longer valid: reconnect Confluence to sign in again".to_string()
+                }
+                CredentialKind::AccessToken => {
+                    "the access token is not valid: obtain a fresh one (CONFLUENCE_ACCESS_TOKEN)".to_string()
+                }
+            },
+            ClientError::Unauthorized { reason: AuthFailure::Expired, .. } => {
+                "the access token has expired: reconnect (OAuth) or supply a fresh token".to_string()
+            }
+            ClientError::Unauthorized { reason: AuthFailure::ScopedTokenOnSite, .. } => {
+                "scoped API tokens only work through https://api.atlassian.com/ex/confluence/{cloudId}; \
+                 leave the token kind unset (Conflux detects it) or set CONFLUENCE_CLOUD_ID"
+                    .to_string()
+            }
+            ClientError::Forbidden { .. } => "the account lacks permission for this in the space: ask a \
+                space admin to grant it (Space settings → Permissions), or use another space"
+                .to_string(),
+            ClientError::NotFound { .. } => "check the id; Confluence also answers 404 when the account \
+                may not view the content, so check the space permissions too"
+                .to_string(),
+            ClientError::VersionConflict { current: Some(n), .. } => format!(
+                "the page changed since it was read (now version {n}): re-read it and send version {}",
+                n + 1
+            ),
+            ClientError::VersionConflict { current: None, .. } => {
+                "the page changed since it was read: re-read it and send the current version + 1".to_string()
+            }
+            ClientError::Gone { .. } => "Atlassian removed this v1 endpoint from the API gateway; \
+                Conflux uses the v2 equivalent where one exists, otherwise use a classic API token on the site URL"
+                .to_string(),
+            ClientError::RateLimited { retry_after: Some(d), .. } => {
+                format!("wait {}s and try again, or lower the request rate", d.as_secs().max(1))
+            }
+            ClientError::RateLimited { retry_after: None, .. } => {
+                "wait a minute and try again, or lower the request rate".to_string()
+            }
+            ClientError::BadRequest { .. } => "fix the request as the message says".to_string(),
+            ClientError::Upstream { .. } | ClientError::Decode { .. } => {
+                "Confluence had a transient failure; try again shortly".to_string()
+            }
+            ClientError::InvalidInput(_) => "fix the input as the message says".to_string(),
+            ClientError::Transport { may_have_been_sent: true, .. } => "check connectivity to the site; \
+                the request may have been applied, so read before writing again"
+                .to_string(),
+            ClientError::Transport { .. } => "check the site URL and network connectivity".to_string(),
+            ClientError::Config(_) => "fix the configuration as the message says".to_string(),
+        }
+    }
+
+    /// The missing scopes, when that is what went wrong.
+    pub fn missing_scopes(&self) -> Option<&MissingScopes> {
+        match self {
+            ClientError::MissingScopes(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn missing(
+        operation: Operation,
+        credential: CredentialKind,
+        granted: Option<ScopeSet>,
+    ) -> ClientError {
+        let info = operation.info();
+        let held = granted.unwrap_or(ScopeSet::EMPTY);
+        let missing_granular = info.granular.difference(held);
+        ClientError::MissingScopes(Box::new(MissingScopes {
+            operation,
+            credential,
+            missing_granular: if missing_granular.is_empty() {
+                info.granular
+            } else {
+                missing_granular
+            },
+            classic_alternative: info.classic,
+            granted,
+        }))
+    }
+}
+
+impl From<conflux_types::UrlError> for ClientError {
+    fn from(e: conflux_types::UrlError) -> Self {
+        ClientError::Config(e.to_string())
+    }
+}
+
+/// Keeps the kind of scope a verdict was satisfied with in logs.
+pub(crate) fn kind_name(kind: ScopeKind) -> &'static str {
+    match kind {
+        ScopeKind::Classic => "classic",
+        ScopeKind::Granular => "granular",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conflux_catalog::Scope;
+
+    #[test]
+    fn missing_scope_names_the_scope_and_the_fix() {
+        let granted: ScopeSet = [Scope::ReadSpaceConfluence].into_iter().collect();
+        let e = ClientError::missing(Operation::GetPages, CredentialKind::OAuth, Some(granted));
+        assert_eq!(
+            e.to_string(),
+            "getPages needs scope(s) this OAuth 2.0 (3LO) token does not hold: `read:page:confluence`"
+        );
+        assert!(e.hint().contains("developer console"), "{}", e.hint());
+        assert!(e.hint().contains("read:page:confluence"));
+    }
+
+    #[test]
+    fn classic_alternative_is_offered() {
+        let e = ClientError::missing(Operation::SearchByCQL, CredentialKind::ScopedApiToken, None);
+        let hint = e.hint();
+        assert!(hint.contains("`read:content-details:confluence`"), "{hint}");
+        assert!(hint.contains("classic `search:confluence`"), "{hint}");
+    }
+
+    #[test]
+    fn version_conflict_hint_gives_the_next_number() {
+        let e = ClientError::VersionConflict {
+            current: Some(4),
+            message: "stale".into(),
+        };
+        assert!(e.hint().contains("send version 5"));
+    }
+}

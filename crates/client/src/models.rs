@@ -1,0 +1,258 @@
+//! What Confluence returns, read tolerantly: every field defaults, unknown fields are ignored,
+//! so a new field or a missing one in Cloud's answer never breaks a call.
+
+use serde::{Deserialize, Serialize};
+
+/// `_links` as v2 and v1 give them (relative to `base`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Links {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webui: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Space {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub space_type: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub homepage_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<serde_json::Value>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Version {
+    pub number: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    pub minor_edit: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+/// A body in one representation.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BodyValue {
+    pub representation: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Body {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<BodyValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atlas_doc_format: Option<BodyValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<BodyValue>,
+}
+
+impl Body {
+    /// The first representation present.
+    pub fn any(&self) -> Option<&BodyValue> {
+        self.storage
+            .as_ref()
+            .or(self.atlas_doc_format.as_ref())
+            .or(self.view.as_ref())
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Page {
+    pub id: String,
+    pub status: String,
+    pub title: String,
+    pub space_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Comment {
+    pub id: String,
+    pub status: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_comment_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<serde_json::Value>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Label {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Attachment {
+    pub id: String,
+    pub status: String,
+    pub title: String,
+    pub media_type: String,
+    pub file_size: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_link: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+/// A node of the page tree, as v2 hierarchy calls and v1 descendant calls give it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContentRef {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub content_type: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth: Option<u32>,
+}
+
+/// v1 content, as search and v1 hierarchy calls embed it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct V1Content {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub content_type: String,
+    pub status: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space: Option<V1Space>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct V1Space {
+    pub id: serde_json::Value,
+    pub key: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SearchResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<V1Content>,
+    pub title: String,
+    pub excerpt: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    pub entity_type: String,
+}
+
+/// A search page with the totals CQL search reports.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SearchPage {
+    pub results: Vec<SearchResult>,
+    pub total_size: Option<u64>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Container {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub content_type: String,
+    pub status: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+/// A database's metadata (Cloud has no public API for its rows).
+pub type Database = Container;
+/// A folder in the page tree.
+pub type Folder = Container;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct User {
+    pub account_id: String,
+    pub account_type: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// Generic list envelope of v2 (`results` + `_links.next`) and v1 (`results`, `start`, `size`).
+#[derive(Debug, Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
+pub(crate) struct ListEnvelope<T> {
+    #[serde(default = "Vec::new")]
+    pub results: Vec<T>,
+    #[serde(default, rename = "_links")]
+    pub links: Links,
+    #[serde(default, rename = "totalSize")]
+    pub total_size: Option<u64>,
+}

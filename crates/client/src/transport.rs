@@ -1,0 +1,473 @@
+//! Sending one operation: URL from the route and the path template, the auth header,
+//! retries that honour `Retry-After`, OAuth refresh when the stored expiry has passed, and
+//! classification of every refusal into a [`ClientError`].
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use conflux_catalog::{Method, Operation, Verdict};
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde::de::DeserializeOwned;
+
+use crate::Client;
+use crate::credential::Credential;
+use crate::error::{AuthFailure, ClientError, Result, kind_name};
+use crate::route::Route;
+
+/// How hard to try before giving up.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// First backoff when the server gives no `Retry-After`; doubles each time.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// `Retry-After` above this is clamped (Cloud has been seen sending i64::MAX).
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A request body.
+#[derive(Clone, Debug)]
+pub(crate) enum Body {
+    None,
+    Json(serde_json::Value),
+    /// One file as `multipart/form-data` field `file` (v1 attachment upload).
+    File {
+        file_name: String,
+        media_type: String,
+        bytes: Bytes,
+        comment: Option<String>,
+    },
+}
+
+/// One call: the operation, its path parameters, the query.
+#[derive(Clone, Debug)]
+pub(crate) struct Call {
+    pub op: Operation,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Body,
+}
+
+impl Call {
+    /// Fills the operation's path template; every `{name}` must have a value.
+    pub fn new(op: Operation, params: &[(&str, &str)]) -> Result<Call> {
+        let mut path = op.path().to_string();
+        for (name, value) in params {
+            if value.is_empty() {
+                return Err(ClientError::InvalidInput(format!(
+                    "`{name}` must not be empty"
+                )));
+            }
+            let encoded =
+                percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
+            path = path.replace(&format!("{{{name}}}"), &encoded);
+        }
+        if path.contains('{') {
+            return Err(ClientError::InvalidInput(format!(
+                "missing path parameter for {} ({path})",
+                op.operation_id()
+            )));
+        }
+        Ok(Call {
+            op,
+            path,
+            query: Vec::new(),
+            body: Body::None,
+        })
+    }
+
+    pub fn query(mut self, key: &str, value: impl ToString) -> Self {
+        self.query.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn query_opt(self, key: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(v) => self.query(key, v),
+            None => self,
+        }
+    }
+
+    pub fn json(mut self, body: serde_json::Value) -> Self {
+        self.body = Body::Json(body);
+        self
+    }
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub bytes: Bytes,
+}
+
+impl Response {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.bytes).map_err(|e| ClientError::Decode {
+            status: self.status,
+            excerpt: format!("{e}; body starts {:?}", excerpt(&self.bytes)),
+        })
+    }
+}
+
+fn excerpt(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned()
+}
+
+fn to_reqwest_method(m: Method) -> reqwest::Method {
+    match m {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Delete => reqwest::Method::DELETE,
+    }
+}
+
+/// 5xx and lost connections are retried only where repeating cannot duplicate a write:
+/// reads, and PUT/DELETE, which Confluence makes idempotent (a repeated versioned PUT gets 409).
+fn may_repeat(m: Method) -> bool {
+    !matches!(m, Method::Post)
+}
+
+/// Seconds from `Retry-After`, clamped; `None` when absent or unreadable.
+pub(crate) fn retry_after(headers: &HeaderMap, cap: Duration) -> Option<Duration> {
+    let v = headers.get("retry-after")?.to_str().ok()?.trim();
+    let secs: u64 = v
+        .parse()
+        .ok()
+        .or_else(|| v.parse::<f64>().ok().map(|f| f.max(0.0) as u64))?;
+    Some(Duration::from_secs(secs).min(cap))
+}
+
+impl Client {
+    /// Sends `call` with retries and returns the successful answer or a classified error.
+    pub(crate) async fn send(&self, call: &Call) -> Result<Response> {
+        let route = self.route();
+        self.send_to(call, &format!("{}{}", route.root(), call.path), &route)
+            .await
+    }
+
+    /// Sends `call` to an explicit URL (pagination links) with the same handling.
+    #[tracing::instrument(skip_all, fields(op = call.op.operation_id(), route = route.name()))]
+    pub(crate) async fn send_to(&self, call: &Call, url: &str, route: &Route) -> Result<Response> {
+        let policy = &self.inner.config.retry;
+        let method = call.op.method();
+        let mut refreshed = false;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            self.refresh_if_stale(false).await?;
+            let credential = self.credential();
+            let started = std::time::Instant::now();
+            let mut req = self
+                .inner
+                .http
+                .request(to_reqwest_method(method), url)
+                .query(&call.query)
+                .header(reqwest::header::ACCEPT, "application/json");
+            let mut auth = HeaderValue::from_str(&credential.authorization()).map_err(|_| {
+                ClientError::Config(
+                    "the credential contains characters that cannot be sent in a header".into(),
+                )
+            })?;
+            auth.set_sensitive(true);
+            req = req.header(reqwest::header::AUTHORIZATION, auth);
+            req = match &call.body {
+                Body::None => req,
+                Body::Json(v) => req.json(v),
+                Body::File {
+                    file_name,
+                    media_type,
+                    bytes,
+                    comment,
+                } => {
+                    let part = reqwest::multipart::Part::bytes(bytes.to_vec())
+                        .file_name(file_name.clone())
+                        .mime_str(media_type)
+                        .map_err(|e| {
+                            ClientError::InvalidInput(format!("media type `{media_type}`: {e}"))
+                        })?;
+                    let mut form = reqwest::multipart::Form::new().part("file", part);
+                    if let Some(c) = comment {
+                        form = form.text("comment", c.clone());
+                    }
+                    req.header("X-Atlassian-Token", "no-check").multipart(form)
+                }
+            };
+            let backoff = policy
+                .base_delay
+                .saturating_mul(2u32.saturating_pow(attempt - 1))
+                .min(policy.max_delay);
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    let may_have_been_sent = !e.is_connect();
+                    let message = if e.is_timeout() {
+                        "timed out".to_string()
+                    } else {
+                        e.without_url().to_string()
+                    };
+                    if attempt < policy.max_attempts && (may_repeat(method) || !may_have_been_sent)
+                    {
+                        tracing::debug!(attempt, %message, "request failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        continue;
+                    }
+                    return Err(ClientError::Transport {
+                        message,
+                        may_have_been_sent,
+                    });
+                }
+            };
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let bytes = match resp.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    if attempt < policy.max_attempts && may_repeat(method) {
+                        tokio::time::sleep(backoff).await;
+                        continue;
+                    }
+                    return Err(ClientError::Transport {
+                        message: e.without_url().to_string(),
+                        may_have_been_sent: true,
+                    });
+                }
+            };
+            tracing::debug!(
+                status,
+                ms = started.elapsed().as_millis() as u64,
+                attempt,
+                "response"
+            );
+            if (200..400).contains(&status) {
+                return Ok(Response {
+                    status,
+                    headers,
+                    bytes,
+                });
+            }
+            if status == 429 {
+                let wait = retry_after(&headers, policy.max_retry_after);
+                if attempt < policy.max_attempts {
+                    tracing::debug!(?wait, "rate limited; waiting");
+                    tokio::time::sleep(wait.unwrap_or(backoff)).await;
+                    continue;
+                }
+                return Err(ClientError::RateLimited {
+                    retry_after: wait,
+                    attempts: attempt,
+                });
+            }
+            if status >= 500 && attempt < policy.max_attempts && may_repeat(method) {
+                let wait = retry_after(&headers, policy.max_retry_after).unwrap_or(backoff);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            // An expired OAuth token on the gateway has been seen to answer 404 (v2) or 403
+            // (v1) instead of 401: when the stored expiry says the token is stale, refresh once.
+            if !refreshed && matches!(status, 401 | 403 | 404) && self.oauth_is_stale() {
+                refreshed = true;
+                if self.refresh_if_stale(true).await? {
+                    attempt -= 1;
+                    continue;
+                }
+            }
+            return Err(self.classify(call.op, status, &headers, &bytes, &credential, route));
+        }
+    }
+
+    fn oauth_is_stale(&self) -> bool {
+        match self.credential() {
+            Credential::OAuth(t) => t.is_stale(SystemTime::now(), self.inner.config.refresh_skew),
+            _ => false,
+        }
+    }
+
+    /// Turns a refusal into the error a caller can act on.
+    fn classify(
+        &self,
+        op: Operation,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+        credential: &Credential,
+        route: &Route,
+    ) -> ClientError {
+        let message = error_message(body).unwrap_or_else(|| format!("HTTP {status}"));
+        let kind = credential.kind();
+        match status {
+            401 => {
+                let scope_check = headers
+                    .get("x-failure-category")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.eq_ignore_ascii_case("FAILURE_CLIENT_SCOPE_CHECK"))
+                    || message
+                        .to_ascii_lowercase()
+                        .contains("scope does not match");
+                if scope_check {
+                    let granted = credential.granted_scopes();
+                    if op.check(granted.unwrap_or_default()) == Verdict::NoPublishedScope {
+                        return ClientError::NoPublishedScope {
+                            operation: op,
+                            credential: kind,
+                        };
+                    }
+                    if let Some(g) = granted
+                        && let Verdict::Satisfied(k) = op.check(g)
+                    {
+                        tracing::debug!(
+                            via = kind_name(k),
+                            "scope check failed although the grant covers the operation"
+                        );
+                    }
+                    return ClientError::missing(op, kind, granted);
+                }
+                let reason = match credential {
+                    Credential::ScopedToken(_) if !route.is_gateway() => {
+                        AuthFailure::ScopedTokenOnSite
+                    }
+                    Credential::OAuth(t) if t.is_stale(SystemTime::now(), Duration::ZERO) => {
+                        AuthFailure::Expired
+                    }
+                    _ => AuthFailure::Invalid,
+                };
+                ClientError::Unauthorized {
+                    credential: kind,
+                    reason,
+                }
+            }
+            403 => ClientError::Forbidden {
+                operation: op,
+                message,
+            },
+            404 => ClientError::NotFound {
+                operation: op,
+                message,
+            },
+            409 => ClientError::VersionConflict {
+                current: current_version(&message),
+                message,
+            },
+            410 => ClientError::Gone { operation: op },
+            400 | 413 | 415 | 422 => ClientError::BadRequest {
+                operation: op,
+                message,
+            },
+            429 => ClientError::RateLimited {
+                retry_after: None,
+                attempts: 1,
+            },
+            s if s >= 500 => ClientError::Upstream { status: s, message },
+            s => ClientError::Upstream { status: s, message },
+        }
+    }
+}
+
+/// The human message of a v1 (`message`), v2 (`errors[].title/detail`) or gateway error body.
+pub(crate) fn error_message(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if let Some(errors) = v.get("errors").and_then(|e| e.as_array()) {
+        let parts: Vec<String> = errors
+            .iter()
+            .filter_map(|e| {
+                let title = e.get("title").and_then(|t| t.as_str());
+                let detail = e.get("detail").and_then(|t| t.as_str());
+                match (title, detail) {
+                    (Some(t), Some(d)) if !d.is_empty() => Some(format!("{t}: {d}")),
+                    (Some(t), _) => Some(t.to_string()),
+                    (None, Some(d)) => Some(d.to_string()),
+                    _ => None,
+                }
+            })
+            .collect();
+        if !parts.is_empty() {
+            return Some(parts.join("; "));
+        }
+    }
+    for key in ["message", "error_description", "error"] {
+        if let Some(m) = v.get(key).and_then(|m| m.as_str()) {
+            return Some(m.to_string());
+        }
+    }
+    None
+}
+
+/// Pulls "current version N" style numbers out of a conflict message, when Confluence gives one.
+fn current_version(message: &str) -> Option<u64> {
+    let lower = message.to_ascii_lowercase();
+    let idx = lower.find("current version")?;
+    lower[idx..]
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_clamped() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("9223372036854775807"),
+        );
+        assert_eq!(
+            retry_after(&h, Duration::from_secs(60)),
+            Some(Duration::from_secs(60))
+        );
+        h.insert("retry-after", HeaderValue::from_static("3"));
+        assert_eq!(
+            retry_after(&h, Duration::from_secs(60)),
+            Some(Duration::from_secs(3))
+        );
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h, Duration::from_secs(60)), None);
+    }
+
+    #[test]
+    fn error_messages_of_each_shape() {
+        assert_eq!(
+            error_message(br#"{"errors":[{"status":404,"code":"NOT_FOUND","title":"Not Found","detail":null}]}"#),
+            Some("Not Found".into())
+        );
+        assert_eq!(
+            error_message(br#"{"statusCode":400,"message":"Could not parse cql"}"#),
+            Some("Could not parse cql".into())
+        );
+        assert_eq!(error_message(b"<html>"), None);
+    }
+
+    #[test]
+    fn finds_current_version_in_conflict_message() {
+        assert_eq!(
+            current_version("Version must be current version 7 + 1"),
+            Some(7)
+        );
+        assert_eq!(current_version("conflict"), None);
+    }
+
+    #[test]
+    fn call_fills_and_encodes_path_parameters() {
+        let c = Call::new(Operation::GetPageById, &[("id", "12 3")]).unwrap();
+        assert_eq!(c.path, "/wiki/api/v2/pages/12%203");
+        assert!(Call::new(Operation::GetPageById, &[]).is_err());
+        assert!(Call::new(Operation::GetPageById, &[("id", "")]).is_err());
+    }
+}
