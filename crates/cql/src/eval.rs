@@ -260,4 +260,363 @@ mod tests {
             vec!["hello", "wörld", "it", "s", "2024"]
         );
     }
+
+    /// A document with every field set; tests override what they need.
+    #[derive(Clone)]
+    struct Doc {
+        ty: &'static str,
+        id: &'static str,
+        space: &'static str,
+        title: &'static str,
+        text: &'static str,
+        labels: Vec<String>,
+        ancestors: Vec<String>,
+        parent: Option<&'static str>,
+        creator: &'static str,
+        created: i64,
+        modified: i64,
+        contributors: Vec<String>,
+    }
+
+    impl Document for Doc {
+        fn content_type(&self) -> &str {
+            self.ty
+        }
+        fn id(&self) -> &str {
+            self.id
+        }
+        fn space_key(&self) -> &str {
+            self.space
+        }
+        fn title(&self) -> &str {
+            self.title
+        }
+        fn text(&self) -> &str {
+            self.text
+        }
+        fn labels(&self) -> &[String] {
+            &self.labels
+        }
+        fn ancestor_ids(&self) -> &[String] {
+            &self.ancestors
+        }
+        fn parent_id(&self) -> Option<&str> {
+            self.parent
+        }
+        fn creator(&self) -> &str {
+            self.creator
+        }
+        fn created(&self) -> i64 {
+            self.created
+        }
+        fn last_modified(&self) -> i64 {
+            self.modified
+        }
+        fn contributors(&self) -> &[String] {
+            &self.contributors
+        }
+    }
+
+    /// 2024-03-14 15:30 UTC, a Thursday.
+    const NOW: i64 = 1_710_430_200_000;
+    const DAY: i64 = 86_400_000;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn doc() -> Doc {
+        Doc {
+            ty: "page",
+            id: "1002",
+            space: "DEV",
+            title: "Release Notes 2.0",
+            text: "The quick brown fox jumps over the lazy dog. Contact: ops@example.com",
+            labels: strings(&["Release", "howto"]),
+            ancestors: strings(&["1", "10"]),
+            parent: Some("10"),
+            creator: "acc-alice",
+            created: NOW - 10 * DAY,
+            modified: NOW - 2 * 3_600_000,
+            contributors: strings(&["acc-alice", "acc-bob"]),
+        }
+    }
+
+    fn ctx() -> Context {
+        Context {
+            current_user: Some("acc-bob".into()),
+            now_ms: NOW,
+        }
+    }
+
+    #[track_caller]
+    fn check(d: &Doc, cases: &[(&str, bool)]) {
+        for (q, want) in cases {
+            let query = crate::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+            assert_eq!(query.matches(d, &ctx()), *want, "{q}");
+        }
+    }
+
+    #[test]
+    fn type_space_and_id() {
+        check(
+            &doc(),
+            &[
+                ("type = page", true),
+                ("type = PAGE", true),
+                ("type = blogpost", false),
+                ("type != blogpost", true),
+                ("type in (blogpost, page)", true),
+                ("type not in (blogpost, page)", false),
+                ("space = dev", true),
+                ("space.key = \"DEV\"", true),
+                ("space != DEV", false),
+                ("space in (OPS, HR)", false),
+                ("space not in (OPS, HR)", true),
+                ("id = 1002", true),
+                ("content = 1002", true),
+                ("id != 1002", false),
+                ("id in (1, 1002)", true),
+                ("id not in (1, 2)", true),
+                ("id > 999", true),
+                ("id >= 1002", true),
+                ("id > 1002", false),
+                ("id < 1002", false),
+                ("id <= 1002", true),
+                ("id < 10000", true),
+            ],
+        );
+    }
+
+    #[test]
+    fn title_equality_and_search() {
+        check(
+            &doc(),
+            &[
+                ("title = \"release notes 2.0\"", true),
+                ("title = \"Release Notes\"", false),
+                ("title != \"Release Notes 2.0\"", false),
+                ("title in (\"x\", \"Release Notes 2.0\")", true),
+                ("title not in (\"x\")", true),
+                ("title ~ release", true),
+                ("title ~ \"NOTES release\"", true),
+                ("title ~ \"notes fox\"", false),
+                ("title ~ rel*", true),
+                ("title ~ note", false),
+                ("title !~ fox", true),
+                ("title !~ notes", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn text_search_words_prefixes_and_phrases() {
+        check(
+            &doc(),
+            &[
+                ("text ~ fox", true),
+                ("text ~ \"Lazy DOG\"", true),
+                ("text ~ \"release fox\"", true),
+                ("text ~ \"fox cat\"", false),
+                ("text ~ qui*", true),
+                ("text ~ \"qu* bro*\"", true),
+                ("text ~ uick", false),
+                ("text ~ \"example.com\"", true),
+                ("text ~ \"\\\"brown fox\\\"\"", true),
+                ("text ~ \"\\\"fox brown\\\"\"", false),
+                ("text ~ '\"quick fox\"'", false),
+                ("text ~ '\"jumps ov*\" lazy'", true),
+                ("text ~ '\"notes the\"'", false),
+                ("text !~ fox", false),
+                ("text !~ cat", true),
+                ("text ~ howto", false),
+                ("text ~ \"!!\"", false),
+                ("siteSearch ~ howto", true),
+                ("siteSearch ~ \"howto fox release\"", true),
+            ],
+        );
+    }
+
+    #[test]
+    fn labels_ancestors_and_parent() {
+        let d = doc();
+        check(
+            &d,
+            &[
+                ("label = release", true),
+                ("label = \"HOWTO\"", true),
+                ("label = draft", false),
+                ("label != draft", true),
+                ("label != howto", false),
+                ("label in (draft, howto)", true),
+                ("label in (draft, archived)", false),
+                ("label not in (draft, archived)", true),
+                ("label not in (draft, release)", false),
+                ("ancestor = 1", true),
+                ("ancestor = 10", true),
+                ("ancestor = 100", false),
+                ("ancestor != 1", false),
+                ("ancestor in (5, 10)", true),
+                ("ancestor not in (5, 6)", true),
+                ("parent = 10", true),
+                ("parent = 1", false),
+                ("parent != 1", true),
+                ("parent in (1, 10)", true),
+                ("parent not in (10)", false),
+            ],
+        );
+        let top = Doc {
+            labels: vec![],
+            ancestors: vec![],
+            parent: None,
+            ..d
+        };
+        check(
+            &top,
+            &[
+                ("label != draft", true),
+                ("label = draft", false),
+                ("parent = 10", false),
+                ("parent != 10", true),
+            ],
+        );
+    }
+
+    #[test]
+    fn creator_contributor_and_current_user() {
+        let d = doc();
+        check(
+            &d,
+            &[
+                ("creator = acc-alice", true),
+                ("creator != acc-alice", false),
+                ("creator = ACC-ALICE", false),
+                ("creator in (x, acc-alice)", true),
+                ("creator not in (x)", true),
+                ("creator = currentUser()", false),
+                ("contributor = currentUser()", true),
+                ("contributor = acc-alice", true),
+                ("contributor != acc-carol", true),
+                ("contributor in (acc-carol, currentUser())", true),
+                ("contributor not in (acc-bob)", false),
+            ],
+        );
+        let anonymous = Context {
+            current_user: None,
+            now_ms: NOW,
+        };
+        let q = crate::parse("contributor = currentUser()").unwrap();
+        assert!(!q.matches(&d, &anonymous));
+    }
+
+    #[test]
+    fn dates_literals_functions_and_relative() {
+        // created 2024-03-04 15:30, modified 2024-03-14 13:30.
+        check(
+            &doc(),
+            &[
+                ("created = 2024-03-04", true),
+                ("created = \"2024/03/04\"", true),
+                ("created = 2024-03-05", false),
+                ("created != 2024-03-04", false),
+                ("created = \"2024-03-04 15:30\"", true),
+                ("created = \"2024-03-04 15:31\"", false),
+                ("created > 2024-03-04", true),
+                ("created >= 2024-03-04", true),
+                ("created < 2024-03-04", false),
+                ("created <= 2024-03-04", false),
+                ("created < 2024-03-05", true),
+                ("created > \"2024-03-04 15:30\"", false),
+                ("created >= \"2024-03-04 15:30\"", true),
+                ("created > now(\"-2w\")", true),
+                ("created > now(\"-1w\")", false),
+                ("created > -2w", true),
+                ("created < \"-1w\"", true),
+                ("lastmodified > startOfDay()", true),
+                ("lastModified < startOfDay()", false),
+                ("lastmodified >= now(-3h)", true),
+                ("lastmodified >= now(-1h)", false),
+                ("lastmodified <= endOfDay()", true),
+                ("created >= startOfMonth()", true),
+                ("created >= startOfWeek()", false),
+                ("created >= startOfWeek(\"-1w\")", true),
+                ("created < startOfYear(\"+1y\")", true),
+                ("created > endOfMonth(\"-1M\")", true),
+                ("created > endOfYear()", false),
+                ("created = now()", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn precedence_and_negation() {
+        check(
+            &doc(),
+            &[
+                ("type = blogpost OR type = page AND space = DEV", true),
+                ("type = page OR type = blogpost AND space = OPS", true),
+                ("(type = page OR type = blogpost) AND space = OPS", false),
+                ("NOT type = page OR space = DEV", true),
+                ("NOT (type = page OR space = OPS)", false),
+                ("NOT type = blogpost AND NOT space = OPS", true),
+                ("not not type = page", true),
+                ("type = page and not (label = howto and label = nope)", true),
+            ],
+        );
+    }
+
+    #[test]
+    fn order_by_keys_directions_and_ties() {
+        let a = Doc {
+            id: "9",
+            title: "beta",
+            created: 3,
+            space: "b",
+            ..doc()
+        };
+        let b = Doc {
+            id: "10",
+            title: "Alpha",
+            created: 3,
+            space: "A",
+            ty: "blogpost",
+            ..doc()
+        };
+        let cmp = |q: &str| crate::parse(q).unwrap().compare(&a, &b);
+        assert_eq!(cmp("type = page"), Ordering::Equal);
+        assert_eq!(cmp("type = page order by title"), Ordering::Greater);
+        assert_eq!(cmp("type = page order by title desc"), Ordering::Less);
+        assert_eq!(
+            cmp("type = page order by id"),
+            Ordering::Less,
+            "ids compare as numbers"
+        );
+        assert_eq!(cmp("type = page order by created"), Ordering::Equal);
+        assert_eq!(
+            cmp("type = page order by created, id desc"),
+            Ordering::Greater
+        );
+        assert_eq!(
+            cmp("type = page order by created desc, title asc"),
+            Ordering::Greater
+        );
+        assert_eq!(cmp("type = page order by space"), Ordering::Greater);
+        assert_eq!(cmp("type = page order by type"), Ordering::Greater);
+        assert_eq!(cmp("type = page order by lastmodified"), Ordering::Equal);
+        let mut docs = [
+            a.clone(),
+            b.clone(),
+            Doc {
+                id: "1",
+                title: "alpha",
+                ..doc()
+            },
+        ];
+        let q = crate::parse("type = page order by title, id").unwrap();
+        docs.sort_by(|x, y| q.compare(x, y));
+        assert_eq!(
+            docs.iter().map(|d| d.id).collect::<Vec<_>>(),
+            vec!["10", "1", "9"]
+        );
+    }
 }
