@@ -250,12 +250,12 @@ const LABEL_VOCAB: &[&str] = &[
 
 const SENTENCES: &[&str] = &[
     "The {svc} service owns this flow end to end, so changes here need a review from the {team} team.",
-    "We measured a p99 latency of <strong>{n} ms</strong> under the synthetic load profile.",
+    "We measured a p99 latency of <strong>{ms} ms</strong> under the synthetic load profile.",
     "Set <code>{flag}</code> to <code>true</code> before running the migration, otherwise the job exits early.",
     "Most of the complexity sits in the retry path, not in the happy path.",
     "This is a <em>living document</em>: edit it when the behaviour changes rather than adding a new page.",
     "If the dashboard shows a gap, check the collector before assuming the service is down.",
-    "The current limit is {n} requests per second per tenant, enforced at the edge.",
+    "The current limit is {rps} requests per second per tenant, enforced at the edge.",
     "We agreed to keep the old endpoint for one more release and to remove it afterwards.",
     "Anything marked as <strong>blocking</strong> must be resolved before the change freeze.",
     "Alerts for {svc} go to the {team} rotation during working hours and to the primary on-call otherwise.",
@@ -263,20 +263,20 @@ const SENTENCES: &[&str] = &[
     "The nightly export writes to <code>s3://conflux-demo-{env}/exports/</code> and keeps 30 days of history.",
     "Nobody should need to read the source to operate this; if you did, please improve this page.",
     "The {team} team reviewed the proposal and asked for a clearer rollback story.",
-    "Error budgets are tracked per quarter; we spent about {n} percent of this one.",
+    "Error budgets are tracked per quarter; we spent about {pct} percent of this one.",
     "Use the staging environment first, and only then the canary in {env}.",
     "The queue depth is the best early signal: it rises minutes before the error rate does.",
     "Keep secrets out of tickets, chat and this wiki; link to the vault entry instead.",
     "<em>Note:</em> the numbers below come from the {env} cluster, not from a laptop.",
     "Every change to {svc} ships behind a flag until it has run clean for a week.",
-    "Timeouts are set to {n} ms on the client and slightly higher on the server.",
+    "Timeouts are set to {ms} ms on the client and slightly higher on the server.",
     "We prefer boring technology here, and we write down why when we do not.",
     "Ownership moves with the service: when {svc} changes hands, this page moves too.",
     "The old cron job still runs on Sundays; it is harmless but noisy.",
     "Measure before and after: a change without a number is a guess.",
     "Customers mostly noticed the slower search, not the failed webhooks.",
     "The {team} team will pair with whoever picks this up for the first week.",
-    "Capacity planning assumes {n} percent growth in active tenants per quarter.",
+    "Capacity planning assumes {growth} percent growth in active tenants per quarter.",
     "Logs are kept for 14 days in {env}; ask the {team} team if you need older ones.",
     "We retired the manual checklist once the pipeline enforced the same rules.",
     "Write the rollback steps first; they are the ones you will read at 3 a.m.",
@@ -288,7 +288,7 @@ const SENTENCES: &[&str] = &[
     "On-call engineers may take any step on this page without asking first.",
     "A short summary beats a long transcript; link the recording if there is one.",
     "For anything customer-facing, loop in support before the rollout starts.",
-    "The benchmark ran for {n} minutes with a warm cache.",
+    "The benchmark ran for {min} minutes with a warm cache.",
 ];
 
 const FLAGS: &[&str] = &[
@@ -354,6 +354,17 @@ enum Kind {
     Template,
     Faq,
 }
+
+/// key (empty for the personal space), name, description, type, writers, commenters, grants.
+type SpaceDef = (
+    &'static str,
+    String,
+    &'static str,
+    &'static str,
+    Vec<String>,
+    Vec<String>,
+    Vec<PermissionSpec>,
+);
 
 struct Space {
     key: String,
@@ -645,16 +656,8 @@ impl Gen {
         let staff = self.persons_in("confluence-users");
         let demo = self.demo.clone();
         let guest = self.guest.clone();
-        let demo_key = format!("~{}", demo.replace(':', "").replace('-', ""));
-        let specs: Vec<(
-            &str,
-            String,
-            &str,
-            &'static str,
-            Vec<String>,
-            Vec<String>,
-            Vec<PermissionSpec>,
-        )> = vec![
+        let demo_key = format!("~{}", demo.replace([':', '-'], ""));
+        let specs: Vec<SpaceDef> = vec![
             (
                 "ENG",
                 "Engineering".into(),
@@ -1669,34 +1672,48 @@ impl Gen {
 
     fn sentence(&mut self, v: &Vars) -> String {
         let s = self.pick(SENTENCES);
-        let n = self.rng.random_range(2..900u32).to_string();
+        self.fill(s, v)
+    }
+
+    fn fill(&mut self, s: &str, v: &Vars) -> String {
+        let ms = (self.rng.random_range(4..90u32) * 10).to_string();
+        let rps = (self.rng.random_range(1..40u32) * 50).to_string();
+        let pct = self.rng.random_range(5..95u32).to_string();
+        let growth = self.rng.random_range(2..15u32).to_string();
+        let min = self.rng.random_range(5..90u32).to_string();
         s.replace("{svc}", &v.svc)
             .replace("{team}", &v.team)
             .replace("{flag}", &v.flag)
             .replace("{env}", &v.env)
-            .replace("{n}", &n)
+            .replace("{ms}", &ms)
+            .replace("{rps}", &rps)
+            .replace("{pct}", &pct)
+            .replace("{growth}", &growth)
+            .replace("{min}", &min)
     }
 
     /// A paragraph of two to four sentences; one of them may carry an inline-comment marker.
     fn para(&mut self, b: &mut Body, v: &Vars) {
         let n = self.rng.random_range(2..=4);
+        let mut picks: Vec<usize> = (0..SENTENCES.len()).collect();
+        picks.shuffle(&mut self.rng);
         let mut parts = Vec::new();
-        for _ in 0..n {
-            let s = self.sentence(v);
+        for &k in picks.iter().take(n) {
+            let s = self.fill(SENTENCES[k], v);
             parts.push(s);
         }
-        if b.wants_marker() && self.chance(0.5) {
-            if let Some(k) = parts
+        if b.wants_marker()
+            && self.chance(0.5)
+            && let Some(k) = parts
                 .iter()
                 .position(|s| !s.contains('<') && !s.contains('&'))
-            {
-                let r = self.uuid();
-                let text = parts[k].clone();
-                parts[k] = format!(
-                    "<ac:inline-comment-marker ac:ref=\"{r}\">{text}</ac:inline-comment-marker>"
-                );
-                b.markers.push((r, text));
-            }
+        {
+            let r = self.uuid();
+            let text = parts[k].clone();
+            parts[k] = format!(
+                "<ac:inline-comment-marker ac:ref=\"{r}\">{text}</ac:inline-comment-marker>"
+            );
+            b.markers.push((r, text));
         }
         b.push(&format!("<p>{}</p>", parts.join(" ")));
     }
@@ -1708,7 +1725,11 @@ impl Gen {
         } else {
             own
         };
-        let list = &ctx.targets[space];
+        let own_title = &self.nodes[ctx.node].title;
+        let list: Vec<&String> = ctx.targets[space]
+            .iter()
+            .filter(|t| space != own || *t != own_title)
+            .collect();
         if list.is_empty() {
             return String::new();
         }
@@ -1851,7 +1872,17 @@ impl Gen {
 
     fn properties_table(&mut self, ctx: &PageCtx) -> String {
         let author = self.nodes[ctx.node].author.clone();
-        let reviewer = self.pick_str(&self.spaces[self.nodes[ctx.node].space].writers.clone());
+        let others: Vec<String> = self.spaces[self.nodes[ctx.node].space]
+            .writers
+            .iter()
+            .filter(|w| **w != author)
+            .cloned()
+            .collect();
+        let reviewer = if others.is_empty() {
+            author.clone()
+        } else {
+            self.pick_str(&others)
+        };
         let status = self.status_lozenge();
         let date = date_of(self.nodes[ctx.node].created);
         table(
