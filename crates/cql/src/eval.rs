@@ -147,13 +147,14 @@ fn terms(query: &str) -> Vec<Vec<Pattern>> {
 
 fn patterns(segment: &str) -> Vec<Pattern> {
     let mut out = Vec::new();
+    let segment = lower(segment);
     for piece in segment.split(|c: char| !(c.is_alphanumeric() || c == '*')) {
         if piece.is_empty() {
             continue;
         }
         let start = out.len();
         out.extend(piece.split('*').filter(|w| !w.is_empty()).map(|w| Pattern {
-            word: lower(w),
+            word: w.to_string(),
             prefix: false,
         }));
         if piece.ends_with('*') {
@@ -170,11 +171,12 @@ fn patterns(segment: &str) -> Vec<Pattern> {
     out
 }
 
-/// Lowercase alphanumeric runs.
-fn words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric())
+/// Alphanumeric runs of an already lowercased text, borrowed rather than copied: search cost
+/// is dominated by bodies, so each one is lowercased once and sliced.
+fn words(lowered: &str) -> Vec<&str> {
+    lowered
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(lower)
         .collect()
 }
 
@@ -186,16 +188,17 @@ fn search(field: Field, query: &str, doc: &dyn Document) -> bool {
     if terms.is_empty() {
         return false;
     }
-    let mut sources = vec![words(doc.title())];
+    let mut texts = vec![lower(doc.title())];
     match field {
         Field::Title => {}
-        Field::Text => sources.push(words(doc.text())),
+        Field::Text => texts.push(lower(doc.text())),
         Field::SiteSearch => {
-            sources.push(words(doc.text()));
-            sources.push(doc.labels().iter().flat_map(|l| words(l)).collect());
+            texts.push(lower(doc.text()));
+            texts.push(lower(&doc.labels().join(" ")));
         }
         _ => return false,
     }
+    let sources: Vec<Vec<&str>> = texts.iter().map(|t| words(t)).collect();
     terms.iter().all(|term| {
         sources.iter().any(|src| {
             src.windows(term.len())
@@ -256,7 +259,7 @@ mod tests {
     #[test]
     fn words_are_lowercase_alphanumeric_runs() {
         assert_eq!(
-            words("Hello, Wörld! it's 2024"),
+            words(&lower("Hello, Wörld! it's 2024")),
             vec!["hello", "wörld", "it", "s", "2024"]
         );
     }
