@@ -310,9 +310,10 @@ impl fmt::Display for Clause {
                 }
                 f.write_str(")")
             }
+            // The parser gives every other operator exactly one value.
             _ => match self.values.first() {
                 Some(v) => v.fmt(f),
-                None => Err(fmt::Error),
+                None => f.write_str("\"\""),
             },
         }
     }

@@ -285,9 +285,8 @@ impl fmt::Display for DateValue {
                 start_ms,
                 with_time,
             } => {
-                let Some(t) = DateTime::from_timestamp_millis(*start_ms) else {
-                    return Err(fmt::Error);
-                };
+                // Literals come from parsed calendar dates, so the timestamp is always in range.
+                let t = DateTime::from_timestamp_millis(*start_ms).unwrap_or_default();
                 let pattern = if *with_time {
                     "%Y-%m-%d %H:%M"
                 } else {
