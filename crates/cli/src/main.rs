@@ -1,1 +1,194 @@
-fn main() {}
+//! `conflux`: the command line. Thin: parse, load settings, call the client or start the
+//! simulator, print. Errors print as `error: ...` then `hint: ...`; the exit code names the kind.
+
+mod commands;
+mod demo;
+mod output;
+mod settings;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use conflux_client::ClientError;
+
+use crate::settings::Layer;
+
+#[derive(Parser, Debug)]
+#[command(name = "conflux", version, about = "The Confluence Cloud connector for AI agents and people")]
+struct Cli {
+    /// TOML settings file (default: $XDG_CONFIG_HOME/conflux/config.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Site URL, e.g. https://example.atlassian.net [env: CONFLUENCE_URL]
+    #[arg(long, global = true)]
+    url: Option<String>,
+    /// Account email for API tokens [env: CONFLUENCE_USERNAME]
+    #[arg(long, global = true)]
+    username: Option<String>,
+    /// API token, classic or scoped (Conflux tells them apart by trying) [env: CONFLUENCE_API_TOKEN]
+    #[arg(long, global = true, hide_env_values = true)]
+    token: Option<String>,
+    /// The site's cloudId; discovered when absent [env: CONFLUENCE_CLOUD_ID]
+    #[arg(long, global = true)]
+    cloud_id: Option<String>,
+    /// A raw OAuth access token, used as is [env: CONFLUENCE_ACCESS_TOKEN]
+    #[arg(long, global = true, hide_env_values = true)]
+    access_token: Option<String>,
+    /// API token kind: detect (default), classic or scoped [env: CONFLUX_TOKEN_KIND]
+    #[arg(long, global = true)]
+    token_kind: Option<String>,
+    /// API gateway base URL (default https://api.atlassian.com) [env: CONFLUX_GATEWAY_URL]
+    #[arg(long, global = true)]
+    gateway_url: Option<String>,
+    /// Identity service base URL (default https://auth.atlassian.com) [env: CONFLUX_IDENTITY_URL]
+    #[arg(long, global = true)]
+    identity_url: Option<String>,
+    /// Output: text (default) or json [env: CONFLUX_OUTPUT]
+    #[arg(long, short, global = true)]
+    output: Option<String>,
+    /// Run against the built-in simulator with demo data instead of a real site.
+    #[arg(long, global = true)]
+    demo: bool,
+    /// With --demo: which demo credential to use.
+    #[arg(long, global = true, value_enum, default_value = "classic")]
+    demo_as: demo::DemoCredential,
+    /// Log level for stderr (error, warn, info, debug, trace) [env: CONFLUX_LOG]
+    #[arg(long, global = true)]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the Confluence Cloud simulator; prints one JSON line with its URLs and demo credentials.
+    Sim(commands::SimArgs),
+    /// A guided tour on the built-in simulator: credential detection, routing, reads, a refusal.
+    Demo,
+    /// Pages: get, list, create, update, delete.
+    #[command(subcommand)]
+    Pages(commands::PagesCmd),
+    /// Spaces.
+    #[command(subcommand)]
+    Spaces(commands::SpacesCmd),
+    /// Search with CQL, e.g. conflux search 'type = page AND text ~ "runbook"'.
+    Search(commands::SearchArgs),
+}
+
+impl Cli {
+    fn flag_layer(&self) -> Layer {
+        Layer {
+            url: self.url.clone(),
+            username: self.username.clone(),
+            api_token: self.token.clone().map(conflux_types::Secret::new),
+            cloud_id: self.cloud_id.clone(),
+            access_token: self.access_token.clone().map(conflux_types::Secret::new),
+            token_kind: self.token_kind.clone(),
+            scopes: None,
+            gateway_url: self.gateway_url.clone(),
+            identity_url: self.identity_url.clone(),
+            output: self.output.clone(),
+        }
+    }
+}
+
+fn init_logging(level: Option<&str>) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level.unwrap_or("warn"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
+
+/// Exit codes by error kind, documented in the README.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    use conflux_client::ErrorKind as K;
+    match e.downcast_ref::<ClientError>().map(ClientError::kind) {
+        Some(K::InvalidInput | K::BadRequest | K::Config) => 2,
+        Some(K::Unauthorized | K::MissingScopes) => 3,
+        Some(K::Forbidden | K::NotFound | K::Gone) => 4,
+        Some(K::VersionConflict) => 5,
+        Some(K::RateLimited | K::Upstream | K::Transport) => 6,
+        Some(_) | None => 1,
+    }
+}
+
+fn print_error(e: &anyhow::Error) {
+    match e.downcast_ref::<ClientError>() {
+        Some(ce) => {
+            eprintln!("error: {ce}");
+            eprintln!("hint: {}", ce.hint());
+        }
+        None => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    init_logging(cli.log.as_deref().or(env.get("CONFLUX_LOG").map(String::as_str)));
+    match run(cli, env).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
+    if let Command::Sim(args) = &cli.command {
+        return commands::run_sim(args).await;
+    }
+    if let Command::Demo = &cli.command {
+        return demo::tour().await;
+    }
+    let flags = cli.flag_layer();
+    let file = match settings::config_path(cli.config.clone(), &env) {
+        Some(p) => Layer::from_toml_file(&p)?,
+        None => Layer::default(),
+    };
+    let mut layer = flags
+        .over(Layer::from_conflux_env(&env))
+        .over(Layer::from_confluence_env(&env))
+        .over(file);
+    // The embedded simulator lives as long as the command.
+    let _sim = if cli.demo {
+        let (sim, demo_layer) = demo::start(cli.demo_as).await?;
+        layer = Layer { output: layer.output, ..demo_layer };
+        Some(sim)
+    } else {
+        None
+    };
+    let resolved = layer.resolve()?;
+    let client = conflux_client::Client::connect(resolved.credential, resolved.client).await?;
+    let out = output::Printer::new(resolved.output);
+    match cli.command {
+        Command::Pages(cmd) => commands::pages(&client, &out, cmd).await,
+        Command::Spaces(cmd) => commands::spaces(&client, &out, cmd).await,
+        Command::Search(args) => commands::search(&client, &out, args).await,
+        Command::Sim(_) | Command::Demo => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
