@@ -5,6 +5,14 @@
 //! [Advanced searching using CQL](https://developer.atlassian.com/cloud/confluence/advanced-searching-using-cql/).
 //! The crate is pure: no I/O, no clock (callers pass "now" in a [`Context`]), and nothing of ours.
 //!
+//! Semantics, where Atlassian leaves room:
+//! - `~` matches every word (case-insensitive, split on non-alphanumerics) somewhere in the
+//!   field; `word*` is a prefix; `"\"two words\""` is a phrase. `text` covers title and
+//!   body, `siteSearch` also labels, `title` only the title.
+//! - Dates are UTC and weeks start on Monday. A day literal is that whole day for `=`/`!=`
+//!   and its midnight for `<`, `<=`, `>`, `>=`; `"-4w"` means `now("-4w")`.
+//! - `!=`, `!~` and `NOT IN` are the plain negation of `=`, `~` and `IN`.
+//!
 //! ```
 //! use conflux_cql::{parse, Context, Document};
 //!
