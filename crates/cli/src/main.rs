@@ -171,7 +171,7 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     } else {
         None
     };
-    let resolved = layer.resolve()?;
+    let resolved = layer.resolve().map_err(|e| ClientError::Config(format!("{e:#}")))?;
     let client = conflux_client::Client::connect(resolved.credential, resolved.client).await?;
     let out = output::Printer::new(resolved.output);
     match cli.command {

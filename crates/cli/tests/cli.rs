@@ -170,7 +170,7 @@ fn refusals_print_the_fix_and_exit_by_kind() {
 #[test]
 fn missing_configuration_is_explained() {
     let o = Command::new(BIN).args(["spaces", "list"]).env_clear().output().unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("CONFLUENCE_API_TOKEN"), "{}", stderr(&o));
     assert!(stderr(&o).contains("--demo"), "{}", stderr(&o));
 }
