@@ -1,0 +1,300 @@
+//! Comparing storage documents by meaning: a normalised tree and a census of the constructs
+//! people lose in conversions (macros, page links, images, tasks, mentions).
+//!
+//! Tests use this to check round trips, the benchmark to score other converters, and callers
+//! can use it to refuse an update that would drop a macro.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::to_md::regenerated_attr;
+use crate::xml::{self, Node};
+
+/// The constructs of a storage document, each as a comparable signature.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Census {
+    /// `name(param=value,…)` for every `ac:structured-macro` and `ac:macro`.
+    pub macros: Vec<String>,
+    /// `SPACE/Title#anchor` for every `ac:link` to a page.
+    pub page_links: Vec<String>,
+    /// The attachment file name or URL of every `ac:image`.
+    pub images: Vec<String>,
+    /// `[x] text` / `[ ] text` for every `ac:task`.
+    pub tasks: Vec<String>,
+    /// The account id, user name or user key of every user link.
+    pub mentions: Vec<String>,
+}
+
+/// How many of one document's constructs another document still has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Survival {
+    pub macros: (usize, usize),
+    pub page_links: (usize, usize),
+    pub images: (usize, usize),
+    pub tasks: (usize, usize),
+    pub mentions: (usize, usize),
+}
+
+impl Survival {
+    /// Adds another document's figures.
+    pub fn add(&mut self, o: &Survival) {
+        for (a, b) in [
+            (&mut self.macros, o.macros),
+            (&mut self.page_links, o.page_links),
+            (&mut self.images, o.images),
+            (&mut self.tasks, o.tasks),
+            (&mut self.mentions, o.mentions),
+        ] {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+    }
+}
+
+impl Census {
+    /// For each kind: (kept in `after`, present in `self`), matching signatures as multisets.
+    pub fn survival(&self, after: &Census) -> Survival {
+        Survival {
+            macros: kept(&self.macros, &after.macros),
+            page_links: kept(&self.page_links, &after.page_links),
+            images: kept(&self.images, &after.images),
+            tasks: kept(&self.tasks, &after.tasks),
+            mentions: kept(&self.mentions, &after.mentions),
+        }
+    }
+}
+
+fn kept(before: &[String], after: &[String]) -> (usize, usize) {
+    let mut pool: HashMap<&str, usize> = HashMap::new();
+    for a in after {
+        *pool.entry(a.as_str()).or_default() += 1;
+    }
+    let mut n = 0;
+    for b in before {
+        if let Some(c) = pool.get_mut(b.as_str()) {
+            if *c > 0 {
+                *c -= 1;
+                n += 1;
+            }
+        }
+    }
+    (n, before.len())
+}
+
+/// Counts the constructs of a storage document (parsed leniently).
+pub fn census(storage: &str) -> Census {
+    let mut issues = Vec::new();
+    let mut nodes = xml::parse(storage, &mut issues);
+    normalize_nodes(&mut nodes, false);
+    let mut c = Census::default();
+    walk(&nodes, &mut c);
+    c
+}
+
+fn walk(nodes: &[Node], c: &mut Census) {
+    for n in nodes {
+        let Node::Element(e) = n else { continue };
+        match e.name.as_str() {
+            "ac:structured-macro" | "ac:macro" => {
+                let mut params: Vec<String> = e
+                    .elements()
+                    .filter(|p| p.name == "ac:parameter" || p.name == "ac:default-parameter")
+                    .map(|p| {
+                        let value = if p.elements().next().is_some() {
+                            compact(&p.children)
+                        } else {
+                            p.text().trim().to_string()
+                        };
+                        format!("{}={}", p.attr("ac:name").unwrap_or(""), value)
+                    })
+                    .collect();
+                params.sort();
+                c.macros.push(format!("{}({})", e.attr("ac:name").unwrap_or(""), params.join(",")));
+            }
+            "ac:link" => {
+                let anchor = e.attr("ac:anchor").map(|a| format!("#{a}")).unwrap_or_default();
+                if let Some(p) = e.child("ri:page") {
+                    let space = p.attr("ri:space-key").unwrap_or("");
+                    let title = p.attr("ri:content-title").unwrap_or("");
+                    c.page_links.push(format!("{space}/{title}{anchor}"));
+                }
+                if let Some(u) = e.child("ri:user") {
+                    let id = u
+                        .attr("ri:account-id")
+                        .or_else(|| u.attr("ri:username"))
+                        .or_else(|| u.attr("ri:userkey"))
+                        .unwrap_or("");
+                    c.mentions.push(id.to_string());
+                }
+            }
+            "ac:image" => {
+                let r = e.elements().find(|r| r.name.starts_with("ri:"));
+                let sig = match r {
+                    Some(r) => r.attr("ri:filename").or_else(|| r.attr("ri:value")).unwrap_or("").to_string(),
+                    None => String::new(),
+                };
+                c.images.push(sig);
+            }
+            "ac:task" => {
+                let done = e.child("ac:task-status").map(|s| s.text().trim() == "complete").unwrap_or(false);
+                let body = e.child("ac:task-body").map(|b| collapse(&b.text())).unwrap_or_default();
+                c.tasks.push(format!("[{}] {body}", if done { "x" } else { " " }));
+            }
+            _ => {}
+        }
+        walk(&e.children, c);
+    }
+}
+
+fn compact(nodes: &[Node]) -> String {
+    xml::to_string(nodes, xml::WriteMode { one_line: true, ..xml::WriteMode::default() })
+}
+
+fn collapse(s: &str) -> String {
+    s.split(|c: char| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// A normalised outline of a storage document, for comparing documents by meaning.
+///
+/// Ignores what Confluence regenerates or what has two spellings: macro ids and schema
+/// versions, task ids, `<p>` wrappers, `thead`/`tbody`, CDATA versus text, whitespace outside
+/// code, `b`/`strong` and `i`/`em`, link-body kinds, parameter order.
+pub fn normalized(storage: &str) -> String {
+    let mut issues = Vec::new();
+    let mut nodes = xml::parse(storage, &mut issues);
+    normalize_nodes(&mut nodes, false);
+    let mut out = String::new();
+    outline(&nodes, 0, &mut out);
+    out
+}
+
+fn normalize_nodes(nodes: &mut Vec<Node>, verbatim: bool) {
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    for n in nodes.drain(..) {
+        match n {
+            Node::Element(mut e) => {
+                let name = match e.name.as_str() {
+                    "b" => "strong",
+                    "i" => "em",
+                    "s" | "strike" => "del",
+                    "ac:plain-text-link-body" => "ac:link-body",
+                    other => other,
+                }
+                .to_string();
+                e.name = name;
+                if matches!(e.name.as_str(), "ac:task-id" | "ac:task-uuid" | "colgroup") {
+                    continue;
+                }
+                e.attrs.retain(|(k, v)| {
+                    !regenerated_attr(k)
+                        && !matches!(k.as_str(), "data-layout" | "data-table-width")
+                        && !(k == "start" && v == "1")
+                        && !(k == "class" && v.starts_with("confluence"))
+                });
+                for (k, v) in &mut e.attrs {
+                    if k == "style" {
+                        *v = v.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+                        while v.ends_with(';') {
+                            v.pop();
+                        }
+                    }
+                }
+                let inner_verbatim = verbatim || e.name == "ac:plain-text-body";
+                normalize_nodes(&mut e.children, inner_verbatim);
+                if matches!(e.name.as_str(), "ac:structured-macro" | "ac:macro") {
+                    let (mut params, rest): (Vec<Node>, Vec<Node>) = e
+                        .children
+                        .drain(..)
+                        .partition(|c| matches!(c, Node::Element(p) if p.name == "ac:parameter"));
+                    params.sort_by_key(|p| match p {
+                        Node::Element(p) => p.attr("ac:name").unwrap_or("").to_string(),
+                        _ => String::new(),
+                    });
+                    e.children = params;
+                    e.children.extend(rest);
+                }
+                if !verbatim && matches!(e.name.as_str(), "p" | "thead" | "tbody" | "tfoot") && e.attrs.is_empty() {
+                    out.extend(e.children);
+                } else {
+                    out.push(Node::Element(e));
+                }
+            }
+            Node::CData(t) | Node::Text(t) => out.push(Node::Text(t)),
+            Node::Comment(c) => out.push(Node::Comment(c.trim().to_string())),
+            Node::Raw(r) => out.push(Node::Raw(r)),
+        }
+    }
+    // Merge adjacent text, then trim outside code.
+    let mut merged: Vec<Node> = Vec::with_capacity(out.len());
+    for n in out {
+        if let (Node::Text(t), Some(Node::Text(prev))) = (&n, merged.last_mut()) {
+            prev.push_str(t);
+            continue;
+        }
+        merged.push(n);
+    }
+    if !verbatim {
+        merged.retain_mut(|n| match n {
+            Node::Text(t) => {
+                *t = collapse(&t.replace('\u{a0}', " "));
+                !t.is_empty()
+            }
+            _ => true,
+        });
+    }
+    *nodes = merged;
+}
+
+fn outline(nodes: &[Node], depth: usize, out: &mut String) {
+    for n in nodes {
+        let pad = "  ".repeat(depth);
+        match n {
+            Node::Element(e) => {
+                let _ = write!(out, "{pad}<{}", e.name);
+                let mut attrs = e.attrs.clone();
+                attrs.sort();
+                for (k, v) in &attrs {
+                    let _ = write!(out, " {k}={v:?}");
+                }
+                out.push_str(">\n");
+                outline(&e.children, depth + 1, out);
+            }
+            Node::Text(t) | Node::CData(t) => {
+                let _ = writeln!(out, "{pad}{t:?}");
+            }
+            Node::Comment(c) => {
+                let _ = writeln!(out, "{pad}<!--{c:?}-->");
+            }
+            Node::Raw(r) => {
+                let _ = writeln!(out, "{pad}<{r:?}>");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalised_ignores_spelling() {
+        let a = "<p><b>x</b> y</p><ac:structured-macro ac:name=\"m\" ac:macro-id=\"1\"><ac:parameter ac:name=\"b\">2</ac:parameter><ac:parameter ac:name=\"a\">1</ac:parameter></ac:structured-macro>";
+        let b = "<strong>x</strong>y<ac:structured-macro ac:name=\"m\"><ac:parameter ac:name=\"a\">1</ac:parameter><ac:parameter ac:name=\"b\">2</ac:parameter></ac:structured-macro>";
+        assert_eq!(normalized(a), normalized(b));
+        assert_ne!(normalized(a), normalized("<p>x y</p>"));
+    }
+
+    #[test]
+    fn census_counts_and_survival() {
+        let doc = "<ac:structured-macro ac:name=\"toc\" /><ac:link><ri:page ri:content-title=\"T\" /></ac:link><ac:link><ri:user ri:account-id=\"u1\" /></ac:link><ac:image><ri:attachment ri:filename=\"a.png\" /></ac:image><ac:task-list><ac:task><ac:task-status>complete</ac:task-status><ac:task-body>Do</ac:task-body></ac:task></ac:task-list>";
+        let c = census(doc);
+        assert_eq!(c.macros, vec!["toc()"]);
+        assert_eq!(c.page_links, vec!["/T"]);
+        assert_eq!(c.mentions, vec!["u1"]);
+        assert_eq!(c.images, vec!["a.png"]);
+        assert_eq!(c.tasks, vec!["[x] Do"]);
+        let s = c.survival(&census("<ac:structured-macro ac:name=\"toc\" />"));
+        assert_eq!(s.macros, (1, 1));
+        assert_eq!(s.page_links, (0, 1));
+    }
+}

@@ -1,0 +1,719 @@
+//! Markdown → storage format.
+//!
+//! pulldown-cmark (GFM: tables, task lists, strikethrough, alerts, heading ids) reads the
+//! Markdown. Raw HTML and placeholder comments are tokenized as storage XML and fed into the
+//! same tree as the Markdown structure, so `<details>`, `<span style>` and
+//! `<!--confluence <ac:layout>-->` wrappers nest around converted Markdown.
+
+use std::ops::Range;
+
+use pulldown_cmark::{
+    Alignment, BlockQuoteKind, CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag,
+    TagEnd,
+};
+
+use crate::links;
+use crate::to_md::{EMOTICONS, MARK, PANELS};
+use crate::xml::{self, Element, Issue, Node, Token, WriteMode};
+use crate::Stats;
+
+pub(crate) struct Converted {
+    pub storage: String,
+    pub issues: Vec<Issue>,
+    pub stats: Stats,
+}
+
+pub(crate) fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_GFM
+        | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+pub(crate) fn convert(input: &str) -> Converted {
+    let mut b = Builder {
+        src: input,
+        stack: vec![Frame { el: Element::new("#root"), kind: Kind::Root }],
+        issues: Vec::new(),
+        table: TableState::default(),
+        code: None,
+    };
+    for (event, range) in Parser::new_ext(input, options()).into_offset_iter() {
+        b.event(event, range);
+    }
+    let mut issues = std::mem::take(&mut b.issues);
+    while b.stack.len() > 1 {
+        b.pop_top(&mut issues);
+    }
+    let mut nodes = b.stack.pop().map(|f| f.el.children).unwrap_or_default();
+    fix_up(&mut nodes);
+    let storage = xml::to_string(&nodes, WriteMode::default());
+    let stats = Stats { output_bytes: storage.len(), ..Stats::default() };
+    Converted { storage, issues, stats }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Root,
+    /// Opened by Markdown syntax; closed only by the matching Markdown end.
+    Md(TagEnd),
+    Alert,
+    Link { url: String, title: String, autolink: bool },
+    Image { url: String, title: String },
+    /// Opened by raw HTML or a placeholder comment.
+    Html,
+}
+
+struct Frame {
+    el: Element,
+    kind: Kind,
+}
+
+#[derive(Default)]
+struct TableState {
+    aligns: Vec<Alignment>,
+    in_head: bool,
+    col: usize,
+}
+
+struct Builder<'a> {
+    src: &'a str,
+    stack: Vec<Frame>,
+    issues: Vec<Issue>,
+    table: TableState,
+    /// Fenced code being collected: (info, text).
+    code: Option<(String, String)>,
+}
+
+impl Builder<'_> {
+    fn top(&mut self) -> &mut Element {
+        let last = self.stack.len() - 1;
+        &mut self.stack[last].el
+    }
+
+    fn push_node(&mut self, node: Node) {
+        let top = self.top();
+        if let (Node::Text(t), Some(Node::Text(prev))) = (&node, top.children.last_mut()) {
+            prev.push_str(t);
+            return;
+        }
+        top.children.push(node);
+    }
+
+    fn open(&mut self, name: &str, kind: Kind, pos: usize) {
+        let mut el = Element::new(name);
+        el.pos = pos;
+        self.stack.push(Frame { el, kind });
+    }
+
+    /// Pops the top frame into its parent, turning link/image frames into storage.
+    fn pop_top(&mut self, issues: &mut Vec<Issue>) {
+        if self.stack.len() <= 1 {
+            return;
+        }
+        let Some(frame) = self.stack.pop() else { return };
+        if frame.kind == Kind::Html {
+            issues.push(Issue {
+                pos: frame.el.pos,
+                message: format!("`<{}>` not closed in the Markdown; closed at its container's end", frame.el.name),
+            });
+        }
+        let node = finish_frame(frame);
+        self.push_node(node);
+    }
+
+    fn close_md(&mut self, end: TagEnd) {
+        let idx = self.stack.iter().rposition(|f| match &f.kind {
+            Kind::Md(t) => *t == end,
+            Kind::Alert => end == TagEnd::BlockQuote(None) || matches!(end, TagEnd::BlockQuote(_)),
+            Kind::Link { .. } => end == TagEnd::Link,
+            Kind::Image { .. } => end == TagEnd::Image,
+            _ => false,
+        });
+        let Some(idx) = idx else { return };
+        if idx == 0 {
+            return;
+        }
+        let mut issues = std::mem::take(&mut self.issues);
+        while self.stack.len() > idx {
+            self.pop_top(&mut issues);
+        }
+        self.issues = issues;
+    }
+
+    fn event(&mut self, event: Event<'_>, range: Range<usize>) {
+        let pos = range.start;
+        if let Some((_, text)) = &mut self.code {
+            match event {
+                Event::Text(t) => {
+                    text.push_str(&t);
+                    return;
+                }
+                Event::End(TagEnd::CodeBlock) => {
+                    if let Some((info, text)) = self.code.take() {
+                        let el = code_macro(&info, &text);
+                        self.push_node(Node::Element(el));
+                    }
+                    return;
+                }
+                _ => return,
+            }
+        }
+        match event {
+            Event::Start(tag) => self.start(tag, pos),
+            Event::End(end) => self.end(end),
+            Event::Text(t) => self.text(&t, range),
+            Event::Code(t) => {
+                let el = Element::new("code").with_child(Node::Text(t.to_string()));
+                self.push_node(Node::Element(el));
+            }
+            Event::InlineMath(t) | Event::DisplayMath(t) => self.push_node(Node::Text(t.to_string())),
+            Event::Html(h) => self.html(&h, pos, true),
+            Event::InlineHtml(h) => self.html(&h, pos, false),
+            Event::FootnoteReference(f) => self.push_node(Node::Text(format!("[^{f}]"))),
+            Event::SoftBreak => self.push_node(Node::Text("\n".into())),
+            Event::HardBreak => self.push_node(Node::Element(Element::new("br"))),
+            Event::Rule => self.push_node(Node::Element(Element::new("hr"))),
+            Event::TaskListMarker(done) => {
+                let last = self.stack.len() - 1;
+                if let Some(f) = self.stack.get_mut(last) {
+                    if f.el.name == "li" {
+                        f.el.attrs.push(("data-task".into(), if done { "complete" } else { "incomplete" }.into()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, tag: Tag<'_>, pos: usize) {
+        match tag {
+            Tag::Paragraph => self.open("p", Kind::Md(TagEnd::Paragraph), pos),
+            Tag::Heading { level, id, classes, attrs: _ } => {
+                let n = match level {
+                    HeadingLevel::H1 => 1,
+                    HeadingLevel::H2 => 2,
+                    HeadingLevel::H3 => 3,
+                    HeadingLevel::H4 => 4,
+                    HeadingLevel::H5 => 5,
+                    HeadingLevel::H6 => 6,
+                };
+                self.open(&format!("h{n}"), Kind::Md(TagEnd::Heading(level)), pos);
+                if let Some(id) = id {
+                    self.top().attrs.push(("id".into(), id.to_string()));
+                }
+                if !classes.is_empty() {
+                    let c: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
+                    self.top().attrs.push(("class".into(), c.join(" ")));
+                }
+            }
+            Tag::BlockQuote(None) => {
+                self.open("blockquote", Kind::Md(TagEnd::BlockQuote(None)), pos)
+            }
+            Tag::BlockQuote(Some(kind)) => {
+                let name = match kind {
+                    BlockQuoteKind::Note => "info",
+                    BlockQuoteKind::Tip => "tip",
+                    BlockQuoteKind::Important | BlockQuoteKind::Warning => "note",
+                    BlockQuoteKind::Caution => "warning",
+                };
+                debug_assert!(PANELS.iter().any(|(n, _)| *n == name));
+                self.open("ac:structured-macro", Kind::Alert, pos);
+                self.top().attrs.push(("ac:name".into(), name.into()));
+            }
+            Tag::CodeBlock(kind) => {
+                let info = match kind {
+                    CodeBlockKind::Fenced(i) => i.to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                self.code = Some((info, String::new()));
+            }
+            Tag::HtmlBlock => {}
+            Tag::List(start) => match start {
+                Some(n) => {
+                    self.open("ol", Kind::Md(TagEnd::List(true)), pos);
+                    if n != 1 {
+                        self.top().attrs.push(("start".into(), n.to_string()));
+                    }
+                }
+                None => self.open("ul", Kind::Md(TagEnd::List(false)), pos),
+            },
+            Tag::Item => self.open("li", Kind::Md(TagEnd::Item), pos),
+            Tag::Table(aligns) => {
+                self.table = TableState { aligns, in_head: false, col: 0 };
+                self.open("table", Kind::Md(TagEnd::Table), pos);
+                self.open("tbody", Kind::Md(TagEnd::Table), pos);
+            }
+            Tag::TableHead => {
+                self.table.in_head = true;
+                self.table.col = 0;
+                self.open("tr", Kind::Md(TagEnd::TableHead), pos);
+            }
+            Tag::TableRow => {
+                self.table.col = 0;
+                self.open("tr", Kind::Md(TagEnd::TableRow), pos);
+            }
+            Tag::TableCell => {
+                let name = if self.table.in_head { "th" } else { "td" };
+                self.open(name, Kind::Md(TagEnd::TableCell), pos);
+                let align = match self.table.aligns.get(self.table.col) {
+                    Some(Alignment::Left) => Some("left"),
+                    Some(Alignment::Center) => Some("center"),
+                    Some(Alignment::Right) => Some("right"),
+                    _ => None,
+                };
+                if let Some(a) = align {
+                    self.top().attrs.push(("style".into(), format!("text-align: {a};")));
+                }
+                self.table.col += 1;
+            }
+            Tag::Emphasis => self.open("em", Kind::Md(TagEnd::Emphasis), pos),
+            Tag::Strong => self.open("strong", Kind::Md(TagEnd::Strong), pos),
+            Tag::Strikethrough => self.open("del", Kind::Md(TagEnd::Strikethrough), pos),
+            Tag::Superscript => self.open("sup", Kind::Md(TagEnd::Superscript), pos),
+            Tag::Subscript => self.open("sub", Kind::Md(TagEnd::Subscript), pos),
+            Tag::Link { link_type, dest_url, title, .. } => {
+                let autolink = matches!(link_type, LinkType::Autolink | LinkType::Email);
+                let kind = Kind::Link { url: dest_url.to_string(), title: title.to_string(), autolink };
+                self.open("a", kind, pos);
+            }
+            Tag::Image { dest_url, title, .. } => {
+                let kind = Kind::Image { url: dest_url.to_string(), title: title.to_string() };
+                self.open("ac:image", kind, pos);
+            }
+            Tag::FootnoteDefinition(_)
+            | Tag::DefinitionList
+            | Tag::DefinitionListTitle
+            | Tag::DefinitionListDefinition
+            | Tag::MetadataBlock(_) => self.open("div", Kind::Md(TagEnd::Paragraph), pos),
+        }
+    }
+
+    fn end(&mut self, end: TagEnd) {
+        match end {
+            TagEnd::HtmlBlock | TagEnd::CodeBlock => {}
+            TagEnd::TableHead => {
+                self.close_md(TagEnd::TableHead);
+                self.table.in_head = false;
+            }
+            TagEnd::Table => {
+                self.close_md(TagEnd::Table);
+                self.close_md(TagEnd::Table);
+            }
+            TagEnd::FootnoteDefinition
+            | TagEnd::DefinitionList
+            | TagEnd::DefinitionListTitle
+            | TagEnd::DefinitionListDefinition
+            | TagEnd::MetadataBlock(_) => self.close_md(TagEnd::Paragraph),
+            other => self.close_md(other),
+        }
+    }
+
+    /// Text, with `:name:` shortcodes of Confluence emoticons turned into `ac:emoticon`.
+    fn text(&mut self, t: &str, range: Range<usize>) {
+        let verbatim = self.src.get(range.clone()) == Some(t);
+        if !verbatim || !t.contains(':') {
+            self.push_node(Node::Text(t.to_string()));
+            return;
+        }
+        let escaped_start = range.start > 0 && self.src.as_bytes().get(range.start - 1) == Some(&b'\\');
+        let mut rest = t;
+        let mut at_start = true;
+        while let Some(i) = rest.find(':') {
+            let tail = &rest[i + 1..];
+            let hit = EMOTICONS
+                .iter()
+                .find(|e| tail.starts_with(**e) && tail[e.len()..].starts_with(':'));
+            match hit {
+                Some(name) if !(at_start && i == 0 && escaped_start) => {
+                    if i > 0 {
+                        self.push_node(Node::Text(rest[..i].to_string()));
+                    }
+                    let el = Element::new("ac:emoticon").with_attr("ac:name", *name);
+                    self.push_node(Node::Element(el));
+                    rest = &tail[name.len() + 1..];
+                }
+                _ => {
+                    self.push_node(Node::Text(rest[..=i].to_string()));
+                    rest = tail;
+                }
+            }
+            at_start = false;
+        }
+        if !rest.is_empty() {
+            self.push_node(Node::Text(rest.to_string()));
+        }
+    }
+
+    fn html(&mut self, html: &str, pos: usize, block: bool) {
+        let mut issues = std::mem::take(&mut self.issues);
+        let tokens = xml::tokenize(html, pos, &mut issues);
+        for token in tokens {
+            self.feed(token, block, &mut issues);
+        }
+        self.issues = issues;
+    }
+
+    fn feed(&mut self, token: Token, block: bool, issues: &mut Vec<Issue>) {
+        match token {
+            Token::Start { name, attrs, empty, pos } => {
+                let el = Element { name, attrs, children: Vec::new(), pos };
+                if empty || xml::is_void(&el.name) {
+                    self.push_node(Node::Element(el));
+                } else {
+                    self.stack.push(Frame { el, kind: Kind::Html });
+                }
+            }
+            Token::End { name, pos } => {
+                if xml::is_void(&name) {
+                    return;
+                }
+                let mut found = None;
+                for (i, f) in self.stack.iter().enumerate().rev() {
+                    if f.kind != Kind::Html {
+                        break;
+                    }
+                    if f.el.name == name {
+                        found = Some(i);
+                        break;
+                    }
+                }
+                match found {
+                    Some(idx) => {
+                        while self.stack.len() > idx + 1 {
+                            self.pop_top(issues);
+                        }
+                        if let Some(frame) = self.stack.pop() {
+                            let node = finish_frame(frame);
+                            self.push_node(node);
+                        }
+                    }
+                    None => issues.push(Issue {
+                        pos,
+                        message: format!("`</{name}>` closes nothing open here; ignored"),
+                    }),
+                }
+            }
+            Token::Text(t) => {
+                if !(block && t.trim().is_empty()) {
+                    self.push_node(Node::Text(t));
+                }
+            }
+            Token::CData(t) => self.push_node(Node::CData(t)),
+            Token::Comment(c) => match c.strip_prefix(MARK) {
+                Some(inner) if inner.starts_with([' ', '\n', '\t']) => {
+                    // Placeholder: the storage XML it carries goes back into the tree.
+                    let base = self.stack.last().map(|f| f.el.pos).unwrap_or(0);
+                    let tokens = xml::tokenize(inner, base, issues);
+                    for t in tokens {
+                        self.feed(t, block, issues);
+                    }
+                }
+                _ => self.push_node(Node::Comment(c)),
+            },
+            Token::Raw(r) => self.push_node(Node::Raw(r)),
+        }
+    }
+}
+
+/// Turns a closed frame into its storage node.
+fn finish_frame(frame: Frame) -> Node {
+    let Frame { el, kind } = frame;
+    match kind {
+        Kind::Link { url, title, autolink } => {
+            match links::link_element(&url, &title, el.children.clone(), autolink) {
+                Some(link) => Node::Element(link),
+                None => {
+                    let mut a = Element::new("a").with_attr("href", url);
+                    if !title.is_empty() {
+                        a.attrs.push(("title".into(), title));
+                    }
+                    a.children = el.children;
+                    Node::Element(a)
+                }
+            }
+        }
+        Kind::Image { url, title } => {
+            let alt = el.text();
+            Node::Element(links::image_element(&url, &title, &alt))
+        }
+        Kind::Alert => {
+            let mut m = Element { children: Vec::new(), ..el.clone() };
+            let mut body = Element::new("ac:rich-text-body");
+            let mut leading = true;
+            for n in el.children {
+                match n {
+                    Node::Element(p) if leading && p.name == "ac:parameter" => {
+                        m.children.push(Node::Element(p))
+                    }
+                    Node::Text(t) if leading && t.trim().is_empty() => {}
+                    other => {
+                        leading = false;
+                        body.children.push(other);
+                    }
+                }
+            }
+            m.children.push(Node::Element(body));
+            Node::Element(m)
+        }
+        Kind::Md(TagEnd::List(_)) => Node::Element(task_lists(el)),
+        _ => Node::Element(el),
+    }
+}
+
+/// A list whose items carry task markers becomes `ac:task-list`; mixed lists are split.
+fn task_lists(list: Element) -> Element {
+    let has_task = list.elements().any(|li| li.attr("data-task").is_some());
+    if !has_task {
+        return list;
+    }
+    let all_tasks = list.elements().all(|li| li.attr("data-task").is_some());
+    if !all_tasks {
+        // Confluence has no mixed list; keep non-task items, drop the marker attribute.
+        let mut out = list;
+        for n in &mut out.children {
+            if let Node::Element(li) = n {
+                if let Some(status) = li.attr("data-task").map(str::to_string) {
+                    li.attrs.retain(|(k, _)| k != "data-task");
+                    let mark = if status == "complete" { "[x] " } else { "[ ] " };
+                    li.children.insert(0, Node::Text(mark.into()));
+                }
+            }
+        }
+        return out;
+    }
+    let mut tl = Element::new("ac:task-list");
+    for n in list.children {
+        if let Node::Element(li) = n {
+            let status = li.attr("data-task").unwrap_or("incomplete").to_string();
+            let mut task = Element::new("ac:task");
+            task.children.push(Node::Element(
+                Element::new("ac:task-status").with_child(Node::Text(status)),
+            ));
+            let mut body = Element::new("ac:task-body");
+            body.children = trim_task_body(li.children);
+            task.children.push(Node::Element(body));
+            tl.children.push(Node::Element(task));
+        }
+    }
+    tl
+}
+
+fn trim_task_body(mut nodes: Vec<Node>) -> Vec<Node> {
+    // A loose task item holds one paragraph; the task body takes its content.
+    let only_p = nodes.len() == 1 && matches!(&nodes[0], Node::Element(p) if p.name == "p");
+    if only_p {
+        if let Some(Node::Element(p)) = nodes.pop() {
+            return p.children;
+        }
+    }
+    nodes.retain(|n| !matches!(n, Node::Comment(c) if c.trim().is_empty()));
+    if let Some(Node::Text(t)) = nodes.first_mut() {
+        *t = t.trim_start().to_string();
+    }
+    nodes
+}
+
+/// Post-order rewrites: `<details>` → expand, `<a id>` → anchor, nested comments, task ids.
+fn fix_up(nodes: &mut Vec<Node>) {
+    let mut next_task = 1u32;
+    fix_nodes(nodes, &mut next_task);
+}
+
+fn fix_nodes(nodes: &mut Vec<Node>, next_task: &mut u32) {
+    for n in nodes.iter_mut() {
+        if let Node::Element(e) = n {
+            fix_nodes(&mut e.children, next_task);
+            if e.name == xml::NESTED_COMMENT {
+                *n = Node::Comment(e.text());
+                continue;
+            }
+            if e.name == "details" && e.attrs.is_empty() {
+                *n = Node::Element(expand_macro(std::mem::replace(e, Element::new("x"))));
+                continue;
+            }
+            if e.name == "a" && e.children.is_empty() && e.attrs.len() == 1 {
+                if let Some(id) = e.attr("id") {
+                    let param = Element::new("ac:parameter")
+                        .with_attr("ac:name", "")
+                        .with_child(Node::Text(id.to_string()));
+                    let m = Element::new("ac:structured-macro")
+                        .with_attr("ac:name", "anchor")
+                        .with_child(Node::Element(param));
+                    *n = Node::Element(m);
+                    continue;
+                }
+            }
+            if e.name == "ac:task" && e.child("ac:task-id").is_none() {
+                let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string()));
+                e.children.insert(0, Node::Element(id));
+                *next_task += 1;
+            }
+        }
+    }
+}
+
+fn expand_macro(details: Element) -> Element {
+    let mut m = Element::new("ac:structured-macro").with_attr("ac:name", "expand");
+    let mut body = Element::new("ac:rich-text-body");
+    let mut seen_summary = false;
+    for n in details.children {
+        match n {
+            Node::Element(s) if s.name == "summary" && !seen_summary => {
+                seen_summary = true;
+                let title = s.text().trim().to_string();
+                m.children.push(Node::Element(
+                    Element::new("ac:parameter").with_attr("ac:name", "title").with_child(Node::Text(title)),
+                ));
+            }
+            Node::Text(t) if t.trim().is_empty() => {}
+            other => body.children.push(other),
+        }
+    }
+    m.children.push(Node::Element(body));
+    m
+}
+
+/// A fenced block back to its macro: info `lang key="v" macro=name @attr="v"`.
+fn code_macro(info: &str, text: &str) -> Element {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let mut name = "code".to_string();
+    let mut params: Vec<(String, String)> = Vec::new();
+    let mut attrs: Vec<(String, String)> = Vec::new();
+    let mut lang = None;
+    match parse_info(info) {
+        Some(tokens) => {
+            for (i, (k, v)) in tokens.into_iter().enumerate() {
+                match (k, v) {
+                    (k, None) if i == 0 => lang = Some(k),
+                    (k, Some(v)) if k == "macro" => name = v,
+                    (k, Some(v)) if k.starts_with('@') => attrs.push((k[1..].to_string(), v)),
+                    (k, Some(v)) => params.push((k, v)),
+                    (k, None) => params.push((k, String::new())),
+                }
+            }
+        }
+        None => {
+            let l = info.trim();
+            if !l.is_empty() {
+                lang = Some(l.to_string());
+            }
+        }
+    }
+    let mut m = Element::new("ac:structured-macro").with_attr("ac:name", name);
+    m.attrs.extend(attrs);
+    let param = |k: &str, v: String| {
+        Node::Element(Element::new("ac:parameter").with_attr("ac:name", k).with_child(Node::Text(v)))
+    };
+    if let Some(l) = lang {
+        m.children.push(param("language", l));
+    }
+    for (k, v) in params {
+        m.children.push(param(&k, v));
+    }
+    m.children.push(Node::Element(
+        Element::new("ac:plain-text-body").with_child(Node::CData(body.to_string())),
+    ));
+    m
+}
+
+/// Splits an info string into `key` / `key="value"` tokens; `None` if it is not that shape.
+fn parse_info(info: &str) -> Option<Vec<(String, Option<String>)>> {
+    let mut out = Vec::new();
+    let mut chars = info.trim().chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() || c == '=' {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        if chars.peek() == Some(&'=') {
+            chars.next();
+            let mut value = String::new();
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if c == '"' {
+                        closed = true;
+                        break;
+                    }
+                    value.push(c);
+                }
+                if !closed {
+                    return None;
+                }
+            } else {
+                while let Some(&c) = chars.peek() {
+                    if c.is_whitespace() {
+                        break;
+                    }
+                    value.push(c);
+                    chars.next();
+                }
+            }
+            out.push((key, Some(value)));
+        } else {
+            if !out.is_empty() {
+                return None;
+            }
+            out.push((key, None));
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(md: &str) -> String {
+        convert(md).storage
+    }
+
+    #[test]
+    fn paragraphs_and_emphasis() {
+        assert_eq!(st("Hello **b** *i* ~~s~~ `c`"), "<p>Hello <strong>b</strong> <em>i</em> <del>s</del> <code>c</code></p>");
+    }
+
+    #[test]
+    fn alert_with_params() {
+        let s = st("> [!NOTE]\n> <!--confluence <ac:parameter ac:name=\"title\">T</ac:parameter>-->\n>\n> body\n");
+        assert_eq!(s, "<ac:structured-macro ac:name=\"info\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body><p>body</p></ac:rich-text-body></ac:structured-macro>");
+    }
+
+    #[test]
+    fn fence_to_code_macro() {
+        let s = st("```py title=\"T\"\nx\n```\n");
+        assert_eq!(s, "<ac:structured-macro ac:name=\"code\"><ac:parameter ac:name=\"language\">py</ac:parameter><ac:parameter ac:name=\"title\">T</ac:parameter><ac:plain-text-body><![CDATA[x]]></ac:plain-text-body></ac:structured-macro>");
+    }
+
+    #[test]
+    fn tasks_and_emoticons() {
+        let s = st("- [x] done :smile:\n- [ ] todo \\:smile:\n");
+        assert!(s.starts_with("<ac:task-list><ac:task><ac:task-id>1</ac:task-id><ac:task-status>complete</ac:task-status><ac:task-body>done <ac:emoticon ac:name=\"smile\" /></ac:task-body>"), "{s}");
+        assert!(s.contains("todo :smile:</ac:task-body>"), "{s}");
+    }
+
+    #[test]
+    fn details_become_expand() {
+        let s = st("<details>\n<summary>T</summary>\n\nbody\n\n</details>\n");
+        assert_eq!(s, "<ac:structured-macro ac:name=\"expand\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body><p>body</p></ac:rich-text-body></ac:structured-macro>");
+    }
+
+    #[test]
+    fn unclosed_inline_html_is_reported() {
+        let c = convert("a <span>b\n\nc");
+        assert!(c.storage.contains("<span>b</span>"), "{}", c.storage);
+        assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
+    }
+}

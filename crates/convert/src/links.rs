@@ -1,0 +1,478 @@
+//! Link, image and status forms shared by both directions.
+//!
+//! Confluence resources become links with their own schemes, so a person can write them:
+//! `[text](confluence-page:SPACE/Title#anchor)`, `[@id](confluence-user:ACCOUNT_ID)`,
+//! `![alt](attachment:file.png)`, `[Done](confluence-status:Green)`. Titles are
+//! percent-encoded where Markdown or the scheme would misread them (`/`, space, `#`, `%`).
+
+use percent_encoding::percent_decode_str;
+
+use crate::to_md::escape_md;
+use crate::xml::{Element, Node};
+
+pub(crate) const PAGE: &str = "confluence-page:";
+pub(crate) const USER: &str = "confluence-user:";
+pub(crate) const USERNAME: &str = "confluence-username:";
+pub(crate) const USERKEY: &str = "confluence-userkey:";
+pub(crate) const SPACE: &str = "confluence-space:";
+pub(crate) const STATUS: &str = "confluence-status:";
+pub(crate) const ATTACHMENT: &str = "attachment:";
+
+const SCHEMES: &[&str] = &[PAGE, USER, USERNAME, USERKEY, SPACE, STATUS, ATTACHMENT];
+
+/// Whether a URL uses one of the schemes this crate gives meaning to.
+pub(crate) fn is_ours(href: &str) -> bool {
+    SCHEMES.iter().any(|s| href.starts_with(s))
+}
+
+/// Percent-encodes what a Markdown destination or our scheme syntax would misread.
+pub(crate) fn enc(s: &str, slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let special = c.is_control()
+            || c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '#' | '%' | '<' | '>' | '?' | '[' | ']' | '(' | ')' | '\\' | '^' | '`'
+                    | '{' | '}' | '|' | '='
+            )
+            || (slash && c == '/');
+        if special {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub(crate) fn dec(s: &str) -> String {
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+/// A URL CommonMark accepts between `<` and `>` as an autolink.
+pub(crate) fn autolinkable(href: &str) -> bool {
+    let Some((scheme, rest)) = href.split_once(':') else {
+        return false;
+    };
+    let scheme_ok = (2..=32).contains(&scheme.len())
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+    scheme_ok
+        && !rest.is_empty()
+        && !href.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+}
+
+/// A link destination as Markdown source.
+pub(crate) fn dest(href: &str) -> String {
+    let needs_angle = href.is_empty()
+        || href.chars().any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'));
+    let mut out = String::new();
+    if needs_angle {
+        out.push('<');
+    }
+    for c in href.chars() {
+        match c {
+            '<' | '>' | '\\' if needs_angle => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("%0A"),
+            _ => out.push(c),
+        }
+    }
+    if needs_angle {
+        out.push('>');
+    }
+    out
+}
+
+/// A link title as Markdown source, with its leading space; empty when there is none.
+pub(crate) fn title(t: Option<&str>) -> String {
+    match t {
+        None => String::new(),
+        Some(t) => format!(" \"{}\"", t.replace('\\', "\\\\").replace('"', "\\\"")),
+    }
+}
+
+fn extras_title(extras: &[(String, String)]) -> String {
+    if extras.is_empty() {
+        return String::new();
+    }
+    let tokens: Vec<String> = extras.iter().map(|(k, v)| format!("{k}={}", enc(v, false))).collect();
+    title(Some(&tokens.join(" ")))
+}
+
+/// Reads back attributes carried in a link title: `ac:card-appearance=inline ri:x=1`.
+pub(crate) fn parse_extras(title: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for token in title.split_whitespace() {
+        let (k, v) = token.split_once('=')?;
+        let ok = (k.starts_with("ac:") || k.starts_with("ri:"))
+            && k.len() > 3
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_'));
+        if !ok {
+            return None;
+        }
+        out.push((k.to_string(), dec(v)));
+    }
+    if out.is_empty() { None } else { Some(out) }
+}
+
+/// Where an `ac:link` points, in Markdown terms.
+pub(crate) struct Target {
+    pub dest: String,
+    pub title: String,
+    pub mention: bool,
+    pub label: String,
+}
+
+pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
+    let mut extras: Vec<(String, String)> = Vec::new();
+    let mut anchor = None;
+    for (k, v) in &e.attrs {
+        if k == "ac:anchor" {
+            anchor = Some(v.as_str());
+        } else {
+            extras.push((k.clone(), v.clone()));
+        }
+    }
+    let mut resource = None;
+    for n in &e.children {
+        match n {
+            Node::Element(c) if c.name == "ac:link-body" || c.name == "ac:plain-text-link-body" => {}
+            Node::Element(c) if resource.is_none() && c.children.iter().all(is_blank) => {
+                resource = Some(c)
+            }
+            Node::Text(t) if t.trim().is_empty() => {}
+            _ => return None,
+        }
+    }
+    let frag = anchor.map(|a| format!("#{}", enc(a, false))).unwrap_or_default();
+    let mut mention = false;
+    let mut label = String::new();
+    let dest = match resource {
+        None => {
+            anchor?;
+            format!("{PAGE}{frag}")
+        }
+        Some(r) => {
+            let mut known = |names: &[&str]| -> Vec<Option<String>> {
+                let vals = names.iter().map(|n| r.attr(n).map(str::to_string)).collect();
+                for (k, v) in &r.attrs {
+                    if !names.contains(&k.as_str()) {
+                        extras.push((k.clone(), v.clone()));
+                    }
+                }
+                vals
+            };
+            match r.name.as_str() {
+                "ri:page" => {
+                    let v = known(&["ri:space-key", "ri:content-title"]);
+                    let title = v[1].as_deref()?;
+                    let space = match v[0].as_deref() {
+                        Some(s) if !s.is_empty() => format!("{}/", enc(s, true)),
+                        Some(_) => return None,
+                        None => String::new(),
+                    };
+                    format!("{PAGE}{space}{}{frag}", enc(title, true))
+                }
+                "ri:attachment" if anchor.is_none() => {
+                    let v = known(&["ri:filename"]);
+                    format!("{ATTACHMENT}{}", enc(v[0].as_deref()?, false))
+                }
+                "ri:user" if anchor.is_none() => {
+                    mention = true;
+                    let v = known(&["ri:account-id", "ri:username", "ri:userkey"]);
+                    match (&v[0], &v[1], &v[2]) {
+                        (Some(id), None, None) => {
+                            label = id.clone();
+                            format!("{USER}{}", enc(id, false))
+                        }
+                        (None, Some(n), None) => {
+                            label = n.clone();
+                            format!("{USERNAME}{}", enc(n, false))
+                        }
+                        (None, None, Some(k)) => {
+                            label = k.clone();
+                            format!("{USERKEY}{}", enc(k, false))
+                        }
+                        _ => return None,
+                    }
+                }
+                "ri:space" if anchor.is_none() => {
+                    let v = known(&["ri:space-key"]);
+                    format!("{SPACE}{}", enc(v[0].as_deref()?, true))
+                }
+                _ => return None,
+            }
+        }
+    };
+    if label.is_empty() && mention {
+        return None;
+    }
+    Some(Target { dest, title: extras_title(&extras), mention, label })
+}
+
+fn is_blank(n: &Node) -> bool {
+    matches!(n, Node::Text(t) if t.trim().is_empty())
+}
+
+/// `(dest, alt, title)` for an `ac:image` with one attachment or URL.
+pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
+    let mut alt = String::new();
+    let mut plain_title = None;
+    let mut extras = Vec::new();
+    for (k, v) in &e.attrs {
+        match k.as_str() {
+            "ac:alt" => alt = v.clone(),
+            "ac:title" => plain_title = Some(v.clone()),
+            _ => extras.push((k.clone(), v.clone())),
+        }
+    }
+    let mut resource = None;
+    for n in &e.children {
+        match n {
+            _ if is_blank(n) => {}
+            Node::Element(c) if resource.is_none() && c.children.iter().all(is_blank) => {
+                resource = Some(c)
+            }
+            _ => return None,
+        }
+    }
+    let r = resource?;
+    let dest = match r.name.as_str() {
+        "ri:attachment" => {
+            for (k, v) in &r.attrs {
+                if k != "ri:filename" {
+                    extras.push((k.clone(), v.clone()));
+                }
+            }
+            format!("{ATTACHMENT}{}", enc(r.attr("ri:filename")?, false))
+        }
+        "ri:url" => {
+            for (k, v) in &r.attrs {
+                if k != "ri:value" {
+                    extras.push((k.clone(), v.clone()));
+                }
+            }
+            let url = r.attr("ri:value")?;
+            if !has_scheme(url) || is_ours(url) {
+                return None;
+            }
+            dest(url)
+        }
+        _ => return None,
+    };
+    if let Some(t) = &plain_title {
+        if !extras.is_empty() || parse_extras(t).is_some() {
+            extras.insert(0, ("ac:title".to_string(), t.clone()));
+        }
+    }
+    let title = if !extras.is_empty() {
+        extras_title(&extras)
+    } else {
+        title(plain_title.as_deref())
+    };
+    Some((dest, alt, title))
+}
+
+pub(crate) fn has_scheme(url: &str) -> bool {
+    match url.split_once(':') {
+        Some((s, _)) => {
+            !s.is_empty()
+                && s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+        }
+        None => false,
+    }
+}
+
+/// `[Title](confluence-status:Colour)` for a status macro with text parameters.
+pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String> {
+    let mut colour = String::new();
+    let mut text = String::new();
+    let mut query = Vec::new();
+    for (k, v) in params {
+        let v = v.as_deref()?;
+        match k.as_str() {
+            "colour" => colour = v.to_string(),
+            "title" => text = v.to_string(),
+            "subtle" => query.push(format!("subtle={}", enc(v, false))),
+            _ => return None,
+        }
+    }
+    let has_title = params.iter().any(|(k, _)| k == "title");
+    let has_colour = params.iter().any(|(k, _)| k == "colour");
+    if (has_title && text.is_empty()) || (has_colour && colour.is_empty()) || (!has_title && !has_colour) {
+        return None;
+    }
+    if !has_title {
+        return None;
+    }
+    let mut d = format!("{STATUS}{}", enc(&colour, false));
+    if !query.is_empty() {
+        d.push('?');
+        d.push_str(&query.join("&"));
+    }
+    Some(format!("[{}]({d})", escape_md(&text).replace('\n', " ")))
+}
+
+/// Builds storage for a Markdown link to one of our schemes; `None` for ordinary URLs.
+pub(crate) fn link_element(
+    url: &str,
+    title: &str,
+    body: Vec<Node>,
+    autolink: bool,
+) -> Option<Element> {
+    let extras = parse_extras(title).unwrap_or_default();
+    let (ac_extra, ri_extra): (Vec<_>, Vec<_>) =
+        extras.into_iter().partition(|(k, _)| k.starts_with("ac:"));
+    let text: String = plain_text(&body);
+    let mut link = Element::new("ac:link");
+    link.attrs.extend(ac_extra);
+    let mut mention = false;
+    let resource = if let Some(rest) = url.strip_prefix(PAGE) {
+        let (page, anchor) = match rest.split_once('#') {
+            Some((p, a)) => (p, Some(dec(a))),
+            None => (rest, None),
+        };
+        if let Some(a) = anchor {
+            link.attrs.insert(0, ("ac:anchor".to_string(), a));
+        }
+        if page.is_empty() {
+            None
+        } else {
+            let mut r = Element::new("ri:page");
+            match page.split_once('/') {
+                Some((space, t)) => {
+                    r.attrs.push(("ri:space-key".into(), dec(space)));
+                    r.attrs.push(("ri:content-title".into(), dec(t)));
+                }
+                None => r.attrs.push(("ri:content-title".into(), dec(page))),
+            }
+            Some(r)
+        }
+    } else if let Some(rest) = url.strip_prefix(ATTACHMENT) {
+        Some(Element::new("ri:attachment").with_attr("ri:filename", dec(rest)))
+    } else if let Some(rest) = url.strip_prefix(USER) {
+        mention = true;
+        Some(Element::new("ri:user").with_attr("ri:account-id", dec(rest)))
+    } else if let Some(rest) = url.strip_prefix(USERNAME) {
+        mention = true;
+        Some(Element::new("ri:user").with_attr("ri:username", dec(rest)))
+    } else if let Some(rest) = url.strip_prefix(USERKEY) {
+        mention = true;
+        Some(Element::new("ri:user").with_attr("ri:userkey", dec(rest)))
+    } else if let Some(rest) = url.strip_prefix(SPACE) {
+        Some(Element::new("ri:space").with_attr("ri:space-key", dec(rest)))
+    } else if let Some(rest) = url.strip_prefix(STATUS) {
+        return Some(status_element(rest, &text));
+    } else {
+        return None;
+    };
+    if let Some(mut r) = resource {
+        r.attrs.extend(ri_extra);
+        link.children.push(Node::Element(r));
+    }
+    let skip_body = autolink || body.is_empty() || (mention && text.starts_with('@'));
+    if !skip_body {
+        let all_text = body.iter().all(|n| matches!(n, Node::Text(_)));
+        if all_text {
+            link.children.push(Node::Element(
+                Element::new("ac:plain-text-link-body").with_child(Node::CData(text)),
+            ));
+        } else {
+            let mut b = Element::new("ac:link-body");
+            b.children = body;
+            link.children.push(Node::Element(b));
+        }
+    }
+    Some(link)
+}
+
+fn status_element(rest: &str, text: &str) -> Element {
+    let (colour, query) = match rest.split_once('?') {
+        Some((c, q)) => (c, Some(q)),
+        None => (rest, None),
+    };
+    let param = |name: &str, value: String| {
+        Node::Element(Element::new("ac:parameter").with_attr("ac:name", name).with_child(Node::Text(value)))
+    };
+    let mut m = Element::new("ac:structured-macro").with_attr("ac:name", "status");
+    if !colour.is_empty() {
+        m.children.push(param("colour", dec(colour)));
+    }
+    m.children.push(param("title", text.to_string()));
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        m.children.push(param(&dec(k), dec(v)));
+    }
+    m
+}
+
+/// Builds an `ac:image` for a Markdown image.
+pub(crate) fn image_element(url: &str, title: &str, alt: &str) -> Element {
+    let mut img = Element::new("ac:image");
+    let extras = parse_extras(title);
+    let (ac_extra, ri_extra): (Vec<_>, Vec<_>) =
+        extras.clone().unwrap_or_default().into_iter().partition(|(k, _)| k.starts_with("ac:"));
+    if !alt.is_empty() {
+        img.attrs.push(("ac:alt".into(), alt.to_string()));
+    }
+    if extras.is_none() && !title.is_empty() {
+        img.attrs.push(("ac:title".into(), title.to_string()));
+    }
+    img.attrs.extend(ac_extra);
+    let mut r = if let Some(rest) = url.strip_prefix(ATTACHMENT) {
+        Element::new("ri:attachment").with_attr("ri:filename", dec(rest))
+    } else if has_scheme(url) || url.starts_with("//") {
+        Element::new("ri:url").with_attr("ri:value", url)
+    } else {
+        // A relative path is a file next to the page: an attachment.
+        Element::new("ri:attachment").with_attr("ri:filename", dec(url))
+    };
+    r.attrs.extend(ri_extra);
+    img.children.push(Node::Element(r));
+    img
+}
+
+fn plain_text(nodes: &[Node]) -> String {
+    let mut s = String::new();
+    for n in nodes {
+        match n {
+            Node::Text(t) | Node::CData(t) => s.push_str(t),
+            Node::Element(e) => s.push_str(&e.text()),
+            _ => {}
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_round_trips() {
+        for s in ["API/v2 Guide", "50% off #1 (new)", "Árvíztűrő tükörfúrógép", "a=b"] {
+            assert_eq!(dec(&enc(s, true)), s);
+            assert!(!enc(s, true).contains(['/', ' ', '#']));
+        }
+    }
+
+    #[test]
+    fn extras_parse() {
+        let t = extras_title(&[("ac:card-appearance".into(), "inline".into()), ("ri:x".into(), "a b".into())]);
+        let inner = t.trim().trim_matches('"');
+        assert_eq!(
+            parse_extras(inner),
+            Some(vec![("ac:card-appearance".into(), "inline".into()), ("ri:x".into(), "a b".into())])
+        );
+        assert_eq!(parse_extras("just a title"), None);
+    }
+}

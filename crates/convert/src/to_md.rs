@@ -1,0 +1,1308 @@
+//! Storage format → Markdown.
+//!
+//! Everything with a Markdown form a person would write gets that form. The rest is carried as
+//! the original XML inside an HTML comment that starts with [`MARK`], so the reverse direction
+//! can restore it. Containers whose content does have a Markdown form (layouts, macros with a
+//! rich-text body) get an opening and a closing comment around converted Markdown.
+
+use crate::xml::{self, Element, Issue, Node, WriteMode};
+use crate::{Stats, links};
+
+/// Prefix of every placeholder comment: `<!--confluence <ac:…>-->`.
+pub(crate) const MARK: &str = "confluence";
+
+/// Stands in for `<br />` until the paragraph is laid out; never appears in text.
+const BR: char = '\u{E000}';
+
+/// Emoticons Confluence names with plain words; written as `:name:` shortcodes.
+pub(crate) const EMOTICONS: &[&str] = &[
+    "smile",
+    "sad",
+    "cheeky",
+    "laugh",
+    "wink",
+    "thumbs-up",
+    "thumbs-down",
+    "information",
+    "tick",
+    "cross",
+    "warning",
+    "plus",
+    "minus",
+    "question",
+    "light-on",
+    "light-off",
+    "yellow-star",
+    "red-star",
+    "green-star",
+    "blue-star",
+    "heart",
+    "broken-heart",
+];
+
+/// Panel macros and the GitHub alert each one becomes.
+pub(crate) const PANELS: &[(&str, &str)] =
+    &[("info", "NOTE"), ("tip", "TIP"), ("note", "WARNING"), ("warning", "CAUTION")];
+
+/// Macro attributes Confluence regenerates on save; pretty forms do not carry them.
+pub(crate) fn regenerated_attr(name: &str) -> bool {
+    matches!(name, "ac:schema-version" | "ac:macro-id" | "ac:local-id")
+}
+
+pub(crate) struct Converted {
+    pub markdown: String,
+    pub issues: Vec<Issue>,
+    pub stats: Stats,
+}
+
+pub(crate) fn convert(input: &str) -> Converted {
+    let mut issues = Vec::new();
+    let nodes = xml::parse(input, &mut issues);
+    let mut cx = Cx { stats: Stats::default() };
+    let blocks = cx.blocks(&nodes);
+    let mut markdown = join_blocks(&blocks);
+    if !markdown.is_empty() {
+        markdown.push('\n');
+    }
+    cx.stats.output_bytes = markdown.len();
+    Converted { markdown, issues, stats: cx.stats }
+}
+
+/// A rendered block and what kind of list it is, so adjacent lists stay apart.
+struct Block {
+    text: String,
+    list: Option<ListKind>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ListKind {
+    Bullet(bool),
+    Ordered(bool),
+}
+
+fn join_blocks(blocks: &[Block]) -> String {
+    let parts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
+    parts.join("\n\n")
+}
+
+struct Cx {
+    stats: Stats,
+}
+
+const BLOCK_HTML: &[&str] = &[
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "colgroup",
+    "caption",
+    "blockquote",
+    "pre",
+    "hr",
+    "div",
+    "section",
+    "article",
+    "aside",
+    "header",
+    "footer",
+    "nav",
+    "main",
+    "figure",
+    "figcaption",
+    "details",
+    "summary",
+    "dl",
+    "dt",
+    "dd",
+    "center",
+    "fieldset",
+    "form",
+    "address",
+];
+
+/// Tag names that start a CommonMark HTML block (types 1 and 6), so raw HTML survives as a block.
+fn starts_html_block(name: &str) -> bool {
+    BLOCK_HTML.contains(&name) || matches!(name, "pre" | "script" | "style" | "textarea")
+}
+
+fn is_block(node: &Node) -> bool {
+    match node {
+        Node::Element(e) => {
+            if BLOCK_HTML.contains(&e.name.as_str()) {
+                return true;
+            }
+            match e.name.as_str() {
+                "ac:task-list" | "ac:layout" | "ac:layout-section" | "ac:layout-cell"
+                | "ac:rich-text-body" | "ac:adf-extension" => true,
+                "ac:structured-macro" | "ac:macro" => {
+                    !matches!(e.attr("ac:name"), Some("status" | "anchor"))
+                }
+                _ => false,
+            }
+        }
+        Node::Raw(_) => true,
+        _ => false,
+    }
+}
+
+fn macro_name(e: &Element) -> &str {
+    e.attr("ac:name").unwrap_or("")
+}
+
+fn is_ws(node: &Node) -> bool {
+    matches!(node, Node::Text(t) if t.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty())
+}
+
+impl Cx {
+    fn blocks(&mut self, nodes: &[Node]) -> Vec<Block> {
+        let mut out: Vec<Block> = Vec::new();
+        let mut run: Vec<&Node> = Vec::new();
+        for n in nodes {
+            if is_block(n) {
+                self.flush(&mut run, &mut out);
+                if let Node::Element(e) = n {
+                    let prev = out.last().and_then(|b| b.list);
+                    let block = self.block(e, prev);
+                    if !block.text.is_empty() {
+                        out.push(block);
+                    }
+                } else {
+                    let text = self.placeholder_block(std::slice::from_ref(n));
+                    out.push(Block { text, list: None });
+                }
+            } else {
+                run.push(n);
+            }
+        }
+        self.flush(&mut run, &mut out);
+        out
+    }
+
+    fn flush(&mut self, run: &mut Vec<&Node>, out: &mut Vec<Block>) {
+        if run.iter().all(|n| is_ws(n)) {
+            run.clear();
+            return;
+        }
+        let nodes: Vec<Node> = run.drain(..).cloned().collect();
+        let text = self.paragraph(&nodes);
+        if !text.is_empty() {
+            out.push(Block { text, list: None });
+        }
+    }
+
+    fn block(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
+        let plain = |text: String| Block { text, list: None };
+        match e.name.as_str() {
+            "p" => {
+                let empty = e.children.iter().all(|n| is_ws(n) || is_br(n));
+                if !e.attrs.is_empty() || empty {
+                    return plain(self.raw_block(e));
+                }
+                let text = self.paragraph(&e.children);
+                if text.is_empty() { plain(self.raw_block(e)) } else { plain(text) }
+            }
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => plain(self.heading(e)),
+            "ul" | "ol" => self.list(e, prev),
+            "table" => plain(self.table(e)),
+            "blockquote" if e.attrs.is_empty() => {
+                let inner = join_blocks(&self.blocks(&e.children));
+                if inner.is_empty() {
+                    plain(self.raw_block(e))
+                } else {
+                    plain(prefix_lines(&inner, "> ", ">"))
+                }
+            }
+            "hr" if e.attrs.is_empty() => plain("---".to_string()),
+            "div" | "section" | "article" | "aside" | "header" | "footer" | "nav" | "main"
+            | "figure" | "center"
+                if e.children.iter().any(is_block) =>
+            {
+                let mut open = String::new();
+                xml::write_start(&Element { children: vec![Node::Text(String::new())], ..e.clone() }, WriteMode::default(), &mut open);
+                let inner = join_blocks(&self.blocks(&e.children));
+                self.stats.html_bytes += open.len() + e.name.len() + 3;
+                plain(format!("{open}\n\n{inner}\n\n</{}>", e.name))
+            }
+            "ac:task-list" => self.tasks(e, prev),
+            "ac:structured-macro" => plain(self.macro_block(e)),
+            "ac:layout" | "ac:layout-section" | "ac:layout-cell" | "ac:rich-text-body" => {
+                plain(self.wrap_block(e, None))
+            }
+            _ => {
+                if starts_html_block(&e.name) {
+                    plain(self.raw_block(e))
+                } else {
+                    plain(self.placeholder_block(&[Node::Element(e.clone())]))
+                }
+            }
+        }
+    }
+
+    /// The element as raw XHTML: a CommonMark HTML block the reverse direction reads back.
+    fn raw_block(&mut self, e: &Element) -> String {
+        if !starts_html_block(&e.name) {
+            return self.placeholder_block(&[Node::Element(e.clone())]);
+        }
+        let mode = WriteMode { no_blank_lines: true, ..WriteMode::default() };
+        let text = xml::to_string(&[Node::Element(e.clone())], mode);
+        self.stats.html_bytes += text.len();
+        text
+    }
+
+    fn placeholder_block(&mut self, nodes: &[Node]) -> String {
+        let mode = WriteMode { in_comment: true, no_blank_lines: true, one_line: false };
+        let text = format!("<!--{MARK} {}-->", xml::to_string(nodes, mode));
+        self.stats.placeholders += 1;
+        self.stats.placeholder_bytes += text.len();
+        text
+    }
+
+    fn placeholder_inline(&mut self, nodes: &[Node]) -> String {
+        let mode = WriteMode { in_comment: true, no_blank_lines: true, one_line: true };
+        let text = format!("<!--{MARK} {}-->", xml::to_string(nodes, mode));
+        self.stats.placeholders += 1;
+        self.stats.placeholder_bytes += text.len();
+        text
+    }
+
+    /// Placeholder comment holding raw XML text (an opening or closing part of a container).
+    fn marker(&mut self, xml_text: &str) -> String {
+        let text = format!("<!--{MARK} {xml_text}-->");
+        self.stats.placeholder_bytes += text.len();
+        text
+    }
+
+    /// A container whose body has a Markdown form: opening comment, body, closing comment.
+    /// `body` picks the child whose children are converted; `None` means the element itself.
+    fn wrap_block(&mut self, e: &Element, body: Option<usize>) -> String {
+        let mode = WriteMode { in_comment: true, no_blank_lines: true, one_line: true };
+        let (open, inner_nodes, close) = split_container(e, body, mode);
+        let inner = join_blocks(&self.blocks(inner_nodes));
+        let open = self.marker(&open);
+        let close = self.marker(&close);
+        self.stats.placeholders += 1;
+        if inner.is_empty() {
+            format!("{open}\n\n{close}")
+        } else {
+            format!("{open}\n\n{inner}\n\n{close}")
+        }
+    }
+
+    fn wrap_inline(&mut self, e: &Element) -> String {
+        let mode = WriteMode { in_comment: true, no_blank_lines: true, one_line: true };
+        let (open, inner_nodes, close) = split_container(e, None, mode);
+        let inner = self.inline(inner_nodes);
+        let open = self.marker(&open);
+        let close = self.marker(&close);
+        self.stats.placeholders += 1;
+        format!("{open}{inner}{close}")
+    }
+
+    fn heading(&mut self, e: &Element) -> String {
+        let level = e.name[1..].parse::<usize>().unwrap_or(1);
+        let id = e.attr("id");
+        let id_ok = id.is_none_or(|v| {
+            !v.is_empty() && !v.chars().any(|c| c.is_whitespace() || matches!(c, '{' | '}'))
+        });
+        let only_id = e.attrs.iter().all(|(k, _)| k == "id");
+        let text = self.inline(&e.children);
+        let text = collapse_lines(&text);
+        if !only_id || !id_ok || text.is_empty() || text.contains(BR) || text.starts_with('<') {
+            return self.raw_block(e);
+        }
+        let mut text = text;
+        if text.ends_with('#') {
+            text.insert(text.len() - 1, '\\');
+        }
+        let mut out = format!("{} {}", "#".repeat(level), text);
+        if let Some(id) = id {
+            out.push_str(&format!(" {{#{id}}}"));
+        }
+        out
+    }
+
+    fn list(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
+        let ordered = e.name == "ol";
+        let attrs_ok = e.attrs.iter().all(|(k, v)| ordered && k == "start" && v.parse::<u64>().is_ok());
+        let items_ok = e.children.iter().all(|n| {
+            is_ws(n) || matches!(n, Node::Element(li) if li.name == "li" && li.attrs.is_empty())
+        });
+        if !attrs_ok || !items_ok {
+            return Block { text: self.raw_block(e), list: None };
+        }
+        let start: u64 = e.attr("start").and_then(|s| s.parse().ok()).unwrap_or(1);
+        let loose = e.elements().any(|li| li.elements().any(|c| c.name == "p"));
+        let alt = match prev {
+            Some(ListKind::Ordered(a)) if ordered => !a,
+            Some(ListKind::Bullet(a)) if !ordered => !a,
+            _ => false,
+        };
+        let mut items = Vec::new();
+        for (i, li) in e.elements().enumerate() {
+            let marker = if ordered {
+                format!("{}{}", start + i as u64, if alt { ")" } else { "." })
+            } else {
+                (if alt { "*" } else { "-" }).to_string()
+            };
+            let body = self.item_body(&li.children, loose);
+            items.push(list_item(&marker, &body));
+        }
+        let text = items.join(if loose { "\n\n" } else { "\n" });
+        let kind = if ordered { ListKind::Ordered(alt) } else { ListKind::Bullet(alt) };
+        Block { text, list: Some(kind) }
+    }
+
+    fn item_body(&mut self, nodes: &[Node], loose: bool) -> String {
+        let blocks = self.blocks(nodes);
+        if loose {
+            return join_blocks(&blocks);
+        }
+        let mut out = String::new();
+        let mut prev_para = false;
+        for b in &blocks {
+            let is_para = b.list.is_none() && !b.text.starts_with(['`', '<', '>', '|', '#']);
+            if !out.is_empty() {
+                out.push_str(if prev_para && is_para { "\n\n" } else { "\n" });
+            }
+            out.push_str(&b.text);
+            prev_para = is_para;
+        }
+        out
+    }
+
+    fn tasks(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
+        let mut items = Vec::new();
+        let alt = matches!(prev, Some(ListKind::Bullet(false)));
+        for n in &e.children {
+            if is_ws(n) {
+                continue;
+            }
+            let task = match n {
+                Node::Element(t) if t.name == "ac:task" && t.attrs.is_empty() => t,
+                _ => return Block { text: self.placeholder_block(&[Node::Element(e.clone())]), list: None },
+            };
+            let known = task.children.iter().all(|c| {
+                is_ws(c)
+                    || matches!(c, Node::Element(x) if matches!(x.name.as_str(),
+                        "ac:task-id" | "ac:task-uuid" | "ac:task-status" | "ac:task-body"))
+            });
+            let status = task.child("ac:task-status").map(|s| s.text());
+            let done = match status.as_deref().map(str::trim) {
+                Some("complete") => true,
+                Some("incomplete") | None => false,
+                Some(_) => {
+                    return Block {
+                        text: self.placeholder_block(&[Node::Element(e.clone())]),
+                        list: None,
+                    };
+                }
+            };
+            if !known {
+                return Block { text: self.placeholder_block(&[Node::Element(e.clone())]), list: None };
+            }
+            let body = task
+                .child("ac:task-body")
+                .map(|b| self.item_body(&b.children, false))
+                .unwrap_or_default();
+            let bullet = if alt { "*" } else { "-" };
+            let marker = format!("{bullet} [{}]", if done { "x" } else { " " });
+            // A task with an empty body is not a task in GFM; keep it with an empty comment.
+            let body = if body.is_empty() { "<!-- -->".to_string() } else { body };
+            items.push(list_item(&marker, &body));
+        }
+        Block { text: items.join("\n"), list: Some(ListKind::Bullet(alt)) }
+    }
+
+    fn table(&mut self, e: &Element) -> String {
+        match self.simple_table(e) {
+            Some(md) => md,
+            None => self.raw_block(e),
+        }
+    }
+
+    fn simple_table(&mut self, e: &Element) -> Option<String> {
+        let droppable = |k: &str| {
+            matches!(k, "class" | "data-layout" | "data-table-width" | "ac:local-id")
+        };
+        if !e.attrs.iter().all(|(k, _)| droppable(k)) {
+            return None;
+        }
+        let mut rows: Vec<&Element> = Vec::new();
+        for n in &e.children {
+            match n {
+                _ if is_ws(n) => {}
+                Node::Element(c) if c.name == "colgroup" => {}
+                Node::Element(c) if matches!(c.name.as_str(), "thead" | "tbody" | "tfoot") => {
+                    if !c.attrs.is_empty() {
+                        return None;
+                    }
+                    for r in &c.children {
+                        match r {
+                            _ if is_ws(r) => {}
+                            Node::Element(tr) if tr.name == "tr" => rows.push(tr),
+                            _ => return None,
+                        }
+                    }
+                }
+                Node::Element(tr) if tr.name == "tr" => rows.push(tr),
+                _ => return None,
+            }
+        }
+        let first = rows.first()?;
+        let mut grid: Vec<Vec<&Element>> = Vec::new();
+        for tr in &rows {
+            if !tr.attrs.iter().all(|(k, _)| droppable(k)) {
+                return None;
+            }
+            let mut cells = Vec::new();
+            for c in &tr.children {
+                match c {
+                    _ if is_ws(c) => {}
+                    Node::Element(td) if td.name == "td" || td.name == "th" => cells.push(td),
+                    _ => return None,
+                }
+            }
+            grid.push(cells);
+        }
+        let width = grid.first()?.len();
+        if width == 0 || grid.iter().any(|r| r.len() != width) {
+            return None;
+        }
+        let _ = first;
+        let mut aligns: Vec<Option<&'static str>> = Vec::new();
+        for (ri, row) in grid.iter().enumerate() {
+            for (ci, cell) in row.iter().enumerate() {
+                let want = if ri == 0 { "th" } else { "td" };
+                if cell.name != want {
+                    return None;
+                }
+                let mut align = None;
+                for (k, v) in &cell.attrs {
+                    match k.as_str() {
+                        "class" | "ac:local-id" => {}
+                        "colspan" | "rowspan" if v.trim() == "1" => {}
+                        "style" => align = Some(parse_align(v)?),
+                        _ => return None,
+                    }
+                }
+                if ri == 0 {
+                    aligns.push(align);
+                } else if align.is_some() && aligns.get(ci).copied().flatten() != align {
+                    return None;
+                }
+            }
+        }
+        let mut lines = Vec::new();
+        for (ri, row) in grid.iter().enumerate() {
+            let mut cells = Vec::new();
+            for cell in row {
+                let content: &[Node] = match single_p(cell) {
+                    Some(p) => &p.children,
+                    None => &cell.children,
+                };
+                if content.iter().any(is_block) {
+                    return None;
+                }
+                let text = self.inline(content);
+                let text = table_cell(&text);
+                cells.push(if text.is_empty() { " ".to_string() } else { text });
+            }
+            lines.push(format!("| {} |", cells.join(" | ")));
+            if ri == 0 {
+                let delims: Vec<&str> = aligns
+                    .iter()
+                    .map(|a| match a {
+                        Some("left") => ":---",
+                        Some("center") => ":---:",
+                        Some("right") => "---:",
+                        _ => "---",
+                    })
+                    .collect();
+                lines.push(format!("| {} |", delims.join(" | ")));
+            }
+        }
+        Some(lines.join("\n"))
+    }
+
+    fn macro_block(&mut self, e: &Element) -> String {
+        let name = macro_name(e);
+        let extra_attrs =
+            e.attrs.iter().any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
+        let parts = MacroParts::of(e);
+        if !extra_attrs {
+            if let Some(parts) = &parts {
+                if parts.rich.is_some() && parts.plain.is_none() {
+                    if let Some((_, kind)) = PANELS.iter().find(|(n, _)| *n == name) {
+                        return self.alert(e, kind, parts);
+                    }
+                    if name == "expand"
+                        && parts.params.iter().all(|(k, v)| k == "title" && v.is_some())
+                    {
+                        return self.expand(parts);
+                    }
+                }
+            }
+        }
+        if let Some(parts) = &parts {
+            if parts.rich.is_none() && parts.plain.is_some() {
+                if let Some(fence) = self.fence(e, parts) {
+                    return fence;
+                }
+            }
+            if let Some(idx) = parts.rich_index {
+                return self.wrap_block(e, Some(idx));
+            }
+        }
+        self.placeholder_block(&[Node::Element(e.clone())])
+    }
+
+    fn alert(&mut self, e: &Element, kind: &str, parts: &MacroParts<'_>) -> String {
+        let mut out = format!("> [!{kind}]");
+        let params: Vec<Node> = e
+            .elements()
+            .filter(|c| c.name == "ac:parameter")
+            .map(|c| Node::Element(c.clone()))
+            .collect();
+        if !params.is_empty() {
+            let p = self.placeholder_inline(&params);
+            out.push_str("\n> ");
+            out.push_str(&p);
+        }
+        let body = parts.rich.map(|r| join_blocks(&self.blocks(&r.children))).unwrap_or_default();
+        if !body.is_empty() {
+            out.push_str("\n>\n");
+            out.push_str(&prefix_lines(&body, "> ", ">"));
+        }
+        out
+    }
+
+    fn expand(&mut self, parts: &MacroParts<'_>) -> String {
+        let mut out = String::from("<details>");
+        if let Some((_, Some(title))) = parts.params.first() {
+            out.push_str("\n<summary>");
+            out.push_str(&html_escape(title));
+            out.push_str("</summary>");
+        }
+        let body = parts.rich.map(|r| join_blocks(&self.blocks(&r.children))).unwrap_or_default();
+        if !body.is_empty() {
+            out.push_str("\n\n");
+            out.push_str(&body);
+        }
+        out.push_str("\n\n</details>");
+        out
+    }
+
+    /// Code and other plain-text-body macros as a fenced block; parameters go in the info string.
+    fn fence(&mut self, e: &Element, parts: &MacroParts<'_>) -> Option<String> {
+        let name = macro_name(e);
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || name.is_empty()
+        {
+            return None;
+        }
+        let body = parts.plain?.text();
+        let mut info: Vec<String> = Vec::new();
+        let mut rest: Vec<String> = Vec::new();
+        for (k, v) in &parts.params {
+            let v = v.as_deref()?;
+            if k.is_empty()
+                || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || v.contains(['"', '`', '\n', '\r'])
+            {
+                return None;
+            }
+            let bare = name == "code"
+                && k == "language"
+                && info.is_empty()
+                && !v.is_empty()
+                && !v.contains(|c: char| c.is_whitespace() || matches!(c, '=' | '{' | '}' | '@'));
+            if bare {
+                info.push(v.to_string());
+            } else {
+                rest.push(format!("{k}=\"{v}\""));
+            }
+        }
+        if name != "code" {
+            info.push(format!("macro={name}"));
+        }
+        for (k, v) in &e.attrs {
+            if k == "ac:name" || regenerated_attr(k) {
+                continue;
+            }
+            if v.contains(['"', '`', '\n', '\r']) || k.contains(['"', '`', '=']) {
+                return None;
+            }
+            rest.push(format!("@{k}=\"{v}\""));
+        }
+        info.extend(rest);
+        if info.first().is_some_and(|f| f.contains('=')) && name == "code" {
+            // Keep the first token from being read as a language.
+            info.insert(0, String::new());
+        }
+        let longest = longest_run(&body, '`');
+        let fence = "`".repeat(longest.max(2) + 1);
+        let info = info.join(" ");
+        let info = info.trim_start();
+        let info = if info.is_empty() { String::new() } else { info.to_string() };
+        Some(format!("{fence}{info}\n{body}\n{fence}"))
+    }
+
+    fn paragraph(&mut self, nodes: &[Node]) -> String {
+        let raw = self.inline(nodes);
+        layout_paragraph(&raw)
+    }
+
+    fn inline(&mut self, nodes: &[Node]) -> String {
+        let mut pieces: Vec<Piece> = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            pieces.push(self.inline_node(n));
+        }
+        let mut out = String::new();
+        for i in 0..pieces.len() {
+            let next = pieces[i + 1..].iter().find_map(|p| p.first_char());
+            let prev = out.chars().next_back();
+            match &pieces[i] {
+                Piece::Plain(t) => out.push_str(t),
+                Piece::Delim { delim, tag, attrs_open, inner } => {
+                    if flanks(inner, delim, prev, next) {
+                        out.push_str(delim);
+                        out.push_str(inner);
+                        out.push_str(delim);
+                    } else {
+                        out.push_str(attrs_open);
+                        out.push_str(inner);
+                        out.push_str(&format!("</{tag}>"));
+                        self.stats.html_bytes += attrs_open.len() + tag.len() + 3;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn inline_node(&mut self, n: &Node) -> Piece {
+        match n {
+            Node::Text(t) | Node::CData(t) => Piece::Plain(escape_md(t)),
+            Node::Comment(c) => {
+                if c.contains("--") || c.contains('\n') || c.trim_start().starts_with(MARK) || c.starts_with('>') {
+                    Piece::Plain(self.placeholder_inline(std::slice::from_ref(n)))
+                } else {
+                    Piece::Plain(format!("<!--{c}-->"))
+                }
+            }
+            Node::Raw(_) => Piece::Plain(self.placeholder_inline(std::slice::from_ref(n))),
+            Node::Element(e) => self.inline_element(e),
+        }
+    }
+
+    fn inline_element(&mut self, e: &Element) -> Piece {
+        let name = e.name.as_str();
+        let delim = match name {
+            "strong" | "b" => Some("**"),
+            "em" | "i" => Some("*"),
+            "del" | "s" | "strike" => Some("~~"),
+            _ => None,
+        };
+        if let Some(delim) = delim {
+            let inner = self.inline(&e.children);
+            let (lead, core, trail) = split_ws(&inner);
+            let mut open = String::new();
+            xml::write_start(&Element { children: vec![Node::Text(String::new())], ..e.clone() }, WriteMode::default(), &mut open);
+            let piece_inner = core.to_string();
+            if !e.attrs.is_empty() || piece_inner.is_empty() || piece_inner.contains(BR) {
+                self.stats.html_bytes += open.len() + name.len() + 3;
+                return Piece::Plain(format!("{open}{inner}</{name}>"));
+            }
+            let p = Piece::Delim {
+                delim,
+                tag: name.to_string(),
+                attrs_open: open,
+                inner: piece_inner,
+            };
+            if lead.is_empty() && trail.is_empty() {
+                return p;
+            }
+            // Whitespace moves outside the delimiters, where Markdown allows it.
+            let mut s = String::from(lead);
+            let rendered = match &p {
+                Piece::Delim { delim, inner, .. } => format!("{delim}{inner}{delim}"),
+                Piece::Plain(t) => t.clone(),
+            };
+            s.push_str(&rendered);
+            s.push_str(trail);
+            return Piece::Plain(s);
+        }
+        Piece::Plain(match name {
+            "br" => BR.to_string() + "\n",
+            "code" if e.attrs.is_empty() && e.children.iter().all(|c| matches!(c, Node::Text(_) | Node::CData(_))) => {
+                let t = e.text();
+                if t.is_empty() || t.contains(['\n', '\r']) {
+                    self.html_wrap(e)
+                } else {
+                    code_span(&t)
+                }
+            }
+            "a" => self.anchor_link(e),
+            "ac:link" => self.ac_link(e),
+            "ac:image" => self.ac_image(e),
+            "ac:emoticon" => {
+                let only_name = e.attrs.len() == 1 && e.children.is_empty();
+                match e.attr("ac:name") {
+                    Some(n) if only_name && EMOTICONS.contains(&n) => format!(":{n}:"),
+                    _ => self.placeholder_inline(&[Node::Element(e.clone())]),
+                }
+            }
+            "ac:structured-macro" => self.inline_macro(e),
+            "ac:inline-comment-marker" | "ac:rich-text-body"
+                if !e.children.iter().any(is_block) =>
+            {
+                self.wrap_inline(e)
+            }
+            _ if name.contains(':') || BLOCK_HTML.contains(&name) => {
+                self.placeholder_inline(&[Node::Element(e.clone())])
+            }
+            _ => self.html_wrap(e),
+        })
+    }
+
+    /// An HTML element with no Markdown form whose content does have one: `<u>…</u>`.
+    fn html_wrap(&mut self, e: &Element) -> String {
+        if xml::is_void(&e.name) {
+            let text = xml::to_string(&[Node::Element(e.clone())], WriteMode { one_line: true, ..WriteMode::default() });
+            self.stats.html_bytes += text.len();
+            return text;
+        }
+        let mut open = String::new();
+        xml::write_start(&Element { children: vec![Node::Text(String::new())], ..e.clone() }, WriteMode { one_line: true, ..WriteMode::default() }, &mut open);
+        let inner = self.inline(&e.children);
+        self.stats.html_bytes += open.len() + e.name.len() + 3;
+        format!("{open}{inner}</{}>", e.name)
+    }
+
+    fn anchor_link(&mut self, e: &Element) -> String {
+        let href = e.attr("href");
+        let title = e.attr("title");
+        let simple = e.attrs.iter().all(|(k, _)| k == "href" || k == "title");
+        match href {
+            Some(href) if simple && !links::is_ours(href) => {
+                let text = self.inline(&e.children);
+                let text = collapse_lines(&text);
+                if title.is_none()
+                    && text == escape_md(href)
+                    && links::autolinkable(href)
+                {
+                    return format!("<{href}>");
+                }
+                format!("[{text}]({}{})", links::dest(href), links::title(title))
+            }
+            _ => {
+                if e.children.is_empty() {
+                    return self.placeholder_inline(&[Node::Element(e.clone())]);
+                }
+                self.html_wrap(e)
+            }
+        }
+    }
+
+    fn ac_link(&mut self, e: &Element) -> String {
+        match links::ac_link_target(e) {
+            Some(target) => {
+                let body = e.elements().find(|c| {
+                    c.name == "ac:link-body" || c.name == "ac:plain-text-link-body"
+                });
+                let dest = &target.dest;
+                match body {
+                    None if target.mention => {
+                        format!("[@{}]({dest}{})", escape_md(&target.label), target.title)
+                    }
+                    None if target.title.is_empty() => format!("<{dest}>"),
+                    None => format!("[]({dest}{})", target.title),
+                    Some(b) => {
+                        let text = if b.name == "ac:plain-text-link-body" {
+                            escape_md(&b.text())
+                        } else {
+                            self.inline(&b.children)
+                        };
+                        let text = collapse_lines(&text);
+                        if target.mention && text.starts_with('@') {
+                            return self.placeholder_inline(&[Node::Element(e.clone())]);
+                        }
+                        format!("[{text}]({dest}{})", target.title)
+                    }
+                }
+            }
+            None => self.placeholder_inline(&[Node::Element(e.clone())]),
+        }
+    }
+
+    fn ac_image(&mut self, e: &Element) -> String {
+        match links::ac_image_target(e) {
+            Some((dest, alt, title)) => {
+                format!("![{}]({dest}{title})", escape_md(&alt))
+            }
+            None => self.placeholder_inline(&[Node::Element(e.clone())]),
+        }
+    }
+
+    fn inline_macro(&mut self, e: &Element) -> String {
+        let extra = e.attrs.iter().any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
+        let parts = MacroParts::of(e);
+        if let (false, Some(parts)) = (extra, &parts) {
+            if parts.rich.is_none() && parts.plain.is_none() {
+                let all_text = parts.params.iter().all(|(_, v)| v.is_some());
+                match macro_name(e) {
+                    "status" if all_text => {
+                        if let Some(s) = links::status_link(&parts.params) {
+                            return s;
+                        }
+                    }
+                    "anchor" if all_text && parts.params.len() == 1 => {
+                        if let Some((k, Some(v))) = parts.params.first() {
+                            if (k.is_empty() || k == "0") && !v.contains(['"', '\n']) && !v.is_empty() {
+                                return format!("<a id=\"{}\"></a>", html_escape(v));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(parts) = &parts {
+            if let Some(idx) = parts.rich_index {
+                let rich = parts.rich.map(|r| !r.children.iter().any(is_block)).unwrap_or(false);
+                if rich {
+                    let mode = WriteMode { in_comment: true, no_blank_lines: true, one_line: true };
+                    let (open, inner, close) = split_container(e, Some(idx), mode);
+                    let inner = self.inline(inner);
+                    let open = self.marker(&open);
+                    let close = self.marker(&close);
+                    self.stats.placeholders += 1;
+                    return format!("{open}{inner}{close}");
+                }
+            }
+        }
+        self.placeholder_inline(&[Node::Element(e.clone())])
+    }
+}
+
+/// The parts of a structured macro: parameters in order, and its body.
+pub(crate) struct MacroParts<'a> {
+    /// Name and text value; `None` when the value holds elements (`ri:page`, …).
+    pub params: Vec<(String, Option<String>)>,
+    pub rich: Option<&'a Element>,
+    pub rich_index: Option<usize>,
+    pub plain: Option<&'a Element>,
+}
+
+impl<'a> MacroParts<'a> {
+    /// `None` when the macro holds anything besides parameters and one body.
+    pub fn of(e: &'a Element) -> Option<Self> {
+        let mut parts = MacroParts { params: Vec::new(), rich: None, rich_index: None, plain: None };
+        for (i, n) in e.children.iter().enumerate() {
+            match n {
+                _ if is_ws(n) => {}
+                Node::Element(c) if c.name == "ac:parameter" => {
+                    let key = c.attr("ac:name").unwrap_or("").to_string();
+                    if c.attrs.len() > 1 || parts.params.iter().any(|(k, _)| *k == key) {
+                        return None;
+                    }
+                    let text_only = c.children.iter().all(|x| matches!(x, Node::Text(_) | Node::CData(_)));
+                    parts.params.push((key, text_only.then(|| c.text())));
+                }
+                Node::Element(c) if c.name == "ac:rich-text-body" && parts.rich.is_none() && c.attrs.is_empty() => {
+                    parts.rich = Some(c);
+                    parts.rich_index = Some(i);
+                }
+                Node::Element(c) if c.name == "ac:plain-text-body" && parts.plain.is_none() && c.attrs.is_empty() => {
+                    parts.plain = Some(c);
+                }
+                _ => return None,
+            }
+        }
+        Some(parts)
+    }
+}
+
+/// Splits a container into (opening XML, children to convert, closing XML).
+fn split_container(e: &Element, body: Option<usize>, mode: WriteMode) -> (String, &[Node], String) {
+    let mut open = String::new();
+    xml::write_start(&Element { children: vec![Node::Text(String::new())], ..e.clone() }, mode, &mut open);
+    match body.and_then(|i| e.children.get(i).map(|n| (i, n))) {
+        Some((i, Node::Element(b))) => {
+            xml::write_nodes(&e.children[..i], mode, &mut open);
+            xml::write_start(&Element { children: vec![Node::Text(String::new())], ..b.clone() }, mode, &mut open);
+            let mut close = String::new();
+            xml::write_end(&b.name, &mut close);
+            xml::write_nodes(&e.children[i + 1..], mode, &mut close);
+            xml::write_end(&e.name, &mut close);
+            (open, &b.children, close)
+        }
+        _ => {
+            let mut close = String::new();
+            xml::write_end(&e.name, &mut close);
+            (open, &e.children, close)
+        }
+    }
+}
+
+enum Piece {
+    Plain(String),
+    Delim { delim: &'static str, tag: String, attrs_open: String, inner: String },
+}
+
+impl Piece {
+    fn first_char(&self) -> Option<char> {
+        match self {
+            Piece::Plain(t) => t.chars().next(),
+            Piece::Delim { delim, .. } => delim.chars().next(),
+        }
+    }
+}
+
+fn is_punct(c: char) -> bool {
+    c.is_ascii_punctuation() || (!c.is_alphanumeric() && !c.is_whitespace())
+}
+
+/// Whether `delim inner delim` opens and closes as emphasis between `prev` and `next`.
+fn flanks(inner: &str, _delim: &str, prev: Option<char>, next: Option<char>) -> bool {
+    let (Some(first), Some(last)) = (inner.chars().next(), inner.chars().next_back()) else {
+        return false;
+    };
+    if first.is_whitespace() || last.is_whitespace() {
+        return false;
+    }
+    let open_ok = !is_punct(first) || prev.is_none_or(|p| p.is_whitespace() || is_punct(p));
+    let close_ok = !is_punct(last) || next.is_none_or(|n| n.is_whitespace() || is_punct(n));
+    open_ok && close_ok
+}
+
+fn split_ws(s: &str) -> (&str, &str, &str) {
+    let is_ws = |c: char| c == ' ' || c == '\n' || c == '\t';
+    let core = s.trim_matches(is_ws);
+    let start = s.len() - s.trim_start_matches(is_ws).len();
+    let lead = &s[..start];
+    let trail = &s[start + core.len()..];
+    (lead, core, trail)
+}
+
+fn is_br(n: &Node) -> bool {
+    matches!(n, Node::Element(e) if e.name == "br")
+}
+
+fn single_p(cell: &Element) -> Option<&Element> {
+    let mut found = None;
+    for n in &cell.children {
+        match n {
+            _ if is_ws(n) => {}
+            Node::Element(p) if p.name == "p" && p.attrs.is_empty() && found.is_none() => {
+                found = Some(p)
+            }
+            _ => return None,
+        }
+    }
+    found
+}
+
+fn parse_align(style: &str) -> Option<&'static str> {
+    let s: String = style.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    let s = s.trim_end_matches(';');
+    match s {
+        "text-align:left" => Some("left"),
+        "text-align:center" => Some("center"),
+        "text-align:right" => Some("right"),
+        _ => None,
+    }
+}
+
+fn table_cell(text: &str) -> String {
+    let mut s = String::new();
+    for (i, line) in text.split('\n').enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if i > 0 && !s.is_empty() && !s.ends_with(BR) {
+            s.push(' ');
+        }
+        s.push_str(line);
+    }
+    s.replace(BR, "<br />").trim().to_string()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn longest_run(s: &str, ch: char) -> usize {
+    let mut best = 0;
+    let mut cur = 0;
+    for c in s.chars() {
+        if c == ch {
+            cur += 1;
+            best = best.max(cur);
+        } else {
+            cur = 0;
+        }
+    }
+    best
+}
+
+fn code_span(t: &str) -> String {
+    let ticks = "`".repeat(longest_run(t, '`') + 1);
+    let pad = t.starts_with('`')
+        || t.ends_with('`')
+        || (t.starts_with(' ') && t.ends_with(' ') && !t.trim().is_empty());
+    if pad { format!("{ticks} {t} {ticks}") } else { format!("{ticks}{t}{ticks}") }
+}
+
+fn list_item(marker: &str, body: &str) -> String {
+    if body.is_empty() {
+        return marker.to_string();
+    }
+    let indent = " ".repeat(marker.chars().count() + 1);
+    let mut out = String::new();
+    for (i, line) in body.split('\n').enumerate() {
+        if i == 0 {
+            out.push_str(marker);
+            out.push(' ');
+            out.push_str(line);
+        } else {
+            out.push('\n');
+            if !line.is_empty() {
+                out.push_str(&indent);
+                out.push_str(line);
+            }
+        }
+    }
+    out
+}
+
+fn prefix_lines(body: &str, prefix: &str, empty: &str) -> String {
+    body.split('\n')
+        .map(|l| if l.is_empty() { empty.to_string() } else { format!("{prefix}{l}") })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Joins a rendered inline run onto one line (headings, link text).
+fn collapse_lines(s: &str) -> String {
+    let joined: Vec<&str> = s.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect();
+    joined.join(" ")
+}
+
+/// Turns a rendered inline run into paragraph lines: trims, places hard breaks, and escapes
+/// line starts that Markdown would read as block syntax.
+fn layout_paragraph(raw: &str) -> String {
+    let lines: Vec<&str> = raw.split('\n').map(|l| l.trim_matches([' ', '\t'])).collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut glue = false;
+    for line in lines {
+        if line.is_empty() {
+            continue;
+        }
+        let mut line = line.to_string();
+        if glue {
+            glue = false;
+            if let Some(last) = out.last_mut() {
+                last.push_str(&line);
+                line.clear();
+            }
+        }
+        if !line.is_empty() {
+            if line.starts_with('<') && !out.is_empty() {
+                if let Some(last) = out.last_mut() {
+                    last.push(' ');
+                    last.push_str(&line);
+                }
+            } else {
+                out.push(escape_line_start(&line));
+            }
+        }
+        // A hard break is written `\` at the end of a line when text follows on the next one.
+        if let Some(last) = out.last_mut() {
+            if last.ends_with(BR) {
+                last.pop();
+                let only_br = last.trim().is_empty() || last.ends_with(BR);
+                if only_br {
+                    last.push_str("<br />");
+                    glue = true;
+                } else {
+                    last.push(BR);
+                }
+            }
+        }
+    }
+    let n = out.len();
+    let mut result = String::new();
+    for (i, mut line) in out.into_iter().enumerate() {
+        if line.ends_with(BR) {
+            line.pop();
+            if i + 1 < n {
+                line.push('\\');
+            } else {
+                line.push_str("<br />");
+            }
+        }
+        if line.contains(BR) {
+            line = line.replace(BR, "<br />");
+        }
+        if i > 0 {
+            result.push('\n');
+        }
+        result.push_str(&line);
+    }
+    result
+}
+
+fn escape_line_start(line: &str) -> String {
+    let first = line.chars().next().unwrap_or(' ');
+    let rest_after = |n: usize| line[n..].chars().next();
+    let needs = match first {
+        '#' | '>' => true,
+        '-' | '+' => {
+            matches!(rest_after(1), None | Some(' ' | '\t'))
+                || line.chars().all(|c| c == first || c == ' ')
+        }
+        '=' => line.chars().all(|c| c == '=' || c == ' '),
+        '0'..='9' => {
+            let digits = line.chars().take_while(char::is_ascii_digit).count();
+            if matches!(line[digits..].chars().next(), Some('.' | ')'))
+                && matches!(line[digits + 1..].chars().next(), None | Some(' ' | '\t'))
+            {
+                return format!("{}\\{}", &line[..digits], &line[digits..]);
+            }
+            false
+        }
+        _ => false,
+    };
+    if needs { format!("\\{line}") } else { line.to_string() }
+}
+
+/// Escapes text so Markdown reads it back as the same text.
+pub(crate) fn escape_md(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+            let start = i;
+            while i < chars.len() && matches!(chars[i], ' ' | '\t' | '\n' | '\r') {
+                i += 1;
+            }
+            if chars[start..i].iter().any(|c| *c == '\n' || *c == '\r') {
+                out.push('\n');
+            } else {
+                out.extend(&chars[start..i]);
+            }
+            continue;
+        }
+        let prev = if i > 0 { Some(chars[i - 1]) } else { None };
+        let next = chars.get(i + 1).copied();
+        match c {
+            '\\' | '`' | '*' | '[' | ']' | '~' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '_' => {
+                let intraword = prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphanumeric);
+                if !intraword {
+                    out.push('\\');
+                }
+                out.push('_');
+            }
+            '<' => {
+                if next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) {
+                    out.push('\\');
+                }
+                out.push('<');
+            }
+            '&' => {
+                let tail: String = chars[i + 1..].iter().take(40).collect();
+                let looks_entity = tail
+                    .find(';')
+                    .is_some_and(|j| j > 0 && tail[..j].chars().all(|c| c.is_ascii_alphanumeric() || c == '#'));
+                if looks_entity {
+                    out.push('\\');
+                }
+                out.push('&');
+            }
+            ':' => {
+                let tail: String = chars[i + 1..].iter().take(16).collect();
+                if EMOTICONS.iter().any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':')) {
+                    out.push('\\');
+                }
+                out.push(':');
+            }
+            '\u{a0}' => out.push_str("&nbsp;"),
+            BR => out.push_str("&#57344;"),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn md(s: &str) -> String {
+        convert(s).markdown
+    }
+
+    #[test]
+    fn basic_blocks() {
+        assert_eq!(md("<h2>Title</h2><p>Hello <strong>bold</strong> and <em>it</em>.</p>"), "## Title\n\nHello **bold** and *it*.\n");
+    }
+
+    #[test]
+    fn escapes_text_that_looks_like_markdown() {
+        assert_eq!(md("<p>[x] *a* 1. b</p>"), "\\[x\\] \\*a\\* 1. b\n");
+        assert_eq!(md("<p>- item</p>"), "\\- item\n");
+        assert_eq!(md("<p>snake_case _x_</p>"), "snake_case \\_x\\_\n");
+    }
+
+    #[test]
+    fn hard_breaks() {
+        assert_eq!(md("<p>a<br/>b</p>"), "a\\\nb\n");
+        assert_eq!(md("<p>a<br/></p>"), "a<br />\n");
+    }
+
+    #[test]
+    fn emphasis_with_inner_space_moves_space_out() {
+        assert_eq!(md("<p><strong>Strong </strong>x</p>"), "**Strong** x\n");
+    }
+
+    #[test]
+    fn page_link_and_mention() {
+        let out = md("<p><ac:link><ri:page ri:space-key=\"DOC\" ri:content-title=\"My Page\"/><ac:plain-text-link-body><![CDATA[see]]></ac:plain-text-link-body></ac:link> <ac:link><ri:user ri:account-id=\"557058:abc\"/></ac:link></p>");
+        assert_eq!(out, "[see](confluence-page:DOC/My%20Page) [@557058:abc](confluence-user:557058:abc)\n");
+    }
+
+    #[test]
+    fn code_macro_becomes_fence() {
+        let out = md("<ac:structured-macro ac:name=\"code\"><ac:parameter ac:name=\"language\">py</ac:parameter><ac:parameter ac:name=\"title\">T</ac:parameter><ac:plain-text-body><![CDATA[x = `1`]]></ac:plain-text-body></ac:structured-macro>");
+        assert_eq!(out, "```py title=\"T\"\nx = `1`\n```\n");
+    }
+
+    #[test]
+    fn unknown_macro_is_a_placeholder() {
+        let out = md("<ac:structured-macro ac:name=\"toc\"><ac:parameter ac:name=\"x\">a--b</ac:parameter></ac:structured-macro>");
+        assert!(out.starts_with("<!--confluence <ac:structured-macro ac:name=\"toc\">"), "{out}");
+        assert!(!out[4..out.len() - 4].contains("--"), "{out}");
+    }
+}

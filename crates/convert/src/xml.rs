@@ -1,0 +1,766 @@
+//! Lenient reading and writing of storage-format XHTML.
+//!
+//! Storage format is XHTML without a DTD: it uses HTML named entities, undeclared `ac:`/`ri:`
+//! prefixes, and pages written by old editors carry unclosed tags and broken CDATA sections
+//! (`]] >`). quick-xml does the tokenizing; this module adds recovery on top of it, so one
+//! bad byte costs a warning instead of the rest of the page.
+
+use quick_xml::escape::{resolve_html5_entity, resolve_xml_entity};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+/// A node of a parsed storage document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Node {
+    Element(Element),
+    Text(String),
+    CData(String),
+    Comment(String),
+    /// Declarations, processing instructions and doctypes, kept verbatim (without `<` `>`).
+    Raw(String),
+}
+
+/// An element with its attributes in source order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Element {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub children: Vec<Node>,
+    /// Byte offset of the start tag in the input, for warnings.
+    pub pos: usize,
+}
+
+impl Element {
+    pub fn new(name: impl Into<String>) -> Self {
+        Element { name: name.into(), attrs: Vec::new(), children: Vec::new(), pos: 0 }
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn with_attr(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.attrs.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub fn with_child(mut self, child: Node) -> Self {
+        self.children.push(child);
+        self
+    }
+
+    /// Child elements, skipping text and comments.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.elements().find(|e| e.name == name)
+    }
+
+    /// Concatenated text and CDATA of all descendants.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        collect_text(&self.children, &mut out);
+        out
+    }
+}
+
+fn collect_text(nodes: &[Node], out: &mut String) {
+    for n in nodes {
+        match n {
+            Node::Text(t) | Node::CData(t) => out.push_str(t),
+            Node::Element(e) => collect_text(&e.children, out),
+            _ => {}
+        }
+    }
+}
+
+/// A problem found in the input, at a byte offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Issue {
+    pub pos: usize,
+    pub message: String,
+}
+
+/// One lexical token of storage XHTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Token {
+    Start { name: String, attrs: Vec<(String, String)>, empty: bool, pos: usize },
+    End { name: String, pos: usize },
+    Text(String),
+    CData(String),
+    Comment(String),
+    Raw(String),
+}
+
+/// HTML elements that never have content, so `<br>` without `/>` does not swallow the page.
+pub(crate) fn is_void(name: &str) -> bool {
+    matches!(
+        name,
+        "br" | "hr"
+            | "img"
+            | "col"
+            | "input"
+            | "meta"
+            | "link"
+            | "area"
+            | "base"
+            | "wbr"
+            | "source"
+            | "embed"
+            | "param"
+            | "track"
+    )
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_alphabetic() || c == '_' || c == ':' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.'))
+}
+
+/// Decodes one entity body (between `&` and `;`), HTML5 names included.
+pub(crate) fn resolve_entity(body: &str) -> Option<String> {
+    if let Some(num) = body.strip_prefix('#') {
+        let code = if let Some(hex) = num.strip_prefix('x').or_else(|| num.strip_prefix('X')) {
+            u32::from_str_radix(hex, 16).ok()?
+        } else {
+            num.parse::<u32>().ok()?
+        };
+        return char::from_u32(code).filter(|c| *c != '\0').map(String::from);
+    }
+    resolve_xml_entity(body).or_else(|| resolve_html5_entity(body)).map(str::to_string)
+}
+
+/// Decodes entities in text or attribute values; unknown ones stay literal and are reported.
+pub(crate) fn unescape(raw: &str, pos: usize, issues: &mut Vec<Issue>) -> String {
+    if !raw.contains('&') {
+        return raw.to_string();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    let mut offset = 0;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let end = after
+            .char_indices()
+            .take(40)
+            .find(|(_, c)| *c == ';' || c.is_whitespace() || *c == '&' || *c == '<')
+            .filter(|(_, c)| *c == ';')
+            .map(|(j, _)| j);
+        match end.and_then(|j| resolve_entity(&after[..j]).map(|s| (j, s))) {
+            Some((j, s)) => {
+                out.push_str(&s);
+                rest = &after[j + 1..];
+                offset += i + j + 2;
+            }
+            None => {
+                if let Some(j) = end {
+                    issues.push(Issue {
+                        pos: pos + offset + i,
+                        message: format!("unknown entity `&{};` kept as text", &after[..j]),
+                    });
+                }
+                out.push('&');
+                rest = after;
+                offset += i + 1;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Splits `input` into tokens, recovering from every syntax error.
+pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut start = 0usize;
+    'restart: while start < input.len() {
+        let slice = &input[start..];
+        let mut reader = Reader::from_str(slice);
+        let cfg = reader.config_mut();
+        cfg.allow_dangling_amp = true;
+        cfg.allow_unmatched_ends = true;
+        cfg.check_end_names = false;
+        cfg.check_comments = false;
+        cfg.expand_empty_elements = false;
+        loop {
+            let before = reader.buffer_position() as usize;
+            let at = start + before;
+            let event = match reader.read_event() {
+                Ok(ev) => ev,
+                Err(err) => {
+                    let epos = start + reader.error_position() as usize;
+                    let epos = epos.min(input.len());
+                    if input[epos..].starts_with("<![CDATA[") {
+                        let body_start = epos + 9;
+                        let (body, next) = lenient_cdata_end(input, body_start);
+                        issues.push(Issue {
+                            pos: base + epos,
+                            message: "CDATA section without a proper `]]>` end; read up to the \
+                                      nearest `]]` `>`"
+                                .into(),
+                        });
+                        tokens.push(Token::CData(input[body_start..body].to_string()));
+                        start = next;
+                    } else {
+                        issues.push(Issue {
+                            pos: base + epos,
+                            message: format!("{err}; the `<` is kept as text"),
+                        });
+                        push_text(&mut tokens, "<".to_string());
+                        start = epos + 1;
+                    }
+                    continue 'restart;
+                }
+            };
+            match event {
+                Event::Eof => break 'restart,
+                Event::Start(e) | Event::Empty(e) if !valid_name(&utf8(e.name().as_ref())) => {
+                    issues.push(Issue {
+                        pos: base + at,
+                        message: "`<` does not start a valid tag; kept as text".into(),
+                    });
+                    push_text(&mut tokens, "<".to_string());
+                    start = at + 1;
+                    continue 'restart;
+                }
+                Event::Start(e) => {
+                    tokens.push(start_token(&e, false, base + at, issues));
+                }
+                Event::Empty(e) => {
+                    tokens.push(start_token(&e, true, base + at, issues));
+                }
+                Event::End(e) => {
+                    let name = utf8(e.name().as_ref()).trim().to_string();
+                    if !valid_name(&name) {
+                        issues.push(Issue {
+                            pos: base + at,
+                            message: "malformed end tag kept as text".into(),
+                        });
+                        push_text(&mut tokens, "<".to_string());
+                        start = at + 1;
+                        continue 'restart;
+                    }
+                    tokens.push(Token::End { name, pos: base + at });
+                }
+                Event::Text(t) => {
+                    let raw = utf8(&t);
+                    push_text(&mut tokens, unescape(&raw, base + at, issues));
+                }
+                Event::GeneralRef(r) => {
+                    let body = utf8(&r);
+                    match resolve_entity(&body) {
+                        Some(s) => push_text(&mut tokens, s),
+                        None => {
+                            issues.push(Issue {
+                                pos: base + at,
+                                message: format!("unknown entity `&{body};` kept as text"),
+                            });
+                            push_text(&mut tokens, format!("&{body};"));
+                        }
+                    }
+                }
+                Event::CData(c) => {
+                    let body = utf8(&c);
+                    // A `]] >` followed by an end tag is a broken terminator written by old
+                    // exporters; quick-xml reads past it to the next real `]]>`.
+                    if let Some(cut) = broken_cdata_terminator(&body) {
+                        let body_start = at + 9;
+                        let (_, next) = lenient_cdata_end(input, body_start);
+                        issues.push(Issue {
+                            pos: base + at,
+                            message: "CDATA section ended with `]] >`; read as its end".into(),
+                        });
+                        tokens.push(Token::CData(body[..cut].to_string()));
+                        start = next;
+                        continue 'restart;
+                    }
+                    tokens.push(Token::CData(body.into_owned()));
+                }
+                Event::Comment(c) => tokens.push(Token::Comment(utf8(&c).into_owned())),
+                Event::Decl(d) => tokens.push(Token::Raw(format!("?{}?", utf8(&d)))),
+                Event::PI(p) => tokens.push(Token::Raw(format!("?{}?", utf8(&p)))),
+                Event::DocType(d) => tokens.push(Token::Raw(format!("!DOCTYPE {}", utf8(&d)))),
+            }
+        }
+    }
+    tokens
+}
+
+fn utf8(s: &str) -> std::borrow::Cow<'_, str> {
+    std::borrow::Cow::Borrowed(s)
+}
+
+fn push_text(tokens: &mut Vec<Token>, text: String) {
+    if let Some(Token::Text(prev)) = tokens.last_mut() {
+        prev.push_str(&text);
+    } else {
+        tokens.push(Token::Text(text));
+    }
+}
+
+/// Finds `]]`, optional whitespace, `>` followed by optional whitespace and `</`.
+fn broken_cdata_terminator(body: &str) -> Option<usize> {
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while let Some(found) = body[i..].find("]]") {
+        let at = i + found;
+        let mut j = at + 2;
+        let ws_start = j;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j > ws_start && j < bytes.len() && bytes[j] == b'>' {
+            let mut k = j + 1;
+            while k < bytes.len() && bytes[k].is_ascii_whitespace() {
+                k += 1;
+            }
+            if body[k..].starts_with("</") {
+                return Some(at);
+            }
+        }
+        i = at + 1;
+    }
+    None
+}
+
+/// Returns (end of CDATA body, position after the terminator) for a body starting at `from`.
+fn lenient_cdata_end(input: &str, from: usize) -> (usize, usize) {
+    let body = &input[from..];
+    let strict = body.find("]]>");
+    let broken = broken_cdata_terminator(body);
+    match (strict, broken) {
+        (Some(s), Some(b)) if b < s => {
+            let after = body[b + 2..].find('>').map_or(input.len(), |g| from + b + 2 + g + 1);
+            (from + b, after)
+        }
+        (Some(s), _) => (from + s, from + s + 3),
+        (None, Some(b)) => {
+            let after = body[b + 2..].find('>').map_or(input.len(), |g| from + b + 2 + g + 1);
+            (from + b, after)
+        }
+        (None, None) => (input.len(), input.len()),
+    }
+}
+
+fn start_token(e: &BytesStart<'_>, empty: bool, pos: usize, issues: &mut Vec<Issue>) -> Token {
+    let name = utf8(e.name().as_ref()).into_owned();
+    let mut attrs: Vec<(String, String)> = Vec::new();
+    for attr in e.html_attributes().with_checks(false) {
+        match attr {
+            Ok(a) => {
+                let key = utf8(a.key.as_ref()).into_owned();
+                let value = unescape(&utf8(&a.value), pos, issues);
+                if let Some(existing) = attrs.iter_mut().find(|(k, _)| *k == key) {
+                    issues.push(Issue { pos, message: format!("duplicate attribute `{key}`") });
+                    existing.1 = value;
+                } else {
+                    attrs.push((key, value));
+                }
+            }
+            Err(err) => {
+                issues.push(Issue {
+                    pos,
+                    message: format!("malformed attribute in `<{name}>`: {err}; later ones dropped"),
+                });
+                break;
+            }
+        }
+    }
+    Token::Start { name, attrs, empty, pos }
+}
+
+/// Builds a tree from tokens, closing what was left open and ignoring stray end tags.
+pub(crate) struct TreeBuilder {
+    stack: Vec<Element>,
+}
+
+impl TreeBuilder {
+    pub fn new() -> Self {
+        TreeBuilder { stack: vec![Element::new("#root")] }
+    }
+
+    fn top(&mut self) -> &mut Element {
+        // The root is never popped, so the stack is never empty.
+        let last = self.stack.len() - 1;
+        &mut self.stack[last]
+    }
+
+    pub fn push_node(&mut self, node: Node) {
+        let top = self.top();
+        if let (Node::Text(t), Some(Node::Text(prev))) = (&node, top.children.last_mut()) {
+            prev.push_str(t);
+            return;
+        }
+        top.children.push(node);
+    }
+
+    pub fn feed(&mut self, token: Token, issues: &mut Vec<Issue>) {
+        match token {
+            Token::Start { name, attrs, empty, pos } => {
+                let el = Element { name, attrs, children: Vec::new(), pos };
+                if empty || is_void(&el.name) {
+                    self.push_node(Node::Element(el));
+                } else {
+                    self.stack.push(el);
+                }
+            }
+            Token::End { name, pos } => {
+                if is_void(&name) {
+                    return;
+                }
+                match self.stack.iter().rposition(|e| e.name == name) {
+                    Some(idx) if idx > 0 => {
+                        while self.stack.len() > idx + 1 {
+                            let open = self.stack.last().map(|e| e.name.clone()).unwrap_or_default();
+                            let at = self.pop();
+                            issues.push(Issue {
+                                pos: at,
+                                message: format!("`<{open}>` not closed before `</{name}>`; closed there"),
+                            });
+                        }
+                        self.pop();
+                    }
+                    _ => issues.push(Issue {
+                        pos,
+                        message: format!("stray `</{name}>` without an open tag; ignored"),
+                    }),
+                }
+            }
+            Token::Text(t) => self.push_node(Node::Text(t)),
+            Token::CData(t) => self.push_node(Node::CData(t)),
+            Token::Comment(t) => self.push_node(Node::Comment(t)),
+            Token::Raw(t) => self.push_node(Node::Raw(t)),
+        }
+    }
+
+    /// Pops the top element into its parent; returns its position.
+    fn pop(&mut self) -> usize {
+        if self.stack.len() <= 1 {
+            return 0;
+        }
+        match self.stack.pop() {
+            Some(el) => {
+                let pos = el.pos;
+                self.top().children.push(Node::Element(el));
+                pos
+            }
+            None => 0,
+        }
+    }
+
+    pub fn finish(mut self, issues: &mut Vec<Issue>) -> Vec<Node> {
+        while self.stack.len() > 1 {
+            let name = self.stack.last().map(|e| e.name.clone()).unwrap_or_default();
+            let pos = self.pop();
+            issues.push(Issue { pos, message: format!("`<{name}>` never closed; closed at end") });
+        }
+        self.stack.pop().map(|r| r.children).unwrap_or_default()
+    }
+}
+
+/// Parses a storage fragment (no root element needed) into nodes.
+pub(crate) fn parse(input: &str, issues: &mut Vec<Issue>) -> Vec<Node> {
+    let mut builder = TreeBuilder::new();
+    for token in tokenize(input, 0, issues) {
+        builder.feed(token, issues);
+    }
+    builder.finish(issues)
+}
+
+/// How to write XML.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct WriteMode {
+    /// The output goes inside an HTML comment: no `--`, nested comments encoded.
+    pub in_comment: bool,
+    /// The output must not contain a blank line (Markdown would end the HTML block there).
+    pub no_blank_lines: bool,
+    /// The output must stay on one line.
+    pub one_line: bool,
+}
+
+/// Element name used to carry a storage comment inside a placeholder comment.
+pub(crate) const NESTED_COMMENT: &str = "conflux:comment";
+
+pub(crate) fn write_nodes(nodes: &[Node], mode: WriteMode, out: &mut String) {
+    for n in nodes {
+        write_node(n, mode, out);
+    }
+}
+
+pub(crate) fn to_string(nodes: &[Node], mode: WriteMode) -> String {
+    let mut out = String::new();
+    write_nodes(nodes, mode, &mut out);
+    out
+}
+
+pub(crate) fn write_node(node: &Node, mode: WriteMode, out: &mut String) {
+    match node {
+        Node::Element(e) => {
+            write_start(e, mode, out);
+            if !e.children.is_empty() || !can_self_close(&e.name) {
+                write_nodes(&e.children, mode, out);
+                write_end(&e.name, out);
+            }
+        }
+        Node::Text(t) => escape_text(t, mode, out),
+        Node::CData(t) => {
+            let plain = !mode.in_comment
+                && !mode.one_line
+                && !(mode.no_blank_lines && has_blank_line(t));
+            if plain {
+                out.push_str("<![CDATA[");
+                out.push_str(&t.replace("]]>", "]]]]><![CDATA[>"));
+                out.push_str("]]>");
+            } else {
+                escape_text(t, mode, out);
+            }
+        }
+        Node::Comment(t) => {
+            if mode.in_comment {
+                out.push('<');
+                out.push_str(NESTED_COMMENT);
+                out.push('>');
+                escape_text(t, mode, out);
+                out.push_str("</");
+                out.push_str(NESTED_COMMENT);
+                out.push('>');
+            } else {
+                out.push_str("<!--");
+                out.push_str(&t.replace("--", "- -"));
+                out.push_str("-->");
+            }
+        }
+        Node::Raw(t) => {
+            out.push('<');
+            out.push_str(t);
+            out.push('>');
+        }
+    }
+}
+
+/// Elements written as `<x />` when empty. HTML elements that are not void keep `<x></x>`,
+/// because browsers read `<p />` as an open tag.
+fn can_self_close(name: &str) -> bool {
+    name.contains(':') || is_void(name)
+}
+
+pub(crate) fn write_start(e: &Element, mode: WriteMode, out: &mut String) {
+    out.push('<');
+    out.push_str(&e.name);
+    for (k, v) in &e.attrs {
+        out.push(' ');
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_attr(v, mode, out);
+        out.push('"');
+    }
+    if e.children.is_empty() && can_self_close(&e.name) {
+        out.push_str(" />");
+    } else {
+        out.push('>');
+    }
+}
+
+pub(crate) fn write_end(name: &str, out: &mut String) {
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+fn has_blank_line(t: &str) -> bool {
+    t.split('\n').skip(1).any(|line| line.trim().is_empty())
+}
+
+fn current_line_blank(out: &str) -> bool {
+    out.rsplit('\n').next().is_none_or(|l| l.trim().is_empty())
+}
+
+fn escape_text(t: &str, mode: WriteMode, out: &mut String) {
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '-' if mode.in_comment && (out.ends_with('-') || chars.peek() == Some(&'-')) => {
+                out.push_str("&#45;")
+            }
+            '\n' if mode.one_line => out.push_str("&#10;"),
+            '\n' if mode.no_blank_lines && current_line_blank(out) => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+fn escape_attr(v: &str, mode: WriteMode, out: &mut String) {
+    let mut chars = v.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            '-' if mode.in_comment && (out.ends_with('-') || chars.peek() == Some(&'-')) => {
+                out.push_str("&#45;")
+            }
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Maps byte offsets to 1-based line and column (columns count characters).
+pub(crate) struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { text, starts }
+    }
+
+    pub fn locate(&self, pos: usize) -> (usize, usize) {
+        let pos = pos.min(self.text.len());
+        let line = self.starts.partition_point(|s| *s <= pos).saturating_sub(1);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let mut end = pos;
+        while end > start && !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let col = self.text.get(start..end).map_or(0, |s| s.chars().count()) + 1;
+        (line + 1, col)
+    }
+}
+
+/// Debug rendering used by tests: one node per line, indented.
+#[cfg(test)]
+pub(crate) fn outline(nodes: &[Node]) -> String {
+    use std::fmt::Write as _;
+    fn go(nodes: &[Node], depth: usize, out: &mut String) {
+        for n in nodes {
+            let pad = "  ".repeat(depth);
+            match n {
+                Node::Element(e) => {
+                    let _ = write!(out, "{pad}<{}", e.name);
+                    for (k, v) in &e.attrs {
+                        let _ = write!(out, " {k}={v:?}");
+                    }
+                    out.push_str(">\n");
+                    go(&e.children, depth + 1, out);
+                }
+                Node::Text(t) => {
+                    let _ = writeln!(out, "{pad}{t:?}");
+                }
+                Node::CData(t) => {
+                    let _ = writeln!(out, "{pad}CDATA{t:?}");
+                }
+                Node::Comment(t) => {
+                    let _ = writeln!(out, "{pad}COMMENT{t:?}");
+                }
+                Node::Raw(t) => {
+                    let _ = writeln!(out, "{pad}RAW{t:?}");
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    go(nodes, 0, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(s: &str) -> (Vec<Node>, Vec<Issue>) {
+        let mut issues = Vec::new();
+        let nodes = parse(s, &mut issues);
+        (nodes, issues)
+    }
+
+    #[test]
+    fn entities_html_set_and_unknown() {
+        let (nodes, issues) = parse_ok("<p>a&nbsp;b &rsquo; &#x21a9; &bogus; AT&T</p>");
+        let text = match &nodes[0] {
+            Node::Element(e) => e.text(),
+            _ => String::new(),
+        };
+        assert_eq!(text, "a\u{a0}b \u{2019} \u{21a9} &bogus; AT&T");
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert!(issues[0].message.contains("bogus"));
+    }
+
+    #[test]
+    fn broken_cdata_terminator_is_recovered() {
+        let src = "<ac:plain-text-body><![CDATA[int x;]] ></ac:plain-text-body><p>after</p>";
+        let (nodes, issues) = parse_ok(src);
+        let out = outline(&nodes);
+        assert!(out.contains("CDATA\"int x;\""), "{out}");
+        assert!(out.contains("\"after\""), "{out}");
+        assert_eq!(issues.len(), 1);
+    }
+
+    #[test]
+    fn broken_cdata_before_a_good_one() {
+        let src = "<a><![CDATA[one]] ></a><b><![CDATA[two]]></b>";
+        let (nodes, _) = parse_ok(src);
+        let out = outline(&nodes);
+        assert!(out.contains("CDATA\"one\""), "{out}");
+        assert!(out.contains("CDATA\"two\""), "{out}");
+    }
+
+    #[test]
+    fn unclosed_and_stray_tags() {
+        let (nodes, issues) = parse_ok("<div><p>one<p>two</div></span>tail<br>");
+        let out = outline(&nodes);
+        assert!(out.contains("\"tail\""), "{out}");
+        assert!(issues.iter().any(|i| i.message.contains("stray")), "{issues:?}");
+        assert!(issues.iter().any(|i| i.message.contains("not closed")), "{issues:?}");
+    }
+
+    #[test]
+    fn lone_less_than_is_text() {
+        let (nodes, issues) = parse_ok("<p>a < b</p><p>c</p>");
+        let out = outline(&nodes);
+        assert!(out.contains("\"a < b\""), "{out}");
+        assert!(out.contains("\"c\""), "{out}");
+        assert!(!issues.is_empty());
+    }
+
+    #[test]
+    fn positions_are_line_and_column() {
+        let idx = LineIndex::new("ab\ncdé\nf");
+        assert_eq!(idx.locate(0), (1, 1));
+        assert_eq!(idx.locate(3), (2, 1));
+        assert_eq!(idx.locate(8), (3, 1));
+    }
+
+    #[test]
+    fn write_roundtrip_and_comment_safety() {
+        let (nodes, _) = parse_ok(
+            "<ac:x a=\"1 &amp; 2\"><ac:p><![CDATA[a]]>b]]></ac:p><!-- c --><br/>x--y</ac:x>",
+        );
+        let plain = to_string(&nodes, WriteMode::default());
+        let (again, _) = parse_ok(&plain);
+        assert_eq!(outline(&nodes), outline(&again));
+        let safe = to_string(&nodes, WriteMode { in_comment: true, one_line: true, ..WriteMode::default() });
+        assert!(!safe.contains("--"), "{safe}");
+        assert!(!safe.contains('\n'));
+    }
+}
