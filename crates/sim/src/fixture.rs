@@ -46,6 +46,22 @@ pub struct Fixture {
     pub tokens: Vec<TokenSpec>,
     #[serde(default)]
     pub oauth_clients: Vec<OAuthClientSpec>,
+    /// Account ids of deactivated users: all their credentials get 401.
+    #[serde(default)]
+    pub disabled_users: Vec<String>,
+    /// Page-level read restrictions, on top of space permissions.
+    #[serde(default)]
+    pub restrictions: Vec<RestrictionSpec>,
+}
+
+/// Only `read` principals (`user:{account_id}`, `group:{name}`) may view content `content_id`.
+/// A user who can read the space but not the page gets 404 on v2 and 403 on v1
+/// `GET /wiki/rest/api/content/{id}` (the spec's "calling user can not view the content").
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictionSpec {
+    pub content_id: String,
+    pub read: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -235,7 +251,7 @@ pub struct DatabaseSpec {
 }
 
 /// A credential that exists from the start.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSpec {
     /// `classic` (site and gateway, all the user's rights), `scoped` (gateway only, within
@@ -253,7 +269,7 @@ pub struct TokenSpec {
     pub client_id: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthClientSpec {
     pub client_id: String,
@@ -261,4 +277,312 @@ pub struct OAuthClientSpec {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub name: String,
+}
+
+// Debug never shows a secret.
+impl std::fmt::Debug for TokenSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSpec")
+            .field("kind", &self.kind)
+            .field("email", &self.email)
+            .field("token", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .field("expires_in", &self.expires_in)
+            .field("client_id", &self.client_id)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OAuthClientSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClientSpec")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("redirect_uris", &self.redirect_uris)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+const OPERATIONS: [&str; 6] = ["read", "write", "delete", "comment", "attach", "admin"];
+const STATUSES: [&str; 4] = ["current", "draft", "archived", "trashed"];
+
+impl Fixture {
+    /// Parses a fixture file (`conflux sim --fixture FILE`) and validates it.
+    pub fn from_json(text: &str) -> Result<Fixture, crate::SimError> {
+        let fixture: Fixture = serde_json::from_str(text).map_err(|e| crate::SimError::FixtureJson {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        fixture.validate()?;
+        Ok(fixture)
+    }
+
+    /// Reports every dangling reference, duplicate id and unknown enum value, so a broken fixture
+    /// fails at start rather than as a puzzling 404 in some test.
+    pub fn validate(&self) -> Result<(), crate::SimError> {
+        use std::collections::{HashMap, HashSet};
+        let mut problems = Vec::new();
+        let dup = |kind: &str, seen: &mut HashSet<String>, id: &str, problems: &mut Vec<String>| {
+            if !seen.insert(id.to_string()) {
+                problems.push(format!("{kind} id {id:?} is used twice"));
+            }
+        };
+        let mut user_ids = HashSet::new();
+        let mut emails = HashSet::new();
+        let mut group_names: HashSet<String> = HashSet::new();
+        for u in &self.users {
+            dup("user", &mut user_ids, &u.account_id, &mut problems);
+            if !emails.insert(u.email.to_ascii_lowercase()) {
+                problems.push(format!("email {:?} belongs to two users", u.email));
+            }
+            group_names.extend(u.groups.iter().cloned());
+        }
+        let mut group_ids = HashSet::new();
+        for g in &self.groups {
+            dup("group", &mut group_ids, &g.id, &mut problems);
+            group_names.insert(g.name.clone());
+        }
+        for id in &self.disabled_users {
+            if !user_ids.contains(id) {
+                problems.push(format!("disabled_users names unknown user {id:?}"));
+            }
+        }
+        let check_principal = |p: &str, what: &str, problems: &mut Vec<String>| {
+            if p == "anonymous" {
+                return;
+            }
+            match p.split_once(':') {
+                Some(("user", id)) if user_ids.contains(id) => {}
+                Some(("group", name)) if group_names.contains(name) => {}
+                _ => problems.push(format!(
+                    "{what}: principal {p:?} is not user:<known account id>, group:<known group> or anonymous"
+                )),
+            }
+        };
+        let mut space_ids = HashSet::new();
+        let mut space_keys = HashMap::new();
+        for s in &self.spaces {
+            dup("space", &mut space_ids, &s.id, &mut problems);
+            if space_keys.insert(s.key.clone(), s.id.clone()).is_some() {
+                problems.push(format!("space key {:?} is used twice", s.key));
+            }
+            if !matches!(s.space_type.as_str(), "global" | "personal" | "collaboration" | "knowledge_base") {
+                problems.push(format!("space {}: unknown type {:?}", s.key, s.space_type));
+            }
+            for perm in &s.permissions {
+                check_principal(&perm.principal, &format!("space {} permission", s.key), &mut problems);
+                for op in &perm.operations {
+                    if !OPERATIONS.contains(&op.as_str()) {
+                        problems.push(format!(
+                            "space {}: unknown operation {op:?} (one of {OPERATIONS:?})",
+                            s.key
+                        ));
+                    }
+                }
+            }
+        }
+        let user_ok = |id: &str, what: String, problems: &mut Vec<String>| {
+            if !user_ids.contains(id) {
+                problems.push(format!("{what}: unknown user {id:?}"));
+            }
+        };
+        let mut content_ids: HashSet<String> = HashSet::new();
+        // Tree nodes (pages, folders, databases) and the space each lives in.
+        let mut tree: HashMap<String, String> = HashMap::new();
+        for p in &self.pages {
+            dup("content", &mut content_ids, &p.id, &mut problems);
+            tree.insert(p.id.clone(), p.space.clone());
+        }
+        for f in &self.folders {
+            dup("content", &mut content_ids, &f.id, &mut problems);
+            tree.insert(f.id.clone(), f.space.clone());
+        }
+        for d in &self.databases {
+            dup("content", &mut content_ids, &d.id, &mut problems);
+            tree.insert(d.id.clone(), d.space.clone());
+        }
+        let node_ok = |kind: &str,
+                       id: &str,
+                       space: &str,
+                       parent: &Option<String>,
+                       author: &str,
+                       problems: &mut Vec<String>| {
+            if !space_keys.contains_key(space) {
+                problems.push(format!("{kind} {id}: unknown space key {space:?}"));
+            }
+            if let Some(parent) = parent {
+                match tree.get(parent) {
+                    None => problems.push(format!("{kind} {id}: unknown parent {parent:?}")),
+                    Some(s) if s != space => {
+                        problems.push(format!("{kind} {id}: parent {parent} is in another space"))
+                    }
+                    Some(_) if parent == id => problems.push(format!("{kind} {id} is its own parent")),
+                    Some(_) => {}
+                }
+            }
+            user_ok(author, format!("{kind} {id} author"), problems);
+        };
+        for p in &self.pages {
+            node_ok("page", &p.id, &p.space, &p.parent_id, &p.author, &mut problems);
+            if !STATUSES.contains(&p.status.as_str()) {
+                problems.push(format!("page {}: unknown status {:?}", p.id, p.status));
+            }
+            for v in &p.history {
+                if let Some(a) = &v.author {
+                    user_ok(a, format!("page {} history author", p.id), &mut problems);
+                }
+            }
+            for date in p.created_at.iter().chain(p.history.iter().filter_map(|v| v.created_at.as_ref())) {
+                if chrono::DateTime::parse_from_rfc3339(date).is_err() {
+                    problems.push(format!("page {}: {date:?} is not an RFC 3339 date", p.id));
+                }
+            }
+        }
+        for f in &self.folders {
+            node_ok("folder", &f.id, &f.space, &f.parent_id, &f.author, &mut problems);
+        }
+        for d in &self.databases {
+            node_ok("database", &d.id, &d.space, &d.parent_id, &d.author, &mut problems);
+        }
+        // Parent chains must end: a cycle would hang every ancestor walk.
+        let parents: HashMap<&str, &str> = self
+            .pages
+            .iter()
+            .map(|p| (p.id.as_str(), p.parent_id.as_deref()))
+            .chain(self.folders.iter().map(|f| (f.id.as_str(), f.parent_id.as_deref())))
+            .chain(self.databases.iter().map(|d| (d.id.as_str(), d.parent_id.as_deref())))
+            .filter_map(|(id, p)| p.map(|p| (id, p)))
+            .collect();
+        for start in parents.keys() {
+            let mut cur = *start;
+            let mut steps = 0;
+            while let Some(next) = parents.get(cur) {
+                cur = next;
+                steps += 1;
+                if steps > parents.len() {
+                    problems.push(format!("content {start} is in a parent cycle"));
+                    break;
+                }
+            }
+        }
+        let page_ids: HashSet<&str> = self.pages.iter().map(|p| p.id.as_str()).collect();
+        for s in &self.spaces {
+            if let Some(h) = &s.homepage {
+                let in_space = self.pages.iter().any(|p| &p.id == h && p.space == s.key);
+                if !in_space {
+                    problems.push(format!("space {}: homepage {h:?} is not a page of it", s.key));
+                }
+            }
+        }
+        let comment_ids: HashSet<&str> = self.comments.iter().map(|c| c.id.as_str()).collect();
+        for c in &self.comments {
+            dup("content", &mut content_ids, &c.id, &mut problems);
+            if !page_ids.contains(c.page_id.as_str()) {
+                problems.push(format!("comment {}: unknown page {:?}", c.id, c.page_id));
+            }
+            if !matches!(c.kind.as_str(), "footer" | "inline") {
+                problems.push(format!("comment {}: kind {:?} is not footer or inline", c.id, c.kind));
+            }
+            if let Some(parent) = &c.parent_comment_id {
+                if !comment_ids.contains(parent.as_str()) || parent == &c.id {
+                    problems.push(format!("comment {}: unknown parent comment {parent:?}", c.id));
+                }
+            }
+            if let Some(r) = &c.resolution_status {
+                if !matches!(r.as_str(), "open" | "resolved" | "dangling" | "reopened") {
+                    problems.push(format!("comment {}: unknown resolution status {r:?}", c.id));
+                }
+            }
+            user_ok(&c.author, format!("comment {} author", c.id), &mut problems);
+        }
+        let mut att_ids = HashSet::new();
+        for a in &self.attachments {
+            dup("attachment", &mut att_ids, &a.id, &mut problems);
+            if !page_ids.contains(a.page_id.as_str()) {
+                problems.push(format!("attachment {}: unknown page {:?}", a.id, a.page_id));
+            }
+            user_ok(&a.author, format!("attachment {} author", a.id), &mut problems);
+            match (&a.text, &a.base64) {
+                (Some(_), Some(_)) => {
+                    problems.push(format!("attachment {}: give text or base64, not both", a.id))
+                }
+                (None, Some(b)) => {
+                    use base64::Engine as _;
+                    if base64::engine::general_purpose::STANDARD.decode(b).is_err() {
+                        problems.push(format!("attachment {}: base64 does not decode", a.id));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for t in &self.tokens {
+            if !matches!(t.kind.as_str(), "classic" | "scoped" | "oauth") {
+                problems.push(format!("token kind {:?} is not classic, scoped or oauth", t.kind));
+            }
+            if !self.users.iter().any(|u| u.email.eq_ignore_ascii_case(&t.email)) {
+                problems.push(format!("token for unknown email {:?}", t.email));
+            }
+            if let Some(c) = &t.client_id {
+                if !self.oauth_clients.iter().any(|o| &o.client_id == c) {
+                    problems.push(format!("token names unknown oauth client {c:?}"));
+                }
+            }
+        }
+        for r in &self.restrictions {
+            if !content_ids.contains(&r.content_id) {
+                problems.push(format!("restriction on unknown content {:?}", r.content_id));
+            }
+            for p in &r.read {
+                check_principal(p, &format!("restriction on {}", r.content_id), &mut problems);
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(crate::SimError::InvalidFixture { problems }) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Fixture {
+        Fixture::from_json(
+            r#"{"users":[{"account_id":"u1","email":"a@x","display_name":"A"}],
+                "spaces":[{"id":"1","key":"K","name":"K","permissions":[{"principal":"user:u1","operations":["read"]}]}],
+                "pages":[{"id":"10","space":"K","title":"T","author":"u1"}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn valid_fixture_passes() {
+        base().validate().unwrap();
+    }
+
+    #[test]
+    fn dangling_references_are_all_reported() {
+        let mut f = base();
+        f.pages[0].parent_id = Some("99".into());
+        f.pages[0].author = "nobody".into();
+        f.spaces[0].permissions[0].principal = "group:ghosts".into();
+        let err = f.validate().unwrap_err().to_string();
+        assert!(err.contains("unknown parent \"99\""), "{err}");
+        assert!(err.contains("unknown user \"nobody\""), "{err}");
+        assert!(err.contains("group:ghosts"), "{err}");
+    }
+
+    #[test]
+    fn parent_cycles_are_refused() {
+        let mut f = base();
+        f.pages.push(PageSpec { id: "11".into(), parent_id: Some("10".into()), ..f.pages[0].clone() });
+        f.pages[0].parent_id = Some("11".into());
+        assert!(f.validate().unwrap_err().to_string().contains("cycle"));
+    }
+
+    #[test]
+    fn bad_json_says_where() {
+        let err = Fixture::from_json("{\n \"users\": 3}").unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
 }

@@ -1,2 +1,140 @@
-//! conflux-sim (in progress).
+//! conflux-sim: a local simulator of Confluence Cloud, faithful enough to test a connector
+//! against, with switches for the quirks Cloud has today.
+//!
+//! Four faces on four loopback listeners, so a client can never confuse them:
+//! - **site** (`https://{name}.atlassian.net`): v1 `/wiki/rest/api/...`, v2 `/wiki/api/v2/...`,
+//!   the download servlet `/wiki/download/attachments/...`, `/_edge/tenant_info`;
+//! - **gateway** (`https://api.atlassian.com`): `/ex/confluence/{cloudId}/wiki/...` (same routes)
+//!   and `/oauth/token/accessible-resources`;
+//! - **identity** (`https://auth.atlassian.com`): `/authorize` and `/oauth/token`;
+//! - **admin**: a JSON API to set up scenarios (tokens, users, permissions, switches, faults,
+//!   rate limits, the simulated clock). See `docs/simulator.md`.
+//!
+//! Scope checks use the simulator's own reading of `scopes.tsv` (never `conflux-catalog`), so a
+//! bug in the client's table cannot hide itself. The only crate of ours it imports is
+//! `conflux-cql`, for search.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), conflux_sim::SimError> {
+//! let sim = conflux_sim::spawn(conflux_sim::SimConfig::demo(7)).await?;
+//! let info = sim.info();
+//! println!("{}", serde_json::to_string(&info).unwrap_or_default());
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod admin;
+mod api;
+mod config;
+pub mod demo;
 pub mod fixture;
+mod http;
+mod identity;
+mod model;
+mod render;
+mod scopes;
+mod search;
+mod server;
+mod v1;
+mod v2;
+
+pub use config::{Behaviour, FailNext, Faults, Ports, PublicUrls, RateLimit, SimConfig};
+pub use fixture::Fixture;
+pub use server::{SimHandle, spawn};
+
+use serde::{Deserialize, Serialize};
+
+/// Errors of the simulator's library API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    #[error("the fixture is not valid JSON (line {line}, column {column}): {message}")]
+    FixtureJson { line: usize, column: usize, message: String },
+    #[error("the fixture is inconsistent:\n- {}", problems.join("\n- "))]
+    InvalidFixture { problems: Vec<String> },
+    #[error("cannot listen on {addr} for the {face} face: {source}")]
+    Bind {
+        face: &'static str,
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("a public URL override is not a URL: {0}")]
+    BadUrl(String),
+}
+
+/// `Result` with [`SimError`].
+pub type Result<T> = std::result::Result<T, SimError>;
+
+/// What a started simulator tells its users (the first stdout line of `conflux sim`). The keys
+/// are a stable contract.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimInfo {
+    pub site_url: String,
+    pub gateway_url: String,
+    pub identity_url: String,
+    pub admin_url: String,
+    pub cloud_id: String,
+    pub classic_token: BasicCredential,
+    pub scoped_tokens: ScopedTokens,
+    pub oauth_client: OAuthClientInfo,
+}
+
+/// `email` + API token, sent as HTTP Basic.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BasicCredential {
+    pub email: String,
+    pub token: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopedTokens {
+    /// Every granular `read:`/`write:`/`delete:` scope of the table.
+    pub full: ScopedToken,
+    /// Every granular `read:` scope.
+    pub read_only: ScopedToken,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopedToken {
+    pub email: String,
+    pub token: String,
+    pub scopes: Vec<String>,
+}
+
+/// The demo OAuth 2.0 (3LO) app.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthClientInfo {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+}
+
+const MASK: &str = "<redacted>";
+
+// Secrets never reach Debug output (and so never reach logs or panics).
+impl std::fmt::Debug for BasicCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicCredential").field("email", &self.email).field("token", &MASK).finish()
+    }
+}
+
+impl std::fmt::Debug for ScopedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopedToken")
+            .field("email", &self.email)
+            .field("token", &MASK)
+            .field("scopes", &self.scopes.len())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OAuthClientInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClientInfo")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &MASK)
+            .field("redirect_uris", &self.redirect_uris)
+            .finish()
+    }
+}

@@ -1,0 +1,358 @@
+//! The site and gateway pipeline: route, authenticate, apply today's gateway quirks, check
+//! scopes, then run the handler.
+//!
+//! Order (each step documented in docs/simulator.md):
+//! 1. unknown path → 404 naming method and path (before authentication);
+//! 2. gateway: wrong cloudId → 404;
+//! 3. authentication → 401 (or, for an expired OAuth token with the quirk on, 404 on v2 / 403 on v1);
+//! 4. endpoints no published scope opens (database rows, the download servlet) → scope 401 for
+//!    scoped and OAuth credentials;
+//! 5. deprecated v1 operation through the gateway → 410 (after authentication, before the scope
+//!    check: no scope can open a removed endpoint, so "gone" is the actionable answer);
+//! 6. scope check → the exact scope-mismatch 401 (deferred behind existence and permission
+//!    checks when `scope_check_first` is off);
+//! 7. the handler: existence, permission, body, state.
+
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+use serde_json::json;
+
+use crate::http::{ApiErr, ApiResult, Face, Req, Resp, json_resp, set_header, v1_error, v2_error};
+use crate::model::{State, TokenKind};
+use crate::scopes::{OpRow, best_match};
+use crate::server::{Shared, Urls};
+
+pub(crate) type Handler = fn(&mut Ctx, &mut State) -> ApiResult;
+
+/// Who is calling.
+#[derive(Clone, Debug)]
+pub(crate) struct Caller {
+    /// None: anonymous (site only).
+    pub user: Option<String>,
+    pub kind: Option<TokenKind>,
+    /// Scoped and OAuth credentials: what they were granted. None: unrestricted.
+    pub scopes: Option<BTreeSet<String>>,
+}
+
+/// A handler's view of the request.
+pub(crate) struct Ctx<'a> {
+    pub req: &'a Req,
+    pub params: Vec<(String, String)>,
+    pub caller: Caller,
+    pub urls: &'a Urls,
+    /// `Some(satisfied)` while a scope check waits for existence/permission checks.
+    deferred: Option<bool>,
+}
+
+impl Ctx<'_> {
+    pub fn p(&self, name: &str) -> &str {
+        self.params.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    pub fn user(&self) -> Option<&str> {
+        self.caller.user.as_deref()
+    }
+
+    /// Runs a deferred scope check (with `scope_check_first` off, after lookups and permission
+    /// checks, before body validation and mutation).
+    pub fn checkpoint(&mut self) -> Result<(), ApiErr> {
+        match self.deferred.take() {
+            Some(false) => Err(ApiErr::ScopeMismatch),
+            _ => Ok(()),
+        }
+    }
+
+    /// The base the caller used: `{site}` or `{gateway}/ex/confluence/{cloudId}`.
+    pub fn face_base(&self) -> String {
+        match self.req.face {
+            Face::Gateway => format!("{}{}", self.urls.gateway, self.req.prefix),
+            _ => self.urls.site.clone(),
+        }
+    }
+
+    pub fn site(&self) -> &str {
+        &self.urls.site
+    }
+}
+
+/// Endpoints outside the scope table that still need a decision.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Special {
+    /// Not in any spec; seed 000: every scoped/OAuth credential gets the scope 401.
+    DatabaseRows,
+    /// The UI download servlet; seed 002.
+    DownloadServlet,
+    /// Where the v1 download operation redirects; checked like that operation.
+    Media,
+    TenantInfo,
+}
+
+const SPECIALS: &[(&str, &str, Special)] = &[
+    ("GET", "/wiki/api/v2/databases/{id}/entries", Special::DatabaseRows),
+    ("GET", "/wiki/api/v2/databases/{id}/content", Special::DatabaseRows),
+    ("GET", "/wiki/api/v2/databases/{id}/children", Special::DatabaseRows),
+    ("GET", "/wiki/api/v2/databases/{id}/export", Special::DatabaseRows),
+    ("GET", "/wiki/download/attachments/{pageId}/{filename}", Special::DownloadServlet),
+    ("GET", "/wiki/sim/media/{attachmentId}/{filename}", Special::Media),
+    ("GET", "/_edge/tenant_info", Special::TenantInfo),
+];
+
+/// A path of the v1 download operation, for borrowing its scope requirement.
+const DOWNLOAD_PROBE: &str = "/wiki/rest/api/content/0/child/attachment/att0/download";
+
+fn dialect(req: &Req, status: u16, message: &str) -> Resp {
+    if req.is_v2() { v2_error(status, Some(message)) } else { v1_error(status, message) }
+}
+
+fn unauthorized(req: &Req, message: &str) -> Resp {
+    if req.face == Face::Gateway {
+        json_resp(401, &json!({"code": 401, "message": "Unauthorized"}))
+    } else {
+        let mut r = dialect(req, 401, message);
+        set_header(&mut r, "www-authenticate", "Basic realm=\"Atlassian\"");
+        r
+    }
+}
+
+enum AuthFail {
+    Unauthorized(&'static str),
+    ExpiredOauth,
+}
+
+fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
+    let gateway = req.face == Face::Gateway;
+    let Some(auth) = req.header("authorization") else {
+        if gateway {
+            return Err(AuthFail::Unauthorized("credentials are required"));
+        }
+        return Ok(Caller { user: None, kind: None, scopes: None });
+    };
+    let now = st.now_ms();
+    let (scheme, value) = auth.split_once(' ').unwrap_or((auth, ""));
+    let value = value.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(AuthFail::Unauthorized("the Basic credentials do not decode"))?;
+        let (email, token) =
+            decoded.split_once(':').ok_or(AuthFail::Unauthorized("Basic needs email:token"))?;
+        let t = st
+            .tokens
+            .get(token)
+            .filter(|t| t.kind != TokenKind::Oauth && !t.revoked)
+            .ok_or(AuthFail::Unauthorized("unknown API token"))?;
+        let user = st
+            .user(&t.account_id)
+            .filter(|u| u.email.eq_ignore_ascii_case(email) && !u.disabled)
+            .ok_or(AuthFail::Unauthorized("the token does not belong to this email"))?;
+        if t.expires_ms.is_some_and(|e| now >= e) {
+            return Err(AuthFail::Unauthorized("the API token has expired"));
+        }
+        match (t.kind, gateway) {
+            (TokenKind::Scoped, false) => {
+                Err(AuthFail::Unauthorized("scoped API tokens only work through the gateway"))
+            }
+            (TokenKind::Classic, true) if !st.behaviour.classic_on_gateway => {
+                Err(AuthFail::Unauthorized("classic tokens are off on the gateway"))
+            }
+            (kind, _) => Ok(Caller {
+                user: Some(user.account_id.clone()),
+                kind: Some(kind),
+                scopes: (kind == TokenKind::Scoped).then(|| t.scopes.clone()),
+            }),
+        }
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        if !gateway {
+            return Err(AuthFail::Unauthorized("OAuth tokens only work through the gateway"));
+        }
+        let t = st
+            .tokens
+            .get(value)
+            .filter(|t| t.kind == TokenKind::Oauth && !t.revoked)
+            .ok_or(AuthFail::Unauthorized("unknown access token"))?;
+        let grant_revoked = t
+            .grant_id
+            .as_ref()
+            .and_then(|g| st.grants.get(g))
+            .is_some_and(|g| g.revoked);
+        let user = st
+            .user(&t.account_id)
+            .filter(|u| !u.disabled && !grant_revoked)
+            .ok_or(AuthFail::Unauthorized("access revoked"))?;
+        if t.expires_ms.is_some_and(|e| now >= e) {
+            return Err(if st.behaviour.expired_oauth_quirk {
+                AuthFail::ExpiredOauth
+            } else {
+                AuthFail::Unauthorized("the access token has expired")
+            });
+        }
+        Ok(Caller {
+            user: Some(user.account_id.clone()),
+            kind: Some(TokenKind::Oauth),
+            scopes: Some(t.scopes.clone()),
+        })
+    } else {
+        Err(AuthFail::Unauthorized("unsupported Authorization scheme"))
+    }
+}
+
+pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
+    let method = req.method.as_str();
+    if req.face == Face::Gateway {
+        if req.path == "/oauth/token/accessible-resources" && req.prefix.is_empty() {
+            return crate::identity::accessible_resources(shared, st, req);
+        }
+        if req.prefix.is_empty() {
+            return gateway_404(method, &req.path);
+        }
+        if req.prefix != format!("/ex/confluence/{}", st.cloud_id) {
+            return gateway_404(method, &format!("{}{}", req.prefix, req.path));
+        }
+    }
+    let special = best_match(SPECIALS.iter().filter(|s| s.0 == method).map(|s| (s.1, s.2)), &req.path);
+    let route = best_match(
+        crate::v2::ROUTES
+            .iter()
+            .chain(crate::v1::ROUTES.iter())
+            .filter(|r| r.0 == method)
+            .map(|r| (r.1, r.2)),
+        &req.path,
+    );
+    let op = shared.scopes.find(method, &req.path);
+    if special.is_none() && route.is_none() && op.is_none() {
+        let face = req.face.name();
+        return dialect(
+            req,
+            404,
+            &format!("No route for {method} {} on the simulated {face}.", req.path),
+        );
+    }
+    let (special, special_params) = match special {
+        Some((k, p)) => (Some(k), p),
+        None => (None, Vec::new()),
+    };
+    if special == Some(Special::TenantInfo) {
+        if req.face == Face::Site {
+            return json_resp(200, &json!({"cloudId": st.cloud_id}));
+        }
+    }
+
+    let caller = match authenticate(st, req) {
+        Ok(c) => c,
+        Err(AuthFail::Unauthorized(why)) => {
+            tracing::debug!(why, "authentication refused");
+            return unauthorized(req, "Client must be authenticated to access this resource.");
+        }
+        Err(AuthFail::ExpiredOauth) => {
+            return if req.is_v2() {
+                v2_error(404, None)
+            } else {
+                v1_error(403, "The access token has expired.")
+            };
+        }
+    };
+    let scoped = caller.scopes.is_some();
+    tracing::trace!(credential = ?caller.kind, user = ?caller.user, "authenticated");
+
+    // Requirements for endpoints the table does not list.
+    let mut op: Option<&OpRow> = op;
+    let mut params = special_params;
+    if let Some(sp) = special {
+        match sp {
+            Special::DatabaseRows => {
+                if scoped {
+                    return crate::http::scope_mismatch();
+                }
+                return v2_error(
+                    404,
+                    Some("Database entries are not readable through the REST API."),
+                );
+            }
+            Special::DownloadServlet => {
+                if scoped && req.face == Face::Gateway {
+                    if st.behaviour.download_servlet_refuses_scoped {
+                        return crate::http::scope_mismatch();
+                    }
+                    op = shared.scopes.find("GET", DOWNLOAD_PROBE);
+                }
+            }
+            Special::Media => {
+                op = shared.scopes.find("GET", DOWNLOAD_PROBE);
+            }
+            Special::TenantInfo => {}
+        }
+    }
+    if let Some(row) = op {
+        if req.face == Face::Gateway && !row.v2 && row.deprecated && st.behaviour.v1_gone_on_gateway
+        {
+            return json_resp(
+                410,
+                &json!({
+                    "statusCode": 410,
+                    "message": "com.atlassian.confluence.api.service.exceptions.GoneException: This deprecated endpoint has been removed.",
+                    "reason": "Gone",
+                }),
+            );
+        }
+    }
+    let mut deferred = None;
+    if let Some(granted) = &caller.scopes {
+        let satisfied = op.is_some_and(|row| row.satisfied_by(granted));
+        if st.behaviour.scope_check_first {
+            if !satisfied {
+                return crate::http::scope_mismatch();
+            }
+        } else {
+            deferred = Some(satisfied);
+        }
+    }
+
+    let handler: Handler = match (special, route) {
+        (Some(Special::DownloadServlet), _) => crate::v1::download_servlet,
+        (Some(Special::Media), _) => crate::v1::media,
+        (_, Some((h, p))) => {
+            params = p;
+            h
+        }
+        _ => {
+            let id = op.map_or("?", |o| o.operation_id.as_str());
+            if let Some(false) = deferred {
+                return crate::http::scope_mismatch();
+            }
+            return dialect(
+                req,
+                501,
+                &format!("The simulator does not implement {id} ({method} {}).", req.path),
+            );
+        }
+    };
+    let mut ctx = Ctx {
+        req,
+        params,
+        caller,
+        urls: &shared.urls,
+        deferred,
+    };
+    let result = handler(&mut ctx, st);
+    // A handler that never reached its checkpoint still may not answer a token without scope,
+    // unless it is telling the caller the content does not exist or is forbidden.
+    let result = match (result, ctx.checkpoint()) {
+        (Err(ApiErr::Status(s, m)), _) if s == 404 || s == 403 => Err(ApiErr::Status(s, m)),
+        (_, Err(e)) => Err(e),
+        (r, Ok(())) => r,
+    };
+    match result {
+        Ok(r) => r,
+        Err(e) => e.into_resp(req.is_v2()),
+    }
+}
+
+fn gateway_404(method: &str, path: &str) -> Resp {
+    json_resp(
+        404,
+        &json!({"code": 404, "message": format!("No route for {method} {path} on the simulated gateway; Confluence lives under /ex/confluence/{{cloudId}}/wiki/...")}),
+    )
+}

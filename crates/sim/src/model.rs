@@ -1,0 +1,801 @@
+//! The simulated site in memory: users, spaces, content, credentials, grants and counters.
+//!
+//! One `State` behind one lock. Handlers validate fully before they mutate, so every write is
+//! all-or-nothing. Every expiry decision reads [`State::now_ms`], the simulated clock.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use rand::distr::Alphanumeric;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use crate::config::{Behaviour, Faults, RateLimit, SimConfig};
+use crate::fixture::Fixture;
+
+#[derive(Clone, Debug)]
+pub(crate) struct User {
+    pub account_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub groups: Vec<String>,
+    pub guest: bool,
+    pub site_admin: bool,
+    pub disabled: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Group {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Perm {
+    pub id: String,
+    pub principal: String,
+    pub ops: BTreeSet<String>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Space {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub space_type: String,
+    pub status: String,
+    pub homepage_id: Option<String>,
+    pub author: String,
+    pub created_ms: i64,
+    pub perms: Vec<Perm>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Page,
+    Folder,
+    Database,
+    FooterComment,
+    InlineComment,
+}
+
+impl Kind {
+    /// The CQL / v1 `type` name.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Kind::Page => "page",
+            Kind::Folder => "folder",
+            Kind::Database => "database",
+            Kind::FooterComment | Kind::InlineComment => "comment",
+        }
+    }
+
+    pub fn is_tree_node(self) -> bool {
+        matches!(self, Kind::Page | Kind::Folder | Kind::Database)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Version {
+    pub number: u32,
+    pub title: String,
+    pub body: String,
+    pub message: String,
+    pub author: String,
+    pub created_ms: i64,
+    pub minor_edit: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Inline {
+    pub marker_ref: String,
+    pub selection: String,
+    pub resolution: String,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Content {
+    pub id: String,
+    pub kind: Kind,
+    pub space_id: String,
+    pub status: String,
+    /// Tree parent (pages, folders, databases) or parent comment (comments).
+    pub parent_id: Option<String>,
+    /// Comments: the page they belong to.
+    pub page_id: Option<String>,
+    pub author: String,
+    pub created_ms: i64,
+    /// Oldest first; never empty.
+    pub versions: Vec<Version>,
+    pub labels: Vec<String>,
+    pub inline: Option<Inline>,
+    pub read_restrictions: Vec<String>,
+    pub position: i64,
+}
+
+impl Content {
+    pub fn current(&self) -> &Version {
+        // `versions` is never empty: every constructor pushes one.
+        &self.versions[self.versions.len() - 1]
+    }
+
+    pub fn title(&self) -> &str {
+        &self.current().title
+    }
+
+    pub fn version_number(&self) -> u32 {
+        self.current().number
+    }
+
+    pub fn last_modified_ms(&self) -> i64 {
+        self.current().created_ms
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Attachment {
+    pub id: String,
+    pub page_id: String,
+    pub title: String,
+    pub media_type: String,
+    pub comment: String,
+    pub bytes: Vec<u8>,
+    pub version: u32,
+    pub author: String,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+    pub file_id: String,
+    pub status: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TokenKind {
+    Classic,
+    Scoped,
+    Oauth,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Token {
+    pub kind: TokenKind,
+    pub account_id: String,
+    pub scopes: BTreeSet<String>,
+    pub expires_ms: Option<i64>,
+    pub grant_id: Option<String>,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Serialize)]
+pub(crate) struct Client {
+    pub client_id: String,
+    #[serde(skip)]
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+    pub name: String,
+}
+
+/// An /authorize request waiting for the user's decision.
+#[derive(Clone, Debug)]
+pub(crate) struct Consent {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub created_ms: i64,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Code {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub account_id: String,
+    pub code_challenge: Option<String>,
+    pub expires_ms: i64,
+    pub used: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Grant {
+    pub client_id: String,
+    pub account_id: String,
+    pub scopes: Vec<String>,
+    pub created_ms: i64,
+    /// The refresh token that is valid now.
+    pub current_refresh: Option<String>,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Refresh {
+    pub grant_id: String,
+    pub last_used_ms: i64,
+    /// When it was exchanged (and so superseded).
+    pub rotated_ms: Option<i64>,
+}
+
+/// Counters for `GET {admin}/stats`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub(crate) struct Stats {
+    /// API requests on the site and gateway faces.
+    pub requests: u64,
+    /// `POST /oauth/token` calls, any grant type, any outcome.
+    pub token_requests: u64,
+    /// Successful refresh-token exchanges.
+    pub refreshes: u64,
+    /// Refresh-token exchanges attempted.
+    pub refresh_requests: u64,
+    pub authorizations: u64,
+    pub rate_limited: u64,
+    pub faults_injected: u64,
+    pub dropped: u64,
+    pub by_status: BTreeMap<u16, u64>,
+}
+
+pub(crate) struct Window {
+    pub start_ms: i64,
+    pub count: u32,
+}
+
+/// The credentials `SimInfo` reports.
+#[derive(Clone)]
+pub(crate) struct DemoCreds {
+    pub account_id: String,
+    pub email: String,
+    pub classic: String,
+    pub scoped_full: String,
+    pub scoped_read: String,
+    pub full_scopes: Vec<String>,
+    pub read_scopes: Vec<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+}
+
+pub(crate) struct State {
+    pub behaviour: Behaviour,
+    pub faults: Faults,
+    pub rate: RateLimit,
+    pub clock_offset_ms: i64,
+    pub cloud_id: String,
+    pub site_name: String,
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+    pub spaces: Vec<Space>,
+    pub content: HashMap<String, Content>,
+    pub attachments: HashMap<String, Attachment>,
+    /// Label name → id.
+    pub label_ids: BTreeMap<String, String>,
+    pub tokens: HashMap<String, Token>,
+    pub clients: HashMap<String, Client>,
+    pub consents: HashMap<String, Consent>,
+    pub codes: HashMap<String, Code>,
+    pub grants: HashMap<String, Grant>,
+    pub refresh: HashMap<String, Refresh>,
+    pub next_id: u64,
+    pub rng: StdRng,
+    pub stats: Stats,
+    pub windows: HashMap<String, Window>,
+    pub demo: DemoCreds,
+}
+
+/// Where content lookups can end.
+pub(crate) enum View<'a> {
+    /// No such content, or its space is invisible to the caller.
+    Missing,
+    /// The caller sees the space but a page restriction hides the content.
+    Restricted,
+    Visible(&'a Content),
+}
+
+pub(crate) fn wall_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// `YYYY-MM-DDTHH:mm:ss.sssZ`, the format of every v2 date.
+pub(crate) fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+fn parse_date(s: &Option<String>, fallback: i64) -> i64 {
+    s.as_deref()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.timestamp_millis())
+        .unwrap_or(fallback)
+}
+
+pub(crate) fn random_string(rng: &mut StdRng, len: usize) -> String {
+    (0..len).map(|_| rng.sample(Alphanumeric) as char).collect()
+}
+
+impl State {
+    pub fn new(config: &SimConfig, scopes: &crate::scopes::ScopeTable) -> State {
+        let fx: &Fixture = &config.fixture;
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let cloud_id = fx.site.cloud_id.clone().unwrap_or_else(|| {
+            let bytes: [u8; 16] = rng.random();
+            uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+        });
+        // Fixed dates: 2024-01-01 plus a seed-derived day, one hour apart per object.
+        let base_ms = 1_704_067_200_000 + (config.seed % 365) as i64 * 86_400_000;
+        let mut tick = 0i64;
+        let mut next_date = || {
+            tick += 1;
+            base_ms + tick * 3_600_000
+        };
+
+        let mut users: Vec<User> = fx
+            .users
+            .iter()
+            .map(|u| User {
+                account_id: u.account_id.clone(),
+                email: u.email.clone(),
+                display_name: u.display_name.clone(),
+                groups: u.groups.clone(),
+                guest: u.guest,
+                site_admin: u.site_admin,
+                disabled: fx.disabled_users.contains(&u.account_id),
+            })
+            .collect();
+        if users.is_empty() {
+            users.push(User {
+                account_id: "557058:sim-demo-user".into(),
+                email: "demo@conflux.example".into(),
+                display_name: "Demo User".into(),
+                groups: vec![],
+                guest: false,
+                site_admin: false,
+                disabled: false,
+            });
+        }
+        let mut groups: Vec<Group> =
+            fx.groups.iter().map(|g| Group { id: g.id.clone(), name: g.name.clone() }).collect();
+
+        let mut max_id = 0u64;
+        let mut note = |id: &str| {
+            if let Ok(n) = id.trim_start_matches("att").parse::<u64>() {
+                max_id = max_id.max(n);
+            }
+        };
+        fx.spaces.iter().for_each(|s| note(&s.id));
+        fx.pages.iter().for_each(|p| note(&p.id));
+        fx.folders.iter().for_each(|p| note(&p.id));
+        fx.databases.iter().for_each(|p| note(&p.id));
+        fx.comments.iter().for_each(|p| note(&p.id));
+        fx.attachments.iter().for_each(|p| note(&p.id));
+        let mut next_id = (max_id + 1).max(1_000_000);
+        for u in &users {
+            for g in &u.groups {
+                if !groups.iter().any(|x| &x.name == g) {
+                    groups.push(Group { id: format!("g-{next_id}"), name: g.clone() });
+                    next_id += 1;
+                }
+            }
+        }
+
+        let mut spaces = Vec::new();
+        for s in &fx.spaces {
+            let perms = s
+                .permissions
+                .iter()
+                .map(|p| {
+                    next_id += 1;
+                    Perm {
+                        id: next_id.to_string(),
+                        principal: p.principal.clone(),
+                        ops: p.operations.iter().cloned().collect(),
+                    }
+                })
+                .collect();
+            spaces.push(Space {
+                id: s.id.clone(),
+                key: s.key.clone(),
+                name: s.name.clone(),
+                description: s.description.clone(),
+                space_type: s.space_type.clone(),
+                status: "current".into(),
+                homepage_id: s.homepage.clone(),
+                author: users[0].account_id.clone(),
+                created_ms: next_date(),
+                perms,
+            });
+        }
+        let space_id_of =
+            |key: &str| spaces.iter().find(|s| s.key == key).map(|s| s.id.clone()).unwrap_or_default();
+
+        let mut content = HashMap::new();
+        let mut label_ids = BTreeMap::new();
+        for (i, p) in fx.pages.iter().enumerate() {
+            let created = parse_date(&p.created_at, next_date());
+            let mut versions = Vec::new();
+            for (n, v) in p.history.iter().enumerate() {
+                versions.push(Version {
+                    number: n as u32 + 1,
+                    title: v.title.clone(),
+                    body: v.body.clone(),
+                    message: v.message.clone(),
+                    author: v.author.clone().unwrap_or_else(|| p.author.clone()),
+                    created_ms: parse_date(&v.created_at, created + n as i64 * 60_000),
+                    minor_edit: false,
+                });
+            }
+            let last = versions.last().map(|v| v.created_ms).unwrap_or(created);
+            versions.push(Version {
+                number: p.history.len() as u32 + 1,
+                title: p.title.clone(),
+                body: p.body.clone(),
+                message: String::new(),
+                author: p.author.clone(),
+                created_ms: if p.history.is_empty() { created } else { last + 60_000 },
+                minor_edit: false,
+            });
+            for l in &p.labels {
+                if !label_ids.contains_key(l) {
+                    next_id += 1;
+                    label_ids.insert(l.clone(), next_id.to_string());
+                }
+            }
+            content.insert(
+                p.id.clone(),
+                Content {
+                    id: p.id.clone(),
+                    kind: Kind::Page,
+                    space_id: space_id_of(&p.space),
+                    status: p.status.clone(),
+                    parent_id: p.parent_id.clone(),
+                    page_id: None,
+                    author: p.author.clone(),
+                    created_ms: created,
+                    versions,
+                    labels: p.labels.clone(),
+                    inline: None,
+                    read_restrictions: vec![],
+                    position: i as i64,
+                },
+            );
+        }
+        let simple = |id: &str, kind, space: &str, parent: &Option<String>, title: &str, author: &str, at: i64, pos| Content {
+            id: id.to_string(),
+            kind,
+            space_id: space_id_of(space),
+            status: "current".into(),
+            parent_id: parent.clone(),
+            page_id: None,
+            author: author.to_string(),
+            created_ms: at,
+            versions: vec![Version {
+                number: 1,
+                title: title.to_string(),
+                body: String::new(),
+                message: String::new(),
+                author: author.to_string(),
+                created_ms: at,
+                minor_edit: false,
+            }],
+            labels: vec![],
+            inline: None,
+            read_restrictions: vec![],
+            position: pos,
+        };
+        for (i, f) in fx.folders.iter().enumerate() {
+            let c = simple(&f.id, Kind::Folder, &f.space, &f.parent_id, &f.title, &f.author, next_date(), 1000 + i as i64);
+            content.insert(f.id.clone(), c);
+        }
+        for (i, d) in fx.databases.iter().enumerate() {
+            let c = simple(&d.id, Kind::Database, &d.space, &d.parent_id, &d.title, &d.author, next_date(), 2000 + i as i64);
+            content.insert(d.id.clone(), c);
+        }
+        for (i, c) in fx.comments.iter().enumerate() {
+            let at = parse_date(&c.created_at, next_date());
+            let space = content.get(&c.page_id).map(|p: &Content| p.space_id.clone()).unwrap_or_default();
+            let inline = (c.kind == "inline").then(|| Inline {
+                marker_ref: c.inline_marker_ref.clone().unwrap_or_else(|| format!("marker-{}", c.id)),
+                selection: c.inline_original_selection.clone().unwrap_or_default(),
+                resolution: c.resolution_status.clone().unwrap_or_else(|| "open".into()),
+            });
+            content.insert(
+                c.id.clone(),
+                Content {
+                    id: c.id.clone(),
+                    kind: if inline.is_some() { Kind::InlineComment } else { Kind::FooterComment },
+                    space_id: space,
+                    status: "current".into(),
+                    parent_id: c.parent_comment_id.clone(),
+                    page_id: Some(c.page_id.clone()),
+                    author: c.author.clone(),
+                    created_ms: at,
+                    versions: vec![Version {
+                        number: 1,
+                        title: String::new(),
+                        body: c.body.clone(),
+                        message: String::new(),
+                        author: c.author.clone(),
+                        created_ms: at,
+                        minor_edit: false,
+                    }],
+                    labels: vec![],
+                    inline,
+                    read_restrictions: vec![],
+                    position: i as i64,
+                },
+            );
+        }
+        for r in &fx.restrictions {
+            if let Some(c) = content.get_mut(&r.content_id) {
+                c.read_restrictions = r.read.clone();
+            }
+        }
+        let mut attachments = HashMap::new();
+        for a in &fx.attachments {
+            let at = parse_date(&a.created_at, next_date());
+            let bytes = match (&a.text, &a.base64) {
+                (Some(t), _) => t.clone().into_bytes(),
+                (None, Some(b)) => base64::engine::general_purpose::STANDARD.decode(b).unwrap_or_default(),
+                (None, None) => Vec::new(),
+            };
+            attachments.insert(
+                a.id.clone(),
+                Attachment {
+                    id: a.id.clone(),
+                    page_id: a.page_id.clone(),
+                    title: a.title.clone(),
+                    media_type: a.media_type.clone(),
+                    comment: a.comment.clone(),
+                    bytes,
+                    version: 1,
+                    author: a.author.clone(),
+                    created_ms: at,
+                    modified_ms: at,
+                    file_id: uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string(),
+                    status: "current".into(),
+                },
+            );
+        }
+
+        // The demo user: the first active, non-guest user who can read every space.
+        let demo_user = users
+            .iter()
+            .find(|u| {
+                !u.disabled
+                    && !u.guest
+                    && spaces.iter().all(|s| space_allows(s, &principals_of(Some(u)), "read"))
+            })
+            .or_else(|| users.iter().find(|u| !u.disabled))
+            .unwrap_or(&users[0])
+            .clone();
+        let full_scopes: Vec<String> = scopes
+            .granular_scopes()
+            .into_iter()
+            .filter(|s| s.starts_with("read:") || s.starts_with("write:") || s.starts_with("delete:"))
+            .collect();
+        let read_scopes: Vec<String> =
+            full_scopes.iter().filter(|s| s.starts_with("read:")).cloned().collect();
+        let demo = DemoCreds {
+            account_id: demo_user.account_id.clone(),
+            email: demo_user.email.clone(),
+            classic: format!("cfxsim-classic-{}", random_string(&mut rng, 32)),
+            scoped_full: format!("cfxsim-scoped-{}", random_string(&mut rng, 32)),
+            scoped_read: format!("cfxsim-scoped-{}", random_string(&mut rng, 32)),
+            full_scopes,
+            read_scopes,
+            client_id: random_string(&mut rng, 32),
+            client_secret: random_string(&mut rng, 64),
+            redirect_uris: config.demo_redirect_uris.clone(),
+        };
+        let mut tokens = HashMap::new();
+        let tok = |kind, scopes: &[String]| Token {
+            kind,
+            account_id: demo.account_id.clone(),
+            scopes: scopes.iter().cloned().collect(),
+            expires_ms: None,
+            grant_id: None,
+            revoked: false,
+        };
+        tokens.insert(demo.classic.clone(), tok(TokenKind::Classic, &[]));
+        tokens.insert(demo.scoped_full.clone(), tok(TokenKind::Scoped, &demo.full_scopes));
+        tokens.insert(demo.scoped_read.clone(), tok(TokenKind::Scoped, &demo.read_scopes));
+        let mut clients = HashMap::new();
+        clients.insert(
+            demo.client_id.clone(),
+            Client {
+                client_id: demo.client_id.clone(),
+                client_secret: demo.client_secret.clone(),
+                redirect_uris: demo.redirect_uris.clone(),
+                name: "Conflux (simulated)".into(),
+            },
+        );
+        for c in &fx.oauth_clients {
+            clients.insert(
+                c.client_id.clone(),
+                Client {
+                    client_id: c.client_id.clone(),
+                    client_secret: c.client_secret.clone(),
+                    redirect_uris: c.redirect_uris.clone(),
+                    name: c.name.clone(),
+                },
+            );
+        }
+        let start = wall_ms();
+        let mut state = State {
+            behaviour: config.behaviour.clone(),
+            faults: config.faults.clone(),
+            rate: config.rate_limit.clone(),
+            clock_offset_ms: 0,
+            cloud_id,
+            site_name: fx.site.name.clone(),
+            users,
+            groups,
+            spaces,
+            content,
+            attachments,
+            label_ids,
+            tokens,
+            clients,
+            consents: HashMap::new(),
+            codes: HashMap::new(),
+            grants: HashMap::new(),
+            refresh: HashMap::new(),
+            next_id,
+            rng,
+            stats: Stats::default(),
+            windows: HashMap::new(),
+            demo,
+        };
+        for t in &fx.tokens {
+            let Some(user) = state.user_by_email(&t.email).map(|u| u.account_id.clone()) else {
+                continue;
+            };
+            let kind = match t.kind.as_str() {
+                "scoped" => TokenKind::Scoped,
+                "oauth" => TokenKind::Oauth,
+                _ => TokenKind::Classic,
+            };
+            state.tokens.insert(
+                t.token.clone(),
+                Token {
+                    kind,
+                    account_id: user,
+                    scopes: t.scopes.iter().cloned().collect(),
+                    expires_ms: t.expires_in.map(|s| start + s as i64 * 1000),
+                    grant_id: None,
+                    revoked: false,
+                },
+            );
+        }
+        state
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        wall_ms() + self.clock_offset_ms
+    }
+
+    pub fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        self.next_id.to_string()
+    }
+
+    pub fn secret(&mut self, prefix: &str, len: usize) -> String {
+        format!("{prefix}{}", random_string(&mut self.rng, len))
+    }
+
+    pub fn user(&self, account_id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.account_id == account_id)
+    }
+
+    pub fn user_by_email(&self, email: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.email.eq_ignore_ascii_case(email))
+    }
+
+    pub fn space(&self, id: &str) -> Option<&Space> {
+        self.spaces.iter().find(|s| s.id == id)
+    }
+
+    pub fn space_by_key(&self, key: &str) -> Option<&Space> {
+        self.spaces.iter().find(|s| s.key == key)
+    }
+
+    pub fn principals(&self, user: Option<&str>) -> Vec<String> {
+        principals_of(user.and_then(|u| self.user(u)))
+    }
+
+    /// Whether `user` (None: anonymous) may do `op` in space `space_id`.
+    pub fn can(&self, user: Option<&str>, space_id: &str, op: &str) -> bool {
+        self.space(space_id).is_some_and(|s| space_allows(s, &self.principals(user), op))
+    }
+
+    /// Looks content up the way Cloud answers: invisible spaces look like missing content.
+    pub fn view(&self, user: Option<&str>, id: &str) -> View<'_> {
+        let Some(c) = self.content.get(id) else { return View::Missing };
+        if c.status == "deleted" || !self.can(user, &c.space_id, "read") {
+            return View::Missing;
+        }
+        // Comments inherit their page's restrictions.
+        let restricted_by = match c.page_id.as_deref().and_then(|p| self.content.get(p)) {
+            Some(page) => &page.read_restrictions,
+            None => &c.read_restrictions,
+        };
+        if !restricted_by.is_empty() {
+            let mine = self.principals(user);
+            if !restricted_by.iter().any(|p| mine.contains(p)) {
+                return View::Restricted;
+            }
+        }
+        View::Visible(c)
+    }
+
+    pub fn visible(&self, user: Option<&str>, id: &str) -> Option<&Content> {
+        match self.view(user, id) {
+            View::Visible(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Content sorted the way Cloud lists it (by numeric id).
+    pub fn sorted_content(&self) -> Vec<&Content> {
+        let mut all: Vec<&Content> = self.content.values().collect();
+        all.sort_by(|a, b| id_order(&a.id, &b.id));
+        all
+    }
+
+    pub fn label_id(&mut self, name: &str) -> String {
+        if let Some(id) = self.label_ids.get(name) {
+            return id.clone();
+        }
+        let id = self.new_id();
+        self.label_ids.insert(name.to_string(), id.clone());
+        id
+    }
+
+    /// Ancestors of a tree node, root first.
+    pub fn ancestors(&self, id: &str) -> Vec<&Content> {
+        let mut out = Vec::new();
+        let mut cur = self.content.get(id).and_then(|c| c.parent_id.clone());
+        while let Some(pid) = cur {
+            let Some(p) = self.content.get(&pid) else { break };
+            if out.iter().any(|x: &&Content| x.id == p.id) || out.len() > 1000 {
+                break;
+            }
+            out.push(p);
+            cur = p.parent_id.clone();
+        }
+        out.reverse();
+        out
+    }
+
+    /// Direct tree children (pages, folders, databases) in position order.
+    pub fn children(&self, id: &str) -> Vec<&Content> {
+        let mut out: Vec<&Content> = self
+            .content
+            .values()
+            .filter(|c| c.kind.is_tree_node() && c.parent_id.as_deref() == Some(id))
+            .collect();
+        out.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| id_order(&a.id, &b.id)));
+        out
+    }
+}
+
+pub(crate) fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let num = |s: &str| s.trim_start_matches("att").parse::<u64>().unwrap_or(u64::MAX);
+    num(a).cmp(&num(b)).then_with(|| a.cmp(b))
+}
+
+fn principals_of(user: Option<&User>) -> Vec<String> {
+    let mut out = vec!["anonymous".to_string()];
+    if let Some(u) = user {
+        out.push(format!("user:{}", u.account_id));
+        out.extend(u.groups.iter().map(|g| format!("group:{g}")));
+    }
+    out
+}
+
+fn space_allows(space: &Space, principals: &[String], op: &str) -> bool {
+    space.perms.iter().any(|p| principals.contains(&p.principal) && p.ops.contains(op))
+}

@@ -1,0 +1,447 @@
+//! Listeners, the per-request pipeline (faults, rate limit, face dispatch) and the handle.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use rand::Rng;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{Faults, SimConfig};
+use crate::http::{Face, Req, Resp, json_resp, parse_query, set_header};
+use crate::model::{State, iso};
+use crate::scopes::ScopeTable;
+use crate::{
+    BasicCredential, OAuthClientInfo, Result, ScopedToken, ScopedTokens, SimError, SimInfo,
+};
+
+/// Largest request body accepted (attachments included).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// The reported base URLs (no trailing slash).
+#[derive(Clone, Debug)]
+pub(crate) struct Urls {
+    pub site: String,
+    pub gateway: String,
+    pub identity: String,
+    pub admin: String,
+}
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    pub scopes: ScopeTable,
+    pub urls: Urls,
+}
+
+impl Shared {
+    /// The state lock. A poisoned lock is still used: every write validates before mutating,
+    /// so a panic elsewhere cannot have left half an update behind.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn info(&self) -> SimInfo {
+        let st = self.lock();
+        let d = &st.demo;
+        SimInfo {
+            site_url: self.urls.site.clone(),
+            gateway_url: self.urls.gateway.clone(),
+            identity_url: self.urls.identity.clone(),
+            admin_url: self.urls.admin.clone(),
+            cloud_id: st.cloud_id.clone(),
+            classic_token: BasicCredential { email: d.email.clone(), token: d.classic.clone() },
+            scoped_tokens: ScopedTokens {
+                full: ScopedToken {
+                    email: d.email.clone(),
+                    token: d.scoped_full.clone(),
+                    scopes: d.full_scopes.clone(),
+                },
+                read_only: ScopedToken {
+                    email: d.email.clone(),
+                    token: d.scoped_read.clone(),
+                    scopes: d.read_scopes.clone(),
+                },
+            },
+            oauth_client: OAuthClientInfo {
+                client_id: d.client_id.clone(),
+                client_secret: d.client_secret.clone(),
+                redirect_uris: d.redirect_uris.clone(),
+            },
+        }
+    }
+}
+
+/// A running simulator. Dropping it stops the listeners.
+pub struct SimHandle {
+    shared: Arc<Shared>,
+    info: SimInfo,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("site_url", &self.info.site_url)
+            .field("gateway_url", &self.info.gateway_url)
+            .field("identity_url", &self.info.identity_url)
+            .field("admin_url", &self.info.admin_url)
+            .finish()
+    }
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT`: stands in for `https://{site}.atlassian.net`.
+    pub fn site_url(&self) -> &str {
+        &self.info.site_url
+    }
+
+    /// Stands in for `https://api.atlassian.com`.
+    pub fn gateway_url(&self) -> &str {
+        &self.info.gateway_url
+    }
+
+    /// Stands in for `https://auth.atlassian.com`.
+    pub fn identity_url(&self) -> &str {
+        &self.info.identity_url
+    }
+
+    pub fn admin_url(&self) -> &str {
+        &self.info.admin_url
+    }
+
+    pub fn cloud_id(&self) -> &str {
+        &self.info.cloud_id
+    }
+
+    /// `{gateway}/ex/confluence/{cloudId}`, the base a token user puts before `/wiki/...`.
+    pub fn gateway_base(&self) -> String {
+        format!("{}/ex/confluence/{}", self.info.gateway_url, self.info.cloud_id)
+    }
+
+    /// The JSON contract printed by `conflux sim` (demo credentials included).
+    pub fn info(&self) -> SimInfo {
+        self.shared.info()
+    }
+
+    /// Stops the listeners and waits for them (open connections are closed gracefully).
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in std::mem::take(&mut self.tasks) {
+            let _ = t.await;
+        }
+    }
+
+    /// Serves until `signal` resolves, then shuts down; `conflux sim` passes
+    /// `tokio::signal::ctrl_c()`.
+    pub async fn run_until<F: std::future::Future>(self, signal: F) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn bind(config: &SimConfig, port: u16, face: &'static str) -> Result<TcpListener> {
+    let addr = SocketAddr::new(config.host, port);
+    TcpListener::bind(addr).await.map_err(|source| SimError::Bind {
+        face,
+        addr: addr.to_string(),
+        source,
+    })
+}
+
+fn base_url(listener: &TcpListener, over: &Option<String>, face: &'static str) -> Result<String> {
+    if let Some(u) = over {
+        url::Url::parse(u).map_err(|_| SimError::BadUrl(u.clone()))?;
+        return Ok(u.trim_end_matches('/').to_string());
+    }
+    let addr = listener.local_addr().map_err(|source| SimError::Bind {
+        face,
+        addr: "local address".into(),
+        source,
+    })?;
+    Ok(format!("http://{addr}"))
+}
+
+/// Starts a simulator: validates the fixture, binds the four listeners, serves until the handle
+/// is dropped or shut down. Must be called inside a Tokio runtime.
+pub async fn spawn(config: SimConfig) -> Result<SimHandle> {
+    config.fixture.validate()?;
+    let site = bind(&config, config.ports.site, "site").await?;
+    let gateway = bind(&config, config.ports.gateway, "gateway").await?;
+    let identity = bind(&config, config.ports.identity, "identity").await?;
+    let admin = bind(&config, config.ports.admin, "admin").await?;
+    let urls = Urls {
+        site: base_url(&site, &config.public_urls.site, "site")?,
+        gateway: base_url(&gateway, &config.public_urls.gateway, "gateway")?,
+        identity: base_url(&identity, &config.public_urls.identity, "identity")?,
+        admin: base_url(&admin, &config.public_urls.admin, "admin")?,
+    };
+    let scopes = ScopeTable::load();
+    let state = State::new(&config, &scopes);
+    let shared = Arc::new(Shared { state: Mutex::new(state), scopes, urls });
+    let info = shared.info();
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for (listener, face) in
+        [(site, Face::Site), (gateway, Face::Gateway), (identity, Face::Identity), (admin, Face::Admin)]
+    {
+        tasks.push(tokio::spawn(accept_loop(listener, face, shared.clone(), stop_rx.clone())));
+    }
+    tracing::info!(site = %info.site_url, gateway = %info.gateway_url, identity = %info.identity_url,
+        admin = %info.admin_url, "simulator listening");
+    Ok(SimHandle { shared, info, stop, tasks })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    face: Face,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.changed() => break,
+        };
+        let (stream, _) = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let shared = shared.clone();
+                async move { handle(shared, face, req).await }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+}
+
+/// Returned to hyper to close a connection without answering (the "dropped connection" fault).
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+enum FaultAction {
+    Fail(u16, Option<u64>),
+    Drop,
+}
+
+fn fault_applies(f: &Faults, face: Face, method: &str, path: &str) -> bool {
+    f.face.as_deref().is_none_or(|x| x.eq_ignore_ascii_case(face.name()))
+        && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+        && f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+}
+
+/// Decides the fault for one request (under the lock, with the seeded generator).
+fn pick_fault(st: &mut State, face: Face, method: &str, path: &str) -> (u64, Option<FaultAction>) {
+    if face == Face::Admin || !fault_applies(&st.faults, face, method, path) {
+        return (0, None);
+    }
+    let latency = st.faults.latency_ms;
+    if let Some(next) = st.faults.fail_next.as_mut() {
+        if next.count > 0 {
+            next.count -= 1;
+            let action = if next.drop {
+                FaultAction::Drop
+            } else {
+                FaultAction::Fail(next.status, next.retry_after)
+            };
+            if next.count == 0 {
+                st.faults.fail_next = None;
+            }
+            return (latency, Some(action));
+        }
+    }
+    let (drop_rate, error_rate) = (st.faults.drop_rate, st.faults.error_rate);
+    if drop_rate > 0.0 && st.rng.random_bool(drop_rate.clamp(0.0, 1.0)) {
+        return (latency, Some(FaultAction::Drop));
+    }
+    if error_rate > 0.0 && st.rng.random_bool(error_rate.clamp(0.0, 1.0)) {
+        let status = if st.faults.error_status == 0 { 503 } else { st.faults.error_status };
+        return (latency, Some(FaultAction::Fail(status, None)));
+    }
+    (latency, None)
+}
+
+/// The API path of a request: on the gateway, `/ex/confluence/{cloudId}` is cut off.
+fn api_path(face: Face, path: &str) -> (String, String) {
+    if face == Face::Gateway {
+        if let Some(rest) = path.strip_prefix("/ex/confluence/") {
+            let (cloud, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            return (format!("/ex/confluence/{cloud}"), format!("/{tail}"));
+        }
+    }
+    (String::new(), path.to_string())
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    face: Face,
+    req: http::Request<Incoming>,
+) -> std::result::Result<Resp, Dropped> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let raw_path = parts.uri.path().to_string();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let (prefix, path) = api_path(face, &raw_path);
+
+    let (latency, fault) = {
+        let mut st = shared.lock();
+        if matches!(face, Face::Site | Face::Gateway) {
+            st.stats.requests += 1;
+        }
+        pick_fault(&mut st, face, method.as_str(), &path)
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    match fault {
+        Some(FaultAction::Drop) => {
+            shared.lock().stats.dropped += 1;
+            tracing::debug!(face = face.name(), %method, path = %raw_path, "fault: dropping connection");
+            return Err(Dropped);
+        }
+        Some(FaultAction::Fail(status, retry_after)) => {
+            let mut st = shared.lock();
+            st.stats.faults_injected += 1;
+            *st.stats.by_status.entry(status).or_default() += 1;
+            drop(st);
+            let v2 = path.starts_with("/wiki/api/v2/");
+            let mut r = crate::http::ApiErr::Status(status, "Injected fault (simulator).".into())
+                .into_resp(v2);
+            if let Some(s) = retry_after {
+                set_header(&mut r, "retry-after", &s.to_string());
+            }
+            tracing::debug!(face = face.name(), %method, path = %raw_path, status, "fault: injected error");
+            return Ok(r);
+        }
+        None => {}
+    }
+
+    let body: Bytes = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Ok(json_resp(413, &json!({"message": "request body too large or unreadable"})));
+        }
+    };
+    let req = Req {
+        face,
+        method,
+        path,
+        prefix,
+        query: parse_query(&raw_query),
+        headers: parts.headers,
+        body,
+    };
+    let resp = match face {
+        Face::Admin => crate::admin::handle(&shared, &req),
+        Face::Identity => crate::identity::handle(&shared, &req),
+        Face::Site | Face::Gateway => {
+            let mut st = shared.lock();
+            match rate_limit(&mut st, &req) {
+                Err(r) => r,
+                Ok(headers) => {
+                    let mut r = crate::api::handle(&shared, &mut st, &req);
+                    for (k, v) in headers {
+                        set_header(&mut r, k, &v);
+                    }
+                    r
+                }
+            }
+        }
+    };
+    let status = resp.status().as_u16();
+    if face != Face::Admin {
+        *shared.lock().stats.by_status.entry(status).or_default() += 1;
+    }
+    tracing::debug!(face = face.name(), method = %req.method, path = %raw_path, status,
+        ms = started.elapsed().as_millis() as u64, "request");
+    Ok(resp)
+}
+
+/// The per-credential burst limit. Keyed by a digest of the Authorization header, so the key
+/// itself never holds a secret.
+fn rate_limit(
+    st: &mut State,
+    req: &Req,
+) -> std::result::Result<Vec<(&'static str, String)>, Resp> {
+    let limit = st.rate.limit;
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    use sha2::Digest as _;
+    let key = match req.header("authorization") {
+        Some(a) => format!("{:x}", sha2::Sha256::digest(a.as_bytes())),
+        None => "anonymous".to_string(),
+    };
+    let window_ms = st.rate.window_secs.max(1) as i64 * 1000;
+    let now = st.now_ms();
+    let w = st.windows.entry(key).or_insert(crate::model::Window { start_ms: now, count: 0 });
+    if now - w.start_ms >= window_ms {
+        w.start_ms = now;
+        w.count = 0;
+    }
+    let reset_ms = w.start_ms + window_ms;
+    if w.count >= limit {
+        let retry = ((reset_ms - now) as f64 / 1000.0).ceil().max(1.0) as u64;
+        st.stats.rate_limited += 1;
+        let reason = st.rate.reason.clone().unwrap_or_else(|| "burst-rate-limit".into());
+        let mut r = json_resp(429, &json!({"message": "Rate limit exceeded.", "code": 429}));
+        set_header(&mut r, "retry-after", &retry.to_string());
+        set_header(&mut r, "x-ratelimit-limit", &limit.to_string());
+        set_header(&mut r, "x-ratelimit-remaining", "0");
+        set_header(&mut r, "x-ratelimit-reset", &iso(now + retry as i64 * 1000));
+        set_header(&mut r, "x-ratelimit-nearlimit", "true");
+        set_header(&mut r, "ratelimit-reason", &reason);
+        return Err(r);
+    }
+    w.count += 1;
+    let remaining = limit - w.count;
+    let mut headers = vec![
+        ("x-ratelimit-limit", limit.to_string()),
+        ("x-ratelimit-remaining", remaining.to_string()),
+        ("x-ratelimit-reset", iso(reset_ms)),
+    ];
+    if (remaining as u64) * 5 < limit as u64 {
+        headers.push(("x-ratelimit-nearlimit", "true".to_string()));
+    }
+    Ok(headers)
+}

@@ -1,0 +1,728 @@
+//! v1 (`/wiki/rest/api/...`) handlers, the download servlet and the binary target of the v1
+//! download operation.
+
+use serde_json::{Value, json};
+
+use crate::api::{Ctx, Handler};
+use crate::http::{
+    ApiErr, ApiResult, bytes_resp, empty, err, json_body, not_found, ok, redirect, set_header,
+    v1_page,
+};
+use crate::model::{Attachment, Content, Kind, State, Version, View, id_order, iso};
+use crate::render;
+use crate::v2::{check_parent, lookup_for, title_taken, trash_or_purge, version_conflict, webui};
+
+pub(crate) const ROUTES: &[(&str, &str, Handler)] = &[
+    ("GET", "/wiki/rest/api/content", list_content),
+    ("POST", "/wiki/rest/api/content", create_content),
+    ("GET", "/wiki/rest/api/content/search", content_search),
+    ("GET", "/wiki/rest/api/content/{id}", get_content),
+    ("PUT", "/wiki/rest/api/content/{id}", update_content),
+    ("DELETE", "/wiki/rest/api/content/{id}", delete_content),
+    ("GET", "/wiki/rest/api/content/{id}/child/{type}", children_of_type),
+    ("GET", "/wiki/rest/api/content/{id}/child/attachment", list_attachments),
+    ("POST", "/wiki/rest/api/content/{id}/child/attachment", upload_attachments),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download",
+        download_attachment,
+    ),
+    ("GET", "/wiki/rest/api/content/{id}/descendant/{type}", descendants_of_type),
+    ("GET", "/wiki/rest/api/content/{id}/label", get_labels),
+    ("POST", "/wiki/rest/api/content/{id}/label", add_labels),
+    ("DELETE", "/wiki/rest/api/content/{id}/label", remove_label_by_query),
+    ("DELETE", "/wiki/rest/api/content/{id}/label/{label}", remove_label),
+    ("GET", "/wiki/rest/api/search", search),
+    ("GET", "/wiki/rest/api/user/current", current_user),
+    ("GET", "/wiki/rest/api/user", get_user),
+    ("GET", "/wiki/rest/api/group", list_groups),
+    ("GET", "/wiki/rest/api/group/member", group_members),
+    ("GET", "/wiki/rest/api/space", list_spaces),
+    ("GET", "/wiki/rest/api/space/{spaceKey}", get_space),
+];
+
+// ---------- JSON shapes ----------
+
+pub(crate) fn user_v1(st: &State, account_id: &str) -> Value {
+    match st.user(account_id) {
+        Some(u) => json!({
+            "type": "known",
+            "accountId": u.account_id,
+            "accountType": "atlassian",
+            "email": u.email,
+            "publicName": u.display_name,
+            "displayName": u.display_name,
+            "isExternalCollaborator": u.guest,
+            "accountStatus": if u.disabled { "inactive" } else { "active" },
+            "profilePicture": {"path": "/wiki/aa-avatar/default.png", "width": 48, "height": 48, "isDefault": true},
+            "_links": {"self": format!("/wiki/rest/api/user?accountId={}", u.account_id)},
+        }),
+        None => json!({"type": "anonymous", "displayName": "Anonymous", "publicName": "Anonymous"}),
+    }
+}
+
+fn space_v1(st: &State, space_id: &str) -> Value {
+    let Some(s) = st.space(space_id) else { return json!({}) };
+    let id: Value = s.id.parse::<i64>().map_or_else(|_| json!(s.id), |n| json!(n));
+    json!({
+        "id": id,
+        "key": s.key,
+        "name": s.name,
+        "type": s.space_type,
+        "status": s.status,
+        "_links": {"webui": format!("/spaces/{}", s.key), "self": format!("/wiki/rest/api/space/{}", s.key)},
+    })
+}
+
+fn version_v1(st: &State, v: &Version) -> Value {
+    json!({
+        "by": user_v1(st, &v.author),
+        "when": iso(v.created_ms),
+        "number": v.number,
+        "message": v.message,
+        "minorEdit": v.minor_edit,
+    })
+}
+
+/// v1 `Content`. `expand` adds `body.storage`, `body.view`, `ancestors`, `metadata.labels`.
+pub(crate) fn content_v1(ctx: &Ctx, st: &State, c: &Content, expand: &[String]) -> Value {
+    let v = c.current();
+    let wants = |k: &str| expand.iter().any(|e| e == k || e.starts_with(&format!("{k}.")));
+    let mut j = json!({
+        "id": c.id,
+        "type": c.kind.type_name(),
+        "status": c.status,
+        "title": if c.kind == Kind::FooterComment || c.kind == Kind::InlineComment {
+            format!("Re: {}", c.page_id.as_ref().and_then(|p| st.content.get(p)).map(|p| p.title().to_string()).unwrap_or_default())
+        } else { v.title.clone() },
+        "space": space_v1(st, &c.space_id),
+        "history": {
+            "latest": true,
+            "createdBy": user_v1(st, &c.author),
+            "createdDate": iso(c.created_ms),
+        },
+        "version": version_v1(st, v),
+        "extensions": {"position": c.position},
+        "_links": {
+            "webui": webui(st, c),
+            "edit": format!("/pages/resumedraft.action?draftId={}", c.id),
+            "tinyui": format!("/x/{}", c.id),
+            "self": format!("{}/wiki/rest/api/content/{}", ctx.site(), c.id),
+        },
+        "_expandable": {"children": format!("/rest/api/content/{}/child", c.id), "descendants": format!("/rest/api/content/{}/descendant", c.id)},
+    });
+    if wants("body") {
+        let mut body = json!({});
+        if wants("body.storage") || expand.iter().any(|e| e == "body") {
+            body["storage"] = json!({"value": v.body, "representation": "storage"});
+        }
+        if wants("body.view") {
+            body["view"] = json!({"value": render::view_html(&v.body), "representation": "view"});
+        }
+        if wants("body.atlas_doc_format") {
+            body["atlas_doc_format"] = json!({"value": render::adf(&v.body), "representation": "atlas_doc_format"});
+        }
+        j["body"] = body;
+    }
+    if wants("ancestors") {
+        let anc: Vec<Value> = st
+            .ancestors(c.page_id.as_deref().unwrap_or(&c.id))
+            .iter()
+            .map(|a| json!({"id": a.id, "type": a.kind.type_name(), "title": a.title(), "status": a.status}))
+            .collect();
+        j["ancestors"] = json!(anc);
+    }
+    if wants("metadata.labels") {
+        let labels: Vec<Value> = c.labels.iter().map(|l| label_v1(st, l)).collect();
+        j["metadata"] = json!({"labels": {"results": labels, "start": 0, "limit": 200, "size": labels.len()}});
+    }
+    j
+}
+
+pub(crate) fn attachment_v1(ctx: &Ctx, st: &State, a: &Attachment) -> Value {
+    let page = st.content.get(&a.page_id);
+    json!({
+        "id": a.id,
+        "type": "attachment",
+        "status": a.status,
+        "title": a.title,
+        "metadata": {"mediaType": a.media_type, "comment": a.comment, "labels": {"results": [], "size": 0}},
+        "extensions": {"mediaType": a.media_type, "fileSize": a.bytes.len(), "comment": a.comment, "fileId": a.file_id},
+        "version": {"by": user_v1(st, &a.author), "when": iso(a.modified_ms), "number": a.version, "minorEdit": false},
+        "container": {"id": a.page_id, "type": "page", "title": page.map(|p| p.title().to_string()).unwrap_or_default()},
+        "space": page.map(|p| space_v1(st, &p.space_id)).unwrap_or(json!({})),
+        "_links": {
+            "webui": format!("/pages/viewpageattachments.action?pageId={}&preview={}", a.page_id, a.id),
+            "download": crate::v2::download_link(a).replace("&api=v2", ""),
+            "self": format!("{}/wiki/rest/api/content/{}", ctx.site(), a.id),
+        },
+    })
+}
+
+fn label_v1(st: &State, name: &str) -> Value {
+    json!({"prefix": "global", "name": name, "id": st.label_ids.get(name).cloned().unwrap_or_default(), "label": name})
+}
+
+fn expand(ctx: &Ctx) -> Vec<String> {
+    ctx.req.q_list("expand")
+}
+
+// ---------- content ----------
+
+/// v1 content lookup: invisible → 404; visible space but restricted page → 403 (spec v1).
+fn readable<'s>(ctx: &mut Ctx, st: &'s State, id: &str, any_status: bool) -> Result<&'s Content, ApiErr> {
+    match st.view(ctx.user(), id) {
+        View::Visible(c) if any_status || c.status == "current" => {
+            ctx.checkpoint()?;
+            Ok(c)
+        }
+        View::Restricted => err(403, "The calling user can not view the content."),
+        _ => err(404, format!("No content found with id: ContentId{{id={id}}}")),
+    }
+}
+
+fn list_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    ctx.checkpoint()?;
+    let ty = ctx.req.q("type").unwrap_or("page");
+    if ty != "page" && ty != "blogpost" {
+        return err(400, format!("Invalid type {ty:?}: page or blogpost."));
+    }
+    let key = ctx.req.q("spaceKey");
+    let title = ctx.req.q("title");
+    let status = ctx.req.q_list("status");
+    let status = if status.is_empty() { vec!["current".to_string()] } else { status };
+    let ex = expand(ctx);
+    let items: Vec<Value> = st
+        .sorted_content()
+        .into_iter()
+        .filter(|c| c.kind == Kind::Page && ty == "page")
+        .filter(|c| status.iter().any(|s| s == "any" || *s == c.status))
+        .filter(|c| key.is_none_or(|k| st.space(&c.space_id).is_some_and(|s| s.key == k)))
+        .filter(|c| title.is_none_or(|t| c.title() == t))
+        .filter(|c| st.visible(ctx.user(), &c.id).is_some())
+        .map(|c| content_v1(ctx, st, c, &ex))
+        .collect();
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+fn get_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let statuses = ctx.req.q_list("status");
+    let any = statuses.iter().any(|s| s == "any" || s == "trashed" || s == "draft");
+    let c = readable(ctx, st, &id, any)?;
+    if !c.kind.is_tree_node() && !matches!(c.kind, Kind::FooterComment | Kind::InlineComment) {
+        return not_found();
+    }
+    Ok(ok(content_v1(ctx, st, c, &expand(ctx))))
+}
+
+fn storage_of(body: &Value) -> Result<Option<String>, ApiErr> {
+    let Some(b) = body.get("body").filter(|b| !b.is_null()) else { return Ok(None) };
+    for rep in ["storage", "atlas_doc_format", "wiki", "editor"] {
+        if let Some(x) = b.get(rep) {
+            let value = x.get("value").and_then(Value::as_str).ok_or(ApiErr::Status(
+                400,
+                format!("body.{rep}.value is required."),
+            ))?;
+            let r = x.get("representation").and_then(Value::as_str).unwrap_or(rep);
+            return render::to_storage(if r == "editor" { "storage" } else { r }, value)
+                .map(Some)
+                .map_err(|e| ApiErr::Status(400, e));
+        }
+    }
+    err(400, "body must contain storage (or atlas_doc_format, wiki) with a value.")
+}
+
+fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let body = json_body(ctx.req)?;
+    let key = body
+        .get("space")
+        .and_then(|s| s.get("key"))
+        .and_then(Value::as_str)
+        .ok_or(ApiErr::Status(400, "The field 'space.key' is required.".into()))?;
+    let Some(space_id) = st.space_by_key(key).map(|s| s.id.clone()) else {
+        return err(404, format!("No space with key : {key}"));
+    };
+    if !st.can(ctx.user(), &space_id, "read") {
+        return err(404, format!("No space with key : {key}"));
+    }
+    if !st.can(ctx.user(), &space_id, "write") {
+        return err(403, format!("You do not have permission to create content in space {key}."));
+    }
+    ctx.checkpoint()?;
+    let ty = body.get("type").and_then(Value::as_str).unwrap_or("");
+    if ty != "page" {
+        return err(400, format!("The field 'type' must be page (got {ty:?}); the simulator does not create {ty}."));
+    }
+    let title = crate::http::str_field(&body, "title")?.to_string();
+    let storage = storage_of(&body)?.unwrap_or_default();
+    let parent = body
+        .get("ancestors")
+        .and_then(Value::as_array)
+        .and_then(|a| a.last())
+        .and_then(|a| crate::http::id_field(a, "id").ok().flatten());
+    if let Some(p) = &parent {
+        check_parent(ctx, st, p, &space_id)?;
+    }
+    let parent = parent.or_else(|| st.space(&space_id).and_then(|s| s.homepage_id.clone()));
+    if title_taken(st, &space_id, &title, None) {
+        return err(400, format!("A page with this title already exists: A page already exists with the same TITLE in this space"));
+    }
+    let user = ctx.user().unwrap_or_default().to_string();
+    let now = st.now_ms();
+    let id = st.new_id();
+    let position = st.children(parent.as_deref().unwrap_or("")).len() as i64;
+    let c = Content {
+        id: id.clone(),
+        kind: Kind::Page,
+        space_id,
+        status: "current".into(),
+        parent_id: parent,
+        page_id: None,
+        author: user.clone(),
+        created_ms: now,
+        versions: vec![Version { number: 1, title, body: storage, message: String::new(), author: user, created_ms: now, minor_edit: false }],
+        labels: vec![],
+        inline: None,
+        read_restrictions: vec![],
+        position,
+    };
+    let j = content_v1(ctx, st, &c, &["body.storage".to_string()]);
+    st.content.insert(id, c);
+    Ok(ok(j))
+}
+
+fn update_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let c = lookup_for(ctx, st, &id, &[Kind::Page], "write")?;
+    let (current, space_id, old_body) = (c.version_number(), c.space_id.clone(), c.current().body.clone());
+    let body = json_body(ctx.req)?;
+    let given = body
+        .get("version")
+        .and_then(|v| v.get("number"))
+        .and_then(Value::as_i64)
+        .ok_or(ApiErr::Status(400, "The field 'version.number' is required.".into()))?;
+    let title = crate::http::str_field(&body, "title")?.to_string();
+    let storage = storage_of(&body)?.unwrap_or(old_body);
+    if let Some(msg) = version_conflict(current, given) {
+        return err(409, msg);
+    }
+    if title_taken(st, &space_id, &title, Some(&id)) {
+        return err(400, "A page with this title already exists in this space.");
+    }
+    let message = body.get("version").and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or("").to_string();
+    let user = ctx.user().unwrap_or_default().to_string();
+    let now = st.now_ms();
+    let Some(c) = st.content.get_mut(&id) else { return not_found() };
+    c.versions.push(Version { number: current + 1, title, body: storage, message, author: user, created_ms: now, minor_edit: false });
+    if c.status == "trashed" {
+        c.status = "current".into();
+    }
+    let c = c.clone();
+    Ok(ok(content_v1(ctx, st, &c, &["body.storage".to_string()])))
+}
+
+fn delete_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    // v1 purges with `status=trashed`; v2's handler reads `purge=true`.
+    let purge = ctx.req.q("status") == Some("trashed");
+    let is_trashed = st.content.get(&id).is_some_and(|c| c.status == "trashed");
+    if purge != is_trashed {
+        let c = lookup_for(ctx, st, &id, &[Kind::Page, Kind::Folder, Kind::Database], "delete")?;
+        let _ = c;
+        if purge {
+            return err(400, "Only trashed content can be purged (status=trashed).");
+        }
+    }
+    if purge {
+        let _ = lookup_for(ctx, st, &id, &[Kind::Page, Kind::Folder, Kind::Database], "delete")?;
+        st.content.remove(&id);
+        st.attachments.retain(|_, a| a.page_id != id);
+        st.content.retain(|_, x| x.page_id.as_deref() != Some(id.as_str()));
+        return Ok(empty(204));
+    }
+    trash_or_purge(ctx, st, &id, &[Kind::Page, Kind::Folder, Kind::Database])
+}
+
+fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let ty = ctx.p("type").to_string();
+    readable(ctx, st, &id, false)?;
+    let ex = expand(ctx);
+    let items: Vec<Value> = match ty.as_str() {
+        "page" => st
+            .children(&id)
+            .into_iter()
+            .filter(|c| c.kind == Kind::Page && c.status == "current")
+            .filter(|c| st.visible(ctx.user(), &c.id).is_some())
+            .map(|c| content_v1(ctx, st, c, &ex))
+            .collect(),
+        "comment" => {
+            let mut cs: Vec<&Content> = st
+                .content
+                .values()
+                .filter(|c| c.page_id.as_deref() == Some(id.as_str()) && c.status == "current")
+                .collect();
+            cs.sort_by(|a, b| id_order(&a.id, &b.id));
+            cs.into_iter().map(|c| content_v1(ctx, st, c, &ex)).collect()
+        }
+        "attachment" => return list_attachments(ctx, st),
+        other => return err(400, format!("Unsupported child type {other:?}: page, comment or attachment.")),
+    };
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+fn descendants_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let ty = ctx.p("type").to_string();
+    readable(ctx, st, &id, false)?;
+    if ty != "page" && ty != "comment" && ty != "attachment" {
+        return err(400, format!("Unsupported descendant type {ty:?}."));
+    }
+    let ex = expand(ctx);
+    let mut tree = Vec::new();
+    let mut stack = vec![id.clone()];
+    while let Some(p) = stack.pop() {
+        for c in st.children(&p).into_iter().rev() {
+            if c.status == "current" && st.visible(ctx.user(), &c.id).is_some() {
+                stack.push(c.id.clone());
+                tree.push(c);
+            }
+        }
+    }
+    tree.sort_by(|a, b| id_order(&a.id, &b.id));
+    let items: Vec<Value> = match ty.as_str() {
+        "page" => tree.iter().filter(|c| c.kind == Kind::Page).map(|c| content_v1(ctx, st, c, &ex)).collect(),
+        "comment" => {
+            let mut pages: Vec<&str> = tree.iter().map(|c| c.id.as_str()).collect();
+            pages.push(&id);
+            let mut cs: Vec<&Content> = st
+                .content
+                .values()
+                .filter(|c| c.page_id.as_deref().is_some_and(|p| pages.contains(&p)) && c.status == "current")
+                .collect();
+            cs.sort_by(|a, b| id_order(&a.id, &b.id));
+            cs.into_iter().map(|c| content_v1(ctx, st, c, &ex)).collect()
+        }
+        _ => {
+            let mut pages: Vec<&str> = tree.iter().map(|c| c.id.as_str()).collect();
+            pages.push(&id);
+            let mut atts: Vec<&Attachment> =
+                st.attachments.values().filter(|a| pages.contains(&a.page_id.as_str()) && a.status == "current").collect();
+            atts.sort_by(|a, b| id_order(&a.id, &b.id));
+            atts.into_iter().map(|a| attachment_v1(ctx, st, a)).collect()
+        }
+    };
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+// ---------- attachments ----------
+
+fn list_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    readable(ctx, st, &id, false)?;
+    let filename = ctx.req.q("filename");
+    let media = ctx.req.q("mediaType");
+    let mut atts: Vec<&Attachment> = st
+        .attachments
+        .values()
+        .filter(|a| a.page_id == id && a.status == "current")
+        .filter(|a| filename.is_none_or(|f| a.title == f))
+        .filter(|a| media.is_none_or(|m| a.media_type == m))
+        .collect();
+    atts.sort_by(|a, b| id_order(&a.id, &b.id));
+    let items = atts.into_iter().map(|a| attachment_v1(ctx, st, a)).collect();
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+struct Upload {
+    filename: String,
+    media_type: String,
+    bytes: Vec<u8>,
+}
+
+fn parse_multipart(ctx: &Ctx) -> Result<(Vec<Upload>, Option<String>), ApiErr> {
+    let ct = ctx.req.header("content-type").unwrap_or("");
+    let boundary = multer::parse_boundary(ct).map_err(|_| {
+        ApiErr::Status(400, "Send the file as multipart/form-data with a part named 'file'.".into())
+    })?;
+    let body = ctx.req.body.clone();
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut mp = multer::Multipart::new(stream, boundary);
+    // The body is already in memory, so this never waits on I/O.
+    futures::executor::block_on(async {
+        let mut files = Vec::new();
+        let mut comment = None;
+        loop {
+            let field = match mp.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => return err(400, format!("Malformed multipart body: {e}")),
+            };
+            let name = field.name().unwrap_or("").to_string();
+            let filename = field.file_name().map(String::from);
+            let media_type = field.content_type().map(|m| m.to_string());
+            let data = match field.bytes().await {
+                Ok(d) => d,
+                Err(e) => return err(400, format!("Malformed multipart body: {e}")),
+            };
+            match name.as_str() {
+                "file" => files.push(Upload {
+                    filename: filename.unwrap_or_else(|| "file".into()),
+                    media_type: media_type.unwrap_or_else(|| "application/octet-stream".into()),
+                    bytes: data.to_vec(),
+                }),
+                "comment" => comment = Some(String::from_utf8_lossy(&data).into_owned()),
+                _ => {}
+            }
+        }
+        Ok((files, comment))
+    })
+}
+
+fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    if !ctx.req.header("x-atlassian-token").is_some_and(|v| v.eq_ignore_ascii_case("no-check")) {
+        return err(403, "XSRF check failed: send the header X-Atlassian-Token: no-check.");
+    }
+    let id = ctx.p("id").to_string();
+    let page = lookup_for(ctx, st, &id, &[Kind::Page], "attach")?;
+    if page.status != "current" {
+        return not_found();
+    }
+    let (files, comment) = parse_multipart(ctx)?;
+    if files.is_empty() {
+        return err(400, "No part named 'file' in the multipart body.");
+    }
+    for f in &files {
+        if st.attachments.values().any(|a| a.page_id == id && a.title == f.filename && a.status == "current") {
+            return err(400, format!("Cannot add a new attachment with same file name as an existing attachment: {}", f.filename));
+        }
+    }
+    let user = ctx.user().unwrap_or_default().to_string();
+    let now = st.now_ms();
+    let mut out = Vec::new();
+    for f in files {
+        let n = st.new_id();
+        let att_id = format!("att{n}");
+        let file_id = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng)).into_uuid().to_string();
+        let a = Attachment {
+            id: att_id.clone(),
+            page_id: id.clone(),
+            title: f.filename,
+            media_type: f.media_type,
+            comment: comment.clone().unwrap_or_default(),
+            bytes: f.bytes,
+            version: 1,
+            author: user.clone(),
+            created_ms: now,
+            modified_ms: now,
+            file_id,
+            status: "current".into(),
+        };
+        out.push(attachment_v1(ctx, st, &a));
+        st.attachments.insert(att_id, a);
+    }
+    let size = out.len();
+    Ok(ok(json!({"results": out, "start": 0, "limit": size, "size": size, "_links": {"base": format!("{}/wiki", ctx.site()), "context": "/wiki"}})))
+}
+
+/// v1 "Get URI to download attachment": a 302 to a binary URL on the same face, which serves
+/// the bytes after the same credential and scope check.
+fn download_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let att = ctx.p("attachmentId").to_string();
+    readable(ctx, st, &id, false)?;
+    let Some(a) = st.attachments.get(&att).filter(|a| a.page_id == id && a.status == "current") else {
+        return err(404, format!("No attachment {att} on content {id}."));
+    };
+    let name = percent_encoding::utf8_percent_encode(&a.title, percent_encoding::NON_ALPHANUMERIC);
+    Ok(redirect(&format!("{}/wiki/sim/media/{}/{name}?version={}", ctx.face_base(), a.id, a.version)))
+}
+
+fn serve_bytes(a: &Attachment) -> ApiResult {
+    let mut r = bytes_resp(200, &a.media_type, a.bytes.clone());
+    let name = a.title.replace('"', "");
+    set_header(&mut r, "content-disposition", &format!("attachment; filename=\"{name}\""));
+    Ok(r)
+}
+
+/// `{face}/wiki/sim/media/{attachmentId}/{filename}`: the redirect target of the v1 download.
+pub(crate) fn media(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let att = ctx.p("attachmentId").to_string();
+    let Some(a) = st.attachments.get(&att).filter(|a| a.status == "current").cloned() else {
+        return not_found();
+    };
+    if st.visible(ctx.user(), &a.page_id).is_none() {
+        return not_found();
+    }
+    ctx.checkpoint()?;
+    serve_bytes(&a)
+}
+
+/// The UI servlet `/wiki/download/attachments/{pageId}/{filename}` (seed 002).
+pub(crate) fn download_servlet(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let page = ctx.p("pageId").to_string();
+    let name = ctx.p("filename").to_string();
+    if st.visible(ctx.user(), &page).is_none() {
+        return not_found();
+    }
+    let Some(a) =
+        st.attachments.values().find(|a| a.page_id == page && a.title == name && a.status == "current").cloned()
+    else {
+        return not_found();
+    };
+    ctx.checkpoint()?;
+    serve_bytes(&a)
+}
+
+// ---------- labels ----------
+
+fn get_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let c = readable(ctx, st, &id, false)?;
+    let items = c.labels.iter().map(|l| label_v1(st, l)).collect();
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+fn valid_label(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 255 && !name.chars().any(|c| c.is_whitespace() || "!#&()*,.:;<>?@[]^".contains(c))
+}
+
+fn add_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    lookup_for(ctx, st, &id, &[Kind::Page], "write")?;
+    let body: Value = serde_json::from_slice(&ctx.req.body)
+        .map_err(|e| ApiErr::Status(400, format!("The request body is not valid JSON: {e}")))?;
+    let items: Vec<Value> = match body {
+        Value::Array(a) => a,
+        o @ Value::Object(_) => vec![o],
+        _ => return err(400, "Send a label object or an array of {prefix, name}."),
+    };
+    let mut names = Vec::new();
+    for it in &items {
+        let Some(name) = it.get("name").and_then(Value::as_str) else {
+            return err(400, "Each label needs a 'name'.");
+        };
+        let prefix = it.get("prefix").and_then(Value::as_str).unwrap_or("global");
+        if prefix != "global" && prefix != "my" && prefix != "team" {
+            return err(400, format!("Invalid label prefix {prefix:?}."));
+        }
+        if !valid_label(name) {
+            return err(400, format!("Invalid label name {name:?}: no spaces or punctuation."));
+        }
+        names.push(name.to_lowercase());
+    }
+    for n in &names {
+        st.label_id(n);
+    }
+    if let Some(c) = st.content.get_mut(&id) {
+        for n in names {
+            if !c.labels.contains(&n) {
+                c.labels.push(n);
+            }
+        }
+    }
+    let labels = st.content.get(&id).map(|c| c.labels.clone()).unwrap_or_default();
+    let items = labels.iter().map(|l| label_v1(st, l)).collect();
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+fn drop_label(ctx: &mut Ctx, st: &mut State, name: &str) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let c = lookup_for(ctx, st, &id, &[Kind::Page], "write")?;
+    if !c.labels.iter().any(|l| l == name) {
+        return err(404, format!("Label {name:?} is not on content {id}."));
+    }
+    if let Some(c) = st.content.get_mut(&id) {
+        c.labels.retain(|l| l != name);
+    }
+    Ok(empty(204))
+}
+
+fn remove_label(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let name = ctx.p("label").to_string();
+    drop_label(ctx, st, &name)
+}
+
+fn remove_label_by_query(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let Some(name) = ctx.req.q("name").map(String::from) else {
+        return err(400, "The query parameter 'name' is required.");
+    };
+    drop_label(ctx, st, &name)
+}
+
+// ---------- search, users, groups, spaces ----------
+
+fn search(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    crate::search::search(ctx, st, false)
+}
+
+fn content_search(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    crate::search::search(ctx, st, true)
+}
+
+fn current_user(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    ctx.checkpoint()?;
+    Ok(ok(user_v1(st, ctx.user().unwrap_or(""))))
+}
+
+fn get_user(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let Some(id) = ctx.req.q("accountId").map(String::from) else {
+        return err(400, "The query parameter 'accountId' is required.");
+    };
+    ctx.checkpoint()?;
+    if st.user(&id).is_none() {
+        return err(404, format!("No user with accountId {id}."));
+    }
+    Ok(ok(user_v1(st, &id)))
+}
+
+fn list_groups(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    ctx.checkpoint()?;
+    let mut groups = st.groups.clone();
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    let items = groups.iter().map(|g| json!({"type": "group", "name": g.name, "id": g.id})).collect();
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+fn group_members(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let Some(name) = ctx.req.q("name").map(String::from) else {
+        return err(400, "The query parameter 'name' is required.");
+    };
+    ctx.checkpoint()?;
+    if !st.groups.iter().any(|g| g.name == name) {
+        return err(404, format!("No group named {name:?}."));
+    }
+    let items = st
+        .users
+        .iter()
+        .filter(|u| u.groups.contains(&name))
+        .map(|u| user_v1(st, &u.account_id))
+        .collect();
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+fn list_spaces(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    ctx.checkpoint()?;
+    let keys = ctx.req.q_list("spaceKey");
+    let mut spaces: Vec<_> = st
+        .spaces
+        .iter()
+        .filter(|s| st.can(ctx.user(), &s.id, "read"))
+        .filter(|s| keys.is_empty() || keys.contains(&s.key))
+        .collect();
+    spaces.sort_by(|a, b| a.key.cmp(&b.key));
+    let items = spaces.iter().map(|s| space_v1(st, &s.id)).collect();
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+fn get_space(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let key = ctx.p("spaceKey").to_string();
+    match st.space_by_key(&key) {
+        Some(s) if st.can(ctx.user(), &s.id, "read") => {
+            ctx.checkpoint()?;
+            Ok(ok(space_v1(st, &s.id)))
+        }
+        _ => err(404, format!("No space with key : {key}")),
+    }
+}

@@ -1,0 +1,1135 @@
+//! v2 (`/wiki/api/v2/...`) handlers. Bodies follow the OpenAPI schemas (field names, types,
+//! `_links`); optional fields with no value are left out rather than sent as null.
+
+use serde_json::{Value, json};
+
+use crate::api::{Ctx, Handler};
+use crate::http::{
+    ApiErr, ApiResult, empty, err, id_field, json_body, not_found, ok, str_field, v2_page,
+};
+use crate::model::{Attachment, Content, Inline, Kind, State, Version, View, id_order, iso};
+use crate::render;
+
+pub(crate) const ROUTES: &[(&str, &str, Handler)] = &[
+    ("GET", "/wiki/api/v2/spaces", list_spaces),
+    ("GET", "/wiki/api/v2/spaces/{id}", get_space),
+    ("GET", "/wiki/api/v2/spaces/{id}/pages", space_pages),
+    ("GET", "/wiki/api/v2/spaces/{id}/permissions", space_permissions),
+    ("GET", "/wiki/api/v2/pages", list_pages),
+    ("POST", "/wiki/api/v2/pages", create_page),
+    ("GET", "/wiki/api/v2/pages/{id}", get_page),
+    ("PUT", "/wiki/api/v2/pages/{id}", update_page),
+    ("DELETE", "/wiki/api/v2/pages/{id}", delete_page),
+    ("GET", "/wiki/api/v2/pages/{id}/versions", page_versions),
+    ("GET", "/wiki/api/v2/pages/{page-id}/versions/{version-number}", page_version),
+    ("GET", "/wiki/api/v2/pages/{id}/labels", page_labels),
+    ("GET", "/wiki/api/v2/pages/{id}/attachments", page_attachments),
+    ("GET", "/wiki/api/v2/pages/{id}/footer-comments", page_footer_comments),
+    ("GET", "/wiki/api/v2/pages/{id}/inline-comments", page_inline_comments),
+    ("GET", "/wiki/api/v2/pages/{id}/children", page_children),
+    ("GET", "/wiki/api/v2/pages/{id}/direct-children", direct_children),
+    ("GET", "/wiki/api/v2/pages/{id}/ancestors", ancestors),
+    ("GET", "/wiki/api/v2/pages/{id}/descendants", descendants),
+    ("POST", "/wiki/api/v2/footer-comments", create_footer_comment),
+    ("GET", "/wiki/api/v2/footer-comments/{comment-id}", get_footer_comment),
+    ("GET", "/wiki/api/v2/footer-comments/{id}/children", footer_comment_children),
+    ("GET", "/wiki/api/v2/inline-comments/{comment-id}", get_inline_comment),
+    ("GET", "/wiki/api/v2/inline-comments/{id}/children", inline_comment_children),
+    ("GET", "/wiki/api/v2/attachments/{id}", get_attachment),
+    ("POST", "/wiki/api/v2/folders", create_folder),
+    ("GET", "/wiki/api/v2/folders/{id}", get_folder),
+    ("DELETE", "/wiki/api/v2/folders/{id}", delete_folder),
+    ("GET", "/wiki/api/v2/folders/{id}/direct-children", direct_children),
+    ("GET", "/wiki/api/v2/folders/{id}/ancestors", ancestors),
+    ("GET", "/wiki/api/v2/folders/{id}/descendants", descendants),
+    ("POST", "/wiki/api/v2/databases", create_database),
+    ("GET", "/wiki/api/v2/databases/{id}", get_database),
+    ("DELETE", "/wiki/api/v2/databases/{id}", delete_database),
+    ("GET", "/wiki/api/v2/databases/{id}/direct-children", direct_children),
+    ("GET", "/wiki/api/v2/databases/{id}/ancestors", ancestors),
+    ("POST", "/wiki/api/v2/users-bulk", users_bulk),
+];
+
+// ---------- shared lookups ----------
+
+/// Visible content of one of `kinds` whose status is in `statuses`, else 404; then the deferred
+/// scope check.
+pub(crate) fn lookup<'s>(
+    ctx: &mut Ctx,
+    st: &'s State,
+    id: &str,
+    kinds: &[Kind],
+    statuses: &[&str],
+) -> Result<&'s Content, ApiErr> {
+    match st.view(ctx.user(), id) {
+        View::Visible(c) if kinds.contains(&c.kind) && statuses.contains(&c.status.as_str()) => {
+            ctx.checkpoint()?;
+            Ok(c)
+        }
+        _ => not_found(),
+    }
+}
+
+/// Like [`lookup`], then 403 unless the caller may do `op` in the content's space.
+pub(crate) fn lookup_for<'s>(
+    ctx: &mut Ctx,
+    st: &'s State,
+    id: &str,
+    kinds: &[Kind],
+    op: &str,
+) -> Result<&'s Content, ApiErr> {
+    let c = match st.view(ctx.user(), id) {
+        View::Visible(c) if kinds.contains(&c.kind) && c.status != "deleted" => c,
+        _ => return not_found(),
+    };
+    if !st.can(ctx.user(), &c.space_id, op) {
+        return err(403, format!("You do not have permission to {op} content in this space."));
+    }
+    ctx.checkpoint()?;
+    Ok(c)
+}
+
+fn statuses_param(ctx: &Ctx, default: &[&str]) -> Result<Vec<String>, ApiErr> {
+    let list = ctx.req.q_list("status");
+    if list.is_empty() {
+        return Ok(default.iter().map(|s| s.to_string()).collect());
+    }
+    for s in &list {
+        if !matches!(s.as_str(), "current" | "archived" | "deleted" | "trashed" | "draft" | "any") {
+            return err(400, format!("Invalid status {s:?}."));
+        }
+    }
+    Ok(list)
+}
+
+/// `body-format`: lists accept storage and atlas_doc_format; single reads accept more.
+fn body_format(ctx: &Ctx, single: bool) -> Result<Option<String>, ApiErr> {
+    let Some(f) = ctx.req.q("body-format") else { return Ok(None) };
+    let allowed: &[&str] = if single {
+        &["storage", "atlas_doc_format", "view", "export_view", "anonymous_export_view", "styled_view", "editor"]
+    } else {
+        &["storage", "atlas_doc_format"]
+    };
+    if allowed.contains(&f) {
+        Ok(Some(f.to_string()))
+    } else {
+        err(400, format!("Invalid body-format {f:?}; expected one of {}.", allowed.join(", ")))
+    }
+}
+
+pub(crate) fn slug(title: &str) -> String {
+    let s: String = title
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '+' })
+        .collect();
+    percent_encoding::utf8_percent_encode(&s, percent_encoding::NON_ALPHANUMERIC)
+        .to_string()
+        .replace("%2B", "+")
+}
+
+fn space_key(st: &State, space_id: &str) -> String {
+    st.space(space_id).map(|s| s.key.clone()).unwrap_or_default()
+}
+
+pub(crate) fn webui(st: &State, c: &Content) -> String {
+    let key = space_key(st, &c.space_id);
+    match c.kind {
+        Kind::Page => format!("/spaces/{key}/pages/{}/{}", c.id, slug(c.title())),
+        Kind::Folder => format!("/spaces/{key}/folder/{}", c.id),
+        Kind::Database => format!("/spaces/{key}/database/{}", c.id),
+        Kind::FooterComment | Kind::InlineComment => {
+            let page = c.page_id.clone().unwrap_or_default();
+            let title = st.content.get(&page).map(|p| p.title().to_string()).unwrap_or_default();
+            format!("/spaces/{key}/pages/{page}/{}?focusedCommentId={}", slug(&title), c.id)
+        }
+    }
+}
+
+fn version_json(v: &Version) -> Value {
+    json!({
+        "createdAt": iso(v.created_ms),
+        "message": v.message,
+        "number": v.number,
+        "minorEdit": v.minor_edit,
+        "authorId": v.author,
+    })
+}
+
+fn parent_type(st: &State, parent: &str) -> &'static str {
+    match st.content.get(parent).map(|p| p.kind) {
+        Some(Kind::Folder) => "folder",
+        Some(Kind::Database) => "database",
+        _ => "page",
+    }
+}
+
+fn page_json(st: &State, c: &Content, v: &Version, format: Option<&str>) -> Value {
+    let mut j = json!({
+        "id": c.id,
+        "status": c.status,
+        "title": v.title,
+        "spaceId": c.space_id,
+        "position": c.position,
+        "authorId": c.author,
+        "ownerId": c.author,
+        "lastOwnerId": null,
+        "createdAt": iso(c.created_ms),
+        "version": version_json(v),
+        "body": render::v2_body(&v.body, format),
+        "_links": {
+            "webui": webui(st, c),
+            "editui": format!("/pages/resumedraft.action?draftId={}", c.id),
+            "tinyui": format!("/x/{}", c.id),
+        },
+    });
+    if let Some(p) = &c.parent_id {
+        j["parentId"] = json!(p);
+        j["parentType"] = json!(parent_type(st, p));
+    }
+    j
+}
+
+fn node_json(st: &State, c: &Content) -> Value {
+    let mut j = json!({
+        "id": c.id,
+        "type": c.kind.type_name(),
+        "status": c.status,
+        "title": c.title(),
+        "position": c.position,
+        "authorId": c.author,
+        "ownerId": c.author,
+        "createdAt": iso(c.created_ms),
+        "version": version_json(c.current()),
+        "_links": {"webui": webui(st, c)},
+    });
+    if let Some(p) = &c.parent_id {
+        j["parentId"] = json!(p);
+        j["parentType"] = json!(parent_type(st, p));
+    }
+    j
+}
+
+fn comment_json(st: &State, c: &Content, format: Option<&str>) -> Value {
+    let page_title = c
+        .page_id
+        .as_ref()
+        .and_then(|p| st.content.get(p))
+        .map(|p| p.title().to_string())
+        .unwrap_or_default();
+    let mut j = json!({
+        "id": c.id,
+        "status": c.status,
+        "title": format!("Re: {page_title}"),
+        "version": version_json(c.current()),
+        "body": render::v2_body(&c.current().body, format),
+        "_links": {"webui": webui(st, c)},
+    });
+    if let Some(p) = &c.page_id {
+        j["pageId"] = json!(p);
+    }
+    if let Some(p) = &c.parent_id {
+        j["parentCommentId"] = json!(p);
+    }
+    if let Some(Inline { marker_ref, selection, resolution }) = &c.inline {
+        j["resolutionStatus"] = json!(resolution);
+        j["properties"] = json!({
+            "inlineMarkerRef": marker_ref,
+            "inlineOriginalSelection": selection,
+            "inline-marker-ref": marker_ref,
+            "inline-original-selection": selection,
+        });
+    }
+    j
+}
+
+pub(crate) fn download_link(a: &Attachment) -> String {
+    let name = percent_encoding::utf8_percent_encode(&a.title, percent_encoding::NON_ALPHANUMERIC);
+    format!(
+        "/download/attachments/{}/{name}?version={}&modificationDate={}&cacheVersion=1&api=v2",
+        a.page_id, a.version, a.modified_ms
+    )
+}
+
+fn attachment_json(st: &State, a: &Attachment) -> Value {
+    let key = st
+        .content
+        .get(&a.page_id)
+        .map(|p| space_key(st, &p.space_id))
+        .unwrap_or_default();
+    let webui = format!("/pages/viewpageattachments.action?pageId={}&preview={}", a.page_id, a.id);
+    let link = download_link(a);
+    let _ = key;
+    json!({
+        "id": a.id,
+        "status": a.status,
+        "title": a.title,
+        "createdAt": iso(a.created_ms),
+        "pageId": a.page_id,
+        "mediaType": a.media_type,
+        "mediaTypeDescription": media_description(&a.media_type),
+        "comment": a.comment,
+        "fileId": a.file_id,
+        "fileSize": a.bytes.len(),
+        "webuiLink": webui,
+        "downloadLink": link,
+        "version": {
+            "createdAt": iso(a.modified_ms),
+            "message": "",
+            "number": a.version,
+            "minorEdit": false,
+            "authorId": a.author,
+        },
+        "_links": {"webui": webui, "download": link},
+    })
+}
+
+fn media_description(mt: &str) -> &'static str {
+    match mt {
+        "application/pdf" => "PDF Document",
+        m if m.starts_with("image/") => "Image",
+        m if m.starts_with("text/") => "Text File",
+        _ => "File",
+    }
+}
+
+fn with_base(ctx: &Ctx, mut j: Value) -> Value {
+    j["_links"]["base"] = json!(format!("{}/wiki", ctx.site()));
+    j
+}
+
+// ---------- spaces ----------
+
+fn space_json(st: &State, id: &str, description: Option<&str>) -> Value {
+    let Some(s) = st.space(id) else { return json!({}) };
+    let mut j = json!({
+        "id": s.id,
+        "key": s.key,
+        "name": s.name,
+        "type": s.space_type,
+        "status": s.status,
+        "authorId": s.author,
+        "createdAt": iso(s.created_ms),
+        "_links": {"webui": format!("/spaces/{}", s.key)},
+    });
+    if let Some(h) = &s.homepage_id {
+        j["homepageId"] = json!(h);
+    }
+    match description {
+        Some("plain") => j["description"] = json!({"plain": {"representation": "plain", "value": s.description}}),
+        Some("view") => j["description"] = json!({"view": {"representation": "view", "value": format!("<p>{}</p>", render::escape(&s.description))}}),
+        _ => {}
+    }
+    j
+}
+
+fn list_spaces(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let ids = ctx.req.q_list("ids");
+    let keys = ctx.req.q_list("keys");
+    let types = ctx.req.q_list("type");
+    let statuses = ctx.req.q_list("status");
+    let desc = ctx.req.q("description-format");
+    let mut spaces: Vec<_> = st
+        .spaces
+        .iter()
+        .filter(|s| st.can(ctx.user(), &s.id, "read"))
+        .filter(|s| ids.is_empty() || ids.contains(&s.id))
+        .filter(|s| keys.is_empty() || keys.contains(&s.key))
+        .filter(|s| types.is_empty() || types.contains(&s.space_type))
+        .filter(|s| statuses.is_empty() || statuses.contains(&s.status))
+        .collect();
+    spaces.sort_by(|a, b| id_order(&a.id, &b.id));
+    let items = spaces.iter().map(|s| space_json(st, &s.id, desc)).collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+fn readable_space(ctx: &mut Ctx, st: &State, id: &str) -> Result<(), ApiErr> {
+    if st.space(id).is_some() && st.can(ctx.user(), id, "read") {
+        ctx.checkpoint()
+    } else {
+        err(404, "The space was not found or you do not have permission to view it.")
+    }
+}
+
+fn get_space(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    readable_space(ctx, st, &id)?;
+    Ok(ok(with_base(ctx, space_json(st, &id, ctx.req.q("description-format")))))
+}
+
+fn space_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    readable_space(ctx, st, &id)?;
+    pages_listing(ctx, st, Some(id))
+}
+
+fn space_permissions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    readable_space(ctx, st, &id)?;
+    let Some(space) = st.space(&id) else { return not_found() };
+    let mut items = Vec::new();
+    for perm in &space.perms {
+        let principal = match perm.principal.split_once(':') {
+            Some(("user", a)) => json!({"type": "user", "id": a}),
+            Some(("group", g)) => {
+                let gid = st.groups.iter().find(|x| x.name == g).map_or(g, |x| x.id.as_str());
+                json!({"type": "group", "id": gid})
+            }
+            _ => json!({"type": "role", "id": "ANONYMOUS"}),
+        };
+        for op in &perm.ops {
+            let (key, target) = match op.as_str() {
+                "read" => ("read", "space"),
+                "write" => ("create", "page"),
+                "delete" => ("delete", "page"),
+                "comment" => ("create", "comment"),
+                "attach" => ("create", "attachment"),
+                _ => ("administer", "space"),
+            };
+            items.push(json!({
+                "id": format!("{}-{op}", perm.id),
+                "principal": principal,
+                "operation": {"key": key, "targetType": target},
+            }));
+        }
+    }
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+// ---------- pages ----------
+
+fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>) -> ApiResult {
+    let statuses = statuses_param(ctx, &["current", "archived"])?;
+    let format = body_format(ctx, false)?;
+    let mut spaces = ctx.req.q_list("space-id");
+    if let Some(s) = space {
+        spaces = vec![s];
+    }
+    let ids = ctx.req.q_list("id");
+    let title = ctx.req.q("title");
+    let mut pages: Vec<&Content> = st
+        .sorted_content()
+        .into_iter()
+        .filter(|c| c.kind == Kind::Page)
+        .filter(|c| statuses.iter().any(|s| s == "any" || *s == c.status))
+        .filter(|c| spaces.is_empty() || spaces.contains(&c.space_id))
+        .filter(|c| ids.is_empty() || ids.contains(&c.id))
+        .filter(|c| title.is_none_or(|t| c.title() == t))
+        .filter(|c| st.visible(ctx.user(), &c.id).is_some())
+        .collect();
+    match ctx.req.q("sort") {
+        None | Some("id") => {}
+        Some("-id") => pages.reverse(),
+        Some("title") => pages.sort_by(|a, b| a.title().cmp(b.title())),
+        Some("-title") => pages.sort_by(|a, b| b.title().cmp(a.title())),
+        Some("created-date") => pages.sort_by_key(|c| c.created_ms),
+        Some("-created-date") => pages.sort_by_key(|c| std::cmp::Reverse(c.created_ms)),
+        Some("modified-date") => pages.sort_by_key(|c| c.last_modified_ms()),
+        Some("-modified-date") => pages.sort_by_key(|c| std::cmp::Reverse(c.last_modified_ms())),
+        Some(other) => return err(400, format!("Invalid sort {other:?}.")),
+    }
+    let items = pages.iter().map(|c| page_json(st, c, c.current(), format.as_deref())).collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+fn list_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    pages_listing(ctx, st, None)
+}
+
+fn get_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let statuses = statuses_param(ctx, &["current", "archived", "draft"])?;
+    let format = body_format(ctx, true)?;
+    let id = ctx.p("id").to_string();
+    let any: Vec<&str> = statuses.iter().map(String::as_str).collect();
+    let all = ["current", "archived", "draft", "trashed"];
+    let c = lookup(ctx, st, &id, &[Kind::Page], if any.contains(&"any") { &all } else { &any })?;
+    let v = match ctx.req.q("version") {
+        None => c.current(),
+        Some(n) => match n.parse::<u32>() {
+            Ok(n) => match c.versions.iter().find(|v| v.number == n) {
+                Some(v) => v,
+                None => return err(404, format!("Version {n} of page {id} does not exist.")),
+            },
+            Err(_) => return err(400, format!("Invalid version {n:?}.")),
+        },
+    };
+    let mut j = page_json(st, c, v, format.as_deref());
+    if ctx.req.q_bool("include-labels") {
+        let labels: Vec<Value> = c.labels.iter().map(|l| label_json(st, l)).collect();
+        j["labels"] = json!({"results": labels, "meta": {"hasMore": false}});
+    }
+    Ok(ok(with_base(ctx, j)))
+}
+
+fn label_json(st: &State, name: &str) -> Value {
+    json!({"id": st.label_ids.get(name).cloned().unwrap_or_default(), "name": name, "prefix": "global"})
+}
+
+/// `{representation, value}` of a written v2 body, as storage.
+fn written_body(body: &Value) -> Result<String, ApiErr> {
+    match body.get("body") {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(b) => {
+            // Both `{representation, value}` and `{storage: {representation, value}}`.
+            let b = ["storage", "atlas_doc_format", "wiki"]
+                .iter()
+                .find_map(|k| b.get(*k))
+                .unwrap_or(b);
+            let rep = b.get("representation").and_then(Value::as_str).ok_or(ApiErr::Status(
+                400,
+                "The field 'body.representation' is required.".into(),
+            ))?;
+            let value = b.get("value").and_then(Value::as_str).ok_or(ApiErr::Status(
+                400,
+                "The field 'body.value' is required.".into(),
+            ))?;
+            render::to_storage(rep, value).map_err(|e| ApiErr::Status(400, e))
+        }
+    }
+}
+
+/// Checks a requested tree parent: visible, a page/folder/database of `space_id`.
+pub(crate) fn check_parent(
+    ctx: &Ctx,
+    st: &State,
+    parent: &str,
+    space_id: &str,
+) -> Result<(), ApiErr> {
+    match st.visible(ctx.user(), parent) {
+        Some(p) if p.kind.is_tree_node() && p.status != "trashed" && p.space_id == space_id => Ok(()),
+        Some(p) if p.kind.is_tree_node() && p.space_id != space_id => {
+            err(400, format!("The parent {parent} is in another space."))
+        }
+        _ => err(404, format!("The parent {parent} was not found or you cannot view it.")),
+    }
+}
+
+pub(crate) fn title_taken(st: &State, space_id: &str, title: &str, except: Option<&str>) -> bool {
+    st.content.values().any(|c| {
+        c.kind == Kind::Page
+            && c.space_id == space_id
+            && c.status == "current"
+            && c.title() == title
+            && Some(c.id.as_str()) != except
+    })
+}
+
+/// Space of a create request: visible (else 404) and writable (else 403), then the checkpoint.
+fn writable_space(ctx: &mut Ctx, st: &State, space_id: &str, op: &str) -> Result<(), ApiErr> {
+    if st.space(space_id).is_none() || !st.can(ctx.user(), space_id, "read") {
+        return err(404, format!("Space {space_id} was not found or you cannot view it."));
+    }
+    if !st.can(ctx.user(), space_id, op) {
+        return err(403, format!("You do not have permission to {op} in space {space_id}."));
+    }
+    ctx.checkpoint()
+}
+
+fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let body = json_body(ctx.req)?;
+    let space_id = id_field(&body, "spaceId")?
+        .ok_or(ApiErr::Status(400, "The field 'spaceId' is required.".into()))?;
+    writable_space(ctx, st, &space_id, "write")?;
+    let status = body.get("status").and_then(Value::as_str).unwrap_or("current").to_string();
+    if !matches!(status.as_str(), "current" | "draft") {
+        return err(400, format!("Invalid status {status:?}: use current or draft."));
+    }
+    let title = match body.get("title") {
+        Some(Value::String(t)) if !t.trim().is_empty() => t.clone(),
+        _ if status == "draft" => String::new(),
+        _ => return err(400, "The field 'title' is required."),
+    };
+    let storage = written_body(&body)?;
+    let mut parent = id_field(&body, "parentId")?;
+    if let Some(p) = &parent {
+        check_parent(ctx, st, p, &space_id)?;
+    } else if !ctx.req.q_bool("root-level") {
+        parent = st.space(&space_id).and_then(|s| s.homepage_id.clone());
+    }
+    if status == "current" && title_taken(st, &space_id, &title, None) {
+        return err(400, format!("A page with title {title:?} already exists in this space."));
+    }
+    let user = ctx.user().unwrap_or_default().to_string();
+    let now = st.now_ms();
+    let id = st.new_id();
+    let position = st.children(parent.as_deref().unwrap_or("")).len() as i64;
+    let c = Content {
+        id: id.clone(),
+        kind: Kind::Page,
+        space_id,
+        status,
+        parent_id: parent,
+        page_id: None,
+        author: user.clone(),
+        created_ms: now,
+        versions: vec![Version {
+            number: 1,
+            title,
+            body: storage,
+            message: String::new(),
+            author: user,
+            created_ms: now,
+            minor_edit: false,
+        }],
+        labels: vec![],
+        inline: None,
+        read_restrictions: vec![],
+        position,
+    };
+    let j = page_json(st, &c, c.current(), Some("storage"));
+    st.content.insert(id, c);
+    Ok(ok(with_base(ctx, j)))
+}
+
+/// The optimistic-locking rule shared by v1 and v2: the new number must be current + 1.
+pub(crate) fn version_conflict(current: u32, given: i64) -> Option<String> {
+    (given != current as i64 + 1).then(|| {
+        format!(
+            "Version must be incremented on update. Current version is: {current}. You sent: {given}; send {}.",
+            current + 1
+        )
+    })
+}
+
+fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let c = lookup_for(ctx, st, &id, &[Kind::Page], "write")?;
+    let (current, space_id, old_status) = (c.version_number(), c.space_id.clone(), c.status.clone());
+    let body = json_body(ctx.req)?;
+    for field in ["id", "status", "title", "version"] {
+        if body.get(field).is_none_or(Value::is_null) {
+            return err(400, format!("The field '{field}' is required."));
+        }
+    }
+    if let Some(bid) = id_field(&body, "id")? {
+        if bid != id {
+            return err(400, format!("The field 'id' ({bid}) does not match the path ({id})."));
+        }
+    }
+    let title = str_field(&body, "title")?.to_string();
+    let status = str_field(&body, "status")?.to_string();
+    if !matches!(status.as_str(), "current" | "draft" | "archived") {
+        return err(400, format!("Invalid status {status:?}."));
+    }
+    let given = body
+        .get("version")
+        .and_then(|v| v.get("number"))
+        .and_then(Value::as_i64)
+        .ok_or(ApiErr::Status(400, "The field 'version.number' is required (an integer).".into()))?;
+    let message =
+        body.get("version").and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or("");
+    if body.get("body").is_none_or(Value::is_null) {
+        return err(400, "The field 'body' is required.");
+    }
+    let storage = written_body(&body)?;
+    if let Some(sid) = id_field(&body, "spaceId")? {
+        if sid != space_id {
+            return err(400, "Moving a page to another space is not supported (spaceId).");
+        }
+    }
+    let new_parent = id_field(&body, "parentId")?;
+    if let Some(p) = &new_parent {
+        check_parent(ctx, st, p, &space_id)?;
+        if p == &id || st.ancestors(p).iter().any(|a| a.id == id) {
+            return err(400, "A page cannot be moved below itself.");
+        }
+    }
+    if let Some(msg) = version_conflict(current, given) {
+        let status = if st.behaviour.v2_version_conflict_409 { 409 } else { 400 };
+        return err(status, msg);
+    }
+    if status == "current" && title_taken(st, &space_id, &title, Some(&id)) {
+        return err(400, format!("A page with title {title:?} already exists in this space."));
+    }
+    let _ = old_status;
+    let user = ctx.user().unwrap_or_default().to_string();
+    let now = st.now_ms();
+    let Some(c) = st.content.get_mut(&id) else { return not_found() };
+    c.versions.push(Version {
+        number: current + 1,
+        title,
+        body: storage,
+        message: message.to_string(),
+        author: user,
+        created_ms: now,
+        minor_edit: body.get("version").and_then(|v| v.get("minorEdit")).and_then(Value::as_bool).unwrap_or(false),
+    });
+    c.status = status;
+    if new_parent.is_some() {
+        c.parent_id = new_parent;
+    }
+    let c = c.clone();
+    Ok(ok(with_base(ctx, page_json(st, &c, c.current(), Some("storage")))))
+}
+
+/// Trash, or purge a trashed item (`purge=true`), as Cloud does.
+pub(crate) fn trash_or_purge(ctx: &mut Ctx, st: &mut State, id: &str, kinds: &[Kind]) -> ApiResult {
+    let purge = ctx.req.q_bool("purge");
+    let c = lookup_for(ctx, st, id, kinds, "delete")?;
+    match (c.status.as_str(), purge) {
+        ("trashed", true) => {
+            st.content.remove(id);
+            st.attachments.retain(|_, a| a.page_id != id);
+            st.content.retain(|_, x| x.page_id.as_deref() != Some(id));
+        }
+        (_, true) => return err(400, "Only a trashed page can be purged: delete it first."),
+        ("trashed", false) => return not_found(),
+        _ => {
+            if let Some(c) = st.content.get_mut(id) {
+                c.status = "trashed".into();
+            }
+        }
+    }
+    Ok(empty(204))
+}
+
+fn delete_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    trash_or_purge(ctx, st, &id, &[Kind::Page])
+}
+
+fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let format = body_format(ctx, false)?;
+    let id = ctx.p("id").to_string();
+    let c = lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft", "trashed"])?;
+    let mut versions: Vec<&Version> = c.versions.iter().collect();
+    if ctx.req.q("sort") != Some("modified-date") {
+        versions.reverse();
+    }
+    let items = versions
+        .into_iter()
+        .map(|v| {
+            let mut j = version_json(v);
+            let mut page = json!({"id": c.id, "title": v.title});
+            if format.is_some() {
+                page["body"] = render::v2_body(&v.body, format.as_deref());
+            }
+            j["page"] = page;
+            j
+        })
+        .collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+fn page_version(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("page-id").to_string();
+    let n = ctx.p("version-number").to_string();
+    let c = lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft", "trashed"])?;
+    let Ok(n) = n.parse::<u32>() else { return err(400, format!("Invalid version number {n:?}.")) };
+    let Some(v) = c.versions.iter().find(|v| v.number == n) else {
+        return err(404, format!("Version {n} of page {id} does not exist."));
+    };
+    let mut j = json!({
+        "number": v.number,
+        "authorId": v.author,
+        "message": v.message,
+        "createdAt": iso(v.created_ms),
+        "minorEdit": v.minor_edit,
+        "contentTypeModified": false,
+        "collaborators": [v.author],
+        // Not in the schema: the version's own title and body, so a client can diff.
+        "page": {"id": c.id, "title": v.title, "body": render::v2_body(&v.body, Some("storage"))},
+    });
+    if n > 1 {
+        j["prevVersion"] = json!(n - 1);
+    }
+    if n < c.version_number() {
+        j["nextVersion"] = json!(n + 1);
+    }
+    Ok(ok(j))
+}
+
+fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let c = lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft"])?;
+    let prefix = ctx.req.q("prefix");
+    if prefix.is_some_and(|p| !matches!(p, "my" | "team" | "global" | "system")) {
+        return err(400, "Invalid prefix: use my, team, global or system.");
+    }
+    let items = c
+        .labels
+        .iter()
+        .filter(|_| prefix.is_none_or(|p| p == "global"))
+        .map(|l| label_json(st, l))
+        .collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+fn page_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft"])?;
+    let filename = ctx.req.q("filename");
+    let media = ctx.req.q("mediaType");
+    let mut atts: Vec<&Attachment> = st
+        .attachments
+        .values()
+        .filter(|a| a.page_id == id && a.status == "current")
+        .filter(|a| filename.is_none_or(|f| a.title == f))
+        .filter(|a| media.is_none_or(|m| a.media_type == m))
+        .collect();
+    atts.sort_by(|a, b| id_order(&a.id, &b.id));
+    let items = atts.iter().map(|a| attachment_json(st, a)).collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+fn comments_of(st: &State, page: &str, kind: Kind, parent: Option<&str>) -> Vec<Content> {
+    let mut out: Vec<Content> = st
+        .content
+        .values()
+        .filter(|c| c.kind == kind && c.status == "current")
+        .filter(|c| match parent {
+            Some(p) => c.parent_id.as_deref() == Some(p),
+            None => c.page_id.as_deref() == Some(page) && c.parent_id.is_none(),
+        })
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then_with(|| id_order(&a.id, &b.id)));
+    out
+}
+
+fn page_footer_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let format = body_format(ctx, false)?;
+    let id = ctx.p("id").to_string();
+    lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft"])?;
+    let items = comments_of(st, &id, Kind::FooterComment, None)
+        .iter()
+        .map(|c| comment_json(st, c, format.as_deref()))
+        .collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let format = body_format(ctx, false)?;
+    let wanted = ctx.req.q_list("resolution-status");
+    for w in &wanted {
+        if !matches!(w.as_str(), "open" | "resolved" | "dangling" | "reopened") {
+            return err(400, format!("Invalid resolution-status {w:?}."));
+        }
+    }
+    let id = ctx.p("id").to_string();
+    lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft"])?;
+    let items = comments_of(st, &id, Kind::InlineComment, None)
+        .iter()
+        .filter(|c| {
+            wanted.is_empty() || c.inline.as_ref().is_some_and(|i| wanted.contains(&i.resolution))
+        })
+        .map(|c| comment_json(st, c, format.as_deref()))
+        .collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let body = json_body(ctx.req)?;
+    let page_id = id_field(&body, "pageId")?;
+    let parent = id_field(&body, "parentCommentId")?;
+    let (page, parent) = match (page_id, parent) {
+        (Some(p), None) => {
+            lookup_for(ctx, st, &p, &[Kind::Page], "comment")?;
+            (p, None)
+        }
+        (None, Some(parent)) => {
+            let c = lookup_for(ctx, st, &parent, &[Kind::FooterComment], "comment")?;
+            (c.page_id.clone().unwrap_or_default(), Some(parent))
+        }
+        (Some(_), Some(_)) => return err(400, "Give pageId or parentCommentId, not both."),
+        (None, None) => {
+            return err(400, "The field 'pageId' (or 'parentCommentId' for a reply) is required.");
+        }
+    };
+    if body.get("body").is_none_or(Value::is_null) {
+        return err(400, "The field 'body' is required.");
+    }
+    let storage = written_body(&body)?;
+    let space_id = st.content.get(&page).map(|p| p.space_id.clone()).unwrap_or_default();
+    let user = ctx.user().unwrap_or_default().to_string();
+    let now = st.now_ms();
+    let id = st.new_id();
+    let c = Content {
+        id: id.clone(),
+        kind: Kind::FooterComment,
+        space_id,
+        status: "current".into(),
+        parent_id: parent,
+        page_id: Some(page),
+        author: user.clone(),
+        created_ms: now,
+        versions: vec![Version {
+            number: 1,
+            title: String::new(),
+            body: storage,
+            message: String::new(),
+            author: user,
+            created_ms: now,
+            minor_edit: false,
+        }],
+        labels: vec![],
+        inline: None,
+        read_restrictions: vec![],
+        position: 0,
+    };
+    st.content.insert(id, c.clone());
+    Ok(ok(with_base(ctx, comment_json(st, &c, Some("storage")))))
+}
+
+fn get_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
+    let format = body_format(ctx, true)?;
+    let id = ctx.p("comment-id").to_string();
+    let c = lookup(ctx, st, &id, &[kind], &["current"])?;
+    Ok(ok(with_base(ctx, comment_json(st, c, format.as_deref()))))
+}
+
+fn get_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    get_comment(ctx, st, Kind::FooterComment)
+}
+
+fn get_inline_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    get_comment(ctx, st, Kind::InlineComment)
+}
+
+fn comment_children(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
+    let format = body_format(ctx, false)?;
+    let id = ctx.p("id").to_string();
+    lookup(ctx, st, &id, &[kind], &["current"])?;
+    let items = comments_of(st, "", kind, Some(&id))
+        .iter()
+        .map(|c| comment_json(st, c, format.as_deref()))
+        .collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+fn footer_comment_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    comment_children(ctx, st, Kind::FooterComment)
+}
+
+fn inline_comment_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    comment_children(ctx, st, Kind::InlineComment)
+}
+
+fn get_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let Some(a) = st.attachments.get(&id).filter(|a| a.status == "current") else {
+        return not_found();
+    };
+    let a = a.clone();
+    lookup(ctx, st, &a.page_id, &[Kind::Page], &["current", "archived", "draft"])?;
+    Ok(ok(with_base(ctx, attachment_json(st, &a))))
+}
+
+// ---------- hierarchy ----------
+
+fn tree_kinds(ctx: &Ctx) -> &'static [Kind] {
+    let p = &ctx.req.path;
+    if p.starts_with("/wiki/api/v2/folders/") {
+        &[Kind::Folder]
+    } else if p.starts_with("/wiki/api/v2/databases/") {
+        &[Kind::Database]
+    } else {
+        &[Kind::Page]
+    }
+}
+
+fn page_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    lookup(ctx, st, &id, &[Kind::Page], &["current", "archived"])?;
+    let items = st
+        .children(&id)
+        .into_iter()
+        .filter(|c| c.kind == Kind::Page && c.status == "current")
+        .filter(|c| st.visible(ctx.user(), &c.id).is_some())
+        .map(|c| {
+            json!({"id": c.id, "status": c.status, "title": c.title(), "spaceId": c.space_id, "childPosition": c.position})
+        })
+        .collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+fn direct_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let kinds = tree_kinds(ctx);
+    lookup(ctx, st, &id, kinds, &["current", "archived"])?;
+    let items = st
+        .children(&id)
+        .into_iter()
+        .filter(|c| matches!(c.status.as_str(), "current" | "archived"))
+        .filter(|c| st.visible(ctx.user(), &c.id).is_some())
+        .map(|c| {
+            json!({"id": c.id, "status": c.status, "title": c.title(), "type": c.kind.type_name(),
+                   "spaceId": c.space_id, "childPosition": c.position})
+        })
+        .collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+fn ancestors(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let kinds = tree_kinds(ctx);
+    lookup(ctx, st, &id, kinds, &["current", "archived", "draft", "trashed"])?;
+    // Cloud lists ancestors top-down, limited by `limit` (no cursor).
+    let limit = crate::http::v2_limit(ctx.req)?;
+    let all = st.ancestors(&id);
+    let skip = all.len().saturating_sub(limit);
+    let results: Vec<Value> = all
+        .into_iter()
+        .skip(skip)
+        .map(|a| json!({"id": a.id, "type": a.kind.type_name()}))
+        .collect();
+    Ok(ok(json!({"results": results, "_links": {"base": format!("{}/wiki", ctx.site())}})))
+}
+
+fn descendants(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let depth = match ctx.req.q("depth") {
+        None => 5,
+        Some(d) => match d.parse::<i64>() {
+            Ok(n) if n >= 1 => n.min(5) as usize,
+            _ => return err(400, format!("Invalid depth {d:?}: 1 to 5.")),
+        },
+    };
+    let kinds = tree_kinds(ctx);
+    lookup(ctx, st, &id, kinds, &["current", "archived"])?;
+    let mut items = Vec::new();
+    let mut frontier = vec![id.clone()];
+    for level in 1..=depth {
+        let mut next = Vec::new();
+        for parent in &frontier {
+            for c in st.children(parent) {
+                if c.status != "current" || st.visible(ctx.user(), &c.id).is_none() {
+                    continue;
+                }
+                items.push(json!({"id": c.id, "status": c.status, "title": c.title(),
+                    "type": c.kind.type_name(), "parentId": parent, "depth": level,
+                    "childPosition": c.position}));
+                next.push(c.id.clone());
+            }
+        }
+        frontier = next;
+    }
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+// ---------- folders and databases ----------
+
+fn create_node(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
+    let body = json_body(ctx.req)?;
+    let space_id = id_field(&body, "spaceId")?
+        .ok_or(ApiErr::Status(400, "The field 'spaceId' is required.".into()))?;
+    writable_space(ctx, st, &space_id, "write")?;
+    let title = match body.get("title") {
+        Some(Value::String(t)) if !t.trim().is_empty() => t.clone(),
+        None | Some(Value::Null) if kind == Kind::Database => "Untitled database".to_string(),
+        _ => return err(400, "The field 'title' is required."),
+    };
+    let parent = id_field(&body, "parentId")?;
+    if let Some(p) = &parent {
+        check_parent(ctx, st, p, &space_id)?;
+    }
+    let user = ctx.user().unwrap_or_default().to_string();
+    let now = st.now_ms();
+    let id = st.new_id();
+    let position = st.children(parent.as_deref().unwrap_or("")).len() as i64;
+    let c = Content {
+        id: id.clone(),
+        kind,
+        space_id,
+        status: "current".into(),
+        parent_id: parent,
+        page_id: None,
+        author: user.clone(),
+        created_ms: now,
+        versions: vec![Version {
+            number: 1,
+            title,
+            body: String::new(),
+            message: String::new(),
+            author: user,
+            created_ms: now,
+            minor_edit: false,
+        }],
+        labels: vec![],
+        inline: None,
+        read_restrictions: vec![],
+        position,
+    };
+    let j = node_json(st, &c);
+    st.content.insert(id, c);
+    Ok(ok(with_base(ctx, j)))
+}
+
+fn get_node(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let c = lookup(ctx, st, &id, &[kind], &["current", "archived"])?;
+    Ok(ok(with_base(ctx, node_json(st, c))))
+}
+
+fn create_folder(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    create_node(ctx, st, Kind::Folder)
+}
+
+fn get_folder(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    get_node(ctx, st, Kind::Folder)
+}
+
+fn delete_folder(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    trash_or_purge(ctx, st, &id, &[Kind::Folder])
+}
+
+fn create_database(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    create_node(ctx, st, Kind::Database)
+}
+
+fn get_database(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    get_node(ctx, st, Kind::Database)
+}
+
+fn delete_database(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    trash_or_purge(ctx, st, &id, &[Kind::Database])
+}
+
+// ---------- users ----------
+
+pub(crate) fn user_v2(st: &State, account_id: &str) -> Option<Value> {
+    let u = st.user(account_id)?;
+    Some(json!({
+        "accountId": u.account_id,
+        "accountType": "atlassian",
+        "accountStatus": if u.disabled { "inactive" } else { "active" },
+        "displayName": u.display_name,
+        "publicName": u.display_name,
+        "email": u.email,
+        "isExternalCollaborator": u.guest,
+        "timeZone": "Etc/UTC",
+        "profilePicture": {"path": "/wiki/aa-avatar/default.png", "isDefault": true},
+    }))
+}
+
+fn users_bulk(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    ctx.checkpoint()?;
+    let body = json_body(ctx.req)?;
+    let Some(ids) = body.get("accountIds").and_then(Value::as_array) else {
+        return err(400, "The field 'accountIds' is required (an array of account ids).");
+    };
+    if ids.len() > 100 {
+        return err(400, "At most 100 accountIds per request.");
+    }
+    let items: Vec<Value> = ids.iter().filter_map(Value::as_str).filter_map(|id| user_v2(st, id)).collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_rule() {
+        assert!(version_conflict(3, 4).is_none());
+        let msg = version_conflict(3, 3).unwrap();
+        assert!(msg.contains("Current version is: 3"), "{msg}");
+        assert!(version_conflict(3, 5).is_some());
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Hello world"), "Hello+world");
+    }
+}
