@@ -214,7 +214,9 @@ fn normalize_nodes(nodes: &mut Vec<Node>, verbatim: bool) {
                     e.children.extend(rest);
                 }
                 if !verbatim && matches!(e.name.as_str(), "p" | "thead" | "tbody" | "tfoot") && e.attrs.is_empty() {
+                    out.push(Node::Text(" ".into()));
                     out.extend(e.children);
+                    out.push(Node::Text(" ".into()));
                 } else {
                     out.push(Node::Element(e));
                 }

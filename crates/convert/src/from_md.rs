@@ -38,6 +38,7 @@ pub(crate) fn convert(input: &str) -> Converted {
         issues: Vec::new(),
         table: TableState::default(),
         code: None,
+        html_block: None,
     };
     for (event, range) in Parser::new_ext(input, options()).into_offset_iter() {
         b.event(event, range);
@@ -84,6 +85,8 @@ struct Builder<'a> {
     table: TableState,
     /// Fenced code being collected: (info, text).
     code: Option<(String, String)>,
+    /// An HTML block being collected: (start offset, text). pulldown-cmark gives it line by line.
+    html_block: Option<(usize, String)>,
 }
 
 impl Builder<'_> {
@@ -160,7 +163,23 @@ impl Builder<'_> {
                 _ => return,
             }
         }
+        if let Some((_, buf)) = &mut self.html_block {
+            match event {
+                Event::Html(h) => {
+                    buf.push_str(&h);
+                    return;
+                }
+                Event::End(TagEnd::HtmlBlock) => {
+                    if let Some((at, buf)) = self.html_block.take() {
+                        self.html(&buf, at, true);
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
         match event {
+            Event::Start(Tag::HtmlBlock) => self.html_block = Some((pos, String::new())),
             Event::Start(tag) => self.start(tag, pos),
             Event::End(end) => self.end(end),
             Event::Text(t) => self.text(&t, range),
@@ -404,7 +423,7 @@ impl Builder<'_> {
                 Some(inner) if inner.starts_with([' ', '\n', '\t']) => {
                     // Placeholder: the storage XML it carries goes back into the tree.
                     let base = self.stack.last().map(|f| f.el.pos).unwrap_or(0);
-                    let tokens = xml::tokenize(inner, base, issues);
+                    let tokens = xml::tokenize(&inner[1..], base, issues);
                     for t in tokens {
                         self.feed(t, block, issues);
                     }

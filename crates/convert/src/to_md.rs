@@ -500,7 +500,7 @@ impl Cx {
                 }
                 if ri == 0 {
                     aligns.push(align);
-                } else if align.is_some() && aligns.get(ci).copied().flatten() != align {
+                } else if aligns.get(ci).copied().flatten() != align {
                     return None;
                 }
             }
@@ -1038,7 +1038,18 @@ fn table_cell(text: &str) -> String {
         }
         s.push_str(line);
     }
-    s.replace(BR, "<br />").trim().to_string()
+    let s = s.replace(BR, "<br />");
+    // GFM splits cells on every unescaped pipe, even inside code spans.
+    let mut out = String::with_capacity(s.len());
+    let mut backslashes = 0;
+    for c in s.trim().chars() {
+        if c == '|' && backslashes % 2 == 0 {
+            out.push('\\');
+        }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+        out.push(c);
+    }
+    out
 }
 
 fn html_escape(s: &str) -> String {

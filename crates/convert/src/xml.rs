@@ -209,7 +209,7 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
                                       nearest `]]` `>`"
                                 .into(),
                         });
-                        tokens.push(Token::CData(input[body_start..body].to_string()));
+                        tokens.push(Token::CData(eol(&input[body_start..body]).into_owned()));
                         start = next;
                     } else {
                         issues.push(Issue {
@@ -280,11 +280,11 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
                             pos: base + at,
                             message: "CDATA section ended with `]] >`; read as its end".into(),
                         });
-                        tokens.push(Token::CData(body[..cut].to_string()));
+                        tokens.push(Token::CData(eol(&body[..cut]).into_owned()));
                         start = next;
                         continue 'restart;
                     }
-                    tokens.push(Token::CData(body.into_owned()));
+                    tokens.push(Token::CData(eol(&body).into_owned()));
                 }
                 Event::Comment(c) => tokens.push(Token::Comment(utf8(&c).into_owned())),
                 Event::Decl(d) => tokens.push(Token::Raw(format!("?{}?", utf8(&d)))),
@@ -300,7 +300,17 @@ fn utf8(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Borrowed(s)
 }
 
+/// XML end-of-line handling: `\r\n` and lone `\r` read as `\n`.
+fn eol(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\r') {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 fn push_text(tokens: &mut Vec<Token>, text: String) {
+    let text = eol(&text).into_owned();
     if let Some(Token::Text(prev)) = tokens.last_mut() {
         prev.push_str(&text);
     } else {
@@ -407,6 +417,7 @@ impl TreeBuilder {
     pub fn feed(&mut self, token: Token, issues: &mut Vec<Issue>) {
         match token {
             Token::Start { name, attrs, empty, pos } => {
+                self.implied_end(&name, pos, issues);
                 let el = Element { name, attrs, children: Vec::new(), pos };
                 if empty || is_void(&el.name) {
                     self.push_node(Node::Element(el));
@@ -441,6 +452,47 @@ impl TreeBuilder {
             Token::Comment(t) => self.push_node(Node::Comment(t)),
             Token::Raw(t) => self.push_node(Node::Raw(t)),
         }
+    }
+
+    /// HTML's implied end tags: a block start closes an open `<p>`, and a list item, row or
+    /// cell closes its open sibling. Old editors relied on this.
+    fn implied_end(&mut self, name: &str, pos: usize, issues: &mut Vec<Issue>) {
+        let target: &[&str] = match name {
+            "li" => &["li"],
+            "tr" => &["tr", "td", "th"],
+            "td" | "th" => &["td", "th"],
+            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "table" | "blockquote"
+            | "pre" | "div" | "hr" | "dl" | "ac:task-list" | "ac:layout" | "ac:layout-section"
+            | "ac:layout-cell" => &["p"],
+            _ => return,
+        };
+        let barrier: &[&str] = match name {
+            "li" => &["ul", "ol"],
+            "tr" | "td" | "th" => &["table", "tbody", "thead", "tfoot"],
+            _ => &["div", "td", "th", "li", "blockquote", "ac:rich-text-body", "ac:layout-cell", "ac:task-body"],
+        };
+        let mut found = None;
+        for (i, e) in self.stack.iter().enumerate().skip(1).rev() {
+            if target.contains(&e.name.as_str()) {
+                found = Some(i);
+                break;
+            }
+            if barrier.contains(&e.name.as_str()) || (name == "tr" && e.name == "tr") {
+                break;
+            }
+        }
+        let Some(idx) = found else { return };
+        while self.stack.len() > idx {
+            let open = self.stack.last().map(|e| e.name.clone()).unwrap_or_default();
+            let at = self.pop();
+            if !matches!(open.as_str(), "li" | "td" | "th" | "tr" | "p") || open != name {
+                issues.push(Issue {
+                    pos: at,
+                    message: format!("`<{open}>` not closed before `<{name}>`; closed there"),
+                });
+            }
+        }
+        let _ = pos;
     }
 
     /// Pops the top element into its parent; returns its position.

@@ -1,0 +1,223 @@
+#![allow(clippy::unwrap_used)]
+//! Corpus round trips, fixture snapshots and property tests for conflux-convert.
+
+use std::path::{Path, PathBuf};
+
+use conflux_convert::{census, markdown_to_storage, normalized, storage_to_markdown};
+use proptest::prelude::*;
+
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/storage"));
+    if dir.is_dir() {
+        return Some(dir.to_path_buf());
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "corpus missing at {} and CI=true: the corpus tests must run in CI",
+        dir.display()
+    );
+    eprintln!("skipped: corpus not found at {} (it is not part of the repository)", dir.display());
+    None
+}
+
+fn storage_docs(dir: &Path) -> Vec<(String, String)> {
+    let mut docs: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("xml" | "html")))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    docs.sort();
+    docs
+}
+
+/// Every corpus document converts, and comes back with the same normalised tree and census.
+#[test]
+fn corpus_round_trips_with_macros_intact() {
+    let Some(dir) = corpus_dir() else { return };
+    let docs = storage_docs(&dir);
+    assert!(docs.len() > 40, "expected the whole corpus, found {}", docs.len());
+    let mut failures = Vec::new();
+    for (name, storage) in &docs {
+        let md = storage_to_markdown(storage);
+        assert!(!md.output.trim().is_empty() || storage.trim().is_empty(), "{name}: no output");
+        let back = markdown_to_storage(&md.output);
+        let (a, b) = (normalized(storage), normalized(&back.output));
+        if a != b {
+            failures.push(format!("{name}: normalised trees differ\n{}", first_diff(&a, &b)));
+        }
+        let (ca, cb) = (census(storage), census(&back.output));
+        if ca != cb {
+            failures.push(format!("{name}: census differs\n{ca:?}\n{cb:?}"));
+        }
+        assert!(back.warnings.is_empty(), "{name}: Markdown side warned: {:?}", back.warnings);
+    }
+    assert!(failures.is_empty(), "{} documents lost meaning:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The paired `.md` files (written by people for other tools) convert without warnings and
+/// their own round trip through storage is stable.
+#[test]
+fn corpus_markdown_converts_and_is_stable() {
+    let Some(dir) = corpus_dir() else { return };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("md"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty());
+    for p in paths {
+        let md = std::fs::read_to_string(&p).unwrap();
+        let s1 = markdown_to_storage(&md);
+        let md2 = storage_to_markdown(&s1.output);
+        let s2 = markdown_to_storage(&md2.output);
+        assert_eq!(normalized(&s1.output), normalized(&s2.output), "{}", p.display());
+    }
+}
+
+fn first_diff(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("  line {i}: {x}\n  line {i}: {y}");
+        }
+    }
+    format!("  lengths {} vs {}", a.lines().count(), b.lines().count())
+}
+
+/// Snapshots of the Markdown for a representative subset of the corpus.
+#[test]
+fn corpus_snapshots() {
+    let Some(dir) = corpus_dir() else { return };
+    for name in [
+        "mark-admonitions.html",
+        "mark-links.html",
+        "mark-tasklists.html",
+        "md2conf-basic.xml",
+        "md2conf-anchors.xml",
+        "md2conf-collapsed.xml",
+        "md2conf-tags.xml",
+        "mcpatlassian-meeting-notes.xml",
+        "xwiki-code-tt.xml",
+        "xwiki-conf59-layout-images-widget.xml",
+        "xwiki-emoticons.xml",
+        "xwiki-multilingual-status-excerpt.xml",
+        "xwiki-nested-panel-tasks.xml",
+    ] {
+        let storage = std::fs::read_to_string(dir.join(name)).unwrap();
+        let out = storage_to_markdown(&storage);
+        let warnings: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(name, format!("{}\n---\n{}", out.output, warnings.join("\n")));
+    }
+}
+
+/// Fixture files: `.xml` converts to Markdown, `.md` to storage; warnings included.
+#[test]
+fn fixtures() {
+    insta::glob!("fixtures/*.xml", |path| {
+        let input = std::fs::read_to_string(path).unwrap();
+        let out = storage_to_markdown(&input);
+        let back = markdown_to_storage(&out.output);
+        assert_eq!(normalized(&input), normalized(&back.output), "{}", path.display());
+        let warnings: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(format!("{}\n---\n{}", out.output, warnings.join("\n")));
+    });
+    insta::glob!("fixtures/*.md", |path| {
+        let input = std::fs::read_to_string(path).unwrap();
+        let out = markdown_to_storage(&input);
+        let warnings: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(format!("{}\n---\n{}", out.output, warnings.join("\n")));
+    });
+}
+
+/// Markdown blocks a person (or an agent) writes, in the forms this crate emits.
+fn block() -> impl Strategy<Value = String> {
+    let word = "[a-zA-Z][a-z0-9]{0,7}";
+    let text = proptest::collection::vec(word, 1..6).prop_map(|w| w.join(" "));
+    let inline = prop_oneof![
+        text.clone(),
+        text.clone().prop_map(|t| format!("**{t}**")),
+        text.clone().prop_map(|t| format!("*{t}*")),
+        text.clone().prop_map(|t| format!("~~{t}~~")),
+        text.clone().prop_map(|t| format!("`{t}`")),
+        (text.clone(), word).prop_map(|(t, p)| format!("[{t}](confluence-page:DOC/{p})")),
+        (text.clone(), word).prop_map(|(t, u)| format!("[{t}](https://example.com/{u})")),
+        word.prop_map(|u| format!("[@{u}](confluence-user:{u})")),
+        word.prop_map(|f| format!("![{f}](attachment:{f}.png)")),
+        (text.clone(), prop_oneof!["Green", "Red", "Yellow"])
+            .prop_map(|(t, c)| format!("[{t}](confluence-status:{c})")),
+        Just(":smile:".to_string()),
+        text.clone().prop_map(|t| format!("<u>{t}</u>")),
+    ];
+    let para = proptest::collection::vec(inline, 1..5).prop_map(|v| v.join(" "));
+    let leaf = prop_oneof![
+        para.clone(),
+        (1usize..=6, text.clone()).prop_map(|(n, t)| format!("{} {t}", "#".repeat(n))),
+        proptest::collection::vec(para.clone(), 1..4)
+            .prop_map(|v| v.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n")),
+        proptest::collection::vec(para.clone(), 1..4).prop_map(|v| {
+            v.iter().enumerate().map(|(i, p)| format!("{}. {p}", i + 1)).collect::<Vec<_>>().join("\n")
+        }),
+        proptest::collection::vec((any::<bool>(), para.clone()), 1..4).prop_map(|v| {
+            v.iter()
+                .map(|(d, p)| format!("- [{}] {p}", if *d { "x" } else { " " }))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        (prop_oneof!["", "rust", "py"], "[a-z =;(){}\n]{0,40}")
+            .prop_map(|(l, c)| format!("```{l}\n{c}\n```")),
+        (2usize..4, proptest::collection::vec(text.clone(), 2..9)).prop_map(|(w, cells)| {
+            let rows: Vec<String> = cells.chunks(w).filter(|r| r.len() == w).map(|r| format!("| {} |", r.join(" | "))).collect();
+            let delim = format!("| {} |", vec!["---"; w].join(" | "));
+            match rows.split_first() {
+                Some((h, rest)) => {
+                    let mut all = vec![h.clone(), delim];
+                    all.extend(rest.iter().cloned());
+                    all.join("\n")
+                }
+                None => format!("| {} |\n{delim}", vec!["x"; w].join(" | ")),
+            }
+        }),
+        (prop_oneof!["NOTE", "TIP", "WARNING", "CAUTION"], para.clone())
+            .prop_map(|(k, p)| format!("> [!{k}]\n> {p}")),
+        (text.clone(), para.clone())
+            .prop_map(|(t, p)| format!("<details>\n<summary>{t}</summary>\n\n{p}\n\n</details>")),
+        para.clone().prop_map(|p| format!("> {p}")),
+        Just("---".to_string()),
+    ];
+    leaf
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// Markdown → storage → Markdown is stable after one normalisation.
+    #[test]
+    fn markdown_storage_markdown_is_stable(blocks in proptest::collection::vec(block(), 1..6)) {
+        let md = blocks.join("\n\n");
+        let s1 = markdown_to_storage(&md);
+        prop_assert!(s1.warnings.is_empty(), "{:?}", s1.warnings);
+        let md1 = storage_to_markdown(&s1.output).output;
+        let s2 = markdown_to_storage(&md1).output;
+        let md2 = storage_to_markdown(&s2).output;
+        prop_assert_eq!(&md1, &md2, "Markdown not stable; input:\n{}", md);
+        prop_assert_eq!(normalized(&s1.output), normalized(&s2));
+    }
+
+    /// Arbitrary text as storage never panics, and the Markdown it gives converts back.
+    #[test]
+    fn arbitrary_storage_never_panics(s in "(<[a-z:]{1,8}( [a-z:]+=\"[^\"]{0,5}\")?/?>|</[a-z:]{1,8}>|<!\\[CDATA\\[|\\]\\] ?>|&[a-z#0-9]{0,6};?|[^<&]{0,10}|<!--|-->){0,40}") {
+        let md = storage_to_markdown(&s);
+        let _ = markdown_to_storage(&md.output);
+    }
+
+    /// Arbitrary text as Markdown never panics.
+    #[test]
+    fn arbitrary_markdown_never_panics(s in "\\PC{0,200}") {
+        let st = markdown_to_storage(&s);
+        let _ = storage_to_markdown(&st.output);
+    }
+}
