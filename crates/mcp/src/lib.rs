@@ -1,0 +1,1 @@
+//! Conflux MCP server.

@@ -1,0 +1,332 @@
+//! The tool surface: eight tools, their actions, whether each writes, and the Confluence
+//! operations each action calls (so the scopes it needs come from Atlassian's own table).
+
+use conflux_catalog::{Operation, ScopeSet};
+
+/// One action of one tool.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionSpec {
+    pub name: &'static str,
+    /// Changes something in Confluence (left out in read-only mode).
+    pub write: bool,
+    /// Removes or overwrites content.
+    pub destructive: bool,
+    /// The operations the action calls, each the preferred one of its step.
+    pub operations: &'static [Operation],
+    pub summary: &'static str,
+}
+
+/// One tool.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub actions: &'static [ActionSpec],
+}
+
+const fn read(
+    name: &'static str,
+    operations: &'static [Operation],
+    summary: &'static str,
+) -> ActionSpec {
+    ActionSpec {
+        name,
+        write: false,
+        destructive: false,
+        operations,
+        summary,
+    }
+}
+const fn write(
+    name: &'static str,
+    operations: &'static [Operation],
+    summary: &'static str,
+) -> ActionSpec {
+    ActionSpec {
+        name,
+        write: true,
+        destructive: false,
+        operations,
+        summary,
+    }
+}
+const fn destroy(
+    name: &'static str,
+    operations: &'static [Operation],
+    summary: &'static str,
+) -> ActionSpec {
+    ActionSpec {
+        name,
+        write: true,
+        destructive: true,
+        operations,
+        summary,
+    }
+}
+
+use Operation as O;
+
+/// Every tool, in the order `tools/list` shows them.
+pub const TOOLS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "pages",
+        actions: &[
+            read(
+                "list",
+                &[O::GetPages],
+                "pages filtered by spaceId, title, status; paged",
+            ),
+            read("get", &[O::GetPageById], "a page's metadata (no body)"),
+            read(
+                "getBody",
+                &[O::GetPageById],
+                "a page's body in bodyFormat, capped by maxBytes, or written to outputFile",
+            ),
+            read(
+                "outline",
+                &[O::GetPageById],
+                "the heading tree with section ids and sizes",
+            ),
+            read(
+                "getSection",
+                &[O::GetPageById],
+                "one section, by sectionId or heading",
+            ),
+            write(
+                "create",
+                &[O::CreatePage],
+                "a new page (spaceId, title, body or bodyFile, parentId)",
+            ),
+            destroy(
+                "update",
+                &[O::GetPageById, O::UpdatePage],
+                "replace title and/or body; reads the current version when none is given",
+            ),
+            destroy(
+                "updateSection",
+                &[O::GetPageById, O::UpdatePage],
+                "replace one section's content, keeping its heading",
+            ),
+            destroy(
+                "replace",
+                &[O::GetPageById, O::UpdatePage],
+                "find-and-replace in the body; refuses when the match count differs from expectedCount",
+            ),
+            destroy("delete", &[O::DeletePage], "move the page to the trash"),
+        ],
+    },
+    ToolSpec {
+        name: "spaces",
+        actions: &[
+            read(
+                "list",
+                &[O::GetSpacesV2],
+                "spaces the account can see; paged",
+            ),
+            read("get", &[O::GetSpaceById], "one space by id or key"),
+        ],
+    },
+    ToolSpec {
+        name: "search",
+        actions: &[read(
+            "cql",
+            &[O::SearchByCQL],
+            "CQL search with excerpts; paged",
+        )],
+    },
+    ToolSpec {
+        name: "content",
+        actions: &[
+            read(
+                "children",
+                &[O::GetPageDirectChildren],
+                "direct children of a page (pages, folders, ...)",
+            ),
+            read(
+                "ancestors",
+                &[O::GetPageAncestors],
+                "ancestors of a page, root first",
+            ),
+            read(
+                "descendants",
+                &[O::GetPageDescendants],
+                "descendants down to depth",
+            ),
+            read(
+                "folders",
+                &[O::GetPageDirectChildren],
+                "direct children that are folders",
+            ),
+            read(
+                "tree",
+                &[O::GetSpaceById, O::GetPageDescendants],
+                "a space's page tree from its homepage, depth-limited",
+            ),
+            write(
+                "createFolder",
+                &[O::CreateFolder],
+                "a new folder (spaceId, title, parentId)",
+            ),
+        ],
+    },
+    ToolSpec {
+        name: "comments",
+        actions: &[
+            read(
+                "getFooter",
+                &[O::GetPageFooterComments],
+                "footer comments of a page",
+            ),
+            write(
+                "addFooter",
+                &[O::CreateFooterComment],
+                "a footer comment, or a reply with parentCommentId",
+            ),
+            read(
+                "getInline",
+                &[O::GetPageInlineComments],
+                "inline comments of a page",
+            ),
+        ],
+    },
+    ToolSpec {
+        name: "labels",
+        actions: &[
+            read("getForPage", &[O::GetPageLabels], "labels of a page"),
+            write(
+                "addToPage",
+                &[O::AddLabelsToContent],
+                "add labels to a page",
+            ),
+        ],
+    },
+    ToolSpec {
+        name: "attachments",
+        actions: &[
+            read(
+                "listForPage",
+                &[O::GetPageAttachments],
+                "attachments of a page",
+            ),
+            read(
+                "get",
+                &[O::GetAttachmentById],
+                "an attachment's metadata and download link",
+            ),
+            read(
+                "download",
+                &[O::GetAttachmentById, O::DownloadAttatchment],
+                "an attachment's bytes (base64 or resource), capped by maxBytes",
+            ),
+            write(
+                "upload",
+                &[O::CreateAttachment],
+                "attach a file (base64 data or filePath) to a page",
+            ),
+        ],
+    },
+    ToolSpec {
+        name: "versions",
+        actions: &[
+            read(
+                "listForPage",
+                &[O::GetPageVersions],
+                "a page's versions, newest first",
+            ),
+            read(
+                "get",
+                &[O::GetPageById],
+                "a page's body as it was at a version",
+            ),
+            read(
+                "diff",
+                &[O::GetPageById],
+                "unified diff between two versions' bodies",
+            ),
+        ],
+    },
+];
+
+/// The tool called `name`.
+pub fn tool(name: &str) -> Option<&'static ToolSpec> {
+    TOOLS.iter().find(|t| t.name == name)
+}
+
+impl ToolSpec {
+    pub fn action(&self, name: &str) -> Option<&'static ActionSpec> {
+        self.actions.iter().find(|a| a.name == name)
+    }
+
+    /// Action names offered in this mode.
+    pub fn action_names(&self, read_only: bool) -> Vec<&'static str> {
+        self.actions
+            .iter()
+            .filter(|a| !(read_only && a.write))
+            .map(|a| a.name)
+            .collect()
+    }
+
+    pub fn has_writes(&self) -> bool {
+        self.actions.iter().any(|a| a.write)
+    }
+
+    pub fn has_destructive(&self) -> bool {
+        self.actions.iter().any(|a| a.destructive)
+    }
+}
+
+impl ActionSpec {
+    /// The granular scopes this action needs: each of its operations' granular set.
+    pub fn scopes(&self) -> ScopeSet {
+        self.operations
+            .iter()
+            .fold(ScopeSet::EMPTY, |acc, op| acc.union(op.info().granular))
+    }
+}
+
+/// The granular scopes the named tools need (all tools when `tools` is empty), without write
+/// actions when `read_only`.
+pub fn scopes_for(tools: &[String], read_only: bool) -> ScopeSet {
+    TOOLS
+        .iter()
+        .filter(|t| tools.is_empty() || tools.iter().any(|n| n == t.name))
+        .flat_map(|t| t.actions.iter())
+        .filter(|a| !(read_only && a.write))
+        .fold(ScopeSet::EMPTY, |acc, a| acc.union(a.scopes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_scopes_hold_no_write_scope() {
+        let ro = scopes_for(&[], true);
+        assert!(!ro.is_empty());
+        assert!(
+            ro.names()
+                .iter()
+                .all(|s| !s.starts_with("write:") && !s.starts_with("delete:")),
+            "{:?}",
+            ro.names()
+        );
+        let full = scopes_for(&[], false);
+        assert!(full.contains_all(ro));
+        assert!(full.names().contains(&"write:page:confluence"));
+        assert!(full.names().contains(&"delete:page:confluence"));
+    }
+
+    #[test]
+    fn tool_filter_narrows_scopes() {
+        let search = scopes_for(&["search".into()], true);
+        assert_eq!(search.names(), vec!["read:content-details:confluence"]);
+    }
+
+    #[test]
+    fn every_action_has_scopes() {
+        for t in TOOLS {
+            for a in t.actions {
+                assert!(!a.scopes().is_empty(), "{}.{}", t.name, a.name);
+            }
+        }
+    }
+}

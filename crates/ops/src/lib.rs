@@ -1,0 +1,260 @@
+//! The operations behind Conflux's tools: every tool action as a typed async function over
+//! [`conflux_client::Client`], with the guardrails that hold on every call (read-only mode,
+//! space allow/deny lists, per-space read-only) and errors that carry the fix ([`OpError`]).
+//!
+//! The MCP server, the CLI and the web page all call into this crate; it never reads the
+//! environment and never imports them.
+//!
+//! ```no_run
+//! # async fn demo(client: conflux_client::Client) -> conflux_ops::Result<()> {
+//! use conflux_ops::{Config, Ops, args::SearchArgs};
+//! let ops = Ops::new(client, Config { read_only: true, ..Config::default() });
+//! let out = ops
+//!     .search("cql", SearchArgs { cql: Some("type = page".into()), ..Default::default() })
+//!     .await?;
+//! println!("{}", out.verbose());
+//! # Ok(()) }
+//! ```
+
+pub mod args;
+pub mod catalog;
+mod error;
+pub mod model;
+mod render;
+pub mod sections;
+mod tools;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use conflux_client::Client;
+
+pub use error::{OpError, OpErrorKind, Result};
+pub use model::{Data, Output};
+
+/// Guardrails and caps; the binary builds it from flags and environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Refuse every write action, whatever the credential could do.
+    pub read_only: bool,
+    /// When non-empty, only these spaces (keys or ids) are reachable.
+    pub allow_spaces: Vec<String>,
+    /// These spaces (keys or ids) are never reachable.
+    pub deny_spaces: Vec<String>,
+    /// These spaces (keys or ids) may be read but not written.
+    pub read_only_spaces: Vec<String>,
+    /// Whether bodies and attachments may be read from and written to local paths (true only
+    /// when the server runs on the user's machine, i.e. over stdio).
+    pub allow_files: bool,
+    /// Default cap on body text returned inline, in bytes.
+    pub max_body_bytes: usize,
+    /// Default cap on attachment downloads, in bytes.
+    pub max_download_bytes: u64,
+    /// Default page size of lists.
+    pub default_limit: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            read_only: false,
+            allow_spaces: Vec::new(),
+            deny_spaces: Vec::new(),
+            read_only_spaces: Vec::new(),
+            allow_files: false,
+            max_body_bytes: 60_000,
+            max_download_bytes: 5 * 1024 * 1024,
+            default_limit: 25,
+        }
+    }
+}
+
+/// The operations, bound to one client and one policy. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Ops {
+    client: Client,
+    config: Arc<Config>,
+    /// Space id -> key, learned as spaces are looked up (for the space lists).
+    space_keys: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl Ops {
+    pub fn new(client: Client, config: Config) -> Ops {
+        Ops {
+            client,
+            config: Arc::new(config),
+            space_keys: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs `action` of `tool` with its JSON arguments (flat object, `action` included or not).
+    pub async fn call(&self, tool: &str, action: &str, args: serde_json::Value) -> Result<Output> {
+        fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
+            serde_json::from_value(v).map_err(|e| {
+                OpError::invalid(
+                    format!("invalid arguments: {e}"),
+                    "fix the parameter as the message says",
+                )
+            })
+        }
+        let spec = catalog::tool(tool).ok_or_else(|| {
+            OpError::invalid(
+                format!("unknown tool `{tool}`"),
+                format!(
+                    "use one of: {}",
+                    catalog::TOOLS
+                        .iter()
+                        .map(|t| t.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+        let action = spec.action(action).ok_or_else(|| {
+            OpError::invalid(
+                format!("unknown action `{action}` for `{tool}`"),
+                format!(
+                    "`action` must be one of: {}",
+                    spec.action_names(self.config.read_only).join(", ")
+                ),
+            )
+        })?;
+        if action.write && self.config.read_only {
+            return Err(OpError::policy(
+                format!(
+                    "`{}.{}` writes to Confluence and this server is in read-only mode",
+                    tool, action.name
+                ),
+                "read-only mode is set (--read-only, CONFLUX_READ_ONLY or READ_ONLY_MODE); restart the server without it to allow writes",
+            ));
+        }
+        let name = action.name;
+        match tool {
+            "pages" => self.pages(name, parse(args)?).await,
+            "spaces" => self.spaces(name, parse(args)?).await,
+            "search" => self.search(name, parse(args)?).await,
+            "content" => self.content(name, parse(args)?).await,
+            "comments" => self.comments(name, parse(args)?).await,
+            "labels" => self.labels(name, parse(args)?).await,
+            "attachments" => self.attachments(name, parse(args)?).await,
+            "versions" => self.versions(name, parse(args)?).await,
+            _ => Err(OpError::invalid(format!("unknown tool `{tool}`"), "")),
+        }
+    }
+
+    // ---- guardrails ----
+
+    fn spaces_guarded(&self) -> bool {
+        !self.config.allow_spaces.is_empty() || !self.config.deny_spaces.is_empty()
+    }
+
+    fn needs_space_check(&self, write: bool) -> bool {
+        self.spaces_guarded() || (write && !self.config.read_only_spaces.is_empty())
+    }
+
+    fn refuse_write(&self, what: &str) -> Result<()> {
+        if self.config.read_only {
+            return Err(OpError::policy(
+                format!("{what} writes to Confluence and this server is in read-only mode"),
+                "restart the server without --read-only (CONFLUX_READ_ONLY, READ_ONLY_MODE) to allow writes",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the space with this id and key passes the lists.
+    fn space_verdict(&self, id: &str, key: &str, write: bool) -> Result<()> {
+        let hit = |list: &[String]| list.iter().any(|s| s.eq_ignore_ascii_case(key) || s == id);
+        let name = if key.is_empty() { id } else { key };
+        if hit(&self.config.deny_spaces) {
+            return Err(OpError::policy(
+                format!("space {name} is on this server's deny list"),
+                "use content from another space, or ask whoever runs the server to change --deny-spaces",
+            ));
+        }
+        if !self.config.allow_spaces.is_empty() && !hit(&self.config.allow_spaces) {
+            return Err(OpError::policy(
+                format!("space {name} is not on this server's allow list"),
+                format!(
+                    "only these spaces are reachable: {}",
+                    self.config.allow_spaces.join(", ")
+                ),
+            ));
+        }
+        if write && hit(&self.config.read_only_spaces) {
+            return Err(OpError::policy(
+                format!("space {name} is read-only on this server"),
+                "read from it freely; writes there are refused by --read-only-spaces",
+            ));
+        }
+        Ok(())
+    }
+
+    fn remember_space(&self, id: &str, key: &str) {
+        if let Ok(mut m) = self.space_keys.lock() {
+            m.insert(id.to_string(), key.to_string());
+        }
+    }
+
+    async fn space_key(&self, space_id: &str) -> Result<String> {
+        if let Some(k) = self
+            .space_keys
+            .lock()
+            .ok()
+            .and_then(|m| m.get(space_id).cloned())
+        {
+            return Ok(k);
+        }
+        let s = self.client.spaces().get(space_id).await?;
+        self.remember_space(&s.id, &s.key);
+        Ok(s.key)
+    }
+
+    async fn check_space_id(&self, space_id: &str, write: bool) -> Result<()> {
+        if !self.needs_space_check(write) {
+            return Ok(());
+        }
+        let key = self.space_key(space_id).await?;
+        self.space_verdict(space_id, &key, write)
+    }
+
+    async fn check_page(&self, page_id: &str, write: bool) -> Result<()> {
+        if !self.needs_space_check(write) {
+            return Ok(());
+        }
+        let page = self
+            .client
+            .pages()
+            .get(page_id.to_string().into(), None)
+            .await?;
+        self.check_space_id(&page.space_id, write).await
+    }
+
+    /// Whether an item in space `space_id` may be shown (lists drop the others).
+    async fn visible(&self, space_id: &str) -> bool {
+        if !self.spaces_guarded() {
+            return true;
+        }
+        match self.space_key(space_id).await {
+            Ok(key) => self.space_verdict(space_id, &key, false).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+pub(crate) fn required<'a, T>(v: &'a Option<T>, name: &str, action: &str) -> Result<&'a T> {
+    v.as_ref().ok_or_else(|| {
+        OpError::invalid(
+            format!("`{name}` is required for action `{action}`"),
+            format!("pass `{name}`"),
+        )
+    })
+}

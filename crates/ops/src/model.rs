@@ -1,0 +1,416 @@
+//! What the operations return: compact, typed, serialised in camelCase. Every list result is
+//! `items` (each with `id` and `title` or its natural name) plus `count` and `nextCursor`.
+
+use conflux_client::models;
+use serde::Serialize;
+
+/// One page of a list, with the opaque cursor for the next.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub count: usize,
+    /// Pass back as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Listing<T> {
+    pub fn new(items: Vec<T>, next_cursor: Option<String>) -> Self {
+        Listing {
+            count: items.len(),
+            items,
+            next_cursor,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageItem {
+    pub id: String,
+    pub title: String,
+    pub space_id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl From<&models::Page> for PageItem {
+    fn from(p: &models::Page) -> Self {
+        PageItem {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            space_id: p.space_id.clone(),
+            status: p.status.clone(),
+            parent_id: p.parent_id.clone(),
+            version: p.version.as_ref().map(|v| v.number),
+            created_at: p.created_at.clone(),
+            url: p.links.webui.clone(),
+        }
+    }
+}
+
+/// A body in one representation, or where it was written.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BodyOut {
+    pub format: String,
+    /// The body text; absent when it was written to `file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Size of the whole body in bytes.
+    pub size: usize,
+    /// True when `value` was cut at the size cap.
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SectionInfo {
+    pub id: String,
+    pub title: String,
+    pub level: u8,
+    /// Bytes of the section, heading and sub-sections included.
+    pub size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpaceItem {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub space_type: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub homepage_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl From<&models::Space> for SpaceItem {
+    fn from(s: &models::Space) -> Self {
+        SpaceItem {
+            id: s.id.clone(),
+            key: s.key.clone(),
+            name: s.name.clone(),
+            space_type: s.space_type.clone(),
+            status: s.status.clone(),
+            homepage_id: s.homepage_id.clone(),
+            url: s.links.webui.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchItem {
+    pub id: String,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub content_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space_key: Option<String>,
+    pub excerpt: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeItem {
+    pub id: String,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub content_type: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth: Option<u32>,
+}
+
+impl From<models::ContentRef> for NodeItem {
+    fn from(c: models::ContentRef) -> Self {
+        NodeItem {
+            id: c.id,
+            title: c.title,
+            content_type: c.content_type,
+            status: c.status,
+            parent_id: c.parent_id,
+            depth: c.depth,
+        }
+    }
+}
+
+impl From<models::Container> for NodeItem {
+    fn from(c: models::Container) -> Self {
+        NodeItem {
+            id: c.id,
+            title: c.title,
+            content_type: if c.content_type.is_empty() {
+                "folder".into()
+            } else {
+                c.content_type
+            },
+            status: c.status,
+            parent_id: c.parent_id,
+            depth: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentItem {
+    pub id: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_comment_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution_status: Option<String>,
+}
+
+impl From<models::Comment> for CommentItem {
+    fn from(c: models::Comment) -> Self {
+        CommentItem {
+            id: c.id,
+            title: c.title,
+            page_id: c.page_id,
+            parent_comment_id: c.parent_comment_id,
+            version: c.version.map(|v| v.number),
+            body: c
+                .body
+                .as_ref()
+                .and_then(|b| b.any())
+                .map(|b| b.value.clone()),
+            resolution_status: c.resolution_status,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelItem {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+}
+
+impl From<models::Label> for LabelItem {
+    fn from(l: models::Label) -> Self {
+        LabelItem {
+            id: l.id,
+            name: l.name,
+            prefix: l.prefix,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentItem {
+    pub id: String,
+    pub title: String,
+    pub media_type: String,
+    pub file_size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_link: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+impl From<models::Attachment> for AttachmentItem {
+    fn from(a: models::Attachment) -> Self {
+        AttachmentItem {
+            id: a.id,
+            title: a.title,
+            media_type: a.media_type,
+            file_size: a.file_size,
+            page_id: a.page_id,
+            download_link: a.download_link.or(a.links.download),
+            version: a.version.map(|v| v.number),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionItem {
+    pub number: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    pub minor_edit: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+impl From<models::Version> for VersionItem {
+    fn from(v: models::Version) -> Self {
+        VersionItem {
+            number: v.number,
+            message: v.message,
+            minor_edit: v.minor_edit,
+            author_id: v.author_id,
+            created_at: v.created_at,
+        }
+    }
+}
+
+/// Every action's result; [`Output::to_json`] adds the action's name as `action`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+#[non_exhaustive]
+pub enum Data {
+    PageList(Listing<PageItem>),
+    Page {
+        page: PageItem,
+    },
+    PageBody {
+        page: PageItem,
+        body: BodyOut,
+    },
+    Outline {
+        page: PageItem,
+        sections: Vec<SectionInfo>,
+    },
+    Section {
+        page: PageItem,
+        section: SectionInfo,
+        body: BodyOut,
+    },
+    /// create, update, updateSection: metadata only, never the body again.
+    Written {
+        page: PageItem,
+        size: usize,
+    },
+    Replaced {
+        page: PageItem,
+        replacements: usize,
+        size: usize,
+    },
+    Deleted {
+        id: String,
+        deleted: bool,
+    },
+    SpaceList(Listing<SpaceItem>),
+    Space {
+        space: SpaceItem,
+    },
+    Search {
+        #[serde(flatten)]
+        list: Listing<SearchItem>,
+        total_size: Option<u64>,
+    },
+    Nodes(Listing<NodeItem>),
+    Tree {
+        space: SpaceItem,
+        #[serde(flatten)]
+        list: Listing<NodeItem>,
+    },
+    Folder {
+        folder: NodeItem,
+    },
+    Comments(Listing<CommentItem>),
+    Comment {
+        comment: CommentItem,
+    },
+    Labels {
+        page_id: String,
+        #[serde(flatten)]
+        list: Listing<LabelItem>,
+    },
+    Attachments(Listing<AttachmentItem>),
+    Attachment {
+        attachment: AttachmentItem,
+    },
+    Download {
+        attachment: AttachmentItem,
+        media_type: String,
+        size: usize,
+        /// Base64 of the bytes, unless they were written to `file`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        data: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
+    },
+    Uploaded {
+        id: String,
+        page_id: String,
+        title: String,
+        size: usize,
+    },
+    Versions {
+        page_id: String,
+        #[serde(flatten)]
+        list: Listing<VersionItem>,
+    },
+    VersionBody {
+        page: PageItem,
+        version: u64,
+        body: BodyOut,
+    },
+    Diff {
+        page_id: String,
+        from: u64,
+        to: u64,
+        added: usize,
+        removed: usize,
+        diff: String,
+    },
+}
+
+/// An action's result.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub action: &'static str,
+    pub data: Data,
+}
+
+impl Output {
+    pub fn new(action: &'static str, data: Data) -> Output {
+        Output { action, data }
+    }
+
+    /// The result as a JSON object with `action` first (what `structuredContent` carries).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        out.insert(
+            "action".into(),
+            serde_json::Value::String(self.action.into()),
+        );
+        match serde_json::to_value(&self.data) {
+            Ok(serde_json::Value::Object(m)) => out.extend(m),
+            Ok(other) => {
+                out.insert("value".into(), other);
+            }
+            Err(e) => {
+                out.insert("error".into(), serde_json::Value::String(e.to_string()));
+            }
+        }
+        serde_json::Value::Object(out)
+    }
+}

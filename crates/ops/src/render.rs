@@ -1,0 +1,321 @@
+//! `verbose` output: compact readable text for a model (titles, ids, links), no JSON.
+
+use std::fmt::Write;
+
+use crate::model::*;
+
+fn more(out: &mut String, next: &Option<String>) {
+    if let Some(c) = next {
+        let _ = writeln!(out, "more: pass cursor \"{c}\" for the next page");
+    }
+}
+
+fn page_line(p: &PageItem) -> String {
+    let mut s = format!("{} (id {}, space {}", p.title, p.id, p.space_id);
+    if let Some(v) = p.version {
+        let _ = write!(s, ", version {v}");
+    }
+    if !p.status.is_empty() && p.status != "current" {
+        let _ = write!(s, ", {}", p.status);
+    }
+    s.push(')');
+    if let Some(u) = &p.url {
+        let _ = write!(s, " {u}");
+    }
+    s
+}
+
+fn body_text(out: &mut String, b: &BodyOut) {
+    match (&b.file, &b.value) {
+        (Some(f), _) => {
+            let _ = writeln!(out, "body ({}, {} bytes) written to {f}", b.format, b.size);
+        }
+        (None, Some(v)) => {
+            let _ = writeln!(out, "body ({}, {} bytes):", b.format, b.size);
+            out.push_str(v);
+            out.push('\n');
+            if b.truncated {
+                let _ = writeln!(
+                    out,
+                    "[cut at {} of {} bytes: raise maxBytes, or read it in parts with actions outline and getSection]",
+                    v.len(),
+                    b.size
+                );
+            }
+        }
+        (None, None) => {}
+    }
+}
+
+impl Output {
+    /// The result as text for a model.
+    pub fn verbose(&self) -> String {
+        let mut o = String::new();
+        match &self.data {
+            Data::PageList(l) => {
+                let _ = writeln!(o, "{} page(s):", l.count);
+                for p in &l.items {
+                    let _ = writeln!(o, "- {}", page_line(p));
+                }
+                more(&mut o, &l.next_cursor);
+            }
+            Data::Page { page } => {
+                let _ = writeln!(o, "page: {}", page_line(page));
+                if let Some(p) = &page.parent_id {
+                    let _ = writeln!(o, "parent: {p}");
+                }
+            }
+            Data::PageBody { page, body } => {
+                let _ = writeln!(o, "page: {}", page_line(page));
+                body_text(&mut o, body);
+            }
+            Data::Outline { page, sections } => {
+                let _ = writeln!(
+                    o,
+                    "page: {}\n{} section(s):",
+                    page_line(page),
+                    sections.len()
+                );
+                for s in sections {
+                    let indent = "  ".repeat(usize::from(s.level.saturating_sub(1)));
+                    let _ = writeln!(
+                        o,
+                        "{indent}- {} [id {}, h{}, {} bytes]",
+                        s.title, s.id, s.level, s.size
+                    );
+                }
+            }
+            Data::Section {
+                page,
+                section,
+                body,
+            } => {
+                let _ = writeln!(
+                    o,
+                    "page: {}\nsection: {} [id {}, h{}]",
+                    page_line(page),
+                    section.title,
+                    section.id,
+                    section.level
+                );
+                body_text(&mut o, body);
+            }
+            Data::Written { page, size } => {
+                let _ = writeln!(
+                    o,
+                    "{}: {} ({} bytes of body)",
+                    self.action,
+                    page_line(page),
+                    size
+                );
+            }
+            Data::Replaced {
+                page,
+                replacements,
+                size,
+            } => {
+                let _ = writeln!(
+                    o,
+                    "replaced {replacements} occurrence(s): {} ({size} bytes of body)",
+                    page_line(page)
+                );
+            }
+            Data::Deleted { id, .. } => {
+                let _ = writeln!(o, "page {id} moved to the trash");
+            }
+            Data::SpaceList(l) => {
+                let _ = writeln!(o, "{} space(s):", l.count);
+                for s in &l.items {
+                    let _ = writeln!(o, "- {} {} (id {}, {})", s.key, s.name, s.id, s.space_type);
+                }
+                more(&mut o, &l.next_cursor);
+            }
+            Data::Space { space: s } => {
+                let _ = writeln!(
+                    o,
+                    "space: {} {} (id {}, {}, {})",
+                    s.key, s.name, s.id, s.space_type, s.status
+                );
+                if let Some(h) = &s.homepage_id {
+                    let _ = writeln!(o, "homepage: {h}");
+                }
+            }
+            Data::Search { list, total_size } => {
+                let _ = writeln!(
+                    o,
+                    "{} result(s){}:",
+                    list.count,
+                    total_size.map(|t| format!(" of {t}")).unwrap_or_default()
+                );
+                for r in &list.items {
+                    let space = r
+                        .space_key
+                        .as_deref()
+                        .map(|k| format!(", space {k}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        o,
+                        "- {} ({} {}{space}) {}",
+                        r.title, r.content_type, r.id, r.url
+                    );
+                    let ex = r.excerpt.split_whitespace().collect::<Vec<_>>().join(" ");
+                    if !ex.is_empty() {
+                        let _ = writeln!(o, "  {ex}");
+                    }
+                }
+                more(&mut o, &list.next_cursor);
+            }
+            Data::Nodes(l) => {
+                let _ = writeln!(o, "{} item(s):", l.count);
+                for n in &l.items {
+                    let d = n.depth.map(|d| format!(", depth {d}")).unwrap_or_default();
+                    let _ = writeln!(o, "- {} ({} {}{d})", n.title, n.content_type, n.id);
+                }
+                more(&mut o, &l.next_cursor);
+            }
+            Data::Tree { space, list } => {
+                let _ = writeln!(
+                    o,
+                    "space {} {}: {} node(s)",
+                    space.key, space.name, list.count
+                );
+                for n in &list.items {
+                    let indent = "  ".repeat(n.depth.unwrap_or(1) as usize);
+                    let _ = writeln!(o, "{indent}- {} ({} {})", n.title, n.content_type, n.id);
+                }
+                more(&mut o, &list.next_cursor);
+            }
+            Data::Folder { folder } => {
+                let _ = writeln!(o, "folder created: {} (id {})", folder.title, folder.id);
+            }
+            Data::Comments(l) => {
+                let _ = writeln!(o, "{} comment(s):", l.count);
+                for c in &l.items {
+                    let reply = c
+                        .parent_comment_id
+                        .as_deref()
+                        .map(|p| format!(", reply to {p}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        o,
+                        "- comment {}{reply}: {}",
+                        c.id,
+                        c.body.as_deref().unwrap_or(&c.title)
+                    );
+                }
+                more(&mut o, &l.next_cursor);
+            }
+            Data::Comment { comment } => {
+                let _ = writeln!(
+                    o,
+                    "comment {} added to page {}",
+                    comment.id,
+                    comment.page_id.as_deref().unwrap_or("?")
+                );
+            }
+            Data::Labels { page_id, list } => {
+                let names: Vec<&str> = list.items.iter().map(|l| l.name.as_str()).collect();
+                let _ = writeln!(
+                    o,
+                    "labels of page {page_id}: {}",
+                    if names.is_empty() {
+                        "(none)".into()
+                    } else {
+                        names.join(", ")
+                    }
+                );
+                more(&mut o, &list.next_cursor);
+            }
+            Data::Attachments(l) => {
+                let _ = writeln!(o, "{} attachment(s):", l.count);
+                for a in &l.items {
+                    let _ = writeln!(
+                        o,
+                        "- {} (id {}, {}, {} bytes)",
+                        a.title, a.id, a.media_type, a.file_size
+                    );
+                }
+                more(&mut o, &l.next_cursor);
+            }
+            Data::Attachment { attachment: a } => {
+                let _ = writeln!(
+                    o,
+                    "attachment: {} (id {}, {}, {} bytes, page {})",
+                    a.title,
+                    a.id,
+                    a.media_type,
+                    a.file_size,
+                    a.page_id.as_deref().unwrap_or("?")
+                );
+                if let Some(d) = &a.download_link {
+                    let _ = writeln!(o, "download: {d}");
+                }
+            }
+            Data::Download {
+                attachment,
+                media_type,
+                size,
+                file,
+                ..
+            } => {
+                let _ = writeln!(
+                    o,
+                    "downloaded {} ({media_type}, {size} bytes){}",
+                    attachment.title,
+                    file.as_deref()
+                        .map(|f| format!(" to {f}"))
+                        .unwrap_or_else(|| {
+                            "; bytes are in the resource / structured `data` (base64)".into()
+                        })
+                );
+            }
+            Data::Uploaded {
+                id,
+                page_id,
+                title,
+                size,
+            } => {
+                let _ = writeln!(
+                    o,
+                    "uploaded {title} ({size} bytes) to page {page_id}: attachment {id}"
+                );
+            }
+            Data::Versions { page_id, list } => {
+                let _ = writeln!(o, "{} version(s) of page {page_id}:", list.count);
+                for v in &list.items {
+                    let when = v.created_at.as_deref().unwrap_or("");
+                    let msg = if v.message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", v.message)
+                    };
+                    let _ = writeln!(o, "- version {} {when}{msg}", v.number);
+                }
+                more(&mut o, &list.next_cursor);
+            }
+            Data::VersionBody {
+                page,
+                version,
+                body,
+            } => {
+                let _ = writeln!(o, "page {} ({}) at version {version}", page.title, page.id);
+                body_text(&mut o, body);
+            }
+            Data::Diff {
+                page_id,
+                from,
+                to,
+                added,
+                removed,
+                diff,
+            } => {
+                let _ = writeln!(
+                    o,
+                    "page {page_id}: version {from} -> {to}, {added} line(s) added, {removed} removed"
+                );
+                o.push_str(diff);
+            }
+        }
+        o
+    }
+}

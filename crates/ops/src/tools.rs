@@ -1,0 +1,1120 @@
+//! One method per tool; each matches on the action.
+
+use base64::Engine;
+use conflux_client::PageRequest;
+use conflux_client::api::{
+    BodyFormat, Excerpt, NewAttachment, NewPage, PageList, PageUpdate, SearchParams,
+};
+use conflux_client::models;
+
+use crate::args::*;
+use crate::model::*;
+use crate::sections;
+use crate::{OpError, Ops, Result, required};
+
+fn body_format(s: Option<&str>) -> Result<BodyFormat> {
+    match s {
+        None | Some("storage") => Ok(BodyFormat::Storage),
+        Some("atlas_doc_format") => Ok(BodyFormat::AtlasDocFormat),
+        Some("view") => Ok(BodyFormat::View),
+        Some(other) => Err(OpError::invalid(
+            format!("`bodyFormat` `{other}` is not supported"),
+            "`bodyFormat` must be one of: storage, atlas_doc_format, view",
+        )),
+    }
+}
+
+fn body_of(page: &models::Page, format: BodyFormat) -> String {
+    let b = page.body.as_ref();
+    let v = match format {
+        BodyFormat::Storage => b.and_then(|b| b.storage.as_ref()),
+        BodyFormat::AtlasDocFormat => b.and_then(|b| b.atlas_doc_format.as_ref()),
+        BodyFormat::View => b.and_then(|b| b.view.as_ref()),
+    };
+    v.or_else(|| b.and_then(|b| b.any()))
+        .map(|v| v.value.clone())
+        .unwrap_or_default()
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+fn cap(s: &str, max: usize) -> (&str, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&s[..end], true)
+}
+
+impl Ops {
+    fn paging(&self, p: &Paging) -> Result<PageRequest> {
+        if p.limit == Some(0) {
+            return Err(OpError::invalid(
+                "`limit` must be at least 1",
+                "pass a limit between 1 and 250",
+            ));
+        }
+        Ok(PageRequest {
+            limit: Some(p.limit.unwrap_or(self.config.default_limit).min(250)),
+            cursor: p.cursor.clone(),
+        })
+    }
+
+    fn check_path(&self, param: &str) -> Result<()> {
+        if !self.config.allow_files {
+            return Err(OpError::policy(
+                format!("`{param}` is only available when the server runs on your machine (stdio)"),
+                "pass the content inline instead",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn read_text(
+        &self,
+        inline: &Option<String>,
+        file: &Option<String>,
+        param: &str,
+    ) -> Result<Option<String>> {
+        match (inline, file) {
+            (Some(_), Some(_)) => Err(OpError::invalid(
+                format!("give either `{param}` or `{param}File`, not both"),
+                "drop one of them",
+            )),
+            (Some(b), None) => Ok(Some(b.clone())),
+            (None, Some(path)) => {
+                self.check_path(&format!("{param}File"))?;
+                tokio::fs::read_to_string(path)
+                    .await
+                    .map(Some)
+                    .map_err(|e| {
+                        OpError::invalid(
+                            format!("could not read `{path}`: {e}"),
+                            "check the path (absolute paths are safest)",
+                        )
+                    })
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    async fn write_file(&self, path: &str, bytes: &[u8]) -> Result<()> {
+        self.check_path("outputFile")?;
+        tokio::fs::write(path, bytes).await.map_err(|e| {
+            OpError::invalid(
+                format!("could not write `{path}`: {e}"),
+                "check the path and its directory",
+            )
+        })
+    }
+
+    async fn body_out(
+        &self,
+        format: &str,
+        text: &str,
+        max: Option<usize>,
+        file: &Option<String>,
+    ) -> Result<BodyOut> {
+        if let Some(path) = file {
+            self.write_file(path, text.as_bytes()).await?;
+            return Ok(BodyOut {
+                format: format.into(),
+                value: None,
+                size: text.len(),
+                truncated: false,
+                file: Some(path.clone()),
+            });
+        }
+        let (v, truncated) = cap(text, max.unwrap_or(self.config.max_body_bytes));
+        Ok(BodyOut {
+            format: format.into(),
+            value: Some(v.to_string()),
+            size: text.len(),
+            truncated,
+            file: None,
+        })
+    }
+
+    async fn page_with_body(&self, id: &str, write: bool) -> Result<models::Page> {
+        let page = self
+            .client
+            .pages()
+            .get(id.to_string().into(), Some(BodyFormat::Storage))
+            .await?;
+        if self.needs_space_check(write) {
+            self.check_space_id(&page.space_id, write).await?;
+        }
+        Ok(page)
+    }
+
+    /// Publishes `body` as the page's next version; `version` defaults to current + 1.
+    async fn publish(
+        &self,
+        page: &models::Page,
+        title: Option<&str>,
+        body: String,
+        version: Option<u64>,
+        message: Option<String>,
+    ) -> Result<models::Page> {
+        let current = page.version.as_ref().map(|v| v.number).unwrap_or(1);
+        let update = PageUpdate {
+            title: title.unwrap_or(&page.title).to_string(),
+            body,
+            version: version.unwrap_or(current + 1),
+            message,
+            status: None,
+        };
+        Ok(self
+            .client
+            .pages()
+            .update(page.id.clone().into(), &update)
+            .await?)
+    }
+
+    pub async fn pages(&self, action: &'static str, a: PagesArgs) -> Result<Output> {
+        let data = match action {
+            "list" => {
+                if let Some(s) = &a.space_id {
+                    self.check_space_id(s, false).await?;
+                }
+                let filter = PageList {
+                    space_id: a.space_id.clone(),
+                    title: a.title.clone(),
+                    status: a.status.clone(),
+                    body_format: None,
+                };
+                let page = self
+                    .client
+                    .pages()
+                    .list(&filter, &self.paging(&a.paging)?)
+                    .await?;
+                let mut items = Vec::new();
+                for p in &page.results {
+                    if self.visible(&p.space_id).await {
+                        items.push(PageItem::from(p));
+                    }
+                }
+                Data::PageList(Listing::new(items, page.next_cursor))
+            }
+            "get" => {
+                let id = required(&a.id, "id", action)?;
+                let page = self.client.pages().get(id.clone().into(), None).await?;
+                self.check_space_id(&page.space_id, false).await?;
+                Data::Page {
+                    page: PageItem::from(&page),
+                }
+            }
+            "getBody" => {
+                let id = required(&a.id, "id", action)?;
+                let format = body_format(a.body_format.as_deref())?;
+                let page = self
+                    .client
+                    .pages()
+                    .get(id.clone().into(), Some(format))
+                    .await?;
+                self.check_space_id(&page.space_id, false).await?;
+                let text = body_of(&page, format);
+                let body = self
+                    .body_out(format.as_str(), &text, a.max_bytes, &a.output_file)
+                    .await?;
+                Data::PageBody {
+                    page: PageItem::from(&page),
+                    body,
+                }
+            }
+            "outline" => {
+                let id = required(&a.id, "id", action)?;
+                let page = self.page_with_body(id, false).await?;
+                let text = body_of(&page, BodyFormat::Storage);
+                let secs = sections::sections(&text);
+                let sections = secs
+                    .iter()
+                    .map(|s| SectionInfo {
+                        id: s.id.clone(),
+                        title: s.title.clone(),
+                        level: s.level,
+                        size: s.end - s.start,
+                        parent_id: s.parent.map(|p| secs[p].id.clone()),
+                    })
+                    .collect();
+                Data::Outline {
+                    page: PageItem::from(&page),
+                    sections,
+                }
+            }
+            "getSection" => {
+                let id = required(&a.id, "id", action)?;
+                let key = a
+                    .section_id
+                    .as_ref()
+                    .or(a.heading.as_ref())
+                    .ok_or_else(|| {
+                        OpError::invalid(
+                            "`sectionId` or `heading` is required for action `getSection`",
+                            "run action `outline` to see the section ids",
+                        )
+                    })?;
+                let page = self.page_with_body(id, false).await?;
+                let text = body_of(&page, BodyFormat::Storage);
+                let secs = sections::sections(&text);
+                let s = sections::find(&secs, key).ok_or_else(|| no_section(key, &secs))?;
+                let info = SectionInfo {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                    level: s.level,
+                    size: s.end - s.start,
+                    parent_id: s.parent.map(|p| secs[p].id.clone()),
+                };
+                let body = self
+                    .body_out(
+                        "storage",
+                        &text[s.start..s.end],
+                        a.max_bytes,
+                        &a.output_file,
+                    )
+                    .await?;
+                Data::Section {
+                    page: PageItem::from(&page),
+                    section: info,
+                    body,
+                }
+            }
+            "create" => {
+                self.refuse_write("pages.create")?;
+                let space_id = required(&a.space_id, "spaceId", action)?;
+                let title = required(&a.title, "title", action)?;
+                self.check_space_id(space_id, true).await?;
+                let body = self
+                    .read_text(&a.body, &a.body_file, "body")
+                    .await?
+                    .unwrap_or_default();
+                let page = self
+                    .client
+                    .pages()
+                    .create(&NewPage {
+                        space_id: space_id.clone(),
+                        title: title.clone(),
+                        parent_id: a.parent_id.clone(),
+                        body: body.clone(),
+                        status: a.status.clone(),
+                    })
+                    .await?;
+                Data::Written {
+                    page: PageItem::from(&page),
+                    size: body.len(),
+                }
+            }
+            "update" => {
+                self.refuse_write("pages.update")?;
+                let id = required(&a.id, "id", action)?;
+                let body = self.read_text(&a.body, &a.body_file, "body").await?;
+                if body.is_none() && a.title.is_none() {
+                    return Err(OpError::invalid(
+                        "action `update` needs `body` (or `bodyFile`) or `title`",
+                        "pass the new body, the new title, or both",
+                    ));
+                }
+                let page = self.page_with_body(id, true).await?;
+                let body = body.unwrap_or_else(|| body_of(&page, BodyFormat::Storage));
+                let size = body.len();
+                let updated = self
+                    .publish(
+                        &page,
+                        a.title.as_deref(),
+                        body,
+                        a.version,
+                        a.version_message.clone(),
+                    )
+                    .await?;
+                Data::Written {
+                    page: PageItem::from(&updated),
+                    size,
+                }
+            }
+            "updateSection" => {
+                self.refuse_write("pages.updateSection")?;
+                let id = required(&a.id, "id", action)?;
+                let key = a
+                    .section_id
+                    .as_ref()
+                    .or(a.heading.as_ref())
+                    .ok_or_else(|| {
+                        OpError::invalid(
+                            "`sectionId` or `heading` is required for action `updateSection`",
+                            "run action `outline` to see the section ids",
+                        )
+                    })?;
+                let new = self
+                    .read_text(&a.body, &a.body_file, "body")
+                    .await?
+                    .ok_or_else(|| {
+                        OpError::invalid(
+                            "`body` (or `bodyFile`) is required for action `updateSection`",
+                            "pass the section's new content (without its heading)",
+                        )
+                    })?;
+                let page = self.page_with_body(id, true).await?;
+                let text = body_of(&page, BodyFormat::Storage);
+                let secs = sections::sections(&text);
+                let s = sections::find(&secs, key).ok_or_else(|| no_section(key, &secs))?;
+                let mut out = String::with_capacity(text.len() + new.len());
+                out.push_str(&text[..s.content_start]);
+                out.push_str(&new);
+                out.push_str(&text[s.end..]);
+                let size = out.len();
+                let updated = self
+                    .publish(&page, None, out, a.version, a.version_message.clone())
+                    .await?;
+                Data::Written {
+                    page: PageItem::from(&updated),
+                    size,
+                }
+            }
+            "replace" => {
+                self.refuse_write("pages.replace")?;
+                let id = required(&a.id, "id", action)?;
+                let find = required(&a.find, "find", action)?;
+                let with = required(&a.replace_with, "replaceWith", action)?;
+                if find.is_empty() {
+                    return Err(OpError::invalid(
+                        "`find` is empty",
+                        "pass the exact text to replace",
+                    ));
+                }
+                let expected = a.expected_count.unwrap_or(1);
+                let page = self.page_with_body(id, true).await?;
+                let text = body_of(&page, BodyFormat::Storage);
+                let n = text.matches(find.as_str()).count();
+                if n != expected {
+                    return Err(OpError::invalid(
+                        format!(
+                            "`find` occurs {n} time(s) in the body, expected {expected}; nothing was changed"
+                        ),
+                        if n == 0 {
+                            "read the text with getSection or getBody and copy it exactly (bodies are storage XHTML)".to_string()
+                        } else {
+                            format!(
+                                "pass expectedCount: {n} to replace all, or make `find` longer so it is unique"
+                            )
+                        },
+                    ));
+                }
+                let out = text.replace(find.as_str(), with);
+                let size = out.len();
+                let updated = self
+                    .publish(&page, None, out, a.version, a.version_message.clone())
+                    .await?;
+                Data::Replaced {
+                    page: PageItem::from(&updated),
+                    replacements: n,
+                    size,
+                }
+            }
+            "delete" => {
+                self.refuse_write("pages.delete")?;
+                let id = required(&a.id, "id", action)?;
+                self.check_page(id, true).await?;
+                self.client
+                    .pages()
+                    .delete(id.clone().into(), a.purge.unwrap_or(false))
+                    .await?;
+                Data::Deleted {
+                    id: id.clone(),
+                    deleted: true,
+                }
+            }
+            _ => return Err(unknown(action)),
+        };
+        Ok(Output::new(action, data))
+    }
+
+    pub async fn spaces(&self, action: &'static str, a: SpacesArgs) -> Result<Output> {
+        let data = match action {
+            "list" => {
+                let keys = a.keys.clone().unwrap_or_default();
+                let page = self
+                    .client
+                    .spaces()
+                    .list(&keys, &self.paging(&a.paging)?)
+                    .await?;
+                let mut items = Vec::new();
+                for s in &page.results {
+                    self.remember_space(&s.id, &s.key);
+                    if self.space_verdict(&s.id, &s.key, false).is_ok() {
+                        items.push(SpaceItem::from(s));
+                    }
+                }
+                Data::SpaceList(Listing::new(items, page.next_cursor))
+            }
+            "get" => {
+                let key = a.id.as_ref().or(a.key.as_ref()).ok_or_else(|| {
+                    OpError::invalid(
+                        "`id` or `key` is required for action `get`",
+                        "pass the space id (digits) or key (e.g. ENG)",
+                    )
+                })?;
+                let s = self.client.spaces().get_by_key_or_id(key).await?;
+                self.remember_space(&s.id, &s.key);
+                self.space_verdict(&s.id, &s.key, false)?;
+                Data::Space {
+                    space: SpaceItem::from(&s),
+                }
+            }
+            _ => return Err(unknown(action)),
+        };
+        Ok(Output::new(action, data))
+    }
+
+    pub async fn search(&self, action: &'static str, a: SearchArgs) -> Result<Output> {
+        if action != "cql" {
+            return Err(unknown(action));
+        }
+        let cql = required(&a.cql, "cql", action)?;
+        let excerpt = match a.excerpt.as_deref() {
+            None | Some("highlight") => Excerpt::Highlight,
+            Some("indexed") => Excerpt::Indexed,
+            Some("none") => Excerpt::None,
+            Some(o) => {
+                return Err(OpError::invalid(
+                    format!("`excerpt` `{o}` is not supported"),
+                    "`excerpt` must be one of: indexed, highlight, none",
+                ));
+            }
+        };
+        let cql = self.scope_cql(cql);
+        let mut paging = self.paging(&a.paging)?;
+        if paging.cursor.is_none()
+            && let Some(start) = a.start
+        {
+            paging.cursor = Some(format!("start:{start}"));
+        }
+        let params = SearchParams {
+            cqlcontext: a.cqlcontext.clone(),
+            excerpt,
+        };
+        let page = self.client.search().cql(&cql, &params, &paging).await?;
+        let items = page
+            .results
+            .into_iter()
+            .filter(|r| {
+                let key = r
+                    .content
+                    .as_ref()
+                    .and_then(|c| c.space.as_ref())
+                    .map(|s| s.key.as_str())
+                    .unwrap_or("");
+                key.is_empty()
+                    || !self.spaces_guarded()
+                    || self.space_verdict("", key, false).is_ok()
+            })
+            .map(|r| {
+                let c = r.content.unwrap_or_default();
+                SearchItem {
+                    id: c.id,
+                    title: if r.title.is_empty() { c.title } else { r.title },
+                    content_type: if c.content_type.is_empty() {
+                        r.entity_type
+                    } else {
+                        c.content_type
+                    },
+                    space_key: c.space.map(|s| s.key).filter(|k| !k.is_empty()),
+                    excerpt: r.excerpt,
+                    url: r.url,
+                    last_modified: r.last_modified,
+                }
+            })
+            .collect();
+        Ok(Output::new(
+            action,
+            Data::Search {
+                list: Listing::new(items, page.next_cursor),
+                total_size: page.total_size,
+            },
+        ))
+    }
+
+    /// Adds the space lists to a CQL query, before any `ORDER BY`.
+    fn scope_cql(&self, cql: &str) -> String {
+        let quote = |v: &[String]| {
+            v.iter()
+                .map(|s| format!("\"{}\"", s.replace('"', "")))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut extra = Vec::new();
+        if !self.config.allow_spaces.is_empty() {
+            extra.push(format!("space in ({})", quote(&self.config.allow_spaces)));
+        }
+        if !self.config.deny_spaces.is_empty() {
+            extra.push(format!(
+                "space not in ({})",
+                quote(&self.config.deny_spaces)
+            ));
+        }
+        if extra.is_empty() {
+            return cql.to_string();
+        }
+        let lower = cql.to_ascii_lowercase();
+        let (q, order) = match lower.rfind("order by") {
+            Some(i) if !lower[i..].contains('"') => (&cql[..i], &cql[i..]),
+            _ => (cql, ""),
+        };
+        let q = q.trim();
+        let scoped = if q.is_empty() {
+            extra.join(" AND ")
+        } else {
+            format!("({q}) AND {}", extra.join(" AND "))
+        };
+        if order.is_empty() {
+            scoped
+        } else {
+            format!("{scoped} {order}")
+        }
+    }
+
+    pub async fn content(&self, action: &'static str, a: ContentArgs) -> Result<Output> {
+        let data = match action {
+            "children" | "folders" => {
+                let id = required(&a.id, "id", action)?;
+                self.check_page(id, false).await?;
+                let page = self
+                    .client
+                    .content()
+                    .children(id.clone().into(), &self.paging(&a.paging)?)
+                    .await?;
+                let items = page
+                    .results
+                    .into_iter()
+                    .filter(|c| action == "children" || c.content_type == "folder")
+                    .map(NodeItem::from)
+                    .collect();
+                Data::Nodes(Listing::new(items, page.next_cursor))
+            }
+            "ancestors" => {
+                let id = required(&a.id, "id", action)?;
+                self.check_page(id, false).await?;
+                let items = self
+                    .client
+                    .content()
+                    .ancestors(id.clone().into())
+                    .await?
+                    .into_iter()
+                    .map(NodeItem::from)
+                    .collect();
+                Data::Nodes(Listing::new(items, None))
+            }
+            "descendants" => {
+                let id = required(&a.id, "id", action)?;
+                self.check_page(id, false).await?;
+                let page = self
+                    .client
+                    .content()
+                    .descendants(id.clone().into(), a.depth, &self.paging(&a.paging)?)
+                    .await?;
+                Data::Nodes(Listing::new(
+                    page.results.into_iter().map(NodeItem::from).collect(),
+                    page.next_cursor,
+                ))
+            }
+            "tree" => {
+                let key = a
+                    .space_id
+                    .as_ref()
+                    .or(a.space_key.as_ref())
+                    .ok_or_else(|| {
+                        OpError::invalid(
+                            "`spaceId` or `spaceKey` is required for action `tree`",
+                            "pass the space id or key",
+                        )
+                    })?;
+                let space = self.client.spaces().get_by_key_or_id(key).await?;
+                self.remember_space(&space.id, &space.key);
+                self.space_verdict(&space.id, &space.key, false)?;
+                let Some(home) = space.homepage_id.clone() else {
+                    return Ok(Output::new(
+                        action,
+                        Data::Tree {
+                            space: SpaceItem::from(&space),
+                            list: Listing::new(Vec::new(), None),
+                        },
+                    ));
+                };
+                let root = self.client.pages().get(home.clone().into(), None).await?;
+                let depth = a.depth.unwrap_or(2).clamp(1, 10);
+                let paging = self.paging(&Paging {
+                    limit: Some(a.paging.limit.unwrap_or(250)),
+                    cursor: a.paging.cursor.clone(),
+                })?;
+                let page = self
+                    .client
+                    .content()
+                    .descendants(home.into(), Some(depth), &paging)
+                    .await?;
+                let mut items = vec![NodeItem {
+                    id: root.id.clone(),
+                    title: root.title.clone(),
+                    content_type: "page".into(),
+                    status: root.status.clone(),
+                    parent_id: None,
+                    depth: Some(0),
+                }];
+                items.extend(page.results.into_iter().map(NodeItem::from));
+                Data::Tree {
+                    space: SpaceItem::from(&space),
+                    list: Listing::new(items, page.next_cursor),
+                }
+            }
+            "createFolder" => {
+                self.refuse_write("content.createFolder")?;
+                let space_id = required(&a.space_id, "spaceId", action)?;
+                let title = required(&a.title, "title", action)?;
+                self.check_space_id(space_id, true).await?;
+                let f = self
+                    .client
+                    .folders()
+                    .create(space_id, title, a.parent_id.as_deref())
+                    .await?;
+                Data::Folder {
+                    folder: NodeItem::from(f),
+                }
+            }
+            _ => return Err(unknown(action)),
+        };
+        Ok(Output::new(action, data))
+    }
+
+    pub async fn comments(&self, action: &'static str, a: CommentsArgs) -> Result<Output> {
+        let page_id = a.id.as_ref().or(a.page_id.as_ref());
+        let data = match action {
+            "getFooter" | "getInline" => {
+                let id = page_id.ok_or_else(|| {
+                    OpError::invalid(
+                        format!("`id` (the page id) is required for action `{action}`"),
+                        "pass the page id",
+                    )
+                })?;
+                self.check_page(id, false).await?;
+                let fmt = Some(body_format(a.body_format.as_deref())?);
+                let paging = self.paging(&a.paging)?;
+                let page = if action == "getFooter" {
+                    self.client
+                        .comments()
+                        .footer(id.clone().into(), fmt, &paging)
+                        .await?
+                } else {
+                    self.client
+                        .comments()
+                        .inline(id.clone().into(), fmt, &paging)
+                        .await?
+                };
+                let items = page
+                    .results
+                    .into_iter()
+                    .map(|c| {
+                        let mut item = CommentItem::from(c);
+                        item.page_id.get_or_insert_with(|| id.clone());
+                        item
+                    })
+                    .collect();
+                Data::Comments(Listing::new(items, page.next_cursor))
+            }
+            "addFooter" => {
+                self.refuse_write("comments.addFooter")?;
+                let body = required(&a.body, "body", action)?;
+                if page_id.is_none() && a.parent_comment_id.is_none() {
+                    return Err(OpError::invalid(
+                        "`id` (the page id) or `parentCommentId` is required for action `addFooter`",
+                        "pass the page id for a new comment, or parentCommentId to reply",
+                    ));
+                }
+                match page_id {
+                    Some(p) => self.check_page(p, true).await?,
+                    None if self.needs_space_check(true) => {
+                        return Err(OpError::policy(
+                            "this server limits spaces, so a reply must name its page",
+                            "pass `id` (the page id) as well as parentCommentId",
+                        ));
+                    }
+                    None => {}
+                }
+                let c = self
+                    .client
+                    .comments()
+                    .add_footer(
+                        page_id.map(|p| p.clone().into()),
+                        a.parent_comment_id.clone(),
+                        body,
+                    )
+                    .await?;
+                let mut item = CommentItem::from(c);
+                if item.page_id.is_none() {
+                    item.page_id = page_id.cloned();
+                }
+                Data::Comment { comment: item }
+            }
+            _ => return Err(unknown(action)),
+        };
+        Ok(Output::new(action, data))
+    }
+
+    pub async fn labels(&self, action: &'static str, a: LabelsArgs) -> Result<Output> {
+        let id = required(&a.id, "id", action)?;
+        let data = match action {
+            "getForPage" => {
+                self.check_page(id, false).await?;
+                let page = self
+                    .client
+                    .labels()
+                    .for_page(id.clone().into(), &self.paging(&a.paging)?)
+                    .await?;
+                Data::Labels {
+                    page_id: id.clone(),
+                    list: Listing::new(
+                        page.results.into_iter().map(LabelItem::from).collect(),
+                        page.next_cursor,
+                    ),
+                }
+            }
+            "addToPage" => {
+                self.refuse_write("labels.addToPage")?;
+                let labels = required(&a.labels, "labels", action)?;
+                self.check_page(id, true).await?;
+                let all = self.client.labels().add(id.clone().into(), labels).await?;
+                Data::Labels {
+                    page_id: id.clone(),
+                    list: Listing::new(all.into_iter().map(LabelItem::from).collect(), None),
+                }
+            }
+            _ => return Err(unknown(action)),
+        };
+        Ok(Output::new(action, data))
+    }
+
+    pub async fn attachments(&self, action: &'static str, a: AttachmentsArgs) -> Result<Output> {
+        let data = match action {
+            "listForPage" => {
+                let id = a.id.as_ref().or(a.page_id.as_ref()).ok_or_else(|| {
+                    OpError::invalid(
+                        "`id` (the page id) is required for action `listForPage`",
+                        "pass the page id",
+                    )
+                })?;
+                self.check_page(id, false).await?;
+                let page = self
+                    .client
+                    .attachments()
+                    .for_page(id.clone().into(), &self.paging(&a.paging)?)
+                    .await?;
+                Data::Attachments(Listing::new(
+                    page.results.into_iter().map(AttachmentItem::from).collect(),
+                    page.next_cursor,
+                ))
+            }
+            "get" => {
+                let id = a.id.as_ref().or(a.attachment_id.as_ref()).ok_or_else(|| {
+                    OpError::invalid(
+                        "`id` (the attachment id) is required for action `get`",
+                        "pass the attachment id",
+                    )
+                })?;
+                let att = self.client.attachments().get(id).await?;
+                if let Some(p) = &att.page_id {
+                    self.check_page(p, false).await?;
+                }
+                Data::Attachment {
+                    attachment: AttachmentItem::from(att),
+                }
+            }
+            "download" => {
+                let id = a.id.as_ref().or(a.attachment_id.as_ref()).ok_or_else(|| {
+                    OpError::invalid(
+                        "`id` (the attachment id) is required for action `download`",
+                        "pass the attachment id",
+                    )
+                })?;
+                let att = self.client.attachments().get(id).await?;
+                let page_id = att
+                    .page_id
+                    .clone()
+                    .or_else(|| a.page_id.clone())
+                    .ok_or_else(|| {
+                        OpError::invalid(
+                            "Confluence did not say which page holds this attachment",
+                            "pass `pageId` as well",
+                        )
+                    })?;
+                self.check_page(&page_id, false).await?;
+                let cap = a.max_bytes.unwrap_or(self.config.max_download_bytes);
+                if att.file_size > cap {
+                    return Err(OpError::invalid(
+                        format!(
+                            "the attachment is {} bytes, over the {cap}-byte cap",
+                            att.file_size
+                        ),
+                        "raise `maxBytes`, or use the download link from action `get`",
+                    ));
+                }
+                let dl = self
+                    .client
+                    .attachments()
+                    .download(page_id.into(), id, Some(cap))
+                    .await?;
+                let media_type = dl
+                    .media_type
+                    .clone()
+                    .unwrap_or_else(|| att.media_type.clone());
+                let size = dl.bytes.len();
+                let (data, file) = match &a.output_file {
+                    Some(path) => {
+                        self.write_file(path, &dl.bytes).await?;
+                        (None, Some(path.clone()))
+                    }
+                    None => (
+                        Some(base64::engine::general_purpose::STANDARD.encode(&dl.bytes)),
+                        None,
+                    ),
+                };
+                Data::Download {
+                    attachment: AttachmentItem::from(att),
+                    media_type,
+                    size,
+                    data,
+                    file,
+                }
+            }
+            "upload" => {
+                self.refuse_write("attachments.upload")?;
+                let page_id = a.id.as_ref().or(a.page_id.as_ref()).ok_or_else(|| {
+                    OpError::invalid(
+                        "`id` (the page id) is required for action `upload`",
+                        "pass the page to attach to",
+                    )
+                })?;
+                self.check_page(page_id, true).await?;
+                let bytes: Vec<u8> = match (&a.data, &a.file_path) {
+                    (Some(d), None) => base64::engine::general_purpose::STANDARD
+                        .decode(d.trim())
+                        .map_err(|e| {
+                        OpError::invalid(
+                            format!("`data` is not valid base64: {e}"),
+                            "encode the file with standard base64",
+                        )
+                    })?,
+                    (None, Some(p)) => {
+                        self.check_path("filePath")?;
+                        tokio::fs::read(p).await.map_err(|e| {
+                            OpError::invalid(format!("could not read `{p}`: {e}"), "check the path")
+                        })?
+                    }
+                    _ => {
+                        return Err(OpError::invalid(
+                            "action `upload` needs exactly one of `data` (base64) or `filePath`",
+                            "pass the file's bytes as base64 in `data`",
+                        ));
+                    }
+                };
+                let file_name = match (&a.file_name, &a.file_path) {
+                    (Some(n), _) => n.clone(),
+                    (None, Some(p)) => std::path::Path::new(p)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    (None, None) => {
+                        return Err(OpError::invalid(
+                            "`fileName` is required for action `upload`",
+                            "pass the attachment's file name",
+                        ));
+                    }
+                };
+                let size = bytes.len();
+                let id = self
+                    .client
+                    .attachments()
+                    .upload(
+                        page_id.clone().into(),
+                        NewAttachment {
+                            file_name: file_name.clone(),
+                            media_type: a
+                                .media_type
+                                .clone()
+                                .unwrap_or_else(|| "application/octet-stream".into()),
+                            bytes: bytes.into(),
+                            comment: a.comment.clone(),
+                        },
+                    )
+                    .await?;
+                Data::Uploaded {
+                    id,
+                    page_id: page_id.clone(),
+                    title: file_name,
+                    size,
+                }
+            }
+            _ => return Err(unknown(action)),
+        };
+        Ok(Output::new(action, data))
+    }
+
+    pub async fn versions(&self, action: &'static str, a: VersionsArgs) -> Result<Output> {
+        let id = required(&a.id, "id", action)?;
+        self.check_page(id, false).await?;
+        let data = match action {
+            "listForPage" => {
+                let page = self
+                    .client
+                    .versions()
+                    .for_page(id.clone().into(), &self.paging(&a.paging)?)
+                    .await?;
+                Data::Versions {
+                    page_id: id.clone(),
+                    list: Listing::new(
+                        page.results.into_iter().map(VersionItem::from).collect(),
+                        page.next_cursor,
+                    ),
+                }
+            }
+            "get" => {
+                let n = *required(&a.version, "version", action)?;
+                let format = body_format(a.body_format.as_deref())?;
+                let page = self
+                    .client
+                    .pages()
+                    .get_version(id.clone().into(), n, format)
+                    .await?;
+                let text = body_of(&page, format);
+                let body = self
+                    .body_out(format.as_str(), &text, a.max_bytes, &None)
+                    .await?;
+                Data::VersionBody {
+                    page: PageItem::from(&page),
+                    version: n,
+                    body,
+                }
+            }
+            "diff" => {
+                let from = *required(&a.from, "from", action)?;
+                let to = match a.to {
+                    Some(t) => t,
+                    None => self
+                        .client
+                        .pages()
+                        .get(id.clone().into(), None)
+                        .await?
+                        .version
+                        .map(|v| v.number)
+                        .unwrap_or(1),
+                };
+                let old = self
+                    .client
+                    .pages()
+                    .get_version(id.clone().into(), from, BodyFormat::Storage)
+                    .await?;
+                let new = self
+                    .client
+                    .pages()
+                    .get_version(id.clone().into(), to, BodyFormat::Storage)
+                    .await?;
+                let (old, new) = (
+                    split_blocks(&body_of(&old, BodyFormat::Storage)),
+                    split_blocks(&body_of(&new, BodyFormat::Storage)),
+                );
+                let diff = similar::TextDiff::from_lines(&old, &new);
+                let (mut added, mut removed) = (0, 0);
+                for c in diff.iter_all_changes() {
+                    match c.tag() {
+                        similar::ChangeTag::Insert => added += 1,
+                        similar::ChangeTag::Delete => removed += 1,
+                        similar::ChangeTag::Equal => {}
+                    }
+                }
+                let text = diff
+                    .unified_diff()
+                    .context_radius(2)
+                    .header(&format!("version {from}"), &format!("version {to}"))
+                    .to_string();
+                let (text, _) = cap(&text, a.max_bytes.unwrap_or(self.config.max_body_bytes));
+                Data::Diff {
+                    page_id: id.clone(),
+                    from,
+                    to,
+                    added,
+                    removed,
+                    diff: text.to_string(),
+                }
+            }
+            _ => return Err(unknown(action)),
+        };
+        Ok(Output::new(action, data))
+    }
+}
+
+/// Storage bodies are often one long line: break after block ends so a diff shows what changed.
+fn split_blocks(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 20);
+    for part in s.split_inclusive('>') {
+        out.push_str(part);
+        let t = part.trim_end();
+        if [
+            "</p>",
+            "</h1>",
+            "</h2>",
+            "</h3>",
+            "</h4>",
+            "</h5>",
+            "</h6>",
+            "</li>",
+            "</tr>",
+            "</table>",
+            "<br/>",
+            "<hr/>",
+            "</ac:structured-macro>",
+        ]
+        .iter()
+        .any(|e| t.ends_with(e))
+            && !part.ends_with('\n')
+        {
+            out.push('\n');
+        }
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+fn no_section(key: &str, secs: &[sections::Section]) -> OpError {
+    let ids: Vec<&str> = secs.iter().map(|s| s.id.as_str()).take(30).collect();
+    OpError::invalid(
+        format!("no section `{key}` in this page"),
+        if ids.is_empty() {
+            "the page has no headings; use getBody / update instead".to_string()
+        } else {
+            format!("section ids: {}", ids.join(", "))
+        },
+    )
+}
+
+fn unknown(action: &str) -> OpError {
+    OpError::invalid(
+        format!("unknown action `{action}`"),
+        "see the tool's `action` enum",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_respects_char_boundaries() {
+        assert_eq!(cap("héllo", 2), ("h", true));
+        assert_eq!(cap("abc", 10), ("abc", false));
+    }
+
+    #[test]
+    fn blocks_split_for_diffs() {
+        assert_eq!(split_blocks("<p>a</p><p>b</p>"), "<p>a</p>\n<p>b</p>\n");
+    }
+}
