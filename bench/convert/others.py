@@ -1,0 +1,83 @@
+"""Times the converters people use today on the same corpus files, and writes their
+storage -> Markdown -> storage round trips so the Rust side can score them.
+
+storage -> Markdown: markdownify (what sooperset/mcp-atlassian relies on).
+Markdown -> storage: md2conf (PyPI `markdown-to-confluence`), on the corpus's paired .md files.
+Round trip: markdownify, then md2conf.
+"""
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from markdownify import markdownify
+from md2conf.collection import ConfluencePageCollection, ConfluenceUserCollection
+from md2conf.converter import ConfluenceDocument
+from md2conf.metadata import ConfluenceSiteMetadata
+from md2conf.options import ProcessorOptions
+from md2conf.scanner import Scanner
+
+
+def md2conf_storage(text: str, workdir: Path) -> str:
+    """Converts Markdown to storage the way `md2conf` does for one file, without network."""
+    path = workdir / "page.md"
+    path.write_text(text, encoding="utf-8")
+    doc = Scanner().parse(text)
+    site = ConfluenceSiteMetadata(domain="example.atlassian.net", base_path="/wiki/", space_key="DOC")
+    options = ProcessorOptions(generated_by=None)
+    cd = ConfluenceDocument(path, doc, options, workdir, site, ConfluencePageCollection(), ConfluenceUserCollection())
+    return cd.xhtml()
+
+
+def read(path: Path) -> str:
+    """Reads a file byte for byte (no newline translation), as the Rust side does."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def timed(fn, inputs, rounds):
+    """Best-of-rounds seconds for converting every input once, and the outputs."""
+    best = float("inf")
+    outputs = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        outputs = [fn(x) for x in inputs]
+        best = min(best, time.perf_counter() - start)
+    return best, outputs
+
+
+def main() -> None:
+    corpus, out_dir, rounds = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    storage_files = sorted(p for p in corpus.iterdir() if p.suffix in (".xml", ".html"))
+    md_files = sorted(p for p in corpus.iterdir() if p.suffix == ".md")
+    storage = [read(p) for p in storage_files]
+    markdown = [read(p) for p in md_files]
+    work = Path(tempfile.mkdtemp(prefix="md2conf-"))
+
+    def safe_md2conf(text: str) -> str:
+        try:
+            return md2conf_storage(text, work)
+        except Exception as ex:  # md2conf refuses some inputs; count them as lost
+            failures.append(repr(ex)[:200])
+            return ""
+
+    failures: list[str] = []
+    s2m_secs, md_out = timed(markdownify, storage, rounds)
+    m2s_secs, _ = timed(safe_md2conf, markdown, rounds)
+    failures.clear()
+    round_trip = [safe_md2conf(m) for m in md_out]
+    for p, s in zip(storage_files, round_trip):
+        (out_dir / p.name).write_text(s, encoding="utf-8")
+    result = {
+        "storage_to_markdown": {"tool": "markdownify", "seconds": s2m_secs, "bytes": sum(len(s.encode()) for s in storage)},
+        "markdown_to_storage": {"tool": "md2conf", "seconds": m2s_secs, "bytes": sum(len(m.encode()) for m in markdown)},
+        "round_trip_failures": failures,
+    }
+    (out_dir / "result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
