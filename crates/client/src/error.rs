@@ -63,8 +63,6 @@ pub enum AuthFailure {
     Invalid,
     /// An OAuth access token that has expired and could not be refreshed.
     Expired,
-    /// A scoped API token sent to the site URL, which only accepts classic tokens.
-    ScopedTokenOnSite,
 }
 
 /// Everything that can go wrong talking to Confluence.
@@ -85,7 +83,6 @@ pub enum ClientError {
     #[error("Confluence refused the {} ({})", .credential.describe(), match .reason {
         AuthFailure::Invalid => "unknown, wrong or revoked credentials",
         AuthFailure::Expired => "the access token has expired",
-        AuthFailure::ScopedTokenOnSite => "scoped API tokens are not accepted on the site URL",
     })]
     Unauthorized {
         credential: CredentialKind,
@@ -200,9 +197,16 @@ impl ClientError {
                 endpoint; only a classic API token on the site URL (or Atlassian's own UI) can"
                 .to_string(),
             ClientError::Unauthorized { reason: AuthFailure::Invalid, credential } => match credential {
-                CredentialKind::ApiToken | CredentialKind::ScopedApiToken => "check the email and API \
-                    token (CONFLUENCE_USERNAME, CONFLUENCE_API_TOKEN); the token may have expired or \
-                    been revoked at https://id.atlassian.com/manage-profile/security/api-tokens"
+                CredentialKind::ApiToken => "check the email and API token (CONFLUENCE_USERNAME, \
+                    CONFLUENCE_API_TOKEN); the token may have expired or been revoked at \
+                    https://id.atlassian.com/manage-profile/security/api-tokens. A scoped API token is \
+                    refused on the site URL: it only works through \
+                    https://api.atlassian.com/ex/confluence/{cloudId}, so leave the token kind unset \
+                    (Conflux detects it) or set CONFLUX_TOKEN_KIND=scoped"
+                    .to_string(),
+                CredentialKind::ScopedApiToken => "check the email and API token (CONFLUENCE_USERNAME, \
+                    CONFLUENCE_API_TOKEN); the token may have expired or been revoked at \
+                    https://id.atlassian.com/manage-profile/security/api-tokens"
                     .to_string(),
                 CredentialKind::OAuth => {
                     "the OAuth grant is no longer valid: reconnect Confluence to sign in again".to_string()
@@ -213,11 +217,6 @@ impl ClientError {
             },
             ClientError::Unauthorized { reason: AuthFailure::Expired, .. } => {
                 "the access token has expired: reconnect (OAuth) or supply a fresh token".to_string()
-            }
-            ClientError::Unauthorized { reason: AuthFailure::ScopedTokenOnSite, .. } => {
-                "scoped API tokens only work through https://api.atlassian.com/ex/confluence/{cloudId}; \
-                 leave the token kind unset (Conflux detects it) or set CONFLUENCE_CLOUD_ID"
-                    .to_string()
             }
             ClientError::Forbidden { .. } => "the account lacks permission for this in the space: ask a \
                 space admin to grant it (Space settings → Permissions), or use another space"

@@ -287,7 +287,7 @@ impl Client {
                     continue;
                 }
             }
-            return Err(self.classify(call.op, status, &headers, &bytes, &credential, route));
+            return Err(self.classify(call.op, status, &headers, &bytes, &credential));
         }
     }
 
@@ -306,7 +306,6 @@ impl Client {
         headers: &HeaderMap,
         body: &[u8],
         credential: &Credential,
-        route: &Route,
     ) -> ClientError {
         let message = error_message(body).unwrap_or_else(|| format!("HTTP {status}"));
         let kind = credential.kind();
@@ -338,9 +337,6 @@ impl Client {
                     return ClientError::missing(op, kind, granted);
                 }
                 let reason = match credential {
-                    Credential::ScopedToken(_) if !route.is_gateway() => {
-                        AuthFailure::ScopedTokenOnSite
-                    }
                     Credential::OAuth(t) if t.is_stale(SystemTime::now(), Duration::ZERO) => {
                         AuthFailure::Expired
                     }

@@ -31,7 +31,11 @@ impl Sim {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let handle = conflux_sim::spawn(config).await.expect("simulator starts");
         let info = handle.info();
-        Sim { handle, info, http: reqwest::Client::new() }
+        Sim {
+            handle,
+            info,
+            http: reqwest::Client::new(),
+        }
     }
 
     fn config(&self) -> ClientConfig {
@@ -63,16 +67,22 @@ impl Sim {
 
     async fn classic(&self) -> Client {
         let t = &self.info.classic_token;
-        Client::connect(self.api_token(&t.email, &t.token, TokenKindHint::Detect), self.config())
-            .await
-            .expect("classic token connects")
+        Client::connect(
+            self.api_token(&t.email, &t.token, TokenKindHint::Detect),
+            self.config(),
+        )
+        .await
+        .expect("classic token connects")
     }
 
     async fn scoped_full(&self) -> Client {
         let t = &self.info.scoped_tokens.full;
-        Client::connect(self.api_token(&t.email, &t.token, TokenKindHint::Detect), self.config())
-            .await
-            .expect("scoped token connects")
+        Client::connect(
+            self.api_token(&t.email, &t.token, TokenKindHint::Detect),
+            self.config(),
+        )
+        .await
+        .expect("scoped token connects")
     }
 
     async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
@@ -93,12 +103,19 @@ impl Sim {
     async fn scoped_with(&self, scopes: &[&str]) -> Client {
         let email = self.info.classic_token.email.clone();
         let v = self
-            .admin(reqwest::Method::POST, "/tokens", json!({"kind": "scoped", "email": email, "scopes": scopes}))
+            .admin(
+                reqwest::Method::POST,
+                "/tokens",
+                json!({"kind": "scoped", "email": email, "scopes": scopes}),
+            )
             .await;
         let token = v["token"].as_str().unwrap();
-        Client::connect(self.api_token(&email, token, TokenKindHint::Detect), self.config())
-            .await
-            .expect("scoped token connects")
+        Client::connect(
+            self.api_token(&email, token, TokenKindHint::Detect),
+            self.config(),
+        )
+        .await
+        .expect("scoped token connects")
     }
 
     /// An OAuth access token for the demo user holding exactly `scopes`.
@@ -130,8 +147,18 @@ impl Sim {
 
     async fn some_page(&self, client: &Client, key: &str) -> String {
         let sid = self.space_id(client, key).await;
-        let filter = PageList { space_id: Some(sid), ..Default::default() };
-        client.pages().list(&filter, &PageRequest::limit(1)).await.unwrap().results[0].id.clone()
+        let filter = PageList {
+            space_id: Some(sid),
+            ..Default::default()
+        };
+        client
+            .pages()
+            .list(&filter, &PageRequest::limit(1))
+            .await
+            .unwrap()
+            .results[0]
+            .id
+            .clone()
     }
 }
 
@@ -152,45 +179,89 @@ async fn api_tokens_are_told_apart_and_routed() {
     assert_eq!(scoped.credential().kind(), CredentialKind::ScopedApiToken);
     assert_eq!(
         scoped.route().root(),
-        format!("{}/ex/confluence/{}", sim.info.gateway_url, sim.info.cloud_id)
+        format!(
+            "{}/ex/confluence/{}",
+            sim.info.gateway_url, sim.info.cloud_id
+        )
     );
     // Both read the same space list, each on its own route.
-    let a = classic.spaces().list(&[], &PageRequest::limit(50)).await.unwrap();
-    let b = scoped.spaces().list(&[], &PageRequest::limit(50)).await.unwrap();
+    let a = classic
+        .spaces()
+        .list(&[], &PageRequest::limit(50))
+        .await
+        .unwrap();
+    let b = scoped
+        .spaces()
+        .list(&[], &PageRequest::limit(50))
+        .await
+        .unwrap();
     let ids = |p: &conflux_client::Page<conflux_client::models::Space>| {
-        p.results.iter().map(|s| s.id.clone()).collect::<HashSet<_>>()
+        p.results
+            .iter()
+            .map(|s| s.id.clone())
+            .collect::<HashSet<_>>()
     };
     assert!(!a.results.is_empty());
     assert_eq!(ids(&a), ids(&b));
 }
 
-/// A scoped token forced onto the site URL is refused there, and the error says why.
+/// A scoped token declared classic goes to the site URL and is refused there; the hint names
+/// the gateway as the way out.
 #[tokio::test]
 async fn scoped_token_on_the_site_is_refused_with_the_fix() {
     let sim = Sim::start().await;
     let t = &sim.info.scoped_tokens.full;
-    let client =
-        Client::connect(sim.api_token(&t.email, &t.token, TokenKindHint::Classic), sim.config())
-            .await
-            .unwrap();
-    let e = client.spaces().list(&[], &PageRequest::limit(1)).await.unwrap_err();
+    let client = Client::connect(
+        sim.api_token(&t.email, &t.token, TokenKindHint::Classic),
+        sim.config(),
+    )
+    .await
+    .unwrap();
+    let e = client
+        .spaces()
+        .list(&[], &PageRequest::limit(1))
+        .await
+        .unwrap_err();
     assert!(
-        matches!(e, ClientError::Unauthorized { reason: AuthFailure::ScopedTokenOnSite, .. }),
+        matches!(
+            e,
+            ClientError::Unauthorized {
+                reason: AuthFailure::Invalid,
+                ..
+            }
+        ),
         "{e:?}"
     );
-    assert!(e.hint().contains("api.atlassian.com/ex/confluence"), "{}", e.hint());
+    assert!(
+        e.hint().contains("api.atlassian.com/ex/confluence"),
+        "{}",
+        e.hint()
+    );
 }
 
 #[tokio::test]
 async fn wrong_token_is_refused_everywhere() {
     let sim = Sim::start().await;
     let e = Client::connect(
-        sim.api_token(&sim.info.classic_token.email, "not-a-token", TokenKindHint::Detect),
+        sim.api_token(
+            &sim.info.classic_token.email,
+            "not-a-token",
+            TokenKindHint::Detect,
+        ),
         sim.config(),
     )
     .await
     .unwrap_err();
-    assert!(matches!(e, ClientError::Unauthorized { reason: AuthFailure::Invalid, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ClientError::Unauthorized {
+                reason: AuthFailure::Invalid,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     let e = Client::connect(
         CredentialConfig::AccessToken {
             token: Secret::new("nope".into()),
@@ -207,12 +278,28 @@ async fn wrong_token_is_refused_everywhere() {
 #[tokio::test]
 async fn oauth_access_token_goes_through_the_gateway_with_its_grant() {
     let sim = Sim::start().await;
-    let client = sim.oauth_with(&["read:space:confluence", "read:page:confluence"]).await;
+    let client = sim
+        .oauth_with(&["read:space:confluence", "read:page:confluence"])
+        .await;
     assert_eq!(client.credential().kind(), CredentialKind::AccessToken);
     assert!(client.route().is_gateway());
-    let granted = client.credential().granted_scopes().expect("accessible-resources reports scopes");
-    assert_eq!(granted.names(), vec!["read:page:confluence", "read:space:confluence"]);
-    assert!(!client.spaces().list(&[], &PageRequest::limit(5)).await.unwrap().results.is_empty());
+    let granted = client
+        .credential()
+        .granted_scopes()
+        .expect("accessible-resources reports scopes");
+    assert_eq!(
+        granted.names(),
+        vec!["read:page:confluence", "read:space:confluence"]
+    );
+    assert!(
+        !client
+            .spaces()
+            .list(&[], &PageRequest::limit(5))
+            .await
+            .unwrap()
+            .results
+            .is_empty()
+    );
 }
 
 /// Each tool area, refused for exactly the scope it lacks.
@@ -226,10 +313,16 @@ async fn missing_scope_refusals_name_the_scope_in_every_area() {
 
     // spaces
     let c = sim.scoped_with(&["read:page:confluence"]).await;
-    assert_eq!(missing(&c.spaces().list(&[], &one).await.unwrap_err()), vec!["read:space:confluence"]);
+    assert_eq!(
+        missing(&c.spaces().list(&[], &one).await.unwrap_err()),
+        vec!["read:space:confluence"]
+    );
     // pages (read and write)
     let c = sim.scoped_with(&["read:space:confluence"]).await;
-    assert_eq!(missing(&c.pages().get(pid(), None).await.unwrap_err()), vec!["read:page:confluence"]);
+    assert_eq!(
+        missing(&c.pages().get(pid(), None).await.unwrap_err()),
+        vec!["read:page:confluence"]
+    );
     let e = c
         .pages()
         .create(&NewPage {
@@ -243,7 +336,11 @@ async fn missing_scope_refusals_name_the_scope_in_every_area() {
         .unwrap_err();
     assert_eq!(missing(&e), vec!["write:page:confluence"]);
     // search
-    let e = c.search().cql("type = page", &SearchParams::default(), &one).await.unwrap_err();
+    let e = c
+        .search()
+        .cql("type = page", &SearchParams::default(), &one)
+        .await
+        .unwrap_err();
     assert_eq!(missing(&e), vec!["read:content-details:confluence"]);
     // content (hierarchy): neither route open → the preferred route's scope is named
     let e = c.content().children(pid(), &one).await.unwrap_err();
@@ -253,7 +350,10 @@ async fn missing_scope_refusals_name_the_scope_in_every_area() {
     assert_eq!(missing(&e), vec!["read:comment:confluence"]);
     // labels (write through v1)
     let e = c.labels().add(pid(), &["x".into()]).await.unwrap_err();
-    assert_eq!(missing(&e), vec!["read:label:confluence", "write:label:confluence"]);
+    assert_eq!(
+        missing(&e),
+        vec!["read:label:confluence", "write:label:confluence"]
+    );
     // attachments
     let e = c.attachments().for_page(pid(), &one).await.unwrap_err();
     assert_eq!(missing(&e), vec!["read:attachment:confluence"]);
@@ -273,20 +373,41 @@ async fn hierarchy_falls_back_to_a_route_the_grant_opens() {
     let sid = sim.space_id(&classic, "ENG").await;
     let home = classic
         .pages()
-        .list(&PageList { space_id: Some(sid), ..Default::default() }, &PageRequest::limit(250))
+        .list(
+            &PageList {
+                space_id: Some(sid),
+                ..Default::default()
+            },
+            &PageRequest::limit(250),
+        )
         .await
         .unwrap()
         .results
         .into_iter()
         .find(|p| p.parent_id.is_none())
         .expect("a root page");
-    let preferred = classic.content().descendants(home.id.clone().into(), None, &PageRequest::limit(250)).await.unwrap();
+    let preferred = classic
+        .content()
+        .descendants(home.id.clone().into(), None, &PageRequest::limit(250))
+        .await
+        .unwrap();
     let c = sim
-        .oauth_with(&["read:space:confluence", "read:page:confluence", "read:content-details:confluence"])
+        .oauth_with(&[
+            "read:space:confluence",
+            "read:page:confluence",
+            "read:content-details:confluence",
+        ])
         .await;
-    let fallback = c.content().descendants(home.id.clone().into(), None, &PageRequest::limit(250)).await.unwrap();
+    let fallback = c
+        .content()
+        .descendants(home.id.clone().into(), None, &PageRequest::limit(250))
+        .await
+        .unwrap();
     let ids = |v: &[conflux_client::models::ContentRef]| {
-        v.iter().filter(|c| c.content_type == "page").map(|c| c.id.clone()).collect::<HashSet<_>>()
+        v.iter()
+            .filter(|c| c.content_type == "page")
+            .map(|c| c.id.clone())
+            .collect::<HashSet<_>>()
     };
     assert!(!fallback.results.is_empty());
     assert_eq!(ids(&preferred.results), ids(&fallback.results));
@@ -297,15 +418,33 @@ async fn pagination_walks_past_250_items() {
     let sim = Sim::start().await;
     let client = sim.scoped_full().await;
     let filter = PageList::default();
-    let big: Vec<_> = client.pages().list_all(&filter, 250).try_collect().await.unwrap();
-    let small: Vec<_> = client.pages().list_all(&filter, 37).try_collect().await.unwrap();
-    assert!(big.len() > 250, "the demo site has more than 250 pages, got {}", big.len());
+    let big: Vec<_> = client
+        .pages()
+        .list_all(&filter, 250)
+        .try_collect()
+        .await
+        .unwrap();
+    let small: Vec<_> = client
+        .pages()
+        .list_all(&filter, 37)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(
+        big.len() > 250,
+        "the demo site has more than 250 pages, got {}",
+        big.len()
+    );
     let a: HashSet<_> = big.iter().map(|p| p.id.clone()).collect();
     let b: HashSet<_> = small.iter().map(|p| p.id.clone()).collect();
     assert_eq!(a.len(), big.len(), "no page twice");
     assert_eq!(a, b);
     // A limit above 250 is capped by Confluence, not an error.
-    let page = client.pages().list(&filter, &PageRequest::limit(1000)).await.unwrap();
+    let page = client
+        .pages()
+        .list(&filter, &PageRequest::limit(1000))
+        .await
+        .unwrap();
     assert_eq!(page.results.len(), 250);
     assert!(page.next_cursor.is_some());
 }
@@ -315,16 +454,30 @@ async fn search_pages_through_results() {
     let sim = Sim::start().await;
     let client = sim.classic().await;
     let cql = "type = page ORDER BY id";
-    let first = client.search().cql(cql, &SearchParams::default(), &PageRequest::limit(10)).await.unwrap();
+    let first = client
+        .search()
+        .cql(cql, &SearchParams::default(), &PageRequest::limit(10))
+        .await
+        .unwrap();
     assert_eq!(first.results.len(), 10);
     let cursor = first.next_cursor.clone().expect("more results");
     let second = client
         .search()
-        .cql(cql, &SearchParams::default(), &PageRequest { limit: Some(10), cursor: Some(cursor) })
+        .cql(
+            cql,
+            &SearchParams::default(),
+            &PageRequest {
+                limit: Some(10),
+                cursor: Some(cursor),
+            },
+        )
         .await
         .unwrap();
     let ids = |p: &conflux_client::models::SearchPage| {
-        p.results.iter().filter_map(|r| r.content.as_ref().map(|c| c.id.clone())).collect::<HashSet<_>>()
+        p.results
+            .iter()
+            .filter_map(|r| r.content.as_ref().map(|c| c.id.clone()))
+            .collect::<HashSet<_>>()
     };
     assert_eq!(ids(&second).len(), 10);
     assert!(ids(&first).is_disjoint(&ids(&second)));
@@ -336,7 +489,11 @@ async fn malformed_cql_says_where_it_broke() {
     let client = sim.scoped_full().await;
     let e = client
         .search()
-        .cql("type = page AND (space = ENG", &SearchParams::default(), &PageRequest::limit(5))
+        .cql(
+            "type = page AND (space = ENG",
+            &SearchParams::default(),
+            &PageRequest::limit(5),
+        )
         .await
         .unwrap_err();
     match &e {
@@ -371,16 +528,32 @@ async fn stale_version_is_a_conflict_that_names_the_current_version() {
         message: None,
         status: None,
     };
-    let v2 = client.pages().update(id.clone(), &update(2, "<p>two</p>")).await.unwrap();
+    let v2 = client
+        .pages()
+        .update(id.clone(), &update(2, "<p>two</p>"))
+        .await
+        .unwrap();
     assert_eq!(v2.version.unwrap().number, 2);
-    let e = client.pages().update(id.clone(), &update(2, "<p>stale</p>")).await.unwrap_err();
+    let e = client
+        .pages()
+        .update(id.clone(), &update(2, "<p>stale</p>"))
+        .await
+        .unwrap_err();
     match &e {
         ClientError::VersionConflict { current, .. } => assert_eq!(*current, Some(2)),
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert!(e.hint().contains("send version 3"), "{}", e.hint());
-    let body = client.pages().get(id, Some(BodyFormat::Storage)).await.unwrap();
-    assert_eq!(body.body.unwrap().storage.unwrap().value, "<p>two</p>", "the stale write changed nothing");
+    let body = client
+        .pages()
+        .get(id, Some(BodyFormat::Storage))
+        .await
+        .unwrap();
+    assert_eq!(
+        body.body.unwrap().storage.unwrap().value,
+        "<p>two</p>",
+        "the stale write changed nothing"
+    );
 }
 
 #[tokio::test]
@@ -394,11 +567,18 @@ async fn rate_limits_are_waited_out_with_retry_after() {
     )
     .await;
     let before = sim.admin(reqwest::Method::GET, "/stats", Value::Null).await;
-    let page = client.spaces().list(&[], &PageRequest::limit(1)).await.unwrap();
+    let page = client
+        .spaces()
+        .list(&[], &PageRequest::limit(1))
+        .await
+        .unwrap();
     assert_eq!(page.results.len(), 1);
     let after = sim.admin(reqwest::Method::GET, "/stats", Value::Null).await;
     let served = after["requests"].as_u64().unwrap() - before["requests"].as_u64().unwrap();
-    assert!(served >= 3, "two 429s then a success, got {served} requests");
+    assert!(
+        served >= 3,
+        "two 429s then a success, got {served} requests"
+    );
 
     // With more refusals than attempts, the error says to wait.
     sim.admin(
@@ -407,7 +587,11 @@ async fn rate_limits_are_waited_out_with_retry_after() {
         json!({"fail_next": {"count": 10, "status": 429, "retry_after": 0}}),
     )
     .await;
-    let e = client.spaces().list(&[], &PageRequest::limit(1)).await.unwrap_err();
+    let e = client
+        .spaces()
+        .list(&[], &PageRequest::limit(1))
+        .await
+        .unwrap_err();
     assert!(matches!(e, ClientError::RateLimited { .. }), "{e:?}");
 }
 
@@ -415,10 +599,26 @@ async fn rate_limits_are_waited_out_with_retry_after() {
 async fn server_errors_are_retried_for_reads_but_not_for_creates() {
     let sim = Sim::start().await;
     let client = sim.classic().await;
-    sim.admin(reqwest::Method::PUT, "/faults", json!({"fail_next": {"count": 1, "status": 503}})).await;
-    assert!(client.spaces().list(&[], &PageRequest::limit(1)).await.is_ok());
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"fail_next": {"count": 1, "status": 503}}),
+    )
+    .await;
+    assert!(
+        client
+            .spaces()
+            .list(&[], &PageRequest::limit(1))
+            .await
+            .is_ok()
+    );
     let sid = sim.space_id(&client, "ENG").await;
-    sim.admin(reqwest::Method::PUT, "/faults", json!({"fail_next": {"count": 1, "status": 503}})).await;
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"fail_next": {"count": 1, "status": 503}}),
+    )
+    .await;
     let e = client
         .pages()
         .create(&NewPage {
@@ -430,7 +630,10 @@ async fn server_errors_are_retried_for_reads_but_not_for_creates() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(e, ClientError::Upstream { status: 503, .. }), "{e:?}");
+    assert!(
+        matches!(e, ClientError::Upstream { status: 503, .. }),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -446,21 +649,39 @@ async fn space_permissions_hide_and_forbid() {
     )
     .await;
     let v = sim
-        .admin(reqwest::Method::POST, "/tokens", json!({"kind": "classic", "email": "outsider@conflux.example"}))
+        .admin(
+            reqwest::Method::POST,
+            "/tokens",
+            json!({"kind": "classic", "email": "outsider@conflux.example"}),
+        )
         .await;
     let outsider = Client::connect(
-        sim.api_token("outsider@conflux.example", v["token"].as_str().unwrap(), TokenKindHint::Detect),
+        sim.api_token(
+            "outsider@conflux.example",
+            v["token"].as_str().unwrap(),
+            TokenKindHint::Detect,
+        ),
         sim.config(),
     )
     .await
     .unwrap();
-    let e = outsider.pages().get(PageId::new(page_id), None).await.unwrap_err();
+    let e = outsider
+        .pages()
+        .get(PageId::new(page_id), None)
+        .await
+        .unwrap_err();
     assert!(matches!(e, ClientError::NotFound { .. }), "{e:?}");
     // The demo user reads HR but may not write there.
     let hr = sim.space_id(&classic, "HR").await;
     let e = classic
         .pages()
-        .create(&NewPage { space_id: hr, title: "Nope".into(), parent_id: None, body: String::new(), status: None })
+        .create(&NewPage {
+            space_id: hr,
+            title: "Nope".into(),
+            parent_id: None,
+            body: String::new(),
+            status: None,
+        })
         .await
         .unwrap_err();
     assert!(matches!(e, ClientError::Forbidden { .. }), "{e:?}");
@@ -472,11 +693,21 @@ async fn attachments_download_for_every_credential_kind() {
     let sim = Sim::start().await;
     let classic = sim.classic().await;
     let scoped = sim.scoped_full().await;
-    let oauth = sim.oauth_with(&["read:attachment:confluence", "read:page:confluence", "read:space:confluence"]).await;
+    let oauth = sim
+        .oauth_with(&[
+            "read:attachment:confluence",
+            "read:page:confluence",
+            "read:space:confluence",
+        ])
+        .await;
     // Find a page with an attachment through search.
     let found = classic
         .search()
-        .cql("type = attachment", &SearchParams::default(), &PageRequest::limit(1))
+        .cql(
+            "type = attachment",
+            &SearchParams::default(),
+            &PageRequest::limit(1),
+        )
         .await
         .unwrap();
     let att_id = found.results[0].content.as_ref().unwrap().id.clone();
@@ -484,12 +715,20 @@ async fn attachments_download_for_every_credential_kind() {
     let page_id = PageId::new(att.page_id.clone().unwrap());
     let mut seen = Vec::new();
     for c in [&classic, &scoped, &oauth] {
-        let d = c.attachments().download(page_id.clone(), &att.id, None).await.unwrap();
+        let d = c
+            .attachments()
+            .download(page_id.clone(), &att.id, None)
+            .await
+            .unwrap();
         assert_eq!(d.bytes.len() as u64, att.file_size);
         seen.push(d.bytes);
     }
     assert!(seen.windows(2).all(|w| w[0] == w[1]));
-    let e = classic.attachments().download(page_id, &att.id, Some(1)).await.unwrap_err();
+    let e = classic
+        .attachments()
+        .download(page_id, &att.id, Some(1))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), conflux_client::ErrorKind::InvalidInput);
 }
 
@@ -500,7 +739,13 @@ async fn every_tool_area_works_with_the_full_scoped_token() {
     let sid = sim.space_id(&c, "ENG").await;
     let page = c
         .pages()
-        .create(&NewPage { space_id: sid, title: "Round trip".into(), parent_id: None, body: "<p>a</p>".into(), status: None })
+        .create(&NewPage {
+            space_id: sid,
+            title: "Round trip".into(),
+            parent_id: None,
+            body: "<p>a</p>".into(),
+            status: None,
+        })
         .await
         .unwrap();
     let id = PageId::new(page.id.clone());
@@ -515,19 +760,68 @@ async fn every_tool_area_works_with_the_full_scoped_token() {
         })
         .await
         .unwrap();
-    let children = c.content().children(id.clone(), &PageRequest::limit(10)).await.unwrap();
-    assert_eq!(children.results.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), vec![child.id.clone()]);
-    let ancestors = c.content().ancestors(PageId::new(child.id.clone())).await.unwrap();
+    let children = c
+        .content()
+        .children(id.clone(), &PageRequest::limit(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        children
+            .results
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>(),
+        vec![child.id.clone()]
+    );
+    let ancestors = c
+        .content()
+        .ancestors(PageId::new(child.id.clone()))
+        .await
+        .unwrap();
     assert!(ancestors.iter().any(|a| a.id == page.id));
-    let comment = c.comments().add_footer(Some(id.clone()), None, "<p>nice</p>").await.unwrap();
-    let reply = c.comments().add_footer(None, Some(comment.id.clone()), "<p>thanks</p>").await.unwrap();
-    let footer = c.comments().footer(id.clone(), Some(BodyFormat::Storage), &PageRequest::limit(10)).await.unwrap();
+    let comment = c
+        .comments()
+        .add_footer(Some(id.clone()), None, "<p>nice</p>")
+        .await
+        .unwrap();
+    let reply = c
+        .comments()
+        .add_footer(None, Some(comment.id.clone()), "<p>thanks</p>")
+        .await
+        .unwrap();
+    let footer = c
+        .comments()
+        .footer(
+            id.clone(),
+            Some(BodyFormat::Storage),
+            &PageRequest::limit(10),
+        )
+        .await
+        .unwrap();
     assert!(footer.results.iter().any(|x| x.id == comment.id));
-    let replies = c.comments().replies(&comment.id, None, &PageRequest::limit(10)).await.unwrap();
+    let replies = c
+        .comments()
+        .replies(&comment.id, None, &PageRequest::limit(10))
+        .await
+        .unwrap();
     assert_eq!(replies.results[0].id, reply.id);
-    c.labels().add(id.clone(), &["Roadmap".into()]).await.unwrap();
-    let labels = c.labels().for_page(id.clone(), &PageRequest::limit(10)).await.unwrap();
-    assert_eq!(labels.results.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), vec!["roadmap"]);
+    c.labels()
+        .add(id.clone(), &["Roadmap".into()])
+        .await
+        .unwrap();
+    let labels = c
+        .labels()
+        .for_page(id.clone(), &PageRequest::limit(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        labels
+            .results
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["roadmap"]
+    );
     let att_id = c
         .attachments()
         .upload(
@@ -541,25 +835,65 @@ async fn every_tool_area_works_with_the_full_scoped_token() {
         )
         .await
         .unwrap();
-    let listed = c.attachments().for_page(id.clone(), &PageRequest::limit(10)).await.unwrap();
-    assert!(listed.results.iter().any(|a| a.id == att_id && a.title == "notes.txt"));
-    let bytes = c.attachments().download(id.clone(), &att_id, None).await.unwrap();
-    assert_eq!(&bytes.bytes[..], b"hello attachment");
-    c.pages()
-        .update(id.clone(), &PageUpdate { title: "Round trip".into(), body: "<p>v2</p>".into(), version: 2, message: Some("second".into()), status: None })
+    let listed = c
+        .attachments()
+        .for_page(id.clone(), &PageRequest::limit(10))
         .await
         .unwrap();
-    let versions = c.versions().for_page(id.clone(), &PageRequest::limit(10)).await.unwrap();
+    assert!(
+        listed
+            .results
+            .iter()
+            .any(|a| a.id == att_id && a.title == "notes.txt")
+    );
+    let bytes = c
+        .attachments()
+        .download(id.clone(), &att_id, None)
+        .await
+        .unwrap();
+    assert_eq!(&bytes.bytes[..], b"hello attachment");
+    c.pages()
+        .update(
+            id.clone(),
+            &PageUpdate {
+                title: "Round trip".into(),
+                body: "<p>v2</p>".into(),
+                version: 2,
+                message: Some("second".into()),
+                status: None,
+            },
+        )
+        .await
+        .unwrap();
+    let versions = c
+        .versions()
+        .for_page(id.clone(), &PageRequest::limit(10))
+        .await
+        .unwrap();
     let mut numbers: Vec<u64> = versions.results.iter().map(|v| v.number).collect();
     numbers.sort();
     assert_eq!(numbers, vec![1, 2]);
-    let old = c.pages().get_version(id.clone(), 1, BodyFormat::Storage).await.unwrap();
+    let old = c
+        .pages()
+        .get_version(id.clone(), 1, BodyFormat::Storage)
+        .await
+        .unwrap();
     assert_eq!(old.body.unwrap().storage.unwrap().value, "<p>a</p>");
-    assert_eq!(c.versions().get(id.clone(), 2).await.unwrap().message, "second");
-    let db = c.databases().create(&page.space_id, "Tracker", None).await.unwrap();
+    assert_eq!(
+        c.versions().get(id.clone(), 2).await.unwrap().message,
+        "second"
+    );
+    let db = c
+        .databases()
+        .create(&page.space_id, "Tracker", None)
+        .await
+        .unwrap();
     assert_eq!(c.databases().get(&db.id).await.unwrap().title, "Tracker");
     c.databases().delete(&db.id).await.unwrap();
-    c.pages().delete(PageId::new(child.id), false).await.unwrap();
+    c.pages()
+        .delete(PageId::new(child.id), false)
+        .await
+        .unwrap();
     c.pages().delete(id.clone(), false).await.unwrap();
     let e = c.pages().get(id, None).await;
     // A trashed page reads back as trashed, or is gone; never as current.
