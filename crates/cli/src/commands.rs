@@ -37,8 +37,20 @@ pub async fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
         None => conflux_sim::SimConfig::demo(args.seed),
     };
     let port = args.listen.port();
-    let next = |n: u16| if port == 0 { Ok(0) } else { port.checked_add(n).context("--listen port too high: it needs three more above it") };
-    let ports = conflux_sim::Ports { site: port, gateway: next(1)?, identity: next(2)?, admin: next(3)? };
+    let next = |n: u16| {
+        if port == 0 {
+            Ok(0)
+        } else {
+            port.checked_add(n)
+                .context("--listen port too high: it needs three more above it")
+        }
+    };
+    let ports = conflux_sim::Ports {
+        site: port,
+        gateway: next(1)?,
+        identity: next(2)?,
+        admin: next(3)?,
+    };
     let sim = conflux_sim::spawn(config.with_host(args.listen.ip()).with_ports(ports)).await?;
     println!("{}", serde_json::to_string(&sim.info())?);
     eprintln!("simulator running; Ctrl-C stops it");
@@ -122,7 +134,9 @@ impl BodyArgs {
             (Some(b), _) => Ok(Some(b.clone())),
             (None, Some(p)) if p.as_os_str() == "-" => {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).context("reading the body from stdin")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("reading the body from stdin")?;
                 Ok(Some(s))
             }
             (None, Some(p)) => std::fs::read_to_string(p)
@@ -154,42 +168,100 @@ async fn space_id(client: &Client, key_or_id: &str) -> anyhow::Result<String> {
 
 pub async fn pages(client: &Client, out: &Printer, cmd: PagesCmd) -> anyhow::Result<()> {
     match cmd {
-        PagesCmd::Get { id, body_format: fmt, no_body } => {
-            let fmt = if no_body { None } else { Some(body_format(&fmt)?) };
+        PagesCmd::Get {
+            id,
+            body_format: fmt,
+            no_body,
+        } => {
+            let fmt = if no_body {
+                None
+            } else {
+                Some(body_format(&fmt)?)
+            };
             let page = client.pages().get(PageId::new(id), fmt).await?;
             out.page(&page)
         }
-        PagesCmd::List { space, title, status, limit, cursor, all } => {
+        PagesCmd::List {
+            space,
+            title,
+            status,
+            limit,
+            cursor,
+            all,
+        } => {
             let space_id = match space {
                 Some(s) => Some(space_id(client, &s).await?),
                 None => None,
             };
-            let filter = PageList { space_id, title, status, body_format: None };
+            let filter = PageList {
+                space_id,
+                title,
+                status,
+                body_format: None,
+            };
             if all {
                 use futures::TryStreamExt as _;
-                let pages: Vec<_> = client.pages().list_all(&filter, limit.min(250)).try_collect().await?;
+                let pages: Vec<_> = client
+                    .pages()
+                    .list_all(&filter, limit.min(250))
+                    .try_collect()
+                    .await?;
                 out.pages(&pages, None)
             } else {
-                let page = client.pages().list(&filter, &PageRequest { limit: Some(limit), cursor }).await?;
+                let page = client
+                    .pages()
+                    .list(
+                        &filter,
+                        &PageRequest {
+                            limit: Some(limit),
+                            cursor,
+                        },
+                    )
+                    .await?;
                 out.pages(&page.results, page.next_cursor.as_deref())
             }
         }
-        PagesCmd::Create { space, title, parent, body } => {
+        PagesCmd::Create {
+            space,
+            title,
+            parent,
+            body,
+        } => {
             let body = body.read()?.unwrap_or_default();
             let space_id = space_id(client, &space).await?;
             let page = client
                 .pages()
-                .create(&NewPage { space_id, title, parent_id: parent, body, status: None })
+                .create(&NewPage {
+                    space_id,
+                    title,
+                    parent_id: parent,
+                    body,
+                    status: None,
+                })
                 .await?;
             out.written("created", &page)
         }
-        PagesCmd::Update { id, title, body, version, message } => {
+        PagesCmd::Update {
+            id,
+            title,
+            body,
+            version,
+            message,
+        } => {
             let id = PageId::new(id);
-            let current = client.pages().get(id.clone(), Some(BodyFormat::Storage)).await?;
+            let current = client
+                .pages()
+                .get(id.clone(), Some(BodyFormat::Storage))
+                .await?;
             let current_version = current.version.as_ref().map(|v| v.number).unwrap_or(1);
             let body = match body.read()? {
                 Some(b) => b,
-                None => current.body.as_ref().and_then(|b| b.storage.as_ref()).map(|s| s.value.clone()).unwrap_or_default(),
+                None => current
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.storage.as_ref())
+                    .map(|s| s.value.clone())
+                    .unwrap_or_default(),
             };
             let update = PageUpdate {
                 title: title.unwrap_or(current.title),
@@ -202,7 +274,10 @@ pub async fn pages(client: &Client, out: &Printer, cmd: PagesCmd) -> anyhow::Res
             out.written("updated", &page)
         }
         PagesCmd::Delete { id } => {
-            client.pages().delete(PageId::new(id.clone()), false).await?;
+            client
+                .pages()
+                .delete(PageId::new(id.clone()), false)
+                .await?;
             out.message(&format!("page {id} moved to the trash"))
         }
     }
@@ -224,7 +299,16 @@ pub enum SpacesCmd {
 pub async fn spaces(client: &Client, out: &Printer, cmd: SpacesCmd) -> anyhow::Result<()> {
     match cmd {
         SpacesCmd::List { limit, cursor } => {
-            let page = client.spaces().list(&[], &PageRequest { limit: Some(limit), cursor }).await?;
+            let page = client
+                .spaces()
+                .list(
+                    &[],
+                    &PageRequest {
+                        limit: Some(limit),
+                        cursor,
+                    },
+                )
+                .await?;
             out.spaces(&page.results, page.next_cursor.as_deref())
         }
         SpacesCmd::Get { key_or_id } => {
@@ -262,10 +346,20 @@ pub async fn search(client: &Client, out: &Printer, args: SearchArgs) -> anyhow:
             .into());
         }
     };
-    let params = SearchParams { cqlcontext: args.cqlcontext, excerpt };
+    let params = SearchParams {
+        cqlcontext: args.cqlcontext,
+        excerpt,
+    };
     let page = client
         .search()
-        .cql(&args.cql, &params, &PageRequest { limit: Some(args.limit), cursor: args.cursor })
+        .cql(
+            &args.cql,
+            &params,
+            &PageRequest {
+                limit: Some(args.limit),
+                cursor: args.cursor,
+            },
+        )
         .await?;
     out.search(&page)
 }

@@ -2,7 +2,9 @@
 //! The simulator runs in-process; nothing of its start-up JSON reaches stdout.
 
 use conflux_client::api::{NewPage, PageList};
-use conflux_client::{Client, ClientConfig, CredentialConfig, Endpoints, PageRequest, TokenKindHint};
+use conflux_client::{
+    Client, ClientConfig, CredentialConfig, Endpoints, PageRequest, TokenKindHint,
+};
 use conflux_sim::{SimConfig, SimHandle};
 use conflux_types::{BaseUrl, Secret, SiteUrl};
 
@@ -28,9 +30,10 @@ pub async fn start(who: DemoCredential) -> anyhow::Result<(SimHandle, Layer)> {
     let (email, token) = match who {
         DemoCredential::Classic => (info.classic_token.email, info.classic_token.token),
         DemoCredential::Scoped => (info.scoped_tokens.full.email, info.scoped_tokens.full.token),
-        DemoCredential::ScopedRead => {
-            (info.scoped_tokens.read_only.email, info.scoped_tokens.read_only.token)
-        }
+        DemoCredential::ScopedRead => (
+            info.scoped_tokens.read_only.email,
+            info.scoped_tokens.read_only.token,
+        ),
     };
     let layer = Layer {
         url: Some(info.site_url),
@@ -52,7 +55,10 @@ pub async fn tour() -> anyhow::Result<()> {
     let sim = conflux_sim::spawn(SimConfig::demo(DEMO_SEED)).await?;
     let info = sim.info();
     println!("Conflux demo: a simulated Confluence Cloud site is running on this machine.");
-    println!("  site    {}\n  gateway {}\n  cloudId {}", info.site_url, info.gateway_url, info.cloud_id);
+    println!(
+        "  site    {}\n  gateway {}\n  cloudId {}",
+        info.site_url, info.gateway_url, info.cloud_id
+    );
 
     let config = ClientConfig {
         endpoints: Endpoints {
@@ -71,27 +77,52 @@ pub async fn tour() -> anyhow::Result<()> {
         scopes: None,
     };
 
-    step(1, "Two API tokens that look alike; Conflux tells them apart by trying");
+    step(
+        1,
+        "Two API tokens that look alike; Conflux tells them apart by trying",
+    );
     let classic = Client::connect(
         api_token(&info.classic_token.email, &info.classic_token.token),
         config.clone(),
     )
     .await?;
-    println!("  token A: {} -> {} ({})", classic.credential().kind().describe(), classic.route().name(), classic.route().root());
+    println!(
+        "  token A: {} -> {} ({})",
+        classic.credential().kind().describe(),
+        classic.route().name(),
+        classic.route().root()
+    );
     let read_only = Client::connect(
-        api_token(&info.scoped_tokens.read_only.email, &info.scoped_tokens.read_only.token),
+        api_token(
+            &info.scoped_tokens.read_only.email,
+            &info.scoped_tokens.read_only.token,
+        ),
         config.clone(),
     )
     .await?;
-    println!("  token B: {} -> {} ({})", read_only.credential().kind().describe(), read_only.route().name(), read_only.route().root());
+    println!(
+        "  token B: {} -> {} ({})",
+        read_only.credential().kind().describe(),
+        read_only.route().name(),
+        read_only.route().root()
+    );
 
-    step(2, "Spaces visible to the demo user (token B, through the gateway)");
-    let spaces = read_only.spaces().list(&[], &PageRequest::limit(10)).await?;
+    step(
+        2,
+        "Spaces visible to the demo user (token B, through the gateway)",
+    );
+    let spaces = read_only
+        .spaces()
+        .list(&[], &PageRequest::limit(10))
+        .await?;
     for s in &spaces.results {
         println!("  {:<6} {}", s.key, s.name);
     }
 
-    step(3, "CQL search: type = page AND text ~ \"runbook\" ORDER BY lastmodified DESC");
+    step(
+        3,
+        "CQL search: type = page AND text ~ \"runbook\" ORDER BY lastmodified DESC",
+    );
     let found = read_only
         .search()
         .cql(
@@ -104,19 +135,52 @@ pub async fn tour() -> anyhow::Result<()> {
         let id = r.content.as_ref().map(|c| c.id.as_str()).unwrap_or("");
         println!("  {id:>8}  {}", r.title);
     }
-    println!("  ({} of {} result(s))", found.results.len(), found.total_size.unwrap_or(found.results.len() as u64));
+    println!(
+        "  ({} of {} result(s))",
+        found.results.len(),
+        found.total_size.unwrap_or(found.results.len() as u64)
+    );
 
     if let Some(first) = spaces.results.first() {
-        let filter = PageList { space_id: Some(first.id.clone()), ..Default::default() };
-        let pages = read_only.pages().list(&filter, &PageRequest::limit(3)).await?;
+        let filter = PageList {
+            space_id: Some(first.id.clone()),
+            ..Default::default()
+        };
+        let pages = read_only
+            .pages()
+            .list(&filter, &PageRequest::limit(3))
+            .await?;
         if let Some(p) = pages.results.first() {
-            step(4, &format!("Reading a page of {} with its storage body", first.key));
-            let page = read_only.pages().get(p.id.clone().into(), Some(conflux_client::api::BodyFormat::Storage)).await?;
-            let body = page.body.as_ref().and_then(|b| b.storage.as_ref()).map(|b| b.value.len()).unwrap_or(0);
-            println!("  \"{}\" (id {}, version {}, {} bytes of storage format)", page.title, page.id, page.version.map(|v| v.number).unwrap_or(0), body);
+            step(
+                4,
+                &format!("Reading a page of {} with its storage body", first.key),
+            );
+            let page = read_only
+                .pages()
+                .get(
+                    p.id.clone().into(),
+                    Some(conflux_client::api::BodyFormat::Storage),
+                )
+                .await?;
+            let body = page
+                .body
+                .as_ref()
+                .and_then(|b| b.storage.as_ref())
+                .map(|b| b.value.len())
+                .unwrap_or(0);
+            println!(
+                "  \"{}\" (id {}, version {}, {} bytes of storage format)",
+                page.title,
+                page.id,
+                page.version.map(|v| v.number).unwrap_or(0),
+                body
+            );
         }
 
-        step(5, "A write with the read-only token: refused, and Conflux says exactly why");
+        step(
+            5,
+            "A write with the read-only token: refused, and Conflux says exactly why",
+        );
         let attempt = read_only
             .pages()
             .create(&NewPage {

@@ -16,7 +16,11 @@ use conflux_client::ClientError;
 use crate::settings::Layer;
 
 #[derive(Parser, Debug)]
-#[command(name = "conflux", version, about = "The Confluence Cloud connector for AI agents and people")]
+#[command(
+    name = "conflux",
+    version,
+    about = "The Confluence Cloud connector for AI agents and people"
+)]
 struct Cli {
     /// TOML settings file (default: $XDG_CONFIG_HOME/conflux/config.toml when it exists).
     #[arg(long, global = true, value_name = "FILE")]
@@ -114,7 +118,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         Some(K::Forbidden | K::NotFound | K::Gone) => 4,
         Some(K::VersionConflict) => 5,
         Some(K::RateLimited | K::Upstream | K::Transport) => 6,
-        Some(_) | None => 1,
+        None => 1,
     }
 }
 
@@ -137,7 +141,11 @@ fn print_error(e: &anyhow::Error) {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let env: HashMap<String, String> = std::env::vars().collect();
-    init_logging(cli.log.as_deref().or(env.get("CONFLUX_LOG").map(String::as_str)));
+    init_logging(
+        cli.log
+            .as_deref()
+            .or(env.get("CONFLUX_LOG").map(String::as_str)),
+    );
     match run(cli, env).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -166,12 +174,17 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     // The embedded simulator lives as long as the command.
     let _sim = if cli.demo {
         let (sim, demo_layer) = demo::start(cli.demo_as).await?;
-        layer = Layer { output: layer.output, ..demo_layer };
+        layer = Layer {
+            output: layer.output,
+            ..demo_layer
+        };
         Some(sim)
     } else {
         None
     };
-    let resolved = layer.resolve().map_err(|e| ClientError::Config(format!("{e:#}")))?;
+    let resolved = layer
+        .resolve()
+        .map_err(|e| ClientError::Config(format!("{e:#}")))?;
     let client = conflux_client::Client::connect(resolved.credential, resolved.client).await?;
     let out = output::Printer::new(resolved.output);
     match cli.command {

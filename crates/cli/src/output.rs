@@ -16,7 +16,9 @@ fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 
 /// Search excerpts mark hits with @@@hl@@@ ... @@@endhl@@@; a terminal shows them as *...*.
 fn plain_excerpt(s: &str) -> String {
-    s.replace("@@@hl@@@", "*").replace("@@@endhl@@@", "*").replace('\n', " ")
+    s.replace("@@@hl@@@", "*")
+        .replace("@@@endhl@@@", "*")
+        .replace('\n', " ")
 }
 
 impl Printer {
@@ -36,12 +38,27 @@ impl Printer {
         if self.format == Output::Json {
             return json(page);
         }
-        println!("{}  (id {}, space {}, status {})", page.title, page.id, page.space_id, page.status);
+        println!(
+            "{}  (id {}, space {}, status {})",
+            page.title, page.id, page.space_id, page.status
+        );
         if let Some(v) = &page.version {
-            println!("version {}{}", v.number, if v.message.is_empty() { String::new() } else { format!(": {}", v.message) });
+            println!(
+                "version {}{}",
+                v.number,
+                if v.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", v.message)
+                }
+            );
         }
         if let Some(body) = page.body.as_ref().and_then(|b| b.any()) {
-            println!("--- body ({}, {} bytes) ---", body.representation, body.value.len());
+            println!(
+                "--- body ({}, {} bytes) ---",
+                body.representation,
+                body.value.len()
+            );
             println!("{}", body.value);
         }
         Ok(())
@@ -55,7 +72,12 @@ impl Printer {
             let v = p.version.as_ref().map(|v| v.number).unwrap_or(0);
             println!("{:>10}  v{:<3} {:<9} {}", p.id, v, p.status, p.title);
         }
-        println!("({} page(s){})", pages.len(), next.map(|c| format!("; more with --cursor {c}")).unwrap_or_default());
+        println!(
+            "({} page(s){})",
+            pages.len(),
+            next.map(|c| format!("; more with --cursor {c}"))
+                .unwrap_or_default()
+        );
         Ok(())
     }
 
@@ -87,7 +109,11 @@ impl Printer {
         }
         for r in &page.results {
             let (id, kind, space) = match &r.content {
-                Some(c) => (c.id.as_str(), c.content_type.as_str(), c.space.as_ref().map(|s| s.key.as_str()).unwrap_or("")),
+                Some(c) => (
+                    c.id.as_str(),
+                    c.content_type.as_str(),
+                    c.space.as_ref().map(|s| s.key.as_str()).unwrap_or(""),
+                ),
                 None => ("", r.entity_type.as_str(), ""),
             };
             println!("{id:>10}  {kind:<10} {space:<6} {}", r.title);
@@ -95,11 +121,17 @@ impl Printer {
                 println!("            {}", plain_excerpt(r.excerpt.trim()));
             }
         }
-        let total = page.total_size.map(|t| format!(" of {t}")).unwrap_or_default();
+        let total = page
+            .total_size
+            .map(|t| format!(" of {t}"))
+            .unwrap_or_default();
         println!(
             "({} result(s){total}{})",
             page.results.len(),
-            page.next_cursor.as_deref().map(|c| format!("; more with --cursor {c}")).unwrap_or_default()
+            page.next_cursor
+                .as_deref()
+                .map(|c| format!("; more with --cursor {c}"))
+                .unwrap_or_default()
         );
         Ok(())
     }

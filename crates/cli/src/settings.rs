@@ -112,7 +112,12 @@ pub struct Resolved {
 
 impl Layer {
     pub fn output(&self) -> anyhow::Result<Output> {
-        match self.output.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .output
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("text") => Ok(Output::Text),
             Some("json") => Ok(Output::Json),
             Some(other) => bail!("output `{other}` is not known: use `text` or `json`"),
@@ -127,21 +132,41 @@ impl Layer {
             endpoints.gateway = BaseUrl::parse(g).context("CONFLUX_GATEWAY_URL / gateway_url")?;
         }
         if let Some(i) = &self.identity_url {
-            endpoints.identity = BaseUrl::parse(i).context("CONFLUX_IDENTITY_URL / identity_url")?;
+            endpoints.identity =
+                BaseUrl::parse(i).context("CONFLUX_IDENTITY_URL / identity_url")?;
         }
-        let client = ClientConfig { endpoints, ..ClientConfig::default() };
-        let site = self.url.as_deref().map(SiteUrl::parse).transpose().context("CONFLUENCE_URL / url")?;
+        let client = ClientConfig {
+            endpoints,
+            ..ClientConfig::default()
+        };
+        let site = self
+            .url
+            .as_deref()
+            .map(SiteUrl::parse)
+            .transpose()
+            .context("CONFLUENCE_URL / url")?;
         let cloud_id = self
             .cloud_id
             .as_deref()
             .map(|c| c.parse::<CloudId>())
             .transpose()
-            .map_err(|_| anyhow::anyhow!("CONFLUENCE_CLOUD_ID must be a UUID (GET {{site}}/_edge/tenant_info shows it)"))?;
-        let kind = match self.token_kind.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "CONFLUENCE_CLOUD_ID must be a UUID (GET {{site}}/_edge/tenant_info shows it)"
+                )
+            })?;
+        let kind = match self
+            .token_kind
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("detect") | Some("auto") => TokenKindHint::Detect,
             Some("classic") => TokenKindHint::Classic,
             Some("scoped") => TokenKindHint::Scoped,
-            Some(other) => bail!("token kind `{other}` is not known: use classic, scoped or detect"),
+            Some(other) => {
+                bail!("token kind `{other}` is not known: use classic, scoped or detect")
+            }
         };
         let scopes = self.scopes.as_deref().map(|s| {
             let (set, unknown) = ScopeSet::parse_lenient(s);
@@ -151,19 +176,34 @@ impl Layer {
             set
         });
         let credential = match (self.access_token, self.api_token) {
-            (Some(token), _) => CredentialConfig::AccessToken { token, site, cloud_id },
+            (Some(token), _) => CredentialConfig::AccessToken {
+                token,
+                site,
+                cloud_id,
+            },
             (None, Some(token)) => {
                 let email = self.username.ok_or_else(|| {
                     anyhow::anyhow!("CONFLUENCE_API_TOKEN is set but CONFLUENCE_USERNAME (the account email) is not")
                 })?;
-                CredentialConfig::ApiToken { email, token, site, cloud_id, kind, scopes }
+                CredentialConfig::ApiToken {
+                    email,
+                    token,
+                    site,
+                    cloud_id,
+                    kind,
+                    scopes,
+                }
             }
             (None, None) => bail!(
                 "no credential: set CONFLUENCE_URL, CONFLUENCE_USERNAME and CONFLUENCE_API_TOKEN \
                  (or CONFLUENCE_ACCESS_TOKEN), or try `conflux --demo ...` to use the built-in simulator"
             ),
         };
-        Ok(Resolved { credential, client, output })
+        Ok(Resolved {
+            credential,
+            client,
+            output,
+        })
     }
 }
 
@@ -172,7 +212,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -186,7 +229,10 @@ mod tests {
             ("CONFLUX_OUTPUT", "json"),
             ("CONFLUX_GATEWAY_URL", "http://conflux-env"),
         ]);
-        let flags = Layer { gateway_url: Some("http://flag".into()), ..Layer::default() };
+        let flags = Layer {
+            gateway_url: Some("http://flag".into()),
+            ..Layer::default()
+        };
         let merged = flags
             .over(Layer::from_conflux_env(&e))
             .over(Layer::from_confluence_env(&e))
@@ -201,10 +247,16 @@ mod tests {
     fn missing_pieces_get_actionable_errors() {
         let e = Layer::default().resolve().unwrap_err().to_string();
         assert!(e.contains("CONFLUENCE_API_TOKEN"), "{e}");
-        let l = Layer { api_token: Some(Secret::new("t".into())), ..Layer::default() };
+        let l = Layer {
+            api_token: Some(Secret::new("t".into())),
+            ..Layer::default()
+        };
         let e = l.resolve().unwrap_err().to_string();
         assert!(e.contains("CONFLUENCE_USERNAME"), "{e}");
-        let l = Layer { output: Some("yaml".into()), ..Layer::default() };
+        let l = Layer {
+            output: Some("yaml".into()),
+            ..Layer::default()
+        };
         assert!(l.resolve().unwrap_err().to_string().contains("text"));
     }
 
@@ -215,7 +267,10 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let l = Layer { api_token: Some(Secret::new("hunter2-token".into())), ..Layer::default() };
+        let l = Layer {
+            api_token: Some(Secret::new("hunter2-token".into())),
+            ..Layer::default()
+        };
         assert!(!format!("{l:?}").contains("hunter2"));
     }
 }

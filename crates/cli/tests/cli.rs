@@ -25,23 +25,36 @@ impl SimProcess {
             .spawn()
             .expect("conflux sim starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let info: Value = serde_json::from_str(&line).expect("first stdout line is JSON");
         SimProcess { child, info }
     }
 
     fn s(&self, pointer: &str) -> String {
-        self.info.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("{pointer}")).to_string()
+        self.info
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{pointer}"))
+            .to_string()
     }
 
     /// `conflux ARGS` with the environment of a user of a classic or scoped token.
     fn run(&self, token: &str, args: &[&str]) -> Output {
         let (email, token) = match token {
-            "classic" => (self.s("/classic_token/email"), self.s("/classic_token/token")),
-            "full" => (self.s("/scoped_tokens/full/email"), self.s("/scoped_tokens/full/token")),
-            "read_only" => {
-                (self.s("/scoped_tokens/read_only/email"), self.s("/scoped_tokens/read_only/token"))
-            }
+            "classic" => (
+                self.s("/classic_token/email"),
+                self.s("/classic_token/token"),
+            ),
+            "full" => (
+                self.s("/scoped_tokens/full/email"),
+                self.s("/scoped_tokens/full/token"),
+            ),
+            "read_only" => (
+                self.s("/scoped_tokens/read_only/email"),
+                self.s("/scoped_tokens/read_only/token"),
+            ),
             other => panic!("{other}"),
         };
         Command::new(BIN)
@@ -75,17 +88,43 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn sim_prints_its_contract_first() {
     let sim = SimProcess::start(&["--seed", "3"]);
-    for key in ["site_url", "gateway_url", "identity_url", "admin_url", "cloud_id"] {
-        assert!(sim.info[key].as_str().is_some_and(|s| !s.is_empty()), "{key}");
+    for key in [
+        "site_url",
+        "gateway_url",
+        "identity_url",
+        "admin_url",
+        "cloud_id",
+    ] {
+        assert!(
+            sim.info[key].as_str().is_some_and(|s| !s.is_empty()),
+            "{key}"
+        );
     }
     assert!(sim.info["classic_token"]["email"].is_string());
-    assert!(sim.info["classic_token"].get("scopes").is_none(), "a classic token has no scopes key");
-    let full = sim.info["scoped_tokens"]["full"]["scopes"].as_array().unwrap();
-    let read = sim.info["scoped_tokens"]["read_only"]["scopes"].as_array().unwrap();
+    assert!(
+        sim.info["classic_token"].get("scopes").is_none(),
+        "a classic token has no scopes key"
+    );
+    let full = sim.info["scoped_tokens"]["full"]["scopes"]
+        .as_array()
+        .unwrap();
+    let read = sim.info["scoped_tokens"]["read_only"]["scopes"]
+        .as_array()
+        .unwrap();
     assert!(full.iter().any(|s| s == "write:page:confluence"));
-    assert!(full.iter().any(|s| s == "read:content-details:confluence"), "search included");
-    assert!(read.iter().all(|s| s.as_str().unwrap().starts_with("read:")));
-    assert!(sim.info["oauth_client"]["redirect_uris"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(
+        full.iter().any(|s| s == "read:content-details:confluence"),
+        "search included"
+    );
+    assert!(
+        read.iter()
+            .all(|s| s.as_str().unwrap().starts_with("read:"))
+    );
+    assert!(
+        sim.info["oauth_client"]["redirect_uris"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
     // The cloudId is what the site's tenant_info says.
     let tenant: Value = reqwest_blocking_json(&format!("{}/_edge/tenant_info", sim.s("/site_url")));
     assert_eq!(tenant["cloudId"], sim.info["cloud_id"]);
@@ -93,7 +132,10 @@ fn sim_prints_its_contract_first() {
 
 /// A tiny blocking GET, so this test file needs no async runtime.
 fn reqwest_blocking_json(url: &str) -> Value {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let _ = rustls::crypto::ring::default_provider().install_default();
         reqwest::get(url).await.unwrap().json().await.unwrap()
@@ -108,7 +150,12 @@ fn commands_work_with_classic_and_scoped_tokens_from_the_environment() {
         assert!(o.status.success(), "{who}: {}", stderr(&o));
         assert!(stdout(&o).contains("ENG"), "{who}: {}", stdout(&o));
     }
-    let o = sim.run("read_only", &["-o", "json", "pages", "list", "--space", "ENG", "--limit", "3"]);
+    let o = sim.run(
+        "read_only",
+        &[
+            "-o", "json", "pages", "list", "--space", "ENG", "--limit", "3",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["results"].as_array().unwrap().len(), 3);
@@ -118,7 +165,11 @@ fn commands_work_with_classic_and_scoped_tokens_from_the_environment() {
     assert!(o.status.success(), "{}", stderr(&o));
     let page: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(page["id"], id);
-    assert!(page["body"]["storage"]["value"].as_str().is_some_and(|b| b.contains('<')));
+    assert!(
+        page["body"]["storage"]["value"]
+            .as_str()
+            .is_some_and(|b| b.contains('<'))
+    );
 }
 
 #[test]
@@ -126,19 +177,59 @@ fn create_update_and_search_round_trip() {
     let sim = SimProcess::start(&[]);
     let o = sim.run(
         "full",
-        &["-o", "json", "pages", "create", "--space", "ENG", "--title", "CLI made this", "--body", "<p>first</p>"],
+        &[
+            "-o",
+            "json",
+            "pages",
+            "create",
+            "--space",
+            "ENG",
+            "--title",
+            "CLI made this",
+            "--body",
+            "<p>first</p>",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let page: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let id = page["id"].as_str().unwrap().to_string();
-    let o = sim.run("full", &["pages", "update", &id, "--body", "<p>second</p>", "--message", "edit"]);
+    let o = sim.run(
+        "full",
+        &[
+            "pages",
+            "update",
+            &id,
+            "--body",
+            "<p>second</p>",
+            "--message",
+            "edit",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("version 2"), "{}", stdout(&o));
     // A stale explicit version is a conflict: exit 5, with the number to use.
-    let o = sim.run("full", &["pages", "update", &id, "--body", "<p>x</p>", "--version", "2"]);
+    let o = sim.run(
+        "full",
+        &[
+            "pages",
+            "update",
+            &id,
+            "--body",
+            "<p>x</p>",
+            "--version",
+            "2",
+        ],
+    );
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
-    assert!(stderr(&o).contains("hint: ") && stderr(&o).contains("send version 3"), "{}", stderr(&o));
-    let o = sim.run("classic", &["-o", "json", "search", "title = \"CLI made this\""]);
+    assert!(
+        stderr(&o).contains("hint: ") && stderr(&o).contains("send version 3"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sim.run(
+        "classic",
+        &["-o", "json", "search", "title = \"CLI made this\""],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["results"][0]["content"]["id"], id.as_str());
@@ -148,7 +239,12 @@ fn create_update_and_search_round_trip() {
 fn refusals_print_the_fix_and_exit_by_kind() {
     let sim = SimProcess::start(&[]);
     // Read-only scoped token writing: exit 3, the missing scope named.
-    let o = sim.run("read_only", &["pages", "create", "--space", "ENG", "--title", "x", "--body", "<p/>"]);
+    let o = sim.run(
+        "read_only",
+        &[
+            "pages", "create", "--space", "ENG", "--title", "x", "--body", "<p/>",
+        ],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("error: createPage needs scope(s)"), "{err}");
@@ -169,9 +265,17 @@ fn refusals_print_the_fix_and_exit_by_kind() {
 
 #[test]
 fn missing_configuration_is_explained() {
-    let o = Command::new(BIN).args(["spaces", "list"]).env_clear().output().unwrap();
+    let o = Command::new(BIN)
+        .args(["spaces", "list"])
+        .env_clear()
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("CONFLUENCE_API_TOKEN"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("CONFLUENCE_API_TOKEN"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stderr(&o).contains("--demo"), "{}", stderr(&o));
 }
 
@@ -183,7 +287,11 @@ fn demo_runs_with_nothing_configured() {
     assert!(out.contains("classic API token -> site"), "{out}");
     assert!(out.contains("scoped API token -> gateway"), "{out}");
     assert!(out.contains("`write:page:confluence`"), "{out}");
-    let o = Command::new(BIN).args(["--demo", "-o", "json", "spaces", "list"]).env_clear().output().unwrap();
+    let o = Command::new(BIN)
+        .args(["--demo", "-o", "json", "spaces", "list"])
+        .env_clear()
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).expect("--demo stdout is only the result");
     assert!(!v["results"].as_array().unwrap().is_empty());
