@@ -560,14 +560,16 @@ impl State {
             );
         }
 
-        // The demo user: the first active, non-guest user who can read every space.
+        // The demo user: the demo site's, else the first active non-guest user who can read
+        // every space.
         let demo_user = users
             .iter()
-            .find(|u| {
+            .find(|u| u.email.eq_ignore_ascii_case(crate::demo::DEMO_USER_EMAIL) && !u.disabled)
+            .or_else(|| users.iter().find(|u| {
                 !u.disabled
                     && !u.guest
                     && spaces.iter().all(|s| space_allows(s, &principals_of(Some(u)), "read"))
-            })
+            }))
             .or_else(|| users.iter().find(|u| !u.disabled))
             .unwrap_or(&users[0])
             .clone();

@@ -53,7 +53,6 @@ pub(crate) fn user_v1(st: &State, account_id: &str) -> Value {
             "publicName": u.display_name,
             "displayName": u.display_name,
             "isExternalCollaborator": u.guest,
-            "accountStatus": if u.disabled { "inactive" } else { "active" },
             "profilePicture": {"path": "/wiki/aa-avatar/default.png", "width": 48, "height": 48, "isDefault": true},
             "_links": {"self": format!("/wiki/rest/api/user?accountId={}", u.account_id)},
         }),
@@ -71,6 +70,10 @@ fn space_v1(st: &State, space_id: &str) -> Value {
         "type": s.space_type,
         "status": s.status,
         "_links": {"webui": format!("/spaces/{}", s.key), "self": format!("/wiki/rest/api/space/{}", s.key)},
+        "_expandable": {
+            "description": "",
+            "homepage": s.homepage_id.as_ref().map(|h| format!("/rest/api/content/{h}")).unwrap_or_default(),
+        },
     })
 }
 
@@ -535,7 +538,7 @@ fn download_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let Some(a) = st.attachments.get(&att).filter(|a| a.page_id == id && a.status == "current") else {
         return err(404, format!("No attachment {att} on content {id}."));
     };
-    let name = percent_encoding::utf8_percent_encode(&a.title, percent_encoding::NON_ALPHANUMERIC);
+    let name = percent_encoding::utf8_percent_encode(&a.title, crate::v2::SEGMENT);
     Ok(redirect(&format!("{}/wiki/sim/media/{}/{name}?version={}", ctx.face_base(), a.id, a.version)))
 }
 

@@ -242,8 +242,12 @@ fn comment_json(st: &State, c: &Content, format: Option<&str>) -> Value {
     j
 }
 
+/// What a path segment keeps unencoded (RFC 3986 unreserved).
+pub(crate) const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 pub(crate) fn download_link(a: &Attachment) -> String {
-    let name = percent_encoding::utf8_percent_encode(&a.title, percent_encoding::NON_ALPHANUMERIC);
+    let name = percent_encoding::utf8_percent_encode(&a.title, SEGMENT);
     format!(
         "/download/attachments/{}/{name}?version={}&modificationDate={}&cacheVersion=1&api=v2",
         a.page_id, a.version, a.modified_ms
@@ -867,7 +871,7 @@ fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         position: 0,
     };
     st.content.insert(id, c.clone());
-    Ok(ok(with_base(ctx, comment_json(st, &c, Some("storage")))))
+    Ok(crate::http::json_resp(201, &with_base(ctx, comment_json(st, &c, Some("storage")))))
 }
 
 fn get_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
