@@ -1,1 +1,470 @@
-//! Conflux MCP server.
+//! The Conflux MCP server: eight Confluence tools (`pages`, `spaces`, `search`, `content`,
+//! `comments`, `labels`, `attachments`, `versions`), each driven by an `action` argument, over
+//! stdio or streamable HTTP, built on the `rmcp` crate.
+//!
+//! A call goes: arguments checked against the tool's own definition (action enum for this
+//! mode, parameter names, types, enums, required-per-action) before any HTTP request, then
+//! the action in `conflux-ops`, then the result as `structuredContent` (validating against the
+//! tool's `outputSchema`) plus text chosen by `outputFormat`. Confluence's refusals and bad
+//! arguments come back as tool errors (`isError: true`, message + hint), which the model reads;
+//! protocol errors are kept for unknown tools.
+//!
+//! ```no_run
+//! # async fn demo(ops: conflux_ops::Ops) -> Result<(), conflux_mcp::ServeError> {
+//! let server = conflux_mcp::ConfluxServer::new(ops, &["pages".into(), "search".into()])?;
+//! conflux_mcp::serve_stdio(server).await
+//! # }
+//! ```
+//!
+//! Depends on `conflux-ops` (and through it the client); the binary owns configuration.
+
+mod schema;
+mod tools;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use conflux_ops::{OpError, Ops, Output};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
+    Implementation, JsonObject, ListToolsResult, PaginatedRequestParams, ResourceContents,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, ServiceExt};
+use serde_json::{Value, json};
+
+use crate::tools::ToolDef;
+
+/// What can stop the server from starting or running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    #[error(
+        "unknown tool `{0}`: the tools are pages, spaces, search, content, comments, labels, attachments, versions"
+    )]
+    UnknownTool(String),
+    #[error("MCP session failed: {0}")]
+    Session(String),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("HTTP server failed: {0}")]
+    Http(std::io::Error),
+}
+
+/// How `outputFormat` shapes the text beside `structuredContent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OutputFormat {
+    Verbose,
+    Structured,
+    Both,
+}
+
+const OUTPUT_FORMATS: &[&str] = &["verbose", "structured", "both"];
+
+/// The MCP server: one [`Ops`] and the tools it exposes. Cheap to clone (one per HTTP session).
+#[derive(Clone)]
+pub struct ConfluxServer {
+    ops: Ops,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    defs: Vec<ToolDef>,
+    tools: Vec<Tool>,
+}
+
+impl std::fmt::Debug for ConfluxServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfluxServer")
+            .field("tools", &self.tool_names())
+            .field("read_only", &self.ops.config().read_only)
+            .finish()
+    }
+}
+
+impl ConfluxServer {
+    /// A server exposing `tools` (all eight when empty). Read-only mode comes from the ops' config.
+    pub fn new(ops: Ops, tools: &[String]) -> Result<ConfluxServer, ServeError> {
+        let all = tools::all();
+        for t in tools {
+            if !all.iter().any(|d| d.spec.name == t) {
+                return Err(ServeError::UnknownTool(t.clone()));
+            }
+        }
+        let defs: Vec<ToolDef> = all
+            .into_iter()
+            .filter(|d| tools.is_empty() || tools.iter().any(|t| t == d.spec.name))
+            .collect();
+        let read_only = ops.config().read_only;
+        let tools = defs.iter().map(|d| tool(d, read_only)).collect();
+        Ok(ConfluxServer {
+            ops,
+            inner: Arc::new(Inner { defs, tools }),
+        })
+    }
+
+    pub fn tool_names(&self) -> Vec<&'static str> {
+        self.inner.defs.iter().map(|d| d.spec.name).collect()
+    }
+
+    /// The tool definitions as `tools/list` returns them.
+    pub fn tools(&self) -> &[Tool] {
+        &self.inner.tools
+    }
+
+    /// Runs one tool call: the whole path except the transport.
+    pub async fn call(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let Some(def) = self.inner.defs.iter().find(|d| d.spec.name == name) else {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "unknown tool `{name}`; this server offers: {}",
+                    self.tool_names().join(", ")
+                ),
+                None,
+            ));
+        };
+        let args = arguments.unwrap_or_default();
+        let (action, format) = match validate(def, &args, self.ops.config().read_only) {
+            Ok(v) => v,
+            Err(message) => {
+                return Ok(error_result(
+                    "invalid_argument",
+                    &message,
+                    "fix the arguments as the message says; nothing was sent to Confluence",
+                ));
+            }
+        };
+        let mut rest = args;
+        rest.remove("action");
+        rest.remove("outputFormat");
+        tracing::debug!(tool = name, action, "tool call");
+        match self.ops.call(name, action, Value::Object(rest)).await {
+            Ok(out) => Ok(success(&out, format)),
+            Err(e) => {
+                tracing::info!(tool = name, action, kind = ?e.kind, "tool call refused");
+                Ok(op_error(&e))
+            }
+        }
+    }
+}
+
+fn tool(def: &ToolDef, read_only: bool) -> Tool {
+    let actions = def.spec.action_names(read_only);
+    let mut props = serde_json::Map::new();
+    let summaries: Vec<String> = def
+        .spec
+        .actions
+        .iter()
+        .filter(|a| !(read_only && a.write))
+        .map(|a| format!("{}: {}", a.name, a.summary))
+        .collect();
+    props.insert(
+        "action".into(),
+        json!({ "type": "string", "enum": actions, "description": format!("The operation. {}.", summaries.join("; ")) }),
+    );
+    for p in &def.params {
+        props.insert(p.name.into(), p.schema.clone());
+    }
+    props.insert(
+        "outputFormat".into(),
+        json!({ "type": "string", "enum": OUTPUT_FORMATS, "default": "verbose",
+            "description": "Text beside structuredContent: verbose (readable summary, default), structured (the JSON as text), both." }),
+    );
+    let input = json!({ "type": "object", "properties": props, "required": ["action"], "additionalProperties": false });
+    let mut out_props = serde_json::Map::new();
+    out_props.insert(
+        "action".into(),
+        json!({ "type": "string", "enum": def.spec.action_names(false) }),
+    );
+    for (k, v) in &def.output {
+        out_props.insert((*k).into(), v.clone());
+    }
+    let output = json!({ "type": "object", "properties": out_props, "required": ["action"], "additionalProperties": false });
+    let writes = def.spec.has_writes() && !read_only;
+    let annotations = ToolAnnotations::with_title(def.title)
+        .read_only(!writes)
+        .destructive(writes && def.spec.has_destructive())
+        .idempotent(!writes)
+        .open_world(true);
+    let description = if read_only && def.spec.has_writes() {
+        format!(
+            "{} (Read-only mode: write actions are unavailable.)",
+            def.description
+        )
+    } else {
+        def.description.to_string()
+    };
+    Tool::new(def.spec.name, description, Arc::new(as_object(input)))
+        .with_title(def.title)
+        .with_raw_output_schema(Arc::new(as_object(output)))
+        .with_annotations(annotations)
+}
+
+fn as_object(v: Value) -> JsonObject {
+    match v {
+        Value::Object(m) => m,
+        _ => JsonObject::new(),
+    }
+}
+
+/// Checks the arguments against the tool's definition; returns the action and output format.
+fn validate(
+    def: &ToolDef,
+    args: &JsonObject,
+    read_only: bool,
+) -> Result<(&'static str, OutputFormat), String> {
+    let allowed = def.spec.action_names(read_only);
+    let action = match args.get("action") {
+        None => {
+            return Err(format!(
+                "`action` is required; one of: {}",
+                allowed.join(", ")
+            ));
+        }
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => {
+            return Err(format!(
+                "`action` must be a string, one of: {} (got {other})",
+                allowed.join(", ")
+            ));
+        }
+    };
+    let Some(spec) = def.spec.action(action) else {
+        return Err(format!(
+            "`action` `{action}` is not one of: {}",
+            allowed.join(", ")
+        ));
+    };
+    if read_only && spec.write {
+        return Err(format!(
+            "`action` `{action}` writes to Confluence and this server is in read-only mode; allowed: {}",
+            allowed.join(", ")
+        ));
+    }
+    let format = match args.get("outputFormat") {
+        None | Some(Value::Null) => OutputFormat::Verbose,
+        Some(Value::String(s)) if s == "verbose" => OutputFormat::Verbose,
+        Some(Value::String(s)) if s == "structured" => OutputFormat::Structured,
+        Some(Value::String(s)) if s == "both" => OutputFormat::Both,
+        Some(other) => {
+            return Err(format!(
+                "`outputFormat` must be one of: {} (got {other})",
+                OUTPUT_FORMATS.join(", ")
+            ));
+        }
+    };
+    for (k, v) in args {
+        if k == "action" || k == "outputFormat" || v.is_null() {
+            continue;
+        }
+        let Some(p) = def.params.iter().find(|p| p.name == k) else {
+            let names: Vec<&str> = def.params.iter().map(|p| p.name).collect();
+            return Err(format!(
+                "unknown parameter `{k}`; `{}` accepts: action, outputFormat, {}",
+                def.spec.name,
+                names.join(", ")
+            ));
+        };
+        check_type(k, &p.schema, v)?;
+    }
+    for p in &def.params {
+        if p.required_for.contains(&spec.name) && args.get(p.name).is_none_or(Value::is_null) {
+            return Err(format!(
+                "`{}` is required for action `{}`",
+                p.name, spec.name
+            ));
+        }
+    }
+    Ok((spec.name, format))
+}
+
+fn check_type(name: &str, schema: &Value, v: &Value) -> Result<(), String> {
+    let ty = schema
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("string");
+    let ok = match ty {
+        "string" => v.is_string(),
+        "integer" => v.as_u64().is_some(),
+        "boolean" => v.is_boolean(),
+        "array" => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+        _ => true,
+    };
+    if !ok {
+        let want = match ty {
+            "integer" => "a non-negative integer",
+            "array" => "an array of strings",
+            "boolean" => "true or false",
+            _ => "a string",
+        };
+        return Err(format!("`{name}` must be {want} (got {v})"));
+    }
+    if let (Some(allowed), Some(s)) = (schema.get("enum").and_then(Value::as_array), v.as_str())
+        && !allowed.iter().any(|a| a.as_str() == Some(s))
+    {
+        let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
+        return Err(format!(
+            "`{name}` `{s}` is not one of: {}",
+            names.join(", ")
+        ));
+    }
+    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_u64), v.as_u64())
+        && n < min
+    {
+        return Err(format!("`{name}` must be at least {min} (got {n})"));
+    }
+    Ok(())
+}
+
+fn success(out: &Output, format: OutputFormat) -> CallToolResult {
+    let structured = out.to_json();
+    let json_text = || serde_json::to_string(&structured).unwrap_or_default();
+    let mut content = match format {
+        OutputFormat::Verbose => vec![ContentBlock::text(out.verbose())],
+        OutputFormat::Structured => vec![ContentBlock::text(json_text())],
+        OutputFormat::Both => vec![
+            ContentBlock::text(out.verbose()),
+            ContentBlock::text(json_text()),
+        ],
+    };
+    if let conflux_ops::Data::Download {
+        attachment,
+        media_type,
+        data: Some(b64),
+        ..
+    } = &out.data
+    {
+        content.push(ContentBlock::resource(
+            ResourceContents::blob(
+                b64.clone(),
+                format!("confluence://attachment/{}", attachment.id),
+            )
+            .with_mime_type(media_type.clone()),
+        ));
+    }
+    let mut result = CallToolResult::success(content);
+    result.structured_content = Some(structured);
+    result
+}
+
+fn error_result(kind: &str, message: &str, hint: &str) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "error ({kind}): {message}\nhint: {hint}"
+    ))])
+}
+
+fn op_error(e: &OpError) -> CallToolResult {
+    let kind = serde_json::to_value(e.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| "error".into());
+    let mut text = format!("error ({kind}): {}\nhint: {}", e.message, e.hint);
+    if let Some(n) = e.current_version {
+        text.push_str(&format!(
+            "\ncurrent version: {n}; retry with version {}",
+            n + 1
+        ));
+    }
+    CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+impl ServerHandler for ConfluxServer {
+    fn get_info(&self) -> ServerConfig {
+        let mode = if self.ops.config().read_only {
+            " This server is read-only."
+        } else {
+            ""
+        };
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("conflux", env!("CARGO_PKG_VERSION")))
+            .with_instructions(format!(
+                "Confluence Cloud through Conflux. Each tool takes `action`; ids come from list and \
+                 search results. For large pages use pages.outline, then getSection / updateSection \
+                 or replace instead of whole bodies.{mode}"
+            ))
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.inner.tools.clone()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.call(&request.name, request.arguments)
+            .await
+            .map(CallToolResponse::from)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.inner.tools.iter().find(|t| t.name == name).cloned()
+    }
+}
+
+/// Serves over stdin/stdout until the client closes the stream. Nothing else may write to stdout.
+pub async fn serve_stdio(server: ConfluxServer) -> Result<(), ServeError> {
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| ServeError::Session(e.to_string()))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| ServeError::Session(e.to_string()))?;
+    Ok(())
+}
+
+/// The streamable-HTTP app: the MCP endpoint at `/mcp`.
+pub fn http_router(server: ConfluxServer) -> axum::Router {
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    };
+    let service = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    axum::Router::new().nest_service("/mcp", service)
+}
+
+/// Serves streamable HTTP on an already-bound listener until `shutdown` resolves.
+pub async fn serve_http_on(
+    server: ConfluxServer,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    axum::serve(listener, http_router(server))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServeError::Http)
+}
+
+/// Binds `addr` and serves streamable HTTP at `http://{addr}/mcp` until `shutdown` resolves.
+pub async fn serve_http(
+    server: ConfluxServer,
+    addr: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    tracing::info!(
+        "MCP endpoint: http://{}/mcp",
+        listener.local_addr().unwrap_or(addr)
+    );
+    serve_http_on(server, listener, shutdown).await
+}

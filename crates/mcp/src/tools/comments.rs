@@ -1,0 +1,43 @@
+use super::{ToolDef, spec};
+use crate::schema::*;
+
+pub(crate) fn def() -> ToolDef {
+    let mut params = vec![
+        param(
+            "id",
+            string("Page id (getFooter, getInline, addFooter)."),
+            &["getFooter", "getInline"],
+        ),
+        param(
+            "parentCommentId",
+            string("addFooter: reply to this footer comment."),
+            &[],
+        ),
+        param(
+            "body",
+            string("addFooter: the comment (storage XHTML, e.g. <p>Looks good</p>)."),
+            &["addFooter"],
+        ),
+        param(
+            "bodyFormat",
+            enumeration(
+                &["storage", "atlas_doc_format", "view"],
+                "getFooter, getInline: body representation (default storage).",
+            ),
+            &[],
+        ),
+    ];
+    paging(&mut params);
+    let mut output = listing(comment_item(), "getFooter, getInline");
+    output.push((
+        "comment",
+        described(comment_item(), "The new comment (addFooter)."),
+    ));
+    ToolDef {
+        spec: spec("comments"),
+        title: "Confluence comments",
+        description: "Page comments: read footer and inline comments, add a footer comment or a reply (parentCommentId).",
+        params,
+        output,
+    }
+}

@@ -1,0 +1,28 @@
+use serde_json::json;
+
+use super::{ToolDef, spec};
+use crate::schema::*;
+
+pub(crate) fn def() -> ToolDef {
+    let mut params = vec![
+        param("id", string("Page id."), &["getForPage", "addToPage"]),
+        param(
+            "labels",
+            strings("addToPage: label names (single words, no spaces)."),
+            &["addToPage"],
+        ),
+    ];
+    paging(&mut params);
+    let mut output = listing(
+        label_item(),
+        "getForPage and addToPage (the page's labels afterwards)",
+    );
+    output.push(("pageId", json!({ "type": "string" })));
+    ToolDef {
+        spec: spec("labels"),
+        title: "Confluence labels",
+        description: "Page labels: read them, or add some (the answer lists the page's labels afterwards).",
+        params,
+        output,
+    }
+}

@@ -1,0 +1,65 @@
+use serde_json::json;
+
+use super::{ToolDef, spec};
+use crate::schema::*;
+
+pub(crate) fn def() -> ToolDef {
+    let mut params = vec![
+        param("id", string("Page id."), &["listForPage", "get", "diff"]),
+        param("version", integer("get: the version number.", 1), &["get"]),
+        param("from", integer("diff: the older version.", 1), &["diff"]),
+        param(
+            "to",
+            integer("diff: the newer version (default: current).", 1),
+            &[],
+        ),
+        param(
+            "bodyFormat",
+            enumeration(
+                &["storage", "atlas_doc_format", "view"],
+                "get: body representation (default storage).",
+            ),
+            &[],
+        ),
+        param(
+            "maxBytes",
+            integer("get, diff: cap on the text returned (default 60000).", 1),
+            &[],
+        ),
+    ];
+    paging(&mut params);
+    let mut output = listing(version_item(), "listForPage");
+    output.extend([
+        ("pageId", json!({ "type": "string" })),
+        (
+            "page",
+            described(page_item(), "The page at that version (get)."),
+        ),
+        (
+            "version",
+            json!({ "type": "integer", "description": "get: the version read." }),
+        ),
+        ("body", described(body(), "get: the body at that version.")),
+        ("from", json!({ "type": "integer" })),
+        ("to", json!({ "type": "integer" })),
+        (
+            "added",
+            json!({ "type": "integer", "description": "diff: lines added." }),
+        ),
+        (
+            "removed",
+            json!({ "type": "integer", "description": "diff: lines removed." }),
+        ),
+        (
+            "diff",
+            json!({ "type": "string", "description": "diff: unified diff of the two bodies." }),
+        ),
+    ]);
+    ToolDef {
+        spec: spec("versions"),
+        title: "Confluence page history",
+        description: "Page history: list versions, read a page's body at a version, diff two versions (unified diff).",
+        params,
+        output,
+    }
+}
