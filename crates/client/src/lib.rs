@@ -50,7 +50,7 @@ pub use credential::{
 pub use error::{AuthFailure, ClientError, ErrorKind, MissingScopes, Result};
 pub use paging::{Page, PageRequest};
 pub use route::{Endpoints, Route};
-pub use transport::RetryPolicy;
+pub use transport::{ProbeAnswer, RetryPolicy};
 
 /// Obtains a fresh OAuth token when the current one is stale. The connection store implements
 /// it (rotating refresh tokens, single-flight across processes); the client only calls it.

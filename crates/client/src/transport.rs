@@ -467,3 +467,69 @@ mod tests {
         assert!(Call::new(Operation::GetPageById, &[("id", "")]).is_err());
     }
 }
+
+/// What one request answered, unretried: for reports that must not change anything.
+#[derive(Debug, Clone)]
+pub struct ProbeAnswer {
+    pub status: u16,
+    /// Atlassian's scope-check refusal (`x-failure-category` or "scope does not match").
+    pub scope_check_failed: bool,
+    /// The error message of the answer, when there is one.
+    pub message: Option<String>,
+}
+
+impl Client {
+    /// Sends `op` once to `route` (which may differ from the client's own, to see how another
+    /// base URL answers) and reports the status. No retries, no refresh, no fallback.
+    pub async fn probe(
+        &self,
+        route: &Route,
+        op: Operation,
+        params: &[(&str, &str)],
+        query: &[(&str, &str)],
+        body: Option<serde_json::Value>,
+    ) -> Result<ProbeAnswer> {
+        let call = Call::new(op, params)?;
+        let url = format!("{}{}", route.root(), call.path);
+        let mut auth = HeaderValue::from_str(&self.credential().authorization()).map_err(|_| {
+            ClientError::Config("the credential contains characters that cannot be sent".into())
+        })?;
+        auth.set_sensitive(true);
+        let mut req = self
+            .inner
+            .http
+            .request(to_reqwest_method(op.method()), &url)
+            .query(query)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::AUTHORIZATION, auth)
+            .header("X-Atlassian-Token", "no-check");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| {
+            let may_have_been_sent = !e.is_connect();
+            ClientError::Transport {
+                message: e.without_url().to_string(),
+                may_have_been_sent,
+            }
+        })?;
+        let status = resp.status().as_u16();
+        let scope_header = resp
+            .headers()
+            .get("x-failure-category")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("FAILURE_CLIENT_SCOPE_CHECK"));
+        let bytes = resp.bytes().await.unwrap_or_default();
+        let message = error_message(&bytes);
+        let scope_check_failed = status == 401
+            && (scope_header
+                || message
+                    .as_deref()
+                    .is_some_and(|m| m.to_ascii_lowercase().contains("scope does not match")));
+        Ok(ProbeAnswer {
+            status,
+            scope_check_failed,
+            message,
+        })
+    }
+}

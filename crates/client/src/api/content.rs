@@ -28,9 +28,8 @@ impl Content<'_> {
     /// Direct children (pages, folders, ...). v2 direct-children needs
     /// `read:hierarchical-content:confluence`; v2 child pages needs only `read:page:confluence`.
     pub async fn children(&self, id: PageId, page: &PageRequest) -> Result<Page<ContentRef>> {
-        let candidates = [Operation::GetPageDirectChildren, Operation::GetChildPages];
         self.client
-            .with_fallback(&candidates, |op| {
+            .with_fallback(super::candidates::CHILDREN, |op| {
                 let id = id.clone();
                 async move {
                     let call = Call::new(op, &[("id", id.as_str())])?;
@@ -51,9 +50,8 @@ impl Content<'_> {
     /// Ancestors, root first. v2 needs `read:content.metadata:confluence`; on the site URL the
     /// v1 content call with `expand=ancestors` does the same job.
     pub async fn ancestors(&self, id: PageId) -> Result<Vec<ContentRef>> {
-        let candidates = [Operation::GetPageAncestors, Operation::GetContentById];
         self.client
-            .with_fallback(&candidates, |op| {
+            .with_fallback(super::candidates::ANCESTORS, |op| {
                 let id = id.clone();
                 async move {
                     if op == Operation::GetContentById {
@@ -85,12 +83,8 @@ impl Content<'_> {
         depth: Option<u32>,
         page: &PageRequest,
     ) -> Result<Page<ContentRef>> {
-        let candidates = [
-            Operation::GetPageDescendants,
-            Operation::GetDescendantsOfType,
-        ];
         self.client
-            .with_fallback(&candidates, |op| {
+            .with_fallback(super::candidates::DESCENDANTS, |op| {
                 let id = id.clone();
                 async move {
                     if op == Operation::GetDescendantsOfType {

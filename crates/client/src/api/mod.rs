@@ -193,3 +193,27 @@ mod tests {
         );
     }
 }
+
+/// The operation lists the client chooses from, preferred first, so reports (doctor) predict
+/// exactly what the calls do.
+pub mod candidates {
+    use conflux_catalog::Operation;
+
+    pub const CHILDREN: &[Operation] =
+        &[Operation::GetPageDirectChildren, Operation::GetChildPages];
+    pub const ANCESTORS: &[Operation] = &[Operation::GetPageAncestors, Operation::GetContentById];
+    pub const DESCENDANTS: &[Operation] = &[
+        Operation::GetPageDescendants,
+        Operation::GetDescendantsOfType,
+    ];
+
+    /// The candidates of the step whose preferred operation is `preferred` (itself alone when
+    /// the client has no alternative for it).
+    pub fn for_preferred(preferred: Operation) -> Vec<Operation> {
+        [CHILDREN, ANCESTORS, DESCENDANTS]
+            .into_iter()
+            .find(|c| c.first() == Some(&preferred))
+            .map(<[Operation]>::to_vec)
+            .unwrap_or_else(|| vec![preferred])
+    }
+}
