@@ -12,7 +12,11 @@ fn files(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("corpus directory")
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| exts.contains(&e))
+        })
         .collect();
     v.sort();
     v
@@ -30,11 +34,22 @@ fn best_of<F: FnMut()>(rounds: usize, mut f: F) -> Duration {
 }
 
 fn mbps(bytes: usize, secs: f64) -> f64 {
-    if secs <= 0.0 { 0.0 } else { bytes as f64 / 1e6 / secs }
+    if secs <= 0.0 {
+        0.0
+    } else {
+        bytes as f64 / 1e6 / secs
+    }
 }
 
 fn frac((kept, total): (usize, usize)) -> String {
-    if total == 0 { "-".into() } else { format!("{kept}/{total} ({:.0}%)", 100.0 * kept as f64 / total as f64) }
+    if total == 0 {
+        "-".into()
+    } else {
+        format!(
+            "{kept}/{total} ({:.0}%)",
+            100.0 * kept as f64 / total as f64
+        )
+    }
 }
 
 fn main() {
@@ -45,10 +60,17 @@ fn main() {
 
     let storage: Vec<(String, String)> = files(&corpus, &["xml", "html"])
         .iter()
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(p).unwrap(),
+            )
+        })
         .collect();
-    let markdown: Vec<String> =
-        files(&corpus, &["md"]).iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    let markdown: Vec<String> = files(&corpus, &["md"])
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
     let s_bytes: usize = storage.iter().map(|(_, s)| s.len()).sum();
     let m_bytes: usize = markdown.iter().map(String::len).sum();
 
@@ -63,27 +85,50 @@ fn main() {
         }
     });
 
-    let result: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(others.join("result.json")).expect("result.json"))
-            .expect("others.py result");
+    let result: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(others.join("result.json")).expect("result.json"),
+    )
+    .expect("others.py result");
     let py = |k: &str| {
         let v = &result[k];
-        (v["tool"].as_str().unwrap_or("?").to_string(), v["seconds"].as_f64().unwrap_or(0.0), v["bytes"].as_u64().unwrap_or(0) as usize)
+        (
+            v["tool"].as_str().unwrap_or("?").to_string(),
+            v["seconds"].as_f64().unwrap_or(0.0),
+            v["bytes"].as_u64().unwrap_or(0) as usize,
+        )
     };
     let (py_s2m_tool, py_s2m_secs, py_s2m_bytes) = py("storage_to_markdown");
     let (py_m2s_tool, py_m2s_secs, py_m2s_bytes) = py("markdown_to_storage");
-    assert_eq!(py_s2m_bytes, s_bytes, "both sides must read the same storage files");
-    assert_eq!(py_m2s_bytes, m_bytes, "both sides must read the same Markdown files");
+    assert_eq!(
+        py_s2m_bytes, s_bytes,
+        "both sides must read the same storage files"
+    );
+    assert_eq!(
+        py_m2s_bytes, m_bytes,
+        "both sides must read the same Markdown files"
+    );
 
     let ours_s2m = mbps(s_bytes, s2m.as_secs_f64());
     let ours_m2s = mbps(m_bytes, m2s.as_secs_f64());
     let their_s2m = mbps(s_bytes, py_s2m_secs);
     let their_m2s = mbps(m_bytes, py_m2s_secs);
-    println!("## Speed ({} storage files, {:.1} KB; {} Markdown files, {:.1} KB; best of {rounds})\n", storage.len(), s_bytes as f64 / 1e3, markdown.len(), m_bytes as f64 / 1e3);
+    println!(
+        "## Speed ({} storage files, {:.1} KB; {} Markdown files, {:.1} KB; best of {rounds})\n",
+        storage.len(),
+        s_bytes as f64 / 1e3,
+        markdown.len(),
+        m_bytes as f64 / 1e3
+    );
     println!("| direction | conflux-convert MB/s | other | other MB/s | ratio |");
     println!("|---|---:|---|---:|---:|");
-    println!("| storage → Markdown | {ours_s2m:.1} | {py_s2m_tool} | {their_s2m:.2} | {:.1}× |", ours_s2m / their_s2m.max(f64::MIN_POSITIVE));
-    println!("| Markdown → storage | {ours_m2s:.1} | {py_m2s_tool} | {their_m2s:.2} | {:.1}× |", ours_m2s / their_m2s.max(f64::MIN_POSITIVE));
+    println!(
+        "| storage → Markdown | {ours_s2m:.1} | {py_s2m_tool} | {their_s2m:.2} | {:.1}× |",
+        ours_s2m / their_s2m.max(f64::MIN_POSITIVE)
+    );
+    println!(
+        "| Markdown → storage | {ours_m2s:.1} | {py_m2s_tool} | {their_m2s:.2} | {:.1}× |",
+        ours_m2s / their_m2s.max(f64::MIN_POSITIVE)
+    );
 
     let mut ours = Survival::default();
     let mut theirs = Survival::default();
@@ -114,16 +159,31 @@ fn main() {
         println!("| {label} | {} | {} |", frac(a), frac(b));
     }
     let failures = result["round_trip_failures"].as_array().map_or(0, Vec::len);
-    println!("\n(md2conf refused {failures} of the {} markdownify outputs; their constructs count as lost. {warned} corpus documents produced parse warnings on our side.)", storage.len());
+    println!(
+        "\n(md2conf refused {failures} of the {} markdownify outputs; their constructs count as lost. {warned} corpus documents produced parse warnings on our side.)",
+        storage.len()
+    );
 
     println!("\n## Placeholder share of the Markdown, per document\n");
-    println!("| document | Markdown bytes | placeholders | placeholder bytes | share | raw HTML bytes |");
+    println!(
+        "| document | Markdown bytes | placeholders | placeholder bytes | share | raw HTML bytes |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     let (mut tb, mut tp) = (0, 0);
     for (name, st) in &rows {
         tb += st.output_bytes;
         tp += st.placeholder_bytes;
-        println!("| {name} | {} | {} | {} | {:.1}% | {} |", st.output_bytes, st.placeholders, st.placeholder_bytes, 100.0 * st.placeholder_share(), st.html_bytes);
+        println!(
+            "| {name} | {} | {} | {} | {:.1}% | {} |",
+            st.output_bytes,
+            st.placeholders,
+            st.placeholder_bytes,
+            100.0 * st.placeholder_share(),
+            st.html_bytes
+        );
     }
-    println!("| **all** | {tb} | | {tp} | {:.1}% | |", 100.0 * tp as f64 / tb.max(1) as f64);
+    println!(
+        "| **all** | {tb} | | {tp} | {:.1}% | |",
+        100.0 * tp as f64 / tb.max(1) as f64
+    );
 }

@@ -71,11 +71,11 @@ fn kept(before: &[String], after: &[String]) -> (usize, usize) {
     }
     let mut n = 0;
     for b in before {
-        if let Some(c) = pool.get_mut(b.as_str()) {
-            if *c > 0 {
-                *c -= 1;
-                n += 1;
-            }
+        if let Some(c) = pool.get_mut(b.as_str())
+            && *c > 0
+        {
+            *c -= 1;
+            n += 1;
         }
     }
     (n, before.len())
@@ -109,10 +109,17 @@ fn walk(nodes: &[Node], c: &mut Census) {
                     })
                     .collect();
                 params.sort();
-                c.macros.push(format!("{}({})", e.attr("ac:name").unwrap_or(""), params.join(",")));
+                c.macros.push(format!(
+                    "{}({})",
+                    e.attr("ac:name").unwrap_or(""),
+                    params.join(",")
+                ));
             }
             "ac:link" => {
-                let anchor = e.attr("ac:anchor").map(|a| format!("#{a}")).unwrap_or_default();
+                let anchor = e
+                    .attr("ac:anchor")
+                    .map(|a| format!("#{a}"))
+                    .unwrap_or_default();
                 if let Some(p) = e.child("ri:page") {
                     let space = p.attr("ri:space-key").unwrap_or("");
                     let title = p.attr("ri:content-title").unwrap_or("");
@@ -130,15 +137,26 @@ fn walk(nodes: &[Node], c: &mut Census) {
             "ac:image" => {
                 let r = e.elements().find(|r| r.name.starts_with("ri:"));
                 let sig = match r {
-                    Some(r) => r.attr("ri:filename").or_else(|| r.attr("ri:value")).unwrap_or("").to_string(),
+                    Some(r) => r
+                        .attr("ri:filename")
+                        .or_else(|| r.attr("ri:value"))
+                        .unwrap_or("")
+                        .to_string(),
                     None => String::new(),
                 };
                 c.images.push(sig);
             }
             "ac:task" => {
-                let done = e.child("ac:task-status").map(|s| s.text().trim() == "complete").unwrap_or(false);
-                let body = e.child("ac:task-body").map(|b| collapse(&b.text())).unwrap_or_default();
-                c.tasks.push(format!("[{}] {body}", if done { "x" } else { " " }));
+                let done = e
+                    .child("ac:task-status")
+                    .map(|s| s.text().trim() == "complete")
+                    .unwrap_or(false);
+                let body = e
+                    .child("ac:task-body")
+                    .map(|b| collapse(&b.text()))
+                    .unwrap_or_default();
+                c.tasks
+                    .push(format!("[{}] {body}", if done { "x" } else { " " }));
             }
             _ => {}
         }
@@ -147,11 +165,20 @@ fn walk(nodes: &[Node], c: &mut Census) {
 }
 
 fn compact(nodes: &[Node]) -> String {
-    xml::to_string(nodes, xml::WriteMode { one_line: true, ..xml::WriteMode::default() })
+    xml::to_string(
+        nodes,
+        xml::WriteMode {
+            one_line: true,
+            ..xml::WriteMode::default()
+        },
+    )
 }
 
 fn collapse(s: &str) -> String {
-    s.split(|c: char| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    s.split(|c: char| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A normalised outline of a storage document, for comparing documents by meaning.
@@ -188,12 +215,16 @@ fn normalize_nodes(nodes: &mut Vec<Node>, verbatim: bool) {
                 e.attrs.retain(|(k, v)| {
                     !regenerated_attr(k)
                         && !matches!(k.as_str(), "data-layout" | "data-table-width")
-                        && !(k == "start" && v == "1")
-                        && !(k == "class" && v.starts_with("confluence"))
+                        && (k != "start" || v != "1")
+                        && (k != "class" || !v.starts_with("confluence"))
                 });
                 for (k, v) in &mut e.attrs {
                     if k == "style" {
-                        *v = v.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+                        *v = v
+                            .chars()
+                            .filter(|c| !c.is_whitespace())
+                            .collect::<String>()
+                            .to_ascii_lowercase();
                         while v.ends_with(';') {
                             v.pop();
                         }
@@ -213,7 +244,10 @@ fn normalize_nodes(nodes: &mut Vec<Node>, verbatim: bool) {
                     e.children = params;
                     e.children.extend(rest);
                 }
-                if !verbatim && matches!(e.name.as_str(), "p" | "thead" | "tbody" | "tfoot") && e.attrs.is_empty() {
+                if !verbatim
+                    && matches!(e.name.as_str(), "p" | "thead" | "tbody" | "tfoot")
+                    && e.attrs.is_empty()
+                {
                     out.push(Node::Text(" ".into()));
                     out.extend(e.children);
                     out.push(Node::Text(" ".into()));

@@ -12,10 +12,10 @@ use pulldown_cmark::{
     TagEnd,
 };
 
+use crate::Stats;
 use crate::links;
 use crate::to_md::{EMOTICONS, MARK, PANELS};
 use crate::xml::{self, Element, Issue, Node, Token, WriteMode};
-use crate::Stats;
 
 pub(crate) struct Converted {
     pub storage: String,
@@ -34,7 +34,10 @@ pub(crate) fn options() -> Options {
 pub(crate) fn convert(input: &str) -> Converted {
     let mut b = Builder {
         src: input,
-        stack: vec![Frame { el: Element::new("#root"), kind: Kind::Root }],
+        stack: vec![Frame {
+            el: Element::new("#root"),
+            kind: Kind::Root,
+        }],
         issues: Vec::new(),
         table: TableState::default(),
         code: None,
@@ -50,8 +53,15 @@ pub(crate) fn convert(input: &str) -> Converted {
     let mut nodes = b.stack.pop().map(|f| f.el.children).unwrap_or_default();
     fix_up(&mut nodes);
     let storage = xml::to_string(&nodes, WriteMode::default());
-    let stats = Stats { output_bytes: storage.len(), ..Stats::default() };
-    Converted { storage, issues, stats }
+    let stats = Stats {
+        output_bytes: storage.len(),
+        ..Stats::default()
+    };
+    Converted {
+        storage,
+        issues,
+        stats,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,8 +70,15 @@ enum Kind {
     /// Opened by Markdown syntax; closed only by the matching Markdown end.
     Md(TagEnd),
     Alert,
-    Link { url: String, title: String, autolink: bool },
-    Image { url: String, title: String },
+    Link {
+        url: String,
+        title: String,
+        autolink: bool,
+    },
+    Image {
+        url: String,
+        title: String,
+    },
     /// Opened by raw HTML or a placeholder comment.
     Html,
 }
@@ -115,11 +132,16 @@ impl Builder<'_> {
         if self.stack.len() <= 1 {
             return;
         }
-        let Some(frame) = self.stack.pop() else { return };
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
         if frame.kind == Kind::Html {
             issues.push(Issue {
                 pos: frame.el.pos,
-                message: format!("`<{}>` not closed in the Markdown; closed at its container's end", frame.el.name),
+                message: format!(
+                    "`<{}>` not closed in the Markdown; closed at its container's end",
+                    frame.el.name
+                ),
             });
         }
         let node = finish_frame(frame);
@@ -187,7 +209,9 @@ impl Builder<'_> {
                 let el = Element::new("code").with_child(Node::Text(t.to_string()));
                 self.push_node(Node::Element(el));
             }
-            Event::InlineMath(t) | Event::DisplayMath(t) => self.push_node(Node::Text(t.to_string())),
+            Event::InlineMath(t) | Event::DisplayMath(t) => {
+                self.push_node(Node::Text(t.to_string()))
+            }
             Event::Html(h) => self.html(&h, pos, true),
             Event::InlineHtml(h) => self.html(&h, pos, false),
             Event::FootnoteReference(f) => self.push_node(Node::Text(format!("[^{f}]"))),
@@ -196,10 +220,13 @@ impl Builder<'_> {
             Event::Rule => self.push_node(Node::Element(Element::new("hr"))),
             Event::TaskListMarker(done) => {
                 let last = self.stack.len() - 1;
-                if let Some(f) = self.stack.get_mut(last) {
-                    if f.el.name == "li" {
-                        f.el.attrs.push(("data-task".into(), if done { "complete" } else { "incomplete" }.into()));
-                    }
+                if let Some(f) = self.stack.get_mut(last)
+                    && f.el.name == "li"
+                {
+                    f.el.attrs.push((
+                        "data-task".into(),
+                        if done { "complete" } else { "incomplete" }.into(),
+                    ));
                 }
             }
         }
@@ -208,7 +235,12 @@ impl Builder<'_> {
     fn start(&mut self, tag: Tag<'_>, pos: usize) {
         match tag {
             Tag::Paragraph => self.open("p", Kind::Md(TagEnd::Paragraph), pos),
-            Tag::Heading { level, id, classes, attrs: _ } => {
+            Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs: _,
+            } => {
                 let n = match level {
                     HeadingLevel::H1 => 1,
                     HeadingLevel::H2 => 2,
@@ -259,7 +291,11 @@ impl Builder<'_> {
             },
             Tag::Item => self.open("li", Kind::Md(TagEnd::Item), pos),
             Tag::Table(aligns) => {
-                self.table = TableState { aligns, in_head: false, col: 0 };
+                self.table = TableState {
+                    aligns,
+                    in_head: false,
+                    col: 0,
+                };
                 self.open("table", Kind::Md(TagEnd::Table), pos);
                 self.open("tbody", Kind::Md(TagEnd::Table), pos);
             }
@@ -282,7 +318,9 @@ impl Builder<'_> {
                     _ => None,
                 };
                 if let Some(a) = align {
-                    self.top().attrs.push(("style".into(), format!("text-align: {a};")));
+                    self.top()
+                        .attrs
+                        .push(("style".into(), format!("text-align: {a};")));
                 }
                 self.table.col += 1;
             }
@@ -291,13 +329,27 @@ impl Builder<'_> {
             Tag::Strikethrough => self.open("del", Kind::Md(TagEnd::Strikethrough), pos),
             Tag::Superscript => self.open("sup", Kind::Md(TagEnd::Superscript), pos),
             Tag::Subscript => self.open("sub", Kind::Md(TagEnd::Subscript), pos),
-            Tag::Link { link_type, dest_url, title, .. } => {
+            Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                ..
+            } => {
                 let autolink = matches!(link_type, LinkType::Autolink | LinkType::Email);
-                let kind = Kind::Link { url: dest_url.to_string(), title: title.to_string(), autolink };
+                let kind = Kind::Link {
+                    url: dest_url.to_string(),
+                    title: title.to_string(),
+                    autolink,
+                };
                 self.open("a", kind, pos);
             }
-            Tag::Image { dest_url, title, .. } => {
-                let kind = Kind::Image { url: dest_url.to_string(), title: title.to_string() };
+            Tag::Image {
+                dest_url, title, ..
+            } => {
+                let kind = Kind::Image {
+                    url: dest_url.to_string(),
+                    title: title.to_string(),
+                };
                 self.open("ac:image", kind, pos);
             }
             Tag::FootnoteDefinition(_)
@@ -335,7 +387,8 @@ impl Builder<'_> {
             self.push_node(Node::Text(t.to_string()));
             return;
         }
-        let escaped_start = range.start > 0 && self.src.as_bytes().get(range.start - 1) == Some(&b'\\');
+        let escaped_start =
+            range.start > 0 && self.src.as_bytes().get(range.start - 1) == Some(&b'\\');
         let mut rest = t;
         let mut at_start = true;
         while let Some(i) = rest.find(':') {
@@ -375,12 +428,25 @@ impl Builder<'_> {
 
     fn feed(&mut self, token: Token, block: bool, issues: &mut Vec<Issue>) {
         match token {
-            Token::Start { name, attrs, empty, pos } => {
-                let el = Element { name, attrs, children: Vec::new(), pos };
+            Token::Start {
+                name,
+                attrs,
+                empty,
+                pos,
+            } => {
+                let el = Element {
+                    name,
+                    attrs,
+                    children: Vec::new(),
+                    pos,
+                };
                 if empty || xml::is_void(&el.name) {
                     self.push_node(Node::Element(el));
                 } else {
-                    self.stack.push(Frame { el, kind: Kind::Html });
+                    self.stack.push(Frame {
+                        el,
+                        kind: Kind::Html,
+                    });
                 }
             }
             Token::End { name, pos } => {
@@ -439,25 +505,30 @@ impl Builder<'_> {
 fn finish_frame(frame: Frame) -> Node {
     let Frame { el, kind } = frame;
     match kind {
-        Kind::Link { url, title, autolink } => {
-            match links::link_element(&url, &title, el.children.clone(), autolink) {
-                Some(link) => Node::Element(link),
-                None => {
-                    let mut a = Element::new("a").with_attr("href", url);
-                    if !title.is_empty() {
-                        a.attrs.push(("title".into(), title));
-                    }
-                    a.children = el.children;
-                    Node::Element(a)
+        Kind::Link {
+            url,
+            title,
+            autolink,
+        } => match links::link_element(&url, &title, el.children.clone(), autolink) {
+            Some(link) => Node::Element(link),
+            None => {
+                let mut a = Element::new("a").with_attr("href", url);
+                if !title.is_empty() {
+                    a.attrs.push(("title".into(), title));
                 }
+                a.children = el.children;
+                Node::Element(a)
             }
-        }
+        },
         Kind::Image { url, title } => {
             let alt = el.text();
             Node::Element(links::image_element(&url, &title, &alt))
         }
         Kind::Alert => {
-            let mut m = Element { children: Vec::new(), ..el.clone() };
+            let mut m = Element {
+                children: Vec::new(),
+                ..el.clone()
+            };
             let mut body = Element::new("ac:rich-text-body");
             let mut leading = true;
             for n in el.children {
@@ -491,12 +562,12 @@ fn task_lists(list: Element) -> Element {
         // Confluence has no mixed list; keep non-task items, drop the marker attribute.
         let mut out = list;
         for n in &mut out.children {
-            if let Node::Element(li) = n {
-                if let Some(status) = li.attr("data-task").map(str::to_string) {
-                    li.attrs.retain(|(k, _)| k != "data-task");
-                    let mark = if status == "complete" { "[x] " } else { "[ ] " };
-                    li.children.insert(0, Node::Text(mark.into()));
-                }
+            if let Node::Element(li) = n
+                && let Some(status) = li.attr("data-task").map(str::to_string)
+            {
+                li.attrs.retain(|(k, _)| k != "data-task");
+                let mark = if status == "complete" { "[x] " } else { "[ ] " };
+                li.children.insert(0, Node::Text(mark.into()));
             }
         }
         return out;
@@ -521,10 +592,8 @@ fn task_lists(list: Element) -> Element {
 fn trim_task_body(mut nodes: Vec<Node>) -> Vec<Node> {
     // A loose task item holds one paragraph; the task body takes its content.
     let only_p = nodes.len() == 1 && matches!(&nodes[0], Node::Element(p) if p.name == "p");
-    if only_p {
-        if let Some(Node::Element(p)) = nodes.pop() {
-            return p.children;
-        }
+    if only_p && let Some(Node::Element(p)) = nodes.pop() {
+        return p.children;
     }
     nodes.retain(|n| !matches!(n, Node::Comment(c) if c.trim().is_empty()));
     if let Some(Node::Text(t)) = nodes.first_mut() {
@@ -534,12 +603,12 @@ fn trim_task_body(mut nodes: Vec<Node>) -> Vec<Node> {
 }
 
 /// Post-order rewrites: `<details>` → expand, `<a id>` → anchor, nested comments, task ids.
-fn fix_up(nodes: &mut Vec<Node>) {
+fn fix_up(nodes: &mut [Node]) {
     let mut next_task = 1u32;
     fix_nodes(nodes, &mut next_task);
 }
 
-fn fix_nodes(nodes: &mut Vec<Node>, next_task: &mut u32) {
+fn fix_nodes(nodes: &mut [Node], next_task: &mut u32) {
     for n in nodes.iter_mut() {
         if let Node::Element(e) = n {
             fix_nodes(&mut e.children, next_task);
@@ -551,17 +620,19 @@ fn fix_nodes(nodes: &mut Vec<Node>, next_task: &mut u32) {
                 *n = Node::Element(expand_macro(std::mem::replace(e, Element::new("x"))));
                 continue;
             }
-            if e.name == "a" && e.children.is_empty() && e.attrs.len() == 1 {
-                if let Some(id) = e.attr("id") {
-                    let param = Element::new("ac:parameter")
-                        .with_attr("ac:name", "")
-                        .with_child(Node::Text(id.to_string()));
-                    let m = Element::new("ac:structured-macro")
-                        .with_attr("ac:name", "anchor")
-                        .with_child(Node::Element(param));
-                    *n = Node::Element(m);
-                    continue;
-                }
+            if e.name == "a"
+                && e.children.is_empty()
+                && e.attrs.len() == 1
+                && let Some(id) = e.attr("id")
+            {
+                let param = Element::new("ac:parameter")
+                    .with_attr("ac:name", "")
+                    .with_child(Node::Text(id.to_string()));
+                let m = Element::new("ac:structured-macro")
+                    .with_attr("ac:name", "anchor")
+                    .with_child(Node::Element(param));
+                *n = Node::Element(m);
+                continue;
             }
             if e.name == "ac:task" && e.child("ac:task-id").is_none() {
                 let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string()));
@@ -582,7 +653,9 @@ fn expand_macro(details: Element) -> Element {
                 seen_summary = true;
                 let title = s.text().trim().to_string();
                 m.children.push(Node::Element(
-                    Element::new("ac:parameter").with_attr("ac:name", "title").with_child(Node::Text(title)),
+                    Element::new("ac:parameter")
+                        .with_attr("ac:name", "title")
+                        .with_child(Node::Text(title)),
                 ));
             }
             Node::Text(t) if t.trim().is_empty() => {}
@@ -622,7 +695,11 @@ fn code_macro(info: &str, text: &str) -> Element {
     let mut m = Element::new("ac:structured-macro").with_attr("ac:name", name);
     m.attrs.extend(attrs);
     let param = |k: &str, v: String| {
-        Node::Element(Element::new("ac:parameter").with_attr("ac:name", k).with_child(Node::Text(v)))
+        Node::Element(
+            Element::new("ac:parameter")
+                .with_attr("ac:name", k)
+                .with_child(Node::Text(v)),
+        )
     };
     if let Some(l) = lang {
         m.children.push(param("language", l));
@@ -701,19 +778,30 @@ mod tests {
 
     #[test]
     fn paragraphs_and_emphasis() {
-        assert_eq!(st("Hello **b** *i* ~~s~~ `c`"), "<p>Hello <strong>b</strong> <em>i</em> <del>s</del> <code>c</code></p>");
+        assert_eq!(
+            st("Hello **b** *i* ~~s~~ `c`"),
+            "<p>Hello <strong>b</strong> <em>i</em> <del>s</del> <code>c</code></p>"
+        );
     }
 
     #[test]
     fn alert_with_params() {
-        let s = st("> [!NOTE]\n> <!--confluence <ac:parameter ac:name=\"title\">T</ac:parameter>-->\n>\n> body\n");
-        assert_eq!(s, "<ac:structured-macro ac:name=\"info\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body><p>body</p></ac:rich-text-body></ac:structured-macro>");
+        let s = st(
+            "> [!NOTE]\n> <!--confluence <ac:parameter ac:name=\"title\">T</ac:parameter>-->\n>\n> body\n",
+        );
+        assert_eq!(
+            s,
+            "<ac:structured-macro ac:name=\"info\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body><p>body</p></ac:rich-text-body></ac:structured-macro>"
+        );
     }
 
     #[test]
     fn fence_to_code_macro() {
         let s = st("```py title=\"T\"\nx\n```\n");
-        assert_eq!(s, "<ac:structured-macro ac:name=\"code\"><ac:parameter ac:name=\"language\">py</ac:parameter><ac:parameter ac:name=\"title\">T</ac:parameter><ac:plain-text-body><![CDATA[x]]></ac:plain-text-body></ac:structured-macro>");
+        assert_eq!(
+            s,
+            "<ac:structured-macro ac:name=\"code\"><ac:parameter ac:name=\"language\">py</ac:parameter><ac:parameter ac:name=\"title\">T</ac:parameter><ac:plain-text-body><![CDATA[x]]></ac:plain-text-body></ac:structured-macro>"
+        );
     }
 
     #[test]
@@ -726,7 +814,10 @@ mod tests {
     #[test]
     fn details_become_expand() {
         let s = st("<details>\n<summary>T</summary>\n\nbody\n\n</details>\n");
-        assert_eq!(s, "<ac:structured-macro ac:name=\"expand\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body><p>body</p></ac:rich-text-body></ac:structured-macro>");
+        assert_eq!(
+            s,
+            "<ac:structured-macro ac:name=\"expand\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body><p>body</p></ac:rich-text-body></ac:structured-macro>"
+        );
     }
 
     #[test]

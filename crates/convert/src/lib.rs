@@ -100,7 +100,11 @@ pub struct Stats {
 impl Stats {
     /// Placeholder bytes as a share of the output, 0.0 to 1.0.
     pub fn placeholder_share(&self) -> f64 {
-        if self.output_bytes == 0 { 0.0 } else { self.placeholder_bytes as f64 / self.output_bytes as f64 }
+        if self.output_bytes == 0 {
+            0.0
+        } else {
+            self.placeholder_bytes as f64 / self.output_bytes as f64
+        }
     }
 }
 
@@ -123,7 +127,11 @@ fn warnings(input: &str, mut issues: Vec<xml::Issue>) -> Vec<Warning> {
         .into_iter()
         .map(|i| {
             let (line, col) = index.locate(i.pos);
-            Warning { line, col, message: i.message }
+            Warning {
+                line,
+                col,
+                message: i.message,
+            }
         })
         .collect()
 }
@@ -142,7 +150,12 @@ pub fn markdown_to_storage(markdown: &str) -> ConvertOutcome {
 
 fn outcome(input: &str, output: String, issues: Vec<xml::Issue>, stats: Stats) -> ConvertOutcome {
     let failed = output.trim().is_empty() && !input.trim().is_empty();
-    ConvertOutcome { output, warnings: warnings(input, issues), stats, failed }
+    ConvertOutcome {
+        output,
+        warnings: warnings(input, issues),
+        stats,
+        failed,
+    }
 }
 
 /// The whole `conflux convert` command: converts `input` and decides the exit status.
@@ -158,7 +171,10 @@ pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Conve
             let mut issues = Vec::new();
             let nodes = xml::parse(input, &mut issues);
             let output = xml::to_string(&nodes, xml::WriteMode::default());
-            let stats = Stats { output_bytes: output.len(), ..Stats::default() };
+            let stats = Stats {
+                output_bytes: output.len(),
+                ..Stats::default()
+            };
             outcome(input, output, issues, stats)
         }
         (Format::Markdown, Format::Markdown) => {
@@ -190,17 +206,34 @@ mod tests {
     fn strict_fails_on_warnings_only() {
         let ok = run_convert(Format::Storage, Format::Markdown, "<p>fine</p>", true);
         assert!(!ok.failed);
-        let bad = run_convert(Format::Storage, Format::Markdown, "<p>x &bogus; y</p>", true);
+        let bad = run_convert(
+            Format::Storage,
+            Format::Markdown,
+            "<p>x &bogus; y</p>",
+            true,
+        );
         assert!(bad.failed);
-        assert_eq!(bad.warnings[0].to_string(), "1:6: unknown entity `&bogus;` kept as text");
-        let lenient = run_convert(Format::Storage, Format::Markdown, "<p>x &bogus; y</p>", false);
+        assert_eq!(
+            bad.warnings[0].to_string(),
+            "1:6: unknown entity `&bogus;` kept as text"
+        );
+        let lenient = run_convert(
+            Format::Storage,
+            Format::Markdown,
+            "<p>x &bogus; y</p>",
+            false,
+        );
         assert!(!lenient.failed);
     }
 
     #[test]
     fn nothing_converted_fails() {
         let out = run_convert(Format::Storage, Format::Markdown, "<p></p>", false);
-        assert!(!out.failed, "an empty paragraph still produces output: {:?}", out.output);
+        assert!(
+            !out.failed,
+            "an empty paragraph still produces output: {:?}",
+            out.output
+        );
         let out = run_convert(Format::Storage, Format::Markdown, "   ", false);
         assert!(!out.failed);
     }

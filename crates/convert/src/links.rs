@@ -33,8 +33,22 @@ pub(crate) fn enc(s: &str, slash: bool) -> String {
             || c.is_whitespace()
             || matches!(
                 c,
-                '"' | '#' | '%' | '<' | '>' | '?' | '[' | ']' | '(' | ')' | '\\' | '^' | '`'
-                    | '{' | '}' | '|' | '='
+                '"' | '#'
+                    | '%'
+                    | '<'
+                    | '>'
+                    | '?'
+                    | '['
+                    | ']'
+                    | '('
+                    | ')'
+                    | '\\'
+                    | '^'
+                    | '`'
+                    | '{'
+                    | '}'
+                    | '|'
+                    | '='
             )
             || (slash && c == '/');
         if special {
@@ -60,16 +74,22 @@ pub(crate) fn autolinkable(href: &str) -> bool {
     };
     let scheme_ok = (2..=32).contains(&scheme.len())
         && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
     scheme_ok
         && !rest.is_empty()
-        && !href.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        && !href
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
 }
 
 /// A link destination as Markdown source.
 pub(crate) fn dest(href: &str) -> String {
     let needs_angle = href.is_empty()
-        || href.chars().any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'));
+        || href
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'));
     let mut out = String::new();
     if needs_angle {
         out.push('<');
@@ -103,7 +123,10 @@ fn extras_title(extras: &[(String, String)]) -> String {
     if extras.is_empty() {
         return String::new();
     }
-    let tokens: Vec<String> = extras.iter().map(|(k, v)| format!("{k}={}", enc(v, false))).collect();
+    let tokens: Vec<String> = extras
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v, false)))
+        .collect();
     title(Some(&tokens.join(" ")))
 }
 
@@ -114,7 +137,8 @@ pub(crate) fn parse_extras(title: &str) -> Option<Vec<(String, String)>> {
         let (k, v) = token.split_once('=')?;
         let ok = (k.starts_with("ac:") || k.starts_with("ri:"))
             && k.len() > 3
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_'));
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_'));
         if !ok {
             return None;
         }
@@ -144,7 +168,8 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
     let mut resource = None;
     for n in &e.children {
         match n {
-            Node::Element(c) if c.name == "ac:link-body" || c.name == "ac:plain-text-link-body" => {}
+            Node::Element(c) if c.name == "ac:link-body" || c.name == "ac:plain-text-link-body" => {
+            }
             Node::Element(c) if resource.is_none() && c.children.iter().all(is_blank) => {
                 resource = Some(c)
             }
@@ -152,7 +177,9 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
             _ => return None,
         }
     }
-    let frag = anchor.map(|a| format!("#{}", enc(a, false))).unwrap_or_default();
+    let frag = anchor
+        .map(|a| format!("#{}", enc(a, false)))
+        .unwrap_or_default();
     let mut mention = false;
     let mut label = String::new();
     let dest = match resource {
@@ -162,7 +189,10 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
         }
         Some(r) => {
             let mut known = |names: &[&str]| -> Vec<Option<String>> {
-                let vals = names.iter().map(|n| r.attr(n).map(str::to_string)).collect();
+                let vals = names
+                    .iter()
+                    .map(|n| r.attr(n).map(str::to_string))
+                    .collect();
                 for (k, v) in &r.attrs {
                     if !names.contains(&k.as_str()) {
                         extras.push((k.clone(), v.clone()));
@@ -215,7 +245,12 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
     if label.is_empty() && mention {
         return None;
     }
-    Some(Target { dest, title: extras_title(&extras), mention, label })
+    Some(Target {
+        dest,
+        title: extras_title(&extras),
+        mention,
+        label,
+    })
 }
 
 fn is_blank(n: &Node) -> bool {
@@ -268,10 +303,10 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
         }
         _ => return None,
     };
-    if let Some(t) = &plain_title {
-        if !extras.is_empty() || parse_extras(t).is_some() {
-            extras.insert(0, ("ac:title".to_string(), t.clone()));
-        }
+    if let Some(t) = &plain_title
+        && (!extras.is_empty() || parse_extras(t).is_some())
+    {
+        extras.insert(0, ("ac:title".to_string(), t.clone()));
     }
     let title = if !extras.is_empty() {
         extras_title(&extras)
@@ -286,7 +321,8 @@ pub(crate) fn has_scheme(url: &str) -> bool {
         Some((s, _)) => {
             !s.is_empty()
                 && s.starts_with(|c: char| c.is_ascii_alphabetic())
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
         }
         None => false,
     }
@@ -308,7 +344,10 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
     }
     let has_title = params.iter().any(|(k, _)| k == "title");
     let has_colour = params.iter().any(|(k, _)| k == "colour");
-    if (has_title && text.is_empty()) || (has_colour && colour.is_empty()) || (!has_title && !has_colour) {
+    if (has_title && text.is_empty())
+        || (has_colour && colour.is_empty())
+        || (!has_title && !has_colour)
+    {
         return None;
     }
     if !has_title {
@@ -401,7 +440,11 @@ fn status_element(rest: &str, text: &str) -> Element {
         None => (rest, None),
     };
     let param = |name: &str, value: String| {
-        Node::Element(Element::new("ac:parameter").with_attr("ac:name", name).with_child(Node::Text(value)))
+        Node::Element(
+            Element::new("ac:parameter")
+                .with_attr("ac:name", name)
+                .with_child(Node::Text(value)),
+        )
     };
     let mut m = Element::new("ac:structured-macro").with_attr("ac:name", "status");
     if !colour.is_empty() {
@@ -419,8 +462,11 @@ fn status_element(rest: &str, text: &str) -> Element {
 pub(crate) fn image_element(url: &str, title: &str, alt: &str) -> Element {
     let mut img = Element::new("ac:image");
     let extras = parse_extras(title);
-    let (ac_extra, ri_extra): (Vec<_>, Vec<_>) =
-        extras.clone().unwrap_or_default().into_iter().partition(|(k, _)| k.starts_with("ac:"));
+    let (ac_extra, ri_extra): (Vec<_>, Vec<_>) = extras
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|(k, _)| k.starts_with("ac:"));
     if !alt.is_empty() {
         img.attrs.push(("ac:alt".into(), alt.to_string()));
     }
@@ -459,7 +505,12 @@ mod tests {
 
     #[test]
     fn encoding_round_trips() {
-        for s in ["API/v2 Guide", "50% off #1 (new)", "Árvíztűrő tükörfúrógép", "a=b"] {
+        for s in [
+            "API/v2 Guide",
+            "50% off #1 (new)",
+            "Árvíztűrő tükörfúrógép",
+            "a=b",
+        ] {
             assert_eq!(dec(&enc(s, true)), s);
             assert!(!enc(s, true).contains(['/', ' ', '#']));
         }
@@ -467,11 +518,17 @@ mod tests {
 
     #[test]
     fn extras_parse() {
-        let t = extras_title(&[("ac:card-appearance".into(), "inline".into()), ("ri:x".into(), "a b".into())]);
+        let t = extras_title(&[
+            ("ac:card-appearance".into(), "inline".into()),
+            ("ri:x".into(), "a b".into()),
+        ]);
         let inner = t.trim().trim_matches('"');
         assert_eq!(
             parse_extras(inner),
-            Some(vec![("ac:card-appearance".into(), "inline".into()), ("ri:x".into(), "a b".into())])
+            Some(vec![
+                ("ac:card-appearance".into(), "inline".into()),
+                ("ri:x".into(), "a b".into())
+            ])
         );
         assert_eq!(parse_extras("just a title"), None);
     }

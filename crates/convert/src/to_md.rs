@@ -41,8 +41,12 @@ pub(crate) const EMOTICONS: &[&str] = &[
 ];
 
 /// Panel macros and the GitHub alert each one becomes.
-pub(crate) const PANELS: &[(&str, &str)] =
-    &[("info", "NOTE"), ("tip", "TIP"), ("note", "WARNING"), ("warning", "CAUTION")];
+pub(crate) const PANELS: &[(&str, &str)] = &[
+    ("info", "NOTE"),
+    ("tip", "TIP"),
+    ("note", "WARNING"),
+    ("warning", "CAUTION"),
+];
 
 /// Macro attributes Confluence regenerates on save; pretty forms do not carry them.
 pub(crate) fn regenerated_attr(name: &str) -> bool {
@@ -58,14 +62,20 @@ pub(crate) struct Converted {
 pub(crate) fn convert(input: &str) -> Converted {
     let mut issues = Vec::new();
     let nodes = xml::parse(input, &mut issues);
-    let mut cx = Cx { stats: Stats::default() };
+    let mut cx = Cx {
+        stats: Stats::default(),
+    };
     let blocks = cx.blocks(&nodes);
     let mut markdown = join_blocks(&blocks);
     if !markdown.is_empty() {
         markdown.push('\n');
     }
     cx.stats.output_bytes = markdown.len();
-    Converted { markdown, issues, stats: cx.stats }
+    Converted {
+        markdown,
+        issues,
+        stats: cx.stats,
+    }
 }
 
 /// A rendered block and what kind of list it is, so adjacent lists stay apart.
@@ -212,7 +222,11 @@ impl Cx {
                     return plain(self.raw_block(e));
                 }
                 let text = self.paragraph(&e.children);
-                if text.is_empty() { plain(self.raw_block(e)) } else { plain(text) }
+                if text.is_empty() {
+                    plain(self.raw_block(e))
+                } else {
+                    plain(text)
+                }
             }
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => plain(self.heading(e)),
             "ul" | "ol" => self.list(e, prev),
@@ -231,7 +245,14 @@ impl Cx {
                 if e.children.iter().any(is_block) =>
             {
                 let mut open = String::new();
-                xml::write_start(&Element { children: vec![Node::Text(String::new())], ..e.clone() }, WriteMode::default(), &mut open);
+                xml::write_start(
+                    &Element {
+                        children: vec![Node::Text(String::new())],
+                        ..e.clone()
+                    },
+                    WriteMode::default(),
+                    &mut open,
+                );
                 let inner = join_blocks(&self.blocks(&e.children));
                 self.stats.html_bytes += open.len() + e.name.len() + 3;
                 plain(format!("{open}\n\n{inner}\n\n</{}>", e.name))
@@ -256,14 +277,21 @@ impl Cx {
         if !starts_html_block(&e.name) {
             return self.placeholder_block(&[Node::Element(e.clone())]);
         }
-        let mode = WriteMode { no_blank_lines: true, ..WriteMode::default() };
+        let mode = WriteMode {
+            no_blank_lines: true,
+            ..WriteMode::default()
+        };
         let text = xml::to_string(&[Node::Element(e.clone())], mode);
         self.stats.html_bytes += text.len();
         text
     }
 
     fn placeholder_block(&mut self, nodes: &[Node]) -> String {
-        let mode = WriteMode { in_comment: true, no_blank_lines: true, one_line: false };
+        let mode = WriteMode {
+            in_comment: true,
+            no_blank_lines: true,
+            one_line: false,
+        };
         let text = format!("<!--{MARK} {}-->", xml::to_string(nodes, mode));
         self.stats.placeholders += 1;
         self.stats.placeholder_bytes += text.len();
@@ -271,7 +299,11 @@ impl Cx {
     }
 
     fn placeholder_inline(&mut self, nodes: &[Node]) -> String {
-        let mode = WriteMode { in_comment: true, no_blank_lines: true, one_line: true };
+        let mode = WriteMode {
+            in_comment: true,
+            no_blank_lines: true,
+            one_line: true,
+        };
         let text = format!("<!--{MARK} {}-->", xml::to_string(nodes, mode));
         self.stats.placeholders += 1;
         self.stats.placeholder_bytes += text.len();
@@ -288,7 +320,11 @@ impl Cx {
     /// A container whose body has a Markdown form: opening comment, body, closing comment.
     /// `body` picks the child whose children are converted; `None` means the element itself.
     fn wrap_block(&mut self, e: &Element, body: Option<usize>) -> String {
-        let mode = WriteMode { in_comment: true, no_blank_lines: true, one_line: true };
+        let mode = WriteMode {
+            in_comment: true,
+            no_blank_lines: true,
+            one_line: true,
+        };
         let (open, inner_nodes, close) = split_container(e, body, mode);
         let inner = join_blocks(&self.blocks(inner_nodes));
         let open = self.marker(&open);
@@ -302,7 +338,11 @@ impl Cx {
     }
 
     fn wrap_inline(&mut self, e: &Element) -> String {
-        let mode = WriteMode { in_comment: true, no_blank_lines: true, one_line: true };
+        let mode = WriteMode {
+            in_comment: true,
+            no_blank_lines: true,
+            one_line: true,
+        };
         let (open, inner_nodes, close) = split_container(e, None, mode);
         let inner = self.inline(inner_nodes);
         let open = self.marker(&open);
@@ -315,7 +355,10 @@ impl Cx {
         let level = e.name[1..].parse::<usize>().unwrap_or(1);
         let id = e.attr("id");
         let id_ok = id.is_none_or(|v| {
-            !v.is_empty() && !v.chars().any(|c| c.is_whitespace() || matches!(c, '{' | '}'))
+            !v.is_empty()
+                && !v
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, '{' | '}'))
         });
         let only_id = e.attrs.iter().all(|(k, _)| k == "id");
         let text = self.inline(&e.children);
@@ -336,12 +379,18 @@ impl Cx {
 
     fn list(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
         let ordered = e.name == "ol";
-        let attrs_ok = e.attrs.iter().all(|(k, v)| ordered && k == "start" && v.parse::<u64>().is_ok());
+        let attrs_ok = e
+            .attrs
+            .iter()
+            .all(|(k, v)| ordered && k == "start" && v.parse::<u64>().is_ok());
         let items_ok = e.children.iter().all(|n| {
             is_ws(n) || matches!(n, Node::Element(li) if li.name == "li" && li.attrs.is_empty())
         });
         if !attrs_ok || !items_ok {
-            return Block { text: self.raw_block(e), list: None };
+            return Block {
+                text: self.raw_block(e),
+                list: None,
+            };
         }
         let start: u64 = e.attr("start").and_then(|s| s.parse().ok()).unwrap_or(1);
         let loose = e.elements().any(|li| li.elements().any(|c| c.name == "p"));
@@ -361,8 +410,15 @@ impl Cx {
             items.push(list_item(&marker, &body));
         }
         let text = items.join(if loose { "\n\n" } else { "\n" });
-        let kind = if ordered { ListKind::Ordered(alt) } else { ListKind::Bullet(alt) };
-        Block { text, list: Some(kind) }
+        let kind = if ordered {
+            ListKind::Ordered(alt)
+        } else {
+            ListKind::Bullet(alt)
+        };
+        Block {
+            text,
+            list: Some(kind),
+        }
     }
 
     fn item_body(&mut self, nodes: &[Node], loose: bool) -> String {
@@ -392,7 +448,12 @@ impl Cx {
             }
             let task = match n {
                 Node::Element(t) if t.name == "ac:task" && t.attrs.is_empty() => t,
-                _ => return Block { text: self.placeholder_block(&[Node::Element(e.clone())]), list: None },
+                _ => {
+                    return Block {
+                        text: self.placeholder_block(&[Node::Element(e.clone())]),
+                        list: None,
+                    };
+                }
             };
             let known = task.children.iter().all(|c| {
                 is_ws(c)
@@ -411,7 +472,10 @@ impl Cx {
                 }
             };
             if !known {
-                return Block { text: self.placeholder_block(&[Node::Element(e.clone())]), list: None };
+                return Block {
+                    text: self.placeholder_block(&[Node::Element(e.clone())]),
+                    list: None,
+                };
             }
             let body = task
                 .child("ac:task-body")
@@ -420,10 +484,17 @@ impl Cx {
             let bullet = if alt { "*" } else { "-" };
             let marker = format!("{bullet} [{}]", if done { "x" } else { " " });
             // A task with an empty body is not a task in GFM; keep it with an empty comment.
-            let body = if body.is_empty() { "<!-- -->".to_string() } else { body };
+            let body = if body.is_empty() {
+                "<!-- -->".to_string()
+            } else {
+                body
+            };
             items.push(list_item(&marker, &body));
         }
-        Block { text: items.join("\n"), list: Some(ListKind::Bullet(alt)) }
+        Block {
+            text: items.join("\n"),
+            list: Some(ListKind::Bullet(alt)),
+        }
     }
 
     fn table(&mut self, e: &Element) -> String {
@@ -435,7 +506,10 @@ impl Cx {
 
     fn simple_table(&mut self, e: &Element) -> Option<String> {
         let droppable = |k: &str| {
-            matches!(k, "class" | "data-layout" | "data-table-width" | "ac:local-id")
+            matches!(
+                k,
+                "class" | "data-layout" | "data-table-width" | "ac:local-id"
+            )
         };
         if !e.attrs.iter().all(|(k, _)| droppable(k)) {
             return None;
@@ -518,7 +592,11 @@ impl Cx {
                 }
                 let text = self.inline(content);
                 let text = table_cell(&text);
-                cells.push(if text.is_empty() { " ".to_string() } else { text });
+                cells.push(if text.is_empty() {
+                    " ".to_string()
+                } else {
+                    text
+                });
             }
             lines.push(format!("| {} |", cells.join(" | ")));
             if ri == 0 {
@@ -539,28 +617,34 @@ impl Cx {
 
     fn macro_block(&mut self, e: &Element) -> String {
         let name = macro_name(e);
-        let extra_attrs =
-            e.attrs.iter().any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
+        let extra_attrs = e
+            .attrs
+            .iter()
+            .any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
         let parts = MacroParts::of(e);
-        if !extra_attrs {
-            if let Some(parts) = &parts {
-                if parts.rich.is_some() && parts.plain.is_none() {
-                    if let Some((_, kind)) = PANELS.iter().find(|(n, _)| *n == name) {
-                        return self.alert(e, kind, parts);
-                    }
-                    if name == "expand"
-                        && parts.params.iter().all(|(k, v)| k == "title" && v.is_some())
-                    {
-                        return self.expand(parts);
-                    }
-                }
+        if !extra_attrs
+            && let Some(parts) = &parts
+            && parts.rich.is_some()
+            && parts.plain.is_none()
+        {
+            if let Some((_, kind)) = PANELS.iter().find(|(n, _)| *n == name) {
+                return self.alert(e, kind, parts);
+            }
+            if name == "expand"
+                && parts
+                    .params
+                    .iter()
+                    .all(|(k, v)| k == "title" && v.is_some())
+            {
+                return self.expand(parts);
             }
         }
         if let Some(parts) = &parts {
-            if parts.rich.is_none() && parts.plain.is_some() {
-                if let Some(fence) = self.fence(e, parts) {
-                    return fence;
-                }
+            if parts.rich.is_none()
+                && parts.plain.is_some()
+                && let Some(fence) = self.fence(e, parts)
+            {
+                return fence;
             }
             if let Some(idx) = parts.rich_index {
                 return self.wrap_block(e, Some(idx));
@@ -581,7 +665,10 @@ impl Cx {
             out.push_str("\n> ");
             out.push_str(&p);
         }
-        let body = parts.rich.map(|r| join_blocks(&self.blocks(&r.children))).unwrap_or_default();
+        let body = parts
+            .rich
+            .map(|r| join_blocks(&self.blocks(&r.children)))
+            .unwrap_or_default();
         if !body.is_empty() {
             out.push_str("\n>\n");
             out.push_str(&prefix_lines(&body, "> ", ">"));
@@ -596,7 +683,10 @@ impl Cx {
             out.push_str(&html_escape(title));
             out.push_str("</summary>");
         }
-        let body = parts.rich.map(|r| join_blocks(&self.blocks(&r.children))).unwrap_or_default();
+        let body = parts
+            .rich
+            .map(|r| join_blocks(&self.blocks(&r.children)))
+            .unwrap_or_default();
         if !body.is_empty() {
             out.push_str("\n\n");
             out.push_str(&body);
@@ -608,7 +698,10 @@ impl Cx {
     /// Code and other plain-text-body macros as a fenced block; parameters go in the info string.
     fn fence(&mut self, e: &Element, parts: &MacroParts<'_>) -> Option<String> {
         let name = macro_name(e);
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || name.is_empty()
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || name.is_empty()
         {
             return None;
         }
@@ -618,7 +711,9 @@ impl Cx {
         for (k, v) in &parts.params {
             let v = v.as_deref()?;
             if k.is_empty()
-                || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
                 || v.contains(['"', '`', '\n', '\r'])
             {
                 return None;
@@ -655,7 +750,11 @@ impl Cx {
         let fence = "`".repeat(longest.max(2) + 1);
         let info = info.join(" ");
         let info = info.trim_start();
-        let info = if info.is_empty() { String::new() } else { info.to_string() };
+        let info = if info.is_empty() {
+            String::new()
+        } else {
+            info.to_string()
+        };
         Some(format!("{fence}{info}\n{body}\n{fence}"))
     }
 
@@ -675,7 +774,12 @@ impl Cx {
             let prev = out.chars().next_back();
             match &pieces[i] {
                 Piece::Plain(t) => out.push_str(t),
-                Piece::Delim { delim, tag, attrs_open, inner } => {
+                Piece::Delim {
+                    delim,
+                    tag,
+                    attrs_open,
+                    inner,
+                } => {
                     if flanks(inner, delim, prev, next) {
                         out.push_str(delim);
                         out.push_str(inner);
@@ -696,7 +800,11 @@ impl Cx {
         match n {
             Node::Text(t) | Node::CData(t) => Piece::Plain(escape_md(t)),
             Node::Comment(c) => {
-                if c.contains("--") || c.contains('\n') || c.trim_start().starts_with(MARK) || c.starts_with('>') {
+                if c.contains("--")
+                    || c.contains('\n')
+                    || c.trim_start().starts_with(MARK)
+                    || c.starts_with('>')
+                {
                     Piece::Plain(self.placeholder_inline(std::slice::from_ref(n)))
                 } else {
                     Piece::Plain(format!("<!--{c}-->"))
@@ -719,7 +827,14 @@ impl Cx {
             let inner = self.inline(&e.children);
             let (lead, core, trail) = split_ws(&inner);
             let mut open = String::new();
-            xml::write_start(&Element { children: vec![Node::Text(String::new())], ..e.clone() }, WriteMode::default(), &mut open);
+            xml::write_start(
+                &Element {
+                    children: vec![Node::Text(String::new())],
+                    ..e.clone()
+                },
+                WriteMode::default(),
+                &mut open,
+            );
             let piece_inner = core.to_string();
             if !e.attrs.is_empty() || piece_inner.is_empty() || piece_inner.contains(BR) {
                 self.stats.html_bytes += open.len() + name.len() + 3;
@@ -746,7 +861,12 @@ impl Cx {
         }
         Piece::Plain(match name {
             "br" => BR.to_string() + "\n",
-            "code" if e.attrs.is_empty() && e.children.iter().all(|c| matches!(c, Node::Text(_) | Node::CData(_))) => {
+            "code"
+                if e.attrs.is_empty()
+                    && e.children
+                        .iter()
+                        .all(|c| matches!(c, Node::Text(_) | Node::CData(_))) =>
+            {
                 let t = e.text();
                 if t.is_empty() || t.contains(['\n', '\r']) {
                     self.html_wrap(e)
@@ -780,12 +900,28 @@ impl Cx {
     /// An HTML element with no Markdown form whose content does have one: `<u>…</u>`.
     fn html_wrap(&mut self, e: &Element) -> String {
         if xml::is_void(&e.name) {
-            let text = xml::to_string(&[Node::Element(e.clone())], WriteMode { one_line: true, ..WriteMode::default() });
+            let text = xml::to_string(
+                &[Node::Element(e.clone())],
+                WriteMode {
+                    one_line: true,
+                    ..WriteMode::default()
+                },
+            );
             self.stats.html_bytes += text.len();
             return text;
         }
         let mut open = String::new();
-        xml::write_start(&Element { children: vec![Node::Text(String::new())], ..e.clone() }, WriteMode { one_line: true, ..WriteMode::default() }, &mut open);
+        xml::write_start(
+            &Element {
+                children: vec![Node::Text(String::new())],
+                ..e.clone()
+            },
+            WriteMode {
+                one_line: true,
+                ..WriteMode::default()
+            },
+            &mut open,
+        );
         let inner = self.inline(&e.children);
         self.stats.html_bytes += open.len() + e.name.len() + 3;
         format!("{open}{inner}</{}>", e.name)
@@ -799,10 +935,7 @@ impl Cx {
             Some(href) if simple && !links::is_ours(href) => {
                 let text = self.inline(&e.children);
                 let text = collapse_lines(&text);
-                if title.is_none()
-                    && text == escape_md(href)
-                    && links::autolinkable(href)
-                {
+                if title.is_none() && text == escape_md(href) && links::autolinkable(href) {
                     return format!("<{href}>");
                 }
                 format!("[{text}]({}{})", links::dest(href), links::title(title))
@@ -819,9 +952,9 @@ impl Cx {
     fn ac_link(&mut self, e: &Element) -> String {
         match links::ac_link_target(e) {
             Some(target) => {
-                let body = e.elements().find(|c| {
-                    c.name == "ac:link-body" || c.name == "ac:plain-text-link-body"
-                });
+                let body = e
+                    .elements()
+                    .find(|c| c.name == "ac:link-body" || c.name == "ac:plain-text-link-body");
                 let dest = &target.dest;
                 match body {
                     None if target.mention => {
@@ -857,40 +990,53 @@ impl Cx {
     }
 
     fn inline_macro(&mut self, e: &Element) -> String {
-        let extra = e.attrs.iter().any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
+        let extra = e
+            .attrs
+            .iter()
+            .any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
         let parts = MacroParts::of(e);
-        if let (false, Some(parts)) = (extra, &parts) {
-            if parts.rich.is_none() && parts.plain.is_none() {
-                let all_text = parts.params.iter().all(|(_, v)| v.is_some());
-                match macro_name(e) {
-                    "status" if all_text => {
-                        if let Some(s) = links::status_link(&parts.params) {
-                            return s;
-                        }
+        if let (false, Some(parts)) = (extra, &parts)
+            && parts.rich.is_none()
+            && parts.plain.is_none()
+        {
+            let all_text = parts.params.iter().all(|(_, v)| v.is_some());
+            match macro_name(e) {
+                "status" if all_text => {
+                    if let Some(s) = links::status_link(&parts.params) {
+                        return s;
                     }
-                    "anchor" if all_text && parts.params.len() == 1 => {
-                        if let Some((k, Some(v))) = parts.params.first() {
-                            if (k.is_empty() || k == "0") && !v.contains(['"', '\n']) && !v.is_empty() {
-                                return format!("<a id=\"{}\"></a>", html_escape(v));
-                            }
-                        }
-                    }
-                    _ => {}
                 }
+                "anchor" if all_text && parts.params.len() == 1 => {
+                    if let Some((k, Some(v))) = parts.params.first()
+                        && (k.is_empty() || k == "0")
+                        && !v.contains(['"', '\n'])
+                        && !v.is_empty()
+                    {
+                        return format!("<a id=\"{}\"></a>", html_escape(v));
+                    }
+                }
+                _ => {}
             }
         }
-        if let Some(parts) = &parts {
-            if let Some(idx) = parts.rich_index {
-                let rich = parts.rich.map(|r| !r.children.iter().any(is_block)).unwrap_or(false);
-                if rich {
-                    let mode = WriteMode { in_comment: true, no_blank_lines: true, one_line: true };
-                    let (open, inner, close) = split_container(e, Some(idx), mode);
-                    let inner = self.inline(inner);
-                    let open = self.marker(&open);
-                    let close = self.marker(&close);
-                    self.stats.placeholders += 1;
-                    return format!("{open}{inner}{close}");
-                }
+        if let Some(parts) = &parts
+            && let Some(idx) = parts.rich_index
+        {
+            let rich = parts
+                .rich
+                .map(|r| !r.children.iter().any(is_block))
+                .unwrap_or(false);
+            if rich {
+                let mode = WriteMode {
+                    in_comment: true,
+                    no_blank_lines: true,
+                    one_line: true,
+                };
+                let (open, inner, close) = split_container(e, Some(idx), mode);
+                let inner = self.inline(inner);
+                let open = self.marker(&open);
+                let close = self.marker(&close);
+                self.stats.placeholders += 1;
+                return format!("{open}{inner}{close}");
             }
         }
         self.placeholder_inline(&[Node::Element(e.clone())])
@@ -909,7 +1055,12 @@ pub(crate) struct MacroParts<'a> {
 impl<'a> MacroParts<'a> {
     /// `None` when the macro holds anything besides parameters and one body.
     pub fn of(e: &'a Element) -> Option<Self> {
-        let mut parts = MacroParts { params: Vec::new(), rich: None, rich_index: None, plain: None };
+        let mut parts = MacroParts {
+            params: Vec::new(),
+            rich: None,
+            rich_index: None,
+            plain: None,
+        };
         for (i, n) in e.children.iter().enumerate() {
             match n {
                 _ if is_ws(n) => {}
@@ -918,14 +1069,25 @@ impl<'a> MacroParts<'a> {
                     if c.attrs.len() > 1 || parts.params.iter().any(|(k, _)| *k == key) {
                         return None;
                     }
-                    let text_only = c.children.iter().all(|x| matches!(x, Node::Text(_) | Node::CData(_)));
+                    let text_only = c
+                        .children
+                        .iter()
+                        .all(|x| matches!(x, Node::Text(_) | Node::CData(_)));
                     parts.params.push((key, text_only.then(|| c.text())));
                 }
-                Node::Element(c) if c.name == "ac:rich-text-body" && parts.rich.is_none() && c.attrs.is_empty() => {
+                Node::Element(c)
+                    if c.name == "ac:rich-text-body"
+                        && parts.rich.is_none()
+                        && c.attrs.is_empty() =>
+                {
                     parts.rich = Some(c);
                     parts.rich_index = Some(i);
                 }
-                Node::Element(c) if c.name == "ac:plain-text-body" && parts.plain.is_none() && c.attrs.is_empty() => {
+                Node::Element(c)
+                    if c.name == "ac:plain-text-body"
+                        && parts.plain.is_none()
+                        && c.attrs.is_empty() =>
+                {
                     parts.plain = Some(c);
                 }
                 _ => return None,
@@ -938,11 +1100,25 @@ impl<'a> MacroParts<'a> {
 /// Splits a container into (opening XML, children to convert, closing XML).
 fn split_container(e: &Element, body: Option<usize>, mode: WriteMode) -> (String, &[Node], String) {
     let mut open = String::new();
-    xml::write_start(&Element { children: vec![Node::Text(String::new())], ..e.clone() }, mode, &mut open);
+    xml::write_start(
+        &Element {
+            children: vec![Node::Text(String::new())],
+            ..e.clone()
+        },
+        mode,
+        &mut open,
+    );
     match body.and_then(|i| e.children.get(i).map(|n| (i, n))) {
         Some((i, Node::Element(b))) => {
             xml::write_nodes(&e.children[..i], mode, &mut open);
-            xml::write_start(&Element { children: vec![Node::Text(String::new())], ..b.clone() }, mode, &mut open);
+            xml::write_start(
+                &Element {
+                    children: vec![Node::Text(String::new())],
+                    ..b.clone()
+                },
+                mode,
+                &mut open,
+            );
             let mut close = String::new();
             xml::write_end(&b.name, &mut close);
             xml::write_nodes(&e.children[i + 1..], mode, &mut close);
@@ -959,7 +1135,12 @@ fn split_container(e: &Element, body: Option<usize>, mode: WriteMode) -> (String
 
 enum Piece {
     Plain(String),
-    Delim { delim: &'static str, tag: String, attrs_open: String, inner: String },
+    Delim {
+        delim: &'static str,
+        tag: String,
+        attrs_open: String,
+        inner: String,
+    },
 }
 
 impl Piece {
@@ -1016,7 +1197,11 @@ fn single_p(cell: &Element) -> Option<&Element> {
 }
 
 fn parse_align(style: &str) -> Option<&'static str> {
-    let s: String = style.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    let s: String = style
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
     let s = s.trim_end_matches(';');
     match s {
         "text-align:left" => Some("left"),
@@ -1053,7 +1238,10 @@ fn table_cell(text: &str) -> String {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn longest_run(s: &str, ch: char) -> usize {
@@ -1075,7 +1263,11 @@ fn code_span(t: &str) -> String {
     let pad = t.starts_with('`')
         || t.ends_with('`')
         || (t.starts_with(' ') && t.ends_with(' ') && !t.trim().is_empty());
-    if pad { format!("{ticks} {t} {ticks}") } else { format!("{ticks}{t}{ticks}") }
+    if pad {
+        format!("{ticks} {t} {ticks}")
+    } else {
+        format!("{ticks}{t}{ticks}")
+    }
 }
 
 fn list_item(marker: &str, body: &str) -> String {
@@ -1102,21 +1294,34 @@ fn list_item(marker: &str, body: &str) -> String {
 
 fn prefix_lines(body: &str, prefix: &str, empty: &str) -> String {
     body.split('\n')
-        .map(|l| if l.is_empty() { empty.to_string() } else { format!("{prefix}{l}") })
+        .map(|l| {
+            if l.is_empty() {
+                empty.to_string()
+            } else {
+                format!("{prefix}{l}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 /// Joins a rendered inline run onto one line (headings, link text).
 fn collapse_lines(s: &str) -> String {
-    let joined: Vec<&str> = s.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect();
+    let joined: Vec<&str> = s
+        .split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     joined.join(" ")
 }
 
 /// Turns a rendered inline run into paragraph lines: trims, places hard breaks, and escapes
 /// line starts that Markdown would read as block syntax.
 fn layout_paragraph(raw: &str) -> String {
-    let lines: Vec<&str> = raw.split('\n').map(|l| l.trim_matches([' ', '\t'])).collect();
+    let lines: Vec<&str> = raw
+        .split('\n')
+        .map(|l| l.trim_matches([' ', '\t']))
+        .collect();
     let mut out: Vec<String> = Vec::new();
     let mut glue = false;
     for line in lines {
@@ -1142,16 +1347,16 @@ fn layout_paragraph(raw: &str) -> String {
             }
         }
         // A hard break is written `\` at the end of a line when text follows on the next one.
-        if let Some(last) = out.last_mut() {
-            if last.ends_with(BR) {
-                last.pop();
-                let only_br = last.trim().is_empty() || last.ends_with(BR);
-                if only_br {
-                    last.push_str("<br />");
-                    glue = true;
-                } else {
-                    last.push(BR);
-                }
+        if let Some(last) = out.last_mut()
+            && last.ends_with(BR)
+        {
+            last.pop();
+            let only_br = last.trim().is_empty() || last.ends_with(BR);
+            if only_br {
+                last.push_str("<br />");
+                glue = true;
+            } else {
+                last.push(BR);
             }
         }
     }
@@ -1198,7 +1403,11 @@ fn escape_line_start(line: &str) -> String {
         }
         _ => false,
     };
-    if needs { format!("\\{line}") } else { line.to_string() }
+    if needs {
+        format!("\\{line}")
+    } else {
+        line.to_string()
+    }
 }
 
 /// Escapes text so Markdown reads it back as the same text.
@@ -1243,9 +1452,12 @@ pub(crate) fn escape_md(s: &str) -> String {
             }
             '&' => {
                 let tail: String = chars[i + 1..].iter().take(40).collect();
-                let looks_entity = tail
-                    .find(';')
-                    .is_some_and(|j| j > 0 && tail[..j].chars().all(|c| c.is_ascii_alphanumeric() || c == '#'));
+                let looks_entity = tail.find(';').is_some_and(|j| {
+                    j > 0
+                        && tail[..j]
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '#')
+                });
                 if looks_entity {
                     out.push('\\');
                 }
@@ -1253,7 +1465,10 @@ pub(crate) fn escape_md(s: &str) -> String {
             }
             ':' => {
                 let tail: String = chars[i + 1..].iter().take(16).collect();
-                if EMOTICONS.iter().any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':')) {
+                if EMOTICONS
+                    .iter()
+                    .any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':'))
+                {
                     out.push('\\');
                 }
                 out.push(':');
@@ -1277,7 +1492,10 @@ mod tests {
 
     #[test]
     fn basic_blocks() {
-        assert_eq!(md("<h2>Title</h2><p>Hello <strong>bold</strong> and <em>it</em>.</p>"), "## Title\n\nHello **bold** and *it*.\n");
+        assert_eq!(
+            md("<h2>Title</h2><p>Hello <strong>bold</strong> and <em>it</em>.</p>"),
+            "## Title\n\nHello **bold** and *it*.\n"
+        );
     }
 
     #[test]
@@ -1300,20 +1518,32 @@ mod tests {
 
     #[test]
     fn page_link_and_mention() {
-        let out = md("<p><ac:link><ri:page ri:space-key=\"DOC\" ri:content-title=\"My Page\"/><ac:plain-text-link-body><![CDATA[see]]></ac:plain-text-link-body></ac:link> <ac:link><ri:user ri:account-id=\"557058:abc\"/></ac:link></p>");
-        assert_eq!(out, "[see](confluence-page:DOC/My%20Page) [@557058:abc](confluence-user:557058:abc)\n");
+        let out = md(
+            "<p><ac:link><ri:page ri:space-key=\"DOC\" ri:content-title=\"My Page\"/><ac:plain-text-link-body><![CDATA[see]]></ac:plain-text-link-body></ac:link> <ac:link><ri:user ri:account-id=\"557058:abc\"/></ac:link></p>",
+        );
+        assert_eq!(
+            out,
+            "[see](confluence-page:DOC/My%20Page) [@557058:abc](confluence-user:557058:abc)\n"
+        );
     }
 
     #[test]
     fn code_macro_becomes_fence() {
-        let out = md("<ac:structured-macro ac:name=\"code\"><ac:parameter ac:name=\"language\">py</ac:parameter><ac:parameter ac:name=\"title\">T</ac:parameter><ac:plain-text-body><![CDATA[x = `1`]]></ac:plain-text-body></ac:structured-macro>");
+        let out = md(
+            "<ac:structured-macro ac:name=\"code\"><ac:parameter ac:name=\"language\">py</ac:parameter><ac:parameter ac:name=\"title\">T</ac:parameter><ac:plain-text-body><![CDATA[x = `1`]]></ac:plain-text-body></ac:structured-macro>",
+        );
         assert_eq!(out, "```py title=\"T\"\nx = `1`\n```\n");
     }
 
     #[test]
     fn unknown_macro_is_a_placeholder() {
-        let out = md("<ac:structured-macro ac:name=\"toc\"><ac:parameter ac:name=\"x\">a--b</ac:parameter></ac:structured-macro>");
-        assert!(out.starts_with("<!--confluence <ac:structured-macro ac:name=\"toc\">"), "{out}");
+        let out = md(
+            "<ac:structured-macro ac:name=\"toc\"><ac:parameter ac:name=\"x\">a--b</ac:parameter></ac:structured-macro>",
+        );
+        assert!(
+            out.starts_with("<!--confluence <ac:structured-macro ac:name=\"toc\">"),
+            "{out}"
+        );
         assert!(!out[4..out.len() - 4].contains("--"), "{out}");
     }
 }

@@ -32,11 +32,19 @@ pub(crate) struct Element {
 
 impl Element {
     pub fn new(name: impl Into<String>) -> Self {
-        Element { name: name.into(), attrs: Vec::new(), children: Vec::new(), pos: 0 }
+        Element {
+            name: name.into(),
+            attrs: Vec::new(),
+            children: Vec::new(),
+            pos: 0,
+        }
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn with_attr(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -89,8 +97,16 @@ pub(crate) struct Issue {
 /// One lexical token of storage XHTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Token {
-    Start { name: String, attrs: Vec<(String, String)>, empty: bool, pos: usize },
-    End { name: String, pos: usize },
+    Start {
+        name: String,
+        attrs: Vec<(String, String)>,
+        empty: bool,
+        pos: usize,
+    },
+    End {
+        name: String,
+        pos: usize,
+    },
     Text(String),
     CData(String),
     Comment(String),
@@ -134,9 +150,13 @@ pub(crate) fn resolve_entity(body: &str) -> Option<String> {
         } else {
             num.parse::<u32>().ok()?
         };
-        return char::from_u32(code).filter(|c| *c != '\0').map(String::from);
+        return char::from_u32(code)
+            .filter(|c| *c != '\0')
+            .map(String::from);
     }
-    resolve_xml_entity(body).or_else(|| resolve_html5_entity(body)).map(str::to_string)
+    resolve_xml_entity(body)
+        .or_else(|| resolve_html5_entity(body))
+        .map(str::to_string)
 }
 
 /// Decodes entities in text or attribute values; unknown ones stay literal and are reported.
@@ -250,7 +270,10 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
                         start = at + 1;
                         continue 'restart;
                     }
-                    tokens.push(Token::End { name, pos: base + at });
+                    tokens.push(Token::End {
+                        name,
+                        pos: base + at,
+                    });
                 }
                 Event::Text(t) => {
                     let raw = utf8(&t);
@@ -350,12 +373,16 @@ fn lenient_cdata_end(input: &str, from: usize) -> (usize, usize) {
     let broken = broken_cdata_terminator(body);
     match (strict, broken) {
         (Some(s), Some(b)) if b < s => {
-            let after = body[b + 2..].find('>').map_or(input.len(), |g| from + b + 2 + g + 1);
+            let after = body[b + 2..]
+                .find('>')
+                .map_or(input.len(), |g| from + b + 2 + g + 1);
             (from + b, after)
         }
         (Some(s), _) => (from + s, from + s + 3),
         (None, Some(b)) => {
-            let after = body[b + 2..].find('>').map_or(input.len(), |g| from + b + 2 + g + 1);
+            let after = body[b + 2..]
+                .find('>')
+                .map_or(input.len(), |g| from + b + 2 + g + 1);
             (from + b, after)
         }
         (None, None) => (input.len(), input.len()),
@@ -371,7 +398,10 @@ fn start_token(e: &BytesStart<'_>, empty: bool, pos: usize, issues: &mut Vec<Iss
                 let key = utf8(a.key.as_ref()).into_owned();
                 let value = unescape(&utf8(&a.value), pos, issues);
                 if let Some(existing) = attrs.iter_mut().find(|(k, _)| *k == key) {
-                    issues.push(Issue { pos, message: format!("duplicate attribute `{key}`") });
+                    issues.push(Issue {
+                        pos,
+                        message: format!("duplicate attribute `{key}`"),
+                    });
                     existing.1 = value;
                 } else {
                     attrs.push((key, value));
@@ -380,13 +410,20 @@ fn start_token(e: &BytesStart<'_>, empty: bool, pos: usize, issues: &mut Vec<Iss
             Err(err) => {
                 issues.push(Issue {
                     pos,
-                    message: format!("malformed attribute in `<{name}>`: {err}; later ones dropped"),
+                    message: format!(
+                        "malformed attribute in `<{name}>`: {err}; later ones dropped"
+                    ),
                 });
                 break;
             }
         }
     }
-    Token::Start { name, attrs, empty, pos }
+    Token::Start {
+        name,
+        attrs,
+        empty,
+        pos,
+    }
 }
 
 /// Builds a tree from tokens, closing what was left open and ignoring stray end tags.
@@ -396,7 +433,9 @@ pub(crate) struct TreeBuilder {
 
 impl TreeBuilder {
     pub fn new() -> Self {
-        TreeBuilder { stack: vec![Element::new("#root")] }
+        TreeBuilder {
+            stack: vec![Element::new("#root")],
+        }
     }
 
     fn top(&mut self) -> &mut Element {
@@ -416,9 +455,19 @@ impl TreeBuilder {
 
     pub fn feed(&mut self, token: Token, issues: &mut Vec<Issue>) {
         match token {
-            Token::Start { name, attrs, empty, pos } => {
+            Token::Start {
+                name,
+                attrs,
+                empty,
+                pos,
+            } => {
                 self.implied_end(&name, pos, issues);
-                let el = Element { name, attrs, children: Vec::new(), pos };
+                let el = Element {
+                    name,
+                    attrs,
+                    children: Vec::new(),
+                    pos,
+                };
                 if empty || is_void(&el.name) {
                     self.push_node(Node::Element(el));
                 } else {
@@ -432,11 +481,17 @@ impl TreeBuilder {
                 match self.stack.iter().rposition(|e| e.name == name) {
                     Some(idx) if idx > 0 => {
                         while self.stack.len() > idx + 1 {
-                            let open = self.stack.last().map(|e| e.name.clone()).unwrap_or_default();
+                            let open = self
+                                .stack
+                                .last()
+                                .map(|e| e.name.clone())
+                                .unwrap_or_default();
                             let at = self.pop();
                             issues.push(Issue {
                                 pos: at,
-                                message: format!("`<{open}>` not closed before `</{name}>`; closed there"),
+                                message: format!(
+                                    "`<{open}>` not closed before `</{name}>`; closed there"
+                                ),
                             });
                         }
                         self.pop();
@@ -461,15 +516,24 @@ impl TreeBuilder {
             "li" => &["li"],
             "tr" => &["tr", "td", "th"],
             "td" | "th" => &["td", "th"],
-            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "table" | "blockquote"
-            | "pre" | "div" | "hr" | "dl" | "ac:task-list" | "ac:layout" | "ac:layout-section"
-            | "ac:layout-cell" => &["p"],
+            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "table"
+            | "blockquote" | "pre" | "div" | "hr" | "dl" | "ac:task-list" | "ac:layout"
+            | "ac:layout-section" | "ac:layout-cell" => &["p"],
             _ => return,
         };
         let barrier: &[&str] = match name {
             "li" => &["ul", "ol"],
             "tr" | "td" | "th" => &["table", "tbody", "thead", "tfoot"],
-            _ => &["div", "td", "th", "li", "blockquote", "ac:rich-text-body", "ac:layout-cell", "ac:task-body"],
+            _ => &[
+                "div",
+                "td",
+                "th",
+                "li",
+                "blockquote",
+                "ac:rich-text-body",
+                "ac:layout-cell",
+                "ac:task-body",
+            ],
         };
         let mut found = None;
         for (i, e) in self.stack.iter().enumerate().skip(1).rev() {
@@ -483,7 +547,11 @@ impl TreeBuilder {
         }
         let Some(idx) = found else { return };
         while self.stack.len() > idx {
-            let open = self.stack.last().map(|e| e.name.clone()).unwrap_or_default();
+            let open = self
+                .stack
+                .last()
+                .map(|e| e.name.clone())
+                .unwrap_or_default();
             let at = self.pop();
             if !matches!(open.as_str(), "li" | "td" | "th" | "tr" | "p") || open != name {
                 issues.push(Issue {
@@ -512,9 +580,16 @@ impl TreeBuilder {
 
     pub fn finish(mut self, issues: &mut Vec<Issue>) -> Vec<Node> {
         while self.stack.len() > 1 {
-            let name = self.stack.last().map(|e| e.name.clone()).unwrap_or_default();
+            let name = self
+                .stack
+                .last()
+                .map(|e| e.name.clone())
+                .unwrap_or_default();
             let pos = self.pop();
-            issues.push(Issue { pos, message: format!("`<{name}>` never closed; closed at end") });
+            issues.push(Issue {
+                pos,
+                message: format!("`<{name}>` never closed; closed at end"),
+            });
         }
         self.stack.pop().map(|r| r.children).unwrap_or_default()
     }
@@ -566,9 +641,8 @@ pub(crate) fn write_node(node: &Node, mode: WriteMode, out: &mut String) {
         }
         Node::Text(t) => escape_text(t, mode, out),
         Node::CData(t) => {
-            let plain = !mode.in_comment
-                && !mode.one_line
-                && !(mode.no_blank_lines && has_blank_line(t));
+            let plain =
+                !mode.in_comment && !mode.one_line && (!mode.no_blank_lines || !has_blank_line(t));
             if plain {
                 out.push_str("<![CDATA[");
                 out.push_str(&t.replace("]]>", "]]]]><![CDATA[>"));
@@ -782,8 +856,14 @@ mod tests {
         let (nodes, issues) = parse_ok("<div><p>one<p>two</div></span>tail<br>");
         let out = outline(&nodes);
         assert!(out.contains("\"tail\""), "{out}");
-        assert!(issues.iter().any(|i| i.message.contains("stray")), "{issues:?}");
-        assert!(issues.iter().any(|i| i.message.contains("not closed")), "{issues:?}");
+        assert!(
+            issues.iter().any(|i| i.message.contains("stray")),
+            "{issues:?}"
+        );
+        assert!(
+            issues.iter().any(|i| i.message.contains("not closed")),
+            "{issues:?}"
+        );
     }
 
     #[test]
@@ -811,7 +891,14 @@ mod tests {
         let plain = to_string(&nodes, WriteMode::default());
         let (again, _) = parse_ok(&plain);
         assert_eq!(outline(&nodes), outline(&again));
-        let safe = to_string(&nodes, WriteMode { in_comment: true, one_line: true, ..WriteMode::default() });
+        let safe = to_string(
+            &nodes,
+            WriteMode {
+                in_comment: true,
+                one_line: true,
+                ..WriteMode::default()
+            },
+        );
         assert!(!safe.contains("--"), "{safe}");
         assert!(!safe.contains('\n'));
     }

@@ -7,7 +7,10 @@ use conflux_convert::{census, markdown_to_storage, normalized, storage_to_markdo
 use proptest::prelude::*;
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/storage"));
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus/storage"
+    ));
     if dir.is_dir() {
         return Some(dir.to_path_buf());
     }
@@ -16,7 +19,10 @@ fn corpus_dir() -> Option<PathBuf> {
         "corpus missing at {} and CI=true: the corpus tests must run in CI",
         dir.display()
     );
-    eprintln!("skipped: corpus not found at {} (it is not part of the repository)", dir.display());
+    eprintln!(
+        "skipped: corpus not found at {} (it is not part of the repository)",
+        dir.display()
+    );
     None
 }
 
@@ -39,23 +45,42 @@ fn storage_docs(dir: &Path) -> Vec<(String, String)> {
 fn corpus_round_trips_with_macros_intact() {
     let Some(dir) = corpus_dir() else { return };
     let docs = storage_docs(&dir);
-    assert!(docs.len() > 40, "expected the whole corpus, found {}", docs.len());
+    assert!(
+        docs.len() > 40,
+        "expected the whole corpus, found {}",
+        docs.len()
+    );
     let mut failures = Vec::new();
     for (name, storage) in &docs {
         let md = storage_to_markdown(storage);
-        assert!(!md.output.trim().is_empty() || storage.trim().is_empty(), "{name}: no output");
+        assert!(
+            !md.output.trim().is_empty() || storage.trim().is_empty(),
+            "{name}: no output"
+        );
         let back = markdown_to_storage(&md.output);
         let (a, b) = (normalized(storage), normalized(&back.output));
         if a != b {
-            failures.push(format!("{name}: normalised trees differ\n{}", first_diff(&a, &b)));
+            failures.push(format!(
+                "{name}: normalised trees differ\n{}",
+                first_diff(&a, &b)
+            ));
         }
         let (ca, cb) = (census(storage), census(&back.output));
         if ca != cb {
             failures.push(format!("{name}: census differs\n{ca:?}\n{cb:?}"));
         }
-        assert!(back.warnings.is_empty(), "{name}: Markdown side warned: {:?}", back.warnings);
+        assert!(
+            back.warnings.is_empty(),
+            "{name}: Markdown side warned: {:?}",
+            back.warnings
+        );
     }
-    assert!(failures.is_empty(), "{} documents lost meaning:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} documents lost meaning:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The paired `.md` files (written by people for other tools) convert without warnings and
@@ -75,7 +100,12 @@ fn corpus_markdown_converts_and_is_stable() {
         let s1 = markdown_to_storage(&md);
         let md2 = storage_to_markdown(&s1.output);
         let s2 = markdown_to_storage(&md2.output);
-        assert_eq!(normalized(&s1.output), normalized(&s2.output), "{}", p.display());
+        assert_eq!(
+            normalized(&s1.output),
+            normalized(&s2.output),
+            "{}",
+            p.display()
+        );
     }
 }
 
@@ -110,7 +140,10 @@ fn corpus_snapshots() {
         let storage = std::fs::read_to_string(dir.join(name)).unwrap();
         let out = storage_to_markdown(&storage);
         let warnings: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
-        insta::assert_snapshot!(name, format!("{}\n---\n{}", out.output, warnings.join("\n")));
+        insta::assert_snapshot!(
+            name,
+            format!("{}\n---\n{}", out.output, warnings.join("\n"))
+        );
     }
 }
 
@@ -121,7 +154,12 @@ fn fixtures() {
         let input = std::fs::read_to_string(path).unwrap();
         let out = storage_to_markdown(&input);
         let back = markdown_to_storage(&out.output);
-        assert_eq!(normalized(&input), normalized(&back.output), "{}", path.display());
+        assert_eq!(
+            normalized(&input),
+            normalized(&back.output),
+            "{}",
+            path.display()
+        );
         let warnings: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
         insta::assert_snapshot!(format!("{}\n---\n{}", out.output, warnings.join("\n")));
     });
@@ -156,10 +194,17 @@ fn block() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
         para.clone(),
         (1usize..=6, text.clone()).prop_map(|(n, t)| format!("{} {t}", "#".repeat(n))),
-        proptest::collection::vec(para.clone(), 1..4)
-            .prop_map(|v| v.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n")),
+        proptest::collection::vec(para.clone(), 1..4).prop_map(|v| v
+            .iter()
+            .map(|p| format!("- {p}"))
+            .collect::<Vec<_>>()
+            .join("\n")),
         proptest::collection::vec(para.clone(), 1..4).prop_map(|v| {
-            v.iter().enumerate().map(|(i, p)| format!("{}. {p}", i + 1)).collect::<Vec<_>>().join("\n")
+            v.iter()
+                .enumerate()
+                .map(|(i, p)| format!("{}. {p}", i + 1))
+                .collect::<Vec<_>>()
+                .join("\n")
         }),
         proptest::collection::vec((any::<bool>(), para.clone()), 1..4).prop_map(|v| {
             v.iter()
@@ -170,7 +215,11 @@ fn block() -> impl Strategy<Value = String> {
         (prop_oneof!["", "rust", "py"], "[a-z =;(){}\n]{0,40}")
             .prop_map(|(l, c)| format!("```{l}\n{c}\n```")),
         (2usize..4, proptest::collection::vec(text.clone(), 2..9)).prop_map(|(w, cells)| {
-            let rows: Vec<String> = cells.chunks(w).filter(|r| r.len() == w).map(|r| format!("| {} |", r.join(" | "))).collect();
+            let rows: Vec<String> = cells
+                .chunks(w)
+                .filter(|r| r.len() == w)
+                .map(|r| format!("| {} |", r.join(" | ")))
+                .collect();
             let delim = format!("| {} |", vec!["---"; w].join(" | "));
             match rows.split_first() {
                 Some((h, rest)) => {
@@ -181,7 +230,10 @@ fn block() -> impl Strategy<Value = String> {
                 None => format!("| {} |\n{delim}", vec!["x"; w].join(" | ")),
             }
         }),
-        (prop_oneof!["NOTE", "TIP", "WARNING", "CAUTION"], para.clone())
+        (
+            prop_oneof!["NOTE", "TIP", "WARNING", "CAUTION"],
+            para.clone()
+        )
             .prop_map(|(k, p)| format!("> [!{k}]\n> {p}")),
         (text.clone(), para.clone())
             .prop_map(|(t, p)| format!("<details>\n<summary>{t}</summary>\n\n{p}\n\n</details>")),
