@@ -4,6 +4,7 @@
 mod commands;
 mod demo;
 mod output;
+mod serve;
 mod settings;
 
 use std::collections::HashMap;
@@ -79,6 +80,8 @@ enum Command {
     Spaces(commands::SpacesCmd),
     /// Search with CQL, e.g. conflux search 'type = page AND text ~ "runbook"'.
     Search(commands::SearchArgs),
+    /// Run the MCP server (stdio by default, --http ADDR for streamable HTTP at /mcp).
+    Serve(serve::ServeArgs),
 }
 
 impl Cli {
@@ -159,6 +162,11 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     if let Command::Sim(args) = &cli.command {
         return commands::run_sim(args).await;
     }
+    if let Command::Serve(args) = &cli.command
+        && args.print_scopes
+    {
+        return serve::print_scopes(args);
+    }
     if let Command::Demo = &cli.command {
         return demo::tour().await;
     }
@@ -191,6 +199,7 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
         Command::Pages(cmd) => commands::pages(&client, &out, cmd).await,
         Command::Spaces(cmd) => commands::spaces(&client, &out, cmd).await,
         Command::Search(args) => commands::search(&client, &out, args).await,
+        Command::Serve(args) => serve::run(client, args).await,
         Command::Sim(_) | Command::Demo => Ok(()),
     }
 }
