@@ -11,19 +11,28 @@ use crate::model::{Client, Perm, State, Token, TokenKind, User, iso};
 use crate::scopes::best_match;
 use crate::server::Shared;
 
-fn bad(msg: impl Into<String>) -> Resp {
-    json_resp(400, &json!({"error": msg.into()}))
+/// An admin error: status and message, rendered as `{"error": message}`.
+struct AdminErr(u16, String);
+
+fn bad(msg: impl Into<String>) -> AdminErr {
+    AdminErr(400, msg.into())
 }
 
-fn body<T: DeserializeOwned>(req: &Req) -> Result<T, Resp> {
-    let raw: &[u8] = if req.body.is_empty() { b"{}" } else { &req.body };
+fn body<T: DeserializeOwned>(req: &Req) -> Result<T, AdminErr> {
+    let raw: &[u8] = if req.body.is_empty() {
+        b"{}"
+    } else {
+        &req.body
+    };
     serde_json::from_slice(raw).map_err(|e| bad(format!("invalid JSON body: {e}")))
 }
 
 /// Partial update: the given keys over the current value.
-fn merge<T: serde::Serialize + DeserializeOwned>(current: &T, req: &Req) -> Result<T, Resp> {
+fn merge<T: serde::Serialize + DeserializeOwned>(current: &T, req: &Req) -> Result<T, AdminErr> {
     let patch: Value = body(req)?;
-    let Value::Object(patch) = patch else { return Err(bad("send a JSON object")) };
+    let Value::Object(patch) = patch else {
+        return Err(bad("send a JSON object"));
+    };
     let mut cur = serde_json::to_value(current).map_err(|e| bad(e.to_string()))?;
     if let Value::Object(obj) = &mut cur {
         for (k, v) in patch {
@@ -56,16 +65,20 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
         ("POST", "/clock/advance"),
     ];
     let method = req.method.as_str();
-    let Some((template, params)) =
-        best_match(ROUTES.iter().filter(|r| r.0 == method).map(|r| (r.1, r.1)), &req.path)
-    else {
+    let Some((template, params)) = best_match(
+        ROUTES.iter().filter(|r| r.0 == method).map(|r| (r.1, r.1)),
+        &req.path,
+    ) else {
         return json_resp(
             404,
             &json!({"error": format!("No admin route for {method} {}.", req.path)}),
         );
     };
     if template == "/info" {
-        return json_resp(200, &serde_json::to_value(shared.info()).unwrap_or_default());
+        return json_resp(
+            200,
+            &serde_json::to_value(shared.info()).unwrap_or_default(),
+        );
     }
     let mut st = shared.lock();
     let st = &mut *st;
@@ -90,7 +103,9 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
         ("GET", "/faults") => Ok(json!(st.faults)),
         ("PUT", "/faults") => merge::<Faults>(&st.faults, req).and_then(|f| {
             if !(0.0..=1.0).contains(&f.error_rate) || !(0.0..=1.0).contains(&f.drop_rate) {
-                return Err(bad("error_rate and drop_rate are probabilities from 0 to 1"));
+                return Err(bad(
+                    "error_rate and drop_rate are probabilities from 0 to 1",
+                ));
             }
             st.faults = f;
             Ok(json!(st.faults))
@@ -103,11 +118,11 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
         }),
         ("GET", "/clock") => Ok(clock(st)),
         ("POST", "/clock/advance") => advance(st, req),
-        _ => Err(json_resp(404, &json!({"error": "no such admin route"}))),
+        _ => Err(AdminErr(404, "no such admin route".into())),
     };
     match result {
         Ok(v) => json_resp(200, &v),
-        Err(r) => r,
+        Err(AdminErr(status, message)) => json_resp(status, &json!({"error": message})),
     }
 }
 
@@ -121,10 +136,12 @@ struct Advance {
     seconds: i64,
 }
 
-fn advance(st: &mut State, req: &Req) -> Result<Value, Resp> {
+fn advance(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
     let a: Advance = body(req)?;
     if a.seconds < 0 {
-        return Err(bad("seconds must not be negative: the clock only moves forward"));
+        return Err(bad(
+            "seconds must not be negative: the clock only moves forward",
+        ));
     }
     st.clock_offset_ms += a.seconds * 1000;
     Ok(clock(st))
@@ -143,16 +160,23 @@ struct NewToken {
     client_id: Option<String>,
 }
 
-fn create_token(st: &mut State, req: &Req) -> Result<Value, Resp> {
+fn create_token(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
     let t: NewToken = body(req)?;
     let Some(user) = st.user_by_email(&t.email).map(|u| u.account_id.clone()) else {
-        return Err(bad(format!("no user with email {:?}; create it with POST /users", t.email)));
+        return Err(bad(format!(
+            "no user with email {:?}; create it with POST /users",
+            t.email
+        )));
     };
     let now = st.now_ms();
     let expires = t.expires_in.map(|s| now + s as i64 * 1000);
     match t.kind.as_str() {
         "classic" | "scoped" => {
-            let kind = if t.kind == "classic" { TokenKind::Classic } else { TokenKind::Scoped };
+            let kind = if t.kind == "classic" {
+                TokenKind::Classic
+            } else {
+                TokenKind::Scoped
+            };
             if kind == TokenKind::Classic && !t.scopes.is_empty() {
                 return Err(bad("classic tokens have no scopes; use kind \"scoped\""));
             }
@@ -187,7 +211,9 @@ fn create_token(st: &mut State, req: &Req) -> Result<Value, Resp> {
             out["token"] = out["access_token"].clone();
             Ok(out)
         }
-        other => Err(bad(format!("kind {other:?} is not classic, scoped or oauth"))),
+        other => Err(bad(format!(
+            "kind {other:?} is not classic, scoped or oauth"
+        ))),
     }
 }
 
@@ -197,7 +223,7 @@ struct Revoke {
     token: String,
 }
 
-fn revoke(st: &mut State, req: &Req) -> Result<Value, Resp> {
+fn revoke(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
     let r: Revoke = body(req)?;
     if let Some(t) = st.tokens.get_mut(&r.token) {
         t.revoked = true;
@@ -207,7 +233,7 @@ fn revoke(st: &mut State, req: &Req) -> Result<Value, Resp> {
         crate::identity::revoke_grant(st, &grant);
         return Ok(json!({"revoked": "grant"}));
     }
-    Err(json_resp(404, &json!({"error": "no such token"})))
+    Err(AdminErr(404, "no such token".into()))
 }
 
 #[derive(Deserialize)]
@@ -229,23 +255,35 @@ struct NewUser {
 }
 
 /// Creates a user, or updates the one with this account id (or email).
-fn upsert_user(st: &mut State, req: &Req) -> Result<Value, Resp> {
+fn upsert_user(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
     let u: NewUser = body(req)?;
     let existing = st.users.iter().position(|x| {
-        u.account_id.as_ref().is_some_and(|a| &x.account_id == a) || x.email.eq_ignore_ascii_case(&u.email)
+        u.account_id.as_ref().is_some_and(|a| &x.account_id == a)
+            || x.email.eq_ignore_ascii_case(&u.email)
     });
     let account_id = match (&u.account_id, existing) {
         (Some(a), _) => a.clone(),
         (None, Some(i)) => st.users[i].account_id.clone(),
-        (None, None) => format!("557058:{}", uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng)).into_uuid()),
+        (None, None) => format!(
+            "557058:{}",
+            uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng)).into_uuid()
+        ),
     };
-    if st.users.iter().enumerate().any(|(i, x)| Some(i) != existing && x.email.eq_ignore_ascii_case(&u.email)) {
+    if st
+        .users
+        .iter()
+        .enumerate()
+        .any(|(i, x)| Some(i) != existing && x.email.eq_ignore_ascii_case(&u.email))
+    {
         return Err(bad(format!("email {:?} belongs to another user", u.email)));
     }
     for g in &u.groups {
         if !st.groups.iter().any(|x| &x.name == g) {
             let id = st.new_id();
-            st.groups.push(crate::model::Group { id, name: g.clone() });
+            st.groups.push(crate::model::Group {
+                id,
+                name: g.clone(),
+            });
         }
     }
     let user = User {
@@ -278,7 +316,7 @@ struct NewClient {
     name: String,
 }
 
-fn create_client(st: &mut State, req: &Req) -> Result<Value, Resp> {
+fn create_client(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
     let c: NewClient = body(req)?;
     for u in &c.redirect_uris {
         if url::Url::parse(u).is_err() {
@@ -289,7 +327,12 @@ fn create_client(st: &mut State, req: &Req) -> Result<Value, Resp> {
     let secret = c.client_secret.unwrap_or_else(|| st.secret("", 64));
     st.clients.insert(
         client_id.clone(),
-        Client { client_id: client_id.clone(), client_secret: secret.clone(), redirect_uris: c.redirect_uris.clone(), name: c.name },
+        Client {
+            client_id: client_id.clone(),
+            client_secret: secret.clone(),
+            redirect_uris: c.redirect_uris.clone(),
+            name: c.name,
+        },
     );
     Ok(json!({"client_id": client_id, "client_secret": secret, "redirect_uris": c.redirect_uris}))
 }
@@ -302,27 +345,45 @@ struct SetPermission {
 }
 
 /// Sets (replaces) one principal's operations in a space; an empty list removes the principal.
-fn set_permission(st: &mut State, req: &Req, key: &str) -> Result<Value, Resp> {
+fn set_permission(st: &mut State, req: &Req, key: &str) -> Result<Value, AdminErr> {
     let p: SetPermission = body(req)?;
     for op in &p.operations {
-        if !matches!(op.as_str(), "read" | "write" | "delete" | "comment" | "attach" | "admin") {
+        if !matches!(
+            op.as_str(),
+            "read" | "write" | "delete" | "comment" | "attach" | "admin"
+        ) {
             return Err(bad(format!("unknown operation {op:?}")));
         }
     }
     let principal_ok = p.principal == "anonymous"
-        || p.principal.strip_prefix("user:").is_some_and(|a| st.user(a).is_some())
-        || p.principal.strip_prefix("group:").is_some_and(|g| st.groups.iter().any(|x| x.name == g));
+        || p.principal
+            .strip_prefix("user:")
+            .is_some_and(|a| st.user(a).is_some())
+        || p.principal
+            .strip_prefix("group:")
+            .is_some_and(|g| st.groups.iter().any(|x| x.name == g));
     if !principal_ok {
-        return Err(bad(format!("principal {:?} is not user:<account id>, group:<name> or anonymous", p.principal)));
+        return Err(bad(format!(
+            "principal {:?} is not user:<account id>, group:<name> or anonymous",
+            p.principal
+        )));
     }
     let id = st.new_id();
     let Some(space) = st.spaces.iter_mut().find(|s| s.key == key) else {
-        return Err(json_resp(404, &json!({"error": format!("no space with key {key:?}")})));
+        return Err(AdminErr(404, format!("no space with key {key:?}")));
     };
     space.perms.retain(|x| x.principal != p.principal);
     if !p.operations.is_empty() {
-        space.perms.push(Perm { id, principal: p.principal.clone(), ops: p.operations.iter().cloned().collect() });
+        space.perms.push(Perm {
+            id,
+            principal: p.principal.clone(),
+            ops: p.operations.iter().cloned().collect(),
+        });
     }
-    let perms: Vec<Value> = space.perms.iter().map(|x| json!({"principal": x.principal, "operations": x.ops})).collect();
+    let perms: Vec<Value> = space
+        .perms
+        .iter()
+        .map(|x| json!({"principal": x.principal, "operations": x.ops}))
+        .collect();
     Ok(json!({"space": key, "permissions": perms}))
 }

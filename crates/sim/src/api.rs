@@ -47,7 +47,10 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn p(&self, name: &str) -> &str {
-        self.params.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
     }
 
     pub fn user(&self) -> Option<&str> {
@@ -89,12 +92,36 @@ enum Special {
 }
 
 const SPECIALS: &[(&str, &str, Special)] = &[
-    ("GET", "/wiki/api/v2/databases/{id}/entries", Special::DatabaseRows),
-    ("GET", "/wiki/api/v2/databases/{id}/content", Special::DatabaseRows),
-    ("GET", "/wiki/api/v2/databases/{id}/children", Special::DatabaseRows),
-    ("GET", "/wiki/api/v2/databases/{id}/export", Special::DatabaseRows),
-    ("GET", "/wiki/download/attachments/{pageId}/{filename}", Special::DownloadServlet),
-    ("GET", "/wiki/sim/media/{attachmentId}/{filename}", Special::Media),
+    (
+        "GET",
+        "/wiki/api/v2/databases/{id}/entries",
+        Special::DatabaseRows,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/databases/{id}/content",
+        Special::DatabaseRows,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/databases/{id}/children",
+        Special::DatabaseRows,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/databases/{id}/export",
+        Special::DatabaseRows,
+    ),
+    (
+        "GET",
+        "/wiki/download/attachments/{pageId}/{filename}",
+        Special::DownloadServlet,
+    ),
+    (
+        "GET",
+        "/wiki/sim/media/{attachmentId}/{filename}",
+        Special::Media,
+    ),
     ("GET", "/_edge/tenant_info", Special::TenantInfo),
 ];
 
@@ -102,7 +129,11 @@ const SPECIALS: &[(&str, &str, Special)] = &[
 const DOWNLOAD_PROBE: &str = "/wiki/rest/api/content/0/child/attachment/att0/download";
 
 fn dialect(req: &Req, status: u16, message: &str) -> Resp {
-    if req.is_v2() { v2_error(status, Some(message)) } else { v1_error(status, message) }
+    if req.is_v2() {
+        v2_error(status, Some(message))
+    } else {
+        v1_error(status, message)
+    }
 }
 
 fn unauthorized(req: &Req, message: &str) -> Resp {
@@ -126,7 +157,11 @@ fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
         if gateway {
             return Err(AuthFail::Unauthorized("credentials are required"));
         }
-        return Ok(Caller { user: None, kind: None, scopes: None });
+        return Ok(Caller {
+            user: None,
+            kind: None,
+            scopes: None,
+        });
     };
     let now = st.now_ms();
     let (scheme, value) = auth.split_once(' ').unwrap_or((auth, ""));
@@ -136,9 +171,12 @@ fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
             .decode(value)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or(AuthFail::Unauthorized("the Basic credentials do not decode"))?;
-        let (email, token) =
-            decoded.split_once(':').ok_or(AuthFail::Unauthorized("Basic needs email:token"))?;
+            .ok_or(AuthFail::Unauthorized(
+                "the Basic credentials do not decode",
+            ))?;
+        let (email, token) = decoded
+            .split_once(':')
+            .ok_or(AuthFail::Unauthorized("Basic needs email:token"))?;
         let t = st
             .tokens
             .get(token)
@@ -147,17 +185,19 @@ fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
         let user = st
             .user(&t.account_id)
             .filter(|u| u.email.eq_ignore_ascii_case(email) && !u.disabled)
-            .ok_or(AuthFail::Unauthorized("the token does not belong to this email"))?;
+            .ok_or(AuthFail::Unauthorized(
+                "the token does not belong to this email",
+            ))?;
         if t.expires_ms.is_some_and(|e| now >= e) {
             return Err(AuthFail::Unauthorized("the API token has expired"));
         }
         match (t.kind, gateway) {
-            (TokenKind::Scoped, false) => {
-                Err(AuthFail::Unauthorized("scoped API tokens only work through the gateway"))
-            }
-            (TokenKind::Classic, true) if !st.behaviour.classic_on_gateway => {
-                Err(AuthFail::Unauthorized("classic tokens are off on the gateway"))
-            }
+            (TokenKind::Scoped, false) => Err(AuthFail::Unauthorized(
+                "scoped API tokens only work through the gateway",
+            )),
+            (TokenKind::Classic, true) if !st.behaviour.classic_on_gateway => Err(
+                AuthFail::Unauthorized("classic tokens are off on the gateway"),
+            ),
             (kind, _) => Ok(Caller {
                 user: Some(user.account_id.clone()),
                 kind: Some(kind),
@@ -166,7 +206,9 @@ fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
         }
     } else if scheme.eq_ignore_ascii_case("bearer") {
         if !gateway {
-            return Err(AuthFail::Unauthorized("OAuth tokens only work through the gateway"));
+            return Err(AuthFail::Unauthorized(
+                "OAuth tokens only work through the gateway",
+            ));
         }
         let t = st
             .tokens
@@ -212,7 +254,13 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
             return gateway_404(method, &format!("{}{}", req.prefix, req.path));
         }
     }
-    let special = best_match(SPECIALS.iter().filter(|s| s.0 == method).map(|s| (s.1, s.2)), &req.path);
+    let special = best_match(
+        SPECIALS
+            .iter()
+            .filter(|s| s.0 == method)
+            .map(|s| (s.1, s.2)),
+        &req.path,
+    );
     let route = best_match(
         crate::v2::ROUTES
             .iter()
@@ -227,17 +275,18 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
         return dialect(
             req,
             404,
-            &format!("No route for {method} {} on the simulated {face}.", req.path),
+            &format!(
+                "No route for {method} {} on the simulated {face}.",
+                req.path
+            ),
         );
     }
     let (special, special_params) = match special {
         Some((k, p)) => (Some(k), p),
         None => (None, Vec::new()),
     };
-    if special == Some(Special::TenantInfo) {
-        if req.face == Face::Site {
-            return json_resp(200, &json!({"cloudId": st.cloud_id}));
-        }
+    if special == Some(Special::TenantInfo) && req.face == Face::Site {
+        return json_resp(200, &json!({"cloudId": st.cloud_id}));
     }
 
     let caller = match authenticate(st, req) {
@@ -285,18 +334,20 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
             Special::TenantInfo => {}
         }
     }
-    if let Some(row) = op {
-        if req.face == Face::Gateway && !row.v2 && row.deprecated && st.behaviour.v1_gone_on_gateway
-        {
-            return json_resp(
-                410,
-                &json!({
-                    "statusCode": 410,
-                    "message": "com.atlassian.confluence.api.service.exceptions.GoneException: This deprecated endpoint has been removed.",
-                    "reason": "Gone",
-                }),
-            );
-        }
+    if let Some(row) = op
+        && req.face == Face::Gateway
+        && !row.v2
+        && row.deprecated
+        && st.behaviour.v1_gone_on_gateway
+    {
+        return json_resp(
+            410,
+            &json!({
+                "statusCode": 410,
+                "message": "com.atlassian.confluence.api.service.exceptions.GoneException: This deprecated endpoint has been removed.",
+                "reason": "Gone",
+            }),
+        );
     }
     let mut deferred = None;
     if let Some(granted) = &caller.scopes {
@@ -325,7 +376,10 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
             return dialect(
                 req,
                 501,
-                &format!("The simulator does not implement {id} ({method} {}).", req.path),
+                &format!(
+                    "The simulator does not implement {id} ({method} {}).",
+                    req.path
+                ),
             );
         }
     };

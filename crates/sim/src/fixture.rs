@@ -81,7 +81,10 @@ fn default_site_name() -> String {
 
 impl Default for SiteSpec {
     fn default() -> Self {
-        SiteSpec { name: default_site_name(), cloud_id: None }
+        SiteSpec {
+            name: default_site_name(),
+            cloud_id: None,
+        }
     }
 }
 
@@ -310,11 +313,12 @@ const STATUSES: [&str; 4] = ["current", "draft", "archived", "trashed"];
 impl Fixture {
     /// Parses a fixture file (`conflux sim --fixture FILE`) and validates it.
     pub fn from_json(text: &str) -> Result<Fixture, crate::SimError> {
-        let fixture: Fixture = serde_json::from_str(text).map_err(|e| crate::SimError::FixtureJson {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })?;
+        let fixture: Fixture =
+            serde_json::from_str(text).map_err(|e| crate::SimError::FixtureJson {
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            })?;
         fixture.validate()?;
         Ok(fixture)
     }
@@ -368,11 +372,18 @@ impl Fixture {
             if space_keys.insert(s.key.clone(), s.id.clone()).is_some() {
                 problems.push(format!("space key {:?} is used twice", s.key));
             }
-            if !matches!(s.space_type.as_str(), "global" | "personal" | "collaboration" | "knowledge_base") {
+            if !matches!(
+                s.space_type.as_str(),
+                "global" | "personal" | "collaboration" | "knowledge_base"
+            ) {
                 problems.push(format!("space {}: unknown type {:?}", s.key, s.space_type));
             }
             for perm in &s.permissions {
-                check_principal(&perm.principal, &format!("space {} permission", s.key), &mut problems);
+                check_principal(
+                    &perm.principal,
+                    &format!("space {} permission", s.key),
+                    &mut problems,
+                );
                 for op in &perm.operations {
                     if !OPERATIONS.contains(&op.as_str()) {
                         problems.push(format!(
@@ -418,14 +429,23 @@ impl Fixture {
                     Some(s) if s != space => {
                         problems.push(format!("{kind} {id}: parent {parent} is in another space"))
                     }
-                    Some(_) if parent == id => problems.push(format!("{kind} {id} is its own parent")),
+                    Some(_) if parent == id => {
+                        problems.push(format!("{kind} {id} is its own parent"))
+                    }
                     Some(_) => {}
                 }
             }
             user_ok(author, format!("{kind} {id} author"), problems);
         };
         for p in &self.pages {
-            node_ok("page", &p.id, &p.space, &p.parent_id, &p.author, &mut problems);
+            node_ok(
+                "page",
+                &p.id,
+                &p.space,
+                &p.parent_id,
+                &p.author,
+                &mut problems,
+            );
             if !STATUSES.contains(&p.status.as_str()) {
                 problems.push(format!("page {}: unknown status {:?}", p.id, p.status));
             }
@@ -434,25 +454,51 @@ impl Fixture {
                     user_ok(a, format!("page {} history author", p.id), &mut problems);
                 }
             }
-            for date in p.created_at.iter().chain(p.history.iter().filter_map(|v| v.created_at.as_ref())) {
+            for date in p
+                .created_at
+                .iter()
+                .chain(p.history.iter().filter_map(|v| v.created_at.as_ref()))
+            {
                 if chrono::DateTime::parse_from_rfc3339(date).is_err() {
                     problems.push(format!("page {}: {date:?} is not an RFC 3339 date", p.id));
                 }
             }
         }
         for f in &self.folders {
-            node_ok("folder", &f.id, &f.space, &f.parent_id, &f.author, &mut problems);
+            node_ok(
+                "folder",
+                &f.id,
+                &f.space,
+                &f.parent_id,
+                &f.author,
+                &mut problems,
+            );
         }
         for d in &self.databases {
-            node_ok("database", &d.id, &d.space, &d.parent_id, &d.author, &mut problems);
+            node_ok(
+                "database",
+                &d.id,
+                &d.space,
+                &d.parent_id,
+                &d.author,
+                &mut problems,
+            );
         }
         // Parent chains must end: a cycle would hang every ancestor walk.
         let parents: HashMap<&str, &str> = self
             .pages
             .iter()
             .map(|p| (p.id.as_str(), p.parent_id.as_deref()))
-            .chain(self.folders.iter().map(|f| (f.id.as_str(), f.parent_id.as_deref())))
-            .chain(self.databases.iter().map(|d| (d.id.as_str(), d.parent_id.as_deref())))
+            .chain(
+                self.folders
+                    .iter()
+                    .map(|f| (f.id.as_str(), f.parent_id.as_deref())),
+            )
+            .chain(
+                self.databases
+                    .iter()
+                    .map(|d| (d.id.as_str(), d.parent_id.as_deref())),
+            )
             .filter_map(|(id, p)| p.map(|p| (id, p)))
             .collect();
         for start in parents.keys() {
@@ -472,7 +518,10 @@ impl Fixture {
             if let Some(h) = &s.homepage {
                 let in_space = self.pages.iter().any(|p| &p.id == h && p.space == s.key);
                 if !in_space {
-                    problems.push(format!("space {}: homepage {h:?} is not a page of it", s.key));
+                    problems.push(format!(
+                        "space {}: homepage {h:?} is not a page of it",
+                        s.key
+                    ));
                 }
             }
         }
@@ -483,17 +532,23 @@ impl Fixture {
                 problems.push(format!("comment {}: unknown page {:?}", c.id, c.page_id));
             }
             if !matches!(c.kind.as_str(), "footer" | "inline") {
-                problems.push(format!("comment {}: kind {:?} is not footer or inline", c.id, c.kind));
+                problems.push(format!(
+                    "comment {}: kind {:?} is not footer or inline",
+                    c.id, c.kind
+                ));
             }
-            if let Some(parent) = &c.parent_comment_id {
-                if !comment_ids.contains(parent.as_str()) || parent == &c.id {
-                    problems.push(format!("comment {}: unknown parent comment {parent:?}", c.id));
-                }
+            if let Some(parent) = &c.parent_comment_id
+                && (!comment_ids.contains(parent.as_str()) || parent == &c.id)
+            {
+                problems.push(format!(
+                    "comment {}: unknown parent comment {parent:?}",
+                    c.id
+                ));
             }
-            if let Some(r) = &c.resolution_status {
-                if !matches!(r.as_str(), "open" | "resolved" | "dangling" | "reopened") {
-                    problems.push(format!("comment {}: unknown resolution status {r:?}", c.id));
-                }
+            if let Some(r) = &c.resolution_status
+                && !matches!(r.as_str(), "open" | "resolved" | "dangling" | "reopened")
+            {
+                problems.push(format!("comment {}: unknown resolution status {r:?}", c.id));
             }
             user_ok(&c.author, format!("comment {} author", c.id), &mut problems);
         }
@@ -503,11 +558,16 @@ impl Fixture {
             if !page_ids.contains(a.page_id.as_str()) {
                 problems.push(format!("attachment {}: unknown page {:?}", a.id, a.page_id));
             }
-            user_ok(&a.author, format!("attachment {} author", a.id), &mut problems);
+            user_ok(
+                &a.author,
+                format!("attachment {} author", a.id),
+                &mut problems,
+            );
             match (&a.text, &a.base64) {
-                (Some(_), Some(_)) => {
-                    problems.push(format!("attachment {}: give text or base64, not both", a.id))
-                }
+                (Some(_), Some(_)) => problems.push(format!(
+                    "attachment {}: give text or base64, not both",
+                    a.id
+                )),
                 (None, Some(b)) => {
                     use base64::Engine as _;
                     if base64::engine::general_purpose::STANDARD.decode(b).is_err() {
@@ -519,15 +579,22 @@ impl Fixture {
         }
         for t in &self.tokens {
             if !matches!(t.kind.as_str(), "classic" | "scoped" | "oauth") {
-                problems.push(format!("token kind {:?} is not classic, scoped or oauth", t.kind));
+                problems.push(format!(
+                    "token kind {:?} is not classic, scoped or oauth",
+                    t.kind
+                ));
             }
-            if !self.users.iter().any(|u| u.email.eq_ignore_ascii_case(&t.email)) {
+            if !self
+                .users
+                .iter()
+                .any(|u| u.email.eq_ignore_ascii_case(&t.email))
+            {
                 problems.push(format!("token for unknown email {:?}", t.email));
             }
-            if let Some(c) = &t.client_id {
-                if !self.oauth_clients.iter().any(|o| &o.client_id == c) {
-                    problems.push(format!("token names unknown oauth client {c:?}"));
-                }
+            if let Some(c) = &t.client_id
+                && !self.oauth_clients.iter().any(|o| &o.client_id == c)
+            {
+                problems.push(format!("token names unknown oauth client {c:?}"));
             }
         }
         for r in &self.restrictions {
@@ -535,10 +602,18 @@ impl Fixture {
                 problems.push(format!("restriction on unknown content {:?}", r.content_id));
             }
             for p in &r.read {
-                check_principal(p, &format!("restriction on {}", r.content_id), &mut problems);
+                check_principal(
+                    p,
+                    &format!("restriction on {}", r.content_id),
+                    &mut problems,
+                );
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(crate::SimError::InvalidFixture { problems }) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::SimError::InvalidFixture { problems })
+        }
     }
 }
 
@@ -575,14 +650,20 @@ mod tests {
     #[test]
     fn parent_cycles_are_refused() {
         let mut f = base();
-        f.pages.push(PageSpec { id: "11".into(), parent_id: Some("10".into()), ..f.pages[0].clone() });
+        f.pages.push(PageSpec {
+            id: "11".into(),
+            parent_id: Some("10".into()),
+            ..f.pages[0].clone()
+        });
         f.pages[0].parent_id = Some("11".into());
         assert!(f.validate().unwrap_err().to_string().contains("cycle"));
     }
 
     #[test]
     fn bad_json_says_where() {
-        let err = Fixture::from_json("{\n \"users\": 3}").unwrap_err().to_string();
+        let err = Fixture::from_json("{\n \"users\": 3}")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2"), "{err}");
     }
 }

@@ -43,7 +43,10 @@ pub(crate) struct Req {
 
 impl Req {
     pub fn q(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// All values of a repeated or comma-separated parameter (`ids=1,2&ids=3`).
@@ -72,17 +75,24 @@ impl Req {
 }
 
 pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 pub(crate) fn encode_query(pairs: &[(String, String)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 pub(crate) fn json_resp(status: u16, body: &Value) -> Resp {
     let mut r = http::Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -122,7 +132,10 @@ pub(crate) fn set_header(r: &mut Resp, name: &'static str, value: &str) {
 }
 
 fn reason(status: u16) -> &'static str {
-    StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error")
+    StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
 }
 
 fn v2_code(status: u16) -> String {
@@ -144,7 +157,10 @@ pub(crate) fn err<T>(status: u16, msg: impl Into<String>) -> Result<T, ApiErr> {
 }
 
 pub(crate) fn not_found<T>() -> Result<T, ApiErr> {
-    err(404, "The requested content was not found or you do not have permission to view it.")
+    err(
+        404,
+        "The requested content was not found or you do not have permission to view it.",
+    )
 }
 
 impl ApiErr {
@@ -158,7 +174,10 @@ impl ApiErr {
 }
 
 pub(crate) fn scope_mismatch() -> Resp {
-    let mut r = json_resp(401, &json!({"code": 401, "message": "Unauthorized; scope does not match"}));
+    let mut r = json_resp(
+        401,
+        &json!({"code": 401, "message": "Unauthorized; scope does not match"}),
+    );
     set_header(&mut r, "x-failure-category", "FAILURE_CLIENT_SCOPE_CHECK");
     r
 }
@@ -202,7 +221,10 @@ pub(crate) fn limit(req: &Req, default: usize, max: usize) -> Result<usize, ApiE
         None | Some("") => Ok(default),
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 1 => Ok((n as usize).min(max)),
-            _ => err(400, format!("Invalid value for limit: {v:?}; it must be an integer from 1 to {max}.")),
+            _ => err(
+                400,
+                format!("Invalid value for limit: {v:?}; it must be an integer from 1 to {max}."),
+            ),
         },
     }
 }
@@ -219,7 +241,10 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<usize, ApiErr> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix(CURSOR_PREFIX).and_then(|n| n.parse().ok()))
-        .map_or_else(|| err(400, "Invalid cursor: it is not a cursor this API returned."), Ok)
+        .map_or_else(
+            || err(400, "Invalid cursor: it is not a cursor this API returned."),
+            Ok,
+        )
 }
 
 /// One page of a v2 list: `{results, _links: {next?, base}}` plus the `Link` header, as Cloud
@@ -234,8 +259,12 @@ pub(crate) fn v2_page(req: &Req, site_url: &str, items: Vec<Value>) -> ApiResult
     let results: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
     let mut links = json!({"base": format!("{site_url}/wiki")});
     let next = (start + limit < total).then(|| {
-        let mut q: Vec<(String, String)> =
-            req.query.iter().filter(|(k, _)| k != "cursor").cloned().collect();
+        let mut q: Vec<(String, String)> = req
+            .query
+            .iter()
+            .filter(|(k, _)| k != "cursor")
+            .cloned()
+            .collect();
         q.push(("cursor".into(), encode_cursor(start + limit)));
         format!("{}?{}", req.path, encode_query(&q))
     });
@@ -264,13 +293,22 @@ pub(crate) fn v1_page(req: &Req, site_url: &str, items: Vec<Value>, extra: Value
     let size = results.len();
     let mut links = json!({"base": format!("{site_url}/wiki"), "context": "/wiki"});
     if start + limit < total {
-        let mut q: Vec<(String, String)> =
-            req.query.iter().filter(|(k, _)| k != "start" && k != "limit").cloned().collect();
+        let mut q: Vec<(String, String)> = req
+            .query
+            .iter()
+            .filter(|(k, _)| k != "start" && k != "limit")
+            .cloned()
+            .collect();
         q.push(("limit".into(), limit.to_string()));
         q.push(("start".into(), (start + limit).to_string()));
-        links["next"] = json!(format!("{}?{}", req.path.trim_start_matches("/wiki"), encode_query(&q)));
+        links["next"] = json!(format!(
+            "{}?{}",
+            req.path.trim_start_matches("/wiki"),
+            encode_query(&q)
+        ));
     }
-    let mut body = json!({"results": results, "start": start, "limit": limit, "size": size, "_links": links});
+    let mut body =
+        json!({"results": results, "start": start, "limit": limit, "size": size, "_links": links});
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         for (k, v) in e {
             b.insert(k.clone(), v.clone());

@@ -5,7 +5,9 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-use crate::http::{Face, Req, Resp, encode_query, html, json_resp, parse_query, redirect, set_header};
+use crate::http::{
+    Face, Req, Resp, encode_query, html, json_resp, parse_query, redirect, set_header,
+};
 use crate::model::{Code, Consent, Grant, Refresh, State, Token, TokenKind};
 use crate::render::escape;
 use crate::server::Shared;
@@ -38,7 +40,10 @@ fn error_page(status: u16, message: &str) -> Resp {
 }
 
 fn redirect_error(uri: &str, error: &str, description: &str, state: Option<&str>) -> Resp {
-    let mut q = vec![("error".to_string(), error.to_string()), ("error_description".to_string(), description.to_string())];
+    let mut q = vec![
+        ("error".to_string(), error.to_string()),
+        ("error_description".to_string(), description.to_string()),
+    ];
     if let Some(s) = state {
         q.push(("state".into(), s.into()));
     }
@@ -59,32 +64,68 @@ fn authorize(shared: &Shared, st: &mut State, req: &Req) -> Resp {
         return error_page(400, "Missing redirect_uri.");
     };
     if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
-        return error_page(400, "The redirect_uri does not match the app's callback URL.");
+        return error_page(
+            400,
+            "The redirect_uri does not match the app's callback URL.",
+        );
     }
     // From here on, errors go back to the app.
     let state = q("state");
     if q("audience") != Some("api.atlassian.com") {
-        return redirect_error(redirect_uri, "invalid_request", "audience must be api.atlassian.com", state);
+        return redirect_error(
+            redirect_uri,
+            "invalid_request",
+            "audience must be api.atlassian.com",
+            state,
+        );
     }
     if q("response_type") != Some("code") {
-        return redirect_error(redirect_uri, "unsupported_response_type", "response_type must be code", state);
+        return redirect_error(
+            redirect_uri,
+            "unsupported_response_type",
+            "response_type must be code",
+            state,
+        );
     }
-    let scopes: Vec<String> = q("scope").unwrap_or("").split_whitespace().map(String::from).collect();
+    let scopes: Vec<String> = q("scope")
+        .unwrap_or("")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
     if scopes.is_empty() {
         return redirect_error(redirect_uri, "invalid_scope", "scope is required", state);
     }
     let known = shared.scopes.all_scopes();
-    if let Some(bad) = scopes.iter().find(|s| !known.contains(*s) && !EXTRA_SCOPES.contains(&s.as_str())) {
-        return redirect_error(redirect_uri, "invalid_scope", &format!("unknown scope {bad}"), state);
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !known.contains(*s) && !EXTRA_SCOPES.contains(&s.as_str()))
+    {
+        return redirect_error(
+            redirect_uri,
+            "invalid_scope",
+            &format!("unknown scope {bad}"),
+            state,
+        );
     }
     let challenge = q("code_challenge").map(String::from);
-    if let Some(m) = q("code_challenge_method") {
-        if m != "S256" && m != "plain" {
-            return redirect_error(redirect_uri, "invalid_request", "code_challenge_method must be S256", state);
-        }
+    if let Some(m) = q("code_challenge_method")
+        && m != "S256"
+        && m != "plain"
+    {
+        return redirect_error(
+            redirect_uri,
+            "invalid_request",
+            "code_challenge_method must be S256",
+            state,
+        );
     }
     if challenge.is_none() && st.behaviour.require_pkce {
-        return redirect_error(redirect_uri, "invalid_request", "code_challenge is required", state);
+        return redirect_error(
+            redirect_uri,
+            "invalid_request",
+            "code_challenge is required",
+            state,
+        );
     }
     let challenge = match (challenge, q("code_challenge_method")) {
         (Some(c), Some("plain")) => Some(format!("plain:{c}")),
@@ -103,8 +144,14 @@ fn authorize(shared: &Shared, st: &mut State, req: &Req) -> Resp {
             created_ms: now,
         },
     );
-    let user = st.user(&st.demo.account_id).map(|u| format!("{} ({})", u.display_name, u.email)).unwrap_or_default();
-    let items: String = scopes.iter().map(|s| format!("<li><code>{}</code></li>", escape(s))).collect();
+    let user = st
+        .user(&st.demo.account_id)
+        .map(|u| format!("{} ({})", u.display_name, u.email))
+        .unwrap_or_default();
+    let items: String = scopes
+        .iter()
+        .map(|s| format!("<li><code>{}</code></li>", escape(s)))
+        .collect();
     let mut r = html(
         200,
         format!(
@@ -116,7 +163,11 @@ fn authorize(shared: &Shared, st: &mut State, req: &Req) -> Resp {
              <button type=\"submit\" name=\"decision\" value=\"accept\">Accept</button>\
              <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
              </form></body></html>",
-            app = escape(if client.name.is_empty() { &client.client_id } else { &client.name }),
+            app = escape(if client.name.is_empty() {
+                &client.client_id
+            } else {
+                &client.name
+            }),
             user = escape(&user),
             site = escape(&st.site_name),
         ),
@@ -129,7 +180,10 @@ fn decision(st: &mut State, req: &Req) -> Resp {
     let form = parse_query(&String::from_utf8_lossy(&req.body));
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let Some(consent) = get("consent").and_then(|id| st.consents.remove(id)) else {
-        return error_page(400, "This consent request is unknown or was already answered.");
+        return error_page(
+            400,
+            "This consent request is unknown or was already answered.",
+        );
     };
     let now = st.now_ms();
     if now - consent.created_ms > st.behaviour.code_ttl_secs as i64 * 1000 {
@@ -137,7 +191,12 @@ fn decision(st: &mut State, req: &Req) -> Resp {
     }
     let state = consent.state.as_deref();
     if get("decision") != Some("accept") {
-        return redirect_error(&consent.redirect_uri, "access_denied", "The user denied access.", state);
+        return redirect_error(
+            &consent.redirect_uri,
+            "access_denied",
+            "The user denied access.",
+            state,
+        );
     }
     let code = st.secret("", 40);
     st.codes.insert(
@@ -156,12 +215,23 @@ fn decision(st: &mut State, req: &Req) -> Resp {
     if let Some(s) = state {
         q.push(("state".into(), s.into()));
     }
-    let sep = if consent.redirect_uri.contains('?') { '&' } else { '?' };
-    redirect(&format!("{}{sep}{}", consent.redirect_uri, encode_query(&q)))
+    let sep = if consent.redirect_uri.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    redirect(&format!(
+        "{}{sep}{}",
+        consent.redirect_uri,
+        encode_query(&q)
+    ))
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> Resp {
-    json_resp(status, &json!({"error": error, "error_description": description}))
+    json_resp(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
 }
 
 fn form_or_json(req: &Req) -> Option<Vec<(String, String)>> {
@@ -171,7 +241,12 @@ fn form_or_json(req: &Req) -> Option<Vec<(String, String)>> {
         let o = v.as_object()?;
         Some(
             o.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), String::from)))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), String::from),
+                    )
+                })
                 .collect(),
         )
     } else {
@@ -181,7 +256,9 @@ fn form_or_json(req: &Req) -> Option<Vec<(String, String)>> {
 
 /// Issues an access token (and, when asked, a refresh token) for a grant.
 pub(crate) fn issue(st: &mut State, grant_id: &str, with_refresh: bool) -> Value {
-    let Some(grant) = st.grants.get(grant_id).cloned() else { return json!({}) };
+    let Some(grant) = st.grants.get(grant_id).cloned() else {
+        return json!({});
+    };
     let now = st.now_ms();
     let ttl = st.behaviour.access_token_ttl_secs;
     let access = st.secret("cfxsim-at-", 48);
@@ -206,7 +283,11 @@ pub(crate) fn issue(st: &mut State, grant_id: &str, with_refresh: bool) -> Value
         let refresh = st.secret("cfxsim-rt-", 48);
         st.refresh.insert(
             refresh.clone(),
-            Refresh { grant_id: grant_id.to_string(), last_used_ms: now, rotated_ms: None },
+            Refresh {
+                grant_id: grant_id.to_string(),
+                last_used_ms: now,
+                rotated_ms: None,
+            },
         );
         if let Some(g) = st.grants.get_mut(grant_id) {
             g.current_refresh = Some(refresh.clone());
@@ -216,7 +297,12 @@ pub(crate) fn issue(st: &mut State, grant_id: &str, with_refresh: bool) -> Value
     out
 }
 
-pub(crate) fn new_grant(st: &mut State, client_id: &str, account_id: &str, scopes: Vec<String>) -> String {
+pub(crate) fn new_grant(
+    st: &mut State,
+    client_id: &str,
+    account_id: &str,
+    scopes: Vec<String>,
+) -> String {
     let id = st.secret("grant-", 16);
     let now = st.now_ms();
     st.grants.insert(
@@ -248,19 +334,35 @@ pub(crate) fn revoke_grant(st: &mut State, grant_id: &str) {
 fn token(st: &mut State, req: &Req) -> Resp {
     st.stats.token_requests += 1;
     let Some(form) = form_or_json(req) else {
-        return oauth_error(400, "invalid_request", "The body must be JSON or form-encoded.");
+        return oauth_error(
+            400,
+            "invalid_request",
+            "The body must be JSON or form-encoded.",
+        );
     };
-    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
     let grant_type = get("grant_type").unwrap_or("");
     if grant_type == "refresh_token" {
         st.stats.refresh_requests += 1;
     }
     if !matches!(grant_type, "authorization_code" | "refresh_token") {
-        return oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token.");
+        return oauth_error(
+            400,
+            "unsupported_grant_type",
+            "grant_type must be authorization_code or refresh_token.",
+        );
     }
     // Client authentication comes first, so a wrong secret never uses up a code or token.
     let client_ok = match (get("client_id"), get("client_secret")) {
-        (Some(id), Some(secret)) => st.clients.get(id).is_some_and(|c| c.client_secret == secret),
+        (Some(id), Some(secret)) => st
+            .clients
+            .get(id)
+            .is_some_and(|c| c.client_secret == secret),
         _ => false,
     };
     if !client_ok {
@@ -280,18 +382,31 @@ fn token(st: &mut State, req: &Req) -> Resp {
             return oauth_error(403, "invalid_grant", "Invalid authorization code");
         }
         if get("redirect_uri") != Some(c.redirect_uri.as_str()) {
-            return oauth_error(403, "invalid_grant", "redirect_uri does not match the authorization request.");
+            return oauth_error(
+                403,
+                "invalid_grant",
+                "redirect_uri does not match the authorization request.",
+            );
         }
         if let Some(challenge) = &c.code_challenge {
             let Some(verifier) = get("code_verifier") else {
-                return oauth_error(400, "invalid_request", "code_verifier is required (a code_challenge was sent).");
+                return oauth_error(
+                    400,
+                    "invalid_request",
+                    "code_verifier is required (a code_challenge was sent).",
+                );
             };
             let computed = match challenge.strip_prefix("plain:") {
                 Some(_) => format!("plain:{verifier}"),
-                None => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes())),
+                None => base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(sha2::Sha256::digest(verifier.as_bytes())),
             };
             if &computed != challenge {
-                return oauth_error(403, "invalid_grant", "code_verifier does not match the code_challenge.");
+                return oauth_error(
+                    403,
+                    "invalid_grant",
+                    "code_verifier does not match the code_challenge.",
+                );
             }
         }
         c.used = true;
@@ -305,8 +420,12 @@ fn token(st: &mut State, req: &Req) -> Resp {
     let Some(rt) = get("refresh_token").map(String::from) else {
         return oauth_error(400, "invalid_request", "refresh_token is required.");
     };
-    let Some(r) = st.refresh.get(&rt).cloned() else { return invalid() };
-    let Some(g) = st.grants.get(&r.grant_id).cloned() else { return invalid() };
+    let Some(r) = st.refresh.get(&rt).cloned() else {
+        return invalid();
+    };
+    let Some(g) = st.grants.get(&r.grant_id).cloned() else {
+        return invalid();
+    };
     if g.revoked || g.client_id != client_id {
         return invalid();
     }
@@ -346,7 +465,10 @@ pub(crate) fn accessible_resources(shared: &Shared, st: &mut State, req: &Req) -
     }
     let token = req
         .header("authorization")
-        .and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")))
+        .and_then(|a| {
+            a.strip_prefix("Bearer ")
+                .or_else(|| a.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let now = st.now_ms();
     let valid = token.and_then(|t| st.tokens.get(t)).filter(|t| {

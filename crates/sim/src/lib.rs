@@ -49,7 +49,11 @@ use serde::{Deserialize, Serialize};
 #[non_exhaustive]
 pub enum SimError {
     #[error("the fixture is not valid JSON (line {line}, column {column}): {message}")]
-    FixtureJson { line: usize, column: usize, message: String },
+    FixtureJson {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("the fixture is inconsistent:\n- {}", problems.join("\n- "))]
     InvalidFixture { problems: Vec<String> },
     #[error("cannot listen on {addr} for the {face} face: {source}")]
@@ -115,7 +119,10 @@ const MASK: &str = "<redacted>";
 // Secrets never reach Debug output (and so never reach logs or panics).
 impl std::fmt::Debug for BasicCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BasicCredential").field("email", &self.email).field("token", &MASK).finish()
+        f.debug_struct("BasicCredential")
+            .field("email", &self.email)
+            .field("token", &MASK)
+            .finish()
     }
 }
 

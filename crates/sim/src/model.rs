@@ -294,7 +294,10 @@ pub(crate) enum View<'a> {
 }
 
 pub(crate) fn wall_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// `YYYY-MM-DDTHH:mm:ss.sssZ`, the format of every v2 date.
@@ -322,7 +325,9 @@ impl State {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let cloud_id = fx.site.cloud_id.clone().unwrap_or_else(|| {
             let bytes: [u8; 16] = rng.random();
-            uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+            uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .to_string()
         });
         // Fixed dates: 2024-01-01 plus a seed-derived day, one hour apart per object.
         let base_ms = 1_704_067_200_000 + (config.seed % 365) as i64 * 86_400_000;
@@ -356,8 +361,14 @@ impl State {
                 disabled: false,
             });
         }
-        let mut groups: Vec<Group> =
-            fx.groups.iter().map(|g| Group { id: g.id.clone(), name: g.name.clone() }).collect();
+        let mut groups: Vec<Group> = fx
+            .groups
+            .iter()
+            .map(|g| Group {
+                id: g.id.clone(),
+                name: g.name.clone(),
+            })
+            .collect();
 
         let mut max_id = 0u64;
         let mut note = |id: &str| {
@@ -375,7 +386,10 @@ impl State {
         for u in &users {
             for g in &u.groups {
                 if !groups.iter().any(|x| &x.name == g) {
-                    groups.push(Group { id: format!("g-{next_id}"), name: g.clone() });
+                    groups.push(Group {
+                        id: format!("g-{next_id}"),
+                        name: g.clone(),
+                    });
                     next_id += 1;
                 }
             }
@@ -408,8 +422,13 @@ impl State {
                 perms,
             });
         }
-        let space_id_of =
-            |key: &str| spaces.iter().find(|s| s.key == key).map(|s| s.id.clone()).unwrap_or_default();
+        let space_id_of = |key: &str| {
+            spaces
+                .iter()
+                .find(|s| s.key == key)
+                .map(|s| s.id.clone())
+                .unwrap_or_default()
+        };
 
         let mut content = HashMap::new();
         let mut label_ids = BTreeMap::new();
@@ -434,7 +453,11 @@ impl State {
                 body: p.body.clone(),
                 message: String::new(),
                 author: p.author.clone(),
-                created_ms: if p.history.is_empty() { created } else { last + 60_000 },
+                created_ms: if p.history.is_empty() {
+                    created
+                } else {
+                    last + 60_000
+                },
                 minor_edit: false,
             });
             for l in &p.labels {
@@ -462,7 +485,14 @@ impl State {
                 },
             );
         }
-        let simple = |id: &str, kind, space: &str, parent: &Option<String>, title: &str, author: &str, at: i64, pos| Content {
+        let simple = |id: &str,
+                      kind,
+                      space: &str,
+                      parent: &Option<String>,
+                      title: &str,
+                      author: &str,
+                      at: i64,
+                      pos| Content {
             id: id.to_string(),
             kind,
             space_id: space_id_of(space),
@@ -486,18 +516,42 @@ impl State {
             position: pos,
         };
         for (i, f) in fx.folders.iter().enumerate() {
-            let c = simple(&f.id, Kind::Folder, &f.space, &f.parent_id, &f.title, &f.author, next_date(), 1000 + i as i64);
+            let c = simple(
+                &f.id,
+                Kind::Folder,
+                &f.space,
+                &f.parent_id,
+                &f.title,
+                &f.author,
+                next_date(),
+                1000 + i as i64,
+            );
             content.insert(f.id.clone(), c);
         }
         for (i, d) in fx.databases.iter().enumerate() {
-            let c = simple(&d.id, Kind::Database, &d.space, &d.parent_id, &d.title, &d.author, next_date(), 2000 + i as i64);
+            let c = simple(
+                &d.id,
+                Kind::Database,
+                &d.space,
+                &d.parent_id,
+                &d.title,
+                &d.author,
+                next_date(),
+                2000 + i as i64,
+            );
             content.insert(d.id.clone(), c);
         }
         for (i, c) in fx.comments.iter().enumerate() {
             let at = parse_date(&c.created_at, next_date());
-            let space = content.get(&c.page_id).map(|p: &Content| p.space_id.clone()).unwrap_or_default();
+            let space = content
+                .get(&c.page_id)
+                .map(|p: &Content| p.space_id.clone())
+                .unwrap_or_default();
             let inline = (c.kind == "inline").then(|| Inline {
-                marker_ref: c.inline_marker_ref.clone().unwrap_or_else(|| format!("marker-{}", c.id)),
+                marker_ref: c
+                    .inline_marker_ref
+                    .clone()
+                    .unwrap_or_else(|| format!("marker-{}", c.id)),
                 selection: c.inline_original_selection.clone().unwrap_or_default(),
                 resolution: c.resolution_status.clone().unwrap_or_else(|| "open".into()),
             });
@@ -505,7 +559,11 @@ impl State {
                 c.id.clone(),
                 Content {
                     id: c.id.clone(),
-                    kind: if inline.is_some() { Kind::InlineComment } else { Kind::FooterComment },
+                    kind: if inline.is_some() {
+                        Kind::InlineComment
+                    } else {
+                        Kind::FooterComment
+                    },
                     space_id: space,
                     status: "current".into(),
                     parent_id: c.parent_comment_id.clone(),
@@ -538,7 +596,9 @@ impl State {
             let at = parse_date(&a.created_at, next_date());
             let bytes = match (&a.text, &a.base64) {
                 (Some(t), _) => t.clone().into_bytes(),
-                (None, Some(b)) => base64::engine::general_purpose::STANDARD.decode(b).unwrap_or_default(),
+                (None, Some(b)) => base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .unwrap_or_default(),
                 (None, None) => Vec::new(),
             };
             attachments.insert(
@@ -554,7 +614,9 @@ impl State {
                     author: a.author.clone(),
                     created_ms: at,
                     modified_ms: at,
-                    file_id: uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string(),
+                    file_id: uuid::Builder::from_random_bytes(rng.random())
+                        .into_uuid()
+                        .to_string(),
                     status: "current".into(),
                 },
             );
@@ -565,21 +627,30 @@ impl State {
         let demo_user = users
             .iter()
             .find(|u| u.email.eq_ignore_ascii_case(crate::demo::DEMO_USER_EMAIL) && !u.disabled)
-            .or_else(|| users.iter().find(|u| {
-                !u.disabled
-                    && !u.guest
-                    && spaces.iter().all(|s| space_allows(s, &principals_of(Some(u)), "read"))
-            }))
+            .or_else(|| {
+                users.iter().find(|u| {
+                    !u.disabled
+                        && !u.guest
+                        && spaces
+                            .iter()
+                            .all(|s| space_allows(s, &principals_of(Some(u)), "read"))
+                })
+            })
             .or_else(|| users.iter().find(|u| !u.disabled))
             .unwrap_or(&users[0])
             .clone();
         let full_scopes: Vec<String> = scopes
             .granular_scopes()
             .into_iter()
-            .filter(|s| s.starts_with("read:") || s.starts_with("write:") || s.starts_with("delete:"))
+            .filter(|s| {
+                s.starts_with("read:") || s.starts_with("write:") || s.starts_with("delete:")
+            })
             .collect();
-        let read_scopes: Vec<String> =
-            full_scopes.iter().filter(|s| s.starts_with("read:")).cloned().collect();
+        let read_scopes: Vec<String> = full_scopes
+            .iter()
+            .filter(|s| s.starts_with("read:"))
+            .cloned()
+            .collect();
         let demo = DemoCreds {
             account_id: demo_user.account_id.clone(),
             email: demo_user.email.clone(),
@@ -602,8 +673,14 @@ impl State {
             revoked: false,
         };
         tokens.insert(demo.classic.clone(), tok(TokenKind::Classic, &[]));
-        tokens.insert(demo.scoped_full.clone(), tok(TokenKind::Scoped, &demo.full_scopes));
-        tokens.insert(demo.scoped_read.clone(), tok(TokenKind::Scoped, &demo.read_scopes));
+        tokens.insert(
+            demo.scoped_full.clone(),
+            tok(TokenKind::Scoped, &demo.full_scopes),
+        );
+        tokens.insert(
+            demo.scoped_read.clone(),
+            tok(TokenKind::Scoped, &demo.read_scopes),
+        );
         let mut clients = HashMap::new();
         clients.insert(
             demo.client_id.clone(),
@@ -693,7 +770,9 @@ impl State {
     }
 
     pub fn user_by_email(&self, email: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.email.eq_ignore_ascii_case(email))
+        self.users
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
     }
 
     pub fn space(&self, id: &str) -> Option<&Space> {
@@ -710,12 +789,15 @@ impl State {
 
     /// Whether `user` (None: anonymous) may do `op` in space `space_id`.
     pub fn can(&self, user: Option<&str>, space_id: &str, op: &str) -> bool {
-        self.space(space_id).is_some_and(|s| space_allows(s, &self.principals(user), op))
+        self.space(space_id)
+            .is_some_and(|s| space_allows(s, &self.principals(user), op))
     }
 
     /// Looks content up the way Cloud answers: invisible spaces look like missing content.
     pub fn view(&self, user: Option<&str>, id: &str) -> View<'_> {
-        let Some(c) = self.content.get(id) else { return View::Missing };
+        let Some(c) = self.content.get(id) else {
+            return View::Missing;
+        };
         if c.status == "deleted" || !self.can(user, &c.space_id, "read") {
             return View::Missing;
         }
@@ -761,7 +843,9 @@ impl State {
         let mut out = Vec::new();
         let mut cur = self.content.get(id).and_then(|c| c.parent_id.clone());
         while let Some(pid) = cur {
-            let Some(p) = self.content.get(&pid) else { break };
+            let Some(p) = self.content.get(&pid) else {
+                break;
+            };
             if out.iter().any(|x: &&Content| x.id == p.id) || out.len() > 1000 {
                 break;
             }
@@ -779,13 +863,21 @@ impl State {
             .values()
             .filter(|c| c.kind.is_tree_node() && c.parent_id.as_deref() == Some(id))
             .collect();
-        out.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| id_order(&a.id, &b.id)));
+        out.sort_by(|a, b| {
+            a.position
+                .cmp(&b.position)
+                .then_with(|| id_order(&a.id, &b.id))
+        });
         out
     }
 }
 
 pub(crate) fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let num = |s: &str| s.trim_start_matches("att").parse::<u64>().unwrap_or(u64::MAX);
+    let num = |s: &str| {
+        s.trim_start_matches("att")
+            .parse::<u64>()
+            .unwrap_or(u64::MAX)
+    };
     num(a).cmp(&num(b)).then_with(|| a.cmp(b))
 }
 
@@ -799,5 +891,8 @@ fn principals_of(user: Option<&User>) -> Vec<String> {
 }
 
 fn space_allows(space: &Space, principals: &[String], op: &str) -> bool {
-    space.perms.iter().any(|p| principals.contains(&p.principal) && p.ops.contains(op))
+    space
+        .perms
+        .iter()
+        .any(|p| principals.contains(&p.principal) && p.ops.contains(op))
 }

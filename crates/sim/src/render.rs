@@ -55,8 +55,25 @@ fn flush(cur: &mut String, out: &mut Vec<String>) {
 fn is_block(name: &str) -> bool {
     matches!(
         name,
-        "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "li" | "tr" | "td" | "th" | "pre"
-            | "blockquote" | "table" | "ul" | "ol" | "hr" | "ac:structured-macro" | "ac:task"
+        "p" | "div"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "li"
+            | "tr"
+            | "td"
+            | "th"
+            | "pre"
+            | "blockquote"
+            | "table"
+            | "ul"
+            | "ol"
+            | "hr"
+            | "ac:structured-macro"
+            | "ac:task"
     )
 }
 
@@ -74,7 +91,10 @@ fn decode_entities(s: &str) -> String {
 }
 
 pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// `view`: storage markup with `ac:*` / `ri:*` tags removed (their text kept).
@@ -127,7 +147,12 @@ pub(crate) fn to_storage(representation: &str, value: &str) -> Result<String, St
                 return Err("body.value is not an ADF document (type must be \"doc\")".into());
             }
             let mut paragraphs = Vec::new();
-            for block in doc.get("content").and_then(Value::as_array).into_iter().flatten() {
+            for block in doc
+                .get("content")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let mut text = String::new();
                 collect_text(block, &mut text);
                 paragraphs.push(format!("<p>{}</p>", escape(&text)));
@@ -144,7 +169,12 @@ fn collect_text(node: &Value, out: &mut String) {
     if let Some(t) = node.get("text").and_then(Value::as_str) {
         out.push_str(t);
     }
-    for c in node.get("content").and_then(Value::as_array).into_iter().flatten() {
+    for c in node
+        .get("content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         collect_text(c, out);
     }
 }
@@ -179,7 +209,10 @@ mod tests {
         let doc = adf("<p>One</p><p>Two &lt;b&gt;</p>");
         let v: Value = serde_json::from_str(&doc).unwrap();
         assert_eq!(v["content"][1]["content"][0]["text"], "Two <b>");
-        assert_eq!(to_storage("atlas_doc_format", &doc).unwrap(), "<p>One</p><p>Two &lt;b&gt;</p>");
+        assert_eq!(
+            to_storage("atlas_doc_format", &doc).unwrap(),
+            "<p>One</p><p>Two &lt;b&gt;</p>"
+        );
         assert!(to_storage("atlas_doc_format", "[]").is_err());
         assert!(to_storage("markdown", "x").is_err());
     }

@@ -54,7 +54,11 @@ impl ScopeTable {
                 let f: Vec<&str> = line.split('\t').collect();
                 let get = |i: usize| f.get(i).copied().unwrap_or("");
                 let split = |s: &str| -> Vec<String> {
-                    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+                    s.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
                 };
                 rows.push(OpRow {
                     v2: get(a) == "v2",
@@ -73,18 +77,30 @@ impl ScopeTable {
     /// The operation `method path` is, if the table has it. Literal segments beat `{param}`s,
     /// so `/content/search` is `searchContentByCQL`, not `getContentById`.
     pub fn find(&self, method: &str, path: &str) -> Option<&OpRow> {
-        best_match(self.rows.iter().filter(|r| r.method == method).map(|r| (r.template.as_str(), r)), path)
-            .map(|(row, _)| row)
+        best_match(
+            self.rows
+                .iter()
+                .filter(|r| r.method == method)
+                .map(|r| (r.template.as_str(), r)),
+            path,
+        )
+        .map(|(row, _)| row)
     }
 
     /// Every granular scope in the table (classic scopes excluded).
     pub fn granular_scopes(&self) -> BTreeSet<String> {
-        self.rows.iter().flat_map(|r| r.granular.iter().cloned()).collect()
+        self.rows
+            .iter()
+            .flat_map(|r| r.granular.iter().cloned())
+            .collect()
     }
 
     /// Every scope in the table, both families.
     pub fn all_scopes(&self) -> BTreeSet<String> {
-        self.rows.iter().flat_map(|r| r.granular.iter().chain(r.classic.iter()).cloned()).collect()
+        self.rows
+            .iter()
+            .flat_map(|r| r.granular.iter().chain(r.classic.iter()).cloned())
+            .collect()
     }
 }
 
@@ -95,7 +111,8 @@ pub(crate) fn best_match<'a, T>(
     path: &str,
 ) -> Option<(T, Vec<(String, String)>)> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let mut best: Option<(Vec<bool>, T, Vec<(String, String)>)> = None;
+    type Best<T> = (Vec<bool>, T, Vec<(String, String)>);
+    let mut best: Option<Best<T>> = None;
     for (template, item) in candidates {
         let tsegs: Vec<&str> = template.split('/').collect();
         if tsegs.len() != segs.len() {
@@ -110,7 +127,9 @@ pub(crate) fn best_match<'a, T>(
                     ok = false;
                     break;
                 }
-                let value = percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+                let value = percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned();
                 params.push((name.to_string(), value));
                 shape.push(false);
             } else if t == s {
@@ -143,9 +162,13 @@ mod tests {
         let op = t.find("GET", "/wiki/rest/api/content/123").unwrap();
         assert_eq!(op.operation_id, "getContentById");
         assert!(op.deprecated);
-        let op = t.find("GET", "/wiki/rest/api/content/1/child/page").unwrap();
+        let op = t
+            .find("GET", "/wiki/rest/api/content/1/child/page")
+            .unwrap();
         assert_eq!(op.operation_id, "getContentChildrenByType");
-        let op = t.find("GET", "/wiki/rest/api/content/1/child/attachment").unwrap();
+        let op = t
+            .find("GET", "/wiki/rest/api/content/1/child/attachment")
+            .unwrap();
         assert_eq!(op.operation_id, "getAttachments");
     }
 
@@ -153,7 +176,10 @@ mod tests {
     fn unknown_paths_and_database_rows_are_absent() {
         let t = ScopeTable::load();
         assert!(t.find("GET", "/wiki/api/v2/databases/1/entries").is_none());
-        assert!(t.find("GET", "/wiki/download/attachments/1/a.txt").is_none());
+        assert!(
+            t.find("GET", "/wiki/download/attachments/1/a.txt")
+                .is_none()
+        );
         assert!(t.find("PATCH", "/wiki/api/v2/pages/1").is_none());
     }
 
@@ -173,6 +199,9 @@ mod tests {
     fn params_are_decoded() {
         let (_, params) =
             best_match([("/a/{x}/b", ())].into_iter(), "/a/hello%20world.txt/b").unwrap();
-        assert_eq!(params, vec![("x".to_string(), "hello world.txt".to_string())]);
+        assert_eq!(
+            params,
+            vec![("x".to_string(), "hello world.txt".to_string())]
+        );
     }
 }

@@ -66,7 +66,10 @@ impl conflux_cql::Document for Doc {
 }
 
 fn doc_of(st: &State, c: &Content) -> Doc {
-    let space_key = st.space(&c.space_id).map(|s| s.key.clone()).unwrap_or_default();
+    let space_key = st
+        .space(&c.space_id)
+        .map(|s| s.key.clone())
+        .unwrap_or_default();
     let tree_of = c.page_id.as_deref().unwrap_or(&c.id);
     let mut ancestors: Vec<String> = st.ancestors(tree_of).iter().map(|a| a.id.clone()).collect();
     if c.page_id.is_some() {
@@ -107,18 +110,32 @@ fn documents(st: &State, user: Option<&str>) -> Vec<Doc> {
         .filter(|c| st.visible(user, &c.id).is_some())
         .map(|c| doc_of(st, c))
         .collect();
-    let mut atts: Vec<_> = st.attachments.values().filter(|a| a.status == "current").collect();
+    let mut atts: Vec<_> = st
+        .attachments
+        .values()
+        .filter(|a| a.status == "current")
+        .collect();
     atts.sort_by(|a, b| id_order(&a.id, &b.id));
     for a in atts {
-        let Some(page) = st.visible(user, &a.page_id).filter(|p| p.status == "current") else {
+        let Some(page) = st
+            .visible(user, &a.page_id)
+            .filter(|p| p.status == "current")
+        else {
             continue;
         };
-        let mut ancestors: Vec<String> = st.ancestors(&page.id).iter().map(|x| x.id.clone()).collect();
+        let mut ancestors: Vec<String> = st
+            .ancestors(&page.id)
+            .iter()
+            .map(|x| x.id.clone())
+            .collect();
         ancestors.push(page.id.clone());
         docs.push(Doc {
             ctype: "attachment",
             id: a.id.clone(),
-            space_key: st.space(&page.space_id).map(|s| s.key.clone()).unwrap_or_default(),
+            space_key: st
+                .space(&page.space_id)
+                .map(|s| s.key.clone())
+                .unwrap_or_default(),
             title: a.title.clone(),
             text: if a.media_type.starts_with("text/") {
                 String::from_utf8_lossy(&a.bytes).into_owned()
@@ -148,7 +165,9 @@ fn terms(cql: &str) -> Vec<String> {
             let end = q.find('"').unwrap_or(q.len());
             (&q[..end], q.get(end + 1..).unwrap_or(""))
         } else {
-            let end = after.find(|c: char| c.is_whitespace() || c == ')').unwrap_or(after.len());
+            let end = after
+                .find(|c: char| c.is_whitespace() || c == ')')
+                .unwrap_or(after.len());
             (&after[..end], &after[end..])
         };
         for w in term.split_whitespace() {
@@ -165,7 +184,11 @@ fn terms(cql: &str) -> Vec<String> {
 /// Cloud's excerpt: `highlight` wraps matches in `@@@hl@@@…@@@endhl@@@`, `indexed` is plain.
 fn excerpt(text: &str, terms: &[String], mode: &str) -> String {
     let lower = text.to_lowercase();
-    let first = terms.iter().filter_map(|t| lower.find(t.as_str())).min().unwrap_or(0);
+    let first = terms
+        .iter()
+        .filter_map(|t| lower.find(t.as_str()))
+        .min()
+        .unwrap_or(0);
     let mut start = first.saturating_sub(60);
     while !text.is_char_boundary(start) {
         start -= 1;
@@ -176,7 +199,13 @@ fn excerpt(text: &str, terms: &[String], mode: &str) -> String {
     }
     let window = text[start..end].replace('\n', " ");
     let escape = !mode.ends_with("_unescaped");
-    let esc = |s: &str| if escape { render::escape(s) } else { s.to_string() };
+    let esc = |s: &str| {
+        if escape {
+            render::escape(s)
+        } else {
+            s.to_string()
+        }
+    };
     if !mode.starts_with("highlight") || terms.is_empty() {
         return esc(&window);
     }
@@ -221,12 +250,16 @@ fn friendly(now: i64, then: i64) -> String {
 /// `GET /wiki/rest/api/search` (`content_only` false) and `/content/search` (true).
 pub(crate) fn search(ctx: &mut Ctx, st: &mut State, content_only: bool) -> ApiResult {
     let started = std::time::Instant::now();
-    let Some(cql) = ctx.req.q("cql").filter(|c| !c.trim().is_empty()).map(str::to_string) else {
+    let Some(cql) = ctx
+        .req
+        .q("cql")
+        .filter(|c| !c.trim().is_empty())
+        .map(str::to_string)
+    else {
         return err(400, "The CQL query parameter 'cql' is required.");
     };
-    let query = conflux_cql::parse(&cql).map_err(|e| {
-        ApiErr::Status(400, format!("Could not parse cql : {cql} ({e})"))
-    })?;
+    let query = conflux_cql::parse(&cql)
+        .map_err(|e| ApiErr::Status(400, format!("Could not parse cql : {cql} ({e})")))?;
     let mode = ctx.req.q("excerpt").unwrap_or("highlight").to_string();
     if !matches!(
         mode.as_str(),
@@ -237,7 +270,9 @@ pub(crate) fn search(ctx: &mut Ctx, st: &mut State, content_only: bool) -> ApiRe
     let limit = crate::http::limit(ctx.req, 25, 250)?;
     let start = match (ctx.req.q("cursor"), ctx.req.q("start")) {
         (Some(c), _) if !c.is_empty() => decode_cursor(c)?,
-        (_, Some(s)) => s.parse::<usize>().map_err(|_| ApiErr::Status(400, format!("Invalid start {s:?}.")))?,
+        (_, Some(s)) => s
+            .parse::<usize>()
+            .map_err(|_| ApiErr::Status(400, format!("Invalid start {s:?}.")))?,
         _ => 0,
     };
     ctx.checkpoint()?;
@@ -245,8 +280,10 @@ pub(crate) fn search(ctx: &mut Ctx, st: &mut State, content_only: bool) -> ApiRe
         current_user: ctx.user().map(String::from),
         now_ms: st.now_ms(),
     };
-    let mut hits: Vec<Doc> =
-        documents(st, ctx.user()).into_iter().filter(|d| query.matches(d, &cql_ctx)).collect();
+    let mut hits: Vec<Doc> = documents(st, ctx.user())
+        .into_iter()
+        .filter(|d| query.matches(d, &cql_ctx))
+        .collect();
     if query.has_order_by() {
         hits.sort_by(|a, b| query.compare(a, b));
     }
@@ -298,7 +335,11 @@ pub(crate) fn search(ctx: &mut Ctx, st: &mut State, content_only: bool) -> ApiRe
         q.push(("cursor".into(), encode_cursor(start + limit)));
         q.push(("limit".into(), limit.to_string()));
         q.push(("start".into(), (start + limit).to_string()));
-        links["next"] = json!(format!("{}?{}", ctx.req.path.trim_start_matches("/wiki"), encode_query(&q)));
+        links["next"] = json!(format!(
+            "{}?{}",
+            ctx.req.path.trim_start_matches("/wiki"),
+            encode_query(&q)
+        ));
     }
     let mut body = json!({
         "results": results,
@@ -310,19 +351,17 @@ pub(crate) fn search(ctx: &mut Ctx, st: &mut State, content_only: bool) -> ApiRe
         "searchDuration": started.elapsed().as_millis() as u64,
         "_links": links,
     });
-    if content_only {
-        if let Some(o) = body.as_object_mut() {
-            o.remove("searchDuration");
-        }
+    if content_only && let Some(o) = body.as_object_mut() {
+        o.remove("searchDuration");
     }
     Ok(ok(body))
 }
 
 fn content_json(ctx: &Ctx, st: &State, d: &Doc) -> Value {
-    if d.ctype == "attachment" {
-        if let Some(a) = st.attachments.get(&d.content_id) {
-            return crate::v1::attachment_v1(ctx, st, a);
-        }
+    if d.ctype == "attachment"
+        && let Some(a) = st.attachments.get(&d.content_id)
+    {
+        return crate::v1::attachment_v1(ctx, st, a);
     }
     match st.content.get(&d.content_id) {
         Some(c) => crate::v1::content_v1(ctx, st, c, &[]),
@@ -336,7 +375,10 @@ mod tests {
 
     #[test]
     fn terms_from_cql() {
-        assert_eq!(terms(r#"text ~ "release notes" and title ~ plan*"#), vec!["release", "notes", "plan"]);
+        assert_eq!(
+            terms(r#"text ~ "release notes" and title ~ plan*"#),
+            vec!["release", "notes", "plan"]
+        );
         assert!(terms("type = page").is_empty());
     }
 

@@ -57,7 +57,10 @@ impl Shared {
             identity_url: self.urls.identity.clone(),
             admin_url: self.urls.admin.clone(),
             cloud_id: st.cloud_id.clone(),
-            classic_token: BasicCredential { email: d.email.clone(), token: d.classic.clone() },
+            classic_token: BasicCredential {
+                email: d.email.clone(),
+                token: d.classic.clone(),
+            },
             scoped_tokens: ScopedTokens {
                 full: ScopedToken {
                     email: d.email.clone(),
@@ -124,7 +127,10 @@ impl SimHandle {
 
     /// `{gateway}/ex/confluence/{cloudId}`, the base a token user puts before `/wiki/...`.
     pub fn gateway_base(&self) -> String {
-        format!("{}/ex/confluence/{}", self.info.gateway_url, self.info.cloud_id)
+        format!(
+            "{}/ex/confluence/{}",
+            self.info.gateway_url, self.info.cloud_id
+        )
     }
 
     /// The JSON contract printed by `conflux sim` (demo credentials included).
@@ -156,11 +162,13 @@ impl Drop for SimHandle {
 
 async fn bind(config: &SimConfig, port: u16, face: &'static str) -> Result<TcpListener> {
     let addr = SocketAddr::new(config.host, port);
-    TcpListener::bind(addr).await.map_err(|source| SimError::Bind {
-        face,
-        addr: addr.to_string(),
-        source,
-    })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| SimError::Bind {
+            face,
+            addr: addr.to_string(),
+            source,
+        })
 }
 
 fn base_url(listener: &TcpListener, over: &Option<String>, face: &'static str) -> Result<String> {
@@ -192,18 +200,35 @@ pub async fn spawn(config: SimConfig) -> Result<SimHandle> {
     };
     let scopes = ScopeTable::load();
     let state = State::new(&config, &scopes);
-    let shared = Arc::new(Shared { state: Mutex::new(state), scopes, urls });
+    let shared = Arc::new(Shared {
+        state: Mutex::new(state),
+        scopes,
+        urls,
+    });
     let info = shared.info();
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    for (listener, face) in
-        [(site, Face::Site), (gateway, Face::Gateway), (identity, Face::Identity), (admin, Face::Admin)]
-    {
-        tasks.push(tokio::spawn(accept_loop(listener, face, shared.clone(), stop_rx.clone())));
+    for (listener, face) in [
+        (site, Face::Site),
+        (gateway, Face::Gateway),
+        (identity, Face::Identity),
+        (admin, Face::Admin),
+    ] {
+        tasks.push(tokio::spawn(accept_loop(
+            listener,
+            face,
+            shared.clone(),
+            stop_rx.clone(),
+        )));
     }
     tracing::info!(site = %info.site_url, gateway = %info.gateway_url, identity = %info.identity_url,
         admin = %info.admin_url, "simulator listening");
-    Ok(SimHandle { shared, info, stop, tasks })
+    Ok(SimHandle {
+        shared,
+        info,
+        stop,
+        tasks,
+    })
 }
 
 async fn accept_loop(
@@ -264,8 +289,12 @@ enum FaultAction {
 }
 
 fn fault_applies(f: &Faults, face: Face, method: &str, path: &str) -> bool {
-    f.face.as_deref().is_none_or(|x| x.eq_ignore_ascii_case(face.name()))
-        && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+    f.face
+        .as_deref()
+        .is_none_or(|x| x.eq_ignore_ascii_case(face.name()))
+        && f.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
         && f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
 }
 
@@ -275,26 +304,30 @@ fn pick_fault(st: &mut State, face: Face, method: &str, path: &str) -> (u64, Opt
         return (0, None);
     }
     let latency = st.faults.latency_ms;
-    if let Some(next) = st.faults.fail_next.as_mut() {
-        if next.count > 0 {
-            next.count -= 1;
-            let action = if next.drop {
-                FaultAction::Drop
-            } else {
-                FaultAction::Fail(next.status, next.retry_after)
-            };
-            if next.count == 0 {
-                st.faults.fail_next = None;
-            }
-            return (latency, Some(action));
+    if let Some(next) = st.faults.fail_next.as_mut()
+        && next.count > 0
+    {
+        next.count -= 1;
+        let action = if next.drop {
+            FaultAction::Drop
+        } else {
+            FaultAction::Fail(next.status, next.retry_after)
+        };
+        if next.count == 0 {
+            st.faults.fail_next = None;
         }
+        return (latency, Some(action));
     }
     let (drop_rate, error_rate) = (st.faults.drop_rate, st.faults.error_rate);
     if drop_rate > 0.0 && st.rng.random_bool(drop_rate.clamp(0.0, 1.0)) {
         return (latency, Some(FaultAction::Drop));
     }
     if error_rate > 0.0 && st.rng.random_bool(error_rate.clamp(0.0, 1.0)) {
-        let status = if st.faults.error_status == 0 { 503 } else { st.faults.error_status };
+        let status = if st.faults.error_status == 0 {
+            503
+        } else {
+            st.faults.error_status
+        };
         return (latency, Some(FaultAction::Fail(status, None)));
     }
     (latency, None)
@@ -302,11 +335,11 @@ fn pick_fault(st: &mut State, face: Face, method: &str, path: &str) -> (u64, Opt
 
 /// The API path of a request: on the gateway, `/ex/confluence/{cloudId}` is cut off.
 fn api_path(face: Face, path: &str) -> (String, String) {
-    if face == Face::Gateway {
-        if let Some(rest) = path.strip_prefix("/ex/confluence/") {
-            let (cloud, tail) = rest.split_once('/').unwrap_or((rest, ""));
-            return (format!("/ex/confluence/{cloud}"), format!("/{tail}"));
-        }
+    if face == Face::Gateway
+        && let Some(rest) = path.strip_prefix("/ex/confluence/")
+    {
+        let (cloud, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        return (format!("/ex/confluence/{cloud}"), format!("/{tail}"));
     }
     (String::new(), path.to_string())
 }
@@ -359,7 +392,10 @@ async fn handle(
     let body: Bytes = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return Ok(json_resp(413, &json!({"message": "request body too large or unreadable"})));
+            return Ok(json_resp(
+                413,
+                &json!({"message": "request body too large or unreadable"}),
+            ));
         }
     };
     let req = Req {
@@ -377,7 +413,7 @@ async fn handle(
         Face::Site | Face::Gateway => {
             let mut st = shared.lock();
             match rate_limit(&mut st, &req) {
-                Err(r) => r,
+                Err(r) => *r,
                 Ok(headers) => {
                     let mut r = crate::api::handle(&shared, &mut st, &req);
                     for (k, v) in headers {
@@ -402,7 +438,7 @@ async fn handle(
 fn rate_limit(
     st: &mut State,
     req: &Req,
-) -> std::result::Result<Vec<(&'static str, String)>, Resp> {
+) -> std::result::Result<Vec<(&'static str, String)>, Box<Resp>> {
     let limit = st.rate.limit;
     if limit == 0 {
         return Ok(Vec::new());
@@ -414,7 +450,10 @@ fn rate_limit(
     };
     let window_ms = st.rate.window_secs.max(1) as i64 * 1000;
     let now = st.now_ms();
-    let w = st.windows.entry(key).or_insert(crate::model::Window { start_ms: now, count: 0 });
+    let w = st.windows.entry(key).or_insert(crate::model::Window {
+        start_ms: now,
+        count: 0,
+    });
     if now - w.start_ms >= window_ms {
         w.start_ms = now;
         w.count = 0;
@@ -423,15 +462,22 @@ fn rate_limit(
     if w.count >= limit {
         let retry = ((reset_ms - now) as f64 / 1000.0).ceil().max(1.0) as u64;
         st.stats.rate_limited += 1;
-        let reason = st.rate.reason.clone().unwrap_or_else(|| "burst-rate-limit".into());
-        let mut r = json_resp(429, &json!({"message": "Rate limit exceeded.", "code": 429}));
+        let reason = st
+            .rate
+            .reason
+            .clone()
+            .unwrap_or_else(|| "burst-rate-limit".into());
+        let mut r = json_resp(
+            429,
+            &json!({"message": "Rate limit exceeded.", "code": 429}),
+        );
         set_header(&mut r, "retry-after", &retry.to_string());
         set_header(&mut r, "x-ratelimit-limit", &limit.to_string());
         set_header(&mut r, "x-ratelimit-remaining", "0");
         set_header(&mut r, "x-ratelimit-reset", &iso(now + retry as i64 * 1000));
         set_header(&mut r, "x-ratelimit-nearlimit", "true");
         set_header(&mut r, "ratelimit-reason", &reason);
-        return Err(r);
+        return Err(Box::new(r));
     }
     w.count += 1;
     let remaining = limit - w.count;

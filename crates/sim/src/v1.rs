@@ -19,19 +19,43 @@ pub(crate) const ROUTES: &[(&str, &str, Handler)] = &[
     ("GET", "/wiki/rest/api/content/{id}", get_content),
     ("PUT", "/wiki/rest/api/content/{id}", update_content),
     ("DELETE", "/wiki/rest/api/content/{id}", delete_content),
-    ("GET", "/wiki/rest/api/content/{id}/child/{type}", children_of_type),
-    ("GET", "/wiki/rest/api/content/{id}/child/attachment", list_attachments),
-    ("POST", "/wiki/rest/api/content/{id}/child/attachment", upload_attachments),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/child/{type}",
+        children_of_type,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/child/attachment",
+        list_attachments,
+    ),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/child/attachment",
+        upload_attachments,
+    ),
     (
         "GET",
         "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download",
         download_attachment,
     ),
-    ("GET", "/wiki/rest/api/content/{id}/descendant/{type}", descendants_of_type),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/descendant/{type}",
+        descendants_of_type,
+    ),
     ("GET", "/wiki/rest/api/content/{id}/label", get_labels),
     ("POST", "/wiki/rest/api/content/{id}/label", add_labels),
-    ("DELETE", "/wiki/rest/api/content/{id}/label", remove_label_by_query),
-    ("DELETE", "/wiki/rest/api/content/{id}/label/{label}", remove_label),
+    (
+        "DELETE",
+        "/wiki/rest/api/content/{id}/label",
+        remove_label_by_query,
+    ),
+    (
+        "DELETE",
+        "/wiki/rest/api/content/{id}/label/{label}",
+        remove_label,
+    ),
     ("GET", "/wiki/rest/api/search", search),
     ("GET", "/wiki/rest/api/user/current", current_user),
     ("GET", "/wiki/rest/api/user", get_user),
@@ -61,8 +85,12 @@ pub(crate) fn user_v1(st: &State, account_id: &str) -> Value {
 }
 
 fn space_v1(st: &State, space_id: &str) -> Value {
-    let Some(s) = st.space(space_id) else { return json!({}) };
-    let id: Value = s.id.parse::<i64>().map_or_else(|_| json!(s.id), |n| json!(n));
+    let Some(s) = st.space(space_id) else {
+        return json!({});
+    };
+    let id: Value =
+        s.id.parse::<i64>()
+            .map_or_else(|_| json!(s.id), |n| json!(n));
     json!({
         "id": id,
         "key": s.key,
@@ -90,7 +118,11 @@ fn version_v1(st: &State, v: &Version) -> Value {
 /// v1 `Content`. `expand` adds `body.storage`, `body.view`, `ancestors`, `metadata.labels`.
 pub(crate) fn content_v1(ctx: &Ctx, st: &State, c: &Content, expand: &[String]) -> Value {
     let v = c.current();
-    let wants = |k: &str| expand.iter().any(|e| e == k || e.starts_with(&format!("{k}.")));
+    let wants = |k: &str| {
+        expand
+            .iter()
+            .any(|e| e == k || e.starts_with(&format!("{k}.")))
+    };
     let mut j = json!({
         "id": c.id,
         "type": c.kind.type_name(),
@@ -123,7 +155,8 @@ pub(crate) fn content_v1(ctx: &Ctx, st: &State, c: &Content, expand: &[String]) 
             body["view"] = json!({"value": render::view_html(&v.body), "representation": "view"});
         }
         if wants("body.atlas_doc_format") {
-            body["atlas_doc_format"] = json!({"value": render::adf(&v.body), "representation": "atlas_doc_format"});
+            body["atlas_doc_format"] =
+                json!({"value": render::adf(&v.body), "representation": "atlas_doc_format"});
         }
         j["body"] = body;
     }
@@ -137,7 +170,8 @@ pub(crate) fn content_v1(ctx: &Ctx, st: &State, c: &Content, expand: &[String]) 
     }
     if wants("metadata.labels") {
         let labels: Vec<Value> = c.labels.iter().map(|l| label_v1(st, l)).collect();
-        j["metadata"] = json!({"labels": {"results": labels, "start": 0, "limit": 200, "size": labels.len()}});
+        j["metadata"] =
+            json!({"labels": {"results": labels, "start": 0, "limit": 200, "size": labels.len()}});
     }
     j
 }
@@ -173,14 +207,22 @@ fn expand(ctx: &Ctx) -> Vec<String> {
 // ---------- content ----------
 
 /// v1 content lookup: invisible → 404; visible space but restricted page → 403 (spec v1).
-fn readable<'s>(ctx: &mut Ctx, st: &'s State, id: &str, any_status: bool) -> Result<&'s Content, ApiErr> {
+fn readable<'s>(
+    ctx: &mut Ctx,
+    st: &'s State,
+    id: &str,
+    any_status: bool,
+) -> Result<&'s Content, ApiErr> {
     match st.view(ctx.user(), id) {
         View::Visible(c) if any_status || c.status == "current" => {
             ctx.checkpoint()?;
             Ok(c)
         }
         View::Restricted => err(403, "The calling user can not view the content."),
-        _ => err(404, format!("No content found with id: ContentId{{id={id}}}")),
+        _ => err(
+            404,
+            format!("No content found with id: ContentId{{id={id}}}"),
+        ),
     }
 }
 
@@ -193,7 +235,11 @@ fn list_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let key = ctx.req.q("spaceKey");
     let title = ctx.req.q("title");
     let status = ctx.req.q_list("status");
-    let status = if status.is_empty() { vec!["current".to_string()] } else { status };
+    let status = if status.is_empty() {
+        vec!["current".to_string()]
+    } else {
+        status
+    };
     let ex = expand(ctx);
     let items: Vec<Value> = st
         .sorted_content()
@@ -211,7 +257,9 @@ fn list_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 fn get_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let statuses = ctx.req.q_list("status");
-    let any = statuses.iter().any(|s| s == "any" || s == "trashed" || s == "draft");
+    let any = statuses
+        .iter()
+        .any(|s| s == "any" || s == "trashed" || s == "draft");
     let c = readable(ctx, st, &id, any)?;
     if !c.kind.is_tree_node() && !matches!(c.kind, Kind::FooterComment | Kind::InlineComment) {
         return not_found();
@@ -220,20 +268,31 @@ fn get_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 fn storage_of(body: &Value) -> Result<Option<String>, ApiErr> {
-    let Some(b) = body.get("body").filter(|b| !b.is_null()) else { return Ok(None) };
+    let Some(b) = body.get("body").filter(|b| !b.is_null()) else {
+        return Ok(None);
+    };
     for rep in ["storage", "atlas_doc_format", "wiki", "editor"] {
         if let Some(x) = b.get(rep) {
-            let value = x.get("value").and_then(Value::as_str).ok_or(ApiErr::Status(
-                400,
-                format!("body.{rep}.value is required."),
-            ))?;
-            let r = x.get("representation").and_then(Value::as_str).unwrap_or(rep);
+            let value = x
+                .get("value")
+                .and_then(Value::as_str)
+                .ok_or(ApiErr::Status(
+                    400,
+                    format!("body.{rep}.value is required."),
+                ))?;
+            let r = x
+                .get("representation")
+                .and_then(Value::as_str)
+                .unwrap_or(rep);
             return render::to_storage(if r == "editor" { "storage" } else { r }, value)
                 .map(Some)
                 .map_err(|e| ApiErr::Status(400, e));
         }
     }
-    err(400, "body must contain storage (or atlas_doc_format, wiki) with a value.")
+    err(
+        400,
+        "body must contain storage (or atlas_doc_format, wiki) with a value.",
+    )
 }
 
 fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
@@ -242,7 +301,10 @@ fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .get("space")
         .and_then(|s| s.get("key"))
         .and_then(Value::as_str)
-        .ok_or(ApiErr::Status(400, "The field 'space.key' is required.".into()))?;
+        .ok_or(ApiErr::Status(
+            400,
+            "The field 'space.key' is required.".into(),
+        ))?;
     let Some(space_id) = st.space_by_key(key).map(|s| s.id.clone()) else {
         return err(404, format!("No space with key : {key}"));
     };
@@ -250,12 +312,20 @@ fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         return err(404, format!("No space with key : {key}"));
     }
     if !st.can(ctx.user(), &space_id, "write") {
-        return err(403, format!("You do not have permission to create content in space {key}."));
+        return err(
+            403,
+            format!("You do not have permission to create content in space {key}."),
+        );
     }
     ctx.checkpoint()?;
     let ty = body.get("type").and_then(Value::as_str).unwrap_or("");
     if ty != "page" {
-        return err(400, format!("The field 'type' must be page (got {ty:?}); the simulator does not create {ty}."));
+        return err(
+            400,
+            format!(
+                "The field 'type' must be page (got {ty:?}); the simulator does not create {ty}."
+            ),
+        );
     }
     let title = crate::http::str_field(&body, "title")?.to_string();
     let storage = storage_of(&body)?.unwrap_or_default();
@@ -269,7 +339,10 @@ fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     }
     let parent = parent.or_else(|| st.space(&space_id).and_then(|s| s.homepage_id.clone()));
     if title_taken(st, &space_id, &title, None) {
-        return err(400, format!("A page with this title already exists: A page already exists with the same TITLE in this space"));
+        return err(
+            400,
+            "A page with this title already exists: A page already exists with the same TITLE in this space".to_string(),
+        );
     }
     let user = ctx.user().unwrap_or_default().to_string();
     let now = st.now_ms();
@@ -284,7 +357,15 @@ fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         page_id: None,
         author: user.clone(),
         created_ms: now,
-        versions: vec![Version { number: 1, title, body: storage, message: String::new(), author: user, created_ms: now, minor_edit: false }],
+        versions: vec![Version {
+            number: 1,
+            title,
+            body: storage,
+            message: String::new(),
+            author: user,
+            created_ms: now,
+            minor_edit: false,
+        }],
         labels: vec![],
         inline: None,
         read_restrictions: vec![],
@@ -298,13 +379,20 @@ fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 fn update_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let c = lookup_for(ctx, st, &id, &[Kind::Page], "write")?;
-    let (current, space_id, old_body) = (c.version_number(), c.space_id.clone(), c.current().body.clone());
+    let (current, space_id, old_body) = (
+        c.version_number(),
+        c.space_id.clone(),
+        c.current().body.clone(),
+    );
     let body = json_body(ctx.req)?;
     let given = body
         .get("version")
         .and_then(|v| v.get("number"))
         .and_then(Value::as_i64)
-        .ok_or(ApiErr::Status(400, "The field 'version.number' is required.".into()))?;
+        .ok_or(ApiErr::Status(
+            400,
+            "The field 'version.number' is required.".into(),
+        ))?;
     let title = crate::http::str_field(&body, "title")?.to_string();
     let storage = storage_of(&body)?.unwrap_or(old_body);
     if let Some(msg) = version_conflict(current, given) {
@@ -313,11 +401,26 @@ fn update_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     if title_taken(st, &space_id, &title, Some(&id)) {
         return err(400, "A page with this title already exists in this space.");
     }
-    let message = body.get("version").and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or("").to_string();
+    let message = body
+        .get("version")
+        .and_then(|v| v.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let user = ctx.user().unwrap_or_default().to_string();
     let now = st.now_ms();
-    let Some(c) = st.content.get_mut(&id) else { return not_found() };
-    c.versions.push(Version { number: current + 1, title, body: storage, message, author: user, created_ms: now, minor_edit: false });
+    let Some(c) = st.content.get_mut(&id) else {
+        return not_found();
+    };
+    c.versions.push(Version {
+        number: current + 1,
+        title,
+        body: storage,
+        message,
+        author: user,
+        created_ms: now,
+        minor_edit: false,
+    });
     if c.status == "trashed" {
         c.status = "current".into();
     }
@@ -331,17 +434,30 @@ fn delete_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let purge = ctx.req.q("status") == Some("trashed");
     let is_trashed = st.content.get(&id).is_some_and(|c| c.status == "trashed");
     if purge != is_trashed {
-        let c = lookup_for(ctx, st, &id, &[Kind::Page, Kind::Folder, Kind::Database], "delete")?;
+        let c = lookup_for(
+            ctx,
+            st,
+            &id,
+            &[Kind::Page, Kind::Folder, Kind::Database],
+            "delete",
+        )?;
         let _ = c;
         if purge {
             return err(400, "Only trashed content can be purged (status=trashed).");
         }
     }
     if purge {
-        let _ = lookup_for(ctx, st, &id, &[Kind::Page, Kind::Folder, Kind::Database], "delete")?;
+        let _ = lookup_for(
+            ctx,
+            st,
+            &id,
+            &[Kind::Page, Kind::Folder, Kind::Database],
+            "delete",
+        )?;
         st.content.remove(&id);
         st.attachments.retain(|_, a| a.page_id != id);
-        st.content.retain(|_, x| x.page_id.as_deref() != Some(id.as_str()));
+        st.content
+            .retain(|_, x| x.page_id.as_deref() != Some(id.as_str()));
         return Ok(empty(204));
     }
     trash_or_purge(ctx, st, &id, &[Kind::Page, Kind::Folder, Kind::Database])
@@ -367,10 +483,17 @@ fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
                 .filter(|c| c.page_id.as_deref() == Some(id.as_str()) && c.status == "current")
                 .collect();
             cs.sort_by(|a, b| id_order(&a.id, &b.id));
-            cs.into_iter().map(|c| content_v1(ctx, st, c, &ex)).collect()
+            cs.into_iter()
+                .map(|c| content_v1(ctx, st, c, &ex))
+                .collect()
         }
         "attachment" => return list_attachments(ctx, st),
-        other => return err(400, format!("Unsupported child type {other:?}: page, comment or attachment.")),
+        other => {
+            return err(
+                400,
+                format!("Unsupported child type {other:?}: page, comment or attachment."),
+            );
+        }
     };
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
@@ -395,25 +518,39 @@ fn descendants_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     }
     tree.sort_by(|a, b| id_order(&a.id, &b.id));
     let items: Vec<Value> = match ty.as_str() {
-        "page" => tree.iter().filter(|c| c.kind == Kind::Page).map(|c| content_v1(ctx, st, c, &ex)).collect(),
+        "page" => tree
+            .iter()
+            .filter(|c| c.kind == Kind::Page)
+            .map(|c| content_v1(ctx, st, c, &ex))
+            .collect(),
         "comment" => {
             let mut pages: Vec<&str> = tree.iter().map(|c| c.id.as_str()).collect();
             pages.push(&id);
             let mut cs: Vec<&Content> = st
                 .content
                 .values()
-                .filter(|c| c.page_id.as_deref().is_some_and(|p| pages.contains(&p)) && c.status == "current")
+                .filter(|c| {
+                    c.page_id.as_deref().is_some_and(|p| pages.contains(&p))
+                        && c.status == "current"
+                })
                 .collect();
             cs.sort_by(|a, b| id_order(&a.id, &b.id));
-            cs.into_iter().map(|c| content_v1(ctx, st, c, &ex)).collect()
+            cs.into_iter()
+                .map(|c| content_v1(ctx, st, c, &ex))
+                .collect()
         }
         _ => {
             let mut pages: Vec<&str> = tree.iter().map(|c| c.id.as_str()).collect();
             pages.push(&id);
-            let mut atts: Vec<&Attachment> =
-                st.attachments.values().filter(|a| pages.contains(&a.page_id.as_str()) && a.status == "current").collect();
+            let mut atts: Vec<&Attachment> = st
+                .attachments
+                .values()
+                .filter(|a| pages.contains(&a.page_id.as_str()) && a.status == "current")
+                .collect();
             atts.sort_by(|a, b| id_order(&a.id, &b.id));
-            atts.into_iter().map(|a| attachment_v1(ctx, st, a)).collect()
+            atts.into_iter()
+                .map(|a| attachment_v1(ctx, st, a))
+                .collect()
         }
     };
     v1_page(ctx.req, ctx.site(), items, json!({}))
@@ -434,7 +571,10 @@ fn list_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .filter(|a| media.is_none_or(|m| a.media_type == m))
         .collect();
     atts.sort_by(|a, b| id_order(&a.id, &b.id));
-    let items = atts.into_iter().map(|a| attachment_v1(ctx, st, a)).collect();
+    let items = atts
+        .into_iter()
+        .map(|a| attachment_v1(ctx, st, a))
+        .collect();
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
 
@@ -447,7 +587,10 @@ struct Upload {
 fn parse_multipart(ctx: &Ctx) -> Result<(Vec<Upload>, Option<String>), ApiErr> {
     let ct = ctx.req.header("content-type").unwrap_or("");
     let boundary = multer::parse_boundary(ct).map_err(|_| {
-        ApiErr::Status(400, "Send the file as multipart/form-data with a part named 'file'.".into())
+        ApiErr::Status(
+            400,
+            "Send the file as multipart/form-data with a part named 'file'.".into(),
+        )
     })?;
     let body = ctx.req.body.clone();
     let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
@@ -484,8 +627,15 @@ fn parse_multipart(ctx: &Ctx) -> Result<(Vec<Upload>, Option<String>), ApiErr> {
 }
 
 fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    if !ctx.req.header("x-atlassian-token").is_some_and(|v| v.eq_ignore_ascii_case("no-check")) {
-        return err(403, "XSRF check failed: send the header X-Atlassian-Token: no-check.");
+    if !ctx
+        .req
+        .header("x-atlassian-token")
+        .is_some_and(|v| v.eq_ignore_ascii_case("no-check"))
+    {
+        return err(
+            403,
+            "XSRF check failed: send the header X-Atlassian-Token: no-check.",
+        );
     }
     let id = ctx.p("id").to_string();
     let page = lookup_for(ctx, st, &id, &[Kind::Page], "attach")?;
@@ -497,8 +647,18 @@ fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         return err(400, "No part named 'file' in the multipart body.");
     }
     for f in &files {
-        if st.attachments.values().any(|a| a.page_id == id && a.title == f.filename && a.status == "current") {
-            return err(400, format!("Cannot add a new attachment with same file name as an existing attachment: {}", f.filename));
+        if st
+            .attachments
+            .values()
+            .any(|a| a.page_id == id && a.title == f.filename && a.status == "current")
+        {
+            return err(
+                400,
+                format!(
+                    "Cannot add a new attachment with same file name as an existing attachment: {}",
+                    f.filename
+                ),
+            );
         }
     }
     let user = ctx.user().unwrap_or_default().to_string();
@@ -507,7 +667,9 @@ fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     for f in files {
         let n = st.new_id();
         let att_id = format!("att{n}");
-        let file_id = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng)).into_uuid().to_string();
+        let file_id = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng))
+            .into_uuid()
+            .to_string();
         let a = Attachment {
             id: att_id.clone(),
             page_id: id.clone(),
@@ -526,7 +688,9 @@ fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         st.attachments.insert(att_id, a);
     }
     let size = out.len();
-    Ok(ok(json!({"results": out, "start": 0, "limit": size, "size": size, "_links": {"base": format!("{}/wiki", ctx.site()), "context": "/wiki"}})))
+    Ok(ok(
+        json!({"results": out, "start": 0, "limit": size, "size": size, "_links": {"base": format!("{}/wiki", ctx.site()), "context": "/wiki"}}),
+    ))
 }
 
 /// v1 "Get URI to download attachment": a 302 to a binary URL on the same face, which serves
@@ -535,24 +699,42 @@ fn download_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let att = ctx.p("attachmentId").to_string();
     readable(ctx, st, &id, false)?;
-    let Some(a) = st.attachments.get(&att).filter(|a| a.page_id == id && a.status == "current") else {
+    let Some(a) = st
+        .attachments
+        .get(&att)
+        .filter(|a| a.page_id == id && a.status == "current")
+    else {
         return err(404, format!("No attachment {att} on content {id}."));
     };
     let name = percent_encoding::utf8_percent_encode(&a.title, crate::v2::SEGMENT);
-    Ok(redirect(&format!("{}/wiki/sim/media/{}/{name}?version={}", ctx.face_base(), a.id, a.version)))
+    Ok(redirect(&format!(
+        "{}/wiki/sim/media/{}/{name}?version={}",
+        ctx.face_base(),
+        a.id,
+        a.version
+    )))
 }
 
 fn serve_bytes(a: &Attachment) -> ApiResult {
     let mut r = bytes_resp(200, &a.media_type, a.bytes.clone());
     let name = a.title.replace('"', "");
-    set_header(&mut r, "content-disposition", &format!("attachment; filename=\"{name}\""));
+    set_header(
+        &mut r,
+        "content-disposition",
+        &format!("attachment; filename=\"{name}\""),
+    );
     Ok(r)
 }
 
 /// `{face}/wiki/sim/media/{attachmentId}/{filename}`: the redirect target of the v1 download.
 pub(crate) fn media(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let att = ctx.p("attachmentId").to_string();
-    let Some(a) = st.attachments.get(&att).filter(|a| a.status == "current").cloned() else {
+    let Some(a) = st
+        .attachments
+        .get(&att)
+        .filter(|a| a.status == "current")
+        .cloned()
+    else {
         return not_found();
     };
     if st.visible(ctx.user(), &a.page_id).is_none() {
@@ -569,8 +751,11 @@ pub(crate) fn download_servlet(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     if st.visible(ctx.user(), &page).is_none() {
         return not_found();
     }
-    let Some(a) =
-        st.attachments.values().find(|a| a.page_id == page && a.title == name && a.status == "current").cloned()
+    let Some(a) = st
+        .attachments
+        .values()
+        .find(|a| a.page_id == page && a.title == name && a.status == "current")
+        .cloned()
     else {
         return not_found();
     };
@@ -588,7 +773,11 @@ fn get_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 fn valid_label(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 255 && !name.chars().any(|c| c.is_whitespace() || "!#&()*,.:;<>?@[]^".contains(c))
+    !name.is_empty()
+        && name.len() <= 255
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || "!#&()*,.:;<>?@[]^".contains(c))
 }
 
 fn add_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
@@ -611,7 +800,10 @@ fn add_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             return err(400, format!("Invalid label prefix {prefix:?}."));
         }
         if !valid_label(name) {
-            return err(400, format!("Invalid label name {name:?}: no spaces or punctuation."));
+            return err(
+                400,
+                format!("Invalid label name {name:?}: no spaces or punctuation."),
+            );
         }
         names.push(name.to_lowercase());
     }
@@ -625,7 +817,11 @@ fn add_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             }
         }
     }
-    let labels = st.content.get(&id).map(|c| c.labels.clone()).unwrap_or_default();
+    let labels = st
+        .content
+        .get(&id)
+        .map(|c| c.labels.clone())
+        .unwrap_or_default();
     let items = labels.iter().map(|l| label_v1(st, l)).collect();
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
@@ -684,7 +880,10 @@ fn list_groups(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     ctx.checkpoint()?;
     let mut groups = st.groups.clone();
     groups.sort_by(|a, b| a.name.cmp(&b.name));
-    let items = groups.iter().map(|g| json!({"type": "group", "name": g.name, "id": g.id})).collect();
+    let items = groups
+        .iter()
+        .map(|g| json!({"type": "group", "name": g.name, "id": g.id}))
+        .collect();
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
 

@@ -14,38 +14,90 @@ pub(crate) const ROUTES: &[(&str, &str, Handler)] = &[
     ("GET", "/wiki/api/v2/spaces", list_spaces),
     ("GET", "/wiki/api/v2/spaces/{id}", get_space),
     ("GET", "/wiki/api/v2/spaces/{id}/pages", space_pages),
-    ("GET", "/wiki/api/v2/spaces/{id}/permissions", space_permissions),
+    (
+        "GET",
+        "/wiki/api/v2/spaces/{id}/permissions",
+        space_permissions,
+    ),
     ("GET", "/wiki/api/v2/pages", list_pages),
     ("POST", "/wiki/api/v2/pages", create_page),
     ("GET", "/wiki/api/v2/pages/{id}", get_page),
     ("PUT", "/wiki/api/v2/pages/{id}", update_page),
     ("DELETE", "/wiki/api/v2/pages/{id}", delete_page),
     ("GET", "/wiki/api/v2/pages/{id}/versions", page_versions),
-    ("GET", "/wiki/api/v2/pages/{page-id}/versions/{version-number}", page_version),
+    (
+        "GET",
+        "/wiki/api/v2/pages/{page-id}/versions/{version-number}",
+        page_version,
+    ),
     ("GET", "/wiki/api/v2/pages/{id}/labels", page_labels),
-    ("GET", "/wiki/api/v2/pages/{id}/attachments", page_attachments),
-    ("GET", "/wiki/api/v2/pages/{id}/footer-comments", page_footer_comments),
-    ("GET", "/wiki/api/v2/pages/{id}/inline-comments", page_inline_comments),
+    (
+        "GET",
+        "/wiki/api/v2/pages/{id}/attachments",
+        page_attachments,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/pages/{id}/footer-comments",
+        page_footer_comments,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/pages/{id}/inline-comments",
+        page_inline_comments,
+    ),
     ("GET", "/wiki/api/v2/pages/{id}/children", page_children),
-    ("GET", "/wiki/api/v2/pages/{id}/direct-children", direct_children),
+    (
+        "GET",
+        "/wiki/api/v2/pages/{id}/direct-children",
+        direct_children,
+    ),
     ("GET", "/wiki/api/v2/pages/{id}/ancestors", ancestors),
     ("GET", "/wiki/api/v2/pages/{id}/descendants", descendants),
-    ("POST", "/wiki/api/v2/footer-comments", create_footer_comment),
-    ("GET", "/wiki/api/v2/footer-comments/{comment-id}", get_footer_comment),
-    ("GET", "/wiki/api/v2/footer-comments/{id}/children", footer_comment_children),
-    ("GET", "/wiki/api/v2/inline-comments/{comment-id}", get_inline_comment),
-    ("GET", "/wiki/api/v2/inline-comments/{id}/children", inline_comment_children),
+    (
+        "POST",
+        "/wiki/api/v2/footer-comments",
+        create_footer_comment,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/footer-comments/{comment-id}",
+        get_footer_comment,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/footer-comments/{id}/children",
+        footer_comment_children,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/inline-comments/{comment-id}",
+        get_inline_comment,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/inline-comments/{id}/children",
+        inline_comment_children,
+    ),
     ("GET", "/wiki/api/v2/attachments/{id}", get_attachment),
     ("POST", "/wiki/api/v2/folders", create_folder),
     ("GET", "/wiki/api/v2/folders/{id}", get_folder),
     ("DELETE", "/wiki/api/v2/folders/{id}", delete_folder),
-    ("GET", "/wiki/api/v2/folders/{id}/direct-children", direct_children),
+    (
+        "GET",
+        "/wiki/api/v2/folders/{id}/direct-children",
+        direct_children,
+    ),
     ("GET", "/wiki/api/v2/folders/{id}/ancestors", ancestors),
     ("GET", "/wiki/api/v2/folders/{id}/descendants", descendants),
     ("POST", "/wiki/api/v2/databases", create_database),
     ("GET", "/wiki/api/v2/databases/{id}", get_database),
     ("DELETE", "/wiki/api/v2/databases/{id}", delete_database),
-    ("GET", "/wiki/api/v2/databases/{id}/direct-children", direct_children),
+    (
+        "GET",
+        "/wiki/api/v2/databases/{id}/direct-children",
+        direct_children,
+    ),
     ("GET", "/wiki/api/v2/databases/{id}/ancestors", ancestors),
     ("POST", "/wiki/api/v2/users-bulk", users_bulk),
 ];
@@ -83,7 +135,10 @@ pub(crate) fn lookup_for<'s>(
         _ => return not_found(),
     };
     if !st.can(ctx.user(), &c.space_id, op) {
-        return err(403, format!("You do not have permission to {op} content in this space."));
+        return err(
+            403,
+            format!("You do not have permission to {op} content in this space."),
+        );
     }
     ctx.checkpoint()?;
     Ok(c)
@@ -95,7 +150,10 @@ fn statuses_param(ctx: &Ctx, default: &[&str]) -> Result<Vec<String>, ApiErr> {
         return Ok(default.iter().map(|s| s.to_string()).collect());
     }
     for s in &list {
-        if !matches!(s.as_str(), "current" | "archived" | "deleted" | "trashed" | "draft" | "any") {
+        if !matches!(
+            s.as_str(),
+            "current" | "archived" | "deleted" | "trashed" | "draft" | "any"
+        ) {
             return err(400, format!("Invalid status {s:?}."));
         }
     }
@@ -104,16 +162,32 @@ fn statuses_param(ctx: &Ctx, default: &[&str]) -> Result<Vec<String>, ApiErr> {
 
 /// `body-format`: lists accept storage and atlas_doc_format; single reads accept more.
 fn body_format(ctx: &Ctx, single: bool) -> Result<Option<String>, ApiErr> {
-    let Some(f) = ctx.req.q("body-format") else { return Ok(None) };
+    let Some(f) = ctx.req.q("body-format") else {
+        return Ok(None);
+    };
     let allowed: &[&str] = if single {
-        &["storage", "atlas_doc_format", "view", "export_view", "anonymous_export_view", "styled_view", "editor"]
+        &[
+            "storage",
+            "atlas_doc_format",
+            "view",
+            "export_view",
+            "anonymous_export_view",
+            "styled_view",
+            "editor",
+        ]
     } else {
         &["storage", "atlas_doc_format"]
     };
     if allowed.contains(&f) {
         Ok(Some(f.to_string()))
     } else {
-        err(400, format!("Invalid body-format {f:?}; expected one of {}.", allowed.join(", ")))
+        err(
+            400,
+            format!(
+                "Invalid body-format {f:?}; expected one of {}.",
+                allowed.join(", ")
+            ),
+        )
     }
 }
 
@@ -128,7 +202,9 @@ pub(crate) fn slug(title: &str) -> String {
 }
 
 fn space_key(st: &State, space_id: &str) -> String {
-    st.space(space_id).map(|s| s.key.clone()).unwrap_or_default()
+    st.space(space_id)
+        .map(|s| s.key.clone())
+        .unwrap_or_default()
 }
 
 pub(crate) fn webui(st: &State, c: &Content) -> String {
@@ -139,8 +215,16 @@ pub(crate) fn webui(st: &State, c: &Content) -> String {
         Kind::Database => format!("/spaces/{key}/database/{}", c.id),
         Kind::FooterComment | Kind::InlineComment => {
             let page = c.page_id.clone().unwrap_or_default();
-            let title = st.content.get(&page).map(|p| p.title().to_string()).unwrap_or_default();
-            format!("/spaces/{key}/pages/{page}/{}?focusedCommentId={}", slug(&title), c.id)
+            let title = st
+                .content
+                .get(&page)
+                .map(|p| p.title().to_string())
+                .unwrap_or_default();
+            format!(
+                "/spaces/{key}/pages/{page}/{}?focusedCommentId={}",
+                slug(&title),
+                c.id
+            )
         }
     }
 }
@@ -230,7 +314,12 @@ fn comment_json(st: &State, c: &Content, format: Option<&str>) -> Value {
     if let Some(p) = &c.parent_id {
         j["parentCommentId"] = json!(p);
     }
-    if let Some(Inline { marker_ref, selection, resolution }) = &c.inline {
+    if let Some(Inline {
+        marker_ref,
+        selection,
+        resolution,
+    }) = &c.inline
+    {
         j["resolutionStatus"] = json!(resolution);
         j["properties"] = json!({
             "inlineMarkerRef": marker_ref,
@@ -243,8 +332,11 @@ fn comment_json(st: &State, c: &Content, format: Option<&str>) -> Value {
 }
 
 /// What a path segment keeps unencoded (RFC 3986 unreserved).
-pub(crate) const SEGMENT: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+pub(crate) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 pub(crate) fn download_link(a: &Attachment) -> String {
     let name = percent_encoding::utf8_percent_encode(&a.title, SEGMENT);
@@ -260,7 +352,10 @@ fn attachment_json(st: &State, a: &Attachment) -> Value {
         .get(&a.page_id)
         .map(|p| space_key(st, &p.space_id))
         .unwrap_or_default();
-    let webui = format!("/pages/viewpageattachments.action?pageId={}&preview={}", a.page_id, a.id);
+    let webui = format!(
+        "/pages/viewpageattachments.action?pageId={}&preview={}",
+        a.page_id, a.id
+    );
     let link = download_link(a);
     let _ = key;
     json!({
@@ -304,7 +399,9 @@ fn with_base(ctx: &Ctx, mut j: Value) -> Value {
 // ---------- spaces ----------
 
 fn space_json(st: &State, id: &str, description: Option<&str>) -> Value {
-    let Some(s) = st.space(id) else { return json!({}) };
+    let Some(s) = st.space(id) else {
+        return json!({});
+    };
     let mut j = json!({
         "id": s.id,
         "key": s.key,
@@ -319,8 +416,12 @@ fn space_json(st: &State, id: &str, description: Option<&str>) -> Value {
         j["homepageId"] = json!(h);
     }
     match description {
-        Some("plain") => j["description"] = json!({"plain": {"representation": "plain", "value": s.description}}),
-        Some("view") => j["description"] = json!({"view": {"representation": "view", "value": format!("<p>{}</p>", render::escape(&s.description))}}),
+        Some("plain") => {
+            j["description"] = json!({"plain": {"representation": "plain", "value": s.description}})
+        }
+        Some("view") => {
+            j["description"] = json!({"view": {"representation": "view", "value": format!("<p>{}</p>", render::escape(&s.description))}})
+        }
         _ => {}
     }
     j
@@ -350,14 +451,20 @@ fn readable_space(ctx: &mut Ctx, st: &State, id: &str) -> Result<(), ApiErr> {
     if st.space(id).is_some() && st.can(ctx.user(), id, "read") {
         ctx.checkpoint()
     } else {
-        err(404, "The space was not found or you do not have permission to view it.")
+        err(
+            404,
+            "The space was not found or you do not have permission to view it.",
+        )
     }
 }
 
 fn get_space(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     readable_space(ctx, st, &id)?;
-    Ok(ok(with_base(ctx, space_json(st, &id, ctx.req.q("description-format")))))
+    Ok(ok(with_base(
+        ctx,
+        space_json(st, &id, ctx.req.q("description-format")),
+    )))
 }
 
 fn space_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
@@ -369,13 +476,19 @@ fn space_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 fn space_permissions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     readable_space(ctx, st, &id)?;
-    let Some(space) = st.space(&id) else { return not_found() };
+    let Some(space) = st.space(&id) else {
+        return not_found();
+    };
     let mut items = Vec::new();
     for perm in &space.perms {
         let principal = match perm.principal.split_once(':') {
             Some(("user", a)) => json!({"type": "user", "id": a}),
             Some(("group", g)) => {
-                let gid = st.groups.iter().find(|x| x.name == g).map_or(g, |x| x.id.as_str());
+                let gid = st
+                    .groups
+                    .iter()
+                    .find(|x| x.name == g)
+                    .map_or(g, |x| x.id.as_str());
                 json!({"type": "group", "id": gid})
             }
             _ => json!({"type": "role", "id": "ANONYMOUS"}),
@@ -431,7 +544,10 @@ fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>) -> ApiResult 
         Some("-modified-date") => pages.sort_by_key(|c| std::cmp::Reverse(c.last_modified_ms())),
         Some(other) => return err(400, format!("Invalid sort {other:?}.")),
     }
-    let items = pages.iter().map(|c| page_json(st, c, c.current(), format.as_deref())).collect();
+    let items = pages
+        .iter()
+        .map(|c| page_json(st, c, c.current(), format.as_deref()))
+        .collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
@@ -445,7 +561,13 @@ fn get_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let any: Vec<&str> = statuses.iter().map(String::as_str).collect();
     let all = ["current", "archived", "draft", "trashed"];
-    let c = lookup(ctx, st, &id, &[Kind::Page], if any.contains(&"any") { &all } else { &any })?;
+    let c = lookup(
+        ctx,
+        st,
+        &id,
+        &[Kind::Page],
+        if any.contains(&"any") { &all } else { &any },
+    )?;
     let v = match ctx.req.q("version") {
         None => c.current(),
         Some(n) => match n.parse::<u32>() {
@@ -478,14 +600,20 @@ fn written_body(body: &Value) -> Result<String, ApiErr> {
                 .iter()
                 .find_map(|k| b.get(*k))
                 .unwrap_or(b);
-            let rep = b.get("representation").and_then(Value::as_str).ok_or(ApiErr::Status(
-                400,
-                "The field 'body.representation' is required.".into(),
-            ))?;
-            let value = b.get("value").and_then(Value::as_str).ok_or(ApiErr::Status(
-                400,
-                "The field 'body.value' is required.".into(),
-            ))?;
+            let rep = b
+                .get("representation")
+                .and_then(Value::as_str)
+                .ok_or(ApiErr::Status(
+                    400,
+                    "The field 'body.representation' is required.".into(),
+                ))?;
+            let value = b
+                .get("value")
+                .and_then(Value::as_str)
+                .ok_or(ApiErr::Status(
+                    400,
+                    "The field 'body.value' is required.".into(),
+                ))?;
             render::to_storage(rep, value).map_err(|e| ApiErr::Status(400, e))
         }
     }
@@ -499,11 +627,16 @@ pub(crate) fn check_parent(
     space_id: &str,
 ) -> Result<(), ApiErr> {
     match st.visible(ctx.user(), parent) {
-        Some(p) if p.kind.is_tree_node() && p.status != "trashed" && p.space_id == space_id => Ok(()),
+        Some(p) if p.kind.is_tree_node() && p.status != "trashed" && p.space_id == space_id => {
+            Ok(())
+        }
         Some(p) if p.kind.is_tree_node() && p.space_id != space_id => {
             err(400, format!("The parent {parent} is in another space."))
         }
-        _ => err(404, format!("The parent {parent} was not found or you cannot view it.")),
+        _ => err(
+            404,
+            format!("The parent {parent} was not found or you cannot view it."),
+        ),
     }
 }
 
@@ -520,22 +653,37 @@ pub(crate) fn title_taken(st: &State, space_id: &str, title: &str, except: Optio
 /// Space of a create request: visible (else 404) and writable (else 403), then the checkpoint.
 fn writable_space(ctx: &mut Ctx, st: &State, space_id: &str, op: &str) -> Result<(), ApiErr> {
     if st.space(space_id).is_none() || !st.can(ctx.user(), space_id, "read") {
-        return err(404, format!("Space {space_id} was not found or you cannot view it."));
+        return err(
+            404,
+            format!("Space {space_id} was not found or you cannot view it."),
+        );
     }
     if !st.can(ctx.user(), space_id, op) {
-        return err(403, format!("You do not have permission to {op} in space {space_id}."));
+        return err(
+            403,
+            format!("You do not have permission to {op} in space {space_id}."),
+        );
     }
     ctx.checkpoint()
 }
 
 fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let body = json_body(ctx.req)?;
-    let space_id = id_field(&body, "spaceId")?
-        .ok_or(ApiErr::Status(400, "The field 'spaceId' is required.".into()))?;
+    let space_id = id_field(&body, "spaceId")?.ok_or(ApiErr::Status(
+        400,
+        "The field 'spaceId' is required.".into(),
+    ))?;
     writable_space(ctx, st, &space_id, "write")?;
-    let status = body.get("status").and_then(Value::as_str).unwrap_or("current").to_string();
+    let status = body
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("current")
+        .to_string();
     if !matches!(status.as_str(), "current" | "draft") {
-        return err(400, format!("Invalid status {status:?}: use current or draft."));
+        return err(
+            400,
+            format!("Invalid status {status:?}: use current or draft."),
+        );
     }
     let title = match body.get("title") {
         Some(Value::String(t)) if !t.trim().is_empty() => t.clone(),
@@ -550,7 +698,10 @@ fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         parent = st.space(&space_id).and_then(|s| s.homepage_id.clone());
     }
     if status == "current" && title_taken(st, &space_id, &title, None) {
-        return err(400, format!("A page with title {title:?} already exists in this space."));
+        return err(
+            400,
+            format!("A page with title {title:?} already exists in this space."),
+        );
     }
     let user = ctx.user().unwrap_or_default().to_string();
     let now = st.now_ms();
@@ -597,17 +748,21 @@ pub(crate) fn version_conflict(current: u32, given: i64) -> Option<String> {
 fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let c = lookup_for(ctx, st, &id, &[Kind::Page], "write")?;
-    let (current, space_id, old_status) = (c.version_number(), c.space_id.clone(), c.status.clone());
+    let (current, space_id, old_status) =
+        (c.version_number(), c.space_id.clone(), c.status.clone());
     let body = json_body(ctx.req)?;
     for field in ["id", "status", "title", "version"] {
         if body.get(field).is_none_or(Value::is_null) {
             return err(400, format!("The field '{field}' is required."));
         }
     }
-    if let Some(bid) = id_field(&body, "id")? {
-        if bid != id {
-            return err(400, format!("The field 'id' ({bid}) does not match the path ({id})."));
-        }
+    if let Some(bid) = id_field(&body, "id")?
+        && bid != id
+    {
+        return err(
+            400,
+            format!("The field 'id' ({bid}) does not match the path ({id})."),
+        );
     }
     let title = str_field(&body, "title")?.to_string();
     let status = str_field(&body, "status")?.to_string();
@@ -618,17 +773,26 @@ fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .get("version")
         .and_then(|v| v.get("number"))
         .and_then(Value::as_i64)
-        .ok_or(ApiErr::Status(400, "The field 'version.number' is required (an integer).".into()))?;
-    let message =
-        body.get("version").and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or("");
+        .ok_or(ApiErr::Status(
+            400,
+            "The field 'version.number' is required (an integer).".into(),
+        ))?;
+    let message = body
+        .get("version")
+        .and_then(|v| v.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if body.get("body").is_none_or(Value::is_null) {
         return err(400, "The field 'body' is required.");
     }
     let storage = written_body(&body)?;
-    if let Some(sid) = id_field(&body, "spaceId")? {
-        if sid != space_id {
-            return err(400, "Moving a page to another space is not supported (spaceId).");
-        }
+    if let Some(sid) = id_field(&body, "spaceId")?
+        && sid != space_id
+    {
+        return err(
+            400,
+            "Moving a page to another space is not supported (spaceId).",
+        );
     }
     let new_parent = id_field(&body, "parentId")?;
     if let Some(p) = &new_parent {
@@ -638,16 +802,25 @@ fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         }
     }
     if let Some(msg) = version_conflict(current, given) {
-        let status = if st.behaviour.v2_version_conflict_409 { 409 } else { 400 };
+        let status = if st.behaviour.v2_version_conflict_409 {
+            409
+        } else {
+            400
+        };
         return err(status, msg);
     }
     if status == "current" && title_taken(st, &space_id, &title, Some(&id)) {
-        return err(400, format!("A page with title {title:?} already exists in this space."));
+        return err(
+            400,
+            format!("A page with title {title:?} already exists in this space."),
+        );
     }
     let _ = old_status;
     let user = ctx.user().unwrap_or_default().to_string();
     let now = st.now_ms();
-    let Some(c) = st.content.get_mut(&id) else { return not_found() };
+    let Some(c) = st.content.get_mut(&id) else {
+        return not_found();
+    };
     c.versions.push(Version {
         number: current + 1,
         title,
@@ -655,14 +828,21 @@ fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         message: message.to_string(),
         author: user,
         created_ms: now,
-        minor_edit: body.get("version").and_then(|v| v.get("minorEdit")).and_then(Value::as_bool).unwrap_or(false),
+        minor_edit: body
+            .get("version")
+            .and_then(|v| v.get("minorEdit"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     });
     c.status = status;
     if new_parent.is_some() {
         c.parent_id = new_parent;
     }
     let c = c.clone();
-    Ok(ok(with_base(ctx, page_json(st, &c, c.current(), Some("storage")))))
+    Ok(ok(with_base(
+        ctx,
+        page_json(st, &c, c.current(), Some("storage")),
+    )))
 }
 
 /// Trash, or purge a trashed item (`purge=true`), as Cloud does.
@@ -694,7 +874,13 @@ fn delete_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let format = body_format(ctx, false)?;
     let id = ctx.p("id").to_string();
-    let c = lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft", "trashed"])?;
+    let c = lookup(
+        ctx,
+        st,
+        &id,
+        &[Kind::Page],
+        &["current", "archived", "draft", "trashed"],
+    )?;
     let mut versions: Vec<&Version> = c.versions.iter().collect();
     if ctx.req.q("sort") != Some("modified-date") {
         versions.reverse();
@@ -717,8 +903,16 @@ fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 fn page_version(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("page-id").to_string();
     let n = ctx.p("version-number").to_string();
-    let c = lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft", "trashed"])?;
-    let Ok(n) = n.parse::<u32>() else { return err(400, format!("Invalid version number {n:?}.")) };
+    let c = lookup(
+        ctx,
+        st,
+        &id,
+        &[Kind::Page],
+        &["current", "archived", "draft", "trashed"],
+    )?;
+    let Ok(n) = n.parse::<u32>() else {
+        return err(400, format!("Invalid version number {n:?}."));
+    };
     let Some(v) = c.versions.iter().find(|v| v.number == n) else {
         return err(404, format!("Version {n} of page {id} does not exist."));
     };
@@ -744,7 +938,13 @@ fn page_version(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    let c = lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft"])?;
+    let c = lookup(
+        ctx,
+        st,
+        &id,
+        &[Kind::Page],
+        &["current", "archived", "draft"],
+    )?;
     let prefix = ctx.req.q("prefix");
     if prefix.is_some_and(|p| !matches!(p, "my" | "team" | "global" | "system")) {
         return err(400, "Invalid prefix: use my, team, global or system.");
@@ -760,7 +960,13 @@ fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 fn page_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft"])?;
+    lookup(
+        ctx,
+        st,
+        &id,
+        &[Kind::Page],
+        &["current", "archived", "draft"],
+    )?;
     let filename = ctx.req.q("filename");
     let media = ctx.req.q("mediaType");
     let mut atts: Vec<&Attachment> = st
@@ -786,14 +992,24 @@ fn comments_of(st: &State, page: &str, kind: Kind, parent: Option<&str>) -> Vec<
         })
         .cloned()
         .collect();
-    out.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then_with(|| id_order(&a.id, &b.id)));
+    out.sort_by(|a, b| {
+        a.created_ms
+            .cmp(&b.created_ms)
+            .then_with(|| id_order(&a.id, &b.id))
+    });
     out
 }
 
 fn page_footer_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let format = body_format(ctx, false)?;
     let id = ctx.p("id").to_string();
-    lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft"])?;
+    lookup(
+        ctx,
+        st,
+        &id,
+        &[Kind::Page],
+        &["current", "archived", "draft"],
+    )?;
     let items = comments_of(st, &id, Kind::FooterComment, None)
         .iter()
         .map(|c| comment_json(st, c, format.as_deref()))
@@ -810,11 +1026,20 @@ fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         }
     }
     let id = ctx.p("id").to_string();
-    lookup(ctx, st, &id, &[Kind::Page], &["current", "archived", "draft"])?;
+    lookup(
+        ctx,
+        st,
+        &id,
+        &[Kind::Page],
+        &["current", "archived", "draft"],
+    )?;
     let items = comments_of(st, &id, Kind::InlineComment, None)
         .iter()
         .filter(|c| {
-            wanted.is_empty() || c.inline.as_ref().is_some_and(|i| wanted.contains(&i.resolution))
+            wanted.is_empty()
+                || c.inline
+                    .as_ref()
+                    .is_some_and(|i| wanted.contains(&i.resolution))
         })
         .map(|c| comment_json(st, c, format.as_deref()))
         .collect();
@@ -836,14 +1061,21 @@ fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         }
         (Some(_), Some(_)) => return err(400, "Give pageId or parentCommentId, not both."),
         (None, None) => {
-            return err(400, "The field 'pageId' (or 'parentCommentId' for a reply) is required.");
+            return err(
+                400,
+                "The field 'pageId' (or 'parentCommentId' for a reply) is required.",
+            );
         }
     };
     if body.get("body").is_none_or(Value::is_null) {
         return err(400, "The field 'body' is required.");
     }
     let storage = written_body(&body)?;
-    let space_id = st.content.get(&page).map(|p| p.space_id.clone()).unwrap_or_default();
+    let space_id = st
+        .content
+        .get(&page)
+        .map(|p| p.space_id.clone())
+        .unwrap_or_default();
     let user = ctx.user().unwrap_or_default().to_string();
     let now = st.now_ms();
     let id = st.new_id();
@@ -871,7 +1103,10 @@ fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         position: 0,
     };
     st.content.insert(id, c.clone());
-    Ok(crate::http::json_resp(201, &with_base(ctx, comment_json(st, &c, Some("storage")))))
+    Ok(crate::http::json_resp(
+        201,
+        &with_base(ctx, comment_json(st, &c, Some("storage"))),
+    ))
 }
 
 fn get_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
@@ -914,7 +1149,13 @@ fn get_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         return not_found();
     };
     let a = a.clone();
-    lookup(ctx, st, &a.page_id, &[Kind::Page], &["current", "archived", "draft"])?;
+    lookup(
+        ctx,
+        st,
+        &a.page_id,
+        &[Kind::Page],
+        &["current", "archived", "draft"],
+    )?;
     Ok(ok(with_base(ctx, attachment_json(st, &a))))
 }
 
@@ -966,7 +1207,13 @@ fn direct_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 fn ancestors(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let kinds = tree_kinds(ctx);
-    lookup(ctx, st, &id, kinds, &["current", "archived", "draft", "trashed"])?;
+    lookup(
+        ctx,
+        st,
+        &id,
+        kinds,
+        &["current", "archived", "draft", "trashed"],
+    )?;
     // Cloud lists ancestors top-down, limited by `limit` (no cursor).
     let limit = crate::http::v2_limit(ctx.req)?;
     let all = st.ancestors(&id);
@@ -976,7 +1223,9 @@ fn ancestors(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .skip(skip)
         .map(|a| json!({"id": a.id, "type": a.kind.type_name()}))
         .collect();
-    Ok(ok(json!({"results": results, "_links": {"base": format!("{}/wiki", ctx.site())}})))
+    Ok(ok(
+        json!({"results": results, "_links": {"base": format!("{}/wiki", ctx.site())}}),
+    ))
 }
 
 fn descendants(ctx: &mut Ctx, st: &mut State) -> ApiResult {
@@ -1014,8 +1263,10 @@ fn descendants(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 fn create_node(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
     let body = json_body(ctx.req)?;
-    let space_id = id_field(&body, "spaceId")?
-        .ok_or(ApiErr::Status(400, "The field 'spaceId' is required.".into()))?;
+    let space_id = id_field(&body, "spaceId")?.ok_or(ApiErr::Status(
+        400,
+        "The field 'spaceId' is required.".into(),
+    ))?;
     writable_space(ctx, st, &space_id, "write")?;
     let title = match body.get("title") {
         Some(Value::String(t)) if !t.trim().is_empty() => t.clone(),
@@ -1111,12 +1362,19 @@ fn users_bulk(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     ctx.checkpoint()?;
     let body = json_body(ctx.req)?;
     let Some(ids) = body.get("accountIds").and_then(Value::as_array) else {
-        return err(400, "The field 'accountIds' is required (an array of account ids).");
+        return err(
+            400,
+            "The field 'accountIds' is required (an array of account ids).",
+        );
     };
     if ids.len() > 100 {
         return err(400, "At most 100 accountIds per request.");
     }
-    let items: Vec<Value> = ids.iter().filter_map(Value::as_str).filter_map(|id| user_v2(st, id)).collect();
+    let items: Vec<Value> = ids
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|id| user_v2(st, id))
+        .collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 

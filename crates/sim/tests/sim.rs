@@ -22,7 +22,10 @@ fn user(id: &str, email: &str, groups: &[&str]) -> UserSpec {
 }
 
 fn perm(p: &str, ops: &[&str]) -> PermissionSpec {
-    PermissionSpec { principal: p.into(), operations: ops.iter().map(|o| o.to_string()).collect() }
+    PermissionSpec {
+        principal: p.into(),
+        operations: ops.iter().map(|o| o.to_string()).collect(),
+    }
 }
 
 fn space(id: &str, key: &str, home: Option<&str>, perms: Vec<PermissionSpec>) -> SpaceSpec {
@@ -58,38 +61,119 @@ const BULK: usize = 300;
 fn fixture() -> Fixture {
     let mut pages = vec![
         page("1001", "ENG", "Engineering home", None, "<p>Welcome</p>"),
-        page("1002", "ENG", "Release notes", Some("1001"), "<p>The release train leaves on Friday.</p>"),
+        page(
+            "1002",
+            "ENG",
+            "Release notes",
+            Some("1001"),
+            "<p>The release train leaves on Friday.</p>",
+        ),
         page("1003", "ENG", "Deep page", Some("1002"), "<p>deep</p>"),
-        page("1004", "ENG", "Secret plan", Some("1001"), "<p>release the kraken</p>"),
+        page(
+            "1004",
+            "ENG",
+            "Secret plan",
+            Some("1001"),
+            "<p>release the kraken</p>",
+        ),
         page("2001", "OPS", "Ops home", None, "<p>ops</p>"),
     ];
     pages[1].labels = vec!["release".into()];
     for i in 0..BULK {
-        pages.push(page(&(10_000 + i).to_string(), "BULK", &format!("Bulk {i:03}"), None, "<p>bulk</p>"));
+        pages.push(page(
+            &(10_000 + i).to_string(),
+            "BULK",
+            &format!("Bulk {i:03}"),
+            None,
+            "<p>bulk</p>",
+        ));
     }
     Fixture {
-        site: SiteSpec { name: "acme".into(), cloud_id: None },
+        site: SiteSpec {
+            name: "acme".into(),
+            cloud_id: None,
+        },
         users: vec![
             user("u-ada", "ada@example.com", &[]),
             user("u-bob", "bob@example.com", &[]),
             user("u-eve", "eve@example.com", &[]),
             user("u-cat", "cat@example.com", &["ops-team"]),
         ],
-        groups: vec![GroupSpec { id: "g1".into(), name: "ops-team".into() }],
+        groups: vec![GroupSpec {
+            id: "g1".into(),
+            name: "ops-team".into(),
+        }],
         spaces: vec![
-            space("100", "ENG", Some("1001"), vec![perm("user:u-ada", ALL), perm("user:u-bob", &["read"])]),
-            space("200", "OPS", Some("2001"), vec![perm("user:u-ada", ALL), perm("group:ops-team", &["read"])]),
+            space(
+                "100",
+                "ENG",
+                Some("1001"),
+                vec![perm("user:u-ada", ALL), perm("user:u-bob", &["read"])],
+            ),
+            space(
+                "200",
+                "OPS",
+                Some("2001"),
+                vec![perm("user:u-ada", ALL), perm("group:ops-team", &["read"])],
+            ),
             space("500", "BULK", None, vec![perm("user:u-ada", ALL)]),
         ],
         pages,
-        folders: vec![FolderSpec { id: "1100".into(), space: "ENG".into(), title: "Folder".into(), parent_id: None, author: "u-ada".into() }],
-        databases: vec![DatabaseSpec { id: "1200".into(), space: "ENG".into(), title: "Db".into(), parent_id: None, author: "u-ada".into() }],
+        folders: vec![FolderSpec {
+            id: "1100".into(),
+            space: "ENG".into(),
+            title: "Folder".into(),
+            parent_id: None,
+            author: "u-ada".into(),
+        }],
+        databases: vec![DatabaseSpec {
+            id: "1200".into(),
+            space: "ENG".into(),
+            title: "Db".into(),
+            parent_id: None,
+            author: "u-ada".into(),
+        }],
         comments: vec![
-            CommentSpec { id: "5001".into(), page_id: "1002".into(), kind: "footer".into(), parent_comment_id: None, author: "u-ada".into(), body: "<p>first</p>".into(), inline_marker_ref: None, inline_original_selection: None, resolution_status: None, created_at: None },
-            CommentSpec { id: "5003".into(), page_id: "1002".into(), kind: "inline".into(), parent_comment_id: None, author: "u-ada".into(), body: "<p>fix</p>".into(), inline_marker_ref: Some("m1".into()), inline_original_selection: Some("train".into()), resolution_status: Some("resolved".into()), created_at: None },
+            CommentSpec {
+                id: "5001".into(),
+                page_id: "1002".into(),
+                kind: "footer".into(),
+                parent_comment_id: None,
+                author: "u-ada".into(),
+                body: "<p>first</p>".into(),
+                inline_marker_ref: None,
+                inline_original_selection: None,
+                resolution_status: None,
+                created_at: None,
+            },
+            CommentSpec {
+                id: "5003".into(),
+                page_id: "1002".into(),
+                kind: "inline".into(),
+                parent_comment_id: None,
+                author: "u-ada".into(),
+                body: "<p>fix</p>".into(),
+                inline_marker_ref: Some("m1".into()),
+                inline_original_selection: Some("train".into()),
+                resolution_status: Some("resolved".into()),
+                created_at: None,
+            },
         ],
-        attachments: vec![AttachmentSpec { id: "att6001".into(), page_id: "1002".into(), title: "notes file.txt".into(), media_type: "text/plain".into(), comment: String::new(), text: Some("hello attachment".into()), base64: None, author: "u-ada".into(), created_at: None }],
-        restrictions: vec![RestrictionSpec { content_id: "1004".into(), read: vec!["user:u-ada".into()] }],
+        attachments: vec![AttachmentSpec {
+            id: "att6001".into(),
+            page_id: "1002".into(),
+            title: "notes file.txt".into(),
+            media_type: "text/plain".into(),
+            comment: String::new(),
+            text: Some("hello attachment".into()),
+            base64: None,
+            author: "u-ada".into(),
+            created_at: None,
+        }],
+        restrictions: vec![RestrictionSpec {
+            content_id: "1004".into(),
+            read: vec!["user:u-ada".into()],
+        }],
         ..Fixture::default()
     }
 }
@@ -113,7 +197,10 @@ async fn start_with(config: SimConfig) -> T {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let sim = spawn(config).await.unwrap();
     let info = sim.info();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     T { sim, info, http }
 }
 
@@ -129,16 +216,31 @@ impl T {
         self.info.site_url.clone()
     }
     fn classic(&self) -> Cred {
-        Cred::Basic(self.info.classic_token.email.clone(), self.info.classic_token.token.clone())
+        Cred::Basic(
+            self.info.classic_token.email.clone(),
+            self.info.classic_token.token.clone(),
+        )
     }
     fn scoped_full(&self) -> Cred {
-        Cred::Basic(self.info.scoped_tokens.full.email.clone(), self.info.scoped_tokens.full.token.clone())
+        Cred::Basic(
+            self.info.scoped_tokens.full.email.clone(),
+            self.info.scoped_tokens.full.token.clone(),
+        )
     }
     fn scoped_read(&self) -> Cred {
-        Cred::Basic(self.info.scoped_tokens.read_only.email.clone(), self.info.scoped_tokens.read_only.token.clone())
+        Cred::Basic(
+            self.info.scoped_tokens.read_only.email.clone(),
+            self.info.scoped_tokens.read_only.token.clone(),
+        )
     }
 
-    async fn send(&self, method: reqwest::Method, url: &str, cred: &Cred, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        cred: &Cred,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, String) {
         let mut rb = self.http.request(method, url);
         rb = match cred {
             Cred::None => rb,
@@ -159,13 +261,22 @@ impl T {
     }
 
     async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let r = self.http.request(method, format!("{}{path}", self.info.admin_url)).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.info.admin_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "admin {path}: {}", r.status());
         r.json().await.unwrap()
     }
 
     async fn token(&self, body: Value) -> String {
-        self.admin(reqwest::Method::POST, "/tokens", body).await["token"].as_str().unwrap().to_string()
+        self.admin(reqwest::Method::POST, "/tokens", body).await["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     async fn behaviour(&self, patch: Value) {
@@ -173,15 +284,26 @@ impl T {
     }
 
     async fn advance(&self, seconds: i64) {
-        self.admin(reqwest::Method::POST, "/clock/advance", json!({"seconds": seconds})).await;
+        self.admin(
+            reqwest::Method::POST,
+            "/clock/advance",
+            json!({"seconds": seconds}),
+        )
+        .await;
     }
 }
 
 fn assert_scope_mismatch(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &str) {
     assert_eq!(status, 401, "{body}");
     let v: Value = serde_json::from_str(body).unwrap();
-    assert_eq!(v, json!({"code": 401, "message": "Unauthorized; scope does not match"}));
-    assert_eq!(headers.get("x-failure-category").unwrap(), "FAILURE_CLIENT_SCOPE_CHECK");
+    assert_eq!(
+        v,
+        json!({"code": 401, "message": "Unauthorized; scope does not match"})
+    );
+    assert_eq!(
+        headers.get("x-failure-category").unwrap(),
+        "FAILURE_CLIENT_SCOPE_CHECK"
+    );
     assert!(headers.get("www-authenticate").is_none());
 }
 
@@ -199,9 +321,24 @@ async fn each_credential_on_each_face() {
         ("scoped on gateway", t.gw(), t.scoped_full(), 200),
         ("oauth on site", t.site(), Cred::Bearer(oauth.clone()), 401),
         ("oauth on gateway", t.gw(), Cred::Bearer(oauth.clone()), 200),
-        ("unknown basic on site", t.site(), Cred::Basic("ada@example.com".into(), "nope".into()), 401),
-        ("unknown bearer on gateway", t.gw(), Cred::Bearer("nope".into()), 401),
-        ("token with the wrong email", t.site(), Cred::Basic("bob@example.com".into(), t.info.classic_token.token.clone()), 401),
+        (
+            "unknown basic on site",
+            t.site(),
+            Cred::Basic("ada@example.com".into(), "nope".into()),
+            401,
+        ),
+        (
+            "unknown bearer on gateway",
+            t.gw(),
+            Cred::Bearer("nope".into()),
+            401,
+        ),
+        (
+            "token with the wrong email",
+            t.site(),
+            Cred::Basic("bob@example.com".into(), t.info.classic_token.token.clone()),
+            401,
+        ),
         ("nothing on gateway", t.gw(), Cred::None, 401),
     ];
     for (name, base, cred, want) in cases {
@@ -209,27 +346,53 @@ async fn each_credential_on_each_face() {
         assert_eq!(s.as_u16(), want, "{name}: {body}");
     }
     // A disabled user's tokens stop working.
-    let bob = t.token(json!({"kind": "classic", "email": "bob@example.com"})).await;
+    let bob = t
+        .token(json!({"kind": "classic", "email": "bob@example.com"}))
+        .await;
     let bob = Cred::Basic("bob@example.com".into(), bob);
     assert_eq!(t.get(&format!("{}{v2}", t.site()), &bob).await.0, 200);
-    t.admin(reqwest::Method::POST, "/users", json!({"account_id": "u-bob", "email": "bob@example.com", "disabled": true})).await;
+    t.admin(
+        reqwest::Method::POST,
+        "/users",
+        json!({"account_id": "u-bob", "email": "bob@example.com", "disabled": true}),
+    )
+    .await;
     assert_eq!(t.get(&format!("{}{v2}", t.site()), &bob).await.0, 401);
     // Switched off: classic tokens no longer pass the gateway.
     t.behaviour(json!({"classic_on_gateway": false})).await;
     assert_eq!(t.get(&format!("{}{v2}", t.gw()), &t.classic()).await.0, 401);
-    assert_eq!(t.get(&format!("{}{v2}", t.site()), &t.classic()).await.0, 200);
+    assert_eq!(
+        t.get(&format!("{}{v2}", t.site()), &t.classic()).await.0,
+        200
+    );
 }
 
 #[tokio::test]
 async fn tenant_info_wrong_cloud_id_and_unknown_paths() {
     let t = start().await;
-    let (s, v) = t.get(&format!("{}/_edge/tenant_info", t.site()), &Cred::None).await;
-    assert_eq!((s.as_u16(), v["cloudId"].as_str()), (200, Some(t.info.cloud_id.as_str())));
-    let wrong = format!("{}/ex/confluence/00000000-0000-0000-0000-000000000000/wiki/api/v2/spaces", t.info.gateway_url);
+    let (s, v) = t
+        .get(&format!("{}/_edge/tenant_info", t.site()), &Cred::None)
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["cloudId"].as_str()),
+        (200, Some(t.info.cloud_id.as_str()))
+    );
+    let wrong = format!(
+        "{}/ex/confluence/00000000-0000-0000-0000-000000000000/wiki/api/v2/spaces",
+        t.info.gateway_url
+    );
     assert_eq!(t.get(&wrong, &t.classic()).await.0, 404);
-    let (s, v) = t.get(&format!("{}/wiki/api/v2/nothing-here", t.site()), &t.classic()).await;
+    let (s, v) = t
+        .get(
+            &format!("{}/wiki/api/v2/nothing-here", t.site()),
+            &t.classic(),
+        )
+        .await;
     assert_eq!(s, 404);
-    assert!(v.to_string().contains("GET /wiki/api/v2/nothing-here"), "{v}");
+    assert!(
+        v.to_string().contains("GET /wiki/api/v2/nothing-here"),
+        "{v}"
+    );
 }
 
 // ---------- scopes ----------
@@ -239,19 +402,54 @@ async fn scope_mismatch_is_exact_and_comes_before_existence() {
     let t = start().await;
     let tok = t.token(json!({"kind": "scoped", "email": "ada@example.com", "scopes": ["read:space:confluence"]})).await;
     let cred = Cred::Basic("ada@example.com".into(), tok);
-    let (s, h, b) = t.send(reqwest::Method::GET, &format!("{}/wiki/api/v2/pages/1002", t.gw()), &cred, None).await;
+    let (s, h, b) = t
+        .send(
+            reqwest::Method::GET,
+            &format!("{}/wiki/api/v2/pages/1002", t.gw()),
+            &cred,
+            None,
+        )
+        .await;
     assert_scope_mismatch(s, &h, &b);
     // Missing scope on a page that does not exist: still the scope 401.
-    let (s, h, b) = t.send(reqwest::Method::GET, &format!("{}/wiki/api/v2/pages/999999", t.gw()), &cred, None).await;
+    let (s, h, b) = t
+        .send(
+            reqwest::Method::GET,
+            &format!("{}/wiki/api/v2/pages/999999", t.gw()),
+            &cred,
+            None,
+        )
+        .await;
     assert_scope_mismatch(s, &h, &b);
     // The classic family also satisfies a v1 operation: search:confluence opens search.
-    let classic_scoped = t.token(json!({"kind": "scoped", "email": "ada@example.com", "scopes": ["search:confluence"]})).await;
-    let (s, _) = t.get(&format!("{}/wiki/rest/api/search?cql=type%3Dpage", t.gw()), &Cred::Basic("ada@example.com".into(), classic_scoped)).await;
+    let classic_scoped = t
+        .token(
+            json!({"kind": "scoped", "email": "ada@example.com", "scopes": ["search:confluence"]}),
+        )
+        .await;
+    let (s, _) = t
+        .get(
+            &format!("{}/wiki/rest/api/search?cql=type%3Dpage", t.gw()),
+            &Cred::Basic("ada@example.com".into(), classic_scoped),
+        )
+        .await;
     assert_eq!(s, 200);
     // Switched off: existence first.
     t.behaviour(json!({"scope_check_first": false})).await;
-    assert_eq!(t.get(&format!("{}/wiki/api/v2/pages/999999", t.gw()), &cred).await.0, 404);
-    let (s, h, b) = t.send(reqwest::Method::GET, &format!("{}/wiki/api/v2/pages/1002", t.gw()), &cred, None).await;
+    assert_eq!(
+        t.get(&format!("{}/wiki/api/v2/pages/999999", t.gw()), &cred)
+            .await
+            .0,
+        404
+    );
+    let (s, h, b) = t
+        .send(
+            reqwest::Method::GET,
+            &format!("{}/wiki/api/v2/pages/1002", t.gw()),
+            &cred,
+            None,
+        )
+        .await;
     assert_scope_mismatch(s, &h, &b);
 }
 
@@ -260,16 +458,32 @@ async fn scope_mismatch_is_exact_and_comes_before_existence() {
 async fn seed_000_database_rows_refused_for_every_scope() {
     let t = start().await;
     let all: Vec<String> = t.info.scoped_tokens.full.scopes.clone();
-    let oauth = t.token(json!({"kind": "oauth", "email": "ada@example.com", "scopes": all})).await;
+    let oauth = t
+        .token(json!({"kind": "oauth", "email": "ada@example.com", "scopes": all}))
+        .await;
     for cred in [t.scoped_full(), Cred::Bearer(oauth)] {
-        let (s, _) = t.get(&format!("{}/wiki/api/v2/databases/1200", t.gw()), &cred).await;
+        let (s, _) = t
+            .get(&format!("{}/wiki/api/v2/databases/1200", t.gw()), &cred)
+            .await;
         assert_eq!(s, 200);
         for sub in ["entries", "content", "children", "export"] {
-            let (s, h, b) = t.send(reqwest::Method::GET, &format!("{}/wiki/api/v2/databases/1200/{sub}", t.gw()), &cred, None).await;
+            let (s, h, b) = t
+                .send(
+                    reqwest::Method::GET,
+                    &format!("{}/wiki/api/v2/databases/1200/{sub}", t.gw()),
+                    &cred,
+                    None,
+                )
+                .await;
             assert_scope_mismatch(s, &h, &b);
         }
     }
-    let (s, _) = t.get(&format!("{}/wiki/api/v2/databases/1200/entries", t.site()), &t.classic()).await;
+    let (s, _) = t
+        .get(
+            &format!("{}/wiki/api/v2/databases/1200/entries", t.site()),
+            &t.classic(),
+        )
+        .await;
     assert_eq!(s, 404);
 }
 
@@ -278,26 +492,83 @@ async fn seed_000_database_rows_refused_for_every_scope() {
 #[tokio::test]
 async fn deprecated_v1_is_gone_on_the_gateway_only() {
     let t = start().await;
-    let (s, v) = t.get(&format!("{}/wiki/rest/api/content/1002", t.gw()), &t.classic()).await;
+    let (s, v) = t
+        .get(
+            &format!("{}/wiki/rest/api/content/1002", t.gw()),
+            &t.classic(),
+        )
+        .await;
     assert_eq!(s, 410);
-    assert_eq!(v["message"], "com.atlassian.confluence.api.service.exceptions.GoneException: This deprecated endpoint has been removed.");
+    assert_eq!(
+        v["message"],
+        "com.atlassian.confluence.api.service.exceptions.GoneException: This deprecated endpoint has been removed."
+    );
     assert_eq!(v["reason"], "Gone");
-    assert_eq!(t.get(&format!("{}/wiki/rest/api/content/1002", t.gw()), &t.scoped_full()).await.0, 410);
+    assert_eq!(
+        t.get(
+            &format!("{}/wiki/rest/api/content/1002", t.gw()),
+            &t.scoped_full()
+        )
+        .await
+        .0,
+        410
+    );
     // Still answering: v1 search and descendants through the gateway, v1 content on the site.
-    assert_eq!(t.get(&format!("{}/wiki/rest/api/search?cql=type%3Dpage", t.gw()), &t.scoped_full()).await.0, 200);
-    assert_eq!(t.get(&format!("{}/wiki/rest/api/content/1001/descendant/page", t.gw()), &t.scoped_full()).await.0, 200);
-    let (s, v) = t.get(&format!("{}/wiki/rest/api/content/1002?expand=body.storage", t.site()), &t.classic()).await;
+    assert_eq!(
+        t.get(
+            &format!("{}/wiki/rest/api/search?cql=type%3Dpage", t.gw()),
+            &t.scoped_full()
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        t.get(
+            &format!("{}/wiki/rest/api/content/1001/descendant/page", t.gw()),
+            &t.scoped_full()
+        )
+        .await
+        .0,
+        200
+    );
+    let (s, v) = t
+        .get(
+            &format!(
+                "{}/wiki/rest/api/content/1002?expand=body.storage",
+                t.site()
+            ),
+            &t.classic(),
+        )
+        .await;
     assert_eq!(s, 200);
-    assert!(v["body"]["storage"]["value"].as_str().unwrap().contains("release train"));
+    assert!(
+        v["body"]["storage"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("release train")
+    );
     t.behaviour(json!({"v1_gone_on_gateway": false})).await;
-    assert_eq!(t.get(&format!("{}/wiki/rest/api/content/1002", t.gw()), &t.classic()).await.0, 200);
+    assert_eq!(
+        t.get(
+            &format!("{}/wiki/rest/api/content/1002", t.gw()),
+            &t.classic()
+        )
+        .await
+        .0,
+        200
+    );
 }
 
 #[tokio::test]
 async fn expired_oauth_token_gets_404_on_v2_and_403_on_v1() {
     let t = start().await;
     let all = t.info.scoped_tokens.full.scopes.clone();
-    let tok = t.token(json!({"kind": "oauth", "email": "ada@example.com", "scopes": all, "expires_in": 60})).await;
+    let tok = t
+        .token(
+            json!({"kind": "oauth", "email": "ada@example.com", "scopes": all, "expires_in": 60}),
+        )
+        .await;
     let cred = Cred::Bearer(tok);
     let v2 = format!("{}/wiki/api/v2/pages/1002", t.gw());
     let v1 = format!("{}/wiki/rest/api/search?cql=type%3Dpage", t.gw());
@@ -315,16 +586,33 @@ async fn expired_oauth_token_gets_404_on_v2_and_403_on_v1() {
 async fn seed_002_attachment_download_via_gateway() {
     let t = start().await;
     let servlet = "/wiki/download/attachments/1002/notes%20file.txt";
-    let (s, _, b) = t.send(reqwest::Method::GET, &format!("{}{servlet}", t.site()), &t.classic(), None).await;
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::GET,
+            &format!("{}{servlet}", t.site()),
+            &t.classic(),
+            None,
+        )
+        .await;
     assert_eq!((s.as_u16(), b.as_str()), (200, "hello attachment"));
     let oauth = t.token(json!({"kind": "oauth", "email": "ada@example.com", "scopes": ["read:attachment:confluence"]})).await;
     for cred in [t.scoped_full(), Cred::Bearer(oauth.clone())] {
-        let (s, h, b) = t.send(reqwest::Method::GET, &format!("{}{servlet}", t.gw()), &cred, None).await;
+        let (s, h, b) = t
+            .send(
+                reqwest::Method::GET,
+                &format!("{}{servlet}", t.gw()),
+                &cred,
+                None,
+            )
+            .await;
         assert_scope_mismatch(s, &h, &b);
     }
     // The v1 operation redirects to bytes the same credential can fetch.
     for cred in [t.scoped_read(), Cred::Bearer(oauth.clone())] {
-        let op = format!("{}/wiki/rest/api/content/1002/child/attachment/att6001/download", t.gw());
+        let op = format!(
+            "{}/wiki/rest/api/content/1002/child/attachment/att6001/download",
+            t.gw()
+        );
         let (s, h, _) = t.send(reqwest::Method::GET, &op, &cred, None).await;
         assert_eq!(s, 302);
         let loc = h.get("location").unwrap().to_str().unwrap().to_string();
@@ -332,16 +620,52 @@ async fn seed_002_attachment_download_via_gateway() {
         let (s, _, b) = t.send(reqwest::Method::GET, &loc, &cred, None).await;
         assert_eq!((s.as_u16(), b.as_str()), (200, "hello attachment"));
         // Without credentials the binary URL refuses.
-        assert_eq!(t.send(reqwest::Method::GET, &loc, &Cred::None, None).await.0, 401);
+        assert_eq!(
+            t.send(reqwest::Method::GET, &loc, &Cred::None, None)
+                .await
+                .0,
+            401
+        );
     }
     // The classic scope opens the operation too; an unrelated scope does not.
     let classic_scope = t.token(json!({"kind": "scoped", "email": "ada@example.com", "scopes": ["readonly:content.attachment:confluence"]})).await;
-    let op = format!("{}/wiki/rest/api/content/1002/child/attachment/att6001/download", t.gw());
-    assert_eq!(t.send(reqwest::Method::GET, &op, &Cred::Basic("ada@example.com".into(), classic_scope), None).await.0, 302);
+    let op = format!(
+        "{}/wiki/rest/api/content/1002/child/attachment/att6001/download",
+        t.gw()
+    );
+    assert_eq!(
+        t.send(
+            reqwest::Method::GET,
+            &op,
+            &Cred::Basic("ada@example.com".into(), classic_scope),
+            None
+        )
+        .await
+        .0,
+        302
+    );
     let other = t.token(json!({"kind": "scoped", "email": "ada@example.com", "scopes": ["read:page:confluence"]})).await;
-    assert_eq!(t.send(reqwest::Method::GET, &op, &Cred::Basic("ada@example.com".into(), other), None).await.0, 401);
-    t.behaviour(json!({"download_servlet_refuses_scoped": false})).await;
-    let (s, _, b) = t.send(reqwest::Method::GET, &format!("{}{servlet}", t.gw()), &t.scoped_read(), None).await;
+    assert_eq!(
+        t.send(
+            reqwest::Method::GET,
+            &op,
+            &Cred::Basic("ada@example.com".into(), other),
+            None
+        )
+        .await
+        .0,
+        401
+    );
+    t.behaviour(json!({"download_servlet_refuses_scoped": false}))
+        .await;
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::GET,
+            &format!("{}{servlet}", t.gw()),
+            &t.scoped_read(),
+            None,
+        )
+        .await;
     assert_eq!((s.as_u16(), b.as_str()), (200, "hello attachment"));
 }
 
@@ -350,30 +674,95 @@ async fn seed_002_attachment_download_via_gateway() {
 #[tokio::test]
 async fn permissions_give_404_and_403_like_cloud() {
     let t = start().await;
-    let bob = Cred::Basic("bob@example.com".into(), t.token(json!({"kind": "classic", "email": "bob@example.com"})).await);
-    let eve = Cred::Basic("eve@example.com".into(), t.token(json!({"kind": "classic", "email": "eve@example.com"})).await);
+    let bob = Cred::Basic(
+        "bob@example.com".into(),
+        t.token(json!({"kind": "classic", "email": "bob@example.com"}))
+            .await,
+    );
+    let eve = Cred::Basic(
+        "eve@example.com".into(),
+        t.token(json!({"kind": "classic", "email": "eve@example.com"}))
+            .await,
+    );
     let site = t.site();
-    assert_eq!(t.get(&format!("{site}/wiki/api/v2/pages/1002"), &bob).await.0, 200);
-    assert_eq!(t.get(&format!("{site}/wiki/api/v2/pages/2001"), &bob).await.0, 404);
-    assert_eq!(t.get(&format!("{site}/wiki/api/v2/pages/1004"), &bob).await.0, 404);
-    assert_eq!(t.get(&format!("{site}/wiki/rest/api/content/1004"), &bob).await.0, 403);
-    assert_eq!(t.get(&format!("{site}/wiki/rest/api/content/2001"), &bob).await.0, 404);
+    assert_eq!(
+        t.get(&format!("{site}/wiki/api/v2/pages/1002"), &bob)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        t.get(&format!("{site}/wiki/api/v2/pages/2001"), &bob)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        t.get(&format!("{site}/wiki/api/v2/pages/1004"), &bob)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        t.get(&format!("{site}/wiki/rest/api/content/1004"), &bob)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        t.get(&format!("{site}/wiki/rest/api/content/2001"), &bob)
+            .await
+            .0,
+        404
+    );
     let put = json!({"id": "1002", "status": "current", "title": "Release notes", "body": {"representation": "storage", "value": "<p>x</p>"}, "version": {"number": 2}});
-    assert_eq!(t.send(reqwest::Method::PUT, &format!("{site}/wiki/api/v2/pages/1002"), &bob, Some(put)).await.0, 403);
+    assert_eq!(
+        t.send(
+            reqwest::Method::PUT,
+            &format!("{site}/wiki/api/v2/pages/1002"),
+            &bob,
+            Some(put)
+        )
+        .await
+        .0,
+        403
+    );
     let (s, v) = t.get(&format!("{site}/wiki/api/v2/spaces"), &eve).await;
-    assert_eq!((s.as_u16(), v["results"].as_array().unwrap().len()), (200, 0));
+    assert_eq!(
+        (s.as_u16(), v["results"].as_array().unwrap().len()),
+        (200, 0)
+    );
     // Group permission and an admin grant.
-    let cat = Cred::Basic("cat@example.com".into(), t.token(json!({"kind": "classic", "email": "cat@example.com"})).await);
-    assert_eq!(t.get(&format!("{site}/wiki/api/v2/pages/2001"), &cat).await.0, 200);
-    t.admin(reqwest::Method::POST, "/spaces/ENG/permissions", json!({"principal": "user:u-eve", "operations": ["read"]})).await;
+    let cat = Cred::Basic(
+        "cat@example.com".into(),
+        t.token(json!({"kind": "classic", "email": "cat@example.com"}))
+            .await,
+    );
+    assert_eq!(
+        t.get(&format!("{site}/wiki/api/v2/pages/2001"), &cat)
+            .await
+            .0,
+        200
+    );
+    t.admin(
+        reqwest::Method::POST,
+        "/spaces/ENG/permissions",
+        json!({"principal": "user:u-eve", "operations": ["read"]}),
+    )
+    .await;
     let (_, v) = t.get(&format!("{site}/wiki/api/v2/spaces"), &eve).await;
     assert_eq!(v["results"][0]["key"], "ENG");
     // v2 errors have Cloud's shape.
     let (_, v) = t.get(&format!("{site}/wiki/api/v2/pages/2001"), &bob).await;
     assert_eq!(v["errors"][0]["status"], 404);
     assert_eq!(v["errors"][0]["code"], "NOT_FOUND");
-    let (_, v) = t.get(&format!("{site}/wiki/rest/api/content/2001"), &bob).await;
-    assert_eq!((v["statusCode"].as_u64(), v["reason"].as_str()), (Some(404), Some("Not Found")));
+    let (_, v) = t
+        .get(&format!("{site}/wiki/rest/api/content/2001"), &bob)
+        .await;
+    assert_eq!(
+        (v["statusCode"].as_u64(), v["reason"].as_str()),
+        (Some(404), Some("Not Found"))
+    );
 }
 
 #[tokio::test]
@@ -381,17 +770,34 @@ async fn version_conflicts_answer_409() {
     let t = start().await;
     let url = format!("{}/wiki/api/v2/pages/1002", t.site());
     let body = |n: u32| json!({"id": "1002", "status": "current", "title": "Release notes", "body": {"representation": "storage", "value": format!("<p>v{n}</p>")}, "version": {"number": n, "message": "edit"}});
-    let (s, _, b) = t.send(reqwest::Method::PUT, &url, &t.classic(), Some(body(1))).await;
+    let (s, _, b) = t
+        .send(reqwest::Method::PUT, &url, &t.classic(), Some(body(1)))
+        .await;
     assert_eq!(s, 409);
     assert!(b.contains("Current version is: 1"), "{b}");
-    let (s, _, b) = t.send(reqwest::Method::PUT, &url, &t.classic(), Some(body(2))).await;
+    let (s, _, b) = t
+        .send(reqwest::Method::PUT, &url, &t.classic(), Some(body(2)))
+        .await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(serde_json::from_str::<Value>(&b).unwrap()["version"]["number"], 2);
+    assert_eq!(
+        serde_json::from_str::<Value>(&b).unwrap()["version"]["number"],
+        2
+    );
     // v1 PUT content: same rule.
     let v1 = format!("{}/wiki/rest/api/content/1002", t.site());
     let v1body = |n: u32| json!({"type": "page", "title": "Release notes", "version": {"number": n}, "body": {"storage": {"value": "<p>v1</p>", "representation": "storage"}}});
-    assert_eq!(t.send(reqwest::Method::PUT, &v1, &t.classic(), Some(v1body(2))).await.0, 409);
-    assert_eq!(t.send(reqwest::Method::PUT, &v1, &t.classic(), Some(v1body(3))).await.0, 200);
+    assert_eq!(
+        t.send(reqwest::Method::PUT, &v1, &t.classic(), Some(v1body(2)))
+            .await
+            .0,
+        409
+    );
+    assert_eq!(
+        t.send(reqwest::Method::PUT, &v1, &t.classic(), Some(v1body(3)))
+            .await
+            .0,
+        200
+    );
     let (_, v) = t.get(&format!("{url}/versions"), &t.classic()).await;
     assert_eq!(v["results"].as_array().unwrap().len(), 3);
     let (_, v) = t.get(&format!("{url}/versions/2"), &t.classic()).await;
@@ -401,7 +807,12 @@ async fn version_conflicts_answer_409() {
     assert_eq!(s, 400);
     assert!(b.contains("version"), "{b}");
     t.behaviour(json!({"v2_version_conflict_409": false})).await;
-    assert_eq!(t.send(reqwest::Method::PUT, &url, &t.classic(), Some(body(1))).await.0, 400);
+    assert_eq!(
+        t.send(reqwest::Method::PUT, &url, &t.classic(), Some(body(1)))
+            .await
+            .0,
+        400
+    );
 }
 
 #[tokio::test]
@@ -409,7 +820,14 @@ async fn create_comment_label_attach_trash_and_purge() {
     let t = start().await;
     let site = t.site();
     let c = t.classic();
-    let (s, _, b) = t.send(reqwest::Method::POST, &format!("{site}/wiki/api/v2/pages"), &c, Some(json!({"title": "x"}))).await;
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &format!("{site}/wiki/api/v2/pages"),
+            &c,
+            Some(json!({"title": "x"})),
+        )
+        .await;
     assert_eq!(s, 400);
     assert!(b.contains("spaceId"), "{b}");
     let (s, _, b) = t.send(reqwest::Method::POST, &format!("{site}/wiki/api/v2/pages"), &c, Some(json!({"spaceId": "100", "title": "New page", "parentId": "1002", "body": {"representation": "storage", "value": "<p>fresh</p>"}}))).await;
@@ -419,83 +837,304 @@ async fn create_comment_label_attach_trash_and_purge() {
     assert!(id.parse::<u64>().is_ok());
     assert_eq!(page["parentId"], "1002");
     // Same title again: refused.
-    assert_eq!(t.send(reqwest::Method::POST, &format!("{site}/wiki/api/v2/pages"), &c, Some(json!({"spaceId": "100", "title": "New page"}))).await.0, 400);
+    assert_eq!(
+        t.send(
+            reqwest::Method::POST,
+            &format!("{site}/wiki/api/v2/pages"),
+            &c,
+            Some(json!({"spaceId": "100", "title": "New page"}))
+        )
+        .await
+        .0,
+        400
+    );
     // Bad JSON: 400.
-    let r = t.http.post(format!("{site}/wiki/api/v2/pages")).basic_auth(&t.info.classic_token.email, Some(&t.info.classic_token.token)).body("{nope").send().await.unwrap();
+    let r = t
+        .http
+        .post(format!("{site}/wiki/api/v2/pages"))
+        .basic_auth(
+            &t.info.classic_token.email,
+            Some(&t.info.classic_token.token),
+        )
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     // Hierarchy.
-    let (_, v) = t.get(&format!("{site}/wiki/api/v2/pages/{id}/ancestors"), &c).await;
-    let anc: Vec<&str> = v["results"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let (_, v) = t
+        .get(&format!("{site}/wiki/api/v2/pages/{id}/ancestors"), &c)
+        .await;
+    let anc: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
     assert_eq!(anc, vec!["1001", "1002"]);
-    let (_, v) = t.get(&format!("{site}/wiki/api/v2/pages/1001/descendants?depth=1"), &c).await;
-    assert!(v["results"].as_array().unwrap().iter().all(|d| d["depth"] == 1));
-    let (_, v) = t.get(&format!("{site}/wiki/api/v2/pages/1001/descendants"), &c).await;
-    assert!(v["results"].as_array().unwrap().iter().any(|d| d["id"] == id.as_str() && d["depth"] == 2));
-    let (_, v) = t.get(&format!("{site}/wiki/rest/api/content/1001/descendant/page"), &c).await;
+    let (_, v) = t
+        .get(
+            &format!("{site}/wiki/api/v2/pages/1001/descendants?depth=1"),
+            &c,
+        )
+        .await;
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["depth"] == 1)
+    );
+    let (_, v) = t
+        .get(&format!("{site}/wiki/api/v2/pages/1001/descendants"), &c)
+        .await;
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == id.as_str() && d["depth"] == 2)
+    );
+    let (_, v) = t
+        .get(
+            &format!("{site}/wiki/rest/api/content/1001/descendant/page"),
+            &c,
+        )
+        .await;
     assert_eq!(v["size"], 4);
     // Footer comment and reply.
-    let (s, _, b) = t.send(reqwest::Method::POST, &format!("{site}/wiki/api/v2/footer-comments"), &c, Some(json!({"pageId": id, "body": {"representation": "storage", "value": "<p>hi</p>"}}))).await;
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &format!("{site}/wiki/api/v2/footer-comments"),
+            &c,
+            Some(
+                json!({"pageId": id, "body": {"representation": "storage", "value": "<p>hi</p>"}}),
+            ),
+        )
+        .await;
     assert_eq!(s, 201, "{b}");
-    let cid = serde_json::from_str::<Value>(&b).unwrap()["id"].as_str().unwrap().to_string();
+    let cid = serde_json::from_str::<Value>(&b).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (s, _, _) = t.send(reqwest::Method::POST, &format!("{site}/wiki/api/v2/footer-comments"), &c, Some(json!({"parentCommentId": cid, "body": {"representation": "storage", "value": "<p>re</p>"}}))).await;
     assert_eq!(s, 201);
-    let (_, v) = t.get(&format!("{site}/wiki/api/v2/footer-comments/{cid}/children"), &c).await;
+    let (_, v) = t
+        .get(
+            &format!("{site}/wiki/api/v2/footer-comments/{cid}/children"),
+            &c,
+        )
+        .await;
     assert_eq!(v["results"].as_array().unwrap().len(), 1);
-    let (_, v) = t.get(&format!("{site}/wiki/api/v2/pages/1002/inline-comments?resolution-status=resolved"), &c).await;
-    assert_eq!(v["results"][0]["properties"]["inlineOriginalSelection"], "train");
+    let (_, v) = t
+        .get(
+            &format!("{site}/wiki/api/v2/pages/1002/inline-comments?resolution-status=resolved"),
+            &c,
+        )
+        .await;
+    assert_eq!(
+        v["results"][0]["properties"]["inlineOriginalSelection"],
+        "train"
+    );
     // Labels through v1.
-    let (s, _, b) = t.send(reqwest::Method::POST, &format!("{site}/wiki/rest/api/content/{id}/label"), &c, Some(json!([{"prefix": "global", "name": "fresh"}]))).await;
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &format!("{site}/wiki/rest/api/content/{id}/label"),
+            &c,
+            Some(json!([{"prefix": "global", "name": "fresh"}])),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
-    let (_, v) = t.get(&format!("{site}/wiki/api/v2/pages/{id}/labels"), &c).await;
+    let (_, v) = t
+        .get(&format!("{site}/wiki/api/v2/pages/{id}/labels"), &c)
+        .await;
     assert_eq!(v["results"][0]["name"], "fresh");
-    assert_eq!(t.send(reqwest::Method::DELETE, &format!("{site}/wiki/rest/api/content/{id}/label/fresh"), &c, None).await.0, 204);
+    assert_eq!(
+        t.send(
+            reqwest::Method::DELETE,
+            &format!("{site}/wiki/rest/api/content/{id}/label/fresh"),
+            &c,
+            None
+        )
+        .await
+        .0,
+        204
+    );
     // Attachment upload needs the XSRF header.
     let url = format!("{site}/wiki/rest/api/content/{id}/child/attachment");
-    let form = || reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"data!".to_vec()).file_name("d.bin").mime_str("application/octet-stream").unwrap());
-    let auth = (&t.info.classic_token.email, Some(&t.info.classic_token.token));
-    let r = t.http.post(&url).basic_auth(auth.0, auth.1).multipart(form()).send().await.unwrap();
+    let form = || {
+        reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"data!".to_vec())
+                .file_name("d.bin")
+                .mime_str("application/octet-stream")
+                .unwrap(),
+        )
+    };
+    let auth = (
+        &t.info.classic_token.email,
+        Some(&t.info.classic_token.token),
+    );
+    let r = t
+        .http
+        .post(&url)
+        .basic_auth(auth.0, auth.1)
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
-    let r = t.http.post(&url).basic_auth(auth.0, auth.1).header("X-Atlassian-Token", "no-check").multipart(form()).send().await.unwrap();
+    let r = t
+        .http
+        .post(&url)
+        .basic_auth(auth.0, auth.1)
+        .header("X-Atlassian-Token", "no-check")
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let (_, v) = t.get(&format!("{site}/wiki/api/v2/pages/{id}/attachments"), &c).await;
+    let (_, v) = t
+        .get(&format!("{site}/wiki/api/v2/pages/{id}/attachments"), &c)
+        .await;
     let att = &v["results"][0];
     assert_eq!(att["fileSize"], 5);
     let link = att["downloadLink"].as_str().unwrap();
-    assert!(link.starts_with(&format!("/download/attachments/{id}/d.bin?version=1&modificationDate=")) && link.ends_with("&api=v2"), "{link}");
-    let (s, _, b) = t.send(reqwest::Method::GET, &format!("{site}/wiki{link}"), &c, None).await;
+    assert!(
+        link.starts_with(&format!(
+            "/download/attachments/{id}/d.bin?version=1&modificationDate="
+        )) && link.ends_with("&api=v2"),
+        "{link}"
+    );
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::GET,
+            &format!("{site}/wiki{link}"),
+            &c,
+            None,
+        )
+        .await;
     assert_eq!((s.as_u16(), b.as_str()), (200, "data!"));
     // Folders and databases.
-    let (s, _, b) = t.send(reqwest::Method::POST, &format!("{site}/wiki/api/v2/folders"), &c, Some(json!({"spaceId": "100", "title": "F2", "parentId": "1100"}))).await;
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &format!("{site}/wiki/api/v2/folders"),
+            &c,
+            Some(json!({"spaceId": "100", "title": "F2", "parentId": "1100"})),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
-    let (_, v) = t.get(&format!("{site}/wiki/api/v2/folders/1100/direct-children"), &c).await;
+    let (_, v) = t
+        .get(
+            &format!("{site}/wiki/api/v2/folders/1100/direct-children"),
+            &c,
+        )
+        .await;
     assert_eq!(v["results"][0]["type"], "folder");
-    let (s, _, b) = t.send(reqwest::Method::POST, &format!("{site}/wiki/api/v2/databases"), &c, Some(json!({"spaceId": "100", "title": "D2"}))).await;
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &format!("{site}/wiki/api/v2/databases"),
+            &c,
+            Some(json!({"spaceId": "100", "title": "D2"})),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
-    let did = serde_json::from_str::<Value>(&b).unwrap()["id"].as_str().unwrap().to_string();
-    assert_eq!(t.send(reqwest::Method::DELETE, &format!("{site}/wiki/api/v2/databases/{did}"), &c, None).await.0, 204);
-    assert_eq!(t.get(&format!("{site}/wiki/api/v2/databases/{did}"), &c).await.0, 404);
+    let did = serde_json::from_str::<Value>(&b).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        t.send(
+            reqwest::Method::DELETE,
+            &format!("{site}/wiki/api/v2/databases/{did}"),
+            &c,
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        t.get(&format!("{site}/wiki/api/v2/databases/{did}"), &c)
+            .await
+            .0,
+        404
+    );
     // Trash, then purge.
     let page_url = format!("{site}/wiki/api/v2/pages/{id}");
-    assert_eq!(t.send(reqwest::Method::DELETE, &format!("{page_url}?purge=true"), &c, None).await.0, 400);
-    assert_eq!(t.send(reqwest::Method::DELETE, &page_url, &c, None).await.0, 204);
+    assert_eq!(
+        t.send(
+            reqwest::Method::DELETE,
+            &format!("{page_url}?purge=true"),
+            &c,
+            None
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        t.send(reqwest::Method::DELETE, &page_url, &c, None).await.0,
+        204
+    );
     assert_eq!(t.get(&page_url, &c).await.0, 404);
-    assert_eq!(t.get(&format!("{page_url}?status=trashed"), &c).await.0, 200);
-    assert_eq!(t.send(reqwest::Method::DELETE, &format!("{page_url}?purge=true"), &c, None).await.0, 204);
-    assert_eq!(t.get(&format!("{page_url}?status=trashed"), &c).await.0, 404);
+    assert_eq!(
+        t.get(&format!("{page_url}?status=trashed"), &c).await.0,
+        200
+    );
+    assert_eq!(
+        t.send(
+            reqwest::Method::DELETE,
+            &format!("{page_url}?purge=true"),
+            &c,
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        t.get(&format!("{page_url}?status=trashed"), &c).await.0,
+        404
+    );
 }
 
 #[tokio::test]
 async fn body_formats() {
     let t = start().await;
     let url = format!("{}/wiki/api/v2/pages/1002", t.site());
-    let (_, v) = t.get(&format!("{url}?body-format=storage"), &t.classic()).await;
-    assert_eq!(v["body"]["storage"]["value"], "<p>The release train leaves on Friday.</p>");
-    let (_, v) = t.get(&format!("{url}?body-format=atlas_doc_format"), &t.classic()).await;
-    let adf: Value = serde_json::from_str(v["body"]["atlas_doc_format"]["value"].as_str().unwrap()).unwrap();
+    let (_, v) = t
+        .get(&format!("{url}?body-format=storage"), &t.classic())
+        .await;
+    assert_eq!(
+        v["body"]["storage"]["value"],
+        "<p>The release train leaves on Friday.</p>"
+    );
+    let (_, v) = t
+        .get(&format!("{url}?body-format=atlas_doc_format"), &t.classic())
+        .await;
+    let adf: Value =
+        serde_json::from_str(v["body"]["atlas_doc_format"]["value"].as_str().unwrap()).unwrap();
     assert_eq!(adf["type"], "doc");
-    let (_, v) = t.get(&format!("{url}?body-format=view"), &t.classic()).await;
-    assert!(v["body"]["view"]["value"].as_str().unwrap().contains("release train"));
-    assert_eq!(t.get(&format!("{url}?body-format=markdown"), &t.classic()).await.0, 400);
+    let (_, v) = t
+        .get(&format!("{url}?body-format=view"), &t.classic())
+        .await;
+    assert!(
+        v["body"]["view"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("release train")
+    );
+    assert_eq!(
+        t.get(&format!("{url}?body-format=markdown"), &t.classic())
+            .await
+            .0,
+        400
+    );
 }
 
 // ---------- pagination ----------
@@ -504,9 +1143,22 @@ async fn body_formats() {
 async fn v2_pagination_past_250_by_links_and_header() {
     let t = start().await;
     let c = t.classic();
-    let (s, v) = t.get(&format!("{}/wiki/api/v2/pages?space-id=500&limit=1000", t.site()), &c).await;
-    assert_eq!((s.as_u16(), v["results"].as_array().unwrap().len()), (200, 250));
-    assert_eq!(t.get(&format!("{}/wiki/api/v2/pages?limit=0", t.site()), &c).await.0, 400);
+    let (s, v) = t
+        .get(
+            &format!("{}/wiki/api/v2/pages?space-id=500&limit=1000", t.site()),
+            &c,
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["results"].as_array().unwrap().len()),
+        (200, 250)
+    );
+    assert_eq!(
+        t.get(&format!("{}/wiki/api/v2/pages?limit=0", t.site()), &c)
+            .await
+            .0,
+        400
+    );
     // Follow _links.next (relative to the site; through the gateway, the caller's own base).
     for base in [t.site(), t.gw()] {
         let mut url = format!("{base}/wiki/api/v2/pages?space-id=500&limit=120");
@@ -514,10 +1166,21 @@ async fn v2_pagination_past_250_by_links_and_header() {
         loop {
             let (s, v) = t.get(&url, &c).await;
             assert_eq!(s, 200);
-            ids.extend(v["results"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()));
+            ids.extend(
+                v["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["id"].as_str().unwrap().to_string()),
+            );
             match v["_links"]["next"].as_str() {
                 Some(n) => {
-                    assert!(n.starts_with("/wiki/api/v2/pages?") && n.contains("space-id=500") && n.contains("cursor="), "{n}");
+                    assert!(
+                        n.starts_with("/wiki/api/v2/pages?")
+                            && n.contains("space-id=500")
+                            && n.contains("cursor="),
+                        "{n}"
+                    );
                     url = format!("{base}{n}");
                 }
                 None => break,
@@ -532,7 +1195,10 @@ async fn v2_pagination_past_250_by_links_and_header() {
     loop {
         let (s, h, b) = t.send(reqwest::Method::GET, &url, &c, None).await;
         assert_eq!(s, 200);
-        count += serde_json::from_str::<Value>(&b).unwrap()["results"].as_array().unwrap().len();
+        count += serde_json::from_str::<Value>(&b).unwrap()["results"]
+            .as_array()
+            .unwrap()
+            .len();
         let Some(link) = h.get("link") else { break };
         let link = link.to_str().unwrap();
         let target = link.trim_start_matches('<').split('>').next().unwrap();
@@ -540,7 +1206,12 @@ async fn v2_pagination_past_250_by_links_and_header() {
         url = format!("{}{target}", t.site());
     }
     assert_eq!(count, BULK);
-    assert_eq!(t.get(&format!("{}/wiki/api/v2/pages?cursor=bogus", t.site()), &c).await.0, 400);
+    assert_eq!(
+        t.get(&format!("{}/wiki/api/v2/pages?cursor=bogus", t.site()), &c)
+            .await
+            .0,
+        400
+    );
 }
 
 #[tokio::test]
@@ -551,10 +1222,19 @@ async fn v1_start_limit_pagination() {
     loop {
         let (s, v) = t.get(&url, &t.classic()).await;
         assert_eq!(s, 200);
-        assert_eq!(v["size"].as_u64().unwrap() as usize, v["results"].as_array().unwrap().len());
+        assert_eq!(
+            v["size"].as_u64().unwrap() as usize,
+            v["results"].as_array().unwrap().len()
+        );
         total += v["results"].as_array().unwrap().len();
         match v["_links"]["next"].as_str() {
-            Some(n) => url = format!("{}{}{n}", t.site(), v["_links"]["context"].as_str().unwrap()),
+            Some(n) => {
+                url = format!(
+                    "{}{}{n}",
+                    t.site(),
+                    v["_links"]["context"].as_str().unwrap()
+                )
+            }
             None => break,
         }
     }
@@ -566,28 +1246,60 @@ async fn v1_start_limit_pagination() {
 #[tokio::test]
 async fn rate_limit_429_then_success_after_the_window() {
     let t = start().await;
-    t.admin(reqwest::Method::PUT, "/rate-limit", json!({"limit": 5, "window_secs": 60})).await;
+    t.admin(
+        reqwest::Method::PUT,
+        "/rate-limit",
+        json!({"limit": 5, "window_secs": 60}),
+    )
+    .await;
     let url = format!("{}/wiki/api/v2/spaces", t.site());
     for i in 0..5 {
         let (s, h, _) = t.send(reqwest::Method::GET, &url, &t.classic(), None).await;
         assert_eq!(s, 200);
-        assert_eq!(h.get("x-ratelimit-remaining").unwrap(), &(4 - i).to_string());
+        assert_eq!(
+            h.get("x-ratelimit-remaining").unwrap(),
+            &(4 - i).to_string()
+        );
         assert_eq!(h.get("x-ratelimit-nearlimit").is_some(), 4 - i < 1);
     }
     let (s, h, _) = t.send(reqwest::Method::GET, &url, &t.classic(), None).await;
     assert_eq!(s, 429);
-    let retry: u64 = h.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    let retry: u64 = h
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry));
     assert_eq!(h.get("x-ratelimit-limit").unwrap(), "5");
     assert_eq!(h.get("x-ratelimit-remaining").unwrap(), "0");
     assert_eq!(h.get("x-ratelimit-nearlimit").unwrap(), "true");
     assert!(h.get("ratelimit-reason").is_some());
     let reset = h.get("x-ratelimit-reset").unwrap().to_str().unwrap();
-    assert!(chrono::DateTime::parse_from_rfc3339(reset).is_ok(), "{reset}");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(reset).is_ok(),
+        "{reset}"
+    );
     // Another credential has its own budget.
-    assert_eq!(t.send(reqwest::Method::GET, &format!("{}/wiki/api/v2/spaces", t.gw()), &t.scoped_full(), None).await.0, 200);
+    assert_eq!(
+        t.send(
+            reqwest::Method::GET,
+            &format!("{}/wiki/api/v2/spaces", t.gw()),
+            &t.scoped_full(),
+            None
+        )
+        .await
+        .0,
+        200
+    );
     t.advance(61).await;
-    assert_eq!(t.send(reqwest::Method::GET, &url, &t.classic(), None).await.0, 200);
+    assert_eq!(
+        t.send(reqwest::Method::GET, &url, &t.classic(), None)
+            .await
+            .0,
+        200
+    );
     let stats = t.admin(reqwest::Method::GET, "/stats", json!({})).await;
     assert_eq!(stats["rate_limited"], 1);
 }
@@ -596,36 +1308,111 @@ async fn rate_limit_429_then_success_after_the_window() {
 async fn injected_failures_are_deterministic() {
     let t = start().await;
     let url = format!("{}/wiki/api/v2/spaces", t.site());
-    t.admin(reqwest::Method::PUT, "/faults", json!({"fail_next": {"count": 2, "status": 503, "retry_after": 1}})).await;
+    t.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"fail_next": {"count": 2, "status": 503, "retry_after": 1}}),
+    )
+    .await;
     for _ in 0..2 {
         let (s, h, _) = t.send(reqwest::Method::GET, &url, &t.classic(), None).await;
         assert_eq!(s, 503);
         assert_eq!(h.get("retry-after").unwrap(), "1");
     }
-    assert_eq!(t.send(reqwest::Method::GET, &url, &t.classic(), None).await.0, 200);
+    assert_eq!(
+        t.send(reqwest::Method::GET, &url, &t.classic(), None)
+            .await
+            .0,
+        200
+    );
     // Only a path prefix and method.
     t.admin(reqwest::Method::PUT, "/faults", json!({"path_prefix": "/wiki/api/v2/pages", "method": "GET", "fail_next": {"count": 1, "status": 500}})).await;
-    assert_eq!(t.send(reqwest::Method::GET, &url, &t.classic(), None).await.0, 200);
-    assert_eq!(t.send(reqwest::Method::GET, &format!("{}/wiki/api/v2/pages/1002", t.site()), &t.classic(), None).await.0, 500);
+    assert_eq!(
+        t.send(reqwest::Method::GET, &url, &t.classic(), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        t.send(
+            reqwest::Method::GET,
+            &format!("{}/wiki/api/v2/pages/1002", t.site()),
+            &t.classic(),
+            None
+        )
+        .await
+        .0,
+        500
+    );
     // Dropped connection.
-    t.admin(reqwest::Method::PUT, "/faults", json!({"path_prefix": null, "method": null, "fail_next": {"count": 1, "drop": true}})).await;
-    let r = t.http.get(&url).basic_auth(&t.info.classic_token.email, Some(&t.info.classic_token.token)).send().await;
+    t.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"path_prefix": null, "method": null, "fail_next": {"count": 1, "drop": true}}),
+    )
+    .await;
+    let r = t
+        .http
+        .get(&url)
+        .basic_auth(
+            &t.info.classic_token.email,
+            Some(&t.info.classic_token.token),
+        )
+        .send()
+        .await;
     assert!(r.is_err(), "{r:?}");
-    assert_eq!(t.send(reqwest::Method::GET, &url, &t.classic(), None).await.0, 200);
+    assert_eq!(
+        t.send(reqwest::Method::GET, &url, &t.classic(), None)
+            .await
+            .0,
+        200
+    );
     // A rate of 1 fails everything; 0 nothing.
-    t.admin(reqwest::Method::PUT, "/faults", json!({"error_rate": 1.0, "error_status": 502})).await;
-    assert_eq!(t.send(reqwest::Method::GET, &url, &t.classic(), None).await.0, 502);
-    t.admin(reqwest::Method::PUT, "/faults", json!({"error_rate": 0.0})).await;
-    assert_eq!(t.send(reqwest::Method::GET, &url, &t.classic(), None).await.0, 200);
+    t.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"error_rate": 1.0, "error_status": 502}),
+    )
+    .await;
+    assert_eq!(
+        t.send(reqwest::Method::GET, &url, &t.classic(), None)
+            .await
+            .0,
+        502
+    );
+    t.admin(reqwest::Method::PUT, "/faults", json!({"error_rate": 0.0}))
+        .await;
+    assert_eq!(
+        t.send(reqwest::Method::GET, &url, &t.classic(), None)
+            .await
+            .0,
+        200
+    );
 }
 
 #[tokio::test]
 async fn random_faults_follow_the_seed() {
     async fn pattern() -> Vec<u16> {
-        let t = start_with(SimConfig::new(fixture(), 7).with_faults(conflux_sim::Faults { error_rate: 0.5, ..Default::default() })).await;
+        let t = start_with(
+            SimConfig::new(fixture(), 7).with_faults(conflux_sim::Faults {
+                error_rate: 0.5,
+                ..Default::default()
+            }),
+        )
+        .await;
         let mut out = Vec::new();
         for _ in 0..16 {
-            out.push(t.send(reqwest::Method::GET, &format!("{}/wiki/api/v2/spaces", t.site()), &t.classic(), None).await.0.as_u16());
+            out.push(
+                t.send(
+                    reqwest::Method::GET,
+                    &format!("{}/wiki/api/v2/spaces", t.site()),
+                    &t.classic(),
+                    None,
+                )
+                .await
+                .0
+                .as_u16(),
+            );
         }
         out
     }
@@ -640,33 +1427,93 @@ async fn random_faults_follow_the_seed() {
 async fn cql_search_with_excerpts_permissions_and_errors() {
     let t = start().await;
     let site = t.site();
-    let q = |cql: &str, extra: &str| format!("{site}/wiki/rest/api/search?cql={}{extra}", percent_encode(cql));
-    let (s, v) = t.get(&q("text ~ \"release\" and type = page", ""), &t.classic()).await;
+    let q = |cql: &str, extra: &str| {
+        format!(
+            "{site}/wiki/rest/api/search?cql={}{extra}",
+            percent_encode(cql)
+        )
+    };
+    let (s, v) = t
+        .get(&q("text ~ \"release\" and type = page", ""), &t.classic())
+        .await;
     assert_eq!(s, 200, "{v}");
-    let ids: Vec<&str> = v["results"].as_array().unwrap().iter().map(|r| r["content"]["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["content"]["id"].as_str().unwrap())
+        .collect();
     assert!(ids.contains(&"1002") && ids.contains(&"1004"), "{ids:?}");
-    let hit = v["results"].as_array().unwrap().iter().find(|r| r["content"]["id"] == "1002").unwrap();
-    assert!(hit["excerpt"].as_str().unwrap().contains("@@@hl@@@release@@@endhl@@@"), "{hit}");
+    let hit = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["content"]["id"] == "1002")
+        .unwrap();
+    assert!(
+        hit["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("@@@hl@@@release@@@endhl@@@"),
+        "{hit}"
+    );
     assert_eq!(hit["content"]["space"]["key"], "ENG");
-    assert!(hit["lastModified"].is_string() && hit["url"].is_string() && hit["resultGlobalContainer"]["title"].is_string());
+    assert!(
+        hit["lastModified"].is_string()
+            && hit["url"].is_string()
+            && hit["resultGlobalContainer"]["title"].is_string()
+    );
     assert_eq!(v["cqlQuery"], "text ~ \"release\" and type = page");
     // Bob cannot see the restricted page.
-    let bob = Cred::Basic("bob@example.com".into(), t.token(json!({"kind": "classic", "email": "bob@example.com"})).await);
+    let bob = Cred::Basic(
+        "bob@example.com".into(),
+        t.token(json!({"kind": "classic", "email": "bob@example.com"}))
+            .await,
+    );
     let (_, v) = t.get(&q("text ~ \"release\"", ""), &bob).await;
-    assert!(v["results"].as_array().unwrap().iter().all(|r| r["content"]["id"] != "1004"), "{v}");
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["content"]["id"] != "1004"),
+        "{v}"
+    );
     // Excerpt modes.
-    let (_, v) = t.get(&q("label = release", "&excerpt=none"), &t.classic()).await;
+    let (_, v) = t
+        .get(&q("label = release", "&excerpt=none"), &t.classic())
+        .await;
     assert!(v["results"][0].get("excerpt").is_none());
-    let (_, v) = t.get(&q("title ~ \"release\"", "&excerpt=indexed"), &t.classic()).await;
-    assert!(!v["results"][0]["excerpt"].as_str().unwrap().contains("@@@hl@@@"));
+    let (_, v) = t
+        .get(&q("title ~ \"release\"", "&excerpt=indexed"), &t.classic())
+        .await;
+    assert!(
+        !v["results"][0]["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("@@@hl@@@")
+    );
     // Malformed: 400 saying where.
     let (s, v) = t.get(&q("type = page and (", ""), &t.classic()).await;
     assert_eq!(s, 400);
     assert_eq!(v["statusCode"], 400);
-    assert!(v["message"].as_str().unwrap().contains("column") || v["message"].as_str().unwrap().contains("position") || v["message"].as_str().unwrap().contains("line"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("column")
+            || v["message"].as_str().unwrap().contains("position")
+            || v["message"].as_str().unwrap().contains("line"),
+        "{v}"
+    );
     // start/limit and cursor pagination with totalSize.
-    let (_, v) = t.get(&q("space = BULK and type = page", "&limit=100"), &t.classic()).await;
-    assert_eq!((v["totalSize"].as_u64(), v["size"].as_u64()), (Some(300), Some(100)));
+    let (_, v) = t
+        .get(
+            &q("space = BULK and type = page", "&limit=100"),
+            &t.classic(),
+        )
+        .await;
+    assert_eq!(
+        (v["totalSize"].as_u64(), v["size"].as_u64()),
+        (Some(300), Some(100))
+    );
     let mut next = v["_links"]["next"].as_str().map(String::from);
     let mut seen = 100;
     while let Some(n) = next {
@@ -676,10 +1523,26 @@ async fn cql_search_with_excerpts_permissions_and_errors() {
         next = v["_links"]["next"].as_str().map(String::from);
     }
     assert_eq!(seen, 300);
-    let (_, v) = t.get(&format!("{site}/wiki/rest/api/search?cql={}&limit=10&start=295", percent_encode("space = BULK")), &t.classic()).await;
+    let (_, v) = t
+        .get(
+            &format!(
+                "{site}/wiki/rest/api/search?cql={}&limit=10&start=295",
+                percent_encode("space = BULK")
+            ),
+            &t.classic(),
+        )
+        .await;
     assert_eq!(v["size"], 5);
     // content/search returns content objects; ORDER BY is honoured.
-    let (_, v) = t.get(&format!("{site}/wiki/rest/api/content/search?cql={}", percent_encode("space = BULK order by title desc")), &t.classic()).await;
+    let (_, v) = t
+        .get(
+            &format!(
+                "{site}/wiki/rest/api/content/search?cql={}",
+                percent_encode("space = BULK order by title desc")
+            ),
+            &t.classic(),
+        )
+        .await;
     assert_eq!(v["results"][0]["title"], "Bulk 299");
 }
 
@@ -692,7 +1555,8 @@ fn percent_encode(s: &str) -> String {
 fn pkce() -> (String, String) {
     use sha2::Digest as _;
     let verifier = "a-verifier-that-is-long-enough-for-pkce-0123456789".to_string();
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
@@ -711,12 +1575,30 @@ async fn authorize(t: &T, scope: &str, challenge: Option<&str>) -> String {
         q.push(("code_challenge", ch.to_string()));
         q.push(("code_challenge_method", "S256".to_string()));
     }
-    let r = t.http.get(format!("{}/authorize", t.info.identity_url)).query(&q).send().await.unwrap();
+    let r = t
+        .http
+        .get(format!("{}/authorize", t.info.identity_url))
+        .query(&q)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let consent = r.headers().get("x-sim-consent-id").unwrap().to_str().unwrap().to_string();
+    let consent = r
+        .headers()
+        .get("x-sim-consent-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     let html = r.text().await.unwrap();
     assert!(html.contains(&consent) && html.contains("Accept"));
-    let r = t.http.post(format!("{}/authorize/decision", t.info.identity_url)).form(&[("consent", consent.as_str()), ("decision", "accept")]).send().await.unwrap();
+    let r = t
+        .http
+        .post(format!("{}/authorize/decision", t.info.identity_url))
+        .form(&[("consent", consent.as_str()), ("decision", "accept")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 302);
     let loc = url::Url::parse(r.headers().get("location").unwrap().to_str().unwrap()).unwrap();
     assert!(loc.as_str().starts_with(&c.redirect_uris[0]));
@@ -726,7 +1608,13 @@ async fn authorize(t: &T, scope: &str, challenge: Option<&str>) -> String {
 }
 
 async fn token_call(t: &T, body: Value) -> (StatusCode, Value) {
-    let r = t.http.post(format!("{}/oauth/token", t.info.identity_url)).json(&body).send().await.unwrap();
+    let r = t
+        .http
+        .post(format!("{}/oauth/token", t.info.identity_url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     (r.status(), r.json().await.unwrap())
 }
 
@@ -735,26 +1623,61 @@ async fn oauth_code_flow_with_pkce_and_rotation() {
     let t = start().await;
     let c = t.info.oauth_client.clone();
     let (verifier, challenge) = pkce();
-    let code = authorize(&t, "read:page:confluence read:space:confluence offline_access", Some(&challenge)).await;
+    let code = authorize(
+        &t,
+        "read:page:confluence read:space:confluence offline_access",
+        Some(&challenge),
+    )
+    .await;
     let exchange = |code: &str, verifier: &str| json!({"grant_type": "authorization_code", "client_id": c.client_id, "client_secret": c.client_secret, "code": code, "redirect_uri": c.redirect_uris[0], "code_verifier": verifier});
     let (s, _) = token_call(&t, exchange(&code, "wrong-verifier")).await;
     assert_eq!(s, 403);
     // A failed verifier does not burn... a code once presented is used: start again.
-    let code = authorize(&t, "read:page:confluence read:space:confluence offline_access", Some(&challenge)).await;
+    let code = authorize(
+        &t,
+        "read:page:confluence read:space:confluence offline_access",
+        Some(&challenge),
+    )
+    .await;
     let (s, tok) = token_call(&t, exchange(&code, &verifier)).await;
     assert_eq!(s, 200, "{tok}");
     assert_eq!(tok["token_type"], "Bearer");
     assert_eq!(tok["expires_in"], 3600);
-    assert!(tok["scope"].as_str().unwrap().contains("read:page:confluence"));
+    assert!(
+        tok["scope"]
+            .as_str()
+            .unwrap()
+            .contains("read:page:confluence")
+    );
     let access = tok["access_token"].as_str().unwrap().to_string();
     let refresh1 = tok["refresh_token"].as_str().unwrap().to_string();
     // Codes are single use.
     assert_eq!(token_call(&t, exchange(&code, &verifier)).await.0, 403);
     // The token works on the gateway, within its scopes.
-    assert_eq!(t.get(&format!("{}/wiki/api/v2/pages/1002", t.gw()), &Cred::Bearer(access.clone())).await.0, 200);
-    let (s, h, b) = t.send(reqwest::Method::GET, &format!("{}/wiki/api/v2/pages/1002/footer-comments", t.gw()), &Cred::Bearer(access.clone()), None).await;
+    assert_eq!(
+        t.get(
+            &format!("{}/wiki/api/v2/pages/1002", t.gw()),
+            &Cred::Bearer(access.clone())
+        )
+        .await
+        .0,
+        200
+    );
+    let (s, h, b) = t
+        .send(
+            reqwest::Method::GET,
+            &format!("{}/wiki/api/v2/pages/1002/footer-comments", t.gw()),
+            &Cred::Bearer(access.clone()),
+            None,
+        )
+        .await;
     assert_scope_mismatch(s, &h, &b);
-    let (s, v) = t.get(&format!("{}/oauth/token/accessible-resources", t.info.gateway_url), &Cred::Bearer(access.clone())).await;
+    let (s, v) = t
+        .get(
+            &format!("{}/oauth/token/accessible-resources", t.info.gateway_url),
+            &Cred::Bearer(access.clone()),
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(v[0]["id"], t.info.cloud_id.as_str());
     assert_eq!(v[0]["url"], t.site().as_str());
@@ -768,7 +1691,10 @@ async fn oauth_code_flow_with_pkce_and_rotation() {
     assert_ne!(refresh2, refresh1);
     // Reuse of the rotated token inside the leeway: still answered, with the current refresh token.
     let (s, v) = token_call(&t, refresh(&refresh1, &c.client_secret)).await;
-    assert_eq!((s.as_u16(), v["refresh_token"].as_str()), (200, Some(refresh2.as_str())));
+    assert_eq!(
+        (s.as_u16(), v["refresh_token"].as_str()),
+        (200, Some(refresh2.as_str()))
+    );
     let (s, v) = token_call(&t, refresh(&refresh2, &c.client_secret)).await;
     assert_eq!(s, 200);
     let refresh3 = v["refresh_token"].as_str().unwrap().to_string();
@@ -776,10 +1702,24 @@ async fn oauth_code_flow_with_pkce_and_rotation() {
     // Reuse outside the leeway revokes the whole grant.
     t.advance(601).await;
     let (s, v) = token_call(&t, refresh(&refresh1, &c.client_secret)).await;
-    assert_eq!((s.as_u16(), v["error"].as_str()), (403, Some("invalid_grant")));
+    assert_eq!(
+        (s.as_u16(), v["error"].as_str()),
+        (403, Some("invalid_grant"))
+    );
     assert_eq!(v["error_description"], "Unknown or invalid refresh token.");
-    assert_eq!(token_call(&t, refresh(&refresh3, &c.client_secret)).await.0, 403);
-    assert_eq!(t.get(&format!("{}/wiki/api/v2/spaces", t.gw()), &Cred::Bearer(access3)).await.0, 401);
+    assert_eq!(
+        token_call(&t, refresh(&refresh3, &c.client_secret)).await.0,
+        403
+    );
+    assert_eq!(
+        t.get(
+            &format!("{}/wiki/api/v2/spaces", t.gw()),
+            &Cred::Bearer(access3)
+        )
+        .await
+        .0,
+        401
+    );
     let stats = t.admin(reqwest::Method::GET, "/stats", json!({})).await;
     assert_eq!(stats["refreshes"], 3);
     assert!(stats["token_requests"].as_u64().unwrap() >= 7);
@@ -790,8 +1730,24 @@ async fn oauth_refusals_and_expiry() {
     let t = start().await;
     let c = t.info.oauth_client.clone();
     // Unregistered redirect_uri or unknown client: an error page, never a redirect.
-    for (client, redirect) in [(c.client_id.as_str(), "http://evil.example/cb"), ("nobody", c.redirect_uris[0].as_str())] {
-        let r = t.http.get(format!("{}/authorize", t.info.identity_url)).query(&[("audience", "api.atlassian.com"), ("client_id", client), ("scope", "read:page:confluence"), ("redirect_uri", redirect), ("state", "s"), ("response_type", "code")]).send().await.unwrap();
+    for (client, redirect) in [
+        (c.client_id.as_str(), "http://evil.example/cb"),
+        ("nobody", c.redirect_uris[0].as_str()),
+    ] {
+        let r = t
+            .http
+            .get(format!("{}/authorize", t.info.identity_url))
+            .query(&[
+                ("audience", "api.atlassian.com"),
+                ("client_id", client),
+                ("scope", "read:page:confluence"),
+                ("redirect_uri", redirect),
+                ("state", "s"),
+                ("response_type", "code"),
+            ])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400);
         assert!(r.headers().get("location").is_none());
     }
@@ -801,21 +1757,70 @@ async fn oauth_refusals_and_expiry() {
     assert_eq!(s, 200);
     assert!(tok.get("refresh_token").is_none());
     let access = Cred::Bearer(tok["access_token"].as_str().unwrap().to_string());
-    assert_eq!(t.get(&format!("{}/wiki/api/v2/spaces", t.gw()), &access).await.0, 200);
+    assert_eq!(
+        t.get(&format!("{}/wiki/api/v2/spaces", t.gw()), &access)
+            .await
+            .0,
+        200
+    );
     t.advance(3601).await;
-    assert_eq!(t.get(&format!("{}/wiki/api/v2/spaces", t.gw()), &access).await.0, 404);
+    assert_eq!(
+        t.get(&format!("{}/wiki/api/v2/spaces", t.gw()), &access)
+            .await
+            .0,
+        404
+    );
     // require_pkce refuses an authorize request without a challenge (redirecting with an error).
     t.behaviour(json!({"require_pkce": true})).await;
-    let r = t.http.get(format!("{}/authorize", t.info.identity_url)).query(&[("audience", "api.atlassian.com"), ("client_id", c.client_id.as_str()), ("scope", "read:page:confluence"), ("redirect_uri", c.redirect_uris[0].as_str()), ("state", "s"), ("response_type", "code")]).send().await.unwrap();
+    let r = t
+        .http
+        .get(format!("{}/authorize", t.info.identity_url))
+        .query(&[
+            ("audience", "api.atlassian.com"),
+            ("client_id", c.client_id.as_str()),
+            ("scope", "read:page:confluence"),
+            ("redirect_uri", c.redirect_uris[0].as_str()),
+            ("state", "s"),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 302);
-    assert!(r.headers().get("location").unwrap().to_str().unwrap().contains("error=invalid_request"));
+    assert!(
+        r.headers()
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("error=invalid_request")
+    );
     // Form-encoded token requests work too; admin revocation of a refresh token kills the grant.
     let minted = t.admin(reqwest::Method::POST, "/tokens", json!({"kind": "oauth", "email": "ada@example.com", "scopes": ["read:space:confluence"]})).await;
     let rt = minted["refresh_token"].as_str().unwrap();
-    let r = t.http.post(format!("{}/oauth/token", t.info.identity_url)).form(&[("grant_type", "refresh_token"), ("client_id", c.client_id.as_str()), ("client_secret", c.client_secret.as_str()), ("refresh_token", rt)]).send().await.unwrap();
+    let r = t
+        .http
+        .post(format!("{}/oauth/token", t.info.identity_url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", c.client_id.as_str()),
+            ("client_secret", c.client_secret.as_str()),
+            ("refresh_token", rt),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let rt2 = r.json::<Value>().await.unwrap()["refresh_token"].as_str().unwrap().to_string();
-    t.admin(reqwest::Method::POST, "/tokens/revoke", json!({"token": rt2})).await;
+    let rt2 = r.json::<Value>().await.unwrap()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.admin(
+        reqwest::Method::POST,
+        "/tokens/revoke",
+        json!({"token": rt2}),
+    )
+    .await;
     let (s, _) = token_call(&t, json!({"grant_type": "refresh_token", "client_id": c.client_id, "client_secret": c.client_secret, "refresh_token": rt2})).await;
     assert_eq!(s, 403);
 }
@@ -828,26 +1833,71 @@ async fn demo_site_info_contract() {
     let v = serde_json::to_value(&t.info).unwrap();
     let mut keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     keys.sort();
-    assert_eq!(keys, ["admin_url", "classic_token", "cloud_id", "gateway_url", "identity_url", "oauth_client", "scoped_tokens", "site_url"]);
+    assert_eq!(
+        keys,
+        [
+            "admin_url",
+            "classic_token",
+            "cloud_id",
+            "gateway_url",
+            "identity_url",
+            "oauth_client",
+            "scoped_tokens",
+            "site_url"
+        ]
+    );
     for k in ["full", "read_only"] {
         let tok = &v["scoped_tokens"][k];
         assert!(tok["email"].is_string() && tok["token"].is_string() && tok["scopes"].is_array());
     }
-    assert!(v["oauth_client"]["redirect_uris"].is_array() && v["oauth_client"]["client_secret"].is_string());
-    for tok in [&t.info.classic_token.token, &t.info.scoped_tokens.full.token, &t.info.scoped_tokens.read_only.token] {
+    assert!(
+        v["oauth_client"]["redirect_uris"].is_array()
+            && v["oauth_client"]["client_secret"].is_string()
+    );
+    for tok in [
+        &t.info.classic_token.token,
+        &t.info.scoped_tokens.full.token,
+        &t.info.scoped_tokens.read_only.token,
+    ] {
         assert!(!tok.starts_with("ATATT"));
     }
     let full = &t.info.scoped_tokens.full.scopes;
-    assert!(full.iter().all(|s| s.starts_with("read:") || s.starts_with("write:") || s.starts_with("delete:")));
-    assert!(full.contains(&"write:page:confluence".to_string()) && full.contains(&"delete:page:confluence".to_string()));
-    assert!(t.info.scoped_tokens.read_only.scopes.iter().all(|s| s.starts_with("read:")));
-    assert!(!full.iter().any(|s| s.contains("confluence-")), "classic scopes are not granular");
+    assert!(
+        full.iter()
+            .all(|s| s.starts_with("read:") || s.starts_with("write:") || s.starts_with("delete:"))
+    );
+    assert!(
+        full.contains(&"write:page:confluence".to_string())
+            && full.contains(&"delete:page:confluence".to_string())
+    );
+    assert!(
+        t.info
+            .scoped_tokens
+            .read_only
+            .scopes
+            .iter()
+            .all(|s| s.starts_with("read:"))
+    );
+    assert!(
+        !full.iter().any(|s| s.contains("confluence-")),
+        "classic scopes are not granular"
+    );
     // The demo user reads every demo space, on both faces.
-    let (s, v) = t.get(&format!("{}/wiki/api/v2/spaces?limit=250", t.site()), &t.classic()).await;
+    let (s, v) = t
+        .get(
+            &format!("{}/wiki/api/v2/spaces?limit=250", t.site()),
+            &t.classic(),
+        )
+        .await;
     assert_eq!(s, 200);
     let n = v["results"].as_array().unwrap().len();
     assert!(n >= 1);
-    let (_, v2) = t.get(&format!("{}/wiki/api/v2/spaces?limit=250", t.gw()), &t.scoped_read()).await;
+    let (_, v2) = t
+        .get(
+            &format!("{}/wiki/api/v2/spaces?limit=250", t.gw()),
+            &t.scoped_read(),
+        )
+        .await;
     assert_eq!(v2["results"].as_array().unwrap().len(), n);
     // Same seed, same credentials.
     let again = start_with(SimConfig::demo(1)).await;
@@ -873,7 +1923,15 @@ async fn stops_on_drop() {
 #[test]
 fn default_behaviour_is_todays_cloud() {
     let b = Behaviour::default();
-    assert!(b.classic_on_gateway && b.scope_check_first && b.v1_gone_on_gateway && b.expired_oauth_quirk);
+    assert!(
+        b.classic_on_gateway
+            && b.scope_check_first
+            && b.v1_gone_on_gateway
+            && b.expired_oauth_quirk
+    );
     assert!(b.download_servlet_refuses_scoped && b.v2_version_conflict_409 && !b.require_pkce);
-    assert_eq!((b.access_token_ttl_secs, b.refresh_reuse_leeway_secs), (3600, 600));
+    assert_eq!(
+        (b.access_token_ttl_secs, b.refresh_reuse_leeway_secs),
+        (3600, 600)
+    );
 }
