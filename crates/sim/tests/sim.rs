@@ -1935,3 +1935,70 @@ fn default_behaviour_is_todays_cloud() {
         (3600, 600)
     );
 }
+
+// ---------- logging ----------
+
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every request is logged at debug level (trace for auth); no credential ever appears.
+#[tokio::test(flavor = "current_thread")]
+async fn logs_never_carry_secrets() {
+    let buf = Captured::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let t = start().await;
+    let c = t.info.oauth_client.clone();
+    let (verifier, challenge) = pkce();
+    let code = authorize(&t, "read:page:confluence offline_access", Some(&challenge)).await;
+    let (_, tok) = token_call(&t, json!({"grant_type": "authorization_code", "client_id": c.client_id, "client_secret": c.client_secret, "code": code, "redirect_uri": c.redirect_uris[0], "code_verifier": verifier})).await;
+    let access = tok["access_token"].as_str().unwrap().to_string();
+    let refresh = tok["refresh_token"].as_str().unwrap().to_string();
+    t.get(
+        &format!("{}/wiki/api/v2/pages/1002", t.gw()),
+        &Cred::Bearer(access.clone()),
+    )
+    .await;
+    t.get(
+        &format!("{}/wiki/api/v2/pages/1002", t.gw()),
+        &Cred::Bearer("wrong-token".into()),
+    )
+    .await;
+    t.get(&format!("{}/wiki/api/v2/spaces", t.site()), &t.classic())
+        .await;
+    t.get(&format!("{}/wiki/api/v2/spaces", t.gw()), &t.scoped_full())
+        .await;
+    token_call(&t, json!({"grant_type": "refresh_token", "client_id": c.client_id, "client_secret": c.client_secret, "refresh_token": refresh})).await;
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("request") && logs.contains("/wiki/api/v2/spaces"),
+        "{logs}"
+    );
+    for secret in [
+        &access,
+        &refresh,
+        &code,
+        &c.client_secret,
+        &t.info.classic_token.token,
+        &t.info.scoped_tokens.full.token,
+        &verifier,
+    ] {
+        assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
+    }
+    assert!(!logs.to_lowercase().contains("authorization: "));
+}
