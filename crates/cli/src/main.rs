@@ -3,6 +3,7 @@
 
 mod commands;
 mod demo;
+mod doctor;
 mod output;
 mod serve;
 mod settings;
@@ -82,6 +83,8 @@ enum Command {
     Search(commands::SearchArgs),
     /// Run the MCP server (stdio by default, --http ADDR for streamable HTTP at /mcp).
     Serve(serve::ServeArgs),
+    /// What this credential can do: base URLs, scopes, every tool action, and the exact fix.
+    Doctor(doctor::DoctorArgs),
 }
 
 impl Cli {
@@ -193,6 +196,11 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     let resolved = layer
         .resolve()
         .map_err(|e| ClientError::Config(format!("{e:#}")))?;
+    let site = match &resolved.credential {
+        conflux_client::CredentialConfig::ApiToken { site, .. }
+        | conflux_client::CredentialConfig::AccessToken { site, .. } => site.clone(),
+        conflux_client::CredentialConfig::OAuth(_) => None,
+    };
     let client = conflux_client::Client::connect(resolved.credential, resolved.client).await?;
     let out = output::Printer::new(resolved.output);
     match cli.command {
@@ -200,6 +208,7 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
         Command::Spaces(cmd) => commands::spaces(&client, &out, cmd).await,
         Command::Search(args) => commands::search(&client, &out, args).await,
         Command::Serve(args) => serve::run(client, args).await,
+        Command::Doctor(args) => doctor::run(&client, site, resolved.output, args).await,
         Command::Sim(_) | Command::Demo => Ok(()),
     }
 }
