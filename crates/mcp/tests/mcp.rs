@@ -1,0 +1,884 @@
+//! The MCP server against the simulator, driven by rmcp's client: in process over a duplex
+//! pipe, and once over streamable HTTP on a real socket. Every successful result is checked
+//! against its tool's outputSchema, and every effect is checked by a second call.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use base64::Engine as _;
+use conflux_client::{Client, ClientConfig, CredentialConfig, Endpoints, TokenKindHint};
+use conflux_mcp::ConfluxServer;
+use conflux_ops::{Config, Ops};
+use conflux_sim::{SimConfig, SimHandle, SimInfo};
+use conflux_types::{BaseUrl, Secret, SiteUrl};
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+
+struct Sim {
+    _handle: SimHandle,
+    info: SimInfo,
+    http: reqwest::Client,
+}
+
+impl Sim {
+    async fn start() -> Sim {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let handle = conflux_sim::spawn(SimConfig::demo(3))
+            .await
+            .expect("simulator starts");
+        let info = handle.info();
+        Sim {
+            _handle: handle,
+            info,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn config(&self) -> ClientConfig {
+        let mut c = ClientConfig {
+            endpoints: Endpoints {
+                gateway: BaseUrl::parse(&self.info.gateway_url).unwrap(),
+                identity: BaseUrl::parse(&self.info.identity_url).unwrap(),
+            },
+            ..ClientConfig::default()
+        };
+        c.retry.base_delay = std::time::Duration::from_millis(10);
+        c
+    }
+
+    async fn client(&self, email: &str, token: &str) -> Client {
+        Client::connect(
+            CredentialConfig::ApiToken {
+                email: email.into(),
+                token: Secret::new(token.into()),
+                site: Some(SiteUrl::parse(&self.info.site_url).unwrap()),
+                cloud_id: None,
+                kind: TokenKindHint::Detect,
+                scopes: None,
+            },
+            self.config(),
+        )
+        .await
+        .expect("client connects")
+    }
+
+    async fn classic(&self) -> Client {
+        self.client(
+            &self.info.classic_token.email,
+            &self.info.classic_token.token,
+        )
+        .await
+    }
+
+    async fn scoped_read(&self) -> Client {
+        let t = &self.info.scoped_tokens.read_only;
+        self.client(&t.email, &t.token).await
+    }
+
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.info.admin_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "admin {path}: {}",
+            resp.status()
+        );
+        resp.json().await.unwrap_or(Value::Null)
+    }
+}
+
+/// An MCP client session on `server`, in process.
+async fn connect(server: ConfluxServer) -> RunningService<RoleClient, ()> {
+    let (s, c) = tokio::io::duplex(1 << 22);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(s).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ().serve(c).await.expect("MCP handshake")
+}
+
+async fn server(client: Client, config: Config, tools: &[&str]) -> RunningService<RoleClient, ()> {
+    let tools: Vec<String> = tools.iter().map(|s| s.to_string()).collect();
+    connect(ConfluxServer::new(Ops::new(client, config), &tools).unwrap()).await
+}
+
+struct Session {
+    mcp: RunningService<RoleClient, ()>,
+    tools: Vec<Tool>,
+}
+
+impl Session {
+    async fn new(mcp: RunningService<RoleClient, ()>) -> Session {
+        let tools = mcp.list_all_tools().await.unwrap();
+        Session { mcp, tools }
+    }
+
+    async fn raw(&self, tool: &str, args: Value) -> CallToolResult {
+        let Value::Object(args) = args else {
+            panic!("args must be an object")
+        };
+        self.mcp
+            .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+            .await
+            .unwrap()
+    }
+
+    /// A call that must succeed; returns its structuredContent, checked against the schema.
+    async fn ok(&self, tool: &str, args: Value) -> Value {
+        let r = self.raw(tool, args.clone()).await;
+        assert_ne!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
+        let s = r.structured_content.clone().expect("structuredContent");
+        let schema = self
+            .tools
+            .iter()
+            .find(|t| t.name == tool)
+            .unwrap()
+            .output_schema
+            .clone()
+            .unwrap();
+        let schema = Value::Object((*schema).clone());
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&s)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{tool} {args}: result does not match outputSchema: {errors:?}\n{s}"
+        );
+        assert_eq!(s["action"], args["action"]);
+        s
+    }
+
+    /// A call that must fail as a tool error; returns its text.
+    async fn err(&self, tool: &str, args: Value) -> String {
+        let r = self.raw(tool, args.clone()).await;
+        assert_eq!(
+            r.is_error,
+            Some(true),
+            "{tool} {args} should fail: {}",
+            text(&r)
+        );
+        text(&r)
+    }
+}
+
+fn text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn space_id(s: &Session, key: &str) -> String {
+    let v = s.ok("spaces", json!({"action": "get", "key": key})).await;
+    v["space"]["id"].as_str().unwrap().to_string()
+}
+
+const BODY: &str = "<p>Intro text.</p><h1>Setup</h1><p>Install the agent.</p><h2>Linux</h2><p>Use apt.</p>\
+    <h1>Operations</h1><p>Restart nightly.</p>";
+
+#[tokio::test]
+async fn tools_list_is_flat_and_stable() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let names: Vec<&str> = s.tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(
+        names,
+        [
+            "pages",
+            "spaces",
+            "search",
+            "content",
+            "comments",
+            "labels",
+            "attachments",
+            "versions"
+        ]
+    );
+    for t in &s.tools {
+        let schema = Value::Object((*t.input_schema).clone());
+        let text = schema.to_string();
+        assert!(
+            !text.contains("$ref") && !text.contains("oneOf") && !text.contains("anyOf"),
+            "{}",
+            t.name
+        );
+        assert_eq!(schema["type"], "object");
+        assert!(
+            schema["properties"]["action"]["enum"].is_array(),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            schema["properties"]["outputFormat"]["enum"],
+            json!(["verbose", "structured", "both"])
+        );
+        assert!(t.output_schema.is_some(), "{}", t.name);
+        assert!(t.annotations.is_some(), "{}", t.name);
+    }
+    let listed = serde_json::to_value(&s.tools).unwrap();
+    insta::assert_json_snapshot!("tools_list", listed);
+}
+
+#[tokio::test]
+async fn pages_every_action_with_effects_checked() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let eng = space_id(&s, "ENG").await;
+
+    let list = s
+        .ok(
+            "pages",
+            json!({"action": "list", "spaceId": eng, "limit": 3}),
+        )
+        .await;
+    assert_eq!(list["count"], 3);
+    assert!(list["nextCursor"].is_string());
+    let next = s
+        .ok(
+            "pages",
+            json!({"action": "list", "spaceId": eng, "limit": 3, "cursor": list["nextCursor"]}),
+        )
+        .await;
+    assert_ne!(
+        next["items"][0]["id"], list["items"][0]["id"],
+        "the cursor moves on"
+    );
+
+    let created = s
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "MCP test page", "body": BODY}),
+        )
+        .await;
+    let id = created["page"]["id"].as_str().unwrap().to_string();
+    assert!(
+        created.get("body").is_none(),
+        "writes answer with metadata only"
+    );
+
+    let got = s.ok("pages", json!({"action": "get", "id": id})).await;
+    assert_eq!(got["page"]["title"], "MCP test page");
+    assert_eq!(got["page"]["version"], 1);
+    let body = s.ok("pages", json!({"action": "getBody", "id": id})).await;
+    assert_eq!(body["body"]["value"], BODY);
+    assert_eq!(body["body"]["format"], "storage");
+    let cut = s
+        .ok(
+            "pages",
+            json!({"action": "getBody", "id": id, "maxBytes": 10}),
+        )
+        .await;
+    assert_eq!(cut["body"]["truncated"], true);
+    assert_eq!(cut["body"]["value"].as_str().unwrap().len(), 10);
+
+    let outline = s.ok("pages", json!({"action": "outline", "id": id})).await;
+    let ids: Vec<&str> = outline["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["setup", "linux", "operations"]);
+    let sec = s
+        .ok(
+            "pages",
+            json!({"action": "getSection", "id": id, "heading": "Linux"}),
+        )
+        .await;
+    assert_eq!(sec["body"]["value"], "<h2>Linux</h2><p>Use apt.</p>");
+
+    let up = s.ok("pages", json!({"action": "updateSection", "id": id, "sectionId": "linux", "body": "<p>Use dnf.</p>"})).await;
+    assert_eq!(up["page"]["version"], 2);
+    let body = s.ok("pages", json!({"action": "getBody", "id": id})).await;
+    assert!(
+        body["body"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("<h2>Linux</h2><p>Use dnf.</p><h1>Operations</h1>")
+    );
+
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "replace", "id": id, "find": "<p>", "replaceWith": "<p>x"}),
+        )
+        .await;
+    assert!(
+        e.contains("occurs 4 time(s)") && e.contains("expectedCount: 4"),
+        "{e}"
+    );
+    let r = s
+        .ok(
+            "pages",
+            json!({"action": "replace", "id": id, "find": "nightly", "replaceWith": "weekly"}),
+        )
+        .await;
+    assert_eq!(r["replacements"], 1);
+    assert_eq!(r["page"]["version"], 3);
+
+    let u = s
+        .ok(
+            "pages",
+            json!({"action": "update", "id": id, "title": "MCP test page (renamed)"}),
+        )
+        .await;
+    assert_eq!(u["page"]["version"], 4);
+    // A stale version: a conflict that names the current number and what to send.
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "update", "id": id, "body": "<p>x</p>", "version": 3}),
+        )
+        .await;
+    assert!(
+        e.contains("version_conflict") && e.contains("retry with version 5"),
+        "{e}"
+    );
+
+    let versions = s
+        .ok("versions", json!({"action": "listForPage", "id": id}))
+        .await;
+    assert_eq!(versions["count"], 4);
+    let v1 = s
+        .ok("versions", json!({"action": "get", "id": id, "version": 1}))
+        .await;
+    assert_eq!(v1["body"]["value"], BODY);
+    let diff = s
+        .ok(
+            "versions",
+            json!({"action": "diff", "id": id, "from": 1, "to": 3}),
+        )
+        .await;
+    let d = diff["diff"].as_str().unwrap();
+    assert!(
+        d.contains("-<h2>Linux</h2>") || d.contains("-<p>Use apt.</p>"),
+        "{d}"
+    );
+    assert!(
+        d.contains("+<p>Use dnf.</p>") && d.contains("weekly"),
+        "{d}"
+    );
+
+    let del = s.ok("pages", json!({"action": "delete", "id": id})).await;
+    assert_eq!(del["deleted"], true);
+    let e = s.err("pages", json!({"action": "get", "id": id})).await;
+    assert!(e.contains("not_found"), "{e}");
+}
+
+#[tokio::test]
+async fn other_tools_every_action_with_effects_checked() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let spaces = s.ok("spaces", json!({"action": "list", "limit": 2})).await;
+    assert_eq!(spaces["count"], 2);
+    assert!(spaces["items"][0]["key"].is_string() && spaces["items"][0]["name"].is_string());
+    let eng = space_id(&s, "ENG").await;
+    let by_id = s.ok("spaces", json!({"action": "get", "id": eng})).await;
+    assert_eq!(by_id["space"]["key"], "ENG");
+
+    let found = s.ok("search", json!({"action": "cql", "cql": "type = page AND space = ENG", "limit": 5, "excerpt": "none"})).await;
+    assert_eq!(found["count"], 5);
+    assert!(found["items"][0]["id"].is_string() && found["items"][0]["title"].is_string());
+    let second = s
+        .ok(
+            "search",
+            json!({"action": "cql", "cql": "type = page AND space = ENG", "limit": 5, "start": 5}),
+        )
+        .await;
+    assert_ne!(second["items"][0]["id"], found["items"][0]["id"]);
+
+    let parent = s
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "MCP parent", "body": "<p>p</p>"}),
+        )
+        .await;
+    let pid = parent["page"]["id"].as_str().unwrap().to_string();
+    let child = s.ok("pages", json!({"action": "create", "spaceId": eng, "title": "MCP child", "parentId": pid, "body": "<p>c</p>"})).await;
+    let cid = child["page"]["id"].as_str().unwrap().to_string();
+    let folder = s.ok("content", json!({"action": "createFolder", "spaceId": eng, "title": "MCP folder", "parentId": pid})).await;
+    let fid = folder["folder"]["id"].as_str().unwrap().to_string();
+
+    let children = s
+        .ok("content", json!({"action": "children", "id": pid}))
+        .await;
+    let kids: Vec<&str> = children["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        kids.contains(&cid.as_str()) && kids.contains(&fid.as_str()),
+        "{children}"
+    );
+    let folders = s
+        .ok("content", json!({"action": "folders", "id": pid}))
+        .await;
+    assert_eq!(folders["count"], 1);
+    assert_eq!(folders["items"][0]["id"], fid.as_str());
+    let anc = s
+        .ok("content", json!({"action": "ancestors", "id": cid}))
+        .await;
+    assert!(
+        anc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == pid.as_str()),
+        "{anc}"
+    );
+    let desc = s
+        .ok(
+            "content",
+            json!({"action": "descendants", "id": pid, "depth": 2}),
+        )
+        .await;
+    assert!(
+        desc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == cid.as_str()),
+        "{desc}"
+    );
+    let tree = s
+        .ok(
+            "content",
+            json!({"action": "tree", "spaceKey": "ENG", "depth": 1}),
+        )
+        .await;
+    assert_eq!(tree["space"]["key"], "ENG");
+    assert!(tree["count"].as_u64().unwrap() > 1);
+
+    let c = s
+        .ok(
+            "comments",
+            json!({"action": "addFooter", "id": pid, "body": "<p>Looks good</p>"}),
+        )
+        .await;
+    let comment_id = c["comment"]["id"].as_str().unwrap().to_string();
+    s.ok("comments", json!({"action": "addFooter", "id": pid, "parentCommentId": comment_id, "body": "<p>Thanks</p>"})).await;
+    let footer = s
+        .ok("comments", json!({"action": "getFooter", "id": pid}))
+        .await;
+    assert!(
+        footer["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == comment_id.as_str()),
+        "{footer}"
+    );
+    s.ok("comments", json!({"action": "getInline", "id": pid}))
+        .await;
+
+    let labels = s
+        .ok(
+            "labels",
+            json!({"action": "addToPage", "id": pid, "labels": ["mcp-test", "Runbook"]}),
+        )
+        .await;
+    assert!(
+        labels["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["name"] == "runbook")
+    );
+    let read = s
+        .ok("labels", json!({"action": "getForPage", "id": pid}))
+        .await;
+    let names: Vec<&str> = read["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"mcp-test") && names.contains(&"runbook"),
+        "{names:?}"
+    );
+
+    let bytes = b"hello attachment \x00\x01\x02";
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let up = s
+        .ok(
+            "attachments",
+            json!({"action": "upload", "id": pid, "fileName": "hello.bin", "data": data}),
+        )
+        .await;
+    let aid = up["id"].as_str().unwrap().to_string();
+    let list = s
+        .ok("attachments", json!({"action": "listForPage", "id": pid}))
+        .await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == aid.as_str()),
+        "{list}"
+    );
+    let meta = s
+        .ok("attachments", json!({"action": "get", "id": aid}))
+        .await;
+    assert_eq!(meta["attachment"]["title"], "hello.bin");
+    assert_eq!(meta["attachment"]["fileSize"], bytes.len());
+    let raw = s
+        .raw("attachments", json!({"action": "download", "id": aid}))
+        .await;
+    assert!(
+        raw.content.iter().any(|c| c.as_resource().is_some()),
+        "bytes also come as an embedded resource"
+    );
+    let dl = s
+        .ok("attachments", json!({"action": "download", "id": aid}))
+        .await;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(dl["data"].as_str().unwrap())
+            .unwrap(),
+        bytes
+    );
+    let e = s
+        .err(
+            "attachments",
+            json!({"action": "download", "id": aid, "maxBytes": 3}),
+        )
+        .await;
+    assert!(e.contains("cap"), "{e}");
+}
+
+#[tokio::test]
+async fn output_formats_shape_the_text() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &["spaces"]).await).await;
+    let args = |f: &str| json!({"action": "list", "limit": 2, "outputFormat": f});
+    let verbose = s.raw("spaces", args("verbose")).await;
+    assert_eq!(verbose.content.len(), 1);
+    let t = text(&verbose);
+    assert!(
+        t.contains("space(s)") && !t.trim_start().starts_with('{'),
+        "{t}"
+    );
+    let structured = s.raw("spaces", args("structured")).await;
+    let as_json: Value = serde_json::from_str(&text(&structured)).unwrap();
+    assert_eq!(Some(as_json), structured.structured_content);
+    let both = s.raw("spaces", args("both")).await;
+    assert_eq!(both.content.len(), 2);
+    let e = s
+        .err("spaces", json!({"action": "list", "outputFormat": "xml"}))
+        .await;
+    assert!(e.contains("verbose, structured, both"), "{e}");
+}
+
+#[tokio::test]
+async fn bad_arguments_are_refused_before_any_request() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let before = sim.admin(reqwest::Method::GET, "/stats", Value::Null).await["requests"]
+        .as_u64()
+        .unwrap();
+    let cases = [
+        ("pages", json!({}), "`action` is required"),
+        (
+            "pages",
+            json!({"action": "explode"}),
+            "not one of: list, get, getBody",
+        ),
+        (
+            "pages",
+            json!({"action": "get"}),
+            "`id` is required for action `get`",
+        ),
+        (
+            "pages",
+            json!({"action": "getBody", "id": "1", "bodyFormat": "pdf"}),
+            "`bodyFormat` `pdf` is not one of: storage, atlas_doc_format, view",
+        ),
+        (
+            "pages",
+            json!({"action": "list", "limit": "ten"}),
+            "`limit` must be a non-negative integer",
+        ),
+        (
+            "pages",
+            json!({"action": "list", "spaceKey": "ENG"}),
+            "unknown parameter `spaceKey`",
+        ),
+        (
+            "search",
+            json!({"action": "cql", "excerpt": "all", "cql": "x"}),
+            "indexed, highlight, none",
+        ),
+        (
+            "labels",
+            json!({"action": "addToPage", "id": "1"}),
+            "`labels` is required",
+        ),
+    ];
+    for (tool, args, want) in cases {
+        let e = s.err(tool, args.clone()).await;
+        assert!(e.contains(want), "{tool} {args}: {e}");
+    }
+    let after = sim.admin(reqwest::Method::GET, "/stats", Value::Null).await["requests"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(after, before, "no request reached Confluence");
+    // An unknown tool is a protocol error.
+    let r = s.mcp.call_tool(CallToolRequestParams::new("jira")).await;
+    assert!(r.is_err());
+}
+
+#[tokio::test]
+async fn read_only_mode_hides_and_refuses_writes() {
+    let sim = Sim::start().await;
+    let config = Config {
+        read_only: true,
+        ..Config::default()
+    };
+    let s = Session::new(server(sim.classic().await, config, &[]).await).await;
+    let pages = s.tools.iter().find(|t| t.name == "pages").unwrap();
+    let actions = pages.input_schema["properties"]["action"]["enum"].clone();
+    assert_eq!(
+        actions,
+        json!(["list", "get", "getBody", "outline", "getSection"])
+    );
+    let ann = pages.annotations.clone().unwrap();
+    assert_eq!(ann.read_only_hint, Some(true));
+    let eng = space_id(&s, "ENG").await;
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "nope", "body": "<p/>"}),
+        )
+        .await;
+    assert!(e.contains("read-only"), "{e}");
+    let found = s
+        .ok(
+            "search",
+            json!({"action": "cql", "cql": "title ~ \"nope\" AND type = page"}),
+        )
+        .await;
+    assert_eq!(found["count"], 0, "nothing was created");
+}
+
+#[tokio::test]
+async fn tool_filtering_exposes_only_the_named_tools() {
+    let sim = Sim::start().await;
+    let s =
+        Session::new(server(sim.classic().await, Config::default(), &["pages", "search"]).await)
+            .await;
+    let names: Vec<&str> = s.tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["pages", "search"]);
+    assert!(
+        s.mcp
+            .call_tool(CallToolRequestParams::new("labels"))
+            .await
+            .is_err()
+    );
+    assert!(
+        ConfluxServer::new(
+            Ops::new(sim.classic().await, Config::default()),
+            &["wiki".into()]
+        )
+        .is_err()
+    );
+}
+
+#[tokio::test]
+async fn space_lists_hold_on_every_call() {
+    let sim = Sim::start().await;
+    let full = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let ops_space = space_id(&full, "OPS").await;
+    let ops_page = full
+        .ok(
+            "pages",
+            json!({"action": "list", "spaceId": ops_space, "limit": 1}),
+        )
+        .await["items"][0]["id"]
+        .clone();
+    let eng_space = space_id(&full, "ENG").await;
+
+    let config = Config {
+        allow_spaces: vec!["ENG".into(), "OPS".into()],
+        read_only_spaces: vec!["OPS".into()],
+        deny_spaces: vec![],
+        ..Config::default()
+    };
+    let s = Session::new(server(sim.classic().await, config, &[]).await).await;
+    let spaces = s.ok("spaces", json!({"action": "list", "limit": 50})).await;
+    let keys: Vec<&str> = spaces["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let e = s
+        .err("spaces", json!({"action": "get", "key": "PRD"}))
+        .await;
+    assert!(e.contains("allow list"), "{e}");
+    s.ok("pages", json!({"action": "get", "id": ops_page}))
+        .await;
+    let e = s
+        .err(
+            "labels",
+            json!({"action": "addToPage", "id": ops_page, "labels": ["x"]}),
+        )
+        .await;
+    assert!(e.contains("read-only"), "{e}");
+    s.ok(
+        "pages",
+        json!({"action": "create", "spaceId": eng_space, "title": "allowed", "body": "<p/>"}),
+    )
+    .await;
+    let found = s
+        .ok(
+            "search",
+            json!({"action": "cql", "cql": "type = page ORDER BY title", "limit": 50}),
+        )
+        .await;
+    for item in found["items"].as_array().unwrap() {
+        let key = item["spaceKey"].as_str().unwrap_or("ENG");
+        assert!(key == "ENG" || key == "OPS", "{item}");
+    }
+
+    let deny = Config {
+        deny_spaces: vec!["ENG".into()],
+        ..Config::default()
+    };
+    let d = Session::new(server(sim.classic().await, deny, &[]).await).await;
+    let e = d
+        .err(
+            "pages",
+            json!({"action": "create", "spaceId": eng_space, "title": "denied", "body": "<p/>"}),
+        )
+        .await;
+    assert!(e.contains("deny list"), "{e}");
+}
+
+#[tokio::test]
+async fn confluence_refusals_become_actionable_tool_errors() {
+    let sim = Sim::start().await;
+    // Missing scope: a read-only scoped token asked to write names the scope to add.
+    let ro = Session::new(server(sim.scoped_read().await, Config::default(), &[]).await).await;
+    let eng = space_id(&ro, "ENG").await;
+    let e = ro
+        .err(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "x", "body": "<p/>"}),
+        )
+        .await;
+    assert!(
+        e.contains("missing_scopes") && e.contains("write:page:confluence"),
+        "{e}"
+    );
+    // Read-only scopes work end to end for reads.
+    ro.ok(
+        "search",
+        json!({"action": "cql", "cql": "type = page", "limit": 1}),
+    )
+    .await;
+    ro.ok("content", json!({"action": "tree", "spaceKey": "ENG"}))
+        .await;
+
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let e = s
+        .err("pages", json!({"action": "get", "id": "999999999"}))
+        .await;
+    assert!(e.contains("not_found") && e.contains("hint:"), "{e}");
+
+    // 429 twice, then served: retried with Retry-After. More than the retry budget: reported.
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"fail_next": {"count": 2, "status": 429, "retry_after": 0}}),
+    )
+    .await;
+    s.ok("spaces", json!({"action": "list", "limit": 1})).await;
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"fail_next": {"count": 20, "status": 429, "retry_after": 0}}),
+    )
+    .await;
+    let e = s.err("spaces", json!({"action": "list", "limit": 1})).await;
+    assert!(e.contains("rate_limited") && e.contains("try again"), "{e}");
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"fail_next": {"count": 0}}),
+    )
+    .await;
+    // 503 once: retried. Many: reported as transient.
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"fail_next": {"count": 1, "status": 503}}),
+    )
+    .await;
+    s.ok("spaces", json!({"action": "list", "limit": 1})).await;
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"fail_next": {"count": 20, "status": 503}}),
+    )
+    .await;
+    let e = s.err("spaces", json!({"action": "list", "limit": 1})).await;
+    assert!(e.contains("upstream") && e.contains("transient"), "{e}");
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"fail_next": {"count": 0}}),
+    )
+    .await;
+
+    // Revoked token: 401 with the way to reconnect; the secret never appears.
+    let token = sim.info.classic_token.token.clone();
+    sim.admin(
+        reqwest::Method::POST,
+        "/tokens/revoke",
+        json!({"token": token}),
+    )
+    .await;
+    let e = s.err("spaces", json!({"action": "list", "limit": 1})).await;
+    assert!(e.contains("unauthorized") && e.contains("API token"), "{e}");
+    assert!(!e.contains(&token));
+}
+
+#[tokio::test]
+async fn streamable_http_serves_the_same_tools() {
+    use rmcp::transport::StreamableHttpClientTransport;
+    let sim = Sim::start().await;
+    let server = ConfluxServer::new(Ops::new(sim.classic().await, Config::default()), &[]).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(conflux_mcp::serve_http_on(server, listener, async {
+        let _ = stopped.await;
+    }));
+    let transport = StreamableHttpClientTransport::from_uri(format!("http://{addr}/mcp"));
+    let s = Session::new(().serve(transport).await.expect("HTTP handshake")).await;
+    assert_eq!(s.tools.len(), 8);
+    let found = s
+        .ok(
+            "search",
+            json!({"action": "cql", "cql": "type = page AND label = runbook", "limit": 2}),
+        )
+        .await;
+    assert!(found["count"].as_u64().unwrap() > 0);
+    s.mcp.cancel().await.unwrap();
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
