@@ -31,6 +31,7 @@ pub(crate) const ROUTES: &[(&str, &str, Handler)] = &[
         page_version,
     ),
     ("GET", "/wiki/api/v2/pages/{id}/labels", page_labels),
+    ("GET", "/wiki/api/v2/labels", all_labels),
     (
         "GET",
         "/wiki/api/v2/pages/{id}/attachments",
@@ -955,6 +956,19 @@ fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .filter(|_| prefix.is_none_or(|p| p == "global"))
         .map(|l| label_json(st, l))
         .collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+/// Every label in use on the site, by id.
+fn all_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let prefix = ctx.req.q("prefix");
+    let mut labels: Vec<(&String, &String)> = st
+        .label_ids
+        .iter()
+        .filter(|_| prefix.is_none_or(|p| p == "global"))
+        .collect();
+    labels.sort_by(|a, b| id_order(a.1, b.1));
+    let items = labels.into_iter().map(|(name, _)| label_json(st, name)).collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
