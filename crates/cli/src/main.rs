@@ -2,6 +2,7 @@
 //! simulator, print. Errors print as `error: ...` then `hint: ...`; the exit code names the kind.
 
 mod commands;
+mod convert;
 mod demo;
 mod doctor;
 mod output;
@@ -85,6 +86,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// What this credential can do: base URLs, scopes, every tool action, and the exact fix.
     Doctor(doctor::DoctorArgs),
+    /// Convert storage format to Markdown or back, offline (stdin when no file is given).
+    Convert(convert::ConvertArgs),
 }
 
 impl Cli {
@@ -173,6 +176,15 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     if let Command::Demo = &cli.command {
         return demo::tour().await;
     }
+    if let Command::Convert(args) = &cli.command {
+        return match convert::run(args) {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(anyhow::anyhow!(
+                "the conversion was incomplete (see the warnings above)"
+            )),
+            Err(e) => Err(ClientError::InvalidInput(format!("{e:#}")).into()),
+        };
+    }
     let flags = cli.flag_layer();
     let file = match settings::config_path(cli.config.clone(), &env) {
         Some(p) => Layer::from_toml_file(&p)?,
@@ -209,7 +221,7 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
         Command::Search(args) => commands::search(&client, &out, args).await,
         Command::Serve(args) => serve::run(client, args).await,
         Command::Doctor(args) => doctor::run(&client, site, resolved.output, args).await,
-        Command::Sim(_) | Command::Demo => Ok(()),
+        Command::Sim(_) | Command::Demo | Command::Convert(_) => Ok(()),
     }
 }
 

@@ -296,3 +296,63 @@ fn demo_runs_with_nothing_configured() {
     let v: Value = serde_json::from_str(&stdout(&o)).expect("--demo stdout is only the result");
     assert!(!v["results"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn convert_round_trips_and_reports_positions() {
+    use std::io::Write as _;
+    let run = |args: &[&str], input: &str| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let storage = "<h2>Plan</h2><p>Ship <strong>v2</strong>.</p><ac:structured-macro ac:name=\"code\">\
+        <ac:parameter ac:name=\"language\">rust</ac:parameter>\
+        <ac:plain-text-body><![CDATA[fn main() {}]]></ac:plain-text-body></ac:structured-macro>";
+    let o = run(
+        &["convert", "--from", "storage", "--to", "markdown"],
+        storage,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = stdout(&o);
+    assert!(
+        md.contains("## Plan") && md.contains("**v2**") && md.contains("```rust"),
+        "{md}"
+    );
+    let o = run(&["convert", "--from", "markdown", "--to", "storage"], &md);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let back = stdout(&o);
+    assert!(
+        back.contains("ac:name=\"code\"") && back.contains("fn main() {}"),
+        "{back}"
+    );
+
+    // Malformed input: converted anyway, with a line:col warning; --strict fails.
+    let broken = "<p>one\n<b>two</p>";
+    let o = run(
+        &["convert", "--from", "storage", "--to", "markdown"],
+        broken,
+    );
+    assert!(o.status.success());
+    assert!(stderr(&o).contains("<stdin>:2:"), "{}", stderr(&o));
+    let o = run(
+        &[
+            "convert", "--from", "storage", "--to", "markdown", "--strict",
+        ],
+        broken,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = run(&["convert", "--from", "html", "--to", "markdown"], "");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
