@@ -256,7 +256,7 @@ async fn pages_every_action_with_effects_checked() {
     let created = s
         .ok(
             "pages",
-            json!({"action": "create", "spaceId": eng, "title": "MCP test page", "body": BODY}),
+            json!({"action": "create", "spaceId": eng, "title": "MCP test page", "body": BODY, "bodyFormat": "storage"}),
         )
         .await;
     let id = created["page"]["id"].as_str().unwrap().to_string();
@@ -268,13 +268,25 @@ async fn pages_every_action_with_effects_checked() {
     let got = s.ok("pages", json!({"action": "get", "id": id})).await;
     assert_eq!(got["page"]["title"], "MCP test page");
     assert_eq!(got["page"]["version"], 1);
-    let body = s.ok("pages", json!({"action": "getBody", "id": id})).await;
+    let body = s
+        .ok(
+            "pages",
+            json!({"action": "getBody", "id": id, "bodyFormat": "storage"}),
+        )
+        .await;
     assert_eq!(body["body"]["value"], BODY);
+    let md = s.ok("pages", json!({"action": "getBody", "id": id})).await;
+    assert_eq!(md["body"]["format"], "markdown");
+    let md_text = md["body"]["value"].as_str().unwrap();
+    assert!(
+        md_text.contains("# Setup") && md_text.contains("## Linux") && !md_text.contains("<p>"),
+        "{md_text}"
+    );
     assert_eq!(body["body"]["format"], "storage");
     let cut = s
         .ok(
             "pages",
-            json!({"action": "getBody", "id": id, "maxBytes": 10}),
+            json!({"action": "getBody", "id": id, "maxBytes": 10, "bodyFormat": "storage"}),
         )
         .await;
     assert_eq!(cut["body"]["truncated"], true);
@@ -291,19 +303,25 @@ async fn pages_every_action_with_effects_checked() {
     let sec = s
         .ok(
             "pages",
-            json!({"action": "getSection", "id": id, "heading": "Linux"}),
+            json!({"action": "getSection", "id": id, "heading": "Linux", "bodyFormat": "storage"}),
         )
         .await;
     assert_eq!(sec["body"]["value"], "<h2>Linux</h2><p>Use apt.</p>");
 
-    let up = s.ok("pages", json!({"action": "updateSection", "id": id, "sectionId": "linux", "body": "<p>Use dnf.</p>"})).await;
+    let up = s.ok("pages", json!({"action": "updateSection", "id": id, "sectionId": "linux", "body": "Use **dnf**."})).await;
     assert_eq!(up["page"]["version"], 2);
-    let body = s.ok("pages", json!({"action": "getBody", "id": id})).await;
+    let body = s
+        .ok(
+            "pages",
+            json!({"action": "getBody", "id": id, "bodyFormat": "storage"}),
+        )
+        .await;
     assert!(
         body["body"]["value"]
             .as_str()
             .unwrap()
-            .contains("<h2>Linux</h2><p>Use dnf.</p><h1>Operations</h1>")
+            .contains("<h2>Linux</h2><p>Use <strong>dnf</strong>.</p><h1>Operations</h1>"),
+        "{body}"
     );
 
     let e = s
@@ -336,7 +354,7 @@ async fn pages_every_action_with_effects_checked() {
     let e = s
         .err(
             "pages",
-            json!({"action": "update", "id": id, "body": "<p>x</p>", "version": 3}),
+            json!({"action": "update", "id": id, "body": "x", "version": 3}),
         )
         .await;
     assert!(
@@ -349,7 +367,10 @@ async fn pages_every_action_with_effects_checked() {
         .await;
     assert_eq!(versions["count"], 4);
     let v1 = s
-        .ok("versions", json!({"action": "get", "id": id, "version": 1}))
+        .ok(
+            "versions",
+            json!({"action": "get", "id": id, "version": 1, "bodyFormat": "storage"}),
+        )
         .await;
     assert_eq!(v1["body"]["value"], BODY);
     let diff = s
@@ -360,11 +381,7 @@ async fn pages_every_action_with_effects_checked() {
         .await;
     let d = diff["diff"].as_str().unwrap();
     assert!(
-        d.contains("-<h2>Linux</h2>") || d.contains("-<p>Use apt.</p>"),
-        "{d}"
-    );
-    assert!(
-        d.contains("+<p>Use dnf.</p>") && d.contains("weekly"),
+        d.contains("-Use apt.") && d.contains("+Use **dnf**.") && d.contains("+Restart weekly."),
         "{d}"
     );
 
@@ -463,7 +480,7 @@ async fn other_tools_every_action_with_effects_checked() {
     let c = s
         .ok(
             "comments",
-            json!({"action": "addFooter", "id": pid, "body": "<p>Looks good</p>"}),
+            json!({"action": "addFooter", "id": pid, "body": "Looks *good*"}),
         )
         .await;
     let comment_id = c["comment"]["id"].as_str().unwrap().to_string();
@@ -604,7 +621,7 @@ async fn bad_arguments_are_refused_before_any_request() {
         (
             "pages",
             json!({"action": "getBody", "id": "1", "bodyFormat": "pdf"}),
-            "`bodyFormat` `pdf` is not one of: storage, atlas_doc_format, view",
+            "`bodyFormat` `pdf` is not one of: markdown, storage, atlas_doc_format, view",
         ),
         (
             "pages",

@@ -12,6 +12,55 @@ use crate::model::*;
 use crate::sections;
 use crate::{OpError, Ops, Result, required};
 
+/// A body format as callers name it: Markdown (converted here) or one Confluence returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fmt {
+    Markdown,
+    Api(BodyFormat),
+}
+
+impl Fmt {
+    fn parse(s: Option<&str>) -> Result<Fmt> {
+        match s {
+            None | Some("markdown") => Ok(Fmt::Markdown),
+            other => body_format(other).map(Fmt::Api),
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Fmt::Markdown => "markdown",
+            Fmt::Api(f) => f.as_str(),
+        }
+    }
+    fn fetch(self) -> BodyFormat {
+        match self {
+            Fmt::Markdown => BodyFormat::Storage,
+            Fmt::Api(f) => f,
+        }
+    }
+    /// The body as the caller asked for it, from what Confluence returned in `fetch()`.
+    fn render(self, fetched: String) -> String {
+        match self {
+            Fmt::Markdown => conflux_convert::storage_to_markdown(&fetched).output,
+            Fmt::Api(_) => fetched,
+        }
+    }
+    /// A body the caller sent, as storage.
+    fn to_storage(self, text: String) -> Result<String> {
+        match self {
+            Fmt::Markdown => Ok(conflux_convert::markdown_to_storage(&text).output),
+            Fmt::Api(BodyFormat::Storage) => Ok(text),
+            Fmt::Api(f) => Err(OpError::invalid(
+                format!(
+                    "bodies can be written as markdown or storage, not {}",
+                    f.as_str()
+                ),
+                "pass bodyFormat markdown (default) or storage",
+            )),
+        }
+    }
+}
+
 fn body_format(s: Option<&str>) -> Result<BodyFormat> {
     match s {
         None | Some("storage") => Ok(BodyFormat::Storage),
@@ -19,7 +68,7 @@ fn body_format(s: Option<&str>) -> Result<BodyFormat> {
         Some("view") => Ok(BodyFormat::View),
         Some(other) => Err(OpError::invalid(
             format!("`bodyFormat` `{other}` is not supported"),
-            "`bodyFormat` must be one of: storage, atlas_doc_format, view",
+            "`bodyFormat` must be one of: markdown, storage, atlas_doc_format, view",
         )),
     }
 }
@@ -208,16 +257,16 @@ impl Ops {
             }
             "getBody" => {
                 let id = required(&a.id, "id", action)?;
-                let format = body_format(a.body_format.as_deref())?;
+                let format = Fmt::parse(a.body_format.as_deref())?;
                 let page = self
                     .client
                     .pages()
-                    .get(id.clone().into(), Some(format))
+                    .get(id.clone().into(), Some(format.fetch()))
                     .await?;
                 self.check_space_id(&page.space_id, false).await?;
-                let text = body_of(&page, format);
+                let text = format.render(body_of(&page, format.fetch()));
                 let body = self
-                    .body_out(format.as_str(), &text, a.max_bytes, &a.output_file)
+                    .body_out(format.name(), &text, a.max_bytes, &a.output_file)
                     .await?;
                 Data::PageBody {
                     page: PageItem::from(&page),
@@ -267,13 +316,16 @@ impl Ops {
                     size: s.end - s.start,
                     parent_id: s.parent.map(|p| secs[p].id.clone()),
                 };
+                let format = Fmt::parse(a.body_format.as_deref())?;
+                if !matches!(format, Fmt::Markdown | Fmt::Api(BodyFormat::Storage)) {
+                    return Err(OpError::invalid(
+                        "sections are read as markdown or storage",
+                        "pass bodyFormat markdown (default) or storage",
+                    ));
+                }
+                let part = format.render(text[s.start..s.end].to_string());
                 let body = self
-                    .body_out(
-                        "storage",
-                        &text[s.start..s.end],
-                        a.max_bytes,
-                        &a.output_file,
-                    )
+                    .body_out(format.name(), &part, a.max_bytes, &a.output_file)
                     .await?;
                 Data::Section {
                     page: PageItem::from(&page),
@@ -290,6 +342,7 @@ impl Ops {
                     .read_text(&a.body, &a.body_file, "body")
                     .await?
                     .unwrap_or_default();
+                let body = Fmt::parse(a.body_format.as_deref())?.to_storage(body)?;
                 let page = self
                     .client
                     .pages()
@@ -316,6 +369,10 @@ impl Ops {
                         "pass the new body, the new title, or both",
                     ));
                 }
+                let body = match body {
+                    Some(b) => Some(Fmt::parse(a.body_format.as_deref())?.to_storage(b)?),
+                    None => None,
+                };
                 let page = self.page_with_body(id, true).await?;
                 let body = body.unwrap_or_else(|| body_of(&page, BodyFormat::Storage));
                 let size = body.len();
@@ -355,6 +412,7 @@ impl Ops {
                             "pass the section's new content (without its heading)",
                         )
                     })?;
+                let new = Fmt::parse(a.body_format.as_deref())?.to_storage(new)?;
                 let page = self.page_with_body(id, true).await?;
                 let text = body_of(&page, BodyFormat::Storage);
                 let secs = sections::sections(&text);
@@ -696,7 +754,8 @@ impl Ops {
                     )
                 })?;
                 self.check_page(id, false).await?;
-                let fmt = Some(body_format(a.body_format.as_deref())?);
+                let format = Fmt::parse(a.body_format.as_deref())?;
+                let fmt = Some(format.fetch());
                 let paging = self.paging(&a.paging)?;
                 let page = if action == "getFooter" {
                     self.client
@@ -715,6 +774,7 @@ impl Ops {
                     .map(|c| {
                         let mut item = CommentItem::from(c);
                         item.page_id.get_or_insert_with(|| id.clone());
+                        item.body = item.body.map(|b| format.render(b));
                         item
                     })
                     .collect();
@@ -739,13 +799,14 @@ impl Ops {
                     }
                     None => {}
                 }
+                let body = Fmt::parse(a.body_format.as_deref())?.to_storage(body.clone())?;
                 let c = self
                     .client
                     .comments()
                     .add_footer(
                         page_id.map(|p| p.clone().into()),
                         a.parent_comment_id.clone(),
-                        body,
+                        &body,
                     )
                     .await?;
                 let mut item = CommentItem::from(c);
@@ -977,15 +1038,15 @@ impl Ops {
             }
             "get" => {
                 let n = *required(&a.version, "version", action)?;
-                let format = body_format(a.body_format.as_deref())?;
+                let format = Fmt::parse(a.body_format.as_deref())?;
                 let page = self
                     .client
                     .pages()
-                    .get_version(id.clone().into(), n, format)
+                    .get_version(id.clone().into(), n, format.fetch())
                     .await?;
-                let text = body_of(&page, format);
+                let text = format.render(body_of(&page, format.fetch()));
                 let body = self
-                    .body_out(format.as_str(), &text, a.max_bytes, &None)
+                    .body_out(format.name(), &text, a.max_bytes, &None)
                     .await?;
                 Data::VersionBody {
                     page: PageItem::from(&page),
@@ -1016,10 +1077,12 @@ impl Ops {
                     .pages()
                     .get_version(id.clone().into(), to, BodyFormat::Storage)
                     .await?;
-                let (old, new) = (
-                    split_blocks(&body_of(&old, BodyFormat::Storage)),
-                    split_blocks(&body_of(&new, BodyFormat::Storage)),
-                );
+                let format = Fmt::parse(a.body_format.as_deref())?;
+                let lines = |p: &models::Page| match format {
+                    Fmt::Markdown => format.render(body_of(p, BodyFormat::Storage)),
+                    _ => split_blocks(&body_of(p, BodyFormat::Storage)),
+                };
+                let (old, new) = (lines(&old), lines(&new));
                 let diff = similar::TextDiff::from_lines(&old, &new);
                 let (mut added, mut removed) = (0, 0);
                 for c in diff.iter_all_changes() {

@@ -15,14 +15,14 @@ pub(crate) fn def() -> ToolDef {
         ),
         param(
             "body",
-            string("addFooter: the comment (storage XHTML, e.g. <p>Looks good</p>)."),
+            string("addFooter: the comment, in bodyFormat (Markdown by default)."),
             &["addFooter"],
         ),
         param(
             "bodyFormat",
             enumeration(
-                &["storage", "atlas_doc_format", "view"],
-                "getFooter, getInline: body representation (default storage).",
+                &["markdown", "storage", "atlas_doc_format", "view"],
+                "Format of comment bodies in and out (default markdown).",
             ),
             &[],
         ),

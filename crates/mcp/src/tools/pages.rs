@@ -42,15 +42,15 @@ pub(crate) fn def() -> ToolDef {
         param(
             "bodyFormat",
             enumeration(
-                &["storage", "atlas_doc_format", "view"],
-                "getBody: body representation (default storage, Confluence's XHTML).",
+                &["markdown", "storage", "atlas_doc_format", "view"],
+                "Format of bodies in and out: markdown (default), storage (Confluence XHTML); atlas_doc_format and view for reading only. outline, getSection and replace cut the storage body; getSection returns its part in this format.",
             ),
             &[],
         ),
         param(
             "body",
             string(
-                "create, update, updateSection: the new body (storage XHTML). For updateSection, the section's content without its heading.",
+                "create, update, updateSection: the new body, in bodyFormat (Markdown by default). For updateSection, the section's content without its heading.",
             ),
             &[],
         ),
@@ -99,7 +99,9 @@ pub(crate) fn def() -> ToolDef {
         ),
         param(
             "find",
-            string("replace: exact text to find in the storage body."),
+            string(
+                "replace: exact text to find in the storage (XHTML) body; read it with getSection bodyFormat storage.",
+            ),
             &["replace"],
         ),
         param(
@@ -140,7 +142,7 @@ pub(crate) fn def() -> ToolDef {
             section ids and sizes), getSection, updateSection and replace (find-and-replace with an expected \
             match count) read and write one part at a time. Writes use optimistic locking: omit `version` and the \
             current one + 1 is sent; a conflict names the current number. Writes answer with metadata, not the body. \
-            Bodies are Confluence storage format (XHTML).",
+            Bodies are Markdown by default (bodyFormat storage for Confluence XHTML).",
         params,
         output,
     }

@@ -16,8 +16,8 @@ pub(crate) fn def() -> ToolDef {
         param(
             "bodyFormat",
             enumeration(
-                &["storage", "atlas_doc_format", "view"],
-                "get: body representation (default storage).",
+                &["markdown", "storage", "atlas_doc_format", "view"],
+                "get, diff: body format (default markdown; diff compares the Markdown).",
             ),
             &[],
         ),
