@@ -1,0 +1,878 @@
+//! The OAuth client side against the simulator's identity service over real sockets: the code
+//! flow and its refusals, rotating refresh, single-flight across tasks, store handles and
+//! processes (Postgres), revocation, and no token in logs or Debug output.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use conflux_catalog::{ScopeKind, ScopeSet};
+use conflux_client::{Client, ClientConfig, Endpoints, PageRequest, RetryPolicy};
+use conflux_oauth::{AppCredentials, Callback, Completion, OAuthConfig, OAuthError, OAuthFlow};
+use conflux_sim::{SimConfig, SimHandle, SimInfo};
+use conflux_store::testing::PgServer;
+use conflux_store::{
+    AppSettings, AuthMode, ConnectionKey, EncryptionKey, SqlStore, TenantId, TokenStore, UserId,
+};
+use conflux_types::{BaseUrl, Secret};
+use serde_json::{Value, json};
+
+const RECONNECT: &str = "http://127.0.0.1:8976/";
+
+struct World {
+    sim: SimHandle,
+    info: SimInfo,
+    http: reqwest::Client,
+}
+
+impl World {
+    async fn new() -> World {
+        capture_logs();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let sim = conflux_sim::spawn(SimConfig::demo(7)).await.unwrap();
+        let info = sim.info();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        World { sim, info, http }
+    }
+
+    fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            gateway: BaseUrl::parse(self.sim.gateway_url()).unwrap(),
+            identity: BaseUrl::parse(self.sim.identity_url()).unwrap(),
+        }
+    }
+
+    fn central(&self) -> AppCredentials {
+        AppCredentials {
+            client_id: self.info.oauth_client.client_id.clone(),
+            client_secret: Secret::new(self.info.oauth_client.client_secret.clone()),
+        }
+    }
+
+    fn config(&self) -> OAuthConfig {
+        let mut c = OAuthConfig::new(
+            self.endpoints(),
+            self.info.oauth_client.redirect_uris[0].clone(),
+            RECONNECT.into(),
+        );
+        c.central_app = Some(self.central());
+        c.default_scopes = ScopeSet::all().of_kind(ScopeKind::Granular);
+        c
+    }
+
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.info.admin_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "admin {path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    async fn stats(&self) -> Value {
+        self.admin(reqwest::Method::GET, "/stats", json!({})).await
+    }
+
+    async fn advance(&self, seconds: u64) {
+        self.admin(
+            reqwest::Method::POST,
+            "/clock/advance",
+            json!({ "seconds": seconds }),
+        )
+        .await;
+    }
+
+    /// Opens the consent page like a browser, submits its Accept form, and returns the
+    /// redirect it answers without following it.
+    async fn consent(&self, authorize_url: &str) -> Result<String, String> {
+        let page = self.http.get(authorize_url).send().await.unwrap();
+        let status = page.status();
+        let consent = page
+            .headers()
+            .get("x-sim-consent-id")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = page.text().await.unwrap();
+        if !status.is_success() {
+            return Err(format!("{status}: {body}"));
+        }
+        // The form's action and hidden field, as a browser would submit them.
+        assert!(body.contains("action=\"/authorize/decision\""), "{body}");
+        let id = consent.unwrap_or_else(|| {
+            let at = body.find("name=\"consent\" value=\"").unwrap() + 22;
+            body[at..].split('"').next().unwrap().to_string()
+        });
+        let r = self
+            .http
+            .post(format!("{}/authorize/decision", self.sim.identity_url()))
+            .form(&[("consent", id.as_str()), ("decision", "accept")])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection(), "{}", r.status());
+        Ok(r.headers()
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string())
+    }
+
+    async fn connect(&self, flow: &OAuthFlow, key: &ConnectionKey, session: &Secret) {
+        let start = flow.begin(key, session).await.unwrap();
+        let location = self.consent(&start.url).await.unwrap();
+        let callback = callback_of(&location);
+        match flow.complete(session, &callback).await.unwrap() {
+            Completion::Connected(c) => assert_eq!(c.site.cloud_id.to_string(), self.info.cloud_id),
+            other => panic!("expected a connection, got {other:?}"),
+        }
+    }
+}
+
+fn callback_of(location: &str) -> Callback {
+    Callback::from_query(location.split_once('?').map_or("", |(_, q)| q))
+}
+
+fn key(user: &str) -> ConnectionKey {
+    ConnectionKey::new(TenantId::new("acme").unwrap(), UserId::new(user).unwrap())
+}
+
+async fn sqlite_store(dir: &tempfile::TempDir, k: &EncryptionKey) -> Arc<dyn TokenStore> {
+    Arc::new(
+        SqlStore::open_sqlite(&dir.path().join("conflux.db"), k.clone())
+            .await
+            .unwrap(),
+    )
+}
+
+fn client_config() -> ClientConfig {
+    ClientConfig {
+        retry: RetryPolicy::default(),
+        ..ClientConfig::default()
+    }
+}
+
+/// Makes the stored token stale (as if an hour had passed) and moves the simulator's clock
+/// past its expiry, so both sides agree it has expired.
+async fn expire(world: &World, store: &Arc<dyn TokenStore>, key: &ConnectionKey) {
+    let c = store.connection(key).await.unwrap().unwrap();
+    let mut tokens = c.tokens.clone();
+    tokens.expires_at = Some(SystemTime::now() - Duration::from_secs(5));
+    store
+        .save_connection(key, &c.site, c.app, &tokens)
+        .await
+        .unwrap();
+    world.advance(3700).await;
+}
+
+async fn call(client: &Client) -> Result<usize, conflux_client::ClientError> {
+    client
+        .spaces()
+        .list(&[], &PageRequest::limit(5))
+        .await
+        .map(|p| p.results.len())
+}
+
+/// Captures every log line of the test (the simulator's included) at TRACE.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// One TRACE subscriber for the whole test binary, installed before any test logs: a
+/// per-test (thread-local) subscriber misses events whose callsites other tests' threads
+/// registered first. Every test calls this first; the leak check reads everything logged.
+fn capture_logs() -> Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(logs.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        logs
+    })
+    .clone()
+}
+
+// https://github.com/conflux-mcp/conflux/issues/6
+#[tokio::test]
+async fn issue_006_code_flow_connects_refreshes_and_never_logs_a_token() {
+    let logs = capture_logs();
+    let world = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
+    let flow = OAuthFlow::new(store.clone(), world.config()).unwrap();
+    let alice = key("alice");
+    let session = Secret::new("session-alice".to_string());
+
+    let start = flow.begin(&alice, &session).await.unwrap();
+    let url = url::Url::parse(&start.url).unwrap();
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(url.path(), "/authorize");
+    assert_eq!(q["audience"], "api.atlassian.com");
+    assert_eq!(q["prompt"], "consent");
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["client_id"], world.info.oauth_client.client_id);
+    assert_eq!(q["redirect_uri"], "http://127.0.0.1:8976/callback");
+    assert!(q["scope"].split(' ').any(|s| s == "offline_access"));
+    assert!(q["scope"].split(' ').any(|s| s == "read:page:confluence"));
+    assert!(q["state"].len() >= 43);
+    assert!(!format!("{start:?}").contains(&q["state"]));
+
+    let location = world.consent(&start.url).await.unwrap();
+    assert!(
+        location.starts_with("http://127.0.0.1:8976/callback?"),
+        "{location}"
+    );
+    let callback = callback_of(&location);
+    let code = callback.code.clone().unwrap();
+    let completion = flow.complete(&session, &callback).await.unwrap();
+    let Completion::Connected(summary) = &completion else {
+        panic!("{completion:?}")
+    };
+    assert_eq!(summary.key, alice);
+    assert!(summary.has_refresh_token);
+    assert!(
+        summary
+            .scopes()
+            .contains(conflux_catalog::Scope::ReadSpaceConfluence)
+    );
+    assert!(summary.scope.contains("offline_access"));
+
+    let stored = store.connection(&alice).await.unwrap().unwrap();
+    let first_access = stored.tokens.access.expose().clone();
+    let first_refresh = stored.tokens.refresh.as_ref().unwrap().expose().clone();
+    assert!(stored.tokens.expires_at.unwrap() > SystemTime::now() + Duration::from_secs(3000));
+
+    // A Confluence call with the stored token.
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    assert!(call(&client).await.unwrap() > 0);
+
+    // Rotation: expired → one refresh, both tokens replaced, the call goes through. (A new
+    // client: only the simulator's clock moves, so a client made earlier would still hold
+    // an expiry in the future.)
+    expire(&world, &store, &alice).await;
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    let before = world.stats().await["refreshes"].as_u64().unwrap();
+    assert!(call(&client).await.unwrap() > 0);
+    assert_eq!(
+        world.stats().await["refreshes"].as_u64().unwrap(),
+        before + 1
+    );
+    let rotated = store.connection(&alice).await.unwrap().unwrap();
+    let second_refresh = rotated.tokens.refresh.as_ref().unwrap().expose().clone();
+    assert_ne!(rotated.tokens.access.expose(), &first_access);
+    assert_ne!(second_refresh, first_refresh);
+    assert!(!rotated.is_stale(SystemTime::now(), Duration::ZERO));
+
+    // And again, from a fresh client: the rotated refresh token is the one used.
+    expire(&world, &store, &alice).await;
+    let client2 = flow.client_for(&alice, client_config()).await.unwrap();
+    assert!(call(&client2).await.unwrap() > 0);
+    assert_eq!(
+        world.stats().await["refreshes"].as_u64().unwrap(),
+        before + 2
+    );
+    let third = store.connection(&alice).await.unwrap().unwrap();
+    assert_ne!(
+        third.tokens.refresh.as_ref().unwrap().expose(),
+        &second_refresh
+    );
+
+    // Disconnect forgets the connection; the next client asks to reconnect.
+    assert!(flow.disconnect(&alice).await.unwrap());
+    let err = flow.client_for(&alice, client_config()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("Confluence is not connected for this user: reconnect at {RECONNECT}")
+    );
+
+    // No secret anywhere in the logs or in Debug output.
+    let debug = format!("{flow:?} {stored:?} {rotated:?} {completion:?} {client:?} {callback:?}");
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("token refreshed"),
+        "logs were not captured:\n{logs}"
+    );
+    let secrets = [
+        first_access.as_str(),
+        first_refresh.as_str(),
+        second_refresh.as_str(),
+        third.tokens.access.expose().as_str(),
+        code.expose().as_str(),
+        q["state"].as_str(),
+        world.info.oauth_client.client_secret.as_str(),
+    ];
+    for s in secrets {
+        assert!(!logs.contains(s), "a secret reached the logs");
+        assert!(!debug.contains(s), "a secret reached Debug output");
+    }
+}
+
+#[tokio::test]
+async fn refused_callbacks_store_nothing() {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
+    let flow = OAuthFlow::new(store.clone(), world.config()).unwrap();
+    let alice = key("alice");
+    let session = Secret::new("s1".to_string());
+    let nothing_stored = || async { store.connection(&alice).await.unwrap().is_none() };
+
+    // Tampered state.
+    let start = flow.begin(&alice, &session).await.unwrap();
+    let location = world.consent(&start.url).await.unwrap();
+    let good = callback_of(&location);
+    let mut tampered = good.clone();
+    tampered.state = Some(Secret::new(format!(
+        "{}x",
+        good.state.as_ref().unwrap().expose()
+    )));
+    let err = flow.complete(&session, &tampered).await.unwrap_err();
+    assert!(matches!(err, OAuthError::UnknownState), "{err}");
+    assert!(err.to_string().contains("start Connect again"), "{err}");
+    assert!(nothing_stored().await);
+
+    // Another browser session presenting this sign-in's callback.
+    let err = flow
+        .complete(&Secret::new("attacker".to_string()), &good)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OAuthError::SessionMismatch), "{err}");
+    assert!(nothing_stored().await);
+    // ... which also used the state up: the genuine callback now fails too.
+    let err = flow.complete(&session, &good).await.unwrap_err();
+    assert!(matches!(err, OAuthError::UnknownState), "{err}");
+    assert!(nothing_stored().await);
+
+    // Wrong PKCE verifier: code from sign-in A presented with sign-in B's state (and so B's
+    // verifier).
+    let a = flow.begin(&alice, &session).await.unwrap();
+    let b = flow.begin(&alice, &session).await.unwrap();
+    let code_a = callback_of(&world.consent(&a.url).await.unwrap());
+    let state_b = url::Url::parse(&b.url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let mixed = Callback {
+        state: Some(Secret::new(state_b)),
+        ..code_a.clone()
+    };
+    let err = flow.complete(&session, &mixed).await.unwrap_err();
+    assert!(matches!(err, OAuthError::CodeRejected { .. }), "{err}");
+    assert!(err.to_string().contains("code_verifier"), "{err}");
+    assert!(nothing_stored().await);
+
+    // A good sign-in, then its callback replayed: refused by the used-up state.
+    let start = flow.begin(&alice, &session).await.unwrap();
+    let location = world.consent(&start.url).await.unwrap();
+    let cb = callback_of(&location);
+    flow.complete(&session, &cb).await.unwrap();
+    let generation = store.connection(&alice).await.unwrap().unwrap().generation;
+    let err = flow.complete(&session, &cb).await.unwrap_err();
+    assert!(matches!(err, OAuthError::UnknownState), "{err}");
+    // The used code with a fresh state: refused by the identity service.
+    let fresh = flow.begin(&alice, &session).await.unwrap();
+    let fresh_state = url::Url::parse(&fresh.url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let replay = Callback {
+        state: Some(Secret::new(fresh_state)),
+        ..cb.clone()
+    };
+    let err = flow.complete(&session, &replay).await.unwrap_err();
+    assert!(matches!(err, OAuthError::CodeRejected { .. }), "{err}");
+    assert!(
+        err.to_string().contains("Invalid authorization code"),
+        "{err}"
+    );
+    assert_eq!(
+        store.connection(&alice).await.unwrap().unwrap().generation,
+        generation,
+        "a refused callback changed the stored connection"
+    );
+    flow.disconnect(&alice).await.unwrap();
+
+    // The user denies consent.
+    let start = flow.begin(&alice, &session).await.unwrap();
+    let page = world.http.get(&start.url).send().await.unwrap();
+    let id = page.headers()["x-sim-consent-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let r = world
+        .http
+        .post(format!("{}/authorize/decision", world.sim.identity_url()))
+        .form(&[("consent", id.as_str()), ("decision", "deny")])
+        .send()
+        .await
+        .unwrap();
+    let denied = callback_of(r.headers()["location"].to_str().unwrap());
+    let err = flow.complete(&session, &denied).await.unwrap_err();
+    assert!(matches!(err, OAuthError::Denied { .. }), "{err}");
+    assert!(err.to_string().contains("access_denied"), "{err}");
+    assert!(nothing_stored().await);
+
+    // A redirect URI the app did not register: the identity service refuses to redirect.
+    let mut config = world.config();
+    config.redirect_uri = "http://127.0.0.1:9/evil-callback".into();
+    let foreign = OAuthFlow::new(store.clone(), config).unwrap();
+    let start = foreign.begin(&alice, &session).await.unwrap();
+    let err = world.consent(&start.url).await.unwrap_err();
+    assert!(err.starts_with("400"), "{err}");
+    assert!(err.contains("redirect_uri does not match"), "{err}");
+    assert!(nothing_stored().await);
+
+    // The consent went through for the registered URI, but the exchange names another one.
+    let start = flow.begin(&alice, &session).await.unwrap();
+    let cb = callback_of(&world.consent(&start.url).await.unwrap());
+    let state = cb.state.clone().unwrap();
+    // Re-register the pending sign-in under the foreign flow's redirect URI.
+    let pending = store
+        .take_pending_authorization(&state)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .put_pending_authorization(&conflux_store::PendingAuthorization {
+            redirect_uri: "http://127.0.0.1:9/evil-callback".into(),
+            ..pending
+        })
+        .await
+        .unwrap();
+    let err = flow.complete(&session, &cb).await.unwrap_err();
+    assert!(matches!(err, OAuthError::CodeRejected { .. }), "{err}");
+    assert!(err.to_string().contains("redirect_uri"), "{err}");
+    assert!(nothing_stored().await);
+}
+
+#[tokio::test]
+async fn tenant_app_settings_choose_the_client_and_scopes() {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
+    let mut config = world.config();
+    config.central_app = None;
+    let flow = OAuthFlow::new(store.clone(), config).unwrap();
+    let alice = key("alice");
+    let session = Secret::new("s".to_string());
+    let tenant = alice.tenant.clone();
+
+    // Central mode without a central app: a clear "not configured".
+    let err = flow.begin(&alice, &session).await.unwrap_err();
+    assert!(
+        err.to_string().starts_with("OAuth is not configured"),
+        "{err}"
+    );
+
+    // The tenant's own app (the simulator's demo client), read-only scopes.
+    let mut settings = AppSettings {
+        auth_mode: AuthMode::OAuth,
+        client_id: Some(world.info.oauth_client.client_id.clone()),
+        client_secret: None,
+        scopes: Some("read:page:confluence read:space:confluence".into()),
+        ..AppSettings::default()
+    };
+    store.save_app_settings(&tenant, &settings).await.unwrap();
+    let err = flow.begin(&alice, &session).await.unwrap_err();
+    assert!(
+        err.to_string().contains("client id or secret is not set"),
+        "{err}"
+    );
+    settings.client_secret = Some(Secret::new(world.info.oauth_client.client_secret.clone()));
+    store.save_app_settings(&tenant, &settings).await.unwrap();
+
+    world.connect(&flow, &alice, &session).await;
+    let c = store.connection(&alice).await.unwrap().unwrap();
+    assert_eq!(c.app, conflux_store::AppKind::Tenant);
+    assert_eq!(
+        c.tokens.scopes().names(),
+        vec!["read:page:confluence", "read:space:confluence"]
+    );
+
+    // A refresh refused for a wrong client secret keeps the refresh token; the right one
+    // then refreshes with it.
+    let refresh_before = c.tokens.refresh.clone().unwrap();
+    settings.client_secret = Some(Secret::new("wrong-secret".into()));
+    store.save_app_settings(&tenant, &settings).await.unwrap();
+    expire(&world, &store, &alice).await;
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    let err = call(&client).await.unwrap_err();
+    assert!(err.to_string().contains("client id or secret"), "{err}");
+    let kept = store.connection(&alice).await.unwrap().unwrap();
+    assert_eq!(kept.tokens.refresh.as_ref().unwrap(), &refresh_before);
+    settings.client_secret = Some(Secret::new(world.info.oauth_client.client_secret.clone()));
+    store.save_app_settings(&tenant, &settings).await.unwrap();
+    assert!(call(&client).await.unwrap() > 0);
+    let after = store.connection(&alice).await.unwrap().unwrap();
+    assert_ne!(after.tokens.refresh.as_ref().unwrap(), &refresh_before);
+
+    // API-token tenants have nothing to connect.
+    settings.auth_mode = AuthMode::ApiToken;
+    store.save_app_settings(&tenant, &settings).await.unwrap();
+    let err = flow.begin(&alice, &session).await.unwrap_err();
+    assert!(err.to_string().contains("apiToken"), "{err}");
+}
+
+#[tokio::test]
+async fn revoked_refresh_token_drops_the_connection_and_asks_to_reconnect() {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
+    let flow = OAuthFlow::new(store.clone(), world.config()).unwrap();
+    let alice = key("alice");
+    let bob = key("bob");
+    world
+        .connect(&flow, &alice, &Secret::new("a".to_string()))
+        .await;
+    world
+        .connect(&flow, &bob, &Secret::new("b".to_string()))
+        .await;
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    assert!(call(&client).await.is_ok());
+
+    let c = store.connection(&alice).await.unwrap().unwrap();
+    world
+        .admin(
+            reqwest::Method::POST,
+            "/tokens/revoke",
+            json!({ "token": c.tokens.refresh.as_ref().unwrap().expose() }),
+        )
+        .await;
+    expire(&world, &store, &alice).await;
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    let expected = format!("Confluence is not connected for this user: reconnect at {RECONNECT}");
+    let err = call(&client).await.unwrap_err();
+    assert!(err.to_string().contains(&expected), "{err}");
+    assert!(store.connection(&alice).await.unwrap().is_none());
+    // The next call says the same, without asking Atlassian again.
+    let requests = world.stats().await["refresh_requests"].as_u64().unwrap();
+    let err = call(&client).await.unwrap_err();
+    assert!(err.to_string().contains(&expected), "{err}");
+    assert_eq!(
+        world.stats().await["refresh_requests"].as_u64().unwrap(),
+        requests
+    );
+    let err = flow.client_for(&alice, client_config()).await.unwrap_err();
+    assert_eq!(err.to_string(), expected);
+    assert!(err.needs_reconnect());
+    // Bob's grant is another one: still connected.
+    assert!(store.connection(&bob).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn transient_refresh_failure_keeps_the_refresh_token() {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
+    let mut config = world.config();
+    let flow = OAuthFlow::new(store.clone(), config.clone()).unwrap();
+    let alice = key("alice");
+    world
+        .connect(&flow, &alice, &Secret::new("a".to_string()))
+        .await;
+    let before = store.connection(&alice).await.unwrap().unwrap();
+    expire(&world, &store, &alice).await;
+
+    // The identity service cannot be reached.
+    config.endpoints.identity = BaseUrl::parse("http://127.0.0.1:9").unwrap();
+    let unreachable = OAuthFlow::new(store.clone(), config).unwrap();
+    let client = unreachable
+        .client_for(&alice, client_config())
+        .await
+        .unwrap();
+    let err = call(&client).await.unwrap_err();
+    assert!(err.to_string().contains("identity service"), "{err}");
+    let kept = store.connection(&alice).await.unwrap().unwrap();
+    assert_eq!(kept.tokens.refresh, before.tokens.refresh);
+
+    // Reachable again: the kept refresh token works.
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    assert!(call(&client).await.is_ok());
+}
+
+/// 50 concurrent calls with an expired token through one client: one refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_calls_refresh_once() {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
+    let flow = OAuthFlow::new(store.clone(), world.config()).unwrap();
+    let alice = key("alice");
+    world
+        .connect(&flow, &alice, &Secret::new("a".to_string()))
+        .await;
+    expire(&world, &store, &alice).await;
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    world
+        .admin(reqwest::Method::POST, "/stats/reset", json!({}))
+        .await;
+
+    let results = futures_join(
+        (0..50)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move { call(&c).await.map_err(|e| e.to_string()) })
+            })
+            .collect(),
+    )
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let stats = world.stats().await;
+    assert_eq!(stats["refreshes"], 1, "{stats}");
+    assert_eq!(stats["refresh_requests"], 1, "{stats}");
+}
+
+async fn futures_join(
+    tasks: Vec<tokio::task::JoinHandle<Result<usize, String>>>,
+) -> Vec<Result<usize, String>> {
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// Two store handles with their own pools (two processes' worth) on one SQLite file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_store_handles_on_sqlite_refresh_once() {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let k = EncryptionKey::generate();
+    let store_a = sqlite_store(&dir, &k).await;
+    let store_b = sqlite_store(&dir, &k).await;
+    two_handles_refresh_once(&world, store_a, store_b).await;
+}
+
+async fn two_handles_refresh_once(
+    world: &World,
+    store_a: Arc<dyn TokenStore>,
+    store_b: Arc<dyn TokenStore>,
+) {
+    let flow_a = OAuthFlow::new(store_a.clone(), world.config()).unwrap();
+    let flow_b = OAuthFlow::new(store_b, world.config()).unwrap();
+    let alice = key("alice");
+    world
+        .connect(&flow_a, &alice, &Secret::new("a".to_string()))
+        .await;
+    expire(world, &store_a, &alice).await;
+    let client_a = flow_a.client_for(&alice, client_config()).await.unwrap();
+    let client_b = flow_b.client_for(&alice, client_config()).await.unwrap();
+    world
+        .admin(reqwest::Method::POST, "/stats/reset", json!({}))
+        .await;
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let c = if i % 2 == 0 {
+            client_a.clone()
+        } else {
+            client_b.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            call(&c).await.map_err(|e| e.to_string())
+        }));
+    }
+    let results = futures_join(tasks).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let stats = world.stats().await;
+    assert_eq!(stats["refreshes"], 1, "{stats}");
+    assert_eq!(stats["refresh_requests"], 1, "{stats}");
+}
+
+const WORKER_ENV: &str = "CONFLUX_OAUTH_TEST_WORKER";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WorkerJob {
+    database_url: String,
+    key_hex: String,
+    gateway: String,
+    identity: String,
+    redirect_uri: String,
+    client_id: String,
+    client_secret: String,
+    calls: usize,
+    start_at_ms: u128,
+}
+
+/// Across processes: two worker processes (this test binary run again) and this process,
+/// each with its own pool on one Postgres database and 50 concurrent calls with an expired
+/// token. The simulator counts one refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_flight_across_processes_on_postgres() {
+    capture_logs();
+    let Some(pg) = PgServer::start_or_skip("single_flight_across_processes_on_postgres").await
+    else {
+        return;
+    };
+    let world = World::new().await;
+    let url = pg.create_database("oauth").await;
+    let k = EncryptionKey::generate();
+
+    // Two handles in this process first.
+    let a: Arc<dyn TokenStore> = Arc::new(SqlStore::open(&url, k.clone()).await.unwrap());
+    let b: Arc<dyn TokenStore> = Arc::new(SqlStore::open(&url, k.clone()).await.unwrap());
+    two_handles_refresh_once(&world, a.clone(), b).await;
+
+    // Then real processes.
+    let alice = key("alice");
+    expire(&world, &a, &alice).await;
+    world
+        .admin(reqwest::Method::POST, "/stats/reset", json!({}))
+        .await;
+    let start_at_ms = (SystemTime::now() + Duration::from_millis(1500))
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let job = WorkerJob {
+        database_url: url.clone(),
+        key_hex: k.to_hex(),
+        gateway: world.sim.gateway_url().to_string(),
+        identity: world.sim.identity_url().to_string(),
+        redirect_uri: world.info.oauth_client.redirect_uris[0].clone(),
+        client_id: world.info.oauth_client.client_id.clone(),
+        client_secret: world.info.oauth_client.client_secret.clone(),
+        calls: 50,
+        start_at_ms,
+    };
+    let job = serde_json::to_string(&job).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let spawn_worker = || {
+        tokio::process::Command::new(&exe)
+            .args([
+                "--exact",
+                "worker_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(WORKER_ENV, &job)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (w1, w2) = (spawn_worker(), spawn_worker());
+    // This process joins in with its own client.
+    let flow = OAuthFlow::new(a.clone(), world.config()).unwrap();
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    tokio::time::sleep(Duration::from_millis(
+        start_at_ms.saturating_sub(now_ms) as u64
+    ))
+    .await;
+    let mine = futures_join(
+        (0..50)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move { call(&c).await.map_err(|e| e.to_string()) })
+            })
+            .collect(),
+    )
+    .await;
+    assert!(mine.iter().all(Result::is_ok), "{mine:?}");
+    for w in [w1, w2] {
+        let out = w.wait_with_output().await.unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("WORKER ok=50 failed=0"),
+            "worker failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stats = world.stats().await;
+    assert_eq!(stats["refreshes"], 1, "{stats}");
+    assert_eq!(stats["refresh_requests"], 1, "{stats}");
+    drop(pg);
+}
+
+/// Not a test on its own: the second process of the test above (does nothing unless run by it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_process() {
+    let Ok(job) = std::env::var(WORKER_ENV) else {
+        return;
+    };
+    let job: WorkerJob = serde_json::from_str(&job).unwrap();
+    let store: Arc<dyn TokenStore> = Arc::new(
+        SqlStore::open(
+            &job.database_url,
+            EncryptionKey::parse(&job.key_hex).unwrap(),
+        )
+        .await
+        .unwrap(),
+    );
+    let mut config = OAuthConfig::new(
+        Endpoints {
+            gateway: BaseUrl::parse(&job.gateway).unwrap(),
+            identity: BaseUrl::parse(&job.identity).unwrap(),
+        },
+        job.redirect_uri.clone(),
+        RECONNECT.into(),
+    );
+    config.central_app = Some(AppCredentials {
+        client_id: job.client_id.clone(),
+        client_secret: Secret::new(job.client_secret.clone()),
+    });
+    let flow = OAuthFlow::new(store, config).unwrap();
+    let client = flow
+        .client_for(&key("alice"), client_config())
+        .await
+        .unwrap();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    tokio::time::sleep(Duration::from_millis(
+        job.start_at_ms.saturating_sub(now_ms) as u64,
+    ))
+    .await;
+    let results = futures_join(
+        (0..job.calls)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move { call(&c).await.map_err(|e| e.to_string()) })
+            })
+            .collect(),
+    )
+    .await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "WORKER ok={ok} failed={}", failed.len()).unwrap();
+    for f in failed.iter().take(3) {
+        writeln!(out, "  {f}").unwrap();
+    }
+}
