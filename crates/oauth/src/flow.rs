@@ -334,9 +334,11 @@ impl OAuthFlow {
         session: &Secret,
     ) -> Result<AuthorizationRequest> {
         let app = self.app_for(&key.tenant).await?;
+        // Abandoned sign-ins would otherwise pile up; this is the natural moment to sweep.
+        let now = SystemTime::now();
+        self.inner.store.purge_expired(now).await?;
         let state = Secret::new(random_token());
         let verifier = Secret::new(random_token());
-        let now = SystemTime::now();
         let expires_at = now + self.inner.config.sign_in_ttl;
         let redirect_uri = self.inner.config.redirect_uri.clone();
         let mut url = url::Url::parse(&format!(

@@ -478,6 +478,83 @@ async fn refused_callbacks_store_nothing() {
     assert!(nothing_stored().await);
 }
 
+/// A grant covering several sites waits for the user's pick. (The simulator has one site, so
+/// the pending grant is made here from a real grant of the simulator plus a second site.)
+#[tokio::test]
+async fn choose_site_stores_the_picked_site() {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
+    let flow = OAuthFlow::new(store.clone(), world.config()).unwrap();
+    let alice = key("alice");
+    let issued = world
+        .admin(
+            reqwest::Method::POST,
+            "/tokens",
+            json!({
+                "kind": "oauth",
+                "email": world.info.classic_token.email,
+                "scopes": ["read:space:confluence", "offline_access"],
+            }),
+        )
+        .await;
+    let tokens = conflux_store::Tokens {
+        access: Secret::new(issued["access_token"].as_str().unwrap().to_string()),
+        refresh: Some(Secret::new(
+            issued["refresh_token"].as_str().unwrap().to_string(),
+        )),
+        expires_at: Some(SystemTime::now() + Duration::from_secs(3600)),
+        scope: issued["scope"].as_str().unwrap().to_string(),
+    };
+    let site = |id: &str, name: &str| conflux_store::Site {
+        cloud_id: id.parse().unwrap(),
+        url: format!("https://{name}.atlassian.net"),
+        name: name.into(),
+        scopes: vec!["read:space:confluence".into()],
+    };
+    let other = "66666666-7777-4888-9999-000000000000";
+    let session = Secret::new("s".to_string());
+    let grant = Secret::new("grant-id".to_string());
+    let now = SystemTime::now();
+    store
+        .put_pending_grant(&conflux_store::PendingGrant {
+            id: grant.clone(),
+            key: alice.clone(),
+            session: conflux_store::SessionBinding::of(&session),
+            app: conflux_store::AppKind::Central,
+            tokens,
+            sites: vec![site(other, "other"), site(&world.info.cloud_id, "demo")],
+            created_at: now,
+            expires_at: now + Duration::from_secs(600),
+        })
+        .await
+        .unwrap();
+    let demo = world.info.cloud_id.parse().unwrap();
+    let err = flow
+        .choose_site(&Secret::new("x".to_string()), &grant, demo)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OAuthError::SessionMismatch), "{err}");
+    let err = flow
+        .choose_site(
+            &session,
+            &grant,
+            "00000000-0000-4000-8000-000000000000".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OAuthError::UnknownSite), "{err}");
+    assert!(store.connection(&alice).await.unwrap().is_none());
+    // The grant is still there after a wrong pick.
+    let summary = flow.choose_site(&session, &grant, demo).await.unwrap();
+    assert_eq!(summary.site.name, "demo");
+    assert!(store.pending_grant(&grant).await.unwrap().is_none());
+    let err = flow.choose_site(&session, &grant, demo).await.unwrap_err();
+    assert!(matches!(err, OAuthError::UnknownState), "{err}");
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    assert!(call(&client).await.unwrap() > 0);
+}
+
 #[tokio::test]
 async fn tenant_app_settings_choose_the_client_and_scopes() {
     let world = World::new().await;

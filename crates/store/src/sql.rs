@@ -93,11 +93,21 @@ macro_rules! on_pool {
 }
 
 /// A connection store on SQLite or Postgres. Cheap to clone (the pool is shared).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SqlStore {
     pool: Pool,
     cipher: Cipher,
     location: String,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The location is already without its password; the pool and key are not shown.
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend())
+            .field("location", &self.location)
+            .finish()
+    }
 }
 
 const KEY_CHECK: &str = "key_check";
