@@ -61,6 +61,11 @@ impl ScopeSet {
         ScopeSet(self.0 | other.0)
     }
 
+    /// The scopes in both.
+    pub fn intersection(self, other: ScopeSet) -> ScopeSet {
+        ScopeSet(self.0 & other.0)
+    }
+
     /// The scopes in `self` that are not in `other`.
     pub fn difference(self, other: ScopeSet) -> ScopeSet {
         ScopeSet(self.0 & !other.0)

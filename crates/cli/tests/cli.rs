@@ -247,6 +247,7 @@ fn refusals_print_the_fix_and_exit_by_kind() {
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let err = stderr(&o);
+    let mut seen = err.clone();
     assert!(err.contains("error: createPage needs scope(s)"), "{err}");
     assert!(err.contains("`write:page:confluence`"), "{err}");
     assert!(err.contains("hint: create a new scoped API token"), "{err}");
@@ -254,12 +255,14 @@ fn refusals_print_the_fix_and_exit_by_kind() {
     let o = sim.run("classic", &["search", "type = page AND ("]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("column"), "{}", stderr(&o));
+    seen.push_str(&stderr(&o));
     // Unknown page: exit 4.
     let o = sim.run("classic", &["pages", "get", "999999999"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    seen.push_str(&stderr(&o));
     // No secret in any of it.
-    for o in [&o] {
-        assert!(!stderr(o).contains(&sim.s("/classic_token/token")));
+    for token in ["/classic_token/token", "/scoped_tokens/read_only/token"] {
+        assert!(!seen.contains(&sim.s(token)), "{token} leaked");
     }
 }
 

@@ -21,6 +21,10 @@ pub struct MissingScopes {
     pub classic_alternative: ScopeSet,
     /// What the credential holds, when that can be known (OAuth grants, configured scopes).
     pub granted: Option<ScopeSet>,
+    /// Whether `missing_granular` is exactly what is missing; otherwise the credential lacks at
+    /// least one of them (a scoped token's scopes cannot be read, and not every scope has a read
+    /// that proves it held).
+    pub exact: bool,
 }
 
 impl MissingScopes {
@@ -30,6 +34,20 @@ impl MissingScopes {
             .map(|s| format!("`{s}`"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    fn message(&self) -> String {
+        let op = self.operation.operation_id();
+        let list = Self::scope_list(self.missing_granular);
+        let cred = self.credential.describe();
+        if self.exact {
+            format!("{op} needs scope(s) this {cred} does not hold: {list}")
+        } else {
+            format!(
+                "{op} needs scope(s) {list}, and this {cred} lacks at least one of them \
+                 (`conflux doctor` finds out which)"
+            )
+        }
     }
 
     fn hint(&self) -> String {
@@ -69,8 +87,7 @@ pub enum AuthFailure {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
-    #[error("{operation} needs scope(s) this {} does not hold: {}",
-        .0.credential.describe(), MissingScopes::scope_list(.0.missing_granular), operation = .0.operation.operation_id())]
+    #[error("{}", .0.message())]
     MissingScopes(Box<MissingScopes>),
 
     #[error("{operation} is not open to any {credential}: Atlassian publishes no scope for it",
@@ -279,6 +296,7 @@ impl ClientError {
             },
             classic_alternative: info.classic,
             granted,
+            exact: granted.is_some() || info.granular.len() <= 1,
         }))
     }
 }

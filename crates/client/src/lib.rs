@@ -50,7 +50,7 @@ pub use credential::{
 pub use error::{AuthFailure, ClientError, ErrorKind, MissingScopes, Result};
 pub use paging::{Page, PageRequest};
 pub use route::{Endpoints, Route};
-pub use transport::{ProbeAnswer, RetryPolicy};
+pub use transport::{ProbeAnswer, RetryPolicy, scope_witness};
 
 /// Obtains a fresh OAuth token when the current one is stale. The connection store implements
 /// it (rotating refresh tokens, single-flight across processes); the client only calls it.
@@ -98,6 +98,8 @@ struct Inner {
     route: Route,
     refresher: Option<Arc<dyn TokenRefresher>>,
     refresh_lock: tokio::sync::Mutex<()>,
+    /// Scopes a token of unknown scopes was proven to hold (true) or lack (false).
+    scope_facts: std::sync::Mutex<std::collections::HashMap<conflux_catalog::Scope, bool>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -146,6 +148,7 @@ impl Client {
                 route,
                 refresher: None,
                 refresh_lock: tokio::sync::Mutex::new(()),
+                scope_facts: Default::default(),
             }),
         }
     }
@@ -161,6 +164,7 @@ impl Client {
                 route: shared.route.clone(),
                 refresher: None,
                 refresh_lock: tokio::sync::Mutex::new(()),
+                scope_facts: Default::default(),
             },
         };
         Client {
@@ -169,6 +173,31 @@ impl Client {
                 ..inner
             }),
         }
+    }
+
+    /// The cloudId of `site`, from `{site}/_edge/tenant_info` (no authentication needed).
+    pub async fn discover_cloud_id(
+        &self,
+        site: &conflux_types::SiteUrl,
+    ) -> Result<conflux_types::CloudId> {
+        probe::tenant_info(&self.inner.http, site).await
+    }
+
+    pub(crate) fn known_scope(&self, scope: conflux_catalog::Scope) -> Option<bool> {
+        self.inner
+            .scope_facts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&scope)
+            .copied()
+    }
+
+    pub(crate) fn remember_scope(&self, scope: conflux_catalog::Scope, held: bool) {
+        self.inner
+            .scope_facts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(scope, held);
     }
 
     /// The resolved credential (secrets stay wrapped).

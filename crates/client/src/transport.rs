@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use conflux_catalog::{Method, Operation, Verdict};
+use conflux_catalog::{Method, Operation, ScopeSet, Verdict};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 
@@ -287,8 +287,64 @@ impl Client {
                     continue;
                 }
             }
-            return Err(self.classify(call.op, status, &headers, &bytes, &credential));
+            let error = self.classify(call.op, status, &headers, &bytes, &credential);
+            return Err(self.narrow_missing(error, route).await);
         }
+    }
+
+    /// When a token of unknown scopes is refused for an operation that needs several, find out
+    /// which of them it lacks: each scope has a read that needs it alone (`GET /wiki/api/v2/pages`
+    /// for `read:page:confluence`, ...), whose answer proves it held or missing. Reads only, each
+    /// asked once per client.
+    async fn narrow_missing(&self, error: ClientError, route: &Route) -> ClientError {
+        let ClientError::MissingScopes(mut m) = error else {
+            return error;
+        };
+        if m.granted.is_some() || m.missing_granular.len() < 2 {
+            return ClientError::MissingScopes(m);
+        }
+        let mut held = ScopeSet::EMPTY;
+        let mut settled = 0;
+        for scope in m.missing_granular.iter() {
+            if let Some(known) = self.known_scope(scope) {
+                settled += 1;
+                if known {
+                    held.insert(scope);
+                }
+                continue;
+            }
+            let Some(witness) = scope_witness(scope) else {
+                continue;
+            };
+            let Ok(answer) = self
+                .probe(route, witness, &[], &[("limit", "1")], None)
+                .await
+            else {
+                continue;
+            };
+            let verdict = if answer.scope_check_failed {
+                Some(false)
+            } else if answer.status < 300 {
+                Some(true)
+            } else {
+                None
+            };
+            if let Some(v) = verdict {
+                settled += 1;
+                self.remember_scope(scope, v);
+                if v {
+                    held.insert(scope);
+                }
+            }
+        }
+        let narrowed = m.missing_granular.difference(held);
+        if settled == m.missing_granular.len() {
+            m.exact = true;
+        }
+        if !narrowed.is_empty() {
+            m.missing_granular = narrowed;
+        }
+        ClientError::MissingScopes(m)
     }
 
     fn oauth_is_stale(&self) -> bool {
@@ -466,6 +522,19 @@ mod tests {
         assert!(Call::new(Operation::GetPageById, &[]).is_err());
         assert!(Call::new(Operation::GetPageById, &[("id", "")]).is_err());
     }
+}
+
+/// A read that needs `scope` alone and no id: its answer proves the scope held or missing.
+pub fn scope_witness(scope: conflux_catalog::Scope) -> Option<Operation> {
+    Operation::all().find(|op| {
+        let i = op.info();
+        i.api == conflux_catalog::ApiVersion::V2
+            && i.method == Method::Get
+            && !i.path.contains('{')
+            && i.classic.is_empty()
+            && i.granular.len() == 1
+            && i.granular.contains(scope)
+    })
 }
 
 /// What one request answered, unretried: for reports that must not change anything.

@@ -196,10 +196,16 @@ pub async fn diagnose(client: &Client, options: &Options) -> Report {
         }
     };
 
+    let knowledge = Knowledge {
+        known,
+        likely,
+        proven_missing,
+        source,
+    };
     let mut reports = Vec::new();
     let mut to_add = ScopeSet::EMPTY;
     for (tool, spec) in actions {
-        let r = action_report(tool, spec, &route, &verdicts, known, likely, source);
+        let r = action_report(tool, spec, &route, &verdicts, &knowledge);
         if r.status == Status::MissingScopes {
             for s in &r.missing_scopes {
                 if let Some(sc) = conflux_catalog::Scope::from_name(s) {
@@ -262,15 +268,28 @@ fn describe(op: Operation) -> String {
     format!("{} {}", op.method().as_str(), op.path())
 }
 
+/// What is known about the credential's scopes, for judging each action.
+#[derive(Clone, Copy)]
+struct Knowledge {
+    known: Option<ScopeSet>,
+    likely: ScopeSet,
+    proven_missing: ScopeSet,
+    source: ScopeSource,
+}
+
 fn action_report(
     tool: &str,
     spec: &conflux_ops::catalog::ActionSpec,
     route: &Route,
     verdicts: &BTreeMap<Operation, OpVerdict>,
-    known: Option<ScopeSet>,
-    likely: ScopeSet,
-    source: ScopeSource,
+    knowledge: &Knowledge,
 ) -> ActionReport {
+    let Knowledge {
+        known,
+        likely,
+        proven_missing,
+        source,
+    } = *knowledge;
     let mut used = Vec::new();
     let mut status = Status::Ok;
     let mut missing = ScopeSet::EMPTY;
@@ -318,11 +337,17 @@ fn action_report(
             let info = preferred.info();
             let held = known.unwrap_or(ScopeSet::EMPTY);
             let lacking = info.granular.difference(held);
+            // Scopes a probe proved missing come first: they must be added whatever else is.
+            let proven = info.granular.intersection(proven_missing);
             let narrowed = lacking.difference(likely);
-            missing = missing.union(match (narrowed.is_empty(), lacking.is_empty()) {
-                (false, _) => narrowed,
-                (true, false) => lacking,
-                (true, true) => info.granular,
+            missing = missing.union(if !proven.is_empty() {
+                proven
+            } else if !narrowed.is_empty() {
+                narrowed
+            } else if !lacking.is_empty() {
+                lacking
+            } else {
+                info.granular
             });
             classic = classic.union(info.classic);
             (

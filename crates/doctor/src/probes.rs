@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use conflux_catalog::{ApiVersion, Method, Operation, Scope, ScopeSet};
+use conflux_catalog::{Operation, ScopeSet};
 use conflux_client::api::{BodyFormat, PageList};
 use conflux_client::route::available_on;
-use conflux_client::{Client, PageRequest, ProbeAnswer, Route};
+use conflux_client::{Client, PageRequest, ProbeAnswer, Route, scope_witness};
 use conflux_types::{BaseUrl, SiteUrl};
 use serde_json::{Value, json};
 
@@ -247,19 +247,6 @@ async fn send(client: &Client, route: &Route, op: Operation, s: &Spec) -> Option
             None
         }
     }
-}
-
-/// Reads that need exactly one scope and no id: each proves that scope held or missing.
-fn scope_witness(scope: Scope) -> Option<Operation> {
-    Operation::all().find(|op| {
-        let i = op.info();
-        i.api == ApiVersion::V2
-            && i.method == Method::Get
-            && !i.path.contains('{')
-            && i.classic.is_empty()
-            && i.granular.len() == 1
-            && i.granular.contains(scope)
-    })
 }
 
 pub(crate) async fn run(

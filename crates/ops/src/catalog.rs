@@ -158,7 +158,7 @@ pub const TOOLS: &[ToolSpec] = &[
             ),
             read(
                 "tree",
-                &[O::GetSpaceById, O::GetPageDescendants],
+                &[O::GetSpaceById, O::GetPageById, O::GetPageDescendants],
                 "a space's page tree from its homepage, depth-limited",
             ),
             write(
