@@ -61,6 +61,11 @@ pub(crate) const ROUTES: &[(&str, &str, Handler)] = &[
     ("GET", "/wiki/rest/api/user", get_user),
     ("GET", "/wiki/rest/api/group", list_groups),
     ("GET", "/wiki/rest/api/group/member", group_members),
+    (
+        "GET",
+        "/wiki/rest/api/group/{groupId}/membersByGroupId",
+        group_members_by_id,
+    ),
     ("GET", "/wiki/rest/api/space", list_spaces),
     ("GET", "/wiki/rest/api/space/{spaceKey}", get_space),
 ];
@@ -895,6 +900,27 @@ fn group_members(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     if !st.groups.iter().any(|g| g.name == name) {
         return err(404, format!("No group named {name:?}."));
     }
+    let items = st
+        .users
+        .iter()
+        .filter(|u| u.groups.contains(&name))
+        .map(|u| user_v1(st, &u.account_id))
+        .collect();
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+/// Members of a group by its id (the v1 call that is not deprecated).
+fn group_members_by_id(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("groupId").to_string();
+    ctx.checkpoint()?;
+    let Some(name) = st
+        .groups
+        .iter()
+        .find(|g| g.id == id)
+        .map(|g| g.name.clone())
+    else {
+        return err(404, format!("No group with id {id:?}."));
+    };
     let items = st
         .users
         .iter()
