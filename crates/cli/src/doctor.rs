@@ -22,15 +22,15 @@ pub async fn run(
     output: Output,
     args: DoctorArgs,
 ) -> anyhow::Result<()> {
-    let options = conflux_doctor::Options {
+    let options = conflux_ops::doctor::Options {
         site,
         tools: args.tools,
         read_only: args.read_only,
     };
-    let report = conflux_doctor::diagnose(client, &options).await;
+    let report = conflux_ops::doctor::diagnose(client, &options).await;
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Output::Text => print!("{}", conflux_doctor::render_text(&report)),
+        Output::Text => print!("{}", conflux_ops::doctor::render_text(&report)),
     }
     Ok(())
 }

@@ -243,6 +243,42 @@ pub struct User {
     pub display_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// A guest (external collaborator), when Confluence says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_external_collaborator: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+}
+
+/// Who a space permission is granted to.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Principal {
+    /// `user`, `group` or `role` (e.g. `ANONYMOUS`).
+    #[serde(rename = "type")]
+    pub principal_type: String,
+    pub id: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PermissionOperation {
+    pub key: String,
+    pub target_type: String,
+}
+
+/// One space permission assignment (v2).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SpacePermission {
+    pub id: String,
+    pub principal: Principal,
+    pub operation: PermissionOperation,
 }
 
 /// Generic list envelope of v2 (`results` + `_links.next`) and v1 (`results`, `start`, `size`).

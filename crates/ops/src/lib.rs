@@ -18,6 +18,7 @@
 
 pub mod args;
 pub mod catalog;
+pub mod doctor;
 mod error;
 pub mod model;
 mod render;

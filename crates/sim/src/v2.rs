@@ -968,7 +968,10 @@ fn all_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .filter(|_| prefix.is_none_or(|p| p == "global"))
         .collect();
     labels.sort_by(|a, b| id_order(a.1, b.1));
-    let items = labels.into_iter().map(|(name, _)| label_json(st, name)).collect();
+    let items = labels
+        .into_iter()
+        .map(|(name, _)| label_json(st, name))
+        .collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 

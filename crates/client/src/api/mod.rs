@@ -206,11 +206,15 @@ pub mod candidates {
         Operation::GetPageDescendants,
         Operation::GetDescendantsOfType,
     ];
+    pub const GROUP_MEMBERS: &[Operation] = &[
+        Operation::GetGroupMembersByGroupId,
+        Operation::GetMembersByQueryParam,
+    ];
 
     /// The candidates of the step whose preferred operation is `preferred` (itself alone when
     /// the client has no alternative for it).
     pub fn for_preferred(preferred: Operation) -> Vec<Operation> {
-        [CHILDREN, ANCESTORS, DESCENDANTS]
+        [CHILDREN, ANCESTORS, DESCENDANTS, GROUP_MEMBERS]
             .into_iter()
             .find(|c| c.first() == Some(&preferred))
             .map(<[Operation]>::to_vec)

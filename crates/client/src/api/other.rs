@@ -3,7 +3,8 @@ use serde_json::json;
 
 use crate::Client;
 use crate::error::{ClientError, Result};
-use crate::models::{Container, User};
+use crate::models::{Container, Group, User};
+use crate::paging::{Page, PageRequest};
 use crate::transport::Call;
 
 /// `client.databases()`: database metadata (v2). Cloud has no public API for database rows.
@@ -97,6 +98,34 @@ impl Users<'_> {
     pub async fn current(&self) -> Result<User> {
         self.client
             .json(Call::new(Operation::GetCurrentUser, &[])?)
+            .await
+    }
+
+    /// One user by account id (v1).
+    pub async fn get(&self, account_id: &str) -> Result<User> {
+        let call = Call::new(Operation::GetUser, &[])?.query("accountId", account_id);
+        self.client.json(call).await
+    }
+
+    /// The site's groups (v1; v2 has no group API).
+    pub async fn groups(&self, page: &PageRequest) -> Result<Page<Group>> {
+        self.client
+            .list(Call::new(Operation::GetGroups, &[])?, page)
+            .await
+    }
+
+    /// A group's members: by id where the API gateway serves it, by name on the site (the
+    /// by-name call is deprecated and retired on the gateway).
+    pub async fn group_members(&self, group: &Group, page: &PageRequest) -> Result<Page<User>> {
+        self.client
+            .with_fallback(super::candidates::GROUP_MEMBERS, |op| async move {
+                let call = if op == Operation::GetGroupMembersByGroupId {
+                    Call::new(op, &[("groupId", group.id.as_str())])?
+                } else {
+                    Call::new(op, &[])?.query("name", &group.name)
+                };
+                self.client.list(call, page).await
+            })
             .await
     }
 }

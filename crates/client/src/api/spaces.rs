@@ -2,7 +2,7 @@ use conflux_catalog::Operation;
 
 use crate::Client;
 use crate::error::{ClientError, Result};
-use crate::models::Space;
+use crate::models::{Space, SpacePermission};
 use crate::paging::{Page, PageRequest};
 use crate::transport::Call;
 
@@ -25,6 +25,12 @@ impl Spaces<'_> {
         self.client
             .json(Call::new(Operation::GetSpaceById, &[("id", id)])?)
             .await
+    }
+
+    /// Who may do what in the space (v2 permission assignments).
+    pub async fn permissions(&self, id: &str, page: &PageRequest) -> Result<Page<SpacePermission>> {
+        let call = Call::new(Operation::GetSpacePermissionsAssignments, &[("id", id)])?;
+        self.client.list(call, page).await
     }
 
     /// A space by key (`DEV`) or, when it is all digits, by id.

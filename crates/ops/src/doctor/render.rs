@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::{Report, ScopeSource, Status};
+use super::{Report, ScopeSource, Status};
 
 fn status_word(s: Status) -> &'static str {
     match s {

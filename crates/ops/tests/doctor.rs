@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use base64::Engine as _;
 use conflux_catalog::ScopeSet;
 use conflux_client::{Client, ClientConfig, CredentialConfig, Endpoints, TokenKindHint};
-use conflux_doctor::{Options, Report, Status};
 use conflux_ops::catalog::TOOLS;
+use conflux_ops::doctor::{Options, Report, Status};
 use conflux_ops::{Config, OpErrorKind, Ops};
 use conflux_sim::{SimConfig, SimHandle, SimInfo};
 use conflux_types::{BaseUrl, Secret, SiteUrl};
@@ -277,7 +277,7 @@ fn named_scopes(message: &str) -> BTreeSet<String> {
 /// Runs the doctor and every action for one credential and compares.
 async fn check(world: &World, kind: &str, scopes: &[&str]) -> Report {
     let client = world.client(kind, scopes).await;
-    let report = conflux_doctor::diagnose(&client, &Options::default()).await;
+    let report = conflux_ops::doctor::diagnose(&client, &Options::default()).await;
     let ops = Ops::new(client, Config::default());
     let mut mismatches = Vec::new();
     for tool in TOOLS {
@@ -400,19 +400,19 @@ async fn golden_reports() {
         ..Options::default()
     };
     let read_only = world.client("scoped", &all_scopes(true)).await;
-    let report = conflux_doctor::diagnose(&read_only, &options).await;
+    let report = conflux_ops::doctor::diagnose(&read_only, &options).await;
     insta::assert_snapshot!(
         "read_only_scoped_token_text",
-        redact(&world, &conflux_doctor::render_text(&report))
+        redact(&world, &conflux_ops::doctor::render_text(&report))
     );
     insta::assert_snapshot!(
         "read_only_scoped_token_json",
         redact(&world, &serde_json::to_string_pretty(&report).unwrap())
     );
-    let classic = conflux_doctor::diagnose(&world.classic, &options).await;
+    let classic = conflux_ops::doctor::diagnose(&world.classic, &options).await;
     insta::assert_snapshot!(
         "classic_token_text",
-        redact(&world, &conflux_doctor::render_text(&classic))
+        redact(&world, &conflux_ops::doctor::render_text(&classic))
     );
     let oauth = world
         .client(
@@ -424,7 +424,7 @@ async fn golden_reports() {
             ],
         )
         .await;
-    let report = conflux_doctor::diagnose(
+    let report = conflux_ops::doctor::diagnose(
         &oauth,
         &Options {
             read_only: true,
@@ -434,6 +434,6 @@ async fn golden_reports() {
     .await;
     insta::assert_snapshot!(
         "oauth_grant_read_only_text",
-        redact(&world, &conflux_doctor::render_text(&report))
+        redact(&world, &conflux_ops::doctor::render_text(&report))
     );
 }

@@ -1,4 +1,4 @@
-//! `conflux doctor`: which base URL accepts a credential, which scopes it holds, and for every
+//! The doctor (`conflux doctor`, the `connection` tool's `check`): which base URL accepts a credential, which scopes it holds, and for every
 //! tool action whether it works, and if not, exactly what to add. Nothing is created, changed or
 //! deleted: reads, and writes that cannot take effect (a stale version, an id that cannot exist,
 //! a body the service rejects).
@@ -16,11 +16,11 @@ mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::catalog::TOOLS;
 use conflux_catalog::{ApiVersion, Operation, ScopeSet, Verdict};
 use conflux_client::api::candidates;
 use conflux_client::route::{available_on, plan};
 use conflux_client::{Client, Credential, CredentialKind, Route};
-use conflux_ops::catalog::TOOLS;
 use serde::Serialize;
 
 pub use render::render_text;
@@ -128,7 +128,7 @@ pub async fn diagnose(client: &Client, options: &Options) -> Report {
         Route::Site(_) => None,
     };
 
-    let actions: Vec<(&'static str, &'static conflux_ops::catalog::ActionSpec)> = TOOLS
+    let actions: Vec<(&'static str, &'static crate::catalog::ActionSpec)> = TOOLS
         .iter()
         .filter(|t| options.tools.is_empty() || options.tools.iter().any(|n| n == t.name))
         .flat_map(|t| t.actions.iter().map(move |a| (t.name, a)))
@@ -279,7 +279,7 @@ struct Knowledge {
 
 fn action_report(
     tool: &str,
-    spec: &conflux_ops::catalog::ActionSpec,
+    spec: &crate::catalog::ActionSpec,
     route: &Route,
     verdicts: &BTreeMap<Operation, OpVerdict>,
     knowledge: &Knowledge,

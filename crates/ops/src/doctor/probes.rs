@@ -11,7 +11,7 @@ use conflux_client::{Client, PageRequest, ProbeAnswer, Route, scope_witness};
 use conflux_types::{BaseUrl, SiteUrl};
 use serde_json::{Value, json};
 
-use crate::{OpVerdict, RouteAnswer};
+use super::{OpVerdict, RouteAnswer};
 
 /// The id that cannot exist: Confluence ids are positive.
 const NO_ID: &str = "0";
