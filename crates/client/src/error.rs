@@ -156,6 +156,11 @@ pub enum ClientError {
 
     #[error("configuration: {0}")]
     Config(String),
+
+    /// No OAuth connection for this user: never connected, disconnected, or the grant was
+    /// revoked. The user signs in again at `reconnect_url`.
+    #[error("Confluence is not connected for this user: reconnect at {reconnect_url}")]
+    NotConnected { reconnect_url: String },
 }
 
 /// Coarse classes callers match on (exit codes, MCP error categories).
@@ -182,7 +187,9 @@ impl ClientError {
             ClientError::MissingScopes(_) | ClientError::NoPublishedScope { .. } => {
                 ErrorKind::MissingScopes
             }
-            ClientError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            ClientError::Unauthorized { .. } | ClientError::NotConnected { .. } => {
+                ErrorKind::Unauthorized
+            }
             ClientError::Forbidden { .. } => ErrorKind::Forbidden,
             ClientError::NotFound { .. } => ErrorKind::NotFound,
             ClientError::VersionConflict { .. } => ErrorKind::VersionConflict,
@@ -267,6 +274,10 @@ impl ClientError {
                 .to_string(),
             ClientError::Transport { .. } => "check the site URL and network connectivity".to_string(),
             ClientError::Config(_) => "fix the configuration as the message says".to_string(),
+            ClientError::NotConnected { reconnect_url } => format!(
+                "open {reconnect_url} in a browser and click Connect to sign in to Confluence, \
+                 then call again"
+            ),
         }
     }
 
@@ -338,6 +349,23 @@ mod tests {
         let hint = e.hint();
         assert!(hint.contains("`read:content-details:confluence`"), "{hint}");
         assert!(hint.contains("classic `search:confluence`"), "{hint}");
+    }
+
+    #[test]
+    fn not_connected_names_the_reconnect_url() {
+        let e = ClientError::NotConnected {
+            reconnect_url: "https://conflux.example/".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Confluence is not connected for this user: reconnect at https://conflux.example/"
+        );
+        assert_eq!(e.kind(), ErrorKind::Unauthorized);
+        assert!(
+            e.hint().contains("https://conflux.example/"),
+            "{}",
+            e.hint()
+        );
     }
 
     #[test]

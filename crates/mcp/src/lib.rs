@@ -16,8 +16,14 @@
 //! # }
 //! ```
 //!
+//! Over HTTP, a server built with [`ConfluxServer::with_provider`] reads each call's agent and
+//! user ([`Caller`]: `X-Conflux-Agent-Id` / `X-Conflux-User-Id` headers or `_meta.agent_id` /
+//! `_meta.user_id`), asks its [`OpsProvider`] whether the agent may call (the allowlist) and
+//! runs the call with that user's operations.
+//!
 //! Depends on `conflux-ops` (and through it the client); the binary owns configuration.
 
+mod identity;
 mod schema;
 mod tools;
 
@@ -35,6 +41,11 @@ use rmcp::{RoleServer, ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
 use crate::tools::ToolDef;
+
+pub use identity::{
+    AGENT_HEADER, AGENT_META, AGENT_NOT_AUTHORIZED, AGENT_UNIDENTIFIED, BoxFuture, Caller,
+    OpsProvider, USER_HEADER, USER_META,
+};
 
 /// What can stop the server from starting or running.
 #[derive(Debug, thiserror::Error)]
@@ -65,23 +76,34 @@ enum OutputFormat {
 
 const OUTPUT_FORMATS: &[&str] = &["verbose", "structured", "both"];
 
-/// The MCP server: one [`Ops`] and the tools it exposes. Cheap to clone (one per HTTP session).
+/// The MCP server: the tools it exposes and where each call's [`Ops`] come from (one fixed
+/// [`Ops`], or an [`OpsProvider`] per caller). Cheap to clone (one per HTTP session).
 #[derive(Clone)]
 pub struct ConfluxServer {
-    ops: Ops,
+    source: Source,
     inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+enum Source {
+    /// One credential for every call (stdio, API-token deployments).
+    Fixed(Ops),
+    /// Per caller: allowlist check, then the user's operations.
+    Provider(Arc<dyn OpsProvider>),
 }
 
 struct Inner {
     defs: Vec<ToolDef>,
     tools: Vec<Tool>,
+    read_only: bool,
 }
 
 impl std::fmt::Debug for ConfluxServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConfluxServer")
             .field("tools", &self.tool_names())
-            .field("read_only", &self.ops.config().read_only)
+            .field("read_only", &self.inner.read_only)
+            .field("per_caller", &matches!(self.source, Source::Provider(_)))
             .finish()
     }
 }
@@ -89,6 +111,26 @@ impl std::fmt::Debug for ConfluxServer {
 impl ConfluxServer {
     /// A server exposing `tools` (all eight when empty). Read-only mode comes from the ops' config.
     pub fn new(ops: Ops, tools: &[String]) -> Result<ConfluxServer, ServeError> {
+        let read_only = ops.config().read_only;
+        ConfluxServer::build(Source::Fixed(ops), read_only, tools)
+    }
+
+    /// A server whose calls are checked and served per caller by `provider`. `read_only`
+    /// shapes the tool definitions; it must match the config of the [`Ops`] the provider
+    /// hands out.
+    pub fn with_provider(
+        provider: Arc<dyn OpsProvider>,
+        read_only: bool,
+        tools: &[String],
+    ) -> Result<ConfluxServer, ServeError> {
+        ConfluxServer::build(Source::Provider(provider), read_only, tools)
+    }
+
+    fn build(
+        source: Source,
+        read_only: bool,
+        tools: &[String],
+    ) -> Result<ConfluxServer, ServeError> {
         let all = tools::all();
         for t in tools {
             if !all.iter().any(|d| d.spec.name == t) {
@@ -99,11 +141,14 @@ impl ConfluxServer {
             .into_iter()
             .filter(|d| tools.is_empty() || tools.iter().any(|t| t == d.spec.name))
             .collect();
-        let read_only = ops.config().read_only;
         let tools = defs.iter().map(|d| tool(d, read_only)).collect();
         Ok(ConfluxServer {
-            ops,
-            inner: Arc::new(Inner { defs, tools }),
+            source,
+            inner: Arc::new(Inner {
+                defs,
+                tools,
+                read_only,
+            }),
         })
     }
 
@@ -116,9 +161,25 @@ impl ConfluxServer {
         &self.inner.tools
     }
 
-    /// Runs one tool call: the whole path except the transport.
+    /// Whether write actions are hidden and refused.
+    pub fn read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    /// Runs one tool call for an anonymous caller: the whole path except the transport.
     pub async fn call(
         &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.call_as(&Caller::default(), name, arguments).await
+    }
+
+    /// Runs one tool call for `caller`. With a provider, the agent is checked against the
+    /// allowlist first and the call runs with the user's operations.
+    pub async fn call_as(
+        &self,
+        caller: &Caller,
         name: &str,
         arguments: Option<JsonObject>,
     ) -> Result<CallToolResult, ErrorData> {
@@ -131,8 +192,15 @@ impl ConfluxServer {
                 None,
             ));
         };
+        let ops = match &self.source {
+            Source::Fixed(ops) => ops.clone(),
+            Source::Provider(provider) => match resolve(provider.as_ref(), caller, name).await {
+                Ok(ops) => ops,
+                Err(refusal) => return Ok(refusal),
+            },
+        };
         let args = arguments.unwrap_or_default();
-        let (action, format) = match validate(def, &args, self.ops.config().read_only) {
+        let (action, format) = match validate(def, &args, self.inner.read_only) {
             Ok(v) => v,
             Err(message) => {
                 return Ok(error_result(
@@ -146,7 +214,7 @@ impl ConfluxServer {
         rest.remove("action");
         rest.remove("outputFormat");
         tracing::debug!(tool = name, action, "tool call");
-        match self.ops.call(name, action, Value::Object(rest)).await {
+        match ops.call(name, action, Value::Object(rest)).await {
             Ok(out) => Ok(success(&out, format)),
             Err(e) => {
                 tracing::info!(tool = name, action, kind = ?e.kind, "tool call refused");
@@ -154,6 +222,45 @@ impl ConfluxServer {
             }
         }
     }
+}
+
+/// The allowlist check, then the user's operations; a refusal is the tool error to return.
+async fn resolve(
+    provider: &dyn OpsProvider,
+    caller: &Caller,
+    tool: &str,
+) -> Result<Ops, CallToolResult> {
+    let agent = caller.agent_id.as_deref();
+    match provider.check_agent(agent).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(tool, agent, "call refused: agent not allowed");
+            return Err(match agent {
+                None => error_result(
+                    "unauthorized",
+                    AGENT_UNIDENTIFIED,
+                    "send the agent's id in the X-Conflux-Agent-Id header or as `_meta.agent_id` \
+                     of the request, and ask the connector's maintainer to allow it",
+                ),
+                Some(id) => error_result(
+                    "unauthorized",
+                    AGENT_NOT_AUTHORIZED,
+                    &format!(
+                        "ask the connector's maintainer to add agent `{id}` to the allowlist on \
+                         the configuration page"
+                    ),
+                ),
+            });
+        }
+        Err(e) => return Err(op_error(&e)),
+    }
+    provider
+        .ops_for(caller.user_id.as_deref())
+        .await
+        .map_err(|e| {
+            tracing::info!(tool, agent, kind = ?e.kind, "call refused: no operations for the user");
+            op_error(&e)
+        })
 }
 
 fn tool(def: &ToolDef, read_only: bool) -> Tool {
@@ -378,7 +485,7 @@ fn op_error(e: &OpError) -> CallToolResult {
 
 impl ServerHandler for ConfluxServer {
     fn get_info(&self) -> ServerConfig {
-        let mode = if self.ops.config().read_only {
+        let mode = if self.inner.read_only {
             " This server is read-only."
         } else {
             ""
@@ -403,9 +510,20 @@ impl ServerHandler for ConfluxServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.call(&request.name, request.arguments)
+        let headers = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .map(|p| &p.headers);
+        let mut caller = Caller::from_request(headers, &context.meta.0.0);
+        if let Some(meta) = &request.meta {
+            // Typed params keep `_meta` empty after deserialisation; read it when present.
+            let from_params = Caller::from_request(None, &meta.0.0);
+            caller.agent_id = caller.agent_id.or(from_params.agent_id);
+            caller.user_id = caller.user_id.or(from_params.user_id);
+        }
+        self.call_as(&caller, &request.name, request.arguments)
             .await
             .map(CallToolResponse::from)
     }
@@ -428,15 +546,28 @@ pub async fn serve_stdio(server: ConfluxServer) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// The streamable-HTTP app: the MCP endpoint at `/mcp`.
+/// The streamable-HTTP app: the MCP endpoint at `/mcp`, answering loopback hosts only.
 pub fn http_router(server: ConfluxServer) -> axum::Router {
+    http_router_for_hosts(server, &[])
+}
+
+/// The streamable-HTTP app answering requests whose `Host` is loopback or one of `hosts`
+/// (`name` or `name:port`, e.g. the host of the public URL). Other hosts are refused, which
+/// defeats DNS rebinding against a server on a private address.
+pub fn http_router_for_hosts(server: ConfluxServer, hosts: &[String]) -> axum::Router {
     use rmcp::transport::streamable_http_server::{
         StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
     };
+    let mut config = StreamableHttpServerConfig::default();
+    if !hosts.is_empty() {
+        let mut allowed = config.allowed_hosts.clone();
+        allowed.extend(hosts.iter().cloned());
+        config = config.with_allowed_hosts(allowed);
+    }
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default(),
+        config,
     );
     axum::Router::new().nest_service("/mcp", service)
 }

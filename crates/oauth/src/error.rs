@@ -120,7 +120,9 @@ impl OAuthError {
                     message: format!("token refresh failed: {message}"),
                 }
             }
-            // ClientError has no variant for "not connected"; the message carries the fix.
+            OAuthError::NotConnected { reconnect_url } => {
+                ClientError::NotConnected { reconnect_url }
+            }
             other => ClientError::Config(other.to_string()),
         }
     }

@@ -71,6 +71,19 @@ impl EncryptionKey {
         Ok(EncryptionKey(array))
     }
 
+    /// A separate 32-byte key for `purpose` (e.g. signing cookies), derived one way so that
+    /// what it protects can never be used to recover this key: SHA-256 over a domain tag, the
+    /// purpose and the key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(b"conflux-store derive v1\0");
+        h.update(purpose.as_bytes());
+        h.update(b"\0");
+        h.update(self.0);
+        h.finalize().into()
+    }
+
     /// The key in the hex form [`EncryptionKey::parse`] reads.
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
@@ -197,6 +210,18 @@ pub(crate) fn aad(place: &str, parts: &[&str]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_key() {
+        let k = EncryptionKey::from_bytes([7; 32]);
+        assert_eq!(k.derive("cookies"), k.derive("cookies"));
+        assert_ne!(k.derive("cookies"), k.derive("csrf"));
+        assert_ne!(
+            k.derive("cookies"),
+            EncryptionKey::from_bytes([8; 32]).derive("cookies")
+        );
+        assert_ne!(k.derive("cookies"), [7; 32]);
+    }
 
     #[test]
     fn round_trip_and_row_binding() {
