@@ -1,8 +1,10 @@
 //! `conflux`: the command line. Thin: parse, load settings, call the client or start the
 //! simulator, print. Errors print as `error: ...` then `hint: ...`; the exit code names the kind.
 
+mod audit;
 mod commands;
 mod convert;
+mod databases;
 mod demo;
 mod doctor;
 mod output;
@@ -88,6 +90,11 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Convert storage format to Markdown or back, offline (stdin when no file is given).
     Convert(convert::ConvertArgs),
+    /// Databases: get, create, delete; `entries` explains why rows cannot be read.
+    #[command(subcommand)]
+    Databases(databases::DatabasesCmd),
+    /// Security posture report: spaces and permissions, groups, broad access, what has no API.
+    Audit,
 }
 
 impl Cli {
@@ -121,6 +128,17 @@ fn init_logging(level: Option<&str>) {
 /// Exit codes by error kind, documented in the README.
 fn exit_code(e: &anyhow::Error) -> u8 {
     use conflux_client::ErrorKind as K;
+    if let Some(op) = e.downcast_ref::<conflux_ops::OpError>() {
+        use conflux_ops::OpErrorKind as O;
+        return match op.kind {
+            O::InvalidInput | O::Policy => 2,
+            O::Unauthorized | O::MissingScopes => 3,
+            O::Forbidden | O::NotFound => 4,
+            O::VersionConflict => 5,
+            O::RateLimited | O::Upstream | O::Transport => 6,
+            _ => 1,
+        };
+    }
     match e.downcast_ref::<ClientError>().map(ClientError::kind) {
         Some(K::InvalidInput | K::BadRequest | K::Config) => 2,
         Some(K::Unauthorized | K::MissingScopes) => 3,
@@ -132,6 +150,11 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn print_error(e: &anyhow::Error) {
+    if let Some(op) = e.downcast_ref::<conflux_ops::OpError>() {
+        eprintln!("error: {}", op.message);
+        eprintln!("hint: {}", op.hint);
+        return;
+    }
     match e.downcast_ref::<ClientError>() {
         Some(ce) => {
             eprintln!("error: {ce}");
@@ -221,6 +244,8 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
         Command::Search(args) => commands::search(&client, &out, args).await,
         Command::Serve(args) => serve::run(client, args).await,
         Command::Doctor(args) => doctor::run(&client, site, resolved.output, args).await,
+        Command::Databases(cmd) => databases::run(&client, &out, cmd).await,
+        Command::Audit => audit::run(&client, resolved.output).await,
         Command::Sim(_) | Command::Demo | Command::Convert(_) => Ok(()),
     }
 }

@@ -26,6 +26,15 @@ impl Printer {
         Printer { format }
     }
 
+    /// An operation's result: its verbose text, or its JSON.
+    pub fn op_output(&self, output: &conflux_ops::Output) -> anyhow::Result<()> {
+        match self.format {
+            Output::Text => print!("{}", output.verbose()),
+            Output::Json => json(&output.to_json())?,
+        }
+        Ok(())
+    }
+
     pub fn message(&self, text: &str) -> anyhow::Result<()> {
         match self.format {
             Output::Text => println!("{text}"),

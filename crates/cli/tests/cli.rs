@@ -359,3 +359,87 @@ fn convert_round_trips_and_reports_positions() {
     let o = run(&["convert", "--from", "html", "--to", "markdown"], "");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn doctor_audit_and_databases_from_the_command_line() {
+    let sim = SimProcess::start(&[]);
+    // doctor --output json: the stable contract.
+    let o = sim.run("read_only", &["-o", "json", "doctor"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["credential_kind"], "scoped_api_token");
+    assert_eq!(v["cloud_id"], sim.info["cloud_id"]);
+    assert!(
+        v["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["route"] == "site" && r["accepts"] == false)
+    );
+    let create = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["tool"] == "pages" && a["action"] == "create")
+        .unwrap();
+    assert_eq!(create["status"], "missing_scopes");
+    assert_eq!(
+        create["missing_scopes"],
+        serde_json::json!(["write:page:confluence"])
+    );
+    assert!(
+        v["scopes_to_add"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "write:page:confluence")
+    );
+    // The table for people.
+    let o = sim.run("read_only", &["doctor", "--tools", "pages"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("MISSING SCOPES  add write:page:confluence"),
+        "{}",
+        stdout(&o)
+    );
+    // audit, Markdown and JSON.
+    let o = sim.run("classic", &["audit"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("## Not covered: no public API"),
+        "{}",
+        stdout(&o)
+    );
+    let o = sim.run("classic", &["-o", "json", "audit"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(!v["spaces"].as_array().unwrap().is_empty());
+    // databases: create, get, entries explained, delete.
+    let o = sim.run(
+        "full",
+        &[
+            "-o",
+            "json",
+            "databases",
+            "create",
+            "--space",
+            "PRD",
+            "--title",
+            "Roadmap DB",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let id = v["database"]["id"].as_str().unwrap().to_string();
+    let o = sim.run("full", &["databases", "get", &id]);
+    assert!(stdout(&o).contains("Roadmap DB"), "{}", stdout(&o));
+    let o = sim.run("full", &["databases", "entries", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no public API for database entries"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("Export"), "{}", stderr(&o));
+    let o = sim.run("full", &["databases", "delete", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

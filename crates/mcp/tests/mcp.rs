@@ -200,7 +200,9 @@ async fn tools_list_is_flat_and_stable() {
             "comments",
             "labels",
             "attachments",
-            "versions"
+            "versions",
+            "databases",
+            "connection"
         ]
     );
     for t in &s.tools {
@@ -887,7 +889,7 @@ async fn streamable_http_serves_the_same_tools() {
     }));
     let transport = StreamableHttpClientTransport::from_uri(format!("http://{addr}/mcp"));
     let s = Session::new(().serve(transport).await.expect("HTTP handshake")).await;
-    assert_eq!(s.tools.len(), 8);
+    assert_eq!(s.tools.len(), 10);
     let found = s
         .ok(
             "search",

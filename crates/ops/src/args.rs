@@ -119,3 +119,19 @@ pub struct VersionsArgs {
     #[serde(flatten)]
     pub paging: Paging,
 }
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DatabasesArgs {
+    pub id: Option<String>,
+    pub space_id: Option<String>,
+    pub title: Option<String>,
+    pub parent_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ConnectionArgs {
+    /// Only these tools (all when absent).
+    pub tools: Option<Vec<String>>,
+}

@@ -14,6 +14,9 @@ pub struct ActionSpec {
     /// The operations the action calls, each the preferred one of its step.
     pub operations: &'static [Operation],
     pub summary: &'static str,
+    /// Confluence Cloud offers no public API for what the action asks; it answers with that
+    /// explanation (and what does exist) instead of a mysterious 401.
+    pub no_public_api: bool,
 }
 
 /// One tool.
@@ -34,6 +37,7 @@ const fn read(
         destructive: false,
         operations,
         summary,
+        no_public_api: false,
     }
 }
 const fn write(
@@ -47,6 +51,7 @@ const fn write(
         destructive: false,
         operations,
         summary,
+        no_public_api: false,
     }
 }
 const fn destroy(
@@ -60,6 +65,23 @@ const fn destroy(
         destructive: true,
         operations,
         summary,
+        no_public_api: false,
+    }
+}
+
+/// An action that explains why Confluence cannot do it (after checking what `operations` read).
+const fn no_api(
+    name: &'static str,
+    operations: &'static [Operation],
+    summary: &'static str,
+) -> ActionSpec {
+    ActionSpec {
+        name,
+        write: false,
+        destructive: false,
+        operations,
+        summary,
+        no_public_api: true,
     }
 }
 
@@ -244,6 +266,39 @@ pub const TOOLS: &[ToolSpec] = &[
             ),
         ],
     },
+    ToolSpec {
+        name: "databases",
+        actions: &[
+            read(
+                "get",
+                &[O::GetDatabaseById],
+                "a database's metadata (title, space, parent)",
+            ),
+            no_api(
+                "entries",
+                &[O::GetDatabaseById],
+                "a database's rows: Confluence Cloud has no public API for them; says what does exist",
+            ),
+            write(
+                "create",
+                &[O::CreateDatabase],
+                "a new database (spaceId, title, parentId)",
+            ),
+            destroy(
+                "delete",
+                &[O::GetDatabaseById, O::DeleteDatabase],
+                "delete a database",
+            ),
+        ],
+    },
+    ToolSpec {
+        name: "connection",
+        actions: &[read(
+            "check",
+            &[],
+            "what this connection can do: base URLs, scopes, every tool action, and the exact fix",
+        )],
+    },
 ];
 
 /// The tool called `name`.
@@ -321,10 +376,16 @@ mod tests {
         assert_eq!(search.names(), vec!["read:content-details:confluence"]);
     }
 
+    /// Every action that calls Confluence declares what it calls; only the connection check,
+    /// which probes whatever the other actions need, declares nothing.
     #[test]
     fn every_action_has_scopes() {
         for t in TOOLS {
             for a in t.actions {
+                if t.name == "connection" {
+                    assert!(a.operations.is_empty());
+                    continue;
+                }
                 assert!(!a.scopes().is_empty(), "{}.{}", t.name, a.name);
             }
         }

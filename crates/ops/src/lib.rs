@@ -147,6 +147,8 @@ impl Ops {
             "labels" => self.labels(name, parse(args)?).await,
             "attachments" => self.attachments(name, parse(args)?).await,
             "versions" => self.versions(name, parse(args)?).await,
+            "databases" => self.databases(name, parse(args)?).await,
+            "connection" => self.connection(name, parse(args)?).await,
             _ => Err(OpError::invalid(format!("unknown tool `{tool}`"), "")),
         }
     }

@@ -334,6 +334,11 @@ pub enum Data {
     Folder {
         folder: NodeItem,
     },
+    Database {
+        database: NodeItem,
+    },
+    /// The doctor's report (`connection.check`).
+    Connection(Box<crate::doctor::Report>),
     Comments(Listing<CommentItem>),
     Comment {
         comment: CommentItem,

@@ -188,6 +188,15 @@ impl Output {
             Data::Folder { folder } => {
                 let _ = writeln!(o, "folder created: {} (id {})", folder.title, folder.id);
             }
+            Data::Database { database } => {
+                let _ = writeln!(o, "database: {} (id {})", database.title, database.id);
+                if let Some(p) = &database.parent_id {
+                    let _ = writeln!(o, "parent: {p}");
+                }
+            }
+            Data::Connection(report) => {
+                o.push_str(&crate::doctor::render_text(report));
+            }
             Data::Comments(l) => {
                 let _ = writeln!(o, "{} comment(s):", l.count);
                 for c in &l.items {

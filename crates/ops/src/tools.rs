@@ -1159,6 +1159,86 @@ fn no_section(key: &str, secs: &[sections::Section]) -> OpError {
     )
 }
 
+/// What to say when asked for a database's rows.
+pub const DATABASE_ROWS_HAVE_NO_API: &str = "Confluence Cloud has no public API for database \
+    entries. Database metadata can be read, created and deleted (GET/POST/DELETE \
+    /wiki/api/v2/databases), but the row endpoints (/databases/{id}/entries, /content, /children, \
+    /export) are not in Atlassian's published API: no OAuth or API-token scope opens them, so \
+    every scoped or OAuth token gets 401 \"Unauthorized; scope does not match\" whatever it holds";
+
+impl Ops {
+    pub async fn databases(&self, action: &'static str, a: DatabasesArgs) -> Result<Output> {
+        let data = match action {
+            "entries" => {
+                let id = required(&a.id, "id", action)?;
+                // Read the metadata only to say which database this is; the answer is the same.
+                let which = match self.client.databases().get(id).await {
+                    Ok(db) => format!("database `{}` (id {id}) exists", db.title),
+                    Err(_) => format!("database id {id}"),
+                };
+                return Err(OpError::other(
+                    format!("{DATABASE_ROWS_HAVE_NO_API} ({which})"),
+                    "to get the rows, open the database in Confluence and export it (⋯ → Export → CSV); \
+                     through the API, only its metadata is available (action `get`)",
+                ));
+            }
+            "get" => {
+                let id = required(&a.id, "id", action)?;
+                let db = self.client.databases().get(id).await?;
+                if let Some(space) = &db.space_id {
+                    self.check_space_id(space, false).await?;
+                }
+                Data::Database {
+                    database: NodeItem::from(db),
+                }
+            }
+            "create" => {
+                self.refuse_write("databases.create")?;
+                let space_id = required(&a.space_id, "spaceId", action)?;
+                let title = required(&a.title, "title", action)?;
+                self.check_space_id(space_id, true).await?;
+                let db = self
+                    .client
+                    .databases()
+                    .create(space_id, title, a.parent_id.as_deref())
+                    .await?;
+                Data::Database {
+                    database: NodeItem::from(db),
+                }
+            }
+            "delete" => {
+                self.refuse_write("databases.delete")?;
+                let id = required(&a.id, "id", action)?;
+                let db = self.client.databases().get(id).await?;
+                if let Some(space) = &db.space_id {
+                    self.check_space_id(space, true).await?;
+                }
+                self.client.databases().delete(id).await?;
+                Data::Deleted {
+                    id: id.clone(),
+                    deleted: true,
+                }
+            }
+            _ => return Err(unknown(action)),
+        };
+        Ok(Output::new(action, data))
+    }
+
+    /// `connection.check`: the doctor's report for this server's credential.
+    pub async fn connection(&self, action: &'static str, a: ConnectionArgs) -> Result<Output> {
+        if action != "check" {
+            return Err(unknown(action));
+        }
+        let options = crate::doctor::Options {
+            site: None,
+            tools: a.tools.unwrap_or_default(),
+            read_only: self.config.read_only,
+        };
+        let report = crate::doctor::diagnose(&self.client, &options).await;
+        Ok(Output::new(action, Data::Connection(Box::new(report))))
+    }
+}
+
 fn unknown(action: &str) -> OpError {
     OpError::invalid(
         format!("unknown action `{action}`"),

@@ -4,7 +4,9 @@
 
 pub(crate) mod attachments;
 pub(crate) mod comments;
+pub(crate) mod connection;
 pub(crate) mod content;
+pub(crate) mod databases;
 pub(crate) mod labels;
 pub(crate) mod pages;
 pub(crate) mod search;
@@ -35,6 +37,8 @@ pub(crate) fn all() -> Vec<ToolDef> {
         labels::def(),
         attachments::def(),
         versions::def(),
+        databases::def(),
+        connection::def(),
     ]
 }
 

@@ -290,6 +290,19 @@ fn action_report(
         proven_missing,
         source,
     } = *knowledge;
+    if spec.no_public_api {
+        return ActionReport {
+            tool: tool.to_string(),
+            action: spec.name.to_string(),
+            status: Status::Unsupported,
+            missing_scopes: Vec::new(),
+            classic_alternative: Vec::new(),
+            route: Vec::new(),
+            detail: "Confluence Cloud has no public API for this, whatever the credential; the \
+                action explains what does exist"
+                .to_string(),
+        };
+    }
     let mut used = Vec::new();
     let mut status = Status::Ok;
     let mut missing = ScopeSet::EMPTY;

@@ -204,7 +204,7 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
             body: Some(json!({})),
             definitive: false,
         },
-        O::DeletePage | O::DeleteDatabase => Spec {
+        O::DeletePage | O::DeleteDatabase | O::GetDatabaseById => Spec {
             params: vec![("id", NO_ID.into())],
             query: vec![],
             body: None,
