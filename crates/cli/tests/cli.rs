@@ -422,7 +422,7 @@ fn doctor_audit_and_databases_from_the_command_line() {
             "databases",
             "create",
             "--space",
-            "PRD",
+            "ENG",
             "--title",
             "Roadmap DB",
         ],
