@@ -25,6 +25,10 @@ pub struct MissingScopes {
     /// least one of them (a scoped token's scopes cannot be read, and not every scope has a read
     /// that proves it held).
     pub exact: bool,
+    /// Confluence said "scope does not match" although the credential is known to hold every
+    /// scope the operation lists: the endpoint is closed to this kind of credential (seed 002
+    /// reports this for scoped tokens and attachment downloads).
+    pub refused_despite_scopes: bool,
 }
 
 impl MissingScopes {
@@ -40,6 +44,11 @@ impl MissingScopes {
         let op = self.operation.operation_id();
         let list = Self::scope_list(self.missing_granular);
         let cred = self.credential.describe();
+        if self.refused_despite_scopes {
+            return format!(
+                "{op} was refused with \"scope does not match\" although this {cred} holds {list}"
+            );
+        }
         if self.exact {
             format!("{op} needs scope(s) this {cred} does not hold: {list}")
         } else {
@@ -51,6 +60,18 @@ impl MissingScopes {
     }
 
     fn hint(&self) -> String {
+        if self.refused_despite_scopes {
+            let extra = if self.operation == Operation::DownloadAttatchment {
+                "; the attachment's metadata and download link (attachments get) still work"
+            } else {
+                ""
+            };
+            return format!(
+                "Confluence Cloud does not open this endpoint to a {} even with the right scopes; \
+                 use a classic API token on the site URL for it{extra}",
+                self.credential.describe()
+            );
+        }
         let add = Self::scope_list(self.missing_granular);
         let classic = if self.classic_alternative.is_empty() {
             String::new()
@@ -255,9 +276,17 @@ impl ClientError {
             ClientError::VersionConflict { current: None, .. } => {
                 "the page changed since it was read: re-read it and send the current version + 1".to_string()
             }
-            ClientError::Gone { .. } => "Atlassian removed this v1 endpoint from the API gateway; \
-                Conflux uses the v2 equivalent where one exists, otherwise use a classic API token on the site URL"
-                .to_string(),
+            ClientError::Gone { operation } => match crate::route::v2_replacement(*operation) {
+                Some(v2) => format!(
+                    "this endpoint was retired on the API gateway; Conflux uses v2 {} ({} {}) instead",
+                    v2.operation_id(),
+                    v2.method().as_str(),
+                    v2.path()
+                ),
+                None => "this v1 endpoint was retired on the API gateway and v2 has no equivalent; \
+                    use a classic API token on the site URL for it"
+                    .to_string(),
+            },
             ClientError::RateLimited { retry_after: Some(d), .. } => {
                 format!("wait {}s and try again, or lower the request rate", d.as_secs().max(1))
             }
@@ -308,6 +337,8 @@ impl ClientError {
             classic_alternative: info.classic,
             granted,
             exact: granted.is_some() || info.granular.len() <= 1,
+            refused_despite_scopes: granted
+                .is_some_and(|g| !info.granular.is_empty() && g.contains_all(info.granular)),
         }))
     }
 }

@@ -104,6 +104,27 @@ pub fn plan(candidates: &[Operation], route: &Route, granted: Option<ScopeSet>) 
     usable
 }
 
+/// The v2 operation that does the job of a retired v1 one, for the 410 diagnosis.
+pub fn v2_replacement(op: Operation) -> Option<Operation> {
+    use Operation as O;
+    Some(match op {
+        O::GetContent => O::GetPages,
+        O::CreateContent => O::CreatePage,
+        O::GetContentById => O::GetPageById,
+        O::UpdateContent => O::UpdatePage,
+        O::DeleteContent => O::DeletePage,
+        O::GetContentChildren | O::GetContentChildrenByType => O::GetPageDirectChildren,
+        O::GetAttachmentsV1 => O::GetPageAttachments,
+        O::GetContentComments => O::GetPageFooterComments,
+        O::GetLabelsForContent => O::GetPageLabels,
+        O::GetContentVersions | O::GetHistoryForContent => O::GetPageVersions,
+        O::GetContentVersion => O::GetPageVersionDetails,
+        O::GetSpacesV1 => O::GetSpacesV2,
+        O::GetSpace => O::GetSpaceById,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +198,20 @@ mod tests {
         assert_eq!(plan(&cands, &site, None), cands.to_vec());
         // v1 search is not deprecated and stays available on the gateway.
         assert!(available_on(Operation::SearchByCQL, &gw));
+    }
+
+    #[test]
+    fn retired_operations_name_their_v2_replacement() {
+        for op in Operation::all().filter(|o| o.api() == conflux_catalog::ApiVersion::V1) {
+            if let Some(v2) = v2_replacement(op) {
+                assert!(op.info().deprecated, "{op:?} is not retired");
+                assert_eq!(v2.api(), conflux_catalog::ApiVersion::V2, "{op:?}");
+            }
+        }
+        let e = crate::ClientError::Gone {
+            operation: Operation::GetContentById,
+        };
+        assert!(e.hint().contains("v2 getPageById"), "{}", e.hint());
     }
 
     #[test]

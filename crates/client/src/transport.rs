@@ -300,7 +300,7 @@ impl Client {
         let ClientError::MissingScopes(mut m) = error else {
             return error;
         };
-        if m.granted.is_some() || m.missing_granular.len() < 2 {
+        if m.granted.is_some() || m.missing_granular.is_empty() {
             return ClientError::MissingScopes(m);
         }
         let mut held = ScopeSet::EMPTY;
@@ -340,6 +340,7 @@ impl Client {
         let narrowed = m.missing_granular.difference(held);
         if settled == m.missing_granular.len() {
             m.exact = true;
+            m.refused_despite_scopes = narrowed.is_empty();
         }
         if !narrowed.is_empty() {
             m.missing_granular = narrowed;

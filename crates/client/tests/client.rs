@@ -903,3 +903,54 @@ async fn every_tool_area_works_with_the_full_scoped_token() {
     let _ = ScopeSet::EMPTY;
     drop(sim.handle);
 }
+
+/// Seed 002: a scoped token that holds `read:attachment:confluence` is still refused on the
+/// download endpoint (UNCONFIRMED, a simulator switch); the error says so and what works.
+#[tokio::test]
+async fn seed_002_download_refused_despite_scopes_is_explained() {
+    let sim = Sim::start().await;
+    let classic = sim.classic().await;
+    let found = classic
+        .search()
+        .cql(
+            "type = attachment",
+            &SearchParams::default(),
+            &PageRequest::limit(1),
+        )
+        .await
+        .unwrap();
+    let att = classic
+        .attachments()
+        .get(&found.results[0].content.as_ref().unwrap().id)
+        .await
+        .unwrap();
+    let page_id = PageId::new(att.page_id.clone().unwrap());
+    let scoped = sim.scoped_full().await;
+    sim.admin(
+        reqwest::Method::PUT,
+        "/behaviour",
+        json!({"v1_refuses_scoped_tokens": true}),
+    )
+    .await;
+    let e = scoped
+        .attachments()
+        .download(page_id, &att.id, None)
+        .await
+        .unwrap_err();
+    match &e {
+        ClientError::MissingScopes(m) => assert!(m.refused_despite_scopes, "{m:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        e.to_string()
+            .contains("although this scoped API token holds"),
+        "{e}"
+    );
+    assert!(
+        e.hint().contains("classic API token") && e.hint().contains("attachments get"),
+        "{}",
+        e.hint()
+    );
+    // The metadata, with its download link, still reads.
+    assert_eq!(scoped.attachments().get(&att.id).await.unwrap().id, att.id);
+}

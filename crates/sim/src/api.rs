@@ -334,6 +334,15 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
             Special::TenantInfo => {}
         }
     }
+    // Seed 002 (UNCONFIRMED): scoped API tokens refused on v1 endpoints whatever they hold.
+    if let Some(row) = op
+        && req.face == Face::Gateway
+        && !row.v2
+        && caller.kind == Some(TokenKind::Scoped)
+        && st.behaviour.v1_refuses_scoped_tokens
+    {
+        return crate::http::scope_mismatch();
+    }
     if let Some(row) = op
         && req.face == Face::Gateway
         && !row.v2

@@ -126,6 +126,9 @@ pub struct Behaviour {
     pub download_servlet_refuses_scoped: bool,
     /// v2 `PUT /pages/{id}` with a stale version answers 409 (unconfirmed); off: 400.
     pub v2_version_conflict_409: bool,
+    /// Scoped API tokens get the scope-mismatch 401 on every v1 endpoint through the gateway,
+    /// whatever scopes they hold (seed 002, FACTS 47; UNCONFIRMED, so off by default).
+    pub v1_refuses_scoped_tokens: bool,
     /// The token endpoint requires PKCE (`code_challenge` at /authorize).
     pub require_pkce: bool,
     /// Lifetime of OAuth access tokens, seconds (Cloud: 3600).
@@ -149,6 +152,7 @@ impl Default for Behaviour {
             expired_oauth_quirk: true,
             download_servlet_refuses_scoped: true,
             v2_version_conflict_409: true,
+            v1_refuses_scoped_tokens: false,
             require_pkce: false,
             access_token_ttl_secs: 3600,
             code_ttl_secs: 600,

@@ -80,6 +80,7 @@ pub(crate) const ROUTES: &[(&str, &str, Handler)] = &[
         "/wiki/api/v2/inline-comments/{id}/children",
         inline_comment_children,
     ),
+    ("GET", "/wiki/api/v2/attachments", all_attachments),
     ("GET", "/wiki/api/v2/attachments/{id}", get_attachment),
     ("POST", "/wiki/api/v2/folders", create_folder),
     ("GET", "/wiki/api/v2/folders/{id}", get_folder),
@@ -972,6 +973,25 @@ fn all_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .into_iter()
         .map(|(name, _)| label_json(st, name))
         .collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+/// Every current attachment the caller may see.
+fn all_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    ctx.checkpoint()?;
+    let user = ctx.user();
+    let filename = ctx.req.q("filename");
+    let media = ctx.req.q("mediaType");
+    let mut atts: Vec<&Attachment> = st
+        .attachments
+        .values()
+        .filter(|a| a.status == "current")
+        .filter(|a| matches!(st.view(user, &a.page_id), crate::model::View::Visible(_)))
+        .filter(|a| filename.is_none_or(|f| a.title == f))
+        .filter(|a| media.is_none_or(|m| a.media_type == m))
+        .collect();
+    atts.sort_by(|a, b| id_order(&a.id, &b.id));
+    let items = atts.iter().map(|a| attachment_json(st, a)).collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
