@@ -326,7 +326,9 @@ async fn check(world: &World, kind: &str, scopes: &[&str]) -> Report {
                 }
                 (Err(e), Status::Forbidden) => e.kind == OpErrorKind::Forbidden,
                 (Err(e), Status::Unsupported) => {
-                    e.kind == OpErrorKind::NotFound || e.message.contains("no public API")
+                    e.kind == OpErrorKind::NotFound
+                        || e.message.contains("no public API")
+                        || e.message.contains("although this")
                 }
                 _ => false,
             };
@@ -392,6 +394,28 @@ async fn predictions_match_calls_for_every_credential_and_scope_set() {
             );
         }
     }
+    // Seed 002 (a simulator switch): v1 endpoints refuse scoped tokens whatever they hold.
+    world
+        .http
+        .put(format!("{}/behaviour", world.info.admin_url))
+        .json(&json!({"v1_refuses_scoped_tokens": true}))
+        .send()
+        .await
+        .unwrap();
+    let r = check(&world, "scoped", &full).await;
+    let download = r
+        .actions
+        .iter()
+        .find(|a| a.tool == "attachments" && a.action == "download")
+        .unwrap();
+    assert_eq!(download.status, Status::Unsupported, "{download:?}");
+    world
+        .http
+        .put(format!("{}/behaviour", world.info.admin_url))
+        .json(&json!({"v1_refuses_scoped_tokens": false}))
+        .send()
+        .await
+        .unwrap();
     // Classic scopes only: granular-only routes refuse, and the report says what to add.
     let classic_only = [
         "read:confluence-content.all",

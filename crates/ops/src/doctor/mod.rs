@@ -346,6 +346,23 @@ fn action_report(
                 Status::Forbidden,
                 "the account lacks permission for this in the space that was probed".to_string(),
             )
+        } else if step.contains(&OpVerdict::Missing)
+            && known.is_some_and(|k| {
+                let g = preferred.info().granular;
+                !g.is_empty() && k.contains_all(g)
+            })
+        {
+            // Refused for scopes although every listed scope is held (seed 002).
+            (
+                Status::Unsupported,
+                format!(
+                    "{} answers \"scope does not match\" although this credential holds {}: \
+                     Confluence does not open it to this kind of credential; a classic API token \
+                     on the site URL can",
+                    preferred.operation_id(),
+                    preferred.info().granular.names().join(", ")
+                ),
+            )
         } else if step.contains(&OpVerdict::Missing) {
             let info = preferred.info();
             let held = known.unwrap_or(ScopeSet::EMPTY);
