@@ -228,6 +228,12 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     } else {
         None
     };
+    // Over HTTP the credential may be per user (OAuth): the server resolves what it needs.
+    if let Command::Serve(args) = &cli.command
+        && args.http.is_some()
+    {
+        return serve::run_http(layer, args.clone()).await;
+    }
     let resolved = layer
         .resolve()
         .map_err(|e| ClientError::Config(format!("{e:#}")))?;

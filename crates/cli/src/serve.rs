@@ -1,12 +1,24 @@
 //! `conflux serve`: the MCP server over stdio (default) or streamable HTTP (`--http`).
 //! Over stdio, stdout carries only the protocol; logs go to stderr.
+//!
+//! Over HTTP the server is a deployment: the configuration page (`/` for users, `/admin` for
+//! the maintainer), the OAuth callback, and `/mcp` with per-user connections and the agent
+//! allowlist, all over the connection store (SQLite by default, or Postgres).
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use anyhow::{Context, bail};
 use clap::Args;
-use conflux_client::Client;
+use conflux_client::{Client, ClientConfig, ClientError, CredentialConfig};
 use conflux_mcp::ConfluxServer;
+use conflux_oauth::AppCredentials;
 use conflux_ops::{Config, Ops};
+use conflux_store::{AppSettings, AuthMode, EncryptionKey, SqlStore, TenantId};
+use conflux_types::{BaseUrl, Secret};
+
+use crate::settings::Layer;
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -32,6 +44,41 @@ pub struct ServeArgs {
     /// Print the granular scopes the enabled tools need (read-only or full), one per line, and exit.
     #[arg(long)]
     pub print_scopes: bool,
+    /// With --http: the connection store, a SQLite file (default: conflux/conflux.db under the
+    /// user's data directory) or a postgres:// URL [env: CONFLUX_DATABASE_URL]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CONFLUX_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// With --http: the file holding the store's encryption key, created on first run (default
+    /// for SQLite: conflux.key beside the database; the key itself may be given in
+    /// CONFLUX_ENCRYPTION_KEY) [env: CONFLUX_ENCRYPTION_KEY_FILE]
+    #[arg(long, value_name = "FILE", env = "CONFLUX_ENCRYPTION_KEY_FILE")]
+    pub encryption_key_file: Option<PathBuf>,
+    /// With --http: the URL browsers and the identity service reach this server at (default
+    /// http://ADDR); the OAuth callback is PUBLIC_URL/callback [env: CONFLUX_PUBLIC_URL]
+    #[arg(long, value_name = "URL", env = "CONFLUX_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// With --http: the tenant whose settings, allowlist and connections this server uses
+    /// [env: CONFLUX_TENANT]
+    #[arg(long, env = "CONFLUX_TENANT", default_value = "default")]
+    pub tenant: String,
+    /// With --http: the auth mode until the maintainer saves one: oauthCentral, oauth,
+    /// apiToken or accessToken (default: the kind of CONFLUENCE_* credential set, else
+    /// oauthCentral) [env: CONFLUX_AUTH_MODE]
+    #[arg(long, env = "CONFLUX_AUTH_MODE")]
+    pub auth_mode: Option<String>,
+    /// With --http: the client id of the platform's OAuth app (oauthCentral); its secret comes
+    /// from CONFLUX_OAUTH_CLIENT_SECRET [env: CONFLUX_OAUTH_CLIENT_ID]
+    #[arg(long, env = "CONFLUX_OAUTH_CLIENT_ID")]
+    pub oauth_client_id: Option<String>,
+    /// With --http: let every agent call until the maintainer decides otherwise
+    /// [env: CONFLUX_ALLOW_ALL_AGENTS]
+    #[arg(long)]
+    pub allow_all_agents: bool,
 }
 
 fn truthy(v: Option<String>) -> bool {
@@ -67,7 +114,20 @@ impl ServeArgs {
                 split(env("CONFLUX_ALLOW_SPACES").or_else(|| env("CONFLUENCE_SPACES_FILTER")));
         }
         a.tools.retain(|t| !t.trim().is_empty());
+        a.allow_all_agents = a.allow_all_agents || truthy(env("CONFLUX_ALLOW_ALL_AGENTS"));
         a
+    }
+
+    fn ops_config(&self) -> Config {
+        Config {
+            read_only: self.read_only,
+            allow_spaces: self.allow_spaces.clone(),
+            deny_spaces: self.deny_spaces.clone(),
+            read_only_spaces: self.read_only_spaces.clone(),
+            // Local paths only make sense when the server runs on the caller's machine.
+            allow_files: self.http.is_none(),
+            ..Config::default()
+        }
     }
 }
 
@@ -99,32 +159,170 @@ pub fn print_scopes(args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `conflux serve` over stdio, with the one client the settings describe.
 pub async fn run(client: Client, args: ServeArgs) -> anyhow::Result<()> {
     let args = args.resolved();
-    let config = Config {
-        read_only: args.read_only,
-        allow_spaces: args.allow_spaces.clone(),
-        deny_spaces: args.deny_spaces.clone(),
-        read_only_spaces: args.read_only_spaces.clone(),
-        // Local paths only make sense when the server runs on the caller's machine.
-        allow_files: args.http.is_none(),
-        ..Config::default()
-    };
+    let config = args.ops_config();
     let server = ConfluxServer::new(Ops::new(client, config), &args.tools)?;
     tracing::info!(tools = ?server.tool_names(), read_only = args.read_only, "MCP server starting");
-    match args.http {
-        None => conflux_mcp::serve_stdio(server).await?,
-        Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|source| conflux_mcp::ServeError::Bind { addr, source })?;
-            let bound = listener.local_addr().unwrap_or(addr);
-            eprintln!("conflux: MCP endpoint http://{bound}/mcp");
-            conflux_mcp::serve_http_on(server, listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?
+    conflux_mcp::serve_stdio(server).await?;
+    Ok(())
+}
+
+fn env_var(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The store key: `CONFLUX_ENCRYPTION_KEY`, else the key file (created on first run; for
+/// SQLite it defaults to `conflux.key` beside the database). Never stored in the database.
+fn encryption_key(args: &ServeArgs, location: &str) -> anyhow::Result<EncryptionKey> {
+    if let Some(k) = env_var("CONFLUX_ENCRYPTION_KEY") {
+        return EncryptionKey::parse(&k).context("CONFLUX_ENCRYPTION_KEY");
+    }
+    let path = match &args.encryption_key_file {
+        Some(p) => p.clone(),
+        None if is_postgres(location) => bail!(
+            "a Postgres store needs its encryption key: set CONFLUX_ENCRYPTION_KEY (e.g. \
+             `openssl rand -hex 32`) or --encryption-key-file, the same for every server process"
+        ),
+        None => {
+            let db = Path::new(
+                location
+                    .strip_prefix("sqlite://")
+                    .or_else(|| location.strip_prefix("sqlite:"))
+                    .unwrap_or(location),
+            );
+            db.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .join("conflux.key")
+        }
+    };
+    Ok(EncryptionKey::load_or_create(&path)?)
+}
+
+fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// The settings in force until the maintainer saves some.
+fn default_settings(
+    args: &ServeArgs,
+    fallback: Option<&CredentialConfig>,
+) -> anyhow::Result<AppSettings> {
+    let auth_mode = match args.auth_mode.as_deref() {
+        Some(m) => AuthMode::parse(m).context("--auth-mode / CONFLUX_AUTH_MODE")?,
+        None => match fallback {
+            Some(CredentialConfig::ApiToken { .. }) => AuthMode::ApiToken,
+            Some(CredentialConfig::AccessToken { .. }) => AuthMode::AccessToken,
+            _ => AuthMode::OAuthCentral,
+        },
+    };
+    Ok(AppSettings {
+        auth_mode,
+        allow_all_agents: args.allow_all_agents,
+        ..AppSettings::default()
+    })
+}
+
+/// `conflux serve --http`: the configuration page, the OAuth callback and `/mcp`.
+pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
+    let args = args.resolved();
+    let Some(addr) = args.http else {
+        bail!("run_http needs --http");
+    };
+    let config_error = |e: anyhow::Error| ClientError::Config(format!("{e:#}"));
+    let mut client = ClientConfig::default();
+    if let Some(g) = &layer.gateway_url {
+        client.endpoints.gateway =
+            BaseUrl::parse(g).context("CONFLUX_GATEWAY_URL / gateway_url")?;
+    }
+    if let Some(i) = &layer.identity_url {
+        client.endpoints.identity =
+            BaseUrl::parse(i).context("CONFLUX_IDENTITY_URL / identity_url")?;
+    }
+    // A CONFLUENCE_* credential serves the token modes when the page sets none.
+    let fallback = if layer.api_token.is_some() || layer.access_token.is_some() {
+        Some(layer.resolve().map_err(config_error)?.credential)
+    } else {
+        None
+    };
+    let central_app = match (
+        args.oauth_client_id.clone(),
+        env_var("CONFLUX_OAUTH_CLIENT_SECRET"),
+    ) {
+        (Some(client_id), Some(secret)) => Some(AppCredentials {
+            client_id,
+            client_secret: Secret::new(secret),
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ClientError::Config(
+                "CONFLUX_OAUTH_CLIENT_ID is set but CONFLUX_OAUTH_CLIENT_SECRET is not".into(),
+            )
+            .into());
+        }
+        (None, Some(_)) => {
+            return Err(ClientError::Config(
+                "CONFLUX_OAUTH_CLIENT_SECRET is set but CONFLUX_OAUTH_CLIENT_ID is not".into(),
+            )
+            .into());
+        }
+    };
+    for t in &args.tools {
+        if conflux_ops::catalog::tool(t).is_none() {
+            return Err(conflux_mcp::ServeError::UnknownTool(t.clone()).into());
         }
     }
+    let location = match &args.database_url {
+        Some(u) => u.clone(),
+        None => conflux_store::default_database_path()
+            .context("no data directory for the default database: set --database-url")?
+            .display()
+            .to_string(),
+    };
+    let key = encryption_key(&args, &location).map_err(config_error)?;
+    let cookie_key = key.derive("conflux-web cookies");
+    let store = SqlStore::open(&location, key).await?;
+    let defaults = default_settings(&args, fallback.as_ref()).map_err(config_error)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| conflux_mcp::ServeError::Bind { addr, source })?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let tenant = TenantId::new(args.tenant.clone()).context("--tenant / CONFLUX_TENANT")?;
+    let mut config = conflux_web::WebConfig::new(&public_url, tenant, cookie_key)?;
+    config.admin_token = env_var("CONFLUX_ADMIN_TOKEN").map(Secret::new);
+    config.tools = args.tools.clone();
+    config.ops = args.ops_config();
+    config.client = client;
+    config.central_app = central_app;
+    config.fallback = fallback;
+    config.defaults = defaults;
+    let admin = config.admin_token.is_some();
+    let web = conflux_web::Web::new(Arc::new(store), config)?;
+    let router = web.router()?;
+    let base = web.user_url();
+    eprintln!("conflux: configuration page {base}");
+    if admin {
+        eprintln!("conflux: maintainer view {base}admin");
+    } else {
+        eprintln!("conflux: maintainer view disabled (set CONFLUX_ADMIN_TOKEN to enable it)");
+    }
+    eprintln!(
+        "conflux: OAuth callback URL to register {}",
+        web.callback_url()
+    );
+    eprintln!("conflux: MCP endpoint {base}mcp (listening on {bound})");
+    tracing::info!(read_only = args.read_only, "HTTP server starting");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(conflux_mcp::ServeError::Http)?;
     Ok(())
 }
