@@ -50,7 +50,13 @@ impl MissingScopes {
             );
         }
         if self.exact {
-            format!("{op} needs scope(s) this {cred} does not hold: {list}")
+            let holds = match self.granted {
+                Some(g) if g.is_empty() => " (it holds no Confluence scope)".to_string(),
+                Some(g) if g.len() <= 8 => format!(" (it holds {})", Self::scope_list(g)),
+                Some(g) => format!(" (it holds {} other scopes)", g.len()),
+                None => String::new(),
+            };
+            format!("{op} needs scope(s) this {cred} does not hold: {list}{holds}")
         } else {
             format!(
                 "{op} needs scope(s) {list}, and this {cred} lacks at least one of them \
@@ -368,7 +374,8 @@ mod tests {
         let e = ClientError::missing(Operation::GetPages, CredentialKind::OAuth, Some(granted));
         assert_eq!(
             e.to_string(),
-            "getPages needs scope(s) this OAuth 2.0 (3LO) token does not hold: `read:page:confluence`"
+            "getPages needs scope(s) this OAuth 2.0 (3LO) token does not hold: `read:page:confluence` \
+             (it holds `read:space:confluence`)"
         );
         assert!(e.hint().contains("developer console"), "{}", e.hint());
         assert!(e.hint().contains("read:page:confluence"));

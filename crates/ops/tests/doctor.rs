@@ -284,7 +284,8 @@ fn first_section(outline: &Value) -> Option<String> {
 
 /// Backticked scope names in an error message.
 fn named_scopes(message: &str) -> BTreeSet<String> {
-    message
+    let needed = message.split(" (it holds").next().unwrap_or(message);
+    needed
         .split('`')
         .skip(1)
         .step_by(2)
