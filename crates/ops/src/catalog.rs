@@ -17,6 +17,9 @@ pub struct ActionSpec {
     /// Confluence Cloud offers no public API for what the action asks; it answers with that
     /// explanation (and what does exist) instead of a mysterious 401.
     pub no_public_api: bool,
+    /// Whether the client may take another route for the same job (false where the other
+    /// route would silently answer something else, e.g. child pages without the folders).
+    pub fallback: bool,
 }
 
 /// One tool.
@@ -38,6 +41,7 @@ const fn read(
         operations,
         summary,
         no_public_api: false,
+        fallback: true,
     }
 }
 const fn write(
@@ -52,6 +56,7 @@ const fn write(
         operations,
         summary,
         no_public_api: false,
+        fallback: true,
     }
 }
 const fn destroy(
@@ -66,6 +71,24 @@ const fn destroy(
         operations,
         summary,
         no_public_api: false,
+        fallback: true,
+    }
+}
+
+/// A read that must use exactly its operations: no other route gives the same answer.
+const fn read_exact(
+    name: &'static str,
+    operations: &'static [Operation],
+    summary: &'static str,
+) -> ActionSpec {
+    ActionSpec {
+        name,
+        write: false,
+        destructive: false,
+        operations,
+        summary,
+        no_public_api: false,
+        fallback: false,
     }
 }
 
@@ -82,6 +105,7 @@ const fn no_api(
         operations,
         summary,
         no_public_api: true,
+        fallback: true,
     }
 }
 
@@ -173,10 +197,10 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetPageDescendants],
                 "descendants down to depth",
             ),
-            read(
+            read_exact(
                 "folders",
                 &[O::GetPageDirectChildren],
-                "direct children that are folders",
+                "direct children that are folders (only v2 direct-children lists folders)",
             ),
             read(
                 "tree",

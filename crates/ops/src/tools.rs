@@ -637,11 +637,14 @@ impl Ops {
             "children" | "folders" => {
                 let id = required(&a.id, "id", action)?;
                 self.check_page(id, false).await?;
-                let page = self
-                    .client
-                    .content()
-                    .children(id.clone().into(), &self.paging(&a.paging)?)
-                    .await?;
+                let paging = self.paging(&a.paging)?;
+                let content = self.client.content();
+                // Only direct-children lists folders: no fallback for `folders`.
+                let page = if action == "folders" {
+                    content.direct_children(id.clone().into(), &paging).await?
+                } else {
+                    content.children(id.clone().into(), &paging).await?
+                };
                 let items = page
                     .results
                     .into_iter()

@@ -47,6 +47,17 @@ impl Content<'_> {
             .await
     }
 
+    /// Direct children of every type (pages, folders, databases, ...) through v2 direct-children
+    /// only: the fallback to child pages would silently leave the other types out.
+    pub async fn direct_children(
+        &self,
+        id: PageId,
+        page: &PageRequest,
+    ) -> Result<Page<ContentRef>> {
+        let call = Call::new(Operation::GetPageDirectChildren, &[("id", id.as_str())])?;
+        self.client.list(call, page).await
+    }
+
     /// Ancestors, root first. v2 needs `read:content.metadata:confluence`; on the site URL the
     /// v1 content call with `expand=ancestors` does the same job.
     pub async fn ancestors(&self, id: PageId) -> Result<Vec<ContentRef>> {

@@ -309,7 +309,11 @@ fn action_report(
     let mut classic = ScopeSet::EMPTY;
     let mut detail = String::new();
     for preferred in spec.operations {
-        let cands = candidates::for_preferred(*preferred);
+        let cands = if spec.fallback {
+            candidates::for_preferred(*preferred)
+        } else {
+            vec![*preferred]
+        };
         let order = plan(&cands, route, known);
         let working = order
             .iter()
