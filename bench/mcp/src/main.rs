@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use conflux_client::api::{BodyFormat, PageList, SearchParams};
-use conflux_client::{Client, ClientConfig, CredentialConfig, Endpoints, PageRequest, TokenKindHint};
+use conflux_client::{
+    Client, ClientConfig, CredentialConfig, Endpoints, PageRequest, TokenKindHint,
+};
 use conflux_sim::{SimConfig, SimInfo};
 use conflux_types::{BaseUrl, PageId, Secret, SiteUrl};
 use rmcp::model::{CallToolRequestParams, JsonObject};
@@ -41,7 +43,9 @@ async fn main() -> anyhow::Result<()> {
     let cql = format!("space = \"{space_key}\" AND type = page");
     println!("conflux MCP benchmark: {starts} cold starts, {calls} timed calls per series");
     println!("binary  {binary}");
-    println!("page    {page_id} ({page_size} bytes of storage XHTML); cql `{cql}` limit {SEARCH_LIMIT}");
+    println!(
+        "page    {page_id} ({page_size} bytes of storage XHTML); cql `{cql}` limit {SEARCH_LIMIT}"
+    );
     println!("machine {} CPUs, {}", cpus(), cpu_model());
     println!();
 
@@ -78,7 +82,10 @@ async fn main() -> anyhow::Result<()> {
         tool(&mcp, "pages", &get_st).await?;
         s.mcp_storage.push_if(keep, t.elapsed());
         let t = Instant::now();
-        client.pages().get(id.clone(), Some(BodyFormat::Storage)).await?;
+        client
+            .pages()
+            .get(id.clone(), Some(BodyFormat::Storage))
+            .await?;
         s.direct_body.push_if(keep, t.elapsed());
         let t = Instant::now();
         tool(&mcp, "search", &search).await?;
@@ -118,10 +125,26 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("| call ({calls} each) | p50 | p95 | p50 ratio to direct | p95 ratio |");
     println!("|---|---|---|---|---|");
-    row("conflux-client `pages().get(id, storage)`", &s.direct_body, &s.direct_body);
-    row("MCP `pages.getBody` (storage)", &s.mcp_storage, &s.direct_body);
-    row("MCP `pages.getBody` (markdown, the default)", &s.mcp_md, &s.direct_body);
-    row("conflux-client `search().cql`", &s.direct_search, &s.direct_search);
+    row(
+        "conflux-client `pages().get(id, storage)`",
+        &s.direct_body,
+        &s.direct_body,
+    );
+    row(
+        "MCP `pages.getBody` (storage)",
+        &s.mcp_storage,
+        &s.direct_body,
+    );
+    row(
+        "MCP `pages.getBody` (markdown, the default)",
+        &s.mcp_md,
+        &s.direct_body,
+    );
+    row(
+        "conflux-client `search().cql`",
+        &s.direct_search,
+        &s.direct_search,
+    );
     row("MCP `search.cql`", &s.mcp_search, &s.direct_search);
     drop(sim);
     Ok(())
@@ -233,7 +256,10 @@ async fn largest_page(client: &Client) -> anyhow::Result<(String, usize, String)
             body_format: Some(BodyFormat::Storage),
             ..PageList::default()
         };
-        let pages = client.pages().list(&filter, &PageRequest::limit(250)).await?;
+        let pages = client
+            .pages()
+            .list(&filter, &PageRequest::limit(250))
+            .await?;
         for p in pages.results {
             let size = p
                 .body
@@ -293,7 +319,11 @@ async fn cold_start(binary: &str, info: &SimInfo, demo: bool) -> anyhow::Result<
     Ok((elapsed, kb))
 }
 
-async fn tool(mcp: &RunningService<RoleClient, ()>, name: &str, args: &JsonObject) -> anyhow::Result<()> {
+async fn tool(
+    mcp: &RunningService<RoleClient, ()>,
+    name: &str,
+    args: &JsonObject,
+) -> anyhow::Result<()> {
     let r = mcp
         .call_tool(CallToolRequestParams::new(name.to_string()).with_arguments(args.clone()))
         .await?;
