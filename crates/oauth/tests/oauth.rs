@@ -652,7 +652,12 @@ async fn revoked_refresh_token_drops_the_connection_and_asks_to_reconnect() {
     let client = flow.client_for(&alice, client_config()).await.unwrap();
     let expected = format!("Confluence is not connected for this user: reconnect at {RECONNECT}");
     let err = call(&client).await.unwrap_err();
-    assert!(err.to_string().contains(&expected), "{err}");
+    assert_eq!(err.to_string(), expected);
+    assert!(
+        matches!(&err, conflux_client::ClientError::NotConnected { reconnect_url } if reconnect_url == RECONNECT),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), conflux_client::ErrorKind::Unauthorized);
     assert!(store.connection(&alice).await.unwrap().is_none());
     // The next call says the same, without asking Atlassian again.
     let requests = world.stats().await["refresh_requests"].as_u64().unwrap();

@@ -99,6 +99,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn not_connected_keeps_the_exact_message_and_the_reconnect_url() {
+        let e: OpError = ClientError::NotConnected {
+            reconnect_url: "https://conflux.example/".into(),
+        }
+        .into();
+        assert_eq!(e.kind, OpErrorKind::Unauthorized);
+        assert_eq!(
+            e.message,
+            "Confluence is not connected for this user: reconnect at https://conflux.example/"
+        );
+        assert!(e.hint.contains("https://conflux.example/"), "{}", e.hint);
+    }
+
+    #[test]
     fn version_conflict_keeps_the_number_and_the_fix() {
         let e: OpError = ClientError::VersionConflict {
             current: Some(7),

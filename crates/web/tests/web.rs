@@ -256,6 +256,7 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium session, or says why it cannot (a failure
     /// when CI=true).
     async fn start(test: &str) -> Option<Browser> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"]);
         let driver = find_program(&["chromedriver"]);
         let (Some(chromium), Some(driver)) = (chromium, driver) else {
