@@ -232,7 +232,10 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     if let Command::Serve(args) = &cli.command
         && args.http.is_some()
     {
-        return serve::run_http(layer, args.clone()).await;
+        let mut args = args.clone();
+        // The demo is for trying things out: every agent may call it.
+        args.allow_all_agents |= cli.demo;
+        return serve::run_http(layer, args).await;
     }
     let resolved = layer
         .resolve()
