@@ -44,34 +44,26 @@ const fn read(
         fallback: true,
     }
 }
+
 const fn write(
     name: &'static str,
     operations: &'static [Operation],
     summary: &'static str,
 ) -> ActionSpec {
     ActionSpec {
-        name,
         write: true,
-        destructive: false,
-        operations,
-        summary,
-        no_public_api: false,
-        fallback: true,
+        ..read(name, operations, summary)
     }
 }
+
 const fn destroy(
     name: &'static str,
     operations: &'static [Operation],
     summary: &'static str,
 ) -> ActionSpec {
     ActionSpec {
-        name,
-        write: true,
         destructive: true,
-        operations,
-        summary,
-        no_public_api: false,
-        fallback: true,
+        ..write(name, operations, summary)
     }
 }
 
@@ -82,13 +74,8 @@ const fn read_exact(
     summary: &'static str,
 ) -> ActionSpec {
     ActionSpec {
-        name,
-        write: false,
-        destructive: false,
-        operations,
-        summary,
-        no_public_api: false,
         fallback: false,
+        ..read(name, operations, summary)
     }
 }
 
@@ -99,13 +86,8 @@ const fn no_api(
     summary: &'static str,
 ) -> ActionSpec {
     ActionSpec {
-        name,
-        write: false,
-        destructive: false,
-        operations,
-        summary,
         no_public_api: true,
-        fallback: true,
+        ..read(name, operations, summary)
     }
 }
 
