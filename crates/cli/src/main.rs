@@ -233,8 +233,16 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
         && args.http.is_some()
     {
         let mut args = args.clone();
-        // The demo is for trying things out: every agent may call it.
-        args.allow_all_agents |= cli.demo;
+        // The demo is for trying things out: every agent may call it, and its connection
+        // store lives in a temporary directory, not the user's data directory.
+        if cli.demo {
+            args.allow_all_agents = true;
+            if args.database_url.is_none() {
+                let dir = std::env::temp_dir().join(format!("conflux-demo-{}", std::process::id()));
+                std::fs::create_dir_all(&dir)?;
+                args.database_url = Some(dir.join("conflux.db").display().to_string());
+            }
+        }
         return serve::run_http(layer, args).await;
     }
     let resolved = layer
