@@ -199,10 +199,30 @@ pub(crate) fn unescape(raw: &str, pos: usize, issues: &mut Vec<Issue>) -> String
     out
 }
 
+/// `pos` moved back to the nearest char boundary: quick-xml counts bytes, and a position inside
+/// a multi-byte character must never be sliced at.
+fn floor_boundary(s: &str, pos: usize) -> usize {
+    let mut p = pos.min(s.len());
+    while !s.is_char_boundary(p) {
+        p -= 1;
+    }
+    p
+}
+
+/// The boundary after the character at `pos` (a boundary).
+fn next_boundary(s: &str, pos: usize) -> usize {
+    pos + s[pos..].chars().next().map_or(1, char::len_utf8)
+}
+
 /// Splits `input` into tokens, recovering from every syntax error.
 pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec<Token> {
     let mut tokens = Vec::new();
-    let mut start = 0usize;
+    // A byte-order mark is not content (quick-xml skips it too, which would shift positions).
+    let mut start = if input.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
     'restart: while start < input.len() {
         let slice = &input[start..];
         let mut reader = Reader::from_str(slice);
@@ -214,12 +234,11 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
         cfg.expand_empty_elements = false;
         loop {
             let before = reader.buffer_position() as usize;
-            let at = start + before;
+            let at = floor_boundary(input, start + before);
             let event = match reader.read_event() {
                 Ok(ev) => ev,
                 Err(err) => {
-                    let epos = start + reader.error_position() as usize;
-                    let epos = epos.min(input.len());
+                    let epos = floor_boundary(input, start + reader.error_position() as usize);
                     if input[epos..].starts_with("<![CDATA[") {
                         let body_start = epos + 9;
                         let (body, next) = lenient_cdata_end(input, body_start);
@@ -237,7 +256,7 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
                             message: format!("{err}; the `<` is kept as text"),
                         });
                         push_text(&mut tokens, "<".to_string());
-                        start = epos + 1;
+                        start = next_boundary(input, epos);
                     }
                     continue 'restart;
                 }
@@ -250,7 +269,7 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
                         message: "`<` does not start a valid tag; kept as text".into(),
                     });
                     push_text(&mut tokens, "<".to_string());
-                    start = at + 1;
+                    start = next_boundary(input, at);
                     continue 'restart;
                 }
                 Event::Start(e) => {
@@ -267,7 +286,7 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
                             message: "malformed end tag kept as text".into(),
                         });
                         push_text(&mut tokens, "<".to_string());
-                        start = at + 1;
+                        start = next_boundary(input, at);
                         continue 'restart;
                     }
                     tokens.push(Token::End {

@@ -273,3 +273,28 @@ proptest! {
         let _ = storage_to_markdown(&st.output);
     }
 }
+
+/// Found by the fuzzer: a byte-order mark, then a replacement character and a run of `<`
+/// made the tokenizer slice inside a multi-byte character.
+#[test]
+fn fuzz_crash_bom_and_multibyte_after_lt_do_not_panic() {
+    let bytes = [
+        0xef, 0xbb, 0xbf, 0xbd, 0x2b, 0x3c, 0x3c, 0x3c, 0x3c, 0x2b, 0xc7, 0x28, 0x9c, 0x7e, 0x3c,
+        0x3c, 0x73, 0xf9,
+    ];
+    let input = String::from_utf8_lossy(&bytes);
+    for text in [
+        input.as_ref(),
+        "\u{feff}<p>x</p>",
+        "<\u{e9}t\u{e9}>",
+        "<<\u{1f600}<",
+        "\u{feff}\u{fffd}<",
+    ] {
+        let md = conflux_convert::storage_to_markdown(text);
+        let back = conflux_convert::markdown_to_storage(&md.output);
+        let _ = conflux_convert::normalized(text);
+        let _ = back;
+    }
+    let out = conflux_convert::storage_to_markdown("\u{feff}<p>kept</p>");
+    assert!(out.output.contains("kept"), "{}", out.output);
+}
