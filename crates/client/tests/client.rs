@@ -162,6 +162,17 @@ impl Sim {
     }
 }
 
+/// A page at the top of `space_id` with a storage body.
+fn top_level_page(space_id: &str, title: &str, body: &str) -> NewPage {
+    NewPage {
+        space_id: space_id.into(),
+        title: title.into(),
+        parent_id: None,
+        body: body.into(),
+        status: None,
+    }
+}
+
 fn missing(e: &ClientError) -> Vec<&'static str> {
     match e {
         ClientError::MissingScopes(m) => m.missing_granular.names(),
@@ -325,13 +336,7 @@ async fn missing_scope_refusals_name_the_scope_in_every_area() {
     );
     let e = c
         .pages()
-        .create(&NewPage {
-            space_id: "1".into(),
-            title: "x".into(),
-            parent_id: None,
-            body: String::new(),
-            status: None,
-        })
+        .create(&top_level_page("1", "x", ""))
         .await
         .unwrap_err();
     assert_eq!(missing(&e), vec!["write:page:confluence"]);
@@ -511,13 +516,7 @@ async fn stale_version_is_a_conflict_that_names_the_current_version() {
     let sid = sim.space_id(&client, "ENG").await;
     let page = client
         .pages()
-        .create(&NewPage {
-            space_id: sid,
-            title: "Conflict test".into(),
-            parent_id: None,
-            body: "<p>one</p>".into(),
-            status: None,
-        })
+        .create(&top_level_page(&sid, "Conflict test", "<p>one</p>"))
         .await
         .unwrap();
     let id = PageId::new(page.id.clone());
@@ -621,13 +620,7 @@ async fn server_errors_are_retried_for_reads_but_not_for_creates() {
     .await;
     let e = client
         .pages()
-        .create(&NewPage {
-            space_id: sid,
-            title: "Not twice".into(),
-            parent_id: None,
-            body: "<p>x</p>".into(),
-            status: None,
-        })
+        .create(&top_level_page(&sid, "Not twice", "<p>x</p>"))
         .await
         .unwrap_err();
     assert!(
@@ -675,13 +668,7 @@ async fn space_permissions_hide_and_forbid() {
     let hr = sim.space_id(&classic, "HR").await;
     let e = classic
         .pages()
-        .create(&NewPage {
-            space_id: hr,
-            title: "Nope".into(),
-            parent_id: None,
-            body: String::new(),
-            status: None,
-        })
+        .create(&top_level_page(&hr, "Nope", ""))
         .await
         .unwrap_err();
     assert!(matches!(e, ClientError::Forbidden { .. }), "{e:?}");
@@ -739,13 +726,7 @@ async fn every_tool_area_works_with_the_full_scoped_token() {
     let sid = sim.space_id(&c, "ENG").await;
     let page = c
         .pages()
-        .create(&NewPage {
-            space_id: sid,
-            title: "Round trip".into(),
-            parent_id: None,
-            body: "<p>a</p>".into(),
-            status: None,
-        })
+        .create(&top_level_page(&sid, "Round trip", "<p>a</p>"))
         .await
         .unwrap();
     let id = PageId::new(page.id.clone());
