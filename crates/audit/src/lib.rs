@@ -149,6 +149,7 @@ pub async fn audit(client: &Client) -> AuditReport {
 
     // Groups and their members.
     let mut groups = Vec::new();
+    // Group name -> members (grants name groups by name once resolved below).
     let mut members_of: BTreeMap<String, Vec<User>> = BTreeMap::new();
     match all_groups(client).await {
         Ok(list) => {
@@ -156,7 +157,6 @@ pub async fn audit(client: &Client) -> AuditReport {
                 match all_members(client, &g).await {
                     Ok(users) => {
                         members_of.insert(g.name.clone(), users.clone());
-                        members_of.insert(g.id.clone(), users.clone());
                         groups.push(GroupAudit {
                             id: g.id.clone(),
                             name: g.name.clone(),
