@@ -53,6 +53,10 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
         ("POST", "/tokens"),
         ("POST", "/tokens/revoke"),
         ("POST", "/users"),
+        ("POST", "/accounts"),
+        ("POST", "/accounts/{account}/disable"),
+        ("POST", "/accounts/{account}/enable"),
+        ("POST", "/accounts/{account}/revoke-grants"),
         ("POST", "/oauth-clients"),
         ("POST", "/spaces/{key}/permissions"),
         ("GET", "/behaviour"),
@@ -82,6 +86,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
     }
     let mut st = shared.lock();
     let st = &mut *st;
+    let param = params.first().map(|p| p.1.as_str()).unwrap_or("");
     let result = match (method, template) {
         ("GET", "/stats") => Ok(json!(st.stats)),
         ("POST", "/stats/reset") => {
@@ -91,10 +96,12 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
         ("POST", "/tokens") => create_token(st, req),
         ("POST", "/tokens/revoke") => revoke(st, req),
         ("POST", "/users") => upsert_user(st, req),
+        ("POST", "/accounts") => upsert_outsider(st, req),
+        ("POST", "/accounts/{account}/disable") => set_disabled(st, param, true),
+        ("POST", "/accounts/{account}/enable") => set_disabled(st, param, false),
+        ("POST", "/accounts/{account}/revoke-grants") => revoke_grants(st, param),
         ("POST", "/oauth-clients") => create_client(st, req),
-        ("POST", "/spaces/{key}/permissions") => {
-            set_permission(st, req, params.first().map(|p| p.1.as_str()).unwrap_or(""))
-        }
+        ("POST", "/spaces/{key}/permissions") => set_permission(st, req, param),
         ("GET", "/behaviour") => Ok(json!(st.behaviour)),
         ("PUT", "/behaviour") => merge::<Behaviour>(&st.behaviour, req).map(|b| {
             st.behaviour = b;
@@ -162,9 +169,10 @@ struct NewToken {
 
 fn create_token(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
     let t: NewToken = body(req)?;
-    let Some(user) = st.user_by_email(&t.email).map(|u| u.account_id.clone()) else {
+    let Some(user) = st.account_by_email(&t.email).map(|u| u.account_id.clone()) else {
         return Err(bad(format!(
-            "no user with email {:?}; create it with POST /users",
+            "no account with email {:?}; create it with POST /users (a user of the site) or \
+             POST /accounts (an outside account)",
             t.email
         )));
     };
@@ -254,28 +262,50 @@ struct NewUser {
     disabled: bool,
 }
 
-/// Creates a user, or updates the one with this account id (or email).
+/// Creates a user, or updates the one with this account id (or email). An outside account so
+/// named joins the site, keeping its account id.
 fn upsert_user(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
     let u: NewUser = body(req)?;
-    let existing = st.users.iter().position(|x| {
+    let named = |x: &User| {
         u.account_id.as_ref().is_some_and(|a| &x.account_id == a)
             || x.email.eq_ignore_ascii_case(&u.email)
-    });
-    let account_id = match (&u.account_id, existing) {
-        (Some(a), _) => a.clone(),
-        (None, Some(i)) => st.users[i].account_id.clone(),
-        (None, None) => format!(
-            "557058:{}",
-            uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng)).into_uuid()
-        ),
     };
+    let existing = st.users.iter().position(named);
+    let joining = match existing {
+        None => st.outsiders.iter().position(named),
+        Some(_) => None,
+    };
+    let same_email = |x: &User| x.email.eq_ignore_ascii_case(&u.email);
     if st
         .users
         .iter()
         .enumerate()
-        .any(|(i, x)| Some(i) != existing && x.email.eq_ignore_ascii_case(&u.email))
+        .any(|(i, x)| Some(i) != existing && same_email(x))
+        || st
+            .outsiders
+            .iter()
+            .enumerate()
+            .any(|(i, x)| Some(i) != joining && same_email(x))
     {
-        return Err(bad(format!("email {:?} belongs to another user", u.email)));
+        return Err(bad(format!(
+            "email {:?} belongs to another account",
+            u.email
+        )));
+    }
+    let account_id = match (&u.account_id, existing, joining) {
+        (Some(a), _, _) => a.clone(),
+        (None, Some(i), _) => st.users[i].account_id.clone(),
+        (None, None, Some(j)) => st.outsiders[j].account_id.clone(),
+        (None, None, None) => format!(
+            "557058:{}",
+            uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng)).into_uuid()
+        ),
+    };
+    let display_name = u
+        .display_name
+        .or_else(|| joining.map(|j| st.outsiders[j].display_name.clone()));
+    if let Some(j) = joining {
+        st.outsiders.remove(j);
     }
     for g in &u.groups {
         if !st.groups.iter().any(|x| &x.name == g) {
@@ -289,7 +319,7 @@ fn upsert_user(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
     let user = User {
         account_id: account_id.clone(),
         email: u.email,
-        display_name: u.display_name.unwrap_or_else(|| account_id.clone()),
+        display_name: display_name.unwrap_or_else(|| account_id.clone()),
         groups: u.groups,
         guest: u.guest,
         site_admin: u.site_admin,
@@ -302,6 +332,103 @@ fn upsert_user(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
         None => st.users.push(user),
     }
     Ok(out)
+}
+
+fn account_json(st: &State, u: &User) -> Value {
+    json!({"account_id": u.account_id, "email": u.email, "display_name": u.display_name,
+        "member": st.is_member(&u.account_id), "disabled": u.disabled})
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOutsider {
+    #[serde(default)]
+    account_id: Option<String>,
+    email: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    disabled: bool,
+}
+
+/// Creates an outside account (an Atlassian account that is no user of the site), or updates
+/// the outside account with this account id (or email).
+fn upsert_outsider(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
+    let a: NewOutsider = body(req)?;
+    let clash = st.users.iter().any(|x| {
+        a.account_id.as_ref().is_some_and(|id| &x.account_id == id)
+            || x.email.eq_ignore_ascii_case(&a.email)
+    });
+    if clash {
+        return Err(bad(
+            "this account is a user of the site; change it with POST /users",
+        ));
+    }
+    let existing = st.outsiders.iter().position(|x| {
+        a.account_id.as_ref().is_some_and(|id| &x.account_id == id)
+            || x.email.eq_ignore_ascii_case(&a.email)
+    });
+    if st
+        .outsiders
+        .iter()
+        .enumerate()
+        .any(|(i, x)| Some(i) != existing && x.email.eq_ignore_ascii_case(&a.email))
+    {
+        return Err(bad(format!(
+            "email {:?} belongs to another account",
+            a.email
+        )));
+    }
+    let account_id = match (&a.account_id, existing) {
+        (Some(id), _) => id.clone(),
+        (None, Some(i)) => st.outsiders[i].account_id.clone(),
+        (None, None) => format!(
+            "557058:{}",
+            uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng)).into_uuid()
+        ),
+    };
+    let account = User {
+        display_name: a.display_name.unwrap_or_else(|| account_id.clone()),
+        account_id,
+        email: a.email,
+        groups: vec![],
+        guest: false,
+        site_admin: false,
+        disabled: a.disabled,
+    };
+    let out = account_json(st, &account);
+    match existing {
+        Some(i) => st.outsiders[i] = account,
+        None => st.outsiders.push(account),
+    }
+    Ok(out)
+}
+
+/// Deactivates (or reactivates) any account, user of the site or outsider: a deactivated
+/// account cannot sign in, and every credential of it is refused.
+fn set_disabled(st: &mut State, login: &str, disabled: bool) -> Result<Value, AdminErr> {
+    let id = st
+        .account_by_login(login)
+        .map(|u| u.account_id.clone())
+        .ok_or_else(|| AdminErr(404, format!("no account {login:?}")))?;
+    if let Some(u) = st.account_mut(&id) {
+        u.disabled = disabled;
+    }
+    let u = st
+        .account(&id)
+        .ok_or_else(|| AdminErr(404, format!("no account {login:?}")))?;
+    Ok(account_json(st, u))
+}
+
+/// Revokes every OAuth grant of one account (all apps): its refresh and access tokens stop
+/// working. API tokens are no grants and stay.
+fn revoke_grants(st: &mut State, login: &str) -> Result<Value, AdminErr> {
+    let id = st
+        .account_by_login(login)
+        .map(|u| u.account_id.clone())
+        .ok_or_else(|| AdminErr(404, format!("no account {login:?}")))?;
+    let n = crate::identity::revoke_account_grants(st, &id);
+    Ok(json!({"account_id": id, "revoked_grants": n}))
 }
 
 #[derive(Deserialize)]

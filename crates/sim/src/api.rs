@@ -5,6 +5,8 @@
 //! 1. unknown path → 404 naming method and path (before authentication);
 //! 2. gateway: wrong cloudId → 404;
 //! 3. authentication → 401 (or, for an expired OAuth token with the quirk on, 404 on v2 / 403 on v1);
+//!    a valid credential of an outside account (no user of the site) → 403 "Current user not
+//!    permitted to use Confluence";
 //! 4. endpoints no published scope opens (database rows, the download servlet) → scope 401 for
 //!    scoped and OAuth credentials;
 //! 5. deprecated v1 operation through the gateway → 410 (after authentication, before the scope
@@ -149,6 +151,18 @@ fn unauthorized(req: &Req, message: &str) -> Resp {
 enum AuthFail {
     Unauthorized(&'static str),
     ExpiredOauth,
+    /// A valid credential of an Atlassian account that is no user of this site.
+    NotPermitted,
+}
+
+/// What Confluence answers an authenticated account without access to the product
+/// (UNCONFIRMED: observed for API tokens and OAuth tokens of such accounts; see
+/// docs/simulator.md, "Accounts").
+fn not_permitted() -> Resp {
+    json_resp(
+        403,
+        &json!({"statusCode": 403, "message": "Current user not permitted to use Confluence"}),
+    )
 }
 
 fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
@@ -183,7 +197,7 @@ fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
             .filter(|t| t.kind != TokenKind::Oauth && !t.revoked)
             .ok_or(AuthFail::Unauthorized("unknown API token"))?;
         let user = st
-            .user(&t.account_id)
+            .account(&t.account_id)
             .filter(|u| u.email.eq_ignore_ascii_case(email) && !u.disabled)
             .ok_or(AuthFail::Unauthorized(
                 "the token does not belong to this email",
@@ -191,6 +205,7 @@ fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
         if t.expires_ms.is_some_and(|e| now >= e) {
             return Err(AuthFail::Unauthorized("the API token has expired"));
         }
+        let member = st.is_member(&user.account_id);
         match (t.kind, gateway) {
             (TokenKind::Scoped, false) => Err(AuthFail::Unauthorized(
                 "scoped API tokens only work through the gateway",
@@ -198,6 +213,7 @@ fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
             (TokenKind::Classic, true) if !st.behaviour.classic_on_gateway => Err(
                 AuthFail::Unauthorized("classic tokens are off on the gateway"),
             ),
+            _ if !member => Err(AuthFail::NotPermitted),
             (kind, _) => Ok(Caller {
                 user: Some(user.account_id.clone()),
                 kind: Some(kind),
@@ -221,7 +237,7 @@ fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
             .and_then(|g| st.grants.get(g))
             .is_some_and(|g| g.revoked);
         let user = st
-            .user(&t.account_id)
+            .account(&t.account_id)
             .filter(|u| !u.disabled && !grant_revoked)
             .ok_or(AuthFail::Unauthorized("access revoked"))?;
         if t.expires_ms.is_some_and(|e| now >= e) {
@@ -230,6 +246,9 @@ fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
             } else {
                 AuthFail::Unauthorized("the access token has expired")
             });
+        }
+        if !st.is_member(&user.account_id) {
+            return Err(AuthFail::NotPermitted);
         }
         Ok(Caller {
             user: Some(user.account_id.clone()),
@@ -301,6 +320,10 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
             } else {
                 v1_error(403, "The access token has expired.")
             };
+        }
+        Err(AuthFail::NotPermitted) => {
+            tracing::debug!("authenticated account is no user of the site");
+            return not_permitted();
         }
     };
     let scoped = caller.scopes.is_some();

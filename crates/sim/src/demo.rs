@@ -15,14 +15,21 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::fixture::{
-    AttachmentSpec, CommentSpec, DatabaseSpec, Fixture, FolderSpec, GroupSpec, PageSpec,
-    PermissionSpec, SiteSpec, SpaceSpec, UserSpec, VersionSpec,
+    AttachmentSpec, CommentSpec, DatabaseSpec, Fixture, FolderSpec, GroupSpec, OutsideAccountSpec,
+    PageSpec, PermissionSpec, SiteSpec, SpaceSpec, UserSpec, VersionSpec,
 };
 
 /// The demo user's e-mail; the simulator issues this user's demo tokens.
 pub const DEMO_USER_EMAIL: &str = "demo@conflux.example";
 /// The demo user's display name.
 pub const DEMO_USER_NAME: &str = "Dana Demo";
+/// The demo site's outside account: an Atlassian account that is no user of the site.
+pub const OUTSIDER_EMAIL: &str = "outsider@elsewhere.example";
+/// The outside account's display name.
+pub const OUTSIDER_NAME: &str = "Olive Outsider";
+/// The outside account's id: fixed, so it never draws from the seeded generator (the site stays
+/// the same for every seed it had before).
+pub const OUTSIDER_ACCOUNT_ID: &str = "712020:0e5a7c31-8d42-4f6b-a9c0-5b3e2d1f7a64";
 /// The site name (`demo.atlassian.net`).
 pub const DEMO_SITE_NAME: &str = "demo";
 /// Every date of the demo site lies in the two years before this instant (2026-01-15T09:00Z).
@@ -503,6 +510,11 @@ impl Gen {
             comments: self.comments,
             attachments: self.attachments,
             databases: self.databases,
+            outside_accounts: vec![OutsideAccountSpec {
+                account_id: OUTSIDER_ACCOUNT_ID.to_string(),
+                email: OUTSIDER_EMAIL.to_string(),
+                display_name: OUTSIDER_NAME.to_string(),
+            }],
             ..Fixture::default()
         }
     }

@@ -13,7 +13,9 @@
 //!                "permissions": [{ "principal": "user:u1", "operations": ["read", "write"] }] }],
 //!   "pages": [{ "id": "1001", "space": "ENG", "title": "Home", "author": "u1",
 //!               "body": "<p>Hello</p>" }],
-//!   "tokens": [{ "kind": "classic", "email": "ada@example.com", "token": "t-1" }]
+//!   "tokens": [{ "kind": "classic", "email": "ada@example.com", "token": "t-1" }],
+//!   "outside_accounts": [{ "account_id": "o1", "email": "olive@elsewhere.example",
+//!                          "display_name": "Olive Outsider" }]
 //! }
 //! ```
 
@@ -46,9 +48,15 @@ pub struct Fixture {
     pub tokens: Vec<TokenSpec>,
     #[serde(default)]
     pub oauth_clients: Vec<OAuthClientSpec>,
-    /// Account ids of deactivated users: all their credentials get 401.
+    /// Account ids of deactivated users (or outside accounts): all their credentials get 401
+    /// and they cannot sign in.
     #[serde(default)]
     pub disabled_users: Vec<String>,
+    /// Atlassian accounts that exist at the identity service but are not users of this site:
+    /// they can sign in (3LO) and consent, but their grant lists no site and the site refuses
+    /// them. See docs/simulator.md ("Accounts").
+    #[serde(default)]
+    pub outside_accounts: Vec<OutsideAccountSpec>,
     /// Page-level read restrictions, on top of space permissions.
     #[serde(default)]
     pub restrictions: Vec<RestrictionSpec>,
@@ -102,6 +110,15 @@ pub struct UserSpec {
     pub guest: bool,
     #[serde(default)]
     pub site_admin: bool,
+}
+
+/// An Atlassian account with no access to the simulated site (someone from elsewhere).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutsideAccountSpec {
+    pub account_id: String,
+    pub email: String,
+    pub display_name: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -343,13 +360,24 @@ impl Fixture {
             }
             group_names.extend(u.groups.iter().cloned());
         }
+        // Outside accounts share the identity service's namespace with the site's users, but
+        // are no principals of the site.
+        let mut outside_ids = HashSet::new();
+        for a in &self.outside_accounts {
+            if user_ids.contains(&a.account_id) || !outside_ids.insert(a.account_id.clone()) {
+                problems.push(format!("account id {:?} is used twice", a.account_id));
+            }
+            if !emails.insert(a.email.to_ascii_lowercase()) {
+                problems.push(format!("email {:?} belongs to two accounts", a.email));
+            }
+        }
         let mut group_ids = HashSet::new();
         for g in &self.groups {
             dup("group", &mut group_ids, &g.id, &mut problems);
             group_names.insert(g.name.clone());
         }
         for id in &self.disabled_users {
-            if !user_ids.contains(id) {
+            if !user_ids.contains(id) && !outside_ids.contains(id) {
                 problems.push(format!("disabled_users names unknown user {id:?}"));
             }
         }
@@ -584,10 +612,11 @@ impl Fixture {
                     t.kind
                 ));
             }
-            if !self
-                .users
-                .iter()
-                .any(|u| u.email.eq_ignore_ascii_case(&t.email))
+            let known = self.users.iter().map(|u| &u.email);
+            let outside = self.outside_accounts.iter().map(|a| &a.email);
+            if !known
+                .chain(outside)
+                .any(|e| e.eq_ignore_ascii_case(&t.email))
             {
                 problems.push(format!("token for unknown email {:?}", t.email));
             }
@@ -657,6 +686,31 @@ mod tests {
         });
         f.pages[0].parent_id = Some("11".into());
         assert!(f.validate().unwrap_err().to_string().contains("cycle"));
+    }
+
+    #[test]
+    fn outside_accounts_share_the_namespace_of_users() {
+        let mut f = base();
+        f.outside_accounts.push(OutsideAccountSpec {
+            account_id: "o1".into(),
+            email: "A@x".into(),
+            display_name: "Olive".into(),
+        });
+        f.outside_accounts.push(OutsideAccountSpec {
+            account_id: "u1".into(),
+            email: "o@elsewhere".into(),
+            display_name: "Other".into(),
+        });
+        let err = f.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("email \"A@x\" belongs to two accounts"),
+            "{err}"
+        );
+        assert!(err.contains("account id \"u1\" is used twice"), "{err}");
+        f.outside_accounts.remove(1);
+        f.outside_accounts[0].email = "olive@elsewhere".into();
+        f.disabled_users.push("o1".into());
+        f.validate().unwrap();
     }
 
     #[test]

@@ -82,6 +82,44 @@ pub struct SimInfo {
     pub classic_token: BasicCredential,
     pub scoped_tokens: ScopedTokens,
     pub oauth_client: OAuthClientInfo,
+    /// The Atlassian accounts a test can sign in as on the consent page, in this order: the
+    /// demo user (who holds every credential above), the second member, the site's other
+    /// active non-guest users, then the outside accounts (`member: false`).
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+}
+
+impl SimInfo {
+    /// The demo user's sign-in account (the one the consent page preselects).
+    pub fn demo_account(&self) -> Option<&Account> {
+        self.accounts
+            .iter()
+            .find(|a| a.email.eq_ignore_ascii_case(&self.classic_token.email))
+    }
+
+    /// Another user of the site, active and not a guest, who can read the demo user's spaces
+    /// (as many of them as anyone can).
+    pub fn second_member(&self) -> Option<&Account> {
+        let demo = self.demo_account().map(|a| a.account_id.as_str());
+        self.accounts
+            .iter()
+            .find(|a| a.member && Some(a.account_id.as_str()) != demo)
+    }
+
+    /// The first Atlassian account that is no user of the site.
+    pub fn outsider(&self) -> Option<&Account> {
+        self.accounts.iter().find(|a| !a.member)
+    }
+}
+
+/// An Atlassian account the identity service can sign in. `member`: a user of the simulated
+/// site; `false`: an outside account, whose grant lists no site and whom the site refuses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub account_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub member: bool,
 }
 
 /// `email` + API token, sent as HTTP Basic.

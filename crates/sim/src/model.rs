@@ -181,6 +181,9 @@ pub(crate) struct Client {
 /// An /authorize request waiting for the user's decision.
 #[derive(Clone, Debug)]
 pub(crate) struct Consent {
+    /// The account the page preselected (`login_hint`, else the demo user): the one signed in
+    /// when the decision names none.
+    pub account_id: String,
     pub client_id: String,
     pub redirect_uri: String,
     pub scopes: Vec<String>,
@@ -247,6 +250,8 @@ pub(crate) struct Window {
 pub(crate) struct DemoCreds {
     pub account_id: String,
     pub email: String,
+    /// Another active, non-guest user of the site, listed second among the sign-in accounts.
+    pub second_account_id: Option<String>,
     pub classic: String,
     pub scoped_full: String,
     pub scoped_read: String,
@@ -265,6 +270,9 @@ pub(crate) struct State {
     pub cloud_id: String,
     pub site_name: String,
     pub users: Vec<User>,
+    /// Atlassian accounts that are no users of the site (never principals, never listed by the
+    /// site's APIs); they exist only at the identity service.
+    pub outsiders: Vec<User>,
     pub groups: Vec<Group>,
     pub spaces: Vec<Space>,
     pub content: HashMap<String, Content>,
@@ -348,6 +356,19 @@ impl State {
                 guest: u.guest,
                 site_admin: u.site_admin,
                 disabled: fx.disabled_users.contains(&u.account_id),
+            })
+            .collect();
+        let outsiders: Vec<User> = fx
+            .outside_accounts
+            .iter()
+            .map(|a| User {
+                account_id: a.account_id.clone(),
+                email: a.email.clone(),
+                display_name: a.display_name.clone(),
+                groups: vec![],
+                guest: false,
+                site_admin: false,
+                disabled: fx.disabled_users.contains(&a.account_id),
             })
             .collect();
         if users.is_empty() {
@@ -639,6 +660,7 @@ impl State {
             .or_else(|| users.iter().find(|u| !u.disabled))
             .unwrap_or(&users[0])
             .clone();
+        let second_account_id = second_member(&users, &spaces, &demo_user);
         let full_scopes: Vec<String> = scopes
             .granular_scopes()
             .into_iter()
@@ -654,6 +676,7 @@ impl State {
         let demo = DemoCreds {
             account_id: demo_user.account_id.clone(),
             email: demo_user.email.clone(),
+            second_account_id,
             classic: format!("cfxsim-classic-{}", random_string(&mut rng, 32)),
             scoped_full: format!("cfxsim-scoped-{}", random_string(&mut rng, 32)),
             scoped_read: format!("cfxsim-scoped-{}", random_string(&mut rng, 32)),
@@ -711,6 +734,7 @@ impl State {
             cloud_id,
             site_name: fx.site.name.clone(),
             users,
+            outsiders,
             groups,
             spaces,
             content,
@@ -729,7 +753,10 @@ impl State {
             demo,
         };
         for t in &fx.tokens {
-            let Some(user) = state.user_by_email(&t.email).map(|u| u.account_id.clone()) else {
+            let Some(user) = state
+                .account_by_email(&t.email)
+                .map(|u| u.account_id.clone())
+            else {
                 continue;
             };
             let kind = match t.kind.as_str() {
@@ -769,10 +796,65 @@ impl State {
         self.users.iter().find(|u| u.account_id == account_id)
     }
 
-    pub fn user_by_email(&self, email: &str) -> Option<&User> {
+    /// Any Atlassian account the identity service knows: a user of the site or an outsider.
+    /// The site's own lookups use [`State::user`], which never sees outsiders.
+    pub fn account(&self, account_id: &str) -> Option<&User> {
         self.users
             .iter()
+            .chain(&self.outsiders)
+            .find(|u| u.account_id == account_id)
+    }
+
+    pub fn account_by_email(&self, email: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .chain(&self.outsiders)
             .find(|u| u.email.eq_ignore_ascii_case(email))
+    }
+
+    /// An account named by its id or its e-mail (`login_hint`, the consent form, admin paths).
+    pub fn account_by_login(&self, login: &str) -> Option<&User> {
+        self.account(login).or_else(|| self.account_by_email(login))
+    }
+
+    pub fn account_mut(&mut self, account_id: &str) -> Option<&mut User> {
+        self.users
+            .iter_mut()
+            .chain(&mut self.outsiders)
+            .find(|u| u.account_id == account_id)
+    }
+
+    /// Whether the account is a user of the site (guests included), not an outsider.
+    pub fn is_member(&self, account_id: &str) -> bool {
+        self.user(account_id).is_some()
+    }
+
+    /// The accounts the consent page offers, in a fixed order: the demo user, the second
+    /// member, the site's other active non-guest users (fixture order), then active outsiders.
+    /// `true` marks users of the site.
+    pub fn sign_in_accounts(&self) -> Vec<(&User, bool)> {
+        let listed = |u: &&User| !u.disabled && !u.guest;
+        let mut out: Vec<(&User, bool)> = [
+            Some(&self.demo.account_id),
+            self.demo.second_account_id.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|id| self.user(id).filter(listed))
+        .map(|u| (u, true))
+        .collect();
+        for u in self.users.iter().filter(listed) {
+            if !out.iter().any(|(x, _)| x.account_id == u.account_id) {
+                out.push((u, true));
+            }
+        }
+        out.extend(
+            self.outsiders
+                .iter()
+                .filter(|u| !u.disabled)
+                .map(|u| (u, false)),
+        );
+        out
     }
 
     pub fn space(&self, id: &str) -> Option<&Space> {
@@ -879,6 +961,33 @@ pub(crate) fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
             .unwrap_or(u64::MAX)
     };
     num(a).cmp(&num(b)).then_with(|| a.cmp(b))
+}
+
+/// The second sign-in account: the active non-guest user (not the demo user) who can read the
+/// most of the demo user's spaces, personal spaces aside; on a tie, someone who is not a site
+/// admin, then fixture order.
+fn second_member(users: &[User], spaces: &[Space], demo: &User) -> Option<String> {
+    let demo_spaces: Vec<&Space> = spaces
+        .iter()
+        .filter(|s| s.space_type != "personal")
+        .filter(|s| space_allows(s, &principals_of(Some(demo)), "read"))
+        .collect();
+    let mut best: Option<(&User, (usize, bool))> = None;
+    for u in users
+        .iter()
+        .filter(|u| !u.disabled && !u.guest && u.account_id != demo.account_id)
+    {
+        let mine = principals_of(Some(u));
+        let reads = demo_spaces
+            .iter()
+            .filter(|s| space_allows(s, &mine, "read"))
+            .count();
+        let key = (reads, !u.site_admin);
+        if best.as_ref().is_none_or(|(_, k)| key > *k) {
+            best = Some((u, key));
+        }
+    }
+    best.map(|(u, _)| u.account_id.clone())
 }
 
 fn principals_of(user: Option<&User>) -> Vec<String> {

@@ -20,7 +20,7 @@ use crate::http::{Face, Req, Resp, json_resp, parse_query, set_header};
 use crate::model::{State, iso};
 use crate::scopes::ScopeTable;
 use crate::{
-    BasicCredential, OAuthClientInfo, Result, ScopedToken, ScopedTokens, SimError, SimInfo,
+    Account, BasicCredential, OAuthClientInfo, Result, ScopedToken, ScopedTokens, SimError, SimInfo,
 };
 
 /// Largest request body accepted (attachments included).
@@ -78,6 +78,16 @@ impl Shared {
                 client_secret: d.client_secret.clone(),
                 redirect_uris: d.redirect_uris.clone(),
             },
+            accounts: st
+                .sign_in_accounts()
+                .into_iter()
+                .map(|(u, member)| Account {
+                    account_id: u.account_id.clone(),
+                    email: u.email.clone(),
+                    display_name: u.display_name.clone(),
+                    member,
+                })
+                .collect(),
         }
     }
 }
@@ -136,6 +146,12 @@ impl SimHandle {
     /// The JSON contract printed by `conflux sim` (demo credentials included).
     pub fn info(&self) -> SimInfo {
         self.shared.info()
+    }
+
+    /// The accounts the consent page offers now (see [`SimInfo::accounts`]); accounts disabled
+    /// or added through the admin API since the start show here.
+    pub fn accounts(&self) -> Vec<Account> {
+        self.shared.info().accounts
     }
 
     /// Stops the listeners and waits for them (open connections are closed gracefully).

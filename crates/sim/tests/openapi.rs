@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use conflux_sim::SimInfo;
 use conflux_sim::fixture::{Fixture, PageSpec};
 use serde_json::{Value, json};
 use validator::{CheckError, Operation, Spec};
@@ -249,6 +250,7 @@ fn utf8_percent_encode(s: &str) -> String {
 struct Face {
     name: &'static str,
     base: String,
+    /// Empty: `token` is an OAuth access token, sent as Bearer; else HTTP Basic.
     email: String,
     token: String,
 }
@@ -328,8 +330,12 @@ impl Run<'_> {
             .http
             .request(method, &url)
             .query(query)
-            .basic_auth(&face.email, Some(&face.token))
             .header("accept", "application/json");
+        req = if face.email.is_empty() {
+            req.bearer_auth(&face.token)
+        } else {
+            req.basic_auth(&face.email, Some(&face.token))
+        };
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -550,6 +556,7 @@ async fn simulator_responses_match_atlassian_schemas() {
             writes_v2(&mut run, &site, &gateway, &demo).await;
         } else {
             writes_v1(&mut run, &site, &demo).await;
+            current_user_by_3lo(&mut run, &sim, &info).await;
         }
         totals.push(run.report.covered.len());
         merge(&mut all, run.report);
@@ -720,6 +727,37 @@ async fn writes_v2(run: &mut Run<'_>, site: &Face, gateway: &Face, demo: &Demo) 
         )
         .await;
     }
+}
+
+/// v1 `user/current` through the gateway with a 3LO token of the second member: her own
+/// `User`, in the schema's shape.
+async fn current_user_by_3lo(run: &mut Run<'_>, sim: &conflux_sim::SimHandle, info: &SimInfo) {
+    let member = info.second_member().unwrap();
+    let minted: Value = run
+        .http
+        .post(format!("{}/tokens", sim.admin_url()))
+        .json(&json!({"kind": "oauth", "email": member.email, "scopes": ["read:confluence-user"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let face = Face {
+        name: "gateway, 3LO token",
+        base: sim.gateway_base(),
+        email: String::new(),
+        token: minted["access_token"].as_str().unwrap().to_string(),
+    };
+    let op = op_of(run.spec, "GET", "/wiki/rest/api/user/current");
+    let me = run
+        .call(&face, &op, "/wiki/rest/api/user/current", &[], None)
+        .await;
+    assert_eq!(
+        me.as_ref().map(|m| &m["accountId"]),
+        Some(&json!(member.account_id)),
+        "user/current through the gateway answers the token's own account"
+    );
 }
 
 async fn writes_v1(run: &mut Run<'_>, site: &Face, demo: &Demo) {

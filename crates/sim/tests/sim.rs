@@ -174,6 +174,11 @@ fn fixture() -> Fixture {
             content_id: "1004".into(),
             read: vec!["user:u-ada".into()],
         }],
+        outside_accounts: vec![OutsideAccountSpec {
+            account_id: "u-olive".into(),
+            email: "olive@elsewhere.example".into(),
+            display_name: "Olive Outsider".into(),
+        }],
         ..Fixture::default()
     }
 }
@@ -1576,21 +1581,20 @@ fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-async fn authorize(t: &T, scope: &str, challenge: Option<&str>) -> String {
+/// Opens the consent page (`extra`: more query pairs, e.g. `login_hint`); returns the consent
+/// id, the account it preselected (`x-sim-account-id`) and the page.
+async fn consent_page(t: &T, scope: &str, extra: &[(&str, &str)]) -> (String, String, String) {
     let c = &t.info.oauth_client;
     let mut q = vec![
-        ("audience", "api.atlassian.com".to_string()),
-        ("client_id", c.client_id.clone()),
-        ("scope", scope.to_string()),
-        ("redirect_uri", c.redirect_uris[0].clone()),
-        ("state", "xyz".to_string()),
-        ("response_type", "code".to_string()),
-        ("prompt", "consent".to_string()),
+        ("audience", "api.atlassian.com"),
+        ("client_id", c.client_id.as_str()),
+        ("scope", scope),
+        ("redirect_uri", c.redirect_uris[0].as_str()),
+        ("state", "xyz"),
+        ("response_type", "code"),
+        ("prompt", "consent"),
     ];
-    if let Some(ch) = challenge {
-        q.push(("code_challenge", ch.to_string()));
-        q.push(("code_challenge_method", "S256".to_string()));
-    }
+    q.extend_from_slice(extra);
     let r = t
         .http
         .get(format!("{}/authorize", t.info.identity_url))
@@ -1599,28 +1603,45 @@ async fn authorize(t: &T, scope: &str, challenge: Option<&str>) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let consent = r
-        .headers()
-        .get("x-sim-consent-id")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let header = |name: &str| r.headers()[name].to_str().unwrap().to_string();
+    let (consent, account) = (header("x-sim-consent-id"), header("x-sim-account-id"));
     let html = r.text().await.unwrap();
     assert!(html.contains(&consent) && html.contains("Accept"));
-    let r = t
-        .http
+    (consent, account, html)
+}
+
+/// Posts the consent form: `consent`, `decision`, and `account` when given (id or e-mail).
+async fn decide(t: &T, consent: &str, decision: &str, account: Option<&str>) -> reqwest::Response {
+    let mut form = vec![("consent", consent), ("decision", decision)];
+    form.extend(account.map(|a| ("account", a)));
+    t.http
         .post(format!("{}/authorize/decision", t.info.identity_url))
-        .form(&[("consent", consent.as_str()), ("decision", "accept")])
+        .form(&form)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The code of an accepted decision (a 302 back to the app with the state).
+fn code_of(t: &T, r: &reqwest::Response) -> String {
     assert_eq!(r.status(), 302);
     let loc = url::Url::parse(r.headers().get("location").unwrap().to_str().unwrap()).unwrap();
-    assert!(loc.as_str().starts_with(&c.redirect_uris[0]));
+    assert!(
+        loc.as_str()
+            .starts_with(&t.info.oauth_client.redirect_uris[0])
+    );
     let q: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
     assert_eq!(q["state"], "xyz");
     q["code"].clone()
+}
+
+async fn authorize(t: &T, scope: &str, challenge: Option<&str>) -> String {
+    let extra = match challenge {
+        Some(ch) => vec![("code_challenge", ch), ("code_challenge_method", "S256")],
+        None => vec![],
+    };
+    let (consent, _, _) = consent_page(t, scope, &extra).await;
+    code_of(t, &decide(t, &consent, "accept", None).await)
 }
 
 async fn token_call(t: &T, body: Value) -> (StatusCode, Value) {
@@ -1841,6 +1862,287 @@ async fn oauth_refusals_and_expiry() {
     assert_eq!(s, 403);
 }
 
+// ---------- accounts: who signs in ----------
+
+/// Signs in on the consent page as `account` (id or e-mail; None: whoever the page
+/// preselected) and exchanges the code; returns the token answer.
+async fn sign_in(t: &T, scope: &str, hint: &[(&str, &str)], account: Option<&str>) -> Value {
+    let (consent, _, _) = consent_page(t, scope, hint).await;
+    let code = code_of(t, &decide(t, &consent, "accept", account).await);
+    let c = &t.info.oauth_client;
+    let (s, tok) = token_call(t, json!({"grant_type": "authorization_code", "client_id": c.client_id, "client_secret": c.client_secret, "code": code, "redirect_uri": c.redirect_uris[0]})).await;
+    assert_eq!(s, 200, "{tok}");
+    tok
+}
+
+fn bearer(tok: &Value) -> Cred {
+    Cred::Bearer(tok["access_token"].as_str().unwrap().to_string())
+}
+
+impl T {
+    async fn user_current(&self, cred: &Cred) -> (StatusCode, Value) {
+        self.get(&format!("{}/wiki/rest/api/user/current", self.gw()), cred)
+            .await
+    }
+
+    async fn accessible_resources(&self, cred: &Cred) -> (StatusCode, Value) {
+        let url = format!("{}/oauth/token/accessible-resources", self.info.gateway_url);
+        self.get(&url, cred).await
+    }
+
+    async fn refresh(&self, tok: &Value) -> (StatusCode, Value) {
+        let c = &self.info.oauth_client;
+        token_call(self, json!({"grant_type": "refresh_token", "client_id": c.client_id, "client_secret": c.client_secret, "refresh_token": tok["refresh_token"]})).await
+    }
+}
+
+#[tokio::test]
+async fn consent_page_signs_in_the_account_picked() {
+    let t = start().await;
+    // The accounts: the demo user, the second member (reads one of Ada's spaces, as many as
+    // anyone), the other users, then the outside account.
+    let listed: Vec<(&str, bool)> = t
+        .info
+        .accounts
+        .iter()
+        .map(|a| (a.account_id.as_str(), a.member))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("u-ada", true),
+            ("u-bob", true),
+            ("u-eve", true),
+            ("u-cat", true),
+            ("u-olive", false)
+        ]
+    );
+    assert_eq!(t.info.demo_account().unwrap().email, "ada@example.com");
+    assert_eq!(t.info.second_member().unwrap().account_id, "u-bob");
+    assert_eq!(t.info.outsider().unwrap().display_name, "Olive Outsider");
+
+    // The page lists them all, the demo user preselected; picking Bob signs Bob in.
+    let scope = "read:confluence-user offline_access";
+    let (consent, preselected, html) = consent_page(&t, scope, &[]).await;
+    assert_eq!(preselected, "u-ada");
+    assert!(
+        html.contains(r#"<select id="account" name="account">"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<option value="u-ada" selected>u-ada (ada@example.com)</option>"#));
+    assert!(
+        html.contains(
+            r#"<option value="u-olive">Olive Outsider (olive@elsewhere.example)</option>"#
+        )
+    );
+    let code = code_of(&t, &decide(&t, &consent, "accept", Some("u-bob")).await);
+    let c = &t.info.oauth_client;
+    let (s, bob) = token_call(&t, json!({"grant_type": "authorization_code", "client_id": c.client_id, "client_secret": c.client_secret, "code": code, "redirect_uri": c.redirect_uris[0]})).await;
+    assert_eq!(s, 200, "{bob}");
+    let (s, me) = t.user_current(&bearer(&bob)).await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(
+        (&me["accountId"], &me["email"], &me["accountType"]),
+        (
+            &json!("u-bob"),
+            &json!("bob@example.com"),
+            &json!("atlassian")
+        )
+    );
+    assert_eq!(
+        (&me["displayName"], &me["publicName"]),
+        (&json!("u-bob"), &json!("u-bob"))
+    );
+    let (s, sites) = t.accessible_resources(&bearer(&bob)).await;
+    assert_eq!(s, 200);
+    assert_eq!(sites.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (&sites[0]["id"], &sites[0]["url"]),
+        (&json!(t.info.cloud_id), &json!(t.site()))
+    );
+
+    // Accept without a choice is still the demo user.
+    let ada = sign_in(&t, scope, &[], None).await;
+    assert_eq!(t.user_current(&bearer(&ada)).await.1["accountId"], "u-ada");
+
+    // login_hint (an e-mail in any case, or an account id) preselects; unknown hints are ignored.
+    for (hint, expected) in [
+        ("CAT@example.com", "u-cat"),
+        ("u-olive", "u-olive"),
+        ("nobody@example.com", "u-ada"),
+    ] {
+        let (_, preselected, html) = consent_page(&t, scope, &[("login_hint", hint)]).await;
+        assert_eq!(preselected, expected, "{hint}");
+        assert!(html.contains(&format!(r#"<option value="{expected}" selected>"#)));
+    }
+    let cat = sign_in(&t, scope, &[("login_hint", "cat@example.com")], None).await;
+    assert_eq!(t.user_current(&bearer(&cat)).await.1["accountId"], "u-cat");
+
+    // user/current needs read:confluence-user (classic) or read:content-details:confluence.
+    let page_only = sign_in(&t, "read:page:confluence", &[], Some("u-bob")).await;
+    let (s, h, b) = t
+        .send(
+            reqwest::Method::GET,
+            &format!("{}/wiki/rest/api/user/current", t.gw()),
+            &bearer(&page_only),
+            None,
+        )
+        .await;
+    assert_scope_mismatch(s, &h, &b);
+    let granular = sign_in(
+        &t,
+        "read:content-details:confluence",
+        &[],
+        Some("bob@example.com"),
+    )
+    .await;
+    assert_eq!(
+        t.user_current(&bearer(&granular)).await.1["accountId"],
+        "u-bob"
+    );
+
+    // An unknown account is refused with the error page: no redirect, no code, and the consent
+    // request is used up.
+    let (consent, _, _) = consent_page(&t, scope, &[]).await;
+    let r = decide(&t, &consent, "accept", Some("u-nobody")).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    assert!(r.text().await.unwrap().contains("id=\"error\""));
+    assert_eq!(
+        decide(&t, &consent, "accept", Some("u-bob")).await.status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn outside_account_consents_but_reaches_no_site() {
+    let t = start().await;
+    let olive = sign_in(
+        &t,
+        "read:confluence-user read:space:confluence offline_access",
+        &[],
+        Some("olive@elsewhere.example"),
+    )
+    .await;
+    // Her grant lists no site (Cloud: an account with no Confluence site).
+    assert_eq!(
+        t.accessible_resources(&bearer(&olive)).await,
+        (StatusCode::OK, json!([]))
+    );
+    // The site refuses her whatever the API, v1 or v2, and whatever the credential.
+    let refused =
+        json!({"statusCode": 403, "message": "Current user not permitted to use Confluence"});
+    assert_eq!(
+        t.user_current(&bearer(&olive)).await,
+        (StatusCode::FORBIDDEN, refused.clone())
+    );
+    let spaces = format!("{}/wiki/api/v2/spaces", t.gw());
+    assert_eq!(
+        t.get(&spaces, &bearer(&olive)).await,
+        (StatusCode::FORBIDDEN, refused.clone())
+    );
+    let classic = t
+        .token(json!({"kind": "classic", "email": "olive@elsewhere.example"}))
+        .await;
+    let basic = Cred::Basic("olive@elsewhere.example".into(), classic);
+    let site_spaces = format!("{}/wiki/api/v2/spaces", t.site());
+    assert_eq!(
+        t.get(&site_spaces, &basic).await,
+        (StatusCode::FORBIDDEN, refused)
+    );
+    // Her grant itself is sound: the refresh token rotates.
+    let (s, v) = t.refresh(&olive).await;
+    assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test]
+async fn admin_revokes_an_accounts_grants_and_disables_it() {
+    let t = start().await;
+    let scope = "read:space:confluence offline_access";
+    let bob1 = sign_in(&t, scope, &[], Some("u-bob")).await;
+    let bob2 = sign_in(&t, scope, &[], Some("u-bob")).await;
+    let ada = sign_in(&t, scope, &[], None).await;
+    let spaces = format!("{}/wiki/api/v2/spaces", t.gw());
+    // This person left: every grant of Bob's goes, Ada's stay.
+    let v = t
+        .admin(
+            reqwest::Method::POST,
+            "/accounts/u-bob/revoke-grants",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v, json!({"account_id": "u-bob", "revoked_grants": 2}));
+    for tok in [&bob1, &bob2] {
+        assert_eq!(t.get(&spaces, &bearer(tok)).await.0, 401);
+        assert_eq!(t.refresh(tok).await.0, 403);
+    }
+    assert_eq!(t.get(&spaces, &bearer(&ada)).await.0, 200);
+    // Revoking is not deactivating: Bob can consent again.
+    let bob3 = sign_in(&t, scope, &[], Some("u-bob")).await;
+    assert_eq!(t.get(&spaces, &bearer(&bob3)).await.0, 200);
+
+    // Deactivated (by e-mail here): his credentials stop, the page no longer offers him, a
+    // decision naming him is refused, his refresh token is refused.
+    let v = t
+        .admin(
+            reqwest::Method::POST,
+            "/accounts/bob@example.com/disable",
+            json!({}),
+        )
+        .await;
+    assert_eq!((&v["disabled"], &v["member"]), (&json!(true), &json!(true)));
+    assert_eq!(t.get(&spaces, &bearer(&bob3)).await.0, 401);
+    assert_eq!(t.accessible_resources(&bearer(&bob3)).await.0, 401);
+    assert_eq!(t.refresh(&bob3).await.0, 403);
+    assert!(!t.sim.accounts().iter().any(|a| a.account_id == "u-bob"));
+    let (consent, _, html) = consent_page(&t, scope, &[("login_hint", "u-bob")]).await;
+    assert!(!html.contains("u-bob"));
+    assert_eq!(
+        decide(&t, &consent, "accept", Some("u-bob")).await.status(),
+        400
+    );
+    // Reactivated, his unrevoked grant works again.
+    t.admin(reqwest::Method::POST, "/accounts/u-bob/enable", json!({}))
+        .await;
+    assert_eq!(t.get(&spaces, &bearer(&bob3)).await.0, 200);
+    let r = t
+        .http
+        .post(format!("{}/accounts/u-nobody/disable", t.info.admin_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Outside accounts can be added at run time, and join the site through POST /users.
+    let v = t
+        .admin(
+            reqwest::Method::POST,
+            "/accounts",
+            json!({"email": "nia@elsewhere.example", "display_name": "Nia New"}),
+        )
+        .await;
+    assert_eq!(v["member"], false);
+    let id = v["account_id"].as_str().unwrap().to_string();
+    let last = t.sim.accounts().pop().unwrap();
+    assert_eq!(
+        (last.account_id.as_str(), last.member),
+        (id.as_str(), false)
+    );
+    t.admin(
+        reqwest::Method::POST,
+        "/users",
+        json!({"email": "nia@elsewhere.example", "display_name": "Nia New"}),
+    )
+    .await;
+    let nia = t
+        .sim
+        .accounts()
+        .into_iter()
+        .find(|a| a.account_id == id)
+        .unwrap();
+    assert!(nia.member);
+}
+
 // ---------- demo and info ----------
 
 #[tokio::test]
@@ -1852,6 +2154,7 @@ async fn demo_site_info_contract() {
     assert_eq!(
         keys,
         [
+            "accounts",
             "admin_url",
             "classic_token",
             "cloud_id",
@@ -1915,6 +2218,49 @@ async fn demo_site_info_contract() {
         )
         .await;
     assert_eq!(v2["results"].as_array().unwrap().len(), n);
+    // The sign-in accounts: the demo user, a second member who reads every space the demo user
+    // reads but her personal one, and the outsider last.
+    let demo = t.info.demo_account().unwrap();
+    assert_eq!(
+        (&t.info.accounts[0], demo.email.as_str(), demo.member),
+        (demo, conflux_sim::demo::DEMO_USER_EMAIL, true)
+    );
+    let second = t.info.second_member().unwrap();
+    assert_eq!(&t.info.accounts[1], second);
+    assert!(second.member && second.account_id != demo.account_id);
+    let outsider = t.info.outsider().unwrap();
+    assert_eq!(t.info.accounts.last(), Some(outsider));
+    assert_eq!(
+        (outsider.email.as_str(), outsider.display_name.as_str()),
+        (
+            conflux_sim::demo::OUTSIDER_EMAIL,
+            conflux_sim::demo::OUTSIDER_NAME
+        )
+    );
+    let keys_of = |v: &Value, global_only: bool| -> Vec<String> {
+        let mut keys: Vec<String> = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| !global_only || s["type"] == "global")
+            .map(|s| s["key"].as_str().unwrap().to_string())
+            .collect();
+        keys.sort();
+        keys
+    };
+    let token = t
+        .token(json!({"kind": "classic", "email": second.email}))
+        .await;
+    let (_, theirs) = t
+        .get(
+            &format!("{}/wiki/api/v2/spaces?limit=250", t.site()),
+            &Cred::Basic(second.email.clone(), token),
+        )
+        .await;
+    assert_eq!(keys_of(&theirs, true), keys_of(&v, true));
+    assert!(keys_of(&v, true).len() >= 3);
+    let json = serde_json::to_string(&t.info).unwrap();
+    assert_eq!(serde_json::from_str::<SimInfo>(&json).unwrap(), t.info);
     // Same seed, same credentials.
     let again = start_with(SimConfig::demo(1)).await;
     assert_eq!(again.info.classic_token.token, t.info.classic_token.token);
