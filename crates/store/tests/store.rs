@@ -1,6 +1,7 @@
 //! The connection store's behaviour, run identically against SQLite (a temp file) and
-//! Postgres (a throwaway server started by the test; skipped with a printed reason when
-//! Postgres is not installed, unless CI=true).
+//! Postgres (one throwaway server for the test binary, a database per test; each Postgres test
+//! is skipped with a printed reason when Postgres is not installed, unless CI=true), one test
+//! per case and backend: `sqlite::<case>`, `postgres::<case>`.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -675,15 +676,18 @@ macro_rules! suite {
             )*
         }
 
-        /// One server for the whole suite, a fresh database per case.
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn postgres_suite() {
-            let Some(pg) = PgServer::start_or_skip("postgres_suite").await else {
-                return;
-            };
+        /// One server for the whole test binary, a fresh database per case.
+        mod postgres {
+            use conflux_store::testing::PgServer;
             $(
-                eprintln!("postgres: {}", stringify!($case));
-                $case(&Ctx::postgres(&pg, stringify!($case)).await).await;
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let test = concat!("postgres::", stringify!($case));
+                    let Some(pg) = PgServer::shared_or_skip(test).await else {
+                        return;
+                    };
+                    super::$case(&super::Ctx::postgres(pg, stringify!($case)).await).await;
+                }
             )*
         }
     };
