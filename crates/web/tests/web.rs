@@ -264,7 +264,10 @@ impl Browser {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("{test}: {reason}; CI=true forbids skipping");
             }
-            eprintln!("SKIPPED {test}: {reason}");
+            // Straight to stderr: the test harness captures `eprintln!` and shows it only when
+            // a test fails, so a skip would pass silently.
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
             return None;
         };
         let port = free_port();
