@@ -301,10 +301,15 @@ mod tests {
                 shared.display()
             ),
             Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-                eprintln!(
-                    "skipping: {} not readable ({e}); CI=true makes this fail",
+                use std::io::Write as _;
+                // Straight to stderr: the test harness captures `eprintln!` and shows it only
+                // when a test fails, so a skip would pass silently.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED table_copy_matches_shared_table: {} not readable ({e}); \
+                     CI=true makes this fail",
                     shared.display()
-                )
+                );
             }
             Err(e) => panic!("{} must be present under CI: {e}", shared.display()),
         }

@@ -555,31 +555,64 @@ async fn stale_version_is_a_conflict_that_names_the_current_version() {
     );
 }
 
+/// Fault: the next two reads get 429 with a `Retry-After` longer than any backoff the retry
+/// policy would choose, so the simulator's arrival times tell honouring the header from
+/// ignoring it: each retry must arrive no earlier than the `Retry-After` before it.
 #[tokio::test]
 async fn rate_limits_are_waited_out_with_retry_after() {
+    const RETRY_AFTER_SECS: u64 = 1;
     let sim = Sim::start().await;
     let client = sim.classic().await;
+    let policy = sim.config().retry;
+    let longest_backoff = policy
+        .base_delay
+        .saturating_mul(2u32.pow(policy.max_attempts - 1))
+        .min(policy.max_delay);
+    assert!(
+        std::time::Duration::from_secs(RETRY_AFTER_SECS) > longest_backoff,
+        "the test needs a Retry-After longer than the backoff ({longest_backoff:?})"
+    );
+    sim.admin(reqwest::Method::POST, "/stats/reset", Value::Null)
+        .await;
     sim.admin(
         reqwest::Method::PUT,
         "/faults",
-        json!({"fail_next": {"count": 2, "status": 429, "retry_after": 1}}),
+        json!({"path_prefix": "/wiki/api/v2/spaces",
+               "fail_next": {"count": 2, "status": 429, "retry_after": RETRY_AFTER_SECS}}),
     )
     .await;
-    let before = sim.admin(reqwest::Method::GET, "/stats", Value::Null).await;
     let page = client
         .spaces()
         .list(&[], &PageRequest::limit(1))
         .await
         .unwrap();
     assert_eq!(page.results.len(), 1);
-    let after = sim.admin(reqwest::Method::GET, "/stats", Value::Null).await;
-    let served = after["requests"].as_u64().unwrap() - before["requests"].as_u64().unwrap();
-    assert!(
-        served >= 3,
-        "two 429s then a success, got {served} requests"
-    );
 
-    // With more refusals than attempts, the error says to wait.
+    let stats = sim.admin(reqwest::Method::GET, "/stats", Value::Null).await;
+    let tries: Vec<&Value> = stats["recent_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().ends_with("/wiki/api/v2/spaces"))
+        .collect();
+    let statuses: Vec<u64> = tries
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [429, 429, 200], "{stats}");
+    for (i, pair) in tries.windows(2).enumerate() {
+        let told_ms = pair[0]["retry_after"].as_u64().unwrap() * 1000;
+        let waited_ms = pair[1]["at_ms"].as_i64().unwrap() - pair[0]["at_ms"].as_i64().unwrap();
+        assert!(
+            waited_ms >= told_ms as i64,
+            "retry {} came {waited_ms} ms after a 429 that said Retry-After: {} s",
+            i + 1,
+            told_ms / 1000
+        );
+    }
+
+    // With more refusals than attempts, every attempt is used and the error says how long to
+    // wait.
     sim.admin(
         reqwest::Method::PUT,
         "/faults",
@@ -591,7 +624,15 @@ async fn rate_limits_are_waited_out_with_retry_after() {
         .list(&[], &PageRequest::limit(1))
         .await
         .unwrap_err();
-    assert!(matches!(e, ClientError::RateLimited { .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ClientError::RateLimited { retry_after: Some(d), attempts }
+                if d.is_zero() && attempts == policy.max_attempts
+        ),
+        "{e:?}"
+    );
+    assert!(e.hint().starts_with("wait "), "{}", e.hint());
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use conflux_convert::{census, markdown_to_storage, normalized, storage_to_markdown};
 use proptest::prelude::*;
 
-fn corpus_dir() -> Option<PathBuf> {
+/// The corpus, or `None` after saying why `test` cannot run (a failure when CI=true).
+fn corpus_dir(test: &str) -> Option<PathBuf> {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/corpus/storage"
@@ -19,8 +20,12 @@ fn corpus_dir() -> Option<PathBuf> {
         "corpus missing at {} and CI=true: the corpus tests must run in CI",
         dir.display()
     );
-    eprintln!(
-        "skipped: corpus not found at {} (it is not part of the repository)",
+    // Straight to stderr: the test harness captures `eprintln!` and shows it only when a test
+    // fails, so a skip would pass silently.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: corpus not found at {} (it is not part of the repository)",
         dir.display()
     );
     None
@@ -43,7 +48,9 @@ fn storage_docs(dir: &Path) -> Vec<(String, String)> {
 /// Every corpus document converts, and comes back with the same normalised tree and census.
 #[test]
 fn corpus_round_trips_with_macros_intact() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = corpus_dir("corpus_round_trips_with_macros_intact") else {
+        return;
+    };
     let docs = storage_docs(&dir);
     assert!(
         docs.len() > 40,
@@ -87,7 +94,9 @@ fn corpus_round_trips_with_macros_intact() {
 /// their own round trip through storage is stable.
 #[test]
 fn corpus_markdown_converts_and_is_stable() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = corpus_dir("corpus_markdown_converts_and_is_stable") else {
+        return;
+    };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -121,7 +130,9 @@ fn first_diff(a: &str, b: &str) -> String {
 /// Snapshots of the Markdown for a representative subset of the corpus.
 #[test]
 fn corpus_snapshots() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = corpus_dir("corpus_snapshots") else {
+        return;
+    };
     for name in [
         "mark-admonitions.html",
         "mark-links.html",

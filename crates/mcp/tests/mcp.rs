@@ -3,9 +3,12 @@
 //! against its tool's outputSchema, and every effect is checked by a second call.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeSet;
+
 use base64::Engine as _;
 use conflux_client::{Client, ClientConfig, CredentialConfig, Endpoints, TokenKindHint};
 use conflux_mcp::ConfluxServer;
+use conflux_ops::catalog::TOOLS;
 use conflux_ops::{Config, Ops};
 use conflux_sim::{SimConfig, SimHandle, SimInfo};
 use conflux_types::{BaseUrl, Secret, SiteUrl};
@@ -111,12 +114,40 @@ async fn server(client: Client, config: Config, tools: &[&str]) -> RunningServic
 struct Session {
     mcp: RunningService<RoleClient, ()>,
     tools: Vec<Tool>,
+    /// `(tool, action)` of every call made through `ok` or `err`, whose outcome they check.
+    checked: std::sync::Mutex<BTreeSet<(String, String)>>,
 }
 
 impl Session {
     async fn new(mcp: RunningService<RoleClient, ()>) -> Session {
         let tools = mcp.list_all_tools().await.unwrap();
-        Session { mcp, tools }
+        Session {
+            mcp,
+            tools,
+            checked: Default::default(),
+        }
+    }
+
+    fn checked(&self, tool: &str, args: &Value) {
+        let action = args["action"].as_str().unwrap_or_default().to_string();
+        self.checked
+            .lock()
+            .unwrap()
+            .insert((tool.to_string(), action));
+    }
+
+    /// Fails naming every declared action of `tools` (from `conflux_ops::catalog::TOOLS`) that
+    /// this session has not called through `ok` or `err`.
+    fn assert_checked_every_action_of(&self, tools: &[&str]) {
+        let checked = self.checked.lock().unwrap();
+        let missing: Vec<String> = TOOLS
+            .iter()
+            .filter(|t| tools.contains(&t.name))
+            .flat_map(|t| t.actions.iter().map(move |a| (t.name, a.name)))
+            .filter(|(t, a)| !checked.contains(&(t.to_string(), a.to_string())))
+            .map(|(t, a)| format!("{t}.{a}"))
+            .collect();
+        assert!(missing.is_empty(), "actions never called: {missing:?}");
     }
 
     async fn raw(&self, tool: &str, args: Value) -> CallToolResult {
@@ -131,6 +162,7 @@ impl Session {
 
     /// A call that must succeed; returns its structuredContent, checked against the schema.
     async fn ok(&self, tool: &str, args: Value) -> Value {
+        self.checked(tool, &args);
         let r = self.raw(tool, args.clone()).await;
         assert_ne!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
         let s = r.structured_content.clone().expect("structuredContent");
@@ -158,6 +190,7 @@ impl Session {
 
     /// A call that must fail as a tool error; returns its text.
     async fn err(&self, tool: &str, args: Value) -> String {
+        self.checked(tool, &args);
         let r = self.raw(tool, args.clone()).await;
         assert_eq!(
             r.is_error,
@@ -230,6 +263,8 @@ async fn tools_list_is_flat_and_stable() {
     insta::assert_json_snapshot!("tools_list", listed);
 }
 
+/// Every action of `pages` (and of `versions`, on the page's history), each outcome checked;
+/// the other tools' actions are in the next test.
 #[tokio::test]
 async fn pages_every_action_with_effects_checked() {
     let sim = Sim::start().await;
@@ -391,8 +426,10 @@ async fn pages_every_action_with_effects_checked() {
     assert_eq!(del["deleted"], true);
     let e = s.err("pages", json!({"action": "get", "id": id})).await;
     assert!(e.contains("not_found"), "{e}");
+    s.assert_checked_every_action_of(&["pages", "versions"]);
 }
 
+/// Every action of the tools other than `pages` and `versions`, each outcome checked.
 #[tokio::test]
 async fn other_tools_every_action_with_effects_checked() {
     let sim = Sim::start().await;
@@ -576,6 +613,58 @@ async fn other_tools_every_action_with_effects_checked() {
         )
         .await;
     assert!(e.contains("cap"), "{e}");
+
+    let db = s
+        .ok(
+            "databases",
+            json!({"action": "create", "spaceId": eng, "title": "MCP database", "parentId": pid}),
+        )
+        .await;
+    let dbid = db["database"]["id"].as_str().unwrap().to_string();
+    let got = s
+        .ok("databases", json!({"action": "get", "id": dbid}))
+        .await;
+    assert_eq!(got["database"]["title"], "MCP database", "{got}");
+    let e = s
+        .err("databases", json!({"action": "entries", "id": dbid}))
+        .await;
+    assert!(
+        e.contains("no public API") && e.contains("MCP database"),
+        "{e}"
+    );
+    let gone = s
+        .ok("databases", json!({"action": "delete", "id": dbid}))
+        .await;
+    assert_eq!(gone["deleted"], true);
+    let e = s
+        .err("databases", json!({"action": "get", "id": dbid}))
+        .await;
+    assert!(e.contains("not_found"), "{e}");
+
+    let check = s
+        .ok(
+            "connection",
+            json!({"action": "check", "tools": ["spaces"]}),
+        )
+        .await;
+    // The doctor's report for this (classic) token, narrowed to the one tool asked about.
+    assert_eq!(check["credential_kind"], "api_token", "{check}");
+    let actions: Vec<(&str, &str)> = check["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["action"].as_str().unwrap(), a["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions, [("list", "ok"), ("get", "ok")], "{check}");
+    assert_eq!(check["scopes_to_add"], json!([]), "{check}");
+
+    s.assert_checked_every_action_of(
+        &TOOLS
+            .iter()
+            .map(|t| t.name)
+            .filter(|t| !["pages", "versions"].contains(t))
+            .collect::<Vec<_>>(),
+    );
 }
 
 #[tokio::test]

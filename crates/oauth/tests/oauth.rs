@@ -3,9 +3,8 @@
 //! processes (Postgres), revocation, and no token in logs or Debug output.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use conflux_catalog::{ScopeKind, ScopeSet};
 use conflux_client::{Client, ClientConfig, Endpoints, PageRequest, RetryPolicy};
@@ -793,24 +792,86 @@ async fn two_handles_refresh_once(
     assert_eq!(stats["refresh_requests"], 1, "{stats}");
 }
 
-const WORKER_ENV: &str = "CONFLUX_OAUTH_TEST_WORKER";
-
-#[derive(serde::Serialize, serde::Deserialize)]
+/// The job a worker process gets in `CONFLUX_OAUTH_TEST_WORKER`; the worker
+/// (tests/helpers/single_flight_worker.rs, a binary of this crate built for its tests) has the
+/// same struct.
+#[derive(serde::Serialize)]
 struct WorkerJob {
     database_url: String,
     key_hex: String,
     gateway: String,
     identity: String,
     redirect_uri: String,
+    reconnect_url: String,
     client_id: String,
     client_secret: String,
+    tenant: String,
+    user: String,
     calls: usize,
-    start_at_ms: u128,
 }
 
-/// Across processes: two worker processes (this test binary run again) and this process,
-/// each with its own pool on one Postgres database and 50 concurrent calls with an expired
-/// token. The simulator counts one refresh.
+/// A running worker process: prints `READY`, waits for a line on stdin, then makes its calls.
+struct Worker {
+    child: tokio::process::Child,
+    stdout: tokio::io::BufReader<tokio::process::ChildStdout>,
+}
+
+impl Worker {
+    fn spawn(job: &str) -> Worker {
+        let mut child =
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_conflux-oauth-test-worker"))
+                .env("CONFLUX_OAUTH_TEST_WORKER", job)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+        let stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+        Worker { child, stdout }
+    }
+
+    /// Waits until the worker has its client and waits for the start signal.
+    async fn ready(&mut self) {
+        use tokio::io::AsyncBufReadExt as _;
+        let mut line = String::new();
+        let read = tokio::time::timeout(Duration::from_secs(60), self.stdout.read_line(&mut line));
+        let n = read.await.expect("a worker ready within 60 s").unwrap();
+        if n == 0 || line.trim() != "READY" {
+            use tokio::io::AsyncReadExt as _;
+            let mut stderr = String::new();
+            let mut pipe = self.child.stderr.take().unwrap();
+            pipe.read_to_string(&mut stderr).await.unwrap();
+            panic!("a worker failed before it was ready: {line}\n{stderr}");
+        }
+    }
+
+    async fn go(&mut self) {
+        use tokio::io::AsyncWriteExt as _;
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin.write_all(b"GO\n").await.unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    /// Waits for the worker to end and returns its report.
+    async fn report(mut self) -> String {
+        use tokio::io::AsyncReadExt as _;
+        let mut rest = String::new();
+        self.stdout.read_to_string(&mut rest).await.unwrap();
+        let out = self.child.wait_with_output().await.unwrap();
+        assert!(
+            out.status.success() && rest.contains("WORKER ok=50 failed=0"),
+            "worker failed ({}):\n{rest}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        rest
+    }
+}
+
+/// Across processes: two worker processes and this process, each with its own pool on one
+/// Postgres database, start 50 concurrent calls each with an expired token at the same signal.
+/// The simulator counts one refresh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_flight_across_processes_on_postgres() {
     capture_logs();
@@ -833,49 +894,30 @@ async fn single_flight_across_processes_on_postgres() {
     world
         .admin(reqwest::Method::POST, "/stats/reset", json!({}))
         .await;
-    let start_at_ms = (SystemTime::now() + Duration::from_millis(1500))
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
     let job = WorkerJob {
         database_url: url.clone(),
         key_hex: k.to_hex(),
         gateway: world.sim.gateway_url().to_string(),
         identity: world.sim.identity_url().to_string(),
         redirect_uri: world.info.oauth_client.redirect_uris[0].clone(),
+        reconnect_url: RECONNECT.into(),
         client_id: world.info.oauth_client.client_id.clone(),
         client_secret: world.info.oauth_client.client_secret.clone(),
+        tenant: alice.tenant.as_str().to_string(),
+        user: alice.user.as_str().to_string(),
         calls: 50,
-        start_at_ms,
     };
     let job = serde_json::to_string(&job).unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let spawn_worker = || {
-        tokio::process::Command::new(&exe)
-            .args([
-                "--exact",
-                "worker_process",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(WORKER_ENV, &job)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let (w1, w2) = (spawn_worker(), spawn_worker());
+    let mut workers = [Worker::spawn(&job), Worker::spawn(&job)];
     // This process joins in with its own client.
     let flow = OAuthFlow::new(a.clone(), world.config()).unwrap();
     let client = flow.client_for(&alice, client_config()).await.unwrap();
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    tokio::time::sleep(Duration::from_millis(
-        start_at_ms.saturating_sub(now_ms) as u64
-    ))
-    .await;
+    for w in &mut workers {
+        w.ready().await;
+    }
+    for w in &mut workers {
+        w.go().await;
+    }
     let mine = futures_join(
         (0..50)
             .map(|_| {
@@ -886,75 +928,11 @@ async fn single_flight_across_processes_on_postgres() {
     )
     .await;
     assert!(mine.iter().all(Result::is_ok), "{mine:?}");
-    for w in [w1, w2] {
-        let out = w.wait_with_output().await.unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && stdout.contains("WORKER ok=50 failed=0"),
-            "worker failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for w in workers {
+        w.report().await;
     }
     let stats = world.stats().await;
     assert_eq!(stats["refreshes"], 1, "{stats}");
     assert_eq!(stats["refresh_requests"], 1, "{stats}");
     drop(pg);
-}
-
-/// Not a test on its own: the second process of the test above (does nothing unless run by it).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn worker_process() {
-    let Ok(job) = std::env::var(WORKER_ENV) else {
-        return;
-    };
-    let job: WorkerJob = serde_json::from_str(&job).unwrap();
-    let store: Arc<dyn TokenStore> = Arc::new(
-        SqlStore::open(
-            &job.database_url,
-            EncryptionKey::parse(&job.key_hex).unwrap(),
-        )
-        .await
-        .unwrap(),
-    );
-    let mut config = OAuthConfig::new(
-        Endpoints {
-            gateway: BaseUrl::parse(&job.gateway).unwrap(),
-            identity: BaseUrl::parse(&job.identity).unwrap(),
-        },
-        job.redirect_uri.clone(),
-        RECONNECT.into(),
-    );
-    config.central_app = Some(AppCredentials {
-        client_id: job.client_id.clone(),
-        client_secret: Secret::new(job.client_secret.clone()),
-    });
-    let flow = OAuthFlow::new(store, config).unwrap();
-    let client = flow
-        .client_for(&key("alice"), client_config())
-        .await
-        .unwrap();
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    tokio::time::sleep(Duration::from_millis(
-        job.start_at_ms.saturating_sub(now_ms) as u64,
-    ))
-    .await;
-    let results = futures_join(
-        (0..job.calls)
-            .map(|_| {
-                let c = client.clone();
-                tokio::spawn(async move { call(&c).await.map_err(|e| e.to_string()) })
-            })
-            .collect(),
-    )
-    .await;
-    let ok = results.iter().filter(|r| r.is_ok()).count();
-    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "WORKER ok={ok} failed={}", failed.len()).unwrap();
-    for f in failed.iter().take(3) {
-        writeln!(out, "  {f}").unwrap();
-    }
 }

@@ -3,7 +3,7 @@
 //! One `State` behind one lock. Handlers validate fully before they mutate, so every write is
 //! all-or-nothing. Every expiry decision reads [`State::now_ms`], the simulated clock.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -238,6 +238,25 @@ pub(crate) struct Stats {
     pub faults_injected: u64,
     pub dropped: u64,
     pub by_status: BTreeMap<u16, u64>,
+    /// The last [`RECENT_REQUESTS`] answered API requests, oldest first: when each arrived
+    /// and how it was answered, so a test can see how long a client waited between tries.
+    pub recent_requests: VecDeque<RequestRecord>,
+}
+
+/// How many requests `Stats::recent_requests` keeps.
+pub(crate) const RECENT_REQUESTS: usize = 100;
+
+/// One answered request on the site or gateway face.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct RequestRecord {
+    /// When it arrived, on the simulated clock (`GET /clock`'s `now_ms`).
+    pub at_ms: i64,
+    pub method: String,
+    /// The path as requested (with the gateway's `/ex/confluence/{cloudId}`), no query.
+    pub path: String,
+    pub status: u16,
+    /// The `Retry-After` of the answer, in seconds.
+    pub retry_after: Option<u64>,
 }
 
 pub(crate) struct Window {

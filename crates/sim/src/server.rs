@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Faults, SimConfig};
 use crate::http::{Face, Req, Resp, json_resp, parse_query, set_header};
-use crate::model::{State, iso};
+use crate::model::{RECENT_REQUESTS, RequestRecord, State, iso};
 use crate::scopes::ScopeTable;
 use crate::{
     Account, BasicCredential, OAuthClientInfo, Result, ScopedToken, ScopedTokens, SimError, SimInfo,
@@ -372,12 +372,13 @@ async fn handle(
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let (prefix, path) = api_path(face, &raw_path);
 
-    let (latency, fault) = {
+    let (arrived_ms, latency, fault) = {
         let mut st = shared.lock();
         if matches!(face, Face::Site | Face::Gateway) {
             st.stats.requests += 1;
         }
-        pick_fault(&mut st, face, method.as_str(), &path)
+        let (latency, fault) = pick_fault(&mut st, face, method.as_str(), &path);
+        (st.now_ms(), latency, fault)
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -389,16 +390,17 @@ async fn handle(
             return Err(Dropped);
         }
         Some(FaultAction::Fail(status, retry_after)) => {
-            let mut st = shared.lock();
-            st.stats.faults_injected += 1;
-            *st.stats.by_status.entry(status).or_default() += 1;
-            drop(st);
             let v2 = path.starts_with("/wiki/api/v2/");
             let mut r = crate::http::ApiErr::Status(status, "Injected fault (simulator).".into())
                 .into_resp(v2);
             if let Some(s) = retry_after {
                 set_header(&mut r, "retry-after", &s.to_string());
             }
+            let mut st = shared.lock();
+            st.stats.faults_injected += 1;
+            *st.stats.by_status.entry(status).or_default() += 1;
+            record(&mut st, arrived_ms, method.as_str(), &raw_path, &r);
+            drop(st);
             tracing::debug!(face = face.name(), %method, path = %raw_path, status, "fault: injected error");
             return Ok(r);
         }
@@ -442,11 +444,35 @@ async fn handle(
     };
     let status = resp.status().as_u16();
     if face != Face::Admin {
-        *shared.lock().stats.by_status.entry(status).or_default() += 1;
+        let mut st = shared.lock();
+        *st.stats.by_status.entry(status).or_default() += 1;
+        if face != Face::Identity {
+            record(&mut st, arrived_ms, req.method.as_str(), &raw_path, &resp);
+        }
     }
     tracing::debug!(face = face.name(), method = %req.method, path = %raw_path, status,
         ms = started.elapsed().as_millis() as u64, "request");
     Ok(resp)
+}
+
+/// Adds an answered site or gateway request to `recent_requests`, dropping the oldest.
+fn record(st: &mut State, at_ms: i64, method: &str, path: &str, resp: &Resp) {
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let log = &mut st.stats.recent_requests;
+    if log.len() == RECENT_REQUESTS {
+        log.pop_front();
+    }
+    log.push_back(RequestRecord {
+        at_ms,
+        method: method.to_string(),
+        path: path.to_string(),
+        status: resp.status().as_u16(),
+        retry_after,
+    });
 }
 
 /// The per-credential burst limit. Keyed by a digest of the Authorization header, so the key

@@ -1444,6 +1444,81 @@ async fn random_faults_follow_the_seed() {
     assert!(a.contains(&503) && a.contains(&200), "{a:?}");
 }
 
+/// `GET /stats` `recent_requests`: each answered API request, when it arrived on the simulated
+/// clock, its status and the `Retry-After` it was given; the oldest fall off after 100.
+#[tokio::test]
+async fn stats_record_each_request_with_its_arrival_and_retry_after() {
+    let t = start().await;
+    let url = format!("{}/wiki/api/v2/spaces", t.site());
+    let now = |v: Value| v["now_ms"].as_i64().unwrap();
+    t.admin(reqwest::Method::POST, "/stats/reset", json!({}))
+        .await;
+    t.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"fail_next": {"count": 1, "status": 429, "retry_after": 7}}),
+    )
+    .await;
+    let before = now(t.admin(reqwest::Method::GET, "/clock", json!({})).await);
+    let (s, _, _) = t.send(reqwest::Method::GET, &url, &t.classic(), None).await;
+    assert_eq!(s, 429);
+    t.advance(100).await;
+    let gateway = format!("{}/wiki/api/v2/spaces", t.gw());
+    let (s, _, _) = t
+        .send(reqwest::Method::GET, &gateway, &t.scoped_full(), None)
+        .await;
+    assert_eq!(s, 200);
+    let after = now(t.admin(reqwest::Method::GET, "/clock", json!({})).await);
+
+    let stats = t.admin(reqwest::Method::GET, "/stats", json!({})).await;
+    let log = stats["recent_requests"].as_array().unwrap();
+    assert_eq!(log.len(), 2, "{stats}");
+    let (first, second) = (&log[0], &log[1]);
+    assert_eq!(
+        (
+            &first["method"],
+            &first["path"],
+            &first["status"],
+            &first["retry_after"]
+        ),
+        (
+            &json!("GET"),
+            &json!("/wiki/api/v2/spaces"),
+            &json!(429),
+            &json!(7)
+        )
+    );
+    let gateway_path = format!("/ex/confluence/{}/wiki/api/v2/spaces", t.info.cloud_id);
+    assert_eq!(
+        (&second["path"], &second["status"], &second["retry_after"]),
+        (&json!(gateway_path), &json!(200), &Value::Null)
+    );
+    // Arrival times are on the simulated clock: the advance shows between the two.
+    let (a, b) = (
+        first["at_ms"].as_i64().unwrap(),
+        second["at_ms"].as_i64().unwrap(),
+    );
+    assert!(
+        before <= a && a + 100_000 <= b && b <= after,
+        "{before} {a} {b} {after}"
+    );
+
+    // Only the last 100 are kept, oldest first; admin calls are not API requests.
+    for _ in 0..99 {
+        t.send(reqwest::Method::GET, &url, &t.classic(), None).await;
+    }
+    let stats = t.admin(reqwest::Method::GET, "/stats", json!({})).await;
+    let log = stats["recent_requests"].as_array().unwrap();
+    assert_eq!(log.len(), 100);
+    assert_eq!(stats["requests"], 101);
+    assert_eq!(log[0]["path"], json!(gateway_path), "the first fell off");
+    assert_eq!(log[1]["path"], json!("/wiki/api/v2/spaces"));
+    let reset = t
+        .admin(reqwest::Method::POST, "/stats/reset", json!({}))
+        .await;
+    assert_eq!(reset["recent_requests"], json!([]));
+}
+
 // ---------- search ----------
 
 #[tokio::test]
@@ -2269,17 +2344,56 @@ async fn demo_site_info_contract() {
     t.sim.shutdown().await;
 }
 
+/// Dropping the handle closes every listener: a new connection to any face is refused.
 #[tokio::test]
 async fn stops_on_drop() {
     let t = start().await;
     let url = format!("{}/_edge/tenant_info", t.site());
     assert_eq!(t.http.get(&url).send().await.unwrap().status(), 200);
-    let T { sim, http, .. } = t;
-    drop(sim);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let fresh = reqwest::Client::new();
-    assert!(fresh.get(&url).send().await.is_err());
-    drop(http);
+    let faces: Vec<std::net::SocketAddr> = [
+        &t.info.site_url,
+        &t.info.gateway_url,
+        &t.info.identity_url,
+        &t.info.admin_url,
+    ]
+    .iter()
+    .map(|u| {
+        reqwest::Url::parse(u)
+            .unwrap()
+            .socket_addrs(|| None)
+            .unwrap()[0]
+    })
+    .collect();
+    for addr in &faces {
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_ok(),
+            "{addr} listens"
+        );
+    }
+    drop(t);
+    // The listeners close on the simulator's tasks, soon after the drop: wait for that.
+    for addr in faces {
+        wait_until(&format!("{addr} refuses connections"), || async move {
+            tokio::net::TcpStream::connect(addr).await.is_err()
+        })
+        .await;
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds; fails naming `what` after 10 seconds.
+async fn wait_until<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after 10 s waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! runs Debian's `initdb` and `postgres` from `/usr/lib/postgresql/<version>/bin` in a
 //! temporary directory, as the `postgres` user when the tests run as root (initdb refuses
 //! root), listening on a free loopback port with its socket inside the directory. The server
-//! stops when the value is dropped. Without the binaries the test is skipped with a printed
-//! reason, unless `CI=true`, where that is a failure.
+//! stops when the value is dropped, and in any case when the test process ends. Tests of one
+//! binary may share a server through [`PgServer::shared_or_skip`]. Without the binaries the
+//! test is skipped with a printed reason, unless `CI=true`, where that is a failure.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,16 +27,18 @@ impl PgServer {
     /// and `CI` is not `true`. Panics on any other failure: a test that meant to use Postgres
     /// must not pass without it.
     pub async fn start_or_skip(test: &str) -> Option<PgServer> {
-        let Some(bin) = find_bin_dir() else {
-            let reason = "Postgres binaries not found under /usr/lib/postgresql/*/bin \
-                          (install Debian's `postgresql` package)";
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{test}: {reason}; CI=true forbids skipping");
-            }
-            eprintln!("SKIPPED {test}: {reason}");
-            return None;
-        };
+        let bin = bin_dir_or_skip(test)?;
         Some(PgServer::start(&bin).await)
+    }
+
+    /// One server for every test of this test binary that asks, started by the first; each
+    /// test makes its own database on it. `None` (after printing why, for each test) when
+    /// Postgres is not installed, as [`PgServer::start_or_skip`]. Being static, the value is
+    /// never dropped: the server stops when the test process ends.
+    pub async fn shared_or_skip(test: &str) -> Option<&'static PgServer> {
+        static SHARED: tokio::sync::OnceCell<PgServer> = tokio::sync::OnceCell::const_new();
+        let bin = bin_dir_or_skip(test)?;
+        Some(SHARED.get_or_init(|| PgServer::start(&bin)).await)
     }
 
     async fn start(bin: &Path) -> PgServer {
@@ -73,7 +76,13 @@ impl PgServer {
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("postgres.log"))
             .unwrap_or_else(|e| panic!("Postgres log file: {e}"));
-        let child = command(bin.join("postgres"), owner)
+        // Postgres runs under a shell that stops it (fast shutdown) and removes the directory
+        // once its stdin closes: when this value is dropped, or when the test process ends in
+        // any way (a shared server is never dropped; a test may be killed).
+        let child = command(PathBuf::from("/bin/sh"), owner)
+            .args(["-c", SUPERVISOR, "sh"])
+            .arg(dir.path())
+            .arg(bin.join("postgres"))
             .arg("-D")
             .arg(&data)
             .arg("-k")
@@ -81,6 +90,7 @@ impl PgServer {
             .args(["-h", "127.0.0.1", "-p", &port.to_string()])
             .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -133,12 +143,21 @@ impl PgServer {
     }
 }
 
+/// Runs `$2...` (postgres) in the background until stdin closes, then stops it with SIGINT
+/// (Postgres's fast shutdown) and removes the directory `$1`. It ignores SIGINT itself, so a
+/// Ctrl-C (which Postgres handles) still ends in the clean-up.
+const SUPERVISOR: &str = r#"trap '' INT
+dir=$1; shift
+"$@" & pid=$!
+cat >/dev/null
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+rm -rf "$dir""#;
+
 impl Drop for PgServer {
     fn drop(&mut self) {
-        // SIGINT is Postgres's fast shutdown; fall back to SIGKILL.
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
+        // Closing the supervisor's stdin stops Postgres; fall back to SIGKILL.
+        drop(self.child.stdin.take());
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -146,9 +165,33 @@ impl Drop for PgServer {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let pid = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid"))
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_string));
+        if let Some(pid) = pid {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The Postgres binaries, or `None` after saying why the test cannot run (a failure when
+/// `CI=true`).
+fn bin_dir_or_skip(test: &str) -> Option<PathBuf> {
+    let bin = find_bin_dir();
+    if bin.is_none() {
+        let reason = "Postgres binaries not found under /usr/lib/postgresql/*/bin \
+                      (install Debian's `postgresql` package)";
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{test}: {reason}; CI=true forbids skipping");
+        }
+        // Straight to stderr: the test harness captures `eprintln!` and shows it only when a
+        // test fails, so a skip would pass silently.
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+    }
+    bin
 }
 
 fn find_bin_dir() -> Option<PathBuf> {

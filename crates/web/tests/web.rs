@@ -225,6 +225,20 @@ impl Mcp {
         (result["isError"].as_bool().unwrap_or(false), text)
     }
 
+    /// The names of the tools the server lists.
+    async fn tool_names(&self, id: u64) -> Vec<String> {
+        let (_, answer) = self
+            .post(json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": {}}))
+            .await;
+        let answer = answer.unwrap();
+        answer["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no tools: {answer}"))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     async fn list_spaces(&self, id: u64) -> (bool, String) {
         self.call(id, "spaces", json!({"action": "list", "limit": 5}))
             .await
@@ -264,7 +278,10 @@ impl Browser {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("{test}: {reason}; CI=true forbids skipping");
             }
-            eprintln!("SKIPPED {test}: {reason}");
+            // Straight to stderr: the test harness captures `eprintln!` and shows it only when
+            // a test fails, so a skip would pass silently.
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
             return None;
         };
         let port = free_port();
@@ -1038,6 +1055,7 @@ async fn the_four_auth_modes_serve_the_same_tools() {
     assert!(page.contains("the platform's app"), "{page}");
     let (is_error, central) = agent.list_spaces(1).await;
     assert!(!is_error && listed(&central), "{central}");
+    let central_tools = agent.tool_names(11).await;
 
     // oauth: the workspace's own app (the same simulator client here).
     let (status, _) = s
@@ -1055,6 +1073,7 @@ async fn the_four_auth_modes_serve_the_same_tools() {
     assert!(page.contains("this workspace's own app"), "{page}");
     let (is_error, own) = agent.list_spaces(2).await;
     assert!(!is_error, "{own}");
+    let own_tools = agent.tool_names(12).await;
 
     // apiToken: the classic token, for everyone.
     let (status, body) = s
@@ -1066,13 +1085,10 @@ async fn the_four_auth_modes_serve_the_same_tools() {
         ])
         .await;
     assert_eq!(status, 303, "{body}");
-    let (is_error, token) = w
-        .mcp(Some("agent-1"), None)
-        .initialize()
-        .await
-        .list_spaces(3)
-        .await;
+    let token_agent = w.mcp(Some("agent-1"), None).initialize().await;
+    let (is_error, token) = token_agent.list_spaces(3).await;
     assert!(!is_error, "{token}");
+    let token_tools = token_agent.tool_names(13).await;
     let (_, page) = s.get("/").await;
     assert!(page.contains("nothing to connect"), "{page}");
     let (_, admin) = s.get("/admin").await;
@@ -1096,15 +1112,19 @@ async fn the_four_auth_modes_serve_the_same_tools() {
         ])
         .await;
     assert_eq!(status, 303, "{body}");
-    let (is_error, raw) = w
-        .mcp(Some("agent-1"), None)
-        .initialize()
-        .await
-        .list_spaces(4)
-        .await;
+    let raw_agent = w.mcp(Some("agent-1"), None).initialize().await;
+    let (is_error, raw) = raw_agent.list_spaces(4).await;
     assert!(!is_error, "{raw}");
+    let raw_tools = raw_agent.tool_names(14).await;
 
-    // The same spaces every way.
+    // The same tools, and the same spaces, every way.
+    assert!(
+        central_tools.contains(&"spaces".to_string()),
+        "{central_tools:?}"
+    );
+    for other in [&own_tools, &token_tools, &raw_tools] {
+        assert_eq!(&central_tools, other);
+    }
     for other in [&own, &token, &raw] {
         assert_eq!(first_line(&central), first_line(other));
     }
