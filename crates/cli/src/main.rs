@@ -233,9 +233,11 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
         && args.http.is_some()
     {
         let mut args = args.clone();
-        // The demo is for trying things out: every agent may call it, and its connection
-        // store lives in a temporary directory, not the user's data directory.
+        // The demo is for trying things out: anyone on this machine may call it (it listens on
+        // loopback only), and its connection store lives in a temporary directory, not the
+        // user's data directory.
         if cli.demo {
+            args.open = true;
             args.allow_all_agents = true;
             if args.database_url.is_none() {
                 let dir = std::env::temp_dir().join(format!("conflux-demo-{}", std::process::id()));

@@ -15,7 +15,7 @@ use conflux_client::{Client, ClientConfig, ClientError, CredentialConfig};
 use conflux_mcp::ConfluxServer;
 use conflux_oauth::AppCredentials;
 use conflux_ops::{Config, Ops};
-use conflux_store::{AppSettings, AuthMode, EncryptionKey, SqlStore, TenantId};
+use conflux_store::{AppSettings, AuthMode, AuthStore as _, EncryptionKey, SqlStore, TenantId};
 use conflux_types::{BaseUrl, Secret};
 
 use crate::settings::Layer;
@@ -75,10 +75,33 @@ pub struct ServeArgs {
     /// from CONFLUX_OAUTH_CLIENT_SECRET [env: CONFLUX_OAUTH_CLIENT_ID]
     #[arg(long, env = "CONFLUX_OAUTH_CLIENT_ID")]
     pub oauth_client_id: Option<String>,
-    /// With --http: let every agent call until the maintainer decides otherwise
+    /// With --http: let every authenticated client call until the maintainer decides otherwise
     /// [env: CONFLUX_ALLOW_ALL_AGENTS]
     #[arg(long)]
     pub allow_all_agents: bool,
+    /// With --http: take callers' addresses from X-Forwarded-For (only behind a reverse proxy
+    /// you run) [env: CONFLUX_TRUST_FORWARDED]
+    #[arg(long)]
+    pub trust_forwarded: bool,
+    /// With --http: browser origins /mcp admits besides the public URL's and loopback,
+    /// comma-separated [env: CONFLUX_ALLOWED_ORIGINS]
+    #[arg(long, value_delimiter = ',', env = "CONFLUX_ALLOWED_ORIGINS")]
+    pub allowed_origins: Vec<String>,
+    /// With --http: a PEM file of extra trust roots for fetching MCP clients' metadata
+    /// documents (a private PKI) [env: CONFLUX_CLIENT_METADATA_CA]
+    #[arg(long, value_name = "FILE", env = "CONFLUX_CLIENT_METADATA_CA")]
+    pub client_metadata_ca: Option<PathBuf>,
+    /// With --http: fetch MCP clients' metadata documents from private and loopback addresses
+    /// too (only for clients inside your network) [env: CONFLUX_CLIENT_METADATA_PRIVATE]
+    #[arg(long)]
+    pub client_metadata_private: bool,
+    /// With --http: lifetime of the MCP access tokens this server issues, in seconds (default
+    /// 900) [env: CONFLUX_ACCESS_TOKEN_TTL]
+    #[arg(long, value_name = "SECONDS", env = "CONFLUX_ACCESS_TOKEN_TTL")]
+    pub access_token_ttl: Option<u64>,
+    /// Set by --demo: anyone on this machine may call (loopback only).
+    #[arg(skip)]
+    pub open: bool,
 }
 
 fn truthy(v: Option<String>) -> bool {
@@ -115,6 +138,10 @@ impl ServeArgs {
         }
         a.tools.retain(|t| !t.trim().is_empty());
         a.allow_all_agents = a.allow_all_agents || truthy(env("CONFLUX_ALLOW_ALL_AGENTS"));
+        a.trust_forwarded = a.trust_forwarded || truthy(env("CONFLUX_TRUST_FORWARDED"));
+        a.client_metadata_private =
+            a.client_metadata_private || truthy(env("CONFLUX_CLIENT_METADATA_PRIVATE"));
+        a.allowed_origins.retain(|o| !o.trim().is_empty());
         a
     }
 
@@ -177,6 +204,7 @@ fn env_var(k: &str) -> Option<String> {
 /// SQLite it defaults to `conflux.key` beside the database). Never stored in the database.
 fn encryption_key(args: &ServeArgs, location: &str) -> anyhow::Result<EncryptionKey> {
     if let Some(k) = env_var("CONFLUX_ENCRYPTION_KEY") {
+        eprintln!("conflux: store encryption key from CONFLUX_ENCRYPTION_KEY");
         return EncryptionKey::parse(&k).context("CONFLUX_ENCRYPTION_KEY");
     }
     let path = match &args.encryption_key_file {
@@ -198,16 +226,20 @@ fn encryption_key(args: &ServeArgs, location: &str) -> anyhow::Result<Encryption
                 .join("conflux.key")
         }
     };
-    Ok(EncryptionKey::load_or_create(&path)?)
+    let key = EncryptionKey::load_or_create(&path)?;
+    eprintln!("conflux: store encryption key file {}", path.display());
+    Ok(key)
 }
 
 fn is_postgres(location: &str) -> bool {
     location.starts_with("postgres://") || location.starts_with("postgresql://")
 }
 
-/// The settings in force until the maintainer saves some.
+/// The settings in force until the maintainer saves some: the auth mode, and the site from
+/// CONFLUENCE_URL / CONFLUENCE_CLOUD_ID (whose members may sign in, in the OAuth modes).
 fn default_settings(
     args: &ServeArgs,
+    layer: &Layer,
     fallback: Option<&CredentialConfig>,
 ) -> anyhow::Result<AppSettings> {
     let auth_mode = match args.auth_mode.as_deref() {
@@ -218,9 +250,22 @@ fn default_settings(
             _ => AuthMode::OAuthCentral,
         },
     };
+    let site_url = layer.url.clone().filter(|u| !u.trim().is_empty());
+    if let Some(u) = &site_url {
+        conflux_types::SiteUrl::parse(u).context("CONFLUENCE_URL / --url")?;
+    }
+    let cloud_id = layer
+        .cloud_id
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| anyhow::anyhow!("CONFLUENCE_CLOUD_ID / --cloud-id is not a UUID"))?;
     Ok(AppSettings {
         auth_mode,
         allow_all_agents: args.allow_all_agents,
+        site_url,
+        cloud_id,
         ..AppSettings::default()
     })
 }
@@ -243,7 +288,7 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     }
     // A CONFLUENCE_* credential serves the token modes when the page sets none.
     let fallback = if layer.api_token.is_some() || layer.access_token.is_some() {
-        Some(layer.resolve().map_err(config_error)?.credential)
+        Some(layer.clone().resolve().map_err(config_error)?.credential)
     } else {
         None
     };
@@ -281,10 +326,64 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
             .display()
             .to_string(),
     };
+    if args.open && !addr.ip().is_loopback() {
+        return Err(ClientError::Config(format!(
+            "the demo server lets anyone call it, so it listens on loopback only; {addr} is not \
+             a loopback address (use 127.0.0.1:PORT)"
+        ))
+        .into());
+    }
+    let admin_token = env_var("CONFLUX_ADMIN_TOKEN").map(Secret::new);
+    if let Some(t) = &admin_token
+        && t.expose().chars().count() < conflux_web::MIN_ADMIN_TOKEN
+    {
+        return Err(ClientError::Config(format!(
+            "CONFLUX_ADMIN_TOKEN is {} characters long; it must be at least {} (e.g. `openssl \
+             rand -hex 32`): a short token can be guessed",
+            t.expose().chars().count(),
+            conflux_web::MIN_ADMIN_TOKEN
+        ))
+        .into());
+    }
+    let platform_secret = env_var("CONFLUX_PLATFORM_SECRET").map(Secret::new);
+    if let Some(p) = &platform_secret
+        && p.expose().len() < conflux_web::MIN_PLATFORM_SECRET
+    {
+        return Err(ClientError::Config(format!(
+            "CONFLUX_PLATFORM_SECRET is {} bytes long; it must be at least {} (e.g. `openssl \
+             rand -hex 32`)",
+            p.expose().len(),
+            conflux_web::MIN_PLATFORM_SECRET
+        ))
+        .into());
+    }
+    let extra_roots = match &args.client_metadata_ca {
+        Some(path) => vec![std::fs::read(path).map_err(|e| {
+            ClientError::Config(format!(
+                "CONFLUX_CLIENT_METADATA_CA / --client-metadata-ca {}: {e}",
+                path.display()
+            ))
+        })?],
+        None => Vec::new(),
+    };
     let key = encryption_key(&args, &location).map_err(config_error)?;
     let cookie_key = key.derive("conflux-web cookies");
     let store = SqlStore::open(&location, key).await?;
-    let defaults = default_settings(&args, fallback.as_ref()).map_err(config_error)?;
+    let dropped = store.take_legacy_connections().await?;
+    if !dropped.is_empty() {
+        eprintln!(
+            "conflux: dropped {} Confluence connection(s) stored under user ids typed on the \
+             page ({}): people now sign in with Atlassian, which names them; each signs in once \
+             on the configuration page to connect again",
+            dropped.len(),
+            dropped
+                .iter()
+                .map(|(t, u)| format!("{t}/{u}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let defaults = default_settings(&args, &layer, fallback.as_ref()).map_err(config_error)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| conflux_mcp::ServeError::Bind { addr, source })?;
@@ -295,7 +394,18 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{bound}"));
     let tenant = TenantId::new(args.tenant.clone()).context("--tenant / CONFLUX_TENANT")?;
     let mut config = conflux_web::WebConfig::new(&public_url, tenant, cookie_key)?;
-    config.admin_token = env_var("CONFLUX_ADMIN_TOKEN").map(Secret::new);
+    config.admin_token = admin_token;
+    config.platform_secret = platform_secret;
+    config.trust_forwarded = args.trust_forwarded;
+    config.extra_origins = args.allowed_origins.clone();
+    config.authz.fetch.extra_roots_pem = extra_roots;
+    config.authz.fetch.allow_private = args.client_metadata_private;
+    if let Some(ttl) = args.access_token_ttl {
+        config.authz.access_ttl = std::time::Duration::from_secs(ttl.max(1));
+    }
+    if args.open {
+        config.mcp_access = conflux_web::McpAccess::Open;
+    }
     config.tools = args.tools.clone();
     config.ops = args.ops_config();
     config.client = client;
@@ -304,8 +414,14 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     config.defaults = defaults;
     let admin = config.admin_token.is_some();
     let web = conflux_web::Web::new(Arc::new(store), config)?;
-    let router = web.router()?;
+    let app = web.app()?;
     let base = web.user_url();
+    if args.open {
+        eprintln!(
+            "conflux: demo server: it lets ANYONE who can reach {bound} call its tools with the \
+             demo credential, without signing in (loopback only)"
+        );
+    }
     eprintln!("conflux: configuration page {base}");
     if admin {
         eprintln!("conflux: maintainer view {base}admin");
@@ -318,7 +434,8 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     );
     eprintln!("conflux: MCP endpoint {base}mcp (listening on {bound})");
     tracing::info!(read_only = args.read_only, "HTTP server starting");
-    axum::serve(listener, router)
+    let _upkeep = web.spawn_upkeep();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

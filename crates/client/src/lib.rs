@@ -123,6 +123,15 @@ pub(crate) fn http_client(config: &ClientConfig) -> Result<reqwest::Client> {
         .map_err(|e| ClientError::Config(format!("could not build the HTTP client: {e}")))
 }
 
+/// The cloudId of `site`, from `{site}/_edge/tenant_info` (no credential needed): what a
+/// deployment learns once when its maintainer names the site.
+pub async fn site_cloud_id(
+    site: &conflux_types::SiteUrl,
+    config: &ClientConfig,
+) -> Result<conflux_types::CloudId> {
+    probe::tenant_info(&http_client(config)?, site).await
+}
+
 impl Client {
     /// Resolves `credential` (probing an API token of unknown kind once) and connects.
     pub async fn connect(credential: CredentialConfig, config: ClientConfig) -> Result<Client> {

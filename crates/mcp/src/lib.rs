@@ -16,10 +16,10 @@
 //! # }
 //! ```
 //!
-//! Over HTTP, a server built with [`ConfluxServer::with_provider`] reads each call's agent and
-//! user ([`Caller`]: `X-Conflux-Agent-Id` / `X-Conflux-User-Id` headers or `_meta.agent_id` /
-//! `_meta.user_id`), asks its [`OpsProvider`] whether the agent may call (the allowlist) and
-//! runs the call with that user's operations.
+//! Over HTTP, the layer in front of the server verifies each request's credential and attaches
+//! a [`Caller`]; a server built with [`ConfluxServer::with_provider`] asks its [`OpsProvider`]
+//! whether that caller's agent may call (the allowlist) and runs the call with the caller's
+//! operations. A call without a verified caller is refused by such a server (fail closed).
 //!
 //! Depends on `conflux-ops` (and through it the client); the binary owns configuration.
 
@@ -44,7 +44,7 @@ use crate::tools::ToolDef;
 
 pub use identity::{
     AGENT_HEADER, AGENT_META, AGENT_NOT_AUTHORIZED, AGENT_UNIDENTIFIED, BoxFuture, Caller,
-    OpsProvider, USER_HEADER, USER_META,
+    OpsProvider, USER_HEADER, USER_META, VerifiedCaller,
 };
 
 /// What can stop the server from starting or running.
@@ -95,6 +95,8 @@ enum Source {
 struct Inner {
     defs: Vec<ToolDef>,
     tools: Vec<Tool>,
+    /// The same tools as a read-only caller sees them (write actions left out).
+    read_only_tools: Vec<Tool>,
     read_only: bool,
 }
 
@@ -142,11 +144,13 @@ impl ConfluxServer {
             .filter(|d| tools.is_empty() || tools.iter().any(|t| t == d.spec.name))
             .collect();
         let tools = defs.iter().map(|d| tool(d, read_only)).collect();
+        let read_only_tools = defs.iter().map(|d| tool(d, true)).collect();
         Ok(ConfluxServer {
             source,
             inner: Arc::new(Inner {
                 defs,
                 tools,
+                read_only_tools,
                 read_only,
             }),
         })
@@ -161,25 +165,42 @@ impl ConfluxServer {
         &self.inner.tools
     }
 
+    /// The tool definitions `caller` sees: without write actions for a read-only caller.
+    pub fn tools_for(&self, caller: &Caller) -> &[Tool] {
+        if caller.read_only() {
+            &self.inner.read_only_tools
+        } else {
+            &self.inner.tools
+        }
+    }
+
+    /// Whether `action` of `tool` writes (unknown ones count as writes, to fail closed).
+    pub fn action_writes(tool: &str, action: &str) -> bool {
+        conflux_ops::catalog::tool(tool)
+            .and_then(|t| t.action(action))
+            .is_none_or(|a| a.write)
+    }
+
     /// Whether write actions are hidden and refused.
     pub fn read_only(&self) -> bool {
         self.inner.read_only
     }
 
-    /// Runs one tool call for an anonymous caller: the whole path except the transport.
+    /// Runs one tool call for a local caller: the whole path except the transport.
     pub async fn call(
         &self,
         name: &str,
         arguments: Option<JsonObject>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.call_as(&Caller::default(), name, arguments).await
+        self.call_as(None, name, arguments).await
     }
 
-    /// Runs one tool call for `caller`. With a provider, the agent is checked against the
-    /// allowlist first and the call runs with the user's operations.
+    /// Runs one tool call for `caller` (`None`: the local caller). With a provider, the caller
+    /// must be verified; its agent is checked against the allowlist first and the call runs
+    /// with the caller's operations. A read-only caller cannot run write actions.
     pub async fn call_as(
         &self,
-        caller: &Caller,
+        caller: Option<&VerifiedCaller>,
         name: &str,
         arguments: Option<JsonObject>,
     ) -> Result<CallToolResult, ErrorData> {
@@ -192,15 +213,28 @@ impl ConfluxServer {
                 None,
             ));
         };
-        let ops = match &self.source {
-            Source::Fixed(ops) => ops.clone(),
-            Source::Provider(provider) => match resolve(provider.as_ref(), caller, name).await {
-                Ok(ops) => ops,
-                Err(refusal) => return Ok(refusal),
-            },
+        let ops = match (&self.source, caller) {
+            (Source::Fixed(ops), _) => ops.clone(),
+            (Source::Provider(provider), Some(caller)) => {
+                match resolve(provider.as_ref(), caller, name).await {
+                    Ok(ops) => ops,
+                    Err(refusal) => return Ok(refusal),
+                }
+            }
+            (Source::Provider(_), None) => {
+                tracing::warn!(tool = name, "call refused: no verified caller");
+                return Ok(error_result(
+                    "unauthorized",
+                    "This server serves only authenticated callers, and this call carried no \
+                     verified credential",
+                    "connect through the server's /mcp endpoint with an OAuth access token or \
+                     an access key",
+                ));
+            }
         };
+        let read_only = self.inner.read_only || caller.is_some_and(|c| c.read_only);
         let args = arguments.unwrap_or_default();
-        let (action, format) = match validate(def, &args, self.inner.read_only) {
+        let (action, format) = match validate(def, &args, read_only) {
             Ok(v) => v,
             Err(message) => {
                 return Ok(error_result(
@@ -224,43 +258,39 @@ impl ConfluxServer {
     }
 }
 
-/// The allowlist check, then the user's operations; a refusal is the tool error to return.
+/// The allowlist check, then the caller's operations; a refusal is the tool error to return.
 async fn resolve(
     provider: &dyn OpsProvider,
-    caller: &Caller,
+    caller: &VerifiedCaller,
     tool: &str,
 ) -> Result<Ops, CallToolResult> {
-    let agent = caller.agent_id.as_deref();
-    match provider.check_agent(agent).await {
+    match provider.check_agent(caller).await {
         Ok(true) => {}
         Ok(false) => {
-            tracing::info!(tool, agent, "call refused: agent not allowed");
-            return Err(match agent {
-                None => error_result(
+            tracing::info!(tool, "call refused: agent not allowed");
+            return Err(if caller.agent_id.is_empty() {
+                error_result(
                     "unauthorized",
                     AGENT_UNIDENTIFIED,
-                    "send the agent's id in the X-Conflux-Agent-Id header or as `_meta.agent_id` \
-                     of the request, and ask the connector's maintainer to allow it",
-                ),
-                Some(id) => error_result(
+                    "the platform must send the agent's id in the X-Conflux-Agent-Id header or \
+                     as `_meta.agent_id` of the request, and the connector's maintainer must \
+                     allow it",
+                )
+            } else {
+                error_result(
                     "unauthorized",
                     AGENT_NOT_AUTHORIZED,
-                    &format!(
-                        "ask the connector's maintainer to add agent `{id}` to the allowlist on \
-                         the configuration page"
-                    ),
-                ),
+                    "ask the connector's maintainer to allow this client on the configuration \
+                     page (/admin, Clients); it is listed there among those refused lately",
+                )
             });
         }
         Err(e) => return Err(op_error(&e)),
     }
-    provider
-        .ops_for(caller.user_id.as_deref())
-        .await
-        .map_err(|e| {
-            tracing::info!(tool, agent, kind = ?e.kind, "call refused: no operations for the user");
-            op_error(&e)
-        })
+    provider.ops_for(caller).await.map_err(|e| {
+        tracing::info!(tool, kind = ?e.kind, "call refused: no operations for the caller");
+        op_error(&e)
+    })
 }
 
 fn tool(def: &ToolDef, read_only: bool) -> Tool {
@@ -502,9 +532,12 @@ impl ServerHandler for ConfluxServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.inner.tools.clone()))
+        let caller = caller_of(&context);
+        Ok(ListToolsResult::with_all_items(
+            self.tools_for(&caller).to_vec(),
+        ))
     }
 
     async fn call_tool(
@@ -512,18 +545,18 @@ impl ServerHandler for ConfluxServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let caller = caller_of(&context);
         let headers = context
             .extensions
             .get::<axum::http::request::Parts>()
             .map(|p| &p.headers);
-        let mut caller = Caller::from_request(headers, &context.meta.0.0);
-        if let Some(meta) = &request.meta {
-            // Typed params keep `_meta` empty after deserialisation; read it when present.
-            let from_params = Caller::from_request(None, &meta.0.0);
-            caller.agent_id = caller.agent_id.or(from_params.agent_id);
-            caller.user_id = caller.user_id.or(from_params.user_id);
+        // Typed params keep `_meta` empty after deserialisation; read both places.
+        let mut meta: Vec<&JsonObject> = vec![&context.meta.0.0];
+        if let Some(m) = &request.meta {
+            meta.push(&m.0.0);
         }
-        self.call_as(&caller, &request.name, request.arguments)
+        let verified = caller.resolve(headers, &meta);
+        self.call_as(verified.as_ref(), &request.name, request.arguments)
             .await
             .map(CallToolResponse::from)
     }
@@ -531,6 +564,16 @@ impl ServerHandler for ConfluxServer {
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.inner.tools.iter().find(|t| t.name == name).cloned()
     }
+}
+
+/// The caller the HTTP layer attached to the request; the local caller elsewhere (stdio).
+fn caller_of(context: &RequestContext<RoleServer>) -> Caller {
+    context
+        .extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<Caller>())
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Serves over stdin/stdout until the client closes the stream. Nothing else may write to stdout.
@@ -548,28 +591,67 @@ pub async fn serve_stdio(server: ConfluxServer) -> Result<(), ServeError> {
 
 /// The streamable-HTTP app: the MCP endpoint at `/mcp`, answering loopback hosts only.
 pub fn http_router(server: ConfluxServer) -> axum::Router {
-    http_router_for_hosts(server, &[])
+    http_router_with(server, HttpOptions::default())
 }
 
-/// The streamable-HTTP app answering requests whose `Host` is loopback or one of `hosts`
-/// (`name` or `name:port`, e.g. the host of the public URL). Other hosts are refused, which
-/// defeats DNS rebinding against a server on a private address.
-pub fn http_router_for_hosts(server: ConfluxServer, hosts: &[String]) -> axum::Router {
+/// How the streamable-HTTP endpoint is served.
+#[derive(Clone, Default)]
+pub struct HttpOptions {
+    /// Hosts admitted besides loopback (`name` or `name:port`, e.g. the public URL's host);
+    /// other `Host` headers are refused, which defeats DNS rebinding.
+    pub hosts: Vec<String>,
+    /// Where the sessions of clients on revisions before 2026-07-28 are kept, so that any
+    /// replica can serve them (`None`: this process's memory only).
+    pub session_store:
+        Option<Arc<dyn rmcp::transport::streamable_http_server::session::SessionStore>>,
+    /// A session idle this long is closed (default 5 minutes): clients that never close their
+    /// sessions cannot pile them up.
+    pub session_idle: Option<std::time::Duration>,
+}
+
+impl std::fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("hosts", &self.hosts)
+            .field("session_store", &self.session_store.is_some())
+            .field("session_idle", &self.session_idle)
+            .finish()
+    }
+}
+
+/// The streamable-HTTP app at `/mcp` with `options`.
+pub fn http_router_with(server: ConfluxServer, options: HttpOptions) -> axum::Router {
     use rmcp::transport::streamable_http_server::{
-        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+        StreamableHttpServerConfig, StreamableHttpService,
+        session::local::{LocalSessionManager, SessionConfig},
     };
     let mut config = StreamableHttpServerConfig::default();
-    if !hosts.is_empty() {
+    if !options.hosts.is_empty() {
         let mut allowed = config.allowed_hosts.clone();
-        allowed.extend(hosts.iter().cloned());
+        allowed.extend(options.hosts.iter().cloned());
         config = config.with_allowed_hosts(allowed);
     }
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    config.session_store = options.session_store.clone();
+    let mut sessions = LocalSessionManager::default();
+    let mut session_config = SessionConfig::default();
+    if let Some(idle) = options.session_idle {
+        session_config.keep_alive = Some(idle);
+    }
+    sessions.session_config = session_config;
+    let service =
+        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(sessions), config);
     axum::Router::new().nest_service("/mcp", service)
+}
+
+/// The streamable-HTTP app answering requests whose `Host` is loopback or one of `hosts`.
+pub fn http_router_for_hosts(server: ConfluxServer, hosts: &[String]) -> axum::Router {
+    http_router_with(
+        server,
+        HttpOptions {
+            hosts: hosts.to_vec(),
+            ..HttpOptions::default()
+        },
+    )
 }
 
 /// Serves streamable HTTP on an already-bound listener until `shutdown` resolves.

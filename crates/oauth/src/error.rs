@@ -55,19 +55,20 @@ pub enum OAuthError {
     #[error("Atlassian's token endpoint answered HTTP {status}: {message}")]
     TokenEndpoint { status: u16, message: String },
 
-    /// The grant covers no Confluence site.
+    /// The grant does not cover the tenant's site: the person is not one of its members.
     #[error(
-        "the grant covers no Confluence site: sign in with an account that can use Confluence, \
-         and make sure the app has the Confluence API added"
+        "the Atlassian account you signed in with has no access to this workspace's Confluence \
+         site, so it cannot sign in here: sign in with your account on that site, or ask the \
+         site's administrator for access"
     )]
-    NoSites,
+    NotAMember,
 
-    /// The site chosen is not one the grant covers.
-    #[error("the chosen site is not one this sign-in covers: pick one of those listed")]
-    UnknownSite,
+    /// Confluence would not say who signed in.
+    #[error("Confluence would not say which account signed in: {message}")]
+    Identity { message: String },
 
     /// No usable connection: never connected, disconnected, or the grant was revoked.
-    #[error("Confluence is not connected for this user: reconnect at {reconnect_url}")]
+    #[error("Confluence is not connected for this user: sign in again at {reconnect_url}")]
     NotConnected { reconnect_url: String },
 
     /// The identity service could not be reached or answered unreadably.
@@ -122,6 +123,9 @@ impl OAuthError {
             }
             OAuthError::NotConnected { reconnect_url } => {
                 ClientError::NotConnected { reconnect_url }
+            }
+            OAuthError::NotConfigured(message) => {
+                ClientError::Config(format!("OAuth is not configured: {message}"))
             }
             other => ClientError::Config(other.to_string()),
         }

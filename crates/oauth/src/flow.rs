@@ -9,8 +9,8 @@ use base64::Engine as _;
 use conflux_catalog::ScopeSet;
 use conflux_client::{Client, ClientConfig, Credential, Endpoints};
 use conflux_store::{
-    AppKind, AuthMode, ConnectionKey, ConnectionSummary, PendingAuthorization, PendingGrant,
-    SessionBinding, Site, TenantId, TokenStore, Tokens,
+    AppKind, AuthMode, ConnectionKey, ConnectionSummary, PendingAuthorization, SessionBinding,
+    Site, TenantId, TokenStore, Tokens, UserId,
 };
 use conflux_types::{CloudId, Secret};
 use rand::RngCore as _;
@@ -49,6 +49,8 @@ pub struct OAuthConfig {
     pub refresh_skew: Duration,
     /// Timeout of each identity-service request.
     pub timeout: Duration,
+    /// The settings in force for a tenant that has saved none.
+    pub default_settings: conflux_store::AppSettings,
 }
 
 impl OAuthConfig {
@@ -63,6 +65,7 @@ impl OAuthConfig {
             sign_in_ttl: Duration::from_secs(600),
             refresh_skew: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
+            default_settings: conflux_store::AppSettings::default(),
         }
     }
 }
@@ -136,15 +139,16 @@ impl Callback {
     }
 }
 
-/// How a callback ended.
+/// A completed sign-in: who Atlassian says signed in, and their connection to the tenant's site.
 #[derive(Debug)]
-#[non_exhaustive]
-pub enum Completion {
-    /// The grant covers one site: the connection is stored.
-    Connected(ConnectionSummary),
-    /// The grant covers several sites: show them, then call [`OAuthFlow::choose_site`] with
-    /// `grant` and the chosen cloud id.
-    ChooseSite { grant: Secret, sites: Vec<Site> },
+pub struct SignedIn {
+    /// The Atlassian account id (from v1 `GET /wiki/rest/api/user/current`): the person's
+    /// key in the store.
+    pub account_id: String,
+    pub display_name: String,
+    pub connection: ConnectionSummary,
+    /// What the sign-in was started for (e.g. an MCP authorization waiting for consent).
+    pub return_to: Option<String>,
 }
 
 /// The OAuth client side: starts sign-ins, completes callbacks, and hands out Confluence
@@ -186,6 +190,15 @@ impl Inner {
         lock
     }
 
+    /// The tenant's saved settings, or the defaults.
+    pub(crate) async fn settings(&self, tenant: &TenantId) -> Result<conflux_store::AppSettings> {
+        Ok(self
+            .store
+            .app_settings(tenant)
+            .await?
+            .unwrap_or_else(|| self.config.default_settings.clone()))
+    }
+
     pub(crate) fn not_connected(&self) -> OAuthError {
         OAuthError::NotConnected {
             reconnect_url: self.config.reconnect_url.clone(),
@@ -208,7 +221,7 @@ impl Inner {
                 )
             }),
             AppKind::Tenant => {
-                let settings = self.store.app_settings(tenant).await?.unwrap_or_default();
+                let settings = self.settings(tenant).await?;
                 match (settings.client_id, settings.client_secret) {
                     (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
                         Ok(AppCredentials {
@@ -239,7 +252,12 @@ pub(crate) fn pkce_challenge(verifier: &str) -> String {
         .encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
-/// The scope parameter: the tenant's override or the default set, plus `offline_access`.
+/// The scope that lets sign-in read who signed in (`getCurrentUser`), added when the scopes
+/// asked for do not already cover it, whatever set the maintainer chose.
+pub const SIGN_IN_SCOPE: &str = "read:content-details:confluence";
+
+/// The scope parameter: the tenant's override or the default set, plus `offline_access` and
+/// what sign-in needs to learn the account.
 pub(crate) fn requested_scope(default: ScopeSet, tenant_override: Option<&str>) -> Result<String> {
     let mut names: Vec<String> = match tenant_override.map(str::trim).filter(|s| !s.is_empty()) {
         Some(text) => {
@@ -269,10 +287,18 @@ pub(crate) fn requested_scope(default: ScopeSet, tenant_override: Option<&str>) 
             "no Confluence scope to request: enable tools or set the scopes".into(),
         ));
     }
+    let asked = ScopeSet::parse_lenient(&names.join(" ")).0;
+    if !matches!(
+        conflux_catalog::Operation::GetCurrentUser.check(asked),
+        conflux_catalog::Verdict::Satisfied(_)
+    ) {
+        names.push(SIGN_IN_SCOPE.into());
+    }
     if !names.iter().any(|n| n == "offline_access") {
         names.push("offline_access".into());
     }
-    names.dedup();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
     Ok(names.join(" "))
 }
 
@@ -300,12 +326,7 @@ impl OAuthFlow {
     /// The app `tenant`'s users sign in with and the scopes they are asked for, from the
     /// tenant's settings (default: the central app and the default scopes).
     pub async fn app_for(&self, tenant: &TenantId) -> Result<ResolvedApp> {
-        let settings = self
-            .inner
-            .store
-            .app_settings(tenant)
-            .await?
-            .unwrap_or_default();
+        let settings = self.inner.settings(tenant).await?;
         let kind = match settings.auth_mode {
             AuthMode::OAuthCentral => AppKind::Central,
             AuthMode::OAuth => AppKind::Tenant,
@@ -325,15 +346,18 @@ impl OAuthFlow {
         })
     }
 
-    /// Starts a sign-in for `key` from browser session `session`: stores a single-use `state`
-    /// bound to the session and a PKCE verifier, and returns the authorize URL.
-    #[tracing::instrument(skip_all, fields(connection = %key))]
+    /// Starts a sign-in to `tenant` from browser session `session` (requested from the
+    /// address whose digest is `origin`): stores a single-use `state` bound to the session and a
+    /// PKCE verifier, and returns the authorize URL. Who signs in is learned at the callback.
+    #[tracing::instrument(skip_all, fields(tenant = %tenant))]
     pub async fn begin(
         &self,
-        key: &ConnectionKey,
+        tenant: &TenantId,
         session: &Secret,
+        origin: &str,
+        return_to: Option<String>,
     ) -> Result<AuthorizationRequest> {
-        let app = self.app_for(&key.tenant).await?;
+        let app = self.app_for(tenant).await?;
         // Abandoned sign-ins would otherwise pile up; this is the natural moment to sweep.
         let now = SystemTime::now();
         self.inner.store.purge_expired(now).await?;
@@ -361,12 +385,14 @@ impl OAuthFlow {
             .store
             .put_pending_authorization(&PendingAuthorization {
                 state,
-                key: key.clone(),
+                tenant: tenant.clone(),
                 session: SessionBinding::of(session),
+                origin: origin.to_string(),
                 pkce_verifier: verifier,
                 redirect_uri,
                 app: app.kind,
                 scope: app.scope,
+                return_to,
                 created_at: now,
                 expires_at,
             })
@@ -378,10 +404,12 @@ impl OAuthFlow {
         })
     }
 
-    /// Completes a sign-in from the callback's query. The `state` is consumed whatever the
-    /// outcome, so a callback URL works at most once.
+    /// Completes a sign-in from the callback's query: exchanges the code, checks that the
+    /// grant covers the tenant's site (only its members may sign in), learns the account from
+    /// Confluence, and stores the connection under that account. The `state` is consumed
+    /// whatever the outcome, so a callback URL works at most once.
     #[tracing::instrument(skip_all)]
-    pub async fn complete(&self, session: &Secret, callback: &Callback) -> Result<Completion> {
+    pub async fn complete(&self, session: &Secret, callback: &Callback) -> Result<SignedIn> {
         let state = callback.state.as_ref().ok_or(OAuthError::UnknownState)?;
         let pending = self
             .inner
@@ -390,7 +418,7 @@ impl OAuthFlow {
             .await?
             .ok_or(OAuthError::UnknownState)?;
         if !pending.session.matches(session) {
-            tracing::warn!(connection = %pending.key, "callback from another session refused");
+            tracing::warn!(tenant = %pending.tenant, "callback from another session refused");
             return Err(OAuthError::SessionMismatch);
         }
         let now = SystemTime::now();
@@ -407,10 +435,8 @@ impl OAuthFlow {
             });
         }
         let code = callback.code.as_ref().ok_or(OAuthError::MissingCode)?;
-        let app = self
-            .inner
-            .credentials(&pending.key.tenant, pending.app)
-            .await?;
+        let site_id = self.tenant_site(&pending.tenant).await?;
+        let app = self.inner.credentials(&pending.tenant, pending.app).await?;
         let tokens = self
             .inner
             .identity
@@ -434,84 +460,99 @@ impl OAuthFlow {
             ..tokens
         };
         if tokens.refresh.is_none() {
-            tracing::warn!(connection = %pending.key, "no refresh token granted (offline_access missing?): the connection will need a reconnect when the access token expires");
+            tracing::warn!(tenant = %pending.tenant, "no refresh token granted (offline_access missing?): the connection will need a new sign-in when the access token expires");
         }
-        let mut sites = self
+        let sites = self
             .inner
             .identity
             .accessible_resources(&tokens.access)
             .await?;
-        match sites.len() {
-            0 => Err(OAuthError::NoSites),
-            1 => {
-                let site = sites.remove(0);
-                let c = self
-                    .inner
-                    .store
-                    .save_connection(&pending.key, &site, pending.app, &tokens)
-                    .await?;
-                tracing::info!(connection = %pending.key, cloud_id = %site.cloud_id, "connected");
-                Ok(Completion::Connected(c.summary()))
-            }
-            _ => {
-                let grant = Secret::new(random_token());
-                self.inner
-                    .store
-                    .put_pending_grant(&PendingGrant {
-                        id: grant.clone(),
-                        key: pending.key.clone(),
-                        session: pending.session.clone(),
-                        app: pending.app,
-                        tokens,
-                        sites: sites.clone(),
-                        created_at: now,
-                        expires_at: now + self.inner.config.sign_in_ttl,
-                    })
-                    .await?;
-                Ok(Completion::ChooseSite { grant, sites })
-            }
-        }
-    }
-
-    /// Stores the connection for the site the user picked from [`Completion::ChooseSite`].
-    #[tracing::instrument(skip_all, fields(cloud_id = %cloud_id))]
-    pub async fn choose_site(
-        &self,
-        session: &Secret,
-        grant: &Secret,
-        cloud_id: CloudId,
-    ) -> Result<ConnectionSummary> {
-        let store = &self.inner.store;
-        // Peek first, so a wrong pick can be corrected; take only once the pick is valid.
-        let pending = store
-            .pending_grant(grant)
-            .await?
-            .ok_or(OAuthError::UnknownState)?;
-        if !pending.session.matches(session) {
-            return Err(OAuthError::SessionMismatch);
-        }
-        if SystemTime::now() > pending.expires_at {
-            let _ = store.take_pending_grant(grant).await?;
-            return Err(OAuthError::Expired);
-        }
-        let site = pending
-            .sites
-            .iter()
-            .find(|s| s.cloud_id == cloud_id)
-            .cloned()
-            .ok_or(OAuthError::UnknownSite)?;
-        let pending = store
-            .take_pending_grant(grant)
-            .await?
-            .ok_or(OAuthError::UnknownState)?;
-        let c = store
-            .save_connection(&pending.key, &site, pending.app, &pending.tokens)
+        let Some(site) = sites.into_iter().find(|s| s.cloud_id == site_id) else {
+            tracing::info!(tenant = %pending.tenant, "sign-in refused: the grant does not cover the tenant's site");
+            return Err(OAuthError::NotAMember);
+        };
+        let me = self.whoami(&tokens, &site, pending.app).await?;
+        let user = UserId::new(me.account_id.clone()).map_err(|e| OAuthError::Identity {
+            message: format!("Confluence named an account id Conflux cannot use: {e}"),
+        })?;
+        let key = ConnectionKey::new(pending.tenant.clone(), user);
+        let c = self
+            .inner
+            .store
+            .save_connection(&key, Some(&me.display_name), &site, pending.app, &tokens)
             .await?;
-        tracing::info!(connection = %pending.key, "connected");
-        Ok(c.summary())
+        tracing::info!(tenant = %pending.tenant, cloud_id = %site.cloud_id, "signed in and connected");
+        Ok(SignedIn {
+            account_id: me.account_id,
+            display_name: me.display_name,
+            connection: c.summary(),
+            return_to: pending.return_to,
+        })
     }
 
-    /// The user's connection, without tokens.
+    /// The cloudId of the tenant's site, which every sign-in must cover.
+    async fn tenant_site(&self, tenant: &TenantId) -> Result<CloudId> {
+        let settings = self.inner.settings(tenant).await?;
+        if let Some(id) = settings.cloud_id {
+            return Ok(id);
+        }
+        let not_set = || {
+            OAuthError::NotConfigured(
+                "this workspace's Confluence site is not set, so Conflux cannot tell who may sign \
+                 in: the maintainer sets the site URL on the configuration page (/admin)"
+                    .into(),
+            )
+        };
+        let site = settings
+            .site_url
+            .as_deref()
+            .and_then(|u| conflux_types::SiteUrl::parse(u).ok())
+            .ok_or_else(not_set)?;
+        let config = ClientConfig {
+            endpoints: self.inner.config.endpoints.clone(),
+            ..ClientConfig::default()
+        };
+        conflux_client::site_cloud_id(&site, &config)
+            .await
+            .map_err(|e| OAuthError::Identity {
+                message: format!("the cloudId of {site} could not be read: {e}"),
+            })
+    }
+
+    /// The account the new tokens act as: v1 `GET /wiki/rest/api/user/current` through the
+    /// gateway (Atlassian's specs document it; `api.atlassian.com/me` is in none of them).
+    async fn whoami(
+        &self,
+        tokens: &Tokens,
+        site: &Site,
+        app: AppKind,
+    ) -> Result<conflux_client::models::User> {
+        let config = ClientConfig {
+            endpoints: self.inner.config.endpoints.clone(),
+            ..ClientConfig::default()
+        };
+        let token = conflux_client::OAuthToken {
+            access: tokens.access.clone(),
+            refresh: None,
+            expires_at: tokens.expires_at,
+            scopes: tokens.scopes(),
+            cloud_id: site.cloud_id,
+            app: match app {
+                AppKind::Central => conflux_client::OAuthApp::Central,
+                AppKind::Tenant => conflux_client::OAuthApp::Tenant,
+            },
+        };
+        let client = Client::new(Credential::OAuth(token), config)?;
+        client
+            .users()
+            .current()
+            .await
+            .map_err(|e| OAuthError::Identity {
+                message: e.to_string(),
+            })
+    }
+
+    /// The person's connection, without tokens.
     pub async fn status(&self, key: &ConnectionKey) -> Result<Option<ConnectionSummary>> {
         Ok(self.inner.store.connection(key).await?.map(|c| c.summary()))
     }
@@ -578,11 +619,20 @@ mod tests {
             .collect();
         assert_eq!(
             requested_scope(default, None).unwrap(),
-            "read:page:confluence read:space:confluence offline_access"
+            "read:page:confluence read:space:confluence read:content-details:confluence offline_access"
         );
         assert_eq!(
             requested_scope(default, Some("read:page:confluence offline_access")).unwrap(),
-            "read:page:confluence offline_access"
+            "read:page:confluence offline_access read:content-details:confluence"
+        );
+        // A classic set that covers the current user needs nothing more.
+        assert_eq!(
+            requested_scope(
+                default,
+                Some("read:confluence-user read:confluence-space.summary")
+            )
+            .unwrap(),
+            "read:confluence-user read:confluence-space.summary offline_access"
         );
         let err = requested_scope(default, Some("read:page:confluence read:jira-work"))
             .unwrap_err()

@@ -68,6 +68,13 @@ impl EncryptionKey {
         let array: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
             StoreError::InvalidKey(format!("the key is {} bytes long; it must be 32", b.len()))
         })?;
+        if array.iter().all(|b| *b == array[0]) {
+            return Err(StoreError::InvalidKey(
+                "the key is one byte repeated 32 times, which is no secret: generate one with \
+                 `openssl rand -hex 32`"
+                    .into(),
+            ));
+        }
         Ok(EncryptionKey(array))
     }
 
@@ -92,9 +99,20 @@ impl EncryptionKey {
     /// Reads the key file at `path`, or creates it with a fresh key (owner-only permissions)
     /// when it does not exist. Keeping the key in its own file means a copy of the database
     /// alone reveals no token.
+    ///
+    /// A key file that the group or others may read is refused: whoever can read it can read
+    /// every token in the database.
     pub fn load_or_create(path: &Path) -> Result<EncryptionKey> {
         match std::fs::read_to_string(path) {
-            Ok(text) => EncryptionKey::parse(&text),
+            Ok(text) => {
+                check_private(path)?;
+                EncryptionKey::parse(&text).map_err(|e| match e {
+                    StoreError::InvalidKey(m) => {
+                        StoreError::InvalidKey(format!("key file {}: {m}", path.display()))
+                    }
+                    other => other,
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = EncryptionKey::generate();
                 if let Some(dir) = path.parent() {
@@ -107,6 +125,31 @@ impl EncryptionKey {
             Err(e) => Err(key_file_error(path, &e)),
         }
     }
+}
+
+/// Refuses a key file the group or others can read (Unix permissions).
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| key_file_error(path, &e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(StoreError::InvalidKey(format!(
+            "key file {} can be read by others (mode {:o}): make it private with \
+             `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<()> {
+    Ok(())
 }
 
 fn key_file_error(path: &Path, e: &std::io::Error) -> StoreError {
@@ -273,6 +316,38 @@ mod tests {
         assert!(err.contains("5 bytes"), "{err}");
         assert!(EncryptionKey::parse("not a key!").is_err());
         assert_eq!(format!("{k:?}"), "EncryptionKey(***)");
+    }
+
+    /// Issue 10: an all-zero (or any one-byte) key was accepted without a word.
+    #[test]
+    fn a_key_of_one_repeated_byte_is_refused() {
+        for text in [
+            "00".repeat(32),
+            "ab".repeat(32),
+            "AAAA".repeat(11)[..43].to_string(),
+        ] {
+            let err = EncryptionKey::parse(&text).unwrap_err().to_string();
+            assert!(err.contains("repeated"), "{text}: {err}");
+        }
+    }
+
+    /// Issue 10: a key file readable by everyone was accepted without a word.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        EncryptionKey::load_or_create(&path).unwrap();
+        for mode in [0o644, 0o640, 0o604] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = EncryptionKey::load_or_create(&path)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("chmod 600"), "{mode:o}: {err}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(EncryptionKey::load_or_create(&path).is_ok());
     }
 
     #[test]

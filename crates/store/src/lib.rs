@@ -1,5 +1,7 @@
-//! The connection store: per-user OAuth connections, authorizations in flight, per-tenant app
-//! settings and the agent allowlist, on SQLite (embedded, the default) or Postgres.
+//! The connection store: per-person OAuth connections, sign-ins in flight, per-tenant app
+//! settings and the agent allowlist ([`TokenStore`]), and everything that says who may use
+//! Conflux: sessions, MCP clients, grants, tokens, access keys ([`AuthStore`]); on SQLite
+//! (embedded, the default) or Postgres.
 //!
 //! Both backends share one schema (each owns its migrations directory) and one set of
 //! runtime queries. Tokens and client secrets are sealed with XChaCha20-Poly1305 under a key
@@ -23,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod crypto;
 mod error;
 mod model;
@@ -36,12 +39,15 @@ use std::time::SystemTime;
 
 use conflux_types::Secret;
 
+pub use auth::{
+    AccessKey, AuthStore, ClientKind, CodeOutcome, McpAuthorization, McpCode, McpGrant, McpSession,
+    McpToken, PendingCounts, Refusal, RotateOutcome, StoredClient, Subject, TokenKind, WebSession,
+};
 pub use crypto::EncryptionKey;
 pub use error::{Result, StoreError};
 pub use model::{
     AgentId, AllowedAgent, AppKind, AppSettings, AuthMode, Connection, ConnectionKey,
-    ConnectionSummary, PendingAuthorization, PendingGrant, SessionBinding, Site, TenantId, Tokens,
-    UserId,
+    ConnectionSummary, PendingAuthorization, SessionBinding, Site, TenantId, Tokens, UserId,
 };
 pub use sql::{Backend, SqlStore, default_database_path};
 
@@ -82,7 +88,11 @@ pub enum RefreshOutcome {
     Failed(BoxError),
 }
 
-/// Storage for connections, authorizations in flight, app settings and the allowlist.
+/// Both halves of the store, as one object the server holds.
+pub trait Store: TokenStore + AuthStore {}
+impl<T: TokenStore + AuthStore> Store for T {}
+
+/// Storage for connections, sign-ins in flight, app settings and the allowlist.
 ///
 /// Implementations must make [`TokenStore::refresh_locked`] exclusive per connection across
 /// every handle on the same database, in this process or another.
@@ -97,6 +107,7 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug + 'static {
     async fn save_connection(
         &self,
         key: &ConnectionKey,
+        display_name: Option<&str>,
         site: &Site,
         app: AppKind,
         tokens: &Tokens,
@@ -122,15 +133,7 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug + 'static {
         state: &Secret,
     ) -> Result<Option<PendingAuthorization>>;
 
-    async fn put_pending_grant(&self, grant: &PendingGrant) -> Result<()>;
-
-    /// Reads a pending grant without consuming it (to show the site choice).
-    async fn pending_grant(&self, id: &Secret) -> Result<Option<PendingGrant>>;
-
-    /// Removes and returns a pending grant.
-    async fn take_pending_grant(&self, id: &Secret) -> Result<Option<PendingGrant>>;
-
-    /// Deletes authorizations and grants that expired before `now`; returns how many.
+    /// Deletes sign-ins that expired before `now`; returns how many.
     async fn purge_expired(&self, now: SystemTime) -> Result<u64>;
 
     async fn app_settings(&self, tenant: &TenantId) -> Result<Option<AppSettings>>;

@@ -55,12 +55,13 @@ name_type!(
     "tenant id"
 );
 name_type!(
-    /// The end user a connection belongs to, as the calling platform identifies them.
+    /// The person a connection belongs to: their Atlassian account id, learned at sign-in.
     UserId,
     "user id"
 );
 name_type!(
-    /// An agent calling the connector, as named by the platform (header or MCP metadata).
+    /// An agent calling the connector: an authenticated MCP client (its client id), an access
+    /// key (`key:<id>`), or an agent named by the platform on a request carrying its credential.
     AgentId,
     "agent id"
 );
@@ -145,6 +146,8 @@ pub struct Site {
 #[derive(Clone, Debug)]
 pub struct Connection {
     pub key: ConnectionKey,
+    /// The person's name as Atlassian gave it at sign-in.
+    pub display_name: Option<String>,
     pub site: Site,
     pub app: AppKind,
     pub tokens: Tokens,
@@ -164,6 +167,7 @@ impl Connection {
     pub fn summary(&self) -> ConnectionSummary {
         ConnectionSummary {
             key: self.key.clone(),
+            display_name: self.display_name.clone(),
             site: self.site.clone(),
             app: self.app,
             scope: self.tokens.scope.clone(),
@@ -178,6 +182,7 @@ impl Connection {
 #[derive(Clone, Debug)]
 pub struct ConnectionSummary {
     pub key: ConnectionKey,
+    pub display_name: Option<String>,
     pub site: Site,
     pub app: AppKind,
     pub scope: String,
@@ -233,32 +238,23 @@ pub(crate) fn digest(value: &str) -> String {
         .collect()
 }
 
-/// An authorization sent to the identity service and not yet called back. Stored under a hash
-/// of its `state`; taken (and so deleted) exactly once.
+/// A sign-in sent to the identity service and not yet called back. Stored under a hash of its
+/// `state`; taken (and so deleted) exactly once. Who signs in is learned at the callback.
 #[derive(Clone, Debug)]
 pub struct PendingAuthorization {
     pub state: Secret,
-    pub key: ConnectionKey,
+    pub tenant: TenantId,
     /// The browser session that started it; the callback must come from the same one.
     pub session: SessionBinding,
+    /// Digest of the address that started it, for the per-address cap.
+    pub origin: String,
     pub pkce_verifier: Secret,
     pub redirect_uri: String,
     pub app: AppKind,
     /// The scopes requested (space-separated).
     pub scope: String,
-    pub created_at: SystemTime,
-    pub expires_at: SystemTime,
-}
-
-/// A grant that covers several sites, held until the user picks one.
-#[derive(Clone, Debug)]
-pub struct PendingGrant {
-    pub id: Secret,
-    pub key: ConnectionKey,
-    pub session: SessionBinding,
-    pub app: AppKind,
-    pub tokens: Tokens,
-    pub sites: Vec<Site>,
+    /// What to continue with once signed in (an MCP authorization waiting for consent).
+    pub return_to: Option<String>,
     pub created_at: SystemTime,
     pub expires_at: SystemTime,
 }
@@ -319,8 +315,12 @@ pub struct AppSettings {
     pub client_secret: Option<Secret>,
     /// Requested scopes overriding the default set (space-separated), e.g. a read-only set.
     pub scopes: Option<String>,
-    /// The site (`apiToken` mode).
+    /// The tenant's Confluence site: the shared credential's in the token modes, and in the
+    /// OAuth modes the site whose members may sign in.
     pub site_url: Option<String>,
+    /// The site's cloudId (from `{site}/_edge/tenant_info` or set directly); a sign-in whose
+    /// grant does not cover it is refused.
+    pub cloud_id: Option<CloudId>,
     /// The account email (`apiToken` mode).
     pub api_email: Option<String>,
     /// The API token (`apiToken`) or access token (`accessToken`).

@@ -1,25 +1,28 @@
 //! The MCP side of a deployment: the allowlist check and each call's operations, chosen by the
-//! tenant's auth mode. OAuth modes build a client for the calling user's connection (its
+//! tenant's auth mode. OAuth modes build a client for the calling person's connection (its
 //! token refreshes through the store); `apiToken` and `accessToken` share one client.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::SystemTime;
 
+use conflux_authz::AuthServer;
 use conflux_client::{Client, ClientConfig, CredentialConfig, TokenKindHint};
-use conflux_mcp::{BoxFuture, OpsProvider};
+use conflux_mcp::{BoxFuture, OpsProvider, VerifiedCaller};
 use conflux_oauth::{OAuthError, OAuthFlow};
 use conflux_ops::{OpError, Ops};
-use conflux_store::{AgentId, AppSettings, AuthMode, ConnectionKey, TenantId, TokenStore, UserId};
+use conflux_store::{
+    AgentId, AppSettings, AuthMode, ConnectionKey, Refusal, Store, TenantId, UserId,
+};
 use conflux_types::SiteUrl;
 
-/// How many refused agent ids the maintainer view offers to tick.
-const SEEN_AGENTS: usize = 50;
+/// How many refused agents the maintainer view offers to tick.
+pub(crate) const REFUSALS_KEPT: usize = 50;
 
-/// Shared by the pages and the MCP endpoint.
+/// Shared by the pages, the authorization server and the MCP endpoint.
 pub(crate) struct Deployment {
-    pub(crate) store: Arc<dyn TokenStore>,
+    pub(crate) store: Arc<dyn Store>,
     pub(crate) flow: OAuthFlow,
+    pub(crate) authz: AuthServer,
     pub(crate) tenant: TenantId,
     pub(crate) ops: conflux_ops::Config,
     pub(crate) client: ClientConfig,
@@ -27,10 +30,10 @@ pub(crate) struct Deployment {
     pub(crate) fallback: Option<CredentialConfig>,
     /// The settings in force until the maintainer saves some.
     pub(crate) defaults: AppSettings,
+    /// Where people sign in again; quoted in errors agents show them.
+    pub(crate) user_url: String,
     /// The client of the `apiToken` / `accessToken` modes, with the settings it was built from.
     shared: tokio::sync::Mutex<Option<(AuthMode, Option<SystemTime>, Ops)>>,
-    /// Agents refused lately (id → last seen), so the maintainer can tick them.
-    seen: Mutex<BTreeMap<String, SystemTime>>,
 }
 
 impl std::fmt::Debug for Deployment {
@@ -42,26 +45,32 @@ impl std::fmt::Debug for Deployment {
     }
 }
 
+/// What a deployment is made of (see [`Deployment`]'s fields).
+pub(crate) struct Parts {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) flow: OAuthFlow,
+    pub(crate) authz: AuthServer,
+    pub(crate) tenant: TenantId,
+    pub(crate) ops: conflux_ops::Config,
+    pub(crate) client: ClientConfig,
+    pub(crate) fallback: Option<CredentialConfig>,
+    pub(crate) defaults: AppSettings,
+    pub(crate) user_url: String,
+}
+
 impl Deployment {
-    pub(crate) fn new(
-        store: Arc<dyn TokenStore>,
-        flow: OAuthFlow,
-        tenant: TenantId,
-        ops: conflux_ops::Config,
-        client: ClientConfig,
-        fallback: Option<CredentialConfig>,
-        defaults: AppSettings,
-    ) -> Deployment {
+    pub(crate) fn new(p: Parts) -> Deployment {
         Deployment {
-            store,
-            flow,
-            tenant,
-            ops,
-            client,
-            fallback,
-            defaults,
+            store: p.store,
+            flow: p.flow,
+            authz: p.authz,
+            tenant: p.tenant,
+            ops: p.ops,
+            client: p.client,
+            fallback: p.fallback,
+            defaults: p.defaults,
+            user_url: p.user_url,
             shared: tokio::sync::Mutex::new(None),
-            seen: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -74,42 +83,12 @@ impl Deployment {
             .unwrap_or_else(|| self.defaults.clone()))
     }
 
-    /// Agent ids refused lately and still not on the allowlist, newest first.
-    pub(crate) fn seen_agents(&self) -> Vec<String> {
-        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let mut v: Vec<(&String, &SystemTime)> = seen.iter().collect();
-        v.sort_by(|a, b| b.1.cmp(a.1));
-        v.into_iter().map(|(k, _)| k.clone()).collect()
-    }
-
-    pub(crate) fn forget_seen(&self, agent: &str) {
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(agent);
-    }
-
-    fn remember_refused(&self, agent: &str) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.insert(agent.to_string(), SystemTime::now());
-        while seen.len() > SEEN_AGENTS {
-            let oldest = seen.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => seen.remove(&k),
-                None => break,
-            };
-        }
-    }
-
-    async fn check(&self, agent: Option<&str>) -> Result<bool, OpError> {
+    async fn check(&self, caller: &VerifiedCaller) -> Result<bool, OpError> {
         let settings = self.settings().await.map_err(store_error)?;
         if settings.allow_all_agents {
             return Ok(true);
         }
-        let Some(agent) = agent else {
-            return Ok(false);
-        };
-        let Ok(id) = AgentId::new(agent) else {
+        let Ok(id) = AgentId::new(caller.agent_id.clone()) else {
             return Ok(false);
         };
         let allowed = self
@@ -118,32 +97,51 @@ impl Deployment {
             .await
             .map_err(store_error)?;
         if !allowed {
-            self.remember_refused(agent);
+            // Only verified callers get here, so the list holds clients that authenticated,
+            // never ids somebody typed into a header.
+            let refusal = Refusal {
+                agent_id: caller.agent_id.clone(),
+                label: caller.agent_name.clone(),
+                last_at: SystemTime::now(),
+            };
+            if let Err(e) = self
+                .store
+                .record_refusal(&self.tenant, &refusal, REFUSALS_KEPT)
+                .await
+            {
+                tracing::warn!(error = %e, "could not record a refused agent");
+            }
         }
         Ok(allowed)
     }
 
-    async fn ops(&self, user: Option<&str>) -> Result<Ops, OpError> {
+    async fn ops(&self, caller: &VerifiedCaller) -> Result<Ops, OpError> {
         let settings = self.settings().await.map_err(store_error)?;
         match settings.auth_mode {
             AuthMode::OAuthCentral | AuthMode::OAuth => {
-                let Some(user) = user else {
+                let Some(user) = caller.user_id.as_deref() else {
                     return Err(OpError::policy(
-                        "The call names no user, so Conflux cannot tell whose Confluence \
-                         connection to use",
-                        "send the user's id in the X-Conflux-User-Id header or as \
-                         `_meta.user_id` of the request",
+                        "This credential acts for no person, and this workspace signs in to \
+                         Confluence per person, so there is no Confluence connection to use",
+                        format!(
+                            "authorize the client again as yourself (sign in with Atlassian at {}), \
+                             or use a personal access key made there",
+                            self.user_url
+                        ),
                     ));
                 };
                 let user = UserId::new(user).map_err(|e| {
-                    OpError::invalid(format!("the user id is not valid: {e}"), "send another")
+                    OpError::invalid(
+                        format!("the person's account id is not valid: {e}"),
+                        "the platform must send the Atlassian account id of the person",
+                    )
                 })?;
                 let key = ConnectionKey::new(self.tenant.clone(), user);
                 let client = self
                     .flow
                     .client_for(&key, self.client.clone())
                     .await
-                    .map_err(|e| OpError::from(OAuthError::into_client_error(e)))?;
+                    .map_err(oauth_error)?;
                 Ok(Ops::new(client, self.ops.clone()))
             }
             mode @ (AuthMode::ApiToken | AuthMode::AccessToken) => {
@@ -185,7 +183,7 @@ impl Deployment {
             .map_err(|e| {
                 OpError::invalid(
                     format!("the site URL in the settings is not valid: {e}"),
-                    "fix it on the configuration page",
+                    "the maintainer fixes it on the configuration page (/admin)",
                 )
             })?;
         let token = settings.api_token.clone().filter(|t| !t.is_empty());
@@ -200,7 +198,7 @@ impl Deployment {
                     email,
                     token,
                     site,
-                    cloud_id: None,
+                    cloud_id: settings.cloud_id,
                     kind: TokenKindHint::Detect,
                     scopes: None,
                 })
@@ -208,7 +206,7 @@ impl Deployment {
             (AuthMode::AccessToken, Some(token)) => Ok(CredentialConfig::AccessToken {
                 token,
                 site,
-                cloud_id: None,
+                cloud_id: settings.cloud_id,
             }),
             (AuthMode::ApiToken, None) => match &self.fallback {
                 Some(c @ CredentialConfig::ApiToken { .. }) => Ok(c.clone()),
@@ -223,14 +221,27 @@ impl Deployment {
     }
 }
 
+/// An OAuth failure as the agent should read it: "not configured" as itself, "not connected"
+/// with where to sign in again.
+fn oauth_error(e: OAuthError) -> OpError {
+    match e {
+        OAuthError::NotConfigured(message) => OpError::other(
+            format!("OAuth is not configured: {message}"),
+            "the connector's maintainer sets the OAuth app on the configuration page (/admin); \
+             nothing you sign in to can fix it",
+        ),
+        other => OpError::from(other.into_client_error()),
+    }
+}
+
 fn not_configured(what: &str) -> OpError {
     OpError::other(
         format!("Conflux is not configured with {what} for this auth mode"),
-        "the maintainer sets it on the configuration page (/admin) or in the server's settings",
+        "the connector's maintainer sets it on the configuration page (/admin)",
     )
 }
 
-fn store_error(e: conflux_store::StoreError) -> OpError {
+pub(crate) fn store_error(e: conflux_store::StoreError) -> OpError {
     tracing::warn!(error = %e, "connection store failed");
     OpError::other(
         format!("the connection store failed: {e}"),
@@ -243,11 +254,14 @@ fn store_error(e: conflux_store::StoreError) -> OpError {
 pub(crate) struct Provider(pub(crate) Arc<Deployment>);
 
 impl OpsProvider for Provider {
-    fn check_agent<'a>(&'a self, agent: Option<&'a str>) -> BoxFuture<'a, Result<bool, OpError>> {
-        Box::pin(self.0.check(agent))
+    fn check_agent<'a>(
+        &'a self,
+        caller: &'a VerifiedCaller,
+    ) -> BoxFuture<'a, Result<bool, OpError>> {
+        Box::pin(self.0.check(caller))
     }
 
-    fn ops_for<'a>(&'a self, user: Option<&'a str>) -> BoxFuture<'a, Result<Ops, OpError>> {
-        Box::pin(self.0.ops(user))
+    fn ops_for<'a>(&'a self, caller: &'a VerifiedCaller) -> BoxFuture<'a, Result<Ops, OpError>> {
+        Box::pin(self.0.ops(caller))
     }
 }

@@ -1,7 +1,12 @@
-//! Browser sessions without server-side state: a random session id in a cookie, and
-//! everything else (the CSRF token, the user id, the maintainer's login) bound to it by an
-//! HMAC under a key derived from the store's encryption key. Several server processes behind
-//! one address therefore accept each other's cookies, and a restart keeps people signed in.
+//! Browser state. Two kinds of cookie:
+//!
+//! - `conflux_session`: a random id every browser gets, with no server-side state; the CSRF
+//!   token of every form and the binding of a sign-in's `state` are HMACs of it under a key
+//!   derived from the store's encryption key, so every replica checks them alike.
+//! - `conflux_person` and `conflux_admin`: who is signed in. Each is a random id whose digest
+//!   keys a row of the store (`web_sessions`): the row says which Atlassian account (or that
+//!   the maintainer) signed in, expires, and is deleted at sign-out, so a stolen or old cookie
+//!   stops working on the server, on every replica.
 
 use std::collections::HashMap;
 
@@ -17,10 +22,13 @@ type HmacSha256 = Hmac<sha2::Sha256>;
 
 /// The browser session (SameSite=Lax: it must come back with the identity service's redirect).
 pub(crate) const SESSION_COOKIE: &str = "conflux_session";
-/// Who the person at the browser says they are (the user id their agents send).
-pub(crate) const USER_COOKIE: &str = "conflux_user";
-/// The maintainer's login (SameSite=Strict, only under /admin).
+/// A signed-in person's session (SameSite=Lax: it comes back with the top-level navigation
+/// that brings an MCP client's authorization request).
+pub(crate) const PERSON_COOKIE: &str = "conflux_person";
+/// The maintainer's session (only under /admin).
 pub(crate) const ADMIN_COOKIE: &str = "conflux_admin";
+/// The MCP authorization request this browser is answering (set by `/oauth/authorize`).
+pub(crate) const REQUEST_COOKIE: &str = "conflux_request";
 
 /// Length of a session id: 32 random bytes, base64url without padding.
 const SESSION_LEN: usize = 43;
@@ -64,38 +72,6 @@ impl Signer {
 
     pub(crate) fn check_csrf(&self, session: &str, given: &str) -> bool {
         eq(self.csrf(session).as_bytes(), given.as_bytes())
-    }
-
-    /// `base64(user).base64(mac)`: the user id, bound to this session.
-    pub(crate) fn user_cookie(&self, session: &str, user: &str) -> String {
-        let mac = self.mac(&[b"user", session.as_bytes(), user.as_bytes()]);
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(user),
-            URL_SAFE_NO_PAD.encode(mac)
-        )
-    }
-
-    pub(crate) fn user_from_cookie(&self, session: &str, value: &str) -> Option<String> {
-        let (user, mac) = value.split_once('.')?;
-        let user = String::from_utf8(URL_SAFE_NO_PAD.decode(user).ok()?).ok()?;
-        let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
-        let expected = self.mac(&[b"user", session.as_bytes(), user.as_bytes()]);
-        eq(&expected, &mac).then_some(user)
-    }
-
-    /// Proof of the maintainer's login in this session, for this admin token: changing the
-    /// token signs every maintainer out.
-    pub(crate) fn admin_cookie(&self, session: &str, admin_token: &str) -> String {
-        let token_digest = sha2::Sha256::digest(admin_token.as_bytes());
-        URL_SAFE_NO_PAD.encode(self.mac(&[b"admin", session.as_bytes(), &token_digest]))
-    }
-
-    pub(crate) fn check_admin(&self, session: &str, admin_token: &str, value: &str) -> bool {
-        eq(
-            self.admin_cookie(session, admin_token).as_bytes(),
-            value.as_bytes(),
-        )
     }
 
     /// A `Set-Cookie` value: HttpOnly always, Secure when the public URL is https.
@@ -190,32 +166,7 @@ mod tests {
     }
 
     #[test]
-    fn user_cookie_round_trips_and_resists_tampering() {
-        let s = signer();
-        let session = new_session_id();
-        let c = s.user_cookie(&session, "alice@example.com");
-        assert_eq!(
-            s.user_from_cookie(&session, &c).as_deref(),
-            Some("alice@example.com")
-        );
-        let forged = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode("bob"),
-            c.split_once('.').unwrap().1
-        );
-        assert_eq!(s.user_from_cookie(&session, &forged), None);
-        assert_eq!(s.user_from_cookie(&new_session_id(), &c), None);
-        assert_eq!(s.user_from_cookie(&session, "garbage"), None);
-    }
-
-    #[test]
-    fn admin_login_depends_on_the_token() {
-        let s = signer();
-        let session = new_session_id();
-        let c = s.admin_cookie(&session, "token-1");
-        assert!(s.check_admin(&session, "token-1", &c));
-        assert!(!s.check_admin(&session, "token-2", &c));
-        assert!(!s.check_admin(&new_session_id(), "token-1", &c));
+    fn token_comparison() {
         assert!(token_matches("abc", "abc"));
         assert!(!token_matches("abd", "abc"));
         assert!(!token_matches("", ""));

@@ -20,8 +20,8 @@ use crate::crypto::{Cipher, EncryptionKey, aad};
 use crate::error::{Result, StoreError};
 use crate::model::{
     AgentId, AllowedAgent, AppKind, AppSettings, AuthMode, Connection, ConnectionKey,
-    ConnectionSummary, PendingAuthorization, PendingGrant, SessionBinding, Site, TenantId, Tokens,
-    UserId, digest, from_unix, to_unix,
+    ConnectionSummary, PendingAuthorization, SessionBinding, Site, TenantId, Tokens, UserId,
+    digest, from_unix, to_unix,
 };
 use crate::{RefreshFn, RefreshOutcome, RefreshStep, TokenStore};
 
@@ -38,16 +38,30 @@ pub fn default_database_path() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("conflux").join("conflux.db"))
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "sign in",
+        include_str!("../../migrations/sqlite/0002_sign_in.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "sign in",
+        include_str!("../../migrations/postgres/0002_sign_in.sql"),
+    ),
+];
 
 /// Migrations compiled into the binary, so a deployment carries no migrations directory.
 #[derive(Debug)]
@@ -86,8 +100,8 @@ enum Pool {
 macro_rules! on_pool {
     ($store:expr, $p:ident => $body:expr) => {
         match &$store.pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
+            $crate::sql::Pool::Sqlite($p) => $body,
+            $crate::sql::Pool::Postgres($p) => $body,
         }
     };
 }
@@ -304,6 +318,7 @@ impl SqlStore {
         );
         Ok(Connection {
             key,
+            display_name: raw.display_name,
             site: Site {
                 cloud_id: parse_cloud_id(&raw.cloud_id)?,
                 url: raw.site_url,
@@ -363,8 +378,22 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+struct RawPending {
+    tenant: String,
+    session_hash: String,
+    origin: String,
+    verifier: Vec<u8>,
+    redirect_uri: String,
+    app: String,
+    scope: String,
+    return_to: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+}
+
 struct RawConnection {
     tenant: String,
+    display_name: Option<String>,
     user_id: String,
     cloud_id: String,
     site_url: String,
@@ -379,7 +408,7 @@ struct RawConnection {
     updated_at: i64,
 }
 
-const CONNECTION_COLUMNS: &str = "tenant, user_id, cloud_id, site_url, site_name, app, scopes, \
+const CONNECTION_COLUMNS: &str = "tenant, user_id, display_name, cloud_id, site_url, site_name, app, scopes, \
      access_token, refresh_token, expires_at, generation, created_at, updated_at";
 
 /// Decodes a `connections` row; a macro because the row type differs per backend.
@@ -388,6 +417,7 @@ macro_rules! raw_connection {
         let row = &$row;
         RawConnection {
             tenant: row.try_get("tenant")?,
+            display_name: row.try_get("display_name")?,
             user_id: row.try_get("user_id")?,
             cloud_id: row.try_get("cloud_id")?,
             site_url: row.try_get("site_url")?,
@@ -512,6 +542,7 @@ impl TokenStore for SqlStore {
     async fn save_connection(
         &self,
         key: &ConnectionKey,
+        display_name: Option<&str>,
         site: &Site,
         app: AppKind,
         tokens: &Tokens,
@@ -522,9 +553,11 @@ impl TokenStore for SqlStore {
         let (generation, created_at): (i64, i64) = on_pool!(self, p => {
             let row = sqlx::query(
                 "INSERT INTO connections (tenant, user_id, cloud_id, site_url, site_name, app, \
-                 scopes, access_token, refresh_token, expires_at, generation, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) \
+                 scopes, access_token, refresh_token, expires_at, generation, created_at, updated_at, \
+                 display_name) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, $12) \
                  ON CONFLICT (tenant, user_id) DO UPDATE SET cloud_id = excluded.cloud_id, \
+                 display_name = excluded.display_name, \
                  site_url = excluded.site_url, site_name = excluded.site_name, app = excluded.app, \
                  scopes = excluded.scopes, access_token = excluded.access_token, \
                  refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, \
@@ -542,12 +575,14 @@ impl TokenStore for SqlStore {
             .bind(&refresh)
             .bind(tokens.expires_at.map(to_unix))
             .bind(now)
+            .bind(display_name)
             .fetch_one(p)
             .await?;
             (row.try_get("generation")?, row.try_get("created_at")?)
         });
         Ok(Connection {
             key: key.clone(),
+            display_name: display_name.map(String::from),
             site: Site {
                 scopes: Vec::new(),
                 ..site.clone()
@@ -621,18 +656,19 @@ impl TokenStore for SqlStore {
         )?;
         on_pool!(self, p => {
             sqlx::query(
-                "INSERT INTO pending_authorizations (state_hash, tenant, user_id, session_hash, \
-                 pkce_verifier, redirect_uri, app, scopes, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO pending_authorizations (state_hash, tenant, session_hash, origin, \
+                 pkce_verifier, redirect_uri, app, scopes, return_to, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(&state_hash)
-            .bind(pending.key.tenant.as_str())
-            .bind(pending.key.user.as_str())
+            .bind(pending.tenant.as_str())
             .bind(pending.session.digest_hex())
+            .bind(&pending.origin)
             .bind(&verifier)
             .bind(&pending.redirect_uri)
             .bind(pending.app.as_str())
             .bind(&pending.scope)
+            .bind(&pending.return_to)
             .bind(to_unix(pending.created_at))
             .bind(to_unix(pending.expires_at))
             .execute(p)
@@ -649,115 +685,60 @@ impl TokenStore for SqlStore {
         // DELETE … RETURNING: of two concurrent callbacks with one state, one gets the row.
         let raw = on_pool!(self, p => {
             match sqlx::query(
-                "DELETE FROM pending_authorizations WHERE state_hash = $1 RETURNING tenant, user_id, \
-                 session_hash, pkce_verifier, redirect_uri, app, scopes, created_at, expires_at",
+                "DELETE FROM pending_authorizations WHERE state_hash = $1 RETURNING tenant, \
+                 session_hash, origin, pkce_verifier, redirect_uri, app, scopes, return_to, \
+                 created_at, expires_at",
             )
             .bind(&state_hash)
             .fetch_optional(p)
             .await?
             {
-                Some(row) => Some((
-                    row.try_get::<String, _>("tenant")?,
-                    row.try_get::<String, _>("user_id")?,
-                    row.try_get::<String, _>("session_hash")?,
-                    row.try_get::<Vec<u8>, _>("pkce_verifier")?,
-                    row.try_get::<String, _>("redirect_uri")?,
-                    row.try_get::<String, _>("app")?,
-                    row.try_get::<String, _>("scopes")?,
-                    row.try_get::<i64, _>("created_at")?,
-                    row.try_get::<i64, _>("expires_at")?,
-                )),
+                Some(row) => Some(RawPending {
+                    tenant: row.try_get("tenant")?,
+                    session_hash: row.try_get("session_hash")?,
+                    origin: row.try_get("origin")?,
+                    verifier: row.try_get("pkce_verifier")?,
+                    redirect_uri: row.try_get("redirect_uri")?,
+                    app: row.try_get("app")?,
+                    scope: row.try_get("scopes")?,
+                    return_to: row.try_get("return_to")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                }),
                 None => None,
             }
         });
-        let Some((
-            tenant,
-            user,
-            session_hash,
-            verifier,
-            redirect_uri,
-            app,
-            scope,
-            created,
-            expires,
-        )) = raw
-        else {
+        let Some(raw) = raw else {
             return Ok(None);
         };
         let verifier = self.cipher.open_string(
-            &verifier,
+            &raw.verifier,
             &aad("pending_authorizations/pkce_verifier", &[&state_hash]),
             "PKCE verifier",
         )?;
         Ok(Some(PendingAuthorization {
             state: state.clone(),
-            key: ConnectionKey::new(
-                stored_id(TenantId::new(tenant))?,
-                stored_id(UserId::new(user))?,
-            ),
-            session: SessionBinding::from_digest(session_hash),
+            tenant: stored_id(TenantId::new(raw.tenant))?,
+            session: SessionBinding::from_digest(raw.session_hash),
+            origin: raw.origin,
             pkce_verifier: Secret::new(verifier),
-            redirect_uri,
-            app: AppKind::parse(&app)?,
-            scope,
-            created_at: from_unix(created),
-            expires_at: from_unix(expires),
+            redirect_uri: raw.redirect_uri,
+            app: AppKind::parse(&raw.app)?,
+            scope: raw.scope,
+            return_to: raw.return_to,
+            created_at: from_unix(raw.created_at),
+            expires_at: from_unix(raw.expires_at),
         }))
-    }
-
-    async fn put_pending_grant(&self, grant: &PendingGrant) -> Result<()> {
-        let id_hash = digest(grant.id.expose());
-        let (access, refresh) = self.seal_tokens("pending_grants", &[&id_hash], &grant.tokens)?;
-        let sites = serde_json::to_string(&grant.sites).map_err(|e| StoreError::Invalid {
-            what: "site list",
-            detail: e.to_string(),
-        })?;
-        on_pool!(self, p => {
-            sqlx::query(
-                "INSERT INTO pending_grants (id_hash, tenant, user_id, session_hash, app, scopes, \
-                 access_token, refresh_token, token_expires_at, sites, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(&id_hash)
-            .bind(grant.key.tenant.as_str())
-            .bind(grant.key.user.as_str())
-            .bind(grant.session.digest_hex())
-            .bind(grant.app.as_str())
-            .bind(&grant.tokens.scope)
-            .bind(&access)
-            .bind(&refresh)
-            .bind(grant.tokens.expires_at.map(to_unix))
-            .bind(&sites)
-            .bind(to_unix(grant.created_at))
-            .bind(to_unix(grant.expires_at))
-            .execute(p)
-            .await?;
-        });
-        Ok(())
-    }
-
-    async fn pending_grant(&self, id: &Secret) -> Result<Option<PendingGrant>> {
-        self.pending_grant_query(id, false).await
-    }
-
-    async fn take_pending_grant(&self, id: &Secret) -> Result<Option<PendingGrant>> {
-        self.pending_grant_query(id, true).await
     }
 
     async fn purge_expired(&self, now: SystemTime) -> Result<u64> {
         let now = to_unix(now);
         let n = on_pool!(self, p => {
-            let a = sqlx::query("DELETE FROM pending_authorizations WHERE expires_at < $1")
+            sqlx::query("DELETE FROM pending_authorizations WHERE expires_at < $1")
                 .bind(now)
                 .execute(p)
                 .await?
-                .rows_affected();
-            let b = sqlx::query("DELETE FROM pending_grants WHERE expires_at < $1")
-                .bind(now)
-                .execute(p)
-                .await?
-                .rows_affected();
-            a + b
+                .rows_affected()
         });
         Ok(n)
     }
@@ -773,11 +754,12 @@ impl TokenStore for SqlStore {
             Option<Vec<u8>>,
             bool,
             i64,
+            Option<String>,
         );
         let raw: Option<RawSettings> = on_pool!(self, p => {
             match sqlx::query(
                 "SELECT auth_mode, client_id, client_secret, scopes, site_url, api_email, api_token, \
-                 allow_all_agents, updated_at FROM app_settings WHERE tenant = $1",
+                 allow_all_agents, updated_at, cloud_id FROM app_settings WHERE tenant = $1",
             )
             .bind(tenant.as_str())
             .fetch_optional(p)
@@ -793,6 +775,7 @@ impl TokenStore for SqlStore {
                     row.try_get("api_token")?,
                     row.try_get("allow_all_agents")?,
                     row.try_get("updated_at")?,
+                    row.try_get("cloud_id")?,
                 )),
                 None => None,
             }
@@ -807,6 +790,7 @@ impl TokenStore for SqlStore {
             api_token,
             allow_all,
             updated,
+            cloud_id,
         )) = raw
         else {
             return Ok(None);
@@ -841,6 +825,7 @@ impl TokenStore for SqlStore {
             client_secret,
             scopes,
             site_url,
+            cloud_id: cloud_id.as_deref().map(parse_cloud_id).transpose()?,
             api_email,
             api_token,
             allow_all_agents: allow_all,
@@ -872,13 +857,14 @@ impl TokenStore for SqlStore {
         on_pool!(self, p => {
             sqlx::query(
                 "INSERT INTO app_settings (tenant, auth_mode, client_id, client_secret, scopes, \
-                 site_url, api_email, api_token, allow_all_agents, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 site_url, api_email, api_token, allow_all_agents, updated_at, cloud_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                  ON CONFLICT (tenant) DO UPDATE SET auth_mode = excluded.auth_mode, \
                  client_id = excluded.client_id, client_secret = excluded.client_secret, \
                  scopes = excluded.scopes, site_url = excluded.site_url, \
                  api_email = excluded.api_email, api_token = excluded.api_token, \
-                 allow_all_agents = excluded.allow_all_agents, updated_at = excluded.updated_at",
+                 allow_all_agents = excluded.allow_all_agents, updated_at = excluded.updated_at, \
+                 cloud_id = excluded.cloud_id",
             )
             .bind(tenant.as_str())
             .bind(settings.auth_mode.as_str())
@@ -890,6 +876,7 @@ impl TokenStore for SqlStore {
             .bind(&api_token)
             .bind(settings.allow_all_agents)
             .bind(to_unix(SystemTime::now()))
+            .bind(settings.cloud_id.as_ref().map(|c| c.to_string()))
             .execute(p)
             .await?;
         });
@@ -977,89 +964,7 @@ impl TokenStore for SqlStore {
     }
 }
 
-impl SqlStore {
-    async fn pending_grant_query(&self, id: &Secret, take: bool) -> Result<Option<PendingGrant>> {
-        let id_hash = digest(id.expose());
-        let columns = "tenant, user_id, session_hash, app, scopes, access_token, refresh_token, \
-                       token_expires_at, sites, created_at, expires_at";
-        let sql = if take {
-            format!("DELETE FROM pending_grants WHERE id_hash = $1 RETURNING {columns}")
-        } else {
-            format!("SELECT {columns} FROM pending_grants WHERE id_hash = $1")
-        };
-        type RawGrant = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            Vec<u8>,
-            Option<Vec<u8>>,
-            Option<i64>,
-            String,
-            i64,
-            i64,
-        );
-        let raw: Option<RawGrant> = on_pool!(self, p => {
-            match sqlx::query(&sql).bind(&id_hash).fetch_optional(p).await? {
-                Some(row) => Some((
-                    row.try_get("tenant")?,
-                    row.try_get("user_id")?,
-                    row.try_get("session_hash")?,
-                    row.try_get("app")?,
-                    row.try_get("scopes")?,
-                    row.try_get("access_token")?,
-                    row.try_get("refresh_token")?,
-                    row.try_get("token_expires_at")?,
-                    row.try_get("sites")?,
-                    row.try_get("created_at")?,
-                    row.try_get("expires_at")?,
-                )),
-                None => None,
-            }
-        });
-        let Some((
-            tenant,
-            user,
-            session,
-            app,
-            scope,
-            access,
-            refresh,
-            token_exp,
-            sites,
-            created,
-            expires,
-        )) = raw
-        else {
-            return Ok(None);
-        };
-        let (access, refresh) =
-            self.open_tokens("pending_grants", &[&id_hash], &access, refresh.as_deref())?;
-        let sites: Vec<Site> = serde_json::from_str(&sites).map_err(|e| StoreError::Corrupt {
-            what: "site list",
-            detail: e.to_string(),
-        })?;
-        Ok(Some(PendingGrant {
-            id: id.clone(),
-            key: ConnectionKey::new(
-                stored_id(TenantId::new(tenant))?,
-                stored_id(UserId::new(user))?,
-            ),
-            session: SessionBinding::from_digest(session),
-            app: AppKind::parse(&app)?,
-            tokens: Tokens {
-                access,
-                refresh,
-                expires_at: token_exp.map(from_unix),
-                scope,
-            },
-            sites,
-            created_at: from_unix(created),
-            expires_at: from_unix(expires),
-        }))
-    }
-}
+mod auth;
 
 #[cfg(test)]
 mod tests {
@@ -1082,10 +987,9 @@ mod tests {
                 .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
                 .collect()
         }
-        assert_eq!(
-            shape(SQLITE_MIGRATIONS[0].2),
-            shape(POSTGRES_MIGRATIONS[0].2)
-        );
         assert_eq!(SQLITE_MIGRATIONS.len(), POSTGRES_MIGRATIONS.len());
+        for (a, b) in SQLITE_MIGRATIONS.iter().zip(POSTGRES_MIGRATIONS) {
+            assert_eq!(shape(a.2), shape(b.2), "migration {}", a.0);
+        }
     }
 }

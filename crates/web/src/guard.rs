@@ -1,0 +1,245 @@
+//! The outer layer of every route: who is at the other end of the socket (an address digest
+//! for rate limits and caps), and whether the request was meant for this server at all (`Host`
+//! and `Origin`, which defeats DNS rebinding and cross-site requests).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use conflux_authz::ClientAddress;
+
+/// What the guard admits.
+#[derive(Clone, Debug)]
+pub(crate) struct Guard {
+    /// `host` and `host:port` of the public URL.
+    hosts: Vec<String>,
+    /// The public URL's origin (`scheme://host[:port]`).
+    origin: String,
+    /// Browser origins `/mcp` also admits (browser-based MCP clients).
+    extra_origins: Vec<String>,
+    /// Take the client's address from `X-Forwarded-For` (behind a trusted reverse proxy).
+    trust_forwarded: bool,
+}
+
+impl Guard {
+    pub(crate) fn new(
+        public_url: &str,
+        extra_origins: Vec<String>,
+        trust_forwarded: bool,
+    ) -> Guard {
+        let mut hosts = Vec::new();
+        let mut origin = public_url.to_string();
+        if let Ok(u) = url::Url::parse(public_url) {
+            if let Some(host) = u.host_str() {
+                hosts.push(host.to_ascii_lowercase());
+                if let Some(port) = u.port() {
+                    hosts.push(format!("{}:{port}", host.to_ascii_lowercase()));
+                }
+            }
+            origin = u.origin().ascii_serialization();
+        }
+        Guard {
+            hosts,
+            origin,
+            extra_origins: extra_origins
+                .into_iter()
+                .map(|o| o.trim_end_matches('/').to_string())
+                .collect(),
+            trust_forwarded,
+        }
+    }
+
+    /// Whether `host` (a `Host` header) names this server: the public URL's host, or loopback.
+    pub(crate) fn host_allowed(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        if self.hosts.contains(&host) {
+            return true;
+        }
+        let bare = strip_port(&host);
+        bare == "localhost" || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// Whether a browser `Origin` may drive this route. The OAuth JSON endpoints and metadata
+    /// take any origin (CORS, no cookies); `/mcp` takes the public origin, loopback origins and
+    /// the configured extra ones; the pages only the public origin.
+    fn origin_allowed(&self, path: &str, origin: &str) -> bool {
+        if is_cors_path(path) {
+            return true;
+        }
+        let origin = origin.trim_end_matches('/');
+        if origin.eq_ignore_ascii_case(&self.origin) {
+            return true;
+        }
+        if path == "/mcp" || path.starts_with("/mcp/") {
+            if self
+                .extra_origins
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(origin))
+            {
+                return true;
+            }
+            return url::Url::parse(origin).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| {
+                        h == "localhost"
+                            || h.trim_matches(['[', ']'])
+                                .parse::<IpAddr>()
+                                .is_ok_and(|ip| ip.is_loopback())
+                    })
+            });
+        }
+        false
+    }
+
+    /// The address the request came from: the socket's peer, or the last hop a trusted proxy
+    /// appended to `X-Forwarded-For`.
+    fn address(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> ClientAddress {
+        if self.trust_forwarded
+            && let Some(last) = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .rfind(|s| !s.is_empty())
+        {
+            return ClientAddress::of(last);
+        }
+        match peer {
+            Some(p) => ClientAddress::of(&p.ip().to_string()),
+            None => ClientAddress::unknown(),
+        }
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// The routes any browser origin may call: metadata and the OAuth JSON endpoints.
+fn is_cors_path(path: &str) -> bool {
+    path.starts_with("/.well-known/")
+        || matches!(path, "/oauth/token" | "/oauth/register" | "/oauth/revoke")
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    let mut r = (status, message.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// The middleware: refuses a foreign `Host` or `Origin`, and attaches the [`ClientAddress`].
+pub(crate) async fn check(
+    State(guard): State<Arc<Guard>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(String::from)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    match host {
+        Some(h) if guard.host_allowed(&h) => {}
+        _ => {
+            tracing::warn!("request refused: Host is not this server's");
+            return refuse(
+                StatusCode::MISDIRECTED_REQUEST,
+                "This server answers only at its public URL's host (or loopback).",
+            );
+        }
+    }
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let ok = origin
+            .to_str()
+            .is_ok_and(|o| guard.origin_allowed(req.uri().path(), o));
+        if !ok {
+            tracing::warn!(path = req.uri().path(), "request refused: foreign Origin");
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "This request came from a page of another site, so it was refused.",
+            );
+        }
+    }
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let address = guard.address(req.headers(), peer);
+    req.extensions_mut().insert(address);
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_public_or_loopback() {
+        let g = Guard::new("https://conflux.example.com", vec![], false);
+        assert!(g.host_allowed("conflux.example.com"));
+        assert!(g.host_allowed("CONFLUX.example.com"));
+        assert!(g.host_allowed("127.0.0.1:8080"));
+        assert!(g.host_allowed("[::1]:8080"));
+        assert!(g.host_allowed("localhost"));
+        assert!(!g.host_allowed("evil.example"));
+        assert!(!g.host_allowed("conflux.example.com.evil.example"));
+        assert!(!g.host_allowed("127.0.0.2.nip.io"));
+    }
+
+    #[test]
+    fn origins_per_route() {
+        let g = Guard::new(
+            "https://conflux.example.com/prefix",
+            vec!["https://inspector.example".into()],
+            false,
+        );
+        assert!(g.origin_allowed("/", "https://conflux.example.com"));
+        assert!(!g.origin_allowed("/", "https://evil.example"));
+        assert!(!g.origin_allowed("/admin/login", "null"));
+        assert!(!g.origin_allowed("/", "http://localhost:6274"));
+        assert!(g.origin_allowed("/mcp", "http://localhost:6274"));
+        assert!(g.origin_allowed("/mcp", "https://inspector.example"));
+        assert!(!g.origin_allowed("/mcp", "https://evil.example"));
+        assert!(g.origin_allowed("/oauth/token", "https://anything.example"));
+        assert!(g.origin_allowed(
+            "/.well-known/oauth-authorization-server",
+            "https://a.example"
+        ));
+        assert!(!g.origin_allowed("/oauth/authorize", "https://evil.example"));
+    }
+
+    #[test]
+    fn addresses_from_the_socket_or_a_trusted_proxy() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7".parse().unwrap(),
+        );
+        let peer: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let direct = Guard::new("https://x.example", vec![], false);
+        assert_eq!(
+            direct.address(&h, Some(peer)),
+            ClientAddress::of("10.0.0.1")
+        );
+        let proxied = Guard::new("https://x.example", vec![], true);
+        assert_eq!(
+            proxied.address(&h, Some(peer)),
+            ClientAddress::of("198.51.100.7")
+        );
+        assert_eq!(direct.address(&h, None), ClientAddress::unknown());
+    }
+}

@@ -1,0 +1,1477 @@
+//! Who gets in to `conflux serve --http`, against the simulator over real sockets: people sign
+//! in with Atlassian (the account Atlassian names is their key; outsiders are refused), MCP
+//! clients authenticate with tokens of Conflux's own authorization server (dynamic
+//! registration and client metadata documents, PKCE, audience, rotating refresh tokens,
+//! revocation), access keys, the platform's credential, the maintainer's throttled sign-in and
+//! server-side sessions, the Host / Origin guard and the caps. Each attack issue 10 lists is a
+//! test here, named for it.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use conflux_authz::testing::{TestResponse, TestServer, sample_client_metadata};
+use conflux_client::{ClientConfig, Endpoints};
+use conflux_oauth::AppCredentials;
+use conflux_sim::{SimConfig, SimHandle, SimInfo};
+use conflux_store::{AppSettings, AuthMode, AuthStore, EncryptionKey, SqlStore, TenantId};
+use conflux_types::{BaseUrl, Secret};
+use conflux_web::{McpAccess, Web, WebConfig};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::Digest as _;
+
+const ADMIN_TOKEN: &str = "admin-token-for-tests-0123456789-abcdef";
+const PLATFORM_SECRET: &str = "platform-secret-for-tests-0123456789-abcdef";
+
+// ------------------------------------------------------------------ the world
+
+struct World {
+    sim: SimHandle,
+    info: SimInfo,
+    store: Arc<SqlStore>,
+    web: Web,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+fn settings_for(info: &SimInfo, mode: AuthMode) -> AppSettings {
+    AppSettings {
+        auth_mode: mode,
+        site_url: Some(info.site_url.clone()),
+        cloud_id: Some(info.cloud_id.parse().unwrap()),
+        ..AppSettings::default()
+    }
+}
+
+impl World {
+    /// The simulator, a SQLite store and the server (OAuth through the platform's app: the
+    /// simulator's demo client) on a free port.
+    async fn new(configure: impl FnOnce(&mut WebConfig, &SimInfo)) -> World {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let sim = conflux_sim::spawn(
+            SimConfig::demo(11).with_redirect_uris(vec![format!("{base}/callback")]),
+        )
+        .await
+        .unwrap();
+        let info = sim.info();
+        let dir = tempfile::tempdir().unwrap();
+        let key = EncryptionKey::generate();
+        let store = Arc::new(
+            SqlStore::open_sqlite(&dir.path().join("conflux.db"), key.clone())
+                .await
+                .unwrap(),
+        );
+        let mut config = WebConfig::new(
+            &base,
+            TenantId::new("default").unwrap(),
+            key.derive("conflux-web cookies"),
+        )
+        .unwrap();
+        config.admin_token = Some(Secret::new(ADMIN_TOKEN.into()));
+        config.client = ClientConfig {
+            endpoints: Endpoints {
+                gateway: BaseUrl::parse(sim.gateway_url()).unwrap(),
+                identity: BaseUrl::parse(sim.identity_url()).unwrap(),
+            },
+            ..ClientConfig::default()
+        };
+        config.central_app = Some(AppCredentials {
+            client_id: info.oauth_client.client_id.clone(),
+            client_secret: Secret::new(info.oauth_client.client_secret.clone()),
+        });
+        config.defaults = settings_for(&info, AuthMode::OAuthCentral);
+        configure(&mut config, &info);
+        let web = Web::new(store.clone(), config).unwrap();
+        let app = web.app().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        World {
+            sim,
+            info,
+            store,
+            web,
+            base,
+            dir,
+        }
+    }
+
+    fn browser(&self) -> Browser {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_provider(jar.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: self.base.clone(),
+            jar,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn refusals(&self) -> Vec<String> {
+        self.store
+            .refusals(&TenantId::new("default").unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.agent_id)
+            .collect()
+    }
+}
+
+/// A browser: cookies kept, redirects followed by hand.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    jar: Arc<reqwest::cookie::Jar>,
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location on {}", r.status()))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The value of the hidden `csrf` field of a page.
+fn csrf(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF field");
+    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+impl Browser {
+    /// The value of cookie `name` this browser sends to `path` of the server.
+    fn cookie(&self, path: &str, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore as _;
+        let url = url::Url::parse(&format!("{}{path}", self.base)).unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .filter_map(|p| p.split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+    }
+
+    async fn get(&self, path_or_url: &str) -> reqwest::Response {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            format!("{}{path_or_url}", self.base)
+        };
+        self.http.get(url).send().await.unwrap()
+    }
+
+    async fn page(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// Posts a form of `page` (its CSRF token included).
+    async fn post(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let (_, html) = self.page(page).await;
+        let token = csrf(&html);
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &token)];
+        form.extend_from_slice(fields);
+        self.http
+            .post(format!("{}{action}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Through Atlassian's consent page as `account`, from a response that redirects to it;
+    /// returns Conflux's answer to the callback.
+    async fn through_atlassian(
+        &self,
+        to_atlassian: reqwest::Response,
+        account: &str,
+    ) -> reqwest::Response {
+        assert_eq!(to_atlassian.status(), StatusCode::SEE_OTHER);
+        let consent = self.get(&location(&to_atlassian)).await;
+        assert_eq!(consent.status(), StatusCode::OK);
+        let id = consent
+            .headers()
+            .get("x-sim-consent-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let decision_url = {
+            let u = url::Url::parse(consent.url().as_str()).unwrap();
+            format!("{}/authorize/decision", u.origin().ascii_serialization())
+        };
+        let back = self
+            .http
+            .post(decision_url)
+            .form(&[
+                ("consent", id.as_str()),
+                ("decision", "accept"),
+                ("account", account),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(back.status().is_redirection(), "{}", back.status());
+        self.get(&location(&back)).await
+    }
+
+    /// Signs in with Atlassian as `account` from `/`.
+    async fn sign_in(&self, account: &str) -> reqwest::Response {
+        let start = self.post("/", "/signin", &[]).await;
+        self.through_atlassian(start, account).await
+    }
+}
+
+// ------------------------------------------------------------------ an MCP client
+
+/// PKCE: a verifier and its S256 challenge.
+fn pkce() -> (String, String) {
+    let verifier = format!("verifier-{}", uuid::Uuid::new_v4().simple());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+struct Authorization {
+    url: String,
+    verifier: String,
+    redirect_uri: String,
+    state: String,
+}
+
+fn authorization(world: &World, client_id: &str, redirect_uri: &str, scope: &str) -> Authorization {
+    let (verifier, challenge) = pkce();
+    let state = uuid::Uuid::new_v4().simple().to_string();
+    let mut url = url::Url::parse(&world.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", &state)
+        .append_pair("scope", scope)
+        .append_pair("resource", &world.url("/mcp"));
+    Authorization {
+        url: url.into(),
+        verifier,
+        redirect_uri: redirect_uri.into(),
+        state,
+    }
+}
+
+/// The query of a redirect to the client.
+fn query_of(url: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+async fn register(world: &World, name: &str, redirect_uri: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(world.url("/oauth/register"))
+        .json(
+            &json!({"client_name": name, "redirect_uris": [redirect_uri],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_method": "client_secret_post"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["token_endpoint_auth_method"], "none", "{v}");
+    assert!(v.get("client_secret").is_none(), "{v}");
+    v["client_id"].as_str().unwrap().to_string()
+}
+
+async fn token_request(world: &World, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .post(world.url("/oauth/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+/// The person (signed in on `browser`) authorizes `client_id`; returns its tokens.
+async fn authorize(
+    world: &World,
+    browser: &Browser,
+    client_id: &str,
+    redirect_uri: &str,
+    scope: &str,
+) -> Value {
+    let a = authorization(world, client_id, redirect_uri, scope);
+    let r = browser.get(&a.url).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    assert_eq!(location(&r), "/oauth/consent");
+    let answer = browser
+        .post(
+            "/oauth/consent",
+            "/oauth/consent",
+            &[("decision", "approve")],
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let back = location(&answer);
+    assert!(back.starts_with(redirect_uri), "{back}");
+    let q = query_of(&back);
+    assert_eq!(q["state"], a.state);
+    assert_eq!(q["iss"], world.base, "RFC 9207: the issuer on every answer");
+    let (status, tokens) = token_request(
+        world,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &q["code"]),
+            ("redirect_uri", &a.redirect_uri),
+            ("client_id", client_id),
+            ("code_verifier", &a.verifier),
+            ("resource", &world.url("/mcp")),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    tokens
+}
+
+/// Raw JSON-RPC over streamable HTTP with a bearer credential (2025-06-18 sessions).
+struct Mcp {
+    http: reqwest::Client,
+    url: String,
+    headers: reqwest::header::HeaderMap,
+}
+
+impl Mcp {
+    fn new(world: &World, bearer: Option<&str>) -> Mcp {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(b) = bearer {
+            headers.insert("authorization", format!("Bearer {b}").parse().unwrap());
+        }
+        Mcp {
+            http: reqwest::Client::new(),
+            url: world.url("/mcp"),
+            headers,
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: &str) -> Mcp {
+        self.headers.insert(name, value.parse().unwrap());
+        self
+    }
+
+    async fn post_raw(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(&self.url)
+            .headers(self.headers.clone())
+            .header("accept", "application/json, text/event-stream")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, body: Value) -> (StatusCode, reqwest::header::HeaderMap, Option<Value>) {
+        let r = self.post_raw(&body).await;
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        let id = body.get("id").cloned();
+        let answer = id.and_then(|id| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+                .chain(serde_json::from_str::<Value>(&text).ok())
+                .find(|v| v.get("id") == Some(&id))
+        });
+        (status, headers, answer)
+    }
+
+    async fn initialize(mut self) -> Mcp {
+        let (status, headers, answer) = self
+            .post(
+                json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "conflux-auth-test", "version": "1"}}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(answer.unwrap().get("result").is_some());
+        if let Some(sid) = headers.get("mcp-session-id") {
+            self.headers.insert("mcp-session-id", sid.clone());
+        }
+        self.headers
+            .insert("mcp-protocol-version", "2025-06-18".parse().unwrap());
+        self.post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        self
+    }
+
+    /// Calls a tool; returns the HTTP status and (isError, text).
+    async fn call(&self, tool: &str, args: Value) -> (StatusCode, bool, String) {
+        let (status, _, answer) = self
+            .post(json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": tool, "arguments": args}}))
+            .await;
+        let Some(answer) = answer else {
+            return (status, true, String::new());
+        };
+        let result = answer.get("result").cloned().unwrap_or_default();
+        let text = result["content"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .filter_map(|b| b["text"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        (status, result["isError"].as_bool().unwrap_or(false), text)
+    }
+
+    async fn spaces(&self) -> (StatusCode, bool, String) {
+        self.call("spaces", json!({"action": "list", "limit": 3}))
+            .await
+    }
+
+    async fn tool_actions(&self, tool: &str) -> Vec<String> {
+        let (_, _, answer) = self
+            .post(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}))
+            .await;
+        let tools = answer.unwrap()["result"]["tools"].clone();
+        let t = tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == tool)
+            .unwrap()
+            .clone();
+        t["inputSchema"]["properties"]["action"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// A world where every authenticated client may call (the allowlist is tested on its own).
+async fn open_allowlist() -> World {
+    World::new(|c, info| {
+        c.defaults = AppSettings {
+            allow_all_agents: true,
+            ..settings_for(info, AuthMode::OAuthCentral)
+        };
+    })
+    .await
+}
+
+// ------------------------------------------------------------------ people
+
+/// Issue 10: on `/` anyone could type another person's user id. There is no such field; the
+/// account is the one Atlassian names, and each person sees only their own connection.
+#[tokio::test]
+async fn issue_010_people_are_who_atlassian_says_they_are() {
+    let w = World::new(|_, _| {}).await;
+    let demo = w.info.demo_account().unwrap().clone();
+    let second = w.info.second_member().unwrap().clone();
+    let alice = w.browser();
+    let (_, html) = alice.page("/").await;
+    assert!(
+        !html.contains("name=\"user_id\""),
+        "no field to type an id: {html}"
+    );
+    assert!(html.contains("Sign in with Atlassian"));
+    // The old form is gone.
+    let r = alice
+        .post("/", "/user", &[("user_id", &demo.account_id)])
+        .await;
+    assert!(
+        r.status() == StatusCode::NOT_FOUND || r.status() == StatusCode::METHOD_NOT_ALLOWED,
+        "{}",
+        r.status()
+    );
+
+    let back = alice.sign_in(&second.account_id).await;
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&back), "/?done=signed-in");
+    let (_, html) = alice.page("/").await;
+    assert!(html.contains(&second.account_id), "{html}");
+    assert!(
+        html.contains(&conflux_web_escape(&second.display_name)),
+        "{html}"
+    );
+    assert!(!html.contains(&demo.account_id));
+    let connections = conflux_store::TokenStore::list_connections(
+        w.store.as_ref(),
+        &TenantId::new("default").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(connections.len(), 1);
+    assert_eq!(connections[0].key.user.as_str(), second.account_id);
+
+    // Another person signs in: two connections, each under its own account.
+    let bob = w.browser();
+    bob.sign_in(&demo.account_id).await;
+    // Bob disconnects: only his own connection goes.
+    let r = bob.post("/", "/disconnect", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let left = conflux_store::TokenStore::list_connections(
+        w.store.as_ref(),
+        &TenantId::new("default").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].key.user.as_str(), second.account_id);
+}
+
+fn conflux_web_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Only members of the tenant's site may sign in.
+#[tokio::test]
+async fn issue_010_outsiders_cannot_sign_in() {
+    let w = World::new(|_, _| {}).await;
+    let outsider = w.info.outsider().unwrap().clone();
+    let b = w.browser();
+    let r = b.sign_in(&outsider.account_id).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("no access to this workspace"), "{text}");
+    let (_, html) = b.page("/").await;
+    assert!(
+        html.contains("Sign in with Atlassian"),
+        "not signed in: {html}"
+    );
+    let n = conflux_store::TokenStore::list_connections(
+        w.store.as_ref(),
+        &TenantId::new("default").unwrap(),
+    )
+    .await
+    .unwrap()
+    .len();
+    assert_eq!(n, 0, "nothing stored for an outsider");
+}
+
+/// A person's session ends on the server at sign-out: the old cookie no longer works.
+#[tokio::test]
+async fn sign_out_ends_the_session_on_the_server() {
+    let w = World::new(|_, _| {}).await;
+    let b = w.browser();
+    b.sign_in(&w.info.demo_account().unwrap().account_id).await;
+    let cookie = b.cookie("/", "conflux_person").unwrap();
+    let r = b.post("/", "/signout", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let stale = reqwest::Client::new()
+        .get(w.url("/"))
+        .header("cookie", format!("conflux_person={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(stale.contains("Sign in with Atlassian"), "{stale}");
+}
+
+// ------------------------------------------------------------------ the maintainer
+
+/// Issue 10: a 3-character admin token was accepted at start and found by guessing in 7 s.
+#[tokio::test]
+async fn issue_010_short_admin_tokens_are_refused_at_start() {
+    let key = EncryptionKey::generate();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqlStore::open_sqlite(&dir.path().join("c.db"), key.clone())
+            .await
+            .unwrap(),
+    );
+    let mut config = WebConfig::new(
+        "http://127.0.0.1:1",
+        TenantId::new("default").unwrap(),
+        key.derive("conflux-web cookies"),
+    )
+    .unwrap();
+    config.admin_token = Some(Secret::new("abc".into()));
+    let err = Web::new(store, config).unwrap_err().to_string();
+    assert!(err.contains("at least 32"), "{err}");
+}
+
+/// Issue 10: admin sign-in had no rate limit. After a few wrong tokens an address waits,
+/// longer each time, and even the right token is not tried meanwhile.
+#[tokio::test]
+async fn issue_010_admin_sign_in_is_throttled() {
+    let w = World::new(|_, _| {}).await;
+    let b = w.browser();
+    for _ in 0..3 {
+        let r = b
+            .post("/admin", "/admin/login", &[("token", "wrong")])
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = b
+        .post("/admin", "/admin/login", &[("token", "wrong")])
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+    let r = b
+        .post("/admin", "/admin/login", &[("token", ADMIN_TOKEN)])
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "not tried while throttled"
+    );
+    let (_, html) = b.page("/admin").await;
+    assert!(html.contains("Admin token"), "still signed out");
+}
+
+async fn admin(w: &World) -> Browser {
+    let b = w.browser();
+    let r = b
+        .post("/admin", "/admin/login", &[("token", ADMIN_TOKEN)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    b
+}
+
+/// Issue 10: the admin cookie still worked after sign-out (no server-side revocation).
+#[tokio::test]
+async fn issue_010_admin_cookie_dies_at_sign_out() {
+    let w = World::new(|_, _| {}).await;
+    let b = admin(&w).await;
+    let cookie = b.cookie("/admin", "conflux_admin").unwrap();
+    let (_, html) = b.page("/admin").await;
+    assert!(html.contains("id=\"logout\""), "signed in");
+    let r = b.post("/admin", "/admin/logout", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let replay = reqwest::Client::new()
+        .get(w.url("/admin"))
+        .header("cookie", format!("conflux_admin={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        replay.contains("Admin token"),
+        "the old cookie signs nobody in: {replay}"
+    );
+    assert!(!replay.contains("id=\"logout\""));
+}
+
+// ------------------------------------------------------------------ the guard and the caps
+
+/// Issue 10: only /mcp checked the Host header; a DNS-rebinding page could drive `/`,
+/// `/admin` and `/disconnect`.
+#[tokio::test]
+async fn issue_010_foreign_hosts_are_refused_on_every_route() {
+    let w = World::new(|_, _| {}).await;
+    let http = reqwest::Client::new();
+    for (method, path) in [
+        ("GET", "/"),
+        ("GET", "/admin"),
+        ("POST", "/disconnect"),
+        ("POST", "/signin"),
+        ("GET", "/oauth/authorize"),
+        ("POST", "/mcp"),
+    ] {
+        let r = http
+            .request(method.parse().unwrap(), w.url(path))
+            .header("host", "rebound.attacker.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::MISDIRECTED_REQUEST,
+            "{method} {path}"
+        );
+    }
+    // A cross-site form post is refused before anything else.
+    let b = w.browser();
+    let (_, html) = b.page("/").await;
+    let r = b
+        .http
+        .post(w.url("/signin"))
+        .header("origin", "https://attacker.example")
+        .form(&[("csrf", csrf(&html))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+/// Issue 10: `/connect` could be flooded (2,000 pending rows in 4 s). Sign-ins pending from
+/// one address are capped, and so are all of them.
+#[tokio::test]
+async fn issue_010_pending_sign_ins_are_capped() {
+    let w = World::new(|c, _| {
+        c.authz.pending_per_address = 5;
+        c.authz.pending_total = 8;
+    })
+    .await;
+    let b = w.browser();
+    for _ in 0..5 {
+        let r = b.post("/", "/signin", &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let r = b.post("/", "/signin", &[]).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // MCP authorization requests count against the same caps.
+    let client = register(&w, "flooder", "http://127.0.0.1:9/cb").await;
+    let a = authorization(&w, &client, "http://127.0.0.1:9/cb", "tools:read");
+    let r = b.get(&a.url).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+// ------------------------------------------------------------------ MCP clients
+
+/// Issue 10: any caller who reached /mcp with an allowed agent id and someone's user id ran
+/// tools with that person's token. Now nothing gets in without a credential, and the headers
+/// name nobody.
+#[tokio::test]
+async fn issue_010_agent_and_user_headers_open_nothing() {
+    let w = open_allowlist().await;
+    let demo = w.info.demo_account().unwrap().clone();
+    let second = w.info.second_member().unwrap().clone();
+    // The victim is connected.
+    let victim = w.browser();
+    victim.sign_in(&demo.account_id).await;
+    // Without a credential: 401 with the resource metadata, whatever the headers say.
+    let forged = Mcp::new(&w, None)
+        .header("x-conflux-agent-id", "trusted-agent")
+        .header("x-conflux-user-id", &demo.account_id);
+    let (status, headers, _) = forged
+        .post(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "x", "version": "1"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let challenge = headers.get("www-authenticate").unwrap().to_str().unwrap();
+    assert!(
+        challenge.contains(&format!(
+            "resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"",
+            w.base
+        )),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains("scope=\"tools:read tools:write\""),
+        "{challenge}"
+    );
+    // With the attacker's own token, the victim's id in headers changes nothing: the call is
+    // the attacker's, and once the attacker is disconnected it says so.
+    let attacker = w.browser();
+    attacker.sign_in(&second.account_id).await;
+    let client = register(&w, "attacker's client", "http://127.0.0.1:9/cb").await;
+    let tokens = authorize(
+        &w,
+        &attacker,
+        &client,
+        "http://127.0.0.1:9/cb",
+        "tools:read tools:write",
+    )
+    .await;
+    attacker.post("/", "/disconnect", &[]).await;
+    let mcp = Mcp::new(&w, tokens["access_token"].as_str())
+        .header("x-conflux-user-id", &demo.account_id)
+        .initialize()
+        .await;
+    let (_, is_error, text) = mcp
+        .call(
+            "spaces",
+            json!({"action": "list", "limit": 1, "_meta": {"user_id": demo.account_id}}),
+        )
+        .await;
+    assert!(is_error, "{text}");
+    assert!(text.contains("not connected"), "{text}");
+    assert!(
+        w.refusals().await.is_empty(),
+        "nobody unauthenticated is listed"
+    );
+}
+
+/// The whole client side, as the MCP specification has it: discovery from the 401, dynamic
+/// registration, authorization with PKCE and the person's consent, tool calls, refresh with
+/// rotation (a reused refresh token revokes the family), and revocation by the person.
+#[tokio::test]
+async fn mcp_client_discovers_registers_authorizes_calls_refreshes_and_is_revoked() {
+    let w = open_allowlist().await;
+    let http = reqwest::Client::new();
+    // Discovery.
+    let r = http
+        .post(w.url("/mcp"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let prm: Value = http
+        .get(w.url("/.well-known/oauth-protected-resource/mcp"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prm["resource"], w.url("/mcp"));
+    assert_eq!(prm["authorization_servers"][0], w.base);
+    let root: Value = http
+        .get(w.url("/.well-known/oauth-protected-resource"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(root, prm);
+    let asm: Value = http
+        .get(w.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asm["issuer"], w.base);
+    assert_eq!(asm["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(asm["client_id_metadata_document_supported"], true);
+    assert_eq!(asm["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(asm["registration_endpoint"], w.url("/oauth/register"));
+    // CORS for browser-based clients.
+    let pre = http
+        .request(reqwest::Method::OPTIONS, w.url("/oauth/token"))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.status().is_success(), "{}", pre.status());
+    assert_eq!(
+        pre.headers().get("access-control-allow-origin").unwrap(),
+        "*"
+    );
+
+    let person = w.browser();
+    person
+        .sign_in(&w.info.demo_account().unwrap().account_id)
+        .await;
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = register(&w, "Test client", redirect).await;
+    let tokens = authorize(&w, &person, &client, redirect, "tools:read tools:write").await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["scope"], "tools:read tools:write");
+    let access = tokens["access_token"].as_str().unwrap();
+    let mcp = Mcp::new(&w, Some(access)).initialize().await;
+    let (status, is_error, text) = mcp.spaces().await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!is_error, "{text}");
+
+    // Refresh rotates; the old refresh token used again revokes the whole family.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, fresh) = token_request(
+        &w,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &client),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    assert_ne!(fresh["refresh_token"], tokens["refresh_token"]);
+    let fresh_access = fresh["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        Mcp::new(&w, Some(&fresh_access))
+            .initialize()
+            .await
+            .spaces()
+            .await
+            .1,
+        false
+    );
+    let (status, err) = token_request(
+        &w,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &client),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"], "invalid_grant");
+    // This replica's cache was cleared by the revocation: the family is dead now.
+    let r = Mcp::new(&w, Some(&fresh_access))
+        .post_raw(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // A new authorization; the person revokes the client on `/`.
+    let tokens = authorize(&w, &person, &client, redirect, "tools:read tools:write").await;
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let (_, html) = person.page("/").await;
+    assert!(html.contains("Test client"), "{html}");
+    let grant = {
+        let at = html.find("name=\"grant\" value=\"").unwrap() + "name=\"grant\" value=\"".len();
+        html[at..at + html[at..].find('"').unwrap()].to_string()
+    };
+    let r = person
+        .post("/", "/clients/revoke", &[("grant", &grant)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = Mcp::new(&w, Some(&access))
+        .post_raw(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let (status, err) = token_request(
+        &w,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("client_id", &client),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+}
+
+/// Codes are single use, bound to the verifier, the redirect URI and the client; a replayed
+/// code revokes what it issued.
+#[tokio::test]
+async fn codes_are_bound_and_single_use() {
+    let w = open_allowlist().await;
+    let person = w.browser();
+    person
+        .sign_in(&w.info.demo_account().unwrap().account_id)
+        .await;
+    let redirect = "http://127.0.0.1:9/cb";
+    let client = register(&w, "c", redirect).await;
+    let other = register(&w, "other", redirect).await;
+    let a = authorization(&w, &client, redirect, "tools:read");
+    person.get(&a.url).await;
+    let answer = person
+        .post(
+            "/oauth/consent",
+            "/oauth/consent",
+            &[("decision", "approve")],
+        )
+        .await;
+    let code = query_of(&location(&answer))["code"].clone();
+    let exchange = |verifier: String, client: String, redirect: String| {
+        let code = code.clone();
+        let w = &w;
+        async move {
+            token_request(
+                w,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", &redirect),
+                    ("client_id", &client),
+                    ("code_verifier", &verifier),
+                ],
+            )
+            .await
+        }
+    };
+    // Another client cannot use it; that burns it (single use, whatever follows).
+    let (s, e) = exchange(a.verifier.clone(), other.clone(), redirect.into()).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (s, _) = exchange(a.verifier.clone(), client.clone(), redirect.into()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a used code never works again");
+
+    // A fresh code: the wrong verifier fails.
+    let a = authorization(&w, &client, redirect, "tools:read");
+    person.get(&a.url).await;
+    let answer = person
+        .post(
+            "/oauth/consent",
+            "/oauth/consent",
+            &[("decision", "approve")],
+        )
+        .await;
+    let code = query_of(&location(&answer))["code"].clone();
+    let (s, e) = token_request(
+        &w,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("client_id", &client),
+            ("code_verifier", "not-the-verifier"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    assert!(
+        e["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("code_verifier")
+    );
+
+    // Requests that cannot be trusted are shown, never redirected; others go back.
+    let bad_redirect = authorization(&w, &client, "https://attacker.example/cb", "tools:read");
+    let r = person.get(&bad_redirect.url).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let no_pkce = a
+        .url
+        .replace("code_challenge_method=S256", "code_challenge_method=plain");
+    let r = person.get(&no_pkce).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let q = query_of(&location(&r));
+    assert_eq!(q["error"], "invalid_request");
+    assert_eq!(q["iss"], w.base);
+    let other_resource = a.url.replace(
+        &url::form_urlencoded::byte_serialize(w.url("/mcp").as_bytes()).collect::<String>(),
+        "https%3A%2F%2Fother.example%2Fmcp",
+    );
+    let r = person.get(&other_resource).await;
+    assert_eq!(query_of(&location(&r))["error"], "invalid_target");
+    // Denied: the client hears access_denied.
+    let a = authorization(&w, &client, redirect, "tools:read");
+    person.get(&a.url).await;
+    let answer = person
+        .post("/oauth/consent", "/oauth/consent", &[("decision", "deny")])
+        .await;
+    assert_eq!(query_of(&location(&answer))["error"], "access_denied");
+}
+
+/// A token issued by one deployment is refused by another sharing the same store: each
+/// token is bound to its server's /mcp (RFC 8707).
+#[tokio::test]
+async fn tokens_for_another_resource_are_refused() {
+    let w = open_allowlist().await;
+    let person = w.browser();
+    person
+        .sign_in(&w.info.demo_account().unwrap().account_id)
+        .await;
+    let client = register(&w, "c", "http://127.0.0.1:9/cb").await;
+    let tokens = authorize(&w, &person, &client, "http://127.0.0.1:9/cb", "tools:read").await;
+    // A second server on the same database, at another public URL.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let key = EncryptionKey::generate();
+    let _ = key;
+    let store = w.store.clone();
+    let mut config = WebConfig::new(&base, TenantId::new("default").unwrap(), [9; 32]).unwrap();
+    config.defaults = AppSettings {
+        allow_all_agents: true,
+        ..settings_for(&w.info, AuthMode::OAuthCentral)
+    };
+    let other = Web::new(store, config).unwrap();
+    let app = other.app().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let r = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let challenge = r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    assert!(challenge.contains("another resource"), "{challenge}");
+}
+
+/// Read-only access: write actions are not listed, and a write is refused with
+/// `insufficient_scope` before it reaches the tools.
+#[tokio::test]
+async fn read_only_tokens_cannot_write() {
+    let w = open_allowlist().await;
+    let person = w.browser();
+    person
+        .sign_in(&w.info.demo_account().unwrap().account_id)
+        .await;
+    let client = register(&w, "reader", "http://127.0.0.1:9/cb").await;
+    let tokens = authorize(&w, &person, &client, "http://127.0.0.1:9/cb", "tools:read").await;
+    assert_eq!(tokens["scope"], "tools:read");
+    let mcp = Mcp::new(&w, tokens["access_token"].as_str())
+        .initialize()
+        .await;
+    let actions = mcp.tool_actions("pages").await;
+    assert!(actions.contains(&"get".to_string()));
+    assert!(!actions.contains(&"create".to_string()), "{actions:?}");
+    let (status, headers, _) = mcp
+        .post(json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
+            "name": "pages", "arguments": {"action": "create", "spaceId": "1", "title": "x", "body": "y"}}}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let challenge = headers["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains("scope=\"tools:read tools:write\""),
+        "{challenge}"
+    );
+    let (_, is_error, text) = mcp.spaces().await;
+    assert!(!is_error, "{text}");
+}
+
+/// A client identified by its metadata document: fetched over https (a throwaway CA), its
+/// redirect URIs enforced exactly, its name shown as untrusted on the consent page.
+#[tokio::test]
+async fn a_client_metadata_document_identifies_the_client() {
+    let server = TestServer::start().await.unwrap();
+    let client_id = server.url("/client.json");
+    let redirect = "http://127.0.0.1:9/cimd-callback";
+    let mut doc = sample_client_metadata(&client_id, &[redirect]);
+    doc["client_name"] = json!("Claude\u{2010}Desktop");
+    server.serve(
+        "/client.json",
+        TestResponse::json(&doc).header("cache-control", "max-age=60"),
+    );
+    let policy = server.fetch_policy();
+    let w = World::new(move |c, info| {
+        c.authz.fetch = policy;
+        c.defaults = AppSettings {
+            allow_all_agents: true,
+            ..settings_for(info, AuthMode::OAuthCentral)
+        };
+    })
+    .await;
+    let person = w.browser();
+    person
+        .sign_in(&w.info.demo_account().unwrap().account_id)
+        .await;
+    let a = authorization(&w, &client_id, redirect, "tools:read");
+    let r = person.get(&a.url).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, consent) = person.page("/oauth/consent").await;
+    assert!(
+        consent.contains("Claude\\u{2010}Desktop"),
+        "look-alike made visible: {consent}"
+    );
+    assert!(consent.contains(&client_id), "{consent}");
+    assert!(consent.contains("not verified"), "{consent}");
+    // A redirect URI the document does not list is refused without a redirect.
+    let bad = authorization(&w, &client_id, "http://127.0.0.1:9/other", "tools:read");
+    assert_eq!(person.get(&bad.url).await.status(), StatusCode::BAD_REQUEST);
+    // The document is cached: one fetch for both requests.
+    assert_eq!(server.requests("/client.json"), 1);
+}
+
+/// Personal access keys: made on `/`, shown once, hashed, refused until the maintainer allows
+/// them, read-only when asked, revocable.
+#[tokio::test]
+async fn personal_access_keys() {
+    let w = World::new(|_, _| {}).await;
+    let person = w.browser();
+    person
+        .sign_in(&w.info.demo_account().unwrap().account_id)
+        .await;
+    let r = person
+        .post("/", "/keys", &[("name", "my laptop"), ("read_only", "on")])
+        .await;
+    let html = r.text().await.unwrap();
+    let key = {
+        let at = html.find("id=\"new-key\">").unwrap() + "id=\"new-key\">".len();
+        html[at..at + html[at..].find('<').unwrap()].to_string()
+    };
+    assert!(key.starts_with("cfx_pk_"));
+    let (_, page) = person.page("/").await;
+    assert!(!page.contains(&key), "shown once only");
+    assert!(page.contains("my laptop"));
+    // Not allowed yet: refused, and listed for the maintainer.
+    let mcp = Mcp::new(&w, Some(&key)).initialize().await;
+    let (_, is_error, text) = mcp.spaces().await;
+    assert!(is_error && text.contains("not authorized"), "{text}");
+    let refused = w.refusals().await;
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].starts_with("key:"));
+    // The maintainer allows it.
+    let m = admin(&w).await;
+    let r = m
+        .post("/admin", "/admin/agents", &[("agent", &refused[0])])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, is_error, text) = mcp.spaces().await;
+    assert!(!is_error, "{text}");
+    let (status, _, _) = mcp
+        .call(
+            "labels",
+            json!({"action": "addToPage", "id": "1", "labels": ["x"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "read-only key");
+    // Revoked: gone at once on this replica.
+    let id = refused[0].trim_start_matches("key:").to_string();
+    person.post("/", "/keys/revoke", &[("key", &id)]).await;
+    let r = Mcp::new(&w, Some(&key))
+        .post_raw(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Issue 10: anyone could fill the refused list with look-alikes of real agent names. Only
+/// authenticated clients are listed, and the maintainer sees their names made visible.
+#[tokio::test]
+async fn issue_010_only_authenticated_clients_reach_the_refused_list() {
+    let w = World::new(|_, _| {}).await;
+    for name in ["claude-desktop", "claude\u{2010}desktop"] {
+        let r = Mcp::new(&w, None)
+            .header("x-conflux-agent-id", name)
+            .post_raw(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert!(w.refusals().await.is_empty());
+    let person = w.browser();
+    person
+        .sign_in(&w.info.demo_account().unwrap().account_id)
+        .await;
+    let client = register(&w, "claude\u{2010}desktop", "http://127.0.0.1:9/cb").await;
+    let tokens = authorize(&w, &person, &client, "http://127.0.0.1:9/cb", "tools:read").await;
+    let mcp = Mcp::new(&w, tokens["access_token"].as_str())
+        .initialize()
+        .await;
+    let (_, is_error, text) = mcp.spaces().await;
+    assert!(is_error && text.contains("not authorized"), "{text}");
+    assert!(!text.contains(&client), "refusals do not echo ids: {text}");
+    assert_eq!(w.refusals().await, vec![client.clone()]);
+    let m = admin(&w).await;
+    let (_, html) = m.page("/admin").await;
+    assert!(html.contains("claude\\u{2010}desktop"), "{html}");
+}
+
+/// Platform mode: agent and user ids in headers count only on a request bearing the
+/// platform's credential.
+#[tokio::test]
+async fn platform_credential_lets_the_platform_name_agent_and_person() {
+    let w = World::new(|c, info| {
+        c.platform_secret = Some(Secret::new(PLATFORM_SECRET.into()));
+        c.defaults = settings_for(info, AuthMode::OAuthCentral);
+    })
+    .await;
+    let demo = w.info.demo_account().unwrap().clone();
+    w.browser().sign_in(&demo.account_id).await;
+    let m = admin(&w).await;
+    m.post(
+        "/admin",
+        "/admin/agents",
+        &[("new_agent", "platform-agent-7")],
+    )
+    .await;
+    let platform = Mcp::new(&w, Some(PLATFORM_SECRET))
+        .header("x-conflux-agent-id", "platform-agent-7")
+        .header("x-conflux-user-id", &demo.account_id)
+        .initialize()
+        .await;
+    let (_, is_error, text) = platform.spaces().await;
+    assert!(!is_error, "{text}");
+    let other_agent = Mcp::new(&w, Some(PLATFORM_SECRET))
+        .header("x-conflux-agent-id", "not-allowed")
+        .header("x-conflux-user-id", &demo.account_id)
+        .initialize()
+        .await;
+    let (_, is_error, text) = other_agent.spaces().await;
+    assert!(is_error && text.contains("not authorized"), "{text}");
+    let without = Mcp::new(&w, Some("not-the-platform-secret-0123456789-abcdef"))
+        .header("x-conflux-agent-id", "platform-agent-7")
+        .header("x-conflux-user-id", &demo.account_id)
+        .post_raw(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .await;
+    assert_eq!(without.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The token modes: no person connects; the maintainer approves the client on /admin and
+/// issues agent keys.
+#[tokio::test]
+async fn token_modes_have_the_maintainer_approve() {
+    let w = World::new(|c, info| {
+        c.defaults = AppSettings {
+            api_email: Some(info.classic_token.email.clone()),
+            api_token: Some(Secret::new(info.classic_token.token.clone())),
+            allow_all_agents: true,
+            ..settings_for(info, AuthMode::ApiToken)
+        };
+    })
+    .await;
+    let maintainer = admin(&w).await;
+    let (_, home) = maintainer.page("/").await;
+    assert!(home.contains("shared API token"), "{home}");
+    let redirect = "http://127.0.0.1:9/cb";
+    let client = register(&w, "team bot", redirect).await;
+    let a = authorization(&w, &client, redirect, "tools:read tools:write");
+    let r = maintainer.get(&a.url).await;
+    assert_eq!(location(&r), "/oauth/consent");
+    let r = maintainer.get("/oauth/consent").await;
+    assert_eq!(location(&r), "/admin/consent");
+    let answer = maintainer
+        .post(
+            "/admin/consent",
+            "/admin/consent",
+            &[("decision", "approve")],
+        )
+        .await;
+    let q = query_of(&location(&answer));
+    let (status, tokens) = token_request(
+        &w,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &q["code"]),
+            ("redirect_uri", redirect),
+            ("client_id", &client),
+            ("code_verifier", &a.verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mcp = Mcp::new(&w, tokens["access_token"].as_str())
+        .initialize()
+        .await;
+    let (_, is_error, text) = mcp.spaces().await;
+    assert!(!is_error, "{text}");
+    // An agent key from /admin works at once (it is allowed as it is made).
+    let r = maintainer
+        .post("/admin", "/admin/keys", &[("name", "nightly export")])
+        .await;
+    let html = r.text().await.unwrap();
+    let at = html.find("id=\"new-key\">").unwrap() + "id=\"new-key\">".len();
+    let key = html[at..at + html[at..].find('<').unwrap()].to_string();
+    let (_, is_error, text) = Mcp::new(&w, Some(&key)).initialize().await.spaces().await;
+    assert!(!is_error, "{text}");
+}
+
+/// "OAuth is not configured" reaches the agent as itself, not as "not connected".
+#[tokio::test]
+async fn oauth_not_configured_is_named_as_such() {
+    let w = World::new(|c, info| {
+        c.defaults = AppSettings {
+            allow_all_agents: true,
+            ..settings_for(info, AuthMode::OAuthCentral)
+        };
+    })
+    .await;
+    let person = w.browser();
+    person
+        .sign_in(&w.info.demo_account().unwrap().account_id)
+        .await;
+    let client = register(&w, "c", "http://127.0.0.1:9/cb").await;
+    let tokens = authorize(&w, &person, &client, "http://127.0.0.1:9/cb", "tools:read").await;
+    // The maintainer switches to the workspace's own app without setting it up fully: the
+    // stored settings say `oauth`, with a client id and no secret.
+    let tenant = TenantId::new("default").unwrap();
+    conflux_store::TokenStore::save_app_settings(
+        w.store.as_ref(),
+        &tenant,
+        &AppSettings {
+            auth_mode: AuthMode::OAuth,
+            client_id: Some("half-configured".into()),
+            allow_all_agents: true,
+            ..settings_for(&w.info, AuthMode::OAuth)
+        },
+    )
+    .await
+    .unwrap();
+    // The stored token is stale, so the call must refresh through the (missing) app.
+    let key = conflux_store::ConnectionKey::new(
+        tenant,
+        conflux_store::UserId::new(w.info.demo_account().unwrap().account_id.clone()).unwrap(),
+    );
+    let c = conflux_store::TokenStore::connection(w.store.as_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut stale = c.tokens.clone();
+    stale.expires_at = Some(std::time::SystemTime::now() - std::time::Duration::from_secs(5));
+    conflux_store::TokenStore::save_connection(
+        w.store.as_ref(),
+        &key,
+        c.display_name.as_deref(),
+        &c.site,
+        conflux_store::AppKind::Tenant,
+        &stale,
+    )
+    .await
+    .unwrap();
+    let mcp = Mcp::new(&w, tokens["access_token"].as_str())
+        .initialize()
+        .await;
+    let (_, is_error, text) = mcp.spaces().await;
+    assert!(is_error, "{text}");
+    assert!(text.contains("OAuth is not configured"), "{text}");
+    assert!(!text.contains("not connected"), "{text}");
+}
+
+/// An older client's MCP session answers only the caller that opened it.
+#[tokio::test]
+async fn mcp_sessions_belong_to_their_caller() {
+    let w = open_allowlist().await;
+    let demo = w.info.demo_account().unwrap().clone();
+    let second = w.info.second_member().unwrap().clone();
+    let a = w.browser();
+    a.sign_in(&demo.account_id).await;
+    let b = w.browser();
+    b.sign_in(&second.account_id).await;
+    let client = register(&w, "c", "http://127.0.0.1:9/cb").await;
+    let ta = authorize(&w, &a, &client, "http://127.0.0.1:9/cb", "tools:read").await;
+    let tb = authorize(&w, &b, &client, "http://127.0.0.1:9/cb", "tools:read").await;
+    let mine = Mcp::new(&w, ta["access_token"].as_str()).initialize().await;
+    let session = mine.headers["mcp-session-id"].to_str().unwrap().to_string();
+    let theirs = Mcp::new(&w, tb["access_token"].as_str())
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-06-18");
+    let (status, _, _) = theirs
+        .post(json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, is_error, text) = mine.spaces().await;
+    assert!(!is_error, "{text}");
+    let _ = &w.dir;
+    let _ = &w.sim;
+    let _ = McpAccess::Open;
+}
