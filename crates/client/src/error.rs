@@ -310,8 +310,8 @@ impl ClientError {
             ClientError::Transport { .. } => "check the site URL and network connectivity".to_string(),
             ClientError::Config(_) => "fix the configuration as the message says".to_string(),
             ClientError::NotConnected { reconnect_url } => format!(
-                "open {reconnect_url} in a browser and click Connect to sign in to Confluence, \
-                 then call again"
+                "open {reconnect_url} in a browser and sign in with Atlassian (that connects \
+                 Confluence again), then call again"
             ),
         }
     }

@@ -68,7 +68,7 @@ pub enum OAuthError {
     Identity { message: String },
 
     /// No usable connection: never connected, disconnected, or the grant was revoked.
-    #[error("Confluence is not connected for this user: sign in again at {reconnect_url}")]
+    #[error("Confluence is not connected for this user: reconnect at {reconnect_url}")]
     NotConnected { reconnect_url: String },
 
     /// The identity service could not be reached or answered unreadably.

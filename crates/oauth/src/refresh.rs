@@ -54,8 +54,22 @@ impl StoreRefresher {
         let _held = lock.lock().await;
         let held_access = current.access.clone();
         let inner = self.inner.clone();
+        // The app's credentials are read before the row is locked: reading them under the
+        // lock would hold one database connection while asking for another, which starves a
+        // small pool when many calls wait on the same lock.
+        let kind = match current.app {
+            OAuthApp::Central => AppKind::Central,
+            OAuthApp::Tenant => AppKind::Tenant,
+        };
+        let prefetched = self.inner.credentials(&self.key.tenant, kind).await.ok();
         let step: RefreshFn = Box::new(move |row: Connection| {
-            Box::pin(async move { refresh_step(&inner, row, held_access).await })
+            Box::pin(async move {
+                let app = match prefetched {
+                    Some(app) if row.app == kind => Some(app),
+                    _ => None,
+                };
+                refresh_step(&inner, row, held_access, app).await
+            })
         });
         match self.inner.store.refresh_locked(&self.key, step).await? {
             RefreshOutcome::Kept(c) => {
@@ -85,6 +99,7 @@ async fn refresh_step(
     inner: &Inner,
     row: Connection,
     held_access: conflux_types::Secret,
+    app: Option<crate::AppCredentials>,
 ) -> std::result::Result<RefreshStep, BoxError> {
     let skew = inner.config.refresh_skew;
     if row.tokens.access != held_access && !row.is_stale(SystemTime::now(), skew) {
@@ -94,10 +109,13 @@ async fn refresh_step(
         // No offline_access in the grant: nothing to refresh with.
         return Err(Box::new(inner.not_connected()));
     };
-    let app = inner
-        .credentials(&row.key.tenant, row.app)
-        .await
-        .map_err(|e| Box::new(e) as BoxError)?;
+    let app = match app {
+        Some(app) => app,
+        None => inner
+            .credentials(&row.key.tenant, row.app)
+            .await
+            .map_err(|e| Box::new(e) as BoxError)?,
+    };
     let auth = ClientAuth {
         client_id: &app.client_id,
         client_secret: &app.client_secret,

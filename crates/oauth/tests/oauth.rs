@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use conflux_catalog::{ScopeKind, ScopeSet};
 use conflux_client::{Client, ClientConfig, Endpoints, PageRequest, RetryPolicy};
-use conflux_oauth::{AppCredentials, Callback, Completion, OAuthConfig, OAuthError, OAuthFlow};
+use conflux_oauth::{AppCredentials, Callback, OAuthConfig, OAuthError, OAuthFlow};
 use conflux_sim::{SimConfig, SimHandle, SimInfo};
 use conflux_store::testing::PgServer;
 use conflux_store::{
@@ -60,7 +60,31 @@ impl World {
         );
         c.central_app = Some(self.central());
         c.default_scopes = ScopeSet::all().of_kind(ScopeKind::Granular);
+        c.default_settings = self.site_settings();
         c
+    }
+
+    /// Settings naming the simulator's site, whose members may sign in.
+    fn site_settings(&self) -> AppSettings {
+        AppSettings {
+            site_url: Some(self.info.site_url.clone()),
+            cloud_id: Some(self.info.cloud_id.parse().unwrap()),
+            ..AppSettings::default()
+        }
+    }
+
+    /// The connection key of a person of the simulated site: "alice" is the demo user (who
+    /// holds every credential), "bob" the second member.
+    fn key(&self, who: &str) -> ConnectionKey {
+        let account = match who {
+            "alice" => self.info.demo_account().unwrap(),
+            "bob" => self.info.second_member().unwrap(),
+            other => panic!("no person {other}"),
+        };
+        ConnectionKey::new(
+            TenantId::new("acme").unwrap(),
+            UserId::new(account.account_id.clone()).unwrap(),
+        )
     }
 
     async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
@@ -91,6 +115,12 @@ impl World {
     /// Opens the consent page like a browser, submits its Accept form, and returns the
     /// redirect it answers without following it.
     async fn consent(&self, authorize_url: &str) -> Result<String, String> {
+        let demo = self.info.demo_account().unwrap().account_id.clone();
+        self.consent_as(authorize_url, &demo).await
+    }
+
+    /// The consent, signed in at Atlassian as `account`.
+    async fn consent_as(&self, authorize_url: &str, account: &str) -> Result<String, String> {
         let page = self.http.get(authorize_url).send().await.unwrap();
         let status = page.status();
         let consent = page
@@ -110,7 +140,11 @@ impl World {
         let r = self
             .http
             .post(format!("{}/authorize/decision", self.sim.identity_url()))
-            .form(&[("consent", id.as_str()), ("decision", "accept")])
+            .form(&[
+                ("consent", id.as_str()),
+                ("decision", "accept"),
+                ("account", account),
+            ])
             .send()
             .await
             .unwrap();
@@ -123,14 +157,23 @@ impl World {
             .to_string())
     }
 
+    /// Signs `key`'s person in (which connects them).
     async fn connect(&self, flow: &OAuthFlow, key: &ConnectionKey, session: &Secret) {
-        let start = flow.begin(key, session).await.unwrap();
-        let location = self.consent(&start.url).await.unwrap();
+        let start = flow
+            .begin(&key.tenant, session, ADDRESS, None)
+            .await
+            .unwrap();
+        let location = self
+            .consent_as(&start.url, key.user.as_str())
+            .await
+            .unwrap();
         let callback = callback_of(&location);
-        match flow.complete(session, &callback).await.unwrap() {
-            Completion::Connected(c) => assert_eq!(c.site.cloud_id.to_string(), self.info.cloud_id),
-            other => panic!("expected a connection, got {other:?}"),
-        }
+        let signed = flow.complete(session, &callback).await.unwrap();
+        assert_eq!(&signed.connection.key, key);
+        assert_eq!(
+            signed.connection.site.cloud_id.to_string(),
+            self.info.cloud_id
+        );
     }
 }
 
@@ -138,9 +181,8 @@ fn callback_of(location: &str) -> Callback {
     Callback::from_query(location.split_once('?').map_or("", |(_, q)| q))
 }
 
-fn key(user: &str) -> ConnectionKey {
-    ConnectionKey::new(TenantId::new("acme").unwrap(), UserId::new(user).unwrap())
-}
+/// The digest of the address sign-ins come from (the web layer's business; any string here).
+const ADDRESS: &str = "test-address";
 
 async fn sqlite_store(dir: &tempfile::TempDir, k: &EncryptionKey) -> Arc<dyn TokenStore> {
     Arc::new(
@@ -164,7 +206,7 @@ async fn expire(world: &World, store: &Arc<dyn TokenStore>, key: &ConnectionKey)
     let mut tokens = c.tokens.clone();
     tokens.expires_at = Some(SystemTime::now() - Duration::from_secs(5));
     store
-        .save_connection(key, &c.site, c.app, &tokens)
+        .save_connection(key, c.display_name.as_deref(), &c.site, c.app, &tokens)
         .await
         .unwrap();
     world.advance(3700).await;
@@ -225,10 +267,13 @@ async fn issue_006_code_flow_connects_refreshes_and_never_logs_a_token() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
     let flow = OAuthFlow::new(store.clone(), world.config()).unwrap();
-    let alice = key("alice");
+    let alice = world.key("alice");
     let session = Secret::new("session-alice".to_string());
 
-    let start = flow.begin(&alice, &session).await.unwrap();
+    let start = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap();
     let url = url::Url::parse(&start.url).unwrap();
     let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
     assert_eq!(url.path(), "/authorize");
@@ -251,10 +296,13 @@ async fn issue_006_code_flow_connects_refreshes_and_never_logs_a_token() {
     let callback = callback_of(&location);
     let code = callback.code.clone().unwrap();
     let completion = flow.complete(&session, &callback).await.unwrap();
-    let Completion::Connected(summary) = &completion else {
-        panic!("{completion:?}")
-    };
+    let summary = &completion.connection;
     assert_eq!(summary.key, alice);
+    assert_eq!(completion.account_id, alice.user.as_str());
+    assert_eq!(
+        Some(completion.display_name.as_str()),
+        world.info.demo_account().map(|a| a.display_name.as_str())
+    );
     assert!(summary.has_refresh_token);
     assert!(
         summary
@@ -339,12 +387,15 @@ async fn refused_callbacks_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
     let flow = OAuthFlow::new(store.clone(), world.config()).unwrap();
-    let alice = key("alice");
+    let alice = world.key("alice");
     let session = Secret::new("s1".to_string());
     let nothing_stored = || async { store.connection(&alice).await.unwrap().is_none() };
 
     // Tampered state.
-    let start = flow.begin(&alice, &session).await.unwrap();
+    let start = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap();
     let location = world.consent(&start.url).await.unwrap();
     let good = callback_of(&location);
     let mut tampered = good.clone();
@@ -371,8 +422,14 @@ async fn refused_callbacks_store_nothing() {
 
     // Wrong PKCE verifier: code from sign-in A presented with sign-in B's state (and so B's
     // verifier).
-    let a = flow.begin(&alice, &session).await.unwrap();
-    let b = flow.begin(&alice, &session).await.unwrap();
+    let a = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap();
+    let b = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap();
     let code_a = callback_of(&world.consent(&a.url).await.unwrap());
     let state_b = url::Url::parse(&b.url)
         .unwrap()
@@ -391,7 +448,10 @@ async fn refused_callbacks_store_nothing() {
     assert!(nothing_stored().await);
 
     // A good sign-in, then its callback replayed: refused by the used-up state.
-    let start = flow.begin(&alice, &session).await.unwrap();
+    let start = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap();
     let location = world.consent(&start.url).await.unwrap();
     let cb = callback_of(&location);
     flow.complete(&session, &cb).await.unwrap();
@@ -399,7 +459,10 @@ async fn refused_callbacks_store_nothing() {
     let err = flow.complete(&session, &cb).await.unwrap_err();
     assert!(matches!(err, OAuthError::UnknownState), "{err}");
     // The used code with a fresh state: refused by the identity service.
-    let fresh = flow.begin(&alice, &session).await.unwrap();
+    let fresh = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap();
     let fresh_state = url::Url::parse(&fresh.url)
         .unwrap()
         .query_pairs()
@@ -425,7 +488,10 @@ async fn refused_callbacks_store_nothing() {
     flow.disconnect(&alice).await.unwrap();
 
     // The user denies consent.
-    let start = flow.begin(&alice, &session).await.unwrap();
+    let start = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap();
     let page = world.http.get(&start.url).send().await.unwrap();
     let id = page.headers()["x-sim-consent-id"]
         .to_str()
@@ -448,14 +514,20 @@ async fn refused_callbacks_store_nothing() {
     let mut config = world.config();
     config.redirect_uri = "http://127.0.0.1:9/evil-callback".into();
     let foreign = OAuthFlow::new(store.clone(), config).unwrap();
-    let start = foreign.begin(&alice, &session).await.unwrap();
+    let start = foreign
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap();
     let err = world.consent(&start.url).await.unwrap_err();
     assert!(err.starts_with("400"), "{err}");
     assert!(err.contains("redirect_uri does not match"), "{err}");
     assert!(nothing_stored().await);
 
     // The consent went through for the registered URI, but the exchange names another one.
-    let start = flow.begin(&alice, &session).await.unwrap();
+    let start = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap();
     let cb = callback_of(&world.consent(&start.url).await.unwrap());
     let state = cb.state.clone().unwrap();
     // Re-register the pending sign-in under the foreign flow's redirect URI.
@@ -477,81 +549,39 @@ async fn refused_callbacks_store_nothing() {
     assert!(nothing_stored().await);
 }
 
-/// A grant covering several sites waits for the user's pick. (The simulator has one site, so
-/// the pending grant is made here from a real grant of the simulator plus a second site.)
+/// Only members of the tenant's site sign in: an account whose grant does not cover the site
+/// is refused and nothing is stored; and with no site set, nobody can sign in.
 #[tokio::test]
-async fn choose_site_stores_the_picked_site() {
+async fn sign_in_is_for_members_of_the_tenant_site() {
     let world = World::new().await;
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
     let flow = OAuthFlow::new(store.clone(), world.config()).unwrap();
-    let alice = key("alice");
-    let issued = world
-        .admin(
-            reqwest::Method::POST,
-            "/tokens",
-            json!({
-                "kind": "oauth",
-                "email": world.info.classic_token.email,
-                "scopes": ["read:space:confluence", "offline_access"],
-            }),
-        )
-        .await;
-    let tokens = conflux_store::Tokens {
-        access: Secret::new(issued["access_token"].as_str().unwrap().to_string()),
-        refresh: Some(Secret::new(
-            issued["refresh_token"].as_str().unwrap().to_string(),
-        )),
-        expires_at: Some(SystemTime::now() + Duration::from_secs(3600)),
-        scope: issued["scope"].as_str().unwrap().to_string(),
-    };
-    let site = |id: &str, name: &str| conflux_store::Site {
-        cloud_id: id.parse().unwrap(),
-        url: format!("https://{name}.atlassian.net"),
-        name: name.into(),
-        scopes: vec!["read:space:confluence".into()],
-    };
-    let other = "66666666-7777-4888-9999-000000000000";
+    let tenant = TenantId::new("acme").unwrap();
     let session = Secret::new("s".to_string());
-    let grant = Secret::new("grant-id".to_string());
-    let now = SystemTime::now();
-    store
-        .put_pending_grant(&conflux_store::PendingGrant {
-            id: grant.clone(),
-            key: alice.clone(),
-            session: conflux_store::SessionBinding::of(&session),
-            app: conflux_store::AppKind::Central,
-            tokens,
-            sites: vec![site(other, "other"), site(&world.info.cloud_id, "demo")],
-            created_at: now,
-            expires_at: now + Duration::from_secs(600),
-        })
-        .await
-        .unwrap();
-    let demo = world.info.cloud_id.parse().unwrap();
-    let err = flow
-        .choose_site(&Secret::new("x".to_string()), &grant, demo)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, OAuthError::SessionMismatch), "{err}");
-    let err = flow
-        .choose_site(
-            &session,
-            &grant,
-            "00000000-0000-4000-8000-000000000000".parse().unwrap(),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, OAuthError::UnknownSite), "{err}");
-    assert!(store.connection(&alice).await.unwrap().is_none());
-    // The grant is still there after a wrong pick.
-    let summary = flow.choose_site(&session, &grant, demo).await.unwrap();
-    assert_eq!(summary.site.name, "demo");
-    assert!(store.pending_grant(&grant).await.unwrap().is_none());
-    let err = flow.choose_site(&session, &grant, demo).await.unwrap_err();
-    assert!(matches!(err, OAuthError::UnknownState), "{err}");
-    let client = flow.client_for(&alice, client_config()).await.unwrap();
-    assert!(call(&client).await.unwrap() > 0);
+    let outsider = world.info.outsider().unwrap().account_id.clone();
+    let start = flow.begin(&tenant, &session, ADDRESS, None).await.unwrap();
+    let cb = callback_of(&world.consent_as(&start.url, &outsider).await.unwrap());
+    let err = flow.complete(&session, &cb).await.unwrap_err();
+    assert!(matches!(err, OAuthError::NotAMember), "{err}");
+    assert!(store.list_connections(&tenant).await.unwrap().is_empty());
+
+    // A workspace whose site is not set: nobody can tell who belongs.
+    let mut config = world.config();
+    config.default_settings = AppSettings::default();
+    let unset = OAuthFlow::new(store.clone(), config).unwrap();
+    let start = unset.begin(&tenant, &session, ADDRESS, None).await.unwrap();
+    let cb = callback_of(&world.consent(&start.url).await.unwrap());
+    let err = unset.complete(&session, &cb).await.unwrap_err();
+    assert!(err.to_string().contains("site is not set"), "{err}");
+    assert!(store.list_connections(&tenant).await.unwrap().is_empty());
+
+    // The site's URL alone is enough: its cloudId is read from it.
+    let mut config = world.config();
+    config.default_settings.cloud_id = None;
+    let by_url = OAuthFlow::new(store.clone(), config).unwrap();
+    let alice = world.key("alice");
+    world.connect(&by_url, &alice, &session).await;
 }
 
 #[tokio::test]
@@ -562,12 +592,15 @@ async fn tenant_app_settings_choose_the_client_and_scopes() {
     let mut config = world.config();
     config.central_app = None;
     let flow = OAuthFlow::new(store.clone(), config).unwrap();
-    let alice = key("alice");
+    let alice = world.key("alice");
     let session = Secret::new("s".to_string());
     let tenant = alice.tenant.clone();
 
     // Central mode without a central app: a clear "not configured".
-    let err = flow.begin(&alice, &session).await.unwrap_err();
+    let err = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap_err();
     assert!(
         err.to_string().starts_with("OAuth is not configured"),
         "{err}"
@@ -579,10 +612,13 @@ async fn tenant_app_settings_choose_the_client_and_scopes() {
         client_id: Some(world.info.oauth_client.client_id.clone()),
         client_secret: None,
         scopes: Some("read:page:confluence read:space:confluence".into()),
-        ..AppSettings::default()
+        ..world.site_settings()
     };
     store.save_app_settings(&tenant, &settings).await.unwrap();
-    let err = flow.begin(&alice, &session).await.unwrap_err();
+    let err = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap_err();
     assert!(
         err.to_string().contains("client id or secret is not set"),
         "{err}"
@@ -593,9 +629,14 @@ async fn tenant_app_settings_choose_the_client_and_scopes() {
     world.connect(&flow, &alice, &session).await;
     let c = store.connection(&alice).await.unwrap().unwrap();
     assert_eq!(c.app, conflux_store::AppKind::Tenant);
+    // The scopes chosen, and what sign-in needs to learn the account.
     assert_eq!(
         c.tokens.scopes().names(),
-        vec!["read:page:confluence", "read:space:confluence"]
+        vec![
+            "read:content-details:confluence",
+            "read:page:confluence",
+            "read:space:confluence"
+        ]
     );
 
     // A refresh refused for a wrong client secret keeps the refresh token; the right one
@@ -618,7 +659,10 @@ async fn tenant_app_settings_choose_the_client_and_scopes() {
     // API-token tenants have nothing to connect.
     settings.auth_mode = AuthMode::ApiToken;
     store.save_app_settings(&tenant, &settings).await.unwrap();
-    let err = flow.begin(&alice, &session).await.unwrap_err();
+    let err = flow
+        .begin(&alice.tenant, &session, ADDRESS, None)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("apiToken"), "{err}");
 }
 
@@ -628,8 +672,8 @@ async fn revoked_refresh_token_drops_the_connection_and_asks_to_reconnect() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
     let flow = OAuthFlow::new(store.clone(), world.config()).unwrap();
-    let alice = key("alice");
-    let bob = key("bob");
+    let alice = world.key("alice");
+    let bob = world.key("bob");
     world
         .connect(&flow, &alice, &Secret::new("a".to_string()))
         .await;
@@ -680,7 +724,7 @@ async fn transient_refresh_failure_keeps_the_refresh_token() {
     let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
     let mut config = world.config();
     let flow = OAuthFlow::new(store.clone(), config.clone()).unwrap();
-    let alice = key("alice");
+    let alice = world.key("alice");
     world
         .connect(&flow, &alice, &Secret::new("a".to_string()))
         .await;
@@ -711,7 +755,7 @@ async fn fifty_concurrent_calls_refresh_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
     let flow = OAuthFlow::new(store.clone(), world.config()).unwrap();
-    let alice = key("alice");
+    let alice = world.key("alice");
     world
         .connect(&flow, &alice, &Secret::new("a".to_string()))
         .await;
@@ -764,7 +808,7 @@ async fn two_handles_refresh_once(
 ) {
     let flow_a = OAuthFlow::new(store_a.clone(), world.config()).unwrap();
     let flow_b = OAuthFlow::new(store_b, world.config()).unwrap();
-    let alice = key("alice");
+    let alice = world.key("alice");
     world
         .connect(&flow_a, &alice, &Secret::new("a".to_string()))
         .await;
@@ -889,7 +933,7 @@ async fn single_flight_across_processes_on_postgres() {
     two_handles_refresh_once(&world, a.clone(), b).await;
 
     // Then real processes.
-    let alice = key("alice");
+    let alice = world.key("alice");
     expire(&world, &a, &alice).await;
     world
         .admin(reqwest::Method::POST, "/stats/reset", json!({}))

@@ -11,9 +11,13 @@ use std::time::{Duration, SystemTime};
 
 use conflux_store::testing::PgServer;
 use conflux_store::{
+    AccessKey, AuthStore, ClientKind, CodeOutcome, McpAuthorization, McpCode, McpGrant, McpToken,
+    PendingCounts, Refusal, RotateOutcome, StoredClient, Subject, TokenKind, WebSession,
+};
+use conflux_store::{
     AgentId, AppKind, AppSettings, AuthMode, BoxError, ConnectionKey, EncryptionKey,
-    PendingAuthorization, PendingGrant, RefreshOutcome, RefreshStep, SessionBinding, Site,
-    SqlStore, StoreError, TenantId, TokenStore, Tokens, UserId,
+    PendingAuthorization, RefreshOutcome, RefreshStep, SessionBinding, Site, SqlStore, StoreError,
+    TenantId, TokenStore, Tokens, UserId,
 };
 use conflux_types::Secret;
 use sqlx::Row as _;
@@ -176,6 +180,7 @@ async fn connections_round_trip(ctx: &Ctx) {
     let saved = store
         .save_connection(
             &alice,
+            None,
             &site(CLOUD_A),
             AppKind::Central,
             &tokens("acc-1", Some("ref-1")),
@@ -196,6 +201,7 @@ async fn connections_round_trip(ctx: &Ctx) {
     store
         .save_connection(
             &alice,
+            None,
             &site(CLOUD_B),
             AppKind::Tenant,
             &tokens("acc-2", None),
@@ -206,6 +212,7 @@ async fn connections_round_trip(ctx: &Ctx) {
     store
         .save_connection(
             &bob,
+            None,
             &site(CLOUD_A),
             AppKind::Central,
             &tokens("acc-b", Some("ref-b")),
@@ -216,6 +223,7 @@ async fn connections_round_trip(ctx: &Ctx) {
     store
         .save_connection(
             &other_tenant,
+            None,
             &site(CLOUD_A),
             AppKind::Central,
             &tokens("acc-g", None),
@@ -251,6 +259,7 @@ async fn tokens_are_encrypted_at_rest(ctx: &Ctx) {
     store
         .save_connection(
             &alice,
+            None,
             &site(CLOUD_A),
             AppKind::Central,
             &tokens("plain-access-token-xyz", Some("plain-refresh-token-xyz")),
@@ -317,6 +326,7 @@ async fn tokens_are_encrypted_at_rest(ctx: &Ctx) {
     store
         .save_connection(
             &bob,
+            None,
             &site(CLOUD_A),
             AppKind::Central,
             &tokens("bob-token", None),
@@ -345,12 +355,14 @@ fn pending(
     let now = SystemTime::now();
     PendingAuthorization {
         state: Secret::new(state.into()),
-        key: key.clone(),
+        tenant: key.tenant.clone(),
         session: SessionBinding::of(&Secret::new(session.into())),
+        origin: "address-digest".into(),
         pkce_verifier: Secret::new(verifier.into()),
         redirect_uri: "http://127.0.0.1:8976/callback".into(),
         app: AppKind::Tenant,
         scope: "read:page:confluence offline_access".into(),
+        return_to: Some("consent".into()),
         created_at: now,
         expires_at: now + Duration::from_secs(600),
     }
@@ -387,7 +399,9 @@ async fn pending_authorizations_are_single_use(ctx: &Ctx) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(p.key, alice);
+    assert_eq!(p.tenant, alice.tenant);
+    assert_eq!(p.return_to.as_deref(), Some("consent"));
+    assert_eq!(p.origin, "address-digest");
     assert_eq!(p.pkce_verifier.expose(), "verifier-a");
     assert!(p.session.matches(&Secret::new("sess-a".into())));
     assert!(!p.session.matches(&Secret::new("sess-b".into())));
@@ -411,37 +425,498 @@ async fn pending_authorizations_are_single_use(ctx: &Ctx) {
     );
 }
 
-async fn pending_grants_hold_the_site_choice(ctx: &Ctx) {
+async fn connections_keep_the_display_name(ctx: &Ctx) {
     let store = ctx.open(&EncryptionKey::generate()).await;
-    let alice = key("acme", "alice");
+    let alice = key("acme", "557058:alice");
+    let c = store
+        .save_connection(
+            &alice,
+            Some("Alice Ng"),
+            &site(CLOUD_A),
+            AppKind::Central,
+            &tokens("a", None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.display_name.as_deref(), Some("Alice Ng"));
+    let again = store.connection(&alice).await.unwrap().unwrap();
+    assert_eq!(again.display_name.as_deref(), Some("Alice Ng"));
+    let listed = store.list_connections(&alice.tenant).await.unwrap();
+    assert_eq!(listed[0].display_name.as_deref(), Some("Alice Ng"));
+}
+
+fn acme() -> TenantId {
+    TenantId::new("acme").unwrap()
+}
+
+async fn web_sessions_expire_and_end(ctx: &Ctx) {
+    let store = ctx.open(&EncryptionKey::generate()).await;
     let now = SystemTime::now();
-    let id = Secret::new("grant-1".to_string());
+    let id = Secret::new("session-id-1".to_string());
+    let session = WebSession {
+        tenant: acme(),
+        subject: Subject::Account("557058:alice".into()),
+        display_name: Some("Alice".into()),
+        binding: None,
+        created_at: now,
+        expires_at: now + Duration::from_secs(60),
+    };
+    store.create_web_session(&id, &session).await.unwrap();
+    let got = store.web_session(&id, now).await.unwrap().unwrap();
+    assert_eq!(got.subject, session.subject);
+    assert_eq!(got.display_name.as_deref(), Some("Alice"));
+    // Expired: gone for every reader.
+    assert!(
+        store
+            .web_session(&id, now + Duration::from_secs(61))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Only the digest is stored.
+    let ids = ctx.texts("SELECT id_hash FROM web_sessions").await;
+    assert_eq!(ids.len(), 1);
+    assert_ne!(ids[0], "session-id-1");
+    // Sign-out deletes it.
+    assert!(store.delete_web_session(&id).await.unwrap());
+    assert!(store.web_session(&id, now).await.unwrap().is_none());
+    let maintainer = WebSession {
+        subject: Subject::Maintainer,
+        binding: Some("token-digest".into()),
+        ..session
+    };
+    let id = Secret::new("session-id-2".to_string());
+    store.create_web_session(&id, &maintainer).await.unwrap();
+    let got = store.web_session(&id, now).await.unwrap().unwrap();
+    assert_eq!(got.subject, Subject::Maintainer);
+    assert_eq!(got.binding.as_deref(), Some("token-digest"));
+}
+
+fn grant(id: &str, subject: Subject) -> McpGrant {
+    McpGrant {
+        id: id.into(),
+        tenant: acme(),
+        client_id: "https://client.example/meta.json".into(),
+        subject,
+        subject_name: Some("Alice".into()),
+        scope: "tools:read".into(),
+        resource: "https://conflux.example/mcp".into(),
+        created_at: SystemTime::now(),
+        last_used_at: None,
+        revoked: false,
+    }
+}
+
+fn token(secret: &str, grant: &str, kind: TokenKind, ttl: u64) -> McpToken {
+    let now = SystemTime::now();
+    McpToken {
+        token_hash: McpToken::hash_of(&Secret::new(secret.into())),
+        grant_id: grant.into(),
+        kind,
+        created_at: now,
+        expires_at: now + Duration::from_secs(ttl),
+        rotated_at: None,
+    }
+}
+
+async fn clients_codes_tokens_and_grants(ctx: &Ctx) {
+    let store = ctx.open(&EncryptionKey::generate()).await;
+    let now = SystemTime::now();
+    let client = StoredClient {
+        client_id: "cfx_client_1".into(),
+        kind: ClientKind::Registered,
+        metadata: "{\"client_name\":\"c\"}".into(),
+        origin: Some("addr".into()),
+        created_at: now,
+        cache_until: None,
+        last_used_at: None,
+        expires_at: Some(now + Duration::from_secs(60)),
+    };
+    store.save_mcp_client(&client).await.unwrap();
+    assert_eq!(
+        store
+            .registrations_since("addr", now - Duration::from_secs(1))
+            .await
+            .unwrap(),
+        PendingCounts {
+            from_origin: 1,
+            total: 1
+        }
+    );
+    store.touch_mcp_client("cfx_client_1", now).await.unwrap();
+    let used = store.mcp_client("cfx_client_1").await.unwrap().unwrap();
+    assert!(
+        used.expires_at.is_none(),
+        "a used registration no longer expires"
+    );
+    assert_eq!(store.mcp_clients().await.unwrap().len(), 1);
+
+    let alice = Subject::Account("557058:alice".into());
     store
-        .put_pending_grant(&PendingGrant {
-            id: id.clone(),
-            key: alice.clone(),
-            session: SessionBinding::of(&Secret::new("sess".into())),
-            app: AppKind::Central,
-            tokens: tokens("g-acc", Some("g-ref")),
-            sites: vec![site(CLOUD_A), site(CLOUD_B)],
-            created_at: now,
-            expires_at: now + Duration::from_secs(600),
+        .create_mcp_grant(&grant("g1", alice.clone()))
+        .await
+        .unwrap();
+    let code = Secret::new("cfx_code_1".to_string());
+    store
+        .put_mcp_code(&McpCode {
+            code: code.clone(),
+            grant_id: "g1".into(),
+            redirect_uri: "http://127.0.0.1:9/cb".into(),
+            code_challenge: "challenge".into(),
+            expires_at: now + Duration::from_secs(60),
         })
         .await
         .unwrap();
-    let peek = store.pending_grant(&id).await.unwrap().unwrap();
-    assert_eq!(peek.sites.len(), 2);
-    assert_eq!(peek.sites[1].cloud_id.to_string(), CLOUD_B);
+    // Two exchanges race: one gets the code, the other finds it replayed.
+    let (a, b) = tokio::join!(store.take_mcp_code(&code), store.take_mcp_code(&code));
+    let outcomes = [a.unwrap(), b.unwrap()];
     assert_eq!(
-        peek.sites[0].scopes,
-        vec!["read:page:confluence".to_string()]
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, CodeOutcome::Fresh(..)))
+            .count(),
+        1
     );
-    let taken = store.take_pending_grant(&id).await.unwrap().unwrap();
-    assert_eq!(taken.tokens.access.expose(), "g-acc");
-    assert_eq!(taken.tokens.refresh.unwrap().expose(), "g-ref");
-    assert!(taken.session.matches(&Secret::new("sess".into())));
-    assert!(store.take_pending_grant(&id).await.unwrap().is_none());
-    assert!(store.pending_grant(&id).await.unwrap().is_none());
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, CodeOutcome::Replayed { grant_id } if grant_id == "g1"))
+    );
+    assert!(matches!(
+        store
+            .take_mcp_code(&Secret::new("unknown".into()))
+            .await
+            .unwrap(),
+        CodeOutcome::Unknown
+    ));
+    store
+        .put_mcp_token(&token("cfx_at_1", "g1", TokenKind::Access, 60))
+        .await
+        .unwrap();
+    let (t, g) = store
+        .mcp_token(&McpToken::hash_of(&Secret::new("cfx_at_1".into())))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (t.kind, g.subject.clone()),
+        (TokenKind::Access, alice.clone())
+    );
+    assert_eq!(store.mcp_grants_of(&acme(), &alice).await.unwrap().len(), 1);
+    // Revoking the grant kills its tokens.
+    assert!(store.revoke_mcp_grant("g1").await.unwrap());
+    assert!(
+        store
+            .mcp_token(&McpToken::hash_of(&Secret::new("cfx_at_1".into())))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .mcp_grants_of(&acme(), &alice)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // No token is stored in the clear.
+    let hashes = ctx.texts("SELECT token_hash FROM mcp_tokens").await;
+    assert!(hashes.iter().all(|h| !h.contains("cfx_")));
+}
+
+async fn refresh_tokens_rotate_once(ctx: &Ctx) {
+    let store = ctx.open(&EncryptionKey::generate()).await;
+    store
+        .create_mcp_grant(&grant("g2", Subject::Maintainer))
+        .await
+        .unwrap();
+    store
+        .put_mcp_token(&token("cfx_rt_1", "g2", TokenKind::Refresh, 600))
+        .await
+        .unwrap();
+    let hash = McpToken::hash_of(&Secret::new("cfx_rt_1".into()));
+    let now = SystemTime::now();
+    let (a, b) = tokio::join!(
+        store.rotate_refresh_token(&hash, now),
+        store.rotate_refresh_token(&hash, now)
+    );
+    let outcomes = [a.unwrap(), b.unwrap()];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, RotateOutcome::Rotated { .. }))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, RotateOutcome::Reused { grant_id } if grant_id == "g2"))
+    );
+    // An access token is never rotated.
+    store
+        .put_mcp_token(&token("cfx_at_2", "g2", TokenKind::Access, 600))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .rotate_refresh_token(&McpToken::hash_of(&Secret::new("cfx_at_2".into())), now)
+            .await
+            .unwrap(),
+        RotateOutcome::Unknown
+    ));
+}
+
+async fn access_keys_belong_to_their_subject(ctx: &Ctx) {
+    let store = ctx.open(&EncryptionKey::generate()).await;
+    let alice = Subject::Account("557058:alice".into());
+    let bob = Subject::Account("557058:bob".into());
+    let key = AccessKey {
+        id: "k1".into(),
+        key_hash: McpToken::hash_of(&Secret::new("cfx_pk_1".into())),
+        tenant: acme(),
+        subject: alice.clone(),
+        subject_name: Some("Alice".into()),
+        name: "laptop".into(),
+        read_only: true,
+        created_at: SystemTime::now(),
+        last_used_at: None,
+    };
+    store.put_access_key(&key).await.unwrap();
+    let got = store.access_key(&key.key_hash).await.unwrap().unwrap();
+    assert!(got.read_only && got.subject == alice);
+    assert_eq!(
+        store.access_keys_of(&acme(), &alice).await.unwrap().len(),
+        1
+    );
+    assert!(
+        store
+            .access_keys_of(&acme(), &bob)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Bob cannot revoke Alice's key by its id.
+    assert!(!store.delete_access_key(&acme(), &bob, "k1").await.unwrap());
+    store
+        .touch_access_key("k1", SystemTime::now())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .access_key(&key.key_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at
+            .is_some()
+    );
+    assert!(
+        store
+            .delete_access_key(&acme(), &alice, "k1")
+            .await
+            .unwrap()
+    );
+    assert!(store.access_key(&key.key_hash).await.unwrap().is_none());
+}
+
+async fn refusals_keep_the_most_recent(ctx: &Ctx) {
+    let store = ctx.open(&EncryptionKey::generate()).await;
+    let base = SystemTime::now();
+    for i in 0..5u64 {
+        store
+            .record_refusal(
+                &acme(),
+                &Refusal {
+                    agent_id: format!("client-{i}"),
+                    label: Some(format!("Client {i}")),
+                    last_at: base + Duration::from_secs(i),
+                },
+                3,
+            )
+            .await
+            .unwrap();
+    }
+    let ids: Vec<String> = store
+        .refusals(&acme())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.agent_id)
+        .collect();
+    assert_eq!(ids, vec!["client-4", "client-3", "client-2"]);
+    store.forget_refusal(&acme(), "client-3").await.unwrap();
+    assert_eq!(store.refusals(&acme()).await.unwrap().len(), 2);
+}
+
+async fn mcp_sessions_bind_to_their_first_caller(ctx: &Ctx) {
+    let store = ctx.open(&EncryptionKey::generate()).await;
+    let now = SystemTime::now();
+    assert_eq!(
+        store
+            .bind_mcp_session("sid-1", "owner-a", now)
+            .await
+            .unwrap(),
+        "owner-a"
+    );
+    assert_eq!(
+        store
+            .bind_mcp_session("sid-1", "owner-b", now)
+            .await
+            .unwrap(),
+        "owner-a",
+        "a session keeps its first owner"
+    );
+    store
+        .save_mcp_session_state("sid-1", "{\"state\":1}", now)
+        .await
+        .unwrap();
+    let s = store.mcp_session("sid-1").await.unwrap().unwrap();
+    assert_eq!(s.owner.as_deref(), Some("owner-a"));
+    assert_eq!(s.state.as_deref(), Some("{\"state\":1}"));
+    store.delete_mcp_session("sid-1").await.unwrap();
+    assert!(store.mcp_session("sid-1").await.unwrap().is_none());
+}
+
+async fn pending_counts_cover_both_kinds(ctx: &Ctx) {
+    let store = ctx.open(&EncryptionKey::generate()).await;
+    let alice = key("acme", "x");
+    store
+        .put_pending_authorization(&pending("s1", "sess", &alice, "v"))
+        .await
+        .unwrap();
+    let now = SystemTime::now();
+    store
+        .put_mcp_authorization(&McpAuthorization {
+            id: Secret::new("req-1".into()),
+            tenant: acme(),
+            client_id: "c".into(),
+            redirect_uri: "http://127.0.0.1:9/cb".into(),
+            client_state: None,
+            code_challenge: "ch".into(),
+            scope: "tools:read".into(),
+            resource: "https://conflux.example/mcp".into(),
+            origin: "other-address".into(),
+            created_at: now,
+            expires_at: now + Duration::from_secs(60),
+        })
+        .await
+        .unwrap();
+    let counts = store.pending_counts("address-digest", now).await.unwrap();
+    assert_eq!(
+        counts,
+        PendingCounts {
+            from_origin: 1,
+            total: 2
+        }
+    );
+    let taken = store
+        .take_mcp_authorization(&Secret::new("req-1".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.client_id, "c");
+    assert!(
+        store
+            .take_mcp_authorization(&Secret::new("req-1".into()))
+            .await
+            .unwrap()
+            .is_none(),
+        "a consent is answered once"
+    );
+}
+
+/// Connections stored under ids people typed (before sign-in with Atlassian) cannot be
+/// trusted: the upgrade drops them and the server can say whom, once.
+async fn connections_typed_before_sign_in_are_dropped_once(ctx: &Ctx) {
+    // A store as the first release left it: only the first migration applied.
+    let dir = tempfile::tempdir().unwrap();
+    let backend = if matches!(ctx, Ctx::Sqlite { .. }) {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let first = std::fs::read_to_string(format!(
+        "{}/migrations/{backend}/0001_init.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    std::fs::write(dir.path().join("0001_init.sql"), &first).unwrap();
+    let migrator = sqlx::migrate::Migrator::new(dir.path()).await.unwrap();
+    match ctx {
+        Ctx::Sqlite { path, .. } => {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            migrator.run(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Ctx::Postgres { url } => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            migrator.run(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+    ctx.exec(
+        "INSERT INTO connections (tenant, user_id, cloud_id, site_url, site_name, app, scopes, \
+         access_token, refresh_token, expires_at, generation, created_at, updated_at) VALUES \
+         ('acme', 'typed-alice', '11111111-2222-4333-8444-555555555555', 'https://a', 'a', \
+         'central', 's', 'x', NULL, NULL, 1, 0, 0)",
+    )
+    .await;
+    let store = ctx.open(&EncryptionKey::generate()).await;
+    assert_eq!(
+        store.take_legacy_connections().await.unwrap(),
+        vec![("acme".to_string(), "typed-alice".to_string())]
+    );
+    assert!(store.take_legacy_connections().await.unwrap().is_empty());
+    assert!(store.list_connections(&acme()).await.unwrap().is_empty());
+}
+
+async fn sweep_deletes_what_expired(ctx: &Ctx) {
+    let store = ctx.open(&EncryptionKey::generate()).await;
+    let now = SystemTime::now();
+    let past = now - Duration::from_secs(10);
+    store
+        .create_web_session(
+            &Secret::new("old".into()),
+            &WebSession {
+                tenant: acme(),
+                subject: Subject::Maintainer,
+                display_name: None,
+                binding: None,
+                created_at: past,
+                expires_at: past,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .create_mcp_grant(&grant("g3", Subject::Maintainer))
+        .await
+        .unwrap();
+    store
+        .put_mcp_token(&McpToken {
+            expires_at: past,
+            ..token("cfx_at_old", "g3", TokenKind::Access, 0)
+        })
+        .await
+        .unwrap();
+    store
+        .bind_mcp_session("idle", "o", now - Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let n = store
+        .sweep(now, now - Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(n, 3, "the session, the token and the idle MCP session");
+    assert!(store.mcp_session("idle").await.unwrap().is_none());
+    // The grant stays while it is young, though it holds no token now.
+    assert!(store.mcp_grant("g3").await.unwrap().is_some());
 }
 
 async fn app_settings_and_allowlist(ctx: &Ctx) {
@@ -516,6 +991,7 @@ async fn refresh_steps(ctx: &Ctx) {
     store
         .save_connection(
             &alice,
+            None,
             &site(CLOUD_A),
             AppKind::Central,
             &tokens("a1", Some("r1")),
@@ -597,6 +1073,7 @@ async fn refresh_lock_is_exclusive_across_handles(ctx: &Ctx) {
     let alice = key("acme", "alice");
     a.save_connection(
         &alice,
+        None,
         &site(CLOUD_A),
         AppKind::Central,
         &tokens("old", Some("r0")),
@@ -605,9 +1082,15 @@ async fn refresh_lock_is_exclusive_across_handles(ctx: &Ctx) {
     .unwrap();
     // A row of another user must not be blocked by (or block) this one.
     let bob = key("acme", "bob");
-    a.save_connection(&bob, &site(CLOUD_A), AppKind::Central, &tokens("bob", None))
-        .await
-        .unwrap();
+    a.save_connection(
+        &bob,
+        None,
+        &site(CLOUD_A),
+        AppKind::Central,
+        &tokens("bob", None),
+    )
+    .await
+    .unwrap();
 
     let inside = Arc::new(AtomicUsize::new(0));
     let max_inside = Arc::new(AtomicUsize::new(0));
@@ -669,6 +1152,7 @@ async fn reopening_keeps_data_and_schema(ctx: &Ctx) {
     store
         .save_connection(
             &alice,
+            None,
             &site(CLOUD_A),
             AppKind::Central,
             &tokens("keep-me", None),
@@ -689,7 +1173,7 @@ async fn reopening_keeps_data_and_schema(ctx: &Ctx) {
         "keep-me"
     );
     let versions = ctx.blobs("SELECT checksum FROM _sqlx_migrations").await;
-    assert_eq!(versions.len(), 1);
+    assert_eq!(versions.len(), 2);
 }
 
 macro_rules! suite {
@@ -724,7 +1208,16 @@ suite!(
     connections_round_trip,
     tokens_are_encrypted_at_rest,
     pending_authorizations_are_single_use,
-    pending_grants_hold_the_site_choice,
+    connections_keep_the_display_name,
+    web_sessions_expire_and_end,
+    clients_codes_tokens_and_grants,
+    refresh_tokens_rotate_once,
+    access_keys_belong_to_their_subject,
+    refusals_keep_the_most_recent,
+    mcp_sessions_bind_to_their_first_caller,
+    pending_counts_cover_both_kinds,
+    connections_typed_before_sign_in_are_dropped_once,
+    sweep_deletes_what_expired,
     app_settings_and_allowlist,
     refresh_steps,
     refresh_lock_is_exclusive_across_handles,

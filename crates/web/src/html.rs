@@ -68,7 +68,9 @@ pub(crate) fn page(status: StatusCode, html: String) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Same-origin (not no-referrer): browsers then send the real Origin with our own form
+        // posts, which the guard checks, and nothing at all to other sites.
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r

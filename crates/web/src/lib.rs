@@ -324,10 +324,7 @@ impl Web {
                 read_only: d.ops.read_only,
             },
         };
-        let auth = Arc::new(McpAuth {
-            gate,
-            store: d.store.clone(),
-        });
+        let auth = Arc::new(McpAuth::new(gate, d.store.clone()));
         let mcp = conflux_mcp::http_router_with(
             self.mcp_server()?,
             conflux_mcp::HttpOptions {

@@ -5,8 +5,9 @@
 //! a write with read-only access: 403 `insufficient_scope`. Sessions of older clients are
 //! bound to the caller that opened them and shared through the store.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -47,6 +48,54 @@ pub(crate) enum Gate {
 pub(crate) struct McpAuth {
     pub(crate) gate: Gate,
     pub(crate) store: Arc<dyn Store>,
+    /// Sessions whose owner this process has checked, and when it last told the store the
+    /// session was in use: most requests then cost no store query at all.
+    pub(crate) owners: std::sync::Mutex<HashMap<String, (String, Instant)>>,
+}
+
+/// How often a session in use is marked seen in the store (so the sweep keeps it).
+const SEEN_EVERY: Duration = Duration::from_secs(60);
+/// Most sessions whose owner is remembered in memory.
+const OWNERS_KEPT: usize = 10_000;
+
+impl McpAuth {
+    pub(crate) fn new(gate: Gate, store: Arc<dyn Store>) -> McpAuth {
+        McpAuth {
+            gate,
+            store,
+            owners: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The owner of session `id`, binding it to `owner` on first sight (in the store, so
+    /// every replica agrees).
+    async fn owner_of_session(
+        &self,
+        id: &str,
+        owner: &str,
+    ) -> Result<String, conflux_store::StoreError> {
+        let known = self
+            .owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned();
+        match known {
+            Some((bound, seen)) if seen.elapsed() < SEEN_EVERY || bound != owner => Ok(bound),
+            _ => {
+                let bound = self
+                    .store
+                    .bind_mcp_session(id, owner, SystemTime::now())
+                    .await?;
+                let mut owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
+                if owners.len() >= OWNERS_KEPT {
+                    owners.clear();
+                }
+                owners.insert(id.to_string(), (bound.clone(), Instant::now()));
+                Ok(bound)
+            }
+        }
+    }
 }
 
 /// The anonymous caller of an open server.
@@ -217,11 +266,7 @@ pub(crate) async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .map(String::from);
     if let Some(id) = &session {
-        match auth
-            .store
-            .bind_mcp_session(id, &owner, SystemTime::now())
-            .await
-        {
+        match auth.owner_of_session(id, &owner).await {
             Ok(bound) if bound == owner => {}
             Ok(_) => {
                 tracing::warn!("request refused: MCP session belongs to another caller");
@@ -244,10 +289,7 @@ pub(crate) async fn authenticate(
             .headers()
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
-        && let Err(e) = auth
-            .store
-            .bind_mcp_session(id, &owner, SystemTime::now())
-            .await
+        && let Err(e) = auth.owner_of_session(id, &owner).await
     {
         tracing::warn!(error = %e, "could not bind a new MCP session to its caller");
     }
