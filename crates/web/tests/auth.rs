@@ -999,3 +999,122 @@ async fn mcp_sessions_belong_to_their_caller() {
     let (_, is_error, text) = mine.spaces().await;
     assert!(!is_error, "{text}");
 }
+
+/// Everything logged, at every level, by every test of this binary.
+fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        // Everything, the server's dependencies included; not this test's own HTTP client
+        // (reqwest and its cookie jar), which is not the server's.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "trace,cookie_store=off,reqwest=off",
+            ))
+            .with_ansi(false)
+            .with_writer(move || Capture(writer.clone()))
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// No credential of any kind reaches a log line, at any level: session cookies, the admin
+/// token, authorization codes, access and refresh tokens, access keys, the app's secret.
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let logs = captured_logs();
+    let w = open_allowlist().await;
+    let person = w.browser();
+    person
+        .sign_in(&w.info.demo_account().unwrap().account_id)
+        .await;
+    let m = admin(&w).await;
+    let redirect = "http://127.0.0.1:9/cb";
+    let client = register(&w, "logged client", redirect).await;
+    let a = authorization(&w, &client, redirect, "tools:read tools:write");
+    person.get(&a.url).await;
+    let answer = person
+        .post(
+            "/oauth/consent",
+            "/oauth/consent",
+            &[("decision", "approve")],
+        )
+        .await;
+    let code = query_of(&location(&answer))["code"].clone();
+    let (_, tokens) = token_request(
+        &w,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("client_id", &client),
+            ("code_verifier", &a.verifier),
+        ],
+    )
+    .await;
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    let mcp = Mcp::new(&w, Some(&access)).initialize().await;
+    let (_, is_error, text) = mcp.spaces().await;
+    assert!(!is_error, "{text}");
+    let (_, fresh) = token_request(
+        &w,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", &client),
+        ],
+    )
+    .await;
+    let r = person.post("/", "/keys", &[("name", "k")]).await;
+    let html = r.text().await.unwrap();
+    let at = html.find("id=\"new-key\">").unwrap() + "id=\"new-key\">".len();
+    let key = html[at..at + html[at..].find('<').unwrap()].to_string();
+    let (_, _, _) = Mcp::new(&w, Some(&key)).initialize().await.spaces().await;
+    let connection = conflux_store::TokenStore::list_connections(
+        w.store.as_ref(),
+        &TenantId::new("default").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(connection.len(), 1);
+    let secrets = [
+        access.as_str(),
+        refresh.as_str(),
+        fresh["access_token"].as_str().unwrap(),
+        fresh["refresh_token"].as_str().unwrap(),
+        code.as_str(),
+        a.verifier.as_str(),
+        key.as_str(),
+        ADMIN_TOKEN,
+        w.info.oauth_client.client_secret.as_str(),
+        &person.cookie("/", "conflux_person").unwrap(),
+        &person.cookie("/", "conflux_session").unwrap(),
+        &m.cookie("/admin", "conflux_admin").unwrap(),
+    ];
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("authorization approved"),
+        "logs were captured"
+    );
+    for (i, s) in secrets.iter().enumerate() {
+        if let Some(line) = text.lines().find(|l| l.contains(s)) {
+            panic!("secret #{i} reached the logs: {}", line.replace(s, "<SECRET>"));
+        }
+    }
+}
