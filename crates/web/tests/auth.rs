@@ -1114,7 +1114,10 @@ async fn no_secret_reaches_the_logs() {
     );
     for (i, s) in secrets.iter().enumerate() {
         if let Some(line) = text.lines().find(|l| l.contains(s)) {
-            panic!("secret #{i} reached the logs: {}", line.replace(s, "<SECRET>"));
+            panic!(
+                "secret #{i} reached the logs: {}",
+                line.replace(s, "<SECRET>")
+            );
         }
     }
 }
