@@ -36,9 +36,14 @@ pub struct Verified {
     pub access: Access,
 }
 
+/// A cache entry: when the credential was verified, when it expires (an access token's end;
+/// none for an access key), and whose it is.
+type Entry = (Instant, Option<SystemTime>, Verified);
+
+/// Verified credentials kept in memory.
 pub(crate) struct Cache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Verified)>>,
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 impl Cache {
@@ -49,30 +54,34 @@ impl Cache {
         }
     }
 
-    fn get(&self, hash: &str) -> Option<Verified> {
+    /// The entry for `hash` if it is fresh and the credential has not expired since: the
+    /// cache may make a revocation late, never an expired token good.
+    fn get(&self, hash: &str, now: SystemTime) -> Option<Verified> {
         if self.ttl.is_zero() {
             return None;
         }
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(hash)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, v)| v.clone())
+            .filter(|(at, expires_at, _)| {
+                at.elapsed() < self.ttl && expires_at.is_none_or(|end| now < end)
+            })
+            .map(|(_, _, v)| v.clone())
     }
 
-    fn put(&self, hash: String, v: Verified) {
+    fn put(&self, hash: String, expires_at: Option<SystemTime>, v: Verified) {
         if self.ttl.is_zero() {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= CACHE_LIMIT {
             let ttl = self.ttl;
-            entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            entries.retain(|_, (at, _, _)| at.elapsed() < ttl);
             if entries.len() >= CACHE_LIMIT {
                 entries.clear();
             }
         }
-        entries.insert(hash, (Instant::now(), v));
+        entries.insert(hash, (Instant::now(), expires_at, v));
     }
 
     /// Forgets everything: a revocation made by this replica takes effect here at once.
@@ -91,19 +100,21 @@ impl AuthServer {
     pub async fn verify(&self, bearer: &str) -> Result<Verified, VerifyError> {
         let secret = Secret::new(bearer.trim().to_string());
         let hash = McpToken::hash_of(&secret);
-        if let Some(v) = self.inner.cache.get(&hash) {
+        if let Some(v) = self.inner.cache.get(&hash, SystemTime::now()) {
             return Ok(v);
         }
-        let verified = if secret.expose().starts_with(KEY_PREFIX) {
-            self.verify_key(&hash).await?
+        let (verified, expires_at) = if secret.expose().starts_with(KEY_PREFIX) {
+            (self.verify_key(&hash).await?, None)
         } else {
-            self.verify_token(&hash).await?
+            let (verified, expires_at) = self.verify_token(&hash).await?;
+            (verified, Some(expires_at))
         };
-        self.inner.cache.put(hash, verified.clone());
+        self.inner.cache.put(hash, expires_at, verified.clone());
         Ok(verified)
     }
 
-    async fn verify_token(&self, hash: &str) -> Result<Verified, VerifyError> {
+    /// The caller behind an access token, and when the token expires.
+    async fn verify_token(&self, hash: &str) -> Result<(Verified, SystemTime), VerifyError> {
         let store = &self.inner.store;
         let Some((token, grant)) = store.mcp_token(hash).await? else {
             return Err(VerifyError::Invalid);
@@ -123,7 +134,7 @@ impl AuthServer {
             Ok(v) => v.name,
             Err(_) => None,
         };
-        Ok(Verified {
+        let verified = Verified {
             tenant: grant.tenant,
             subject: grant.subject,
             subject_name: grant.subject_name,
@@ -134,7 +145,8 @@ impl AuthServer {
             access: Access::from_scope(&grant.scope)
                 .unwrap_or(Access::Read)
                 .min(self.inner.config.max_access),
-        })
+        };
+        Ok((verified, token.expires_at))
     }
 
     async fn verify_key(&self, hash: &str) -> Result<Verified, VerifyError> {
@@ -161,5 +173,45 @@ impl AuthServer {
             },
             access: access.min(self.inner.config.max_access),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verified() -> Verified {
+        Verified {
+            tenant: TenantId::new("default").unwrap(),
+            subject: Subject::Account("712020:someone".into()),
+            subject_name: None,
+            agent: Agent {
+                id: "client".into(),
+                name: None,
+            },
+            access: Access::Read,
+        }
+    }
+
+    /// An access token verified a moment ago and expired since is not served from memory:
+    /// with a short token lifetime, a token the cache had just seen was still accepted for up
+    /// to the cache's staleness after it expired.
+    #[test]
+    fn an_expired_token_is_not_served_from_the_cache() {
+        let cache = Cache::new(Duration::from_secs(5));
+        let now = SystemTime::now();
+        cache.put("a".into(), Some(now + Duration::from_secs(1)), verified());
+        cache.put("key".into(), None, verified());
+        assert!(cache.get("a", now).is_some(), "fresh and not expired");
+        assert!(
+            cache.get("a", now + Duration::from_secs(2)).is_none(),
+            "expired while cached"
+        );
+        assert!(
+            cache.get("key", now + Duration::from_secs(3600)).is_some(),
+            "access keys do not expire"
+        );
+        cache.clear();
+        assert!(cache.get("key", now).is_none());
     }
 }

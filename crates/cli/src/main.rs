@@ -70,8 +70,6 @@ struct Cli {
     command: Command,
 }
 
-// Parsed once at start: the size of the largest variant costs nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the Confluence Cloud simulator; prints one JSON line with its URLs and demo credentials.
@@ -87,7 +85,7 @@ enum Command {
     /// Search with CQL, e.g. conflux search 'type = page AND text ~ "runbook"'.
     Search(commands::SearchArgs),
     /// Run the MCP server (stdio by default, --http ADDR for streamable HTTP at /mcp).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// What this credential can do: base URLs, scopes, every tool action, and the exact fix.
     Doctor(doctor::DoctorArgs),
     /// Convert storage format to Markdown or back, offline (stdin when no file is given).
@@ -234,7 +232,7 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     if let Command::Serve(args) = &cli.command
         && args.http.is_some()
     {
-        let mut args = args.clone();
+        let mut args = args.as_ref().clone();
         // The demo is for trying things out: anyone on this machine may call it (it listens on
         // loopback only), and its connection store lives in a temporary directory, not the
         // user's data directory.
@@ -263,7 +261,7 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
         Command::Pages(cmd) => commands::pages(&client, &out, cmd).await,
         Command::Spaces(cmd) => commands::spaces(&client, &out, cmd).await,
         Command::Search(args) => commands::search(&client, &out, args).await,
-        Command::Serve(args) => serve::run(client, args).await,
+        Command::Serve(args) => serve::run(client, *args).await,
         Command::Doctor(args) => doctor::run(&client, site, resolved.output, args).await,
         Command::Databases(cmd) => databases::run(&client, &out, cmd).await,
         Command::Audit => audit::run(&client, resolved.output).await,

@@ -292,7 +292,7 @@ async fn python_sdk_peer_over_stdio_and_streamable_http() {
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED python_sdk_peer_over_stdio_and_streamable_http: the Python MCP SDK is not \
-             importable ({why}); install it with `python3 -m pip install 'mcp>=1.9'`"
+             importable ({why}); install it with `python3 -m pip install mcp==2.3.0`"
         );
         return;
     }

@@ -30,6 +30,9 @@ const INSPECT_LIMIT: usize = 4 * 1024 * 1024;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
+/// Most of a refused request's body read so that its connection can carry the next request.
+const DRAIN_LIMIT: usize = 256 * 1024;
+
 /// How `/mcp` callers are let in.
 #[derive(Clone)]
 pub(crate) enum Gate {
@@ -180,6 +183,20 @@ fn calls_a_write(body: &[u8]) -> bool {
     }
 }
 
+/// `response` to a request refused before its body was read. The body is read first (up to
+/// [`DRAIN_LIMIT`]): answering over an unread body makes hyper close the connection without
+/// saying so, and a client that sends its next request on it at once (an MCP client's
+/// discovery after the 401) fails with "server disconnected". A larger body gets
+/// `Connection: close`, so the client knows.
+async fn refuse(body: Body, mut response: Response) -> Response {
+    if axum::body::to_bytes(body, DRAIN_LIMIT).await.is_err() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
 /// The middleware in front of the MCP service.
 pub(crate) async fn authenticate(
     State(auth): State<Arc<McpAuth>>,
@@ -199,7 +216,11 @@ pub(crate) async fn authenticate(
         } => (authz, platform, *read_only),
     };
     let Some(token) = bearer(&req) else {
-        return challenge(authz, StatusCode::UNAUTHORIZED, None);
+        return refuse(
+            req.into_body(),
+            challenge(authz, StatusCode::UNAUTHORIZED, None),
+        )
+        .await;
     };
     let caller = match platform {
         Some(p) if bool::from(p.expose().as_bytes().ct_eq(token.as_bytes())) => {
@@ -214,19 +235,27 @@ pub(crate) async fn authenticate(
             }),
             Err(VerifyError::Store(e)) => {
                 tracing::warn!(error = %e, "token check failed on the store");
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The credential store could not be reached; try again shortly.",
+                return refuse(
+                    req.into_body(),
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The credential store could not be reached; try again shortly.",
+                    )
+                        .into_response(),
                 )
-                    .into_response();
+                .await;
             }
             Err(e) => {
                 tracing::info!(reason = %e, "call refused: credential not accepted");
-                return challenge(
-                    authz,
-                    StatusCode::UNAUTHORIZED,
-                    Some(("invalid_token", &e.to_string())),
-                );
+                return refuse(
+                    req.into_body(),
+                    challenge(
+                        authz,
+                        StatusCode::UNAUTHORIZED,
+                        Some(("invalid_token", &e.to_string())),
+                    ),
+                )
+                .await;
             }
         },
     };
@@ -270,15 +299,23 @@ pub(crate) async fn authenticate(
             Ok(bound) if bound == owner => {}
             Ok(_) => {
                 tracing::warn!("request refused: MCP session belongs to another caller");
-                return (StatusCode::NOT_FOUND, "Session not found").into_response();
+                return refuse(
+                    body,
+                    (StatusCode::NOT_FOUND, "Session not found").into_response(),
+                )
+                .await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "session check failed on the store");
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The session store could not be reached; try again shortly.",
+                return refuse(
+                    body,
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The session store could not be reached; try again shortly.",
+                    )
+                        .into_response(),
                 )
-                    .into_response();
+                .await;
             }
         }
     }

@@ -287,6 +287,82 @@ async fn issue_010_pending_sign_ins_are_capped() {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// One HTTP/1.1 response read off `stream`: its head (status line and headers) and body.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> (String, Vec<u8>) {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(
+            n > 0,
+            "the server closed the connection: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    while buf.len() < end + length {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the server closed the connection mid-body");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    (head, buf[end..end + length].to_vec())
+}
+
+/// A refused `/mcp` request leaves its connection usable. The 401 was sent over the unread
+/// body, and hyper then closed the connection without `Connection: close`: a client that
+/// wrote the body after the headers and sent its next request on the same connection (an MCP
+/// client's discovery right after the 401, as the Python SDK's httpx does) failed with "server
+/// disconnected without sending a response".
+#[tokio::test]
+async fn a_refused_mcp_request_leaves_the_connection_usable() {
+    use tokio::io::AsyncWriteExt as _;
+    let w = World::new(|_, _| {}).await;
+    let addr = w.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    for credential in ["", "Authorization: Bearer not-a-token-of-this-server\r\n"] {
+        let head = format!(
+            "POST /mcp HTTP/1.1\r\nHost: {addr}\r\n{credential}Content-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        // The body in a write of its own, once the server has the head and may have answered.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        stream.write_all(body.as_bytes()).await.unwrap();
+        let (head, _) = read_response(&mut stream).await;
+        assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+        assert!(
+            !head.to_ascii_lowercase().contains("connection: close"),
+            "{head}"
+        );
+    }
+    stream
+        .write_all(
+            format!("GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: {addr}\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let (head, body) = read_response(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let metadata: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(metadata["issuer"], w.base);
+}
+
 // ------------------------------------------------------------------ MCP clients
 
 /// Issue 10: any caller who reached /mcp with an allowed agent id and someone's user id ran
