@@ -155,4 +155,7 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Whether `agent` may call: listed, or the tenant allows all agents.
     async fn is_agent_allowed(&self, tenant: &TenantId, agent: &AgentId) -> Result<bool>;
+
+    /// Whether `agent` is on the tenant's allowlist (whatever "allow all" says).
+    async fn is_agent_listed(&self, tenant: &TenantId, agent: &AgentId) -> Result<bool>;
 }

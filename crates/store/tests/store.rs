@@ -972,6 +972,9 @@ async fn app_settings_and_allowlist(ctx: &Ctx) {
     s.allow_all_agents = true;
     store.save_app_settings(&acme, &s).await.unwrap();
     assert!(store.is_agent_allowed(&acme, &other).await.unwrap());
+    // Listed is the list alone, whatever "allow all" says.
+    assert!(store.is_agent_listed(&acme, &bot).await.unwrap());
+    assert!(!store.is_agent_listed(&acme, &other).await.unwrap());
 
     assert!(store.disallow_agent(&acme, &bot).await.unwrap());
     assert!(!store.disallow_agent(&acme, &bot).await.unwrap());

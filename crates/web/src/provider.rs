@@ -3,7 +3,7 @@
 //! token refreshes through the store); `apiToken` and `accessToken` share one client.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use conflux_authz::AuthServer;
 use conflux_client::{Client, ClientConfig, CredentialConfig, TokenKindHint};
@@ -34,7 +34,14 @@ pub(crate) struct Deployment {
     pub(crate) user_url: String,
     /// The client of the `apiToken` / `accessToken` modes, with the settings it was built from.
     shared: tokio::sync::Mutex<Option<(AuthMode, Option<SystemTime>, Ops)>>,
+    /// The settings as last read, for [`SETTINGS_TTL`]: a tool call needs them twice (the
+    /// allowlist, then the operations), and every call needs them.
+    cached: std::sync::Mutex<Option<(Instant, AppSettings)>>,
 }
+
+/// How long settings read from the store serve calls; a save through this process clears
+/// them at once, a save through another replica shows within this time.
+const SETTINGS_TTL: Duration = Duration::from_secs(2);
 
 impl std::fmt::Debug for Deployment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,16 +78,39 @@ impl Deployment {
             defaults: p.defaults,
             user_url: p.user_url,
             shared: tokio::sync::Mutex::new(None),
+            cached: std::sync::Mutex::new(None),
         }
     }
 
     /// The tenant's settings, or the defaults when none are saved.
     pub(crate) async fn settings(&self) -> Result<AppSettings, conflux_store::StoreError> {
-        Ok(self
+        if let Some((at, s)) = self
+            .cached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            && at.elapsed() < SETTINGS_TTL
+        {
+            return Ok(s.clone());
+        }
+        let settings = self
             .store
             .app_settings(&self.tenant)
             .await?
-            .unwrap_or_else(|| self.defaults.clone()))
+            .unwrap_or_else(|| self.defaults.clone());
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), settings.clone()));
+        Ok(settings)
+    }
+
+    /// Saves the tenant's settings; this process uses them at once.
+    pub(crate) async fn save_settings(
+        &self,
+        settings: &AppSettings,
+    ) -> Result<(), conflux_store::StoreError> {
+        let saved = self.store.save_app_settings(&self.tenant, settings).await;
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        saved
     }
 
     async fn check(&self, caller: &VerifiedCaller) -> Result<bool, OpError> {
@@ -93,7 +123,7 @@ impl Deployment {
         };
         let allowed = self
             .store
-            .is_agent_allowed(&self.tenant, &id)
+            .is_agent_listed(&self.tenant, &id)
             .await
             .map_err(store_error)?;
         if !allowed {

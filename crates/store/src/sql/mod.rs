@@ -941,6 +941,18 @@ impl TokenStore for SqlStore {
             .collect()
     }
 
+    async fn is_agent_listed(&self, tenant: &TenantId, agent: &AgentId) -> Result<bool> {
+        let listed = on_pool!(self, p => {
+            sqlx::query("SELECT 1 AS listed FROM agent_allowlist WHERE tenant = $1 AND agent_id = $2")
+                .bind(tenant.as_str())
+                .bind(agent.as_str())
+                .fetch_optional(p)
+                .await?
+                .is_some()
+        });
+        Ok(listed)
+    }
+
     async fn is_agent_allowed(&self, tenant: &TenantId, agent: &AgentId) -> Result<bool> {
         let allowed: bool = on_pool!(self, p => {
             let all: Option<bool> = sqlx::query("SELECT allow_all_agents FROM app_settings WHERE tenant = $1")

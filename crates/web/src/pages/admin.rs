@@ -537,7 +537,7 @@ pub(crate) async fn settings(
             }
         }
     }
-    match d.store.save_app_settings(&d.tenant, &settings).await {
+    match d.save_settings(&settings).await {
         Ok(()) => {
             tracing::info!(mode = settings.auth_mode.as_str(), "settings saved");
             see_other(&state.path("/admin?done=saved"))
@@ -611,10 +611,7 @@ async fn save_agents(d: &Deployment, form: &Form) -> Result<(), String> {
     let mut settings = d.settings().await.map_err(text)?;
     if settings.allow_all_agents != allow_all || settings.updated_at.is_none() {
         settings.allow_all_agents = allow_all;
-        d.store
-            .save_app_settings(&d.tenant, &settings)
-            .await
-            .map_err(text)?;
+        d.save_settings(&settings).await.map_err(text)?;
     }
     tracing::info!(allow_all, "allowlist saved");
     Ok(())
