@@ -15,7 +15,7 @@ use conflux_types::{CloudId, Secret, SiteUrl};
 
 use super::user::key_page;
 use super::{
-    Browser, Form, Shared, State, check_post, end_session, message_page, scope_list, see_other,
+    Browser, Form, Shared, State, end_session, message_page, posted, scope_list, see_other,
     start_session, visible, when,
 };
 use crate::html::{csrf_field, esc, layout, page};
@@ -355,11 +355,10 @@ pub(crate) async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let Some(expected) = &state.admin_token else {
         return admin_page(&state, &b, None, false).await;
     };
@@ -417,11 +416,10 @@ pub(crate) async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, _) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     if let Some(m) = &b.maintainer {
         end_session(&state, m).await;
     }
@@ -504,11 +502,10 @@ pub(crate) async fn settings(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     if let Err(r) = require_admin(&state, &b) {
         return r;
     }
@@ -552,11 +549,10 @@ pub(crate) async fn agents(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     if let Err(r) = require_admin(&state, &b) {
         return r;
     }
@@ -624,11 +620,10 @@ pub(crate) async fn create_key(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     if let Err(r) = require_admin(&state, &b) {
         return r;
     }
@@ -659,11 +654,10 @@ pub(crate) async fn revoke_key(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     if let Err(r) = require_admin(&state, &b) {
         return r;
     }

@@ -14,8 +14,7 @@ use conflux_types::Secret;
 
 use super::user::RETURN_TO_CONSENT;
 use super::{
-    Browser, Form, Shared, SignedIn, State, check_post, message_page, per_person, see_other,
-    visible,
+    Browser, Form, Shared, SignedIn, State, message_page, per_person, posted, see_other, visible,
 };
 use crate::html::{csrf_field, esc, layout, page};
 use crate::session::REQUEST_COOKIE;
@@ -289,11 +288,10 @@ pub(crate) async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let (id, _) = match request_of(&state, &b).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -353,11 +351,10 @@ pub(crate) async fn admin_answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let (id, _) = match request_of(&state, &b).await {
         Ok(v) => v,
         Err(r) => return r,

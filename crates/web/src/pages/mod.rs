@@ -406,6 +406,20 @@ fn check_post(state: &State, b: &Browser, form: &Form) -> Result<(), Response> {
     ))
 }
 
+/// Every form post: the browser behind it and its fields, once its session and CSRF token
+/// check out; otherwise the page that refuses it.
+async fn posted(
+    state: &State,
+    address: Option<axum::extract::Extension<ClientAddress>>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Browser, Form), Response> {
+    let b = Browser::of(state, headers, address.as_deref()).await;
+    let form = Form::parse(body);
+    check_post(state, &b, &form)?;
+    Ok((b, form))
+}
+
 /// Whether the tenant's people sign in with Atlassian (the OAuth modes).
 fn per_person(mode: AuthMode) -> bool {
     matches!(mode, AuthMode::OAuthCentral | AuthMode::OAuth)

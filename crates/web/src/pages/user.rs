@@ -11,8 +11,8 @@ use conflux_oauth::{Callback, OAuthError};
 use conflux_store::{AuthMode, ConnectionKey, Subject, UserId};
 
 use super::{
-    Browser, Form, Shared, State, check_post, end_session, message_page, per_person, scope_list,
-    see_other, start_session, visible, when,
+    Browser, Shared, State, end_session, message_page, per_person, posted, scope_list, see_other,
+    start_session, visible, when,
 };
 use crate::html::{csrf_field, esc, layout, page};
 use crate::session::PERSON_COOKIE;
@@ -246,11 +246,10 @@ pub(crate) async fn sign_in(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     start_sign_in(&state, &b, form.text("return_to")).await
 }
 
@@ -378,11 +377,10 @@ pub(crate) async fn sign_out(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, _) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     if let Some(p) = &b.person {
         end_session(&state, p).await;
     }
@@ -402,11 +400,10 @@ pub(crate) async fn disconnect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, _) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let person = match person_of(&state, &b) {
         Ok(p) => p,
         Err(r) => return r,
@@ -443,11 +440,10 @@ pub(crate) async fn create_key(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let person = match person_of(&state, &b) {
         Ok(p) => p,
         Err(r) => return r,
@@ -513,11 +509,10 @@ pub(crate) async fn revoke_key(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let person = match person_of(&state, &b) {
         Ok(p) => p,
         Err(r) => return r,
@@ -543,11 +538,10 @@ pub(crate) async fn revoke_client(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let b = Browser::of(&state, &headers, address.as_deref()).await;
-    let form = Form::parse(&body);
-    if let Err(r) = check_post(&state, &b, &form) {
-        return r;
-    }
+    let (b, form) = match posted(&state, address, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let person = match person_of(&state, &b) {
         Ok(p) => p,
         Err(r) => return r,
