@@ -1197,3 +1197,54 @@ async fn no_secret_reaches_the_logs() {
         }
     }
 }
+
+/// Behind a reverse proxy at a path prefix, the metadata is where RFC 9728 and RFC 8414 put
+/// it: the well-known segment inserted before the path.
+#[tokio::test]
+async fn metadata_of_a_prefixed_public_url() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = format!("http://{}", listener.local_addr().unwrap());
+    let public = format!("{host}/conflux");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqlStore::open_sqlite(&dir.path().join("c.db"), EncryptionKey::generate())
+            .await
+            .unwrap(),
+    );
+    let config = WebConfig::new(&public, TenantId::new("default").unwrap(), [7; 32]).unwrap();
+    let web = Web::new(store, config).unwrap();
+    let app = web.app().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        let req = http.get(format!("{host}{path}"));
+        async move {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let asm = get("/.well-known/oauth-authorization-server/conflux").await;
+    assert_eq!(asm["issuer"], public);
+    assert_eq!(asm["token_endpoint"], format!("{public}/oauth/token"));
+    let prm = get("/.well-known/oauth-protected-resource/conflux/mcp").await;
+    assert_eq!(prm["resource"], format!("{public}/mcp"));
+    assert_eq!(prm["authorization_servers"][0], public);
+    // A 401 from /mcp points at that location.
+    let r = http
+        .post(format!("{host}/mcp"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let challenge = r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        challenge.contains(&format!(
+            "{host}/.well-known/oauth-protected-resource/conflux/mcp"
+        )),
+        "{challenge}"
+    );
+}
