@@ -1248,3 +1248,42 @@ async fn metadata_of_a_prefixed_public_url() {
         "{challenge}"
     );
 }
+
+/// Dynamic registration is rate-limited per address; what is refused says why and when to
+/// come back, and points at client metadata documents, which need no registration.
+#[tokio::test]
+async fn dynamic_registration_is_rate_limited() {
+    let w = World::new(|c, _| c.authz.registrations_per_address = 2).await;
+    let post = |body: Value| {
+        let req = reqwest::Client::new()
+            .post(w.url("/oauth/register"))
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    register(&w, "one", "http://127.0.0.1:9/cb").await;
+    // A registration that is not what RFC 7591 describes is refused, naming the field; it
+    // does not count against the limit.
+    let r = post(json!({"client_name": "no redirect"})).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["error"].as_str().unwrap().starts_with("invalid_"), "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("redirect_uris"),
+        "{v}"
+    );
+    register(&w, "two", "http://127.0.0.1:9/cb").await;
+    let r = post(json!({"client_name": "three", "redirect_uris": ["http://127.0.0.1:9/cb"]})).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("client metadata document"),
+        "{v}"
+    );
+}
