@@ -45,8 +45,9 @@ pub type Result<T> = std::result::Result<T, ConvertError>;
 /// storage it becomes (`> ` is one level, a list item two, a `> [!NOTE]` panel two).
 /// Pages written in Confluence's editors nest a few dozen levels at most.
 ///
-/// At this depth a conversion fits in half of a 2 MiB thread stack (tokio's default for worker
-/// threads) even in a debug build; the tests check it.
+/// At this depth a conversion there and back uses about a quarter of a 2 MiB thread stack
+/// (tokio's default for worker threads) in a debug build; the tests run every conversion at
+/// the limit on such a thread.
 pub const MAX_DEPTH: usize = 512;
 
 /// Errors of this crate. Conversions of well-formed or malformed input do not fail: they

@@ -418,16 +418,16 @@ impl Cx {
     /// A container whose body has a Markdown form: opening comment, body, closing comment.
     /// `body` picks the child whose children are converted; `None` means the element itself.
     fn wrap_block(&mut self, e: &Element, body: Option<usize>) -> String {
-        let parts = split_container(e, body, MARKER_MODE);
-        let inner = self.inner_blocks(parts.1);
-        self.wrapped(parts.0, &inner, parts.2, "\n\n")
+        let (open, children, close) = split_container(e, body, MARKER_MODE);
+        let inner = self.inner_blocks(children);
+        self.wrapped(open, &inner, close, "\n\n")
     }
 
     /// A container whose body is inline content, on one line.
     fn wrap_inline(&mut self, e: &Element, body: Option<usize>) -> String {
-        let parts = split_container(e, body, MARKER_MODE);
-        let inner = self.inline(parts.1);
-        self.wrapped(parts.0, &inner, parts.2, "")
+        let (open, children, close) = split_container(e, body, MARKER_MODE);
+        let inner = self.inline(children);
+        self.wrapped(open, &inner, close, "")
     }
 
     /// Opening marker, body, closing marker, `sep` between them (none around an empty body).
