@@ -54,12 +54,7 @@ pub fn is_closed(e: &anyhow::Error) -> bool {
 pub fn exit_quietly_on_closed_stdout() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
+        let message = info.payload_as_str().unwrap_or("");
         // std's message is "failed printing to stdout: <the io::Error>"; EPIPE is 32 on every
         // Unix Conflux runs on, and the `(os error N)` part is not localised.
         if message.starts_with("failed printing to stdout") && message.contains("(os error 32)") {
