@@ -11,6 +11,7 @@ use conflux_client::{Client, ClientError, PageRequest};
 use conflux_types::PageId;
 
 use crate::output::Printer;
+use crate::stdout::{self, outln};
 
 #[derive(Args, Debug)]
 pub struct SimArgs {
@@ -26,7 +27,8 @@ pub struct SimArgs {
     seed: u64,
 }
 
-/// `conflux sim`: the first stdout line is the JSON contract; then it serves until Ctrl-C.
+/// `conflux sim`: the first stdout line is the JSON contract; then it serves until Ctrl-C, or
+/// until the reader of its stdout goes away (`conflux sim | head -1` ends).
 pub async fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
     let config = match &args.fixture {
         Some(path) => {
@@ -52,10 +54,13 @@ pub async fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
         admin: next(3)?,
     };
     let sim = conflux_sim::spawn(config.with_host(args.listen.ip()).with_ports(ports)).await?;
-    println!("{}", serde_json::to_string(&sim.info())?);
+    outln!("{}", serde_json::to_string(&sim.info())?)?;
     eprintln!("simulator running; Ctrl-C stops it");
     sim.run_until(async {
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = stdout::closed() => {}
+        }
     })
     .await;
     Ok(())

@@ -1,12 +1,15 @@
 //! `conflux convert`: storage format ↔ Markdown, offline. Output on stdout, one `line:col`
 //! warning per construct that could not be converted on stderr.
 
-use std::io::{Read as _, Write as _};
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use conflux_client::ClientError;
 use conflux_convert::Format;
+
+use crate::stdout;
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
@@ -24,26 +27,22 @@ pub struct ConvertArgs {
 }
 
 /// Returns whether the command failed (nothing produced, or a warning under --strict).
+///
+/// Input that cannot be read or converted (nested deeper than the converter's limit) is an
+/// invalid-input error; a failed write to stdout stays an I/O error, so that a closed stdout
+/// ends the command quietly.
 pub fn run(args: &ConvertArgs) -> anyhow::Result<bool> {
-    let from: Format = args.from.parse().context("--from")?;
-    let to: Format = args.to.parse().context("--to")?;
-    let input = match &args.file {
-        Some(p) => {
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
-        }
-        None => {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .context("reading stdin")?;
-            s
-        }
-    };
-    let outcome = conflux_convert::run_convert(from, to, &input, args.strict);
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(outcome.output.as_bytes())?;
+    let invalid = |e: anyhow::Error| ClientError::InvalidInput(format!("{e:#}"));
+    let from: Format = args.from.parse().context("--from").map_err(invalid)?;
+    let to: Format = args.to.parse().context("--to").map_err(invalid)?;
+    let input = read_input(args.file.as_deref()).map_err(invalid)?;
+    let outcome = conflux_convert::run_convert(from, to, &input, args.strict)
+        .map_err(|e| invalid(e.into()))?;
+    // The input is not needed any more: give its memory back before writing.
+    drop(input);
+    stdout::write_all(outcome.output.as_bytes())?;
     if !outcome.output.ends_with('\n') && !outcome.output.is_empty() {
-        stdout.write_all(b"\n")?;
+        stdout::write_all(b"\n")?;
     }
     let name = args
         .file
@@ -54,4 +53,18 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<bool> {
         eprintln!("warning: {name}:{w}");
     }
     Ok(outcome.failed)
+}
+
+/// The whole input, from the file or stdin.
+fn read_input(file: Option<&Path>) -> anyhow::Result<String> {
+    match file {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())),
+        None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading stdin")?;
+            Ok(s)
+        }
+    }
 }

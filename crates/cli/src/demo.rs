@@ -9,6 +9,7 @@ use conflux_sim::{SimConfig, SimHandle};
 use conflux_types::{BaseUrl, Secret, SiteUrl};
 
 use crate::settings::Layer;
+use crate::stdout::outln;
 
 /// The demo seed: fixed, so the demo site is the same every run.
 const DEMO_SEED: u64 = 1;
@@ -46,19 +47,21 @@ pub async fn start(who: DemoCredential) -> anyhow::Result<(SimHandle, Layer)> {
     Ok((sim, layer))
 }
 
-fn step(n: u32, title: &str) {
-    println!("\n[{n}] {title}");
+fn step(n: u32, title: &str) -> std::io::Result<()> {
+    outln!("\n[{n}] {title}")
 }
 
 /// A short, real tour: every line below comes from calls to the running simulator.
 pub async fn tour() -> anyhow::Result<()> {
     let sim = conflux_sim::spawn(SimConfig::demo(DEMO_SEED)).await?;
     let info = sim.info();
-    println!("Conflux demo: a simulated Confluence Cloud site is running on this machine.");
-    println!(
+    outln!("Conflux demo: a simulated Confluence Cloud site is running on this machine.")?;
+    outln!(
         "  site    {}\n  gateway {}\n  cloudId {}",
-        info.site_url, info.gateway_url, info.cloud_id
-    );
+        info.site_url,
+        info.gateway_url,
+        info.cloud_id
+    )?;
 
     let config = ClientConfig {
         endpoints: Endpoints {
@@ -80,18 +83,18 @@ pub async fn tour() -> anyhow::Result<()> {
     step(
         1,
         "Two API tokens that look alike; Conflux tells them apart by trying",
-    );
+    )?;
     let classic = Client::connect(
         api_token(&info.classic_token.email, &info.classic_token.token),
         config.clone(),
     )
     .await?;
-    println!(
+    outln!(
         "  token A: {} -> {} ({})",
         classic.credential().kind().describe(),
         classic.route().name(),
         classic.route().root()
-    );
+    )?;
     let read_only = Client::connect(
         api_token(
             &info.scoped_tokens.read_only.email,
@@ -100,29 +103,29 @@ pub async fn tour() -> anyhow::Result<()> {
         config.clone(),
     )
     .await?;
-    println!(
+    outln!(
         "  token B: {} -> {} ({})",
         read_only.credential().kind().describe(),
         read_only.route().name(),
         read_only.route().root()
-    );
+    )?;
 
     step(
         2,
         "Spaces visible to the demo user (token B, through the gateway)",
-    );
+    )?;
     let spaces = read_only
         .spaces()
         .list(&[], &PageRequest::limit(10))
         .await?;
     for s in &spaces.results {
-        println!("  {:<6} {}", s.key, s.name);
+        outln!("  {:<6} {}", s.key, s.name)?;
     }
 
     step(
         3,
         "CQL search: type = page AND text ~ \"runbook\" ORDER BY lastmodified DESC",
-    );
+    )?;
     let found = read_only
         .search()
         .cql(
@@ -133,13 +136,13 @@ pub async fn tour() -> anyhow::Result<()> {
         .await?;
     for r in &found.results {
         let id = r.content.as_ref().map(|c| c.id.as_str()).unwrap_or("");
-        println!("  {id:>8}  {}", r.title);
+        outln!("  {id:>8}  {}", r.title)?;
     }
-    println!(
+    outln!(
         "  ({} of {} result(s))",
         found.results.len(),
         found.total_size.unwrap_or(found.results.len() as u64)
-    );
+    )?;
 
     if let Some(first) = spaces.results.first() {
         let filter = PageList {
@@ -154,7 +157,7 @@ pub async fn tour() -> anyhow::Result<()> {
             step(
                 4,
                 &format!("Reading a page of {} with its storage body", first.key),
-            );
+            )?;
             let page = read_only
                 .pages()
                 .get(
@@ -168,19 +171,19 @@ pub async fn tour() -> anyhow::Result<()> {
                 .and_then(|b| b.storage.as_ref())
                 .map(|b| b.value.len())
                 .unwrap_or(0);
-            println!(
+            outln!(
                 "  \"{}\" (id {}, version {}, {} bytes of storage format)",
                 page.title,
                 page.id,
                 page.version.map(|v| v.number).unwrap_or(0),
                 body
-            );
+            )?;
         }
 
         step(
             5,
             "A write with the read-only token: refused, and Conflux says exactly why",
-        );
+        )?;
         let attempt = read_only
             .pages()
             .create(&NewPage {
@@ -193,18 +196,18 @@ pub async fn tour() -> anyhow::Result<()> {
             .await;
         match attempt {
             Err(e) => {
-                println!("  error: {e}");
-                println!("  hint:  {}", e.hint());
+                outln!("  error: {e}")?;
+                outln!("  hint:  {}", e.hint())?;
             }
-            Ok(p) => println!("  unexpectedly created page {}", p.id),
+            Ok(p) => outln!("  unexpectedly created page {}", p.id)?,
         }
     }
 
-    println!("\nTry it yourself (each starts its own simulator):");
-    println!("  conflux --demo spaces list");
-    println!("  conflux --demo search 'type = page AND label = runbook'");
-    println!("  conflux --demo --demo-as scoped-read pages list --space ENG --limit 5");
-    println!("  conflux sim    # run the simulator and print its URLs and demo credentials");
+    outln!("\nTry it yourself (each starts its own simulator):")?;
+    outln!("  conflux --demo spaces list")?;
+    outln!("  conflux --demo search 'type = page AND label = runbook'")?;
+    outln!("  conflux --demo --demo-as scoped-read pages list --space ENG --limit 5")?;
+    outln!("  conflux sim    # run the simulator and print its URLs and demo credentials")?;
     sim.shutdown().await;
     Ok(())
 }

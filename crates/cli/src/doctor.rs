@@ -5,6 +5,7 @@ use conflux_client::Client;
 use conflux_types::SiteUrl;
 
 use crate::settings::Output;
+use crate::stdout::{out, outln};
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
@@ -29,8 +30,8 @@ pub async fn run(
     };
     let report = conflux_ops::doctor::diagnose(client, &options).await;
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Output::Text => print!("{}", conflux_ops::doctor::render_text(&report)),
+        Output::Json => outln!("{}", serde_json::to_string_pretty(&report)?)?,
+        Output::Text => out!("{}", conflux_ops::doctor::render_text(&report))?,
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod doctor;
 mod output;
 mod serve;
 mod settings;
+mod stdout;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -171,6 +172,7 @@ fn print_error(e: &anyhow::Error) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    stdout::exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     let env: HashMap<String, String> = std::env::vars().collect();
     init_logging(
@@ -180,6 +182,9 @@ async fn main() -> ExitCode {
     );
     match run(cli, env).await {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout has gone away (`| head`): nothing more to say, and no one to
+        // say it to.
+        Err(e) if stdout::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             print_error(&e);
             ExitCode::from(exit_code(&e))
@@ -200,12 +205,11 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
         return demo::tour().await;
     }
     if let Command::Convert(args) = &cli.command {
-        return match convert::run(args) {
-            Ok(false) => Ok(()),
-            Ok(true) => Err(anyhow::anyhow!(
+        return match convert::run(args)? {
+            false => Ok(()),
+            true => Err(anyhow::anyhow!(
                 "the conversion was incomplete (see the warnings above)"
             )),
-            Err(e) => Err(ClientError::InvalidInput(format!("{e:#}")).into()),
         };
     }
     let flags = cli.flag_layer();

@@ -4,13 +4,14 @@ use conflux_client::models::{Page, SearchPage, Space};
 use serde::Serialize;
 
 use crate::settings::Output;
+use crate::stdout::{out, outln};
 
 pub struct Printer {
     format: Output,
 }
 
 fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
 
@@ -29,7 +30,7 @@ impl Printer {
     /// An operation's result: its verbose text, or its JSON.
     pub fn op_output(&self, output: &conflux_ops::Output) -> anyhow::Result<()> {
         match self.format {
-            Output::Text => print!("{}", output.verbose()),
+            Output::Text => out!("{}", output.verbose())?,
             Output::Json => json(&output.to_json())?,
         }
         Ok(())
@@ -37,7 +38,7 @@ impl Printer {
 
     pub fn message(&self, text: &str) -> anyhow::Result<()> {
         match self.format {
-            Output::Text => println!("{text}"),
+            Output::Text => outln!("{text}")?,
             Output::Json => json(&serde_json::json!({ "message": text }))?,
         }
         Ok(())
@@ -47,12 +48,15 @@ impl Printer {
         if self.format == Output::Json {
             return json(page);
         }
-        println!(
+        outln!(
             "{}  (id {}, space {}, status {})",
-            page.title, page.id, page.space_id, page.status
-        );
+            page.title,
+            page.id,
+            page.space_id,
+            page.status
+        )?;
         if let Some(v) = &page.version {
-            println!(
+            outln!(
                 "version {}{}",
                 v.number,
                 if v.message.is_empty() {
@@ -60,15 +64,15 @@ impl Printer {
                 } else {
                     format!(": {}", v.message)
                 }
-            );
+            )?;
         }
         if let Some(body) = page.body.as_ref().and_then(|b| b.any()) {
-            println!(
+            outln!(
                 "--- body ({}, {} bytes) ---",
                 body.representation,
                 body.value.len()
-            );
-            println!("{}", body.value);
+            )?;
+            outln!("{}", body.value)?;
         }
         Ok(())
     }
@@ -79,14 +83,14 @@ impl Printer {
         }
         for p in pages {
             let v = p.version.as_ref().map(|v| v.number).unwrap_or(0);
-            println!("{:>10}  v{:<3} {:<9} {}", p.id, v, p.status, p.title);
+            outln!("{:>10}  v{:<3} {:<9} {}", p.id, v, p.status, p.title)?;
         }
-        println!(
+        outln!(
             "({} page(s){})",
             pages.len(),
             next.map(|c| format!("; more with --cursor {c}"))
                 .unwrap_or_default()
-        );
+        )?;
         Ok(())
     }
 
@@ -95,7 +99,7 @@ impl Printer {
             return json(page);
         }
         let v = page.version.as_ref().map(|v| v.number).unwrap_or(1);
-        println!("{what} page {} \"{}\" (version {v})", page.id, page.title);
+        outln!("{what} page {} \"{}\" (version {v})", page.id, page.title)?;
         Ok(())
     }
 
@@ -104,10 +108,10 @@ impl Printer {
             return json(&serde_json::json!({ "results": spaces, "next_cursor": next }));
         }
         for s in spaces {
-            println!("{:>8}  {:<8} {:<9} {}", s.id, s.key, s.space_type, s.name);
+            outln!("{:>8}  {:<8} {:<9} {}", s.id, s.key, s.space_type, s.name)?;
         }
         if let Some(c) = next {
-            println!("(more with --cursor {c})");
+            outln!("(more with --cursor {c})")?;
         }
         Ok(())
     }
@@ -125,23 +129,23 @@ impl Printer {
                 ),
                 None => ("", r.entity_type.as_str(), ""),
             };
-            println!("{id:>10}  {kind:<10} {space:<6} {}", r.title);
+            outln!("{id:>10}  {kind:<10} {space:<6} {}", r.title)?;
             if !r.excerpt.trim().is_empty() {
-                println!("            {}", plain_excerpt(r.excerpt.trim()));
+                outln!("            {}", plain_excerpt(r.excerpt.trim()))?;
             }
         }
         let total = page
             .total_size
             .map(|t| format!(" of {t}"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "({} result(s){total}{})",
             page.results.len(),
             page.next_cursor
                 .as_deref()
                 .map(|c| format!("; more with --cursor {c}"))
                 .unwrap_or_default()
-        );
+        )?;
         Ok(())
     }
 }

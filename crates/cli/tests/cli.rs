@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -13,6 +13,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_conflux");
 struct SimProcess {
     child: Child,
     info: Value,
+    /// The read end of the simulator's stdout, held open: the simulator ends when it closes.
+    _stdout: BufReader<ChildStdout>,
 }
 
 impl SimProcess {
@@ -25,11 +27,14 @@ impl SimProcess {
             .spawn()
             .expect("conflux sim starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
         let info: Value = serde_json::from_str(&line).expect("first stdout line is JSON");
-        SimProcess { child, info }
+        SimProcess {
+            child,
+            info,
+            _stdout: stdout,
+        }
     }
 
     fn s(&self, pointer: &str) -> String {

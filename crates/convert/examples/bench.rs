@@ -76,12 +76,12 @@ fn main() {
 
     let s2m = best_of(rounds, || {
         for (_, s) in &storage {
-            std::hint::black_box(storage_to_markdown(s));
+            std::hint::black_box(storage_to_markdown(s).unwrap());
         }
     });
     let m2s = best_of(rounds, || {
         for m in &markdown {
-            std::hint::black_box(markdown_to_storage(m));
+            std::hint::black_box(markdown_to_storage(m).unwrap());
         }
     });
 
@@ -135,15 +135,15 @@ fn main() {
     let mut rows = Vec::new();
     let mut warned = 0;
     for (name, s) in &storage {
-        let before = census(s);
-        let md = storage_to_markdown(s);
+        let before = census(s).unwrap();
+        let md = storage_to_markdown(s).unwrap();
         if !md.warnings.is_empty() {
             warned += 1;
         }
-        let back = markdown_to_storage(&md.output);
-        ours.add(&before.survival(&census(&back.output)));
+        let back = markdown_to_storage(&md.output).unwrap();
+        ours.add(&before.survival(&census(&back.output).unwrap()));
         let other = std::fs::read_to_string(others.join(name)).unwrap_or_default();
-        theirs.add(&before.survival(&census(&other)));
+        theirs.add(&before.survival(&census(&other).unwrap_or_default()));
         rows.push((name.clone(), md.stats));
     }
     println!("\n## Fidelity: storage → Markdown → storage, constructs that survive\n");

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use crate::to_md::regenerated_attr;
 use crate::xml::{self, Node};
+use crate::{ConvertError, Format, Result};
 
 /// The constructs of a storage document, each as a comparable signature.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,85 +83,105 @@ fn kept(before: &[String], after: &[String]) -> (usize, usize) {
 }
 
 /// Counts the constructs of a storage document (parsed leniently).
-pub fn census(storage: &str) -> Census {
-    let mut issues = Vec::new();
-    let mut nodes = xml::parse(storage, &mut issues);
+///
+/// Fails only on input nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH).
+pub fn census(storage: &str) -> Result<Census> {
+    let mut nodes = parse(storage)?;
     normalize_nodes(&mut nodes, false);
     let mut c = Census::default();
     walk(&nodes, &mut c);
-    c
+    Ok(c)
 }
 
+fn parse(storage: &str) -> Result<Vec<Node>> {
+    let mut issues = Vec::new();
+    xml::parse(storage, &mut issues)
+        .map_err(|d| ConvertError::too_deep(Format::Storage, storage, d))
+}
+
+/// Counts every element of `nodes`, in document order. Iterative: no recursion on the depth.
 fn walk(nodes: &[Node], c: &mut Census) {
-    for n in nodes {
-        let Node::Element(e) = n else { continue };
-        match e.name.as_str() {
-            "ac:structured-macro" | "ac:macro" => {
-                let mut params: Vec<String> = e
-                    .elements()
-                    .filter(|p| p.name == "ac:parameter" || p.name == "ac:default-parameter")
-                    .map(|p| {
-                        let value = if p.elements().next().is_some() {
-                            compact(&p.children)
-                        } else {
-                            p.text().trim().to_string()
-                        };
-                        format!("{}={}", p.attr("ac:name").unwrap_or(""), value)
-                    })
-                    .collect();
-                params.sort();
-                c.macros.push(format!(
-                    "{}({})",
-                    e.attr("ac:name").unwrap_or(""),
-                    params.join(",")
-                ));
+    let mut stack = vec![nodes.iter()];
+    while let Some(top) = stack.last_mut() {
+        match top.next() {
+            None => {
+                stack.pop();
             }
-            "ac:link" => {
-                let anchor = e
-                    .attr("ac:anchor")
-                    .map(|a| format!("#{a}"))
-                    .unwrap_or_default();
-                if let Some(p) = e.child("ri:page") {
-                    let space = p.attr("ri:space-key").unwrap_or("");
-                    let title = p.attr("ri:content-title").unwrap_or("");
-                    c.page_links.push(format!("{space}/{title}{anchor}"));
-                }
-                if let Some(u) = e.child("ri:user") {
-                    let id = u
-                        .attr("ri:account-id")
-                        .or_else(|| u.attr("ri:username"))
-                        .or_else(|| u.attr("ri:userkey"))
-                        .unwrap_or("");
-                    c.mentions.push(id.to_string());
-                }
+            Some(Node::Element(e)) => {
+                count(e, c);
+                stack.push(e.children.iter());
             }
-            "ac:image" => {
-                let r = e.elements().find(|r| r.name.starts_with("ri:"));
-                let sig = match r {
-                    Some(r) => r
-                        .attr("ri:filename")
-                        .or_else(|| r.attr("ri:value"))
-                        .unwrap_or("")
-                        .to_string(),
-                    None => String::new(),
-                };
-                c.images.push(sig);
-            }
-            "ac:task" => {
-                let done = e
-                    .child("ac:task-status")
-                    .map(|s| s.text().trim() == "complete")
-                    .unwrap_or(false);
-                let body = e
-                    .child("ac:task-body")
-                    .map(|b| collapse(&b.text()))
-                    .unwrap_or_default();
-                c.tasks
-                    .push(format!("[{}] {body}", if done { "x" } else { " " }));
-            }
-            _ => {}
+            Some(_) => {}
         }
-        walk(&e.children, c);
+    }
+}
+
+fn count(e: &xml::Element, c: &mut Census) {
+    match e.name.as_str() {
+        "ac:structured-macro" | "ac:macro" => {
+            let mut params: Vec<String> = e
+                .elements()
+                .filter(|p| p.name == "ac:parameter" || p.name == "ac:default-parameter")
+                .map(|p| {
+                    let value = if p.elements().next().is_some() {
+                        compact(&p.children)
+                    } else {
+                        p.text().trim().to_string()
+                    };
+                    format!("{}={}", p.attr("ac:name").unwrap_or(""), value)
+                })
+                .collect();
+            params.sort();
+            c.macros.push(format!(
+                "{}({})",
+                e.attr("ac:name").unwrap_or(""),
+                params.join(",")
+            ));
+        }
+        "ac:link" => {
+            let anchor = e
+                .attr("ac:anchor")
+                .map(|a| format!("#{a}"))
+                .unwrap_or_default();
+            if let Some(p) = e.child("ri:page") {
+                let space = p.attr("ri:space-key").unwrap_or("");
+                let title = p.attr("ri:content-title").unwrap_or("");
+                c.page_links.push(format!("{space}/{title}{anchor}"));
+            }
+            if let Some(u) = e.child("ri:user") {
+                let id = u
+                    .attr("ri:account-id")
+                    .or_else(|| u.attr("ri:username"))
+                    .or_else(|| u.attr("ri:userkey"))
+                    .unwrap_or("");
+                c.mentions.push(id.to_string());
+            }
+        }
+        "ac:image" => {
+            let r = e.elements().find(|r| r.name.starts_with("ri:"));
+            let sig = match r {
+                Some(r) => r
+                    .attr("ri:filename")
+                    .or_else(|| r.attr("ri:value"))
+                    .unwrap_or("")
+                    .to_string(),
+                None => String::new(),
+            };
+            c.images.push(sig);
+        }
+        "ac:task" => {
+            let done = e
+                .child("ac:task-status")
+                .map(|s| s.text().trim() == "complete")
+                .unwrap_or(false);
+            let body = e
+                .child("ac:task-body")
+                .map(|b| collapse(&b.text()))
+                .unwrap_or_default();
+            c.tasks
+                .push(format!("[{}] {body}", if done { "x" } else { " " }));
+        }
+        _ => {}
     }
 }
 
@@ -186,81 +207,101 @@ fn collapse(s: &str) -> String {
 /// Ignores what Confluence regenerates or what has two spellings: macro ids and schema
 /// versions, task ids, `<p>` wrappers, `thead`/`tbody`, CDATA versus text, whitespace outside
 /// code, `b`/`strong` and `i`/`em`, link-body kinds, parameter order.
-pub fn normalized(storage: &str) -> String {
-    let mut issues = Vec::new();
-    let mut nodes = xml::parse(storage, &mut issues);
+///
+/// Fails only on input nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH).
+pub fn normalized(storage: &str) -> Result<String> {
+    let mut nodes = parse(storage)?;
     normalize_nodes(&mut nodes, false);
     let mut out = String::new();
-    outline(&nodes, 0, &mut out);
-    out
+    outline(&nodes, &mut out);
+    Ok(out)
 }
 
+/// Normalises a node list in place. Recursive, with a small frame: the per-element work is
+/// in helpers, and the depth is bounded by [`MAX_DEPTH`](crate::MAX_DEPTH).
 fn normalize_nodes(nodes: &mut Vec<Node>, verbatim: bool) {
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
     for n in nodes.drain(..) {
         match n {
             Node::Element(mut e) => {
-                let name = match e.name.as_str() {
-                    "b" => "strong",
-                    "i" => "em",
-                    "s" | "strike" => "del",
-                    "ac:plain-text-link-body" => "ac:link-body",
-                    other => other,
-                }
-                .to_string();
-                e.name = name;
-                if matches!(e.name.as_str(), "ac:task-id" | "ac:task-uuid" | "colgroup") {
+                if !normalize_tag(&mut e) {
                     continue;
-                }
-                e.attrs.retain(|(k, v)| {
-                    !regenerated_attr(k)
-                        && !matches!(k.as_str(), "data-layout" | "data-table-width")
-                        && (k != "start" || v != "1")
-                        && (k != "class" || !v.starts_with("confluence"))
-                });
-                for (k, v) in &mut e.attrs {
-                    if k == "style" {
-                        *v = v
-                            .chars()
-                            .filter(|c| !c.is_whitespace())
-                            .collect::<String>()
-                            .to_ascii_lowercase();
-                        while v.ends_with(';') {
-                            v.pop();
-                        }
-                    }
                 }
                 let inner_verbatim = verbatim || e.name == "ac:plain-text-body";
                 normalize_nodes(&mut e.children, inner_verbatim);
-                if matches!(e.name.as_str(), "ac:structured-macro" | "ac:macro") {
-                    let (mut params, rest): (Vec<Node>, Vec<Node>) = e
-                        .children
-                        .drain(..)
-                        .partition(|c| matches!(c, Node::Element(p) if p.name == "ac:parameter"));
-                    params.sort_by_key(|p| match p {
-                        Node::Element(p) => p.attr("ac:name").unwrap_or("").to_string(),
-                        _ => String::new(),
-                    });
-                    e.children = params;
-                    e.children.extend(rest);
-                }
-                if !verbatim
-                    && matches!(e.name.as_str(), "p" | "thead" | "tbody" | "tfoot")
-                    && e.attrs.is_empty()
-                {
-                    out.push(Node::Text(" ".into()));
-                    out.extend(e.children);
-                    out.push(Node::Text(" ".into()));
-                } else {
-                    out.push(Node::Element(e));
-                }
+                normalize_content(e, verbatim, &mut out);
             }
             Node::CData(t) | Node::Text(t) => out.push(Node::Text(t)),
             Node::Comment(c) => out.push(Node::Comment(c.trim().to_string())),
             Node::Raw(r) => out.push(Node::Raw(r)),
         }
     }
-    // Merge adjacent text, then trim outside code.
+    *nodes = merge_text(out, verbatim);
+}
+
+/// One spelling per element name and attribute; `false` drops the element.
+fn normalize_tag(e: &mut xml::Element) -> bool {
+    let name = match e.name.as_str() {
+        "b" => "strong",
+        "i" => "em",
+        "s" | "strike" => "del",
+        "ac:plain-text-link-body" => "ac:link-body",
+        other => other,
+    }
+    .to_string();
+    e.name = name;
+    if matches!(e.name.as_str(), "ac:task-id" | "ac:task-uuid" | "colgroup") {
+        return false;
+    }
+    e.attrs.retain(|(k, v)| {
+        !regenerated_attr(k)
+            && !matches!(k.as_str(), "data-layout" | "data-table-width")
+            && (k != "start" || v != "1")
+            && (k != "class" || !v.starts_with("confluence"))
+    });
+    for (k, v) in &mut e.attrs {
+        if k == "style" {
+            *v = v
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            while v.ends_with(';') {
+                v.pop();
+            }
+        }
+    }
+    true
+}
+
+/// Macro parameters in name order; `<p>` and table sections unwrapped outside code.
+fn normalize_content(mut e: xml::Element, verbatim: bool, out: &mut Vec<Node>) {
+    if matches!(e.name.as_str(), "ac:structured-macro" | "ac:macro") {
+        let (mut params, rest): (Vec<Node>, Vec<Node>) = e
+            .children
+            .drain(..)
+            .partition(|c| matches!(c, Node::Element(p) if p.name == "ac:parameter"));
+        params.sort_by_key(|p| match p {
+            Node::Element(p) => p.attr("ac:name").unwrap_or("").to_string(),
+            _ => String::new(),
+        });
+        e.children = params;
+        e.children.extend(rest);
+    }
+    if !verbatim
+        && matches!(e.name.as_str(), "p" | "thead" | "tbody" | "tfoot")
+        && e.attrs.is_empty()
+    {
+        out.push(Node::Text(" ".into()));
+        out.extend(e.children);
+        out.push(Node::Text(" ".into()));
+    } else {
+        out.push(Node::Element(e));
+    }
+}
+
+/// Merges adjacent text, then trims it outside code.
+fn merge_text(out: Vec<Node>, verbatim: bool) -> Vec<Node> {
     let mut merged: Vec<Node> = Vec::with_capacity(out.len());
     for n in out {
         if let (Node::Text(t), Some(Node::Text(prev))) = (&n, merged.last_mut()) {
@@ -278,32 +319,44 @@ fn normalize_nodes(nodes: &mut Vec<Node>, verbatim: bool) {
             _ => true,
         });
     }
-    *nodes = merged;
+    merged
 }
 
-fn outline(nodes: &[Node], depth: usize, out: &mut String) {
-    for n in nodes {
-        let pad = "  ".repeat(depth);
-        match n {
-            Node::Element(e) => {
-                let _ = write!(out, "{pad}<{}", e.name);
-                let mut attrs = e.attrs.clone();
-                attrs.sort();
-                for (k, v) in &attrs {
-                    let _ = write!(out, " {k}={v:?}");
-                }
-                out.push_str(">\n");
-                outline(&e.children, depth + 1, out);
+/// One line per node, indented by depth. Iterative: no recursion on the depth.
+fn outline(nodes: &[Node], out: &mut String) {
+    let mut stack = vec![nodes.iter()];
+    while let Some(top) = stack.last_mut() {
+        let Some(n) = top.next() else {
+            stack.pop();
+            continue;
+        };
+        outline_line(n, stack.len() - 1, out);
+        if let Node::Element(e) = n {
+            stack.push(e.children.iter());
+        }
+    }
+}
+
+fn outline_line(n: &Node, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    match n {
+        Node::Element(e) => {
+            let _ = write!(out, "{pad}<{}", e.name);
+            let mut attrs = e.attrs.clone();
+            attrs.sort();
+            for (k, v) in &attrs {
+                let _ = write!(out, " {k}={v:?}");
             }
-            Node::Text(t) | Node::CData(t) => {
-                let _ = writeln!(out, "{pad}{t:?}");
-            }
-            Node::Comment(c) => {
-                let _ = writeln!(out, "{pad}<!--{c:?}-->");
-            }
-            Node::Raw(r) => {
-                let _ = writeln!(out, "{pad}<{r:?}>");
-            }
+            out.push_str(">\n");
+        }
+        Node::Text(t) | Node::CData(t) => {
+            let _ = writeln!(out, "{pad}{t:?}");
+        }
+        Node::Comment(c) => {
+            let _ = writeln!(out, "{pad}<!--{c:?}-->");
+        }
+        Node::Raw(r) => {
+            let _ = writeln!(out, "{pad}<{r:?}>");
         }
     }
 }
@@ -316,20 +369,20 @@ mod tests {
     fn normalised_ignores_spelling() {
         let a = "<p><b>x</b> y</p><ac:structured-macro ac:name=\"m\" ac:macro-id=\"1\"><ac:parameter ac:name=\"b\">2</ac:parameter><ac:parameter ac:name=\"a\">1</ac:parameter></ac:structured-macro>";
         let b = "<strong>x</strong>y<ac:structured-macro ac:name=\"m\"><ac:parameter ac:name=\"a\">1</ac:parameter><ac:parameter ac:name=\"b\">2</ac:parameter></ac:structured-macro>";
-        assert_eq!(normalized(a), normalized(b));
-        assert_ne!(normalized(a), normalized("<p>x y</p>"));
+        assert_eq!(normalized(a).unwrap(), normalized(b).unwrap());
+        assert_ne!(normalized(a).unwrap(), normalized("<p>x y</p>").unwrap());
     }
 
     #[test]
     fn census_counts_and_survival() {
         let doc = "<ac:structured-macro ac:name=\"toc\" /><ac:link><ri:page ri:content-title=\"T\" /></ac:link><ac:link><ri:user ri:account-id=\"u1\" /></ac:link><ac:image><ri:attachment ri:filename=\"a.png\" /></ac:image><ac:task-list><ac:task><ac:task-status>complete</ac:task-status><ac:task-body>Do</ac:task-body></ac:task></ac:task-list>";
-        let c = census(doc);
+        let c = census(doc).unwrap();
         assert_eq!(c.macros, vec!["toc()"]);
         assert_eq!(c.page_links, vec!["/T"]);
         assert_eq!(c.mentions, vec!["u1"]);
         assert_eq!(c.images, vec!["a.png"]);
         assert_eq!(c.tasks, vec!["[x] Do"]);
-        let s = c.survival(&census("<ac:structured-macro ac:name=\"toc\" />"));
+        let s = c.survival(&census("<ac:structured-macro ac:name=\"toc\" />").unwrap());
         assert_eq!(s.macros, (1, 1));
         assert_eq!(s.page_links, (0, 1));
     }

@@ -12,10 +12,11 @@ use pulldown_cmark::{
     TagEnd,
 };
 
-use crate::Stats;
 use crate::links;
 use crate::to_md::{EMOTICONS, MARK, PANELS};
+use crate::xml::TooDeep;
 use crate::xml::{self, Element, Issue, Node, Token, WriteMode};
+use crate::{MAX_DEPTH, Stats};
 
 pub(crate) struct Converted {
     pub storage: String,
@@ -31,36 +32,64 @@ pub(crate) fn options() -> Options {
         | Options::ENABLE_HEADING_ATTRIBUTES
 }
 
-pub(crate) fn convert(input: &str) -> Converted {
+/// Converts a Markdown document. Each top-level node is written out and dropped as soon as it
+/// is complete, so memory holds the input, pulldown-cmark's block tree, the storage and one
+/// top-level subtree.
+pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
     let mut b = Builder {
         src: input,
         stack: vec![Frame {
             el: Element::new("#root"),
             kind: Kind::Root,
+            levels: 0,
         }],
+        depth: 0,
         issues: Vec::new(),
         table: TableState::default(),
         code: None,
         html_block: None,
     };
+    let mut out = Output {
+        storage: String::with_capacity(input.len() / 2 * 3),
+        next_task: 1,
+    };
     for (event, range) in Parser::new_ext(input, options()).into_offset_iter() {
-        b.event(event, range);
+        b.event(event, range)?;
+        out.write(b.drain_complete());
     }
     let mut issues = std::mem::take(&mut b.issues);
     while b.stack.len() > 1 {
         b.pop_top(&mut issues);
     }
-    let mut nodes = b.stack.pop().map(|f| f.el.children).unwrap_or_default();
-    fix_up(&mut nodes);
-    let storage = xml::to_string(&nodes, WriteMode::default());
+    out.write(b.stack[0].el.children.drain(..));
     let stats = Stats {
-        output_bytes: storage.len(),
+        output_bytes: out.storage.len(),
         ..Stats::default()
     };
-    Converted {
-        storage,
+    Ok(Converted {
+        storage: out.storage,
         issues,
         stats,
+    })
+}
+
+/// The storage written so far, and the next task id.
+struct Output {
+    storage: String,
+    next_task: u32,
+}
+
+impl Output {
+    /// Finishes complete top-level nodes (post-order rewrites) and writes them.
+    fn write(&mut self, nodes: impl Iterator<Item = Node>) {
+        for mut node in nodes {
+            fix_nodes(std::slice::from_mut(&mut node), &mut self.next_task);
+            xml::write_nodes(
+                std::slice::from_ref(&node),
+                WriteMode::default(),
+                &mut self.storage,
+            );
+        }
     }
 }
 
@@ -86,6 +115,23 @@ enum Kind {
 struct Frame {
     el: Element,
     kind: Kind,
+    /// Storage levels this frame can become (see [`levels`]).
+    levels: usize,
+}
+
+/// How many levels of storage an element opened here can become, so that the depth the
+/// builder counts bounds the depth of the storage it writes: a panel becomes
+/// `ac:structured-macro` + `ac:rich-text-body`, a link to one of our schemes `ac:link` +
+/// `ac:link-body`, an image `ac:image` + `ri:url`, `<details>` an expand macro with its body,
+/// `<a id>` an anchor macro with its parameter. (A task item, `ac:task` + `ac:task-body`,
+/// takes its second level when its marker arrives.)
+fn levels(name: &str, kind: &Kind) -> usize {
+    match kind {
+        Kind::Alert | Kind::Image { .. } => 2,
+        Kind::Link { url, .. } if links::is_ours(url) => 2,
+        Kind::Html if matches!(name, "details" | "a") => 2,
+        _ => 1,
+    }
 }
 
 #[derive(Default)]
@@ -98,6 +144,8 @@ struct TableState {
 struct Builder<'a> {
     src: &'a str,
     stack: Vec<Frame>,
+    /// Storage depth of the open frames: the sum of their `levels`.
+    depth: usize,
     issues: Vec<Issue>,
     table: TableState,
     /// Fenced code being collected: (info, text).
@@ -121,18 +169,58 @@ impl Builder<'_> {
         top.children.push(node);
     }
 
-    fn open(&mut self, name: &str, kind: Kind, pos: usize) {
+    /// Refuses an element `levels` deep below the open frames when that passes [`MAX_DEPTH`].
+    fn room(&self, levels: usize, pos: usize) -> Result<(), TooDeep> {
+        if self.depth + levels > MAX_DEPTH {
+            Err(TooDeep { pos })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn open(&mut self, name: &str, kind: Kind, pos: usize) -> Result<(), TooDeep> {
         let mut el = Element::new(name);
         el.pos = pos;
-        self.stack.push(Frame { el, kind });
+        self.push_frame(el, kind)
+    }
+
+    fn push_frame(&mut self, el: Element, kind: Kind) -> Result<(), TooDeep> {
+        let levels = levels(&el.name, &kind);
+        self.room(levels, el.pos)?;
+        self.depth += levels;
+        self.stack.push(Frame { el, kind, levels });
+        Ok(())
+    }
+
+    /// Adds an element with no frame of its own, `levels` deep (a code macro is two).
+    fn push_leaf(&mut self, el: Element, levels: usize, pos: usize) -> Result<(), TooDeep> {
+        self.room(levels, pos)?;
+        self.push_node(Node::Element(el));
+        Ok(())
+    }
+
+    /// Removes the top frame; the root stays.
+    fn pop_frame(&mut self) -> Option<Frame> {
+        if self.stack.len() <= 1 {
+            return None;
+        }
+        let frame = self.stack.pop()?;
+        self.depth -= frame.levels;
+        Some(frame)
+    }
+
+    /// Takes the complete top-level nodes: all but a last text node, which later text may
+    /// still join.
+    fn drain_complete(&mut self) -> std::vec::Drain<'_, Node> {
+        let root = &mut self.stack[0].el.children;
+        let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
+        let end = root.len().saturating_sub(keep);
+        root.drain(..end)
     }
 
     /// Pops the top frame into its parent, turning link/image frames into storage.
     fn pop_top(&mut self, issues: &mut Vec<Issue>) {
-        if self.stack.len() <= 1 {
-            return;
-        }
-        let Some(frame) = self.stack.pop() else {
+        let Some(frame) = self.pop_frame() else {
             return;
         };
         if frame.kind == Kind::Html {
@@ -167,62 +255,67 @@ impl Builder<'_> {
         self.issues = issues;
     }
 
-    fn event(&mut self, event: Event<'_>, range: Range<usize>) {
+    fn event(&mut self, event: Event<'_>, range: Range<usize>) -> Result<(), TooDeep> {
         let pos = range.start;
         if let Some((_, text)) = &mut self.code {
             match event {
-                Event::Text(t) => {
-                    text.push_str(&t);
-                    return;
-                }
+                Event::Text(t) => text.push_str(&t),
                 Event::End(TagEnd::CodeBlock) => {
                     if let Some((info, text)) = self.code.take() {
                         let el = code_macro(&info, &text);
-                        self.push_node(Node::Element(el));
+                        self.push_leaf(el, 2, pos)?;
                     }
-                    return;
                 }
-                _ => return,
+                _ => {}
             }
+            return Ok(());
         }
         if let Some((_, buf)) = &mut self.html_block {
             match event {
                 Event::Html(h) => {
                     buf.push_str(&h);
-                    return;
+                    return Ok(());
                 }
                 Event::End(TagEnd::HtmlBlock) => {
                     if let Some((at, buf)) = self.html_block.take() {
-                        self.html(&buf, at, true);
+                        self.html(&buf, at, true)?;
                     }
-                    return;
+                    return Ok(());
                 }
                 _ => {}
             }
         }
         match event {
             Event::Start(Tag::HtmlBlock) => self.html_block = Some((pos, String::new())),
-            Event::Start(tag) => self.start(tag, pos),
+            Event::Start(tag) => self.start(tag, pos)?,
             Event::End(end) => self.end(end),
-            Event::Text(t) => self.text(&t, range),
+            Event::Text(t) => self.text(&t, range)?,
             Event::Code(t) => {
                 let el = Element::new("code").with_child(Node::Text(t.to_string()));
-                self.push_node(Node::Element(el));
+                self.push_leaf(el, 1, pos)?;
             }
             Event::InlineMath(t) | Event::DisplayMath(t) => {
                 self.push_node(Node::Text(t.to_string()))
             }
-            Event::Html(h) => self.html(&h, pos, true),
-            Event::InlineHtml(h) => self.html(&h, pos, false),
+            Event::Html(h) => self.html(&h, pos, true)?,
+            Event::InlineHtml(h) => self.html(&h, pos, false)?,
             Event::FootnoteReference(f) => self.push_node(Node::Text(format!("[^{f}]"))),
             Event::SoftBreak => self.push_node(Node::Text("\n".into())),
-            Event::HardBreak => self.push_node(Node::Element(Element::new("br"))),
-            Event::Rule => self.push_node(Node::Element(Element::new("hr"))),
+            Event::HardBreak => self.push_leaf(Element::new("br"), 1, pos)?,
+            Event::Rule => self.push_leaf(Element::new("hr"), 1, pos)?,
             Event::TaskListMarker(done) => {
-                let last = self.stack.len() - 1;
-                if let Some(f) = self.stack.get_mut(last)
-                    && f.el.name == "li"
+                // The marker belongs to the item; in a loose list its paragraph is open already.
+                let mut at = self.stack.len() - 1;
+                if at > 1 && self.stack[at].el.name == "p" && self.stack[at].el.children.is_empty()
                 {
+                    at -= 1;
+                }
+                if at > 0 && self.stack[at].el.name == "li" {
+                    // A task item becomes `ac:task` + `ac:task-body`: one level more than `li`.
+                    self.room(1, pos)?;
+                    self.depth += 1;
+                    let f = &mut self.stack[at];
+                    f.levels += 1;
                     f.el.attrs.push((
                         "data-task".into(),
                         if done { "complete" } else { "incomplete" }.into(),
@@ -230,11 +323,12 @@ impl Builder<'_> {
                 }
             }
         }
+        Ok(())
     }
 
-    fn start(&mut self, tag: Tag<'_>, pos: usize) {
+    fn start(&mut self, tag: Tag<'_>, pos: usize) -> Result<(), TooDeep> {
         match tag {
-            Tag::Paragraph => self.open("p", Kind::Md(TagEnd::Paragraph), pos),
+            Tag::Paragraph => self.open("p", Kind::Md(TagEnd::Paragraph), pos)?,
             Tag::Heading {
                 level,
                 id,
@@ -249,7 +343,7 @@ impl Builder<'_> {
                     HeadingLevel::H5 => 5,
                     HeadingLevel::H6 => 6,
                 };
-                self.open(&format!("h{n}"), Kind::Md(TagEnd::Heading(level)), pos);
+                self.open(&format!("h{n}"), Kind::Md(TagEnd::Heading(level)), pos)?;
                 if let Some(id) = id {
                     self.top().attrs.push(("id".into(), id.to_string()));
                 }
@@ -259,7 +353,7 @@ impl Builder<'_> {
                 }
             }
             Tag::BlockQuote(None) => {
-                self.open("blockquote", Kind::Md(TagEnd::BlockQuote(None)), pos)
+                self.open("blockquote", Kind::Md(TagEnd::BlockQuote(None)), pos)?
             }
             Tag::BlockQuote(Some(kind)) => {
                 let name = match kind {
@@ -269,7 +363,7 @@ impl Builder<'_> {
                     BlockQuoteKind::Caution => "warning",
                 };
                 debug_assert!(PANELS.iter().any(|(n, _)| *n == name));
-                self.open("ac:structured-macro", Kind::Alert, pos);
+                self.open("ac:structured-macro", Kind::Alert, pos)?;
                 self.top().attrs.push(("ac:name".into(), name.into()));
             }
             Tag::CodeBlock(kind) => {
@@ -282,35 +376,35 @@ impl Builder<'_> {
             Tag::HtmlBlock => {}
             Tag::List(start) => match start {
                 Some(n) => {
-                    self.open("ol", Kind::Md(TagEnd::List(true)), pos);
+                    self.open("ol", Kind::Md(TagEnd::List(true)), pos)?;
                     if n != 1 {
                         self.top().attrs.push(("start".into(), n.to_string()));
                     }
                 }
-                None => self.open("ul", Kind::Md(TagEnd::List(false)), pos),
+                None => self.open("ul", Kind::Md(TagEnd::List(false)), pos)?,
             },
-            Tag::Item => self.open("li", Kind::Md(TagEnd::Item), pos),
+            Tag::Item => self.open("li", Kind::Md(TagEnd::Item), pos)?,
             Tag::Table(aligns) => {
                 self.table = TableState {
                     aligns,
                     in_head: false,
                     col: 0,
                 };
-                self.open("table", Kind::Md(TagEnd::Table), pos);
-                self.open("tbody", Kind::Md(TagEnd::Table), pos);
+                self.open("table", Kind::Md(TagEnd::Table), pos)?;
+                self.open("tbody", Kind::Md(TagEnd::Table), pos)?;
             }
             Tag::TableHead => {
                 self.table.in_head = true;
                 self.table.col = 0;
-                self.open("tr", Kind::Md(TagEnd::TableHead), pos);
+                self.open("tr", Kind::Md(TagEnd::TableHead), pos)?;
             }
             Tag::TableRow => {
                 self.table.col = 0;
-                self.open("tr", Kind::Md(TagEnd::TableRow), pos);
+                self.open("tr", Kind::Md(TagEnd::TableRow), pos)?;
             }
             Tag::TableCell => {
                 let name = if self.table.in_head { "th" } else { "td" };
-                self.open(name, Kind::Md(TagEnd::TableCell), pos);
+                self.open(name, Kind::Md(TagEnd::TableCell), pos)?;
                 let align = match self.table.aligns.get(self.table.col) {
                     Some(Alignment::Left) => Some("left"),
                     Some(Alignment::Center) => Some("center"),
@@ -324,11 +418,11 @@ impl Builder<'_> {
                 }
                 self.table.col += 1;
             }
-            Tag::Emphasis => self.open("em", Kind::Md(TagEnd::Emphasis), pos),
-            Tag::Strong => self.open("strong", Kind::Md(TagEnd::Strong), pos),
-            Tag::Strikethrough => self.open("del", Kind::Md(TagEnd::Strikethrough), pos),
-            Tag::Superscript => self.open("sup", Kind::Md(TagEnd::Superscript), pos),
-            Tag::Subscript => self.open("sub", Kind::Md(TagEnd::Subscript), pos),
+            Tag::Emphasis => self.open("em", Kind::Md(TagEnd::Emphasis), pos)?,
+            Tag::Strong => self.open("strong", Kind::Md(TagEnd::Strong), pos)?,
+            Tag::Strikethrough => self.open("del", Kind::Md(TagEnd::Strikethrough), pos)?,
+            Tag::Superscript => self.open("sup", Kind::Md(TagEnd::Superscript), pos)?,
+            Tag::Subscript => self.open("sub", Kind::Md(TagEnd::Subscript), pos)?,
             Tag::Link {
                 link_type,
                 dest_url,
@@ -341,7 +435,7 @@ impl Builder<'_> {
                     title: title.to_string(),
                     autolink,
                 };
-                self.open("a", kind, pos);
+                self.open("a", kind, pos)?;
             }
             Tag::Image {
                 dest_url, title, ..
@@ -350,14 +444,15 @@ impl Builder<'_> {
                     url: dest_url.to_string(),
                     title: title.to_string(),
                 };
-                self.open("ac:image", kind, pos);
+                self.open("ac:image", kind, pos)?;
             }
             Tag::FootnoteDefinition(_)
             | Tag::DefinitionList
             | Tag::DefinitionListTitle
             | Tag::DefinitionListDefinition
-            | Tag::MetadataBlock(_) => self.open("div", Kind::Md(TagEnd::Paragraph), pos),
+            | Tag::MetadataBlock(_) => self.open("div", Kind::Md(TagEnd::Paragraph), pos)?,
         }
+        Ok(())
     }
 
     fn end(&mut self, end: TagEnd) {
@@ -381,11 +476,11 @@ impl Builder<'_> {
     }
 
     /// Text, with `:name:` shortcodes of Confluence emoticons turned into `ac:emoticon`.
-    fn text(&mut self, t: &str, range: Range<usize>) {
+    fn text(&mut self, t: &str, range: Range<usize>) -> Result<(), TooDeep> {
         let verbatim = self.src.get(range.clone()) == Some(t);
         if !verbatim || !t.contains(':') {
             self.push_node(Node::Text(t.to_string()));
-            return;
+            return Ok(());
         }
         let escaped_start =
             range.start > 0 && self.src.as_bytes().get(range.start - 1) == Some(&b'\\');
@@ -402,7 +497,7 @@ impl Builder<'_> {
                         self.push_node(Node::Text(rest[..i].to_string()));
                     }
                     let el = Element::new("ac:emoticon").with_attr("ac:name", *name);
-                    self.push_node(Node::Element(el));
+                    self.push_leaf(el, 1, range.start)?;
                     rest = &tail[name.len() + 1..];
                 }
                 _ => {
@@ -415,18 +510,19 @@ impl Builder<'_> {
         if !rest.is_empty() {
             self.push_node(Node::Text(rest.to_string()));
         }
+        Ok(())
     }
 
-    fn html(&mut self, html: &str, pos: usize, block: bool) {
+    fn html(&mut self, html: &str, pos: usize, block: bool) -> Result<(), TooDeep> {
         let mut issues = std::mem::take(&mut self.issues);
-        let tokens = xml::tokenize(html, pos, &mut issues);
-        for token in tokens {
-            self.feed(token, block, &mut issues);
-        }
+        let fed = xml::tokenize(html, pos, &mut issues, |token, issues| {
+            self.feed(token, block, issues)
+        });
         self.issues = issues;
+        fed
     }
 
-    fn feed(&mut self, token: Token, block: bool, issues: &mut Vec<Issue>) {
+    fn feed(&mut self, token: Token, block: bool, issues: &mut Vec<Issue>) -> Result<(), TooDeep> {
         match token {
             Token::Start {
                 name,
@@ -441,17 +537,15 @@ impl Builder<'_> {
                     pos,
                 };
                 if empty || xml::is_void(&el.name) {
-                    self.push_node(Node::Element(el));
+                    let levels = levels(&el.name, &Kind::Html);
+                    self.push_leaf(el, levels, pos)?;
                 } else {
-                    self.stack.push(Frame {
-                        el,
-                        kind: Kind::Html,
-                    });
+                    self.push_frame(el, Kind::Html)?;
                 }
             }
             Token::End { name, pos } => {
                 if xml::is_void(&name) {
-                    return;
+                    return Ok(());
                 }
                 let mut found = None;
                 for (i, f) in self.stack.iter().enumerate().rev() {
@@ -468,7 +562,7 @@ impl Builder<'_> {
                         while self.stack.len() > idx + 1 {
                             self.pop_top(issues);
                         }
-                        if let Some(frame) = self.stack.pop() {
+                        if let Some(frame) = self.pop_frame() {
                             let node = finish_frame(frame);
                             self.push_node(node);
                         }
@@ -489,34 +583,34 @@ impl Builder<'_> {
                 Some(inner) if inner.starts_with([' ', '\n', '\t']) => {
                     // Placeholder: the storage XML it carries goes back into the tree.
                     let base = self.stack.last().map(|f| f.el.pos).unwrap_or(0);
-                    let tokens = xml::tokenize(&inner[1..], base, issues);
-                    for t in tokens {
-                        self.feed(t, block, issues);
-                    }
+                    xml::tokenize(&inner[1..], base, issues, |t, issues| {
+                        self.feed(t, block, issues)
+                    })?;
                 }
                 _ => self.push_node(Node::Comment(c)),
             },
             Token::Raw(r) => self.push_node(Node::Raw(r)),
         }
+        Ok(())
     }
 }
 
 /// Turns a closed frame into its storage node.
 fn finish_frame(frame: Frame) -> Node {
-    let Frame { el, kind } = frame;
+    let Frame { el, kind, .. } = frame;
     match kind {
         Kind::Link {
             url,
             title,
             autolink,
-        } => match links::link_element(&url, &title, el.children.clone(), autolink) {
-            Some(link) => Node::Element(link),
-            None => {
+        } => match links::link_element(&url, &title, el.children, autolink) {
+            Ok(link) => Node::Element(link),
+            Err(children) => {
                 let mut a = Element::new("a").with_attr("href", url);
                 if !title.is_empty() {
                     a.attrs.push(("title".into(), title));
                 }
-                a.children = el.children;
+                a.children = children;
                 Node::Element(a)
             }
         },
@@ -525,13 +619,21 @@ fn finish_frame(frame: Frame) -> Node {
             Node::Element(links::image_element(&url, &title, &alt))
         }
         Kind::Alert => {
+            let Element {
+                name,
+                attrs,
+                children,
+                pos,
+            } = el;
             let mut m = Element {
+                name,
+                attrs,
                 children: Vec::new(),
-                ..el.clone()
+                pos,
             };
             let mut body = Element::new("ac:rich-text-body");
             let mut leading = true;
-            for n in el.children {
+            for n in children {
                 match n {
                     Node::Element(p) if leading && p.name == "ac:parameter" => {
                         m.children.push(Node::Element(p))
@@ -603,43 +705,40 @@ fn trim_task_body(mut nodes: Vec<Node>) -> Vec<Node> {
 }
 
 /// Post-order rewrites: `<details>` → expand, `<a id>` → anchor, nested comments, task ids.
-fn fix_up(nodes: &mut [Node]) {
-    let mut next_task = 1u32;
-    fix_nodes(nodes, &mut next_task);
-}
-
+/// Recursive: the depth is bounded by [`MAX_DEPTH`] (the builder refuses deeper input).
 fn fix_nodes(nodes: &mut [Node], next_task: &mut u32) {
     for n in nodes.iter_mut() {
         if let Node::Element(e) = n {
             fix_nodes(&mut e.children, next_task);
-            if e.name == xml::NESTED_COMMENT {
-                *n = Node::Comment(e.text());
-                continue;
-            }
-            if e.name == "details" && e.attrs.is_empty() {
-                *n = Node::Element(expand_macro(std::mem::replace(e, Element::new("x"))));
-                continue;
-            }
-            if e.name == "a"
-                && e.children.is_empty()
-                && e.attrs.len() == 1
-                && let Some(id) = e.attr("id")
-            {
-                let param = Element::new("ac:parameter")
-                    .with_attr("ac:name", "")
-                    .with_child(Node::Text(id.to_string()));
-                let m = Element::new("ac:structured-macro")
-                    .with_attr("ac:name", "anchor")
-                    .with_child(Node::Element(param));
-                *n = Node::Element(m);
-                continue;
-            }
-            if e.name == "ac:task" && e.child("ac:task-id").is_none() {
-                let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string()));
-                e.children.insert(0, Node::Element(id));
-                *next_task += 1;
-            }
+            fix_node(n, next_task);
         }
+    }
+}
+
+/// The rewrite of one element whose children are done (kept out of the recursive
+/// [`fix_nodes`] so its frame stays small).
+fn fix_node(n: &mut Node, next_task: &mut u32) {
+    let Node::Element(e) = n else { return };
+    if e.name == xml::NESTED_COMMENT {
+        *n = Node::Comment(e.text());
+    } else if e.name == "details" && e.attrs.is_empty() {
+        *n = Node::Element(expand_macro(std::mem::replace(e, Element::new("x"))));
+    } else if e.name == "a"
+        && e.children.is_empty()
+        && e.attrs.len() == 1
+        && let Some(id) = e.attr("id")
+    {
+        let param = Element::new("ac:parameter")
+            .with_attr("ac:name", "")
+            .with_child(Node::Text(id.to_string()));
+        let m = Element::new("ac:structured-macro")
+            .with_attr("ac:name", "anchor")
+            .with_child(Node::Element(param));
+        *n = Node::Element(m);
+    } else if e.name == "ac:task" && e.child("ac:task-id").is_none() {
+        let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string()));
+        e.children.insert(0, Node::Element(id));
+        *next_task += 1;
     }
 }
 
@@ -773,7 +872,7 @@ mod tests {
     use super::*;
 
     fn st(md: &str) -> String {
-        convert(md).storage
+        convert(md).unwrap().storage
     }
 
     #[test]
@@ -822,7 +921,7 @@ mod tests {
 
     #[test]
     fn unclosed_inline_html_is_reported() {
-        let c = convert("a <span>b\n\nc");
+        let c = convert("a <span>b\n\nc").unwrap();
         assert!(c.storage.contains("<span>b</span>"), "{}", c.storage);
         assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
     }

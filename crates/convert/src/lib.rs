@@ -6,14 +6,21 @@
 //! `confluence-page:` links), and the rest travels as the original XML inside a
 //! `<!--confluence …-->` comment that the reverse direction puts back.
 //! Malformed input never panics; it converts what it can and reports the rest with a position.
+//! Input nested deeper than [`MAX_DEPTH`] is refused with [`ConvertError::TooDeep`]: every
+//! walk over a document is bounded by that depth, so no input can overflow a thread's stack.
 //!
 //! ```
 //! use conflux_convert::{markdown_to_storage, storage_to_markdown};
 //!
-//! let md = storage_to_markdown("<h1>Plan</h1><ac:structured-macro ac:name=\"toc\" />");
+//! let md = storage_to_markdown("<h1>Plan</h1><ac:structured-macro ac:name=\"toc\" />")?;
 //! assert!(md.output.starts_with("# Plan\n"));
-//! let back = markdown_to_storage(&md.output);
+//! let back = markdown_to_storage(&md.output)?;
 //! assert!(back.output.contains("ac:name=\"toc\""));
+//!
+//! // Input nested deeper than MAX_DEPTH is refused, never a stack overflow.
+//! let deep = "<div>".repeat(conflux_convert::MAX_DEPTH + 1);
+//! assert!(storage_to_markdown(&deep).is_err());
+//! # Ok::<(), conflux_convert::ConvertError>(())
 //! ```
 
 mod census;
@@ -30,13 +37,54 @@ pub use census::{Census, Survival, census, normalized};
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, ConvertError>;
 
-/// Errors of this crate. Conversions themselves do not fail: they report [`Warning`]s.
-#[derive(Debug, thiserror::Error)]
+/// The deepest nesting of storage elements this crate reads or writes: 512.
+///
+/// The parsers refuse deeper input with [`ConvertError::TooDeep`] instead of recursing until the
+/// thread's stack runs out (a stack overflow aborts the whole process and cannot be caught).
+/// Depth counts storage elements: `<ul><li>` is two levels, and Markdown is measured by the
+/// storage it becomes (`> ` is one level, a list item two, a `> [!NOTE]` panel two).
+/// Pages written in Confluence's editors nest a few dozen levels at most.
+///
+/// At this depth a conversion there and back uses about a quarter of a 2 MiB thread stack
+/// (tokio's default for worker threads) in a debug build; the tests run every conversion at
+/// the limit on such a thread.
+pub const MAX_DEPTH: usize = 512;
+
+/// Errors of this crate. Conversions of well-formed or malformed input do not fail: they
+/// report [`Warning`]s. Only input nested deeper than [`MAX_DEPTH`] is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConvertError {
     /// A format name that is neither `storage` nor `markdown`.
     #[error("unknown format `{0}`; use `storage` or `markdown`")]
     UnknownFormat(String),
+    /// The input nests deeper than [`MAX_DEPTH`] levels; nothing was converted.
+    #[error(
+        "the {format} input is nested deeper than {limit} levels (at line {line}, column {col}); \
+         flatten it, or keep that part as storage"
+    )]
+    TooDeep {
+        /// The input format.
+        format: Format,
+        /// The limit, [`MAX_DEPTH`].
+        limit: usize,
+        /// 1-based line of the first construct past the limit.
+        line: usize,
+        /// 1-based column (in characters) of that construct.
+        col: usize,
+    },
+}
+
+impl ConvertError {
+    fn too_deep(format: Format, input: &str, deep: xml::TooDeep) -> Self {
+        let (line, col) = xml::locate(input, deep.pos);
+        ConvertError::TooDeep {
+            format,
+            limit: MAX_DEPTH,
+            line,
+            col,
+        }
+    }
 }
 
 /// The two representations this crate converts between.
@@ -137,15 +185,21 @@ fn warnings(input: &str, mut issues: Vec<xml::Issue>) -> Vec<Warning> {
 }
 
 /// Converts storage format to Markdown.
-pub fn storage_to_markdown(storage: &str) -> ConvertOutcome {
-    let c = to_md::convert(storage);
-    outcome(storage, c.markdown, c.issues, c.stats)
+///
+/// Fails only on input nested deeper than [`MAX_DEPTH`].
+pub fn storage_to_markdown(storage: &str) -> Result<ConvertOutcome> {
+    let c =
+        to_md::convert(storage).map_err(|d| ConvertError::too_deep(Format::Storage, storage, d))?;
+    Ok(outcome(storage, c.markdown, c.issues, c.stats))
 }
 
 /// Converts Markdown to storage format.
-pub fn markdown_to_storage(markdown: &str) -> ConvertOutcome {
-    let c = from_md::convert(markdown);
-    outcome(markdown, c.storage, c.issues, c.stats)
+///
+/// Fails only on input nested deeper than [`MAX_DEPTH`], counted in the storage it becomes.
+pub fn markdown_to_storage(markdown: &str) -> Result<ConvertOutcome> {
+    let c = from_md::convert(markdown)
+        .map_err(|d| ConvertError::too_deep(Format::Markdown, markdown, d))?;
+    Ok(outcome(markdown, c.storage, c.issues, c.stats))
 }
 
 fn outcome(input: &str, output: String, issues: Vec<xml::Issue>, stats: Stats) -> ConvertOutcome {
@@ -162,15 +216,23 @@ fn outcome(input: &str, output: String, issues: Vec<xml::Issue>, stats: Stats) -
 ///
 /// Same-format conversions normalise (storage is re-serialised, Markdown goes through storage
 /// and back). The caller prints `output` to stdout, each warning (`line:col: message`) to
-/// stderr, and exits non-zero when `failed` is set.
-pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> ConvertOutcome {
+/// stderr, and exits non-zero when `failed` is set. Input nested deeper than [`MAX_DEPTH`] is
+/// an error.
+pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Result<ConvertOutcome> {
     let mut out = match (from, to) {
-        (Format::Storage, Format::Markdown) => storage_to_markdown(input),
-        (Format::Markdown, Format::Storage) => markdown_to_storage(input),
+        (Format::Storage, Format::Markdown) => storage_to_markdown(input)?,
+        (Format::Markdown, Format::Storage) => markdown_to_storage(input)?,
         (Format::Storage, Format::Storage) => {
             let mut issues = Vec::new();
-            let nodes = xml::parse(input, &mut issues);
-            let output = xml::to_string(&nodes, xml::WriteMode::default());
+            let mut output = String::with_capacity(input.len());
+            xml::parse_each(input, &mut issues, |node| {
+                xml::write_nodes(
+                    std::slice::from_ref(&node),
+                    xml::WriteMode::default(),
+                    &mut output,
+                )
+            })
+            .map_err(|d| ConvertError::too_deep(Format::Storage, input, d))?;
             let stats = Stats {
                 output_bytes: output.len(),
                 ..Stats::default()
@@ -178,8 +240,8 @@ pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Conve
             outcome(input, output, issues, stats)
         }
         (Format::Markdown, Format::Markdown) => {
-            let there = markdown_to_storage(input);
-            let mut back = storage_to_markdown(&there.output);
+            let there = markdown_to_storage(input)?;
+            let mut back = storage_to_markdown(&there.output)?;
             back.warnings = there.warnings;
             back.failed = back.output.trim().is_empty() && !input.trim().is_empty();
             back
@@ -188,7 +250,7 @@ pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Conve
     if strict && !out.warnings.is_empty() {
         out.failed = true;
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -204,14 +266,15 @@ mod tests {
 
     #[test]
     fn strict_fails_on_warnings_only() {
-        let ok = run_convert(Format::Storage, Format::Markdown, "<p>fine</p>", true);
+        let ok = run_convert(Format::Storage, Format::Markdown, "<p>fine</p>", true).unwrap();
         assert!(!ok.failed);
         let bad = run_convert(
             Format::Storage,
             Format::Markdown,
             "<p>x &bogus; y</p>",
             true,
-        );
+        )
+        .unwrap();
         assert!(bad.failed);
         assert_eq!(
             bad.warnings[0].to_string(),
@@ -222,19 +285,20 @@ mod tests {
             Format::Markdown,
             "<p>x &bogus; y</p>",
             false,
-        );
+        )
+        .unwrap();
         assert!(!lenient.failed);
     }
 
     #[test]
     fn nothing_converted_fails() {
-        let out = run_convert(Format::Storage, Format::Markdown, "<p></p>", false);
+        let out = run_convert(Format::Storage, Format::Markdown, "<p></p>", false).unwrap();
         assert!(
             !out.failed,
             "an empty paragraph still produces output: {:?}",
             out.output
         );
-        let out = run_convert(Format::Storage, Format::Markdown, "   ", false);
+        let out = run_convert(Format::Storage, Format::Markdown, "   ", false).unwrap();
         assert!(!out.failed);
     }
 }

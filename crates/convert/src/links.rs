@@ -361,13 +361,13 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
     Some(format!("[{}]({d})", escape_md(&text).replace('\n', " ")))
 }
 
-/// Builds storage for a Markdown link to one of our schemes; `None` for ordinary URLs.
+/// Builds storage for a Markdown link to one of our schemes; ordinary URLs give the body back.
 pub(crate) fn link_element(
     url: &str,
     title: &str,
     body: Vec<Node>,
     autolink: bool,
-) -> Option<Element> {
+) -> Result<Element, Vec<Node>> {
     let extras = parse_extras(title).unwrap_or_default();
     let (ac_extra, ri_extra): (Vec<_>, Vec<_>) =
         extras.into_iter().partition(|(k, _)| k.starts_with("ac:"));
@@ -410,9 +410,9 @@ pub(crate) fn link_element(
     } else if let Some(rest) = url.strip_prefix(SPACE) {
         Some(Element::new("ri:space").with_attr("ri:space-key", dec(rest)))
     } else if let Some(rest) = url.strip_prefix(STATUS) {
-        return Some(status_element(rest, &text));
+        return Ok(status_element(rest, &text));
     } else {
-        return None;
+        return Err(body);
     };
     if let Some(mut r) = resource {
         r.attrs.extend(ri_extra);
@@ -431,7 +431,7 @@ pub(crate) fn link_element(
             link.children.push(Node::Element(b));
         }
     }
-    Some(link)
+    Ok(link)
 }
 
 fn status_element(rest: &str, text: &str) -> Element {

@@ -5,7 +5,7 @@
 //! can restore it. Containers whose content does have a Markdown form (layouts, macros with a
 //! rich-text body) get an opening and a closing comment around converted Markdown.
 
-use crate::xml::{self, Element, Issue, Node, WriteMode};
+use crate::xml::{self, Element, Issue, Node, TooDeep, WriteMode};
 use crate::{Stats, links};
 
 /// Prefix of every placeholder comment: `<!--confluence <ac:…>-->`.
@@ -59,22 +59,82 @@ pub(crate) struct Converted {
     pub stats: Stats,
 }
 
-pub(crate) fn convert(input: &str) -> Converted {
+/// Converts a storage document. Top-level nodes are converted as the parser completes them
+/// and then dropped, so memory holds the input, the Markdown and one top-level subtree.
+pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
     let mut issues = Vec::new();
-    let nodes = xml::parse(input, &mut issues);
-    let mut cx = Cx {
-        stats: Stats::default(),
+    let mut top = TopLevel {
+        cx: Cx {
+            stats: Stats::default(),
+        },
+        markdown: String::with_capacity(input.len() / 4 * 3),
+        prev: None,
+        run: Vec::new(),
     };
-    let blocks = cx.blocks(&nodes);
-    let mut markdown = join_blocks(&blocks);
+    xml::parse_each(input, &mut issues, |node| top.node(node))?;
+    top.flush();
+    let TopLevel {
+        mut cx,
+        mut markdown,
+        ..
+    } = top;
     if !markdown.is_empty() {
         markdown.push('\n');
     }
     cx.stats.output_bytes = markdown.len();
-    Converted {
+    Ok(Converted {
         markdown,
         issues,
         stats: cx.stats,
+    })
+}
+
+/// The document level of [`Cx::blocks`], fed one complete top-level node at a time.
+struct TopLevel {
+    cx: Cx,
+    markdown: String,
+    /// The list kind of the last block written, so an adjacent list of the same kind differs.
+    prev: Option<ListKind>,
+    /// Inline nodes waiting to become a paragraph.
+    run: Vec<Node>,
+}
+
+impl TopLevel {
+    fn node(&mut self, node: Node) {
+        if !is_block(&node) {
+            self.run.push(node);
+            return;
+        }
+        self.flush();
+        let block = match &node {
+            Node::Element(e) => self.cx.block(e, self.prev),
+            other => Block {
+                text: self
+                    .cx
+                    .placeholder_block(|m, o| xml::write_nodes(std::slice::from_ref(other), m, o)),
+                list: None,
+            },
+        };
+        self.push(block);
+    }
+
+    fn flush(&mut self) {
+        if !self.run.iter().all(is_ws) {
+            let text = self.cx.paragraph(&self.run);
+            self.push(Block { text, list: None });
+        }
+        self.run.clear();
+    }
+
+    fn push(&mut self, block: Block) {
+        if block.text.is_empty() {
+            return;
+        }
+        if !self.markdown.is_empty() {
+            self.markdown.push_str("\n\n");
+        }
+        self.markdown.push_str(&block.text);
+        self.prev = block.list;
     }
 }
 
@@ -84,10 +144,22 @@ struct Block {
     list: Option<ListKind>,
 }
 
+/// A list's kind; `true` for the alternative marker (`*`, `1)`) that keeps it apart from an
+/// adjacent list of the same kind.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ListKind {
     Bullet(bool),
     Ordered(bool),
+}
+
+impl ListKind {
+    /// The marker of item number `n`.
+    fn marker(self, n: u64) -> String {
+        match self {
+            ListKind::Bullet(alt) => (if alt { "*" } else { "-" }).to_string(),
+            ListKind::Ordered(alt) => format!("{n}{}", if alt { ")" } else { "." }),
+        }
+    }
 }
 
 fn join_blocks(blocks: &[Block]) -> String {
@@ -190,7 +262,8 @@ impl Cx {
                         out.push(block);
                     }
                 } else {
-                    let text = self.placeholder_block(std::slice::from_ref(n));
+                    let text = self
+                        .placeholder_block(|m, o| xml::write_nodes(std::slice::from_ref(n), m, o));
                     out.push(Block { text, list: None });
                 }
             } else {
@@ -202,112 +275,137 @@ impl Cx {
     }
 
     fn flush(&mut self, run: &mut Vec<&Node>, out: &mut Vec<Block>) {
-        if run.iter().all(|n| is_ws(n)) {
-            run.clear();
-            return;
+        if !run.iter().all(|n| is_ws(n)) {
+            let text = self.paragraph(run.iter().copied());
+            if !text.is_empty() {
+                out.push(Block { text, list: None });
+            }
         }
-        let nodes: Vec<Node> = run.drain(..).cloned().collect();
-        let text = self.paragraph(&nodes);
-        if !text.is_empty() {
-            out.push(Block { text, list: None });
-        }
+        run.clear();
     }
 
+    // The functions on the recursive paths (`blocks` → `block` → `blockquote` → `blocks`, and
+    // `inline` → `inline_element` → `html_wrap` → `inline`) keep few locals and leave the
+    // formatting to helpers that run after the recursion has returned: in a debug build every
+    // local takes stack, and the recursion goes as deep as `MAX_DEPTH`.
+
+    /// Dispatches a block element to its form.
     fn block(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
-        let plain = |text: String| Block { text, list: None };
-        match e.name.as_str() {
-            "p" => {
-                let empty = e.children.iter().all(|n| is_ws(n) || is_br(n));
-                if !e.attrs.is_empty() || empty {
-                    return plain(self.raw_block(e));
-                }
-                let text = self.paragraph(&e.children);
-                if text.is_empty() {
-                    plain(self.raw_block(e))
-                } else {
-                    plain(text)
-                }
-            }
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => plain(self.heading(e)),
-            "ul" | "ol" => self.list(e, prev),
-            "table" => plain(self.table(e)),
-            "blockquote" if e.attrs.is_empty() => {
-                let inner = join_blocks(&self.blocks(&e.children));
-                if inner.is_empty() {
-                    plain(self.raw_block(e))
-                } else {
-                    plain(prefix_lines(&inner, "> ", ">"))
-                }
-            }
-            "hr" if e.attrs.is_empty() => plain("---".to_string()),
+        let text = match e.name.as_str() {
+            "p" => self.paragraph_block(e),
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => self.heading(e),
+            "ul" | "ol" => return self.list(e, prev),
+            "table" => self.table(e),
+            "blockquote" if e.attrs.is_empty() => self.blockquote(e),
+            "hr" if e.attrs.is_empty() => "---".to_string(),
             "div" | "section" | "article" | "aside" | "header" | "footer" | "nav" | "main"
             | "figure" | "center"
                 if e.children.iter().any(is_block) =>
             {
-                let mut open = String::new();
-                xml::write_start(
-                    &Element {
-                        children: vec![Node::Text(String::new())],
-                        ..e.clone()
-                    },
-                    WriteMode::default(),
-                    &mut open,
-                );
-                let inner = join_blocks(&self.blocks(&e.children));
-                self.stats.html_bytes += open.len() + e.name.len() + 3;
-                plain(format!("{open}\n\n{inner}\n\n</{}>", e.name))
+                self.html_container(e)
             }
-            "ac:task-list" => self.tasks(e, prev),
-            "ac:structured-macro" => plain(self.macro_block(e)),
+            "ac:task-list" => return self.tasks(e, prev),
+            "ac:structured-macro" => self.macro_block(e),
             "ac:layout" | "ac:layout-section" | "ac:layout-cell" | "ac:rich-text-body" => {
-                plain(self.wrap_block(e, None))
+                self.wrap_block(e, None)
             }
-            _ => {
-                if starts_html_block(&e.name) {
-                    plain(self.raw_block(e))
-                } else {
-                    plain(self.placeholder_block(&[Node::Element(e.clone())]))
-                }
-            }
+            name if starts_html_block(name) => self.raw_block(e),
+            _ => self.placeholder_element(e),
+        };
+        Block { text, list: None }
+    }
+
+    fn paragraph_block(&mut self, e: &Element) -> String {
+        let empty = e.children.iter().all(|n| is_ws(n) || is_br(n));
+        if !e.attrs.is_empty() || empty {
+            return self.raw_block(e);
         }
+        let text = self.paragraph(&e.children);
+        if text.is_empty() {
+            self.raw_block(e)
+        } else {
+            text
+        }
+    }
+
+    /// The children's blocks, joined.
+    fn inner_blocks(&mut self, nodes: &[Node]) -> String {
+        join_blocks(&self.blocks(nodes))
+    }
+
+    fn blockquote(&mut self, e: &Element) -> String {
+        let inner = self.inner_blocks(&e.children);
+        if inner.is_empty() {
+            self.raw_block(e)
+        } else {
+            prefix_lines(&inner, "> ", ">")
+        }
+    }
+
+    /// A `<div>` (or similar) holding blocks: HTML tags around Markdown.
+    fn html_container(&mut self, e: &Element) -> String {
+        let inner = self.inner_blocks(&e.children);
+        self.html_around_blocks(e, &inner)
+    }
+
+    fn html_around_blocks(&mut self, e: &Element, inner: &str) -> String {
+        let mut open = String::new();
+        xml::write_open(e, WriteMode::default(), &mut open);
+        self.stats.html_bytes += open.len() + e.name.len() + 3;
+        format!("{open}\n\n{inner}\n\n</{}>", e.name)
     }
 
     /// The element as raw XHTML: a CommonMark HTML block the reverse direction reads back.
     fn raw_block(&mut self, e: &Element) -> String {
         if !starts_html_block(&e.name) {
-            return self.placeholder_block(&[Node::Element(e.clone())]);
+            return self.placeholder_element(e);
         }
         let mode = WriteMode {
             no_blank_lines: true,
             ..WriteMode::default()
         };
-        let text = xml::to_string(&[Node::Element(e.clone())], mode);
+        let mut text = String::new();
+        xml::write_element(e, mode, &mut text);
         self.stats.html_bytes += text.len();
         text
     }
 
-    fn placeholder_block(&mut self, nodes: &[Node]) -> String {
+    /// A placeholder comment on its own lines; `write` puts the storage XML in it.
+    fn placeholder_block(&mut self, write: impl FnOnce(WriteMode, &mut String)) -> String {
+        self.placeholder(false, write)
+    }
+
+    /// A placeholder comment that stays on one line.
+    fn placeholder_inline(&mut self, write: impl FnOnce(WriteMode, &mut String)) -> String {
+        self.placeholder(true, write)
+    }
+
+    fn placeholder(
+        &mut self,
+        one_line: bool,
+        write: impl FnOnce(WriteMode, &mut String),
+    ) -> String {
         let mode = WriteMode {
             in_comment: true,
             no_blank_lines: true,
-            one_line: false,
+            one_line,
         };
-        let text = format!("<!--{MARK} {}-->", xml::to_string(nodes, mode));
+        let mut text = format!("<!--{MARK} ");
+        write(mode, &mut text);
+        text.push_str("-->");
         self.stats.placeholders += 1;
         self.stats.placeholder_bytes += text.len();
         text
     }
 
-    fn placeholder_inline(&mut self, nodes: &[Node]) -> String {
-        let mode = WriteMode {
-            in_comment: true,
-            no_blank_lines: true,
-            one_line: true,
-        };
-        let text = format!("<!--{MARK} {}-->", xml::to_string(nodes, mode));
-        self.stats.placeholders += 1;
-        self.stats.placeholder_bytes += text.len();
-        text
+    /// The element, whole, as a block placeholder.
+    fn placeholder_element(&mut self, e: &Element) -> String {
+        self.placeholder_block(|m, o| xml::write_element(e, m, o))
+    }
+
+    /// The element, whole, as an inline placeholder.
+    fn placeholder_inline_element(&mut self, e: &Element) -> String {
+        self.placeholder_inline(|m, o| xml::write_element(e, m, o))
     }
 
     /// Placeholder comment holding raw XML text (an opening or closing part of a container).
@@ -320,35 +418,28 @@ impl Cx {
     /// A container whose body has a Markdown form: opening comment, body, closing comment.
     /// `body` picks the child whose children are converted; `None` means the element itself.
     fn wrap_block(&mut self, e: &Element, body: Option<usize>) -> String {
-        let mode = WriteMode {
-            in_comment: true,
-            no_blank_lines: true,
-            one_line: true,
-        };
-        let (open, inner_nodes, close) = split_container(e, body, mode);
-        let inner = join_blocks(&self.blocks(inner_nodes));
+        let (open, children, close) = split_container(e, body, MARKER_MODE);
+        let inner = self.inner_blocks(children);
+        self.wrapped(open, &inner, close, "\n\n")
+    }
+
+    /// A container whose body is inline content, on one line.
+    fn wrap_inline(&mut self, e: &Element, body: Option<usize>) -> String {
+        let (open, children, close) = split_container(e, body, MARKER_MODE);
+        let inner = self.inline(children);
+        self.wrapped(open, &inner, close, "")
+    }
+
+    /// Opening marker, body, closing marker, `sep` between them (none around an empty body).
+    fn wrapped(&mut self, open: String, inner: &str, close: String, sep: &str) -> String {
         let open = self.marker(&open);
         let close = self.marker(&close);
         self.stats.placeholders += 1;
         if inner.is_empty() {
-            format!("{open}\n\n{close}")
+            format!("{open}{sep}{close}")
         } else {
-            format!("{open}\n\n{inner}\n\n{close}")
+            format!("{open}{sep}{inner}{sep}{close}")
         }
-    }
-
-    fn wrap_inline(&mut self, e: &Element) -> String {
-        let mode = WriteMode {
-            in_comment: true,
-            no_blank_lines: true,
-            one_line: true,
-        };
-        let (open, inner_nodes, close) = split_container(e, None, mode);
-        let inner = self.inline(inner_nodes);
-        let open = self.marker(&open);
-        let close = self.marker(&close);
-        self.stats.placeholders += 1;
-        format!("{open}{inner}{close}")
     }
 
     fn heading(&mut self, e: &Element) -> String {
@@ -394,27 +485,21 @@ impl Cx {
         }
         let start: u64 = e.attr("start").and_then(|s| s.parse().ok()).unwrap_or(1);
         let loose = e.elements().any(|li| li.elements().any(|c| c.name == "p"));
-        let alt = match prev {
-            Some(ListKind::Ordered(a)) if ordered => !a,
-            Some(ListKind::Bullet(a)) if !ordered => !a,
-            _ => false,
+        let kind = match prev {
+            Some(ListKind::Ordered(a)) if ordered => ListKind::Ordered(!a),
+            Some(ListKind::Bullet(a)) if !ordered => ListKind::Bullet(!a),
+            _ if ordered => ListKind::Ordered(false),
+            _ => ListKind::Bullet(false),
         };
-        let mut items = Vec::new();
+        let mut text = String::new();
         for (i, li) in e.elements().enumerate() {
-            let marker = if ordered {
-                format!("{}{}", start + i as u64, if alt { ")" } else { "." })
-            } else {
-                (if alt { "*" } else { "-" }).to_string()
-            };
             let body = self.item_body(&li.children, loose);
-            items.push(list_item(&marker, &body));
+            if i > 0 {
+                text.push_str(if loose { "\n\n" } else { "\n" });
+            }
+            let marker = kind.marker(start + i as u64);
+            push_list_item(&mut text, &marker, marker.len() + 1, &body);
         }
-        let text = items.join(if loose { "\n\n" } else { "\n" });
-        let kind = if ordered {
-            ListKind::Ordered(alt)
-        } else {
-            ListKind::Bullet(alt)
-        };
         Block {
             text,
             list: Some(kind),
@@ -450,7 +535,7 @@ impl Cx {
                 Node::Element(t) if t.name == "ac:task" && t.attrs.is_empty() => t,
                 _ => {
                     return Block {
-                        text: self.placeholder_block(&[Node::Element(e.clone())]),
+                        text: self.placeholder_element(e),
                         list: None,
                     };
                 }
@@ -466,14 +551,14 @@ impl Cx {
                 Some("incomplete") | None => false,
                 Some(_) => {
                     return Block {
-                        text: self.placeholder_block(&[Node::Element(e.clone())]),
+                        text: self.placeholder_element(e),
                         list: None,
                     };
                 }
             };
             if !known {
                 return Block {
-                    text: self.placeholder_block(&[Node::Element(e.clone())]),
+                    text: self.placeholder_element(e),
                     list: None,
                 };
             }
@@ -489,7 +574,11 @@ impl Cx {
             } else {
                 body
             };
-            items.push(list_item(&marker, &body));
+            // The item's content starts after the bullet; `[ ]` is part of it, so what
+            // follows on later lines (a nested task list) is indented under the bullet's text.
+            let mut item = String::new();
+            push_list_item(&mut item, &marker, bullet.len() + 1, &body);
+            items.push(item);
         }
         Block {
             text: items.join("\n"),
@@ -650,18 +739,15 @@ impl Cx {
                 return self.wrap_block(e, Some(idx));
             }
         }
-        self.placeholder_block(&[Node::Element(e.clone())])
+        self.placeholder_element(e)
     }
 
     fn alert(&mut self, e: &Element, kind: &str, parts: &MacroParts<'_>) -> String {
         let mut out = format!("> [!{kind}]");
-        let params: Vec<Node> = e
-            .elements()
-            .filter(|c| c.name == "ac:parameter")
-            .map(|c| Node::Element(c.clone()))
-            .collect();
-        if !params.is_empty() {
-            let p = self.placeholder_inline(&params);
+        let mut params = e.elements().filter(|c| c.name == "ac:parameter").peekable();
+        if params.peek().is_some() {
+            let p =
+                self.placeholder_inline(|m, o| params.for_each(|c| xml::write_element(c, m, o)));
             out.push_str("\n> ");
             out.push_str(&p);
         }
@@ -758,16 +844,26 @@ impl Cx {
         Some(format!("{fence}{info}\n{body}\n{fence}"))
     }
 
-    fn paragraph(&mut self, nodes: &[Node]) -> String {
+    fn paragraph<'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node>) -> String {
         let raw = self.inline(nodes);
         layout_paragraph(&raw)
     }
 
-    fn inline(&mut self, nodes: &[Node]) -> String {
-        let mut pieces: Vec<Piece> = Vec::with_capacity(nodes.len());
+    fn inline<'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node>) -> String {
+        let mut pieces: Vec<Piece> = Vec::new();
         for n in nodes {
-            pieces.push(self.inline_node(n));
+            let piece = match n {
+                Node::Element(e) => self.inline_element(e),
+                leaf => self.inline_leaf(leaf),
+            };
+            pieces.push(piece);
         }
+        self.join_pieces(&pieces)
+    }
+
+    /// Lays out inline pieces: emphasis delimiters where Markdown reads them as emphasis,
+    /// HTML tags where it would not.
+    fn join_pieces(&mut self, pieces: &[Piece]) -> String {
         let mut out = String::new();
         for i in 0..pieces.len() {
             let next = pieces[i + 1..].iter().find_map(|p| p.first_char());
@@ -796,70 +892,30 @@ impl Cx {
         out
     }
 
-    fn inline_node(&mut self, n: &Node) -> Piece {
+    /// Text, CDATA, comments and declarations in inline content.
+    fn inline_leaf(&mut self, n: &Node) -> Piece {
         match n {
             Node::Text(t) | Node::CData(t) => Piece::Plain(escape_md(t)),
-            Node::Comment(c) => {
-                if c.contains("--")
+            Node::Comment(c)
+                if !(c.contains("--")
                     || c.contains('\n')
                     || c.trim_start().starts_with(MARK)
-                    || c.starts_with('>')
-                {
-                    Piece::Plain(self.placeholder_inline(std::slice::from_ref(n)))
-                } else {
-                    Piece::Plain(format!("<!--{c}-->"))
-                }
+                    || c.starts_with('>')) =>
+            {
+                Piece::Plain(format!("<!--{c}-->"))
             }
-            Node::Raw(_) => Piece::Plain(self.placeholder_inline(std::slice::from_ref(n))),
-            Node::Element(e) => self.inline_element(e),
+            _ => Piece::Plain(
+                self.placeholder_inline(|m, o| xml::write_nodes(std::slice::from_ref(n), m, o)),
+            ),
         }
     }
 
+    /// Dispatches an inline element to its form.
     fn inline_element(&mut self, e: &Element) -> Piece {
-        let name = e.name.as_str();
-        let delim = match name {
-            "strong" | "b" => Some("**"),
-            "em" | "i" => Some("*"),
-            "del" | "s" | "strike" => Some("~~"),
-            _ => None,
-        };
-        if let Some(delim) = delim {
-            let inner = self.inline(&e.children);
-            let (lead, core, trail) = split_ws(&inner);
-            let mut open = String::new();
-            xml::write_start(
-                &Element {
-                    children: vec![Node::Text(String::new())],
-                    ..e.clone()
-                },
-                WriteMode::default(),
-                &mut open,
-            );
-            let piece_inner = core.to_string();
-            if !e.attrs.is_empty() || piece_inner.is_empty() || piece_inner.contains(BR) {
-                self.stats.html_bytes += open.len() + name.len() + 3;
-                return Piece::Plain(format!("{open}{inner}</{name}>"));
-            }
-            let p = Piece::Delim {
-                delim,
-                tag: name.to_string(),
-                attrs_open: open,
-                inner: piece_inner,
-            };
-            if lead.is_empty() && trail.is_empty() {
-                return p;
-            }
-            // Whitespace moves outside the delimiters, where Markdown allows it.
-            let mut s = String::from(lead);
-            let rendered = match &p {
-                Piece::Delim { delim, inner, .. } => format!("{delim}{inner}{delim}"),
-                Piece::Plain(t) => t.clone(),
-            };
-            s.push_str(&rendered);
-            s.push_str(trail);
-            return Piece::Plain(s);
-        }
-        Piece::Plain(match name {
+        let text = match e.name.as_str() {
+            "strong" | "b" => return self.delimited(e, "**"),
+            "em" | "i" => return self.delimited(e, "*"),
+            "del" | "s" | "strike" => return self.delimited(e, "~~"),
             "br" => BR.to_string() + "\n",
             "code"
                 if e.attrs.is_empty()
@@ -867,117 +923,122 @@ impl Cx {
                         .iter()
                         .all(|c| matches!(c, Node::Text(_) | Node::CData(_))) =>
             {
-                let t = e.text();
-                if t.is_empty() || t.contains(['\n', '\r']) {
-                    self.html_wrap(e)
-                } else {
-                    code_span(&t)
-                }
+                self.code(e)
             }
             "a" => self.anchor_link(e),
             "ac:link" => self.ac_link(e),
             "ac:image" => self.ac_image(e),
-            "ac:emoticon" => {
-                let only_name = e.attrs.len() == 1 && e.children.is_empty();
-                match e.attr("ac:name") {
-                    Some(n) if only_name && EMOTICONS.contains(&n) => format!(":{n}:"),
-                    _ => self.placeholder_inline(&[Node::Element(e.clone())]),
-                }
-            }
+            "ac:emoticon" => self.emoticon(e),
             "ac:structured-macro" => self.inline_macro(e),
             "ac:inline-comment-marker" | "ac:rich-text-body"
                 if !e.children.iter().any(is_block) =>
             {
-                self.wrap_inline(e)
+                self.wrap_inline(e, None)
             }
-            _ if name.contains(':') || BLOCK_HTML.contains(&name) => {
-                self.placeholder_inline(&[Node::Element(e.clone())])
+            name if name.contains(':') || BLOCK_HTML.contains(&name) => {
+                self.placeholder_inline_element(e)
             }
             _ => self.html_wrap(e),
-        })
+        };
+        Piece::Plain(text)
+    }
+
+    /// `strong`, `em` and `del`: delimiters when Markdown can carry them, else HTML tags.
+    fn delimited(&mut self, e: &Element, delim: &'static str) -> Piece {
+        let inner = self.inline(&e.children);
+        self.delimit(e, delim, inner)
+    }
+
+    fn delimit(&mut self, e: &Element, delim: &'static str, inner: String) -> Piece {
+        let name = e.name.as_str();
+        let (lead, core, trail) = split_ws(&inner);
+        let mut open = String::new();
+        xml::write_open(e, WriteMode::default(), &mut open);
+        if !e.attrs.is_empty() || core.is_empty() || core.contains(BR) {
+            self.stats.html_bytes += open.len() + name.len() + 3;
+            return Piece::Plain(format!("{open}{inner}</{name}>"));
+        }
+        if lead.is_empty() && trail.is_empty() {
+            return Piece::Delim {
+                delim,
+                tag: name.to_string(),
+                attrs_open: open,
+                inner: core.to_string(),
+            };
+        }
+        // Whitespace moves outside the delimiters, where Markdown allows it.
+        Piece::Plain(format!("{lead}{delim}{core}{delim}{trail}"))
+    }
+
+    fn code(&mut self, e: &Element) -> String {
+        let t = e.text();
+        if t.is_empty() || t.contains(['\n', '\r']) {
+            self.html_wrap(e)
+        } else {
+            code_span(&t)
+        }
+    }
+
+    fn emoticon(&mut self, e: &Element) -> String {
+        let only_name = e.attrs.len() == 1 && e.children.is_empty();
+        match e.attr("ac:name") {
+            Some(n) if only_name && EMOTICONS.contains(&n) => format!(":{n}:"),
+            _ => self.placeholder_inline_element(e),
+        }
     }
 
     /// An HTML element with no Markdown form whose content does have one: `<u>…</u>`.
     fn html_wrap(&mut self, e: &Element) -> String {
         if xml::is_void(&e.name) {
-            let text = xml::to_string(
-                &[Node::Element(e.clone())],
-                WriteMode {
-                    one_line: true,
-                    ..WriteMode::default()
-                },
-            );
-            self.stats.html_bytes += text.len();
-            return text;
+            return self.html_void(e);
         }
-        let mut open = String::new();
-        xml::write_start(
-            &Element {
-                children: vec![Node::Text(String::new())],
-                ..e.clone()
-            },
-            WriteMode {
-                one_line: true,
-                ..WriteMode::default()
-            },
-            &mut open,
-        );
         let inner = self.inline(&e.children);
+        self.html_around_inline(e, &inner)
+    }
+
+    fn html_void(&mut self, e: &Element) -> String {
+        let mut text = String::new();
+        xml::write_element(e, HTML_INLINE_MODE, &mut text);
+        self.stats.html_bytes += text.len();
+        text
+    }
+
+    fn html_around_inline(&mut self, e: &Element, inner: &str) -> String {
+        let mut open = String::new();
+        xml::write_open(e, HTML_INLINE_MODE, &mut open);
         self.stats.html_bytes += open.len() + e.name.len() + 3;
         format!("{open}{inner}</{}>", e.name)
     }
 
     fn anchor_link(&mut self, e: &Element) -> String {
-        let href = e.attr("href");
-        let title = e.attr("title");
         let simple = e.attrs.iter().all(|(k, _)| k == "href" || k == "title");
-        match href {
+        match e.attr("href") {
             Some(href) if simple && !links::is_ours(href) => {
                 let text = self.inline(&e.children);
-                let text = collapse_lines(&text);
-                if title.is_none() && text == escape_md(href) && links::autolinkable(href) {
-                    return format!("<{href}>");
-                }
-                format!("[{text}]({}{})", links::dest(href), links::title(title))
+                markdown_link(href, e.attr("title"), &text)
             }
-            _ => {
-                if e.children.is_empty() {
-                    return self.placeholder_inline(&[Node::Element(e.clone())]);
-                }
-                self.html_wrap(e)
-            }
+            _ if e.children.is_empty() => self.placeholder_inline_element(e),
+            _ => self.html_wrap(e),
         }
     }
 
     fn ac_link(&mut self, e: &Element) -> String {
-        match links::ac_link_target(e) {
-            Some(target) => {
-                let body = e
-                    .elements()
-                    .find(|c| c.name == "ac:link-body" || c.name == "ac:plain-text-link-body");
-                let dest = &target.dest;
-                match body {
-                    None if target.mention => {
-                        format!("[@{}]({dest}{})", escape_md(&target.label), target.title)
-                    }
-                    None if target.title.is_empty() => format!("<{dest}>"),
-                    None => format!("[]({dest}{})", target.title),
-                    Some(b) => {
-                        let text = if b.name == "ac:plain-text-link-body" {
-                            escape_md(&b.text())
-                        } else {
-                            self.inline(&b.children)
-                        };
-                        let text = collapse_lines(&text);
-                        if target.mention && text.starts_with('@') {
-                            return self.placeholder_inline(&[Node::Element(e.clone())]);
-                        }
-                        format!("[{text}]({dest}{})", target.title)
-                    }
-                }
-            }
-            None => self.placeholder_inline(&[Node::Element(e.clone())]),
+        let Some(target) = links::ac_link_target(e) else {
+            return self.placeholder_inline_element(e);
+        };
+        let body = e
+            .elements()
+            .find(|c| c.name == "ac:link-body" || c.name == "ac:plain-text-link-body");
+        let text = match body {
+            None => return link_without_body(&target),
+            Some(b) if b.name == "ac:plain-text-link-body" => escape_md(&b.text()),
+            Some(b) => self.inline(&b.children),
+        };
+        let text = collapse_lines(&text);
+        if target.mention && text.starts_with('@') {
+            return self.placeholder_inline_element(e);
         }
+        format!("[{text}]({}{})", target.dest, target.title)
     }
 
     fn ac_image(&mut self, e: &Element) -> String {
@@ -985,61 +1046,81 @@ impl Cx {
             Some((dest, alt, title)) => {
                 format!("![{}]({dest}{title})", escape_md(&alt))
             }
-            None => self.placeholder_inline(&[Node::Element(e.clone())]),
+            None => self.placeholder_inline_element(e),
         }
     }
 
     fn inline_macro(&mut self, e: &Element) -> String {
-        let extra = e
-            .attrs
-            .iter()
-            .any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
-        let parts = MacroParts::of(e);
-        if let (false, Some(parts)) = (extra, &parts)
-            && parts.rich.is_none()
-            && parts.plain.is_none()
-        {
-            let all_text = parts.params.iter().all(|(_, v)| v.is_some());
-            match macro_name(e) {
-                "status" if all_text => {
-                    if let Some(s) = links::status_link(&parts.params) {
-                        return s;
-                    }
-                }
-                "anchor" if all_text && parts.params.len() == 1 => {
-                    if let Some((k, Some(v))) = parts.params.first()
-                        && (k.is_empty() || k == "0")
-                        && !v.contains(['"', '\n'])
-                        && !v.is_empty()
-                    {
-                        return format!("<a id=\"{}\"></a>", html_escape(v));
-                    }
-                }
-                _ => {}
-            }
+        match inline_macro_form(e) {
+            InlineMacro::Text(text) => text,
+            InlineMacro::Wrap(body) => self.wrap_inline(e, Some(body)),
+            InlineMacro::Opaque => self.placeholder_inline_element(e),
         }
-        if let Some(parts) = &parts
-            && let Some(idx) = parts.rich_index
-        {
-            let rich = parts
-                .rich
-                .map(|r| !r.children.iter().any(is_block))
-                .unwrap_or(false);
-            if rich {
-                let mode = WriteMode {
-                    in_comment: true,
-                    no_blank_lines: true,
-                    one_line: true,
-                };
-                let (open, inner, close) = split_container(e, Some(idx), mode);
-                let inner = self.inline(inner);
-                let open = self.marker(&open);
-                let close = self.marker(&close);
-                self.stats.placeholders += 1;
-                return format!("{open}{inner}{close}");
+    }
+}
+
+/// `[text](dest "title")`, or `<url>` when the text is the URL.
+fn markdown_link(href: &str, title: Option<&str>, text: &str) -> String {
+    let text = collapse_lines(text);
+    if title.is_none() && text == escape_md(href) && links::autolinkable(href) {
+        return format!("<{href}>");
+    }
+    format!("[{text}]({}{})", links::dest(href), links::title(title))
+}
+
+/// An `ac:link` with no body: a mention, `<dest>`, or an empty link text with a title.
+fn link_without_body(target: &links::Target) -> String {
+    let dest = &target.dest;
+    if target.mention {
+        format!("[@{}]({dest}{})", escape_md(&target.label), target.title)
+    } else if target.title.is_empty() {
+        format!("<{dest}>")
+    } else {
+        format!("[]({dest}{})", target.title)
+    }
+}
+
+/// The form of a macro inside a paragraph.
+enum InlineMacro {
+    /// Its Markdown form (a status link, an anchor).
+    Text(String),
+    /// Its rich-text body (the child at this index) converts as inline Markdown between markers.
+    Wrap(usize),
+    /// Kept whole as a placeholder.
+    Opaque,
+}
+
+fn inline_macro_form(e: &Element) -> InlineMacro {
+    let extra = e
+        .attrs
+        .iter()
+        .any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
+    let Some(parts) = MacroParts::of(e) else {
+        return InlineMacro::Opaque;
+    };
+    if !extra && parts.rich.is_none() && parts.plain.is_none() {
+        let all_text = parts.params.iter().all(|(_, v)| v.is_some());
+        match macro_name(e) {
+            "status" if all_text => {
+                if let Some(s) = links::status_link(&parts.params) {
+                    return InlineMacro::Text(s);
+                }
             }
+            "anchor" if all_text && parts.params.len() == 1 => {
+                if let Some((k, Some(v))) = parts.params.first()
+                    && (k.is_empty() || k == "0")
+                    && !v.contains(['"', '\n'])
+                    && !v.is_empty()
+                {
+                    return InlineMacro::Text(format!("<a id=\"{}\"></a>", html_escape(v)));
+                }
+            }
+            _ => {}
         }
-        self.placeholder_inline(&[Node::Element(e.clone())])
+    }
+    match (parts.rich_index, parts.rich) {
+        (Some(idx), Some(r)) if !r.children.iter().any(is_block) => InlineMacro::Wrap(idx),
+        _ => InlineMacro::Opaque,
     }
 }
 
@@ -1097,28 +1178,28 @@ impl<'a> MacroParts<'a> {
     }
 }
 
+/// How inline HTML is written: on one line, inside a paragraph.
+const HTML_INLINE_MODE: WriteMode = WriteMode {
+    in_comment: false,
+    no_blank_lines: false,
+    one_line: true,
+};
+
+/// How the opening and closing parts of a container placeholder are written.
+const MARKER_MODE: WriteMode = WriteMode {
+    in_comment: true,
+    no_blank_lines: true,
+    one_line: true,
+};
+
 /// Splits a container into (opening XML, children to convert, closing XML).
 fn split_container(e: &Element, body: Option<usize>, mode: WriteMode) -> (String, &[Node], String) {
     let mut open = String::new();
-    xml::write_start(
-        &Element {
-            children: vec![Node::Text(String::new())],
-            ..e.clone()
-        },
-        mode,
-        &mut open,
-    );
+    xml::write_open(e, mode, &mut open);
     match body.and_then(|i| e.children.get(i).map(|n| (i, n))) {
         Some((i, Node::Element(b))) => {
             xml::write_nodes(&e.children[..i], mode, &mut open);
-            xml::write_start(
-                &Element {
-                    children: vec![Node::Text(String::new())],
-                    ..b.clone()
-                },
-                mode,
-                &mut open,
-            );
+            xml::write_open(b, mode, &mut open);
             let mut close = String::new();
             xml::write_end(&b.name, &mut close);
             xml::write_nodes(&e.children[i + 1..], mode, &mut close);
@@ -1270,12 +1351,13 @@ fn code_span(t: &str) -> String {
     }
 }
 
-fn list_item(marker: &str, body: &str) -> String {
+/// Appends a list item: the marker, then the body with later lines indented by `indent`.
+fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
     if body.is_empty() {
-        return marker.to_string();
+        out.push_str(marker);
+        return;
     }
-    let indent = " ".repeat(marker.chars().count() + 1);
-    let mut out = String::new();
+    let indent = " ".repeat(indent);
     for (i, line) in body.split('\n').enumerate() {
         if i == 0 {
             out.push_str(marker);
@@ -1289,7 +1371,6 @@ fn list_item(marker: &str, body: &str) -> String {
             }
         }
     }
-    out
 }
 
 fn prefix_lines(body: &str, prefix: &str, empty: &str) -> String {
@@ -1487,7 +1568,7 @@ mod tests {
     use super::*;
 
     fn md(s: &str) -> String {
-        convert(s).markdown
+        convert(s).unwrap().markdown
     }
 
     #[test]

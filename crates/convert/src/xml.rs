@@ -9,6 +9,8 @@ use quick_xml::escape::{resolve_html5_entity, resolve_xml_entity};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
+use crate::MAX_DEPTH;
+
 /// A node of a parsed storage document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Node {
@@ -77,14 +79,25 @@ impl Element {
     }
 }
 
+/// Text of `nodes` and their descendants, in order. Iterative: no recursion on the depth.
 fn collect_text(nodes: &[Node], out: &mut String) {
-    for n in nodes {
-        match n {
-            Node::Text(t) | Node::CData(t) => out.push_str(t),
-            Node::Element(e) => collect_text(&e.children, out),
-            _ => {}
+    let mut stack = vec![nodes.iter()];
+    while let Some(top) = stack.last_mut() {
+        match top.next() {
+            None => {
+                stack.pop();
+            }
+            Some(Node::Text(t) | Node::CData(t)) => out.push_str(t),
+            Some(Node::Element(e)) => stack.push(e.children.iter()),
+            Some(_) => {}
         }
     }
+}
+
+/// Input nested deeper than [`MAX_DEPTH`]: the byte offset of the first construct too deep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooDeep {
+    pub pos: usize,
 }
 
 /// A problem found in the input, at a byte offset.
@@ -214,9 +227,43 @@ fn next_boundary(s: &str, pos: usize) -> usize {
     pos + s[pos..].chars().next().map_or(1, char::len_utf8)
 }
 
-/// Splits `input` into tokens, recovering from every syntax error.
-pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec<Token> {
-    let mut tokens = Vec::new();
+/// Hands tokens to a sink as they are read, joining adjacent text into one token.
+struct Out<F> {
+    text: Option<String>,
+    sink: F,
+}
+
+impl<E, F: FnMut(Token, &mut Vec<Issue>) -> Result<(), E>> Out<F> {
+    fn text(&mut self, t: &str) {
+        let t = eol(t);
+        match &mut self.text {
+            Some(prev) => prev.push_str(&t),
+            None => self.text = Some(t.into_owned()),
+        }
+    }
+
+    fn flush(&mut self, issues: &mut Vec<Issue>) -> Result<(), E> {
+        match self.text.take() {
+            Some(t) => (self.sink)(Token::Text(t), issues),
+            None => Ok(()),
+        }
+    }
+
+    fn token(&mut self, token: Token, issues: &mut Vec<Issue>) -> Result<(), E> {
+        self.flush(issues)?;
+        (self.sink)(token, issues)
+    }
+}
+
+/// Splits `input` into tokens, recovering from every syntax error, and hands each to `sink`
+/// as soon as it is read (no token list is held). Stops at the first error `sink` returns.
+pub(crate) fn tokenize<E>(
+    input: &str,
+    base: usize,
+    issues: &mut Vec<Issue>,
+    sink: impl FnMut(Token, &mut Vec<Issue>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut out = Out { text: None, sink };
     // A byte-order mark is not content (quick-xml skips it too, which would shift positions).
     let mut start = if input.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
@@ -248,14 +295,15 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
                                       nearest `]]` `>`"
                                 .into(),
                         });
-                        tokens.push(Token::CData(eol(&input[body_start..body]).into_owned()));
+                        let cdata = eol(&input[body_start..body]).into_owned();
+                        out.token(Token::CData(cdata), issues)?;
                         start = next;
                     } else {
                         issues.push(Issue {
                             pos: base + epos,
                             message: format!("{err}; the `<` is kept as text"),
                         });
-                        push_text(&mut tokens, "<".to_string());
+                        out.text("<");
                         start = next_boundary(input, epos);
                     }
                     continue 'restart;
@@ -268,15 +316,17 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
                         pos: base + at,
                         message: "`<` does not start a valid tag; kept as text".into(),
                     });
-                    push_text(&mut tokens, "<".to_string());
+                    out.text("<");
                     start = next_boundary(input, at);
                     continue 'restart;
                 }
                 Event::Start(e) => {
-                    tokens.push(start_token(&e, false, base + at, issues));
+                    let token = start_token(&e, false, base + at, issues);
+                    out.token(token, issues)?;
                 }
                 Event::Empty(e) => {
-                    tokens.push(start_token(&e, true, base + at, issues));
+                    let token = start_token(&e, true, base + at, issues);
+                    out.token(token, issues)?;
                 }
                 Event::End(e) => {
                     let name = utf8(e.name().as_ref()).trim().to_string();
@@ -285,29 +335,30 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
                             pos: base + at,
                             message: "malformed end tag kept as text".into(),
                         });
-                        push_text(&mut tokens, "<".to_string());
+                        out.text("<");
                         start = next_boundary(input, at);
                         continue 'restart;
                     }
-                    tokens.push(Token::End {
+                    let token = Token::End {
                         name,
                         pos: base + at,
-                    });
+                    };
+                    out.token(token, issues)?;
                 }
                 Event::Text(t) => {
                     let raw = utf8(&t);
-                    push_text(&mut tokens, unescape(&raw, base + at, issues));
+                    out.text(&unescape(&raw, base + at, issues));
                 }
                 Event::GeneralRef(r) => {
                     let body = utf8(&r);
                     match resolve_entity(&body) {
-                        Some(s) => push_text(&mut tokens, s),
+                        Some(s) => out.text(&s),
                         None => {
                             issues.push(Issue {
                                 pos: base + at,
                                 message: format!("unknown entity `&{body};` kept as text"),
                             });
-                            push_text(&mut tokens, format!("&{body};"));
+                            out.text(&format!("&{body};"));
                         }
                     }
                 }
@@ -322,20 +373,22 @@ pub(crate) fn tokenize(input: &str, base: usize, issues: &mut Vec<Issue>) -> Vec
                             pos: base + at,
                             message: "CDATA section ended with `]] >`; read as its end".into(),
                         });
-                        tokens.push(Token::CData(eol(&body[..cut]).into_owned()));
+                        out.token(Token::CData(eol(&body[..cut]).into_owned()), issues)?;
                         start = next;
                         continue 'restart;
                     }
-                    tokens.push(Token::CData(eol(&body).into_owned()));
+                    out.token(Token::CData(eol(&body).into_owned()), issues)?;
                 }
-                Event::Comment(c) => tokens.push(Token::Comment(utf8(&c).into_owned())),
-                Event::Decl(d) => tokens.push(Token::Raw(format!("?{}?", utf8(&d)))),
-                Event::PI(p) => tokens.push(Token::Raw(format!("?{}?", utf8(&p)))),
-                Event::DocType(d) => tokens.push(Token::Raw(format!("!DOCTYPE {}", utf8(&d)))),
+                Event::Comment(c) => out.token(Token::Comment(utf8(&c).into_owned()), issues)?,
+                Event::Decl(d) => out.token(Token::Raw(format!("?{}?", utf8(&d))), issues)?,
+                Event::PI(p) => out.token(Token::Raw(format!("?{}?", utf8(&p))), issues)?,
+                Event::DocType(d) => {
+                    out.token(Token::Raw(format!("!DOCTYPE {}", utf8(&d))), issues)?
+                }
             }
         }
     }
-    tokens
+    out.flush(issues)
 }
 
 fn utf8(s: &str) -> std::borrow::Cow<'_, str> {
@@ -348,15 +401,6 @@ fn eol(text: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
     } else {
         std::borrow::Cow::Borrowed(text)
-    }
-}
-
-fn push_text(tokens: &mut Vec<Token>, text: String) {
-    let text = eol(&text).into_owned();
-    if let Some(Token::Text(prev)) = tokens.last_mut() {
-        prev.push_str(&text);
-    } else {
-        tokens.push(Token::Text(text));
     }
 }
 
@@ -472,7 +516,9 @@ impl TreeBuilder {
         top.children.push(node);
     }
 
-    pub fn feed(&mut self, token: Token, issues: &mut Vec<Issue>) {
+    /// Adds one token to the tree. An element that would sit deeper than [`MAX_DEPTH`] is
+    /// refused: the caller stops there.
+    pub fn feed(&mut self, token: Token, issues: &mut Vec<Issue>) -> Result<(), TooDeep> {
         match token {
             Token::Start {
                 name,
@@ -481,6 +527,11 @@ impl TreeBuilder {
                 pos,
             } => {
                 self.implied_end(&name, pos, issues);
+                // The new element's depth is the number of open elements plus one, and the
+                // stack holds the root besides the open elements.
+                if self.stack.len() > MAX_DEPTH {
+                    return Err(TooDeep { pos });
+                }
                 let el = Element {
                     name,
                     attrs,
@@ -495,7 +546,7 @@ impl TreeBuilder {
             }
             Token::End { name, pos } => {
                 if is_void(&name) {
-                    return;
+                    return Ok(());
                 }
                 match self.stack.iter().rposition(|e| e.name == name) {
                     Some(idx) if idx > 0 => {
@@ -526,6 +577,17 @@ impl TreeBuilder {
             Token::Comment(t) => self.push_node(Node::Comment(t)),
             Token::Raw(t) => self.push_node(Node::Raw(t)),
         }
+        Ok(())
+    }
+
+    /// Takes the top-level nodes that are complete: all of them but a last text node, which
+    /// later text may still join. Callers that convert as they read use this to hold one
+    /// top-level subtree at a time instead of the whole document.
+    pub fn drain_complete(&mut self) -> std::vec::Drain<'_, Node> {
+        let root = &mut self.stack[0].children;
+        let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
+        let end = root.len().saturating_sub(keep);
+        root.drain(..end)
     }
 
     /// HTML's implied end tags: a block start closes an open `<p>`, and a list item, row or
@@ -615,12 +677,29 @@ impl TreeBuilder {
 }
 
 /// Parses a storage fragment (no root element needed) into nodes.
-pub(crate) fn parse(input: &str, issues: &mut Vec<Issue>) -> Vec<Node> {
+pub(crate) fn parse(input: &str, issues: &mut Vec<Issue>) -> Result<Vec<Node>, TooDeep> {
     let mut builder = TreeBuilder::new();
-    for token in tokenize(input, 0, issues) {
-        builder.feed(token, issues);
-    }
-    builder.finish(issues)
+    tokenize(input, 0, issues, |token, issues| {
+        builder.feed(token, issues)
+    })?;
+    Ok(builder.finish(issues))
+}
+
+/// Parses a storage fragment and hands each top-level node to `each` as soon as it is
+/// complete, so only one top-level subtree is held at a time.
+pub(crate) fn parse_each(
+    input: &str,
+    issues: &mut Vec<Issue>,
+    mut each: impl FnMut(Node),
+) -> Result<(), TooDeep> {
+    let mut builder = TreeBuilder::new();
+    tokenize(input, 0, issues, |token, issues| {
+        builder.feed(token, issues)?;
+        builder.drain_complete().for_each(&mut each);
+        Ok(())
+    })?;
+    builder.finish(issues).into_iter().for_each(each);
+    Ok(())
 }
 
 /// How to write XML.
@@ -637,9 +716,32 @@ pub(crate) struct WriteMode {
 /// Element name used to carry a storage comment inside a placeholder comment.
 pub(crate) const NESTED_COMMENT: &str = "conflux:comment";
 
+/// Writes `nodes` as XML. Iterative, with an explicit stack, so no input depth can exhaust
+/// the thread's stack.
 pub(crate) fn write_nodes(nodes: &[Node], mode: WriteMode, out: &mut String) {
-    for n in nodes {
-        write_node(n, mode, out);
+    let mut open: Vec<(&str, std::slice::Iter<'_, Node>)> = Vec::new();
+    let mut iter = nodes.iter();
+    loop {
+        let Some(node) = iter.next() else {
+            match open.pop() {
+                Some((name, rest)) => {
+                    write_end(name, out);
+                    iter = rest;
+                    continue;
+                }
+                None => break,
+            }
+        };
+        match node {
+            Node::Element(e) => {
+                write_start(e, mode, out);
+                if !e.children.is_empty() || !can_self_close(&e.name) {
+                    let rest = std::mem::replace(&mut iter, e.children.iter());
+                    open.push((&e.name, rest));
+                }
+            }
+            leaf => write_leaf(leaf, mode, out),
+        }
     }
 }
 
@@ -649,15 +751,19 @@ pub(crate) fn to_string(nodes: &[Node], mode: WriteMode) -> String {
     out
 }
 
-pub(crate) fn write_node(node: &Node, mode: WriteMode, out: &mut String) {
+/// Writes one element and its content.
+pub(crate) fn write_element(e: &Element, mode: WriteMode, out: &mut String) {
+    write_start(e, mode, out);
+    if !e.children.is_empty() || !can_self_close(&e.name) {
+        write_nodes(&e.children, mode, out);
+        write_end(&e.name, out);
+    }
+}
+
+/// Writes a node that is not an element.
+fn write_leaf(node: &Node, mode: WriteMode, out: &mut String) {
     match node {
-        Node::Element(e) => {
-            write_start(e, mode, out);
-            if !e.children.is_empty() || !can_self_close(&e.name) {
-                write_nodes(&e.children, mode, out);
-                write_end(&e.name, out);
-            }
-        }
+        Node::Element(e) => write_element(e, mode, out),
         Node::Text(t) => escape_text(t, mode, out),
         Node::CData(t) => {
             let plain =
@@ -699,7 +805,22 @@ fn can_self_close(name: &str) -> bool {
     name.contains(':') || is_void(name)
 }
 
+/// Writes a start tag, or `<x />` when the element is empty and may self-close.
 pub(crate) fn write_start(e: &Element, mode: WriteMode, out: &mut String) {
+    write_tag(
+        e,
+        e.children.is_empty() && can_self_close(&e.name),
+        mode,
+        out,
+    );
+}
+
+/// Writes a start tag that is never self-closing, for a container written in parts.
+pub(crate) fn write_open(e: &Element, mode: WriteMode, out: &mut String) {
+    write_tag(e, false, mode, out);
+}
+
+fn write_tag(e: &Element, self_close: bool, mode: WriteMode, out: &mut String) {
     out.push('<');
     out.push_str(&e.name);
     for (k, v) in &e.attrs {
@@ -709,11 +830,7 @@ pub(crate) fn write_start(e: &Element, mode: WriteMode, out: &mut String) {
         escape_attr(v, mode, out);
         out.push('"');
     }
-    if e.children.is_empty() && can_self_close(&e.name) {
-        out.push_str(" />");
-    } else {
-        out.push('>');
-    }
+    out.push_str(if self_close { " />" } else { ">" });
 }
 
 pub(crate) fn write_end(name: &str, out: &mut String) {
@@ -765,6 +882,15 @@ fn escape_attr(v: &str, mode: WriteMode, out: &mut String) {
             _ => out.push(c),
         }
     }
+}
+
+/// 1-based line and column (in characters) of the byte offset `pos` in `text`.
+pub(crate) fn locate(text: &str, pos: usize) -> (usize, usize) {
+    let pos = floor_boundary(text, pos);
+    let before = &text[..pos];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+    (line, before[line_start..].chars().count() + 1)
 }
 
 /// Maps byte offsets to 1-based line and column (columns count characters).
@@ -835,7 +961,7 @@ mod tests {
 
     fn parse_ok(s: &str) -> (Vec<Node>, Vec<Issue>) {
         let mut issues = Vec::new();
-        let nodes = parse(s, &mut issues);
+        let nodes = parse(s, &mut issues).unwrap();
         (nodes, issues)
     }
 

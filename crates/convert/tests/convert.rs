@@ -59,20 +59,23 @@ fn corpus_round_trips_with_macros_intact() {
     );
     let mut failures = Vec::new();
     for (name, storage) in &docs {
-        let md = storage_to_markdown(storage);
+        let md = storage_to_markdown(storage).unwrap();
         assert!(
             !md.output.trim().is_empty() || storage.trim().is_empty(),
             "{name}: no output"
         );
-        let back = markdown_to_storage(&md.output);
-        let (a, b) = (normalized(storage), normalized(&back.output));
+        let back = markdown_to_storage(&md.output).unwrap();
+        let (a, b) = (
+            normalized(storage).unwrap(),
+            normalized(&back.output).unwrap(),
+        );
         if a != b {
             failures.push(format!(
                 "{name}: normalised trees differ\n{}",
                 first_diff(&a, &b)
             ));
         }
-        let (ca, cb) = (census(storage), census(&back.output));
+        let (ca, cb) = (census(storage).unwrap(), census(&back.output).unwrap());
         if ca != cb {
             failures.push(format!("{name}: census differs\n{ca:?}\n{cb:?}"));
         }
@@ -106,12 +109,12 @@ fn corpus_markdown_converts_and_is_stable() {
     assert!(!paths.is_empty());
     for p in paths {
         let md = std::fs::read_to_string(&p).unwrap();
-        let s1 = markdown_to_storage(&md);
-        let md2 = storage_to_markdown(&s1.output);
-        let s2 = markdown_to_storage(&md2.output);
+        let s1 = markdown_to_storage(&md).unwrap();
+        let md2 = storage_to_markdown(&s1.output).unwrap();
+        let s2 = markdown_to_storage(&md2.output).unwrap();
         assert_eq!(
-            normalized(&s1.output),
-            normalized(&s2.output),
+            normalized(&s1.output).unwrap(),
+            normalized(&s2.output).unwrap(),
             "{}",
             p.display()
         );
@@ -149,7 +152,7 @@ fn corpus_snapshots() {
         "xwiki-nested-panel-tasks.xml",
     ] {
         let storage = std::fs::read_to_string(dir.join(name)).unwrap();
-        let out = storage_to_markdown(&storage);
+        let out = storage_to_markdown(&storage).unwrap();
         let warnings: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
         insta::assert_snapshot!(
             name,
@@ -163,11 +166,11 @@ fn corpus_snapshots() {
 fn fixtures() {
     insta::glob!("fixtures/*.xml", |path| {
         let input = std::fs::read_to_string(path).unwrap();
-        let out = storage_to_markdown(&input);
-        let back = markdown_to_storage(&out.output);
+        let out = storage_to_markdown(&input).unwrap();
+        let back = markdown_to_storage(&out.output).unwrap();
         assert_eq!(
-            normalized(&input),
-            normalized(&back.output),
+            normalized(&input).unwrap(),
+            normalized(&back.output).unwrap(),
             "{}",
             path.display()
         );
@@ -176,7 +179,7 @@ fn fixtures() {
     });
     insta::glob!("fixtures/*.md", |path| {
         let input = std::fs::read_to_string(path).unwrap();
-        let out = markdown_to_storage(&input);
+        let out = markdown_to_storage(&input).unwrap();
         let warnings: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
         insta::assert_snapshot!(format!("{}\n---\n{}", out.output, warnings.join("\n")));
     });
@@ -261,27 +264,28 @@ proptest! {
     #[test]
     fn markdown_storage_markdown_is_stable(blocks in proptest::collection::vec(block(), 1..6)) {
         let md = blocks.join("\n\n");
-        let s1 = markdown_to_storage(&md);
+        let s1 = markdown_to_storage(&md).unwrap();
         prop_assert!(s1.warnings.is_empty(), "{:?}", s1.warnings);
-        let md1 = storage_to_markdown(&s1.output).output;
-        let s2 = markdown_to_storage(&md1).output;
-        let md2 = storage_to_markdown(&s2).output;
+        let md1 = storage_to_markdown(&s1.output).unwrap().output;
+        let s2 = markdown_to_storage(&md1).unwrap().output;
+        let md2 = storage_to_markdown(&s2).unwrap().output;
         prop_assert_eq!(&md1, &md2, "Markdown not stable; input:\n{}", md);
-        prop_assert_eq!(normalized(&s1.output), normalized(&s2));
+        prop_assert_eq!(normalized(&s1.output).unwrap(), normalized(&s2).unwrap());
     }
 
     /// Arbitrary text as storage never panics, and the Markdown it gives converts back.
     #[test]
     fn arbitrary_storage_never_panics(s in "(<[a-z:]{1,8}( [a-z:]+=\"[^\"]{0,5}\")?/?>|</[a-z:]{1,8}>|<!\\[CDATA\\[|\\]\\] ?>|&[a-z#0-9]{0,6};?|[^<&]{0,10}|<!--|-->){0,40}") {
-        let md = storage_to_markdown(&s);
-        let _ = markdown_to_storage(&md.output);
+        let md = storage_to_markdown(&s).unwrap();
+        markdown_to_storage(&md.output).unwrap();
     }
 
     /// Arbitrary text as Markdown never panics.
     #[test]
     fn arbitrary_markdown_never_panics(s in "\\PC{0,200}") {
-        let st = markdown_to_storage(&s);
-        let _ = storage_to_markdown(&st.output);
+        if let Ok(st) = markdown_to_storage(&s) {
+            let _ = storage_to_markdown(&st.output);
+        }
     }
 }
 
@@ -301,11 +305,10 @@ fn fuzz_crash_bom_and_multibyte_after_lt_do_not_panic() {
         "<<\u{1f600}<",
         "\u{feff}\u{fffd}<",
     ] {
-        let md = conflux_convert::storage_to_markdown(text);
-        let back = conflux_convert::markdown_to_storage(&md.output);
-        let _ = conflux_convert::normalized(text);
-        let _ = back;
+        let md = conflux_convert::storage_to_markdown(text).unwrap();
+        conflux_convert::markdown_to_storage(&md.output).unwrap();
+        conflux_convert::normalized(text).unwrap();
     }
-    let out = conflux_convert::storage_to_markdown("\u{feff}<p>kept</p>");
+    let out = conflux_convert::storage_to_markdown("\u{feff}<p>kept</p>").unwrap();
     assert!(out.output.contains("kept"), "{}", out.output);
 }

@@ -170,10 +170,11 @@ pub enum CqlErrorKind {
         /// The name as written.
         name: String,
     },
-    /// Parentheses or NOTs nested deeper than the parser allows (guards the stack).
-    #[error("query nests too deeply (more than {limit} levels of parentheses or NOT)")]
+    /// Parentheses or NOTs nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH); the position
+    /// is the first `(` or `NOT` past the limit.
+    #[error("query is nested deeper than {limit} levels of parentheses or NOT")]
     TooDeep {
-        /// The nesting limit.
+        /// The nesting limit, [`MAX_DEPTH`](crate::MAX_DEPTH).
         limit: usize,
     },
 }

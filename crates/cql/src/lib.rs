@@ -60,6 +60,15 @@ pub use error::{CqlError, CqlErrorKind};
 /// Crate-wide result type.
 pub type Result<T> = std::result::Result<T, CqlError>;
 
+/// The deepest nesting of parentheses and `NOT`s a query may have: 64.
+///
+/// The parser descends one level per `(` and `NOT`, and evaluation and printing walk the
+/// parsed tree the same way, so deeper input is refused with [`CqlErrorKind::TooDeep`]
+/// instead of exhausting the thread's stack (a stack overflow aborts the process). People
+/// and tools write a handful of levels; at 64, parsing, evaluating and printing use a small
+/// part of a 2 MiB thread stack even in a debug build (the tests check it).
+pub const MAX_DEPTH: usize = 64;
+
 /// Parses a CQL query. Field names, keywords and function names ignore case.
 ///
 /// Every value is checked against its field here (dates, offsets, functions, numeric ids),

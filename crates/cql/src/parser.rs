@@ -2,16 +2,13 @@
 //! `and := not (AND not)*`, `not := NOT not | '(' or ')' | clause`. Values are typed by their
 //! field here, so evaluation never meets a malformed date or an unknown function.
 
-use crate::Query;
 use crate::ast::{
     Clause, Expr, Field, FieldLookup, Kind, Op, OrderField, OrderKey, Value, is_keyword,
 };
 use crate::date::{DateFn, DateValue, parse_date, parse_offset};
 use crate::error::{CqlError, CqlErrorKind};
 use crate::lexer::{Sym, Tok, Token, lex};
-
-/// Deepest nesting of parentheses and NOTs; keeps hostile input from exhausting the stack.
-const MAX_DEPTH: usize = 64;
+use crate::{MAX_DEPTH, Query};
 
 /// CQL functions that need context this engine does not have.
 const UNSUPPORTED_FUNCTIONS: &[&str] = &[
@@ -734,14 +731,14 @@ mod tests {
         let deep = format!("{}type = page{}", "(".repeat(65), ")".repeat(65));
         assert_eq!(
             err(&deep).0,
-            "query nests too deeply (more than 64 levels of parentheses or NOT) at line 1, column 65"
+            "query is nested deeper than 64 levels of parentheses or NOT at line 1, column 65"
         );
         let ok = format!("{}type = page{}", "(".repeat(64), ")".repeat(64));
         assert_eq!(norm(&ok), "type = page");
         assert!(
             err(&"NOT ".repeat(100_000))
                 .0
-                .starts_with("query nests too deeply")
+                .starts_with("query is nested deeper than 64 levels")
         );
     }
 

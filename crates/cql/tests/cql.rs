@@ -401,3 +401,110 @@ proptest! {
         prop_assert!(q.compare(&x, &x).is_eq());
     }
 }
+
+/// Tokio's default worker-thread stack: the simulator parses CQL on one.
+fn on_worker_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+/// Parentheses and NOT chains 100,000 deep are a parse error naming the limit, at the first
+/// level past it; nothing recurses deeper than `MAX_DEPTH`.
+#[test]
+fn nesting_100k_deep_is_a_parse_error_naming_the_depth() {
+    use conflux_cql::{CqlErrorKind, MAX_DEPTH};
+    on_worker_stack(|| {
+        let n = 100_000;
+        let cases = [
+            (
+                "parentheses",
+                format!("{}type = page{}", "(".repeat(n), ")".repeat(n)),
+                MAX_DEPTH,
+            ),
+            ("unclosed parentheses", "(".repeat(n), MAX_DEPTH),
+            (
+                "NOT chain",
+                format!("{}type = page", "NOT ".repeat(n)),
+                MAX_DEPTH * 4,
+            ),
+            (
+                "NOT and parentheses",
+                format!("{}type = page{}", "NOT (".repeat(n), ")".repeat(n)),
+                MAX_DEPTH / 2 * 5,
+            ),
+            (
+                "AND and OR groups",
+                format!(
+                    "{}type = page{}",
+                    "type = a AND (type = b OR (".repeat(n / 10),
+                    "))".repeat(n / 10)
+                ),
+                (MAX_DEPTH / 2) * 27 + 13,
+            ),
+        ];
+        for (name, q, offset) in cases {
+            let e = parse(&q).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                &CqlErrorKind::TooDeep { limit: MAX_DEPTH },
+                "{name}"
+            );
+            assert_eq!(e.offset(), offset, "{name}: {e}");
+            assert!(
+                e.to_string()
+                    .starts_with("query is nested deeper than 64 levels of parentheses or NOT"),
+                "{name}: {e}"
+            );
+        }
+        // Closing parentheses with nothing open are one error, not a descent.
+        let e = parse(&format!("type = page{}", ")".repeat(n))).unwrap_err();
+        assert_eq!(e.kind(), &CqlErrorKind::UnopenedParen);
+    });
+}
+
+/// At the limit, a query parses, prints, re-parses and evaluates on a worker-sized stack.
+#[test]
+fn nesting_at_the_limit_parses_evaluates_and_prints() {
+    use conflux_cql::MAX_DEPTH;
+    on_worker_stack(|| {
+        let d = Doc {
+            ty: "page".into(),
+            id: "1".into(),
+            space: "DEV".into(),
+            title: "t".into(),
+            text: "x".into(),
+            labels: vec![],
+            ancestors: vec![],
+            parent: None,
+            creator: "a".into(),
+            created: 0,
+            modified: 0,
+            contributors: vec![],
+        };
+        let ctx = Context::default();
+        let nots = format!("{}type = page", "NOT ".repeat(MAX_DEPTH));
+        let q = parse(&nots).unwrap();
+        assert!(q.matches(&d, &ctx), "an even number of NOTs");
+        assert_eq!(parse(&q.to_string()).unwrap(), q);
+        let groups = format!(
+            "{}type = page{}",
+            "type = blogpost OR (type = page AND (".repeat(MAX_DEPTH / 2),
+            "))".repeat(MAX_DEPTH / 2)
+        );
+        let q = parse(&groups).unwrap();
+        assert!(q.matches(&d, &ctx));
+        assert_eq!(parse(&q.to_string()).unwrap(), q);
+        let mixed = format!(
+            "{}type = page{}",
+            "NOT (NOT (".repeat(MAX_DEPTH / 4),
+            "))".repeat(MAX_DEPTH / 4)
+        );
+        let q = parse(&mixed).unwrap();
+        assert!(q.matches(&d, &ctx));
+        assert_eq!(parse(&q.to_string()).unwrap(), q);
+    });
+}

@@ -39,16 +39,34 @@ impl Fmt {
         }
     }
     /// The body as the caller asked for it, from what Confluence returned in `fetch()`.
-    fn render(self, fetched: String) -> String {
+    fn render(self, fetched: String) -> Result<String> {
         match self {
-            Fmt::Markdown => conflux_convert::storage_to_markdown(&fetched).output,
-            Fmt::Api(_) => fetched,
+            Fmt::Markdown => conflux_convert::storage_to_markdown(&fetched)
+                .map(|o| o.output)
+                .map_err(|e| {
+                    OpError::invalid(
+                        format!("this body cannot be shown as Markdown: {e}"),
+                        "read it with bodyFormat storage",
+                    )
+                }),
+            Fmt::Api(_) => Ok(fetched),
         }
     }
     /// A body the caller sent, as storage.
     fn to_storage(self, text: String) -> Result<String> {
         match self {
-            Fmt::Markdown => Ok(conflux_convert::markdown_to_storage(&text).output),
+            Fmt::Markdown => conflux_convert::markdown_to_storage(&text)
+                .map(|o| o.output)
+                .map_err(|e| {
+                    OpError::invalid(
+                        format!("the Markdown body cannot be converted: {e}"),
+                        format!(
+                            "nest lists, quotes and panels at most {} levels deep, or send \
+                             the body as storage (bodyFormat storage)",
+                            conflux_convert::MAX_DEPTH
+                        ),
+                    )
+                }),
             Fmt::Api(BodyFormat::Storage) => Ok(text),
             Fmt::Api(f) => Err(OpError::invalid(
                 format!(
@@ -264,7 +282,7 @@ impl Ops {
                     .get(id.clone().into(), Some(format.fetch()))
                     .await?;
                 self.check_space_id(&page.space_id, false).await?;
-                let text = format.render(body_of(&page, format.fetch()));
+                let text = format.render(body_of(&page, format.fetch()))?;
                 let body = self
                     .body_out(format.name(), &text, a.max_bytes, &a.output_file)
                     .await?;
@@ -323,7 +341,7 @@ impl Ops {
                         "pass bodyFormat markdown (default) or storage",
                     ));
                 }
-                let part = format.render(text[s.start..s.end].to_string());
+                let part = format.render(text[s.start..s.end].to_string())?;
                 let body = self
                     .body_out(format.name(), &part, a.max_bytes, &a.output_file)
                     .await?;
@@ -777,10 +795,10 @@ impl Ops {
                     .map(|c| {
                         let mut item = CommentItem::from(c);
                         item.page_id.get_or_insert_with(|| id.clone());
-                        item.body = item.body.map(|b| format.render(b));
-                        item
+                        item.body = item.body.map(|b| format.render(b)).transpose()?;
+                        Ok(item)
                     })
-                    .collect();
+                    .collect::<Result<_>>()?;
                 Data::Comments(Listing::new(items, page.next_cursor))
             }
             "addFooter" => {
@@ -1047,7 +1065,7 @@ impl Ops {
                     .pages()
                     .get_version(id.clone().into(), n, format.fetch())
                     .await?;
-                let text = format.render(body_of(&page, format.fetch()));
+                let text = format.render(body_of(&page, format.fetch()))?;
                 let body = self
                     .body_out(format.name(), &text, a.max_bytes, &None)
                     .await?;
@@ -1083,9 +1101,9 @@ impl Ops {
                 let format = Fmt::parse(a.body_format.as_deref())?;
                 let lines = |p: &models::Page| match format {
                     Fmt::Markdown => format.render(body_of(p, BodyFormat::Storage)),
-                    _ => split_blocks(&body_of(p, BodyFormat::Storage)),
+                    _ => Ok(split_blocks(&body_of(p, BodyFormat::Storage))),
                 };
-                let (old, new) = (lines(&old), lines(&new));
+                let (old, new) = (lines(&old)?, lines(&new)?);
                 let diff = similar::TextDiff::from_lines(&old, &new);
                 let (mut added, mut removed) = (0, 0);
                 for c in diff.iter_all_changes() {
