@@ -181,7 +181,7 @@ pub fn print_scopes(args: &ServeArgs) -> anyhow::Result<()> {
         }
     );
     for s in scopes.names() {
-        println!("{s}");
+        crate::stdout::outln!("{s}")?;
     }
     Ok(())
 }
