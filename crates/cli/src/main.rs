@@ -85,7 +85,7 @@ enum Command {
     /// Search with CQL, e.g. conflux search 'type = page AND text ~ "runbook"'.
     Search(commands::SearchArgs),
     /// Run the MCP server (stdio by default, --http ADDR for streamable HTTP at /mcp).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// What this credential can do: base URLs, scopes, every tool action, and the exact fix.
     Doctor(doctor::DoctorArgs),
     /// Convert storage format to Markdown or back, offline (stdin when no file is given).
@@ -245,7 +245,7 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
                 args.database_url = Some(dir.join("conflux.db").display().to_string());
             }
         }
-        return serve::run_http(layer, args).await;
+        return serve::run_http(layer, *args).await;
     }
     let resolved = layer
         .resolve()
@@ -261,7 +261,7 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
         Command::Pages(cmd) => commands::pages(&client, &out, cmd).await,
         Command::Spaces(cmd) => commands::spaces(&client, &out, cmd).await,
         Command::Search(args) => commands::search(&client, &out, args).await,
-        Command::Serve(args) => serve::run(client, args).await,
+        Command::Serve(args) => serve::run(client, *args).await,
         Command::Doctor(args) => doctor::run(&client, site, resolved.output, args).await,
         Command::Databases(cmd) => databases::run(&client, &out, cmd).await,
         Command::Audit => audit::run(&client, resolved.output).await,

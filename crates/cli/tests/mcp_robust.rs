@@ -85,7 +85,12 @@ fn malformed() -> Vec<Malformed> {
         id,
     };
     vec![
-        case("invalid UTF-8", b"\xff\xfe{\"jsonrpc\":\"2.0\"}", -32700, Value::Null),
+        case(
+            "invalid UTF-8",
+            b"\xff\xfe{\"jsonrpc\":\"2.0\"}",
+            -32700,
+            Value::Null,
+        ),
         case(
             "truncated JSON",
             br#"{"jsonrpc":"2.0","id":2,"method":"tools/list""#,
@@ -99,7 +104,12 @@ fn malformed() -> Vec<Malformed> {
             Value::Null,
         ),
         case("garbage", b"hello, server", -32700, Value::Null),
-        case("missing jsonrpc", br#"{"id":4,"method":"ping"}"#, -32600, json!(4)),
+        case(
+            "missing jsonrpc",
+            br#"{"id":4,"method":"ping"}"#,
+            -32600,
+            json!(4),
+        ),
         case(
             "method of the wrong type",
             br#"{"jsonrpc":"2.0","id":5,"method":5}"#,
@@ -118,7 +128,12 @@ fn malformed() -> Vec<Malformed> {
             -32602,
             json!(7),
         ),
-        case("a batch", br#"[{"jsonrpc":"2.0","id":8,"method":"ping"}]"#, -32600, Value::Null),
+        case(
+            "a batch",
+            br#"[{"jsonrpc":"2.0","id":8,"method":"ping"}]"#,
+            -32600,
+            Value::Null,
+        ),
         case("a number", b"42", -32600, Value::Null),
     ]
 }
@@ -133,7 +148,9 @@ fn assert_error(answer: &Value, code: i64, id: &Value, what: &str) {
     assert_eq!(answer["jsonrpc"], "2.0", "{what}: {answer}");
     assert_eq!(answer["error"]["code"], code, "{what}: {answer}");
     assert!(
-        answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
         "{what}: {answer}"
     );
     let object = answer.as_object().unwrap();
@@ -217,7 +234,12 @@ async fn stdio_answers_every_malformed_line_and_keeps_serving() {
     s.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
         .await;
     s.send_raw(b"not yet").await;
-    assert_error(&s.answer().await, -32700, &Value::Null, "garbage before initialize");
+    assert_error(
+        &s.answer().await,
+        -32700,
+        &Value::Null,
+        "garbage before initialize",
+    );
     s.send(&initialize(1)).await;
     let init = s.answer().await;
     assert_eq!(init["id"], 1);
@@ -232,16 +254,24 @@ async fn stdio_answers_every_malformed_line_and_keeps_serving() {
     s.send_raw(&oversized()).await;
     let answer = s.answer().await;
     assert_error(&answer, -32600, &Value::Null, "a line over 4 MiB");
-    assert_eq!(answer["error"]["data"]["limit"], 4 * 1024 * 1024, "{answer}");
+    assert_eq!(
+        answer["error"]["data"]["limit"],
+        4 * 1024 * 1024,
+        "{answer}"
+    );
     assert!(
-        answer["error"]["message"].as_str().unwrap().contains("4194304"),
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("4194304"),
         "{answer}"
     );
 
     // JSON-RPC answers no notification and no response: the next line is the ping's.
     s.send(&json!({"jsonrpc": "2.0", "method": "notifications/no_such_thing"}))
         .await;
-    s.send(&json!({"jsonrpc": "2.0", "id": 99, "result": {}})).await;
+    s.send(&json!({"jsonrpc": "2.0", "id": 99, "result": {}}))
+        .await;
     s.send(&json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "echo"}}))
         .await;
     s.send(&json!({"jsonrpc": "2.0", "id": 10, "method": "ping"}))
@@ -260,8 +290,12 @@ async fn stdio_answers_every_malformed_line_and_keeps_serving() {
         Some(10),
         "{tools}"
     );
-    s.send(&tool_call(12, "spaces", json!({"action": "list", "limit": 1})))
-        .await;
+    s.send(&tool_call(
+        12,
+        "spaces",
+        json!({"action": "list", "limit": 1}),
+    ))
+    .await;
     let spaces = s.answer().await;
     assert_eq!(spaces["id"], 12);
     assert_eq!(spaces["result"]["isError"], false, "{spaces}");
@@ -283,8 +317,12 @@ async fn stdio_a_panicking_call_is_answered_and_the_next_call_served() {
         text_of(&panicked["result"]).contains(INTERNAL_ERROR),
         "{panicked}"
     );
-    s.send(&tool_call(3, "spaces", json!({"action": "list", "limit": 1})))
-        .await;
+    s.send(&tool_call(
+        3,
+        "spaces",
+        json!({"action": "list", "limit": 1}),
+    ))
+    .await;
     let next = s.answer().await;
     assert_eq!(next["id"], 3);
     assert_eq!(next["result"]["isError"], false, "{next}");
@@ -404,14 +442,23 @@ async fn http_answers_every_malformed_post_and_keeps_serving() {
     for m in malformed() {
         let (status, content_type, answer) = post(&http, &url, m.bytes.clone()).await;
         assert_eq!(status, 400, "{}: {answer}", m.what);
-        assert_eq!(content_type.as_deref(), Some("application/json"), "{}", m.what);
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/json"),
+            "{}",
+            m.what
+        );
         assert_error(&answer, m.code, &m.id, m.what);
     }
     let (status, content_type, answer) = post(&http, &url, oversized()).await;
     assert_eq!(status, 413, "{answer}");
     assert_eq!(content_type.as_deref(), Some("application/json"));
     assert_error(&answer, -32600, &Value::Null, "a body over 4 MiB");
-    assert_eq!(answer["error"]["data"]["limit"], 4 * 1024 * 1024, "{answer}");
+    assert_eq!(
+        answer["error"]["data"]["limit"],
+        4 * 1024 * 1024,
+        "{answer}"
+    );
 
     // A normal session afterwards, and a panicking call in it.
     let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(url.clone());
@@ -425,7 +472,11 @@ async fn http_answers_every_malformed_post_and_keeps_serving() {
     {
         let panicked = call(&mcp, DEBUG_PANIC_TOOL, json!({})).await;
         assert_eq!(panicked.is_error, Some(true));
-        assert!(text(&panicked).contains(INTERNAL_ERROR), "{}", text(&panicked));
+        assert!(
+            text(&panicked).contains(INTERNAL_ERROR),
+            "{}",
+            text(&panicked)
+        );
     }
     let spaces = call(&mcp, "spaces", json!({"action": "list", "limit": 1})).await;
     assert_ne!(spaces.is_error, Some(true), "{}", text(&spaces));
@@ -449,8 +500,12 @@ async fn files_root_flag_lets_the_tools_read_under_it_only() {
     let mut s = StdioServer::start(&["--demo", "serve", "--files-root", &root_arg]);
     s.send(&initialize(1)).await;
     assert_eq!(s.answer().await["id"], 1);
-    s.send(&tool_call(2, "spaces", json!({"action": "get", "key": "ENG"})))
-        .await;
+    s.send(&tool_call(
+        2,
+        "spaces",
+        json!({"action": "get", "key": "ENG"}),
+    ))
+    .await;
     let space = s.answer().await;
     let space_id = space["result"]["structuredContent"]["space"]["id"].clone();
     assert!(space_id.is_string(), "{space}");

@@ -431,6 +431,7 @@ mod tests {
             b"garbage",
             b"",
             b"{\"a\":1}}",
+            "[".repeat(100_000).as_bytes(),
         ] {
             let r = refusal(input);
             assert_eq!(r.code, PARSE_ERROR, "{input:?}: {}", r.message);

@@ -21,6 +21,10 @@
 //! whether that caller's agent may call (the allowlist) and runs the call with the caller's
 //! operations. A call without a verified caller is refused by such a server (fail closed).
 //!
+//! No input takes the server down: over both transports a message that is not JSON-RPC is
+//! answered with a JSON-RPC error (-32700, -32600, or over [`MAX_MESSAGE_BYTES`]) before rmcp
+//! sees it, and a panic inside a tool call is that call's tool error ([`INTERNAL_ERROR`]).
+//!
 //! Depends on `conflux-ops` (and through it the client); the binary owns configuration.
 
 mod http;

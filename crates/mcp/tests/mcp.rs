@@ -1006,7 +1006,11 @@ async fn local_files_only_under_the_files_root() {
     let outside = work.path().join("outside");
     fs::create_dir_all(root.join("notes")).unwrap();
     fs::create_dir_all(&outside).unwrap();
-    fs::write(root.join("notes/body.md"), "# From a file\n\nRead through the root.\n").unwrap();
+    fs::write(
+        root.join("notes/body.md"),
+        "# From a file\n\nRead through the root.\n",
+    )
+    .unwrap();
     fs::write(root.join("notes/data.bin"), b"bytes \x00\x01 from the root").unwrap();
     let secret = outside.join("secret.md");
     fs::write(&secret, "SECRET outside the root").unwrap();
@@ -1040,11 +1044,26 @@ async fn local_files_only_under_the_files_root() {
     let passwd = "/etc/passwd";
     let target = root.join("notes/never.md").display().to_string();
     for (tool, args) in [
-        ("pages", json!({"action": "create", "spaceId": eng, "title": "x", "bodyFile": passwd})),
-        ("pages", json!({"action": "update", "id": page, "bodyFile": "notes/body.md"})),
-        ("pages", json!({"action": "getBody", "id": page, "outputFile": target})),
-        ("attachments", json!({"action": "upload", "id": page, "filePath": passwd})),
-        ("attachments", json!({"action": "download", "id": aid, "outputFile": target})),
+        (
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "x", "bodyFile": passwd}),
+        ),
+        (
+            "pages",
+            json!({"action": "update", "id": page, "bodyFile": "notes/body.md"}),
+        ),
+        (
+            "pages",
+            json!({"action": "getBody", "id": page, "outputFile": target}),
+        ),
+        (
+            "attachments",
+            json!({"action": "upload", "id": page, "filePath": passwd}),
+        ),
+        (
+            "attachments",
+            json!({"action": "download", "id": aid, "outputFile": target}),
+        ),
     ] {
         let e = none.err(tool, args.clone()).await;
         assert!(e.starts_with("error (policy)"), "{tool} {args}: {e}");
@@ -1063,9 +1082,14 @@ async fn local_files_only_under_the_files_root() {
     };
     let s = Session::new(server(sim.classic().await, config, &[]).await).await;
     let abs_inside = root.join("notes/body.md").display().to_string();
-    for (n, path) in ["notes/body.md", abs_inside.as_str(), "inside.md", "notes/../notes/body.md"]
-        .into_iter()
-        .enumerate()
+    for (n, path) in [
+        "notes/body.md",
+        abs_inside.as_str(),
+        "inside.md",
+        "notes/../notes/body.md",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let created = s
             .ok(
