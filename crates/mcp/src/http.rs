@@ -118,20 +118,10 @@ async fn check_message(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if let Some(len) = declared
-        && len > MAX_MESSAGE_BYTES
-    {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, Refusal::oversized(Some(len)));
-    }
     let bytes = match read_bounded(body).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, Refusal::oversized(None));
+        Err(BodyError::TooLarge(size)) => {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, Refusal::oversized(size));
         }
         Err(BodyError::Read(e)) => {
             tracing::info!(error = %e, "HTTP: the request body could not be read");
@@ -152,20 +142,36 @@ async fn check_message(req: Request, next: Next) -> Response {
     }
 }
 
+/// How much of a body over the limit is read (and dropped) before the 413 goes out: a client
+/// still writing its body when the server answers and closes may never see the answer
+/// (broken pipe). Past this, the answer goes out at once.
+const DRAIN_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
+
 enum BodyError {
-    TooLarge,
+    /// Over the limit; its size when it ended within [`DRAIN_BYTES`].
+    TooLarge(Option<usize>),
     Read(axum::Error),
 }
 
+/// The body, at most [`MAX_MESSAGE_BYTES`]; a longer one is read on without being kept.
 async fn read_bounded(body: Body) -> Result<Bytes, BodyError> {
     let mut stream = body.into_data_stream();
     let mut collected = Vec::new();
+    let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(BodyError::Read)?;
-        if collected.len() + chunk.len() > MAX_MESSAGE_BYTES {
-            return Err(BodyError::TooLarge);
+        seen = seen.saturating_add(chunk.len());
+        if seen > DRAIN_BYTES {
+            return Err(BodyError::TooLarge(None));
         }
-        collected.extend_from_slice(&chunk);
+        if seen <= MAX_MESSAGE_BYTES {
+            collected.extend_from_slice(&chunk);
+        } else {
+            collected = Vec::new();
+        }
+    }
+    if seen > MAX_MESSAGE_BYTES {
+        return Err(BodyError::TooLarge(Some(seen)));
     }
     Ok(Bytes::from(collected))
 }
