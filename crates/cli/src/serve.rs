@@ -41,6 +41,11 @@ pub struct ServeArgs {
     /// These spaces (keys or ids) may be read but not written [env: CONFLUX_READ_ONLY_SPACES]
     #[arg(long, value_delimiter = ',', env = "CONFLUX_READ_ONLY_SPACES")]
     pub read_only_spaces: Vec<String>,
+    /// Over stdio: let agents read and write local files (bodyFile, outputFile, filePath) under
+    /// this directory, and nowhere else; without it they touch no local file. Ignored with
+    /// --http [env: CONFLUX_FILES_ROOT]
+    #[arg(long, value_name = "DIR", env = "CONFLUX_FILES_ROOT")]
+    pub files_root: Option<PathBuf>,
     /// Print the granular scopes the enabled tools need (read-only or full), one per line, and exit.
     #[arg(long)]
     pub print_scopes: bool,
@@ -151,8 +156,8 @@ impl ServeArgs {
             allow_spaces: self.allow_spaces.clone(),
             deny_spaces: self.deny_spaces.clone(),
             read_only_spaces: self.read_only_spaces.clone(),
-            // Local paths only make sense when the server runs on the caller's machine.
-            allow_files: self.http.is_none(),
+            // Local files only under --files-root, set by `run` (stdio); never over HTTP.
+            files_root: None,
             ..Config::default()
         }
     }
@@ -189,7 +194,17 @@ pub fn print_scopes(args: &ServeArgs) -> anyhow::Result<()> {
 /// `conflux serve` over stdio, with the one client the settings describe.
 pub async fn run(client: Client, args: ServeArgs) -> anyhow::Result<()> {
     let args = args.resolved();
-    let config = args.ops_config();
+    let mut config = args.ops_config();
+    if let Some(dir) = &args.files_root {
+        let root = conflux_ops::FilesRoot::open(dir).map_err(|e| {
+            ClientError::Config(format!(
+                "--files-root / CONFLUX_FILES_ROOT {}: {e} (it must be an existing directory)",
+                dir.display()
+            ))
+        })?;
+        tracing::info!(root = %root.path().display(), "agents may read and write files under this directory");
+        config.files_root = Some(root);
+    }
     let server = ConfluxServer::new(Ops::new(client, config), &args.tools)?;
     tracing::info!(tools = ?server.tool_names(), read_only = args.read_only, "MCP server starting");
     conflux_mcp::serve_stdio(server).await?;
@@ -332,6 +347,12 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
              a loopback address (use 127.0.0.1:PORT)"
         ))
         .into());
+    }
+    if args.files_root.is_some() {
+        eprintln!(
+            "conflux: --files-root / CONFLUX_FILES_ROOT is ignored with --http: agents calling \
+             over HTTP never read or write local files"
+        );
     }
     let admin_token = env_var("CONFLUX_ADMIN_TOKEN").map(Secret::new);
     if let Some(t) = &admin_token

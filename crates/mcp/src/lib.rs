@@ -21,14 +21,24 @@
 //! whether that caller's agent may call (the allowlist) and runs the call with the caller's
 //! operations. A call without a verified caller is refused by such a server (fail closed).
 //!
+//! No input takes the server down: over both transports a message that is not JSON-RPC is
+//! answered with a JSON-RPC error (-32700, -32600, or over [`MAX_MESSAGE_BYTES`]) before rmcp
+//! sees it, and a panic inside a tool call is that call's tool error ([`INTERNAL_ERROR`]).
+//!
 //! Depends on `conflux-ops` (and through it the client); the binary owns configuration.
 
+mod http;
 mod identity;
+mod jsonrpc;
 mod schema;
+mod stdio;
 mod tools;
 
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures::FutureExt as _;
 
 use conflux_ops::{OpError, Ops, Output};
 use rmcp::model::{
@@ -37,15 +47,30 @@ use rmcp::model::{
     ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
-use rmcp::{RoleServer, ServerHandler, ServiceExt};
+use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
 use crate::tools::ToolDef;
 
+pub use http::{
+    HttpOptions, http_router, http_router_for_hosts, http_router_with, serve_http, serve_http_on,
+};
 pub use identity::{
     AGENT_HEADER, AGENT_META, AGENT_NOT_AUTHORIZED, AGENT_UNIDENTIFIED, BoxFuture, Caller,
     OpsProvider, USER_HEADER, USER_META, VerifiedCaller,
 };
+pub use jsonrpc::{INVALID_PARAMS, INVALID_REQUEST, MAX_MESSAGE_BYTES, PARSE_ERROR};
+pub use stdio::{serve_lines, serve_stdio};
+
+/// What a tool call that panicked answers. The panic is contained to that call.
+pub const INTERNAL_ERROR: &str =
+    "internal error in Conflux: this call failed and nothing else was affected; please report it";
+
+/// A tool that exists only in debug builds and panics when called (after the caller checks a
+/// real call goes through), so that tests can prove a panic is contained to its call. Never
+/// listed; release builds do not know it.
+#[cfg(debug_assertions)]
+pub const DEBUG_PANIC_TOOL: &str = "__conflux_debug_panic";
 
 /// What can stop the server from starting or running.
 #[derive(Debug, thiserror::Error)]
@@ -198,13 +223,75 @@ impl ConfluxServer {
     /// Runs one tool call for `caller` (`None`: the local caller). With a provider, the caller
     /// must be verified; its agent is checked against the allowlist first and the call runs
     /// with the caller's operations. A read-only caller cannot run write actions.
+    ///
+    /// A panic inside the call is caught: the call answers the tool error
+    /// [`INTERNAL_ERROR`], the panic is logged, and the server carries on.
     pub async fn call_as(
         &self,
         caller: Option<&VerifiedCaller>,
         name: &str,
         arguments: Option<JsonObject>,
     ) -> Result<CallToolResult, ErrorData> {
+        match AssertUnwindSafe(self.call_unguarded(caller, name, arguments))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".into());
+                tracing::error!(tool = name, panic = %what, "a tool call panicked; it was answered with an internal error and the server carries on");
+                Ok(error_result(
+                    "internal",
+                    INTERNAL_ERROR,
+                    "try the call again or another way; report it with the server's log (stderr) \
+                     at https://github.com/conflux-mcp/conflux/issues",
+                ))
+            }
+        }
+    }
+
+    /// The caller's operations, or the tool error that refuses the call.
+    async fn ops_for(
+        &self,
+        caller: Option<&VerifiedCaller>,
+        name: &str,
+    ) -> Result<Ops, CallToolResult> {
+        match (&self.source, caller) {
+            (Source::Fixed(ops), _) => Ok(ops.clone()),
+            (Source::Provider(provider), Some(caller)) => {
+                resolve(provider.as_ref(), caller, name).await
+            }
+            (Source::Provider(_), None) => {
+                tracing::warn!(tool = name, "call refused: no verified caller");
+                Err(error_result(
+                    "unauthorized",
+                    "This server serves only authenticated callers, and this call carried no \
+                     verified credential",
+                    "connect through the server's /mcp endpoint with an OAuth access token or \
+                     an access key",
+                ))
+            }
+        }
+    }
+
+    async fn call_unguarded(
+        &self,
+        caller: Option<&VerifiedCaller>,
+        name: &str,
+        arguments: Option<JsonObject>,
+    ) -> Result<CallToolResult, ErrorData> {
         let Some(def) = self.inner.defs.iter().find(|d| d.spec.name == name) else {
+            #[cfg(debug_assertions)]
+            if name == DEBUG_PANIC_TOOL {
+                if let Err(refusal) = self.ops_for(caller, name).await {
+                    return Ok(refusal);
+                }
+                panic!("{DEBUG_PANIC_TOOL} was called: a deliberate panic inside a tool call");
+            }
             return Err(ErrorData::invalid_params(
                 format!(
                     "unknown tool `{name}`; this server offers: {}",
@@ -213,24 +300,9 @@ impl ConfluxServer {
                 None,
             ));
         };
-        let ops = match (&self.source, caller) {
-            (Source::Fixed(ops), _) => ops.clone(),
-            (Source::Provider(provider), Some(caller)) => {
-                match resolve(provider.as_ref(), caller, name).await {
-                    Ok(ops) => ops,
-                    Err(refusal) => return Ok(refusal),
-                }
-            }
-            (Source::Provider(_), None) => {
-                tracing::warn!(tool = name, "call refused: no verified caller");
-                return Ok(error_result(
-                    "unauthorized",
-                    "This server serves only authenticated callers, and this call carried no \
-                     verified credential",
-                    "connect through the server's /mcp endpoint with an OAuth access token or \
-                     an access key",
-                ));
-            }
+        let ops = match self.ops_for(caller, name).await {
+            Ok(ops) => ops,
+            Err(refusal) => return Ok(refusal),
         };
         let read_only = self.inner.read_only || caller.is_some_and(|c| c.read_only);
         let args = arguments.unwrap_or_default();
@@ -574,110 +646,4 @@ fn caller_of(context: &RequestContext<RoleServer>) -> Caller {
         .and_then(|p| p.extensions.get::<Caller>())
         .cloned()
         .unwrap_or_default()
-}
-
-/// Serves over stdin/stdout until the client closes the stream. Nothing else may write to stdout.
-pub async fn serve_stdio(server: ConfluxServer) -> Result<(), ServeError> {
-    let running = server
-        .serve(rmcp::transport::stdio())
-        .await
-        .map_err(|e| ServeError::Session(e.to_string()))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| ServeError::Session(e.to_string()))?;
-    Ok(())
-}
-
-/// The streamable-HTTP app: the MCP endpoint at `/mcp`, answering loopback hosts only.
-pub fn http_router(server: ConfluxServer) -> axum::Router {
-    http_router_with(server, HttpOptions::default())
-}
-
-/// How the streamable-HTTP endpoint is served.
-#[derive(Clone, Default)]
-pub struct HttpOptions {
-    /// Hosts admitted besides loopback (`name` or `name:port`, e.g. the public URL's host);
-    /// other `Host` headers are refused, which defeats DNS rebinding.
-    pub hosts: Vec<String>,
-    /// Where the sessions of clients on revisions before 2026-07-28 are kept, so that any
-    /// replica can serve them (`None`: this process's memory only).
-    pub session_store:
-        Option<Arc<dyn rmcp::transport::streamable_http_server::session::SessionStore>>,
-    /// A session idle this long is closed (default 5 minutes): clients that never close their
-    /// sessions cannot pile them up.
-    pub session_idle: Option<std::time::Duration>,
-}
-
-impl std::fmt::Debug for HttpOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpOptions")
-            .field("hosts", &self.hosts)
-            .field("session_store", &self.session_store.is_some())
-            .field("session_idle", &self.session_idle)
-            .finish()
-    }
-}
-
-/// The streamable-HTTP app at `/mcp` with `options`.
-pub fn http_router_with(server: ConfluxServer, options: HttpOptions) -> axum::Router {
-    use rmcp::transport::streamable_http_server::{
-        StreamableHttpServerConfig, StreamableHttpService,
-        session::local::{LocalSessionManager, SessionConfig},
-    };
-    let mut config = StreamableHttpServerConfig::default();
-    if !options.hosts.is_empty() {
-        let mut allowed = config.allowed_hosts.clone();
-        allowed.extend(options.hosts.iter().cloned());
-        config = config.with_allowed_hosts(allowed);
-    }
-    config.session_store = options.session_store.clone();
-    let mut sessions = LocalSessionManager::default();
-    let mut session_config = SessionConfig::default();
-    if let Some(idle) = options.session_idle {
-        session_config.keep_alive = Some(idle);
-    }
-    sessions.session_config = session_config;
-    let service =
-        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(sessions), config);
-    axum::Router::new().nest_service("/mcp", service)
-}
-
-/// The streamable-HTTP app answering requests whose `Host` is loopback or one of `hosts`.
-pub fn http_router_for_hosts(server: ConfluxServer, hosts: &[String]) -> axum::Router {
-    http_router_with(
-        server,
-        HttpOptions {
-            hosts: hosts.to_vec(),
-            ..HttpOptions::default()
-        },
-    )
-}
-
-/// Serves streamable HTTP on an already-bound listener until `shutdown` resolves.
-pub async fn serve_http_on(
-    server: ConfluxServer,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
-    axum::serve(listener, http_router(server))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Http)
-}
-
-/// Binds `addr` and serves streamable HTTP at `http://{addr}/mcp` until `shutdown` resolves.
-pub async fn serve_http(
-    server: ConfluxServer,
-    addr: SocketAddr,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })?;
-    tracing::info!(
-        "MCP endpoint: http://{}/mcp",
-        listener.local_addr().unwrap_or(addr)
-    );
-    serve_http_on(server, listener, shutdown).await
 }

@@ -990,3 +990,216 @@ async fn streamable_http_serves_the_same_tools() {
     let _ = stop.send(());
     task.await.unwrap().unwrap();
 }
+
+/// Issue "an agent cannot read the user's files": without `--files-root` no tool reads or
+/// writes a local file (`bodyFile`, `outputFile`, `filePath`), and the refusal says how to
+/// allow it; with it, paths resolve under the root only: `..`, absolute paths elsewhere and
+/// symbolic links that lead out are refused, a link that stays inside is followed.
+#[cfg(unix)]
+#[tokio::test]
+async fn local_files_only_under_the_files_root() {
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("root");
+    let outside = work.path().join("outside");
+    fs::create_dir_all(root.join("notes")).unwrap();
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(
+        root.join("notes/body.md"),
+        "# From a file\n\nRead through the root.\n",
+    )
+    .unwrap();
+    fs::write(root.join("notes/data.bin"), b"bytes \x00\x01 from the root").unwrap();
+    let secret = outside.join("secret.md");
+    fs::write(&secret, "SECRET outside the root").unwrap();
+    symlink(&secret, root.join("escape.md")).unwrap();
+    symlink(&outside, root.join("out-dir")).unwrap();
+    symlink("notes/body.md", root.join("inside.md")).unwrap();
+
+    let sim = Sim::start().await;
+    // Without a root: every path parameter is a policy error naming the flag.
+    let none = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let eng = space_id(&none, "ENG").await;
+    let page = none
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "Files page", "body": "inline"}),
+        )
+        .await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let data = base64::engine::general_purpose::STANDARD.encode(b"inline bytes");
+    let aid = none
+        .ok(
+            "attachments",
+            json!({"action": "upload", "id": page, "fileName": "a.bin", "data": data}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let passwd = "/etc/passwd";
+    let target = root.join("notes/never.md").display().to_string();
+    for (tool, args) in [
+        (
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "x", "bodyFile": passwd}),
+        ),
+        (
+            "pages",
+            json!({"action": "update", "id": page, "bodyFile": "notes/body.md"}),
+        ),
+        (
+            "pages",
+            json!({"action": "getBody", "id": page, "outputFile": target}),
+        ),
+        (
+            "attachments",
+            json!({"action": "upload", "id": page, "filePath": passwd}),
+        ),
+        (
+            "attachments",
+            json!({"action": "download", "id": aid, "outputFile": target}),
+        ),
+    ] {
+        let e = none.err(tool, args.clone()).await;
+        assert!(e.starts_with("error (policy)"), "{tool} {args}: {e}");
+        assert!(
+            e.contains("start the server with --files-root DIR to let agents read and write files under DIR"),
+            "{e}"
+        );
+        assert!(!e.contains("root:"), "nothing of /etc/passwd: {e}");
+    }
+    assert!(!root.join("notes/never.md").exists());
+
+    // With a root.
+    let config = Config {
+        files_root: Some(conflux_ops::FilesRoot::open(&root).unwrap()),
+        ..Config::default()
+    };
+    let s = Session::new(server(sim.classic().await, config, &[]).await).await;
+    let abs_inside = root.join("notes/body.md").display().to_string();
+    for (n, path) in [
+        "notes/body.md",
+        abs_inside.as_str(),
+        "inside.md",
+        "notes/../notes/body.md",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let created = s
+            .ok(
+                "pages",
+                json!({"action": "create", "spaceId": eng, "title": format!("From file {n}"), "bodyFile": path}),
+            )
+            .await;
+        let id = created["page"]["id"].as_str().unwrap().to_string();
+        let body = s.ok("pages", json!({"action": "getBody", "id": id})).await;
+        assert!(
+            body["body"]["value"]
+                .as_str()
+                .unwrap()
+                .contains("Read through the root"),
+            "{path}: {body}"
+        );
+    }
+    let secret_abs = secret.display().to_string();
+    let sneaky = format!("{}/../outside/secret.md", root.display());
+    for path in [
+        "../outside/secret.md",
+        "notes/../../outside/secret.md",
+        secret_abs.as_str(),
+        sneaky.as_str(),
+        passwd,
+        "escape.md",
+        "out-dir/secret.md",
+    ] {
+        let e = s
+            .err(
+                "pages",
+                json!({"action": "create", "spaceId": eng, "title": "never", "bodyFile": path}),
+            )
+            .await;
+        assert!(e.starts_with("error (policy)"), "{path}: {e}");
+        assert!(!e.contains("SECRET") && !e.contains("root:x"), "{e}");
+        let e = s
+            .err(
+                "attachments",
+                json!({"action": "upload", "id": page, "filePath": path}),
+            )
+            .await;
+        assert!(e.starts_with("error (policy)"), "{path}: {e}");
+    }
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "never", "bodyFile": "notes/missing.md"}),
+        )
+        .await;
+    assert!(e.contains("no such file"), "{e}");
+
+    // Writes: inside the root they land there; through `..`, a link or an absolute path
+    // elsewhere they are refused and nothing outside changes.
+    s.ok(
+        "pages",
+        json!({"action": "getBody", "id": page, "outputFile": "notes/out.md"}),
+    )
+    .await;
+    assert!(
+        fs::read_to_string(root.join("notes/out.md"))
+            .unwrap()
+            .contains("inline")
+    );
+    let new_outside = outside.join("new.md").display().to_string();
+    for path in [
+        "../outside/new.md",
+        new_outside.as_str(),
+        "escape.md",
+        "out-dir/new.md",
+    ] {
+        let e = s
+            .err(
+                "pages",
+                json!({"action": "getBody", "id": page, "outputFile": path}),
+            )
+            .await;
+        assert!(e.starts_with("error (policy)"), "{path}: {e}");
+        let e = s
+            .err(
+                "attachments",
+                json!({"action": "download", "id": aid, "outputFile": path}),
+            )
+            .await;
+        assert!(e.starts_with("error (policy)"), "{path}: {e}");
+    }
+    assert_eq!(
+        fs::read_to_string(&secret).unwrap(),
+        "SECRET outside the root"
+    );
+    assert!(!outside.join("new.md").exists());
+
+    // Attachments from and to files under the root.
+    let up = s
+        .ok(
+            "attachments",
+            json!({"action": "upload", "id": page, "filePath": "notes/data.bin"}),
+        )
+        .await;
+    assert_eq!(up["title"], "data.bin");
+    let from_file = up["id"].as_str().unwrap().to_string();
+    let dl = s
+        .ok(
+            "attachments",
+            json!({"action": "download", "id": from_file, "outputFile": "copy.bin"}),
+        )
+        .await;
+    assert_eq!(dl["file"], "copy.bin");
+    assert_eq!(
+        fs::read(root.join("copy.bin")).unwrap(),
+        b"bytes \x00\x01 from the root"
+    );
+}

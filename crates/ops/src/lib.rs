@@ -20,6 +20,7 @@ pub mod args;
 pub mod catalog;
 pub mod doctor;
 mod error;
+pub mod files;
 pub mod model;
 mod render;
 pub mod sections;
@@ -31,6 +32,7 @@ use std::sync::{Arc, Mutex};
 use conflux_client::Client;
 
 pub use error::{OpError, OpErrorKind, Result};
+pub use files::FilesRoot;
 pub use model::{Data, Output};
 
 /// Guardrails and caps; the binary builds it from flags and environment.
@@ -44,9 +46,10 @@ pub struct Config {
     pub deny_spaces: Vec<String>,
     /// These spaces (keys or ids) may be read but not written.
     pub read_only_spaces: Vec<String>,
-    /// Whether bodies and attachments may be read from and written to local paths (true only
-    /// when the server runs on the user's machine, i.e. over stdio).
-    pub allow_files: bool,
+    /// The directory under which bodies and attachments may be read from and written to local
+    /// paths (`bodyFile`, `outputFile`, `filePath`); `None`, the default: no local file at all.
+    /// Only the person who starts a server on their own machine sets it (`--files-root`).
+    pub files_root: Option<FilesRoot>,
     /// Default cap on body text returned inline, in bytes.
     pub max_body_bytes: usize,
     /// Default cap on attachment downloads, in bytes.
@@ -62,7 +65,7 @@ impl Default for Config {
             allow_spaces: Vec::new(),
             deny_spaces: Vec::new(),
             read_only_spaces: Vec::new(),
-            allow_files: false,
+            files_root: None,
             max_body_bytes: 60_000,
             max_download_bytes: 5 * 1024 * 1024,
             default_limit: 25,
@@ -202,17 +205,21 @@ impl Ops {
     }
 
     fn remember_space(&self, id: &str, key: &str) {
-        if let Ok(mut m) = self.space_keys.lock() {
-            m.insert(id.to_string(), key.to_string());
-        }
+        // A call that panicked while holding the lock left nothing half-written in a map
+        // insert, so the map stays usable.
+        self.space_keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_string(), key.to_string());
     }
 
     async fn space_key(&self, space_id: &str) -> Result<String> {
         if let Some(k) = self
             .space_keys
             .lock()
-            .ok()
-            .and_then(|m| m.get(space_id).cloned())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(space_id)
+            .cloned()
         {
             return Ok(k);
         }

@@ -129,14 +129,20 @@ impl Ops {
         })
     }
 
-    fn check_path(&self, param: &str) -> Result<()> {
-        if !self.config.allow_files {
-            return Err(OpError::policy(
-                format!("`{param}` is only available when the server runs on your machine (stdio)"),
-                "pass the content inline instead",
-            ));
-        }
-        Ok(())
+    /// The files root, or the policy error saying how to allow local files.
+    fn files_root(&self, param: &str) -> Result<&crate::FilesRoot> {
+        self.config.files_root.as_ref().ok_or_else(|| {
+            OpError::policy(
+                format!(
+                    "`{param}` names a local file, and this server reads and writes no local \
+                     files"
+                ),
+                format!(
+                    "{}; over HTTP local files are never used: pass the content inline",
+                    crate::files::ENABLE_FILES_HINT
+                ),
+            )
+        })
     }
 
     async fn read_text(
@@ -152,29 +158,20 @@ impl Ops {
             )),
             (Some(b), None) => Ok(Some(b.clone())),
             (None, Some(path)) => {
-                self.check_path(&format!("{param}File"))?;
-                tokio::fs::read_to_string(path)
+                let param = format!("{param}File");
+                self.files_root(&param)?
+                    .read_text(&param, path)
                     .await
                     .map(Some)
-                    .map_err(|e| {
-                        OpError::invalid(
-                            format!("could not read `{path}`: {e}"),
-                            "check the path (absolute paths are safest)",
-                        )
-                    })
             }
             (None, None) => Ok(None),
         }
     }
 
     async fn write_file(&self, path: &str, bytes: &[u8]) -> Result<()> {
-        self.check_path("outputFile")?;
-        tokio::fs::write(path, bytes).await.map_err(|e| {
-            OpError::invalid(
-                format!("could not write `{path}`: {e}"),
-                "check the path and its directory",
-            )
-        })
+        self.files_root("outputFile")?
+            .write("outputFile", path, bytes.to_vec())
+            .await
     }
 
     async fn body_out(
@@ -984,12 +981,7 @@ impl Ops {
                             "encode the file with standard base64",
                         )
                     })?,
-                    (None, Some(p)) => {
-                        self.check_path("filePath")?;
-                        tokio::fs::read(p).await.map_err(|e| {
-                            OpError::invalid(format!("could not read `{p}`: {e}"), "check the path")
-                        })?
-                    }
+                    (None, Some(p)) => self.files_root("filePath")?.read("filePath", p).await?,
                     _ => {
                         return Err(OpError::invalid(
                             "action `upload` needs exactly one of `data` (base64) or `filePath`",

@@ -28,12 +28,16 @@ pub(crate) fn def() -> ToolDef {
         param("data", string("upload: the file's bytes, base64."), &[]),
         param(
             "filePath",
-            string("upload: instead of data, a local file (stdio server only)."),
+            string(
+                "upload: instead of data, a local file, relative to the server's --files-root directory; refused when there is none.",
+            ),
             &[],
         ),
         param(
             "outputFile",
-            string("download: write the bytes to this local file (stdio server only)."),
+            string(
+                "download: write the bytes to this local file, relative to the server's --files-root directory; refused when there is none.",
+            ),
             &[],
         ),
         param("comment", string("upload: the attachment comment."), &[]),

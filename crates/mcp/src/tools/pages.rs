@@ -56,13 +56,15 @@ pub(crate) fn def() -> ToolDef {
         ),
         param(
             "bodyFile",
-            string("Instead of body: a local file to read it from (stdio server only)."),
+            string(
+                "Instead of body: a local file to read it from, relative to the directory the person started the server with (--files-root); refused when there is none.",
+            ),
             &[],
         ),
         param(
             "outputFile",
             string(
-                "getBody, getSection: write the body to this local file and answer with metadata only (stdio server only).",
+                "getBody, getSection: write the body to this local file, relative to the server's --files-root directory, and answer with metadata only; refused when there is none.",
             ),
             &[],
         ),
