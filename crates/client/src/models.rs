@@ -222,6 +222,10 @@ pub struct Container {
     pub space_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// `page`, `folder`, `database`, `whiteboard`, ...: where to look for the space (a
+    /// container's own schema has no `spaceId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -807,15 +807,37 @@ impl Ops {
                         "pass the page id for a new comment, or parentCommentId to reply",
                     ));
                 }
-                match page_id {
-                    Some(p) => self.check_page(p, true).await?,
-                    None if self.needs_space_check(true) => {
-                        return Err(OpError::policy(
-                            "this server limits spaces, so a reply must name its page",
-                            "pass `id` (the page id) as well as parentCommentId",
-                        ));
+                // A reply lands on its parent comment's page, whatever `id` says: that is the
+                // page the guardrails check.
+                let target = match &a.parent_comment_id {
+                    Some(parent) if self.needs_space_check(true) || page_id.is_some() => {
+                        let parent = self.client.comments().footer_comment(parent).await?;
+                        let on = parent.page_id.clone().ok_or_else(|| {
+                            OpError::policy(
+                                "the comment answered is not on a page, so its space cannot be \
+                                 checked",
+                                "reply to a comment on a page",
+                            )
+                        })?;
+                        if let Some(p) = page_id
+                            && *p != on
+                        {
+                            return Err(OpError::invalid(
+                                format!(
+                                    "comment {} is on page {on}, not on page {p}: a reply goes \
+                                     to its parent comment's page",
+                                    parent.id
+                                ),
+                                "pass the id of the page the comment is on, or leave `id` out",
+                            ));
+                        }
+                        Some(on)
                     }
-                    None => {}
+                    Some(_) => None,
+                    None => page_id.cloned(),
+                };
+                if let Some(p) = &target {
+                    self.check_page(p, true).await?;
                 }
                 let body = Fmt::parse(a.body_format.as_deref())?.to_storage(body.clone())?;
                 let c = self
@@ -829,7 +851,7 @@ impl Ops {
                     .await?;
                 let mut item = CommentItem::from(c);
                 if item.page_id.is_none() {
-                    item.page_id = page_id.cloned();
+                    item.page_id = target.or(page_id.cloned());
                 }
                 Data::Comment { comment: item }
             }
@@ -1184,9 +1206,21 @@ impl Ops {
         let data = match action {
             "entries" => {
                 let id = required(&a.id, "id", action)?;
-                // Read the metadata only to say which database this is; the answer is the same.
+                // Read the metadata only to say which database this is; the answer is the same,
+                // but not for a database the space lists keep out.
                 let which = match self.client.databases().get(id).await {
-                    Ok(db) => format!("database `{}` (id {id}) exists", db.title),
+                    Ok(db) => {
+                        self.check_container(&db, false).await?;
+                        format!("database `{}` (id {id}) exists", db.title)
+                    }
+                    Err(_) if self.needs_space_check(false) => {
+                        return Err(OpError::policy(
+                            format!(
+                                "this server limits spaces, and database {id} could not be read                                  to tell its space"
+                            ),
+                            "check the id",
+                        ));
+                    }
                     Err(_) => format!("database id {id}"),
                 };
                 return Err(OpError::other(
@@ -1198,9 +1232,7 @@ impl Ops {
             "get" => {
                 let id = required(&a.id, "id", action)?;
                 let db = self.client.databases().get(id).await?;
-                if let Some(space) = &db.space_id {
-                    self.check_space_id(space, false).await?;
-                }
+                self.check_container(&db, false).await?;
                 Data::Database {
                     database: NodeItem::from(db),
                 }
@@ -1223,9 +1255,7 @@ impl Ops {
                 self.refuse_write("databases.delete")?;
                 let id = required(&a.id, "id", action)?;
                 let db = self.client.databases().get(id).await?;
-                if let Some(space) = &db.space_id {
-                    self.check_space_id(space, true).await?;
-                }
+                self.check_container(&db, true).await?;
                 self.client.databases().delete(id).await?;
                 Data::Deleted {
                     id: id.clone(),
