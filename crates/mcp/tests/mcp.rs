@@ -772,6 +772,8 @@ async fn read_only_mode_hides_and_refuses_writes() {
         )
         .await;
     assert!(e.contains("read-only"), "{e}");
+    // Issue 12: read-only refusals were labelled invalid_argument; they are policy.
+    assert!(e.starts_with("error (policy)"), "{e}");
     let found = s
         .ok(
             "search",

@@ -496,6 +496,8 @@ impl Ops {
                 Data::Deleted {
                     id: id.clone(),
                     deleted: true,
+                    what: "page",
+                    purged: a.purge.unwrap_or(false),
                 }
             }
             _ => return Err(unknown(action)),
@@ -1260,6 +1262,8 @@ impl Ops {
                 Data::Deleted {
                     id: id.clone(),
                     deleted: true,
+                    what: "database",
+                    purged: false,
                 }
             }
             _ => return Err(unknown(action)),
