@@ -208,6 +208,9 @@ pub struct SearchPage {
     pub results: Vec<SearchResult>,
     pub total_size: Option<u64>,
     pub next_cursor: Option<String>,
+    /// The site's base URL (`https://site.atlassian.net/wiki`) the results' `url` is
+    /// relative to, when Confluence says.
+    pub base: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

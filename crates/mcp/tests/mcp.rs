@@ -1348,3 +1348,25 @@ async fn issue_012_a_reply_is_checked_against_its_parent_comments_space() {
     let text = listed.to_string();
     assert!(!text.contains("sneaky"), "nothing was written: {text}");
 }
+
+/// Issue 12: search text showed raw `@@@hl@@@` markers and result URLs were relative.
+#[tokio::test]
+async fn issue_012_search_highlights_read_as_bold_and_urls_are_absolute() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let found = s
+        .ok(
+            "search",
+            json!({"action": "cql", "cql": "type = page AND text ~ \"runbook\"", "limit": 5}),
+        )
+        .await;
+    let items = found["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    let text = found.to_string();
+    assert!(!text.contains("@@@"), "{text}");
+    assert!(text.contains("**"), "matches are bold: {text}");
+    for item in items {
+        let url = item["url"].as_str().unwrap();
+        assert!(url.starts_with(&sim.info.site_url), "{url}");
+    }
+}

@@ -103,6 +103,21 @@ fn body_of(page: &models::Page, format: BodyFormat) -> String {
         .unwrap_or_default()
 }
 
+/// Search's highlight markers (`@@@hl@@@term@@@endhl@@@`) as Markdown bold, which a reader
+/// (or a model) takes for what it is.
+fn unhighlight(s: &str) -> String {
+    s.replace("@@@hl@@@", "**").replace("@@@endhl@@@", "**")
+}
+
+/// A result's `url`, relative to the site's `/wiki` base, made absolute (as Confluence gives
+/// `_links.base`); left as is when there is no base or it is absolute already.
+fn absolute(base: Option<&str>, url: &str) -> String {
+    match base {
+        Some(base) if url.starts_with('/') => format!("{}{url}", base.trim_end_matches('/')),
+        _ => url.to_string(),
+    }
+}
+
 /// Cuts `s` to at most `max` bytes on a character boundary.
 fn cap(s: &str, max: usize) -> (&str, bool) {
     if s.len() <= max {
@@ -570,6 +585,7 @@ impl Ops {
             excerpt,
         };
         let page = self.client.search().cql(&cql, &params, &paging).await?;
+        let base = page.base.clone();
         let items = page
             .results
             .into_iter()
@@ -588,15 +604,19 @@ impl Ops {
                 let c = r.content.unwrap_or_default();
                 SearchItem {
                     id: c.id,
-                    title: if r.title.is_empty() { c.title } else { r.title },
+                    title: unhighlight(if r.title.is_empty() {
+                        &c.title
+                    } else {
+                        &r.title
+                    }),
                     content_type: if c.content_type.is_empty() {
                         r.entity_type
                     } else {
                         c.content_type
                     },
                     space_key: c.space.map(|s| s.key).filter(|k| !k.is_empty()),
-                    excerpt: r.excerpt,
-                    url: r.url,
+                    excerpt: unhighlight(&r.excerpt),
+                    url: absolute(base.as_deref(), &r.url),
                     last_modified: r.last_modified,
                 }
             })
@@ -1295,6 +1315,28 @@ fn unknown(action: &str) -> OpError {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 12: search text showed raw `@@@hl@@@` markers, and result URLs were relative.
+    #[test]
+    fn issue_012_search_results_read_well_and_link_absolutely() {
+        use super::{absolute, unhighlight};
+        assert_eq!(
+            unhighlight("the @@@hl@@@roadmap@@@endhl@@@ for Q3"),
+            "the **roadmap** for Q3"
+        );
+        assert_eq!(
+            absolute(
+                Some("https://x.atlassian.net/wiki"),
+                "/spaces/ENG/pages/1/T"
+            ),
+            "https://x.atlassian.net/wiki/spaces/ENG/pages/1/T"
+        );
+        assert_eq!(absolute(None, "/spaces/ENG"), "/spaces/ENG");
+        assert_eq!(
+            absolute(Some("https://x/wiki/"), "https://y/z"),
+            "https://y/z"
+        );
+    }
+
     use super::*;
 
     #[test]
