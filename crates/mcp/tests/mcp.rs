@@ -493,6 +493,10 @@ async fn other_tools_every_action_with_effects_checked() {
             .any(|a| a["id"] == pid.as_str()),
         "{anc}"
     );
+    // Issue 12: ancestors came back with every title empty.
+    for a in anc["items"].as_array().unwrap() {
+        assert!(a["title"].as_str().is_some_and(|t| !t.is_empty()), "{anc}");
+    }
     let desc = s
         .ok(
             "content",

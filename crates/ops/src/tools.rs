@@ -144,6 +144,46 @@ impl Ops {
         })
     }
 
+    /// Nodes with their titles: v2's ancestors are bare `{id, type}`, so the pages among them
+    /// are read in one list call, and the rest (folders, databases) one by one.
+    async fn titled(&self, refs: Vec<models::ContentRef>) -> Result<Vec<NodeItem>> {
+        let untitled_pages: Vec<String> = refs
+            .iter()
+            .filter(|r| r.title.is_empty() && r.content_type == "page")
+            .map(|r| r.id.clone())
+            .take(250)
+            .collect();
+        let mut titles = std::collections::HashMap::new();
+        if !untitled_pages.is_empty() {
+            let filter = PageList {
+                ids: untitled_pages,
+                ..PageList::default()
+            };
+            let found = self
+                .client
+                .pages()
+                .list(&filter, &PageRequest::limit(250))
+                .await?;
+            for p in found.results {
+                titles.insert(p.id.clone(), p.title.clone());
+            }
+        }
+        let mut items = Vec::with_capacity(refs.len());
+        for mut r in refs {
+            if r.title.is_empty() {
+                if let Some(t) = titles.remove(&r.id) {
+                    r.title = t;
+                } else if r.content_type == "folder" {
+                    r.title = self.client.folders().get(&r.id).await?.title;
+                } else if r.content_type == "database" {
+                    r.title = self.client.databases().get(&r.id).await?.title;
+                }
+            }
+            items.push(NodeItem::from(r));
+        }
+        Ok(items)
+    }
+
     /// The files root, or the policy error saying how to allow local files.
     fn files_root(&self, param: &str) -> Result<&crate::FilesRoot> {
         self.config.files_root.as_ref().ok_or_else(|| {
@@ -263,6 +303,7 @@ impl Ops {
                     title: a.title.clone(),
                     status: a.status.clone(),
                     body_format: None,
+                    ids: Vec::new(),
                 };
                 let page = self
                     .client
@@ -693,14 +734,8 @@ impl Ops {
             "ancestors" => {
                 let id = required(&a.id, "id", action)?;
                 self.check_page(id, false).await?;
-                let items = self
-                    .client
-                    .content()
-                    .ancestors(id.clone().into())
-                    .await?
-                    .into_iter()
-                    .map(NodeItem::from)
-                    .collect();
+                let refs = self.client.content().ancestors(id.clone().into()).await?;
+                let items = self.titled(refs).await?;
                 Data::Nodes(Listing::new(items, None))
             }
             "descendants" => {
