@@ -104,6 +104,11 @@ pub struct ServeArgs {
     /// 900)
     #[arg(long, value_name = "SECONDS", env = "CONFLUX_ACCESS_TOKEN_TTL")]
     pub access_token_ttl: Option<u64>,
+    /// With --http: close the MCP session of a client on a revision before 2026-07-28 after
+    /// this many seconds without a message (default 300); clients that never close their
+    /// sessions cannot pile them up [env: CONFLUX_SESSION_IDLE]
+    #[arg(long, value_name = "SECONDS", env = "CONFLUX_SESSION_IDLE")]
+    pub session_idle: Option<u64>,
     /// Set by --demo: anyone on this machine may call (loopback only).
     #[arg(skip)]
     pub open: bool,
@@ -431,6 +436,9 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     config.extra_origins = args.allowed_origins.clone();
     config.authz.fetch.extra_roots_pem = extra_roots;
     config.authz.fetch.allow_private = args.client_metadata_private;
+    if let Some(idle) = args.session_idle {
+        config.session_idle = std::time::Duration::from_secs(idle.max(1));
+    }
     if let Some(ttl) = args.access_token_ttl {
         config.authz.access_ttl = std::time::Duration::from_secs(ttl.max(1));
     }

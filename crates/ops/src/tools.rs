@@ -130,6 +130,24 @@ fn cap(s: &str, max: usize) -> (&str, bool) {
     (&s[..end], true)
 }
 
+/// The answer to a lookup made only to enrich a result: a refusal (scope, permission, gone)
+/// is no answer, anything else (an outage, a rate limit) is still the call's error.
+fn courtesy<T>(r: std::result::Result<T, conflux_client::ClientError>) -> Result<Option<T>> {
+    use conflux_client::ErrorKind as K;
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                K::MissingScopes | K::Forbidden | K::NotFound | K::Gone
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl Ops {
     fn paging(&self, p: &Paging) -> Result<PageRequest> {
         if p.limit == Some(0) {
@@ -145,7 +163,9 @@ impl Ops {
     }
 
     /// Nodes with their titles: v2's ancestors are bare `{id, type}`, so the pages among them
-    /// are read in one list call, and the rest (folders, databases) one by one.
+    /// are read in one list call, and the rest (folders, databases) one by one. Titles are a
+    /// courtesy: a credential that may read the ancestors but not the pages, folders or
+    /// databases themselves (a different scope each) still gets the ids, with empty titles.
     async fn titled(&self, refs: Vec<models::ContentRef>) -> Result<Vec<NodeItem>> {
         let untitled_pages: Vec<String> = refs
             .iter()
@@ -163,8 +183,8 @@ impl Ops {
                 .client
                 .pages()
                 .list(&filter, &PageRequest::limit(250))
-                .await?;
-            for p in found.results {
+                .await;
+            for p in courtesy(found)?.map(|f| f.results).unwrap_or_default() {
                 titles.insert(p.id.clone(), p.title.clone());
             }
         }
@@ -174,9 +194,11 @@ impl Ops {
                 if let Some(t) = titles.remove(&r.id) {
                     r.title = t;
                 } else if r.content_type == "folder" {
-                    r.title = self.client.folders().get(&r.id).await?.title;
+                    let folder = courtesy(self.client.folders().get(&r.id).await)?;
+                    r.title = folder.map(|f| f.title).unwrap_or_default();
                 } else if r.content_type == "database" {
-                    r.title = self.client.databases().get(&r.id).await?.title;
+                    let db = courtesy(self.client.databases().get(&r.id).await)?;
+                    r.title = db.map(|d| d.title).unwrap_or_default();
                 }
             }
             items.push(NodeItem::from(r));
