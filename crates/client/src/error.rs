@@ -108,6 +108,8 @@ pub enum AuthFailure {
     Invalid,
     /// An OAuth access token that has expired and could not be refreshed.
     Expired,
+    /// A Bearer token the gateway no longer knows: expired or revoked (it does not say which).
+    ExpiredOrRevoked,
 }
 
 /// Everything that can go wrong talking to Confluence.
@@ -127,6 +129,7 @@ pub enum ClientError {
     #[error("Confluence refused the {} ({})", .credential.describe(), match .reason {
         AuthFailure::Invalid => "unknown, wrong or revoked credentials",
         AuthFailure::Expired => "the access token has expired",
+        AuthFailure::ExpiredOrRevoked => "the access token has expired or been revoked",
     })]
     Unauthorized {
         credential: CredentialKind,
@@ -266,6 +269,14 @@ impl ClientError {
                     "the access token is not valid: obtain a fresh one (CONFLUENCE_ACCESS_TOKEN)".to_string()
                 }
             },
+            ClientError::Unauthorized { reason: AuthFailure::ExpiredOrRevoked, credential: CredentialKind::AccessToken } => {
+                "the access token has expired or been revoked: obtain a fresh one \
+                    (CONFLUENCE_ACCESS_TOKEN)".to_string()
+            }
+            ClientError::Unauthorized { reason: AuthFailure::ExpiredOrRevoked, .. } => {
+                "the access token has expired or been revoked and could not be refreshed: \
+                    reconnect Confluence to sign in again".to_string()
+            }
             ClientError::Unauthorized { reason: AuthFailure::Expired, .. } => {
                 "the access token has expired: reconnect (OAuth) or supply a fresh token".to_string()
             }

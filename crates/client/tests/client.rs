@@ -313,6 +313,48 @@ async fn oauth_access_token_goes_through_the_gateway_with_its_grant() {
     );
 }
 
+/// The gateway answers an expired Bearer token with 404 on v2 (FACTS 22b): the client finds
+/// out the token is dead instead of reporting the page as missing, and says to get a new one.
+#[tokio::test]
+async fn expired_access_token_is_named_not_reported_as_not_found() {
+    let sim = Sim::start().await;
+    let client = sim
+        .oauth_with(&["read:space:confluence", "read:page:confluence"])
+        .await;
+    let page = sim.some_page(&client, "ENG").await;
+    sim.admin(
+        reqwest::Method::POST,
+        "/clock/advance",
+        json!({"seconds": 7200}),
+    )
+    .await;
+    let e = client
+        .pages()
+        .get(PageId::from(page.clone()), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ClientError::Unauthorized {
+                credential: CredentialKind::AccessToken,
+                reason: AuthFailure::ExpiredOrRevoked
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("expired or been revoked"), "{e}");
+    assert!(e.hint().contains("CONFLUENCE_ACCESS_TOKEN"), "{}", e.hint());
+    // A page that does not exist, with a live token, is still not found.
+    let live = sim.oauth_with(&["read:page:confluence"]).await;
+    let e = live
+        .pages()
+        .get(PageId::from("404404404".to_string()), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::NotFound { .. }), "{e:?}");
+}
+
 /// Each tool area, refused for exactly the scope it lacks.
 #[tokio::test]
 async fn missing_scope_refusals_name_the_scope_in_every_area() {
