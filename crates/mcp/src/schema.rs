@@ -116,7 +116,9 @@ pub(crate) fn comment_item() -> Value {
     object(
         &["id", "title"],
         json!({ "id": {"type": S}, "title": {"type": S}, "pageId": {"type": S}, "parentCommentId": {"type": S},
-            "version": {"type": I}, "body": {"type": S}, "resolutionStatus": {"type": S} }),
+            "version": {"type": I}, "body": {"type": S}, "resolutionStatus": {"type": S},
+            "authorId": {"type": S}, "createdAt": {"type": S},
+            "replies": {"type": "array", "items": {"type": "object"}}, "moreReplies": {"type": "boolean"} }),
     )
 }
 

@@ -1374,3 +1374,79 @@ async fn issue_012_search_highlights_read_as_bold_and_urls_are_absolute() {
         assert!(url.starts_with(&sim.info.site_url), "{url}");
     }
 }
+
+/// Issue 12: a reply was created but no action listed it, and comments carried no author or
+/// date. `getFooter` gives threads: replies (and replies to them) under their comment, each
+/// with its author's account id and its date.
+#[tokio::test]
+async fn issue_012_footer_comments_are_threads_with_author_and_date() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let eng = space_id(&s, "ENG").await;
+    let pid = s
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "threads", "body": "<p/>"}),
+        )
+        .await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let add = |args: Value| {
+        let s = &s;
+        async move {
+            s.ok("comments", args).await["comment"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let root = add(json!({"action": "addFooter", "id": pid, "body": "root"})).await;
+    let other = add(json!({"action": "addFooter", "id": pid, "body": "second root"})).await;
+    let reply =
+        add(json!({"action": "addFooter", "parentCommentId": root, "body": "a reply"})).await;
+    let nested =
+        add(json!({"action": "addFooter", "parentCommentId": reply, "body": "a reply to it"}))
+            .await;
+    let footer = s
+        .ok(
+            "comments",
+            json!({"action": "getFooter", "id": pid, "outputFormat": "both"}),
+        )
+        .await;
+    let items = footer["items"].as_array().unwrap();
+    let ids: Vec<&str> = items.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        vec![root.as_str(), other.as_str()],
+        "roots only at the top: {footer}"
+    );
+    let replies = items[0]["replies"]
+        .as_array()
+        .expect("replies under the root");
+    assert_eq!(replies.len(), 1, "{footer}");
+    assert_eq!(replies[0]["id"], reply.as_str());
+    assert_eq!(replies[0]["body"].as_str().unwrap().trim(), "a reply");
+    assert_eq!(replies[0]["replies"][0]["id"], nested.as_str(), "{footer}");
+    assert!(items[1].get("replies").is_none(), "{footer}");
+    let me = sim.info.demo_account().unwrap().account_id.clone();
+    for c in [&items[0], &replies[0], &replies[0]["replies"][0]] {
+        assert_eq!(c["authorId"], me.as_str(), "{c}");
+        assert!(
+            c["createdAt"]
+                .as_str()
+                .is_some_and(|t| t.len() >= 20 && t.contains('T')),
+            "{c}"
+        );
+    }
+    // The readable text shows the thread too.
+    let r = s
+        .raw("comments", json!({"action": "getFooter", "id": pid}))
+        .await;
+    let t = text(&r);
+    assert!(t.contains(&format!("  - comment {reply} by {me}")), "{t}");
+    assert!(
+        t.contains(&format!("    - comment {nested} by {me}")),
+        "{t}"
+    );
+}

@@ -201,8 +201,8 @@ pub const TOOLS: &[ToolSpec] = &[
         actions: &[
             read(
                 "getFooter",
-                &[O::GetPageFooterComments],
-                "footer comments of a page",
+                &[O::GetPageFooterComments, O::GetFooterCommentChildren],
+                "footer comments of a page, replies under their comment, with author and date",
             ),
             write(
                 "addFooter",
@@ -211,8 +211,8 @@ pub const TOOLS: &[ToolSpec] = &[
             ),
             read(
                 "getInline",
-                &[O::GetPageInlineComments],
-                "inline comments of a page",
+                &[O::GetPageInlineComments, O::GetInlineCommentChildren],
+                "inline comments of a page, replies under their comment",
             ),
         ],
     },

@@ -130,6 +130,13 @@ fn cap(s: &str, max: usize) -> (&str, bool) {
     (&s[..end], true)
 }
 
+/// Levels of replies read under a root comment in one call.
+const MAX_REPLY_DEPTH: usize = 8;
+/// Comment-children lookups one listing may make (one per comment that may have replies).
+const MAX_REPLY_LOOKUPS: usize = 100;
+/// Replies read per comment; more are flagged `moreReplies`.
+const REPLIES_PER_COMMENT: u32 = 100;
+
 /// The answer to a lookup made only to enrich a result: a refusal (scope, permission, gone)
 /// is no answer, anything else (an outage, a rate limit) is still the call's error.
 fn courtesy<T>(r: std::result::Result<T, conflux_client::ClientError>) -> Result<Option<T>> {
@@ -204,6 +211,97 @@ impl Ops {
             items.push(NodeItem::from(r));
         }
         Ok(items)
+    }
+
+    /// Root comments with their replies under them, each level read with the comment-children
+    /// endpoint (the page's comment lists give roots only), bodies rendered in `format`.
+    /// Bounded: at most [`MAX_REPLY_LOOKUPS`] lookups and [`MAX_REPLY_DEPTH`] levels per call;
+    /// a comment whose replies were not all read says so (`moreReplies`).
+    async fn threads(
+        &self,
+        roots: Vec<CommentItem>,
+        inline: bool,
+        format: Fmt,
+    ) -> Result<Vec<CommentItem>> {
+        use futures::StreamExt as _;
+        let fetch = Some(format.fetch());
+        let mut levels: Vec<Vec<CommentItem>> = vec![roots];
+        let mut lookups = 0;
+        while levels.len() <= MAX_REPLY_DEPTH {
+            let Some(level) = levels.last_mut() else {
+                break;
+            };
+            let budget = MAX_REPLY_LOOKUPS.saturating_sub(lookups).min(level.len());
+            for unread in &mut level[budget..] {
+                unread.more_replies = true;
+            }
+            if budget == 0 {
+                break;
+            }
+            lookups += budget;
+            let ids: Vec<String> = level[..budget].iter().map(|c| c.id.clone()).collect();
+            let answers: Vec<_> = futures::stream::iter(ids)
+                .map(|id| async move {
+                    let comments = self.client.comments();
+                    let req = PageRequest::limit(REPLIES_PER_COMMENT);
+                    let page = if inline {
+                        comments.inline_replies(&id, fetch, &req).await
+                    } else {
+                        comments.replies(&id, fetch, &req).await
+                    };
+                    (id, page)
+                })
+                .buffered(4)
+                .collect()
+                .await;
+            let mut next = Vec::new();
+            for (id, page) in answers {
+                let page = page?;
+                if page.next_cursor.is_some()
+                    && let Some(parent) = level.iter_mut().find(|c| c.id == id)
+                {
+                    parent.more_replies = true;
+                }
+                next.extend(page.results.into_iter().map(|c| {
+                    let mut reply = CommentItem::from(c);
+                    reply.parent_comment_id.get_or_insert_with(|| id.clone());
+                    reply
+                }));
+            }
+            if next.is_empty() {
+                break;
+            }
+            levels.push(next);
+        }
+        if levels.len() > MAX_REPLY_DEPTH
+            && let Some(deepest) = levels.last_mut()
+        {
+            for c in deepest {
+                c.more_replies = true;
+            }
+        }
+        // Render, then fold each level into the one above it, deepest first (no recursion).
+        for level in &mut levels {
+            for c in level.iter_mut() {
+                c.body = c.body.take().map(|b| format.render(b)).transpose()?;
+            }
+        }
+        while levels.len() > 1 {
+            let Some(children) = levels.pop() else { break };
+            let Some(parents) = levels.last_mut() else {
+                break;
+            };
+            for child in children {
+                let parent = child
+                    .parent_comment_id
+                    .as_deref()
+                    .and_then(|p| parents.iter_mut().find(|c| c.id == p));
+                if let Some(parent) = parent {
+                    parent.replies.push(child);
+                }
+            }
+        }
+        Ok(levels.pop().unwrap_or_default())
     }
 
     /// The files root, or the policy error saying how to allow local files.
@@ -865,16 +963,11 @@ impl Ops {
                         .inline(id.clone().into(), fmt, &paging)
                         .await?
                 };
-                let items = page
-                    .results
-                    .into_iter()
-                    .map(|c| {
-                        let mut item = CommentItem::from(c);
-                        item.page_id.get_or_insert_with(|| id.clone());
-                        item.body = item.body.map(|b| format.render(b)).transpose()?;
-                        Ok(item)
-                    })
-                    .collect::<Result<_>>()?;
+                let roots = page.results.into_iter().map(CommentItem::from).collect();
+                let mut items = self.threads(roots, action == "getInline", format).await?;
+                for item in &mut items {
+                    item.page_id.get_or_insert_with(|| id.clone());
+                }
                 Data::Comments(Listing::new(items, page.next_cursor))
             }
             "addFooter" => {

@@ -36,7 +36,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("comments"),
         title: "Confluence comments",
-        description: "Page comments: read footer and inline comments, add a footer comment or a reply (parentCommentId).",
+        description: "Page comments: read footer and inline comments as threads (replies under their comment, with author and date), add a footer comment or a reply (parentCommentId).",
         params,
         output,
     }
