@@ -568,6 +568,7 @@ async fn stale_version_is_a_conflict_that_names_the_current_version() {
         version,
         message: None,
         status: None,
+        parent_id: None,
     };
     let v2 = client
         .pages()
@@ -925,6 +926,7 @@ async fn every_tool_area_works_with_the_full_scoped_token() {
                 version: 2,
                 message: Some("second".into()),
                 status: None,
+                parent_id: None,
             },
         )
         .await

@@ -1450,3 +1450,142 @@ async fn issue_012_footer_comments_are_threads_with_author_and_date() {
         "{t}"
     );
 }
+
+/// Issue 12: `pages update` ignored `parentId`; `pages list` and `create` took a space key for
+/// `spaceId` and found nothing (while `spaces get` accepted keys); `pages get` ignored
+/// `bodyFormat` without a word.
+#[tokio::test]
+async fn issue_012_pages_move_take_space_keys_and_get_bodies() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let id = |v: Value, at: &str| v[at]["id"].as_str().unwrap().to_string();
+    // A key where an id is expected: created in that space, and listed by it.
+    let parent = id(
+        s.ok(
+            "pages",
+            json!({"action": "create", "spaceId": "ENG", "title": "new parent", "body": "p"}),
+        )
+        .await,
+        "page",
+    );
+    let child = id(
+        s.ok(
+            "pages",
+            json!({"action": "create", "spaceId": "ENG", "title": "to move", "body": "# Moved\n\nhere"}),
+        )
+        .await,
+        "page",
+    );
+    let eng = space_id(&s, "ENG").await;
+    let listed = s
+        .ok(
+            "pages",
+            json!({"action": "list", "spaceId": "ENG", "title": "to move"}),
+        )
+        .await;
+    assert_eq!(listed["count"], 1, "{listed}");
+    assert_eq!(listed["items"][0]["spaceId"], eng.as_str());
+    // Moved under the new parent, in the same space.
+    let moved = s
+        .ok(
+            "pages",
+            json!({"action": "update", "id": child, "parentId": parent}),
+        )
+        .await;
+    assert_eq!(moved["page"]["parentId"], parent.as_str(), "{moved}");
+    let ancestors = s
+        .ok("content", json!({"action": "ancestors", "id": child}))
+        .await;
+    assert!(
+        ancestors["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == parent.as_str() && a["title"] == "new parent"),
+        "{ancestors}"
+    );
+    // Not across spaces, and not under itself: refused before anything is sent.
+    let elsewhere = id(
+        s.ok(
+            "pages",
+            json!({"action": "create", "spaceId": "OPS", "title": "other space", "body": "o"}),
+        )
+        .await,
+        "page",
+    );
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "update", "id": child, "parentId": elsewhere}),
+        )
+        .await;
+    assert!(e.contains("another space"), "{e}");
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "update", "id": child, "parentId": child}),
+        )
+        .await;
+    assert!(e.contains("its own parent"), "{e}");
+    // The body comes with `get` when a format is asked for.
+    let got = s
+        .ok(
+            "pages",
+            json!({"action": "get", "id": child, "bodyFormat": "markdown"}),
+        )
+        .await;
+    assert!(
+        got["body"]["value"].as_str().unwrap().contains("# Moved"),
+        "{got}"
+    );
+    let bare = s.ok("pages", json!({"action": "get", "id": child})).await;
+    assert!(bare.get("body").is_none(), "{bare}");
+}
+
+/// Issue 12: a move is a write on the page (and its new parent, which Confluence keeps in
+/// the same space): in a read-only space it is refused and nothing changes.
+#[tokio::test]
+async fn issue_012_a_move_in_a_read_only_space_is_refused() {
+    let sim = Sim::start().await;
+    let open = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let mk = |title: &str| {
+        let s = &open;
+        let title = title.to_string();
+        async move {
+            s.ok(
+                "pages",
+                json!({"action": "create", "spaceId": "ENG", "title": title, "body": "b"}),
+            )
+            .await["page"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let parent = mk("guarded parent").await;
+    let child = mk("guarded child").await;
+    let guarded = Session::new(
+        server(
+            sim.classic().await,
+            Config {
+                read_only_spaces: vec!["ENG".into()],
+                ..Config::default()
+            },
+            &[],
+        )
+        .await,
+    )
+    .await;
+    let e = guarded
+        .err(
+            "pages",
+            json!({"action": "update", "id": child, "parentId": parent}),
+        )
+        .await;
+    assert!(e.contains("read-only"), "{e}");
+    let page = open
+        .ok("pages", json!({"action": "get", "id": child}))
+        .await;
+    assert_eq!(page["page"]["version"], 1, "nothing was written: {page}");
+    assert_ne!(page["page"]["parentId"], parent.as_str(), "{page}");
+}

@@ -103,7 +103,11 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetPages],
                 "pages filtered by spaceId, title, status; paged",
             ),
-            read("get", &[O::GetPageById], "a page's metadata (no body)"),
+            read(
+                "get",
+                &[O::GetPageById],
+                "a page's metadata; with bodyFormat its body too",
+            ),
             read(
                 "getBody",
                 &[O::GetPageById],
@@ -127,7 +131,7 @@ pub const TOOLS: &[ToolSpec] = &[
             destroy(
                 "update",
                 &[O::GetPageById, O::UpdatePage],
-                "replace title and/or body; reads the current version when none is given",
+                "replace title and/or body, or move under parentId; reads the current version when none is given",
             ),
             destroy(
                 "updateSection",

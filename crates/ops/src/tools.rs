@@ -388,6 +388,54 @@ impl Ops {
         Ok(page)
     }
 
+    /// The parent a page is moved under: a page or folder of the page's own space (Confluence
+    /// moves no page across spaces with an update), and a space the guardrails let us write.
+    async fn check_new_parent(&self, page: &models::Page, parent: &str) -> Result<()> {
+        if parent == page.id {
+            return Err(OpError::invalid(
+                "a page cannot be its own parent",
+                "pass the id of another page or folder as `parentId`",
+            ));
+        }
+        let space = match self
+            .client
+            .pages()
+            .get(parent.to_string().into(), None)
+            .await
+        {
+            Ok(p) => p.space_id,
+            Err(e) if e.kind() == conflux_client::ErrorKind::NotFound => {
+                let folder = self.client.folders().get(parent).await.map_err(|_| {
+                    OpError::invalid(
+                        format!(
+                            "`parentId` {parent} is neither a page nor a folder this account \
+                             can see"
+                        ),
+                        "pass the id of a page or folder in the page's space",
+                    )
+                })?;
+                match &folder.space_id {
+                    Some(space) => space.clone(),
+                    None if self.needs_space_check(true) => self.container_space(&folder).await?,
+                    // Confluence checks the space itself; nothing here depends on it.
+                    None => return Ok(()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if space != page.space_id {
+            return Err(OpError::invalid(
+                format!(
+                    "`parentId` {parent} is in another space ({space}) than the page ({}): \
+                     Confluence moves pages across spaces only through a move",
+                    page.space_id
+                ),
+                "pick a parent in the page's own space",
+            ));
+        }
+        self.check_space_id(&space, true).await
+    }
+
     /// Publishes `body` as the page's next version; `version` defaults to current + 1.
     async fn publish(
         &self,
@@ -397,6 +445,20 @@ impl Ops {
         version: Option<u64>,
         message: Option<String>,
     ) -> Result<models::Page> {
+        self.publish_under(page, title, body, version, message, None)
+            .await
+    }
+
+    /// [`Self::publish`], moving the page under `parent` (in its space) at the same time.
+    async fn publish_under(
+        &self,
+        page: &models::Page,
+        title: Option<&str>,
+        body: String,
+        version: Option<u64>,
+        message: Option<String>,
+        parent: Option<String>,
+    ) -> Result<models::Page> {
         let current = page.version.as_ref().map(|v| v.number).unwrap_or(1);
         let update = PageUpdate {
             title: title.unwrap_or(&page.title).to_string(),
@@ -404,6 +466,7 @@ impl Ops {
             version: version.unwrap_or(current + 1),
             message,
             status: None,
+            parent_id: parent,
         };
         Ok(self
             .client
@@ -415,11 +478,15 @@ impl Ops {
     pub async fn pages(&self, action: &'static str, a: PagesArgs) -> Result<Output> {
         let data = match action {
             "list" => {
-                if let Some(s) = &a.space_id {
+                let space_id = match &a.space_id {
+                    Some(s) => Some(self.space_id_of(s).await?),
+                    None => None,
+                };
+                if let Some(s) = &space_id {
                     self.check_space_id(s, false).await?;
                 }
                 let filter = PageList {
-                    space_id: a.space_id.clone(),
+                    space_id,
                     title: a.title.clone(),
                     status: a.status.clone(),
                     body_format: None,
@@ -438,7 +505,8 @@ impl Ops {
                 }
                 Data::PageList(Listing::new(items, page.next_cursor))
             }
-            "get" => {
+            // `get` with a `bodyFormat` asks for the body too: it answers as `getBody` does.
+            "get" if a.body_format.is_none() => {
                 let id = required(&a.id, "id", action)?;
                 let page = self.client.pages().get(id.clone().into(), None).await?;
                 self.check_space_id(&page.space_id, false).await?;
@@ -446,7 +514,7 @@ impl Ops {
                     page: PageItem::from(&page),
                 }
             }
-            "getBody" => {
+            "get" | "getBody" => {
                 let id = required(&a.id, "id", action)?;
                 let format = Fmt::parse(a.body_format.as_deref())?;
                 let page = self
@@ -526,7 +594,9 @@ impl Ops {
             }
             "create" => {
                 self.refuse_write("pages.create")?;
-                let space_id = required(&a.space_id, "spaceId", action)?;
+                let space_id = &self
+                    .space_id_of(required(&a.space_id, "spaceId", action)?)
+                    .await?;
                 let title = required(&a.title, "title", action)?;
                 self.check_space_id(space_id, true).await?;
                 let body = self
@@ -554,10 +624,10 @@ impl Ops {
                 self.refuse_write("pages.update")?;
                 let id = required(&a.id, "id", action)?;
                 let body = self.read_text(&a.body, &a.body_file, "body").await?;
-                if body.is_none() && a.title.is_none() {
+                if body.is_none() && a.title.is_none() && a.parent_id.is_none() {
                     return Err(OpError::invalid(
-                        "action `update` needs `body` (or `bodyFile`) or `title`",
-                        "pass the new body, the new title, or both",
+                        "action `update` needs `body` (or `bodyFile`), `title` or `parentId`",
+                        "pass what changes: the new body, the new title, the new parent",
                     ));
                 }
                 let body = match body {
@@ -565,15 +635,19 @@ impl Ops {
                     None => None,
                 };
                 let page = self.page_with_body(id, true).await?;
+                if let Some(parent) = &a.parent_id {
+                    self.check_new_parent(&page, parent).await?;
+                }
                 let body = body.unwrap_or_else(|| body_of(&page, BodyFormat::Storage));
                 let size = body.len();
                 let updated = self
-                    .publish(
+                    .publish_under(
                         &page,
                         a.title.as_deref(),
                         body,
                         a.version,
                         a.version_message.clone(),
+                        a.parent_id.clone(),
                     )
                     .await?;
                 Data::Written {
@@ -921,7 +995,9 @@ impl Ops {
             }
             "createFolder" => {
                 self.refuse_write("content.createFolder")?;
-                let space_id = required(&a.space_id, "spaceId", action)?;
+                let space_id = &self
+                    .space_id_of(required(&a.space_id, "spaceId", action)?)
+                    .await?;
                 let title = required(&a.title, "title", action)?;
                 self.check_space_id(space_id, true).await?;
                 let f = self
@@ -1411,7 +1487,9 @@ impl Ops {
             }
             "create" => {
                 self.refuse_write("databases.create")?;
-                let space_id = required(&a.space_id, "spaceId", action)?;
+                let space_id = &self
+                    .space_id_of(required(&a.space_id, "spaceId", action)?)
+                    .await?;
                 let title = required(&a.title, "title", action)?;
                 self.check_space_id(space_id, true).await?;
                 let db = self

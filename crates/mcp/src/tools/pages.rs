@@ -38,12 +38,18 @@ pub(crate) fn def() -> ToolDef {
             ),
             &[],
         ),
-        param("parentId", string("create: the parent page id."), &[]),
+        param(
+            "parentId",
+            string(
+                "create: the parent page id. update: move the page under this page or folder of its space.",
+            ),
+            &[],
+        ),
         param(
             "bodyFormat",
             enumeration(
                 &["markdown", "storage", "atlas_doc_format", "view"],
-                "Format of bodies in and out: markdown (default), storage (Confluence XHTML); atlas_doc_format and view for reading only. outline, getSection and replace cut the storage body; getSection returns its part in this format.",
+                "Format of bodies in and out: markdown (default), storage (Confluence XHTML); atlas_doc_format and view for reading only. get with bodyFormat returns the body as getBody does. outline, getSection and replace cut the storage body; getSection returns its part in this format.",
             ),
             &[],
         ),
@@ -129,7 +135,7 @@ pub(crate) fn def() -> ToolDef {
     let mut output = listing(page_item(), "list");
     output.extend([
         ("page", described(page_item(), "The page (get, getBody, outline, getSection, create, update, updateSection, replace).")),
-        ("body", described(body(), "The body (getBody, getSection).")),
+        ("body", described(body(), "The body (getBody, getSection, get with bodyFormat).")),
         ("sections", json!({ "type": "array", "items": section(), "description": "The heading tree (outline)." })),
         ("section", described(section(), "The section read (getSection).")),
         ("size", json!({ "type": "integer", "description": "Bytes of the body written (create, update, updateSection, replace)." })),
