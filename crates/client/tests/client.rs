@@ -1020,3 +1020,43 @@ async fn seed_002_download_refused_despite_scopes_is_explained() {
     // The metadata, with its download link, still reads.
     assert_eq!(scoped.attachments().get(&att.id).await.unwrap().id, att.id);
 }
+
+/// Issue 12: with the seed-002 switch on (v1 refuses scoped tokens whatever they hold), CQL
+/// search blamed `read:content-details:confluence` as a scope the token did not hold, though it
+/// does. With no read that proves that scope either way, the refusal names both causes and the
+/// fix for each, and blames nothing it cannot know.
+#[tokio::test]
+async fn seed_002_search_refusal_does_not_blame_a_held_scope() {
+    let sim = Sim::start().await;
+    let scoped = sim.scoped_full().await;
+    sim.admin(
+        reqwest::Method::PUT,
+        "/behaviour",
+        json!({"v1_refuses_scoped_tokens": true}),
+    )
+    .await;
+    let e = scoped
+        .search()
+        .cql(
+            "type = page",
+            &SearchParams::default(),
+            &PageRequest::limit(1),
+        )
+        .await
+        .unwrap_err();
+    let ClientError::MissingScopes(m) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(!m.exact, "{m:?}");
+    let text = e.to_string();
+    assert!(!text.contains("does not hold"), "{text}");
+    assert!(
+        text.contains("`read:content-details:confluence`") && text.contains("v1 endpoints"),
+        "{text}"
+    );
+    assert!(
+        e.hint().contains("classic API token on the site URL"),
+        "{}",
+        e.hint()
+    );
+}
