@@ -340,6 +340,21 @@ impl ToolSpec {
 }
 
 impl ActionSpec {
+    /// Whether a credential holding exactly `granted` can perform the action: every step has
+    /// an operation (the preferred one or a fallback) whose classic or granular scopes it holds.
+    pub fn possible_with(&self, granted: ScopeSet) -> bool {
+        self.operations.iter().all(|preferred| {
+            let steps = if self.fallback {
+                conflux_client::api::candidates::for_preferred(*preferred)
+            } else {
+                vec![*preferred]
+            };
+            steps
+                .iter()
+                .any(|op| matches!(op.check(granted), conflux_catalog::Verdict::Satisfied(_)))
+        })
+    }
+
     /// The granular scopes this action needs: each of its operations' granular set.
     pub fn scopes(&self) -> ScopeSet {
         self.operations
