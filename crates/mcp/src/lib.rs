@@ -439,38 +439,43 @@ fn tool(def: &ToolDef, offer: Offer) -> Tool {
         .collect();
     let actions: Vec<&str> = offered.iter().map(|a| a.name).collect();
     let mut props = serde_json::Map::new();
+    // One line per action, naming the fields it requires: `create(spaceId, title): ...`.
     let summaries: Vec<String> = offered
         .iter()
-        .map(|a| format!("{}: {}", a.name, a.summary))
+        .map(|a| {
+            let required: Vec<&str> = def
+                .params
+                .iter()
+                .filter(|p| p.required_for.contains(&a.name))
+                .map(|p| p.name)
+                .collect();
+            if required.is_empty() {
+                format!("{}: {}", a.name, a.summary)
+            } else {
+                format!("{}({}): {}", a.name, required.join(", "), a.summary)
+            }
+        })
         .collect();
     props.insert(
         "action".into(),
-        json!({ "type": "string", "enum": actions, "description": format!("The operation. {}.", summaries.join("; ")) }),
+        json!({ "type": "string", "enum": actions, "description": summaries.join("; ") }),
     );
     for p in &def.params {
         props.insert(p.name.into(), p.schema.clone());
     }
     props.insert(
         "outputFormat".into(),
-        json!({ "type": "string", "enum": OUTPUT_FORMATS, "default": "verbose",
-            "description": "Text beside structuredContent: verbose (readable summary, default), structured (the JSON as text), both." }),
+        json!({ "type": "string", "enum": OUTPUT_FORMATS }),
     );
     let input = json!({ "type": "object", "properties": props, "required": ["action"], "additionalProperties": false });
-    let mut out_props = serde_json::Map::new();
-    out_props.insert(
-        "action".into(),
-        json!({ "type": "string", "enum": def.spec.action_names(false) }),
-    );
-    for (k, v) in &def.output {
-        out_props.insert((*k).into(), v.clone());
-    }
-    let output = json!({ "type": "object", "properties": out_props, "required": ["action"], "additionalProperties": false });
+    let output = output_schema(def);
     let writes = offered.iter().any(|a| a.write);
-    let annotations = ToolAnnotations::with_title(def.title)
+    // The three hints clients act on, always explicit; open world is the default, and the
+    // title is the tool's own.
+    let annotations = ToolAnnotations::new()
         .read_only(!writes)
         .destructive(writes && def.spec.has_destructive())
-        .idempotent(!writes)
-        .open_world(true);
+        .idempotent(!writes);
     let description = if read_only && def.spec.has_writes() {
         format!(
             "{} (Read-only mode: write actions are unavailable.)",
@@ -488,6 +493,23 @@ fn tool(def: &ToolDef, offer: Offer) -> Tool {
         .with_title(def.title)
         .with_raw_output_schema(Arc::new(as_object(output)))
         .with_annotations(annotations)
+}
+
+/// A tool's output schema, kept small: every agent pays for `tools/list` before it does
+/// anything, and clients validate every result against it. Each field any action returns,
+/// with its JSON type; the shapes inside (a page, a comment) are documented in docs/mcp.md
+/// and the item types of `conflux-ops`.
+fn output_schema(def: &ToolDef) -> Value {
+    let mut props = serde_json::Map::new();
+    props.insert("action".into(), json!({ "type": "string" }));
+    for (k, v) in &def.output {
+        let ty = match v.get("type") {
+            Some(t) => t.clone(),
+            None => json!("object"),
+        };
+        props.insert((*k).into(), json!({ "type": ty }));
+    }
+    json!({ "type": "object", "properties": props, "required": ["action"] })
 }
 
 fn as_object(v: Value) -> JsonObject {
@@ -670,7 +692,9 @@ impl ServerHandler for ConfluxServer {
             .with_instructions(format!(
                 "Confluence Cloud through Conflux. Each tool takes `action`; ids come from list and \
                  search results. For large pages use pages.outline, then getSection / updateSection \
-                 or replace instead of whole bodies.{mode}"
+                 or replace instead of whole bodies. `outputFormat` chooses the text beside the \
+                 structured result: verbose (a readable summary, the default), structured (the JSON \
+                 as text) or both.{mode}"
             ))
     }
 

@@ -263,6 +263,26 @@ async fn tools_list_is_flat_and_stable() {
     insta::assert_json_snapshot!("tools_list", listed);
 }
 
+/// What every agent pays before it does anything: the whole `tools/list` result, every tool
+/// and action offered, in at most 16 KiB of JSON (issue 12's budget; the breadth issue's
+/// actions are born within it). Prints the figure.
+#[tokio::test]
+async fn tools_list_fits_the_budget() {
+    const BUDGET: usize = 16 * 1024;
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let result = rmcp::model::ListToolsResult::with_all_items(s.tools.clone());
+    let bytes = serde_json::to_string(&result).unwrap().len();
+    println!(
+        "tools/list: {} tools, {bytes} bytes of JSON (budget {BUDGET})",
+        s.tools.len()
+    );
+    assert!(
+        bytes <= BUDGET,
+        "tools/list is {bytes} bytes, over the {BUDGET}-byte budget"
+    );
+}
+
 /// Every action of `pages` (and of `versions`, on the page's history), each outcome checked;
 /// the other tools' actions are in the next test.
 #[tokio::test]

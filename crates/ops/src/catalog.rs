@@ -101,22 +101,22 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "list",
                 &[O::GetPages],
-                "pages filtered by spaceId, title, status; paged",
+                "pages filtered by spaceId, title, status",
             ),
             read(
                 "get",
                 &[O::GetPageById],
-                "a page's metadata; with bodyFormat its body too",
+                "metadata; with bodyFormat the body too",
             ),
             read(
                 "getBody",
                 &[O::GetPageById],
-                "a page's body in bodyFormat, capped by maxBytes, or written to outputFile",
+                "the body in bodyFormat, capped by maxBytes",
             ),
             read(
                 "outline",
                 &[O::GetPageById],
-                "the heading tree with section ids and sizes",
+                "heading tree with section ids and sizes",
             ),
             read(
                 "getSection",
@@ -126,12 +126,12 @@ pub const TOOLS: &[ToolSpec] = &[
             write(
                 "create",
                 &[O::CreatePage],
-                "a new page (spaceId, title, body or bodyFile, parentId)",
+                "a new page (body or bodyFile, parentId)",
             ),
             destroy(
                 "update",
                 &[O::GetPageById, O::UpdatePage],
-                "replace title and/or body, or move under parentId; reads the current version when none is given",
+                "new title, body or parentId",
             ),
             destroy(
                 "updateSection",
@@ -141,29 +141,25 @@ pub const TOOLS: &[ToolSpec] = &[
             destroy(
                 "replace",
                 &[O::GetPageById, O::UpdatePage],
-                "find-and-replace in the body; refuses when the match count differs from expectedCount",
+                "find-and-replace; refused unless there are expectedCount matches",
             ),
-            destroy("delete", &[O::DeletePage], "move the page to the trash"),
+            destroy(
+                "delete",
+                &[O::DeletePage],
+                "move to the trash (purge: out of it)",
+            ),
         ],
     },
     ToolSpec {
         name: "spaces",
         actions: &[
-            read(
-                "list",
-                &[O::GetSpacesV2],
-                "spaces the account can see; paged",
-            ),
+            read("list", &[O::GetSpacesV2], "spaces the account can see"),
             read("get", &[O::GetSpaceById], "one space by id or key"),
         ],
     },
     ToolSpec {
         name: "search",
-        actions: &[read(
-            "cql",
-            &[O::SearchByCQL],
-            "CQL search with excerpts; paged",
-        )],
+        actions: &[read("cql", &[O::SearchByCQL], "CQL search with excerpts")],
     },
     ToolSpec {
         name: "content",
@@ -171,13 +167,9 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "children",
                 &[O::GetPageDirectChildren],
-                "direct children of a page (pages, folders, ...)",
+                "direct children (pages, folders, ...)",
             ),
-            read(
-                "ancestors",
-                &[O::GetPageAncestors],
-                "ancestors of a page, root first",
-            ),
+            read("ancestors", &[O::GetPageAncestors], "ancestors, root first"),
             read(
                 "descendants",
                 &[O::GetPageDescendants],
@@ -186,17 +178,17 @@ pub const TOOLS: &[ToolSpec] = &[
             read_exact(
                 "folders",
                 &[O::GetPageDirectChildren],
-                "direct children that are folders (only v2 direct-children lists folders)",
+                "direct children that are folders",
             ),
             read(
                 "tree",
                 &[O::GetSpaceById, O::GetPageById, O::GetPageDescendants],
-                "a space's page tree from its homepage, depth-limited",
+                "a space's page tree from its homepage",
             ),
             write(
                 "createFolder",
                 &[O::CreateFolder],
-                "a new folder (spaceId, title, parentId)",
+                "a new folder (parentId)",
             ),
         ],
     },
@@ -206,17 +198,17 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "getFooter",
                 &[O::GetPageFooterComments, O::GetFooterCommentChildren],
-                "footer comments of a page, replies under their comment, with author and date",
+                "footer comment threads",
             ),
             write(
                 "addFooter",
                 &[O::CreateFooterComment],
-                "a footer comment, or a reply with parentCommentId",
+                "a footer comment, or a reply (parentCommentId)",
             ),
             read(
                 "getInline",
                 &[O::GetPageInlineComments, O::GetInlineCommentChildren],
-                "inline comments of a page, replies under their comment",
+                "inline comment threads",
             ),
         ],
     },
@@ -239,20 +231,16 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetPageAttachments],
                 "attachments of a page",
             ),
-            read(
-                "get",
-                &[O::GetAttachmentById],
-                "an attachment's metadata and download link",
-            ),
+            read("get", &[O::GetAttachmentById], "metadata and download link"),
             read(
                 "download",
                 &[O::GetAttachmentById, O::DownloadAttatchment],
-                "an attachment's bytes (base64 or resource), capped by maxBytes",
+                "the bytes (base64 and a resource), capped by maxBytes",
             ),
             write(
                 "upload",
                 &[O::CreateAttachment],
-                "attach a file (base64 data or filePath) to a page",
+                "attach a file (data or filePath)",
             ),
         ],
     },
@@ -262,18 +250,10 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "listForPage",
                 &[O::GetPageVersions],
-                "a page's versions, newest first",
+                "versions, newest first",
             ),
-            read(
-                "get",
-                &[O::GetPageById],
-                "a page's body as it was at a version",
-            ),
-            read(
-                "diff",
-                &[O::GetPageById],
-                "unified diff between two versions' bodies",
-            ),
+            read("get", &[O::GetPageById], "the body at a version"),
+            read("diff", &[O::GetPageById], "unified diff of two versions"),
         ],
     },
     ToolSpec {
@@ -282,18 +262,14 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "get",
                 &[O::GetDatabaseById],
-                "a database's metadata (title, space, parent)",
+                "metadata (title, space, parent)",
             ),
             no_api(
                 "entries",
                 &[O::GetDatabaseById],
-                "a database's rows: Confluence Cloud has no public API for them; says what does exist",
+                "rows: no public API exists; says what does",
             ),
-            write(
-                "create",
-                &[O::CreateDatabase],
-                "a new database (spaceId, title, parentId)",
-            ),
+            write("create", &[O::CreateDatabase], "a new database (parentId)"),
             destroy(
                 "delete",
                 &[O::GetDatabaseById, O::DeleteDatabase],
@@ -306,7 +282,7 @@ pub const TOOLS: &[ToolSpec] = &[
         actions: &[read(
             "check",
             &[],
-            "what this connection can do: base URLs, scopes, every tool action, and the exact fix",
+            "base URLs, scopes, each action's status and fix",
         )],
     },
 ];
