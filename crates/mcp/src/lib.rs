@@ -1,8 +1,9 @@
-//! The Conflux MCP server: eight Confluence tools (`pages`, `spaces`, `search`, `content`,
-//! `comments`, `labels`, `attachments`, `versions`), each driven by an `action` argument, over
-//! stdio or streamable HTTP, built on the `rmcp` crate.
+//! The Conflux MCP server: the tools declared in `conflux_ops::catalog::TOOLS` (`pages`,
+//! `spaces`, `search`, `content`, `comments`, `labels`, `attachments`, `versions`,
+//! `databases`, `connection`), each driven by an `action` argument, over stdio or streamable
+//! HTTP, built on the `rmcp` crate. Their schemas are generated from those declarations.
 //!
-//! A call goes: arguments checked against the tool's own definition (action enum for this
+//! A call goes: arguments checked against the tool's declaration (action enum for this
 //! mode, parameter names, types, enums, required-per-action) before any HTTP request, then
 //! the action in `conflux-ops`, then the result as `structuredContent` (validating against the
 //! tool's `outputSchema`) plus text chosen by `outputFormat`. Confluence's refusals and bad
@@ -143,7 +144,7 @@ impl std::fmt::Debug for ConfluxServer {
 }
 
 impl ConfluxServer {
-    /// A server exposing `tools` (all eight when empty). Read-only mode comes from the ops' config.
+    /// A server exposing `tools` (all when empty). Read-only mode comes from the ops' config.
     ///
     /// When the credential's scopes are known before any call (an OAuth grant, an access
     /// token's accessible-resources, scopes configured for a scoped token), write actions those
