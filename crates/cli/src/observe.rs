@@ -118,16 +118,16 @@ pub fn error_lines(error: &str, hint: Option<&str>, causes: &[String]) {
     }
 }
 
-/// Installs the Prometheus recorder and serves `/metrics` (and the probes `extra` carries) on
-/// `addr`, on a listener of its own: keep it off the public network. Returns the bound address.
-pub async fn serve_metrics(addr: SocketAddr, extra: axum::Router) -> anyhow::Result<SocketAddr> {
+/// Installs the Prometheus recorder (once; every library records into it from then on) and
+/// keeps its histograms trimmed.
+pub fn recorder() -> anyhow::Result<Metrics> {
+    static INSTALLED: OnceLock<Metrics> = OnceLock::new();
+    if let Some(m) = INSTALLED.get() {
+        return Ok(m.clone());
+    }
     let metrics = Metrics::install().context("metrics")?;
     conflux_web::describe_metrics();
     metrics::gauge!("conflux_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("could not listen on {addr} for metrics (--metrics)"))?;
-    let bound = listener.local_addr().unwrap_or(addr);
     let upkeep = metrics.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -136,6 +136,51 @@ pub async fn serve_metrics(addr: SocketAddr, extra: axum::Router) -> anyhow::Res
             upkeep.run_upkeep();
         }
     });
+    Ok(INSTALLED.get_or_init(|| metrics).clone())
+}
+
+/// What renders `/metrics` on the public address, behind the admin token.
+pub fn render(metrics: &Metrics) -> conflux_web::RenderMetrics {
+    let metrics = metrics.clone();
+    std::sync::Arc::new(move || metrics.render())
+}
+
+/// Refuses what a browser sends: the metrics listener has no `Host` check (Prometheus names a
+/// replica by its own address), so a page that rebinds its DNS name to this address must not
+/// read it. Browsers mark every request they make with `Origin` (cross-origin and POST) or
+/// `Sec-Fetch-Site`; only an address typed by hand (`Sec-Fetch-Site: none`) passes.
+/// Prometheus sends neither.
+async fn refuse_browsers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let h = req.headers();
+    let fetched_by_a_page = h
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() != b"none");
+    if fetched_by_a_page || h.contains_key(axum::http::header::ORIGIN) {
+        tracing::info!("metrics listener: a request a web page made was refused");
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "the metrics address does not answer requests made by web pages\n",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// Serves `/metrics` (and the probes `extra` carries) on `addr`, on a listener of its own:
+/// keep it off the public network. Returns the bound address.
+pub async fn serve_metrics(
+    addr: SocketAddr,
+    metrics: Metrics,
+    extra: axum::Router,
+) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("could not listen on {addr} for metrics (--metrics)"))?;
+    let bound = listener.local_addr().unwrap_or(addr);
     let app = axum::Router::new()
         .route(
             "/metrics",
@@ -143,13 +188,17 @@ pub async fn serve_metrics(addr: SocketAddr, extra: axum::Router) -> anyhow::Res
                 let metrics = metrics.clone();
                 async move {
                     (
-                        [(axum::http::header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)],
+                        [
+                            (axum::http::header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE),
+                            (axum::http::header::CACHE_CONTROL, "no-store"),
+                        ],
                         metrics.render(),
                     )
                 }
             }),
         )
-        .merge(extra);
+        .merge(extra)
+        .layer(axum::middleware::from_fn(refuse_browsers));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "the metrics listener stopped");

@@ -231,7 +231,8 @@ pub async fn run(client: Client, args: ServeArgs) -> anyhow::Result<()> {
     }
     let server = ConfluxServer::new(Ops::new(client, config), &args.tools)?;
     if let Some(addr) = args.metrics {
-        let bound = crate::observe::serve_metrics(addr, axum::Router::new()).await?;
+        let metrics = crate::observe::recorder()?;
+        let bound = crate::observe::serve_metrics(addr, metrics, axum::Router::new()).await?;
         notice!("metrics http://{bound}/metrics");
     }
     tracing::info!(tools = ?server.tool_names(), read_only = args.read_only, "MCP server starting");
@@ -477,7 +478,16 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     config.defaults = defaults;
     let admin = config.admin_token.is_some();
     let web = conflux_web::Web::new(Arc::new(store.clone()), config)?;
-    let router = web.router()?;
+    // The figures are recorded when someone can read them: on the metrics address, or on this
+    // one with the admin token.
+    let recorder = match args.metrics.is_some() || admin {
+        true => Some(crate::observe::recorder()?),
+        false => None,
+    };
+    let mut router = web.router()?;
+    if let Some(m) = &recorder {
+        router = router.merge(web.admin_metrics_router(crate::observe::render(m)));
+    }
     let base = web.user_url();
     if args.open {
         notice!(
@@ -485,8 +495,8 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
              credential, without signing in (loopback only)"
         );
     }
-    if let Some(addr) = args.metrics {
-        let metrics = crate::observe::serve_metrics(addr, web.probe_router()).await?;
+    if let (Some(addr), Some(m)) = (args.metrics, &recorder) {
+        let metrics = crate::observe::serve_metrics(addr, m.clone(), web.probe_router()).await?;
         notice!("metrics http://{metrics}/metrics");
     }
     notice!("configuration page {base}");

@@ -286,6 +286,12 @@ async fn a_demo_deployment_probed_scraped_logged_and_stopped_with_sigterm() {
     // The metrics listener serves the probes too.
     let probe = server.metrics.replace("/metrics", "/readyz");
     assert_eq!(http.get(&probe).send().await.unwrap().status(), 200);
+    // Without an admin token the public address has no /metrics at all, whatever the Host.
+    for host in [None, Some(pod[0].1)] {
+        let r = get("/metrics", host).await.unwrap();
+        assert_eq!(r.status(), 404, "{host:?}");
+        assert!(!r.text().await.unwrap().contains("conflux_"));
+    }
 
     // Calls: a success with the caller's request id, a page that does not exist, a refusal.
     let (status, _, ok) = post(
@@ -551,7 +557,7 @@ fn platform_secret() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refusals_rate_limits_and_retries_show_in_the_metrics() {
+async fn metrics_move_with_refusals_and_retries_and_are_refused_to_the_public() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     // The simulator reports a budget of 1,000 requests an hour, as Cloud's headers do.
     let sim = conflux_sim::spawn(SimConfig::demo(1).with_rate_limit(RateLimit {
@@ -564,6 +570,7 @@ async fn refusals_rate_limits_and_retries_show_in_the_metrics() {
     let info = sim.info();
     let home = tempfile::tempdir().unwrap();
     let secret = platform_secret();
+    let admin_token = platform_secret();
     let server = support::Serve::start(
         home.path(),
         &[
@@ -575,6 +582,9 @@ async fn refusals_rate_limits_and_retries_show_in_the_metrics() {
             ("CONFLUX_PLATFORM_SECRET", secret.clone()),
             ("CONFLUX_ALLOW_ALL_AGENTS", "1".into()),
             ("CONFLUX_METRICS", "127.0.0.1:0".into()),
+            ("CONFLUX_ADMIN_TOKEN", admin_token.clone()),
+            // Everything the server says, so that the check for secrets below sees it all.
+            ("CONFLUX_LOG", "debug".into()),
         ],
     )
     .await;
@@ -674,9 +684,88 @@ async fn refusals_rate_limits_and_retries_show_in_the_metrics() {
         "{text}"
     );
     labels_are_bounded(&scrape);
-    // Neither the platform's secret nor the API token is in the figures or the log.
+    // On the public address /metrics answers the admin token alone.
+    let public_metrics = format!("{}/metrics", server.url);
+    let with_admin = format!("Bearer {admin_token}");
+    let wrong = format!("Bearer {}", platform_secret());
+    let refused: [&[(&str, &str)]; 5] = [
+        &[],
+        &[("host", "10.0.0.7:8976")],
+        &[("authorization", &wrong)],
+        &[("authorization", &bearer)],
+        &[("authorization", admin_token.as_str())],
+    ];
+    for headers in refused {
+        let mut r = http.get(&public_metrics);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), 401, "{headers:?}");
+        assert!(r.headers().contains_key("www-authenticate"));
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("conflux_"), "{headers:?}: {body}");
+    }
+    let r = http
+        .get(&public_metrics)
+        .header("host", "10.0.0.7:8976")
+        .header("authorization", &with_admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let scraped = Scrape::parse(&r.text().await.unwrap());
+    assert!(scraped.sum(conflux_mcp::TOOL_CALLS, &[]) >= 2.0);
+
+    // The metrics address serves the figures and the probes, nothing else: no way around the
+    // authentication of /mcp or the pages through it.
+    let metrics_base = metrics_url.trim_end_matches("/metrics");
+    for path in [
+        "/mcp",
+        "/admin",
+        "/",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let r = http
+            .get(format!("{metrics_base}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    let r = http
+        .post(format!("{metrics_base}/mcp"))
+        .header("content-type", "application/json")
+        .body(call.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    // A web page cannot read it, not even after rebinding its own name to this address.
+    for (k, v) in [
+        ("origin", "http://attacker.example"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-origin"),
+    ] {
+        let r = http.get(&metrics_url).header(k, v).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{k}: {v}");
+        assert!(!r.text().await.unwrap().contains("conflux_"));
+    }
+    let typed = http
+        .get(&metrics_url)
+        .header("sec-fetch-site", "none")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typed.status(), 200, "an address typed by hand");
+
+    // None of the secrets is in the figures or the log.
     let log = server.stop().await;
-    for secret in [secret.as_str(), info.classic_token.token.as_str()] {
+    for secret in [
+        secret.as_str(),
+        admin_token.as_str(),
+        info.classic_token.token.as_str(),
+    ] {
         assert!(!text.contains(secret));
         assert!(!log.contains(secret));
     }

@@ -63,6 +63,7 @@ use conflux_types::Secret;
 use crate::guard::Guard;
 pub use crate::mcp_auth::AUTH_REFUSALS;
 use crate::mcp_auth::{Gate, McpAuth, StoreSessions};
+pub use crate::probes::RenderMetrics;
 use crate::provider::{Deployment, Parts, Provider};
 use crate::session::Signer;
 
@@ -379,6 +380,14 @@ impl Web {
     /// metrics address.
     pub fn probe_router(&self) -> axum::Router {
         probes::router(self.probes.clone())
+    }
+
+    /// `/metrics` for whoever holds the admin token (`Authorization: Bearer`), without the
+    /// `Host` guard (Prometheus addresses a replica by its own address); an empty router when
+    /// no admin token is set. For deployments that cannot give the metrics an address of
+    /// their own (`--metrics`).
+    pub fn admin_metrics_router(&self, render: RenderMetrics) -> axum::Router {
+        probes::metrics_router(self.config.admin_token.clone(), render)
     }
 
     /// Ends the MCP sessions of clients on older revisions and their open event streams, so
