@@ -47,4 +47,4 @@ pub use flow::{
     AppCredentials, AuthorizationRequest, Callback, OAuthConfig, OAuthFlow, ResolvedApp,
     SIGN_IN_SCOPE, SignedIn,
 };
-pub use observe::describe_metrics;
+pub use observe::{REFRESH_DURATION, REFRESHES, describe_metrics};
