@@ -66,10 +66,16 @@ fn message(line: &str) -> Option<String> {
 
 impl Running {
     async fn start(args: &[&str]) -> Running {
+        Running::start_with(args, &[]).await
+    }
+
+    /// [`Running::start`] with `env` set in the otherwise empty environment.
+    async fn start_with(args: &[&str], env: &[(&str, String)]) -> Running {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let home = std::env::temp_dir().join(format!("conflux-ops-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&home).unwrap();
-        let mut child = tokio::process::Command::new(BIN)
+        let mut command = tokio::process::Command::new(BIN);
+        command
             .args(args)
             .env_clear()
             .env("HOME", &home)
@@ -78,9 +84,11 @@ impl Running {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("conflux starts");
+            .kill_on_drop(true);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("conflux starts");
         let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (mut base, mut metrics, mut admin) = (None, None, None);
@@ -769,4 +777,103 @@ async fn metrics_move_with_refusals_and_retries_and_are_refused_to_the_public() 
         assert!(!text.contains(secret));
         assert!(!log.contains(secret));
     }
+}
+
+/// An address nothing listens on (bound, then let go).
+async fn dead_address() -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    format!("http://{}", l.local_addr().unwrap())
+}
+
+/// `/readyz` until `done` says yes about its status and body (at most `PATIENCE`).
+async fn readyz_until(
+    http: &reqwest::Client,
+    url: &str,
+    done: impl Fn(u16, &Value) -> bool,
+) -> (u16, Value) {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let r = http.get(url).send().await.unwrap();
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap();
+            if done(status, &body) {
+                return (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("/readyz reaches the expected state")
+}
+
+/// Readiness is the store's: Confluence out of reach is reported and leaves the replica in
+/// the pool; the store (Postgres) gone makes it unready on both addresses, and the shutdown
+/// still ends in exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_store_and_only_reports_confluence() {
+    let Some(pg) = conflux_store::testing::PgServer::start_or_skip(
+        "readiness_follows_the_store_and_only_reports_confluence",
+    )
+    .await
+    else {
+        return;
+    };
+    let database = pg.create_database("conflux_ready").await;
+    let confluence = dead_address().await;
+    let mut server = Running::start_with(
+        &["serve", "--http", "127.0.0.1:0", "--metrics", "127.0.0.1:0"],
+        &[
+            ("CONFLUX_DATABASE_URL", database),
+            (
+                "CONFLUX_ENCRYPTION_KEY",
+                "ab".repeat(32).replacen("ab", "cd", 1),
+            ),
+            ("CONFLUENCE_URL", confluence.clone()),
+            ("CONFLUENCE_USERNAME", "ops@example.com".into()),
+            ("CONFLUENCE_API_TOKEN", "not-a-real-token".into()),
+            ("CONFLUX_GATEWAY_URL", confluence.clone()),
+            ("CONFLUX_IDENTITY_URL", confluence),
+            ("CONFLUX_ALLOW_ALL_AGENTS", "1".into()),
+        ],
+    )
+    .await;
+    let http = server.http.clone();
+    let public = format!("{}/readyz", server.base);
+    let private = server.metrics.replace("/metrics", "/readyz");
+
+    let (status, ready) = readyz_until(&http, &public, |_, b| b["confluence"] != "unknown").await;
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(
+        ready,
+        json!({"status": "ready", "store": "ok", "encryption_key": "ok",
+               "confluence": "unreachable"}),
+        "Confluence out of reach does not make the replica unready"
+    );
+
+    drop(pg);
+    for url in [&public, &private] {
+        let (status, unready) = readyz_until(&http, url, |s, _| s == 503).await;
+        assert_eq!(unready["status"], "unready", "{unready}");
+        assert!(
+            ["unreachable", "timeout"].contains(&unready["store"].as_str().unwrap()),
+            "{unready}"
+        );
+        assert_eq!(unready["encryption_key"], "unknown", "{unready}");
+        assert_eq!(status, 503);
+    }
+    // The process still answers: alive, not ready.
+    let r = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    server.signal(rustix::process::Signal::TERM);
+    let exit = server.exit().await;
+    assert!(
+        exit.success(),
+        "exit status {exit}:\n{}",
+        server.log().join("\n")
+    );
 }
