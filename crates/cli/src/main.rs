@@ -7,9 +7,11 @@ mod convert;
 mod databases;
 mod demo;
 mod doctor;
+mod observe;
 mod output;
 mod serve;
 mod settings;
+mod shutdown;
 mod stdout;
 
 use std::collections::HashMap;
@@ -67,6 +69,9 @@ struct Cli {
     /// Log level for stderr (error, warn, info, debug, trace) [env: CONFLUX_LOG]
     #[arg(long, global = true)]
     log: Option<String>,
+    /// Log lines on stderr: text (default) or json (one object per line)
+    #[arg(long, global = true, value_name = "FORMAT", env = "CONFLUX_LOG_FORMAT")]
+    log_format: Option<conflux_telemetry::LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -115,17 +120,6 @@ impl Cli {
     }
 }
 
-fn init_logging(level: Option<&str>) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level.unwrap_or("warn"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(false)
-        .try_init();
-}
-
 /// Exit codes by error kind, documented in the README.
 fn exit_code(e: &anyhow::Error) -> u8 {
     use conflux_client::ErrorKind as K;
@@ -155,20 +149,14 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 
 fn print_error(e: &anyhow::Error) {
     if let Some(op) = e.downcast_ref::<conflux_ops::OpError>() {
-        eprintln!("error: {}", op.message);
-        eprintln!("hint: {}", op.hint);
+        observe::error_lines(&op.message, Some(&op.hint), &[]);
         return;
     }
     match e.downcast_ref::<ClientError>() {
-        Some(ce) => {
-            eprintln!("error: {ce}");
-            eprintln!("hint: {}", ce.hint());
-        }
+        Some(ce) => observe::error_lines(&ce.to_string(), Some(&ce.hint()), &[]),
         None => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            let causes: Vec<String> = e.chain().skip(1).map(|c| c.to_string()).collect();
+            observe::error_lines(&e.to_string(), None, &causes);
         }
     }
 }
@@ -178,12 +166,24 @@ async fn main() -> ExitCode {
     stdout::exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     let env: HashMap<String, String> = std::env::vars().collect();
-    init_logging(
+    let telemetry = match observe::init(
         cli.log
             .as_deref()
             .or(env.get("CONFLUX_LOG").map(String::as_str)),
-    );
-    match run(cli, env).await {
+        cli.log_format.unwrap_or_default(),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::from(2);
+        }
+    };
+    let result = run(cli, env).await;
+    if telemetry.traces() {
+        // Spans still buffered go out before the process ends (blocking, so off the runtime).
+        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of stdout has gone away (`| head`): nothing more to say, and no one to
         // say it to.
@@ -230,6 +230,14 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     // The embedded simulator lives as long as the command.
     let _sim = if cli.demo {
         let (sim, demo_layer) = demo::start(cli.demo_as).await?;
+        if let Command::Serve(args) = &cli.command
+            && args.http.is_some()
+        {
+            observe::notice!(
+                "demo simulator admin API {} (faults, rate limits, clock: docs/simulator.md)",
+                sim.info().admin_url
+            );
+        }
         layer = Layer {
             output: layer.output,
             ..demo_layer

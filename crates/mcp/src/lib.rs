@@ -31,6 +31,8 @@
 mod http;
 mod identity;
 mod jsonrpc;
+mod observe;
+mod sessions;
 mod stdio;
 
 use std::net::SocketAddr;
@@ -61,6 +63,11 @@ pub use identity::{
     OpsProvider, USER_HEADER, USER_META, VerifiedCaller,
 };
 pub use jsonrpc::{INVALID_PARAMS, INVALID_REQUEST, MAX_MESSAGE_BYTES, PARSE_ERROR};
+pub use observe::{
+    OUTCOMES, TOOL_CALL_DURATION, TOOL_CALLS, TOOL_CALLS_IN_FLIGHT, calls_in_flight,
+    describe_metrics,
+};
+pub use sessions::SESSIONS;
 pub use stdio::{serve_lines, serve_stdio};
 
 /// What a tool call that panicked answers. The panic is contained to that call.
@@ -254,6 +261,17 @@ impl ConfluxServer {
     /// A panic inside the call is caught: the call answers the tool error
     /// [`INTERNAL_ERROR`], the panic is logged, and the server carries on.
     pub async fn call_as(
+        &self,
+        caller: Option<&VerifiedCaller>,
+        name: &str,
+        arguments: Option<JsonObject>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let labels = observe::Labels::of(name, arguments.as_ref());
+        observe::tool_call(labels, self.call_contained(caller, name, arguments)).await
+    }
+
+    /// [`ConfluxServer::call_as`] without its span and metrics.
+    async fn call_contained(
         &self,
         caller: Option<&VerifiedCaller>,
         name: &str,
@@ -580,6 +598,7 @@ fn success(out: &Output, format: OutputFormat) -> CallToolResult {
 }
 
 fn error_result(kind: &str, message: &str, hint: &str) -> CallToolResult {
+    observe::outcome(kind);
     CallToolResult::error(vec![ContentBlock::text(format!(
         "error ({kind}): {message}\nhint: {hint}"
     ))])
@@ -590,6 +609,7 @@ fn op_error(e: &OpError) -> CallToolResult {
         .ok()
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_else(|| "error".into());
+    observe::outcome(&kind);
     let mut text = format!("error ({kind}): {}\nhint: {}", e.message, e.hint);
     if let Some(n) = e.current_version {
         text.push_str(&format!(
@@ -645,9 +665,13 @@ impl ServerHandler for ConfluxServer {
             meta.push(&m.0.0);
         }
         let verified = caller.resolve(headers, &meta);
-        self.call_as(verified.as_ref(), &request.name, request.arguments)
-            .await
-            .map(CallToolResponse::from)
+        let incoming = observe::Incoming::of(headers, &meta);
+        observe::with_incoming(
+            incoming,
+            self.call_as(verified.as_ref(), &request.name, request.arguments),
+        )
+        .await
+        .map(CallToolResponse::from)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
