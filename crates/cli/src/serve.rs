@@ -177,6 +177,22 @@ impl ServeArgs {
     }
 }
 
+/// The guardrails of the CLI's own tool commands, from the variables `serve` reads too:
+/// read-only (`CONFLUX_READ_ONLY`, `READ_ONLY_MODE`) and the space lists.
+pub fn guardrails_from_env() -> Config {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    Config {
+        read_only: truthy(env("CONFLUX_READ_ONLY"))
+            || (env("CONFLUX_READ_ONLY").is_none() && truthy(env("READ_ONLY_MODE"))),
+        allow_spaces: split(
+            env("CONFLUX_ALLOW_SPACES").or_else(|| env("CONFLUENCE_SPACES_FILTER")),
+        ),
+        deny_spaces: split(env("CONFLUX_DENY_SPACES")),
+        read_only_spaces: split(env("CONFLUX_READ_ONLY_SPACES")),
+        ..Config::default()
+    }
+}
+
 /// Refuses a `--tools` name that is no tool.
 pub fn check_tools(args: &ServeArgs) -> anyhow::Result<()> {
     for t in &args.resolved().tools {
