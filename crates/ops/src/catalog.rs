@@ -875,9 +875,77 @@ pub fn scopes_for(tools: &[String], read_only: bool) -> ScopeSet {
         .fold(ScopeSet::EMPTY, |acc, a| acc.union(a.scopes()))
 }
 
+/// The table of every tool action in docs/tools.md: what it does, what it requires, whether it
+/// writes, the Confluence operations it calls and the scopes they need. Generated from the
+/// declarations; a test fails when the checked-in copy drifts.
+pub fn markdown_table() -> String {
+    use std::fmt::Write as _;
+    let mut o = String::from(
+        "<!-- Generated from crates/ops/src/catalog.rs by `CONFLUX_WRITE_DOCS=1 cargo test -p \
+         conflux-ops --lib docs_tools_table`; do not edit by hand. -->\n\n# Tools and actions\n\n\
+         Every MCP tool and its actions, each also a CLI subcommand (`conflux TOOL ACTION`). \
+         Operations are Atlassian's operation ids (v1 or v2 REST); scopes are the granular scopes \
+         they need (the classic alternative, where one exists, is in `conflux doctor`).\n",
+    );
+    for t in TOOLS {
+        let _ = write!(o, "\n## {}\n\n{}\n\n", t.name, t.description);
+        o.push_str("| action | writes | operations | granular scopes |\n|---|---|---|---|\n");
+        for a in t.actions {
+            let writes = match (a.write, a.destructive) {
+                (false, _) => "",
+                (true, false) => "yes",
+                (true, true) => "yes, destructive",
+            };
+            let ops: Vec<String> = a
+                .operations
+                .iter()
+                .map(|op| format!("`{}`", op.operation_id()))
+                .collect();
+            let scopes: Vec<String> = a
+                .scopes()
+                .names()
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect();
+            let line = t.action_line(a).replace('|', "\\|");
+            let _ = writeln!(
+                o,
+                "| {line} | {writes} | {} | {} |",
+                ops.join(", "),
+                scopes.join(", ")
+            );
+        }
+        o.push_str("\narguments: ");
+        let args: Vec<String> = t
+            .params
+            .iter()
+            .map(|p| format!("`{}` {}", p.name, p.description))
+            .collect();
+        o.push_str(&args.join("; "));
+        o.push('\n');
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/tools.md is what the declarations say; `CONFLUX_WRITE_DOCS=1` rewrites it.
+    #[test]
+    fn docs_tools_table_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tools.md");
+        let want = markdown_table();
+        if std::env::var_os("CONFLUX_WRITE_DOCS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/tools.md differs from the declarations; regenerate it with \
+             CONFLUX_WRITE_DOCS=1 cargo test -p conflux-ops --lib docs_tools_table"
+        );
+    }
 
     #[test]
     fn read_only_scopes_hold_no_write_scope() {
