@@ -172,6 +172,11 @@ impl ServeArgs {
             read_only_spaces: self.read_only_spaces.clone(),
             // Local files only under --files-root, set by `run` (stdio); never over HTTP.
             files_root: None,
+            surface: if self.http.is_some() {
+                conflux_client::Surface::Http
+            } else {
+                conflux_client::Surface::Stdio
+            },
             ..Config::default()
         }
     }

@@ -84,6 +84,17 @@ pub enum CredentialKind {
 }
 
 impl CredentialKind {
+    /// "a classic API token", "an access token".
+    pub fn with_article(self) -> String {
+        let d = self.describe();
+        let article = if d.starts_with(['a', 'e', 'i', 'o', 'u', 'O']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {d}")
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             CredentialKind::ApiToken => "classic API token",

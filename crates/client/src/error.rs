@@ -78,9 +78,9 @@ impl MissingScopes {
                 ""
             };
             return format!(
-                "Confluence Cloud does not open this endpoint to a {} even with the right scopes; \
+                "Confluence Cloud does not open this endpoint to {} even with the right scopes; \
                  use a classic API token on the site URL for it{extra}",
-                self.credential.describe()
+                self.credential.with_article()
             );
         }
         let add = Self::scope_list(self.missing_granular);
@@ -122,6 +122,19 @@ pub enum AuthFailure {
     Expired,
     /// A Bearer token the gateway no longer knows: expired or revoked (it does not say which).
     ExpiredOrRevoked,
+}
+
+/// Where an error is shown, which decides how its fix is worded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Surface {
+    /// `conflux ...` on the person's own machine: flags and variables.
+    #[default]
+    Cli,
+    /// `conflux serve` started by an MCP client: its configuration in that client.
+    Stdio,
+    /// `conflux serve --http`: callers who neither run the server nor hold its settings.
+    Http,
 }
 
 /// Everything that can go wrong talking to Confluence.
@@ -255,7 +268,73 @@ impl ClientError {
         )
     }
 
-    /// The exact next step, in words a person or a model can act on.
+    /// The next step in the words of the surface that shows it: the CLI names flags and
+    /// variables; a local MCP server names its configuration in the MCP client; a hosted one
+    /// names the configuration page, or whoever runs the server where the fix is theirs.
+    pub fn hint_for(&self, surface: Surface) -> String {
+        let by_operator = |what: &str| {
+            format!("{what}: whoever runs this Conflux server must fix it; the caller cannot")
+        };
+        match (surface, self) {
+            (Surface::Cli, _) => self.hint(),
+            (
+                Surface::Stdio,
+                ClientError::Unauthorized {
+                    credential: CredentialKind::ApiToken | CredentialKind::ScopedApiToken,
+                    reason: AuthFailure::Invalid,
+                },
+            ) => "check CONFLUENCE_USERNAME and CONFLUENCE_API_TOKEN in the MCP client's \
+                configuration of this server (its `env` block) and restart the server; the token \
+                may have expired or been revoked at \
+                https://id.atlassian.com/manage-profile/security/api-tokens"
+                .to_string(),
+            (
+                Surface::Stdio,
+                ClientError::Unauthorized {
+                    credential: CredentialKind::AccessToken,
+                    ..
+                },
+            ) => "put a fresh token in CONFLUENCE_ACCESS_TOKEN in the MCP client's configuration \
+                of this server and restart the server"
+                .to_string(),
+            (Surface::Stdio, ClientError::Config(_)) => {
+                "fix the server's configuration in the MCP \
+                client (its command line or `env` block) as the message says, then restart it"
+                    .to_string()
+            }
+            (
+                Surface::Http,
+                ClientError::Unauthorized {
+                    credential: CredentialKind::OAuth,
+                    ..
+                },
+            ) => "connect Confluence again on this server's page (sign in with Atlassian), then \
+                call again"
+                .to_string(),
+            (Surface::Http, ClientError::Unauthorized { .. }) => {
+                by_operator("the server's own Confluence credential was refused")
+            }
+            (Surface::Http, ClientError::Config(_)) => {
+                by_operator("the server's configuration is incomplete")
+            }
+            (Surface::Http, ClientError::MissingScopes(m)) if m.refused_despite_scopes => m.hint(),
+            (Surface::Http, ClientError::MissingScopes(m)) => match m.credential {
+                CredentialKind::OAuth => format!(
+                    "the Atlassian grant of this connection lacks {}: whoever runs this server \
+                     adds it to the server's OAuth app (developer console), then connect again on \
+                     this server's page",
+                    MissingScopes::scope_list(m.missing_granular)
+                ),
+                _ => by_operator(&format!(
+                    "the server's credential lacks {}",
+                    MissingScopes::scope_list(m.missing_granular)
+                )),
+            },
+            _ => self.hint(),
+        }
+    }
+
+    /// The exact next step, in the CLI's words (flags and variables).
     pub fn hint(&self) -> String {
         match self {
             ClientError::MissingScopes(m) => m.hint(),
@@ -263,15 +342,15 @@ impl ClientError {
                 endpoint; only a classic API token on the site URL (or Atlassian's own UI) can"
                 .to_string(),
             ClientError::Unauthorized { reason: AuthFailure::Invalid, credential } => match credential {
-                CredentialKind::ApiToken => "check the email and API token (CONFLUENCE_USERNAME, \
-                    CONFLUENCE_API_TOKEN); the token may have expired or been revoked at \
+                CredentialKind::ApiToken => "check the email and API token (--username and --token, \
+                    or CONFLUENCE_USERNAME and CONFLUENCE_API_TOKEN); the token may have expired or been revoked at \
                     https://id.atlassian.com/manage-profile/security/api-tokens. A scoped API token is \
                     refused on the site URL: it only works through \
                     https://api.atlassian.com/ex/confluence/{cloudId}, so leave the token kind unset \
                     (Conflux detects it) or set CONFLUX_TOKEN_KIND=scoped"
                     .to_string(),
-                CredentialKind::ScopedApiToken => "check the email and API token (CONFLUENCE_USERNAME, \
-                    CONFLUENCE_API_TOKEN); the token may have expired or been revoked at \
+                CredentialKind::ScopedApiToken => "check the email and API token (--username and --token, \
+                    or CONFLUENCE_USERNAME and CONFLUENCE_API_TOKEN); the token may have expired or been revoked at \
                     https://id.atlassian.com/manage-profile/security/api-tokens"
                     .to_string(),
                 CredentialKind::OAuth => {

@@ -48,7 +48,7 @@ pub use credential::{
     AccessToken, ApiToken, Credential, CredentialConfig, CredentialKind, OAuthApp, OAuthToken,
     ScopedToken, TokenKindHint,
 };
-pub use error::{AuthFailure, ClientError, ErrorKind, MissingScopes, Result};
+pub use error::{AuthFailure, ClientError, ErrorKind, MissingScopes, Result, Surface};
 pub use observe::describe_metrics;
 pub use paging::{Page, PageRequest};
 pub use route::{Endpoints, Route};

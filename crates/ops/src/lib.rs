@@ -29,7 +29,7 @@ mod tools;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use conflux_client::Client;
+use conflux_client::{Client, Surface};
 
 pub use error::{OpError, OpErrorKind, Result};
 pub use files::FilesRoot;
@@ -56,6 +56,8 @@ pub struct Config {
     pub max_download_bytes: u64,
     /// Default page size of lists.
     pub default_limit: u32,
+    /// Where errors are shown, which decides how their fixes are worded.
+    pub surface: Surface,
 }
 
 impl Default for Config {
@@ -69,6 +71,7 @@ impl Default for Config {
             max_body_bytes: 60_000,
             max_download_bytes: 5 * 1024 * 1024,
             default_limit: 25,
+            surface: Surface::Cli,
         }
     }
 }
@@ -137,7 +140,7 @@ impl Ops {
                     "`{}.{}` writes to Confluence and this server is in read-only mode",
                     tool, action.name
                 ),
-                "read-only mode is set (--read-only, CONFLUX_READ_ONLY or READ_ONLY_MODE); restart the server without it to allow writes",
+                self.policy_hint(Guard::ReadOnly),
             ));
         }
         let mut args = args;
@@ -151,7 +154,8 @@ impl Ops {
             })?;
         }
         let name = action.name;
-        match tool {
+        let surface = self.config.surface;
+        let result = match tool {
             "pages" => self.pages(name, parse(args)?).await,
             "spaces" => self.spaces(name, parse(args)?).await,
             "search" => self.search(name, parse(args)?).await,
@@ -163,11 +167,45 @@ impl Ops {
             "databases" => self.databases(name, parse(args)?).await,
             "connection" => self.connection(name, parse(args)?).await,
             _ => Err(OpError::invalid(format!("unknown tool `{tool}`"), "")),
-        }
+        };
+        result.map_err(|e| e.for_surface(surface))
     }
 
     // ---- guardrails ----
 
+    /// Who can lift a guardrail, and how, in the words of the surface showing the refusal.
+    pub(crate) fn policy_hint(&self, guard: Guard) -> String {
+        policy_hint(self.config.surface, guard)
+    }
+}
+
+/// Who can lift a guardrail, and how, in the words of `surface`.
+pub(crate) fn policy_hint(surface: Surface, guard: Guard) -> String {
+    let (flag, var) = match guard {
+        Guard::ReadOnly => ("--read-only", "CONFLUX_READ_ONLY (or READ_ONLY_MODE)"),
+        Guard::DenySpaces => ("--deny-spaces", "CONFLUX_DENY_SPACES"),
+        Guard::AllowSpaces => ("--allow-spaces", "CONFLUX_ALLOW_SPACES"),
+        Guard::ReadOnlySpaces => ("--read-only-spaces", "CONFLUX_READ_ONLY_SPACES"),
+    };
+    let what = match guard {
+        Guard::ReadOnly => "writes are refused",
+        Guard::DenySpaces => "the space is denied",
+        Guard::AllowSpaces => "the spaces are limited",
+        Guard::ReadOnlySpaces => "writes to the space are refused",
+    };
+    match surface {
+        Surface::Cli => format!("{what} because {var} is set; unset it or change it"),
+        Surface::Stdio => format!(
+            "{what} by this server's {flag} ({var}) in the MCP client's configuration of it; \
+             change it there and restart the server"
+        ),
+        Surface::Http => format!(
+            "{what} by this server's settings ({flag}); whoever runs the server decides them"
+        ),
+    }
+}
+
+impl Ops {
     fn spaces_guarded(&self) -> bool {
         !self.config.allow_spaces.is_empty() || !self.config.deny_spaces.is_empty()
     }
@@ -180,7 +218,7 @@ impl Ops {
         if self.config.read_only {
             return Err(OpError::policy(
                 format!("{what} writes to Confluence and this server is in read-only mode"),
-                "restart the server without --read-only (CONFLUX_READ_ONLY, READ_ONLY_MODE) to allow writes",
+                self.policy_hint(Guard::ReadOnly),
             ));
         }
         Ok(())
@@ -193,22 +231,26 @@ impl Ops {
         if hit(&self.config.deny_spaces) {
             return Err(OpError::policy(
                 format!("space {name} is on this server's deny list"),
-                "use content from another space, or ask whoever runs the server to change --deny-spaces",
+                self.policy_hint(Guard::DenySpaces),
             ));
         }
         if !self.config.allow_spaces.is_empty() && !hit(&self.config.allow_spaces) {
             return Err(OpError::policy(
                 format!("space {name} is not on this server's allow list"),
                 format!(
-                    "only these spaces are reachable: {}",
-                    self.config.allow_spaces.join(", ")
+                    "only these spaces are reachable: {}; {}",
+                    self.config.allow_spaces.join(", "),
+                    self.policy_hint(Guard::AllowSpaces)
                 ),
             ));
         }
         if write && hit(&self.config.read_only_spaces) {
             return Err(OpError::policy(
                 format!("space {name} is read-only on this server"),
-                "read from it freely; writes there are refused by --read-only-spaces",
+                format!(
+                    "read from it freely; {}",
+                    self.policy_hint(Guard::ReadOnlySpaces)
+                ),
             ));
         }
         Ok(())
@@ -310,9 +352,13 @@ impl Ops {
         }
         Err(OpError::policy(
             format!(
-                "this server limits spaces, and the space of {what} cannot be established                  (Confluence names no space for it and no page above it), so it is refused"
+                "this server limits spaces, and the space of {what} cannot be established \
+                 (Confluence names no space for it and no page above it), so it is refused"
             ),
-            "ask whoever runs the server to lift the space lists for it, or move it under a              page of an allowed space",
+            format!(
+                "move it under a page of an allowed space; {}",
+                self.policy_hint(Guard::AllowSpaces)
+            ),
         ))
     }
 
@@ -339,6 +385,15 @@ impl Ops {
             Err(_) => false,
         }
     }
+}
+
+/// The guardrails whose refusals say who can lift them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Guard {
+    ReadOnly,
+    DenySpaces,
+    AllowSpaces,
+    ReadOnlySpaces,
 }
 
 pub(crate) fn required<'a, T>(v: &'a Option<T>, name: &str, action: &str) -> Result<&'a T> {

@@ -425,18 +425,6 @@ fn first_section(outline: &Value) -> Option<String> {
         .map(String::from)
 }
 
-/// Backticked scope names in an error message.
-fn named_scopes(message: &str) -> BTreeSet<String> {
-    let needed = message.split(" (it holds").next().unwrap_or(message);
-    needed
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .filter(|s| s.ends_with(":confluence") || s.starts_with("read:") || s.starts_with("write:"))
-        .map(String::from)
-        .collect()
-}
-
 /// Runs the doctor and every action for one credential and compares.
 async fn check(world: &World, kind: &str, scopes: &[&str]) -> Report {
     let client = world.client(kind, scopes).await;
@@ -454,13 +442,23 @@ async fn check(world: &World, kind: &str, scopes: &[&str]) -> Report {
             let agrees = match (&actual, predicted.status) {
                 (Ok(()), Status::Ok) => true,
                 (Err(e), Status::MissingScopes) if e.kind == OpErrorKind::MissingScopes => {
-                    let named = named_scopes(&e.message);
+                    // The refusal's own structure, not its wording.
+                    let named: BTreeSet<String> = e
+                        .missing_scopes()
+                        .map(|m| {
+                            m.missing_granular
+                                .names()
+                                .into_iter()
+                                .map(String::from)
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     let predicted: BTreeSet<String> =
                         predicted.missing_scopes.iter().cloned().collect();
                     // A call stops at its first refused step and names that step's scopes; the
                     // doctor names every scope the action lacks. A call whose credential's scopes
                     // are unknown names what the step needs and says one of them is lacking.
-                    if e.message.contains("at least one of them") {
+                    if e.missing_scopes().is_some_and(|m| !m.exact) {
                         !predicted.is_empty() && predicted.iter().any(|p| named.contains(p))
                     } else if action.operations.len() == 1 {
                         named == predicted
