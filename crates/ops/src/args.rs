@@ -1,5 +1,5 @@
-//! Each tool's parameters as one flat struct: `action` picks the operation, the other fields
-//! are optional here and checked per action (with an error naming the missing one).
+//! Each tool's parameters as one flat struct, parsed after `Ops::call` checked them against
+//! the tool's declaration (`catalog::TOOLS`): the same names, nothing more.
 
 use serde::Deserialize;
 
@@ -73,7 +73,6 @@ pub struct ContentArgs {
 #[serde(default, rename_all = "camelCase")]
 pub struct CommentsArgs {
     pub id: Option<String>,
-    pub page_id: Option<String>,
     pub parent_comment_id: Option<String>,
     pub body: Option<String>,
     pub body_format: Option<String>,
@@ -95,7 +94,6 @@ pub struct LabelsArgs {
 pub struct AttachmentsArgs {
     pub id: Option<String>,
     pub page_id: Option<String>,
-    pub attachment_id: Option<String>,
     pub file_name: Option<String>,
     pub media_type: Option<String>,
     pub data: Option<String>,

@@ -1015,7 +1015,7 @@ impl Ops {
     }
 
     pub async fn comments(&self, action: &'static str, a: CommentsArgs) -> Result<Output> {
-        let page_id = a.id.as_ref().or(a.page_id.as_ref());
+        let page_id = a.id.as_ref();
         let data = match action {
             "getFooter" | "getInline" => {
                 let id = page_id.ok_or_else(|| {
@@ -1144,7 +1144,7 @@ impl Ops {
     pub async fn attachments(&self, action: &'static str, a: AttachmentsArgs) -> Result<Output> {
         let data = match action {
             "listForPage" => {
-                let id = a.id.as_ref().or(a.page_id.as_ref()).ok_or_else(|| {
+                let id = a.id.as_ref().ok_or_else(|| {
                     OpError::invalid(
                         "`id` (the page id) is required for action `listForPage`",
                         "pass the page id",
@@ -1162,7 +1162,7 @@ impl Ops {
                 ))
             }
             "get" => {
-                let id = a.id.as_ref().or(a.attachment_id.as_ref()).ok_or_else(|| {
+                let id = a.id.as_ref().ok_or_else(|| {
                     OpError::invalid(
                         "`id` (the attachment id) is required for action `get`",
                         "pass the attachment id",
@@ -1177,7 +1177,7 @@ impl Ops {
                 }
             }
             "download" => {
-                let id = a.id.as_ref().or(a.attachment_id.as_ref()).ok_or_else(|| {
+                let id = a.id.as_ref().ok_or_else(|| {
                     OpError::invalid(
                         "`id` (the attachment id) is required for action `download`",
                         "pass the attachment id",
@@ -1235,7 +1235,7 @@ impl Ops {
             }
             "upload" => {
                 self.refuse_write("attachments.upload")?;
-                let page_id = a.id.as_ref().or(a.page_id.as_ref()).ok_or_else(|| {
+                let page_id = a.id.as_ref().ok_or_else(|| {
                     OpError::invalid(
                         "`id` (the page id) is required for action `upload`",
                         "pass the page to attach to",

@@ -189,7 +189,7 @@ impl World {
         ops: &Ops,
         tool: &str,
         action: &'static str,
-    ) -> Result<(), conflux_ops::OpError> {
+    ) -> Result<Value, conflux_ops::OpError> {
         let case = MATRIX
             .iter()
             .find(|c| c.tool == tool && c.action == action)
@@ -215,6 +215,8 @@ impl World {
                     .id
             }
         };
+        // What the call sends is all that is recorded from here on.
+        self.reset_requests().await;
         let ctx = Ctx {
             space: self.space_id.clone(),
             page: self.page_id.clone(),
@@ -225,21 +227,45 @@ impl World {
             unique,
             data: base64::engine::general_purpose::STANDARD.encode(b"doctor matrix"),
         };
-        let v = (case.args)(&ctx);
-        let r = match tool {
-            "pages" => ops.pages(action, args(v)).await,
-            "spaces" => ops.spaces(action, args(v)).await,
-            "search" => ops.search(action, args(v)).await,
-            "content" => ops.content(action, args(v)).await,
-            "comments" => ops.comments(action, args(v)).await,
-            "labels" => ops.labels(action, args(v)).await,
-            "attachments" => ops.attachments(action, args(v)).await,
-            "versions" => ops.versions(action, args(v)).await,
-            "databases" => ops.databases(action, args(v)).await,
-            "connection" => ops.connection(action, args(v)).await,
-            other => panic!("the matrix has no dispatch for tool {other}: add it to World::call"),
-        };
-        r.map(|_| ())
+        // The path every surface takes: the declaration's argument check, the guardrails,
+        // then the action.
+        ops.call(tool, action, (case.args)(&ctx))
+            .await
+            .map(|out| out.to_json())
+    }
+
+    /// What the simulator has answered since the last reset: `(method, path)` of each request.
+    async fn requests_since_reset(&self) -> Vec<(String, String)> {
+        let stats: Value = self
+            .http
+            .get(format!("{}/stats", self.info.admin_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats["recent_requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["method"].as_str().unwrap().to_string(),
+                    r["path"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    async fn reset_requests(&self) {
+        let r = self
+            .http
+            .post(format!("{}/stats/reset", self.info.admin_url))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
     }
 }
 
@@ -355,7 +381,7 @@ const MATRIX: &[Case] = &[
     case(
         "comments",
         "addFooter",
-        |c| json!({"pageId": c.page, "body": "nice"}),
+        |c| json!({"id": c.page, "body": "nice"}),
     ),
     case("labels", "getForPage", |c| json!({"id": c.page})),
     case(
@@ -364,15 +390,11 @@ const MATRIX: &[Case] = &[
         |c| json!({"id": c.page, "labels": ["matrix"]}),
     ),
     case("attachments", "listForPage", |c| json!({"id": c.page})),
-    case(
-        "attachments",
-        "get",
-        |c| json!({"attachmentId": c.attachment}),
-    ),
+    case("attachments", "get", |c| json!({"id": c.attachment})),
     case(
         "attachments",
         "download",
-        |c| json!({"attachmentId": c.attachment, "pageId": c.page}),
+        |c| json!({"id": c.attachment, "pageId": c.page}),
     ),
     case(
         "attachments",
@@ -440,7 +462,7 @@ async fn check(world: &World, kind: &str, scopes: &[&str]) -> Report {
                 .unwrap_or_else(|| panic!("doctor reports {}.{}", tool.name, action.name));
             let actual = world.call(&ops, tool.name, action.name).await;
             let agrees = match (&actual, predicted.status) {
-                (Ok(()), Status::Ok) => true,
+                (Ok(_), Status::Ok) => true,
                 (Err(e), Status::MissingScopes) if e.kind == OpErrorKind::MissingScopes => {
                     // The refusal's own structure, not its wording.
                     let named: BTreeSet<String> = e
@@ -644,4 +666,96 @@ async fn golden_reports() {
         "oauth_grant_read_only_text",
         redact(&world, &conflux_ops::doctor::render_text(&report))
     );
+}
+
+/// Issue 12: guardrails hold on every resource every action touches. Every declared action,
+/// called on content of space ENG under each policy that forbids it something there: no write
+/// reaches the simulator where policy forbids it (the refusal is `policy`, and only reads were
+/// sent), and no read answers with ENG's content where ENG may not be read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guardrails_hold_for_every_action_under_every_policy() {
+    let world = World::start().await;
+    struct Policy {
+        name: &'static str,
+        config: Config,
+        /// ENG may not be read either.
+        reads_refused: bool,
+    }
+    let policies = [
+        Policy {
+            name: "allow list without ENG",
+            config: Config {
+                allow_spaces: vec!["OPS".into()],
+                ..Config::default()
+            },
+            reads_refused: true,
+        },
+        Policy {
+            name: "deny list with ENG",
+            config: Config {
+                deny_spaces: vec!["ENG".into()],
+                ..Config::default()
+            },
+            reads_refused: true,
+        },
+        Policy {
+            name: "ENG read-only",
+            config: Config {
+                read_only_spaces: vec!["ENG".into()],
+                ..Config::default()
+            },
+            reads_refused: false,
+        },
+        Policy {
+            name: "read-only server",
+            config: Config {
+                read_only: true,
+                ..Config::default()
+            },
+            reads_refused: false,
+        },
+    ];
+    let mut breaches = Vec::new();
+    for policy in &policies {
+        let ops = Ops::new(world.classic.clone(), policy.config.clone());
+        for tool in TOOLS {
+            for action in tool.actions {
+                let what = format!("{} / {}.{}", policy.name, tool.name, action.name);
+                let result = world.call(&ops, tool.name, action.name).await;
+                let sent = world.requests_since_reset().await;
+                let writes: Vec<_> = sent.iter().filter(|(m, _)| m != "GET").collect();
+                if action.write {
+                    match &result {
+                        Err(e) if e.kind == OpErrorKind::Policy => {}
+                        other => breaches.push(format!("{what}: not refused: {other:?}")),
+                    }
+                    if !writes.is_empty() {
+                        breaches.push(format!("{what}: writes reached Confluence: {writes:?}"));
+                    }
+                } else if policy.reads_refused
+                    && let Ok(answer) = &result
+                {
+                    // Allowed only when nothing of ENG is in it (lists are filtered).
+                    let text = answer.to_string();
+                    for leak in [&world.space_id, &world.page_id, &world.database_id] {
+                        if text.contains(&format!("\"{leak}\"")) {
+                            breaches.push(format!("{what}: answered with ENG's {leak}: {text}"));
+                        }
+                    }
+                    if text.contains("\"spaceKey\":\"ENG\"") || text.contains("\"key\":\"ENG\"") {
+                        breaches.push(format!("{what}: answered with ENG content: {text}"));
+                    }
+                }
+                // (`databases.entries` always explains instead of answering.)
+                if !policy.reads_refused
+                    && !action.write
+                    && !action.no_public_api
+                    && result.is_err()
+                {
+                    breaches.push(format!("{what}: a read was refused: {result:?}"));
+                }
+            }
+        }
+    }
+    assert!(breaches.is_empty(), "{}", breaches.join("\n"));
 }
