@@ -29,6 +29,9 @@ pub struct MissingScopes {
     /// scope the operation lists: the endpoint is closed to this kind of credential (seed 002
     /// reports this for scoped tokens and attachment downloads).
     pub refused_despite_scopes: bool,
+    /// Of `missing_granular`, those a read proved missing (the rest could not be checked
+    /// without writing).
+    pub proven_missing: ScopeSet,
 }
 
 impl MissingScopes {
@@ -57,6 +60,20 @@ impl MissingScopes {
                 None => String::new(),
             };
             format!("{op} needs scope(s) this {cred} does not hold: {list}{holds}")
+        } else if !self.proven_missing.is_empty() {
+            let unproven = self.missing_granular.difference(self.proven_missing);
+            let rest = if unproven.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", and may lack {} (that cannot be checked without writing)",
+                    Self::scope_list(unproven)
+                )
+            };
+            format!(
+                "{op} needs scope(s) {list}: this {cred} lacks {}{rest}",
+                Self::scope_list(self.proven_missing)
+            )
         } else if self.missing_granular.len() == 1 {
             format!(
                 "{op} was refused for scopes: this {cred} lacks {list}, or this site refuses \
@@ -449,6 +466,7 @@ impl ClientError {
             // grant in hand the two cannot be told apart.
             exact: granted.is_some()
                 || (info.granular.len() <= 1 && info.api == conflux_catalog::ApiVersion::V2),
+            proven_missing: ScopeSet::EMPTY,
             refused_despite_scopes: granted
                 .is_some_and(|g| !info.granular.is_empty() && g.contains_all(info.granular)),
         }))

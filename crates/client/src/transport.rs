@@ -383,6 +383,8 @@ impl Client {
                 settled += 1;
                 if known {
                     held.insert(scope);
+                } else {
+                    m.proven_missing.insert(scope);
                 }
                 continue;
             }
@@ -407,6 +409,8 @@ impl Client {
                 self.remember_scope(scope, v);
                 if v {
                     held.insert(scope);
+                } else {
+                    m.proven_missing.insert(scope);
                 }
             }
         }

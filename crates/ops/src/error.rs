@@ -177,6 +177,7 @@ mod every_hint {
             granted: exact.then_some(ScopeSet::EMPTY),
             exact,
             refused_despite_scopes: despite,
+            proven_missing: ScopeSet::EMPTY,
         }))
     }
 

@@ -759,3 +759,43 @@ async fn guardrails_hold_for_every_action_under_every_policy() {
     }
     assert!(breaches.is_empty(), "{}", breaches.join("\n"));
 }
+
+/// Issue 12: with a token of classic scopes only, the doctor named `read:label:confluence` for
+/// `labels.addToPage` while the call named `write:label:confluence`. Both now name the scope a
+/// read proves missing, and the call says which other one it could not check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_012_doctor_and_call_name_the_same_proven_scope() {
+    let world = World::start().await;
+    let classic_only = [
+        "read:confluence-content.all",
+        "read:confluence-content.summary",
+        "search:confluence",
+        "read:confluence-space.summary",
+    ];
+    let client = world.client("scoped", &classic_only).await;
+    let report = conflux_ops::doctor::diagnose(&client, &Options::default()).await;
+    let doctor = report
+        .actions
+        .iter()
+        .find(|a| a.tool == "labels" && a.action == "addToPage")
+        .unwrap();
+    assert_eq!(
+        doctor.missing_scopes,
+        vec!["read:label:confluence"],
+        "{doctor:?}"
+    );
+    let ops = Ops::new(client, Config::default());
+    let e = world.call(&ops, "labels", "addToPage").await.unwrap_err();
+    let m = e.missing_scopes().expect("a refusal for scopes");
+    assert_eq!(
+        m.proven_missing.names(),
+        vec!["read:label:confluence"],
+        "{m:?}"
+    );
+    assert!(
+        e.message.contains("lacks `read:label:confluence`")
+            && e.message.contains("may lack `write:label:confluence`"),
+        "{}",
+        e.message
+    );
+}
