@@ -23,6 +23,8 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
+use conflux_mcp_bench::{cpu_model, cpus, load_average, mib, ms, pct, vm_rss_kb};
+
 const WARMUP: usize = 30;
 const SEARCH_LIMIT: u32 = 25;
 
@@ -189,17 +191,6 @@ fn row(name: &str, v: &[Duration], base: &[Duration]) {
     );
 }
 
-/// Nearest-rank percentile.
-fn pct(v: &[Duration], p: usize) -> Duration {
-    let mut s = v.to_vec();
-    s.sort();
-    if s.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (p * s.len()).div_ceil(100).max(1);
-    s[rank - 1]
-}
-
 fn median(v: &[Duration]) -> Duration {
     pct(v, 50)
 }
@@ -216,14 +207,6 @@ fn median_u64(v: &[u64]) -> u64 {
     let mut s = v.to_vec();
     s.sort_unstable();
     s.get(s.len().saturating_sub(1) / 2).copied().unwrap_or(0)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn mib(kb: u64) -> f64 {
-    kb as f64 / 1024.0
 }
 
 fn args_of(v: Value) -> JsonObject {
@@ -337,37 +320,4 @@ async fn tool(
         bail!("{name} {args:?} failed: {:?}", r.content);
     }
     Ok(())
-}
-
-fn vm_rss_kb(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .context("/proc/PID/status (Linux only)")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("VmRSS in /proc/PID/status")
-}
-
-fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
-/// Other work on the machine skews the figures; the report says how busy it was.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".into())
 }

@@ -203,6 +203,7 @@ pub async fn pages(client: &Client, out: &Printer, cmd: PagesCmd) -> anyhow::Res
                 title,
                 status,
                 body_format: None,
+                ids: Vec::new(),
             };
             if all {
                 use futures::TryStreamExt as _;

@@ -140,6 +140,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             _ => 1,
         };
     }
+    if let Some(conflux_mcp::ServeError::UnknownTool(_)) = e.downcast_ref() {
+        return 2;
+    }
     match e.downcast_ref::<ClientError>().map(ClientError::kind) {
         Some(K::InvalidInput | K::BadRequest | K::Config) => 2,
         Some(K::Unauthorized | K::MissingScopes) => 3,
@@ -196,10 +199,13 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     if let Command::Sim(args) = &cli.command {
         return commands::run_sim(args).await;
     }
-    if let Command::Serve(args) = &cli.command
-        && args.print_scopes
-    {
-        return serve::print_scopes(args);
+    if let Command::Serve(args) = &cli.command {
+        // A tool name that does not exist is a mistake in the command line: say so before
+        // anything else (a missing credential, say) is looked at.
+        serve::check_tools(args)?;
+        if args.print_scopes {
+            return serve::print_scopes(args);
+        }
     }
     if let Command::Demo = &cli.command {
         return demo::tour().await;

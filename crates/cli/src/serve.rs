@@ -29,28 +29,28 @@ pub struct ServeArgs {
     /// [env: CONFLUX_READ_ONLY, or READ_ONLY_MODE]
     #[arg(long)]
     pub read_only: bool,
-    /// Expose only these tools, comma-separated, e.g. pages,search [env: CONFLUX_TOOLS]
+    /// Expose only these tools, comma-separated, e.g. pages,search
     #[arg(long, value_delimiter = ',', env = "CONFLUX_TOOLS")]
     pub tools: Vec<String>,
     /// Only these spaces (keys or ids) are reachable [env: CONFLUX_ALLOW_SPACES, or CONFLUENCE_SPACES_FILTER]
     #[arg(long, value_delimiter = ',')]
     pub allow_spaces: Vec<String>,
-    /// These spaces (keys or ids) are never reachable [env: CONFLUX_DENY_SPACES]
+    /// These spaces (keys or ids) are never reachable
     #[arg(long, value_delimiter = ',', env = "CONFLUX_DENY_SPACES")]
     pub deny_spaces: Vec<String>,
-    /// These spaces (keys or ids) may be read but not written [env: CONFLUX_READ_ONLY_SPACES]
+    /// These spaces (keys or ids) may be read but not written
     #[arg(long, value_delimiter = ',', env = "CONFLUX_READ_ONLY_SPACES")]
     pub read_only_spaces: Vec<String>,
     /// Over stdio: let agents read and write local files (bodyFile, outputFile, filePath) under
     /// this directory, and nowhere else; without it they touch no local file. Ignored with
-    /// --http [env: CONFLUX_FILES_ROOT]
+    /// --http
     #[arg(long, value_name = "DIR", env = "CONFLUX_FILES_ROOT")]
     pub files_root: Option<PathBuf>,
     /// Print the granular scopes the enabled tools need (read-only or full), one per line, and exit.
     #[arg(long)]
     pub print_scopes: bool,
     /// With --http: the connection store, a SQLite file (default: conflux/conflux.db under the
-    /// user's data directory) or a postgres:// URL [env: CONFLUX_DATABASE_URL]
+    /// user's data directory) or a postgres:// URL
     #[arg(
         long,
         value_name = "URL",
@@ -60,24 +60,24 @@ pub struct ServeArgs {
     pub database_url: Option<String>,
     /// With --http: the file holding the store's encryption key, created on first run (default
     /// for SQLite: conflux.key beside the database; the key itself may be given in
-    /// CONFLUX_ENCRYPTION_KEY) [env: CONFLUX_ENCRYPTION_KEY_FILE]
+    /// CONFLUX_ENCRYPTION_KEY)
     #[arg(long, value_name = "FILE", env = "CONFLUX_ENCRYPTION_KEY_FILE")]
     pub encryption_key_file: Option<PathBuf>,
     /// With --http: the URL browsers and the identity service reach this server at (default
-    /// http://ADDR); the OAuth callback is PUBLIC_URL/callback [env: CONFLUX_PUBLIC_URL]
+    /// http://ADDR); the OAuth callback is PUBLIC_URL/callback
     #[arg(long, value_name = "URL", env = "CONFLUX_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// With --http: the tenant whose settings, allowlist and connections this server uses
-    /// [env: CONFLUX_TENANT]
+    ///
     #[arg(long, env = "CONFLUX_TENANT", default_value = "default")]
     pub tenant: String,
     /// With --http: the auth mode until the maintainer saves one: oauthCentral, oauth,
     /// apiToken or accessToken (default: the kind of CONFLUENCE_* credential set, else
-    /// oauthCentral) [env: CONFLUX_AUTH_MODE]
+    /// oauthCentral)
     #[arg(long, env = "CONFLUX_AUTH_MODE")]
     pub auth_mode: Option<String>,
     /// With --http: the client id of the platform's OAuth app (oauthCentral); its secret comes
-    /// from CONFLUX_OAUTH_CLIENT_SECRET [env: CONFLUX_OAUTH_CLIENT_ID]
+    /// from CONFLUX_OAUTH_CLIENT_SECRET
     #[arg(long, env = "CONFLUX_OAUTH_CLIENT_ID")]
     pub oauth_client_id: Option<String>,
     /// With --http: let every authenticated client call until the maintainer decides otherwise
@@ -89,11 +89,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub trust_forwarded: bool,
     /// With --http: browser origins /mcp admits besides the public URL's and loopback,
-    /// comma-separated [env: CONFLUX_ALLOWED_ORIGINS]
+    /// comma-separated
     #[arg(long, value_delimiter = ',', env = "CONFLUX_ALLOWED_ORIGINS")]
     pub allowed_origins: Vec<String>,
     /// With --http: a PEM file of extra trust roots for fetching MCP clients' metadata
-    /// documents (a private PKI) [env: CONFLUX_CLIENT_METADATA_CA]
+    /// documents (a private PKI)
     #[arg(long, value_name = "FILE", env = "CONFLUX_CLIENT_METADATA_CA")]
     pub client_metadata_ca: Option<PathBuf>,
     /// With --http: fetch MCP clients' metadata documents from private and loopback addresses
@@ -101,9 +101,14 @@ pub struct ServeArgs {
     #[arg(long)]
     pub client_metadata_private: bool,
     /// With --http: lifetime of the MCP access tokens this server issues, in seconds (default
-    /// 900) [env: CONFLUX_ACCESS_TOKEN_TTL]
+    /// 900)
     #[arg(long, value_name = "SECONDS", env = "CONFLUX_ACCESS_TOKEN_TTL")]
     pub access_token_ttl: Option<u64>,
+    /// With --http: close the MCP session of a client on a revision before 2026-07-28 after
+    /// this many seconds without a message (default 300); clients that never close their
+    /// sessions cannot pile them up [env: CONFLUX_SESSION_IDLE]
+    #[arg(long, value_name = "SECONDS", env = "CONFLUX_SESSION_IDLE")]
+    pub session_idle: Option<u64>,
     /// Set by --demo: anyone on this machine may call (loopback only).
     #[arg(skip)]
     pub open: bool,
@@ -161,6 +166,16 @@ impl ServeArgs {
             ..Config::default()
         }
     }
+}
+
+/// Refuses a `--tools` name that is no tool.
+pub fn check_tools(args: &ServeArgs) -> anyhow::Result<()> {
+    for t in &args.resolved().tools {
+        if conflux_ops::catalog::tool(t).is_none() {
+            return Err(conflux_mcp::ServeError::UnknownTool(t.clone()).into());
+        }
+    }
+    Ok(())
 }
 
 /// `--print-scopes`: needs no credential.
@@ -421,6 +436,9 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     config.extra_origins = args.allowed_origins.clone();
     config.authz.fetch.extra_roots_pem = extra_roots;
     config.authz.fetch.allow_private = args.client_metadata_private;
+    if let Some(idle) = args.session_idle {
+        config.session_idle = std::time::Duration::from_secs(idle.max(1));
+    }
     if let Some(ttl) = args.access_token_ttl {
         config.authz.access_ttl = std::time::Duration::from_secs(ttl.max(1));
     }

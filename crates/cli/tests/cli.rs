@@ -287,6 +287,43 @@ fn missing_configuration_is_explained() {
     assert!(stderr(&o).contains("--demo"), "{}", stderr(&o));
 }
 
+/// Issue 12: `serve --tools` with a bad name listed 8 tools (there are 10), and only after
+/// asking for a credential; `serve --help` showed each `[env: ...]` twice.
+#[test]
+fn issue_012_serve_names_every_tool_and_each_variable_once() {
+    let o = Command::new(BIN)
+        .args(["serve", "--tools", "pages,nope"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("unknown tool `nope`"), "{err}");
+    for t in conflux_ops::catalog::TOOLS {
+        assert!(err.contains(t.name), "{} missing from: {err}", t.name);
+    }
+    assert!(
+        !err.contains("CONFLUENCE_API_TOKEN"),
+        "no credential asked first: {err}"
+    );
+    let help = Command::new(BIN)
+        .args(["serve", "--help"])
+        .env_clear()
+        .output()
+        .unwrap();
+    let help = stdout(&help);
+    let mut seen = std::collections::BTreeMap::new();
+    for (at, _) in help.match_indices("[env: ") {
+        let name: String = help[at + 6..]
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+            .collect();
+        *seen.entry(name).or_insert(0) += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(!seen.is_empty() && twice.is_empty(), "{twice:?}\n{help}");
+}
+
 #[test]
 fn demo_runs_with_nothing_configured() {
     let o = Command::new(BIN).arg("demo").env_clear().output().unwrap();

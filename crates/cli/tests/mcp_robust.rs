@@ -40,6 +40,7 @@ fn conflux(args: &[&str]) -> Command {
         "CONFLUX_DENY_SPACES",
         "CONFLUX_READ_ONLY_SPACES",
         "CONFLUX_FILES_ROOT",
+        "CONFLUX_DATABASE_URL",
         "CONFLUX_LOG",
     ] {
         cmd.env_remove(var);
@@ -367,14 +368,23 @@ async fn stdio_a_closed_stdout_ends_the_process_quietly() {
     drop(stdin);
 }
 
-/// `conflux --demo serve --http 127.0.0.1:0`, and its MCP endpoint's URL.
-async fn start_http() -> (Child, String, tokio::task::JoinHandle<String>) {
-    let mut child = conflux(&["--demo", "serve", "--http", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("conflux starts");
+/// `conflux --demo serve --http 127.0.0.1:0` with its store in `dir`, and its MCP endpoint's
+/// URL.
+async fn start_http(dir: &std::path::Path) -> (Child, String, tokio::task::JoinHandle<String>) {
+    let db = dir.join("conflux.db").display().to_string();
+    let mut child = conflux(&[
+        "--demo",
+        "serve",
+        "--http",
+        "127.0.0.1:0",
+        "--database-url",
+        &db,
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("conflux starts");
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
     let url = tokio::time::timeout(PATIENCE, async {
         while let Some(line) = stderr.next_line().await.unwrap() {
@@ -437,7 +447,8 @@ fn text(r: &CallToolResult) -> String {
 #[tokio::test]
 async fn http_answers_every_malformed_post_and_keeps_serving() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let (child, url, logs) = start_http().await;
+    let store = tempfile::tempdir().unwrap();
+    let (child, url, logs) = start_http(store.path()).await;
     let http = reqwest::Client::new();
     for m in malformed() {
         let (status, content_type, answer) = post(&http, &url, m.bytes.clone()).await;

@@ -208,6 +208,9 @@ pub struct SearchPage {
     pub results: Vec<SearchResult>,
     pub total_size: Option<u64>,
     pub next_cursor: Option<String>,
+    /// The site's base URL (`https://site.atlassian.net/wiki`) the results' `url` is
+    /// relative to, when Confluence says.
+    pub base: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -222,6 +225,10 @@ pub struct Container {
     pub space_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// `page`, `folder`, `database`, `whiteboard`, ...: where to look for the space (a
+    /// container's own schema has no `spaceId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

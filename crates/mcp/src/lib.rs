@@ -38,9 +38,8 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures::FutureExt as _;
-
 use conflux_ops::{OpError, Ops, Output};
+use futures::FutureExt as _;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
     Implementation, JsonObject, ListToolsResult, PaginatedRequestParams, ResourceContents,
@@ -76,9 +75,7 @@ pub const DEBUG_PANIC_TOOL: &str = "__conflux_debug_panic";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServeError {
-    #[error(
-        "unknown tool `{0}`: the tools are pages, spaces, search, content, comments, labels, attachments, versions"
-    )]
+    #[error("unknown tool `{0}`: the tools are {known}", known = known_tools())]
     UnknownTool(String),
     #[error("MCP session failed: {0}")]
     Session(String),
@@ -89,6 +86,15 @@ pub enum ServeError {
     },
     #[error("HTTP server failed: {0}")]
     Http(std::io::Error),
+}
+
+/// Every tool's name, for messages.
+fn known_tools() -> String {
+    conflux_ops::catalog::TOOLS
+        .iter()
+        .map(|t| t.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How `outputFormat` shapes the text beside `structuredContent`.
@@ -306,6 +312,29 @@ impl ConfluxServer {
         };
         let read_only = self.inner.read_only || caller.is_some_and(|c| c.read_only);
         let args = arguments.unwrap_or_default();
+        if read_only
+            && let Some(Value::String(a)) = args.get("action")
+            && def.spec.action(a).is_some_and(|s| s.write)
+        {
+            let (why, hint) = if self.inner.read_only {
+                (
+                    "this server is read-only",
+                    "read freely; whoever runs the server can allow writes (it was started with \
+                     --read-only)",
+                )
+            } else {
+                (
+                    "this credential grants read-only tools (tools:read)",
+                    "authorize the client again asking for tools:write, or use an access key that \
+                     is not read-only",
+                )
+            };
+            return Ok(error_result(
+                "policy",
+                &format!("`{name}.{a}` writes to Confluence, and {why}"),
+                hint,
+            ));
+        }
         let (action, format) = match validate(def, &args, read_only) {
             Ok(v) => v,
             Err(message) => {

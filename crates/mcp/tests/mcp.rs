@@ -493,6 +493,10 @@ async fn other_tools_every_action_with_effects_checked() {
             .any(|a| a["id"] == pid.as_str()),
         "{anc}"
     );
+    // Issue 12: ancestors came back with every title empty.
+    for a in anc["items"].as_array().unwrap() {
+        assert!(a["title"].as_str().is_some_and(|t| !t.is_empty()), "{anc}");
+    }
     let desc = s
         .ok(
             "content",
@@ -772,6 +776,8 @@ async fn read_only_mode_hides_and_refuses_writes() {
         )
         .await;
     assert!(e.contains("read-only"), "{e}");
+    // Issue 12: read-only refusals were labelled invalid_argument; they are policy.
+    assert!(e.starts_with("error (policy)"), "{e}");
     let found = s
         .ok(
             "search",
@@ -1202,4 +1208,169 @@ async fn local_files_only_under_the_files_root() {
         fs::read(root.join("copy.bin")).unwrap(),
         b"bytes \x00\x01 from the root"
     );
+}
+
+/// Issue 12: `databases` get, delete and entries ignored the space lists (Atlassian's
+/// database schema has no spaceId, so "check the space when present" checked nothing). The
+/// space comes from the page above the database; where none can be found, refused.
+#[tokio::test]
+async fn issue_012_databases_obey_the_space_lists() {
+    let sim = Sim::start().await;
+    let open = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let eng = space_id(&open, "ENG").await;
+    let ops = space_id(&open, "OPS").await;
+    let eng_page = open
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "db parent", "body": "<p/>"}),
+        )
+        .await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let under_page = open
+        .ok(
+            "databases",
+            json!({"action": "create", "spaceId": eng, "title": "tracked", "parentId": eng_page}),
+        )
+        .await["database"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let folder = open
+        .ok(
+            "content",
+            json!({"action": "createFolder", "spaceId": eng, "title": "f", "parentId": eng_page}),
+        )
+        .await["folder"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let under_folder = open
+        .ok(
+            "databases",
+            json!({"action": "create", "spaceId": eng, "title": "in a folder", "parentId": folder}),
+        )
+        .await["database"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let at_root = open
+        .ok(
+            "databases",
+            json!({"action": "create", "spaceId": ops, "title": "at the root"}),
+        )
+        .await["database"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deny = Config {
+        deny_spaces: vec!["ENG".into()],
+        ..Config::default()
+    };
+    let d = Session::new(server(sim.classic().await, deny, &[]).await).await;
+    for db in [&under_page, &under_folder] {
+        for action in ["get", "entries", "delete"] {
+            let e = d
+                .err("databases", json!({"action": action, "id": db}))
+                .await;
+            assert!(e.contains("deny list"), "{action} {db}: {e}");
+        }
+    }
+    // Not deleted.
+    open.ok("databases", json!({"action": "get", "id": under_page}))
+        .await;
+    // A database whose space cannot be established is refused while space lists apply...
+    let e = d
+        .err("databases", json!({"action": "get", "id": at_root}))
+        .await;
+    assert!(e.contains("cannot be established"), "{e}");
+    // ...and served without them.
+    open.ok("databases", json!({"action": "get", "id": at_root}))
+        .await;
+}
+
+/// Issue 12: `comments.addFooter` with `parentCommentId` of a comment in a denied space and
+/// `id` of an allowed page wrote the reply into the denied space. A reply's page is its
+/// parent comment's, and that is the page checked.
+#[tokio::test]
+async fn issue_012_a_reply_is_checked_against_its_parent_comments_space() {
+    let sim = Sim::start().await;
+    let open = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let eng = space_id(&open, "ENG").await;
+    let ops = space_id(&open, "OPS").await;
+    let page = |space: String, title: &str| {
+        let s = &open;
+        let title = title.to_string();
+        async move {
+            s.ok(
+                "pages",
+                json!({"action": "create", "spaceId": space, "title": title, "body": "<p/>"}),
+            )
+            .await["page"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let denied_page = page(eng, "denied page").await;
+    let allowed_page = page(ops, "allowed page").await;
+    let comment = open
+        .ok(
+            "comments",
+            json!({"action": "addFooter", "id": denied_page, "body": "first"}),
+        )
+        .await["comment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deny = Config {
+        deny_spaces: vec!["ENG".into()],
+        ..Config::default()
+    };
+    let d = Session::new(server(sim.classic().await, deny, &[]).await).await;
+    let e = d
+        .err(
+            "comments",
+            json!({"action": "addFooter", "id": allowed_page, "parentCommentId": comment, "body": "sneaky"}),
+        )
+        .await;
+    assert!(e.contains("deny list") || e.contains("not on page"), "{e}");
+    let e = d
+        .err(
+            "comments",
+            json!({"action": "addFooter", "parentCommentId": comment, "body": "sneaky"}),
+        )
+        .await;
+    assert!(e.contains("deny list"), "{e}");
+    let listed = open
+        .ok(
+            "comments",
+            json!({"action": "getFooter", "id": denied_page}),
+        )
+        .await;
+    let text = listed.to_string();
+    assert!(!text.contains("sneaky"), "nothing was written: {text}");
+}
+
+/// Issue 12: search text showed raw `@@@hl@@@` markers and result URLs were relative.
+#[tokio::test]
+async fn issue_012_search_highlights_read_as_bold_and_urls_are_absolute() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let found = s
+        .ok(
+            "search",
+            json!({"action": "cql", "cql": "type = page AND text ~ \"runbook\"", "limit": 5}),
+        )
+        .await;
+    let items = found["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    let text = found.to_string();
+    assert!(!text.contains("@@@"), "{text}");
+    assert!(text.contains("**"), "matches are bold: {text}");
+    for item in items {
+        let url = item["url"].as_str().unwrap();
+        assert!(url.starts_with(&sim.info.site_url), "{url}");
+    }
 }

@@ -248,6 +248,55 @@ impl Ops {
         self.check_space_id(&page.space_id, write).await
     }
 
+    /// The space of a database, folder or whiteboard. Atlassian's schema for them has no
+    /// `spaceId`, so it is read from the nearest page above them (through folders and
+    /// databases in between). When none can be found (a container at the top of its space),
+    /// the space cannot be established, and the action is refused: fail closed.
+    async fn container_space(&self, c: &conflux_client::models::Container) -> Result<String> {
+        /// Deeper than any tree the editor makes; a cycle or a runaway chain stops here.
+        const MAX_HOPS: usize = 32;
+        if let Some(space) = &c.space_id {
+            return Ok(space.clone());
+        }
+        let what = format!("{} `{}` (id {})", c.content_type, c.title, c.id);
+        let mut parent = c.parent_id.clone().zip(c.parent_type.clone());
+        for _ in 0..MAX_HOPS {
+            let Some((id, kind)) = parent else { break };
+            let next = match kind.as_str() {
+                "page" => {
+                    let page = self.client.pages().get(id.into(), None).await?;
+                    return Ok(page.space_id);
+                }
+                "folder" => self.client.folders().get(&id).await?,
+                "database" => self.client.databases().get(&id).await?,
+                _ => break,
+            };
+            if let Some(space) = next.space_id {
+                return Ok(space);
+            }
+            parent = next.parent_id.zip(next.parent_type);
+        }
+        Err(OpError::policy(
+            format!(
+                "this server limits spaces, and the space of {what} cannot be established                  (Confluence names no space for it and no page above it), so it is refused"
+            ),
+            "ask whoever runs the server to lift the space lists for it, or move it under a              page of an allowed space",
+        ))
+    }
+
+    /// Checks a database, folder or whiteboard against the space lists.
+    async fn check_container(
+        &self,
+        c: &conflux_client::models::Container,
+        write: bool,
+    ) -> Result<()> {
+        if !self.needs_space_check(write) {
+            return Ok(());
+        }
+        let space = self.container_space(c).await?;
+        self.check_space_id(&space, write).await
+    }
+
     /// Whether an item in space `space_id` may be shown (lists drop the others).
     async fn visible(&self, space_id: &str) -> bool {
         if !self.spaces_guarded() {

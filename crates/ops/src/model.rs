@@ -315,6 +315,12 @@ pub enum Data {
     Deleted {
         id: String,
         deleted: bool,
+        /// What was deleted (`page`, `database`), for the text.
+        #[serde(skip)]
+        what: &'static str,
+        /// Gone for good, not moved to the trash.
+        #[serde(skip)]
+        purged: bool,
     },
     SpaceList(Listing<SpaceItem>),
     Space {

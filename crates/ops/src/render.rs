@@ -120,8 +120,15 @@ impl Output {
                     page_line(page)
                 );
             }
-            Data::Deleted { id, .. } => {
-                let _ = writeln!(o, "page {id} moved to the trash");
+            Data::Deleted {
+                id, what, purged, ..
+            } => {
+                let outcome = match (*what, *purged) {
+                    ("page", false) => "moved to the trash",
+                    ("page", true) => "purged from the trash (deleted for good)",
+                    _ => "deleted",
+                };
+                let _ = writeln!(o, "{what} {id} {outcome}");
             }
             Data::SpaceList(l) => {
                 let _ = writeln!(o, "{} space(s):", l.count);
@@ -326,5 +333,35 @@ impl Output {
             }
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Data, Output};
+
+    fn deleted(what: &'static str, purged: bool) -> String {
+        Output::new(
+            "delete",
+            Data::Deleted {
+                id: "42".into(),
+                deleted: true,
+                what,
+                purged,
+            },
+        )
+        .verbose()
+    }
+
+    /// Issue 12: `delete` with `purge` said "moved to the trash", and `databases delete` said
+    /// "page ... moved to the trash".
+    #[test]
+    fn issue_012_deletions_say_what_happened_to_what() {
+        assert_eq!(deleted("page", false).trim(), "page 42 moved to the trash");
+        assert_eq!(
+            deleted("page", true).trim(),
+            "page 42 purged from the trash (deleted for good)"
+        );
+        assert_eq!(deleted("database", false).trim(), "database 42 deleted");
     }
 }

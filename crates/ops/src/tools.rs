@@ -103,6 +103,21 @@ fn body_of(page: &models::Page, format: BodyFormat) -> String {
         .unwrap_or_default()
 }
 
+/// Search's highlight markers (`@@@hl@@@term@@@endhl@@@`) as Markdown bold, which a reader
+/// (or a model) takes for what it is.
+fn unhighlight(s: &str) -> String {
+    s.replace("@@@hl@@@", "**").replace("@@@endhl@@@", "**")
+}
+
+/// A result's `url`, relative to the site's `/wiki` base, made absolute (as Confluence gives
+/// `_links.base`); left as is when there is no base or it is absolute already.
+fn absolute(base: Option<&str>, url: &str) -> String {
+    match base {
+        Some(base) if url.starts_with('/') => format!("{}{url}", base.trim_end_matches('/')),
+        _ => url.to_string(),
+    }
+}
+
 /// Cuts `s` to at most `max` bytes on a character boundary.
 fn cap(s: &str, max: usize) -> (&str, bool) {
     if s.len() <= max {
@@ -113,6 +128,24 @@ fn cap(s: &str, max: usize) -> (&str, bool) {
         end -= 1;
     }
     (&s[..end], true)
+}
+
+/// The answer to a lookup made only to enrich a result: a refusal (scope, permission, gone)
+/// is no answer, anything else (an outage, a rate limit) is still the call's error.
+fn courtesy<T>(r: std::result::Result<T, conflux_client::ClientError>) -> Result<Option<T>> {
+    use conflux_client::ErrorKind as K;
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                K::MissingScopes | K::Forbidden | K::NotFound | K::Gone
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl Ops {
@@ -127,6 +160,50 @@ impl Ops {
             limit: Some(p.limit.unwrap_or(self.config.default_limit).min(250)),
             cursor: p.cursor.clone(),
         })
+    }
+
+    /// Nodes with their titles: v2's ancestors are bare `{id, type}`, so the pages among them
+    /// are read in one list call, and the rest (folders, databases) one by one. Titles are a
+    /// courtesy: a credential that may read the ancestors but not the pages, folders or
+    /// databases themselves (a different scope each) still gets the ids, with empty titles.
+    async fn titled(&self, refs: Vec<models::ContentRef>) -> Result<Vec<NodeItem>> {
+        let untitled_pages: Vec<String> = refs
+            .iter()
+            .filter(|r| r.title.is_empty() && r.content_type == "page")
+            .map(|r| r.id.clone())
+            .take(250)
+            .collect();
+        let mut titles = std::collections::HashMap::new();
+        if !untitled_pages.is_empty() {
+            let filter = PageList {
+                ids: untitled_pages,
+                ..PageList::default()
+            };
+            let found = self
+                .client
+                .pages()
+                .list(&filter, &PageRequest::limit(250))
+                .await;
+            for p in courtesy(found)?.map(|f| f.results).unwrap_or_default() {
+                titles.insert(p.id.clone(), p.title.clone());
+            }
+        }
+        let mut items = Vec::with_capacity(refs.len());
+        for mut r in refs {
+            if r.title.is_empty() {
+                if let Some(t) = titles.remove(&r.id) {
+                    r.title = t;
+                } else if r.content_type == "folder" {
+                    let folder = courtesy(self.client.folders().get(&r.id).await)?;
+                    r.title = folder.map(|f| f.title).unwrap_or_default();
+                } else if r.content_type == "database" {
+                    let db = courtesy(self.client.databases().get(&r.id).await)?;
+                    r.title = db.map(|d| d.title).unwrap_or_default();
+                }
+            }
+            items.push(NodeItem::from(r));
+        }
+        Ok(items)
     }
 
     /// The files root, or the policy error saying how to allow local files.
@@ -248,6 +325,7 @@ impl Ops {
                     title: a.title.clone(),
                     status: a.status.clone(),
                     body_format: None,
+                    ids: Vec::new(),
                 };
                 let page = self
                     .client
@@ -496,6 +574,8 @@ impl Ops {
                 Data::Deleted {
                     id: id.clone(),
                     deleted: true,
+                    what: "page",
+                    purged: a.purge.unwrap_or(false),
                 }
             }
             _ => return Err(unknown(action)),
@@ -568,6 +648,7 @@ impl Ops {
             excerpt,
         };
         let page = self.client.search().cql(&cql, &params, &paging).await?;
+        let base = page.base.clone();
         let items = page
             .results
             .into_iter()
@@ -586,15 +667,19 @@ impl Ops {
                 let c = r.content.unwrap_or_default();
                 SearchItem {
                     id: c.id,
-                    title: if r.title.is_empty() { c.title } else { r.title },
+                    title: unhighlight(if r.title.is_empty() {
+                        &c.title
+                    } else {
+                        &r.title
+                    }),
                     content_type: if c.content_type.is_empty() {
                         r.entity_type
                     } else {
                         c.content_type
                     },
                     space_key: c.space.map(|s| s.key).filter(|k| !k.is_empty()),
-                    excerpt: r.excerpt,
-                    url: r.url,
+                    excerpt: unhighlight(&r.excerpt),
+                    url: absolute(base.as_deref(), &r.url),
                     last_modified: r.last_modified,
                 }
             })
@@ -671,14 +756,8 @@ impl Ops {
             "ancestors" => {
                 let id = required(&a.id, "id", action)?;
                 self.check_page(id, false).await?;
-                let items = self
-                    .client
-                    .content()
-                    .ancestors(id.clone().into())
-                    .await?
-                    .into_iter()
-                    .map(NodeItem::from)
-                    .collect();
+                let refs = self.client.content().ancestors(id.clone().into()).await?;
+                let items = self.titled(refs).await?;
                 Data::Nodes(Listing::new(items, None))
             }
             "descendants" => {
@@ -807,15 +886,37 @@ impl Ops {
                         "pass the page id for a new comment, or parentCommentId to reply",
                     ));
                 }
-                match page_id {
-                    Some(p) => self.check_page(p, true).await?,
-                    None if self.needs_space_check(true) => {
-                        return Err(OpError::policy(
-                            "this server limits spaces, so a reply must name its page",
-                            "pass `id` (the page id) as well as parentCommentId",
-                        ));
+                // A reply lands on its parent comment's page, whatever `id` says: that is the
+                // page the guardrails check.
+                let target = match &a.parent_comment_id {
+                    Some(parent) if self.needs_space_check(true) || page_id.is_some() => {
+                        let parent = self.client.comments().footer_comment(parent).await?;
+                        let on = parent.page_id.clone().ok_or_else(|| {
+                            OpError::policy(
+                                "the comment answered is not on a page, so its space cannot be \
+                                 checked",
+                                "reply to a comment on a page",
+                            )
+                        })?;
+                        if let Some(p) = page_id
+                            && *p != on
+                        {
+                            return Err(OpError::invalid(
+                                format!(
+                                    "comment {} is on page {on}, not on page {p}: a reply goes \
+                                     to its parent comment's page",
+                                    parent.id
+                                ),
+                                "pass the id of the page the comment is on, or leave `id` out",
+                            ));
+                        }
+                        Some(on)
                     }
-                    None => {}
+                    Some(_) => None,
+                    None => page_id.cloned(),
+                };
+                if let Some(p) = &target {
+                    self.check_page(p, true).await?;
                 }
                 let body = Fmt::parse(a.body_format.as_deref())?.to_storage(body.clone())?;
                 let c = self
@@ -829,7 +930,7 @@ impl Ops {
                     .await?;
                 let mut item = CommentItem::from(c);
                 if item.page_id.is_none() {
-                    item.page_id = page_id.cloned();
+                    item.page_id = target.or(page_id.cloned());
                 }
                 Data::Comment { comment: item }
             }
@@ -1184,9 +1285,21 @@ impl Ops {
         let data = match action {
             "entries" => {
                 let id = required(&a.id, "id", action)?;
-                // Read the metadata only to say which database this is; the answer is the same.
+                // Read the metadata only to say which database this is; the answer is the same,
+                // but not for a database the space lists keep out.
                 let which = match self.client.databases().get(id).await {
-                    Ok(db) => format!("database `{}` (id {id}) exists", db.title),
+                    Ok(db) => {
+                        self.check_container(&db, false).await?;
+                        format!("database `{}` (id {id}) exists", db.title)
+                    }
+                    Err(_) if self.needs_space_check(false) => {
+                        return Err(OpError::policy(
+                            format!(
+                                "this server limits spaces, and database {id} could not be read                                  to tell its space"
+                            ),
+                            "check the id",
+                        ));
+                    }
                     Err(_) => format!("database id {id}"),
                 };
                 return Err(OpError::other(
@@ -1198,9 +1311,7 @@ impl Ops {
             "get" => {
                 let id = required(&a.id, "id", action)?;
                 let db = self.client.databases().get(id).await?;
-                if let Some(space) = &db.space_id {
-                    self.check_space_id(space, false).await?;
-                }
+                self.check_container(&db, false).await?;
                 Data::Database {
                     database: NodeItem::from(db),
                 }
@@ -1223,13 +1334,13 @@ impl Ops {
                 self.refuse_write("databases.delete")?;
                 let id = required(&a.id, "id", action)?;
                 let db = self.client.databases().get(id).await?;
-                if let Some(space) = &db.space_id {
-                    self.check_space_id(space, true).await?;
-                }
+                self.check_container(&db, true).await?;
                 self.client.databases().delete(id).await?;
                 Data::Deleted {
                     id: id.clone(),
                     deleted: true,
+                    what: "database",
+                    purged: false,
                 }
             }
             _ => return Err(unknown(action)),
@@ -1261,6 +1372,28 @@ fn unknown(action: &str) -> OpError {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 12: search text showed raw `@@@hl@@@` markers, and result URLs were relative.
+    #[test]
+    fn issue_012_search_results_read_well_and_link_absolutely() {
+        use super::{absolute, unhighlight};
+        assert_eq!(
+            unhighlight("the @@@hl@@@roadmap@@@endhl@@@ for Q3"),
+            "the **roadmap** for Q3"
+        );
+        assert_eq!(
+            absolute(
+                Some("https://x.atlassian.net/wiki"),
+                "/spaces/ENG/pages/1/T"
+            ),
+            "https://x.atlassian.net/wiki/spaces/ENG/pages/1/T"
+        );
+        assert_eq!(absolute(None, "/spaces/ENG"), "/spaces/ENG");
+        assert_eq!(
+            absolute(Some("https://x/wiki/"), "https://y/z"),
+            "https://y/z"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -26,7 +26,7 @@ use subtle::ConstantTimeEq as _;
 
 /// Largest `/mcp` request body read to check a read-only caller's writes (the MCP service's
 /// own limit applies to the rest).
-const INSPECT_LIMIT: usize = 4 * 1024 * 1024;
+const INSPECT_LIMIT: usize = conflux_mcp::MAX_MESSAGE_BYTES;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
@@ -266,9 +266,19 @@ pub(crate) async fn authenticate(
         let bytes = match axum::body::to_bytes(body, INSPECT_LIMIT).await {
             Ok(b) => b,
             Err(_) => {
+                // Answered as the MCP layer answers an oversized message: a JSON-RPC error.
                 return (
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("An MCP message may be at most {INSPECT_LIMIT} bytes."),
+                    axum::Json(json!({
+                        "jsonrpc": "2.0",
+                        "id": null,
+                        "error": {
+                            "code": conflux_mcp::INVALID_REQUEST,
+                            "message": format!(
+                                "the message is over {INSPECT_LIMIT} bytes, the most this server reads"
+                            ),
+                        },
+                    })),
                 )
                     .into_response();
             }

@@ -43,6 +43,16 @@ impl Comments<'_> {
         self.client.list(call, page).await
     }
 
+    /// One footer comment (its page is `page_id`; a reply's too).
+    pub async fn footer_comment(&self, comment_id: &str) -> Result<Comment> {
+        self.client
+            .json(Call::new(
+                Operation::GetFooterCommentById,
+                &[("comment-id", comment_id)],
+            )?)
+            .await
+    }
+
     /// Replies to a footer comment.
     pub async fn replies(
         &self,

@@ -34,6 +34,8 @@ pub struct PageList {
     /// `current`, `draft`, `archived`, `trashed`.
     pub status: Option<String>,
     pub body_format: Option<BodyFormat>,
+    /// Only these pages (at most 250 ids).
+    pub ids: Vec<String>,
 }
 
 /// A page to create.
@@ -75,6 +77,11 @@ impl Pages<'_> {
             .query_opt("title", filter.title.as_deref())
             .query_opt("status", filter.status.as_deref())
             .query_opt("body-format", filter.body_format.map(BodyFormat::as_str));
+        let call = if filter.ids.is_empty() {
+            call
+        } else {
+            call.query("id", filter.ids.join(","))
+        };
         self.client.list(call, page).await
     }
 

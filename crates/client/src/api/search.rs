@@ -60,6 +60,7 @@ impl Search<'_> {
             results: env.results,
             total_size: env.total_size,
             next_cursor: env.links.next.and_then(|n| cursor_from_next(&n)),
+            base: env.links.base,
         })
     }
 }
