@@ -26,15 +26,19 @@
 mod admin;
 mod api;
 mod config;
+mod content;
 pub mod demo;
 pub mod fixture;
+mod handler;
 mod http;
 mod identity;
-mod model;
+mod links;
 mod render;
+mod router;
 mod scopes;
 mod search;
 mod server;
+mod state;
 mod v1;
 mod v2;
 
