@@ -1,7 +1,8 @@
-//! The site and gateway pipeline: route, authenticate, apply today's gateway quirks, check
-//! scopes, then run the handler.
+//! The site and gateway pipeline: rate limit, authenticate, apply today's gateway quirks, check
+//! scopes, then run the handler the router matched (this module names none).
 //!
 //! Order (each step documented in docs/simulator.md):
+//! 0. the burst rate limit → 429 ([`rate_limited`]);
 //! 1. unknown path → 404 naming method and path (before authentication);
 //! 2. gateway: wrong cloudId → 404;
 //! 3. authentication → 401 (or, for an expired OAuth token with the quirk on, 404 on v2 / 403 on v1);

@@ -1,4 +1,5 @@
-//! Listeners, the per-request pipeline (faults, rate limit, face dispatch) and the handle.
+//! Listeners, what every request goes through (injected faults, the body limit, counters and
+//! the request log) around the router, and the handle.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,9 +17,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Faults, SimConfig};
+use crate::error::{Result, SimError};
 use crate::http::{Face, Req, Resp, json_resp, parse_query, set_header};
+use crate::info::{Account, SimInfo};
 use crate::state::{RECENT_REQUESTS, RequestRecord, Shared, State, Urls};
-use crate::{Account, Result, SimError, SimInfo};
 
 /// Largest request body accepted (attachments included).
 const MAX_BODY: usize = 64 * 1024 * 1024;

@@ -1,5 +1,8 @@
 //! v1 (`/wiki/rest/api/...`) handlers, the download servlet and the binary target of the v1
 //! download operation.
+//!
+//! A handler reads its request shape, calls the content service (`content`) and writes the
+//! answer in its own shape; the rules live in the service.
 
 use serde_json::{Value, json};
 

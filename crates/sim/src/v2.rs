@@ -1,5 +1,8 @@
 //! v2 (`/wiki/api/v2/...`) handlers. Bodies follow the OpenAPI schemas (field names, types,
 //! `_links`); optional fields with no value are left out rather than sent as null.
+//!
+//! A handler reads its request shape, calls the content service (`content`) and writes the
+//! answer in its own shape; the rules live in the service.
 
 use serde_json::{Value, json};
 

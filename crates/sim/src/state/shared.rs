@@ -5,8 +5,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::State;
 use crate::config::SimConfig;
+use crate::info::{Account, BasicCredential, OAuthClientInfo, ScopedToken, ScopedTokens, SimInfo};
 use crate::scopes::ScopeTable;
-use crate::{Account, BasicCredential, OAuthClientInfo, ScopedToken, ScopedTokens, SimInfo};
 
 /// The reported base URLs (no trailing slash).
 #[derive(Clone, Debug)]
