@@ -275,6 +275,7 @@ pub async fn pages(client: &Client, out: &Printer, cmd: PagesCmd) -> anyhow::Res
                 version: version.unwrap_or(current_version + 1),
                 message,
                 status: None,
+                parent_id: None,
             };
             let page = client.pages().update(id, &update).await?;
             out.written("updated", &page)

@@ -106,7 +106,7 @@ pub struct ServeArgs {
     pub access_token_ttl: Option<u64>,
     /// With --http: close the MCP session of a client on a revision before 2026-07-28 after
     /// this many seconds without a message (default 300); clients that never close their
-    /// sessions cannot pile them up [env: CONFLUX_SESSION_IDLE]
+    /// sessions cannot pile them up
     #[arg(long, value_name = "SECONDS", env = "CONFLUX_SESSION_IDLE")]
     pub session_idle: Option<u64>,
     /// Set by --demo: anyone on this machine may call (loopback only).

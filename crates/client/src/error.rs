@@ -57,6 +57,11 @@ impl MissingScopes {
                 None => String::new(),
             };
             format!("{op} needs scope(s) this {cred} does not hold: {list}{holds}")
+        } else if self.missing_granular.len() == 1 {
+            format!(
+                "{op} was refused for scopes: this {cred} lacks {list}, or this site refuses \
+                 v1 endpoints such as this one to scoped credentials whatever they hold"
+            )
         } else {
             format!(
                 "{op} needs scope(s) {list}, and this {cred} lacks at least one of them \
@@ -88,6 +93,13 @@ impl MissingScopes {
             )
         };
         match self.credential {
+            CredentialKind::ScopedApiToken if !self.exact && self.missing_granular.len() == 1 => {
+                format!(
+                    "if the token lacks {add}, create a new scoped API token that includes it{classic} at \
+                 https://id.atlassian.com/manage-profile/security/api-tokens; if it holds it, only a \
+                 classic API token on the site URL opens this endpoint"
+                )
+            }
             CredentialKind::ScopedApiToken => format!(
                 "create a new scoped API token that includes {add}{classic} at \
                  https://id.atlassian.com/manage-profile/security/api-tokens, or use a classic API token"
@@ -108,6 +120,8 @@ pub enum AuthFailure {
     Invalid,
     /// An OAuth access token that has expired and could not be refreshed.
     Expired,
+    /// A Bearer token the gateway no longer knows: expired or revoked (it does not say which).
+    ExpiredOrRevoked,
 }
 
 /// Everything that can go wrong talking to Confluence.
@@ -127,6 +141,7 @@ pub enum ClientError {
     #[error("Confluence refused the {} ({})", .credential.describe(), match .reason {
         AuthFailure::Invalid => "unknown, wrong or revoked credentials",
         AuthFailure::Expired => "the access token has expired",
+        AuthFailure::ExpiredOrRevoked => "the access token has expired or been revoked",
     })]
     Unauthorized {
         credential: CredentialKind,
@@ -266,6 +281,14 @@ impl ClientError {
                     "the access token is not valid: obtain a fresh one (CONFLUENCE_ACCESS_TOKEN)".to_string()
                 }
             },
+            ClientError::Unauthorized { reason: AuthFailure::ExpiredOrRevoked, credential: CredentialKind::AccessToken } => {
+                "the access token has expired or been revoked: obtain a fresh one \
+                    (CONFLUENCE_ACCESS_TOKEN)".to_string()
+            }
+            ClientError::Unauthorized { reason: AuthFailure::ExpiredOrRevoked, .. } => {
+                "the access token has expired or been revoked and could not be refreshed: \
+                    reconnect Confluence to sign in again".to_string()
+            }
             ClientError::Unauthorized { reason: AuthFailure::Expired, .. } => {
                 "the access token has expired: reconnect (OAuth) or supply a fresh token".to_string()
             }
@@ -342,7 +365,11 @@ impl ClientError {
             },
             classic_alternative: info.classic,
             granted,
-            exact: granted.is_some() || info.granular.len() <= 1,
+            // One scope refused is that scope missing, except on v1: some sites refuse v1
+            // endpoints to scoped credentials whatever they hold (seed 002), and without the
+            // grant in hand the two cannot be told apart.
+            exact: granted.is_some()
+                || (info.granular.len() <= 1 && info.api == conflux_catalog::ApiVersion::V2),
             refused_despite_scopes: granted
                 .is_some_and(|g| !info.granular.is_empty() && g.contains_all(info.granular)),
         }))

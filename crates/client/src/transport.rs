@@ -288,7 +288,46 @@ impl Client {
                 }
             }
             let error = self.classify(call.op, status, &headers, &bytes, &credential);
+            let error = self.dead_bearer(error, &credential).await;
             return Err(self.narrow_missing(error, route).await);
+        }
+    }
+
+    /// A Bearer token that has expired or been revoked has been seen to answer 404 (v2) and
+    /// 403 (v1) through the gateway instead of 401 (FACTS 22b): a 403 or 404 for a Bearer
+    /// token is checked against accessible-resources, which needs no scope, and becomes the
+    /// refusal of the token when that answers 401. Only on these refusals, never on success.
+    async fn dead_bearer(&self, error: ClientError, credential: &Credential) -> ClientError {
+        if !matches!(
+            error,
+            ClientError::NotFound { .. } | ClientError::Forbidden { .. }
+        ) {
+            return error;
+        }
+        let (bearer, stale) = match credential {
+            Credential::OAuth(t) => (
+                t.access.expose(),
+                t.is_stale(SystemTime::now(), Duration::ZERO),
+            ),
+            Credential::AccessToken(t) => (t.token.expose(), false),
+            _ => return error,
+        };
+        match crate::probe::accessible_resources(
+            &self.inner.http,
+            &self.inner.config.endpoints.gateway,
+            bearer,
+        )
+        .await
+        {
+            Err(ClientError::Unauthorized { .. }) => ClientError::Unauthorized {
+                credential: credential.kind(),
+                reason: if stale {
+                    AuthFailure::Expired
+                } else {
+                    AuthFailure::ExpiredOrRevoked
+                },
+            },
+            _ => error,
         }
     }
 

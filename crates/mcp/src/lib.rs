@@ -38,6 +38,8 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use conflux_catalog::ScopeSet;
+use conflux_ops::catalog::ActionSpec;
 use conflux_ops::{OpError, Ops, Output};
 use futures::FutureExt as _;
 use rmcp::model::{
@@ -143,9 +145,15 @@ impl std::fmt::Debug for ConfluxServer {
 
 impl ConfluxServer {
     /// A server exposing `tools` (all eight when empty). Read-only mode comes from the ops' config.
+    ///
+    /// When the credential's scopes are known before any call (an OAuth grant, an access
+    /// token's accessible-resources, scopes configured for a scoped token), write actions those
+    /// scopes cannot perform are left out of `tools/list`; a call to one still runs and is
+    /// refused by Confluence with the missing scope named.
     pub fn new(ops: Ops, tools: &[String]) -> Result<ConfluxServer, ServeError> {
         let read_only = ops.config().read_only;
-        ConfluxServer::build(Source::Fixed(ops), read_only, tools)
+        let granted = ops.client().credential().granted_scopes();
+        ConfluxServer::build(Source::Fixed(ops), read_only, granted, tools)
     }
 
     /// A server whose calls are checked and served per caller by `provider`. `read_only`
@@ -156,12 +164,13 @@ impl ConfluxServer {
         read_only: bool,
         tools: &[String],
     ) -> Result<ConfluxServer, ServeError> {
-        ConfluxServer::build(Source::Provider(provider), read_only, tools)
+        ConfluxServer::build(Source::Provider(provider), read_only, None, tools)
     }
 
     fn build(
         source: Source,
         read_only: bool,
+        granted: Option<ScopeSet>,
         tools: &[String],
     ) -> Result<ConfluxServer, ServeError> {
         let all = tools::all();
@@ -174,8 +183,20 @@ impl ConfluxServer {
             .into_iter()
             .filter(|d| tools.is_empty() || tools.iter().any(|t| t == d.spec.name))
             .collect();
-        let tools = defs.iter().map(|d| tool(d, read_only)).collect();
-        let read_only_tools = defs.iter().map(|d| tool(d, true)).collect();
+        let offer = Offer { read_only, granted };
+        let tools = defs.iter().map(|d| tool(d, offer)).collect();
+        let read_only_tools = defs
+            .iter()
+            .map(|d| {
+                tool(
+                    d,
+                    Offer {
+                        read_only: true,
+                        granted,
+                    },
+                )
+            })
+            .collect();
         Ok(ConfluxServer {
             source,
             inner: Arc::new(Inner {
@@ -394,47 +415,75 @@ async fn resolve(
     })
 }
 
-fn tool(def: &ToolDef, read_only: bool) -> Tool {
-    let actions = def.spec.action_names(read_only);
-    let mut props = serde_json::Map::new();
-    let summaries: Vec<String> = def
+/// Which actions a tool definition offers: no writes in read-only mode, and no writes the
+/// credential's known scopes cannot perform.
+#[derive(Clone, Copy)]
+struct Offer {
+    read_only: bool,
+    granted: Option<ScopeSet>,
+}
+
+impl Offer {
+    fn offers(self, a: &ActionSpec) -> bool {
+        !a.write || !(self.read_only || self.granted.is_some_and(|g| !a.possible_with(g)))
+    }
+}
+
+fn tool(def: &ToolDef, offer: Offer) -> Tool {
+    let read_only = offer.read_only;
+    let offered: Vec<&ActionSpec> = def
         .spec
         .actions
         .iter()
-        .filter(|a| !(read_only && a.write))
-        .map(|a| format!("{}: {}", a.name, a.summary))
+        .filter(|a| offer.offers(a))
+        .collect();
+    let actions: Vec<&str> = offered.iter().map(|a| a.name).collect();
+    let mut props = serde_json::Map::new();
+    // One line per action, naming the fields it requires: `create(spaceId, title): ...`.
+    let summaries: Vec<String> = offered
+        .iter()
+        .map(|a| {
+            let required: Vec<&str> = def
+                .params
+                .iter()
+                .filter(|p| p.required_for.contains(&a.name))
+                .map(|p| p.name)
+                .collect();
+            if required.is_empty() {
+                format!("{}: {}", a.name, a.summary)
+            } else {
+                format!("{}({}): {}", a.name, required.join(", "), a.summary)
+            }
+        })
         .collect();
     props.insert(
         "action".into(),
-        json!({ "type": "string", "enum": actions, "description": format!("The operation. {}.", summaries.join("; ")) }),
+        json!({ "type": "string", "enum": actions, "description": summaries.join("; ") }),
     );
     for p in &def.params {
         props.insert(p.name.into(), p.schema.clone());
     }
     props.insert(
         "outputFormat".into(),
-        json!({ "type": "string", "enum": OUTPUT_FORMATS, "default": "verbose",
-            "description": "Text beside structuredContent: verbose (readable summary, default), structured (the JSON as text), both." }),
+        json!({ "type": "string", "enum": OUTPUT_FORMATS }),
     );
     let input = json!({ "type": "object", "properties": props, "required": ["action"], "additionalProperties": false });
-    let mut out_props = serde_json::Map::new();
-    out_props.insert(
-        "action".into(),
-        json!({ "type": "string", "enum": def.spec.action_names(false) }),
-    );
-    for (k, v) in &def.output {
-        out_props.insert((*k).into(), v.clone());
-    }
-    let output = json!({ "type": "object", "properties": out_props, "required": ["action"], "additionalProperties": false });
-    let writes = def.spec.has_writes() && !read_only;
-    let annotations = ToolAnnotations::with_title(def.title)
+    let output = output_schema(def);
+    let writes = offered.iter().any(|a| a.write);
+    // The three hints clients act on, always explicit; open world is the default, and the
+    // title is the tool's own.
+    let annotations = ToolAnnotations::new()
         .read_only(!writes)
         .destructive(writes && def.spec.has_destructive())
-        .idempotent(!writes)
-        .open_world(true);
+        .idempotent(!writes);
     let description = if read_only && def.spec.has_writes() {
         format!(
             "{} (Read-only mode: write actions are unavailable.)",
+            def.description
+        )
+    } else if offered.len() < def.spec.actions.len() {
+        format!(
+            "{} (Write actions this credential's scopes cannot perform are left out.)",
             def.description
         )
     } else {
@@ -444,6 +493,23 @@ fn tool(def: &ToolDef, read_only: bool) -> Tool {
         .with_title(def.title)
         .with_raw_output_schema(Arc::new(as_object(output)))
         .with_annotations(annotations)
+}
+
+/// A tool's output schema, kept small: every agent pays for `tools/list` before it does
+/// anything, and clients validate every result against it. Each field any action returns,
+/// with its JSON type; the shapes inside (a page, a comment) are documented in docs/mcp.md
+/// and the item types of `conflux-ops`.
+fn output_schema(def: &ToolDef) -> Value {
+    let mut props = serde_json::Map::new();
+    props.insert("action".into(), json!({ "type": "string" }));
+    for (k, v) in &def.output {
+        let ty = match v.get("type") {
+            Some(t) => t.clone(),
+            None => json!("object"),
+        };
+        props.insert((*k).into(), json!({ "type": ty }));
+    }
+    json!({ "type": "object", "properties": props, "required": ["action"] })
 }
 
 fn as_object(v: Value) -> JsonObject {
@@ -626,7 +692,9 @@ impl ServerHandler for ConfluxServer {
             .with_instructions(format!(
                 "Confluence Cloud through Conflux. Each tool takes `action`; ids come from list and \
                  search results. For large pages use pages.outline, then getSection / updateSection \
-                 or replace instead of whole bodies.{mode}"
+                 or replace instead of whole bodies. `outputFormat` chooses the text beside the \
+                 structured result: verbose (a readable summary, the default), structured (the JSON \
+                 as text) or both.{mode}"
             ))
     }
 

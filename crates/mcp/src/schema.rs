@@ -46,14 +46,10 @@ pub(crate) fn strings(description: &str) -> Value {
 
 /// `limit` and `cursor`, shared by every list action.
 pub(crate) fn paging(params: &mut Vec<Param>) {
-    params.push(param(
-        "limit",
-        integer("Items per page (1-250, default 25).", 1),
-        &[],
-    ));
+    params.push(param("limit", integer("Page size (max 250).", 1), &[]));
     params.push(param(
         "cursor",
-        string("Opaque cursor from a previous result's nextCursor, for the next page."),
+        string("nextCursor of the previous page."),
         &[],
     ));
 }
@@ -116,7 +112,9 @@ pub(crate) fn comment_item() -> Value {
     object(
         &["id", "title"],
         json!({ "id": {"type": S}, "title": {"type": S}, "pageId": {"type": S}, "parentCommentId": {"type": S},
-            "version": {"type": I}, "body": {"type": S}, "resolutionStatus": {"type": S} }),
+            "version": {"type": I}, "body": {"type": S}, "resolutionStatus": {"type": S},
+            "authorId": {"type": S}, "createdAt": {"type": S},
+            "replies": {"type": "array", "items": {"type": "object"}}, "moreReplies": {"type": "boolean"} }),
     )
 }
 

@@ -101,18 +101,22 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "list",
                 &[O::GetPages],
-                "pages filtered by spaceId, title, status; paged",
+                "pages filtered by spaceId, title, status",
             ),
-            read("get", &[O::GetPageById], "a page's metadata (no body)"),
+            read(
+                "get",
+                &[O::GetPageById],
+                "metadata; with bodyFormat the body too",
+            ),
             read(
                 "getBody",
                 &[O::GetPageById],
-                "a page's body in bodyFormat, capped by maxBytes, or written to outputFile",
+                "the body in bodyFormat, capped by maxBytes",
             ),
             read(
                 "outline",
                 &[O::GetPageById],
-                "the heading tree with section ids and sizes",
+                "heading tree with section ids and sizes",
             ),
             read(
                 "getSection",
@@ -122,12 +126,12 @@ pub const TOOLS: &[ToolSpec] = &[
             write(
                 "create",
                 &[O::CreatePage],
-                "a new page (spaceId, title, body or bodyFile, parentId)",
+                "a new page (body or bodyFile, parentId)",
             ),
             destroy(
                 "update",
                 &[O::GetPageById, O::UpdatePage],
-                "replace title and/or body; reads the current version when none is given",
+                "new title, body or parentId",
             ),
             destroy(
                 "updateSection",
@@ -137,29 +141,25 @@ pub const TOOLS: &[ToolSpec] = &[
             destroy(
                 "replace",
                 &[O::GetPageById, O::UpdatePage],
-                "find-and-replace in the body; refuses when the match count differs from expectedCount",
+                "find-and-replace; refused unless there are expectedCount matches",
             ),
-            destroy("delete", &[O::DeletePage], "move the page to the trash"),
+            destroy(
+                "delete",
+                &[O::DeletePage],
+                "move to the trash (purge: out of it)",
+            ),
         ],
     },
     ToolSpec {
         name: "spaces",
         actions: &[
-            read(
-                "list",
-                &[O::GetSpacesV2],
-                "spaces the account can see; paged",
-            ),
+            read("list", &[O::GetSpacesV2], "spaces the account can see"),
             read("get", &[O::GetSpaceById], "one space by id or key"),
         ],
     },
     ToolSpec {
         name: "search",
-        actions: &[read(
-            "cql",
-            &[O::SearchByCQL],
-            "CQL search with excerpts; paged",
-        )],
+        actions: &[read("cql", &[O::SearchByCQL], "CQL search with excerpts")],
     },
     ToolSpec {
         name: "content",
@@ -167,13 +167,9 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "children",
                 &[O::GetPageDirectChildren],
-                "direct children of a page (pages, folders, ...)",
+                "direct children (pages, folders, ...)",
             ),
-            read(
-                "ancestors",
-                &[O::GetPageAncestors],
-                "ancestors of a page, root first",
-            ),
+            read("ancestors", &[O::GetPageAncestors], "ancestors, root first"),
             read(
                 "descendants",
                 &[O::GetPageDescendants],
@@ -182,17 +178,17 @@ pub const TOOLS: &[ToolSpec] = &[
             read_exact(
                 "folders",
                 &[O::GetPageDirectChildren],
-                "direct children that are folders (only v2 direct-children lists folders)",
+                "direct children that are folders",
             ),
             read(
                 "tree",
                 &[O::GetSpaceById, O::GetPageById, O::GetPageDescendants],
-                "a space's page tree from its homepage, depth-limited",
+                "a space's page tree from its homepage",
             ),
             write(
                 "createFolder",
                 &[O::CreateFolder],
-                "a new folder (spaceId, title, parentId)",
+                "a new folder (parentId)",
             ),
         ],
     },
@@ -201,18 +197,18 @@ pub const TOOLS: &[ToolSpec] = &[
         actions: &[
             read(
                 "getFooter",
-                &[O::GetPageFooterComments],
-                "footer comments of a page",
+                &[O::GetPageFooterComments, O::GetFooterCommentChildren],
+                "footer comment threads",
             ),
             write(
                 "addFooter",
                 &[O::CreateFooterComment],
-                "a footer comment, or a reply with parentCommentId",
+                "a footer comment, or a reply (parentCommentId)",
             ),
             read(
                 "getInline",
-                &[O::GetPageInlineComments],
-                "inline comments of a page",
+                &[O::GetPageInlineComments, O::GetInlineCommentChildren],
+                "inline comment threads",
             ),
         ],
     },
@@ -235,20 +231,16 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetPageAttachments],
                 "attachments of a page",
             ),
-            read(
-                "get",
-                &[O::GetAttachmentById],
-                "an attachment's metadata and download link",
-            ),
+            read("get", &[O::GetAttachmentById], "metadata and download link"),
             read(
                 "download",
                 &[O::GetAttachmentById, O::DownloadAttatchment],
-                "an attachment's bytes (base64 or resource), capped by maxBytes",
+                "the bytes (base64 and a resource), capped by maxBytes",
             ),
             write(
                 "upload",
                 &[O::CreateAttachment],
-                "attach a file (base64 data or filePath) to a page",
+                "attach a file (data or filePath)",
             ),
         ],
     },
@@ -258,18 +250,10 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "listForPage",
                 &[O::GetPageVersions],
-                "a page's versions, newest first",
+                "versions, newest first",
             ),
-            read(
-                "get",
-                &[O::GetPageById],
-                "a page's body as it was at a version",
-            ),
-            read(
-                "diff",
-                &[O::GetPageById],
-                "unified diff between two versions' bodies",
-            ),
+            read("get", &[O::GetPageById], "the body at a version"),
+            read("diff", &[O::GetPageById], "unified diff of two versions"),
         ],
     },
     ToolSpec {
@@ -278,18 +262,14 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "get",
                 &[O::GetDatabaseById],
-                "a database's metadata (title, space, parent)",
+                "metadata (title, space, parent)",
             ),
             no_api(
                 "entries",
                 &[O::GetDatabaseById],
-                "a database's rows: Confluence Cloud has no public API for them; says what does exist",
+                "rows: no public API exists; says what does",
             ),
-            write(
-                "create",
-                &[O::CreateDatabase],
-                "a new database (spaceId, title, parentId)",
-            ),
+            write("create", &[O::CreateDatabase], "a new database (parentId)"),
             destroy(
                 "delete",
                 &[O::GetDatabaseById, O::DeleteDatabase],
@@ -302,7 +282,7 @@ pub const TOOLS: &[ToolSpec] = &[
         actions: &[read(
             "check",
             &[],
-            "what this connection can do: base URLs, scopes, every tool action, and the exact fix",
+            "base URLs, scopes, each action's status and fix",
         )],
     },
 ];
@@ -336,6 +316,21 @@ impl ToolSpec {
 }
 
 impl ActionSpec {
+    /// Whether a credential holding exactly `granted` can perform the action: every step has
+    /// an operation (the preferred one or a fallback) whose classic or granular scopes it holds.
+    pub fn possible_with(&self, granted: ScopeSet) -> bool {
+        self.operations.iter().all(|preferred| {
+            let steps = if self.fallback {
+                conflux_client::api::candidates::for_preferred(*preferred)
+            } else {
+                vec![*preferred]
+            };
+            steps
+                .iter()
+                .any(|op| matches!(op.check(granted), conflux_catalog::Verdict::Satisfied(_)))
+        })
+    }
+
     /// The granular scopes this action needs: each of its operations' granular set.
     pub fn scopes(&self) -> ScopeSet {
         self.operations

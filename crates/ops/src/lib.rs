@@ -228,6 +228,28 @@ impl Ops {
         Ok(s.key)
     }
 
+    /// The id of the space `id_or_key` names: ids are numbers, anything else is a key (looked
+    /// up once, remembered). v2 filters and creates take ids only and answer a key with
+    /// nothing found, so a key is turned into its id first.
+    async fn space_id_of(&self, id_or_key: &str) -> Result<String> {
+        if id_or_key.is_empty() || id_or_key.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(id_or_key.to_string());
+        }
+        if let Some(id) = self
+            .space_keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(_, key)| key.eq_ignore_ascii_case(id_or_key))
+            .map(|(id, _)| id.clone())
+        {
+            return Ok(id);
+        }
+        let space = self.client.spaces().get_by_key_or_id(id_or_key).await?;
+        self.remember_space(&space.id, &space.key);
+        Ok(space.id)
+    }
+
     async fn check_space_id(&self, space_id: &str, write: bool) -> Result<()> {
         if !self.needs_space_check(write) {
             return Ok(());

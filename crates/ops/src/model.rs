@@ -188,6 +188,17 @@ pub struct CommentItem {
     pub body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolution_status: Option<String>,
+    /// Account id of the author of the comment's current version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Replies, oldest first, each with its own replies.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replies: Vec<CommentItem>,
+    /// Some replies were not read (more than one call reads): read them from the comment's id.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub more_replies: bool,
 }
 
 impl From<models::Comment> for CommentItem {
@@ -197,6 +208,10 @@ impl From<models::Comment> for CommentItem {
             title: c.title,
             page_id: c.page_id,
             parent_comment_id: c.parent_comment_id,
+            author_id: c.version.as_ref().and_then(|v| v.author_id.clone()),
+            created_at: c.version.as_ref().and_then(|v| v.created_at.clone()),
+            replies: Vec::new(),
+            more_replies: false,
             version: c.version.map(|v| v.number),
             body: c
                 .body

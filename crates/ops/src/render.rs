@@ -206,18 +206,37 @@ impl Output {
             }
             Data::Comments(l) => {
                 let _ = writeln!(o, "{} comment(s):", l.count);
-                for c in &l.items {
-                    let reply = c
-                        .parent_comment_id
+                // Threads as nested bullets; a stack, since replies nest (to a bounded depth).
+                let mut stack: Vec<(usize, &crate::model::CommentItem)> =
+                    l.items.iter().rev().map(|c| (0, c)).collect();
+                while let Some((depth, c)) = stack.pop() {
+                    let by = c
+                        .author_id
                         .as_deref()
-                        .map(|p| format!(", reply to {p}"))
+                        .map(|a| format!(" by {a}"))
+                        .unwrap_or_default();
+                    let at = c
+                        .created_at
+                        .as_deref()
+                        .map(|t| format!(" at {t}"))
                         .unwrap_or_default();
                     let _ = writeln!(
                         o,
-                        "- comment {}{reply}: {}",
+                        "{:indent$}- comment {}{by}{at}: {}",
+                        "",
                         c.id,
-                        c.body.as_deref().unwrap_or(&c.title)
+                        c.body.as_deref().unwrap_or(&c.title).trim_end(),
+                        indent = depth * 2
                     );
+                    if c.more_replies {
+                        let _ = writeln!(
+                            o,
+                            "{:indent$}  (more replies than one call reads)",
+                            "",
+                            indent = depth * 2
+                        );
+                    }
+                    stack.extend(c.replies.iter().rev().map(|r| (depth + 1, r)));
                 }
                 more(&mut o, &l.next_cursor);
             }

@@ -130,6 +130,13 @@ fn cap(s: &str, max: usize) -> (&str, bool) {
     (&s[..end], true)
 }
 
+/// Levels of replies read under a root comment in one call.
+const MAX_REPLY_DEPTH: usize = 8;
+/// Comment-children lookups one listing may make (one per comment that may have replies).
+const MAX_REPLY_LOOKUPS: usize = 100;
+/// Replies read per comment; more are flagged `moreReplies`.
+const REPLIES_PER_COMMENT: u32 = 100;
+
 /// The answer to a lookup made only to enrich a result: a refusal (scope, permission, gone)
 /// is no answer, anything else (an outage, a rate limit) is still the call's error.
 fn courtesy<T>(r: std::result::Result<T, conflux_client::ClientError>) -> Result<Option<T>> {
@@ -204,6 +211,97 @@ impl Ops {
             items.push(NodeItem::from(r));
         }
         Ok(items)
+    }
+
+    /// Root comments with their replies under them, each level read with the comment-children
+    /// endpoint (the page's comment lists give roots only), bodies rendered in `format`.
+    /// Bounded: at most [`MAX_REPLY_LOOKUPS`] lookups and [`MAX_REPLY_DEPTH`] levels per call;
+    /// a comment whose replies were not all read says so (`moreReplies`).
+    async fn threads(
+        &self,
+        roots: Vec<CommentItem>,
+        inline: bool,
+        format: Fmt,
+    ) -> Result<Vec<CommentItem>> {
+        use futures::StreamExt as _;
+        let fetch = Some(format.fetch());
+        let mut levels: Vec<Vec<CommentItem>> = vec![roots];
+        let mut lookups = 0;
+        while levels.len() <= MAX_REPLY_DEPTH {
+            let Some(level) = levels.last_mut() else {
+                break;
+            };
+            let budget = MAX_REPLY_LOOKUPS.saturating_sub(lookups).min(level.len());
+            for unread in &mut level[budget..] {
+                unread.more_replies = true;
+            }
+            if budget == 0 {
+                break;
+            }
+            lookups += budget;
+            let ids: Vec<String> = level[..budget].iter().map(|c| c.id.clone()).collect();
+            let answers: Vec<_> = futures::stream::iter(ids)
+                .map(|id| async move {
+                    let comments = self.client.comments();
+                    let req = PageRequest::limit(REPLIES_PER_COMMENT);
+                    let page = if inline {
+                        comments.inline_replies(&id, fetch, &req).await
+                    } else {
+                        comments.replies(&id, fetch, &req).await
+                    };
+                    (id, page)
+                })
+                .buffered(4)
+                .collect()
+                .await;
+            let mut next = Vec::new();
+            for (id, page) in answers {
+                let page = page?;
+                if page.next_cursor.is_some()
+                    && let Some(parent) = level.iter_mut().find(|c| c.id == id)
+                {
+                    parent.more_replies = true;
+                }
+                next.extend(page.results.into_iter().map(|c| {
+                    let mut reply = CommentItem::from(c);
+                    reply.parent_comment_id.get_or_insert_with(|| id.clone());
+                    reply
+                }));
+            }
+            if next.is_empty() {
+                break;
+            }
+            levels.push(next);
+        }
+        if levels.len() > MAX_REPLY_DEPTH
+            && let Some(deepest) = levels.last_mut()
+        {
+            for c in deepest {
+                c.more_replies = true;
+            }
+        }
+        // Render, then fold each level into the one above it, deepest first (no recursion).
+        for level in &mut levels {
+            for c in level.iter_mut() {
+                c.body = c.body.take().map(|b| format.render(b)).transpose()?;
+            }
+        }
+        while levels.len() > 1 {
+            let Some(children) = levels.pop() else { break };
+            let Some(parents) = levels.last_mut() else {
+                break;
+            };
+            for child in children {
+                let parent = child
+                    .parent_comment_id
+                    .as_deref()
+                    .and_then(|p| parents.iter_mut().find(|c| c.id == p));
+                if let Some(parent) = parent {
+                    parent.replies.push(child);
+                }
+            }
+        }
+        Ok(levels.pop().unwrap_or_default())
     }
 
     /// The files root, or the policy error saying how to allow local files.
@@ -290,6 +388,54 @@ impl Ops {
         Ok(page)
     }
 
+    /// The parent a page is moved under: a page or folder of the page's own space (Confluence
+    /// moves no page across spaces with an update), and a space the guardrails let us write.
+    async fn check_new_parent(&self, page: &models::Page, parent: &str) -> Result<()> {
+        if parent == page.id {
+            return Err(OpError::invalid(
+                "a page cannot be its own parent",
+                "pass the id of another page or folder as `parentId`",
+            ));
+        }
+        let space = match self
+            .client
+            .pages()
+            .get(parent.to_string().into(), None)
+            .await
+        {
+            Ok(p) => p.space_id,
+            Err(e) if e.kind() == conflux_client::ErrorKind::NotFound => {
+                let folder = self.client.folders().get(parent).await.map_err(|_| {
+                    OpError::invalid(
+                        format!(
+                            "`parentId` {parent} is neither a page nor a folder this account \
+                             can see"
+                        ),
+                        "pass the id of a page or folder in the page's space",
+                    )
+                })?;
+                match &folder.space_id {
+                    Some(space) => space.clone(),
+                    None if self.needs_space_check(true) => self.container_space(&folder).await?,
+                    // Confluence checks the space itself; nothing here depends on it.
+                    None => return Ok(()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if space != page.space_id {
+            return Err(OpError::invalid(
+                format!(
+                    "`parentId` {parent} is in another space ({space}) than the page ({}): \
+                     Confluence moves pages across spaces only through a move",
+                    page.space_id
+                ),
+                "pick a parent in the page's own space",
+            ));
+        }
+        self.check_space_id(&space, true).await
+    }
+
     /// Publishes `body` as the page's next version; `version` defaults to current + 1.
     async fn publish(
         &self,
@@ -299,6 +445,20 @@ impl Ops {
         version: Option<u64>,
         message: Option<String>,
     ) -> Result<models::Page> {
+        self.publish_under(page, title, body, version, message, None)
+            .await
+    }
+
+    /// [`Self::publish`], moving the page under `parent` (in its space) at the same time.
+    async fn publish_under(
+        &self,
+        page: &models::Page,
+        title: Option<&str>,
+        body: String,
+        version: Option<u64>,
+        message: Option<String>,
+        parent: Option<String>,
+    ) -> Result<models::Page> {
         let current = page.version.as_ref().map(|v| v.number).unwrap_or(1);
         let update = PageUpdate {
             title: title.unwrap_or(&page.title).to_string(),
@@ -306,6 +466,7 @@ impl Ops {
             version: version.unwrap_or(current + 1),
             message,
             status: None,
+            parent_id: parent,
         };
         Ok(self
             .client
@@ -317,11 +478,15 @@ impl Ops {
     pub async fn pages(&self, action: &'static str, a: PagesArgs) -> Result<Output> {
         let data = match action {
             "list" => {
-                if let Some(s) = &a.space_id {
+                let space_id = match &a.space_id {
+                    Some(s) => Some(self.space_id_of(s).await?),
+                    None => None,
+                };
+                if let Some(s) = &space_id {
                     self.check_space_id(s, false).await?;
                 }
                 let filter = PageList {
-                    space_id: a.space_id.clone(),
+                    space_id,
                     title: a.title.clone(),
                     status: a.status.clone(),
                     body_format: None,
@@ -340,7 +505,8 @@ impl Ops {
                 }
                 Data::PageList(Listing::new(items, page.next_cursor))
             }
-            "get" => {
+            // `get` with a `bodyFormat` asks for the body too: it answers as `getBody` does.
+            "get" if a.body_format.is_none() => {
                 let id = required(&a.id, "id", action)?;
                 let page = self.client.pages().get(id.clone().into(), None).await?;
                 self.check_space_id(&page.space_id, false).await?;
@@ -348,7 +514,7 @@ impl Ops {
                     page: PageItem::from(&page),
                 }
             }
-            "getBody" => {
+            "get" | "getBody" => {
                 let id = required(&a.id, "id", action)?;
                 let format = Fmt::parse(a.body_format.as_deref())?;
                 let page = self
@@ -428,7 +594,9 @@ impl Ops {
             }
             "create" => {
                 self.refuse_write("pages.create")?;
-                let space_id = required(&a.space_id, "spaceId", action)?;
+                let space_id = &self
+                    .space_id_of(required(&a.space_id, "spaceId", action)?)
+                    .await?;
                 let title = required(&a.title, "title", action)?;
                 self.check_space_id(space_id, true).await?;
                 let body = self
@@ -456,10 +624,10 @@ impl Ops {
                 self.refuse_write("pages.update")?;
                 let id = required(&a.id, "id", action)?;
                 let body = self.read_text(&a.body, &a.body_file, "body").await?;
-                if body.is_none() && a.title.is_none() {
+                if body.is_none() && a.title.is_none() && a.parent_id.is_none() {
                     return Err(OpError::invalid(
-                        "action `update` needs `body` (or `bodyFile`) or `title`",
-                        "pass the new body, the new title, or both",
+                        "action `update` needs `body` (or `bodyFile`), `title` or `parentId`",
+                        "pass what changes: the new body, the new title, the new parent",
                     ));
                 }
                 let body = match body {
@@ -467,15 +635,19 @@ impl Ops {
                     None => None,
                 };
                 let page = self.page_with_body(id, true).await?;
+                if let Some(parent) = &a.parent_id {
+                    self.check_new_parent(&page, parent).await?;
+                }
                 let body = body.unwrap_or_else(|| body_of(&page, BodyFormat::Storage));
                 let size = body.len();
                 let updated = self
-                    .publish(
+                    .publish_under(
                         &page,
                         a.title.as_deref(),
                         body,
                         a.version,
                         a.version_message.clone(),
+                        a.parent_id.clone(),
                     )
                     .await?;
                 Data::Written {
@@ -823,7 +995,9 @@ impl Ops {
             }
             "createFolder" => {
                 self.refuse_write("content.createFolder")?;
-                let space_id = required(&a.space_id, "spaceId", action)?;
+                let space_id = &self
+                    .space_id_of(required(&a.space_id, "spaceId", action)?)
+                    .await?;
                 let title = required(&a.title, "title", action)?;
                 self.check_space_id(space_id, true).await?;
                 let f = self
@@ -865,16 +1039,11 @@ impl Ops {
                         .inline(id.clone().into(), fmt, &paging)
                         .await?
                 };
-                let items = page
-                    .results
-                    .into_iter()
-                    .map(|c| {
-                        let mut item = CommentItem::from(c);
-                        item.page_id.get_or_insert_with(|| id.clone());
-                        item.body = item.body.map(|b| format.render(b)).transpose()?;
-                        Ok(item)
-                    })
-                    .collect::<Result<_>>()?;
+                let roots = page.results.into_iter().map(CommentItem::from).collect();
+                let mut items = self.threads(roots, action == "getInline", format).await?;
+                for item in &mut items {
+                    item.page_id.get_or_insert_with(|| id.clone());
+                }
                 Data::Comments(Listing::new(items, page.next_cursor))
             }
             "addFooter" => {
@@ -1318,7 +1487,9 @@ impl Ops {
             }
             "create" => {
                 self.refuse_write("databases.create")?;
-                let space_id = required(&a.space_id, "spaceId", action)?;
+                let space_id = &self
+                    .space_id_of(required(&a.space_id, "spaceId", action)?)
+                    .await?;
                 let title = required(&a.title, "title", action)?;
                 self.check_space_id(space_id, true).await?;
                 let db = self

@@ -77,6 +77,7 @@ impl World {
             version: 2,
             message: None,
             status: None,
+            parent_id: None,
         };
         classic
             .pages()

@@ -65,6 +65,18 @@ impl Comments<'_> {
         self.client.list(call, page).await
     }
 
+    /// Replies to an inline comment.
+    pub async fn inline_replies(
+        &self,
+        comment_id: &str,
+        body_format: Option<BodyFormat>,
+        page: &PageRequest,
+    ) -> Result<Page<Comment>> {
+        let call = Call::new(Operation::GetInlineCommentChildren, &[("id", comment_id)])?
+            .query_opt("body-format", body_format.map(BodyFormat::as_str));
+        self.client.list(call, page).await
+    }
+
     /// A footer comment on `page_id`, or a reply to `parent_comment_id` (exactly one of them).
     pub async fn add_footer(
         &self,

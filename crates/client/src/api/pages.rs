@@ -59,6 +59,9 @@ pub struct PageUpdate {
     pub version: u64,
     pub message: Option<String>,
     pub status: Option<String>,
+    /// Moves the page under this parent (same space only: Confluence moves no page across
+    /// spaces this way).
+    pub parent_id: Option<String>,
 }
 
 /// `client.pages()`: v2 pages.
@@ -153,13 +156,16 @@ impl Pages<'_> {
         if let Some(m) = &update.message {
             version["message"] = json!(m);
         }
-        let body = json!({
+        let mut body = json!({
             "id": id.as_str(),
             "status": update.status.as_deref().unwrap_or("current"),
             "title": update.title,
             "body": { "representation": "storage", "value": update.body },
             "version": version,
         });
+        if let Some(parent) = &update.parent_id {
+            body["parentId"] = json!(parent);
+        }
         let call = Call::new(Operation::UpdatePage, &[("id", id.as_str())])?.json(body);
         match self.client.json(call).await {
             Err(ClientError::VersionConflict {

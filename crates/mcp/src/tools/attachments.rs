@@ -7,46 +7,31 @@ pub(crate) fn def() -> ToolDef {
     let mut params = vec![
         param(
             "id",
-            string("listForPage, upload: the page id. get, download: the attachment id."),
+            string("Page id (listForPage, upload) or attachment id (get, download)."),
             &["listForPage", "get", "download", "upload"],
         ),
         param(
             "pageId",
-            string("download: the page holding the attachment, when Confluence does not say."),
+            string("Page holding the attachment, if Confluence does not say."),
             &[],
         ),
-        param(
-            "fileName",
-            string("upload: the file name (defaults to filePath's)."),
-            &[],
-        ),
-        param(
-            "mediaType",
-            string("upload: MIME type (default application/octet-stream)."),
-            &[],
-        ),
-        param("data", string("upload: the file's bytes, base64."), &[]),
+        param("fileName", string("File name (default: filePath's)."), &[]),
+        param("mediaType", string("MIME type."), &[]),
+        param("data", string("File bytes, base64."), &[]),
         param(
             "filePath",
-            string(
-                "upload: instead of data, a local file, relative to the server's --files-root directory; refused when there is none.",
-            ),
+            string("Instead of data: a file under --files-root."),
             &[],
         ),
         param(
             "outputFile",
-            string(
-                "download: write the bytes to this local file, relative to the server's --files-root directory; refused when there is none.",
-            ),
+            string("Write the bytes to this file under --files-root."),
             &[],
         ),
-        param("comment", string("upload: the attachment comment."), &[]),
+        param("comment", string("Attachment comment."), &[]),
         param(
             "maxBytes",
-            integer(
-                "download: refuse files larger than this (default 5 MiB).",
-                1,
-            ),
+            integer("Refuse larger files (default 5 MiB).", 1),
             &[],
         ),
     ];
@@ -65,8 +50,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("attachments"),
         title: "Confluence attachments",
-        description: "Page attachments: list, get metadata with the download link, download the bytes (base64 and an \
-            embedded resource, size-capped), upload a file.",
+        description: "Page attachments.",
         params,
         output,
     }

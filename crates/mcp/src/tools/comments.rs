@@ -3,26 +3,22 @@ use crate::schema::*;
 
 pub(crate) fn def() -> ToolDef {
     let mut params = vec![
-        param(
-            "id",
-            string("Page id (getFooter, getInline, addFooter)."),
-            &["getFooter", "getInline"],
-        ),
+        param("id", string("Page id."), &["getFooter", "getInline"]),
         param(
             "parentCommentId",
-            string("addFooter: reply to this footer comment."),
+            string("Reply to this footer comment."),
             &[],
         ),
         param(
             "body",
-            string("addFooter: the comment, in bodyFormat (Markdown by default)."),
+            string("Comment text in bodyFormat."),
             &["addFooter"],
         ),
         param(
             "bodyFormat",
             enumeration(
                 &["markdown", "storage", "atlas_doc_format", "view"],
-                "Format of comment bodies in and out (default markdown).",
+                "Body format in and out (default markdown).",
             ),
             &[],
         ),
@@ -36,7 +32,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("comments"),
         title: "Confluence comments",
-        description: "Page comments: read footer and inline comments, add a footer comment or a reply (parentCommentId).",
+        description: "Page comments, as threads with author and date.",
         params,
         output,
     }

@@ -6,7 +6,7 @@ use crate::schema::*;
 pub(crate) fn def() -> ToolDef {
     let params = vec![param(
         "tools",
-        strings("check: only these tools' actions (all when absent)."),
+        strings("Only these tools (default all)."),
         &[],
     )];
     let s = |d: &str| json!({ "type": "string", "description": d });
@@ -59,9 +59,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("connection"),
         title: "Conflux connection check",
-        description: "Checks what this Confluence connection can do, changing nothing: which base \
-            URL accepts the credential, which scopes it holds, and for every tool action whether it \
-            works or exactly which scope to add and where.",
+        description: "What this connection can do: base URL, scopes, and for each action whether it works or which scope to add. Changes nothing.",
         params,
         output,
     }

@@ -5,33 +5,18 @@ pub(crate) fn def() -> ToolDef {
     let mut params = vec![
         param(
             "id",
-            string("Page id (children, ancestors, descendants, folders)."),
+            string("Page id."),
             &["children", "ancestors", "descendants", "folders"],
         ),
         param(
             "depth",
-            integer(
-                "descendants, tree: how many levels to walk (tree default 2).",
-                1,
-            ),
+            integer("Levels to walk (tree: default 2).", 1),
             &[],
         ),
-        param(
-            "spaceId",
-            string("tree: the space id (or use spaceKey); createFolder: the space to create in."),
-            &["createFolder"],
-        ),
-        param("spaceKey", string("tree: the space key, e.g. ENG."), &[]),
-        param(
-            "title",
-            string("createFolder: the folder title."),
-            &["createFolder"],
-        ),
-        param(
-            "parentId",
-            string("createFolder: the parent page or folder id."),
-            &[],
-        ),
+        param("spaceId", string("Space id or key."), &["createFolder"]),
+        param("spaceKey", string("Space key."), &[]),
+        param("title", string("Folder title."), &["createFolder"]),
+        param("parentId", string("Parent page or folder id."), &[]),
     ];
     paging(&mut params);
     let mut output = listing(
@@ -46,8 +31,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("content"),
         title: "Confluence page tree",
-        description: "The page tree: children, ancestors, descendants (depth-limited), folders among the children, \
-            a space's whole tree in one call (tree), and createFolder.",
+        description: "The page tree: children, ancestors, descendants, folders, a space's tree.",
         params,
         output,
     }

@@ -5,26 +5,10 @@ use crate::schema::*;
 
 pub(crate) fn def() -> ToolDef {
     let params = vec![
-        param(
-            "id",
-            string("Database id (get, entries, delete)."),
-            &["get", "entries", "delete"],
-        ),
-        param(
-            "spaceId",
-            string("create: the space to create the database in."),
-            &["create"],
-        ),
-        param(
-            "title",
-            string("create: the database's title."),
-            &["create"],
-        ),
-        param(
-            "parentId",
-            string("create: a parent page or folder id (optional)."),
-            &[],
-        ),
+        param("id", string("Database id."), &["get", "entries", "delete"]),
+        param("spaceId", string("Space id or key."), &["create"]),
+        param("title", string("Title."), &["create"]),
+        param("parentId", string("Parent page or folder id."), &[]),
     ];
     let output = vec![
         (
@@ -40,9 +24,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("databases"),
         title: "Confluence databases",
-        description: "Confluence databases: read, create or delete a database's metadata. Its rows \
-            (entries) have no public Confluence Cloud API: action `entries` explains that and what \
-            does work, instead of the 401 'scope does not match' Confluence answers.",
+        description: "Confluence databases (metadata; Cloud has no public API for rows).",
         params,
         output,
     }

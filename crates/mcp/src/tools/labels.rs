@@ -8,7 +8,7 @@ pub(crate) fn def() -> ToolDef {
         param("id", string("Page id."), &["getForPage", "addToPage"]),
         param(
             "labels",
-            strings("addToPage: label names (single words, no spaces)."),
+            strings("Label names (no spaces)."),
             &["addToPage"],
         ),
     ];
@@ -21,7 +21,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("labels"),
         title: "Confluence labels",
-        description: "Page labels: read them, or add some (the answer lists the page's labels afterwards).",
+        description: "Page labels.",
         params,
         output,
     }

@@ -7,9 +7,7 @@ pub(crate) fn def() -> ToolDef {
     let mut params = vec![
         param(
             "id",
-            string(
-                "Page id (get, getBody, outline, getSection, update, updateSection, replace, delete).",
-            ),
+            string("Page id."),
             &[
                 "get",
                 "getBody",
@@ -21,115 +19,82 @@ pub(crate) fn def() -> ToolDef {
                 "delete",
             ],
         ),
-        param(
-            "spaceId",
-            string("Space id: filter for list; where to create for create."),
-            &["create"],
-        ),
-        param(
-            "title",
-            string("Title: filter for list (exact); the title for create; a new title for update."),
-            &["create"],
-        ),
+        param("spaceId", string("Space id or key."), &["create"]),
+        param("title", string("Title (list: exact match)."), &["create"]),
         param(
             "status",
-            string(
-                "list: current, draft, archived or trashed. create: current (default) or draft.",
-            ),
+            string("list: current, draft, archived, trashed; create: current or draft."),
             &[],
         ),
-        param("parentId", string("create: the parent page id."), &[]),
+        param(
+            "parentId",
+            string("Parent page id; update moves the page there (same space)."),
+            &[],
+        ),
         param(
             "bodyFormat",
             enumeration(
                 &["markdown", "storage", "atlas_doc_format", "view"],
-                "Format of bodies in and out: markdown (default), storage (Confluence XHTML); atlas_doc_format and view for reading only. outline, getSection and replace cut the storage body; getSection returns its part in this format.",
+                "Body format in and out (default markdown; storage is Confluence XHTML; the other two read only). get with it returns the body too.",
             ),
             &[],
         ),
         param(
             "body",
-            string(
-                "create, update, updateSection: the new body, in bodyFormat (Markdown by default). For updateSection, the section's content without its heading.",
-            ),
+            string("New body in bodyFormat (updateSection: without the heading)."),
             &[],
         ),
         param(
             "bodyFile",
-            string(
-                "Instead of body: a local file to read it from, relative to the directory the person started the server with (--files-root); refused when there is none.",
-            ),
+            string("Instead of body: a file under the server's --files-root."),
             &[],
         ),
         param(
             "outputFile",
-            string(
-                "getBody, getSection: write the body to this local file, relative to the server's --files-root directory, and answer with metadata only; refused when there is none.",
-            ),
+            string("Write the body to this file under --files-root instead of answering it."),
             &[],
         ),
         param(
             "version",
             integer(
-                "update, updateSection, replace: the version to publish (current + 1). Omit it and the server reads the current version.",
+                "Version to publish (current + 1); omit to use the current one + 1.",
                 2,
             ),
             &[],
         ),
-        param(
-            "versionMessage",
-            string("update, updateSection, replace: the version comment."),
-            &[],
-        ),
+        param("versionMessage", string("Version comment."), &[]),
         param(
             "maxBytes",
-            integer(
-                "getBody, getSection: cap on the body text returned (default 60000); a longer body is cut and marked truncated.",
-                1,
-            ),
+            integer("Cap on body text returned (default 60000).", 1),
             &[],
         ),
-        param(
-            "sectionId",
-            string("getSection, updateSection: a section id from outline."),
-            &[],
-        ),
+        param("sectionId", string("Section id from outline."), &[]),
         param(
             "heading",
-            string("getSection, updateSection: instead of sectionId, the heading text."),
+            string("Instead of sectionId: the heading text."),
             &[],
         ),
         param(
             "find",
-            string(
-                "replace: exact text to find in the storage (XHTML) body; read it with getSection bodyFormat storage.",
-            ),
+            string("Exact text to find in the storage (XHTML) body."),
             &["replace"],
         ),
-        param(
-            "replaceWith",
-            string("replace: the replacement text."),
-            &["replace"],
-        ),
+        param("replaceWith", string("Replacement text."), &["replace"]),
         param(
             "expectedCount",
             integer(
-                "replace: how many matches there must be (default 1); otherwise nothing changes.",
+                "Matches there must be (default 1), else nothing changes.",
                 1,
             ),
             &[],
         ),
-        param(
-            "purge",
-            boolean("delete: purge a page already in the trash."),
-            &[],
-        ),
+        param("purge", boolean("Purge a page already in the trash."), &[]),
     ];
     paging(&mut params);
     let mut output = listing(page_item(), "list");
     output.extend([
         ("page", described(page_item(), "The page (get, getBody, outline, getSection, create, update, updateSection, replace).")),
-        ("body", described(body(), "The body (getBody, getSection).")),
+        ("body", described(body(), "The body (getBody, getSection, get with bodyFormat).")),
         ("sections", json!({ "type": "array", "items": section(), "description": "The heading tree (outline)." })),
         ("section", described(section(), "The section read (getSection).")),
         ("size", json!({ "type": "integer", "description": "Bytes of the body written (create, update, updateSection, replace)." })),
@@ -140,11 +105,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("pages"),
         title: "Confluence pages",
-        description: "Confluence pages: list, read, create, update, delete. Large pages: outline (heading tree with \
-            section ids and sizes), getSection, updateSection and replace (find-and-replace with an expected \
-            match count) read and write one part at a time. Writes use optimistic locking: omit `version` and the \
-            current one + 1 is sent; a conflict names the current number. Writes answer with metadata, not the body. \
-            Bodies are Markdown by default (bodyFormat storage for Confluence XHTML).",
+        description: "Confluence pages. For large pages, outline then getSection, updateSection or replace one part. Writes are versioned (a conflict names the current version) and answer with metadata.",
         params,
         output,
     }

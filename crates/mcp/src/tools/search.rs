@@ -7,16 +7,10 @@ pub(crate) fn def() -> ToolDef {
     let mut params = vec![
         param(
             "cql",
-            string(
-                "Confluence Query Language, e.g. type = page AND space = DEV AND text ~ \"roadmap\" ORDER BY lastmodified DESC.",
-            ),
+            string("CQL, e.g. type = page AND space = DEV AND text ~ \"roadmap\"."),
             &["cql"],
         ),
-        param(
-            "cqlcontext",
-            string("CQL context JSON (space or content scoping)."),
-            &[],
-        ),
+        param("cqlcontext", string("CQL context JSON."), &[]),
         param(
             "excerpt",
             enumeration(
@@ -37,7 +31,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("search"),
         title: "Confluence search",
-        description: "Search Confluence with CQL (the v1 search API). Results carry id, title, type, space key, excerpt and link.",
+        description: "Search Confluence with CQL.",
         params,
         output,
     }

@@ -3,13 +3,9 @@ use crate::schema::*;
 
 pub(crate) fn def() -> ToolDef {
     let mut params = vec![
-        param("id", string("get: space id (digits) or key."), &[]),
-        param(
-            "key",
-            string("get: space key, e.g. ENG (instead of id)."),
-            &[],
-        ),
-        param("keys", strings("list: only these space keys."), &[]),
+        param("id", string("Space id or key."), &[]),
+        param("key", string("Space key (instead of id)."), &[]),
+        param("keys", strings("Only these space keys."), &[]),
     ];
     paging(&mut params);
     let mut output = listing(space_item(), "list");
@@ -17,7 +13,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("spaces"),
         title: "Confluence spaces",
-        description: "Confluence spaces: list the spaces the account can see, or get one by id or key (with its homepage id).",
+        description: "Confluence spaces.",
         params,
         output,
     }

@@ -6,24 +6,20 @@ use crate::schema::*;
 pub(crate) fn def() -> ToolDef {
     let mut params = vec![
         param("id", string("Page id."), &["listForPage", "get", "diff"]),
-        param("version", integer("get: the version number.", 1), &["get"]),
-        param("from", integer("diff: the older version.", 1), &["diff"]),
-        param(
-            "to",
-            integer("diff: the newer version (default: current).", 1),
-            &[],
-        ),
+        param("version", integer("Version number.", 1), &["get"]),
+        param("from", integer("Older version.", 1), &["diff"]),
+        param("to", integer("Newer version (default current).", 1), &[]),
         param(
             "bodyFormat",
             enumeration(
                 &["markdown", "storage", "atlas_doc_format", "view"],
-                "get, diff: body format (default markdown; diff compares the Markdown).",
+                "Body format (default markdown).",
             ),
             &[],
         ),
         param(
             "maxBytes",
-            integer("get, diff: cap on the text returned (default 60000).", 1),
+            integer("Cap on text returned (default 60000).", 1),
             &[],
         ),
     ];
@@ -58,7 +54,7 @@ pub(crate) fn def() -> ToolDef {
     ToolDef {
         spec: spec("versions"),
         title: "Confluence page history",
-        description: "Page history: list versions, read a page's body at a version, diff two versions (unified diff).",
+        description: "Page history and diffs.",
         params,
         output,
     }

@@ -204,7 +204,11 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
             body: Some(json!({})),
             definitive: false,
         },
-        O::DeletePage | O::DeleteDatabase | O::GetDatabaseById => Spec {
+        O::DeletePage
+        | O::DeleteDatabase
+        | O::GetDatabaseById
+        | O::GetFooterCommentChildren
+        | O::GetInlineCommentChildren => Spec {
             params: vec![("id", NO_ID.into())],
             query: vec![],
             body: None,
