@@ -66,6 +66,11 @@ impl Sim {
     pub async fn stats(&self) -> Value {
         self.admin_api().stats().await
     }
+
+    /// See [`Admin::behaviour`].
+    pub async fn behaviour(&self, patch: Value) {
+        self.admin_api().behaviour(patch).await;
+    }
 }
 
 /// The simulator's admin API (`docs/simulator.md`, "Admin API"): every call must succeed.
@@ -120,5 +125,10 @@ impl Admin {
     /// The request counters (`GET /stats`).
     pub async fn stats(&self) -> Value {
         self.get("/stats").await
+    }
+
+    /// Turns the named switches of Cloud's quirks on or off (`PUT /behaviour`).
+    pub async fn behaviour(&self, patch: Value) {
+        self.call(reqwest::Method::PUT, "/behaviour", patch).await;
     }
 }
