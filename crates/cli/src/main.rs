@@ -4,13 +4,15 @@
 mod audit;
 mod commands;
 mod convert;
-mod databases;
 mod demo;
 mod doctor;
+mod observe;
 mod output;
 mod serve;
 mod settings;
+mod shutdown;
 mod stdout;
+mod tools;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -67,8 +69,49 @@ struct Cli {
     /// Log level for stderr (error, warn, info, debug, trace) [env: CONFLUX_LOG]
     #[arg(long, global = true)]
     log: Option<String>,
+    /// Log lines on stderr: text (default) or json (one object per line)
+    #[arg(long, global = true, value_name = "FORMAT", env = "CONFLUX_LOG_FORMAT")]
+    log_format: Option<conflux_telemetry::LogFormat>,
+    /// The built-in commands; the tools' subcommands (generated) are matched beside them.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+}
+
+/// What was asked for: a built-in command, or a tool action (`conflux pages get 123`).
+enum Asked {
+    Builtin(Command),
+    Tool(String, clap::ArgMatches),
+}
+
+/// The whole command line: the derived one, and one subcommand per tool.
+fn command_line() -> clap::Command {
+    use clap::CommandFactory as _;
+    Cli::command()
+        .subcommands(tools::commands())
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+}
+
+/// Parses the command line (clap prints help and usage errors and exits, as always).
+fn parse() -> (Cli, Asked) {
+    use clap::FromArgMatches as _;
+    let mut matches = command_line().get_matches();
+    let tool = matches
+        .subcommand()
+        .filter(|(name, _)| tools::is_tool(name))
+        .map(|(name, m)| (name.to_string(), m.clone()));
+    let mut cli = Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.exit());
+    let asked = match (tool, cli.command.take()) {
+        (Some((name, m)), _) => Asked::Tool(name, m),
+        (None, Some(command)) => Asked::Builtin(command),
+        (None, None) => command_line()
+            .error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "a command is required",
+            )
+            .exit(),
+    };
+    (cli, asked)
 }
 
 #[derive(Subcommand, Debug)]
@@ -77,23 +120,12 @@ enum Command {
     Sim(commands::SimArgs),
     /// A guided tour on the built-in simulator: credential detection, routing, reads, a refusal.
     Demo,
-    /// Pages: get, list, create, update, delete.
-    #[command(subcommand)]
-    Pages(commands::PagesCmd),
-    /// Spaces.
-    #[command(subcommand)]
-    Spaces(commands::SpacesCmd),
-    /// Search with CQL, e.g. conflux search 'type = page AND text ~ "runbook"'.
-    Search(commands::SearchArgs),
     /// Run the MCP server (stdio by default, --http ADDR for streamable HTTP at /mcp).
     Serve(Box<serve::ServeArgs>),
     /// What this credential can do: base URLs, scopes, every tool action, and the exact fix.
     Doctor(doctor::DoctorArgs),
     /// Convert storage format to Markdown or back, offline (stdin when no file is given).
     Convert(convert::ConvertArgs),
-    /// Databases: get, create, delete; `entries` explains why rows cannot be read.
-    #[command(subcommand)]
-    Databases(databases::DatabasesCmd),
     /// Security posture report: spaces and permissions, groups, broad access, what has no API.
     Audit,
 }
@@ -113,17 +145,6 @@ impl Cli {
             output: self.output.clone(),
         }
     }
-}
-
-fn init_logging(level: Option<&str>) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level.unwrap_or("warn"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(false)
-        .try_init();
 }
 
 /// Exit codes by error kind, documented in the README.
@@ -155,20 +176,14 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 
 fn print_error(e: &anyhow::Error) {
     if let Some(op) = e.downcast_ref::<conflux_ops::OpError>() {
-        eprintln!("error: {}", op.message);
-        eprintln!("hint: {}", op.hint);
+        observe::error_lines(&op.message, Some(&op.hint), &[]);
         return;
     }
     match e.downcast_ref::<ClientError>() {
-        Some(ce) => {
-            eprintln!("error: {ce}");
-            eprintln!("hint: {}", ce.hint());
-        }
+        Some(ce) => observe::error_lines(&ce.to_string(), Some(&ce.hint()), &[]),
         None => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            let causes: Vec<String> = e.chain().skip(1).map(|c| c.to_string()).collect();
+            observe::error_lines(&e.to_string(), None, &causes);
         }
     }
 }
@@ -176,14 +191,26 @@ fn print_error(e: &anyhow::Error) {
 #[tokio::main]
 async fn main() -> ExitCode {
     stdout::exit_quietly_on_closed_stdout();
-    let cli = Cli::parse();
+    let (cli, asked) = parse();
     let env: HashMap<String, String> = std::env::vars().collect();
-    init_logging(
+    let telemetry = match observe::init(
         cli.log
             .as_deref()
             .or(env.get("CONFLUX_LOG").map(String::as_str)),
-    );
-    match run(cli, env).await {
+        cli.log_format.unwrap_or_default(),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::from(2);
+        }
+    };
+    let result = run(cli, asked, env).await;
+    if telemetry.traces() {
+        // Spans still buffered go out before the process ends (blocking, so off the runtime).
+        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of stdout has gone away (`| head`): nothing more to say, and no one to
         // say it to.
@@ -195,11 +222,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
-    if let Command::Sim(args) = &cli.command {
+async fn run(cli: Cli, asked: Asked, env: HashMap<String, String>) -> anyhow::Result<()> {
+    if let Asked::Builtin(Command::Sim(args)) = &asked {
         return commands::run_sim(args).await;
     }
-    if let Command::Serve(args) = &cli.command {
+    if let Asked::Builtin(Command::Serve(args)) = &asked {
         // A tool name that does not exist is a mistake in the command line: say so before
         // anything else (a missing credential, say) is looked at.
         serve::check_tools(args)?;
@@ -207,10 +234,10 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
             return serve::print_scopes(args);
         }
     }
-    if let Command::Demo = &cli.command {
+    if let Asked::Builtin(Command::Demo) = &asked {
         return demo::tour().await;
     }
-    if let Command::Convert(args) = &cli.command {
+    if let Asked::Builtin(Command::Convert(args)) = &asked {
         return match convert::run(args)? {
             false => Ok(()),
             true => Err(anyhow::anyhow!(
@@ -230,6 +257,14 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     // The embedded simulator lives as long as the command.
     let _sim = if cli.demo {
         let (sim, demo_layer) = demo::start(cli.demo_as).await?;
+        if let Asked::Builtin(Command::Serve(args)) = &asked
+            && args.http.is_some()
+        {
+            observe::notice!(
+                "demo simulator admin API {} (faults, rate limits, clock: docs/simulator.md)",
+                sim.info().admin_url
+            );
+        }
         layer = Layer {
             output: layer.output,
             ..demo_layer
@@ -239,7 +274,7 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
         None
     };
     // Over HTTP the credential may be per user (OAuth): the server resolves what it needs.
-    if let Command::Serve(args) = &cli.command
+    if let Asked::Builtin(Command::Serve(args)) = &asked
         && args.http.is_some()
     {
         let mut args = args.as_ref().clone();
@@ -267,13 +302,16 @@ async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<()> {
     };
     let client = conflux_client::Client::connect(resolved.credential, resolved.client).await?;
     let out = output::Printer::new(resolved.output);
-    match cli.command {
-        Command::Pages(cmd) => commands::pages(&client, &out, cmd).await,
-        Command::Spaces(cmd) => commands::spaces(&client, &out, cmd).await,
-        Command::Search(args) => commands::search(&client, &out, args).await,
+    let command = match asked {
+        Asked::Tool(tool, matches) => {
+            let guardrails = serve::guardrails_from_env();
+            return tools::run(&client, guardrails, &out, &tool, &matches).await;
+        }
+        Asked::Builtin(command) => command,
+    };
+    match command {
         Command::Serve(args) => serve::run(client, *args).await,
         Command::Doctor(args) => doctor::run(&client, site, resolved.output, args).await,
-        Command::Databases(cmd) => databases::run(&client, &out, cmd).await,
         Command::Audit => audit::run(&client, resolved.output).await,
         Command::Sim(_) | Command::Demo | Command::Convert(_) => Ok(()),
     }
@@ -287,5 +325,6 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+        command_line().debug_assert();
     }
 }

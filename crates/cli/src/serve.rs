@@ -18,6 +18,7 @@ use conflux_ops::{Config, Ops};
 use conflux_store::{AppSettings, AuthMode, AuthStore as _, EncryptionKey, SqlStore, TenantId};
 use conflux_types::{BaseUrl, Secret};
 
+use crate::observe::notice;
 use crate::settings::Layer;
 
 #[derive(Args, Debug, Clone)]
@@ -104,6 +105,14 @@ pub struct ServeArgs {
     /// 900)
     #[arg(long, value_name = "SECONDS", env = "CONFLUX_ACCESS_TOKEN_TTL")]
     pub access_token_ttl: Option<u64>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (with /healthz and /readyz) on a
+    /// listener of their own; keep it off the public network
+    #[arg(long, value_name = "ADDR", env = "CONFLUX_METRICS")]
+    pub metrics: Option<SocketAddr>,
+    /// With --http: on SIGTERM or SIGINT, how long calls in flight may take to finish before
+    /// the process exits anyway (default 20)
+    #[arg(long, value_name = "SECONDS", env = "CONFLUX_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<f64>,
     /// With --http: close the MCP session of a client on a revision before 2026-07-28 after
     /// this many seconds without a message (default 300); clients that never close their
     /// sessions cannot pile them up
@@ -168,6 +177,22 @@ impl ServeArgs {
     }
 }
 
+/// The guardrails of the CLI's own tool commands, from the variables `serve` reads too:
+/// read-only (`CONFLUX_READ_ONLY`, `READ_ONLY_MODE`) and the space lists.
+pub fn guardrails_from_env() -> Config {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    Config {
+        read_only: truthy(env("CONFLUX_READ_ONLY"))
+            || (env("CONFLUX_READ_ONLY").is_none() && truthy(env("READ_ONLY_MODE"))),
+        allow_spaces: split(
+            env("CONFLUX_ALLOW_SPACES").or_else(|| env("CONFLUENCE_SPACES_FILTER")),
+        ),
+        deny_spaces: split(env("CONFLUX_DENY_SPACES")),
+        read_only_spaces: split(env("CONFLUX_READ_ONLY_SPACES")),
+        ..Config::default()
+    }
+}
+
 /// Refuses a `--tools` name that is no tool.
 pub fn check_tools(args: &ServeArgs) -> anyhow::Result<()> {
     for t in &args.resolved().tools {
@@ -221,6 +246,11 @@ pub async fn run(client: Client, args: ServeArgs) -> anyhow::Result<()> {
         config.files_root = Some(root);
     }
     let server = ConfluxServer::new(Ops::new(client, config), &args.tools)?;
+    if let Some(addr) = args.metrics {
+        let metrics = crate::observe::recorder()?;
+        let bound = crate::observe::serve_metrics(addr, metrics, axum::Router::new()).await?;
+        notice!("metrics http://{bound}/metrics");
+    }
     tracing::info!(tools = ?server.tool_names(), read_only = args.read_only, "MCP server starting");
     conflux_mcp::serve_stdio(server).await?;
     Ok(())
@@ -234,7 +264,7 @@ fn env_var(k: &str) -> Option<String> {
 /// SQLite it defaults to `conflux.key` beside the database). Never stored in the database.
 fn encryption_key(args: &ServeArgs, location: &str) -> anyhow::Result<EncryptionKey> {
     if let Some(k) = env_var("CONFLUX_ENCRYPTION_KEY") {
-        eprintln!("conflux: store encryption key from CONFLUX_ENCRYPTION_KEY");
+        notice!("store encryption key from CONFLUX_ENCRYPTION_KEY");
         return EncryptionKey::parse(&k).context("CONFLUX_ENCRYPTION_KEY");
     }
     let path = match &args.encryption_key_file {
@@ -257,7 +287,7 @@ fn encryption_key(args: &ServeArgs, location: &str) -> anyhow::Result<Encryption
         }
     };
     let key = EncryptionKey::load_or_create(&path)?;
-    eprintln!("conflux: store encryption key file {}", path.display());
+    notice!("store encryption key file {}", path.display());
     Ok(key)
 }
 
@@ -305,6 +335,17 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     let args = args.resolved();
     let Some(addr) = args.http else {
         bail!("run_http needs --http");
+    };
+    let grace = match args.shutdown_grace {
+        None => crate::shutdown::DEFAULT_GRACE,
+        Some(s) if (0.0..=86_400.0).contains(&s) => std::time::Duration::from_secs_f64(s),
+        Some(s) => {
+            return Err(ClientError::Config(format!(
+                "--shutdown-grace / CONFLUX_SHUTDOWN_GRACE must be a number of seconds from 0 \
+                 to 86400 (got {s})"
+            ))
+            .into());
+        }
     };
     let config_error = |e: anyhow::Error| ClientError::Config(format!("{e:#}"));
     let mut client = ClientConfig::default();
@@ -364,9 +405,9 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
         .into());
     }
     if args.files_root.is_some() {
-        eprintln!(
-            "conflux: --files-root / CONFLUX_FILES_ROOT is ignored with --http: agents calling \
-             over HTTP never read or write local files"
+        notice!(
+            "--files-root / CONFLUX_FILES_ROOT is ignored with --http: agents calling over HTTP \
+             never read or write local files"
         );
     }
     let admin_token = env_var("CONFLUX_ADMIN_TOKEN").map(Secret::new);
@@ -407,8 +448,8 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     let store = SqlStore::open(&location, key).await?;
     let dropped = store.take_legacy_connections().await?;
     if !dropped.is_empty() {
-        eprintln!(
-            "conflux: dropped {} Confluence connection(s) stored under user ids typed on the \
+        notice!(
+            "dropped {} Confluence connection(s) stored under user ids typed on the \
              page ({}): people now sign in with Atlassian, which names them; each signs in once \
              on the configuration page to connect again",
             dropped.len(),
@@ -452,33 +493,49 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     config.fallback = fallback;
     config.defaults = defaults;
     let admin = config.admin_token.is_some();
-    let web = conflux_web::Web::new(Arc::new(store), config)?;
-    let app = web.app()?;
+    let web = conflux_web::Web::new(Arc::new(store.clone()), config)?;
+    // The figures are recorded when someone can read them: on the metrics address, or on this
+    // one with the admin token.
+    let recorder = match args.metrics.is_some() || admin {
+        true => Some(crate::observe::recorder()?),
+        false => None,
+    };
+    let mut router = web.router()?;
+    if let Some(m) = &recorder {
+        router = router.merge(web.admin_metrics_router(crate::observe::render(m)));
+    }
     let base = web.user_url();
     if args.open {
-        eprintln!(
-            "conflux: demo server: it lets ANYONE who can reach {bound} call its tools with the \
-             demo credential, without signing in (loopback only)"
+        notice!(
+            "demo server: it lets ANYONE who can reach {bound} call its tools with the demo \
+             credential, without signing in (loopback only)"
         );
     }
-    eprintln!("conflux: configuration page {base}");
-    if admin {
-        eprintln!("conflux: maintainer view {base}admin");
-    } else {
-        eprintln!("conflux: maintainer view disabled (set CONFLUX_ADMIN_TOKEN to enable it)");
+    if let (Some(addr), Some(m)) = (args.metrics, &recorder) {
+        let metrics = crate::observe::serve_metrics(addr, m.clone(), web.probe_router()).await?;
+        notice!("metrics http://{metrics}/metrics");
     }
-    eprintln!(
-        "conflux: OAuth callback URL to register {}",
-        web.callback_url()
-    );
-    eprintln!("conflux: MCP endpoint {base}mcp (listening on {bound})");
+    notice!("configuration page {base}");
+    if admin {
+        notice!("maintainer view {base}admin");
+    } else {
+        notice!("maintainer view disabled (set CONFLUX_ADMIN_TOKEN to enable it)");
+    }
+    notice!("OAuth callback URL to register {}", web.callback_url());
+    notice!("MCP endpoint {base}mcp (listening on {bound})");
     tracing::info!(read_only = args.read_only, "HTTP server starting");
-    let _upkeep = web.spawn_upkeep();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(conflux_mcp::ServeError::Http)?;
+    let upkeep = web.spawn_upkeep();
+    let sessions = web.clone();
+    crate::shutdown::serve(
+        listener,
+        router,
+        grace,
+        crate::shutdown::signal(),
+        move || sessions.close_sessions(),
+    )
+    .await?;
+    upkeep.abort();
+    store.close().await;
+    notice!("stopped");
     Ok(())
 }

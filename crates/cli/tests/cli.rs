@@ -47,6 +47,11 @@ impl SimProcess {
 
     /// `conflux ARGS` with the environment of a user of a classic or scoped token.
     fn run(&self, token: &str, args: &[&str]) -> Output {
+        self.run_with(token, args, &[])
+    }
+
+    /// [`Self::run`] with more variables set.
+    fn run_with(&self, token: &str, args: &[&str], vars: &[(&str, &str)]) -> Output {
         let (email, token) = match token {
             "classic" => (
                 self.s("/classic_token/email"),
@@ -70,6 +75,7 @@ impl SimProcess {
             .env("CONFLUENCE_API_TOKEN", token)
             .env("CONFLUX_GATEWAY_URL", self.s("/gateway_url"))
             .env("CONFLUX_IDENTITY_URL", self.s("/identity_url"))
+            .envs(vars.iter().copied())
             .output()
             .expect("conflux runs")
     }
@@ -163,18 +169,42 @@ fn commands_work_with_classic_and_scoped_tokens_from_the_environment() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["results"].as_array().unwrap().len(), 3);
-    assert!(v["next_cursor"].is_string());
-    let id = v["results"][0]["id"].as_str().unwrap().to_string();
-    let o = sim.run("full", &["-o", "json", "pages", "get", &id]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let page: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(page["id"], id);
-    assert!(
-        page["body"]["storage"]["value"]
-            .as_str()
-            .is_some_and(|b| b.contains('<'))
+    assert_eq!(v["items"].as_array().unwrap().len(), 3, "{v}");
+    assert!(v["nextCursor"].is_string());
+    let id = v["items"][0]["id"].as_str().unwrap().to_string();
+    let o = sim.run(
+        "full",
+        &[
+            "-o",
+            "json",
+            "pages",
+            "get",
+            &id,
+            "--body-format",
+            "storage",
+        ],
     );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(got["page"]["id"], id);
+    assert!(
+        got["body"]["value"]
+            .as_str()
+            .is_some_and(|b| b.contains('<')),
+        "{got}"
+    );
+    // Markdown by default, as the MCP tool gives it; `--all` follows every cursor.
+    let o = sim.run("full", &["pages", "getBody", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("<p>"), "{}", stdout(&o));
+    let o = sim.run(
+        "full",
+        &["-o", "json", "spaces", "list", "--limit", "1", "--all"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let all: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(all["count"].as_u64().unwrap() > 1, "{all}");
+    assert!(all["nextCursor"].is_null(), "{all}");
 }
 
 #[test]
@@ -192,12 +222,12 @@ fn create_update_and_search_round_trip() {
             "--title",
             "CLI made this",
             "--body",
-            "<p>first</p>",
+            "first",
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let page: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let id = page["id"].as_str().unwrap().to_string();
+    let id = page["page"]["id"].as_str().unwrap().to_string();
     let o = sim.run(
         "full",
         &[
@@ -206,7 +236,9 @@ fn create_update_and_search_round_trip() {
             &id,
             "--body",
             "<p>second</p>",
-            "--message",
+            "--body-format",
+            "storage",
+            "--version-message",
             "edit",
         ],
     );
@@ -237,7 +269,7 @@ fn create_update_and_search_round_trip() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["results"][0]["content"]["id"], id.as_str());
+    assert_eq!(v["items"][0]["id"], id.as_str(), "{v}");
 }
 
 #[test]
@@ -339,7 +371,7 @@ fn demo_runs_with_nothing_configured() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).expect("--demo stdout is only the result");
-    assert!(!v["results"].as_array().unwrap().is_empty());
+    assert!(!v["items"].as_array().unwrap().is_empty());
 }
 
 #[test]
@@ -484,4 +516,56 @@ fn doctor_audit_and_databases_from_the_command_line() {
     assert!(stderr(&o).contains("Export"), "{}", stderr(&o));
     let o = sim.run("full", &["databases", "delete", &id]);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Issue 12: the CLI is a surface on the same actions as the MCP tools: every action is a
+/// subcommand, with the same guardrails (read-only and the space lists, from the variables
+/// `serve` reads), Markdown bodies, and the structured result under `-o json`.
+#[test]
+fn issue_012_every_tool_action_is_a_subcommand_with_the_servers_guardrails() {
+    let sim = SimProcess::start(&[]);
+    // An action the old CLI did not have: comment threads, written and read back.
+    let o = sim.run(
+        "classic",
+        &[
+            "-o", "json", "pages", "list", "--space", "ENG", "--limit", "1",
+        ],
+    );
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let page = v["items"][0]["id"].as_str().unwrap().to_string();
+    let o = sim.run(
+        "classic",
+        &["comments", "addFooter", &page, "--body", "from the *CLI*"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sim.run("classic", &["-o", "json", "comments", "get-footer", &page]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["body"].as_str().is_some_and(|b| b.contains("*CLI*"))),
+        "{v}"
+    );
+    // Read-only from the environment: refused as policy (exit 2) before anything is sent.
+    let create = [
+        "pages", "create", "--space", "ENG", "--title", "guarded", "--body", "x",
+    ];
+    let o = sim.run_with("classic", &create, &[("CONFLUX_READ_ONLY", "1")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("read-only"), "{}", stderr(&o));
+    // A denied space is not reachable, for reads either.
+    let o = sim.run_with(
+        "classic",
+        &["pages", "list", "--space", "ENG"],
+        &[("CONFLUX_DENY_SPACES", "ENG")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("deny list"), "{}", stderr(&o));
+    // An argument the action requires is asked for by clap, by its flag.
+    let o = sim.run("classic", &["pages", "create", "--title", "no space"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--space-id"), "{}", stderr(&o));
 }

@@ -33,6 +33,7 @@ pub mod api;
 pub mod credential;
 pub mod error;
 pub mod models;
+pub mod observe;
 mod paging;
 mod probe;
 pub mod route;
@@ -48,6 +49,7 @@ pub use credential::{
     ScopedToken, TokenKindHint,
 };
 pub use error::{AuthFailure, ClientError, ErrorKind, MissingScopes, Result};
+pub use observe::describe_metrics;
 pub use paging::{Page, PageRequest};
 pub use route::{Endpoints, Route};
 pub use transport::{ProbeAnswer, RetryPolicy, scope_witness};

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::Client;
 use crate::credential::Credential;
 use crate::error::{AuthFailure, ClientError, Result, kind_name};
+use crate::observe::{self, Retry};
 use crate::route::Route;
 
 /// How hard to try before giving up.
@@ -161,15 +162,39 @@ impl Client {
             .await
     }
 
-    /// Sends `call` to an explicit URL (pagination links) with the same handling.
-    #[tracing::instrument(skip_all, fields(op = call.op.operation_id(), route = route.name()))]
+    /// Sends `call` to an explicit URL (pagination links) with the same handling. Its span,
+    /// `confluence_request`, is a child of the tool call that made it (OpenTelemetry: a client
+    /// span named after the method and path template).
+    #[tracing::instrument(
+        name = "confluence_request",
+        skip_all,
+        fields(
+            op = call.op.operation_id(),
+            route = route.name(),
+            otel.kind = "client",
+            otel.name = %format_args!("{} {}", call.op.method().as_str(), call.op.path()),
+            otel.status_code = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+        )
+    )]
     pub(crate) async fn send_to(&self, call: &Call, url: &str, route: &Route) -> Result<Response> {
+        let result = self.send_attempts(call, url, route).await;
+        if result.is_err() {
+            tracing::Span::current().record("otel.status_code", "ERROR");
+        }
+        result
+    }
+
+    async fn send_attempts(&self, call: &Call, url: &str, route: &Route) -> Result<Response> {
         let policy = &self.inner.config.retry;
         let method = call.op.method();
         let mut refreshed = false;
         let mut attempt = 0u32;
+        let span = tracing::Span::current();
         loop {
             attempt += 1;
+            span.record("attempts", attempt);
             self.refresh_if_stale(false).await?;
             let credential = self.credential();
             let started = std::time::Instant::now();
@@ -215,6 +240,7 @@ impl Client {
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) => {
+                    observe::unanswered(call.op, started.elapsed());
                     let may_have_been_sent = !e.is_connect();
                     let message = if e.is_timeout() {
                         "timed out".to_string()
@@ -224,6 +250,7 @@ impl Client {
                     if attempt < policy.max_attempts && (may_repeat(method) || !may_have_been_sent)
                     {
                         tracing::debug!(attempt, %message, "request failed; retrying");
+                        observe::retry(call.op, Retry::Transport, backoff);
                         tokio::time::sleep(backoff).await;
                         continue;
                     }
@@ -238,7 +265,9 @@ impl Client {
             let bytes = match resp.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
+                    observe::unanswered(call.op, started.elapsed());
                     if attempt < policy.max_attempts && may_repeat(method) {
+                        observe::retry(call.op, Retry::Transport, backoff);
                         tokio::time::sleep(backoff).await;
                         continue;
                     }
@@ -248,6 +277,8 @@ impl Client {
                     });
                 }
             };
+            observe::answered(call.op, status, started.elapsed(), &headers);
+            span.record("http.response.status_code", status);
             tracing::debug!(
                 status,
                 ms = started.elapsed().as_millis() as u64,
@@ -265,7 +296,9 @@ impl Client {
                 let wait = retry_after(&headers, policy.max_retry_after);
                 if attempt < policy.max_attempts {
                     tracing::debug!(?wait, "rate limited; waiting");
-                    tokio::time::sleep(wait.unwrap_or(backoff)).await;
+                    let wait = wait.unwrap_or(backoff);
+                    observe::retry(call.op, Retry::RateLimited, wait);
+                    tokio::time::sleep(wait).await;
                     continue;
                 }
                 return Err(ClientError::RateLimited {
@@ -275,6 +308,7 @@ impl Client {
             }
             if status >= 500 && attempt < policy.max_attempts && may_repeat(method) {
                 let wait = retry_after(&headers, policy.max_retry_after).unwrap_or(backoff);
+                observe::retry(call.op, Retry::ServerError, wait);
                 tokio::time::sleep(wait).await;
                 continue;
             }

@@ -33,6 +33,9 @@ pub struct HttpOptions {
     /// A session idle this long is closed (default 5 minutes): clients that never close their
     /// sessions cannot pile them up.
     pub session_idle: Option<std::time::Duration>,
+    /// Cancelling it ends every session and its event streams (a shutdown, once the calls in
+    /// flight are done); `None`: they end with the process.
+    pub shutdown: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl std::fmt::Debug for HttpOptions {
@@ -41,6 +44,7 @@ impl std::fmt::Debug for HttpOptions {
             .field("hosts", &self.hosts)
             .field("session_store", &self.session_store.is_some())
             .field("session_idle", &self.session_idle)
+            .field("shutdown", &self.shutdown.is_some())
             .finish()
     }
 }
@@ -65,8 +69,11 @@ pub fn http_router_with(server: ConfluxServer, options: HttpOptions) -> axum::Ro
     }
     sessions.session_config = session_config;
     config.max_request_body_bytes = MAX_MESSAGE_BYTES;
-    let service =
-        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(sessions), config);
+    if let Some(token) = options.shutdown {
+        config = config.with_cancellation_token(token);
+    }
+    let sessions = Arc::new(crate::sessions::Counted::new(sessions));
+    let service = StreamableHttpService::new(move || Ok(server.clone()), sessions, config);
     axum::Router::new()
         .nest_service("/mcp", service)
         .route_layer(axum::middleware::from_fn(check_message))

@@ -1,8 +1,9 @@
-//! The Conflux MCP server: eight Confluence tools (`pages`, `spaces`, `search`, `content`,
-//! `comments`, `labels`, `attachments`, `versions`), each driven by an `action` argument, over
-//! stdio or streamable HTTP, built on the `rmcp` crate.
+//! The Conflux MCP server: the tools declared in `conflux_ops::catalog::TOOLS` (`pages`,
+//! `spaces`, `search`, `content`, `comments`, `labels`, `attachments`, `versions`,
+//! `databases`, `connection`), each driven by an `action` argument, over stdio or streamable
+//! HTTP, built on the `rmcp` crate. Their schemas are generated from those declarations.
 //!
-//! A call goes: arguments checked against the tool's own definition (action enum for this
+//! A call goes: arguments checked against the tool's declaration (action enum for this
 //! mode, parameter names, types, enums, required-per-action) before any HTTP request, then
 //! the action in `conflux-ops`, then the result as `structuredContent` (validating against the
 //! tool's `outputSchema`) plus text chosen by `outputFormat`. Confluence's refusals and bad
@@ -30,16 +31,16 @@
 mod http;
 mod identity;
 mod jsonrpc;
-mod schema;
+mod observe;
+mod sessions;
 mod stdio;
-mod tools;
 
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use conflux_catalog::ScopeSet;
-use conflux_ops::catalog::ActionSpec;
+use conflux_ops::catalog::{ActionSpec, ToolSpec};
 use conflux_ops::{OpError, Ops, Output};
 use futures::FutureExt as _;
 use rmcp::model::{
@@ -51,7 +52,8 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
-use crate::tools::ToolDef;
+/// A tool as the server knows it: its one declaration in `conflux-ops`.
+type ToolDef = &'static ToolSpec;
 
 pub use http::{
     HttpOptions, http_router, http_router_for_hosts, http_router_with, serve_http, serve_http_on,
@@ -61,6 +63,11 @@ pub use identity::{
     OpsProvider, USER_HEADER, USER_META, VerifiedCaller,
 };
 pub use jsonrpc::{INVALID_PARAMS, INVALID_REQUEST, MAX_MESSAGE_BYTES, PARSE_ERROR};
+pub use observe::{
+    OUTCOMES, TOOL_CALL_DURATION, TOOL_CALLS, TOOL_CALLS_IN_FLIGHT, calls_in_flight,
+    describe_metrics,
+};
+pub use sessions::SESSIONS;
 pub use stdio::{serve_lines, serve_stdio};
 
 /// What a tool call that panicked answers. The panic is contained to that call.
@@ -144,7 +151,7 @@ impl std::fmt::Debug for ConfluxServer {
 }
 
 impl ConfluxServer {
-    /// A server exposing `tools` (all eight when empty). Read-only mode comes from the ops' config.
+    /// A server exposing `tools` (all when empty). Read-only mode comes from the ops' config.
     ///
     /// When the credential's scopes are known before any call (an OAuth grant, an access
     /// token's accessible-resources, scopes configured for a scoped token), write actions those
@@ -173,15 +180,15 @@ impl ConfluxServer {
         granted: Option<ScopeSet>,
         tools: &[String],
     ) -> Result<ConfluxServer, ServeError> {
-        let all = tools::all();
+        let all = conflux_ops::catalog::TOOLS;
         for t in tools {
-            if !all.iter().any(|d| d.spec.name == t) {
+            if !all.iter().any(|d| d.name == t) {
                 return Err(ServeError::UnknownTool(t.clone()));
             }
         }
         let defs: Vec<ToolDef> = all
-            .into_iter()
-            .filter(|d| tools.is_empty() || tools.iter().any(|t| t == d.spec.name))
+            .iter()
+            .filter(|d| tools.is_empty() || tools.iter().any(|t| t == d.name))
             .collect();
         let offer = Offer { read_only, granted };
         let tools = defs.iter().map(|d| tool(d, offer)).collect();
@@ -209,7 +216,7 @@ impl ConfluxServer {
     }
 
     pub fn tool_names(&self) -> Vec<&'static str> {
-        self.inner.defs.iter().map(|d| d.spec.name).collect()
+        self.inner.defs.iter().map(|d| d.name).collect()
     }
 
     /// The tool definitions as `tools/list` returns them.
@@ -254,6 +261,17 @@ impl ConfluxServer {
     /// A panic inside the call is caught: the call answers the tool error
     /// [`INTERNAL_ERROR`], the panic is logged, and the server carries on.
     pub async fn call_as(
+        &self,
+        caller: Option<&VerifiedCaller>,
+        name: &str,
+        arguments: Option<JsonObject>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let labels = observe::Labels::of(name, arguments.as_ref());
+        observe::tool_call(labels, self.call_contained(caller, name, arguments)).await
+    }
+
+    /// [`ConfluxServer::call_as`] without its span and metrics.
+    async fn call_contained(
         &self,
         caller: Option<&VerifiedCaller>,
         name: &str,
@@ -311,7 +329,7 @@ impl ConfluxServer {
         name: &str,
         arguments: Option<JsonObject>,
     ) -> Result<CallToolResult, ErrorData> {
-        let Some(def) = self.inner.defs.iter().find(|d| d.spec.name == name) else {
+        let Some(def) = self.inner.defs.iter().find(|d| d.name == name) else {
             #[cfg(debug_assertions)]
             if name == DEBUG_PANIC_TOOL {
                 if let Err(refusal) = self.ops_for(caller, name).await {
@@ -335,7 +353,7 @@ impl ConfluxServer {
         let args = arguments.unwrap_or_default();
         if read_only
             && let Some(Value::String(a)) = args.get("action")
-            && def.spec.action(a).is_some_and(|s| s.write)
+            && def.action(a).is_some_and(|s| s.write)
         {
             let (why, hint) = if self.inner.read_only {
                 (
@@ -431,37 +449,17 @@ impl Offer {
 
 fn tool(def: &ToolDef, offer: Offer) -> Tool {
     let read_only = offer.read_only;
-    let offered: Vec<&ActionSpec> = def
-        .spec
-        .actions
-        .iter()
-        .filter(|a| offer.offers(a))
-        .collect();
+    let offered: Vec<&ActionSpec> = def.actions.iter().filter(|a| offer.offers(a)).collect();
     let actions: Vec<&str> = offered.iter().map(|a| a.name).collect();
     let mut props = serde_json::Map::new();
     // One line per action, naming the fields it requires: `create(spaceId, title): ...`.
-    let summaries: Vec<String> = offered
-        .iter()
-        .map(|a| {
-            let required: Vec<&str> = def
-                .params
-                .iter()
-                .filter(|p| p.required_for.contains(&a.name))
-                .map(|p| p.name)
-                .collect();
-            if required.is_empty() {
-                format!("{}: {}", a.name, a.summary)
-            } else {
-                format!("{}({}): {}", a.name, required.join(", "), a.summary)
-            }
-        })
-        .collect();
+    let summaries: Vec<String> = offered.iter().map(|a| def.action_line(a)).collect();
     props.insert(
         "action".into(),
         json!({ "type": "string", "enum": actions, "description": summaries.join("; ") }),
     );
-    for p in &def.params {
-        props.insert(p.name.into(), p.schema.clone());
+    for p in def.params {
+        props.insert(p.name.into(), p.json_schema());
     }
     props.insert(
         "outputFormat".into(),
@@ -474,14 +472,14 @@ fn tool(def: &ToolDef, offer: Offer) -> Tool {
     // title is the tool's own.
     let annotations = ToolAnnotations::new()
         .read_only(!writes)
-        .destructive(writes && def.spec.has_destructive())
+        .destructive(writes && def.has_destructive())
         .idempotent(!writes);
-    let description = if read_only && def.spec.has_writes() {
+    let description = if read_only && def.has_writes() {
         format!(
             "{} (Read-only mode: write actions are unavailable.)",
             def.description
         )
-    } else if offered.len() < def.spec.actions.len() {
+    } else if offered.len() < def.actions.len() {
         format!(
             "{} (Write actions this credential's scopes cannot perform are left out.)",
             def.description
@@ -489,7 +487,7 @@ fn tool(def: &ToolDef, offer: Offer) -> Tool {
     } else {
         def.description.to_string()
     };
-    Tool::new(def.spec.name, description, Arc::new(as_object(input)))
+    Tool::new(def.name, description, Arc::new(as_object(input)))
         .with_title(def.title)
         .with_raw_output_schema(Arc::new(as_object(output)))
         .with_annotations(annotations)
@@ -497,17 +495,13 @@ fn tool(def: &ToolDef, offer: Offer) -> Tool {
 
 /// A tool's output schema, kept small: every agent pays for `tools/list` before it does
 /// anything, and clients validate every result against it. Each field any action returns,
-/// with its JSON type; the shapes inside (a page, a comment) are documented in docs/mcp.md
-/// and the item types of `conflux-ops`.
+/// with its JSON type; the shapes inside (a page, a comment) are the item types of
+/// `conflux-ops` (`model.rs`).
 fn output_schema(def: &ToolDef) -> Value {
     let mut props = serde_json::Map::new();
     props.insert("action".into(), json!({ "type": "string" }));
-    for (k, v) in &def.output {
-        let ty = match v.get("type") {
-            Some(t) => t.clone(),
-            None => json!("object"),
-        };
-        props.insert((*k).into(), json!({ "type": ty }));
+    for f in def.outputs {
+        props.insert(f.name.into(), json!({ "type": f.ty.json_type() }));
     }
     json!({ "type": "object", "properties": props, "required": ["action"] })
 }
@@ -525,7 +519,7 @@ fn validate(
     args: &JsonObject,
     read_only: bool,
 ) -> Result<(&'static str, OutputFormat), String> {
-    let allowed = def.spec.action_names(read_only);
+    let allowed = def.action_names(read_only);
     let action = match args.get("action") {
         None => {
             return Err(format!(
@@ -541,7 +535,7 @@ fn validate(
             ));
         }
     };
-    let Some(spec) = def.spec.action(action) else {
+    let Some(spec) = def.action(action) else {
         return Err(format!(
             "`action` `{action}` is not one of: {}",
             allowed.join(", ")
@@ -565,67 +559,11 @@ fn validate(
             ));
         }
     };
-    for (k, v) in args {
-        if k == "action" || k == "outputFormat" || v.is_null() {
-            continue;
-        }
-        let Some(p) = def.params.iter().find(|p| p.name == k) else {
-            let names: Vec<&str> = def.params.iter().map(|p| p.name).collect();
-            return Err(format!(
-                "unknown parameter `{k}`; `{}` accepts: action, outputFormat, {}",
-                def.spec.name,
-                names.join(", ")
-            ));
-        };
-        check_type(k, &p.schema, v)?;
-    }
-    for p in &def.params {
-        if p.required_for.contains(&spec.name) && args.get(p.name).is_none_or(Value::is_null) {
-            return Err(format!(
-                "`{}` is required for action `{}`",
-                p.name, spec.name
-            ));
-        }
-    }
+    let mut rest = args.clone();
+    rest.remove("action");
+    rest.remove("outputFormat");
+    def.check_arguments(spec, &rest)?;
     Ok((spec.name, format))
-}
-
-fn check_type(name: &str, schema: &Value, v: &Value) -> Result<(), String> {
-    let ty = schema
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("string");
-    let ok = match ty {
-        "string" => v.is_string(),
-        "integer" => v.as_u64().is_some(),
-        "boolean" => v.is_boolean(),
-        "array" => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
-        _ => true,
-    };
-    if !ok {
-        let want = match ty {
-            "integer" => "a non-negative integer",
-            "array" => "an array of strings",
-            "boolean" => "true or false",
-            _ => "a string",
-        };
-        return Err(format!("`{name}` must be {want} (got {v})"));
-    }
-    if let (Some(allowed), Some(s)) = (schema.get("enum").and_then(Value::as_array), v.as_str())
-        && !allowed.iter().any(|a| a.as_str() == Some(s))
-    {
-        let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
-        return Err(format!(
-            "`{name}` `{s}` is not one of: {}",
-            names.join(", ")
-        ));
-    }
-    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_u64), v.as_u64())
-        && n < min
-    {
-        return Err(format!("`{name}` must be at least {min} (got {n})"));
-    }
-    Ok(())
 }
 
 fn success(out: &Output, format: OutputFormat) -> CallToolResult {
@@ -660,6 +598,7 @@ fn success(out: &Output, format: OutputFormat) -> CallToolResult {
 }
 
 fn error_result(kind: &str, message: &str, hint: &str) -> CallToolResult {
+    observe::outcome(kind);
     CallToolResult::error(vec![ContentBlock::text(format!(
         "error ({kind}): {message}\nhint: {hint}"
     ))])
@@ -670,6 +609,7 @@ fn op_error(e: &OpError) -> CallToolResult {
         .ok()
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_else(|| "error".into());
+    observe::outcome(&kind);
     let mut text = format!("error ({kind}): {}\nhint: {}", e.message, e.hint);
     if let Some(n) = e.current_version {
         text.push_str(&format!(
@@ -725,9 +665,13 @@ impl ServerHandler for ConfluxServer {
             meta.push(&m.0.0);
         }
         let verified = caller.resolve(headers, &meta);
-        self.call_as(verified.as_ref(), &request.name, request.arguments)
-            .await
-            .map(CallToolResponse::from)
+        let incoming = observe::Incoming::of(headers, &meta);
+        observe::with_incoming(
+            incoming,
+            self.call_as(verified.as_ref(), &request.name, request.arguments),
+        )
+        .await
+        .map(CallToolResponse::from)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -39,6 +39,7 @@
 mod error;
 mod flow;
 mod identity;
+pub mod observe;
 mod refresh;
 
 pub use error::{OAuthError, Result};
@@ -46,3 +47,4 @@ pub use flow::{
     AppCredentials, AuthorizationRequest, Callback, OAuthConfig, OAuthFlow, ResolvedApp,
     SIGN_IN_SCOPE, SignedIn,
 };
+pub use observe::{REFRESH_DURATION, REFRESHES, describe_metrics};

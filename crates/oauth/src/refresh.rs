@@ -11,7 +11,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use conflux_client::{OAuthApp, OAuthToken, TokenRefresher};
 use conflux_store::{
@@ -21,6 +21,7 @@ use conflux_store::{
 use crate::error::{OAuthError, Result};
 use crate::flow::Inner;
 use crate::identity::{ClientAuth, TokenFailure};
+use crate::observe::{self, Refresh};
 
 /// The client's view of a stored connection.
 pub(crate) fn to_oauth_token(c: &Connection) -> OAuthToken {
@@ -71,7 +72,19 @@ impl StoreRefresher {
                 refresh_step(&inner, row, held_access, app).await
             })
         });
-        match self.inner.store.refresh_locked(&self.key, step).await? {
+        let started = Instant::now();
+        let outcome = self.inner.store.refresh_locked(&self.key, step).await;
+        observe::refreshed(
+            match &outcome {
+                Ok(RefreshOutcome::Kept(_)) => Refresh::Reused,
+                Ok(RefreshOutcome::Replaced(_)) => Refresh::Refreshed,
+                Ok(RefreshOutcome::Dropped) => Refresh::Dropped,
+                Ok(RefreshOutcome::Failed(_)) | Err(_) => Refresh::Failed,
+                Ok(_) => Refresh::NotConnected,
+            },
+            started.elapsed(),
+        );
+        match outcome? {
             RefreshOutcome::Kept(c) => {
                 tracing::debug!("token already refreshed elsewhere; reused");
                 Ok(to_oauth_token(&c))

@@ -741,6 +741,68 @@ async fn transient_refresh_failure_keeps_the_refresh_token() {
     assert!(call(&client).await.is_ok());
 }
 
+/// The Prometheus recorder of this test process (the tests share it; each reads its own
+/// figures as differences).
+fn recorder() -> &'static conflux_telemetry::Metrics {
+    static RECORDER: std::sync::OnceLock<conflux_telemetry::Metrics> = std::sync::OnceLock::new();
+    RECORDER.get_or_init(|| conflux_telemetry::Metrics::install().unwrap())
+}
+
+fn refreshes(outcome: &str) -> f64 {
+    conflux_telemetry::scrape::Scrape::parse(&recorder().render())
+        .sum(conflux_oauth::REFRESHES, &[("outcome", outcome)])
+}
+
+/// A refresh that fails, one that works and one Atlassian refuses each count under their
+/// outcome in `conflux_token_refreshes_total`.
+#[tokio::test]
+async fn refreshes_are_counted_by_outcome() {
+    recorder();
+    let world = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir, &EncryptionKey::generate()).await;
+    let mut config = world.config();
+    let flow = OAuthFlow::new(store.clone(), config.clone()).unwrap();
+    let alice = world.key("alice");
+    world
+        .connect(&flow, &alice, &Secret::new("a".to_string()))
+        .await;
+    let before = |o| refreshes(o);
+    let (failed, refreshed, dropped) = (before("failed"), before("refreshed"), before("dropped"));
+
+    expire(&world, &store, &alice).await;
+    config.endpoints.identity = BaseUrl::parse("http://127.0.0.1:9").unwrap();
+    let unreachable = OAuthFlow::new(store.clone(), config).unwrap();
+    let client = unreachable
+        .client_for(&alice, client_config())
+        .await
+        .unwrap();
+    assert!(call(&client).await.is_err());
+    assert!(refreshes("failed") > failed);
+
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    assert!(call(&client).await.is_ok());
+    assert!(refreshes("refreshed") > refreshed);
+
+    let c = store.connection(&alice).await.unwrap().unwrap();
+    world
+        .admin(
+            reqwest::Method::POST,
+            "/tokens/revoke",
+            json!({ "token": c.tokens.refresh.as_ref().unwrap().expose() }),
+        )
+        .await;
+    expire(&world, &store, &alice).await;
+    let client = flow.client_for(&alice, client_config()).await.unwrap();
+    assert!(call(&client).await.is_err());
+    assert!(refreshes("dropped") > dropped);
+    let text = recorder().render();
+    assert!(
+        text.contains("conflux_token_refresh_duration_seconds_count{outcome=\"refreshed\"}"),
+        "{text}"
+    );
+}
+
 /// 50 concurrent calls with an expired token through one client: one refresh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_calls_refresh_once() {

@@ -22,12 +22,120 @@ pub struct ActionSpec {
     pub fallback: bool,
 }
 
-/// One tool.
+/// One tool: the one declaration its surfaces are generated from (the MCP input and output
+/// schemas, the CLI subcommands, the doctor's list, `--print-scopes`, docs/tools.md).
 #[derive(Debug, Clone, Copy)]
 pub struct ToolSpec {
     pub name: &'static str,
+    /// Shown by clients beside the name.
+    pub title: &'static str,
+    /// One sentence; each action's line (with the fields it requires) is generated.
+    pub description: &'static str,
     pub actions: &'static [ActionSpec],
+    /// Every argument of the tool beside `action`: flat, each checked per action.
+    pub params: &'static [ParamSpec],
+    /// Every field any action answers beside `action`.
+    pub outputs: &'static [OutField],
 }
+
+/// One argument of a tool.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    /// camelCase, as MCP clients send it (the CLI flag is its kebab-case).
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub description: &'static str,
+    /// The actions that cannot run without it (named in their description line, enforced
+    /// before any request).
+    pub required_for: &'static [&'static str],
+}
+
+/// The JSON shape of an argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Text,
+    /// A non-negative integer, at least `min`.
+    Integer {
+        min: u64,
+    },
+    Flag,
+    /// A list of strings.
+    List,
+    /// One of these strings.
+    OneOf(&'static [&'static str]),
+}
+
+/// One field of a tool's answer.
+#[derive(Debug, Clone, Copy)]
+pub struct OutField {
+    pub name: &'static str,
+    pub ty: OutType,
+}
+
+/// The JSON type of an answer field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutType {
+    Text,
+    Integer,
+    Flag,
+    Array,
+    Object,
+    /// A string, or null (`nextCursor` on the last page).
+    TextOrNull,
+    IntegerOrNull,
+    BoolOrNull,
+    ArrayOrNull,
+}
+
+impl OutType {
+    /// The JSON Schema `type`.
+    pub fn json_type(self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            OutType::Text => json!("string"),
+            OutType::Integer => json!("integer"),
+            OutType::Flag => json!("boolean"),
+            OutType::Array => json!("array"),
+            OutType::Object => json!("object"),
+            OutType::TextOrNull => json!(["string", "null"]),
+            OutType::IntegerOrNull => json!(["integer", "null"]),
+            OutType::BoolOrNull => json!(["boolean", "null"]),
+            OutType::ArrayOrNull => json!(["array", "null"]),
+        }
+    }
+}
+
+const fn param(
+    name: &'static str,
+    kind: ParamKind,
+    description: &'static str,
+    required_for: &'static [&'static str],
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind,
+        description,
+        required_for,
+    }
+}
+
+const fn text(name: &'static str, description: &'static str) -> ParamSpec {
+    param(name, ParamKind::Text, description, &[])
+}
+
+const fn out(name: &'static str, ty: OutType) -> OutField {
+    OutField { name, ty }
+}
+
+use OutType as T;
+use ParamKind as K;
+
+const LIMIT: ParamSpec = param("limit", K::Integer { min: 1 }, "Page size (max 250).", &[]);
+const CURSOR: ParamSpec = text("cursor", "nextCursor of the previous page.");
+const BODY_FORMATS: &[&str] = &["markdown", "storage", "atlas_doc_format", "view"];
+const ITEMS: OutField = out("items", T::Array);
+const COUNT: OutField = out("count", T::Integer);
+const NEXT: OutField = out("nextCursor", T::TextOrNull);
 
 const fn read(
     name: &'static str,
@@ -97,6 +205,97 @@ use Operation as O;
 pub const TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "pages",
+        title: "Confluence pages",
+        description: "Confluence pages. For large pages, outline then getSection, updateSection or replace one part. Writes are versioned (a conflict names the current version) and answer with metadata.",
+        params: &[
+            param(
+                "id",
+                K::Text,
+                "Page id.",
+                &[
+                    "get",
+                    "getBody",
+                    "outline",
+                    "getSection",
+                    "update",
+                    "updateSection",
+                    "replace",
+                    "delete",
+                ],
+            ),
+            param("spaceId", K::Text, "Space id or key.", &["create"]),
+            param("title", K::Text, "Title (list: exact match).", &["create"]),
+            text(
+                "status",
+                "list: current, draft, archived, trashed; create: current or draft.",
+            ),
+            text(
+                "parentId",
+                "Parent page id; update moves the page there (same space).",
+            ),
+            param(
+                "bodyFormat",
+                K::OneOf(BODY_FORMATS),
+                "Body format in and out (default markdown; storage is Confluence XHTML; the other two read only). get with it returns the body too.",
+                &[],
+            ),
+            text(
+                "body",
+                "New body in bodyFormat (updateSection: without the heading).",
+            ),
+            text(
+                "bodyFile",
+                "Instead of body: a file under the server's --files-root.",
+            ),
+            text(
+                "outputFile",
+                "Write the body to this file under --files-root instead of answering it.",
+            ),
+            param(
+                "version",
+                K::Integer { min: 2 },
+                "Version to publish (current + 1); omit to use the current one + 1.",
+                &[],
+            ),
+            text("versionMessage", "Version comment."),
+            param(
+                "maxBytes",
+                K::Integer { min: 1 },
+                "Cap on body text returned (default 60000).",
+                &[],
+            ),
+            text("sectionId", "Section id from outline."),
+            text("heading", "Instead of sectionId: the heading text."),
+            param(
+                "find",
+                K::Text,
+                "Exact text to find in the storage (XHTML) body.",
+                &["replace"],
+            ),
+            param("replaceWith", K::Text, "Replacement text.", &["replace"]),
+            param(
+                "expectedCount",
+                K::Integer { min: 1 },
+                "Matches there must be (default 1), else nothing changes.",
+                &[],
+            ),
+            param("purge", K::Flag, "Purge a page already in the trash.", &[]),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[
+            ITEMS,
+            COUNT,
+            NEXT,
+            out("page", T::Object),
+            out("body", T::Object),
+            out("sections", T::Array),
+            out("section", T::Object),
+            out("size", T::Integer),
+            out("replacements", T::Integer),
+            out("id", T::Text),
+            out("deleted", T::Flag),
+        ],
         actions: &[
             read(
                 "list",
@@ -152,6 +351,16 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "spaces",
+        title: "Confluence spaces",
+        description: "Confluence spaces.",
+        params: &[
+            text("id", "Space id or key."),
+            text("key", "Space key (instead of id)."),
+            param("keys", K::List, "Only these space keys.", &[]),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[ITEMS, COUNT, NEXT, out("space", T::Object)],
         actions: &[
             read("list", &[O::GetSpacesV2], "spaces the account can see"),
             read("get", &[O::GetSpaceById], "one space by id or key"),
@@ -159,10 +368,65 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "search",
+        title: "Confluence search",
+        description: "Search Confluence with CQL.",
+        params: &[
+            param(
+                "cql",
+                K::Text,
+                "CQL, e.g. type = page AND space = DEV AND text ~ \"roadmap\".",
+                &["cql"],
+            ),
+            text("cqlcontext", "CQL context JSON."),
+            param(
+                "excerpt",
+                K::OneOf(&["indexed", "highlight", "none"]),
+                "Excerpt strategy (default highlight).",
+                &[],
+            ),
+            param(
+                "start",
+                K::Integer { min: 0 },
+                "Offset of the first result (instead of cursor).",
+                &[],
+            ),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[ITEMS, COUNT, NEXT, out("totalSize", T::IntegerOrNull)],
         actions: &[read("cql", &[O::SearchByCQL], "CQL search with excerpts")],
     },
     ToolSpec {
         name: "content",
+        title: "Confluence page tree",
+        description: "The page tree: children, ancestors, descendants, folders, a space's tree.",
+        params: &[
+            param(
+                "id",
+                K::Text,
+                "Page id.",
+                &["children", "ancestors", "descendants", "folders"],
+            ),
+            param(
+                "depth",
+                K::Integer { min: 1 },
+                "Levels to walk (tree: default 2).",
+                &[],
+            ),
+            param("spaceId", K::Text, "Space id or key.", &["createFolder"]),
+            text("spaceKey", "Space key."),
+            param("title", K::Text, "Folder title.", &["createFolder"]),
+            text("parentId", "Parent page or folder id."),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[
+            ITEMS,
+            COUNT,
+            NEXT,
+            out("space", T::Object),
+            out("folder", T::Object),
+        ],
         actions: &[
             read(
                 "children",
@@ -194,6 +458,27 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "comments",
+        title: "Confluence comments",
+        description: "Page comments, as threads with author and date.",
+        params: &[
+            param("id", K::Text, "Page id.", &["getFooter", "getInline"]),
+            text("parentCommentId", "Reply to this footer comment."),
+            param(
+                "body",
+                K::Text,
+                "Comment text in bodyFormat.",
+                &["addFooter"],
+            ),
+            param(
+                "bodyFormat",
+                K::OneOf(BODY_FORMATS),
+                "Body format in and out (default markdown).",
+                &[],
+            ),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[ITEMS, COUNT, NEXT, out("comment", T::Object)],
         actions: &[
             read(
                 "getFooter",
@@ -214,6 +499,20 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "labels",
+        title: "Confluence labels",
+        description: "Page labels.",
+        params: &[
+            param("id", K::Text, "Page id.", &["getForPage", "addToPage"]),
+            param(
+                "labels",
+                K::List,
+                "Label names (no spaces).",
+                &["addToPage"],
+            ),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[ITEMS, COUNT, NEXT, out("pageId", T::Text)],
         actions: &[
             read("getForPage", &[O::GetPageLabels], "labels of a page"),
             write(
@@ -225,6 +524,50 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "attachments",
+        title: "Confluence attachments",
+        description: "Page attachments.",
+        params: &[
+            param(
+                "id",
+                K::Text,
+                "Page id (listForPage, upload) or attachment id (get, download).",
+                &["listForPage", "get", "download", "upload"],
+            ),
+            text(
+                "pageId",
+                "Page holding the attachment, if Confluence does not say.",
+            ),
+            text("fileName", "File name (default: filePath's)."),
+            text("mediaType", "MIME type."),
+            text("data", "File bytes, base64."),
+            text("filePath", "Instead of data: a file under --files-root."),
+            text(
+                "outputFile",
+                "Write the bytes to this file under --files-root.",
+            ),
+            text("comment", "Attachment comment."),
+            param(
+                "maxBytes",
+                K::Integer { min: 1 },
+                "Refuse larger files (default 5 MiB).",
+                &[],
+            ),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[
+            ITEMS,
+            COUNT,
+            NEXT,
+            out("attachment", T::Object),
+            out("mediaType", T::Text),
+            out("size", T::Integer),
+            out("data", T::Text),
+            out("file", T::Text),
+            out("id", T::Text),
+            out("pageId", T::Text),
+            out("title", T::Text),
+        ],
         actions: &[
             read(
                 "listForPage",
@@ -246,6 +589,52 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "versions",
+        title: "Confluence page history",
+        description: "Page history and diffs.",
+        params: &[
+            param("id", K::Text, "Page id.", &["listForPage", "get", "diff"]),
+            param(
+                "version",
+                K::Integer { min: 1 },
+                "Version number.",
+                &["get"],
+            ),
+            param("from", K::Integer { min: 1 }, "Older version.", &["diff"]),
+            param(
+                "to",
+                K::Integer { min: 1 },
+                "Newer version (default current).",
+                &[],
+            ),
+            param(
+                "bodyFormat",
+                K::OneOf(BODY_FORMATS),
+                "Body format (default markdown).",
+                &[],
+            ),
+            param(
+                "maxBytes",
+                K::Integer { min: 1 },
+                "Cap on text returned (default 60000).",
+                &[],
+            ),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[
+            ITEMS,
+            COUNT,
+            NEXT,
+            out("pageId", T::Text),
+            out("page", T::Object),
+            out("version", T::Integer),
+            out("body", T::Object),
+            out("from", T::Integer),
+            out("to", T::Integer),
+            out("added", T::Integer),
+            out("removed", T::Integer),
+            out("diff", T::Text),
+        ],
         actions: &[
             read(
                 "listForPage",
@@ -258,6 +647,19 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "databases",
+        title: "Confluence databases",
+        description: "Confluence databases (metadata; Cloud has no public API for rows).",
+        params: &[
+            param("id", K::Text, "Database id.", &["get", "entries", "delete"]),
+            param("spaceId", K::Text, "Space id or key.", &["create"]),
+            param("title", K::Text, "Title.", &["create"]),
+            text("parentId", "Parent page or folder id."),
+        ],
+        outputs: &[
+            out("database", T::Object),
+            out("id", T::Text),
+            out("deleted", T::Flag),
+        ],
         actions: &[
             read(
                 "get",
@@ -279,6 +681,26 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "connection",
+        title: "Conflux connection check",
+        description: "What this connection can do: base URL, scopes, and for each action whether it works or which scope to add. Changes nothing.",
+        params: &[param(
+            "tools",
+            K::List,
+            "Only these tools (default all).",
+            &[],
+        )],
+        outputs: &[
+            out("credential_kind", T::Text),
+            out("routes", T::Array),
+            out("cloud_id", T::TextOrNull),
+            out("granted_scopes", T::ArrayOrNull),
+            out("scope_source", T::Text),
+            out("proven_missing", T::Array),
+            out("scope_check_first", T::BoolOrNull),
+            out("actions", T::Array),
+            out("scopes_to_add", T::Array),
+            out("where_to_add", T::TextOrNull),
+        ],
         actions: &[read(
             "check",
             &[],
@@ -297,6 +719,29 @@ impl ToolSpec {
         self.actions.iter().find(|a| a.name == name)
     }
 
+    pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// The arguments `action` cannot run without, in declaration order.
+    pub fn required_params(&self, action: &str) -> Vec<&'static str> {
+        self.params
+            .iter()
+            .filter(|p| p.required_for.contains(&action))
+            .map(|p| p.name)
+            .collect()
+    }
+
+    /// `name(required, ...): summary`, the line that documents one action everywhere.
+    pub fn action_line(&self, a: &ActionSpec) -> String {
+        let required = self.required_params(a.name);
+        if required.is_empty() {
+            format!("{}: {}", a.name, a.summary)
+        } else {
+            format!("{}({}): {}", a.name, required.join(", "), a.summary)
+        }
+    }
+
     /// Action names offered in this mode.
     pub fn action_names(&self, read_only: bool) -> Vec<&'static str> {
         self.actions
@@ -312,6 +757,86 @@ impl ToolSpec {
 
     pub fn has_destructive(&self) -> bool {
         self.actions.iter().any(|a| a.destructive)
+    }
+}
+
+impl ParamSpec {
+    /// The argument's JSON Schema, as MCP clients see it.
+    pub fn json_schema(&self) -> serde_json::Value {
+        use serde_json::json;
+        let mut schema = match self.kind {
+            ParamKind::Text => json!({ "type": "string" }),
+            ParamKind::Integer { min } => json!({ "type": "integer", "minimum": min }),
+            ParamKind::Flag => json!({ "type": "boolean" }),
+            ParamKind::List => json!({ "type": "array", "items": { "type": "string" } }),
+            ParamKind::OneOf(values) => json!({ "type": "string", "enum": values }),
+        };
+        schema["description"] = json!(self.description);
+        schema
+    }
+
+    /// Checks one value against the argument's kind; the message names the argument.
+    pub fn check(&self, v: &serde_json::Value) -> Result<(), String> {
+        use serde_json::Value;
+        let name = self.name;
+        let (ok, want) = match self.kind {
+            ParamKind::Text | ParamKind::OneOf(_) => (v.is_string(), "a string"),
+            ParamKind::Integer { .. } => (v.as_u64().is_some(), "a non-negative integer"),
+            ParamKind::Flag => (v.is_boolean(), "true or false"),
+            ParamKind::List => (
+                v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+                "an array of strings",
+            ),
+        };
+        if !ok {
+            return Err(format!("`{name}` must be {want} (got {v})"));
+        }
+        if let (ParamKind::OneOf(allowed), Some(s)) = (self.kind, v.as_str())
+            && !allowed.contains(&s)
+        {
+            return Err(format!(
+                "`{name}` `{s}` is not one of: {}",
+                allowed.join(", ")
+            ));
+        }
+        if let (ParamKind::Integer { min }, Some(n)) = (self.kind, v.as_u64())
+            && n < min
+        {
+            return Err(format!("`{name}` must be at least {min} (got {n})"));
+        }
+        Ok(())
+    }
+}
+
+impl ToolSpec {
+    /// Checks the arguments of `action` (without `action` itself) against the declaration:
+    /// known names, kinds, and the arguments the action requires. Nothing is sent before this
+    /// passes, whichever surface the call came from.
+    pub fn check_arguments(
+        &self,
+        action: &ActionSpec,
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), String> {
+        for (k, v) in args {
+            if v.is_null() {
+                continue;
+            }
+            let Some(p) = self.param(k) else {
+                let names: Vec<&str> = self.params.iter().map(|p| p.name).collect();
+                return Err(format!(
+                    "unknown parameter `{k}`; `{}` accepts: action, {}",
+                    self.name,
+                    names.join(", ")
+                ));
+            };
+            p.check(v)?;
+        }
+        for name in self.required_params(action.name) {
+            if args.get(name).is_none_or(serde_json::Value::is_null) {
+                return Err(format!("`{name}` is required for action `{}`", action.name));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -140,6 +140,16 @@ impl Ops {
                 "read-only mode is set (--read-only, CONFLUX_READ_ONLY or READ_ONLY_MODE); restart the server without it to allow writes",
             ));
         }
+        let mut args = args;
+        if let serde_json::Value::Object(m) = &mut args {
+            m.remove("action");
+            spec.check_arguments(action, m).map_err(|message| {
+                OpError::invalid(
+                    message,
+                    "fix the arguments as the message says; nothing was sent to Confluence",
+                )
+            })?;
+        }
         let name = action.name;
         match tool {
             "pages" => self.pages(name, parse(args)?).await,

@@ -29,6 +29,7 @@ mod auth;
 mod crypto;
 mod error;
 mod model;
+pub mod observe;
 mod sql;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -49,6 +50,7 @@ pub use model::{
     AgentId, AllowedAgent, AppKind, AppSettings, AuthMode, Connection, ConnectionKey,
     ConnectionSummary, PendingAuthorization, SessionBinding, Site, TenantId, Tokens, UserId,
 };
+pub use observe::describe_metrics;
 pub use sql::{Backend, SqlStore, default_database_path};
 
 /// An error raised by a refresh step; handed back untouched in [`RefreshOutcome::Failed`].
@@ -99,6 +101,10 @@ impl<T: TokenStore + AuthStore> Store for T {}
 #[async_trait::async_trait]
 pub trait TokenStore: Send + Sync + std::fmt::Debug + 'static {
     fn backend(&self) -> Backend;
+
+    /// Proves the database answers and this process's key opens what it sealed (one read of
+    /// the key check written at first open): what a readiness probe asks.
+    async fn ping(&self) -> Result<()>;
 
     /// The connection for `key`, decrypted.
     async fn connection(&self, key: &ConnectionKey) -> Result<Option<Connection>>;

@@ -45,6 +45,7 @@ mod html;
 mod limits;
 mod mcp_auth;
 mod pages;
+mod probes;
 mod provider;
 mod session;
 
@@ -60,7 +61,9 @@ use conflux_store::{AppSettings, Store, TenantId, TokenStore};
 use conflux_types::Secret;
 
 use crate::guard::Guard;
+pub use crate::mcp_auth::AUTH_REFUSALS;
 use crate::mcp_auth::{Gate, McpAuth, StoreSessions};
+pub use crate::probes::RenderMetrics;
 use crate::provider::{Deployment, Parts, Provider};
 use crate::session::Signer;
 
@@ -202,6 +205,22 @@ fn normalise_public_url(url: &str) -> Result<String, WebError> {
 pub struct Web {
     state: Arc<pages::State>,
     config: Arc<WebConfig>,
+    probes: Arc<probes::Probes>,
+    /// Ends the MCP sessions of older clients and their event streams ([`Web::close_sessions`]).
+    sessions_end: tokio_util::sync::CancellationToken,
+}
+
+/// Registers the help text of the metrics the deployment records (this crate's and those of
+/// the crates it drives).
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        AUTH_REFUSALS,
+        "Requests to /mcp refused before the MCP server, by reason"
+    );
+    conflux_mcp::describe_metrics();
+    conflux_client::describe_metrics();
+    conflux_oauth::describe_metrics();
+    conflux_store::describe_metrics();
 }
 
 impl Web {
@@ -252,7 +271,10 @@ impl Web {
             user_url: format!("{public_url}/"),
         }));
         let signer = Signer::new(config.cookie_key, public_url.starts_with("https://"));
+        let probes = Arc::new(probes::Probes::new(deployment.clone()));
         Ok(Web {
+            probes,
+            sessions_end: tokio_util::sync::CancellationToken::new(),
             state: Arc::new(pages::State {
                 deployment,
                 signer,
@@ -303,8 +325,10 @@ impl Web {
     }
 
     /// Every route: the pages, the authorization server and `/mcp`, behind the `Host` /
-    /// `Origin` guard. Serve it with the peer's address (`into_make_service_with_connect_info`,
-    /// as [`Web::app`] does) so rate limits and caps count per address.
+    /// `Origin` guard, and the probes `/healthz` and `/readyz`, which skip it (load balancers
+    /// address a replica by its own address). Serve it with the peer's address
+    /// (`into_make_service_with_connect_info`, as [`Web::app`] does) so rate limits and caps
+    /// count per address.
     pub fn router(&self) -> Result<axum::Router, WebError> {
         let mut hosts = Vec::new();
         if let Ok(u) = url::Url::parse(&self.state.public_url)
@@ -331,6 +355,7 @@ impl Web {
                 hosts,
                 session_store: Some(Arc::new(StoreSessions(d.store.clone()))),
                 session_idle: Some(self.config.session_idle),
+                shutdown: Some(self.sessions_end.clone()),
             },
         )
         // A route layer: unknown paths of the merged router stay plain 404s.
@@ -346,7 +371,30 @@ impl Web {
         Ok(pages::router(self.state.clone())
             .merge(d.authz.router())
             .merge(mcp)
-            .layer(axum::middleware::from_fn_with_state(guard, guard::check)))
+            .layer(axum::middleware::from_fn_with_state(guard, guard::check))
+            .merge(self.probe_router()))
+    }
+
+    /// `/healthz` (the process answers) and `/readyz` (the store answers and the key opens
+    /// it; Confluence reported, never decisive), without the `Host` guard: also served on the
+    /// metrics address.
+    pub fn probe_router(&self) -> axum::Router {
+        probes::router(self.probes.clone())
+    }
+
+    /// `/metrics` for whoever holds the admin token (`Authorization: Bearer`), without the
+    /// `Host` guard (Prometheus addresses a replica by its own address); an empty router when
+    /// no admin token is set. For deployments that cannot give the metrics an address of
+    /// their own (`--metrics`).
+    pub fn admin_metrics_router(&self, render: RenderMetrics) -> axum::Router {
+        probes::metrics_router(self.config.admin_token.clone(), render)
+    }
+
+    /// Ends the MCP sessions of clients on older revisions and their open event streams, so
+    /// that their connections close: the last step of a graceful shutdown, once the answers
+    /// to the requests in flight are sent.
+    pub fn close_sessions(&self) {
+        self.sessions_end.cancel();
     }
 
     /// The router as a service that knows each peer's address.

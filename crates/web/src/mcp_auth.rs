@@ -33,6 +33,25 @@ const SESSION_HEADER: &str = "mcp-session-id";
 /// Most of a refused request's body read so that its connection can carry the next request.
 const DRAIN_LIMIT: usize = 256 * 1024;
 
+/// Requests to `/mcp` this layer refused, by `reason`: `missing_credential`, `invalid_token`,
+/// `wrong_audience`, `wrong_tenant`, `store_unavailable`, `insufficient_scope`,
+/// `body_too_large`, `session_not_owned`, `session_store_unavailable`.
+pub const AUTH_REFUSALS: &str = "conflux_mcp_auth_refusals_total";
+
+fn refused(reason: &'static str) {
+    metrics::counter!(AUTH_REFUSALS, "reason" => reason).increment(1);
+}
+
+/// The label of a credential the authorization server did not accept.
+fn verify_reason(e: &VerifyError) -> &'static str {
+    match e {
+        VerifyError::WrongAudience => "wrong_audience",
+        VerifyError::WrongTenant => "wrong_tenant",
+        VerifyError::Store(_) => "store_unavailable",
+        _ => "invalid_token",
+    }
+}
+
 /// How `/mcp` callers are let in.
 #[derive(Clone)]
 pub(crate) enum Gate {
@@ -216,6 +235,7 @@ pub(crate) async fn authenticate(
         } => (authz, platform, *read_only),
     };
     let Some(token) = bearer(&req) else {
+        refused("missing_credential");
         return refuse(
             req.into_body(),
             challenge(authz, StatusCode::UNAUTHORIZED, None),
@@ -234,6 +254,7 @@ pub(crate) async fn authenticate(
                 read_only: read_only || !v.access.can_write(),
             }),
             Err(VerifyError::Store(e)) => {
+                refused("store_unavailable");
                 tracing::warn!(error = %e, "token check failed on the store");
                 return refuse(
                     req.into_body(),
@@ -246,6 +267,7 @@ pub(crate) async fn authenticate(
                 .await;
             }
             Err(e) => {
+                refused(verify_reason(&e));
                 tracing::info!(reason = %e, "call refused: credential not accepted");
                 return refuse(
                     req.into_body(),
@@ -266,6 +288,7 @@ pub(crate) async fn authenticate(
         let bytes = match axum::body::to_bytes(body, INSPECT_LIMIT).await {
             Ok(b) => b,
             Err(_) => {
+                refused("body_too_large");
                 // Answered as the MCP layer answers an oversized message: a JSON-RPC error.
                 return (
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -284,6 +307,7 @@ pub(crate) async fn authenticate(
             }
         };
         if calls_a_write(&bytes) {
+            refused("insufficient_scope");
             tracing::info!("call refused: write with read-only access");
             return challenge(
                 authz,
@@ -308,6 +332,7 @@ pub(crate) async fn authenticate(
         match auth.owner_of_session(id, &owner).await {
             Ok(bound) if bound == owner => {}
             Ok(_) => {
+                refused("session_not_owned");
                 tracing::warn!("request refused: MCP session belongs to another caller");
                 return refuse(
                     body,
@@ -316,6 +341,7 @@ pub(crate) async fn authenticate(
                 .await;
             }
             Err(e) => {
+                refused("session_store_unavailable");
                 tracing::warn!(error = %e, "session check failed on the store");
                 return refuse(
                     body,

@@ -96,12 +96,19 @@ enum Pool {
 }
 
 /// Runs `$body` with `$p` bound to whichever pool the store has; the body is compiled once
-/// per backend, so the same query text serves both.
+/// per backend, so the same query text serves both. Its duration is recorded (whether it
+/// succeeds or returns early with an error).
 macro_rules! on_pool {
     ($store:expr, $p:ident => $body:expr) => {
         match &$store.pool {
-            $crate::sql::Pool::Sqlite($p) => $body,
-            $crate::sql::Pool::Postgres($p) => $body,
+            $crate::sql::Pool::Sqlite($p) => {
+                let _timed = $crate::observe::Timed::start("sqlite");
+                $body
+            }
+            $crate::sql::Pool::Postgres($p) => {
+                let _timed = $crate::observe::Timed::start("postgres");
+                $body
+            }
         }
     };
 }
@@ -229,14 +236,24 @@ impl SqlStore {
     /// Seals a known value on first open; later opens must be able to unseal it, so a wrong
     /// key fails at startup rather than at the first user's refresh.
     async fn check_key(&self) -> Result<()> {
+        self.open_key_check(true).await
+    }
+
+    /// Reads the sealed key check (writing it first when `create`) and opens it with the key.
+    async fn open_key_check(&self, create: bool) -> Result<()> {
         let place = aad("store_meta/value", &[KEY_CHECK]);
-        let sealed = self.cipher.seal(KEY_CHECK_PLAINTEXT, &place)?;
+        let sealed = match create {
+            true => Some(self.cipher.seal(KEY_CHECK_PLAINTEXT, &place)?),
+            false => None,
+        };
         let stored: Vec<u8> = on_pool!(self, p => {
-            sqlx::query("INSERT INTO store_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-                .bind(KEY_CHECK)
-                .bind(&sealed)
-                .execute(p)
-                .await?;
+            if let Some(sealed) = &sealed {
+                sqlx::query("INSERT INTO store_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                    .bind(KEY_CHECK)
+                    .bind(sealed)
+                    .execute(p)
+                    .await?;
+            }
             sqlx::query("SELECT value FROM store_meta WHERE key = $1")
                 .bind(KEY_CHECK)
                 .fetch_one(p)
@@ -256,7 +273,10 @@ impl SqlStore {
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
     }
 
     fn seal_tokens(
@@ -514,6 +534,10 @@ macro_rules! locked_refresh {
 
 #[async_trait::async_trait]
 impl TokenStore for SqlStore {
+    async fn ping(&self) -> Result<()> {
+        self.open_key_check(false).await
+    }
+
     fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,
