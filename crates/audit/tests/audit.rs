@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use conflux_client::{Client, ClientConfig, CredentialConfig, Endpoints, TokenKindHint};
-use conflux_sim::{SimConfig, SimInfo};
+use conflux_sim::SimInfo;
+use conflux_testkit::Sim;
 use conflux_types::{BaseUrl, Secret, SiteUrl};
 
 async fn client(info: &SimInfo, email: &str, token: &str) -> Client {
@@ -37,10 +38,9 @@ fn redact(info: &SimInfo, s: &str) -> String {
 
 #[tokio::test]
 async fn audit_of_the_demo_site() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let sim = conflux_sim::spawn(SimConfig::demo(5)).await.unwrap();
-    let info = sim.info();
-    let classic = client(&info, &info.classic_token.email, &info.classic_token.token).await;
+    let sim = Sim::demo(5).await;
+    let info = &sim.info;
+    let classic = client(info, &info.classic_token.email, &info.classic_token.token).await;
     let report = conflux_audit::audit(&classic).await;
     assert!(report.gaps.is_empty(), "{:#?}", report.gaps);
     let ops = report.spaces.iter().find(|s| s.key == "OPS").unwrap();
@@ -67,7 +67,7 @@ async fn audit_of_the_demo_site() {
     assert_eq!(report.not_covered.len(), 5);
     insta::assert_snapshot!(
         "demo_site_markdown",
-        redact(&info, &conflux_audit::render_markdown(&report))
+        redact(info, &conflux_audit::render_markdown(&report))
     );
     let json = serde_json::to_value(&report).unwrap();
     assert!(json["spaces"].as_array().unwrap().len() >= 4);
@@ -80,24 +80,13 @@ async fn audit_of_the_demo_site() {
 
     // Through the gateway with read scopes but no group scope: groups are a gap with the fix,
     // the rest of the report still runs.
-    let v: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/tokens", info.admin_url))
-        .json(
-            &serde_json::json!({"kind": "scoped", "email": info.classic_token.email,
+    let token = sim
+        .token(
+            serde_json::json!({"kind": "scoped", "email": info.classic_token.email,
             "scopes": ["read:space:confluence", "read:content-details:confluence"]}),
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let scoped = client(
-        &info,
-        &info.classic_token.email,
-        v["token"].as_str().unwrap(),
-    )
-    .await;
+        .await;
+    let scoped = client(info, &info.classic_token.email, &token).await;
     let report = conflux_audit::audit(&scoped).await;
     assert!(!report.spaces.is_empty());
     let groups_gap = report

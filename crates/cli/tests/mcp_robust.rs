@@ -9,9 +9,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::{RoleClient, ServiceExt};
+use conflux_testkit::mcp::{call, text};
+use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -427,26 +426,9 @@ async fn post(http: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, Option<
     (status, content_type, value)
 }
 
-async fn call(mcp: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
-    let Value::Object(args) = args else {
-        panic!("args must be an object")
-    };
-    mcp.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
-        .await
-        .unwrap()
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[tokio::test]
 async fn http_answers_every_malformed_post_and_keeps_serving() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    conflux_testkit::install_crypto();
     let store = tempfile::tempdir().unwrap();
     let (child, url, logs) = start_http(store.path()).await;
     let http = reqwest::Client::new();

@@ -11,7 +11,7 @@
 
 mod support;
 
-use conflux_sim::SimConfig;
+use conflux_testkit::Sim;
 use support::{
     Serve, check_python_summary, demo_app_redirects_to, metadata_document, python_client,
     python_sdk_or_skip, serve_env,
@@ -26,9 +26,8 @@ async fn python_sdk_authorizes_calls_refreshes_and_is_revoked() {
     if !python_sdk_or_skip(TEST).await {
         return;
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let sim = conflux_sim::spawn(SimConfig::demo(31)).await.unwrap();
-    let info = sim.info();
+    let sim = Sim::demo(31).await;
+    let info = sim.info.clone();
     let dir = tempfile::tempdir().unwrap();
     let doc = metadata_document(dir.path()).await;
     let mut env = serve_env(&info, &doc.ca_file, ACCESS_TOKEN_TTL);

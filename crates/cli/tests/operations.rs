@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use conflux_sim::{RateLimit, SimConfig};
 use conflux_telemetry::scrape::Scrape;
+use conflux_testkit::Sim;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
@@ -566,16 +567,14 @@ fn platform_secret() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_with_refusals_and_retries_and_are_refused_to_the_public() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     // The simulator reports a budget of 1,000 requests an hour, as Cloud's headers do.
-    let sim = conflux_sim::spawn(SimConfig::demo(1).with_rate_limit(RateLimit {
+    let sim = Sim::start(SimConfig::demo(1).with_rate_limit(RateLimit {
         limit: 1000,
         window_secs: 3600,
         reason: None,
     }))
-    .await
-    .unwrap();
-    let info = sim.info();
+    .await;
+    let info = sim.info.clone();
     let home = tempfile::tempdir().unwrap();
     let secret = platform_secret();
     let admin_token = platform_secret();
@@ -627,14 +626,13 @@ async fn metrics_move_with_refusals_and_retries_and_are_refused_to_the_public() 
     ];
     let (_, _, ok) = post(&http, &server.url, &call, &platform).await;
     assert!(!is_error(&ok), "{ok}\n{}", server.log());
-    let r = http
-        .put(format!("{}/faults", info.admin_url))
-        .json(&json!({"path_prefix": "/wiki/api/v2/spaces",
-                      "fail_next": {"count": 1, "status": 429, "retry_after": 1}}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"path_prefix": "/wiki/api/v2/spaces",
+               "fail_next": {"count": 1, "status": 429, "retry_after": 1}}),
+    )
+    .await;
     let (_, _, ok) = post(&http, &server.url, &call, &platform).await;
     assert!(!is_error(&ok), "{ok}\n{}", server.log());
 

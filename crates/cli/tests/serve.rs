@@ -10,10 +10,10 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
+use conflux_testkit::mcp::{Session, call, text};
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
 use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -67,25 +67,8 @@ fn is_jsonrpc(line: &str) -> bool {
     }
 }
 
-async fn call(mcp: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
-    let Value::Object(args) = args else {
-        panic!("args must be an object")
-    };
-    mcp.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
-        .await
-        .unwrap()
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// A successful call's structuredContent.
-async fn ok(mcp: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> Value {
+async fn ok(mcp: &Session, tool: &str, args: Value) -> Value {
     let r = call(mcp, tool, args.clone()).await;
     assert_ne!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
     r.structured_content.expect("structuredContent")

@@ -29,6 +29,7 @@ use base64::Engine as _;
 use conflux_sim::SimConfig;
 use conflux_store::testing::PgServer;
 use conflux_store::{ConnectionKey, EncryptionKey, SqlStore, TenantId, TokenStore, UserId};
+use conflux_testkit::{Sim, install_crypto};
 use futures::stream::BoxStream;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -258,16 +259,6 @@ fn assert_authorization_crossed_replicas(hops: &[Hop]) {
         "POST /oauth/token (authorization_code)",
         200,
     );
-}
-
-async fn sim_admin(info: &conflux_sim::SimInfo, path: &str, body: Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}{path}", info.admin_url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
 }
 
 // ------------------------------------------------------------------ a person, in Rust
@@ -653,7 +644,7 @@ async fn spaces(peer: &rmcp::Peer<rmcp::RoleClient>) -> Result<String, String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_behind_a_round_robin_proxy() {
     let started = Instant::now();
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto();
     let Some(pg) = PgServer::shared_or_skip(TEST).await else {
         return;
     };
@@ -661,12 +652,10 @@ async fn two_replicas_behind_a_round_robin_proxy() {
     let key = EncryptionKey::generate();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = format!("http://{}", listener.local_addr().unwrap());
-    let sim = conflux_sim::spawn(
-        SimConfig::demo(21).with_redirect_uris(vec![format!("{public}/callback")]),
-    )
-    .await
-    .unwrap();
-    let info = sim.info();
+    let sim =
+        Sim::start(SimConfig::demo(21).with_redirect_uris(vec![format!("{public}/callback")]))
+            .await;
+    let info = sim.info.clone();
     let dir = tempfile::tempdir().unwrap();
     let doc = metadata_document(dir.path()).await;
     let mut env = serve_env(&info, &doc.ca_file, ACCESS_TOKEN_TTL);
@@ -831,8 +820,9 @@ async fn two_replicas_behind_a_round_robin_proxy() {
         )
         .await
         .unwrap();
-    sim_admin(&info, "/clock/advance", json!({"seconds": 3700})).await;
-    sim_admin(&info, "/stats/reset", json!({})).await;
+    let admin = sim.admin_api();
+    admin.post("/clock/advance", json!({"seconds": 3700})).await;
+    admin.post("/stats/reset", json!({})).await;
     let mark = proxy.mark();
     let calls: Vec<_> = (0..100)
         .map(|_| {

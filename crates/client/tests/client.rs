@@ -11,15 +11,20 @@ use conflux_client::{
     AuthFailure, Client, ClientConfig, ClientError, CredentialConfig, CredentialKind, Endpoints,
     PageRequest, TokenKindHint,
 };
-use conflux_sim::{SimConfig, SimHandle, SimInfo};
+use conflux_sim::SimConfig;
 use conflux_types::{BaseUrl, PageId, Secret, SiteUrl};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
-struct Sim {
-    handle: SimHandle,
-    info: SimInfo,
-    http: reqwest::Client,
+/// The simulator, with the clients these tests connect to it.
+struct Sim(conflux_testkit::Sim);
+
+impl std::ops::Deref for Sim {
+    type Target = conflux_testkit::Sim;
+
+    fn deref(&self) -> &conflux_testkit::Sim {
+        &self.0
+    }
 }
 
 impl Sim {
@@ -28,14 +33,7 @@ impl Sim {
     }
 
     async fn with(config: SimConfig) -> Sim {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let handle = conflux_sim::spawn(config).await.expect("simulator starts");
-        let info = handle.info();
-        Sim {
-            handle,
-            info,
-            http: reqwest::Client::new(),
-        }
+        Sim(conflux_testkit::Sim::start(config).await)
     }
 
     fn config(&self) -> ClientConfig {
@@ -83,20 +81,6 @@ impl Sim {
         )
         .await
         .expect("scoped token connects")
-    }
-
-    async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .request(method, format!("{}{path}", self.info.admin_url))
-            .json(&body)
-            .send()
-            .await
-            .expect("admin API answers");
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        assert!(status.is_success(), "admin {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
     /// A scoped API token for the demo user holding exactly `scopes`.
@@ -967,7 +951,7 @@ async fn every_tool_area_works_with_the_full_scoped_token() {
         assert_eq!(p.status, "trashed");
     }
     let _ = ScopeSet::EMPTY;
-    drop(sim.handle);
+    drop(sim);
 }
 
 /// Seed 002: a scoped token that holds `read:attachment:confluence` is still refused on the
@@ -992,12 +976,8 @@ async fn seed_002_download_refused_despite_scopes_is_explained() {
         .unwrap();
     let page_id = PageId::new(att.page_id.clone().unwrap());
     let scoped = sim.scoped_full().await;
-    sim.admin(
-        reqwest::Method::PUT,
-        "/behaviour",
-        json!({"v1_refuses_scoped_tokens": true}),
-    )
-    .await;
+    sim.behaviour(json!({"v1_refuses_scoped_tokens": true}))
+        .await;
     let e = scoped
         .attachments()
         .download(page_id, &att.id, None)
@@ -1029,12 +1009,8 @@ async fn seed_002_download_refused_despite_scopes_is_explained() {
 async fn seed_002_search_refusal_does_not_blame_a_held_scope() {
     let sim = Sim::start().await;
     let scoped = sim.scoped_full().await;
-    sim.admin(
-        reqwest::Method::PUT,
-        "/behaviour",
-        json!({"v1_refuses_scoped_tokens": true}),
-    )
-    .await;
+    sim.behaviour(json!({"v1_refuses_scoped_tokens": true}))
+        .await;
     let e = scoped
         .search()
         .cql(

@@ -10,31 +10,26 @@ use conflux_client::{Client, ClientConfig, CredentialConfig, Endpoints, TokenKin
 use conflux_mcp::ConfluxServer;
 use conflux_ops::catalog::TOOLS;
 use conflux_ops::{Config, Ops};
-use conflux_sim::{SimConfig, SimHandle, SimInfo};
+use conflux_testkit::mcp::{Session as McpSession, call, connect, text};
 use conflux_types::{BaseUrl, Secret, SiteUrl};
+use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
-use rmcp::service::RunningService;
-use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 
-struct Sim {
-    _handle: SimHandle,
-    info: SimInfo,
-    http: reqwest::Client,
+/// The simulator, with the clients these tests connect to it.
+struct Sim(conflux_testkit::Sim);
+
+impl std::ops::Deref for Sim {
+    type Target = conflux_testkit::Sim;
+
+    fn deref(&self) -> &conflux_testkit::Sim {
+        &self.0
+    }
 }
 
 impl Sim {
     async fn start() -> Sim {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let handle = conflux_sim::spawn(SimConfig::demo(3))
-            .await
-            .expect("simulator starts");
-        let info = handle.info();
-        Sim {
-            _handle: handle,
-            info,
-            http: reqwest::Client::new(),
-        }
+        Sim(conflux_testkit::Sim::demo(3).await)
     }
 
     fn config(&self) -> ClientConfig {
@@ -77,49 +72,22 @@ impl Sim {
         let t = &self.info.scoped_tokens.read_only;
         self.client(&t.email, &t.token).await
     }
-
-    async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .request(method, format!("{}{path}", self.info.admin_url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            resp.status().is_success(),
-            "admin {path}: {}",
-            resp.status()
-        );
-        resp.json().await.unwrap_or(Value::Null)
-    }
 }
 
-/// An MCP client session on `server`, in process.
-async fn connect(server: ConfluxServer) -> RunningService<RoleClient, ()> {
-    let (s, c) = tokio::io::duplex(1 << 22);
-    tokio::spawn(async move {
-        if let Ok(running) = server.serve(s).await {
-            let _ = running.waiting().await;
-        }
-    });
-    ().serve(c).await.expect("MCP handshake")
-}
-
-async fn server(client: Client, config: Config, tools: &[&str]) -> RunningService<RoleClient, ()> {
+async fn server(client: Client, config: Config, tools: &[&str]) -> McpSession {
     let tools: Vec<String> = tools.iter().map(|s| s.to_string()).collect();
     connect(ConfluxServer::new(Ops::new(client, config), &tools).unwrap()).await
 }
 
 struct Session {
-    mcp: RunningService<RoleClient, ()>,
+    mcp: McpSession,
     tools: Vec<Tool>,
     /// `(tool, action)` of every call made through `ok` or `err`, whose outcome they check.
     checked: std::sync::Mutex<BTreeSet<(String, String)>>,
 }
 
 impl Session {
-    async fn new(mcp: RunningService<RoleClient, ()>) -> Session {
+    async fn new(mcp: McpSession) -> Session {
         let tools = mcp.list_all_tools().await.unwrap();
         Session {
             mcp,
@@ -151,13 +119,7 @@ impl Session {
     }
 
     async fn raw(&self, tool: &str, args: Value) -> CallToolResult {
-        let Value::Object(args) = args else {
-            panic!("args must be an object")
-        };
-        self.mcp
-            .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
-            .await
-            .unwrap()
+        call(&self.mcp, tool, args).await
     }
 
     /// A call that must succeed; returns its structuredContent, checked against the schema.
@@ -200,14 +162,6 @@ impl Session {
         );
         text(&r)
     }
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 async fn space_id(s: &Session, key: &str) -> String {

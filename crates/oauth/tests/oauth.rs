@@ -9,39 +9,45 @@ use std::time::{Duration, SystemTime};
 use conflux_catalog::{ScopeKind, ScopeSet};
 use conflux_client::{Client, ClientConfig, Endpoints, PageRequest, RetryPolicy};
 use conflux_oauth::{AppCredentials, Callback, OAuthConfig, OAuthError, OAuthFlow};
-use conflux_sim::{SimConfig, SimHandle, SimInfo};
 use conflux_store::testing::PgServer;
 use conflux_store::{
     AppSettings, AuthMode, ConnectionKey, EncryptionKey, SqlStore, TenantId, TokenStore, UserId,
 };
+use conflux_testkit::Sim;
 use conflux_types::{BaseUrl, Secret};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const RECONNECT: &str = "http://127.0.0.1:8976/";
 
 struct World {
-    sim: SimHandle,
-    info: SimInfo,
+    sim: Sim,
+    /// Follows no redirect, so a test sees each answer.
     http: reqwest::Client,
+}
+
+impl std::ops::Deref for World {
+    type Target = Sim;
+
+    fn deref(&self) -> &Sim {
+        &self.sim
+    }
 }
 
 impl World {
     async fn new() -> World {
         capture_logs();
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let sim = conflux_sim::spawn(SimConfig::demo(7)).await.unwrap();
-        let info = sim.info();
+        let sim = Sim::demo(7).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        World { sim, info, http }
+        World { sim, http }
     }
 
     fn endpoints(&self) -> Endpoints {
         Endpoints {
-            gateway: BaseUrl::parse(self.sim.gateway_url()).unwrap(),
-            identity: BaseUrl::parse(self.sim.identity_url()).unwrap(),
+            gateway: BaseUrl::parse(self.handle.gateway_url()).unwrap(),
+            identity: BaseUrl::parse(self.handle.identity_url()).unwrap(),
         }
     }
 
@@ -87,22 +93,6 @@ impl World {
         )
     }
 
-    async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .request(method, format!("{}{path}", self.info.admin_url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "admin {path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-
-    async fn stats(&self) -> Value {
-        self.admin(reqwest::Method::GET, "/stats", json!({})).await
-    }
-
     async fn advance(&self, seconds: u64) {
         self.admin(
             reqwest::Method::POST,
@@ -139,7 +129,7 @@ impl World {
         });
         let r = self
             .http
-            .post(format!("{}/authorize/decision", self.sim.identity_url()))
+            .post(format!("{}/authorize/decision", self.handle.identity_url()))
             .form(&[
                 ("consent", id.as_str()),
                 ("decision", "accept"),
@@ -499,7 +489,10 @@ async fn refused_callbacks_store_nothing() {
         .to_string();
     let r = world
         .http
-        .post(format!("{}/authorize/decision", world.sim.identity_url()))
+        .post(format!(
+            "{}/authorize/decision",
+            world.handle.identity_url()
+        ))
         .form(&[("consent", id.as_str()), ("decision", "deny")])
         .send()
         .await
@@ -1003,8 +996,8 @@ async fn single_flight_across_processes_on_postgres() {
     let job = WorkerJob {
         database_url: url.clone(),
         key_hex: k.to_hex(),
-        gateway: world.sim.gateway_url().to_string(),
-        identity: world.sim.identity_url().to_string(),
+        gateway: world.handle.gateway_url().to_string(),
+        identity: world.handle.identity_url().to_string(),
         redirect_uri: world.info.oauth_client.redirect_uris[0].clone(),
         reconnect_url: RECONNECT.into(),
         client_id: world.info.oauth_client.client_id.clone(),

@@ -11,14 +11,13 @@ use conflux_client::{Client, ClientConfig, CredentialConfig, Endpoints, TokenKin
 use conflux_ops::catalog::TOOLS;
 use conflux_ops::doctor::{Options, Report, Status};
 use conflux_ops::{Config, OpErrorKind, Ops};
-use conflux_sim::{SimConfig, SimHandle, SimInfo};
+use conflux_sim::SimInfo;
+use conflux_testkit::Sim;
 use conflux_types::{BaseUrl, Secret, SiteUrl};
 use serde_json::{Value, json};
 
 struct World {
-    _sim: SimHandle,
-    info: SimInfo,
-    http: reqwest::Client,
+    sim: Sim,
     classic: Client,
     space_id: String,
     page_id: String,
@@ -41,9 +40,8 @@ fn config(info: &SimInfo) -> ClientConfig {
 
 impl World {
     async fn start() -> World {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let sim = conflux_sim::spawn(SimConfig::demo(11)).await.unwrap();
-        let info = sim.info();
+        let sim = Sim::demo(11).await;
+        let info = &sim.info;
         let classic = Client::connect(
             CredentialConfig::ApiToken {
                 email: info.classic_token.email.clone(),
@@ -53,7 +51,7 @@ impl World {
                 kind: TokenKindHint::Detect,
                 scopes: None,
             },
-            config(&info),
+            config(info),
         )
         .await
         .unwrap();
@@ -111,9 +109,7 @@ impl World {
             .to_json();
         let section = first_section(&outline).expect("the page has a section");
         World {
-            _sim: sim,
-            info,
-            http: reqwest::Client::new(),
+            sim,
             classic,
             space_id,
             page_id,
@@ -124,25 +120,17 @@ impl World {
     }
 
     async fn mint(&self, kind: &str, scopes: &[&str]) -> String {
-        let v: Value = self
-            .http
-            .post(format!("{}/tokens", self.info.admin_url))
-            .json(&json!({"kind": kind, "email": self.info.classic_token.email, "scopes": scopes, "expires_in": 3600}))
-            .send()
+        self.sim
+            .token(json!({"kind": kind, "email": self.sim.info.classic_token.email, "scopes": scopes, "expires_in": 3600}))
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["token"].as_str().unwrap().to_string()
     }
 
     async fn client(&self, kind: &str, scopes: &[&str]) -> Client {
-        let site = Some(SiteUrl::parse(&self.info.site_url).unwrap());
+        let site = Some(SiteUrl::parse(&self.sim.info.site_url).unwrap());
         let cred = match kind {
             "classic" => return self.classic.clone(),
             "scoped" => CredentialConfig::ApiToken {
-                email: self.info.classic_token.email.clone(),
+                email: self.sim.info.classic_token.email.clone(),
                 token: Secret::new(self.mint("scoped", scopes).await),
                 site,
                 cloud_id: None,
@@ -156,7 +144,7 @@ impl World {
             },
             other => panic!("{other}"),
         };
-        Client::connect(cred, config(&self.info)).await.unwrap()
+        Client::connect(cred, config(&self.sim.info)).await.unwrap()
     }
 
     /// A page made for one destructive call, by the classic token.
@@ -560,12 +548,9 @@ async fn predictions_match_calls_for_every_credential_and_scope_set() {
     }
     // Seed 002 (a simulator switch): v1 endpoints refuse scoped tokens whatever they hold.
     world
-        .http
-        .put(format!("{}/behaviour", world.info.admin_url))
-        .json(&json!({"v1_refuses_scoped_tokens": true}))
-        .send()
-        .await
-        .unwrap();
+        .sim
+        .behaviour(json!({"v1_refuses_scoped_tokens": true}))
+        .await;
     let r = check(&world, "scoped", &full).await;
     let download = r
         .actions
@@ -574,12 +559,9 @@ async fn predictions_match_calls_for_every_credential_and_scope_set() {
         .unwrap();
     assert_eq!(download.status, Status::Unsupported, "{download:?}");
     world
-        .http
-        .put(format!("{}/behaviour", world.info.admin_url))
-        .json(&json!({"v1_refuses_scoped_tokens": false}))
-        .send()
-        .await
-        .unwrap();
+        .sim
+        .behaviour(json!({"v1_refuses_scoped_tokens": false}))
+        .await;
     // Classic scopes only: granular-only routes refuse, and the report says what to add.
     let classic_only = [
         "read:confluence-content.all",
@@ -616,9 +598,9 @@ fn matrix_covers_exactly_the_tool_actions() {
 }
 
 fn redact(world: &World, text: &str) -> String {
-    text.replace(&world.info.site_url, "{site}")
-        .replace(&world.info.gateway_url, "{gateway}")
-        .replace(&world.info.cloud_id, "{cloudId}")
+    text.replace(&world.sim.info.site_url, "{site}")
+        .replace(&world.sim.info.gateway_url, "{gateway}")
+        .replace(&world.sim.info.cloud_id, "{cloudId}")
 }
 
 /// The report people and scripts read, pinned: review wording changes here.
@@ -626,7 +608,7 @@ fn redact(world: &World, text: &str) -> String {
 async fn golden_reports() {
     let world = World::start().await;
     let options = Options {
-        site: Some(SiteUrl::parse(&world.info.site_url).unwrap()),
+        site: Some(SiteUrl::parse(&world.sim.info.site_url).unwrap()),
         ..Options::default()
     };
     let read_only = world.client("scoped", &all_scopes(true)).await;

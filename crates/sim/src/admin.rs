@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use crate::config::{Behaviour, Faults, RateLimit};
 use crate::http::{Req, Resp, json_resp};
-use crate::model::{Client, Perm, State, Token, TokenKind, User, iso};
 use crate::scopes::best_match;
-use crate::server::Shared;
+use crate::state::Shared;
+use crate::state::{Client, Perm, State, Token, TokenKind, User, iso};
 
 /// An admin error: status and message, rendered as `{"error": message}`.
 struct AdminErr(u16, String);
@@ -310,7 +310,7 @@ fn upsert_user(st: &mut State, req: &Req) -> Result<Value, AdminErr> {
     for g in &u.groups {
         if !st.groups.iter().any(|x| &x.name == g) {
             let id = st.new_id();
-            st.groups.push(crate::model::Group {
+            st.groups.push(crate::state::Group {
                 id,
                 name: g.clone(),
             });

@@ -1,7 +1,8 @@
-//! The site and gateway pipeline: route, authenticate, apply today's gateway quirks, check
-//! scopes, then run the handler.
+//! The site and gateway pipeline: rate limit, authenticate, apply today's gateway quirks, check
+//! scopes, then run the handler the router matched (this module names none).
 //!
 //! Order (each step documented in docs/simulator.md):
+//! 0. the burst rate limit → 429 ([`rate_limited`]);
 //! 1. unknown path → 404 naming method and path (before authentication);
 //! 2. gateway: wrong cloudId → 404;
 //! 3. authentication → 401 (or, for an expired OAuth token with the quirk on, 404 on v2 / 403 on v1);
@@ -19,113 +20,121 @@ use std::collections::BTreeSet;
 
 use base64::Engine as _;
 use serde_json::json;
+use sha2::Digest as _;
 
-use crate::http::{ApiErr, ApiResult, Face, Req, Resp, json_resp, set_header, v1_error, v2_error};
-use crate::model::{State, TokenKind};
-use crate::scopes::{OpRow, best_match};
-use crate::server::{Shared, Urls};
-
-pub(crate) type Handler = fn(&mut Ctx, &mut State) -> ApiResult;
+use crate::content::Actor;
+use crate::handler::{Ctx, Handler};
+use crate::http::{ApiErr, Face, Req, Resp, json_resp, set_header, v1_error, v2_error};
+use crate::scopes::OpRow;
+use crate::state::{Shared, State, TokenKind, Window, iso};
 
 /// Who is calling.
 #[derive(Clone, Debug)]
-pub(crate) struct Caller {
+struct Caller {
     /// None: anonymous (site only).
-    pub user: Option<String>,
-    pub kind: Option<TokenKind>,
+    user: Option<String>,
+    kind: Option<TokenKind>,
     /// Scoped and OAuth credentials: what they were granted. None: unrestricted.
-    pub scopes: Option<BTreeSet<String>>,
+    scopes: Option<BTreeSet<String>>,
 }
 
-/// A handler's view of the request.
-pub(crate) struct Ctx<'a> {
-    pub req: &'a Req,
-    pub params: Vec<(String, String)>,
-    pub caller: Caller,
-    pub urls: &'a Urls,
-    /// `Some(satisfied)` while a scope check waits for existence/permission checks.
-    deferred: Option<bool>,
-}
-
-impl Ctx<'_> {
-    pub fn p(&self, name: &str) -> &str {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    pub fn user(&self) -> Option<&str> {
-        self.caller.user.as_deref()
-    }
-
-    /// Runs a deferred scope check (with `scope_check_first` off, after lookups and permission
-    /// checks, before body validation and mutation).
-    pub fn checkpoint(&mut self) -> Result<(), ApiErr> {
-        match self.deferred.take() {
-            Some(false) => Err(ApiErr::ScopeMismatch),
-            _ => Ok(()),
-        }
-    }
-
-    /// The base the caller used: `{site}` or `{gateway}/ex/confluence/{cloudId}`.
-    pub fn face_base(&self) -> String {
-        match self.req.face {
-            Face::Gateway => format!("{}{}", self.urls.gateway, self.req.prefix),
-            _ => self.urls.site.clone(),
-        }
-    }
-
-    pub fn site(&self) -> &str {
-        &self.urls.site
-    }
-}
-
-/// Endpoints outside the scope table that still need a decision.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Special {
+/// Endpoints outside the scope table that still need a decision (the router's `SPECIALS`).
+#[derive(Clone, Copy)]
+pub(crate) enum Special {
     /// Not in any spec; seed 000: every scoped/OAuth credential gets the scope 401.
     DatabaseRows,
     /// The UI download servlet; seed 002.
-    DownloadServlet,
+    DownloadServlet(Handler),
     /// Where the v1 download operation redirects; checked like that operation.
-    Media,
+    Media(Handler),
     TenantInfo,
 }
 
-const SPECIALS: &[(&str, &str, Special)] = &[
-    (
-        "GET",
-        "/wiki/api/v2/databases/{id}/entries",
-        Special::DatabaseRows,
-    ),
-    (
-        "GET",
-        "/wiki/api/v2/databases/{id}/content",
-        Special::DatabaseRows,
-    ),
-    (
-        "GET",
-        "/wiki/api/v2/databases/{id}/children",
-        Special::DatabaseRows,
-    ),
-    (
-        "GET",
-        "/wiki/api/v2/databases/{id}/export",
-        Special::DatabaseRows,
-    ),
-    (
-        "GET",
-        "/wiki/download/attachments/{pageId}/{filename}",
-        Special::DownloadServlet,
-    ),
-    (
-        "GET",
-        "/wiki/sim/media/{attachmentId}/{filename}",
-        Special::Media,
-    ),
-    ("GET", "/_edge/tenant_info", Special::TenantInfo),
-];
+/// What the router found for a path: a special endpoint, an implemented route, each with the
+/// path's `{name}` segments.
+pub(crate) struct Matched {
+    pub special: Option<(Special, Params)>,
+    pub route: Option<(Handler, Params)>,
+}
+
+type Params = Vec<(String, String)>;
+
+/// Step 0: the rate limit of `RateLimit` (per credential), then `answer`; the answer carries the
+/// `X-RateLimit-*` headers.
+pub(crate) fn rate_limited(
+    st: &mut State,
+    req: &Req,
+    answer: impl FnOnce(&mut State) -> Resp,
+) -> Resp {
+    match rate_limit(st, req) {
+        Err(r) => *r,
+        Ok(headers) => {
+            let mut r = answer(st);
+            for (k, v) in headers {
+                set_header(&mut r, k, &v);
+            }
+            r
+        }
+    }
+}
+
+/// The per-credential burst limit. Keyed by a digest of the Authorization header, so the key
+/// itself never holds a secret.
+fn rate_limit(
+    st: &mut State,
+    req: &Req,
+) -> std::result::Result<Vec<(&'static str, String)>, Box<Resp>> {
+    let limit = st.rate.limit;
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let key = match req.header("authorization") {
+        Some(a) => format!("{:x}", sha2::Sha256::digest(a.as_bytes())),
+        None => "anonymous".to_string(),
+    };
+    let window_ms = st.rate.window_secs.max(1) as i64 * 1000;
+    let now = st.now_ms();
+    let w = st.windows.entry(key).or_insert(Window {
+        start_ms: now,
+        count: 0,
+    });
+    if now - w.start_ms >= window_ms {
+        w.start_ms = now;
+        w.count = 0;
+    }
+    let reset_ms = w.start_ms + window_ms;
+    if w.count >= limit {
+        let retry = ((reset_ms - now) as f64 / 1000.0).ceil().max(1.0) as u64;
+        st.stats.rate_limited += 1;
+        let reason = st
+            .rate
+            .reason
+            .clone()
+            .unwrap_or_else(|| "burst-rate-limit".into());
+        let mut r = json_resp(
+            429,
+            &json!({"message": "Rate limit exceeded.", "code": 429}),
+        );
+        set_header(&mut r, "retry-after", &retry.to_string());
+        set_header(&mut r, "x-ratelimit-limit", &limit.to_string());
+        set_header(&mut r, "x-ratelimit-remaining", "0");
+        set_header(&mut r, "x-ratelimit-reset", &iso(now + retry as i64 * 1000));
+        set_header(&mut r, "x-ratelimit-nearlimit", "true");
+        set_header(&mut r, "ratelimit-reason", &reason);
+        return Err(Box::new(r));
+    }
+    w.count += 1;
+    let remaining = limit - w.count;
+    let mut headers = vec![
+        ("x-ratelimit-limit", limit.to_string()),
+        ("x-ratelimit-remaining", remaining.to_string()),
+        ("x-ratelimit-reset", iso(reset_ms)),
+    ];
+    if (remaining as u64) * 5 < limit as u64 {
+        headers.push(("x-ratelimit-nearlimit", "true".to_string()));
+    }
+    Ok(headers)
+}
 
 /// A path of the v1 download operation, for borrowing its scope requirement.
 const DOWNLOAD_PROBE: &str = "/wiki/rest/api/content/0/child/attachment/att0/download";
@@ -260,12 +269,10 @@ fn authenticate(st: &State, req: &Req) -> Result<Caller, AuthFail> {
     }
 }
 
-pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
+/// Answers a site or gateway request the router matched, from step 2 on (see the top).
+pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req, matched: Matched) -> Resp {
     let method = req.method.as_str();
     if req.face == Face::Gateway {
-        if req.path == "/oauth/token/accessible-resources" && req.prefix.is_empty() {
-            return crate::identity::accessible_resources(shared, st, req);
-        }
         if req.prefix.is_empty() {
             return gateway_404(method, &req.path);
         }
@@ -273,21 +280,7 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
             return gateway_404(method, &format!("{}{}", req.prefix, req.path));
         }
     }
-    let special = best_match(
-        SPECIALS
-            .iter()
-            .filter(|s| s.0 == method)
-            .map(|s| (s.1, s.2)),
-        &req.path,
-    );
-    let route = best_match(
-        crate::v2::ROUTES
-            .iter()
-            .chain(crate::v1::ROUTES.iter())
-            .filter(|r| r.0 == method)
-            .map(|r| (r.1, r.2)),
-        &req.path,
-    );
+    let Matched { special, route } = matched;
     let op = shared.scopes.find(method, &req.path);
     if special.is_none() && route.is_none() && op.is_none() {
         let face = req.face.name();
@@ -304,7 +297,7 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
         Some((k, p)) => (Some(k), p),
         None => (None, Vec::new()),
     };
-    if special == Some(Special::TenantInfo) && req.face == Face::Site {
+    if matches!(special, Some(Special::TenantInfo)) && req.face == Face::Site {
         return json_resp(200, &json!({"cloudId": st.cloud_id}));
     }
 
@@ -343,7 +336,7 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
                     Some("Database entries are not readable through the REST API."),
                 );
             }
-            Special::DownloadServlet => {
+            Special::DownloadServlet(_) => {
                 if scoped && req.face == Face::Gateway {
                     if st.behaviour.download_servlet_refuses_scoped {
                         return crate::http::scope_mismatch();
@@ -351,7 +344,7 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
                     op = shared.scopes.find("GET", DOWNLOAD_PROBE);
                 }
             }
-            Special::Media => {
+            Special::Media(_) => {
                 op = shared.scopes.find("GET", DOWNLOAD_PROBE);
             }
             Special::TenantInfo => {}
@@ -394,8 +387,7 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
     }
 
     let handler: Handler = match (special, route) {
-        (Some(Special::DownloadServlet), _) => crate::v1::download_servlet,
-        (Some(Special::Media), _) => crate::v1::media,
+        (Some(Special::DownloadServlet(h) | Special::Media(h)), _) => h,
         (_, Some((h, p))) => {
             params = p;
             h
@@ -418,9 +410,8 @@ pub(crate) fn handle(shared: &Shared, st: &mut State, req: &Req) -> Resp {
     let mut ctx = Ctx {
         req,
         params,
-        caller,
+        actor: Actor::new(caller.user, deferred),
         urls: &shared.urls,
-        deferred,
     };
     let result = handler(&mut ctx, st);
     // A handler that never reached its checkpoint still may not answer a token without scope,

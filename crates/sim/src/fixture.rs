@@ -329,9 +329,9 @@ const STATUSES: [&str; 4] = ["current", "draft", "archived", "trashed"];
 
 impl Fixture {
     /// Parses a fixture file (`conflux sim --fixture FILE`) and validates it.
-    pub fn from_json(text: &str) -> Result<Fixture, crate::SimError> {
+    pub fn from_json(text: &str) -> Result<Fixture, crate::error::SimError> {
         let fixture: Fixture =
-            serde_json::from_str(text).map_err(|e| crate::SimError::FixtureJson {
+            serde_json::from_str(text).map_err(|e| crate::error::SimError::FixtureJson {
                 line: e.line(),
                 column: e.column(),
                 message: e.to_string(),
@@ -342,7 +342,7 @@ impl Fixture {
 
     /// Reports every dangling reference, duplicate id and unknown enum value, so a broken fixture
     /// fails at start rather than as a puzzling 404 in some test.
-    pub fn validate(&self) -> Result<(), crate::SimError> {
+    pub fn validate(&self) -> Result<(), crate::error::SimError> {
         use std::collections::{HashMap, HashSet};
         let mut problems = Vec::new();
         let dup = |kind: &str, seen: &mut HashSet<String>, id: &str, problems: &mut Vec<String>| {
@@ -641,7 +641,7 @@ impl Fixture {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(crate::SimError::InvalidFixture { problems })
+            Err(crate::error::SimError::InvalidFixture { problems })
         }
     }
 }

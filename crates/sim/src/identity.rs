@@ -10,9 +10,9 @@ use sha2::Digest as _;
 use crate::http::{
     Face, Req, Resp, encode_query, html, json_resp, parse_query, redirect, set_header,
 };
-use crate::model::{Code, Consent, Grant, Refresh, State, Token, TokenKind};
 use crate::render::escape;
-use crate::server::Shared;
+use crate::state::Shared;
+use crate::state::{Code, Consent, Grant, Refresh, State, Token, TokenKind};
 
 /// Scopes an authorize request may ask for besides the table's.
 const EXTRA_SCOPES: [&str; 3] = ["offline_access", "read:me", "read:account"];

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::api::Ctx;
+use crate::handler::Ctx;
 use crate::http::{ApiErr, ApiResult, decode_cursor, encode_cursor, encode_query, err, ok};
-use crate::model::{Content, Kind, State, id_order, iso};
 use crate::render;
+use crate::state::{Content, Kind, State, id_order, iso};
 
 /// One searchable object, flattened for the CQL evaluator.
 struct Doc {
@@ -247,8 +247,18 @@ fn friendly(now: i64, then: i64) -> String {
     }
 }
 
-/// `GET /wiki/rest/api/search` (`content_only` false) and `/content/search` (true).
-pub(crate) fn search(ctx: &mut Ctx, st: &mut State, content_only: bool) -> ApiResult {
+/// `GET /wiki/rest/api/search`: content, attachments, spaces and users.
+pub(crate) fn search_all(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    search(ctx, st, false)
+}
+
+/// `GET /wiki/rest/api/content/search`: content only.
+pub(crate) fn content_search(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    search(ctx, st, true)
+}
+
+/// Both searches: `content_only` for `/content/search`.
+fn search(ctx: &mut Ctx, st: &mut State, content_only: bool) -> ApiResult {
     let started = std::time::Instant::now();
     let Some(cql) = ctx
         .req

@@ -1,7 +1,8 @@
-//! Listeners, the per-request pipeline (faults, rate limit, face dispatch) and the handle.
+//! Listeners, what every request goes through (injected faults, the body limit, counters and
+//! the request log) around the router, and the handle.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,81 +17,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Faults, SimConfig};
+use crate::error::{Result, SimError};
 use crate::http::{Face, Req, Resp, json_resp, parse_query, set_header};
-use crate::model::{RECENT_REQUESTS, RequestRecord, State, iso};
-use crate::scopes::ScopeTable;
-use crate::{
-    Account, BasicCredential, OAuthClientInfo, Result, ScopedToken, ScopedTokens, SimError, SimInfo,
-};
+use crate::info::{Account, SimInfo};
+use crate::state::{RECENT_REQUESTS, RequestRecord, Shared, State, Urls};
 
 /// Largest request body accepted (attachments included).
 const MAX_BODY: usize = 64 * 1024 * 1024;
-
-/// The reported base URLs (no trailing slash).
-#[derive(Clone, Debug)]
-pub(crate) struct Urls {
-    pub site: String,
-    pub gateway: String,
-    pub identity: String,
-    pub admin: String,
-}
-
-pub(crate) struct Shared {
-    state: Mutex<State>,
-    pub scopes: ScopeTable,
-    pub urls: Urls,
-}
-
-impl Shared {
-    /// The state lock. A poisoned lock is still used: every write validates before mutating,
-    /// so a panic elsewhere cannot have left half an update behind.
-    pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn info(&self) -> SimInfo {
-        let st = self.lock();
-        let d = &st.demo;
-        SimInfo {
-            site_url: self.urls.site.clone(),
-            gateway_url: self.urls.gateway.clone(),
-            identity_url: self.urls.identity.clone(),
-            admin_url: self.urls.admin.clone(),
-            cloud_id: st.cloud_id.clone(),
-            classic_token: BasicCredential {
-                email: d.email.clone(),
-                token: d.classic.clone(),
-            },
-            scoped_tokens: ScopedTokens {
-                full: ScopedToken {
-                    email: d.email.clone(),
-                    token: d.scoped_full.clone(),
-                    scopes: d.full_scopes.clone(),
-                },
-                read_only: ScopedToken {
-                    email: d.email.clone(),
-                    token: d.scoped_read.clone(),
-                    scopes: d.read_scopes.clone(),
-                },
-            },
-            oauth_client: OAuthClientInfo {
-                client_id: d.client_id.clone(),
-                client_secret: d.client_secret.clone(),
-                redirect_uris: d.redirect_uris.clone(),
-            },
-            accounts: st
-                .sign_in_accounts()
-                .into_iter()
-                .map(|(u, member)| Account {
-                    account_id: u.account_id.clone(),
-                    email: u.email.clone(),
-                    display_name: u.display_name.clone(),
-                    member,
-                })
-                .collect(),
-        }
-    }
-}
 
 /// A running simulator. Dropping it stops the listeners.
 pub struct SimHandle {
@@ -214,13 +147,7 @@ pub async fn spawn(config: SimConfig) -> Result<SimHandle> {
         identity: base_url(&identity, &config.public_urls.identity, "identity")?,
         admin: base_url(&admin, &config.public_urls.admin, "admin")?,
     };
-    let scopes = ScopeTable::load();
-    let state = State::new(&config, &scopes);
-    let shared = Arc::new(Shared {
-        state: Mutex::new(state),
-        scopes,
-        urls,
-    });
+    let shared = Arc::new(Shared::new(&config, urls));
     let info = shared.info();
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -425,23 +352,7 @@ async fn handle(
         headers: parts.headers,
         body,
     };
-    let resp = match face {
-        Face::Admin => crate::admin::handle(&shared, &req),
-        Face::Identity => crate::identity::handle(&shared, &req),
-        Face::Site | Face::Gateway => {
-            let mut st = shared.lock();
-            match rate_limit(&mut st, &req) {
-                Err(r) => *r,
-                Ok(headers) => {
-                    let mut r = crate::api::handle(&shared, &mut st, &req);
-                    for (k, v) in headers {
-                        set_header(&mut r, k, &v);
-                    }
-                    r
-                }
-            }
-        }
-    };
+    let resp = crate::router::answer(&shared, &req);
     let status = resp.status().as_u16();
     if face != Face::Admin {
         let mut st = shared.lock();
@@ -473,63 +384,4 @@ fn record(st: &mut State, at_ms: i64, method: &str, path: &str, resp: &Resp) {
         status: resp.status().as_u16(),
         retry_after,
     });
-}
-
-/// The per-credential burst limit. Keyed by a digest of the Authorization header, so the key
-/// itself never holds a secret.
-fn rate_limit(
-    st: &mut State,
-    req: &Req,
-) -> std::result::Result<Vec<(&'static str, String)>, Box<Resp>> {
-    let limit = st.rate.limit;
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    use sha2::Digest as _;
-    let key = match req.header("authorization") {
-        Some(a) => format!("{:x}", sha2::Sha256::digest(a.as_bytes())),
-        None => "anonymous".to_string(),
-    };
-    let window_ms = st.rate.window_secs.max(1) as i64 * 1000;
-    let now = st.now_ms();
-    let w = st.windows.entry(key).or_insert(crate::model::Window {
-        start_ms: now,
-        count: 0,
-    });
-    if now - w.start_ms >= window_ms {
-        w.start_ms = now;
-        w.count = 0;
-    }
-    let reset_ms = w.start_ms + window_ms;
-    if w.count >= limit {
-        let retry = ((reset_ms - now) as f64 / 1000.0).ceil().max(1.0) as u64;
-        st.stats.rate_limited += 1;
-        let reason = st
-            .rate
-            .reason
-            .clone()
-            .unwrap_or_else(|| "burst-rate-limit".into());
-        let mut r = json_resp(
-            429,
-            &json!({"message": "Rate limit exceeded.", "code": 429}),
-        );
-        set_header(&mut r, "retry-after", &retry.to_string());
-        set_header(&mut r, "x-ratelimit-limit", &limit.to_string());
-        set_header(&mut r, "x-ratelimit-remaining", "0");
-        set_header(&mut r, "x-ratelimit-reset", &iso(now + retry as i64 * 1000));
-        set_header(&mut r, "x-ratelimit-nearlimit", "true");
-        set_header(&mut r, "ratelimit-reason", &reason);
-        return Err(Box::new(r));
-    }
-    w.count += 1;
-    let remaining = limit - w.count;
-    let mut headers = vec![
-        ("x-ratelimit-limit", limit.to_string()),
-        ("x-ratelimit-remaining", remaining.to_string()),
-        ("x-ratelimit-reset", iso(reset_ms)),
-    ];
-    if (remaining as u64) * 5 < limit as u64 {
-        headers.push(("x-ratelimit-nearlimit", "true".to_string()));
-    }
-    Ok(headers)
 }

@@ -1,74 +1,20 @@
 //! v1 (`/wiki/rest/api/...`) handlers, the download servlet and the binary target of the v1
 //! download operation.
+//!
+//! A handler reads its request shape, calls the content service (`content`) and writes the
+//! answer in its own shape; the rules live in the service.
 
 use serde_json::{Value, json};
 
-use crate::api::{Ctx, Handler};
+use crate::content::{self, NewContent, Revision, Upload};
+use crate::handler::Ctx;
 use crate::http::{
     ApiErr, ApiResult, bytes_resp, empty, err, json_body, not_found, ok, redirect, set_header,
     v1_page,
 };
-use crate::model::{Attachment, Content, Kind, State, Version, View, id_order, iso};
+use crate::links::{SEGMENT, download_link, webui};
 use crate::render;
-use crate::v2::{check_parent, lookup_for, title_taken, trash_or_purge, version_conflict, webui};
-
-pub(crate) const ROUTES: &[(&str, &str, Handler)] = &[
-    ("GET", "/wiki/rest/api/content", list_content),
-    ("POST", "/wiki/rest/api/content", create_content),
-    ("GET", "/wiki/rest/api/content/search", content_search),
-    ("GET", "/wiki/rest/api/content/{id}", get_content),
-    ("PUT", "/wiki/rest/api/content/{id}", update_content),
-    ("DELETE", "/wiki/rest/api/content/{id}", delete_content),
-    (
-        "GET",
-        "/wiki/rest/api/content/{id}/child/{type}",
-        children_of_type,
-    ),
-    (
-        "GET",
-        "/wiki/rest/api/content/{id}/child/attachment",
-        list_attachments,
-    ),
-    (
-        "POST",
-        "/wiki/rest/api/content/{id}/child/attachment",
-        upload_attachments,
-    ),
-    (
-        "GET",
-        "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download",
-        download_attachment,
-    ),
-    (
-        "GET",
-        "/wiki/rest/api/content/{id}/descendant/{type}",
-        descendants_of_type,
-    ),
-    ("GET", "/wiki/rest/api/content/{id}/label", get_labels),
-    ("POST", "/wiki/rest/api/content/{id}/label", add_labels),
-    (
-        "DELETE",
-        "/wiki/rest/api/content/{id}/label",
-        remove_label_by_query,
-    ),
-    (
-        "DELETE",
-        "/wiki/rest/api/content/{id}/label/{label}",
-        remove_label,
-    ),
-    ("GET", "/wiki/rest/api/search", search),
-    ("GET", "/wiki/rest/api/user/current", current_user),
-    ("GET", "/wiki/rest/api/user", get_user),
-    ("GET", "/wiki/rest/api/group", list_groups),
-    ("GET", "/wiki/rest/api/group/member", group_members),
-    (
-        "GET",
-        "/wiki/rest/api/group/{groupId}/membersByGroupId",
-        group_members_by_id,
-    ),
-    ("GET", "/wiki/rest/api/space", list_spaces),
-    ("GET", "/wiki/rest/api/space/{spaceKey}", get_space),
-];
+use crate::state::{Attachment, Content, Kind, State, Version, View, id_order, iso};
 
 // ---------- JSON shapes ----------
 
@@ -195,7 +141,7 @@ pub(crate) fn attachment_v1(ctx: &Ctx, st: &State, a: &Attachment) -> Value {
         "space": page.map(|p| space_v1(st, &p.space_id)).unwrap_or(json!({})),
         "_links": {
             "webui": format!("/pages/viewpageattachments.action?pageId={}&preview={}", a.page_id, a.id),
-            "download": crate::v2::download_link(a).replace("&api=v2", ""),
+            "download": download_link(a).replace("&api=v2", ""),
             "self": format!("{}/wiki/rest/api/content/{}", ctx.site(), a.id),
         },
     })
@@ -231,7 +177,7 @@ fn readable<'s>(
     }
 }
 
-fn list_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn list_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     ctx.checkpoint()?;
     let ty = ctx.req.q("type").unwrap_or("page");
     if ty != "page" && ty != "blogpost" {
@@ -259,7 +205,7 @@ fn list_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
 
-fn get_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let statuses = ctx.req.q_list("status");
     let any = statuses
@@ -300,7 +246,7 @@ fn storage_of(body: &Value) -> Result<Option<String>, ApiErr> {
     )
 }
 
-fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let body = json_body(ctx.req)?;
     let key = body
         .get("space")
@@ -340,53 +286,38 @@ fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .and_then(|a| a.last())
         .and_then(|a| crate::http::id_field(a, "id").ok().flatten());
     if let Some(p) = &parent {
-        check_parent(ctx, st, p, &space_id)?;
+        content::check_parent(&ctx.actor, st, p, &space_id)?;
     }
     let parent = parent.or_else(|| st.space(&space_id).and_then(|s| s.homepage_id.clone()));
-    if title_taken(st, &space_id, &title, None) {
+    if content::title_taken(st, &space_id, &title, None) {
         return err(
             400,
             "A page with this title already exists: A page already exists with the same TITLE in this space".to_string(),
         );
     }
-    let user = ctx.user().unwrap_or_default().to_string();
-    let now = st.now_ms();
-    let id = st.new_id();
-    let position = st.children(parent.as_deref().unwrap_or("")).len() as i64;
-    let c = Content {
-        id: id.clone(),
-        kind: Kind::Page,
-        space_id,
-        status: "current".into(),
-        parent_id: parent,
-        page_id: None,
-        author: user.clone(),
-        created_ms: now,
-        versions: vec![Version {
-            number: 1,
+    let c = content::create(
+        &ctx.actor,
+        st,
+        NewContent {
+            kind: Kind::Page,
+            space_id,
+            status: "current".into(),
+            parent_id: parent,
+            page_id: None,
             title,
             body: storage,
-            message: String::new(),
-            author: user,
-            created_ms: now,
-            minor_edit: false,
-        }],
-        labels: vec![],
-        inline: None,
-        read_restrictions: vec![],
-        position,
-    };
-    let j = content_v1(ctx, st, &c, &["body.storage".to_string()]);
-    st.content.insert(id, c);
-    Ok(ok(j))
+        },
+    );
+    Ok(ok(content_v1(ctx, st, &c, &["body.storage".to_string()])))
 }
 
-fn update_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn update_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    let c = lookup_for(ctx, st, &id, &[Kind::Page], "write")?;
-    let (current, space_id, old_body) = (
+    let c = content::lookup_for(&mut ctx.actor, st, &id, &[Kind::Page], "write")?;
+    let (current, space_id, old_status, old_body) = (
         c.version_number(),
         c.space_id.clone(),
+        c.status.clone(),
         c.current().body.clone(),
     );
     let body = json_body(ctx.req)?;
@@ -400,10 +331,10 @@ fn update_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         ))?;
     let title = crate::http::str_field(&body, "title")?.to_string();
     let storage = storage_of(&body)?.unwrap_or(old_body);
-    if let Some(msg) = version_conflict(current, given) {
+    if let Some(msg) = content::version_conflict(current, given) {
         return err(409, msg);
     }
-    if title_taken(st, &space_id, &title, Some(&id)) {
+    if content::title_taken(st, &space_id, &title, Some(&id)) {
         return err(400, "A page with this title already exists in this space.");
     }
     let message = body
@@ -412,63 +343,46 @@ fn update_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    let user = ctx.user().unwrap_or_default().to_string();
-    let now = st.now_ms();
-    let Some(c) = st.content.get_mut(&id) else {
-        return not_found();
-    };
-    c.versions.push(Version {
-        number: current + 1,
-        title,
-        body: storage,
-        message,
-        author: user,
-        created_ms: now,
-        minor_edit: false,
-    });
-    if c.status == "trashed" {
-        c.status = "current".into();
-    }
-    let c = c.clone();
+    let c = content::revise(
+        &ctx.actor,
+        st,
+        &id,
+        Revision {
+            title,
+            body: storage,
+            message,
+            minor_edit: false,
+            // An update restores a trashed page.
+            status: (old_status == "trashed").then(|| "current".to_string()),
+            parent_id: None,
+        },
+    )?;
     Ok(ok(content_v1(ctx, st, &c, &["body.storage".to_string()])))
 }
 
-fn delete_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn delete_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    const KINDS: &[Kind] = &[Kind::Page, Kind::Folder, Kind::Database];
     let id = ctx.p("id").to_string();
-    // v1 purges with `status=trashed`; v2's handler reads `purge=true`.
+    // v1 purges with `status=trashed`; v2 reads `purge=true`.
     let purge = ctx.req.q("status") == Some("trashed");
     let is_trashed = st.content.get(&id).is_some_and(|c| c.status == "trashed");
     if purge != is_trashed {
-        let c = lookup_for(
-            ctx,
-            st,
-            &id,
-            &[Kind::Page, Kind::Folder, Kind::Database],
-            "delete",
-        )?;
-        let _ = c;
+        content::lookup_for(&mut ctx.actor, st, &id, KINDS, "delete")?;
         if purge {
             return err(400, "Only trashed content can be purged (status=trashed).");
         }
     }
     if purge {
-        let _ = lookup_for(
-            ctx,
-            st,
-            &id,
-            &[Kind::Page, Kind::Folder, Kind::Database],
-            "delete",
-        )?;
-        st.content.remove(&id);
-        st.attachments.retain(|_, a| a.page_id != id);
-        st.content
-            .retain(|_, x| x.page_id.as_deref() != Some(id.as_str()));
-        return Ok(empty(204));
+        content::lookup_for(&mut ctx.actor, st, &id, KINDS, "delete")?;
+        content::remove(st, &id);
+    } else {
+        let purge = ctx.req.q_bool("purge");
+        content::delete(&mut ctx.actor, st, &id, KINDS, purge)?;
     }
-    trash_or_purge(ctx, st, &id, &[Kind::Page, Kind::Folder, Kind::Database])
+    Ok(empty(204))
 }
 
-fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let ty = ctx.p("type").to_string();
     readable(ctx, st, &id, false)?;
@@ -481,17 +395,10 @@ fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             .filter(|c| st.visible(ctx.user(), &c.id).is_some())
             .map(|c| content_v1(ctx, st, c, &ex))
             .collect(),
-        "comment" => {
-            let mut cs: Vec<&Content> = st
-                .content
-                .values()
-                .filter(|c| c.page_id.as_deref() == Some(id.as_str()) && c.status == "current")
-                .collect();
-            cs.sort_by(|a, b| id_order(&a.id, &b.id));
-            cs.into_iter()
-                .map(|c| content_v1(ctx, st, c, &ex))
-                .collect()
-        }
+        "comment" => content::comments_on(st, &[id.as_str()])
+            .into_iter()
+            .map(|c| content_v1(ctx, st, c, &ex))
+            .collect(),
         "attachment" => return list_attachments(ctx, st),
         other => {
             return err(
@@ -503,7 +410,7 @@ fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
 
-fn descendants_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn descendants_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let ty = ctx.p("type").to_string();
     readable(ctx, st, &id, false)?;
@@ -531,16 +438,8 @@ fn descendants_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         "comment" => {
             let mut pages: Vec<&str> = tree.iter().map(|c| c.id.as_str()).collect();
             pages.push(&id);
-            let mut cs: Vec<&Content> = st
-                .content
-                .values()
-                .filter(|c| {
-                    c.page_id.as_deref().is_some_and(|p| pages.contains(&p))
-                        && c.status == "current"
-                })
-                .collect();
-            cs.sort_by(|a, b| id_order(&a.id, &b.id));
-            cs.into_iter()
+            content::comments_on(st, &pages)
+                .into_iter()
                 .map(|c| content_v1(ctx, st, c, &ex))
                 .collect()
         }
@@ -563,30 +462,15 @@ fn descendants_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 // ---------- attachments ----------
 
-fn list_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn list_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     readable(ctx, st, &id, false)?;
-    let filename = ctx.req.q("filename");
-    let media = ctx.req.q("mediaType");
-    let mut atts: Vec<&Attachment> = st
-        .attachments
-        .values()
-        .filter(|a| a.page_id == id && a.status == "current")
-        .filter(|a| filename.is_none_or(|f| a.title == f))
-        .filter(|a| media.is_none_or(|m| a.media_type == m))
-        .collect();
-    atts.sort_by(|a, b| id_order(&a.id, &b.id));
+    let atts = content::attachments_of(st, &id, ctx.req.q("filename"), ctx.req.q("mediaType"));
     let items = atts
         .into_iter()
         .map(|a| attachment_v1(ctx, st, a))
         .collect();
     v1_page(ctx.req, ctx.site(), items, json!({}))
-}
-
-struct Upload {
-    filename: String,
-    media_type: String,
-    bytes: Vec<u8>,
 }
 
 fn parse_multipart(ctx: &Ctx) -> Result<(Vec<Upload>, Option<String>), ApiErr> {
@@ -631,7 +515,7 @@ fn parse_multipart(ctx: &Ctx) -> Result<(Vec<Upload>, Option<String>), ApiErr> {
     })
 }
 
-fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     if !ctx
         .req
         .header("x-atlassian-token")
@@ -643,7 +527,7 @@ fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         );
     }
     let id = ctx.p("id").to_string();
-    let page = lookup_for(ctx, st, &id, &[Kind::Page], "attach")?;
+    let page = content::lookup_for(&mut ctx.actor, st, &id, &[Kind::Page], "attach")?;
     if page.status != "current" {
         return not_found();
     }
@@ -651,47 +535,10 @@ fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     if files.is_empty() {
         return err(400, "No part named 'file' in the multipart body.");
     }
-    for f in &files {
-        if st
-            .attachments
-            .values()
-            .any(|a| a.page_id == id && a.title == f.filename && a.status == "current")
-        {
-            return err(
-                400,
-                format!(
-                    "Cannot add a new attachment with same file name as an existing attachment: {}",
-                    f.filename
-                ),
-            );
-        }
-    }
-    let user = ctx.user().unwrap_or_default().to_string();
-    let now = st.now_ms();
-    let mut out = Vec::new();
-    for f in files {
-        let n = st.new_id();
-        let att_id = format!("att{n}");
-        let file_id = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng))
-            .into_uuid()
-            .to_string();
-        let a = Attachment {
-            id: att_id.clone(),
-            page_id: id.clone(),
-            title: f.filename,
-            media_type: f.media_type,
-            comment: comment.clone().unwrap_or_default(),
-            bytes: f.bytes,
-            version: 1,
-            author: user.clone(),
-            created_ms: now,
-            modified_ms: now,
-            file_id,
-            status: "current".into(),
-        };
-        out.push(attachment_v1(ctx, st, &a));
-        st.attachments.insert(att_id, a);
-    }
+    let out: Vec<Value> = content::attach(&ctx.actor, st, &id, files, comment)?
+        .iter()
+        .map(|a| attachment_v1(ctx, st, a))
+        .collect();
     let size = out.len();
     Ok(ok(
         json!({"results": out, "start": 0, "limit": size, "size": size, "_links": {"base": format!("{}/wiki", ctx.site()), "context": "/wiki"}}),
@@ -700,7 +547,7 @@ fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 /// v1 "Get URI to download attachment": a 302 to a binary URL on the same face, which serves
 /// the bytes after the same credential and scope check.
-fn download_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn download_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let att = ctx.p("attachmentId").to_string();
     readable(ctx, st, &id, false)?;
@@ -711,7 +558,7 @@ fn download_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     else {
         return err(404, format!("No attachment {att} on content {id}."));
     };
-    let name = percent_encoding::utf8_percent_encode(&a.title, crate::v2::SEGMENT);
+    let name = percent_encoding::utf8_percent_encode(&a.title, SEGMENT);
     Ok(redirect(&format!(
         "{}/wiki/sim/media/{}/{name}?version={}",
         ctx.face_base(),
@@ -770,24 +617,16 @@ pub(crate) fn download_servlet(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 // ---------- labels ----------
 
-fn get_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let c = readable(ctx, st, &id, false)?;
     let items = c.labels.iter().map(|l| label_v1(st, l)).collect();
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
 
-fn valid_label(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && !name
-            .chars()
-            .any(|c| c.is_whitespace() || "!#&()*,.:;<>?@[]^".contains(c))
-}
-
-fn add_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn add_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    lookup_for(ctx, st, &id, &[Kind::Page], "write")?;
+    content::lookup_for(&mut ctx.actor, st, &id, &[Kind::Page], "write")?;
     let body: Value = serde_json::from_slice(&ctx.req.body)
         .map_err(|e| ApiErr::Status(400, format!("The request body is not valid JSON: {e}")))?;
     let items: Vec<Value> = match body {
@@ -804,7 +643,7 @@ fn add_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         if prefix != "global" && prefix != "my" && prefix != "team" {
             return err(400, format!("Invalid label prefix {prefix:?}."));
         }
-        if !valid_label(name) {
+        if !content::valid_label(name) {
             return err(
                 400,
                 format!("Invalid label name {name:?}: no spaces or punctuation."),
@@ -812,43 +651,23 @@ fn add_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         }
         names.push(name.to_lowercase());
     }
-    for n in &names {
-        st.label_id(n);
-    }
-    if let Some(c) = st.content.get_mut(&id) {
-        for n in names {
-            if !c.labels.contains(&n) {
-                c.labels.push(n);
-            }
-        }
-    }
-    let labels = st
-        .content
-        .get(&id)
-        .map(|c| c.labels.clone())
-        .unwrap_or_default();
+    let labels = content::add_labels(st, &id, names);
     let items = labels.iter().map(|l| label_v1(st, l)).collect();
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
 
 fn drop_label(ctx: &mut Ctx, st: &mut State, name: &str) -> ApiResult {
     let id = ctx.p("id").to_string();
-    let c = lookup_for(ctx, st, &id, &[Kind::Page], "write")?;
-    if !c.labels.iter().any(|l| l == name) {
-        return err(404, format!("Label {name:?} is not on content {id}."));
-    }
-    if let Some(c) = st.content.get_mut(&id) {
-        c.labels.retain(|l| l != name);
-    }
+    content::remove_label(&mut ctx.actor, st, &id, name)?;
     Ok(empty(204))
 }
 
-fn remove_label(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn remove_label(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let name = ctx.p("label").to_string();
     drop_label(ctx, st, &name)
 }
 
-fn remove_label_by_query(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn remove_label_by_query(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let Some(name) = ctx.req.q("name").map(String::from) else {
         return err(400, "The query parameter 'name' is required.");
     };
@@ -857,20 +676,12 @@ fn remove_label_by_query(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 // ---------- search, users, groups, spaces ----------
 
-fn search(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    crate::search::search(ctx, st, false)
-}
-
-fn content_search(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    crate::search::search(ctx, st, true)
-}
-
-fn current_user(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn current_user(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     ctx.checkpoint()?;
     Ok(ok(user_v1(st, ctx.user().unwrap_or(""))))
 }
 
-fn get_user(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_user(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let Some(id) = ctx.req.q("accountId").map(String::from) else {
         return err(400, "The query parameter 'accountId' is required.");
     };
@@ -881,7 +692,7 @@ fn get_user(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     Ok(ok(user_v1(st, &id)))
 }
 
-fn list_groups(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn list_groups(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     ctx.checkpoint()?;
     let mut groups = st.groups.clone();
     groups.sort_by(|a, b| a.name.cmp(&b.name));
@@ -892,7 +703,7 @@ fn list_groups(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
 
-fn group_members(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn group_members(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let Some(name) = ctx.req.q("name").map(String::from) else {
         return err(400, "The query parameter 'name' is required.");
     };
@@ -910,7 +721,7 @@ fn group_members(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 /// Members of a group by its id (the v1 call that is not deprecated).
-fn group_members_by_id(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn group_members_by_id(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("groupId").to_string();
     ctx.checkpoint()?;
     let Some(name) = st
@@ -930,7 +741,7 @@ fn group_members_by_id(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
 
-fn list_spaces(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn list_spaces(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     ctx.checkpoint()?;
     let keys = ctx.req.q_list("spaceKey");
     let mut spaces: Vec<_> = st
@@ -944,7 +755,7 @@ fn list_spaces(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     v1_page(ctx.req, ctx.site(), items, json!({}))
 }
 
-fn get_space(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_space(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let key = ctx.p("spaceKey").to_string();
     match st.space_by_key(&key) {
         Some(s) if st.can(ctx.user(), &s.id, "read") => {

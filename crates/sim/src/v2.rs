@@ -1,150 +1,21 @@
 //! v2 (`/wiki/api/v2/...`) handlers. Bodies follow the OpenAPI schemas (field names, types,
 //! `_links`); optional fields with no value are left out rather than sent as null.
+//!
+//! A handler reads its request shape, calls the content service (`content`) and writes the
+//! answer in its own shape; the rules live in the service.
 
 use serde_json::{Value, json};
 
-use crate::api::{Ctx, Handler};
+use crate::content::{self, NewContent, Revision};
+use crate::handler::Ctx;
 use crate::http::{
     ApiErr, ApiResult, empty, err, id_field, json_body, not_found, ok, str_field, v2_page,
 };
-use crate::model::{Attachment, Content, Inline, Kind, State, Version, View, id_order, iso};
+use crate::links::{download_link, webui};
 use crate::render;
-
-pub(crate) const ROUTES: &[(&str, &str, Handler)] = &[
-    ("GET", "/wiki/api/v2/spaces", list_spaces),
-    ("GET", "/wiki/api/v2/spaces/{id}", get_space),
-    ("GET", "/wiki/api/v2/spaces/{id}/pages", space_pages),
-    (
-        "GET",
-        "/wiki/api/v2/spaces/{id}/permissions",
-        space_permissions,
-    ),
-    ("GET", "/wiki/api/v2/pages", list_pages),
-    ("POST", "/wiki/api/v2/pages", create_page),
-    ("GET", "/wiki/api/v2/pages/{id}", get_page),
-    ("PUT", "/wiki/api/v2/pages/{id}", update_page),
-    ("DELETE", "/wiki/api/v2/pages/{id}", delete_page),
-    ("GET", "/wiki/api/v2/pages/{id}/versions", page_versions),
-    (
-        "GET",
-        "/wiki/api/v2/pages/{page-id}/versions/{version-number}",
-        page_version,
-    ),
-    ("GET", "/wiki/api/v2/pages/{id}/labels", page_labels),
-    ("GET", "/wiki/api/v2/labels", all_labels),
-    (
-        "GET",
-        "/wiki/api/v2/pages/{id}/attachments",
-        page_attachments,
-    ),
-    (
-        "GET",
-        "/wiki/api/v2/pages/{id}/footer-comments",
-        page_footer_comments,
-    ),
-    (
-        "GET",
-        "/wiki/api/v2/pages/{id}/inline-comments",
-        page_inline_comments,
-    ),
-    ("GET", "/wiki/api/v2/pages/{id}/children", page_children),
-    (
-        "GET",
-        "/wiki/api/v2/pages/{id}/direct-children",
-        direct_children,
-    ),
-    ("GET", "/wiki/api/v2/pages/{id}/ancestors", ancestors),
-    ("GET", "/wiki/api/v2/pages/{id}/descendants", descendants),
-    (
-        "POST",
-        "/wiki/api/v2/footer-comments",
-        create_footer_comment,
-    ),
-    (
-        "GET",
-        "/wiki/api/v2/footer-comments/{comment-id}",
-        get_footer_comment,
-    ),
-    (
-        "GET",
-        "/wiki/api/v2/footer-comments/{id}/children",
-        footer_comment_children,
-    ),
-    (
-        "GET",
-        "/wiki/api/v2/inline-comments/{comment-id}",
-        get_inline_comment,
-    ),
-    (
-        "GET",
-        "/wiki/api/v2/inline-comments/{id}/children",
-        inline_comment_children,
-    ),
-    ("GET", "/wiki/api/v2/attachments", all_attachments),
-    ("GET", "/wiki/api/v2/attachments/{id}", get_attachment),
-    ("POST", "/wiki/api/v2/folders", create_folder),
-    ("GET", "/wiki/api/v2/folders/{id}", get_folder),
-    ("DELETE", "/wiki/api/v2/folders/{id}", delete_folder),
-    (
-        "GET",
-        "/wiki/api/v2/folders/{id}/direct-children",
-        direct_children,
-    ),
-    ("GET", "/wiki/api/v2/folders/{id}/ancestors", ancestors),
-    ("GET", "/wiki/api/v2/folders/{id}/descendants", descendants),
-    ("POST", "/wiki/api/v2/databases", create_database),
-    ("GET", "/wiki/api/v2/databases/{id}", get_database),
-    ("DELETE", "/wiki/api/v2/databases/{id}", delete_database),
-    (
-        "GET",
-        "/wiki/api/v2/databases/{id}/direct-children",
-        direct_children,
-    ),
-    ("GET", "/wiki/api/v2/databases/{id}/ancestors", ancestors),
-    ("POST", "/wiki/api/v2/users-bulk", users_bulk),
-];
+use crate::state::{Attachment, Content, Inline, Kind, State, Version, View, id_order, iso};
 
 // ---------- shared lookups ----------
-
-/// Visible content of one of `kinds` whose status is in `statuses`, else 404; then the deferred
-/// scope check.
-pub(crate) fn lookup<'s>(
-    ctx: &mut Ctx,
-    st: &'s State,
-    id: &str,
-    kinds: &[Kind],
-    statuses: &[&str],
-) -> Result<&'s Content, ApiErr> {
-    match st.view(ctx.user(), id) {
-        View::Visible(c) if kinds.contains(&c.kind) && statuses.contains(&c.status.as_str()) => {
-            ctx.checkpoint()?;
-            Ok(c)
-        }
-        _ => not_found(),
-    }
-}
-
-/// Like [`lookup`], then 403 unless the caller may do `op` in the content's space.
-pub(crate) fn lookup_for<'s>(
-    ctx: &mut Ctx,
-    st: &'s State,
-    id: &str,
-    kinds: &[Kind],
-    op: &str,
-) -> Result<&'s Content, ApiErr> {
-    let c = match st.view(ctx.user(), id) {
-        View::Visible(c) if kinds.contains(&c.kind) && c.status != "deleted" => c,
-        _ => return not_found(),
-    };
-    if !st.can(ctx.user(), &c.space_id, op) {
-        return err(
-            403,
-            format!("You do not have permission to {op} content in this space."),
-        );
-    }
-    ctx.checkpoint()?;
-    Ok(c)
-}
 
 fn statuses_param(ctx: &Ctx, default: &[&str]) -> Result<Vec<String>, ApiErr> {
     let list = ctx.req.q_list("status");
@@ -190,44 +61,6 @@ fn body_format(ctx: &Ctx, single: bool) -> Result<Option<String>, ApiErr> {
                 allowed.join(", ")
             ),
         )
-    }
-}
-
-pub(crate) fn slug(title: &str) -> String {
-    let s: String = title
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '+' })
-        .collect();
-    percent_encoding::utf8_percent_encode(&s, percent_encoding::NON_ALPHANUMERIC)
-        .to_string()
-        .replace("%2B", "+")
-}
-
-fn space_key(st: &State, space_id: &str) -> String {
-    st.space(space_id)
-        .map(|s| s.key.clone())
-        .unwrap_or_default()
-}
-
-pub(crate) fn webui(st: &State, c: &Content) -> String {
-    let key = space_key(st, &c.space_id);
-    match c.kind {
-        Kind::Page => format!("/spaces/{key}/pages/{}/{}", c.id, slug(c.title())),
-        Kind::Folder => format!("/spaces/{key}/folder/{}", c.id),
-        Kind::Database => format!("/spaces/{key}/database/{}", c.id),
-        Kind::FooterComment | Kind::InlineComment => {
-            let page = c.page_id.clone().unwrap_or_default();
-            let title = st
-                .content
-                .get(&page)
-                .map(|p| p.title().to_string())
-                .unwrap_or_default();
-            format!(
-                "/spaces/{key}/pages/{page}/{}?focusedCommentId={}",
-                slug(&title),
-                c.id
-            )
-        }
     }
 }
 
@@ -333,33 +166,12 @@ fn comment_json(st: &State, c: &Content, format: Option<&str>) -> Value {
     j
 }
 
-/// What a path segment keeps unencoded (RFC 3986 unreserved).
-pub(crate) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-pub(crate) fn download_link(a: &Attachment) -> String {
-    let name = percent_encoding::utf8_percent_encode(&a.title, SEGMENT);
-    format!(
-        "/download/attachments/{}/{name}?version={}&modificationDate={}&cacheVersion=1&api=v2",
-        a.page_id, a.version, a.modified_ms
-    )
-}
-
-fn attachment_json(st: &State, a: &Attachment) -> Value {
-    let key = st
-        .content
-        .get(&a.page_id)
-        .map(|p| space_key(st, &p.space_id))
-        .unwrap_or_default();
+fn attachment_json(a: &Attachment) -> Value {
     let webui = format!(
         "/pages/viewpageattachments.action?pageId={}&preview={}",
         a.page_id, a.id
     );
     let link = download_link(a);
-    let _ = key;
     json!({
         "id": a.id,
         "status": a.status,
@@ -429,7 +241,7 @@ fn space_json(st: &State, id: &str, description: Option<&str>) -> Value {
     j
 }
 
-fn list_spaces(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn list_spaces(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let ids = ctx.req.q_list("ids");
     let keys = ctx.req.q_list("keys");
     let types = ctx.req.q_list("type");
@@ -460,7 +272,7 @@ fn readable_space(ctx: &mut Ctx, st: &State, id: &str) -> Result<(), ApiErr> {
     }
 }
 
-fn get_space(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_space(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     readable_space(ctx, st, &id)?;
     Ok(ok(with_base(
@@ -469,13 +281,13 @@ fn get_space(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     )))
 }
 
-fn space_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn space_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     readable_space(ctx, st, &id)?;
     pages_listing(ctx, st, Some(id))
 }
 
-fn space_permissions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn space_permissions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     readable_space(ctx, st, &id)?;
     let Some(space) = st.space(&id) else {
@@ -553,18 +365,18 @@ fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>) -> ApiResult 
     v2_page(ctx.req, ctx.site(), items)
 }
 
-fn list_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn list_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     pages_listing(ctx, st, None)
 }
 
-fn get_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let statuses = statuses_param(ctx, &["current", "archived", "draft"])?;
     let format = body_format(ctx, true)?;
     let id = ctx.p("id").to_string();
     let any: Vec<&str> = statuses.iter().map(String::as_str).collect();
     let all = ["current", "archived", "draft", "trashed"];
-    let c = lookup(
-        ctx,
+    let c = content::lookup(
+        &mut ctx.actor,
         st,
         &id,
         &[Kind::Page],
@@ -621,37 +433,6 @@ fn written_body(body: &Value) -> Result<String, ApiErr> {
     }
 }
 
-/// Checks a requested tree parent: visible, a page/folder/database of `space_id`.
-pub(crate) fn check_parent(
-    ctx: &Ctx,
-    st: &State,
-    parent: &str,
-    space_id: &str,
-) -> Result<(), ApiErr> {
-    match st.visible(ctx.user(), parent) {
-        Some(p) if p.kind.is_tree_node() && p.status != "trashed" && p.space_id == space_id => {
-            Ok(())
-        }
-        Some(p) if p.kind.is_tree_node() && p.space_id != space_id => {
-            err(400, format!("The parent {parent} is in another space."))
-        }
-        _ => err(
-            404,
-            format!("The parent {parent} was not found or you cannot view it."),
-        ),
-    }
-}
-
-pub(crate) fn title_taken(st: &State, space_id: &str, title: &str, except: Option<&str>) -> bool {
-    st.content.values().any(|c| {
-        c.kind == Kind::Page
-            && c.space_id == space_id
-            && c.status == "current"
-            && c.title() == title
-            && Some(c.id.as_str()) != except
-    })
-}
-
 /// Space of a create request: visible (else 404) and writable (else 403), then the checkpoint.
 fn writable_space(ctx: &mut Ctx, st: &State, space_id: &str, op: &str) -> Result<(), ApiErr> {
     if st.space(space_id).is_none() || !st.can(ctx.user(), space_id, "read") {
@@ -669,7 +450,7 @@ fn writable_space(ctx: &mut Ctx, st: &State, space_id: &str, op: &str) -> Result
     ctx.checkpoint()
 }
 
-fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let body = json_body(ctx.req)?;
     let space_id = id_field(&body, "spaceId")?.ok_or(ApiErr::Status(
         400,
@@ -695,63 +476,37 @@ fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let storage = written_body(&body)?;
     let mut parent = id_field(&body, "parentId")?;
     if let Some(p) = &parent {
-        check_parent(ctx, st, p, &space_id)?;
+        content::check_parent(&ctx.actor, st, p, &space_id)?;
     } else if !ctx.req.q_bool("root-level") {
         parent = st.space(&space_id).and_then(|s| s.homepage_id.clone());
     }
-    if status == "current" && title_taken(st, &space_id, &title, None) {
+    if status == "current" && content::title_taken(st, &space_id, &title, None) {
         return err(
             400,
             format!("A page with title {title:?} already exists in this space."),
         );
     }
-    let user = ctx.user().unwrap_or_default().to_string();
-    let now = st.now_ms();
-    let id = st.new_id();
-    let position = st.children(parent.as_deref().unwrap_or("")).len() as i64;
-    let c = Content {
-        id: id.clone(),
-        kind: Kind::Page,
-        space_id,
-        status,
-        parent_id: parent,
-        page_id: None,
-        author: user.clone(),
-        created_ms: now,
-        versions: vec![Version {
-            number: 1,
+    let c = content::create(
+        &ctx.actor,
+        st,
+        NewContent {
+            kind: Kind::Page,
+            space_id,
+            status,
+            parent_id: parent,
+            page_id: None,
             title,
             body: storage,
-            message: String::new(),
-            author: user,
-            created_ms: now,
-            minor_edit: false,
-        }],
-        labels: vec![],
-        inline: None,
-        read_restrictions: vec![],
-        position,
-    };
+        },
+    );
     let j = page_json(st, &c, c.current(), Some("storage"));
-    st.content.insert(id, c);
     Ok(ok(with_base(ctx, j)))
 }
 
-/// The optimistic-locking rule shared by v1 and v2: the new number must be current + 1.
-pub(crate) fn version_conflict(current: u32, given: i64) -> Option<String> {
-    (given != current as i64 + 1).then(|| {
-        format!(
-            "Version must be incremented on update. Current version is: {current}. You sent: {given}; send {}.",
-            current + 1
-        )
-    })
-}
-
-fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    let c = lookup_for(ctx, st, &id, &[Kind::Page], "write")?;
-    let (current, space_id, old_status) =
-        (c.version_number(), c.space_id.clone(), c.status.clone());
+    let c = content::lookup_for(&mut ctx.actor, st, &id, &[Kind::Page], "write")?;
+    let (current, space_id) = (c.version_number(), c.space_id.clone());
     let body = json_body(ctx.req)?;
     for field in ["id", "status", "title", "version"] {
         if body.get(field).is_none_or(Value::is_null) {
@@ -798,12 +553,9 @@ fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     }
     let new_parent = id_field(&body, "parentId")?;
     if let Some(p) = &new_parent {
-        check_parent(ctx, st, p, &space_id)?;
-        if p == &id || st.ancestors(p).iter().any(|a| a.id == id) {
-            return err(400, "A page cannot be moved below itself.");
-        }
+        content::check_move(&ctx.actor, st, &id, p, &space_id)?;
     }
-    if let Some(msg) = version_conflict(current, given) {
+    if let Some(msg) = content::version_conflict(current, given) {
         let status = if st.behaviour.v2_version_conflict_409 {
             409
         } else {
@@ -811,73 +563,48 @@ fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         };
         return err(status, msg);
     }
-    if status == "current" && title_taken(st, &space_id, &title, Some(&id)) {
+    if status == "current" && content::title_taken(st, &space_id, &title, Some(&id)) {
         return err(
             400,
             format!("A page with title {title:?} already exists in this space."),
         );
     }
-    let _ = old_status;
-    let user = ctx.user().unwrap_or_default().to_string();
-    let now = st.now_ms();
-    let Some(c) = st.content.get_mut(&id) else {
-        return not_found();
-    };
-    c.versions.push(Version {
-        number: current + 1,
-        title,
-        body: storage,
-        message: message.to_string(),
-        author: user,
-        created_ms: now,
-        minor_edit: body
-            .get("version")
-            .and_then(|v| v.get("minorEdit"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-    });
-    c.status = status;
-    if new_parent.is_some() {
-        c.parent_id = new_parent;
-    }
-    let c = c.clone();
+    let minor_edit = body
+        .get("version")
+        .and_then(|v| v.get("minorEdit"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let c = content::revise(
+        &ctx.actor,
+        st,
+        &id,
+        Revision {
+            title,
+            body: storage,
+            message: message.to_string(),
+            minor_edit,
+            status: Some(status),
+            parent_id: new_parent,
+        },
+    )?;
     Ok(ok(with_base(
         ctx,
         page_json(st, &c, c.current(), Some("storage")),
     )))
 }
 
-/// Trash, or purge a trashed item (`purge=true`), as Cloud does.
-pub(crate) fn trash_or_purge(ctx: &mut Ctx, st: &mut State, id: &str, kinds: &[Kind]) -> ApiResult {
+pub(crate) fn delete_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
     let purge = ctx.req.q_bool("purge");
-    let c = lookup_for(ctx, st, id, kinds, "delete")?;
-    match (c.status.as_str(), purge) {
-        ("trashed", true) => {
-            st.content.remove(id);
-            st.attachments.retain(|_, a| a.page_id != id);
-            st.content.retain(|_, x| x.page_id.as_deref() != Some(id));
-        }
-        (_, true) => return err(400, "Only a trashed page can be purged: delete it first."),
-        ("trashed", false) => return not_found(),
-        _ => {
-            if let Some(c) = st.content.get_mut(id) {
-                c.status = "trashed".into();
-            }
-        }
-    }
+    content::delete(&mut ctx.actor, st, &id, &[Kind::Page], purge)?;
     Ok(empty(204))
 }
 
-fn delete_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("id").to_string();
-    trash_or_purge(ctx, st, &id, &[Kind::Page])
-}
-
-fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let format = body_format(ctx, false)?;
     let id = ctx.p("id").to_string();
-    let c = lookup(
-        ctx,
+    let c = content::lookup(
+        &mut ctx.actor,
         st,
         &id,
         &[Kind::Page],
@@ -902,11 +629,11 @@ fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     v2_page(ctx.req, ctx.site(), items)
 }
 
-fn page_version(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn page_version(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("page-id").to_string();
     let n = ctx.p("version-number").to_string();
-    let c = lookup(
-        ctx,
+    let c = content::lookup(
+        &mut ctx.actor,
         st,
         &id,
         &[Kind::Page],
@@ -938,10 +665,10 @@ fn page_version(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     Ok(ok(j))
 }
 
-fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    let c = lookup(
-        ctx,
+    let c = content::lookup(
+        &mut ctx.actor,
         st,
         &id,
         &[Kind::Page],
@@ -961,7 +688,7 @@ fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 /// Every label in use on the site, by id.
-fn all_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn all_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let prefix = ctx.req.q("prefix");
     let mut labels: Vec<(&String, &String)> = st
         .label_ids
@@ -977,7 +704,7 @@ fn all_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 /// Every current attachment the caller may see.
-fn all_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn all_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     ctx.checkpoint()?;
     let user = ctx.user();
     let filename = ctx.req.q("filename");
@@ -986,75 +713,47 @@ fn all_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .attachments
         .values()
         .filter(|a| a.status == "current")
-        .filter(|a| matches!(st.view(user, &a.page_id), crate::model::View::Visible(_)))
+        .filter(|a| matches!(st.view(user, &a.page_id), View::Visible(_)))
         .filter(|a| filename.is_none_or(|f| a.title == f))
         .filter(|a| media.is_none_or(|m| a.media_type == m))
         .collect();
     atts.sort_by(|a, b| id_order(&a.id, &b.id));
-    let items = atts.iter().map(|a| attachment_json(st, a)).collect();
+    let items = atts.into_iter().map(attachment_json).collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
-fn page_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn page_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    lookup(
-        ctx,
+    content::lookup(
+        &mut ctx.actor,
         st,
         &id,
         &[Kind::Page],
         &["current", "archived", "draft"],
     )?;
-    let filename = ctx.req.q("filename");
-    let media = ctx.req.q("mediaType");
-    let mut atts: Vec<&Attachment> = st
-        .attachments
-        .values()
-        .filter(|a| a.page_id == id && a.status == "current")
-        .filter(|a| filename.is_none_or(|f| a.title == f))
-        .filter(|a| media.is_none_or(|m| a.media_type == m))
-        .collect();
-    atts.sort_by(|a, b| id_order(&a.id, &b.id));
-    let items = atts.iter().map(|a| attachment_json(st, a)).collect();
+    let atts = content::attachments_of(st, &id, ctx.req.q("filename"), ctx.req.q("mediaType"));
+    let items = atts.into_iter().map(attachment_json).collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
-fn comments_of(st: &State, page: &str, kind: Kind, parent: Option<&str>) -> Vec<Content> {
-    let mut out: Vec<Content> = st
-        .content
-        .values()
-        .filter(|c| c.kind == kind && c.status == "current")
-        .filter(|c| match parent {
-            Some(p) => c.parent_id.as_deref() == Some(p),
-            None => c.page_id.as_deref() == Some(page) && c.parent_id.is_none(),
-        })
-        .cloned()
-        .collect();
-    out.sort_by(|a, b| {
-        a.created_ms
-            .cmp(&b.created_ms)
-            .then_with(|| id_order(&a.id, &b.id))
-    });
-    out
-}
-
-fn page_footer_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn page_footer_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let format = body_format(ctx, false)?;
     let id = ctx.p("id").to_string();
-    lookup(
-        ctx,
+    content::lookup(
+        &mut ctx.actor,
         st,
         &id,
         &[Kind::Page],
         &["current", "archived", "draft"],
     )?;
-    let items = comments_of(st, &id, Kind::FooterComment, None)
+    let items = content::comments_of(st, &id, Kind::FooterComment, None)
         .iter()
         .map(|c| comment_json(st, c, format.as_deref()))
         .collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
-fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let format = body_format(ctx, false)?;
     let wanted = ctx.req.q_list("resolution-status");
     for w in &wanted {
@@ -1063,14 +762,14 @@ fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         }
     }
     let id = ctx.p("id").to_string();
-    lookup(
-        ctx,
+    content::lookup(
+        &mut ctx.actor,
         st,
         &id,
         &[Kind::Page],
         &["current", "archived", "draft"],
     )?;
-    let items = comments_of(st, &id, Kind::InlineComment, None)
+    let items = content::comments_of(st, &id, Kind::InlineComment, None)
         .iter()
         .filter(|c| {
             wanted.is_empty()
@@ -1083,17 +782,23 @@ fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     v2_page(ctx.req, ctx.site(), items)
 }
 
-fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let body = json_body(ctx.req)?;
     let page_id = id_field(&body, "pageId")?;
     let parent = id_field(&body, "parentCommentId")?;
     let (page, parent) = match (page_id, parent) {
         (Some(p), None) => {
-            lookup_for(ctx, st, &p, &[Kind::Page], "comment")?;
+            content::lookup_for(&mut ctx.actor, st, &p, &[Kind::Page], "comment")?;
             (p, None)
         }
         (None, Some(parent)) => {
-            let c = lookup_for(ctx, st, &parent, &[Kind::FooterComment], "comment")?;
+            let c = content::lookup_for(
+                &mut ctx.actor,
+                st,
+                &parent,
+                &[Kind::FooterComment],
+                "comment",
+            )?;
             (c.page_id.clone().unwrap_or_default(), Some(parent))
         }
         (Some(_), Some(_)) => return err(400, "Give pageId or parentCommentId, not both."),
@@ -1113,33 +818,19 @@ fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .get(&page)
         .map(|p| p.space_id.clone())
         .unwrap_or_default();
-    let user = ctx.user().unwrap_or_default().to_string();
-    let now = st.now_ms();
-    let id = st.new_id();
-    let c = Content {
-        id: id.clone(),
-        kind: Kind::FooterComment,
-        space_id,
-        status: "current".into(),
-        parent_id: parent,
-        page_id: Some(page),
-        author: user.clone(),
-        created_ms: now,
-        versions: vec![Version {
-            number: 1,
+    let c = content::create(
+        &ctx.actor,
+        st,
+        NewContent {
+            kind: Kind::FooterComment,
+            space_id,
+            status: "current".into(),
+            parent_id: parent,
+            page_id: Some(page),
             title: String::new(),
             body: storage,
-            message: String::new(),
-            author: user,
-            created_ms: now,
-            minor_edit: false,
-        }],
-        labels: vec![],
-        inline: None,
-        read_restrictions: vec![],
-        position: 0,
-    };
-    st.content.insert(id, c.clone());
+        },
+    );
     Ok(crate::http::json_resp(
         201,
         &with_base(ctx, comment_json(st, &c, Some("storage"))),
@@ -1149,51 +840,51 @@ fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 fn get_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
     let format = body_format(ctx, true)?;
     let id = ctx.p("comment-id").to_string();
-    let c = lookup(ctx, st, &id, &[kind], &["current"])?;
+    let c = content::lookup(&mut ctx.actor, st, &id, &[kind], &["current"])?;
     Ok(ok(with_base(ctx, comment_json(st, c, format.as_deref()))))
 }
 
-fn get_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     get_comment(ctx, st, Kind::FooterComment)
 }
 
-fn get_inline_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_inline_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     get_comment(ctx, st, Kind::InlineComment)
 }
 
 fn comment_children(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
     let format = body_format(ctx, false)?;
     let id = ctx.p("id").to_string();
-    lookup(ctx, st, &id, &[kind], &["current"])?;
-    let items = comments_of(st, "", kind, Some(&id))
+    content::lookup(&mut ctx.actor, st, &id, &[kind], &["current"])?;
+    let items = content::comments_of(st, "", kind, Some(&id))
         .iter()
         .map(|c| comment_json(st, c, format.as_deref()))
         .collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
-fn footer_comment_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn footer_comment_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     comment_children(ctx, st, Kind::FooterComment)
 }
 
-fn inline_comment_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn inline_comment_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     comment_children(ctx, st, Kind::InlineComment)
 }
 
-fn get_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let Some(a) = st.attachments.get(&id).filter(|a| a.status == "current") else {
         return not_found();
     };
     let a = a.clone();
-    lookup(
-        ctx,
+    content::lookup(
+        &mut ctx.actor,
         st,
         &a.page_id,
         &[Kind::Page],
         &["current", "archived", "draft"],
     )?;
-    Ok(ok(with_base(ctx, attachment_json(st, &a))))
+    Ok(ok(with_base(ctx, attachment_json(&a))))
 }
 
 // ---------- hierarchy ----------
@@ -1209,9 +900,15 @@ fn tree_kinds(ctx: &Ctx) -> &'static [Kind] {
     }
 }
 
-fn page_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn page_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    lookup(ctx, st, &id, &[Kind::Page], &["current", "archived"])?;
+    content::lookup(
+        &mut ctx.actor,
+        st,
+        &id,
+        &[Kind::Page],
+        &["current", "archived"],
+    )?;
     let items = st
         .children(&id)
         .into_iter()
@@ -1224,10 +921,10 @@ fn page_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     v2_page(ctx.req, ctx.site(), items)
 }
 
-fn direct_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn direct_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let kinds = tree_kinds(ctx);
-    lookup(ctx, st, &id, kinds, &["current", "archived"])?;
+    content::lookup(&mut ctx.actor, st, &id, kinds, &["current", "archived"])?;
     let items = st
         .children(&id)
         .into_iter()
@@ -1241,11 +938,11 @@ fn direct_children(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     v2_page(ctx.req, ctx.site(), items)
 }
 
-fn ancestors(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn ancestors(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let kinds = tree_kinds(ctx);
-    lookup(
-        ctx,
+    content::lookup(
+        &mut ctx.actor,
         st,
         &id,
         kinds,
@@ -1265,7 +962,7 @@ fn ancestors(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     ))
 }
 
-fn descendants(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn descendants(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let depth = match ctx.req.q("depth") {
         None => 5,
@@ -1275,7 +972,7 @@ fn descendants(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         },
     };
     let kinds = tree_kinds(ctx);
-    lookup(ctx, st, &id, kinds, &["current", "archived"])?;
+    content::lookup(&mut ctx.actor, st, &id, kinds, &["current", "archived"])?;
     let mut items = Vec::new();
     let mut frontier = vec![id.clone()];
     for level in 1..=depth {
@@ -1312,70 +1009,58 @@ fn create_node(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
     };
     let parent = id_field(&body, "parentId")?;
     if let Some(p) = &parent {
-        check_parent(ctx, st, p, &space_id)?;
+        content::check_parent(&ctx.actor, st, p, &space_id)?;
     }
-    let user = ctx.user().unwrap_or_default().to_string();
-    let now = st.now_ms();
-    let id = st.new_id();
-    let position = st.children(parent.as_deref().unwrap_or("")).len() as i64;
-    let c = Content {
-        id: id.clone(),
-        kind,
-        space_id,
-        status: "current".into(),
-        parent_id: parent,
-        page_id: None,
-        author: user.clone(),
-        created_ms: now,
-        versions: vec![Version {
-            number: 1,
+    let c = content::create(
+        &ctx.actor,
+        st,
+        NewContent {
+            kind,
+            space_id,
+            status: "current".into(),
+            parent_id: parent,
+            page_id: None,
             title,
             body: String::new(),
-            message: String::new(),
-            author: user,
-            created_ms: now,
-            minor_edit: false,
-        }],
-        labels: vec![],
-        inline: None,
-        read_restrictions: vec![],
-        position,
-    };
-    let j = node_json(st, &c);
-    st.content.insert(id, c);
-    Ok(ok(with_base(ctx, j)))
+        },
+    );
+    Ok(ok(with_base(ctx, node_json(st, &c))))
 }
 
 fn get_node(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
     let id = ctx.p("id").to_string();
-    let c = lookup(ctx, st, &id, &[kind], &["current", "archived"])?;
+    let c = content::lookup(&mut ctx.actor, st, &id, &[kind], &["current", "archived"])?;
     Ok(ok(with_base(ctx, node_json(st, c))))
 }
 
-fn create_folder(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn create_folder(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     create_node(ctx, st, Kind::Folder)
 }
 
-fn get_folder(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_folder(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     get_node(ctx, st, Kind::Folder)
 }
 
-fn delete_folder(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn delete_folder(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    trash_or_purge(ctx, st, &id, &[Kind::Folder])
+    let purge = ctx.req.q_bool("purge");
+    content::delete(&mut ctx.actor, st, &id, &[Kind::Folder], purge)?;
+    Ok(empty(204))
 }
 
-fn create_database(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn create_database(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     create_node(ctx, st, Kind::Database)
 }
 
-fn get_database(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn get_database(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     get_node(ctx, st, Kind::Database)
 }
 
-fn delete_database(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn delete_database(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    trash_or_purge(ctx, st, &id, &[Kind::Database])
+    let purge = ctx.req.q_bool("purge");
+    content::delete(&mut ctx.actor, st, &id, &[Kind::Database], purge)?;
+    Ok(empty(204))
 }
 
 // ---------- users ----------
@@ -1395,7 +1080,7 @@ pub(crate) fn user_v2(st: &State, account_id: &str) -> Option<Value> {
     }))
 }
 
-fn users_bulk(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+pub(crate) fn users_bulk(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     ctx.checkpoint()?;
     let body = json_body(ctx.req)?;
     let Some(ids) = body.get("accountIds").and_then(Value::as_array) else {
@@ -1413,22 +1098,4 @@ fn users_bulk(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .filter_map(|id| user_v2(st, id))
         .collect();
     v2_page(ctx.req, ctx.site(), items)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn version_rule() {
-        assert!(version_conflict(3, 4).is_none());
-        let msg = version_conflict(3, 3).unwrap();
-        assert!(msg.contains("Current version is: 3"), "{msg}");
-        assert!(version_conflict(3, 5).is_some());
-    }
-
-    #[test]
-    fn slugs() {
-        assert_eq!(slug("Hello world"), "Hello+world");
-    }
 }

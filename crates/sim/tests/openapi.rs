@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use conflux_sim::SimInfo;
 use conflux_sim::fixture::{Fixture, PageSpec};
+use conflux_testkit::Sim;
 use serde_json::{Value, json};
 use validator::{CheckError, Operation, Spec};
 
@@ -515,23 +516,20 @@ fn url_pairs(query: &str) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulator_responses_match_atlassian_schemas() {
     let Some((v1, v2)) = specs() else { return };
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let demo = Demo {
         fixture: conflux_sim::demo::demo_fixture(SEED),
     };
-    let sim = conflux_sim::spawn(conflux_sim::SimConfig::demo(SEED))
-        .await
-        .unwrap();
-    let info = sim.info();
+    let sim = Sim::demo(SEED).await;
+    let info = sim.info.clone();
     let site = Face {
         name: "site, classic token",
-        base: sim.site_url().to_string(),
+        base: sim.handle.site_url().to_string(),
         email: info.classic_token.email.clone(),
         token: info.classic_token.token.clone(),
     };
     let gateway = Face {
         name: "gateway, scoped token",
-        base: sim.gateway_base(),
+        base: sim.handle.gateway_base(),
         email: info.scoped_tokens.full.email.clone(),
         token: info.scoped_tokens.full.token.clone(),
     };
@@ -610,7 +608,7 @@ async fn simulator_responses_match_atlassian_schemas() {
         "only {} operations validated",
         all.covered.len()
     );
-    sim.shutdown().await;
+    sim.handle.shutdown().await;
 }
 
 fn merge(all: &mut Report, r: Report) {
@@ -737,21 +735,18 @@ async fn writes_v2(run: &mut Run<'_>, site: &Face, gateway: &Face, demo: &Demo) 
 
 /// v1 `user/current` through the gateway with a 3LO token of the second member: her own
 /// `User`, in the schema's shape.
-async fn current_user_by_3lo(run: &mut Run<'_>, sim: &conflux_sim::SimHandle, info: &SimInfo) {
+async fn current_user_by_3lo(run: &mut Run<'_>, sim: &Sim, info: &SimInfo) {
     let member = info.second_member().unwrap();
-    let minted: Value = run
-        .http
-        .post(format!("{}/tokens", sim.admin_url()))
-        .json(&json!({"kind": "oauth", "email": member.email, "scopes": ["read:confluence-user"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let minted = sim
+        .admin(
+            reqwest::Method::POST,
+            "/tokens",
+            json!({"kind": "oauth", "email": member.email, "scopes": ["read:confluence-user"]}),
+        )
+        .await;
     let face = Face {
         name: "gateway, 3LO token",
-        base: sim.gateway_base(),
+        base: sim.handle.gateway_base(),
         email: String::new(),
         token: minted["access_token"].as_str().unwrap().to_string(),
     };

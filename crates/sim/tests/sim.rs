@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use conflux_sim::fixture::*;
-use conflux_sim::{Behaviour, SimConfig, SimHandle, SimInfo, spawn};
+use conflux_sim::{Behaviour, SimConfig, SimInfo};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -186,9 +186,17 @@ fn fixture() -> Fixture {
 // ---------- harness ----------
 
 struct T {
-    sim: SimHandle,
-    info: SimInfo,
+    kit: conflux_testkit::Sim,
+    /// Follows no redirect, so a test sees each answer.
     http: reqwest::Client,
+}
+
+impl std::ops::Deref for T {
+    type Target = conflux_testkit::Sim;
+
+    fn deref(&self) -> &conflux_testkit::Sim {
+        &self.kit
+    }
 }
 
 #[derive(Clone)]
@@ -217,14 +225,12 @@ fn logs() -> &'static Captured {
 
 async fn start_with(config: SimConfig) -> T {
     logs();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let sim = spawn(config).await.unwrap();
-    let info = sim.info();
+    let kit = conflux_testkit::Sim::start(config).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    T { sim, info, http }
+    T { kit, http }
 }
 
 async fn start() -> T {
@@ -233,7 +239,7 @@ async fn start() -> T {
 
 impl T {
     fn gw(&self) -> String {
-        self.sim.gateway_base()
+        self.handle.gateway_base()
     }
     fn site(&self) -> String {
         self.info.site_url.clone()
@@ -281,29 +287,6 @@ impl T {
     async fn get(&self, url: &str, cred: &Cred) -> (StatusCode, Value) {
         let (s, _, b) = self.send(reqwest::Method::GET, url, cred, None).await;
         (s, serde_json::from_str(&b).unwrap_or(Value::String(b)))
-    }
-
-    async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .request(method, format!("{}{path}", self.info.admin_url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "admin {path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-
-    async fn token(&self, body: Value) -> String {
-        self.admin(reqwest::Method::POST, "/tokens", body).await["token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    async fn behaviour(&self, patch: Value) {
-        self.admin(reqwest::Method::PUT, "/behaviour", patch).await;
     }
 
     async fn advance(&self, seconds: i64) {
@@ -2169,7 +2152,7 @@ async fn admin_revokes_an_accounts_grants_and_disables_it() {
     assert_eq!(t.get(&spaces, &bearer(&bob3)).await.0, 401);
     assert_eq!(t.accessible_resources(&bearer(&bob3)).await.0, 401);
     assert_eq!(t.refresh(&bob3).await.0, 403);
-    assert!(!t.sim.accounts().iter().any(|a| a.account_id == "u-bob"));
+    assert!(!t.handle.accounts().iter().any(|a| a.account_id == "u-bob"));
     let (consent, _, html) = consent_page(&t, scope, &[("login_hint", "u-bob")]).await;
     assert!(!html.contains("u-bob"));
     assert_eq!(
@@ -2198,7 +2181,7 @@ async fn admin_revokes_an_accounts_grants_and_disables_it() {
         .await;
     assert_eq!(v["member"], false);
     let id = v["account_id"].as_str().unwrap().to_string();
-    let last = t.sim.accounts().pop().unwrap();
+    let last = t.handle.accounts().pop().unwrap();
     assert_eq!(
         (last.account_id.as_str(), last.member),
         (id.as_str(), false)
@@ -2210,7 +2193,7 @@ async fn admin_revokes_an_accounts_grants_and_disables_it() {
     )
     .await;
     let nia = t
-        .sim
+        .handle
         .accounts()
         .into_iter()
         .find(|a| a.account_id == id)
@@ -2341,7 +2324,7 @@ async fn demo_site_info_contract() {
     assert_eq!(again.info.classic_token.token, t.info.classic_token.token);
     assert_eq!(again.info.cloud_id, t.info.cloud_id);
     assert!(!format!("{:?}", t.info).contains(&t.info.classic_token.token));
-    t.sim.shutdown().await;
+    t.kit.handle.shutdown().await;
 }
 
 /// Dropping the handle closes every listener: a new connection to any face is refused.

@@ -9,8 +9,8 @@
 use conflux_client::{Client, ClientConfig, CredentialConfig, Endpoints, TokenKindHint};
 use conflux_mcp::ConfluxServer;
 use conflux_ops::{Config as OpsConfig, Ops};
-use conflux_sim::SimConfig;
 use conflux_telemetry::{Config, LogFormat, Telemetry};
+use conflux_testkit::Sim;
 use conflux_types::{BaseUrl, Secret, SiteUrl};
 use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
@@ -84,7 +84,6 @@ fn children_of<'a>(spans: &'a [SpanData], parent: &SpanData) -> Vec<&'a SpanData
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tool_calls_join_the_callers_trace_with_confluence_requests_as_children() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let exporter = InMemorySpanExporter::default();
     let _telemetry = Telemetry::install_with_exporter(
         Config {
@@ -97,8 +96,8 @@ async fn tool_calls_join_the_callers_trace_with_confluence_requests_as_children(
     )
     .unwrap();
 
-    let sim = conflux_sim::spawn(SimConfig::demo(1)).await.unwrap();
-    let info = sim.info();
+    let sim = Sim::demo(1).await;
+    let info = &sim.info;
     let config = ClientConfig {
         endpoints: Endpoints {
             gateway: BaseUrl::parse(&info.gateway_url).unwrap(),

@@ -18,22 +18,6 @@ use serde_json::{Value, json};
 use support::*;
 
 impl World {
-    async fn admin_api(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let r = reqwest::Client::new()
-            .request(method, format!("{}{path}", self.info.admin_url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "admin {path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-
-    async fn stats(&self) -> Value {
-        self.admin_api(reqwest::Method::GET, "/stats", json!({}))
-            .await
-    }
-
     fn key(&self, account: &str) -> ConnectionKey {
         ConnectionKey::new(
             TenantId::new("default").unwrap(),
@@ -51,7 +35,7 @@ impl World {
             .save_connection(&key, c.display_name.as_deref(), &c.site, c.app, &tokens)
             .await
             .unwrap();
-        self.admin_api(
+        self.admin(
             reqwest::Method::POST,
             "/clock/advance",
             json!({ "seconds": 3700 }),
@@ -395,7 +379,7 @@ async fn issue_006_whole_flow_in_headless_chromium() {
     // The person's page: connected, the scopes, the client they authorized.
     browser.goto(&format!("{}/", w.base)).await;
     let status = browser.wait_text("#status", "Connected to").await;
-    assert!(status.contains(w.sim.site_url()), "{status}");
+    assert!(status.contains(w.handle.site_url()), "{status}");
     let scopes = browser.text("#scopes").await;
     assert!(scopes.contains("read:page:confluence"), "{scopes}");
     assert!(
@@ -430,7 +414,7 @@ async fn issue_006_whole_flow_in_headless_chromium() {
 
     // The Atlassian token expires; 50 concurrent calls refresh it once.
     w.expire(&demo).await;
-    w.admin_api(reqwest::Method::POST, "/stats/reset", json!({}))
+    w.admin(reqwest::Method::POST, "/stats/reset", json!({}))
         .await;
     let agent = std::sync::Arc::new(agent);
     let started = Instant::now();
@@ -452,7 +436,7 @@ async fn issue_006_whole_flow_in_headless_chromium() {
 
     // The refresh token is revoked; the next call asks to sign in again.
     let connection = w.store.connection(&w.key(&demo)).await.unwrap().unwrap();
-    w.admin_api(
+    w.admin(
         reqwest::Method::POST,
         "/tokens/revoke",
         json!({ "token": connection.tokens.refresh.as_ref().unwrap().expose() }),
@@ -526,7 +510,7 @@ async fn consent(w: &World, authorize: &str) -> String {
         .unwrap()
         .to_string();
     let r = http
-        .post(format!("{}/authorize/decision", w.sim.identity_url()))
+        .post(format!("{}/authorize/decision", w.handle.identity_url()))
         .form(&[("consent", id.as_str()), ("decision", "accept")])
         .send()
         .await
@@ -891,7 +875,7 @@ async fn the_four_auth_modes_serve_the_same_tools() {
             "/admin/settings",
             &[
                 ("auth_mode", "apiToken"),
-                ("site_url", w.sim.site_url()),
+                ("site_url", w.handle.site_url()),
                 ("api_email", &w.info.classic_token.email),
                 ("api_token", &w.info.classic_token.token),
             ],
@@ -910,7 +894,7 @@ async fn the_four_auth_modes_serve_the_same_tools() {
 
     // accessToken: a caller-managed OAuth access token.
     let issued = w
-        .admin_api(
+        .admin(
             reqwest::Method::POST,
             "/tokens",
             json!({"kind": "oauth", "email": w.info.classic_token.email,
@@ -924,7 +908,7 @@ async fn the_four_auth_modes_serve_the_same_tools() {
             "/admin/settings",
             &[
                 ("auth_mode", "accessToken"),
-                ("site_url", w.sim.site_url()),
+                ("site_url", w.handle.site_url()),
                 ("api_token", access),
             ],
         )

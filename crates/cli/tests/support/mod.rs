@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use conflux_authz::testing::{TestResponse, TestServer, sample_client_metadata};
+use conflux_testkit::Admin;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -143,18 +144,17 @@ impl Serve {
 /// Points the simulator's demo OAuth app at `callbacks` (its admin API replaces a client by
 /// id), so that Atlassian's sign-in comes back to the server under test.
 pub async fn demo_app_redirects_to(sim: &conflux_sim::SimInfo, callbacks: &[String]) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/oauth-clients", sim.admin_url))
-        .json(&json!({
-            "client_id": sim.oauth_client.client_id,
-            "client_secret": sim.oauth_client.client_secret,
-            "redirect_uris": callbacks,
-            "name": "Conflux (platform app)",
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    Admin::new(&sim.admin_url)
+        .post(
+            "/oauth-clients",
+            json!({
+                "client_id": sim.oauth_client.client_id,
+                "client_secret": sim.oauth_client.client_secret,
+                "redirect_uris": callbacks,
+                "name": "Conflux (platform app)",
+            }),
+        )
+        .await;
 }
 
 /// The settings every `serve --http` of these tests gets: the simulator as Atlassian (its

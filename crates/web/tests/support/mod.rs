@@ -8,8 +8,9 @@ use std::sync::Arc;
 use base64::Engine as _;
 use conflux_client::{ClientConfig, Endpoints};
 use conflux_oauth::AppCredentials;
-use conflux_sim::{SimConfig, SimHandle, SimInfo};
+use conflux_sim::{SimConfig, SimInfo};
 use conflux_store::{AppSettings, AuthMode, AuthStore, EncryptionKey, SqlStore, TenantId};
+use conflux_testkit::Sim;
 use conflux_types::{BaseUrl, Secret};
 use conflux_web::{Web, WebConfig};
 use reqwest::StatusCode;
@@ -22,8 +23,7 @@ pub const PLATFORM_SECRET: &str = "platform-secret-for-tests-0123456789-abcdef";
 // ------------------------------------------------------------------ the world
 
 pub struct World {
-    pub sim: SimHandle,
-    pub info: SimInfo,
+    pub sim: Sim,
     pub store: Arc<SqlStore>,
     pub web: Web,
     pub base: String,
@@ -39,19 +39,25 @@ pub fn settings_for(info: &SimInfo, mode: AuthMode) -> AppSettings {
     }
 }
 
+/// The simulator's info, handle and admin API, on the world.
+impl std::ops::Deref for World {
+    type Target = Sim;
+
+    fn deref(&self) -> &Sim {
+        &self.sim
+    }
+}
+
 impl World {
     /// The simulator, a SQLite store and the server (OAuth through the platform's app: the
     /// simulator's demo client) on a free port.
     pub async fn new(configure: impl FnOnce(&mut WebConfig, &SimInfo)) -> World {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let sim = conflux_sim::spawn(
-            SimConfig::demo(11).with_redirect_uris(vec![format!("{base}/callback")]),
-        )
-        .await
-        .unwrap();
-        let info = sim.info();
+        let sim =
+            Sim::start(SimConfig::demo(11).with_redirect_uris(vec![format!("{base}/callback")]))
+                .await;
+        let info = sim.info.clone();
         let dir = tempfile::tempdir().unwrap();
         let key = EncryptionKey::generate();
         let store = Arc::new(
@@ -68,8 +74,8 @@ impl World {
         config.admin_token = Some(Secret::new(ADMIN_TOKEN.into()));
         config.client = ClientConfig {
             endpoints: Endpoints {
-                gateway: BaseUrl::parse(sim.gateway_url()).unwrap(),
-                identity: BaseUrl::parse(sim.identity_url()).unwrap(),
+                gateway: BaseUrl::parse(sim.handle.gateway_url()).unwrap(),
+                identity: BaseUrl::parse(sim.handle.identity_url()).unwrap(),
             },
             ..ClientConfig::default()
         };
@@ -86,7 +92,6 @@ impl World {
         });
         World {
             sim,
-            info,
             store,
             web,
             base,

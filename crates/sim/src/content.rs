@@ -1,0 +1,458 @@
+//! The content service: what a caller may do to pages, folders, databases, comments, labels and
+//! attachments, whichever dialect asked. The v1 and v2 handlers parse their own request shapes,
+//! call these operations and render the answer in their own shapes; the rules (who may see and
+//! change what, where a page may go, how versions count, what a delete removes) live here once.
+//!
+//! Every operation validates before it mutates, so a refused call leaves the state as it was.
+//! Lookups end at the caller's [`Actor::checkpoint`]: with `scope_check_first` off, a token
+//! without the operation's scope learns whether the content exists before it is refused.
+
+use crate::http::{ApiErr, err, not_found};
+use crate::state::{Attachment, Content, Kind, State, Version, View, id_order};
+
+/// Who acts, and the scope check that waits for the lookups (see `api`).
+pub(crate) struct Actor {
+    /// None: anonymous (site only).
+    user: Option<String>,
+    /// `Some(satisfied)` while a scope check waits for existence/permission checks.
+    deferred: Option<bool>,
+}
+
+impl Actor {
+    pub fn new(user: Option<String>, deferred: Option<bool>) -> Actor {
+        Actor { user, deferred }
+    }
+
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The account id written as author (empty for anonymous).
+    fn author(&self) -> String {
+        self.user.clone().unwrap_or_default()
+    }
+
+    /// Runs a deferred scope check (with `scope_check_first` off, after lookups and permission
+    /// checks, before body validation and mutation).
+    pub fn checkpoint(&mut self) -> Result<(), ApiErr> {
+        match self.deferred.take() {
+            Some(false) => Err(ApiErr::ScopeMismatch),
+            _ => Ok(()),
+        }
+    }
+}
+
+// ---------- lookups ----------
+
+/// Visible content of one of `kinds` whose status is in `statuses`, else 404; then the deferred
+/// scope check.
+pub(crate) fn lookup<'s>(
+    actor: &mut Actor,
+    st: &'s State,
+    id: &str,
+    kinds: &[Kind],
+    statuses: &[&str],
+) -> Result<&'s Content, ApiErr> {
+    match st.view(actor.user(), id) {
+        View::Visible(c) if kinds.contains(&c.kind) && statuses.contains(&c.status.as_str()) => {
+            actor.checkpoint()?;
+            Ok(c)
+        }
+        _ => not_found(),
+    }
+}
+
+/// Like [`lookup`] (any status but deleted), then 403 unless the caller may do `op` in the
+/// content's space.
+pub(crate) fn lookup_for<'s>(
+    actor: &mut Actor,
+    st: &'s State,
+    id: &str,
+    kinds: &[Kind],
+    op: &str,
+) -> Result<&'s Content, ApiErr> {
+    let c = match st.view(actor.user(), id) {
+        View::Visible(c) if kinds.contains(&c.kind) && c.status != "deleted" => c,
+        _ => return not_found(),
+    };
+    if !st.can(actor.user(), &c.space_id, op) {
+        return err(
+            403,
+            format!("You do not have permission to {op} content in this space."),
+        );
+    }
+    actor.checkpoint()?;
+    Ok(c)
+}
+
+/// Checks a requested tree parent: visible, a page/folder/database of `space_id`.
+pub(crate) fn check_parent(
+    actor: &Actor,
+    st: &State,
+    parent: &str,
+    space_id: &str,
+) -> Result<(), ApiErr> {
+    match st.visible(actor.user(), parent) {
+        Some(p) if p.kind.is_tree_node() && p.status != "trashed" && p.space_id == space_id => {
+            Ok(())
+        }
+        Some(p) if p.kind.is_tree_node() && p.space_id != space_id => {
+            err(400, format!("The parent {parent} is in another space."))
+        }
+        _ => err(
+            404,
+            format!("The parent {parent} was not found or you cannot view it."),
+        ),
+    }
+}
+
+/// Checks a move of `id` below `parent`: a valid parent ([`check_parent`]), not `id` itself nor
+/// one of its descendants.
+pub(crate) fn check_move(
+    actor: &Actor,
+    st: &State,
+    id: &str,
+    parent: &str,
+    space_id: &str,
+) -> Result<(), ApiErr> {
+    check_parent(actor, st, parent, space_id)?;
+    if parent == id || st.ancestors(parent).iter().any(|a| a.id == id) {
+        return err(400, "A page cannot be moved below itself.");
+    }
+    Ok(())
+}
+
+/// Whether a current page of the space already has this title (`except`: the page itself).
+pub(crate) fn title_taken(st: &State, space_id: &str, title: &str, except: Option<&str>) -> bool {
+    st.content.values().any(|c| {
+        c.kind == Kind::Page
+            && c.space_id == space_id
+            && c.status == "current"
+            && c.title() == title
+            && Some(c.id.as_str()) != except
+    })
+}
+
+/// The optimistic-locking rule shared by v1 and v2: the new number must be current + 1.
+pub(crate) fn version_conflict(current: u32, given: i64) -> Option<String> {
+    (given != current as i64 + 1).then(|| {
+        format!(
+            "Version must be incremented on update. Current version is: {current}. You sent: {given}; send {}.",
+            current + 1
+        )
+    })
+}
+
+// ---------- create, update, delete ----------
+
+/// New content, as a create call describes it (checked by the dialect beforehand).
+pub(crate) struct NewContent {
+    pub kind: Kind,
+    pub space_id: String,
+    pub status: String,
+    /// Tree parent, or parent comment of a reply.
+    pub parent_id: Option<String>,
+    /// Comments: the page they belong to.
+    pub page_id: Option<String>,
+    pub title: String,
+    /// Storage format.
+    pub body: String,
+}
+
+/// Adds content with a new id, as version 1 by the actor; a tree node goes last among its
+/// siblings.
+pub(crate) fn create(actor: &Actor, st: &mut State, new: NewContent) -> Content {
+    let user = actor.author();
+    let now = st.now_ms();
+    let id = st.new_id();
+    let position = if new.kind.is_tree_node() {
+        st.children(new.parent_id.as_deref().unwrap_or("")).len() as i64
+    } else {
+        0
+    };
+    let c = Content {
+        id: id.clone(),
+        kind: new.kind,
+        space_id: new.space_id,
+        status: new.status,
+        parent_id: new.parent_id,
+        page_id: new.page_id,
+        author: user.clone(),
+        created_ms: now,
+        versions: vec![Version {
+            number: 1,
+            title: new.title,
+            body: new.body,
+            message: String::new(),
+            author: user,
+            created_ms: now,
+            minor_edit: false,
+        }],
+        labels: vec![],
+        inline: None,
+        read_restrictions: vec![],
+        position,
+    };
+    st.content.insert(id, c.clone());
+    c
+}
+
+/// A new version of a page (checked by the dialect beforehand: version number, title).
+pub(crate) struct Revision {
+    pub title: String,
+    /// Storage format.
+    pub body: String,
+    pub message: String,
+    pub minor_edit: bool,
+    /// The page's status from now on; None: as it was.
+    pub status: Option<String>,
+    /// A move below another parent ([`check_move`] first); None: where it was.
+    pub parent_id: Option<String>,
+}
+
+/// Adds the next version of `id`, by the actor, and applies the revision's status and move.
+pub(crate) fn revise(
+    actor: &Actor,
+    st: &mut State,
+    id: &str,
+    rev: Revision,
+) -> Result<Content, ApiErr> {
+    let user = actor.author();
+    let now = st.now_ms();
+    let Some(c) = st.content.get_mut(id) else {
+        return not_found();
+    };
+    c.versions.push(Version {
+        number: c.version_number() + 1,
+        title: rev.title,
+        body: rev.body,
+        message: rev.message,
+        author: user,
+        created_ms: now,
+        minor_edit: rev.minor_edit,
+    });
+    if let Some(status) = rev.status {
+        c.status = status;
+    }
+    if rev.parent_id.is_some() {
+        c.parent_id = rev.parent_id;
+    }
+    Ok(c.clone())
+}
+
+/// Deletes as Cloud does: moves to the trash, or (`purge`) removes a trashed item for good.
+pub(crate) fn delete(
+    actor: &mut Actor,
+    st: &mut State,
+    id: &str,
+    kinds: &[Kind],
+    purge: bool,
+) -> Result<(), ApiErr> {
+    let c = lookup_for(actor, st, id, kinds, "delete")?;
+    match (c.status.as_str(), purge) {
+        ("trashed", true) => remove(st, id),
+        (_, true) => return err(400, "Only a trashed page can be purged: delete it first."),
+        ("trashed", false) => return not_found(),
+        _ => {
+            if let Some(c) = st.content.get_mut(id) {
+                c.status = "trashed".into();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes content for good, with its attachments and comments.
+pub(crate) fn remove(st: &mut State, id: &str) {
+    st.content.remove(id);
+    st.attachments.retain(|_, a| a.page_id != id);
+    st.content.retain(|_, x| x.page_id.as_deref() != Some(id));
+}
+
+// ---------- comments ----------
+
+/// Current comments of one kind: top-level ones of `page`, or (`parent`) the replies to a
+/// comment; oldest first.
+pub(crate) fn comments_of(
+    st: &State,
+    page: &str,
+    kind: Kind,
+    parent: Option<&str>,
+) -> Vec<Content> {
+    let mut out: Vec<Content> = st
+        .content
+        .values()
+        .filter(|c| c.kind == kind && c.status == "current")
+        .filter(|c| match parent {
+            Some(p) => c.parent_id.as_deref() == Some(p),
+            None => c.page_id.as_deref() == Some(page) && c.parent_id.is_none(),
+        })
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| {
+        a.created_ms
+            .cmp(&b.created_ms)
+            .then_with(|| id_order(&a.id, &b.id))
+    });
+    out
+}
+
+/// Every current comment (any kind, replies too) on any of `pages`, by id.
+pub(crate) fn comments_on<'s>(st: &'s State, pages: &[&str]) -> Vec<&'s Content> {
+    let mut cs: Vec<&Content> = st
+        .content
+        .values()
+        .filter(|c| {
+            c.page_id.as_deref().is_some_and(|p| pages.contains(&p)) && c.status == "current"
+        })
+        .collect();
+    cs.sort_by(|a, b| id_order(&a.id, &b.id));
+    cs
+}
+
+// ---------- labels ----------
+
+/// A label name Cloud accepts: no white space, none of `!#&()*,.:;<>?@[]^`, at most 255 bytes.
+pub(crate) fn valid_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || "!#&()*,.:;<>?@[]^".contains(c))
+}
+
+/// Adds labels (lower-cased by the caller) to content; a label it has already stays once.
+/// Answers the content's labels.
+pub(crate) fn add_labels(st: &mut State, id: &str, names: Vec<String>) -> Vec<String> {
+    for n in &names {
+        st.label_id(n);
+    }
+    if let Some(c) = st.content.get_mut(id) {
+        for n in names {
+            if !c.labels.contains(&n) {
+                c.labels.push(n);
+            }
+        }
+    }
+    st.content
+        .get(id)
+        .map(|c| c.labels.clone())
+        .unwrap_or_default()
+}
+
+/// Takes a label off content.
+pub(crate) fn remove_label(
+    actor: &mut Actor,
+    st: &mut State,
+    id: &str,
+    name: &str,
+) -> Result<(), ApiErr> {
+    let c = lookup_for(actor, st, id, &[Kind::Page], "write")?;
+    if !c.labels.iter().any(|l| l == name) {
+        return err(404, format!("Label {name:?} is not on content {id}."));
+    }
+    if let Some(c) = st.content.get_mut(id) {
+        c.labels.retain(|l| l != name);
+    }
+    Ok(())
+}
+
+// ---------- attachments ----------
+
+/// The current attachments of a page, by id, optionally of one file name or media type.
+pub(crate) fn attachments_of<'s>(
+    st: &'s State,
+    page: &str,
+    filename: Option<&str>,
+    media: Option<&str>,
+) -> Vec<&'s Attachment> {
+    let mut atts: Vec<&Attachment> = st
+        .attachments
+        .values()
+        .filter(|a| a.page_id == page && a.status == "current")
+        .filter(|a| filename.is_none_or(|f| a.title == f))
+        .filter(|a| media.is_none_or(|m| a.media_type == m))
+        .collect();
+    atts.sort_by(|a, b| id_order(&a.id, &b.id));
+    atts
+}
+
+/// One uploaded file.
+pub(crate) struct Upload {
+    pub filename: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Attaches files to a page (looked up for `attach` beforehand); refused whole when a current
+/// attachment of the page already has one of the names.
+pub(crate) fn attach(
+    actor: &Actor,
+    st: &mut State,
+    page: &str,
+    files: Vec<Upload>,
+    comment: Option<String>,
+) -> Result<Vec<Attachment>, ApiErr> {
+    for f in &files {
+        if st
+            .attachments
+            .values()
+            .any(|a| a.page_id == page && a.title == f.filename && a.status == "current")
+        {
+            return err(
+                400,
+                format!(
+                    "Cannot add a new attachment with same file name as an existing attachment: {}",
+                    f.filename
+                ),
+            );
+        }
+    }
+    let user = actor.author();
+    let now = st.now_ms();
+    let mut out = Vec::new();
+    for f in files {
+        let n = st.new_id();
+        let att_id = format!("att{n}");
+        let file_id = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng))
+            .into_uuid()
+            .to_string();
+        let a = Attachment {
+            id: att_id.clone(),
+            page_id: page.to_string(),
+            title: f.filename,
+            media_type: f.media_type,
+            comment: comment.clone().unwrap_or_default(),
+            bytes: f.bytes,
+            version: 1,
+            author: user.clone(),
+            created_ms: now,
+            modified_ms: now,
+            file_id,
+            status: "current".into(),
+        };
+        st.attachments.insert(att_id, a.clone());
+        out.push(a);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_rule() {
+        assert!(version_conflict(3, 4).is_none());
+        let msg = version_conflict(3, 3).unwrap();
+        assert!(msg.contains("Current version is: 3"), "{msg}");
+        assert!(version_conflict(3, 5).is_some());
+    }
+
+    #[test]
+    fn label_names() {
+        assert!(valid_label("release-notes"));
+        assert!(!valid_label("two words"));
+        assert!(!valid_label(""));
+    }
+}
