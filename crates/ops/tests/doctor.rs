@@ -224,15 +224,7 @@ impl World {
 
     /// What the simulator has answered since the last reset: `(method, path)` of each request.
     async fn requests_since_reset(&self) -> Vec<(String, String)> {
-        let stats: Value = self
-            .http
-            .get(format!("{}/stats", self.info.admin_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stats = self.sim.stats().await;
         stats["recent_requests"]
             .as_array()
             .unwrap()
@@ -247,13 +239,7 @@ impl World {
     }
 
     async fn reset_requests(&self) {
-        let r = self
-            .http
-            .post(format!("{}/stats/reset", self.info.admin_url))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
+        self.sim.admin_api().post("/stats/reset", json!({})).await;
     }
 }
 
