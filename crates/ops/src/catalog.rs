@@ -20,7 +20,52 @@ pub struct ActionSpec {
     /// Whether the client may take another route for the same job (false where the other
     /// route would silently answer something else, e.g. child pages without the folders).
     pub fallback: bool,
+    /// The Confluence resources the action reads or writes, each named by an argument: the
+    /// guardrails check the space of every one of them, in one place, before any other
+    /// request (a write action writes all of them).
+    pub touches: &'static [Touch],
 }
+
+/// A resource an action touches: the argument that names it, and what it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Touch {
+    pub param: &'static str,
+    pub resource: Resource,
+}
+
+/// What an argument names, which says how to find its space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// A space id or key.
+    Space,
+    /// A page: its `spaceId`.
+    Page,
+    /// A parent: a page, or a folder or database (their space through the pages above them).
+    Container,
+    /// A footer comment: the page it is on.
+    FooterComment,
+    /// An attachment: the page it is attached to.
+    Attachment,
+    /// A database: its space through the pages above it.
+    Database,
+}
+
+const fn touch(param: &'static str, resource: Resource) -> Touch {
+    Touch { param, resource }
+}
+
+impl ActionSpec {
+    /// The same action, touching `touches`.
+    const fn on(self, touches: &'static [Touch]) -> ActionSpec {
+        ActionSpec { touches, ..self }
+    }
+}
+
+use Resource as R;
+const PAGE: &[Touch] = &[touch("id", R::Page)];
+const SPACE: &[Touch] = &[touch("spaceId", R::Space)];
+const IN_SPACE_UNDER_PARENT: &[Touch] =
+    &[touch("spaceId", R::Space), touch("parentId", R::Container)];
 
 /// One tool: the one declaration its surfaces are generated from (the MCP input and output
 /// schemas, the CLI subcommands, the doctor's list, `--print-scopes`, docs/tools.md).
@@ -150,6 +195,7 @@ const fn read(
         summary,
         no_public_api: false,
         fallback: true,
+        touches: &[],
     }
 }
 
@@ -301,52 +347,62 @@ pub const TOOLS: &[ToolSpec] = &[
                 "list",
                 &[O::GetPages],
                 "pages filtered by spaceId, title, status",
-            ),
+            )
+            .on(SPACE),
             read(
                 "get",
                 &[O::GetPageById],
                 "metadata; with bodyFormat the body too",
-            ),
+            )
+            .on(PAGE),
             read(
                 "getBody",
                 &[O::GetPageById],
                 "the body in bodyFormat, capped by maxBytes",
-            ),
+            )
+            .on(PAGE),
             read(
                 "outline",
                 &[O::GetPageById],
                 "heading tree with section ids and sizes",
-            ),
+            )
+            .on(PAGE),
             read(
                 "getSection",
                 &[O::GetPageById],
                 "one section, by sectionId or heading",
-            ),
+            )
+            .on(PAGE),
             write(
                 "create",
                 &[O::CreatePage],
                 "a new page (body or bodyFile, parentId)",
-            ),
+            )
+            .on(IN_SPACE_UNDER_PARENT),
             destroy(
                 "update",
                 &[O::GetPageById, O::UpdatePage],
                 "new title, body or parentId",
-            ),
+            )
+            .on(&[touch("id", R::Page), touch("parentId", R::Container)]),
             destroy(
                 "updateSection",
                 &[O::GetPageById, O::UpdatePage],
                 "replace one section's content, keeping its heading",
-            ),
+            )
+            .on(PAGE),
             destroy(
                 "replace",
                 &[O::GetPageById, O::UpdatePage],
                 "find-and-replace; refused unless there are expectedCount matches",
-            ),
+            )
+            .on(PAGE),
             destroy(
                 "delete",
                 &[O::DeletePage],
                 "move to the trash (purge: out of it)",
-            ),
+            )
+            .on(PAGE),
         ],
     },
     ToolSpec {
@@ -363,7 +419,8 @@ pub const TOOLS: &[ToolSpec] = &[
         outputs: &[ITEMS, COUNT, NEXT, out("space", T::Object)],
         actions: &[
             read("list", &[O::GetSpacesV2], "spaces the account can see"),
-            read("get", &[O::GetSpaceById], "one space by id or key"),
+            read("get", &[O::GetSpaceById], "one space by id or key")
+                .on(&[touch("id", R::Space), touch("key", R::Space)]),
         ],
     },
     ToolSpec {
@@ -432,28 +489,33 @@ pub const TOOLS: &[ToolSpec] = &[
                 "children",
                 &[O::GetPageDirectChildren],
                 "direct children (pages, folders, ...)",
-            ),
-            read("ancestors", &[O::GetPageAncestors], "ancestors, root first"),
+            )
+            .on(PAGE),
+            read("ancestors", &[O::GetPageAncestors], "ancestors, root first").on(PAGE),
             read(
                 "descendants",
                 &[O::GetPageDescendants],
                 "descendants down to depth",
-            ),
+            )
+            .on(PAGE),
             read_exact(
                 "folders",
                 &[O::GetPageDirectChildren],
                 "direct children that are folders",
-            ),
+            )
+            .on(PAGE),
             read(
                 "tree",
                 &[O::GetSpaceById, O::GetPageById, O::GetPageDescendants],
                 "a space's page tree from its homepage",
-            ),
+            )
+            .on(&[touch("spaceId", R::Space), touch("spaceKey", R::Space)]),
             write(
                 "createFolder",
                 &[O::CreateFolder],
                 "a new folder (parentId)",
-            ),
+            )
+            .on(IN_SPACE_UNDER_PARENT),
         ],
     },
     ToolSpec {
@@ -484,17 +546,23 @@ pub const TOOLS: &[ToolSpec] = &[
                 "getFooter",
                 &[O::GetPageFooterComments, O::GetFooterCommentChildren],
                 "footer comment threads",
-            ),
+            )
+            .on(PAGE),
             write(
                 "addFooter",
                 &[O::CreateFooterComment],
                 "a footer comment, or a reply (parentCommentId)",
-            ),
+            )
+            .on(&[
+                touch("id", R::Page),
+                touch("parentCommentId", R::FooterComment),
+            ]),
             read(
                 "getInline",
                 &[O::GetPageInlineComments, O::GetInlineCommentChildren],
                 "inline comment threads",
-            ),
+            )
+            .on(PAGE),
         ],
     },
     ToolSpec {
@@ -514,12 +582,13 @@ pub const TOOLS: &[ToolSpec] = &[
         ],
         outputs: &[ITEMS, COUNT, NEXT, out("pageId", T::Text)],
         actions: &[
-            read("getForPage", &[O::GetPageLabels], "labels of a page"),
+            read("getForPage", &[O::GetPageLabels], "labels of a page").on(PAGE),
             write(
                 "addToPage",
                 &[O::AddLabelsToContent],
                 "add labels to a page",
-            ),
+            )
+            .on(PAGE),
         ],
     },
     ToolSpec {
@@ -573,18 +642,22 @@ pub const TOOLS: &[ToolSpec] = &[
                 "listForPage",
                 &[O::GetPageAttachments],
                 "attachments of a page",
-            ),
-            read("get", &[O::GetAttachmentById], "metadata and download link"),
+            )
+            .on(PAGE),
+            read("get", &[O::GetAttachmentById], "metadata and download link")
+                .on(&[touch("id", R::Attachment)]),
             read(
                 "download",
                 &[O::GetAttachmentById, O::DownloadAttatchment],
                 "the bytes (base64 and a resource), capped by maxBytes",
-            ),
+            )
+            .on(&[touch("id", R::Attachment)]),
             write(
                 "upload",
                 &[O::CreateAttachment],
                 "attach a file (data or filePath)",
-            ),
+            )
+            .on(PAGE),
         ],
     },
     ToolSpec {
@@ -640,9 +713,10 @@ pub const TOOLS: &[ToolSpec] = &[
                 "listForPage",
                 &[O::GetPageVersions],
                 "versions, newest first",
-            ),
-            read("get", &[O::GetPageById], "the body at a version"),
-            read("diff", &[O::GetPageById], "unified diff of two versions"),
+            )
+            .on(PAGE),
+            read("get", &[O::GetPageById], "the body at a version").on(PAGE),
+            read("diff", &[O::GetPageById], "unified diff of two versions").on(PAGE),
         ],
     },
     ToolSpec {
@@ -665,18 +739,22 @@ pub const TOOLS: &[ToolSpec] = &[
                 "get",
                 &[O::GetDatabaseById],
                 "metadata (title, space, parent)",
-            ),
+            )
+            .on(&[touch("id", R::Database)]),
             no_api(
                 "entries",
                 &[O::GetDatabaseById],
                 "rows: no public API exists; says what does",
-            ),
-            write("create", &[O::CreateDatabase], "a new database (parentId)"),
+            )
+            .on(&[touch("id", R::Database)]),
+            write("create", &[O::CreateDatabase], "a new database (parentId)")
+                .on(IN_SPACE_UNDER_PARENT),
             destroy(
                 "delete",
-                &[O::GetDatabaseById, O::DeleteDatabase],
+                &[O::DeleteDatabase],
                 "delete a database",
-            ),
+            )
+            .on(&[touch("id", R::Database)]),
         ],
     },
     ToolSpec {

@@ -7,10 +7,10 @@
 //!
 //! ```no_run
 //! # async fn demo(client: conflux_client::Client) -> conflux_ops::Result<()> {
-//! use conflux_ops::{Config, Ops, args::SearchArgs};
+//! use conflux_ops::{Config, Ops};
 //! let ops = Ops::new(client, Config { read_only: true, ..Config::default() });
 //! let out = ops
-//!     .search("cql", SearchArgs { cql: Some("type = page".into()), ..Default::default() })
+//!     .call("search", "cql", serde_json::json!({ "cql": "type = page" }))
 //!     .await?;
 //! println!("{}", out.verbose());
 //! # Ok(()) }
@@ -153,6 +153,11 @@ impl Ops {
                 )
             })?;
         }
+        if let serde_json::Value::Object(m) = &args {
+            self.guard(action, m)
+                .await
+                .map_err(|e| e.for_surface(self.config.surface))?;
+        }
         let name = action.name;
         let surface = self.config.surface;
         let result = match tool {
@@ -172,6 +177,101 @@ impl Ops {
     }
 
     // ---- guardrails ----
+
+    /// The guardrails, in one place, before the action sends anything: the space of every
+    /// resource the action declares it touches ([`catalog::ActionSpec::touches`]) must pass
+    /// the space lists (as a write, for a write action). A resource whose space cannot be
+    /// established is refused (fail closed).
+    async fn guard(
+        &self,
+        action: &catalog::ActionSpec,
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<()> {
+        use catalog::Resource as R;
+        let write = action.write;
+        if !self.needs_space_check(write) {
+            return Ok(());
+        }
+        for t in action.touches {
+            let Some(value) = args.get(t.param).and_then(serde_json::Value::as_str) else {
+                continue;
+            };
+            let space = match t.resource {
+                R::Space => self.space_id_of(value).await?,
+                R::Page => self.page_space(value).await?,
+                R::Container => self.container_space_of(value).await?,
+                R::FooterComment => {
+                    let c = self.client.comments().footer_comment(value).await?;
+                    let page = c.page_id.ok_or_else(|| {
+                        OpError::policy(
+                            format!(
+                                "comment {value} is on no page, so its space cannot be checked"
+                            ),
+                            "reply to a comment on a page",
+                        )
+                    })?;
+                    self.page_space(&page).await?
+                }
+                R::Attachment => {
+                    let a = self.client.attachments().get(value).await?;
+                    let page = a
+                        .page_id
+                        .or_else(|| {
+                            args.get("pageId")
+                                .and_then(serde_json::Value::as_str)
+                                .map(String::from)
+                        })
+                        .ok_or_else(|| {
+                            OpError::policy(
+                                format!(
+                                    "attachment {value} names no page, so its space cannot be \
+                                     checked"
+                                ),
+                                "pass `pageId`, the page it is attached to",
+                            )
+                        })?;
+                    self.page_space(&page).await?
+                }
+                R::Database => {
+                    let db = self.client.databases().get(value).await?;
+                    self.container_space(&db).await?
+                }
+            };
+            self.check_space_id(&space, write).await?;
+        }
+        Ok(())
+    }
+
+    async fn page_space(&self, page_id: &str) -> Result<String> {
+        Ok(self
+            .client
+            .pages()
+            .get(page_id.to_string().into(), None)
+            .await?
+            .space_id)
+    }
+
+    /// The space of a parent: a page, else a folder, else a database.
+    async fn container_space_of(&self, id: &str) -> Result<String> {
+        use conflux_client::ErrorKind as K;
+        match self.client.pages().get(id.to_string().into(), None).await {
+            Ok(p) => return Ok(p.space_id),
+            Err(e) if e.kind() != K::NotFound => return Err(e.into()),
+            Err(_) => {}
+        }
+        match self.client.folders().get(id).await {
+            Ok(f) => return self.container_space(&f).await,
+            Err(e) if e.kind() != K::NotFound => return Err(e.into()),
+            Err(_) => {}
+        }
+        let db = self.client.databases().get(id).await.map_err(|_| {
+            OpError::invalid(
+                format!("`parentId` {id} is no page, folder or database this account can see"),
+                "pass the id of a page or folder",
+            )
+        })?;
+        self.container_space(&db).await
+    }
 
     /// Who can lift a guardrail, and how, in the words of the surface showing the refusal.
     pub(crate) fn policy_hint(&self, guard: Guard) -> String {
@@ -310,18 +410,6 @@ impl Ops {
         self.space_verdict(space_id, &key, write)
     }
 
-    async fn check_page(&self, page_id: &str, write: bool) -> Result<()> {
-        if !self.needs_space_check(write) {
-            return Ok(());
-        }
-        let page = self
-            .client
-            .pages()
-            .get(page_id.to_string().into(), None)
-            .await?;
-        self.check_space_id(&page.space_id, write).await
-    }
-
     /// The space of a database, folder or whiteboard. Atlassian's schema for them has no
     /// `spaceId`, so it is read from the nearest page above them (through folders and
     /// databases in between). When none can be found (a container at the top of its space),
@@ -360,19 +448,6 @@ impl Ops {
                 self.policy_hint(Guard::AllowSpaces)
             ),
         ))
-    }
-
-    /// Checks a database, folder or whiteboard against the space lists.
-    async fn check_container(
-        &self,
-        c: &conflux_client::models::Container,
-        write: bool,
-    ) -> Result<()> {
-        if !self.needs_space_check(write) {
-            return Ok(());
-        }
-        let space = self.container_space(c).await?;
-        self.check_space_id(&space, write).await
     }
 
     /// Whether an item in space `space_id` may be shown (lists drop the others).

@@ -376,15 +376,12 @@ impl Ops {
         })
     }
 
-    async fn page_with_body(&self, id: &str, write: bool) -> Result<models::Page> {
+    async fn page_with_body(&self, id: &str) -> Result<models::Page> {
         let page = self
             .client
             .pages()
             .get(id.to_string().into(), Some(BodyFormat::Storage))
             .await?;
-        if self.needs_space_check(write) {
-            self.check_space_id(&page.space_id, write).await?;
-        }
         Ok(page)
     }
 
@@ -433,7 +430,7 @@ impl Ops {
                 "pick a parent in the page's own space",
             ));
         }
-        self.check_space_id(&space, true).await
+        Ok(())
     }
 
     /// Publishes `body` as the page's next version; `version` defaults to current + 1.
@@ -475,16 +472,13 @@ impl Ops {
             .await?)
     }
 
-    pub async fn pages(&self, action: &'static str, a: PagesArgs) -> Result<Output> {
+    pub(crate) async fn pages(&self, action: &'static str, a: PagesArgs) -> Result<Output> {
         let data = match action {
             "list" => {
                 let space_id = match &a.space_id {
                     Some(s) => Some(self.space_id_of(s).await?),
                     None => None,
                 };
-                if let Some(s) = &space_id {
-                    self.check_space_id(s, false).await?;
-                }
                 let filter = PageList {
                     space_id,
                     title: a.title.clone(),
@@ -509,7 +503,6 @@ impl Ops {
             "get" if a.body_format.is_none() => {
                 let id = required(&a.id, "id", action)?;
                 let page = self.client.pages().get(id.clone().into(), None).await?;
-                self.check_space_id(&page.space_id, false).await?;
                 Data::Page {
                     page: PageItem::from(&page),
                 }
@@ -522,7 +515,6 @@ impl Ops {
                     .pages()
                     .get(id.clone().into(), Some(format.fetch()))
                     .await?;
-                self.check_space_id(&page.space_id, false).await?;
                 let text = format.render(body_of(&page, format.fetch()))?;
                 let body = self
                     .body_out(format.name(), &text, a.max_bytes, &a.output_file)
@@ -534,7 +526,7 @@ impl Ops {
             }
             "outline" => {
                 let id = required(&a.id, "id", action)?;
-                let page = self.page_with_body(id, false).await?;
+                let page = self.page_with_body(id).await?;
                 let text = body_of(&page, BodyFormat::Storage);
                 let secs = sections::sections(&text);
                 let sections = secs
@@ -564,7 +556,7 @@ impl Ops {
                             "run action `outline` to see the section ids",
                         )
                     })?;
-                let page = self.page_with_body(id, false).await?;
+                let page = self.page_with_body(id).await?;
                 let text = body_of(&page, BodyFormat::Storage);
                 let secs = sections::sections(&text);
                 let s = sections::find(&secs, key).ok_or_else(|| no_section(key, &secs))?;
@@ -598,7 +590,6 @@ impl Ops {
                     .space_id_of(required(&a.space_id, "spaceId", action)?)
                     .await?;
                 let title = required(&a.title, "title", action)?;
-                self.check_space_id(space_id, true).await?;
                 let body = self
                     .read_text(&a.body, &a.body_file, "body")
                     .await?
@@ -634,7 +625,7 @@ impl Ops {
                     Some(b) => Some(Fmt::parse(a.body_format.as_deref())?.to_storage(b)?),
                     None => None,
                 };
-                let page = self.page_with_body(id, true).await?;
+                let page = self.page_with_body(id).await?;
                 if let Some(parent) = &a.parent_id {
                     self.check_new_parent(&page, parent).await?;
                 }
@@ -678,7 +669,7 @@ impl Ops {
                         )
                     })?;
                 let new = Fmt::parse(a.body_format.as_deref())?.to_storage(new)?;
-                let page = self.page_with_body(id, true).await?;
+                let page = self.page_with_body(id).await?;
                 let text = body_of(&page, BodyFormat::Storage);
                 let secs = sections::sections(&text);
                 let s = sections::find(&secs, key).ok_or_else(|| no_section(key, &secs))?;
@@ -707,7 +698,7 @@ impl Ops {
                     ));
                 }
                 let expected = a.expected_count.unwrap_or(1);
-                let page = self.page_with_body(id, true).await?;
+                let page = self.page_with_body(id).await?;
                 let text = body_of(&page, BodyFormat::Storage);
                 let n = text.matches(find.as_str()).count();
                 if n != expected {
@@ -738,7 +729,6 @@ impl Ops {
             "delete" => {
                 self.refuse_write("pages.delete")?;
                 let id = required(&a.id, "id", action)?;
-                self.check_page(id, true).await?;
                 self.client
                     .pages()
                     .delete(id.clone().into(), a.purge.unwrap_or(false))
@@ -755,7 +745,7 @@ impl Ops {
         Ok(Output::new(action, data))
     }
 
-    pub async fn spaces(&self, action: &'static str, a: SpacesArgs) -> Result<Output> {
+    pub(crate) async fn spaces(&self, action: &'static str, a: SpacesArgs) -> Result<Output> {
         let data = match action {
             "list" => {
                 let keys = a.keys.clone().unwrap_or_default();
@@ -782,7 +772,6 @@ impl Ops {
                 })?;
                 let s = self.client.spaces().get_by_key_or_id(key).await?;
                 self.remember_space(&s.id, &s.key);
-                self.space_verdict(&s.id, &s.key, false)?;
                 Data::Space {
                     space: SpaceItem::from(&s),
                 }
@@ -792,7 +781,7 @@ impl Ops {
         Ok(Output::new(action, data))
     }
 
-    pub async fn search(&self, action: &'static str, a: SearchArgs) -> Result<Output> {
+    pub(crate) async fn search(&self, action: &'static str, a: SearchArgs) -> Result<Output> {
         if action != "cql" {
             return Err(unknown(action));
         }
@@ -904,11 +893,10 @@ impl Ops {
         }
     }
 
-    pub async fn content(&self, action: &'static str, a: ContentArgs) -> Result<Output> {
+    pub(crate) async fn content(&self, action: &'static str, a: ContentArgs) -> Result<Output> {
         let data = match action {
             "children" | "folders" => {
                 let id = required(&a.id, "id", action)?;
-                self.check_page(id, false).await?;
                 let paging = self.paging(&a.paging)?;
                 let content = self.client.content();
                 // Only direct-children lists folders: no fallback for `folders`.
@@ -927,14 +915,12 @@ impl Ops {
             }
             "ancestors" => {
                 let id = required(&a.id, "id", action)?;
-                self.check_page(id, false).await?;
                 let refs = self.client.content().ancestors(id.clone().into()).await?;
                 let items = self.titled(refs).await?;
                 Data::Nodes(Listing::new(items, None))
             }
             "descendants" => {
                 let id = required(&a.id, "id", action)?;
-                self.check_page(id, false).await?;
                 let page = self
                     .client
                     .content()
@@ -958,7 +944,6 @@ impl Ops {
                     })?;
                 let space = self.client.spaces().get_by_key_or_id(key).await?;
                 self.remember_space(&space.id, &space.key);
-                self.space_verdict(&space.id, &space.key, false)?;
                 let Some(home) = space.homepage_id.clone() else {
                     return Ok(Output::new(
                         action,
@@ -999,7 +984,6 @@ impl Ops {
                     .space_id_of(required(&a.space_id, "spaceId", action)?)
                     .await?;
                 let title = required(&a.title, "title", action)?;
-                self.check_space_id(space_id, true).await?;
                 let f = self
                     .client
                     .folders()
@@ -1014,7 +998,7 @@ impl Ops {
         Ok(Output::new(action, data))
     }
 
-    pub async fn comments(&self, action: &'static str, a: CommentsArgs) -> Result<Output> {
+    pub(crate) async fn comments(&self, action: &'static str, a: CommentsArgs) -> Result<Output> {
         let page_id = a.id.as_ref();
         let data = match action {
             "getFooter" | "getInline" => {
@@ -1024,7 +1008,6 @@ impl Ops {
                         "pass the page id",
                     )
                 })?;
-                self.check_page(id, false).await?;
                 let format = Fmt::parse(a.body_format.as_deref())?;
                 let fmt = Some(format.fetch());
                 let paging = self.paging(&a.paging)?;
@@ -1055,10 +1038,10 @@ impl Ops {
                         "pass the page id for a new comment, or parentCommentId to reply",
                     ));
                 }
-                // A reply lands on its parent comment's page, whatever `id` says: that is the
-                // page the guardrails check.
+                // A reply lands on its parent comment's page, whatever `id` says (the guardrails
+                // checked that page): a different `id` is a mistake to name.
                 let target = match &a.parent_comment_id {
-                    Some(parent) if self.needs_space_check(true) || page_id.is_some() => {
+                    Some(parent) if page_id.is_some() => {
                         let parent = self.client.comments().footer_comment(parent).await?;
                         let on = parent.page_id.clone().ok_or_else(|| {
                             OpError::policy(
@@ -1084,9 +1067,6 @@ impl Ops {
                     Some(_) => None,
                     None => page_id.cloned(),
                 };
-                if let Some(p) = &target {
-                    self.check_page(p, true).await?;
-                }
                 let body = Fmt::parse(a.body_format.as_deref())?.to_storage(body.clone())?;
                 let c = self
                     .client
@@ -1108,11 +1088,10 @@ impl Ops {
         Ok(Output::new(action, data))
     }
 
-    pub async fn labels(&self, action: &'static str, a: LabelsArgs) -> Result<Output> {
+    pub(crate) async fn labels(&self, action: &'static str, a: LabelsArgs) -> Result<Output> {
         let id = required(&a.id, "id", action)?;
         let data = match action {
             "getForPage" => {
-                self.check_page(id, false).await?;
                 let page = self
                     .client
                     .labels()
@@ -1129,7 +1108,6 @@ impl Ops {
             "addToPage" => {
                 self.refuse_write("labels.addToPage")?;
                 let labels = required(&a.labels, "labels", action)?;
-                self.check_page(id, true).await?;
                 let all = self.client.labels().add(id.clone().into(), labels).await?;
                 Data::Labels {
                     page_id: id.clone(),
@@ -1141,7 +1119,11 @@ impl Ops {
         Ok(Output::new(action, data))
     }
 
-    pub async fn attachments(&self, action: &'static str, a: AttachmentsArgs) -> Result<Output> {
+    pub(crate) async fn attachments(
+        &self,
+        action: &'static str,
+        a: AttachmentsArgs,
+    ) -> Result<Output> {
         let data = match action {
             "listForPage" => {
                 let id = a.id.as_ref().ok_or_else(|| {
@@ -1150,7 +1132,6 @@ impl Ops {
                         "pass the page id",
                     )
                 })?;
-                self.check_page(id, false).await?;
                 let page = self
                     .client
                     .attachments()
@@ -1169,9 +1150,6 @@ impl Ops {
                     )
                 })?;
                 let att = self.client.attachments().get(id).await?;
-                if let Some(p) = &att.page_id {
-                    self.check_page(p, false).await?;
-                }
                 Data::Attachment {
                     attachment: AttachmentItem::from(att),
                 }
@@ -1194,7 +1172,6 @@ impl Ops {
                             "pass `pageId` as well",
                         )
                     })?;
-                self.check_page(&page_id, false).await?;
                 let cap = a.max_bytes.unwrap_or(self.config.max_download_bytes);
                 if att.file_size > cap {
                     return Err(OpError::invalid(
@@ -1241,7 +1218,6 @@ impl Ops {
                         "pass the page to attach to",
                     )
                 })?;
-                self.check_page(page_id, true).await?;
                 let bytes: Vec<u8> = match (&a.data, &a.file_path) {
                     (Some(d), None) => base64::engine::general_purpose::STANDARD
                         .decode(d.trim())
@@ -1301,9 +1277,8 @@ impl Ops {
         Ok(Output::new(action, data))
     }
 
-    pub async fn versions(&self, action: &'static str, a: VersionsArgs) -> Result<Output> {
+    pub(crate) async fn versions(&self, action: &'static str, a: VersionsArgs) -> Result<Output> {
         let id = required(&a.id, "id", action)?;
-        self.check_page(id, false).await?;
         let data = match action {
             "listForPage" => {
                 let page = self
@@ -1450,7 +1425,7 @@ pub const DATABASE_ROWS_HAVE_NO_API: &str = "Confluence Cloud has no public API 
     every scoped or OAuth token gets 401 \"Unauthorized; scope does not match\" whatever it holds";
 
 impl Ops {
-    pub async fn databases(&self, action: &'static str, a: DatabasesArgs) -> Result<Output> {
+    pub(crate) async fn databases(&self, action: &'static str, a: DatabasesArgs) -> Result<Output> {
         let data = match action {
             "entries" => {
                 let id = required(&a.id, "id", action)?;
@@ -1458,7 +1433,6 @@ impl Ops {
                 // but not for a database the space lists keep out.
                 let which = match self.client.databases().get(id).await {
                     Ok(db) => {
-                        self.check_container(&db, false).await?;
                         format!("database `{}` (id {id}) exists", db.title)
                     }
                     Err(_) if self.needs_space_check(false) => {
@@ -1480,7 +1454,6 @@ impl Ops {
             "get" => {
                 let id = required(&a.id, "id", action)?;
                 let db = self.client.databases().get(id).await?;
-                self.check_container(&db, false).await?;
                 Data::Database {
                     database: NodeItem::from(db),
                 }
@@ -1491,7 +1464,6 @@ impl Ops {
                     .space_id_of(required(&a.space_id, "spaceId", action)?)
                     .await?;
                 let title = required(&a.title, "title", action)?;
-                self.check_space_id(space_id, true).await?;
                 let db = self
                     .client
                     .databases()
@@ -1504,8 +1476,6 @@ impl Ops {
             "delete" => {
                 self.refuse_write("databases.delete")?;
                 let id = required(&a.id, "id", action)?;
-                let db = self.client.databases().get(id).await?;
-                self.check_container(&db, true).await?;
                 self.client.databases().delete(id).await?;
                 Data::Deleted {
                     id: id.clone(),
@@ -1520,7 +1490,11 @@ impl Ops {
     }
 
     /// `connection.check`: the doctor's report for this server's credential.
-    pub async fn connection(&self, action: &'static str, a: ConnectionArgs) -> Result<Output> {
+    pub(crate) async fn connection(
+        &self,
+        action: &'static str,
+        a: ConnectionArgs,
+    ) -> Result<Output> {
         if action != "check" {
             return Err(unknown(action));
         }

@@ -103,7 +103,7 @@ impl World {
             .id;
         let ops = Ops::new(classic.clone(), Config::default());
         let outline = ops
-            .pages("outline", args(json!({"id": page_id})))
+            .call("pages", "outline", json!({"id": page_id}))
             .await
             .unwrap()
             .to_json();
@@ -403,10 +403,6 @@ fn declared_actions() -> BTreeSet<(&'static str, &'static str)> {
         .iter()
         .flat_map(|t| t.actions.iter().map(move |a| (t.name, a.name)))
         .collect()
-}
-
-fn args<T: serde::de::DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).unwrap()
 }
 
 fn first_section(outline: &Value) -> Option<String> {
