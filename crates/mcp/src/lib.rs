@@ -240,6 +240,24 @@ impl ConfluxServer {
             .is_none_or(|a| a.write)
     }
 
+    /// For a caller whose calls use their own Confluence connection (per-user OAuth over
+    /// HTTP), the tools without the write actions their grant's scopes cannot perform; the
+    /// grant is what the store holds, so nothing goes to Confluence to find out. `None` when
+    /// the caller's operations are fixed or cannot be had (the call will say why).
+    async fn tools_for_grant(&self, caller: &Caller) -> Option<Vec<Tool>> {
+        let (Source::Provider(provider), Caller::Verified(verified)) = (&self.source, caller)
+        else {
+            return None;
+        };
+        let ops = provider.ops_for(verified).await.ok()?;
+        let granted = ops.client().credential().granted_scopes()?;
+        let offer = Offer {
+            read_only: self.inner.read_only || verified.read_only,
+            granted: Some(granted),
+        };
+        Some(self.inner.defs.iter().map(|d| tool(d, offer)).collect())
+    }
+
     /// Whether write actions are hidden and refused.
     pub fn read_only(&self) -> bool {
         self.inner.read_only
@@ -644,6 +662,9 @@ impl ServerHandler for ConfluxServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let caller = caller_of(&context);
+        if let Some(tools) = self.tools_for_grant(&caller).await {
+            return Ok(ListToolsResult::with_all_items(tools));
+        }
         Ok(ListToolsResult::with_all_items(
             self.tools_for(&caller).to_vec(),
         ))

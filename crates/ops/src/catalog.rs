@@ -749,12 +749,8 @@ pub const TOOLS: &[ToolSpec] = &[
             .on(&[touch("id", R::Database)]),
             write("create", &[O::CreateDatabase], "a new database (parentId)")
                 .on(IN_SPACE_UNDER_PARENT),
-            destroy(
-                "delete",
-                &[O::DeleteDatabase],
-                "delete a database",
-            )
-            .on(&[touch("id", R::Database)]),
+            destroy("delete", &[O::DeleteDatabase], "delete a database")
+                .on(&[touch("id", R::Database)]),
         ],
     },
     ToolSpec {

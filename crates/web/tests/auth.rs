@@ -764,6 +764,50 @@ async fn read_only_tokens_cannot_write() {
     assert!(!is_error, "{text}");
 }
 
+/// Issue 12: a person whose Atlassian grant cannot perform some writes (here the tenant asks
+/// for page scopes only) does not see those write actions; the grant the store holds decides,
+/// nothing is asked of Confluence.
+#[tokio::test]
+async fn write_actions_the_persons_grant_cannot_perform_are_not_listed() {
+    let w = World::new(|c, info| {
+        c.defaults = AppSettings {
+            allow_all_agents: true,
+            scopes: Some(
+                "read:page:confluence write:page:confluence read:space:confluence \
+                 read:comment:confluence"
+                    .into(),
+            ),
+            ..settings_for(info, AuthMode::OAuthCentral)
+        };
+    })
+    .await;
+    let person = w.browser();
+    person
+        .sign_in(&w.info.demo_account().unwrap().account_id)
+        .await;
+    let client = register(&w, "writer", "http://127.0.0.1:9/cb").await;
+    let tokens = authorize(
+        &w,
+        &person,
+        &client,
+        "http://127.0.0.1:9/cb",
+        "tools:read tools:write",
+    )
+    .await;
+    let mcp = Mcp::new(&w, tokens["access_token"].as_str())
+        .initialize()
+        .await;
+    let pages = mcp.tool_actions("pages").await;
+    assert!(pages.contains(&"create".to_string()), "{pages:?}");
+    assert!(
+        !pages.contains(&"delete".to_string()),
+        "no delete:page: {pages:?}"
+    );
+    let comments = mcp.tool_actions("comments").await;
+    assert!(comments.contains(&"getFooter".to_string()), "{comments:?}");
+    assert!(!comments.contains(&"addFooter".to_string()), "{comments:?}");
+}
+
 /// A client identified by its metadata document: fetched over https (a throwaway CA), its
 /// redirect URIs enforced exactly, its name shown as untrusted on the consent page.
 #[tokio::test]
