@@ -10,6 +10,7 @@ mod observe;
 mod output;
 mod serve;
 mod settings;
+mod setup;
 mod shutdown;
 mod stdout;
 mod tools;
@@ -126,6 +127,9 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Convert storage format to Markdown or back, offline (stdin when no file is given).
     Convert(convert::ConvertArgs),
+    /// Print the configuration an MCP client needs to start Conflux (Claude Desktop, Claude
+    /// Code, VS Code, Cursor, Windsurf, Codex), in that client's own format.
+    Setup(setup::SetupArgs),
     /// Security posture report: spaces and permissions, groups, broad access, what has no API.
     Audit,
 }
@@ -234,6 +238,9 @@ async fn run(cli: Cli, asked: Asked, env: HashMap<String, String>) -> anyhow::Re
             return serve::print_scopes(args);
         }
     }
+    if let Asked::Builtin(Command::Setup(args)) = &asked {
+        return setup::run(args, cli.demo);
+    }
     if let Asked::Builtin(Command::Demo) = &asked {
         return demo::tour().await;
     }
@@ -313,7 +320,7 @@ async fn run(cli: Cli, asked: Asked, env: HashMap<String, String>) -> anyhow::Re
         Command::Serve(args) => serve::run(client, *args).await,
         Command::Doctor(args) => doctor::run(&client, site, resolved.output, args).await,
         Command::Audit => audit::run(&client, resolved.output).await,
-        Command::Sim(_) | Command::Demo | Command::Convert(_) => Ok(()),
+        Command::Sim(_) | Command::Demo | Command::Convert(_) | Command::Setup(_) => Ok(()),
     }
 }
 

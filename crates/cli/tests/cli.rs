@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_conflux");
 
@@ -568,4 +568,81 @@ fn issue_012_every_tool_action_is_a_subcommand_with_the_servers_guardrails() {
     let o = sim.run("classic", &["pages", "create", "--title", "no space"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--space-id"), "{}", stderr(&o));
+}
+
+/// `conflux setup CLIENT` prints what each MCP client needs, in the format that client
+/// documents: each output parses as its format, starts this binary's `serve`, carries the
+/// site and user from the environment, and never the token.
+#[test]
+fn setup_prints_each_clients_configuration_without_the_token() {
+    let secret = "ATATT3xFfGF0-not-to-be-printed";
+    let run = |client: &str| {
+        let o = Command::new(BIN)
+            .args(["setup", client, "--read-only", "--tools", "pages,search"])
+            .env_clear()
+            .env("CONFLUENCE_URL", "https://acme.atlassian.net")
+            .env("CONFLUENCE_USERNAME", "ann@acme.example")
+            .env("CONFLUENCE_API_TOKEN", secret)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{client}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            !out.contains(secret) && !stderr(&o).contains(secret),
+            "{client}: token printed"
+        );
+        out
+    };
+    let bin = std::fs::canonicalize(BIN).unwrap().display().to_string();
+    let check = |client: &str, server: &Value| {
+        assert_eq!(
+            server["command"].as_str(),
+            Some(bin.as_str()),
+            "{client}: {server}"
+        );
+        assert_eq!(
+            server["args"],
+            json!(["serve", "--read-only", "--tools", "pages,search"]),
+            "{client}"
+        );
+        assert_eq!(
+            server["env"]["CONFLUENCE_URL"], "https://acme.atlassian.net",
+            "{client}"
+        );
+        assert_eq!(
+            server["env"]["CONFLUENCE_USERNAME"], "ann@acme.example",
+            "{client}"
+        );
+    };
+    for (client, key) in [
+        ("claude-desktop", "mcpServers"),
+        ("claude-code", "mcpServers"),
+        ("vscode", "servers"),
+        ("cursor", "mcpServers"),
+        ("windsurf", "mcpServers"),
+    ] {
+        let out = run(client);
+        let v: Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{client}: {e}\n{out}"));
+        check(client, &v[key]["confluence"]);
+        insta::assert_snapshot!(format!("setup_{client}"), out.replace(&bin, "{conflux}"));
+    }
+    let vscode: Value = serde_json::from_str(&run("vscode")).unwrap();
+    assert_eq!(
+        vscode["servers"]["confluence"]["env"]["CONFLUENCE_API_TOKEN"],
+        "${input:confluence-api-token}"
+    );
+    assert_eq!(vscode["inputs"][0]["password"], true);
+    let out = run("codex");
+    let v: toml::Table = toml::from_str(&out).unwrap_or_else(|e| panic!("codex: {e}\n{out}"));
+    let server = serde_json::to_value(&v["mcp_servers"]["confluence"]).unwrap();
+    check("codex", &server);
+    insta::assert_snapshot!("setup_codex", out.replace(&bin, "{conflux}"));
+    // A tool that does not exist is a mistake on the command line.
+    let o = Command::new(BIN)
+        .args(["setup", "cursor", "--tools", "nope"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
