@@ -414,6 +414,26 @@ async fn other_tools_every_action_with_effects_checked() {
     let eng = space_id(&s, "ENG").await;
     let by_id = s.ok("spaces", json!({"action": "get", "id": eng})).await;
     assert_eq!(by_id["space"]["key"], "ENG");
+    // Who may do what in it: the assignments the audit reads too, by key as by id.
+    let perms = s
+        .ok("spaces", json!({"action": "permissions", "key": "ENG"}))
+        .await;
+    assert_eq!(perms["space"]["id"], eng.as_str(), "{perms}");
+    let items = perms["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "{perms}");
+    assert!(
+        items.iter().all(|p| p["principalType"].is_string()
+            && p["principalId"].is_string()
+            && p["operation"].is_string()
+            && p["target"].is_string()),
+        "{perms}"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|p| p["operation"] == "read" && p["target"] == "space"),
+        "{perms}"
+    );
 
     let found = s.ok("search", json!({"action": "cql", "cql": "type = page AND space = ENG", "limit": 5, "excerpt": "none"})).await;
     assert_eq!(found["count"], 5);
@@ -633,7 +653,11 @@ async fn other_tools_every_action_with_effects_checked() {
         .iter()
         .map(|a| (a["action"].as_str().unwrap(), a["status"].as_str().unwrap()))
         .collect();
-    assert_eq!(actions, [("list", "ok"), ("get", "ok")], "{check}");
+    assert_eq!(
+        actions,
+        [("list", "ok"), ("get", "ok"), ("permissions", "ok")],
+        "{check}"
+    );
     assert_eq!(check["scopes_to_add"], json!([]), "{check}");
 
     s.assert_checked_every_action_of(

@@ -421,6 +421,12 @@ pub const TOOLS: &[ToolSpec] = &[
             read("list", &[O::GetSpacesV2], "spaces the account can see"),
             read("get", &[O::GetSpaceById], "one space by id or key")
                 .on(&[touch("id", R::Space), touch("key", R::Space)]),
+            read(
+                "permissions",
+                &[O::GetSpacePermissionsAssignments],
+                "who may do what in a space (users, groups, roles)",
+            )
+            .on(&[touch("id", R::Space), touch("key", R::Space)]),
         ],
     },
     ToolSpec {

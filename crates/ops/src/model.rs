@@ -223,6 +223,31 @@ impl From<models::Comment> for CommentItem {
     }
 }
 
+/// One permission assignment: who (a user, group or role) may do what.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionItem {
+    /// `user`, `group` or `role`.
+    pub principal_type: String,
+    /// An account id, a group id, or a role such as `ANONYMOUS`.
+    pub principal_id: String,
+    /// What may be done (`read`, `create`, `delete`, `administer`, ...).
+    pub operation: String,
+    /// On what (`space`, `page`, `blogpost`, `comment`, `attachment`, ...).
+    pub target: String,
+}
+
+impl From<models::SpacePermission> for PermissionItem {
+    fn from(p: models::SpacePermission) -> Self {
+        PermissionItem {
+            principal_type: p.principal.principal_type,
+            principal_id: p.principal.id,
+            operation: p.operation.key,
+            target: p.operation.target_type,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelItem {
@@ -340,6 +365,12 @@ pub enum Data {
     SpaceList(Listing<SpaceItem>),
     Space {
         space: SpaceItem,
+    },
+    /// A space's permission assignments.
+    Permissions {
+        space: SpaceItem,
+        #[serde(flatten)]
+        list: Listing<PermissionItem>,
     },
     Search {
         #[serde(flatten)]

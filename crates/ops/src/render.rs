@@ -137,6 +137,21 @@ impl Output {
                 }
                 more(&mut o, &l.next_cursor);
             }
+            Data::Permissions { space, list } => {
+                let _ = writeln!(
+                    o,
+                    "{} permission assignment(s) in space {} ({}):",
+                    list.count, space.key, space.name
+                );
+                for p in &list.items {
+                    let _ = writeln!(
+                        o,
+                        "- {} {} may {} {}",
+                        p.principal_type, p.principal_id, p.operation, p.target
+                    );
+                }
+                more(&mut o, &list.next_cursor);
+            }
             Data::Space { space: s } => {
                 let _ = writeln!(
                     o,

@@ -776,6 +776,26 @@ impl Ops {
                     space: SpaceItem::from(&s),
                 }
             }
+            "permissions" => {
+                let key = a.id.as_ref().or(a.key.as_ref()).ok_or_else(|| {
+                    OpError::invalid(
+                        "`id` or `key` is required for action `permissions`",
+                        "pass the space id (digits) or key (e.g. ENG)",
+                    )
+                })?;
+                let s = self.client.spaces().get_by_key_or_id(key).await?;
+                self.remember_space(&s.id, &s.key);
+                let page = self
+                    .client
+                    .spaces()
+                    .permissions(&s.id, &self.paging(&a.paging)?)
+                    .await?;
+                let items = page.results.into_iter().map(PermissionItem::from).collect();
+                Data::Permissions {
+                    space: SpaceItem::from(&s),
+                    list: Listing::new(items, page.next_cursor),
+                }
+            }
             _ => return Err(unknown(action)),
         };
         Ok(Output::new(action, data))

@@ -331,6 +331,7 @@ const MATRIX: &[Case] = &[
     on_scratch_page("pages", "delete", |c| json!({"id": c.scratch})),
     case("spaces", "list", |_| json!({})),
     case("spaces", "get", |c| json!({"id": c.space})),
+    case("spaces", "permissions", |c| json!({"id": c.space})),
     case(
         "search",
         "cql",

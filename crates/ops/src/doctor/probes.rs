@@ -123,7 +123,7 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
             body: None,
             definitive: true,
         },
-        O::GetSpaceById => Spec {
+        O::GetSpaceById | O::GetSpacePermissionsAssignments => Spec {
             params: vec![("id", ids.space.clone().unwrap_or_else(|| NO_ID.into()))],
             query: vec![],
             body: None,
