@@ -1538,6 +1538,28 @@ async fn issue_012_pages_move_take_space_keys_and_get_bodies() {
     );
     let bare = s.ok("pages", json!({"action": "get", "id": child})).await;
     assert!(bare.get("body").is_none(), "{bare}");
+    // A page by its title in a space (a key, too), as people name pages.
+    let by_title = s
+        .ok(
+            "pages",
+            json!({"action": "get", "title": "to move", "spaceId": "ENG"}),
+        )
+        .await;
+    assert_eq!(by_title["page"]["id"], child.as_str(), "{by_title}");
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "get", "title": "no such title here", "spaceId": "ENG"}),
+        )
+        .await;
+    assert!(
+        e.contains("not_found") && e.contains("no such title here"),
+        "{e}"
+    );
+    let e = s
+        .err("pages", json!({"action": "get", "title": "to move"}))
+        .await;
+    assert!(e.contains("`title` and `spaceId`"), "{e}");
 }
 
 /// Issue 12: a move is a write on the page (and its new parent, which Confluence keeps in

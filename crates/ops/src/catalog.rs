@@ -259,7 +259,6 @@ pub const TOOLS: &[ToolSpec] = &[
                 K::Text,
                 "Page id.",
                 &[
-                    "get",
                     "getBody",
                     "outline",
                     "getSection",
@@ -352,9 +351,9 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "get",
                 &[O::GetPageById],
-                "metadata; with bodyFormat the body too",
+                "metadata, by id or by title and spaceId; with bodyFormat the body too",
             )
-            .on(PAGE),
+            .on(&[touch("id", R::Page), touch("spaceId", R::Space)]),
             read(
                 "getBody",
                 &[O::GetPageById],

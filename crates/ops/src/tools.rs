@@ -304,6 +304,44 @@ impl Ops {
         Ok(levels.pop().unwrap_or_default())
     }
 
+    /// The page `id` names, or (for `get`) the one page titled `title` in space `spaceId`.
+    async fn page_id_of(&self, a: &PagesArgs, action: &str) -> Result<String> {
+        if let Some(id) = &a.id {
+            return Ok(id.clone());
+        }
+        let (Some(title), Some(space), "get") = (&a.title, &a.space_id, action) else {
+            return Err(OpError::invalid(
+                format!("`id` is required for action `{action}`"),
+                if action == "get" {
+                    "pass the page id, or `title` and `spaceId` to find it by title"
+                } else {
+                    "pass the page id (from list, search or get by title)"
+                },
+            ));
+        };
+        let filter = PageList {
+            space_id: Some(self.space_id_of(space).await?),
+            title: Some(title.clone()),
+            ..PageList::default()
+        };
+        let found = self
+            .client
+            .pages()
+            .list(&filter, &PageRequest::limit(2))
+            .await?;
+        match found.results.as_slice() {
+            [one] => Ok(one.id.clone()),
+            [] => Err(OpError::from(conflux_client::ClientError::NotFound {
+                operation: conflux_catalog::Operation::GetPages,
+                message: format!("no current page titled `{title}` in space {space}"),
+            })),
+            _ => Err(OpError::invalid(
+                format!("more than one page is titled `{title}` in space {space}"),
+                "pass the page id instead (from list or search)",
+            )),
+        }
+    }
+
     /// The files root, or the policy error saying how to allow local files.
     fn files_root(&self, param: &str) -> Result<&crate::FilesRoot> {
         self.config.files_root.as_ref().ok_or_else(|| {
@@ -501,14 +539,14 @@ impl Ops {
             }
             // `get` with a `bodyFormat` asks for the body too: it answers as `getBody` does.
             "get" if a.body_format.is_none() => {
-                let id = required(&a.id, "id", action)?;
+                let id = &self.page_id_of(&a, action).await?;
                 let page = self.client.pages().get(id.clone().into(), None).await?;
                 Data::Page {
                     page: PageItem::from(&page),
                 }
             }
             "get" | "getBody" => {
-                let id = required(&a.id, "id", action)?;
+                let id = &self.page_id_of(&a, action).await?;
                 let format = Fmt::parse(a.body_format.as_deref())?;
                 let page = self
                     .client
