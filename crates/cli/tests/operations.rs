@@ -323,7 +323,7 @@ async fn a_demo_deployment_probed_scraped_logged_and_stopped_with_sigterm() {
     let (_, _, bad) = post(
         &http,
         &base,
-        &tool_call(4, "pages", json!({"action": "get"})),
+        &tool_call(4, "pages", json!({"action": "getBody"})),
         &[],
     )
     .await;
@@ -345,7 +345,7 @@ async fn a_demo_deployment_probed_scraped_logged_and_stopped_with_sigterm() {
     };
     assert!(calls("spaces", "list", "ok") >= 1.0, "{text}");
     assert!(calls("pages", "get", "not_found") >= 1.0, "{text}");
-    assert!(calls("pages", "get", "invalid_argument") >= 1.0, "{text}");
+    assert!(calls("pages", "getBody", "invalid_input") >= 1.0, "{text}");
     assert!(
         scrape.sum(
             "conflux_tool_call_duration_seconds_count",

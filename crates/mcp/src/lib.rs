@@ -395,8 +395,9 @@ impl ConfluxServer {
         let (action, format) = match validate(def, &args, read_only) {
             Ok(v) => v,
             Err(message) => {
+                // The same kind `conflux-ops` names bad arguments with: one name for one thing.
                 return Ok(error_result(
-                    "invalid_argument",
+                    "invalid_input",
                     &message,
                     "fix the arguments as the message says; nothing was sent to Confluence",
                 ));

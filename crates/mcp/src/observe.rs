@@ -30,12 +30,11 @@ pub const TOOL_CALL_DURATION: &str = "conflux_tool_call_duration_seconds";
 pub const TOOL_CALLS_IN_FLIGHT: &str = "conflux_tool_calls_in_flight";
 
 /// Every outcome a call is counted under: `ok`, the kinds of `conflux_ops::OpErrorKind`, and
-/// the server's own refusals (`invalid_argument`, `unauthorized`, `internal`, and
+/// the server's own refusals (`unauthorized`, `internal`, and
 /// `protocol_error` for an unknown tool or unreadable parameters).
 pub const OUTCOMES: &[&str] = &[
     "ok",
     "invalid_input",
-    "invalid_argument",
     "policy",
     "missing_scopes",
     "unauthorized",

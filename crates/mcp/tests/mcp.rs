@@ -535,6 +535,18 @@ async fn other_tools_every_action_with_effects_checked() {
     );
     s.ok("comments", json!({"action": "getInline", "id": pid}))
         .await;
+    // Deleting the first comment takes its reply with it, for good.
+    let gone = s
+        .ok(
+            "comments",
+            json!({"action": "delete", "commentId": comment_id}),
+        )
+        .await;
+    assert_eq!(gone["deleted"], true, "{gone}");
+    let footer = s
+        .ok("comments", json!({"action": "getFooter", "id": pid}))
+        .await;
+    assert_eq!(footer["count"], 0, "{footer}");
 
     let labels = s
         .ok(
@@ -562,6 +574,20 @@ async fn other_tools_every_action_with_effects_checked() {
         names.contains(&"mcp-test") && names.contains(&"runbook"),
         "{names:?}"
     );
+    // Removing answers with what is left; a label that is not there is gone already.
+    let left = s
+        .ok(
+            "labels",
+            json!({"action": "remove", "id": pid, "labels": ["Runbook", "never-added"]}),
+        )
+        .await;
+    let names: Vec<&str> = left["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["mcp-test"], "{left}");
 
     let bytes = b"hello attachment \x00\x01\x02";
     let data = base64::engine::general_purpose::STANDARD.encode(bytes);
@@ -611,6 +637,26 @@ async fn other_tools_every_action_with_effects_checked() {
         )
         .await;
     assert!(e.contains("cap"), "{e}");
+    // To the trash: no longer listed, no longer read.
+    let gone = s
+        .ok("attachments", json!({"action": "delete", "id": aid}))
+        .await;
+    assert_eq!(gone["deleted"], true, "{gone}");
+    let list = s
+        .ok("attachments", json!({"action": "listForPage", "id": pid}))
+        .await;
+    assert!(
+        !list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == aid.as_str()),
+        "{list}"
+    );
+    let e = s
+        .err("attachments", json!({"action": "get", "id": aid}))
+        .await;
+    assert!(e.contains("not_found"), "{e}");
 
     let db = s
         .ok(

@@ -73,6 +73,7 @@ pub struct ContentArgs {
 #[serde(default, rename_all = "camelCase")]
 pub struct CommentsArgs {
     pub id: Option<String>,
+    pub comment_id: Option<String>,
     pub parent_comment_id: Option<String>,
     pub body: Option<String>,
     pub body_format: Option<String>,

@@ -530,6 +530,7 @@ pub const TOOLS: &[ToolSpec] = &[
         params: &[
             param("id", K::Text, "Page id.", &["getFooter", "getInline"]),
             text("parentCommentId", "Reply to this footer comment."),
+            param("commentId", K::Text, "Footer comment id.", &["delete"]),
             param(
                 "body",
                 K::Text,
@@ -545,7 +546,14 @@ pub const TOOLS: &[ToolSpec] = &[
             LIMIT,
             CURSOR,
         ],
-        outputs: &[ITEMS, COUNT, NEXT, out("comment", T::Object)],
+        outputs: &[
+            ITEMS,
+            COUNT,
+            NEXT,
+            out("comment", T::Object),
+            out("id", T::Text),
+            out("deleted", T::Flag),
+        ],
         actions: &[
             read(
                 "getFooter",
@@ -568,6 +576,12 @@ pub const TOOLS: &[ToolSpec] = &[
                 "inline comment threads",
             )
             .on(PAGE),
+            destroy(
+                "delete",
+                &[O::DeleteFooterComment],
+                "delete a footer comment and its replies, for good",
+            )
+            .on(&[touch("commentId", R::FooterComment)]),
         ],
     },
     ToolSpec {
@@ -575,12 +589,17 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence labels",
         description: "Page labels.",
         params: &[
-            param("id", K::Text, "Page id.", &["getForPage", "addToPage"]),
+            param(
+                "id",
+                K::Text,
+                "Page id.",
+                &["getForPage", "addToPage", "remove"],
+            ),
             param(
                 "labels",
                 K::List,
                 "Label names (no spaces).",
-                &["addToPage"],
+                &["addToPage", "remove"],
             ),
             LIMIT,
             CURSOR,
@@ -594,6 +613,15 @@ pub const TOOLS: &[ToolSpec] = &[
                 "add labels to a page",
             )
             .on(PAGE),
+            destroy(
+                "remove",
+                &[
+                    O::RemoveLabelFromContentUsingQueryParameter,
+                    O::GetPageLabels,
+                ],
+                "take labels off a page",
+            )
+            .on(PAGE),
         ],
     },
     ToolSpec {
@@ -604,8 +632,8 @@ pub const TOOLS: &[ToolSpec] = &[
             param(
                 "id",
                 K::Text,
-                "Page id (listForPage, upload) or attachment id (get, download).",
-                &["listForPage", "get", "download", "upload"],
+                "Page id (listForPage, upload) or attachment id (get, download, delete).",
+                &["listForPage", "get", "download", "upload", "delete"],
             ),
             text(
                 "pageId",
@@ -641,6 +669,7 @@ pub const TOOLS: &[ToolSpec] = &[
             out("id", T::Text),
             out("pageId", T::Text),
             out("title", T::Text),
+            out("deleted", T::Flag),
         ],
         actions: &[
             read(
@@ -663,6 +692,12 @@ pub const TOOLS: &[ToolSpec] = &[
                 "attach a file (data or filePath)",
             )
             .on(PAGE),
+            destroy(
+                "delete",
+                &[O::DeleteAttachment],
+                "move an attachment to the trash",
+            )
+            .on(&[touch("id", R::Attachment)]),
         ],
     },
     ToolSpec {

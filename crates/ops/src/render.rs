@@ -124,8 +124,9 @@ impl Output {
                 id, what, purged, ..
             } => {
                 let outcome = match (*what, *purged) {
-                    ("page", false) => "moved to the trash",
-                    ("page", true) => "purged from the trash (deleted for good)",
+                    ("page" | "attachment", false) => "moved to the trash",
+                    ("page" | "attachment", true) => "purged from the trash (deleted for good)",
+                    ("comment", _) => "deleted for good, with its replies",
                     _ => "deleted",
                 };
                 let _ = writeln!(o, "{what} {id} {outcome}");

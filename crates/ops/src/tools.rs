@@ -1141,6 +1141,17 @@ impl Ops {
                 }
                 Data::Comment { comment: item }
             }
+            "delete" => {
+                self.refuse_write("comments.delete")?;
+                let id = required(&a.comment_id, "commentId", action)?;
+                self.client.comments().delete(id).await?;
+                Data::Deleted {
+                    id: id.clone(),
+                    deleted: true,
+                    what: "comment",
+                    purged: true,
+                }
+            }
             _ => return Err(unknown(action)),
         };
         Ok(Output::new(action, data))
@@ -1170,6 +1181,31 @@ impl Ops {
                 Data::Labels {
                     page_id: id.clone(),
                     list: Listing::new(all.into_iter().map(LabelItem::from).collect(), None),
+                }
+            }
+            "remove" => {
+                self.refuse_write("labels.remove")?;
+                let labels = required(&a.labels, "labels", action)?;
+                // Removing is idempotent: a label that is not there is gone already (the read
+                // below still fails when the page itself is missing).
+                for name in labels {
+                    match self.client.labels().remove(id.clone().into(), name).await {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == conflux_client::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                let left = self
+                    .client
+                    .labels()
+                    .for_page(id.clone().into(), &PageRequest::limit(250))
+                    .await?;
+                Data::Labels {
+                    page_id: id.clone(),
+                    list: Listing::new(
+                        left.results.into_iter().map(LabelItem::from).collect(),
+                        left.next_cursor,
+                    ),
                 }
             }
             _ => return Err(unknown(action)),
@@ -1266,6 +1302,17 @@ impl Ops {
                     size,
                     data,
                     file,
+                }
+            }
+            "delete" => {
+                self.refuse_write("attachments.delete")?;
+                let id = required(&a.id, "id", action)?;
+                self.client.attachments().delete(id, false).await?;
+                Data::Deleted {
+                    id: id.clone(),
+                    deleted: true,
+                    what: "attachment",
+                    purged: false,
                 }
             }
             "upload" => {

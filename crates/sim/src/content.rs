@@ -271,6 +271,25 @@ pub(crate) fn remove(st: &mut State, id: &str) {
 
 // ---------- comments ----------
 
+/// Removes a comment for good, with the replies under it (level by level, no recursion).
+pub(crate) fn remove_thread(st: &mut State, id: &str) {
+    let mut doomed = vec![id.to_string()];
+    let mut i = 0;
+    while i < doomed.len() {
+        let parent = doomed[i].clone();
+        doomed.extend(
+            st.content
+                .values()
+                .filter(|c| c.parent_id.as_deref() == Some(parent.as_str()))
+                .map(|c| c.id.clone()),
+        );
+        i += 1;
+    }
+    for d in doomed {
+        st.content.remove(&d);
+    }
+}
+
 /// Current comments of one kind: top-level ones of `page`, or (`parent`) the replies to a
 /// comment; oldest first.
 pub(crate) fn comments_of(

@@ -71,6 +71,11 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         v2::get_footer_comment,
     ),
     (
+        "DELETE",
+        "/wiki/api/v2/footer-comments/{comment-id}",
+        v2::delete_footer_comment,
+    ),
+    (
         "GET",
         "/wiki/api/v2/footer-comments/{id}/children",
         v2::footer_comment_children,
@@ -87,6 +92,11 @@ const ROUTES: &[(&str, &str, Handler)] = &[
     ),
     ("GET", "/wiki/api/v2/attachments", v2::all_attachments),
     ("GET", "/wiki/api/v2/attachments/{id}", v2::get_attachment),
+    (
+        "DELETE",
+        "/wiki/api/v2/attachments/{id}",
+        v2::delete_attachment,
+    ),
     ("POST", "/wiki/api/v2/folders", v2::create_folder),
     ("GET", "/wiki/api/v2/folders/{id}", v2::get_folder),
     ("DELETE", "/wiki/api/v2/folders/{id}", v2::delete_folder),

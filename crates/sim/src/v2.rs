@@ -848,6 +848,15 @@ pub(crate) fn get_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     get_comment(ctx, st, Kind::FooterComment)
 }
 
+/// `DELETE /footer-comments/{comment-id}`: gone for good ("a permanent deletion"), with
+/// its replies.
+pub(crate) fn delete_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("comment-id").to_string();
+    content::lookup_for(&mut ctx.actor, st, &id, &[Kind::FooterComment], "delete")?;
+    content::remove_thread(st, &id);
+    Ok(empty(204))
+}
+
 pub(crate) fn get_inline_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     get_comment(ctx, st, Kind::InlineComment)
 }
@@ -885,6 +894,34 @@ pub(crate) fn get_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         &["current", "archived", "draft"],
     )?;
     Ok(ok(with_base(ctx, attachment_json(&a))))
+}
+
+/// `DELETE /attachments/{id}`: to the trash (`purge`: a trashed one for good).
+pub(crate) fn delete_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let purge = ctx.req.q_bool("purge");
+    let Some(a) = st.attachments.get(&id).cloned() else {
+        return not_found();
+    };
+    content::lookup_for(&mut ctx.actor, st, &a.page_id, &[Kind::Page], "delete")?;
+    match (a.status.as_str(), purge) {
+        ("trashed", true) => {
+            st.attachments.remove(&id);
+        }
+        (_, true) => {
+            return err(
+                400,
+                "Only a trashed attachment can be purged: delete it first.",
+            );
+        }
+        ("trashed", false) => return not_found(),
+        _ => {
+            if let Some(a) = st.attachments.get_mut(&id) {
+                a.status = "trashed".into();
+            }
+        }
+    }
+    Ok(empty(204))
 }
 
 // ---------- hierarchy ----------

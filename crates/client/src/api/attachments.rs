@@ -35,6 +35,13 @@ impl Attachments<'_> {
         self.client.list(call, page).await
     }
 
+    /// Moves an attachment to the trash, or (`purge`) deletes a trashed one for good.
+    pub async fn delete(&self, id: &str, purge: bool) -> Result<()> {
+        let call = Call::new(Operation::DeleteAttachment, &[("id", id)])?
+            .query_opt("purge", purge.then_some("true"));
+        self.client.send(&call).await.map(|_| ())
+    }
+
     pub async fn get(&self, id: &str) -> Result<Attachment> {
         self.client
             .json(Call::new(Operation::GetAttachmentById, &[("id", id)])?)

@@ -53,6 +53,15 @@ impl Comments<'_> {
             .await
     }
 
+    /// Deletes a footer comment for good (Cloud keeps no trash of comments), with its replies.
+    pub async fn delete(&self, comment_id: &str) -> Result<()> {
+        let call = Call::new(
+            Operation::DeleteFooterComment,
+            &[("comment-id", comment_id)],
+        )?;
+        self.client.send(&call).await.map(|_| ())
+    }
+
     /// Replies to a footer comment.
     pub async fn replies(
         &self,

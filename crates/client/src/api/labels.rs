@@ -19,6 +19,21 @@ impl Labels<'_> {
         self.client.list(call, page).await
     }
 
+    /// Takes one label off a page (v1; the name travels as a query parameter, so any name
+    /// Confluence allows gets there intact).
+    pub async fn remove(&self, page_id: PageId, name: &str) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ClientError::InvalidInput("give a label name".into()));
+        }
+        let call = Call::new(
+            Operation::RemoveLabelFromContentUsingQueryParameter,
+            &[("id", page_id.as_str())],
+        )?
+        .query_opt("name", Some(name.to_lowercase().as_str()));
+        self.client.send(&call).await.map(|_| ())
+    }
+
     /// Adds labels (global prefix) and returns the page's labels afterwards.
     pub async fn add(&self, page_id: PageId, names: &[String]) -> Result<Vec<Label>> {
         let mut body = Vec::new();

@@ -208,9 +208,22 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
         | O::DeleteDatabase
         | O::GetDatabaseById
         | O::GetFooterCommentChildren
-        | O::GetInlineCommentChildren => Spec {
+        | O::GetInlineCommentChildren
+        | O::DeleteAttachment => Spec {
             params: vec![("id", NO_ID.into())],
             query: vec![],
+            body: None,
+            definitive: false,
+        },
+        O::DeleteFooterComment => Spec {
+            params: vec![("comment-id", NO_ID.into())],
+            query: vec![],
+            body: None,
+            definitive: false,
+        },
+        O::RemoveLabelFromContentUsingQueryParameter => Spec {
+            params: vec![("id", NO_ID.into())],
+            query: vec![("name", "conflux-doctor-probe".into())],
             body: None,
             definitive: false,
         },
