@@ -29,6 +29,11 @@ pub struct Layer {
     pub identity_url: Option<String>,
     /// `text` or `json`.
     pub output: Option<String>,
+    /// Seconds within which transient failures (429, 5xx, lost connections) are retried
+    /// (default 60).
+    pub retry_deadline_secs: Option<String>,
+    /// Longest request URL sent, bytes (default 8192; 0: no limit of Conflux's own).
+    pub max_url_length: Option<String>,
 }
 
 impl Layer {
@@ -45,6 +50,8 @@ impl Layer {
             gateway_url: self.gateway_url.or(lower.gateway_url),
             identity_url: self.identity_url.or(lower.identity_url),
             output: self.output.or(lower.output),
+            retry_deadline_secs: self.retry_deadline_secs.or(lower.retry_deadline_secs),
+            max_url_length: self.max_url_length.or(lower.max_url_length),
         }
     }
 
@@ -70,6 +77,8 @@ impl Layer {
             gateway_url: get("CONFLUX_GATEWAY_URL"),
             identity_url: get("CONFLUX_IDENTITY_URL"),
             output: get("CONFLUX_OUTPUT"),
+            retry_deadline_secs: get("CONFLUX_RETRY_DEADLINE"),
+            max_url_length: get("CONFLUX_MAX_URL_LENGTH"),
             ..Layer::default()
         }
     }
@@ -135,10 +144,25 @@ impl Layer {
             endpoints.identity =
                 BaseUrl::parse(i).context("CONFLUX_IDENTITY_URL / identity_url")?;
         }
-        let client = ClientConfig {
+        let mut client = ClientConfig {
             endpoints,
             ..ClientConfig::default()
         };
+        if let Some(d) = &self.retry_deadline_secs {
+            let secs: f64 = d.trim().parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| anyhow::anyhow!(
+                    "CONFLUX_RETRY_DEADLINE / retry_deadline_secs must be a number of seconds, not `{d}`"
+                ))?;
+            client.retry.deadline = std::time::Duration::from_secs_f64(secs.min(86_400.0));
+        }
+        if let Some(m) = &self.max_url_length {
+            let n: usize = m.trim().parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "CONFLUX_MAX_URL_LENGTH / max_url_length must be a number of bytes, not `{m}`"
+                )
+            })?;
+            client.max_url_length = (n > 0).then_some(n);
+        }
         let site = self
             .url
             .as_deref()

@@ -217,6 +217,14 @@ pub enum ClientError {
     #[error("invalid input: {0}")]
     InvalidInput(String),
 
+    /// The request URL is longer than Confluence (or the configured limit) accepts: a long CQL
+    /// query, most often. Nothing was applied; sending it again cannot help.
+    #[error("invalid input: the request URL would be {length} bytes, {}", match .limit {
+        Some(l) => format!("over the limit of {l} bytes"),
+        None => "longer than Confluence accepts (HTTP 414)".to_string(),
+    })]
+    UrlTooLong { length: usize, limit: Option<usize> },
+
     #[error("could not reach Confluence: {message}")]
     Transport {
         message: String,
@@ -269,7 +277,9 @@ impl ClientError {
             ClientError::RateLimited { .. } => ErrorKind::RateLimited,
             ClientError::BadRequest { .. } => ErrorKind::BadRequest,
             ClientError::Upstream { .. } | ClientError::Decode { .. } => ErrorKind::Upstream,
-            ClientError::InvalidInput(_) => ErrorKind::InvalidInput,
+            ClientError::InvalidInput(_) | ClientError::UrlTooLong { .. } => {
+                ErrorKind::InvalidInput
+            }
             ClientError::Transport { .. } => ErrorKind::Transport,
             ClientError::Config(_) => ErrorKind::Config,
         }
@@ -423,6 +433,9 @@ impl ClientError {
                 "Confluence had a transient failure; try again shortly".to_string()
             }
             ClientError::InvalidInput(_) => "fix the input as the message says".to_string(),
+            ClientError::UrlTooLong { .. } => "shorten the query (fewer terms, or split it into \
+                several searches); the request was not sent or not applied"
+                .to_string(),
             ClientError::Transport { may_have_been_sent: true, .. } => "check connectivity to the site; \
                 the request may have been applied, so read before writing again"
                 .to_string(),

@@ -9,7 +9,7 @@ use conflux_catalog::ScopeSet;
 use conflux_client::api::{BodyFormat, NewPage, PageList, PageUpdate, SearchParams};
 use conflux_client::{
     AuthFailure, Client, ClientConfig, ClientError, CredentialConfig, CredentialKind, Endpoints,
-    PageRequest, TokenKindHint,
+    ErrorKind, PageRequest, TokenKindHint,
 };
 use conflux_sim::SimConfig;
 use conflux_types::{BaseUrl, PageId, Secret, SiteUrl};
@@ -591,10 +591,8 @@ async fn rate_limits_are_waited_out_with_retry_after() {
     let sim = Sim::start().await;
     let client = sim.classic().await;
     let policy = sim.config().retry;
-    let longest_backoff = policy
-        .base_delay
-        .saturating_mul(2u32.pow(policy.max_attempts - 1))
-        .min(policy.max_delay);
+    // Full jitter: no backoff of the first retries exceeds the ceiling of the third.
+    let longest_backoff = policy.base_delay.saturating_mul(4).min(policy.max_delay);
     assert!(
         std::time::Duration::from_secs(RETRY_AFTER_SECS) > longest_backoff,
         "the test needs a Retry-After longer than the backoff ({longest_backoff:?})"
@@ -640,6 +638,9 @@ async fn rate_limits_are_waited_out_with_retry_after() {
 
     // With more refusals than attempts, every attempt is used and the error says how long to
     // wait.
+    let mut config = sim.config();
+    config.retry.max_attempts = 4;
+    let client = Client::new(client.credential(), config).unwrap();
     sim.admin(
         reqwest::Method::PUT,
         "/faults",
@@ -655,7 +656,7 @@ async fn rate_limits_are_waited_out_with_retry_after() {
         matches!(
             e,
             ClientError::RateLimited { retry_after: Some(d), attempts }
-                if d.is_zero() && attempts == policy.max_attempts
+                if d.is_zero() && attempts == 4
         ),
         "{e:?}"
     );
@@ -1035,4 +1036,72 @@ async fn seed_002_search_refusal_does_not_blame_a_held_scope() {
         "{}",
         e.hint()
     );
+}
+
+/// Issue 13: one 503 or 429 at start made the token-kind probe fail as "configuration: ... is
+/// it a Confluence Cloud site?". Faults: 503s, 429s and dropped connections on the probe's
+/// path; then failures that outlast the retry deadline, named for what they are.
+#[tokio::test]
+async fn issue_013_the_token_probe_retries_transient_failures() {
+    let sim = Sim::start().await;
+    let t = &sim.info.classic_token;
+    let fault = |next: Value| json!({"path_prefix": "/wiki/api/v2/spaces", "fail_next": next});
+    for next in [
+        json!({"count": 3, "status": 503}),
+        json!({"count": 2, "status": 429, "retry_after": 0}),
+        json!({"count": 2, "drop": true}),
+        json!({"count": 1, "status": 502}),
+    ] {
+        sim.admin(reqwest::Method::PUT, "/faults", fault(next.clone()))
+            .await;
+        let client = Client::connect(
+            sim.api_token(&t.email, &t.token, TokenKindHint::Detect),
+            sim.config(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{next}: {e}"));
+        assert_eq!(
+            client.credential().kind(),
+            CredentialKind::ApiToken,
+            "{next}"
+        );
+    }
+
+    let mut short = sim.config();
+    short.retry.deadline = std::time::Duration::from_millis(300);
+    for (next, kind) in [
+        (json!({"count": 100000, "status": 503}), ErrorKind::Upstream),
+        (
+            json!({"count": 100000, "status": 429, "retry_after": 0}),
+            ErrorKind::RateLimited,
+        ),
+    ] {
+        sim.admin(reqwest::Method::PUT, "/faults", fault(next.clone()))
+            .await;
+        let e = Client::connect(
+            sim.api_token(&t.email, &t.token, TokenKindHint::Detect),
+            short.clone(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), kind, "{next}: {e}");
+        assert!(!e.to_string().contains("configuration"), "{e}");
+        assert!(e.is_retryable(), "{e}");
+    }
+    sim.admin(reqwest::Method::PUT, "/faults", json!({"fail_next": null}))
+        .await;
+    let gone = Client::connect(
+        CredentialConfig::ApiToken {
+            email: t.email.clone(),
+            token: Secret::new(t.token.clone()),
+            site: Some(SiteUrl::parse("http://127.0.0.1:9").unwrap()),
+            cloud_id: None,
+            kind: TokenKindHint::Detect,
+            scopes: None,
+        },
+        short,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(gone.kind(), ErrorKind::Transport, "{gone}");
 }
