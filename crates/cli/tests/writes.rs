@@ -127,5 +127,103 @@ async fn issue_013_serve_starts_while_confluence_is_unreachable() {
     tokio::time::timeout(Duration::from_secs(60), session)
         .await
         .expect("session within 60 s");
+}
+
+/// Requests the simulator answered since its stats were reset: (method, path, status).
+async fn requests(sim: &Sim) -> Vec<(String, String, u64)> {
+    let stats = sim.stats().await;
+    stats["recent_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap().to_string(),
+                r["path"].as_str().unwrap().to_string(),
+                r["status"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// An MCP session on `conflux serve` (a child process) as the classic-token user.
+async fn serve(sim: &Sim, vars: &[(&str, &str)]) -> conflux_testkit::mcp::Session {
+    let cmd = conflux(sim, &["serve"], vars);
+    let (proc, _stderr) = TokioChildProcess::builder(cmd)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("conflux serve starts");
+    ().serve(proc).await.expect("MCP handshake")
+}
+
+/// Issue 13: 200 KB of CQL failed as "transport: could not reach Confluence: builder error",
+/// was retried 4 times, and the hint said the request may have been applied; an id of `..`
+/// became `DELETE /wiki/api/v2/`. Both are now refused as invalid input before any request.
+/// Switch: the simulator's `max_url_length` (414 URI Too Long) with Conflux's own limit off:
+/// the 414 is invalid input too, sent once, never retried.
+#[tokio::test]
+async fn issue_013_bad_input_is_named_and_never_sent() {
+    let sim = Sim::demo(15).await;
+    let mcp = serve(&sim, &[]).await;
+    // Connect first, so that only the calls below are counted.
+    let ok = call(&mcp, "spaces", json!({"action": "list", "limit": 1})).await;
+    assert_ne!(ok.is_error, Some(true), "{}", text(&ok));
+    sim.admin(reqwest::Method::POST, "/stats/reset", Value::Null)
+        .await;
+
+    let long = format!("text ~ \"{}\"", "a".repeat(200 * 1024));
+    let r = call(&mcp, "search", json!({"action": "cql", "cql": long})).await;
+    let msg = text(&r);
+    assert_eq!(r.is_error, Some(true), "{msg}");
+    assert!(
+        msg.contains("(invalid_input)") && msg.contains("8192"),
+        "{msg}"
+    );
+    assert!(!msg.contains("may have been applied"), "{msg}");
+
+    for (tool, action) in [
+        ("pages", "get"),
+        ("pages", "delete"),
+        ("comments", "getFooter"),
+        ("labels", "getForPage"),
+        ("databases", "delete"),
+        ("content", "children"),
+        ("versions", "listForPage"),
+    ] {
+        for id in ["..", "1/../2", "12 OR 1=1", ""] {
+            let r = call(&mcp, tool, json!({"action": action, "id": id})).await;
+            let msg = text(&r);
+            assert_eq!(r.is_error, Some(true), "{tool} {action} {id}: {msg}");
+            assert!(
+                msg.contains("(invalid_input)"),
+                "{tool} {action} {id}: {msg}"
+            );
+        }
+    }
+    let r = call(&mcp, "attachments", json!({"action": "get", "id": ".."})).await;
+    assert!(text(&r).contains("(invalid_input)"), "{}", text(&r));
+    let r = call(&mcp, "spaces", json!({"action": "get", "key": "A/B"})).await;
+    assert!(text(&r).contains("(invalid_input)"), "{}", text(&r));
+    assert_eq!(requests(&sim).await, [], "nothing reached Confluence");
+    mcp.cancel().await.unwrap();
+
+    // Confluence's own limit, with Conflux's off: 414, once.
+    sim.behaviour(json!({"max_url_length": 2048})).await;
+    let mcp = serve(&sim, &[("CONFLUX_MAX_URL_LENGTH", "0")]).await;
+    let ok = call(&mcp, "spaces", json!({"action": "list", "limit": 1})).await;
+    assert_ne!(ok.is_error, Some(true), "{}", text(&ok));
+    sim.admin(reqwest::Method::POST, "/stats/reset", Value::Null)
+        .await;
+    let long = format!("text ~ \"{}\"", "b".repeat(4000));
+    let r = call(&mcp, "search", json!({"action": "cql", "cql": long})).await;
+    let msg = text(&r);
+    assert!(
+        msg.contains("(invalid_input)") && msg.contains("414"),
+        "{msg}"
+    );
+    let sent = requests(&sim).await;
+    assert_eq!(sent.len(), 1, "never retried: {sent:?}");
+    assert_eq!(sent[0].2, 414);
+    mcp.cancel().await.unwrap();
     let _ = stdout;
 }

@@ -49,6 +49,12 @@ impl Call {
                     "`{name}` must not be empty"
                 )));
             }
+            // Never a path of its own: `..` would climb out of the operation's path.
+            if matches!(*value, "." | "..") || value.contains(['/', '\\']) {
+                return Err(ClientError::InvalidInput(format!(
+                    "`{name}` `{value}` is not an id"
+                )));
+            }
             let encoded =
                 percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
                     .to_string();
@@ -600,6 +606,8 @@ mod tests {
         assert_eq!(c.path, "/wiki/api/v2/pages/12%203");
         assert!(Call::new(Operation::GetPageById, &[]).is_err());
         assert!(Call::new(Operation::GetPageById, &[("id", "")]).is_err());
+        assert!(Call::new(Operation::GetPageById, &[("id", "..")]).is_err());
+        assert!(Call::new(Operation::GetPageById, &[("id", "1/../2")]).is_err());
     }
 }
 

@@ -131,6 +131,14 @@ pub struct Behaviour {
     pub v1_refuses_scoped_tokens: bool,
     /// The token endpoint requires PKCE (`code_challenge` at /authorize).
     pub require_pkce: bool,
+    /// Longest request target (path and query) the site and gateway accept, bytes; longer
+    /// ones get 414 URI Too Long, as a front end would. Cloud documents no limit (a long CQL
+    /// query meets it first); 0: no limit.
+    pub max_url_length: usize,
+    /// Confluence rewrites storage XHTML when it saves a page (attribute order, self-closing
+    /// tags, whitespace): on, the simulator stores a rewritten form too, so that a body read
+    /// back differs from the one sent; off: stored verbatim.
+    pub rewrite_storage: bool,
     /// Lifetime of OAuth access tokens, seconds (Cloud: 3600).
     pub access_token_ttl_secs: u64,
     /// Lifetime of authorization codes, seconds.
@@ -154,6 +162,8 @@ impl Default for Behaviour {
             v2_version_conflict_409: true,
             v1_refuses_scoped_tokens: false,
             require_pkce: false,
+            max_url_length: 0,
+            rewrite_storage: false,
             access_token_ttl_secs: 3600,
             code_ttl_secs: 600,
             refresh_reuse_leeway_secs: 600,

@@ -299,10 +299,24 @@ async fn handle(
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let (prefix, path) = api_path(face, &raw_path);
 
+    let target_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
     let (arrived_ms, latency, fault) = {
         let mut st = shared.lock();
         if matches!(face, Face::Site | Face::Gateway) {
             st.stats.requests += 1;
+            let limit = st.behaviour.max_url_length;
+            if limit > 0 && target_len > limit {
+                let r = json_resp(
+                    414,
+                    &json!({"message": format!(
+                        "URI Too Long: the request target is {target_len} bytes, over {limit}"
+                    )}),
+                );
+                *st.stats.by_status.entry(414).or_default() += 1;
+                let now = st.now_ms();
+                record(&mut st, now, method.as_str(), &raw_path, &r);
+                return Ok(r);
+            }
         }
         let (latency, fault) = pick_fault(&mut st, face, method.as_str(), &path);
         (st.now_ms(), latency, fault)
