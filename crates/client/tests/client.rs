@@ -663,8 +663,11 @@ async fn rate_limits_are_waited_out_with_retry_after() {
     assert!(e.hint().starts_with("wait "), "{}", e.hint());
 }
 
+/// A 503 on a read is retried. A 503 on a create leaves it open whether the page was made:
+/// the client looks for it, finds it absent, and creates it once (issue 13); after a write that
+/// was applied and then answered 503 (`after_apply`), it finds the page and reports it created.
 #[tokio::test]
-async fn server_errors_are_retried_for_reads_but_not_for_creates() {
+async fn server_errors_are_retried_for_reads_and_creates_happen_once() {
     let sim = Sim::start().await;
     let client = sim.classic().await;
     sim.admin(
@@ -681,21 +684,51 @@ async fn server_errors_are_retried_for_reads_but_not_for_creates() {
             .is_ok()
     );
     let sid = sim.space_id(&client, "ENG").await;
-    sim.admin(
-        reqwest::Method::PUT,
-        "/faults",
-        json!({"fail_next": {"count": 1, "status": 503}}),
-    )
-    .await;
-    let e = client
-        .pages()
-        .create(&top_level_page(&sid, "Not twice", "<p>x</p>"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(e, ClientError::Upstream { status: 503, .. }),
-        "{e:?}"
-    );
+    for (title, fault) in [
+        (
+            "Not twice",
+            json!({"fail_next": {"count": 1, "status": 503}}),
+        ),
+        (
+            "Applied then failed",
+            json!({"after_apply": {"error_rate": 1.0, "methods": ["POST"]}}),
+        ),
+        (
+            "Applied then lost",
+            json!({"after_apply": {"drop_rate": 1.0, "methods": ["POST"]}}),
+        ),
+    ] {
+        sim.admin(reqwest::Method::PUT, "/faults", fault).await;
+        let made = client
+            .pages()
+            .create(&top_level_page(&sid, title, "<p>x</p>"))
+            .await
+            .unwrap_or_else(|e| panic!("{title}: {e}"));
+        sim.admin(
+            reqwest::Method::PUT,
+            "/faults",
+            json!({"fail_next": null, "after_apply": null}),
+        )
+        .await;
+        let found = client
+            .pages()
+            .list(
+                &PageList {
+                    space_id: Some(sid.clone()),
+                    title: Some(title.into()),
+                    ..PageList::default()
+                },
+                &PageRequest::limit(10),
+            )
+            .await
+            .unwrap();
+        let ids: Vec<&str> = found.results.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [made.id.as_str()],
+            "{title}: exactly one page, the one reported"
+        );
+    }
 }
 
 #[tokio::test]

@@ -194,6 +194,39 @@ pub struct Faults {
     pub face: Option<String>,
     /// The next `count` matching requests fail this way, then the plan is used up.
     pub fail_next: Option<FailNext>,
+    /// Writes that are applied and then lose their answer (not subject to the filters above).
+    pub after_apply: Option<AfterApply>,
+}
+
+/// "Applied, then the answer was lost": a matching write (site or gateway) runs and changes
+/// the site; then, drawn from the seeded generator, its connection is closed without an answer
+/// (`drop_rate`) or it answers `status` instead of its success (`error_rate`). What a proxy
+/// that drops answers, or a 5xx after the commit, does to a client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AfterApply {
+    /// Methods touched (default POST and PUT).
+    pub methods: Vec<String>,
+    /// Probability (0..=1) that the answer of an applied write is dropped.
+    pub drop_rate: f64,
+    /// Probability (0..=1) that an applied write answers `status` instead.
+    pub error_rate: f64,
+    /// Status for `error_rate` (default 503).
+    pub status: u16,
+    /// Only writes whose API path starts with this.
+    pub path_prefix: Option<String>,
+}
+
+impl Default for AfterApply {
+    fn default() -> Self {
+        AfterApply {
+            methods: vec!["POST".into(), "PUT".into()],
+            drop_rate: 0.0,
+            error_rate: 0.0,
+            status: 503,
+            path_prefix: None,
+        }
+    }
 }
 
 /// "The next N requests fail with status S" (or are dropped), for deterministic tests.
