@@ -84,10 +84,15 @@ impl Backoff {
             .base_delay
             .saturating_mul(1u32 << exp)
             .min(self.policy.max_delay);
-        let jitter = full_jitter(ceiling);
         let wait = match told {
-            Some(t) => t.min(self.policy.max_retry_after) + jitter,
-            None => jitter,
+            // The server named the instant: wait for it, then spread the callers it told the
+            // same instant over a share of that wait (never more), so that the window that
+            // opens is used rather than slept through.
+            Some(t) => {
+                let t = t.min(self.policy.max_retry_after);
+                t + full_jitter(ceiling.min(t / 2))
+            }
+            None => full_jitter(ceiling),
         };
         (self.started.elapsed() + wait <= self.policy.deadline).then_some(wait)
     }
@@ -246,6 +251,8 @@ mod tests {
             assert!(w <= policy.base_delay);
             let w = b.next_wait(Some(Duration::from_secs(2))).unwrap();
             assert!(w >= Duration::from_secs(2) && w <= Duration::from_millis(2250));
+            let w = b.next_wait(Some(Duration::from_millis(100))).unwrap();
+            assert!(w >= Duration::from_millis(100) && w <= Duration::from_millis(150));
         }
     }
 
