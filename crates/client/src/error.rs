@@ -231,6 +231,11 @@ pub enum ClientError {
         may_have_been_sent: bool,
     },
 
+    /// A write whose answer was lost (or was a 5xx) and that no lookup can confirm or rule
+    /// out: it may have been applied.
+    #[error("unknown whether it was applied: {message}")]
+    OutcomeUnknown { message: String, check: String },
+
     #[error("Confluence answered HTTP {status} with a body Conflux could not read: {excerpt}")]
     Decode { status: u16, excerpt: String },
 
@@ -280,7 +285,9 @@ impl ClientError {
             ClientError::InvalidInput(_) | ClientError::UrlTooLong { .. } => {
                 ErrorKind::InvalidInput
             }
-            ClientError::Transport { .. } => ErrorKind::Transport,
+            ClientError::Transport { .. } | ClientError::OutcomeUnknown { .. } => {
+                ErrorKind::Transport
+            }
             ClientError::Config(_) => ErrorKind::Config,
         }
     }
@@ -440,6 +447,9 @@ impl ClientError {
                 the request may have been applied, so read before writing again"
                 .to_string(),
             ClientError::Transport { .. } => "check the site URL and network connectivity".to_string(),
+            ClientError::OutcomeUnknown { check, .. } => {
+                format!("check {check} before sending it again: it may exist already")
+            }
             ClientError::Config(_) => "fix the configuration as the message says".to_string(),
             ClientError::NotConnected { reconnect_url } => format!(
                 "open {reconnect_url} in a browser and sign in with Atlassian (that connects \

@@ -1138,3 +1138,159 @@ async fn issue_013_the_token_probe_retries_transient_failures() {
     .unwrap_err();
     assert_eq!(gone.kind(), ErrorKind::Transport, "{gone}");
 }
+
+/// Issue 13: comments, labels and attachments whose answer was lost after they were applied
+/// (fault `after_apply`, every POST's answer dropped, then every POST answering 503 after the
+/// write) are found and reported created, once.
+#[tokio::test]
+async fn issue_013_comments_labels_and_attachments_are_created_once() {
+    let sim = Sim::start().await;
+    let client = sim.classic().await;
+    let sid = sim.space_id(&client, "ENG").await;
+    let page = client
+        .pages()
+        .create(&top_level_page(&sid, "Holds the rest", "<p>x</p>"))
+        .await
+        .unwrap();
+    let pid = PageId::new(page.id.as_str());
+    for (n, fault) in [
+        json!({"after_apply": {"drop_rate": 1.0, "methods": ["POST"]}}),
+        json!({"after_apply": {"error_rate": 1.0, "methods": ["POST"]}}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sim.admin(reqwest::Method::PUT, "/faults", fault.clone())
+            .await;
+        let body = format!("<p>comment {n}</p>");
+        let c = client
+            .comments()
+            .add_footer(Some(pid.clone()), None, &body)
+            .await
+            .unwrap_or_else(|e| panic!("{fault}: {e}"));
+        let label = format!("lost-{n}");
+        let labels = client
+            .labels()
+            .add(pid.clone(), std::slice::from_ref(&label))
+            .await
+            .unwrap_or_else(|e| panic!("{fault}: {e}"));
+        assert!(labels.iter().any(|l| l.name == label), "{fault}");
+        let name = format!("file-{n}.txt");
+        let att = client
+            .attachments()
+            .upload(
+                pid.clone(),
+                conflux_client::api::NewAttachment {
+                    file_name: name.clone(),
+                    media_type: "text/plain".into(),
+                    bytes: bytes::Bytes::from_static(b"twelve bytes"),
+                    comment: None,
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{fault}: {e}"));
+        sim.admin(
+            reqwest::Method::PUT,
+            "/faults",
+            json!({"after_apply": null}),
+        )
+        .await;
+        let comments = client
+            .comments()
+            .footer(
+                pid.clone(),
+                Some(BodyFormat::Storage),
+                &PageRequest::limit(50),
+            )
+            .await
+            .unwrap();
+        let same: Vec<&str> = comments
+            .results
+            .iter()
+            .filter(|x| {
+                x.body
+                    .as_ref()
+                    .and_then(|b| b.storage.as_ref())
+                    .map(|s| s.value.as_str())
+                    == Some(body.as_str())
+            })
+            .map(|x| x.id.as_str())
+            .collect();
+        assert_eq!(
+            same,
+            [c.id.as_str()],
+            "{fault}: one comment, the one reported"
+        );
+        let files = client
+            .attachments()
+            .for_page(pid.clone(), &PageRequest::limit(50))
+            .await
+            .unwrap();
+        let same: Vec<&str> = files
+            .results
+            .iter()
+            .filter(|a| a.title == name)
+            .map(|a| a.id.as_str())
+            .collect();
+        assert_eq!(same.len(), 1, "{fault}: one attachment");
+        assert!(
+            att.ends_with(same[0].trim_start_matches("att")),
+            "{fault}: {att} {same:?}"
+        );
+    }
+}
+
+/// Issue 13: a folder whose answer was lost is found among its parent page's children and
+/// reported created once; at the top of a space no listing can tell, and the error says what
+/// to check instead of "failed". Fault: `after_apply`, every POST's answer dropped.
+#[tokio::test]
+async fn issue_013_folders_are_found_or_reported_unknown() {
+    let sim = Sim::start().await;
+    let client = sim.classic().await;
+    let sid = sim.space_id(&client, "ENG").await;
+    let page = client
+        .pages()
+        .create(&top_level_page(&sid, "Holds a folder", "<p>x</p>"))
+        .await
+        .unwrap();
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"after_apply": {"drop_rate": 1.0, "methods": ["POST"]}}),
+    )
+    .await;
+    let folder = client
+        .folders()
+        .create(&sid, "Lost answer", Some(page.id.as_str()))
+        .await
+        .unwrap();
+    let e = client
+        .folders()
+        .create(&sid, "Top level, lost", None)
+        .await
+        .unwrap_err();
+    sim.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        json!({"after_apply": null}),
+    )
+    .await;
+    assert!(matches!(e, ClientError::OutcomeUnknown { .. }), "{e:?}");
+    assert!(
+        e.hint().starts_with("check the space's tree"),
+        "{}",
+        e.hint()
+    );
+    let children = client
+        .content()
+        .direct_children(PageId::new(page.id.as_str()), &PageRequest::limit(50))
+        .await
+        .unwrap();
+    let same: Vec<&str> = children
+        .results
+        .iter()
+        .filter(|c| c.title == "Lost answer")
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(same, [folder.id.as_str()]);
+}
