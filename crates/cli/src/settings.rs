@@ -31,9 +31,27 @@ pub struct Layer {
     pub output: Option<String>,
     /// Seconds within which transient failures (429, 5xx, lost connections) are retried
     /// (default 60).
+    #[serde(default, deserialize_with = "string_or_number")]
     pub retry_deadline_secs: Option<String>,
     /// Longest request URL sent, bytes (default 8192; 0: no limit of Conflux's own).
+    #[serde(default, deserialize_with = "string_or_number")]
     pub max_url_length: Option<String>,
+}
+
+/// A TOML number or string, kept as the string a variable would give.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        S(String),
+        I(i64),
+        F(f64),
+    }
+    Ok(Option::<V>::deserialize(d)?.map(|v| match v {
+        V::S(s) => s,
+        V::I(i) => i.to_string(),
+        V::F(f) => f.to_string(),
+    }))
 }
 
 impl Layer {
@@ -282,6 +300,27 @@ mod tests {
             ..Layer::default()
         };
         assert!(l.resolve().unwrap_err().to_string().contains("text"));
+    }
+
+    #[test]
+    fn retry_deadline_and_url_limit_from_the_file_or_a_variable() {
+        let file: Layer =
+            toml::from_str("retry_deadline_secs = 5\nmax_url_length = 0\nusername = \"a@b.c\"\napi_token = \"t\"\nurl = \"https://x.atlassian.net\"").unwrap();
+        let r = file.resolve().unwrap();
+        assert_eq!(r.client.retry.deadline, std::time::Duration::from_secs(5));
+        assert_eq!(r.client.max_url_length, None);
+        let env: HashMap<String, String> = [("CONFLUX_RETRY_DEADLINE", "soon")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let bad = Layer::from_conflux_env(&env)
+            .over(toml::from_str("username = \"a@b.c\"\napi_token = \"t\"").unwrap());
+        assert!(
+            bad.resolve()
+                .unwrap_err()
+                .to_string()
+                .contains("CONFLUX_RETRY_DEADLINE")
+        );
     }
 
     #[test]
