@@ -90,7 +90,7 @@ impl Backoff {
             // opens is used rather than slept through.
             Some(t) => {
                 let t = t.min(self.policy.max_retry_after);
-                t + full_jitter(ceiling.min(t / 2))
+                t + full_jitter(ceiling.min(t / 4))
             }
             None => full_jitter(ceiling),
         };
