@@ -147,6 +147,8 @@ impl Cli {
             gateway_url: self.gateway_url.clone(),
             identity_url: self.identity_url.clone(),
             output: self.output.clone(),
+            retry_deadline_secs: None,
+            max_url_length: None,
         }
     }
 }
@@ -274,6 +276,8 @@ async fn run(cli: Cli, asked: Asked, env: HashMap<String, String>) -> anyhow::Re
         }
         layer = Layer {
             output: layer.output,
+            retry_deadline_secs: layer.retry_deadline_secs,
+            max_url_length: layer.max_url_length,
             ..demo_layer
         };
         Some(sim)
@@ -307,6 +311,9 @@ async fn run(cli: Cli, asked: Asked, env: HashMap<String, String>) -> anyhow::Re
         | conflux_client::CredentialConfig::AccessToken { site, .. } => site.clone(),
         conflux_client::CredentialConfig::OAuth(_) => None,
     };
+    if let Asked::Builtin(Command::Serve(args)) = asked {
+        return serve::run(resolved.credential, resolved.client, *args).await;
+    }
     let client = conflux_client::Client::connect(resolved.credential, resolved.client).await?;
     let out = output::Printer::new(resolved.output);
     let command = match asked {
@@ -317,7 +324,7 @@ async fn run(cli: Cli, asked: Asked, env: HashMap<String, String>) -> anyhow::Re
         Asked::Builtin(command) => command,
     };
     match command {
-        Command::Serve(args) => serve::run(client, *args).await,
+        Command::Serve(_) => Ok(()),
         Command::Doctor(args) => doctor::run(&client, site, resolved.output, args).await,
         Command::Audit => audit::run(&client, resolved.output).await,
         Command::Sim(_) | Command::Demo | Command::Convert(_) | Command::Setup(_) => Ok(()),

@@ -236,8 +236,14 @@ pub fn print_scopes(args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `conflux serve` over stdio, with the one client the settings describe.
-pub async fn run(client: Client, args: ServeArgs) -> anyhow::Result<()> {
+/// `conflux serve` over stdio, with the one credential the settings describe. The credential
+/// is resolved once at start-up; when Confluence cannot be reached then (no connection, 429,
+/// 5xx), the server starts anyway and resolves it on the first call that needs it.
+pub async fn run(
+    credential: CredentialConfig,
+    client_config: ClientConfig,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     let args = args.resolved();
     let mut config = args.ops_config();
     if let Some(dir) = &args.files_root {
@@ -250,7 +256,33 @@ pub async fn run(client: Client, args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(root = %root.path().display(), "agents may read and write files under this directory");
         config.files_root = Some(root);
     }
-    let server = ConfluxServer::new(Ops::new(client, config), &args.tools)?;
+    let once = ClientConfig {
+        retry: conflux_client::RetryPolicy::once(),
+        ..client_config.clone()
+    };
+    let server = match Client::connect(credential.clone(), once).await {
+        Ok(client) => {
+            let client = Client::new(client.credential(), client_config)?;
+            ConfluxServer::new(Ops::new(client, config), &args.tools)?
+        }
+        Err(e) if e.is_retryable() => {
+            tracing::warn!(error = %e, "Confluence cannot be reached yet; starting anyway, \
+                connecting on the first call");
+            let read_only = config.read_only;
+            let config = std::sync::Arc::new(config);
+            let connect: conflux_mcp::Connect = Box::new(move || {
+                let credential = credential.clone();
+                let client_config = client_config.clone();
+                let config = config.clone();
+                Box::pin(async move {
+                    let client = Client::connect(credential, client_config).await?;
+                    Ok(Ops::new(client, (*config).clone()))
+                })
+            });
+            ConfluxServer::deferred(connect, read_only, &args.tools)?
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(addr) = args.metrics {
         let metrics = crate::observe::recorder()?;
         let bound = crate::observe::serve_metrics(addr, metrics, axum::Router::new()).await?;

@@ -29,6 +29,29 @@ pub struct Layer {
     pub identity_url: Option<String>,
     /// `text` or `json`.
     pub output: Option<String>,
+    /// Seconds within which transient failures (429, 5xx, lost connections) are retried
+    /// (default 60).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub retry_deadline_secs: Option<String>,
+    /// Longest request URL sent, bytes (default 8192; 0: no limit of Conflux's own).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub max_url_length: Option<String>,
+}
+
+/// A TOML number or string, kept as the string a variable would give.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        S(String),
+        I(i64),
+        F(f64),
+    }
+    Ok(Option::<V>::deserialize(d)?.map(|v| match v {
+        V::S(s) => s,
+        V::I(i) => i.to_string(),
+        V::F(f) => f.to_string(),
+    }))
 }
 
 impl Layer {
@@ -45,6 +68,8 @@ impl Layer {
             gateway_url: self.gateway_url.or(lower.gateway_url),
             identity_url: self.identity_url.or(lower.identity_url),
             output: self.output.or(lower.output),
+            retry_deadline_secs: self.retry_deadline_secs.or(lower.retry_deadline_secs),
+            max_url_length: self.max_url_length.or(lower.max_url_length),
         }
     }
 
@@ -70,6 +95,8 @@ impl Layer {
             gateway_url: get("CONFLUX_GATEWAY_URL"),
             identity_url: get("CONFLUX_IDENTITY_URL"),
             output: get("CONFLUX_OUTPUT"),
+            retry_deadline_secs: get("CONFLUX_RETRY_DEADLINE"),
+            max_url_length: get("CONFLUX_MAX_URL_LENGTH"),
             ..Layer::default()
         }
     }
@@ -135,10 +162,25 @@ impl Layer {
             endpoints.identity =
                 BaseUrl::parse(i).context("CONFLUX_IDENTITY_URL / identity_url")?;
         }
-        let client = ClientConfig {
+        let mut client = ClientConfig {
             endpoints,
             ..ClientConfig::default()
         };
+        if let Some(d) = &self.retry_deadline_secs {
+            let secs: f64 = d.trim().parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| anyhow::anyhow!(
+                    "CONFLUX_RETRY_DEADLINE / retry_deadline_secs must be a number of seconds, not `{d}`"
+                ))?;
+            client.retry.deadline = std::time::Duration::from_secs_f64(secs.min(86_400.0));
+        }
+        if let Some(m) = &self.max_url_length {
+            let n: usize = m.trim().parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "CONFLUX_MAX_URL_LENGTH / max_url_length must be a number of bytes, not `{m}`"
+                )
+            })?;
+            client.max_url_length = (n > 0).then_some(n);
+        }
         let site = self
             .url
             .as_deref()
@@ -258,6 +300,27 @@ mod tests {
             ..Layer::default()
         };
         assert!(l.resolve().unwrap_err().to_string().contains("text"));
+    }
+
+    #[test]
+    fn retry_deadline_and_url_limit_from_the_file_or_a_variable() {
+        let file: Layer =
+            toml::from_str("retry_deadline_secs = 5\nmax_url_length = 0\nusername = \"a@b.c\"\napi_token = \"t\"\nurl = \"https://x.atlassian.net\"").unwrap();
+        let r = file.resolve().unwrap();
+        assert_eq!(r.client.retry.deadline, std::time::Duration::from_secs(5));
+        assert_eq!(r.client.max_url_length, None);
+        let env: HashMap<String, String> = [("CONFLUX_RETRY_DEADLINE", "soon")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let bad = Layer::from_conflux_env(&env)
+            .over(toml::from_str("username = \"a@b.c\"\napi_token = \"t\"").unwrap());
+        assert!(
+            bad.resolve()
+                .unwrap_err()
+                .to_string()
+                .contains("CONFLUX_RETRY_DEADLINE")
+        );
     }
 
     #[test]

@@ -217,11 +217,24 @@ pub enum ClientError {
     #[error("invalid input: {0}")]
     InvalidInput(String),
 
+    /// The request URL is longer than Confluence (or the configured limit) accepts: a long CQL
+    /// query, most often. Nothing was applied; sending it again cannot help.
+    #[error("invalid input: the request URL would be {length} bytes, {}", match .limit {
+        Some(l) => format!("over the limit of {l} bytes"),
+        None => "longer than Confluence accepts (HTTP 414)".to_string(),
+    })]
+    UrlTooLong { length: usize, limit: Option<usize> },
+
     #[error("could not reach Confluence: {message}")]
     Transport {
         message: String,
         may_have_been_sent: bool,
     },
+
+    /// A write whose answer was lost (or was a 5xx) and that no lookup can confirm or rule
+    /// out: it may have been applied.
+    #[error("unknown whether it was applied: {message}")]
+    OutcomeUnknown { message: String, check: String },
 
     #[error("Confluence answered HTTP {status} with a body Conflux could not read: {excerpt}")]
     Decode { status: u16, excerpt: String },
@@ -269,8 +282,12 @@ impl ClientError {
             ClientError::RateLimited { .. } => ErrorKind::RateLimited,
             ClientError::BadRequest { .. } => ErrorKind::BadRequest,
             ClientError::Upstream { .. } | ClientError::Decode { .. } => ErrorKind::Upstream,
-            ClientError::InvalidInput(_) => ErrorKind::InvalidInput,
-            ClientError::Transport { .. } => ErrorKind::Transport,
+            ClientError::InvalidInput(_) | ClientError::UrlTooLong { .. } => {
+                ErrorKind::InvalidInput
+            }
+            ClientError::Transport { .. } | ClientError::OutcomeUnknown { .. } => {
+                ErrorKind::Transport
+            }
             ClientError::Config(_) => ErrorKind::Config,
         }
     }
@@ -423,10 +440,16 @@ impl ClientError {
                 "Confluence had a transient failure; try again shortly".to_string()
             }
             ClientError::InvalidInput(_) => "fix the input as the message says".to_string(),
+            ClientError::UrlTooLong { .. } => "shorten the query (fewer terms, or split it into \
+                several searches); the request was not sent or not applied"
+                .to_string(),
             ClientError::Transport { may_have_been_sent: true, .. } => "check connectivity to the site; \
                 the request may have been applied, so read before writing again"
                 .to_string(),
             ClientError::Transport { .. } => "check the site URL and network connectivity".to_string(),
+            ClientError::OutcomeUnknown { check, .. } => {
+                format!("check {check} before sending it again: it may exist already")
+            }
             ClientError::Config(_) => "fix the configuration as the message says".to_string(),
             ClientError::NotConnected { reconnect_url } => format!(
                 "open {reconnect_url} in a browser and sign in with Atlassian (that connects \

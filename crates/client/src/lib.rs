@@ -36,6 +36,7 @@ pub mod models;
 pub mod observe;
 mod paging;
 mod probe;
+mod retry;
 pub mod route;
 mod transport;
 
@@ -51,8 +52,9 @@ pub use credential::{
 pub use error::{AuthFailure, ClientError, ErrorKind, MissingScopes, Result, Surface};
 pub use observe::describe_metrics;
 pub use paging::{Page, PageRequest};
+pub use retry::RetryPolicy;
 pub use route::{Endpoints, Route};
-pub use transport::{ProbeAnswer, RetryPolicy, scope_witness};
+pub use transport::{ProbeAnswer, scope_witness};
 
 /// Obtains a fresh OAuth token when the current one is stale. The connection store implements
 /// it (rotating refresh tokens, single-flight across processes); the client only calls it.
@@ -73,7 +75,14 @@ pub struct ClientConfig {
     /// Refresh OAuth tokens this long before their stored expiry.
     pub refresh_skew: Duration,
     pub user_agent: String,
+    /// Longest request URL sent, in bytes; a longer one (a long CQL query) is refused before
+    /// sending as invalid input. Atlassian documents no limit; `None` sends any URL and relies
+    /// on the 414 a front end answers.
+    pub max_url_length: Option<usize>,
 }
+
+/// URLs up to 8 KiB: what common front ends accept.
+pub const DEFAULT_MAX_URL_LENGTH: usize = 8 * 1024;
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -83,6 +92,7 @@ impl Default for ClientConfig {
             timeout: Duration::from_secs(60),
             refresh_skew: Duration::from_secs(60),
             user_agent: format!("conflux/{}", env!("CARGO_PKG_VERSION")),
+            max_url_length: Some(DEFAULT_MAX_URL_LENGTH),
         }
     }
 }
@@ -131,14 +141,14 @@ pub async fn site_cloud_id(
     site: &conflux_types::SiteUrl,
     config: &ClientConfig,
 ) -> Result<conflux_types::CloudId> {
-    probe::tenant_info(&http_client(config)?, site).await
+    probe::tenant_info(&http_client(config)?, &config.retry, site).await
 }
 
 impl Client {
     /// Resolves `credential` (probing an API token of unknown kind once) and connects.
     pub async fn connect(credential: CredentialConfig, config: ClientConfig) -> Result<Client> {
         let http = http_client(&config)?;
-        let resolved = probe::resolve(&http, &config.endpoints, credential).await?;
+        let resolved = probe::resolve(&http, &config, credential).await?;
         Ok(Client::from_parts(http, config, resolved))
     }
 
@@ -191,7 +201,7 @@ impl Client {
         &self,
         site: &conflux_types::SiteUrl,
     ) -> Result<conflux_types::CloudId> {
-        probe::tenant_info(&self.inner.http, site).await
+        probe::tenant_info(&self.inner.http, &self.inner.config.retry, site).await
     }
 
     pub(crate) fn known_scope(&self, scope: conflux_catalog::Scope) -> Option<bool> {

@@ -9,11 +9,12 @@ use conflux_catalog::ScopeSet;
 use conflux_types::{BaseUrl, CloudId, SiteUrl};
 use serde::Deserialize;
 
+use crate::ClientConfig;
 use crate::credential::{
     AccessToken, ApiToken, Credential, CredentialConfig, CredentialKind, ScopedToken, TokenKindHint,
 };
 use crate::error::{AuthFailure, ClientError, Result};
-use crate::route::Endpoints;
+use crate::retry::{self, Backoff, RetryPolicy};
 
 /// The request both probes make: cheap, read-only, allowed to any user.
 const PROBE_PATH: &str = "/wiki/api/v2/spaces?limit=1";
@@ -25,25 +26,113 @@ enum ProbeAnswer {
     Other(u16),
 }
 
-async fn probe(http: &reqwest::Client, url: &str, email: &str, token: &str) -> Result<ProbeAnswer> {
-    let resp = http
-        .get(url)
-        .basic_auth(email, Some(token))
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| ClientError::Transport {
-            message: e.without_url().to_string(),
-            may_have_been_sent: false,
-        })?;
-    let status = resp.status().as_u16();
-    let scope_header = resp
-        .headers()
+/// One answer to a GET, after the transient failures were retried.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// Sends the GET `build` makes until it gets an answer that is not transient: connection
+/// failures, 429 and 5xx are retried with the client's backoff and deadline (a GET changes
+/// nothing), and when they outlast it they are named for what they are: `Transport`,
+/// `RateLimited`, `Upstream`, never a configuration problem.
+pub(crate) async fn get_retried(
+    policy: &RetryPolicy,
+    what: &str,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Answer> {
+    let mut backoff = Backoff::new(policy);
+    loop {
+        backoff.attempt();
+        let req = build().header(reqwest::header::ACCEPT, "application/json");
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let message = if e.is_timeout() {
+                    "timed out".to_string()
+                } else {
+                    e.without_url().to_string()
+                };
+                if let Some(wait) = backoff.next_wait(None) {
+                    tracing::debug!(what, %message, "request failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                return Err(ClientError::Transport {
+                    message: format!("{what}: {message}"),
+                    may_have_been_sent: false,
+                });
+            }
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                if let Some(wait) = backoff.next_wait(None) {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                return Err(ClientError::Transport {
+                    message: format!("{what}: {}", e.without_url()),
+                    may_have_been_sent: false,
+                });
+            }
+        };
+        if status == 429 || status >= 500 {
+            let told = if status == 429 {
+                retry::told_wait(&headers, backoff.max_retry_after())
+            } else {
+                retry::retry_after(&headers, backoff.max_retry_after())
+            };
+            if let Some(wait) = backoff.next_wait(told) {
+                tracing::debug!(what, status, ?wait, "transient refusal; retrying");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return Err(if status == 429 {
+                ClientError::RateLimited {
+                    retry_after: told,
+                    attempts: backoff.attempts,
+                }
+            } else {
+                ClientError::Upstream {
+                    status,
+                    message: format!(
+                        "{what}: {}",
+                        crate::transport::error_message(&body)
+                            .unwrap_or_else(|| format!("HTTP {status}"))
+                    ),
+                }
+            });
+        }
+        return Ok(Answer {
+            status,
+            headers,
+            body,
+        });
+    }
+}
+
+async fn probe(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    url: &str,
+    email: &str,
+    token: &str,
+) -> Result<ProbeAnswer> {
+    let answer = get_retried(policy, "the token-kind probe", || {
+        http.get(url).basic_auth(email, Some(token))
+    })
+    .await?;
+    let scope_header = answer
+        .headers
         .get("x-failure-category")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("FAILURE_CLIENT_SCOPE_CHECK"));
-    let body = resp.text().await.unwrap_or_default();
-    Ok(match status {
+    let body = String::from_utf8_lossy(&answer.body);
+    Ok(match answer.status {
         200..=299 | 403 => ProbeAnswer::Accepted,
         401 if scope_header || body.contains("scope does not match") => ProbeAnswer::ScopeMismatch,
         401 => ProbeAnswer::Refused,
@@ -58,27 +147,28 @@ struct TenantInfo {
 }
 
 /// `GET {site}/_edge/tenant_info` → the site's cloudId (no authentication needed).
-pub(crate) async fn tenant_info(http: &reqwest::Client, site: &SiteUrl) -> Result<CloudId> {
+pub(crate) async fn tenant_info(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    site: &SiteUrl,
+) -> Result<CloudId> {
     let url = site.join("/_edge/tenant_info");
-    let resp = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| ClientError::Transport {
-            message: format!("{} ({})", e.without_url(), site),
-            may_have_been_sent: false,
-        })?;
-    let status = resp.status().as_u16();
-    if !resp.status().is_success() {
+    let answer = get_retried(policy, &format!("{site}/_edge/tenant_info"), || {
+        http.get(&url)
+    })
+    .await?;
+    let status = answer.status;
+    if !(200..300).contains(&status) {
         return Err(ClientError::Config(format!(
             "{site}/_edge/tenant_info answered HTTP {status}; is {site} a Confluence Cloud site? \
              Set CONFLUENCE_CLOUD_ID to skip this lookup"
         )));
     }
-    let info: TenantInfo = resp.json().await.map_err(|e| ClientError::Decode {
-        status,
-        excerpt: format!("tenant_info: {e}"),
-    })?;
+    let info: TenantInfo =
+        serde_json::from_slice(&answer.body).map_err(|e| ClientError::Decode {
+            status,
+            excerpt: format!("tenant_info: {e}"),
+        })?;
     info.cloud_id.parse().map_err(|_| {
         ClientError::Config(format!(
             "{site}/_edge/tenant_info gave a cloudId that is not a UUID"
@@ -100,33 +190,29 @@ pub(crate) struct AccessibleResource {
 /// `GET {gateway}/oauth/token/accessible-resources`: the sites a Bearer token can reach.
 pub(crate) async fn accessible_resources(
     http: &reqwest::Client,
+    policy: &RetryPolicy,
     gateway: &BaseUrl,
     bearer: &str,
 ) -> Result<Vec<AccessibleResource>> {
-    let resp = http
-        .get(gateway.join("/oauth/token/accessible-resources"))
-        .bearer_auth(bearer)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| ClientError::Transport {
-            message: e.without_url().to_string(),
-            may_have_been_sent: false,
-        })?;
-    let status = resp.status().as_u16();
+    let url = gateway.join("/oauth/token/accessible-resources");
+    let answer = get_retried(policy, "accessible-resources", || {
+        http.get(&url).bearer_auth(bearer)
+    })
+    .await?;
+    let status = answer.status;
     if status == 401 {
         return Err(ClientError::Unauthorized {
             credential: CredentialKind::AccessToken,
             reason: AuthFailure::Invalid,
         });
     }
-    if !resp.status().is_success() {
+    if !(200..300).contains(&status) {
         return Err(ClientError::Upstream {
             status,
             message: "accessible-resources failed".into(),
         });
     }
-    resp.json().await.map_err(|e| ClientError::Decode {
+    serde_json::from_slice(&answer.body).map_err(|e| ClientError::Decode {
         status,
         excerpt: e.to_string(),
     })
@@ -169,9 +255,11 @@ pub(crate) fn pick_site<'r>(
 
 pub(crate) async fn resolve(
     http: &reqwest::Client,
-    endpoints: &Endpoints,
+    client: &ClientConfig,
     config: CredentialConfig,
 ) -> Result<Credential> {
+    let endpoints = &client.endpoints;
+    let policy = &client.retry;
     match config {
         CredentialConfig::OAuth(t) => Ok(Credential::OAuth(t)),
         CredentialConfig::AccessToken {
@@ -183,7 +271,8 @@ pub(crate) async fn resolve(
                 Some(c) => (c, None),
                 None => {
                     let resources =
-                        accessible_resources(http, &endpoints.gateway, token.expose()).await?;
+                        accessible_resources(http, policy, &endpoints.gateway, token.expose())
+                            .await?;
                     let (id, r) = pick_site(&resources, site.as_ref())?;
                     (id, Some(ScopeSet::parse_lenient(&r.scopes.join(" ")).0))
                 }
@@ -220,7 +309,9 @@ pub(crate) async fn resolve(
                     "a classic API token needs the site URL (CONFLUENCE_URL)".into(),
                 )),
                 (TokenKindHint::Detect, Some(site)) => {
-                    match probe(http, &site.join(PROBE_PATH), &email, token.expose()).await? {
+                    match probe(http, policy, &site.join(PROBE_PATH), &email, token.expose())
+                        .await?
+                    {
                         ProbeAnswer::Accepted => {
                             tracing::debug!("API token accepted on the site URL: classic");
                             Ok(classic(site, token))
@@ -231,16 +322,16 @@ pub(crate) async fn resolve(
                         ProbeAnswer::Refused | ProbeAnswer::ScopeMismatch => {
                             let cloud_id = match cloud_id {
                                 Some(c) => c,
-                                None => tenant_info(http, &site).await?,
+                                None => tenant_info(http, policy, &site).await?,
                             };
-                            scoped(http, endpoints, email, token, cloud_id, scopes, true).await
+                            scoped(http, client, email, token, cloud_id, scopes, true).await
                         }
                     }
                 }
                 (_, site) => {
                     let cloud_id = match (cloud_id, site) {
                         (Some(c), _) => c,
-                        (None, Some(site)) => tenant_info(http, &site).await?,
+                        (None, Some(site)) => tenant_info(http, policy, &site).await?,
                         (None, None) => {
                             return Err(ClientError::Config(
                                 "set CONFLUENCE_URL (the site) or CONFLUENCE_CLOUD_ID".into(),
@@ -248,7 +339,7 @@ pub(crate) async fn resolve(
                         }
                     };
                     let verify = kind == TokenKindHint::Detect;
-                    scoped(http, endpoints, email, token, cloud_id, scopes, verify).await
+                    scoped(http, client, email, token, cloud_id, scopes, verify).await
                 }
             }
         }
@@ -257,7 +348,7 @@ pub(crate) async fn resolve(
 
 async fn scoped(
     http: &reqwest::Client,
-    endpoints: &Endpoints,
+    client: &ClientConfig,
     email: String,
     token: conflux_types::Secret,
     cloud_id: CloudId,
@@ -267,9 +358,9 @@ async fn scoped(
     if verify {
         let url = format!(
             "{}/ex/confluence/{cloud_id}{PROBE_PATH}",
-            endpoints.gateway.as_str()
+            client.endpoints.gateway.as_str()
         );
-        match probe(http, &url, &email, token.expose()).await? {
+        match probe(http, &client.retry, &url, &email, token.expose()).await? {
             ProbeAnswer::Accepted | ProbeAnswer::ScopeMismatch => {
                 tracing::debug!("API token accepted by the gateway: scoped");
             }

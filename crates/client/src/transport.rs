@@ -13,30 +13,8 @@ use crate::Client;
 use crate::credential::Credential;
 use crate::error::{AuthFailure, ClientError, Result, kind_name};
 use crate::observe::{self, Retry};
+use crate::retry::{self, Backoff};
 use crate::route::Route;
-
-/// How hard to try before giving up.
-#[derive(Clone, Debug)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included.
-    pub max_attempts: u32,
-    /// First backoff when the server gives no `Retry-After`; doubles each time.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// `Retry-After` above this is clamped (Cloud has been seen sending i64::MAX).
-    pub max_retry_after: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(10),
-            max_retry_after: Duration::from_secs(60),
-        }
-    }
-}
 
 /// A request body.
 #[derive(Clone, Debug)]
@@ -69,6 +47,12 @@ impl Call {
             if value.is_empty() {
                 return Err(ClientError::InvalidInput(format!(
                     "`{name}` must not be empty"
+                )));
+            }
+            // Never a path of its own: `..` would climb out of the operation's path.
+            if matches!(*value, "." | "..") || value.contains(['/', '\\']) {
+                return Err(ClientError::InvalidInput(format!(
+                    "`{name}` `{value}` is not an id"
                 )));
             }
             let encoded =
@@ -144,16 +128,6 @@ fn may_repeat(m: Method) -> bool {
     !matches!(m, Method::Post)
 }
 
-/// Seconds from `Retry-After`, clamped; `None` when absent or unreadable.
-pub(crate) fn retry_after(headers: &HeaderMap, cap: Duration) -> Option<Duration> {
-    let v = headers.get("retry-after")?.to_str().ok()?.trim();
-    let secs: u64 = v
-        .parse()
-        .ok()
-        .or_else(|| v.parse::<f64>().ok().map(|f| f.max(0.0) as u64))?;
-    Some(Duration::from_secs(secs).min(cap))
-}
-
 impl Client {
     /// Sends `call` with retries and returns the successful answer or a classified error.
     pub(crate) async fn send(&self, call: &Call) -> Result<Response> {
@@ -187,17 +161,16 @@ impl Client {
     }
 
     async fn send_attempts(&self, call: &Call, url: &str, route: &Route) -> Result<Response> {
-        let policy = &self.inner.config.retry;
         let method = call.op.method();
         let mut refreshed = false;
-        let mut attempt = 0u32;
+        let mut backoff = Backoff::new(&self.inner.config.retry);
+        let gate = retry::gate_key(url);
         let span = tracing::Span::current();
         loop {
-            attempt += 1;
+            let attempt = backoff.attempt();
             span.record("attempts", attempt);
             self.refresh_if_stale(false).await?;
             let credential = self.credential();
-            let started = std::time::Instant::now();
             let mut req = self
                 .inner
                 .http
@@ -233,25 +206,29 @@ impl Client {
                     req.header("X-Atlassian-Token", "no-check").multipart(form)
                 }
             };
-            let backoff = policy
-                .base_delay
-                .saturating_mul(2u32.saturating_pow(attempt - 1))
-                .min(policy.max_delay);
-            let resp = match req.send().await {
+            let req = req.build().map_err(|e| build_error(&e))?;
+            self.check_url_length(&req)?;
+            retry::pass(&gate).await;
+            let started = std::time::Instant::now();
+            let resp = match self.inner.http.execute(req).await {
                 Ok(r) => r,
                 Err(e) => {
                     observe::unanswered(call.op, started.elapsed());
+                    if e.is_builder() {
+                        return Err(build_error(&e));
+                    }
                     let may_have_been_sent = !e.is_connect();
                     let message = if e.is_timeout() {
                         "timed out".to_string()
                     } else {
                         e.without_url().to_string()
                     };
-                    if attempt < policy.max_attempts && (may_repeat(method) || !may_have_been_sent)
+                    if (may_repeat(method) || !may_have_been_sent)
+                        && let Some(wait) = backoff.next_wait(None)
                     {
                         tracing::debug!(attempt, %message, "request failed; retrying");
-                        observe::retry(call.op, Retry::Transport, backoff);
-                        tokio::time::sleep(backoff).await;
+                        observe::retry(call.op, Retry::Transport, wait);
+                        tokio::time::sleep(wait).await;
                         continue;
                     }
                     return Err(ClientError::Transport {
@@ -266,9 +243,11 @@ impl Client {
                 Ok(b) => b,
                 Err(e) => {
                     observe::unanswered(call.op, started.elapsed());
-                    if attempt < policy.max_attempts && may_repeat(method) {
-                        observe::retry(call.op, Retry::Transport, backoff);
-                        tokio::time::sleep(backoff).await;
+                    if may_repeat(method)
+                        && let Some(wait) = backoff.next_wait(None)
+                    {
+                        observe::retry(call.op, Retry::Transport, wait);
+                        tokio::time::sleep(wait).await;
                         continue;
                     }
                     return Err(ClientError::Transport {
@@ -293,37 +272,62 @@ impl Client {
                 });
             }
             if status == 429 {
-                let wait = retry_after(&headers, policy.max_retry_after);
-                if attempt < policy.max_attempts {
+                // A 429 refuses the request before it is applied: every method may repeat.
+                let told = retry::told_wait(&headers, backoff.max_retry_after());
+                if let Some(wait) = backoff.next_wait(told) {
                     tracing::debug!(?wait, "rate limited; waiting");
-                    let wait = wait.unwrap_or(backoff);
+                    retry::hold(
+                        &gate,
+                        told.unwrap_or(wait),
+                        wait.saturating_sub(told.unwrap_or_default()),
+                    );
                     observe::retry(call.op, Retry::RateLimited, wait);
-                    tokio::time::sleep(wait).await;
+                    retry::pass(&gate).await;
                     continue;
                 }
                 return Err(ClientError::RateLimited {
-                    retry_after: wait,
+                    retry_after: told,
                     attempts: attempt,
                 });
             }
-            if status >= 500 && attempt < policy.max_attempts && may_repeat(method) {
-                let wait = retry_after(&headers, policy.max_retry_after).unwrap_or(backoff);
-                observe::retry(call.op, Retry::ServerError, wait);
-                tokio::time::sleep(wait).await;
-                continue;
+            if status >= 500 && may_repeat(method) {
+                let told = retry::retry_after(&headers, backoff.max_retry_after());
+                if let Some(wait) = backoff.next_wait(told) {
+                    observe::retry(call.op, Retry::ServerError, wait);
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            if status == 414 || status == 431 {
+                return Err(ClientError::UrlTooLong {
+                    length: url_length(url, &call.query),
+                    limit: None,
+                });
             }
             // An expired OAuth token on the gateway has been seen to answer 404 (v2) or 403
             // (v1) instead of 401: when the stored expiry says the token is stale, refresh once.
             if !refreshed && matches!(status, 401 | 403 | 404) && self.oauth_is_stale() {
                 refreshed = true;
                 if self.refresh_if_stale(true).await? {
-                    attempt -= 1;
                     continue;
                 }
             }
             let error = self.classify(call.op, status, &headers, &bytes, &credential);
             let error = self.dead_bearer(error, &credential).await;
             return Err(self.narrow_missing(error, route).await);
+        }
+    }
+
+    /// Refuses, before sending, a URL longer than the configured limit: Confluence documents
+    /// no CQL length limit, the real one is the URL its front end accepts.
+    fn check_url_length(&self, req: &reqwest::Request) -> Result<()> {
+        let length = req.url().as_str().len();
+        match self.inner.config.max_url_length {
+            Some(limit) if length > limit => Err(ClientError::UrlTooLong {
+                length,
+                limit: Some(limit),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -348,6 +352,7 @@ impl Client {
         };
         match crate::probe::accessible_resources(
             &self.inner.http,
+            &self.inner.config.retry,
             &self.inner.config.endpoints.gateway,
             bearer,
         )
@@ -537,6 +542,28 @@ pub(crate) fn error_message(body: &[u8]) -> Option<String> {
     None
 }
 
+/// A request that could not be built names its input, never retried: a URL that does not
+/// parse or cannot be carried (hyper refuses URIs past 64 KiB), a header value.
+fn build_error(e: &reqwest::Error) -> ClientError {
+    let text = std::error::Error::source(e)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| e.to_string());
+    ClientError::InvalidInput(format!("the request could not be built: {text}"))
+}
+
+/// The length of `url` with `query` appended, as it would be sent.
+fn url_length(url: &str, query: &[(String, String)]) -> usize {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if !query.is_empty() {
+                u.query_pairs_mut().extend_pairs(query);
+            }
+            u.as_str().len()
+        }
+        Err(_) => url.len(),
+    }
+}
+
 /// Pulls "current version N" style numbers out of a conflict message, when Confluence gives one.
 fn current_version(message: &str) -> Option<u64> {
     let lower = message.to_ascii_lowercase();
@@ -550,26 +577,6 @@ fn current_version(message: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_is_clamped() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "retry-after",
-            HeaderValue::from_static("9223372036854775807"),
-        );
-        assert_eq!(
-            retry_after(&h, Duration::from_secs(60)),
-            Some(Duration::from_secs(60))
-        );
-        h.insert("retry-after", HeaderValue::from_static("3"));
-        assert_eq!(
-            retry_after(&h, Duration::from_secs(60)),
-            Some(Duration::from_secs(3))
-        );
-        h.insert("retry-after", HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h, Duration::from_secs(60)), None);
-    }
 
     #[test]
     fn error_messages_of_each_shape() {
@@ -599,6 +606,8 @@ mod tests {
         assert_eq!(c.path, "/wiki/api/v2/pages/12%203");
         assert!(Call::new(Operation::GetPageById, &[]).is_err());
         assert!(Call::new(Operation::GetPageById, &[("id", "")]).is_err());
+        assert!(Call::new(Operation::GetPageById, &[("id", "..")]).is_err());
+        assert!(Call::new(Operation::GetPageById, &[("id", "1/../2")]).is_err());
     }
 }
 

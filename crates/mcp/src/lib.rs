@@ -130,6 +130,26 @@ enum Source {
     Fixed(Ops),
     /// Per caller: allowlist check, then the user's operations.
     Provider(Arc<dyn OpsProvider>),
+    /// One credential, connected on first use (Confluence was out of reach at start-up).
+    Deferred(Arc<Deferred>),
+}
+
+/// Makes the [`Ops`] of a server started before Confluence could be reached.
+pub type Connect = Box<
+    dyn Fn() -> futures::future::BoxFuture<'static, Result<Ops, OpError>> + Send + Sync + 'static,
+>;
+
+/// The operations of a [`Source::Deferred`] server: made by the first call that succeeds in
+/// connecting; calls before that get the connection's error and the next call tries again.
+pub struct Deferred {
+    connect: Connect,
+    ops: tokio::sync::OnceCell<Ops>,
+}
+
+impl Deferred {
+    async fn ops(&self) -> Result<Ops, OpError> {
+        self.ops.get_or_try_init(|| (self.connect)()).await.cloned()
+    }
 }
 
 struct Inner {
@@ -161,6 +181,22 @@ impl ConfluxServer {
         let read_only = ops.config().read_only;
         let granted = ops.client().credential().granted_scopes();
         ConfluxServer::build(Source::Fixed(ops), read_only, granted, tools)
+    }
+
+    /// A server whose one credential is resolved on the first call rather than at start-up, so
+    /// that it starts while Confluence is out of reach; a failed connection is reported to the
+    /// call that needed it and tried again by the next. `read_only` shapes the tool definitions;
+    /// it must match the config of the [`Ops`] that `connect` makes.
+    pub fn deferred(
+        connect: Connect,
+        read_only: bool,
+        tools: &[String],
+    ) -> Result<ConfluxServer, ServeError> {
+        let deferred = Deferred {
+            connect,
+            ops: tokio::sync::OnceCell::new(),
+        };
+        ConfluxServer::build(Source::Deferred(Arc::new(deferred)), read_only, None, tools)
     }
 
     /// A server whose calls are checked and served per caller by `provider`. `read_only`
@@ -325,6 +361,10 @@ impl ConfluxServer {
     ) -> Result<Ops, CallToolResult> {
         match (&self.source, caller) {
             (Source::Fixed(ops), _) => Ok(ops.clone()),
+            (Source::Deferred(d), _) => d.ops().await.map_err(|e| {
+                tracing::warn!(tool = name, kind = ?e.kind, "could not connect to Confluence");
+                op_error(&e)
+            }),
             (Source::Provider(provider), Some(caller)) => {
                 resolve(provider.as_ref(), caller, name).await
             }

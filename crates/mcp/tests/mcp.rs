@@ -41,6 +41,8 @@ impl Sim {
             ..ClientConfig::default()
         };
         c.retry.base_delay = std::time::Duration::from_millis(10);
+        // Retrying ends at a deadline, not a count: keep the refusals that outlast it short.
+        c.retry.deadline = std::time::Duration::from_secs(1);
         c
     }
 
@@ -957,7 +959,7 @@ async fn confluence_refusals_become_actionable_tool_errors() {
         .await;
     assert!(e.contains("not_found") && e.contains("hint:"), "{e}");
 
-    // 429 twice, then served: retried with Retry-After. More than the retry budget: reported.
+    // 429 twice, then served: retried with Retry-After. Past the retry deadline: reported.
     sim.admin(
         reqwest::Method::PUT,
         "/faults",
@@ -968,7 +970,7 @@ async fn confluence_refusals_become_actionable_tool_errors() {
     sim.admin(
         reqwest::Method::PUT,
         "/faults",
-        json!({"fail_next": {"count": 20, "status": 429, "retry_after": 0}}),
+        json!({"fail_next": {"count": 1000000, "status": 429, "retry_after": 0}}),
     )
     .await;
     let e = s.err("spaces", json!({"action": "list", "limit": 1})).await;
@@ -990,7 +992,7 @@ async fn confluence_refusals_become_actionable_tool_errors() {
     sim.admin(
         reqwest::Method::PUT,
         "/faults",
-        json!({"fail_next": {"count": 20, "status": 503}}),
+        json!({"fail_next": {"count": 1000000, "status": 503}}),
     )
     .await;
     let e = s.err("spaces", json!({"action": "list", "limit": 1})).await;

@@ -131,6 +131,14 @@ pub struct Behaviour {
     pub v1_refuses_scoped_tokens: bool,
     /// The token endpoint requires PKCE (`code_challenge` at /authorize).
     pub require_pkce: bool,
+    /// Longest request target (path and query) the site and gateway accept, bytes; longer
+    /// ones get 414 URI Too Long, as a front end would. Cloud documents no limit (a long CQL
+    /// query meets it first); 0: no limit.
+    pub max_url_length: usize,
+    /// Confluence rewrites storage XHTML when it saves a page (attribute order, self-closing
+    /// tags, whitespace): on, the simulator stores a rewritten form too, so that a body read
+    /// back differs from the one sent; off: stored verbatim.
+    pub rewrite_storage: bool,
     /// Lifetime of OAuth access tokens, seconds (Cloud: 3600).
     pub access_token_ttl_secs: u64,
     /// Lifetime of authorization codes, seconds.
@@ -154,6 +162,8 @@ impl Default for Behaviour {
             v2_version_conflict_409: true,
             v1_refuses_scoped_tokens: false,
             require_pkce: false,
+            max_url_length: 0,
+            rewrite_storage: false,
             access_token_ttl_secs: 3600,
             code_ttl_secs: 600,
             refresh_reuse_leeway_secs: 600,
@@ -184,6 +194,39 @@ pub struct Faults {
     pub face: Option<String>,
     /// The next `count` matching requests fail this way, then the plan is used up.
     pub fail_next: Option<FailNext>,
+    /// Writes that are applied and then lose their answer (not subject to the filters above).
+    pub after_apply: Option<AfterApply>,
+}
+
+/// "Applied, then the answer was lost": a matching write (site or gateway) runs and changes
+/// the site; then, drawn from the seeded generator, its connection is closed without an answer
+/// (`drop_rate`) or it answers `status` instead of its success (`error_rate`). What a proxy
+/// that drops answers, or a 5xx after the commit, does to a client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AfterApply {
+    /// Methods touched (default POST and PUT).
+    pub methods: Vec<String>,
+    /// Probability (0..=1) that the answer of an applied write is dropped.
+    pub drop_rate: f64,
+    /// Probability (0..=1) that an applied write answers `status` instead.
+    pub error_rate: f64,
+    /// Status for `error_rate` (default 503).
+    pub status: u16,
+    /// Only writes whose API path starts with this.
+    pub path_prefix: Option<String>,
+}
+
+impl Default for AfterApply {
+    fn default() -> Self {
+        AfterApply {
+            methods: vec!["POST".into(), "PUT".into()],
+            drop_rate: 0.0,
+            error_rate: 0.0,
+            status: 503,
+            path_prefix: None,
+        }
+    }
 }
 
 /// "The next N requests fail with status S" (or are dropped), for deterministic tests.

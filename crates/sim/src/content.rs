@@ -182,7 +182,7 @@ pub(crate) fn create(actor: &Actor, st: &mut State, new: NewContent) -> Content 
         versions: vec![Version {
             number: 1,
             title: new.title,
-            body: new.body,
+            body: saved_storage(st, new.body),
             message: String::new(),
             author: user,
             created_ms: now,
@@ -219,13 +219,14 @@ pub(crate) fn revise(
 ) -> Result<Content, ApiErr> {
     let user = actor.author();
     let now = st.now_ms();
+    let body = saved_storage(st, rev.body);
     let Some(c) = st.content.get_mut(id) else {
         return not_found();
     };
     c.versions.push(Version {
         number: c.version_number() + 1,
         title: rev.title,
-        body: rev.body,
+        body,
         message: rev.message,
         author: user,
         created_ms: now,
@@ -454,6 +455,20 @@ pub(crate) fn attach(
         out.push(a);
     }
     Ok(out)
+}
+
+/// The storage Confluence keeps for what was sent: verbatim, or, with `rewrite_storage` on,
+/// rewritten as Cloud does on save (void tags self-closed, a line break between adjacent
+/// tags), so that a body read back is not byte-equal to the one sent.
+pub(crate) fn saved_storage(st: &State, body: String) -> String {
+    if !st.behaviour.rewrite_storage {
+        return body;
+    }
+    body.replace("<br>", "<br />")
+        .replace("<br/>", "<br />")
+        .replace("<hr>", "<hr />")
+        .replace("<hr/>", "<hr />")
+        .replace("><", ">\n<")
 }
 
 #[cfg(test)]

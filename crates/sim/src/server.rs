@@ -276,6 +276,36 @@ fn pick_fault(st: &mut State, face: Face, method: &str, path: &str) -> (u64, Opt
     (latency, None)
 }
 
+/// The "applied, then lost" fault for a write that succeeded.
+fn after_apply(
+    shared: &Shared,
+    face: Face,
+    method: &str,
+    path: &str,
+    status: u16,
+) -> Option<FaultAction> {
+    if !matches!(face, Face::Site | Face::Gateway) || !(200..300).contains(&status) {
+        return None;
+    }
+    let mut st = shared.lock();
+    let f = st.faults.after_apply.clone()?;
+    if !f.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+        || f.path_prefix
+            .as_deref()
+            .is_some_and(|p| !path.starts_with(p))
+    {
+        return None;
+    }
+    if f.drop_rate > 0.0 && st.rng.random_bool(f.drop_rate.clamp(0.0, 1.0)) {
+        return Some(FaultAction::Drop);
+    }
+    if f.error_rate > 0.0 && st.rng.random_bool(f.error_rate.clamp(0.0, 1.0)) {
+        let status = if f.status == 0 { 503 } else { f.status };
+        return Some(FaultAction::Fail(status, None));
+    }
+    None
+}
+
 /// The API path of a request: on the gateway, `/ex/confluence/{cloudId}` is cut off.
 fn api_path(face: Face, path: &str) -> (String, String) {
     if face == Face::Gateway
@@ -299,10 +329,24 @@ async fn handle(
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let (prefix, path) = api_path(face, &raw_path);
 
+    let target_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
     let (arrived_ms, latency, fault) = {
         let mut st = shared.lock();
         if matches!(face, Face::Site | Face::Gateway) {
             st.stats.requests += 1;
+            let limit = st.behaviour.max_url_length;
+            if limit > 0 && target_len > limit {
+                let r = json_resp(
+                    414,
+                    &json!({"message": format!(
+                        "URI Too Long: the request target is {target_len} bytes, over {limit}"
+                    )}),
+                );
+                *st.stats.by_status.entry(414).or_default() += 1;
+                let now = st.now_ms();
+                record(&mut st, now, method.as_str(), &raw_path, &r);
+                return Ok(r);
+            }
         }
         let (latency, fault) = pick_fault(&mut st, face, method.as_str(), &path);
         (st.now_ms(), latency, fault)
@@ -353,7 +397,32 @@ async fn handle(
         body,
     };
     let resp = crate::router::answer(&shared, &req);
-    let status = resp.status().as_u16();
+    let mut status = resp.status().as_u16();
+    let resp = match after_apply(&shared, face, req.method.as_str(), &req.path, status) {
+        Some(FaultAction::Drop) => {
+            let mut st = shared.lock();
+            st.stats.dropped += 1;
+            st.stats.lost_answers += 1;
+            drop(st);
+            tracing::debug!(face = face.name(), method = %req.method, path = %raw_path,
+                "fault: write applied, answer dropped");
+            return Err(Dropped);
+        }
+        Some(FaultAction::Fail(s, _)) => {
+            {
+                let mut st = shared.lock();
+                st.stats.faults_injected += 1;
+                st.stats.failed_after_apply += 1;
+            }
+            status = s;
+            crate::http::ApiErr::Status(
+                s,
+                "Injected fault after the write was applied (simulator).".into(),
+            )
+            .into_resp(req.path.starts_with("/wiki/api/v2/"))
+        }
+        None => resp,
+    };
     if face != Face::Admin {
         let mut st = shared.lock();
         *st.stats.by_status.entry(status).or_default() += 1;

@@ -70,6 +70,94 @@ string_id!(
     FolderId
 );
 
+/// What an id argument names, so that it is checked before it goes into a request path: an id
+/// such as `..` or `1/../2` must never reach Confluence as a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdKind {
+    /// Pages, comments, databases, folders, numeric space ids: digits (int64 in the spec).
+    Numeric,
+    /// An attachment: digits, or digits after `att` as v2 writes it.
+    Attachment,
+    /// A space key: letters and digits (`DEV`), or `~` and an account id for a personal space.
+    SpaceKey,
+    /// A space given by its numeric id or its key.
+    SpaceIdOrKey,
+}
+
+/// Why an id argument was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not {what}")]
+pub struct IdError {
+    pub value: String,
+    pub what: &'static str,
+}
+
+const MAX_ID_LEN: usize = 255;
+
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn space_key(s: &str) -> bool {
+    if s.is_empty() || s.len() > MAX_ID_LEN {
+        return false;
+    }
+    match s.strip_prefix('~') {
+        Some(account) => {
+            !account.is_empty()
+                && account
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_'))
+        }
+        None => s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+    }
+}
+
+impl IdKind {
+    /// Checks `value` against the kind; the error names what was expected.
+    pub fn check(self, value: &str) -> Result<(), IdError> {
+        let (ok, what) = match self {
+            IdKind::Numeric => (digits(value), "an id (digits only)"),
+            IdKind::Attachment => (
+                digits(value.strip_prefix("att").unwrap_or(value)),
+                "an attachment id (digits, or `att` and digits)",
+            ),
+            IdKind::SpaceKey => (
+                space_key(value),
+                "a space key (letters and digits, or `~` and an account id)",
+            ),
+            IdKind::SpaceIdOrKey => (
+                digits(value) || space_key(value),
+                "a space id (digits) or key (letters and digits)",
+            ),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(IdError {
+                value: value.chars().take(80).collect(),
+                what,
+            })
+        }
+    }
+}
+
+impl PageId {
+    /// A page id from user input: digits only.
+    pub fn parse(s: &str) -> Result<PageId, IdError> {
+        IdKind::Numeric.check(s.trim())?;
+        Ok(PageId(s.trim().to_string()))
+    }
+}
+
+impl SpaceKey {
+    /// A space key from user input.
+    pub fn parse(s: &str) -> Result<SpaceKey, IdError> {
+        IdKind::SpaceKey.check(s.trim())?;
+        Ok(SpaceKey(s.trim().to_string()))
+    }
+}
+
 /// The id of a Confluence Cloud site as the API gateway names it: a UUID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -103,6 +191,26 @@ mod tests {
         let id: CloudId = " 3f1c2b8a-2f54-4b3e-9a47-4c4ad3c0e3d1 ".parse().unwrap();
         assert_eq!(id.to_string(), "3f1c2b8a-2f54-4b3e-9a47-4c4ad3c0e3d1");
         assert!("mysite".parse::<CloudId>().is_err());
+    }
+
+    #[test]
+    fn ids_are_checked_per_kind() {
+        assert!(PageId::parse("123").is_ok());
+        for bad in ["..", "", "1/2", "12a", "../1", "%2e%2e", "1 2"] {
+            assert!(PageId::parse(bad).is_err(), "{bad}");
+            assert!(
+                IdKind::SpaceIdOrKey.check(bad).is_err() || bad == "12a",
+                "{bad}"
+            );
+        }
+        assert!(IdKind::Attachment.check("att42").is_ok());
+        assert!(IdKind::Attachment.check("42").is_ok());
+        assert!(IdKind::Attachment.check("att").is_err());
+        assert!(SpaceKey::parse("DEV").is_ok());
+        assert!(SpaceKey::parse("~557058:f1b2-aa").is_ok());
+        assert!(SpaceKey::parse("..").is_err());
+        assert!(SpaceKey::parse("A/B").is_err());
+        assert!(IdKind::SpaceIdOrKey.check("98304").is_ok());
     }
 
     #[test]

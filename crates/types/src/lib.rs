@@ -14,6 +14,9 @@ mod ids;
 mod secret;
 mod url;
 
-pub use ids::{AttachmentId, CloudId, CommentId, DatabaseId, FolderId, PageId, SpaceId, SpaceKey};
+pub use ids::{
+    AttachmentId, CloudId, CommentId, DatabaseId, FolderId, IdError, IdKind, PageId, SpaceId,
+    SpaceKey,
+};
 pub use secret::Secret;
 pub use url::{BaseUrl, SiteUrl, UrlError};

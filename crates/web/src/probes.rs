@@ -144,8 +144,10 @@ impl Probes {
         let Some(site) = site else {
             return Confluence::NotConfigured;
         };
+        // A readiness check reports what it sees now: one attempt, no retry.
         let config = ClientConfig {
             timeout: CONFLUENCE_TIMEOUT,
+            retry: conflux_client::RetryPolicy::once(),
             ..d.client.clone()
         };
         match conflux_client::site_cloud_id(&site, &config).await {

@@ -3,9 +3,11 @@ use conflux_catalog::Operation;
 use conflux_types::PageId;
 
 use crate::Client;
+use crate::api::pages::outcome_unknown;
 use crate::error::{ClientError, Result};
 use crate::models::{Attachment, ListEnvelope, V1Content};
 use crate::paging::{Page, PageRequest};
+use crate::retry::Backoff;
 use crate::transport::{Body, Call};
 
 /// A file to attach.
@@ -89,20 +91,63 @@ impl Attachments<'_> {
             ));
         }
         let mut call = Call::new(Operation::CreateAttachment, &[("id", page_id.as_str())])?;
+        let (name, size) = (file.file_name.clone(), file.bytes.len() as u64);
         call.body = Body::File {
             file_name: file.file_name,
             media_type: file.media_type,
             bytes: file.bytes,
             comment: file.comment,
         };
-        let env: ListEnvelope<V1Content> = self.client.json(call).await?;
-        env.results
-            .into_iter()
-            .next()
-            .map(|c| c.id)
-            .ok_or_else(|| ClientError::Decode {
-                status: 200,
-                excerpt: "the upload answer listed no attachment".into(),
-            })
+        let mut backoff = Backoff::new(&self.client.config().retry);
+        let mut sent = false;
+        loop {
+            backoff.attempt();
+            let error = match self
+                .client
+                .json::<ListEnvelope<V1Content>>(call.clone())
+                .await
+            {
+                Ok(env) => {
+                    return env.results.into_iter().next().map(|c| c.id).ok_or_else(|| {
+                        ClientError::Decode {
+                            status: 200,
+                            excerpt: "the upload answer listed no attachment".into(),
+                        }
+                    });
+                }
+                Err(e) => e,
+            };
+            let repeated_exists = sent
+                && matches!(&error, ClientError::BadRequest { message, .. }
+                    if message.to_ascii_lowercase().contains("same file name"));
+            if !(outcome_unknown(&error) || repeated_exists) {
+                return Err(error);
+            }
+            sent = true;
+            // Lost answer or 5xx: the attachment is there when the page holds a file of that
+            // name and size.
+            match self
+                .for_page(page_id.clone(), &PageRequest::limit(250))
+                .await
+            {
+                Ok(listed) => {
+                    if let Some(a) = listed
+                        .results
+                        .into_iter()
+                        .find(|a| a.title == name && a.file_size == size)
+                    {
+                        return Ok(a.id);
+                    }
+                    if repeated_exists {
+                        return Err(error);
+                    }
+                }
+                Err(_) => return Err(error),
+            }
+            match backoff.next_wait(None) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(error),
+            }
+        }
     }
 }

@@ -4,9 +4,11 @@ use serde_json::json;
 
 use crate::Client;
 use crate::api::BodyFormat;
+use crate::api::pages::{outcome_unknown, same_storage};
 use crate::error::{ClientError, Result};
 use crate::models::Comment;
 use crate::paging::{Page, PageRequest};
+use crate::retry::Backoff;
 use crate::transport::Call;
 
 /// `client.comments()`: footer and inline comments (v2).
@@ -106,8 +108,73 @@ impl Comments<'_> {
                 ));
             }
         }
-        self.client
-            .json(Call::new(Operation::CreateFooterComment, &[])?.json(body))
-            .await
+        let parent = body
+            .get("parentCommentId")
+            .and_then(|v| v.as_str())
+            .map(String::from);
+        let page = body
+            .get("pageId")
+            .and_then(|v| v.as_str())
+            .map(String::from);
+        let call = Call::new(Operation::CreateFooterComment, &[])?.json(body);
+        let mut backoff = Backoff::new(&self.client.config().retry);
+        loop {
+            backoff.attempt();
+            let error = match self.client.json::<Comment>(call.clone()).await {
+                Ok(c) => return Ok(c),
+                Err(e) if outcome_unknown(&e) => e,
+                Err(e) => return Err(e),
+            };
+            // The answer was lost or was a 5xx: look for the comment among the newest of its
+            // page (or parent), by author and body; create it again only when it is absent.
+            match self
+                .find_created(page.as_deref(), parent.as_deref(), storage_body)
+                .await
+            {
+                Ok(Some(found)) => {
+                    tracing::info!(id = %found.id, "the comment's answer was lost; it exists");
+                    return Ok(found);
+                }
+                Ok(None) => {}
+                Err(_) => return Err(error),
+            }
+            match backoff.next_wait(None) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(error),
+            }
+        }
+    }
+
+    /// A footer comment by the current user with `storage_body` on `page` (or under
+    /// `parent`), among the newest 250.
+    async fn find_created(
+        &self,
+        page: Option<&str>,
+        parent: Option<&str>,
+        storage_body: &str,
+    ) -> Result<Option<Comment>> {
+        let me = self.client.users().current().await?.account_id;
+        let limit = PageRequest::limit(250);
+        let listed = match (parent, page) {
+            (Some(parent), _) => {
+                self.replies(parent, Some(BodyFormat::Storage), &limit)
+                    .await?
+            }
+            (None, Some(page)) => {
+                self.footer(PageId::new(page), Some(BodyFormat::Storage), &limit)
+                    .await?
+            }
+            (None, None) => return Ok(None),
+        };
+        Ok(listed.results.into_iter().rev().find(|c| {
+            let author = c.version.as_ref().and_then(|v| v.author_id.as_deref());
+            let body = c
+                .body
+                .as_ref()
+                .and_then(|b| b.storage.as_ref())
+                .map(|s| s.value.as_str())
+                .unwrap_or_default();
+            author.is_none_or(|a| a == me) && same_storage(body, storage_body)
+        }))
     }
 }

@@ -3,9 +3,11 @@ use conflux_types::PageId;
 use serde_json::json;
 
 use crate::Client;
+use crate::api::pages::outcome_unknown;
 use crate::error::{ClientError, Result};
 use crate::models::{Label, ListEnvelope};
 use crate::paging::{Page, PageRequest};
+use crate::retry::Backoff;
 use crate::transport::Call;
 
 /// `client.labels()`: read with v2, add with v1 (v2 has no label write).
@@ -51,7 +53,30 @@ impl Labels<'_> {
         }
         let call = Call::new(Operation::AddLabelsToContent, &[("id", page_id.as_str())])?
             .json(serde_json::Value::Array(body));
-        let env: ListEnvelope<Label> = self.client.json(call).await?;
-        Ok(env.results)
+        let wanted: Vec<String> = names.iter().map(|n| n.trim().to_lowercase()).collect();
+        let mut backoff = Backoff::new(&self.client.config().retry);
+        loop {
+            backoff.attempt();
+            let error = match self.client.json::<ListEnvelope<Label>>(call.clone()).await {
+                Ok(env) => return Ok(env.results),
+                Err(e) if outcome_unknown(&e) => e,
+                Err(e) => return Err(e),
+            };
+            // Lost answer or 5xx: the labels are there when every name is on the page (adding
+            // a label twice changes nothing, so otherwise the add is sent again).
+            if let Ok(now) = self
+                .for_page(page_id.clone(), &PageRequest::limit(250))
+                .await
+                && wanted
+                    .iter()
+                    .all(|w| now.results.iter().any(|l| &l.name == w))
+            {
+                return Ok(now.results);
+            }
+            match backoff.next_wait(None) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(error),
+            }
+        }
     }
 }

@@ -1,10 +1,13 @@
 use conflux_catalog::Operation;
+use conflux_types::PageId;
 use serde_json::json;
 
 use crate::Client;
+use crate::api::pages::outcome_unknown;
 use crate::error::{ClientError, Result};
 use crate::models::{Container, Group, User};
 use crate::paging::{Page, PageRequest};
+use crate::retry::Backoff;
 use crate::transport::Call;
 
 /// `client.databases()`: database metadata (v2). Cloud has no public API for database rows.
@@ -85,7 +88,50 @@ async fn create_container(
     if let Some(p) = parent_id {
         body["parentId"] = json!(p);
     }
-    client.json(Call::new(op, &[])?.json(body)).await
+    let call = Call::new(op, &[])?.json(body);
+    let (kind, get) = match op {
+        Operation::CreateDatabase => ("database", Operation::GetDatabaseById),
+        _ => ("folder", Operation::GetFolderById),
+    };
+    let mut backoff = Backoff::new(&client.config().retry);
+    loop {
+        backoff.attempt();
+        let error = match client.json::<Container>(call.clone()).await {
+            Ok(c) => return Ok(c),
+            Err(e) if outcome_unknown(&e) => e,
+            Err(e) => return Err(e),
+        };
+        // Lost answer or 5xx: under a page, its direct children tell whether it exists; at the
+        // top of a space no listing can (v2 lists neither folders nor databases by space).
+        let unknown = || ClientError::OutcomeUnknown {
+            message: format!("creating {kind} {title:?}: {error}"),
+            check: format!("the space's tree for a {kind} titled {title:?}"),
+        };
+        let Some(parent) = parent_id else {
+            return Err(unknown());
+        };
+        let children = match client
+            .content()
+            .direct_children(PageId::new(parent), &PageRequest::limit(250))
+            .await
+        {
+            Ok(c) => c,
+            Err(_) => return Err(unknown()),
+        };
+        if let Some(found) = children
+            .results
+            .iter()
+            .find(|c| c.content_type == kind && c.title == title)
+        {
+            return client
+                .json(Call::new(get, &[("id", found.id.as_str())])?)
+                .await;
+        }
+        match backoff.next_wait(None) {
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => return Err(unknown()),
+        }
+    }
 }
 
 /// `client.users()`.

@@ -5,6 +5,7 @@ use crate::Client;
 use crate::error::{ClientError, Result};
 use crate::models::Page as ConfluencePage;
 use crate::paging::{Page, PageRequest, stream_pages};
+use crate::retry::Backoff;
 use crate::transport::Call;
 
 /// Body representations v2 can return.
@@ -123,6 +124,11 @@ impl Pages<'_> {
         self.client.json(call).await
     }
 
+    /// Creates a page, exactly once as the caller sees it: when the answer is lost or is a
+    /// 5xx, the page is looked up (space, title, parent, body) and reported created when it
+    /// exists; when it does not, the create is sent again, within the retry deadline. A
+    /// repeated create that meets "a page with this title already exists" is looked up the
+    /// same way.
     pub async fn create(&self, page: &NewPage) -> Result<ConfluencePage> {
         if page.title.trim().is_empty() {
             return Err(ClientError::InvalidInput("a page needs a title".into()));
@@ -136,12 +142,70 @@ impl Pages<'_> {
         if let Some(parent) = &page.parent_id {
             body["parentId"] = json!(parent);
         }
-        self.client
-            .json(Call::new(Operation::CreatePage, &[])?.json(body))
-            .await
+        let call = Call::new(Operation::CreatePage, &[])?.json(body);
+        let mut backoff = Backoff::new(&self.client.config().retry);
+        let mut sent = false;
+        loop {
+            backoff.attempt();
+            let error = match self.client.json::<ConfluencePage>(call.clone()).await {
+                Ok(p) => return Ok(p),
+                Err(e) => e,
+            };
+            let repeated_exists = sent && title_exists(&error);
+            if !(outcome_unknown(&error) || repeated_exists) {
+                return Err(error);
+            }
+            sent = true;
+            match self.find_created(page).await {
+                Ok(Some(found)) => {
+                    tracing::info!(id = %found.id, "the create's answer was lost; the page exists");
+                    return Ok(found);
+                }
+                Ok(None) if repeated_exists => return Err(error),
+                Ok(None) => {}
+                Err(lookup) => {
+                    tracing::debug!(error = %lookup, "could not look for the created page");
+                    return Err(error);
+                }
+            }
+            match backoff.next_wait(None) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(error),
+            }
+        }
+    }
+
+    /// The page `page` describes, when it exists: same space, title, parent (when given) and
+    /// body (after the converter's normalization: Cloud rewrites storage on save).
+    async fn find_created(&self, page: &NewPage) -> Result<Option<ConfluencePage>> {
+        let status = page.status.as_deref().unwrap_or("current");
+        if status != "current" {
+            return Ok(None); // drafts have no unique title to look for
+        }
+        let filter = PageList {
+            space_id: Some(page.space_id.clone()),
+            title: Some(page.title.clone()),
+            status: Some(status.to_string()),
+            body_format: Some(BodyFormat::Storage),
+            ids: Vec::new(),
+        };
+        let found = self.list(&filter, &PageRequest::limit(25)).await?;
+        Ok(found.results.into_iter().find(|p| {
+            p.title == page.title
+                && page
+                    .parent_id
+                    .as_deref()
+                    .is_none_or(|want| p.parent_id.as_deref() == Some(want))
+                && same_storage(&storage_of(p), &page.body)
+        }))
     }
 
     /// Publishes a new version; a stale `version` gets [`ClientError::VersionConflict`].
+    ///
+    /// Exactly once as the caller sees it: a PUT whose answer was lost is sent again and then
+    /// meets 409 although it was applied; so a conflict (or an answer that never came) is
+    /// checked against the page: when its current version is the one sent, with the title
+    /// and body sent (compared after normalization), the update is reported applied.
     pub async fn update(
         &self,
         id: conflux_types::PageId,
@@ -167,22 +231,35 @@ impl Pages<'_> {
             body["parentId"] = json!(parent);
         }
         let call = Call::new(Operation::UpdatePage, &[("id", id.as_str())])?.json(body);
-        match self.client.json(call).await {
-            Err(ClientError::VersionConflict {
-                current: None,
+        let error = match self.client.json(call).await {
+            Ok(p) => return Ok(p),
+            Err(e) => e,
+        };
+        let conflict = matches!(error, ClientError::VersionConflict { .. });
+        if !(conflict || outcome_unknown(&error)) {
+            return Err(error);
+        }
+        let current = match self.get(id, Some(BodyFormat::Storage)).await {
+            Ok(p) => p,
+            Err(_) => return Err(error),
+        };
+        let number = current.version.as_ref().map(|v| v.number);
+        if number == Some(update.version)
+            && current.title == update.title
+            && same_storage(&storage_of(&current), &update.body)
+        {
+            tracing::info!(
+                version = update.version,
+                "the update was applied; its answer was lost"
+            );
+            return Ok(current);
+        }
+        match error {
+            ClientError::VersionConflict { message, .. } => Err(ClientError::VersionConflict {
+                current: number,
                 message,
-            }) => {
-                // Confluence does not always say which version is current: read it, so the
-                // caller's error names the number to retry with.
-                let current = self
-                    .get(id, None)
-                    .await
-                    .ok()
-                    .and_then(|p| p.version)
-                    .map(|v| v.number);
-                Err(ClientError::VersionConflict { current, message })
-            }
-            other => other,
+            }),
+            other => Err(other),
         }
     }
 
@@ -191,5 +268,64 @@ impl Pages<'_> {
         let call = Call::new(Operation::DeletePage, &[("id", id.as_str())])?
             .query_opt("purge", purge.then_some("true"));
         self.client.send(&call).await.map(|_| ())
+    }
+}
+
+/// Whether a write may have been applied although it was not reported: no answer came, or a
+/// 5xx did (Cloud has been seen failing after the commit).
+pub(crate) fn outcome_unknown(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Transport {
+            may_have_been_sent: true,
+            ..
+        } | ClientError::Upstream { .. }
+            | ClientError::Decode { .. }
+    )
+}
+
+/// Cloud's refusal of a second page with the same title in a space.
+fn title_exists(e: &ClientError) -> bool {
+    matches!(e, ClientError::BadRequest { message, .. }
+        if message.to_ascii_lowercase().contains("already exists"))
+}
+
+fn storage_of(p: &ConfluencePage) -> String {
+    p.body
+        .as_ref()
+        .and_then(|b| b.storage.as_ref())
+        .map(|s| s.value.clone())
+        .unwrap_or_default()
+}
+
+/// Two storage bodies say the same: equal, or equal after the converter's normalization
+/// (Cloud rewrites storage on save: self-closed tags, whitespace between tags).
+pub(crate) fn same_storage(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let norm = |s: &str| {
+        conflux_convert::storage_to_markdown(s)
+            .ok()
+            .filter(|o| !o.failed)
+            .map(|o| o.output.trim().to_string())
+    };
+    match (norm(a), norm(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_is_compared_as_confluence_rewrites_it() {
+        assert!(same_storage(
+            "<p>a<br>b</p><p>c</p>",
+            "<p>a<br />b</p>\n<p>c</p>"
+        ));
+        assert!(!same_storage("<p>a</p>", "<p>b</p>"));
     }
 }

@@ -240,6 +240,10 @@ pub(crate) struct Stats {
     pub rate_limited: u64,
     pub faults_injected: u64,
     pub dropped: u64,
+    /// Writes applied whose answer was then dropped (`Faults::after_apply`).
+    pub lost_answers: u64,
+    /// Writes applied that then answered an injected failure (`Faults::after_apply`).
+    pub failed_after_apply: u64,
     pub by_status: BTreeMap<u16, u64>,
     /// The last [`RECENT_REQUESTS`] answered API requests, oldest first: when each arrived
     /// and how it was answered, so a test can see how long a client waited between tries.
