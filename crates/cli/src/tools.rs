@@ -107,6 +107,11 @@ fn param_arg(action: &str, p: &'static ParamSpec, positional: bool) -> Arg {
     }
     arg = match p.kind {
         ParamKind::Text => arg.value_name("TEXT"),
+        ParamKind::Id(_) => arg.value_name("ID"),
+        ParamKind::Ids(_) => arg
+            .value_name("ID,ID")
+            .action(ArgAction::Append)
+            .value_delimiter(','),
         ParamKind::Integer { min } => arg
             .value_name("N")
             .value_parser(clap::value_parser!(u64).range(min..)),
@@ -132,10 +137,12 @@ fn arguments(tool: &ToolSpec, m: &ArgMatches) -> anyhow::Result<Map<String, Valu
     let mut args = Map::new();
     for p in tool.params {
         let value = match p.kind {
-            ParamKind::Text | ParamKind::OneOf(_) => m.get_one::<String>(p.name).map(|s| json!(s)),
+            ParamKind::Text | ParamKind::OneOf(_) | ParamKind::Id(_) => {
+                m.get_one::<String>(p.name).map(|s| json!(s))
+            }
             ParamKind::Integer { .. } => m.get_one::<u64>(p.name).map(|n| json!(n)),
             ParamKind::Flag => m.get_flag(p.name).then_some(Value::Bool(true)),
-            ParamKind::List => m
+            ParamKind::List | ParamKind::Ids(_) => m
                 .get_many::<String>(p.name)
                 .map(|v| json!(v.collect::<Vec<_>>())),
         };

@@ -2,6 +2,7 @@
 //! operations each action calls (so the scopes it needs come from Atlassian's own table).
 
 use conflux_catalog::{Operation, ScopeSet};
+use conflux_types::IdKind;
 
 /// One action of one tool.
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +107,10 @@ pub enum ParamKind {
     Flag,
     /// A list of strings.
     List,
+    /// An id of this kind (checked before any request: it goes into paths and CQL).
+    Id(IdKind),
+    /// A list of ids of this kind.
+    Ids(IdKind),
     /// One of these strings.
     OneOf(&'static [&'static str]),
 }
@@ -174,6 +179,9 @@ const fn out(name: &'static str, ty: OutType) -> OutField {
 
 use OutType as T;
 use ParamKind as K;
+
+const NUMERIC: ParamKind = K::Id(IdKind::Numeric);
+const SPACE_ID: ParamKind = K::Id(IdKind::SpaceIdOrKey);
 
 const LIMIT: ParamSpec = param("limit", K::Integer { min: 1 }, "Page size (max 250).", &[]);
 const CURSOR: ParamSpec = text("cursor", "nextCursor of the previous page.");
@@ -256,7 +264,7 @@ pub const TOOLS: &[ToolSpec] = &[
         params: &[
             param(
                 "id",
-                K::Text,
+                NUMERIC,
                 "Page id.",
                 &[
                     "getBody",
@@ -268,15 +276,17 @@ pub const TOOLS: &[ToolSpec] = &[
                     "delete",
                 ],
             ),
-            param("spaceId", K::Text, "Space id or key.", &["create"]),
+            param("spaceId", SPACE_ID, "Space id or key.", &["create"]),
             param("title", K::Text, "Title (list: exact match).", &["create"]),
             text(
                 "status",
                 "list: current, draft, archived, trashed; create: current or draft.",
             ),
-            text(
+            param(
                 "parentId",
+                NUMERIC,
                 "Parent page id; update moves the page there (same space).",
+                &[],
             ),
             param(
                 "bodyFormat",
@@ -409,9 +419,19 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence spaces",
         description: "Confluence spaces.",
         params: &[
-            text("id", "Space id or key."),
-            text("key", "Space key (instead of id)."),
-            param("keys", K::List, "Only these space keys.", &[]),
+            param("id", SPACE_ID, "Space id or key.", &[]),
+            param(
+                "key",
+                K::Id(IdKind::SpaceKey),
+                "Space key (instead of id).",
+                &[],
+            ),
+            param(
+                "keys",
+                K::Ids(IdKind::SpaceKey),
+                "Only these space keys.",
+                &[],
+            ),
             LIMIT,
             CURSOR,
         ],
@@ -465,7 +485,7 @@ pub const TOOLS: &[ToolSpec] = &[
         params: &[
             param(
                 "id",
-                K::Text,
+                NUMERIC,
                 "Page id.",
                 &["children", "ancestors", "descendants", "folders"],
             ),
@@ -475,10 +495,10 @@ pub const TOOLS: &[ToolSpec] = &[
                 "Levels to walk (tree: default 2).",
                 &[],
             ),
-            param("spaceId", K::Text, "Space id or key.", &["createFolder"]),
-            text("spaceKey", "Space key."),
+            param("spaceId", SPACE_ID, "Space id or key.", &["createFolder"]),
+            param("spaceKey", K::Id(IdKind::SpaceKey), "Space key.", &[]),
             param("title", K::Text, "Folder title.", &["createFolder"]),
-            text("parentId", "Parent page or folder id."),
+            param("parentId", NUMERIC, "Parent page or folder id.", &[]),
             LIMIT,
             CURSOR,
         ],
@@ -528,9 +548,14 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence comments",
         description: "Page comments, as threads with author and date.",
         params: &[
-            param("id", K::Text, "Page id.", &["getFooter", "getInline"]),
-            text("parentCommentId", "Reply to this footer comment."),
-            param("commentId", K::Text, "Footer comment id.", &["delete"]),
+            param("id", NUMERIC, "Page id.", &["getFooter", "getInline"]),
+            param(
+                "parentCommentId",
+                NUMERIC,
+                "Reply to this footer comment.",
+                &[],
+            ),
+            param("commentId", NUMERIC, "Footer comment id.", &["delete"]),
             param(
                 "body",
                 K::Text,
@@ -591,7 +616,7 @@ pub const TOOLS: &[ToolSpec] = &[
         params: &[
             param(
                 "id",
-                K::Text,
+                NUMERIC,
                 "Page id.",
                 &["getForPage", "addToPage", "remove"],
             ),
@@ -631,13 +656,15 @@ pub const TOOLS: &[ToolSpec] = &[
         params: &[
             param(
                 "id",
-                K::Text,
+                K::Id(IdKind::Attachment),
                 "Page id (listForPage, upload) or attachment id (get, download, delete).",
                 &["listForPage", "get", "download", "upload", "delete"],
             ),
-            text(
+            param(
                 "pageId",
+                NUMERIC,
                 "Page holding the attachment, if Confluence does not say.",
+                &[],
             ),
             text("fileName", "File name (default: filePath's)."),
             text("mediaType", "MIME type."),
@@ -705,7 +732,7 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence page history",
         description: "Page history and diffs.",
         params: &[
-            param("id", K::Text, "Page id.", &["listForPage", "get", "diff"]),
+            param("id", NUMERIC, "Page id.", &["listForPage", "get", "diff"]),
             param(
                 "version",
                 K::Integer { min: 1 },
@@ -764,10 +791,10 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence databases",
         description: "Confluence databases (metadata; Cloud has no public API for rows).",
         params: &[
-            param("id", K::Text, "Database id.", &["get", "entries", "delete"]),
-            param("spaceId", K::Text, "Space id or key.", &["create"]),
+            param("id", NUMERIC, "Database id.", &["get", "entries", "delete"]),
+            param("spaceId", SPACE_ID, "Space id or key.", &["create"]),
             param("title", K::Text, "Title.", &["create"]),
-            text("parentId", "Parent page or folder id."),
+            param("parentId", NUMERIC, "Parent page or folder id.", &[]),
         ],
         outputs: &[
             out("database", T::Object),
@@ -879,7 +906,8 @@ impl ParamSpec {
     pub fn json_schema(&self) -> serde_json::Value {
         use serde_json::json;
         let mut schema = match self.kind {
-            ParamKind::Text => json!({ "type": "string" }),
+            ParamKind::Text | ParamKind::Id(_) => json!({ "type": "string" }),
+            ParamKind::Ids(_) => json!({ "type": "array", "items": { "type": "string" } }),
             ParamKind::Integer { min } => json!({ "type": "integer", "minimum": min }),
             ParamKind::Flag => json!({ "type": "boolean" }),
             ParamKind::List => json!({ "type": "array", "items": { "type": "string" } }),
@@ -894,7 +922,11 @@ impl ParamSpec {
         use serde_json::Value;
         let name = self.name;
         let (ok, want) = match self.kind {
-            ParamKind::Text | ParamKind::OneOf(_) => (v.is_string(), "a string"),
+            ParamKind::Text | ParamKind::OneOf(_) | ParamKind::Id(_) => (v.is_string(), "a string"),
+            ParamKind::Ids(_) => (
+                v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+                "an array of strings",
+            ),
             ParamKind::Integer { .. } => (v.as_u64().is_some(), "a non-negative integer"),
             ParamKind::Flag => (v.is_boolean(), "true or false"),
             ParamKind::List => (
@@ -917,6 +949,17 @@ impl ParamSpec {
             && n < min
         {
             return Err(format!("`{name}` must be at least {min} (got {n})"));
+        }
+        let ids: Vec<&str> = match (self.kind, v) {
+            (ParamKind::Id(_), Value::String(s)) => vec![s.as_str()],
+            (ParamKind::Ids(_), Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if let ParamKind::Id(kind) | ParamKind::Ids(kind) = self.kind {
+            for id in ids {
+                kind.check(id.trim())
+                    .map_err(|e| format!("`{name}`: {e}"))?;
+            }
         }
         Ok(())
     }

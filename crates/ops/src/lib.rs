@@ -152,7 +152,6 @@ impl Ops {
                     "fix the arguments as the message says; nothing was sent to Confluence",
                 )
             })?;
-            check_ids(tool, m)?;
         }
         if let serde_json::Value::Object(m) = &args {
             self.guard(action, m)
@@ -479,42 +478,4 @@ pub(crate) fn required<'a, T>(v: &'a Option<T>, name: &str, action: &str) -> Res
             format!("pass `{name}`"),
         )
     })
-}
-
-/// The kind of id an argument holds, for the arguments that go into request paths or CQL.
-fn id_kind(tool: &str, param: &str) -> Option<conflux_types::IdKind> {
-    use conflux_types::IdKind as K;
-    match (tool, param) {
-        ("spaces", "id") => Some(K::SpaceIdOrKey),
-        ("attachments", "id") => Some(K::Attachment),
-        ("search" | "connection", _) => None,
-        (_, "id" | "parentId" | "pageId" | "parentCommentId") => Some(K::Numeric),
-        (_, "spaceId") => Some(K::SpaceIdOrKey),
-        (_, "key" | "spaceKey" | "keys") => Some(K::SpaceKey),
-        _ => None,
-    }
-}
-
-/// Every id argument checked against its kind before any request is made.
-fn check_ids(tool: &str, args: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
-    for (name, value) in args {
-        let Some(kind) = id_kind(tool, name) else {
-            continue;
-        };
-        let values: Vec<&str> = match value {
-            serde_json::Value::String(s) => vec![s.as_str()],
-            serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
-            _ => Vec::new(),
-        };
-        for v in values {
-            kind.check(v.trim()).map_err(|e| {
-                OpError::invalid(
-                    format!("`{name}`: {e}"),
-                    "pass the id as Confluence shows it (a page id is the number in the page's \
-                     URL); nothing was sent to Confluence",
-                )
-            })?;
-        }
-    }
-    Ok(())
 }
