@@ -709,15 +709,26 @@ fn trim_task_body(mut nodes: Vec<Node>) -> Vec<Node> {
 fn fix_nodes(nodes: &mut [Node], next_task: &mut u32) {
     for n in nodes.iter_mut() {
         if let Node::Element(e) = n {
+            // Task ids in document order: the outer task before the tasks in its body.
+            number_task(e, next_task);
             fix_nodes(&mut e.children, next_task);
-            fix_node(n, next_task);
+            fix_node(n);
         }
+    }
+}
+
+/// Gives a task without an id the next one.
+fn number_task(e: &mut Element, next_task: &mut u32) {
+    if e.name == "ac:task" && e.child("ac:task-id").is_none() {
+        let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string()));
+        e.children.insert(0, Node::Element(id));
+        *next_task += 1;
     }
 }
 
 /// The rewrite of one element whose children are done (kept out of the recursive
 /// [`fix_nodes`] so its frame stays small).
-fn fix_node(n: &mut Node, next_task: &mut u32) {
+fn fix_node(n: &mut Node) {
     let Node::Element(e) = n else { return };
     if e.name == xml::NESTED_COMMENT {
         *n = Node::Comment(e.text());
@@ -735,10 +746,6 @@ fn fix_node(n: &mut Node, next_task: &mut u32) {
             .with_attr("ac:name", "anchor")
             .with_child(Node::Element(param));
         *n = Node::Element(m);
-    } else if e.name == "ac:task" && e.child("ac:task-id").is_none() {
-        let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string()));
-        e.children.insert(0, Node::Element(id));
-        *next_task += 1;
     }
 }
 

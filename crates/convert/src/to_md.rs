@@ -513,13 +513,18 @@ impl Cx {
         }
         let mut out = String::new();
         let mut prev_para = false;
+        let mut prev_list = false;
         for b in &blocks {
             let is_para = b.list.is_none() && !b.text.starts_with(['`', '<', '>', '|', '#']);
             if !out.is_empty() {
-                out.push_str(if prev_para && is_para { "\n\n" } else { "\n" });
+                // A paragraph right after a list would continue the list's last item (a lazy
+                // continuation line); a blank line keeps it in this item.
+                let blank = is_para && (prev_para || prev_list);
+                out.push_str(if blank { "\n\n" } else { "\n" });
             }
             out.push_str(&b.text);
             prev_para = is_para;
+            prev_list = b.list.is_some();
         }
         out
     }
@@ -568,9 +573,13 @@ impl Cx {
                 .unwrap_or_default();
             let bullet = if alt { "*" } else { "-" };
             let marker = format!("{bullet} [{}]", if done { "x" } else { " " });
-            // A task with an empty body is not a task in GFM; keep it with an empty comment.
+            // A task with an empty body is not a task in GFM, and a body that starts with a
+            // list would put that list's marker on the task's line; an empty comment comes
+            // first in both cases.
             let body = if body.is_empty() {
                 "<!-- -->".to_string()
+            } else if starts_with_list(&body) {
+                format!("<!-- -->\n{body}")
             } else {
                 body
             };
@@ -1349,6 +1358,18 @@ fn code_span(t: &str) -> String {
     } else {
         format!("{ticks}{t}{ticks}")
     }
+}
+
+/// Whether rendered Markdown starts with a list item marker (`-`, `*`, `1.`, `1)`).
+fn starts_with_list(md: &str) -> bool {
+    let digits = md.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &md.as_bytes()[digits..];
+    let marker = match rest.first() {
+        Some(b'-' | b'*' | b'+') if digits == 0 => 1,
+        Some(b'.' | b')') if digits > 0 => 1,
+        _ => return false,
+    };
+    matches!(rest.get(marker), None | Some(b' ' | b'\n'))
 }
 
 /// Appends a list item: the marker, then the body with later lines indented by `indent`.
