@@ -24,6 +24,7 @@
 //! ```
 
 mod census;
+mod directive;
 mod from_md;
 mod links;
 mod to_md;
@@ -33,6 +34,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use census::{Census, Survival, census, normalized};
+pub use directive::markup_bytes;
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, ConvertError>;
