@@ -171,6 +171,10 @@ pub struct ConvertOutcome {
 }
 
 fn warnings(input: &str, mut issues: Vec<xml::Issue>) -> Vec<Warning> {
+    // The line index scans the whole input: only build it when there is something to place.
+    if issues.is_empty() {
+        return Vec::new();
+    }
     issues.sort_by_key(|i| i.pos);
     let index = xml::LineIndex::new(input);
     issues

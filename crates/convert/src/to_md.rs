@@ -1736,6 +1736,15 @@ fn collapse_lines(s: &str) -> String {
 /// Turns a rendered inline run into paragraph lines: trims, places hard breaks, and escapes
 /// line starts that Markdown would read as block syntax.
 fn layout_paragraph(raw: &str) -> String {
+    // Most paragraphs are one line without breaks: no line list to build.
+    if !raw.contains(['\n', BR]) {
+        let line = raw.trim_matches([' ', '\t']);
+        return if line.is_empty() {
+            String::new()
+        } else {
+            escape_line_start(line)
+        };
+    }
     let lines: Vec<&str> = raw
         .split('\n')
         .map(|l| l.trim_matches([' ', '\t']))
@@ -1830,32 +1839,58 @@ fn escape_line_start(line: &str) -> String {
 }
 
 /// Escapes text so Markdown reads it back as the same text.
+///
+/// Runs of plain characters are copied whole; only the bytes that can mean something to
+/// Markdown (and whitespace runs holding a line break) are looked at one by one.
 pub(crate) fn escape_md(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
+    let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + 8);
+    let mut plain_from = 0;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-            let start = i;
-            while i < chars.len() && matches!(chars[i], ' ' | '\t' | '\n' | '\r') {
-                i += 1;
-            }
-            if chars[start..i].iter().any(|c| *c == '\n' || *c == '\r') {
-                out.push('\n');
-            } else {
-                out.extend(&chars[start..i]);
-            }
+    while i < bytes.len() {
+        let b = bytes[i];
+        let interesting = matches!(
+            b,
+            b'\n'
+                | b'\r'
+                | b'\\'
+                | b'`'
+                | b'*'
+                | b'['
+                | b']'
+                | b'~'
+                | b'|'
+                | b'_'
+                | b'<'
+                | b'&'
+                | b':'
+        ) || b == 0xC2
+            || b == 0xEE;
+        if !interesting {
+            i += 1;
             continue;
         }
-        let prev = if i > 0 { Some(chars[i - 1]) } else { None };
-        let next = chars.get(i + 1).copied();
-        match c {
-            '\\' | '`' | '*' | '[' | ']' | '~' | '|' => {
-                out.push('\\');
-                out.push(c);
+        out.push_str(&s[plain_from..i]);
+        match b {
+            b'\n' | b'\r' => {
+                // A whitespace run holding a line break becomes one line break.
+                while out.ends_with([' ', '\t']) {
+                    out.pop();
+                }
+                while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r') {
+                    i += 1;
+                }
+                out.push('\n');
+                plain_from = i;
+                continue;
             }
-            '_' => {
+            b'\\' | b'`' | b'*' | b'[' | b']' | b'~' | b'|' => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            b'_' => {
+                let prev = s[..i].chars().next_back();
+                let next = s[i + 1..].chars().next();
                 let intraword = prev.is_some_and(char::is_alphanumeric)
                     && next.is_some_and(char::is_alphanumeric);
                 if !intraword {
@@ -1863,14 +1898,17 @@ pub(crate) fn escape_md(s: &str) -> String {
                 }
                 out.push('_');
             }
-            '<' => {
-                if next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) {
+            b'<' => {
+                if bytes
+                    .get(i + 1)
+                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, b'/' | b'!' | b'?'))
+                {
                     out.push('\\');
                 }
                 out.push('<');
             }
-            '&' => {
-                let tail: String = chars[i + 1..].iter().take(40).collect();
+            b'&' => {
+                let tail: String = s[i + 1..].chars().take(40).collect();
                 let looks_entity = tail.find(';').is_some_and(|j| {
                     j > 0
                         && tail[..j]
@@ -1882,8 +1920,8 @@ pub(crate) fn escape_md(s: &str) -> String {
                 }
                 out.push('&');
             }
-            ':' => {
-                let tail: String = chars[i + 1..].iter().take(16).collect();
+            b':' => {
+                let tail = &s[i + 1..];
                 if EMOTICONS
                     .iter()
                     .any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':'))
@@ -1892,18 +1930,111 @@ pub(crate) fn escape_md(s: &str) -> String {
                 }
                 out.push(':');
             }
-            '\u{a0}' => out.push_str("&nbsp;"),
-            BR => out.push_str("&#57344;"),
-            _ => out.push(c),
+            _ => {
+                // The lead byte of a multi-byte character: only two of them matter.
+                let c = s[i..].chars().next().unwrap_or(' ');
+                match c {
+                    '\u{a0}' => out.push_str("&nbsp;"),
+                    BR => out.push_str("&#57344;"),
+                    _ => out.push(c),
+                }
+                i += c.len_utf8();
+                plain_from = i;
+                continue;
+            }
         }
         i += 1;
+        plain_from = i;
     }
+    out.push_str(&s[plain_from..]);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The character-by-character version `escape_md` replaced, kept to check it against.
+    fn escape_md_reference(s: &str) -> String {
+        let chars: Vec<char> = s.chars().collect();
+        let mut out = String::with_capacity(s.len() + 8);
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+                let start = i;
+                while i < chars.len() && matches!(chars[i], ' ' | '\t' | '\n' | '\r') {
+                    i += 1;
+                }
+                if chars[start..i].iter().any(|c| *c == '\n' || *c == '\r') {
+                    out.push('\n');
+                } else {
+                    out.extend(&chars[start..i]);
+                }
+                continue;
+            }
+            let prev = if i > 0 { Some(chars[i - 1]) } else { None };
+            let next = chars.get(i + 1).copied();
+            match c {
+                '\\' | '`' | '*' | '[' | ']' | '~' | '|' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '_' => {
+                    let intraword = prev.is_some_and(char::is_alphanumeric)
+                        && next.is_some_and(char::is_alphanumeric);
+                    if !intraword {
+                        out.push('\\');
+                    }
+                    out.push('_');
+                }
+                '<' => {
+                    if next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'))
+                    {
+                        out.push('\\');
+                    }
+                    out.push('<');
+                }
+                '&' => {
+                    let tail: String = chars[i + 1..].iter().take(40).collect();
+                    let looks_entity = tail.find(';').is_some_and(|j| {
+                        j > 0
+                            && tail[..j]
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '#')
+                    });
+                    if looks_entity {
+                        out.push('\\');
+                    }
+                    out.push('&');
+                }
+                ':' => {
+                    let tail: String = chars[i + 1..].iter().take(16).collect();
+                    if EMOTICONS
+                        .iter()
+                        .any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':'))
+                    {
+                        out.push('\\');
+                    }
+                    out.push(':');
+                }
+                '\u{a0}' => out.push_str("&nbsp;"),
+                BR => out.push_str("&#57344;"),
+                _ => out.push(c),
+            }
+            i += 1;
+        }
+        out
+    }
+
+    proptest! {
+        /// The byte-scanning `escape_md` writes what the character-by-character one did.
+        #[test]
+        fn escape_md_matches_reference(s in "([ \t\r\n_*`<>&:;#a-z0-9\\\\\\[\\]~|!/?]|\u{a0}|\u{e000}|é|smile|\u{1f600}){0,40}") {
+            prop_assert_eq!(escape_md(&s), escape_md_reference(&s));
+        }
+    }
 
     fn md(s: &str) -> String {
         convert(s).unwrap().markdown
