@@ -252,7 +252,7 @@ pub(crate) fn list_table(children: Vec<Node>, header_rows: usize) -> Element {
                     body.children.push(Node::Element(row(children, cell)));
                 }
             }
-            Node::Element(list) if matches!(list.name.as_str(), "ul" | "ol") => {
+            Node::Element(list) if matches!(&*list.name, "ul" | "ol") => {
                 for item in list.children {
                     match item {
                         Node::Element(li) if li.name == "li" => {
@@ -283,11 +283,11 @@ fn push_loose(body: &mut Element, n: Node) {
     ));
 }
 
-fn row(children: Vec<Node>, cell: &str) -> Element {
+fn row(children: Vec<Node>, cell: &'static str) -> Element {
     let mut tr = Element::new("tr");
     for n in children {
         match n {
-            Node::Element(list) if matches!(list.name.as_str(), "ul" | "ol") => {
+            Node::Element(list) if matches!(&*list.name, "ul" | "ol") => {
                 for item in list.children {
                     match item {
                         Node::Element(li) if li.name == "li" => {

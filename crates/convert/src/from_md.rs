@@ -244,7 +244,7 @@ impl Builder<'_> {
     }
 
     fn open(&mut self, name: &str, kind: Kind, pos: usize) -> Result<(), TooDeep> {
-        let mut el = Element::new(name);
+        let mut el = Element::new(xml::name(name));
         el.pos = pos;
         self.push_frame(el, kind)
     }

@@ -203,7 +203,7 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
                 }
                 vals
             };
-            match r.name.as_str() {
+            match &*r.name {
                 "ri:page" => {
                     let v = known(&["ri:space-key", "ri:content-title"]);
                     let title = v[1].as_deref()?;
@@ -283,7 +283,7 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
         }
     }
     let r = resource?;
-    let dest = match r.name.as_str() {
+    let dest = match &*r.name {
         "ri:attachment" => {
             for (k, v) in &r.attrs {
                 if k != "ri:filename" {

@@ -223,10 +223,10 @@ fn starts_html_block(name: &str) -> bool {
 fn is_block(node: &Node) -> bool {
     match node {
         Node::Element(e) => {
-            if BLOCK_HTML.contains(&e.name.as_str()) {
+            if BLOCK_HTML.contains(&&*e.name) {
                 return true;
             }
-            match e.name.as_str() {
+            match &*e.name {
                 "ac:task-list" | "ac:layout" | "ac:layout-section" | "ac:layout-cell"
                 | "ac:rich-text-body" | "ac:adf-extension" => true,
                 "ac:structured-macro" | "ac:macro" => {
@@ -291,7 +291,7 @@ impl Cx {
 
     /// Dispatches a block element to its form.
     fn block(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
-        let text = match e.name.as_str() {
+        let text = match &*e.name {
             "p" => self.paragraph_block(e),
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => self.heading(e),
             "ul" | "ol" => return self.list(e, prev),
@@ -548,7 +548,7 @@ impl Cx {
             };
             let known = task.children.iter().all(|c| {
                 is_ws(c)
-                    || matches!(c, Node::Element(x) if matches!(x.name.as_str(),
+                    || matches!(c, Node::Element(x) if matches!(&*x.name,
                         "ac:task-id" | "ac:task-uuid" | "ac:task-status" | "ac:task-body"))
             });
             let status = task.child("ac:task-status").map(|s| s.text());
@@ -621,7 +621,7 @@ impl Cx {
             match n {
                 _ if is_ws(n) => {}
                 Node::Element(c) if c.name == "colgroup" => {}
-                Node::Element(c) if matches!(c.name.as_str(), "thead" | "tbody" | "tfoot") => {
+                Node::Element(c) if matches!(&*c.name, "thead" | "tbody" | "tfoot") => {
                     if !c.attrs.is_empty() {
                         return None;
                     }
@@ -792,7 +792,7 @@ impl Cx {
     /// A layout, one of its sections or cells, as a directive (`layout`, `section`, `cell`);
     /// in placeholders when it holds anything else.
     fn layout(&mut self, e: &Element) -> String {
-        let (name, child) = match e.name.as_str() {
+        let (name, child) = match &*e.name {
             "ac:layout" => ("layout", Some("ac:layout-section")),
             "ac:layout-section" => ("section", Some("ac:layout-cell")),
             _ => ("cell", None),
@@ -843,11 +843,11 @@ impl Cx {
             match n {
                 _ if is_ws(n) => {}
                 Node::Element(c) if c.name == "colgroup" => {}
-                Node::Element(c) if matches!(c.name.as_str(), "tbody" | "thead") => {
+                Node::Element(c) if matches!(&*c.name, "tbody" | "thead") => {
                     if !c.attrs.is_empty() {
                         return None;
                     }
-                    section_kinds.push(c.name.as_str());
+                    section_kinds.push(&*c.name);
                     for r in &c.children {
                         match r {
                             _ if is_ws(r) => {}
@@ -1098,7 +1098,7 @@ impl Cx {
 
     /// Dispatches an inline element to its form.
     fn inline_element(&mut self, e: &Element) -> Piece {
-        let text = match e.name.as_str() {
+        let text = match &*e.name {
             "strong" | "b" => return self.delimited(e, "**"),
             "em" | "i" => return self.delimited(e, "*"),
             "del" | "s" | "strike" => return self.delimited(e, "~~"),
@@ -1136,7 +1136,7 @@ impl Cx {
     }
 
     fn delimit(&mut self, e: &Element, delim: &'static str, inner: String) -> Piece {
-        let name = e.name.as_str();
+        let name = &*e.name;
         let (lead, core, trail) = split_ws(&inner);
         let mut open = String::new();
         xml::write_open(e, WriteMode::default(), &mut open);
