@@ -7,6 +7,7 @@ Round trip: markdownify, then md2conf.
 """
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -29,6 +30,11 @@ def md2conf_storage(text: str, workdir: Path) -> str:
     options = ProcessorOptions(generated_by=None)
     cd = ConfluenceDocument(path, doc, options, workdir, site, ConfluencePageCollection(), ConfluenceUserCollection())
     return cd.xhtml()
+
+
+LARGE_MB = [int(x) for x in os.environ.get("LARGE_MB", "1 10").split()]
+LARGE_ROUNDS = {1: 3}
+MD2CONF_MAX_MB = int(os.environ.get("MD2CONF_MAX_MB", "1"))
 
 
 def read(path: Path) -> str:
@@ -71,7 +77,56 @@ def main() -> None:
     round_trip = [safe_md2conf(m) for m in md_out]
     for p, s in zip(storage_files, round_trip):
         (out_dir / p.name).write_text(s, encoding="utf-8")
+    # Single large documents: the corpus concatenated to about 1 and 10 MB, timed the way
+    # `conflux convert` runs (read the file, convert, write the result).
+    large = []
+
+    def md2conf_accepts(path: Path) -> bool:
+        try:
+            md2conf_storage(read(path), work)
+            return True
+        except Exception:
+            return False
+
+    # md2conf refuses a document when any part of it fails (a missing image, say), so its
+    # large document is made of the files it converts on their own.
+    md_accepted = [p for p in md_files if md2conf_accepts(p)]
+    for mb in LARGE_MB:
+        for ext, files, fn, direction in (
+            ("xml", storage_files, markdownify, "storage_to_markdown"),
+            ("md", md_accepted, lambda t: md2conf_storage(t, work), "markdown_to_storage"),
+        ):
+            unit = "".join(read(p) for p in files)
+            path = out_dir / f"large-{mb}.{ext}"
+            text = unit * max(1, -(-mb * 1_000_000 // len(unit.encode())))
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            best = float("inf")
+            error = None
+            if ext == "md" and mb > MD2CONF_MAX_MB:
+                # md2conf ran for more than 13 CPU-minutes on 10 MB without finishing.
+                large.append({
+                    "file": path.name, "direction": direction, "mb": mb,
+                    "bytes": len(text.encode()), "seconds": None,
+                    "error": f"not run above {MD2CONF_MAX_MB} MB (MD2CONF_MAX_MB)",
+                })
+                continue
+            for _ in range(LARGE_ROUNDS.get(mb, 1)):
+                start = time.perf_counter()
+                try:
+                    converted = fn(read(path))
+                except Exception as ex:  # counted as a failure, reported
+                    error = repr(ex)[:200]
+                    break
+                with open(out_dir / f"large-{mb}.{ext}.out", "w", encoding="utf-8") as f:
+                    f.write(converted)
+                best = min(best, time.perf_counter() - start)
+            large.append({
+                "file": path.name, "direction": direction, "mb": mb,
+                "bytes": len(text.encode()), "seconds": None if error else best, "error": error,
+            })
     result = {
+        "large": large,
         "storage_to_markdown": {"tool": "markdownify", "seconds": s2m_secs, "bytes": sum(len(s.encode()) for s in storage)},
         "markdown_to_storage": {"tool": "md2conf", "seconds": m2s_secs, "bytes": sum(len(m.encode()) for m in markdown)},
         "round_trip_failures": failures,

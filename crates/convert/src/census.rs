@@ -117,7 +117,7 @@ fn walk(nodes: &[Node], c: &mut Census) {
 }
 
 fn count(e: &xml::Element, c: &mut Census) {
-    match e.name.as_str() {
+    match &*e.name {
         "ac:structured-macro" | "ac:macro" => {
             let mut params: Vec<String> = e
                 .elements()
@@ -241,7 +241,7 @@ fn normalize_nodes(nodes: &mut Vec<Node>, verbatim: bool) {
 
 /// One spelling per element name and attribute; `false` drops the element.
 fn normalize_tag(e: &mut xml::Element) -> bool {
-    let name = match e.name.as_str() {
+    let name = match &*e.name {
         "b" => "strong",
         "i" => "em",
         "s" | "strike" => "del",
@@ -249,8 +249,8 @@ fn normalize_tag(e: &mut xml::Element) -> bool {
         other => other,
     }
     .to_string();
-    e.name = name;
-    if matches!(e.name.as_str(), "ac:task-id" | "ac:task-uuid" | "colgroup") {
+    e.name = name.into();
+    if matches!(&*e.name, "ac:task-id" | "ac:task-uuid" | "colgroup") {
         return false;
     }
     e.attrs.retain(|(k, v)| {
@@ -276,7 +276,7 @@ fn normalize_tag(e: &mut xml::Element) -> bool {
 
 /// Macro parameters in name order; `<p>` and table sections unwrapped outside code.
 fn normalize_content(mut e: xml::Element, verbatim: bool, out: &mut Vec<Node>) {
-    if matches!(e.name.as_str(), "ac:structured-macro" | "ac:macro") {
+    if matches!(&*e.name, "ac:structured-macro" | "ac:macro") {
         let (mut params, rest): (Vec<Node>, Vec<Node>) = e
             .children
             .drain(..)
@@ -288,10 +288,7 @@ fn normalize_content(mut e: xml::Element, verbatim: bool, out: &mut Vec<Node>) {
         e.children = params;
         e.children.extend(rest);
     }
-    if !verbatim
-        && matches!(e.name.as_str(), "p" | "thead" | "tbody" | "tfoot")
-        && e.attrs.is_empty()
-    {
+    if !verbatim && matches!(&*e.name, "p" | "thead" | "tbody" | "tfoot") && e.attrs.is_empty() {
         out.push(Node::Text(" ".into()));
         out.extend(e.children);
         out.push(Node::Text(" ".into()));

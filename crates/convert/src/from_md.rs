@@ -12,11 +12,11 @@ use pulldown_cmark::{
     TagEnd,
 };
 
-use crate::links;
 use crate::to_md::{EMOTICONS, MARK, PANELS};
 use crate::xml::TooDeep;
 use crate::xml::{self, Element, Issue, Node, Token, WriteMode};
 use crate::{MAX_DEPTH, Stats};
+use crate::{directive, links};
 
 pub(crate) struct Converted {
     pub storage: String,
@@ -42,12 +42,17 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
             el: Element::new("#root"),
             kind: Kind::Root,
             levels: 0,
+            role: Role::None,
         }],
         depth: 0,
         issues: Vec::new(),
         table: TableState::default(),
         code: None,
         html_block: None,
+        directives: Vec::new(),
+        para: ParaSkip::default(),
+        orphan_ends: Vec::new(),
+        line_start: false,
     };
     let mut out = Output {
         storage: String::with_capacity(input.len() / 2 * 3),
@@ -117,6 +122,36 @@ struct Frame {
     kind: Kind,
     /// Storage levels this frame can become (see [`levels`]).
     levels: usize,
+    /// Its place in a `list-table` directive, which the storage counts differently.
+    role: Role,
+}
+
+/// Where a frame sits in a `list-table`: the directive is the `table`, its list the `tbody`,
+/// an item of that list a `tr`, the list in it nothing, and that list's items the cells.
+/// Anything else directly in the directive or a row is wrapped (`tbody`/`tr`/`td` or `td`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    None,
+    ListTable,
+    Rows,
+    Row,
+    Cells,
+}
+
+impl Role {
+    /// The role of a child element of a frame with this role, and the levels it adds to (or
+    /// takes from) the child's own.
+    fn child(self, name: &str) -> (Role, isize) {
+        let list = matches!(name, "ul" | "ol");
+        match self {
+            Role::ListTable if list => (Role::Rows, 0),
+            Role::ListTable => (Role::None, 3),
+            Role::Rows if name == "li" => (Role::Row, 0),
+            Role::Row if list => (Role::Cells, -1),
+            Role::Row => (Role::None, 1),
+            _ => (Role::None, 0),
+        }
+    }
 }
 
 /// How many levels of storage an element opened here can become, so that the depth the
@@ -152,6 +187,36 @@ struct Builder<'a> {
     code: Option<(String, String)>,
     /// An HTML block being collected: (start offset, text). pulldown-cmark gives it line by line.
     html_block: Option<(usize, String)>,
+    /// Open container directives, innermost last.
+    directives: Vec<OpenDirective>,
+    /// Parts of the current paragraph that are directive fences, not text.
+    para: ParaSkip,
+    /// Markdown ends still to come for frames a directive's closing fence closed early.
+    orphan_ends: Vec<TagEnd>,
+    /// The last event started a line of a tight list item's text (its start, a soft break).
+    line_start: bool,
+}
+
+/// A container directive whose closing fence has not come yet.
+struct OpenDirective {
+    colons: usize,
+    /// The storage end tags its closing fence writes.
+    close: String,
+    /// Frames open before it, so a fence after its frames were closed writes nothing.
+    frames: usize,
+    /// Frames open once it was opened: what is above them when it closes is closed first.
+    inner: usize,
+}
+
+/// Which events of the current paragraph belong to directive fences.
+#[derive(Default)]
+struct ParaSkip {
+    /// The whole paragraph is a fence: skip everything up to its end.
+    all: bool,
+    /// Events ending at or before this offset are the opening fence line.
+    until: usize,
+    /// A closing fence on the paragraph's last line: its offset and colons.
+    close: Option<(usize, usize)>,
 }
 
 impl Builder<'_> {
@@ -179,21 +244,40 @@ impl Builder<'_> {
     }
 
     fn open(&mut self, name: &str, kind: Kind, pos: usize) -> Result<(), TooDeep> {
-        let mut el = Element::new(name);
+        let mut el = Element::new(xml::name(name));
         el.pos = pos;
         self.push_frame(el, kind)
     }
 
     fn push_frame(&mut self, el: Element, kind: Kind) -> Result<(), TooDeep> {
-        let levels = levels(&el.name, &kind);
+        let (role, extra) = self.child_role(&el.name);
+        let role = if el.name == "table" && el.attr(directive::HEADER_ROWS).is_some() {
+            Role::ListTable
+        } else {
+            role
+        };
+        let levels = levels(&el.name, &kind).saturating_add_signed(extra);
         self.room(levels, el.pos)?;
         self.depth += levels;
-        self.stack.push(Frame { el, kind, levels });
+        self.stack.push(Frame {
+            el,
+            kind,
+            levels,
+            role,
+        });
         Ok(())
+    }
+
+    /// The role and extra levels of an element opened in the top frame.
+    fn child_role(&self, name: &str) -> (Role, isize) {
+        self.stack
+            .last()
+            .map_or((Role::None, 0), |f| f.role.child(name))
     }
 
     /// Adds an element with no frame of its own, `levels` deep (a code macro is two).
     fn push_leaf(&mut self, el: Element, levels: usize, pos: usize) -> Result<(), TooDeep> {
+        let levels = levels.saturating_add_signed(self.child_role(&el.name).1);
         self.room(levels, pos)?;
         self.push_node(Node::Element(el));
         Ok(())
@@ -285,7 +369,49 @@ impl Builder<'_> {
                 _ => {}
             }
         }
+        if self.para.all {
+            if matches!(event, Event::End(TagEnd::Paragraph)) {
+                self.para.all = false;
+            }
+            return Ok(());
+        }
+        if !matches!(event, Event::End(TagEnd::Paragraph)) {
+            if range.end <= self.para.until {
+                return Ok(());
+            }
+            if self.para.close.is_some_and(|(at, _)| range.start >= at) {
+                return Ok(());
+            }
+        }
+        let line_start = std::mem::replace(
+            &mut self.line_start,
+            matches!(event, Event::Start(Tag::Item) | Event::SoftBreak),
+        );
+        if line_start
+            && let Event::Text(t) = &event
+            && self.tight_item_fence(t, &range)?
+        {
+            return Ok(());
+        }
         match event {
+            Event::Start(Tag::Paragraph) => {
+                if self.paragraph_start(range)? {
+                    self.start(Tag::Paragraph, pos)?;
+                }
+            }
+            Event::End(TagEnd::Paragraph) => {
+                self.para.until = 0;
+                if self.para.close.is_some()
+                    && let Some(Node::Text(t)) = self.top().children.last_mut()
+                    && t.ends_with('\n')
+                {
+                    t.pop();
+                }
+                self.end(TagEnd::Paragraph);
+                if let Some((at, colons)) = self.para.close.take() {
+                    self.close_directive(colons, at)?;
+                }
+            }
             Event::Start(Tag::HtmlBlock) => self.html_block = Some((pos, String::new())),
             Event::Start(tag) => self.start(tag, pos)?,
             Event::End(end) => self.end(end),
@@ -456,6 +582,13 @@ impl Builder<'_> {
     }
 
     fn end(&mut self, end: TagEnd) {
+        let same = |e: &TagEnd| {
+            *e == end || matches!((e, &end), (TagEnd::BlockQuote(_), TagEnd::BlockQuote(_)))
+        };
+        if let Some(i) = self.orphan_ends.iter().rposition(same) {
+            self.orphan_ends.remove(i);
+            return;
+        }
         match end {
             TagEnd::HtmlBlock | TagEnd::CodeBlock => {}
             TagEnd::TableHead => {
@@ -509,6 +642,136 @@ impl Builder<'_> {
         }
         if !rest.is_empty() {
             self.push_node(Node::Text(rest.to_string()));
+        }
+        Ok(())
+    }
+
+    /// A paragraph that starts with a directive fence opens (or closes) the directive, and a
+    /// closing fence on its last line closes one after it. Returns whether the paragraph has
+    /// text of its own.
+    fn paragraph_start(&mut self, range: Range<usize>) -> Result<bool, TooDeep> {
+        let Some(text) = self.src.get(range.clone()) else {
+            return Ok(true);
+        };
+        let text = text.trim_end();
+        let first_end = text.find('\n').unwrap_or(text.len());
+        let multi = first_end < text.len();
+        if text.starts_with("::")
+            && let Some(fence) = directive::parse_fence(&text[..first_end])
+            && self.apply_fence(fence, range.start)?
+        {
+            if !multi {
+                self.para.all = true;
+                return Ok(false);
+            }
+            self.para.until = range.start + first_end + 1;
+        }
+        if multi && let Some(nl) = text.rfind('\n') {
+            let last = &text[nl + 1..];
+            let lead = last.len() - last.trim_start_matches([' ', '\t', '>']).len();
+            if let Some(directive::Fence::Close { colons }) = directive::parse_fence(&last[lead..])
+                && self.directives.iter().any(|d| d.colons == colons)
+            {
+                self.para.close = Some((range.start + nl + 1 + lead, colons));
+            }
+        }
+        Ok(true)
+    }
+
+    /// A fence line in a tight list item's text, where pulldown-cmark has no paragraph.
+    fn tight_item_fence(&mut self, t: &str, range: &Range<usize>) -> Result<bool, TooDeep> {
+        let in_item = self
+            .stack
+            .last()
+            .is_some_and(|f| f.kind == Kind::Md(TagEnd::Item));
+        if !in_item || !t.starts_with("::") || self.src.get(range.clone()) != Some(t) {
+            return Ok(false);
+        }
+        let rest = self.src.get(range.end..).unwrap_or("");
+        let line_rest = rest.split('\n').next().unwrap_or("");
+        if !line_rest.trim().is_empty() {
+            return Ok(false);
+        }
+        match directive::parse_fence(t) {
+            Some(fence) => self.apply_fence(fence, range.start),
+            None => Ok(false),
+        }
+    }
+
+    /// Opens, writes or closes a directive. `false` for a closing fence that closes nothing
+    /// (it stays text).
+    fn apply_fence(&mut self, fence: directive::Fence, pos: usize) -> Result<bool, TooDeep> {
+        match fence {
+            directive::Fence::Close { colons } => {
+                if !self.directives.iter().any(|d| d.colons == colons) {
+                    return Ok(false);
+                }
+                self.close_directive(colons, pos)?;
+            }
+            directive::Fence::Open {
+                colons,
+                name,
+                attrs,
+            } => {
+                let (open, close) = directive::storage(&name, &attrs, true);
+                let frames = self.stack.len();
+                self.html(&open, pos, true)?;
+                self.directives.push(OpenDirective {
+                    colons,
+                    close,
+                    frames,
+                    inner: self.stack.len(),
+                });
+            }
+            directive::Fence::Leaf { name, attrs } => {
+                let (whole, _) = directive::storage(&name, &attrs, false);
+                self.html(&whole, pos, true)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Closes the innermost open directive with `colons` colons, and any opened inside it.
+    fn close_directive(&mut self, colons: usize, pos: usize) -> Result<(), TooDeep> {
+        // The line break before a closing fence on the last line of a text is not content.
+        for f in self.stack.iter_mut().rev().take(2) {
+            if let Some(Node::Text(t)) = f.el.children.last_mut()
+                && t.ends_with('\n')
+            {
+                t.pop();
+            }
+        }
+        let Some(idx) = self.directives.iter().rposition(|d| d.colons == colons) else {
+            return Ok(());
+        };
+        if idx + 1 < self.directives.len() {
+            self.issues.push(Issue {
+                pos,
+                message: "directive closed while a directive inside it was open; both closed here"
+                    .into(),
+            });
+        }
+        while self.directives.len() > idx {
+            let Some(d) = self.directives.pop() else {
+                break;
+            };
+            if self.stack.len() < d.inner || d.inner <= d.frames {
+                continue;
+            }
+            // A fence ends what was opened inside the directive, as a block parser would
+            // (a lazy continuation line can put it inside a list item opened there).
+            let mut issues = std::mem::take(&mut self.issues);
+            while self.stack.len() > d.inner {
+                if let Some(end) = self.stack.last().and_then(|f| md_end(&f.kind))
+                    // A GFM table is two frames (`table`, `tbody`) for one end.
+                    && !(end == TagEnd::Table && self.orphan_ends.last() == Some(&end))
+                {
+                    self.orphan_ends.push(end);
+                }
+                self.pop_top(&mut issues);
+            }
+            self.issues = issues;
+            self.html(&d.close, pos, true)?;
         }
         Ok(())
     }
@@ -592,6 +855,17 @@ impl Builder<'_> {
             Token::Raw(r) => self.push_node(Node::Raw(r)),
         }
         Ok(())
+    }
+}
+
+/// The Markdown end event that closes a frame of this kind, if Markdown opened it.
+fn md_end(kind: &Kind) -> Option<TagEnd> {
+    match kind {
+        Kind::Md(t) => Some(*t),
+        Kind::Alert => Some(TagEnd::BlockQuote(None)),
+        Kind::Link { .. } => Some(TagEnd::Link),
+        Kind::Image { .. } => Some(TagEnd::Image),
+        Kind::Root | Kind::Html => None,
     }
 }
 
@@ -709,18 +983,38 @@ fn trim_task_body(mut nodes: Vec<Node>) -> Vec<Node> {
 fn fix_nodes(nodes: &mut [Node], next_task: &mut u32) {
     for n in nodes.iter_mut() {
         if let Node::Element(e) = n {
+            // Task ids in document order: the outer task before the tasks in its body.
+            number_task(e, next_task);
             fix_nodes(&mut e.children, next_task);
-            fix_node(n, next_task);
+            fix_node(n);
         }
+    }
+}
+
+/// Gives a task without an id the next one.
+fn number_task(e: &mut Element, next_task: &mut u32) {
+    if e.name == "ac:task" && e.child("ac:task-id").is_none() {
+        let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string()));
+        e.children.insert(0, Node::Element(id));
+        *next_task += 1;
     }
 }
 
 /// The rewrite of one element whose children are done (kept out of the recursive
 /// [`fix_nodes`] so its frame stays small).
-fn fix_node(n: &mut Node, next_task: &mut u32) {
+fn fix_node(n: &mut Node) {
     let Node::Element(e) = n else { return };
     if e.name == xml::NESTED_COMMENT {
         *n = Node::Comment(e.text());
+    } else if e.name == "table"
+        && let Some(rows) = e.attr(directive::HEADER_ROWS)
+    {
+        let header_rows = rows.parse::<usize>().unwrap_or(0);
+        let children = std::mem::take(&mut e.children);
+        let mut table = directive::list_table(children, header_rows);
+        table.attrs = std::mem::take(&mut e.attrs);
+        table.attrs.retain(|(k, _)| k != directive::HEADER_ROWS);
+        *n = Node::Element(table);
     } else if e.name == "details" && e.attrs.is_empty() {
         *n = Node::Element(expand_macro(std::mem::replace(e, Element::new("x"))));
     } else if e.name == "a"
@@ -735,10 +1029,6 @@ fn fix_node(n: &mut Node, next_task: &mut u32) {
             .with_attr("ac:name", "anchor")
             .with_child(Node::Element(param));
         *n = Node::Element(m);
-    } else if e.name == "ac:task" && e.child("ac:task-id").is_none() {
-        let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string()));
-        e.children.insert(0, Node::Element(id));
-        *next_task += 1;
     }
 }
 

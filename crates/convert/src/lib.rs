@@ -24,6 +24,7 @@
 //! ```
 
 mod census;
+mod directive;
 mod from_md;
 mod links;
 mod to_md;
@@ -33,6 +34,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use census::{Census, Survival, census, normalized};
+pub use directive::markup_bytes;
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, ConvertError>;
@@ -169,6 +171,10 @@ pub struct ConvertOutcome {
 }
 
 fn warnings(input: &str, mut issues: Vec<xml::Issue>) -> Vec<Warning> {
+    // The line index scans the whole input: only build it when there is something to place.
+    if issues.is_empty() {
+        return Vec::new();
+    }
     issues.sort_by_key(|i| i.pos);
     let index = xml::LineIndex::new(input);
     issues

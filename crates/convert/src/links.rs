@@ -17,8 +17,11 @@ pub(crate) const USERKEY: &str = "confluence-userkey:";
 pub(crate) const SPACE: &str = "confluence-space:";
 pub(crate) const STATUS: &str = "confluence-status:";
 pub(crate) const ATTACHMENT: &str = "attachment:";
+pub(crate) const JIRA: &str = "confluence-jira:";
 
-const SCHEMES: &[&str] = &[PAGE, USER, USERNAME, USERKEY, SPACE, STATUS, ATTACHMENT];
+const SCHEMES: &[&str] = &[
+    PAGE, USER, USERNAME, USERKEY, SPACE, STATUS, ATTACHMENT, JIRA,
+];
 
 /// Whether a URL uses one of the schemes this crate gives meaning to.
 pub(crate) fn is_ours(href: &str) -> bool {
@@ -200,7 +203,7 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
                 }
                 vals
             };
-            match r.name.as_str() {
+            match &*r.name {
                 "ri:page" => {
                     let v = known(&["ri:space-key", "ri:content-title"]);
                     let title = v[1].as_deref()?;
@@ -280,7 +283,7 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
         }
     }
     let r = resource?;
-    let dest = match r.name.as_str() {
+    let dest = match &*r.name {
         "ri:attachment" => {
             for (k, v) in &r.attrs {
                 if k != "ri:filename" {
@@ -361,6 +364,59 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
     Some(format!("[{}]({d})", escape_md(&text).replace('\n', " ")))
 }
 
+/// `[KEY-1](confluence-jira:KEY-1?server=…&serverId=…)` for a jira macro that shows one
+/// issue: a `key` parameter, text parameters, no attributes besides the regenerated ones.
+pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Option<String> {
+    let extra = e
+        .attrs
+        .iter()
+        .any(|(k, _)| k != "ac:name" && !crate::to_md::regenerated_attr(k));
+    if extra {
+        return None;
+    }
+    let mut key = None;
+    let mut query = Vec::new();
+    for (k, v) in params {
+        let v = v.as_deref()?;
+        if k == "key" && key.is_none() {
+            key = Some(v);
+        } else if k.is_empty() || k == "key" {
+            return None;
+        } else {
+            query.push(format!(
+                "{}={}",
+                enc(k, false).replace('&', "%26"),
+                enc(v, false).replace('&', "%26")
+            ));
+        }
+    }
+    let key = key.filter(|k| !k.is_empty() && !k.contains(char::is_whitespace))?;
+    let mut d = format!("{JIRA}{}", enc(key, true));
+    if !query.is_empty() {
+        d.push('?');
+        d.push_str(&query.join("&"));
+    }
+    Some(format!("[{}]({d})", escape_md(key)))
+}
+
+fn jira_element(rest: &str) -> Element {
+    let (key, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let param = |name: &str, value: String| {
+        Node::Element(
+            Element::new("ac:parameter")
+                .with_attr("ac:name", name)
+                .with_child(Node::Text(value)),
+        )
+    };
+    let mut m = Element::new("ac:structured-macro").with_attr("ac:name", "jira");
+    m.children.push(param("key", dec(key)));
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        m.children.push(param(&dec(k), dec(v)));
+    }
+    m
+}
+
 /// Builds storage for a Markdown link to one of our schemes; ordinary URLs give the body back.
 pub(crate) fn link_element(
     url: &str,
@@ -411,6 +467,8 @@ pub(crate) fn link_element(
         Some(Element::new("ri:space").with_attr("ri:space-key", dec(rest)))
     } else if let Some(rest) = url.strip_prefix(STATUS) {
         return Ok(status_element(rest, &text));
+    } else if let Some(rest) = url.strip_prefix(JIRA) {
+        return Ok(jira_element(rest));
     } else {
         return Err(body);
     };

@@ -223,10 +223,10 @@ fn starts_html_block(name: &str) -> bool {
 fn is_block(node: &Node) -> bool {
     match node {
         Node::Element(e) => {
-            if BLOCK_HTML.contains(&e.name.as_str()) {
+            if BLOCK_HTML.contains(&&*e.name) {
                 return true;
             }
-            match e.name.as_str() {
+            match &*e.name {
                 "ac:task-list" | "ac:layout" | "ac:layout-section" | "ac:layout-cell"
                 | "ac:rich-text-body" | "ac:adf-extension" => true,
                 "ac:structured-macro" | "ac:macro" => {
@@ -291,7 +291,7 @@ impl Cx {
 
     /// Dispatches a block element to its form.
     fn block(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
-        let text = match e.name.as_str() {
+        let text = match &*e.name {
             "p" => self.paragraph_block(e),
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => self.heading(e),
             "ul" | "ol" => return self.list(e, prev),
@@ -306,9 +306,8 @@ impl Cx {
             }
             "ac:task-list" => return self.tasks(e, prev),
             "ac:structured-macro" => self.macro_block(e),
-            "ac:layout" | "ac:layout-section" | "ac:layout-cell" | "ac:rich-text-body" => {
-                self.wrap_block(e, None)
-            }
+            "ac:layout" | "ac:layout-section" | "ac:layout-cell" => self.layout(e),
+            "ac:rich-text-body" => self.wrap_block(e, None),
             name if starts_html_block(name) => self.raw_block(e),
             _ => self.placeholder_element(e),
         };
@@ -454,7 +453,9 @@ impl Cx {
         let only_id = e.attrs.iter().all(|(k, _)| k == "id");
         let text = self.inline(&e.children);
         let text = collapse_lines(&text);
-        if !only_id || !id_ok || text.is_empty() || text.contains(BR) || text.starts_with('<') {
+        // A heading may start with an anchor (`## <a id="x"></a>Title`), not with other HTML.
+        let html_start = text.starts_with('<') && !text.starts_with("<a id=\"");
+        if !only_id || !id_ok || text.is_empty() || text.contains(BR) || html_start {
             return self.raw_block(e);
         }
         let mut text = text;
@@ -513,13 +514,18 @@ impl Cx {
         }
         let mut out = String::new();
         let mut prev_para = false;
+        let mut prev_list = false;
         for b in &blocks {
             let is_para = b.list.is_none() && !b.text.starts_with(['`', '<', '>', '|', '#']);
             if !out.is_empty() {
-                out.push_str(if prev_para && is_para { "\n\n" } else { "\n" });
+                // A paragraph right after a list would continue the list's last item (a lazy
+                // continuation line); a blank line keeps it in this item.
+                let blank = is_para && (prev_para || prev_list);
+                out.push_str(if blank { "\n\n" } else { "\n" });
             }
             out.push_str(&b.text);
             prev_para = is_para;
+            prev_list = b.list.is_some();
         }
         out
     }
@@ -542,7 +548,7 @@ impl Cx {
             };
             let known = task.children.iter().all(|c| {
                 is_ws(c)
-                    || matches!(c, Node::Element(x) if matches!(x.name.as_str(),
+                    || matches!(c, Node::Element(x) if matches!(&*x.name,
                         "ac:task-id" | "ac:task-uuid" | "ac:task-status" | "ac:task-body"))
             });
             let status = task.child("ac:task-status").map(|s| s.text());
@@ -568,9 +574,13 @@ impl Cx {
                 .unwrap_or_default();
             let bullet = if alt { "*" } else { "-" };
             let marker = format!("{bullet} [{}]", if done { "x" } else { " " });
-            // A task with an empty body is not a task in GFM; keep it with an empty comment.
+            // A task with an empty body is not a task in GFM, and a body that starts with a
+            // list would put that list's marker on the task's line; an empty comment comes
+            // first in both cases.
             let body = if body.is_empty() {
                 "<!-- -->".to_string()
+            } else if starts_with_list(&body) {
+                format!("<!-- -->\n{body}")
             } else {
                 body
             };
@@ -587,7 +597,10 @@ impl Cx {
     }
 
     fn table(&mut self, e: &Element) -> String {
-        match self.simple_table(e) {
+        if let Some(md) = self.simple_table(e) {
+            return md;
+        }
+        match self.list_table(e) {
             Some(md) => md,
             None => self.raw_block(e),
         }
@@ -608,7 +621,7 @@ impl Cx {
             match n {
                 _ if is_ws(n) => {}
                 Node::Element(c) if c.name == "colgroup" => {}
-                Node::Element(c) if matches!(c.name.as_str(), "thead" | "tbody" | "tfoot") => {
+                Node::Element(c) if matches!(&*c.name, "thead" | "tbody" | "tfoot") => {
                     if !c.attrs.is_empty() {
                         return None;
                     }
@@ -711,12 +724,22 @@ impl Cx {
             .iter()
             .any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
         let parts = MacroParts::of(e);
+        if let Some(parts) = &parts
+            && parts.rich.is_none()
+            && parts.plain.is_none()
+            && name == "jira"
+            && let Some(link) = links::jira_link(e, &parts.params)
+        {
+            return link;
+        }
         if !extra_attrs
             && let Some(parts) = &parts
             && parts.rich.is_some()
             && parts.plain.is_none()
         {
-            if let Some((_, kind)) = PANELS.iter().find(|(n, _)| *n == name) {
+            if let Some((_, kind)) = PANELS.iter().find(|(n, _)| *n == name)
+                && parts.params.is_empty()
+            {
                 return self.alert(e, kind, parts);
             }
             if name == "expand"
@@ -735,11 +758,166 @@ impl Cx {
             {
                 return fence;
             }
+            if parts.plain.is_none()
+                && let Some(attrs) = macro_attrs(e, parts)
+            {
+                let body = parts.rich.map(|r| self.inner_blocks(&r.children));
+                return self.directive(name, &attrs, body.as_deref());
+            }
             if let Some(idx) = parts.rich_index {
                 return self.wrap_block(e, Some(idx));
             }
         }
         self.placeholder_element(e)
+    }
+
+    /// A directive: `:::name{attrs}`, the body, a closing `:::` (longer than any fence in the
+    /// body); `::name{attrs}` when there is no body.
+    fn directive(&mut self, name: &str, attrs: &str, body: Option<&str>) -> String {
+        let Some(body) = body else {
+            self.stats.placeholders += 1;
+            self.stats.placeholder_bytes += 2 + name.len() + attrs.len();
+            return format!("::{name}{attrs}");
+        };
+        let colons = ":".repeat(fence_len(body));
+        self.stats.placeholders += 1;
+        self.stats.placeholder_bytes += 2 * colons.len() + name.len() + attrs.len() + 1;
+        if body.is_empty() {
+            format!("{colons}{name}{attrs}\n{colons}")
+        } else {
+            format!("{colons}{name}{attrs}\n\n{body}\n\n{colons}")
+        }
+    }
+
+    /// A layout, one of its sections or cells, as a directive (`layout`, `section`, `cell`);
+    /// in placeholders when it holds anything else.
+    fn layout(&mut self, e: &Element) -> String {
+        let (name, child) = match &*e.name {
+            "ac:layout" => ("layout", Some("ac:layout-section")),
+            "ac:layout-section" => ("section", Some("ac:layout-cell")),
+            _ => ("cell", None),
+        };
+        let mut attrs = Vec::new();
+        for (k, v) in &e.attrs {
+            match k.strip_prefix("ac:") {
+                Some(k)
+                    if !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) =>
+                {
+                    attrs.push((k, v.as_str()))
+                }
+                _ => return self.wrap_block(e, None),
+            }
+        }
+        let body = match child {
+            Some(c) => {
+                let ok = e
+                    .children
+                    .iter()
+                    .all(|n| is_ws(n) || matches!(n, Node::Element(x) if x.name == c));
+                if !ok {
+                    return self.wrap_block(e, None);
+                }
+                let parts: Vec<String> = e.elements().map(|x| self.layout(x)).collect();
+                parts.join("\n\n")
+            }
+            None => self.inner_blocks(&e.children),
+        };
+        let attrs = attr_block(attrs.iter().map(|(k, v)| (*k, *v, false)));
+        self.directive(name, &attrs, Some(&body))
+    }
+
+    /// A table whose cells hold blocks, as a MyST-style `list-table`: rows are items of a
+    /// `*` list, cells items of a `-` list inside them. `None` when cells carry attributes
+    /// (merged cells, styles) or header cells sit outside the leading rows.
+    fn list_table(&mut self, e: &Element) -> Option<String> {
+        // What the normalised form drops anyway; other attributes of rows and cells (merged
+        // cells, styles) keep the table in HTML. The table's own go in the attribute block.
+        let droppable = |(k, v): &(String, String)| {
+            k == "ac:local-id" || (k == "class" && v.starts_with("confluence"))
+        };
+        let mut rows: Vec<&Element> = Vec::new();
+        let mut section_kinds = Vec::new();
+        for n in &e.children {
+            match n {
+                _ if is_ws(n) => {}
+                Node::Element(c) if c.name == "colgroup" => {}
+                Node::Element(c) if matches!(&*c.name, "tbody" | "thead") => {
+                    if !c.attrs.is_empty() {
+                        return None;
+                    }
+                    section_kinds.push(&*c.name);
+                    for r in &c.children {
+                        match r {
+                            _ if is_ws(r) => {}
+                            Node::Element(tr) if tr.name == "tr" => rows.push(tr),
+                            _ => return None,
+                        }
+                    }
+                }
+                _ => return None,
+            }
+        }
+        // The reverse direction writes one `tbody`.
+        if section_kinds != ["tbody"] || rows.is_empty() {
+            return None;
+        }
+        let mut header_rows = 0;
+        let mut grid: Vec<Vec<&Element>> = Vec::new();
+        for (ri, tr) in rows.iter().enumerate() {
+            if !tr.attrs.iter().all(droppable) {
+                return None;
+            }
+            let mut cells = Vec::new();
+            for c in &tr.children {
+                match c {
+                    _ if is_ws(c) => {}
+                    Node::Element(td)
+                        if (td.name == "td" || td.name == "th")
+                            && td.attrs.iter().all(droppable) =>
+                    {
+                        cells.push(td)
+                    }
+                    _ => return None,
+                }
+            }
+            let all_th = !cells.is_empty() && cells.iter().all(|c| c.name == "th");
+            if all_th && header_rows == ri {
+                header_rows += 1;
+            } else if cells.iter().any(|c| c.name == "th") {
+                return None;
+            }
+            grid.push(cells);
+        }
+        let mut text = String::new();
+        for (ri, row) in grid.iter().enumerate() {
+            if ri > 0 {
+                text.push('\n');
+            }
+            let mut row_md = String::new();
+            for (ci, cell) in row.iter().enumerate() {
+                if ci > 0 {
+                    row_md.push('\n');
+                }
+                let body = self.item_body(&cell.children, false);
+                push_list_item(&mut row_md, "-", 2, &body);
+            }
+            push_list_item(&mut text, "*", 2, &row_md);
+        }
+        let header = header_rows.to_string();
+        let mut attrs: Vec<(String, &str)> = Vec::new();
+        if header_rows > 0 {
+            attrs.push(("header-rows".into(), header.as_str()));
+        }
+        for (k, v) in &e.attrs {
+            if k.contains(['"', '=', ' ', '}']) {
+                return None;
+            }
+            attrs.push((format!("@{k}"), v.as_str()));
+        }
+        let attrs = attr_block(attrs.iter().map(|(k, v)| (k.as_str(), *v, true)));
+        Some(self.directive("list-table", &attrs, Some(&text)))
     }
 
     fn alert(&mut self, e: &Element, kind: &str, parts: &MacroParts<'_>) -> String {
@@ -844,7 +1022,15 @@ impl Cx {
         Some(format!("{fence}{info}\n{body}\n{fence}"))
     }
 
-    fn paragraph<'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node>) -> String {
+    fn paragraph<'n, I>(&mut self, nodes: I) -> String
+    where
+        I: IntoIterator<Item = &'n Node>,
+        I::IntoIter: Clone,
+    {
+        let nodes = nodes.into_iter();
+        if let Some(e) = lone_macro(nodes.clone()) {
+            return self.macro_block(e);
+        }
         let raw = self.inline(nodes);
         layout_paragraph(&raw)
     }
@@ -912,7 +1098,7 @@ impl Cx {
 
     /// Dispatches an inline element to its form.
     fn inline_element(&mut self, e: &Element) -> Piece {
-        let text = match e.name.as_str() {
+        let text = match &*e.name {
             "strong" | "b" => return self.delimited(e, "**"),
             "em" | "i" => return self.delimited(e, "*"),
             "del" | "s" | "strike" => return self.delimited(e, "~~"),
@@ -950,7 +1136,7 @@ impl Cx {
     }
 
     fn delimit(&mut self, e: &Element, delim: &'static str, inner: String) -> Piece {
-        let name = e.name.as_str();
+        let name = &*e.name;
         let (lead, core, trail) = split_ws(&inner);
         let mut open = String::new();
         xml::write_open(e, WriteMode::default(), &mut open);
@@ -1051,6 +1237,14 @@ impl Cx {
     }
 
     fn inline_macro(&mut self, e: &Element) -> String {
+        if macro_name(e) == "jira"
+            && let Some(parts) = MacroParts::of(e)
+            && parts.rich.is_none()
+            && parts.plain.is_none()
+            && let Some(link) = links::jira_link(e, &parts.params)
+        {
+            return link;
+        }
         match inline_macro_form(e) {
             InlineMacro::Text(text) => text,
             InlineMacro::Wrap(body) => self.wrap_inline(e, Some(body)),
@@ -1351,6 +1545,149 @@ fn code_span(t: &str) -> String {
     }
 }
 
+/// The macro a paragraph consists of, when it has no inline form and does have a block one
+/// (a directive): it is written as that block, and the paragraph around it is dropped.
+fn lone_macro<'n>(nodes: impl Iterator<Item = &'n Node>) -> Option<&'n Element> {
+    let mut found = None;
+    for n in nodes {
+        match n {
+            _ if is_ws(n) => {}
+            Node::Element(e) if e.name == "ac:structured-macro" && found.is_none() => {
+                found = Some(e)
+            }
+            _ => return None,
+        }
+    }
+    let e = found?;
+    let parts = MacroParts::of(e)?;
+    let jira = macro_name(e) == "jira" && links::jira_link(e, &parts.params).is_some();
+    let opaque = matches!(inline_macro_form(e), InlineMacro::Opaque);
+    (opaque && !jira && parts.plain.is_none() && macro_attrs(e, &parts).is_some()).then_some(e)
+}
+
+/// Directive names that are not macro names: a macro with one of these names stays a placeholder.
+pub(crate) const STRUCTURAL: &[&str] = &["layout", "section", "cell", "list-table"];
+
+/// Whether `name` can be written as a directive name for a macro.
+fn directive_name_ok(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !STRUCTURAL.contains(&name)
+}
+
+/// The attribute block of a macro: parameters as `key=value`, an element-valued parameter
+/// as `key:xml="<ri:… />"`, other attributes of the macro element as `@attr=value`
+/// (regenerated ones dropped). `None` when the macro has no directive form.
+fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
+    if !directive_name_ok(macro_name(e)) {
+        return None;
+    }
+    let mut attrs: Vec<(String, String, bool)> = Vec::new();
+    for (k, v) in &parts.params {
+        match v {
+            Some(v) => attrs.push((k.clone(), v.clone(), false)),
+            None => {
+                let p = e
+                    .elements()
+                    .find(|c| c.name == "ac:parameter" && c.attr("ac:name") == Some(k))?;
+                let mut xml_text = String::new();
+                xml::write_nodes(&p.children, WriteMode::default(), &mut xml_text);
+                let plain = k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                if !plain {
+                    return None;
+                }
+                attrs.push((format!("{k}:xml"), xml_text, true));
+            }
+        }
+    }
+    for (k, v) in &e.attrs {
+        if k != "ac:name" && !regenerated_attr(k) {
+            if k.contains(['"', '=', ' ', '}']) {
+                return None;
+            }
+            attrs.push((format!("@{k}"), v.clone(), true));
+        }
+    }
+    Some(attr_block(
+        attrs.iter().map(|(k, v, m)| (k.as_str(), v.as_str(), *m)),
+    ))
+}
+
+/// `{k=v k2="v 2"}`, or nothing for no attributes. Values that are not plain words are
+/// quoted, with `\\`, `\"`, `\n`, `\r` and `\t` escapes. A key is written as is when it is
+/// one this crate made up (`@attr`, `key:xml`), else quoted unless it is a plain word.
+pub(crate) fn attr_block<'a>(attrs: impl Iterator<Item = (&'a str, &'a str, bool)>) -> String {
+    let mut out = String::new();
+    for (k, v, made_up) in attrs {
+        out.push(if out.is_empty() { '{' } else { ' ' });
+        let key_bare = made_up
+            || (!k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')));
+        if key_bare {
+            out.push_str(k);
+        } else {
+            push_quoted(&mut out, k);
+        }
+        out.push('=');
+        let value_bare = !v.is_empty()
+            && v.chars().all(|c| {
+                c.is_alphanumeric()
+                    || matches!(c, '-' | '_' | '.' | '#' | '@' | '/' | ',' | '+' | '%' | ':')
+            });
+        if value_bare {
+            out.push_str(v);
+        } else {
+            push_quoted(&mut out, v);
+        }
+    }
+    if !out.is_empty() {
+        out.push('}');
+    }
+    out
+}
+
+fn push_quoted(out: &mut String, w: &str) {
+    out.push('"');
+    for c in w.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The colons of a directive's fences: three, or one more than any fence in its body.
+fn fence_len(body: &str) -> usize {
+    let mut longest = 2;
+    for line in body.split('\n') {
+        let line = line.trim_start_matches([' ', '>', '\t']);
+        let n = line.bytes().take_while(|b| *b == b':').count();
+        longest = longest.max(n);
+    }
+    longest + 1
+}
+
+/// Whether rendered Markdown starts with a list item marker (`-`, `*`, `1.`, `1)`).
+fn starts_with_list(md: &str) -> bool {
+    let digits = md.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &md.as_bytes()[digits..];
+    let marker = match rest.first() {
+        Some(b'-' | b'*' | b'+') if digits == 0 => 1,
+        Some(b'.' | b')') if digits > 0 => 1,
+        _ => return false,
+    };
+    matches!(rest.get(marker), None | Some(b' ' | b'\n'))
+}
+
 /// Appends a list item: the marker, then the body with later lines indented by `indent`.
 fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
     if body.is_empty() {
@@ -1399,6 +1736,15 @@ fn collapse_lines(s: &str) -> String {
 /// Turns a rendered inline run into paragraph lines: trims, places hard breaks, and escapes
 /// line starts that Markdown would read as block syntax.
 fn layout_paragraph(raw: &str) -> String {
+    // Most paragraphs are one line without breaks: no line list to build.
+    if !raw.contains(['\n', BR]) {
+        let line = raw.trim_matches([' ', '\t']);
+        return if line.is_empty() {
+            String::new()
+        } else {
+            escape_line_start(line)
+        };
+    }
     let lines: Vec<&str> = raw
         .split('\n')
         .map(|l| l.trim_matches([' ', '\t']))
@@ -1468,6 +1814,7 @@ fn escape_line_start(line: &str) -> String {
     let rest_after = |n: usize| line[n..].chars().next();
     let needs = match first {
         '#' | '>' => true,
+        ':' => line.starts_with("::"),
         '-' | '+' => {
             matches!(rest_after(1), None | Some(' ' | '\t'))
                 || line.chars().all(|c| c == first || c == ' ')
@@ -1492,32 +1839,58 @@ fn escape_line_start(line: &str) -> String {
 }
 
 /// Escapes text so Markdown reads it back as the same text.
+///
+/// Runs of plain characters are copied whole; only the bytes that can mean something to
+/// Markdown (and whitespace runs holding a line break) are looked at one by one.
 pub(crate) fn escape_md(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
+    let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + 8);
+    let mut plain_from = 0;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-            let start = i;
-            while i < chars.len() && matches!(chars[i], ' ' | '\t' | '\n' | '\r') {
-                i += 1;
-            }
-            if chars[start..i].iter().any(|c| *c == '\n' || *c == '\r') {
-                out.push('\n');
-            } else {
-                out.extend(&chars[start..i]);
-            }
+    while i < bytes.len() {
+        let b = bytes[i];
+        let interesting = matches!(
+            b,
+            b'\n'
+                | b'\r'
+                | b'\\'
+                | b'`'
+                | b'*'
+                | b'['
+                | b']'
+                | b'~'
+                | b'|'
+                | b'_'
+                | b'<'
+                | b'&'
+                | b':'
+        ) || b == 0xC2
+            || b == 0xEE;
+        if !interesting {
+            i += 1;
             continue;
         }
-        let prev = if i > 0 { Some(chars[i - 1]) } else { None };
-        let next = chars.get(i + 1).copied();
-        match c {
-            '\\' | '`' | '*' | '[' | ']' | '~' | '|' => {
-                out.push('\\');
-                out.push(c);
+        out.push_str(&s[plain_from..i]);
+        match b {
+            b'\n' | b'\r' => {
+                // A whitespace run holding a line break becomes one line break.
+                while out.ends_with([' ', '\t']) {
+                    out.pop();
+                }
+                while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r') {
+                    i += 1;
+                }
+                out.push('\n');
+                plain_from = i;
+                continue;
             }
-            '_' => {
+            b'\\' | b'`' | b'*' | b'[' | b']' | b'~' | b'|' => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            b'_' => {
+                let prev = s[..i].chars().next_back();
+                let next = s[i + 1..].chars().next();
                 let intraword = prev.is_some_and(char::is_alphanumeric)
                     && next.is_some_and(char::is_alphanumeric);
                 if !intraword {
@@ -1525,14 +1898,17 @@ pub(crate) fn escape_md(s: &str) -> String {
                 }
                 out.push('_');
             }
-            '<' => {
-                if next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) {
+            b'<' => {
+                if bytes
+                    .get(i + 1)
+                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, b'/' | b'!' | b'?'))
+                {
                     out.push('\\');
                 }
                 out.push('<');
             }
-            '&' => {
-                let tail: String = chars[i + 1..].iter().take(40).collect();
+            b'&' => {
+                let tail: String = s[i + 1..].chars().take(40).collect();
                 let looks_entity = tail.find(';').is_some_and(|j| {
                     j > 0
                         && tail[..j]
@@ -1544,8 +1920,8 @@ pub(crate) fn escape_md(s: &str) -> String {
                 }
                 out.push('&');
             }
-            ':' => {
-                let tail: String = chars[i + 1..].iter().take(16).collect();
+            b':' => {
+                let tail = &s[i + 1..];
                 if EMOTICONS
                     .iter()
                     .any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':'))
@@ -1554,18 +1930,111 @@ pub(crate) fn escape_md(s: &str) -> String {
                 }
                 out.push(':');
             }
-            '\u{a0}' => out.push_str("&nbsp;"),
-            BR => out.push_str("&#57344;"),
-            _ => out.push(c),
+            _ => {
+                // The lead byte of a multi-byte character: only two of them matter.
+                let c = s[i..].chars().next().unwrap_or(' ');
+                match c {
+                    '\u{a0}' => out.push_str("&nbsp;"),
+                    BR => out.push_str("&#57344;"),
+                    _ => out.push(c),
+                }
+                i += c.len_utf8();
+                plain_from = i;
+                continue;
+            }
         }
         i += 1;
+        plain_from = i;
     }
+    out.push_str(&s[plain_from..]);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The character-by-character version `escape_md` replaced, kept to check it against.
+    fn escape_md_reference(s: &str) -> String {
+        let chars: Vec<char> = s.chars().collect();
+        let mut out = String::with_capacity(s.len() + 8);
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+                let start = i;
+                while i < chars.len() && matches!(chars[i], ' ' | '\t' | '\n' | '\r') {
+                    i += 1;
+                }
+                if chars[start..i].iter().any(|c| *c == '\n' || *c == '\r') {
+                    out.push('\n');
+                } else {
+                    out.extend(&chars[start..i]);
+                }
+                continue;
+            }
+            let prev = if i > 0 { Some(chars[i - 1]) } else { None };
+            let next = chars.get(i + 1).copied();
+            match c {
+                '\\' | '`' | '*' | '[' | ']' | '~' | '|' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '_' => {
+                    let intraword = prev.is_some_and(char::is_alphanumeric)
+                        && next.is_some_and(char::is_alphanumeric);
+                    if !intraword {
+                        out.push('\\');
+                    }
+                    out.push('_');
+                }
+                '<' => {
+                    if next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'))
+                    {
+                        out.push('\\');
+                    }
+                    out.push('<');
+                }
+                '&' => {
+                    let tail: String = chars[i + 1..].iter().take(40).collect();
+                    let looks_entity = tail.find(';').is_some_and(|j| {
+                        j > 0
+                            && tail[..j]
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '#')
+                    });
+                    if looks_entity {
+                        out.push('\\');
+                    }
+                    out.push('&');
+                }
+                ':' => {
+                    let tail: String = chars[i + 1..].iter().take(16).collect();
+                    if EMOTICONS
+                        .iter()
+                        .any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':'))
+                    {
+                        out.push('\\');
+                    }
+                    out.push(':');
+                }
+                '\u{a0}' => out.push_str("&nbsp;"),
+                BR => out.push_str("&#57344;"),
+                _ => out.push(c),
+            }
+            i += 1;
+        }
+        out
+    }
+
+    proptest! {
+        /// The byte-scanning `escape_md` writes what the character-by-character one did.
+        #[test]
+        fn escape_md_matches_reference(s in "([ \t\r\n_*`<>&:;#a-z0-9\\\\\\[\\]~|!/?]|\u{a0}|\u{e000}|é|smile|\u{1f600}){0,40}") {
+            prop_assert_eq!(escape_md(&s), escape_md_reference(&s));
+        }
+    }
 
     fn md(s: &str) -> String {
         convert(s).unwrap().markdown
@@ -1617,12 +2086,24 @@ mod tests {
     }
 
     #[test]
-    fn unknown_macro_is_a_placeholder() {
+    fn macros_without_markdown_form_are_directives() {
         let out = md(
-            "<ac:structured-macro ac:name=\"toc\"><ac:parameter ac:name=\"x\">a--b</ac:parameter></ac:structured-macro>",
+            "<ac:structured-macro ac:name=\"toc\" ac:macro-id=\"x\"><ac:parameter ac:name=\"x\">a--b</ac:parameter><ac:parameter ac:name=\"t\">two words</ac:parameter></ac:structured-macro>",
+        );
+        assert_eq!(out, "::toc{x=a--b t=\"two words\"}\n");
+        let out = md(
+            "<ac:structured-macro ac:name=\"panel\"><ac:parameter ac:name=\"bgColor\">#E3FCEF</ac:parameter><ac:rich-text-body><p>Hi</p></ac:rich-text-body></ac:structured-macro>",
+        );
+        assert_eq!(out, ":::panel{bgColor=#E3FCEF}\n\nHi\n\n:::\n");
+    }
+
+    #[test]
+    fn what_has_no_form_at_all_is_a_placeholder() {
+        let out = md(
+            "<ac:structured-macro ac:name=\"layout\"><ac:parameter ac:name=\"x\">a--b</ac:parameter></ac:structured-macro>",
         );
         assert!(
-            out.starts_with("<!--confluence <ac:structured-macro ac:name=\"toc\">"),
+            out.starts_with("<!--confluence <ac:structured-macro ac:name=\"layout\">"),
             "{out}"
         );
         assert!(!out[4..out.len() - 4].contains("--"), "{out}");

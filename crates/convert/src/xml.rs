@@ -22,10 +22,41 @@ pub(crate) enum Node {
     Raw(String),
 }
 
+/// An element or attribute name. The names storage documents use most are static strings,
+/// so reading them allocates nothing.
+pub(crate) type Name = std::borrow::Cow<'static, str>;
+
+macro_rules! known_names {
+    ($s:expr; $($n:literal)*) => {
+        match $s {
+            $($n => Some($n),)*
+            _ => None,
+        }
+    };
+}
+
+/// The name, without an allocation when it is one of the common ones.
+pub(crate) fn name(s: &str) -> Name {
+    let known: Option<&'static str> = known_names!(s;
+        "p" "br" "span" "strong" "em" "b" "i" "u" "s" "del" "code" "a" "pre" "div" "hr" "img"
+        "ul" "ol" "li" "table" "tbody" "thead" "tr" "td" "th" "colgroup" "col" "blockquote"
+        "h1" "h2" "h3" "h4" "h5" "h6" "sub" "sup" "time"
+        "ac:structured-macro" "ac:parameter" "ac:rich-text-body" "ac:plain-text-body"
+        "ac:link" "ac:link-body" "ac:plain-text-link-body" "ac:image" "ac:emoticon"
+        "ac:task-list" "ac:task" "ac:task-id" "ac:task-uuid" "ac:task-status" "ac:task-body"
+        "ac:layout" "ac:layout-section" "ac:layout-cell" "ac:inline-comment-marker"
+        "ri:page" "ri:attachment" "ri:user" "ri:url" "ri:space"
+    );
+    match known {
+        Some(k) => Name::Borrowed(k),
+        None => Name::Owned(s.to_string()),
+    }
+}
+
 /// An element with its attributes in source order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Element {
-    pub name: String,
+    pub name: Name,
     pub attrs: Vec<(String, String)>,
     pub children: Vec<Node>,
     /// Byte offset of the start tag in the input, for warnings.
@@ -33,7 +64,7 @@ pub(crate) struct Element {
 }
 
 impl Element {
-    pub fn new(name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Name>) -> Self {
         Element {
             name: name.into(),
             attrs: Vec::new(),
@@ -111,13 +142,13 @@ pub(crate) struct Issue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Token {
     Start {
-        name: String,
+        name: Name,
         attrs: Vec<(String, String)>,
         empty: bool,
         pos: usize,
     },
     End {
-        name: String,
+        name: Name,
         pos: usize,
     },
     Text(String),
@@ -329,7 +360,7 @@ pub(crate) fn tokenize<E>(
                     out.token(token, issues)?;
                 }
                 Event::End(e) => {
-                    let name = utf8(e.name().as_ref()).trim().to_string();
+                    let name = name(utf8(e.name().as_ref()).trim());
                     if !valid_name(&name) {
                         issues.push(Issue {
                             pos: base + at,
@@ -433,7 +464,9 @@ fn broken_cdata_terminator(body: &str) -> Option<usize> {
 fn lenient_cdata_end(input: &str, from: usize) -> (usize, usize) {
     let body = &input[from..];
     let strict = body.find("]]>");
-    let broken = broken_cdata_terminator(body);
+    // A broken end only counts before the first proper one: looking further would scan the
+    // rest of the document for every such section (quadratic in a long document).
+    let broken = broken_cdata_terminator(strict.map_or(body, |s| &body[..s + 3]));
     match (strict, broken) {
         (Some(s), Some(b)) if b < s => {
             let after = body[b + 2..]
@@ -453,7 +486,7 @@ fn lenient_cdata_end(input: &str, from: usize) -> (usize, usize) {
 }
 
 fn start_token(e: &BytesStart<'_>, empty: bool, pos: usize, issues: &mut Vec<Issue>) -> Token {
-    let name = utf8(e.name().as_ref()).into_owned();
+    let name = name(&utf8(e.name().as_ref()));
     let mut attrs: Vec<(String, String)> = Vec::new();
     for attr in e.html_attributes().with_checks(false) {
         match attr {
@@ -618,11 +651,11 @@ impl TreeBuilder {
         };
         let mut found = None;
         for (i, e) in self.stack.iter().enumerate().skip(1).rev() {
-            if target.contains(&e.name.as_str()) {
+            if target.contains(&&*e.name) {
                 found = Some(i);
                 break;
             }
-            if barrier.contains(&e.name.as_str()) || (name == "tr" && e.name == "tr") {
+            if barrier.contains(&&*e.name) || (name == "tr" && e.name == "tr") {
                 break;
             }
         }
@@ -634,7 +667,7 @@ impl TreeBuilder {
                 .map(|e| e.name.clone())
                 .unwrap_or_default();
             let at = self.pop();
-            if !matches!(open.as_str(), "li" | "td" | "th" | "tr" | "p") || open != name {
+            if !matches!(&*open, "li" | "td" | "th" | "tr" | "p") || open != name {
                 issues.push(Issue {
                     pos: at,
                     message: format!("`<{open}>` not closed before `<{name}>`; closed there"),

@@ -1,0 +1,435 @@
+//! Directives: the Markdown form of constructs Markdown has no syntax for.
+//!
+//! In the family of Pandoc fenced divs, MyST and remark-directive. A container directive is a
+//! fence of three or more colons with a name and an attribute block, the body as Markdown, and
+//! a closing fence of the same colons (an outer directive has more colons than any inside it):
+//!
+//! ```text
+//! :::panel{bgColor=#E3FCEF title="Before you start"}
+//!
+//! Converted *Markdown* body.
+//!
+//! :::
+//! ```
+//!
+//! A macro without a body is a leaf directive on one line: `::toc{maxLevel=2}`. Macro
+//! parameters are attributes (`key=value`, `key="quoted \" value"`), an element-valued
+//! parameter is `key:xml="<ri:page … />"`, and other attributes of the macro element are
+//! `@attr=value`. Layouts are `layout` / `section{type=two_equal}` / `cell` directives, and a
+//! table whose cells hold blocks is a `list-table` (rows are `*` items, cells `-` items inside
+//! them, `header-rows=N`). The fences are read where pulldown-cmark sees a paragraph, so
+//! fences inside code blocks stay code; each one becomes the storage XML it stands for.
+
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+
+use crate::xml::{self, Element, Node, WriteMode};
+
+/// Marks a `table` written from a `list-table` directive until its rows are rebuilt.
+pub(crate) const HEADER_ROWS: &str = "conflux:header-rows";
+
+/// One fence line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fence {
+    Open {
+        colons: usize,
+        name: String,
+        attrs: Vec<Attr>,
+    },
+    Leaf {
+        name: String,
+        attrs: Vec<Attr>,
+    },
+    Close {
+        colons: usize,
+    },
+}
+
+/// One `key=value` of an attribute block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Attr {
+    pub key: String,
+    pub value: String,
+    /// A quoted key is a parameter name, never `@attr` or `key:xml`.
+    pub quoted_key: bool,
+}
+
+/// Reads a fence line (without its line end); `None` when the line is not one.
+pub(crate) fn parse_fence(line: &str) -> Option<Fence> {
+    let line = line.trim_end();
+    let colons = line.bytes().take_while(|b| *b == b':').count();
+    if colons < 2 {
+        return None;
+    }
+    let rest = line[colons..].trim_start_matches([' ', '\t']);
+    if rest.is_empty() {
+        return (colons >= 3).then_some(Fence::Close { colons });
+    }
+    let name_len = rest
+        .char_indices()
+        .find(|(i, c)| {
+            !(c.is_ascii_alphabetic() || (*i > 0 && (c.is_ascii_digit() || matches!(c, '-' | '_'))))
+        })
+        .map_or(rest.len(), |(i, _)| i);
+    if name_len == 0 {
+        return None;
+    }
+    let name = rest[..name_len].to_string();
+    let rest = rest[name_len..].trim_start_matches([' ', '\t']);
+    let attrs = if rest.is_empty() {
+        Vec::new()
+    } else {
+        let (attrs, after) = parse_attrs(rest)?;
+        if !after.trim().is_empty() {
+            return None;
+        }
+        attrs
+    };
+    Some(if colons == 2 {
+        Fence::Leaf { name, attrs }
+    } else {
+        Fence::Open {
+            colons,
+            name,
+            attrs,
+        }
+    })
+}
+
+/// Reads `{k=v "k 2"="v 2"}` at the start of `s`; returns the attributes and the rest.
+pub(crate) fn parse_attrs(s: &str) -> Option<(Vec<Attr>, &str)> {
+    let mut rest = s.strip_prefix('{')?;
+    let mut attrs = Vec::new();
+    loop {
+        rest = rest.trim_start_matches([' ', '\t']);
+        if let Some(after) = rest.strip_prefix('}') {
+            return Some((attrs, after));
+        }
+        let quoted_key = rest.starts_with('"');
+        let (key, after) = word(rest, true)?;
+        let after = after.strip_prefix('=')?;
+        let (value, after) = word(after, false)?;
+        attrs.push(Attr {
+            key,
+            value,
+            quoted_key,
+        });
+        rest = after;
+    }
+}
+
+/// A bare word (up to a space, `=` for keys, or `}`) or a quoted string with escapes.
+fn word(s: &str, key: bool) -> Option<(String, &str)> {
+    if let Some(body) = s.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => return Some((out, &body[i + 1..])),
+                '\\' => match chars.next()?.1 {
+                    'n' => out.push('\n'),
+                    'r' => out.push('\r'),
+                    't' => out.push('\t'),
+                    other => out.push(other),
+                },
+                _ => out.push(c),
+            }
+        }
+        return None;
+    }
+    let end = s
+        .find(|c: char| c == ' ' || c == '\t' || c == '}' || c == '"' || (key && c == '='))
+        .unwrap_or(s.len());
+    if end == 0 {
+        return None;
+    }
+    Some((s[..end].to_string(), &s[end..]))
+}
+
+/// The storage a directive stands for: (opening XML, closing XML) for a container, or
+/// (the whole element, "") for a leaf.
+pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, String) {
+    let mode = WriteMode::default();
+    let structural = match name {
+        "layout" => Some("ac:layout"),
+        "section" => Some("ac:layout-section"),
+        "cell" => Some("ac:layout-cell"),
+        _ => None,
+    };
+    if let Some(tag) = structural {
+        let mut el = Element::new(tag);
+        for a in attrs {
+            el.attrs.push((format!("ac:{}", a.key), a.value.clone()));
+        }
+        return element_parts(&el, container, mode);
+    }
+    if name == "list-table" && container {
+        let rows = attrs
+            .iter()
+            .find(|a| a.key == "header-rows")
+            .map_or("0", |a| a.value.as_str());
+        let mut el = Element::new("table").with_attr(HEADER_ROWS, rows);
+        for a in attrs {
+            if let Some(k) = a.key.strip_prefix('@').filter(|_| !a.quoted_key) {
+                el.attrs.push((k.to_string(), a.value.clone()));
+            }
+        }
+        return element_parts(&el, true, mode);
+    }
+    let mut m = Element::new("ac:structured-macro").with_attr("ac:name", name);
+    let mut params = String::new();
+    for a in attrs {
+        if !a.quoted_key
+            && let Some(attr) = a.key.strip_prefix('@')
+        {
+            m.attrs.push((attr.to_string(), a.value.clone()));
+            continue;
+        }
+        let (key, raw) = match a.key.strip_suffix(":xml") {
+            Some(k) if !a.quoted_key => (k, true),
+            _ => (a.key.as_str(), false),
+        };
+        let p = Element::new("ac:parameter").with_attr("ac:name", key);
+        xml::write_open(&p, mode, &mut params);
+        if raw {
+            params.push_str(&a.value);
+        } else {
+            xml::write_nodes(&[Node::Text(a.value.clone())], mode, &mut params);
+        }
+        xml::write_end("ac:parameter", &mut params);
+    }
+    let mut open = String::new();
+    xml::write_open(&m, mode, &mut open);
+    open.push_str(&params);
+    if container {
+        open.push_str("<ac:rich-text-body>");
+        (
+            open,
+            "</ac:rich-text-body></ac:structured-macro>".to_string(),
+        )
+    } else {
+        xml::write_end("ac:structured-macro", &mut open);
+        (open, String::new())
+    }
+}
+
+fn element_parts(el: &Element, container: bool, mode: WriteMode) -> (String, String) {
+    let mut open = String::new();
+    xml::write_open(el, mode, &mut open);
+    let mut close = String::new();
+    xml::write_end(&el.name, &mut close);
+    if container {
+        (open, close)
+    } else {
+        open.push_str(&close);
+        (open, String::new())
+    }
+}
+
+/// Rebuilds a `list-table`: the items of its list are rows, the items of each row's list
+/// its cells; the first `header_rows` rows have `th` cells. Content in neither place gets a
+/// row (or cell) of its own, so nothing is dropped.
+pub(crate) fn list_table(children: Vec<Node>, header_rows: usize) -> Element {
+    let mut body = Element::new("tbody");
+    for n in children {
+        match n {
+            // Rows that all had task markers: each task is a row again.
+            Node::Element(tasks) if tasks.name == "ac:task-list" => {
+                for task in tasks.children {
+                    let Node::Element(task) = task else { continue };
+                    let cell = if body.children.len() < header_rows {
+                        "th"
+                    } else {
+                        "td"
+                    };
+                    let children = task
+                        .children
+                        .into_iter()
+                        .find_map(|n| match n {
+                            Node::Element(b) if b.name == "ac:task-body" => Some(b.children),
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    body.children.push(Node::Element(row(children, cell)));
+                }
+            }
+            Node::Element(list) if matches!(&*list.name, "ul" | "ol") => {
+                for item in list.children {
+                    match item {
+                        Node::Element(li) if li.name == "li" => {
+                            let cell = if body.children.len() < header_rows {
+                                "th"
+                            } else {
+                                "td"
+                            };
+                            body.children.push(Node::Element(row(li.children, cell)));
+                        }
+                        other => push_loose(&mut body, other),
+                    }
+                }
+            }
+            other => push_loose(&mut body, other),
+        }
+    }
+    Element::new("table").with_child(Node::Element(body))
+}
+
+fn push_loose(body: &mut Element, n: Node) {
+    if matches!(&n, Node::Text(t) if t.trim().is_empty()) {
+        return;
+    }
+    let cell = Element::new("td").with_child(n);
+    body.children.push(Node::Element(
+        Element::new("tr").with_child(Node::Element(cell)),
+    ));
+}
+
+fn row(children: Vec<Node>, cell: &'static str) -> Element {
+    let mut tr = Element::new("tr");
+    for n in children {
+        match n {
+            Node::Element(list) if matches!(&*list.name, "ul" | "ol") => {
+                for item in list.children {
+                    match item {
+                        Node::Element(li) if li.name == "li" => {
+                            let mut c = Element::new(cell);
+                            c.children = li.children;
+                            tr.children.push(Node::Element(c));
+                        }
+                        Node::Text(t) if t.trim().is_empty() => {}
+                        other => tr
+                            .children
+                            .push(Node::Element(Element::new(cell).with_child(other))),
+                    }
+                }
+            }
+            // A cell list whose items all had task markers: each task is a cell again.
+            Node::Element(tasks) if tasks.name == "ac:task-list" => {
+                for task in tasks.children {
+                    let Node::Element(task) = task else { continue };
+                    let done = task
+                        .child("ac:task-status")
+                        .is_some_and(|s| s.text() == "complete");
+                    let mut c = Element::new(cell);
+                    c.children
+                        .push(Node::Text(if done { "[x] " } else { "[ ] " }.into()));
+                    if let Some(body) = task.children.into_iter().find_map(|n| match n {
+                        Node::Element(b) if b.name == "ac:task-body" => Some(b),
+                        _ => None,
+                    }) {
+                        c.children.extend(body.children);
+                    }
+                    tr.children.push(Node::Element(c));
+                }
+            }
+            Node::Text(t) if t.trim().is_empty() => {}
+            other => tr
+                .children
+                .push(Node::Element(Element::new(cell).with_child(other))),
+        }
+    }
+    tr
+}
+
+/// Bytes of `markdown` that are neither CommonMark/GFM nor text: raw HTML (tags, blocks and
+/// comments, placeholders included) and directive fence lines with their attribute blocks.
+/// The Markdown inside a directive counts as Markdown.
+pub fn markup_bytes(markdown: &str) -> usize {
+    let mut total = 0;
+    let mut in_para: Option<std::ops::Range<usize>> = None;
+    let mut html_block: Option<String> = None;
+    let parser = Parser::new_ext(markdown, crate::from_md::options()).into_offset_iter();
+    for (event, range) in parser {
+        match event {
+            // An HTML block comes line by line; a comment may span lines.
+            Event::Start(Tag::HtmlBlock) => html_block = Some(String::new()),
+            Event::End(TagEnd::HtmlBlock) => {
+                total += html_block.take().map_or(0, |h| tag_bytes(&h));
+            }
+            Event::Html(h) if html_block.is_some() => {
+                if let Some(b) = &mut html_block {
+                    b.push_str(&h);
+                }
+            }
+            Event::Html(h) | Event::InlineHtml(h) => total += tag_bytes(&h),
+            Event::Start(Tag::Paragraph) => in_para = Some(range),
+            Event::End(TagEnd::Paragraph) => {
+                if let Some(r) = in_para.take()
+                    && let Some(text) = markdown.get(r)
+                {
+                    let text = text.trim_end();
+                    let first = text.split('\n').next().unwrap_or("");
+                    if parse_fence(first).is_some() {
+                        total += first.len();
+                    }
+                    if let Some(nl) = text.rfind('\n') {
+                        let last = text[nl + 1..].trim_start_matches([' ', '\t', '>']);
+                        if matches!(parse_fence(last), Some(Fence::Close { .. })) {
+                            total += last.len();
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
+/// Bytes of raw HTML that are tags or comments; the text between tags is text.
+fn tag_bytes(html: &str) -> usize {
+    let mut total = 0;
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        let tail = &rest[i..];
+        let end = if tail.starts_with("<!--") {
+            tail.find("-->").map(|j| j + 3)
+        } else {
+            tail.find('>').map(|j| j + 1)
+        };
+        let Some(end) = end else {
+            total += tail.len();
+            break;
+        };
+        total += end;
+        rest = &tail[end..];
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_parse() {
+        assert_eq!(parse_fence(":::"), Some(Fence::Close { colons: 3 }));
+        assert_eq!(parse_fence("::"), None);
+        assert_eq!(parse_fence(":::1x"), None);
+        let Some(Fence::Open {
+            colons,
+            name,
+            attrs,
+        }) = parse_fence("::::panel{bgColor=#fff \"a b\"=\"x \\\" \\n y\" @data-layout=wide}")
+        else {
+            panic!("not an open fence");
+        };
+        assert_eq!((colons, name.as_str()), (4, "panel"));
+        assert_eq!(attrs.len(), 3);
+        assert_eq!(attrs[1].key, "a b");
+        assert!(attrs[1].quoted_key);
+        assert_eq!(attrs[1].value, "x \" \n y");
+        assert_eq!(
+            parse_fence("::toc{maxLevel=2}"),
+            Some(Fence::Leaf {
+                name: "toc".into(),
+                attrs: vec![Attr {
+                    key: "maxLevel".into(),
+                    value: "2".into(),
+                    quoted_key: false
+                }]
+            })
+        );
+        assert_eq!(parse_fence(":::panel{a=1} trailing"), None);
+        assert_eq!(parse_fence(":::panel{a=\"unclosed}"), None);
+    }
+}
