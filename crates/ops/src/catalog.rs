@@ -1,5 +1,7 @@
-//! The tool surface: eight tools, their actions, whether each writes, and the Confluence
-//! operations each action calls (so the scopes it needs come from Atlassian's own table).
+//! The tool surface, declared once: every tool, its actions (whether each writes, the
+//! Confluence operations it calls, so its scopes come from Atlassian's own table, and the
+//! resources it touches, for the guardrails), its arguments and its answer fields. The MCP
+//! schemas, the CLI subcommands, the doctor and docs/tools.md are generated from it.
 
 use conflux_catalog::{Operation, ScopeSet};
 use conflux_types::IdKind;

@@ -1,6 +1,7 @@
-//! The operations behind Conflux's tools: every tool action as a typed async function over
-//! [`conflux_client::Client`], with the guardrails that hold on every call (read-only mode,
-//! space allow/deny lists, per-space read-only) and errors that carry the fix ([`OpError`]).
+//! The operations behind Conflux's tools: every tool action, run through [`Ops::call`] (the one
+//! entry: the declaration's argument check, then the guardrails that hold on every call:
+//! read-only mode, space allow/deny lists, per-space read-only, on every resource the action
+//! touches), over [`conflux_client::Client`], with errors that carry the fix ([`OpError`]).
 //!
 //! The MCP server, the CLI and the web page all call into this crate; it never reads the
 //! environment and never imports them.
