@@ -575,7 +575,7 @@ fn issue_012_every_tool_action_is_a_subcommand_with_the_servers_guardrails() {
 /// site and user from the environment, and never the token.
 #[test]
 fn setup_prints_each_clients_configuration_without_the_token() {
-    let secret = "ATATT3xFfGF0-not-to-be-printed";
+    let secret = "test-credential-value-not-to-be-printed";
     let run = |client: &str| {
         let o = Command::new(BIN)
             .args(["setup", client, "--read-only", "--tools", "pages,search"])
