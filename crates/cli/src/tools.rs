@@ -28,6 +28,11 @@ const POSITIONAL_ID: &str = "POSITIONAL";
 /// Follows every cursor to the end (list actions).
 const ALL: &str = "all";
 
+/// The argument of `tool` given positionally, if it has one.
+fn positional(tool: &ToolSpec) -> Option<&'static str> {
+    POSITIONAL.iter().copied().find(|p| tool.param(p).is_some())
+}
+
 /// Whether `name` is a tool subcommand.
 pub fn is_tool(name: &str) -> bool {
     conflux_ops::catalog::tool(name).is_some()
@@ -73,17 +78,17 @@ fn tool_command(tool: &'static ToolSpec) -> Command {
 
 /// The positional argument, every argument of the tool, and `--all` for paged lists.
 fn with_action_args(mut cmd: Command, tool: &'static ToolSpec, action: &str) -> Command {
-    let positional = POSITIONAL.iter().find(|p| tool.param(p).is_some());
+    let positional = positional(tool);
     if let Some(p) = positional {
         cmd = cmd.arg(
             Arg::new(POSITIONAL_ID)
                 .value_name(p.to_ascii_uppercase())
                 .help(format!("The `{p}` argument"))
-                .conflicts_with(*p),
+                .conflicts_with(p),
         );
     }
     for p in tool.params {
-        let is_positional = positional.is_some_and(|q| *q == p.name);
+        let is_positional = positional.is_some_and(|q| q == p.name);
         cmd = cmd.arg(param_arg(action, p, is_positional));
     }
     if tool.param("cursor").is_some() {
@@ -151,9 +156,9 @@ fn arguments(tool: &ToolSpec, m: &ArgMatches) -> anyhow::Result<Map<String, Valu
         }
     }
     if let Some(v) = m.get_one::<String>(POSITIONAL_ID)
-        && let Some(p) = POSITIONAL.iter().find(|p| tool.param(p).is_some())
+        && let Some(p) = positional(tool)
     {
-        args.insert((*p).to_string(), json!(v));
+        args.insert(p.to_string(), json!(v));
     }
     // The person's own files: `-` is stdin, and paths are theirs to name (made absolute, so
     // that the root below, `/`, takes them as they meant them).

@@ -153,8 +153,6 @@ impl Ops {
                     "fix the arguments as the message says; nothing was sent to Confluence",
                 )
             })?;
-        }
-        if let serde_json::Value::Object(m) = &args {
             self.guard(action, m)
                 .await
                 .map_err(|e| e.for_surface(self.config.surface))?;

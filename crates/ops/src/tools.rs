@@ -304,6 +304,20 @@ impl Ops {
         Ok(levels.pop().unwrap_or_default())
     }
 
+    /// The space `id` or `key` names (either may hold a key or an id), remembered for the
+    /// space lists.
+    async fn named_space(&self, a: &SpacesArgs, action: &str) -> Result<models::Space> {
+        let key = a.id.as_ref().or(a.key.as_ref()).ok_or_else(|| {
+            OpError::invalid(
+                format!("`id` or `key` is required for action `{action}`"),
+                "pass the space id (digits) or key (e.g. ENG)",
+            )
+        })?;
+        let s = self.client.spaces().get_by_key_or_id(key).await?;
+        self.remember_space(&s.id, &s.key);
+        Ok(s)
+    }
+
     /// The page `id` names, or (for `get`) the one page titled `title` in space `spaceId`.
     async fn page_id_of(&self, a: &PagesArgs, action: &str) -> Result<String> {
         if let Some(id) = &a.id {
@@ -802,27 +816,13 @@ impl Ops {
                 Data::SpaceList(Listing::new(items, page.next_cursor))
             }
             "get" => {
-                let key = a.id.as_ref().or(a.key.as_ref()).ok_or_else(|| {
-                    OpError::invalid(
-                        "`id` or `key` is required for action `get`",
-                        "pass the space id (digits) or key (e.g. ENG)",
-                    )
-                })?;
-                let s = self.client.spaces().get_by_key_or_id(key).await?;
-                self.remember_space(&s.id, &s.key);
+                let s = self.named_space(&a, action).await?;
                 Data::Space {
                     space: SpaceItem::from(&s),
                 }
             }
             "permissions" => {
-                let key = a.id.as_ref().or(a.key.as_ref()).ok_or_else(|| {
-                    OpError::invalid(
-                        "`id` or `key` is required for action `permissions`",
-                        "pass the space id (digits) or key (e.g. ENG)",
-                    )
-                })?;
-                let s = self.client.spaces().get_by_key_or_id(key).await?;
-                self.remember_space(&s.id, &s.key);
+                let s = self.named_space(&a, action).await?;
                 let page = self
                     .client
                     .spaces()
