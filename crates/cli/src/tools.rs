@@ -28,9 +28,10 @@ const POSITIONAL_ID: &str = "POSITIONAL";
 /// Follows every cursor to the end (list actions).
 const ALL: &str = "all";
 
-/// The argument of `tool` given positionally, if it has one.
-fn positional(tool: &ToolSpec) -> Option<&'static str> {
-    POSITIONAL.iter().copied().find(|p| tool.param(p).is_some())
+/// The argument of `action` given positionally, if it takes one.
+fn positional(tool: &ToolSpec, action: &str) -> Option<&'static str> {
+    let takes = &tool.action_args(action).takes;
+    POSITIONAL.iter().copied().find(|p| takes.contains(p))
 }
 
 /// Whether `name` is a tool subcommand.
@@ -76,9 +77,11 @@ fn tool_command(tool: &'static ToolSpec) -> Command {
     cmd
 }
 
-/// The positional argument, every argument of the tool, and `--all` for paged lists.
+/// The positional argument, the arguments the action takes, and `--all` for paged lists.
 fn with_action_args(mut cmd: Command, tool: &'static ToolSpec, action: &str) -> Command {
-    let positional = positional(tool);
+    let takes = &tool.action_args(action).takes;
+    let required = &tool.action_args(action).required;
+    let positional = positional(tool, action);
     if let Some(p) = positional {
         cmd = cmd.arg(
             Arg::new(POSITIONAL_ID)
@@ -87,11 +90,11 @@ fn with_action_args(mut cmd: Command, tool: &'static ToolSpec, action: &str) -> 
                 .conflicts_with(p),
         );
     }
-    for p in tool.params {
+    for p in tool.params.iter().filter(|p| takes.contains(&p.name)) {
         let is_positional = positional.is_some_and(|q| q == p.name);
-        cmd = cmd.arg(param_arg(action, p, is_positional));
+        cmd = cmd.arg(param_arg(p, required.contains(&p.name), is_positional));
     }
-    if tool.param("cursor").is_some() {
+    if takes.contains(&"cursor") {
         cmd = cmd.arg(
             Arg::new(ALL)
                 .long(ALL)
@@ -102,7 +105,7 @@ fn with_action_args(mut cmd: Command, tool: &'static ToolSpec, action: &str) -> 
     cmd
 }
 
-fn param_arg(action: &str, p: &'static ParamSpec, positional: bool) -> Arg {
+fn param_arg(p: &'static ParamSpec, required: bool, positional: bool) -> Arg {
     let long = kebab(p.name);
     let mut arg = Arg::new(p.name).long(long.clone()).help(p.description);
     if let Some(short) = long.strip_suffix("-id")
@@ -127,7 +130,7 @@ fn param_arg(action: &str, p: &'static ParamSpec, positional: bool) -> Arg {
             .value_delimiter(','),
         ParamKind::OneOf(values) => arg.value_parser(values.to_vec()),
     };
-    if p.required_for.contains(&action) {
+    if required {
         arg = if positional {
             arg.required_unless_present(POSITIONAL_ID)
         } else {
@@ -138,9 +141,10 @@ fn param_arg(action: &str, p: &'static ParamSpec, positional: bool) -> Arg {
 }
 
 /// The arguments of one action as the JSON object `Ops::call` takes.
-fn arguments(tool: &ToolSpec, m: &ArgMatches) -> anyhow::Result<Map<String, Value>> {
+fn arguments(tool: &ToolSpec, action: &str, m: &ArgMatches) -> anyhow::Result<Map<String, Value>> {
+    let takes = &tool.action_args(action).takes;
     let mut args = Map::new();
-    for p in tool.params {
+    for p in tool.params.iter().filter(|p| takes.contains(&p.name)) {
         let value = match p.kind {
             ParamKind::Text | ParamKind::OneOf(_) | ParamKind::Id(_) => {
                 m.get_one::<String>(p.name).map(|s| json!(s))
@@ -155,8 +159,8 @@ fn arguments(tool: &ToolSpec, m: &ArgMatches) -> anyhow::Result<Map<String, Valu
             args.insert(p.name.to_string(), v);
         }
     }
-    if let Some(v) = m.get_one::<String>(POSITIONAL_ID)
-        && let Some(p) = positional(tool)
+    if let Some(v) = m.try_get_one::<String>(POSITIONAL_ID).ok().flatten()
+        && let Some(p) = positional(tool, action)
     {
         args.insert(p.to_string(), json!(v));
     }
@@ -195,7 +199,7 @@ pub async fn run(
         (None, [only]) => (only.name, matches),
         (None, _) => anyhow::bail!("`conflux {tool_name}` needs an action"),
     };
-    let args = arguments(tool, m)?;
+    let args = arguments(tool, action, m)?;
     config.files_root = Some(FilesRoot::open(Path::new("/")).context("opening the file system")?);
     let ops = Ops::new(client.clone(), config);
     let all = m.try_get_one::<bool>(ALL).ok().flatten() == Some(&true);
@@ -278,5 +282,19 @@ mod tests {
                 );
             }
         }
+        // Each action shows the flags it reads, and no other.
+        let pages = cmd.find_subcommand("pages").expect("pages");
+        let flags = |action: &str| -> Vec<String> {
+            pages
+                .find_subcommand(action)
+                .expect("action")
+                .get_arguments()
+                .filter_map(|a| a.get_long().map(String::from))
+                .collect()
+        };
+        assert!(flags("update").contains(&"parent-id".to_string()));
+        assert!(!flags("get").contains(&"parent-id".to_string()));
+        assert!(!flags("outline").contains(&"all".to_string()));
+        assert!(flags("list").contains(&"all".to_string()));
     }
 }

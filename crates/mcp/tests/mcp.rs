@@ -772,7 +772,12 @@ async fn bad_arguments_are_refused_before_any_request() {
         (
             "pages",
             json!({"action": "list", "spaceKey": "ENG"}),
-            "unknown parameter `spaceKey`",
+            "`spaceKey` is no parameter of `pages.list`",
+        ),
+        (
+            "pages",
+            json!({"action": "get", "id": "1", "parentId": "2"}),
+            "`parentId` is not an argument of `pages.get`, which takes: id, spaceId, title",
         ),
         (
             "search",

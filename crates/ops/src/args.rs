@@ -1,136 +1,373 @@
-//! Each tool's parameters as one flat struct, parsed after `Ops::call` checked them against
-//! the tool's declaration (`catalog::TOOLS`): the same names, nothing more.
+//! Each tool's arguments, typed per action: one enum per tool, one variant per action, holding
+//! exactly the arguments that action reads (ids as their newtypes, formats as enums, what it
+//! cannot run without as plain fields). `Ops::call` parses the JSON once into them, after the
+//! declaration's check (`catalog::TOOLS`), and the tool functions match on the variants.
+//!
+//! The variants are also the declaration of which argument each action takes: their JSON
+//! Schema ([`schemars`]) tells the catalog, which refuses any other argument by name and gives
+//! the CLI its flags and the docs their required fields. A test holds them to the tool's
+//! parameter table (same names, same JSON types).
 
+use conflux_types::{AttachmentId, CommentId, ContentId, DatabaseId, PageId, SpaceKey, SpaceRef};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Paging {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
+/// A body format as callers name it: Markdown (converted here) or one Confluence returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyFormat {
+    Markdown,
+    Storage,
+    AtlasDocFormat,
+    View,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct PagesArgs {
-    pub id: Option<String>,
-    pub space_id: Option<String>,
-    pub title: Option<String>,
-    pub status: Option<String>,
-    pub parent_id: Option<String>,
-    pub body_format: Option<String>,
-    pub body: Option<String>,
-    pub body_file: Option<String>,
-    pub output_file: Option<String>,
-    pub version: Option<u64>,
-    pub version_message: Option<String>,
-    pub max_bytes: Option<usize>,
-    pub section_id: Option<String>,
-    pub heading: Option<String>,
-    pub find: Option<String>,
-    pub replace_with: Option<String>,
-    pub expected_count: Option<usize>,
-    pub purge: Option<bool>,
-    #[serde(flatten)]
-    pub paging: Paging,
+/// How search results carry their excerpt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Excerpt {
+    Indexed,
+    Highlight,
+    None,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct SpacesArgs {
-    pub id: Option<String>,
-    pub key: Option<String>,
-    pub keys: Option<Vec<String>>,
-    #[serde(flatten)]
-    pub paging: Paging,
+/// `pages`: metadata, bodies, sections, writes.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Pages {
+    List {
+        space_id: Option<SpaceRef>,
+        title: Option<String>,
+        status: Option<String>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    /// By `id`, or by `title` and `spaceId`.
+    Get {
+        id: Option<PageId>,
+        title: Option<String>,
+        space_id: Option<SpaceRef>,
+        body_format: Option<BodyFormat>,
+        max_bytes: Option<usize>,
+        output_file: Option<String>,
+    },
+    GetBody {
+        id: PageId,
+        body_format: Option<BodyFormat>,
+        max_bytes: Option<usize>,
+        output_file: Option<String>,
+    },
+    Outline {
+        id: PageId,
+    },
+    /// By `sectionId` or `heading`.
+    GetSection {
+        id: PageId,
+        section_id: Option<String>,
+        heading: Option<String>,
+        body_format: Option<BodyFormat>,
+        max_bytes: Option<usize>,
+        output_file: Option<String>,
+    },
+    Create {
+        space_id: SpaceRef,
+        title: String,
+        parent_id: Option<ContentId>,
+        body: Option<String>,
+        body_file: Option<String>,
+        body_format: Option<BodyFormat>,
+        status: Option<String>,
+    },
+    Update {
+        id: PageId,
+        title: Option<String>,
+        parent_id: Option<ContentId>,
+        body: Option<String>,
+        body_file: Option<String>,
+        body_format: Option<BodyFormat>,
+        version: Option<u64>,
+        version_message: Option<String>,
+    },
+    UpdateSection {
+        id: PageId,
+        section_id: Option<String>,
+        heading: Option<String>,
+        body: Option<String>,
+        body_file: Option<String>,
+        body_format: Option<BodyFormat>,
+        version: Option<u64>,
+        version_message: Option<String>,
+    },
+    Replace {
+        id: PageId,
+        find: String,
+        replace_with: String,
+        expected_count: Option<usize>,
+        version: Option<u64>,
+        version_message: Option<String>,
+    },
+    Delete {
+        id: PageId,
+        #[serde(default)]
+        purge: bool,
+    },
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct SearchArgs {
-    pub cql: Option<String>,
-    pub cqlcontext: Option<String>,
-    pub excerpt: Option<String>,
-    pub start: Option<u64>,
-    #[serde(flatten)]
-    pub paging: Paging,
+/// `spaces`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Spaces {
+    List {
+        keys: Option<Vec<SpaceKey>>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    /// By `id` or `key` (either may hold a key or an id).
+    Get {
+        id: Option<SpaceRef>,
+        key: Option<SpaceKey>,
+    },
+    Permissions {
+        id: Option<SpaceRef>,
+        key: Option<SpaceKey>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct ContentArgs {
-    pub id: Option<String>,
-    pub depth: Option<u32>,
-    pub space_id: Option<String>,
-    pub space_key: Option<String>,
-    pub title: Option<String>,
-    pub parent_id: Option<String>,
-    #[serde(flatten)]
-    pub paging: Paging,
+/// `search`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Search {
+    Cql {
+        cql: String,
+        cqlcontext: Option<String>,
+        excerpt: Option<Excerpt>,
+        start: Option<u64>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct CommentsArgs {
-    pub id: Option<String>,
-    pub comment_id: Option<String>,
-    pub parent_comment_id: Option<String>,
-    pub body: Option<String>,
-    pub body_format: Option<String>,
-    #[serde(flatten)]
-    pub paging: Paging,
+/// `content`: the page tree and folders.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Content {
+    Children {
+        id: PageId,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    Ancestors {
+        id: PageId,
+    },
+    Descendants {
+        id: PageId,
+        depth: Option<u32>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    Folders {
+        id: PageId,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    /// By `spaceId` or `spaceKey`.
+    Tree {
+        space_id: Option<SpaceRef>,
+        space_key: Option<SpaceKey>,
+        depth: Option<u32>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    CreateFolder {
+        space_id: SpaceRef,
+        title: String,
+        parent_id: Option<ContentId>,
+    },
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct LabelsArgs {
-    pub id: Option<String>,
-    pub labels: Option<Vec<String>>,
-    #[serde(flatten)]
-    pub paging: Paging,
+/// `comments`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Comments {
+    GetFooter {
+        id: PageId,
+        body_format: Option<BodyFormat>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    /// On page `id`, or a reply to `parentCommentId`.
+    AddFooter {
+        id: Option<PageId>,
+        parent_comment_id: Option<CommentId>,
+        body: String,
+        body_format: Option<BodyFormat>,
+    },
+    GetInline {
+        id: PageId,
+        body_format: Option<BodyFormat>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    Delete {
+        comment_id: CommentId,
+    },
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct AttachmentsArgs {
-    pub id: Option<String>,
-    pub page_id: Option<String>,
-    pub file_name: Option<String>,
-    pub media_type: Option<String>,
-    pub data: Option<String>,
-    pub file_path: Option<String>,
-    pub output_file: Option<String>,
-    pub comment: Option<String>,
-    pub max_bytes: Option<u64>,
-    #[serde(flatten)]
-    pub paging: Paging,
+/// `labels`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Labels {
+    GetForPage {
+        id: PageId,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    AddToPage {
+        id: PageId,
+        labels: Vec<String>,
+    },
+    Remove {
+        id: PageId,
+        labels: Vec<String>,
+    },
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct VersionsArgs {
-    pub id: Option<String>,
-    pub version: Option<u64>,
-    pub from: Option<u64>,
-    pub to: Option<u64>,
-    pub body_format: Option<String>,
-    pub max_bytes: Option<usize>,
-    #[serde(flatten)]
-    pub paging: Paging,
+/// `attachments`: `id` is the page for page-wide actions, the attachment otherwise;
+/// `pageId` names the page holding an attachment when Confluence does not.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Attachments {
+    ListForPage {
+        id: PageId,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    Get {
+        id: AttachmentId,
+        page_id: Option<PageId>,
+    },
+    Download {
+        id: AttachmentId,
+        page_id: Option<PageId>,
+        max_bytes: Option<u64>,
+        output_file: Option<String>,
+    },
+    Upload {
+        id: PageId,
+        file_name: Option<String>,
+        media_type: Option<String>,
+        data: Option<String>,
+        file_path: Option<String>,
+        comment: Option<String>,
+    },
+    Delete {
+        id: AttachmentId,
+        page_id: Option<PageId>,
+    },
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct DatabasesArgs {
-    pub id: Option<String>,
-    pub space_id: Option<String>,
-    pub title: Option<String>,
-    pub parent_id: Option<String>,
+/// `versions`: a page's history.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Versions {
+    ListForPage {
+        id: PageId,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    Get {
+        id: PageId,
+        version: u64,
+        body_format: Option<BodyFormat>,
+        max_bytes: Option<usize>,
+    },
+    Diff {
+        id: PageId,
+        from: u64,
+        to: Option<u64>,
+        body_format: Option<BodyFormat>,
+        max_bytes: Option<usize>,
+    },
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct ConnectionArgs {
-    /// Only these tools (all when absent).
-    pub tools: Option<Vec<String>>,
+/// `databases`: metadata only.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Databases {
+    Get {
+        id: DatabaseId,
+    },
+    Entries {
+        id: DatabaseId,
+    },
+    Create {
+        space_id: SpaceRef,
+        title: String,
+        parent_id: Option<ContentId>,
+    },
+    Delete {
+        id: DatabaseId,
+    },
+}
+
+/// `connection`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Connection {
+    Check {
+        /// Only these tools (all when absent).
+        tools: Option<Vec<String>>,
+    },
 }

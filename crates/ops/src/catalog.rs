@@ -3,8 +3,13 @@
 //! resources it touches, for the guardrails), its arguments and its answer fields. The MCP
 //! schemas, the CLI subcommands, the doctor and docs/tools.md are generated from it.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use conflux_catalog::{Operation, ScopeSet};
 use conflux_types::IdKind;
+
+use crate::args;
 
 /// One action of one tool.
 #[derive(Debug, Clone, Copy)]
@@ -82,6 +87,9 @@ pub struct ToolSpec {
     pub actions: &'static [ActionSpec],
     /// Every argument of the tool beside `action`: flat, each checked per action.
     pub params: &'static [ParamSpec],
+    /// The JSON Schema of the tool's typed arguments ([`crate::args`]): which action takes
+    /// which of `params`, and which it cannot run without ([`ToolSpec::action_args`]).
+    pub arguments: fn() -> schemars::Schema,
     /// Every field any action answers beside `action`.
     pub outputs: &'static [OutField],
 }
@@ -93,9 +101,6 @@ pub struct ParamSpec {
     pub name: &'static str,
     pub kind: ParamKind,
     pub description: &'static str,
-    /// The actions that cannot run without it (named in their description line, enforced
-    /// before any request).
-    pub required_for: &'static [&'static str],
 }
 
 /// The JSON shape of an argument.
@@ -157,22 +162,16 @@ impl OutType {
     }
 }
 
-const fn param(
-    name: &'static str,
-    kind: ParamKind,
-    description: &'static str,
-    required_for: &'static [&'static str],
-) -> ParamSpec {
+const fn param(name: &'static str, kind: ParamKind, description: &'static str) -> ParamSpec {
     ParamSpec {
         name,
         kind,
         description,
-        required_for,
     }
 }
 
 const fn text(name: &'static str, description: &'static str) -> ParamSpec {
-    param(name, ParamKind::Text, description, &[])
+    param(name, ParamKind::Text, description)
 }
 
 const fn out(name: &'static str, ty: OutType) -> OutField {
@@ -185,7 +184,7 @@ use ParamKind as K;
 const NUMERIC: ParamKind = K::Id(IdKind::Numeric);
 const SPACE_ID: ParamKind = K::Id(IdKind::SpaceIdOrKey);
 
-const LIMIT: ParamSpec = param("limit", K::Integer { min: 1 }, "Page size (max 250).", &[]);
+const LIMIT: ParamSpec = param("limit", K::Integer { min: 1 }, "Page size (max 250).");
 const CURSOR: ParamSpec = text("cursor", "nextCursor of the previous page.");
 const BODY_FORMATS: &[&str] = &["markdown", "storage", "atlas_doc_format", "view"];
 const ITEMS: OutField = out("items", T::Array);
@@ -261,25 +260,13 @@ use Operation as O;
 pub const TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "pages",
+        arguments: schema::<args::Pages>,
         title: "Confluence pages",
         description: "Confluence pages. For large pages, outline then getSection, updateSection or replace one part. Writes are versioned (a conflict names the current version) and answer with metadata.",
         params: &[
-            param(
-                "id",
-                NUMERIC,
-                "Page id.",
-                &[
-                    "getBody",
-                    "outline",
-                    "getSection",
-                    "update",
-                    "updateSection",
-                    "replace",
-                    "delete",
-                ],
-            ),
-            param("spaceId", SPACE_ID, "Space id or key.", &["create"]),
-            param("title", K::Text, "Title (list: exact match).", &["create"]),
+            param("id", NUMERIC, "Page id."),
+            param("spaceId", SPACE_ID, "Space id or key."),
+            param("title", K::Text, "Title (list: exact match)."),
             text(
                 "status",
                 "list: current, draft, archived, trashed; create: current or draft.",
@@ -288,13 +275,11 @@ pub const TOOLS: &[ToolSpec] = &[
                 "parentId",
                 NUMERIC,
                 "Parent page id; update moves the page there (same space).",
-                &[],
             ),
             param(
                 "bodyFormat",
                 K::OneOf(BODY_FORMATS),
                 "Body format in and out (default markdown; storage is Confluence XHTML; the other two read only). get with it returns the body too.",
-                &[],
             ),
             text(
                 "body",
@@ -312,14 +297,12 @@ pub const TOOLS: &[ToolSpec] = &[
                 "version",
                 K::Integer { min: 2 },
                 "Version to publish (current + 1); omit to use the current one + 1.",
-                &[],
             ),
             text("versionMessage", "Version comment."),
             param(
                 "maxBytes",
                 K::Integer { min: 1 },
                 "Cap on body text returned (default 60000).",
-                &[],
             ),
             text("sectionId", "Section id from outline."),
             text("heading", "Instead of sectionId: the heading text."),
@@ -327,16 +310,14 @@ pub const TOOLS: &[ToolSpec] = &[
                 "find",
                 K::Text,
                 "Exact text to find in the storage (XHTML) body.",
-                &["replace"],
             ),
-            param("replaceWith", K::Text, "Replacement text.", &["replace"]),
+            param("replaceWith", K::Text, "Replacement text."),
             param(
                 "expectedCount",
                 K::Integer { min: 1 },
                 "Matches there must be (default 1), else nothing changes.",
-                &[],
             ),
-            param("purge", K::Flag, "Purge a page already in the trash.", &[]),
+            param("purge", K::Flag, "Purge a page already in the trash."),
             LIMIT,
             CURSOR,
         ],
@@ -418,22 +399,13 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "spaces",
+        arguments: schema::<args::Spaces>,
         title: "Confluence spaces",
         description: "Confluence spaces.",
         params: &[
-            param("id", SPACE_ID, "Space id or key.", &[]),
-            param(
-                "key",
-                K::Id(IdKind::SpaceKey),
-                "Space key (instead of id).",
-                &[],
-            ),
-            param(
-                "keys",
-                K::Ids(IdKind::SpaceKey),
-                "Only these space keys.",
-                &[],
-            ),
+            param("id", SPACE_ID, "Space id or key."),
+            param("key", K::Id(IdKind::SpaceKey), "Space key (instead of id)."),
+            param("keys", K::Ids(IdKind::SpaceKey), "Only these space keys."),
             LIMIT,
             CURSOR,
         ],
@@ -452,6 +424,7 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "search",
+        arguments: schema::<args::Search>,
         title: "Confluence search",
         description: "Search Confluence with CQL.",
         params: &[
@@ -459,20 +432,17 @@ pub const TOOLS: &[ToolSpec] = &[
                 "cql",
                 K::Text,
                 "CQL, e.g. type = page AND space = DEV AND text ~ \"roadmap\".",
-                &["cql"],
             ),
             text("cqlcontext", "CQL context JSON."),
             param(
                 "excerpt",
                 K::OneOf(&["indexed", "highlight", "none"]),
                 "Excerpt strategy (default highlight).",
-                &[],
             ),
             param(
                 "start",
                 K::Integer { min: 0 },
                 "Offset of the first result (instead of cursor).",
-                &[],
             ),
             LIMIT,
             CURSOR,
@@ -482,25 +452,20 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "content",
+        arguments: schema::<args::Content>,
         title: "Confluence page tree",
         description: "The page tree: children, ancestors, descendants, folders, a space's tree.",
         params: &[
-            param(
-                "id",
-                NUMERIC,
-                "Page id.",
-                &["children", "ancestors", "descendants", "folders"],
-            ),
+            param("id", NUMERIC, "Page id."),
             param(
                 "depth",
                 K::Integer { min: 1 },
                 "Levels to walk (tree: default 2).",
-                &[],
             ),
-            param("spaceId", SPACE_ID, "Space id or key.", &["createFolder"]),
-            param("spaceKey", K::Id(IdKind::SpaceKey), "Space key.", &[]),
-            param("title", K::Text, "Folder title.", &["createFolder"]),
-            param("parentId", NUMERIC, "Parent page or folder id.", &[]),
+            param("spaceId", SPACE_ID, "Space id or key."),
+            param("spaceKey", K::Id(IdKind::SpaceKey), "Space key."),
+            param("title", K::Text, "Folder title."),
+            param("parentId", NUMERIC, "Parent page or folder id."),
             LIMIT,
             CURSOR,
         ],
@@ -547,28 +512,18 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "comments",
+        arguments: schema::<args::Comments>,
         title: "Confluence comments",
         description: "Page comments, as threads with author and date.",
         params: &[
-            param("id", NUMERIC, "Page id.", &["getFooter", "getInline"]),
-            param(
-                "parentCommentId",
-                NUMERIC,
-                "Reply to this footer comment.",
-                &[],
-            ),
-            param("commentId", NUMERIC, "Footer comment id.", &["delete"]),
-            param(
-                "body",
-                K::Text,
-                "Comment text in bodyFormat.",
-                &["addFooter"],
-            ),
+            param("id", NUMERIC, "Page id."),
+            param("parentCommentId", NUMERIC, "Reply to this footer comment."),
+            param("commentId", NUMERIC, "Footer comment id."),
+            param("body", K::Text, "Comment text in bodyFormat."),
             param(
                 "bodyFormat",
                 K::OneOf(BODY_FORMATS),
                 "Body format in and out (default markdown).",
-                &[],
             ),
             LIMIT,
             CURSOR,
@@ -613,21 +568,12 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "labels",
+        arguments: schema::<args::Labels>,
         title: "Confluence labels",
         description: "Page labels.",
         params: &[
-            param(
-                "id",
-                NUMERIC,
-                "Page id.",
-                &["getForPage", "addToPage", "remove"],
-            ),
-            param(
-                "labels",
-                K::List,
-                "Label names (no spaces).",
-                &["addToPage", "remove"],
-            ),
+            param("id", NUMERIC, "Page id."),
+            param("labels", K::List, "Label names (no spaces)."),
             LIMIT,
             CURSOR,
         ],
@@ -653,6 +599,7 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "attachments",
+        arguments: schema::<args::Attachments>,
         title: "Confluence attachments",
         description: "Page attachments.",
         params: &[
@@ -660,13 +607,11 @@ pub const TOOLS: &[ToolSpec] = &[
                 "id",
                 K::Id(IdKind::Attachment),
                 "Page id (listForPage, upload) or attachment id (get, download, delete).",
-                &["listForPage", "get", "download", "upload", "delete"],
             ),
             param(
                 "pageId",
                 NUMERIC,
                 "Page holding the attachment, if Confluence does not say.",
-                &[],
             ),
             text("fileName", "File name (default: filePath's)."),
             text("mediaType", "MIME type."),
@@ -681,7 +626,6 @@ pub const TOOLS: &[ToolSpec] = &[
                 "maxBytes",
                 K::Integer { min: 1 },
                 "Refuse larger files (default 5 MiB).",
-                &[],
             ),
             LIMIT,
             CURSOR,
@@ -731,34 +675,27 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "versions",
+        arguments: schema::<args::Versions>,
         title: "Confluence page history",
         description: "Page history and diffs.",
         params: &[
-            param("id", NUMERIC, "Page id.", &["listForPage", "get", "diff"]),
-            param(
-                "version",
-                K::Integer { min: 1 },
-                "Version number.",
-                &["get"],
-            ),
-            param("from", K::Integer { min: 1 }, "Older version.", &["diff"]),
+            param("id", NUMERIC, "Page id."),
+            param("version", K::Integer { min: 1 }, "Version number."),
+            param("from", K::Integer { min: 1 }, "Older version."),
             param(
                 "to",
                 K::Integer { min: 1 },
                 "Newer version (default current).",
-                &[],
             ),
             param(
                 "bodyFormat",
                 K::OneOf(BODY_FORMATS),
                 "Body format (default markdown).",
-                &[],
             ),
             param(
                 "maxBytes",
                 K::Integer { min: 1 },
                 "Cap on text returned (default 60000).",
-                &[],
             ),
             LIMIT,
             CURSOR,
@@ -790,13 +727,14 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "databases",
+        arguments: schema::<args::Databases>,
         title: "Confluence databases",
         description: "Confluence databases (metadata; Cloud has no public API for rows).",
         params: &[
-            param("id", NUMERIC, "Database id.", &["get", "entries", "delete"]),
-            param("spaceId", SPACE_ID, "Space id or key.", &["create"]),
-            param("title", K::Text, "Title.", &["create"]),
-            param("parentId", NUMERIC, "Parent page or folder id.", &[]),
+            param("id", NUMERIC, "Database id."),
+            param("spaceId", SPACE_ID, "Space id or key."),
+            param("title", K::Text, "Title."),
+            param("parentId", NUMERIC, "Parent page or folder id."),
         ],
         outputs: &[
             out("database", T::Object),
@@ -824,14 +762,10 @@ pub const TOOLS: &[ToolSpec] = &[
     },
     ToolSpec {
         name: "connection",
+        arguments: schema::<args::Connection>,
         title: "Conflux connection check",
         description: "What this connection can do: base URL, scopes, and for each action whether it works or which scope to add. Changes nothing.",
-        params: &[param(
-            "tools",
-            K::List,
-            "Only these tools (default all).",
-            &[],
-        )],
+        params: &[param("tools", K::List, "Only these tools (default all).")],
         outputs: &[
             out("credential_kind", T::Text),
             out("routes", T::Array),
@@ -852,6 +786,67 @@ pub const TOOLS: &[ToolSpec] = &[
     },
 ];
 
+fn schema<T: schemars::JsonSchema>() -> schemars::Schema {
+    schemars::schema_for!(T)
+}
+
+/// The arguments one action takes, in the order of the tool's parameter table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionArgs {
+    /// Every argument it reads; any other is refused by name.
+    pub takes: Vec<&'static str>,
+    /// Those it cannot run without (named in its description line).
+    pub required: Vec<&'static str>,
+}
+
+/// Each action's [`ActionArgs`], from the variant of its tool's argument enum (`oneOf`, one
+/// object schema per action, its `action` a `const`), read once.
+static ACTION_ARGS: LazyLock<HashMap<(&'static str, &'static str), ActionArgs>> =
+    LazyLock::new(|| {
+        let mut all = HashMap::new();
+        for t in TOOLS {
+            let schema = (t.arguments)();
+            let variants = schema
+                .get("oneOf")
+                .and_then(serde_json::Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for v in variants {
+                let Some(action) = v
+                    .pointer("/properties/action/const")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|name| t.action(name))
+                else {
+                    continue;
+                };
+                let named = |key: &str| -> Vec<&'static str> {
+                    let listed: Vec<&str> = match v.get(key) {
+                        Some(serde_json::Value::Object(m)) => {
+                            m.keys().map(String::as_str).collect()
+                        }
+                        Some(serde_json::Value::Array(a)) => {
+                            a.iter().filter_map(serde_json::Value::as_str).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    t.params
+                        .iter()
+                        .filter(|p| listed.contains(&p.name))
+                        .map(|p| p.name)
+                        .collect()
+                };
+                all.insert(
+                    (t.name, action.name),
+                    ActionArgs {
+                        takes: named("properties"),
+                        required: named("required"),
+                    },
+                );
+            }
+        }
+        all
+    });
+
 /// The tool called `name`.
 pub fn tool(name: &str) -> Option<&'static ToolSpec> {
     TOOLS.iter().find(|t| t.name == name)
@@ -868,11 +863,18 @@ impl ToolSpec {
 
     /// The arguments `action` cannot run without, in declaration order.
     pub fn required_params(&self, action: &str) -> Vec<&'static str> {
-        self.params
-            .iter()
-            .filter(|p| p.required_for.contains(&action))
-            .map(|p| p.name)
-            .collect()
+        self.action_args(action).required.clone()
+    }
+
+    /// What `action` takes and requires, read from its typed arguments.
+    pub fn action_args(&self, action: &str) -> &'static ActionArgs {
+        static NONE: ActionArgs = ActionArgs {
+            takes: Vec::new(),
+            required: Vec::new(),
+        };
+        self.action(action)
+            .and_then(|a| ACTION_ARGS.get(&(self.name, a.name)))
+            .unwrap_or(&NONE)
     }
 
     /// `name(required, ...): summary`, the line that documents one action everywhere.
@@ -980,12 +982,22 @@ impl ToolSpec {
             if v.is_null() {
                 continue;
             }
-            let Some(p) = self.param(k) else {
-                let names: Vec<&str> = self.params.iter().map(|p| p.name).collect();
+            let takes = &self.action_args(action.name).takes;
+            let Some(p) = self.param(k).filter(|p| takes.contains(&p.name)) else {
+                let what = if self.param(k).is_some() {
+                    "is not an argument of"
+                } else {
+                    "is no parameter of"
+                };
                 return Err(format!(
-                    "unknown parameter `{k}`; `{}` accepts: action, {}",
+                    "`{k}` {what} `{}.{}`, which takes: {}",
                     self.name,
-                    names.join(", ")
+                    action.name,
+                    if takes.is_empty() {
+                        "nothing beside `action`".to_string()
+                    } else {
+                        takes.join(", ")
+                    }
                 ));
             };
             p.check(v)?;
@@ -1048,7 +1060,10 @@ pub fn markdown_table() -> String {
     );
     for t in TOOLS {
         let _ = write!(o, "\n## {}\n\n{}\n\n", t.name, t.description);
-        o.push_str("| action | writes | operations | granular scopes |\n|---|---|---|---|\n");
+        o.push_str(
+            "| action | optional arguments | writes | operations | granular scopes |\n\
+             |---|---|---|---|---|\n",
+        );
         for a in t.actions {
             let writes = match (a.write, a.destructive) {
                 (false, _) => "",
@@ -1067,9 +1082,17 @@ pub fn markdown_table() -> String {
                 .map(|s| format!("`{s}`"))
                 .collect();
             let line = t.action_line(a).replace('|', "\\|");
+            let args = t.action_args(a.name);
+            let optional: Vec<String> = args
+                .takes
+                .iter()
+                .filter(|p| !args.required.contains(p))
+                .map(|p| format!("`{p}`"))
+                .collect();
             let _ = writeln!(
                 o,
-                "| {line} | {writes} | {} | {} |",
+                "| {line} | {} | {writes} | {} | {} |",
+                optional.join(", "),
                 ops.join(", "),
                 scopes.join(", ")
             );
@@ -1103,6 +1126,106 @@ mod tests {
             have == want,
             "docs/tools.md differs from the declarations; regenerate it with \
              CONFLUX_WRITE_DOCS=1 cargo test -p conflux-ops --lib docs_tools_table"
+        );
+    }
+
+    /// The typed arguments and the declaration are one: every action has its variant and every
+    /// variant its action, and each argument a variant reads is a parameter of the tool with the
+    /// same JSON type (so the schema MCP clients see is the one the server parses).
+    #[test]
+    fn typed_arguments_match_the_declaration() {
+        fn json_types(v: &serde_json::Value) -> Vec<String> {
+            match v.get("type") {
+                Some(serde_json::Value::String(t)) => vec![t.clone()],
+                Some(serde_json::Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|t| t.as_str())
+                    .filter(|t| *t != "null")
+                    .map(String::from)
+                    .collect(),
+                // An enum by reference (`$ref` to a definition of strings).
+                _ => vec!["string".into()],
+            }
+        }
+        for t in TOOLS {
+            let schema = (t.arguments)();
+            let variants = schema
+                .get("oneOf")
+                .and_then(|v| v.as_array())
+                .expect("one object per action");
+            let mut names: Vec<&str> = variants
+                .iter()
+                .filter_map(|v| v.pointer("/properties/action/const")?.as_str())
+                .collect();
+            names.sort_unstable();
+            let mut declared: Vec<&str> = t.actions.iter().map(|a| a.name).collect();
+            declared.sort_unstable();
+            assert_eq!(names, declared, "{}: variants and actions", t.name);
+            for v in variants {
+                let action = v
+                    .pointer("/properties/action/const")
+                    .and_then(|a| a.as_str());
+                let props = v["properties"].as_object().expect("properties");
+                for (name, prop) in props.iter().filter(|(n, _)| *n != "action") {
+                    let p = t.param(name).unwrap_or_else(|| {
+                        panic!(
+                            "{}.{action:?} reads `{name}`, which the tool does not declare",
+                            t.name
+                        )
+                    });
+                    let want = match p.kind {
+                        ParamKind::Text | ParamKind::Id(_) | ParamKind::OneOf(_) => "string",
+                        ParamKind::Integer { .. } => "integer",
+                        ParamKind::Flag => "boolean",
+                        ParamKind::List | ParamKind::Ids(_) => "array",
+                    };
+                    assert_eq!(
+                        json_types(prop),
+                        vec![want.to_string()],
+                        "{}.{name}",
+                        t.name
+                    );
+                }
+            }
+            for p in t.params {
+                assert!(
+                    t.actions
+                        .iter()
+                        .any(|a| t.action_args(a.name).takes.contains(&p.name)),
+                    "{}: no action reads `{}`",
+                    t.name,
+                    p.name
+                );
+            }
+        }
+        let pages = tool("pages").expect("pages");
+        assert_eq!(pages.required_params("create"), ["spaceId", "title"]);
+        assert!(pages.required_params("get").is_empty());
+        assert!(!pages.action_args("get").takes.contains(&"parentId"));
+    }
+
+    /// An argument the action does not read is refused by name, with what the action takes
+    /// (issue 12: `pages get` ignored arguments without a word).
+    #[test]
+    fn arguments_an_action_does_not_read_are_refused() {
+        let pages = tool("pages").expect("pages");
+        let get = pages.action("get").expect("get");
+        let args = serde_json::json!({ "id": "1", "parentId": "2" });
+        let err = pages
+            .check_arguments(get, args.as_object().expect("object"))
+            .expect_err("parentId is no argument of get");
+        assert!(
+            err.contains("`parentId` is not an argument of `pages.get`"),
+            "{err}"
+        );
+        assert!(err.contains("bodyFormat"), "{err}");
+        let args = serde_json::json!({ "id": "1", "colour": "red" });
+        let err = pages
+            .check_arguments(get, args.as_object().expect("object"))
+            .expect_err("unknown");
+        assert!(
+            err.contains("`colour` is no parameter of `pages.get`"),
+            "{err}"
         );
     }
 

@@ -105,14 +105,6 @@ impl Ops {
 
     /// Runs `action` of `tool` with its JSON arguments (flat object, `action` included or not).
     pub async fn call(&self, tool: &str, action: &str, args: serde_json::Value) -> Result<Output> {
-        fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
-            serde_json::from_value(v).map_err(|e| {
-                OpError::invalid(
-                    format!("invalid arguments: {e}"),
-                    "fix the parameter as the message says",
-                )
-            })
-        }
         let spec = catalog::tool(tool).ok_or_else(|| {
             OpError::invalid(
                 format!("unknown tool `{tool}`"),
@@ -144,21 +136,30 @@ impl Ops {
                 self.policy_hint(Guard::ReadOnly),
             ));
         }
-        let mut args = args;
-        if let serde_json::Value::Object(m) = &mut args {
-            m.remove("action");
-            spec.check_arguments(action, m).map_err(|message| {
-                OpError::invalid(
-                    message,
-                    "fix the arguments as the message says; nothing was sent to Confluence",
-                )
-            })?;
-            self.guard(action, m)
-                .await
-                .map_err(|e| e.for_surface(self.config.surface))?;
-        }
+        let mut args = match args {
+            serde_json::Value::Object(m) => m,
+            serde_json::Value::Null => serde_json::Map::new(),
+            other => {
+                return Err(OpError::invalid(
+                    format!("the arguments must be a JSON object, not {other}"),
+                    "pass the arguments as an object of named fields",
+                ));
+            }
+        };
+        args.remove("action");
+        // An absent optional argument may come as null; the typed arguments know it as absent.
+        args.retain(|_, v| !v.is_null());
+        spec.check_arguments(action, &args).map_err(|message| {
+            OpError::invalid(
+                message,
+                "fix the arguments as the message says; nothing was sent to Confluence",
+            )
+        })?;
+        self.guard(action, &args)
+            .await
+            .map_err(|e| e.for_surface(self.config.surface))?;
+        args.insert("action".into(), action.name.into());
         let name = action.name;
-        let surface = self.config.surface;
         let result = match tool {
             "pages" => self.pages(name, parse(args)?).await,
             "spaces" => self.spaces(name, parse(args)?).await,
@@ -172,7 +173,7 @@ impl Ops {
             "connection" => self.connection(name, parse(args)?).await,
             _ => Err(OpError::invalid(format!("unknown tool `{tool}`"), "")),
         };
-        result.map_err(|e| e.for_surface(surface))
+        result.map_err(|e| e.for_surface(self.config.surface))
     }
 
     // ---- guardrails ----
@@ -461,6 +462,19 @@ impl Ops {
     }
 }
 
+/// The typed arguments of one action, from arguments the declaration has checked (so a failure
+/// here is a declaration and its enum disagreeing, still reported, never a panic).
+fn parse<T: serde::de::DeserializeOwned>(
+    args: serde_json::Map<String, serde_json::Value>,
+) -> Result<T> {
+    serde_json::from_value(serde_json::Value::Object(args)).map_err(|e| {
+        OpError::invalid(
+            format!("invalid arguments: {e}"),
+            "fix the arguments as the message says; nothing was sent to Confluence",
+        )
+    })
+}
+
 /// The guardrails whose refusals say who can lift them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Guard {
@@ -468,13 +482,4 @@ pub(crate) enum Guard {
     DenySpaces,
     AllowSpaces,
     ReadOnlySpaces,
-}
-
-pub(crate) fn required<'a, T>(v: &'a Option<T>, name: &str, action: &str) -> Result<&'a T> {
-    v.as_ref().ok_or_else(|| {
-        OpError::invalid(
-            format!("`{name}` is required for action `{action}`"),
-            format!("pass `{name}`"),
-        )
-    })
 }

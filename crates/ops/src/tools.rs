@@ -1,4 +1,4 @@
-//! One method per tool; each matches on the action.
+//! One method per tool; each matches on its typed action ([`crate::args`]).
 
 use base64::Engine;
 use conflux_client::PageRequest;
@@ -7,10 +7,12 @@ use conflux_client::api::{
 };
 use conflux_client::models;
 
-use crate::args::*;
+use conflux_types::{PageId, SpaceKey, SpaceRef};
+
+use crate::args::{self as a, Excerpt as ExcerptArg};
 use crate::model::*;
 use crate::sections;
-use crate::{OpError, Ops, Result, required};
+use crate::{OpError, Ops, Result};
 
 /// A body format as callers name it: Markdown (converted here) or one Confluence returns.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -20,10 +22,12 @@ enum Fmt {
 }
 
 impl Fmt {
-    fn parse(s: Option<&str>) -> Result<Fmt> {
-        match s {
-            None | Some("markdown") => Ok(Fmt::Markdown),
-            other => body_format(other).map(Fmt::Api),
+    fn of(f: Option<a::BodyFormat>) -> Fmt {
+        match f {
+            None | Some(a::BodyFormat::Markdown) => Fmt::Markdown,
+            Some(a::BodyFormat::Storage) => Fmt::Api(BodyFormat::Storage),
+            Some(a::BodyFormat::AtlasDocFormat) => Fmt::Api(BodyFormat::AtlasDocFormat),
+            Some(a::BodyFormat::View) => Fmt::Api(BodyFormat::View),
         }
     }
     fn name(self) -> &'static str {
@@ -76,18 +80,6 @@ impl Fmt {
                 "pass bodyFormat markdown (default) or storage",
             )),
         }
-    }
-}
-
-fn body_format(s: Option<&str>) -> Result<BodyFormat> {
-    match s {
-        None | Some("storage") => Ok(BodyFormat::Storage),
-        Some("atlas_doc_format") => Ok(BodyFormat::AtlasDocFormat),
-        Some("view") => Ok(BodyFormat::View),
-        Some(other) => Err(OpError::invalid(
-            format!("`bodyFormat` `{other}` is not supported"),
-            "`bodyFormat` must be one of: markdown, storage, atlas_doc_format, view",
-        )),
     }
 }
 
@@ -156,16 +148,16 @@ fn courtesy<T>(r: std::result::Result<T, conflux_client::ClientError>) -> Result
 }
 
 impl Ops {
-    fn paging(&self, p: &Paging) -> Result<PageRequest> {
-        if p.limit == Some(0) {
+    fn paging(&self, limit: Option<u32>, cursor: Option<String>) -> Result<PageRequest> {
+        if limit == Some(0) {
             return Err(OpError::invalid(
                 "`limit` must be at least 1",
                 "pass a limit between 1 and 250",
             ));
         }
         Ok(PageRequest {
-            limit: Some(p.limit.unwrap_or(self.config.default_limit).min(250)),
-            cursor: p.cursor.clone(),
+            limit: Some(limit.unwrap_or(self.config.default_limit).min(250)),
+            cursor,
         })
     }
 
@@ -306,35 +298,44 @@ impl Ops {
 
     /// The space `id` or `key` names (either may hold a key or an id), remembered for the
     /// space lists.
-    async fn named_space(&self, a: &SpacesArgs, action: &str) -> Result<models::Space> {
-        let key = a.id.as_ref().or(a.key.as_ref()).ok_or_else(|| {
-            OpError::invalid(
-                format!("`id` or `key` is required for action `{action}`"),
-                "pass the space id (digits) or key (e.g. ENG)",
-            )
-        })?;
-        let s = self.client.spaces().get_by_key_or_id(key).await?;
+    async fn named_space(
+        &self,
+        id: Option<&SpaceRef>,
+        key: Option<&SpaceKey>,
+        action: &str,
+    ) -> Result<models::Space> {
+        let name = id
+            .map(SpaceRef::as_str)
+            .or(key.map(SpaceKey::as_str))
+            .ok_or_else(|| {
+                OpError::invalid(
+                    format!("`id` or `key` is required for action `{action}`"),
+                    "pass the space id (digits) or key (e.g. ENG)",
+                )
+            })?;
+        let s = self.client.spaces().get_by_key_or_id(name).await?;
         self.remember_space(&s.id, &s.key);
         Ok(s)
     }
 
-    /// The page `id` names, or (for `get`) the one page titled `title` in space `spaceId`.
-    async fn page_id_of(&self, a: &PagesArgs, action: &str) -> Result<String> {
-        if let Some(id) = &a.id {
-            return Ok(id.clone());
+    /// The page `id` names, or the one page titled `title` in space `space`.
+    async fn page_id_of(
+        &self,
+        id: Option<PageId>,
+        title: Option<&String>,
+        space: Option<&SpaceRef>,
+    ) -> Result<PageId> {
+        if let Some(id) = id {
+            return Ok(id);
         }
-        let (Some(title), Some(space), "get") = (&a.title, &a.space_id, action) else {
+        let (Some(title), Some(space)) = (title, space) else {
             return Err(OpError::invalid(
-                format!("`id` is required for action `{action}`"),
-                if action == "get" {
-                    "pass the page id, or `title` and `spaceId` to find it by title"
-                } else {
-                    "pass the page id (from list, search or get by title)"
-                },
+                "`id` is required for action `get`, or `title` and `spaceId`",
+                "pass the page id, or `title` and `spaceId` to find it by title",
             ));
         };
         let filter = PageList {
-            space_id: Some(self.space_id_of(space).await?),
+            space_id: Some(self.space_id_of(space.as_str()).await?),
             title: Some(title.clone()),
             ..PageList::default()
         };
@@ -344,7 +345,7 @@ impl Ops {
             .list(&filter, &PageRequest::limit(2))
             .await?;
         match found.results.as_slice() {
-            [one] => Ok(one.id.clone()),
+            [one] => Ok(one.id.as_str().into()),
             [] => Err(OpError::from(conflux_client::ClientError::NotFound {
                 operation: conflux_catalog::Operation::GetPages,
                 message: format!("no current page titled `{title}` in space {space}"),
@@ -374,8 +375,8 @@ impl Ops {
 
     async fn read_text(
         &self,
-        inline: &Option<String>,
-        file: &Option<String>,
+        inline: Option<String>,
+        file: Option<String>,
         param: &str,
     ) -> Result<Option<String>> {
         match (inline, file) {
@@ -383,11 +384,11 @@ impl Ops {
                 format!("give either `{param}` or `{param}File`, not both"),
                 "drop one of them",
             )),
-            (Some(b), None) => Ok(Some(b.clone())),
+            (Some(b), None) => Ok(Some(b)),
             (None, Some(path)) => {
                 let param = format!("{param}File");
                 self.files_root(&param)?
-                    .read_text(&param, path)
+                    .read_text(&param, &path)
                     .await
                     .map(Some)
             }
@@ -406,16 +407,16 @@ impl Ops {
         format: &str,
         text: &str,
         max: Option<usize>,
-        file: &Option<String>,
+        file: Option<String>,
     ) -> Result<BodyOut> {
         if let Some(path) = file {
-            self.write_file(path, text.as_bytes()).await?;
+            self.write_file(&path, text.as_bytes()).await?;
             return Ok(BodyOut {
                 format: format.into(),
                 value: None,
                 size: text.len(),
                 truncated: false,
-                file: Some(path.clone()),
+                file: Some(path),
             });
         }
         let (v, truncated) = cap(text, max.unwrap_or(self.config.max_body_bytes));
@@ -524,24 +525,31 @@ impl Ops {
             .await?)
     }
 
-    pub(crate) async fn pages(&self, action: &'static str, a: PagesArgs) -> Result<Output> {
-        let data = match action {
-            "list" => {
-                let space_id = match &a.space_id {
-                    Some(s) => Some(self.space_id_of(s).await?),
+    pub(crate) async fn pages(&self, action: &'static str, args: a::Pages) -> Result<Output> {
+        use a::Pages as P;
+        let data = match args {
+            P::List {
+                space_id,
+                title,
+                status,
+                limit,
+                cursor,
+            } => {
+                let space_id = match &space_id {
+                    Some(s) => Some(self.space_id_of(s.as_str()).await?),
                     None => None,
                 };
                 let filter = PageList {
                     space_id,
-                    title: a.title.clone(),
-                    status: a.status.clone(),
+                    title,
+                    status,
                     body_format: None,
                     ids: Vec::new(),
                 };
                 let page = self
                     .client
                     .pages()
-                    .list(&filter, &self.paging(&a.paging)?)
+                    .list(&filter, &self.paging(limit, cursor)?)
                     .await?;
                 let mut items = Vec::new();
                 for p in &page.results {
@@ -552,33 +560,47 @@ impl Ops {
                 Data::PageList(Listing::new(items, page.next_cursor))
             }
             // `get` with a `bodyFormat` asks for the body too: it answers as `getBody` does.
-            "get" if a.body_format.is_none() => {
-                let id = &self.page_id_of(&a, action).await?;
-                let page = self.client.pages().get(id.clone().into(), None).await?;
+            P::Get {
+                id,
+                title,
+                space_id,
+                body_format: None,
+                max_bytes: None,
+                output_file: None,
+            } => {
+                let id = self
+                    .page_id_of(id, title.as_ref(), space_id.as_ref())
+                    .await?;
+                let page = self.client.pages().get(id, None).await?;
                 Data::Page {
                     page: PageItem::from(&page),
                 }
             }
-            "get" | "getBody" => {
-                let id = &self.page_id_of(&a, action).await?;
-                let format = Fmt::parse(a.body_format.as_deref())?;
-                let page = self
-                    .client
-                    .pages()
-                    .get(id.clone().into(), Some(format.fetch()))
+            P::Get {
+                id,
+                title,
+                space_id,
+                body_format,
+                max_bytes,
+                output_file,
+            } => {
+                let id = self
+                    .page_id_of(id, title.as_ref(), space_id.as_ref())
                     .await?;
-                let text = format.render(body_of(&page, format.fetch()))?;
-                let body = self
-                    .body_out(format.name(), &text, a.max_bytes, &a.output_file)
-                    .await?;
-                Data::PageBody {
-                    page: PageItem::from(&page),
-                    body,
-                }
+                self.page_body(id, Fmt::of(body_format), max_bytes, output_file)
+                    .await?
             }
-            "outline" => {
-                let id = required(&a.id, "id", action)?;
-                let page = self.page_with_body(id).await?;
+            P::GetBody {
+                id,
+                body_format,
+                max_bytes,
+                output_file,
+            } => {
+                self.page_body(id, Fmt::of(body_format), max_bytes, output_file)
+                    .await?
+            }
+            P::Outline { id } => {
+                let page = self.page_with_body(id.as_str()).await?;
                 let text = body_of(&page, BodyFormat::Storage);
                 let secs = sections::sections(&text);
                 let sections = secs
@@ -596,22 +618,26 @@ impl Ops {
                     sections,
                 }
             }
-            "getSection" => {
-                let id = required(&a.id, "id", action)?;
-                let key = a
-                    .section_id
-                    .as_ref()
-                    .or(a.heading.as_ref())
-                    .ok_or_else(|| {
-                        OpError::invalid(
-                            "`sectionId` or `heading` is required for action `getSection`",
-                            "run action `outline` to see the section ids",
-                        )
-                    })?;
-                let page = self.page_with_body(id).await?;
+            P::GetSection {
+                id,
+                section_id,
+                heading,
+                body_format,
+                max_bytes,
+                output_file,
+            } => {
+                let key = section_key(section_id, heading, action)?;
+                let format = Fmt::of(body_format);
+                if !matches!(format, Fmt::Markdown | Fmt::Api(BodyFormat::Storage)) {
+                    return Err(OpError::invalid(
+                        "sections are read as markdown or storage",
+                        "pass bodyFormat markdown (default) or storage",
+                    ));
+                }
+                let page = self.page_with_body(id.as_str()).await?;
                 let text = body_of(&page, BodyFormat::Storage);
                 let secs = sections::sections(&text);
-                let s = sections::find(&secs, key).ok_or_else(|| no_section(key, &secs))?;
+                let s = sections::find(&secs, &key).ok_or_else(|| no_section(&key, &secs))?;
                 let info = SectionInfo {
                     id: s.id.clone(),
                     title: s.title.clone(),
@@ -619,16 +645,9 @@ impl Ops {
                     size: s.end - s.start,
                     parent_id: s.parent.map(|p| secs[p].id.clone()),
                 };
-                let format = Fmt::parse(a.body_format.as_deref())?;
-                if !matches!(format, Fmt::Markdown | Fmt::Api(BodyFormat::Storage)) {
-                    return Err(OpError::invalid(
-                        "sections are read as markdown or storage",
-                        "pass bodyFormat markdown (default) or storage",
-                    ));
-                }
                 let part = format.render(text[s.start..s.end].to_string())?;
                 let body = self
-                    .body_out(format.name(), &part, a.max_bytes, &a.output_file)
+                    .body_out(format.name(), &part, max_bytes, output_file)
                     .await?;
                 Data::Section {
                     page: PageItem::from(&page),
@@ -636,26 +655,31 @@ impl Ops {
                     body,
                 }
             }
-            "create" => {
+            P::Create {
+                space_id,
+                title,
+                parent_id,
+                body,
+                body_file,
+                body_format,
+                status,
+            } => {
                 self.refuse_write("pages.create")?;
-                let space_id = &self
-                    .space_id_of(required(&a.space_id, "spaceId", action)?)
-                    .await?;
-                let title = required(&a.title, "title", action)?;
+                let space_id = self.space_id_of(space_id.as_str()).await?;
                 let body = self
-                    .read_text(&a.body, &a.body_file, "body")
+                    .read_text(body, body_file, "body")
                     .await?
                     .unwrap_or_default();
-                let body = Fmt::parse(a.body_format.as_deref())?.to_storage(body)?;
+                let body = Fmt::of(body_format).to_storage(body)?;
                 let page = self
                     .client
                     .pages()
                     .create(&NewPage {
-                        space_id: space_id.clone(),
-                        title: title.clone(),
-                        parent_id: a.parent_id.clone(),
+                        space_id,
+                        title,
+                        parent_id: parent_id.map(|p| p.as_str().to_string()),
                         body: body.clone(),
-                        status: a.status.clone(),
+                        status,
                     })
                     .await?;
                 Data::Written {
@@ -663,34 +687,42 @@ impl Ops {
                     size: body.len(),
                 }
             }
-            "update" => {
+            P::Update {
+                id,
+                title,
+                parent_id,
+                body,
+                body_file,
+                body_format,
+                version,
+                version_message,
+            } => {
                 self.refuse_write("pages.update")?;
-                let id = required(&a.id, "id", action)?;
-                let body = self.read_text(&a.body, &a.body_file, "body").await?;
-                if body.is_none() && a.title.is_none() && a.parent_id.is_none() {
+                let body = self.read_text(body, body_file, "body").await?;
+                if body.is_none() && title.is_none() && parent_id.is_none() {
                     return Err(OpError::invalid(
                         "action `update` needs `body` (or `bodyFile`), `title` or `parentId`",
                         "pass what changes: the new body, the new title, the new parent",
                     ));
                 }
                 let body = match body {
-                    Some(b) => Some(Fmt::parse(a.body_format.as_deref())?.to_storage(b)?),
+                    Some(b) => Some(Fmt::of(body_format).to_storage(b)?),
                     None => None,
                 };
-                let page = self.page_with_body(id).await?;
-                if let Some(parent) = &a.parent_id {
-                    self.check_new_parent(&page, parent).await?;
+                let page = self.page_with_body(id.as_str()).await?;
+                if let Some(parent) = &parent_id {
+                    self.check_new_parent(&page, parent.as_str()).await?;
                 }
                 let body = body.unwrap_or_else(|| body_of(&page, BodyFormat::Storage));
                 let size = body.len();
                 let updated = self
                     .publish_under(
                         &page,
-                        a.title.as_deref(),
+                        title.as_deref(),
                         body,
-                        a.version,
-                        a.version_message.clone(),
-                        a.parent_id.clone(),
+                        version,
+                        version_message,
+                        parent_id.map(|p| p.as_str().to_string()),
                     )
                     .await?;
                 Data::Written {
@@ -698,21 +730,20 @@ impl Ops {
                     size,
                 }
             }
-            "updateSection" => {
+            P::UpdateSection {
+                id,
+                section_id,
+                heading,
+                body,
+                body_file,
+                body_format,
+                version,
+                version_message,
+            } => {
                 self.refuse_write("pages.updateSection")?;
-                let id = required(&a.id, "id", action)?;
-                let key = a
-                    .section_id
-                    .as_ref()
-                    .or(a.heading.as_ref())
-                    .ok_or_else(|| {
-                        OpError::invalid(
-                            "`sectionId` or `heading` is required for action `updateSection`",
-                            "run action `outline` to see the section ids",
-                        )
-                    })?;
+                let key = section_key(section_id, heading, action)?;
                 let new = self
-                    .read_text(&a.body, &a.body_file, "body")
+                    .read_text(body, body_file, "body")
                     .await?
                     .ok_or_else(|| {
                         OpError::invalid(
@@ -720,37 +751,41 @@ impl Ops {
                             "pass the section's new content (without its heading)",
                         )
                     })?;
-                let new = Fmt::parse(a.body_format.as_deref())?.to_storage(new)?;
-                let page = self.page_with_body(id).await?;
+                let new = Fmt::of(body_format).to_storage(new)?;
+                let page = self.page_with_body(id.as_str()).await?;
                 let text = body_of(&page, BodyFormat::Storage);
                 let secs = sections::sections(&text);
-                let s = sections::find(&secs, key).ok_or_else(|| no_section(key, &secs))?;
+                let s = sections::find(&secs, &key).ok_or_else(|| no_section(&key, &secs))?;
                 let mut out = String::with_capacity(text.len() + new.len());
                 out.push_str(&text[..s.content_start]);
                 out.push_str(&new);
                 out.push_str(&text[s.end..]);
                 let size = out.len();
                 let updated = self
-                    .publish(&page, None, out, a.version, a.version_message.clone())
+                    .publish(&page, None, out, version, version_message)
                     .await?;
                 Data::Written {
                     page: PageItem::from(&updated),
                     size,
                 }
             }
-            "replace" => {
+            P::Replace {
+                id,
+                find,
+                replace_with,
+                expected_count,
+                version,
+                version_message,
+            } => {
                 self.refuse_write("pages.replace")?;
-                let id = required(&a.id, "id", action)?;
-                let find = required(&a.find, "find", action)?;
-                let with = required(&a.replace_with, "replaceWith", action)?;
                 if find.is_empty() {
                     return Err(OpError::invalid(
                         "`find` is empty",
                         "pass the exact text to replace",
                     ));
                 }
-                let expected = a.expected_count.unwrap_or(1);
-                let page = self.page_with_body(id).await?;
+                let expected = expected_count.unwrap_or(1);
+                let page = self.page_with_body(id.as_str()).await?;
                 let text = body_of(&page, BodyFormat::Storage);
                 let n = text.matches(find.as_str()).count();
                 if n != expected {
@@ -767,10 +802,10 @@ impl Ops {
                         },
                     ));
                 }
-                let out = text.replace(find.as_str(), with);
+                let out = text.replace(find.as_str(), &replace_with);
                 let size = out.len();
                 let updated = self
-                    .publish(&page, None, out, a.version, a.version_message.clone())
+                    .publish(&page, None, out, version, version_message)
                     .await?;
                 Data::Replaced {
                     page: PageItem::from(&updated),
@@ -778,33 +813,56 @@ impl Ops {
                     size,
                 }
             }
-            "delete" => {
+            P::Delete { id, purge } => {
                 self.refuse_write("pages.delete")?;
-                let id = required(&a.id, "id", action)?;
-                self.client
-                    .pages()
-                    .delete(id.clone().into(), a.purge.unwrap_or(false))
-                    .await?;
+                self.client.pages().delete(id.clone(), purge).await?;
                 Data::Deleted {
-                    id: id.clone(),
+                    id: id.to_string(),
                     deleted: true,
                     what: "page",
-                    purged: a.purge.unwrap_or(false),
+                    purged: purge,
                 }
             }
-            _ => return Err(unknown(action)),
         };
         Ok(Output::new(action, data))
     }
 
-    pub(crate) async fn spaces(&self, action: &'static str, a: SpacesArgs) -> Result<Output> {
-        let data = match action {
-            "list" => {
-                let keys = a.keys.clone().unwrap_or_default();
+    /// A page with its body in `format` (`getBody`, and `get` with a `bodyFormat`).
+    async fn page_body(
+        &self,
+        id: PageId,
+        format: Fmt,
+        max_bytes: Option<usize>,
+        output_file: Option<String>,
+    ) -> Result<Data> {
+        let page = self.client.pages().get(id, Some(format.fetch())).await?;
+        let text = format.render(body_of(&page, format.fetch()))?;
+        let body = self
+            .body_out(format.name(), &text, max_bytes, output_file)
+            .await?;
+        Ok(Data::PageBody {
+            page: PageItem::from(&page),
+            body,
+        })
+    }
+
+    pub(crate) async fn spaces(&self, action: &'static str, args: a::Spaces) -> Result<Output> {
+        use a::Spaces as S;
+        let data = match args {
+            S::List {
+                keys,
+                limit,
+                cursor,
+            } => {
+                let keys: Vec<String> = keys
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|k| k.as_str().to_string())
+                    .collect();
                 let page = self
                     .client
                     .spaces()
-                    .list(&keys, &self.paging(&a.paging)?)
+                    .list(&keys, &self.paging(limit, cursor)?)
                     .await?;
                 let mut items = Vec::new();
                 for s in &page.results {
@@ -815,18 +873,23 @@ impl Ops {
                 }
                 Data::SpaceList(Listing::new(items, page.next_cursor))
             }
-            "get" => {
-                let s = self.named_space(&a, action).await?;
+            S::Get { id, key } => {
+                let s = self.named_space(id.as_ref(), key.as_ref(), action).await?;
                 Data::Space {
                     space: SpaceItem::from(&s),
                 }
             }
-            "permissions" => {
-                let s = self.named_space(&a, action).await?;
+            S::Permissions {
+                id,
+                key,
+                limit,
+                cursor,
+            } => {
+                let s = self.named_space(id.as_ref(), key.as_ref(), action).await?;
                 let page = self
                     .client
                     .spaces()
-                    .permissions(&s.id, &self.paging(&a.paging)?)
+                    .permissions(&s.id, &self.paging(limit, cursor)?)
                     .await?;
                 let items = page.results.into_iter().map(PermissionItem::from).collect();
                 Data::Permissions {
@@ -834,36 +897,33 @@ impl Ops {
                     list: Listing::new(items, page.next_cursor),
                 }
             }
-            _ => return Err(unknown(action)),
         };
         Ok(Output::new(action, data))
     }
 
-    pub(crate) async fn search(&self, action: &'static str, a: SearchArgs) -> Result<Output> {
-        if action != "cql" {
-            return Err(unknown(action));
-        }
-        let cql = required(&a.cql, "cql", action)?;
-        let excerpt = match a.excerpt.as_deref() {
-            None | Some("highlight") => Excerpt::Highlight,
-            Some("indexed") => Excerpt::Indexed,
-            Some("none") => Excerpt::None,
-            Some(o) => {
-                return Err(OpError::invalid(
-                    format!("`excerpt` `{o}` is not supported"),
-                    "`excerpt` must be one of: indexed, highlight, none",
-                ));
-            }
+    pub(crate) async fn search(&self, action: &'static str, args: a::Search) -> Result<Output> {
+        let a::Search::Cql {
+            cql,
+            cqlcontext,
+            excerpt,
+            start,
+            limit,
+            cursor,
+        } = args;
+        let excerpt = match excerpt {
+            None | Some(ExcerptArg::Highlight) => Excerpt::Highlight,
+            Some(ExcerptArg::Indexed) => Excerpt::Indexed,
+            Some(ExcerptArg::None) => Excerpt::None,
         };
-        let cql = self.scope_cql(cql);
-        let mut paging = self.paging(&a.paging)?;
+        let cql = self.scope_cql(&cql);
+        let mut paging = self.paging(limit, cursor)?;
         if paging.cursor.is_none()
-            && let Some(start) = a.start
+            && let Some(start) = start
         {
             paging.cursor = Some(format!("start:{start}"));
         }
         let params = SearchParams {
-            cqlcontext: a.cqlcontext.clone(),
+            cqlcontext,
             excerpt,
         };
         let page = self.client.search().cql(&cql, &params, &paging).await?;
@@ -951,49 +1011,67 @@ impl Ops {
         }
     }
 
-    pub(crate) async fn content(&self, action: &'static str, a: ContentArgs) -> Result<Output> {
-        let data = match action {
-            "children" | "folders" => {
-                let id = required(&a.id, "id", action)?;
-                let paging = self.paging(&a.paging)?;
-                let content = self.client.content();
-                // Only direct-children lists folders: no fallback for `folders`.
-                let page = if action == "folders" {
-                    content.direct_children(id.clone().into(), &paging).await?
-                } else {
-                    content.children(id.clone().into(), &paging).await?
-                };
-                let items = page
-                    .results
-                    .into_iter()
-                    .filter(|c| action == "children" || c.content_type == "folder")
-                    .map(NodeItem::from)
-                    .collect();
-                Data::Nodes(Listing::new(items, page.next_cursor))
-            }
-            "ancestors" => {
-                let id = required(&a.id, "id", action)?;
-                let refs = self.client.content().ancestors(id.clone().into()).await?;
-                let items = self.titled(refs).await?;
-                Data::Nodes(Listing::new(items, None))
-            }
-            "descendants" => {
-                let id = required(&a.id, "id", action)?;
+    pub(crate) async fn content(&self, action: &'static str, args: a::Content) -> Result<Output> {
+        use a::Content as C;
+        let data = match args {
+            C::Children { id, limit, cursor } => {
                 let page = self
                     .client
                     .content()
-                    .descendants(id.clone().into(), a.depth, &self.paging(&a.paging)?)
+                    .children(id, &self.paging(limit, cursor)?)
                     .await?;
                 Data::Nodes(Listing::new(
                     page.results.into_iter().map(NodeItem::from).collect(),
                     page.next_cursor,
                 ))
             }
-            "tree" => {
-                let key = a
-                    .space_id
+            // Only direct-children lists folders: no fallback for `folders`.
+            C::Folders { id, limit, cursor } => {
+                let page = self
+                    .client
+                    .content()
+                    .direct_children(id, &self.paging(limit, cursor)?)
+                    .await?;
+                let items = page
+                    .results
+                    .into_iter()
+                    .filter(|c| c.content_type == "folder")
+                    .map(NodeItem::from)
+                    .collect();
+                Data::Nodes(Listing::new(items, page.next_cursor))
+            }
+            C::Ancestors { id } => {
+                let refs = self.client.content().ancestors(id).await?;
+                let items = self.titled(refs).await?;
+                Data::Nodes(Listing::new(items, None))
+            }
+            C::Descendants {
+                id,
+                depth,
+                limit,
+                cursor,
+            } => {
+                let page = self
+                    .client
+                    .content()
+                    .descendants(id, depth, &self.paging(limit, cursor)?)
+                    .await?;
+                Data::Nodes(Listing::new(
+                    page.results.into_iter().map(NodeItem::from).collect(),
+                    page.next_cursor,
+                ))
+            }
+            C::Tree {
+                space_id,
+                space_key,
+                depth,
+                limit,
+                cursor,
+            } => {
+                let key = space_id
                     .as_ref()
-                    .or(a.space_key.as_ref())
+                    .map(SpaceRef::as_str)
+                    .or(space_key.as_ref().map(SpaceKey::as_str))
                     .ok_or_else(|| {
                         OpError::invalid(
                             "`spaceId` or `spaceKey` is required for action `tree`",
@@ -1012,11 +1090,8 @@ impl Ops {
                     ));
                 };
                 let root = self.client.pages().get(home.clone().into(), None).await?;
-                let depth = a.depth.unwrap_or(2).clamp(1, 10);
-                let paging = self.paging(&Paging {
-                    limit: Some(a.paging.limit.unwrap_or(250)),
-                    cursor: a.paging.cursor.clone(),
-                })?;
+                let depth = depth.unwrap_or(2).clamp(1, 10);
+                let paging = self.paging(Some(limit.unwrap_or(250)), cursor)?;
                 let page = self
                     .client
                     .content()
@@ -1036,61 +1111,56 @@ impl Ops {
                     list: Listing::new(items, page.next_cursor),
                 }
             }
-            "createFolder" => {
+            C::CreateFolder {
+                space_id,
+                title,
+                parent_id,
+            } => {
                 self.refuse_write("content.createFolder")?;
-                let space_id = &self
-                    .space_id_of(required(&a.space_id, "spaceId", action)?)
-                    .await?;
-                let title = required(&a.title, "title", action)?;
+                let space_id = self.space_id_of(space_id.as_str()).await?;
                 let f = self
                     .client
                     .folders()
-                    .create(space_id, title, a.parent_id.as_deref())
+                    .create(&space_id, &title, parent_id.as_ref().map(|p| p.as_str()))
                     .await?;
                 Data::Folder {
                     folder: NodeItem::from(f),
                 }
             }
-            _ => return Err(unknown(action)),
         };
         Ok(Output::new(action, data))
     }
 
-    pub(crate) async fn comments(&self, action: &'static str, a: CommentsArgs) -> Result<Output> {
-        let page_id = a.id.as_ref();
-        let data = match action {
-            "getFooter" | "getInline" => {
-                let id = page_id.ok_or_else(|| {
-                    OpError::invalid(
-                        format!("`id` (the page id) is required for action `{action}`"),
-                        "pass the page id",
-                    )
-                })?;
-                let format = Fmt::parse(a.body_format.as_deref())?;
-                let fmt = Some(format.fetch());
-                let paging = self.paging(&a.paging)?;
-                let page = if action == "getFooter" {
-                    self.client
-                        .comments()
-                        .footer(id.clone().into(), fmt, &paging)
-                        .await?
-                } else {
-                    self.client
-                        .comments()
-                        .inline(id.clone().into(), fmt, &paging)
-                        .await?
-                };
-                let roots = page.results.into_iter().map(CommentItem::from).collect();
-                let mut items = self.threads(roots, action == "getInline", format).await?;
-                for item in &mut items {
-                    item.page_id.get_or_insert_with(|| id.clone());
-                }
-                Data::Comments(Listing::new(items, page.next_cursor))
+    pub(crate) async fn comments(&self, action: &'static str, args: a::Comments) -> Result<Output> {
+        use a::Comments as C;
+        let data = match args {
+            C::GetFooter {
+                id,
+                body_format,
+                limit,
+                cursor,
+            } => {
+                self.comment_threads(false, id, Fmt::of(body_format), limit, cursor)
+                    .await?
             }
-            "addFooter" => {
+            C::GetInline {
+                id,
+                body_format,
+                limit,
+                cursor,
+            } => {
+                self.comment_threads(true, id, Fmt::of(body_format), limit, cursor)
+                    .await?
+            }
+            C::AddFooter {
+                id,
+                parent_comment_id,
+                body,
+                body_format,
+            } => {
                 self.refuse_write("comments.addFooter")?;
-                let body = required(&a.body, "body", action)?;
-                if page_id.is_none() && a.parent_comment_id.is_none() {
+                let page_id = id.as_ref().map(|p| p.as_str().to_string());
+                if page_id.is_none() && parent_comment_id.is_none() {
                     return Err(OpError::invalid(
                         "`id` (the page id) or `parentCommentId` is required for action `addFooter`",
                         "pass the page id for a new comment, or parentCommentId to reply",
@@ -1098,9 +1168,13 @@ impl Ops {
                 }
                 // A reply lands on its parent comment's page, whatever `id` says (the guardrails
                 // checked that page): a different `id` is a mistake to name.
-                let target = match &a.parent_comment_id {
+                let target = match &parent_comment_id {
                     Some(parent) if page_id.is_some() => {
-                        let parent = self.client.comments().footer_comment(parent).await?;
+                        let parent = self
+                            .client
+                            .comments()
+                            .footer_comment(parent.as_str())
+                            .await?;
                         let on = parent.page_id.clone().ok_or_else(|| {
                             OpError::policy(
                                 "the comment answered is not on a page, so its space cannot be \
@@ -1108,7 +1182,7 @@ impl Ops {
                                 "reply to a comment on a page",
                             )
                         })?;
-                        if let Some(p) = page_id
+                        if let Some(p) = &page_id
                             && *p != on
                         {
                             return Err(OpError::invalid(
@@ -1123,73 +1197,90 @@ impl Ops {
                         Some(on)
                     }
                     Some(_) => None,
-                    None => page_id.cloned(),
+                    None => page_id.clone(),
                 };
-                let body = Fmt::parse(a.body_format.as_deref())?.to_storage(body.clone())?;
+                let body = Fmt::of(body_format).to_storage(body)?;
                 let c = self
                     .client
                     .comments()
-                    .add_footer(
-                        page_id.map(|p| p.clone().into()),
-                        a.parent_comment_id.clone(),
-                        &body,
-                    )
+                    .add_footer(id, parent_comment_id.map(|c| c.as_str().to_string()), &body)
                     .await?;
                 let mut item = CommentItem::from(c);
                 if item.page_id.is_none() {
-                    item.page_id = target.or(page_id.cloned());
+                    item.page_id = target.or(page_id);
                 }
                 Data::Comment { comment: item }
             }
-            "delete" => {
+            C::Delete { comment_id } => {
                 self.refuse_write("comments.delete")?;
-                let id = required(&a.comment_id, "commentId", action)?;
-                self.client.comments().delete(id).await?;
+                self.client.comments().delete(comment_id.as_str()).await?;
                 Data::Deleted {
-                    id: id.clone(),
+                    id: comment_id.to_string(),
                     deleted: true,
                     what: "comment",
                     purged: true,
                 }
             }
-            _ => return Err(unknown(action)),
         };
         Ok(Output::new(action, data))
     }
 
-    pub(crate) async fn labels(&self, action: &'static str, a: LabelsArgs) -> Result<Output> {
-        let id = required(&a.id, "id", action)?;
-        let data = match action {
-            "getForPage" => {
+    /// A page's footer or inline comments, as threads.
+    async fn comment_threads(
+        &self,
+        inline: bool,
+        id: PageId,
+        format: Fmt,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<Data> {
+        let fmt = Some(format.fetch());
+        let paging = self.paging(limit, cursor)?;
+        let comments = self.client.comments();
+        let page = if inline {
+            comments.inline(id.clone(), fmt, &paging).await?
+        } else {
+            comments.footer(id.clone(), fmt, &paging).await?
+        };
+        let roots = page.results.into_iter().map(CommentItem::from).collect();
+        let mut items = self.threads(roots, inline, format).await?;
+        for item in &mut items {
+            item.page_id.get_or_insert_with(|| id.to_string());
+        }
+        Ok(Data::Comments(Listing::new(items, page.next_cursor)))
+    }
+
+    pub(crate) async fn labels(&self, action: &'static str, args: a::Labels) -> Result<Output> {
+        use a::Labels as L;
+        let data = match args {
+            L::GetForPage { id, limit, cursor } => {
                 let page = self
                     .client
                     .labels()
-                    .for_page(id.clone().into(), &self.paging(&a.paging)?)
+                    .for_page(id.clone(), &self.paging(limit, cursor)?)
                     .await?;
                 Data::Labels {
-                    page_id: id.clone(),
+                    page_id: id.to_string(),
                     list: Listing::new(
                         page.results.into_iter().map(LabelItem::from).collect(),
                         page.next_cursor,
                     ),
                 }
             }
-            "addToPage" => {
+            L::AddToPage { id, labels } => {
                 self.refuse_write("labels.addToPage")?;
-                let labels = required(&a.labels, "labels", action)?;
-                let all = self.client.labels().add(id.clone().into(), labels).await?;
+                let all = self.client.labels().add(id.clone(), &labels).await?;
                 Data::Labels {
-                    page_id: id.clone(),
+                    page_id: id.to_string(),
                     list: Listing::new(all.into_iter().map(LabelItem::from).collect(), None),
                 }
             }
-            "remove" => {
+            L::Remove { id, labels } => {
                 self.refuse_write("labels.remove")?;
-                let labels = required(&a.labels, "labels", action)?;
                 // Removing is idempotent: a label that is not there is gone already (the read
                 // below still fails when the page itself is missing).
-                for name in labels {
-                    match self.client.labels().remove(id.clone().into(), name).await {
+                for name in &labels {
+                    match self.client.labels().remove(id.clone(), name).await {
                         Ok(()) => {}
                         Err(e) if e.kind() == conflux_client::ErrorKind::NotFound => {}
                         Err(e) => return Err(e.into()),
@@ -1198,17 +1289,16 @@ impl Ops {
                 let left = self
                     .client
                     .labels()
-                    .for_page(id.clone().into(), &PageRequest::limit(250))
+                    .for_page(id.clone(), &PageRequest::limit(250))
                     .await?;
                 Data::Labels {
-                    page_id: id.clone(),
+                    page_id: id.to_string(),
                     list: Listing::new(
                         left.results.into_iter().map(LabelItem::from).collect(),
                         left.next_cursor,
                     ),
                 }
             }
-            _ => return Err(unknown(action)),
         };
         Ok(Output::new(action, data))
     }
@@ -1216,57 +1306,45 @@ impl Ops {
     pub(crate) async fn attachments(
         &self,
         action: &'static str,
-        a: AttachmentsArgs,
+        args: a::Attachments,
     ) -> Result<Output> {
-        let data = match action {
-            "listForPage" => {
-                let id = a.id.as_ref().ok_or_else(|| {
-                    OpError::invalid(
-                        "`id` (the page id) is required for action `listForPage`",
-                        "pass the page id",
-                    )
-                })?;
+        use a::Attachments as A;
+        let data = match args {
+            A::ListForPage { id, limit, cursor } => {
                 let page = self
                     .client
                     .attachments()
-                    .for_page(id.clone().into(), &self.paging(&a.paging)?)
+                    .for_page(id, &self.paging(limit, cursor)?)
                     .await?;
                 Data::Attachments(Listing::new(
                     page.results.into_iter().map(AttachmentItem::from).collect(),
                     page.next_cursor,
                 ))
             }
-            "get" => {
-                let id = a.id.as_ref().ok_or_else(|| {
-                    OpError::invalid(
-                        "`id` (the attachment id) is required for action `get`",
-                        "pass the attachment id",
-                    )
-                })?;
-                let att = self.client.attachments().get(id).await?;
+            A::Get { id, page_id: _ } => {
+                let att = self.client.attachments().get(id.as_str()).await?;
                 Data::Attachment {
                     attachment: AttachmentItem::from(att),
                 }
             }
-            "download" => {
-                let id = a.id.as_ref().ok_or_else(|| {
-                    OpError::invalid(
-                        "`id` (the attachment id) is required for action `download`",
-                        "pass the attachment id",
-                    )
-                })?;
-                let att = self.client.attachments().get(id).await?;
+            A::Download {
+                id,
+                page_id,
+                max_bytes,
+                output_file,
+            } => {
+                let att = self.client.attachments().get(id.as_str()).await?;
                 let page_id = att
                     .page_id
                     .clone()
-                    .or_else(|| a.page_id.clone())
+                    .or_else(|| page_id.map(|p| p.as_str().to_string()))
                     .ok_or_else(|| {
                         OpError::invalid(
                             "Confluence did not say which page holds this attachment",
                             "pass `pageId` as well",
                         )
                     })?;
-                let cap = a.max_bytes.unwrap_or(self.config.max_download_bytes);
+                let cap = max_bytes.unwrap_or(self.config.max_download_bytes);
                 if att.file_size > cap {
                     return Err(OpError::invalid(
                         format!(
@@ -1279,17 +1357,17 @@ impl Ops {
                 let dl = self
                     .client
                     .attachments()
-                    .download(page_id.into(), id, Some(cap))
+                    .download(page_id.into(), id.as_str(), Some(cap))
                     .await?;
                 let media_type = dl
                     .media_type
                     .clone()
                     .unwrap_or_else(|| att.media_type.clone());
                 let size = dl.bytes.len();
-                let (data, file) = match &a.output_file {
+                let (data, file) = match output_file {
                     Some(path) => {
-                        self.write_file(path, &dl.bytes).await?;
-                        (None, Some(path.clone()))
+                        self.write_file(&path, &dl.bytes).await?;
+                        (None, Some(path))
                     }
                     None => (
                         Some(base64::engine::general_purpose::STANDARD.encode(&dl.bytes)),
@@ -1304,26 +1382,26 @@ impl Ops {
                     file,
                 }
             }
-            "delete" => {
+            A::Delete { id, page_id: _ } => {
                 self.refuse_write("attachments.delete")?;
-                let id = required(&a.id, "id", action)?;
-                self.client.attachments().delete(id, false).await?;
+                self.client.attachments().delete(id.as_str(), false).await?;
                 Data::Deleted {
-                    id: id.clone(),
+                    id: id.to_string(),
                     deleted: true,
                     what: "attachment",
                     purged: false,
                 }
             }
-            "upload" => {
+            A::Upload {
+                id,
+                file_name,
+                media_type,
+                data,
+                file_path,
+                comment,
+            } => {
                 self.refuse_write("attachments.upload")?;
-                let page_id = a.id.as_ref().ok_or_else(|| {
-                    OpError::invalid(
-                        "`id` (the page id) is required for action `upload`",
-                        "pass the page to attach to",
-                    )
-                })?;
-                let bytes: Vec<u8> = match (&a.data, &a.file_path) {
+                let bytes: Vec<u8> = match (&data, &file_path) {
                     (Some(d), None) => base64::engine::general_purpose::STANDARD
                         .decode(d.trim())
                         .map_err(|e| {
@@ -1340,8 +1418,8 @@ impl Ops {
                         ));
                     }
                 };
-                let file_name = match (&a.file_name, &a.file_path) {
-                    (Some(n), _) => n.clone(),
+                let file_name = match (file_name, &file_path) {
+                    (Some(n), _) => n,
                     (None, Some(p)) => std::path::Path::new(p)
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
@@ -1354,93 +1432,94 @@ impl Ops {
                     }
                 };
                 let size = bytes.len();
-                let id = self
+                let attachment_id = self
                     .client
                     .attachments()
                     .upload(
-                        page_id.clone().into(),
+                        id.clone(),
                         NewAttachment {
                             file_name: file_name.clone(),
-                            media_type: a
-                                .media_type
-                                .clone()
+                            media_type: media_type
                                 .unwrap_or_else(|| "application/octet-stream".into()),
                             bytes: bytes.into(),
-                            comment: a.comment.clone(),
+                            comment,
                         },
                     )
                     .await?;
                 Data::Uploaded {
-                    id,
-                    page_id: page_id.clone(),
+                    id: attachment_id,
+                    page_id: id.to_string(),
                     title: file_name,
                     size,
                 }
             }
-            _ => return Err(unknown(action)),
         };
         Ok(Output::new(action, data))
     }
 
-    pub(crate) async fn versions(&self, action: &'static str, a: VersionsArgs) -> Result<Output> {
-        let id = required(&a.id, "id", action)?;
-        let data = match action {
-            "listForPage" => {
+    pub(crate) async fn versions(&self, action: &'static str, args: a::Versions) -> Result<Output> {
+        use a::Versions as V;
+        let data = match args {
+            V::ListForPage { id, limit, cursor } => {
                 let page = self
                     .client
                     .versions()
-                    .for_page(id.clone().into(), &self.paging(&a.paging)?)
+                    .for_page(id.clone(), &self.paging(limit, cursor)?)
                     .await?;
                 Data::Versions {
-                    page_id: id.clone(),
+                    page_id: id.to_string(),
                     list: Listing::new(
                         page.results.into_iter().map(VersionItem::from).collect(),
                         page.next_cursor,
                     ),
                 }
             }
-            "get" => {
-                let n = *required(&a.version, "version", action)?;
-                let format = Fmt::parse(a.body_format.as_deref())?;
+            V::Get {
+                id,
+                version,
+                body_format,
+                max_bytes,
+            } => {
+                let format = Fmt::of(body_format);
                 let page = self
                     .client
                     .pages()
-                    .get_version(id.clone().into(), n, format.fetch())
+                    .get_version(id, version, format.fetch())
                     .await?;
                 let text = format.render(body_of(&page, format.fetch()))?;
-                let body = self
-                    .body_out(format.name(), &text, a.max_bytes, &None)
-                    .await?;
+                let body = self.body_out(format.name(), &text, max_bytes, None).await?;
                 Data::VersionBody {
                     page: PageItem::from(&page),
-                    version: n,
+                    version,
                     body,
                 }
             }
-            "diff" => {
-                let from = *required(&a.from, "from", action)?;
-                let to = match a.to {
+            V::Diff {
+                id,
+                from,
+                to,
+                body_format,
+                max_bytes,
+            } => {
+                let to = match to {
                     Some(t) => t,
                     None => self
                         .client
                         .pages()
-                        .get(id.clone().into(), None)
+                        .get(id.clone(), None)
                         .await?
                         .version
                         .map(|v| v.number)
                         .unwrap_or(1),
                 };
-                let old = self
-                    .client
-                    .pages()
-                    .get_version(id.clone().into(), from, BodyFormat::Storage)
+                let pages = self.client.pages();
+                let old = pages
+                    .get_version(id.clone(), from, BodyFormat::Storage)
                     .await?;
-                let new = self
-                    .client
-                    .pages()
-                    .get_version(id.clone().into(), to, BodyFormat::Storage)
+                let new = pages
+                    .get_version(id.clone(), to, BodyFormat::Storage)
                     .await?;
-                let format = Fmt::parse(a.body_format.as_deref())?;
+                let format = Fmt::of(body_format);
                 let lines = |p: &models::Page| match format {
                     Fmt::Markdown => format.render(body_of(p, BodyFormat::Storage)),
                     _ => Ok(split_blocks(&body_of(p, BodyFormat::Storage))),
@@ -1460,9 +1539,9 @@ impl Ops {
                     .context_radius(2)
                     .header(&format!("version {from}"), &format!("version {to}"))
                     .to_string();
-                let (text, _) = cap(&text, a.max_bytes.unwrap_or(self.config.max_body_bytes));
+                let (text, _) = cap(&text, max_bytes.unwrap_or(self.config.max_body_bytes));
                 Data::Diff {
-                    page_id: id.clone(),
+                    page_id: id.to_string(),
                     from,
                     to,
                     added,
@@ -1470,10 +1549,19 @@ impl Ops {
                     diff: text.to_string(),
                 }
             }
-            _ => return Err(unknown(action)),
         };
         Ok(Output::new(action, data))
     }
+}
+
+/// The section a call names: by `sectionId`, else by `heading`.
+fn section_key(id: Option<String>, heading: Option<String>, action: &str) -> Result<String> {
+    id.or(heading).ok_or_else(|| {
+        OpError::invalid(
+            format!("`sectionId` or `heading` is required for action `{action}`"),
+            "run action `outline` to see the section ids",
+        )
+    })
 }
 
 /// Storage bodies are often one long line: break after block ends so a diff shows what changed.
@@ -1530,20 +1618,25 @@ pub const DATABASE_ROWS_HAVE_NO_API: &str = "Confluence Cloud has no public API 
     every scoped or OAuth token gets 401 \"Unauthorized; scope does not match\" whatever it holds";
 
 impl Ops {
-    pub(crate) async fn databases(&self, action: &'static str, a: DatabasesArgs) -> Result<Output> {
-        let data = match action {
-            "entries" => {
-                let id = required(&a.id, "id", action)?;
+    pub(crate) async fn databases(
+        &self,
+        action: &'static str,
+        args: a::Databases,
+    ) -> Result<Output> {
+        use a::Databases as D;
+        let data = match args {
+            D::Entries { id } => {
                 // Read the metadata only to say which database this is; the answer is the same,
                 // but not for a database the space lists keep out.
-                let which = match self.client.databases().get(id).await {
+                let which = match self.client.databases().get(id.as_str()).await {
                     Ok(db) => {
                         format!("database `{}` (id {id}) exists", db.title)
                     }
                     Err(_) if self.needs_space_check(false) => {
                         return Err(OpError::policy(
                             format!(
-                                "this server limits spaces, and database {id} could not be read                                  to tell its space"
+                                "this server limits spaces, and database {id} could not be read \
+                                 to tell its space"
                             ),
                             "check the id",
                         ));
@@ -1556,40 +1649,38 @@ impl Ops {
                      through the API, only its metadata is available (action `get`)",
                 ));
             }
-            "get" => {
-                let id = required(&a.id, "id", action)?;
-                let db = self.client.databases().get(id).await?;
+            D::Get { id } => {
+                let db = self.client.databases().get(id.as_str()).await?;
                 Data::Database {
                     database: NodeItem::from(db),
                 }
             }
-            "create" => {
+            D::Create {
+                space_id,
+                title,
+                parent_id,
+            } => {
                 self.refuse_write("databases.create")?;
-                let space_id = &self
-                    .space_id_of(required(&a.space_id, "spaceId", action)?)
-                    .await?;
-                let title = required(&a.title, "title", action)?;
+                let space_id = self.space_id_of(space_id.as_str()).await?;
                 let db = self
                     .client
                     .databases()
-                    .create(space_id, title, a.parent_id.as_deref())
+                    .create(&space_id, &title, parent_id.as_ref().map(|p| p.as_str()))
                     .await?;
                 Data::Database {
                     database: NodeItem::from(db),
                 }
             }
-            "delete" => {
+            D::Delete { id } => {
                 self.refuse_write("databases.delete")?;
-                let id = required(&a.id, "id", action)?;
-                self.client.databases().delete(id).await?;
+                self.client.databases().delete(id.as_str()).await?;
                 Data::Deleted {
-                    id: id.clone(),
+                    id: id.to_string(),
                     deleted: true,
                     what: "database",
                     purged: false,
                 }
             }
-            _ => return Err(unknown(action)),
         };
         Ok(Output::new(action, data))
     }
@@ -1598,26 +1689,17 @@ impl Ops {
     pub(crate) async fn connection(
         &self,
         action: &'static str,
-        a: ConnectionArgs,
+        args: a::Connection,
     ) -> Result<Output> {
-        if action != "check" {
-            return Err(unknown(action));
-        }
+        let a::Connection::Check { tools } = args;
         let options = crate::doctor::Options {
             site: None,
-            tools: a.tools.unwrap_or_default(),
+            tools: tools.unwrap_or_default(),
             read_only: self.config.read_only,
         };
         let report = crate::doctor::diagnose(&self.client, &options).await;
         Ok(Output::new(action, Data::Connection(Box::new(report))))
     }
-}
-
-fn unknown(action: &str) -> OpError {
-    OpError::invalid(
-        format!("unknown action `{action}`"),
-        "see the tool's `action` enum",
-    )
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -69,6 +70,67 @@ string_id!(
     /// A folder id.
     FolderId
 );
+string_id!(
+    /// Any content that can hold pages: a page, folder, database or whiteboard (a parent).
+    ContentId
+);
+
+/// A space as people name it: by its numeric id (v2) or its key (v1, CQL, URLs). Digits are
+/// an id, anything else a key; both are checked before they go anywhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SpaceRef {
+    Id(SpaceId),
+    Key(SpaceKey),
+}
+
+impl SpaceRef {
+    pub fn parse(s: &str) -> Result<SpaceRef, IdError> {
+        let s = s.trim();
+        IdKind::SpaceIdOrKey.check(s)?;
+        Ok(if digits(s) {
+            SpaceRef::Id(SpaceId(s.to_string()))
+        } else {
+            SpaceRef::Key(SpaceKey(s.to_string()))
+        })
+    }
+
+    /// The id or the key, as given.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SpaceRef::Id(id) => id.as_str(),
+            SpaceRef::Key(key) => key.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for SpaceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for SpaceRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        SpaceRef::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for SpaceRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SpaceRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SpaceRef".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
+    }
+}
 
 /// What an id argument names, so that it is checked before it goes into a request path: an id
 /// such as `..` or `1/../2` must never reach Confluence as a path.
@@ -211,6 +273,25 @@ mod tests {
         assert!(SpaceKey::parse("..").is_err());
         assert!(SpaceKey::parse("A/B").is_err());
         assert!(IdKind::SpaceIdOrKey.check("98304").is_ok());
+    }
+
+    /// Digits name a space by id, anything else by key; neither takes a path.
+    #[test]
+    fn space_refs_tell_ids_from_keys() {
+        assert_eq!(
+            SpaceRef::parse("98304").unwrap(),
+            SpaceRef::Id(SpaceId::new("98304"))
+        );
+        assert_eq!(
+            SpaceRef::parse(" ENG ").unwrap(),
+            SpaceRef::Key(SpaceKey::new("ENG"))
+        );
+        for bad in ["", "..", "ENG/1", "a b"] {
+            assert!(SpaceRef::parse(bad).is_err(), "{bad}");
+        }
+        let parsed: SpaceRef = serde_json::from_str("\"~557058:f1b2-aa\"").unwrap();
+        assert_eq!(parsed.as_str(), "~557058:f1b2-aa");
+        assert!(serde_json::from_str::<SpaceRef>("\"../x\"").is_err());
     }
 
     #[test]
