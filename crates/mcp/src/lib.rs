@@ -527,12 +527,14 @@ fn tool(def: &ToolDef, offer: Offer) -> Tool {
     let input = json!({ "type": "object", "properties": props, "required": ["action"], "additionalProperties": false });
     let output = output_schema(def);
     let writes = offered.iter().any(|a| a.write);
-    // The three hints clients act on, always explicit; open world is the default, and the
-    // title is the tool's own.
-    let annotations = ToolAnnotations::new()
-        .read_only(!writes)
-        .destructive(writes && def.has_destructive())
-        .idempotent(!writes);
+    // The hints clients act on, each only where it means something and differs from the
+    // default: read-only always; destructive for a tool that writes (the default is true, so a
+    // tool whose writes only add says false); idempotence is left at its default, false,
+    // since creates are not. Open world is the default, and the title is the tool's own.
+    let mut annotations = ToolAnnotations::new().read_only(!writes);
+    if writes {
+        annotations = annotations.destructive(def.has_destructive());
+    }
     let description = if read_only && def.has_writes() {
         format!(
             "{} (Read-only mode: write actions are unavailable.)",
@@ -691,7 +693,8 @@ impl ServerHandler for ConfluxServer {
             .with_instructions(format!(
                 "Confluence Cloud through Conflux. Each tool takes `action`; ids come from list and \
                  search results. For large pages use pages.outline, then getSection / updateSection \
-                 or replace instead of whole bodies. `outputFormat` chooses the text beside the \
+                 or replace instead of whole bodies. Lists take `limit` (at most 250) and \
+                 `cursor` (the `nextCursor` of the page before). `outputFormat` chooses the text beside the \
                  structured result: verbose (a readable summary, the default), structured (the JSON \
                  as text) or both.{mode}"
             ))

@@ -229,6 +229,9 @@ async fn tools_list_fits_the_budget() {
     let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
     let result = rmcp::model::ListToolsResult::with_all_items(s.tools.clone());
     let bytes = serde_json::to_string(&result).unwrap().len();
+    if let Some(path) = std::env::var_os("CONFLUX_DUMP_TOOLS") {
+        std::fs::write(path, serde_json::to_string(&result).unwrap()).unwrap();
+    }
     println!(
         "tools/list: {} tools, {bytes} bytes of JSON (budget {BUDGET})",
         s.tools.len()

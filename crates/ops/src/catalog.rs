@@ -184,8 +184,8 @@ use ParamKind as K;
 const NUMERIC: ParamKind = K::Id(IdKind::Numeric);
 const SPACE_ID: ParamKind = K::Id(IdKind::SpaceIdOrKey);
 
-const LIMIT: ParamSpec = param("limit", K::Integer { min: 1 }, "Page size (max 250).");
-const CURSOR: ParamSpec = text("cursor", "nextCursor of the previous page.");
+const LIMIT: ParamSpec = param("limit", K::Integer { min: 1 }, "");
+const CURSOR: ParamSpec = text("cursor", "");
 const BODY_FORMATS: &[&str] = &["markdown", "storage", "atlas_doc_format", "view"];
 const ITEMS: OutField = out("items", T::Array);
 const COUNT: OutField = out("count", T::Integer);
@@ -264,8 +264,8 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence pages",
         description: "Confluence pages. For large pages, outline then getSection, updateSection or replace one part. Writes are versioned (a conflict names the current version) and answer with metadata.",
         params: &[
-            param("id", NUMERIC, "Page id."),
-            param("spaceId", SPACE_ID, "Space id or key."),
+            param("id", NUMERIC, ""),
+            param("spaceId", SPACE_ID, ""),
             param("title", K::Text, "Title (list: exact match)."),
             text(
                 "status",
@@ -298,7 +298,7 @@ pub const TOOLS: &[ToolSpec] = &[
                 K::Integer { min: 2 },
                 "Version to publish (current + 1); omit to use the current one + 1.",
             ),
-            text("versionMessage", "Version comment."),
+            text("versionMessage", ""),
             param(
                 "maxBytes",
                 K::Integer { min: 1 },
@@ -311,7 +311,7 @@ pub const TOOLS: &[ToolSpec] = &[
                 K::Text,
                 "Exact text to find in the storage (XHTML) body.",
             ),
-            param("replaceWith", K::Text, "Replacement text."),
+            param("replaceWith", K::Text, ""),
             param(
                 "expectedCount",
                 K::Integer { min: 1 },
@@ -403,7 +403,7 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence spaces",
         description: "Confluence spaces.",
         params: &[
-            param("id", SPACE_ID, "Space id or key."),
+            param("id", SPACE_ID, ""),
             param("key", K::Id(IdKind::SpaceKey), "Space key (instead of id)."),
             param("keys", K::Ids(IdKind::SpaceKey), "Only these space keys."),
             LIMIT,
@@ -456,15 +456,15 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence page tree",
         description: "The page tree: children, ancestors, descendants, folders, a space's tree.",
         params: &[
-            param("id", NUMERIC, "Page id."),
+            param("id", NUMERIC, ""),
             param(
                 "depth",
                 K::Integer { min: 1 },
                 "Levels to walk (tree: default 2).",
             ),
-            param("spaceId", SPACE_ID, "Space id or key."),
-            param("spaceKey", K::Id(IdKind::SpaceKey), "Space key."),
-            param("title", K::Text, "Folder title."),
+            param("spaceId", SPACE_ID, ""),
+            param("spaceKey", K::Id(IdKind::SpaceKey), ""),
+            param("title", K::Text, ""),
             param("parentId", NUMERIC, "Parent page or folder id."),
             LIMIT,
             CURSOR,
@@ -516,7 +516,7 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence comments",
         description: "Page comments, as threads with author and date.",
         params: &[
-            param("id", NUMERIC, "Page id."),
+            param("id", NUMERIC, ""),
             param("parentCommentId", NUMERIC, "Reply to this footer comment."),
             param("commentId", NUMERIC, "Footer comment id."),
             param("body", K::Text, "Comment text in bodyFormat."),
@@ -572,7 +572,7 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence labels",
         description: "Page labels.",
         params: &[
-            param("id", NUMERIC, "Page id."),
+            param("id", NUMERIC, ""),
             param("labels", K::List, "Label names (no spaces)."),
             LIMIT,
             CURSOR,
@@ -614,14 +614,14 @@ pub const TOOLS: &[ToolSpec] = &[
                 "Page holding the attachment, if Confluence does not say.",
             ),
             text("fileName", "File name (default: filePath's)."),
-            text("mediaType", "MIME type."),
+            text("mediaType", ""),
             text("data", "File bytes, base64."),
             text("filePath", "Instead of data: a file under --files-root."),
             text(
                 "outputFile",
                 "Write the bytes to this file under --files-root.",
             ),
-            text("comment", "Attachment comment."),
+            text("comment", ""),
             param(
                 "maxBytes",
                 K::Integer { min: 1 },
@@ -679,8 +679,8 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence page history",
         description: "Page history and diffs.",
         params: &[
-            param("id", NUMERIC, "Page id."),
-            param("version", K::Integer { min: 1 }, "Version number."),
+            param("id", NUMERIC, ""),
+            param("version", K::Integer { min: 1 }, ""),
             param("from", K::Integer { min: 1 }, "Older version."),
             param(
                 "to",
@@ -731,9 +731,9 @@ pub const TOOLS: &[ToolSpec] = &[
         title: "Confluence databases",
         description: "Confluence databases (metadata; Cloud has no public API for rows).",
         params: &[
-            param("id", NUMERIC, "Database id."),
-            param("spaceId", SPACE_ID, "Space id or key."),
-            param("title", K::Text, "Title."),
+            param("id", NUMERIC, ""),
+            param("spaceId", SPACE_ID, ""),
+            param("title", K::Text, ""),
             param("parentId", NUMERIC, "Parent page or folder id."),
         ],
         outputs: &[
@@ -917,7 +917,11 @@ impl ParamSpec {
             ParamKind::List => json!({ "type": "array", "items": { "type": "string" } }),
             ParamKind::OneOf(values) => json!({ "type": "string", "enum": values }),
         };
-        schema["description"] = json!(self.description);
+        // A name that says it all (`id`, `limit`, `cursor`) goes without words: every agent
+        // reads each description of tools/list before it does anything.
+        if !self.description.is_empty() {
+            schema["description"] = json!(self.description);
+        }
         schema
     }
 
@@ -1101,7 +1105,11 @@ pub fn markdown_table() -> String {
         let args: Vec<String> = t
             .params
             .iter()
-            .map(|p| format!("`{}` {}", p.name, p.description))
+            .map(|p| {
+                format!("`{}` {}", p.name, p.description)
+                    .trim_end()
+                    .to_string()
+            })
             .collect();
         o.push_str(&args.join("; "));
         o.push('\n');

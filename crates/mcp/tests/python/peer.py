@@ -141,8 +141,10 @@ def check_tools_shape(p: Peer, tools: dict[str, dict], read_only: bool) -> None:
         jsonschema.Draft202012Validator.check_schema(o)
         jsonschema.Draft202012Validator.check_schema(i)
         ann = t.get("annotations", {})
-        for hint in ("readOnlyHint", "destructiveHint", "idempotentHint"):
-            p.ok(isinstance(ann.get(hint), bool), f"{name}: annotation {hint}")
+        p.ok(isinstance(ann.get("readOnlyHint"), bool), f"{name}: annotation readOnlyHint")
+        if ann.get("readOnlyHint") is False:
+            # Spelled out only where it differs from the default (true) or to confirm it.
+            p.ok(isinstance(ann.get("destructiveHint"), bool), f"{name}: annotation destructiveHint")
         if read_only:
             p.ok(ann["readOnlyHint"] is True, f"{name}: readOnlyHint in read-only mode")
     writes = {"create", "update", "updateSection", "replace", "delete"}
