@@ -99,6 +99,9 @@ pub struct Page {
     pub links: Links,
 }
 
+/// A blog post: a page's fields, without a place in the tree.
+pub type BlogPost = Page;
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Comment {
@@ -107,6 +110,9 @@ pub struct Comment {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<String>,
+    /// Set instead of `page_id` for a comment on a blog post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blog_post_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_comment_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +125,17 @@ pub struct Comment {
     pub properties: Option<serde_json::Value>,
     #[serde(rename = "_links")]
     pub links: Links,
+}
+
+/// A content property: a JSON value under a key, versioned (v2 and v1 alike).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContentProperty {
+    pub id: String,
+    pub key: String,
+    pub value: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -141,6 +158,9 @@ pub struct Attachment {
     pub comment: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<String>,
+    /// Set instead of `page_id` for a blog post's attachment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blog_post_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download_link: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

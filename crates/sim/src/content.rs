@@ -8,7 +8,7 @@
 //! without the operation's scope learns whether the content exists before it is refused.
 
 use crate::http::{ApiErr, err, not_found};
-use crate::state::{Attachment, Content, Kind, State, Version, View, id_order};
+use crate::state::{Attachment, Content, Kind, Property, State, Version, View, id_order};
 
 /// Who acts, and the scope check that waits for the lookups (see `api`).
 pub(crate) struct Actor {
@@ -41,6 +41,9 @@ impl Actor {
         }
     }
 }
+
+/// Pages and blog posts: what carries a body, comments, labels, attachments and properties.
+pub(crate) const DOCUMENTS: &[Kind] = &[Kind::Page, Kind::BlogPost];
 
 // ---------- lookups ----------
 
@@ -122,6 +125,150 @@ pub(crate) fn check_move(
     Ok(())
 }
 
+/// Where v1 `move` puts a page relative to its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MovePosition {
+    /// Under the target's parent, just before the target.
+    Before,
+    /// Under the target's parent, just after the target.
+    After,
+    /// Under the target, last among its children.
+    Append,
+}
+
+impl MovePosition {
+    pub fn parse(s: &str) -> Option<MovePosition> {
+        match s {
+            "before" => Some(MovePosition::Before),
+            "after" => Some(MovePosition::After),
+            "append" => Some(MovePosition::Append),
+            _ => None,
+        }
+    }
+}
+
+/// Moves page `id` (looked up for `write` beforehand) relative to page `target`, in any space
+/// the caller may write to: the page takes its subtree along, and everything in it (comments
+/// too) joins the target's space. Refused when the target is the page or one of its
+/// descendants, or when a page of the moved subtree has the title of a page of another space
+/// it moves into. No new version: a move changes no content.
+pub(crate) fn move_page(
+    actor: &Actor,
+    st: &mut State,
+    id: &str,
+    position: MovePosition,
+    target: &str,
+) -> Result<(), ApiErr> {
+    let Some(t) = st
+        .visible(actor.user(), target)
+        .filter(|t| t.kind == Kind::Page && t.status == "current")
+    else {
+        return err(
+            404,
+            format!("The target page {target} was not found or you cannot view it."),
+        );
+    };
+    let (t_space, t_parent) = (t.space_id.clone(), t.parent_id.clone());
+    let parent = match position {
+        MovePosition::Append => Some(target.to_string()),
+        MovePosition::Before | MovePosition::After => t_parent,
+    };
+    if target == id || st.ancestors(target).iter().any(|a| a.id == id) {
+        return err(
+            400,
+            "A page cannot be moved relative to itself or below itself.",
+        );
+    }
+    if !st.can(actor.user(), &t_space, "write") {
+        return err(
+            403,
+            "You do not have permission to add pages in the target space.",
+        );
+    }
+    let subtree = subtree_of(st, id);
+    let from_space = st
+        .content
+        .get(id)
+        .map(|c| c.space_id.clone())
+        .unwrap_or_default();
+    if from_space != t_space {
+        for sid in &subtree {
+            let title = st.content.get(sid).map(|c| c.title().to_string());
+            if let Some(title) = title
+                && title_taken(st, &t_space, &title, None)
+            {
+                return err(
+                    400,
+                    format!("A page with this title already exists in the target space: {title}"),
+                );
+            }
+        }
+    }
+    // Siblings in the new order (the top level of the target's space when it has no parent).
+    let mut siblings: Vec<&Content> = match &parent {
+        Some(p) => st.children(p),
+        None => st
+            .content
+            .values()
+            .filter(|c| c.kind.is_tree_node() && c.parent_id.is_none() && c.space_id == t_space)
+            .collect(),
+    };
+    siblings.sort_by(|a, b| {
+        a.position
+            .cmp(&b.position)
+            .then_with(|| id_order(&a.id, &b.id))
+    });
+    let mut siblings: Vec<String> = siblings
+        .into_iter()
+        .filter(|c| c.id != id)
+        .map(|c| c.id.clone())
+        .collect();
+    let at = match position {
+        MovePosition::Append => siblings.len(),
+        MovePosition::Before | MovePosition::After => {
+            let i = siblings
+                .iter()
+                .position(|s| s == target)
+                .unwrap_or(siblings.len());
+            if position == MovePosition::After {
+                i + 1
+            } else {
+                i
+            }
+        }
+    };
+    siblings.insert(at.min(siblings.len()), id.to_string());
+    for (i, sid) in siblings.iter().enumerate() {
+        if let Some(c) = st.content.get_mut(sid) {
+            c.position = i as i64;
+        }
+    }
+    if let Some(c) = st.content.get_mut(id) {
+        c.parent_id = parent;
+    }
+    if from_space != t_space {
+        let moved: Vec<String> = st
+            .content
+            .values()
+            .filter(|c| {
+                subtree.contains(&c.id) || c.page_id.as_ref().is_some_and(|p| subtree.contains(p))
+            })
+            .map(|c| c.id.clone())
+            .collect();
+        for m in moved {
+            if let Some(c) = st.content.get_mut(&m) {
+                c.space_id = t_space.clone();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A tree node and every node below it (any status).
+pub(crate) fn subtree_of(st: &State, id: &str) -> Vec<String> {
+    below(st, id, |c| c.kind.is_tree_node())
+}
+
 /// Whether a current page of the space already has this title (`except`: the page itself).
 pub(crate) fn title_taken(st: &State, space_id: &str, title: &str, except: Option<&str>) -> bool {
     st.content.values().any(|c| {
@@ -191,6 +338,7 @@ pub(crate) fn create(actor: &Actor, st: &mut State, new: NewContent) -> Content 
         labels: vec![],
         inline: None,
         read_restrictions: vec![],
+        properties: vec![],
         position,
     };
     st.content.insert(id, c.clone());
@@ -272,23 +420,29 @@ pub(crate) fn remove(st: &mut State, id: &str) {
 
 // ---------- comments ----------
 
-/// Removes a comment for good, with the replies under it (level by level, no recursion).
+/// Removes a comment for good, with the replies under it.
 pub(crate) fn remove_thread(st: &mut State, id: &str) {
-    let mut doomed = vec![id.to_string()];
+    for d in below(st, id, |_| true) {
+        st.content.remove(&d);
+    }
+}
+
+/// `id` and everything below it by `parent_id` that `keep` accepts, level by level (no
+/// recursion).
+fn below(st: &State, id: &str, keep: impl Fn(&Content) -> bool) -> Vec<String> {
+    let mut out = vec![id.to_string()];
     let mut i = 0;
-    while i < doomed.len() {
-        let parent = doomed[i].clone();
-        doomed.extend(
+    while i < out.len() {
+        let parent = out[i].clone();
+        out.extend(
             st.content
                 .values()
-                .filter(|c| c.parent_id.as_deref() == Some(parent.as_str()))
+                .filter(|c| c.parent_id.as_deref() == Some(parent.as_str()) && keep(c))
                 .map(|c| c.id.clone()),
         );
         i += 1;
     }
-    for d in doomed {
-        st.content.remove(&d);
-    }
+    out
 }
 
 /// Current comments of one kind: top-level ones of `page`, or (`parent`) the replies to a
@@ -330,6 +484,116 @@ pub(crate) fn comments_on<'s>(st: &'s State, pages: &[&str]) -> Vec<&'s Content>
     cs
 }
 
+// ---------- properties ----------
+
+/// The longest property key Cloud takes.
+const MAX_PROPERTY_KEY: usize = 255;
+
+/// Adds property `key` to `doc` (looked up for `write` beforehand); a second property of the
+/// same key is refused.
+pub(crate) fn add_property(
+    actor: &Actor,
+    st: &mut State,
+    doc: &str,
+    key: &str,
+    value: serde_json::Value,
+) -> Result<Property, ApiErr> {
+    if key.trim().is_empty() || key.len() > MAX_PROPERTY_KEY {
+        return err(400, "The property key must be 1 to 255 characters.");
+    }
+    if property(st, doc, |p| p.key == key).is_some() {
+        return err(
+            400,
+            format!("The content already has a property with the key {key:?}."),
+        );
+    }
+    let p = Property {
+        id: st.new_id(),
+        key: key.to_string(),
+        value,
+        version: 1,
+        message: String::new(),
+        author: actor.author(),
+        modified_ms: st.now_ms(),
+    };
+    if let Some(c) = st.content.get_mut(doc) {
+        c.properties.push(p.clone());
+    }
+    Ok(p)
+}
+
+/// A property of `doc` that `which` picks.
+pub(crate) fn property(
+    st: &State,
+    doc: &str,
+    which: impl Fn(&Property) -> bool,
+) -> Option<Property> {
+    st.content
+        .get(doc)
+        .and_then(|c| c.properties.iter().find(|p| which(p)).cloned())
+}
+
+/// A new value (and, when given, key) of property `id` of `doc`: `version` must be the
+/// current one + 1, else `conflict_status`.
+pub(crate) fn revise_property(
+    actor: &Actor,
+    st: &mut State,
+    doc: &str,
+    id: &str,
+    change: PropertyChange,
+    conflict_status: u16,
+) -> Result<Property, ApiErr> {
+    let Some(current) = property(st, doc, |p| p.id == id) else {
+        return err(404, format!("No property {id} on content {doc}."));
+    };
+    if let Some(msg) = version_conflict(current.version, change.version) {
+        return err(conflict_status, msg);
+    }
+    let key = change.key.unwrap_or(current.key);
+    if key.trim().is_empty() || key.len() > MAX_PROPERTY_KEY {
+        return err(400, "The property key must be 1 to 255 characters.");
+    }
+    if property(st, doc, |p| p.key == key && p.id != id).is_some() {
+        return err(
+            400,
+            format!("The content already has a property with the key {key:?}."),
+        );
+    }
+    let (author, now) = (actor.author(), st.now_ms());
+    let Some(p) = st
+        .content
+        .get_mut(doc)
+        .and_then(|c| c.properties.iter_mut().find(|p| p.id == id))
+    else {
+        return not_found();
+    };
+    p.key = key;
+    p.value = change.value;
+    p.version += 1;
+    p.message = change.message;
+    p.author = author;
+    p.modified_ms = now;
+    Ok(p.clone())
+}
+
+/// What an update sends.
+pub(crate) struct PropertyChange {
+    pub key: Option<String>,
+    pub value: serde_json::Value,
+    pub version: i64,
+    pub message: String,
+}
+
+/// Deletes property `id` of `doc`; false when it has none.
+pub(crate) fn remove_property(st: &mut State, doc: &str, id: &str) -> bool {
+    let Some(c) = st.content.get_mut(doc) else {
+        return false;
+    };
+    let before = c.properties.len();
+    c.properties.retain(|p| p.id != id);
+    c.properties.len() != before
+}
+
 // ---------- labels ----------
 
 /// A label name Cloud accepts: no white space, none of `!#&()*,.:;<>?@[]^`, at most 255 bytes.
@@ -367,7 +631,7 @@ pub(crate) fn remove_label(
     id: &str,
     name: &str,
 ) -> Result<(), ApiErr> {
-    let c = lookup_for(actor, st, id, &[Kind::Page], "write")?;
+    let c = lookup_for(actor, st, id, DOCUMENTS, "write")?;
     if !c.labels.iter().any(|l| l == name) {
         return err(404, format!("Label {name:?} is not on content {id}."));
     }

@@ -13,7 +13,9 @@ use crate::http::{
 };
 use crate::links::{download_link, webui};
 use crate::render;
-use crate::state::{Attachment, Content, Inline, Kind, State, Version, View, id_order, iso};
+use crate::state::{
+    Attachment, Content, Inline, Kind, Property, State, Version, View, id_order, iso,
+};
 
 // ---------- shared lookups ----------
 
@@ -82,16 +84,14 @@ fn parent_type(st: &State, parent: &str) -> &'static str {
     }
 }
 
+/// A page or a blog post (blog posts have no place in the tree and no owner).
 fn page_json(st: &State, c: &Content, v: &Version, format: Option<&str>) -> Value {
     let mut j = json!({
         "id": c.id,
         "status": c.status,
         "title": v.title,
         "spaceId": c.space_id,
-        "position": c.position,
         "authorId": c.author,
-        "ownerId": c.author,
-        "lastOwnerId": null,
         "createdAt": iso(c.created_ms),
         "version": version_json(v),
         "body": render::v2_body(&v.body, format),
@@ -101,11 +101,43 @@ fn page_json(st: &State, c: &Content, v: &Version, format: Option<&str>) -> Valu
             "tinyui": format!("/x/{}", c.id),
         },
     });
+    if c.kind == Kind::Page {
+        j["position"] = json!(c.position);
+        j["ownerId"] = json!(c.author);
+        j["lastOwnerId"] = Value::Null;
+    }
     if let Some(p) = &c.parent_id {
         j["parentId"] = json!(p);
         j["parentType"] = json!(parent_type(st, p));
     }
     j
+}
+
+/// Whether a v2 path speaks of blog posts or pages.
+fn doc_kind(ctx: &Ctx) -> Kind {
+    if ctx.req.path.contains("/blogposts") {
+        Kind::BlogPost
+    } else {
+        Kind::Page
+    }
+}
+
+/// The id of the page or blog post a path names.
+fn doc_id(ctx: &Ctx) -> String {
+    ["id", "page-id", "blogpost-id"]
+        .iter()
+        .map(|k| ctx.p(k))
+        .find(|v| !v.is_empty())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The field that names a comment's or attachment's container: `pageId` or `blogPostId`.
+fn container_field(st: &State, id: &str) -> &'static str {
+    match st.content.get(id).map(|c| c.kind) {
+        Some(Kind::BlogPost) => "blogPostId",
+        _ => "pageId",
+    }
 }
 
 fn node_json(st: &State, c: &Content) -> Value {
@@ -144,7 +176,7 @@ fn comment_json(st: &State, c: &Content, format: Option<&str>) -> Value {
         "_links": {"webui": webui(st, c)},
     });
     if let Some(p) = &c.page_id {
-        j["pageId"] = json!(p);
+        j[container_field(st, p)] = json!(p);
     }
     if let Some(p) = &c.parent_id {
         j["parentCommentId"] = json!(p);
@@ -166,18 +198,17 @@ fn comment_json(st: &State, c: &Content, format: Option<&str>) -> Value {
     j
 }
 
-fn attachment_json(a: &Attachment) -> Value {
+fn attachment_json(st: &State, a: &Attachment) -> Value {
     let webui = format!(
         "/pages/viewpageattachments.action?pageId={}&preview={}",
         a.page_id, a.id
     );
     let link = download_link(a);
-    json!({
+    let mut j = json!({
         "id": a.id,
         "status": a.status,
         "title": a.title,
         "createdAt": iso(a.created_ms),
-        "pageId": a.page_id,
         "mediaType": a.media_type,
         "mediaTypeDescription": media_description(&a.media_type),
         "comment": a.comment,
@@ -193,7 +224,9 @@ fn attachment_json(a: &Attachment) -> Value {
             "authorId": a.author,
         },
         "_links": {"webui": webui, "download": link},
-    })
+    });
+    j[container_field(st, &a.page_id)] = json!(a.page_id);
+    j
 }
 
 fn media_description(mt: &str) -> &'static str {
@@ -284,7 +317,7 @@ pub(crate) fn get_space(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 pub(crate) fn space_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     readable_space(ctx, st, &id)?;
-    pages_listing(ctx, st, Some(id))
+    pages_listing(ctx, st, Some(id), doc_kind(ctx))
 }
 
 pub(crate) fn space_permissions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
@@ -328,7 +361,7 @@ pub(crate) fn space_permissions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 // ---------- pages ----------
 
-fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>) -> ApiResult {
+fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>, kind: Kind) -> ApiResult {
     let statuses = statuses_param(ctx, &["current", "archived"])?;
     let format = body_format(ctx, false)?;
     let mut spaces = ctx.req.q_list("space-id");
@@ -340,7 +373,7 @@ fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>) -> ApiResult 
     let mut pages: Vec<&Content> = st
         .sorted_content()
         .into_iter()
-        .filter(|c| c.kind == Kind::Page)
+        .filter(|c| c.kind == kind)
         .filter(|c| statuses.iter().any(|s| s == "any" || *s == c.status))
         .filter(|c| spaces.is_empty() || spaces.contains(&c.space_id))
         .filter(|c| ids.is_empty() || ids.contains(&c.id))
@@ -366,20 +399,22 @@ fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>) -> ApiResult 
 }
 
 pub(crate) fn list_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    pages_listing(ctx, st, None)
+    let kind = doc_kind(ctx);
+    pages_listing(ctx, st, None, kind)
 }
 
 pub(crate) fn get_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let kind = doc_kind(ctx);
     let statuses = statuses_param(ctx, &["current", "archived", "draft"])?;
     let format = body_format(ctx, true)?;
-    let id = ctx.p("id").to_string();
+    let id = doc_id(ctx);
     let any: Vec<&str> = statuses.iter().map(String::as_str).collect();
     let all = ["current", "archived", "draft", "trashed"];
     let c = content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         if any.contains(&"any") { &all } else { &any },
     )?;
     let v = match ctx.req.q("version") {
@@ -450,7 +485,10 @@ fn writable_space(ctx: &mut Ctx, st: &State, space_id: &str, op: &str) -> Result
     ctx.checkpoint()
 }
 
+/// `POST /pages` and `POST /blogposts` (a blog post has no parent, and its title need not be
+/// unique).
 pub(crate) fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let kind = doc_kind(ctx);
     let body = json_body(ctx.req)?;
     let space_id = id_field(&body, "spaceId")?.ok_or(ApiErr::Status(
         400,
@@ -474,13 +512,19 @@ pub(crate) fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         _ => return err(400, "The field 'title' is required."),
     };
     let storage = written_body(&body)?;
-    let mut parent = id_field(&body, "parentId")?;
-    if let Some(p) = &parent {
-        content::check_parent(&ctx.actor, st, p, &space_id)?;
-    } else if !ctx.req.q_bool("root-level") {
-        parent = st.space(&space_id).and_then(|s| s.homepage_id.clone());
+    let mut parent = None;
+    if kind == Kind::Page {
+        parent = id_field(&body, "parentId")?;
+        if let Some(p) = &parent {
+            content::check_parent(&ctx.actor, st, p, &space_id)?;
+        } else if !ctx.req.q_bool("root-level") {
+            parent = st.space(&space_id).and_then(|s| s.homepage_id.clone());
+        }
     }
-    if status == "current" && content::title_taken(st, &space_id, &title, None) {
+    if kind == Kind::Page
+        && status == "current"
+        && content::title_taken(st, &space_id, &title, None)
+    {
         return err(
             400,
             format!("A page with title {title:?} already exists in this space."),
@@ -490,7 +534,7 @@ pub(crate) fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         &ctx.actor,
         st,
         NewContent {
-            kind: Kind::Page,
+            kind,
             space_id,
             status,
             parent_id: parent,
@@ -504,8 +548,9 @@ pub(crate) fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("id").to_string();
-    let c = content::lookup_for(&mut ctx.actor, st, &id, &[Kind::Page], "write")?;
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
+    let c = content::lookup_for(&mut ctx.actor, st, &id, &[kind], "write")?;
     let (current, space_id) = (c.version_number(), c.space_id.clone());
     let body = json_body(ctx.req)?;
     for field in ["id", "status", "title", "version"] {
@@ -523,22 +568,13 @@ pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     }
     let title = str_field(&body, "title")?.to_string();
     let status = str_field(&body, "status")?.to_string();
-    if !matches!(status.as_str(), "current" | "draft" | "archived") {
+    let allowed = matches!(status.as_str(), "current" | "draft")
+        || (kind == Kind::Page && status == "archived");
+    if !allowed {
         return err(400, format!("Invalid status {status:?}."));
     }
-    let given = body
-        .get("version")
-        .and_then(|v| v.get("number"))
-        .and_then(Value::as_i64)
-        .ok_or(ApiErr::Status(
-            400,
-            "The field 'version.number' is required (an integer).".into(),
-        ))?;
-    let message = body
-        .get("version")
-        .and_then(|v| v.get("message"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let given = crate::http::version_number(&body)?;
+    let message = crate::http::version_message(&body);
     if body.get("body").is_none_or(Value::is_null) {
         return err(400, "The field 'body' is required.");
     }
@@ -551,7 +587,10 @@ pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             "Moving a page to another space is not supported (spaceId).",
         );
     }
-    let new_parent = id_field(&body, "parentId")?;
+    let new_parent = match kind {
+        Kind::Page => id_field(&body, "parentId")?,
+        _ => None,
+    };
     if let Some(p) = &new_parent {
         content::check_move(&ctx.actor, st, &id, p, &space_id)?;
     }
@@ -563,7 +602,10 @@ pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         };
         return err(status, msg);
     }
-    if status == "current" && content::title_taken(st, &space_id, &title, Some(&id)) {
+    if kind == Kind::Page
+        && status == "current"
+        && content::title_taken(st, &space_id, &title, Some(&id))
+    {
         return err(
             400,
             format!("A page with title {title:?} already exists in this space."),
@@ -581,7 +623,7 @@ pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         Revision {
             title,
             body: storage,
-            message: message.to_string(),
+            message,
             minor_edit,
             status: Some(status),
             parent_id: new_parent,
@@ -594,20 +636,22 @@ pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn delete_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("id").to_string();
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
     let purge = ctx.req.q_bool("purge");
-    content::delete(&mut ctx.actor, st, &id, &[Kind::Page], purge)?;
+    content::delete(&mut ctx.actor, st, &id, &[kind], purge)?;
     Ok(empty(204))
 }
 
 pub(crate) fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let kind = doc_kind(ctx);
     let format = body_format(ctx, false)?;
-    let id = ctx.p("id").to_string();
+    let id = doc_id(ctx);
     let c = content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft", "trashed"],
     )?;
     let mut versions: Vec<&Version> = c.versions.iter().collect();
@@ -622,7 +666,11 @@ pub(crate) fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             if format.is_some() {
                 page["body"] = render::v2_body(&v.body, format.as_deref());
             }
-            j["page"] = page;
+            j[if kind == Kind::BlogPost {
+                "blogpost"
+            } else {
+                "page"
+            }] = page;
             j
         })
         .collect();
@@ -630,13 +678,14 @@ pub(crate) fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn page_version(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("page-id").to_string();
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
     let n = ctx.p("version-number").to_string();
     let c = content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft", "trashed"],
     )?;
     let Ok(n) = n.parse::<u32>() else {
@@ -666,12 +715,13 @@ pub(crate) fn page_version(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("id").to_string();
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
     let c = content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft"],
     )?;
     let prefix = ctx.req.q("prefix");
@@ -685,6 +735,105 @@ pub(crate) fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .map(|l| label_json(st, l))
         .collect();
     v2_page(ctx.req, ctx.site(), items)
+}
+
+// ---------- content properties ----------
+
+fn property_json(p: &Property) -> Value {
+    json!({
+        "id": p.id,
+        "key": p.key,
+        "value": p.value,
+        "version": {
+            "createdAt": iso(p.modified_ms),
+            "message": p.message,
+            "number": p.version,
+            "minorEdit": false,
+            "authorId": p.author,
+        },
+    })
+}
+
+/// The page or blog post of a property path, readable (`op` None) or open to `op`.
+fn property_owner(ctx: &mut Ctx, st: &State, op: Option<&str>) -> Result<String, ApiErr> {
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
+    match op {
+        None => content::lookup(
+            &mut ctx.actor,
+            st,
+            &id,
+            &[kind],
+            &["current", "archived", "draft"],
+        )?,
+        Some(op) => content::lookup_for(&mut ctx.actor, st, &id, &[kind], op)?,
+    };
+    Ok(id)
+}
+
+pub(crate) fn list_properties(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = property_owner(ctx, st, None)?;
+    let key = ctx.req.q("key");
+    let mut props: Vec<&Property> = st
+        .content
+        .get(&id)
+        .map(|c| c.properties.iter().collect())
+        .unwrap_or_default();
+    props.retain(|p| key.is_none_or(|k| p.key == k));
+    match ctx.req.q("sort") {
+        None | Some("key") => props.sort_by(|a, b| a.key.cmp(&b.key)),
+        Some("-key") => props.sort_by(|a, b| b.key.cmp(&a.key)),
+        Some(other) => return err(400, format!("Invalid sort {other:?}: key or -key.")),
+    }
+    let items = props.into_iter().map(property_json).collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+pub(crate) fn create_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = property_owner(ctx, st, Some("write"))?;
+    let body = json_body(ctx.req)?;
+    let key = str_field(&body, "key")?.to_string();
+    let value = body.get("value").cloned().unwrap_or(Value::Null);
+    let p = content::add_property(&ctx.actor, st, &id, &key, value)?;
+    Ok(ok(property_json(&p)))
+}
+
+pub(crate) fn get_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = property_owner(ctx, st, None)?;
+    let pid = ctx.p("property-id").to_string();
+    match content::property(st, &id, |p| p.id == pid) {
+        Some(p) => Ok(ok(property_json(&p))),
+        None => err(404, format!("No property {pid} on content {id}.")),
+    }
+}
+
+pub(crate) fn update_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = property_owner(ctx, st, Some("write"))?;
+    let pid = ctx.p("property-id").to_string();
+    let body = json_body(ctx.req)?;
+    let version = crate::http::version_number(&body)?;
+    let change = content::PropertyChange {
+        key: body.get("key").and_then(Value::as_str).map(String::from),
+        value: body.get("value").cloned().unwrap_or(Value::Null),
+        version,
+        message: crate::http::version_message(&body),
+    };
+    let conflict = if st.behaviour.v2_version_conflict_409 {
+        409
+    } else {
+        400
+    };
+    let p = content::revise_property(&ctx.actor, st, &id, &pid, change, conflict)?;
+    Ok(ok(property_json(&p)))
+}
+
+pub(crate) fn delete_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = property_owner(ctx, st, Some("write"))?;
+    let pid = ctx.p("property-id").to_string();
+    if !content::remove_property(st, &id, &pid) {
+        return err(404, format!("No property {pid} on content {id}."));
+    }
+    Ok(empty(204))
 }
 
 /// Every label in use on the site, by id.
@@ -718,32 +867,34 @@ pub(crate) fn all_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .filter(|a| media.is_none_or(|m| a.media_type == m))
         .collect();
     atts.sort_by(|a, b| id_order(&a.id, &b.id));
-    let items = atts.into_iter().map(attachment_json).collect();
+    let items = atts.into_iter().map(|a| attachment_json(st, a)).collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
 pub(crate) fn page_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("id").to_string();
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
     content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft"],
     )?;
     let atts = content::attachments_of(st, &id, ctx.req.q("filename"), ctx.req.q("mediaType"));
-    let items = atts.into_iter().map(attachment_json).collect();
+    let items = atts.into_iter().map(|a| attachment_json(st, a)).collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
 pub(crate) fn page_footer_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let kind = doc_kind(ctx);
     let format = body_format(ctx, false)?;
-    let id = ctx.p("id").to_string();
+    let id = doc_id(ctx);
     content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft"],
     )?;
     let items = content::comments_of(st, &id, Kind::FooterComment, None)
@@ -754,6 +905,7 @@ pub(crate) fn page_footer_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let kind = doc_kind(ctx);
     let format = body_format(ctx, false)?;
     let wanted = ctx.req.q_list("resolution-status");
     for w in &wanted {
@@ -761,12 +913,12 @@ pub(crate) fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             return err(400, format!("Invalid resolution-status {w:?}."));
         }
     }
-    let id = ctx.p("id").to_string();
+    let id = doc_id(ctx);
     content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft"],
     )?;
     let items = content::comments_of(st, &id, Kind::InlineComment, None)
@@ -784,11 +936,16 @@ pub(crate) fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let body = json_body(ctx.req)?;
-    let page_id = id_field(&body, "pageId")?;
+    let container = match (id_field(&body, "pageId")?, id_field(&body, "blogPostId")?) {
+        (Some(p), None) => Some((p, Kind::Page)),
+        (None, Some(b)) => Some((b, Kind::BlogPost)),
+        (None, None) => None,
+        (Some(_), Some(_)) => return err(400, "Give pageId or blogPostId, not both."),
+    };
     let parent = id_field(&body, "parentCommentId")?;
-    let (page, parent) = match (page_id, parent) {
-        (Some(p), None) => {
-            content::lookup_for(&mut ctx.actor, st, &p, &[Kind::Page], "comment")?;
+    let (page, parent) = match (container, parent) {
+        (Some((p, kind)), None) => {
+            content::lookup_for(&mut ctx.actor, st, &p, &[kind], "comment")?;
             (p, None)
         }
         (None, Some(parent)) => {
@@ -890,10 +1047,10 @@ pub(crate) fn get_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         &mut ctx.actor,
         st,
         &a.page_id,
-        &[Kind::Page],
+        content::DOCUMENTS,
         &["current", "archived", "draft"],
     )?;
-    Ok(ok(with_base(ctx, attachment_json(&a))))
+    Ok(ok(with_base(ctx, attachment_json(st, &a))))
 }
 
 /// `DELETE /attachments/{id}`: to the trash (`purge`: a trashed one for good).
@@ -903,7 +1060,7 @@ pub(crate) fn delete_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let Some(a) = st.attachments.get(&id).cloned() else {
         return not_found();
     };
-    content::lookup_for(&mut ctx.actor, st, &a.page_id, &[Kind::Page], "delete")?;
+    content::lookup_for(&mut ctx.actor, st, &a.page_id, content::DOCUMENTS, "delete")?;
     match (a.status.as_str(), purge) {
         ("trashed", true) => {
             st.attachments.remove(&id);
