@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use conflux_catalog::ScopeSet;
 use conflux_client::api::{
     BlogPostList, BlogPostUpdate, BodyFormat, MovePosition, NewBlogPost, NewPage, PageList,
-    PageUpdate, PropertyOwner, SearchParams,
+    PageUpdate, PropertyOwner, SearchParams, TextSelection,
 };
 use conflux_client::{
     AuthFailure, Client, ClientConfig, ClientError, CredentialConfig, CredentialKind, Endpoints,
@@ -1585,4 +1585,119 @@ async fn content_properties_through_v2_and_v1_where_the_route_serves_it() {
         .await
         .unwrap_err();
     assert_eq!(missing(&e), ["write:page:confluence"]);
+}
+
+#[tokio::test]
+async fn inline_comments_highlight_a_selection_and_resolve_and_footer_comments_are_edited() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let eng = sim.space_id(&c, "ENG").await;
+    let page = c
+        .pages()
+        .create(&top_level_page(
+            &eng,
+            "Inline comment target",
+            "<p>alpha &amp; beta, alpha &amp; beta</p><p>gamma</p>",
+        ))
+        .await
+        .unwrap();
+    let pid = PageId::new(&page.id);
+    let comments = c.comments();
+    let selection = |count, index| TextSelection {
+        text: "alpha & beta".into(),
+        match_count: Some(count),
+        match_index: Some(index),
+    };
+    // Count and index must fit the page; text must be there.
+    for bad in [
+        selection(3, 1),
+        TextSelection {
+            text: "delta".into(),
+            ..Default::default()
+        },
+    ] {
+        let e = comments
+            .add_inline(pid.clone(), "<p>Hm.</p>", &bad)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    }
+    let inline = comments
+        .add_inline(pid.clone(), "<p>Which one?</p>", &selection(2, 1))
+        .await
+        .unwrap();
+    assert_eq!(inline.resolution_status.as_deref(), Some("open"));
+    let marker = inline.properties.as_ref().unwrap()["inlineMarkerRef"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = c
+        .pages()
+        .get(pid.clone(), Some(BodyFormat::Storage))
+        .await
+        .unwrap()
+        .body
+        .unwrap()
+        .storage
+        .unwrap()
+        .value;
+    assert_eq!(
+        body,
+        format!(
+            "<p>alpha &amp; beta, <ac:inline-comment-marker ac:ref=\"{marker}\">alpha &amp; beta</ac:inline-comment-marker></p><p>gamma</p>"
+        )
+    );
+    let reply = comments
+        .reply_inline(&inline.id, "<p>The second.</p>")
+        .await
+        .unwrap();
+    assert_eq!(reply.parent_comment_id.as_deref(), Some(inline.id.as_str()));
+    let resolved = comments.resolve_inline(&inline.id, true).await.unwrap();
+    assert_eq!(resolved.resolution_status.as_deref(), Some("resolved"));
+    assert_eq!(resolved.version.unwrap().number, 2);
+    let reopened = comments.resolve_inline(&inline.id, false).await.unwrap();
+    assert_eq!(reopened.resolution_status.as_deref(), Some("reopened"));
+    let listed = comments
+        .inline(pid.clone(), None, &PageRequest::limit(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.results.len(), 1, "replies are not top-level");
+    comments.delete_inline(&inline.id).await.unwrap();
+    assert!(matches!(
+        comments.inline_comment(&reply.id).await.unwrap_err(),
+        ClientError::NotFound { .. }
+    ));
+    // Footer comments: replies listed under their parent, the body edited with version + 1.
+    let footer = comments
+        .add_footer(Some(pid.clone()), None, "<p>First.</p>")
+        .await
+        .unwrap();
+    comments
+        .add_footer(None, Some(footer.id.clone()), "<p>Reply.</p>")
+        .await
+        .unwrap();
+    let replies = comments
+        .replies(&footer.id, None, &PageRequest::limit(5))
+        .await
+        .unwrap();
+    assert_eq!(replies.results.len(), 1);
+    let edited = comments
+        .update_footer(&footer.id, "<p>First, edited.</p>", 2)
+        .await
+        .unwrap();
+    assert_eq!(edited.version.unwrap().number, 2);
+    let e = comments
+        .update_footer(&footer.id, "<p>Stale.</p>", 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::VersionConflict { .. }), "{e:?}");
+    // Writing comments takes write:comment:confluence.
+    let e = sim
+        .scoped_with(&["read:comment:confluence", "read:page:confluence"])
+        .await
+        .comments()
+        .update_footer(&footer.id, "<p>Third.</p>", 3)
+        .await
+        .unwrap_err();
+    assert_eq!(missing(&e), ["write:comment:confluence"]);
 }

@@ -445,6 +445,115 @@ fn below(st: &State, id: &str, keep: impl Fn(&Content) -> bool) -> Vec<String> {
     out
 }
 
+/// What an inline comment highlights: the `match_index`-th (0-based) of the `match_count`
+/// occurrences of `text` in the page's text.
+pub(crate) struct Selection {
+    pub text: String,
+    pub match_count: Option<i64>,
+    pub match_index: Option<i64>,
+}
+
+/// Where `text` occurs in the text of storage markup (never inside a tag), as byte offsets of
+/// its escaped form, without overlaps.
+fn text_matches(storage: &str, text: &str) -> Vec<usize> {
+    let needle = escape_text(text);
+    let mut out = Vec::new();
+    if needle.is_empty() {
+        return out;
+    }
+    let mut segment_start = Some(0);
+    for (i, ch) in storage.char_indices() {
+        match ch {
+            '<' => {
+                if let Some(a) = segment_start.take() {
+                    find_all(&storage[a..i], &needle, a, &mut out);
+                }
+            }
+            '>' => segment_start = Some(i + 1),
+            _ => {}
+        }
+    }
+    if let Some(a) = segment_start {
+        find_all(&storage[a..], &needle, a, &mut out);
+    }
+    out
+}
+
+/// Text as storage markup writes it.
+fn escape_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn find_all(hay: &str, needle: &str, offset: usize, out: &mut Vec<usize>) {
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(needle) {
+        out.push(offset + from + i);
+        from += i + needle.len();
+    }
+}
+
+/// Wraps the selected occurrence in the current version of `page` in an inline-comment
+/// marker, as Cloud does (no new version), and answers the marker's ref. Refused (400) when
+/// the text does not occur, when `match_count` is not the number of occurrences, or when
+/// `match_index` is not below it.
+pub(crate) fn mark_selection(
+    st: &mut State,
+    page: &str,
+    sel: &Selection,
+) -> Result<String, ApiErr> {
+    let Some(body) = st.content.get(page).map(|c| c.current().body.clone()) else {
+        return not_found();
+    };
+    let found = text_matches(&body, &sel.text);
+    if found.is_empty() {
+        return err(
+            400,
+            format!(
+                "The text selection {:?} does not occur in the page.",
+                sel.text
+            ),
+        );
+    }
+    let count = found.len() as i64;
+    if let Some(given) = sel.match_count
+        && given != count
+    {
+        return err(
+            400,
+            format!(
+                "textSelectionMatchCount is {given}, but the text selection occurs {count} times."
+            ),
+        );
+    }
+    let index = sel.match_index.unwrap_or(0);
+    if index < 0 || index >= count {
+        return err(
+            400,
+            format!(
+                "textSelectionMatchIndex must be 0 to {} (it is {index}).",
+                count - 1
+            ),
+        );
+    }
+    let at = found[index as usize];
+    let end = at + escape_text(&sel.text).len();
+    let marker = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng))
+        .into_uuid()
+        .to_string();
+    let marked = format!(
+        "{}<ac:inline-comment-marker ac:ref=\"{marker}\">{}</ac:inline-comment-marker>{}",
+        &body[..at],
+        &body[at..end],
+        &body[end..]
+    );
+    if let Some(v) = st.content.get_mut(page).and_then(|c| c.versions.last_mut()) {
+        v.body = marked;
+    }
+    Ok(marker)
+}
+
 /// Current comments of one kind: top-level ones of `page`, or (`parent`) the replies to a
 /// comment; oldest first.
 pub(crate) fn comments_of(
@@ -745,6 +854,14 @@ mod tests {
         let msg = version_conflict(3, 3).unwrap();
         assert!(msg.contains("Current version is: 3"), "{msg}");
         assert!(version_conflict(3, 5).is_some());
+    }
+
+    #[test]
+    fn selections_are_found_in_text_only() {
+        let body = "<p>a &amp; b</p><p title=\"a &amp; b\">a &amp; b, a &amp; b</p>";
+        assert_eq!(text_matches(body, "a & b").len(), 3);
+        assert!(text_matches(body, "p>").is_empty());
+        assert!(text_matches(body, "").is_empty());
     }
 
     #[test]

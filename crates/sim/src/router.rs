@@ -154,6 +154,26 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         v2::delete_footer_comment,
     ),
     (
+        "PUT",
+        "/wiki/api/v2/footer-comments/{comment-id}",
+        v2::update_footer_comment,
+    ),
+    (
+        "POST",
+        "/wiki/api/v2/inline-comments",
+        v2::create_inline_comment,
+    ),
+    (
+        "PUT",
+        "/wiki/api/v2/inline-comments/{comment-id}",
+        v2::update_inline_comment,
+    ),
+    (
+        "DELETE",
+        "/wiki/api/v2/inline-comments/{comment-id}",
+        v2::delete_inline_comment,
+    ),
+    (
         "GET",
         "/wiki/api/v2/footer-comments/{id}/children",
         v2::footer_comment_children,

@@ -113,6 +113,15 @@ fn page_json(st: &State, c: &Content, v: &Version, format: Option<&str>) -> Valu
     j
 }
 
+/// What a stale `version.number` gets on v2 (switch `v2_version_conflict_409`).
+fn conflict_status(st: &State) -> u16 {
+    if st.behaviour.v2_version_conflict_409 {
+        409
+    } else {
+        400
+    }
+}
+
 /// Whether a v2 path speaks of blog posts or pages.
 fn doc_kind(ctx: &Ctx) -> Kind {
     if ctx.req.path.contains("/blogposts") {
@@ -595,12 +604,7 @@ pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         content::check_move(&ctx.actor, st, &id, p, &space_id)?;
     }
     if let Some(msg) = content::version_conflict(current, given) {
-        let status = if st.behaviour.v2_version_conflict_409 {
-            409
-        } else {
-            400
-        };
-        return err(status, msg);
+        return err(conflict_status(st), msg);
     }
     if kind == Kind::Page
         && status == "current"
@@ -818,12 +822,7 @@ pub(crate) fn update_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         version,
         message: crate::http::version_message(&body),
     };
-    let conflict = if st.behaviour.v2_version_conflict_409 {
-        409
-    } else {
-        400
-    };
-    let p = content::revise_property(&ctx.actor, st, &id, &pid, change, conflict)?;
+    let p = content::revise_property(&ctx.actor, st, &id, &pid, change, conflict_status(st))?;
     Ok(ok(property_json(&p)))
 }
 
@@ -935,6 +934,16 @@ pub(crate) fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    create_comment(ctx, st, Kind::FooterComment)
+}
+
+/// `POST /inline-comments`: a top-level one highlights a text selection of its page
+/// (`inlineCommentProperties`), which gets the marker; a reply highlights nothing.
+pub(crate) fn create_inline_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    create_comment(ctx, st, Kind::InlineComment)
+}
+
+fn create_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
     let body = json_body(ctx.req)?;
     let container = match (id_field(&body, "pageId")?, id_field(&body, "blogPostId")?) {
         (Some(p), None) => Some((p, Kind::Page)),
@@ -944,18 +953,12 @@ pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult 
     };
     let parent = id_field(&body, "parentCommentId")?;
     let (page, parent) = match (container, parent) {
-        (Some((p, kind)), None) => {
-            content::lookup_for(&mut ctx.actor, st, &p, &[kind], "comment")?;
+        (Some((p, doc)), None) => {
+            content::lookup_for(&mut ctx.actor, st, &p, &[doc], "comment")?;
             (p, None)
         }
         (None, Some(parent)) => {
-            let c = content::lookup_for(
-                &mut ctx.actor,
-                st,
-                &parent,
-                &[Kind::FooterComment],
-                "comment",
-            )?;
+            let c = content::lookup_for(&mut ctx.actor, st, &parent, &[kind], "comment")?;
             (c.page_id.clone().unwrap_or_default(), Some(parent))
         }
         (Some(_), Some(_)) => return err(400, "Give pageId or parentCommentId, not both."),
@@ -970,6 +973,14 @@ pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult 
         return err(400, "The field 'body' is required.");
     }
     let storage = written_body(&body)?;
+    let selection = match (kind, &parent) {
+        (Kind::InlineComment, None) => Some(selection_of(&body)?),
+        _ => None,
+    };
+    let marker = match &selection {
+        Some(sel) => Some(content::mark_selection(st, &page, sel)?),
+        None => None,
+    };
     let space_id = st
         .content
         .get(&page)
@@ -979,7 +990,7 @@ pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult 
         &ctx.actor,
         st,
         NewContent {
-            kind: Kind::FooterComment,
+            kind,
             space_id,
             status: "current".into(),
             parent_id: parent,
@@ -988,10 +999,132 @@ pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult 
             body: storage,
         },
     );
+    let c = match (selection, marker) {
+        (Some(sel), Some(marker_ref)) => {
+            let inline = Inline {
+                marker_ref,
+                selection: sel.text,
+                resolution: "open".into(),
+            };
+            match st.content.get_mut(&c.id) {
+                Some(stored) => {
+                    stored.inline = Some(inline);
+                    stored.clone()
+                }
+                None => c,
+            }
+        }
+        _ => c,
+    };
     Ok(crate::http::json_resp(
         201,
         &with_base(ctx, comment_json(st, &c, Some("storage"))),
     ))
+}
+
+/// `inlineCommentProperties` of a top-level inline comment.
+fn selection_of(body: &Value) -> Result<content::Selection, ApiErr> {
+    let props = body.get("inlineCommentProperties");
+    let text = props
+        .and_then(|p| p.get("textSelection"))
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiErr::Status(
+            400,
+            "A top-level inline comment needs inlineCommentProperties.textSelection.".into(),
+        ))?;
+    let int = |name: &str| -> Result<Option<i64>, ApiErr> {
+        match props.and_then(|p| p.get(name)) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or(ApiErr::Status(
+                400,
+                format!("inlineCommentProperties.{name} must be an integer."),
+            )),
+        }
+    };
+    Ok(content::Selection {
+        text: text.to_string(),
+        match_count: int("textSelectionMatchCount")?,
+        match_index: int("textSelectionMatchIndex")?,
+    })
+}
+
+/// `PUT /footer-comments/{comment-id}` and `PUT /inline-comments/{comment-id}`: the next
+/// version (current + 1) with a new body (its author, or a space admin, only); an inline
+/// comment may be resolved (`resolved: true`) or reopened (`false`) by anyone who may comment.
+fn update_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
+    let id = ctx.p("comment-id").to_string();
+    let c = content::lookup_for(&mut ctx.actor, st, &id, &[kind], "comment")?;
+    let (current, author, space_id, old_body, inline) = (
+        c.version_number(),
+        c.author.clone(),
+        c.space_id.clone(),
+        c.current().body.clone(),
+        c.inline.clone(),
+    );
+    let body = json_body(ctx.req)?;
+    let given = crate::http::version_number(&body)?;
+    let storage = match body.get("body") {
+        None | Some(Value::Null) => old_body.clone(),
+        Some(_) => written_body(&body)?,
+    };
+    let resolved = match body.get("resolved") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) if kind == Kind::InlineComment => Some(*b),
+        Some(Value::Bool(_)) => return err(400, "Only inline comments can be resolved."),
+        Some(_) => return err(400, "The field 'resolved' must be true or false."),
+    };
+    if storage != old_body
+        && ctx.user() != Some(author.as_str())
+        && !st.can(ctx.user(), &space_id, "admin")
+    {
+        return err(403, "Only the comment's author can edit it.");
+    }
+    if resolved.is_some() && inline.as_ref().is_some_and(|i| i.resolution == "dangling") {
+        return err(400, "A dangling comment cannot be updated.");
+    }
+    if let Some(msg) = content::version_conflict(current, given) {
+        return err(conflict_status(st), msg);
+    }
+    let mut c = content::revise(
+        &ctx.actor,
+        st,
+        &id,
+        Revision {
+            title: String::new(),
+            body: storage,
+            message: crate::http::version_message(&body),
+            minor_edit: false,
+            status: None,
+            parent_id: None,
+        },
+    )?;
+    if let (Some(resolved), Some(mut inline)) = (resolved, inline) {
+        inline.resolution = match (resolved, inline.resolution.as_str()) {
+            (true, _) => "resolved".into(),
+            (false, "resolved") => "reopened".into(),
+            (false, other) => other.to_string(),
+        };
+        if let Some(stored) = st.content.get_mut(&id) {
+            stored.inline = Some(inline);
+            c = stored.clone();
+        }
+    }
+    Ok(ok(with_base(ctx, comment_json(st, &c, Some("storage")))))
+}
+
+pub(crate) fn update_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    update_comment(ctx, st, Kind::FooterComment)
+}
+
+pub(crate) fn update_inline_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    update_comment(ctx, st, Kind::InlineComment)
+}
+
+/// `DELETE /inline-comments/{comment-id}`: gone for good, with its replies (the marker stays
+/// in the page body).
+pub(crate) fn delete_inline_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    delete_comment(ctx, st, Kind::InlineComment)
 }
 
 fn get_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
@@ -1008,8 +1141,12 @@ pub(crate) fn get_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 /// `DELETE /footer-comments/{comment-id}`: gone for good ("a permanent deletion"), with
 /// its replies.
 pub(crate) fn delete_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    delete_comment(ctx, st, Kind::FooterComment)
+}
+
+fn delete_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
     let id = ctx.p("comment-id").to_string();
-    content::lookup_for(&mut ctx.actor, st, &id, &[Kind::FooterComment], "delete")?;
+    content::lookup_for(&mut ctx.actor, st, &id, &[kind], "delete")?;
     content::remove_thread(st, &id);
     Ok(empty(204))
 }

@@ -719,6 +719,7 @@ async fn writes_v2(run: &mut Run<'_>, site: &Face, gateway: &Face, demo: &Demo) 
             .await;
         }
         blog_and_properties(run, face, &space.id, &id, n).await;
+        comment_writes(run, face, &id).await;
         let users = op_of(spec, "POST", "/wiki/api/v2/users-bulk");
         let body = json!({ "accountIds": [author] });
         run.call(face, &users, "/wiki/api/v2/users-bulk", &[], Some(&body))
@@ -822,6 +823,57 @@ async fn blog_and_properties(run: &mut Run<'_>, face: &Face, space: &str, page: 
             "DELETE",
             "/wiki/api/v2/blogposts/{id}",
             format!("/wiki/api/v2/blogposts/{blog}"),
+            None,
+        ),
+    ];
+    run_steps(run, face, steps).await;
+}
+
+/// Footer comment edits, inline comments made, resolved and deleted, on a page whose body
+/// reads "Updated.".
+async fn comment_writes(run: &mut Run<'_>, face: &Face, page: &str) {
+    let body = |text: &str| json!({"representation": "storage", "value": format!("<p>{text}</p>")});
+    let create = op_of(run.spec, "POST", "/wiki/api/v2/footer-comments");
+    let footer = id_of(
+        run.call(
+            face,
+            &create,
+            "/wiki/api/v2/footer-comments",
+            &[],
+            Some(&json!({"pageId": page, "body": body("Footer.")})),
+        )
+        .await,
+    );
+    let create = op_of(run.spec, "POST", "/wiki/api/v2/inline-comments");
+    let inline = id_of(
+        run.call(face, &create, "/wiki/api/v2/inline-comments", &[],
+            Some(&json!({"pageId": page, "body": body("Inline."),
+                "inlineCommentProperties": {"textSelection": "Updated", "textSelectionMatchCount": 1, "textSelectionMatchIndex": 0}})))
+            .await,
+    );
+    let steps: Vec<Step> = vec![
+        (
+            "PUT",
+            "/wiki/api/v2/footer-comments/{comment-id}",
+            format!("/wiki/api/v2/footer-comments/{footer}"),
+            Some(json!({"version": {"number": 2}, "body": body("Edited.")})),
+        ),
+        (
+            "POST",
+            "/wiki/api/v2/inline-comments",
+            "/wiki/api/v2/inline-comments".into(),
+            Some(json!({"parentCommentId": inline, "body": body("Reply.")})),
+        ),
+        (
+            "PUT",
+            "/wiki/api/v2/inline-comments/{comment-id}",
+            format!("/wiki/api/v2/inline-comments/{inline}"),
+            Some(json!({"version": {"number": 2}, "body": body("Inline."), "resolved": true})),
+        ),
+        (
+            "DELETE",
+            "/wiki/api/v2/inline-comments/{comment-id}",
+            format!("/wiki/api/v2/inline-comments/{inline}"),
             None,
         ),
     ];

@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 
 pub use attachments::{Attachments, Download, NewAttachment};
 pub use blogposts::{BlogPostList, BlogPostUpdate, BlogPosts, NewBlogPost};
-pub use comments::Comments;
+pub use comments::{Comments, TextSelection};
 pub use content::Content;
 pub use labels::Labels;
 pub use other::{Databases, Folders, Users};
