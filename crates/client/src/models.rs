@@ -197,8 +197,22 @@ pub struct V1Content {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub space: Option<V1Space>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<V1Version>,
     #[serde(rename = "_links")]
     pub links: Links,
+}
+
+/// A v1 version (`when` instead of v2's `createdAt`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct V1Version {
+    pub number: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    pub minor_edit: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

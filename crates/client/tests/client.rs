@@ -1701,3 +1701,48 @@ async fn inline_comments_highlight_a_selection_and_resolve_and_footer_comments_a
         .unwrap_err();
     assert_eq!(missing(&e), ["write:comment:confluence"]);
 }
+
+#[tokio::test]
+async fn attachments_get_new_versions_by_name_or_by_id() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let page = PageId::new(sim.some_page(&c, "ENG").await);
+    let file = |bytes: &'static [u8]| conflux_client::api::NewAttachment {
+        file_name: "report.txt".into(),
+        media_type: "text/plain".into(),
+        bytes: bytes::Bytes::from_static(bytes),
+        comment: None,
+    };
+    let atts = c.attachments();
+    let id = atts.upload(page.clone(), file(b"one")).await.unwrap();
+    // A plain upload of the same name is refused; create-or-update makes version 2.
+    let e = atts.upload(page.clone(), file(b"two")).await.unwrap_err();
+    assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    let v2 = atts
+        .upload_or_update(page.clone(), file(b"two!"))
+        .await
+        .unwrap();
+    assert_eq!(v2.id, id);
+    assert_eq!(v2.version.unwrap().number, 2);
+    let v3 = atts
+        .update_data(page.clone(), &id, file(b"three!!"))
+        .await
+        .unwrap();
+    assert_eq!(v3.version.unwrap().number, 3);
+    let now = atts.get(&id).await.unwrap();
+    assert_eq!((now.file_size, now.version.unwrap().number), (7, 3));
+    let got = atts.download(page.clone(), &id, None).await.unwrap();
+    assert_eq!(&got.bytes[..], b"three!!");
+    // A new name through create-or-update is a new attachment.
+    let mut other = file(b"x");
+    other.file_name = "other.txt".into();
+    let made = atts.upload_or_update(page.clone(), other).await.unwrap();
+    assert_ne!(made.id, id);
+    assert_eq!(made.version.unwrap().number, 1);
+    // An id that is not the page's: 404.
+    let e = atts
+        .update_data(page, "att999999", file(b"x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::NotFound { .. }), "{e:?}");
+}

@@ -777,57 +777,105 @@ pub(crate) struct Upload {
     pub bytes: Vec<u8>,
 }
 
-/// Attaches files to a page (looked up for `attach` beforehand); refused whole when a current
-/// attachment of the page already has one of the names.
+/// Attaches files to a page or blog post (looked up for `attach` beforehand). A file whose
+/// name a current attachment of the page already has is refused (the whole call), or, with
+/// `update_existing`, becomes that attachment's next version.
 pub(crate) fn attach(
     actor: &Actor,
     st: &mut State,
     page: &str,
     files: Vec<Upload>,
     comment: Option<String>,
+    update_existing: bool,
 ) -> Result<Vec<Attachment>, ApiErr> {
-    for f in &files {
-        if st
-            .attachments
+    let existing = |st: &State, name: &str| {
+        st.attachments
             .values()
-            .any(|a| a.page_id == page && a.title == f.filename && a.status == "current")
-        {
-            return err(
-                400,
-                format!(
-                    "Cannot add a new attachment with same file name as an existing attachment: {}",
-                    f.filename
-                ),
-            );
-        }
+            .find(|a| a.page_id == page && a.title == name && a.status == "current")
+            .map(|a| a.id.clone())
+    };
+    if !update_existing && let Some(f) = files.iter().find(|f| existing(st, &f.filename).is_some())
+    {
+        return err(
+            400,
+            format!(
+                "Cannot add a new attachment with same file name as an existing attachment: {}",
+                f.filename
+            ),
+        );
     }
-    let user = actor.author();
-    let now = st.now_ms();
     let mut out = Vec::new();
     for f in files {
-        let n = st.new_id();
-        let att_id = format!("att{n}");
-        let file_id = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng))
-            .into_uuid()
-            .to_string();
-        let a = Attachment {
-            id: att_id.clone(),
-            page_id: page.to_string(),
-            title: f.filename,
-            media_type: f.media_type,
-            comment: comment.clone().unwrap_or_default(),
-            bytes: f.bytes,
-            version: 1,
-            author: user.clone(),
-            created_ms: now,
-            modified_ms: now,
-            file_id,
-            status: "current".into(),
+        let a = match existing(st, &f.filename) {
+            Some(id) => new_attachment_version(actor, st, &id, f, comment.clone())?,
+            None => {
+                let user = actor.author();
+                let now = st.now_ms();
+                let att_id = format!("att{}", st.new_id());
+                let file_id = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng))
+                    .into_uuid()
+                    .to_string();
+                let a = Attachment {
+                    id: att_id.clone(),
+                    page_id: page.to_string(),
+                    title: f.filename,
+                    media_type: f.media_type,
+                    comment: comment.clone().unwrap_or_default(),
+                    bytes: f.bytes,
+                    version: 1,
+                    author: user,
+                    created_ms: now,
+                    modified_ms: now,
+                    file_id,
+                    status: "current".into(),
+                };
+                st.attachments.insert(att_id, a.clone());
+                a
+            }
         };
-        st.attachments.insert(att_id, a.clone());
         out.push(a);
     }
     Ok(out)
+}
+
+/// The next version of attachment `id`: new bytes, media type, comment (kept when None) and
+/// file name (refused, 400, when another current attachment of the page has it).
+pub(crate) fn new_attachment_version(
+    actor: &Actor,
+    st: &mut State,
+    id: &str,
+    file: Upload,
+    comment: Option<String>,
+) -> Result<Attachment, ApiErr> {
+    let Some(a) = st.attachments.get(id).filter(|a| a.status == "current") else {
+        return err(404, format!("No attachment with id {id}."));
+    };
+    let page = a.page_id.clone();
+    if st.attachments.values().any(|o| {
+        o.id != id && o.page_id == page && o.title == file.filename && o.status == "current"
+    }) {
+        return err(
+            400,
+            format!(
+                "Another attachment of the content is named {}.",
+                file.filename
+            ),
+        );
+    }
+    let (user, now) = (actor.author(), st.now_ms());
+    let Some(a) = st.attachments.get_mut(id) else {
+        return not_found();
+    };
+    a.title = file.filename;
+    a.media_type = file.media_type;
+    a.bytes = file.bytes;
+    if let Some(c) = comment {
+        a.comment = c;
+    }
+    a.version += 1;
+    a.author = user;
+    a.modified_ms = now;
+    Ok(a.clone())
 }
 
 /// The storage Confluence keeps for what was sent: verbatim, or, with `rewrite_storage` on,

@@ -254,6 +254,16 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         v1::upload_attachments,
     ),
     (
+        "PUT",
+        "/wiki/rest/api/content/{id}/child/attachment",
+        v1::upload_attachments,
+    ),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/data",
+        v1::update_attachment_data,
+    ),
+    (
         "GET",
         "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download",
         v1::download_attachment,

@@ -540,17 +540,26 @@ fn parse_multipart(ctx: &Ctx) -> Result<(Vec<Upload>, Option<String>), ApiErr> {
     })
 }
 
-pub(crate) fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    if !ctx
+/// Multipart uploads need `X-Atlassian-Token: no-check` (Cloud's XSRF guard).
+fn xsrf_checked(ctx: &Ctx) -> Result<(), ApiErr> {
+    if ctx
         .req
         .header("x-atlassian-token")
-        .is_some_and(|v| v.eq_ignore_ascii_case("no-check"))
+        .is_some_and(|v| v.eq_ignore_ascii_case("no-check") || v.eq_ignore_ascii_case("nocheck"))
     {
-        return err(
+        Ok(())
+    } else {
+        err(
             403,
             "XSRF check failed: send the header X-Atlassian-Token: no-check.",
-        );
+        )
     }
+}
+
+/// `POST /content/{id}/child/attachment` (a name the content has is a 400) and `PUT` (that
+/// file becomes the attachment's next version).
+pub(crate) fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    xsrf_checked(ctx)?;
     let id = ctx.p("id").to_string();
     let page = content::lookup_for(&mut ctx.actor, st, &id, content::DOCUMENTS, "attach")?;
     if page.status != "current" {
@@ -560,7 +569,8 @@ pub(crate) fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     if files.is_empty() {
         return err(400, "No part named 'file' in the multipart body.");
     }
-    let out: Vec<Value> = content::attach(&ctx.actor, st, &id, files, comment)?
+    let update = ctx.req.method == "PUT";
+    let out: Vec<Value> = content::attach(&ctx.actor, st, &id, files, comment, update)?
         .iter()
         .map(|a| attachment_v1(ctx, st, a))
         .collect();
@@ -568,6 +578,31 @@ pub(crate) fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     Ok(ok(
         json!({"results": out, "start": 0, "limit": size, "size": size, "_links": {"base": format!("{}/wiki", ctx.site()), "context": "/wiki"}}),
     ))
+}
+
+/// `POST /content/{id}/child/attachment/{attachmentId}/data`: new bytes for one attachment.
+pub(crate) fn update_attachment_data(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    xsrf_checked(ctx)?;
+    let id = ctx.p("id").to_string();
+    let att = ctx.p("attachmentId").to_string();
+    let page = content::lookup_for(&mut ctx.actor, st, &id, content::DOCUMENTS, "attach")?;
+    if page.status != "current" {
+        return not_found();
+    }
+    if !st
+        .attachments
+        .get(&att)
+        .is_some_and(|a| a.page_id == id && a.status == "current")
+    {
+        return err(404, format!("No attachment {att} on content {id}."));
+    }
+    let (mut files, comment) = parse_multipart(ctx)?;
+    if files.len() != 1 {
+        return err(400, "Send exactly one part named 'file'.");
+    }
+    let file = files.remove(0);
+    let a = content::new_attachment_version(&ctx.actor, st, &att, file, comment)?;
+    Ok(ok(attachment_v1(ctx, st, &a)))
 }
 
 /// v1 "Get URI to download attachment": a 302 to a binary URL on the same face, which serves
