@@ -99,6 +99,9 @@ pub struct Page {
     pub links: Links,
 }
 
+/// A blog post: a page's fields, without a place in the tree.
+pub type BlogPost = Page;
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Comment {
@@ -107,6 +110,9 @@ pub struct Comment {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<String>,
+    /// Set instead of `page_id` for a comment on a blog post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blog_post_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_comment_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +125,17 @@ pub struct Comment {
     pub properties: Option<serde_json::Value>,
     #[serde(rename = "_links")]
     pub links: Links,
+}
+
+/// A content property: a JSON value under a key, versioned (v2 and v1 alike).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContentProperty {
+    pub id: String,
+    pub key: String,
+    pub value: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -141,6 +158,9 @@ pub struct Attachment {
     pub comment: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<String>,
+    /// Set instead of `page_id` for a blog post's attachment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blog_post_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download_link: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,8 +197,22 @@ pub struct V1Content {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub space: Option<V1Space>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<V1Version>,
     #[serde(rename = "_links")]
     pub links: Links,
+}
+
+/// A v1 version (`when` instead of v2's `createdAt`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct V1Version {
+    pub number: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    pub minor_edit: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -6,7 +6,10 @@
 use std::collections::HashSet;
 
 use conflux_catalog::ScopeSet;
-use conflux_client::api::{BodyFormat, NewPage, PageList, PageUpdate, SearchParams};
+use conflux_client::api::{
+    BlogPostList, BlogPostUpdate, BodyFormat, MovePosition, NewBlogPost, NewPage, PageList,
+    PageUpdate, PropertyOwner, SearchParams, TextSelection,
+};
 use conflux_client::{
     AuthFailure, Client, ClientConfig, ClientError, CredentialConfig, CredentialKind, Endpoints,
     ErrorKind, PageRequest, TokenKindHint,
@@ -1293,4 +1296,453 @@ async fn issue_013_folders_are_found_or_reported_unknown() {
         .map(|c| c.id.as_str())
         .collect();
     assert_eq!(same, [folder.id.as_str()]);
+}
+
+#[tokio::test]
+async fn pages_move_before_after_under_and_into_another_space() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let eng = sim.space_id(&c, "ENG").await;
+    let prd = sim.space_id(&c, "PRD").await;
+    let pages = c.pages();
+    let a = pages
+        .create(&top_level_page(&eng, "Move parent", "<p>a</p>"))
+        .await
+        .unwrap();
+    let mut under_a = top_level_page(&eng, "Move first child", "<p>c</p>");
+    under_a.parent_id = Some(a.id.clone());
+    let child = pages.create(&under_a).await.unwrap();
+    let b = pages
+        .create(&top_level_page(&eng, "Move traveller", "<p>b</p>"))
+        .await
+        .unwrap();
+    let order = |id: &str| {
+        let c = &c;
+        let id = id.to_string();
+        async move {
+            c.content()
+                .direct_children(PageId::new(id), &PageRequest::limit(50))
+                .await
+                .unwrap()
+                .results
+                .into_iter()
+                .map(|x| x.title)
+                .collect::<Vec<_>>()
+        }
+    };
+    // Appended under a: last among a's children.
+    pages
+        .move_page(PageId::new(&b.id), MovePosition::Append, PageId::new(&a.id))
+        .await
+        .unwrap();
+    assert_eq!(order(&a.id).await, ["Move first child", "Move traveller"]);
+    // Before its sibling.
+    pages
+        .move_page(
+            PageId::new(&b.id),
+            MovePosition::Before,
+            PageId::new(&child.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(order(&a.id).await, ["Move traveller", "Move first child"]);
+    let moved = pages.get(PageId::new(&b.id), None).await.unwrap();
+    assert_eq!(moved.parent_id.as_deref(), Some(a.id.as_str()));
+    assert_eq!(moved.version.unwrap().number, 1, "a move makes no version");
+    // Not below itself.
+    let e = pages
+        .move_page(
+            PageId::new(&a.id),
+            MovePosition::Append,
+            PageId::new(&child.id),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    // Into another space, after a page there: the subtree goes along.
+    let prd_page = sim.some_page(&c, "PRD").await;
+    pages
+        .move_page(
+            PageId::new(&a.id),
+            MovePosition::After,
+            PageId::new(&prd_page),
+        )
+        .await
+        .unwrap();
+    for id in [&a.id, &child.id, &b.id] {
+        let p = pages.get(PageId::new(id), None).await.unwrap();
+        assert_eq!(p.space_id, prd, "{id} moved along");
+    }
+    // A target the caller cannot write to (HR is read-only for the demo user).
+    let hr_page = sim.some_page(&c, "HR").await;
+    let e = pages
+        .move_page(
+            PageId::new(&b.id),
+            MovePosition::Append,
+            PageId::new(&hr_page),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Forbidden { .. }), "{e:?}");
+    // The scope the catalog names is enforced.
+    let read_only = sim.scoped_with(&["read:page:confluence"]).await;
+    let e = read_only
+        .pages()
+        .move_page(PageId::new(&b.id), MovePosition::Append, PageId::new(&a.id))
+        .await
+        .unwrap_err();
+    assert_eq!(missing(&e), ["write:page:confluence"]);
+}
+
+#[tokio::test]
+async fn blog_posts_are_listed_read_written_and_carry_comments_labels_and_files() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let eng = sim.space_id(&c, "ENG").await;
+    let blogs = c.blogposts();
+    // The demo site has blog posts in ENG.
+    let seeded = blogs
+        .list(
+            &BlogPostList {
+                space_id: Some(eng.clone()),
+                ..Default::default()
+            },
+            &PageRequest::limit(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(seeded.results.len(), 1);
+    assert!(seeded.next_cursor.is_some(), "ENG has more than one post");
+    let post = blogs
+        .create(&NewBlogPost {
+            space_id: eng.clone(),
+            title: "Release notes".into(),
+            body: "<p>First.</p>".into(),
+            status: None,
+        })
+        .await
+        .unwrap();
+    assert!(post.parent_id.is_none());
+    let read = blogs
+        .get(&post.id, Some(BodyFormat::Storage))
+        .await
+        .unwrap();
+    assert_eq!(read.body.unwrap().storage.unwrap().value, "<p>First.</p>");
+    let update = |version| BlogPostUpdate {
+        title: "Release notes, revised".into(),
+        body: "<p>Second.</p>".into(),
+        version,
+        message: None,
+        status: None,
+    };
+    let updated = blogs.update(&post.id, &update(2)).await.unwrap();
+    assert_eq!(updated.version.unwrap().number, 2);
+    let e = blogs.update(&post.id, &update(2)).await.unwrap_err();
+    assert!(matches!(e, ClientError::VersionConflict { .. }), "{e:?}");
+    // A page listing does not show blog posts, nor the other way round.
+    let pages = c
+        .pages()
+        .list(
+            &PageList {
+                title: Some("Release notes, revised".into()),
+                ..Default::default()
+            },
+            &PageRequest::limit(5),
+        )
+        .await
+        .unwrap();
+    assert!(pages.results.is_empty());
+    // Comments, labels and attachments work on blog posts.
+    let comment = blogs
+        .add_footer_comment(&post.id, "<p>Nice.</p>")
+        .await
+        .unwrap();
+    assert_eq!(comment.blog_post_id.as_deref(), Some(post.id.as_str()));
+    let listed = blogs
+        .footer_comments(&post.id, None, &PageRequest::limit(5))
+        .await
+        .unwrap();
+    assert_eq!(listed.results.len(), 1);
+    c.labels()
+        .add(PageId::new(&post.id), &["news".into()])
+        .await
+        .unwrap();
+    let labels = blogs
+        .labels(&post.id, &PageRequest::limit(5))
+        .await
+        .unwrap();
+    assert_eq!(labels.results[0].name, "news");
+    let att = c
+        .attachments()
+        .upload(
+            PageId::new(&post.id),
+            conflux_client::api::NewAttachment {
+                file_name: "notes.txt".into(),
+                media_type: "text/plain".into(),
+                bytes: bytes::Bytes::from_static(b"notes"),
+                comment: None,
+            },
+        )
+        .await
+        .unwrap();
+    let files = blogs
+        .attachments(&post.id, &PageRequest::limit(5))
+        .await
+        .unwrap();
+    assert_eq!(files.results[0].id, att);
+    assert_eq!(
+        files.results[0].blog_post_id.as_deref(),
+        Some(post.id.as_str())
+    );
+    // Trash, then purge.
+    blogs.delete(&post.id, false).await.unwrap();
+    assert!(matches!(
+        blogs.get(&post.id, None).await.unwrap_err(),
+        ClientError::NotFound { .. }
+    ));
+    blogs.delete(&post.id, true).await.unwrap();
+    // Scopes: blog posts take the page scopes.
+    let e = sim
+        .scoped_with(&["read:space:confluence"])
+        .await
+        .blogposts()
+        .get(&seeded.results[0].id, None)
+        .await
+        .unwrap_err();
+    assert_eq!(missing(&e), ["read:page:confluence"]);
+}
+
+#[tokio::test]
+async fn content_properties_through_v2_and_v1_where_the_route_serves_it() {
+    let sim = Sim::start().await;
+    let classic = sim.classic().await;
+    let scoped = sim.scoped_full().await;
+    let page = sim.some_page(&scoped, "ENG").await;
+    let owner = PropertyOwner::Page(page.clone());
+    let props = scoped.properties();
+    let made = props
+        .create(&owner, "review", json!({"state": "draft"}))
+        .await
+        .unwrap();
+    assert_eq!(made.version.as_ref().unwrap().number, 1);
+    let e = props.create(&owner, "review", json!(1)).await.unwrap_err();
+    assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    let found = props.get_by_key(&owner, "review").await.unwrap().unwrap();
+    assert_eq!(found.id, made.id);
+    let updated = props
+        .update(&owner, &made.id, "review", json!({"state": "done"}), 2)
+        .await
+        .unwrap();
+    assert_eq!(updated.value["state"], "done");
+    let e = props
+        .update(&owner, &made.id, "review", json!(0), 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::VersionConflict { .. }), "{e:?}");
+    // v1 on the site sees the same property; through the gateway v1 properties are gone.
+    let v1 = classic
+        .properties()
+        .get_v1(&page, "review")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v1.value["state"], "done");
+    assert_eq!(v1.version.unwrap().number, 2);
+    assert!(
+        classic
+            .properties()
+            .get_v1(&page, "nothing-here")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let e = scoped
+        .properties()
+        .list_v1(&page, &PageRequest::limit(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Gone { .. }), "{e:?}");
+    props.delete(&owner, &made.id).await.unwrap();
+    assert!(props.get_by_key(&owner, "review").await.unwrap().is_none());
+    // Blog posts have properties too.
+    let blog = scoped
+        .blogposts()
+        .list(&BlogPostList::default(), &PageRequest::limit(1))
+        .await
+        .unwrap()
+        .results[0]
+        .id
+        .clone();
+    let on_blog = PropertyOwner::BlogPost(blog);
+    let p = props.create(&on_blog, "emoji", json!("🚀")).await.unwrap();
+    assert_eq!(props.get(&on_blog, &p.id).await.unwrap().value, json!("🚀"));
+    // Writing needs write:page:confluence.
+    let e = sim
+        .scoped_with(&["read:page:confluence"])
+        .await
+        .properties()
+        .create(&owner, "x", json!(1))
+        .await
+        .unwrap_err();
+    assert_eq!(missing(&e), ["write:page:confluence"]);
+}
+
+#[tokio::test]
+async fn inline_comments_highlight_a_selection_and_resolve_and_footer_comments_are_edited() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let eng = sim.space_id(&c, "ENG").await;
+    let page = c
+        .pages()
+        .create(&top_level_page(
+            &eng,
+            "Inline comment target",
+            "<p>alpha &amp; beta, alpha &amp; beta</p><p>gamma</p>",
+        ))
+        .await
+        .unwrap();
+    let pid = PageId::new(&page.id);
+    let comments = c.comments();
+    let selection = |count, index| TextSelection {
+        text: "alpha & beta".into(),
+        match_count: Some(count),
+        match_index: Some(index),
+    };
+    // Count and index must fit the page; text must be there.
+    for bad in [
+        selection(3, 1),
+        TextSelection {
+            text: "delta".into(),
+            ..Default::default()
+        },
+    ] {
+        let e = comments
+            .add_inline(pid.clone(), "<p>Hm.</p>", &bad)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    }
+    let inline = comments
+        .add_inline(pid.clone(), "<p>Which one?</p>", &selection(2, 1))
+        .await
+        .unwrap();
+    assert_eq!(inline.resolution_status.as_deref(), Some("open"));
+    let marker = inline.properties.as_ref().unwrap()["inlineMarkerRef"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = c
+        .pages()
+        .get(pid.clone(), Some(BodyFormat::Storage))
+        .await
+        .unwrap()
+        .body
+        .unwrap()
+        .storage
+        .unwrap()
+        .value;
+    assert_eq!(
+        body,
+        format!(
+            "<p>alpha &amp; beta, <ac:inline-comment-marker ac:ref=\"{marker}\">alpha &amp; beta</ac:inline-comment-marker></p><p>gamma</p>"
+        )
+    );
+    let reply = comments
+        .reply_inline(&inline.id, "<p>The second.</p>")
+        .await
+        .unwrap();
+    assert_eq!(reply.parent_comment_id.as_deref(), Some(inline.id.as_str()));
+    let resolved = comments.resolve_inline(&inline.id, true).await.unwrap();
+    assert_eq!(resolved.resolution_status.as_deref(), Some("resolved"));
+    assert_eq!(resolved.version.unwrap().number, 2);
+    let reopened = comments.resolve_inline(&inline.id, false).await.unwrap();
+    assert_eq!(reopened.resolution_status.as_deref(), Some("reopened"));
+    let listed = comments
+        .inline(pid.clone(), None, &PageRequest::limit(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.results.len(), 1, "replies are not top-level");
+    comments.delete_inline(&inline.id).await.unwrap();
+    assert!(matches!(
+        comments.inline_comment(&reply.id).await.unwrap_err(),
+        ClientError::NotFound { .. }
+    ));
+    // Footer comments: replies listed under their parent, the body edited with version + 1.
+    let footer = comments
+        .add_footer(Some(pid.clone()), None, "<p>First.</p>")
+        .await
+        .unwrap();
+    comments
+        .add_footer(None, Some(footer.id.clone()), "<p>Reply.</p>")
+        .await
+        .unwrap();
+    let replies = comments
+        .replies(&footer.id, None, &PageRequest::limit(5))
+        .await
+        .unwrap();
+    assert_eq!(replies.results.len(), 1);
+    let edited = comments
+        .update_footer(&footer.id, "<p>First, edited.</p>", 2)
+        .await
+        .unwrap();
+    assert_eq!(edited.version.unwrap().number, 2);
+    let e = comments
+        .update_footer(&footer.id, "<p>Stale.</p>", 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::VersionConflict { .. }), "{e:?}");
+    // Writing comments takes write:comment:confluence.
+    let e = sim
+        .scoped_with(&["read:comment:confluence", "read:page:confluence"])
+        .await
+        .comments()
+        .update_footer(&footer.id, "<p>Third.</p>", 3)
+        .await
+        .unwrap_err();
+    assert_eq!(missing(&e), ["write:comment:confluence"]);
+}
+
+#[tokio::test]
+async fn attachments_get_new_versions_by_name_or_by_id() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let page = PageId::new(sim.some_page(&c, "ENG").await);
+    let file = |bytes: &'static [u8]| conflux_client::api::NewAttachment {
+        file_name: "report.txt".into(),
+        media_type: "text/plain".into(),
+        bytes: bytes::Bytes::from_static(bytes),
+        comment: None,
+    };
+    let atts = c.attachments();
+    let id = atts.upload(page.clone(), file(b"one")).await.unwrap();
+    // A plain upload of the same name is refused; create-or-update makes version 2.
+    let e = atts.upload(page.clone(), file(b"two")).await.unwrap_err();
+    assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    let v2 = atts
+        .upload_or_update(page.clone(), file(b"two!"))
+        .await
+        .unwrap();
+    assert_eq!(v2.id, id);
+    assert_eq!(v2.version.unwrap().number, 2);
+    let v3 = atts
+        .update_data(page.clone(), &id, file(b"three!!"))
+        .await
+        .unwrap();
+    assert_eq!(v3.version.unwrap().number, 3);
+    let now = atts.get(&id).await.unwrap();
+    assert_eq!((now.file_size, now.version.unwrap().number), (7, 3));
+    let got = atts.download(page.clone(), &id, None).await.unwrap();
+    assert_eq!(&got.bytes[..], b"three!!");
+    // A new name through create-or-update is a new attachment.
+    let mut other = file(b"x");
+    other.file_name = "other.txt".into();
+    let made = atts.upload_or_update(page.clone(), other).await.unwrap();
+    assert_ne!(made.id, id);
+    assert_eq!(made.version.unwrap().number, 1);
+    // An id that is not the page's: 404.
+    let e = atts
+        .update_data(page, "att999999", file(b"x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::NotFound { .. }), "{e:?}");
 }

@@ -8,7 +8,7 @@
 //! without the operation's scope learns whether the content exists before it is refused.
 
 use crate::http::{ApiErr, err, not_found};
-use crate::state::{Attachment, Content, Kind, State, Version, View, id_order};
+use crate::state::{Attachment, Content, Kind, Property, State, Version, View, id_order};
 
 /// Who acts, and the scope check that waits for the lookups (see `api`).
 pub(crate) struct Actor {
@@ -41,6 +41,9 @@ impl Actor {
         }
     }
 }
+
+/// Pages and blog posts: what carries a body, comments, labels, attachments and properties.
+pub(crate) const DOCUMENTS: &[Kind] = &[Kind::Page, Kind::BlogPost];
 
 // ---------- lookups ----------
 
@@ -122,6 +125,150 @@ pub(crate) fn check_move(
     Ok(())
 }
 
+/// Where v1 `move` puts a page relative to its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MovePosition {
+    /// Under the target's parent, just before the target.
+    Before,
+    /// Under the target's parent, just after the target.
+    After,
+    /// Under the target, last among its children.
+    Append,
+}
+
+impl MovePosition {
+    pub fn parse(s: &str) -> Option<MovePosition> {
+        match s {
+            "before" => Some(MovePosition::Before),
+            "after" => Some(MovePosition::After),
+            "append" => Some(MovePosition::Append),
+            _ => None,
+        }
+    }
+}
+
+/// Moves page `id` (looked up for `write` beforehand) relative to page `target`, in any space
+/// the caller may write to: the page takes its subtree along, and everything in it (comments
+/// too) joins the target's space. Refused when the target is the page or one of its
+/// descendants, or when a page of the moved subtree has the title of a page of another space
+/// it moves into. No new version: a move changes no content.
+pub(crate) fn move_page(
+    actor: &Actor,
+    st: &mut State,
+    id: &str,
+    position: MovePosition,
+    target: &str,
+) -> Result<(), ApiErr> {
+    let Some(t) = st
+        .visible(actor.user(), target)
+        .filter(|t| t.kind == Kind::Page && t.status == "current")
+    else {
+        return err(
+            404,
+            format!("The target page {target} was not found or you cannot view it."),
+        );
+    };
+    let (t_space, t_parent) = (t.space_id.clone(), t.parent_id.clone());
+    let parent = match position {
+        MovePosition::Append => Some(target.to_string()),
+        MovePosition::Before | MovePosition::After => t_parent,
+    };
+    if target == id || st.ancestors(target).iter().any(|a| a.id == id) {
+        return err(
+            400,
+            "A page cannot be moved relative to itself or below itself.",
+        );
+    }
+    if !st.can(actor.user(), &t_space, "write") {
+        return err(
+            403,
+            "You do not have permission to add pages in the target space.",
+        );
+    }
+    let subtree = subtree_of(st, id);
+    let from_space = st
+        .content
+        .get(id)
+        .map(|c| c.space_id.clone())
+        .unwrap_or_default();
+    if from_space != t_space {
+        for sid in &subtree {
+            let title = st.content.get(sid).map(|c| c.title().to_string());
+            if let Some(title) = title
+                && title_taken(st, &t_space, &title, None)
+            {
+                return err(
+                    400,
+                    format!("A page with this title already exists in the target space: {title}"),
+                );
+            }
+        }
+    }
+    // Siblings in the new order (the top level of the target's space when it has no parent).
+    let mut siblings: Vec<&Content> = match &parent {
+        Some(p) => st.children(p),
+        None => st
+            .content
+            .values()
+            .filter(|c| c.kind.is_tree_node() && c.parent_id.is_none() && c.space_id == t_space)
+            .collect(),
+    };
+    siblings.sort_by(|a, b| {
+        a.position
+            .cmp(&b.position)
+            .then_with(|| id_order(&a.id, &b.id))
+    });
+    let mut siblings: Vec<String> = siblings
+        .into_iter()
+        .filter(|c| c.id != id)
+        .map(|c| c.id.clone())
+        .collect();
+    let at = match position {
+        MovePosition::Append => siblings.len(),
+        MovePosition::Before | MovePosition::After => {
+            let i = siblings
+                .iter()
+                .position(|s| s == target)
+                .unwrap_or(siblings.len());
+            if position == MovePosition::After {
+                i + 1
+            } else {
+                i
+            }
+        }
+    };
+    siblings.insert(at.min(siblings.len()), id.to_string());
+    for (i, sid) in siblings.iter().enumerate() {
+        if let Some(c) = st.content.get_mut(sid) {
+            c.position = i as i64;
+        }
+    }
+    if let Some(c) = st.content.get_mut(id) {
+        c.parent_id = parent;
+    }
+    if from_space != t_space {
+        let moved: Vec<String> = st
+            .content
+            .values()
+            .filter(|c| {
+                subtree.contains(&c.id) || c.page_id.as_ref().is_some_and(|p| subtree.contains(p))
+            })
+            .map(|c| c.id.clone())
+            .collect();
+        for m in moved {
+            if let Some(c) = st.content.get_mut(&m) {
+                c.space_id = t_space.clone();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A tree node and every node below it (any status).
+pub(crate) fn subtree_of(st: &State, id: &str) -> Vec<String> {
+    below(st, id, |c| c.kind.is_tree_node())
+}
+
 /// Whether a current page of the space already has this title (`except`: the page itself).
 pub(crate) fn title_taken(st: &State, space_id: &str, title: &str, except: Option<&str>) -> bool {
     st.content.values().any(|c| {
@@ -191,6 +338,7 @@ pub(crate) fn create(actor: &Actor, st: &mut State, new: NewContent) -> Content 
         labels: vec![],
         inline: None,
         read_restrictions: vec![],
+        properties: vec![],
         position,
     };
     st.content.insert(id, c.clone());
@@ -272,23 +420,138 @@ pub(crate) fn remove(st: &mut State, id: &str) {
 
 // ---------- comments ----------
 
-/// Removes a comment for good, with the replies under it (level by level, no recursion).
+/// Removes a comment for good, with the replies under it.
 pub(crate) fn remove_thread(st: &mut State, id: &str) {
-    let mut doomed = vec![id.to_string()];
+    for d in below(st, id, |_| true) {
+        st.content.remove(&d);
+    }
+}
+
+/// `id` and everything below it by `parent_id` that `keep` accepts, level by level (no
+/// recursion).
+fn below(st: &State, id: &str, keep: impl Fn(&Content) -> bool) -> Vec<String> {
+    let mut out = vec![id.to_string()];
     let mut i = 0;
-    while i < doomed.len() {
-        let parent = doomed[i].clone();
-        doomed.extend(
+    while i < out.len() {
+        let parent = out[i].clone();
+        out.extend(
             st.content
                 .values()
-                .filter(|c| c.parent_id.as_deref() == Some(parent.as_str()))
+                .filter(|c| c.parent_id.as_deref() == Some(parent.as_str()) && keep(c))
                 .map(|c| c.id.clone()),
         );
         i += 1;
     }
-    for d in doomed {
-        st.content.remove(&d);
+    out
+}
+
+/// What an inline comment highlights: the `match_index`-th (0-based) of the `match_count`
+/// occurrences of `text` in the page's text.
+pub(crate) struct Selection {
+    pub text: String,
+    pub match_count: Option<i64>,
+    pub match_index: Option<i64>,
+}
+
+/// Where `text` occurs in the text of storage markup (never inside a tag), as byte offsets of
+/// its escaped form, without overlaps.
+fn text_matches(storage: &str, text: &str) -> Vec<usize> {
+    let needle = escape_text(text);
+    let mut out = Vec::new();
+    if needle.is_empty() {
+        return out;
     }
+    let mut segment_start = Some(0);
+    for (i, ch) in storage.char_indices() {
+        match ch {
+            '<' => {
+                if let Some(a) = segment_start.take() {
+                    find_all(&storage[a..i], &needle, a, &mut out);
+                }
+            }
+            '>' => segment_start = Some(i + 1),
+            _ => {}
+        }
+    }
+    if let Some(a) = segment_start {
+        find_all(&storage[a..], &needle, a, &mut out);
+    }
+    out
+}
+
+/// Text as storage markup writes it.
+fn escape_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn find_all(hay: &str, needle: &str, offset: usize, out: &mut Vec<usize>) {
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(needle) {
+        out.push(offset + from + i);
+        from += i + needle.len();
+    }
+}
+
+/// Wraps the selected occurrence in the current version of `page` in an inline-comment
+/// marker, as Cloud does (no new version), and answers the marker's ref. Refused (400) when
+/// the text does not occur, when `match_count` is not the number of occurrences, or when
+/// `match_index` is not below it.
+pub(crate) fn mark_selection(
+    st: &mut State,
+    page: &str,
+    sel: &Selection,
+) -> Result<String, ApiErr> {
+    let Some(body) = st.content.get(page).map(|c| c.current().body.clone()) else {
+        return not_found();
+    };
+    let found = text_matches(&body, &sel.text);
+    if found.is_empty() {
+        return err(
+            400,
+            format!(
+                "The text selection {:?} does not occur in the page.",
+                sel.text
+            ),
+        );
+    }
+    let count = found.len() as i64;
+    if let Some(given) = sel.match_count
+        && given != count
+    {
+        return err(
+            400,
+            format!(
+                "textSelectionMatchCount is {given}, but the text selection occurs {count} times."
+            ),
+        );
+    }
+    let index = sel.match_index.unwrap_or(0);
+    if index < 0 || index >= count {
+        return err(
+            400,
+            format!(
+                "textSelectionMatchIndex must be 0 to {} (it is {index}).",
+                count - 1
+            ),
+        );
+    }
+    let at = found[index as usize];
+    let end = at + escape_text(&sel.text).len();
+    let marker = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng))
+        .into_uuid()
+        .to_string();
+    let marked = format!(
+        "{}<ac:inline-comment-marker ac:ref=\"{marker}\">{}</ac:inline-comment-marker>{}",
+        &body[..at],
+        &body[at..end],
+        &body[end..]
+    );
+    if let Some(v) = st.content.get_mut(page).and_then(|c| c.versions.last_mut()) {
+        v.body = marked;
+    }
+    Ok(marker)
 }
 
 /// Current comments of one kind: top-level ones of `page`, or (`parent`) the replies to a
@@ -330,6 +593,116 @@ pub(crate) fn comments_on<'s>(st: &'s State, pages: &[&str]) -> Vec<&'s Content>
     cs
 }
 
+// ---------- properties ----------
+
+/// The longest property key Cloud takes.
+const MAX_PROPERTY_KEY: usize = 255;
+
+/// Adds property `key` to `doc` (looked up for `write` beforehand); a second property of the
+/// same key is refused.
+pub(crate) fn add_property(
+    actor: &Actor,
+    st: &mut State,
+    doc: &str,
+    key: &str,
+    value: serde_json::Value,
+) -> Result<Property, ApiErr> {
+    if key.trim().is_empty() || key.len() > MAX_PROPERTY_KEY {
+        return err(400, "The property key must be 1 to 255 characters.");
+    }
+    if property(st, doc, |p| p.key == key).is_some() {
+        return err(
+            400,
+            format!("The content already has a property with the key {key:?}."),
+        );
+    }
+    let p = Property {
+        id: st.new_id(),
+        key: key.to_string(),
+        value,
+        version: 1,
+        message: String::new(),
+        author: actor.author(),
+        modified_ms: st.now_ms(),
+    };
+    if let Some(c) = st.content.get_mut(doc) {
+        c.properties.push(p.clone());
+    }
+    Ok(p)
+}
+
+/// A property of `doc` that `which` picks.
+pub(crate) fn property(
+    st: &State,
+    doc: &str,
+    which: impl Fn(&Property) -> bool,
+) -> Option<Property> {
+    st.content
+        .get(doc)
+        .and_then(|c| c.properties.iter().find(|p| which(p)).cloned())
+}
+
+/// A new value (and, when given, key) of property `id` of `doc`: `version` must be the
+/// current one + 1, else `conflict_status`.
+pub(crate) fn revise_property(
+    actor: &Actor,
+    st: &mut State,
+    doc: &str,
+    id: &str,
+    change: PropertyChange,
+    conflict_status: u16,
+) -> Result<Property, ApiErr> {
+    let Some(current) = property(st, doc, |p| p.id == id) else {
+        return err(404, format!("No property {id} on content {doc}."));
+    };
+    if let Some(msg) = version_conflict(current.version, change.version) {
+        return err(conflict_status, msg);
+    }
+    let key = change.key.unwrap_or(current.key);
+    if key.trim().is_empty() || key.len() > MAX_PROPERTY_KEY {
+        return err(400, "The property key must be 1 to 255 characters.");
+    }
+    if property(st, doc, |p| p.key == key && p.id != id).is_some() {
+        return err(
+            400,
+            format!("The content already has a property with the key {key:?}."),
+        );
+    }
+    let (author, now) = (actor.author(), st.now_ms());
+    let Some(p) = st
+        .content
+        .get_mut(doc)
+        .and_then(|c| c.properties.iter_mut().find(|p| p.id == id))
+    else {
+        return not_found();
+    };
+    p.key = key;
+    p.value = change.value;
+    p.version += 1;
+    p.message = change.message;
+    p.author = author;
+    p.modified_ms = now;
+    Ok(p.clone())
+}
+
+/// What an update sends.
+pub(crate) struct PropertyChange {
+    pub key: Option<String>,
+    pub value: serde_json::Value,
+    pub version: i64,
+    pub message: String,
+}
+
+/// Deletes property `id` of `doc`; false when it has none.
+pub(crate) fn remove_property(st: &mut State, doc: &str, id: &str) -> bool {
+    let Some(c) = st.content.get_mut(doc) else {
+        return false;
+    };
+    let before = c.properties.len();
+    c.properties.retain(|p| p.id != id);
+    c.properties.len() != before
+}
+
 // ---------- labels ----------
 
 /// A label name Cloud accepts: no white space, none of `!#&()*,.:;<>?@[]^`, at most 255 bytes.
@@ -367,7 +740,7 @@ pub(crate) fn remove_label(
     id: &str,
     name: &str,
 ) -> Result<(), ApiErr> {
-    let c = lookup_for(actor, st, id, &[Kind::Page], "write")?;
+    let c = lookup_for(actor, st, id, DOCUMENTS, "write")?;
     if !c.labels.iter().any(|l| l == name) {
         return err(404, format!("Label {name:?} is not on content {id}."));
     }
@@ -404,57 +777,105 @@ pub(crate) struct Upload {
     pub bytes: Vec<u8>,
 }
 
-/// Attaches files to a page (looked up for `attach` beforehand); refused whole when a current
-/// attachment of the page already has one of the names.
+/// Attaches files to a page or blog post (looked up for `attach` beforehand). A file whose
+/// name a current attachment of the page already has is refused (the whole call), or, with
+/// `update_existing`, becomes that attachment's next version.
 pub(crate) fn attach(
     actor: &Actor,
     st: &mut State,
     page: &str,
     files: Vec<Upload>,
     comment: Option<String>,
+    update_existing: bool,
 ) -> Result<Vec<Attachment>, ApiErr> {
-    for f in &files {
-        if st
-            .attachments
+    let existing = |st: &State, name: &str| {
+        st.attachments
             .values()
-            .any(|a| a.page_id == page && a.title == f.filename && a.status == "current")
-        {
-            return err(
-                400,
-                format!(
-                    "Cannot add a new attachment with same file name as an existing attachment: {}",
-                    f.filename
-                ),
-            );
-        }
+            .find(|a| a.page_id == page && a.title == name && a.status == "current")
+            .map(|a| a.id.clone())
+    };
+    if !update_existing && let Some(f) = files.iter().find(|f| existing(st, &f.filename).is_some())
+    {
+        return err(
+            400,
+            format!(
+                "Cannot add a new attachment with same file name as an existing attachment: {}",
+                f.filename
+            ),
+        );
     }
-    let user = actor.author();
-    let now = st.now_ms();
     let mut out = Vec::new();
     for f in files {
-        let n = st.new_id();
-        let att_id = format!("att{n}");
-        let file_id = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng))
-            .into_uuid()
-            .to_string();
-        let a = Attachment {
-            id: att_id.clone(),
-            page_id: page.to_string(),
-            title: f.filename,
-            media_type: f.media_type,
-            comment: comment.clone().unwrap_or_default(),
-            bytes: f.bytes,
-            version: 1,
-            author: user.clone(),
-            created_ms: now,
-            modified_ms: now,
-            file_id,
-            status: "current".into(),
+        let a = match existing(st, &f.filename) {
+            Some(id) => new_attachment_version(actor, st, &id, f, comment.clone())?,
+            None => {
+                let user = actor.author();
+                let now = st.now_ms();
+                let att_id = format!("att{}", st.new_id());
+                let file_id = uuid::Builder::from_random_bytes(rand::Rng::random(&mut st.rng))
+                    .into_uuid()
+                    .to_string();
+                let a = Attachment {
+                    id: att_id.clone(),
+                    page_id: page.to_string(),
+                    title: f.filename,
+                    media_type: f.media_type,
+                    comment: comment.clone().unwrap_or_default(),
+                    bytes: f.bytes,
+                    version: 1,
+                    author: user,
+                    created_ms: now,
+                    modified_ms: now,
+                    file_id,
+                    status: "current".into(),
+                };
+                st.attachments.insert(att_id, a.clone());
+                a
+            }
         };
-        st.attachments.insert(att_id, a.clone());
         out.push(a);
     }
     Ok(out)
+}
+
+/// The next version of attachment `id`: new bytes, media type, comment (kept when None) and
+/// file name (refused, 400, when another current attachment of the page has it).
+pub(crate) fn new_attachment_version(
+    actor: &Actor,
+    st: &mut State,
+    id: &str,
+    file: Upload,
+    comment: Option<String>,
+) -> Result<Attachment, ApiErr> {
+    let Some(a) = st.attachments.get(id).filter(|a| a.status == "current") else {
+        return err(404, format!("No attachment with id {id}."));
+    };
+    let page = a.page_id.clone();
+    if st.attachments.values().any(|o| {
+        o.id != id && o.page_id == page && o.title == file.filename && o.status == "current"
+    }) {
+        return err(
+            400,
+            format!(
+                "Another attachment of the content is named {}.",
+                file.filename
+            ),
+        );
+    }
+    let (user, now) = (actor.author(), st.now_ms());
+    let Some(a) = st.attachments.get_mut(id) else {
+        return not_found();
+    };
+    a.title = file.filename;
+    a.media_type = file.media_type;
+    a.bytes = file.bytes;
+    if let Some(c) = comment {
+        a.comment = c;
+    }
+    a.version += 1;
+    a.author = user;
+    a.modified_ms = now;
+    Ok(a.clone())
 }
 
 /// The storage Confluence keeps for what was sent: verbatim, or, with `rewrite_storage` on,
@@ -481,6 +902,14 @@ mod tests {
         let msg = version_conflict(3, 3).unwrap();
         assert!(msg.contains("Current version is: 3"), "{msg}");
         assert!(version_conflict(3, 5).is_some());
+    }
+
+    #[test]
+    fn selections_are_found_in_text_only() {
+        let body = "<p>a &amp; b</p><p title=\"a &amp; b\">a &amp; b, a &amp; b</p>";
+        assert_eq!(text_matches(body, "a & b").len(), 3);
+        assert!(text_matches(body, "p>").is_empty());
+        assert!(text_matches(body, "").is_empty());
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub struct Fixture {
     pub pages: Vec<PageSpec>,
     #[serde(default)]
     pub folders: Vec<FolderSpec>,
+    /// Blog posts: content of a space outside the page tree.
+    #[serde(default)]
+    pub blogposts: Vec<BlogPostSpec>,
+    /// Page templates: of a space (`space` set) or global.
+    #[serde(default)]
+    pub templates: Vec<TemplateSpec>,
     #[serde(default)]
     pub comments: Vec<CommentSpec>,
     #[serde(default)]
@@ -202,6 +208,43 @@ pub struct VersionSpec {
     pub author: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
+}
+
+/// A blog post (current, version 1). Comments and attachments may name it as their `page_id`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlogPostSpec {
+    pub id: String,
+    /// Space key.
+    pub space: String,
+    pub title: String,
+    /// Account id of the author.
+    pub author: String,
+    /// Storage-format body.
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// RFC 3339; a fixed date derived from the seed when absent.
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+/// A page template (v1 `/template`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSpec {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Space key; None: a global template.
+    #[serde(default)]
+    pub space: Option<String>,
+    /// Storage-format body.
+    pub body: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -541,7 +584,44 @@ impl Fixture {
                 }
             }
         }
-        let page_ids: HashSet<&str> = self.pages.iter().map(|p| p.id.as_str()).collect();
+        for b in &self.blogposts {
+            dup("content", &mut content_ids, &b.id, &mut problems);
+            if !space_keys.contains_key(&b.space) {
+                problems.push(format!(
+                    "blog post {}: unknown space key {:?}",
+                    b.id, b.space
+                ));
+            }
+            user_ok(
+                &b.author,
+                format!("blog post {} author", b.id),
+                &mut problems,
+            );
+            if let Some(date) = &b.created_at
+                && chrono::DateTime::parse_from_rfc3339(date).is_err()
+            {
+                problems.push(format!(
+                    "blog post {}: {date:?} is not an RFC 3339 date",
+                    b.id
+                ));
+            }
+        }
+        let mut template_ids = HashSet::new();
+        for t in &self.templates {
+            dup("template", &mut template_ids, &t.id, &mut problems);
+            if let Some(k) = &t.space
+                && !space_keys.contains_key(k)
+            {
+                problems.push(format!("template {}: unknown space key {k:?}", t.id));
+            }
+        }
+        // What comments and attachments may belong to: pages and blog posts.
+        let page_ids: HashSet<&str> = self
+            .pages
+            .iter()
+            .map(|p| p.id.as_str())
+            .chain(self.blogposts.iter().map(|b| b.id.as_str()))
+            .collect();
         for s in &self.spaces {
             if let Some(h) = &s.homepage {
                 let in_space = self.pages.iter().any(|p| &p.id == h && p.space == s.key);

@@ -347,3 +347,23 @@ pub(crate) fn id_field(body: &Value, field: &str) -> Result<Option<String>, ApiE
         Some(_) => err(400, format!("The field '{field}' must be an id (string).")),
     }
 }
+
+/// `version.number` of an update body (required, an integer).
+pub(crate) fn version_number(body: &Value) -> Result<i64, ApiErr> {
+    body.get("version")
+        .and_then(|v| v.get("number"))
+        .and_then(Value::as_i64)
+        .ok_or(ApiErr::Status(
+            400,
+            "The field 'version.number' is required (an integer).".into(),
+        ))
+}
+
+/// `version.message` of an update body (empty when absent).
+pub(crate) fn version_message(body: &Value) -> String {
+    body.get("version")
+        .and_then(|v| v.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}

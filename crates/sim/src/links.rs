@@ -8,22 +8,31 @@ pub(crate) fn webui(st: &State, c: &Content) -> String {
     let key = space_key(st, &c.space_id);
     match c.kind {
         Kind::Page => format!("/spaces/{key}/pages/{}/{}", c.id, slug(c.title())),
+        Kind::BlogPost => blog_webui(&key, c),
         Kind::Folder => format!("/spaces/{key}/folder/{}", c.id),
         Kind::Database => format!("/spaces/{key}/database/{}", c.id),
         Kind::FooterComment | Kind::InlineComment => {
             let page = c.page_id.clone().unwrap_or_default();
-            let title = st
-                .content
-                .get(&page)
-                .map(|p| p.title().to_string())
-                .unwrap_or_default();
-            format!(
-                "/spaces/{key}/pages/{page}/{}?focusedCommentId={}",
-                slug(&title),
-                c.id
-            )
+            match st.content.get(&page) {
+                Some(b) if b.kind == Kind::BlogPost => {
+                    format!("{}?focusedCommentId={}", blog_webui(&key, b), c.id)
+                }
+                p => format!(
+                    "/spaces/{key}/pages/{page}/{}?focusedCommentId={}",
+                    slug(p.map(|p| p.title()).unwrap_or_default()),
+                    c.id
+                ),
+            }
         }
     }
+}
+
+/// A blog post's place in the web UI: under its posting date.
+fn blog_webui(key: &str, c: &Content) -> String {
+    let day = chrono::DateTime::from_timestamp_millis(c.created_ms)
+        .unwrap_or_default()
+        .format("%Y/%m/%d");
+    format!("/spaces/{key}/blog/{day}/{}/{}", c.id, slug(c.title()))
 }
 
 /// A title as the web UI writes it in a page's path.

@@ -35,6 +35,84 @@ const ROUTES: &[(&str, &str, Handler)] = &[
     ("GET", "/wiki/api/v2/labels", v2::all_labels),
     (
         "GET",
+        "/wiki/api/v2/pages/{page-id}/properties",
+        v2::list_properties,
+    ),
+    (
+        "POST",
+        "/wiki/api/v2/pages/{page-id}/properties",
+        v2::create_property,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/pages/{page-id}/properties/{property-id}",
+        v2::get_property,
+    ),
+    (
+        "PUT",
+        "/wiki/api/v2/pages/{page-id}/properties/{property-id}",
+        v2::update_property,
+    ),
+    (
+        "DELETE",
+        "/wiki/api/v2/pages/{page-id}/properties/{property-id}",
+        v2::delete_property,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/blogposts/{blogpost-id}/properties",
+        v2::list_properties,
+    ),
+    (
+        "POST",
+        "/wiki/api/v2/blogposts/{blogpost-id}/properties",
+        v2::create_property,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/blogposts/{blogpost-id}/properties/{property-id}",
+        v2::get_property,
+    ),
+    (
+        "PUT",
+        "/wiki/api/v2/blogposts/{blogpost-id}/properties/{property-id}",
+        v2::update_property,
+    ),
+    (
+        "DELETE",
+        "/wiki/api/v2/blogposts/{blogpost-id}/properties/{property-id}",
+        v2::delete_property,
+    ),
+    // Blog posts: the page handlers, which read the kind from the path.
+    ("GET", "/wiki/api/v2/blogposts", v2::list_pages),
+    ("POST", "/wiki/api/v2/blogposts", v2::create_page),
+    ("GET", "/wiki/api/v2/blogposts/{id}", v2::get_page),
+    ("PUT", "/wiki/api/v2/blogposts/{id}", v2::update_page),
+    ("DELETE", "/wiki/api/v2/blogposts/{id}", v2::delete_page),
+    ("GET", "/wiki/api/v2/spaces/{id}/blogposts", v2::space_pages),
+    ("GET", "/wiki/api/v2/blogposts/{id}/labels", v2::page_labels),
+    (
+        "GET",
+        "/wiki/api/v2/blogposts/{id}/attachments",
+        v2::page_attachments,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/blogposts/{id}/footer-comments",
+        v2::page_footer_comments,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/blogposts/{id}/inline-comments",
+        v2::page_inline_comments,
+    ),
+    (
+        "GET",
+        "/wiki/api/v2/blogposts/{id}/versions",
+        v2::page_versions,
+    ),
+    (
+        "GET",
         "/wiki/api/v2/pages/{id}/attachments",
         v2::page_attachments,
     ),
@@ -74,6 +152,26 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         "DELETE",
         "/wiki/api/v2/footer-comments/{comment-id}",
         v2::delete_footer_comment,
+    ),
+    (
+        "PUT",
+        "/wiki/api/v2/footer-comments/{comment-id}",
+        v2::update_footer_comment,
+    ),
+    (
+        "POST",
+        "/wiki/api/v2/inline-comments",
+        v2::create_inline_comment,
+    ),
+    (
+        "PUT",
+        "/wiki/api/v2/inline-comments/{comment-id}",
+        v2::update_inline_comment,
+    ),
+    (
+        "DELETE",
+        "/wiki/api/v2/inline-comments/{comment-id}",
+        v2::delete_inline_comment,
     ),
     (
         "GET",
@@ -136,6 +234,11 @@ const ROUTES: &[(&str, &str, Handler)] = &[
     ("PUT", "/wiki/rest/api/content/{id}", v1::update_content),
     ("DELETE", "/wiki/rest/api/content/{id}", v1::delete_content),
     (
+        "PUT",
+        "/wiki/rest/api/content/{pageId}/move/{position}/{targetId}",
+        v1::move_page,
+    ),
+    (
         "GET",
         "/wiki/rest/api/content/{id}/child/{type}",
         v1::children_of_type,
@@ -151,6 +254,16 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         v1::upload_attachments,
     ),
     (
+        "PUT",
+        "/wiki/rest/api/content/{id}/child/attachment",
+        v1::upload_attachments,
+    ),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/data",
+        v1::update_attachment_data,
+    ),
+    (
         "GET",
         "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download",
         v1::download_attachment,
@@ -159,6 +272,36 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         "GET",
         "/wiki/rest/api/content/{id}/descendant/{type}",
         v1::descendants_of_type,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/property",
+        v1::list_properties,
+    ),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/property",
+        v1::create_property,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/property/{key}",
+        v1::get_property,
+    ),
+    (
+        "PUT",
+        "/wiki/rest/api/content/{id}/property/{key}",
+        v1::update_property,
+    ),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/property/{key}",
+        v1::create_property,
+    ),
+    (
+        "DELETE",
+        "/wiki/rest/api/content/{id}/property/{key}",
+        v1::delete_property,
     ),
     ("GET", "/wiki/rest/api/content/{id}/label", v1::get_labels),
     ("POST", "/wiki/rest/api/content/{id}/label", v1::add_labels),

@@ -14,7 +14,7 @@ use crate::http::{
 };
 use crate::links::{SEGMENT, download_link, webui};
 use crate::render;
-use crate::state::{Attachment, Content, Kind, State, Version, View, id_order, iso};
+use crate::state::{Attachment, Content, Kind, Property, State, Version, View, id_order, iso};
 
 // ---------- JSON shapes ----------
 
@@ -137,7 +137,7 @@ pub(crate) fn attachment_v1(ctx: &Ctx, st: &State, a: &Attachment) -> Value {
         "metadata": {"mediaType": a.media_type, "comment": a.comment, "labels": {"results": [], "size": 0}},
         "extensions": {"mediaType": a.media_type, "fileSize": a.bytes.len(), "comment": a.comment, "fileId": a.file_id},
         "version": {"by": user_v1(st, &a.author), "when": iso(a.modified_ms), "number": a.version, "minorEdit": false},
-        "container": {"id": a.page_id, "type": "page", "title": page.map(|p| p.title().to_string()).unwrap_or_default()},
+        "container": {"id": a.page_id, "type": page.map_or("page", |p| p.kind.type_name()), "title": page.map(|p| p.title().to_string()).unwrap_or_default()},
         "space": page.map(|p| space_v1(st, &p.space_id)).unwrap_or(json!({})),
         "_links": {
             "webui": format!("/pages/viewpageattachments.action?pageId={}&preview={}", a.page_id, a.id),
@@ -195,7 +195,7 @@ pub(crate) fn list_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let items: Vec<Value> = st
         .sorted_content()
         .into_iter()
-        .filter(|c| c.kind == Kind::Page && ty == "page")
+        .filter(|c| c.kind.type_name() == ty)
         .filter(|c| status.iter().any(|s| s == "any" || *s == c.status))
         .filter(|c| key.is_none_or(|k| st.space(&c.space_id).is_some_and(|s| s.key == k)))
         .filter(|c| title.is_none_or(|t| c.title() == t))
@@ -212,7 +212,12 @@ pub(crate) fn get_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .iter()
         .any(|s| s == "any" || s == "trashed" || s == "draft");
     let c = readable(ctx, st, &id, any)?;
-    if !c.kind.is_tree_node() && !matches!(c.kind, Kind::FooterComment | Kind::InlineComment) {
+    if !c.kind.is_tree_node()
+        && !matches!(
+            c.kind,
+            Kind::BlogPost | Kind::FooterComment | Kind::InlineComment
+        )
+    {
         return not_found();
     }
     Ok(ok(content_v1(ctx, st, c, &expand(ctx))))
@@ -270,14 +275,18 @@ pub(crate) fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     }
     ctx.checkpoint()?;
     let ty = body.get("type").and_then(Value::as_str).unwrap_or("");
-    if ty != "page" {
-        return err(
-            400,
-            format!(
-                "The field 'type' must be page (got {ty:?}); the simulator does not create {ty}."
-            ),
-        );
-    }
+    let kind = match ty {
+        "page" => Kind::Page,
+        "blogpost" => Kind::BlogPost,
+        _ => {
+            return err(
+                400,
+                format!(
+                    "The field 'type' must be page or blogpost (got {ty:?}); the simulator does not create {ty}."
+                ),
+            );
+        }
+    };
     let title = crate::http::str_field(&body, "title")?.to_string();
     let storage = storage_of(&body)?.unwrap_or_default();
     let parent = body
@@ -285,11 +294,15 @@ pub(crate) fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .and_then(Value::as_array)
         .and_then(|a| a.last())
         .and_then(|a| crate::http::id_field(a, "id").ok().flatten());
+    let parent = parent.filter(|_| kind == Kind::Page);
     if let Some(p) = &parent {
         content::check_parent(&ctx.actor, st, p, &space_id)?;
     }
-    let parent = parent.or_else(|| st.space(&space_id).and_then(|s| s.homepage_id.clone()));
-    if content::title_taken(st, &space_id, &title, None) {
+    let parent = match kind {
+        Kind::Page => parent.or_else(|| st.space(&space_id).and_then(|s| s.homepage_id.clone())),
+        _ => None,
+    };
+    if kind == Kind::Page && content::title_taken(st, &space_id, &title, None) {
         return err(
             400,
             "A page with this title already exists: A page already exists with the same TITLE in this space".to_string(),
@@ -299,7 +312,7 @@ pub(crate) fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         &ctx.actor,
         st,
         NewContent {
-            kind: Kind::Page,
+            kind,
             space_id,
             status: "current".into(),
             parent_id: parent,
@@ -313,36 +326,25 @@ pub(crate) fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 pub(crate) fn update_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    let c = content::lookup_for(&mut ctx.actor, st, &id, &[Kind::Page], "write")?;
-    let (current, space_id, old_status, old_body) = (
+    let c = content::lookup_for(&mut ctx.actor, st, &id, content::DOCUMENTS, "write")?;
+    let (kind, current, space_id, old_status, old_body) = (
+        c.kind,
         c.version_number(),
         c.space_id.clone(),
         c.status.clone(),
         c.current().body.clone(),
     );
     let body = json_body(ctx.req)?;
-    let given = body
-        .get("version")
-        .and_then(|v| v.get("number"))
-        .and_then(Value::as_i64)
-        .ok_or(ApiErr::Status(
-            400,
-            "The field 'version.number' is required.".into(),
-        ))?;
+    let given = crate::http::version_number(&body)?;
     let title = crate::http::str_field(&body, "title")?.to_string();
     let storage = storage_of(&body)?.unwrap_or(old_body);
     if let Some(msg) = content::version_conflict(current, given) {
         return err(409, msg);
     }
-    if content::title_taken(st, &space_id, &title, Some(&id)) {
+    if kind == Kind::Page && content::title_taken(st, &space_id, &title, Some(&id)) {
         return err(400, "A page with this title already exists in this space.");
     }
-    let message = body
-        .get("version")
-        .and_then(|v| v.get("message"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let message = crate::http::version_message(&body);
     let c = content::revise(
         &ctx.actor,
         st,
@@ -361,7 +363,7 @@ pub(crate) fn update_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn delete_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    const KINDS: &[Kind] = &[Kind::Page, Kind::Folder, Kind::Database];
+    const KINDS: &[Kind] = &[Kind::Page, Kind::BlogPost, Kind::Folder, Kind::Database];
     let id = ctx.p("id").to_string();
     // v1 purges with `status=trashed`; v2 reads `purge=true`.
     let purge = ctx.req.q("status") == Some("trashed");
@@ -380,6 +382,29 @@ pub(crate) fn delete_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         content::delete(&mut ctx.actor, st, &id, KINDS, purge)?;
     }
     Ok(empty(204))
+}
+
+/// `PUT /content/{pageId}/move/{position}/{targetId}`: before or after a sibling, or appended
+/// under a parent, in any space the caller may write to; answers `{"pageId"}`.
+pub(crate) fn move_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("pageId").to_string();
+    let target = ctx.p("targetId").to_string();
+    let position = ctx.p("position").to_string();
+    let c = content::lookup_for(&mut ctx.actor, st, &id, &[Kind::Page], "write")?;
+    if c.status != "current" {
+        return err(
+            404,
+            format!("No content found with id: ContentId{{id={id}}}"),
+        );
+    }
+    let Some(position) = content::MovePosition::parse(&position) else {
+        return err(
+            400,
+            format!("Invalid position {position:?}: before, after or append."),
+        );
+    };
+    content::move_page(&ctx.actor, st, &id, position, &target)?;
+    Ok(ok(json!({ "pageId": id })))
 }
 
 pub(crate) fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
@@ -515,19 +540,28 @@ fn parse_multipart(ctx: &Ctx) -> Result<(Vec<Upload>, Option<String>), ApiErr> {
     })
 }
 
-pub(crate) fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    if !ctx
+/// Multipart uploads need `X-Atlassian-Token: no-check` (Cloud's XSRF guard).
+fn xsrf_checked(ctx: &Ctx) -> Result<(), ApiErr> {
+    if ctx
         .req
         .header("x-atlassian-token")
-        .is_some_and(|v| v.eq_ignore_ascii_case("no-check"))
+        .is_some_and(|v| v.eq_ignore_ascii_case("no-check") || v.eq_ignore_ascii_case("nocheck"))
     {
-        return err(
+        Ok(())
+    } else {
+        err(
             403,
             "XSRF check failed: send the header X-Atlassian-Token: no-check.",
-        );
+        )
     }
+}
+
+/// `POST /content/{id}/child/attachment` (a name the content has is a 400) and `PUT` (that
+/// file becomes the attachment's next version).
+pub(crate) fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    xsrf_checked(ctx)?;
     let id = ctx.p("id").to_string();
-    let page = content::lookup_for(&mut ctx.actor, st, &id, &[Kind::Page], "attach")?;
+    let page = content::lookup_for(&mut ctx.actor, st, &id, content::DOCUMENTS, "attach")?;
     if page.status != "current" {
         return not_found();
     }
@@ -535,7 +569,8 @@ pub(crate) fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     if files.is_empty() {
         return err(400, "No part named 'file' in the multipart body.");
     }
-    let out: Vec<Value> = content::attach(&ctx.actor, st, &id, files, comment)?
+    let update = ctx.req.method == "PUT";
+    let out: Vec<Value> = content::attach(&ctx.actor, st, &id, files, comment, update)?
         .iter()
         .map(|a| attachment_v1(ctx, st, a))
         .collect();
@@ -543,6 +578,31 @@ pub(crate) fn upload_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     Ok(ok(
         json!({"results": out, "start": 0, "limit": size, "size": size, "_links": {"base": format!("{}/wiki", ctx.site()), "context": "/wiki"}}),
     ))
+}
+
+/// `POST /content/{id}/child/attachment/{attachmentId}/data`: new bytes for one attachment.
+pub(crate) fn update_attachment_data(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    xsrf_checked(ctx)?;
+    let id = ctx.p("id").to_string();
+    let att = ctx.p("attachmentId").to_string();
+    let page = content::lookup_for(&mut ctx.actor, st, &id, content::DOCUMENTS, "attach")?;
+    if page.status != "current" {
+        return not_found();
+    }
+    if !st
+        .attachments
+        .get(&att)
+        .is_some_and(|a| a.page_id == id && a.status == "current")
+    {
+        return err(404, format!("No attachment {att} on content {id}."));
+    }
+    let (mut files, comment) = parse_multipart(ctx)?;
+    if files.len() != 1 {
+        return err(400, "Send exactly one part named 'file'.");
+    }
+    let file = files.remove(0);
+    let a = content::new_attachment_version(&ctx.actor, st, &att, file, comment)?;
+    Ok(ok(attachment_v1(ctx, st, &a)))
 }
 
 /// v1 "Get URI to download attachment": a 302 to a binary URL on the same face, which serves
@@ -626,7 +686,7 @@ pub(crate) fn get_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 pub(crate) fn add_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
-    content::lookup_for(&mut ctx.actor, st, &id, &[Kind::Page], "write")?;
+    content::lookup_for(&mut ctx.actor, st, &id, content::DOCUMENTS, "write")?;
     let body: Value = serde_json::from_slice(&ctx.req.body)
         .map_err(|e| ApiErr::Status(400, format!("The request body is not valid JSON: {e}")))?;
     let items: Vec<Value> = match body {
@@ -672,6 +732,117 @@ pub(crate) fn remove_label_by_query(ctx: &mut Ctx, st: &mut State) -> ApiResult 
         return err(400, "The query parameter 'name' is required.");
     };
     drop_label(ctx, st, &name)
+}
+
+// ---------- content properties ----------
+
+fn property_v1(ctx: &Ctx, st: &State, content_id: &str, p: &Property) -> Value {
+    json!({
+        "id": p.id,
+        "key": p.key,
+        "value": p.value,
+        "version": {
+            "when": iso(p.modified_ms),
+            "message": p.message,
+            "number": p.version,
+            "minorEdit": false,
+            "by": user_v1(st, &p.author),
+        },
+        "_links": {
+            "self": format!("{}/wiki/rest/api/content/{content_id}/property/{}", ctx.site(), p.key),
+            "base": format!("{}/wiki", ctx.site()),
+            "context": "/wiki",
+        },
+        "_expandable": {"content": format!("/rest/api/content/{content_id}")},
+    })
+}
+
+/// Content properties belong to any content the caller can read (write: edit).
+const PROPERTY_OWNERS: &[Kind] = &[
+    Kind::Page,
+    Kind::BlogPost,
+    Kind::Folder,
+    Kind::Database,
+    Kind::FooterComment,
+    Kind::InlineComment,
+];
+
+pub(crate) fn list_properties(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let c = readable(ctx, st, &id, false)?;
+    let key = ctx.req.q("key");
+    let mut props: Vec<&Property> = c
+        .properties
+        .iter()
+        .filter(|p| key.is_none_or(|k| p.key == k))
+        .collect();
+    props.sort_by(|a, b| a.key.cmp(&b.key));
+    let items = props
+        .into_iter()
+        .map(|p| property_v1(ctx, st, &id, p))
+        .collect();
+    v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+pub(crate) fn get_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let key = ctx.p("key").to_string();
+    readable(ctx, st, &id, false)?;
+    match content::property(st, &id, |p| p.key == key) {
+        Some(p) => Ok(ok(property_v1(ctx, st, &id, &p))),
+        None => err(404, format!("Cannot find content property with key: {key}")),
+    }
+}
+
+/// `POST /content/{id}/property` (key in the body) and `POST /content/{id}/property/{key}`.
+pub(crate) fn create_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    content::lookup_for(&mut ctx.actor, st, &id, PROPERTY_OWNERS, "write")?;
+    let body = json_body(ctx.req)?;
+    let key = match ctx.p("key") {
+        "" => crate::http::str_field(&body, "key")?.to_string(),
+        k => k.to_string(),
+    };
+    let value = body.get("value").cloned().unwrap_or(Value::Null);
+    let p = content::add_property(&ctx.actor, st, &id, &key, value)?;
+    Ok(ok(property_v1(ctx, st, &id, &p)))
+}
+
+/// `PUT /content/{id}/property/{key}`: the next version, or (version 1) a new property.
+pub(crate) fn update_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let key = ctx.p("key").to_string();
+    content::lookup_for(&mut ctx.actor, st, &id, PROPERTY_OWNERS, "write")?;
+    let body = json_body(ctx.req)?;
+    let version = crate::http::version_number(&body)?;
+    let value = body.get("value").cloned().unwrap_or(Value::Null);
+    let p = match content::property(st, &id, |p| p.key == key) {
+        None if version == 1 => content::add_property(&ctx.actor, st, &id, &key, value)?,
+        None => {
+            return err(404, format!("Cannot find content property with key: {key}"));
+        }
+        Some(existing) => {
+            let change = content::PropertyChange {
+                key: None,
+                value,
+                version,
+                message: crate::http::version_message(&body),
+            };
+            content::revise_property(&ctx.actor, st, &id, &existing.id, change, 409)?
+        }
+    };
+    Ok(ok(property_v1(ctx, st, &id, &p)))
+}
+
+pub(crate) fn delete_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let key = ctx.p("key").to_string();
+    content::lookup_for(&mut ctx.actor, st, &id, PROPERTY_OWNERS, "write")?;
+    let Some(p) = content::property(st, &id, |p| p.key == key) else {
+        return err(404, format!("Cannot find content property with key: {key}"));
+    };
+    content::remove_property(st, &id, &p.id);
+    Ok(empty(204))
 }
 
 // ---------- search, users, groups, spaces ----------

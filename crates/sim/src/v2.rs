@@ -13,7 +13,9 @@ use crate::http::{
 };
 use crate::links::{download_link, webui};
 use crate::render;
-use crate::state::{Attachment, Content, Inline, Kind, State, Version, View, id_order, iso};
+use crate::state::{
+    Attachment, Content, Inline, Kind, Property, State, Version, View, id_order, iso,
+};
 
 // ---------- shared lookups ----------
 
@@ -82,16 +84,14 @@ fn parent_type(st: &State, parent: &str) -> &'static str {
     }
 }
 
+/// A page or a blog post (blog posts have no place in the tree and no owner).
 fn page_json(st: &State, c: &Content, v: &Version, format: Option<&str>) -> Value {
     let mut j = json!({
         "id": c.id,
         "status": c.status,
         "title": v.title,
         "spaceId": c.space_id,
-        "position": c.position,
         "authorId": c.author,
-        "ownerId": c.author,
-        "lastOwnerId": null,
         "createdAt": iso(c.created_ms),
         "version": version_json(v),
         "body": render::v2_body(&v.body, format),
@@ -101,11 +101,52 @@ fn page_json(st: &State, c: &Content, v: &Version, format: Option<&str>) -> Valu
             "tinyui": format!("/x/{}", c.id),
         },
     });
+    if c.kind == Kind::Page {
+        j["position"] = json!(c.position);
+        j["ownerId"] = json!(c.author);
+        j["lastOwnerId"] = Value::Null;
+    }
     if let Some(p) = &c.parent_id {
         j["parentId"] = json!(p);
         j["parentType"] = json!(parent_type(st, p));
     }
     j
+}
+
+/// What a stale `version.number` gets on v2 (switch `v2_version_conflict_409`).
+fn conflict_status(st: &State) -> u16 {
+    if st.behaviour.v2_version_conflict_409 {
+        409
+    } else {
+        400
+    }
+}
+
+/// Whether a v2 path speaks of blog posts or pages.
+fn doc_kind(ctx: &Ctx) -> Kind {
+    if ctx.req.path.contains("/blogposts") {
+        Kind::BlogPost
+    } else {
+        Kind::Page
+    }
+}
+
+/// The id of the page or blog post a path names.
+fn doc_id(ctx: &Ctx) -> String {
+    ["id", "page-id", "blogpost-id"]
+        .iter()
+        .map(|k| ctx.p(k))
+        .find(|v| !v.is_empty())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The field that names a comment's or attachment's container: `pageId` or `blogPostId`.
+fn container_field(st: &State, id: &str) -> &'static str {
+    match st.content.get(id).map(|c| c.kind) {
+        Some(Kind::BlogPost) => "blogPostId",
+        _ => "pageId",
+    }
 }
 
 fn node_json(st: &State, c: &Content) -> Value {
@@ -144,7 +185,7 @@ fn comment_json(st: &State, c: &Content, format: Option<&str>) -> Value {
         "_links": {"webui": webui(st, c)},
     });
     if let Some(p) = &c.page_id {
-        j["pageId"] = json!(p);
+        j[container_field(st, p)] = json!(p);
     }
     if let Some(p) = &c.parent_id {
         j["parentCommentId"] = json!(p);
@@ -166,18 +207,17 @@ fn comment_json(st: &State, c: &Content, format: Option<&str>) -> Value {
     j
 }
 
-fn attachment_json(a: &Attachment) -> Value {
+fn attachment_json(st: &State, a: &Attachment) -> Value {
     let webui = format!(
         "/pages/viewpageattachments.action?pageId={}&preview={}",
         a.page_id, a.id
     );
     let link = download_link(a);
-    json!({
+    let mut j = json!({
         "id": a.id,
         "status": a.status,
         "title": a.title,
         "createdAt": iso(a.created_ms),
-        "pageId": a.page_id,
         "mediaType": a.media_type,
         "mediaTypeDescription": media_description(&a.media_type),
         "comment": a.comment,
@@ -193,7 +233,9 @@ fn attachment_json(a: &Attachment) -> Value {
             "authorId": a.author,
         },
         "_links": {"webui": webui, "download": link},
-    })
+    });
+    j[container_field(st, &a.page_id)] = json!(a.page_id);
+    j
 }
 
 fn media_description(mt: &str) -> &'static str {
@@ -284,7 +326,7 @@ pub(crate) fn get_space(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 pub(crate) fn space_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     readable_space(ctx, st, &id)?;
-    pages_listing(ctx, st, Some(id))
+    pages_listing(ctx, st, Some(id), doc_kind(ctx))
 }
 
 pub(crate) fn space_permissions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
@@ -328,7 +370,7 @@ pub(crate) fn space_permissions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 
 // ---------- pages ----------
 
-fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>) -> ApiResult {
+fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>, kind: Kind) -> ApiResult {
     let statuses = statuses_param(ctx, &["current", "archived"])?;
     let format = body_format(ctx, false)?;
     let mut spaces = ctx.req.q_list("space-id");
@@ -340,7 +382,7 @@ fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>) -> ApiResult 
     let mut pages: Vec<&Content> = st
         .sorted_content()
         .into_iter()
-        .filter(|c| c.kind == Kind::Page)
+        .filter(|c| c.kind == kind)
         .filter(|c| statuses.iter().any(|s| s == "any" || *s == c.status))
         .filter(|c| spaces.is_empty() || spaces.contains(&c.space_id))
         .filter(|c| ids.is_empty() || ids.contains(&c.id))
@@ -366,20 +408,22 @@ fn pages_listing(ctx: &mut Ctx, st: &State, space: Option<String>) -> ApiResult 
 }
 
 pub(crate) fn list_pages(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    pages_listing(ctx, st, None)
+    let kind = doc_kind(ctx);
+    pages_listing(ctx, st, None, kind)
 }
 
 pub(crate) fn get_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let kind = doc_kind(ctx);
     let statuses = statuses_param(ctx, &["current", "archived", "draft"])?;
     let format = body_format(ctx, true)?;
-    let id = ctx.p("id").to_string();
+    let id = doc_id(ctx);
     let any: Vec<&str> = statuses.iter().map(String::as_str).collect();
     let all = ["current", "archived", "draft", "trashed"];
     let c = content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         if any.contains(&"any") { &all } else { &any },
     )?;
     let v = match ctx.req.q("version") {
@@ -450,7 +494,10 @@ fn writable_space(ctx: &mut Ctx, st: &State, space_id: &str, op: &str) -> Result
     ctx.checkpoint()
 }
 
+/// `POST /pages` and `POST /blogposts` (a blog post has no parent, and its title need not be
+/// unique).
 pub(crate) fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let kind = doc_kind(ctx);
     let body = json_body(ctx.req)?;
     let space_id = id_field(&body, "spaceId")?.ok_or(ApiErr::Status(
         400,
@@ -474,13 +521,19 @@ pub(crate) fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         _ => return err(400, "The field 'title' is required."),
     };
     let storage = written_body(&body)?;
-    let mut parent = id_field(&body, "parentId")?;
-    if let Some(p) = &parent {
-        content::check_parent(&ctx.actor, st, p, &space_id)?;
-    } else if !ctx.req.q_bool("root-level") {
-        parent = st.space(&space_id).and_then(|s| s.homepage_id.clone());
+    let mut parent = None;
+    if kind == Kind::Page {
+        parent = id_field(&body, "parentId")?;
+        if let Some(p) = &parent {
+            content::check_parent(&ctx.actor, st, p, &space_id)?;
+        } else if !ctx.req.q_bool("root-level") {
+            parent = st.space(&space_id).and_then(|s| s.homepage_id.clone());
+        }
     }
-    if status == "current" && content::title_taken(st, &space_id, &title, None) {
+    if kind == Kind::Page
+        && status == "current"
+        && content::title_taken(st, &space_id, &title, None)
+    {
         return err(
             400,
             format!("A page with title {title:?} already exists in this space."),
@@ -490,7 +543,7 @@ pub(crate) fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         &ctx.actor,
         st,
         NewContent {
-            kind: Kind::Page,
+            kind,
             space_id,
             status,
             parent_id: parent,
@@ -504,8 +557,9 @@ pub(crate) fn create_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("id").to_string();
-    let c = content::lookup_for(&mut ctx.actor, st, &id, &[Kind::Page], "write")?;
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
+    let c = content::lookup_for(&mut ctx.actor, st, &id, &[kind], "write")?;
     let (current, space_id) = (c.version_number(), c.space_id.clone());
     let body = json_body(ctx.req)?;
     for field in ["id", "status", "title", "version"] {
@@ -523,22 +577,13 @@ pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     }
     let title = str_field(&body, "title")?.to_string();
     let status = str_field(&body, "status")?.to_string();
-    if !matches!(status.as_str(), "current" | "draft" | "archived") {
+    let allowed = matches!(status.as_str(), "current" | "draft")
+        || (kind == Kind::Page && status == "archived");
+    if !allowed {
         return err(400, format!("Invalid status {status:?}."));
     }
-    let given = body
-        .get("version")
-        .and_then(|v| v.get("number"))
-        .and_then(Value::as_i64)
-        .ok_or(ApiErr::Status(
-            400,
-            "The field 'version.number' is required (an integer).".into(),
-        ))?;
-    let message = body
-        .get("version")
-        .and_then(|v| v.get("message"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let given = crate::http::version_number(&body)?;
+    let message = crate::http::version_message(&body);
     if body.get("body").is_none_or(Value::is_null) {
         return err(400, "The field 'body' is required.");
     }
@@ -551,19 +596,20 @@ pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             "Moving a page to another space is not supported (spaceId).",
         );
     }
-    let new_parent = id_field(&body, "parentId")?;
+    let new_parent = match kind {
+        Kind::Page => id_field(&body, "parentId")?,
+        _ => None,
+    };
     if let Some(p) = &new_parent {
         content::check_move(&ctx.actor, st, &id, p, &space_id)?;
     }
     if let Some(msg) = content::version_conflict(current, given) {
-        let status = if st.behaviour.v2_version_conflict_409 {
-            409
-        } else {
-            400
-        };
-        return err(status, msg);
+        return err(conflict_status(st), msg);
     }
-    if status == "current" && content::title_taken(st, &space_id, &title, Some(&id)) {
+    if kind == Kind::Page
+        && status == "current"
+        && content::title_taken(st, &space_id, &title, Some(&id))
+    {
         return err(
             400,
             format!("A page with title {title:?} already exists in this space."),
@@ -581,7 +627,7 @@ pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         Revision {
             title,
             body: storage,
-            message: message.to_string(),
+            message,
             minor_edit,
             status: Some(status),
             parent_id: new_parent,
@@ -594,20 +640,22 @@ pub(crate) fn update_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn delete_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("id").to_string();
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
     let purge = ctx.req.q_bool("purge");
-    content::delete(&mut ctx.actor, st, &id, &[Kind::Page], purge)?;
+    content::delete(&mut ctx.actor, st, &id, &[kind], purge)?;
     Ok(empty(204))
 }
 
 pub(crate) fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let kind = doc_kind(ctx);
     let format = body_format(ctx, false)?;
-    let id = ctx.p("id").to_string();
+    let id = doc_id(ctx);
     let c = content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft", "trashed"],
     )?;
     let mut versions: Vec<&Version> = c.versions.iter().collect();
@@ -622,7 +670,11 @@ pub(crate) fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             if format.is_some() {
                 page["body"] = render::v2_body(&v.body, format.as_deref());
             }
-            j["page"] = page;
+            j[if kind == Kind::BlogPost {
+                "blogpost"
+            } else {
+                "page"
+            }] = page;
             j
         })
         .collect();
@@ -630,13 +682,14 @@ pub(crate) fn page_versions(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn page_version(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("page-id").to_string();
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
     let n = ctx.p("version-number").to_string();
     let c = content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft", "trashed"],
     )?;
     let Ok(n) = n.parse::<u32>() else {
@@ -666,12 +719,13 @@ pub(crate) fn page_version(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("id").to_string();
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
     let c = content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft"],
     )?;
     let prefix = ctx.req.q("prefix");
@@ -685,6 +739,100 @@ pub(crate) fn page_labels(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .map(|l| label_json(st, l))
         .collect();
     v2_page(ctx.req, ctx.site(), items)
+}
+
+// ---------- content properties ----------
+
+fn property_json(p: &Property) -> Value {
+    json!({
+        "id": p.id,
+        "key": p.key,
+        "value": p.value,
+        "version": {
+            "createdAt": iso(p.modified_ms),
+            "message": p.message,
+            "number": p.version,
+            "minorEdit": false,
+            "authorId": p.author,
+        },
+    })
+}
+
+/// The page or blog post of a property path, readable (`op` None) or open to `op`.
+fn property_owner(ctx: &mut Ctx, st: &State, op: Option<&str>) -> Result<String, ApiErr> {
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
+    match op {
+        None => content::lookup(
+            &mut ctx.actor,
+            st,
+            &id,
+            &[kind],
+            &["current", "archived", "draft"],
+        )?,
+        Some(op) => content::lookup_for(&mut ctx.actor, st, &id, &[kind], op)?,
+    };
+    Ok(id)
+}
+
+pub(crate) fn list_properties(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = property_owner(ctx, st, None)?;
+    let key = ctx.req.q("key");
+    let mut props: Vec<&Property> = st
+        .content
+        .get(&id)
+        .map(|c| c.properties.iter().collect())
+        .unwrap_or_default();
+    props.retain(|p| key.is_none_or(|k| p.key == k));
+    match ctx.req.q("sort") {
+        None | Some("key") => props.sort_by(|a, b| a.key.cmp(&b.key)),
+        Some("-key") => props.sort_by(|a, b| b.key.cmp(&a.key)),
+        Some(other) => return err(400, format!("Invalid sort {other:?}: key or -key.")),
+    }
+    let items = props.into_iter().map(property_json).collect();
+    v2_page(ctx.req, ctx.site(), items)
+}
+
+pub(crate) fn create_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = property_owner(ctx, st, Some("write"))?;
+    let body = json_body(ctx.req)?;
+    let key = str_field(&body, "key")?.to_string();
+    let value = body.get("value").cloned().unwrap_or(Value::Null);
+    let p = content::add_property(&ctx.actor, st, &id, &key, value)?;
+    Ok(ok(property_json(&p)))
+}
+
+pub(crate) fn get_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = property_owner(ctx, st, None)?;
+    let pid = ctx.p("property-id").to_string();
+    match content::property(st, &id, |p| p.id == pid) {
+        Some(p) => Ok(ok(property_json(&p))),
+        None => err(404, format!("No property {pid} on content {id}.")),
+    }
+}
+
+pub(crate) fn update_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = property_owner(ctx, st, Some("write"))?;
+    let pid = ctx.p("property-id").to_string();
+    let body = json_body(ctx.req)?;
+    let version = crate::http::version_number(&body)?;
+    let change = content::PropertyChange {
+        key: body.get("key").and_then(Value::as_str).map(String::from),
+        value: body.get("value").cloned().unwrap_or(Value::Null),
+        version,
+        message: crate::http::version_message(&body),
+    };
+    let p = content::revise_property(&ctx.actor, st, &id, &pid, change, conflict_status(st))?;
+    Ok(ok(property_json(&p)))
+}
+
+pub(crate) fn delete_property(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = property_owner(ctx, st, Some("write"))?;
+    let pid = ctx.p("property-id").to_string();
+    if !content::remove_property(st, &id, &pid) {
+        return err(404, format!("No property {pid} on content {id}."));
+    }
+    Ok(empty(204))
 }
 
 /// Every label in use on the site, by id.
@@ -718,32 +866,34 @@ pub(crate) fn all_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         .filter(|a| media.is_none_or(|m| a.media_type == m))
         .collect();
     atts.sort_by(|a, b| id_order(&a.id, &b.id));
-    let items = atts.into_iter().map(attachment_json).collect();
+    let items = atts.into_iter().map(|a| attachment_json(st, a)).collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
 pub(crate) fn page_attachments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
-    let id = ctx.p("id").to_string();
+    let kind = doc_kind(ctx);
+    let id = doc_id(ctx);
     content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft"],
     )?;
     let atts = content::attachments_of(st, &id, ctx.req.q("filename"), ctx.req.q("mediaType"));
-    let items = atts.into_iter().map(attachment_json).collect();
+    let items = atts.into_iter().map(|a| attachment_json(st, a)).collect();
     v2_page(ctx.req, ctx.site(), items)
 }
 
 pub(crate) fn page_footer_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let kind = doc_kind(ctx);
     let format = body_format(ctx, false)?;
-    let id = ctx.p("id").to_string();
+    let id = doc_id(ctx);
     content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft"],
     )?;
     let items = content::comments_of(st, &id, Kind::FooterComment, None)
@@ -754,6 +904,7 @@ pub(crate) fn page_footer_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let kind = doc_kind(ctx);
     let format = body_format(ctx, false)?;
     let wanted = ctx.req.q_list("resolution-status");
     for w in &wanted {
@@ -761,12 +912,12 @@ pub(crate) fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             return err(400, format!("Invalid resolution-status {w:?}."));
         }
     }
-    let id = ctx.p("id").to_string();
+    let id = doc_id(ctx);
     content::lookup(
         &mut ctx.actor,
         st,
         &id,
-        &[Kind::Page],
+        &[kind],
         &["current", "archived", "draft"],
     )?;
     let items = content::comments_of(st, &id, Kind::InlineComment, None)
@@ -783,22 +934,31 @@ pub(crate) fn page_inline_comments(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 }
 
 pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    create_comment(ctx, st, Kind::FooterComment)
+}
+
+/// `POST /inline-comments`: a top-level one highlights a text selection of its page
+/// (`inlineCommentProperties`), which gets the marker; a reply highlights nothing.
+pub(crate) fn create_inline_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    create_comment(ctx, st, Kind::InlineComment)
+}
+
+fn create_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
     let body = json_body(ctx.req)?;
-    let page_id = id_field(&body, "pageId")?;
+    let container = match (id_field(&body, "pageId")?, id_field(&body, "blogPostId")?) {
+        (Some(p), None) => Some((p, Kind::Page)),
+        (None, Some(b)) => Some((b, Kind::BlogPost)),
+        (None, None) => None,
+        (Some(_), Some(_)) => return err(400, "Give pageId or blogPostId, not both."),
+    };
     let parent = id_field(&body, "parentCommentId")?;
-    let (page, parent) = match (page_id, parent) {
-        (Some(p), None) => {
-            content::lookup_for(&mut ctx.actor, st, &p, &[Kind::Page], "comment")?;
+    let (page, parent) = match (container, parent) {
+        (Some((p, doc)), None) => {
+            content::lookup_for(&mut ctx.actor, st, &p, &[doc], "comment")?;
             (p, None)
         }
         (None, Some(parent)) => {
-            let c = content::lookup_for(
-                &mut ctx.actor,
-                st,
-                &parent,
-                &[Kind::FooterComment],
-                "comment",
-            )?;
+            let c = content::lookup_for(&mut ctx.actor, st, &parent, &[kind], "comment")?;
             (c.page_id.clone().unwrap_or_default(), Some(parent))
         }
         (Some(_), Some(_)) => return err(400, "Give pageId or parentCommentId, not both."),
@@ -813,6 +973,14 @@ pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult 
         return err(400, "The field 'body' is required.");
     }
     let storage = written_body(&body)?;
+    let selection = match (kind, &parent) {
+        (Kind::InlineComment, None) => Some(selection_of(&body)?),
+        _ => None,
+    };
+    let marker = match &selection {
+        Some(sel) => Some(content::mark_selection(st, &page, sel)?),
+        None => None,
+    };
     let space_id = st
         .content
         .get(&page)
@@ -822,7 +990,7 @@ pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult 
         &ctx.actor,
         st,
         NewContent {
-            kind: Kind::FooterComment,
+            kind,
             space_id,
             status: "current".into(),
             parent_id: parent,
@@ -831,10 +999,132 @@ pub(crate) fn create_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult 
             body: storage,
         },
     );
+    let c = match (selection, marker) {
+        (Some(sel), Some(marker_ref)) => {
+            let inline = Inline {
+                marker_ref,
+                selection: sel.text,
+                resolution: "open".into(),
+            };
+            match st.content.get_mut(&c.id) {
+                Some(stored) => {
+                    stored.inline = Some(inline);
+                    stored.clone()
+                }
+                None => c,
+            }
+        }
+        _ => c,
+    };
     Ok(crate::http::json_resp(
         201,
         &with_base(ctx, comment_json(st, &c, Some("storage"))),
     ))
+}
+
+/// `inlineCommentProperties` of a top-level inline comment.
+fn selection_of(body: &Value) -> Result<content::Selection, ApiErr> {
+    let props = body.get("inlineCommentProperties");
+    let text = props
+        .and_then(|p| p.get("textSelection"))
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiErr::Status(
+            400,
+            "A top-level inline comment needs inlineCommentProperties.textSelection.".into(),
+        ))?;
+    let int = |name: &str| -> Result<Option<i64>, ApiErr> {
+        match props.and_then(|p| p.get(name)) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or(ApiErr::Status(
+                400,
+                format!("inlineCommentProperties.{name} must be an integer."),
+            )),
+        }
+    };
+    Ok(content::Selection {
+        text: text.to_string(),
+        match_count: int("textSelectionMatchCount")?,
+        match_index: int("textSelectionMatchIndex")?,
+    })
+}
+
+/// `PUT /footer-comments/{comment-id}` and `PUT /inline-comments/{comment-id}`: the next
+/// version (current + 1) with a new body (its author, or a space admin, only); an inline
+/// comment may be resolved (`resolved: true`) or reopened (`false`) by anyone who may comment.
+fn update_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
+    let id = ctx.p("comment-id").to_string();
+    let c = content::lookup_for(&mut ctx.actor, st, &id, &[kind], "comment")?;
+    let (current, author, space_id, old_body, inline) = (
+        c.version_number(),
+        c.author.clone(),
+        c.space_id.clone(),
+        c.current().body.clone(),
+        c.inline.clone(),
+    );
+    let body = json_body(ctx.req)?;
+    let given = crate::http::version_number(&body)?;
+    let storage = match body.get("body") {
+        None | Some(Value::Null) => old_body.clone(),
+        Some(_) => written_body(&body)?,
+    };
+    let resolved = match body.get("resolved") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) if kind == Kind::InlineComment => Some(*b),
+        Some(Value::Bool(_)) => return err(400, "Only inline comments can be resolved."),
+        Some(_) => return err(400, "The field 'resolved' must be true or false."),
+    };
+    if storage != old_body
+        && ctx.user() != Some(author.as_str())
+        && !st.can(ctx.user(), &space_id, "admin")
+    {
+        return err(403, "Only the comment's author can edit it.");
+    }
+    if resolved.is_some() && inline.as_ref().is_some_and(|i| i.resolution == "dangling") {
+        return err(400, "A dangling comment cannot be updated.");
+    }
+    if let Some(msg) = content::version_conflict(current, given) {
+        return err(conflict_status(st), msg);
+    }
+    let mut c = content::revise(
+        &ctx.actor,
+        st,
+        &id,
+        Revision {
+            title: String::new(),
+            body: storage,
+            message: crate::http::version_message(&body),
+            minor_edit: false,
+            status: None,
+            parent_id: None,
+        },
+    )?;
+    if let (Some(resolved), Some(mut inline)) = (resolved, inline) {
+        inline.resolution = match (resolved, inline.resolution.as_str()) {
+            (true, _) => "resolved".into(),
+            (false, "resolved") => "reopened".into(),
+            (false, other) => other.to_string(),
+        };
+        if let Some(stored) = st.content.get_mut(&id) {
+            stored.inline = Some(inline);
+            c = stored.clone();
+        }
+    }
+    Ok(ok(with_base(ctx, comment_json(st, &c, Some("storage")))))
+}
+
+pub(crate) fn update_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    update_comment(ctx, st, Kind::FooterComment)
+}
+
+pub(crate) fn update_inline_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    update_comment(ctx, st, Kind::InlineComment)
+}
+
+/// `DELETE /inline-comments/{comment-id}`: gone for good, with its replies (the marker stays
+/// in the page body).
+pub(crate) fn delete_inline_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    delete_comment(ctx, st, Kind::InlineComment)
 }
 
 fn get_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
@@ -851,8 +1141,12 @@ pub(crate) fn get_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
 /// `DELETE /footer-comments/{comment-id}`: gone for good ("a permanent deletion"), with
 /// its replies.
 pub(crate) fn delete_footer_comment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    delete_comment(ctx, st, Kind::FooterComment)
+}
+
+fn delete_comment(ctx: &mut Ctx, st: &mut State, kind: Kind) -> ApiResult {
     let id = ctx.p("comment-id").to_string();
-    content::lookup_for(&mut ctx.actor, st, &id, &[Kind::FooterComment], "delete")?;
+    content::lookup_for(&mut ctx.actor, st, &id, &[kind], "delete")?;
     content::remove_thread(st, &id);
     Ok(empty(204))
 }
@@ -890,10 +1184,10 @@ pub(crate) fn get_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         &mut ctx.actor,
         st,
         &a.page_id,
-        &[Kind::Page],
+        content::DOCUMENTS,
         &["current", "archived", "draft"],
     )?;
-    Ok(ok(with_base(ctx, attachment_json(&a))))
+    Ok(ok(with_base(ctx, attachment_json(st, &a))))
 }
 
 /// `DELETE /attachments/{id}`: to the trash (`purge`: a trashed one for good).
@@ -903,7 +1197,7 @@ pub(crate) fn delete_attachment(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let Some(a) = st.attachments.get(&id).cloned() else {
         return not_found();
     };
-    content::lookup_for(&mut ctx.actor, st, &a.page_id, &[Kind::Page], "delete")?;
+    content::lookup_for(&mut ctx.actor, st, &a.page_id, content::DOCUMENTS, "delete")?;
     match (a.status.as_str(), purge) {
         ("trashed", true) => {
             st.attachments.remove(&id);

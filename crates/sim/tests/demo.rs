@@ -11,23 +11,23 @@ use sha2::Digest as _;
 const PINNED: &[(u64, &str)] = &[
     (
         0,
-        "255e23a5430799270a79bcaa9c80fb16f3b937479f2223ae5a99a52b39abecdc",
+        "fa3428fff1b97a6e752aac45ef8b2d9216ad43ce0e6e1b063da994dd58539da2",
     ),
     (
         1,
-        "f446e260283b0db40b7a02d7a92508ea1aab1a00375d98110240e618cc3daea0",
+        "8036b07383818e32b57ce4db80a1dcfe370c6ff8c35fa778e10dd2ae91c854b0",
     ),
     (
         7,
-        "95cf5ee5d9fdd943ba7ea9a2d0a835e65592af3843c8778998ad497a2af3cdb7",
+        "4816c49ac949c50cd1c670c76f1e306c9d0ba8ce9858378d6b13f383b18134df",
     ),
     (
         42,
-        "82f43ebe3e3b7b38fbe879dcc7b82030e2cb7cc6c2323c32b6ab901524a6fd20",
+        "a4d1fc28b6c147e147701d13eaef40b1c8fb84eba8650bac2096bd8e13662457",
     ),
     (
         20_260_115,
-        "42ba065cad44490d15619b3f3116c9dacfb19b9d450fe4b0eebf977413a89ccb",
+        "45183bcc42758270ffb306df03c8939c134b11684bb2f6c2ee1e55c9a39b9c69",
     ),
 ];
 

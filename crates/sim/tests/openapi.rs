@@ -196,6 +196,7 @@ impl Demo {
             ("id" | "comment-id", "inline-comments") => inline.map(|c| c.id.clone()),
             ("id" | "comment-id", "comments") => footer.or(any_footer).map(|c| c.id.clone()),
             ("id" | "folder-id", "folders") => f.folders.first().map(|x| x.id.clone()),
+            ("id" | "blogpost-id", "blogposts") => f.blogposts.first().map(|x| x.id.clone()),
             ("id" | "database-id", "databases") => f.databases.first().map(|x| x.id.clone()),
             ("version-number" | "versionNumber" | "version", _) => Some("1".into()),
             ("type", _) => Some("page".into()),
@@ -717,6 +718,8 @@ async fn writes_v2(run: &mut Run<'_>, site: &Face, gateway: &Face, demo: &Demo) 
             )
             .await;
         }
+        blog_and_properties(run, face, &space.id, &id, n).await;
+        comment_writes(run, face, &id).await;
         let users = op_of(spec, "POST", "/wiki/api/v2/users-bulk");
         let body = json!({ "accountIds": [author] });
         run.call(face, &users, "/wiki/api/v2/users-bulk", &[], Some(&body))
@@ -731,6 +734,150 @@ async fn writes_v2(run: &mut Run<'_>, site: &Face, gateway: &Face, demo: &Demo) 
         )
         .await;
     }
+}
+
+/// A request the schema check sends: method, path template, the path itself, a body.
+type Step<'a> = (&'a str, &'a str, String, Option<Value>);
+
+/// Sends each step in order, checking each answer against its operation.
+async fn run_steps(run: &mut Run<'_>, face: &Face, steps: Vec<Step<'_>>) {
+    for (method, template, path, body) in steps {
+        let op = op_of(run.spec, method, template);
+        run.call(face, &op, &path, &[], body.as_ref()).await;
+    }
+}
+
+/// The id in an answer, or an empty string.
+fn id_of(v: Option<Value>) -> String {
+    v.and_then(|v| v.get("id").and_then(Value::as_str).map(String::from))
+        .unwrap_or_default()
+}
+
+/// Blog post writes, and content properties of a page and of a blog post.
+async fn blog_and_properties(run: &mut Run<'_>, face: &Face, space: &str, page: &str, n: usize) {
+    let create = op_of(run.spec, "POST", "/wiki/api/v2/blogposts");
+    let body = json!({"spaceId": space, "title": format!("Schema post {n}"),
+        "body": {"representation": "storage", "value": "<p>Posted.</p>"}});
+    let blog = id_of(
+        run.call(face, &create, "/wiki/api/v2/blogposts", &[], Some(&body))
+            .await,
+    );
+    let prop = json!({"key": format!("schema-{n}"), "value": {"checked": true}});
+    let page_props = format!("/wiki/api/v2/pages/{page}/properties");
+    let create = op_of(run.spec, "POST", "/wiki/api/v2/pages/{page-id}/properties");
+    let pid = id_of(run.call(face, &create, &page_props, &[], Some(&prop)).await);
+    let blog_props = format!("/wiki/api/v2/blogposts/{blog}/properties");
+    let create = op_of(
+        run.spec,
+        "POST",
+        "/wiki/api/v2/blogposts/{blogpost-id}/properties",
+    );
+    let bid = id_of(run.call(face, &create, &blog_props, &[], Some(&prop)).await);
+    let next = json!({"key": format!("schema-{n}"), "value": [1, 2], "version": {"number": 2}});
+    let blog_update = json!({"id": blog, "status": "current", "title": format!("Schema post {n}, updated"),
+        "body": {"representation": "storage", "value": "<p>Again.</p>"}, "version": {"number": 2}});
+    let steps: Vec<Step> = vec![
+        (
+            "PUT",
+            "/wiki/api/v2/blogposts/{id}",
+            format!("/wiki/api/v2/blogposts/{blog}"),
+            Some(blog_update),
+        ),
+        (
+            "GET",
+            "/wiki/api/v2/pages/{page-id}/properties/{property-id}",
+            format!("{page_props}/{pid}"),
+            None,
+        ),
+        (
+            "PUT",
+            "/wiki/api/v2/pages/{page-id}/properties/{property-id}",
+            format!("{page_props}/{pid}"),
+            Some(next.clone()),
+        ),
+        (
+            "DELETE",
+            "/wiki/api/v2/pages/{page-id}/properties/{property-id}",
+            format!("{page_props}/{pid}"),
+            None,
+        ),
+        (
+            "GET",
+            "/wiki/api/v2/blogposts/{blogpost-id}/properties/{property-id}",
+            format!("{blog_props}/{bid}"),
+            None,
+        ),
+        (
+            "PUT",
+            "/wiki/api/v2/blogposts/{blogpost-id}/properties/{property-id}",
+            format!("{blog_props}/{bid}"),
+            Some(next),
+        ),
+        (
+            "DELETE",
+            "/wiki/api/v2/blogposts/{blogpost-id}/properties/{property-id}",
+            format!("{blog_props}/{bid}"),
+            None,
+        ),
+        (
+            "DELETE",
+            "/wiki/api/v2/blogposts/{id}",
+            format!("/wiki/api/v2/blogposts/{blog}"),
+            None,
+        ),
+    ];
+    run_steps(run, face, steps).await;
+}
+
+/// Footer comment edits, inline comments made, resolved and deleted, on a page whose body
+/// reads "Updated.".
+async fn comment_writes(run: &mut Run<'_>, face: &Face, page: &str) {
+    let body = |text: &str| json!({"representation": "storage", "value": format!("<p>{text}</p>")});
+    let create = op_of(run.spec, "POST", "/wiki/api/v2/footer-comments");
+    let footer = id_of(
+        run.call(
+            face,
+            &create,
+            "/wiki/api/v2/footer-comments",
+            &[],
+            Some(&json!({"pageId": page, "body": body("Footer.")})),
+        )
+        .await,
+    );
+    let create = op_of(run.spec, "POST", "/wiki/api/v2/inline-comments");
+    let inline = id_of(
+        run.call(face, &create, "/wiki/api/v2/inline-comments", &[],
+            Some(&json!({"pageId": page, "body": body("Inline."),
+                "inlineCommentProperties": {"textSelection": "Updated", "textSelectionMatchCount": 1, "textSelectionMatchIndex": 0}})))
+            .await,
+    );
+    let steps: Vec<Step> = vec![
+        (
+            "PUT",
+            "/wiki/api/v2/footer-comments/{comment-id}",
+            format!("/wiki/api/v2/footer-comments/{footer}"),
+            Some(json!({"version": {"number": 2}, "body": body("Edited.")})),
+        ),
+        (
+            "POST",
+            "/wiki/api/v2/inline-comments",
+            "/wiki/api/v2/inline-comments".into(),
+            Some(json!({"parentCommentId": inline, "body": body("Reply.")})),
+        ),
+        (
+            "PUT",
+            "/wiki/api/v2/inline-comments/{comment-id}",
+            format!("/wiki/api/v2/inline-comments/{inline}"),
+            Some(json!({"version": {"number": 2}, "body": body("Inline."), "resolved": true})),
+        ),
+        (
+            "DELETE",
+            "/wiki/api/v2/inline-comments/{comment-id}",
+            format!("/wiki/api/v2/inline-comments/{inline}"),
+            None,
+        ),
+    ];
+    run_steps(run, face, steps).await;
 }
 
 /// v1 `user/current` through the gateway with a 3LO token of the second member: her own
@@ -805,13 +952,50 @@ async fn writes_v1(run: &mut Run<'_>, site: &Face, demo: &Demo) {
         Some(&body),
     )
     .await;
-    let delete = op_of(spec, "DELETE", "/wiki/rest/api/content/{id}");
-    run.call(
-        site,
-        &delete,
-        &format!("/wiki/rest/api/content/{id}"),
-        &[],
-        None,
-    )
-    .await;
+    let props = format!("/wiki/rest/api/content/{id}/property");
+    let steps: Vec<Step> = vec![
+        (
+            "POST",
+            "/wiki/rest/api/content/{id}/property",
+            props.clone(),
+            Some(json!({"key": "schema", "value": {"a": 1}})),
+        ),
+        (
+            "GET",
+            "/wiki/rest/api/content/{id}/property/{key}",
+            format!("{props}/schema"),
+            None,
+        ),
+        (
+            "PUT",
+            "/wiki/rest/api/content/{id}/property/{key}",
+            format!("{props}/schema"),
+            Some(json!({"value": ["b"], "version": {"number": 2}})),
+        ),
+        (
+            "POST",
+            "/wiki/rest/api/content/{id}/property/{key}",
+            format!("{props}/other"),
+            Some(json!({"value": true})),
+        ),
+        (
+            "DELETE",
+            "/wiki/rest/api/content/{id}/property/{key}",
+            format!("{props}/other"),
+            None,
+        ),
+        (
+            "PUT",
+            "/wiki/rest/api/content/{pageId}/move/{position}/{targetId}",
+            format!("/wiki/rest/api/content/{id}/move/append/{home}"),
+            None,
+        ),
+        (
+            "DELETE",
+            "/wiki/rest/api/content/{id}",
+            format!("/wiki/rest/api/content/{id}"),
+            None,
+        ),
+    ];
+    run_steps(run, site, steps).await;
 }

@@ -2454,3 +2454,85 @@ async fn logs_never_carry_secrets() {
     }
     assert!(!logs.to_lowercase().contains("authorization: "));
 }
+
+#[tokio::test]
+async fn comments_are_edited_by_their_author_and_resolved_by_commenters() {
+    let t = start().await;
+    let site = t.site();
+    let ada = t.classic();
+    t.admin(
+        reqwest::Method::POST,
+        "/spaces/ENG/permissions",
+        json!({"principal": "user:u-bob", "operations": ["read", "comment"]}),
+    )
+    .await;
+    let bob = Cred::Basic(
+        "bob@example.com".into(),
+        t.token(json!({"kind": "classic", "email": "bob@example.com"}))
+            .await,
+    );
+    let post = |path: &str, cred: &Cred, body: Value| {
+        let url = format!("{site}/wiki/api/v2/{path}");
+        let cred = cred.clone();
+        let t = &t;
+        async move {
+            let (s, _, b) = t.send(reqwest::Method::POST, &url, &cred, Some(body)).await;
+            (
+                s,
+                serde_json::from_str::<Value>(&b).unwrap_or(Value::String(b)),
+            )
+        }
+    };
+    let put = |path: String, cred: &Cred, body: Value| {
+        let url = format!("{site}/wiki/api/v2/{path}");
+        let cred = cred.clone();
+        let t = &t;
+        async move {
+            t.send(reqwest::Method::PUT, &url, &cred, Some(body))
+                .await
+                .0
+        }
+    };
+    let storage = |s: &str| json!({"representation": "storage", "value": s});
+    let (s, footer) = post(
+        "footer-comments",
+        &ada,
+        json!({"pageId": "1002", "body": storage("<p>Mine.</p>")}),
+    )
+    .await;
+    assert_eq!(s, 201, "{footer}");
+    let fid = footer["id"].as_str().unwrap();
+    let edit = json!({"version": {"number": 2}, "body": storage("<p>Bob was here.</p>")});
+    assert_eq!(
+        put(format!("footer-comments/{fid}"), &bob, edit.clone()).await,
+        403
+    );
+    assert_eq!(put(format!("footer-comments/{fid}"), &ada, edit).await, 200);
+    let (s, inline) = post(
+        "inline-comments",
+        &ada,
+        json!({"pageId": "1002", "body": storage("<p>Friday?</p>"),
+               "inlineCommentProperties": {"textSelection": "Friday"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{inline}");
+    let iid = inline["id"].as_str().unwrap();
+    let resolve =
+        json!({"version": {"number": 2}, "body": storage("<p>Friday?</p>"), "resolved": true});
+    assert_eq!(
+        put(format!("inline-comments/{iid}"), &bob, resolve).await,
+        200
+    );
+    let (_, got) = t
+        .get(&format!("{site}/wiki/api/v2/inline-comments/{iid}"), &ada)
+        .await;
+    assert_eq!(got["resolutionStatus"], "resolved");
+    // A reply highlights nothing; a top-level comment must.
+    let (s, _) = post(
+        "inline-comments",
+        &ada,
+        json!({"pageId": "1002", "body": storage("<p>?</p>")}),
+    )
+    .await;
+    assert_eq!(s, 400);
+}

@@ -11,6 +11,16 @@ use crate::paging::{Page, PageRequest};
 use crate::retry::Backoff;
 use crate::transport::Call;
 
+/// The text an inline comment highlights: occurrence `match_index` (0-based) of the
+/// `match_count` occurrences of `text` in the page. Without them, the first occurrence and
+/// whatever count the page has.
+#[derive(Clone, Debug, Default)]
+pub struct TextSelection {
+    pub text: String,
+    pub match_count: Option<u32>,
+    pub match_index: Option<u32>,
+}
+
 /// `client.comments()`: footer and inline comments (v2).
 pub struct Comments<'a> {
     pub(crate) client: &'a Client,
@@ -176,5 +186,132 @@ impl Comments<'_> {
                 .unwrap_or_default();
             author.is_none_or(|a| a == me) && same_storage(body, storage_body)
         }))
+    }
+
+    /// A new version of a footer comment's body; `version` must be the comment's current
+    /// version + 1 (only its author, or a space admin, may edit it).
+    pub async fn update_footer(
+        &self,
+        comment_id: &str,
+        storage_body: &str,
+        version: u64,
+    ) -> Result<Comment> {
+        if storage_body.trim().is_empty() {
+            return Err(ClientError::InvalidInput("a comment needs a body".into()));
+        }
+        let body = json!({
+            "version": { "number": version },
+            "body": { "representation": "storage", "value": storage_body },
+        });
+        let call = Call::new(
+            Operation::UpdateFooterComment,
+            &[("comment-id", comment_id)],
+        )?
+        .json(body);
+        self.client.json(call).await
+    }
+
+    /// One inline comment.
+    pub async fn inline_comment(&self, comment_id: &str) -> Result<Comment> {
+        let call = Call::new(
+            Operation::GetInlineCommentById,
+            &[("comment-id", comment_id)],
+        )?
+        .query("body-format", "storage");
+        self.client.json(call).await
+    }
+
+    /// An inline comment on `page_id` highlighting `selection`. Confluence refuses a selection
+    /// the page's text does not contain, or a count or index that does not fit it.
+    pub async fn add_inline(
+        &self,
+        page_id: PageId,
+        storage_body: &str,
+        selection: &TextSelection,
+    ) -> Result<Comment> {
+        if storage_body.trim().is_empty() || selection.text.is_empty() {
+            return Err(ClientError::InvalidInput(
+                "an inline comment needs a body and the text it highlights".into(),
+            ));
+        }
+        if let (Some(count), Some(index)) = (selection.match_count, selection.match_index)
+            && index >= count
+        {
+            return Err(ClientError::InvalidInput(format!(
+                "the match index ({index}) must be below the match count ({count})"
+            )));
+        }
+        let mut props = json!({ "textSelection": selection.text });
+        if let Some(c) = selection.match_count {
+            props["textSelectionMatchCount"] = json!(c);
+        }
+        if let Some(i) = selection.match_index {
+            props["textSelectionMatchIndex"] = json!(i);
+        }
+        let body = json!({
+            "pageId": page_id.as_str(),
+            "body": { "representation": "storage", "value": storage_body },
+            "inlineCommentProperties": props,
+        });
+        let call = Call::new(Operation::CreateInlineComment, &[])?.json(body);
+        self.client.json(call).await
+    }
+
+    /// A reply to an inline comment.
+    pub async fn reply_inline(
+        &self,
+        parent_comment_id: &str,
+        storage_body: &str,
+    ) -> Result<Comment> {
+        if storage_body.trim().is_empty() {
+            return Err(ClientError::InvalidInput("a comment needs a body".into()));
+        }
+        let body = json!({
+            "parentCommentId": parent_comment_id,
+            "body": { "representation": "storage", "value": storage_body },
+        });
+        let call = Call::new(Operation::CreateInlineComment, &[])?.json(body);
+        self.client.json(call).await
+    }
+
+    /// Resolves (`true`) or reopens (`false`) an inline comment: reads its version and body,
+    /// then sends the next version with the same body; a version that moved meanwhile is read
+    /// again (a few times).
+    pub async fn resolve_inline(&self, comment_id: &str, resolved: bool) -> Result<Comment> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let current = self.inline_comment(comment_id).await?;
+            let version = current.version.as_ref().map_or(1, |v| v.number) + 1;
+            let storage = current
+                .body
+                .as_ref()
+                .and_then(|b| b.storage.as_ref())
+                .map(|s| s.value.clone())
+                .unwrap_or_default();
+            let body = json!({
+                "version": { "number": version },
+                "body": { "representation": "storage", "value": storage },
+                "resolved": resolved,
+            });
+            let call = Call::new(
+                Operation::UpdateInlineComment,
+                &[("comment-id", comment_id)],
+            )?
+            .json(body);
+            match self.client.json(call).await {
+                Err(ClientError::VersionConflict { .. }) if tries < 3 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Deletes an inline comment for good, with its replies.
+    pub async fn delete_inline(&self, comment_id: &str) -> Result<()> {
+        let call = Call::new(
+            Operation::DeleteInlineComment,
+            &[("comment-id", comment_id)],
+        )?;
+        self.client.send(&call).await.map(|_| ())
     }
 }

@@ -2,11 +2,13 @@
 //! order of preference; [`Client::with_fallback`] takes the first the credential can use.
 
 mod attachments;
+mod blogposts;
 mod comments;
 mod content;
 mod labels;
 mod other;
 mod pages;
+mod properties;
 mod search;
 mod spaces;
 mod versions;
@@ -17,11 +19,13 @@ use conflux_catalog::Operation;
 use serde::de::DeserializeOwned;
 
 pub use attachments::{Attachments, Download, NewAttachment};
-pub use comments::Comments;
+pub use blogposts::{BlogPostList, BlogPostUpdate, BlogPosts, NewBlogPost};
+pub use comments::{Comments, TextSelection};
 pub use content::Content;
 pub use labels::Labels;
 pub use other::{Databases, Folders, Users};
-pub use pages::{BodyFormat, NewPage, PageList, PageUpdate, Pages};
+pub use pages::{BodyFormat, MovePosition, NewPage, PageList, PageUpdate, Pages};
+pub use properties::{Properties, PropertyOwner};
 pub use search::{Excerpt, Search, SearchParams};
 pub use spaces::Spaces;
 pub use versions::Versions;
@@ -36,6 +40,13 @@ use crate::transport::Call;
 impl Client {
     pub fn pages(&self) -> Pages<'_> {
         Pages { client: self }
+    }
+    pub fn blogposts(&self) -> BlogPosts<'_> {
+        BlogPosts { client: self }
+    }
+    /// Content properties.
+    pub fn properties(&self) -> Properties<'_> {
+        Properties { client: self }
     }
     pub fn spaces(&self) -> Spaces<'_> {
         Spaces { client: self }

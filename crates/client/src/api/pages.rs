@@ -65,6 +65,27 @@ pub struct PageUpdate {
     pub parent_id: Option<String>,
 }
 
+/// Where [`Pages::move_page`] puts a page relative to its target page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MovePosition {
+    /// A sibling of the target, just before it.
+    Before,
+    /// A sibling of the target, just after it.
+    After,
+    /// A child of the target, last among its children.
+    Append,
+}
+
+impl MovePosition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MovePosition::Before => "before",
+            MovePosition::After => "after",
+            MovePosition::Append => "append",
+        }
+    }
+}
+
 /// `client.pages()`: v2 pages.
 pub struct Pages<'a> {
     pub(crate) client: &'a Client,
@@ -261,6 +282,26 @@ impl Pages<'_> {
             }),
             other => Err(other),
         }
+    }
+
+    /// Moves a page, with its subtree, relative to `target_id` (v1; v2 moves only within a
+    /// space). The target may be in another space: the page and its subtree then join it.
+    /// Repeating a move that was applied changes nothing, so a lost answer is simply retried.
+    pub async fn move_page(
+        &self,
+        id: conflux_types::PageId,
+        position: MovePosition,
+        target_id: conflux_types::PageId,
+    ) -> Result<()> {
+        let call = Call::new(
+            Operation::MovePage,
+            &[
+                ("pageId", id.as_str()),
+                ("position", position.as_str()),
+                ("targetId", target_id.as_str()),
+            ],
+        )?;
+        self.client.send(&call).await.map(|_| ())
     }
 
     /// Moves the page to the trash (`purge` deletes a trashed page for good).

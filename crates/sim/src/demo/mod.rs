@@ -13,6 +13,7 @@
 //! (storage-format pieces). All text is written for this project.
 
 mod bodies;
+mod extras;
 mod fixed;
 mod generator;
 mod markup;
@@ -78,7 +79,8 @@ fn build(mut g: Gen) -> Fixture {
             permissions: s.permissions.clone(),
         })
         .collect();
-    Fixture {
+    let demo_user = g.demo.clone();
+    let mut fx = Fixture {
         site: SiteSpec {
             name: DEMO_SITE_NAME.to_string(),
             cloud_id: None,
@@ -97,5 +99,7 @@ fn build(mut g: Gen) -> Fixture {
             display_name: OUTSIDER_NAME.to_string(),
         }],
         ..Fixture::default()
-    }
+    };
+    extras::add(&mut fx, &demo_user);
+    fx
 }

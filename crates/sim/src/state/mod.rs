@@ -59,6 +59,7 @@ pub(crate) struct Space {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     Page,
+    BlogPost,
     Folder,
     Database,
     FooterComment,
@@ -70,6 +71,7 @@ impl Kind {
     pub fn type_name(self) -> &'static str {
         match self {
             Kind::Page => "page",
+            Kind::BlogPost => "blogpost",
             Kind::Folder => "folder",
             Kind::Database => "database",
             Kind::FooterComment | Kind::InlineComment => "comment",
@@ -115,8 +117,23 @@ pub(crate) struct Content {
     pub versions: Vec<Version>,
     pub labels: Vec<String>,
     pub inline: Option<Inline>,
+    /// Principals (`user:{id}`, `group:{name}`) who alone may view it; empty: no restriction.
     pub read_restrictions: Vec<String>,
     pub position: i64,
+    /// Content properties, oldest first.
+    pub properties: Vec<Property>,
+}
+
+/// A content property: a JSON value under a key, versioned.
+#[derive(Clone, Debug)]
+pub(crate) struct Property {
+    pub id: String,
+    pub key: String,
+    pub value: serde_json::Value,
+    pub version: u32,
+    pub message: String,
+    pub author: String,
+    pub modified_ms: i64,
 }
 
 impl Content {

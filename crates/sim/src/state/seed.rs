@@ -87,6 +87,7 @@ impl State {
         fx.folders.iter().for_each(|p| note(&p.id));
         fx.databases.iter().for_each(|p| note(&p.id));
         fx.comments.iter().for_each(|p| note(&p.id));
+        fx.blogposts.iter().for_each(|p| note(&p.id));
         fx.attachments.iter().for_each(|p| note(&p.id));
         let mut next_id = (max_id + 1).max(1_000_000);
         for u in &users {
@@ -187,6 +188,7 @@ impl State {
                     labels: p.labels.clone(),
                     inline: None,
                     read_restrictions: vec![],
+                    properties: vec![],
                     position: i as i64,
                 },
             );
@@ -219,6 +221,7 @@ impl State {
             labels: vec![],
             inline: None,
             read_restrictions: vec![],
+            properties: vec![],
             position: pos,
         };
         for (i, f) in fx.folders.iter().enumerate() {
@@ -288,9 +291,32 @@ impl State {
                     labels: vec![],
                     inline,
                     read_restrictions: vec![],
+                    properties: vec![],
                     position: i as i64,
                 },
             );
+        }
+        for b in &fx.blogposts {
+            let at = parse_date(&b.created_at, next_date());
+            for l in &b.labels {
+                if !label_ids.contains_key(l) {
+                    next_id += 1;
+                    label_ids.insert(l.clone(), next_id.to_string());
+                }
+            }
+            let mut c = simple(
+                &b.id,
+                Kind::BlogPost,
+                &b.space,
+                &None,
+                &b.title,
+                &b.author,
+                at,
+                0,
+            );
+            c.versions[0].body = b.body.clone();
+            c.labels = b.labels.clone();
+            content.insert(b.id.clone(), c);
         }
         for r in &fx.restrictions {
             if let Some(c) = content.get_mut(&r.content_id) {
