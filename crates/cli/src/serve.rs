@@ -47,6 +47,16 @@ pub struct ServeArgs {
     /// --http
     #[arg(long, value_name = "DIR", env = "CONFLUX_FILES_ROOT")]
     pub files_root: Option<PathBuf>,
+    /// The text beside each structured result: verbose (a readable summary), structured (the
+    /// JSON as text, for clients that show only text) or both
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        env = "CONFLUX_OUTPUT_FORMAT",
+        default_value = "verbose",
+        value_parser = clap::builder::PossibleValuesParser::new(conflux_mcp::OutputFormat::NAMES)
+    )]
+    pub output_format: String,
     /// Print the granular scopes the enabled tools need (read-only or full), one per line, and exit.
     #[arg(long)]
     pub print_scopes: bool,
@@ -288,6 +298,11 @@ pub async fn run(
         let bound = crate::observe::serve_metrics(addr, metrics, axum::Router::new()).await?;
         notice!("metrics http://{bound}/metrics");
     }
+    let server = server.with_output_format(
+        args.output_format
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!(e))?,
+    );
     tracing::info!(tools = ?server.tool_names(), read_only = args.read_only, "MCP server starting");
     conflux_mcp::serve_stdio(server).await?;
     Ok(())
@@ -524,6 +539,10 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
         config.mcp_access = conflux_web::McpAccess::Open;
     }
     config.tools = args.tools.clone();
+    config.output_format = args
+        .output_format
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
     config.ops = args.ops_config();
     config.client = client;
     config.central_app = central_app;

@@ -115,6 +115,7 @@ fn param_arg(p: &'static ParamSpec, required: bool, positional: bool) -> Arg {
     }
     arg = match p.kind {
         ParamKind::Text => arg.value_name("TEXT"),
+        ParamKind::Json => arg.value_name("JSON"),
         ParamKind::Id(_) => arg.value_name("ID"),
         ParamKind::Ids(_) => arg
             .value_name("ID,ID")
@@ -150,6 +151,10 @@ fn arguments(tool: &ToolSpec, action: &str, m: &ArgMatches) -> anyhow::Result<Ma
                 m.get_one::<String>(p.name).map(|s| json!(s))
             }
             ParamKind::Integer { .. } => m.get_one::<u64>(p.name).map(|n| json!(n)),
+            // JSON as written, or the text itself when it is not JSON (`--value draft`).
+            ParamKind::Json => m
+                .get_one::<String>(p.name)
+                .map(|s| serde_json::from_str(s).unwrap_or_else(|_| json!(s))),
             ParamKind::Flag => m.get_flag(p.name).then_some(Value::Bool(true)),
             ParamKind::List | ParamKind::Ids(_) => m
                 .get_many::<String>(p.name)

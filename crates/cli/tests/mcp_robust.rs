@@ -460,7 +460,7 @@ async fn http_answers_every_malformed_post_and_keeps_serving() {
         .unwrap()
         .expect("MCP handshake over HTTP");
     let tools = mcp.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 10);
+    assert_eq!(tools.len(), conflux_ops::catalog::TOOLS.len());
     #[cfg(debug_assertions)]
     {
         let panicked = call(&mcp, DEBUG_PANIC_TOOL, json!({})).await;

@@ -138,7 +138,7 @@ async fn stdio_stdout_carries_only_the_protocol_and_logs_go_to_stderr() {
         let found = ok(
             &mcp,
             "search",
-            json!({ "action": "cql", "cql": format!("space = \"{key}\" AND type = page"), "outputFormat": "both" }),
+            json!({ "action": "cql", "cql": format!("space = \"{key}\" AND type = page") }),
         )
         .await;
         assert!(found["count"].as_u64().unwrap_or(0) > 0, "{found}");

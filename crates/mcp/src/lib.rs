@@ -6,7 +6,7 @@
 //! A call goes: arguments checked against the tool's declaration (action enum for this
 //! mode, parameter names, types, enums, required-per-action) before any HTTP request, then
 //! the action in `conflux-ops`, then the result as `structuredContent` (validating against the
-//! tool's `outputSchema`) plus text chosen by `outputFormat`. Confluence's refusals and bad
+//! tool's `outputSchema`) plus text chosen by the server's [`OutputFormat`]. Confluence's refusals and bad
 //! arguments come back as tool errors (`isError: true`, message + hint), which the model reads;
 //! protocol errors are kept for unknown tools.
 //!
@@ -106,15 +106,37 @@ fn known_tools() -> String {
         .join(", ")
 }
 
-/// How `outputFormat` shapes the text beside `structuredContent`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum OutputFormat {
+/// The text a result carries beside `structuredContent`: a server setting (`--output-format`),
+/// not an argument of every tool, which every agent would read in `tools/list` for nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// A readable summary (the default).
+    #[default]
     Verbose,
+    /// The structured result as JSON text, for clients that show only text.
     Structured,
+    /// Both, summary first.
     Both,
 }
 
-const OUTPUT_FORMATS: &[&str] = &["verbose", "structured", "both"];
+impl OutputFormat {
+    pub const NAMES: &[&str] = &["verbose", "structured", "both"];
+}
+
+impl std::str::FromStr for OutputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "verbose" => Ok(OutputFormat::Verbose),
+            "structured" => Ok(OutputFormat::Structured),
+            "both" => Ok(OutputFormat::Both),
+            other => Err(format!(
+                "output format `{other}` is not one of: {}",
+                OutputFormat::NAMES.join(", ")
+            )),
+        }
+    }
+}
 
 /// The MCP server: the tools it exposes and where each call's [`Ops`] come from (one fixed
 /// [`Ops`], or an [`OpsProvider`] per caller). Cheap to clone (one per HTTP session).
@@ -122,6 +144,7 @@ const OUTPUT_FORMATS: &[&str] = &["verbose", "structured", "both"];
 pub struct ConfluxServer {
     source: Source,
     inner: Arc<Inner>,
+    format: OutputFormat,
 }
 
 #[derive(Clone)]
@@ -242,6 +265,7 @@ impl ConfluxServer {
             .collect();
         Ok(ConfluxServer {
             source,
+            format: OutputFormat::default(),
             inner: Arc::new(Inner {
                 defs,
                 tools,
@@ -249,6 +273,12 @@ impl ConfluxServer {
                 read_only,
             }),
         })
+    }
+
+    /// The same server, answering with `format` beside the structured results.
+    pub fn with_output_format(mut self, format: OutputFormat) -> ConfluxServer {
+        self.format = format;
+        self
     }
 
     pub fn tool_names(&self) -> Vec<&'static str> {
@@ -432,7 +462,7 @@ impl ConfluxServer {
                 hint,
             ));
         }
-        let (action, format) = match validate(def, &args, read_only) {
+        let action = match validate(def, &args, read_only) {
             Ok(v) => v,
             Err(message) => {
                 // The same kind `conflux-ops` names bad arguments with: one name for one thing.
@@ -445,10 +475,9 @@ impl ConfluxServer {
         };
         let mut rest = args;
         rest.remove("action");
-        rest.remove("outputFormat");
         tracing::debug!(tool = name, action, "tool call");
         match ops.call(name, action, Value::Object(rest)).await {
-            Ok(out) => Ok(success(&out, format)),
+            Ok(out) => Ok(success(&out, self.format)),
             Err(e) => {
                 tracing::info!(tool = name, action, kind = ?e.kind, "tool call refused");
                 Ok(op_error(&e))
@@ -520,10 +549,6 @@ fn tool(def: &ToolDef, offer: Offer) -> Tool {
     for p in def.params {
         props.insert(p.name.into(), p.json_schema());
     }
-    props.insert(
-        "outputFormat".into(),
-        json!({ "type": "string", "enum": OUTPUT_FORMATS }),
-    );
     let input = json!({ "type": "object", "properties": props, "required": ["action"], "additionalProperties": false });
     let output = output_schema(def);
     let writes = offered.iter().any(|a| a.write);
@@ -560,11 +585,11 @@ fn tool(def: &ToolDef, offer: Offer) -> Tool {
 /// `conflux-ops` (`model.rs`).
 fn output_schema(def: &ToolDef) -> Value {
     let mut props = serde_json::Map::new();
-    props.insert("action".into(), json!({ "type": "string" }));
     for f in def.outputs {
-        props.insert(f.name.into(), json!({ "type": f.ty.json_type() }));
+        props.insert(f.name.into(), f.ty.schema());
     }
-    json!({ "type": "object", "properties": props, "required": ["action"] })
+    // `action` (the action's name) leads every result; it needs no schema of its own.
+    json!({ "type": "object", "properties": props })
 }
 
 fn as_object(v: Value) -> JsonObject {
@@ -574,12 +599,8 @@ fn as_object(v: Value) -> JsonObject {
     }
 }
 
-/// Checks the arguments against the tool's definition; returns the action and output format.
-fn validate(
-    def: &ToolDef,
-    args: &JsonObject,
-    read_only: bool,
-) -> Result<(&'static str, OutputFormat), String> {
+/// Checks the arguments against the tool's definition; returns the action.
+fn validate(def: &ToolDef, args: &JsonObject, read_only: bool) -> Result<&'static str, String> {
     let allowed = def.action_names(read_only);
     let action = match args.get("action") {
         None => {
@@ -608,23 +629,10 @@ fn validate(
             allowed.join(", ")
         ));
     }
-    let format = match args.get("outputFormat") {
-        None | Some(Value::Null) => OutputFormat::Verbose,
-        Some(Value::String(s)) if s == "verbose" => OutputFormat::Verbose,
-        Some(Value::String(s)) if s == "structured" => OutputFormat::Structured,
-        Some(Value::String(s)) if s == "both" => OutputFormat::Both,
-        Some(other) => {
-            return Err(format!(
-                "`outputFormat` must be one of: {} (got {other})",
-                OUTPUT_FORMATS.join(", ")
-            ));
-        }
-    };
     let mut rest = args.clone();
     rest.remove("action");
-    rest.remove("outputFormat");
     def.check_arguments(spec, &rest)?;
-    Ok((spec.name, format))
+    Ok(spec.name)
 }
 
 fn success(out: &Output, format: OutputFormat) -> CallToolResult {
@@ -694,9 +702,7 @@ impl ServerHandler for ConfluxServer {
                 "Confluence Cloud through Conflux. Each tool takes `action`; ids come from list and \
                  search results. For large pages use pages.outline, then getSection / updateSection \
                  or replace instead of whole bodies. Lists take `limit` (at most 250) and \
-                 `cursor` (the `nextCursor` of the page before). `outputFormat` chooses the text beside the \
-                 structured result: verbose (a readable summary, the default), structured (the JSON \
-                 as text) or both.{mode}"
+                 `cursor` (the `nextCursor` of the page before).{mode}"
             ))
     }
 

@@ -183,6 +183,7 @@ async fn tools_list_is_flat_and_stable() {
         names,
         [
             "pages",
+            "blogposts",
             "spaces",
             "search",
             "content",
@@ -208,9 +209,9 @@ async fn tools_list_is_flat_and_stable() {
             "{}",
             t.name
         );
-        assert_eq!(
-            schema["properties"]["outputFormat"]["enum"],
-            json!(["verbose", "structured", "both"])
+        assert!(
+            schema["properties"].get("outputFormat").is_none(),
+            "the output format is the server's setting, not every tool's argument"
         );
         assert!(t.output_schema.is_some(), "{}", t.name);
         assert!(t.annotations.is_some(), "{}", t.name);
@@ -400,6 +401,72 @@ async fn pages_every_action_with_effects_checked() {
         d.contains("-Use apt.") && d.contains("+Use **dnf**.") && d.contains("+Restart weekly."),
         "{d}"
     );
+
+    // Content properties: absent, created, replaced (a new version), read back.
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "getProperty", "id": id, "key": "review"}),
+        )
+        .await;
+    assert!(e.contains("not_found") && e.contains("`review`"), "{e}");
+    let set =
+        json!({"action": "setProperty", "id": id, "key": "review", "value": {"state": "draft"}});
+    let first = s.ok("pages", set).await;
+    assert_eq!(first["value"], json!({"state": "draft"}), "{first}");
+    let again = json!({"action": "setProperty", "id": id, "key": "review", "value": "done"});
+    let second = s.ok("pages", again).await;
+    assert_eq!(
+        second["version"].as_u64(),
+        first["version"].as_u64().map(|v| v + 1),
+        "{second}"
+    );
+    let got = s
+        .ok(
+            "pages",
+            json!({"action": "getProperty", "id": id, "key": "review"}),
+        )
+        .await;
+    assert_eq!(
+        (got["value"].clone(), got["key"].clone()),
+        (json!("done"), json!("review"))
+    );
+
+    // Move: under a page of another space, with the move reported as it now stands.
+    let ops_space = space_id(&s, "OPS").await;
+    let target = s
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": ops_space, "title": "Move target", "body": "x"}),
+        )
+        .await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mover = s
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "Move me", "body": "y"}),
+        )
+        .await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let moved = s
+        .ok(
+            "pages",
+            json!({"action": "move", "id": mover, "targetId": target}),
+        )
+        .await;
+    assert_eq!(moved["page"]["parentId"], json!(target), "{moved}");
+    assert_eq!(moved["page"]["spaceId"], json!(ops_space), "{moved}");
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "move", "id": id, "targetId": id, "position": "after"}),
+        )
+        .await;
+    assert!(e.contains("itself"), "{e}");
 
     let del = s.ok("pages", json!({"action": "delete", "id": id})).await;
     assert_eq!(del["deleted"], true);
@@ -711,6 +778,117 @@ async fn other_tools_every_action_with_effects_checked() {
     );
     assert_eq!(check["scopes_to_add"], json!([]), "{check}");
 
+    // Blog posts: written and read as pages are.
+    let post = s
+        .ok(
+            "blogposts",
+            json!({"action": "create", "spaceId": "ENG", "title": "Release notes", "body": "# Out now\n\nVersion **2**."}),
+        )
+        .await;
+    let post_id = post["blogpost"]["id"].as_str().unwrap().to_string();
+    assert_eq!(post["blogpost"]["spaceId"], json!(eng), "{post}");
+    let listed = s
+        .ok(
+            "blogposts",
+            json!({"action": "list", "spaceId": eng, "title": "Release notes"}),
+        )
+        .await;
+    assert_eq!(listed["items"][0]["id"], json!(post_id), "{listed}");
+    let meta = s
+        .ok("blogposts", json!({"action": "get", "id": post_id}))
+        .await;
+    assert_eq!(meta["blogpost"]["version"], 1, "{meta}");
+    let updated = s
+        .ok(
+            "blogposts",
+            json!({"action": "update", "id": post_id, "body": "Version **3**."}),
+        )
+        .await;
+    assert_eq!(updated["blogpost"]["version"], 2, "{updated}");
+    let body = s
+        .ok("blogposts", json!({"action": "getBody", "id": post_id}))
+        .await;
+    assert_eq!(
+        body["body"]["value"].as_str().map(str::trim),
+        Some("Version **3**."),
+        "{body}"
+    );
+    let gone = s
+        .ok("blogposts", json!({"action": "delete", "id": post_id}))
+        .await;
+    assert_eq!(gone["deleted"], true);
+    let e = s
+        .err("blogposts", json!({"action": "get", "id": post_id}))
+        .await;
+    assert!(e.contains("not_found"), "{e}");
+
+    // Comments: a footer comment edited; an inline comment on the second "one", resolved.
+    let page = s
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "Inline target", "body": "one two one"}),
+        )
+        .await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let footer = s
+        .ok(
+            "comments",
+            json!({"action": "addFooter", "id": page, "body": "first"}),
+        )
+        .await["comment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let edited = s
+        .ok(
+            "comments",
+            json!({"action": "update", "commentId": footer, "body": "first, *edited*"}),
+        )
+        .await;
+    assert!(
+        edited["comment"]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("edited")),
+        "{edited}"
+    );
+    let e = s
+        .err(
+            "comments",
+            json!({"action": "addInline", "id": page, "body": "?", "selection": "one", "matchIndex": 2}),
+        )
+        .await;
+    assert!(e.contains("occurs 2 time(s)"), "{e}");
+    let e = s
+        .err(
+            "comments",
+            json!({"action": "addInline", "id": page, "body": "?", "selection": "three"}),
+        )
+        .await;
+    assert!(e.contains("does not contain"), "{e}");
+    let inline = s
+        .ok(
+            "comments",
+            json!({"action": "addInline", "id": page, "body": "why twice?", "selection": "one", "matchIndex": 1}),
+        )
+        .await;
+    let inline_id = inline["comment"]["id"].as_str().unwrap().to_string();
+    let resolved = s
+        .ok(
+            "comments",
+            json!({"action": "resolveInline", "commentId": inline_id}),
+        )
+        .await;
+    assert_eq!(
+        resolved["comment"]["resolutionStatus"], "resolved",
+        "{resolved}"
+    );
+    let threads = s
+        .ok("comments", json!({"action": "getInline", "id": page}))
+        .await;
+    assert_eq!(threads["items"][0]["id"], json!(inline_id), "{threads}");
+
     s.assert_checked_every_action_of(
         &TOOLS
             .iter()
@@ -720,27 +898,49 @@ async fn other_tools_every_action_with_effects_checked() {
     );
 }
 
+/// The server's output format shapes the text beside `structuredContent`.
 #[tokio::test]
 async fn output_formats_shape_the_text() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &["spaces"]).await).await;
-    let args = |f: &str| json!({"action": "list", "limit": 2, "outputFormat": f});
-    let verbose = s.raw("spaces", args("verbose")).await;
+    let client = sim.classic().await;
+    let session = |format: conflux_mcp::OutputFormat| {
+        let client = client.clone();
+        async move {
+            let server =
+                ConfluxServer::new(Ops::new(client, Config::default()), &["spaces".into()])
+                    .unwrap()
+                    .with_output_format(format);
+            Session::new(connect(server).await).await
+        }
+    };
+    let args = json!({"action": "list", "limit": 2});
+    let verbose = session(conflux_mcp::OutputFormat::Verbose)
+        .await
+        .raw("spaces", args.clone())
+        .await;
     assert_eq!(verbose.content.len(), 1);
     let t = text(&verbose);
     assert!(
         t.contains("space(s)") && !t.trim_start().starts_with('{'),
         "{t}"
     );
-    let structured = s.raw("spaces", args("structured")).await;
+    let structured = session(conflux_mcp::OutputFormat::Structured)
+        .await
+        .raw("spaces", args.clone())
+        .await;
     let as_json: Value = serde_json::from_str(&text(&structured)).unwrap();
     assert_eq!(Some(as_json), structured.structured_content);
-    let both = s.raw("spaces", args("both")).await;
-    assert_eq!(both.content.len(), 2);
-    let e = s
-        .err("spaces", json!({"action": "list", "outputFormat": "xml"}))
+    let both = session(conflux_mcp::OutputFormat::Both)
+        .await
+        .raw("spaces", args.clone())
         .await;
-    assert!(e.contains("verbose, structured, both"), "{e}");
+    assert_eq!(both.content.len(), 2);
+    // Per call it is no argument at all.
+    let e = session(conflux_mcp::OutputFormat::Verbose)
+        .await
+        .err("spaces", json!({"action": "list", "outputFormat": "both"}))
+        .await;
+    assert!(e.contains("`outputFormat` is no parameter"), "{e}");
 }
 
 #[tokio::test]
@@ -818,7 +1018,14 @@ async fn read_only_mode_hides_and_refuses_writes() {
     let actions = pages.input_schema["properties"]["action"]["enum"].clone();
     assert_eq!(
         actions,
-        json!(["list", "get", "getBody", "outline", "getSection"])
+        json!([
+            "list",
+            "get",
+            "getBody",
+            "outline",
+            "getSection",
+            "getProperty"
+        ])
     );
     let ann = pages.annotations.clone().unwrap();
     assert_eq!(ann.read_only_hint, Some(true));
@@ -1038,7 +1245,7 @@ async fn streamable_http_serves_the_same_tools() {
     }));
     let transport = StreamableHttpClientTransport::from_uri(format!("http://{addr}/mcp"));
     let s = Session::new(().serve(transport).await.expect("HTTP handshake")).await;
-    assert_eq!(s.tools.len(), 10);
+    assert_eq!(s.tools.len(), TOOLS.len());
     let found = s
         .ok(
             "search",
@@ -1463,10 +1670,7 @@ async fn issue_012_footer_comments_are_threads_with_author_and_date() {
         add(json!({"action": "addFooter", "parentCommentId": reply, "body": "a reply to it"}))
             .await;
     let footer = s
-        .ok(
-            "comments",
-            json!({"action": "getFooter", "id": pid, "outputFormat": "both"}),
-        )
+        .ok("comments", json!({"action": "getFooter", "id": pid}))
         .await;
     let items = footer["items"].as_array().unwrap();
     let ids: Vec<&str> = items.iter().map(|c| c["id"].as_str().unwrap()).collect();

@@ -8,7 +8,9 @@
 //! the CLI its flags and the docs their required fields. A test holds them to the tool's
 //! parameter table (same names, same JSON types).
 
-use conflux_types::{AttachmentId, CommentId, ContentId, DatabaseId, PageId, SpaceKey, SpaceRef};
+use conflux_types::{
+    AttachmentId, BlogPostId, CommentId, ContentId, DatabaseId, PageId, SpaceKey, SpaceRef,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -113,6 +115,81 @@ pub enum Pages {
     },
     Delete {
         id: PageId,
+        #[serde(default)]
+        purge: bool,
+    },
+    Move {
+        id: PageId,
+        target_id: PageId,
+        position: Option<MovePosition>,
+    },
+    GetProperty {
+        id: PageId,
+        key: String,
+    },
+    SetProperty {
+        id: PageId,
+        key: String,
+        value: serde_json::Value,
+    },
+}
+
+/// Where `pages.move` puts the page, relative to its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MovePosition {
+    /// Under the target, as its last child.
+    Append,
+    /// Beside the target, before it.
+    Before,
+    /// Beside the target, after it.
+    After,
+}
+
+/// `blogposts`: like pages, without a place in the tree.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum BlogPosts {
+    List {
+        space_id: Option<SpaceRef>,
+        title: Option<String>,
+        status: Option<String>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    Get {
+        id: BlogPostId,
+    },
+    GetBody {
+        id: BlogPostId,
+        body_format: Option<BodyFormat>,
+        max_bytes: Option<usize>,
+        output_file: Option<String>,
+    },
+    Create {
+        space_id: SpaceRef,
+        title: String,
+        body: Option<String>,
+        body_file: Option<String>,
+        body_format: Option<BodyFormat>,
+        status: Option<String>,
+    },
+    Update {
+        id: BlogPostId,
+        title: Option<String>,
+        body: Option<String>,
+        body_file: Option<String>,
+        body_format: Option<BodyFormat>,
+        version: Option<u64>,
+        version_message: Option<String>,
+    },
+    Delete {
+        id: BlogPostId,
         #[serde(default)]
         purge: bool,
     },
@@ -237,6 +314,25 @@ pub enum Comments {
     },
     Delete {
         comment_id: CommentId,
+    },
+    Update {
+        comment_id: CommentId,
+        body: String,
+        body_format: Option<BodyFormat>,
+        version: Option<u64>,
+    },
+    /// On page `id`, highlighting `selection` (its `matchIndex`th occurrence).
+    AddInline {
+        id: PageId,
+        body: String,
+        body_format: Option<BodyFormat>,
+        selection: String,
+        match_index: Option<u32>,
+    },
+    ResolveInline {
+        comment_id: CommentId,
+        #[serde(default)]
+        reopen: bool,
     },
 }
 

@@ -56,6 +56,10 @@ pub enum Resource {
     Attachment,
     /// A database: its space through the pages above it.
     Database,
+    /// A blog post: its `spaceId`.
+    BlogPost,
+    /// An inline comment: the page or blog post it is on.
+    InlineComment,
 }
 
 const fn touch(param: &'static str, resource: Resource) -> Touch {
@@ -120,6 +124,8 @@ pub enum ParamKind {
     Ids(IdKind),
     /// One of these strings.
     OneOf(&'static [&'static str]),
+    /// Any JSON value (a content property's value).
+    Json,
 }
 
 /// One field of a tool's answer.
@@ -142,13 +148,24 @@ pub enum OutType {
     IntegerOrNull,
     BoolOrNull,
     ArrayOrNull,
+    /// Any JSON value (a content property's value).
+    Any,
 }
 
 impl OutType {
+    /// The field's JSON Schema: its type, or nothing to say for any value.
+    pub fn schema(self) -> serde_json::Value {
+        match self {
+            OutType::Any => serde_json::json!({}),
+            other => serde_json::json!({ "type": other.json_type() }),
+        }
+    }
+
     /// The JSON Schema `type`.
-    pub fn json_type(self) -> serde_json::Value {
+    fn json_type(self) -> serde_json::Value {
         use serde_json::json;
         match self {
+            OutType::Any => json!(null),
             OutType::Text => json!("string"),
             OutType::Integer => json!("integer"),
             OutType::Flag => json!("boolean"),
@@ -318,6 +335,18 @@ pub const TOOLS: &[ToolSpec] = &[
                 "Matches there must be (default 1), else nothing changes.",
             ),
             param("purge", K::Flag, "Purge a page already in the trash."),
+            param(
+                "targetId",
+                NUMERIC,
+                "move: the page to go under (append) or beside (before, after), in any space.",
+            ),
+            param(
+                "position",
+                K::OneOf(&["append", "before", "after"]),
+                "move: default append.",
+            ),
+            text("key", "Content property key."),
+            param("value", K::Json, "Property value: any JSON."),
             LIMIT,
             CURSOR,
         ],
@@ -333,6 +362,10 @@ pub const TOOLS: &[ToolSpec] = &[
             out("replacements", T::Integer),
             out("id", T::Text),
             out("deleted", T::Flag),
+            out("pageId", T::Text),
+            out("key", T::Text),
+            out("value", T::Any),
+            out("version", T::Integer),
         ],
         actions: &[
             read(
@@ -395,6 +428,91 @@ pub const TOOLS: &[ToolSpec] = &[
                 "move to the trash (purge: out of it)",
             )
             .on(PAGE),
+            write(
+                "move",
+                &[O::MovePage, O::GetPageById],
+                "under or beside targetId, with its subtree, in any space",
+            )
+            .on(&[touch("id", R::Page), touch("targetId", R::Page)]),
+            read(
+                "getProperty",
+                &[O::GetPageContentProperties],
+                "a content property's value, by key",
+            )
+            .on(PAGE),
+            write(
+                "setProperty",
+                &[
+                    O::GetPageContentProperties,
+                    O::CreatePageProperty,
+                    O::UpdatePagePropertyById,
+                ],
+                "create or replace a content property",
+            )
+            .on(PAGE),
+        ],
+    },
+    ToolSpec {
+        name: "blogposts",
+        arguments: schema::<args::BlogPosts>,
+        title: "Confluence blog posts",
+        description: "Blog posts, read and written as pages are (the same arguments).",
+        params: &[
+            param("id", NUMERIC, ""),
+            param("spaceId", SPACE_ID, ""),
+            param("title", K::Text, ""),
+            text(
+                "status",
+                "list: current, draft, trashed; create: current or draft.",
+            ),
+            param("bodyFormat", K::OneOf(BODY_FORMATS), ""),
+            text("body", ""),
+            text("bodyFile", ""),
+            text("outputFile", ""),
+            param("version", K::Integer { min: 2 }, ""),
+            text("versionMessage", ""),
+            param("maxBytes", K::Integer { min: 1 }, ""),
+            param("purge", K::Flag, ""),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[
+            ITEMS,
+            COUNT,
+            NEXT,
+            out("blogpost", T::Object),
+            out("body", T::Object),
+            out("size", T::Integer),
+            out("id", T::Text),
+            out("deleted", T::Flag),
+        ],
+        actions: &[
+            read(
+                "list",
+                &[O::GetBlogPosts],
+                "blog posts, by spaceId, title, status",
+            )
+            .on(SPACE),
+            read("get", &[O::GetBlogPostById], "metadata").on(&[touch("id", R::BlogPost)]),
+            read(
+                "getBody",
+                &[O::GetBlogPostById],
+                "the body in bodyFormat, capped by maxBytes",
+            )
+            .on(&[touch("id", R::BlogPost)]),
+            write("create", &[O::CreateBlogPost], "publish (or draft) a post").on(SPACE),
+            destroy(
+                "update",
+                &[O::GetBlogPostById, O::UpdateBlogPost],
+                "new title or body",
+            )
+            .on(&[touch("id", R::BlogPost)]),
+            destroy(
+                "delete",
+                &[O::DeleteBlogPost],
+                "move to the trash (purge: out of it)",
+            )
+            .on(&[touch("id", R::BlogPost)]),
         ],
     },
     ToolSpec {
@@ -518,13 +636,32 @@ pub const TOOLS: &[ToolSpec] = &[
         params: &[
             param("id", NUMERIC, ""),
             param("parentCommentId", NUMERIC, "Reply to this footer comment."),
-            param("commentId", NUMERIC, "Footer comment id."),
+            param(
+                "commentId",
+                NUMERIC,
+                "The comment (delete, update: a footer comment).",
+            ),
             param("body", K::Text, "Comment text in bodyFormat."),
             param(
                 "bodyFormat",
                 K::OneOf(BODY_FORMATS),
                 "Body format in and out (default markdown).",
             ),
+            text(
+                "selection",
+                "addInline: the page text to highlight, exactly as it reads.",
+            ),
+            param(
+                "matchIndex",
+                K::Integer { min: 0 },
+                "addInline: which occurrence of selection (default 0, the first).",
+            ),
+            param(
+                "version",
+                K::Integer { min: 2 },
+                "update: the comment's next version (default current + 1).",
+            ),
+            param("reopen", K::Flag, "resolveInline: reopen instead."),
             LIMIT,
             CURSOR,
         ],
@@ -564,6 +701,24 @@ pub const TOOLS: &[ToolSpec] = &[
                 "delete a footer comment and its replies, for good",
             )
             .on(&[touch("commentId", R::FooterComment)]),
+            destroy(
+                "update",
+                &[O::GetFooterCommentById, O::UpdateFooterComment],
+                "a footer comment's new body",
+            )
+            .on(&[touch("commentId", R::FooterComment)]),
+            write(
+                "addInline",
+                &[O::GetPageById, O::CreateInlineComment],
+                "an inline comment on the selection's text",
+            )
+            .on(PAGE),
+            write(
+                "resolveInline",
+                &[O::GetInlineCommentById, O::UpdateInlineComment],
+                "resolve an inline comment (reopen: reopen it)",
+            )
+            .on(&[touch("commentId", R::InlineComment)]),
         ],
     },
     ToolSpec {
@@ -916,6 +1071,7 @@ impl ParamSpec {
             ParamKind::Flag => json!({ "type": "boolean" }),
             ParamKind::List => json!({ "type": "array", "items": { "type": "string" } }),
             ParamKind::OneOf(values) => json!({ "type": "string", "enum": values }),
+            ParamKind::Json => json!({}),
         };
         // A name that says it all (`id`, `limit`, `cursor`) goes without words: every agent
         // reads each description of tools/list before it does anything.
@@ -937,6 +1093,7 @@ impl ParamSpec {
             ),
             ParamKind::Integer { .. } => (v.as_u64().is_some(), "a non-negative integer"),
             ParamKind::Flag => (v.is_boolean(), "true or false"),
+            ParamKind::Json => (true, "any JSON value"),
             ParamKind::List => (
                 v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
                 "an array of strings",
@@ -1186,6 +1343,7 @@ mod tests {
                         ParamKind::Integer { .. } => "integer",
                         ParamKind::Flag => "boolean",
                         ParamKind::List | ParamKind::Ids(_) => "array",
+                        ParamKind::Json => continue,
                     };
                     assert_eq!(
                         json_types(prop),

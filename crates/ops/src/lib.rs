@@ -162,6 +162,7 @@ impl Ops {
         let name = action.name;
         let result = match tool {
             "pages" => self.pages(name, parse(args)?).await,
+            "blogposts" => self.blogposts(name, parse(args)?).await,
             "spaces" => self.spaces(name, parse(args)?).await,
             "search" => self.search(name, parse(args)?).await,
             "content" => self.content(name, parse(args)?).await,
@@ -202,16 +203,13 @@ impl Ops {
                 R::Container => self.container_space_of(value).await?,
                 R::FooterComment => {
                     let c = self.client.comments().footer_comment(value).await?;
-                    let page = c.page_id.ok_or_else(|| {
-                        OpError::policy(
-                            format!(
-                                "comment {value} is on no page, so its space cannot be checked"
-                            ),
-                            "reply to a comment on a page",
-                        )
-                    })?;
-                    self.page_space(&page).await?
+                    self.comment_space(value, &c).await?
                 }
+                R::InlineComment => {
+                    let c = self.client.comments().inline_comment(value).await?;
+                    self.comment_space(value, &c).await?
+                }
+                R::BlogPost => self.client.blogposts().get(value, None).await?.space_id,
                 R::Attachment => {
                     let a = self.client.attachments().get(value).await?;
                     let page = a
@@ -240,6 +238,20 @@ impl Ops {
             self.check_space_id(&space, write).await?;
         }
         Ok(())
+    }
+
+    /// The space of the page or blog post a comment is on.
+    async fn comment_space(&self, id: &str, c: &conflux_client::models::Comment) -> Result<String> {
+        if let Some(page) = &c.page_id {
+            return self.page_space(page).await;
+        }
+        if let Some(post) = &c.blog_post_id {
+            return Ok(self.client.blogposts().get(post, None).await?.space_id);
+        }
+        Err(OpError::policy(
+            format!("comment {id} is on no page or blog post, so its space cannot be checked"),
+            "comment on a page or blog post",
+        ))
     }
 
     async fn page_space(&self, page_id: &str) -> Result<String> {

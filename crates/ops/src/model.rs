@@ -430,6 +430,27 @@ pub enum Data {
         version: u64,
         body: BodyOut,
     },
+    /// A content property (`pages.getProperty`, `setProperty`).
+    Property {
+        page_id: String,
+        key: String,
+        value: serde_json::Value,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        version: Option<u64>,
+    },
+    PostList(Listing<PageItem>),
+    Post {
+        blogpost: PageItem,
+    },
+    PostBody {
+        blogpost: PageItem,
+        body: BodyOut,
+    },
+    /// A blog post created or updated: metadata only.
+    PostWritten {
+        blogpost: PageItem,
+        size: usize,
+    },
     Diff {
         page_id: String,
         from: u64,

@@ -124,12 +124,47 @@ impl Output {
                 id, what, purged, ..
             } => {
                 let outcome = match (*what, *purged) {
-                    ("page" | "attachment", false) => "moved to the trash",
-                    ("page" | "attachment", true) => "purged from the trash (deleted for good)",
+                    ("page" | "blog post" | "attachment", false) => "moved to the trash",
+                    ("page" | "blog post" | "attachment", true) => {
+                        "purged from the trash (deleted for good)"
+                    }
                     ("comment", _) => "deleted for good, with its replies",
                     _ => "deleted",
                 };
                 let _ = writeln!(o, "{what} {id} {outcome}");
+            }
+            Data::Property {
+                page_id,
+                key,
+                value,
+                version,
+            } => {
+                let version = version
+                    .map(|v| format!(", version {v}"))
+                    .unwrap_or_default();
+                let _ = writeln!(o, "property `{key}` of {page_id}{version}: {value}");
+            }
+            Data::PostList(l) => {
+                let _ = writeln!(o, "{} blog post(s):", l.count);
+                for p in &l.items {
+                    let _ = writeln!(o, "- {}", page_line(p));
+                }
+                more(&mut o, &l.next_cursor);
+            }
+            Data::Post { blogpost } => {
+                let _ = writeln!(o, "blog post: {}", page_line(blogpost));
+            }
+            Data::PostBody { blogpost, body } => {
+                let _ = writeln!(o, "blog post: {}", page_line(blogpost));
+                body_text(&mut o, body);
+            }
+            Data::PostWritten { blogpost, size } => {
+                let _ = writeln!(
+                    o,
+                    "{}: blog post {} ({size} bytes of body)",
+                    self.action,
+                    page_line(blogpost)
+                );
             }
             Data::SpaceList(l) => {
                 let _ = writeln!(o, "{} space(s):", l.count);

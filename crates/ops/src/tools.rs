@@ -3,7 +3,8 @@
 use base64::Engine;
 use conflux_client::PageRequest;
 use conflux_client::api::{
-    BodyFormat, Excerpt, NewAttachment, NewPage, PageList, PageUpdate, SearchParams,
+    BlogPostList, BlogPostUpdate, BodyFormat, Excerpt, MovePosition, NewAttachment, NewBlogPost,
+    NewPage, PageList, PageUpdate, PropertyOwner, SearchParams, TextSelection,
 };
 use conflux_client::models;
 
@@ -823,6 +824,68 @@ impl Ops {
                     purged: purge,
                 }
             }
+            P::Move {
+                id,
+                target_id,
+                position,
+            } => {
+                self.refuse_write("pages.move")?;
+                if id == target_id {
+                    return Err(OpError::invalid(
+                        "a page cannot move under or beside itself",
+                        "pass another page as `targetId`",
+                    ));
+                }
+                let position = match position.unwrap_or(a::MovePosition::Append) {
+                    a::MovePosition::Append => MovePosition::Append,
+                    a::MovePosition::Before => MovePosition::Before,
+                    a::MovePosition::After => MovePosition::After,
+                };
+                self.client
+                    .pages()
+                    .move_page(id.clone(), position, target_id)
+                    .await?;
+                let page = self.client.pages().get(id, None).await?;
+                Data::Page {
+                    page: PageItem::from(&page),
+                }
+            }
+            P::GetProperty { id, key } => {
+                let owner = PropertyOwner::Page(id.to_string());
+                let found = self.client.properties().get_by_key(&owner, &key).await?;
+                let p = found.ok_or_else(|| {
+                    OpError::from(conflux_client::ClientError::NotFound {
+                        operation: conflux_catalog::Operation::GetPageContentProperties,
+                        message: format!("page {id} has no content property `{key}`"),
+                    })
+                })?;
+                Data::Property {
+                    page_id: id.to_string(),
+                    key: p.key,
+                    value: p.value,
+                    version: p.version.map(|v| v.number),
+                }
+            }
+            P::SetProperty { id, key, value } => {
+                self.refuse_write("pages.setProperty")?;
+                let owner = PropertyOwner::Page(id.to_string());
+                let properties = self.client.properties();
+                let p = match properties.get_by_key(&owner, &key).await? {
+                    Some(current) => {
+                        let next = current.version.as_ref().map_or(1, |v| v.number) + 1;
+                        properties
+                            .update(&owner, &current.id, &key, value, next)
+                            .await?
+                    }
+                    None => properties.create(&owner, &key, value).await?,
+                };
+                Data::Property {
+                    page_id: id.to_string(),
+                    key: p.key,
+                    value: p.value,
+                    version: p.version.map(|v| v.number),
+                }
+            }
         };
         Ok(Output::new(action, data))
     }
@@ -1211,6 +1274,87 @@ impl Ops {
                 }
                 Data::Comment { comment: item }
             }
+            C::Update {
+                comment_id,
+                body,
+                body_format,
+                version,
+            } => {
+                self.refuse_write("comments.update")?;
+                let body = Fmt::of(body_format).to_storage(body)?;
+                let comments = self.client.comments();
+                let version = match version {
+                    Some(v) => v,
+                    None => {
+                        let current = comments.footer_comment(comment_id.as_str()).await?;
+                        current.version.as_ref().map_or(1, |v| v.number) + 1
+                    }
+                };
+                let c = comments
+                    .update_footer(comment_id.as_str(), &body, version)
+                    .await?;
+                Data::Comment {
+                    comment: CommentItem::from(c),
+                }
+            }
+            C::AddInline {
+                id,
+                body,
+                body_format,
+                selection,
+                match_index,
+            } => {
+                self.refuse_write("comments.addInline")?;
+                let body = Fmt::of(body_format).to_storage(body)?;
+                // Cloud asks how often the selection occurs and which occurrence is meant;
+                // both are counted here, in the page's text.
+                let page = self.page_with_body(id.as_str()).await?;
+                let count = text_occurrences(&body_of(&page, BodyFormat::Storage), &selection);
+                let index = match_index.unwrap_or(0);
+                if count == 0 {
+                    return Err(OpError::invalid(
+                        format!("the page's text does not contain `{selection}`"),
+                        "copy the text to highlight exactly as the page reads (getBody), within \
+                         one paragraph",
+                    ));
+                }
+                if index >= count {
+                    return Err(OpError::invalid(
+                        format!(
+                            "`{selection}` occurs {count} time(s) in the page; matchIndex {index} \
+                             is past the last"
+                        ),
+                        format!("pass a matchIndex from 0 to {}", count - 1),
+                    ));
+                }
+                let c = self
+                    .client
+                    .comments()
+                    .add_inline(
+                        id.clone(),
+                        &body,
+                        &TextSelection {
+                            text: selection,
+                            match_count: Some(count),
+                            match_index: Some(index),
+                        },
+                    )
+                    .await?;
+                let mut item = CommentItem::from(c);
+                item.page_id.get_or_insert_with(|| id.to_string());
+                Data::Comment { comment: item }
+            }
+            C::ResolveInline { comment_id, reopen } => {
+                self.refuse_write("comments.resolveInline")?;
+                let c = self
+                    .client
+                    .comments()
+                    .resolve_inline(comment_id.as_str(), !reopen)
+                    .await?;
+                Data::Comment {
+                    comment: CommentItem::from(c),
+                }
+            }
             C::Delete { comment_id } => {
                 self.refuse_write("comments.delete")?;
                 self.client.comments().delete(comment_id.as_str()).await?;
@@ -1552,6 +1696,172 @@ impl Ops {
         };
         Ok(Output::new(action, data))
     }
+}
+
+impl Ops {
+    pub(crate) async fn blogposts(
+        &self,
+        action: &'static str,
+        args: a::BlogPosts,
+    ) -> Result<Output> {
+        use a::BlogPosts as B;
+        let posts = self.client.blogposts();
+        let data = match args {
+            B::List {
+                space_id,
+                title,
+                status,
+                limit,
+                cursor,
+            } => {
+                let space_id = match &space_id {
+                    Some(s) => Some(self.space_id_of(s.as_str()).await?),
+                    None => None,
+                };
+                let filter = BlogPostList {
+                    space_id,
+                    title,
+                    status,
+                    body_format: None,
+                };
+                let page = posts.list(&filter, &self.paging(limit, cursor)?).await?;
+                let mut items = Vec::new();
+                for p in &page.results {
+                    if self.visible(&p.space_id).await {
+                        items.push(PageItem::from(p));
+                    }
+                }
+                Data::PostList(Listing::new(items, page.next_cursor))
+            }
+            B::Get { id } => {
+                let post = posts.get(id.as_str(), None).await?;
+                Data::Post {
+                    blogpost: PageItem::from(&post),
+                }
+            }
+            B::GetBody {
+                id,
+                body_format,
+                max_bytes,
+                output_file,
+            } => {
+                let format = Fmt::of(body_format);
+                let post = posts.get(id.as_str(), Some(format.fetch())).await?;
+                let text = format.render(body_of(&post, format.fetch()))?;
+                let body = self
+                    .body_out(format.name(), &text, max_bytes, output_file)
+                    .await?;
+                Data::PostBody {
+                    blogpost: PageItem::from(&post),
+                    body,
+                }
+            }
+            B::Create {
+                space_id,
+                title,
+                body,
+                body_file,
+                body_format,
+                status,
+            } => {
+                self.refuse_write("blogposts.create")?;
+                let space_id = self.space_id_of(space_id.as_str()).await?;
+                let body = self
+                    .read_text(body, body_file, "body")
+                    .await?
+                    .unwrap_or_default();
+                let body = Fmt::of(body_format).to_storage(body)?;
+                let post = posts
+                    .create(&NewBlogPost {
+                        space_id,
+                        title,
+                        body: body.clone(),
+                        status,
+                    })
+                    .await?;
+                Data::PostWritten {
+                    blogpost: PageItem::from(&post),
+                    size: body.len(),
+                }
+            }
+            B::Update {
+                id,
+                title,
+                body,
+                body_file,
+                body_format,
+                version,
+                version_message,
+            } => {
+                self.refuse_write("blogposts.update")?;
+                let body = self.read_text(body, body_file, "body").await?;
+                if body.is_none() && title.is_none() {
+                    return Err(OpError::invalid(
+                        "action `update` needs `body` (or `bodyFile`) or `title`",
+                        "pass what changes: the new body, the new title",
+                    ));
+                }
+                let body = match body {
+                    Some(b) => Some(Fmt::of(body_format).to_storage(b)?),
+                    None => None,
+                };
+                let post = posts.get(id.as_str(), Some(BodyFormat::Storage)).await?;
+                let body = body.unwrap_or_else(|| body_of(&post, BodyFormat::Storage));
+                let size = body.len();
+                let current = post.version.as_ref().map_or(1, |v| v.number);
+                let updated = posts
+                    .update(
+                        id.as_str(),
+                        &BlogPostUpdate {
+                            title: title.unwrap_or_else(|| post.title.clone()),
+                            body,
+                            version: version.unwrap_or(current + 1),
+                            message: version_message,
+                            status: None,
+                        },
+                    )
+                    .await?;
+                Data::PostWritten {
+                    blogpost: PageItem::from(&updated),
+                    size,
+                }
+            }
+            B::Delete { id, purge } => {
+                self.refuse_write("blogposts.delete")?;
+                posts.delete(id.as_str(), purge).await?;
+                Data::Deleted {
+                    id: id.to_string(),
+                    deleted: true,
+                    what: "blog post",
+                    purged: purge,
+                }
+            }
+        };
+        Ok(Output::new(action, data))
+    }
+}
+
+/// How often `needle` occurs in the text of a storage body (tags left out, entities read), the
+/// count Cloud asks for with an inline comment's selection.
+fn text_occurrences(storage: &str, needle: &str) -> u32 {
+    let mut text = String::with_capacity(storage.len());
+    let mut in_tag = false;
+    for c in storage.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    u32::try_from(text.matches(needle).count()).unwrap_or(u32::MAX)
 }
 
 /// The section a call names: by `sectionId`, else by `heading`.

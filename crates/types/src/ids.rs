@@ -47,6 +47,10 @@ string_id!(
     PageId
 );
 string_id!(
+    /// A blog post id (digits; blog posts share the content id space with pages).
+    BlogPostId
+);
+string_id!(
     /// A space's numeric id, as v2 uses it.
     SpaceId
 );

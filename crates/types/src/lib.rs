@@ -15,8 +15,8 @@ mod secret;
 mod url;
 
 pub use ids::{
-    AttachmentId, CloudId, CommentId, ContentId, DatabaseId, FolderId, IdError, IdKind, PageId,
-    SpaceId, SpaceKey, SpaceRef,
+    AttachmentId, BlogPostId, CloudId, CommentId, ContentId, DatabaseId, FolderId, IdError, IdKind,
+    PageId, SpaceId, SpaceKey, SpaceRef,
 };
 pub use secret::Secret;
 pub use url::{BaseUrl, SiteUrl, UrlError};

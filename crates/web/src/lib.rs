@@ -122,6 +122,8 @@ pub struct WebConfig {
     pub tools: Vec<String>,
     /// Guardrails of every call.
     pub ops: conflux_ops::Config,
+    /// The text beside each structured result.
+    pub output_format: conflux_mcp::OutputFormat,
     /// Endpoints (Atlassian's or the simulator's), timeouts, retries.
     pub client: ClientConfig,
     /// The platform's app for `oauthCentral` (its secret never leaves the server).
@@ -171,6 +173,7 @@ impl WebConfig {
             admin_token: None,
             tools: Vec::new(),
             ops: conflux_ops::Config::default(),
+            output_format: conflux_mcp::OutputFormat::default(),
             client: ClientConfig::default(),
             central_app: None,
             fallback: None,
@@ -321,7 +324,8 @@ impl Web {
             provider,
             self.state.deployment.ops.read_only,
             &self.config.tools,
-        )?)
+        )?
+        .with_output_format(self.config.output_format))
     }
 
     /// Every route: the pages, the authorization server and `/mcp`, behind the `Host` /

@@ -5,7 +5,7 @@ Usage: peer.py CONFLUX_BINARY [stdio|http|all]
 
 Starts `conflux --demo serve` (stdio, and streamable HTTP on 127.0.0.1:0) and, through the
 SDK's own client session: lists the tools and checks their shape, calls read actions of every
-tool with each outputFormat, makes a page and reads it back, checks a refused argument, and
+tool (each transport's server started with another --output-format), makes a page and reads it back, checks a refused argument, and
 (over stdio) read-only mode. Every successful result's structuredContent is validated against
 the tool's outputSchema with jsonschema. Prints one line per transport, `PASS <transport>: N
 checks`, and exits non-zero on the first failure. Works with mcp 1.9+ and 2.x.
@@ -35,7 +35,6 @@ except ImportError:  # older 1.x
     from mcp.client.streamable_http import streamablehttp_client as http_client
 
 TOOLS = ["pages", "spaces", "search", "content", "comments", "labels", "attachments", "versions"]
-FORMATS = ["verbose", "structured", "both"]
 TIMEOUT = 120
 
 
@@ -58,9 +57,11 @@ def texts(result: dict) -> list[str]:
 
 
 class Peer:
-    def __init__(self, session: ClientSession, transport: str) -> None:
+    def __init__(self, session: ClientSession, transport: str, fmt: str) -> None:
         self.session = session
         self.transport = transport
+        # The server's --output-format: the text it puts beside structuredContent.
+        self.fmt = fmt
         self.tools: dict[str, dict] = {}
         self.checks = 0
 
@@ -85,9 +86,10 @@ class Peer:
     async def raw(self, tool: str, args: dict) -> dict:
         return wire(await self.session.call_tool(tool, args))
 
-    async def call(self, tool: str, args: dict, fmt: str = "verbose") -> dict:
-        """A call that must succeed: structuredContent validated, text shaped by `fmt`."""
-        args = dict(args, outputFormat=fmt)
+    async def call(self, tool: str, args: dict) -> dict:
+        """A call that must succeed: structuredContent validated, text shaped by the server's
+        output format."""
+        fmt = self.fmt
         r = await self.raw(tool, args)
         what = f"{tool} {json.dumps(args)}"
         self.ok(not r.get("isError"), f"{what} failed: {texts(r)}")
@@ -136,7 +138,7 @@ def check_tools_shape(p: Peer, tools: dict[str, dict], read_only: bool) -> None:
         action = i["properties"]["action"]
         p.ok(action.get("type") == "string" and action.get("enum"), f"{name}: action is an inline enum")
         p.ok("action" in i.get("required", []), f"{name}: action required")
-        p.ok(i["properties"]["outputFormat"].get("enum") == FORMATS, f"{name}: outputFormat enum")
+        p.ok("outputFormat" not in i["properties"], f"{name}: the output format is the server's setting")
         p.ok(isinstance(o, dict) and o.get("type") == "object", f"{name}: outputSchema object")
         jsonschema.Draft202012Validator.check_schema(o)
         jsonschema.Draft202012Validator.check_schema(i)
@@ -159,14 +161,13 @@ async def exercise(p: Peer, writes: bool) -> None:
     tools = await p.list_tools()
     check_tools_shape(p, tools, read_only=not writes)
 
-    # Every output format on a list and on a single object.
-    for fmt in FORMATS:
-        spaces = await p.call("spaces", {"action": "list", "limit": 5}, fmt)
+    # The server's output format on lists and single objects.
+    spaces = await p.call("spaces", {"action": "list", "limit": 5})
     p.ok(spaces["items"], "the demo site has spaces")
     for item in spaces["items"]:
         p.ok("id" in item and ("key" in item or "name" in item), f"space item shape {item}")
     space = spaces["items"][0]
-    got = await p.call("spaces", {"action": "get", "key": space["key"]}, "both")
+    got = await p.call("spaces", {"action": "get", "key": space["key"]})
     p.ok(str(got["space"]["id"]) == str(space["id"]), "spaces.get by key finds the listed space")
 
     pages = await p.call("pages", {"action": "list", "spaceId": str(space["id"]), "limit": 10})
@@ -175,24 +176,22 @@ async def exercise(p: Peer, writes: bool) -> None:
         p.ok("id" in item and "title" in item, f"page item shape {item}")
     page = pages["items"][0]
     pid = str(page["id"])
-    for fmt in FORMATS:
-        meta = await p.call("pages", {"action": "get", "id": pid}, fmt)
-        p.ok(str(meta["page"]["id"]) == pid, "pages.get returns the page asked for")
+    meta = await p.call("pages", {"action": "get", "id": pid})
+    p.ok(str(meta["page"]["id"]) == pid, "pages.get returns the page asked for")
     for body_format in ["markdown", "storage", "atlas_doc_format", "view"]:
-        b = await p.call("pages", {"action": "getBody", "id": pid, "bodyFormat": body_format}, "structured")
+        b = await p.call("pages", {"action": "getBody", "id": pid, "bodyFormat": body_format})
         p.ok(isinstance(b.get("body"), (str, dict)), f"getBody {body_format} has a body")
     await p.call("pages", {"action": "outline", "id": pid})
 
-    for fmt in FORMATS:
-        found = await p.call("search", {"action": "cql", "cql": f'space = "{space["key"]}" AND type = page', "limit": 5}, fmt)
+    found = await p.call("search", {"action": "cql", "cql": f'space = "{space["key"]}" AND type = page', "limit": 5})
     p.ok(found["items"], "CQL finds the space's pages")
 
-    await p.call("content", {"action": "children", "id": pid}, "both")
-    await p.call("content", {"action": "tree", "spaceKey": space["key"], "depth": 2}, "structured")
-    await p.call("comments", {"action": "getFooter", "id": pid}, "structured")
-    await p.call("labels", {"action": "getForPage", "id": pid}, "both")
-    await p.call("attachments", {"action": "listForPage", "id": pid}, "verbose")
-    history = await p.call("versions", {"action": "listForPage", "id": pid}, "structured")
+    await p.call("content", {"action": "children", "id": pid})
+    await p.call("content", {"action": "tree", "spaceKey": space["key"], "depth": 2})
+    await p.call("comments", {"action": "getFooter", "id": pid})
+    await p.call("labels", {"action": "getForPage", "id": pid})
+    await p.call("attachments", {"action": "listForPage", "id": pid})
+    history = await p.call("versions", {"action": "listForPage", "id": pid})
     p.ok(history["items"], "a page has at least one version")
 
     # Refused before any request, naming the parameter and the allowed values.
@@ -205,12 +204,12 @@ async def exercise(p: Peer, writes: bool) -> None:
         made = await p.call("pages", {
             "action": "create", "spaceId": str(space["id"]), "title": title,
             "body": "# Hello\n\nWritten by the **Python** MCP SDK.",
-        }, "both")
+        })
         new_id = str(made["page"]["id"])
-        back = await p.call("pages", {"action": "getBody", "id": new_id}, "structured")
+        back = await p.call("pages", {"action": "getBody", "id": new_id})
         p.ok("Written by the" in json.dumps(back["body"]), f"the new page reads back: {back}")
         await p.call("labels", {"action": "addToPage", "id": new_id, "labels": ["python-peer"]})
-        labels = await p.call("labels", {"action": "getForPage", "id": new_id}, "structured")
+        labels = await p.call("labels", {"action": "getForPage", "id": new_id})
         p.ok(any(i.get("name") == "python-peer" or i.get("title") == "python-peer" for i in labels["items"]),
              f"label added: {labels}")
         await p.call("pages", {"action": "delete", "id": new_id})
@@ -220,23 +219,23 @@ async def exercise(p: Peer, writes: bool) -> None:
                                   "body": "x"}, "read-only")
 
 
-async def run_session(read, write, transport: str, writes: bool) -> int:
+async def run_session(read, write, transport: str, writes: bool, fmt: str) -> int:
     async with ClientSession(read, write) as session:
         init = wire(await session.initialize())
         check(init["serverInfo"]["name"] == "conflux", f"[{transport}] server name: {init['serverInfo']}")
         check("tools" in init["capabilities"], f"[{transport}] tools capability")
-        p = Peer(session, transport)
+        p = Peer(session, transport, fmt)
         await exercise(p, writes)
         return p.checks
 
 
-async def over_stdio(binary: str, extra: list[str], label: str, writes: bool) -> None:
+async def over_stdio(binary: str, extra: list[str], label: str, writes: bool, fmt: str) -> None:
     params = StdioServerParameters(command=binary, args=["--demo", "serve", *extra],
-                                   env={"CONFLUX_LOG": "info"})
+                                   env={"CONFLUX_LOG": "info", "CONFLUX_OUTPUT_FORMAT": fmt})
     with tempfile.TemporaryFile("w+") as errlog:
         with anyio.fail_after(TIMEOUT):
             async with stdio_client(params, errlog=errlog) as (read, write):
-                n = await run_session(read, write, label, writes)
+                n = await run_session(read, write, label, writes, fmt)
         errlog.seek(0)
         log = errlog.read()
     check("MCP server starting" in log, f"[{label}] logs reach stderr: {log[:500]!r}")
@@ -249,7 +248,8 @@ def http_server(binary: str):
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen(
             [binary, "--demo", "serve", "--http", "127.0.0.1:0",
-             "--database-url", os.path.join(tmp, "conflux.db"), "--allow-all-agents"],
+             "--database-url", os.path.join(tmp, "conflux.db"), "--allow-all-agents",
+             "--output-format", "both"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         lines: list[str] = []
@@ -258,12 +258,14 @@ def http_server(binary: str):
 
         def pump() -> None:
             assert proc.stderr
-            for line in proc.stderr:
-                lines.append(line)
-                m = re.search(r"(http://\S+/mcp)\b", line)
-                if m and not url:
-                    url.append(m.group(1))
-                    found.set()
+            # The pipe closes under the loop when the server is stopped; that ends it.
+            with contextlib.suppress(ValueError):
+                for line in proc.stderr:
+                    lines.append(line)
+                    m = re.search(r"(http://\S+/mcp)\b", line)
+                    if m and not url:
+                        url.append(m.group(1))
+                        found.set()
             found.set()
 
         threading.Thread(target=pump, daemon=True).start()
@@ -285,14 +287,14 @@ async def over_http(binary: str) -> None:
     with http_server(binary) as url:
         with anyio.fail_after(TIMEOUT):
             async with http_client(url) as streams:
-                n = await run_session(streams[0], streams[1], "http", writes=True)
+                n = await run_session(streams[0], streams[1], "http", writes=True, fmt="both")
     print(f"PASS http: {n} checks", flush=True)
 
 
 async def main(binary: str, which: str) -> None:
     if which in ("stdio", "all"):
-        await over_stdio(binary, [], "stdio", writes=True)
-        await over_stdio(binary, ["--read-only"], "stdio-read-only", writes=False)
+        await over_stdio(binary, [], "stdio", writes=True, fmt="verbose")
+        await over_stdio(binary, ["--read-only"], "stdio-read-only", writes=False, fmt="structured")
     if which in ("http", "all"):
         await over_http(binary)
 

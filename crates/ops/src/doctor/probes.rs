@@ -117,7 +117,7 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
     };
     use Operation as O;
     Some(match op {
-        O::GetSpacesV2 | O::GetPages => Spec {
+        O::GetSpacesV2 | O::GetPages | O::GetBlogPosts => Spec {
             params: vec![],
             query: list,
             body: None,
@@ -139,6 +139,12 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
         | O::GetPageLabels
         | O::GetPageAttachments
         | O::GetPageVersions => by_page(list),
+        O::GetPageContentProperties => Spec {
+            params: vec![("page-id", page_id.clone())],
+            query: list,
+            body: None,
+            definitive: real_page,
+        },
         O::GetDescendantsOfType => Spec {
             params: vec![("id", page_id.clone()), ("type", "page".into())],
             query: list,
@@ -198,7 +204,12 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
             },
         },
         // Bodies without their required fields, or ids that cannot exist.
-        O::CreatePage | O::CreateFooterComment | O::CreateFolder | O::CreateDatabase => Spec {
+        O::CreatePage
+        | O::CreateFooterComment
+        | O::CreateFolder
+        | O::CreateDatabase
+        | O::CreateBlogPost
+        | O::CreateInlineComment => Spec {
             params: vec![],
             query: vec![],
             body: Some(json!({})),
@@ -215,10 +226,50 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
             body: None,
             definitive: false,
         },
-        O::DeleteFooterComment => Spec {
+        O::GetBlogPostById | O::DeleteBlogPost => Spec {
+            params: vec![("id", NO_ID.into())],
+            query: vec![],
+            body: None,
+            definitive: false,
+        },
+        O::UpdateBlogPost => Spec {
+            params: vec![("id", NO_ID.into())],
+            query: vec![],
+            body: Some(json!({})),
+            definitive: false,
+        },
+        O::DeleteFooterComment | O::GetFooterCommentById | O::GetInlineCommentById => Spec {
             params: vec![("comment-id", NO_ID.into())],
             query: vec![],
             body: None,
+            definitive: false,
+        },
+        O::UpdateFooterComment | O::UpdateInlineComment => Spec {
+            params: vec![("comment-id", NO_ID.into())],
+            query: vec![],
+            body: Some(json!({})),
+            definitive: false,
+        },
+        O::MovePage => Spec {
+            params: vec![
+                ("pageId", NO_ID.into()),
+                ("position", "append".into()),
+                ("targetId", NO_ID.into()),
+            ],
+            query: vec![],
+            body: None,
+            definitive: false,
+        },
+        O::CreatePageProperty => Spec {
+            params: vec![("page-id", NO_ID.into())],
+            query: vec![],
+            body: Some(json!({})),
+            definitive: false,
+        },
+        O::UpdatePagePropertyById => Spec {
+            params: vec![("page-id", NO_ID.into()), ("property-id", NO_ID.into())],
+            query: vec![],
+            body: Some(json!({})),
             definitive: false,
         },
         O::RemoveLabelFromContentUsingQueryParameter => Spec {
