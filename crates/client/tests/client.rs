@@ -1746,3 +1746,81 @@ async fn attachments_get_new_versions_by_name_or_by_id() {
         .unwrap_err();
     assert!(matches!(e, ClientError::NotFound { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn users_are_found_by_cql_by_id_in_bulk_and_groups_by_name() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let users = c.users();
+    let me = users.current().await.unwrap();
+    let second = sim.info.second_member().unwrap().clone();
+    let first_name = second.display_name.split_whitespace().next().unwrap();
+    let found = users
+        .search_by_name(first_name, &PageRequest::limit(25))
+        .await
+        .unwrap();
+    assert!(
+        found
+            .results
+            .iter()
+            .any(|u| u.account_id == second.account_id),
+        "{first_name} finds {}",
+        second.display_name
+    );
+    let by_id = users
+        .search(
+            &format!(
+                "type = user and user.accountid in (\"{}\", \"{}\")",
+                me.account_id, second.account_id
+            ),
+            None,
+            &PageRequest::limit(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_id.results.len(), 1);
+    assert!(by_id.next_cursor.is_some(), "two users, one a page");
+    // Guests only with the filter; never without it.
+    let everyone = users
+        .search("type = user", Some(false), &PageRequest::limit(250))
+        .await
+        .unwrap();
+    let licensed = users
+        .search("type = user", None, &PageRequest::limit(250))
+        .await
+        .unwrap();
+    let guests = users
+        .search("type = user", Some(true), &PageRequest::limit(250))
+        .await
+        .unwrap();
+    assert!(!guests.results.is_empty());
+    assert!(
+        guests
+            .results
+            .iter()
+            .all(|u| u.is_external_collaborator == Some(true))
+    );
+    assert_eq!(
+        everyone.results.len(),
+        licensed.results.len() + guests.results.len()
+    );
+    let e = users
+        .search("title ~ plan", None, &PageRequest::limit(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    // users-bulk takes up to 250 ids a request; the client sends more in several.
+    let mut ids: Vec<String> = (0..300).map(|i| format!("557058:nobody-{i}")).collect();
+    ids[10] = me.account_id.clone();
+    ids[280] = second.account_id.clone();
+    let bulk = users.bulk(&ids).await.unwrap();
+    let got: Vec<&str> = bulk.iter().map(|u| u.account_id.as_str()).collect();
+    assert_eq!(got, [me.account_id.as_str(), second.account_id.as_str()]);
+    // The group picker.
+    let groups = users
+        .group_picker("ENGIN", &PageRequest::limit(10))
+        .await
+        .unwrap();
+    assert_eq!(groups.results.len(), 1);
+    assert_eq!(groups.results[0].name, "engineering");
+}

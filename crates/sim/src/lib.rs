@@ -35,6 +35,7 @@ mod http;
 mod identity;
 mod info;
 mod links;
+mod people;
 mod render;
 mod router;
 mod scopes;

@@ -7,7 +7,7 @@ use crate::handler::Handler;
 use crate::http::{Face, Req, Resp};
 use crate::scopes::best_match;
 use crate::state::{Shared, State};
-use crate::{admin, identity, search, v1, v2};
+use crate::{admin, identity, people, search, v1, v2};
 
 /// The implemented site and gateway operations, v2 first. A path no row matches is still
 /// checked against the scope table (to answer 501 rather than 404).
@@ -317,6 +317,8 @@ const ROUTES: &[(&str, &str, Handler)] = &[
     ),
     ("GET", "/wiki/rest/api/search", search::search_all),
     ("GET", "/wiki/rest/api/user/current", v1::current_user),
+    ("GET", "/wiki/rest/api/search/user", people::search_user),
+    ("GET", "/wiki/rest/api/group/picker", people::group_picker),
     ("GET", "/wiki/rest/api/user", v1::get_user),
     ("GET", "/wiki/rest/api/group", v1::list_groups),
     ("GET", "/wiki/rest/api/group/member", v1::group_members),
