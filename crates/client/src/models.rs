@@ -322,6 +322,47 @@ pub struct SpacePermission {
     pub operation: PermissionOperation,
 }
 
+/// One operation's restriction (v1): the users and groups it admits; both empty: none.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContentRestriction {
+    /// `read` or `update` (Cloud names more operations; these two are the ones it enforces).
+    pub operation: String,
+    pub restrictions: RestrictedTo,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RestrictedTo {
+    pub user: Listed<User>,
+    pub group: Listed<Group>,
+}
+
+/// A `{results: [...]}` list inside an answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, bound = "T: Serialize + serde::de::DeserializeOwned")]
+pub struct Listed<T> {
+    pub results: Vec<T>,
+}
+
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Listed {
+            results: Vec::new(),
+        }
+    }
+}
+
+/// The answer of a permission check.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PermissionCheck {
+    pub has_permission: bool,
+    /// Why not, as Confluence words it (`translation`, `args`, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<serde_json::Value>,
+}
+
 /// Generic list envelope of v2 (`results` + `_links.next`) and v1 (`results`, `start`, `size`).
 #[derive(Debug, Deserialize)]
 #[serde(bound = "T: Deserialize<'de>")]

@@ -7,8 +7,9 @@ use std::collections::HashSet;
 
 use conflux_catalog::ScopeSet;
 use conflux_client::api::{
-    BlogPostList, BlogPostUpdate, BodyFormat, MovePosition, NewBlogPost, NewPage, PageList,
-    PageUpdate, PropertyOwner, SearchParams, TextSelection,
+    BlogPostList, BlogPostUpdate, BodyFormat, ContentOperation, MovePosition, NewBlogPost, NewPage,
+    PageList, PageUpdate, PermissionSubject, PropertyOwner, RestrictionOperation,
+    RestrictionUpdate, SearchParams, TextSelection,
 };
 use conflux_client::{
     AuthFailure, Client, ClientConfig, ClientError, CredentialConfig, CredentialKind, Endpoints,
@@ -1823,4 +1824,146 @@ async fn users_are_found_by_cql_by_id_in_bulk_and_groups_by_name() {
         .unwrap();
     assert_eq!(groups.results.len(), 1);
     assert_eq!(groups.results[0].name, "engineering");
+}
+
+#[tokio::test]
+async fn restrictions_limit_who_reads_and_edits_and_permission_checks_say_so() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let eng = sim.space_id(&c, "ENG").await;
+    let page = c
+        .pages()
+        .create(&top_level_page(&eng, "Restricted plans", "<p>plans</p>"))
+        .await
+        .unwrap();
+    let me = c.users().current().await.unwrap().account_id;
+    let other = sim.info.second_member().unwrap().clone();
+    let token = sim
+        .admin(
+            reqwest::Method::POST,
+            "/tokens",
+            json!({"kind": "classic", "email": other.email}),
+        )
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let colleague = Client::connect(
+        sim.api_token(&other.email, &token, TokenKindHint::Detect),
+        sim.config(),
+    )
+    .await
+    .unwrap();
+    let r = c.restrictions();
+    let who = PermissionSubject::User(other.account_id.clone());
+    let fresh = r.get(&page.id).await.unwrap();
+    assert_eq!(fresh.len(), 2);
+    assert!(fresh.iter().all(|x| x.restrictions.user.results.is_empty()));
+    // Only I may edit.
+    let set = r
+        .set(
+            &page.id,
+            &[RestrictionUpdate {
+                operation: RestrictionOperation::Update,
+                account_ids: vec![me.clone()],
+                group_ids: vec![],
+            }],
+        )
+        .await
+        .unwrap();
+    let update = set.iter().find(|x| x.operation == "update").unwrap();
+    assert_eq!(update.restrictions.user.results[0].account_id, me);
+    let check = |op| {
+        let (r, who, id) = (&r, &who, page.id.clone());
+        async move { r.check(&id, who, op).await.unwrap() }
+    };
+    assert!(check(ContentOperation::Read).await.has_permission);
+    let says = |c: &conflux_client::models::PermissionCheck, what: &str| {
+        c.errors.iter().any(|e| e.to_string().contains(what))
+    };
+    let no = check(ContentOperation::Update).await;
+    assert!(
+        !no.has_permission && says(&no, "edit restriction"),
+        "{no:?}"
+    );
+    let e = colleague
+        .pages()
+        .update(
+            PageId::new(&page.id),
+            &PageUpdate {
+                title: "Mine now".into(),
+                body: "<p>x</p>".into(),
+                version: 2,
+                message: None,
+                status: None,
+                parent_id: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Forbidden { .. }), "{e:?}");
+    // Only I may read: the colleague no longer finds it.
+    r.set(
+        &page.id,
+        &[RestrictionUpdate {
+            operation: RestrictionOperation::Read,
+            account_ids: vec![me.clone()],
+            group_ids: vec![],
+        }],
+    )
+    .await
+    .unwrap();
+    assert!(!check(ContentOperation::Read).await.has_permission);
+    let no = check(ContentOperation::Update).await;
+    assert!(says(&no, "read restriction"), "{no:?}");
+    assert!(
+        !says(&no, "edit restriction"),
+        "the update restriction was replaced: {no:?}"
+    );
+    let e = colleague
+        .pages()
+        .get(PageId::new(&page.id), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::NotFound { .. }), "{e:?}");
+    // A group by id: engineering may read ENG content unless a restriction leaves it out.
+    let groups = c.users().groups(&PageRequest::limit(50)).await.unwrap();
+    let engineering = groups
+        .results
+        .iter()
+        .find(|g| g.name == "engineering")
+        .unwrap();
+    let by_group = PermissionSubject::Group(engineering.id.clone());
+    assert!(
+        !r.check(&page.id, &by_group, ContentOperation::Read)
+            .await
+            .unwrap()
+            .has_permission
+    );
+    r.set(&page.id, &[]).await.unwrap();
+    assert!(
+        r.check(&page.id, &by_group, ContentOperation::Read)
+            .await
+            .unwrap()
+            .has_permission
+    );
+    assert!(
+        colleague
+            .pages()
+            .get(PageId::new(&page.id), None)
+            .await
+            .is_ok()
+    );
+    // Changing restrictions takes write:content.restriction:confluence.
+    let e = sim
+        .scoped_with(&["read:content-details:confluence"])
+        .await
+        .restrictions()
+        .set(&page.id, &[])
+        .await
+        .unwrap_err();
+    assert!(
+        missing(&e).contains(&"write:content.restriction:confluence"),
+        "{e:?}"
+    );
 }

@@ -84,6 +84,12 @@ pub(crate) fn lookup_for<'s>(
             format!("You do not have permission to {op} content in this space."),
         );
     }
+    if matches!(op, "write" | "delete" | "attach") && !st.may_edit(actor.user(), c) {
+        return err(
+            403,
+            "The content is restricted: you are not among those who may edit it.",
+        );
+    }
     actor.checkpoint()?;
     Ok(c)
 }
@@ -338,6 +344,7 @@ pub(crate) fn create(actor: &Actor, st: &mut State, new: NewContent) -> Content 
         labels: vec![],
         inline: None,
         read_restrictions: vec![],
+        update_restrictions: vec![],
         properties: vec![],
         position,
     };

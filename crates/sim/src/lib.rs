@@ -37,6 +37,7 @@ mod info;
 mod links;
 mod people;
 mod render;
+mod restrict;
 mod router;
 mod scopes;
 mod search;

@@ -7,7 +7,7 @@ use crate::handler::Handler;
 use crate::http::{Face, Req, Resp};
 use crate::scopes::best_match;
 use crate::state::{Shared, State};
-use crate::{admin, identity, people, search, v1, v2};
+use crate::{admin, identity, people, restrict, search, v1, v2};
 
 /// The implemented site and gateway operations, v2 first. A path no row matches is still
 /// checked against the scope table (to answer 501 rather than 404).
@@ -302,6 +302,41 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         "DELETE",
         "/wiki/rest/api/content/{id}/property/{key}",
         v1::delete_property,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/restriction",
+        restrict::get_restrictions,
+    ),
+    (
+        "PUT",
+        "/wiki/rest/api/content/{id}/restriction",
+        restrict::update_restrictions,
+    ),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/restriction",
+        restrict::add_restrictions,
+    ),
+    (
+        "DELETE",
+        "/wiki/rest/api/content/{id}/restriction",
+        restrict::delete_restrictions,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/restriction/byOperation",
+        restrict::restrictions_by_operation,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/restriction/byOperation/{operationKey}",
+        restrict::restrictions_for_operation,
+    ),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/permission/check",
+        restrict::check_permission,
     ),
     ("GET", "/wiki/rest/api/content/{id}/label", v1::get_labels),
     ("POST", "/wiki/rest/api/content/{id}/label", v1::add_labels),

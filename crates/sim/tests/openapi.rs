@@ -991,6 +991,28 @@ async fn writes_v1(run: &mut Run<'_>, site: &Face, demo: &Demo) {
             None,
         ),
         (
+            "PUT",
+            "/wiki/rest/api/content/{id}/restriction",
+            format!("/wiki/rest/api/content/{id}/restriction"),
+            Some(
+                json!([{"operation": "update", "restrictions": {"user": [{"type": "known", "accountId": demo.demo_user()}]}}]),
+            ),
+        ),
+        (
+            "POST",
+            "/wiki/rest/api/content/{id}/permission/check",
+            format!("/wiki/rest/api/content/{id}/permission/check"),
+            Some(
+                json!({"subject": {"type": "user", "identifier": demo.demo_user()}, "operation": "update"}),
+            ),
+        ),
+        (
+            "DELETE",
+            "/wiki/rest/api/content/{id}/restriction",
+            format!("/wiki/rest/api/content/{id}/restriction"),
+            None,
+        ),
+        (
             "DELETE",
             "/wiki/rest/api/content/{id}",
             format!("/wiki/rest/api/content/{id}"),

@@ -173,6 +173,7 @@ fn fixture() -> Fixture {
         restrictions: vec![RestrictionSpec {
             content_id: "1004".into(),
             read: vec!["user:u-ada".into()],
+            update: vec![],
         }],
         outside_accounts: vec![OutsideAccountSpec {
             account_id: "u-olive".into(),

@@ -9,6 +9,7 @@ mod labels;
 mod other;
 mod pages;
 mod properties;
+mod restrictions;
 mod search;
 mod spaces;
 mod versions;
@@ -26,6 +27,9 @@ pub use labels::Labels;
 pub use other::{Databases, Folders, Users};
 pub use pages::{BodyFormat, MovePosition, NewPage, PageList, PageUpdate, Pages};
 pub use properties::{Properties, PropertyOwner};
+pub use restrictions::{
+    ContentOperation, PermissionSubject, RestrictionOperation, RestrictionUpdate, Restrictions,
+};
 pub use search::{Excerpt, Search, SearchParams};
 pub use spaces::Spaces;
 pub use versions::Versions;
@@ -47,6 +51,10 @@ impl Client {
     /// Content properties.
     pub fn properties(&self) -> Properties<'_> {
         Properties { client: self }
+    }
+    /// Content restrictions and permission checks.
+    pub fn restrictions(&self) -> Restrictions<'_> {
+        Restrictions { client: self }
     }
     pub fn spaces(&self) -> Spaces<'_> {
         Spaces { client: self }
