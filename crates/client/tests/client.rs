@@ -7,9 +7,10 @@ use std::collections::HashSet;
 
 use conflux_catalog::ScopeSet;
 use conflux_client::api::{
-    BlogPostList, BlogPostUpdate, BodyFormat, ContentOperation, MovePosition, NewBlogPost, NewPage,
-    PageList, PageUpdate, PermissionSubject, PropertyOwner, RestrictionOperation,
-    RestrictionUpdate, SearchParams, TextSelection,
+    BlogPostList, BlogPostUpdate, BodyFormat, ContentOperation, CopyDestination, CopyOptions,
+    HierarchyCopyOptions, MovePosition, NewBlogPost, NewPage, PageList, PageUpdate,
+    PermissionSubject, PropertyOwner, RestrictionOperation, RestrictionUpdate, SearchParams,
+    TextSelection,
 };
 use conflux_client::{
     AuthFailure, Client, ClientConfig, ClientError, CredentialConfig, CredentialKind, Endpoints,
@@ -1966,4 +1967,146 @@ async fn restrictions_limit_who_reads_and_edits_and_permission_checks_say_so() {
         missing(&e).contains(&"write:content.restriction:confluence"),
         "{e:?}"
     );
+}
+
+#[tokio::test]
+async fn pages_are_copied_alone_or_with_their_descendants_through_a_task() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let eng = sim.space_id(&c, "ENG").await;
+    let pages = c.pages();
+    let root = pages
+        .create(&top_level_page(&eng, "Copy root", "<p>root</p>"))
+        .await
+        .unwrap();
+    let mut child = top_level_page(&eng, "Copy child", "<p>child</p>");
+    child.parent_id = Some(root.id.clone());
+    let child = pages.create(&child).await.unwrap();
+    c.labels()
+        .add(PageId::new(&root.id), &["copied".into()])
+        .await
+        .unwrap();
+    let target = pages
+        .create(&top_level_page(&eng, "Copy target", "<p>t</p>"))
+        .await
+        .unwrap();
+    // One page, under the target, with its labels, under a new title.
+    let opts = CopyOptions {
+        title: Some("Copy root (copy)".into()),
+        copy_labels: true,
+        ..Default::default()
+    };
+    let copy = pages
+        .copy(
+            PageId::new(&root.id),
+            &CopyDestination::ParentPage(target.id.clone()),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(copy.title, "Copy root (copy)");
+    let read = pages
+        .get(PageId::new(&copy.id), Some(BodyFormat::Storage))
+        .await
+        .unwrap();
+    assert_eq!(read.parent_id.as_deref(), Some(target.id.as_str()));
+    assert_eq!(read.body.unwrap().storage.unwrap().value, "<p>root</p>");
+    let labels = c
+        .labels()
+        .for_page(PageId::new(&copy.id), &PageRequest::limit(5))
+        .await
+        .unwrap();
+    assert_eq!(labels.results[0].name, "copied");
+    // The same title again in the same space is refused.
+    let e = pages
+        .copy(
+            PageId::new(&root.id),
+            &CopyDestination::ParentPage(target.id.clone()),
+            &opts,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    // Over an existing page: its next version.
+    pages
+        .copy(
+            PageId::new(&child.id),
+            &CopyDestination::ExistingPage(target.id.clone()),
+            &CopyOptions {
+                title: Some("Copy target".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let over = pages
+        .get(PageId::new(&target.id), Some(BodyFormat::Storage))
+        .await
+        .unwrap();
+    assert_eq!(over.version.unwrap().number, 2);
+    assert_eq!(over.body.unwrap().storage.unwrap().value, "<p>child</p>");
+    // The hierarchy, renamed, through a task that must be followed to its end.
+    let task = pages
+        .copy_hierarchy(
+            PageId::new(&root.id),
+            PageId::new(&target.id),
+            &HierarchyCopyOptions {
+                title_prefix: Some("Archive: ".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let first = c.tasks().get(&task.id).await.unwrap();
+    assert!(!first.finished, "the simulator reports one read as running");
+    let done = c
+        .tasks()
+        .wait(&task.id, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(done.finished && done.successful);
+    let new_root = done.destination_id().unwrap().to_string();
+    let kids = c
+        .content()
+        .direct_children(PageId::new(&new_root), &PageRequest::limit(5))
+        .await
+        .unwrap();
+    let titles: Vec<_> = kids.results.iter().map(|k| k.title.as_str()).collect();
+    assert_eq!(titles, ["Archive: Copy child"]);
+    // Without renaming, the titles clash in the same space.
+    let e = pages
+        .copy_hierarchy(
+            PageId::new(&root.id),
+            PageId::new(&target.id),
+            &HierarchyCopyOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    // Classic scopes: write:confluence-content starts the copy; following it takes
+    // read:confluence-space.summary.
+    let oauth = sim.oauth_with(&["write:confluence-content"]).await;
+    let task = oauth
+        .pages()
+        .copy_hierarchy(
+            PageId::new(&child.id),
+            PageId::new(&target.id),
+            &HierarchyCopyOptions {
+                title_prefix: Some("OAuth: ".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let e = oauth.tasks().get(&task.id).await.unwrap_err();
+    match e {
+        ClientError::MissingScopes(m) => {
+            assert_eq!(m.operation, conflux_catalog::Operation::GetTask);
+            assert_eq!(
+                m.classic_alternative.names(),
+                ["read:confluence-space.summary"]
+            );
+        }
+        other => panic!("expected missing scopes, got {other:?}"),
+    }
 }

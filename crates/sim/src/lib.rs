@@ -27,6 +27,7 @@ mod admin;
 mod api;
 mod config;
 mod content;
+mod copy;
 pub mod demo;
 mod error;
 pub mod fixture;

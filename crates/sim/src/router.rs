@@ -7,7 +7,7 @@ use crate::handler::Handler;
 use crate::http::{Face, Req, Resp};
 use crate::scopes::best_match;
 use crate::state::{Shared, State};
-use crate::{admin, identity, people, restrict, search, v1, v2};
+use crate::{admin, copy, identity, people, restrict, search, v1, v2};
 
 /// The implemented site and gateway operations, v2 first. A path no row matches is still
 /// checked against the scope table (to answer 501 rather than 404).
@@ -338,6 +338,13 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         "/wiki/rest/api/content/{id}/permission/check",
         restrict::check_permission,
     ),
+    ("POST", "/wiki/rest/api/content/{id}/copy", copy::copy_page),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/pagehierarchy/copy",
+        copy::copy_hierarchy,
+    ),
+    ("GET", "/wiki/rest/api/longtask/{id}", copy::get_task),
     ("GET", "/wiki/rest/api/content/{id}/label", v1::get_labels),
     ("POST", "/wiki/rest/api/content/{id}/label", v1::add_labels),
     (

@@ -138,6 +138,23 @@ pub(crate) struct Property {
     pub modified_ms: i64,
 }
 
+/// A long-running task (v1 `/longtask`): its work is done when it is made; it reports itself
+/// finished only after `reads_left` reads (switch `long_task_reads_before_done`).
+#[derive(Clone, Debug)]
+pub(crate) struct LongTask {
+    pub id: String,
+    /// The message key of its name, e.g. `confluence.copy.page.hierarchy`.
+    pub name: String,
+    /// Who started it (only they can follow it).
+    pub account_id: String,
+    pub created_ms: i64,
+    pub reads_left: u32,
+    /// What it made (the copied root page).
+    pub result_id: Option<String>,
+    /// Pages it copied.
+    pub count: usize,
+}
+
 impl Content {
     pub fn current(&self) -> &Version {
         // `versions` is never empty: every constructor pushes one.
@@ -324,6 +341,7 @@ pub(crate) struct State {
     pub attachments: HashMap<String, Attachment>,
     /// Label name → id.
     pub label_ids: BTreeMap<String, String>,
+    pub tasks: HashMap<String, LongTask>,
     pub tokens: HashMap<String, Token>,
     pub clients: HashMap<String, Client>,
     pub consents: HashMap<String, Consent>,

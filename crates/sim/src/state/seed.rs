@@ -455,6 +455,7 @@ impl State {
             content,
             attachments,
             label_ids,
+            tasks: HashMap::new(),
             tokens,
             clients,
             consents: HashMap::new(),
