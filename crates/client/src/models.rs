@@ -322,6 +322,85 @@ pub struct SpacePermission {
     pub operation: PermissionOperation,
 }
 
+/// One operation's restriction (v1): the users and groups it admits; both empty: none.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContentRestriction {
+    /// `read` or `update` (Cloud names more operations; these two are the ones it enforces).
+    pub operation: String,
+    pub restrictions: RestrictedTo,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RestrictedTo {
+    pub user: Listed<User>,
+    pub group: Listed<Group>,
+}
+
+/// A `{results: [...]}` list inside an answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, bound = "T: Serialize + serde::de::DeserializeOwned")]
+pub struct Listed<T> {
+    pub results: Vec<T>,
+}
+
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Listed {
+            results: Vec::new(),
+        }
+    }
+}
+
+/// The answer of a permission check.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PermissionCheck {
+    pub has_permission: bool,
+    /// Why not, as Confluence words it (`translation`, `args`, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<serde_json::Value>,
+}
+
+/// A started long-running task (v1), e.g. a page-hierarchy copy.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LongTask {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ari: Option<String>,
+}
+
+/// Where a long-running task stands (v1 `/longtask/{id}`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LongTaskStatus {
+    pub id: String,
+    pub finished: bool,
+    pub successful: bool,
+    pub percentage_complete: u32,
+    /// Milliseconds since it started.
+    pub elapsed_time: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<serde_json::Value>,
+    /// What a copy made: `destinationId` (the new root page), `destinationUrl`, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub additional_details: Option<serde_json::Value>,
+}
+
+impl LongTaskStatus {
+    /// The page a finished copy made, when Confluence says.
+    pub fn destination_id(&self) -> Option<&str> {
+        self.additional_details
+            .as_ref()
+            .and_then(|d| d.get("destinationId"))
+            .and_then(|v| v.as_str())
+    }
+}
+
 /// Generic list envelope of v2 (`results` + `_links.next`) and v1 (`results`, `start`, `size`).
 #[derive(Debug, Deserialize)]
 #[serde(bound = "T: Deserialize<'de>")]

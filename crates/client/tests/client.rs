@@ -7,8 +7,10 @@ use std::collections::HashSet;
 
 use conflux_catalog::ScopeSet;
 use conflux_client::api::{
-    BlogPostList, BlogPostUpdate, BodyFormat, MovePosition, NewBlogPost, NewPage, PageList,
-    PageUpdate, PropertyOwner, SearchParams, TextSelection,
+    BlogPostList, BlogPostUpdate, BodyFormat, ContentOperation, CopyDestination, CopyOptions,
+    HierarchyCopyOptions, MovePosition, NewBlogPost, NewPage, PageList, PageUpdate,
+    PermissionSubject, PropertyOwner, RestrictionOperation, RestrictionUpdate, SearchParams,
+    TextSelection,
 };
 use conflux_client::{
     AuthFailure, Client, ClientConfig, ClientError, CredentialConfig, CredentialKind, Endpoints,
@@ -1745,4 +1747,366 @@ async fn attachments_get_new_versions_by_name_or_by_id() {
         .await
         .unwrap_err();
     assert!(matches!(e, ClientError::NotFound { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn users_are_found_by_cql_by_id_in_bulk_and_groups_by_name() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let users = c.users();
+    let me = users.current().await.unwrap();
+    let second = sim.info.second_member().unwrap().clone();
+    let first_name = second.display_name.split_whitespace().next().unwrap();
+    let found = users
+        .search_by_name(first_name, &PageRequest::limit(25))
+        .await
+        .unwrap();
+    assert!(
+        found
+            .results
+            .iter()
+            .any(|u| u.account_id == second.account_id),
+        "{first_name} finds {}",
+        second.display_name
+    );
+    let by_id = users
+        .search(
+            &format!(
+                "type = user and user.accountid in (\"{}\", \"{}\")",
+                me.account_id, second.account_id
+            ),
+            None,
+            &PageRequest::limit(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_id.results.len(), 1);
+    assert!(by_id.next_cursor.is_some(), "two users, one a page");
+    // Guests only with the filter; never without it.
+    let everyone = users
+        .search("type = user", Some(false), &PageRequest::limit(250))
+        .await
+        .unwrap();
+    let licensed = users
+        .search("type = user", None, &PageRequest::limit(250))
+        .await
+        .unwrap();
+    let guests = users
+        .search("type = user", Some(true), &PageRequest::limit(250))
+        .await
+        .unwrap();
+    assert!(!guests.results.is_empty());
+    assert!(
+        guests
+            .results
+            .iter()
+            .all(|u| u.is_external_collaborator == Some(true))
+    );
+    assert_eq!(
+        everyone.results.len(),
+        licensed.results.len() + guests.results.len()
+    );
+    let e = users
+        .search("title ~ plan", None, &PageRequest::limit(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    // users-bulk takes up to 250 ids a request; the client sends more in several.
+    let mut ids: Vec<String> = (0..300).map(|i| format!("557058:nobody-{i}")).collect();
+    ids[10] = me.account_id.clone();
+    ids[280] = second.account_id.clone();
+    let bulk = users.bulk(&ids).await.unwrap();
+    let got: Vec<&str> = bulk.iter().map(|u| u.account_id.as_str()).collect();
+    assert_eq!(got, [me.account_id.as_str(), second.account_id.as_str()]);
+    // The group picker.
+    let groups = users
+        .group_picker("ENGIN", &PageRequest::limit(10))
+        .await
+        .unwrap();
+    assert_eq!(groups.results.len(), 1);
+    assert_eq!(groups.results[0].name, "engineering");
+}
+
+#[tokio::test]
+async fn restrictions_limit_who_reads_and_edits_and_permission_checks_say_so() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let eng = sim.space_id(&c, "ENG").await;
+    let page = c
+        .pages()
+        .create(&top_level_page(&eng, "Restricted plans", "<p>plans</p>"))
+        .await
+        .unwrap();
+    let me = c.users().current().await.unwrap().account_id;
+    let other = sim.info.second_member().unwrap().clone();
+    let token = sim
+        .admin(
+            reqwest::Method::POST,
+            "/tokens",
+            json!({"kind": "classic", "email": other.email}),
+        )
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let colleague = Client::connect(
+        sim.api_token(&other.email, &token, TokenKindHint::Detect),
+        sim.config(),
+    )
+    .await
+    .unwrap();
+    let r = c.restrictions();
+    let who = PermissionSubject::User(other.account_id.clone());
+    let fresh = r.get(&page.id).await.unwrap();
+    assert_eq!(fresh.len(), 2);
+    assert!(fresh.iter().all(|x| x.restrictions.user.results.is_empty()));
+    // Only I may edit.
+    let set = r
+        .set(
+            &page.id,
+            &[RestrictionUpdate {
+                operation: RestrictionOperation::Update,
+                account_ids: vec![me.clone()],
+                group_ids: vec![],
+            }],
+        )
+        .await
+        .unwrap();
+    let update = set.iter().find(|x| x.operation == "update").unwrap();
+    assert_eq!(update.restrictions.user.results[0].account_id, me);
+    let check = |op| {
+        let (r, who, id) = (&r, &who, page.id.clone());
+        async move { r.check(&id, who, op).await.unwrap() }
+    };
+    assert!(check(ContentOperation::Read).await.has_permission);
+    let says = |c: &conflux_client::models::PermissionCheck, what: &str| {
+        c.errors.iter().any(|e| e.to_string().contains(what))
+    };
+    let no = check(ContentOperation::Update).await;
+    assert!(
+        !no.has_permission && says(&no, "edit restriction"),
+        "{no:?}"
+    );
+    let e = colleague
+        .pages()
+        .update(
+            PageId::new(&page.id),
+            &PageUpdate {
+                title: "Mine now".into(),
+                body: "<p>x</p>".into(),
+                version: 2,
+                message: None,
+                status: None,
+                parent_id: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Forbidden { .. }), "{e:?}");
+    // Only I may read: the colleague no longer finds it.
+    r.set(
+        &page.id,
+        &[RestrictionUpdate {
+            operation: RestrictionOperation::Read,
+            account_ids: vec![me.clone()],
+            group_ids: vec![],
+        }],
+    )
+    .await
+    .unwrap();
+    assert!(!check(ContentOperation::Read).await.has_permission);
+    let no = check(ContentOperation::Update).await;
+    assert!(says(&no, "read restriction"), "{no:?}");
+    assert!(
+        !says(&no, "edit restriction"),
+        "the update restriction was replaced: {no:?}"
+    );
+    let e = colleague
+        .pages()
+        .get(PageId::new(&page.id), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::NotFound { .. }), "{e:?}");
+    // A group by id: engineering may read ENG content unless a restriction leaves it out.
+    let groups = c.users().groups(&PageRequest::limit(50)).await.unwrap();
+    let engineering = groups
+        .results
+        .iter()
+        .find(|g| g.name == "engineering")
+        .unwrap();
+    let by_group = PermissionSubject::Group(engineering.id.clone());
+    assert!(
+        !r.check(&page.id, &by_group, ContentOperation::Read)
+            .await
+            .unwrap()
+            .has_permission
+    );
+    r.set(&page.id, &[]).await.unwrap();
+    assert!(
+        r.check(&page.id, &by_group, ContentOperation::Read)
+            .await
+            .unwrap()
+            .has_permission
+    );
+    assert!(
+        colleague
+            .pages()
+            .get(PageId::new(&page.id), None)
+            .await
+            .is_ok()
+    );
+    // Changing restrictions takes write:content.restriction:confluence.
+    let e = sim
+        .scoped_with(&["read:content-details:confluence"])
+        .await
+        .restrictions()
+        .set(&page.id, &[])
+        .await
+        .unwrap_err();
+    assert!(
+        missing(&e).contains(&"write:content.restriction:confluence"),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn pages_are_copied_alone_or_with_their_descendants_through_a_task() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let eng = sim.space_id(&c, "ENG").await;
+    let pages = c.pages();
+    let root = pages
+        .create(&top_level_page(&eng, "Copy root", "<p>root</p>"))
+        .await
+        .unwrap();
+    let mut child = top_level_page(&eng, "Copy child", "<p>child</p>");
+    child.parent_id = Some(root.id.clone());
+    let child = pages.create(&child).await.unwrap();
+    c.labels()
+        .add(PageId::new(&root.id), &["copied".into()])
+        .await
+        .unwrap();
+    let target = pages
+        .create(&top_level_page(&eng, "Copy target", "<p>t</p>"))
+        .await
+        .unwrap();
+    // One page, under the target, with its labels, under a new title.
+    let opts = CopyOptions {
+        title: Some("Copy root (copy)".into()),
+        copy_labels: true,
+        ..Default::default()
+    };
+    let copy = pages
+        .copy(
+            PageId::new(&root.id),
+            &CopyDestination::ParentPage(target.id.clone()),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(copy.title, "Copy root (copy)");
+    let read = pages
+        .get(PageId::new(&copy.id), Some(BodyFormat::Storage))
+        .await
+        .unwrap();
+    assert_eq!(read.parent_id.as_deref(), Some(target.id.as_str()));
+    assert_eq!(read.body.unwrap().storage.unwrap().value, "<p>root</p>");
+    let labels = c
+        .labels()
+        .for_page(PageId::new(&copy.id), &PageRequest::limit(5))
+        .await
+        .unwrap();
+    assert_eq!(labels.results[0].name, "copied");
+    // The same title again in the same space is refused.
+    let e = pages
+        .copy(
+            PageId::new(&root.id),
+            &CopyDestination::ParentPage(target.id.clone()),
+            &opts,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    // Over an existing page: its next version.
+    pages
+        .copy(
+            PageId::new(&child.id),
+            &CopyDestination::ExistingPage(target.id.clone()),
+            &CopyOptions {
+                title: Some("Copy target".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let over = pages
+        .get(PageId::new(&target.id), Some(BodyFormat::Storage))
+        .await
+        .unwrap();
+    assert_eq!(over.version.unwrap().number, 2);
+    assert_eq!(over.body.unwrap().storage.unwrap().value, "<p>child</p>");
+    // The hierarchy, renamed, through a task that must be followed to its end.
+    let task = pages
+        .copy_hierarchy(
+            PageId::new(&root.id),
+            PageId::new(&target.id),
+            &HierarchyCopyOptions {
+                title_prefix: Some("Archive: ".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let first = c.tasks().get(&task.id).await.unwrap();
+    assert!(!first.finished, "the simulator reports one read as running");
+    let done = c
+        .tasks()
+        .wait(&task.id, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(done.finished && done.successful);
+    let new_root = done.destination_id().unwrap().to_string();
+    let kids = c
+        .content()
+        .direct_children(PageId::new(&new_root), &PageRequest::limit(5))
+        .await
+        .unwrap();
+    let titles: Vec<_> = kids.results.iter().map(|k| k.title.as_str()).collect();
+    assert_eq!(titles, ["Archive: Copy child"]);
+    // Without renaming, the titles clash in the same space.
+    let e = pages
+        .copy_hierarchy(
+            PageId::new(&root.id),
+            PageId::new(&target.id),
+            &HierarchyCopyOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::BadRequest { .. }), "{e:?}");
+    // Classic scopes: write:confluence-content starts the copy; following it takes
+    // read:confluence-space.summary.
+    let oauth = sim.oauth_with(&["write:confluence-content"]).await;
+    let task = oauth
+        .pages()
+        .copy_hierarchy(
+            PageId::new(&child.id),
+            PageId::new(&target.id),
+            &HierarchyCopyOptions {
+                title_prefix: Some("OAuth: ".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let e = oauth.tasks().get(&task.id).await.unwrap_err();
+    match e {
+        ClientError::MissingScopes(m) => {
+            assert_eq!(m.operation, conflux_catalog::Operation::GetTask);
+            assert_eq!(
+                m.classic_alternative.names(),
+                ["read:confluence-space.summary"]
+            );
+        }
+        other => panic!("expected missing scopes, got {other:?}"),
+    }
 }

@@ -139,6 +139,10 @@ pub struct Behaviour {
     /// tags, whitespace): on, the simulator stores a rewritten form too, so that a body read
     /// back differs from the one sent; off: stored verbatim.
     pub rewrite_storage: bool,
+    /// How many reads of a long-running task (`GET /longtask/{id}`) report it still running
+    /// before it reports itself finished (a page-hierarchy copy's work is done at once); 0:
+    /// finished from the first read.
+    pub long_task_reads_before_done: u32,
     /// Lifetime of OAuth access tokens, seconds (Cloud: 3600).
     pub access_token_ttl_secs: u64,
     /// Lifetime of authorization codes, seconds.
@@ -164,6 +168,7 @@ impl Default for Behaviour {
             require_pkce: false,
             max_url_length: 0,
             rewrite_storage: false,
+            long_task_reads_before_done: 1,
             access_token_ttl_secs: 3600,
             code_ttl_secs: 600,
             refresh_reuse_leeway_secs: 600,

@@ -84,6 +84,12 @@ pub(crate) fn lookup_for<'s>(
             format!("You do not have permission to {op} content in this space."),
         );
     }
+    if matches!(op, "write" | "delete" | "attach") && !st.may_edit(actor.user(), c) {
+        return err(
+            403,
+            "The content is restricted: you are not among those who may edit it.",
+        );
+    }
     actor.checkpoint()?;
     Ok(c)
 }
@@ -338,6 +344,7 @@ pub(crate) fn create(actor: &Actor, st: &mut State, new: NewContent) -> Content 
         labels: vec![],
         inline: None,
         read_restrictions: vec![],
+        update_restrictions: vec![],
         properties: vec![],
         position,
     };
@@ -387,6 +394,104 @@ pub(crate) fn revise(
         c.parent_id = rev.parent_id;
     }
     Ok(c.clone())
+}
+
+/// What a copy takes along besides title and body.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct CopyWhat {
+    pub attachments: bool,
+    pub labels: bool,
+    pub properties: bool,
+    /// Read and edit restrictions.
+    pub permissions: bool,
+}
+
+/// Where a copy goes and what it is called.
+pub(crate) struct CopyTo {
+    pub space_id: String,
+    pub parent_id: Option<String>,
+    pub title: String,
+    /// Storage; None: the source's body.
+    pub body: Option<String>,
+}
+
+/// A copy of page `source` as a new current page, version 1 by the actor (checked beforehand:
+/// permissions, title).
+pub(crate) fn copy_page(
+    actor: &Actor,
+    st: &mut State,
+    source: &str,
+    to: CopyTo,
+    what: CopyWhat,
+) -> Result<Content, ApiErr> {
+    let Some(src) = st.content.get(source).cloned() else {
+        return not_found();
+    };
+    let c = create(
+        actor,
+        st,
+        NewContent {
+            kind: Kind::Page,
+            space_id: to.space_id,
+            status: "current".into(),
+            parent_id: to.parent_id,
+            page_id: None,
+            title: to.title,
+            body: to.body.unwrap_or_else(|| src.current().body.clone()),
+        },
+    );
+    copy_extras(actor, st, &src, &c.id, what);
+    Ok(st.content.get(&c.id).cloned().unwrap_or(c))
+}
+
+/// Puts the source's labels, properties, restrictions and attachments (as `what` says) on
+/// `target` (properties and attachments as new ones, version 1; a file name the target has
+/// already is left alone).
+pub(crate) fn copy_extras(
+    actor: &Actor,
+    st: &mut State,
+    src: &Content,
+    target: &str,
+    what: CopyWhat,
+) {
+    let props: Vec<(String, serde_json::Value)> = if what.properties {
+        src.properties
+            .iter()
+            .map(|p| (p.key.clone(), p.value.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for (key, value) in props {
+        // A key the target has already stays as it is.
+        let _ = add_property(actor, st, target, &key, value);
+    }
+    if what.labels {
+        add_labels(st, target, src.labels.clone());
+    }
+    if what.permissions
+        && let Some(t) = st.content.get_mut(target)
+    {
+        t.read_restrictions = src.read_restrictions.clone();
+        t.update_restrictions = src.update_restrictions.clone();
+    }
+    if what.attachments {
+        let files: Vec<Upload> = attachments_of(st, &src.id, None, None)
+            .into_iter()
+            .filter(|a| {
+                !st.attachments
+                    .values()
+                    .any(|o| o.page_id == target && o.title == a.title && o.status == "current")
+            })
+            .map(|a| Upload {
+                filename: a.title.clone(),
+                media_type: a.media_type.clone(),
+                bytes: a.bytes.clone(),
+            })
+            .collect();
+        // No name clashes are left, so this cannot be refused.
+        let _ = attach(actor, st, target, files, None, false);
+    }
 }
 
 /// Deletes as Cloud does: moves to the trash, or (`purge`) removes a trashed item for good.

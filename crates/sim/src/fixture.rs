@@ -75,7 +75,11 @@ pub struct Fixture {
 #[serde(deny_unknown_fields)]
 pub struct RestrictionSpec {
     pub content_id: String,
+    #[serde(default)]
     pub read: Vec<String>,
+    /// Principals who alone may edit the content.
+    #[serde(default)]
+    pub update: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -710,7 +714,7 @@ impl Fixture {
             if !content_ids.contains(&r.content_id) {
                 problems.push(format!("restriction on unknown content {:?}", r.content_id));
             }
-            for p in &r.read {
+            for p in r.read.iter().chain(&r.update) {
                 check_principal(
                     p,
                     &format!("restriction on {}", r.content_id),

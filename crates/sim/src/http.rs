@@ -280,7 +280,19 @@ pub(crate) fn v2_page(req: &Req, site_url: &str, items: Vec<Value>) -> ApiResult
 
 /// One page of a v1 list: `{results, start, limit, size, _links: {next?, base, context}}`.
 pub(crate) fn v1_page(req: &Req, site_url: &str, items: Vec<Value>, extra: Value) -> ApiResult {
-    let limit = limit(req, 25, 250)?;
+    v1_page_with(req, site_url, items, extra, 25, 250)
+}
+
+/// [`v1_page`] with the endpoint's own default and largest `limit`.
+pub(crate) fn v1_page_with(
+    req: &Req,
+    site_url: &str,
+    items: Vec<Value>,
+    extra: Value,
+    default_limit: usize,
+    max_limit: usize,
+) -> ApiResult {
+    let limit = limit(req, default_limit, max_limit)?;
     let start = match req.q("start") {
         None | Some("") => 0,
         Some(v) => match v.parse::<usize>() {

@@ -7,7 +7,7 @@ use crate::handler::Handler;
 use crate::http::{Face, Req, Resp};
 use crate::scopes::best_match;
 use crate::state::{Shared, State};
-use crate::{admin, identity, search, v1, v2};
+use crate::{admin, copy, identity, people, restrict, search, v1, v2};
 
 /// The implemented site and gateway operations, v2 first. A path no row matches is still
 /// checked against the scope table (to answer 501 rather than 404).
@@ -303,6 +303,48 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         "/wiki/rest/api/content/{id}/property/{key}",
         v1::delete_property,
     ),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/restriction",
+        restrict::get_restrictions,
+    ),
+    (
+        "PUT",
+        "/wiki/rest/api/content/{id}/restriction",
+        restrict::update_restrictions,
+    ),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/restriction",
+        restrict::add_restrictions,
+    ),
+    (
+        "DELETE",
+        "/wiki/rest/api/content/{id}/restriction",
+        restrict::delete_restrictions,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/restriction/byOperation",
+        restrict::restrictions_by_operation,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/content/{id}/restriction/byOperation/{operationKey}",
+        restrict::restrictions_for_operation,
+    ),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/permission/check",
+        restrict::check_permission,
+    ),
+    ("POST", "/wiki/rest/api/content/{id}/copy", copy::copy_page),
+    (
+        "POST",
+        "/wiki/rest/api/content/{id}/pagehierarchy/copy",
+        copy::copy_hierarchy,
+    ),
+    ("GET", "/wiki/rest/api/longtask/{id}", copy::get_task),
     ("GET", "/wiki/rest/api/content/{id}/label", v1::get_labels),
     ("POST", "/wiki/rest/api/content/{id}/label", v1::add_labels),
     (
@@ -317,6 +359,8 @@ const ROUTES: &[(&str, &str, Handler)] = &[
     ),
     ("GET", "/wiki/rest/api/search", search::search_all),
     ("GET", "/wiki/rest/api/user/current", v1::current_user),
+    ("GET", "/wiki/rest/api/search/user", people::search_user),
+    ("GET", "/wiki/rest/api/group/picker", people::group_picker),
     ("GET", "/wiki/rest/api/user", v1::get_user),
     ("GET", "/wiki/rest/api/group", v1::list_groups),
     ("GET", "/wiki/rest/api/group/member", v1::group_members),

@@ -158,7 +158,7 @@ fn expand(ctx: &Ctx) -> Vec<String> {
 // ---------- content ----------
 
 /// v1 content lookup: invisible → 404; visible space but restricted page → 403 (spec v1).
-fn readable<'s>(
+pub(crate) fn readable<'s>(
     ctx: &mut Ctx,
     st: &'s State,
     id: &str,

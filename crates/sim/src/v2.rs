@@ -1411,6 +1411,7 @@ pub(crate) fn user_v2(st: &State, account_id: &str) -> Option<Value> {
     }))
 }
 
+/// `POST /users-bulk`: 1 to 250 account ids (the spec's bounds); unknown ids are left out.
 pub(crate) fn users_bulk(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     ctx.checkpoint()?;
     let body = json_body(ctx.req)?;
@@ -1420,13 +1421,14 @@ pub(crate) fn users_bulk(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             "The field 'accountIds' is required (an array of account ids).",
         );
     };
-    if ids.len() > 100 {
-        return err(400, "At most 100 accountIds per request.");
+    if ids.is_empty() || ids.len() > 250 {
+        return err(400, "Send 1 to 250 accountIds.");
     }
+    // The operation takes no `limit` or `cursor`: every user found comes in one answer.
     let items: Vec<Value> = ids
         .iter()
         .filter_map(Value::as_str)
         .filter_map(|id| user_v2(st, id))
         .collect();
-    v2_page(ctx.req, ctx.site(), items)
+    Ok(ok(with_base(ctx, json!({"results": items, "_links": {}}))))
 }

@@ -991,6 +991,28 @@ async fn writes_v1(run: &mut Run<'_>, site: &Face, demo: &Demo) {
             None,
         ),
         (
+            "PUT",
+            "/wiki/rest/api/content/{id}/restriction",
+            format!("/wiki/rest/api/content/{id}/restriction"),
+            Some(
+                json!([{"operation": "update", "restrictions": {"user": [{"type": "known", "accountId": demo.demo_user()}]}}]),
+            ),
+        ),
+        (
+            "POST",
+            "/wiki/rest/api/content/{id}/permission/check",
+            format!("/wiki/rest/api/content/{id}/permission/check"),
+            Some(
+                json!({"subject": {"type": "user", "identifier": demo.demo_user()}, "operation": "update"}),
+            ),
+        ),
+        (
+            "DELETE",
+            "/wiki/rest/api/content/{id}/restriction",
+            format!("/wiki/rest/api/content/{id}/restriction"),
+            None,
+        ),
+        (
             "DELETE",
             "/wiki/rest/api/content/{id}",
             format!("/wiki/rest/api/content/{id}"),
@@ -998,4 +1020,49 @@ async fn writes_v1(run: &mut Run<'_>, site: &Face, demo: &Demo) {
         ),
     ];
     run_steps(run, site, steps).await;
+    copies(run, site, &home).await;
+}
+
+/// A single-page copy, a hierarchy copy and its task, read until it finishes.
+async fn copies(run: &mut Run<'_>, site: &Face, home: &str) {
+    let copy = op_of(run.spec, "POST", "/wiki/rest/api/content/{id}/copy");
+    let body = json!({"destination": {"type": "parent_page", "value": home},
+        "pageTitle": "Schema copy", "copyLabels": true});
+    let made = id_of(
+        run.call(
+            site,
+            &copy,
+            &format!("/wiki/rest/api/content/{home}/copy"),
+            &[],
+            Some(&body),
+        )
+        .await,
+    );
+    let hierarchy = op_of(
+        run.spec,
+        "POST",
+        "/wiki/rest/api/content/{id}/pagehierarchy/copy",
+    );
+    let body = json!({"destinationPageId": home, "titleOptions": {"prefix": "Schema "}});
+    let task = id_of(
+        run.call(
+            site,
+            &hierarchy,
+            &format!("/wiki/rest/api/content/{made}/pagehierarchy/copy"),
+            &[],
+            Some(&body),
+        )
+        .await,
+    );
+    let get = op_of(run.spec, "GET", "/wiki/rest/api/longtask/{id}");
+    for _ in 0..2 {
+        run.call(
+            site,
+            &get,
+            &format!("/wiki/rest/api/longtask/{task}"),
+            &[],
+            None,
+        )
+        .await;
+    }
 }

@@ -173,6 +173,7 @@ fn fixture() -> Fixture {
         restrictions: vec![RestrictionSpec {
             content_id: "1004".into(),
             read: vec!["user:u-ada".into()],
+            update: vec![],
         }],
         outside_accounts: vec![OutsideAccountSpec {
             account_id: "u-olive".into(),
@@ -2535,4 +2536,43 @@ async fn comments_are_edited_by_their_author_and_resolved_by_commenters() {
     )
     .await;
     assert_eq!(s, 400);
+}
+
+#[tokio::test]
+async fn users_bulk_takes_one_to_250_ids_and_answers_them_all() {
+    let t = start().await;
+    let url = format!("{}/wiki/api/v2/users-bulk", t.site());
+    let c = t.classic();
+    let ids = |n: usize| -> Vec<String> {
+        let mut v: Vec<String> = (0..n).map(|i| format!("nobody-{i}")).collect();
+        for (i, u) in ["u-ada", "u-bob", "u-cat"].iter().enumerate() {
+            if let Some(slot) = v.get_mut(i * 100) {
+                *slot = u.to_string();
+            }
+        }
+        v
+    };
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &url,
+            &c,
+            Some(json!({"accountIds": ids(250)})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let v: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(v["results"].as_array().unwrap().len(), 3);
+    assert!(v["_links"].get("next").is_none());
+    for n in [0, 251] {
+        let (s, _, _) = t
+            .send(
+                reqwest::Method::POST,
+                &url,
+                &c,
+                Some(json!({"accountIds": ids(n)})),
+            )
+            .await;
+        assert_eq!(s, 400, "{n} ids");
+    }
 }

@@ -9,8 +9,10 @@ mod labels;
 mod other;
 mod pages;
 mod properties;
+mod restrictions;
 mod search;
 mod spaces;
+mod tasks;
 mod versions;
 
 use std::future::Future;
@@ -24,10 +26,17 @@ pub use comments::{Comments, TextSelection};
 pub use content::Content;
 pub use labels::Labels;
 pub use other::{Databases, Folders, Users};
-pub use pages::{BodyFormat, MovePosition, NewPage, PageList, PageUpdate, Pages};
+pub use pages::{
+    BodyFormat, CopyDestination, CopyOptions, HierarchyCopyOptions, MovePosition, NewPage,
+    PageList, PageUpdate, Pages,
+};
 pub use properties::{Properties, PropertyOwner};
+pub use restrictions::{
+    ContentOperation, PermissionSubject, RestrictionOperation, RestrictionUpdate, Restrictions,
+};
 pub use search::{Excerpt, Search, SearchParams};
 pub use spaces::Spaces;
+pub use tasks::Tasks;
 pub use versions::Versions;
 
 use crate::Client;
@@ -47,6 +56,14 @@ impl Client {
     /// Content properties.
     pub fn properties(&self) -> Properties<'_> {
         Properties { client: self }
+    }
+    /// Content restrictions and permission checks.
+    pub fn restrictions(&self) -> Restrictions<'_> {
+        Restrictions { client: self }
+    }
+    /// Long-running tasks.
+    pub fn tasks(&self) -> Tasks<'_> {
+        Tasks { client: self }
     }
     pub fn spaces(&self) -> Spaces<'_> {
         Spaces { client: self }

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::Client;
 use crate::api::pages::outcome_unknown;
 use crate::error::{ClientError, Result};
-use crate::models::{Container, Group, User};
+use crate::models::{Container, Group, ListEnvelope, User};
 use crate::paging::{Page, PageRequest};
 use crate::retry::Backoff;
 use crate::transport::Call;
@@ -174,4 +174,68 @@ impl Users<'_> {
             })
             .await
     }
+
+    /// Users a user CQL query matches (v1 `/search/user`; it takes the user fields only:
+    /// `user`, `user.accountid`, `user.fullname`, `type = user`). `guests`: `None` the
+    /// licensed users (Cloud's default), `Some(true)` guests only, `Some(false)` everyone.
+    pub async fn search(
+        &self,
+        cql: &str,
+        guests: Option<bool>,
+        page: &PageRequest,
+    ) -> Result<Page<User>> {
+        if cql.trim().is_empty() {
+            return Err(ClientError::InvalidInput("give a user CQL query".into()));
+        }
+        let filter = match guests {
+            None => None,
+            Some(true) => Some("externalCollaborator"),
+            Some(false) => Some("all"),
+        };
+        let call = Call::new(Operation::SearchUser, &[])?
+            .query("cql", cql)
+            .query_opt("sitePermissionTypeFilter", filter);
+        let hits: Page<UserHit> = self.client.list(call, page).await?;
+        Ok(Page {
+            results: hits.results.into_iter().filter_map(|h| h.user).collect(),
+            next_cursor: hits.next_cursor,
+        })
+    }
+
+    /// Users whose display name matches `name` (`user.fullname ~ "name"`).
+    pub async fn search_by_name(&self, name: &str, page: &PageRequest) -> Result<Page<User>> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ClientError::InvalidInput("give a name to look for".into()));
+        }
+        let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
+        self.search(&format!("user.fullname ~ \"{escaped}\""), None, page)
+            .await
+    }
+
+    /// Users by account id (v2 `users-bulk`, 250 ids a request; more are sent in several).
+    /// Ids Confluence does not know are left out.
+    pub async fn bulk(&self, account_ids: &[String]) -> Result<Vec<User>> {
+        let mut out = Vec::new();
+        for chunk in account_ids.chunks(250) {
+            let call = Call::new(Operation::CreateBulkUserLookup, &[])?
+                .json(json!({ "accountIds": chunk }));
+            let env: ListEnvelope<User> = self.client.json(call).await?;
+            out.extend(env.results);
+        }
+        Ok(out)
+    }
+
+    /// Groups whose name contains `query` (v1 group picker).
+    pub async fn group_picker(&self, query: &str, page: &PageRequest) -> Result<Page<Group>> {
+        let call = Call::new(Operation::SearchGroups, &[])?.query("query", query);
+        self.client.list(call, page).await
+    }
+}
+
+/// One result of a user search: the user it found.
+#[derive(serde::Deserialize)]
+struct UserHit {
+    #[serde(default)]
+    user: Option<User>,
 }

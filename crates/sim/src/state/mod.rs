@@ -119,6 +119,8 @@ pub(crate) struct Content {
     pub inline: Option<Inline>,
     /// Principals (`user:{id}`, `group:{name}`) who alone may view it; empty: no restriction.
     pub read_restrictions: Vec<String>,
+    /// Principals who alone may edit it; empty: no restriction.
+    pub update_restrictions: Vec<String>,
     pub position: i64,
     /// Content properties, oldest first.
     pub properties: Vec<Property>,
@@ -134,6 +136,23 @@ pub(crate) struct Property {
     pub message: String,
     pub author: String,
     pub modified_ms: i64,
+}
+
+/// A long-running task (v1 `/longtask`): its work is done when it is made; it reports itself
+/// finished only after `reads_left` reads (switch `long_task_reads_before_done`).
+#[derive(Clone, Debug)]
+pub(crate) struct LongTask {
+    pub id: String,
+    /// The message key of its name, e.g. `confluence.copy.page.hierarchy`.
+    pub name: String,
+    /// Who started it (only they can follow it).
+    pub account_id: String,
+    pub created_ms: i64,
+    pub reads_left: u32,
+    /// What it made (the copied root page).
+    pub result_id: Option<String>,
+    /// Pages it copied.
+    pub count: usize,
 }
 
 impl Content {
@@ -322,6 +341,7 @@ pub(crate) struct State {
     pub attachments: HashMap<String, Attachment>,
     /// Label name → id.
     pub label_ids: BTreeMap<String, String>,
+    pub tasks: HashMap<String, LongTask>,
     pub tokens: HashMap<String, Token>,
     pub clients: HashMap<String, Client>,
     pub consents: HashMap<String, Consent>,
@@ -473,13 +493,19 @@ impl State {
             Some(page) => &page.read_restrictions,
             None => &c.read_restrictions,
         };
-        if !restricted_by.is_empty() {
-            let mine = self.principals(user);
-            if !restricted_by.iter().any(|p| mine.contains(p)) {
-                return View::Restricted;
-            }
+        if !allowed_by(restricted_by, &self.principals(user)) {
+            return View::Restricted;
         }
         View::Visible(c)
+    }
+
+    /// Whether the content's edit restrictions (its page's, for a comment) let `user` edit.
+    pub fn may_edit(&self, user: Option<&str>, c: &Content) -> bool {
+        let restricted_by = match c.page_id.as_deref().and_then(|p| self.content.get(p)) {
+            Some(page) => &page.update_restrictions,
+            None => &c.update_restrictions,
+        };
+        allowed_by(restricted_by, &self.principals(user))
     }
 
     pub fn visible(&self, user: Option<&str>, id: &str) -> Option<&Content> {
@@ -548,7 +574,12 @@ pub(crate) fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
     num(a).cmp(&num(b)).then_with(|| a.cmp(b))
 }
 
-fn principals_of(user: Option<&User>) -> Vec<String> {
+/// Whether a restriction (a list of principals; empty: none) admits any of `principals`.
+pub(crate) fn allowed_by(restriction: &[String], principals: &[String]) -> bool {
+    restriction.is_empty() || restriction.iter().any(|p| principals.contains(p))
+}
+
+pub(crate) fn principals_of(user: Option<&User>) -> Vec<String> {
     let mut out = vec!["anonymous".to_string()];
     if let Some(u) = user {
         out.push(format!("user:{}", u.account_id));

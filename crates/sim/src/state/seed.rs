@@ -188,6 +188,7 @@ impl State {
                     labels: p.labels.clone(),
                     inline: None,
                     read_restrictions: vec![],
+                    update_restrictions: vec![],
                     properties: vec![],
                     position: i as i64,
                 },
@@ -221,6 +222,7 @@ impl State {
             labels: vec![],
             inline: None,
             read_restrictions: vec![],
+            update_restrictions: vec![],
             properties: vec![],
             position: pos,
         };
@@ -291,6 +293,7 @@ impl State {
                     labels: vec![],
                     inline,
                     read_restrictions: vec![],
+                    update_restrictions: vec![],
                     properties: vec![],
                     position: i as i64,
                 },
@@ -321,6 +324,7 @@ impl State {
         for r in &fx.restrictions {
             if let Some(c) = content.get_mut(&r.content_id) {
                 c.read_restrictions = r.read.clone();
+                c.update_restrictions = r.update.clone();
             }
         }
         let mut attachments = HashMap::new();
@@ -451,6 +455,7 @@ impl State {
             content,
             attachments,
             label_ids,
+            tasks: HashMap::new(),
             tokens,
             clients,
             consents: HashMap::new(),
