@@ -158,7 +158,8 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
     if let Some(tag) = structural {
         let mut el = Element::new(tag);
         for a in attrs {
-            el.attrs.push((format!("ac:{}", a.key), a.value.clone()));
+            el.attrs
+                .push((xml::Name::Owned(format!("ac:{}", a.key)), a.value.clone()));
         }
         return element_parts(&el, container, mode);
     }
@@ -170,7 +171,7 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         let mut el = Element::new("table").with_attr(HEADER_ROWS, rows);
         for a in attrs {
             if let Some(k) = a.key.strip_prefix('@').filter(|_| !a.quoted_key) {
-                el.attrs.push((k.to_string(), a.value.clone()));
+                el.attrs.push((xml::name(k), a.value.clone()));
             }
         }
         return element_parts(&el, true, mode);
@@ -181,7 +182,7 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         if !a.quoted_key
             && let Some(attr) = a.key.strip_prefix('@')
         {
-            m.attrs.push((attr.to_string(), a.value.clone()));
+            m.attrs.push((xml::name(attr), a.value.clone()));
             continue;
         }
         let (key, raw) = match a.key.strip_suffix(":xml") {

@@ -1060,7 +1060,7 @@ fn code_macro(info: &str, text: &str) -> Element {
     let body = text.strip_suffix('\n').unwrap_or(text);
     let mut name = "code".to_string();
     let mut params: Vec<(String, String)> = Vec::new();
-    let mut attrs: Vec<(String, String)> = Vec::new();
+    let mut attrs: Vec<(xml::Name, String)> = Vec::new();
     let mut lang = None;
     match parse_info(info) {
         Some(tokens) => {
@@ -1068,7 +1068,7 @@ fn code_macro(info: &str, text: &str) -> Element {
                 match (k, v) {
                     (k, None) if i == 0 => lang = Some(k),
                     (k, Some(v)) if k == "macro" => name = v,
-                    (k, Some(v)) if k.starts_with('@') => attrs.push((k[1..].to_string(), v)),
+                    (k, Some(v)) if k.starts_with('@') => attrs.push((xml::name(&k[1..]), v)),
                     (k, Some(v)) => params.push((k, v)),
                     (k, None) => params.push((k, String::new())),
                 }

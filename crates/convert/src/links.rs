@@ -8,7 +8,7 @@
 use percent_encoding::percent_decode_str;
 
 use crate::to_md::escape_md;
-use crate::xml::{Element, Node};
+use crate::xml::{self, Element, Name, Node};
 
 pub(crate) const PAGE: &str = "confluence-page:";
 pub(crate) const USER: &str = "confluence-user:";
@@ -57,7 +57,10 @@ pub(crate) fn enc(s: &str, slash: bool) -> String {
         if special {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{b:02X}"));
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
             }
         } else {
             out.push(c);
@@ -122,7 +125,7 @@ pub(crate) fn title(t: Option<&str>) -> String {
     }
 }
 
-fn extras_title(extras: &[(String, String)]) -> String {
+fn extras_title(extras: &[(Name, String)]) -> String {
     if extras.is_empty() {
         return String::new();
     }
@@ -134,7 +137,7 @@ fn extras_title(extras: &[(String, String)]) -> String {
 }
 
 /// Reads back attributes carried in a link title: `ac:card-appearance=inline ri:x=1`.
-pub(crate) fn parse_extras(title: &str) -> Option<Vec<(String, String)>> {
+pub(crate) fn parse_extras(title: &str) -> Option<Vec<(Name, String)>> {
     let mut out = Vec::new();
     for token in title.split_whitespace() {
         let (k, v) = token.split_once('=')?;
@@ -145,7 +148,7 @@ pub(crate) fn parse_extras(title: &str) -> Option<Vec<(String, String)>> {
         if !ok {
             return None;
         }
-        out.push((k.to_string(), dec(v)));
+        out.push((xml::name(k), dec(v)));
     }
     if out.is_empty() { None } else { Some(out) }
 }
@@ -159,7 +162,7 @@ pub(crate) struct Target {
 }
 
 pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
-    let mut extras: Vec<(String, String)> = Vec::new();
+    let mut extras: Vec<(Name, String)> = Vec::new();
     let mut anchor = None;
     for (k, v) in &e.attrs {
         if k == "ac:anchor" {
@@ -197,7 +200,7 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
                     .map(|n| r.attr(n).map(str::to_string))
                     .collect();
                 for (k, v) in &r.attrs {
-                    if !names.contains(&k.as_str()) {
+                    if !names.contains(&&**k) {
                         extras.push((k.clone(), v.clone()));
                     }
                 }
@@ -266,7 +269,7 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
     let mut plain_title = None;
     let mut extras = Vec::new();
     for (k, v) in &e.attrs {
-        match k.as_str() {
+        match &**k {
             "ac:alt" => alt = v.clone(),
             "ac:title" => plain_title = Some(v.clone()),
             _ => extras.push((k.clone(), v.clone())),
@@ -309,7 +312,7 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
     if let Some(t) = &plain_title
         && (!extras.is_empty() || parse_extras(t).is_some())
     {
-        extras.insert(0, ("ac:title".to_string(), t.clone()));
+        extras.insert(0, (xml::name("ac:title"), t.clone()));
     }
     let title = if !extras.is_empty() {
         extras_title(&extras)
@@ -338,7 +341,7 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
     let mut query = Vec::new();
     for (k, v) in params {
         let v = v.as_deref()?;
-        match k.as_str() {
+        match &**k {
             "colour" => colour = v.to_string(),
             "title" => text = v.to_string(),
             "subtle" => query.push(format!("subtle={}", enc(v, false))),
@@ -437,7 +440,7 @@ pub(crate) fn link_element(
             None => (rest, None),
         };
         if let Some(a) = anchor {
-            link.attrs.insert(0, ("ac:anchor".to_string(), a));
+            link.attrs.insert(0, (xml::name("ac:anchor"), a));
         }
         if page.is_empty() {
             None

@@ -163,8 +163,29 @@ impl ListKind {
 }
 
 fn join_blocks(blocks: &[Block]) -> String {
-    let parts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
-    parts.join("\n\n")
+    match blocks {
+        [] => String::new(),
+        [one] => one.text.clone(),
+        _ => {
+            let len = blocks.iter().map(|b| b.text.len() + 2).sum();
+            let mut out = String::with_capacity(len);
+            for (i, b) in blocks.iter().enumerate() {
+                if i > 0 {
+                    out.push_str("\n\n");
+                }
+                out.push_str(&b.text);
+            }
+            out
+        }
+    }
+}
+
+/// The children's blocks joined, taking the text of a single block without a copy.
+fn into_joined(mut blocks: Vec<Block>) -> String {
+    if blocks.len() == 1 {
+        return blocks.pop().map(|b| b.text).unwrap_or_default();
+    }
+    join_blocks(&blocks)
 }
 
 struct Cx {
@@ -329,7 +350,7 @@ impl Cx {
 
     /// The children's blocks, joined.
     fn inner_blocks(&mut self, nodes: &[Node]) -> String {
-        join_blocks(&self.blocks(nodes))
+        into_joined(self.blocks(nodes))
     }
 
     fn blockquote(&mut self, e: &Element) -> String {
@@ -509,8 +530,8 @@ impl Cx {
 
     fn item_body(&mut self, nodes: &[Node], loose: bool) -> String {
         let blocks = self.blocks(nodes);
-        if loose {
-            return join_blocks(&blocks);
+        if loose || blocks.len() == 1 {
+            return into_joined(blocks);
         }
         let mut out = String::new();
         let mut prev_para = false;
@@ -667,7 +688,7 @@ impl Cx {
                 }
                 let mut align = None;
                 for (k, v) in &cell.attrs {
-                    match k.as_str() {
+                    match &**k {
                         "class" | "ac:local-id" => {}
                         "colspan" | "rowspan" if v.trim() == "1" => {}
                         "style" => align = Some(parse_align(v)?),
@@ -834,7 +855,7 @@ impl Cx {
     fn list_table(&mut self, e: &Element) -> Option<String> {
         // What the normalised form drops anyway; other attributes of rows and cells (merged
         // cells, styles) keep the table in HTML. The table's own go in the attribute block.
-        let droppable = |(k, v): &(String, String)| {
+        let droppable = |(k, v): &(xml::Name, String)| {
             k == "ac:local-id" || (k == "class" && v.starts_with("confluence"))
         };
         let mut rows: Vec<&Element> = Vec::new();
@@ -1032,7 +1053,7 @@ impl Cx {
             return self.macro_block(e);
         }
         let raw = self.inline(nodes);
-        layout_paragraph(&raw)
+        layout_paragraph(raw)
     }
 
     fn inline<'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node>) -> String {
@@ -1044,33 +1065,43 @@ impl Cx {
             };
             pieces.push(piece);
         }
+        if let [Piece::Plain(_)] = pieces.as_slice()
+            && let Some(Piece::Plain(t)) = pieces.pop()
+        {
+            return t;
+        }
         self.join_pieces(&pieces)
     }
 
     /// Lays out inline pieces: emphasis delimiters where Markdown reads them as emphasis,
     /// HTML tags where it would not.
     fn join_pieces(&mut self, pieces: &[Piece]) -> String {
-        let mut out = String::new();
+        let len = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Plain(t) => t.len(),
+                Piece::Delim { inner, .. } => inner.len() + 16,
+            })
+            .sum();
+        let mut out = String::with_capacity(len);
         for i in 0..pieces.len() {
             let next = pieces[i + 1..].iter().find_map(|p| p.first_char());
             let prev = out.chars().next_back();
             match &pieces[i] {
                 Piece::Plain(t) => out.push_str(t),
-                Piece::Delim {
-                    delim,
-                    tag,
-                    attrs_open,
-                    inner,
-                } => {
+                Piece::Delim { delim, tag, inner } => {
                     if flanks(inner, delim, prev, next) {
                         out.push_str(delim);
                         out.push_str(inner);
                         out.push_str(delim);
                     } else {
-                        out.push_str(attrs_open);
+                        // A delimited element has no attributes: its start tag is its name.
+                        out.push('<');
+                        out.push_str(tag);
+                        out.push('>');
                         out.push_str(inner);
-                        out.push_str(&format!("</{tag}>"));
-                        self.stats.html_bytes += attrs_open.len() + tag.len() + 3;
+                        xml::write_end(tag, &mut out);
+                        self.stats.html_bytes += 2 * tag.len() + 5;
                     }
                 }
             }
@@ -1138,18 +1169,17 @@ impl Cx {
     fn delimit(&mut self, e: &Element, delim: &'static str, inner: String) -> Piece {
         let name = &*e.name;
         let (lead, core, trail) = split_ws(&inner);
-        let mut open = String::new();
-        xml::write_open(e, WriteMode::default(), &mut open);
         if !e.attrs.is_empty() || core.is_empty() || core.contains(BR) {
+            let mut open = String::new();
+            xml::write_open(e, WriteMode::default(), &mut open);
             self.stats.html_bytes += open.len() + name.len() + 3;
             return Piece::Plain(format!("{open}{inner}</{name}>"));
         }
         if lead.is_empty() && trail.is_empty() {
             return Piece::Delim {
                 delim,
-                tag: name.to_string(),
-                attrs_open: open,
-                inner: core.to_string(),
+                tag: e.name.clone(),
+                inner,
             };
         }
         // Whitespace moves outside the delimiters, where Markdown allows it.
@@ -1412,8 +1442,7 @@ enum Piece {
     Plain(String),
     Delim {
         delim: &'static str,
-        tag: String,
-        attrs_open: String,
+        tag: xml::Name,
         inner: String,
     },
 }
@@ -1711,34 +1740,42 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
 }
 
 fn prefix_lines(body: &str, prefix: &str, empty: &str) -> String {
-    body.split('\n')
-        .map(|l| {
-            if l.is_empty() {
-                empty.to_string()
-            } else {
-                format!("{prefix}{l}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = String::with_capacity(body.len() + 16 * prefix.len());
+    for (i, l) in body.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if l.is_empty() {
+            out.push_str(empty);
+        } else {
+            out.push_str(prefix);
+            out.push_str(l);
+        }
+    }
+    out
 }
 
 /// Joins a rendered inline run onto one line (headings, link text).
 fn collapse_lines(s: &str) -> String {
-    let joined: Vec<&str> = s
-        .split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    joined.join(" ")
+    let mut out = String::with_capacity(s.len());
+    for l in s.split('\n').map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(l);
+    }
+    out
 }
 
 /// Turns a rendered inline run into paragraph lines: trims, places hard breaks, and escapes
 /// line starts that Markdown would read as block syntax.
-fn layout_paragraph(raw: &str) -> String {
+fn layout_paragraph(raw: String) -> String {
     // Most paragraphs are one line without breaks: no line list to build.
     if !raw.contains(['\n', BR]) {
         let line = raw.trim_matches([' ', '\t']);
+        if line.len() == raw.len() && !needs_line_escape(line) {
+            return raw;
+        }
         return if line.is_empty() {
             String::new()
         } else {
@@ -1807,6 +1844,14 @@ fn layout_paragraph(raw: &str) -> String {
         result.push_str(&line);
     }
     result
+}
+
+/// Whether a line starts with something Markdown could read as block syntax.
+fn needs_line_escape(line: &str) -> bool {
+    matches!(
+        line.as_bytes().first(),
+        Some(b'#' | b'>' | b':' | b'-' | b'+' | b'=' | b'0'..=b'9')
+    )
 }
 
 fn escape_line_start(line: &str) -> String {
