@@ -192,59 +192,62 @@ struct Cx {
     stats: Stats,
 }
 
-const BLOCK_HTML: &[&str] = &[
-    "p",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "ul",
-    "ol",
-    "li",
-    "table",
-    "thead",
-    "tbody",
-    "tfoot",
-    "tr",
-    "td",
-    "th",
-    "colgroup",
-    "caption",
-    "blockquote",
-    "pre",
-    "hr",
-    "div",
-    "section",
-    "article",
-    "aside",
-    "header",
-    "footer",
-    "nav",
-    "main",
-    "figure",
-    "figcaption",
-    "details",
-    "summary",
-    "dl",
-    "dt",
-    "dd",
-    "center",
-    "fieldset",
-    "form",
-    "address",
-];
+/// HTML elements that are blocks.
+fn block_html(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "ul"
+            | "ol"
+            | "li"
+            | "table"
+            | "thead"
+            | "tbody"
+            | "tfoot"
+            | "tr"
+            | "td"
+            | "th"
+            | "colgroup"
+            | "caption"
+            | "blockquote"
+            | "pre"
+            | "hr"
+            | "div"
+            | "section"
+            | "article"
+            | "aside"
+            | "header"
+            | "footer"
+            | "nav"
+            | "main"
+            | "figure"
+            | "figcaption"
+            | "details"
+            | "summary"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "center"
+            | "fieldset"
+            | "form"
+            | "address"
+    )
+}
 
 /// Tag names that start a CommonMark HTML block (types 1 and 6), so raw HTML survives as a block.
 fn starts_html_block(name: &str) -> bool {
-    BLOCK_HTML.contains(&name) || matches!(name, "pre" | "script" | "style" | "textarea")
+    block_html(name) || matches!(name, "pre" | "script" | "style" | "textarea")
 }
 
 fn is_block(node: &Node) -> bool {
     match node {
         Node::Element(e) => {
-            if BLOCK_HTML.contains(&&*e.name) {
+            if block_html(&e.name) {
                 return true;
             }
             match &*e.name {
@@ -1152,9 +1155,7 @@ impl Cx {
             {
                 self.wrap_inline(e, None)
             }
-            name if name.contains(':') || BLOCK_HTML.contains(&name) => {
-                self.placeholder_inline_element(e)
-            }
+            name if name.contains(':') || block_html(name) => self.placeholder_inline_element(e),
             _ => self.html_wrap(e),
         };
         Piece::Plain(text)

@@ -185,6 +185,15 @@ pub(crate) fn is_void(name: &str) -> bool {
 }
 
 fn valid_name(name: &str) -> bool {
+    // Names are nearly always ASCII: check their bytes without decoding characters.
+    if let [first, rest @ ..] = name.as_bytes()
+        && (first.is_ascii_alphabetic() || matches!(first, b'_' | b':'))
+        && rest
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.'))
+    {
+        return true;
+    }
     let mut chars = name.chars();
     match chars.next() {
         Some(c) if c.is_alphabetic() || c == '_' || c == ':' => {}
