@@ -185,6 +185,11 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
             m.attrs.push((xml::name(attr), a.value.clone()));
             continue;
         }
+        if !a.quoted_key && a.key == crate::to_md::COMMENT_KEY {
+            let text = Node::Comment(a.value.clone());
+            xml::write_nodes(std::slice::from_ref(&text), mode, &mut params);
+            continue;
+        }
         let (key, raw) = match a.key.strip_suffix(":xml") {
             Some(k) if !a.quoted_key => (k, true),
             _ => (a.key.as_str(), false),

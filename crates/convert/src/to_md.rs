@@ -791,6 +791,12 @@ impl Cx {
             if let Some(idx) = parts.rich_index {
                 return self.wrap_block(e, Some(idx));
             }
+        } else if let Some(parts) = MacroParts::with_comments(e)
+            && parts.plain.is_none()
+            && let Some(attrs) = macro_attrs(e, &parts)
+        {
+            let body = parts.rich.map(|r| self.inner_blocks(&r.children));
+            return self.directive(name, &attrs, body.as_deref());
         }
         self.placeholder_element(e)
     }
@@ -1356,20 +1362,32 @@ pub(crate) struct MacroParts<'a> {
     pub rich: Option<&'a Element>,
     pub rich_index: Option<usize>,
     pub plain: Option<&'a Element>,
+    /// Comments between the parameters: how many parameters come before each, and its text.
+    pub comments: Vec<(usize, &'a str)>,
 }
 
 impl<'a> MacroParts<'a> {
     /// `None` when the macro holds anything besides parameters and one body.
     pub fn of(e: &'a Element) -> Option<Self> {
+        Self::with_comments(e).filter(|p| p.comments.is_empty())
+    }
+
+    /// Like [`MacroParts::of`], and comments may sit among the parameters (a directive
+    /// carries them as `!comment` attributes).
+    pub fn with_comments(e: &'a Element) -> Option<Self> {
         let mut parts = MacroParts {
             params: Vec::new(),
             rich: None,
             rich_index: None,
             plain: None,
+            comments: Vec::new(),
         };
         for (i, n) in e.children.iter().enumerate() {
             match n {
                 _ if is_ws(n) => {}
+                Node::Comment(c) if parts.rich.is_none() && parts.plain.is_none() => {
+                    parts.comments.push((parts.params.len(), c));
+                }
                 Node::Element(c) if c.name == "ac:parameter" => {
                     let key = c.attr("ac:name").unwrap_or("").to_string();
                     if c.attrs.len() > 1 || parts.params.iter().any(|(k, _)| *k == key) {
@@ -1589,10 +1607,23 @@ fn lone_macro<'n>(nodes: impl Iterator<Item = &'n Node>) -> Option<&'n Element> 
         }
     }
     let e = found?;
-    let parts = MacroParts::of(e)?;
+    let parts = MacroParts::with_comments(e)?;
     let jira = macro_name(e) == "jira" && links::jira_link(e, &parts.params).is_some();
     let opaque = matches!(inline_macro_form(e), InlineMacro::Opaque);
     (opaque && !jira && parts.plain.is_none() && macro_attrs(e, &parts).is_some()).then_some(e)
+}
+
+/// The attribute of a directive that stands for a comment among the macro's parameters.
+pub(crate) const COMMENT_KEY: &str = "!comment";
+
+/// A comment's text as a `!comment` value: `None` when the comment could not be written
+/// back as it is (`--` inside, a `-` at the end, `>` at the start, or a placeholder's mark).
+fn comment_value(c: &str) -> Option<String> {
+    let ok = !c.contains("--")
+        && !c.ends_with('-')
+        && !c.starts_with('>')
+        && !c.trim_start().starts_with(MARK);
+    ok.then(|| c.to_string())
 }
 
 /// Directive names that are not macro names: a macro with one of these names stays a placeholder.
@@ -1614,7 +1645,11 @@ fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
         return None;
     }
     let mut attrs: Vec<(String, String, bool)> = Vec::new();
-    for (k, v) in &parts.params {
+    let mut comments = parts.comments.iter().peekable();
+    for (i, (k, v)) in parts.params.iter().enumerate() {
+        while let Some((_, c)) = comments.next_if(|(at, _)| *at == i) {
+            attrs.push((COMMENT_KEY.into(), comment_value(c)?, true));
+        }
         match v {
             Some(v) => attrs.push((k.clone(), v.clone(), false)),
             None => {
@@ -1632,6 +1667,9 @@ fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
                 attrs.push((format!("{k}:xml"), xml_text, true));
             }
         }
+    }
+    for (_, c) in comments {
+        attrs.push((COMMENT_KEY.into(), comment_value(c)?, true));
     }
     for (k, v) in &e.attrs {
         if k != "ac:name" && !regenerated_attr(k) {
@@ -2141,6 +2179,34 @@ mod tests {
             "<ac:structured-macro ac:name=\"panel\"><ac:parameter ac:name=\"bgColor\">#E3FCEF</ac:parameter><ac:rich-text-body><p>Hi</p></ac:rich-text-body></ac:structured-macro>",
         );
         assert_eq!(out, ":::panel{bgColor=#E3FCEF}\n\nHi\n\n:::\n");
+    }
+
+    #[test]
+    fn comments_among_macro_parameters_are_attributes() {
+        let src = "<ac:structured-macro ac:name=\"plantumlcloud\"><ac:parameter ac:name=\"data\">D</ac:parameter><!-- if plantuml --><ac:parameter ac:name=\"filename\">f.puml</ac:parameter><!-- endif --></ac:structured-macro>";
+        let out = md(src);
+        assert_eq!(
+            out,
+            "::plantumlcloud{data=D !comment=\" if plantuml \" filename=f.puml !comment=\" endif \"}\n"
+        );
+        let back = crate::from_md::convert(&out).unwrap().storage;
+        assert_eq!(
+            crate::normalized(&back).unwrap(),
+            crate::normalized(src).unwrap()
+        );
+        // A comment that could not be written back as it was keeps the macro a placeholder.
+        let odd = md("<ac:structured-macro ac:name=\"m\"><!-- a--b --></ac:structured-macro>");
+        assert!(odd.starts_with("<!--confluence "), "{odd}");
+        // A parameter that happens to be named like the attribute stays a parameter.
+        let named = md(
+            "<ac:structured-macro ac:name=\"m\"><ac:parameter ac:name=\"!comment\">x</ac:parameter></ac:structured-macro>",
+        );
+        assert_eq!(named, "::m{\"!comment\"=x}\n");
+        let back = crate::from_md::convert(&named).unwrap().storage;
+        assert!(
+            back.contains("<ac:parameter ac:name=\"!comment\">x</ac:parameter>"),
+            "{back}"
+        );
     }
 
     #[test]
