@@ -369,6 +369,8 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
 
 /// `[KEY-1](confluence-jira:KEY-1?server=…&serverId=…)` for a jira macro that shows one
 /// issue: a `key` parameter, text parameters, no attributes besides the regenerated ones.
+/// A macro showing the issues of a query (`jqlQuery`, no `key`) is a link without a key,
+/// with the query as its text: `[project = DOC](confluence-jira:?jqlQuery=project%20%3D%20DOC…)`.
 pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Option<String> {
     let extra = e
         .attrs
@@ -393,13 +395,26 @@ pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Opt
             ));
         }
     }
-    let key = key.filter(|k| !k.is_empty() && !k.contains(char::is_whitespace))?;
-    let mut d = format!("{JIRA}{}", enc(key, true));
+    let text = match key {
+        Some(key) => {
+            if key.is_empty() || key.contains(char::is_whitespace) {
+                return None;
+            }
+            key
+        }
+        None => params
+            .iter()
+            .find(|(k, _)| k == "jqlQuery")
+            .and_then(|(_, v)| v.as_deref())
+            .filter(|q| !q.trim().is_empty())?,
+    };
+    let mut d = format!("{JIRA}{}", enc(key.unwrap_or(""), true));
     if !query.is_empty() {
         d.push('?');
         d.push_str(&query.join("&"));
     }
-    Some(format!("[{}]({d})", escape_md(key)))
+    let text: Vec<&str> = text.split_whitespace().collect();
+    Some(format!("[{}]({d})", escape_md(&text.join(" "))))
 }
 
 fn jira_element(rest: &str) -> Element {
@@ -412,7 +427,10 @@ fn jira_element(rest: &str) -> Element {
         )
     };
     let mut m = Element::new("ac:structured-macro").with_attr("ac:name", "jira");
-    m.children.push(param("key", dec(key)));
+    // A query link has no key: its text is the query, which the parameters carry.
+    if !key.is_empty() {
+        m.children.push(param("key", dec(key)));
+    }
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         m.children.push(param(&dec(k), dec(v)));

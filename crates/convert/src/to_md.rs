@@ -2210,6 +2210,28 @@ mod tests {
     }
 
     #[test]
+    fn jira_query_macro_is_a_link_with_the_query_as_text() {
+        let src = "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"jqlQuery\">project = DOC  AND x = \"[y]\"</ac:parameter><ac:parameter ac:name=\"count\">true</ac:parameter></ac:structured-macro>";
+        let out = md(src);
+        assert_eq!(
+            out,
+            "[project = DOC AND x = \"\\[y\\]\"](confluence-jira:?jqlQuery=project%20%3D%20DOC%20%20AND%20x%20%3D%20%22%5By%5D%22&count=true)\n"
+        );
+        let back = crate::from_md::convert(&out).unwrap().storage;
+        assert_eq!(
+            crate::normalized(&back).unwrap(),
+            crate::normalized(src).unwrap()
+        );
+        // Without a query or a key it stays a directive.
+        assert_eq!(
+            md(
+                "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"count\">true</ac:parameter></ac:structured-macro>"
+            ),
+            "::jira{count=true}\n"
+        );
+    }
+
+    #[test]
     fn what_has_no_form_at_all_is_a_placeholder() {
         let out = md(
             "<ac:structured-macro ac:name=\"layout\"><ac:parameter ac:name=\"x\">a--b</ac:parameter></ac:structured-macro>",
