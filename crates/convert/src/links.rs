@@ -18,9 +18,10 @@ pub(crate) const SPACE: &str = "confluence-space:";
 pub(crate) const STATUS: &str = "confluence-status:";
 pub(crate) const ATTACHMENT: &str = "attachment:";
 pub(crate) const JIRA: &str = "confluence-jira:";
+pub(crate) const EMOTICON: &str = "confluence-emoticon:";
 
 const SCHEMES: &[&str] = &[
-    PAGE, USER, USERNAME, USERKEY, SPACE, STATUS, ATTACHMENT, JIRA,
+    PAGE, USER, USERNAME, USERKEY, SPACE, STATUS, ATTACHMENT, JIRA, EMOTICON,
 ];
 
 /// Whether a URL uses one of the schemes this crate gives meaning to.
@@ -438,6 +439,74 @@ fn jira_element(rest: &str) -> Element {
     m
 }
 
+/// What an emoticon's link text stands for when it has no fallback: its shortname, else its
+/// name, else its emoji id.
+fn emoticon_label<'v>(attr: impl Fn(&str) -> Option<&'v str>) -> &'v str {
+    attr("ac:emoji-shortname")
+        .or_else(|| attr("ac:name"))
+        .or_else(|| attr("ac:emoji-id"))
+        .unwrap_or("")
+}
+
+/// `[🙂](confluence-emoticon:smile?emoji-shortname=%3Aslight_smile%3A&emoji-id=1f642)` for an
+/// emoticon with emoji attributes: the text is the emoji fallback (or, without one, the
+/// shortname, name or id, which the destination carries), the name is the path and the other
+/// `ac:` attributes the query. `None` for content or attributes of another kind.
+pub(crate) fn emoticon_link(e: &Element) -> Option<String> {
+    if !e.children.is_empty() || e.attr("ac:name") == Some("") {
+        return None;
+    }
+    let label = emoticon_label(|k| e.attr(k));
+    let fallback = e.attr("ac:emoji-fallback");
+    let text = match fallback {
+        Some(f) if !f.is_empty() && f != label => f,
+        _ => label,
+    };
+    if text.contains(['\n', '\r']) {
+        return None;
+    }
+    let mut query = Vec::new();
+    for (k, v) in &e.attrs {
+        let key = k.strip_prefix("ac:")?;
+        let plain = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+        if !plain {
+            return None;
+        }
+        // The text carries the fallback when it differs from what the text would be without it.
+        if key == "name" || (key == "emoji-fallback" && text == v && text != label) {
+            continue;
+        }
+        query.push(format!("{key}={}", enc(v, false).replace('&', "%26")));
+    }
+    let mut d = format!("{EMOTICON}{}", enc(e.attr("ac:name").unwrap_or(""), true));
+    if !query.is_empty() {
+        d.push('?');
+        d.push_str(&query.join("&"));
+    }
+    Some(format!("[{}]({d})", escape_md(text)))
+}
+
+fn emoticon_element(rest: &str, text: &str) -> Element {
+    let (name, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut el = Element::new("ac:emoticon");
+    if !name.is_empty() {
+        el.attrs.push((xml::name("ac:name"), dec(name)));
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        el.attrs
+            .push((Name::Owned(format!("ac:{}", dec(k))), dec(v)));
+    }
+    if el.attr("ac:emoji-fallback").is_none() && emoticon_label(|k| el.attr(k)) != text {
+        el.attrs
+            .push((xml::name("ac:emoji-fallback"), text.to_string()));
+    }
+    el
+}
+
 /// Builds storage for a Markdown link to one of our schemes; ordinary URLs give the body back.
 pub(crate) fn link_element(
     url: &str,
@@ -490,6 +559,8 @@ pub(crate) fn link_element(
         return Ok(status_element(rest, &text));
     } else if let Some(rest) = url.strip_prefix(JIRA) {
         return Ok(jira_element(rest));
+    } else if let Some(rest) = url.strip_prefix(EMOTICON) {
+        return Ok(emoticon_element(rest, &text));
     } else {
         return Err(body);
     };

@@ -66,6 +66,7 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
     let mut top = TopLevel {
         cx: Cx {
             stats: Stats::default(),
+            in_link: 0,
         },
         markdown: String::with_capacity(input.len() / 4 * 3),
         prev: None,
@@ -190,6 +191,9 @@ fn into_joined(mut blocks: Vec<Block>) -> String {
 
 struct Cx {
     stats: Stats,
+    /// How many links the inline content being rendered is inside: a construct written as a
+    /// link (an emoticon, a jira issue) would nest a link there, which Markdown does not read.
+    in_link: u32,
 }
 
 /// HTML elements that are blocks.
@@ -1206,7 +1210,10 @@ impl Cx {
         let only_name = e.attrs.len() == 1 && e.children.is_empty();
         match e.attr("ac:name") {
             Some(n) if only_name && EMOTICONS.contains(&n) => format!(":{n}:"),
-            _ => self.placeholder_inline_element(e),
+            _ => match links::emoticon_link(e) {
+                Some(link) if self.in_link == 0 => link,
+                _ => self.placeholder_inline_element(e),
+            },
         }
     }
 
@@ -1215,8 +1222,20 @@ impl Cx {
         if xml::is_void(&e.name) {
             return self.html_void(e);
         }
-        let inner = self.inline(&e.children);
+        let inner = if e.name == "a" {
+            self.link_text(&e.children)
+        } else {
+            self.inline(&e.children)
+        };
         self.html_around_inline(e, &inner)
+    }
+
+    /// Inline content inside a link.
+    fn link_text(&mut self, nodes: &[Node]) -> String {
+        self.in_link += 1;
+        let text = self.inline(nodes);
+        self.in_link -= 1;
+        text
     }
 
     fn html_void(&mut self, e: &Element) -> String {
@@ -1237,7 +1256,7 @@ impl Cx {
         let simple = e.attrs.iter().all(|(k, _)| k == "href" || k == "title");
         match e.attr("href") {
             Some(href) if simple && !links::is_ours(href) => {
-                let text = self.inline(&e.children);
+                let text = self.link_text(&e.children);
                 markdown_link(href, e.attr("title"), &text)
             }
             _ if e.children.is_empty() => self.placeholder_inline_element(e),
@@ -1255,7 +1274,7 @@ impl Cx {
         let text = match body {
             None => return link_without_body(&target),
             Some(b) if b.name == "ac:plain-text-link-body" => escape_md(&b.text()),
-            Some(b) => self.inline(&b.children),
+            Some(b) => self.link_text(&b.children),
         };
         let text = collapse_lines(&text);
         if target.mention && text.starts_with('@') {
@@ -1275,6 +1294,7 @@ impl Cx {
 
     fn inline_macro(&mut self, e: &Element) -> String {
         if macro_name(e) == "jira"
+            && self.in_link == 0
             && let Some(parts) = MacroParts::of(e)
             && parts.rich.is_none()
             && parts.plain.is_none()
@@ -2229,6 +2249,44 @@ mod tests {
             ),
             "::jira{count=true}\n"
         );
+    }
+
+    #[test]
+    fn emoticons_with_emoji_attributes_are_links() {
+        let cases = [
+            (
+                "<p>a<ac:emoticon ac:name=\"smile\" ac:emoji-shortname=\":slight_smile:\" ac:emoji-id=\"1f642\" ac:emoji-fallback=\"🙂\" /></p>",
+                "a[🙂](confluence-emoticon:smile?emoji-shortname=:slight_smile:&emoji-id=1f642)\n",
+            ),
+            // No fallback: the text is the shortname, and reading it back adds none.
+            (
+                "<p><ac:emoticon ac:emoji-shortname=\":face_exhaling:\" /></p>",
+                "[:face_exhaling:](confluence-emoticon:?emoji-shortname=:face_exhaling:)\n",
+            ),
+            // A fallback equal to that text stays in the destination.
+            (
+                "<p><ac:emoticon ac:name=\"cross\" ac:emoji-shortname=\":x:\" ac:emoji-fallback=\":x:\" /></p>",
+                "[:x:](confluence-emoticon:cross?emoji-shortname=:x:&emoji-fallback=:x:)\n",
+            ),
+            (
+                "<p><ac:emoticon ac:name=\"keycap: 1\" /></p>",
+                "[keycap: 1](confluence-emoticon:keycap:%201)\n",
+            ),
+        ];
+        for (src, want) in cases {
+            let out = md(src);
+            assert_eq!(out, want);
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(src).unwrap(),
+                "{back}"
+            );
+        }
+        // Inside a link it would nest a link: a placeholder there.
+        let out =
+            md("<p><a href=\"https://x.org\">go <ac:emoticon ac:emoji-id=\"1f642\" /></a></p>");
+        assert!(out.contains("<!--confluence <ac:emoticon"), "{out}");
     }
 
     #[test]
