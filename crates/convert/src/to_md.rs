@@ -6,7 +6,7 @@
 //! rich-text body) get an opening and a closing comment around converted Markdown.
 
 use crate::xml::{self, Element, Issue, Node, TooDeep, WriteMode};
-use crate::{Stats, links};
+use crate::{Stats, directive, links};
 
 /// Prefix of every placeholder comment: `<!--confluence <ac:…>-->`.
 pub(crate) const MARK: &str = "confluence";
@@ -1166,9 +1166,30 @@ impl Cx {
                 self.wrap_inline(e, None)
             }
             name if name.contains(':') || block_html(name) => self.placeholder_inline_element(e),
+            "span" => self.span(e),
             _ => self.html_wrap(e),
         };
         Piece::Plain(text)
+    }
+
+    /// A `span` as a bracketed span, `[text]{style="…"}` (`{color=X}` for a colour alone),
+    /// as in Pandoc, MyST and djot; as HTML when its attributes could not be read back.
+    fn span(&mut self, e: &Element) -> String {
+        let Some(attrs) = directive::span_attr_block(&e.attrs) else {
+            return self.html_wrap(e);
+        };
+        let inner = self.inline(&e.children);
+        // `[ ]` and `[x]` at the start of a list item would read as a task marker.
+        if matches!(inner.as_str(), " " | "x" | "X" | "\t") {
+            return self.html_around_inline(e, &inner);
+        }
+        self.stats.html_bytes += attrs.len() + 2;
+        let mut out = String::with_capacity(inner.len() + attrs.len() + 2);
+        out.push('[');
+        out.push_str(&inner);
+        out.push(']');
+        out.push_str(&attrs);
+        out
     }
 
     /// `strong`, `em` and `del`: delimiters when Markdown can carry them, else HTML tags.
@@ -2287,6 +2308,35 @@ mod tests {
         let out =
             md("<p><a href=\"https://x.org\">go <ac:emoticon ac:emoji-id=\"1f642\" /></a></p>");
         assert!(out.contains("<!--confluence <ac:emoticon"), "{out}");
+    }
+
+    #[test]
+    fn spans_are_bracketed_spans() {
+        let cases = [
+            (
+                "<p>a <span style=\"color: rgb(0,0,0);\">b <span class=\"pre\">c</span></span></p>",
+                "a [b [c]{class=pre}]{color=rgb(0,0,0)}\n",
+            ),
+            (
+                "<p><span title=\"x *y* [z]\" style=\"color:red\">t</span></p>",
+                "[t]{title=\"x \\*y\\* \\[z\\]\" style=color:red}\n",
+            ),
+            ("<ul><li><span>x</span> y</li></ul>", "- <span>x</span> y\n"),
+            (
+                "<p><span color=\"red\">t</span></p>",
+                "<span color=\"red\">t</span>\n",
+            ),
+        ];
+        for (src, want) in cases {
+            let out = md(src);
+            assert_eq!(out, want);
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(src).unwrap(),
+                "{back}"
+            );
+        }
     }
 
     #[test]

@@ -184,7 +184,7 @@ pub(crate) fn is_void(name: &str) -> bool {
     )
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     // Names are nearly always ASCII: check their bytes without decoding characters.
     if let [first, rest @ ..] = name.as_bytes()
         && (first.is_ascii_alphabetic() || matches!(first, b'_' | b':'))
