@@ -1070,7 +1070,7 @@ impl Cx {
     }
 
     fn inline<'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node>) -> String {
-        let mut pieces: Vec<Piece> = Vec::new();
+        let mut pieces: Vec<Piece<'n>> = Vec::new();
         for n in nodes {
             let piece = match n {
                 Node::Element(e) => self.inline_element(e),
@@ -1081,7 +1081,7 @@ impl Cx {
         if let [Piece::Plain(_)] = pieces.as_slice()
             && let Some(Piece::Plain(t)) = pieces.pop()
         {
-            return t;
+            return t.into_owned();
         }
         self.join_pieces(&pieces)
     }
@@ -1123,25 +1123,26 @@ impl Cx {
     }
 
     /// Text, CDATA, comments and declarations in inline content.
-    fn inline_leaf(&mut self, n: &Node) -> Piece {
+    fn inline_leaf<'n>(&mut self, n: &'n Node) -> Piece<'n> {
         match n {
-            Node::Text(t) | Node::CData(t) => Piece::Plain(escape_md(t)),
+            Node::Text(t) | Node::CData(t) => Piece::Plain(escape_md_cow(t)),
             Node::Comment(c)
                 if !(c.contains("--")
                     || c.contains('\n')
                     || c.trim_start().starts_with(MARK)
                     || c.starts_with('>')) =>
             {
-                Piece::Plain(format!("<!--{c}-->"))
+                Piece::Plain(format!("<!--{c}-->").into())
             }
             _ => Piece::Plain(
-                self.placeholder_inline(|m, o| xml::write_nodes(std::slice::from_ref(n), m, o)),
+                self.placeholder_inline(|m, o| xml::write_nodes(std::slice::from_ref(n), m, o))
+                    .into(),
             ),
         }
     }
 
     /// Dispatches an inline element to its form.
-    fn inline_element(&mut self, e: &Element) -> Piece {
+    fn inline_element(&mut self, e: &Element) -> Piece<'static> {
         let text = match &*e.name {
             "strong" | "b" => return self.delimited(e, "**"),
             "em" | "i" => return self.delimited(e, "*"),
@@ -1169,7 +1170,7 @@ impl Cx {
             "span" => self.span(e),
             _ => self.html_wrap(e),
         };
-        Piece::Plain(text)
+        Piece::Plain(text.into())
     }
 
     /// A `span` as a bracketed span, `[text]{style="…"}` (`{color=X}` for a colour alone),
@@ -1193,19 +1194,19 @@ impl Cx {
     }
 
     /// `strong`, `em` and `del`: delimiters when Markdown can carry them, else HTML tags.
-    fn delimited(&mut self, e: &Element, delim: &'static str) -> Piece {
+    fn delimited(&mut self, e: &Element, delim: &'static str) -> Piece<'static> {
         let inner = self.inline(&e.children);
         self.delimit(e, delim, inner)
     }
 
-    fn delimit(&mut self, e: &Element, delim: &'static str, inner: String) -> Piece {
+    fn delimit(&mut self, e: &Element, delim: &'static str, inner: String) -> Piece<'static> {
         let name = &*e.name;
         let (lead, core, trail) = split_ws(&inner);
         if !e.attrs.is_empty() || core.is_empty() || core.contains(BR) {
             let mut open = String::new();
             xml::write_open(e, WriteMode::default(), &mut open);
             self.stats.html_bytes += open.len() + name.len() + 3;
-            return Piece::Plain(format!("{open}{inner}</{name}>"));
+            return Piece::Plain(format!("{open}{inner}</{name}>").into());
         }
         if lead.is_empty() && trail.is_empty() {
             return Piece::Delim {
@@ -1215,7 +1216,7 @@ impl Cx {
             };
         }
         // Whitespace moves outside the delimiters, where Markdown allows it.
-        Piece::Plain(format!("{lead}{delim}{core}{delim}{trail}"))
+        Piece::Plain(format!("{lead}{delim}{core}{delim}{trail}").into())
     }
 
     fn code(&mut self, e: &Element) -> String {
@@ -1498,8 +1499,9 @@ fn split_container(e: &Element, body: Option<usize>, mode: WriteMode) -> (String
     }
 }
 
-enum Piece {
-    Plain(String),
+enum Piece<'n> {
+    /// Text borrowed from the tree when it needed no escaping.
+    Plain(std::borrow::Cow<'n, str>),
     Delim {
         delim: &'static str,
         tag: xml::Name,
@@ -1507,7 +1509,7 @@ enum Piece {
     },
 }
 
-impl Piece {
+impl Piece<'_> {
     fn first_char(&self) -> Option<char> {
         match self {
             Piece::Plain(t) => t.chars().next(),
@@ -1968,30 +1970,30 @@ fn escape_line_start(line: &str) -> String {
 /// Runs of plain characters are copied whole; only the bytes that can mean something to
 /// Markdown (and whitespace runs holding a line break) are looked at one by one.
 pub(crate) fn escape_md(s: &str) -> String {
+    escape_md_cow(s).into_owned()
+}
+
+/// Whether a byte can mean something to Markdown (or starts a character that does).
+fn md_special(b: u8) -> bool {
+    matches!(
+        b,
+        b'\n' | b'\r' | b'\\' | b'`' | b'*' | b'[' | b']' | b'~' | b'|' | b'_' | b'<' | b'&' | b':'
+    ) || b == 0xC2
+        || b == 0xEE
+}
+
+/// [`escape_md`], borrowing the text when nothing in it needs escaping.
+pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.bytes().any(md_special) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + 8);
     let mut plain_from = 0;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let interesting = matches!(
-            b,
-            b'\n'
-                | b'\r'
-                | b'\\'
-                | b'`'
-                | b'*'
-                | b'['
-                | b']'
-                | b'~'
-                | b'|'
-                | b'_'
-                | b'<'
-                | b'&'
-                | b':'
-        ) || b == 0xC2
-            || b == 0xEE;
-        if !interesting {
+        if !md_special(b) {
             i += 1;
             continue;
         }
@@ -2072,7 +2074,7 @@ pub(crate) fn escape_md(s: &str) -> String {
         plain_from = i;
     }
     out.push_str(&s[plain_from..]);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
