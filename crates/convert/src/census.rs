@@ -255,7 +255,7 @@ fn normalize_tag(e: &mut xml::Element) -> bool {
     }
     e.attrs.retain(|(k, v)| {
         !regenerated_attr(k)
-            && !matches!(k.as_str(), "data-layout" | "data-table-width")
+            && !matches!(&**k, "data-layout" | "data-table-width")
             && (k != "start" || v != "1")
             && (k != "class" || !v.starts_with("confluence"))
     });

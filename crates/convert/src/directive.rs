@@ -117,6 +117,79 @@ pub(crate) fn parse_attrs(s: &str) -> Option<(Vec<Attr>, &str)> {
     }
 }
 
+/// The attributes of a bracketed span, `[text]{style="…" class=x}`, at the start of `s`,
+/// and the length of the block. `color=X` stands for `style="color: X;"`. `None` when `s`
+/// does not start with an attribute block of element attributes.
+pub(crate) fn span_attrs(s: &str) -> Option<(Vec<(xml::Name, String)>, usize)> {
+    let (attrs, after) = parse_attrs(s)?;
+    let mut out = Vec::with_capacity(attrs.len());
+    for a in attrs {
+        if !a.quoted_key && a.key == "color" {
+            out.push((xml::name("style"), format!("color: {};", a.value)));
+        } else if xml::valid_name(&a.key) {
+            out.push((xml::name(&a.key), a.value));
+        } else {
+            return None;
+        }
+    }
+    Some((out, s.len() - after.len()))
+}
+
+/// The attribute block of a bracketed span for an element's attributes; `None` when one
+/// of them could not be read back as written (a `color` attribute, which `color=X` stands
+/// for, or a name that is not plain). Values are quoted unless they are plain words, and
+/// inside quotes Markdown's punctuation is escaped, so that Markdown reads no syntax there.
+pub(crate) fn span_attr_block(attrs: &[(xml::Name, String)]) -> Option<String> {
+    let mut out = String::from("{");
+    for (i, (k, v)) in attrs.iter().enumerate() {
+        if k == "color" || !xml::valid_name(k) {
+            return None;
+        }
+        if i > 0 {
+            out.push(' ');
+        }
+        let colour = (k == "style")
+            .then(|| v.strip_prefix("color: ")?.strip_suffix(';'))
+            .flatten()
+            .filter(|c| !c.is_empty() && c.trim() == *c && !c.contains(';'));
+        let (key, value) = match colour {
+            Some(c) => ("color", c),
+            None => (&**k, v.as_str()),
+        };
+        out.push_str(key);
+        out.push('=');
+        let bare = !value.is_empty()
+            && value.chars().all(|c| {
+                c.is_alphanumeric()
+                    || matches!(
+                        c,
+                        '-' | '.' | '#' | '/' | ',' | '+' | '%' | ':' | '(' | ')' | ';'
+                    )
+            });
+        if bare {
+            out.push_str(value);
+            continue;
+        }
+        out.push('"');
+        for c in value.chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '"' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '!' | '~' | '|'
+                | '$' | '{' | '}' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                _ => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push('}');
+    Some(out)
+}
+
 /// A bare word (up to a space, `=` for keys, or `}`) or a quoted string with escapes.
 fn word(s: &str, key: bool) -> Option<(String, &str)> {
     if let Some(body) = s.strip_prefix('"') {
@@ -158,7 +231,8 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
     if let Some(tag) = structural {
         let mut el = Element::new(tag);
         for a in attrs {
-            el.attrs.push((format!("ac:{}", a.key), a.value.clone()));
+            el.attrs
+                .push((xml::Name::Owned(format!("ac:{}", a.key)), a.value.clone()));
         }
         return element_parts(&el, container, mode);
     }
@@ -170,7 +244,7 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         let mut el = Element::new("table").with_attr(HEADER_ROWS, rows);
         for a in attrs {
             if let Some(k) = a.key.strip_prefix('@').filter(|_| !a.quoted_key) {
-                el.attrs.push((k.to_string(), a.value.clone()));
+                el.attrs.push((xml::name(k), a.value.clone()));
             }
         }
         return element_parts(&el, true, mode);
@@ -181,7 +255,12 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         if !a.quoted_key
             && let Some(attr) = a.key.strip_prefix('@')
         {
-            m.attrs.push((attr.to_string(), a.value.clone()));
+            m.attrs.push((xml::name(attr), a.value.clone()));
+            continue;
+        }
+        if !a.quoted_key && a.key == crate::to_md::COMMENT_KEY {
+            let text = Node::Comment(a.value.clone());
+            xml::write_nodes(std::slice::from_ref(&text), mode, &mut params);
             continue;
         }
         let (key, raw) = match a.key.strip_suffix(":xml") {
@@ -351,6 +430,22 @@ pub fn markup_bytes(markdown: &str) -> usize {
                 }
             }
             Event::Html(h) | Event::InlineHtml(h) => total += tag_bytes(&h),
+            // A bracketed span: its `[`, its `]` and its attribute block.
+            Event::Text(t)
+                if &*t == "]"
+                    && markdown.get(range.clone()) == Some("]")
+                    && markdown.as_bytes()[..range.start]
+                        .iter()
+                        .rev()
+                        .take_while(|b| **b == b'\\')
+                        .count()
+                        % 2
+                        == 0 =>
+            {
+                if let Some((_, len)) = markdown.get(range.end..).and_then(span_attrs) {
+                    total += 2 + len;
+                }
+            }
             Event::Start(Tag::Paragraph) => in_para = Some(range),
             Event::End(TagEnd::Paragraph) => {
                 if let Some(r) = in_para.take()

@@ -43,6 +43,8 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
             kind: Kind::Root,
             levels: 0,
             role: Role::None,
+            brackets: 0,
+            bracket_from: 0,
         }],
         depth: 0,
         issues: Vec::new(),
@@ -53,6 +55,7 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         para: ParaSkip::default(),
         orphan_ends: Vec::new(),
         line_start: false,
+        skip: 0..0,
     };
     let mut out = Output {
         storage: String::with_capacity(input.len() / 2 * 3),
@@ -124,6 +127,29 @@ struct Frame {
     levels: usize,
     /// Its place in a `list-table` directive, which the storage counts differently.
     role: Role,
+    /// `[` that may open a bracketed span (see [`BRACKET`]) among its children; each holds a
+    /// level of depth for the span it may become.
+    brackets: usize,
+    /// No child before this index is such a `[`.
+    bracket_from: usize,
+}
+
+/// Stands among a frame's children for a `[` that a `]{attrs}` may still close as a
+/// bracketed span. Storage never yields a raw node like it (those start with `?` or `!`);
+/// one left over is the text `[`.
+const BRACKET: &str = "[";
+
+fn is_bracket(n: &Node) -> bool {
+    matches!(n, Node::Raw(r) if r == BRACKET)
+}
+
+/// Turns the `[` that closed no span back into text.
+fn settle_brackets(children: &mut [Node]) {
+    for n in children {
+        if is_bracket(n) {
+            *n = Node::Text(BRACKET.into());
+        }
+    }
 }
 
 /// Where a frame sits in a `list-table`: the directive is the `table`, its list the `tbody`,
@@ -195,6 +221,8 @@ struct Builder<'a> {
     orphan_ends: Vec<TagEnd>,
     /// The last event started a line of a tight list item's text (its start, a soft break).
     line_start: bool,
+    /// The attribute block of the last bracketed span: events inside it are skipped.
+    skip: Range<usize>,
 }
 
 /// A container directive whose closing fence has not come yet.
@@ -235,12 +263,35 @@ impl Builder<'_> {
     }
 
     /// Refuses an element `levels` deep below the open frames when that passes [`MAX_DEPTH`].
-    fn room(&self, levels: usize, pos: usize) -> Result<(), TooDeep> {
-        if self.depth + levels > MAX_DEPTH {
-            Err(TooDeep { pos })
-        } else {
-            Ok(())
+    /// The levels held by `[` that may still open a span are given up first, outermost
+    /// first: those `[` are text.
+    fn room(&mut self, levels: usize, pos: usize) -> Result<(), TooDeep> {
+        while self.depth + levels > MAX_DEPTH {
+            if !self.release_bracket() {
+                return Err(TooDeep { pos });
+            }
         }
+        Ok(())
+    }
+
+    /// Turns the outermost `[` that holds a level into text; false when there is none.
+    fn release_bracket(&mut self) -> bool {
+        for f in &mut self.stack {
+            if f.brackets == 0 {
+                continue;
+            }
+            // Children before `bracket_from` hold no `[`: each search starts where the last
+            // one stopped.
+            let from = f.bracket_from.min(f.el.children.len());
+            if let Some(i) = f.el.children[from..].iter().position(is_bracket) {
+                f.el.children[from + i] = Node::Text(BRACKET.into());
+                f.bracket_from = from + i + 1;
+                f.brackets -= 1;
+                self.depth -= 1;
+                return true;
+            }
+        }
+        false
     }
 
     fn open(&mut self, name: &str, kind: Kind, pos: usize) -> Result<(), TooDeep> {
@@ -264,6 +315,8 @@ impl Builder<'_> {
             kind,
             levels,
             role,
+            brackets: 0,
+            bracket_from: 0,
         });
         Ok(())
     }
@@ -288,8 +341,11 @@ impl Builder<'_> {
         if self.stack.len() <= 1 {
             return None;
         }
-        let frame = self.stack.pop()?;
-        self.depth -= frame.levels;
+        let mut frame = self.stack.pop()?;
+        self.depth -= frame.levels + frame.brackets;
+        if frame.brackets > 0 {
+            settle_brackets(&mut frame.el.children);
+        }
         Some(frame)
     }
 
@@ -367,6 +423,23 @@ impl Builder<'_> {
                     return Ok(());
                 }
                 _ => {}
+            }
+        }
+        if range.start >= self.skip.start && range.start < self.skip.end {
+            // The attribute block of a bracketed span was read from the source: what lies in
+            // it is not content, and a text that runs past it keeps what follows it.
+            let end = self.skip.end;
+            if range.end <= end {
+                return Ok(());
+            }
+            if let Event::Text(t) = &event {
+                self.skip = 0..0;
+                let tail = self.src.get(end..range.end).unwrap_or("");
+                let keep = match t.len().checked_sub(tail.len()) {
+                    Some(cut) if t.ends_with(tail) => t[cut..].to_string(),
+                    _ => tail.to_string(),
+                };
+                return self.text(&keep, end..range.end);
             }
         }
         if self.para.all {
@@ -611,6 +684,19 @@ impl Builder<'_> {
     /// Text, with `:name:` shortcodes of Confluence emoticons turned into `ac:emoticon`.
     fn text(&mut self, t: &str, range: Range<usize>) -> Result<(), TooDeep> {
         let verbatim = self.src.get(range.clone()) == Some(t);
+        if verbatim && matches!(t, "[" | "![" | "]") && !self.escaped(range.start) {
+            // `![` that opens no image comes as one text.
+            if let Some(bang) = t.strip_suffix('[') {
+                if !bang.is_empty() {
+                    self.push_node(Node::Text(bang.into()));
+                }
+                self.open_bracket(range.end - 1);
+                return Ok(());
+            }
+            if self.close_bracket(range.end)? {
+                return Ok(());
+            }
+        }
         if !verbatim || !t.contains(':') {
             self.push_node(Node::Text(t.to_string()));
             return Ok(());
@@ -644,6 +730,57 @@ impl Builder<'_> {
             self.push_node(Node::Text(rest.to_string()));
         }
         Ok(())
+    }
+
+    /// Whether the byte at `pos` is escaped by an odd run of backslashes before it.
+    fn escaped(&self, pos: usize) -> bool {
+        let before = self.src.as_bytes().get(..pos).unwrap_or_default();
+        before.iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1
+    }
+
+    /// A `[` in text: it may open a bracketed span, so it holds a level of depth until its
+    /// frame ends; without room it is text.
+    fn open_bracket(&mut self, pos: usize) {
+        if self.room(1, pos).is_err() {
+            self.push_node(Node::Text(BRACKET.into()));
+            return;
+        }
+        self.depth += 1;
+        if let Some(f) = self.stack.last_mut() {
+            f.brackets += 1;
+        }
+        self.top().children.push(Node::Raw(BRACKET.into()));
+    }
+
+    /// A `]` in text followed by an attribute block closes the nearest open `[` of the same
+    /// frame as a bracketed span: `[text]{style="…"}` is `<span style="…">text</span>`.
+    fn close_bracket(&mut self, end: usize) -> Result<bool, TooDeep> {
+        let has_open = self.stack.last().is_some_and(|f| f.brackets > 0);
+        let rest = self.src.get(end..).unwrap_or("");
+        if !has_open || !rest.starts_with('{') {
+            return Ok(false);
+        }
+        let Some(span) = directive::span_attrs(rest) else {
+            return Ok(false);
+        };
+        let (attrs, len) = span;
+        let Some(frame) = self.stack.last_mut() else {
+            return Ok(false);
+        };
+        let Some(at) = frame.el.children.iter().rposition(is_bracket) else {
+            return Ok(false);
+        };
+        let mut el = Element::new("span");
+        el.attrs = attrs;
+        el.children = frame.el.children.split_off(at + 1);
+        el.pos = end;
+        frame.el.children.pop();
+        frame.brackets -= 1;
+        // The level the `[` held is the span's.
+        self.depth -= 1;
+        self.push_node(Node::Element(el));
+        self.skip = end..end + len;
+        Ok(true)
     }
 
     /// A paragraph that starts with a directive fence opens (or closes) the directive, and a
@@ -981,6 +1118,7 @@ fn trim_task_body(mut nodes: Vec<Node>) -> Vec<Node> {
 /// Post-order rewrites: `<details>` → expand, `<a id>` → anchor, nested comments, task ids.
 /// Recursive: the depth is bounded by [`MAX_DEPTH`] (the builder refuses deeper input).
 fn fix_nodes(nodes: &mut [Node], next_task: &mut u32) {
+    settle_brackets(nodes);
     for n in nodes.iter_mut() {
         if let Node::Element(e) = n {
             // Task ids in document order: the outer task before the tasks in its body.
@@ -1060,7 +1198,7 @@ fn code_macro(info: &str, text: &str) -> Element {
     let body = text.strip_suffix('\n').unwrap_or(text);
     let mut name = "code".to_string();
     let mut params: Vec<(String, String)> = Vec::new();
-    let mut attrs: Vec<(String, String)> = Vec::new();
+    let mut attrs: Vec<(xml::Name, String)> = Vec::new();
     let mut lang = None;
     match parse_info(info) {
         Some(tokens) => {
@@ -1068,7 +1206,7 @@ fn code_macro(info: &str, text: &str) -> Element {
                 match (k, v) {
                     (k, None) if i == 0 => lang = Some(k),
                     (k, Some(v)) if k == "macro" => name = v,
-                    (k, Some(v)) if k.starts_with('@') => attrs.push((k[1..].to_string(), v)),
+                    (k, Some(v)) if k.starts_with('@') => attrs.push((xml::name(&k[1..]), v)),
                     (k, Some(v)) => params.push((k, v)),
                     (k, None) => params.push((k, String::new())),
                 }
@@ -1163,6 +1301,39 @@ mod tests {
 
     fn st(md: &str) -> String {
         convert(md).unwrap().storage
+    }
+
+    #[test]
+    fn bracketed_spans() {
+        assert_eq!(
+            st("a [red *it*]{color=rgb(255,0,0)} b"),
+            "<p>a <span style=\"color: rgb(255,0,0);\">red <em>it</em></span> b</p>"
+        );
+        // Nested, after `!`, with quoted values whose punctuation is escaped.
+        assert_eq!(
+            st("Hi![[x]{class=pre}]{} [y]{title=\"a \\*b\\* \\\"c\\\"\"}"),
+            "<p>Hi!<span><span class=\"pre\">x</span></span> <span title=\"a *b* &quot;c&quot;\">y</span></p>"
+        );
+        // Escaped brackets, a `]{` with no `[`, a `[` with no `]{`, a link: all text.
+        assert_eq!(
+            st("\\[x]{a=1} y]{b=2} [z [l](https://x.org)"),
+            "<p>[x]{a=1} y]{b=2} [z <a href=\"https://x.org\">l</a></p>"
+        );
+        // Brackets in different containers do not pair.
+        assert_eq!(st("*[a*]{b=1}"), "<p><em>[a</em>]{b=1}</p>");
+        // What follows the attribute block in the same text stays.
+        assert_eq!(
+            st("[a]{x=\"\\*\"} tail"),
+            "<p><span x=\"*\">a</span> tail</p>"
+        );
+    }
+
+    #[test]
+    fn many_open_brackets_stay_within_the_depth_limit() {
+        let md = format!("{}x{}", "[".repeat(100_000), "]{}".repeat(100_000));
+        let storage = st(&md);
+        assert_eq!(storage.matches("<span>").count(), MAX_DEPTH - 1);
+        assert!(crate::storage_to_markdown(&storage).is_ok());
     }
 
     #[test]

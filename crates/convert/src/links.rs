@@ -8,7 +8,7 @@
 use percent_encoding::percent_decode_str;
 
 use crate::to_md::escape_md;
-use crate::xml::{Element, Node};
+use crate::xml::{self, Element, Name, Node};
 
 pub(crate) const PAGE: &str = "confluence-page:";
 pub(crate) const USER: &str = "confluence-user:";
@@ -18,9 +18,10 @@ pub(crate) const SPACE: &str = "confluence-space:";
 pub(crate) const STATUS: &str = "confluence-status:";
 pub(crate) const ATTACHMENT: &str = "attachment:";
 pub(crate) const JIRA: &str = "confluence-jira:";
+pub(crate) const EMOTICON: &str = "confluence-emoticon:";
 
 const SCHEMES: &[&str] = &[
-    PAGE, USER, USERNAME, USERKEY, SPACE, STATUS, ATTACHMENT, JIRA,
+    PAGE, USER, USERNAME, USERKEY, SPACE, STATUS, ATTACHMENT, JIRA, EMOTICON,
 ];
 
 /// Whether a URL uses one of the schemes this crate gives meaning to.
@@ -57,7 +58,10 @@ pub(crate) fn enc(s: &str, slash: bool) -> String {
         if special {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{b:02X}"));
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
             }
         } else {
             out.push(c);
@@ -122,7 +126,7 @@ pub(crate) fn title(t: Option<&str>) -> String {
     }
 }
 
-fn extras_title(extras: &[(String, String)]) -> String {
+fn extras_title(extras: &[(Name, String)]) -> String {
     if extras.is_empty() {
         return String::new();
     }
@@ -134,7 +138,7 @@ fn extras_title(extras: &[(String, String)]) -> String {
 }
 
 /// Reads back attributes carried in a link title: `ac:card-appearance=inline ri:x=1`.
-pub(crate) fn parse_extras(title: &str) -> Option<Vec<(String, String)>> {
+pub(crate) fn parse_extras(title: &str) -> Option<Vec<(Name, String)>> {
     let mut out = Vec::new();
     for token in title.split_whitespace() {
         let (k, v) = token.split_once('=')?;
@@ -145,7 +149,7 @@ pub(crate) fn parse_extras(title: &str) -> Option<Vec<(String, String)>> {
         if !ok {
             return None;
         }
-        out.push((k.to_string(), dec(v)));
+        out.push((xml::name(k), dec(v)));
     }
     if out.is_empty() { None } else { Some(out) }
 }
@@ -159,7 +163,7 @@ pub(crate) struct Target {
 }
 
 pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
-    let mut extras: Vec<(String, String)> = Vec::new();
+    let mut extras: Vec<(Name, String)> = Vec::new();
     let mut anchor = None;
     for (k, v) in &e.attrs {
         if k == "ac:anchor" {
@@ -197,7 +201,7 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
                     .map(|n| r.attr(n).map(str::to_string))
                     .collect();
                 for (k, v) in &r.attrs {
-                    if !names.contains(&k.as_str()) {
+                    if !names.contains(&&**k) {
                         extras.push((k.clone(), v.clone()));
                     }
                 }
@@ -266,7 +270,7 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
     let mut plain_title = None;
     let mut extras = Vec::new();
     for (k, v) in &e.attrs {
-        match k.as_str() {
+        match &**k {
             "ac:alt" => alt = v.clone(),
             "ac:title" => plain_title = Some(v.clone()),
             _ => extras.push((k.clone(), v.clone())),
@@ -309,7 +313,7 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
     if let Some(t) = &plain_title
         && (!extras.is_empty() || parse_extras(t).is_some())
     {
-        extras.insert(0, ("ac:title".to_string(), t.clone()));
+        extras.insert(0, (xml::name("ac:title"), t.clone()));
     }
     let title = if !extras.is_empty() {
         extras_title(&extras)
@@ -338,7 +342,7 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
     let mut query = Vec::new();
     for (k, v) in params {
         let v = v.as_deref()?;
-        match k.as_str() {
+        match &**k {
             "colour" => colour = v.to_string(),
             "title" => text = v.to_string(),
             "subtle" => query.push(format!("subtle={}", enc(v, false))),
@@ -366,6 +370,8 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
 
 /// `[KEY-1](confluence-jira:KEY-1?server=…&serverId=…)` for a jira macro that shows one
 /// issue: a `key` parameter, text parameters, no attributes besides the regenerated ones.
+/// A macro showing the issues of a query (`jqlQuery`, no `key`) is a link without a key,
+/// with the query as its text: `[project = DOC](confluence-jira:?jqlQuery=project%20%3D%20DOC…)`.
 pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Option<String> {
     let extra = e
         .attrs
@@ -390,13 +396,26 @@ pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Opt
             ));
         }
     }
-    let key = key.filter(|k| !k.is_empty() && !k.contains(char::is_whitespace))?;
-    let mut d = format!("{JIRA}{}", enc(key, true));
+    let text = match key {
+        Some(key) => {
+            if key.is_empty() || key.contains(char::is_whitespace) {
+                return None;
+            }
+            key
+        }
+        None => params
+            .iter()
+            .find(|(k, _)| k == "jqlQuery")
+            .and_then(|(_, v)| v.as_deref())
+            .filter(|q| !q.trim().is_empty())?,
+    };
+    let mut d = format!("{JIRA}{}", enc(key.unwrap_or(""), true));
     if !query.is_empty() {
         d.push('?');
         d.push_str(&query.join("&"));
     }
-    Some(format!("[{}]({d})", escape_md(key)))
+    let text: Vec<&str> = text.split_whitespace().collect();
+    Some(format!("[{}]({d})", escape_md(&text.join(" "))))
 }
 
 fn jira_element(rest: &str) -> Element {
@@ -409,12 +428,83 @@ fn jira_element(rest: &str) -> Element {
         )
     };
     let mut m = Element::new("ac:structured-macro").with_attr("ac:name", "jira");
-    m.children.push(param("key", dec(key)));
+    // A query link has no key: its text is the query, which the parameters carry.
+    if !key.is_empty() {
+        m.children.push(param("key", dec(key)));
+    }
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         m.children.push(param(&dec(k), dec(v)));
     }
     m
+}
+
+/// What an emoticon's link text stands for when it has no fallback: its shortname, else its
+/// name, else its emoji id.
+fn emoticon_label<'v>(attr: impl Fn(&str) -> Option<&'v str>) -> &'v str {
+    attr("ac:emoji-shortname")
+        .or_else(|| attr("ac:name"))
+        .or_else(|| attr("ac:emoji-id"))
+        .unwrap_or("")
+}
+
+/// `[🙂](confluence-emoticon:smile?emoji-shortname=%3Aslight_smile%3A&emoji-id=1f642)` for an
+/// emoticon with emoji attributes: the text is the emoji fallback (or, without one, the
+/// shortname, name or id, which the destination carries), the name is the path and the other
+/// `ac:` attributes the query. `None` for content or attributes of another kind.
+pub(crate) fn emoticon_link(e: &Element) -> Option<String> {
+    if !e.children.is_empty() || e.attr("ac:name") == Some("") {
+        return None;
+    }
+    let label = emoticon_label(|k| e.attr(k));
+    let fallback = e.attr("ac:emoji-fallback");
+    let text = match fallback {
+        Some(f) if !f.is_empty() && f != label => f,
+        _ => label,
+    };
+    if text.contains(['\n', '\r']) {
+        return None;
+    }
+    let mut query = Vec::new();
+    for (k, v) in &e.attrs {
+        let key = k.strip_prefix("ac:")?;
+        let plain = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+        if !plain {
+            return None;
+        }
+        // The text carries the fallback when it differs from what the text would be without it.
+        if key == "name" || (key == "emoji-fallback" && text == v && text != label) {
+            continue;
+        }
+        query.push(format!("{key}={}", enc(v, false).replace('&', "%26")));
+    }
+    let mut d = format!("{EMOTICON}{}", enc(e.attr("ac:name").unwrap_or(""), true));
+    if !query.is_empty() {
+        d.push('?');
+        d.push_str(&query.join("&"));
+    }
+    Some(format!("[{}]({d})", escape_md(text)))
+}
+
+fn emoticon_element(rest: &str, text: &str) -> Element {
+    let (name, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut el = Element::new("ac:emoticon");
+    if !name.is_empty() {
+        el.attrs.push((xml::name("ac:name"), dec(name)));
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        el.attrs
+            .push((Name::Owned(format!("ac:{}", dec(k))), dec(v)));
+    }
+    if el.attr("ac:emoji-fallback").is_none() && emoticon_label(|k| el.attr(k)) != text {
+        el.attrs
+            .push((xml::name("ac:emoji-fallback"), text.to_string()));
+    }
+    el
 }
 
 /// Builds storage for a Markdown link to one of our schemes; ordinary URLs give the body back.
@@ -437,7 +527,7 @@ pub(crate) fn link_element(
             None => (rest, None),
         };
         if let Some(a) = anchor {
-            link.attrs.insert(0, ("ac:anchor".to_string(), a));
+            link.attrs.insert(0, (xml::name("ac:anchor"), a));
         }
         if page.is_empty() {
             None
@@ -469,6 +559,8 @@ pub(crate) fn link_element(
         return Ok(status_element(rest, &text));
     } else if let Some(rest) = url.strip_prefix(JIRA) {
         return Ok(jira_element(rest));
+    } else if let Some(rest) = url.strip_prefix(EMOTICON) {
+        return Ok(emoticon_element(rest, &text));
     } else {
         return Err(body);
     };

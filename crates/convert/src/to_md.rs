@@ -6,7 +6,7 @@
 //! rich-text body) get an opening and a closing comment around converted Markdown.
 
 use crate::xml::{self, Element, Issue, Node, TooDeep, WriteMode};
-use crate::{Stats, links};
+use crate::{Stats, directive, links};
 
 /// Prefix of every placeholder comment: `<!--confluence <ac:…>-->`.
 pub(crate) const MARK: &str = "confluence";
@@ -66,6 +66,7 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
     let mut top = TopLevel {
         cx: Cx {
             stats: Stats::default(),
+            in_link: 0,
         },
         markdown: String::with_capacity(input.len() / 4 * 3),
         prev: None,
@@ -163,67 +164,94 @@ impl ListKind {
 }
 
 fn join_blocks(blocks: &[Block]) -> String {
-    let parts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
-    parts.join("\n\n")
+    match blocks {
+        [] => String::new(),
+        [one] => one.text.clone(),
+        _ => {
+            let len = blocks.iter().map(|b| b.text.len() + 2).sum();
+            let mut out = String::with_capacity(len);
+            for (i, b) in blocks.iter().enumerate() {
+                if i > 0 {
+                    out.push_str("\n\n");
+                }
+                out.push_str(&b.text);
+            }
+            out
+        }
+    }
+}
+
+/// The children's blocks joined, taking the text of a single block without a copy.
+fn into_joined(mut blocks: Vec<Block>) -> String {
+    if blocks.len() == 1 {
+        return blocks.pop().map(|b| b.text).unwrap_or_default();
+    }
+    join_blocks(&blocks)
 }
 
 struct Cx {
     stats: Stats,
+    /// How many links the inline content being rendered is inside: a construct written as a
+    /// link (an emoticon, a jira issue) would nest a link there, which Markdown does not read.
+    in_link: u32,
 }
 
-const BLOCK_HTML: &[&str] = &[
-    "p",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "ul",
-    "ol",
-    "li",
-    "table",
-    "thead",
-    "tbody",
-    "tfoot",
-    "tr",
-    "td",
-    "th",
-    "colgroup",
-    "caption",
-    "blockquote",
-    "pre",
-    "hr",
-    "div",
-    "section",
-    "article",
-    "aside",
-    "header",
-    "footer",
-    "nav",
-    "main",
-    "figure",
-    "figcaption",
-    "details",
-    "summary",
-    "dl",
-    "dt",
-    "dd",
-    "center",
-    "fieldset",
-    "form",
-    "address",
-];
+/// HTML elements that are blocks.
+fn block_html(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "ul"
+            | "ol"
+            | "li"
+            | "table"
+            | "thead"
+            | "tbody"
+            | "tfoot"
+            | "tr"
+            | "td"
+            | "th"
+            | "colgroup"
+            | "caption"
+            | "blockquote"
+            | "pre"
+            | "hr"
+            | "div"
+            | "section"
+            | "article"
+            | "aside"
+            | "header"
+            | "footer"
+            | "nav"
+            | "main"
+            | "figure"
+            | "figcaption"
+            | "details"
+            | "summary"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "center"
+            | "fieldset"
+            | "form"
+            | "address"
+    )
+}
 
 /// Tag names that start a CommonMark HTML block (types 1 and 6), so raw HTML survives as a block.
 fn starts_html_block(name: &str) -> bool {
-    BLOCK_HTML.contains(&name) || matches!(name, "pre" | "script" | "style" | "textarea")
+    block_html(name) || matches!(name, "pre" | "script" | "style" | "textarea")
 }
 
 fn is_block(node: &Node) -> bool {
     match node {
         Node::Element(e) => {
-            if BLOCK_HTML.contains(&&*e.name) {
+            if block_html(&e.name) {
                 return true;
             }
             match &*e.name {
@@ -329,7 +357,7 @@ impl Cx {
 
     /// The children's blocks, joined.
     fn inner_blocks(&mut self, nodes: &[Node]) -> String {
-        join_blocks(&self.blocks(nodes))
+        into_joined(self.blocks(nodes))
     }
 
     fn blockquote(&mut self, e: &Element) -> String {
@@ -509,8 +537,8 @@ impl Cx {
 
     fn item_body(&mut self, nodes: &[Node], loose: bool) -> String {
         let blocks = self.blocks(nodes);
-        if loose {
-            return join_blocks(&blocks);
+        if loose || blocks.len() == 1 {
+            return into_joined(blocks);
         }
         let mut out = String::new();
         let mut prev_para = false;
@@ -667,7 +695,7 @@ impl Cx {
                 }
                 let mut align = None;
                 for (k, v) in &cell.attrs {
-                    match k.as_str() {
+                    match &**k {
                         "class" | "ac:local-id" => {}
                         "colspan" | "rowspan" if v.trim() == "1" => {}
                         "style" => align = Some(parse_align(v)?),
@@ -767,6 +795,12 @@ impl Cx {
             if let Some(idx) = parts.rich_index {
                 return self.wrap_block(e, Some(idx));
             }
+        } else if let Some(parts) = MacroParts::with_comments(e)
+            && parts.plain.is_none()
+            && let Some(attrs) = macro_attrs(e, &parts)
+        {
+            let body = parts.rich.map(|r| self.inner_blocks(&r.children));
+            return self.directive(name, &attrs, body.as_deref());
         }
         self.placeholder_element(e)
     }
@@ -834,7 +868,7 @@ impl Cx {
     fn list_table(&mut self, e: &Element) -> Option<String> {
         // What the normalised form drops anyway; other attributes of rows and cells (merged
         // cells, styles) keep the table in HTML. The table's own go in the attribute block.
-        let droppable = |(k, v): &(String, String)| {
+        let droppable = |(k, v): &(xml::Name, String)| {
             k == "ac:local-id" || (k == "class" && v.starts_with("confluence"))
         };
         let mut rows: Vec<&Element> = Vec::new();
@@ -1032,11 +1066,11 @@ impl Cx {
             return self.macro_block(e);
         }
         let raw = self.inline(nodes);
-        layout_paragraph(&raw)
+        layout_paragraph(raw)
     }
 
     fn inline<'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node>) -> String {
-        let mut pieces: Vec<Piece> = Vec::new();
+        let mut pieces: Vec<Piece<'n>> = Vec::new();
         for n in nodes {
             let piece = match n {
                 Node::Element(e) => self.inline_element(e),
@@ -1044,33 +1078,43 @@ impl Cx {
             };
             pieces.push(piece);
         }
+        if let [Piece::Plain(_)] = pieces.as_slice()
+            && let Some(Piece::Plain(t)) = pieces.pop()
+        {
+            return t.into_owned();
+        }
         self.join_pieces(&pieces)
     }
 
     /// Lays out inline pieces: emphasis delimiters where Markdown reads them as emphasis,
     /// HTML tags where it would not.
     fn join_pieces(&mut self, pieces: &[Piece]) -> String {
-        let mut out = String::new();
+        let len = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Plain(t) => t.len(),
+                Piece::Delim { inner, .. } => inner.len() + 16,
+            })
+            .sum();
+        let mut out = String::with_capacity(len);
         for i in 0..pieces.len() {
             let next = pieces[i + 1..].iter().find_map(|p| p.first_char());
             let prev = out.chars().next_back();
             match &pieces[i] {
                 Piece::Plain(t) => out.push_str(t),
-                Piece::Delim {
-                    delim,
-                    tag,
-                    attrs_open,
-                    inner,
-                } => {
+                Piece::Delim { delim, tag, inner } => {
                     if flanks(inner, delim, prev, next) {
                         out.push_str(delim);
                         out.push_str(inner);
                         out.push_str(delim);
                     } else {
-                        out.push_str(attrs_open);
+                        // A delimited element has no attributes: its start tag is its name.
+                        out.push('<');
+                        out.push_str(tag);
+                        out.push('>');
                         out.push_str(inner);
-                        out.push_str(&format!("</{tag}>"));
-                        self.stats.html_bytes += attrs_open.len() + tag.len() + 3;
+                        xml::write_end(tag, &mut out);
+                        self.stats.html_bytes += 2 * tag.len() + 5;
                     }
                 }
             }
@@ -1079,25 +1123,26 @@ impl Cx {
     }
 
     /// Text, CDATA, comments and declarations in inline content.
-    fn inline_leaf(&mut self, n: &Node) -> Piece {
+    fn inline_leaf<'n>(&mut self, n: &'n Node) -> Piece<'n> {
         match n {
-            Node::Text(t) | Node::CData(t) => Piece::Plain(escape_md(t)),
+            Node::Text(t) | Node::CData(t) => Piece::Plain(escape_md_cow(t)),
             Node::Comment(c)
                 if !(c.contains("--")
                     || c.contains('\n')
                     || c.trim_start().starts_with(MARK)
                     || c.starts_with('>')) =>
             {
-                Piece::Plain(format!("<!--{c}-->"))
+                Piece::Plain(format!("<!--{c}-->").into())
             }
             _ => Piece::Plain(
-                self.placeholder_inline(|m, o| xml::write_nodes(std::slice::from_ref(n), m, o)),
+                self.placeholder_inline(|m, o| xml::write_nodes(std::slice::from_ref(n), m, o))
+                    .into(),
             ),
         }
     }
 
     /// Dispatches an inline element to its form.
-    fn inline_element(&mut self, e: &Element) -> Piece {
+    fn inline_element(&mut self, e: &Element) -> Piece<'static> {
         let text = match &*e.name {
             "strong" | "b" => return self.delimited(e, "**"),
             "em" | "i" => return self.delimited(e, "*"),
@@ -1121,39 +1166,57 @@ impl Cx {
             {
                 self.wrap_inline(e, None)
             }
-            name if name.contains(':') || BLOCK_HTML.contains(&name) => {
-                self.placeholder_inline_element(e)
-            }
+            name if name.contains(':') || block_html(name) => self.placeholder_inline_element(e),
+            "span" => self.span(e),
             _ => self.html_wrap(e),
         };
-        Piece::Plain(text)
+        Piece::Plain(text.into())
+    }
+
+    /// A `span` as a bracketed span, `[text]{style="…"}` (`{color=X}` for a colour alone),
+    /// as in Pandoc, MyST and djot; as HTML when its attributes could not be read back.
+    fn span(&mut self, e: &Element) -> String {
+        let Some(attrs) = directive::span_attr_block(&e.attrs) else {
+            return self.html_wrap(e);
+        };
+        let inner = self.inline(&e.children);
+        // `[ ]` and `[x]` at the start of a list item would read as a task marker.
+        if matches!(inner.as_str(), " " | "x" | "X" | "\t") {
+            return self.html_around_inline(e, &inner);
+        }
+        self.stats.html_bytes += attrs.len() + 2;
+        let mut out = String::with_capacity(inner.len() + attrs.len() + 2);
+        out.push('[');
+        out.push_str(&inner);
+        out.push(']');
+        out.push_str(&attrs);
+        out
     }
 
     /// `strong`, `em` and `del`: delimiters when Markdown can carry them, else HTML tags.
-    fn delimited(&mut self, e: &Element, delim: &'static str) -> Piece {
+    fn delimited(&mut self, e: &Element, delim: &'static str) -> Piece<'static> {
         let inner = self.inline(&e.children);
         self.delimit(e, delim, inner)
     }
 
-    fn delimit(&mut self, e: &Element, delim: &'static str, inner: String) -> Piece {
+    fn delimit(&mut self, e: &Element, delim: &'static str, inner: String) -> Piece<'static> {
         let name = &*e.name;
         let (lead, core, trail) = split_ws(&inner);
-        let mut open = String::new();
-        xml::write_open(e, WriteMode::default(), &mut open);
         if !e.attrs.is_empty() || core.is_empty() || core.contains(BR) {
+            let mut open = String::new();
+            xml::write_open(e, WriteMode::default(), &mut open);
             self.stats.html_bytes += open.len() + name.len() + 3;
-            return Piece::Plain(format!("{open}{inner}</{name}>"));
+            return Piece::Plain(format!("{open}{inner}</{name}>").into());
         }
         if lead.is_empty() && trail.is_empty() {
             return Piece::Delim {
                 delim,
-                tag: name.to_string(),
-                attrs_open: open,
-                inner: core.to_string(),
+                tag: e.name.clone(),
+                inner,
             };
         }
         // Whitespace moves outside the delimiters, where Markdown allows it.
-        Piece::Plain(format!("{lead}{delim}{core}{delim}{trail}"))
+        Piece::Plain(format!("{lead}{delim}{core}{delim}{trail}").into())
     }
 
     fn code(&mut self, e: &Element) -> String {
@@ -1169,7 +1232,10 @@ impl Cx {
         let only_name = e.attrs.len() == 1 && e.children.is_empty();
         match e.attr("ac:name") {
             Some(n) if only_name && EMOTICONS.contains(&n) => format!(":{n}:"),
-            _ => self.placeholder_inline_element(e),
+            _ => match links::emoticon_link(e) {
+                Some(link) if self.in_link == 0 => link,
+                _ => self.placeholder_inline_element(e),
+            },
         }
     }
 
@@ -1178,8 +1244,20 @@ impl Cx {
         if xml::is_void(&e.name) {
             return self.html_void(e);
         }
-        let inner = self.inline(&e.children);
+        let inner = if e.name == "a" {
+            self.link_text(&e.children)
+        } else {
+            self.inline(&e.children)
+        };
         self.html_around_inline(e, &inner)
+    }
+
+    /// Inline content inside a link.
+    fn link_text(&mut self, nodes: &[Node]) -> String {
+        self.in_link += 1;
+        let text = self.inline(nodes);
+        self.in_link -= 1;
+        text
     }
 
     fn html_void(&mut self, e: &Element) -> String {
@@ -1200,7 +1278,7 @@ impl Cx {
         let simple = e.attrs.iter().all(|(k, _)| k == "href" || k == "title");
         match e.attr("href") {
             Some(href) if simple && !links::is_ours(href) => {
-                let text = self.inline(&e.children);
+                let text = self.link_text(&e.children);
                 markdown_link(href, e.attr("title"), &text)
             }
             _ if e.children.is_empty() => self.placeholder_inline_element(e),
@@ -1218,7 +1296,7 @@ impl Cx {
         let text = match body {
             None => return link_without_body(&target),
             Some(b) if b.name == "ac:plain-text-link-body" => escape_md(&b.text()),
-            Some(b) => self.inline(&b.children),
+            Some(b) => self.link_text(&b.children),
         };
         let text = collapse_lines(&text);
         if target.mention && text.starts_with('@') {
@@ -1238,6 +1316,7 @@ impl Cx {
 
     fn inline_macro(&mut self, e: &Element) -> String {
         if macro_name(e) == "jira"
+            && self.in_link == 0
             && let Some(parts) = MacroParts::of(e)
             && parts.rich.is_none()
             && parts.plain.is_none()
@@ -1325,20 +1404,32 @@ pub(crate) struct MacroParts<'a> {
     pub rich: Option<&'a Element>,
     pub rich_index: Option<usize>,
     pub plain: Option<&'a Element>,
+    /// Comments between the parameters: how many parameters come before each, and its text.
+    pub comments: Vec<(usize, &'a str)>,
 }
 
 impl<'a> MacroParts<'a> {
     /// `None` when the macro holds anything besides parameters and one body.
     pub fn of(e: &'a Element) -> Option<Self> {
+        Self::with_comments(e).filter(|p| p.comments.is_empty())
+    }
+
+    /// Like [`MacroParts::of`], and comments may sit among the parameters (a directive
+    /// carries them as `!comment` attributes).
+    pub fn with_comments(e: &'a Element) -> Option<Self> {
         let mut parts = MacroParts {
             params: Vec::new(),
             rich: None,
             rich_index: None,
             plain: None,
+            comments: Vec::new(),
         };
         for (i, n) in e.children.iter().enumerate() {
             match n {
                 _ if is_ws(n) => {}
+                Node::Comment(c) if parts.rich.is_none() && parts.plain.is_none() => {
+                    parts.comments.push((parts.params.len(), c));
+                }
                 Node::Element(c) if c.name == "ac:parameter" => {
                     let key = c.attr("ac:name").unwrap_or("").to_string();
                     if c.attrs.len() > 1 || parts.params.iter().any(|(k, _)| *k == key) {
@@ -1408,17 +1499,17 @@ fn split_container(e: &Element, body: Option<usize>, mode: WriteMode) -> (String
     }
 }
 
-enum Piece {
-    Plain(String),
+enum Piece<'n> {
+    /// Text borrowed from the tree when it needed no escaping.
+    Plain(std::borrow::Cow<'n, str>),
     Delim {
         delim: &'static str,
-        tag: String,
-        attrs_open: String,
+        tag: xml::Name,
         inner: String,
     },
 }
 
-impl Piece {
+impl Piece<'_> {
     fn first_char(&self) -> Option<char> {
         match self {
             Piece::Plain(t) => t.chars().next(),
@@ -1559,10 +1650,23 @@ fn lone_macro<'n>(nodes: impl Iterator<Item = &'n Node>) -> Option<&'n Element> 
         }
     }
     let e = found?;
-    let parts = MacroParts::of(e)?;
+    let parts = MacroParts::with_comments(e)?;
     let jira = macro_name(e) == "jira" && links::jira_link(e, &parts.params).is_some();
     let opaque = matches!(inline_macro_form(e), InlineMacro::Opaque);
     (opaque && !jira && parts.plain.is_none() && macro_attrs(e, &parts).is_some()).then_some(e)
+}
+
+/// The attribute of a directive that stands for a comment among the macro's parameters.
+pub(crate) const COMMENT_KEY: &str = "!comment";
+
+/// A comment's text as a `!comment` value: `None` when the comment could not be written
+/// back as it is (`--` inside, a `-` at the end, `>` at the start, or a placeholder's mark).
+fn comment_value(c: &str) -> Option<String> {
+    let ok = !c.contains("--")
+        && !c.ends_with('-')
+        && !c.starts_with('>')
+        && !c.trim_start().starts_with(MARK);
+    ok.then(|| c.to_string())
 }
 
 /// Directive names that are not macro names: a macro with one of these names stays a placeholder.
@@ -1584,7 +1688,11 @@ fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
         return None;
     }
     let mut attrs: Vec<(String, String, bool)> = Vec::new();
-    for (k, v) in &parts.params {
+    let mut comments = parts.comments.iter().peekable();
+    for (i, (k, v)) in parts.params.iter().enumerate() {
+        while let Some((_, c)) = comments.next_if(|(at, _)| *at == i) {
+            attrs.push((COMMENT_KEY.into(), comment_value(c)?, true));
+        }
         match v {
             Some(v) => attrs.push((k.clone(), v.clone(), false)),
             None => {
@@ -1602,6 +1710,9 @@ fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
                 attrs.push((format!("{k}:xml"), xml_text, true));
             }
         }
+    }
+    for (_, c) in comments {
+        attrs.push((COMMENT_KEY.into(), comment_value(c)?, true));
     }
     for (k, v) in &e.attrs {
         if k != "ac:name" && !regenerated_attr(k) {
@@ -1711,34 +1822,42 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
 }
 
 fn prefix_lines(body: &str, prefix: &str, empty: &str) -> String {
-    body.split('\n')
-        .map(|l| {
-            if l.is_empty() {
-                empty.to_string()
-            } else {
-                format!("{prefix}{l}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = String::with_capacity(body.len() + 16 * prefix.len());
+    for (i, l) in body.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if l.is_empty() {
+            out.push_str(empty);
+        } else {
+            out.push_str(prefix);
+            out.push_str(l);
+        }
+    }
+    out
 }
 
 /// Joins a rendered inline run onto one line (headings, link text).
 fn collapse_lines(s: &str) -> String {
-    let joined: Vec<&str> = s
-        .split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    joined.join(" ")
+    let mut out = String::with_capacity(s.len());
+    for l in s.split('\n').map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(l);
+    }
+    out
 }
 
 /// Turns a rendered inline run into paragraph lines: trims, places hard breaks, and escapes
 /// line starts that Markdown would read as block syntax.
-fn layout_paragraph(raw: &str) -> String {
+fn layout_paragraph(raw: String) -> String {
     // Most paragraphs are one line without breaks: no line list to build.
     if !raw.contains(['\n', BR]) {
         let line = raw.trim_matches([' ', '\t']);
+        if line.len() == raw.len() && !needs_line_escape(line) {
+            return raw;
+        }
         return if line.is_empty() {
             String::new()
         } else {
@@ -1809,6 +1928,14 @@ fn layout_paragraph(raw: &str) -> String {
     result
 }
 
+/// Whether a line starts with something Markdown could read as block syntax.
+fn needs_line_escape(line: &str) -> bool {
+    matches!(
+        line.as_bytes().first(),
+        Some(b'#' | b'>' | b':' | b'-' | b'+' | b'=' | b'0'..=b'9')
+    )
+}
+
 fn escape_line_start(line: &str) -> String {
     let first = line.chars().next().unwrap_or(' ');
     let rest_after = |n: usize| line[n..].chars().next();
@@ -1843,30 +1970,30 @@ fn escape_line_start(line: &str) -> String {
 /// Runs of plain characters are copied whole; only the bytes that can mean something to
 /// Markdown (and whitespace runs holding a line break) are looked at one by one.
 pub(crate) fn escape_md(s: &str) -> String {
+    escape_md_cow(s).into_owned()
+}
+
+/// Whether a byte can mean something to Markdown (or starts a character that does).
+fn md_special(b: u8) -> bool {
+    matches!(
+        b,
+        b'\n' | b'\r' | b'\\' | b'`' | b'*' | b'[' | b']' | b'~' | b'|' | b'_' | b'<' | b'&' | b':'
+    ) || b == 0xC2
+        || b == 0xEE
+}
+
+/// [`escape_md`], borrowing the text when nothing in it needs escaping.
+pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.bytes().any(md_special) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + 8);
     let mut plain_from = 0;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let interesting = matches!(
-            b,
-            b'\n'
-                | b'\r'
-                | b'\\'
-                | b'`'
-                | b'*'
-                | b'['
-                | b']'
-                | b'~'
-                | b'|'
-                | b'_'
-                | b'<'
-                | b'&'
-                | b':'
-        ) || b == 0xC2
-            || b == 0xEE;
-        if !interesting {
+        if !md_special(b) {
             i += 1;
             continue;
         }
@@ -1947,7 +2074,7 @@ pub(crate) fn escape_md(s: &str) -> String {
         plain_from = i;
     }
     out.push_str(&s[plain_from..]);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -2095,6 +2222,123 @@ mod tests {
             "<ac:structured-macro ac:name=\"panel\"><ac:parameter ac:name=\"bgColor\">#E3FCEF</ac:parameter><ac:rich-text-body><p>Hi</p></ac:rich-text-body></ac:structured-macro>",
         );
         assert_eq!(out, ":::panel{bgColor=#E3FCEF}\n\nHi\n\n:::\n");
+    }
+
+    #[test]
+    fn comments_among_macro_parameters_are_attributes() {
+        let src = "<ac:structured-macro ac:name=\"plantumlcloud\"><ac:parameter ac:name=\"data\">D</ac:parameter><!-- if plantuml --><ac:parameter ac:name=\"filename\">f.puml</ac:parameter><!-- endif --></ac:structured-macro>";
+        let out = md(src);
+        assert_eq!(
+            out,
+            "::plantumlcloud{data=D !comment=\" if plantuml \" filename=f.puml !comment=\" endif \"}\n"
+        );
+        let back = crate::from_md::convert(&out).unwrap().storage;
+        assert_eq!(
+            crate::normalized(&back).unwrap(),
+            crate::normalized(src).unwrap()
+        );
+        // A comment that could not be written back as it was keeps the macro a placeholder.
+        let odd = md("<ac:structured-macro ac:name=\"m\"><!-- a--b --></ac:structured-macro>");
+        assert!(odd.starts_with("<!--confluence "), "{odd}");
+        // A parameter that happens to be named like the attribute stays a parameter.
+        let named = md(
+            "<ac:structured-macro ac:name=\"m\"><ac:parameter ac:name=\"!comment\">x</ac:parameter></ac:structured-macro>",
+        );
+        assert_eq!(named, "::m{\"!comment\"=x}\n");
+        let back = crate::from_md::convert(&named).unwrap().storage;
+        assert!(
+            back.contains("<ac:parameter ac:name=\"!comment\">x</ac:parameter>"),
+            "{back}"
+        );
+    }
+
+    #[test]
+    fn jira_query_macro_is_a_link_with_the_query_as_text() {
+        let src = "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"jqlQuery\">project = DOC  AND x = \"[y]\"</ac:parameter><ac:parameter ac:name=\"count\">true</ac:parameter></ac:structured-macro>";
+        let out = md(src);
+        assert_eq!(
+            out,
+            "[project = DOC AND x = \"\\[y\\]\"](confluence-jira:?jqlQuery=project%20%3D%20DOC%20%20AND%20x%20%3D%20%22%5By%5D%22&count=true)\n"
+        );
+        let back = crate::from_md::convert(&out).unwrap().storage;
+        assert_eq!(
+            crate::normalized(&back).unwrap(),
+            crate::normalized(src).unwrap()
+        );
+        // Without a query or a key it stays a directive.
+        assert_eq!(
+            md(
+                "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"count\">true</ac:parameter></ac:structured-macro>"
+            ),
+            "::jira{count=true}\n"
+        );
+    }
+
+    #[test]
+    fn emoticons_with_emoji_attributes_are_links() {
+        let cases = [
+            (
+                "<p>a<ac:emoticon ac:name=\"smile\" ac:emoji-shortname=\":slight_smile:\" ac:emoji-id=\"1f642\" ac:emoji-fallback=\"🙂\" /></p>",
+                "a[🙂](confluence-emoticon:smile?emoji-shortname=:slight_smile:&emoji-id=1f642)\n",
+            ),
+            // No fallback: the text is the shortname, and reading it back adds none.
+            (
+                "<p><ac:emoticon ac:emoji-shortname=\":face_exhaling:\" /></p>",
+                "[:face_exhaling:](confluence-emoticon:?emoji-shortname=:face_exhaling:)\n",
+            ),
+            // A fallback equal to that text stays in the destination.
+            (
+                "<p><ac:emoticon ac:name=\"cross\" ac:emoji-shortname=\":x:\" ac:emoji-fallback=\":x:\" /></p>",
+                "[:x:](confluence-emoticon:cross?emoji-shortname=:x:&emoji-fallback=:x:)\n",
+            ),
+            (
+                "<p><ac:emoticon ac:name=\"keycap: 1\" /></p>",
+                "[keycap: 1](confluence-emoticon:keycap:%201)\n",
+            ),
+        ];
+        for (src, want) in cases {
+            let out = md(src);
+            assert_eq!(out, want);
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(src).unwrap(),
+                "{back}"
+            );
+        }
+        // Inside a link it would nest a link: a placeholder there.
+        let out =
+            md("<p><a href=\"https://x.org\">go <ac:emoticon ac:emoji-id=\"1f642\" /></a></p>");
+        assert!(out.contains("<!--confluence <ac:emoticon"), "{out}");
+    }
+
+    #[test]
+    fn spans_are_bracketed_spans() {
+        let cases = [
+            (
+                "<p>a <span style=\"color: rgb(0,0,0);\">b <span class=\"pre\">c</span></span></p>",
+                "a [b [c]{class=pre}]{color=rgb(0,0,0)}\n",
+            ),
+            (
+                "<p><span title=\"x *y* [z]\" style=\"color:red\">t</span></p>",
+                "[t]{title=\"x \\*y\\* \\[z\\]\" style=color:red}\n",
+            ),
+            ("<ul><li><span>x</span> y</li></ul>", "- <span>x</span> y\n"),
+            (
+                "<p><span color=\"red\">t</span></p>",
+                "<span color=\"red\">t</span>\n",
+            ),
+        ];
+        for (src, want) in cases {
+            let out = md(src);
+            assert_eq!(out, want);
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(src).unwrap(),
+                "{back}"
+            );
+        }
     }
 
     #[test]

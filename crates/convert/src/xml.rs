@@ -40,12 +40,19 @@ pub(crate) fn name(s: &str) -> Name {
     let known: Option<&'static str> = known_names!(s;
         "p" "br" "span" "strong" "em" "b" "i" "u" "s" "del" "code" "a" "pre" "div" "hr" "img"
         "ul" "ol" "li" "table" "tbody" "thead" "tr" "td" "th" "colgroup" "col" "blockquote"
-        "h1" "h2" "h3" "h4" "h5" "h6" "sub" "sup" "time"
+        "h1" "h2" "h3" "h4" "h5" "h6" "sub" "sup" "time" "strike"
         "ac:structured-macro" "ac:parameter" "ac:rich-text-body" "ac:plain-text-body"
         "ac:link" "ac:link-body" "ac:plain-text-link-body" "ac:image" "ac:emoticon"
         "ac:task-list" "ac:task" "ac:task-id" "ac:task-uuid" "ac:task-status" "ac:task-body"
         "ac:layout" "ac:layout-section" "ac:layout-cell" "ac:inline-comment-marker"
         "ri:page" "ri:attachment" "ri:user" "ri:url" "ri:space"
+        // Attribute names.
+        "ac:name" "ac:macro-id" "ac:schema-version" "ac:local-id" "local-id" "class" "style" "id"
+        "href" "title" "src" "colspan" "rowspan" "data-layout" "data-table-width" "ac:anchor"
+        "ri:content-title" "ri:space-key" "ri:filename" "ri:account-id" "ri:value"
+        "ri:version-at-save" "ri:userkey" "ri:username" "ac:type" "ac:breakout-mode" "ac:alt"
+        "ac:title" "ac:height" "ac:width" "ac:align" "ac:original-height"
+        "ac:original-width" "ac:custom-width" "ac:card-appearance" "ac:thumbnail" "datetime"
     );
     match known {
         Some(k) => Name::Borrowed(k),
@@ -57,7 +64,7 @@ pub(crate) fn name(s: &str) -> Name {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Element {
     pub name: Name,
-    pub attrs: Vec<(String, String)>,
+    pub attrs: Vec<(Name, String)>,
     pub children: Vec<Node>,
     /// Byte offset of the start tag in the input, for warnings.
     pub pos: usize,
@@ -81,7 +88,7 @@ impl Element {
     }
 
     pub fn with_attr(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.attrs.push((name.to_string(), value.into()));
+        self.attrs.push((self::name(name), value.into()));
         self
     }
 
@@ -143,7 +150,7 @@ pub(crate) struct Issue {
 pub(crate) enum Token {
     Start {
         name: Name,
-        attrs: Vec<(String, String)>,
+        attrs: Vec<(Name, String)>,
         empty: bool,
         pos: usize,
     },
@@ -177,7 +184,16 @@ pub(crate) fn is_void(name: &str) -> bool {
     )
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
+    // Names are nearly always ASCII: check their bytes without decoding characters.
+    if let [first, rest @ ..] = name.as_bytes()
+        && (first.is_ascii_alphabetic() || matches!(first, b'_' | b':'))
+        && rest
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.'))
+    {
+        return true;
+    }
     let mut chars = name.chars();
     match chars.next() {
         Some(c) if c.is_alphabetic() || c == '_' || c == ':' => {}
@@ -186,8 +202,23 @@ fn valid_name(name: &str) -> bool {
     chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.'))
 }
 
+/// A decoded entity: one character, or the text of a named entity.
+pub(crate) enum Entity {
+    Char(char),
+    Str(&'static str),
+}
+
+impl Entity {
+    pub fn push_to(&self, out: &mut String) {
+        match self {
+            Entity::Char(c) => out.push(*c),
+            Entity::Str(s) => out.push_str(s),
+        }
+    }
+}
+
 /// Decodes one entity body (between `&` and `;`), HTML5 names included.
-pub(crate) fn resolve_entity(body: &str) -> Option<String> {
+pub(crate) fn resolve_entity(body: &str) -> Option<Entity> {
     if let Some(num) = body.strip_prefix('#') {
         let code = if let Some(hex) = num.strip_prefix('x').or_else(|| num.strip_prefix('X')) {
             u32::from_str_radix(hex, 16).ok()?
@@ -196,17 +227,21 @@ pub(crate) fn resolve_entity(body: &str) -> Option<String> {
         };
         return char::from_u32(code)
             .filter(|c| *c != '\0')
-            .map(String::from);
+            .map(Entity::Char);
     }
     resolve_xml_entity(body)
         .or_else(|| resolve_html5_entity(body))
-        .map(str::to_string)
+        .map(Entity::Str)
 }
 
 /// Decodes entities in text or attribute values; unknown ones stay literal and are reported.
-pub(crate) fn unescape(raw: &str, pos: usize, issues: &mut Vec<Issue>) -> String {
+pub(crate) fn unescape<'r>(
+    raw: &'r str,
+    pos: usize,
+    issues: &mut Vec<Issue>,
+) -> std::borrow::Cow<'r, str> {
     if !raw.contains('&') {
-        return raw.to_string();
+        return std::borrow::Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
@@ -222,7 +257,7 @@ pub(crate) fn unescape(raw: &str, pos: usize, issues: &mut Vec<Issue>) -> String
             .map(|(j, _)| j);
         match end.and_then(|j| resolve_entity(&after[..j]).map(|s| (j, s))) {
             Some((j, s)) => {
-                out.push_str(&s);
+                s.push_to(&mut out);
                 rest = &after[j + 1..];
                 offset += i + j + 2;
             }
@@ -240,7 +275,7 @@ pub(crate) fn unescape(raw: &str, pos: usize, issues: &mut Vec<Issue>) -> String
         }
     }
     out.push_str(rest);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// `pos` moved back to the nearest char boundary: quick-xml counts bytes, and a position inside
@@ -265,8 +300,11 @@ struct Out<F> {
 }
 
 impl<E, F: FnMut(Token, &mut Vec<Issue>) -> Result<(), E>> Out<F> {
-    fn text(&mut self, t: &str) {
-        let t = eol(t);
+    fn text(&mut self, t: std::borrow::Cow<'_, str>) {
+        let t = match eol(&t) {
+            std::borrow::Cow::Borrowed(_) => t,
+            std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o),
+        };
         match &mut self.text {
             Some(prev) => prev.push_str(&t),
             None => self.text = Some(t.into_owned()),
@@ -334,7 +372,7 @@ pub(crate) fn tokenize<E>(
                             pos: base + epos,
                             message: format!("{err}; the `<` is kept as text"),
                         });
-                        out.text("<");
+                        out.text("<".into());
                         start = next_boundary(input, epos);
                     }
                     continue 'restart;
@@ -347,7 +385,7 @@ pub(crate) fn tokenize<E>(
                         pos: base + at,
                         message: "`<` does not start a valid tag; kept as text".into(),
                     });
-                    out.text("<");
+                    out.text("<".into());
                     start = next_boundary(input, at);
                     continue 'restart;
                 }
@@ -366,7 +404,7 @@ pub(crate) fn tokenize<E>(
                             pos: base + at,
                             message: "malformed end tag kept as text".into(),
                         });
-                        out.text("<");
+                        out.text("<".into());
                         start = next_boundary(input, at);
                         continue 'restart;
                     }
@@ -378,18 +416,22 @@ pub(crate) fn tokenize<E>(
                 }
                 Event::Text(t) => {
                     let raw = utf8(&t);
-                    out.text(&unescape(&raw, base + at, issues));
+                    out.text(unescape(&raw, base + at, issues));
                 }
                 Event::GeneralRef(r) => {
                     let body = utf8(&r);
                     match resolve_entity(&body) {
-                        Some(s) => out.text(&s),
+                        Some(Entity::Str(s)) => out.text(s.into()),
+                        Some(Entity::Char(c)) => {
+                            let mut buf = [0u8; 4];
+                            out.text((&*c.encode_utf8(&mut buf)).into());
+                        }
                         None => {
                             issues.push(Issue {
                                 pos: base + at,
                                 message: format!("unknown entity `&{body};` kept as text"),
                             });
-                            out.text(&format!("&{body};"));
+                            out.text(format!("&{body};").into());
                         }
                     }
                 }
@@ -486,13 +528,13 @@ fn lenient_cdata_end(input: &str, from: usize) -> (usize, usize) {
 }
 
 fn start_token(e: &BytesStart<'_>, empty: bool, pos: usize, issues: &mut Vec<Issue>) -> Token {
-    let name = name(&utf8(e.name().as_ref()));
-    let mut attrs: Vec<(String, String)> = Vec::new();
+    let el_name = name(&utf8(e.name().as_ref()));
+    let mut attrs: Vec<(Name, String)> = Vec::new();
     for attr in e.html_attributes().with_checks(false) {
         match attr {
             Ok(a) => {
-                let key = utf8(a.key.as_ref()).into_owned();
-                let value = unescape(&utf8(&a.value), pos, issues);
+                let key = name(&utf8(a.key.as_ref()));
+                let value = unescape(&utf8(&a.value), pos, issues).into_owned();
                 if let Some(existing) = attrs.iter_mut().find(|(k, _)| *k == key) {
                     issues.push(Issue {
                         pos,
@@ -507,7 +549,7 @@ fn start_token(e: &BytesStart<'_>, empty: bool, pos: usize, issues: &mut Vec<Iss
                 issues.push(Issue {
                     pos,
                     message: format!(
-                        "malformed attribute in `<{name}>`: {err}; later ones dropped"
+                        "malformed attribute in `<{el_name}>`: {err}; later ones dropped"
                     ),
                 });
                 break;
@@ -515,7 +557,7 @@ fn start_token(e: &BytesStart<'_>, empty: bool, pos: usize, issues: &mut Vec<Iss
         }
     }
     Token::Start {
-        name,
+        name: el_name,
         attrs,
         empty,
         pos,
