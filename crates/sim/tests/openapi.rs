@@ -197,6 +197,7 @@ impl Demo {
             ("id" | "comment-id", "comments") => footer.or(any_footer).map(|c| c.id.clone()),
             ("id" | "folder-id", "folders") => f.folders.first().map(|x| x.id.clone()),
             ("id" | "blogpost-id", "blogposts") => f.blogposts.first().map(|x| x.id.clone()),
+            ("contentTemplateId", _) => f.templates.first().map(|x| x.id.clone()),
             ("id" | "database-id", "databases") => f.databases.first().map(|x| x.id.clone()),
             ("version-number" | "versionNumber" | "version", _) => Some("1".into()),
             ("type", _) => Some("page".into()),
