@@ -401,6 +401,33 @@ impl LongTaskStatus {
     }
 }
 
+/// A page template (v1).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContentTemplate {
+    pub template_id: String,
+    pub name: String,
+    pub description: String,
+    /// `page` (or `blogpost`).
+    pub template_type: String,
+    pub labels: Vec<Label>,
+    /// The space of a space template (`key`, `name`, ...); none for a global one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space: Option<serde_json::Value>,
+    /// With `storage` (and `view`) when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+}
+
+/// A content analytics count (v1): views, or distinct viewers.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ViewCount {
+    /// The content id (a number in Confluence's answer).
+    pub id: serde_json::Value,
+    pub count: u64,
+}
+
 /// Generic list envelope of v2 (`results` + `_links.next`) and v1 (`results`, `start`, `size`).
 #[derive(Debug, Deserialize)]
 #[serde(bound = "T: Deserialize<'de>")]

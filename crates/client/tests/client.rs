@@ -130,6 +130,27 @@ impl Sim {
         .expect("access token connects")
     }
 
+    /// A classic token of the second member (another user of the site), connected.
+    async fn second_member_client(&self) -> Client {
+        let other = self.info.second_member().unwrap().clone();
+        let token = self
+            .admin(
+                reqwest::Method::POST,
+                "/tokens",
+                json!({"kind": "classic", "email": other.email}),
+            )
+            .await["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Client::connect(
+            self.api_token(&other.email, &token, TokenKindHint::Detect),
+            self.config(),
+        )
+        .await
+        .unwrap()
+    }
+
     async fn space_id(&self, client: &Client, key: &str) -> String {
         client.spaces().get_by_key_or_id(key).await.unwrap().id
     }
@@ -1839,22 +1860,7 @@ async fn restrictions_limit_who_reads_and_edits_and_permission_checks_say_so() {
         .unwrap();
     let me = c.users().current().await.unwrap().account_id;
     let other = sim.info.second_member().unwrap().clone();
-    let token = sim
-        .admin(
-            reqwest::Method::POST,
-            "/tokens",
-            json!({"kind": "classic", "email": other.email}),
-        )
-        .await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let colleague = Client::connect(
-        sim.api_token(&other.email, &token, TokenKindHint::Detect),
-        sim.config(),
-    )
-    .await
-    .unwrap();
+    let colleague = sim.second_member_client().await;
     let r = c.restrictions();
     let who = PermissionSubject::User(other.account_id.clone());
     let fresh = r.get(&page.id).await.unwrap();
@@ -2109,4 +2115,82 @@ async fn pages_are_copied_alone_or_with_their_descendants_through_a_task() {
         }
         other => panic!("expected missing scopes, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn templates_are_listed_and_read_and_analytics_count_views_unless_the_plan_has_none() {
+    let sim = Sim::start().await;
+    let c = sim.scoped_full().await;
+    let templates = c.templates();
+    let global = templates
+        .list(None, false, &PageRequest::limit(25))
+        .await
+        .unwrap();
+    let names: Vec<&str> = global.results.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["Meeting notes"]);
+    assert!(global.results[0].body.is_none() && global.results[0].space.is_none());
+    let eng = templates
+        .list(Some("ENG"), true, &PageRequest::limit(25))
+        .await
+        .unwrap();
+    assert_eq!(eng.results.len(), 1);
+    let adr = templates.get(&eng.results[0].template_id).await.unwrap();
+    assert_eq!(adr.name, "Architecture decision record");
+    let body = adr.body.unwrap().storage.unwrap().value;
+    assert!(body.starts_with("<h2>Status</h2>"), "{body}");
+    let e = templates.get("404404").await.unwrap_err();
+    assert!(matches!(e, ClientError::NotFound { .. }), "{e:?}");
+    // Views: each read of the page counts; viewers are distinct people.
+    let sid = sim.space_id(&c, "ENG").await;
+    let page = c
+        .pages()
+        .create(&top_level_page(&sid, "Much read", "<p>read me</p>"))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        c.pages().get(PageId::new(&page.id), None).await.unwrap();
+    }
+    sim.classic()
+        .await
+        .pages()
+        .get(PageId::new(&page.id), None)
+        .await
+        .unwrap();
+    sim.second_member_client()
+        .await
+        .pages()
+        .get(PageId::new(&page.id), None)
+        .await
+        .unwrap();
+    let analytics = c.analytics();
+    assert_eq!(
+        analytics
+            .views(&page.id, None)
+            .await
+            .unwrap()
+            .unwrap()
+            .count,
+        4
+    );
+    assert_eq!(
+        analytics
+            .viewers(&page.id, None)
+            .await
+            .unwrap()
+            .unwrap()
+            .count,
+        2
+    );
+    let later = analytics
+        .views(&page.id, Some("2999-01-01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.count, 0);
+    // A site whose plan has no analytics.
+    sim.behaviour(json!({"analytics_requires_paid_plan": true}))
+        .await;
+    assert!(analytics.views(&page.id, None).await.unwrap().is_none());
+    let e = analytics.views("404404", None).await.unwrap_err();
+    assert!(matches!(e, ClientError::NotFound { .. }), "{e:?}");
 }

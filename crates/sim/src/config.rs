@@ -139,6 +139,10 @@ pub struct Behaviour {
     /// tags, whitespace): on, the simulator stores a rewritten form too, so that a body read
     /// back differs from the one sent; off: stored verbatim.
     pub rewrite_storage: bool,
+    /// Content analytics (`/analytics/content/{id}/views|viewers`) answer 403 "not available
+    /// on this plan", as a site on a plan without analytics would (UNCONFIRMED: which plans
+    /// have them, and the exact answer, are not documented; off: every site has them).
+    pub analytics_requires_paid_plan: bool,
     /// How many reads of a long-running task (`GET /longtask/{id}`) report it still running
     /// before it reports itself finished (a page-hierarchy copy's work is done at once); 0:
     /// finished from the first read.
@@ -169,6 +173,7 @@ impl Default for Behaviour {
             max_url_length: 0,
             rewrite_storage: false,
             long_task_reads_before_done: 1,
+            analytics_requires_paid_plan: false,
             access_token_ttl_secs: 3600,
             code_ttl_secs: 600,
             refresh_reuse_leeway_secs: 600,

@@ -345,6 +345,7 @@ pub(crate) fn create(actor: &Actor, st: &mut State, new: NewContent) -> Content 
         inline: None,
         read_restrictions: vec![],
         update_restrictions: vec![],
+        views: vec![],
         properties: vec![],
         position,
     };

@@ -24,6 +24,7 @@
 //! ```
 
 mod admin;
+mod analytics;
 mod api;
 mod config;
 mod content;
@@ -44,6 +45,7 @@ mod scopes;
 mod search;
 mod server;
 mod state;
+mod templates;
 mod v1;
 mod v2;
 

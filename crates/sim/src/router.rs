@@ -7,7 +7,7 @@ use crate::handler::Handler;
 use crate::http::{Face, Req, Resp};
 use crate::scopes::best_match;
 use crate::state::{Shared, State};
-use crate::{admin, copy, identity, people, restrict, search, v1, v2};
+use crate::{admin, analytics, copy, identity, people, restrict, search, templates, v1, v2};
 
 /// The implemented site and gateway operations, v2 first. A path no row matches is still
 /// checked against the scope table (to answer 501 rather than 404).
@@ -368,6 +368,31 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         "GET",
         "/wiki/rest/api/group/{groupId}/membersByGroupId",
         v1::group_members_by_id,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/template/page",
+        templates::list_templates,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/template/blueprint",
+        templates::list_blueprints,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/template/{contentTemplateId}",
+        templates::get_template,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/analytics/content/{contentId}/views",
+        analytics::views,
+    ),
+    (
+        "GET",
+        "/wiki/rest/api/analytics/content/{contentId}/viewers",
+        analytics::viewers,
     ),
     ("GET", "/wiki/rest/api/space", v1::list_spaces),
     ("GET", "/wiki/rest/api/space/{spaceKey}", v1::get_space),

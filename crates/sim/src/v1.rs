@@ -220,7 +220,9 @@ pub(crate) fn get_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     {
         return not_found();
     }
-    Ok(ok(content_v1(ctx, st, c, &expand(ctx))))
+    let j = content_v1(ctx, st, c, &expand(ctx));
+    st.record_view(ctx.user(), &id);
+    Ok(ok(j))
 }
 
 fn storage_of(body: &Value) -> Result<Option<String>, ApiErr> {

@@ -441,6 +441,7 @@ pub(crate) fn get_page(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         let labels: Vec<Value> = c.labels.iter().map(|l| label_json(st, l)).collect();
         j["labels"] = json!({"results": labels, "meta": {"hasMore": false}});
     }
+    st.record_view(ctx.user(), &id);
     Ok(ok(with_base(ctx, j)))
 }
 

@@ -197,6 +197,7 @@ impl Demo {
             ("id" | "comment-id", "comments") => footer.or(any_footer).map(|c| c.id.clone()),
             ("id" | "folder-id", "folders") => f.folders.first().map(|x| x.id.clone()),
             ("id" | "blogpost-id", "blogposts") => f.blogposts.first().map(|x| x.id.clone()),
+            ("contentTemplateId", _) => f.templates.first().map(|x| x.id.clone()),
             ("id" | "database-id", "databases") => f.databases.first().map(|x| x.id.clone()),
             ("version-number" | "versionNumber" | "version", _) => Some("1".into()),
             ("type", _) => Some("page".into()),
@@ -347,13 +348,51 @@ impl Run<'_> {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let label = format!("{} {}", op.method, op.template);
         let shown = if query.is_empty() {
             format!("{} {path} [{}]", op.method, face.name)
         } else {
             let q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
             format!("{} {path}?{} [{}]", op.method, q.join("&"), face.name)
         };
+        self.check(op, shown, req).await
+    }
+
+    /// Sends one file as `multipart/form-data` (part `file`, as attachment uploads take it)
+    /// and checks the answer against `op`.
+    async fn call_file(
+        &mut self,
+        face: &Face,
+        op: &Operation,
+        path: &str,
+        name: &str,
+    ) -> Option<Value> {
+        let url = format!("{}{path}", face.base);
+        let method = reqwest::Method::from_bytes(op.method.as_bytes()).unwrap();
+        let part = reqwest::multipart::Part::bytes(b"schema check".to_vec())
+            .file_name(name.to_string())
+            .mime_str("text/plain")
+            .unwrap();
+        let form = reqwest::multipart::Form::new()
+            .part("file", part)
+            .text("minorEdit", "true");
+        let req = self
+            .http
+            .request(method, &url)
+            .basic_auth(&face.email, Some(&face.token))
+            .header("X-Atlassian-Token", "no-check")
+            .multipart(form);
+        self.check(op, format!("{} {path} [{}]", op.method, face.name), req)
+            .await
+    }
+
+    /// Sends a request and checks its answer against `op` (`shown` names the request).
+    async fn check(
+        &mut self,
+        op: &Operation,
+        shown: String,
+        req: reqwest::RequestBuilder,
+    ) -> Option<Value> {
+        let label = format!("{} {}", op.method, op.template);
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -1054,6 +1093,27 @@ async fn copies(run: &mut Run<'_>, site: &Face, home: &str) {
         )
         .await,
     );
+    let upload = op_of(
+        run.spec,
+        "PUT",
+        "/wiki/rest/api/content/{id}/child/attachment",
+    );
+    let path = format!("/wiki/rest/api/content/{made}/child/attachment");
+    let listed = run.call_file(site, &upload, &path, "schema.txt").await;
+    let att = listed
+        .as_ref()
+        .and_then(|l| l.pointer("/results/0/id"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    run.call_file(site, &upload, &path, "schema.txt").await;
+    let data = op_of(
+        run.spec,
+        "POST",
+        "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/data",
+    );
+    run.call_file(site, &data, &format!("{path}/{att}/data"), "schema.txt")
+        .await;
     let get = op_of(run.spec, "GET", "/wiki/rest/api/longtask/{id}");
     for _ in 0..2 {
         run.call(

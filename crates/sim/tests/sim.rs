@@ -2576,3 +2576,76 @@ async fn users_bulk_takes_one_to_250_ids_and_answers_them_all() {
         assert_eq!(s, 400, "{n} ids");
     }
 }
+
+#[tokio::test]
+async fn blog_posts_reach_v1_and_cql_and_long_tasks_finish_when_the_switch_says() {
+    let t = start_with(SimConfig::new(fixture(), 42).with_behaviour(Behaviour {
+        long_task_reads_before_done: 0,
+        ..Behaviour::default()
+    }))
+    .await;
+    let (site, c) = (t.site(), t.classic());
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &format!("{site}/wiki/api/v2/blogposts"),
+            &c,
+            Some(json!({"spaceId": "100", "title": "Weekly notes",
+                "body": {"representation": "storage", "value": "<p>zebra crossing</p>"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let blog: Value = serde_json::from_str(&b).unwrap();
+    let id = blog["id"].as_str().unwrap();
+    assert!(blog.get("parentId").is_none() && blog.get("position").is_none());
+    let (s, listed) = t
+        .get(
+            &format!("{site}/wiki/rest/api/content?type=blogpost&spaceKey=ENG"),
+            &c,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(listed["results"][0]["id"], id);
+    assert_eq!(listed["results"][0]["type"], "blogpost");
+    let (_, found) = t
+        .get(
+            &format!("{site}/wiki/rest/api/search?cql=type%3Dblogpost%20and%20text~zebra"),
+            &c,
+        )
+        .await;
+    assert_eq!(found["totalSize"], 1, "{found}");
+    // The same id is no page.
+    let (s, _) = t.get(&format!("{site}/wiki/api/v2/pages/{id}"), &c).await;
+    assert_eq!(s, 404);
+    // A hierarchy copy's task is finished at its first read with the switch at 0.
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &format!("{site}/wiki/rest/api/content/1002/pagehierarchy/copy"),
+            &c,
+            Some(json!({"destinationPageId": "2001"})),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let task: Value = serde_json::from_str(&b).unwrap();
+    let (_, status) = t
+        .get(
+            &format!(
+                "{site}/wiki/rest/api/longtask/{}",
+                task["id"].as_str().unwrap()
+            ),
+            &c,
+        )
+        .await;
+    assert_eq!(status["finished"], true, "{status}");
+    let copied = status["additionalDetails"]["destinationId"]
+        .as_str()
+        .unwrap();
+    let (_, page) = t
+        .get(&format!("{site}/wiki/api/v2/pages/{copied}"), &c)
+        .await;
+    assert_eq!(
+        (page["spaceId"].as_str(), page["title"].as_str()),
+        (Some("200"), Some("Release notes"))
+    );
+}

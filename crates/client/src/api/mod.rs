@@ -13,6 +13,7 @@ mod restrictions;
 mod search;
 mod spaces;
 mod tasks;
+mod templates;
 mod versions;
 
 use std::future::Future;
@@ -37,6 +38,7 @@ pub use restrictions::{
 pub use search::{Excerpt, Search, SearchParams};
 pub use spaces::Spaces;
 pub use tasks::Tasks;
+pub use templates::{Analytics, Templates};
 pub use versions::Versions;
 
 use crate::Client;
@@ -60,6 +62,14 @@ impl Client {
     /// Content restrictions and permission checks.
     pub fn restrictions(&self) -> Restrictions<'_> {
         Restrictions { client: self }
+    }
+    /// Page templates.
+    pub fn templates(&self) -> Templates<'_> {
+        Templates { client: self }
+    }
+    /// Content analytics (views, viewers).
+    pub fn analytics(&self) -> Analytics<'_> {
+        Analytics { client: self }
     }
     /// Long-running tasks.
     pub fn tasks(&self) -> Tasks<'_> {

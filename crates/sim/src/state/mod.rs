@@ -122,6 +122,8 @@ pub(crate) struct Content {
     /// Principals who alone may edit it; empty: no restriction.
     pub update_restrictions: Vec<String>,
     pub position: i64,
+    /// Who viewed it (account id, empty for anonymous) and when, oldest first (analytics).
+    pub views: Vec<(String, i64)>,
     /// Content properties, oldest first.
     pub properties: Vec<Property>,
 }
@@ -136,6 +138,19 @@ pub(crate) struct Property {
     pub message: String,
     pub author: String,
     pub modified_ms: i64,
+}
+
+/// A page template (v1 `/template`).
+#[derive(Clone, Debug)]
+pub(crate) struct Template {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// None: a global template.
+    pub space_id: Option<String>,
+    /// Storage format.
+    pub body: String,
+    pub labels: Vec<String>,
 }
 
 /// A long-running task (v1 `/longtask`): its work is done when it is made; it reports itself
@@ -342,6 +357,7 @@ pub(crate) struct State {
     /// Label name → id.
     pub label_ids: BTreeMap<String, String>,
     pub tasks: HashMap<String, LongTask>,
+    pub templates: Vec<Template>,
     pub tokens: HashMap<String, Token>,
     pub clients: HashMap<String, Client>,
     pub consents: HashMap<String, Consent>,
@@ -497,6 +513,18 @@ impl State {
             return View::Restricted;
         }
         View::Visible(c)
+    }
+
+    /// Counts a view of a page or blog post by `user` (analytics).
+    pub fn record_view(&mut self, user: Option<&str>, id: &str) {
+        let now = self.now_ms();
+        if let Some(c) = self
+            .content
+            .get_mut(id)
+            .filter(|c| matches!(c.kind, Kind::Page | Kind::BlogPost))
+        {
+            c.views.push((user.unwrap_or_default().to_string(), now));
+        }
     }
 
     /// Whether the content's edit restrictions (its page's, for a comment) let `user` edit.

@@ -189,6 +189,7 @@ impl State {
                     inline: None,
                     read_restrictions: vec![],
                     update_restrictions: vec![],
+                    views: vec![],
                     properties: vec![],
                     position: i as i64,
                 },
@@ -223,6 +224,7 @@ impl State {
             inline: None,
             read_restrictions: vec![],
             update_restrictions: vec![],
+            views: vec![],
             properties: vec![],
             position: pos,
         };
@@ -294,6 +296,7 @@ impl State {
                     inline,
                     read_restrictions: vec![],
                     update_restrictions: vec![],
+                    views: vec![],
                     properties: vec![],
                     position: i as i64,
                 },
@@ -321,6 +324,18 @@ impl State {
             c.labels = b.labels.clone();
             content.insert(b.id.clone(), c);
         }
+        let templates = fx
+            .templates
+            .iter()
+            .map(|t| Template {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                description: t.description.clone(),
+                space_id: t.space.as_deref().map(space_id_of),
+                body: t.body.clone(),
+                labels: t.labels.clone(),
+            })
+            .collect();
         for r in &fx.restrictions {
             if let Some(c) = content.get_mut(&r.content_id) {
                 c.read_restrictions = r.read.clone();
@@ -456,6 +471,7 @@ impl State {
             attachments,
             label_ids,
             tasks: HashMap::new(),
+            templates,
             tokens,
             clients,
             consents: HashMap::new(),
