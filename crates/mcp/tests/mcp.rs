@@ -183,6 +183,7 @@ async fn tools_list_is_flat_and_stable() {
         names,
         [
             "pages",
+            "users",
             "blogposts",
             "spaces",
             "search",
@@ -467,6 +468,56 @@ async fn pages_every_action_with_effects_checked() {
         )
         .await;
     assert!(e.contains("itself"), "{e}");
+
+    // Restrictions: none, then only this account may update; a permission check each way.
+    let me = s.ok("users", json!({"action": "me"})).await["user"]["accountId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let open = s
+        .ok("pages", json!({"action": "getRestrictions", "id": id}))
+        .await;
+    assert!(
+        open["restrictions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["users"] == json!([]) && r["groups"] == json!([])),
+        "{open}"
+    );
+    let set = s
+        .ok(
+            "pages",
+            json!({"action": "setRestrictions", "id": id, "operation": "update", "users": [me]}),
+        )
+        .await;
+    let update = set["restrictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["operation"] == "update")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(update["users"][0]["accountId"], json!(me), "{set}");
+    let may = s
+        .ok(
+            "pages",
+            json!({"action": "checkPermission", "id": id, "accountId": me, "operation": "update"}),
+        )
+        .await;
+    assert_eq!(may["allowed"], true, "{may}");
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "checkPermission", "id": id, "group": "no-such-group-anywhere"}),
+        )
+        .await;
+    assert!(e.contains("no group is named"), "{e}");
+    s.ok(
+        "pages",
+        json!({"action": "setRestrictions", "id": id, "operation": "update"}),
+    )
+    .await;
 
     let del = s.ok("pages", json!({"action": "delete", "id": id})).await;
     assert_eq!(del["deleted"], true);
@@ -778,6 +829,27 @@ async fn other_tools_every_action_with_effects_checked() {
     );
     assert_eq!(check["scopes_to_add"], json!([]), "{check}");
 
+    // Users: found by name, read by account id.
+    let me = s.ok("users", json!({"action": "me"})).await;
+    let name = me["user"]["displayName"].as_str().unwrap().to_string();
+    let account = me["user"]["accountId"].as_str().unwrap().to_string();
+    let first_word = name.split_whitespace().next().unwrap().to_string();
+    let found = s
+        .ok("users", json!({"action": "search", "query": first_word}))
+        .await;
+    assert!(
+        found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["accountId"] == json!(account)),
+        "{found}"
+    );
+    let user = s
+        .ok("users", json!({"action": "get", "accountId": account}))
+        .await;
+    assert_eq!(user["user"]["displayName"], json!(name), "{user}");
+
     // Blog posts: written and read as pages are.
     let post = s
         .ok(
@@ -1024,7 +1096,9 @@ async fn read_only_mode_hides_and_refuses_writes() {
             "getBody",
             "outline",
             "getSection",
-            "getProperty"
+            "getProperty",
+            "getRestrictions",
+            "checkPermission"
         ])
     );
     let ann = pages.annotations.clone().unwrap();

@@ -132,6 +132,61 @@ pub enum Pages {
         key: String,
         value: serde_json::Value,
     },
+    GetRestrictions {
+        id: PageId,
+    },
+    /// Who may `operation` (read or update) the page: exactly these users and groups; none
+    /// lifts the restriction.
+    SetRestrictions {
+        id: PageId,
+        operation: Restricted,
+        users: Option<Vec<String>>,
+        groups: Option<Vec<String>>,
+    },
+    /// May this user (`accountId`) or group do `operation`?
+    CheckPermission {
+        id: PageId,
+        operation: Option<Operation>,
+        account_id: Option<String>,
+        group: Option<String>,
+    },
+}
+
+/// What a page restriction limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Restricted {
+    Read,
+    Update,
+}
+
+/// What a permission check asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    Read,
+    Update,
+    Delete,
+}
+
+/// `users`: people, for mentions and permissions.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Users {
+    Search {
+        query: String,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    Get {
+        account_id: String,
+    },
+    Me {},
 }
 
 /// Where `pages.move` puts the page, relative to its target.

@@ -279,7 +279,7 @@ pub const TOOLS: &[ToolSpec] = &[
         name: "pages",
         arguments: schema::<args::Pages>,
         title: "Confluence pages",
-        description: "Confluence pages. For large pages, outline then getSection, updateSection or replace one part. Writes are versioned (a conflict names the current version) and answer with metadata.",
+        description: "Confluence pages. Large pages: outline, then getSection, updateSection or replace. Writes answer with metadata.",
         params: &[
             param("id", NUMERIC, ""),
             param("spaceId", SPACE_ID, ""),
@@ -291,55 +291,44 @@ pub const TOOLS: &[ToolSpec] = &[
             param(
                 "parentId",
                 NUMERIC,
-                "Parent page id; update moves the page there (same space).",
+                "Parent page or folder (update: same space).",
             ),
             param(
                 "bodyFormat",
                 K::OneOf(BODY_FORMATS),
-                "Body format in and out (default markdown; storage is Confluence XHTML; the other two read only). get with it returns the body too.",
+                "Default markdown; storage is Confluence XHTML; the other two are read only.",
             ),
             text(
                 "body",
-                "New body in bodyFormat (updateSection: without the heading).",
+                "In bodyFormat (updateSection: without its heading).",
             ),
-            text(
-                "bodyFile",
-                "Instead of body: a file under the server's --files-root.",
-            ),
+            text("bodyFile", "Instead of body: a file under --files-root."),
             text(
                 "outputFile",
-                "Write the body to this file under --files-root instead of answering it.",
+                "Write the body to this file (under --files-root) instead.",
             ),
             param(
                 "version",
                 K::Integer { min: 2 },
-                "Version to publish (current + 1); omit to use the current one + 1.",
+                "Version to publish (default current + 1).",
             ),
             text("versionMessage", ""),
             param(
                 "maxBytes",
                 K::Integer { min: 1 },
-                "Cap on body text returned (default 60000).",
+                "Cap on body text (default 60000).",
             ),
             text("sectionId", "Section id from outline."),
             text("heading", "Instead of sectionId: the heading text."),
-            param(
-                "find",
-                K::Text,
-                "Exact text to find in the storage (XHTML) body.",
-            ),
+            param("find", K::Text, "Exact text of the storage (XHTML) body."),
             param("replaceWith", K::Text, ""),
             param(
                 "expectedCount",
                 K::Integer { min: 1 },
-                "Matches there must be (default 1), else nothing changes.",
+                "Matches required (default 1).",
             ),
             param("purge", K::Flag, "Purge a page already in the trash."),
-            param(
-                "targetId",
-                NUMERIC,
-                "move: the page to go under (append) or beside (before, after), in any space.",
-            ),
+            param("targetId", NUMERIC, "move: the page to go under or beside."),
             param(
                 "position",
                 K::OneOf(&["append", "before", "after"]),
@@ -347,6 +336,15 @@ pub const TOOLS: &[ToolSpec] = &[
             ),
             text("key", "Content property key."),
             param("value", K::Json, "Property value: any JSON."),
+            param(
+                "operation",
+                K::OneOf(&["read", "update", "delete"]),
+                "Restricted (read, update) or checked (default read).",
+            ),
+            param("users", K::List, "Account ids."),
+            param("groups", K::List, "Group names."),
+            text("accountId", ""),
+            text("group", "A group name."),
             LIMIT,
             CURSOR,
         ],
@@ -366,24 +364,21 @@ pub const TOOLS: &[ToolSpec] = &[
             out("key", T::Text),
             out("value", T::Any),
             out("version", T::Integer),
+            out("restrictions", T::Array),
+            out("allowed", T::Flag),
         ],
         actions: &[
-            read(
-                "list",
-                &[O::GetPages],
-                "pages filtered by spaceId, title, status",
-            )
-            .on(SPACE),
+            read("list", &[O::GetPages], "by spaceId, title, status").on(SPACE),
             read(
                 "get",
                 &[O::GetPageById],
-                "metadata, by id or by title and spaceId; with bodyFormat the body too",
+                "metadata, by id or title and spaceId (bodyFormat: body too)",
             )
             .on(&[touch("id", R::Page), touch("spaceId", R::Space)]),
             read(
                 "getBody",
                 &[O::GetPageById],
-                "the body in bodyFormat, capped by maxBytes",
+                "the body (bodyFormat, maxBytes)",
             )
             .on(PAGE),
             read(
@@ -398,12 +393,7 @@ pub const TOOLS: &[ToolSpec] = &[
                 "one section, by sectionId or heading",
             )
             .on(PAGE),
-            write(
-                "create",
-                &[O::CreatePage],
-                "a new page (body or bodyFile, parentId)",
-            )
-            .on(IN_SPACE_UNDER_PARENT),
+            write("create", &[O::CreatePage], "a new page").on(IN_SPACE_UNDER_PARENT),
             destroy(
                 "update",
                 &[O::GetPageById, O::UpdatePage],
@@ -413,13 +403,13 @@ pub const TOOLS: &[ToolSpec] = &[
             destroy(
                 "updateSection",
                 &[O::GetPageById, O::UpdatePage],
-                "replace one section's content, keeping its heading",
+                "new content for one section",
             )
             .on(PAGE),
             destroy(
                 "replace",
                 &[O::GetPageById, O::UpdatePage],
-                "find-and-replace; refused unless there are expectedCount matches",
+                "find-and-replace, only with expectedCount matches",
             )
             .on(PAGE),
             destroy(
@@ -431,13 +421,13 @@ pub const TOOLS: &[ToolSpec] = &[
             write(
                 "move",
                 &[O::MovePage, O::GetPageById],
-                "under or beside targetId, with its subtree, in any space",
+                "with its subtree, under or beside targetId (any space)",
             )
             .on(&[touch("id", R::Page), touch("targetId", R::Page)]),
             read(
                 "getProperty",
                 &[O::GetPageContentProperties],
-                "a content property's value, by key",
+                "a content property",
             )
             .on(PAGE),
             write(
@@ -447,9 +437,45 @@ pub const TOOLS: &[ToolSpec] = &[
                     O::CreatePageProperty,
                     O::UpdatePagePropertyById,
                 ],
-                "create or replace a content property",
+                "set a content property",
             )
             .on(PAGE),
+            read(
+                "getRestrictions",
+                &[O::GetRestrictions],
+                "who may read or update it",
+            )
+            .on(PAGE),
+            destroy(
+                "setRestrictions",
+                &[O::UpdateRestrictions],
+                "only users, groups may read or update it (none: all)",
+            )
+            .on(PAGE),
+            read(
+                "checkPermission",
+                &[O::CheckContentPermission],
+                "may accountId or group do operation",
+            )
+            .on(PAGE),
+        ],
+    },
+    ToolSpec {
+        name: "users",
+        arguments: schema::<args::Users>,
+        title: "Confluence users",
+        description: "People and their account ids.",
+        params: &[
+            text("query", "A name, or part of it."),
+            text("accountId", ""),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[ITEMS, COUNT, NEXT, out("user", T::Object)],
+        actions: &[
+            read("search", &[O::SearchUser], "users by name"),
+            read("get", &[O::GetUser], "one user"),
+            read("me", &[O::GetCurrentUser], "who this connection acts as"),
         ],
     },
     ToolSpec {
@@ -461,10 +487,7 @@ pub const TOOLS: &[ToolSpec] = &[
             param("id", NUMERIC, ""),
             param("spaceId", SPACE_ID, ""),
             param("title", K::Text, ""),
-            text(
-                "status",
-                "list: current, draft, trashed; create: current or draft.",
-            ),
+            text("status", ""),
             param("bodyFormat", K::OneOf(BODY_FORMATS), ""),
             text("body", ""),
             text("bodyFile", ""),
@@ -487,17 +510,12 @@ pub const TOOLS: &[ToolSpec] = &[
             out("deleted", T::Flag),
         ],
         actions: &[
-            read(
-                "list",
-                &[O::GetBlogPosts],
-                "blog posts, by spaceId, title, status",
-            )
-            .on(SPACE),
+            read("list", &[O::GetBlogPosts], "by spaceId, title, status").on(SPACE),
             read("get", &[O::GetBlogPostById], "metadata").on(&[touch("id", R::BlogPost)]),
             read(
                 "getBody",
                 &[O::GetBlogPostById],
-                "the body in bodyFormat, capped by maxBytes",
+                "the body (bodyFormat, maxBytes)",
             )
             .on(&[touch("id", R::BlogPost)]),
             write("create", &[O::CreateBlogPost], "publish (or draft) a post").on(SPACE),
@@ -535,7 +553,7 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "permissions",
                 &[O::GetSpacePermissionsAssignments],
-                "who may do what in a space (users, groups, roles)",
+                "who may do what (users, groups, roles)",
             )
             .on(&[touch("id", R::Space), touch("key", R::Space)]),
         ],
@@ -560,7 +578,7 @@ pub const TOOLS: &[ToolSpec] = &[
             param(
                 "start",
                 K::Integer { min: 0 },
-                "Offset of the first result (instead of cursor).",
+                "Offset (instead of cursor).",
             ),
             LIMIT,
             CURSOR,
@@ -595,12 +613,7 @@ pub const TOOLS: &[ToolSpec] = &[
             out("folder", T::Object),
         ],
         actions: &[
-            read(
-                "children",
-                &[O::GetPageDirectChildren],
-                "direct children (pages, folders, ...)",
-            )
-            .on(PAGE),
+            read("children", &[O::GetPageDirectChildren], "direct children").on(PAGE),
             read("ancestors", &[O::GetPageAncestors], "ancestors, root first").on(PAGE),
             read(
                 "descendants",
@@ -608,24 +621,14 @@ pub const TOOLS: &[ToolSpec] = &[
                 "descendants down to depth",
             )
             .on(PAGE),
-            read_exact(
-                "folders",
-                &[O::GetPageDirectChildren],
-                "direct children that are folders",
-            )
-            .on(PAGE),
+            read_exact("folders", &[O::GetPageDirectChildren], "child folders").on(PAGE),
             read(
                 "tree",
                 &[O::GetSpaceById, O::GetPageById, O::GetPageDescendants],
-                "a space's page tree from its homepage",
+                "a space's page tree",
             )
             .on(&[touch("spaceId", R::Space), touch("spaceKey", R::Space)]),
-            write(
-                "createFolder",
-                &[O::CreateFolder],
-                "a new folder (parentId)",
-            )
-            .on(IN_SPACE_UNDER_PARENT),
+            write("createFolder", &[O::CreateFolder], "a new folder").on(IN_SPACE_UNDER_PARENT),
         ],
     },
     ToolSpec {
@@ -636,31 +639,16 @@ pub const TOOLS: &[ToolSpec] = &[
         params: &[
             param("id", NUMERIC, ""),
             param("parentCommentId", NUMERIC, "Reply to this footer comment."),
-            param(
-                "commentId",
-                NUMERIC,
-                "The comment (delete, update: a footer comment).",
-            ),
+            param("commentId", NUMERIC, ""),
             param("body", K::Text, "Comment text in bodyFormat."),
-            param(
-                "bodyFormat",
-                K::OneOf(BODY_FORMATS),
-                "Body format in and out (default markdown).",
-            ),
-            text(
-                "selection",
-                "addInline: the page text to highlight, exactly as it reads.",
-            ),
+            param("bodyFormat", K::OneOf(BODY_FORMATS), "Default markdown."),
+            text("selection", "Page text to highlight, exactly."),
             param(
                 "matchIndex",
                 K::Integer { min: 0 },
-                "addInline: which occurrence of selection (default 0, the first).",
+                "Which occurrence of selection (default 0).",
             ),
-            param(
-                "version",
-                K::Integer { min: 2 },
-                "update: the comment's next version (default current + 1).",
-            ),
+            param("version", K::Integer { min: 2 }, "Default current + 1."),
             param("reopen", K::Flag, "resolveInline: reopen instead."),
             LIMIT,
             CURSOR,
@@ -698,7 +686,7 @@ pub const TOOLS: &[ToolSpec] = &[
             destroy(
                 "delete",
                 &[O::DeleteFooterComment],
-                "delete a footer comment and its replies, for good",
+                "a footer comment and its replies, for good",
             )
             .on(&[touch("commentId", R::FooterComment)]),
             destroy(
@@ -710,13 +698,13 @@ pub const TOOLS: &[ToolSpec] = &[
             write(
                 "addInline",
                 &[O::GetPageById, O::CreateInlineComment],
-                "an inline comment on the selection's text",
+                "an inline comment on selection",
             )
             .on(PAGE),
             write(
                 "resolveInline",
                 &[O::GetInlineCommentById, O::UpdateInlineComment],
-                "resolve an inline comment (reopen: reopen it)",
+                "resolve (reopen: reopen)",
             )
             .on(&[touch("commentId", R::InlineComment)]),
         ],
@@ -761,21 +749,18 @@ pub const TOOLS: &[ToolSpec] = &[
             param(
                 "id",
                 K::Id(IdKind::Attachment),
-                "Page id (listForPage, upload) or attachment id (get, download, delete).",
+                "Page id for listForPage, upload; else attachment id.",
             ),
             param(
                 "pageId",
                 NUMERIC,
-                "Page holding the attachment, if Confluence does not say.",
+                "The attachment's page, if Confluence does not say.",
             ),
             text("fileName", "File name (default: filePath's)."),
             text("mediaType", ""),
             text("data", "File bytes, base64."),
             text("filePath", "Instead of data: a file under --files-root."),
-            text(
-                "outputFile",
-                "Write the bytes to this file under --files-root.",
-            ),
+            text("outputFile", "Write the bytes there (under --files-root)."),
             text("comment", ""),
             param(
                 "maxBytes",
@@ -811,7 +796,7 @@ pub const TOOLS: &[ToolSpec] = &[
             read(
                 "download",
                 &[O::GetAttachmentById, O::DownloadAttatchment],
-                "the bytes (base64 and a resource), capped by maxBytes",
+                "the bytes, capped by maxBytes",
             )
             .on(&[touch("id", R::Attachment)]),
             write(
@@ -820,12 +805,8 @@ pub const TOOLS: &[ToolSpec] = &[
                 "attach a file (data or filePath)",
             )
             .on(PAGE),
-            destroy(
-                "delete",
-                &[O::DeleteAttachment],
-                "move an attachment to the trash",
-            )
-            .on(&[touch("id", R::Attachment)]),
+            destroy("delete", &[O::DeleteAttachment], "to the trash")
+                .on(&[touch("id", R::Attachment)]),
         ],
     },
     ToolSpec {
@@ -842,15 +823,11 @@ pub const TOOLS: &[ToolSpec] = &[
                 K::Integer { min: 1 },
                 "Newer version (default current).",
             ),
-            param(
-                "bodyFormat",
-                K::OneOf(BODY_FORMATS),
-                "Body format (default markdown).",
-            ),
+            param("bodyFormat", K::OneOf(BODY_FORMATS), "Default markdown."),
             param(
                 "maxBytes",
                 K::Integer { min: 1 },
-                "Cap on text returned (default 60000).",
+                "Cap on text (default 60000).",
             ),
             LIMIT,
             CURSOR,
@@ -897,20 +874,14 @@ pub const TOOLS: &[ToolSpec] = &[
             out("deleted", T::Flag),
         ],
         actions: &[
-            read(
-                "get",
-                &[O::GetDatabaseById],
-                "metadata (title, space, parent)",
-            )
-            .on(&[touch("id", R::Database)]),
+            read("get", &[O::GetDatabaseById], "metadata").on(&[touch("id", R::Database)]),
             no_api(
                 "entries",
                 &[O::GetDatabaseById],
-                "rows: no public API exists; says what does",
+                "rows: no public API; says what exists",
             )
             .on(&[touch("id", R::Database)]),
-            write("create", &[O::CreateDatabase], "a new database (parentId)")
-                .on(IN_SPACE_UNDER_PARENT),
+            write("create", &[O::CreateDatabase], "a new database").on(IN_SPACE_UNDER_PARENT),
             destroy("delete", &[O::DeleteDatabase], "delete a database")
                 .on(&[touch("id", R::Database)]),
         ],
@@ -919,7 +890,7 @@ pub const TOOLS: &[ToolSpec] = &[
         name: "connection",
         arguments: schema::<args::Connection>,
         title: "Conflux connection check",
-        description: "What this connection can do: base URL, scopes, and for each action whether it works or which scope to add. Changes nothing.",
+        description: "What this connection can do: each action, whether it works or which scope to add.",
         params: &[param("tools", K::List, "Only these tools (default all).")],
         outputs: &[
             out("credential_kind", T::Text),

@@ -163,6 +163,7 @@ impl Ops {
         let result = match tool {
             "pages" => self.pages(name, parse(args)?).await,
             "blogposts" => self.blogposts(name, parse(args)?).await,
+            "users" => self.users(name, parse(args)?).await,
             "spaces" => self.spaces(name, parse(args)?).await,
             "search" => self.search(name, parse(args)?).await,
             "content" => self.content(name, parse(args)?).await,

@@ -56,6 +56,60 @@ impl From<&models::Page> for PageItem {
     }
 }
 
+/// A person.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserItem {
+    pub account_id: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub account_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl From<models::User> for UserItem {
+    fn from(u: models::User) -> Self {
+        UserItem {
+            account_id: u.account_id,
+            display_name: u.display_name,
+            account_type: u.account_type,
+            email: u.email.filter(|e| !e.is_empty()),
+        }
+    }
+}
+
+/// Who may do one operation on restricted content.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestrictionItem {
+    pub operation: String,
+    pub users: Vec<UserItem>,
+    pub groups: Vec<String>,
+}
+
+impl From<models::ContentRestriction> for RestrictionItem {
+    fn from(r: models::ContentRestriction) -> Self {
+        RestrictionItem {
+            operation: r.operation,
+            users: r
+                .restrictions
+                .user
+                .results
+                .into_iter()
+                .map(UserItem::from)
+                .collect(),
+            groups: r
+                .restrictions
+                .group
+                .results
+                .into_iter()
+                .map(|g| g.name)
+                .collect(),
+        }
+    }
+}
+
 /// A body in one representation, or where it was written.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -437,6 +491,26 @@ pub enum Data {
         value: serde_json::Value,
         #[serde(skip_serializing_if = "Option::is_none")]
         version: Option<u64>,
+    },
+    /// A page's restrictions, one entry per restricted operation.
+    Restrictions {
+        page_id: String,
+        restrictions: Vec<RestrictionItem>,
+    },
+    /// A permission check's answer.
+    Permission {
+        page_id: String,
+        operation: &'static str,
+        /// The user's account id or the group's name, as asked.
+        subject: String,
+        allowed: bool,
+        /// Why not, as Confluence words it.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        reasons: Vec<String>,
+    },
+    Users(Listing<UserItem>),
+    User {
+        user: UserItem,
     },
     PostList(Listing<PageItem>),
     Post {

@@ -144,6 +144,58 @@ impl Output {
                     .unwrap_or_default();
                 let _ = writeln!(o, "property `{key}` of {page_id}{version}: {value}");
             }
+            Data::Restrictions {
+                page_id,
+                restrictions,
+            } => {
+                let limited: Vec<&RestrictionItem> = restrictions
+                    .iter()
+                    .filter(|r| !r.users.is_empty() || !r.groups.is_empty())
+                    .collect();
+                if limited.is_empty() {
+                    let _ = writeln!(o, "page {page_id} is not restricted");
+                }
+                for r in limited {
+                    let users: Vec<String> = r
+                        .users
+                        .iter()
+                        .map(|u| format!("{} ({})", u.display_name, u.account_id))
+                        .collect();
+                    let _ = writeln!(
+                        o,
+                        "{}: users [{}], groups [{}]",
+                        r.operation,
+                        users.join(", "),
+                        r.groups.join(", ")
+                    );
+                }
+            }
+            Data::Permission {
+                page_id,
+                operation,
+                subject,
+                allowed,
+                reasons,
+            } => {
+                let verdict = if *allowed { "may" } else { "may not" };
+                let _ = writeln!(o, "{subject} {verdict} {operation} page {page_id}");
+                for r in reasons {
+                    let _ = writeln!(o, "- {r}");
+                }
+            }
+            Data::Users(l) => {
+                let _ = writeln!(o, "{} user(s):", l.count);
+                for u in &l.items {
+                    let _ = writeln!(o, "- {} (accountId {})", u.display_name, u.account_id);
+                }
+                more(&mut o, &l.next_cursor);
+            }
+            Data::User { user } => {
+                let _ = writeln!(o, "{} (accountId {})", user.display_name, user.account_id);
+                if let Some(e) = &user.email {
+                    let _ = writeln!(o, "email: {e}");
+                }
+            }
             Data::PostList(l) => {
                 let _ = writeln!(o, "{} blog post(s):", l.count);
                 for p in &l.items {

@@ -3,8 +3,9 @@
 use base64::Engine;
 use conflux_client::PageRequest;
 use conflux_client::api::{
-    BlogPostList, BlogPostUpdate, BodyFormat, Excerpt, MovePosition, NewAttachment, NewBlogPost,
-    NewPage, PageList, PageUpdate, PropertyOwner, SearchParams, TextSelection,
+    BlogPostList, BlogPostUpdate, BodyFormat, ContentOperation, Excerpt, MovePosition,
+    NewAttachment, NewBlogPost, NewPage, PageList, PageUpdate, PermissionSubject, PropertyOwner,
+    RestrictionOperation, RestrictionUpdate, SearchParams, TextSelection,
 };
 use conflux_client::models;
 
@@ -864,6 +865,88 @@ impl Ops {
                     key: p.key,
                     value: p.value,
                     version: p.version.map(|v| v.number),
+                }
+            }
+            P::GetRestrictions { id } => {
+                let r = self.client.restrictions().get(id.as_str()).await?;
+                Data::Restrictions {
+                    page_id: id.to_string(),
+                    restrictions: r.into_iter().map(RestrictionItem::from).collect(),
+                }
+            }
+            P::SetRestrictions {
+                id,
+                operation,
+                users,
+                groups,
+            } => {
+                self.refuse_write("pages.setRestrictions")?;
+                let mut group_ids = Vec::new();
+                for name in groups.unwrap_or_default() {
+                    group_ids.push(self.group_id(&name).await?);
+                }
+                let update = RestrictionUpdate {
+                    operation: match operation {
+                        a::Restricted::Read => RestrictionOperation::Read,
+                        a::Restricted::Update => RestrictionOperation::Update,
+                    },
+                    account_ids: users.unwrap_or_default(),
+                    group_ids,
+                };
+                let r = self
+                    .client
+                    .restrictions()
+                    .set(id.as_str(), std::slice::from_ref(&update))
+                    .await?;
+                Data::Restrictions {
+                    page_id: id.to_string(),
+                    restrictions: r.into_iter().map(RestrictionItem::from).collect(),
+                }
+            }
+            P::CheckPermission {
+                id,
+                operation,
+                account_id,
+                group,
+            } => {
+                let (subject, name) = match (account_id, group) {
+                    (Some(user), None) => (PermissionSubject::User(user.clone()), user),
+                    (None, Some(group)) => (
+                        PermissionSubject::Group(self.group_id(&group).await?),
+                        group,
+                    ),
+                    _ => {
+                        return Err(OpError::invalid(
+                            "action `checkPermission` needs exactly one of `accountId` or `group`",
+                            "pass the user's account id (users.search finds it) or a group name",
+                        ));
+                    }
+                };
+                let (op, word) = match operation.unwrap_or(a::Operation::Read) {
+                    a::Operation::Read => (ContentOperation::Read, "read"),
+                    a::Operation::Update => (ContentOperation::Update, "update"),
+                    a::Operation::Delete => (ContentOperation::Delete, "delete"),
+                };
+                let check = self
+                    .client
+                    .restrictions()
+                    .check(id.as_str(), &subject, op)
+                    .await?;
+                Data::Permission {
+                    page_id: id.to_string(),
+                    operation: word,
+                    subject: name,
+                    allowed: check.has_permission,
+                    reasons: check
+                        .errors
+                        .iter()
+                        .map(|e| {
+                            e.pointer("/message/translation")
+                                .or_else(|| e.get("message"))
+                                .and_then(serde_json::Value::as_str)
+                                .map_or_else(|| e.to_string(), String::from)
+                        })
+                        .collect(),
                 }
             }
             P::SetProperty { id, key, value } => {
@@ -1838,6 +1921,65 @@ impl Ops {
             }
         };
         Ok(Output::new(action, data))
+    }
+}
+
+impl Ops {
+    pub(crate) async fn users(&self, action: &'static str, args: a::Users) -> Result<Output> {
+        use a::Users as U;
+        let users = self.client.users();
+        let data = match args {
+            U::Search {
+                query,
+                limit,
+                cursor,
+            } => {
+                let page = users
+                    .search_by_name(&query, &self.paging(limit, cursor)?)
+                    .await?;
+                Data::Users(Listing::new(
+                    page.results.into_iter().map(UserItem::from).collect(),
+                    page.next_cursor,
+                ))
+            }
+            U::Get { account_id } => Data::User {
+                user: UserItem::from(users.get(&account_id).await?),
+            },
+            U::Me {} => Data::User {
+                user: UserItem::from(users.current().await?),
+            },
+        };
+        Ok(Output::new(action, data))
+    }
+
+    /// The id of the group named `name`, through the group picker (looking groups up by name
+    /// is deprecated and retired on the API gateway).
+    async fn group_id(&self, name: &str) -> Result<String> {
+        let found = self
+            .client
+            .users()
+            .group_picker(name, &PageRequest::limit(50))
+            .await?;
+        let exact = found.results.iter().find(|g| g.name == name).or_else(|| {
+            found
+                .results
+                .iter()
+                .find(|g| g.name.eq_ignore_ascii_case(name))
+        });
+        match exact {
+            Some(g) => Ok(g.id.clone()),
+            None => {
+                let near: Vec<&str> = found.results.iter().map(|g| g.name.as_str()).collect();
+                Err(OpError::invalid(
+                    format!("no group is named `{name}`"),
+                    if near.is_empty() {
+                        "check the group's name in Confluence's administration".to_string()
+                    } else {
+                        format!("groups with similar names: {}", near.join(", "))
+                    },
+                ))
+            }
+        }
     }
 }
 

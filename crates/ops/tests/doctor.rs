@@ -25,6 +25,7 @@ struct World {
     section: String,
     database_id: String,
     post_id: String,
+    me: String,
 }
 
 fn config(info: &SimInfo) -> ClientConfig {
@@ -122,6 +123,7 @@ impl World {
             .await
             .unwrap()
             .id;
+        let me = classic.users().current().await.unwrap().account_id;
         let ops = Ops::new(classic.clone(), Config::default());
         let outline = ops
             .call("pages", "outline", json!({"id": page_id}))
@@ -138,6 +140,7 @@ impl World {
             section,
             database_id,
             post_id,
+            me,
         }
     }
 
@@ -285,6 +288,7 @@ impl World {
             section: self.section.clone(),
             database: self.database_id.clone(),
             post: self.post_id.clone(),
+            me: self.me.clone(),
             scratch,
             unique,
             data: base64::engine::general_purpose::STANDARD.encode(b"doctor matrix"),
@@ -343,6 +347,8 @@ struct Ctx {
     section: String,
     database: String,
     post: String,
+    /// The classic token's account id.
+    me: String,
     /// The page or database `Setup` made, else empty.
     scratch: String,
     /// A fresh title.
@@ -427,6 +433,20 @@ const MATRIX: &[Case] = &[
         "setProperty",
         |c| json!({"id": c.page, "key": "matrix", "value": {"n": 1}}),
     ),
+    case("pages", "getRestrictions", |c| json!({"id": c.page})),
+    on_scratch_page(
+        "pages",
+        "setRestrictions",
+        |c| json!({"id": c.scratch, "operation": "update", "users": [c.me]}),
+    ),
+    case(
+        "pages",
+        "checkPermission",
+        |c| json!({"id": c.page, "accountId": c.me, "operation": "update"}),
+    ),
+    case("users", "search", |_| json!({"query": "a", "limit": 2})),
+    case("users", "get", |c| json!({"accountId": c.me})),
+    case("users", "me", |_| json!({})),
     case(
         "blogposts",
         "list",

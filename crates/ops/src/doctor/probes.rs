@@ -130,6 +130,49 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
             definitive: ids.space.is_some(),
         },
         O::GetPageById | O::GetContentById => by_page(vec![]),
+        O::GetRestrictions => by_page(vec![]),
+        O::GetCurrentUser => Spec {
+            params: vec![],
+            query: vec![],
+            body: None,
+            definitive: true,
+        },
+        O::SearchUser => Spec {
+            params: vec![],
+            query: vec![
+                ("cql", "user.fullname ~ \"conflux doctor probe\"".into()),
+                ("limit", "1".into()),
+            ],
+            body: None,
+            definitive: true,
+        },
+        O::SearchGroups => Spec {
+            params: vec![],
+            query: vec![
+                ("query", "conflux-doctor-probe".into()),
+                ("limit", "1".into()),
+            ],
+            body: None,
+            definitive: true,
+        },
+        O::GetUser => Spec {
+            params: vec![],
+            query: vec![("accountId", "conflux-doctor-probe".into())],
+            body: None,
+            definitive: false,
+        },
+        O::UpdateRestrictions => Spec {
+            params: vec![("id", NO_ID.into())],
+            query: vec![],
+            body: Some(json!([])),
+            definitive: false,
+        },
+        O::CheckContentPermission => Spec {
+            params: vec![("id", NO_ID.into())],
+            query: vec![],
+            body: Some(json!({})),
+            definitive: false,
+        },
         O::GetPageAncestors
         | O::GetPageDescendants
         | O::GetPageDirectChildren
