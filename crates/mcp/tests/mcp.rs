@@ -130,7 +130,9 @@ impl Session {
         let r = self.raw(tool, args.clone()).await;
         assert_ne!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
         let s = r.structured_content.clone().expect("structuredContent");
-        let schema = self
+        // The listed output schema names the fields; the declaration's answer schema holds
+        // their types too, and no field it does not declare.
+        let listed = self
             .tools
             .iter()
             .find(|t| t.name == tool)
@@ -138,7 +140,12 @@ impl Session {
             .output_schema
             .clone()
             .unwrap();
-        let schema = Value::Object((*schema).clone());
+        let listed = jsonschema::validator_for(&Value::Object((*listed).clone())).unwrap();
+        assert!(
+            listed.is_valid(&s),
+            "{tool} {args}: breaks the listed outputSchema"
+        );
+        let schema = conflux_ops::catalog::tool(tool).unwrap().answer_schema();
         let validator = jsonschema::validator_for(&schema).unwrap();
         let errors: Vec<String> = validator
             .iter_errors(&s)

@@ -161,6 +161,22 @@ impl OutType {
         }
     }
 
+    /// How docs/tools.md names the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutType::Text => "string",
+            OutType::Integer => "integer",
+            OutType::Flag => "boolean",
+            OutType::Array => "array",
+            OutType::Object => "object",
+            OutType::TextOrNull => "string or null",
+            OutType::IntegerOrNull => "integer or null",
+            OutType::BoolOrNull => "boolean or null",
+            OutType::ArrayOrNull => "array or null",
+            OutType::Any => "any JSON",
+        }
+    }
+
     /// The JSON Schema `type`.
     fn json_type(self) -> serde_json::Value {
         use serde_json::json;
@@ -366,6 +382,9 @@ pub const TOOLS: &[ToolSpec] = &[
             out("version", T::Integer),
             out("restrictions", T::Array),
             out("allowed", T::Flag),
+            out("operation", T::Text),
+            out("subject", T::Text),
+            out("reasons", T::Array),
         ],
         actions: &[
             read("list", &[O::GetPages], "by spaceId, title, status").on(SPACE),
@@ -1022,6 +1041,22 @@ impl ToolSpec {
             .collect()
     }
 
+    /// The JSON Schema every answer of the tool meets: `action`, then each field any action
+    /// returns, with its JSON type (the shapes inside are the item types of `model.rs`).
+    pub fn answer_schema(&self) -> serde_json::Value {
+        let mut props = serde_json::Map::new();
+        props.insert("action".into(), serde_json::json!({ "type": "string" }));
+        for f in self.outputs {
+            props.insert(f.name.into(), f.ty.schema());
+        }
+        serde_json::json!({
+            "type": "object",
+            "properties": props,
+            "required": ["action"],
+            "additionalProperties": false,
+        })
+    }
+
     pub fn has_writes(&self) -> bool {
         self.actions.iter().any(|a| a.write)
     }
@@ -1229,6 +1264,14 @@ pub fn markdown_table() -> String {
                 scopes.join(", ")
             );
         }
+        let answers: Vec<String> = t
+            .outputs
+            .iter()
+            .map(|f| format!("`{}` {}", f.name, f.ty.name()))
+            .collect();
+        o.push_str("\nanswers: `action` string, ");
+        o.push_str(&answers.join(", "));
+        o.push('\n');
         o.push_str("\narguments: ");
         let args: Vec<String> = t
             .params
