@@ -190,7 +190,6 @@ async fn tools_list_is_flat_and_stable() {
         names,
         [
             "pages",
-            "users",
             "blogposts",
             "spaces",
             "search",
@@ -199,6 +198,8 @@ async fn tools_list_is_flat_and_stable() {
             "labels",
             "attachments",
             "versions",
+            "templates",
+            "users",
             "databases",
             "connection"
         ]
@@ -475,6 +476,47 @@ async fn pages_every_action_with_effects_checked() {
         )
         .await;
     assert!(e.contains("itself"), "{e}");
+
+    // Copy: under another page with a new title, then the page's views.
+    let copy = s
+        .ok(
+            "pages",
+            json!({"action": "copy", "id": id, "targetId": target, "title": "MCP copy", "withLabels": true}),
+        )
+        .await;
+    assert_eq!(copy["page"]["title"], "MCP copy", "{copy}");
+    assert_eq!(copy["page"]["parentId"], json!(target), "{copy}");
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "copy", "id": id, "targetId": target, "spaceId": eng}),
+        )
+        .await;
+    assert!(e.contains("exactly one destination"), "{e}");
+    let views = s.ok("pages", json!({"action": "views", "id": id})).await;
+    assert!(views["views"].as_u64().is_some_and(|v| v >= 1), "{views}");
+    assert!(views["viewers"].as_u64().is_some_and(|v| v >= 1), "{views}");
+
+    // A page from a template: its body, as the template has it.
+    let templates = s.ok("templates", json!({"action": "list"})).await;
+    let template = templates["items"][0]["id"].as_str().unwrap().to_string();
+    let full = s
+        .ok("templates", json!({"action": "get", "id": template}))
+        .await;
+    let from = s
+        .ok(
+            "pages",
+            json!({"action": "createFromTemplate", "templateId": template, "spaceId": eng, "title": "From a template"}),
+        )
+        .await;
+    let made = from["page"]["id"].as_str().unwrap().to_string();
+    let body = s
+        .ok(
+            "pages",
+            json!({"action": "getBody", "id": made, "bodyFormat": "storage"}),
+        )
+        .await;
+    assert_eq!(body["body"]["value"], full["template"]["body"], "{body}");
 
     // Restrictions: none, then only this account may update; a permission check each way.
     let me = s.ok("users", json!({"action": "me"})).await["user"]["accountId"]
@@ -836,6 +878,45 @@ async fn other_tools_every_action_with_effects_checked() {
     );
     assert_eq!(check["scopes_to_add"], json!([]), "{check}");
 
+    // An attachment's next version: the same file name, new bytes.
+    let page_for_files = s
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "Files", "body": "f"}),
+        )
+        .await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let data = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let first = s
+        .ok(
+            "attachments",
+            json!({"action": "update", "id": page_for_files, "fileName": "notes.txt", "mediaType": "text/plain", "data": data("one")}),
+        )
+        .await;
+    let second = s
+        .ok(
+            "attachments",
+            json!({"action": "update", "id": page_for_files, "fileName": "notes.txt", "mediaType": "text/plain", "data": data("two!")}),
+        )
+        .await;
+    assert_eq!(
+        first["id"], second["id"],
+        "one file, a new version: {second}"
+    );
+    assert_eq!(second["size"], 4);
+
+    // Templates: the global ones, one read with its body; a space's.
+    let global = s.ok("templates", json!({"action": "list"})).await;
+    let first = global["items"][0]["id"].as_str().unwrap().to_string();
+    let one = s
+        .ok("templates", json!({"action": "get", "id": first}))
+        .await;
+    assert!(one["template"]["body"].is_string(), "{one}");
+    s.ok("templates", json!({"action": "list", "spaceId": "ENG"}))
+        .await;
+
     // Users: found by name, read by account id.
     let me = s.ok("users", json!({"action": "me"})).await;
     let name = me["user"]["displayName"].as_str().unwrap().to_string();
@@ -1105,6 +1186,7 @@ async fn read_only_mode_hides_and_refuses_writes() {
             "getSection",
             "getProperty",
             "getRestrictions",
+            "views",
             "checkPermission"
         ])
     );

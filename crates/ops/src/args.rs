@@ -143,6 +143,29 @@ pub enum Pages {
         users: Option<Vec<String>>,
         groups: Option<Vec<String>>,
     },
+    /// A copy under `targetId`, or at the top of `spaceId`; `tree` copies the descendants too.
+    Copy {
+        id: PageId,
+        target_id: Option<PageId>,
+        space_id: Option<SpaceRef>,
+        title: Option<String>,
+        #[serde(default)]
+        with_attachments: bool,
+        #[serde(default)]
+        with_labels: bool,
+        #[serde(default)]
+        tree: bool,
+    },
+    Views {
+        id: PageId,
+        since: Option<String>,
+    },
+    CreateFromTemplate {
+        template_id: ContentId,
+        space_id: SpaceRef,
+        title: String,
+        parent_id: Option<ContentId>,
+    },
     /// May this user (`accountId`) or group do `operation`?
     CheckPermission {
         id: PageId,
@@ -451,6 +474,34 @@ pub enum Attachments {
     Delete {
         id: AttachmentId,
         page_id: Option<PageId>,
+    },
+    /// A new version of the page's file of this name (or a new file when there is none).
+    Update {
+        id: PageId,
+        file_name: Option<String>,
+        media_type: Option<String>,
+        data: Option<String>,
+        file_path: Option<String>,
+        comment: Option<String>,
+    },
+}
+
+/// `templates`: page templates, of a space or global.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Templates {
+    List {
+        space_id: Option<SpaceRef>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    Get {
+        id: ContentId,
     },
 }
 

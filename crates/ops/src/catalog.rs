@@ -361,6 +361,11 @@ pub const TOOLS: &[ToolSpec] = &[
             param("groups", K::List, "Group names."),
             text("accountId", ""),
             text("group", "A group name."),
+            param("withAttachments", K::Flag, ""),
+            param("withLabels", K::Flag, ""),
+            param("tree", K::Flag, "copy: with its descendants."),
+            text("since", "views: from this date."),
+            param("templateId", NUMERIC, ""),
             LIMIT,
             CURSOR,
         ],
@@ -385,6 +390,8 @@ pub const TOOLS: &[ToolSpec] = &[
             out("operation", T::Text),
             out("subject", T::Text),
             out("reasons", T::Array),
+            out("views", T::IntegerOrNull),
+            out("viewers", T::IntegerOrNull),
         ],
         actions: &[
             read("list", &[O::GetPages], "by spaceId, title, status").on(SPACE),
@@ -471,30 +478,34 @@ pub const TOOLS: &[ToolSpec] = &[
                 "only users, groups may read or update it (none: all)",
             )
             .on(PAGE),
+            write(
+                "copy",
+                &[O::CopyPage, O::GetPageById],
+                "a copy under targetId or atop spaceId (tree: descendants too)",
+            )
+            .on(&[
+                touch("id", R::Page),
+                touch("targetId", R::Page),
+                touch("spaceId", R::Space),
+            ]),
+            read(
+                "views",
+                &[O::GetViews, O::GetViewers],
+                "views and distinct viewers",
+            )
+            .on(PAGE),
+            write(
+                "createFromTemplate",
+                &[O::GetContentTemplate, O::CreatePage],
+                "a new page with a template's body (variables left as they are)",
+            )
+            .on(IN_SPACE_UNDER_PARENT),
             read(
                 "checkPermission",
                 &[O::CheckContentPermission],
                 "may accountId or group do operation",
             )
             .on(PAGE),
-        ],
-    },
-    ToolSpec {
-        name: "users",
-        arguments: schema::<args::Users>,
-        title: "Confluence users",
-        description: "People and their account ids.",
-        params: &[
-            text("query", "A name, or part of it."),
-            text("accountId", ""),
-            LIMIT,
-            CURSOR,
-        ],
-        outputs: &[ITEMS, COUNT, NEXT, out("user", T::Object)],
-        actions: &[
-            read("search", &[O::SearchUser], "users by name"),
-            read("get", &[O::GetUser], "one user"),
-            read("me", &[O::GetCurrentUser], "who this connection acts as"),
         ],
     },
     ToolSpec {
@@ -826,6 +837,12 @@ pub const TOOLS: &[ToolSpec] = &[
             .on(PAGE),
             destroy("delete", &[O::DeleteAttachment], "to the trash")
                 .on(&[touch("id", R::Attachment)]),
+            destroy(
+                "update",
+                &[O::CreateOrUpdateAttachments],
+                "a new version of the page's file of that name",
+            )
+            .on(PAGE),
         ],
     },
     ToolSpec {
@@ -874,6 +891,46 @@ pub const TOOLS: &[ToolSpec] = &[
             .on(PAGE),
             read("get", &[O::GetPageById], "the body at a version").on(PAGE),
             read("diff", &[O::GetPageById], "unified diff of two versions").on(PAGE),
+        ],
+    },
+    ToolSpec {
+        name: "templates",
+        arguments: schema::<args::Templates>,
+        title: "Confluence templates",
+        description: "Page templates (pages.createFromTemplate uses them).",
+        params: &[
+            param("id", NUMERIC, ""),
+            param("spaceId", SPACE_ID, ""),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[ITEMS, COUNT, NEXT, out("template", T::Object)],
+        actions: &[
+            read(
+                "list",
+                &[O::GetSpaceById, O::GetContentTemplates],
+                "a space's (spaceId) or the global ones",
+            )
+            .on(SPACE),
+            read("get", &[O::GetContentTemplate], "one, with its body"),
+        ],
+    },
+    ToolSpec {
+        name: "users",
+        arguments: schema::<args::Users>,
+        title: "Confluence users",
+        description: "People and their account ids.",
+        params: &[
+            text("query", "A name, or part of it."),
+            text("accountId", ""),
+            LIMIT,
+            CURSOR,
+        ],
+        outputs: &[ITEMS, COUNT, NEXT, out("user", T::Object)],
+        actions: &[
+            read("search", &[O::SearchUser], "users by name"),
+            read("get", &[O::GetUser], "one user"),
+            read("me", &[O::GetCurrentUser], "who this connection acts as"),
         ],
     },
     ToolSpec {

@@ -164,6 +164,7 @@ impl Ops {
             "pages" => self.pages(name, parse(args)?).await,
             "blogposts" => self.blogposts(name, parse(args)?).await,
             "users" => self.users(name, parse(args)?).await,
+            "templates" => self.templates(name, parse(args)?).await,
             "spaces" => self.spaces(name, parse(args)?).await,
             "search" => self.search(name, parse(args)?).await,
             "content" => self.content(name, parse(args)?).await,

@@ -56,6 +56,39 @@ impl From<&models::Page> for PageItem {
     }
 }
 
+/// A page template.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateItem {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The key of its space; none for a global template.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space_key: Option<String>,
+    /// Its body (storage), when read with `get`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+impl From<models::ContentTemplate> for TemplateItem {
+    fn from(t: models::ContentTemplate) -> Self {
+        TemplateItem {
+            id: t.template_id,
+            name: t.name,
+            description: t.description,
+            space_key: t
+                .space
+                .as_ref()
+                .and_then(|s| s.get("key"))
+                .and_then(serde_json::Value::as_str)
+                .map(String::from),
+            body: t.body.and_then(|b| b.storage).map(|s| s.value),
+        }
+    }
+}
+
 /// A person.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -507,6 +540,16 @@ pub enum Data {
         /// Why not, as Confluence words it.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         reasons: Vec<String>,
+    },
+    /// Views and distinct viewers of a page; `None` where the site offers no analytics.
+    Views {
+        page_id: String,
+        views: Option<u64>,
+        viewers: Option<u64>,
+    },
+    Templates(Listing<TemplateItem>),
+    Template {
+        template: TemplateItem,
     },
     Users(Listing<UserItem>),
     User {

@@ -183,6 +183,37 @@ impl Output {
                     let _ = writeln!(o, "- {r}");
                 }
             }
+            Data::Views {
+                page_id,
+                views,
+                viewers,
+            } => match (views, viewers) {
+                (Some(v), Some(p)) => {
+                    let _ = writeln!(o, "page {page_id}: {v} view(s) by {p} distinct viewer(s)");
+                }
+                _ => {
+                    let _ = writeln!(
+                        o,
+                        "page {page_id}: this site offers no page analytics (Confluence keeps \
+                         them to some plans)"
+                    );
+                }
+            },
+            Data::Templates(l) => {
+                let _ = writeln!(o, "{} template(s):", l.count);
+                for t in &l.items {
+                    let space = t.space_key.as_deref().unwrap_or("global");
+                    let _ = writeln!(o, "- {} (id {}, {space})", t.name, t.id);
+                }
+                more(&mut o, &l.next_cursor);
+            }
+            Data::Template { template: t } => {
+                let space = t.space_key.as_deref().unwrap_or("global");
+                let _ = writeln!(o, "template {} (id {}, {space})", t.name, t.id);
+                if let Some(b) = &t.body {
+                    let _ = writeln!(o, "body (storage, {} bytes):\n{b}", b.len());
+                }
+            }
             Data::Users(l) => {
                 let _ = writeln!(o, "{} user(s):", l.count);
                 for u in &l.items {

@@ -3,9 +3,10 @@
 use base64::Engine;
 use conflux_client::PageRequest;
 use conflux_client::api::{
-    BlogPostList, BlogPostUpdate, BodyFormat, ContentOperation, Excerpt, MovePosition,
-    NewAttachment, NewBlogPost, NewPage, PageList, PageUpdate, PermissionSubject, PropertyOwner,
-    RestrictionOperation, RestrictionUpdate, SearchParams, TextSelection,
+    BlogPostList, BlogPostUpdate, BodyFormat, ContentOperation, CopyDestination, CopyOptions,
+    Excerpt, HierarchyCopyOptions, MovePosition, NewAttachment, NewBlogPost, NewPage, PageList,
+    PageUpdate, PermissionSubject, PropertyOwner, RestrictionOperation, RestrictionUpdate,
+    SearchParams, TextSelection,
 };
 use conflux_client::models;
 
@@ -903,6 +904,118 @@ impl Ops {
                     restrictions: r.into_iter().map(RestrictionItem::from).collect(),
                 }
             }
+            P::Copy {
+                id,
+                target_id,
+                space_id,
+                title,
+                with_attachments,
+                with_labels,
+                tree,
+            } => {
+                self.refuse_write("pages.copy")?;
+                let pages = self.client.pages();
+                let destination = match (target_id, space_id) {
+                    (Some(parent), None) => CopyDestination::ParentPage(parent.to_string()),
+                    (None, Some(space)) if !tree => {
+                        let space = self.space_id_of(space.as_str()).await?;
+                        CopyDestination::Space(self.space_key(&space).await?)
+                    }
+                    (None, Some(_)) => {
+                        return Err(OpError::invalid(
+                            "a tree is copied under a page: pass `targetId`",
+                            "Confluence copies a page tree only under another page",
+                        ));
+                    }
+                    _ => {
+                        return Err(OpError::invalid(
+                            "action `copy` needs exactly one destination: `targetId` (a page) \
+                             or `spaceId` (the top of a space)",
+                            "pass the page to copy under, or the space",
+                        ));
+                    }
+                };
+                let copied = match destination {
+                    CopyDestination::ParentPage(parent) if tree => {
+                        let options = HierarchyCopyOptions {
+                            title_prefix: title.map(|t| format!("{t} ")),
+                            copy_attachments: with_attachments,
+                            copy_labels: with_labels,
+                            ..HierarchyCopyOptions::default()
+                        };
+                        let task = pages
+                            .copy_hierarchy(id.clone(), parent.into(), &options)
+                            .await?;
+                        let done = self
+                            .client
+                            .tasks()
+                            .wait(&task.id, std::time::Duration::from_secs(120))
+                            .await?;
+                        done.destination_id().map(String::from).ok_or_else(|| {
+                            OpError::other(
+                                format!(
+                                    "the copy (task {}) finished without naming the new page",
+                                    task.id
+                                ),
+                                "look for the copy under the target page",
+                            )
+                        })?
+                    }
+                    destination => {
+                        let options = CopyOptions {
+                            title,
+                            copy_attachments: with_attachments,
+                            copy_labels: with_labels,
+                            ..CopyOptions::default()
+                        };
+                        pages.copy(id.clone(), &destination, &options).await?.id
+                    }
+                };
+                let page = pages.get(copied.as_str().into(), None).await?;
+                Data::Page {
+                    page: PageItem::from(&page),
+                }
+            }
+            P::Views { id, since } => {
+                let analytics = self.client.analytics();
+                let views = analytics.views(id.as_str(), since.as_deref()).await?;
+                let viewers = analytics.viewers(id.as_str(), since.as_deref()).await?;
+                Data::Views {
+                    page_id: id.to_string(),
+                    views: views.map(|v| v.count),
+                    viewers: viewers.map(|v| v.count),
+                }
+            }
+            P::CreateFromTemplate {
+                template_id,
+                space_id,
+                title,
+                parent_id,
+            } => {
+                self.refuse_write("pages.createFromTemplate")?;
+                let template = self.client.templates().get(template_id.as_str()).await?;
+                let body = template
+                    .body
+                    .and_then(|b| b.storage)
+                    .map(|s| s.value)
+                    .unwrap_or_default();
+                let space_id = self.space_id_of(space_id.as_str()).await?;
+                let page = self
+                    .client
+                    .pages()
+                    .create(&NewPage {
+                        space_id,
+                        title,
+                        parent_id: parent_id.map(|p| p.as_str().to_string()),
+                        body: body.clone(),
+                        status: None,
+                    })
+                    .await?;
+                Data::Written {
+                    page: PageItem::from(&page),
+                    size: body.len(),
+                }
+            }
             P::CheckPermission {
                 id,
                 operation,
@@ -1628,60 +1741,96 @@ impl Ops {
                 comment,
             } => {
                 self.refuse_write("attachments.upload")?;
-                let bytes: Vec<u8> = match (&data, &file_path) {
-                    (Some(d), None) => base64::engine::general_purpose::STANDARD
-                        .decode(d.trim())
-                        .map_err(|e| {
-                        OpError::invalid(
-                            format!("`data` is not valid base64: {e}"),
-                            "encode the file with standard base64",
-                        )
-                    })?,
-                    (None, Some(p)) => self.files_root("filePath")?.read("filePath", p).await?,
-                    _ => {
-                        return Err(OpError::invalid(
-                            "action `upload` needs exactly one of `data` (base64) or `filePath`",
-                            "pass the file's bytes as base64 in `data`",
-                        ));
-                    }
-                };
-                let file_name = match (file_name, &file_path) {
-                    (Some(n), _) => n,
-                    (None, Some(p)) => std::path::Path::new(p)
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                    (None, None) => {
-                        return Err(OpError::invalid(
-                            "`fileName` is required for action `upload`",
-                            "pass the attachment's file name",
-                        ));
-                    }
-                };
-                let size = bytes.len();
-                let attachment_id = self
-                    .client
-                    .attachments()
-                    .upload(
-                        id.clone(),
-                        NewAttachment {
-                            file_name: file_name.clone(),
-                            media_type: media_type
-                                .unwrap_or_else(|| "application/octet-stream".into()),
-                            bytes: bytes.into(),
-                            comment,
-                        },
-                    )
+                let (file, size) = self
+                    .attachment_file(action, file_name, media_type, data, file_path, comment)
                     .await?;
+                let title = file.file_name.clone();
+                let attachment_id = self.client.attachments().upload(id.clone(), file).await?;
                 Data::Uploaded {
                     id: attachment_id,
                     page_id: id.to_string(),
-                    title: file_name,
+                    title,
+                    size,
+                }
+            }
+            A::Update {
+                id,
+                file_name,
+                media_type,
+                data,
+                file_path,
+                comment,
+            } => {
+                self.refuse_write("attachments.update")?;
+                let (file, size) = self
+                    .attachment_file(action, file_name, media_type, data, file_path, comment)
+                    .await?;
+                let title = file.file_name.clone();
+                let done = self
+                    .client
+                    .attachments()
+                    .upload_or_update(id.clone(), file)
+                    .await?;
+                Data::Uploaded {
+                    id: done.id,
+                    page_id: id.to_string(),
+                    title,
                     size,
                 }
             }
         };
         Ok(Output::new(action, data))
+    }
+
+    /// The file an upload sends: bytes from `data` (base64) or `filePath`, its name from
+    /// `fileName` or the path.
+    async fn attachment_file(
+        &self,
+        action: &str,
+        file_name: Option<String>,
+        media_type: Option<String>,
+        data: Option<String>,
+        file_path: Option<String>,
+        comment: Option<String>,
+    ) -> Result<(NewAttachment, usize)> {
+        let bytes: Vec<u8> = match (&data, &file_path) {
+            (Some(d), None) => base64::engine::general_purpose::STANDARD
+                .decode(d.trim())
+                .map_err(|e| {
+                    OpError::invalid(
+                        format!("`data` is not valid base64: {e}"),
+                        "encode the file with standard base64",
+                    )
+                })?,
+            (None, Some(p)) => self.files_root("filePath")?.read("filePath", p).await?,
+            _ => {
+                return Err(OpError::invalid(
+                    format!("action `{action}` needs exactly one of `data` (base64) or `filePath`"),
+                    "pass the file's bytes as base64 in `data`",
+                ));
+            }
+        };
+        let file_name = match (file_name, &file_path) {
+            (Some(n), _) => n,
+            (None, Some(p)) => std::path::Path::new(p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            (None, None) => {
+                return Err(OpError::invalid(
+                    format!("`fileName` is required for action `{action}`"),
+                    "pass the attachment's file name",
+                ));
+            }
+        };
+        let size = bytes.len();
+        let file = NewAttachment {
+            file_name,
+            media_type: media_type.unwrap_or_else(|| "application/octet-stream".into()),
+            bytes: bytes.into(),
+            comment,
+        };
+        Ok((file, size))
     }
 
     pub(crate) async fn versions(&self, action: &'static str, args: a::Versions) -> Result<Output> {
@@ -1979,6 +2128,65 @@ impl Ops {
                     },
                 ))
             }
+        }
+    }
+}
+
+impl Ops {
+    pub(crate) async fn templates(
+        &self,
+        action: &'static str,
+        args: a::Templates,
+    ) -> Result<Output> {
+        let data = match args {
+            a::Templates::List {
+                space_id,
+                limit,
+                cursor,
+            } => {
+                let key = match &space_id {
+                    Some(s) => {
+                        let id = self.space_id_of(s.as_str()).await?;
+                        Some(self.space_key(&id).await?)
+                    }
+                    None => None,
+                };
+                let page = self
+                    .client
+                    .templates()
+                    .list(key.as_deref(), false, &self.paging(limit, cursor)?)
+                    .await?;
+                let items = page
+                    .results
+                    .into_iter()
+                    .map(TemplateItem::from)
+                    .filter(|t| self.template_visible(t))
+                    .collect();
+                Data::Templates(Listing::new(items, page.next_cursor))
+            }
+            a::Templates::Get { id } => {
+                let t = TemplateItem::from(self.client.templates().get(id.as_str()).await?);
+                if !self.template_visible(&t) {
+                    return Err(OpError::policy(
+                        format!(
+                            "template {id} belongs to space {}, which this server keeps out",
+                            t.space_key.as_deref().unwrap_or_default()
+                        ),
+                        self.policy_hint(crate::Guard::AllowSpaces),
+                    ));
+                }
+                Data::Template { template: t }
+            }
+        };
+        Ok(Output::new(action, data))
+    }
+
+    /// Whether a template may be shown: global ones always, a space's when the lists let
+    /// its space be read.
+    fn template_visible(&self, t: &TemplateItem) -> bool {
+        match &t.space_key {
+            Some(key) if self.spaces_guarded() => self.space_verdict("", key, false).is_ok(),
+            _ => true,
         }
     }
 }

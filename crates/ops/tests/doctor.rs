@@ -26,6 +26,7 @@ struct World {
     database_id: String,
     post_id: String,
     me: String,
+    template_id: String,
 }
 
 fn config(info: &SimInfo) -> ClientConfig {
@@ -124,6 +125,16 @@ impl World {
             .unwrap()
             .id;
         let me = classic.users().current().await.unwrap().account_id;
+        let template_id = classic
+            .templates()
+            .list(None, false, &conflux_client::PageRequest::limit(1))
+            .await
+            .unwrap()
+            .results
+            .first()
+            .expect("the demo site has a global template")
+            .template_id
+            .clone();
         let ops = Ops::new(classic.clone(), Config::default());
         let outline = ops
             .call("pages", "outline", json!({"id": page_id}))
@@ -141,6 +152,7 @@ impl World {
             database_id,
             post_id,
             me,
+            template_id,
         }
     }
 
@@ -289,6 +301,7 @@ impl World {
             database: self.database_id.clone(),
             post: self.post_id.clone(),
             me: self.me.clone(),
+            template: self.template_id.clone(),
             scratch,
             unique,
             data: base64::engine::general_purpose::STANDARD.encode(b"doctor matrix"),
@@ -349,6 +362,8 @@ struct Ctx {
     post: String,
     /// The classic token's account id.
     me: String,
+    /// A page template.
+    template: String,
     /// The page or database `Setup` made, else empty.
     scratch: String,
     /// A fresh title.
@@ -434,6 +449,24 @@ const MATRIX: &[Case] = &[
         |c| json!({"id": c.page, "key": "matrix", "value": {"n": 1}}),
     ),
     case("pages", "getRestrictions", |c| json!({"id": c.page})),
+    case(
+        "pages",
+        "copy",
+        |c| json!({"id": c.page, "targetId": c.page, "title": c.unique}),
+    ),
+    case("pages", "views", |c| json!({"id": c.page})),
+    case(
+        "pages",
+        "createFromTemplate",
+        |c| json!({"templateId": c.template, "spaceId": c.space, "title": c.unique}),
+    ),
+    case("templates", "list", |c| json!({"spaceId": c.space})),
+    case("templates", "get", |c| json!({"id": c.template})),
+    case(
+        "attachments",
+        "update",
+        |c| json!({"id": c.page, "fileName": "matrix.txt", "mediaType": "text/plain", "data": c.data}),
+    ),
     on_scratch_page(
         "pages",
         "setRestrictions",

@@ -131,6 +131,30 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
         },
         O::GetPageById | O::GetContentById => by_page(vec![]),
         O::GetRestrictions => by_page(vec![]),
+        O::GetViews | O::GetViewers => Spec {
+            params: vec![("contentId", page_id.clone())],
+            query: vec![],
+            body: None,
+            definitive: real_page,
+        },
+        O::GetContentTemplates => Spec {
+            params: vec![],
+            query: list.clone(),
+            body: None,
+            definitive: true,
+        },
+        O::GetContentTemplate => Spec {
+            params: vec![("contentTemplateId", NO_ID.into())],
+            query: vec![],
+            body: None,
+            definitive: false,
+        },
+        O::CopyPage => Spec {
+            params: vec![("id", NO_ID.into())],
+            query: vec![],
+            body: Some(json!({})),
+            definitive: false,
+        },
         O::GetCurrentUser => Spec {
             params: vec![],
             query: vec![],
@@ -327,7 +351,7 @@ fn spec(op: Operation, ids: &Ids) -> Option<Spec> {
             body: Some(json!([])),
             definitive: false,
         },
-        O::CreateAttachment => Spec {
+        O::CreateAttachment | O::CreateOrUpdateAttachments => Spec {
             params: vec![("id", NO_ID.into())],
             query: vec![],
             body: None,
