@@ -1649,6 +1649,7 @@ impl Ops {
         args: a::Attachments,
     ) -> Result<Output> {
         use a::Attachments as A;
+        let update = matches!(args, A::Update { .. });
         let data = match args {
             A::ListForPage { id, limit, cursor } => {
                 let page = self
@@ -1732,6 +1733,7 @@ impl Ops {
                     purged: false,
                 }
             }
+            // `update` makes the page's file of that name a new version; `upload` adds a file.
             A::Upload {
                 id,
                 file_name,
@@ -1739,21 +1741,8 @@ impl Ops {
                 data,
                 file_path,
                 comment,
-            } => {
-                self.refuse_write("attachments.upload")?;
-                let (file, size) = self
-                    .attachment_file(action, file_name, media_type, data, file_path, comment)
-                    .await?;
-                let title = file.file_name.clone();
-                let attachment_id = self.client.attachments().upload(id.clone(), file).await?;
-                Data::Uploaded {
-                    id: attachment_id,
-                    page_id: id.to_string(),
-                    title,
-                    size,
-                }
             }
-            A::Update {
+            | A::Update {
                 id,
                 file_name,
                 media_type,
@@ -1761,18 +1750,23 @@ impl Ops {
                 file_path,
                 comment,
             } => {
-                self.refuse_write("attachments.update")?;
+                self.refuse_write(if update {
+                    "attachments.update"
+                } else {
+                    "attachments.upload"
+                })?;
                 let (file, size) = self
                     .attachment_file(action, file_name, media_type, data, file_path, comment)
                     .await?;
                 let title = file.file_name.clone();
-                let done = self
-                    .client
-                    .attachments()
-                    .upload_or_update(id.clone(), file)
-                    .await?;
+                let attachments = self.client.attachments();
+                let attachment_id = if update {
+                    attachments.upload_or_update(id.clone(), file).await?.id
+                } else {
+                    attachments.upload(id.clone(), file).await?
+                };
                 Data::Uploaded {
-                    id: done.id,
+                    id: attachment_id,
                     page_id: id.to_string(),
                     title,
                     size,
