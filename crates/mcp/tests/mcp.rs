@@ -2111,3 +2111,68 @@ async fn issue_012_writes_the_known_scopes_cannot_perform_are_not_listed() {
         .await;
     assert!(e.contains("write:comment:confluence"), "{e}");
 }
+
+/// Issue 14: mentions in Markdown carry display names, `[@Name](confluence-user:ID)`, from one
+/// bulk lookup per body (not one request per mention), kept for the next read.
+#[tokio::test]
+async fn issue_014_mentions_carry_names_from_one_lookup() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let me = s.ok("users", json!({"action": "me"})).await;
+    let account = me["user"]["accountId"].as_str().unwrap().to_string();
+    let name = me["user"]["displayName"].as_str().unwrap().to_string();
+    let mention = format!("<ac:link><ri:user ri:account-id=\"{account}\"/></ac:link>");
+    let body = format!("<p>{}</p>", vec![mention; 12].join(" and "));
+    let eng = space_id(&s, "ENG").await;
+    let page = s
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "Mentions", "body": body, "bodyFormat": "storage"}),
+        )
+        .await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bulk_lookups = || async {
+        let stats = sim.admin(reqwest::Method::GET, "/stats", Value::Null).await;
+        stats["recent_requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.contains("users-bulk")))
+            .count()
+    };
+    let before = bulk_lookups().await;
+    let read = s
+        .ok("pages", json!({"action": "getBody", "id": page}))
+        .await;
+    let text = read["body"]["value"].as_str().unwrap();
+    let named = format!("[@{name}](confluence-user:");
+    assert_eq!(text.matches(&named).count(), 12, "{text}");
+    assert!(!text.contains(&format!("[@{account}]")), "{text}");
+    assert_eq!(
+        bulk_lookups().await - before,
+        1,
+        "one lookup for twelve mentions"
+    );
+    s.ok("pages", json!({"action": "getBody", "id": page}))
+        .await;
+    assert_eq!(bulk_lookups().await - before, 1, "the names are kept");
+    // The named form writes back as the same mention.
+    let back = s
+        .ok(
+            "pages",
+            json!({"action": "update", "id": page, "body": text}),
+        )
+        .await;
+    assert_eq!(back["page"]["version"], 2);
+    let storage = s
+        .ok(
+            "pages",
+            json!({"action": "getBody", "id": page, "bodyFormat": "storage"}),
+        )
+        .await;
+    let stored = storage["body"]["value"].as_str().unwrap();
+    assert_eq!(stored.matches("ri:account-id").count(), 12, "{stored}");
+    assert!(!stored.contains(&name), "the name is not stored: {stored}");
+}

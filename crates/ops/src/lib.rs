@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod doctor;
 mod error;
 pub mod files;
+mod mentions;
 pub mod model;
 mod render;
 pub mod sections;

@@ -278,7 +278,10 @@ impl Ops {
         // Render, then fold each level into the one above it, deepest first (no recursion).
         for level in &mut levels {
             for c in level.iter_mut() {
-                c.body = c.body.take().map(|b| format.render(b)).transpose()?;
+                c.body = match c.body.take() {
+                    Some(b) => Some(self.named(format, format.render(b)?).await),
+                    None => None,
+                };
             }
         }
         while levels.len() > 1 {
@@ -649,6 +652,7 @@ impl Ops {
                     parent_id: s.parent.map(|p| secs[p].id.clone()),
                 };
                 let part = format.render(text[s.start..s.end].to_string())?;
+                let part = self.named(format, part).await;
                 let body = self
                     .body_out(format.name(), &part, max_bytes, output_file)
                     .await?;
@@ -1086,6 +1090,15 @@ impl Ops {
         Ok(Output::new(action, data))
     }
 
+    /// Markdown with its mentions named (see [`crate::mentions`]); other formats as they are.
+    async fn named(&self, format: Fmt, text: String) -> String {
+        if format == Fmt::Markdown {
+            crate::mentions::with_names(&self.client, text).await
+        } else {
+            text
+        }
+    }
+
     /// A page with its body in `format` (`getBody`, and `get` with a `bodyFormat`).
     async fn page_body(
         &self,
@@ -1096,6 +1109,7 @@ impl Ops {
     ) -> Result<Data> {
         let page = self.client.pages().get(id, Some(format.fetch())).await?;
         let text = format.render(body_of(&page, format.fetch()))?;
+        let text = self.named(format, text).await;
         let body = self
             .body_out(format.name(), &text, max_bytes, output_file)
             .await?;
@@ -1857,6 +1871,7 @@ impl Ops {
                     .get_version(id, version, format.fetch())
                     .await?;
                 let text = format.render(body_of(&page, format.fetch()))?;
+                let text = self.named(format, text).await;
                 let body = self.body_out(format.name(), &text, max_bytes, None).await?;
                 Data::VersionBody {
                     page: PageItem::from(&page),
@@ -1974,6 +1989,7 @@ impl Ops {
                 let format = Fmt::of(body_format);
                 let post = posts.get(id.as_str(), Some(format.fetch())).await?;
                 let text = format.render(body_of(&post, format.fetch()))?;
+                let text = self.named(format, text).await;
                 let body = self
                     .body_out(format.name(), &text, max_bytes, output_file)
                     .await?;
