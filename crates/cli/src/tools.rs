@@ -107,7 +107,7 @@ fn with_action_args(mut cmd: Command, tool: &'static ToolSpec, action: &str) -> 
 
 fn param_arg(p: &'static ParamSpec, required: bool, positional: bool) -> Arg {
     let long = kebab(p.name);
-    let mut arg = Arg::new(p.name).long(long.clone()).help(p.description);
+    let mut arg = Arg::new(p.name).long(long.clone()).help(help(p));
     if let Some(short) = long.strip_suffix("-id")
         && !short.is_empty()
     {
@@ -139,6 +139,26 @@ fn param_arg(p: &'static ParamSpec, required: bool, positional: bool) -> Arg {
         };
     }
     arg
+}
+
+/// An argument's help: its declared words, or (where the MCP schema leaves the name to speak
+/// for itself) words from its name and kind.
+fn help(p: &ParamSpec) -> String {
+    use conflux_types::IdKind;
+    if !p.description.is_empty() {
+        return p.description.to_string();
+    }
+    match (p.name, p.kind) {
+        ("limit", _) => "Page size (max 250)".into(),
+        ("cursor", _) => "The nextCursor of the previous page".into(),
+        (_, ParamKind::Id(IdKind::SpaceIdOrKey)) => "Space id or key".into(),
+        (_, ParamKind::Id(IdKind::SpaceKey)) => "Space key".into(),
+        (_, ParamKind::Id(IdKind::Attachment)) => "Attachment id".into(),
+        (name, ParamKind::Id(IdKind::Numeric)) => {
+            format!("The {} (digits)", kebab(name).replace('-', " "))
+        }
+        (name, _) => format!("The {}", kebab(name).replace('-', " ")),
+    }
 }
 
 /// The arguments of one action as the JSON object `Ops::call` takes.
