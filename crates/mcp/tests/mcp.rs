@@ -973,6 +973,42 @@ async fn other_tools_every_action_with_effects_checked() {
         Some("Version **3**."),
         "{body}"
     );
+    // Comments on a blog post: one, a reply under it, read as a thread.
+    let said = s
+        .ok(
+            "comments",
+            json!({"action": "addFooter", "blogPostId": post_id, "body": "Congrats!"}),
+        )
+        .await;
+    assert_eq!(said["comment"]["blogPostId"], json!(post_id), "{said}");
+    let root = said["comment"]["id"].as_str().unwrap().to_string();
+    s.ok(
+        "comments",
+        json!({"action": "addFooter", "parentCommentId": root, "body": "Thanks"}),
+    )
+    .await;
+    let thread = s
+        .ok(
+            "comments",
+            json!({"action": "getFooter", "blogPostId": post_id}),
+        )
+        .await;
+    assert_eq!(thread["items"][0]["id"], json!(root), "{thread}");
+    assert_eq!(
+        thread["items"][0]["replies"][0]["body"]
+            .as_str()
+            .map(str::trim),
+        Some("Thanks"),
+        "{thread}"
+    );
+    let e = s
+        .err(
+            "comments",
+            json!({"action": "getFooter", "id": post_id, "blogPostId": post_id}),
+        )
+        .await;
+    assert!(e.contains("not both"), "{e}");
+
     let gone = s
         .ok("blogposts", json!({"action": "delete", "id": post_id}))
         .await;

@@ -371,15 +371,18 @@ pub enum Content {
     deny_unknown_fields
 )]
 pub enum Comments {
+    /// Of page `id`, or of blog post `blogPostId`.
     GetFooter {
-        id: PageId,
+        id: Option<PageId>,
+        blog_post_id: Option<BlogPostId>,
         body_format: Option<BodyFormat>,
         limit: Option<u32>,
         cursor: Option<String>,
     },
-    /// On page `id`, or a reply to `parentCommentId`.
+    /// On page `id` or blog post `blogPostId`, or a reply to `parentCommentId`.
     AddFooter {
         id: Option<PageId>,
+        blog_post_id: Option<BlogPostId>,
         parent_comment_id: Option<CommentId>,
         body: String,
         body_format: Option<BodyFormat>,

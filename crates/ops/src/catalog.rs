@@ -668,6 +668,7 @@ pub const TOOLS: &[ToolSpec] = &[
         description: "Page comments, as threads with author and date.",
         params: &[
             param("id", NUMERIC, ""),
+            param("blogPostId", NUMERIC, "Instead of id: a blog post."),
             param("parentCommentId", NUMERIC, "Reply to this footer comment."),
             param("commentId", NUMERIC, ""),
             param("body", K::Text, "Comment text in bodyFormat."),
@@ -697,7 +698,7 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetPageFooterComments, O::GetFooterCommentChildren],
                 "footer comment threads",
             )
-            .on(PAGE),
+            .on(&[touch("id", R::Page), touch("blogPostId", R::BlogPost)]),
             write(
                 "addFooter",
                 &[O::CreateFooterComment],
@@ -705,6 +706,7 @@ pub const TOOLS: &[ToolSpec] = &[
             )
             .on(&[
                 touch("id", R::Page),
+                touch("blogPostId", R::BlogPost),
                 touch("parentCommentId", R::FooterComment),
             ]),
             read(

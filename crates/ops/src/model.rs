@@ -267,6 +267,9 @@ pub struct CommentItem {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<String>,
+    /// The blog post it is on, for a comment on a blog post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blog_post_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_comment_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -294,6 +297,7 @@ impl From<models::Comment> for CommentItem {
             id: c.id,
             title: c.title,
             page_id: c.page_id,
+            blog_post_id: c.blog_post_id,
             parent_comment_id: c.parent_comment_id,
             author_id: c.version.as_ref().and_then(|v| v.author_id.clone()),
             created_at: c.version.as_ref().and_then(|v| v.created_at.clone()),

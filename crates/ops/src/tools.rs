@@ -10,7 +10,7 @@ use conflux_client::api::{
 };
 use conflux_client::models;
 
-use conflux_types::{PageId, SpaceKey, SpaceRef};
+use conflux_types::{BlogPostId, PageId, SpaceKey, SpaceRef};
 
 use crate::args::{self as a, Excerpt as ExcerptArg};
 use crate::model::*;
@@ -1409,11 +1409,17 @@ impl Ops {
         let data = match args {
             C::GetFooter {
                 id,
+                blog_post_id,
                 body_format,
                 limit,
                 cursor,
             } => {
-                self.comment_threads(false, id, Fmt::of(body_format), limit, cursor)
+                let on = match (id, blog_post_id) {
+                    (Some(page), None) => On::Page(page),
+                    (None, Some(post)) => On::Post(post),
+                    _ => return Err(one_container(action)),
+                };
+                self.comment_threads(false, on, Fmt::of(body_format), limit, cursor)
                     .await?
             }
             C::GetInline {
@@ -1422,11 +1428,34 @@ impl Ops {
                 limit,
                 cursor,
             } => {
-                self.comment_threads(true, id, Fmt::of(body_format), limit, cursor)
+                self.comment_threads(true, On::Page(id), Fmt::of(body_format), limit, cursor)
                     .await?
             }
             C::AddFooter {
                 id,
+                blog_post_id: Some(post),
+                parent_comment_id: None,
+                body,
+                body_format,
+            } => {
+                self.refuse_write("comments.addFooter")?;
+                if id.is_some() {
+                    return Err(one_container(action));
+                }
+                let body = Fmt::of(body_format).to_storage(body)?;
+                let c = self
+                    .client
+                    .blogposts()
+                    .add_footer_comment(post.as_str(), &body)
+                    .await?;
+                let mut item = CommentItem::from(c);
+                item.blog_post_id.get_or_insert_with(|| post.to_string());
+                Data::Comment { comment: item }
+            }
+            // A reply lands on its parent comment's page or blog post.
+            C::AddFooter {
+                id,
+                blog_post_id: _,
                 parent_comment_id,
                 body,
                 body_format,
@@ -1583,7 +1612,7 @@ impl Ops {
     async fn comment_threads(
         &self,
         inline: bool,
-        id: PageId,
+        on: On,
         format: Fmt,
         limit: Option<u32>,
         cursor: Option<String>,
@@ -1591,15 +1620,23 @@ impl Ops {
         let fmt = Some(format.fetch());
         let paging = self.paging(limit, cursor)?;
         let comments = self.client.comments();
-        let page = if inline {
-            comments.inline(id.clone(), fmt, &paging).await?
-        } else {
-            comments.footer(id.clone(), fmt, &paging).await?
+        let page = match &on {
+            On::Page(id) if inline => comments.inline(id.clone(), fmt, &paging).await?,
+            On::Page(id) => comments.footer(id.clone(), fmt, &paging).await?,
+            On::Post(id) => {
+                self.client
+                    .blogposts()
+                    .footer_comments(id.as_str(), fmt, &paging)
+                    .await?
+            }
         };
         let roots = page.results.into_iter().map(CommentItem::from).collect();
         let mut items = self.threads(roots, inline, format).await?;
         for item in &mut items {
-            item.page_id.get_or_insert_with(|| id.to_string());
+            match &on {
+                On::Page(id) => item.page_id.get_or_insert_with(|| id.to_string()),
+                On::Post(id) => item.blog_post_id.get_or_insert_with(|| id.to_string()),
+            };
         }
         Ok(Data::Comments(Listing::new(items, page.next_cursor)))
     }
@@ -2222,6 +2259,20 @@ fn text_occurrences(storage: &str, needle: &str) -> u32 {
         .replace("&#39;", "'")
         .replace("&amp;", "&");
     u32::try_from(text.matches(needle).count()).unwrap_or(u32::MAX)
+}
+
+/// What comments are on.
+enum On {
+    Page(PageId),
+    Post(BlogPostId),
+}
+
+/// Comments need exactly one page or blog post.
+fn one_container(action: &str) -> OpError {
+    OpError::invalid(
+        format!("action `{action}` needs `id` (a page) or `blogPostId`, not both"),
+        "pass the page's id, or the blog post's as blogPostId",
+    )
 }
 
 /// The section a call names: by `sectionId`, else by `heading`.
