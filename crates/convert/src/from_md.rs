@@ -701,6 +701,45 @@ impl Builder<'_> {
             self.push_node(Node::Text(t.to_string()));
             return Ok(());
         }
+        // Text directives, `:name{attrs}`: the macros they stand for, read from the source.
+        let mut t = t;
+        let mut start = range.start;
+        while let Some((i, name, attrs, end)) = self.text_directive(t, start) {
+            if i > 0 {
+                self.shortcodes(&t[..i], start..start + i)?;
+            }
+            let (whole, _) = directive::storage(&name, &attrs, false);
+            self.html(&whole, start + i, false)?;
+            if end >= start + t.len() {
+                // The attribute block runs past this text: what lies in it is skipped.
+                self.skip = start + i..end;
+                return Ok(());
+            }
+            t = &t[end - start..];
+            start = end;
+        }
+        self.shortcodes(t, start..range.end)
+    }
+
+    /// The first text directive in `t` (verbatim source from `start`): its offset in `t`,
+    /// name, attributes and end offset in the source.
+    fn text_directive(
+        &self,
+        t: &str,
+        start: usize,
+    ) -> Option<(usize, String, Vec<directive::Attr>, usize)> {
+        t.match_indices(':').find_map(|(i, _)| {
+            let pos = start + i;
+            if self.escaped(pos) {
+                return None;
+            }
+            let (name, attrs, end) = directive::text_directive_at(self.src, pos)?;
+            Some((i, name, attrs, end))
+        })
+    }
+
+    /// Text, with `:name:` shortcodes of Confluence emoticons turned into `ac:emoticon`.
+    fn shortcodes(&mut self, t: &str, range: Range<usize>) -> Result<(), TooDeep> {
         let escaped_start =
             range.start > 0 && self.src.as_bytes().get(range.start - 1) == Some(&b'\\');
         let mut rest = t;

@@ -1327,8 +1327,27 @@ impl Cx {
         match inline_macro_form(e) {
             InlineMacro::Text(text) => text,
             InlineMacro::Wrap(body) => self.wrap_inline(e, Some(body)),
-            InlineMacro::Opaque => self.placeholder_inline_element(e),
+            InlineMacro::Opaque => self
+                .text_directive(e)
+                .unwrap_or_else(|| self.placeholder_inline_element(e)),
         }
+    }
+
+    /// A macro without a body inside text, as a text directive: `:name{attrs}`.
+    fn text_directive(&mut self, e: &Element) -> Option<String> {
+        let parts = MacroParts::with_comments(e)?;
+        if parts.rich.is_some() || parts.plain.is_some() {
+            return None;
+        }
+        let attrs = macro_attrs_in(e, &parts, true)?;
+        let name = macro_name(e);
+        self.stats.placeholders += 1;
+        self.stats.placeholder_bytes += name.len() + attrs.len().max(2) + 1;
+        let mut out = String::with_capacity(name.len() + attrs.len() + 3);
+        out.push(':');
+        out.push_str(name);
+        out.push_str(if attrs.is_empty() { "{}" } else { &attrs });
+        Some(out)
     }
 }
 
@@ -1684,6 +1703,12 @@ fn directive_name_ok(name: &str) -> bool {
 /// as `key:xml="<ri:… />"`, other attributes of the macro element as `@attr=value`
 /// (regenerated ones dropped). `None` when the macro has no directive form.
 fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
+    macro_attrs_in(e, parts, false)
+}
+
+/// [`macro_attrs`]; `inline` for a text directive, whose quoted values escape Markdown's
+/// punctuation so that the paragraph around it reads no syntax there.
+fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<String> {
     if !directive_name_ok(macro_name(e)) {
         return None;
     }
@@ -1722,8 +1747,9 @@ fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
             attrs.push((format!("@{k}"), v.clone(), true));
         }
     }
-    Some(attr_block(
+    Some(attr_block_in(
         attrs.iter().map(|(k, v, m)| (k.as_str(), v.as_str(), *m)),
+        inline,
     ))
 }
 
@@ -1731,6 +1757,13 @@ fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
 /// quoted, with `\\`, `\"`, `\n`, `\r` and `\t` escapes. A key is written as is when it is
 /// one this crate made up (`@attr`, `key:xml`), else quoted unless it is a plain word.
 pub(crate) fn attr_block<'a>(attrs: impl Iterator<Item = (&'a str, &'a str, bool)>) -> String {
+    attr_block_in(attrs, false)
+}
+
+fn attr_block_in<'a>(
+    attrs: impl Iterator<Item = (&'a str, &'a str, bool)>,
+    inline: bool,
+) -> String {
     let mut out = String::new();
     for (k, v, made_up) in attrs {
         out.push(if out.is_empty() { '{' } else { ' ' });
@@ -1741,7 +1774,7 @@ pub(crate) fn attr_block<'a>(attrs: impl Iterator<Item = (&'a str, &'a str, bool
         if key_bare {
             out.push_str(k);
         } else {
-            push_quoted(&mut out, k);
+            push_quoted(&mut out, k, inline);
         }
         out.push('=');
         let value_bare = !v.is_empty()
@@ -1752,7 +1785,7 @@ pub(crate) fn attr_block<'a>(attrs: impl Iterator<Item = (&'a str, &'a str, bool
         if value_bare {
             out.push_str(v);
         } else {
-            push_quoted(&mut out, v);
+            push_quoted(&mut out, v, inline);
         }
     }
     if !out.is_empty() {
@@ -1761,7 +1794,11 @@ pub(crate) fn attr_block<'a>(attrs: impl Iterator<Item = (&'a str, &'a str, bool
     out
 }
 
-fn push_quoted(out: &mut String, w: &str) {
+fn push_quoted(out: &mut String, w: &str, inline: bool) {
+    if inline {
+        directive::push_inline_quoted(out, w);
+        return;
+    }
     out.push('"');
     for c in w.chars() {
         match c {
@@ -1965,6 +2002,12 @@ fn escape_line_start(line: &str) -> String {
     }
 }
 
+/// Whether text after a `:` reads as the rest of a text directive: a name and `{`.
+fn looks_like_text_directive(tail: &str) -> bool {
+    let n = directive::directive_name_len(tail);
+    n > 0 && tail[n..].starts_with('{')
+}
+
 /// Escapes text so Markdown reads it back as the same text.
 ///
 /// Runs of plain characters are copied whole; only the bytes that can mean something to
@@ -2052,6 +2095,7 @@ pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
                 if EMOTICONS
                     .iter()
                     .any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':'))
+                    || looks_like_text_directive(tail)
                 {
                     out.push('\\');
                 }
@@ -2138,9 +2182,11 @@ mod tests {
                 }
                 ':' => {
                     let tail: String = chars[i + 1..].iter().take(16).collect();
+                    let rest: String = chars[i + 1..].iter().collect();
                     if EMOTICONS
                         .iter()
                         .any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':'))
+                        || looks_like_text_directive(&rest)
                     {
                         out.push('\\');
                     }
@@ -2327,6 +2373,36 @@ mod tests {
             (
                 "<p><span color=\"red\">t</span></p>",
                 "<span color=\"red\">t</span>\n",
+            ),
+        ];
+        for (src, want) in cases {
+            let out = md(src);
+            assert_eq!(out, want);
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(src).unwrap(),
+                "{back}"
+            );
+        }
+    }
+
+    #[test]
+    fn macros_inside_text_are_text_directives() {
+        let cases = [
+            (
+                "<p>x <ac:structured-macro ac:name=\"eazy-math-inline\" ac:macro-id=\"1\"><ac:parameter ac:name=\"body\">a_1 * `b` | [c]</ac:parameter></ac:structured-macro> y</p>",
+                "x :eazy-math-inline{body=\"a\\_1 \\* \\`b\\` \\| \\[c\\]\"} y\n",
+            ),
+            (
+                "<p>see <ac:structured-macro ac:name=\"widget\"><ac:parameter ac:name=\"url\"><ri:url ri:value=\"https://x.org/?a=1&amp;b=2\" /></ac:parameter></ac:structured-macro>, <ac:structured-macro ac:name=\"x\" /></p>",
+                "see :widget{url:xml=\"<ri:url ri:value=\\\"https://x.org/?a=1&amp;b=2\\\" />\"}, :x{}\n",
+            ),
+            // Text that would read as one is escaped.
+            ("<p>a :b{c=1} d</p>", "a \\:b{c=1} d\n"),
+            (
+                "<table><tbody><tr><th>h</th></tr><tr><td>1 <em><ac:structured-macro ac:name=\"m\"><ac:parameter ac:name=\"p\">a|b &lt;c</ac:parameter></ac:structured-macro></em></td></tr></tbody></table>",
+                "| h |\n| --- |\n| 1 *:m{p=\"a\\|b \\<c\"}* |\n",
             ),
         ];
         for (src, want) in cases {
