@@ -434,8 +434,10 @@ fn issue_15_hand_written_directives() {
 }
 
 /// The share of the corpus's Markdown that is neither CommonMark/GFM nor text (raw HTML tags,
-/// comments, directive fences and attribute blocks), as the benchmark reports it. Placeholders
-/// with escaped XML made it 54% (tags included) before directives.
+/// comments, directive fences and attribute blocks, bracketed spans' brackets and attribute
+/// blocks, text directives), as the benchmark reports it. Placeholders with escaped XML made it
+/// 54% (tags included) before directives, 33.9% with block directives; 23.4% with spans,
+/// emoticons and jira queries as Markdown and macros in text as text directives.
 #[test]
 fn issue_15_corpus_markup_share_is_bounded() {
     let Some(dir) = corpus_dir("issue_15_corpus_markup_share_is_bounded") else {
@@ -448,5 +450,5 @@ fn issue_15_corpus_markup_share_is_bounded() {
         markup += conflux_convert::markup_bytes(&md);
     }
     let share = markup as f64 / bytes as f64;
-    assert!(share < 0.35, "markup share {:.1}%", 100.0 * share);
+    assert!(share < 0.25, "markup share {:.1}%", 100.0 * share);
 }
