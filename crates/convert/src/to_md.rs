@@ -1670,7 +1670,7 @@ fn lone_macro<'n>(nodes: impl Iterator<Item = &'n Node>) -> Option<&'n Element> 
     }
     let e = found?;
     let parts = MacroParts::with_comments(e)?;
-    let jira = macro_name(e) == "jira" && links::jira_link(e, &parts.params).is_some();
+    let jira = macro_name(e) == "jira" && links::jira_linkable(e, &parts.params);
     let opaque = matches!(inline_macro_form(e), InlineMacro::Opaque);
     (opaque && !jira && parts.plain.is_none() && macro_attrs(e, &parts).is_some()).then_some(e)
 }
