@@ -544,7 +544,10 @@ impl Cx {
         let mut prev_para = false;
         let mut prev_list = false;
         for b in &blocks {
-            let is_para = b.list.is_none() && !b.text.starts_with(['`', '<', '>', '|', '#']);
+            // A leaf directive is one line that a tight item reads as a fence before its text.
+            let leaf = b.text.starts_with("::") && !b.text.starts_with(":::");
+            let is_para =
+                b.list.is_none() && !leaf && !b.text.starts_with(['`', '<', '>', '|', '#']);
             if !out.is_empty() {
                 // A paragraph right after a list would continue the list's last item (a lazy
                 // continuation line); a blank line keeps it in this item.
