@@ -439,8 +439,9 @@ fn row(children: Vec<Node>, cell: &'static str) -> Element {
 }
 
 /// Bytes of `markdown` that are neither CommonMark/GFM nor text: raw HTML (tags, blocks and
-/// comments, placeholders included) and directive fence lines with their attribute blocks.
-/// The Markdown inside a directive counts as Markdown.
+/// comments, placeholders included), directive fence lines with their attribute blocks, text
+/// directives (`:name{…}`), and the brackets and attribute blocks of bracketed spans
+/// (`[text]{…}`). The Markdown inside a directive or a span counts as Markdown.
 pub fn markup_bytes(markdown: &str) -> usize {
     let mut total = 0;
     let mut in_para: Option<std::ops::Range<usize>> = None;
