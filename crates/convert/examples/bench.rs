@@ -222,9 +222,11 @@ fn main() {
 
     println!(
         "\n## Markup that is neither CommonMark/GFM nor text, per document\n\n\
-         Raw HTML (tags, blocks, `<!--confluence …-->` placeholders) and directive fence lines \
-         with their attribute blocks, as measured by `conflux_convert::markup_bytes` on the \
-         Markdown; the Markdown inside a directive counts as Markdown.\n"
+         Raw HTML (tags, blocks, `<!--confluence …-->` placeholders), directive fence lines \
+         with their attribute blocks, text directives (`:name{{…}}`) and the brackets and \
+         attribute blocks of bracketed spans (`[text]{{…}}`), as measured by \
+         `conflux_convert::markup_bytes` on the Markdown; the Markdown inside a directive or a \
+         span counts as Markdown.\n"
     );
     println!("| document | Markdown bytes | markup bytes | share | placeholders + directives |");
     println!("|---|---:|---:|---:|---:|");

@@ -64,12 +64,7 @@ pub(crate) fn parse_fence(line: &str) -> Option<Fence> {
     if rest.is_empty() {
         return (colons >= 3).then_some(Fence::Close { colons });
     }
-    let name_len = rest
-        .char_indices()
-        .find(|(i, c)| {
-            !(c.is_ascii_alphabetic() || (*i > 0 && (c.is_ascii_digit() || matches!(c, '-' | '_'))))
-        })
-        .map_or(rest.len(), |(i, _)| i);
+    let name_len = directive_name_len(rest);
     if name_len == 0 {
         return None;
     }
@@ -115,6 +110,33 @@ pub(crate) fn parse_attrs(s: &str) -> Option<(Vec<Attr>, &str)> {
         });
         rest = after;
     }
+}
+
+/// A text directive, `:name{attrs}`, whose colon is at `pos` in `src`: its name, attributes
+/// and end. The colon follows neither a letter, a digit nor a colon (`a:b{…}`, `::leaf{…}`).
+pub(crate) fn text_directive_at(src: &str, pos: usize) -> Option<(String, Vec<Attr>, usize)> {
+    let before = src.get(..pos)?.chars().next_back();
+    if before.is_some_and(|c| c.is_alphanumeric() || c == ':') {
+        return None;
+    }
+    let rest = src.get(pos + 1..)?;
+    let name_len = directive_name_len(rest);
+    let after = rest.get(name_len..)?;
+    if name_len == 0 || !after.starts_with('{') {
+        return None;
+    }
+    let (attrs, tail) = parse_attrs(after)?;
+    Some((rest[..name_len].to_string(), attrs, src.len() - tail.len()))
+}
+
+/// The length of the directive name at the start of `s`: a letter, then letters, digits,
+/// `-` and `_`.
+pub(crate) fn directive_name_len(s: &str) -> usize {
+    s.char_indices()
+        .find(|(i, c)| {
+            !(c.is_ascii_alphabetic() || (*i > 0 && (c.is_ascii_digit() || matches!(c, '-' | '_'))))
+        })
+        .map_or(s.len(), |(i, _)| i)
 }
 
 /// The attributes of a bracketed span, `[text]{style="…" class=x}`, at the start of `s`,
@@ -168,26 +190,33 @@ pub(crate) fn span_attr_block(attrs: &[(xml::Name, String)]) -> Option<String> {
             });
         if bare {
             out.push_str(value);
-            continue;
+        } else {
+            push_inline_quoted(&mut out, value);
         }
-        out.push('"');
-        for c in value.chars() {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '"' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '!' | '~' | '|'
-                | '$' | '{' | '}' => {
-                    out.push('\\');
-                    out.push(c);
-                }
-                _ => out.push(c),
-            }
-        }
-        out.push('"');
     }
     out.push('}');
     Some(out)
+}
+
+/// A quoted attribute value inside a paragraph. Markdown must read no syntax in it that could
+/// reach past the attribute block: code spans, emphasis, links and table cells are escaped,
+/// and so is a `<` that no `>` closes inside the value (it could start raw HTML).
+pub(crate) fn push_inline_quoted(out: &mut String, value: &str) {
+    out.push('"');
+    for (i, c) in value.char_indices() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '"' | '\\' | '`' | '*' | '_' | '~' | '[' | ']' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' if !value[i..].contains('>') => out.push_str("\\<"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// A bare word (up to a space, `=` for keys, or `}`) or a quoted string with escapes.
@@ -410,8 +439,9 @@ fn row(children: Vec<Node>, cell: &'static str) -> Element {
 }
 
 /// Bytes of `markdown` that are neither CommonMark/GFM nor text: raw HTML (tags, blocks and
-/// comments, placeholders included) and directive fence lines with their attribute blocks.
-/// The Markdown inside a directive counts as Markdown.
+/// comments, placeholders included), directive fence lines with their attribute blocks, text
+/// directives (`:name{…}`), and the brackets and attribute blocks of bracketed spans
+/// (`[text]{…}`). The Markdown inside a directive or a span counts as Markdown.
 pub fn markup_bytes(markdown: &str) -> usize {
     let mut total = 0;
     let mut in_para: Option<std::ops::Range<usize>> = None;
@@ -430,6 +460,27 @@ pub fn markup_bytes(markdown: &str) -> usize {
                 }
             }
             Event::Html(h) | Event::InlineHtml(h) => total += tag_bytes(&h),
+            // Text directives, read from the source of a text.
+            Event::Text(t) if t.contains(':') && markdown.get(range.clone()) == Some(&*t) => {
+                let mut from = range.start;
+                while let Some(i) = markdown.get(from..range.end).and_then(|s| s.find(':')) {
+                    let pos = from + i;
+                    let escaped = markdown.as_bytes()[..pos]
+                        .iter()
+                        .rev()
+                        .take_while(|b| **b == b'\\')
+                        .count()
+                        % 2
+                        == 1;
+                    match text_directive_at(markdown, pos) {
+                        Some((_, _, end)) if !escaped => {
+                            total += end - pos;
+                            from = end;
+                        }
+                        _ => from = pos + 1,
+                    }
+                }
+            }
             // A bracketed span: its `[`, its `]` and its attribute block.
             Event::Text(t)
                 if &*t == "]"

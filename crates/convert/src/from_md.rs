@@ -442,13 +442,16 @@ impl Builder<'_> {
                 return self.text(&keep, end..range.end);
             }
         }
-        if self.para.all {
+        // A task item's marker comes inside its first paragraph, before the text: it is the
+        // item's, even when that paragraph is a directive fence.
+        let marker = matches!(event, Event::TaskListMarker(_));
+        if self.para.all && !marker {
             if matches!(event, Event::End(TagEnd::Paragraph)) {
                 self.para.all = false;
             }
             return Ok(());
         }
-        if !matches!(event, Event::End(TagEnd::Paragraph)) {
+        if !matches!(event, Event::End(TagEnd::Paragraph)) && !marker {
             if range.end <= self.para.until {
                 return Ok(());
             }
@@ -456,10 +459,10 @@ impl Builder<'_> {
                 return Ok(());
             }
         }
-        let line_start = std::mem::replace(
-            &mut self.line_start,
-            matches!(event, Event::Start(Tag::Item) | Event::SoftBreak),
-        );
+        // A task item's marker comes between the item's start and its text.
+        let starts_line = matches!(event, Event::Start(Tag::Item) | Event::SoftBreak)
+            || (self.line_start && matches!(event, Event::TaskListMarker(_)));
+        let line_start = std::mem::replace(&mut self.line_start, starts_line);
         if line_start
             && let Event::Text(t) = &event
             && self.tight_item_fence(t, &range)?
@@ -701,6 +704,45 @@ impl Builder<'_> {
             self.push_node(Node::Text(t.to_string()));
             return Ok(());
         }
+        // Text directives, `:name{attrs}`: the macros they stand for, read from the source.
+        let mut t = t;
+        let mut start = range.start;
+        while let Some((i, name, attrs, end)) = self.text_directive(t, start) {
+            if i > 0 {
+                self.shortcodes(&t[..i], start..start + i)?;
+            }
+            let (whole, _) = directive::storage(&name, &attrs, false);
+            self.html(&whole, start + i, false)?;
+            if end >= start + t.len() {
+                // The attribute block runs past this text: what lies in it is skipped.
+                self.skip = start + i..end;
+                return Ok(());
+            }
+            t = &t[end - start..];
+            start = end;
+        }
+        self.shortcodes(t, start..range.end)
+    }
+
+    /// The first text directive in `t` (verbatim source from `start`): its offset in `t`,
+    /// name, attributes and end offset in the source.
+    fn text_directive(
+        &self,
+        t: &str,
+        start: usize,
+    ) -> Option<(usize, String, Vec<directive::Attr>, usize)> {
+        t.match_indices(':').find_map(|(i, _)| {
+            let pos = start + i;
+            if self.escaped(pos) {
+                return None;
+            }
+            let (name, attrs, end) = directive::text_directive_at(self.src, pos)?;
+            Some((i, name, attrs, end))
+        })
+    }
+
+    /// Text, with `:name:` shortcodes of Confluence emoticons turned into `ac:emoticon`.
+    fn shortcodes(&mut self, t: &str, range: Range<usize>) -> Result<(), TooDeep> {
         let escaped_start =
             range.start > 0 && self.src.as_bytes().get(range.start - 1) == Some(&b'\\');
         let mut rest = t;
@@ -824,15 +866,18 @@ impl Builder<'_> {
         if !in_item || !t.starts_with("::") || self.src.get(range.clone()) != Some(t) {
             return Ok(false);
         }
-        let rest = self.src.get(range.end..).unwrap_or("");
-        let line_rest = rest.split('\n').next().unwrap_or("");
-        if !line_rest.trim().is_empty() {
+        // The fence is the whole line, read from the source: Markdown may have split its
+        // attribute block into several texts.
+        let rest = self.src.get(range.start..).unwrap_or("");
+        let line = rest.split('\n').next().unwrap_or("");
+        let Some(fence) = directive::parse_fence(line) else {
+            return Ok(false);
+        };
+        if !self.apply_fence(fence, range.start)? {
             return Ok(false);
         }
-        match directive::parse_fence(t) {
-            Some(fence) => self.apply_fence(fence, range.start),
-            None => Ok(false),
-        }
+        self.skip = range.start..range.start + line.len();
+        Ok(true)
     }
 
     /// Opens, writes or closes a directive. `false` for a closing fence that closes nothing
@@ -1334,6 +1379,22 @@ mod tests {
         let storage = st(&md);
         assert_eq!(storage.matches("<span>").count(), MAX_DEPTH - 1);
         assert!(crate::storage_to_markdown(&storage).is_ok());
+    }
+
+    #[test]
+    fn task_whose_text_is_a_leaf_directive() {
+        for md in [
+            "- [ ] ::m{q=\"a *\"}\n",
+            "- [ ] ::m{q=\"a *\"}\n\n  b\n",
+            "- [x] ::m{q=\"a *\"}\n  b\n",
+        ] {
+            let s = st(md);
+            assert!(s.contains("<ac:task-list><ac:task>"), "{md}: {s}");
+            assert!(
+                s.contains("<ac:structured-macro ac:name=\"m\"><ac:parameter ac:name=\"q\">a *</ac:parameter></ac:structured-macro>"),
+                "{md}: {s}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! Pure functions, no I/O and no network; this crate depends on nothing else in Conflux.
 //! Storage → Markdown → storage keeps every macro with its parameters: what Markdown has a
 //! form for is written the way a person would write it (GFM, alerts for panels,
-//! `confluence-page:` links), and the rest travels as the original XML inside a
+//! `confluence-page:` links), macros without one are directives (`::toc{maxLevel=2}`,
+//! `:::panel{…}`, `:name{…}` inside text), spans are bracketed spans (`[text]{color=red}`),
+//! and the little that has no form at all travels as the original XML inside a
 //! `<!--confluence …-->` comment that the reverse direction puts back.
 //! Malformed input never panics; it converts what it can and reports the rest with a position.
 //! Input nested deeper than [`MAX_DEPTH`] is refused with [`ConvertError::TooDeep`]: every

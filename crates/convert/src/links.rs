@@ -368,16 +368,36 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
     Some(format!("[{}]({d})", escape_md(&text).replace('\n', " ")))
 }
 
+/// Whether [`jira_link`] writes the macro as a link, without writing it.
+pub(crate) fn jira_linkable(e: &Element, params: &[(String, Option<String>)]) -> bool {
+    let extra = e
+        .attrs
+        .iter()
+        .any(|(k, _)| k != "ac:name" && !crate::to_md::regenerated_attr(k));
+    let mut key = None;
+    let mut query = None;
+    for (k, v) in params {
+        let Some(v) = v.as_deref() else { return false };
+        match k.as_str() {
+            "key" if key.is_none() => key = Some(v),
+            "" | "key" => return false,
+            "jqlQuery" if query.is_none() => query = Some(v),
+            _ => {}
+        }
+    }
+    let target = match key {
+        Some(k) => !k.is_empty() && !k.contains(char::is_whitespace),
+        None => query.is_some_and(|q| !q.trim().is_empty()),
+    };
+    !extra && target
+}
+
 /// `[KEY-1](confluence-jira:KEY-1?server=…&serverId=…)` for a jira macro that shows one
 /// issue: a `key` parameter, text parameters, no attributes besides the regenerated ones.
 /// A macro showing the issues of a query (`jqlQuery`, no `key`) is a link without a key,
 /// with the query as its text: `[project = DOC](confluence-jira:?jqlQuery=project%20%3D%20DOC…)`.
 pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Option<String> {
-    let extra = e
-        .attrs
-        .iter()
-        .any(|(k, _)| k != "ac:name" && !crate::to_md::regenerated_attr(k));
-    if extra {
+    if !jira_linkable(e, params) {
         return None;
     }
     let mut key = None;

@@ -544,7 +544,10 @@ impl Cx {
         let mut prev_para = false;
         let mut prev_list = false;
         for b in &blocks {
-            let is_para = b.list.is_none() && !b.text.starts_with(['`', '<', '>', '|', '#']);
+            // A leaf directive is one line that a tight item reads as a fence before its text.
+            let leaf = b.text.starts_with("::") && !b.text.starts_with(":::");
+            let is_para =
+                b.list.is_none() && !leaf && !b.text.starts_with(['`', '<', '>', '|', '#']);
             if !out.is_empty() {
                 // A paragraph right after a list would continue the list's last item (a lazy
                 // continuation line); a blank line keeps it in this item.
@@ -1327,8 +1330,27 @@ impl Cx {
         match inline_macro_form(e) {
             InlineMacro::Text(text) => text,
             InlineMacro::Wrap(body) => self.wrap_inline(e, Some(body)),
-            InlineMacro::Opaque => self.placeholder_inline_element(e),
+            InlineMacro::Opaque => self
+                .text_directive(e)
+                .unwrap_or_else(|| self.placeholder_inline_element(e)),
         }
+    }
+
+    /// A macro without a body inside text, as a text directive: `:name{attrs}`.
+    fn text_directive(&mut self, e: &Element) -> Option<String> {
+        let parts = MacroParts::with_comments(e)?;
+        if parts.rich.is_some() || parts.plain.is_some() {
+            return None;
+        }
+        let attrs = macro_attrs_in(e, &parts, true)?;
+        let name = macro_name(e);
+        self.stats.placeholders += 1;
+        self.stats.placeholder_bytes += name.len() + attrs.len().max(2) + 1;
+        let mut out = String::with_capacity(name.len() + attrs.len() + 3);
+        out.push(':');
+        out.push_str(name);
+        out.push_str(if attrs.is_empty() { "{}" } else { &attrs });
+        Some(out)
     }
 }
 
@@ -1651,7 +1673,7 @@ fn lone_macro<'n>(nodes: impl Iterator<Item = &'n Node>) -> Option<&'n Element> 
     }
     let e = found?;
     let parts = MacroParts::with_comments(e)?;
-    let jira = macro_name(e) == "jira" && links::jira_link(e, &parts.params).is_some();
+    let jira = macro_name(e) == "jira" && links::jira_linkable(e, &parts.params);
     let opaque = matches!(inline_macro_form(e), InlineMacro::Opaque);
     (opaque && !jira && parts.plain.is_none() && macro_attrs(e, &parts).is_some()).then_some(e)
 }
@@ -1684,6 +1706,12 @@ fn directive_name_ok(name: &str) -> bool {
 /// as `key:xml="<ri:… />"`, other attributes of the macro element as `@attr=value`
 /// (regenerated ones dropped). `None` when the macro has no directive form.
 fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
+    macro_attrs_in(e, parts, false)
+}
+
+/// [`macro_attrs`]; `inline` for a text directive, whose quoted values escape Markdown's
+/// punctuation so that the paragraph around it reads no syntax there.
+fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<String> {
     if !directive_name_ok(macro_name(e)) {
         return None;
     }
@@ -1722,8 +1750,9 @@ fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
             attrs.push((format!("@{k}"), v.clone(), true));
         }
     }
-    Some(attr_block(
+    Some(attr_block_in(
         attrs.iter().map(|(k, v, m)| (k.as_str(), v.as_str(), *m)),
+        inline,
     ))
 }
 
@@ -1731,6 +1760,13 @@ fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
 /// quoted, with `\\`, `\"`, `\n`, `\r` and `\t` escapes. A key is written as is when it is
 /// one this crate made up (`@attr`, `key:xml`), else quoted unless it is a plain word.
 pub(crate) fn attr_block<'a>(attrs: impl Iterator<Item = (&'a str, &'a str, bool)>) -> String {
+    attr_block_in(attrs, false)
+}
+
+fn attr_block_in<'a>(
+    attrs: impl Iterator<Item = (&'a str, &'a str, bool)>,
+    inline: bool,
+) -> String {
     let mut out = String::new();
     for (k, v, made_up) in attrs {
         out.push(if out.is_empty() { '{' } else { ' ' });
@@ -1741,7 +1777,7 @@ pub(crate) fn attr_block<'a>(attrs: impl Iterator<Item = (&'a str, &'a str, bool
         if key_bare {
             out.push_str(k);
         } else {
-            push_quoted(&mut out, k);
+            push_quoted(&mut out, k, inline);
         }
         out.push('=');
         let value_bare = !v.is_empty()
@@ -1752,7 +1788,7 @@ pub(crate) fn attr_block<'a>(attrs: impl Iterator<Item = (&'a str, &'a str, bool
         if value_bare {
             out.push_str(v);
         } else {
-            push_quoted(&mut out, v);
+            push_quoted(&mut out, v, inline);
         }
     }
     if !out.is_empty() {
@@ -1761,7 +1797,11 @@ pub(crate) fn attr_block<'a>(attrs: impl Iterator<Item = (&'a str, &'a str, bool
     out
 }
 
-fn push_quoted(out: &mut String, w: &str) {
+fn push_quoted(out: &mut String, w: &str, inline: bool) {
+    if inline {
+        directive::push_inline_quoted(out, w);
+        return;
+    }
     out.push('"');
     for c in w.chars() {
         match c {
@@ -1965,6 +2005,12 @@ fn escape_line_start(line: &str) -> String {
     }
 }
 
+/// Whether text after a `:` reads as the rest of a text directive: a name and `{`.
+fn looks_like_text_directive(tail: &str) -> bool {
+    let n = directive::directive_name_len(tail);
+    n > 0 && tail[n..].starts_with('{')
+}
+
 /// Escapes text so Markdown reads it back as the same text.
 ///
 /// Runs of plain characters are copied whole; only the bytes that can mean something to
@@ -2052,6 +2098,7 @@ pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
                 if EMOTICONS
                     .iter()
                     .any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':'))
+                    || looks_like_text_directive(tail)
                 {
                     out.push('\\');
                 }
@@ -2138,9 +2185,11 @@ mod tests {
                 }
                 ':' => {
                     let tail: String = chars[i + 1..].iter().take(16).collect();
+                    let rest: String = chars[i + 1..].iter().collect();
                     if EMOTICONS
                         .iter()
                         .any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':'))
+                        || looks_like_text_directive(&rest)
                     {
                         out.push('\\');
                     }
@@ -2165,6 +2214,20 @@ mod tests {
 
     fn md(s: &str) -> String {
         convert(s).unwrap().markdown
+    }
+
+    /// Each storage document converts to the Markdown given and comes back with its meaning.
+    fn assert_forms(cases: &[(&str, &str)]) {
+        for (src, want) in cases {
+            let out = md(src);
+            assert_eq!(&out, want);
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(src).unwrap(),
+                "{back}"
+            );
+        }
     }
 
     #[test]
@@ -2226,17 +2289,10 @@ mod tests {
 
     #[test]
     fn comments_among_macro_parameters_are_attributes() {
-        let src = "<ac:structured-macro ac:name=\"plantumlcloud\"><ac:parameter ac:name=\"data\">D</ac:parameter><!-- if plantuml --><ac:parameter ac:name=\"filename\">f.puml</ac:parameter><!-- endif --></ac:structured-macro>";
-        let out = md(src);
-        assert_eq!(
-            out,
-            "::plantumlcloud{data=D !comment=\" if plantuml \" filename=f.puml !comment=\" endif \"}\n"
-        );
-        let back = crate::from_md::convert(&out).unwrap().storage;
-        assert_eq!(
-            crate::normalized(&back).unwrap(),
-            crate::normalized(src).unwrap()
-        );
+        assert_forms(&[(
+            "<ac:structured-macro ac:name=\"plantumlcloud\"><ac:parameter ac:name=\"data\">D</ac:parameter><!-- if plantuml --><ac:parameter ac:name=\"filename\">f.puml</ac:parameter><!-- endif --></ac:structured-macro>",
+            "::plantumlcloud{data=D !comment=\" if plantuml \" filename=f.puml !comment=\" endif \"}\n",
+        )]);
         // A comment that could not be written back as it was keeps the macro a placeholder.
         let odd = md("<ac:structured-macro ac:name=\"m\"><!-- a--b --></ac:structured-macro>");
         assert!(odd.starts_with("<!--confluence "), "{odd}");
@@ -2254,17 +2310,10 @@ mod tests {
 
     #[test]
     fn jira_query_macro_is_a_link_with_the_query_as_text() {
-        let src = "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"jqlQuery\">project = DOC  AND x = \"[y]\"</ac:parameter><ac:parameter ac:name=\"count\">true</ac:parameter></ac:structured-macro>";
-        let out = md(src);
-        assert_eq!(
-            out,
-            "[project = DOC AND x = \"\\[y\\]\"](confluence-jira:?jqlQuery=project%20%3D%20DOC%20%20AND%20x%20%3D%20%22%5By%5D%22&count=true)\n"
-        );
-        let back = crate::from_md::convert(&out).unwrap().storage;
-        assert_eq!(
-            crate::normalized(&back).unwrap(),
-            crate::normalized(src).unwrap()
-        );
+        assert_forms(&[(
+            "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"jqlQuery\">project = DOC  AND x = \"[y]\"</ac:parameter><ac:parameter ac:name=\"count\">true</ac:parameter></ac:structured-macro>",
+            "[project = DOC AND x = \"\\[y\\]\"](confluence-jira:?jqlQuery=project%20%3D%20DOC%20%20AND%20x%20%3D%20%22%5By%5D%22&count=true)\n",
+        )]);
         // Without a query or a key it stays a directive.
         assert_eq!(
             md(
@@ -2296,16 +2345,7 @@ mod tests {
                 "[keycap: 1](confluence-emoticon:keycap:%201)\n",
             ),
         ];
-        for (src, want) in cases {
-            let out = md(src);
-            assert_eq!(out, want);
-            let back = crate::from_md::convert(&out).unwrap().storage;
-            assert_eq!(
-                crate::normalized(&back).unwrap(),
-                crate::normalized(src).unwrap(),
-                "{back}"
-            );
-        }
+        assert_forms(&cases);
         // Inside a link it would nest a link: a placeholder there.
         let out =
             md("<p><a href=\"https://x.org\">go <ac:emoticon ac:emoji-id=\"1f642\" /></a></p>");
@@ -2329,16 +2369,28 @@ mod tests {
                 "<span color=\"red\">t</span>\n",
             ),
         ];
-        for (src, want) in cases {
-            let out = md(src);
-            assert_eq!(out, want);
-            let back = crate::from_md::convert(&out).unwrap().storage;
-            assert_eq!(
-                crate::normalized(&back).unwrap(),
-                crate::normalized(src).unwrap(),
-                "{back}"
-            );
-        }
+        assert_forms(&cases);
+    }
+
+    #[test]
+    fn macros_inside_text_are_text_directives() {
+        let cases = [
+            (
+                "<p>x <ac:structured-macro ac:name=\"eazy-math-inline\" ac:macro-id=\"1\"><ac:parameter ac:name=\"body\">a_1 * `b` | [c]</ac:parameter></ac:structured-macro> y</p>",
+                "x :eazy-math-inline{body=\"a\\_1 \\* \\`b\\` \\| \\[c\\]\"} y\n",
+            ),
+            (
+                "<p>see <ac:structured-macro ac:name=\"widget\"><ac:parameter ac:name=\"url\"><ri:url ri:value=\"https://x.org/?a=1&amp;b=2\" /></ac:parameter></ac:structured-macro>, <ac:structured-macro ac:name=\"x\" /></p>",
+                "see :widget{url:xml=\"<ri:url ri:value=\\\"https://x.org/?a=1&amp;b=2\\\" />\"}, :x{}\n",
+            ),
+            // Text that would read as one is escaped.
+            ("<p>a :b{c=1} d</p>", "a \\:b{c=1} d\n"),
+            (
+                "<table><tbody><tr><th>h</th></tr><tr><td>1 <em><ac:structured-macro ac:name=\"m\"><ac:parameter ac:name=\"p\">a|b &lt;c</ac:parameter></ac:structured-macro></em></td></tr></tbody></table>",
+                "| h |\n| --- |\n| 1 *:m{p=\"a\\|b \\<c\"}* |\n",
+            ),
+        ];
+        assert_forms(&cases);
     }
 
     #[test]

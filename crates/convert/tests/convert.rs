@@ -203,6 +203,11 @@ fn block() -> impl Strategy<Value = String> {
             .prop_map(|(t, c)| format!("[{t}](confluence-status:{c})")),
         Just(":smile:".to_string()),
         text.clone().prop_map(|t| format!("<u>{t}</u>")),
+        text.clone()
+            .prop_map(|t| format!("[{t}]{{color=rgb(1,2,3)}}")),
+        (text.clone(), text.clone()).prop_map(|(t, c)| format!("[*{t}* [x]{{class=\"{c}\"}}]{{}}")),
+        (word, text.clone()).prop_map(|(w, t)| format!(":m{{p={w} q=\"{t} \\*\"}}")),
+        (text.clone(), word).prop_map(|(t, i)| format!("[{t}](confluence-emoticon:?emoji-id={i})")),
     ];
     let para = proptest::collection::vec(inline, 1..5).prop_map(|v| v.join(" "));
     let leaf = prop_oneof![
@@ -275,7 +280,7 @@ proptest! {
 
     /// Arbitrary text as storage never panics, and the Markdown it gives converts back.
     #[test]
-    fn arbitrary_storage_never_panics(s in "(<[a-z:]{1,8}( [a-z:]+=\"[^\"]{0,5}\")?/?>|</[a-z:]{1,8}>|<!\\[CDATA\\[|\\]\\] ?>|&[a-z#0-9]{0,6};?|[^<&]{0,10}|<!--|-->){0,40}") {
+    fn arbitrary_storage_never_panics(s in "(<[a-z:]{1,8}( [a-z:]+=\"[^\"]{0,5}\")?/?>|</[a-z:]{1,8}>|<!\\[CDATA\\[|\\]\\] ?>|&[a-z#0-9]{0,6};?|[^<&]{0,10}|<!--|-->|<span( style=\"color: [^\"]{0,5};\")?>|</span>|<ac:structured-macro ac:name=\"m\">|</ac:structured-macro>|<ac:parameter ac:name=\"[a-z!]{0,3}\">|</ac:parameter>|<ac:emoticon ac:emoji-id=\"[^\"]{0,4}\" />){0,40}") {
         let md = storage_to_markdown(&s).unwrap();
         markdown_to_storage(&md.output).unwrap();
     }
@@ -434,8 +439,10 @@ fn issue_15_hand_written_directives() {
 }
 
 /// The share of the corpus's Markdown that is neither CommonMark/GFM nor text (raw HTML tags,
-/// comments, directive fences and attribute blocks), as the benchmark reports it. Placeholders
-/// with escaped XML made it 54% (tags included) before directives.
+/// comments, directive fences and attribute blocks, bracketed spans' brackets and attribute
+/// blocks, text directives), as the benchmark reports it. Placeholders with escaped XML made it
+/// 54% (tags included) before directives, 33.9% with block directives; 23.4% with spans,
+/// emoticons and jira queries as Markdown and macros in text as text directives.
 #[test]
 fn issue_15_corpus_markup_share_is_bounded() {
     let Some(dir) = corpus_dir("issue_15_corpus_markup_share_is_bounded") else {
@@ -448,5 +455,5 @@ fn issue_15_corpus_markup_share_is_bounded() {
         markup += conflux_convert::markup_bytes(&md);
     }
     let share = markup as f64 / bytes as f64;
-    assert!(share < 0.35, "markup share {:.1}%", 100.0 * share);
+    assert!(share < 0.25, "markup share {:.1}%", 100.0 * share);
 }
