@@ -161,20 +161,23 @@ impl Ops {
             .map_err(|e| e.for_surface(self.config.surface))?;
         args.insert("action".into(), action.name.into());
         let name = action.name;
+        // Each tool's future is boxed: their state machines (one arm per action) are large,
+        // and held inline they would sit on the stack of whichever task polls the call (a
+        // worker thread of the HTTP server overflowed its stack on a refused read).
         let result = match tool {
-            "pages" => self.pages(name, parse(args)?).await,
-            "blogposts" => self.blogposts(name, parse(args)?).await,
-            "users" => self.users(name, parse(args)?).await,
-            "templates" => self.templates(name, parse(args)?).await,
-            "spaces" => self.spaces(name, parse(args)?).await,
-            "search" => self.search(name, parse(args)?).await,
-            "content" => self.content(name, parse(args)?).await,
-            "comments" => self.comments(name, parse(args)?).await,
-            "labels" => self.labels(name, parse(args)?).await,
-            "attachments" => self.attachments(name, parse(args)?).await,
-            "versions" => self.versions(name, parse(args)?).await,
-            "databases" => self.databases(name, parse(args)?).await,
-            "connection" => self.connection(name, parse(args)?).await,
+            "pages" => Box::pin(self.pages(name, parse(args)?)).await,
+            "blogposts" => Box::pin(self.blogposts(name, parse(args)?)).await,
+            "users" => Box::pin(self.users(name, parse(args)?)).await,
+            "templates" => Box::pin(self.templates(name, parse(args)?)).await,
+            "spaces" => Box::pin(self.spaces(name, parse(args)?)).await,
+            "search" => Box::pin(self.search(name, parse(args)?)).await,
+            "content" => Box::pin(self.content(name, parse(args)?)).await,
+            "comments" => Box::pin(self.comments(name, parse(args)?)).await,
+            "labels" => Box::pin(self.labels(name, parse(args)?)).await,
+            "attachments" => Box::pin(self.attachments(name, parse(args)?)).await,
+            "versions" => Box::pin(self.versions(name, parse(args)?)).await,
+            "databases" => Box::pin(self.databases(name, parse(args)?)).await,
+            "connection" => Box::pin(self.connection(name, parse(args)?)).await,
             _ => Err(OpError::invalid(format!("unknown tool `{tool}`"), "")),
         };
         result.map_err(|e| e.for_surface(self.config.surface))
