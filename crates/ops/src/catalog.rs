@@ -981,6 +981,7 @@ pub const TOOLS: &[ToolSpec] = &[
             out("actions", T::Array),
             out("scopes_to_add", T::Array),
             out("where_to_add", T::TextOrNull),
+            out("optional_scopes", T::Array),
         ],
         actions: &[read(
             "check",

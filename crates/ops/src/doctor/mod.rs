@@ -93,6 +93,39 @@ pub struct Report {
     pub scopes_to_add: Vec<String>,
     /// Where to add them.
     pub where_to_add: Option<String>,
+    /// Scopes no action needs but something reads better with, when the credential is known
+    /// to lack them.
+    pub optional_scopes: Vec<OptionalScope>,
+}
+
+/// A scope that adds a courtesy rather than an action.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OptionalScope {
+    pub scope: String,
+    /// What it adds.
+    pub gives: String,
+}
+
+/// The courtesies a credential's known scopes leave out: names of people mentioned in bodies
+/// (users-bulk, `read:user:confluence`; without it mentions show account ids).
+fn optional_scopes(known: Option<ScopeSet>) -> Vec<OptionalScope> {
+    let Some(known) = known else {
+        return Vec::new();
+    };
+    let names = Operation::CreateBulkUserLookup.info().granular;
+    if names.is_empty() || known.contains_all(names) {
+        return Vec::new();
+    }
+    names
+        .names()
+        .into_iter()
+        .map(|scope| OptionalScope {
+            scope: scope.to_string(),
+            gives: "names of people mentioned in Markdown bodies (without it, mentions show \
+                    account ids)"
+                .to_string(),
+        })
+        .collect()
 }
 
 /// What the doctor is told about the setting, beside the client.
@@ -240,6 +273,7 @@ pub async fn diagnose(client: &Client, options: &Options) -> Report {
         actions: reports,
         scopes_to_add: to_add.names().into_iter().map(String::from).collect(),
         where_to_add,
+        optional_scopes: optional_scopes(known),
     }
 }
 
@@ -422,5 +456,26 @@ fn action_report(
         classic_alternative: classic.names().into_iter().map(String::from).collect(),
         route: used,
         detail,
+    }
+}
+
+#[cfg(test)]
+mod optional_tests {
+    use super::*;
+
+    /// Issue 14: without `read:user:confluence` mentions keep their ids, and the doctor says
+    /// the scope is optional for names; with it, or with scopes unknown, it says nothing.
+    #[test]
+    fn read_user_is_optional_for_names() {
+        let names = Operation::CreateBulkUserLookup.info().granular;
+        let without = Operation::GetPageById.info().granular;
+        let said = optional_scopes(Some(without));
+        assert_eq!(
+            said.iter().map(|s| s.scope.as_str()).collect::<Vec<_>>(),
+            ["read:user:confluence"]
+        );
+        assert!(said[0].gives.contains("mentions"));
+        assert!(optional_scopes(Some(without.union(names))).is_empty());
+        assert!(optional_scopes(None).is_empty());
     }
 }

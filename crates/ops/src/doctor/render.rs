@@ -107,5 +107,8 @@ pub fn render_text(r: &Report) -> String {
             let _ = writeln!(o, "Where: {w}");
         }
     }
+    for s in &r.optional_scopes {
+        let _ = writeln!(o, "Optional: {} gives {}.", s.scope, s.gives);
+    }
     o
 }
