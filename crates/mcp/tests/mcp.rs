@@ -2212,3 +2212,43 @@ async fn issue_014_mentions_carry_names_from_one_lookup() {
     assert_eq!(stored.matches("ri:account-id").count(), 12, "{stored}");
     assert!(!stored.contains(&name), "the name is not stored: {stored}");
 }
+
+/// A space's template is that space's content: with the space denied, it is neither listed,
+/// read, nor copied into a page of another space.
+#[tokio::test]
+async fn issue_014_templates_obey_the_space_lists() {
+    let sim = Sim::start().await;
+    let config = Config {
+        deny_spaces: vec!["ENG".into()],
+        ..Config::default()
+    };
+    let open = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let eng_templates = open
+        .ok("templates", json!({"action": "list", "spaceId": "ENG"}))
+        .await;
+    let adr = eng_templates["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["spaceKey"] == "ENG")
+        .expect("the demo site has a template of ENG")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s = Session::new(server(sim.classic().await, config, &[]).await).await;
+    let e = s
+        .err("templates", json!({"action": "get", "id": adr}))
+        .await;
+    assert!(e.starts_with("error (policy)"), "{e}");
+    let ops = space_id(&s, "OPS").await;
+    let e = s
+        .err(
+            "pages",
+            json!({"action": "createFromTemplate", "templateId": adr, "spaceId": ops, "title": "Leak"}),
+        )
+        .await;
+    assert!(
+        e.starts_with("error (policy)") && e.contains("keeps out"),
+        "{e}"
+    );
+}

@@ -997,12 +997,20 @@ impl Ops {
                 parent_id,
             } => {
                 self.refuse_write("pages.createFromTemplate")?;
-                let template = self.client.templates().get(template_id.as_str()).await?;
-                let body = template
-                    .body
-                    .and_then(|b| b.storage)
-                    .map(|s| s.value)
-                    .unwrap_or_default();
+                let template =
+                    TemplateItem::from(self.client.templates().get(template_id.as_str()).await?);
+                // A space's template is that space's content: the lists hold for it too.
+                if !self.template_visible(&template) {
+                    return Err(OpError::policy(
+                        format!(
+                            "template {template_id} belongs to space {}, which this server \
+                             keeps out",
+                            template.space_key.as_deref().unwrap_or_default()
+                        ),
+                        self.policy_hint(crate::Guard::AllowSpaces),
+                    ));
+                }
+                let body = template.body.unwrap_or_default();
                 let space_id = self.space_id_of(space_id.as_str()).await?;
                 let page = self
                     .client
