@@ -599,7 +599,8 @@ fn as_object(v: Value) -> JsonObject {
     }
 }
 
-/// Checks the arguments against the tool's definition; returns the action.
+/// Checks `action` against the tool's definition and the caller's mode; returns it. The other
+/// arguments are checked by `Ops::call`, whichever surface the call came from.
 fn validate(def: &ToolDef, args: &JsonObject, read_only: bool) -> Result<&'static str, String> {
     let allowed = def.action_names(read_only);
     let action = match args.get("action") {
@@ -629,9 +630,6 @@ fn validate(def: &ToolDef, args: &JsonObject, read_only: bool) -> Result<&'stati
             allowed.join(", ")
         ));
     }
-    let mut rest = args.clone();
-    rest.remove("action");
-    def.check_arguments(spec, &rest)?;
     Ok(spec.name)
 }
 
