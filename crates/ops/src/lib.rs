@@ -332,16 +332,6 @@ impl Ops {
         self.spaces_guarded() || (write && !self.config.read_only_spaces.is_empty())
     }
 
-    fn refuse_write(&self, what: &str) -> Result<()> {
-        if self.config.read_only {
-            return Err(OpError::policy(
-                format!("{what} writes to Confluence and this server is in read-only mode"),
-                self.policy_hint(Guard::ReadOnly),
-            ));
-        }
-        Ok(())
-    }
-
     /// Whether the space with this id and key passes the lists.
     fn space_verdict(&self, id: &str, key: &str, write: bool) -> Result<()> {
         let hit = |list: &[String]| list.iter().any(|s| s.eq_ignore_ascii_case(key) || s == id);

@@ -671,7 +671,6 @@ impl Ops {
                 body_format,
                 status,
             } => {
-                self.refuse_write("pages.create")?;
                 let space_id = self.space_id_of(space_id.as_str()).await?;
                 let body = self
                     .read_text(body, body_file, "body")
@@ -704,7 +703,6 @@ impl Ops {
                 version,
                 version_message,
             } => {
-                self.refuse_write("pages.update")?;
                 let body = self.read_text(body, body_file, "body").await?;
                 if body.is_none() && title.is_none() && parent_id.is_none() {
                     return Err(OpError::invalid(
@@ -747,7 +745,6 @@ impl Ops {
                 version,
                 version_message,
             } => {
-                self.refuse_write("pages.updateSection")?;
                 let key = section_key(section_id, heading, action)?;
                 let new = self
                     .read_text(body, body_file, "body")
@@ -784,7 +781,6 @@ impl Ops {
                 version,
                 version_message,
             } => {
-                self.refuse_write("pages.replace")?;
                 if find.is_empty() {
                     return Err(OpError::invalid(
                         "`find` is empty",
@@ -821,7 +817,6 @@ impl Ops {
                 }
             }
             P::Delete { id, purge } => {
-                self.refuse_write("pages.delete")?;
                 self.client.pages().delete(id.clone(), purge).await?;
                 Data::Deleted {
                     id: id.to_string(),
@@ -835,7 +830,6 @@ impl Ops {
                 target_id,
                 position,
             } => {
-                self.refuse_write("pages.move")?;
                 if id == target_id {
                     return Err(OpError::invalid(
                         "a page cannot move under or beside itself",
@@ -885,7 +879,6 @@ impl Ops {
                 users,
                 groups,
             } => {
-                self.refuse_write("pages.setRestrictions")?;
                 let mut group_ids = Vec::new();
                 for name in groups.unwrap_or_default() {
                     group_ids.push(self.group_id(&name).await?);
@@ -917,7 +910,6 @@ impl Ops {
                 with_labels,
                 tree,
             } => {
-                self.refuse_write("pages.copy")?;
                 let pages = self.client.pages();
                 let destination = match (target_id, space_id) {
                     (Some(parent), None) => CopyDestination::ParentPage(parent.to_string()),
@@ -996,21 +988,7 @@ impl Ops {
                 title,
                 parent_id,
             } => {
-                self.refuse_write("pages.createFromTemplate")?;
-                let template =
-                    TemplateItem::from(self.client.templates().get(template_id.as_str()).await?);
-                // A space's template is that space's content: the lists hold for it too.
-                if !self.template_visible(&template) {
-                    return Err(OpError::policy(
-                        format!(
-                            "template {template_id} belongs to space {}, which this server \
-                             keeps out",
-                            template.space_key.as_deref().unwrap_or_default()
-                        ),
-                        self.policy_hint(crate::Guard::AllowSpaces),
-                    ));
-                }
-                let body = template.body.unwrap_or_default();
+                let body = self.template(&template_id).await?.body.unwrap_or_default();
                 let space_id = self.space_id_of(space_id.as_str()).await?;
                 let page = self
                     .client
@@ -1075,7 +1053,6 @@ impl Ops {
                 }
             }
             P::SetProperty { id, key, value } => {
-                self.refuse_write("pages.setProperty")?;
                 let owner = PropertyOwner::Page(id.to_string());
                 let properties = self.client.properties();
                 let p = match properties.get_by_key(&owner, &key).await? {
@@ -1107,6 +1084,20 @@ impl Ops {
         }
     }
 
+    /// The body of a page, blog post or version as fetched in `format.fetch()`: shown in
+    /// `format` (mentions named), capped or written to `file`.
+    async fn rendered_body(
+        &self,
+        page: &models::Page,
+        format: Fmt,
+        max_bytes: Option<usize>,
+        file: Option<String>,
+    ) -> Result<BodyOut> {
+        let text = format.render(body_of(page, format.fetch()))?;
+        let text = self.named(format, text).await;
+        self.body_out(format.name(), &text, max_bytes, file).await
+    }
+
     /// A page with its body in `format` (`getBody`, and `get` with a `bodyFormat`).
     async fn page_body(
         &self,
@@ -1116,10 +1107,8 @@ impl Ops {
         output_file: Option<String>,
     ) -> Result<Data> {
         let page = self.client.pages().get(id, Some(format.fetch())).await?;
-        let text = format.render(body_of(&page, format.fetch()))?;
-        let text = self.named(format, text).await;
         let body = self
-            .body_out(format.name(), &text, max_bytes, output_file)
+            .rendered_body(&page, format, max_bytes, output_file)
             .await?;
         Ok(Data::PageBody {
             page: PageItem::from(&page),
@@ -1397,7 +1386,6 @@ impl Ops {
                 title,
                 parent_id,
             } => {
-                self.refuse_write("content.createFolder")?;
                 let space_id = self.space_id_of(space_id.as_str()).await?;
                 let f = self
                     .client
@@ -1446,7 +1434,6 @@ impl Ops {
                 body,
                 body_format,
             } => {
-                self.refuse_write("comments.addFooter")?;
                 if id.is_some() {
                     return Err(one_container(action));
                 }
@@ -1468,7 +1455,6 @@ impl Ops {
                 body,
                 body_format,
             } => {
-                self.refuse_write("comments.addFooter")?;
                 let page_id = id.as_ref().map(|p| p.as_str().to_string());
                 if page_id.is_none() && parent_comment_id.is_none() {
                     return Err(OpError::invalid(
@@ -1527,7 +1513,6 @@ impl Ops {
                 body_format,
                 version,
             } => {
-                self.refuse_write("comments.update")?;
                 let body = Fmt::of(body_format).to_storage(body)?;
                 let comments = self.client.comments();
                 let version = match version {
@@ -1551,7 +1536,6 @@ impl Ops {
                 selection,
                 match_index,
             } => {
-                self.refuse_write("comments.addInline")?;
                 let body = Fmt::of(body_format).to_storage(body)?;
                 // Cloud asks how often the selection occurs and which occurrence is meant;
                 // both are counted here, in the page's text.
@@ -1592,7 +1576,6 @@ impl Ops {
                 Data::Comment { comment: item }
             }
             C::ResolveInline { comment_id, reopen } => {
-                self.refuse_write("comments.resolveInline")?;
                 let c = self
                     .client
                     .comments()
@@ -1603,7 +1586,6 @@ impl Ops {
                 }
             }
             C::Delete { comment_id } => {
-                self.refuse_write("comments.delete")?;
                 self.client.comments().delete(comment_id.as_str()).await?;
                 Data::Deleted {
                     id: comment_id.to_string(),
@@ -1667,7 +1649,6 @@ impl Ops {
                 }
             }
             L::AddToPage { id, labels } => {
-                self.refuse_write("labels.addToPage")?;
                 let all = self.client.labels().add(id.clone(), &labels).await?;
                 Data::Labels {
                     page_id: id.to_string(),
@@ -1675,7 +1656,6 @@ impl Ops {
                 }
             }
             L::Remove { id, labels } => {
-                self.refuse_write("labels.remove")?;
                 // Removing is idempotent: a label that is not there is gone already (the read
                 // below still fails when the page itself is missing).
                 for name in &labels {
@@ -1783,7 +1763,6 @@ impl Ops {
                 }
             }
             A::Delete { id, page_id: _ } => {
-                self.refuse_write("attachments.delete")?;
                 self.client.attachments().delete(id.as_str(), false).await?;
                 Data::Deleted {
                     id: id.to_string(),
@@ -1809,11 +1788,6 @@ impl Ops {
                 file_path,
                 comment,
             } => {
-                self.refuse_write(if update {
-                    "attachments.update"
-                } else {
-                    "attachments.upload"
-                })?;
                 let (file, size) = self
                     .attachment_file(action, file_name, media_type, data, file_path, comment)
                     .await?;
@@ -1915,9 +1889,7 @@ impl Ops {
                     .pages()
                     .get_version(id, version, format.fetch())
                     .await?;
-                let text = format.render(body_of(&page, format.fetch()))?;
-                let text = self.named(format, text).await;
-                let body = self.body_out(format.name(), &text, max_bytes, None).await?;
+                let body = self.rendered_body(&page, format, max_bytes, None).await?;
                 Data::VersionBody {
                     page: PageItem::from(&page),
                     version,
@@ -2033,10 +2005,8 @@ impl Ops {
             } => {
                 let format = Fmt::of(body_format);
                 let post = posts.get(id.as_str(), Some(format.fetch())).await?;
-                let text = format.render(body_of(&post, format.fetch()))?;
-                let text = self.named(format, text).await;
                 let body = self
-                    .body_out(format.name(), &text, max_bytes, output_file)
+                    .rendered_body(&post, format, max_bytes, output_file)
                     .await?;
                 Data::PostBody {
                     blogpost: PageItem::from(&post),
@@ -2051,7 +2021,6 @@ impl Ops {
                 body_format,
                 status,
             } => {
-                self.refuse_write("blogposts.create")?;
                 let space_id = self.space_id_of(space_id.as_str()).await?;
                 let body = self
                     .read_text(body, body_file, "body")
@@ -2080,7 +2049,6 @@ impl Ops {
                 version,
                 version_message,
             } => {
-                self.refuse_write("blogposts.update")?;
                 let body = self.read_text(body, body_file, "body").await?;
                 if body.is_none() && title.is_none() {
                     return Err(OpError::invalid(
@@ -2114,7 +2082,6 @@ impl Ops {
                 }
             }
             B::Delete { id, purge } => {
-                self.refuse_write("blogposts.delete")?;
                 posts.delete(id.as_str(), purge).await?;
                 Data::Deleted {
                     id: id.to_string(),
@@ -2219,21 +2186,27 @@ impl Ops {
                     .collect();
                 Data::Templates(Listing::new(items, page.next_cursor))
             }
-            a::Templates::Get { id } => {
-                let t = TemplateItem::from(self.client.templates().get(id.as_str()).await?);
-                if !self.template_visible(&t) {
-                    return Err(OpError::policy(
-                        format!(
-                            "template {id} belongs to space {}, which this server keeps out",
-                            t.space_key.as_deref().unwrap_or_default()
-                        ),
-                        self.policy_hint(crate::Guard::AllowSpaces),
-                    ));
-                }
-                Data::Template { template: t }
-            }
+            a::Templates::Get { id } => Data::Template {
+                template: self.template(&id).await?,
+            },
         };
         Ok(Output::new(action, data))
+    }
+
+    /// Template `id`, with its body; a space's template is that space's content, so the space
+    /// lists hold for it too.
+    async fn template(&self, id: &conflux_types::ContentId) -> Result<TemplateItem> {
+        let t = TemplateItem::from(self.client.templates().get(id.as_str()).await?);
+        if !self.template_visible(&t) {
+            return Err(OpError::policy(
+                format!(
+                    "template {id} belongs to space {}, which this server keeps out",
+                    t.space_key.as_deref().unwrap_or_default()
+                ),
+                self.policy_hint(crate::Guard::AllowSpaces),
+            ));
+        }
+        Ok(t)
     }
 
     /// Whether a template may be shown: global ones always, a space's when the lists let
@@ -2389,7 +2362,6 @@ impl Ops {
                 title,
                 parent_id,
             } => {
-                self.refuse_write("databases.create")?;
                 let space_id = self.space_id_of(space_id.as_str()).await?;
                 let db = self
                     .client
@@ -2401,7 +2373,6 @@ impl Ops {
                 }
             }
             D::Delete { id } => {
-                self.refuse_write("databases.delete")?;
                 self.client.databases().delete(id.as_str()).await?;
                 Data::Deleted {
                     id: id.to_string(),
