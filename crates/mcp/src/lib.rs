@@ -552,14 +552,18 @@ fn tool(def: &ToolDef, offer: Offer) -> Tool {
     let input = json!({ "type": "object", "properties": props, "required": ["action"], "additionalProperties": false });
     let output = output_schema(def);
     let writes = offered.iter().any(|a| a.write);
-    // The hints clients act on, each only where it means something and differs from the
-    // default: read-only always; destructive for a tool that writes (the default is true, so a
-    // tool whose writes only add says false); idempotence is left at its default, false,
-    // since creates are not. Open world is the default, and the title is the tool's own.
-    let mut annotations = ToolAnnotations::new().read_only(!writes);
-    if writes {
-        annotations = annotations.destructive(def.has_destructive());
-    }
+    // The hints clients act on, each only where it differs from the default (every agent pays
+    // for the bytes of `tools/list`): read-only for a tool with no write offered (the default
+    // is false); destructive false for a tool whose writes only add (the default is true).
+    // Idempotence stays at its default, false, since creates are not; open world is the
+    // default, and the title is the tool's own.
+    let annotations = if !writes {
+        Some(ToolAnnotations::new().read_only(true))
+    } else if !def.has_destructive() {
+        Some(ToolAnnotations::new().destructive(false))
+    } else {
+        None
+    };
     let description = if read_only && def.has_writes() {
         format!(
             "{} (Read-only mode: write actions are unavailable.)",
@@ -573,10 +577,13 @@ fn tool(def: &ToolDef, offer: Offer) -> Tool {
     } else {
         def.description.to_string()
     };
-    Tool::new(def.name, description, Arc::new(as_object(input)))
+    let tool = Tool::new(def.name, description, Arc::new(as_object(input)))
         .with_title(def.title)
-        .with_raw_output_schema(Arc::new(as_object(output)))
-        .with_annotations(annotations)
+        .with_raw_output_schema(Arc::new(as_object(output)));
+    match annotations {
+        Some(a) => tool.with_annotations(a),
+        None => tool,
+    }
 }
 
 /// A tool's output schema as `tools/list` carries it: the fields an answer may hold, by name.

@@ -223,7 +223,24 @@ async fn tools_list_is_flat_and_stable() {
             "the output format is the server's setting, not every tool's argument"
         );
         assert!(t.output_schema.is_some(), "{}", t.name);
-        assert!(t.annotations.is_some(), "{}", t.name);
+        // Hints only where they differ from the defaults (not read-only, destructive).
+        let ann = t.annotations.clone().unwrap_or_default();
+        assert_ne!(ann.read_only_hint, Some(false), "{}", t.name);
+        assert_ne!(ann.destructive_hint, Some(true), "{}", t.name);
+        let reads_only = [
+            "spaces",
+            "search",
+            "versions",
+            "templates",
+            "users",
+            "connection",
+        ];
+        assert_eq!(
+            ann.read_only_hint == Some(true),
+            reads_only.contains(&t.name.as_ref()),
+            "{}",
+            t.name
+        );
     }
     let listed = serde_json::to_value(&s.tools).unwrap();
     insta::assert_json_snapshot!("tools_list", listed);

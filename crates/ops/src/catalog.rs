@@ -32,7 +32,34 @@ pub struct ActionSpec {
     /// guardrails check the space of every one of them, in one place, before any other
     /// request (a write action writes all of them).
     pub touches: &'static [Touch],
+    /// Operations the action calls only when asked for more than its plain job: their scopes
+    /// are requested with the action's (`--print-scopes`, OAuth grants), and the doctor names
+    /// them as optional when missing, since the action works without them.
+    pub extras: &'static [Extra],
 }
+
+/// Something an action does beyond its plain job, and the operations that takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Extra {
+    /// What it gives, for the doctor: "names of people mentioned in Markdown bodies".
+    pub gives: &'static str,
+    pub operations: &'static [Operation],
+}
+
+impl Extra {
+    pub fn scopes(&self) -> ScopeSet {
+        self.operations
+            .iter()
+            .fold(ScopeSet::EMPTY, |acc, op| acc.union(op.info().granular))
+    }
+}
+
+/// Markdown bodies name the people they mention, in one bulk lookup per body; without its
+/// scope the mentions keep their account ids.
+const MENTION_NAMES: &[Extra] = &[Extra {
+    gives: "names of people mentioned in Markdown bodies (without it, mentions show account ids)",
+    operations: &[Operation::CreateBulkUserLookup],
+}];
 
 /// A resource an action touches: the argument that names it, and what it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +97,11 @@ impl ActionSpec {
     /// The same action, touching `touches`.
     const fn on(self, touches: &'static [Touch]) -> ActionSpec {
         ActionSpec { touches, ..self }
+    }
+
+    /// The same action, doing `extras` when asked.
+    const fn extras(self, extras: &'static [Extra]) -> ActionSpec {
+        ActionSpec { extras, ..self }
     }
 }
 
@@ -238,6 +270,7 @@ const fn read(
         no_public_api: false,
         fallback: true,
         touches: &[],
+        extras: &[],
     }
 }
 
@@ -400,12 +433,14 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetPageById],
                 "metadata, by id or title and spaceId (bodyFormat: body too)",
             )
+            .extras(MENTION_NAMES)
             .on(&[touch("id", R::Page), touch("spaceId", R::Space)]),
             read(
                 "getBody",
                 &[O::GetPageById],
                 "the body (bodyFormat, maxBytes)",
             )
+            .extras(MENTION_NAMES)
             .on(PAGE),
             read(
                 "outline",
@@ -418,6 +453,7 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetPageById],
                 "one section, by sectionId or heading",
             )
+            .extras(MENTION_NAMES)
             .on(PAGE),
             write("create", &[O::CreatePage], "a new page").on(IN_SPACE_UNDER_PARENT),
             destroy(
@@ -483,6 +519,10 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::CopyPage, O::GetPageById],
                 "a copy under targetId or atop spaceId (tree: descendants too)",
             )
+            .extras(&[Extra {
+                gives: "pages.copy with tree (the page-hierarchy copy and its task)",
+                operations: &[O::CopyPageHierarchy, O::GetTask],
+            }])
             .on(&[
                 touch("id", R::Page),
                 touch("targetId", R::Page),
@@ -547,6 +587,7 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetBlogPostById],
                 "the body (bodyFormat, maxBytes)",
             )
+            .extras(MENTION_NAMES)
             .on(&[touch("id", R::BlogPost)]),
             write("create", &[O::CreateBlogPost], "publish (or draft) a post").on(SPACE),
             destroy(
@@ -698,6 +739,7 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetPageFooterComments, O::GetFooterCommentChildren],
                 "footer comment threads",
             )
+            .extras(MENTION_NAMES)
             .on(&[touch("id", R::Page), touch("blogPostId", R::BlogPost)]),
             write(
                 "addFooter",
@@ -714,6 +756,7 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetPageInlineComments, O::GetInlineCommentChildren],
                 "inline comment threads",
             )
+            .extras(MENTION_NAMES)
             .on(PAGE),
             destroy(
                 "delete",
@@ -891,7 +934,9 @@ pub const TOOLS: &[ToolSpec] = &[
                 "versions, newest first",
             )
             .on(PAGE),
-            read("get", &[O::GetPageById], "the body at a version").on(PAGE),
+            read("get", &[O::GetPageById], "the body at a version")
+                .extras(MENTION_NAMES)
+                .on(PAGE),
             read("diff", &[O::GetPageById], "unified diff of two versions").on(PAGE),
         ],
     },
@@ -1260,17 +1305,25 @@ impl ActionSpec {
             .iter()
             .fold(ScopeSet::EMPTY, |acc, op| acc.union(op.info().granular))
     }
+
+    /// The scopes of its plain job and of its extras.
+    pub fn scopes_with_extras(&self) -> ScopeSet {
+        self.extras
+            .iter()
+            .fold(self.scopes(), |acc, e| acc.union(e.scopes()))
+    }
 }
 
 /// The granular scopes the named tools need (all tools when `tools` is empty), without write
-/// actions when `read_only`.
+/// actions when `read_only`: every action's, with its extras (a page copied with its tree,
+/// the names of mentioned people), so that a grant made from this list does everything.
 pub fn scopes_for(tools: &[String], read_only: bool) -> ScopeSet {
     TOOLS
         .iter()
         .filter(|t| tools.is_empty() || tools.iter().any(|n| n == t.name))
         .flat_map(|t| t.actions.iter())
         .filter(|a| !(read_only && a.write))
-        .fold(ScopeSet::EMPTY, |acc, a| acc.union(a.scopes()))
+        .fold(ScopeSet::EMPTY, |acc, a| acc.union(a.scopes_with_extras()))
 }
 
 /// The table of every tool action in docs/tools.md: what it does, what it requires, whether it
@@ -1283,7 +1336,10 @@ pub fn markdown_table() -> String {
          conflux-ops --lib docs_tools_table`; do not edit by hand. -->\n\n# Tools and actions\n\n\
          Every MCP tool and its actions, each also a CLI subcommand (`conflux TOOL ACTION`). \
          Operations are Atlassian's operation ids (v1 or v2 REST); scopes are the granular scopes \
-         they need (the classic alternative, where one exists, is in `conflux doctor`).\n",
+         they need (the classic alternative, where one exists, is in `conflux doctor`). In \
+         parentheses: operations an action calls only for an extra (names of mentioned people, a \
+         page's tree), and the scopes those add; the action works without them, and \
+         `--print-scopes` and OAuth grants include them.\n",
     );
     for t in TOOLS {
         let _ = write!(o, "\n## {}\n\n{}\n\n", t.name, t.description);
@@ -1297,17 +1353,37 @@ pub fn markdown_table() -> String {
                 (true, false) => "yes",
                 (true, true) => "yes, destructive",
             };
-            let ops: Vec<String> = a
+            let mut ops: Vec<String> = a
                 .operations
                 .iter()
                 .map(|op| format!("`{}`", op.operation_id()))
                 .collect();
-            let scopes: Vec<String> = a
+            let mut scopes: Vec<String> = a
                 .scopes()
                 .names()
                 .iter()
                 .map(|s| format!("`{s}`"))
                 .collect();
+            // Extras: optional, so in parentheses, with what they give in the scopes column.
+            for e in a.extras {
+                let names: Vec<String> = e
+                    .operations
+                    .iter()
+                    .map(|op| format!("`{}`", op.operation_id()))
+                    .collect();
+                ops.push(format!("({})", names.join(", ")));
+                let extra: Vec<String> = e
+                    .scopes()
+                    .difference(a.scopes())
+                    .names()
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect();
+                if !extra.is_empty() {
+                    let gives = e.gives.split(" (").next().unwrap_or(e.gives);
+                    scopes.push(format!("(for {gives}: {})", extra.join(", ")));
+                }
+            }
             let line = t.action_line(a).replace('|', "\\|");
             let args = t.action_args(a.name);
             let optional: Vec<String> = args

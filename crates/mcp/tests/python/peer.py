@@ -143,10 +143,13 @@ def check_tools_shape(p: Peer, tools: dict[str, dict], read_only: bool) -> None:
         jsonschema.Draft202012Validator.check_schema(o)
         jsonschema.Draft202012Validator.check_schema(i)
         ann = t.get("annotations", {})
-        p.ok(isinstance(ann.get("readOnlyHint"), bool), f"{name}: annotation readOnlyHint")
-        if ann.get("readOnlyHint") is False:
-            # Spelled out only where it differs from the default (true) or to confirm it.
-            p.ok(isinstance(ann.get("destructiveHint"), bool), f"{name}: annotation destructiveHint")
+        # Hints are spelled out only where they differ from the defaults (readOnlyHint false,
+        # destructiveHint true): a tool that only reads says so, one whose writes only add says
+        # destructiveHint false.
+        p.ok(ann.get("readOnlyHint") in (None, True), f"{name}: readOnlyHint only when true")
+        p.ok(ann.get("destructiveHint") in (None, False), f"{name}: destructiveHint only when false")
+        if ann.get("readOnlyHint") is True:
+            p.ok("destructiveHint" not in ann, f"{name}: no destructiveHint on a read-only tool")
         if read_only:
             p.ok(ann["readOnlyHint"] is True, f"{name}: readOnlyHint in read-only mode")
     writes = {"create", "update", "updateSection", "replace", "delete"}

@@ -106,26 +106,45 @@ pub struct OptionalScope {
     pub gives: String,
 }
 
-/// The courtesies a credential's known scopes leave out: names of people mentioned in bodies
-/// (users-bulk, `read:user:confluence`; without it mentions show account ids).
+/// What the credential's known scopes leave out of the actions' extras (see
+/// [`crate::catalog::Extra`]): the names of people mentioned in bodies, a page copied with its
+/// tree. One entry per missing scope, with everything it would give; only for actions the
+/// credential can perform (an extra of an action it cannot do is no courtesy).
 fn optional_scopes(known: Option<ScopeSet>) -> Vec<OptionalScope> {
     let Some(known) = known else {
         return Vec::new();
     };
-    let names = Operation::CreateBulkUserLookup.info().granular;
-    if names.is_empty() || known.contains_all(names) {
-        return Vec::new();
-    }
-    names
-        .names()
-        .into_iter()
-        .map(|scope| OptionalScope {
-            scope: scope.to_string(),
-            gives: "names of people mentioned in Markdown bodies (without it, mentions show \
-                    account ids)"
-                .to_string(),
+    let mut out: Vec<OptionalScope> = Vec::new();
+    let extras = TOOLS
+        .iter()
+        .flat_map(|t| t.actions)
+        .filter(|a| {
+            a.operations
+                .iter()
+                .all(|op| !matches!(op.check(known), Verdict::Missing { .. }))
         })
-        .collect()
+        .flat_map(|a| a.extras);
+    for extra in extras {
+        for op in extra.operations {
+            let Verdict::Missing { granular, .. } = op.check(known) else {
+                continue;
+            };
+            for scope in granular.names() {
+                match out.iter_mut().find(|o| o.scope == scope) {
+                    Some(o) if o.gives.contains(extra.gives) => {}
+                    Some(o) => {
+                        o.gives.push_str("; ");
+                        o.gives.push_str(extra.gives);
+                    }
+                    None => out.push(OptionalScope {
+                        scope: scope.to_string(),
+                        gives: extra.gives.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+    out
 }
 
 /// What the doctor is told about the setting, beside the client.
@@ -477,5 +496,26 @@ mod optional_tests {
         assert!(said[0].gives.contains("mentions"));
         assert!(optional_scopes(Some(without.union(names))).is_empty());
         assert!(optional_scopes(None).is_empty());
+    }
+
+    /// A page copied with its tree takes the page-hierarchy copy's extra scope: named as
+    /// optional to a credential that can copy, never to one that cannot.
+    #[test]
+    fn copy_tree_scope_is_named_where_copy_works() {
+        let copy = crate::catalog::tool("pages")
+            .and_then(|t| t.action("copy"))
+            .expect("pages.copy")
+            .scopes();
+        let names = Operation::CreateBulkUserLookup.info().granular;
+        let said = optional_scopes(Some(copy.union(names)));
+        assert_eq!(
+            said.iter().map(|s| s.scope.as_str()).collect::<Vec<_>>(),
+            ["read:content.metadata:confluence"],
+            "{said:?}"
+        );
+        assert!(said[0].gives.contains("tree"), "{said:?}");
+        // Without write:page the copy itself is out: nothing to say about its tree.
+        let read_only = Operation::GetPageById.info().granular.union(names);
+        assert!(optional_scopes(Some(read_only)).is_empty());
     }
 }
