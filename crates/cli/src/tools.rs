@@ -115,7 +115,7 @@ fn param_arg(p: &'static ParamSpec, required: bool, positional: bool) -> Arg {
     }
     arg = match p.kind {
         ParamKind::Text => arg.value_name("TEXT"),
-        ParamKind::Json => arg.value_name("JSON"),
+        ParamKind::Json | ParamKind::Files => arg.value_name("JSON"),
         ParamKind::Id(_) => arg.value_name("ID"),
         ParamKind::Ids(_) => arg
             .value_name("ID,ID")
@@ -175,6 +175,17 @@ fn arguments(tool: &ToolSpec, action: &str, m: &ArgMatches) -> anyhow::Result<Ma
             ParamKind::Json => m
                 .get_one::<String>(p.name)
                 .map(|s| serde_json::from_str(s).unwrap_or_else(|_| json!(s))),
+            // `[{"filePath": "a.png"}, ...]`; checked by `Ops::call` like any argument.
+            ParamKind::Files => match m.get_one::<String>(p.name) {
+                Some(s) => Some(serde_json::from_str(s).with_context(|| {
+                    format!(
+                        "--{} takes a JSON array of files, each {{\"filePath\": ...}} or \
+                         {{\"fileName\": ..., \"data\": BASE64}}",
+                        kebab(p.name)
+                    )
+                })?),
+                None => None,
+            },
             ParamKind::Flag => m.get_flag(p.name).then_some(Value::Bool(true)),
             ParamKind::List | ParamKind::Ids(_) => m
                 .get_many::<String>(p.name)
@@ -201,12 +212,24 @@ fn arguments(tool: &ToolSpec, action: &str, m: &ArgMatches) -> anyhow::Result<Ma
     }
     for key in ["bodyFile", "outputFile", "filePath"] {
         if let Some(path) = args.get(key).and_then(Value::as_str) {
-            let absolute = std::path::absolute(Path::new(path))
-                .with_context(|| format!("the path `{path}`"))?;
-            args.insert(key.into(), json!(absolute.display().to_string()));
+            args.insert(key.into(), json!(absolute(path)?));
+        }
+    }
+    if let Some(Value::Array(files)) = args.get_mut("files") {
+        for f in files.iter_mut() {
+            if let Some(path) = f.get("filePath").and_then(Value::as_str) {
+                f["filePath"] = json!(absolute(path)?);
+            }
         }
     }
     Ok(args)
+}
+
+/// A path the person named, made absolute against the working directory.
+fn absolute(path: &str) -> anyhow::Result<String> {
+    let absolute =
+        std::path::absolute(Path::new(path)).with_context(|| format!("the path `{path}`"))?;
+    Ok(absolute.display().to_string())
 }
 
 /// Runs `conflux TOOL ACTION ...`.

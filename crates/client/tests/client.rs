@@ -8,16 +8,15 @@ use std::collections::HashSet;
 use conflux_catalog::ScopeSet;
 use conflux_client::api::{
     BlogPostList, BlogPostUpdate, BodyFormat, ContentOperation, CopyDestination, CopyOptions,
-    HierarchyCopyOptions, MovePosition, NewBlogPost, NewPage, PageList, PageUpdate,
-    PermissionSubject, PropertyOwner, RestrictionOperation, RestrictionUpdate, SearchParams,
-    TextSelection,
+    HierarchyCopyOptions, MovePosition, NewBlogPost, NewPage, Owner, PageList, PageUpdate,
+    PermissionSubject, RestrictionOperation, RestrictionUpdate, SearchParams, TextSelection,
 };
 use conflux_client::{
     AuthFailure, Client, ClientConfig, ClientError, CredentialConfig, CredentialKind, Endpoints,
     ErrorKind, PageRequest, TokenKindHint,
 };
 use conflux_sim::SimConfig;
-use conflux_types::{BaseUrl, PageId, Secret, SiteUrl};
+use conflux_types::{BaseUrl, BlogPostId, PageId, Secret, SiteUrl};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
@@ -1486,19 +1485,21 @@ async fn blog_posts_are_listed_read_written_and_carry_comments_labels_and_files(
         .await
         .unwrap();
     assert_eq!(listed.results.len(), 1);
+    let on_post = Owner::BlogPost(BlogPostId::new(&post.id));
     c.labels()
-        .add(PageId::new(&post.id), &["news".into()])
+        .add(on_post.clone(), &["news".into()])
         .await
         .unwrap();
-    let labels = blogs
-        .labels(&post.id, &PageRequest::limit(5))
+    let labels = c
+        .labels()
+        .of(&on_post, &PageRequest::limit(5))
         .await
         .unwrap();
     assert_eq!(labels.results[0].name, "news");
     let att = c
         .attachments()
         .upload(
-            PageId::new(&post.id),
+            on_post.clone(),
             conflux_client::api::NewAttachment {
                 file_name: "notes.txt".into(),
                 media_type: "text/plain".into(),
@@ -1508,8 +1509,9 @@ async fn blog_posts_are_listed_read_written_and_carry_comments_labels_and_files(
         )
         .await
         .unwrap();
-    let files = blogs
-        .attachments(&post.id, &PageRequest::limit(5))
+    let files = c
+        .attachments()
+        .of(&on_post, &PageRequest::limit(5))
         .await
         .unwrap();
     assert_eq!(files.results[0].id, att);
@@ -1541,7 +1543,7 @@ async fn content_properties_through_v2_and_v1_where_the_route_serves_it() {
     let classic = sim.classic().await;
     let scoped = sim.scoped_full().await;
     let page = sim.some_page(&scoped, "ENG").await;
-    let owner = PropertyOwner::Page(page.clone());
+    let owner = Owner::Page(PageId::new(&page));
     let props = scoped.properties();
     let made = props
         .create(&owner, "review", json!({"state": "draft"}))
@@ -1596,7 +1598,7 @@ async fn content_properties_through_v2_and_v1_where_the_route_serves_it() {
         .results[0]
         .id
         .clone();
-    let on_blog = PropertyOwner::BlogPost(blog);
+    let on_blog = Owner::BlogPost(BlogPostId::new(&blog));
     let p = props.create(&on_blog, "emoji", json!("🚀")).await.unwrap();
     assert_eq!(props.get(&on_blog, &p.id).await.unwrap().value, json!("🚀"));
     // Writing needs write:page:confluence.

@@ -641,7 +641,15 @@ fn validate(def: &ToolDef, args: &JsonObject, read_only: bool) -> Result<&'stati
 }
 
 fn success(out: &Output, format: OutputFormat) -> CallToolResult {
-    let structured = out.to_json();
+    let mut structured = out.to_json();
+    // Several files' bytes travel as content blocks only, not twice.
+    if let conflux_ops::Data::Files { .. } = &out.data
+        && let Some(Value::Array(files)) = structured.get_mut("files")
+    {
+        for f in files.iter_mut().filter_map(Value::as_object_mut) {
+            f.remove("data");
+        }
+    }
     let json_text = || serde_json::to_string(&structured).unwrap_or_default();
     let mut content = match format {
         OutputFormat::Verbose => vec![ContentBlock::text(out.verbose())],
@@ -665,6 +673,22 @@ fn success(out: &Output, format: OutputFormat) -> CallToolResult {
             )
             .with_mime_type(media_type.clone()),
         ));
+    }
+    if let conflux_ops::Data::Files { files, images, .. } = &out.data {
+        for f in files {
+            let Some(b64) = &f.data else { continue };
+            content.push(if *images {
+                ContentBlock::image(b64.clone(), f.media_type.clone())
+            } else {
+                ContentBlock::resource(
+                    ResourceContents::blob(
+                        b64.clone(),
+                        format!("confluence://attachment/{}", f.attachment.id),
+                    )
+                    .with_mime_type(f.media_type.clone()),
+                )
+            });
+        }
     }
     let mut result = CallToolResult::success(content);
     result.structured_content = Some(structured);

@@ -76,6 +76,13 @@ impl Sim {
     }
 }
 
+/// A 1x1 PNG.
+fn demo_png() -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+        .unwrap()
+}
+
 async fn server(client: Client, config: Config, tools: &[&str]) -> McpSession {
     let tools: Vec<String> = tools.iter().map(|s| s.to_string()).collect();
     connect(ConfluxServer::new(Ops::new(client, config), &tools).unwrap()).await
@@ -924,6 +931,127 @@ async fn other_tools_every_action_with_effects_checked() {
     );
     assert_eq!(second["size"], 4);
 
+    // Several files in one call; then every file of the page, within a cap, and its images.
+    let png = demo_png();
+    let many = s
+        .ok(
+            "attachments",
+            json!({"action": "upload", "id": page_for_files, "files": [
+                {"fileName": "a.csv", "mediaType": "text/csv", "data": data("x,y\n1,2\n")},
+                {"fileName": "pixel.png", "mediaType": "image/png", "data": base64::engine::general_purpose::STANDARD.encode(&png)},
+            ]}),
+        )
+        .await;
+    assert_eq!(many["count"], 2, "{many}");
+    let titles: Vec<&str> = many["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["a.csv", "pixel.png"], "{many}");
+    // A bad file fails the call before anything is sent: nothing new is attached.
+    let e = s
+        .err(
+            "attachments",
+            json!({"action": "upload", "id": page_for_files, "files": [
+                {"fileName": "fine.txt", "data": data("fine")},
+                {"fileName": "bad.txt", "data": "not base64!"},
+            ]}),
+        )
+        .await;
+    assert!(e.contains("files[1]") && e.contains("base64"), "{e}");
+    let e = s
+        .err(
+            "attachments",
+            json!({"action": "upload", "id": page_for_files, "fileName": "x.txt", "files": [{"fileName": "y.txt", "data": data("y")}]}),
+        )
+        .await;
+    assert!(e.contains("cannot be combined"), "{e}");
+    let listed = s
+        .ok(
+            "attachments",
+            json!({"action": "listForPage", "id": page_for_files}),
+        )
+        .await;
+    assert_eq!(listed["count"], 3, "no fine.txt: {listed}");
+    let all = s
+        .raw(
+            "attachments",
+            json!({"action": "downloadAll", "id": page_for_files}),
+        )
+        .await;
+    assert_eq!(
+        all.content
+            .iter()
+            .filter(|c| c.as_resource().is_some())
+            .count(),
+        3,
+        "every file as an embedded resource"
+    );
+    let all = s
+        .ok(
+            "attachments",
+            json!({"action": "downloadAll", "id": page_for_files}),
+        )
+        .await;
+    let sizes: u64 = all["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(all["size"], sizes, "{all}");
+    assert!(
+        all["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f.get("data").is_none()),
+        "the bytes travel once, as resources: {all}"
+    );
+    // A cap that holds the first files only: the rest are named, with their sizes.
+    let capped = s
+        .ok(
+            "attachments",
+            json!({"action": "downloadAll", "id": page_for_files, "maxBytes": 10}),
+        )
+        .await;
+    assert!(capped["size"].as_u64().unwrap() <= 10, "{capped}");
+    assert!(
+        !capped["skipped"].as_array().unwrap().is_empty(),
+        "{capped}"
+    );
+    assert!(
+        capped["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cap"),
+        "{capped}"
+    );
+    let images = s
+        .raw(
+            "attachments",
+            json!({"action": "images", "id": page_for_files}),
+        )
+        .await;
+    let shown: Vec<_> = images.content.iter().filter_map(|c| c.as_image()).collect();
+    assert_eq!(shown.len(), 1, "only the image: {images:?}");
+    assert_eq!(shown[0].mime_type, "image/png");
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(&shown[0].data)
+            .unwrap(),
+        png
+    );
+    let images = s
+        .ok(
+            "attachments",
+            json!({"action": "images", "id": page_for_files}),
+        )
+        .await;
+    assert_eq!(images["files"].as_array().unwrap().len(), 1, "{images}");
+
     // Templates: the global ones, one read with its body; a space's.
     let global = s.ok("templates", json!({"action": "list"})).await;
     let first = global["items"][0]["id"].as_str().unwrap().to_string();
@@ -1025,6 +1153,55 @@ async fn other_tools_every_action_with_effects_checked() {
         )
         .await;
     assert!(e.contains("not both"), "{e}");
+    // Labels and files on a blog post, as on a page.
+    let labelled = s
+        .ok(
+            "labels",
+            json!({"action": "addToPage", "blogPostId": post_id, "labels": ["news", "release"]}),
+        )
+        .await;
+    assert_eq!(labelled["blogPostId"], json!(post_id), "{labelled}");
+    s.ok(
+        "labels",
+        json!({"action": "remove", "blogPostId": post_id, "labels": ["release"]}),
+    )
+    .await;
+    let left = s
+        .ok(
+            "labels",
+            json!({"action": "getForPage", "blogPostId": post_id}),
+        )
+        .await;
+    let names: Vec<&str> = left["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["news"], "{left}");
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let up = s
+        .ok(
+            "attachments",
+            json!({"action": "upload", "blogPostId": post_id, "fileName": "notes.txt", "mediaType": "text/plain", "data": b64(b"post notes")}),
+        )
+        .await;
+    assert_eq!(up["blogPostId"], json!(post_id), "{up}");
+    let files = s
+        .ok(
+            "attachments",
+            json!({"action": "listForPage", "blogPostId": post_id}),
+        )
+        .await;
+    assert_eq!(files["items"][0]["id"], up["id"], "{files}");
+    let all = s
+        .ok(
+            "attachments",
+            json!({"action": "downloadAll", "blogPostId": post_id}),
+        )
+        .await;
+    assert_eq!(all["files"][0]["attachment"]["title"], "notes.txt", "{all}");
+    assert_eq!(all["size"], 10, "{all}");
 
     let gone = s
         .ok("blogposts", json!({"action": "delete", "id": post_id}))

@@ -426,23 +426,27 @@ pub enum Comments {
     deny_unknown_fields
 )]
 pub enum Labels {
+    /// Of page `id`, or of blog post `blogPostId`.
     GetForPage {
-        id: PageId,
+        id: Option<PageId>,
+        blog_post_id: Option<BlogPostId>,
         limit: Option<u32>,
         cursor: Option<String>,
     },
     AddToPage {
-        id: PageId,
+        id: Option<PageId>,
+        blog_post_id: Option<BlogPostId>,
         labels: Vec<String>,
     },
     Remove {
-        id: PageId,
+        id: Option<PageId>,
+        blog_post_id: Option<BlogPostId>,
         labels: Vec<String>,
     },
 }
 
-/// `attachments`: `id` is the page for page-wide actions, the attachment otherwise;
-/// `pageId` names the page holding an attachment when Confluence does not.
+/// `attachments`: `id` is the page for page-wide actions (or `blogPostId` instead), the
+/// attachment otherwise; `pageId` names the page holding an attachment when Confluence does not.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(
     tag = "action",
@@ -452,7 +456,8 @@ pub enum Labels {
 )]
 pub enum Attachments {
     ListForPage {
-        id: PageId,
+        id: Option<PageId>,
+        blog_post_id: Option<BlogPostId>,
         limit: Option<u32>,
         cursor: Option<String>,
     },
@@ -466,13 +471,30 @@ pub enum Attachments {
         max_bytes: Option<u64>,
         output_file: Option<String>,
     },
+    /// Every file of page `id` (or blog post `blogPostId`), up to `maxBytes` in all; into the
+    /// folder `outputFile` when given.
+    DownloadAll {
+        id: Option<PageId>,
+        blog_post_id: Option<BlogPostId>,
+        max_bytes: Option<u64>,
+        output_file: Option<String>,
+    },
+    /// The image files of page `id` (or blog post `blogPostId`), up to `maxBytes` in all.
+    Images {
+        id: Option<PageId>,
+        blog_post_id: Option<BlogPostId>,
+        max_bytes: Option<u64>,
+    },
+    /// One file (`data` or `filePath`), or several (`files`).
     Upload {
-        id: PageId,
+        id: Option<PageId>,
+        blog_post_id: Option<BlogPostId>,
         file_name: Option<String>,
         media_type: Option<String>,
         data: Option<String>,
         file_path: Option<String>,
         comment: Option<String>,
+        files: Option<Vec<FileIn>>,
     },
     Delete {
         id: AttachmentId,
@@ -480,13 +502,24 @@ pub enum Attachments {
     },
     /// A new version of the page's file of this name (or a new file when there is none).
     Update {
-        id: PageId,
+        id: Option<PageId>,
+        blog_post_id: Option<BlogPostId>,
         file_name: Option<String>,
         media_type: Option<String>,
         data: Option<String>,
         file_path: Option<String>,
         comment: Option<String>,
     },
+}
+
+/// One file of a several-file upload: its bytes inline (`data`, base64) or from `filePath`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileIn {
+    pub file_name: Option<String>,
+    pub media_type: Option<String>,
+    pub data: Option<String>,
+    pub file_path: Option<String>,
 }
 
 /// `templates`: page templates, of a space or global.

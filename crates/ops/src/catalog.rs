@@ -107,6 +107,8 @@ impl ActionSpec {
 
 use Resource as R;
 const PAGE: &[Touch] = &[touch("id", R::Page)];
+/// Page `id`, or blog post `blogPostId` instead.
+const PAGE_OR_POST: &[Touch] = &[touch("id", R::Page), touch("blogPostId", R::BlogPost)];
 const SPACE: &[Touch] = &[touch("spaceId", R::Space)];
 const IN_SPACE_UNDER_PARENT: &[Touch] =
     &[touch("spaceId", R::Space), touch("parentId", R::Container)];
@@ -158,6 +160,8 @@ pub enum ParamKind {
     OneOf(&'static [&'static str]),
     /// Any JSON value (a content property's value).
     Json,
+    /// Files to upload, each `{fileName, mediaType, data | filePath}`.
+    Files,
 }
 
 /// One field of a tool's answer.
@@ -328,7 +332,7 @@ pub const TOOLS: &[ToolSpec] = &[
         name: "pages",
         arguments: schema::<args::Pages>,
         title: "Confluence pages",
-        description: "Confluence pages. Large pages: outline, then getSection, updateSection or replace. Writes answer with metadata.",
+        description: "Confluence pages. Writes answer with metadata, not the body.",
         params: &[
             param("id", NUMERIC, ""),
             param("spaceId", SPACE_ID, ""),
@@ -354,7 +358,7 @@ pub const TOOLS: &[ToolSpec] = &[
             text("bodyFile", "Instead of body: a file under --files-root."),
             text(
                 "outputFile",
-                "Write the body to this file (under --files-root) instead.",
+                "Write the body there (under --files-root) instead.",
             ),
             param(
                 "version",
@@ -788,59 +792,62 @@ pub const TOOLS: &[ToolSpec] = &[
         name: "labels",
         arguments: schema::<args::Labels>,
         title: "Confluence labels",
-        description: "Page labels.",
+        description: "Labels of pages and blog posts.",
         params: &[
             param("id", NUMERIC, ""),
+            param("blogPostId", NUMERIC, "Instead of id: a blog post."),
             param("labels", K::List, "Label names (no spaces)."),
             LIMIT,
             CURSOR,
         ],
-        outputs: &[ITEMS, COUNT, NEXT, out("pageId", T::Text)],
+        outputs: &[
+            ITEMS,
+            COUNT,
+            NEXT,
+            out("pageId", T::Text),
+            out("blogPostId", T::Text),
+        ],
         actions: &[
-            read("getForPage", &[O::GetPageLabels], "labels of a page").on(PAGE),
-            write(
-                "addToPage",
-                &[O::AddLabelsToContent],
-                "add labels to a page",
-            )
-            .on(PAGE),
+            read("getForPage", &[O::GetPageLabels], "labels of a page").on(PAGE_OR_POST),
+            write("addToPage", &[O::AddLabelsToContent], "add labels").on(PAGE_OR_POST),
             destroy(
                 "remove",
                 &[
                     O::RemoveLabelFromContentUsingQueryParameter,
                     O::GetPageLabels,
                 ],
-                "take labels off a page",
+                "take labels off",
             )
-            .on(PAGE),
+            .on(PAGE_OR_POST),
         ],
     },
     ToolSpec {
         name: "attachments",
         arguments: schema::<args::Attachments>,
         title: "Confluence attachments",
-        description: "Page attachments.",
+        description: "Files attached to pages and blog posts.",
         params: &[
             param(
                 "id",
                 K::Id(IdKind::Attachment),
-                "Page id for listForPage, upload; else attachment id.",
+                "Attachment id for get, download, delete; else page id.",
             ),
-            param(
-                "pageId",
-                NUMERIC,
-                "The attachment's page, if Confluence does not say.",
-            ),
+            param("blogPostId", NUMERIC, "Instead of a page: a blog post."),
+            param("pageId", NUMERIC, "Its page, if Confluence does not say."),
             text("fileName", "File name (default: filePath's)."),
             text("mediaType", ""),
             text("data", "File bytes, base64."),
             text("filePath", "Instead of data: a file under --files-root."),
-            text("outputFile", "Write the bytes there (under --files-root)."),
+            text(
+                "outputFile",
+                "Write there (downloadAll: a folder), under --files-root.",
+            ),
             text("comment", ""),
+            param("files", K::Files, "upload: several files."),
             param(
                 "maxBytes",
                 K::Integer { min: 1 },
-                "Refuse larger files (default 5 MiB).",
+                "Cap (downloadAll, images: in all; default 5 MiB).",
             ),
             LIMIT,
             CURSOR,
@@ -856,8 +863,11 @@ pub const TOOLS: &[ToolSpec] = &[
             out("file", T::Text),
             out("id", T::Text),
             out("pageId", T::Text),
+            out("blogPostId", T::Text),
             out("title", T::Text),
             out("deleted", T::Flag),
+            out("files", T::Array),
+            out("skipped", T::Array),
         ],
         actions: &[
             read(
@@ -865,7 +875,7 @@ pub const TOOLS: &[ToolSpec] = &[
                 &[O::GetPageAttachments],
                 "attachments of a page",
             )
-            .on(PAGE),
+            .on(PAGE_OR_POST),
             read("get", &[O::GetAttachmentById], "metadata and download link")
                 .on(&[touch("id", R::Attachment)]),
             read(
@@ -874,20 +884,32 @@ pub const TOOLS: &[ToolSpec] = &[
                 "the bytes, capped by maxBytes",
             )
             .on(&[touch("id", R::Attachment)]),
+            read(
+                "downloadAll",
+                &[O::GetPageAttachments, O::DownloadAttatchment],
+                "every file, up to maxBytes in all",
+            )
+            .on(PAGE_OR_POST),
+            read(
+                "images",
+                &[O::GetPageAttachments, O::DownloadAttatchment],
+                "the image files, as images",
+            )
+            .on(PAGE_OR_POST),
             write(
                 "upload",
                 &[O::CreateAttachment],
-                "attach a file (data or filePath)",
+                "attach data or filePath, or files",
             )
-            .on(PAGE),
+            .on(PAGE_OR_POST),
             destroy("delete", &[O::DeleteAttachment], "to the trash")
                 .on(&[touch("id", R::Attachment)]),
             destroy(
                 "update",
                 &[O::CreateOrUpdateAttachments],
-                "a new version of the page's file of that name",
+                "a new version of the file of that name",
             )
-            .on(PAGE),
+            .on(PAGE_OR_POST),
         ],
     },
     ToolSpec {
@@ -1183,6 +1205,12 @@ impl ParamSpec {
             ParamKind::List => json!({ "type": "array", "items": { "type": "string" } }),
             ParamKind::OneOf(values) => json!({ "type": "string", "enum": values }),
             ParamKind::Json => json!({}),
+            ParamKind::Files => {
+                let text = json!({ "type": "string" });
+                json!({ "type": "array", "items": { "type": "object", "properties": {
+                    "fileName": text, "mediaType": text, "data": text, "filePath": text,
+                }, "additionalProperties": false } })
+            }
         };
         // A name that says it all (`id`, `limit`, `cursor`) goes without words: every agent
         // reads each description of tools/list before it does anything.
@@ -1205,6 +1233,10 @@ impl ParamSpec {
             ParamKind::Integer { .. } => (v.as_u64().is_some(), "a non-negative integer"),
             ParamKind::Flag => (v.is_boolean(), "true or false"),
             ParamKind::Json => (true, "any JSON value"),
+            ParamKind::Files => (
+                v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
+                "an array of files, each {fileName, mediaType, data or filePath}",
+            ),
             ParamKind::List => (
                 v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
                 "an array of strings",
@@ -1492,7 +1524,7 @@ mod tests {
                         ParamKind::Text | ParamKind::Id(_) | ParamKind::OneOf(_) => "string",
                         ParamKind::Integer { .. } => "integer",
                         ParamKind::Flag => "boolean",
-                        ParamKind::List | ParamKind::Ids(_) => "array",
+                        ParamKind::List | ParamKind::Ids(_) | ParamKind::Files => "array",
                         ParamKind::Json => continue,
                     };
                     assert_eq!(

@@ -176,4 +176,16 @@ impl FilesRoot {
         .map_err(|e| OpError::other(format!("writing `{requested}` failed: {e}"), "try again"))?
         .map_err(|e| self.io_error(param, requested, "written", e))
     }
+
+    /// Creates a directory under the root, with the directories above it.
+    pub async fn create_dir_all(&self, param: &str, requested: &str) -> Result<()> {
+        let rel = self.relative(param, requested)?;
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || dir.create_dir_all(&rel))
+            .await
+            .map_err(|e| {
+                OpError::other(format!("creating `{requested}` failed: {e}"), "try again")
+            })?
+            .map_err(|e| self.io_error(param, requested, "created", e))
+    }
 }

@@ -1,6 +1,7 @@
 //! What the operations return: compact, typed, serialised in camelCase. Every list result is
 //! `items` (each with `id` and `title` or its natural name) plus `count` and `nextCursor`.
 
+use conflux_client::api::Owner;
 use conflux_client::models;
 use serde::Serialize;
 
@@ -357,6 +358,73 @@ impl From<models::Label> for LabelItem {
     }
 }
 
+/// Which page or blog post an answer is about.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blog_post_id: Option<String>,
+}
+
+impl From<&Owner> for OwnerOut {
+    fn from(o: &Owner) -> Self {
+        match o {
+            Owner::Page(id) => OwnerOut {
+                page_id: Some(id.to_string()),
+                blog_post_id: None,
+            },
+            Owner::BlogPost(id) => OwnerOut {
+                page_id: None,
+                blog_post_id: Some(id.to_string()),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for OwnerOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.page_id, &self.blog_post_id) {
+            (_, Some(post)) => write!(f, "blog post {post}"),
+            (Some(page), None) => write!(f, "page {page}"),
+            (None, None) => f.write_str("?"),
+        }
+    }
+}
+
+/// One file of a several-file upload.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadedFile {
+    pub id: String,
+    pub title: String,
+    pub size: usize,
+}
+
+/// One downloaded file: its bytes as base64 in `data`, or written to `file`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileOut {
+    pub attachment: AttachmentItem,
+    pub media_type: String,
+    pub size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+/// A file left out of a download, and why (over the cap; not an image).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedFile {
+    pub id: String,
+    pub title: String,
+    pub size: u64,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentItem {
@@ -366,6 +434,8 @@ pub struct AttachmentItem {
     pub file_size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blog_post_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download_link: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -380,6 +450,7 @@ impl From<models::Attachment> for AttachmentItem {
             media_type: a.media_type,
             file_size: a.file_size,
             page_id: a.page_id,
+            blog_post_id: a.blog_post_id,
             download_link: a.download_link.or(a.links.download),
             version: a.version.map(|v| v.number),
         }
@@ -487,7 +558,8 @@ pub enum Data {
         comment: CommentItem,
     },
     Labels {
-        page_id: String,
+        #[serde(flatten)]
+        on: OwnerOut,
         #[serde(flatten)]
         list: Listing<LabelItem>,
     },
@@ -507,9 +579,33 @@ pub enum Data {
     },
     Uploaded {
         id: String,
-        page_id: String,
+        #[serde(flatten)]
+        on: OwnerOut,
         title: String,
         size: usize,
+    },
+    /// Several files uploaded in one call, in the order given.
+    UploadedFiles {
+        #[serde(flatten)]
+        on: OwnerOut,
+        items: Vec<UploadedFile>,
+        count: usize,
+    },
+    /// Files of a page or blog post (downloadAll, images): those that fit the cap, with their
+    /// bytes inline or in `file`; the rest in `skipped`, with why.
+    Files {
+        #[serde(flatten)]
+        on: OwnerOut,
+        files: Vec<FileOut>,
+        skipped: Vec<SkippedFile>,
+        /// Bytes of `files` in all.
+        size: u64,
+        /// The folder they were written to, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
+        /// Images: shown to MCP clients as image content.
+        #[serde(skip)]
+        images: bool,
     },
     Versions {
         page_id: String,

@@ -382,11 +382,11 @@ impl Output {
                     comment.page_id.as_deref().unwrap_or("?")
                 );
             }
-            Data::Labels { page_id, list } => {
+            Data::Labels { on, list } => {
                 let names: Vec<&str> = list.items.iter().map(|l| l.name.as_str()).collect();
                 let _ = writeln!(
                     o,
-                    "labels of page {page_id}: {}",
+                    "labels of {on}: {}",
                     if names.is_empty() {
                         "(none)".into()
                     } else {
@@ -440,14 +440,60 @@ impl Output {
             }
             Data::Uploaded {
                 id,
-                page_id,
+                on,
                 title,
                 size,
             } => {
                 let _ = writeln!(
                     o,
-                    "uploaded {title} ({size} bytes) to page {page_id}: attachment {id}"
+                    "uploaded {title} ({size} bytes) to {on}: attachment {id}"
                 );
+            }
+            Data::UploadedFiles { on, items, count } => {
+                let _ = writeln!(o, "uploaded {count} file(s) to {on}:");
+                for f in items {
+                    let _ = writeln!(o, "- {} ({} bytes): attachment {}", f.title, f.size, f.id);
+                }
+            }
+            Data::Files {
+                on,
+                files,
+                skipped,
+                size,
+                file,
+                images,
+            } => {
+                let what = if *images { "image(s)" } else { "file(s)" };
+                let _ = writeln!(
+                    o,
+                    "{} {what} of {on}, {size} bytes{}",
+                    files.len(),
+                    match file {
+                        Some(dir) => format!(", written to {dir}"),
+                        None => "; bytes are in the resources / structured `data` (base64)".into(),
+                    }
+                );
+                for f in files {
+                    let _ = writeln!(
+                        o,
+                        "- {} (id {}, {}, {} bytes){}",
+                        f.attachment.title,
+                        f.attachment.id,
+                        f.media_type,
+                        f.size,
+                        f.file
+                            .as_deref()
+                            .map(|p| format!(": {p}"))
+                            .unwrap_or_default()
+                    );
+                }
+                for s in skipped {
+                    let _ = writeln!(
+                        o,
+                        "- skipped {} (id {}, {} bytes): {}",
+                        s.title, s.id, s.size, s.reason
+                    );
+                }
             }
             Data::Versions { page_id, list } => {
                 let _ = writeln!(o, "{} version(s) of page {page_id}:", list.count);

@@ -4,9 +4,9 @@ use base64::Engine;
 use conflux_client::PageRequest;
 use conflux_client::api::{
     BlogPostList, BlogPostUpdate, BodyFormat, ContentOperation, CopyDestination, CopyOptions,
-    Excerpt, HierarchyCopyOptions, MovePosition, NewAttachment, NewBlogPost, NewPage, PageList,
-    PageUpdate, PermissionSubject, PropertyOwner, RestrictionOperation, RestrictionUpdate,
-    SearchParams, TextSelection,
+    Excerpt, HierarchyCopyOptions, MovePosition, NewAttachment, NewBlogPost, NewPage, Owner,
+    PageList, PageUpdate, PermissionSubject, RestrictionOperation, RestrictionUpdate, SearchParams,
+    TextSelection,
 };
 use conflux_client::models;
 
@@ -851,7 +851,7 @@ impl Ops {
                 }
             }
             P::GetProperty { id, key } => {
-                let owner = PropertyOwner::Page(id.to_string());
+                let owner = Owner::Page(id.clone());
                 let found = self.client.properties().get_by_key(&owner, &key).await?;
                 let p = found.ok_or_else(|| {
                     OpError::from(conflux_client::ClientError::NotFound {
@@ -1053,7 +1053,7 @@ impl Ops {
                 }
             }
             P::SetProperty { id, key, value } => {
-                let owner = PropertyOwner::Page(id.to_string());
+                let owner = Owner::Page(id.clone());
                 let properties = self.client.properties();
                 let p = match properties.get_by_key(&owner, &key).await? {
                     Some(current) => {
@@ -1410,11 +1410,7 @@ impl Ops {
                 limit,
                 cursor,
             } => {
-                let on = match (id, blog_post_id) {
-                    (Some(page), None) => On::Page(page),
-                    (None, Some(post)) => On::Post(post),
-                    _ => return Err(one_container(action)),
-                };
+                let on = owner(action, id, blog_post_id)?;
                 self.comment_threads(false, on, Fmt::of(body_format), limit, cursor)
                     .await?
             }
@@ -1424,7 +1420,7 @@ impl Ops {
                 limit,
                 cursor,
             } => {
-                self.comment_threads(true, On::Page(id), Fmt::of(body_format), limit, cursor)
+                self.comment_threads(true, Owner::Page(id), Fmt::of(body_format), limit, cursor)
                     .await?
             }
             C::AddFooter {
@@ -1602,7 +1598,7 @@ impl Ops {
     async fn comment_threads(
         &self,
         inline: bool,
-        on: On,
+        on: Owner,
         format: Fmt,
         limit: Option<u32>,
         cursor: Option<String>,
@@ -1611,9 +1607,9 @@ impl Ops {
         let paging = self.paging(limit, cursor)?;
         let comments = self.client.comments();
         let page = match &on {
-            On::Page(id) if inline => comments.inline(id.clone(), fmt, &paging).await?,
-            On::Page(id) => comments.footer(id.clone(), fmt, &paging).await?,
-            On::Post(id) => {
+            Owner::Page(id) if inline => comments.inline(id.clone(), fmt, &paging).await?,
+            Owner::Page(id) => comments.footer(id.clone(), fmt, &paging).await?,
+            Owner::BlogPost(id) => {
                 self.client
                     .blogposts()
                     .footer_comments(id.as_str(), fmt, &paging)
@@ -1624,8 +1620,8 @@ impl Ops {
         let mut items = self.threads(roots, inline, format).await?;
         for item in &mut items {
             match &on {
-                On::Page(id) => item.page_id.get_or_insert_with(|| id.to_string()),
-                On::Post(id) => item.blog_post_id.get_or_insert_with(|| id.to_string()),
+                Owner::Page(id) => item.page_id.get_or_insert_with(|| id.to_string()),
+                Owner::BlogPost(id) => item.blog_post_id.get_or_insert_with(|| id.to_string()),
             };
         }
         Ok(Data::Comments(Listing::new(items, page.next_cursor)))
@@ -1633,45 +1629,54 @@ impl Ops {
 
     pub(crate) async fn labels(&self, action: &'static str, args: a::Labels) -> Result<Output> {
         use a::Labels as L;
+        let labels = self.client.labels();
         let data = match args {
-            L::GetForPage { id, limit, cursor } => {
-                let page = self
-                    .client
-                    .labels()
-                    .for_page(id.clone(), &self.paging(limit, cursor)?)
-                    .await?;
+            L::GetForPage {
+                id,
+                blog_post_id,
+                limit,
+                cursor,
+            } => {
+                let on = owner(action, id, blog_post_id)?;
+                let page = labels.of(&on, &self.paging(limit, cursor)?).await?;
                 Data::Labels {
-                    page_id: id.to_string(),
+                    on: OwnerOut::from(&on),
                     list: Listing::new(
                         page.results.into_iter().map(LabelItem::from).collect(),
                         page.next_cursor,
                     ),
                 }
             }
-            L::AddToPage { id, labels } => {
-                let all = self.client.labels().add(id.clone(), &labels).await?;
+            L::AddToPage {
+                id,
+                blog_post_id,
+                labels: names,
+            } => {
+                let on = owner(action, id, blog_post_id)?;
+                let all = labels.add(on.clone(), &names).await?;
                 Data::Labels {
-                    page_id: id.to_string(),
+                    on: OwnerOut::from(&on),
                     list: Listing::new(all.into_iter().map(LabelItem::from).collect(), None),
                 }
             }
-            L::Remove { id, labels } => {
+            L::Remove {
+                id,
+                blog_post_id,
+                labels: names,
+            } => {
+                let on = owner(action, id, blog_post_id)?;
                 // Removing is idempotent: a label that is not there is gone already (the read
-                // below still fails when the page itself is missing).
-                for name in &labels {
-                    match self.client.labels().remove(id.clone(), name).await {
+                // below still fails when the page or blog post itself is missing).
+                for name in &names {
+                    match labels.remove(on.clone(), name).await {
                         Ok(()) => {}
                         Err(e) if e.kind() == conflux_client::ErrorKind::NotFound => {}
                         Err(e) => return Err(e.into()),
                     }
                 }
-                let left = self
-                    .client
-                    .labels()
-                    .for_page(id.clone(), &PageRequest::limit(250))
-                    .await?;
+                let left = labels.of(&on, &PageRequest::limit(250)).await?;
                 Data::Labels {
-                    page_id: id.to_string(),
+                    on: OwnerOut::from(&on),
                     list: Listing::new(
                         left.results.into_iter().map(LabelItem::from).collect(),
                         left.next_cursor,
@@ -1688,21 +1693,23 @@ impl Ops {
         args: a::Attachments,
     ) -> Result<Output> {
         use a::Attachments as A;
-        let update = matches!(args, A::Update { .. });
+        let attachments = self.client.attachments();
         let data = match args {
-            A::ListForPage { id, limit, cursor } => {
-                let page = self
-                    .client
-                    .attachments()
-                    .for_page(id, &self.paging(limit, cursor)?)
-                    .await?;
+            A::ListForPage {
+                id,
+                blog_post_id,
+                limit,
+                cursor,
+            } => {
+                let on = owner(action, id, blog_post_id)?;
+                let page = attachments.of(&on, &self.paging(limit, cursor)?).await?;
                 Data::Attachments(Listing::new(
                     page.results.into_iter().map(AttachmentItem::from).collect(),
                     page.next_cursor,
                 ))
             }
             A::Get { id, page_id: _ } => {
-                let att = self.client.attachments().get(id.as_str()).await?;
+                let att = attachments.get(id.as_str()).await?;
                 Data::Attachment {
                     attachment: AttachmentItem::from(att),
                 }
@@ -1713,17 +1720,18 @@ impl Ops {
                 max_bytes,
                 output_file,
             } => {
-                let att = self.client.attachments().get(id.as_str()).await?;
-                let page_id = att
-                    .page_id
-                    .clone()
-                    .or_else(|| page_id.map(|p| p.as_str().to_string()))
-                    .ok_or_else(|| {
-                        OpError::invalid(
+                let att = attachments.get(id.as_str()).await?;
+                let on = match (&att.page_id, &att.blog_post_id, page_id) {
+                    (Some(page), _, _) => Owner::Page(PageId::new(page)),
+                    (None, Some(post), _) => Owner::BlogPost(BlogPostId::new(post)),
+                    (None, None, Some(page)) => Owner::Page(page),
+                    (None, None, None) => {
+                        return Err(OpError::invalid(
                             "Confluence did not say which page holds this attachment",
                             "pass `pageId` as well",
-                        )
-                    })?;
+                        ));
+                    }
+                };
                 let cap = max_bytes.unwrap_or(self.config.max_download_bytes);
                 if att.file_size > cap {
                     return Err(OpError::invalid(
@@ -1734,36 +1742,34 @@ impl Ops {
                         "raise `maxBytes`, or use the download link from action `get`",
                     ));
                 }
-                let dl = self
-                    .client
-                    .attachments()
-                    .download(page_id.into(), id.as_str(), Some(cap))
-                    .await?;
-                let media_type = dl
-                    .media_type
-                    .clone()
-                    .unwrap_or_else(|| att.media_type.clone());
-                let size = dl.bytes.len();
-                let (data, file) = match output_file {
-                    Some(path) => {
-                        self.write_file(&path, &dl.bytes).await?;
-                        (None, Some(path))
-                    }
-                    None => (
-                        Some(base64::engine::general_purpose::STANDARD.encode(&dl.bytes)),
-                        None,
-                    ),
-                };
+                let f = self.fetch_file(&on, att, cap, output_file).await?;
                 Data::Download {
-                    attachment: AttachmentItem::from(att),
-                    media_type,
-                    size,
-                    data,
-                    file,
+                    attachment: f.attachment,
+                    media_type: f.media_type,
+                    size: f.size,
+                    data: f.data,
+                    file: f.file,
                 }
             }
+            A::DownloadAll {
+                id,
+                blog_post_id,
+                max_bytes,
+                output_file,
+            } => {
+                let on = owner(action, id, blog_post_id)?;
+                self.files_of(on, max_bytes, output_file, false).await?
+            }
+            A::Images {
+                id,
+                blog_post_id,
+                max_bytes,
+            } => {
+                let on = owner(action, id, blog_post_id)?;
+                self.files_of(on, max_bytes, None, true).await?
+            }
             A::Delete { id, page_id: _ } => {
-                self.client.attachments().delete(id.as_str(), false).await?;
+                attachments.delete(id.as_str(), false).await?;
                 Data::Deleted {
                     id: id.to_string(),
                     deleted: true,
@@ -1771,42 +1777,246 @@ impl Ops {
                     purged: false,
                 }
             }
-            // `update` makes the page's file of that name a new version; `upload` adds a file.
             A::Upload {
                 id,
+                blog_post_id,
                 file_name,
                 media_type,
                 data,
                 file_path,
                 comment,
+                files: Some(files),
+            } => {
+                let on = owner(action, id, blog_post_id)?;
+                if file_name.is_some()
+                    || media_type.is_some()
+                    || data.is_some()
+                    || file_path.is_some()
+                {
+                    return Err(OpError::invalid(
+                        "`files` and a single file's `fileName`, `mediaType`, `data` or `filePath` \
+                         cannot be combined",
+                        "put every file in `files`, each with its own fileName, mediaType and data \
+                         or filePath",
+                    ));
+                }
+                self.upload_files(action, on, files, comment).await?
             }
-            | A::Update {
+            // `update` makes the file of that name a new version; `upload` adds a file.
+            A::Upload {
                 id,
+                blog_post_id,
+                file_name,
+                media_type,
+                data,
+                file_path,
+                comment,
+                files: None,
+            } => {
+                let on = owner(action, id, blog_post_id)?;
+                let (file, size) = self
+                    .attachment_file(action, file_name, media_type, data, file_path, comment)
+                    .await?;
+                let title = file.file_name.clone();
+                let id = attachments.upload(on.clone(), file).await?;
+                Data::Uploaded {
+                    id,
+                    on: OwnerOut::from(&on),
+                    title,
+                    size,
+                }
+            }
+            A::Update {
+                id,
+                blog_post_id,
                 file_name,
                 media_type,
                 data,
                 file_path,
                 comment,
             } => {
+                let on = owner(action, id, blog_post_id)?;
                 let (file, size) = self
                     .attachment_file(action, file_name, media_type, data, file_path, comment)
                     .await?;
                 let title = file.file_name.clone();
-                let attachments = self.client.attachments();
-                let attachment_id = if update {
-                    attachments.upload_or_update(id.clone(), file).await?.id
-                } else {
-                    attachments.upload(id.clone(), file).await?
-                };
+                let id = attachments.upload_or_update(on.clone(), file).await?.id;
                 Data::Uploaded {
-                    id: attachment_id,
-                    page_id: id.to_string(),
+                    id,
+                    on: OwnerOut::from(&on),
                     title,
                     size,
                 }
             }
         };
         Ok(Output::new(action, data))
+    }
+
+    /// Several files in one call. Every file is read and checked before the first is sent, so
+    /// a bad one fails the call with nothing attached; a refusal halfway names the files
+    /// attached before it, so that a retry sends only the rest.
+    async fn upload_files(
+        &self,
+        action: &str,
+        on: Owner,
+        files: Vec<a::FileIn>,
+        comment: Option<String>,
+    ) -> Result<Data> {
+        if files.is_empty() || files.len() > MAX_FILES_PER_UPLOAD {
+            return Err(OpError::invalid(
+                format!(
+                    "`files` holds {} files; one call uploads 1 to {MAX_FILES_PER_UPLOAD}",
+                    files.len()
+                ),
+                "split the files over several calls",
+            ));
+        }
+        let mut prepared = Vec::with_capacity(files.len());
+        for (i, f) in files.into_iter().enumerate() {
+            let (file, size) = self
+                .attachment_file(
+                    action,
+                    f.file_name,
+                    f.media_type,
+                    f.data,
+                    f.file_path,
+                    comment.clone(),
+                )
+                .await
+                .map_err(|mut e| {
+                    e.message = format!("files[{i}]: {}", e.message);
+                    e
+                })?;
+            if prepared
+                .iter()
+                .any(|(p, _): &(NewAttachment, usize)| p.file_name == file.file_name)
+            {
+                return Err(OpError::invalid(
+                    format!("files[{i}]: `{}` is named twice", file.file_name),
+                    "give each file its own name (action update makes a new version of one)",
+                ));
+            }
+            prepared.push((file, size));
+        }
+        let mut items: Vec<UploadedFile> = Vec::with_capacity(prepared.len());
+        for (file, size) in prepared {
+            let title = file.file_name.clone();
+            match self.client.attachments().upload(on.clone(), file).await {
+                Ok(id) => items.push(UploadedFile { id, title, size }),
+                Err(e) => {
+                    let mut e = OpError::from(e);
+                    e.message = format!("`{title}`: {}", e.message);
+                    if !items.is_empty() {
+                        let done: Vec<String> = items
+                            .iter()
+                            .map(|f| format!("{} (attachment {})", f.title, f.id))
+                            .collect();
+                        e.message
+                            .push_str(&format!("; attached before it: {}", done.join(", ")));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Data::UploadedFiles {
+            on: OwnerOut::from(&on),
+            count: items.len(),
+            items,
+        })
+    }
+
+    /// Every file (or every image) of a page or blog post, in Confluence's order, while the
+    /// bytes fit `maxBytes` in all: the rest are listed as skipped, with their size, so the
+    /// caller can fetch them one by one or raise the cap.
+    async fn files_of(
+        &self,
+        on: Owner,
+        max_bytes: Option<u64>,
+        folder: Option<String>,
+        images: bool,
+    ) -> Result<Data> {
+        let cap = max_bytes.unwrap_or(self.config.max_download_bytes);
+        if let Some(dir) = &folder {
+            self.files_root("outputFile")?
+                .create_dir_all("outputFile", dir)
+                .await?;
+        }
+        let mut listed = Vec::new();
+        let mut request = PageRequest::limit(250);
+        loop {
+            let page = self.client.attachments().of(&on, &request).await?;
+            listed.extend(page.results);
+            match page.next_cursor {
+                Some(c) if listed.len() < MAX_FILES_LISTED => request.cursor = Some(c),
+                _ => break,
+            }
+        }
+        let (mut files, mut skipped, mut total) = (Vec::new(), Vec::new(), 0u64);
+        for att in listed {
+            if images && !att.media_type.starts_with("image/") {
+                continue;
+            }
+            if total.saturating_add(att.file_size) > cap {
+                skipped.push(SkippedFile {
+                    id: att.id.clone(),
+                    title: att.title.clone(),
+                    size: att.file_size,
+                    reason: format!("over the {cap}-byte cap with the files before it"),
+                });
+                continue;
+            }
+            let path = folder
+                .as_deref()
+                .map(|dir| format!("{}/{}", dir.trim_end_matches('/'), safe_file_name(&att)));
+            let f = self.fetch_file(&on, att, cap - total, path).await?;
+            total += f.size as u64;
+            files.push(f);
+        }
+        Ok(Data::Files {
+            on: OwnerOut::from(&on),
+            files,
+            skipped,
+            size: total,
+            file: folder,
+            images,
+        })
+    }
+
+    /// One attachment's bytes, at most `cap`: base64 inline, or written to `path`.
+    async fn fetch_file(
+        &self,
+        on: &Owner,
+        att: models::Attachment,
+        cap: u64,
+        path: Option<String>,
+    ) -> Result<FileOut> {
+        let dl = self
+            .client
+            .attachments()
+            .download(on.clone(), &att.id, Some(cap))
+            .await?;
+        let media_type = dl
+            .media_type
+            .clone()
+            .unwrap_or_else(|| att.media_type.clone());
+        let size = dl.bytes.len();
+        let (data, file) = match path {
+            Some(path) => {
+                self.write_file(&path, &dl.bytes).await?;
+                (None, Some(path))
+            }
+            None => (
+                Some(base64::engine::general_purpose::STANDARD.encode(&dl.bytes)),
+                None,
+            ),
+        };
+        Ok(FileOut {
+            attachment: AttachmentItem::from(att),
+            media_type,
+            size,
+            data,
+            file,
+        })
     }
 
     /// The file an upload sends: bytes from `data` (base64) or `filePath`, its name from
@@ -2242,13 +2452,44 @@ fn text_occurrences(storage: &str, needle: &str) -> u32 {
     u32::try_from(text.matches(needle).count()).unwrap_or(u32::MAX)
 }
 
-/// What comments are on.
-enum On {
-    Page(PageId),
-    Post(BlogPostId),
+/// Files one `upload` call takes.
+const MAX_FILES_PER_UPLOAD: usize = 50;
+
+/// Attachments `downloadAll` and `images` look through.
+const MAX_FILES_LISTED: usize = 1000;
+
+/// An attachment's title as a file name in one folder: no separators, no leading dots, no
+/// control characters (titles are whatever uploaders typed), never empty.
+fn safe_file_name(att: &models::Attachment) -> String {
+    let name: String = att
+        .title
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let name = name.trim_start_matches('.').trim();
+    if name.is_empty() {
+        format!("attachment-{}", att.id)
+    } else {
+        name.chars().take(200).collect()
+    }
 }
 
-/// Comments need exactly one page or blog post.
+/// Page `id` or blog post `blogPostId`, exactly one of them.
+fn owner(action: &str, page: Option<PageId>, post: Option<BlogPostId>) -> Result<Owner> {
+    match (page, post) {
+        (Some(page), None) => Ok(Owner::Page(page)),
+        (None, Some(post)) => Ok(Owner::BlogPost(post)),
+        _ => Err(one_container(action)),
+    }
+}
+
+/// Comments, labels and attachments need exactly one page or blog post.
 fn one_container(action: &str) -> OpError {
     OpError::invalid(
         format!("action `{action}` needs `id` (a page) or `blogPostId`, not both"),

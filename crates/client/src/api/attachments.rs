@@ -3,6 +3,7 @@ use conflux_catalog::Operation;
 use conflux_types::PageId;
 
 use crate::Client;
+use crate::api::Owner;
 use crate::api::pages::outcome_unknown;
 use crate::error::{ClientError, Result};
 use crate::models::{Attachment, ListEnvelope, V1Content};
@@ -26,14 +27,23 @@ pub struct Download {
     pub media_type: Option<String>,
 }
 
-/// `client.attachments()`: list and read with v2, upload and download with v1 (v2 has neither).
+/// `client.attachments()` of pages and blog posts: list and read with v2, upload and download
+/// with v1 (v2 has neither).
 pub struct Attachments<'a> {
     pub(crate) client: &'a Client,
 }
 
 impl Attachments<'_> {
     pub async fn for_page(&self, page_id: PageId, page: &PageRequest) -> Result<Page<Attachment>> {
-        let call = Call::new(Operation::GetPageAttachments, &[("id", page_id.as_str())])?;
+        self.of(&Owner::Page(page_id), page).await
+    }
+
+    /// The attachments of a page or blog post (v2 has a path for each).
+    pub async fn of(&self, owner: &Owner, page: &PageRequest) -> Result<Page<Attachment>> {
+        let call = owner.call(
+            Operation::GetPageAttachments,
+            Operation::GetBlogpostAttachments,
+        )?;
         self.client.list(call, page).await
     }
 
@@ -55,13 +65,14 @@ impl Attachments<'_> {
     /// servlet refuses scoped and OAuth tokens on the gateway.
     pub async fn download(
         &self,
-        page_id: PageId,
+        owner: impl Into<Owner>,
         attachment_id: &str,
         max_bytes: Option<u64>,
     ) -> Result<Download> {
+        let owner = owner.into();
         let call = Call::new(
             Operation::DownloadAttatchment,
-            &[("id", page_id.as_str()), ("attachmentId", attachment_id)],
+            &[("id", owner.id()), ("attachmentId", attachment_id)],
         )?;
         let resp = self.client.send(&call).await?;
         if let Some(max) = max_bytes
@@ -83,14 +94,11 @@ impl Attachments<'_> {
         })
     }
 
-    /// Uploads a file (v1, multipart) and returns the new attachment's id.
-    pub async fn upload(&self, page_id: PageId, file: NewAttachment) -> Result<String> {
+    /// Uploads a file to a page or blog post (v1, multipart) and returns the new attachment's id.
+    pub async fn upload(&self, owner: impl Into<Owner>, file: NewAttachment) -> Result<String> {
+        let owner = owner.into();
         let (name, size) = (file.file_name.clone(), file.bytes.len() as u64);
-        let call = file_call(
-            Operation::CreateAttachment,
-            &[("id", page_id.as_str())],
-            file,
-        )?;
+        let call = file_call(Operation::CreateAttachment, &[("id", owner.id())], file)?;
         let mut backoff = Backoff::new(&self.client.config().retry);
         let mut sent = false;
         loop {
@@ -119,10 +127,7 @@ impl Attachments<'_> {
             sent = true;
             // Lost answer or 5xx: the attachment is there when the page holds a file of that
             // name and size.
-            match self
-                .for_page(page_id.clone(), &PageRequest::limit(250))
-                .await
-            {
+            match self.of(&owner, &PageRequest::limit(250)).await {
                 Ok(listed) => {
                     if let Some(a) = listed
                         .results
@@ -149,12 +154,13 @@ impl Attachments<'_> {
     /// version. Repeating it after a lost answer makes one more version, never a second file.
     pub async fn upload_or_update(
         &self,
-        page_id: PageId,
+        owner: impl Into<Owner>,
         file: NewAttachment,
     ) -> Result<V1Content> {
+        let owner = owner.into();
         let call = file_call(
             Operation::CreateOrUpdateAttachments,
-            &[("id", page_id.as_str())],
+            &[("id", owner.id())],
             file,
         )?;
         let env: ListEnvelope<V1Content> = self.client.json(call).await?;
@@ -171,13 +177,14 @@ impl Attachments<'_> {
     /// `page_id`: its next version.
     pub async fn update_data(
         &self,
-        page_id: PageId,
+        owner: impl Into<Owner>,
         attachment_id: &str,
         file: NewAttachment,
     ) -> Result<V1Content> {
+        let owner = owner.into();
         let call = file_call(
             Operation::UpdateAttachmentData,
-            &[("id", page_id.as_str()), ("attachmentId", attachment_id)],
+            &[("id", owner.id()), ("attachmentId", attachment_id)],
             file,
         )?;
         self.client.json(call).await

@@ -4,7 +4,7 @@ use serde_json::json;
 use crate::Client;
 use crate::api::BodyFormat;
 use crate::error::{ClientError, Result};
-use crate::models::{Attachment, BlogPost, Comment, Label};
+use crate::models::{BlogPost, Comment};
 use crate::paging::{Page, PageRequest};
 use crate::transport::Call;
 
@@ -141,15 +141,5 @@ impl BlogPosts<'_> {
         });
         let call = Call::new(Operation::CreateFooterComment, &[])?.json(body);
         self.client.json(call).await
-    }
-
-    pub async fn labels(&self, id: &str, page: &PageRequest) -> Result<Page<Label>> {
-        let call = Call::new(Operation::GetBlogPostLabels, &[("id", id)])?;
-        self.client.list(call, page).await
-    }
-
-    pub async fn attachments(&self, id: &str, page: &PageRequest) -> Result<Page<Attachment>> {
-        let call = Call::new(Operation::GetBlogpostAttachments, &[("id", id)])?;
-        self.client.list(call, page).await
     }
 }

@@ -3,6 +3,7 @@ use conflux_types::PageId;
 use serde_json::json;
 
 use crate::Client;
+use crate::api::Owner;
 use crate::api::pages::outcome_unknown;
 use crate::error::{ClientError, Result};
 use crate::models::{Label, ListEnvelope};
@@ -17,27 +18,34 @@ pub struct Labels<'a> {
 
 impl Labels<'_> {
     pub async fn for_page(&self, page_id: PageId, page: &PageRequest) -> Result<Page<Label>> {
-        let call = Call::new(Operation::GetPageLabels, &[("id", page_id.as_str())])?;
+        self.of(&Owner::Page(page_id), page).await
+    }
+
+    /// The labels of a page or blog post (v2 has a path for each).
+    pub async fn of(&self, owner: &Owner, page: &PageRequest) -> Result<Page<Label>> {
+        let call = owner.call(Operation::GetPageLabels, Operation::GetBlogPostLabels)?;
         self.client.list(call, page).await
     }
 
-    /// Takes one label off a page (v1; the name travels as a query parameter, so any name
-    /// Confluence allows gets there intact).
-    pub async fn remove(&self, page_id: PageId, name: &str) -> Result<()> {
+    /// Takes one label off a page or blog post (v1, which takes either; the name travels as a
+    /// query parameter, so any name Confluence allows gets there intact).
+    pub async fn remove(&self, owner: impl Into<Owner>, name: &str) -> Result<()> {
+        let owner = owner.into();
         let name = name.trim();
         if name.is_empty() {
             return Err(ClientError::InvalidInput("give a label name".into()));
         }
         let call = Call::new(
             Operation::RemoveLabelFromContentUsingQueryParameter,
-            &[("id", page_id.as_str())],
+            &[("id", owner.id())],
         )?
         .query_opt("name", Some(name.to_lowercase().as_str()));
         self.client.send(&call).await.map(|_| ())
     }
 
-    /// Adds labels (global prefix) and returns the page's labels afterwards.
-    pub async fn add(&self, page_id: PageId, names: &[String]) -> Result<Vec<Label>> {
+    /// Adds labels (global prefix) to a page or blog post and returns its labels afterwards.
+    pub async fn add(&self, owner: impl Into<Owner>, names: &[String]) -> Result<Vec<Label>> {
+        let owner = owner.into();
         let mut body = Vec::new();
         for name in names {
             let name = name.trim();
@@ -51,7 +59,7 @@ impl Labels<'_> {
         if body.is_empty() {
             return Err(ClientError::InvalidInput("give at least one label".into()));
         }
-        let call = Call::new(Operation::AddLabelsToContent, &[("id", page_id.as_str())])?
+        let call = Call::new(Operation::AddLabelsToContent, &[("id", owner.id())])?
             .json(serde_json::Value::Array(body));
         let wanted: Vec<String> = names.iter().map(|n| n.trim().to_lowercase()).collect();
         let mut backoff = Backoff::new(&self.client.config().retry);
@@ -64,9 +72,7 @@ impl Labels<'_> {
             };
             // Lost answer or 5xx: the labels are there when every name is on the page (adding
             // a label twice changes nothing, so otherwise the add is sent again).
-            if let Ok(now) = self
-                .for_page(page_id.clone(), &PageRequest::limit(250))
-                .await
+            if let Ok(now) = self.of(&owner, &PageRequest::limit(250)).await
                 && wanted
                     .iter()
                     .all(|w| now.results.iter().any(|l| &l.name == w))

@@ -19,6 +19,7 @@ mod versions;
 use std::future::Future;
 
 use conflux_catalog::Operation;
+use conflux_types::{BlogPostId, PageId};
 use serde::de::DeserializeOwned;
 
 pub use attachments::{Attachments, Download, NewAttachment};
@@ -31,7 +32,7 @@ pub use pages::{
     BodyFormat, CopyDestination, CopyOptions, HierarchyCopyOptions, MovePosition, NewPage,
     PageList, PageUpdate, Pages,
 };
-pub use properties::{Properties, PropertyOwner};
+pub use properties::Properties;
 pub use restrictions::{
     ContentOperation, PermissionSubject, RestrictionOperation, RestrictionUpdate, Restrictions,
 };
@@ -40,6 +41,48 @@ pub use spaces::Spaces;
 pub use tasks::Tasks;
 pub use templates::{Analytics, Templates};
 pub use versions::Versions;
+
+/// What labels, attachments, comments and content properties belong to: a page or a blog
+/// post. One id space in v1 (its content endpoints take either); v2 has a path for each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    Page(PageId),
+    BlogPost(BlogPostId),
+}
+
+impl Owner {
+    pub fn id(&self) -> &str {
+        match self {
+            Owner::Page(id) => id.as_str(),
+            Owner::BlogPost(id) => id.as_str(),
+        }
+    }
+
+    /// `page_op` for a page, `blog_op` for a blog post, with the owner as path parameter `id`.
+    pub(crate) fn call(
+        &self,
+        page_op: Operation,
+        blog_op: Operation,
+    ) -> crate::Result<crate::transport::Call> {
+        let op = match self {
+            Owner::Page(_) => page_op,
+            Owner::BlogPost(_) => blog_op,
+        };
+        crate::transport::Call::new(op, &[("id", self.id())])
+    }
+}
+
+impl From<PageId> for Owner {
+    fn from(id: PageId) -> Self {
+        Owner::Page(id)
+    }
+}
+
+impl From<BlogPostId> for Owner {
+    fn from(id: BlogPostId) -> Self {
+        Owner::BlogPost(id)
+    }
+}
 
 use crate::Client;
 use crate::error::{ClientError, Result};

@@ -2,33 +2,28 @@ use conflux_catalog::Operation;
 use serde_json::{Value, json};
 
 use crate::Client;
+use crate::api::Owner;
 use crate::error::{ClientError, Result};
 use crate::models::ContentProperty;
 use crate::paging::{Page, PageRequest};
 use crate::transport::Call;
 
-/// What a content property belongs to (v2 has a path for each).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PropertyOwner {
-    Page(String),
-    BlogPost(String),
-}
-
-impl PropertyOwner {
+impl Owner {
     /// The operation for pages or for blog posts, with the owner's path parameter.
-    fn call(
+    fn property_call(
         &self,
         page_op: Operation,
         blog_op: Operation,
         property_id: Option<&str>,
     ) -> Result<Call> {
-        let (op, param, id) = match self {
-            PropertyOwner::Page(id) => (page_op, "page-id", id),
-            PropertyOwner::BlogPost(id) => (blog_op, "blogpost-id", id),
+        let (op, param) = match self {
+            Owner::Page(_) => (page_op, "page-id"),
+            Owner::BlogPost(_) => (blog_op, "blogpost-id"),
         };
+        let id = self.id();
         match property_id {
-            Some(p) => Call::new(op, &[(param, id.as_str()), ("property-id", p)]),
-            None => Call::new(op, &[(param, id.as_str())]),
+            Some(p) => Call::new(op, &[(param, id), ("property-id", p)]),
+            None => Call::new(op, &[(param, id)]),
         }
     }
 }
@@ -43,12 +38,12 @@ impl Properties<'_> {
     /// The owner's properties, optionally only the one with `key`.
     pub async fn list(
         &self,
-        owner: &PropertyOwner,
+        owner: &Owner,
         key: Option<&str>,
         page: &PageRequest,
     ) -> Result<Page<ContentProperty>> {
         let call = owner
-            .call(
+            .property_call(
                 Operation::GetPageContentProperties,
                 Operation::GetBlogpostContentProperties,
                 None,
@@ -58,17 +53,13 @@ impl Properties<'_> {
     }
 
     /// The property with `key`, if the owner has one.
-    pub async fn get_by_key(
-        &self,
-        owner: &PropertyOwner,
-        key: &str,
-    ) -> Result<Option<ContentProperty>> {
+    pub async fn get_by_key(&self, owner: &Owner, key: &str) -> Result<Option<ContentProperty>> {
         let found = self.list(owner, Some(key), &PageRequest::limit(1)).await?;
         Ok(found.results.into_iter().find(|p| p.key == key))
     }
 
-    pub async fn get(&self, owner: &PropertyOwner, property_id: &str) -> Result<ContentProperty> {
-        let call = owner.call(
+    pub async fn get(&self, owner: &Owner, property_id: &str) -> Result<ContentProperty> {
+        let call = owner.property_call(
             Operation::GetPageContentPropertiesById,
             Operation::GetBlogpostContentPropertiesById,
             Some(property_id),
@@ -77,17 +68,12 @@ impl Properties<'_> {
     }
 
     /// A new property; a key the owner already has is refused (update it instead).
-    pub async fn create(
-        &self,
-        owner: &PropertyOwner,
-        key: &str,
-        value: Value,
-    ) -> Result<ContentProperty> {
+    pub async fn create(&self, owner: &Owner, key: &str, value: Value) -> Result<ContentProperty> {
         if key.trim().is_empty() {
             return Err(ClientError::InvalidInput("a property needs a key".into()));
         }
         let call = owner
-            .call(
+            .property_call(
                 Operation::CreatePageProperty,
                 Operation::CreateBlogpostProperty,
                 None,
@@ -100,7 +86,7 @@ impl Properties<'_> {
     /// [`ClientError::VersionConflict`] (or a bad request where Cloud answers 400).
     pub async fn update(
         &self,
-        owner: &PropertyOwner,
+        owner: &Owner,
         property_id: &str,
         key: &str,
         value: Value,
@@ -112,7 +98,7 @@ impl Properties<'_> {
             ));
         }
         let call = owner
-            .call(
+            .property_call(
                 Operation::UpdatePagePropertyById,
                 Operation::UpdateBlogpostPropertyById,
                 Some(property_id),
@@ -121,8 +107,8 @@ impl Properties<'_> {
         self.client.json(call).await
     }
 
-    pub async fn delete(&self, owner: &PropertyOwner, property_id: &str) -> Result<()> {
-        let call = owner.call(
+    pub async fn delete(&self, owner: &Owner, property_id: &str) -> Result<()> {
+        let call = owner.property_call(
             Operation::DeletePagePropertyById,
             Operation::DeleteBlogpostPropertyById,
             Some(property_id),
