@@ -113,10 +113,22 @@ pub(crate) fn full_jitter(ceiling: Duration) -> Duration {
 
 /// How long a 429 (or 503) says to wait: `Retry-After` seconds, else `X-RateLimit-Reset` (an
 /// ISO 8601 instant) from now; clamped to `cap`. `None` when neither is there or readable.
+/// With both, the reset instant wins when it falls within the second that `Retry-After`
+/// rounded up to: whole seconds would sleep through most of a short window, and agreement
+/// with `Retry-After` bounds what a skewed clock can do.
 pub(crate) fn told_wait(headers: &HeaderMap, cap: Duration) -> Option<Duration> {
-    if let Some(d) = retry_after(headers, cap) {
-        return Some(d);
+    let reset = reset_in(headers).map(|d| d.min(cap));
+    match (retry_after(headers, cap), reset) {
+        (Some(after), Some(reset)) if reset <= after && reset + Duration::from_secs(1) > after => {
+            Some(reset)
+        }
+        (Some(after), _) => Some(after),
+        (None, reset) => reset,
     }
+}
+
+/// The time from now until `X-RateLimit-Reset`, if it is there and readable.
+fn reset_in(headers: &HeaderMap) -> Option<Duration> {
     let reset = headers.get("x-ratelimit-reset")?.to_str().ok()?.trim();
     let at = chrono::DateTime::parse_from_rfc3339(reset).ok()?;
     let ms = at
@@ -124,7 +136,7 @@ pub(crate) fn told_wait(headers: &HeaderMap, cap: Duration) -> Option<Duration> 
         .signed_duration_since(chrono::Utc::now())
         .num_milliseconds()
         .max(0) as u64;
-    Some(Duration::from_millis(ms).min(cap))
+    Some(Duration::from_millis(ms))
 }
 
 /// Seconds from `Retry-After`, clamped; `None` when absent or unreadable.
@@ -238,6 +250,45 @@ mod tests {
         assert_eq!(
             told_wait(&h, Duration::from_secs(5)),
             Some(Duration::from_secs(5))
+        );
+    }
+
+    /// Retry-After is whole seconds; a reset instant within the second it rounded up to is
+    /// the finer answer, and one that disagrees with it is not trusted.
+    #[test]
+    fn reset_instant_refines_retry_after_when_they_agree() {
+        let in_ms = |ms: i64| {
+            (chrono::Utc::now() + chrono::Duration::milliseconds(ms))
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string()
+        };
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("1"));
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&in_ms(300)).unwrap(),
+        );
+        let d = told_wait(&h, Duration::from_secs(60)).unwrap();
+        assert!(
+            d <= Duration::from_millis(300) && d > Duration::from_millis(200),
+            "{d:?}"
+        );
+        // A reset far from what Retry-After says (a skewed clock): Retry-After stands.
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&in_ms(30_000)).unwrap(),
+        );
+        assert_eq!(
+            told_wait(&h, Duration::from_secs(60)),
+            Some(Duration::from_secs(1))
+        );
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&in_ms(-5_000)).unwrap(),
+        );
+        assert_eq!(
+            told_wait(&h, Duration::from_secs(60)),
+            Some(Duration::from_secs(1))
         );
     }
 

@@ -118,7 +118,7 @@ fn rate_limit(
         set_header(&mut r, "retry-after", &retry.to_string());
         set_header(&mut r, "x-ratelimit-limit", &limit.to_string());
         set_header(&mut r, "x-ratelimit-remaining", "0");
-        set_header(&mut r, "x-ratelimit-reset", &iso(now + retry as i64 * 1000));
+        set_header(&mut r, "x-ratelimit-reset", &iso(reset_ms));
         set_header(&mut r, "x-ratelimit-nearlimit", "true");
         set_header(&mut r, "ratelimit-reason", &reason);
         return Err(Box::new(r));
