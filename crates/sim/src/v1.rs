@@ -137,6 +137,51 @@ pub(crate) fn content_v1(ctx: &Ctx, st: &State, c: &Content, expand: &[String]) 
             None => space_v1(st, &c.space_id),
         };
     }
+    if wants("children") {
+        // `children.attachment`, `children.page`, `children.comment`: the first page of each
+        // (ContentChildren); the others stay expandable.
+        let mut children = json!({"_links": {"self": format!("{}/wiki/rest/api/content/{}/child", ctx.site(), c.id)}});
+        let mut expandable = serde_json::Map::new();
+        for kind in ["attachment", "page", "comment"] {
+            if !expand.iter().any(|e| *e == format!("children.{kind}")) {
+                expandable.insert(
+                    kind.into(),
+                    json!(format!("/rest/api/content/{}/child/{kind}", c.id)),
+                );
+                continue;
+            }
+            let results: Vec<Value> = match kind {
+                "attachment" => content::attachments_of(st, &c.id, None, None)
+                    .into_iter()
+                    .map(|a| attachment_v1(ctx, st, a))
+                    .collect(),
+                "page" => st
+                    .children(&c.id)
+                    .into_iter()
+                    .filter(|x| x.kind == Kind::Page && x.status == "current")
+                    .filter(|x| st.visible(ctx.user(), &x.id).is_some())
+                    .map(|x| json!({"id": x.id, "type": "page", "status": x.status, "title": x.title()}))
+                    .collect(),
+                _ => content::comments_on(st, &[c.id.as_str()])
+                    .into_iter()
+                    .map(|x| json!({"id": x.id, "type": "comment", "status": x.status, "title": format!("Re: {}", v.title)}))
+                    .collect(),
+            };
+            let size = results.len();
+            children[kind] = json!({
+                "results": results,
+                "start": 0,
+                "limit": 25.max(size),
+                "size": size,
+                "_links": {"self": format!("{}/wiki/rest/api/content/{}/child/{kind}", ctx.site(), c.id)},
+            });
+        }
+        children["_expandable"] = Value::Object(expandable);
+        j["children"] = children;
+        if let Some(m) = j["_expandable"].as_object_mut() {
+            m.remove("children");
+        }
+    }
     if wants("metadata.labels") {
         let labels: Vec<Value> = c.labels.iter().map(|l| label_v1(st, l)).collect();
         j["metadata"] =
