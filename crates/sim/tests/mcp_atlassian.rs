@@ -658,43 +658,66 @@ fn venv() -> Option<PathBuf> {
     Some(dir.join(PEER_VENV))
 }
 
-/// `unshare -m sh -c 'mount --bind HOSTS /etc/hosts && exec "$@"' HOSTS argv...`
-fn in_namespace(hosts: &Path, argv: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "unshare",
-        "-m",
-        "sh",
-        "-c",
-        "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    v.push(hosts.display().to_string());
-    v.extend(argv.iter().map(|s| s.to_string()));
-    v
+/// A private mount namespace in which `/etc/hosts` is the test's own file.
+struct Namespace {
+    /// `unshare`'s flags: `-m` (root), or `-r -m` (an unprivileged user namespace).
+    flags: &'static [&'static str],
+    hosts: PathBuf,
 }
 
-/// Whether the name resolves to loopback inside the namespace; why not, otherwise.
-async fn namespace_works(hosts: &Path, python: &Path) -> Result<(), String> {
-    let probe = format!("import socket; print(socket.gethostbyname('{HOST}'))");
-    let argv = in_namespace(hosts, &[&python.display().to_string(), "-c", &probe]);
-    let out = tokio::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|e| format!("unshare: {e}"))?;
-    let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if out.status.success() && said == "127.0.0.1" {
-        return Ok(());
+impl Namespace {
+    /// `unshare FLAGS sh -c 'mount --bind HOSTS /etc/hosts && exec "$@"' HOSTS argv...`
+    fn argv(&self, argv: &[&str]) -> Vec<String> {
+        let mut v = vec!["unshare".to_string()];
+        v.extend(self.flags.iter().map(|s| s.to_string()));
+        v.extend(
+            ["sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\""]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        v.push(self.hosts.display().to_string());
+        v.extend(argv.iter().map(|s| s.to_string()));
+        v
     }
-    Err(format!(
-        "a private mount namespace with its own /etc/hosts is not permitted here (`unshare -m` \
-         and `mount --bind` need root or CAP_SYS_ADMIN): {} {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr).trim()
-    ))
+
+    /// The first way of making one that works here (the name resolves to loopback inside);
+    /// why none does, otherwise.
+    async fn new(hosts: &Path, python: &Path) -> Result<Namespace, String> {
+        let probe = format!("import socket; print(socket.gethostbyname('{HOST}'))");
+        let mut why = Vec::new();
+        for flags in [&["-m"][..], &["-r", "-m"][..]] {
+            let ns = Namespace {
+                flags,
+                hosts: hosts.to_path_buf(),
+            };
+            let argv = ns.argv(&[&python.display().to_string(), "-c", &probe]);
+            let out = tokio::process::Command::new(&argv[0])
+                .args(&argv[1..])
+                .stdin(Stdio::null())
+                .output()
+                .await;
+            match out {
+                Ok(o)
+                    if o.status.success()
+                        && String::from_utf8_lossy(&o.stdout).trim() == "127.0.0.1" =>
+                {
+                    return Ok(ns);
+                }
+                Ok(o) => why.push(format!(
+                    "`unshare {}`: {} {}",
+                    flags.join(" "),
+                    o.status,
+                    String::from_utf8_lossy(&o.stderr).trim()
+                )),
+                Err(e) => why.push(format!("unshare: {e}")),
+            }
+        }
+        Err(format!(
+            "a private mount namespace with its own /etc/hosts is not permitted here (`unshare -m` \
+             needs root or CAP_SYS_ADMIN, `unshare -r -m` unprivileged user namespaces): {}",
+            why.join("; ")
+        ))
+    }
 }
 
 /// A free loopback port for the site (the simulator binds it right after).
@@ -798,10 +821,13 @@ async fn mcp_atlassian_cloud_tools_behave_as_on_cloud() {
     let scratch = Scratch::new();
     let hosts = scratch.0.join("hosts");
     std::fs::write(&hosts, format!("127.0.0.1 localhost\n127.0.0.1 {HOST}\n")).unwrap();
-    if let Err(why) = namespace_works(&hosts, &python).await {
-        skip(&why);
-        return;
-    }
+    let ns = match Namespace::new(&hosts, &python).await {
+        Ok(ns) => ns,
+        Err(why) => {
+            skip(&why);
+            return;
+        }
+    };
 
     let (sim, port) = start_sim().await;
     let local = format!("http://127.0.0.1:{port}");
@@ -825,7 +851,7 @@ async fn mcp_atlassian_cloud_tools_behave_as_on_cloud() {
     );
 
     let plan = json!({
-        "command": in_namespace(&hosts, &[&server.display().to_string()]),
+        "command": ns.argv(&[&server.display().to_string()]),
         "cwd": scratch.0.display().to_string(),
         "calls": ROWS.iter().map(|r| {
             let c = calls.remove(r.tool).unwrap();
