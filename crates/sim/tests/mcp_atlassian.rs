@@ -41,9 +41,17 @@ enum Cloud {
     /// The call succeeds (no tool error, no `"success": false`), and its result holds the
     /// object the call is about (the needles of [`Call`]).
     Succeeds,
-    /// The call fails, and its result (a tool error, or `"success": false`) says why: it
-    /// contains this text.
-    Fails(&'static str),
+    /// The call fails (a tool error, or `"success": false`) because the site refused this
+    /// request with this status.
+    Fails(Refused),
+}
+
+/// A request the site refuses: method, path (up to the id), status.
+#[derive(Clone, Copy, Debug)]
+struct Refused {
+    method: &'static str,
+    path: &'static str,
+    status: u16,
 }
 
 /// One row of the table: a tool, what Cloud does with the call the test makes, and why.
@@ -64,7 +72,7 @@ const fn ok(tool: &'static str, why: &'static str) -> Row {
 }
 
 /// The 35 tools of mcp-atlassian 0.23.1 with `TOOLSETS=all`, in the order the test calls
-/// them (reads, then writes, deletions last), and what Confluence Cloud does with each call,
+/// them (reads, writes, deletions, then the two that fail), and what Confluence Cloud does with each call,
 /// given a site URL, a classic API token over Basic auth (FACTS 3) and the calls the peer
 /// makes in Cloud mode (`../shared/peers/mcp-atlassian-calls.md`).
 const ROWS: &[Row] = &[
@@ -114,23 +122,13 @@ const ROWS: &[Row] = &[
     ),
     ok(
         "confluence_get_page_views",
-        "GET /wiki/rest/api/analytics/content/{id}/views (spec v1 getViews; FACTS 41)",
+        "GET /wiki/rest/api/analytics/content/{id}/views (spec v1 getViews; FACTS 41; a site whose \
+         plan has analytics, the simulator's default)",
     ),
     ok(
         "confluence_get_attachments",
         "GET /wiki/rest/api/content/{id}/child/attachment (spec v1 getAttachments)",
     ),
-    Row {
-        tool: "confluence_download_attachment",
-        cloud: Cloud::Fails("404"),
-        // The peer's first call is GET {CONFLUENCE_URL}/rest/api/content/{attachmentId}, without
-        // `/wiki`: no Confluence Cloud REST path lies outside /wiki (FACTS 1; neither spec has
-        // one), so the site answers 404 and the peer gives up before the download. That the
-        // answer is a 404 rather than another error status is UNCONFIRMED (fairly sure: a site
-        // with Jira routes /rest/api/ to Jira, which has no `content` resource).
-        why: "GET /rest/api/content/{id} without /wiki: not a Confluence path (FACTS 1; UNCONFIRMED: \
-              the exact status, 404)",
-    },
     ok(
         "confluence_download_content_attachments",
         "GET /wiki/rest/api/content/{id}/child/attachment, then per file GET \
@@ -178,20 +176,6 @@ const ROWS: &[Row] = &[
         "confluence_update_page_section",
         "GET the page, then as update_page (spec v1 getContentById, getHistoryForContent, updateContent)",
     ),
-    Row {
-        tool: "confluence_move_page",
-        cloud: Cloud::Fails("movepage.action"),
-        // With Basic auth the peer moves a page with POST /wiki/pages/movepage.action, the old
-        // UI action of Confluence Server. Neither spec has it (CONFIRMED absence); Cloud's REST
-        // move is PUT /content/{pageId}/move/{position}/{targetId} (spec v1 movePage), which
-        // the peer uses only with OAuth. What Cloud's web tier answers to the action is
-        // UNCONFIRMED (404, an XSRF refusal or a login redirect are all possible; none moves the
-        // page through a REST credential): the table says the move fails and the page stays,
-        // and the simulator answers 404 as for every path outside the specs. Low confidence in
-        // the status, fair confidence that the page does not move.
-        why: "POST /wiki/pages/movepage.action: a UI action, in neither spec (UNCONFIRMED: what \
-              Cloud answers; the simulator's 404)",
-    },
     ok(
         "confluence_add_comment",
         "POST /wiki/rest/api/content {type: comment, container} (spec v1 createContent, ContentCreate.container)",
@@ -233,6 +217,41 @@ const ROWS: &[Row] = &[
         "confluence_delete_page",
         "DELETE /wiki/rest/api/content/{id} (spec v1 deleteContent: a page is trashed)",
     ),
+    // The two failures come last, so that the simulator's log of its last 100 requests still
+    // holds the requests they fail on.
+    Row {
+        tool: "confluence_download_attachment",
+        cloud: Cloud::Fails(Refused {
+            method: "GET",
+            path: "/rest/api/content/",
+            status: 404,
+        }),
+        // The peer's first call is GET {CONFLUENCE_URL}/rest/api/content/{attachmentId}, without
+        // `/wiki`: no Confluence Cloud REST path lies outside /wiki (FACTS 1; neither spec has
+        // one), so the site answers 404 and the peer gives up before the download. That the
+        // answer is a 404 rather than another error status is UNCONFIRMED (fairly sure: a site
+        // with Jira routes /rest/api/ to Jira, which has no `content` resource).
+        why: "GET /rest/api/content/{id} without /wiki: not a Confluence path (FACTS 1; UNCONFIRMED: \
+              the exact status, 404)",
+    },
+    Row {
+        tool: "confluence_move_page",
+        cloud: Cloud::Fails(Refused {
+            method: "POST",
+            path: "/wiki/pages/movepage.action",
+            status: 404,
+        }),
+        // With Basic auth the peer moves a page with POST /wiki/pages/movepage.action, the old
+        // UI action of Confluence Server. Neither spec has it (CONFIRMED absence); Cloud's REST
+        // move is PUT /content/{pageId}/move/{position}/{targetId} (spec v1 movePage), which
+        // the peer uses only with OAuth. What Cloud's web tier answers to the action is
+        // UNCONFIRMED (404, an XSRF refusal or a login redirect are all possible; none moves the
+        // page through a REST credential): the table says the move fails and the page stays,
+        // and the simulator answers 404 as for every path outside the specs. Low confidence in
+        // the status, fair confidence that the page does not move.
+        why: "POST /wiki/pages/movepage.action: a UI action, in neither spec (UNCONFIRMED: what \
+              Cloud answers; the simulator's 404)",
+    },
 ];
 
 /// One call the client makes: arguments naming real objects of the site, and what its result
@@ -261,7 +280,8 @@ struct Picks {
     /// How many of the page's attachments are images.
     images: usize,
     other_file: String,
-    /// An attachment of another page: downloaded, then deleted.
+    other_file_id: String,
+    /// An attachment of another page, deleted.
     att_id: String,
     parent: PageSpec,
     child_title: String,
@@ -392,6 +412,12 @@ fn pick(f: &Fixture, demo_email: &str) -> Picks {
             .iter()
             .filter(|a| a.media_type.starts_with("image/"))
             .count(),
+        other_file_id: doc_atts
+            .iter()
+            .find(|a| !a.media_type.starts_with("image/"))
+            .unwrap()
+            .id
+            .clone(),
         other_file: doc_atts
             .iter()
             .find(|a| !a.media_type.starts_with("image/"))
@@ -490,7 +516,7 @@ fn calls(p: &Picks, upload_file: &Path) -> BTreeMap<&'static str, Call> {
     );
     add(
         "confluence_download_attachment",
-        call(json!({"attachment_id": p.att_id}), &[]),
+        call(json!({"attachment_id": p.other_file_id}), &[]),
     );
     add(
         "confluence_download_content_attachments",
@@ -949,6 +975,12 @@ async fn mcp_atlassian_cloud_tools_behave_as_on_cloud() {
         );
     }
 
+    // The simulator's log of its last 100 requests: the failing calls come last.
+    let stats = sim.stats().await;
+    let log = stats["recent_requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut wrong = Vec::new();
     for row in ROWS {
         let Some(o) = outcomes.get(row.tool) else {
@@ -980,11 +1012,28 @@ async fn mcp_atlassian_cloud_tools_behave_as_on_cloud() {
                     ));
                 }
             }
-            Cloud::Fails(kind) => {
-                if !o.failed() || !o.excerpt.contains(kind) {
+            Cloud::Fails(r) => {
+                let refused = log.iter().any(|q| {
+                    q["method"] == r.method
+                        && q["path"].as_str().is_some_and(|p| p.starts_with(r.path))
+                        && q["status"] == r.status
+                });
+                if !o.failed() || !refused {
                     wrong.push(format!(
-                        "{}: Cloud fails with {kind:?} ({}), the peer got: {}",
-                        row.tool, row.why, o.excerpt
+                        "{}: on Cloud the site refuses {} {}… with {} and the call fails ({}); \
+                         the peer got {} and the simulator {}: {}",
+                        row.tool,
+                        r.method,
+                        r.path,
+                        r.status,
+                        row.why,
+                        if o.failed() { "a failure" } else { "a success" },
+                        if refused {
+                            "refused it"
+                        } else {
+                            "did not refuse it so"
+                        },
+                        o.excerpt
                     ));
                 }
             }
@@ -999,7 +1048,6 @@ async fn mcp_atlassian_cloud_tools_behave_as_on_cloud() {
     );
 
     // The simulator served every call it had an answer for: nothing unimplemented, no 5xx.
-    let stats = sim.stats().await;
     let by_status = stats["by_status"].as_object().cloned().unwrap_or_default();
     let bad: Vec<(&String, &Value)> = by_status
         .iter()
