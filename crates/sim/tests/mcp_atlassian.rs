@@ -914,6 +914,9 @@ async fn mcp_atlassian_cloud_tools_behave_as_on_cloud() {
         .env("CONFLUENCE_API_TOKEN", &cred.token)
         .env("TOOLSETS", "all")
         .env("MCP_ALLOWED_URL_DOMAINS", HOST)
+        // No banner, and no look-up of newer releases on PyPI at start-up.
+        .env("FASTMCP_SHOW_SERVER_BANNER", "false")
+        .env("FASTMCP_CHECK_FOR_UPDATES", "off")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
