@@ -66,6 +66,9 @@ fn version_v1(st: &State, v: &Version) -> Value {
     })
 }
 
+/// How many children of each kind a `children.*` expansion lists.
+const CHILDREN_LIMIT: usize = 25;
+
 /// v1 `Content`. `expand` adds `body.storage`, `body.view`, `ancestors`, `metadata.labels`.
 pub(crate) fn content_v1(ctx: &Ctx, st: &State, c: &Content, expand: &[String]) -> Value {
     let v = c.current();
@@ -162,18 +165,29 @@ pub(crate) fn content_v1(ctx: &Ctx, st: &State, c: &Content, expand: &[String]) 
                     .filter(|x| st.visible(ctx.user(), &x.id).is_some())
                     .map(|x| json!({"id": x.id, "type": "page", "status": x.status, "title": x.title()}))
                     .collect(),
+                // Top-level comments; replies hang below them (`depth=all` on child/comment).
                 _ => content::comments_on(st, &[c.id.as_str()])
                     .into_iter()
+                    .filter(|x| x.parent_id.is_none())
                     .map(|x| json!({"id": x.id, "type": "comment", "status": x.status, "title": format!("Re: {}", v.title)}))
                     .collect(),
             };
-            let size = results.len();
+            // The first 25, as an expansion's default limit; the rest through the child path.
+            let more = results.len() > CHILDREN_LIMIT;
+            let results: Vec<Value> = results.into_iter().take(CHILDREN_LIMIT).collect();
+            let path = format!("/rest/api/content/{}/child/{kind}", c.id);
+            let mut links = json!({"self": format!("{}/wiki{path}", ctx.site())});
+            if more {
+                links["next"] = json!(format!(
+                    "{path}?start={CHILDREN_LIMIT}&limit={CHILDREN_LIMIT}"
+                ));
+            }
             children[kind] = json!({
                 "results": results,
                 "start": 0,
-                "limit": 25.max(size),
-                "size": size,
-                "_links": {"self": format!("{}/wiki/rest/api/content/{}/child/{kind}", ctx.site(), c.id)},
+                "limit": CHILDREN_LIMIT,
+                "size": results.len(),
+                "_links": links,
             });
         }
         children["_expandable"] = Value::Object(expandable);
@@ -646,10 +660,17 @@ pub(crate) fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             .filter(|c| st.visible(ctx.user(), &c.id).is_some())
             .map(|c| content_v1(ctx, st, c, &ex))
             .collect(),
-        "comment" => content::comments_on(st, &[id.as_str()])
-            .into_iter()
-            .map(|c| content_v1(ctx, st, c, &ex))
-            .collect(),
+        // Root-level comments only, whatever `depth` says (spec v1 getContentComments: depth
+        // "is not used"); `location` picks footer, inline or resolved (inline) ones.
+        "comment" => {
+            let locations = ctx.req.q_list("location");
+            content::comments_on(st, &[id.as_str()])
+                .into_iter()
+                .filter(|c| c.parent_id.is_none())
+                .filter(|c| locations.is_empty() || locations.iter().any(|l| at_location(c, l)))
+                .map(|c| content_v1(ctx, st, c, &ex))
+                .collect()
+        }
         "attachment" => return list_attachments(ctx, st),
         other => {
             return err(
@@ -659,6 +680,19 @@ pub(crate) fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         }
     };
     v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+/// Whether a comment is at `location` (`footer`, `inline`, or `resolved`: a resolved inline one).
+fn at_location(c: &Content, location: &str) -> bool {
+    match location {
+        "footer" => c.kind == Kind::FooterComment,
+        "inline" => c.kind == Kind::InlineComment,
+        "resolved" => c
+            .inline
+            .as_ref()
+            .is_some_and(|i| i.resolution == "resolved"),
+        _ => false,
+    }
 }
 
 pub(crate) fn descendants_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {

@@ -838,8 +838,8 @@ async fn mcp_atlassian_cloud_tools_behave_as_on_cloud() {
     let server = venv.join("bin/mcp-atlassian");
     if !python.is_file() || !server.is_file() {
         skip(&format!(
-            "mcp-atlassian 0.23.1 is not installed in {} (`.ci/run` creates it: python3 -m venv \
-             DIR && DIR/bin/pip install mcp-atlassian==0.23.1)",
+            "mcp-atlassian 0.23.1 is not installed in {} (`bash .ci/run` creates it, with the \
+             pins it lists)",
             venv.display()
         ));
         return;

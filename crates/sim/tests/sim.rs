@@ -931,6 +931,31 @@ async fn v1_history_versions_comments_and_attachment_delete() {
     assert_eq!(r["container"]["id"], "1002", "{r}");
     assert_eq!(r["container"]["type"], "page");
     assert_eq!(r["ancestors"][0]["id"], top_id.as_str(), "{r}");
+    // child/comment lists root-level comments only; `location` filters them.
+    let (_, kids) = t
+        .get(&format!("{content}/1002/child/comment?depth=all"), &c)
+        .await;
+    let ids: Vec<&str> = kids["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&top_id.as_str()) && !ids.contains(&reply_id.as_str()),
+        "{kids}"
+    );
+    let (_, inline) = t
+        .get(&format!("{content}/1002/child/comment?location=inline"), &c)
+        .await;
+    let inline = inline["results"].as_array().unwrap().clone();
+    assert!(!inline.is_empty());
+    assert!(
+        inline
+            .iter()
+            .all(|k| k["extensions"]["location"] == "inline"),
+        "{inline:?}"
+    );
     // A parent that is no comment of the container is refused.
     let (s, _, _) = t
         .send(
