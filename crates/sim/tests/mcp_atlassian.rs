@@ -72,9 +72,14 @@ const fn ok(tool: &'static str, why: &'static str) -> Row {
 }
 
 /// The 35 tools of mcp-atlassian 0.23.1 with `TOOLSETS=all`, in the order the test calls
-/// them (reads, writes, deletions, then the two that fail), and what Confluence Cloud does with each call,
-/// given a site URL, a classic API token over Basic auth (FACTS 3) and the calls the peer
-/// makes in Cloud mode (`../shared/peers/mcp-atlassian-calls.md`).
+/// them (reads, writes, deletions, then the two that fail), and what Confluence Cloud does
+/// with each call, given a site URL, a classic API token over Basic auth (FACTS 3) and the
+/// calls the peer makes in Cloud mode (`../shared/peers/mcp-atlassian-calls.md`).
+///
+/// No row is a 410 Gone: Cloud removed the deprecated v1 content endpoints through the gateway
+/// only (FACTS 22a, UNCONFIRMED), and the peer reaches the gateway only with OAuth, which
+/// always talks to the real `api.atlassian.com`. With an API token it calls the site, which
+/// still serves them.
 const ROWS: &[Row] = &[
     ok(
         "confluence_search",
