@@ -881,27 +881,21 @@ async fn mcp_atlassian_cloud_tools_behave_as_on_cloud() {
         "one call per row"
     );
 
+    let mut needles: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let planned: Vec<Value> = ROWS
+        .iter()
+        .map(|r| {
+            let c = calls.remove(r.tool).unwrap();
+            let v = json!({"tool": r.tool, "arguments": c.arguments, "needles": c.needles});
+            needles.insert(r.tool, c.needles);
+            v
+        })
+        .collect();
     let plan = json!({
         "command": ns.argv(&[&server.display().to_string()]),
         "cwd": scratch.0.display().to_string(),
-        "calls": ROWS.iter().map(|r| {
-            let c = calls.remove(r.tool).unwrap();
-            json!({"tool": r.tool, "arguments": c.arguments, "needles": c.needles})
-        }).collect::<Vec<_>>(),
+        "calls": planned,
     });
-    let needles: BTreeMap<&str, Value> = plan["calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            let tool = ROWS
-                .iter()
-                .find(|r| c["tool"] == r.tool)
-                .map(|r| r.tool)
-                .unwrap();
-            (tool, c["needles"].clone())
-        })
-        .collect();
     let plan_file = scratch.0.join("plan.json");
     std::fs::write(&plan_file, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
 
@@ -997,9 +991,7 @@ async fn mcp_atlassian_cloud_tools_behave_as_on_cloud() {
         };
         match row.cloud {
             Cloud::Succeeds => {
-                let missing: Vec<&Value> = needles[row.tool]
-                    .as_array()
-                    .unwrap()
+                let missing: Vec<&String> = needles[row.tool]
                     .iter()
                     .zip(o.found.iter().chain(std::iter::repeat(&false)))
                     .filter(|(_, f)| !**f)
