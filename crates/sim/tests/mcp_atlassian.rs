@@ -4,10 +4,11 @@
 //!
 //! The peer treats only `*.atlassian.net` hosts as Cloud, so the simulator's site answers as
 //! `http://conflux-sim.atlassian.net:PORT`, a name that resolves to 127.0.0.1 only inside a
-//! private mount namespace (`unshare -m`, a bind-mounted hosts file; nothing on the machine
-//! changes). The peer's SSRF guard is told to allow that host (`MCP_ALLOWED_URL_DOMAINS`). A
+//! private mount namespace (`unshare -m` as root, `unshare -r -m` otherwise, with a
+//! bind-mounted hosts file; nothing on the machine changes). The peer's SSRF guard is told to allow that host (`MCP_ALLOWED_URL_DOMAINS`). A
 //! small MCP client (`tests/peers/mcp_atlassian_client.py`, the MCP Python SDK 1.x the peer
-//! pins) calls the tools over stdio and prints one JSON line per call.
+//! pins) calls the tools over stdio and prints one JSON line per call. Failures are checked
+//! against the simulator's request log, and the writes by reading the site back.
 //!
 //! The peer lives in a virtual environment that `.ci/run` creates (mcp-atlassian pins `mcp<2`,
 //! which cannot share the system Python): `$CONFLUX_PEERS_DIR/mcp-atlassian-0.23.1`, by

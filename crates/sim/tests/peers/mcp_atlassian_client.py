@@ -8,9 +8,10 @@ PLAN.json: {"command": [argv of the server], "cwd": dir, "calls": [{"tool", "arg
 come from there, never from argv).
 
 Prints one JSON line {"tools": [names]} (the server's tools/list), then one line per call, in
-order: {"tool", "isError", "success" (the result's own top-level "success" field, when it is a
-JSON object that has one, else null), "found": [bool per needle], "chars", "excerpt"}; a call
-that raises in the client prints {"tool", "isError": true, "exception"}.
+order: {"tool", "isError", "success" (the top-level "success" field of the result's first
+part, when that is a JSON object that has one, else null), "found": [bool per needle], "chars", "excerpt"}; a call
+that raises in the client prints {"tool", "isError": true, "exception"}. EXCERPT in the
+environment sets the excerpt's length (300 characters).
 """
 
 import asyncio
@@ -24,7 +25,7 @@ from mcp.client.stdio import stdio_client
 EXCERPT = int(os.environ.get("EXCERPT", "300"))
 
 
-def text_of(result):
+def texts_of(result):
     parts = []
     for c in result.content:
         t = getattr(c, "text", None)
@@ -32,7 +33,7 @@ def text_of(result):
             parts.append(t)
         else:
             parts.append(json.dumps(c.model_dump(mode="json"), sort_keys=True))
-    return "\n".join(parts)
+    return parts
 
 
 def reported_success(text):
@@ -71,12 +72,13 @@ async def main(plan_path):
                 except Exception as e:  # reported, the run goes on
                     emit({"tool": tool, "isError": True, "exception": repr(e)[:EXCERPT]})
                     continue
-                text = text_of(result)
+                parts = texts_of(result)
+                text = "\n".join(parts)
                 emit(
                     {
                         "tool": tool,
                         "isError": bool(result.isError),
-                        "success": reported_success(text),
+                        "success": reported_success(parts[0]) if parts else None,
                         "found": [n in text for n in call.get("needles", [])],
                         "chars": len(text),
                         "excerpt": text[:EXCERPT],
