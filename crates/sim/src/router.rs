@@ -234,6 +234,11 @@ const ROUTES: &[(&str, &str, Handler)] = &[
     ("PUT", "/wiki/rest/api/content/{id}", v1::update_content),
     ("DELETE", "/wiki/rest/api/content/{id}", v1::delete_content),
     (
+        "GET",
+        "/wiki/rest/api/content/{id}/history",
+        v1::content_history,
+    ),
+    (
         "PUT",
         "/wiki/rest/api/content/{pageId}/move/{position}/{targetId}",
         v1::move_page,

@@ -66,6 +66,9 @@ fn version_v1(st: &State, v: &Version) -> Value {
     })
 }
 
+/// How many children of each kind a `children.*` expansion lists.
+const CHILDREN_LIMIT: usize = 25;
+
 /// v1 `Content`. `expand` adds `body.storage`, `body.view`, `ancestors`, `metadata.labels`.
 pub(crate) fn content_v1(ctx: &Ctx, st: &State, c: &Content, expand: &[String]) -> Value {
     let v = c.current();
@@ -83,12 +86,16 @@ pub(crate) fn content_v1(ctx: &Ctx, st: &State, c: &Content, expand: &[String]) 
         } else { v.title.clone() },
         "space": space_v1(st, &c.space_id),
         "history": {
-            "latest": true,
+            "latest": c.status != "historical",
             "createdBy": user_v1(st, &c.author),
             "createdDate": iso(c.created_ms),
         },
         "version": version_v1(st, v),
-        "extensions": {"position": c.position},
+        "extensions": match c.kind {
+            Kind::FooterComment => json!({"location": "footer"}),
+            Kind::InlineComment => json!({"location": "inline"}),
+            _ => json!({"position": c.position}),
+        },
         "_links": {
             "webui": webui(st, c),
             "edit": format!("/pages/resumedraft.action?draftId={}", c.id),
@@ -112,12 +119,82 @@ pub(crate) fn content_v1(ctx: &Ctx, st: &State, c: &Content, expand: &[String]) 
         j["body"] = body;
     }
     if wants("ancestors") {
+        // A page's ancestors are its parent pages; a comment's are the comments it replies to.
         let anc: Vec<Value> = st
-            .ancestors(c.page_id.as_deref().unwrap_or(&c.id))
+            .ancestors(&c.id)
             .iter()
             .map(|a| json!({"id": a.id, "type": a.kind.type_name(), "title": a.title(), "status": a.status}))
             .collect();
         j["ancestors"] = json!(anc);
+    }
+    if wants("container") {
+        // A page's or blog post's container is its space; a comment's, its page or blog post.
+        j["container"] = match c.page_id.as_deref().and_then(|p| st.content.get(p)) {
+            Some(p) => json!({
+                "id": p.id,
+                "type": p.kind.type_name(),
+                "status": p.status,
+                "title": p.title(),
+                "_links": {"webui": webui(st, p), "self": format!("{}/wiki/rest/api/content/{}", ctx.site(), p.id)},
+            }),
+            None => space_v1(st, &c.space_id),
+        };
+    }
+    if wants("children") {
+        // `children.attachment`, `children.page`, `children.comment`: the first page of each
+        // (ContentChildren); the others stay expandable.
+        let mut children = json!({"_links": {"self": format!("{}/wiki/rest/api/content/{}/child", ctx.site(), c.id)}});
+        let mut expandable = serde_json::Map::new();
+        for kind in ["attachment", "page", "comment"] {
+            if !expand.iter().any(|e| *e == format!("children.{kind}")) {
+                expandable.insert(
+                    kind.into(),
+                    json!(format!("/rest/api/content/{}/child/{kind}", c.id)),
+                );
+                continue;
+            }
+            let results: Vec<Value> = match kind {
+                "attachment" => content::attachments_of(st, &c.id, None, None)
+                    .into_iter()
+                    .map(|a| attachment_v1(ctx, st, a))
+                    .collect(),
+                "page" => st
+                    .children(&c.id)
+                    .into_iter()
+                    .filter(|x| x.kind == Kind::Page && x.status == "current")
+                    .filter(|x| st.visible(ctx.user(), &x.id).is_some())
+                    .map(|x| json!({"id": x.id, "type": "page", "status": x.status, "title": x.title()}))
+                    .collect(),
+                // Top-level comments; replies hang below them (`depth=all` on child/comment).
+                _ => content::comments_on(st, &[c.id.as_str()])
+                    .into_iter()
+                    .filter(|x| x.parent_id.is_none())
+                    .map(|x| json!({"id": x.id, "type": "comment", "status": x.status, "title": format!("Re: {}", v.title)}))
+                    .collect(),
+            };
+            // The first 25, as an expansion's default limit; the rest through the child path.
+            let more = results.len() > CHILDREN_LIMIT;
+            let results: Vec<Value> = results.into_iter().take(CHILDREN_LIMIT).collect();
+            let path = format!("/rest/api/content/{}/child/{kind}", c.id);
+            let mut links = json!({"self": format!("{}/wiki{path}", ctx.site())});
+            if more {
+                links["next"] = json!(format!(
+                    "{path}?start={CHILDREN_LIMIT}&limit={CHILDREN_LIMIT}"
+                ));
+            }
+            children[kind] = json!({
+                "results": results,
+                "start": 0,
+                "limit": CHILDREN_LIMIT,
+                "size": results.len(),
+                "_links": links,
+            });
+        }
+        children["_expandable"] = Value::Object(expandable);
+        j["children"] = children;
+        if let Some(m) = j["_expandable"].as_object_mut() {
+            m.remove("children");
+        }
     }
     if wants("metadata.labels") {
         let labels: Vec<Value> = c.labels.iter().map(|l| label_v1(st, l)).collect();
@@ -220,8 +297,69 @@ pub(crate) fn get_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     {
         return not_found();
     }
-    let j = content_v1(ctx, st, c, &expand(ctx));
+    // `version`: that version of the content, `historical` unless it is the latest (spec v1
+    // getContentById; the `status` filter does not apply to it).
+    let j = match ctx.req.q("version") {
+        None => content_v1(ctx, st, c, &expand(ctx)),
+        Some(v) => {
+            let Some(n) = v.parse::<u32>().ok().filter(|n| *n >= 1) else {
+                return err(400, format!("Invalid version {v:?}: a positive integer."));
+            };
+            if n > c.version_number() {
+                return err(
+                    404,
+                    format!("No content found with id: ContentId{{id={id}}} and version {n}"),
+                );
+            }
+            let mut at = c.clone();
+            at.versions.retain(|x| x.number <= n);
+            if n < c.version_number() {
+                at.status = "historical".into();
+            }
+            content_v1(ctx, st, &at, &expand(ctx))
+        }
+    };
     st.record_view(ctx.user(), &id);
+    Ok(ok(j))
+}
+
+/// `GET /content/{id}/history`: creation, and the latest version as `lastUpdated`; `expand`
+/// adds `previousVersion` and `contributors` (`nextVersion` is not used here, spec v1).
+pub(crate) fn content_history(ctx: &mut Ctx, st: &mut State) -> ApiResult {
+    let id = ctx.p("id").to_string();
+    let c = readable(ctx, st, &id, true)?;
+    let ex = expand(ctx);
+    let wants = |k: &str| ex.iter().any(|e| e == k || e.starts_with(&format!("{k}.")));
+    let mut j = json!({
+        "latest": true,
+        "createdBy": user_v1(st, &c.author),
+        "createdDate": iso(c.created_ms),
+        "lastUpdated": version_v1(st, c.current()),
+        "_links": {"self": format!("{}/wiki/rest/api/content/{id}/history", ctx.site())},
+    });
+    let mut expandable = serde_json::Map::new();
+    let previous = c.versions.len().checked_sub(2).map(|i| &c.versions[i]);
+    if wants("previousVersion") {
+        if let Some(p) = previous {
+            j["previousVersion"] = version_v1(st, p);
+        }
+    } else {
+        expandable.insert("previousVersion".into(), json!(""));
+    }
+    if wants("contributors") {
+        let mut ids: Vec<&str> = Vec::new();
+        for v in &c.versions {
+            if !ids.contains(&v.author.as_str()) {
+                ids.push(&v.author);
+            }
+        }
+        let users: Vec<Value> = ids.iter().map(|a| user_v1(st, a)).collect();
+        j["contributors"] = json!({"publishers": {"users": users, "userAccountIds": ids}});
+    } else {
+        expandable.insert("contributors".into(), json!(""));
+    }
+    expandable.insert("nextVersion".into(), json!(""));
+    j["_expandable"] = Value::Object(expandable);
     Ok(ok(j))
 }
 
@@ -255,6 +393,9 @@ fn storage_of(body: &Value) -> Result<Option<String>, ApiErr> {
 
 pub(crate) fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let body = json_body(ctx.req)?;
+    if body.get("type").and_then(Value::as_str) == Some("comment") {
+        return create_comment(ctx, st, &body);
+    }
     let key = body
         .get("space")
         .and_then(|s| s.get("key"))
@@ -326,6 +467,61 @@ pub(crate) fn create_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     Ok(ok(content_v1(ctx, st, &c, &["body.storage".to_string()])))
 }
 
+/// `POST /content` of `type: comment`: a footer comment on the page or blog post `container`
+/// names, or (`ancestors`: the parent comment's id) a reply; no space or title is needed.
+fn create_comment(ctx: &mut Ctx, st: &mut State, body: &Value) -> ApiResult {
+    let Some(container) = body.get("container").filter(|c| c.is_object()) else {
+        return err(400, "The field 'container' is required for a comment.");
+    };
+    let Some(page) = crate::http::id_field(container, "id")? else {
+        return err(400, "The field 'container.id' is required for a comment.");
+    };
+    let doc = content::lookup_for(&mut ctx.actor, st, &page, content::DOCUMENTS, "comment")?;
+    if doc.status != "current" {
+        return not_found();
+    }
+    let space_id = doc.space_id.clone();
+    let parent = body
+        .get("ancestors")
+        .and_then(Value::as_array)
+        .and_then(|a| a.last())
+        .map(|a| crate::http::id_field(a, "id"))
+        .transpose()?
+        .flatten();
+    if let Some(p) = &parent {
+        let ok = st.content.get(p).is_some_and(|c| {
+            c.kind == Kind::FooterComment
+                && c.status == "current"
+                && c.page_id.as_deref() == Some(page.as_str())
+        });
+        if !ok {
+            return err(
+                400,
+                format!("The parent comment {p} is not a comment of content {page}."),
+            );
+        }
+    }
+    let storage = storage_of(body)?.unwrap_or_default();
+    if storage.trim().is_empty() {
+        return err(400, "A comment needs a body (body.storage.value).");
+    }
+    let c = content::create(
+        &ctx.actor,
+        st,
+        NewContent {
+            kind: Kind::FooterComment,
+            space_id,
+            status: "current".into(),
+            parent_id: parent,
+            page_id: Some(page),
+            title: String::new(),
+            body: storage,
+        },
+    );
+    let ex = ["body.storage".to_string(), "container".to_string()];
+    Ok(ok(content_v1(ctx, st, &c, &ex)))
+}
+
 pub(crate) fn update_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     let c = content::lookup_for(&mut ctx.actor, st, &id, content::DOCUMENTS, "write")?;
@@ -369,6 +565,24 @@ pub(crate) fn delete_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     let id = ctx.p("id").to_string();
     // v1 purges with `status=trashed`; v2 reads `purge=true`.
     let purge = ctx.req.q("status") == Some("trashed");
+    if st.attachments.contains_key(&id) {
+        return delete_attachment(ctx, st, &id, purge);
+    }
+    if st
+        .content
+        .get(&id)
+        .is_some_and(|c| matches!(c.kind, Kind::FooterComment | Kind::InlineComment))
+    {
+        // A comment is deleted for good, replies included (spec v1 deleteContent).
+        let kind = st
+            .content
+            .get(&id)
+            .map(|c| c.kind)
+            .unwrap_or(Kind::FooterComment);
+        content::lookup_for(&mut ctx.actor, st, &id, &[kind], "delete")?;
+        content::remove_thread(st, &id);
+        return Ok(empty(204));
+    }
     let is_trashed = st.content.get(&id).is_some_and(|c| c.status == "trashed");
     if purge != is_trashed {
         content::lookup_for(&mut ctx.actor, st, &id, KINDS, "delete")?;
@@ -382,6 +596,30 @@ pub(crate) fn delete_content(ctx: &mut Ctx, st: &mut State) -> ApiResult {
     } else {
         let purge = ctx.req.q_bool("purge");
         content::delete(&mut ctx.actor, st, &id, KINDS, purge)?;
+    }
+    Ok(empty(204))
+}
+
+/// `DELETE /content/{attachmentId}`: a current attachment goes to the trash; a trashed one is
+/// purged with `status=trashed` (spec v1 deleteContent).
+fn delete_attachment(ctx: &mut Ctx, st: &mut State, id: &str, purge: bool) -> ApiResult {
+    let Some(a) = st.attachments.get(id).cloned() else {
+        return not_found();
+    };
+    content::lookup_for(&mut ctx.actor, st, &a.page_id, content::DOCUMENTS, "delete")?;
+    match (a.status.as_str(), purge) {
+        ("current", false) => {
+            if let Some(a) = st.attachments.get_mut(id) {
+                a.status = "trashed".into();
+            }
+        }
+        ("trashed", true) => {
+            st.attachments.remove(id);
+        }
+        ("current", true) => {
+            return err(400, "Only trashed content can be purged (status=trashed).");
+        }
+        _ => return not_found(),
     }
     Ok(empty(204))
 }
@@ -422,10 +660,17 @@ pub(crate) fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
             .filter(|c| st.visible(ctx.user(), &c.id).is_some())
             .map(|c| content_v1(ctx, st, c, &ex))
             .collect(),
-        "comment" => content::comments_on(st, &[id.as_str()])
-            .into_iter()
-            .map(|c| content_v1(ctx, st, c, &ex))
-            .collect(),
+        // Root-level comments only, whatever `depth` says (spec v1 getContentComments: depth
+        // "is not used"); `location` picks footer, inline or resolved (inline) ones.
+        "comment" => {
+            let locations = ctx.req.q_list("location");
+            content::comments_on(st, &[id.as_str()])
+                .into_iter()
+                .filter(|c| c.parent_id.is_none())
+                .filter(|c| locations.is_empty() || locations.iter().any(|l| at_location(c, l)))
+                .map(|c| content_v1(ctx, st, c, &ex))
+                .collect()
+        }
         "attachment" => return list_attachments(ctx, st),
         other => {
             return err(
@@ -435,6 +680,19 @@ pub(crate) fn children_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {
         }
     };
     v1_page(ctx.req, ctx.site(), items, json!({}))
+}
+
+/// Whether a comment is at `location` (`footer`, `inline`, or `resolved`: a resolved inline one).
+fn at_location(c: &Content, location: &str) -> bool {
+    match location {
+        "footer" => c.kind == Kind::FooterComment,
+        "inline" => c.kind == Kind::InlineComment,
+        "resolved" => c
+            .inline
+            .as_ref()
+            .is_some_and(|i| i.resolution == "resolved"),
+        _ => false,
+    }
 }
 
 pub(crate) fn descendants_of_type(ctx: &mut Ctx, st: &mut State) -> ApiResult {

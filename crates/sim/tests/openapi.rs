@@ -507,7 +507,8 @@ impl Run<'_> {
             let expand = if op.template.contains("/space") && !op.template.contains("/content") {
                 "description.plain,homepage"
             } else {
-                "body.storage,version,space,history,ancestors,metadata.labels,children.page,container"
+                "body.storage,version,space,history,ancestors,metadata.labels,children.page,\
+                 children.attachment,children.comment,container"
             };
             q.push(("expand".into(), expand.into()));
             variants.push(q);
@@ -981,6 +982,68 @@ async fn writes_v1(run: &mut Run<'_>, site: &Face, demo: &Demo) {
         Some(&body),
     )
     .await;
+    // The first version, as the version parameter reads it, and the history.
+    let get = op_of(spec, "GET", "/wiki/rest/api/content/{id}");
+    let at_version = [
+        ("status".to_string(), "historical".to_string()),
+        ("version".to_string(), "1".to_string()),
+        (
+            "expand".to_string(),
+            "body.storage,version,space,children.attachment,history".to_string(),
+        ),
+    ];
+    run.call(
+        site,
+        &get,
+        &format!("/wiki/rest/api/content/{id}"),
+        &at_version,
+        None,
+    )
+    .await;
+    let history = op_of(spec, "GET", "/wiki/rest/api/content/{id}/history");
+    run.call(
+        site,
+        &history,
+        &format!("/wiki/rest/api/content/{id}/history"),
+        &[(
+            "expand".to_string(),
+            "previousVersion,contributors".to_string(),
+        )],
+        None,
+    )
+    .await;
+    // A comment on the page and a reply to it, through POST /content.
+    let body = json!({
+        "type": "comment", "container": { "id": id, "type": "page", "status": "current" },
+        "body": { "storage": { "value": "<p>A comment.</p>", "representation": "storage" } }
+    });
+    let comment = run
+        .call(site, &create, "/wiki/rest/api/content", &[], Some(&body))
+        .await;
+    if let Some(cid) = comment
+        .as_ref()
+        .and_then(|c| c.get("id"))
+        .and_then(Value::as_str)
+    {
+        let body = json!({
+            "type": "comment", "container": { "id": id, "type": "page" },
+            "ancestors": [{ "id": cid }],
+            "body": { "storage": { "value": "<p>A reply.</p>", "representation": "storage" } }
+        });
+        run.call(site, &create, "/wiki/rest/api/content", &[], Some(&body))
+            .await;
+        run.call(
+            site,
+            &get,
+            &format!("/wiki/rest/api/content/{cid}"),
+            &[(
+                "expand".to_string(),
+                "container,ancestors,body.storage".to_string(),
+            )],
+            None,
+        )
+        .await;
+    }
     let label = op_of(spec, "POST", "/wiki/rest/api/content/{id}/label");
     let body = json!([{ "prefix": "global", "name": "schema-check" }]);
     run.call(

@@ -822,6 +822,212 @@ async fn version_conflicts_answer_409() {
     );
 }
 
+/// What the v1 API of the site answers to clients that still use it (mcp-atlassian in Cloud
+/// mode, atlassian-python-api): the history's `lastUpdated`, a page at a version, comments
+/// and replies created through `POST /content`, attachments deleted through `DELETE /content`.
+#[tokio::test]
+async fn v1_history_versions_comments_and_attachment_delete() {
+    let t = start().await;
+    let site = t.site();
+    let c = t.classic();
+    let content = format!("{site}/wiki/rest/api/content");
+    let update = json!({"type": "page", "title": "Release notes, take two", "version": {"number": 2},
+        "body": {"storage": {"value": "<p>second</p>", "representation": "storage"}}});
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::PUT,
+            &format!("{content}/1002"),
+            &c,
+            Some(update),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    let (s, h) = t.get(&format!("{content}/1002/history"), &c).await;
+    assert_eq!(s, 200, "{h}");
+    assert_eq!(h["lastUpdated"]["number"], 2, "{h}");
+    assert_eq!(h["latest"], true);
+    assert!(h.get("previousVersion").is_none(), "expandable only: {h}");
+    let (_, h) = t
+        .get(
+            &format!("{content}/1002/history?expand=previousVersion,contributors"),
+            &c,
+        )
+        .await;
+    assert_eq!(h["previousVersion"]["number"], 1, "{h}");
+    assert_eq!(
+        h["contributors"]["publishers"]["userAccountIds"][0],
+        "u-ada"
+    );
+
+    let at = |v: &str| {
+        format!("{content}/1002?status=historical&version={v}&expand=body.storage,history")
+    };
+    let (s, v1) = t.get(&at("1"), &c).await;
+    assert_eq!(s, 200, "{v1}");
+    assert_eq!(v1["title"], "Release notes");
+    assert_eq!(v1["version"]["number"], 1);
+    assert_eq!(v1["status"], "historical");
+    assert_eq!(v1["history"]["latest"], false);
+    assert_eq!(
+        v1["body"]["storage"]["value"],
+        "<p>The release train leaves on Friday.</p>"
+    );
+    let (_, v2) = t.get(&at("2"), &c).await;
+    assert_eq!(v2["title"], "Release notes, take two");
+    assert_eq!(v2["status"], "current");
+    assert_eq!(t.get(&at("3"), &c).await.0, 404);
+    assert_eq!(t.get(&at("zero"), &c).await.0, 400);
+
+    // A comment needs its container; a reply names its parent in `ancestors`.
+    let comment = |container: Value, ancestors: Value| {
+        json!({"type": "comment", "container": container,
+        "ancestors": ancestors, "body": {"storage": {"value": "<p>noted</p>", "representation": "storage"}}})
+    };
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &content,
+            &c,
+            Some(comment(Value::Null, json!([]))),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("container"), "{b}");
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &content,
+            &c,
+            Some(comment(json!({"id": "1002", "type": "page"}), json!([]))),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let top: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(top["type"], "comment");
+    assert_eq!(top["container"]["id"], "1002");
+    assert_eq!(top["extensions"]["location"], "footer");
+    let top_id = top["id"].as_str().unwrap().to_string();
+    let (s, _, b) = t
+        .send(
+            reqwest::Method::POST,
+            &content,
+            &c,
+            Some(comment(
+                json!({"id": "1002", "type": "page"}),
+                json!([{"id": top_id}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let reply: Value = serde_json::from_str(&b).unwrap();
+    let reply_id = reply["id"].as_str().unwrap().to_string();
+    let (_, r) = t
+        .get(
+            &format!("{content}/{reply_id}?expand=container,ancestors"),
+            &c,
+        )
+        .await;
+    assert_eq!(r["container"]["id"], "1002", "{r}");
+    assert_eq!(r["container"]["type"], "page");
+    assert_eq!(r["ancestors"][0]["id"], top_id.as_str(), "{r}");
+    // child/comment lists root-level comments only; `location` filters them.
+    let (_, kids) = t
+        .get(&format!("{content}/1002/child/comment?depth=all"), &c)
+        .await;
+    let ids: Vec<&str> = kids["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&top_id.as_str()) && !ids.contains(&reply_id.as_str()),
+        "{kids}"
+    );
+    let (_, inline) = t
+        .get(&format!("{content}/1002/child/comment?location=inline"), &c)
+        .await;
+    let inline = inline["results"].as_array().unwrap().clone();
+    assert!(!inline.is_empty());
+    assert!(
+        inline
+            .iter()
+            .all(|k| k["extensions"]["location"] == "inline"),
+        "{inline:?}"
+    );
+    // A parent that is no comment of the container is refused.
+    let (s, _, _) = t
+        .send(
+            reqwest::Method::POST,
+            &content,
+            &c,
+            Some(comment(
+                json!({"id": "1001", "type": "page"}),
+                json!([{"id": top_id}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, 400);
+    // v2 sees the thread.
+    let (_, fc) = t
+        .get(
+            &format!("{site}/wiki/api/v2/footer-comments/{top_id}/children"),
+            &c,
+        )
+        .await;
+    assert_eq!(fc["results"][0]["id"], reply_id.as_str(), "{fc}");
+    // A comment is deleted for good, its replies with it.
+    assert_eq!(
+        t.send(
+            reqwest::Method::DELETE,
+            &format!("{content}/{top_id}"),
+            &c,
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(t.get(&format!("{content}/{reply_id}"), &c).await.0, 404);
+
+    // An attachment: trashed, then purged with status=trashed.
+    let (_, atts) = t
+        .get(&format!("{content}/1002?expand=children.attachment"), &c)
+        .await;
+    let att = atts["children"]["attachment"]["results"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let del = |q: &str| format!("{content}/{att}{q}");
+    assert_eq!(
+        t.send(reqwest::Method::DELETE, &del("?status=trashed"), &c, None)
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        t.send(reqwest::Method::DELETE, &del(""), &c, None).await.0,
+        204
+    );
+    assert_eq!(
+        t.get(&format!("{site}/wiki/api/v2/attachments/{att}"), &c)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        t.send(reqwest::Method::DELETE, &del(""), &c, None).await.0,
+        404
+    );
+    assert_eq!(
+        t.send(reqwest::Method::DELETE, &del("?status=trashed"), &c, None)
+            .await
+            .0,
+        204
+    );
+}
+
 #[tokio::test]
 async fn create_comment_label_attach_trash_and_purge() {
     let t = start().await;
