@@ -343,6 +343,32 @@ async fn issue_013_writes_are_exactly_once_through_mcp() {
         let v = r.structured_content.expect("structuredContent");
         assert_eq!(v["page"]["version"], json!(2), "update {i}: {v}");
     }
+    // Blog posts, whose titles need not be unique: the same guarantees.
+    let mut posts = Vec::new();
+    for i in 0..POSTS {
+        let r = call(
+            &mcp,
+            "blogposts",
+            json!({"action": "create", "spaceId": "ENG", "title": format!("post {i}"),
+                   "body": create_body(i), "bodyFormat": "storage"}),
+        )
+        .await;
+        assert_ne!(r.is_error, Some(true), "post {i}: {}", text(&r));
+        let v = r.structured_content.expect("structuredContent");
+        posts.push(v["blogpost"]["id"].as_str().unwrap().to_string());
+    }
+    for (i, id) in posts.iter().enumerate().take(POSTS / 2) {
+        let r = call(
+            &mcp,
+            "blogposts",
+            json!({"action": "update", "id": id, "body": update_body(i),
+                   "bodyFormat": "storage", "version": 2}),
+        )
+        .await;
+        assert_ne!(r.is_error, Some(true), "post update {i}: {}", text(&r));
+        let v = r.structured_content.expect("structuredContent");
+        assert_eq!(v["blogpost"]["version"], json!(2), "post update {i}: {v}");
+    }
     mcp.cancel().await.unwrap();
     let stats = sim.stats().await;
     eprintln!(
@@ -351,6 +377,62 @@ async fn issue_013_writes_are_exactly_once_through_mcp() {
     );
     assert!(stats["lost_answers"].as_u64().unwrap() > 0);
     check_exactly_once(&sim, "mcp", &created, UPDATES).await;
+    check_posts_exactly_once(&sim, &posts).await;
+}
+
+const POSTS: usize = 50;
+
+/// [`check_exactly_once`] for the blog posts `post {i}`: each once, with the reported id,
+/// the first half at version 2 with the update's body.
+async fn check_posts_exactly_once(sim: &Sim, created: &[String]) {
+    let mcp = serve(sim, &[]).await;
+    let (mut lost, mut duplicated, mut misreported, mut wrong_version) = (0, 0, 0, 0);
+    for (i, id) in created.iter().enumerate() {
+        let title = format!("post {i}");
+        let r = call(
+            &mcp,
+            "blogposts",
+            json!({"action": "list", "spaceId": "ENG", "title": title}),
+        )
+        .await;
+        let v = r.structured_content.clone().expect("structuredContent");
+        let items: Vec<&Value> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["title"] == json!(title))
+            .collect();
+        match items.len() {
+            0 => lost += 1,
+            1 => {}
+            _ => duplicated += 1,
+        }
+        if items.first().is_some_and(|p| p["id"] != json!(id)) {
+            misreported += 1;
+        }
+        let updated = i < created.len() / 2;
+        let got = call(
+            &mcp,
+            "blogposts",
+            json!({"action": "getBody", "id": id, "bodyFormat": "storage"}),
+        )
+        .await;
+        let got = got.structured_content.expect("structuredContent");
+        let body = got["body"]["value"].as_str().unwrap_or("");
+        let body_ok = body.contains(if updated { "second" } else { "first" });
+        if got["blogpost"]["version"] != json!(if updated { 2 } else { 1 }) || !body_ok {
+            eprintln!("{title}: {got}");
+            wrong_version += 1;
+        }
+    }
+    mcp.cancel().await.unwrap();
+    eprintln!(
+        "posts: {} creates, {} updates: {lost} lost, {duplicated} duplicated, {misreported} \
+         misreported, {wrong_version} with a wrong version or body",
+        created.len(),
+        created.len() / 2
+    );
+    assert_eq!((lost, duplicated, misreported, wrong_version), (0, 0, 0, 0));
 }
 
 /// [`issue_013_writes_are_exactly_once_through_mcp`] through the CLI: one `conflux` process

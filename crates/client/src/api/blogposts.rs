@@ -3,9 +3,11 @@ use serde_json::json;
 
 use crate::Client;
 use crate::api::BodyFormat;
+use crate::api::pages::{outcome_unknown, same_storage, storage_of};
 use crate::error::{ClientError, Result};
 use crate::models::{BlogPost, Comment};
 use crate::paging::{Page, PageRequest};
+use crate::retry::Backoff;
 use crate::transport::Call;
 
 /// Filters for listing blog posts.
@@ -69,25 +71,82 @@ impl BlogPosts<'_> {
         self.client.json(call).await
     }
 
-    /// Publishes (or drafts) a blog post. Not repeated when its answer is lost: blog titles
-    /// need not be unique, so nothing tells a repeat from a second post.
+    /// Publishes (or drafts) a blog post, exactly once as the caller sees it. Blog titles need
+    /// not be unique, so the posts of the space with this title are listed first; when the
+    /// answer is lost or is a 5xx, a post with the title and body sent that was not among
+    /// them is the one created. When there is none, the create is sent again, within the
+    /// retry deadline. Drafts, which the list does not show, are sent once.
     pub async fn create(&self, post: &NewBlogPost) -> Result<BlogPost> {
         if post.title.trim().is_empty() || post.space_id.trim().is_empty() {
             return Err(ClientError::InvalidInput(
                 "a blog post needs a space and a title".into(),
             ));
         }
+        let status = post.status.as_deref().unwrap_or("current");
         let body = json!({
             "spaceId": post.space_id,
-            "status": post.status.as_deref().unwrap_or("current"),
+            "status": status,
             "title": post.title,
             "body": { "representation": "storage", "value": post.body },
         });
         let call = Call::new(Operation::CreateBlogPost, &[])?.json(body);
-        self.client.json(call).await
+        if status != "current" {
+            return self.client.json(call).await;
+        }
+        let before: Vec<String> = match self.same_title(post).await {
+            Ok(found) => found.into_iter().map(|p| p.id).collect(),
+            // Nothing to tell a repeat by: sent once.
+            Err(_) => return self.client.json(call).await,
+        };
+        let mut backoff = Backoff::new(&self.client.config().retry);
+        loop {
+            backoff.attempt();
+            let error = match self.client.json::<BlogPost>(call.clone()).await {
+                Ok(p) => return Ok(p),
+                Err(e) if outcome_unknown(&e) => e,
+                Err(e) => return Err(e),
+            };
+            match self.same_title(post).await {
+                Ok(found) => {
+                    if let Some(made) = found.into_iter().find(|p| {
+                        !before.contains(&p.id) && same_storage(&storage_of(p), &post.body)
+                    }) {
+                        tracing::info!(id = %made.id, "the create's answer was lost; the blog post exists");
+                        return Ok(made);
+                    }
+                }
+                Err(lookup) => {
+                    tracing::debug!(error = %lookup, "could not look for the created blog post");
+                    return Err(error);
+                }
+            }
+            match backoff.next_wait(None) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(error),
+            }
+        }
+    }
+
+    /// The space's published posts titled as `post` is, with their storage bodies.
+    async fn same_title(&self, post: &NewBlogPost) -> Result<Vec<BlogPost>> {
+        let filter = BlogPostList {
+            space_id: Some(post.space_id.clone()),
+            title: Some(post.title.clone()),
+            status: Some("current".into()),
+            body_format: Some(BodyFormat::Storage),
+        };
+        let found = self.list(&filter, &PageRequest::limit(250)).await?;
+        Ok(found
+            .results
+            .into_iter()
+            .filter(|p| p.title == post.title)
+            .collect())
     }
 
     /// Publishes a new version; a stale `version` gets [`ClientError::VersionConflict`].
+    /// Exactly once as the caller sees it, as a page's update is: a conflict (or an answer
+    /// that never came) is checked against the post, and reported applied when its current
+    /// version is the one sent, with the title and body sent.
     pub async fn update(&self, id: &str, update: &BlogPostUpdate) -> Result<BlogPost> {
         if update.version < 2 {
             return Err(ClientError::InvalidInput(
@@ -106,7 +165,35 @@ impl BlogPosts<'_> {
             "version": version,
         });
         let call = Call::new(Operation::UpdateBlogPost, &[("id", id)])?.json(body);
-        self.client.json(call).await
+        let error = match self.client.json(call).await {
+            Ok(p) => return Ok(p),
+            Err(e) => e,
+        };
+        let conflict = matches!(error, ClientError::VersionConflict { .. });
+        if !(conflict || outcome_unknown(&error)) {
+            return Err(error);
+        }
+        let Ok(current) = self.get(id, Some(BodyFormat::Storage)).await else {
+            return Err(error);
+        };
+        let number = current.version.as_ref().map(|v| v.number);
+        if number == Some(update.version)
+            && current.title == update.title
+            && same_storage(&storage_of(&current), &update.body)
+        {
+            tracing::info!(
+                version = update.version,
+                "the update was applied; its answer was lost"
+            );
+            return Ok(current);
+        }
+        match error {
+            ClientError::VersionConflict { message, .. } => Err(ClientError::VersionConflict {
+                current: number,
+                message,
+            }),
+            other => Err(other),
+        }
     }
 
     /// Moves the blog post to the trash (`purge` deletes a trashed one for good).

@@ -446,7 +446,7 @@ fn title_exists(e: &ClientError) -> bool {
         if message.to_ascii_lowercase().contains("already exists"))
 }
 
-fn storage_of(p: &ConfluencePage) -> String {
+pub(crate) fn storage_of(p: &ConfluencePage) -> String {
     p.body
         .as_ref()
         .and_then(|b| b.storage.as_ref())
