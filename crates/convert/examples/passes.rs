@@ -48,5 +48,8 @@ fn main() {
             bytes += std::hint::black_box(out.unwrap()).output.len();
         }
     }
-    println!("{} documents, {passes} passes, {bytes} bytes out", docs.len());
+    println!(
+        "{} documents, {passes} passes, {bytes} bytes out",
+        docs.len()
+    );
 }

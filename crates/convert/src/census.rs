@@ -93,7 +93,7 @@ pub fn census(storage: &str) -> Result<Census> {
     Ok(c)
 }
 
-fn parse(storage: &str) -> Result<Vec<Node>> {
+fn parse(storage: &str) -> Result<Vec<Node<'_>>> {
     let mut issues = Vec::new();
     xml::parse(storage, &mut issues)
         .map_err(|d| ConvertError::too_deep(Format::Storage, storage, d))
@@ -232,7 +232,7 @@ fn normalize_nodes(nodes: &mut Vec<Node>, verbatim: bool) {
                 normalize_content(e, verbatim, &mut out);
             }
             Node::CData(t) | Node::Text(t) => out.push(Node::Text(t)),
-            Node::Comment(c) => out.push(Node::Comment(c.trim().to_string())),
+            Node::Comment(c) => out.push(Node::Comment(c.trim().to_string().into())),
             Node::Raw(r) => out.push(Node::Raw(r)),
         }
     }
@@ -265,9 +265,10 @@ fn normalize_tag(e: &mut xml::Element) -> bool {
                 .chars()
                 .filter(|c| !c.is_whitespace())
                 .collect::<String>()
-                .to_ascii_lowercase();
+                .to_ascii_lowercase()
+                .into();
             while v.ends_with(';') {
-                v.pop();
+                v.to_mut().pop();
             }
         }
     }
@@ -275,7 +276,7 @@ fn normalize_tag(e: &mut xml::Element) -> bool {
 }
 
 /// Macro parameters in name order; `<p>` and table sections unwrapped outside code.
-fn normalize_content(mut e: xml::Element, verbatim: bool, out: &mut Vec<Node>) {
+fn normalize_content<'a>(mut e: xml::Element<'a>, verbatim: bool, out: &mut Vec<Node<'a>>) {
     if matches!(&*e.name, "ac:structured-macro" | "ac:macro") {
         let (mut params, rest): (Vec<Node>, Vec<Node>) = e
             .children
@@ -302,7 +303,7 @@ fn merge_text(out: Vec<Node>, verbatim: bool) -> Vec<Node> {
     let mut merged: Vec<Node> = Vec::with_capacity(out.len());
     for n in out {
         if let (Node::Text(t), Some(Node::Text(prev))) = (&n, merged.last_mut()) {
-            prev.push_str(t);
+            prev.to_mut().push_str(t);
             continue;
         }
         merged.push(n);
@@ -310,7 +311,7 @@ fn merge_text(out: Vec<Node>, verbatim: bool) -> Vec<Node> {
     if !verbatim {
         merged.retain_mut(|n| match n {
             Node::Text(t) => {
-                *t = collapse(&t.replace('\u{a0}', " "));
+                *t = collapse(&t.replace('\u{a0}', " ")).into();
                 !t.is_empty()
             }
             _ => true,

@@ -142,14 +142,14 @@ pub(crate) fn directive_name_len(s: &str) -> usize {
 /// The attributes of a bracketed span, `[text]{style="…" class=x}`, at the start of `s`,
 /// and the length of the block. `color=X` stands for `style="color: X;"`. `None` when `s`
 /// does not start with an attribute block of element attributes.
-pub(crate) fn span_attrs(s: &str) -> Option<(Vec<(xml::Name, String)>, usize)> {
+pub(crate) fn span_attrs(s: &str) -> Option<(Vec<(xml::Name<'static>, xml::Str<'static>)>, usize)> {
     let (attrs, after) = parse_attrs(s)?;
     let mut out = Vec::with_capacity(attrs.len());
     for a in attrs {
         if !a.quoted_key && a.key == "color" {
-            out.push((xml::name("style"), format!("color: {};", a.value)));
+            out.push((xml::name("style"), format!("color: {};", a.value).into()));
         } else if xml::valid_name(&a.key) {
-            out.push((xml::name(&a.key), a.value));
+            out.push((xml::name(&a.key), a.value.into()));
         } else {
             return None;
         }
@@ -161,7 +161,7 @@ pub(crate) fn span_attrs(s: &str) -> Option<(Vec<(xml::Name, String)>, usize)> {
 /// of them could not be read back as written (a `color` attribute, which `color=X` stands
 /// for, or a name that is not plain). Values are quoted unless they are plain words, and
 /// inside quotes Markdown's punctuation is escaped, so that Markdown reads no syntax there.
-pub(crate) fn span_attr_block(attrs: &[(xml::Name, String)]) -> Option<String> {
+pub(crate) fn span_attr_block(attrs: &[(xml::Name<'_>, xml::Str<'_>)]) -> Option<String> {
     let mut out = String::from("{");
     for (i, (k, v)) in attrs.iter().enumerate() {
         if k == "color" || !xml::valid_name(k) {
@@ -176,7 +176,7 @@ pub(crate) fn span_attr_block(attrs: &[(xml::Name, String)]) -> Option<String> {
             .filter(|c| !c.is_empty() && c.trim() == *c && !c.contains(';'));
         let (key, value) = match colour {
             Some(c) => ("color", c),
-            None => (&**k, v.as_str()),
+            None => (&**k, &**v),
         };
         out.push_str(key);
         out.push('=');
@@ -260,8 +260,10 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
     if let Some(tag) = structural {
         let mut el = Element::new(tag);
         for a in attrs {
-            el.attrs
-                .push((xml::Name::Owned(format!("ac:{}", a.key)), a.value.clone()));
+            el.attrs.push((
+                xml::Name::Owned(format!("ac:{}", a.key)),
+                a.value.clone().into(),
+            ));
         }
         return element_parts(&el, container, mode);
     }
@@ -273,7 +275,7 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         let mut el = Element::new("table").with_attr(HEADER_ROWS, rows);
         for a in attrs {
             if let Some(k) = a.key.strip_prefix('@').filter(|_| !a.quoted_key) {
-                el.attrs.push((xml::name(k), a.value.clone()));
+                el.attrs.push((xml::name(k), a.value.clone().into()));
             }
         }
         return element_parts(&el, true, mode);
@@ -284,11 +286,11 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         if !a.quoted_key
             && let Some(attr) = a.key.strip_prefix('@')
         {
-            m.attrs.push((xml::name(attr), a.value.clone()));
+            m.attrs.push((xml::name(attr), a.value.clone().into()));
             continue;
         }
         if !a.quoted_key && a.key == crate::to_md::COMMENT_KEY {
-            let text = Node::Comment(a.value.clone());
+            let text = Node::Comment(a.value.clone().into());
             xml::write_nodes(std::slice::from_ref(&text), mode, &mut params);
             continue;
         }
@@ -301,7 +303,7 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         if raw {
             params.push_str(&a.value);
         } else {
-            xml::write_nodes(&[Node::Text(a.value.clone())], mode, &mut params);
+            xml::write_nodes(&[Node::Text(a.value.clone().into())], mode, &mut params);
         }
         xml::write_end("ac:parameter", &mut params);
     }
@@ -381,7 +383,7 @@ pub(crate) fn list_table(children: Vec<Node>, header_rows: usize) -> Element {
     Element::new("table").with_child(Node::Element(body))
 }
 
-fn push_loose(body: &mut Element, n: Node) {
+fn push_loose<'a>(body: &mut Element<'a>, n: Node<'a>) {
     if matches!(&n, Node::Text(t) if t.trim().is_empty()) {
         return;
     }
@@ -391,7 +393,7 @@ fn push_loose(body: &mut Element, n: Node) {
     ));
 }
 
-fn row(children: Vec<Node>, cell: &'static str) -> Element {
+fn row<'a>(children: Vec<Node<'a>>, cell: &'static str) -> Element<'a> {
     let mut tr = Element::new("tr");
     for n in children {
         match n {

@@ -14,7 +14,12 @@ use pulldown_cmark::{
 
 use crate::to_md::{EMOTICONS, MARK, PANELS};
 use crate::xml::TooDeep;
-use crate::xml::{self, Element, Issue, Node, Token, WriteMode};
+use crate::xml::{self, Issue, WriteMode};
+
+/// The tree this direction builds owns its text: it is made from Markdown events.
+type Node = xml::Node<'static>;
+type Element = xml::Element<'static>;
+type Token = xml::Token<'static>;
 use crate::{MAX_DEPTH, Stats};
 use crate::{directive, links};
 
@@ -256,7 +261,7 @@ impl Builder<'_> {
     fn push_node(&mut self, node: Node) {
         let top = self.top();
         if let (Node::Text(t), Some(Node::Text(prev))) = (&node, top.children.last_mut()) {
-            prev.push_str(t);
+            prev.to_mut().push_str(t);
             return;
         }
         top.children.push(node);
@@ -481,7 +486,7 @@ impl Builder<'_> {
                     && let Some(Node::Text(t)) = self.top().children.last_mut()
                     && t.ends_with('\n')
                 {
-                    t.pop();
+                    t.to_mut().pop();
                 }
                 self.end(TagEnd::Paragraph);
                 if let Some((at, colons)) = self.para.close.take() {
@@ -493,15 +498,15 @@ impl Builder<'_> {
             Event::End(end) => self.end(end),
             Event::Text(t) => self.text(&t, range)?,
             Event::Code(t) => {
-                let el = Element::new("code").with_child(Node::Text(t.to_string()));
+                let el = Element::new("code").with_child(Node::Text(t.to_string().into()));
                 self.push_leaf(el, 1, pos)?;
             }
             Event::InlineMath(t) | Event::DisplayMath(t) => {
-                self.push_node(Node::Text(t.to_string()))
+                self.push_node(Node::Text(t.to_string().into()))
             }
             Event::Html(h) => self.html(&h, pos, true)?,
             Event::InlineHtml(h) => self.html(&h, pos, false)?,
-            Event::FootnoteReference(f) => self.push_node(Node::Text(format!("[^{f}]"))),
+            Event::FootnoteReference(f) => self.push_node(Node::Text(format!("[^{f}]").into())),
             Event::SoftBreak => self.push_node(Node::Text("\n".into())),
             Event::HardBreak => self.push_leaf(Element::new("br"), 1, pos)?,
             Event::Rule => self.push_leaf(Element::new("hr"), 1, pos)?,
@@ -547,11 +552,11 @@ impl Builder<'_> {
                 };
                 self.open(&format!("h{n}"), Kind::Md(TagEnd::Heading(level)), pos)?;
                 if let Some(id) = id {
-                    self.top().attrs.push(("id".into(), id.to_string()));
+                    self.top().attrs.push(("id".into(), id.to_string().into()));
                 }
                 if !classes.is_empty() {
                     let c: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
-                    self.top().attrs.push(("class".into(), c.join(" ")));
+                    self.top().attrs.push(("class".into(), c.join(" ").into()));
                 }
             }
             Tag::BlockQuote(None) => {
@@ -580,7 +585,9 @@ impl Builder<'_> {
                 Some(n) => {
                     self.open("ol", Kind::Md(TagEnd::List(true)), pos)?;
                     if n != 1 {
-                        self.top().attrs.push(("start".into(), n.to_string()));
+                        self.top()
+                            .attrs
+                            .push(("start".into(), n.to_string().into()));
                     }
                 }
                 None => self.open("ul", Kind::Md(TagEnd::List(false)), pos)?,
@@ -616,7 +623,7 @@ impl Builder<'_> {
                 if let Some(a) = align {
                     self.top()
                         .attrs
-                        .push(("style".into(), format!("text-align: {a};")));
+                        .push(("style".into(), format!("text-align: {a};").into()));
                 }
                 self.table.col += 1;
             }
@@ -691,7 +698,7 @@ impl Builder<'_> {
             // `![` that opens no image comes as one text.
             if let Some(bang) = t.strip_suffix('[') {
                 if !bang.is_empty() {
-                    self.push_node(Node::Text(bang.into()));
+                    self.push_node(Node::Text(bang.to_string().into()));
                 }
                 self.open_bracket(range.end - 1);
                 return Ok(());
@@ -701,7 +708,7 @@ impl Builder<'_> {
             }
         }
         if !verbatim || !t.contains(':') {
-            self.push_node(Node::Text(t.to_string()));
+            self.push_node(Node::Text(t.to_string().into()));
             return Ok(());
         }
         // Text directives, `:name{attrs}`: the macros they stand for, read from the source.
@@ -755,21 +762,21 @@ impl Builder<'_> {
             match hit {
                 Some(name) if !(at_start && i == 0 && escaped_start) => {
                     if i > 0 {
-                        self.push_node(Node::Text(rest[..i].to_string()));
+                        self.push_node(Node::Text(rest[..i].to_string().into()));
                     }
                     let el = Element::new("ac:emoticon").with_attr("ac:name", *name);
                     self.push_leaf(el, 1, range.start)?;
                     rest = &tail[name.len() + 1..];
                 }
                 _ => {
-                    self.push_node(Node::Text(rest[..=i].to_string()));
+                    self.push_node(Node::Text(rest[..=i].to_string().into()));
                     rest = tail;
                 }
             }
             at_start = false;
         }
         if !rest.is_empty() {
-            self.push_node(Node::Text(rest.to_string()));
+            self.push_node(Node::Text(rest.to_string().into()));
         }
         Ok(())
     }
@@ -920,7 +927,7 @@ impl Builder<'_> {
             if let Some(Node::Text(t)) = f.el.children.last_mut()
                 && t.ends_with('\n')
             {
-                t.pop();
+                t.to_mut().pop();
             }
         }
         let Some(idx) = self.directives.iter().rposition(|d| d.colons == colons) else {
@@ -961,7 +968,7 @@ impl Builder<'_> {
     fn html(&mut self, html: &str, pos: usize, block: bool) -> Result<(), TooDeep> {
         let mut issues = std::mem::take(&mut self.issues);
         let fed = xml::tokenize(html, pos, &mut issues, |token, issues| {
-            self.feed(token, block, issues)
+            self.feed(token.into_owned(), block, issues)
         });
         self.issues = issues;
         fed
@@ -1029,7 +1036,7 @@ impl Builder<'_> {
                     // Placeholder: the storage XML it carries goes back into the tree.
                     let base = self.stack.last().map(|f| f.el.pos).unwrap_or(0);
                     xml::tokenize(&inner[1..], base, issues, |t, issues| {
-                        self.feed(t, block, issues)
+                        self.feed(t.into_owned(), block, issues)
                     })?;
                 }
                 _ => self.push_node(Node::Comment(c)),
@@ -1064,7 +1071,7 @@ fn finish_frame(frame: Frame) -> Node {
             Err(children) => {
                 let mut a = Element::new("a").with_attr("href", url);
                 if !title.is_empty() {
-                    a.attrs.push(("title".into(), title));
+                    a.attrs.push(("title".into(), title.into()));
                 }
                 a.children = children;
                 Node::Element(a)
@@ -1136,7 +1143,7 @@ fn task_lists(list: Element) -> Element {
             let status = li.attr("data-task").unwrap_or("incomplete").to_string();
             let mut task = Element::new("ac:task");
             task.children.push(Node::Element(
-                Element::new("ac:task-status").with_child(Node::Text(status)),
+                Element::new("ac:task-status").with_child(Node::Text(status.into())),
             ));
             let mut body = Element::new("ac:task-body");
             body.children = trim_task_body(li.children);
@@ -1155,7 +1162,7 @@ fn trim_task_body(mut nodes: Vec<Node>) -> Vec<Node> {
     }
     nodes.retain(|n| !matches!(n, Node::Comment(c) if c.trim().is_empty()));
     if let Some(Node::Text(t)) = nodes.first_mut() {
-        *t = t.trim_start().to_string();
+        *t = t.trim_start().to_string().into();
     }
     nodes
 }
@@ -1177,7 +1184,7 @@ fn fix_nodes(nodes: &mut [Node], next_task: &mut u32) {
 /// Gives a task without an id the next one.
 fn number_task(e: &mut Element, next_task: &mut u32) {
     if e.name == "ac:task" && e.child("ac:task-id").is_none() {
-        let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string()));
+        let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string().into()));
         e.children.insert(0, Node::Element(id));
         *next_task += 1;
     }
@@ -1188,7 +1195,7 @@ fn number_task(e: &mut Element, next_task: &mut u32) {
 fn fix_node(n: &mut Node) {
     let Node::Element(e) = n else { return };
     if e.name == xml::NESTED_COMMENT {
-        *n = Node::Comment(e.text());
+        *n = Node::Comment(e.text().into());
     } else if e.name == "table"
         && let Some(rows) = e.attr(directive::HEADER_ROWS)
     {
@@ -1207,7 +1214,7 @@ fn fix_node(n: &mut Node) {
     {
         let param = Element::new("ac:parameter")
             .with_attr("ac:name", "")
-            .with_child(Node::Text(id.to_string()));
+            .with_child(Node::Text(id.to_string().into()));
         let m = Element::new("ac:structured-macro")
             .with_attr("ac:name", "anchor")
             .with_child(Node::Element(param));
@@ -1227,7 +1234,7 @@ fn expand_macro(details: Element) -> Element {
                 m.children.push(Node::Element(
                     Element::new("ac:parameter")
                         .with_attr("ac:name", "title")
-                        .with_child(Node::Text(title)),
+                        .with_child(Node::Text(title.into())),
                 ));
             }
             Node::Text(t) if t.trim().is_empty() => {}
@@ -1243,7 +1250,7 @@ fn code_macro(info: &str, text: &str) -> Element {
     let body = text.strip_suffix('\n').unwrap_or(text);
     let mut name = "code".to_string();
     let mut params: Vec<(String, String)> = Vec::new();
-    let mut attrs: Vec<(xml::Name, String)> = Vec::new();
+    let mut attrs: Vec<(xml::Name<'static>, xml::Str<'static>)> = Vec::new();
     let mut lang = None;
     match parse_info(info) {
         Some(tokens) => {
@@ -1251,7 +1258,9 @@ fn code_macro(info: &str, text: &str) -> Element {
                 match (k, v) {
                     (k, None) if i == 0 => lang = Some(k),
                     (k, Some(v)) if k == "macro" => name = v,
-                    (k, Some(v)) if k.starts_with('@') => attrs.push((xml::name(&k[1..]), v)),
+                    (k, Some(v)) if k.starts_with('@') => {
+                        attrs.push((xml::name(&k[1..]), v.into()))
+                    }
                     (k, Some(v)) => params.push((k, v)),
                     (k, None) => params.push((k, String::new())),
                 }
@@ -1269,8 +1278,8 @@ fn code_macro(info: &str, text: &str) -> Element {
     let param = |k: &str, v: String| {
         Node::Element(
             Element::new("ac:parameter")
-                .with_attr("ac:name", k)
-                .with_child(Node::Text(v)),
+                .with_attr("ac:name", k.to_string())
+                .with_child(Node::Text(v.into())),
         )
     };
     if let Some(l) = lang {
@@ -1280,7 +1289,7 @@ fn code_macro(info: &str, text: &str) -> Element {
         m.children.push(param(&k, v));
     }
     m.children.push(Node::Element(
-        Element::new("ac:plain-text-body").with_child(Node::CData(body.to_string())),
+        Element::new("ac:plain-text-body").with_child(Node::CData(body.to_string().into())),
     ));
     m
 }

@@ -126,7 +126,7 @@ pub(crate) fn title(t: Option<&str>) -> String {
     }
 }
 
-fn extras_title(extras: &[(Name, String)]) -> String {
+fn extras_title(extras: &[(Name<'_>, xml::Str<'_>)]) -> String {
     if extras.is_empty() {
         return String::new();
     }
@@ -138,7 +138,7 @@ fn extras_title(extras: &[(Name, String)]) -> String {
 }
 
 /// Reads back attributes carried in a link title: `ac:card-appearance=inline ri:x=1`.
-pub(crate) fn parse_extras(title: &str) -> Option<Vec<(Name, String)>> {
+pub(crate) fn parse_extras(title: &str) -> Option<Vec<(Name<'static>, xml::Str<'static>)>> {
     let mut out = Vec::new();
     for token in title.split_whitespace() {
         let (k, v) = token.split_once('=')?;
@@ -149,7 +149,7 @@ pub(crate) fn parse_extras(title: &str) -> Option<Vec<(Name, String)>> {
         if !ok {
             return None;
         }
-        out.push((xml::name(k), dec(v)));
+        out.push((xml::name(k), dec(v).into()));
     }
     if out.is_empty() { None } else { Some(out) }
 }
@@ -163,11 +163,11 @@ pub(crate) struct Target {
 }
 
 pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
-    let mut extras: Vec<(Name, String)> = Vec::new();
+    let mut extras: Vec<(Name<'_>, xml::Str<'_>)> = Vec::new();
     let mut anchor = None;
     for (k, v) in &e.attrs {
         if k == "ac:anchor" {
-            anchor = Some(v.as_str());
+            anchor = Some(&**v);
         } else {
             extras.push((k.clone(), v.clone()));
         }
@@ -271,7 +271,7 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
     let mut extras = Vec::new();
     for (k, v) in &e.attrs {
         match &**k {
-            "ac:alt" => alt = v.clone(),
+            "ac:alt" => alt = v.to_string(),
             "ac:title" => plain_title = Some(v.clone()),
             _ => extras.push((k.clone(), v.clone())),
         }
@@ -438,13 +438,13 @@ pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Opt
     Some(format!("[{}]({d})", escape_md(&text.join(" "))))
 }
 
-fn jira_element(rest: &str) -> Element {
+fn jira_element(rest: &str) -> Element<'static> {
     let (key, query) = rest.split_once('?').unwrap_or((rest, ""));
     let param = |name: &str, value: String| {
         Node::Element(
             Element::new("ac:parameter")
                 .with_attr("ac:name", name)
-                .with_child(Node::Text(value)),
+                .with_child(Node::Text(value.into())),
         )
     };
     let mut m = Element::new("ac:structured-macro").with_attr("ac:name", "jira");
@@ -509,20 +509,20 @@ pub(crate) fn emoticon_link(e: &Element) -> Option<String> {
     Some(format!("[{}]({d})", escape_md(text)))
 }
 
-fn emoticon_element(rest: &str, text: &str) -> Element {
+fn emoticon_element(rest: &str, text: &str) -> Element<'static> {
     let (name, query) = rest.split_once('?').unwrap_or((rest, ""));
     let mut el = Element::new("ac:emoticon");
     if !name.is_empty() {
-        el.attrs.push((xml::name("ac:name"), dec(name)));
+        el.attrs.push((xml::name("ac:name"), dec(name).into()));
     }
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         el.attrs
-            .push((Name::Owned(format!("ac:{}", dec(k))), dec(v)));
+            .push((Name::Owned(format!("ac:{}", dec(k))), dec(v).into()));
     }
     if el.attr("ac:emoji-fallback").is_none() && emoticon_label(|k| el.attr(k)) != text {
         el.attrs
-            .push((xml::name("ac:emoji-fallback"), text.to_string()));
+            .push((xml::name("ac:emoji-fallback"), text.to_string().into()));
     }
     el
 }
@@ -531,9 +531,9 @@ fn emoticon_element(rest: &str, text: &str) -> Element {
 pub(crate) fn link_element(
     url: &str,
     title: &str,
-    body: Vec<Node>,
+    body: Vec<Node<'static>>,
     autolink: bool,
-) -> Result<Element, Vec<Node>> {
+) -> Result<Element<'static>, Vec<Node<'static>>> {
     let extras = parse_extras(title).unwrap_or_default();
     let (ac_extra, ri_extra): (Vec<_>, Vec<_>) =
         extras.into_iter().partition(|(k, _)| k.starts_with("ac:"));
@@ -547,7 +547,7 @@ pub(crate) fn link_element(
             None => (rest, None),
         };
         if let Some(a) = anchor {
-            link.attrs.insert(0, (xml::name("ac:anchor"), a));
+            link.attrs.insert(0, (xml::name("ac:anchor"), a.into()));
         }
         if page.is_empty() {
             None
@@ -555,10 +555,10 @@ pub(crate) fn link_element(
             let mut r = Element::new("ri:page");
             match page.split_once('/') {
                 Some((space, t)) => {
-                    r.attrs.push(("ri:space-key".into(), dec(space)));
-                    r.attrs.push(("ri:content-title".into(), dec(t)));
+                    r.attrs.push(("ri:space-key".into(), dec(space).into()));
+                    r.attrs.push(("ri:content-title".into(), dec(t).into()));
                 }
-                None => r.attrs.push(("ri:content-title".into(), dec(page))),
+                None => r.attrs.push(("ri:content-title".into(), dec(page).into())),
             }
             Some(r)
         }
@@ -593,7 +593,7 @@ pub(crate) fn link_element(
         let all_text = body.iter().all(|n| matches!(n, Node::Text(_)));
         if all_text {
             link.children.push(Node::Element(
-                Element::new("ac:plain-text-link-body").with_child(Node::CData(text)),
+                Element::new("ac:plain-text-link-body").with_child(Node::CData(text.into())),
             ));
         } else {
             let mut b = Element::new("ac:link-body");
@@ -604,7 +604,7 @@ pub(crate) fn link_element(
     Ok(link)
 }
 
-fn status_element(rest: &str, text: &str) -> Element {
+fn status_element(rest: &str, text: &str) -> Element<'static> {
     let (colour, query) = match rest.split_once('?') {
         Some((c, q)) => (c, Some(q)),
         None => (rest, None),
@@ -613,7 +613,7 @@ fn status_element(rest: &str, text: &str) -> Element {
         Node::Element(
             Element::new("ac:parameter")
                 .with_attr("ac:name", name)
-                .with_child(Node::Text(value)),
+                .with_child(Node::Text(value.into())),
         )
     };
     let mut m = Element::new("ac:structured-macro").with_attr("ac:name", "status");
@@ -629,7 +629,7 @@ fn status_element(rest: &str, text: &str) -> Element {
 }
 
 /// Builds an `ac:image` for a Markdown image.
-pub(crate) fn image_element(url: &str, title: &str, alt: &str) -> Element {
+pub(crate) fn image_element(url: &str, title: &str, alt: &str) -> Element<'static> {
     let mut img = Element::new("ac:image");
     let extras = parse_extras(title);
     let (ac_extra, ri_extra): (Vec<_>, Vec<_>) = extras
@@ -638,10 +638,11 @@ pub(crate) fn image_element(url: &str, title: &str, alt: &str) -> Element {
         .into_iter()
         .partition(|(k, _)| k.starts_with("ac:"));
     if !alt.is_empty() {
-        img.attrs.push(("ac:alt".into(), alt.to_string()));
+        img.attrs.push(("ac:alt".into(), alt.to_string().into()));
     }
     if extras.is_none() && !title.is_empty() {
-        img.attrs.push(("ac:title".into(), title.to_string()));
+        img.attrs
+            .push(("ac:title".into(), title.to_string().into()));
     }
     img.attrs.extend(ac_extra);
     let mut r = if let Some(rest) = url.strip_prefix(ATTACHMENT) {

@@ -91,17 +91,17 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
 }
 
 /// The document level of [`Cx::blocks`], fed one complete top-level node at a time.
-struct TopLevel {
+struct TopLevel<'a> {
     cx: Cx,
     markdown: String,
     /// The list kind of the last block written, so an adjacent list of the same kind differs.
     prev: Option<ListKind>,
     /// Inline nodes waiting to become a paragraph.
-    run: Vec<Node>,
+    run: Vec<Node<'a>>,
 }
 
-impl TopLevel {
-    fn node(&mut self, node: Node) {
+impl<'a> TopLevel<'a> {
+    fn node(&mut self, node: Node<'a>) {
         if !is_block(&node) {
             self.run.push(node);
             return;
@@ -268,12 +268,12 @@ fn is_block(node: &Node) -> bool {
     }
 }
 
-fn macro_name(e: &Element) -> &str {
+fn macro_name<'e>(e: &'e Element<'_>) -> &'e str {
     e.attr("ac:name").unwrap_or("")
 }
 
 fn is_ws(node: &Node) -> bool {
-    matches!(node, Node::Text(t) if t.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty())
+    matches!(node, Node::Text(t) if t.bytes().all(|b| b.is_ascii_whitespace()))
 }
 
 impl Cx {
@@ -379,7 +379,7 @@ impl Cx {
         let mut open = String::new();
         xml::write_open(e, WriteMode::default(), &mut open);
         self.stats.html_bytes += open.len() + e.name.len() + 3;
-        format!("{open}\n\n{inner}\n\n</{}>", e.name)
+        concat(&[&open, "\n\n", inner, "\n\n</", &e.name, ">"])
     }
 
     /// The element as raw XHTML: a CommonMark HTML block the reverse direction reads back.
@@ -417,7 +417,7 @@ impl Cx {
             no_blank_lines: true,
             one_line,
         };
-        let mut text = format!("<!--{MARK} ");
+        let mut text = concat(&["<!--", MARK, " "]);
         write(mode, &mut text);
         text.push_str("-->");
         self.stats.placeholders += 1;
@@ -437,7 +437,7 @@ impl Cx {
 
     /// Placeholder comment holding raw XML text (an opening or closing part of a container).
     fn marker(&mut self, xml_text: &str) -> String {
-        let text = format!("<!--{MARK} {xml_text}-->");
+        let text = concat(&["<!--", MARK, " ", xml_text, "-->"]);
         self.stats.placeholder_bytes += text.len();
         text
     }
@@ -463,9 +463,9 @@ impl Cx {
         let close = self.marker(&close);
         self.stats.placeholders += 1;
         if inner.is_empty() {
-            format!("{open}{sep}{close}")
+            concat(&[&open, sep, &close])
         } else {
-            format!("{open}{sep}{inner}{sep}{close}")
+            concat(&[&open, sep, inner, sep, &close])
         }
     }
 
@@ -490,9 +490,12 @@ impl Cx {
         if text.ends_with('#') {
             text.insert(text.len() - 1, '\\');
         }
-        let mut out = format!("{} {}", "#".repeat(level), text);
+        let hashes = &"######"[..level.clamp(1, 6)];
+        let mut out = concat(&[hashes, " ", &text]);
         if let Some(id) = id {
-            out.push_str(&format!(" {{#{id}}}"));
+            out.push_str(" {#");
+            out.push_str(id);
+            out.push('}');
         }
         out
     }
@@ -814,15 +817,15 @@ impl Cx {
         let Some(body) = body else {
             self.stats.placeholders += 1;
             self.stats.placeholder_bytes += 2 + name.len() + attrs.len();
-            return format!("::{name}{attrs}");
+            return concat(&["::", name, attrs]);
         };
         let colons = ":".repeat(fence_len(body));
         self.stats.placeholders += 1;
         self.stats.placeholder_bytes += 2 * colons.len() + name.len() + attrs.len() + 1;
         if body.is_empty() {
-            format!("{colons}{name}{attrs}\n{colons}")
+            concat(&[&colons, name, attrs, "\n", &colons])
         } else {
-            format!("{colons}{name}{attrs}\n\n{body}\n\n{colons}")
+            concat(&[&colons, name, attrs, "\n\n", body, "\n\n", &colons])
         }
     }
 
@@ -842,7 +845,7 @@ impl Cx {
                         && k.chars()
                             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) =>
                 {
-                    attrs.push((k, v.as_str()))
+                    attrs.push((k, &**v))
                 }
                 _ => return self.wrap_block(e, None),
             }
@@ -871,7 +874,7 @@ impl Cx {
     fn list_table(&mut self, e: &Element) -> Option<String> {
         // What the normalised form drops anyway; other attributes of rows and cells (merged
         // cells, styles) keep the table in HTML. The table's own go in the attribute block.
-        let droppable = |(k, v): &(xml::Name, String)| {
+        let droppable = |(k, v): &(xml::Name<'_>, xml::Str<'_>)| {
             k == "ac:local-id" || (k == "class" && v.starts_with("confluence"))
         };
         let mut rows: Vec<&Element> = Vec::new();
@@ -951,7 +954,7 @@ impl Cx {
             if k.contains(['"', '=', ' ', '}']) {
                 return None;
             }
-            attrs.push((format!("@{k}"), v.as_str()));
+            attrs.push((format!("@{k}"), &**v));
         }
         let attrs = attr_block(attrs.iter().map(|(k, v)| (k.as_str(), *v, true)));
         Some(self.directive("list-table", &attrs, Some(&text)))
@@ -1059,9 +1062,9 @@ impl Cx {
         Some(format!("{fence}{info}\n{body}\n{fence}"))
     }
 
-    fn paragraph<'n, I>(&mut self, nodes: I) -> String
+    fn paragraph<'n, 'a: 'n, I>(&mut self, nodes: I) -> String
     where
-        I: IntoIterator<Item = &'n Node>,
+        I: IntoIterator<Item = &'n Node<'a>>,
         I::IntoIter: Clone,
     {
         let nodes = nodes.into_iter();
@@ -1072,7 +1075,7 @@ impl Cx {
         layout_paragraph(raw)
     }
 
-    fn inline<'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node>) -> String {
+    fn inline<'n, 'a: 'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node<'a>>) -> String {
         let mut pieces: Vec<Piece<'n>> = Vec::new();
         for n in nodes {
             let piece = match n {
@@ -1135,7 +1138,7 @@ impl Cx {
                     || c.trim_start().starts_with(MARK)
                     || c.starts_with('>')) =>
             {
-                Piece::Plain(format!("<!--{c}-->").into())
+                Piece::Plain(concat(&["<!--", c, "-->"]).into())
             }
             _ => Piece::Plain(
                 self.placeholder_inline(|m, o| xml::write_nodes(std::slice::from_ref(n), m, o))
@@ -1145,7 +1148,7 @@ impl Cx {
     }
 
     /// Dispatches an inline element to its form.
-    fn inline_element(&mut self, e: &Element) -> Piece<'static> {
+    fn inline_element<'n>(&mut self, e: &'n Element<'_>) -> Piece<'n> {
         let text = match &*e.name {
             "strong" | "b" => return self.delimited(e, "**"),
             "em" | "i" => return self.delimited(e, "*"),
@@ -1197,29 +1200,29 @@ impl Cx {
     }
 
     /// `strong`, `em` and `del`: delimiters when Markdown can carry them, else HTML tags.
-    fn delimited(&mut self, e: &Element, delim: &'static str) -> Piece<'static> {
+    fn delimited<'n>(&mut self, e: &'n Element<'_>, delim: &'static str) -> Piece<'n> {
         let inner = self.inline(&e.children);
         self.delimit(e, delim, inner)
     }
 
-    fn delimit(&mut self, e: &Element, delim: &'static str, inner: String) -> Piece<'static> {
+    fn delimit<'n>(&mut self, e: &'n Element<'_>, delim: &'static str, inner: String) -> Piece<'n> {
         let name = &*e.name;
         let (lead, core, trail) = split_ws(&inner);
         if !e.attrs.is_empty() || core.is_empty() || core.contains(BR) {
             let mut open = String::new();
             xml::write_open(e, WriteMode::default(), &mut open);
             self.stats.html_bytes += open.len() + name.len() + 3;
-            return Piece::Plain(format!("{open}{inner}</{name}>").into());
+            return Piece::Plain(concat(&[&open, &inner, "</", name, ">"]).into());
         }
         if lead.is_empty() && trail.is_empty() {
             return Piece::Delim {
                 delim,
-                tag: e.name.clone(),
+                tag: &e.name,
                 inner,
             };
         }
         // Whitespace moves outside the delimiters, where Markdown allows it.
-        Piece::Plain(format!("{lead}{delim}{core}{delim}{trail}").into())
+        Piece::Plain(concat(&[lead, delim, core, delim, trail]).into())
     }
 
     fn code(&mut self, e: &Element) -> String {
@@ -1234,7 +1237,7 @@ impl Cx {
     fn emoticon(&mut self, e: &Element) -> String {
         let only_name = e.attrs.len() == 1 && e.children.is_empty();
         match e.attr("ac:name") {
-            Some(n) if only_name && EMOTICONS.contains(&n) => format!(":{n}:"),
+            Some(n) if only_name && EMOTICONS.contains(&n) => concat(&[":", n, ":"]),
             _ => match links::emoticon_link(e) {
                 Some(link) if self.in_link == 0 => link,
                 _ => self.placeholder_inline_element(e),
@@ -1274,7 +1277,7 @@ impl Cx {
         let mut open = String::new();
         xml::write_open(e, HTML_INLINE_MODE, &mut open);
         self.stats.html_bytes += open.len() + e.name.len() + 3;
-        format!("{open}{inner}</{}>", e.name)
+        concat(&[&open, inner, "</", &e.name, ">"])
     }
 
     fn anchor_link(&mut self, e: &Element) -> String {
@@ -1305,7 +1308,7 @@ impl Cx {
         if target.mention && text.starts_with('@') {
             return self.placeholder_inline_element(e);
         }
-        format!("[{text}]({}{})", target.dest, target.title)
+        concat(&["[", &text, "](", &target.dest, &target.title, ")"])
     }
 
     fn ac_image(&mut self, e: &Element) -> String {
@@ -1358,9 +1361,16 @@ impl Cx {
 fn markdown_link(href: &str, title: Option<&str>, text: &str) -> String {
     let text = collapse_lines(text);
     if title.is_none() && text == escape_md(href) && links::autolinkable(href) {
-        return format!("<{href}>");
+        return concat(&["<", href, ">"]);
     }
-    format!("[{text}]({}{})", links::dest(href), links::title(title))
+    concat(&[
+        "[",
+        &text,
+        "](",
+        &links::dest(href),
+        &links::title(title),
+        ")",
+    ])
 }
 
 /// An `ac:link` with no body: a mention, `<dest>`, or an empty link text with a title.
@@ -1423,9 +1433,9 @@ fn inline_macro_form(e: &Element) -> InlineMacro {
 pub(crate) struct MacroParts<'a> {
     /// Name and text value; `None` when the value holds elements (`ri:page`, …).
     pub params: Vec<(String, Option<String>)>,
-    pub rich: Option<&'a Element>,
+    pub rich: Option<&'a Element<'a>>,
     pub rich_index: Option<usize>,
-    pub plain: Option<&'a Element>,
+    pub plain: Option<&'a Element<'a>>,
     /// Comments between the parameters: how many parameters come before each, and its text.
     pub comments: Vec<(usize, &'a str)>,
 }
@@ -1500,7 +1510,11 @@ const MARKER_MODE: WriteMode = WriteMode {
 };
 
 /// Splits a container into (opening XML, children to convert, closing XML).
-fn split_container(e: &Element, body: Option<usize>, mode: WriteMode) -> (String, &[Node], String) {
+fn split_container<'e, 'a>(
+    e: &'e Element<'a>,
+    body: Option<usize>,
+    mode: WriteMode,
+) -> (String, &'e [Node<'a>], String) {
     let mut open = String::new();
     xml::write_open(e, mode, &mut open);
     match body.and_then(|i| e.children.get(i).map(|n| (i, n))) {
@@ -1526,7 +1540,7 @@ enum Piece<'n> {
     Plain(std::borrow::Cow<'n, str>),
     Delim {
         delim: &'static str,
-        tag: xml::Name,
+        tag: &'n str,
         inner: String,
     },
 }
@@ -1570,7 +1584,7 @@ fn is_br(n: &Node) -> bool {
     matches!(n, Node::Element(e) if e.name == "br")
 }
 
-fn single_p(cell: &Element) -> Option<&Element> {
+fn single_p<'e, 'a>(cell: &'e Element<'a>) -> Option<&'e Element<'a>> {
     let mut found = None;
     for n in &cell.children {
         match n {
@@ -1652,15 +1666,15 @@ fn code_span(t: &str) -> String {
         || t.ends_with('`')
         || (t.starts_with(' ') && t.ends_with(' ') && !t.trim().is_empty());
     if pad {
-        format!("{ticks} {t} {ticks}")
+        concat(&[&ticks, " ", t, " ", &ticks])
     } else {
-        format!("{ticks}{t}{ticks}")
+        concat(&[&ticks, t, &ticks])
     }
 }
 
 /// The macro a paragraph consists of, when it has no inline form and does have a block one
 /// (a directive): it is written as that block, and the paragraph around it is dropped.
-fn lone_macro<'n>(nodes: impl Iterator<Item = &'n Node>) -> Option<&'n Element> {
+fn lone_macro<'n, 'a>(nodes: impl Iterator<Item = &'n Node<'a>>) -> Option<&'n Element<'a>> {
     let mut found = None;
     for n in nodes {
         match n {
@@ -1747,7 +1761,7 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
             if k.contains(['"', '=', ' ', '}']) {
                 return None;
             }
-            attrs.push((format!("@{k}"), v.clone(), true));
+            attrs.push((format!("@{k}"), v.to_string(), true));
         }
     }
     Some(attr_block_in(
@@ -1877,6 +1891,15 @@ fn prefix_lines(body: &str, prefix: &str, empty: &str) -> String {
     out
 }
 
+/// The parts joined, in one allocation of the right size.
+fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
 /// Joins a rendered inline run onto one line (headings, link text).
 fn collapse_lines(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -1992,14 +2015,14 @@ fn escape_line_start(line: &str) -> String {
             if matches!(line[digits..].chars().next(), Some('.' | ')'))
                 && matches!(line[digits + 1..].chars().next(), None | Some(' ' | '\t'))
             {
-                return format!("{}\\{}", &line[..digits], &line[digits..]);
+                return concat(&[&line[..digits], "\\", &line[digits..]]);
             }
             false
         }
         _ => false,
     };
     if needs {
-        format!("\\{line}")
+        concat(&["\\", line])
     } else {
         line.to_string()
     }

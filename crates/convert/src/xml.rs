@@ -13,18 +13,22 @@ use crate::MAX_DEPTH;
 
 /// A node of a parsed storage document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Node {
-    Element(Element),
-    Text(String),
-    CData(String),
-    Comment(String),
+pub(crate) enum Node<'a> {
+    Element(Element<'a>),
+    Text(Str<'a>),
+    CData(Str<'a>),
+    Comment(Str<'a>),
     /// Declarations, processing instructions and doctypes, kept verbatim (without `<` `>`).
-    Raw(String),
+    Raw(Str<'a>),
 }
 
-/// An element or attribute name. The names storage documents use most are static strings,
-/// so reading them allocates nothing.
-pub(crate) type Name = std::borrow::Cow<'static, str>;
+/// Text of a node or attribute: borrowed from the input where it is written there as it
+/// reads (no entity, no `\r`), owned otherwise.
+pub(crate) type Str<'a> = std::borrow::Cow<'a, str>;
+
+/// An element or attribute name: borrowed from the input, or a static string for the names
+/// this crate writes itself.
+pub(crate) type Name<'a> = std::borrow::Cow<'a, str>;
 
 macro_rules! known_names {
     ($s:expr; $($n:literal)*) => {
@@ -36,7 +40,7 @@ macro_rules! known_names {
 }
 
 /// The name, without an allocation when it is one of the common ones.
-pub(crate) fn name(s: &str) -> Name {
+pub(crate) fn name(s: &str) -> Name<'static> {
     let known: Option<&'static str> = known_names!(s;
         "p" "br" "span" "strong" "em" "b" "i" "u" "s" "del" "code" "a" "pre" "div" "hr" "img"
         "ul" "ol" "li" "table" "tbody" "thead" "tr" "td" "th" "colgroup" "col" "blockquote"
@@ -62,16 +66,16 @@ pub(crate) fn name(s: &str) -> Name {
 
 /// An element with its attributes in source order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Element {
-    pub name: Name,
-    pub attrs: Vec<(Name, String)>,
-    pub children: Vec<Node>,
+pub(crate) struct Element<'a> {
+    pub name: Name<'a>,
+    pub attrs: Vec<(Name<'a>, Str<'a>)>,
+    pub children: Vec<Node<'a>>,
     /// Byte offset of the start tag in the input, for warnings.
     pub pos: usize,
 }
 
-impl Element {
-    pub fn new(name: impl Into<Name>) -> Self {
+impl<'a> Element<'a> {
+    pub fn new(name: impl Into<Name<'a>>) -> Self {
         Element {
             name: name.into(),
             attrs: Vec::new(),
@@ -84,28 +88,29 @@ impl Element {
         self.attrs
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| &**v)
     }
 
     pub fn with_attr(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.attrs.push((self::name(name), value.into()));
+        self.attrs
+            .push((self::name(name), Str::Owned(value.into())));
         self
     }
 
-    pub fn with_child(mut self, child: Node) -> Self {
+    pub fn with_child(mut self, child: Node<'a>) -> Self {
         self.children.push(child);
         self
     }
 
     /// Child elements, skipping text and comments.
-    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+    pub fn elements(&self) -> impl Iterator<Item = &Element<'a>> {
         self.children.iter().filter_map(|n| match n {
             Node::Element(e) => Some(e),
             _ => None,
         })
     }
 
-    pub fn child(&self, name: &str) -> Option<&Element> {
+    pub fn child(&self, name: &str) -> Option<&Element<'a>> {
         self.elements().find(|e| e.name == name)
     }
 
@@ -147,21 +152,62 @@ pub(crate) struct Issue {
 
 /// One lexical token of storage XHTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Token {
+pub(crate) enum Token<'a> {
     Start {
-        name: Name,
-        attrs: Vec<(Name, String)>,
+        name: Name<'a>,
+        attrs: Vec<(Name<'a>, Str<'a>)>,
         empty: bool,
         pos: usize,
     },
     End {
-        name: Name,
+        name: Name<'a>,
         pos: usize,
     },
-    Text(String),
-    CData(String),
-    Comment(String),
-    Raw(String),
+    Text(Str<'a>),
+    CData(Str<'a>),
+    Comment(Str<'a>),
+    Raw(Str<'a>),
+}
+
+impl Token<'_> {
+    /// The token with nothing borrowed (names this crate knows stay static strings).
+    pub fn into_owned(self) -> Token<'static> {
+        let own = |s: Str<'_>| -> Str<'static> { std::borrow::Cow::Owned(s.into_owned()) };
+        match self {
+            Token::Start {
+                name: n,
+                attrs,
+                empty,
+                pos,
+            } => Token::Start {
+                name: name(&n),
+                attrs: attrs.into_iter().map(|(k, v)| (name(&k), own(v))).collect(),
+                empty,
+                pos,
+            },
+            Token::End { name: n, pos } => Token::End {
+                name: name(&n),
+                pos,
+            },
+            Token::Text(t) => Token::Text(own(t)),
+            Token::CData(t) => Token::CData(own(t)),
+            Token::Comment(t) => Token::Comment(own(t)),
+            Token::Raw(t) => Token::Raw(own(t)),
+        }
+    }
+}
+
+/// `part`, a slice of `input` handed out by the reader with a shorter lifetime, as a slice of
+/// `input`; a copy when it is not one.
+fn lift<'a>(input: &'a str, part: &str) -> Str<'a> {
+    let start = (part.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+    match start
+        .checked_add(part.len())
+        .and_then(|end| input.get(start..end))
+    {
+        Some(s) if std::ptr::eq(s.as_ptr(), part.as_ptr()) => std::borrow::Cow::Borrowed(s),
+        _ => std::borrow::Cow::Owned(part.to_string()),
+    }
 }
 
 /// HTML elements that never have content, so `<br>` without `/>` does not swallow the page.
@@ -294,20 +340,17 @@ fn next_boundary(s: &str, pos: usize) -> usize {
 }
 
 /// Hands tokens to a sink as they are read, joining adjacent text into one token.
-struct Out<F> {
-    text: Option<String>,
+struct Out<'a, F> {
+    text: Option<Str<'a>>,
     sink: F,
 }
 
-impl<E, F: FnMut(Token, &mut Vec<Issue>) -> Result<(), E>> Out<F> {
-    fn text(&mut self, t: std::borrow::Cow<'_, str>) {
-        let t = match eol(&t) {
-            std::borrow::Cow::Borrowed(_) => t,
-            std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o),
-        };
+impl<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>> Out<'a, F> {
+    fn text(&mut self, t: Str<'a>) {
+        let t = eol_cow(t);
         match &mut self.text {
-            Some(prev) => prev.push_str(&t),
-            None => self.text = Some(t.into_owned()),
+            Some(prev) => prev.to_mut().push_str(&t),
+            None => self.text = Some(t),
         }
     }
 
@@ -318,7 +361,7 @@ impl<E, F: FnMut(Token, &mut Vec<Issue>) -> Result<(), E>> Out<F> {
         }
     }
 
-    fn token(&mut self, token: Token, issues: &mut Vec<Issue>) -> Result<(), E> {
+    fn token(&mut self, token: Token<'a>, issues: &mut Vec<Issue>) -> Result<(), E> {
         self.flush(issues)?;
         (self.sink)(token, issues)
     }
@@ -326,11 +369,11 @@ impl<E, F: FnMut(Token, &mut Vec<Issue>) -> Result<(), E>> Out<F> {
 
 /// Splits `input` into tokens, recovering from every syntax error, and hands each to `sink`
 /// as soon as it is read (no token list is held). Stops at the first error `sink` returns.
-pub(crate) fn tokenize<E>(
-    input: &str,
+pub(crate) fn tokenize<'a, E>(
+    input: &'a str,
     base: usize,
     issues: &mut Vec<Issue>,
-    sink: impl FnMut(Token, &mut Vec<Issue>) -> Result<(), E>,
+    sink: impl FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut out = Out { text: None, sink };
     // A byte-order mark is not content (quick-xml skips it too, which would shift positions).
@@ -364,7 +407,7 @@ pub(crate) fn tokenize<E>(
                                       nearest `]]` `>`"
                                 .into(),
                         });
-                        let cdata = eol(&input[body_start..body]).into_owned();
+                        let cdata = eol(&input[body_start..body]);
                         out.token(Token::CData(cdata), issues)?;
                         start = next;
                     } else {
@@ -390,15 +433,15 @@ pub(crate) fn tokenize<E>(
                     continue 'restart;
                 }
                 Event::Start(e) => {
-                    let token = start_token(&e, false, base + at, issues);
+                    let token = start_token(input, &e, false, base + at, issues);
                     out.token(token, issues)?;
                 }
                 Event::Empty(e) => {
-                    let token = start_token(&e, true, base + at, issues);
+                    let token = start_token(input, &e, true, base + at, issues);
                     out.token(token, issues)?;
                 }
                 Event::End(e) => {
-                    let name = name(utf8(e.name().as_ref()).trim());
+                    let name = lift(input, e.name().as_ref().trim());
                     if !valid_name(&name) {
                         issues.push(Issue {
                             pos: base + at,
@@ -414,29 +457,31 @@ pub(crate) fn tokenize<E>(
                     };
                     out.token(token, issues)?;
                 }
-                Event::Text(t) => {
-                    let raw = utf8(&t);
-                    out.text(unescape(&raw, base + at, issues));
-                }
+                Event::Text(t) => out.text(match t.into_inner() {
+                    std::borrow::Cow::Borrowed(raw) => unescape(raw, base + at, issues),
+                    std::borrow::Cow::Owned(raw) => {
+                        std::borrow::Cow::Owned(unescape(&raw, base + at, issues).into_owned())
+                    }
+                }),
                 Event::GeneralRef(r) => {
                     let body = utf8(&r);
                     match resolve_entity(&body) {
                         Some(Entity::Str(s)) => out.text(s.into()),
                         Some(Entity::Char(c)) => {
                             let mut buf = [0u8; 4];
-                            out.text((&*c.encode_utf8(&mut buf)).into());
+                            out.text(std::borrow::Cow::Owned(c.encode_utf8(&mut buf).to_string()));
                         }
                         None => {
                             issues.push(Issue {
                                 pos: base + at,
                                 message: format!("unknown entity `&{body};` kept as text"),
                             });
-                            out.text(format!("&{body};").into());
+                            out.text(std::borrow::Cow::Owned(format!("&{body};")));
                         }
                     }
                 }
                 Event::CData(c) => {
-                    let body = utf8(&c);
+                    let body = c.into_inner();
                     // A `]] >` followed by an end tag is a broken terminator written by old
                     // exporters; quick-xml reads past it to the next real `]]>`.
                     if let Some(cut) = broken_cdata_terminator(&body) {
@@ -446,17 +491,20 @@ pub(crate) fn tokenize<E>(
                             pos: base + at,
                             message: "CDATA section ended with `]] >`; read as its end".into(),
                         });
-                        out.token(Token::CData(eol(&body[..cut]).into_owned()), issues)?;
+                        let cdata = eol(&body[..cut]).into_owned();
+                        out.token(Token::CData(cdata.into()), issues)?;
                         start = next;
                         continue 'restart;
                     }
-                    out.token(Token::CData(eol(&body).into_owned()), issues)?;
+                    out.token(Token::CData(eol_cow(body)), issues)?;
                 }
-                Event::Comment(c) => out.token(Token::Comment(utf8(&c).into_owned()), issues)?,
-                Event::Decl(d) => out.token(Token::Raw(format!("?{}?", utf8(&d))), issues)?,
-                Event::PI(p) => out.token(Token::Raw(format!("?{}?", utf8(&p))), issues)?,
+                Event::Comment(c) => out.token(Token::Comment(c.into_inner()), issues)?,
+                Event::Decl(d) => {
+                    out.token(Token::Raw(format!("?{}?", utf8(&d)).into()), issues)?
+                }
+                Event::PI(p) => out.token(Token::Raw(format!("?{}?", utf8(&p)).into()), issues)?,
                 Event::DocType(d) => {
-                    out.token(Token::Raw(format!("!DOCTYPE {}", utf8(&d))), issues)?
+                    out.token(Token::Raw(format!("!DOCTYPE {}", utf8(&d)).into()), issues)?
                 }
             }
         }
@@ -474,6 +522,15 @@ fn eol(text: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
     } else {
         std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// [`eol`] of text that may be borrowed already.
+fn eol_cow(text: Str<'_>) -> Str<'_> {
+    match text {
+        std::borrow::Cow::Borrowed(t) => eol(t),
+        std::borrow::Cow::Owned(t) if t.contains('\r') => eol(&t).into_owned().into(),
+        owned => owned,
     }
 }
 
@@ -527,14 +584,25 @@ fn lenient_cdata_end(input: &str, from: usize) -> (usize, usize) {
     }
 }
 
-fn start_token(e: &BytesStart<'_>, empty: bool, pos: usize, issues: &mut Vec<Issue>) -> Token {
-    let el_name = name(&utf8(e.name().as_ref()));
-    let mut attrs: Vec<(Name, String)> = Vec::new();
+fn start_token<'a>(
+    input: &'a str,
+    e: &BytesStart<'_>,
+    empty: bool,
+    pos: usize,
+    issues: &mut Vec<Issue>,
+) -> Token<'a> {
+    let el_name = lift(input, e.name().as_ref());
+    let mut attrs: Vec<(Name<'a>, Str<'a>)> = Vec::new();
     for attr in e.html_attributes().with_checks(false) {
         match attr {
             Ok(a) => {
-                let key = name(&utf8(a.key.as_ref()));
-                let value = unescape(&utf8(&a.value), pos, issues).into_owned();
+                let key = lift(input, a.key.as_ref());
+                let value = match lift(input, &a.value) {
+                    std::borrow::Cow::Borrowed(raw) => unescape(raw, pos, issues),
+                    std::borrow::Cow::Owned(raw) => {
+                        std::borrow::Cow::Owned(unescape(&raw, pos, issues).into_owned())
+                    }
+                };
                 if let Some(existing) = attrs.iter_mut().find(|(k, _)| *k == key) {
                     issues.push(Issue {
                         pos,
@@ -565,27 +633,27 @@ fn start_token(e: &BytesStart<'_>, empty: bool, pos: usize, issues: &mut Vec<Iss
 }
 
 /// Builds a tree from tokens, closing what was left open and ignoring stray end tags.
-pub(crate) struct TreeBuilder {
-    stack: Vec<Element>,
+pub(crate) struct TreeBuilder<'a> {
+    stack: Vec<Element<'a>>,
 }
 
-impl TreeBuilder {
+impl<'a> TreeBuilder<'a> {
     pub fn new() -> Self {
         TreeBuilder {
             stack: vec![Element::new("#root")],
         }
     }
 
-    fn top(&mut self) -> &mut Element {
+    fn top(&mut self) -> &mut Element<'a> {
         // The root is never popped, so the stack is never empty.
         let last = self.stack.len() - 1;
         &mut self.stack[last]
     }
 
-    pub fn push_node(&mut self, node: Node) {
+    pub fn push_node(&mut self, node: Node<'a>) {
         let top = self.top();
         if let (Node::Text(t), Some(Node::Text(prev))) = (&node, top.children.last_mut()) {
-            prev.push_str(t);
+            prev.to_mut().push_str(t);
             return;
         }
         top.children.push(node);
@@ -593,7 +661,7 @@ impl TreeBuilder {
 
     /// Adds one token to the tree. An element that would sit deeper than [`MAX_DEPTH`] is
     /// refused: the caller stops there.
-    pub fn feed(&mut self, token: Token, issues: &mut Vec<Issue>) -> Result<(), TooDeep> {
+    pub fn feed(&mut self, token: Token<'a>, issues: &mut Vec<Issue>) -> Result<(), TooDeep> {
         match token {
             Token::Start {
                 name,
@@ -658,7 +726,7 @@ impl TreeBuilder {
     /// Takes the top-level nodes that are complete: all of them but a last text node, which
     /// later text may still join. Callers that convert as they read use this to hold one
     /// top-level subtree at a time instead of the whole document.
-    pub fn drain_complete(&mut self) -> std::vec::Drain<'_, Node> {
+    pub fn drain_complete(&mut self) -> std::vec::Drain<'_, Node<'a>> {
         let root = &mut self.stack[0].children;
         let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
         let end = root.len().saturating_sub(keep);
@@ -734,7 +802,7 @@ impl TreeBuilder {
         }
     }
 
-    pub fn finish(mut self, issues: &mut Vec<Issue>) -> Vec<Node> {
+    pub fn finish(mut self, issues: &mut Vec<Issue>) -> Vec<Node<'a>> {
         while self.stack.len() > 1 {
             let name = self
                 .stack
@@ -752,7 +820,7 @@ impl TreeBuilder {
 }
 
 /// Parses a storage fragment (no root element needed) into nodes.
-pub(crate) fn parse(input: &str, issues: &mut Vec<Issue>) -> Result<Vec<Node>, TooDeep> {
+pub(crate) fn parse<'a>(input: &'a str, issues: &mut Vec<Issue>) -> Result<Vec<Node<'a>>, TooDeep> {
     let mut builder = TreeBuilder::new();
     tokenize(input, 0, issues, |token, issues| {
         builder.feed(token, issues)
@@ -762,10 +830,10 @@ pub(crate) fn parse(input: &str, issues: &mut Vec<Issue>) -> Result<Vec<Node>, T
 
 /// Parses a storage fragment and hands each top-level node to `each` as soon as it is
 /// complete, so only one top-level subtree is held at a time.
-pub(crate) fn parse_each(
-    input: &str,
+pub(crate) fn parse_each<'a>(
+    input: &'a str,
     issues: &mut Vec<Issue>,
-    mut each: impl FnMut(Node),
+    mut each: impl FnMut(Node<'a>),
 ) -> Result<(), TooDeep> {
     let mut builder = TreeBuilder::new();
     tokenize(input, 0, issues, |token, issues| {
@@ -977,7 +1045,7 @@ pub(crate) struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         LineIndex { text, starts }
     }
 
@@ -1034,7 +1102,7 @@ pub(crate) fn outline(nodes: &[Node]) -> String {
 mod tests {
     use super::*;
 
-    fn parse_ok(s: &str) -> (Vec<Node>, Vec<Issue>) {
+    fn parse_ok(s: &str) -> (Vec<Node<'_>>, Vec<Issue>) {
         let mut issues = Vec::new();
         let nodes = parse(s, &mut issues).unwrap();
         (nodes, issues)
