@@ -230,13 +230,23 @@ pub(crate) fn is_void(name: &str) -> bool {
     )
 }
 
+/// ASCII bytes that may follow the first character of a name, as a table (one load a byte).
+static NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.');
+        b += 1;
+    }
+    t
+};
+
 pub(crate) fn valid_name(name: &str) -> bool {
     // Names are nearly always ASCII: check their bytes without decoding characters.
     if let [first, rest @ ..] = name.as_bytes()
         && (first.is_ascii_alphabetic() || matches!(first, b'_' | b':'))
-        && rest
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.'))
+        && rest.iter().all(|b| NAME_BYTE[usize::from(*b)])
     {
         return true;
     }
@@ -485,8 +495,12 @@ pub(crate) fn tokenize<'a, E>(
                     // A `]] >` followed by an end tag is a broken terminator written by old
                     // exporters; quick-xml reads past it to the next real `]]>`.
                     if let Some(cut) = broken_cdata_terminator(&body) {
-                        let body_start = at + 9;
-                        let (_, next) = lenient_cdata_end(input, body_start);
+                        // The broken end's `>` is inside what quick-xml read (up to the next
+                        // `]]>`): reading on starts after it, with no search past the body.
+                        let gt = body[cut + 2..]
+                            .find('>')
+                            .map_or(body.len(), |g| cut + 2 + g);
+                        let next = at + 9 + gt + 1;
                         issues.push(Issue {
                             pos: base + at,
                             message: "CDATA section ended with `]] >`; read as its end".into(),
@@ -538,8 +552,12 @@ fn eol_cow(text: Str<'_>) -> Str<'_> {
 fn broken_cdata_terminator(body: &str) -> Option<usize> {
     let bytes = body.as_bytes();
     let mut i = 0;
-    while let Some(found) = body[i..].find("]]") {
+    while let Some(found) = memchr::memchr(b']', &bytes[i..]) {
         let at = i + found;
+        if bytes.get(at + 1) != Some(&b']') {
+            i = at + 1;
+            continue;
+        }
         let mut j = at + 2;
         let ws_start = j;
         while j < bytes.len() && bytes[j].is_ascii_whitespace() {
@@ -733,6 +751,15 @@ impl<'a> TreeBuilder<'a> {
         root.drain(..end)
     }
 
+    /// Whether [`TreeBuilder::drain_complete`] would take anything: most tokens complete
+    /// nothing at the top level, and a drain costs its setup and teardown.
+    pub fn has_complete(&self) -> bool {
+        match self.stack[0].children.as_slice() {
+            [] | [Node::Text(_)] => false,
+            _ => true,
+        }
+    }
+
     /// HTML's implied end tags: a block start closes an open `<p>`, and a list item, row or
     /// cell closes its open sibling. Old editors relied on this.
     fn implied_end(&mut self, name: &str, pos: usize, issues: &mut Vec<Issue>) {
@@ -838,7 +865,9 @@ pub(crate) fn parse_each<'a>(
     let mut builder = TreeBuilder::new();
     tokenize(input, 0, issues, |token, issues| {
         builder.feed(token, issues)?;
-        builder.drain_complete().for_each(&mut each);
+        if builder.has_complete() {
+            builder.drain_complete().for_each(&mut each);
+        }
         Ok(())
     })?;
     builder.finish(issues).into_iter().for_each(each);
