@@ -754,10 +754,7 @@ impl<'a> TreeBuilder<'a> {
     /// Whether [`TreeBuilder::drain_complete`] would take anything: most tokens complete
     /// nothing at the top level, and a drain costs its setup and teardown.
     pub fn has_complete(&self) -> bool {
-        match self.stack[0].children.as_slice() {
-            [] | [Node::Text(_)] => false,
-            _ => true,
-        }
+        !matches!(self.stack[0].children.as_slice(), [] | [Node::Text(_)])
     }
 
     /// HTML's implied end tags: a block start closes an open `<p>`, and a list item, row or
