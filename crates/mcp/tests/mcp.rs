@@ -464,6 +464,22 @@ async fn pages_every_action_with_effects_checked() {
         (got["value"].clone(), got["key"].clone()),
         (json!("done"), json!("review"))
     );
+    // JSON null is a value like any other, not an absent argument.
+    let cleared = s
+        .ok(
+            "pages",
+            json!({"action": "setProperty", "id": id, "key": "review", "value": null}),
+        )
+        .await;
+    assert_eq!(cleared["value"], Value::Null, "{cleared}");
+    // Any other argument that is null is absent: `status` here.
+    let got = s
+        .ok(
+            "pages",
+            json!({"action": "getProperty", "id": id, "key": "review", "status": null}),
+        )
+        .await;
+    assert_eq!(got["value"], Value::Null, "{got}");
 
     // Move: under a page of another space, with the move reported as it now stands.
     let ops_space = space_id(&s, "OPS").await;

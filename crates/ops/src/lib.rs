@@ -149,7 +149,13 @@ impl Ops {
         };
         args.remove("action");
         // An absent optional argument may come as null; the typed arguments know it as absent.
-        args.retain(|_, v| !v.is_null());
+        // Not an argument that takes any JSON (a content property's value): null is a value.
+        args.retain(|k, v| {
+            !v.is_null()
+                || spec
+                    .param(k)
+                    .is_some_and(|p| p.kind == catalog::ParamKind::Json)
+        });
         spec.check_arguments(action, &args).map_err(|message| {
             OpError::invalid(
                 message,
