@@ -1,0 +1,157 @@
+//! What the sync tests share: a simulator with the demo site (and an empty space to publish
+//! into), a client and the operations over loopback, the folder's files.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use conflux_client::{Client, ClientConfig, CredentialConfig, Endpoints, TokenKindHint};
+use conflux_ops::{Config, Ops};
+use conflux_sim::SimConfig;
+use conflux_sim::fixture::{PermissionSpec, SpaceSpec};
+use conflux_testkit::Sim;
+use conflux_types::{BaseUrl, Secret, SiteUrl};
+use serde_json::{Value, json};
+
+pub const EMPTY: &str = "EMPTY";
+
+/// The demo site of `seed`, with an empty space `EMPTY` the demo user may write to.
+pub fn demo_with_empty_space(seed: u64) -> SimConfig {
+    let mut fixture = conflux_sim::demo::demo_fixture(seed);
+    let permissions: Vec<PermissionSpec> = fixture
+        .spaces
+        .iter()
+        .find(|s| s.key == "ENG")
+        .map(|s| s.permissions.clone())
+        .unwrap_or_default();
+    let id = "98765001".to_string();
+    fixture.spaces.push(SpaceSpec {
+        id,
+        key: EMPTY.into(),
+        name: "Empty".into(),
+        description: String::new(),
+        space_type: "global".into(),
+        homepage: None,
+        permissions,
+    });
+    SimConfig::new(fixture, seed)
+}
+
+pub async fn start(config: SimConfig) -> Sim {
+    Sim::start(config).await
+}
+
+pub async fn client(sim: &Sim) -> Client {
+    let info = &sim.info;
+    Client::connect(
+        CredentialConfig::ApiToken {
+            email: info.classic_token.email.clone(),
+            token: Secret::new(info.classic_token.token.clone()),
+            site: Some(SiteUrl::parse(&info.site_url).unwrap()),
+            cloud_id: None,
+            kind: TokenKindHint::Classic,
+            scopes: None,
+        },
+        ClientConfig {
+            endpoints: Endpoints {
+                gateway: BaseUrl::parse(&info.gateway_url).unwrap(),
+                identity: BaseUrl::parse(&info.identity_url).unwrap(),
+            },
+            ..ClientConfig::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+pub async fn ops(sim: &Sim, config: Config) -> Ops {
+    Ops::new(client(sim).await, config)
+}
+
+/// Every file under `dir` (`/`-separated relative path -> bytes), the state folder aside.
+pub fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = rel(dir, &p);
+            if rel == ".conflux" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+pub fn rel(dir: &Path, p: &Path) -> String {
+    p.strip_prefix(dir)
+        .unwrap()
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The Markdown files (path -> text).
+pub fn markdown(dir: &Path) -> BTreeMap<String, String> {
+    files(dir)
+        .into_iter()
+        .filter(|(p, _)| p.ends_with(".md"))
+        .map(|(p, b)| (p, String::from_utf8(b).unwrap()))
+        .collect()
+}
+
+/// The file whose front matter has `id: 'ID'`.
+pub fn file_of(dir: &Path, id: &str) -> Option<(String, String)> {
+    let needle = format!("\nid: '{id}'\n");
+    markdown(dir)
+        .into_iter()
+        .find(|(_, t)| t.starts_with("---") && t.contains(&needle))
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub fn path(dir: &Path, rel: &str) -> PathBuf {
+    dir.join(rel)
+}
+
+pub async fn call(ops: &Ops, tool: &str, action: &str, args: Value) -> Value {
+    ops.call(tool, action, args)
+        .await
+        .unwrap_or_else(|e| panic!("{tool}.{action}: {e:?}"))
+        .to_json()
+}
+
+pub async fn space_id(ops: &Ops, key: &str) -> String {
+    call(ops, "spaces", "get", json!({ "id": key })).await["space"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Creates a page and answers its id.
+pub async fn create(
+    ops: &Ops,
+    space: &str,
+    parent: Option<&str>,
+    title: &str,
+    body: &str,
+) -> String {
+    let mut args = json!({ "spaceId": space, "title": title, "body": body });
+    if let Some(p) = parent {
+        args["parentId"] = json!(p);
+    }
+    call(ops, "pages", "create", args).await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
