@@ -136,6 +136,9 @@ enum Command {
     /// Export a space to a folder of Markdown (one file per page, attachments beside them);
     /// a second run fetches only what changed.
     Export(sync::ExportArgs),
+    /// Publish a folder of Markdown to a space: creates or updates pages, labels and
+    /// attachments; pages edited in Confluence since are left alone unless --force.
+    Publish(sync::PublishArgs),
 }
 
 impl Cli {
@@ -334,6 +337,10 @@ async fn run(cli: Cli, asked: Asked, env: HashMap<String, String>) -> anyhow::Re
         Command::Export(args) => {
             let ops = conflux_ops::Ops::new(client, serve::guardrails_from_env());
             sync::export(&ops, &out, &args).await
+        }
+        Command::Publish(args) => {
+            let ops = conflux_ops::Ops::new(client, serve::guardrails_from_env());
+            sync::publish(&ops, &out, &args).await
         }
         Command::Sim(_) | Command::Demo | Command::Convert(_) | Command::Setup(_) => Ok(()),
     }

@@ -145,3 +145,117 @@ pub async fn export(ops: &Ops, out: &Printer, args: &ExportArgs) -> anyhow::Resu
     }
     Ok(())
 }
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct PublishArgs {
+    /// The folder to publish (Conflux's export, or files with mark's or md2conf's headers).
+    pub dir: PathBuf,
+    /// The space's key (default: the space the folder was exported from).
+    #[arg(long)]
+    pub space: Option<String>,
+    /// Print what would change, page by page, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Overwrite pages edited in Confluence since the last export or publish.
+    #[arg(long)]
+    pub force: bool,
+    /// Delete (to the trash) pages the folder once had and no longer has.
+    #[arg(long)]
+    pub prune: bool,
+}
+
+/// One page's line: what changed, in words.
+fn describe(change: &conflux_sync::Change) -> String {
+    use conflux_sync::Change as C;
+    match change {
+        C::Create => "create".into(),
+        C::CreateFolder => "create folder".into(),
+        C::Body => "body".into(),
+        C::Title { from, to } => format!("title {from:?} -> {to:?}"),
+        C::Move { from, to } => format!(
+            "parent {} -> {}",
+            from.as_deref().unwrap_or("(top)"),
+            to.as_deref().unwrap_or("(top)")
+        ),
+        C::LabelsAdded { labels } => format!("labels +{}", labels.join(" +")),
+        C::LabelsRemoved { labels } => format!("labels -{}", labels.join(" -")),
+        C::Attachment { name, new } => {
+            format!("attachment {name}{}", if *new { " (new)" } else { "" })
+        }
+        C::Delete => "delete".into(),
+    }
+}
+
+pub async fn publish(ops: &Ops, out: &Printer, args: &PublishArgs) -> anyhow::Result<()> {
+    let reporter = Reporter::new(out);
+    let options = conflux_sync::PublishOptions {
+        dry_run: args.dry_run,
+        force: args.force,
+        prune: args.prune,
+    };
+    let result =
+        conflux_sync::publish(ops, &args.dir, args.space.as_deref(), &options, &reporter).await;
+    reporter.finish();
+    let summary = result.map_err(error)?;
+    if out.is_json() {
+        let line = serde_json::json!({ "event": "done", "summary": summary });
+        outln!("{line}")?;
+    } else {
+        let would = if summary.dry_run { "would " } else { "" };
+        for p in &summary.pages {
+            if let Some(c) = &p.conflict {
+                outln!(
+                    "conflict  {}: the folder has version {}, Confluence has version {}{}{}",
+                    p.path,
+                    c.local_base_version
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    c.remote_version,
+                    c.remote_author
+                        .as_deref()
+                        .map(|a| format!(" by {a}"))
+                        .unwrap_or_default(),
+                    c.remote_date
+                        .as_deref()
+                        .map(|d| format!(" at {d}"))
+                        .unwrap_or_default()
+                )?;
+                outln!("{}", c.diff)?;
+            } else if let Some(e) = &p.error {
+                outln!("failed    {}: {e}", p.path)?;
+            } else if let Some(s) = &p.skipped {
+                outln!("skipped   {}: {s}", p.path)?;
+            } else if !p.changes.is_empty() {
+                let what: Vec<String> = p.changes.iter().map(describe).collect();
+                outln!("{would}change {}: {}", p.path, what.join(", "))?;
+            }
+            for w in &p.warnings {
+                outln!("warning   {}: {w}", p.path)?;
+            }
+        }
+        outln!(
+            "{}{} created, {} updated, {} unchanged, {} attachments uploaded, {} deleted, {} conflicts, {} failed",
+            would,
+            summary.created,
+            summary.updated,
+            summary.unchanged,
+            summary.attachments_uploaded,
+            summary.deleted,
+            summary.conflicts,
+            summary.failed
+        )?;
+    }
+    if summary.conflicts > 0 {
+        return Err(error(conflux_sync::SyncError::Conflicts {
+            count: summary.conflicts,
+        }));
+    }
+    if summary.failed > 0 {
+        anyhow::bail!(
+            "{} page(s) failed (see above); run the command again once fixed: pages already \
+             published are not published twice",
+            summary.failed
+        );
+    }
+    Ok(())
+}

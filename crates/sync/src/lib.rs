@@ -22,6 +22,7 @@ mod frontmatter;
 mod links;
 mod names;
 mod progress;
+mod publish;
 mod state;
 mod tree;
 
@@ -30,5 +31,6 @@ pub use export::{ExportOptions, ExportSummary, export};
 pub use frontmatter::{Document, FrontMatter, HeaderStyle};
 pub use names::safe_name;
 pub use progress::{Event, NoProgress, Progress};
+pub use publish::{Change, Conflict, PageReport, PublishOptions, PublishSummary, publish};
 
 pub use state::{STATE_FILE, State};

@@ -44,6 +44,28 @@ pub(crate) fn decode(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
+/// What a title or file name must not hold raw in a destination (the converter's own set).
+const TITLE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b']')
+    .add(b'(')
+    .add(b')')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'=')
+    .add(b'/');
+
 /// A relative path's segments keep their `/`.
 const PATH: &AsciiSet = &CONTROLS
     .add(b' ')
@@ -63,6 +85,10 @@ const PATH: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}')
     .add(b'|');
+
+pub(crate) fn encode_title(s: &str) -> String {
+    utf8_percent_encode(s, TITLE).to_string()
+}
 
 pub(crate) fn encode_path(s: &str) -> String {
     utf8_percent_encode(s, PATH).to_string()
@@ -88,7 +114,6 @@ pub(crate) fn relative(from: &str, to: &str) -> String {
 
 /// Resolves a relative link `dest` (percent-encoded) written in the file at `from`: the
 /// target's `/`-separated path in the folder, or `None` when it leads out of the folder.
-#[cfg_attr(not(test), expect(dead_code, reason = "publish reads them"))]
 pub(crate) fn resolve(from: &str, dest: &str) -> Option<String> {
     let mut parts: Vec<String> = match from.rsplit_once('/') {
         Some((d, _)) => d.split('/').map(String::from).collect(),
@@ -107,7 +132,6 @@ pub(crate) fn resolve(from: &str, dest: &str) -> Option<String> {
 }
 
 /// Whether a destination is a path in the folder rather than a URL or an anchor.
-#[cfg_attr(not(test), expect(dead_code, reason = "publish reads them"))]
 pub(crate) fn is_relative(dest: &str) -> bool {
     if dest.is_empty() || dest.starts_with('#') || dest.starts_with('/') {
         return false;

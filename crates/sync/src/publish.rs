@@ -1,0 +1,1154 @@
+//! `publish`: a folder of Markdown to a space.
+//!
+//! Two passes. The first reads every file of the folder (Conflux's front matter, mark's or
+//! md2conf's headers) and learns every page's title and place, so a relative link to a page
+//! that does not exist yet becomes a page link all the same (Confluence links pages by title).
+//! The second writes, parents before children, every write through [`Ops::call`] so the
+//! guardrails hold: a page is created, or updated only when its title, parent or body changed
+//! (bodies compared after normalization, so an unchanged page gets no new version), labels are
+//! added and removed to match the file, new or changed attachments are uploaded.
+//!
+//! A page edited in Confluence since the folder last saw it is not overwritten unless forced;
+//! its report carries both versions and the difference. Nothing is deleted unless pruning.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use conflux_client::api::{BodyFormat, PageList};
+use conflux_client::models::Page;
+use conflux_client::{ErrorKind, PageRequest};
+use conflux_ops::{Data, OpErrorKind, Ops};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::error::{Result, SyncError};
+use crate::export::{body_digest, comparable};
+use crate::files::{sha256, under, write_atomic};
+use crate::frontmatter::{Document, HeaderStyle};
+use crate::links;
+use crate::progress::{Event, Progress};
+use crate::state::{AttachmentState, NodeState, State};
+use crate::tree::attachments_dir;
+
+/// How a publish runs.
+#[derive(Clone, Debug, Default)]
+pub struct PublishOptions {
+    /// Say what would change, page by page, and change nothing.
+    pub dry_run: bool,
+    /// Overwrite pages edited in Confluence since the last export or publish.
+    pub force: bool,
+    /// Delete (move to the trash) pages the folder once had and no longer has.
+    pub prune: bool,
+}
+
+/// One change made (or, in a dry run, that would be made) to a page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "camelCase")]
+pub enum Change {
+    Create,
+    CreateFolder,
+    Body,
+    Title { from: String, to: String },
+    Move { from: Option<String>, to: Option<String> },
+    LabelsAdded { labels: Vec<String> },
+    LabelsRemoved { labels: Vec<String> },
+    Attachment { name: String, new: bool },
+    Delete,
+}
+
+/// A page edited in Confluence since the folder last saw it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conflict {
+    /// The version the folder last saw (its export or publish).
+    pub local_base_version: Option<u64>,
+    /// The version in Confluence now, with who made it and when.
+    pub remote_version: u64,
+    pub remote_author: Option<String>,
+    pub remote_date: Option<String>,
+    /// Unified diff, Confluence's version (as Markdown) to the folder's.
+    pub diff: String,
+}
+
+/// What happened to one file.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageReport {
+    pub path: String,
+    pub title: String,
+    pub id: Option<String>,
+    pub changes: Vec<Change>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Conflict>,
+    /// Why nothing was done (a database stub, a file newer in Confluence), when so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What the converter could not read as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// What a publish did.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishSummary {
+    pub dry_run: bool,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub conflicts: usize,
+    pub failed: usize,
+    pub deleted: usize,
+    pub attachments_uploaded: usize,
+    /// New page versions made (creates count one each).
+    pub versions_made: usize,
+    pub pages: Vec<PageReport>,
+}
+
+/// One file of the folder, as the first pass read it.
+struct Local {
+    path: String,
+    doc: Document,
+    kind: String,
+    title: String,
+    /// The folder's own parent of the file (the nearest `index.md` above it).
+    tree_parent: Option<String>,
+}
+
+/// Publishes the folder `dir` to the space `space` (key or id; default: the folder's).
+pub async fn publish(
+    ops: &Ops,
+    dir: &Path,
+    space: Option<&str>,
+    options: &PublishOptions,
+    progress: &dyn Progress,
+) -> Result<PublishSummary> {
+    let mut state = State::load(dir)?;
+    let space = match space {
+        Some(s) => s.to_string(),
+        None if !state.space_key.is_empty() => state.space_key.clone(),
+        None => {
+            return Err(SyncError::Folder {
+                message: format!("{} names no space", dir.display()),
+                hint: "pass --space KEY".into(),
+            });
+        }
+    };
+    let out = ops.call("spaces", "get", json!({ "id": space })).await?;
+    let space_json = out.to_json();
+    let space_id = text(&space_json, "/space/id");
+    let space_key = text(&space_json, "/space/key");
+    if state.space_id != space_id {
+        // Another space (or none yet): what the state says of pages is about that space's.
+        state = State {
+            space_id: space_id.clone(),
+            space_key: space_key.clone(),
+            ..State::default()
+        };
+    }
+    let locals = read_folder(dir, progress)?;
+    progress.event(&Event::Planned {
+        total: locals.len(),
+    });
+    // First pass: every page's title, by path, for the links.
+    let titles: HashMap<String, String> = locals
+        .iter()
+        .filter(|l| l.kind == "page")
+        .map(|l| (l.path.clone(), l.title.clone()))
+        .collect();
+    let attachment_names: HashMap<String, String> = state
+        .nodes
+        .values()
+        .flat_map(|n| n.attachments.values())
+        .map(|a| (a.path.clone(), a.name.clone()))
+        .collect();
+    let mut run = Run {
+        ops,
+        root: dir.to_path_buf(),
+        space_id,
+        space_key,
+        state,
+        titles,
+        attachment_names,
+        ids: HashMap::new(),
+        options: options.clone(),
+        summary: PublishSummary {
+            dry_run: options.dry_run,
+            ..PublishSummary::default()
+        },
+    };
+    // Second pass: parents first.
+    for local in &locals {
+        let report = match run.one(local).await {
+            Ok(r) => r,
+            Err(SyncError::Op(e))
+                if matches!(
+                    e.kind,
+                    OpErrorKind::Policy | OpErrorKind::Unauthorized | OpErrorKind::MissingScopes
+                ) =>
+            {
+                // A guardrail or the credential refuses: every other page would be refused
+                // the same way.
+                return Err(SyncError::Op(e));
+            }
+            Err(e) => {
+                run.summary.failed += 1;
+                progress.event(&Event::Failed {
+                    path: local.path.clone(),
+                    error: e.to_string(),
+                });
+                PageReport {
+                    error: Some(format!("{e} ({})", e.hint())),
+                    ..report(local, None)
+                }
+            }
+        };
+        if report.error.is_none() {
+            progress.event(&Event::Page {
+                id: report.id.clone().unwrap_or_default(),
+                title: report.title.clone(),
+                path: report.path.clone(),
+                action: action_word(&report, options.dry_run),
+            });
+        }
+        run.summary.pages.push(report);
+    }
+    run.prune(progress).await?;
+    Ok(run.summary)
+}
+
+fn text(v: &Value, pointer: &str) -> String {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn report(local: &Local, id: Option<String>) -> PageReport {
+    PageReport {
+        path: local.path.clone(),
+        title: local.title.clone(),
+        id,
+        changes: Vec::new(),
+        conflict: None,
+        skipped: None,
+        error: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// One word for a page's outcome, for progress lines.
+fn action_word(r: &PageReport, dry_run: bool) -> String {
+    let word = if r.conflict.is_some() {
+        "conflict"
+    } else if r.skipped.is_some() {
+        "skipped"
+    } else if r.changes.contains(&Change::Create) || r.changes.contains(&Change::CreateFolder) {
+        "created"
+    } else if r.changes.is_empty() {
+        "unchanged"
+    } else {
+        "updated"
+    };
+    if dry_run && !matches!(word, "unchanged" | "skipped" | "conflict") {
+        format!("would be {word}")
+    } else {
+        word.to_string()
+    }
+}
+
+/// Reads every Markdown file of the folder, parents before children (the state folder,
+/// hidden entries, attachment folders and symbolic links aside: a link could lead outside).
+fn read_folder(root: &Path, progress: &dyn Progress) -> Result<Vec<Local>> {
+    let mut paths: Vec<String> = Vec::new();
+    let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, rel)) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| SyncError::io(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| SyncError::io(&dir, e))?;
+            let Some(name) = entry.file_name().to_str().map(String::from) else {
+                progress.event(&Event::Warning {
+                    message: format!(
+                        "{}: the name is not UTF-8, skipped",
+                        entry.path().display()
+                    ),
+                });
+                continue;
+            };
+            if name.starts_with('.') || name.ends_with(".attachments") {
+                continue;
+            }
+            let kind = entry.file_type().map_err(|e| SyncError::io(entry.path(), e))?;
+            let child = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if kind.is_dir() {
+                stack.push((entry.path(), child));
+            } else if kind.is_file() && name.ends_with(".md") {
+                paths.push(child);
+            }
+        }
+    }
+    let level = |p: &str| {
+        let depth = p.matches('/').count();
+        if p == "index.md" || p.ends_with("/index.md") {
+            depth.saturating_sub(1) * 2
+        } else {
+            depth * 2 + 1
+        }
+    };
+    paths.sort_by(|a, b| (level(a), a).cmp(&(level(b), b)));
+    let present: BTreeSet<String> = paths.iter().cloned().collect();
+    let mut out = Vec::with_capacity(paths.len());
+    for path in paths {
+        let full = root.join(&path);
+        let text = std::fs::read_to_string(&full).map_err(|e| SyncError::io(&full, e))?;
+        let doc = Document::parse(&text).map_err(|message| SyncError::BadFile {
+            path: full.clone(),
+            message,
+        })?;
+        let kind = doc.meta.kind.clone().unwrap_or_else(|| "page".into());
+        let title = doc.title().unwrap_or_else(|| title_from_path(&path));
+        let tree_parent = tree_parent(&path, &present);
+        out.push(Local {
+            path,
+            doc,
+            kind,
+            title,
+            tree_parent,
+        });
+    }
+    Ok(out)
+}
+
+/// A file without a title: its name (a folder's name for its `index.md`).
+fn title_from_path(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    let name = match parts.as_slice() {
+        [.., dir, "index.md"] => dir,
+        [.., file] => file,
+        [] => "untitled",
+    };
+    name.strip_suffix(".md").unwrap_or(name).to_string()
+}
+
+/// The nearest `index.md` above the file, in the folder.
+fn tree_parent(path: &str, present: &BTreeSet<String>) -> Option<String> {
+    let mut dir = path.rsplit_once('/').map(|(d, _)| d.to_string());
+    if path.ends_with("/index.md") || path == "index.md" {
+        dir = dir.and_then(|d| d.rsplit_once('/').map(|(p, _)| p.to_string()));
+    }
+    while let Some(d) = dir {
+        let index = format!("{d}/index.md");
+        if present.contains(&index) {
+            return Some(index);
+        }
+        dir = d.rsplit_once('/').map(|(p, _)| p.to_string());
+    }
+    None
+}
+
+/// A publish in progress.
+struct Run<'a> {
+    ops: &'a Ops,
+    root: PathBuf,
+    space_id: String,
+    space_key: String,
+    state: State,
+    /// Path -> title of every page file (the first pass).
+    titles: HashMap<String, String>,
+    /// Attachment file path -> its name in Confluence (file names were made safe).
+    attachment_names: HashMap<String, String>,
+    /// Path -> id of the pages and folders found or made so far.
+    ids: HashMap<String, String>,
+    options: PublishOptions,
+    summary: PublishSummary,
+}
+
+/// A local file to attach.
+struct Upload {
+    name: String,
+    /// `/`-separated, relative to the folder.
+    path: String,
+    bytes: Vec<u8>,
+}
+
+impl Run<'_> {
+    async fn one(&mut self, local: &Local) -> Result<PageReport> {
+        match local.kind.as_str() {
+            "page" => self.page(local).await,
+            "folder" => self.folder(local).await,
+            other => {
+                // Databases and whiteboards have no Markdown form; their files only show them.
+                if let Some(id) = &local.doc.meta.id {
+                    self.ids.insert(local.path.clone(), id.clone());
+                }
+                Ok(PageReport {
+                    skipped: Some(format!("a {other}: shown in the folder, not published")),
+                    ..report(local, local.doc.meta.id.clone())
+                })
+            }
+        }
+    }
+
+    fn parent_id(&self, local: &Local) -> Option<String> {
+        local
+            .tree_parent
+            .as_ref()
+            .and_then(|p| self.ids.get(p).cloned())
+    }
+
+    /// The id the file names, when it is a page of this space.
+    fn claimed_id(&self, local: &Local) -> Option<String> {
+        let meta = &local.doc.meta;
+        let same_space = meta
+            .space
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case(&self.space_key) || s == self.space_id);
+        let by_meta = meta.id.clone().filter(|_| same_space);
+        by_meta.or_else(|| self.state.by_path(&local.path).map(|(id, _)| id.clone()))
+    }
+
+    async fn folder(&mut self, local: &Local) -> Result<PageReport> {
+        let client = self.ops.client();
+        if let Some(id) = self.claimed_id(local) {
+            match client.folders().get(&id).await {
+                Ok(_) => {
+                    self.ids.insert(local.path.clone(), id.clone());
+                    self.summary.unchanged += 1;
+                    return Ok(report(local, Some(id)));
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut r = report(local, None);
+        r.changes.push(Change::CreateFolder);
+        if self.options.dry_run {
+            self.ids.insert(local.path.clone(), format!("(new {})", local.path));
+            self.summary.created += 1;
+            return Ok(r);
+        }
+        let mut args = json!({ "spaceId": self.space_id, "title": local.title });
+        if let Some(p) = self.parent_id(local) {
+            args["parentId"] = json!(p);
+        }
+        let out = self.ops.call("content", "createFolder", args).await?;
+        let id = match &out.data {
+            Data::Folder { folder } => folder.id.clone(),
+            _ => text(&out.to_json(), "/folder/id"),
+        };
+        self.ids.insert(local.path.clone(), id.clone());
+        self.summary.created += 1;
+        let mut doc = local.doc.clone();
+        doc.meta.id = Some(id.clone());
+        doc.meta.space = Some(self.space_key.clone());
+        doc.meta.parent = self.parent_id(local);
+        let written = self.rewrite_front_matter(local, &doc)?;
+        self.record(
+            &id,
+            NodeState {
+                path: local.path.clone(),
+                kind: "folder".into(),
+                title: local.title.clone(),
+                parent: self.parent_id(local),
+                version: 1,
+                file_sha256: written,
+                ..NodeState::default()
+            },
+        )?;
+        r.id = Some(id);
+        Ok(r)
+    }
+
+    /// The page Confluence has for the file: by its id, else by its title in the space.
+    async fn find(&self, local: &Local) -> Result<Option<Page>> {
+        let client = self.ops.client();
+        if let Some(id) = self.claimed_id(local) {
+            match client
+                .pages()
+                .get(id.clone().into(), Some(BodyFormat::Storage))
+                .await
+            {
+                Ok(p) if p.space_id == self.space_id && p.status == "current" => return Ok(Some(p)),
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let filter = PageList {
+            space_id: Some(self.space_id.clone()),
+            title: Some(local.title.clone()),
+            status: Some("current".into()),
+            ..PageList::default()
+        };
+        let found = client.pages().list(&filter, &PageRequest::limit(5)).await?;
+        match found.results.into_iter().find(|p| p.title == local.title) {
+            Some(p) => Ok(Some(
+                client
+                    .pages()
+                    .get(p.id.into(), Some(BodyFormat::Storage))
+                    .await?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The parent the file asks for: its folder's page, else mark's `Parent` headers (the
+    /// last title, looked up in the space), else its front matter's.
+    async fn wanted_parent(&self, local: &Local) -> Result<Option<String>> {
+        if let Some(p) = self.parent_id(local) {
+            return Ok(Some(p));
+        }
+        if let Some(title) = local.doc.parents.last() {
+            let filter = PageList {
+                space_id: Some(self.space_id.clone()),
+                title: Some(title.clone()),
+                status: Some("current".into()),
+                ..PageList::default()
+            };
+            let found = self
+                .ops
+                .client()
+                .pages()
+                .list(&filter, &PageRequest::limit(5))
+                .await?;
+            return match found.results.into_iter().find(|p| p.title == *title) {
+                Some(p) => Ok(Some(p.id)),
+                None => Err(SyncError::BadFile {
+                    path: self.root.join(&local.path),
+                    message: format!(
+                        "the parent page `{title}` (its `<!-- Parent -->` header) is not in space \
+                         {}",
+                        self.space_key
+                    ),
+                }),
+            };
+        }
+        let same_space = local
+            .doc
+            .meta
+            .space
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case(&self.space_key));
+        Ok(local.doc.meta.parent.clone().filter(|_| same_space))
+    }
+
+    /// The Markdown as sent: relative links to the folder's pages made page links, to other
+    /// files of the folder attachments (collected in `uploads`).
+    fn outgoing(&self, local: &Local, uploads: &mut Vec<Upload>) -> Result<String> {
+        let mut refused = Vec::new();
+        let mut wanted: Vec<String> = Vec::new();
+        let body = links::rewrite(&local.doc.body, |dest| {
+            if !links::is_relative(dest) {
+                return None;
+            }
+            let (file, anchor) = match dest.split_once('#') {
+                Some((f, a)) => (f, Some(a)),
+                None => (dest, None),
+            };
+            let Some(target) = links::resolve(&local.path, file) else {
+                refused.push(dest.to_string());
+                return None;
+            };
+            if let Some(title) = self.titles.get(&target) {
+                let mut out = format!("{}{}", links::PAGE, links::encode_title(title));
+                if let Some(a) = anchor {
+                    out.push('#');
+                    out.push_str(a);
+                }
+                return Some(out);
+            }
+            if target.ends_with(".md") {
+                return None;
+            }
+            let name = self.attachment_name(&target);
+            wanted.push(target);
+            Some(format!("{}{}", links::ATTACHMENT, links::encode_title(&name)))
+        });
+        for dest in refused {
+            tracing::warn!(path = %local.path, %dest, "a link leads out of the folder; left as written");
+        }
+        for a in &local.doc.attachments {
+            match links::resolve(&local.path, &links::encode_path(a)) {
+                Some(t) => wanted.push(t),
+                None => {
+                    return Err(SyncError::BadFile {
+                        path: self.root.join(&local.path),
+                        message: format!("the attachment `{a}` is outside the folder"),
+                    });
+                }
+            }
+        }
+        // Every file of the page's attachments folder goes along.
+        let dir = attachments_dir(&local.path);
+        if let Ok(entries) = std::fs::read_dir(self.root.join(&dir)) {
+            for e in entries.flatten() {
+                if let Some(n) = e.file_name().to_str()
+                    && !n.starts_with('.')
+                {
+                    wanted.push(format!("{dir}/{n}"));
+                }
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        for path in wanted {
+            if let Some(bytes) = self.read_inside(&path)? {
+                uploads.push(Upload {
+                    name: self.attachment_name(&path),
+                    path,
+                    bytes,
+                });
+            }
+        }
+        Ok(body)
+    }
+
+    fn attachment_name(&self, path: &str) -> String {
+        self.attachment_names.get(path).cloned().unwrap_or_else(|| {
+            path.rsplit('/')
+                .next()
+                .unwrap_or(path)
+                .to_string()
+        })
+    }
+
+    /// A file's bytes, if it is a regular file inside the folder (a symbolic link that leads
+    /// out of it is refused: publishing must never upload what lies outside).
+    fn read_inside(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        let path = under(&self.root, rel)?;
+        let root = self
+            .root
+            .canonicalize()
+            .map_err(|e| SyncError::io(&self.root, e))?;
+        let real = match path.canonicalize() {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(SyncError::io(&path, e)),
+        };
+        if !real.starts_with(&root) {
+            return Err(SyncError::BadFile {
+                path,
+                message: "it leads outside the folder (a symbolic link?): not uploaded".into(),
+            });
+        }
+        if !real.is_file() {
+            return Ok(None);
+        }
+        std::fs::read(&real)
+            .map(Some)
+            .map_err(|e| SyncError::io(&real, e))
+    }
+
+    async fn page(&mut self, local: &Local) -> Result<PageReport> {
+        let mut uploads = Vec::new();
+        let markdown = self.outgoing(local, &mut uploads)?;
+        let converted =
+            conflux_convert::markdown_to_storage(&markdown).map_err(|e| SyncError::Convert {
+                what: local.path.clone(),
+                source: e,
+            })?;
+        let storage = converted.output;
+        let mut r = report(local, None);
+        r.warnings = converted.warnings.iter().map(|w| w.to_string()).collect();
+        let remote = self.find(local).await?;
+        let parent = self.wanted_parent(local).await?;
+        let file_sha = std::fs::read(self.root.join(&local.path))
+            .map(|b| sha256(&b))
+            .unwrap_or_default();
+        let Some(remote) = remote else {
+            return self.create(local, r, storage, parent, uploads).await;
+        };
+        let id = remote.id.clone();
+        r.id = Some(id.clone());
+        self.ids.insert(local.path.clone(), id.clone());
+        let remote_version = remote.version.as_ref().map(|v| v.number).unwrap_or(1);
+        let remote_storage = remote
+            .body
+            .as_ref()
+            .and_then(|b| b.storage.as_ref())
+            .map(|b| b.value.clone())
+            .unwrap_or_default();
+        let known = self.state.nodes.get(&id).cloned();
+        // A file untouched since the folder last saw this very version has nothing to say
+        // about the body, even where Markdown cannot carry a construct back exactly.
+        let in_step = known.as_ref().is_some_and(|k| {
+            k.version == remote_version
+                && !k.file_sha256.is_empty()
+                && k.file_sha256 == file_sha
+                && k.body_sha256 == body_digest(&remote_storage, &self.space_key)
+        });
+        let body_changed = !in_step
+            && comparable(&remote_storage, &self.space_key) != comparable(&storage, &self.space_key);
+        let title_changed = remote.title != local.title;
+        let parent_changed = parent.is_some() && parent != remote.parent_id;
+        let same_space_meta = local
+            .doc
+            .meta
+            .space
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case(&self.space_key));
+        let base = known
+            .as_ref()
+            .map(|k| k.version)
+            .or(local.doc.meta.version.filter(|_| same_space_meta));
+        let changed = body_changed || title_changed || parent_changed;
+        let edited_there = base.is_some_and(|b| remote_version > b);
+        if changed && edited_there && !self.options.force {
+            let untouched_here = known
+                .as_ref()
+                .is_some_and(|k| !k.file_sha256.is_empty() && k.file_sha256 == file_sha);
+            if untouched_here {
+                self.summary.unchanged += 1;
+                r.skipped = Some(format!(
+                    "changed in Confluence (version {remote_version}) and not here: run \
+                     `conflux export` to take it"
+                ));
+                return Ok(r);
+            }
+            let remote_md = conflux_convert::storage_to_markdown(&remote_storage)
+                .map(|o| o.output)
+                .unwrap_or_default();
+            let v = remote.version.as_ref();
+            r.conflict = Some(Conflict {
+                local_base_version: base,
+                remote_version,
+                remote_author: v.and_then(|v| v.author_id.clone()),
+                remote_date: v.and_then(|v| v.created_at.clone()),
+                diff: similar::TextDiff::from_lines(&remote_md, &markdown)
+                    .unified_diff()
+                    .header(&format!("Confluence version {remote_version}"), &local.path)
+                    .to_string(),
+            });
+            self.summary.conflicts += 1;
+            return Ok(r);
+        }
+        if body_changed {
+            r.changes.push(Change::Body);
+        }
+        if title_changed {
+            r.changes.push(Change::Title {
+                from: remote.title.clone(),
+                to: local.title.clone(),
+            });
+        }
+        if parent_changed {
+            r.changes.push(Change::Move {
+                from: remote.parent_id.clone(),
+                to: parent.clone(),
+            });
+        }
+        let mut version = remote_version;
+        if changed && !self.options.dry_run {
+            let mut args = json!({ "id": id, "version": remote_version + 1 });
+            if body_changed {
+                args["body"] = json!(storage);
+                args["bodyFormat"] = json!("storage");
+            }
+            if title_changed {
+                args["title"] = json!(local.title);
+            }
+            if parent_changed {
+                args["parentId"] = json!(parent);
+            }
+            let out = self.ops.call("pages", "update", args).await?;
+            if let Data::Written { page, .. } = &out.data {
+                version = page.version.unwrap_or(remote_version + 1);
+            }
+            self.summary.versions_made += 1;
+        }
+        let labels = self.labels(local, &id, false, &mut r).await?;
+        let attachments = self
+            .attachments(&id, known.as_ref(), uploads, false, &mut r)
+            .await?;
+        if r.changes.is_empty() {
+            self.summary.unchanged += 1;
+        } else {
+            self.summary.updated += 1;
+        }
+        if !self.options.dry_run {
+            let sent = if body_changed { &storage } else { &remote_storage };
+            self.finish(
+                local,
+                &id,
+                version,
+                parent.or(remote.parent_id),
+                labels,
+                attachments,
+                sent,
+            )?;
+        }
+        Ok(r)
+    }
+
+    async fn create(
+        &mut self,
+        local: &Local,
+        mut r: PageReport,
+        storage: String,
+        parent: Option<String>,
+        uploads: Vec<Upload>,
+    ) -> Result<PageReport> {
+        r.changes.push(Change::Create);
+        self.summary.created += 1;
+        if self.options.dry_run {
+            self.ids
+                .insert(local.path.clone(), format!("(new {})", local.path));
+            self.labels(local, "", true, &mut r).await?;
+            self.attachments("", None, uploads, true, &mut r).await?;
+            return Ok(r);
+        }
+        let mut args = json!({
+            "spaceId": self.space_id,
+            "title": local.title,
+            "body": storage,
+            "bodyFormat": "storage",
+        });
+        if let Some(p) = &parent {
+            args["parentId"] = json!(p);
+        }
+        let out = self.ops.call("pages", "create", args).await?;
+        let (id, version) = match &out.data {
+            Data::Written { page, .. } => (page.id.clone(), page.version.unwrap_or(1)),
+            _ => (text(&out.to_json(), "/page/id"), 1),
+        };
+        self.summary.versions_made += 1;
+        r.id = Some(id.clone());
+        self.ids.insert(local.path.clone(), id.clone());
+        let labels = self.labels(local, &id, true, &mut r).await?;
+        let attachments = self.attachments(&id, None, uploads, true, &mut r).await?;
+        self.finish(local, &id, version, parent, labels, attachments, &storage)?;
+        Ok(r)
+    }
+
+    /// Adds and removes labels to match the file (a file that names none leaves them be).
+    async fn labels(
+        &mut self,
+        local: &Local,
+        id: &str,
+        new: bool,
+        r: &mut PageReport,
+    ) -> Result<Vec<String>> {
+        let Some(want) = &local.doc.meta.labels else {
+            return Ok(Vec::new());
+        };
+        let want: BTreeSet<String> = want.iter().map(|l| l.trim().to_string()).collect();
+        let have: BTreeSet<String> = if new {
+            BTreeSet::new()
+        } else {
+            let mut request = PageRequest::limit(250);
+            let mut have = BTreeSet::new();
+            loop {
+                let page = self
+                    .ops
+                    .client()
+                    .labels()
+                    .for_page(id.to_string().into(), &request)
+                    .await?;
+                have.extend(page.results.into_iter().map(|l| l.name));
+                match page.next_cursor {
+                    Some(c) => request.cursor = Some(c),
+                    None => break,
+                }
+            }
+            have
+        };
+        let add: Vec<String> = want.difference(&have).cloned().collect();
+        let remove: Vec<String> = have.difference(&want).cloned().collect();
+        if !add.is_empty() {
+            if !self.options.dry_run {
+                self.ops
+                    .call("labels", "addToPage", json!({ "id": id, "labels": add }))
+                    .await?;
+            }
+            r.changes.push(Change::LabelsAdded { labels: add });
+        }
+        if !remove.is_empty() {
+            if !self.options.dry_run {
+                self.ops
+                    .call("labels", "remove", json!({ "id": id, "labels": remove }))
+                    .await?;
+            }
+            r.changes.push(Change::LabelsRemoved { labels: remove });
+        }
+        Ok(want.into_iter().collect())
+    }
+
+    /// Uploads the files that are new or changed; answers the page's attachments as recorded.
+    async fn attachments(
+        &mut self,
+        id: &str,
+        known: Option<&NodeState>,
+        uploads: Vec<Upload>,
+        new: bool,
+        r: &mut PageReport,
+    ) -> Result<BTreeMap<String, AttachmentState>> {
+        let mut recorded = BTreeMap::new();
+        if uploads.is_empty() {
+            return Ok(recorded);
+        }
+        let mut remote = Vec::new();
+        if !new {
+            let mut request = PageRequest::limit(250);
+            loop {
+                let page = self
+                    .ops
+                    .client()
+                    .attachments()
+                    .for_page(id.to_string().into(), &request)
+                    .await?;
+                remote.extend(page.results);
+                match page.next_cursor {
+                    Some(c) => request.cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        for up in uploads {
+            let digest = sha256(&up.bytes);
+            let there = remote.iter().find(|a| a.title == up.name);
+            let unchanged = match there {
+                None => false,
+                Some(a) => {
+                    let version = a.version.as_ref().map(|v| v.number).unwrap_or(1);
+                    let seen = known.and_then(|k| k.attachments.get(&a.id));
+                    match seen {
+                        // The folder knows this version: the file changed or not since.
+                        Some(s) if s.version == version => s.sha256 == digest,
+                        // Not known: the same size is compared byte for byte.
+                        _ if a.file_size == up.bytes.len() as u64 => {
+                            let dl = self
+                                .ops
+                                .client()
+                                .attachments()
+                                .download(id.to_string().into(), &a.id, None)
+                                .await?;
+                            sha256(&dl.bytes) == digest
+                        }
+                        _ => false,
+                    }
+                }
+            };
+            if unchanged {
+                if let Some(a) = there {
+                    recorded.insert(
+                        a.id.clone(),
+                        AttachmentState {
+                            name: up.name.clone(),
+                            version: a.version.as_ref().map(|v| v.number).unwrap_or(1),
+                            size: a.file_size,
+                            path: up.path.clone(),
+                            sha256: digest,
+                        },
+                    );
+                }
+                continue;
+            }
+            r.changes.push(Change::Attachment {
+                name: up.name.clone(),
+                new: there.is_none(),
+            });
+            if self.options.dry_run {
+                continue;
+            }
+            let action = if there.is_some() { "update" } else { "upload" };
+            let size = up.bytes.len() as u64;
+            let out = self
+                .ops
+                .call(
+                    "attachments",
+                    action,
+                    json!({
+                        "id": id,
+                        "fileName": up.name,
+                        "mediaType": media_type(&up.name),
+                        "data": base64::engine::general_purpose::STANDARD.encode(&up.bytes),
+                    }),
+                )
+                .await?;
+            self.summary.attachments_uploaded += 1;
+            let att_id = text(&out.to_json(), "/id");
+            // The version the upload made, as Confluence now lists it.
+            let version = match self.ops.client().attachments().get(&att_id).await {
+                Ok(a) => a.version.map(|v| v.number).unwrap_or(1),
+                Err(_) => 1,
+            };
+            recorded.insert(
+                att_id,
+                AttachmentState {
+                    name: up.name,
+                    version,
+                    size,
+                    path: up.path,
+                    sha256: digest,
+                },
+            );
+        }
+        Ok(recorded)
+    }
+
+    /// After a page is in step: the file's front matter says so (Conflux's own files; mark's
+    /// and md2conf's headers are left as their owners wrote them), and so does the state.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        local: &Local,
+        id: &str,
+        version: u64,
+        parent: Option<String>,
+        labels: Vec<String>,
+        attachments: BTreeMap<String, AttachmentState>,
+        storage: &str,
+    ) -> Result<()> {
+        let mut doc = local.doc.clone();
+        doc.meta.id = Some(id.to_string());
+        doc.meta.space = Some(self.space_key.clone());
+        doc.meta.version = Some(version);
+        doc.meta.parent = parent.clone();
+        if doc.meta.title.is_none() && local.doc.style == HeaderStyle::Yaml {
+            doc.meta.title = Some(local.title.clone());
+        }
+        let written = self.rewrite_front_matter(local, &doc)?;
+        self.record(
+            id,
+            NodeState {
+                path: local.path.clone(),
+                kind: "page".into(),
+                title: local.title.clone(),
+                parent,
+                version,
+                labels,
+                attachments,
+                file_sha256: written,
+                body_sha256: body_digest(storage, &self.space_key),
+            },
+        )
+    }
+
+    /// Rewrites a Conflux file whose front matter changed; answers the file's digest.
+    fn rewrite_front_matter(&self, local: &Local, doc: &Document) -> Result<String> {
+        let path = self.root.join(&local.path);
+        if local.doc.style != HeaderStyle::Yaml || doc.meta == local.doc.meta {
+            let bytes = std::fs::read(&path).map_err(|e| SyncError::io(&path, e))?;
+            return Ok(sha256(&bytes));
+        }
+        let text = doc.render();
+        write_atomic(&path, text.as_bytes())?;
+        Ok(sha256(text.as_bytes()))
+    }
+
+    fn record(&mut self, id: &str, node: NodeState) -> Result<()> {
+        self.state.nodes.insert(id.to_string(), node);
+        self.state.save(&self.root)
+    }
+
+    /// Pages the state knows and no file has any more: listed, and deleted with `prune`.
+    async fn prune(&mut self, progress: &dyn Progress) -> Result<()> {
+        if self.summary.failed > 0 {
+            if self.options.prune {
+                progress.event(&Event::Warning {
+                    message: "some files failed, so nothing is pruned this time".into(),
+                });
+            }
+            return Ok(());
+        }
+        let seen: BTreeSet<&String> = self.ids.values().collect();
+        let gone: Vec<(String, NodeState)> = self
+            .state
+            .nodes
+            .iter()
+            .filter(|(id, n)| n.kind == "page" && !seen.contains(id))
+            .map(|(id, n)| (id.clone(), n.clone()))
+            .collect();
+        for (id, node) in gone {
+            if !self.options.prune {
+                progress.event(&Event::Warning {
+                    message: format!(
+                        "page {id} ({}) has no file here any more; kept (--prune deletes it)",
+                        node.title
+                    ),
+                });
+                continue;
+            }
+            let mut r = PageReport {
+                path: node.path.clone(),
+                title: node.title.clone(),
+                id: Some(id.clone()),
+                changes: vec![Change::Delete],
+                conflict: None,
+                skipped: None,
+                error: None,
+                warnings: Vec::new(),
+            };
+            if !self.options.dry_run {
+                match self.ops.call("pages", "delete", json!({ "id": id })).await {
+                    Ok(_) => {}
+                    Err(e) if e.kind == OpErrorKind::NotFound => {}
+                    Err(e) => r.error = Some(format!("{} ({})", e.message, e.hint)),
+                }
+                if r.error.is_none() {
+                    self.state.nodes.remove(&id);
+                    self.state.save(&self.root)?;
+                    self.summary.deleted += 1;
+                }
+            }
+            progress.event(&Event::Page {
+                id,
+                title: r.title.clone(),
+                path: r.path.clone(),
+                action: if self.options.dry_run {
+                    "would be deleted".into()
+                } else {
+                    "deleted".into()
+                },
+            });
+            self.summary.pages.push(r);
+        }
+        Ok(())
+    }
+}
+
+/// The media type Confluence is told, from the file name.
+fn media_type(name: &str) -> &'static str {
+    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "txt" | "log" => "text/plain",
+        "md" => "text/markdown",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "html" | "htm" => "text/html",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_come_from_the_folder() {
+        let present: BTreeSet<String> = ["a/index.md", "a/b/index.md", "a/b/c.md", "x.md", "d/e.md"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(tree_parent("a/b/c.md", &present).as_deref(), Some("a/b/index.md"));
+        assert_eq!(tree_parent("a/b/index.md", &present).as_deref(), Some("a/index.md"));
+        assert_eq!(tree_parent("a/index.md", &present), None);
+        assert_eq!(tree_parent("d/e.md", &present), None);
+        assert_eq!(title_from_path("a/b/index.md"), "b");
+        assert_eq!(title_from_path("x.md"), "x");
+    }
+}
