@@ -49,11 +49,24 @@ pub enum Change {
     Create,
     CreateFolder,
     Body,
-    Title { from: String, to: String },
-    Move { from: Option<String>, to: Option<String> },
-    LabelsAdded { labels: Vec<String> },
-    LabelsRemoved { labels: Vec<String> },
-    Attachment { name: String, new: bool },
+    Title {
+        from: String,
+        to: String,
+    },
+    Move {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    LabelsAdded {
+        labels: Vec<String>,
+    },
+    LabelsRemoved {
+        labels: Vec<String>,
+    },
+    Attachment {
+        name: String,
+        new: bool,
+    },
     Delete,
 }
 
@@ -271,17 +284,16 @@ fn read_folder(root: &Path, progress: &dyn Progress) -> Result<Vec<Local>> {
             let entry = entry.map_err(|e| SyncError::io(&dir, e))?;
             let Some(name) = entry.file_name().to_str().map(String::from) else {
                 progress.event(&Event::Warning {
-                    message: format!(
-                        "{}: the name is not UTF-8, skipped",
-                        entry.path().display()
-                    ),
+                    message: format!("{}: the name is not UTF-8, skipped", entry.path().display()),
                 });
                 continue;
             };
             if name.starts_with('.') || name.ends_with(".attachments") {
                 continue;
             }
-            let kind = entry.file_type().map_err(|e| SyncError::io(entry.path(), e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| SyncError::io(entry.path(), e))?;
             let child = if rel.is_empty() {
                 name.clone()
             } else {
@@ -430,7 +442,8 @@ impl Run<'_> {
         let mut r = report(local, None);
         r.changes.push(Change::CreateFolder);
         if self.options.dry_run {
-            self.ids.insert(local.path.clone(), format!("(new {})", local.path));
+            self.ids
+                .insert(local.path.clone(), format!("(new {})", local.path));
             self.summary.created += 1;
             return Ok(r);
         }
@@ -475,7 +488,9 @@ impl Run<'_> {
                 .get(id.clone().into(), Some(BodyFormat::Storage))
                 .await
             {
-                Ok(p) if p.space_id == self.space_id && p.status == "current" => return Ok(Some(p)),
+                Ok(p) if p.space_id == self.space_id && p.status == "current" => {
+                    return Ok(Some(p));
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e.into()),
@@ -569,7 +584,11 @@ impl Run<'_> {
             }
             let name = self.attachment_name(&target);
             wanted.push(target);
-            Some(format!("{}{}", links::ATTACHMENT, links::encode_title(&name)))
+            Some(format!(
+                "{}{}",
+                links::ATTACHMENT,
+                links::encode_title(&name)
+            ))
         });
         for dest in refused {
             tracing::warn!(path = %local.path, %dest, "a link leads out of the folder; left as written");
@@ -611,12 +630,10 @@ impl Run<'_> {
     }
 
     fn attachment_name(&self, path: &str) -> String {
-        self.attachment_names.get(path).cloned().unwrap_or_else(|| {
-            path.rsplit('/')
-                .next()
-                .unwrap_or(path)
-                .to_string()
-        })
+        self.attachment_names
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| path.rsplit('/').next().unwrap_or(path).to_string())
     }
 
     /// A file's bytes, if it is a regular file inside the folder (a symbolic link that leads
@@ -685,7 +702,8 @@ impl Run<'_> {
                 && k.body_sha256 == body_digest(&remote_storage, &self.space_key)
         });
         let body_changed = !in_step
-            && comparable(&remote_storage, &self.space_key) != comparable(&storage, &self.space_key);
+            && comparable(&remote_storage, &self.space_key)
+                != comparable(&storage, &self.space_key);
         let title_changed = remote.title != local.title;
         let parent_changed = parent.is_some() && parent != remote.parent_id;
         let same_space_meta = local
@@ -694,24 +712,27 @@ impl Run<'_> {
             .space
             .as_deref()
             .is_none_or(|s| s.eq_ignore_ascii_case(&self.space_key));
-        let base = known
-            .as_ref()
-            .map(|k| k.version)
-            .or(local.doc.meta.version.filter(|_| same_space_meta));
+        let base = known.as_ref().map(|k| k.version).or(local
+            .doc
+            .meta
+            .version
+            .filter(|_| same_space_meta));
         let changed = body_changed || title_changed || parent_changed;
         let edited_there = base.is_some_and(|b| remote_version > b);
+        let untouched_here = known
+            .as_ref()
+            .is_some_and(|k| !k.file_sha256.is_empty() && k.file_sha256 == file_sha);
+        if changed && edited_there && untouched_here {
+            // Nothing new here, so nothing to publish: even forced, a stale file must not
+            // undo someone's edit.
+            self.summary.unchanged += 1;
+            r.skipped = Some(format!(
+                "changed in Confluence (version {remote_version}) and not here: run `conflux \
+                 export` to take it"
+            ));
+            return Ok(r);
+        }
         if changed && edited_there && !self.options.force {
-            let untouched_here = known
-                .as_ref()
-                .is_some_and(|k| !k.file_sha256.is_empty() && k.file_sha256 == file_sha);
-            if untouched_here {
-                self.summary.unchanged += 1;
-                r.skipped = Some(format!(
-                    "changed in Confluence (version {remote_version}) and not here: run \
-                     `conflux export` to take it"
-                ));
-                return Ok(r);
-            }
             let remote_md = conflux_convert::storage_to_markdown(&remote_storage)
                 .map(|o| o.output)
                 .unwrap_or_default();
@@ -773,7 +794,11 @@ impl Run<'_> {
             self.summary.updated += 1;
         }
         if !self.options.dry_run {
-            let sent = if body_changed { &storage } else { &remote_storage };
+            let sent = if body_changed {
+                &storage
+            } else {
+                &remote_storage
+            };
             self.finish(
                 local,
                 &id,
@@ -1140,12 +1165,19 @@ mod tests {
 
     #[test]
     fn parents_come_from_the_folder() {
-        let present: BTreeSet<String> = ["a/index.md", "a/b/index.md", "a/b/c.md", "x.md", "d/e.md"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(tree_parent("a/b/c.md", &present).as_deref(), Some("a/b/index.md"));
-        assert_eq!(tree_parent("a/b/index.md", &present).as_deref(), Some("a/index.md"));
+        let present: BTreeSet<String> =
+            ["a/index.md", "a/b/index.md", "a/b/c.md", "x.md", "d/e.md"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        assert_eq!(
+            tree_parent("a/b/c.md", &present).as_deref(),
+            Some("a/b/index.md")
+        );
+        assert_eq!(
+            tree_parent("a/b/index.md", &present).as_deref(),
+            Some("a/index.md")
+        );
         assert_eq!(tree_parent("a/index.md", &present), None);
         assert_eq!(tree_parent("d/e.md", &present), None);
         assert_eq!(title_from_path("a/b/index.md"), "b");

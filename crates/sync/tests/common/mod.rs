@@ -14,8 +14,10 @@ use conflux_types::{BaseUrl, Secret, SiteUrl};
 use serde_json::{Value, json};
 
 pub const EMPTY: &str = "EMPTY";
+pub const EMPTY2: &str = "EMPTY2";
 
-/// The demo site of `seed`, with an empty space `EMPTY` the demo user may write to.
+/// The demo site of `seed`, with two empty spaces (`EMPTY`, `EMPTY2`) the demo user may
+/// write to.
 pub fn demo_with_empty_space(seed: u64) -> SimConfig {
     let mut fixture = conflux_sim::demo::demo_fixture(seed);
     let permissions: Vec<PermissionSpec> = fixture
@@ -24,16 +26,17 @@ pub fn demo_with_empty_space(seed: u64) -> SimConfig {
         .find(|s| s.key == "ENG")
         .map(|s| s.permissions.clone())
         .unwrap_or_default();
-    let id = "98765001".to_string();
-    fixture.spaces.push(SpaceSpec {
-        id,
-        key: EMPTY.into(),
-        name: "Empty".into(),
-        description: String::new(),
-        space_type: "global".into(),
-        homepage: None,
-        permissions,
-    });
+    for (id, key) in [("98765001", EMPTY), ("98765002", EMPTY2)] {
+        fixture.spaces.push(SpaceSpec {
+            id: id.into(),
+            key: key.into(),
+            name: format!("Empty {key}"),
+            description: String::new(),
+            space_type: "global".into(),
+            homepage: None,
+            permissions: permissions.clone(),
+        });
+    }
     SimConfig::new(fixture, seed)
 }
 
@@ -154,4 +157,58 @@ pub async fn create(
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// Every current page of a space: id -> version.
+pub async fn versions(ops: &Ops, space: &str) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = json!({ "spaceId": space, "limit": 250, "status": "current" });
+        if let Some(c) = &cursor {
+            args["cursor"] = json!(c);
+        }
+        let page = call(ops, "pages", "list", args).await;
+        for p in page["items"].as_array().unwrap() {
+            out.insert(
+                p["id"].as_str().unwrap().to_string(),
+                p["version"].as_u64().unwrap(),
+            );
+        }
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    out
+}
+
+/// Copies a folder (the state folder too).
+pub fn copy_dir(from: &Path, to: &Path) {
+    let mut stack = vec![from.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let target = to.join(d.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(&target).unwrap();
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                std::fs::copy(e.path(), target.join(e.file_name())).unwrap();
+            }
+        }
+    }
+}
+
+/// A Markdown file without what differs between two sites: ids, versions, dates, authors,
+/// parents and the space.
+pub fn comparable_file(text: &str) -> String {
+    let mut doc = conflux_sync::Document::parse(text).unwrap();
+    doc.meta.id = None;
+    doc.meta.version = None;
+    doc.meta.last_modified = None;
+    doc.meta.author = None;
+    doc.meta.parent = None;
+    doc.meta.space = None;
+    doc.render()
 }
