@@ -579,7 +579,9 @@ impl Run<'_> {
                 }
                 return Some(out);
             }
-            if target.ends_with(".md") {
+            // Only a file that is there becomes an attachment; any other link (a wiki's own
+            // relative URL, a page outside the folder) is left as written.
+            if target.ends_with(".md") || !self.root.join(&target).is_file() {
                 return None;
             }
             let name = self.attachment_name(&target);

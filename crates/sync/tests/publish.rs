@@ -77,21 +77,23 @@ async fn round_trips_make_no_version_and_the_same_markdown() {
     let mut differ = Vec::new();
     let mut converter_defect = 0;
     for (path, text) in &a {
-        if comparable_file(text) != comparable_file(&b[path]) {
-            // A known converter defect, not the publish's: a paragraph whose Markdown line
-            // starts with a placeholder comment (`<!--confluence <ac:inline-comment-marker …>-->`)
-            // reads back as an HTML block, so the text after it stays raw and the next lines
-            // join it. Only files with such a line are let through.
-            if text.lines().any(starts_with_placeholder_and_text) {
-                converter_defect += 1;
-                continue;
-            }
-            differ.push(path.clone());
+        if comparable_file(text) == comparable_file(&b[path]) {
+            continue;
         }
+        let old = storage_of(&ops, &id_in(text)).await;
+        if !converter_stable(&old) {
+            // The converter's defect, not the publish's: its own storage -> Markdown ->
+            // storage -> Markdown changes this page (a paragraph that starts with an
+            // inline-comment placeholder is read back as an HTML block, so a code span in it
+            // becomes literal backticks). Counted and pinned, so a new case shows up.
+            converter_defect += 1;
+            continue;
+        }
+        differ.push(path.clone());
     }
     assert!(
         converter_defect <= 6,
-        "{converter_defect} files hit the converter defect"
+        "{converter_defect} files hit converter defects"
     );
     let first_difference = differ.first().map(|p| {
         let (x, y) = (comparable_file(&a[p]), comparable_file(&b[p]));
@@ -111,13 +113,6 @@ async fn round_trips_make_no_version_and_the_same_markdown() {
     for (path, bytes) in fa.iter().filter(|(p, _)| p.contains(".attachments/")) {
         assert_eq!(Some(bytes), fb.get(path), "{path}");
     }
-}
-
-/// A line CommonMark reads as the start of an HTML block although text follows the comment.
-fn starts_with_placeholder_and_text(line: &str) -> bool {
-    line.strip_prefix("<!--confluence ")
-        .and_then(|rest| rest.split_once("-->"))
-        .is_some_and(|(_, after)| !after.trim().is_empty())
 }
 
 fn changed(s: &conflux_sync::PublishSummary) -> Vec<(String, Vec<Change>)> {
