@@ -20,7 +20,7 @@ pub struct ExportArgs {
     /// The folder to export into (created when missing; a second run updates it).
     pub dir: PathBuf,
     /// Pages worked on at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
     /// Fetch every body and attachment again, whatever the folder's state says.
     #[arg(long)]

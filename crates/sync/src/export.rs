@@ -38,7 +38,7 @@ pub struct ExportOptions {
 impl Default for ExportOptions {
     fn default() -> Self {
         ExportOptions {
-            concurrency: 8,
+            concurrency: 16,
             full: false,
         }
     }
