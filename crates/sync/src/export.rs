@@ -71,7 +71,9 @@ struct Ctx<'a> {
     tree: Tree,
     /// Title -> node id, for the links between pages.
     titles: HashMap<String, String>,
+    /// The state, and when it was last written.
     state: Mutex<State>,
+    saved: Mutex<std::time::Instant>,
     progress: &'a dyn Progress,
     full: bool,
 }
@@ -134,6 +136,7 @@ pub async fn export(
         tree,
         titles,
         state: Mutex::new(state),
+        saved: Mutex::new(std::time::Instant::now()),
         progress,
         full: options.full,
     };
@@ -170,6 +173,7 @@ pub async fn export(
         .buffer_unordered(options.concurrency.max(1))
         .collect()
         .await;
+    lock(&ctx).save(dir)?;
     let mut first_error = None;
     for (id, r) in results {
         match r {
@@ -377,7 +381,8 @@ async fn export_node(ctx: &Ctx<'_>, node: &Node) -> Result<Outcome> {
     });
     let mut st = lock(ctx);
     st.nodes.insert(node.id.clone(), next);
-    st.save(&ctx.root)?;
+    let mut saved = ctx.saved.lock().unwrap_or_else(|e| e.into_inner());
+    st.save_soon(&ctx.root, &mut saved)?;
     Ok(outcome)
 }
 

@@ -199,24 +199,22 @@ pub(crate) fn rewrite(md: &str, mut rewrite: impl FnMut(&str) -> Option<String>)
 fn dest_range(md: &str, range: Range<usize>, dest: &str) -> Option<Range<usize>> {
     let src = md.get(range.clone())?;
     let mut search = src.len();
-    while let Some(open) = src[..search].rfind("](") {
+    // Slices are taken with `get`: a position that is no character boundary ends the search
+    // instead of panicking.
+    while let Some(open) = src.get(..search)?.rfind("](") {
         let start = open + 2;
-        let tail = &src[start..];
+        let tail = src.get(start..)?;
         let tail_trimmed = tail.trim_start();
         let lead = tail.len() - tail_trimmed.len();
         let (written, len) = if let Some(inner) = tail_trimmed.strip_prefix('<') {
             let end = inner.find('>')?;
-            (inner[..end].to_string(), end + 2)
+            (inner.get(..end)?.to_string(), end + 2)
         } else {
+            // Up to the title's space, else up to the link's closing parenthesis.
             let end = tail_trimmed
                 .find(|c: char| c.is_whitespace())
                 .unwrap_or(tail_trimmed.len().saturating_sub(1));
-            let end = if tail_trimmed[..end].ends_with(')') && !tail_trimmed[end..].contains(')') {
-                end - 1
-            } else {
-                end
-            };
-            (tail_trimmed[..end].to_string(), end)
+            (tail_trimmed.get(..end)?.to_string(), end)
         };
         if unescape(&written) == dest {
             let s = range.start + start + lead;

@@ -18,6 +18,11 @@ pub(crate) const RAW_DIR: &str = ".conflux/raw";
 
 const FORMAT: u32 = 1;
 
+/// States smaller than this are written after every page.
+pub(crate) const SAVE_ALWAYS_BELOW: usize = 500;
+/// How often a run writes a larger state at most (and once more at its end).
+pub(crate) const SAVE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The folder's record of the space.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -93,6 +98,19 @@ impl State {
             hint: String::new(),
         })?;
         write_atomic(&root.join(STATE_FILE), &text)
+    }
+
+    /// Writes the state after a page. A large state (over [`SAVE_ALWAYS_BELOW`] nodes) is
+    /// written at most every [`SAVE_EVERY`] (`last` is when), so a large space is not rewritten
+    /// whole after every page; an interrupted run then loses at most that long of its record
+    /// (those pages are fetched again, nothing is lost).
+    pub(crate) fn save_soon(&self, root: &Path, last: &mut std::time::Instant) -> Result<()> {
+        if self.nodes.len() >= SAVE_ALWAYS_BELOW && last.elapsed() < SAVE_EVERY {
+            return Ok(());
+        }
+        self.save(root)?;
+        *last = std::time::Instant::now();
+        Ok(())
     }
 
     /// The node whose file is at `path`.

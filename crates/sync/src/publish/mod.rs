@@ -14,22 +14,27 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use conflux_client::api::{BodyFormat, PageList};
 use conflux_client::models::Page;
 use conflux_client::{ErrorKind, PageRequest};
 use conflux_ops::{Data, OpErrorKind, Ops};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::{Result, SyncError};
 use crate::export::{body_digest, comparable};
-use crate::files::{sha256, under, write_atomic};
+use crate::files::{sha256, write_atomic};
 use crate::frontmatter::{Document, HeaderStyle};
-use crate::links;
 use crate::progress::{Event, Progress};
 use crate::state::{AttachmentState, NodeState, State};
-use crate::tree::attachments_dir;
+
+mod content;
+mod folder;
+mod report;
+
+use content::Upload;
+use folder::{Local, read_folder};
+pub use report::{Change, Conflict, PageReport, PublishSummary};
+use report::{action_word, report};
 
 /// How a publish runs.
 #[derive(Clone, Debug, Default)]
@@ -40,95 +45,6 @@ pub struct PublishOptions {
     pub force: bool,
     /// Delete (move to the trash) pages the folder once had and no longer has.
     pub prune: bool,
-}
-
-/// One change made (or, in a dry run, that would be made) to a page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "change", rename_all = "camelCase")]
-pub enum Change {
-    Create,
-    CreateFolder,
-    Body,
-    Title {
-        from: String,
-        to: String,
-    },
-    Move {
-        from: Option<String>,
-        to: Option<String>,
-    },
-    LabelsAdded {
-        labels: Vec<String>,
-    },
-    LabelsRemoved {
-        labels: Vec<String>,
-    },
-    Attachment {
-        name: String,
-        new: bool,
-    },
-    Delete,
-}
-
-/// A page edited in Confluence since the folder last saw it.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Conflict {
-    /// The version the folder last saw (its export or publish).
-    pub local_base_version: Option<u64>,
-    /// The version in Confluence now, with who made it and when.
-    pub remote_version: u64,
-    pub remote_author: Option<String>,
-    pub remote_date: Option<String>,
-    /// Unified diff, Confluence's version (as Markdown) to the folder's.
-    pub diff: String,
-}
-
-/// What happened to one file.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PageReport {
-    pub path: String,
-    pub title: String,
-    pub id: Option<String>,
-    pub changes: Vec<Change>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conflict: Option<Conflict>,
-    /// Why nothing was done (a database stub, a file newer in Confluence), when so.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// What the converter could not read as written.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-/// What a publish did.
-#[derive(Clone, Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublishSummary {
-    pub dry_run: bool,
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub conflicts: usize,
-    pub failed: usize,
-    pub deleted: usize,
-    pub attachments_uploaded: usize,
-    /// New page versions made (creates count one each).
-    pub versions_made: usize,
-    pub pages: Vec<PageReport>,
-}
-
-/// One file of the folder, as the first pass read it.
-struct Local {
-    path: String,
-    doc: Document,
-    kind: String,
-    title: String,
-    /// The folder's own parent of the file (the nearest `index.md` above it).
-    tree_parent: Option<String>,
 }
 
 /// Publishes the folder `dir` to the space `space` (key or id; default: the folder's).
@@ -192,6 +108,7 @@ pub async fn publish(
             dry_run: options.dry_run,
             ..PublishSummary::default()
         },
+        saved: std::time::Instant::now(),
     };
     // Second pass: parents first.
     for local in &locals {
@@ -204,7 +121,10 @@ pub async fn publish(
                 ) =>
             {
                 // A guardrail or the credential refuses: every other page would be refused
-                // the same way.
+                // the same way. What was done so far stays recorded.
+                if !options.dry_run {
+                    run.state.save(dir)?;
+                }
                 return Err(SyncError::Op(e));
             }
             Err(e) => {
@@ -229,7 +149,11 @@ pub async fn publish(
         }
         run.summary.pages.push(report);
     }
-    run.prune(progress).await?;
+    let pruned = run.prune(progress).await;
+    if !options.dry_run {
+        run.state.save(dir)?;
+    }
+    pruned?;
     Ok(run.summary)
 }
 
@@ -238,131 +162,6 @@ fn text(v: &Value, pointer: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
-}
-
-fn report(local: &Local, id: Option<String>) -> PageReport {
-    PageReport {
-        path: local.path.clone(),
-        title: local.title.clone(),
-        id,
-        changes: Vec::new(),
-        conflict: None,
-        skipped: None,
-        error: None,
-        warnings: Vec::new(),
-    }
-}
-
-/// One word for a page's outcome, for progress lines.
-fn action_word(r: &PageReport, dry_run: bool) -> String {
-    let word = if r.conflict.is_some() {
-        "conflict"
-    } else if r.skipped.is_some() {
-        "skipped"
-    } else if r.changes.contains(&Change::Create) || r.changes.contains(&Change::CreateFolder) {
-        "created"
-    } else if r.changes.is_empty() {
-        "unchanged"
-    } else {
-        "updated"
-    };
-    if dry_run && !matches!(word, "unchanged" | "skipped" | "conflict") {
-        format!("would be {word}")
-    } else {
-        word.to_string()
-    }
-}
-
-/// Reads every Markdown file of the folder, parents before children (the state folder,
-/// hidden entries, attachment folders and symbolic links aside: a link could lead outside).
-fn read_folder(root: &Path, progress: &dyn Progress) -> Result<Vec<Local>> {
-    let mut paths: Vec<String> = Vec::new();
-    let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, rel)) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| SyncError::io(&dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| SyncError::io(&dir, e))?;
-            let Some(name) = entry.file_name().to_str().map(String::from) else {
-                progress.event(&Event::Warning {
-                    message: format!("{}: the name is not UTF-8, skipped", entry.path().display()),
-                });
-                continue;
-            };
-            if name.starts_with('.') || name.ends_with(".attachments") {
-                continue;
-            }
-            let kind = entry
-                .file_type()
-                .map_err(|e| SyncError::io(entry.path(), e))?;
-            let child = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
-            if kind.is_dir() {
-                stack.push((entry.path(), child));
-            } else if kind.is_file() && name.ends_with(".md") {
-                paths.push(child);
-            }
-        }
-    }
-    let level = |p: &str| {
-        let depth = p.matches('/').count();
-        if p == "index.md" || p.ends_with("/index.md") {
-            depth.saturating_sub(1) * 2
-        } else {
-            depth * 2 + 1
-        }
-    };
-    paths.sort_by(|a, b| (level(a), a).cmp(&(level(b), b)));
-    let present: BTreeSet<String> = paths.iter().cloned().collect();
-    let mut out = Vec::with_capacity(paths.len());
-    for path in paths {
-        let full = root.join(&path);
-        let text = std::fs::read_to_string(&full).map_err(|e| SyncError::io(&full, e))?;
-        let doc = Document::parse(&text).map_err(|message| SyncError::BadFile {
-            path: full.clone(),
-            message,
-        })?;
-        let kind = doc.meta.kind.clone().unwrap_or_else(|| "page".into());
-        let title = doc.title().unwrap_or_else(|| title_from_path(&path));
-        let tree_parent = tree_parent(&path, &present);
-        out.push(Local {
-            path,
-            doc,
-            kind,
-            title,
-            tree_parent,
-        });
-    }
-    Ok(out)
-}
-
-/// A file without a title: its name (a folder's name for its `index.md`).
-fn title_from_path(path: &str) -> String {
-    let parts: Vec<&str> = path.split('/').collect();
-    let name = match parts.as_slice() {
-        [.., dir, "index.md"] => dir,
-        [.., file] => file,
-        [] => "untitled",
-    };
-    name.strip_suffix(".md").unwrap_or(name).to_string()
-}
-
-/// The nearest `index.md` above the file, in the folder.
-fn tree_parent(path: &str, present: &BTreeSet<String>) -> Option<String> {
-    let mut dir = path.rsplit_once('/').map(|(d, _)| d.to_string());
-    if path.ends_with("/index.md") || path == "index.md" {
-        dir = dir.and_then(|d| d.rsplit_once('/').map(|(p, _)| p.to_string()));
-    }
-    while let Some(d) = dir {
-        let index = format!("{d}/index.md");
-        if present.contains(&index) {
-            return Some(index);
-        }
-        dir = d.rsplit_once('/').map(|(p, _)| p.to_string());
-    }
-    None
 }
 
 /// A publish in progress.
@@ -380,14 +179,8 @@ struct Run<'a> {
     ids: HashMap<String, String>,
     options: PublishOptions,
     summary: PublishSummary,
-}
-
-/// A local file to attach.
-struct Upload {
-    name: String,
-    /// `/`-separated, relative to the folder.
-    path: String,
-    bytes: Vec<u8>,
+    /// When the state was last written.
+    saved: std::time::Instant,
 }
 
 impl Run<'_> {
@@ -552,117 +345,6 @@ impl Run<'_> {
             .as_deref()
             .is_none_or(|s| s.eq_ignore_ascii_case(&self.space_key));
         Ok(local.doc.meta.parent.clone().filter(|_| same_space))
-    }
-
-    /// The Markdown as sent: relative links to the folder's pages made page links, to other
-    /// files of the folder attachments (collected in `uploads`).
-    fn outgoing(&self, local: &Local, uploads: &mut Vec<Upload>) -> Result<String> {
-        let mut refused = Vec::new();
-        let mut wanted: Vec<String> = Vec::new();
-        let body = links::rewrite(&local.doc.body, |dest| {
-            if !links::is_relative(dest) {
-                return None;
-            }
-            let (file, anchor) = match dest.split_once('#') {
-                Some((f, a)) => (f, Some(a)),
-                None => (dest, None),
-            };
-            let Some(target) = links::resolve(&local.path, file) else {
-                refused.push(dest.to_string());
-                return None;
-            };
-            if let Some(title) = self.titles.get(&target) {
-                let mut out = format!("{}{}", links::PAGE, links::encode_title(title));
-                if let Some(a) = anchor {
-                    out.push('#');
-                    out.push_str(a);
-                }
-                return Some(out);
-            }
-            // Only a file that is there becomes an attachment; any other link (a wiki's own
-            // relative URL, a page outside the folder) is left as written.
-            if target.ends_with(".md") || !self.root.join(&target).is_file() {
-                return None;
-            }
-            let name = self.attachment_name(&target);
-            wanted.push(target);
-            Some(format!(
-                "{}{}",
-                links::ATTACHMENT,
-                links::encode_title(&name)
-            ))
-        });
-        for dest in refused {
-            tracing::warn!(path = %local.path, %dest, "a link leads out of the folder; left as written");
-        }
-        for a in &local.doc.attachments {
-            match links::resolve(&local.path, &links::encode_path(a)) {
-                Some(t) => wanted.push(t),
-                None => {
-                    return Err(SyncError::BadFile {
-                        path: self.root.join(&local.path),
-                        message: format!("the attachment `{a}` is outside the folder"),
-                    });
-                }
-            }
-        }
-        // Every file of the page's attachments folder goes along.
-        let dir = attachments_dir(&local.path);
-        if let Ok(entries) = std::fs::read_dir(self.root.join(&dir)) {
-            for e in entries.flatten() {
-                if let Some(n) = e.file_name().to_str()
-                    && !n.starts_with('.')
-                {
-                    wanted.push(format!("{dir}/{n}"));
-                }
-            }
-        }
-        wanted.sort();
-        wanted.dedup();
-        for path in wanted {
-            if let Some(bytes) = self.read_inside(&path)? {
-                uploads.push(Upload {
-                    name: self.attachment_name(&path),
-                    path,
-                    bytes,
-                });
-            }
-        }
-        Ok(body)
-    }
-
-    fn attachment_name(&self, path: &str) -> String {
-        self.attachment_names
-            .get(path)
-            .cloned()
-            .unwrap_or_else(|| path.rsplit('/').next().unwrap_or(path).to_string())
-    }
-
-    /// A file's bytes, if it is a regular file inside the folder (a symbolic link that leads
-    /// out of it is refused: publishing must never upload what lies outside).
-    fn read_inside(&self, rel: &str) -> Result<Option<Vec<u8>>> {
-        let path = under(&self.root, rel)?;
-        let root = self
-            .root
-            .canonicalize()
-            .map_err(|e| SyncError::io(&self.root, e))?;
-        let real = match path.canonicalize() {
-            Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(SyncError::io(&path, e)),
-        };
-        if !real.starts_with(&root) {
-            return Err(SyncError::BadFile {
-                path,
-                message: "it leads outside the folder (a symbolic link?): not uploaded".into(),
-            });
-        }
-        if !real.is_file() {
-            return Ok(None);
-        }
-        std::fs::read(&real)
-            .map(Some)
-            .map_err(|e| SyncError::io(&real, e))
     }
 
     async fn page(&mut self, local: &Local) -> Result<PageReport> {
@@ -854,172 +536,6 @@ impl Run<'_> {
         Ok(r)
     }
 
-    /// Adds and removes labels to match the file (a file that names none leaves them be).
-    async fn labels(
-        &mut self,
-        local: &Local,
-        id: &str,
-        new: bool,
-        r: &mut PageReport,
-    ) -> Result<Vec<String>> {
-        let Some(want) = &local.doc.meta.labels else {
-            return Ok(Vec::new());
-        };
-        let want: BTreeSet<String> = want.iter().map(|l| l.trim().to_string()).collect();
-        let have: BTreeSet<String> = if new {
-            BTreeSet::new()
-        } else {
-            let mut request = PageRequest::limit(250);
-            let mut have = BTreeSet::new();
-            loop {
-                let page = self
-                    .ops
-                    .client()
-                    .labels()
-                    .for_page(id.to_string().into(), &request)
-                    .await?;
-                have.extend(page.results.into_iter().map(|l| l.name));
-                match page.next_cursor {
-                    Some(c) => request.cursor = Some(c),
-                    None => break,
-                }
-            }
-            have
-        };
-        let add: Vec<String> = want.difference(&have).cloned().collect();
-        let remove: Vec<String> = have.difference(&want).cloned().collect();
-        if !add.is_empty() {
-            if !self.options.dry_run {
-                self.ops
-                    .call("labels", "addToPage", json!({ "id": id, "labels": add }))
-                    .await?;
-            }
-            r.changes.push(Change::LabelsAdded { labels: add });
-        }
-        if !remove.is_empty() {
-            if !self.options.dry_run {
-                self.ops
-                    .call("labels", "remove", json!({ "id": id, "labels": remove }))
-                    .await?;
-            }
-            r.changes.push(Change::LabelsRemoved { labels: remove });
-        }
-        Ok(want.into_iter().collect())
-    }
-
-    /// Uploads the files that are new or changed; answers the page's attachments as recorded.
-    async fn attachments(
-        &mut self,
-        id: &str,
-        known: Option<&NodeState>,
-        uploads: Vec<Upload>,
-        new: bool,
-        r: &mut PageReport,
-    ) -> Result<BTreeMap<String, AttachmentState>> {
-        let mut recorded = BTreeMap::new();
-        if uploads.is_empty() {
-            return Ok(recorded);
-        }
-        let mut remote = Vec::new();
-        if !new {
-            let mut request = PageRequest::limit(250);
-            loop {
-                let page = self
-                    .ops
-                    .client()
-                    .attachments()
-                    .for_page(id.to_string().into(), &request)
-                    .await?;
-                remote.extend(page.results);
-                match page.next_cursor {
-                    Some(c) => request.cursor = Some(c),
-                    None => break,
-                }
-            }
-        }
-        for up in uploads {
-            let digest = sha256(&up.bytes);
-            let there = remote.iter().find(|a| a.title == up.name);
-            let unchanged = match there {
-                None => false,
-                Some(a) => {
-                    let version = a.version.as_ref().map(|v| v.number).unwrap_or(1);
-                    let seen = known.and_then(|k| k.attachments.get(&a.id));
-                    match seen {
-                        // The folder knows this version: the file changed or not since.
-                        Some(s) if s.version == version => s.sha256 == digest,
-                        // Not known: the same size is compared byte for byte.
-                        _ if a.file_size == up.bytes.len() as u64 => {
-                            let dl = self
-                                .ops
-                                .client()
-                                .attachments()
-                                .download(id.to_string().into(), &a.id, None)
-                                .await?;
-                            sha256(&dl.bytes) == digest
-                        }
-                        _ => false,
-                    }
-                }
-            };
-            if unchanged {
-                if let Some(a) = there {
-                    recorded.insert(
-                        a.id.clone(),
-                        AttachmentState {
-                            name: up.name.clone(),
-                            version: a.version.as_ref().map(|v| v.number).unwrap_or(1),
-                            size: a.file_size,
-                            path: up.path.clone(),
-                            sha256: digest,
-                        },
-                    );
-                }
-                continue;
-            }
-            r.changes.push(Change::Attachment {
-                name: up.name.clone(),
-                new: there.is_none(),
-            });
-            if self.options.dry_run {
-                continue;
-            }
-            let action = if there.is_some() { "update" } else { "upload" };
-            let size = up.bytes.len() as u64;
-            let out = self
-                .ops
-                .call(
-                    "attachments",
-                    action,
-                    json!({
-                        "id": id,
-                        "fileName": up.name,
-                        "mediaType": media_type(&up.name),
-                        "data": base64::engine::general_purpose::STANDARD.encode(&up.bytes),
-                    }),
-                )
-                .await?;
-            self.summary.attachments_uploaded += 1;
-            let att_id = text(&out.to_json(), "/id");
-            // The version the upload made, as Confluence now lists it.
-            let version = match self.ops.client().attachments().get(&att_id).await {
-                Ok(a) => a.version.map(|v| v.number).unwrap_or(1),
-                Err(_) => 1,
-            };
-            recorded.insert(
-                att_id,
-                AttachmentState {
-                    name: up.name,
-                    version,
-                    size,
-                    path: up.path,
-                    sha256: digest,
-                },
-            );
-        }
-        Ok(recorded)
-    }
-
     /// After a page is in step: the file's front matter says so (Conflux's own files; mark's
     /// and md2conf's headers are left as their owners wrote them), and so does the state.
     #[allow(clippy::too_many_arguments)]
@@ -1072,7 +588,7 @@ impl Run<'_> {
 
     fn record(&mut self, id: &str, node: NodeState) -> Result<()> {
         self.state.nodes.insert(id.to_string(), node);
-        self.state.save(&self.root)
+        self.state.save_soon(&self.root, &mut self.saved)
     }
 
     /// Pages the state knows and no file has any more: listed, and deleted with `prune`.
@@ -1138,51 +654,5 @@ impl Run<'_> {
             self.summary.pages.push(r);
         }
         Ok(())
-    }
-}
-
-/// The media type Confluence is told, from the file name.
-fn media_type(name: &str) -> &'static str {
-    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "webp" => "image/webp",
-        "pdf" => "application/pdf",
-        "txt" | "log" => "text/plain",
-        "md" => "text/markdown",
-        "csv" => "text/csv",
-        "json" => "application/json",
-        "html" | "htm" => "text/html",
-        "zip" => "application/zip",
-        _ => "application/octet-stream",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parents_come_from_the_folder() {
-        let present: BTreeSet<String> =
-            ["a/index.md", "a/b/index.md", "a/b/c.md", "x.md", "d/e.md"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-        assert_eq!(
-            tree_parent("a/b/c.md", &present).as_deref(),
-            Some("a/b/index.md")
-        );
-        assert_eq!(
-            tree_parent("a/b/index.md", &present).as_deref(),
-            Some("a/index.md")
-        );
-        assert_eq!(tree_parent("a/index.md", &present), None);
-        assert_eq!(tree_parent("d/e.md", &present), None);
-        assert_eq!(title_from_path("a/b/index.md"), "b");
-        assert_eq!(title_from_path("x.md"), "x");
     }
 }
