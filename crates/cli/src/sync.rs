@@ -170,6 +170,7 @@ fn describe(change: &conflux_sync::Change) -> String {
     match change {
         C::Create => "create".into(),
         C::CreateFolder => "create folder".into(),
+        C::CreateParent { title } => format!("create parent {title:?}"),
         C::Body => "body".into(),
         C::Title { from, to } => format!("title {from:?} -> {to:?}"),
         C::Move { from, to } => format!(

@@ -469,7 +469,7 @@ async fn mark_and_md2conf_files_publish_unchanged() {
     let dir = tempdir();
     std::fs::create_dir_all(dir.path().join("img")).unwrap();
     std::fs::write(dir.path().join("img/logo.png"), b"logo bytes").unwrap();
-    let mark = "<!-- Space: EMPTY -->\n<!-- Parent: Guides -->\n<!-- Title: Install guide -->\n\
+    let mark = "<!-- Space: EMPTY -->\n<!-- Parent: Guides -->\n<!-- Parent: Setup -->\n<!-- Title: Install guide -->\n\
                 <!-- Label: how-to -->\n<!-- Label: setup -->\n<!-- Attachment: img/logo.png -->\n\n\
                 Install it.\n";
     std::fs::write(dir.path().join("install.md"), mark).unwrap();
@@ -480,15 +480,22 @@ async fn mark_and_md2conf_files_publish_unchanged() {
     let r = publish(&ops, dir.path(), Some(EMPTY), &opts(), &NoProgress)
         .await
         .unwrap();
+    // The missing parent `Setup` is made under `Guides`, as mark does.
     assert_eq!(
         (r.created, r.updated, r.failed),
-        (1, 1, 0),
+        (2, 1, 0),
         "{:#?}",
         failures(&r)
     );
     let state = State::load(dir.path()).unwrap();
     let (install, node) = state.by_path("install.md").unwrap();
-    assert_eq!(node.parent.as_deref(), Some(guides.as_str()));
+    let setup = node.parent.clone().unwrap();
+    let setup_page = call(&ops, "pages", "get", json!({ "id": setup })).await;
+    assert_eq!(setup_page["page"]["title"], "Setup");
+    assert_eq!(
+        setup_page["page"]["parentId"].as_str(),
+        Some(guides.as_str())
+    );
     let page = call(&ops, "pages", "get", json!({ "id": install })).await;
     assert_eq!(page["page"]["title"], "Install guide");
     let labels = call(&ops, "labels", "getForPage", json!({ "id": install })).await;

@@ -307,36 +307,52 @@ impl Run<'_> {
         }
     }
 
-    /// The parent the file asks for: its folder's page, else mark's `Parent` headers (the
-    /// last title, looked up in the space), else its front matter's.
-    async fn wanted_parent(&self, local: &Local) -> Result<Option<String>> {
+    /// The parent the file asks for: its folder's page, else mark's `Parent` headers (a path
+    /// of titles from the top: each looked up in the space, and made, as mark does, when
+    /// missing), else its front matter's.
+    async fn wanted_parent(&mut self, local: &Local, r: &mut PageReport) -> Result<Option<String>> {
         if let Some(p) = self.parent_id(local) {
             return Ok(Some(p));
         }
-        if let Some(title) = local.doc.parents.last() {
-            let filter = PageList {
-                space_id: Some(self.space_id.clone()),
-                title: Some(title.clone()),
-                status: Some("current".into()),
-                ..PageList::default()
-            };
-            let found = self
-                .ops
-                .client()
-                .pages()
-                .list(&filter, &PageRequest::limit(5))
-                .await?;
-            return match found.results.into_iter().find(|p| p.title == *title) {
-                Some(p) => Ok(Some(p.id)),
-                None => Err(SyncError::BadFile {
-                    path: self.root.join(&local.path),
-                    message: format!(
-                        "the parent page `{title}` (its `<!-- Parent -->` header) is not in space \
-                         {}",
-                        self.space_key
-                    ),
-                }),
-            };
+        if !local.doc.parents.is_empty() {
+            let mut parent: Option<String> = None;
+            for title in &local.doc.parents {
+                let filter = PageList {
+                    space_id: Some(self.space_id.clone()),
+                    title: Some(title.clone()),
+                    status: Some("current".into()),
+                    ..PageList::default()
+                };
+                let found = self
+                    .ops
+                    .client()
+                    .pages()
+                    .list(&filter, &PageRequest::limit(5))
+                    .await?;
+                if let Some(p) = found.results.into_iter().find(|p| p.title == *title) {
+                    parent = Some(p.id);
+                    continue;
+                }
+                r.changes.push(Change::CreateParent {
+                    title: title.clone(),
+                });
+                if self.options.dry_run {
+                    parent = Some(format!("(new {title})"));
+                    continue;
+                }
+                let mut args = json!({ "spaceId": self.space_id, "title": title, "body": "" });
+                if let Some(p) = &parent {
+                    args["parentId"] = json!(p);
+                }
+                let out = self.ops.call("pages", "create", args).await?;
+                self.summary.created += 1;
+                self.summary.versions_made += 1;
+                parent = Some(match &out.data {
+                    Data::Written { page, .. } => page.id.clone(),
+                    _ => text(&out.to_json(), "/page/id"),
+                });
+            }
+            return Ok(parent);
         }
         let same_space = local
             .doc
@@ -359,7 +375,7 @@ impl Run<'_> {
         let mut r = report(local, None);
         r.warnings = converted.warnings.iter().map(|w| w.to_string()).collect();
         let remote = self.find(local).await?;
-        let parent = self.wanted_parent(local).await?;
+        let parent = self.wanted_parent(local, &mut r).await?;
         let file_sha = std::fs::read(self.root.join(&local.path))
             .map(|b| sha256(&b))
             .unwrap_or_default();

@@ -11,6 +11,10 @@ use super::folder::Local;
 pub enum Change {
     Create,
     CreateFolder,
+    /// A parent that mark's `<!-- Parent -->` headers name and the space lacks.
+    CreateParent {
+        title: String,
+    },
     Body,
     Title {
         from: String,
