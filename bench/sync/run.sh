@@ -9,5 +9,5 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 LIMIT=${1:-60} WINDOW=${2:-2} CONCURRENCY=${3:-16} \
-  cargo test --quiet --release -p conflux-sync --test rate_limit budget_share -- --ignored --nocapture \
+  cargo test --quiet --release -p conflux-sync --test it rate_limit::budget_share -- --ignored --nocapture \
   | grep '^{'

@@ -3,11 +3,9 @@
 //! share of the budget used.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 use conflux_ops::Config;
 use conflux_sim::RateLimit;
 use conflux_sync::{ExportOptions, NoProgress, export};
@@ -61,7 +59,7 @@ async fn run(
 
 #[tokio::test]
 async fn no_page_fails_under_the_rate_limit() {
-    let (nodes, served, refused, _) = run("OPS", 40, 1, 8, 41).await;
+    let (nodes, served, refused, _) = run("OPS", 20, 1, 8, 41).await;
     assert!(nodes > 10);
     assert!(
         refused > 0,

@@ -4,9 +4,7 @@
 //! mark's and md2conf's headers are read, nothing is deleted unless pruning.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use conflux_ops::{Config, OpErrorKind};
 use conflux_sync::{
     Change, ExportOptions, NoProgress, PublishOptions, State, SyncError, export, publish,

@@ -3,13 +3,11 @@
 //! inside the folder, an interrupted run resumes, and the space lists hold.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 use conflux_ops::{Config, OpErrorKind};
 use conflux_sync::{Event, ExportOptions, NoProgress, Progress, State, SyncError, export};
 use serde_json::json;

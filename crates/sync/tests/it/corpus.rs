@@ -3,11 +3,9 @@
 //! empty space and exported again (the same Markdown).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use conflux_ops::Config;
 use conflux_sync::{ExportOptions, NoProgress, PublishOptions, export, publish};
 use serde_json::json;
