@@ -38,6 +38,9 @@ pub enum SyncError {
         #[source]
         source: conflux_convert::ConvertError,
     },
+    /// A conversion or a file write stopped without finishing (a panic in it: a bug).
+    #[error("a conversion or file write stopped unexpectedly: {message}")]
+    Stopped { message: String },
     /// Some pages could not be exported or published (the others were).
     #[error("{failed} of {total} page(s) failed; the first: {first}")]
     Partial {
@@ -75,6 +78,11 @@ impl SyncError {
                     .into()
             }
             SyncError::Convert { .. } => "fix the body the message names".into(),
+            SyncError::Stopped { .. } => {
+                "this is a bug in Conflux: report it with the page it names; the other pages \
+                 are done, and the file of this one is left as it was"
+                    .into()
+            }
             SyncError::Partial { .. } => {
                 "fix what the first failure says and run the command again: pages already done \
                  are not done twice"

@@ -17,7 +17,7 @@ use futures::StreamExt as _;
 use serde_json::json;
 
 use crate::error::{Result, SyncError};
-use crate::files::{remove_and_prune, sha256, under, write_atomic};
+use crate::files::{off_thread, remove_and_prune, sha256, under, write_atomic};
 use crate::frontmatter::{Document, FrontMatter, HeaderStyle};
 use crate::links;
 use crate::names::unique_names;
@@ -320,14 +320,23 @@ async fn export_node(ctx: &Ctx<'_>, node: &Node) -> Result<Outcome> {
                     .map(|b| b.value.clone())
                     .unwrap_or_default();
                 outcome.body_fetched = true;
-                next.body_sha256 = body_digest(&storage, &ctx.space_key);
-                let md = conflux_convert::storage_to_markdown(&storage)
-                    .map_err(|e| SyncError::Convert {
-                        what: format!("page {} ({})", node.id, node.title),
-                        source: e,
-                    })?
-                    .output;
-                write_atomic(&raw_file, md.as_bytes())?;
+                // Converting and writing are CPU and disk work: off the runtime's threads, so
+                // the other pages' requests keep going meanwhile.
+                let (key, what) = (
+                    ctx.space_key.clone(),
+                    format!("page {} ({})", node.id, node.title),
+                );
+                let raw_file = raw_file.clone();
+                let (digest, md) = off_thread(move || {
+                    let digest = body_digest(&storage, &key);
+                    let md = conflux_convert::storage_to_markdown(&storage)
+                        .map_err(|e| SyncError::Convert { what, source: e })?
+                        .output;
+                    write_atomic(&raw_file, md.as_bytes())?;
+                    Ok((digest, md))
+                })
+                .await?;
+                next.body_sha256 = digest;
                 md
             }
         };
@@ -346,14 +355,18 @@ async fn export_node(ctx: &Ctx<'_>, node: &Node) -> Result<Outcome> {
         attachments: Vec::new(),
         body,
     };
-    let text = doc.render();
     let file = under(&ctx.root, &path)?;
-    let same = std::fs::read(&file).is_ok_and(|b| b == text.as_bytes());
-    if !same {
-        write_atomic(&file, text.as_bytes())?;
-        outcome.written = true;
-    }
-    next.file_sha256 = sha256(text.as_bytes());
+    let (written, digest) = off_thread(move || {
+        let text = doc.render();
+        let same = std::fs::read(&file).is_ok_and(|b| b == text.as_bytes());
+        if !same {
+            write_atomic(&file, text.as_bytes())?;
+        }
+        Ok((!same, sha256(text.as_bytes())))
+    })
+    .await?;
+    outcome.written = written;
+    next.file_sha256 = digest;
     if let Some(p) = &prev
         && p.path != path
     {
@@ -475,7 +488,8 @@ async fn sync_attachments(
                     .attachments()
                     .download(id.clone(), &a.id, None)
                     .await?;
-                write_atomic(&target, &dl.bytes)?;
+                let (to, bytes) = (target.clone(), dl.bytes.clone());
+                off_thread(move || write_atomic(&to, &bytes)).await?;
                 downloads += 1;
                 AttachmentState {
                     name: a.title.clone(),

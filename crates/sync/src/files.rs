@@ -25,6 +25,18 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Runs CPU or disk work on the blocking pool, so that the runtime's threads keep serving the
+/// requests of the other pages meanwhile (on a current-thread runtime they would all wait).
+pub(crate) async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SyncError::Stopped {
+            message: e.to_string(),
+        })?
+}
+
 /// The SHA-256 of `bytes`, hex.
 pub(crate) fn sha256(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);

@@ -83,10 +83,18 @@ pub fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if rel == ".conflux" {
                 continue;
             }
-            if e.file_type().unwrap().is_dir() {
+            // A file renamed away meanwhile (an atomic write finishing) is not there to read.
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
                 stack.push(p);
             } else {
-                out.insert(rel, std::fs::read(&p).unwrap());
+                match std::fs::read(&p) {
+                    Ok(bytes) => {
+                        out.insert(rel, bytes);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => panic!("{}: {e}", p.display()),
+                }
             }
         }
     }
