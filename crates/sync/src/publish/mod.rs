@@ -110,9 +110,27 @@ pub async fn publish(
         },
         saved: std::time::Instant::now(),
     };
-    // Second pass: parents first.
+    // Second pass: parents first. Confluence's titles are unique in a space: a second file
+    // with a title already taken by another file would overwrite its page.
+    let mut taken: HashMap<&str, &str> = HashMap::new();
     for local in &locals {
-        let report = match run.one(local).await {
+        let duplicate = match local.kind.as_str() {
+            "page" => taken
+                .insert(local.title.as_str(), local.path.as_str())
+                .map(String::from),
+            _ => None,
+        };
+        let outcome = match duplicate {
+            Some(first) => Err(SyncError::BadFile {
+                path: dir.join(&local.path),
+                message: format!(
+                    "its title `{}` is also {first}'s, and titles are unique in a space",
+                    local.title
+                ),
+            }),
+            None => run.one(local).await,
+        };
+        let report = match outcome {
             Ok(r) => r,
             Err(SyncError::Op(e))
                 if matches!(
@@ -190,8 +208,9 @@ impl Run<'_> {
             "folder" => self.folder(local).await,
             other => {
                 // Databases and whiteboards have no Markdown form; their files only show them.
-                if let Some(id) = &local.doc.meta.id {
-                    self.ids.insert(local.path.clone(), id.clone());
+                // Pages under one go under it only in its own space.
+                if let Some(id) = self.claimed_id(local) {
+                    self.ids.insert(local.path.clone(), id);
                 }
                 Ok(PageReport {
                     skipped: Some(format!("a {other}: shown in the folder, not published")),

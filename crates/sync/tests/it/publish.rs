@@ -575,3 +575,24 @@ async fn nothing_is_deleted_unless_pruning_and_nothing_outside_is_uploaded() {
         "the file outside was uploaded: {atts}"
     );
 }
+
+#[tokio::test]
+async fn two_files_with_one_title_are_refused_not_merged() {
+    let sim = start(demo_with_empty_space(27)).await;
+    let ops = ops(&sim, Config::default()).await;
+    let dir = tempdir();
+    std::fs::create_dir_all(dir.path().join("b")).unwrap();
+    std::fs::write(dir.path().join("a.md"), "# Same\n\nfirst\n").unwrap();
+    std::fs::write(dir.path().join("b/a.md"), "# Same\n\nsecond\n").unwrap();
+    let r = publish(&ops, dir.path(), Some(EMPTY), &opts(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!((r.created, r.failed), (1, 1), "{:#?}", failures(&r));
+    let error = failures(&r).remove(0);
+    assert_eq!(error.0, "b/a.md");
+    assert!(error.1.contains("unique"), "{}", error.1);
+    let pages = versions(&ops, EMPTY).await;
+    assert_eq!(pages.len(), 1);
+    let id = pages.keys().next().unwrap();
+    assert!(storage_of(&ops, id).await.contains("first"));
+}
