@@ -236,7 +236,7 @@ impl Run<'_> {
                                 .ops
                                 .client()
                                 .attachments()
-                                .download(id.to_string().into(), &a.id, None)
+                                .download(conflux_types::PageId::from(id.to_string()), &a.id, None)
                                 .await?;
                             sha256(&dl.bytes) == digest
                         }
