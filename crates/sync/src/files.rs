@@ -1,0 +1,92 @@
+//! Local files: written atomically (a temporary file in the same folder, then a rename), so an
+//! interrupted run leaves each file whole, old or new, never half-written.
+
+use std::path::{Component, Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, SyncError};
+
+/// Writes `bytes` to `path` atomically, creating its folders.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| SyncError::io(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".conflux-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| SyncError::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| SyncError::io(path, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| SyncError::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| SyncError::io(path, e.error))?;
+    Ok(())
+}
+
+/// Runs CPU or disk work on the blocking pool, so that the runtime's threads keep serving the
+/// requests of the other pages meanwhile (on a current-thread runtime they would all wait).
+pub(crate) async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SyncError::Stopped {
+            message: e.to_string(),
+        })?
+}
+
+/// The SHA-256 of `bytes`, hex.
+pub(crate) fn sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `rel` (a `/`-separated path the layout made) under `root`. Refuses anything that is not a
+/// plain relative path, so no name can lead out of the folder.
+pub(crate) fn under(root: &Path, rel: &str) -> Result<PathBuf> {
+    let p = Path::new(rel);
+    if rel.is_empty() || !p.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(SyncError::Folder {
+            message: format!("refusing the path {rel:?}: it would lead out of the folder"),
+            hint: "remove .conflux/state.json if it was edited by hand, and export again".into(),
+        });
+    }
+    Ok(root.join(p))
+}
+
+/// Removes `path` if it is there, then each parent folder left empty, up to `root`.
+pub(crate) fn remove_and_prune(root: &Path, path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(SyncError::io(path, e)),
+    }
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if d == root || !d.starts_with(root) {
+            break;
+        }
+        // Only an empty folder goes; anything else stays (a file someone added, say).
+        if std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_under_the_root() {
+        let root = Path::new("/r");
+        assert!(under(root, "a/b.md").is_ok());
+        for bad in ["../x", "/etc/passwd", "a/../../x", "", "./a"] {
+            assert!(under(root, bad).is_err(), "{bad}");
+        }
+    }
+}
