@@ -248,7 +248,7 @@ fn remove_gone(ctx: &Ctx<'_>) -> Result<usize> {
         for a in node.attachments.values() {
             remove_and_prune(&ctx.root, &under(&ctx.root, &a.path)?)?;
         }
-        remove_and_prune(&ctx.root, &raw_path(&ctx.root, &id))?;
+        remove_and_prune(&ctx.root, &raw_path(&ctx.root, &id)?)?;
         let mut st = lock(ctx);
         st.nodes.remove(&id);
         st.save(&ctx.root)?;
@@ -256,10 +256,12 @@ fn remove_gone(ctx: &Ctx<'_>) -> Result<usize> {
     Ok(removed)
 }
 
-fn raw_path(root: &Path, id: &str) -> PathBuf {
+fn raw_path(root: &Path, id: &str) -> Result<PathBuf> {
     // Ids are Confluence's numbers; anything else is made a safe name all the same.
-    root.join(RAW_DIR)
-        .join(format!("{}.md", crate::names::safe_name(id)))
+    under(
+        root,
+        &format!("{RAW_DIR}/{}.md", crate::names::safe_name(id)),
+    )
 }
 
 async fn export_node(ctx: &Ctx<'_>, node: &Node) -> Result<Outcome> {
@@ -292,7 +294,7 @@ async fn export_node(ctx: &Ctx<'_>, node: &Node) -> Result<Outcome> {
         meta.labels = Some(labels.clone());
         next.labels = labels;
         // The body, fetched only when the version moved (or nothing was kept of it).
-        let raw_file = raw_path(&ctx.root, &node.id);
+        let raw_file = raw_path(&ctx.root, &node.id)?;
         let kept = match &prev {
             Some(p) if !ctx.full && p.version == node.version => {
                 std::fs::read_to_string(&raw_file).ok()

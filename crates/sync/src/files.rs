@@ -53,6 +53,26 @@ pub(crate) fn under(root: &Path, rel: &str) -> Result<PathBuf> {
             hint: "remove .conflux/state.json if it was edited by hand, and export again".into(),
         });
     }
+    // A symbolic link inside the folder (a cloned repository can hold one named like a page's
+    // folder) would carry a write or a read out of it: every part of the path below the root
+    // that exists must be a plain file or folder.
+    let mut at = root.to_path_buf();
+    for part in p.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(SyncError::Folder {
+                    message: format!(
+                        "refusing {}: it is a symbolic link, which could lead out of the folder",
+                        at.display()
+                    ),
+                    hint: "replace the link with the folder or file itself".into(),
+                });
+            }
+            Ok(_) => {}
+            Err(_) => break, // not there yet: nothing below it is either
+        }
+    }
     Ok(root.join(p))
 }
 
@@ -88,5 +108,20 @@ mod tests {
         for bad in ["../x", "/etc/passwd", "a/../../x", "", "./a"] {
             assert!(under(root, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn no_path_goes_through_a_symbolic_link() {
+        let work = tempfile::tempdir().unwrap();
+        let root = work.path().join("export");
+        let outside = work.path().join("outside");
+        std::fs::create_dir_all(root.join("Real")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("Page.attachments")).unwrap();
+        assert!(under(&root, "Real/index.md").is_ok());
+        assert!(under(&root, "New/index.md").is_ok());
+        let e = under(&root, "Page.attachments/x.png").unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(under(&root, "Page.attachments").is_err());
     }
 }

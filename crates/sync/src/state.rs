@@ -97,7 +97,7 @@ impl State {
             message: format!("the state could not be written: {e}"),
             hint: String::new(),
         })?;
-        write_atomic(&root.join(STATE_FILE), &text)
+        write_atomic(&crate::files::under(root, STATE_FILE)?, &text)
     }
 
     /// Writes the state after a page. A large state (over [`SAVE_ALWAYS_BELOW`] nodes) is
