@@ -63,7 +63,7 @@ pub(crate) fn under(root: &Path, rel: &str) -> Result<PathBuf> {
             Ok(m) if m.file_type().is_symlink() => {
                 return Err(SyncError::Folder {
                     message: format!(
-                        "refusing {}: it is a symbolic link, which could lead out of the folder",
+                        "refusing {}: it is a symbolic link, which could lead outside the folder",
                         at.display()
                     ),
                     hint: "replace the link with the folder or file itself".into(),
