@@ -13,6 +13,7 @@ mod settings;
 mod setup;
 mod shutdown;
 mod stdout;
+mod sync;
 mod tools;
 
 use std::collections::HashMap;
@@ -132,6 +133,12 @@ enum Command {
     Setup(setup::SetupArgs),
     /// Security posture report: spaces and permissions, groups, broad access, what has no API.
     Audit,
+    /// Export a space to a folder of Markdown (one file per page, attachments beside them);
+    /// a second run fetches only what changed.
+    Export(sync::ExportArgs),
+    /// Publish a folder of Markdown to a space: creates or updates pages, labels and
+    /// attachments; pages edited in Confluence since are left alone unless --force.
+    Publish(sync::PublishArgs),
 }
 
 impl Cli {
@@ -327,6 +334,14 @@ async fn run(cli: Cli, asked: Asked, env: HashMap<String, String>) -> anyhow::Re
         Command::Serve(_) => Ok(()),
         Command::Doctor(args) => doctor::run(&client, site, resolved.output, args).await,
         Command::Audit => audit::run(&client, resolved.output).await,
+        Command::Export(args) => {
+            let ops = conflux_ops::Ops::new(client, serve::guardrails_from_env());
+            sync::export(&ops, &out, &args).await
+        }
+        Command::Publish(args) => {
+            let ops = conflux_ops::Ops::new(client, serve::guardrails_from_env());
+            sync::publish(&ops, &out, &args).await
+        }
         Command::Sim(_) | Command::Demo | Command::Convert(_) | Command::Setup(_) => Ok(()),
     }
 }

@@ -41,6 +41,8 @@ pub(crate) fn options() -> Options {
 /// is complete, so memory holds the input, pulldown-cmark's block tree, the storage and one
 /// top-level subtree.
 pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
+    let (protected, sentinels) = protect_placeholder_paragraphs(input);
+    let input = protected.as_deref().unwrap_or(input);
     let mut b = Builder {
         src: input,
         stack: vec![Frame {
@@ -66,7 +68,19 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         storage: String::with_capacity(input.len() / 2 * 3),
         next_task: 1,
     };
-    for (event, range) in Parser::new_ext(input, options()).into_offset_iter() {
+    for (event, mut range) in Parser::new_ext(input, options()).into_offset_iter() {
+        let event = match event {
+            // The mark that made a placeholder's line read as a paragraph is no text.
+            Event::Text(t) if sentinels.binary_search(&range.start).is_ok() => {
+                let rest = t.strip_prefix(SENTINEL).unwrap_or(&t).to_string();
+                range.start += SENTINEL.len_utf8();
+                if rest.is_empty() {
+                    continue;
+                }
+                Event::Text(rest.into())
+            }
+            other => other,
+        };
         b.event(event, range)?;
         out.write(b.drain_complete());
     }
@@ -84,6 +98,73 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         issues,
         stats,
     })
+}
+
+/// Put before a line that must read as a paragraph; never left in the output.
+const SENTINEL: char = '\u{FEFF}';
+
+/// A paragraph whose first line starts with a placeholder comment (`<!--confluence
+/// <ac:inline-comment-marker …>-->text`, as storage → Markdown writes a paragraph that starts
+/// with an inline comment's marker) is what CommonMark reads as an HTML block: the text after
+/// the comment would stay raw (a code span as literal backticks) and the paragraph's next lines
+/// would part from it. Such lines get [`SENTINEL`] in front, so they read as the paragraph they
+/// are; answers the input so changed (`None`: unchanged) and the sentinels' offsets in it.
+fn protect_placeholder_paragraphs(input: &str) -> (Option<String>, Vec<usize>) {
+    let mut at = Vec::new();
+    for (event, range) in Parser::new_ext(input, options()).into_offset_iter() {
+        let Event::Start(Tag::HtmlBlock) = event else {
+            continue;
+        };
+        let block = input.get(range.clone()).unwrap_or("");
+        let Some(lead) = block.find("<!--confluence ") else {
+            continue;
+        };
+        if !block[..lead].chars().all(|c| c == ' ') {
+            continue;
+        }
+        let line = block[lead..].lines().next().unwrap_or("");
+        if has_text_beside_comments(line) {
+            at.push(range.start + lead);
+        }
+    }
+    if at.is_empty() {
+        return (None, at);
+    }
+    let mut out = String::with_capacity(input.len() + at.len() * SENTINEL.len_utf8());
+    let mut offsets = Vec::with_capacity(at.len());
+    let mut last = 0;
+    for pos in at {
+        out.push_str(&input[last..pos]);
+        offsets.push(out.len());
+        out.push(SENTINEL);
+        last = pos;
+    }
+    out.push_str(&input[last..]);
+    (Some(out), offsets)
+}
+
+/// Whether a line holds text besides its HTML comments and tags.
+fn has_text_beside_comments(line: &str) -> bool {
+    let mut rest = line;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return false;
+        }
+        if let Some(after) = rest.strip_prefix("<!--") {
+            match after.find("-->") {
+                Some(end) => rest = &after[end + 3..],
+                None => return false,
+            }
+        } else if rest.starts_with('<') {
+            match rest.find('>') {
+                Some(end) => rest = &rest[end + 1..],
+                None => return true,
+            }
+        } else {
+            return true;
+        }
+    }
 }
 
 /// The storage written so far, and the next task id.
@@ -1455,5 +1536,26 @@ mod tests {
         let c = convert("a <span>b\n\nc").unwrap();
         assert!(c.storage.contains("<span>b</span>"), "{}", c.storage);
         assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
+    }
+
+    #[test]
+    fn a_paragraph_that_starts_with_a_placeholder_stays_a_paragraph() {
+        let storage = "<p><ac:inline-comment-marker ac:ref=\"r1\">Note.</ac:inline-comment-marker> \
+                       Set <code>X</code> now.</p><p>Next.</p>";
+        let md = crate::storage_to_markdown(storage).unwrap().output;
+        assert!(md.starts_with("<!--confluence "), "{md}");
+        let back = st(&md);
+        assert_eq!(
+            crate::normalized(&back).unwrap(),
+            crate::normalized(storage).unwrap(),
+            "{back}"
+        );
+        assert!(!back.contains('\u{feff}'), "{back}");
+        assert_eq!(crate::storage_to_markdown(&back).unwrap().output, md);
+        // A line of placeholders alone is still the block it was.
+        let block = "<!--confluence <ac:layout>-->\n\ntext\n\n<!--confluence </ac:layout>-->\n";
+        assert!(!st(block).contains("<p><ac:layout"), "{}", st(block));
+        assert!(has_text_beside_comments("<!--x-->a"));
+        assert!(!has_text_beside_comments("<!--x--><!--y--> <br/>"));
     }
 }

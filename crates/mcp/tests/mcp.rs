@@ -464,6 +464,22 @@ async fn pages_every_action_with_effects_checked() {
         (got["value"].clone(), got["key"].clone()),
         (json!("done"), json!("review"))
     );
+    // JSON null is a value like any other, not an absent argument.
+    let cleared = s
+        .ok(
+            "pages",
+            json!({"action": "setProperty", "id": id, "key": "review", "value": null}),
+        )
+        .await;
+    assert_eq!(cleared["value"], Value::Null, "{cleared}");
+    // Any other argument that is null is absent: `status` here.
+    let got = s
+        .ok(
+            "pages",
+            json!({"action": "getProperty", "id": id, "key": "review", "status": null}),
+        )
+        .await;
+    assert_eq!(got["value"], Value::Null, "{got}");
 
     // Move: under a page of another space, with the move reported as it now stands.
     let ops_space = space_id(&s, "OPS").await;
@@ -2445,4 +2461,99 @@ async fn issue_014_templates_obey_the_space_lists() {
         e.starts_with("error (policy)") && e.contains("keeps out"),
         "{e}"
     );
+}
+
+/// A blog post's labels and files keep to the space lists as a page's do: named by
+/// `blogPostId`, or by the attachment's id, whatever `pageId` the caller adds (a page of an
+/// allowed space named beside a denied post's attachment opens nothing).
+#[tokio::test]
+async fn issue_014_blog_post_labels_and_files_obey_the_space_lists() {
+    let sim = Sim::start().await;
+    let open = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let post = open
+        .ok(
+            "blogposts",
+            json!({"action": "create", "spaceId": "ENG", "title": "Kept in", "body": "x"}),
+        )
+        .await["blogpost"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let data = base64::engine::general_purpose::STANDARD.encode(b"private");
+    let att = open
+        .ok(
+            "attachments",
+            json!({"action": "upload", "blogPostId": post, "fileName": "p.txt", "data": data}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ops = space_id(&open, "OPS").await;
+    let ops_page = open
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": ops, "title": "Allowed", "body": "y"}),
+        )
+        .await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s = Session::new(
+        server(
+            sim.classic().await,
+            Config {
+                deny_spaces: vec!["ENG".into()],
+                ..Config::default()
+            },
+            &[],
+        )
+        .await,
+    )
+    .await;
+    for (tool, args) in [
+        (
+            "labels",
+            json!({"action": "getForPage", "blogPostId": post}),
+        ),
+        (
+            "labels",
+            json!({"action": "addToPage", "blogPostId": post, "labels": ["x"]}),
+        ),
+        (
+            "attachments",
+            json!({"action": "listForPage", "blogPostId": post}),
+        ),
+        (
+            "attachments",
+            json!({"action": "downloadAll", "blogPostId": post}),
+        ),
+        (
+            "attachments",
+            json!({"action": "images", "blogPostId": post}),
+        ),
+        (
+            "attachments",
+            json!({"action": "get", "id": att, "pageId": ops_page}),
+        ),
+        (
+            "attachments",
+            json!({"action": "download", "id": att, "pageId": ops_page}),
+        ),
+        (
+            "attachments",
+            json!({"action": "delete", "id": att, "pageId": ops_page}),
+        ),
+    ] {
+        let e = s.err(tool, args.clone()).await;
+        assert!(e.starts_with("error (policy)"), "{tool} {args}: {e}");
+    }
+    // Still there, untouched.
+    let listed = open
+        .ok(
+            "attachments",
+            json!({"action": "listForPage", "blogPostId": post}),
+        )
+        .await;
+    assert_eq!(listed["items"][0]["id"], json!(att), "{listed}");
 }

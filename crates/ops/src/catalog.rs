@@ -1282,8 +1282,12 @@ impl ToolSpec {
         action: &ActionSpec,
         args: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), String> {
+        // Null is an absent argument, except where any JSON is a value (a property's value).
+        let present = |k: &str, v: &serde_json::Value| {
+            !v.is_null() || self.param(k).is_some_and(|p| p.kind == ParamKind::Json)
+        };
         for (k, v) in args {
-            if v.is_null() {
+            if !present(k, v) {
                 continue;
             }
             let takes = &self.action_args(action.name).takes;
@@ -1307,7 +1311,7 @@ impl ToolSpec {
             p.check(v)?;
         }
         for name in self.required_params(action.name) {
-            if args.get(name).is_none_or(serde_json::Value::is_null) {
+            if !args.get(name).is_some_and(|v| present(name, v)) {
                 return Err(format!("`{name}` is required for action `{}`", action.name));
             }
         }

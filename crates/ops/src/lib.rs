@@ -149,7 +149,13 @@ impl Ops {
         };
         args.remove("action");
         // An absent optional argument may come as null; the typed arguments know it as absent.
-        args.retain(|_, v| !v.is_null());
+        // Not an argument that takes any JSON (a content property's value): null is a value.
+        args.retain(|k, v| {
+            !v.is_null()
+                || spec
+                    .param(k)
+                    .is_some_and(|p| p.kind == catalog::ParamKind::Json)
+        });
         spec.check_arguments(action, &args).map_err(|message| {
             OpError::invalid(
                 message,
@@ -218,23 +224,29 @@ impl Ops {
                 R::BlogPost => self.client.blogposts().get(value, None).await?.space_id,
                 R::Attachment => {
                     let a = self.client.attachments().get(value).await?;
-                    let page = a
-                        .page_id
-                        .or_else(|| {
-                            args.get("pageId")
-                                .and_then(serde_json::Value::as_str)
-                                .map(String::from)
-                        })
-                        .ok_or_else(|| {
-                            OpError::policy(
+                    // The page or blog post Confluence names; the caller's `pageId` only where
+                    // it names neither and the request itself goes through that page (a
+                    // download), so that naming a page in another space gets nothing.
+                    let caller_page = args
+                        .get("pageId")
+                        .and_then(serde_json::Value::as_str)
+                        .filter(|_| action.name == "download");
+                    match (a.page_id, a.blog_post_id, caller_page) {
+                        (Some(page), _, _) => self.page_space(&page).await?,
+                        (None, Some(post), _) => {
+                            self.client.blogposts().get(&post, None).await?.space_id
+                        }
+                        (None, None, Some(page)) => self.page_space(page).await?,
+                        (None, None, None) => {
+                            return Err(OpError::policy(
                                 format!(
-                                    "attachment {value} names no page, so its space cannot be \
-                                     checked"
+                                    "attachment {value} names no page or blog post, so its \
+                                     space cannot be checked"
                                 ),
-                                "pass `pageId`, the page it is attached to",
-                            )
-                        })?;
-                    self.page_space(&page).await?
+                                "download it with `pageId`, the page it is attached to",
+                            ));
+                        }
+                    }
                 }
                 R::Database => {
                     let db = self.client.databases().get(value).await?;
