@@ -1952,7 +1952,12 @@ fn layout_paragraph(raw: String) -> String {
                     last.push_str(&line);
                 }
             } else {
-                out.push(escape_line_start(&line));
+                // Most lines start with nothing Markdown reads as block syntax: kept as they are.
+                out.push(if needs_line_escape(&line) {
+                    escape_line_start(&line)
+                } else {
+                    line
+                });
             }
         }
         // A hard break is written `\` at the end of a line when text follows on the next one.
@@ -1970,7 +1975,7 @@ fn layout_paragraph(raw: String) -> String {
         }
     }
     let n = out.len();
-    let mut result = String::new();
+    let mut result = String::with_capacity(out.iter().map(|l| l.len() + 8).sum());
     for (i, mut line) in out.into_iter().enumerate() {
         if line.ends_with(BR) {
             line.pop();
