@@ -4,8 +4,16 @@
 //! (stdio, rmcp's client) against the same calls made directly with conflux-client, so the
 //! ratio is the server's overhead.
 //!
-//! Usage: conflux-mcp-bench CONFLUX_BINARY [STARTS] [CALLS]
+//! In the same run: mcp-atlassian 0.23.1 (the peer `.ci/run` installs) started the same way,
+//! spawn to the first `tools/list` answer against the same simulator, and its RSS after start;
+//! the size of `tools/list`; and for one representative call of every tool, the server's
+//! answer time (rmcp's client) against the official Python MCP SDK's validation of that result
+//! against the tool's output schema (`ClientSession.validate_tool_result`, the step its
+//! `call_tool` runs after every answer).
+//!
+//! Usage: conflux-mcp-bench CONFLUX_BINARY [STARTS] [CALLS] [PEER_STARTS]
 
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -21,21 +29,29 @@ use rmcp::service::RunningService;
 use rmcp::transport::TokioChildProcess;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use conflux_mcp_bench::{cpu_model, cpus, load_average, mib, ms, pct, vm_rss_kb};
 
 const WARMUP: usize = 30;
 const SEARCH_LIMIT: u32 = 25;
+/// The third-party MCP server compared at start-up, in the virtual environment `.ci/run` makes.
+const PEER_VENV: &str = "mcp-atlassian-0.23.1";
+/// The Python SDK's validation, timed per tool (run with the system's `python3`).
+const VALIDATE_PY: &str = include_str!("validate.py");
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let Some(binary) = args.get(1).cloned() else {
-        bail!("usage: conflux-mcp-bench CONFLUX_BINARY [STARTS] [CALLS]");
+        bail!("usage: conflux-mcp-bench CONFLUX_BINARY [STARTS] [CALLS] [PEER_STARTS]");
     };
     let starts: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(20);
     let calls: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(500);
+    let peer_starts: usize = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(5);
+    // Calls per tool in the per-tool table (and validations per result).
+    let per_tool = (calls / 5).max(20);
     let _ = rustls::crypto::ring::default_provider().install_default();
 
     let sim = conflux_sim::spawn(SimConfig::demo(1)).await?;
@@ -72,6 +88,23 @@ async fn main() -> anyhow::Result<()> {
         rss_demo.push(kb);
     }
 
+    // The peer, started the same way against the same simulator.
+    let peer = match peer_venv() {
+        Some(venv) => {
+            let mut times = Vec::new();
+            let mut rss = Vec::new();
+            let mut tools = 0;
+            for _ in 0..peer_starts {
+                let (t, kb, n) = peer_cold_start(&venv, &info).await?;
+                times.push(t);
+                rss.push(kb);
+                tools = n;
+            }
+            Some((times, rss, tools))
+        }
+        None => None,
+    };
+
     // Latency: one long-lived server; calls alternate between the server and the client.
     let (mcp, pid) = start(&binary, &info, false).await?;
     let get_md = args_of(json!({ "action": "getBody", "id": page_id }));
@@ -106,6 +139,28 @@ async fn main() -> anyhow::Result<()> {
     }
     let rss_loaded = vm_rss_kb(pid)?;
     mcp.cancel().await?;
+
+    // Every tool: one representative call, timed through the server.
+    let (mcp, _) = start(&binary, &info, false).await?;
+    let listed = mcp.list_all_tools().await?;
+    let list_bytes = serde_json::to_vec(&json!({ "tools": listed }))?.len();
+    let representative = representative_calls(&client, &page_id, &cql).await?;
+    let mut answers: Vec<(String, Vec<Duration>)> = Vec::new();
+    for (name, arguments) in &representative {
+        let arguments = args_of(arguments.clone());
+        for _ in 0..WARMUP.min(per_tool) {
+            tool(&mcp, name, &arguments).await?;
+        }
+        let mut v = Vec::with_capacity(per_tool);
+        for _ in 0..per_tool {
+            let t = Instant::now();
+            tool(&mcp, name, &arguments).await?;
+            v.push(t.elapsed());
+        }
+        answers.push((name.clone(), v));
+    }
+    mcp.cancel().await?;
+    let validation = python_validation(&binary, &info, &representative, per_tool).await;
 
     println!("| measure | value |");
     println!("|---|---|");
@@ -153,8 +208,250 @@ async fn main() -> anyhow::Result<()> {
         &s.direct_search,
     );
     row("MCP `search.cql`", &s.mcp_search, &s.direct_search);
+
+    println!();
+    match &peer {
+        Some((times, rss_peer, tools)) => {
+            let ratio = median(times).as_secs_f64() / median(&cold).as_secs_f64().max(1e-9);
+            println!(
+                "| start-up, spawn to the first tools/list (same simulator) | median | min, max | RSS after start | tools |"
+            );
+            println!("|---|---|---|---|---|");
+            println!(
+                "| `conflux serve` ({starts} starts) | {} | {}, {} | {:.1} MiB | {} |",
+                ms(median(&cold)),
+                ms(min(&cold)),
+                ms(max(&cold)),
+                mib(median_u64(&rss)),
+                listed.len()
+            );
+            println!(
+                "| mcp-atlassian 0.23.1, TOOLSETS=all ({peer_starts} starts) | {} | {}, {} | {:.1} MiB | {tools} |",
+                ms(median(times)),
+                ms(min(times)),
+                ms(max(times)),
+                mib(median_u64(rss_peer)),
+            );
+            println!("| ratio (mcp-atlassian / conflux) | {ratio:.0}x | | | |");
+        }
+        None => println!(
+            "mcp-atlassian: not installed in {} (`bash .ci/run` creates it); row skipped",
+            peer_dir().map_or("$CONFLUX_PEERS_DIR".into(), |d| d
+                .join(PEER_VENV)
+                .display()
+                .to_string())
+        ),
+    }
+
+    println!();
+    println!(
+        "tools/list: {} tools, {list_bytes} bytes ({:.1} KiB)",
+        listed.len(),
+        list_bytes as f64 / 1024.0
+    );
+    println!();
+    match validation {
+        Ok(v) => {
+            println!(
+                "| tool, call ({per_tool} each) | server answer p50 | Python SDK {} validation p50 | ratio | structuredContent |",
+                v.sdk
+            );
+            println!("|---|---|---|---|---|");
+            let mut worst: f64 = 0.0;
+            for ((name, arguments), (_, times)) in representative.iter().zip(&answers) {
+                let action = arguments["action"].as_str().unwrap_or("");
+                match v.tools.get(name) {
+                    Some(Ok((ns, bytes))) => {
+                        let answer = pct(times, 50);
+                        let check = pct(ns, 50);
+                        let ratio = check.as_secs_f64() / answer.as_secs_f64().max(1e-9);
+                        worst = worst.max(ratio);
+                        println!(
+                            "| `{name}.{action}` | {} | {} | {ratio:.3} | {bytes} B |",
+                            ms(answer),
+                            ms(check)
+                        );
+                    }
+                    Some(Err(e)) => println!(
+                        "| `{name}.{action}` | {} | failed: {e} | | |",
+                        ms(pct(times, 50))
+                    ),
+                    None => println!(
+                        "| `{name}.{action}` | {} | not run | | |",
+                        ms(pct(times, 50))
+                    ),
+                }
+            }
+            println!("| highest ratio | | | {worst:.3} | |");
+        }
+        Err(e) => println!("Python SDK validation: skipped ({e:#})"),
+    }
     drop(sim);
     Ok(())
+}
+
+/// One read call per tool, on the benchmark's page where a tool needs one.
+async fn representative_calls(
+    client: &Client,
+    page_id: &str,
+    cql: &str,
+) -> anyhow::Result<Vec<(String, Value)>> {
+    let databases = client
+        .search()
+        .cql(
+            "type = database",
+            &SearchParams::default(),
+            &PageRequest::limit(1),
+        )
+        .await?;
+    let database = databases
+        .results
+        .first()
+        .and_then(|r| r.content.as_ref())
+        .map(|c| c.id.clone())
+        .context("the demo site has a database")?;
+    let calls = [
+        ("pages", json!({ "action": "getBody", "id": page_id })),
+        ("blogposts", json!({ "action": "list" })),
+        ("spaces", json!({ "action": "list" })),
+        (
+            "search",
+            json!({ "action": "cql", "cql": cql, "limit": SEARCH_LIMIT }),
+        ),
+        ("content", json!({ "action": "children", "id": page_id })),
+        ("comments", json!({ "action": "getFooter", "id": page_id })),
+        ("labels", json!({ "action": "getForPage", "id": page_id })),
+        (
+            "attachments",
+            json!({ "action": "listForPage", "id": page_id }),
+        ),
+        (
+            "versions",
+            json!({ "action": "listForPage", "id": page_id }),
+        ),
+        ("templates", json!({ "action": "list" })),
+        ("users", json!({ "action": "me" })),
+        ("databases", json!({ "action": "get", "id": database })),
+        ("connection", json!({ "action": "check" })),
+    ];
+    Ok(calls.into_iter().map(|(t, a)| (t.to_string(), a)).collect())
+}
+
+struct Validation {
+    sdk: String,
+    /// Per tool: the validation times and the size of the structured result, or the error.
+    tools: std::collections::HashMap<String, Result<(Vec<Duration>, u64), String>>,
+}
+
+/// The official Python SDK (the system's `python3 -c 'import mcp'`) connected to its own
+/// `conflux serve` on the same simulator: each call once, then its validation `n` times.
+async fn python_validation(
+    binary: &str,
+    info: &SimInfo,
+    calls: &[(String, Value)],
+    n: usize,
+) -> anyhow::Result<Validation> {
+    let serve = command(binary, info, false);
+    let std = serve.as_std();
+    let env: serde_json::Map<String, Value> = std
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), json!(v?.to_str()?))))
+        .collect();
+    let spec = json!({
+        "command": binary,
+        "args": std.get_args().filter_map(|a| a.to_str()).collect::<Vec<_>>(),
+        "env": env,
+        "n": n,
+        "calls": calls.iter().map(|(t, a)| json!({ "tool": t, "arguments": a })).collect::<Vec<_>>(),
+    });
+    let mut child = Command::new("python3")
+        .args(["-c", VALIDATE_PY])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("python3 starts")?;
+    let mut stdin = child.stdin.take().context("python3's stdin")?;
+    stdin.write_all(&serde_json::to_vec(&spec)?).await?;
+    drop(stdin);
+    let out = child.wait_with_output().await?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or("").to_string();
+        bail!("python3 with the `mcp` package: {} ({last})", out.status);
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).context("the script's answer")?;
+    let mut tools = std::collections::HashMap::new();
+    for (name, r) in v["tools"].as_object().context("tools")? {
+        let entry = match (r["ns"].as_array(), r["error"].as_str()) {
+            (Some(ns), _) => Ok((
+                ns.iter()
+                    .filter_map(Value::as_u64)
+                    .map(Duration::from_nanos)
+                    .collect(),
+                r["structured_bytes"].as_u64().unwrap_or(0),
+            )),
+            (None, e) => Err(e.unwrap_or("no result").to_string()),
+        };
+        tools.insert(name.clone(), entry);
+    }
+    Ok(Validation {
+        sdk: v["sdk"].as_str().unwrap_or("?").to_string(),
+        tools,
+    })
+}
+
+fn peer_dir() -> Option<PathBuf> {
+    match std::env::var_os("CONFLUX_PEERS_DIR") {
+        Some(d) => Some(PathBuf::from(d)),
+        None => Some(PathBuf::from(std::env::var_os("HOME")?).join(".cache/conflux/peers")),
+    }
+}
+
+/// `$CONFLUX_PEERS_DIR/mcp-atlassian-0.23.1` (default `~/.cache/conflux/peers/...`) when its
+/// server is installed there.
+fn peer_venv() -> Option<PathBuf> {
+    let venv = peer_dir()?.join(PEER_VENV);
+    venv.join("bin/mcp-atlassian").is_file().then_some(venv)
+}
+
+/// mcp-atlassian spawned over stdio as `conflux serve` is (the same simulator, its classic
+/// token, every toolset), to the first `tools/list` answer; then its VmRSS and tool count.
+async fn peer_cold_start(
+    venv: &std::path::Path,
+    info: &SimInfo,
+) -> anyhow::Result<(Duration, u64, usize)> {
+    let home = std::env::temp_dir().join(format!("conflux-bench-peer-{}", std::process::id()));
+    std::fs::create_dir_all(&home)?;
+    let mut cmd = Command::new(venv.join("bin/mcp-atlassian"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("LANG", "C.UTF-8")
+        .env("CONFLUENCE_URL", &info.site_url)
+        .env("CONFLUENCE_USERNAME", &info.classic_token.email)
+        .env("CONFLUENCE_API_TOKEN", &info.classic_token.token)
+        .env("TOOLSETS", "all")
+        // No banner, and no look-up of newer releases on PyPI at start-up.
+        .env("FASTMCP_SHOW_SERVER_BANNER", "false")
+        .env("FASTMCP_CHECK_FOR_UPDATES", "off");
+    let t = Instant::now();
+    let (proc, _) = TokioChildProcess::builder(cmd)
+        .stderr(Stdio::null())
+        .spawn()
+        .context("mcp-atlassian starts")?;
+    let pid = proc.id().context("the peer's pid")?;
+    let mcp = ().serve(proc).await.context("MCP handshake with mcp-atlassian")?;
+    let tools = mcp.list_all_tools().await?;
+    let elapsed = t.elapsed();
+    if tools.is_empty() {
+        bail!("mcp-atlassian's tools/list came back empty");
+    }
+    let kb = vm_rss_kb(pid)?;
+    mcp.cancel().await?;
+    let _ = std::fs::remove_dir_all(&home);
+    Ok((elapsed, kb, tools.len()))
 }
 
 #[derive(Default)]

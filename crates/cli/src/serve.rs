@@ -246,9 +246,8 @@ pub fn print_scopes(args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `conflux serve` over stdio, with the one credential the settings describe. The credential
-/// is resolved once at start-up; when Confluence cannot be reached then (no connection, 429,
-/// 5xx), the server starts anyway and resolves it on the first call that needs it.
+/// `conflux serve` over stdio, with the one credential the settings describe, resolved on the
+/// first call that needs it (no request at start-up).
 pub async fn run(
     credential: CredentialConfig,
     client_config: ClientConfig,
@@ -266,33 +265,28 @@ pub async fn run(
         tracing::info!(root = %root.path().display(), "agents may read and write files under this directory");
         config.files_root = Some(root);
     }
-    let once = ClientConfig {
-        retry: conflux_client::RetryPolicy::once(),
-        ..client_config.clone()
+    // Nothing goes to Confluence before the first call: the credential is resolved (probed) by
+    // the first call that needs it, so the server answers `initialize` and `tools/list` at
+    // once, and starts while Confluence is out of reach; a failed connection is reported to the
+    // call that needed it and tried again by the next. When the credential's scopes can narrow
+    // the tools (an OAuth grant, an access token, configured scopes), the first `tools/list`
+    // connects to learn them.
+    let scopes_on_list = match &credential {
+        CredentialConfig::OAuth(_) | CredentialConfig::AccessToken { .. } => true,
+        CredentialConfig::ApiToken { scopes, .. } => scopes.is_some(),
     };
-    let server = match Client::connect(credential.clone(), once).await {
-        Ok(client) => {
-            let client = Client::new(client.credential(), client_config)?;
-            ConfluxServer::new(Ops::new(client, config), &args.tools)?
-        }
-        Err(e) if e.is_retryable() => {
-            tracing::warn!(error = %e, "Confluence cannot be reached yet; starting anyway, \
-                connecting on the first call");
-            let read_only = config.read_only;
-            let config = std::sync::Arc::new(config);
-            let connect: conflux_mcp::Connect = Box::new(move || {
-                let credential = credential.clone();
-                let client_config = client_config.clone();
-                let config = config.clone();
-                Box::pin(async move {
-                    let client = Client::connect(credential, client_config).await?;
-                    Ok(Ops::new(client, (*config).clone()))
-                })
-            });
-            ConfluxServer::deferred(connect, read_only, &args.tools)?
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let read_only = config.read_only;
+    let config = std::sync::Arc::new(config);
+    let connect: conflux_mcp::Connect = Box::new(move || {
+        let credential = credential.clone();
+        let client_config = client_config.clone();
+        let config = config.clone();
+        Box::pin(async move {
+            let client = Client::connect(credential, client_config).await?;
+            Ok(Ops::new(client, (*config).clone()))
+        })
+    });
+    let server = ConfluxServer::deferred_with(connect, read_only, scopes_on_list, &args.tools)?;
     if let Some(addr) = args.metrics {
         let metrics = crate::observe::recorder()?;
         let bound = crate::observe::serve_metrics(addr, metrics, axum::Router::new()).await?;

@@ -129,6 +129,63 @@ async fn issue_013_serve_starts_while_confluence_is_unreachable() {
         .expect("session within 60 s");
 }
 
+/// `conflux serve` sends nothing to Confluence before the first call: `initialize` and
+/// `tools/list` are answered without a request, and the first call probes the credential.
+#[tokio::test]
+async fn serve_sends_no_request_before_the_first_call() {
+    let sim = Sim::demo(15).await;
+    let before = requests(&sim).await.len();
+    let mcp = serve(&sim, &[]).await;
+    let tools = mcp.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "pages"));
+    assert_eq!(
+        requests(&sim).await.len(),
+        before,
+        "no request before the first call"
+    );
+    let first = call(&mcp, "spaces", json!({"action": "list"})).await;
+    assert_ne!(first.is_error, Some(true), "{}", text(&first));
+    assert!(requests(&sim).await.len() > before);
+    mcp.cancel().await.unwrap();
+}
+
+/// The actions of `tool` that `tools/list` offers.
+fn offered(tools: &[rmcp::model::Tool], tool: &str) -> Vec<String> {
+    let t = tools.iter().find(|t| t.name == tool).unwrap();
+    t.input_schema["properties"]["action"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A scoped token with its scopes configured: the first `tools/list` connects to learn the
+/// token's kind and leaves out the write actions its scopes cannot perform.
+#[tokio::test]
+async fn serve_lists_only_what_configured_scopes_allow() {
+    let sim = Sim::demo(16).await;
+    let read_only = &sim.info.scoped_tokens.read_only;
+    let scopes = read_only.scopes.join(" ");
+    let mcp = serve(
+        &sim,
+        &[
+            ("CONFLUENCE_API_TOKEN", read_only.token.as_str()),
+            ("CONFLUX_SCOPES", scopes.as_str()),
+        ],
+    )
+    .await;
+    let tools = mcp.list_all_tools().await.unwrap();
+    let labels = offered(&tools, "labels");
+    assert_eq!(labels, ["getForPage"], "{labels:?}");
+    mcp.cancel().await.unwrap();
+
+    let mcp = serve(&sim, &[]).await;
+    let tools = mcp.list_all_tools().await.unwrap();
+    assert!(offered(&tools, "labels").contains(&"addToPage".to_string()));
+    mcp.cancel().await.unwrap();
+}
+
 /// Requests the simulator answered since its stats were reset: (method, path, status).
 async fn requests(sim: &Sim) -> Vec<(String, String, u64)> {
     let stats = sim.stats().await;

@@ -167,6 +167,9 @@ pub type Connect = Box<
 pub struct Deferred {
     connect: Connect,
     ops: tokio::sync::OnceCell<Ops>,
+    /// Whether `tools/list` connects to learn the credential's scopes (only Confluence knows
+    /// them), so write actions they cannot perform are left out as for a connected server.
+    scopes_on_list: bool,
 }
 
 impl Deferred {
@@ -215,9 +218,23 @@ impl ConfluxServer {
         read_only: bool,
         tools: &[String],
     ) -> Result<ConfluxServer, ServeError> {
+        ConfluxServer::deferred_with(connect, read_only, false, tools)
+    }
+
+    /// As [`ConfluxServer::deferred`], for a credential whose scopes may narrow the tools
+    /// (`scopes_on_list`): the first `tools/list` connects, and leaves out the write actions the
+    /// scopes cannot perform as [`ConfluxServer::new`] does; when it cannot connect, it lists
+    /// every tool and the call that needs the connection reports why.
+    pub fn deferred_with(
+        connect: Connect,
+        read_only: bool,
+        scopes_on_list: bool,
+        tools: &[String],
+    ) -> Result<ConfluxServer, ServeError> {
         let deferred = Deferred {
             connect,
             ops: tokio::sync::OnceCell::new(),
+            scopes_on_list,
         };
         ConfluxServer::build(Source::Deferred(Arc::new(deferred)), read_only, None, tools)
     }
@@ -311,6 +328,17 @@ impl ConfluxServer {
     /// grant is what the store holds, so nothing goes to Confluence to find out. `None` when
     /// the caller's operations are fixed or cannot be had (the call will say why).
     async fn tools_for_grant(&self, caller: &Caller) -> Option<Vec<Tool>> {
+        if let Source::Deferred(d) = &self.source {
+            if !d.scopes_on_list {
+                return None;
+            }
+            let granted = d.ops().await.ok()?.client().credential().granted_scopes()?;
+            let offer = Offer {
+                read_only: self.inner.read_only || caller.read_only(),
+                granted: Some(granted),
+            };
+            return Some(self.inner.defs.iter().map(|d| tool(d, offer)).collect());
+        }
         let (Source::Provider(provider), Caller::Verified(verified)) = (&self.source, caller)
         else {
             return None;
