@@ -3,7 +3,7 @@ use serde_json::json;
 
 use crate::Client;
 use crate::api::BodyFormat;
-use crate::api::pages::{outcome_unknown, same_storage, storage_of};
+use crate::api::pages::{outcome_unknown, same_storage, settle_update, storage_of};
 use crate::error::{ClientError, Result};
 use crate::models::{BlogPost, Comment};
 use crate::paging::{Page, PageRequest};
@@ -176,24 +176,7 @@ impl BlogPosts<'_> {
         let Ok(current) = self.get(id, Some(BodyFormat::Storage)).await else {
             return Err(error);
         };
-        let number = current.version.as_ref().map(|v| v.number);
-        if number == Some(update.version)
-            && current.title == update.title
-            && same_storage(&storage_of(&current), &update.body)
-        {
-            tracing::info!(
-                version = update.version,
-                "the update was applied; its answer was lost"
-            );
-            return Ok(current);
-        }
-        match error {
-            ClientError::VersionConflict { message, .. } => Err(ClientError::VersionConflict {
-                current: number,
-                message,
-            }),
-            other => Err(other),
-        }
+        settle_update(error, current, update.version, &update.title, &update.body)
     }
 
     /// Moves the blog post to the trash (`purge` deletes a trashed one for good).

@@ -318,24 +318,7 @@ impl Pages<'_> {
             Ok(p) => p,
             Err(_) => return Err(error),
         };
-        let number = current.version.as_ref().map(|v| v.number);
-        if number == Some(update.version)
-            && current.title == update.title
-            && same_storage(&storage_of(&current), &update.body)
-        {
-            tracing::info!(
-                version = update.version,
-                "the update was applied; its answer was lost"
-            );
-            return Ok(current);
-        }
-        match error {
-            ClientError::VersionConflict { message, .. } => Err(ClientError::VersionConflict {
-                current: number,
-                message,
-            }),
-            other => Err(other),
-        }
+        settle_update(error, current, update.version, &update.title, &update.body)
     }
 
     /// Moves a page, with its subtree, relative to `target_id` (v1; v2 moves only within a
@@ -424,6 +407,34 @@ impl Pages<'_> {
         let call = Call::new(Operation::DeletePage, &[("id", id.as_str())])?
             .query_opt("purge", purge.then_some("true"));
         self.client.send(&call).await.map(|_| ())
+    }
+}
+
+/// An update (of a page or blog post) that met a conflict or no answer, settled by what is
+/// there now: `current` when it is at the version sent with the title and body sent (the
+/// update was applied and its answer lost), else the error, a conflict naming the current
+/// version.
+pub(crate) fn settle_update(
+    error: ClientError,
+    current: ConfluencePage,
+    version: u64,
+    title: &str,
+    body: &str,
+) -> Result<ConfluencePage> {
+    let number = current.version.as_ref().map(|v| v.number);
+    if number == Some(version)
+        && current.title == title
+        && same_storage(&storage_of(&current), body)
+    {
+        tracing::info!(version, "the update was applied; its answer was lost");
+        return Ok(current);
+    }
+    match error {
+        ClientError::VersionConflict { message, .. } => Err(ClientError::VersionConflict {
+            current: number,
+            message,
+        }),
+        other => Err(other),
     }
 }
 
