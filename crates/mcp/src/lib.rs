@@ -694,13 +694,7 @@ fn success(out: &Output, format: OutputFormat) -> CallToolResult {
         ..
     } = &out.data
     {
-        content.push(ContentBlock::resource(
-            ResourceContents::blob(
-                b64.clone(),
-                format!("confluence://attachment/{}", attachment.id),
-            )
-            .with_mime_type(media_type.clone()),
-        ));
+        content.push(attachment_block(&attachment.id, media_type, b64));
     }
     if let conflux_ops::Data::Files { files, images, .. } = &out.data {
         for f in files {
@@ -708,19 +702,21 @@ fn success(out: &Output, format: OutputFormat) -> CallToolResult {
             content.push(if *images {
                 ContentBlock::image(b64.clone(), f.media_type.clone())
             } else {
-                ContentBlock::resource(
-                    ResourceContents::blob(
-                        b64.clone(),
-                        format!("confluence://attachment/{}", f.attachment.id),
-                    )
-                    .with_mime_type(f.media_type.clone()),
-                )
+                attachment_block(&f.attachment.id, &f.media_type, b64)
             });
         }
     }
     let mut result = CallToolResult::success(content);
     result.structured_content = Some(structured);
     result
+}
+
+/// An attachment's bytes (base64) as an embedded resource.
+fn attachment_block(id: &str, media_type: &str, b64: &str) -> ContentBlock {
+    ContentBlock::resource(
+        ResourceContents::blob(b64.to_string(), format!("confluence://attachment/{id}"))
+            .with_mime_type(media_type.to_string()),
+    )
 }
 
 fn error_result(kind: &str, message: &str, hint: &str) -> CallToolResult {

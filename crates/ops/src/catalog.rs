@@ -48,10 +48,15 @@ pub struct Extra {
 
 impl Extra {
     pub fn scopes(&self) -> ScopeSet {
-        self.operations
-            .iter()
-            .fold(ScopeSet::EMPTY, |acc, op| acc.union(op.info().granular))
+        granular_scopes(self.operations)
     }
+}
+
+/// The granular scopes of every one of `operations`.
+fn granular_scopes(operations: &[Operation]) -> ScopeSet {
+    operations
+        .iter()
+        .fold(ScopeSet::EMPTY, |acc, op| acc.union(op.info().granular))
 }
 
 /// Markdown bodies name the people they mention, in one bulk lookup per body; without its
@@ -1337,9 +1342,7 @@ impl ActionSpec {
 
     /// The granular scopes this action needs: each of its operations' granular set.
     pub fn scopes(&self) -> ScopeSet {
-        self.operations
-            .iter()
-            .fold(ScopeSet::EMPTY, |acc, op| acc.union(op.info().granular))
+        granular_scopes(self.operations)
     }
 
     /// The scopes of its plain job and of its extras.

@@ -677,21 +677,14 @@ impl Ops {
                     .await?
                     .unwrap_or_default();
                 let body = Fmt::of(body_format).to_storage(body)?;
-                let page = self
-                    .client
-                    .pages()
-                    .create(&NewPage {
-                        space_id,
-                        title,
-                        parent_id: parent_id.map(|p| p.as_str().to_string()),
-                        body: body.clone(),
-                        status,
-                    })
-                    .await?;
-                Data::Written {
-                    page: PageItem::from(&page),
-                    size: body.len(),
-                }
+                self.create_page(NewPage {
+                    space_id,
+                    title,
+                    parent_id: parent_id.map(|p| p.as_str().to_string()),
+                    body,
+                    status,
+                })
+                .await?
             }
             P::Update {
                 id,
@@ -990,21 +983,14 @@ impl Ops {
             } => {
                 let body = self.template(&template_id).await?.body.unwrap_or_default();
                 let space_id = self.space_id_of(space_id.as_str()).await?;
-                let page = self
-                    .client
-                    .pages()
-                    .create(&NewPage {
-                        space_id,
-                        title,
-                        parent_id: parent_id.map(|p| p.as_str().to_string()),
-                        body: body.clone(),
-                        status: None,
-                    })
-                    .await?;
-                Data::Written {
-                    page: PageItem::from(&page),
-                    size: body.len(),
-                }
+                self.create_page(NewPage {
+                    space_id,
+                    title,
+                    parent_id: parent_id.map(|p| p.as_str().to_string()),
+                    body,
+                    status: None,
+                })
+                .await?
             }
             P::CheckPermission {
                 id,
@@ -1096,6 +1082,16 @@ impl Ops {
         let text = format.render(body_of(page, format.fetch()))?;
         let text = self.named(format, text).await;
         self.body_out(format.name(), &text, max_bytes, file).await
+    }
+
+    /// Creates a page (`create`, `createFromTemplate`): answers its metadata and the size of
+    /// the body sent, never the body again.
+    async fn create_page(&self, new: NewPage) -> Result<Data> {
+        let page = self.client.pages().create(&new).await?;
+        Ok(Data::Written {
+            page: PageItem::from(&page),
+            size: new.body.len(),
+        })
     }
 
     /// A page with its body in `format` (`getBody`, and `get` with a `bodyFormat`).
@@ -1694,6 +1690,7 @@ impl Ops {
     ) -> Result<Output> {
         use a::Attachments as A;
         let attachments = self.client.attachments();
+        let update = matches!(args, A::Update { .. });
         let data = match args {
             A::ListForPage {
                 id,
@@ -1812,21 +1809,8 @@ impl Ops {
                 file_path,
                 comment,
                 files: None,
-            } => {
-                let on = owner(action, id, blog_post_id)?;
-                let (file, size) = self
-                    .attachment_file(action, file_name, media_type, data, file_path, comment)
-                    .await?;
-                let title = file.file_name.clone();
-                let id = attachments.upload(on.clone(), file).await?;
-                Data::Uploaded {
-                    id,
-                    on: OwnerOut::from(&on),
-                    title,
-                    size,
-                }
             }
-            A::Update {
+            | A::Update {
                 id,
                 blog_post_id,
                 file_name,
@@ -1840,7 +1824,11 @@ impl Ops {
                     .attachment_file(action, file_name, media_type, data, file_path, comment)
                     .await?;
                 let title = file.file_name.clone();
-                let id = attachments.upload_or_update(on.clone(), file).await?.id;
+                let id = if update {
+                    attachments.upload_or_update(on.clone(), file).await?.id
+                } else {
+                    attachments.upload(on.clone(), file).await?
+                };
                 Data::Uploaded {
                     id,
                     on: OwnerOut::from(&on),
