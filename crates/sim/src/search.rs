@@ -373,8 +373,15 @@ fn content_json(ctx: &Ctx, st: &State, d: &Doc) -> Value {
     {
         return crate::v1::attachment_v1(ctx, st, a);
     }
+    // `expand=content.metadata.labels,...` expands the results' content as v1 content paths do.
+    let expand: Vec<String> = ctx
+        .req
+        .q_list("expand")
+        .into_iter()
+        .filter_map(|e| e.strip_prefix("content.").map(String::from))
+        .collect();
     match st.content.get(&d.content_id) {
-        Some(c) => crate::v1::content_v1(ctx, st, c, &[]),
+        Some(c) => crate::v1::content_v1(ctx, st, c, &expand),
         None => json!({"id": d.id, "type": d.ctype, "title": d.title}),
     }
 }

@@ -1,16 +1,18 @@
 //! `export`: a space to a folder of Markdown, incrementally.
 //!
-//! The tree is read in bulk (page list, descendants); per page, the labels and attachments are
-//! listed (a label added or a file attached does not change the page's version), and only what
-//! changed is fetched: the body when the version moved, an attachment when its version or size
-//! did. A page that only moved or was renamed is written again from the converter output kept
-//! in `.conflux/raw/`, without fetching its body.
+//! The tree is read in bulk (page list, descendants), and so are the labels and attachments of
+//! pages already exported (one CQL listing, see [`crate::listing`]: a label added or a file
+//! attached does not change the page's version); a new or changed page has them listed on its
+//! own. Only what changed is fetched: the body when the version moved, an attachment when its
+//! version or size did. A page that only moved or was renamed is written again from the
+//! converter output kept in `.conflux/raw/`, without fetching its body.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use conflux_client::api::BodyFormat;
+use conflux_client::models::Attachment;
 use conflux_client::{Client, PageRequest};
 use conflux_ops::Ops;
 use futures::StreamExt as _;
@@ -20,6 +22,7 @@ use crate::error::{Result, SyncError};
 use crate::files::{off_thread, remove_and_prune, sha256, under, write_atomic};
 use crate::frontmatter::{Document, FrontMatter, HeaderStyle};
 use crate::links;
+use crate::listing::{self, Listing};
 use crate::names::unique_names;
 use crate::progress::{Event, Progress};
 use crate::state::{AttachmentState, NodeState, RAW_DIR, State};
@@ -58,6 +61,9 @@ pub struct ExportSummary {
     pub bodies_fetched: usize,
     /// Attachments downloaded.
     pub attachments_downloaded: usize,
+    /// Pages whose labels and attachments were listed on their own: new and changed pages,
+    /// and any the space's bulk listing did not answer for whole.
+    pub listed_per_page: usize,
     /// Files of nodes gone from Confluence, removed.
     pub removed: usize,
     pub failed: usize,
@@ -76,6 +82,8 @@ struct Ctx<'a> {
     saved: Mutex<std::time::Instant>,
     progress: &'a dyn Progress,
     full: bool,
+    /// The space's labels and attachments in bulk, when it could be read.
+    listing: Option<Listing>,
 }
 
 /// Exports the space `space` (key or id) into `dir`: see the module docs.
@@ -123,6 +131,23 @@ pub async fn export(
             message: format!("node {id} is in a parent cycle and was left out"),
         });
     }
+    // A first run lists every page on its own anyway; a full one wants nothing from an index.
+    let listing = if options.full || state.nodes.is_empty() {
+        None
+    } else {
+        match listing::read(client, &space.key).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                progress.event(&Event::Warning {
+                    message: format!(
+                        "labels and attachments are listed page by page: the space's listing \
+                         failed ({e})"
+                    ),
+                });
+                None
+            }
+        }
+    };
     let titles = tree
         .nodes
         .values()
@@ -139,6 +164,7 @@ pub async fn export(
         saved: Mutex::new(std::time::Instant::now()),
         progress,
         full: options.full,
+        listing,
     };
     let mut summary = ExportSummary {
         nodes: ctx.tree.paths.len(),
@@ -185,6 +211,7 @@ pub async fn export(
                 }
                 summary.bodies_fetched += usize::from(o.body_fetched);
                 summary.attachments_downloaded += o.downloads;
+                summary.listed_per_page += usize::from(o.listed);
             }
             Err(e) => {
                 summary.failed += 1;
@@ -213,6 +240,8 @@ struct Outcome {
     written: bool,
     body_fetched: bool,
     downloads: usize,
+    /// Labels or attachments listed on their own, not taken from the space's listing.
+    listed: bool,
 }
 
 fn lock<'a>(ctx: &'a Ctx<'_>) -> std::sync::MutexGuard<'a, State> {
@@ -290,7 +319,19 @@ async fn export_node(ctx: &Ctx<'_>, node: &Node) -> Result<Outcome> {
         meta.last_modified = node.last_modified.clone();
         meta.author = node.author.clone();
         let id: conflux_types::PageId = node.id.clone().into();
-        let labels = all_labels(ctx.client, &id).await?;
+        // The space's listing answers for a page this folder holds at this version; a page
+        // just made or changed may not be in the search index yet, so it is asked directly.
+        let known = ctx
+            .listing
+            .as_ref()
+            .filter(|_| prev.as_ref().is_some_and(|p| p.version == node.version));
+        let labels = match known.and_then(|l| l.labels.get(&node.id)) {
+            Some(labels) => labels.clone(),
+            None => {
+                outcome.listed = true;
+                all_labels(ctx.client, &id).await?
+            }
+        };
         meta.labels = Some(labels.clone());
         next.labels = labels;
         // The body, fetched only when the version moved (or nothing was kept of it).
@@ -342,9 +383,22 @@ async fn export_node(ctx: &Ctx<'_>, node: &Node) -> Result<Outcome> {
                 md
             }
         };
-        // Attachments beside the page.
+        // Attachments beside the page. One the folder has and the listing lacks may be gone or
+        // not indexed yet: the page's own list says which.
+        let listed = known
+            .and_then(|l| l.attachments.as_ref())
+            .and_then(|all| all.get(&node.id))
+            .filter(|list| {
+                prev.as_ref().is_none_or(|p| {
+                    p.attachments
+                        .keys()
+                        .all(|id| list.iter().any(|a| &a.id == id))
+                })
+            })
+            .cloned();
+        outcome.listed |= listed.is_none();
         let (names, downloads) =
-            sync_attachments(ctx, node, &path, prev.as_ref(), &mut next).await?;
+            sync_attachments(ctx, node, &path, prev.as_ref(), listed, &mut next).await?;
         outcome.downloads = downloads;
         relink(ctx, &path, &raw, &names)
     } else {
@@ -436,29 +490,37 @@ async fn all_labels(client: &Client, id: &conflux_types::PageId) -> Result<Vec<S
 }
 
 /// Brings the page's attachments folder in step: downloads what is new or changed, renames
-/// what only moved, removes what is gone. Answers attachment name -> file path.
+/// what only moved, removes what is gone. `listed` is the page's list from the space's listing;
+/// without it the page's attachments are listed here. Answers attachment name -> file path.
 async fn sync_attachments(
     ctx: &Ctx<'_>,
     node: &Node,
     path: &str,
     prev: Option<&NodeState>,
+    listed: Option<Vec<Attachment>>,
     next: &mut NodeState,
 ) -> Result<(BTreeMap<String, String>, usize)> {
     let id: conflux_types::PageId = node.id.clone().into();
-    let mut request = PageRequest::limit(250);
-    let mut list = Vec::new();
-    loop {
-        let page = ctx
-            .client
-            .attachments()
-            .for_page(id.clone(), &request)
-            .await?;
-        list.extend(page.results);
-        match page.next_cursor {
-            Some(c) => request.cursor = Some(c),
-            None => break,
+    let mut list = match listed {
+        Some(list) => list,
+        None => {
+            let mut request = PageRequest::limit(250);
+            let mut list = Vec::new();
+            loop {
+                let page = ctx
+                    .client
+                    .attachments()
+                    .for_page(id.clone(), &request)
+                    .await?;
+                list.extend(page.results);
+                match page.next_cursor {
+                    Some(c) => request.cursor = Some(c),
+                    None => break,
+                }
+            }
+            list
         }
-    }
+    };
     list.sort_by(|a, b| a.id.cmp(&b.id));
     let dir = attachments_dir(path);
     let files = unique_names(list.iter().map(|a| (a.id.as_str(), a.title.as_str())));

@@ -20,6 +20,7 @@ mod export;
 mod files;
 mod frontmatter;
 mod links;
+mod listing;
 mod names;
 mod progress;
 mod publish;

@@ -92,6 +92,8 @@ async fn export_mirrors_the_tree_and_a_second_run_fetches_nothing() {
     }
 
     let before = files(dir.path());
+    let requests = async || sim.stats().await["requests"].as_u64().unwrap();
+    let start_count = requests().await;
     let second = export(
         &ops,
         "ENG",
@@ -101,6 +103,12 @@ async fn export_mirrors_the_tree_and_a_second_run_fetches_nothing() {
     )
     .await
     .unwrap();
+    // The labels and attachments come from one listing of the space, not two requests a page.
+    let spent = requests().await - start_count;
+    let pages = state.nodes.values().filter(|n| n.kind == "page").count() as u64;
+    eprintln!("second run: {spent} requests for {pages} pages");
+    assert_eq!(second.listed_per_page, 0, "{second:?}");
+    assert!(spent < pages / 4, "{spent} requests for {pages} pages");
     assert_eq!(second.bodies_fetched, 0, "{second:?}");
     assert_eq!(second.attachments_downloaded, 0);
     assert_eq!(second.written, 0);
@@ -173,6 +181,16 @@ async fn second_run_sees_labels_attachments_moves_and_renames() {
         json!({ "id": attached, "fileName": "notes.txt", "data": data, "mediaType": "text/plain" }),
     )
     .await;
+    // A file deleted from a page that did not change otherwise.
+    let (stripped, gone) = state
+        .nodes
+        .iter()
+        .find_map(|(id, n)| {
+            let (att, a) = n.attachments.iter().next()?;
+            Some((id.clone(), (att.clone(), a.path.clone())))
+        })
+        .unwrap();
+    call(&ops, "attachments", "delete", json!({ "id": gone.0 })).await;
     // Under another page that has no children yet: it becomes a folder with an index file.
     let target = state
         .nodes
@@ -211,7 +229,15 @@ async fn second_run_sees_labels_attachments_moves_and_renames() {
         "{second:?}"
     );
     assert_eq!(second.attachments_downloaded, 1);
+    // The labelled page and the page with a new file came from the space's listing; the page
+    // that lost a file was looked at on its own, which the changed pages were too.
+    assert!(second.listed_per_page <= 5, "{second:?}");
     let state2 = State::load(dir.path()).unwrap();
+    assert!(!state2.nodes[&stripped].attachments.contains_key(&gone.0));
+    assert!(
+        !dir.path().join(&gone.1).exists(),
+        "deleted file left behind"
+    );
     let text = |id: &str| std::fs::read_to_string(dir.path().join(&state2.nodes[id].path)).unwrap();
     assert!(text(&edited).contains("Edited *here*."));
     assert!(text(&labelled).contains("- fresh-label\n"));
