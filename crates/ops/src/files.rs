@@ -16,6 +16,63 @@ use crate::{OpError, Result};
 /// disk image) cannot exhaust memory.
 pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
 
+/// Longest file name made from a title, in bytes: leaves room under the 255-byte limit of
+/// common file systems for a collision suffix and an extension.
+pub const MAX_NAME_BYTES: usize = 120;
+
+/// A file name made from a Confluence title, safe on Linux, macOS and Windows: no separator, no
+/// character Windows forbids, no control character (NUL included), no bidirectional override
+/// (they make a name read otherwise than it is), whitespace runs as one space, no leading dot
+/// (`..`, hidden files), no trailing dot or space (Windows drops them, so two names would
+/// become one), no bare device name (`CON`, `com1.txt`: a `_` goes in front), at most
+/// [`MAX_NAME_BYTES`] bytes. `None` when nothing of the title is left.
+pub fn safe_file_name(title: &str) -> Option<String> {
+    let mut out = String::with_capacity(title.len());
+    for c in title.chars() {
+        let bad = c.is_control()
+            || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        out.push(if bad { '_' } else { c });
+    }
+    let collapsed: String = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut name = collapsed.trim_start_matches('.').to_string();
+    truncate_name(&mut name, MAX_NAME_BYTES);
+    while name.ends_with('.') || name.ends_with(' ') {
+        name.pop();
+    }
+    if name.is_empty() {
+        return None;
+    }
+    if is_device(&name) {
+        name.insert(0, '_');
+    }
+    Some(name)
+}
+
+/// Cuts `s` to at most `max` bytes, at a character boundary.
+pub fn truncate_name(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+}
+
+/// Windows' device names, with or without an extension.
+fn is_device(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).trim_end();
+    let upper = stem.to_ascii_uppercase();
+    matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && upper[3..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '¹' | '²' | '³')))
+}
+
 /// What the refusal without a root tells the person to do.
 pub const ENABLE_FILES_HINT: &str =
     "start the server with --files-root DIR to let agents read and write files under DIR";
@@ -187,5 +244,27 @@ impl FilesRoot {
                 OpError::other(format!("creating `{requested}` failed: {e}"), "try again")
             })?
             .map_err(|e| self.io_error(param, requested, "created", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_from_titles_are_safe_everywhere() {
+        for (title, want) in [
+            ("report.pdf", Some("report.pdf")),
+            ("../../etc/passwd", Some("_.._etc_passwd")),
+            ("a\\b:c", Some("a_b_c")),
+            ("com1.txt", Some("_com1.txt")),
+            ("trailing. ", Some("trailing")),
+            ("...", None),
+            ("", None),
+        ] {
+            assert_eq!(safe_file_name(title).as_deref(), want, "{title:?}");
+        }
+        let long = safe_file_name(&"ü".repeat(200)).unwrap();
+        assert!(long.len() <= MAX_NAME_BYTES && long.chars().all(|c| c == 'ü'));
     }
 }

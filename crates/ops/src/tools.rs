@@ -2449,23 +2449,7 @@ const MAX_FILES_LISTED: usize = 1000;
 /// An attachment's title as a file name in one folder: no separators, no leading dots, no
 /// control characters (titles are whatever uploaders typed), never empty.
 fn safe_file_name(att: &models::Attachment) -> String {
-    let name: String = att
-        .title
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let name = name.trim_start_matches('.').trim();
-    if name.is_empty() {
-        format!("attachment-{}", att.id)
-    } else {
-        name.chars().take(200).collect()
-    }
+    crate::files::safe_file_name(&att.title).unwrap_or_else(|| format!("attachment-{}", att.id))
 }
 
 /// Page `id` or blog post `blogPostId`, exactly one of them.
