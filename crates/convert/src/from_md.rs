@@ -1046,9 +1046,9 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Reads XML into the tree. `block` for a Markdown HTML block, whose whitespace-only text
-    /// is the Markdown's layout and is dropped; not for inline HTML nor for the storage a
-    /// directive stands for, which keep every text.
+    /// Reads XML into the tree. `block` for a Markdown HTML block, whose layout whitespace
+    /// ([`xml::layout_whitespace`]) is the Markdown's and is dropped; not for inline HTML nor
+    /// for the storage a directive stands for, which keep every text.
     fn html(&mut self, html: &str, pos: usize, block: bool) -> Result<(), TooDeep> {
         let mut issues = std::mem::take(&mut self.issues);
         let fed = xml::tokenize(html, pos, &mut issues, |token, issues| {
@@ -1110,7 +1110,7 @@ impl Builder<'_> {
                 }
             }
             Token::Text(t) => {
-                if !(block && t.trim().is_empty()) {
+                if !(block && xml::layout_whitespace(&t)) {
                     self.push_node(Node::Text(t));
                 }
             }

@@ -389,6 +389,7 @@ impl Cx {
         }
         let mode = WriteMode {
             no_blank_lines: true,
+            skip_layout: true,
             ..WriteMode::default()
         };
         let mut text = String::new();
@@ -416,6 +417,7 @@ impl Cx {
             in_comment: true,
             no_blank_lines: true,
             one_line,
+            skip_layout: false,
         };
         let mut text = concat(&["<!--", MARK, " "]);
         write(mode, &mut text);
@@ -1500,6 +1502,7 @@ const HTML_INLINE_MODE: WriteMode = WriteMode {
     in_comment: false,
     no_blank_lines: false,
     one_line: true,
+    skip_layout: false,
 };
 
 /// How the opening and closing parts of a container placeholder are written.
@@ -1507,6 +1510,7 @@ const MARKER_MODE: WriteMode = WriteMode {
     in_comment: true,
     no_blank_lines: true,
     one_line: true,
+    skip_layout: false,
 };
 
 /// Splits a container into (opening XML, children to convert, closing XML).

@@ -485,6 +485,38 @@ fn markdown_instability(storage: &str) -> Option<String> {
     (md1 != md2).then(|| first_line_diff(&md1, &md2))
 }
 
+/// Pretty-printed XHTML written as a raw HTML block: the line breaks and indentation between
+/// its tags are layout, which a Markdown HTML block drops when read back, so storage → Markdown
+/// leaves them out as well and the second Markdown is the first (they made `md2conf-tags`,
+/// `mark-links`, `xwiki-alert-macros` and `xwiki-code-tt` unstable).
+#[test]
+fn raw_html_blocks_leave_out_layout_whitespace() {
+    let storage = "<div><summary>\n    <b>My summary</b>\n  </summary><p>x</p></div>\
+                   <ol><li id=\"fn:1\">\n<p>a footnote</p>\n</li>\n</ol>\
+                   <p style=\"a\">\n  <br />\n</p>";
+    let md = storage_to_markdown(storage).unwrap().output;
+    assert_eq!(
+        md,
+        "<div>\n\n<summary><b>My summary</b></summary>\n\nx\n\n</div>\n\n\
+         <ol><li id=\"fn:1\"><p>a footnote</p></li></ol>\n\n<p style=\"a\"><br /></p>\n"
+    );
+    assert_eq!(markdown_instability(storage), None);
+}
+
+/// A space between two elements and a no-break space are content, not layout: a raw HTML block
+/// keeps them both ways (`xwiki-conf59-*` lost `</span> <span>`, `<p style>&nbsp;</p>` and
+/// `<h3>&nbsp;&nbsp;<br />` on the way back, and their Markdown changed).
+#[test]
+fn raw_html_blocks_keep_spaces_and_no_break_spaces() {
+    let storage = "<h1 style=\"text-align: center;\"><span style=\"color: red;\">a</span> \
+                   <span style=\"color: red;\">b</span></h1>\
+                   <p style=\"margin-left: 60.0px;\">\u{a0}</p><h3>\u{a0}\u{a0}<br /></h3>";
+    let md = storage_to_markdown(storage).unwrap().output;
+    let back = markdown_to_storage(&md).unwrap().output;
+    assert_eq!(back, storage);
+    assert_eq!(markdown_instability(storage), None);
+}
+
 /// A placeholder carries its storage as written, whitespace included, also when it is a block
 /// of its own (`md2conf-alignment`: a pretty-printed `ac:image` with a caption lost its line
 /// breaks on the way back, and its placeholder changed).
