@@ -485,6 +485,42 @@ fn markdown_instability(storage: &str) -> Option<String> {
     (md1 != md2).then(|| first_line_diff(&md1, &md2))
 }
 
+/// Every corpus document's Markdown is a fixed point: converted to storage and back it is the
+/// same Markdown (so a space exported, published elsewhere and exported again has the same
+/// files). The storage documents are taken as they are; the paired `.md` files (written for
+/// other tools) through the storage they become.
+#[test]
+fn corpus_markdown_is_a_fixed_point() {
+    let Some(dir) = corpus_dir("corpus_markdown_is_a_fixed_point") else {
+        return;
+    };
+    let mut docs = storage_docs(&dir);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("md"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let md = std::fs::read_to_string(&p).unwrap();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        docs.push((name, markdown_to_storage(&md).unwrap().output));
+    }
+    let failures: Vec<String> = docs
+        .iter()
+        .filter_map(|(name, storage)| {
+            markdown_instability(storage).map(|diff| format!("{name}:\n{diff}"))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} documents have Markdown that is not a fixed point:\n{}",
+        failures.len(),
+        docs.len(),
+        failures.join("\n")
+    );
+}
+
 /// Pretty-printed XHTML written as a raw HTML block: the line breaks and indentation between
 /// its tags are layout, which a Markdown HTML block drops when read back, so storage → Markdown
 /// leaves them out as well and the second Markdown is the first (they made `md2conf-tags`,
