@@ -207,24 +207,37 @@ fn join_item(blocks: Vec<Block>, loose: bool) -> String {
     out
 }
 
-/// Whether a block reads as a paragraph: text a following line of text would continue.
+/// Whether a block reads as a paragraph: text a following line of text would continue. One
+/// that starts with inline code or inline HTML (`<u>`) is one; a fence, a quote, a table, a
+/// heading, a raw HTML block and a comment are not.
 fn is_para(b: &Block) -> bool {
     // A leaf directive is one line that a tight item reads as a fence before its text.
     let leaf = b.text.starts_with("::") && !b.text.starts_with(":::");
-    b.list.is_none() && !leaf && !b.text.starts_with(['`', '<', '>', '|', '#'])
+    b.list.is_none()
+        && !leaf
+        && !b.text.starts_with("```")
+        && !b.text.starts_with(['>', '|', '#'])
+        && !b.text.starts_with("<!--")
+        && !html_block(&b.text)
 }
 
 /// Whether `next`, on the line after `prev`, would be read as part of `prev`: a paragraph
 /// continues a paragraph, a list's last item, a table (as a row) or a block quote (lazy
-/// continuation lines), a raw HTML block runs on to the next blank line, and a list that
-/// starts at another number than 1 or with an empty item does not interrupt a paragraph. A
-/// blank line between them keeps them apart.
+/// continuation lines), a raw HTML block runs on to the next blank line, a list that starts
+/// at another number than 1 or with an empty item does not interrupt a paragraph, and a
+/// placeholder right after a paragraph joins the paragraph's text. A blank line between them
+/// keeps them apart.
 fn runs_on(prev: &Block, next: &Block) -> bool {
     if html_block(&prev.text) {
         return true;
     }
     if next.list.is_some() {
         return is_para(prev) && !interrupts_paragraph(&next.text);
+    }
+    if next.text.starts_with("<!--") {
+        // A comment interrupts the paragraph, but what it holds comes back beside the
+        // paragraph's text, and a paragraph's `<p>` is only kept in a loose list.
+        return is_para(prev);
     }
     is_para(next) && (prev.list.is_some() || is_para(prev) || prev.text.starts_with(['|', '>']))
 }
@@ -2393,6 +2406,54 @@ mod tests {
                     task("<u>a</u> <ac:structured-macro ac:name=\"m\" />")
                 ),
                 "- [ ] a\n  ::m\n- [ ] <u>a</u>\n  ::m\n",
+            ),
+        ];
+        for (src, want) in &cases {
+            let out = md(src);
+            assert_eq!(&out, want, "{src}");
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(src).unwrap(),
+                "{back}"
+            );
+            assert_eq!(md(&back), out, "{back}");
+        }
+    }
+
+    /// In an item, a paragraph that starts with inline HTML or code is a paragraph (after a
+    /// nested list it was written as a lazy continuation line of the list's last item), and a
+    /// placeholder after a paragraph gets a blank line (written on the next line, what it
+    /// holds came back beside the paragraph's text without its `<p>`, and a list-table cell
+    /// or a task read the second time differently).
+    #[test]
+    fn paragraphs_in_items_stay_apart_from_inline_html_and_placeholders() {
+        let cell = |c: &str| {
+            format!("<table><tbody><tr><th>h</th></tr><tr><td>{c}</td></tr></tbody></table>")
+        };
+        let cases = [
+            (
+                "<ul><li>a<ul><li>b</li></ul><u>c</u></li></ul>".to_string(),
+                "- a\n\n  - b\n\n  <u>c</u>\n",
+            ),
+            (
+                "<ul><li>a<ul><li>b</li></ul><code>c</code> d</li></ul>".to_string(),
+                "- a\n\n  - b\n\n  `c` d\n",
+            ),
+            (
+                cell("<p>x</p><u>y</u>"),
+                ":::list-table{header-rows=1}\n\n* - h\n* - x\n\n    <u>y</u>\n\n:::\n",
+            ),
+            (
+                cell("<p>x</p><ac:foo />"),
+                ":::list-table{header-rows=1}\n\n* - h\n* - x\n\n    <!--confluence <ac:foo />-->\n\n:::\n",
+            ),
+            (
+                "<ac:task-list><ac:task><ac:task-id>1</ac:task-id>\
+                 <ac:task-status>incomplete</ac:task-status><ac:task-body><p>x</p><ac:foo />\
+                 </ac:task-body></ac:task></ac:task-list>"
+                    .to_string(),
+                "- [ ] x\n\n  <!--confluence <ac:foo />-->\n",
             ),
         ];
         for (src, want) in &cases {
