@@ -985,7 +985,7 @@ impl Builder<'_> {
             } => {
                 let (open, close) = directive::storage(&name, &attrs, true);
                 let frames = self.stack.len();
-                self.html(&open, pos, true)?;
+                self.html(&open, pos, false)?;
                 self.directives.push(OpenDirective {
                     colons,
                     close,
@@ -995,7 +995,7 @@ impl Builder<'_> {
             }
             directive::Fence::Leaf { name, attrs } => {
                 let (whole, _) = directive::storage(&name, &attrs, false);
-                self.html(&whole, pos, true)?;
+                self.html(&whole, pos, false)?;
             }
         }
         Ok(true)
@@ -1041,11 +1041,14 @@ impl Builder<'_> {
                 self.pop_top(&mut issues);
             }
             self.issues = issues;
-            self.html(&d.close, pos, true)?;
+            self.html(&d.close, pos, false)?;
         }
         Ok(())
     }
 
+    /// Reads XML into the tree. `block` for a Markdown HTML block, whose layout whitespace
+    /// ([`xml::layout_whitespace`]) is the Markdown's and is dropped; not for inline HTML nor
+    /// for the storage a directive stands for, which keep every text.
     fn html(&mut self, html: &str, pos: usize, block: bool) -> Result<(), TooDeep> {
         let mut issues = std::mem::take(&mut self.issues);
         let fed = xml::tokenize(html, pos, &mut issues, |token, issues| {
@@ -1107,7 +1110,7 @@ impl Builder<'_> {
                 }
             }
             Token::Text(t) => {
-                if !(block && t.trim().is_empty()) {
+                if !(block && xml::layout_whitespace(&t)) {
                     self.push_node(Node::Text(t));
                 }
             }
@@ -1116,8 +1119,10 @@ impl Builder<'_> {
                 Some(inner) if inner.starts_with([' ', '\n', '\t']) => {
                     // Placeholder: the storage XML it carries goes back into the tree.
                     let base = self.stack.last().map(|f| f.el.pos).unwrap_or(0);
+                    // It is the storage as written, whitespace and all: nothing in it is the
+                    // Markdown's layout.
                     xml::tokenize(&inner[1..], base, issues, |t, issues| {
-                        self.feed(t.into_owned(), block, issues)
+                        self.feed(t.into_owned(), false, issues)
                     })?;
                 }
                 _ => self.push_node(Node::Comment(c)),

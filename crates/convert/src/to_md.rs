@@ -189,6 +189,92 @@ fn into_joined(mut blocks: Vec<Block>) -> String {
     join_blocks(&blocks)
 }
 
+/// A list item's blocks joined: with blank lines in a loose list, else on consecutive lines
+/// except where the next block would run into the one before ([`runs_on`]).
+fn join_item(blocks: Vec<Block>, loose: bool) -> String {
+    if loose || blocks.len() == 1 {
+        return into_joined(blocks);
+    }
+    let mut out = String::new();
+    let mut prev: Option<&Block> = None;
+    for b in &blocks {
+        if let Some(p) = prev {
+            out.push_str(if runs_on(p, b) { "\n\n" } else { "\n" });
+        }
+        out.push_str(&b.text);
+        prev = Some(b);
+    }
+    out
+}
+
+/// Whether a block reads as a paragraph: text a following line of text would continue. One
+/// that starts with inline code or inline HTML (`<u>`) is one; a fence, a quote, a table, a
+/// heading, a raw HTML block and a comment are not.
+fn is_para(b: &Block) -> bool {
+    // A leaf directive is one line that a tight item reads as a fence before its text.
+    let leaf = b.text.starts_with("::") && !b.text.starts_with(":::");
+    b.list.is_none()
+        && !leaf
+        && !b.text.starts_with("```")
+        && !b.text.starts_with(['>', '|', '#'])
+        && !b.text.starts_with("<!--")
+        && !html_block(&b.text)
+}
+
+/// Whether `next`, on the line after `prev`, would be read as part of `prev`: a paragraph
+/// continues a paragraph, a list's last item, a table (as a row) or a block quote (lazy
+/// continuation lines), a raw HTML block runs on to the next blank line, a list that starts
+/// at another number than 1 or with an empty item does not interrupt a paragraph, and a
+/// placeholder right after a paragraph joins the paragraph's text. A blank line between them
+/// keeps them apart.
+fn runs_on(prev: &Block, next: &Block) -> bool {
+    if html_block(&prev.text) {
+        return true;
+    }
+    if next.list.is_some() {
+        return is_para(prev) && !interrupts_paragraph(&next.text);
+    }
+    if next.text.starts_with("<!--") {
+        // A comment interrupts the paragraph, but what it holds comes back beside the
+        // paragraph's text, and a paragraph's `<p>` is only kept in a loose list.
+        return is_para(prev);
+    }
+    is_para(next) && (prev.list.is_some() || is_para(prev) || prev.text.starts_with(['|', '>']))
+}
+
+/// Whether Markdown starts with a raw HTML block that runs on to a blank line (CommonMark's
+/// kind 6: a block element's tag), not with a paragraph that starts with inline HTML (`<u>`)
+/// nor with a comment, which ends on its line.
+fn html_block(md: &str) -> bool {
+    let rest = md.strip_prefix("</").or_else(|| md.strip_prefix('<'));
+    rest.is_some_and(|r| {
+        let len = r.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        len > 0 && starts_html_block(&r[..len])
+    })
+}
+
+/// Whether a list starts with an item that may interrupt a paragraph: not empty, and
+/// numbered 1 if ordered.
+fn interrupts_paragraph(list: &str) -> bool {
+    let rest = list
+        .strip_prefix(['-', '*', '+'])
+        .or_else(|| list.strip_prefix("1.").or_else(|| list.strip_prefix("1)")));
+    rest.and_then(|r| r.strip_prefix(' '))
+        .is_some_and(|r| r.bytes().next().is_some_and(|b| b != b'\n'))
+}
+
+/// Whether a list item with these blocks makes its list loose: it holds a blank line between
+/// blocks, its own ([`runs_on`]) or one at the top level of a block (a directive's body, an
+/// HTML container, an expand, a placeholder around Markdown: the blocks that start with `:`
+/// or `<`). A nested list's blank lines and a fence's are their own, and a paragraph, a
+/// heading, a table and a quote have none.
+fn needs_loose(blocks: &[Block]) -> bool {
+    blocks
+        .iter()
+        .any(|b| b.list.is_none() && b.text.starts_with([':', '<']) && b.text.contains("\n\n"))
+        || blocks.windows(2).any(|w| runs_on(&w[0], &w[1]))
+}
+
 struct Cx {
     stats: Stats,
     /// How many links the inline content being rendered is inside: a construct written as a
@@ -389,6 +475,7 @@ impl Cx {
         }
         let mode = WriteMode {
             no_blank_lines: true,
+            skip_layout: true,
             ..WriteMode::default()
         };
         let mut text = String::new();
@@ -416,6 +503,7 @@ impl Cx {
             in_comment: true,
             no_blank_lines: true,
             one_line,
+            skip_layout: false,
         };
         let mut text = concat(&["<!--", MARK, " "]);
         write(mode, &mut text);
@@ -516,7 +604,11 @@ impl Cx {
             };
         }
         let start: u64 = e.attr("start").and_then(|s| s.parse().ok()).unwrap_or(1);
-        let loose = e.elements().any(|li| li.elements().any(|c| c.name == "p"));
+        let bodies: Vec<Vec<Block>> = e.elements().map(|li| self.blocks(&li.children)).collect();
+        // Markdown reads a list as loose when an item holds a blank line between its blocks;
+        // written tight, such a list would come back with paragraphs and be written loose.
+        let loose = e.elements().any(|li| li.elements().any(|c| c.name == "p"))
+            || bodies.iter().any(|blocks| needs_loose(blocks));
         let kind = match prev {
             Some(ListKind::Ordered(a)) if ordered => ListKind::Ordered(!a),
             Some(ListKind::Bullet(a)) if !ordered => ListKind::Bullet(!a),
@@ -524,8 +616,8 @@ impl Cx {
             _ => ListKind::Bullet(false),
         };
         let mut text = String::new();
-        for (i, li) in e.elements().enumerate() {
-            let body = self.item_body(&li.children, loose);
+        for (i, blocks) in bodies.into_iter().enumerate() {
+            let body = join_item(blocks, loose);
             if i > 0 {
                 text.push_str(if loose { "\n\n" } else { "\n" });
             }
@@ -539,29 +631,7 @@ impl Cx {
     }
 
     fn item_body(&mut self, nodes: &[Node], loose: bool) -> String {
-        let blocks = self.blocks(nodes);
-        if loose || blocks.len() == 1 {
-            return into_joined(blocks);
-        }
-        let mut out = String::new();
-        let mut prev_para = false;
-        let mut prev_list = false;
-        for b in &blocks {
-            // A leaf directive is one line that a tight item reads as a fence before its text.
-            let leaf = b.text.starts_with("::") && !b.text.starts_with(":::");
-            let is_para =
-                b.list.is_none() && !leaf && !b.text.starts_with(['`', '<', '>', '|', '#']);
-            if !out.is_empty() {
-                // A paragraph right after a list would continue the list's last item (a lazy
-                // continuation line); a blank line keeps it in this item.
-                let blank = is_para && (prev_para || prev_list);
-                out.push_str(if blank { "\n\n" } else { "\n" });
-            }
-            out.push_str(&b.text);
-            prev_para = is_para;
-            prev_list = b.list.is_some();
-        }
-        out
+        join_item(self.blocks(nodes), loose)
     }
 
     fn tasks(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
@@ -602,11 +672,19 @@ impl Cx {
                     list: None,
                 };
             }
-            let body = task
+            let blocks = task
                 .child("ac:task-body")
-                .map(|b| self.item_body(&b.children, false))
+                .map(|b| self.blocks(&b.children))
                 .unwrap_or_default();
-            let bullet = if alt { "*" } else { "-" };
+            items.push((done, blocks));
+        }
+        // Loose as a list is (see `list`): Markdown reads the whole task list as loose when
+        // one task holds a blank line.
+        let loose = items.iter().any(|(_, blocks)| needs_loose(blocks));
+        let bullet = if alt { "*" } else { "-" };
+        let mut text = String::new();
+        for (i, (done, blocks)) in items.into_iter().enumerate() {
+            let body = join_item(blocks, loose);
             let marker = format!("{bullet} [{}]", if done { "x" } else { " " });
             // A task with an empty body is not a task in GFM, and a body that starts with a
             // list would put that list's marker on the task's line; an empty comment comes
@@ -618,14 +696,15 @@ impl Cx {
             } else {
                 body
             };
+            if i > 0 {
+                text.push_str(if loose { "\n\n" } else { "\n" });
+            }
             // The item's content starts after the bullet; `[ ]` is part of it, so what
             // follows on later lines (a nested task list) is indented under the bullet's text.
-            let mut item = String::new();
-            push_list_item(&mut item, &marker, bullet.len() + 1, &body);
-            items.push(item);
+            push_list_item(&mut text, &marker, bullet.len() + 1, &body);
         }
         Block {
-            text: items.join("\n"),
+            text,
             list: Some(ListKind::Bullet(alt)),
         }
     }
@@ -1500,6 +1579,7 @@ const HTML_INLINE_MODE: WriteMode = WriteMode {
     in_comment: false,
     no_blank_lines: false,
     one_line: true,
+    skip_layout: false,
 };
 
 /// How the opening and closing parts of a container placeholder are written.
@@ -1507,6 +1587,7 @@ const MARKER_MODE: WriteMode = WriteMode {
     in_comment: true,
     no_blank_lines: true,
     one_line: true,
+    skip_layout: false,
 };
 
 /// Splits a container into (opening XML, children to convert, closing XML).
@@ -2263,6 +2344,128 @@ mod tests {
                 crate::normalized(src).unwrap(),
                 "{back}"
             );
+        }
+    }
+
+    /// A list item or a task whose blocks need a blank line between them (text after a nested
+    /// list, a table or a quote; a directive's or an expand's body; a list numbered from 3
+    /// after text) makes its list loose: written tight, Markdown read the text into the block before it
+    /// (a row of the table, a line of the quote) or read the list as loose and the second
+    /// Markdown differed from the first.
+    #[test]
+    fn list_items_holding_blank_lines_make_their_list_loose() {
+        let task = |body: &str| {
+            format!(
+                "<ac:task><ac:task-id>1</ac:task-id><ac:task-status>incomplete</ac:task-status>\
+                 <ac:task-body>{body}</ac:task-body></ac:task>"
+            )
+        };
+        let table = "<table><tbody><tr><th>h</th></tr><tr><td>c</td></tr></tbody></table>";
+        let panel = "<ac:structured-macro ac:name=\"panel\"><ac:rich-text-body><p>x</p>\
+                     </ac:rich-text-body></ac:structured-macro>";
+        let cases = [
+            (
+                "<ul><li>a<ul><li>b</li></ul>c</li><li>d</li></ul>".to_string(),
+                "- a\n\n  - b\n\n  c\n\n- d\n",
+            ),
+            (
+                format!("<ul><li>a{table}b</li><li>d</li></ul>"),
+                "- a\n\n  | h |\n  | --- |\n  | c |\n\n  b\n\n- d\n",
+            ),
+            (
+                "<ul><li>a<blockquote><p>q</p></blockquote>b</li><li>d</li></ul>".to_string(),
+                "- a\n\n  > q\n\n  b\n\n- d\n",
+            ),
+            (
+                format!("<ul><li>{panel}</li><li>b</li></ul>"),
+                "- :::panel\n\n  x\n\n  :::\n\n- b\n",
+            ),
+            (
+                "<ul><li>a<ol start=\"3\"><li>x</li></ol></li></ul>".to_string(),
+                "- a\n\n  3. x\n",
+            ),
+            // A task list too: here the macro on the second task's last line was read as text.
+            (
+                format!(
+                    "<ac:task-list>{}{}</ac:task-list>",
+                    task(&format!("a{table}b")),
+                    task("c <ac:structured-macro ac:name=\"m\" />")
+                ),
+                "- [ ] a\n\n  | h |\n  | --- |\n  | c |\n\n  b\n\n- [ ] c\n\n  ::m\n",
+            ),
+            // What Markdown reads apart stays tight: a heading, a paragraph that starts with
+            // inline HTML.
+            (
+                "<ul><li>a<ul><li>b</li></ul></li><li>c<h2>h</h2>d</li></ul>".to_string(),
+                "- a\n  - b\n- c\n  ## h\n  d\n",
+            ),
+            (
+                format!(
+                    "<ac:task-list>{}{}</ac:task-list>",
+                    task("a <ac:structured-macro ac:name=\"m\" />"),
+                    task("<u>a</u> <ac:structured-macro ac:name=\"m\" />")
+                ),
+                "- [ ] a\n  ::m\n- [ ] <u>a</u>\n  ::m\n",
+            ),
+        ];
+        for (src, want) in &cases {
+            let out = md(src);
+            assert_eq!(&out, want, "{src}");
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(src).unwrap(),
+                "{back}"
+            );
+            assert_eq!(md(&back), out, "{back}");
+        }
+    }
+
+    /// In an item, a paragraph that starts with inline HTML or code is a paragraph (after a
+    /// nested list it was written as a lazy continuation line of the list's last item), and a
+    /// placeholder after a paragraph gets a blank line (written on the next line, what it
+    /// holds came back beside the paragraph's text without its `<p>`, and a list-table cell
+    /// or a task read the second time differently).
+    #[test]
+    fn paragraphs_in_items_stay_apart_from_inline_html_and_placeholders() {
+        let cell = |c: &str| {
+            format!("<table><tbody><tr><th>h</th></tr><tr><td>{c}</td></tr></tbody></table>")
+        };
+        let cases = [
+            (
+                "<ul><li>a<ul><li>b</li></ul><u>c</u></li></ul>".to_string(),
+                "- a\n\n  - b\n\n  <u>c</u>\n",
+            ),
+            (
+                "<ul><li>a<ul><li>b</li></ul><code>c</code> d</li></ul>".to_string(),
+                "- a\n\n  - b\n\n  `c` d\n",
+            ),
+            (
+                cell("<p>x</p><u>y</u>"),
+                ":::list-table{header-rows=1}\n\n* - h\n* - x\n\n    <u>y</u>\n\n:::\n",
+            ),
+            (
+                cell("<p>x</p><ac:foo />"),
+                ":::list-table{header-rows=1}\n\n* - h\n* - x\n\n    <!--confluence <ac:foo />-->\n\n:::\n",
+            ),
+            (
+                "<ac:task-list><ac:task><ac:task-id>1</ac:task-id>\
+                 <ac:task-status>incomplete</ac:task-status><ac:task-body><p>x</p><ac:foo />\
+                 </ac:task-body></ac:task></ac:task-list>"
+                    .to_string(),
+                "- [ ] x\n\n  <!--confluence <ac:foo />-->\n",
+            ),
+        ];
+        for (src, want) in &cases {
+            let out = md(src);
+            assert_eq!(&out, want, "{src}");
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(src).unwrap(),
+                "{back}"
+            );
+            assert_eq!(md(&back), out, "{back}");
         }
     }
 

@@ -880,6 +880,25 @@ pub(crate) struct WriteMode {
     pub no_blank_lines: bool,
     /// The output must stay on one line.
     pub one_line: bool,
+    /// Leave out text that is only layout (see [`layout_whitespace`]): the output is read
+    /// back as a Markdown HTML block, which drops such text.
+    pub skip_layout: bool,
+}
+
+/// Text that is only the layout of XML written over several lines: ASCII whitespace with a
+/// line break. A Markdown HTML block drops it when read back (its line breaks and indentation
+/// are the Markdown's), so storage → Markdown leaves it out of raw HTML blocks as well. Other
+/// whitespace (a space between two spans, a no-break space) is content and is kept.
+pub(crate) fn layout_whitespace(t: &str) -> bool {
+    let mut line_break = false;
+    for b in t.bytes() {
+        match b {
+            b'\n' => line_break = true,
+            b' ' | b'\t' | b'\r' | b'\x0c' => {}
+            _ => return false,
+        }
+    }
+    line_break
 }
 
 /// Element name used to carry a storage comment inside a placeholder comment.
@@ -933,6 +952,7 @@ pub(crate) fn write_element(e: &Element, mode: WriteMode, out: &mut String) {
 fn write_leaf(node: &Node, mode: WriteMode, out: &mut String) {
     match node {
         Node::Element(e) => write_element(e, mode, out),
+        Node::Text(t) if mode.skip_layout && layout_whitespace(t) => {}
         Node::Text(t) => escape_text(t, mode, out),
         Node::CData(t) => {
             let plain =

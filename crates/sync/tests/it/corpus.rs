@@ -33,11 +33,6 @@ fn corpus_dir() -> Option<PathBuf> {
     None
 }
 
-/// The corpus document a file was made from.
-fn title_of(path: &str) -> &str {
-    path.trim_start_matches("Corpus/").trim_end_matches(".md")
-}
-
 #[tokio::test]
 async fn every_corpus_construct_round_trips_through_a_space() {
     let Some(dir) = corpus_dir() else { return };
@@ -128,30 +123,12 @@ async fn every_corpus_construct_round_trips_through_a_space() {
     .unwrap();
     let (a, b) = (markdown(folder.path()), markdown(again.path()));
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    // The converter's Markdown is a fixed point on the whole corpus: every file comes back
+    // the same.
     let mut differ = Vec::new();
-    let mut unstable = 0;
     for (path, text) in &a {
-        if path == "Corpus/index.md" {
-            assert_eq!(comparable_file(text), comparable_file(&b[path]));
-            continue;
-        }
-        if comparable_file(text) == comparable_file(&b[path]) {
-            continue;
-        }
-        // The same Markdown wherever the converter's own round trip is stable; elsewhere (a
-        // converter defect) the bodies must still mean the same.
-        let original = &docs[docs
-            .binary_search_by(|(t, _)| t.as_str().cmp(title_of(path)))
-            .unwrap()]
-        .1;
-        let republished = storage_of(&ops, &id_in(&b[path])).await;
-        if converter_stable(original)
-            || conflux_convert::normalized(original).unwrap()
-                != conflux_convert::normalized(&republished).unwrap()
-        {
+        if comparable_file(text) != comparable_file(&b[path]) {
             differ.push(path.clone());
-        } else {
-            unstable += 1;
         }
     }
     let detail = differ.first().map(|p| {
@@ -163,9 +140,4 @@ async fn every_corpus_construct_round_trips_through_a_space() {
             .unwrap_or_else(|| format!("{} vs {} lines", x.lines().count(), y.lines().count()))
     });
     assert!(differ.is_empty(), "{differ:#?}\n{detail:?}");
-    // Converter defects are reported, not hidden: their number is pinned.
-    assert!(
-        unstable <= 8,
-        "{unstable} corpus documents hit converter defects"
-    );
 }
