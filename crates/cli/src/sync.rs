@@ -162,6 +162,9 @@ pub struct PublishArgs {
     /// Delete (to the trash) pages the folder once had and no longer has.
     #[arg(long)]
     pub prune: bool,
+    /// Files worked on at once (siblings are still created in the folder's order).
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
 }
 
 /// One page's line: what changed, in words.
@@ -193,6 +196,7 @@ pub async fn publish(ops: &Ops, out: &Printer, args: &PublishArgs) -> anyhow::Re
         dry_run: args.dry_run,
         force: args.force,
         prune: args.prune,
+        concurrency: args.concurrency.max(1),
     };
     let result =
         conflux_sync::publish(ops, &args.dir, args.space.as_deref(), &options, &reporter).await;

@@ -138,7 +138,7 @@ impl Run<'_> {
 
     /// Adds and removes labels to match the file (a file that names none leaves them be).
     pub(super) async fn labels(
-        &mut self,
+        &self,
         local: &Local,
         id: &str,
         new: bool,
@@ -191,7 +191,7 @@ impl Run<'_> {
 
     /// Uploads the files that are new or changed; answers the page's attachments as recorded.
     pub(super) async fn attachments(
-        &mut self,
+        &self,
         id: &str,
         known: Option<&NodeState>,
         uploads: Vec<Upload>,
@@ -281,7 +281,7 @@ impl Run<'_> {
                     }),
                 )
                 .await?;
-            self.summary.attachments_uploaded += 1;
+            self.shared().summary.attachments_uploaded += 1;
             let att_id = text(&out.to_json(), "/id");
             // The version the upload made, as Confluence now lists it.
             let version = match self.ops.client().attachments().get(&att_id).await {

@@ -8,11 +8,19 @@
 //! (bodies compared after normalization, so an unchanged page gets no new version), labels are
 //! added and removed to match the file, new or changed attachments are uploaded.
 //!
+//! Files are worked on several at once, in waves: a page's file waits for the wave of its
+//! folder's page. Siblings are still created in the folder's order ([`turns`]), since
+//! Confluence orders a parent's children as they are made.
+//!
 //! A page edited in Confluence since the folder last saw it is not overwritten unless forced;
 //! its report carries both versions and the difference. Nothing is deleted unless pruning.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use futures::StreamExt as _;
 
 use conflux_client::api::{BodyFormat, PageList};
 use conflux_client::models::Page;
@@ -30,14 +38,16 @@ use crate::state::{AttachmentState, NodeState, State};
 mod content;
 mod folder;
 mod report;
+mod turns;
 
 use content::Upload;
 use folder::{Local, read_folder};
 pub use report::{Change, Conflict, PageReport, PublishSummary};
 use report::{action_word, report};
+use turns::{Ticket, Turns};
 
 /// How a publish runs.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct PublishOptions {
     /// Say what would change, page by page, and change nothing.
     pub dry_run: bool,
@@ -45,6 +55,20 @@ pub struct PublishOptions {
     pub force: bool,
     /// Delete (move to the trash) pages the folder once had and no longer has.
     pub prune: bool,
+    /// Files worked on at once. The client's shared rate-limit gate keeps them within
+    /// Confluence's budget; more only queue.
+    pub concurrency: usize,
+}
+
+impl Default for PublishOptions {
+    fn default() -> Self {
+        PublishOptions {
+            dry_run: false,
+            force: false,
+            prune: false,
+            concurrency: 8,
+        }
+    }
 }
 
 /// Publishes the folder `dir` to the space `space` (key or id; default: the folder's).
@@ -99,80 +123,174 @@ pub async fn publish(
         root: dir.to_path_buf(),
         space_id,
         space_key,
-        state,
         titles,
         attachment_names,
-        ids: HashMap::new(),
         options: options.clone(),
-        summary: PublishSummary {
-            dry_run: options.dry_run,
-            ..PublishSummary::default()
-        },
-        saved: std::time::Instant::now(),
+        shared: Mutex::new(Shared {
+            state,
+            ids: HashMap::new(),
+            summary: PublishSummary {
+                dry_run: options.dry_run,
+                ..PublishSummary::default()
+            },
+            saved: std::time::Instant::now(),
+        }),
+        turns: Turns::default(),
     };
-    // Second pass: parents first. Confluence's titles are unique in a space: a second file
-    // with a title already taken by another file would overwrite its page.
+    // Confluence's titles are unique in a space: a second file with a title already taken by
+    // another file would overwrite its page.
     let mut taken: HashMap<&str, &str> = HashMap::new();
-    for local in &locals {
-        let duplicate = match local.kind.as_str() {
-            "page" => taken
-                .insert(local.title.as_str(), local.path.as_str())
-                .map(String::from),
-            _ => None,
-        };
-        let outcome = match duplicate {
-            Some(first) => Err(SyncError::BadFile {
-                path: dir.join(&local.path),
-                message: format!(
-                    "its title `{}` is also {first}'s, and titles are unique in a space",
-                    local.title
-                ),
-            }),
-            None => run.one(local).await,
-        };
-        let report = match outcome {
-            Ok(r) => r,
-            Err(SyncError::Op(e))
-                if matches!(
-                    e.kind,
-                    OpErrorKind::Policy | OpErrorKind::Unauthorized | OpErrorKind::MissingScopes
-                ) =>
-            {
-                // A guardrail or the credential refuses: every other page would be refused
-                // the same way. What was done so far stays recorded.
-                if !options.dry_run {
-                    run.state.save(dir)?;
+    let mut duplicates: HashMap<usize, String> = HashMap::new();
+    for (i, local) in locals.iter().enumerate() {
+        if local.kind == "page"
+            && let Some(first) = taken.insert(local.title.as_str(), local.path.as_str())
+        {
+            duplicates.insert(i, first.to_string());
+        }
+    }
+    // Second pass: wave by wave, parents first.
+    let stop = AtomicBool::new(false);
+    let mut fatal = None;
+    let mut reports: Vec<(usize, PageReport)> = Vec::with_capacity(locals.len());
+    for (one_at_a_time, wave) in waves(&locals) {
+        let mut siblings: HashMap<String, usize> = HashMap::new();
+        for &i in &wave {
+            *siblings.entry(sibling_key(&locals[i])).or_default() += 1;
+        }
+        for (key, n) in &siblings {
+            run.turns.open(key, *n);
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut jobs = Vec::with_capacity(wave.len());
+        for i in wave {
+            let local = &locals[i];
+            let key = sibling_key(local);
+            let n = seen.entry(key.clone()).or_default();
+            let ticket = run.turns.ticket(key, *n);
+            *n += 1;
+            let (run, stop, duplicate) = (&run, &stop, duplicates.get(&i).cloned());
+            jobs.push(async move {
+                if stop.load(Ordering::Relaxed) {
+                    return (i, None);
                 }
-                return Err(SyncError::Op(e));
-            }
-            Err(e) => {
-                run.summary.failed += 1;
-                progress.event(&Event::Failed {
-                    path: local.path.clone(),
-                    error: e.to_string(),
-                });
-                PageReport {
-                    error: Some(format!("{e} ({})", e.hint())),
-                    ..report(local, None)
-                }
-            }
-        };
-        if report.error.is_none() {
-            progress.event(&Event::Page {
-                id: report.id.clone().unwrap_or_default(),
-                title: report.title.clone(),
-                path: report.path.clone(),
-                action: action_word(&report, options.dry_run),
+                let outcome = match duplicate {
+                    Some(first) => Err(SyncError::BadFile {
+                        path: run.root.join(&local.path),
+                        message: format!(
+                            "its title `{}` is also {first}'s, and titles are unique in a space",
+                            local.title
+                        ),
+                    }),
+                    None => run.one(local, &ticket).await,
+                };
+                (i, Some(outcome))
             });
         }
-        run.summary.pages.push(report);
+        let width = if one_at_a_time {
+            1
+        } else {
+            options.concurrency.max(1)
+        };
+        let mut done = futures::stream::iter(jobs).buffer_unordered(width);
+        while let Some((i, outcome)) = done.next().await {
+            let Some(outcome) = outcome else { continue };
+            let local = &locals[i];
+            let report = match outcome {
+                Ok(r) => r,
+                Err(SyncError::Op(e))
+                    if matches!(
+                        e.kind,
+                        OpErrorKind::Policy
+                            | OpErrorKind::Unauthorized
+                            | OpErrorKind::MissingScopes
+                    ) =>
+                {
+                    // A guardrail or the credential refuses: every other page would be
+                    // refused the same way, so no other file starts.
+                    stop.store(true, Ordering::Relaxed);
+                    fatal.get_or_insert(SyncError::Op(e));
+                    continue;
+                }
+                Err(e) => {
+                    run.shared().summary.failed += 1;
+                    progress.event(&Event::Failed {
+                        path: local.path.clone(),
+                        error: e.to_string(),
+                    });
+                    PageReport {
+                        error: Some(format!("{e} ({})", e.hint())),
+                        ..report(local, None)
+                    }
+                }
+            };
+            if report.error.is_none() {
+                progress.event(&Event::Page {
+                    id: report.id.clone().unwrap_or_default(),
+                    title: report.title.clone(),
+                    path: report.path.clone(),
+                    action: action_word(&report, options.dry_run),
+                });
+            }
+            reports.push((i, report));
+        }
+        if let Some(e) = fatal.take() {
+            // What was done so far stays recorded.
+            if !options.dry_run {
+                run.shared().state.save(dir)?;
+            }
+            return Err(e);
+        }
     }
+    reports.sort_by_key(|(i, _)| *i);
+    run.shared
+        .get_mut()
+        .unwrap_or_else(|e| e.into_inner())
+        .summary
+        .pages
+        .extend(reports.into_iter().map(|(_, r)| r));
     let pruned = run.prune(progress).await;
+    let shared = run.shared.into_inner().unwrap_or_else(|e| e.into_inner());
     if !options.dry_run {
-        run.state.save(dir)?;
+        shared.state.save(dir)?;
     }
     pruned?;
-    Ok(run.summary)
+    Ok(shared.summary)
+}
+
+/// The files in waves, in the folder's order within each: a file comes in the wave after its
+/// folder's page. Files placed by mark's `Parent` headers come last, one at a time: they find
+/// or make their parents by title, which another file may be making. Answers (one at a time?,
+/// the files' indexes) for each wave.
+fn waves(locals: &[Local]) -> Vec<(bool, Vec<usize>)> {
+    let mut depth: HashMap<&str, usize> = HashMap::new();
+    let mut waves: Vec<(bool, Vec<usize>)> = Vec::new();
+    let mut by_title = Vec::new();
+    for (i, local) in locals.iter().enumerate() {
+        if !local.doc.parents.is_empty() && local.tree_parent.is_none() {
+            by_title.push(i);
+            continue;
+        }
+        // The folder's page comes earlier in the folder's order.
+        let d = local
+            .tree_parent
+            .as_deref()
+            .and_then(|p| depth.get(p))
+            .map_or(0, |d| d + 1);
+        depth.insert(local.path.as_str(), d);
+        if waves.len() <= d {
+            waves.resize_with(d + 1, || (false, Vec::new()));
+        }
+        waves[d].1.push(i);
+    }
+    if !by_title.is_empty() {
+        waves.push((true, by_title));
+    }
+    waves
+}
+
+/// Files with one key are siblings, created in the folder's order.
+fn sibling_key(local: &Local) -> String {
+    local.tree_parent.clone().unwrap_or_default()
 }
 
 fn text(v: &Value, pointer: &str) -> String {
@@ -182,35 +300,51 @@ fn text(v: &Value, pointer: &str) -> String {
         .to_string()
 }
 
-/// A publish in progress.
+/// A publish in progress: what every file's task reads, and behind a lock what they change.
 struct Run<'a> {
     ops: &'a Ops,
     root: PathBuf,
     space_id: String,
     space_key: String,
-    state: State,
     /// Path -> title of every page file (the first pass).
     titles: HashMap<String, String>,
     /// Attachment file path -> its name in Confluence (file names were made safe).
     attachment_names: HashMap<String, String>,
+    options: PublishOptions,
+    /// Held for moments, never across a request.
+    shared: Mutex<Shared>,
+    turns: Turns,
+}
+
+/// What the files' tasks change.
+struct Shared {
+    state: State,
     /// Path -> id of the pages and folders found or made so far.
     ids: HashMap<String, String>,
-    options: PublishOptions,
     summary: PublishSummary,
     /// When the state was last written.
     saved: std::time::Instant,
 }
 
 impl Run<'_> {
-    async fn one(&mut self, local: &Local) -> Result<PageReport> {
+    fn shared(&self) -> MutexGuard<'_, Shared> {
+        // A task that panicked left no half-made entry (each change is whole).
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_id(&self, path: &str, id: String) {
+        self.shared().ids.insert(path.to_string(), id);
+    }
+
+    async fn one(&self, local: &Local, turn: &Ticket<'_>) -> Result<PageReport> {
         match local.kind.as_str() {
-            "page" => self.page(local).await,
-            "folder" => self.folder(local).await,
+            "page" => self.page(local, turn).await,
+            "folder" => self.folder(local, turn).await,
             other => {
                 // Databases and whiteboards have no Markdown form; their files only show them.
                 // Pages under one go under it only in its own space.
                 if let Some(id) = self.claimed_id(local) {
-                    self.ids.insert(local.path.clone(), id);
+                    self.set_id(&local.path, id);
                 }
                 Ok(PageReport {
                     skipped: Some(format!("a {other}: shown in the folder, not published")),
@@ -224,7 +358,7 @@ impl Run<'_> {
         local
             .tree_parent
             .as_ref()
-            .and_then(|p| self.ids.get(p).cloned())
+            .and_then(|p| self.shared().ids.get(p).cloned())
     }
 
     /// The id the file names, when it is a page of this space.
@@ -235,16 +369,21 @@ impl Run<'_> {
             .as_deref()
             .is_none_or(|s| s.eq_ignore_ascii_case(&self.space_key) || s == self.space_id);
         let by_meta = meta.id.clone().filter(|_| same_space);
-        by_meta.or_else(|| self.state.by_path(&local.path).map(|(id, _)| id.clone()))
+        by_meta.or_else(|| {
+            self.shared()
+                .state
+                .by_path(&local.path)
+                .map(|(id, _)| id.clone())
+        })
     }
 
-    async fn folder(&mut self, local: &Local) -> Result<PageReport> {
+    async fn folder(&self, local: &Local, turn: &Ticket<'_>) -> Result<PageReport> {
         let client = self.ops.client();
         if let Some(id) = self.claimed_id(local) {
             match client.folders().get(&id).await {
                 Ok(_) => {
-                    self.ids.insert(local.path.clone(), id.clone());
-                    self.summary.unchanged += 1;
+                    self.set_id(&local.path, id.clone());
+                    self.shared().summary.unchanged += 1;
                     return Ok(report(local, Some(id)));
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -254,22 +393,22 @@ impl Run<'_> {
         let mut r = report(local, None);
         r.changes.push(Change::CreateFolder);
         if self.options.dry_run {
-            self.ids
-                .insert(local.path.clone(), format!("(new {})", local.path));
-            self.summary.created += 1;
+            self.set_id(&local.path, format!("(new {})", local.path));
+            self.shared().summary.created += 1;
             return Ok(r);
         }
         let mut args = json!({ "spaceId": self.space_id, "title": local.title });
         if let Some(p) = self.parent_id(local) {
             args["parentId"] = json!(p);
         }
+        turn.wait().await;
         let out = self.ops.call("content", "createFolder", args).await?;
         let id = match &out.data {
             Data::Folder { folder } => folder.id.clone(),
             _ => text(&out.to_json(), "/folder/id"),
         };
-        self.ids.insert(local.path.clone(), id.clone());
-        self.summary.created += 1;
+        self.set_id(&local.path, id.clone());
+        self.shared().summary.created += 1;
         let mut doc = local.doc.clone();
         doc.meta.id = Some(id.clone());
         doc.meta.space = Some(self.space_key.clone());
@@ -329,7 +468,7 @@ impl Run<'_> {
     /// The parent the file asks for: its folder's page, else mark's `Parent` headers (a path
     /// of titles from the top: each looked up in the space, and made, as mark does, when
     /// missing), else its front matter's.
-    async fn wanted_parent(&mut self, local: &Local, r: &mut PageReport) -> Result<Option<String>> {
+    async fn wanted_parent(&self, local: &Local, r: &mut PageReport) -> Result<Option<String>> {
         if let Some(p) = self.parent_id(local) {
             return Ok(Some(p));
         }
@@ -364,8 +503,10 @@ impl Run<'_> {
                     args["parentId"] = json!(p);
                 }
                 let out = self.ops.call("pages", "create", args).await?;
-                self.summary.created += 1;
-                self.summary.versions_made += 1;
+                let mut shared = self.shared();
+                shared.summary.created += 1;
+                shared.summary.versions_made += 1;
+                drop(shared);
                 parent = Some(match &out.data {
                     Data::Written { page, .. } => page.id.clone(),
                     _ => text(&out.to_json(), "/page/id"),
@@ -382,7 +523,7 @@ impl Run<'_> {
         Ok(local.doc.meta.parent.clone().filter(|_| same_space))
     }
 
-    async fn page(&mut self, local: &Local) -> Result<PageReport> {
+    async fn page(&self, local: &Local, turn: &Ticket<'_>) -> Result<PageReport> {
         let mut uploads = Vec::new();
         let markdown = self.outgoing(local, &mut uploads)?;
         let converted =
@@ -399,11 +540,11 @@ impl Run<'_> {
             .map(|b| sha256(&b))
             .unwrap_or_default();
         let Some(remote) = remote else {
-            return self.create(local, r, storage, parent, uploads).await;
+            return self.create(local, r, storage, parent, uploads, turn).await;
         };
         let id = remote.id.clone();
         r.id = Some(id.clone());
-        self.ids.insert(local.path.clone(), id.clone());
+        self.set_id(&local.path, id.clone());
         let remote_version = remote.version.as_ref().map(|v| v.number).unwrap_or(1);
         let remote_storage = remote
             .body
@@ -411,7 +552,7 @@ impl Run<'_> {
             .and_then(|b| b.storage.as_ref())
             .map(|b| b.value.clone())
             .unwrap_or_default();
-        let known = self.state.nodes.get(&id).cloned();
+        let known = self.shared().state.nodes.get(&id).cloned();
         // A file untouched since the folder last saw this very version has nothing to say
         // about the body, even where Markdown cannot carry a construct back exactly.
         let in_step = known.as_ref().is_some_and(|k| {
@@ -444,7 +585,7 @@ impl Run<'_> {
         if changed && edited_there && untouched_here {
             // Nothing new here, so nothing to publish: even forced, a stale file must not
             // undo someone's edit.
-            self.summary.unchanged += 1;
+            self.shared().summary.unchanged += 1;
             r.skipped = Some(format!(
                 "changed in Confluence (version {remote_version}) and not here: run `conflux \
                  export` to take it"
@@ -466,7 +607,7 @@ impl Run<'_> {
                     .header(&format!("Confluence version {remote_version}"), &local.path)
                     .to_string(),
             });
-            self.summary.conflicts += 1;
+            self.shared().summary.conflicts += 1;
             return Ok(r);
         }
         if body_changed {
@@ -501,16 +642,16 @@ impl Run<'_> {
             if let Data::Written { page, .. } = &out.data {
                 version = page.version.unwrap_or(remote_version + 1);
             }
-            self.summary.versions_made += 1;
+            self.shared().summary.versions_made += 1;
         }
         let labels = self.labels(local, &id, false, &mut r).await?;
         let attachments = self
             .attachments(&id, known.as_ref(), uploads, false, &mut r)
             .await?;
         if r.changes.is_empty() {
-            self.summary.unchanged += 1;
+            self.shared().summary.unchanged += 1;
         } else {
-            self.summary.updated += 1;
+            self.shared().summary.updated += 1;
         }
         if !self.options.dry_run {
             let sent = if body_changed {
@@ -532,18 +673,18 @@ impl Run<'_> {
     }
 
     async fn create(
-        &mut self,
+        &self,
         local: &Local,
         mut r: PageReport,
         storage: String,
         parent: Option<String>,
         uploads: Vec<Upload>,
+        turn: &Ticket<'_>,
     ) -> Result<PageReport> {
         r.changes.push(Change::Create);
-        self.summary.created += 1;
+        self.shared().summary.created += 1;
         if self.options.dry_run {
-            self.ids
-                .insert(local.path.clone(), format!("(new {})", local.path));
+            self.set_id(&local.path, format!("(new {})", local.path));
             self.labels(local, "", true, &mut r).await?;
             self.attachments("", None, uploads, true, &mut r).await?;
             return Ok(r);
@@ -557,14 +698,15 @@ impl Run<'_> {
         if let Some(p) = &parent {
             args["parentId"] = json!(p);
         }
+        turn.wait().await;
         let out = self.ops.call("pages", "create", args).await?;
         let (id, version) = match &out.data {
             Data::Written { page, .. } => (page.id.clone(), page.version.unwrap_or(1)),
             _ => (text(&out.to_json(), "/page/id"), 1),
         };
-        self.summary.versions_made += 1;
+        self.shared().summary.versions_made += 1;
         r.id = Some(id.clone());
-        self.ids.insert(local.path.clone(), id.clone());
+        self.set_id(&local.path, id.clone());
         let labels = self.labels(local, &id, true, &mut r).await?;
         let attachments = self.attachments(&id, None, uploads, true, &mut r).await?;
         self.finish(local, &id, version, parent, labels, attachments, &storage)?;
@@ -575,7 +717,7 @@ impl Run<'_> {
     /// and md2conf's headers are left as their owners wrote them), and so does the state.
     #[allow(clippy::too_many_arguments)]
     fn finish(
-        &mut self,
+        &self,
         local: &Local,
         id: &str,
         version: u64,
@@ -621,23 +763,28 @@ impl Run<'_> {
         Ok(sha256(text.as_bytes()))
     }
 
-    fn record(&mut self, id: &str, node: NodeState) -> Result<()> {
-        self.state.nodes.insert(id.to_string(), node);
-        self.state.save_soon(&self.root, &mut self.saved)
+    fn record(&self, id: &str, node: NodeState) -> Result<()> {
+        let mut shared = self.shared();
+        let Shared { state, saved, .. } = &mut *shared;
+        state.nodes.insert(id.to_string(), node);
+        state.save_soon(&self.root, saved)
     }
 
     /// Pages the state knows and no file has any more: listed, and deleted with `prune`.
     async fn prune(&mut self, progress: &dyn Progress) -> Result<()> {
-        if self.summary.failed > 0 {
-            if self.options.prune {
+        let (ops, root, options) = (self.ops, &self.root, &self.options);
+        // Every file's task is done: the lock is this run's alone.
+        let shared = self.shared.get_mut().unwrap_or_else(|e| e.into_inner());
+        if shared.summary.failed > 0 {
+            if options.prune {
                 progress.event(&Event::Warning {
                     message: "some files failed, so nothing is pruned this time".into(),
                 });
             }
             return Ok(());
         }
-        let seen: BTreeSet<&String> = self.ids.values().collect();
-        let gone: Vec<(String, NodeState)> = self
+        let seen: BTreeSet<&String> = shared.ids.values().collect();
+        let gone: Vec<(String, NodeState)> = shared
             .state
             .nodes
             .iter()
@@ -645,7 +792,7 @@ impl Run<'_> {
             .map(|(id, n)| (id.clone(), n.clone()))
             .collect();
         for (id, node) in gone {
-            if !self.options.prune {
+            if !options.prune {
                 progress.event(&Event::Warning {
                     message: format!(
                         "page {id} ({}) has no file here any more; kept (--prune deletes it)",
@@ -664,29 +811,29 @@ impl Run<'_> {
                 error: None,
                 warnings: Vec::new(),
             };
-            if !self.options.dry_run {
-                match self.ops.call("pages", "delete", json!({ "id": id })).await {
+            if !options.dry_run {
+                match ops.call("pages", "delete", json!({ "id": id })).await {
                     Ok(_) => {}
                     Err(e) if e.kind == OpErrorKind::NotFound => {}
                     Err(e) => r.error = Some(format!("{} ({})", e.message, e.hint)),
                 }
                 if r.error.is_none() {
-                    self.state.nodes.remove(&id);
-                    self.state.save(&self.root)?;
-                    self.summary.deleted += 1;
+                    shared.state.nodes.remove(&id);
+                    shared.state.save(root)?;
+                    shared.summary.deleted += 1;
                 }
             }
             progress.event(&Event::Page {
                 id,
                 title: r.title.clone(),
                 path: r.path.clone(),
-                action: if self.options.dry_run {
+                action: if options.dry_run {
                     "would be deleted".into()
                 } else {
                     "deleted".into()
                 },
             });
-            self.summary.pages.push(r);
+            shared.summary.pages.push(r);
         }
         Ok(())
     }

@@ -4,7 +4,10 @@
 //! mark's and md2conf's headers are read, nothing is deleted unless pruning.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
+
 use crate::common::*;
+use conflux_client::PageRequest;
 use conflux_ops::{Config, OpErrorKind};
 use conflux_sync::{
     Change, ExportOptions, NoProgress, PublishOptions, State, SyncError, export, publish,
@@ -31,6 +34,8 @@ async fn round_trips_make_no_version_and_the_same_markdown() {
     .unwrap();
     let copy = tempdir();
     copy_dir(dir.path(), copy.path());
+    let one_by_one = tempdir();
+    copy_dir(dir.path(), one_by_one.path());
 
     // Export, publish back: nothing changes in Confluence, no file changes here.
     let before = versions(&ops, "ENG").await;
@@ -60,6 +65,47 @@ async fn round_trips_make_no_version_and_the_same_markdown() {
     );
     assert!(into_empty.created >= pages);
     assert!(into_empty.attachments_uploaded > 0);
+    // Files are published eight at a time, yet every parent's children are in the order a
+    // publish of one file at a time gives them.
+    let sequential = publish(
+        &ops,
+        one_by_one.path(),
+        Some(EMPTY2),
+        &PublishOptions {
+            concurrency: 1,
+            ..opts()
+        },
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sequential.created, into_empty.created);
+    let ids = |s: &conflux_sync::PublishSummary| -> BTreeMap<String, String> {
+        s.pages
+            .iter()
+            .filter(|p| p.skipped.is_none() && p.changes.contains(&Change::Create))
+            .filter_map(|p| Some((p.path.clone(), p.id.clone()?)))
+            .collect()
+    };
+    let (parallel_ids, sequential_ids) = (ids(&into_empty), ids(&sequential));
+    let mut parents_compared = 0;
+    for (path, id) in &parallel_ids {
+        let children = async |id: &str| -> Vec<String> {
+            ops.client()
+                .content()
+                .children(id.to_string().into(), &PageRequest::limit(250))
+                .await
+                .unwrap()
+                .results
+                .into_iter()
+                .map(|c| c.title)
+                .collect()
+        };
+        let (p, q) = (children(id).await, children(&sequential_ids[path]).await);
+        assert_eq!(p, q, "children of {path}");
+        parents_compared += usize::from(p.len() > 1);
+    }
+    assert!(parents_compared > 3, "{parents_compared}");
     let again = tempdir();
     export(
         &ops,
