@@ -95,8 +95,19 @@ fn command_line() -> clap::Command {
 }
 
 /// Parses the command line (clap prints help and usage errors and exits, as always).
+///
+/// A built-in command (`serve` above all, whose start-up is measured) is parsed without the
+/// tools' subcommands: building one subcommand per tool action touches much of the binary and
+/// the heap for nothing. Anything else (a tool action, `--help`, `--version`, a mistake) is
+/// parsed again by the whole command line, so help and errors are the same as before.
 fn parse() -> (Cli, Asked) {
-    use clap::FromArgMatches as _;
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    if let Ok(mut matches) = Cli::command().try_get_matches()
+        && let Ok(mut cli) = Cli::from_arg_matches_mut(&mut matches)
+        && let Some(command) = cli.command.take()
+    {
+        return (cli, Asked::Builtin(command));
+    }
     let mut matches = command_line().get_matches();
     let tool = matches
         .subcommand()

@@ -1,0 +1,60 @@
+//! Link options of the `conflux` binary: a smaller file and fewer pages touched at start
+//! (figures in docs/mcp.md, "Start and footprint"). Only this binary's link changes; the
+//! libraries and the other targets are built as before.
+
+use std::env;
+use std::process::Command;
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    let target = env::var("TARGET").unwrap_or_default();
+    if target != "x86_64-unknown-linux-gnu" {
+        return;
+    }
+    // Relative relocations packed (DT_RELR): the position-independent binary's 0.6 MB of
+    // R_X86_64_RELATIVE entries become a few KB, and the loader no longer reads them all at
+    // start. glibc loads them from 2.36 on, and a binary that has them needs that glibc, so only
+    // when the C library it is linked against (this machine's: `cargo install` builds where it
+    // runs) has them.
+    if env::var("HOST").as_deref() == Ok(target.as_str()) && glibc_loads_relr() {
+        println!("cargo::rustc-link-arg-bin=conflux=-Wl,-z,pack-relative-relocs");
+    }
+    // Identical code folding: functions whose machine code is the same (monomorphised generics
+    // above all) are kept once. rust-lld links this target from Rust 1.90 on; GNU ld has no
+    // such option. Rust does not promise distinct function addresses; in the C libraries
+    // (SQLite, ring) only helpers whose address is never taken fold.
+    if rustc_minor().is_some_and(|m| m >= 90) {
+        println!("cargo::rustc-link-arg-bin=conflux=-Wl,--icf=all");
+    }
+}
+
+/// Whether this machine's glibc defines `GLIBC_ABI_DT_RELR` (glibc 2.36 and later).
+fn glibc_loads_relr() -> bool {
+    [
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib64/libc.so.6",
+        "/usr/lib64/libc.so.6",
+        "/usr/lib/libc.so.6",
+    ]
+    .iter()
+    .find_map(|p| std::fs::read(p).ok())
+    .is_some_and(|bytes| {
+        bytes
+            .windows(b"GLIBC_ABI_DT_RELR".len())
+            .any(|w| w == b"GLIBC_ABI_DT_RELR")
+    })
+}
+
+/// The minor version of the compiler building this (`rustc 1.95.0 ...` gives 95).
+fn rustc_minor() -> Option<u32> {
+    let rustc = env::var("RUSTC").ok()?;
+    let out = Command::new(rustc).arg("--version").output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let version = text.split_whitespace().nth(1)?;
+    let mut parts = version.split('.');
+    if parts.next()? != "1" {
+        return None;
+    }
+    parts.next()?.parse().ok()
+}
