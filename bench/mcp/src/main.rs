@@ -112,6 +112,13 @@ async fn main() -> anyhow::Result<()> {
     let search = args_of(json!({ "action": "cql", "cql": cql, "limit": SEARCH_LIMIT }));
     let id = PageId::from(page_id.clone());
     let params = SearchParams::default();
+    // The storage answer as it crosses stdio: its JSON-RPC line, encoded by the server and
+    // decoded by the client. Timing both in-process gives the floor of any JSON-RPC hop.
+    let answer = mcp
+        .call_tool(CallToolRequestParams::new("pages").with_arguments(get_st.clone()))
+        .await?;
+    let line = json!({ "jsonrpc": "2.0", "id": 1, "result": answer });
+    let line_bytes = serde_json::to_vec(&line)?.len();
     let mut s = Series::default();
     for i in 0..WARMUP + calls {
         let keep = i >= WARMUP;
@@ -127,6 +134,11 @@ async fn main() -> anyhow::Result<()> {
             .get(id.clone(), Some(BodyFormat::Storage))
             .await?;
         s.direct_body.push_if(keep, t.elapsed());
+        let t = Instant::now();
+        let encoded = serde_json::to_vec(&line)?;
+        let decoded: Value = serde_json::from_slice(&encoded)?;
+        std::hint::black_box(decoded);
+        s.json_hop.push_if(keep, t.elapsed());
         let t = Instant::now();
         tool(&mcp, "search", &search).await?;
         s.mcp_search.push_if(keep, t.elapsed());
@@ -200,6 +212,13 @@ async fn main() -> anyhow::Result<()> {
     row(
         "MCP `pages.getBody` (markdown, the default)",
         &s.mcp_md,
+        &s.direct_body,
+    );
+    row(
+        &format!(
+            "its storage answer's JSON-RPC line ({line_bytes} B) encoded and decoded by serde_json, in-process"
+        ),
+        &s.json_hop,
         &s.direct_body,
     );
     row(
@@ -459,6 +478,8 @@ struct Series {
     mcp_md: Vec<Duration>,
     mcp_storage: Vec<Duration>,
     direct_body: Vec<Duration>,
+    /// serde_json encode + decode of the storage answer's JSON-RPC line, in-process.
+    json_hop: Vec<Duration>,
     mcp_search: Vec<Duration>,
     direct_search: Vec<Duration>,
 }
