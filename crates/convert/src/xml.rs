@@ -392,138 +392,357 @@ pub(crate) fn tokenize<'a, E>(
     } else {
         0
     };
-    'restart: while start < input.len() {
-        let slice = &input[start..];
-        let mut reader = Reader::from_str(slice);
-        let cfg = reader.config_mut();
-        cfg.allow_dangling_amp = true;
-        cfg.allow_unmatched_ends = true;
-        cfg.check_end_names = false;
-        cfg.check_comments = false;
-        cfg.expand_empty_elements = false;
-        loop {
-            let before = reader.buffer_position() as usize;
-            let at = floor_boundary(input, start + before);
-            let event = match reader.read_event() {
-                Ok(ev) => ev,
-                Err(err) => {
-                    let epos = floor_boundary(input, start + reader.error_position() as usize);
-                    if input[epos..].starts_with("<![CDATA[") {
-                        let body_start = epos + 9;
-                        let (body, next) = lenient_cdata_end(input, body_start);
-                        issues.push(Issue {
-                            pos: base + epos,
-                            message: "CDATA section without a proper `]]>` end; read up to the \
-                                      nearest `]]` `>`"
-                                .into(),
-                        });
-                        let cdata = eol(&input[body_start..body]);
-                        out.token(Token::CData(cdata), issues)?;
-                        start = next;
-                    } else {
-                        issues.push(Issue {
-                            pos: base + epos,
-                            message: format!("{err}; the `<` is kept as text"),
-                        });
-                        out.text("<".into());
-                        start = next_boundary(input, epos);
-                    }
-                    continue 'restart;
-                }
-            };
-            match event {
-                Event::Eof => break 'restart,
-                Event::Start(e) | Event::Empty(e) if !valid_name(&utf8(e.name().as_ref())) => {
-                    issues.push(Issue {
-                        pos: base + at,
-                        message: "`<` does not start a valid tag; kept as text".into(),
-                    });
-                    out.text("<".into());
-                    start = next_boundary(input, at);
-                    continue 'restart;
-                }
-                Event::Start(e) => {
-                    let token = start_token(input, &e, false, base + at, issues);
-                    out.token(token, issues)?;
-                }
-                Event::Empty(e) => {
-                    let token = start_token(input, &e, true, base + at, issues);
-                    out.token(token, issues)?;
-                }
-                Event::End(e) => {
-                    let name = lift(input, e.name().as_ref().trim());
-                    if !valid_name(&name) {
-                        issues.push(Issue {
-                            pos: base + at,
-                            message: "malformed end tag kept as text".into(),
-                        });
-                        out.text("<".into());
-                        start = next_boundary(input, at);
-                        continue 'restart;
-                    }
-                    let token = Token::End {
-                        name,
-                        pos: base + at,
-                    };
-                    out.token(token, issues)?;
-                }
-                Event::Text(t) => out.text(match t.into_inner() {
-                    std::borrow::Cow::Borrowed(raw) => unescape(raw, base + at, issues),
-                    std::borrow::Cow::Owned(raw) => {
-                        std::borrow::Cow::Owned(unescape(&raw, base + at, issues).into_owned())
-                    }
-                }),
-                Event::GeneralRef(r) => {
-                    let body = utf8(&r);
-                    match resolve_entity(&body) {
-                        Some(Entity::Str(s)) => out.text(s.into()),
-                        Some(Entity::Char(c)) => {
-                            let mut buf = [0u8; 4];
-                            out.text(std::borrow::Cow::Owned(c.encode_utf8(&mut buf).to_string()));
-                        }
-                        None => {
-                            issues.push(Issue {
-                                pos: base + at,
-                                message: format!("unknown entity `&{body};` kept as text"),
-                            });
-                            out.text(std::borrow::Cow::Owned(format!("&{body};")));
-                        }
-                    }
-                }
-                Event::CData(c) => {
-                    let body = c.into_inner();
-                    // A `]] >` followed by an end tag is a broken terminator written by old
-                    // exporters; quick-xml reads past it to the next real `]]>`.
-                    if let Some(cut) = broken_cdata_terminator(&body) {
-                        // The broken end's `>` is inside what quick-xml read (up to the next
-                        // `]]>`): reading on starts after it, with no search past the body.
-                        let gt = body[cut + 2..]
-                            .find('>')
-                            .map_or(body.len(), |g| cut + 2 + g);
-                        let next = at + 9 + gt + 1;
-                        issues.push(Issue {
-                            pos: base + at,
-                            message: "CDATA section ended with `]] >`; read as its end".into(),
-                        });
-                        let cdata = eol(&body[..cut]).into_owned();
-                        out.token(Token::CData(cdata.into()), issues)?;
-                        start = next;
-                        continue 'restart;
-                    }
-                    out.token(Token::CData(eol_cow(body)), issues)?;
-                }
-                Event::Comment(c) => out.token(Token::Comment(c.into_inner()), issues)?,
-                Event::Decl(d) => {
-                    out.token(Token::Raw(format!("?{}?", utf8(&d)).into()), issues)?
-                }
-                Event::PI(p) => out.token(Token::Raw(format!("?{}?", utf8(&p)).into()), issues)?,
-                Event::DocType(d) => {
-                    out.token(Token::Raw(format!("!DOCTYPE {}", utf8(&d)).into()), issues)?
-                }
-            }
-        }
+    while start < input.len() {
+        start = match next_fast(input, start, base, &mut out, issues)? {
+            Some(next) => next,
+            None => slow_event(input, start, base, &mut out, issues)?,
+        };
     }
     out.flush(issues)
+}
+
+/// Reads one event at `start` the quick way, when it is one of the common well-formed forms
+/// (text, an entity, a start or end tag with quoted attributes, CDATA, a comment), exactly as
+/// quick-xml would read it. Returns where reading goes on, or `None` to leave the event to
+/// [`slow_event`]. Nothing is reported before the event is known to be one of these forms.
+fn next_fast<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
+    input: &'a str,
+    start: usize,
+    base: usize,
+    out: &mut Out<'a, F>,
+    issues: &mut Vec<Issue>,
+) -> Result<Option<usize>, E> {
+    let bytes = input.as_bytes();
+    match bytes[start] {
+        b'<' => match bytes.get(start + 1) {
+            Some(b'/') => {
+                let from = start + 2;
+                let n = name_len(&bytes[from..]);
+                if n == 0 {
+                    return Ok(None);
+                }
+                let mut k = from + n;
+                while k < bytes.len() && is_xml_ws(bytes[k]) {
+                    k += 1;
+                }
+                if bytes.get(k) != Some(&b'>') {
+                    return Ok(None);
+                }
+                let token = Token::End {
+                    name: Name::Borrowed(&input[from..from + n]),
+                    pos: base + start,
+                };
+                out.token(token, issues)?;
+                Ok(Some(k + 1))
+            }
+            Some(b'!') => {
+                let rest = &bytes[start..];
+                if rest.starts_with(b"<![CDATA[") {
+                    let Some(end) = memchr::memmem::find(&rest[9..], b"]]>") else {
+                        return Ok(None);
+                    };
+                    let body = &input[start + 9..start + 9 + end];
+                    if broken_cdata_terminator(body).is_some() {
+                        return Ok(None);
+                    }
+                    out.token(Token::CData(eol(body)), issues)?;
+                    Ok(Some(start + 9 + end + 3))
+                } else if rest.starts_with(b"<!--") {
+                    // quick-xml ends a comment at the first `>` after `--`, at least six bytes on.
+                    let mut i = 6;
+                    loop {
+                        let Some(gt) = rest.get(i..).and_then(|r| memchr::memchr(b'>', r)) else {
+                            return Ok(None);
+                        };
+                        i += gt;
+                        if rest[..i].ends_with(b"--") {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    let body = &input[start + 4..start + i - 2];
+                    out.token(Token::Comment(Str::Borrowed(body)), issues)?;
+                    Ok(Some(start + i + 1))
+                } else {
+                    Ok(None)
+                }
+            }
+            Some(b'?') | None => Ok(None),
+            Some(_) => {
+                let Some(gt) = tag_end(bytes, start + 1) else {
+                    return Ok(None);
+                };
+                let (content, empty) = match input[start + 1..gt].strip_suffix('/') {
+                    Some(c) => (c, true),
+                    None => (&input[start + 1..gt], false),
+                };
+                let n = name_len(content.as_bytes());
+                if n == 0 || content.as_bytes().get(n).is_some_and(|b| !is_xml_ws(*b)) {
+                    return Ok(None);
+                }
+                let Some(attrs) = quoted_attrs(&content[n..]) else {
+                    return Ok(None);
+                };
+                let pos = base + start;
+                let token = Token::Start {
+                    name: Name::Borrowed(&content[..n]),
+                    attrs: attr_values(attrs, pos, issues),
+                    empty,
+                    pos,
+                };
+                out.token(token, issues)?;
+                Ok(Some(gt + 1))
+            }
+        },
+        b'&' => {
+            // quick-xml reads a reference up to the first `;`, `&` or `<`; only the first
+            // makes it one.
+            match memchr::memchr3(b';', b'&', b'<', &bytes[start + 1..]) {
+                Some(j) if bytes[start + 1 + j] == b';' => {
+                    general_ref(&input[start + 1..start + 1 + j], base + start, out, issues);
+                    Ok(Some(start + 1 + j + 1))
+                }
+                _ => Ok(None),
+            }
+        }
+        _ => {
+            let end =
+                memchr::memchr2(b'<', b'&', &bytes[start..]).map_or(input.len(), |i| start + i);
+            out.text(Str::Borrowed(&input[start..end]));
+            Ok(Some(end))
+        }
+    }
+}
+
+/// XML's whitespace, as quick-xml reads it.
+fn is_xml_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The length of the ASCII name at the start of `bytes`, 0 when there is none.
+fn name_len(bytes: &[u8]) -> usize {
+    match bytes.first() {
+        Some(b) if b.is_ascii_alphabetic() || matches!(b, b'_' | b':') => {
+            1 + bytes[1..]
+                .iter()
+                .take_while(|b| NAME_BYTE[usize::from(**b)])
+                .count()
+        }
+        _ => 0,
+    }
+}
+
+/// The `>` that ends the tag starting before `from`, outside quotes, as quick-xml finds it.
+fn tag_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut quote = None;
+    for i in memchr::memchr3_iter(b'>', b'\'', b'"', &bytes[from..]) {
+        let b = bytes[from + i];
+        match quote {
+            None if b == b'>' => return Some(from + i),
+            None => quote = Some(b),
+            Some(q) if q == b => quote = None,
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// Attributes written `name="value"` or `name='value'`, each after whitespace; `None` for
+/// anything else (left to quick-xml's reading). Values are raw, not yet unescaped.
+fn quoted_attrs(mut rest: &str) -> Option<Vec<(Name<'_>, Str<'_>)>> {
+    let mut attrs = Vec::new();
+    loop {
+        let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        if trimmed.is_empty() {
+            return Some(attrs);
+        }
+        if trimmed.len() == rest.len() {
+            // No whitespace before this attribute.
+            return None;
+        }
+        let b = trimmed.as_bytes();
+        let k = b.iter().take_while(|b| NAME_BYTE[usize::from(**b)]).count();
+        if k == 0 || b.get(k) != Some(&b'=') {
+            return None;
+        }
+        let quote = *b.get(k + 1)?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let len = memchr::memchr(quote, &b[k + 2..])?;
+        attrs.push((
+            Name::Borrowed(&trimmed[..k]),
+            Str::Borrowed(&trimmed[k + 2..k + 2 + len]),
+        ));
+        rest = &trimmed[k + 2 + len + 1..];
+    }
+}
+
+/// Unescapes raw attribute values in place and keeps the last of duplicates, reporting each
+/// as [`start_token`] does.
+fn attr_values<'a>(
+    mut attrs: Vec<(Name<'a>, Str<'a>)>,
+    pos: usize,
+    issues: &mut Vec<Issue>,
+) -> Vec<(Name<'a>, Str<'a>)> {
+    let mut kept = 0;
+    for r in 0..attrs.len() {
+        let value = match std::mem::take(&mut attrs[r].1) {
+            std::borrow::Cow::Borrowed(raw) => unescape(raw, pos, issues),
+            owned => owned,
+        };
+        if let Some(j) = attrs[..kept].iter().position(|(k, _)| *k == attrs[r].0) {
+            issues.push(Issue {
+                pos,
+                message: format!("duplicate attribute `{}`", attrs[r].0),
+            });
+            attrs[j].1 = value;
+        } else {
+            attrs.swap(kept, r);
+            attrs[kept].1 = value;
+            kept += 1;
+        }
+    }
+    attrs.truncate(kept);
+    attrs
+}
+
+/// An entity reference `&body;` as text, reported and kept literally when unknown.
+fn general_ref<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
+    body: &str,
+    at: usize,
+    out: &mut Out<'a, F>,
+    issues: &mut Vec<Issue>,
+) {
+    match resolve_entity(body) {
+        Some(Entity::Str(s)) => out.text(s.into()),
+        Some(Entity::Char(c)) => {
+            let mut buf = [0u8; 4];
+            out.text(std::borrow::Cow::Owned(c.encode_utf8(&mut buf).to_string()));
+        }
+        None => {
+            issues.push(Issue {
+                pos: at,
+                message: format!("unknown entity `&{body};` kept as text"),
+            });
+            out.text(std::borrow::Cow::Owned(format!("&{body};")));
+        }
+    }
+}
+
+/// Reads one event at `start` with quick-xml, recovering from syntax errors; returns where
+/// reading goes on.
+fn slow_event<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
+    input: &'a str,
+    start: usize,
+    base: usize,
+    out: &mut Out<'a, F>,
+    issues: &mut Vec<Issue>,
+) -> Result<usize, E> {
+    let slice = &input[start..];
+    let mut reader = Reader::from_str(slice);
+    let cfg = reader.config_mut();
+    cfg.allow_dangling_amp = true;
+    cfg.allow_unmatched_ends = true;
+    cfg.check_end_names = false;
+    cfg.check_comments = false;
+    cfg.expand_empty_elements = false;
+    let at = floor_boundary(input, start);
+    let event = match reader.read_event() {
+        Ok(ev) => ev,
+        Err(err) => {
+            let epos = floor_boundary(input, start + reader.error_position() as usize);
+            if input[epos..].starts_with("<![CDATA[") {
+                let body_start = epos + 9;
+                let (body, next) = lenient_cdata_end(input, body_start);
+                issues.push(Issue {
+                    pos: base + epos,
+                    message: "CDATA section without a proper `]]>` end; read up to the \
+                              nearest `]]` `>`"
+                        .into(),
+                });
+                let cdata = eol(&input[body_start..body]);
+                out.token(Token::CData(cdata), issues)?;
+                return Ok(next);
+            }
+            issues.push(Issue {
+                pos: base + epos,
+                message: format!("{err}; the `<` is kept as text"),
+            });
+            out.text("<".into());
+            return Ok(next_boundary(input, epos));
+        }
+    };
+    match event {
+        Event::Eof => return Ok(input.len()),
+        Event::Start(e) | Event::Empty(e) if !valid_name(&utf8(e.name().as_ref())) => {
+            issues.push(Issue {
+                pos: base + at,
+                message: "`<` does not start a valid tag; kept as text".into(),
+            });
+            out.text("<".into());
+            return Ok(next_boundary(input, at));
+        }
+        Event::Start(e) => {
+            let token = start_token(input, &e, false, base + at, issues);
+            out.token(token, issues)?;
+        }
+        Event::Empty(e) => {
+            let token = start_token(input, &e, true, base + at, issues);
+            out.token(token, issues)?;
+        }
+        Event::End(e) => {
+            let name = lift(input, e.name().as_ref().trim());
+            if !valid_name(&name) {
+                issues.push(Issue {
+                    pos: base + at,
+                    message: "malformed end tag kept as text".into(),
+                });
+                out.text("<".into());
+                return Ok(next_boundary(input, at));
+            }
+            let token = Token::End {
+                name,
+                pos: base + at,
+            };
+            out.token(token, issues)?;
+        }
+        Event::Text(t) => out.text(match t.into_inner() {
+            std::borrow::Cow::Borrowed(raw) => unescape(raw, base + at, issues),
+            std::borrow::Cow::Owned(raw) => {
+                std::borrow::Cow::Owned(unescape(&raw, base + at, issues).into_owned())
+            }
+        }),
+        Event::GeneralRef(r) => general_ref(&utf8(&r), base + at, out, issues),
+        Event::CData(c) => {
+            let body = c.into_inner();
+            // A `]] >` followed by an end tag is a broken terminator written by old
+            // exporters; quick-xml reads past it to the next real `]]>`.
+            if let Some(cut) = broken_cdata_terminator(&body) {
+                // The broken end's `>` is inside what quick-xml read (up to the next
+                // `]]>`): reading on starts after it, with no search past the body.
+                let gt = body[cut + 2..]
+                    .find('>')
+                    .map_or(body.len(), |g| cut + 2 + g);
+                let next = at + 9 + gt + 1;
+                issues.push(Issue {
+                    pos: base + at,
+                    message: "CDATA section ended with `]] >`; read as its end".into(),
+                });
+                let cdata = eol(&body[..cut]).into_owned();
+                out.token(Token::CData(cdata.into()), issues)?;
+                return Ok(next);
+            }
+            out.token(Token::CData(eol_cow(body)), issues)?;
+        }
+        Event::Comment(c) => out.token(Token::Comment(c.into_inner()), issues)?,
+        Event::Decl(d) => out.token(Token::Raw(format!("?{}?", utf8(&d)).into()), issues)?,
+        Event::PI(p) => out.token(Token::Raw(format!("?{}?", utf8(&p)).into()), issues)?,
+        Event::DocType(d) => {
+            out.token(Token::Raw(format!("!DOCTYPE {}", utf8(&d)).into()), issues)?
+        }
+    }
+    Ok(start + reader.buffer_position() as usize)
 }
 
 fn utf8(s: &str) -> std::borrow::Cow<'_, str> {
