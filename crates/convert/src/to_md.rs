@@ -1997,7 +1997,7 @@ fn collapse_lines(s: &str) -> String {
 /// line starts that Markdown would read as block syntax.
 fn layout_paragraph(raw: String) -> String {
     // Most paragraphs are one line without breaks: no line list to build.
-    if !raw.contains(['\n', BR]) {
+    if !has_line_break(&raw) {
         let line = raw.trim_matches([' ', '\t']);
         if line.len() == raw.len() && !needs_line_escape(line) {
             return raw;
@@ -2008,73 +2008,78 @@ fn layout_paragraph(raw: String) -> String {
             escape_line_start(line)
         };
     }
-    let lines: Vec<&str> = raw
-        .split('\n')
-        .map(|l| l.trim_matches([' ', '\t']))
-        .collect();
-    let mut out: Vec<String> = Vec::new();
+    // The lines are written into one buffer as they are laid out; `last` is where the last
+    // one starts.
+    let mut out = String::with_capacity(raw.len() + 8);
+    let mut last: Option<usize> = None;
     let mut glue = false;
-    for line in lines {
+    for line in raw.split('\n') {
+        let line = line.trim_matches([' ', '\t']);
         if line.is_empty() {
             continue;
         }
-        let mut line = line.to_string();
-        if glue {
-            glue = false;
-            if let Some(last) = out.last_mut() {
-                last.push_str(&line);
-                line.clear();
+        if glue && last.is_some() {
+            out.push_str(line);
+        } else if line.starts_with('<') && last.is_some() {
+            out.push(' ');
+            out.push_str(line);
+        } else {
+            if last.is_some() {
+                out.push('\n');
             }
-        }
-        if !line.is_empty() {
-            if line.starts_with('<') && !out.is_empty() {
-                if let Some(last) = out.last_mut() {
-                    last.push(' ');
-                    last.push_str(&line);
-                }
+            last = Some(out.len());
+            // Most lines start with nothing Markdown reads as block syntax: kept as they are.
+            if needs_line_escape(line) {
+                out.push_str(&escape_line_start(line));
             } else {
-                // Most lines start with nothing Markdown reads as block syntax: kept as they are.
-                out.push(if needs_line_escape(&line) {
-                    escape_line_start(&line)
-                } else {
-                    line
-                });
+                out.push_str(line);
             }
         }
+        glue = false;
         // A hard break is written `\` at the end of a line when text follows on the next one.
-        if let Some(last) = out.last_mut()
-            && last.ends_with(BR)
+        if let Some(l) = last
+            && out.ends_with(BR)
         {
-            last.pop();
-            let only_br = last.trim().is_empty() || last.ends_with(BR);
+            out.pop();
+            let only_br = out[l..].trim().is_empty() || out.ends_with(BR);
             if only_br {
-                last.push_str("<br />");
+                out.push_str("<br />");
                 glue = true;
             } else {
-                last.push(BR);
+                out.push(BR);
             }
         }
     }
-    let n = out.len();
-    let mut result = String::with_capacity(out.iter().map(|l| l.len() + 8).sum());
-    for (i, mut line) in out.into_iter().enumerate() {
-        if line.ends_with(BR) {
-            line.pop();
-            if i + 1 < n {
-                line.push('\\');
-            } else {
-                line.push_str("<br />");
-            }
-        }
-        if line.contains(BR) {
-            line = line.replace(BR, "<br />");
-        }
+    if !out.contains(BR) {
+        return out;
+    }
+    let n = out.split('\n').count();
+    let mut result = String::with_capacity(out.len() + 8 * n);
+    for (i, line) in out.split('\n').enumerate() {
         if i > 0 {
             result.push('\n');
         }
-        result.push_str(&line);
+        let (line, end) = match line.strip_suffix(BR) {
+            Some(l) if i + 1 < n => (l, "\\"),
+            Some(l) => (l, "<br />"),
+            None => (line, ""),
+        };
+        if line.contains(BR) {
+            result.push_str(&line.replace(BR, "<br />"));
+        } else {
+            result.push_str(line);
+        }
+        result.push_str(end);
     }
     result
+}
+
+/// Whether rendered inline text holds a line break or a hard break (`BR`), found by bytes.
+fn has_line_break(s: &str) -> bool {
+    let mut br = [0u8; 4];
+    let br = BR.encode_utf8(&mut br).as_bytes();
+    memchr::memchr(b'\n', s.as_bytes()).is_some()
+        || memchr::memmem::find(s.as_bytes(), br).is_some()
 }
 
 /// Whether a line starts with something Markdown could read as block syntax.
