@@ -72,8 +72,8 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         prev: None,
         run: Vec::new(),
     };
-    xml::parse_each(input, &mut issues, |node| top.node(node))?;
-    top.flush();
+    xml::parse_each(input, &mut issues, |node, pool| top.node(node, pool))?;
+    top.flush(&mut xml::Pool::default());
     let TopLevel {
         mut cx,
         mut markdown,
@@ -101,12 +101,12 @@ struct TopLevel<'a> {
 }
 
 impl<'a> TopLevel<'a> {
-    fn node(&mut self, node: Node<'a>) {
+    fn node(&mut self, node: Node<'a>, pool: &mut xml::Pool<'a>) {
         if !is_block(&node) {
             self.run.push(node);
             return;
         }
-        self.flush();
+        self.flush(pool);
         let block = match &node {
             Node::Element(e) => self.cx.block(e, self.prev),
             other => Block {
@@ -117,14 +117,17 @@ impl<'a> TopLevel<'a> {
             },
         };
         self.push(block);
+        pool.put(node);
     }
 
-    fn flush(&mut self) {
+    fn flush(&mut self, pool: &mut xml::Pool<'a>) {
         if !self.run.iter().all(is_ws) {
             let text = self.cx.paragraph(&self.run);
             self.push(Block { text, list: None });
         }
-        self.run.clear();
+        for node in self.run.drain(..) {
+            pool.put(node);
+        }
     }
 
     fn push(&mut self, block: Block) {
@@ -2074,12 +2077,12 @@ fn layout_paragraph(raw: String) -> String {
     result
 }
 
-/// Whether rendered inline text holds a line break or a hard break (`BR`), found by bytes.
+/// Whether rendered inline text holds a line break or a hard break (`BR`, whose UTF-8 form is
+/// the only one starting with `EE 80 80`), found by bytes.
 fn has_line_break(s: &str) -> bool {
-    let mut br = [0u8; 4];
-    let br = BR.encode_utf8(&mut br).as_bytes();
-    memchr::memchr(b'\n', s.as_bytes()).is_some()
-        || memchr::memmem::find(s.as_bytes(), br).is_some()
+    let b = s.as_bytes();
+    memchr::memchr2_iter(b'\n', 0xEE, b)
+        .any(|i| b[i] == b'\n' || b[i..].starts_with(&[0xEE, 0x80, 0x80]))
 }
 
 /// Whether a line starts with something Markdown could read as block syntax.

@@ -872,12 +872,51 @@ fn start_token<'a>(
 /// Builds a tree from tokens, closing what was left open and ignoring stray end tags.
 pub(crate) struct TreeBuilder<'a> {
     stack: Vec<Element<'a>>,
+    /// Child lists of elements already converted, reused for new elements.
+    pool: Pool<'a>,
+}
+
+/// Child lists of finished nodes, kept to be reused: a document's elements then cost no
+/// allocation each (nor the reallocations of a growing list, nor a free when dropped).
+#[derive(Default)]
+pub(crate) struct Pool<'a> {
+    lists: Vec<Vec<Node<'a>>>,
+    /// Elements whose children are being taken apart (a stack instead of recursion).
+    work: Vec<Element<'a>>,
+}
+
+impl<'a> Pool<'a> {
+    /// How many child lists are kept at most.
+    const KEEP: usize = 256;
+
+    /// An empty child list, with room from an earlier element when there is one.
+    fn list(&mut self) -> Vec<Node<'a>> {
+        self.lists.pop().unwrap_or_default()
+    }
+
+    /// Takes a finished node apart, keeping its elements' child lists for reuse. Iterative:
+    /// no recursion on the depth.
+    pub fn put(&mut self, node: Node<'a>) {
+        let Node::Element(e) = node else { return };
+        self.work.push(e);
+        while let Some(mut e) = self.work.pop() {
+            for child in e.children.drain(..) {
+                if let Node::Element(c) = child {
+                    self.work.push(c);
+                }
+            }
+            if e.children.capacity() > 0 && self.lists.len() < Self::KEEP {
+                self.lists.push(std::mem::take(&mut e.children));
+            }
+        }
+    }
 }
 
 impl<'a> TreeBuilder<'a> {
     pub fn new() -> Self {
         TreeBuilder {
             stack: vec![Element::new("#root")],
+            pool: Pool::default(),
         }
     }
 
@@ -912,13 +951,14 @@ impl<'a> TreeBuilder<'a> {
                 if self.stack.len() > MAX_DEPTH {
                     return Err(TooDeep { pos });
                 }
+                let leaf = empty || is_void(&name);
                 let el = Element {
                     name,
                     attrs,
-                    children: Vec::new(),
+                    children: if leaf { Vec::new() } else { self.pool.list() },
                     pos,
                 };
-                if empty || is_void(&el.name) {
+                if leaf {
                     self.push_node(Node::Element(el));
                 } else {
                     self.stack.push(el);
@@ -960,17 +1000,8 @@ impl<'a> TreeBuilder<'a> {
         Ok(())
     }
 
-    /// Takes the top-level nodes that are complete: all of them but a last text node, which
-    /// later text may still join. Callers that convert as they read use this to hold one
-    /// top-level subtree at a time instead of the whole document.
-    pub fn drain_complete(&mut self) -> std::vec::Drain<'_, Node<'a>> {
-        let root = &mut self.stack[0].children;
-        let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
-        let end = root.len().saturating_sub(keep);
-        root.drain(..end)
-    }
-
-    /// Whether [`TreeBuilder::drain_complete`] would take anything: most tokens complete
+    /// Whether a top-level node is complete (all of them but a last text node, which later
+    /// text may still join): most tokens complete
     /// nothing at the top level, and a drain costs its setup and teardown.
     pub fn has_complete(&self) -> bool {
         !matches!(self.stack[0].children.as_slice(), [] | [Node::Text(_)])
@@ -1072,21 +1103,31 @@ pub(crate) fn parse<'a>(input: &'a str, issues: &mut Vec<Issue>) -> Result<Vec<N
 }
 
 /// Parses a storage fragment and hands each top-level node to `each` as soon as it is
-/// complete, so only one top-level subtree is held at a time.
+/// complete, so only one top-level subtree is held at a time. `each` gives nodes it is done
+/// with to the pool, whose child lists the parser reuses.
 pub(crate) fn parse_each<'a>(
     input: &'a str,
     issues: &mut Vec<Issue>,
-    mut each: impl FnMut(Node<'a>),
+    mut each: impl FnMut(Node<'a>, &mut Pool<'a>),
 ) -> Result<(), TooDeep> {
     let mut builder = TreeBuilder::new();
     tokenize(input, 0, issues, |token, issues| {
         builder.feed(token, issues)?;
         if builder.has_complete() {
-            builder.drain_complete().for_each(&mut each);
+            let TreeBuilder { stack, pool } = &mut builder;
+            let root = &mut stack[0].children;
+            let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
+            let end = root.len().saturating_sub(keep);
+            for node in root.drain(..end) {
+                each(node, pool);
+            }
         }
         Ok(())
     })?;
-    builder.finish(issues).into_iter().for_each(each);
+    let mut pool = std::mem::take(&mut builder.pool);
+    for node in builder.finish(issues) {
+        each(node, &mut pool);
+    }
     Ok(())
 }
 
