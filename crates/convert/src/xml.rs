@@ -357,7 +357,11 @@ struct Out<'a, F> {
 
 impl<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>> Out<'a, F> {
     fn text(&mut self, t: Str<'a>) {
-        let t = eol_cow(t);
+        self.text_eol(eol_cow(t));
+    }
+
+    /// [`Out::text`] of text whose line ends are already XML's.
+    fn text_eol(&mut self, t: Str<'a>) {
         match &mut self.text {
             Some(prev) => prev.to_mut().push_str(&t),
             None => self.text = Some(t),
@@ -438,7 +442,7 @@ fn next_fast<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
             Some(b'!') => {
                 let rest = &bytes[start..];
                 if rest.starts_with(b"<![CDATA[") {
-                    let Some(end) = memchr::memmem::find(&rest[9..], b"]]>") else {
+                    let Some(end) = find_cdata_end(&rest[9..]) else {
                         return Ok(None);
                     };
                     let body = &input[start + 9..start + 9 + end];
@@ -506,12 +510,36 @@ fn next_fast<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
             }
         }
         _ => {
-            let end =
-                memchr::memchr2(b'<', b'&', &bytes[start..]).map_or(input.len(), |i| start + i);
-            out.text(Str::Borrowed(&input[start..end]));
+            // Text runs to the next `<` or `&`; a `\r` in it is found in the same scan.
+            let mut end = start;
+            let mut cr = false;
+            loop {
+                match memchr::memchr3(b'<', b'&', b'\r', &bytes[end..]) {
+                    Some(i) if bytes[end + i] == b'\r' => {
+                        cr = true;
+                        end += i + 1;
+                    }
+                    Some(i) => {
+                        end += i;
+                        break;
+                    }
+                    None => {
+                        end = input.len();
+                        break;
+                    }
+                }
+            }
+            let text = &input[start..end];
+            out.text_eol(if cr { eol(text) } else { Str::Borrowed(text) });
             Ok(Some(end))
         }
     }
+}
+
+/// The first `]]>` in `body`, found from its `]`s (rarer in code than `>`; a substring
+/// searcher's setup costs more than the search in most sections).
+fn find_cdata_end(body: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b']', body).find(|&i| body[i..].starts_with(b"]]>"))
 }
 
 /// XML's whitespace, as quick-xml reads it.
