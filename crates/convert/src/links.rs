@@ -32,42 +32,72 @@ pub(crate) fn is_ours(href: &str) -> bool {
 /// Percent-encodes what a Markdown destination or our scheme syntax would misread.
 pub(crate) fn enc(s: &str, slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let special = c.is_control()
-            || c.is_whitespace()
-            || matches!(
-                c,
-                '"' | '#'
-                    | '%'
-                    | '<'
-                    | '>'
-                    | '?'
-                    | '['
-                    | ']'
-                    | '('
-                    | ')'
-                    | '\\'
-                    | '^'
-                    | '`'
-                    | '{'
-                    | '}'
-                    | '|'
-                    | '='
-            )
-            || (slash && c == '/');
-        if special {
+    // ASCII is looked at byte by byte and runs that need nothing are copied whole; other
+    // characters one at a time.
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if !(ascii_special(b) || (slash && b == b'/')) {
+                i += 1;
+                continue;
+            }
+            out.push_str(&s[from..i]);
+            push_pct(&mut out, b);
+            i += 1;
+            from = i;
+            continue;
+        }
+        out.push_str(&s[from..i]);
+        let c = s[i..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+        if c.is_control() || c.is_whitespace() {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 15)]));
+                push_pct(&mut out, b);
             }
         } else {
             out.push(c);
         }
+        i += c.len_utf8();
+        from = i;
     }
+    out.push_str(&s[from..]);
     out
+}
+
+/// ASCII that [`enc`] encodes (besides `/` where asked): controls, space and the
+/// punctuation a destination or our schemes would misread.
+fn ascii_special(b: u8) -> bool {
+    b.is_ascii_control()
+        || matches!(
+            b,
+            b' ' | b'"'
+                | b'#'
+                | b'%'
+                | b'<'
+                | b'>'
+                | b'?'
+                | b'['
+                | b']'
+                | b'('
+                | b')'
+                | b'\\'
+                | b'^'
+                | b'`'
+                | b'{'
+                | b'}'
+                | b'|'
+                | b'='
+        )
+}
+
+fn push_pct(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(b >> 4)]));
+    out.push(char::from(HEX[usize::from(b & 15)]));
 }
 
 pub(crate) fn dec(s: &str) -> String {
@@ -673,6 +703,34 @@ fn plain_text(nodes: &[Node]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The character-by-character version `enc` replaced, kept to check it against.
+    fn enc_reference(s: &str, slash: bool) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            let special = c.is_control()
+                || c.is_whitespace()
+                || "\"#%<>?[]()\\^`{}|=".contains(c)
+                || (slash && c == '/');
+            if special {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn enc_matches_reference(s in "([ -~]|\t|\n|\u{7f}|\u{85}|\u{a0}|\u{2003}|é|\u{1f600}){0,40}", slash: bool) {
+            prop_assert_eq!(enc(&s, slash), enc_reference(&s, slash));
+        }
+    }
 
     #[test]
     fn encoding_round_trips() {

@@ -1868,22 +1868,14 @@ fn attr_block_in<'a>(
     let mut out = String::new();
     for (k, v, made_up) in attrs {
         out.push(if out.is_empty() { '{' } else { ' ' });
-        let key_bare = made_up
-            || (!k.is_empty()
-                && k.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')));
+        let key_bare = made_up || (!k.is_empty() && k.bytes().all(bare_key_byte));
         if key_bare {
             out.push_str(k);
         } else {
             push_quoted(&mut out, k, inline);
         }
         out.push('=');
-        let value_bare = !v.is_empty()
-            && v.chars().all(|c| {
-                c.is_alphanumeric()
-                    || matches!(c, '-' | '_' | '.' | '#' | '@' | '/' | ',' | '+' | '%' | ':')
-            });
-        if value_bare {
+        if bare_value(v) {
             out.push_str(v);
         } else {
             push_quoted(&mut out, v, inline);
@@ -1895,22 +1887,65 @@ fn attr_block_in<'a>(
     out
 }
 
+/// The bytes of a key written without quotes.
+fn bare_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+}
+
+/// ASCII bytes of a value written without quotes, as a table.
+static BARE_VALUE_BYTE: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'#' | b'@' | b'/' | b',' | b'+' | b'%' | b':'
+            );
+        b += 1;
+    }
+    t
+};
+
+/// Whether a value is written without quotes: letters and digits of any script and a few
+/// punctuation marks. ASCII is checked by bytes; other characters one by one.
+fn bare_value(v: &str) -> bool {
+    if v.is_empty() {
+        return false;
+    }
+    if v.is_ascii() {
+        return v.bytes().all(|b| BARE_VALUE_BYTE[usize::from(b)]);
+    }
+    v.chars().all(|c| {
+        c.is_alphanumeric()
+            || matches!(c, '-' | '_' | '.' | '#' | '@' | '/' | ',' | '+' | '%' | ':')
+    })
+}
+
 fn push_quoted(out: &mut String, w: &str, inline: bool) {
     if inline {
         directive::push_inline_quoted(out, w);
         return;
     }
+    out.reserve(w.len() + 2);
     out.push('"');
-    for c in w.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            _ => out.push(c),
-        }
+    // Runs without a byte to escape are copied whole.
+    let mut from = 0;
+    for (i, b) in w.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            _ => continue,
+        };
+        out.push_str(&w[from..i]);
+        out.push_str(esc);
+        from = i + 1;
     }
+    out.push_str(&w[from..]);
     out.push('"');
 }
 
