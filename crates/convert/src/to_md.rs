@@ -2190,13 +2190,14 @@ static MD_SPECIAL: [bool; 256] = {
 
 /// [`escape_md`], borrowing the text when nothing in it needs escaping.
 pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.bytes().any(md_special) {
+    // The scan for the first byte to look at also starts the copy there.
+    let Some(first) = s.bytes().position(md_special) else {
         return std::borrow::Cow::Borrowed(s);
-    }
+    };
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + 8);
     let mut plain_from = 0;
-    let mut i = 0;
+    let mut i = first;
     while i < bytes.len() {
         let b = bytes[i];
         if !md_special(b) {

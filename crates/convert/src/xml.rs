@@ -909,8 +909,8 @@ pub(crate) struct TreeBuilder<'a> {
 #[derive(Default)]
 pub(crate) struct Pool<'a> {
     lists: Vec<Vec<Node<'a>>>,
-    /// Elements whose children are being taken apart (a stack instead of recursion).
-    work: Vec<Element<'a>>,
+    /// Child lists being taken apart (a stack instead of recursion).
+    work: Vec<Vec<Node<'a>>>,
 }
 
 impl<'a> Pool<'a> {
@@ -923,18 +923,22 @@ impl<'a> Pool<'a> {
     }
 
     /// Takes a finished node apart, keeping its elements' child lists for reuse. Iterative:
-    /// no recursion on the depth.
+    /// no recursion on the depth; the nodes are dropped where they are, only child lists move.
     pub fn put(&mut self, node: Node<'a>) {
-        let Node::Element(e) = node else { return };
-        self.work.push(e);
-        while let Some(mut e) = self.work.pop() {
-            for child in e.children.drain(..) {
-                if let Node::Element(c) = child {
-                    self.work.push(c);
+        let Node::Element(mut e) = node else { return };
+        self.work.push(std::mem::take(&mut e.children));
+        drop(e);
+        while let Some(mut list) = self.work.pop() {
+            for n in &mut list {
+                if let Node::Element(c) = n
+                    && c.children.capacity() > 0
+                {
+                    self.work.push(std::mem::take(&mut c.children));
                 }
             }
-            if e.children.capacity() > 0 && self.lists.len() < Self::KEEP {
-                self.lists.push(std::mem::take(&mut e.children));
+            list.clear();
+            if list.capacity() > 0 && self.lists.len() < Self::KEEP {
+                self.lists.push(list);
             }
         }
     }
