@@ -1158,56 +1158,15 @@ impl Cx {
     }
 
     fn inline<'n, 'a: 'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node<'a>>) -> String {
-        let mut pieces: Vec<Piece<'n>> = Vec::new();
+        let mut run = InlineRun::default();
         for n in nodes {
             let piece = match n {
                 Node::Element(e) => self.inline_element(e),
                 leaf => self.inline_leaf(leaf),
             };
-            pieces.push(piece);
+            run.push(piece, &mut self.stats);
         }
-        if let [Piece::Plain(_)] = pieces.as_slice()
-            && let Some(Piece::Plain(t)) = pieces.pop()
-        {
-            return t.into_owned();
-        }
-        self.join_pieces(&pieces)
-    }
-
-    /// Lays out inline pieces: emphasis delimiters where Markdown reads them as emphasis,
-    /// HTML tags where it would not.
-    fn join_pieces(&mut self, pieces: &[Piece]) -> String {
-        let len = pieces
-            .iter()
-            .map(|p| match p {
-                Piece::Plain(t) => t.len(),
-                Piece::Delim { inner, .. } => inner.len() + 16,
-            })
-            .sum();
-        let mut out = String::with_capacity(len);
-        for i in 0..pieces.len() {
-            let next = pieces[i + 1..].iter().find_map(|p| p.first_char());
-            let prev = out.chars().next_back();
-            match &pieces[i] {
-                Piece::Plain(t) => out.push_str(t),
-                Piece::Delim { delim, tag, inner } => {
-                    if flanks(inner, delim, prev, next) {
-                        out.push_str(delim);
-                        out.push_str(inner);
-                        out.push_str(delim);
-                    } else {
-                        // A delimited element has no attributes: its start tag is its name.
-                        out.push('<');
-                        out.push_str(tag);
-                        out.push('>');
-                        out.push_str(inner);
-                        xml::write_end(tag, &mut out);
-                        self.stats.html_bytes += 2 * tag.len() + 5;
-                    }
-                }
-            }
-        }
-        out
+        run.finish(&mut self.stats)
     }
 
     /// Text, CDATA, comments and declarations in inline content.
@@ -1629,12 +1588,63 @@ enum Piece<'n> {
     },
 }
 
-impl Piece<'_> {
-    fn first_char(&self) -> Option<char> {
-        match self {
-            Piece::Plain(t) => t.chars().next(),
-            Piece::Delim { delim, .. } => delim.chars().next(),
+/// Inline pieces laid out as they come, into one string: emphasis delimiters where Markdown
+/// reads them as emphasis, HTML tags where it would not. A delimited piece waits for the
+/// first character after it, which decides.
+#[derive(Default)]
+struct InlineRun<'n> {
+    out: String,
+    pending: Option<Piece<'n>>,
+}
+
+impl<'n> InlineRun<'n> {
+    fn push(&mut self, piece: Piece<'n>, stats: &mut Stats) {
+        match piece {
+            Piece::Plain(t) => {
+                if t.is_empty() {
+                    return;
+                }
+                self.settle(t.chars().next(), stats);
+                if self.out.capacity() == 0 {
+                    // The first text is taken as it is, without a copy when it is owned.
+                    self.out = t.into_owned();
+                } else {
+                    self.out.push_str(&t);
+                }
+            }
+            Piece::Delim { delim, .. } => {
+                self.settle(delim.chars().next(), stats);
+                self.pending = Some(piece);
+            }
         }
+    }
+
+    /// Writes the waiting delimited piece, now that `next` is known.
+    fn settle(&mut self, next: Option<char>, stats: &mut Stats) {
+        let Some(Piece::Delim { delim, tag, inner }) = self.pending.take() else {
+            return;
+        };
+        let out = &mut self.out;
+        let prev = out.chars().next_back();
+        if flanks(&inner, delim, prev, next) {
+            out.reserve(inner.len() + 2 * delim.len());
+            out.push_str(delim);
+            out.push_str(&inner);
+            out.push_str(delim);
+        } else {
+            // A delimited element has no attributes: its start tag is its name.
+            out.push('<');
+            out.push_str(tag);
+            out.push('>');
+            out.push_str(&inner);
+            xml::write_end(tag, out);
+            stats.html_bytes += 2 * tag.len() + 5;
+        }
+    }
+
+    fn finish(mut self, stats: &mut Stats) -> String {
+        self.settle(None, stats);
+        self.out
     }
 }
 
