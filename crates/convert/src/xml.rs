@@ -1042,36 +1042,42 @@ impl<'a> TreeBuilder<'a> {
     /// HTML's implied end tags: a block start closes an open `<p>`, and a list item, row or
     /// cell closes its open sibling. Old editors relied on this.
     fn implied_end(&mut self, name: &str, pos: usize, issues: &mut Vec<Issue>) {
-        let target: &[&str] = match name {
-            "li" => &["li"],
-            "tr" => &["tr", "td", "th"],
-            "td" | "th" => &["td", "th"],
+        // What `name` closes, and what stops the search for it (matched by `match`, not by
+        // scanning lists of names).
+        let target: fn(&str) -> bool = match name {
+            "li" => |n| n == "li",
+            "tr" => |n| matches!(n, "tr" | "td" | "th"),
+            "td" | "th" => |n| matches!(n, "td" | "th"),
             "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "table"
             | "blockquote" | "pre" | "div" | "hr" | "dl" | "ac:task-list" | "ac:layout"
-            | "ac:layout-section" | "ac:layout-cell" => &["p"],
+            | "ac:layout-section" | "ac:layout-cell" => |n| n == "p",
             _ => return,
         };
-        let barrier: &[&str] = match name {
-            "li" => &["ul", "ol"],
-            "tr" | "td" | "th" => &["table", "tbody", "thead", "tfoot"],
-            _ => &[
-                "div",
-                "td",
-                "th",
-                "li",
-                "blockquote",
-                "ac:rich-text-body",
-                "ac:layout-cell",
-                "ac:task-body",
-            ],
+        let barrier: fn(&str) -> bool = match name {
+            "li" => |n| matches!(n, "ul" | "ol"),
+            "tr" => |n| matches!(n, "table" | "tbody" | "thead" | "tfoot" | "tr"),
+            "td" | "th" => |n| matches!(n, "table" | "tbody" | "thead" | "tfoot"),
+            _ => |n| {
+                matches!(
+                    n,
+                    "div"
+                        | "td"
+                        | "th"
+                        | "li"
+                        | "blockquote"
+                        | "ac:rich-text-body"
+                        | "ac:layout-cell"
+                        | "ac:task-body"
+                )
+            },
         };
         let mut found = None;
         for (i, e) in self.stack.iter().enumerate().skip(1).rev() {
-            if target.contains(&&*e.name) {
+            if target(&e.name) {
                 found = Some(i);
                 break;
             }
-            if barrier.contains(&&*e.name) || (name == "tr" && e.name == "tr") {
+            if barrier(&e.name) {
                 break;
             }
         }
