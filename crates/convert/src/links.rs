@@ -123,25 +123,38 @@ pub(crate) fn autolinkable(href: &str) -> bool {
 
 /// A link destination as Markdown source.
 pub(crate) fn dest(href: &str) -> String {
+    let angle_byte = |b: u8| {
+        matches!(
+            b,
+            b'(' | b')' | b'<' | b'>' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' '
+        )
+    };
     let needs_angle = href.is_empty()
-        || href
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'));
-    let mut out = String::new();
+        || if href.is_ascii() {
+            href.bytes().any(angle_byte)
+        } else {
+            href.chars()
+                .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'))
+        };
+    let mut out = String::with_capacity(href.len() + 2);
     if needs_angle {
         out.push('<');
     }
-    for c in href.chars() {
-        match c {
-            '<' | '>' | '\\' if needs_angle => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("%0A"),
-            _ => out.push(c),
-        }
+    // Runs without a byte to escape are copied whole.
+    let mut from = 0;
+    for (i, b) in href.bytes().enumerate() {
+        let esc = match b {
+            b'<' if needs_angle => "\\<",
+            b'>' if needs_angle => "\\>",
+            b'\\' => "\\\\",
+            b'\n' => "%0A",
+            _ => continue,
+        };
+        out.push_str(&href[from..i]);
+        out.push_str(esc);
+        from = i + 1;
     }
+    out.push_str(&href[from..]);
     if needs_angle {
         out.push('>');
     }
@@ -725,7 +738,39 @@ mod tests {
         out
     }
 
+    /// The character-by-character version `dest` replaced, kept to check it against.
+    fn dest_reference(href: &str) -> String {
+        let needs_angle = href.is_empty()
+            || href
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'));
+        let mut out = String::new();
+        if needs_angle {
+            out.push('<');
+        }
+        for c in href.chars() {
+            match c {
+                '<' | '>' | '\\' if needs_angle => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("%0A"),
+                _ => out.push(c),
+            }
+        }
+        if needs_angle {
+            out.push('>');
+        }
+        out
+    }
+
     proptest! {
+        #[test]
+        fn dest_matches_reference(s in "([ -~]|\\t|\\n|\\r|\u{b}|\u{c}|\u{85}|\u{a0}|\u{2003}|é){0,30}") {
+            prop_assert_eq!(dest(&s), dest_reference(&s));
+        }
+
         #[test]
         fn enc_matches_reference(s in "([ -~]|\t|\n|\u{7f}|\u{85}|\u{a0}|\u{2003}|é|\u{1f600}){0,40}", slash: bool) {
             prop_assert_eq!(enc(&s, slash), enc_reference(&s, slash));

@@ -1401,7 +1401,7 @@ impl Cx {
 /// `[text](dest "title")`, or `<url>` when the text is the URL.
 fn markdown_link(href: &str, title: Option<&str>, text: &str) -> String {
     let text = collapse_lines(text);
-    if title.is_none() && text == escape_md(href) && links::autolinkable(href) {
+    if title.is_none() && text == *escape_md_cow(href) && links::autolinkable(href) {
         return concat(&["<", href, ">"]);
     }
     concat(&[
