@@ -1988,7 +1988,17 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
         out.push_str(marker);
         return;
     }
-    let indent = " ".repeat(indent);
+    const SPACES: &str = "                                                                ";
+    let owned;
+    let indent = match SPACES.get(..indent) {
+        Some(s) => s,
+        None => {
+            owned = " ".repeat(indent);
+            &owned
+        }
+    };
+    let lines = memchr::memchr_iter(b'\n', body.as_bytes()).count();
+    out.reserve(marker.len() + 1 + body.len() + lines * indent.len());
     for (i, line) in body.split('\n').enumerate() {
         if i == 0 {
             out.push_str(marker);
@@ -1997,7 +2007,7 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
         } else {
             out.push('\n');
             if !line.is_empty() {
-                out.push_str(&indent);
+                out.push_str(indent);
                 out.push_str(line);
             }
         }
