@@ -389,6 +389,17 @@ pub(crate) fn tokenize<'a, E>(
     issues: &mut Vec<Issue>,
     sink: impl FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>,
 ) -> Result<(), E> {
+    tokenize_with(input, base, issues, sink, true)
+}
+
+/// [`tokenize`]; with `fast` false every event is read by quick-xml (the tests compare both).
+fn tokenize_with<'a, E>(
+    input: &'a str,
+    base: usize,
+    issues: &mut Vec<Issue>,
+    sink: impl FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>,
+    fast: bool,
+) -> Result<(), E> {
     let mut out = Out { text: None, sink };
     // A byte-order mark is not content (quick-xml skips it too, which would shift positions).
     let mut start = if input.starts_with('\u{feff}') {
@@ -396,10 +407,26 @@ pub(crate) fn tokenize<'a, E>(
     } else {
         0
     };
+    // Where reading starts over (here, and after a syntax error), a byte-order mark is skipped
+    // as quick-xml's reader skips one at its start.
+    let mut fresh = true;
     while start < input.len() {
-        start = match next_fast(input, start, base, &mut out, issues)? {
+        if std::mem::take(&mut fresh) && input[start..].starts_with('\u{feff}') {
+            start += '\u{feff}'.len_utf8();
+            continue;
+        }
+        let quick = if fast {
+            next_fast(input, start, base, &mut out, issues)?
+        } else {
+            None
+        };
+        start = match quick {
             Some(next) => next,
-            None => slow_event(input, start, base, &mut out, issues)?,
+            None => {
+                let (next, restarted) = slow_event(input, start, base, &mut out, issues)?;
+                fresh = restarted;
+                next
+            }
         };
     }
     out.flush(issues)
@@ -659,14 +686,14 @@ fn general_ref<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
 }
 
 /// Reads one event at `start` with quick-xml, recovering from syntax errors; returns where
-/// reading goes on.
+/// reading goes on, and whether it starts over there after an error.
 fn slow_event<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
     input: &'a str,
     start: usize,
     base: usize,
     out: &mut Out<'a, F>,
     issues: &mut Vec<Issue>,
-) -> Result<usize, E> {
+) -> Result<(usize, bool), E> {
     let slice = &input[start..];
     let mut reader = Reader::from_str(slice);
     let cfg = reader.config_mut();
@@ -691,25 +718,25 @@ fn slow_event<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
                 });
                 let cdata = eol(&input[body_start..body]);
                 out.token(Token::CData(cdata), issues)?;
-                return Ok(next);
+                return Ok((next, true));
             }
             issues.push(Issue {
                 pos: base + epos,
                 message: format!("{err}; the `<` is kept as text"),
             });
             out.text("<".into());
-            return Ok(next_boundary(input, epos));
+            return Ok((next_boundary(input, epos), true));
         }
     };
     match event {
-        Event::Eof => return Ok(input.len()),
+        Event::Eof => return Ok((input.len(), false)),
         Event::Start(e) | Event::Empty(e) if !valid_name(&utf8(e.name().as_ref())) => {
             issues.push(Issue {
                 pos: base + at,
                 message: "`<` does not start a valid tag; kept as text".into(),
             });
             out.text("<".into());
-            return Ok(next_boundary(input, at));
+            return Ok((next_boundary(input, at), true));
         }
         Event::Start(e) => {
             let token = start_token(input, &e, false, base + at, issues);
@@ -727,7 +754,7 @@ fn slow_event<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
                     message: "malformed end tag kept as text".into(),
                 });
                 out.text("<".into());
-                return Ok(next_boundary(input, at));
+                return Ok((next_boundary(input, at), true));
             }
             let token = Token::End {
                 name,
@@ -759,7 +786,7 @@ fn slow_event<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
                 });
                 let cdata = eol(&body[..cut]).into_owned();
                 out.token(Token::CData(cdata.into()), issues)?;
-                return Ok(next);
+                return Ok((next, true));
             }
             out.token(Token::CData(eol_cow(body)), issues)?;
         }
@@ -770,7 +797,7 @@ fn slow_event<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
             out.token(Token::Raw(format!("!DOCTYPE {}", utf8(&d)).into()), issues)?
         }
     }
-    Ok(start + reader.buffer_position() as usize)
+    Ok((start + reader.buffer_position() as usize, false))
 }
 
 fn utf8(s: &str) -> std::borrow::Cow<'_, str> {
@@ -1445,6 +1472,56 @@ pub(crate) fn outline(nodes: &[Node]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tokens and issues of `input`, read with or without the fast reader.
+    fn tokens(input: &str, fast: bool) -> (Vec<Token<'_>>, Vec<Issue>) {
+        let mut issues = Vec::new();
+        let mut tokens = Vec::new();
+        tokenize_with(
+            input,
+            0,
+            &mut issues,
+            |t, _| {
+                tokens.push(t);
+                Ok::<(), ()>(())
+            },
+            fast,
+        )
+        .unwrap();
+        (tokens, issues)
+    }
+
+    #[test]
+    fn fast_reader_reads_as_quick_xml_does() {
+        for input in [
+            "<p a=\"1\" b='2'>x &amp; y &bogus; & z &#x41;</p>",
+            "<br/><br /><img src=\"a>b\" alt='c\"d'/>",
+            "<p a=\"1\"b=\"2\">x</p ><p a = \"1\">y</p\t>",
+            "<p a=1 b>x</p><p a=\"&lt;&q;\" a=\"2\">y</p>",
+            "<![CDATA[a]]b]]><![CDATA[x]] >\n</p><!-- c --><!----><!--->--><!-->-->",
+            "<?xml version=\"1.0\"?><!DOCTYPE html><a\u{e9}>t</a\u{e9}>",
+            "a\r\nb\rc<p\r\nclass=\"x\r\ny\">&amp;\r</p>",
+            "< p></ p><1a></><p/ a=\"b\"><p a=\"b></p>",
+            "x &am<p>y &amp&lt; z & &a b; <",
+        ] {
+            assert_eq!(tokens(input, true), tokens(input, false), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn byte_order_mark_after_a_syntax_error_is_skipped() {
+        let (nodes, _) = parse_ok("a<\u{feff}b");
+        assert_eq!(nodes, vec![Node::Text("a<b".into())]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_reader_matches_quick_xml(
+            s in "(<|>|/|!|\\?|=|\"|'|&|;|#|x|a|p|b|:|-| |\n|\r|\\[|\\]|CDATA|--|amp|lt|\u{e9}){0,40}"
+        ) {
+            proptest::prop_assert_eq!(tokens(&s, true), tokens(&s, false));
+        }
+    }
 
     fn parse_ok(s: &str) -> (Vec<Node<'_>>, Vec<Issue>) {
         let mut issues = Vec::new();
