@@ -2,8 +2,10 @@
 //!
 //! Storage format is XHTML without a DTD: it uses HTML named entities, undeclared `ac:`/`ri:`
 //! prefixes, and pages written by old editors carry unclosed tags and broken CDATA sections
-//! (`]] >`). quick-xml does the tokenizing; this module adds recovery on top of it, so one
-//! bad byte costs a warning instead of the rest of the page.
+//! (`]] >`). Well-formed text, entities, tags with quoted attributes, CDATA and comments are
+//! read here directly, exactly as quick-xml reads them; everything else is one event read by
+//! quick-xml at that position. This module adds recovery on top, so one bad byte costs a
+//! warning instead of the rest of the page.
 
 use quick_xml::escape::{resolve_html5_entity, resolve_xml_entity};
 use quick_xml::events::{BytesStart, Event};
@@ -473,8 +475,26 @@ fn next_fast<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
                         return Ok(None);
                     };
                     let body = &input[start + 9..start + 9 + end];
-                    if broken_cdata_terminator(body).is_some() {
-                        return Ok(None);
+                    if let Some(cut) = broken_cdata_terminator(body) {
+                        // As quick-xml's reading of it is handled (see `slow_event`), without
+                        // its UTF-8 check of everything up to the next proper end.
+                        let gt = body[cut + 2..]
+                            .find('>')
+                            .map_or(body.len(), |g| cut + 2 + g);
+                        issues.push(Issue {
+                            pos: base + start,
+                            message: "CDATA section ended with `]] >`; read as its end".into(),
+                        });
+                        let cdata = eol(&body[..cut]).into_owned();
+                        out.token(Token::CData(cdata.into()), issues)?;
+                        // Reading starts over after it: a byte-order mark there is skipped.
+                        let next = start + 9 + gt + 1;
+                        let bom = if input[next..].starts_with('\u{feff}') {
+                            3
+                        } else {
+                            0
+                        };
+                        return Ok(Some(next + bom));
                     }
                     out.token(Token::CData(eol(body)), issues)?;
                     Ok(Some(start + 9 + end + 3))
@@ -1503,6 +1523,7 @@ mod tests {
             "a\r\nb\rc<p\r\nclass=\"x\r\ny\">&amp;\r</p>",
             "< p></ p><1a></><p/ a=\"b\"><p a=\"b></p>",
             "x &am<p>y &amp&lt; z & &a b; <",
+            "<![CDATA[a]] >\u{feff}</p>]]><![CDATA[b]]  >  </x>",
         ] {
             assert_eq!(tokens(input, true), tokens(input, false), "{input:?}");
         }
