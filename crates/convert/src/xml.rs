@@ -598,10 +598,11 @@ fn is_xml_ws(b: u8) -> bool {
 fn name_len(bytes: &[u8]) -> usize {
     match bytes.first() {
         Some(b) if b.is_ascii_alphabetic() || matches!(b, b'_' | b':') => {
-            1 + bytes[1..]
-                .iter()
-                .take_while(|b| NAME_BYTE[usize::from(**b)])
-                .count()
+            let mut n = 1;
+            while n < bytes.len() && NAME_BYTE[usize::from(bytes[n])] {
+                n += 1;
+            }
+            n
         }
         _ => 0,
     }
@@ -624,32 +625,40 @@ fn tag_end(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// Attributes written `name="value"` or `name='value'`, each after whitespace; `None` for
 /// anything else (left to quick-xml's reading). Values are raw, not yet unescaped.
-fn quoted_attrs(mut rest: &str) -> Option<Vec<(Name<'_>, Str<'_>)>> {
+fn quoted_attrs(rest: &str) -> Option<Vec<(Name<'_>, Str<'_>)>> {
+    let b = rest.as_bytes();
     let mut attrs = Vec::new();
+    let mut i = 0;
     loop {
-        let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
-        if trimmed.is_empty() {
+        let ws = i;
+        while i < b.len() && is_xml_ws(b[i]) {
+            i += 1;
+        }
+        if i == b.len() {
             return Some(attrs);
         }
-        if trimmed.len() == rest.len() {
+        if i == ws {
             // No whitespace before this attribute.
             return None;
         }
-        let b = trimmed.as_bytes();
-        let k = b.iter().take_while(|b| NAME_BYTE[usize::from(**b)]).count();
-        if k == 0 || b.get(k) != Some(&b'=') {
+        let key = i;
+        while i < b.len() && NAME_BYTE[usize::from(b[i])] {
+            i += 1;
+        }
+        if i == key || b.get(i) != Some(&b'=') {
             return None;
         }
-        let quote = *b.get(k + 1)?;
+        let quote = *b.get(i + 1)?;
         if quote != b'"' && quote != b'\'' {
             return None;
         }
-        let len = memchr::memchr(quote, &b[k + 2..])?;
+        let value = i + 2;
+        let len = memchr::memchr(quote, &b[value..])?;
         attrs.push((
-            Name::Borrowed(&trimmed[..k]),
-            Str::Borrowed(&trimmed[k + 2..k + 2 + len]),
+            Name::Borrowed(&rest[key..i]),
+            Str::Borrowed(&rest[value..value + len]),
         ));
-        rest = &trimmed[k + 2 + len + 1..];
+        i = value + len + 1;
     }
 }
 
