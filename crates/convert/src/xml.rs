@@ -118,9 +118,16 @@ impl<'a> Element<'a> {
 
     /// Concatenated text and CDATA of all descendants.
     pub fn text(&self) -> String {
-        let mut out = String::new();
-        collect_text(&self.children, &mut out);
-        out
+        match self.children.as_slice() {
+            // Most often one text node: one allocation of the right size, no stack.
+            [Node::Text(t) | Node::CData(t)] => t.to_string(),
+            [] => String::new(),
+            children => {
+                let mut out = String::new();
+                collect_text(children, &mut out);
+                out
+            }
+        }
     }
 }
 
