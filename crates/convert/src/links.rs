@@ -379,7 +379,7 @@ pub(crate) fn has_scheme(url: &str) -> bool {
 }
 
 /// `[Title](confluence-status:Colour)` for a status macro with text parameters.
-pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String> {
+pub(crate) fn status_link(params: &[crate::to_md::Param<'_>]) -> Option<String> {
     let mut colour = String::new();
     let mut text = String::new();
     let mut query = Vec::new();
@@ -392,8 +392,8 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
             _ => return None,
         }
     }
-    let has_title = params.iter().any(|(k, _)| k == "title");
-    let has_colour = params.iter().any(|(k, _)| k == "colour");
+    let has_title = params.iter().any(|(k, _)| *k == "title");
+    let has_colour = params.iter().any(|(k, _)| *k == "colour");
     if (has_title && text.is_empty())
         || (has_colour && colour.is_empty())
         || (!has_title && !has_colour)
@@ -412,7 +412,7 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
 }
 
 /// Whether [`jira_link`] writes the macro as a link, without writing it.
-pub(crate) fn jira_linkable(e: &Element, params: &[(String, Option<String>)]) -> bool {
+pub(crate) fn jira_linkable(e: &Element, params: &[crate::to_md::Param<'_>]) -> bool {
     let extra = e
         .attrs
         .iter()
@@ -421,7 +421,7 @@ pub(crate) fn jira_linkable(e: &Element, params: &[(String, Option<String>)]) ->
     let mut query = None;
     for (k, v) in params {
         let Some(v) = v.as_deref() else { return false };
-        match k.as_str() {
+        match *k {
             "key" if key.is_none() => key = Some(v),
             "" | "key" => return false,
             "jqlQuery" if query.is_none() => query = Some(v),
@@ -439,7 +439,7 @@ pub(crate) fn jira_linkable(e: &Element, params: &[(String, Option<String>)]) ->
 /// issue: a `key` parameter, text parameters, no attributes besides the regenerated ones.
 /// A macro showing the issues of a query (`jqlQuery`, no `key`) is a link without a key,
 /// with the query as its text: `[project = DOC](confluence-jira:?jqlQuery=project%20%3D%20DOC…)`.
-pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Option<String> {
+pub(crate) fn jira_link(e: &Element, params: &[crate::to_md::Param<'_>]) -> Option<String> {
     if !jira_linkable(e, params) {
         return None;
     }
@@ -447,9 +447,9 @@ pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Opt
     let mut query = Vec::new();
     for (k, v) in params {
         let v = v.as_deref()?;
-        if k == "key" && key.is_none() {
+        if *k == "key" && key.is_none() {
             key = Some(v);
-        } else if k.is_empty() || k == "key" {
+        } else if k.is_empty() || *k == "key" {
             return None;
         } else {
             query.push(format!(
@@ -468,7 +468,7 @@ pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Opt
         }
         None => params
             .iter()
-            .find(|(k, _)| k == "jqlQuery")
+            .find(|(k, _)| *k == "jqlQuery")
             .and_then(|(_, v)| v.as_deref())
             .filter(|q| !q.trim().is_empty())?,
     };

@@ -7,6 +7,7 @@
 
 use crate::xml::{self, Element, Issue, Node, TooDeep, WriteMode};
 use crate::{Stats, directive, links};
+use std::borrow::Cow;
 
 /// Prefix of every placeholder comment: `<!--confluence <ac:…>-->`.
 pub(crate) const MARK: &str = "confluence";
@@ -862,7 +863,7 @@ impl Cx {
                 && parts
                     .params
                     .iter()
-                    .all(|(k, v)| k == "title" && v.is_some())
+                    .all(|(k, v)| *k == "title" && v.is_some())
             {
                 return self.expand(parts);
             }
@@ -1105,7 +1106,7 @@ impl Cx {
                 return None;
             }
             let bare = name == "code"
-                && k == "language"
+                && *k == "language"
                 && info.is_empty()
                 && !v.is_empty()
                 && !v.contains(|c: char| c.is_whitespace() || matches!(c, '=' | '{' | '}' | '@'));
@@ -1454,7 +1455,7 @@ fn inline_macro_form(e: &Element) -> InlineMacro {
             }
             "anchor" if all_text && parts.params.len() == 1 => {
                 if let Some((k, Some(v))) = parts.params.first()
-                    && (k.is_empty() || k == "0")
+                    && (k.is_empty() || *k == "0")
                     && !v.contains(['"', '\n'])
                     && !v.is_empty()
                 {
@@ -1470,10 +1471,14 @@ fn inline_macro_form(e: &Element) -> InlineMacro {
     }
 }
 
+/// A macro parameter: its name and its text, borrowed from the tree where it can be; no
+/// text when the value holds elements (`ri:page`, …).
+pub(crate) type Param<'a> = (&'a str, Option<std::borrow::Cow<'a, str>>);
+
 /// The parts of a structured macro: parameters in order, and its body.
 pub(crate) struct MacroParts<'a> {
     /// Name and text value; `None` when the value holds elements (`ri:page`, …).
-    pub params: Vec<(String, Option<String>)>,
+    pub params: Vec<Param<'a>>,
     pub rich: Option<&'a Element<'a>>,
     pub rich_index: Option<usize>,
     pub plain: Option<&'a Element<'a>>,
@@ -1504,7 +1509,7 @@ impl<'a> MacroParts<'a> {
                     parts.comments.push((parts.params.len(), c));
                 }
                 Node::Element(c) if c.name == "ac:parameter" => {
-                    let key = c.attr("ac:name").unwrap_or("").to_string();
+                    let key = c.attr("ac:name").unwrap_or("");
                     if c.attrs.len() > 1 || parts.params.iter().any(|(k, _)| *k == key) {
                         return None;
                     }
@@ -1512,7 +1517,7 @@ impl<'a> MacroParts<'a> {
                         .children
                         .iter()
                         .all(|x| matches!(x, Node::Text(_) | Node::CData(_)));
-                    parts.params.push((key, text_only.then(|| c.text())));
+                    parts.params.push((key, text_only.then(|| c.text_cow())));
                 }
                 Node::Element(c)
                     if c.name == "ac:rich-text-body"
@@ -1823,18 +1828,19 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
     if !directive_name_ok(macro_name(e)) {
         return None;
     }
-    let mut attrs: Vec<(String, String, bool)> = Vec::new();
+    // Borrowed where the tree has the text as it is written.
+    let mut attrs: Vec<(Cow<'_, str>, Cow<'_, str>, bool)> = Vec::new();
     let mut comments = parts.comments.iter().peekable();
     for (i, (k, v)) in parts.params.iter().enumerate() {
         while let Some((_, c)) = comments.next_if(|(at, _)| *at == i) {
-            attrs.push((COMMENT_KEY.into(), comment_value(c)?, true));
+            attrs.push((COMMENT_KEY.into(), comment_value(c)?.into(), true));
         }
         match v {
-            Some(v) => attrs.push((k.clone(), v.clone(), false)),
+            Some(v) => attrs.push(((*k).into(), Cow::Borrowed(&**v), false)),
             None => {
                 let p = e
                     .elements()
-                    .find(|c| c.name == "ac:parameter" && c.attr("ac:name") == Some(k))?;
+                    .find(|c| c.name == "ac:parameter" && c.attr("ac:name") == Some(*k))?;
                 let mut xml_text = String::new();
                 xml::write_nodes(&p.children, WriteMode::default(), &mut xml_text);
                 let plain = k
@@ -1843,23 +1849,23 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
                 if !plain {
                     return None;
                 }
-                attrs.push((format!("{k}:xml"), xml_text, true));
+                attrs.push((format!("{k}:xml").into(), xml_text.into(), true));
             }
         }
     }
     for (_, c) in comments {
-        attrs.push((COMMENT_KEY.into(), comment_value(c)?, true));
+        attrs.push((COMMENT_KEY.into(), comment_value(c)?.into(), true));
     }
     for (k, v) in &e.attrs {
         if k != "ac:name" && !regenerated_attr(k) {
             if k.contains(['"', '=', ' ', '}']) {
                 return None;
             }
-            attrs.push((format!("@{k}"), v.to_string(), true));
+            attrs.push((format!("@{k}").into(), Cow::Borrowed(&**v), true));
         }
     }
     Some(attr_block_in(
-        attrs.iter().map(|(k, v, m)| (k.as_str(), v.as_str(), *m)),
+        attrs.iter().map(|(k, v, m)| (&**k, &**v, *m)),
         inline,
     ))
 }

@@ -116,6 +116,14 @@ impl<'a> Element<'a> {
         self.elements().find(|e| e.name == name)
     }
 
+    /// [`Element::text`], borrowed when it is one text node.
+    pub fn text_cow(&self) -> std::borrow::Cow<'_, str> {
+        match self.children.as_slice() {
+            [Node::Text(t) | Node::CData(t)] => std::borrow::Cow::Borrowed(t),
+            _ => std::borrow::Cow::Owned(self.text()),
+        }
+    }
+
     /// Concatenated text and CDATA of all descendants.
     pub fn text(&self) -> String {
         match self.children.as_slice() {
