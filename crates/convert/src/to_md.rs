@@ -1092,7 +1092,7 @@ impl Cx {
         {
             return None;
         }
-        let body = parts.plain?.text();
+        let body = parts.plain?.text_cow();
         let mut info: Vec<String> = Vec::new();
         let mut rest: Vec<String> = Vec::new();
         for (k, v) in &parts.params {
@@ -1133,7 +1133,7 @@ impl Cx {
             // Keep the first token from being read as a language.
             info.insert(0, String::new());
         }
-        let longest = longest_run(&body, '`');
+        let longest = longest_run(&body, b'`');
         let fence = "`".repeat(longest.max(2) + 1);
         let info = info.join(" ");
         let info = info.trim_start();
@@ -1142,7 +1142,7 @@ impl Cx {
         } else {
             info.to_string()
         };
-        Some(format!("{fence}{info}\n{body}\n{fence}"))
+        Some(concat(&[&fence, &info, "\n", &body, "\n", &fence]))
     }
 
     fn paragraph<'n, 'a: 'n, I>(&mut self, nodes: I) -> String
@@ -1745,22 +1745,26 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn longest_run(s: &str, ch: char) -> usize {
+fn longest_run(s: &str, ch: u8) -> usize {
+    // `ch` is ASCII, which no byte of a multi-byte character equals: bytes will do, and the
+    // runs are found with memchr.
+    let b = s.as_bytes();
     let mut best = 0;
-    let mut cur = 0;
-    for c in s.chars() {
-        if c == ch {
-            cur += 1;
-            best = best.max(cur);
-        } else {
-            cur = 0;
+    let mut i = 0;
+    while let Some(found) = memchr::memchr(ch, &b[i..]) {
+        let start = i + found;
+        let mut end = start + 1;
+        while end < b.len() && b[end] == ch {
+            end += 1;
         }
+        best = best.max(end - start);
+        i = end;
     }
     best
 }
 
 fn code_span(t: &str) -> String {
-    let ticks = "`".repeat(longest_run(t, '`') + 1);
+    let ticks = "`".repeat(longest_run(t, b'`') + 1);
     let pad = t.starts_with('`')
         || t.ends_with('`')
         || (t.starts_with(' ') && t.ends_with(' ') && !t.trim().is_empty());
