@@ -32,42 +32,72 @@ pub(crate) fn is_ours(href: &str) -> bool {
 /// Percent-encodes what a Markdown destination or our scheme syntax would misread.
 pub(crate) fn enc(s: &str, slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let special = c.is_control()
-            || c.is_whitespace()
-            || matches!(
-                c,
-                '"' | '#'
-                    | '%'
-                    | '<'
-                    | '>'
-                    | '?'
-                    | '['
-                    | ']'
-                    | '('
-                    | ')'
-                    | '\\'
-                    | '^'
-                    | '`'
-                    | '{'
-                    | '}'
-                    | '|'
-                    | '='
-            )
-            || (slash && c == '/');
-        if special {
+    // ASCII is looked at byte by byte and runs that need nothing are copied whole; other
+    // characters one at a time.
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if !(ascii_special(b) || (slash && b == b'/')) {
+                i += 1;
+                continue;
+            }
+            out.push_str(&s[from..i]);
+            push_pct(&mut out, b);
+            i += 1;
+            from = i;
+            continue;
+        }
+        out.push_str(&s[from..i]);
+        let c = s[i..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+        if c.is_control() || c.is_whitespace() {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 15)]));
+                push_pct(&mut out, b);
             }
         } else {
             out.push(c);
         }
+        i += c.len_utf8();
+        from = i;
     }
+    out.push_str(&s[from..]);
     out
+}
+
+/// ASCII that [`enc`] encodes (besides `/` where asked): controls, space and the
+/// punctuation a destination or our schemes would misread.
+fn ascii_special(b: u8) -> bool {
+    b.is_ascii_control()
+        || matches!(
+            b,
+            b' ' | b'"'
+                | b'#'
+                | b'%'
+                | b'<'
+                | b'>'
+                | b'?'
+                | b'['
+                | b']'
+                | b'('
+                | b')'
+                | b'\\'
+                | b'^'
+                | b'`'
+                | b'{'
+                | b'}'
+                | b'|'
+                | b'='
+        )
+}
+
+fn push_pct(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(b >> 4)]));
+    out.push(char::from(HEX[usize::from(b & 15)]));
 }
 
 pub(crate) fn dec(s: &str) -> String {
@@ -93,25 +123,38 @@ pub(crate) fn autolinkable(href: &str) -> bool {
 
 /// A link destination as Markdown source.
 pub(crate) fn dest(href: &str) -> String {
+    let angle_byte = |b: u8| {
+        matches!(
+            b,
+            b'(' | b')' | b'<' | b'>' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' '
+        )
+    };
     let needs_angle = href.is_empty()
-        || href
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'));
-    let mut out = String::new();
+        || if href.is_ascii() {
+            href.bytes().any(angle_byte)
+        } else {
+            href.chars()
+                .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'))
+        };
+    let mut out = String::with_capacity(href.len() + 2);
     if needs_angle {
         out.push('<');
     }
-    for c in href.chars() {
-        match c {
-            '<' | '>' | '\\' if needs_angle => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("%0A"),
-            _ => out.push(c),
-        }
+    // Runs without a byte to escape are copied whole.
+    let mut from = 0;
+    for (i, b) in href.bytes().enumerate() {
+        let esc = match b {
+            b'<' if needs_angle => "\\<",
+            b'>' if needs_angle => "\\>",
+            b'\\' => "\\\\",
+            b'\n' => "%0A",
+            _ => continue,
+        };
+        out.push_str(&href[from..i]);
+        out.push_str(esc);
+        from = i + 1;
     }
+    out.push_str(&href[from..]);
     if needs_angle {
         out.push('>');
     }
@@ -336,7 +379,7 @@ pub(crate) fn has_scheme(url: &str) -> bool {
 }
 
 /// `[Title](confluence-status:Colour)` for a status macro with text parameters.
-pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String> {
+pub(crate) fn status_link(params: &[crate::to_md::Param<'_>]) -> Option<String> {
     let mut colour = String::new();
     let mut text = String::new();
     let mut query = Vec::new();
@@ -349,8 +392,8 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
             _ => return None,
         }
     }
-    let has_title = params.iter().any(|(k, _)| k == "title");
-    let has_colour = params.iter().any(|(k, _)| k == "colour");
+    let has_title = params.iter().any(|(k, _)| *k == "title");
+    let has_colour = params.iter().any(|(k, _)| *k == "colour");
     if (has_title && text.is_empty())
         || (has_colour && colour.is_empty())
         || (!has_title && !has_colour)
@@ -369,7 +412,7 @@ pub(crate) fn status_link(params: &[(String, Option<String>)]) -> Option<String>
 }
 
 /// Whether [`jira_link`] writes the macro as a link, without writing it.
-pub(crate) fn jira_linkable(e: &Element, params: &[(String, Option<String>)]) -> bool {
+pub(crate) fn jira_linkable(e: &Element, params: &[crate::to_md::Param<'_>]) -> bool {
     let extra = e
         .attrs
         .iter()
@@ -378,7 +421,7 @@ pub(crate) fn jira_linkable(e: &Element, params: &[(String, Option<String>)]) ->
     let mut query = None;
     for (k, v) in params {
         let Some(v) = v.as_deref() else { return false };
-        match k.as_str() {
+        match *k {
             "key" if key.is_none() => key = Some(v),
             "" | "key" => return false,
             "jqlQuery" if query.is_none() => query = Some(v),
@@ -396,7 +439,7 @@ pub(crate) fn jira_linkable(e: &Element, params: &[(String, Option<String>)]) ->
 /// issue: a `key` parameter, text parameters, no attributes besides the regenerated ones.
 /// A macro showing the issues of a query (`jqlQuery`, no `key`) is a link without a key,
 /// with the query as its text: `[project = DOC](confluence-jira:?jqlQuery=project%20%3D%20DOC…)`.
-pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Option<String> {
+pub(crate) fn jira_link(e: &Element, params: &[crate::to_md::Param<'_>]) -> Option<String> {
     if !jira_linkable(e, params) {
         return None;
     }
@@ -404,9 +447,9 @@ pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Opt
     let mut query = Vec::new();
     for (k, v) in params {
         let v = v.as_deref()?;
-        if k == "key" && key.is_none() {
+        if *k == "key" && key.is_none() {
             key = Some(v);
-        } else if k.is_empty() || k == "key" {
+        } else if k.is_empty() || *k == "key" {
             return None;
         } else {
             query.push(format!(
@@ -425,7 +468,7 @@ pub(crate) fn jira_link(e: &Element, params: &[(String, Option<String>)]) -> Opt
         }
         None => params
             .iter()
-            .find(|(k, _)| k == "jqlQuery")
+            .find(|(k, _)| *k == "jqlQuery")
             .and_then(|(_, v)| v.as_deref())
             .filter(|q| !q.trim().is_empty())?,
     };
@@ -673,6 +716,66 @@ fn plain_text(nodes: &[Node]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The character-by-character version `enc` replaced, kept to check it against.
+    fn enc_reference(s: &str, slash: bool) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            let special = c.is_control()
+                || c.is_whitespace()
+                || "\"#%<>?[]()\\^`{}|=".contains(c)
+                || (slash && c == '/');
+            if special {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// The character-by-character version `dest` replaced, kept to check it against.
+    fn dest_reference(href: &str) -> String {
+        let needs_angle = href.is_empty()
+            || href
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'));
+        let mut out = String::new();
+        if needs_angle {
+            out.push('<');
+        }
+        for c in href.chars() {
+            match c {
+                '<' | '>' | '\\' if needs_angle => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("%0A"),
+                _ => out.push(c),
+            }
+        }
+        if needs_angle {
+            out.push('>');
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn dest_matches_reference(s in "([ -~]|\\t|\\n|\\r|\u{b}|\u{c}|\u{85}|\u{a0}|\u{2003}|é){0,30}") {
+            prop_assert_eq!(dest(&s), dest_reference(&s));
+        }
+
+        #[test]
+        fn enc_matches_reference(s in "([ -~]|\t|\n|\u{7f}|\u{85}|\u{a0}|\u{2003}|é|\u{1f600}){0,40}", slash: bool) {
+            prop_assert_eq!(enc(&s, slash), enc_reference(&s, slash));
+        }
+    }
 
     #[test]
     fn encoding_round_trips() {

@@ -7,6 +7,7 @@
 
 use crate::xml::{self, Element, Issue, Node, TooDeep, WriteMode};
 use crate::{Stats, directive, links};
+use std::borrow::Cow;
 
 /// Prefix of every placeholder comment: `<!--confluence <ac:…>-->`.
 pub(crate) const MARK: &str = "confluence";
@@ -72,8 +73,8 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         prev: None,
         run: Vec::new(),
     };
-    xml::parse_each(input, &mut issues, |node| top.node(node))?;
-    top.flush();
+    xml::parse_each(input, &mut issues, |node, pool| top.node(node, pool))?;
+    top.flush(&mut xml::Pool::default());
     let TopLevel {
         mut cx,
         mut markdown,
@@ -101,12 +102,12 @@ struct TopLevel<'a> {
 }
 
 impl<'a> TopLevel<'a> {
-    fn node(&mut self, node: Node<'a>) {
+    fn node(&mut self, node: Node<'a>, pool: &mut xml::Pool<'a>) {
         if !is_block(&node) {
             self.run.push(node);
             return;
         }
-        self.flush();
+        self.flush(pool);
         let block = match &node {
             Node::Element(e) => self.cx.block(e, self.prev),
             other => Block {
@@ -117,14 +118,17 @@ impl<'a> TopLevel<'a> {
             },
         };
         self.push(block);
+        pool.put(node);
     }
 
-    fn flush(&mut self) {
+    fn flush(&mut self, pool: &mut xml::Pool<'a>) {
         if !self.run.iter().all(is_ws) {
             let text = self.cx.paragraph(&self.run);
             self.push(Block { text, list: None });
         }
-        self.run.clear();
+        for node in self.run.drain(..) {
+            pool.put(node);
+        }
     }
 
     fn push(&mut self, block: Block) {
@@ -859,7 +863,7 @@ impl Cx {
                 && parts
                     .params
                     .iter()
-                    .all(|(k, v)| k == "title" && v.is_some())
+                    .all(|(k, v)| *k == "title" && v.is_some())
             {
                 return self.expand(parts);
             }
@@ -1088,7 +1092,7 @@ impl Cx {
         {
             return None;
         }
-        let body = parts.plain?.text();
+        let body = parts.plain?.text_cow();
         let mut info: Vec<String> = Vec::new();
         let mut rest: Vec<String> = Vec::new();
         for (k, v) in &parts.params {
@@ -1102,7 +1106,7 @@ impl Cx {
                 return None;
             }
             let bare = name == "code"
-                && k == "language"
+                && *k == "language"
                 && info.is_empty()
                 && !v.is_empty()
                 && !v.contains(|c: char| c.is_whitespace() || matches!(c, '=' | '{' | '}' | '@'));
@@ -1129,7 +1133,7 @@ impl Cx {
             // Keep the first token from being read as a language.
             info.insert(0, String::new());
         }
-        let longest = longest_run(&body, '`');
+        let longest = longest_run(&body, b'`');
         let fence = "`".repeat(longest.max(2) + 1);
         let info = info.join(" ");
         let info = info.trim_start();
@@ -1138,7 +1142,7 @@ impl Cx {
         } else {
             info.to_string()
         };
-        Some(format!("{fence}{info}\n{body}\n{fence}"))
+        Some(concat(&[&fence, &info, "\n", &body, "\n", &fence]))
     }
 
     fn paragraph<'n, 'a: 'n, I>(&mut self, nodes: I) -> String
@@ -1155,56 +1159,15 @@ impl Cx {
     }
 
     fn inline<'n, 'a: 'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node<'a>>) -> String {
-        let mut pieces: Vec<Piece<'n>> = Vec::new();
+        let mut run = InlineRun::default();
         for n in nodes {
             let piece = match n {
                 Node::Element(e) => self.inline_element(e),
                 leaf => self.inline_leaf(leaf),
             };
-            pieces.push(piece);
+            run.push(piece, &mut self.stats);
         }
-        if let [Piece::Plain(_)] = pieces.as_slice()
-            && let Some(Piece::Plain(t)) = pieces.pop()
-        {
-            return t.into_owned();
-        }
-        self.join_pieces(&pieces)
-    }
-
-    /// Lays out inline pieces: emphasis delimiters where Markdown reads them as emphasis,
-    /// HTML tags where it would not.
-    fn join_pieces(&mut self, pieces: &[Piece]) -> String {
-        let len = pieces
-            .iter()
-            .map(|p| match p {
-                Piece::Plain(t) => t.len(),
-                Piece::Delim { inner, .. } => inner.len() + 16,
-            })
-            .sum();
-        let mut out = String::with_capacity(len);
-        for i in 0..pieces.len() {
-            let next = pieces[i + 1..].iter().find_map(|p| p.first_char());
-            let prev = out.chars().next_back();
-            match &pieces[i] {
-                Piece::Plain(t) => out.push_str(t),
-                Piece::Delim { delim, tag, inner } => {
-                    if flanks(inner, delim, prev, next) {
-                        out.push_str(delim);
-                        out.push_str(inner);
-                        out.push_str(delim);
-                    } else {
-                        // A delimited element has no attributes: its start tag is its name.
-                        out.push('<');
-                        out.push_str(tag);
-                        out.push('>');
-                        out.push_str(inner);
-                        xml::write_end(tag, &mut out);
-                        self.stats.html_bytes += 2 * tag.len() + 5;
-                    }
-                }
-            }
-        }
-        out
+        run.finish(&mut self.stats)
     }
 
     /// Text, CDATA, comments and declarations in inline content.
@@ -1439,7 +1402,7 @@ impl Cx {
 /// `[text](dest "title")`, or `<url>` when the text is the URL.
 fn markdown_link(href: &str, title: Option<&str>, text: &str) -> String {
     let text = collapse_lines(text);
-    if title.is_none() && text == escape_md(href) && links::autolinkable(href) {
+    if title.is_none() && text == *escape_md_cow(href) && links::autolinkable(href) {
         return concat(&["<", href, ">"]);
     }
     concat(&[
@@ -1492,7 +1455,7 @@ fn inline_macro_form(e: &Element) -> InlineMacro {
             }
             "anchor" if all_text && parts.params.len() == 1 => {
                 if let Some((k, Some(v))) = parts.params.first()
-                    && (k.is_empty() || k == "0")
+                    && (k.is_empty() || *k == "0")
                     && !v.contains(['"', '\n'])
                     && !v.is_empty()
                 {
@@ -1508,10 +1471,14 @@ fn inline_macro_form(e: &Element) -> InlineMacro {
     }
 }
 
+/// A macro parameter: its name and its text, borrowed from the tree where it can be; no
+/// text when the value holds elements (`ri:page`, …).
+pub(crate) type Param<'a> = (&'a str, Option<std::borrow::Cow<'a, str>>);
+
 /// The parts of a structured macro: parameters in order, and its body.
 pub(crate) struct MacroParts<'a> {
     /// Name and text value; `None` when the value holds elements (`ri:page`, …).
-    pub params: Vec<(String, Option<String>)>,
+    pub params: Vec<Param<'a>>,
     pub rich: Option<&'a Element<'a>>,
     pub rich_index: Option<usize>,
     pub plain: Option<&'a Element<'a>>,
@@ -1542,7 +1509,7 @@ impl<'a> MacroParts<'a> {
                     parts.comments.push((parts.params.len(), c));
                 }
                 Node::Element(c) if c.name == "ac:parameter" => {
-                    let key = c.attr("ac:name").unwrap_or("").to_string();
+                    let key = c.attr("ac:name").unwrap_or("");
                     if c.attrs.len() > 1 || parts.params.iter().any(|(k, _)| *k == key) {
                         return None;
                     }
@@ -1550,7 +1517,7 @@ impl<'a> MacroParts<'a> {
                         .children
                         .iter()
                         .all(|x| matches!(x, Node::Text(_) | Node::CData(_)));
-                    parts.params.push((key, text_only.then(|| c.text())));
+                    parts.params.push((key, text_only.then(|| c.text_cow())));
                 }
                 Node::Element(c)
                     if c.name == "ac:rich-text-body"
@@ -1626,12 +1593,63 @@ enum Piece<'n> {
     },
 }
 
-impl Piece<'_> {
-    fn first_char(&self) -> Option<char> {
-        match self {
-            Piece::Plain(t) => t.chars().next(),
-            Piece::Delim { delim, .. } => delim.chars().next(),
+/// Inline pieces laid out as they come, into one string: emphasis delimiters where Markdown
+/// reads them as emphasis, HTML tags where it would not. A delimited piece waits for the
+/// first character after it, which decides.
+#[derive(Default)]
+struct InlineRun<'n> {
+    out: String,
+    pending: Option<Piece<'n>>,
+}
+
+impl<'n> InlineRun<'n> {
+    fn push(&mut self, piece: Piece<'n>, stats: &mut Stats) {
+        match piece {
+            Piece::Plain(t) => {
+                if t.is_empty() {
+                    return;
+                }
+                self.settle(t.chars().next(), stats);
+                if self.out.capacity() == 0 {
+                    // The first text is taken as it is, without a copy when it is owned.
+                    self.out = t.into_owned();
+                } else {
+                    self.out.push_str(&t);
+                }
+            }
+            Piece::Delim { delim, .. } => {
+                self.settle(delim.chars().next(), stats);
+                self.pending = Some(piece);
+            }
         }
+    }
+
+    /// Writes the waiting delimited piece, now that `next` is known.
+    fn settle(&mut self, next: Option<char>, stats: &mut Stats) {
+        let Some(Piece::Delim { delim, tag, inner }) = self.pending.take() else {
+            return;
+        };
+        let out = &mut self.out;
+        let prev = out.chars().next_back();
+        if flanks(&inner, delim, prev, next) {
+            out.reserve(inner.len() + 2 * delim.len());
+            out.push_str(delim);
+            out.push_str(&inner);
+            out.push_str(delim);
+        } else {
+            // A delimited element has no attributes: its start tag is its name.
+            out.push('<');
+            out.push_str(tag);
+            out.push('>');
+            out.push_str(&inner);
+            xml::write_end(tag, out);
+            stats.html_bytes += 2 * tag.len() + 5;
+        }
+    }
+
+    fn finish(mut self, stats: &mut Stats) -> String {
+        self.settle(None, stats);
+        self.out
     }
 }
 
@@ -1727,22 +1745,26 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn longest_run(s: &str, ch: char) -> usize {
+fn longest_run(s: &str, ch: u8) -> usize {
+    // `ch` is ASCII, which no byte of a multi-byte character equals: bytes will do, and the
+    // runs are found with memchr.
+    let b = s.as_bytes();
     let mut best = 0;
-    let mut cur = 0;
-    for c in s.chars() {
-        if c == ch {
-            cur += 1;
-            best = best.max(cur);
-        } else {
-            cur = 0;
+    let mut i = 0;
+    while let Some(found) = memchr::memchr(ch, &b[i..]) {
+        let start = i + found;
+        let mut end = start + 1;
+        while end < b.len() && b[end] == ch {
+            end += 1;
         }
+        best = best.max(end - start);
+        i = end;
     }
     best
 }
 
 fn code_span(t: &str) -> String {
-    let ticks = "`".repeat(longest_run(t, '`') + 1);
+    let ticks = "`".repeat(longest_run(t, b'`') + 1);
     let pad = t.starts_with('`')
         || t.ends_with('`')
         || (t.starts_with(' ') && t.ends_with(' ') && !t.trim().is_empty());
@@ -1810,18 +1832,19 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
     if !directive_name_ok(macro_name(e)) {
         return None;
     }
-    let mut attrs: Vec<(String, String, bool)> = Vec::new();
+    // Borrowed where the tree has the text as it is written.
+    let mut attrs: Vec<(Cow<'_, str>, Cow<'_, str>, bool)> = Vec::new();
     let mut comments = parts.comments.iter().peekable();
     for (i, (k, v)) in parts.params.iter().enumerate() {
         while let Some((_, c)) = comments.next_if(|(at, _)| *at == i) {
-            attrs.push((COMMENT_KEY.into(), comment_value(c)?, true));
+            attrs.push((COMMENT_KEY.into(), comment_value(c)?.into(), true));
         }
         match v {
-            Some(v) => attrs.push((k.clone(), v.clone(), false)),
+            Some(v) => attrs.push(((*k).into(), Cow::Borrowed(&**v), false)),
             None => {
                 let p = e
                     .elements()
-                    .find(|c| c.name == "ac:parameter" && c.attr("ac:name") == Some(k))?;
+                    .find(|c| c.name == "ac:parameter" && c.attr("ac:name") == Some(*k))?;
                 let mut xml_text = String::new();
                 xml::write_nodes(&p.children, WriteMode::default(), &mut xml_text);
                 let plain = k
@@ -1830,23 +1853,23 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
                 if !plain {
                     return None;
                 }
-                attrs.push((format!("{k}:xml"), xml_text, true));
+                attrs.push((format!("{k}:xml").into(), xml_text.into(), true));
             }
         }
     }
     for (_, c) in comments {
-        attrs.push((COMMENT_KEY.into(), comment_value(c)?, true));
+        attrs.push((COMMENT_KEY.into(), comment_value(c)?.into(), true));
     }
     for (k, v) in &e.attrs {
         if k != "ac:name" && !regenerated_attr(k) {
             if k.contains(['"', '=', ' ', '}']) {
                 return None;
             }
-            attrs.push((format!("@{k}"), v.to_string(), true));
+            attrs.push((format!("@{k}").into(), Cow::Borrowed(&**v), true));
         }
     }
     Some(attr_block_in(
-        attrs.iter().map(|(k, v, m)| (k.as_str(), v.as_str(), *m)),
+        attrs.iter().map(|(k, v, m)| (&**k, &**v, *m)),
         inline,
     ))
 }
@@ -1865,22 +1888,14 @@ fn attr_block_in<'a>(
     let mut out = String::new();
     for (k, v, made_up) in attrs {
         out.push(if out.is_empty() { '{' } else { ' ' });
-        let key_bare = made_up
-            || (!k.is_empty()
-                && k.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')));
+        let key_bare = made_up || (!k.is_empty() && k.bytes().all(bare_key_byte));
         if key_bare {
             out.push_str(k);
         } else {
             push_quoted(&mut out, k, inline);
         }
         out.push('=');
-        let value_bare = !v.is_empty()
-            && v.chars().all(|c| {
-                c.is_alphanumeric()
-                    || matches!(c, '-' | '_' | '.' | '#' | '@' | '/' | ',' | '+' | '%' | ':')
-            });
-        if value_bare {
+        if bare_value(v) {
             out.push_str(v);
         } else {
             push_quoted(&mut out, v, inline);
@@ -1892,22 +1907,65 @@ fn attr_block_in<'a>(
     out
 }
 
+/// The bytes of a key written without quotes.
+fn bare_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+}
+
+/// ASCII bytes of a value written without quotes, as a table.
+static BARE_VALUE_BYTE: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'#' | b'@' | b'/' | b',' | b'+' | b'%' | b':'
+            );
+        b += 1;
+    }
+    t
+};
+
+/// Whether a value is written without quotes: letters and digits of any script and a few
+/// punctuation marks. ASCII is checked by bytes; other characters one by one.
+fn bare_value(v: &str) -> bool {
+    if v.is_empty() {
+        return false;
+    }
+    if v.is_ascii() {
+        return v.bytes().all(|b| BARE_VALUE_BYTE[usize::from(b)]);
+    }
+    v.chars().all(|c| {
+        c.is_alphanumeric()
+            || matches!(c, '-' | '_' | '.' | '#' | '@' | '/' | ',' | '+' | '%' | ':')
+    })
+}
+
 fn push_quoted(out: &mut String, w: &str, inline: bool) {
     if inline {
         directive::push_inline_quoted(out, w);
         return;
     }
+    out.reserve(w.len() + 2);
     out.push('"');
-    for c in w.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            _ => out.push(c),
-        }
+    // Runs without a byte to escape are copied whole.
+    let mut from = 0;
+    for (i, b) in w.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            _ => continue,
+        };
+        out.push_str(&w[from..i]);
+        out.push_str(esc);
+        from = i + 1;
     }
+    out.push_str(&w[from..]);
     out.push('"');
 }
 
@@ -1940,7 +1998,17 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
         out.push_str(marker);
         return;
     }
-    let indent = " ".repeat(indent);
+    const SPACES: &str = "                                                                ";
+    let owned;
+    let indent = match SPACES.get(..indent) {
+        Some(s) => s,
+        None => {
+            owned = " ".repeat(indent);
+            &owned
+        }
+    };
+    let lines = memchr::memchr_iter(b'\n', body.as_bytes()).count();
+    out.reserve(marker.len() + 1 + body.len() + lines * indent.len());
     for (i, line) in body.split('\n').enumerate() {
         if i == 0 {
             out.push_str(marker);
@@ -1949,7 +2017,7 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
         } else {
             out.push('\n');
             if !line.is_empty() {
-                out.push_str(&indent);
+                out.push_str(indent);
                 out.push_str(line);
             }
         }
@@ -1997,7 +2065,7 @@ fn collapse_lines(s: &str) -> String {
 /// line starts that Markdown would read as block syntax.
 fn layout_paragraph(raw: String) -> String {
     // Most paragraphs are one line without breaks: no line list to build.
-    if !raw.contains(['\n', BR]) {
+    if !has_line_break(&raw) {
         let line = raw.trim_matches([' ', '\t']);
         if line.len() == raw.len() && !needs_line_escape(line) {
             return raw;
@@ -2008,73 +2076,78 @@ fn layout_paragraph(raw: String) -> String {
             escape_line_start(line)
         };
     }
-    let lines: Vec<&str> = raw
-        .split('\n')
-        .map(|l| l.trim_matches([' ', '\t']))
-        .collect();
-    let mut out: Vec<String> = Vec::new();
+    // The lines are written into one buffer as they are laid out; `last` is where the last
+    // one starts.
+    let mut out = String::with_capacity(raw.len() + 8);
+    let mut last: Option<usize> = None;
     let mut glue = false;
-    for line in lines {
+    for line in raw.split('\n') {
+        let line = line.trim_matches([' ', '\t']);
         if line.is_empty() {
             continue;
         }
-        let mut line = line.to_string();
-        if glue {
-            glue = false;
-            if let Some(last) = out.last_mut() {
-                last.push_str(&line);
-                line.clear();
+        if glue && last.is_some() {
+            out.push_str(line);
+        } else if line.starts_with('<') && last.is_some() {
+            out.push(' ');
+            out.push_str(line);
+        } else {
+            if last.is_some() {
+                out.push('\n');
             }
-        }
-        if !line.is_empty() {
-            if line.starts_with('<') && !out.is_empty() {
-                if let Some(last) = out.last_mut() {
-                    last.push(' ');
-                    last.push_str(&line);
-                }
+            last = Some(out.len());
+            // Most lines start with nothing Markdown reads as block syntax: kept as they are.
+            if needs_line_escape(line) {
+                out.push_str(&escape_line_start(line));
             } else {
-                // Most lines start with nothing Markdown reads as block syntax: kept as they are.
-                out.push(if needs_line_escape(&line) {
-                    escape_line_start(&line)
-                } else {
-                    line
-                });
+                out.push_str(line);
             }
         }
+        glue = false;
         // A hard break is written `\` at the end of a line when text follows on the next one.
-        if let Some(last) = out.last_mut()
-            && last.ends_with(BR)
+        if let Some(l) = last
+            && out.ends_with(BR)
         {
-            last.pop();
-            let only_br = last.trim().is_empty() || last.ends_with(BR);
+            out.pop();
+            let only_br = out[l..].trim().is_empty() || out.ends_with(BR);
             if only_br {
-                last.push_str("<br />");
+                out.push_str("<br />");
                 glue = true;
             } else {
-                last.push(BR);
+                out.push(BR);
             }
         }
     }
-    let n = out.len();
-    let mut result = String::with_capacity(out.iter().map(|l| l.len() + 8).sum());
-    for (i, mut line) in out.into_iter().enumerate() {
-        if line.ends_with(BR) {
-            line.pop();
-            if i + 1 < n {
-                line.push('\\');
-            } else {
-                line.push_str("<br />");
-            }
-        }
-        if line.contains(BR) {
-            line = line.replace(BR, "<br />");
-        }
+    if !out.contains(BR) {
+        return out;
+    }
+    let n = out.split('\n').count();
+    let mut result = String::with_capacity(out.len() + 8 * n);
+    for (i, line) in out.split('\n').enumerate() {
         if i > 0 {
             result.push('\n');
         }
-        result.push_str(&line);
+        let (line, end) = match line.strip_suffix(BR) {
+            Some(l) if i + 1 < n => (l, "\\"),
+            Some(l) => (l, "<br />"),
+            None => (line, ""),
+        };
+        if line.contains(BR) {
+            result.push_str(&line.replace(BR, "<br />"));
+        } else {
+            result.push_str(line);
+        }
+        result.push_str(end);
     }
     result
+}
+
+/// Whether rendered inline text holds a line break or a hard break (`BR`, whose UTF-8 form is
+/// the only one starting with `EE 80 80`), found by bytes.
+fn has_line_break(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr2_iter(b'\n', 0xEE, b)
+        .any(|i| b[i] == b'\n' || b[i..].starts_with(&[0xEE, 0x80, 0x80]))
 }
 
 /// Whether a line starts with something Markdown could read as block syntax.
@@ -2147,13 +2220,14 @@ static MD_SPECIAL: [bool; 256] = {
 
 /// [`escape_md`], borrowing the text when nothing in it needs escaping.
 pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.bytes().any(md_special) {
+    // The scan for the first byte to look at also starts the copy there.
+    let Some(first) = s.bytes().position(md_special) else {
         return std::borrow::Cow::Borrowed(s);
-    }
+    };
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + 8);
     let mut plain_from = 0;
-    let mut i = 0;
+    let mut i = first;
     while i < bytes.len() {
         let b = bytes[i];
         if !md_special(b) {

@@ -2,8 +2,10 @@
 //!
 //! Storage format is XHTML without a DTD: it uses HTML named entities, undeclared `ac:`/`ri:`
 //! prefixes, and pages written by old editors carry unclosed tags and broken CDATA sections
-//! (`]] >`). quick-xml does the tokenizing; this module adds recovery on top of it, so one
-//! bad byte costs a warning instead of the rest of the page.
+//! (`]] >`). Well-formed text, entities, tags with quoted attributes, CDATA and comments are
+//! read here directly, exactly as quick-xml reads them; everything else is one event read by
+//! quick-xml at that position. This module adds recovery on top, so one bad byte costs a
+//! warning instead of the rest of the page.
 
 use quick_xml::escape::{resolve_html5_entity, resolve_xml_entity};
 use quick_xml::events::{BytesStart, Event};
@@ -114,11 +116,26 @@ impl<'a> Element<'a> {
         self.elements().find(|e| e.name == name)
     }
 
+    /// [`Element::text`], borrowed when it is one text node.
+    pub fn text_cow(&self) -> std::borrow::Cow<'_, str> {
+        match self.children.as_slice() {
+            [Node::Text(t) | Node::CData(t)] => std::borrow::Cow::Borrowed(t),
+            _ => std::borrow::Cow::Owned(self.text()),
+        }
+    }
+
     /// Concatenated text and CDATA of all descendants.
     pub fn text(&self) -> String {
-        let mut out = String::new();
-        collect_text(&self.children, &mut out);
-        out
+        match self.children.as_slice() {
+            // Most often one text node: one allocation of the right size, no stack.
+            [Node::Text(t) | Node::CData(t)] => t.to_string(),
+            [] => String::new(),
+            children => {
+                let mut out = String::new();
+                collect_text(children, &mut out);
+                out
+            }
+        }
     }
 }
 
@@ -357,7 +374,11 @@ struct Out<'a, F> {
 
 impl<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>> Out<'a, F> {
     fn text(&mut self, t: Str<'a>) {
-        let t = eol_cow(t);
+        self.text_eol(eol_cow(t));
+    }
+
+    /// [`Out::text`] of text whose line ends are already XML's.
+    fn text_eol(&mut self, t: Str<'a>) {
         match &mut self.text {
             Some(prev) => prev.to_mut().push_str(&t),
             None => self.text = Some(t),
@@ -385,6 +406,17 @@ pub(crate) fn tokenize<'a, E>(
     issues: &mut Vec<Issue>,
     sink: impl FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>,
 ) -> Result<(), E> {
+    tokenize_with(input, base, issues, sink, true)
+}
+
+/// [`tokenize`]; with `fast` false every event is read by quick-xml (the tests compare both).
+fn tokenize_with<'a, E>(
+    input: &'a str,
+    base: usize,
+    issues: &mut Vec<Issue>,
+    sink: impl FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>,
+    fast: bool,
+) -> Result<(), E> {
     let mut out = Out { text: None, sink };
     // A byte-order mark is not content (quick-xml skips it too, which would shift positions).
     let mut start = if input.starts_with('\u{feff}') {
@@ -392,138 +424,424 @@ pub(crate) fn tokenize<'a, E>(
     } else {
         0
     };
-    'restart: while start < input.len() {
-        let slice = &input[start..];
-        let mut reader = Reader::from_str(slice);
-        let cfg = reader.config_mut();
-        cfg.allow_dangling_amp = true;
-        cfg.allow_unmatched_ends = true;
-        cfg.check_end_names = false;
-        cfg.check_comments = false;
-        cfg.expand_empty_elements = false;
-        loop {
-            let before = reader.buffer_position() as usize;
-            let at = floor_boundary(input, start + before);
-            let event = match reader.read_event() {
-                Ok(ev) => ev,
-                Err(err) => {
-                    let epos = floor_boundary(input, start + reader.error_position() as usize);
-                    if input[epos..].starts_with("<![CDATA[") {
-                        let body_start = epos + 9;
-                        let (body, next) = lenient_cdata_end(input, body_start);
-                        issues.push(Issue {
-                            pos: base + epos,
-                            message: "CDATA section without a proper `]]>` end; read up to the \
-                                      nearest `]]` `>`"
-                                .into(),
-                        });
-                        let cdata = eol(&input[body_start..body]);
-                        out.token(Token::CData(cdata), issues)?;
-                        start = next;
-                    } else {
-                        issues.push(Issue {
-                            pos: base + epos,
-                            message: format!("{err}; the `<` is kept as text"),
-                        });
-                        out.text("<".into());
-                        start = next_boundary(input, epos);
-                    }
-                    continue 'restart;
+    // Where reading starts over (here, and after a syntax error), a byte-order mark is skipped
+    // as quick-xml's reader skips one at its start.
+    let mut fresh = true;
+    while start < input.len() {
+        if std::mem::take(&mut fresh) && input[start..].starts_with('\u{feff}') {
+            start += '\u{feff}'.len_utf8();
+            continue;
+        }
+        let quick = if fast {
+            next_fast(input, start, base, &mut out, issues)?
+        } else {
+            None
+        };
+        start = match quick {
+            Some(next) => next,
+            None => {
+                let (next, restarted) = slow_event(input, start, base, &mut out, issues)?;
+                fresh = restarted;
+                next
+            }
+        };
+    }
+    out.flush(issues)
+}
+
+/// Reads one event at `start` the quick way, when it is one of the common well-formed forms
+/// (text, an entity, a start or end tag with quoted attributes, CDATA, a comment), exactly as
+/// quick-xml would read it. Returns where reading goes on, or `None` to leave the event to
+/// [`slow_event`]. Nothing is reported before the event is known to be one of these forms.
+fn next_fast<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
+    input: &'a str,
+    start: usize,
+    base: usize,
+    out: &mut Out<'a, F>,
+    issues: &mut Vec<Issue>,
+) -> Result<Option<usize>, E> {
+    let bytes = input.as_bytes();
+    match bytes[start] {
+        b'<' => match bytes.get(start + 1) {
+            Some(b'/') => {
+                let from = start + 2;
+                let n = name_len(&bytes[from..]);
+                if n == 0 {
+                    return Ok(None);
                 }
-            };
-            match event {
-                Event::Eof => break 'restart,
-                Event::Start(e) | Event::Empty(e) if !valid_name(&utf8(e.name().as_ref())) => {
-                    issues.push(Issue {
-                        pos: base + at,
-                        message: "`<` does not start a valid tag; kept as text".into(),
-                    });
-                    out.text("<".into());
-                    start = next_boundary(input, at);
-                    continue 'restart;
+                let mut k = from + n;
+                while k < bytes.len() && is_xml_ws(bytes[k]) {
+                    k += 1;
                 }
-                Event::Start(e) => {
-                    let token = start_token(input, &e, false, base + at, issues);
-                    out.token(token, issues)?;
+                if bytes.get(k) != Some(&b'>') {
+                    return Ok(None);
                 }
-                Event::Empty(e) => {
-                    let token = start_token(input, &e, true, base + at, issues);
-                    out.token(token, issues)?;
-                }
-                Event::End(e) => {
-                    let name = lift(input, e.name().as_ref().trim());
-                    if !valid_name(&name) {
-                        issues.push(Issue {
-                            pos: base + at,
-                            message: "malformed end tag kept as text".into(),
-                        });
-                        out.text("<".into());
-                        start = next_boundary(input, at);
-                        continue 'restart;
-                    }
-                    let token = Token::End {
-                        name,
-                        pos: base + at,
+                let token = Token::End {
+                    name: Name::Borrowed(&input[from..from + n]),
+                    pos: base + start,
+                };
+                out.token(token, issues)?;
+                Ok(Some(k + 1))
+            }
+            Some(b'!') => {
+                let rest = &bytes[start..];
+                if rest.starts_with(b"<![CDATA[") {
+                    let Some(end) = find_cdata_end(&rest[9..]) else {
+                        return Ok(None);
                     };
-                    out.token(token, issues)?;
-                }
-                Event::Text(t) => out.text(match t.into_inner() {
-                    std::borrow::Cow::Borrowed(raw) => unescape(raw, base + at, issues),
-                    std::borrow::Cow::Owned(raw) => {
-                        std::borrow::Cow::Owned(unescape(&raw, base + at, issues).into_owned())
-                    }
-                }),
-                Event::GeneralRef(r) => {
-                    let body = utf8(&r);
-                    match resolve_entity(&body) {
-                        Some(Entity::Str(s)) => out.text(s.into()),
-                        Some(Entity::Char(c)) => {
-                            let mut buf = [0u8; 4];
-                            out.text(std::borrow::Cow::Owned(c.encode_utf8(&mut buf).to_string()));
-                        }
-                        None => {
-                            issues.push(Issue {
-                                pos: base + at,
-                                message: format!("unknown entity `&{body};` kept as text"),
-                            });
-                            out.text(std::borrow::Cow::Owned(format!("&{body};")));
-                        }
-                    }
-                }
-                Event::CData(c) => {
-                    let body = c.into_inner();
-                    // A `]] >` followed by an end tag is a broken terminator written by old
-                    // exporters; quick-xml reads past it to the next real `]]>`.
-                    if let Some(cut) = broken_cdata_terminator(&body) {
-                        // The broken end's `>` is inside what quick-xml read (up to the next
-                        // `]]>`): reading on starts after it, with no search past the body.
+                    let body = &input[start + 9..start + 9 + end];
+                    if let Some(cut) = broken_cdata_terminator(body) {
+                        // As quick-xml's reading of it is handled (see `slow_event`), without
+                        // its UTF-8 check of everything up to the next proper end.
                         let gt = body[cut + 2..]
                             .find('>')
                             .map_or(body.len(), |g| cut + 2 + g);
-                        let next = at + 9 + gt + 1;
                         issues.push(Issue {
-                            pos: base + at,
+                            pos: base + start,
                             message: "CDATA section ended with `]] >`; read as its end".into(),
                         });
                         let cdata = eol(&body[..cut]).into_owned();
                         out.token(Token::CData(cdata.into()), issues)?;
-                        start = next;
-                        continue 'restart;
+                        // Reading starts over after it: a byte-order mark there is skipped.
+                        let next = start + 9 + gt + 1;
+                        let bom = if input[next..].starts_with('\u{feff}') {
+                            3
+                        } else {
+                            0
+                        };
+                        return Ok(Some(next + bom));
                     }
-                    out.token(Token::CData(eol_cow(body)), issues)?;
-                }
-                Event::Comment(c) => out.token(Token::Comment(c.into_inner()), issues)?,
-                Event::Decl(d) => {
-                    out.token(Token::Raw(format!("?{}?", utf8(&d)).into()), issues)?
-                }
-                Event::PI(p) => out.token(Token::Raw(format!("?{}?", utf8(&p)).into()), issues)?,
-                Event::DocType(d) => {
-                    out.token(Token::Raw(format!("!DOCTYPE {}", utf8(&d)).into()), issues)?
+                    out.token(Token::CData(eol(body)), issues)?;
+                    Ok(Some(start + 9 + end + 3))
+                } else if rest.starts_with(b"<!--") {
+                    // quick-xml ends a comment at the first `>` after `--`, at least six bytes on.
+                    let mut i = 6;
+                    loop {
+                        let Some(gt) = rest.get(i..).and_then(|r| memchr::memchr(b'>', r)) else {
+                            return Ok(None);
+                        };
+                        i += gt;
+                        if rest[..i].ends_with(b"--") {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    let body = &input[start + 4..start + i - 2];
+                    out.token(Token::Comment(Str::Borrowed(body)), issues)?;
+                    Ok(Some(start + i + 1))
+                } else {
+                    Ok(None)
                 }
             }
+            Some(b'?') | None => Ok(None),
+            Some(_) => {
+                let Some(gt) = tag_end(bytes, start + 1) else {
+                    return Ok(None);
+                };
+                let (content, empty) = match input[start + 1..gt].strip_suffix('/') {
+                    Some(c) => (c, true),
+                    None => (&input[start + 1..gt], false),
+                };
+                let n = name_len(content.as_bytes());
+                if n == 0 || content.as_bytes().get(n).is_some_and(|b| !is_xml_ws(*b)) {
+                    return Ok(None);
+                }
+                let Some(attrs) = quoted_attrs(&content[n..]) else {
+                    return Ok(None);
+                };
+                let pos = base + start;
+                let token = Token::Start {
+                    name: Name::Borrowed(&content[..n]),
+                    attrs: attr_values(attrs, pos, issues),
+                    empty,
+                    pos,
+                };
+                out.token(token, issues)?;
+                Ok(Some(gt + 1))
+            }
+        },
+        b'&' => {
+            // quick-xml reads a reference up to the first `;`, `&` or `<`; only the first
+            // makes it one.
+            match memchr::memchr3(b';', b'&', b'<', &bytes[start + 1..]) {
+                Some(j) if bytes[start + 1 + j] == b';' => {
+                    general_ref(&input[start + 1..start + 1 + j], base + start, out, issues);
+                    Ok(Some(start + 1 + j + 1))
+                }
+                _ => Ok(None),
+            }
+        }
+        _ => {
+            // Text runs to the next `<` or `&`; a `\r` in it is found in the same scan.
+            let mut end = start;
+            let mut cr = false;
+            loop {
+                match memchr::memchr3(b'<', b'&', b'\r', &bytes[end..]) {
+                    Some(i) if bytes[end + i] == b'\r' => {
+                        cr = true;
+                        end += i + 1;
+                    }
+                    Some(i) => {
+                        end += i;
+                        break;
+                    }
+                    None => {
+                        end = input.len();
+                        break;
+                    }
+                }
+            }
+            let text = &input[start..end];
+            out.text_eol(if cr { eol(text) } else { Str::Borrowed(text) });
+            Ok(Some(end))
         }
     }
-    out.flush(issues)
+}
+
+/// The first `]]>` in `body`, found from its `]`s (rarer in code than `>`; a substring
+/// searcher's setup costs more than the search in most sections).
+fn find_cdata_end(body: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b']', body).find(|&i| body[i..].starts_with(b"]]>"))
+}
+
+/// XML's whitespace, as quick-xml reads it.
+fn is_xml_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The length of the ASCII name at the start of `bytes`, 0 when there is none.
+fn name_len(bytes: &[u8]) -> usize {
+    match bytes.first() {
+        Some(b) if b.is_ascii_alphabetic() || matches!(b, b'_' | b':') => {
+            let mut n = 1;
+            while n < bytes.len() && NAME_BYTE[usize::from(bytes[n])] {
+                n += 1;
+            }
+            n
+        }
+        _ => 0,
+    }
+}
+
+/// The `>` that ends the tag starting before `from`, outside quotes, as quick-xml finds it.
+fn tag_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut quote = None;
+    for i in memchr::memchr3_iter(b'>', b'\'', b'"', &bytes[from..]) {
+        let b = bytes[from + i];
+        match quote {
+            None if b == b'>' => return Some(from + i),
+            None => quote = Some(b),
+            Some(q) if q == b => quote = None,
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// Attributes written `name="value"` or `name='value'`, each after whitespace; `None` for
+/// anything else (left to quick-xml's reading). Values are raw, not yet unescaped.
+fn quoted_attrs(rest: &str) -> Option<Vec<(Name<'_>, Str<'_>)>> {
+    let b = rest.as_bytes();
+    let mut attrs = Vec::new();
+    let mut i = 0;
+    loop {
+        let ws = i;
+        while i < b.len() && is_xml_ws(b[i]) {
+            i += 1;
+        }
+        if i == b.len() {
+            return Some(attrs);
+        }
+        if i == ws {
+            // No whitespace before this attribute.
+            return None;
+        }
+        let key = i;
+        while i < b.len() && NAME_BYTE[usize::from(b[i])] {
+            i += 1;
+        }
+        if i == key || b.get(i) != Some(&b'=') {
+            return None;
+        }
+        let quote = *b.get(i + 1)?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let value = i + 2;
+        let len = memchr::memchr(quote, &b[value..])?;
+        attrs.push((
+            Name::Borrowed(&rest[key..i]),
+            Str::Borrowed(&rest[value..value + len]),
+        ));
+        i = value + len + 1;
+    }
+}
+
+/// Unescapes raw attribute values in place and keeps the last of duplicates, reporting each
+/// as [`start_token`] does.
+fn attr_values<'a>(
+    mut attrs: Vec<(Name<'a>, Str<'a>)>,
+    pos: usize,
+    issues: &mut Vec<Issue>,
+) -> Vec<(Name<'a>, Str<'a>)> {
+    let mut kept = 0;
+    for r in 0..attrs.len() {
+        let value = match std::mem::take(&mut attrs[r].1) {
+            std::borrow::Cow::Borrowed(raw) => unescape(raw, pos, issues),
+            owned => owned,
+        };
+        if let Some(j) = attrs[..kept].iter().position(|(k, _)| *k == attrs[r].0) {
+            issues.push(Issue {
+                pos,
+                message: format!("duplicate attribute `{}`", attrs[r].0),
+            });
+            attrs[j].1 = value;
+        } else {
+            attrs.swap(kept, r);
+            attrs[kept].1 = value;
+            kept += 1;
+        }
+    }
+    attrs.truncate(kept);
+    attrs
+}
+
+/// An entity reference `&body;` as text, reported and kept literally when unknown.
+fn general_ref<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
+    body: &str,
+    at: usize,
+    out: &mut Out<'a, F>,
+    issues: &mut Vec<Issue>,
+) {
+    match resolve_entity(body) {
+        Some(Entity::Str(s)) => out.text(s.into()),
+        Some(Entity::Char(c)) => {
+            let mut buf = [0u8; 4];
+            out.text(std::borrow::Cow::Owned(c.encode_utf8(&mut buf).to_string()));
+        }
+        None => {
+            issues.push(Issue {
+                pos: at,
+                message: format!("unknown entity `&{body};` kept as text"),
+            });
+            out.text(std::borrow::Cow::Owned(format!("&{body};")));
+        }
+    }
+}
+
+/// Reads one event at `start` with quick-xml, recovering from syntax errors; returns where
+/// reading goes on, and whether it starts over there after an error.
+fn slow_event<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
+    input: &'a str,
+    start: usize,
+    base: usize,
+    out: &mut Out<'a, F>,
+    issues: &mut Vec<Issue>,
+) -> Result<(usize, bool), E> {
+    let slice = &input[start..];
+    let mut reader = Reader::from_str(slice);
+    let cfg = reader.config_mut();
+    cfg.allow_dangling_amp = true;
+    cfg.allow_unmatched_ends = true;
+    cfg.check_end_names = false;
+    cfg.check_comments = false;
+    cfg.expand_empty_elements = false;
+    let at = floor_boundary(input, start);
+    let event = match reader.read_event() {
+        Ok(ev) => ev,
+        Err(err) => {
+            let epos = floor_boundary(input, start + reader.error_position() as usize);
+            if input[epos..].starts_with("<![CDATA[") {
+                let body_start = epos + 9;
+                let (body, next) = lenient_cdata_end(input, body_start);
+                issues.push(Issue {
+                    pos: base + epos,
+                    message: "CDATA section without a proper `]]>` end; read up to the \
+                              nearest `]]` `>`"
+                        .into(),
+                });
+                let cdata = eol(&input[body_start..body]);
+                out.token(Token::CData(cdata), issues)?;
+                return Ok((next, true));
+            }
+            issues.push(Issue {
+                pos: base + epos,
+                message: format!("{err}; the `<` is kept as text"),
+            });
+            out.text("<".into());
+            return Ok((next_boundary(input, epos), true));
+        }
+    };
+    match event {
+        Event::Eof => return Ok((input.len(), false)),
+        Event::Start(e) | Event::Empty(e) if !valid_name(&utf8(e.name().as_ref())) => {
+            issues.push(Issue {
+                pos: base + at,
+                message: "`<` does not start a valid tag; kept as text".into(),
+            });
+            out.text("<".into());
+            return Ok((next_boundary(input, at), true));
+        }
+        Event::Start(e) => {
+            let token = start_token(input, &e, false, base + at, issues);
+            out.token(token, issues)?;
+        }
+        Event::Empty(e) => {
+            let token = start_token(input, &e, true, base + at, issues);
+            out.token(token, issues)?;
+        }
+        Event::End(e) => {
+            let name = lift(input, e.name().as_ref().trim());
+            if !valid_name(&name) {
+                issues.push(Issue {
+                    pos: base + at,
+                    message: "malformed end tag kept as text".into(),
+                });
+                out.text("<".into());
+                return Ok((next_boundary(input, at), true));
+            }
+            let token = Token::End {
+                name,
+                pos: base + at,
+            };
+            out.token(token, issues)?;
+        }
+        Event::Text(t) => out.text(match t.into_inner() {
+            std::borrow::Cow::Borrowed(raw) => unescape(raw, base + at, issues),
+            std::borrow::Cow::Owned(raw) => {
+                std::borrow::Cow::Owned(unescape(&raw, base + at, issues).into_owned())
+            }
+        }),
+        Event::GeneralRef(r) => general_ref(&utf8(&r), base + at, out, issues),
+        Event::CData(c) => {
+            let body = c.into_inner();
+            // A `]] >` followed by an end tag is a broken terminator written by old
+            // exporters; quick-xml reads past it to the next real `]]>`.
+            if let Some(cut) = broken_cdata_terminator(&body) {
+                // The broken end's `>` is inside what quick-xml read (up to the next
+                // `]]>`): reading on starts after it, with no search past the body.
+                let gt = body[cut + 2..]
+                    .find('>')
+                    .map_or(body.len(), |g| cut + 2 + g);
+                let next = at + 9 + gt + 1;
+                issues.push(Issue {
+                    pos: base + at,
+                    message: "CDATA section ended with `]] >`; read as its end".into(),
+                });
+                let cdata = eol(&body[..cut]).into_owned();
+                out.token(Token::CData(cdata.into()), issues)?;
+                return Ok((next, true));
+            }
+            out.token(Token::CData(eol_cow(body)), issues)?;
+        }
+        Event::Comment(c) => out.token(Token::Comment(c.into_inner()), issues)?,
+        Event::Decl(d) => out.token(Token::Raw(format!("?{}?", utf8(&d)).into()), issues)?,
+        Event::PI(p) => out.token(Token::Raw(format!("?{}?", utf8(&p)).into()), issues)?,
+        Event::DocType(d) => {
+            out.token(Token::Raw(format!("!DOCTYPE {}", utf8(&d)).into()), issues)?
+        }
+    }
+    Ok((start + reader.buffer_position() as usize, false))
 }
 
 fn utf8(s: &str) -> std::borrow::Cow<'_, str> {
@@ -653,12 +971,55 @@ fn start_token<'a>(
 /// Builds a tree from tokens, closing what was left open and ignoring stray end tags.
 pub(crate) struct TreeBuilder<'a> {
     stack: Vec<Element<'a>>,
+    /// Child lists of elements already converted, reused for new elements.
+    pool: Pool<'a>,
+}
+
+/// Child lists of finished nodes, kept to be reused: a document's elements then cost no
+/// allocation each (nor the reallocations of a growing list, nor a free when dropped).
+#[derive(Default)]
+pub(crate) struct Pool<'a> {
+    lists: Vec<Vec<Node<'a>>>,
+    /// Child lists being taken apart (a stack instead of recursion).
+    work: Vec<Vec<Node<'a>>>,
+}
+
+impl<'a> Pool<'a> {
+    /// How many child lists are kept at most.
+    const KEEP: usize = 256;
+
+    /// An empty child list, with room from an earlier element when there is one.
+    fn list(&mut self) -> Vec<Node<'a>> {
+        self.lists.pop().unwrap_or_default()
+    }
+
+    /// Takes a finished node apart, keeping its elements' child lists for reuse. Iterative:
+    /// no recursion on the depth; the nodes are dropped where they are, only child lists move.
+    pub fn put(&mut self, node: Node<'a>) {
+        let Node::Element(mut e) = node else { return };
+        self.work.push(std::mem::take(&mut e.children));
+        drop(e);
+        while let Some(mut list) = self.work.pop() {
+            for n in &mut list {
+                if let Node::Element(c) = n
+                    && c.children.capacity() > 0
+                {
+                    self.work.push(std::mem::take(&mut c.children));
+                }
+            }
+            list.clear();
+            if list.capacity() > 0 && self.lists.len() < Self::KEEP {
+                self.lists.push(list);
+            }
+        }
+    }
 }
 
 impl<'a> TreeBuilder<'a> {
     pub fn new() -> Self {
         TreeBuilder {
             stack: vec![Element::new("#root")],
+            pool: Pool::default(),
         }
     }
 
@@ -693,13 +1054,14 @@ impl<'a> TreeBuilder<'a> {
                 if self.stack.len() > MAX_DEPTH {
                     return Err(TooDeep { pos });
                 }
+                let leaf = empty || is_void(&name);
                 let el = Element {
                     name,
                     attrs,
-                    children: Vec::new(),
+                    children: if leaf { Vec::new() } else { self.pool.list() },
                     pos,
                 };
-                if empty || is_void(&el.name) {
+                if leaf {
                     self.push_node(Node::Element(el));
                 } else {
                     self.stack.push(el);
@@ -741,17 +1103,8 @@ impl<'a> TreeBuilder<'a> {
         Ok(())
     }
 
-    /// Takes the top-level nodes that are complete: all of them but a last text node, which
-    /// later text may still join. Callers that convert as they read use this to hold one
-    /// top-level subtree at a time instead of the whole document.
-    pub fn drain_complete(&mut self) -> std::vec::Drain<'_, Node<'a>> {
-        let root = &mut self.stack[0].children;
-        let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
-        let end = root.len().saturating_sub(keep);
-        root.drain(..end)
-    }
-
-    /// Whether [`TreeBuilder::drain_complete`] would take anything: most tokens complete
+    /// Whether a top-level node is complete (all of them but a last text node, which later
+    /// text may still join): most tokens complete
     /// nothing at the top level, and a drain costs its setup and teardown.
     pub fn has_complete(&self) -> bool {
         !matches!(self.stack[0].children.as_slice(), [] | [Node::Text(_)])
@@ -760,36 +1113,42 @@ impl<'a> TreeBuilder<'a> {
     /// HTML's implied end tags: a block start closes an open `<p>`, and a list item, row or
     /// cell closes its open sibling. Old editors relied on this.
     fn implied_end(&mut self, name: &str, pos: usize, issues: &mut Vec<Issue>) {
-        let target: &[&str] = match name {
-            "li" => &["li"],
-            "tr" => &["tr", "td", "th"],
-            "td" | "th" => &["td", "th"],
+        // What `name` closes, and what stops the search for it (matched by `match`, not by
+        // scanning lists of names).
+        let target: fn(&str) -> bool = match name {
+            "li" => |n| n == "li",
+            "tr" => |n| matches!(n, "tr" | "td" | "th"),
+            "td" | "th" => |n| matches!(n, "td" | "th"),
             "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "table"
             | "blockquote" | "pre" | "div" | "hr" | "dl" | "ac:task-list" | "ac:layout"
-            | "ac:layout-section" | "ac:layout-cell" => &["p"],
+            | "ac:layout-section" | "ac:layout-cell" => |n| n == "p",
             _ => return,
         };
-        let barrier: &[&str] = match name {
-            "li" => &["ul", "ol"],
-            "tr" | "td" | "th" => &["table", "tbody", "thead", "tfoot"],
-            _ => &[
-                "div",
-                "td",
-                "th",
-                "li",
-                "blockquote",
-                "ac:rich-text-body",
-                "ac:layout-cell",
-                "ac:task-body",
-            ],
+        let barrier: fn(&str) -> bool = match name {
+            "li" => |n| matches!(n, "ul" | "ol"),
+            "tr" => |n| matches!(n, "table" | "tbody" | "thead" | "tfoot" | "tr"),
+            "td" | "th" => |n| matches!(n, "table" | "tbody" | "thead" | "tfoot"),
+            _ => |n| {
+                matches!(
+                    n,
+                    "div"
+                        | "td"
+                        | "th"
+                        | "li"
+                        | "blockquote"
+                        | "ac:rich-text-body"
+                        | "ac:layout-cell"
+                        | "ac:task-body"
+                )
+            },
         };
         let mut found = None;
         for (i, e) in self.stack.iter().enumerate().skip(1).rev() {
-            if target.contains(&&*e.name) {
+            if target(&e.name) {
                 found = Some(i);
                 break;
             }
-            if barrier.contains(&&*e.name) || (name == "tr" && e.name == "tr") {
+            if barrier(&e.name) {
                 break;
             }
         }
@@ -853,21 +1212,31 @@ pub(crate) fn parse<'a>(input: &'a str, issues: &mut Vec<Issue>) -> Result<Vec<N
 }
 
 /// Parses a storage fragment and hands each top-level node to `each` as soon as it is
-/// complete, so only one top-level subtree is held at a time.
+/// complete, so only one top-level subtree is held at a time. `each` gives nodes it is done
+/// with to the pool, whose child lists the parser reuses.
 pub(crate) fn parse_each<'a>(
     input: &'a str,
     issues: &mut Vec<Issue>,
-    mut each: impl FnMut(Node<'a>),
+    mut each: impl FnMut(Node<'a>, &mut Pool<'a>),
 ) -> Result<(), TooDeep> {
     let mut builder = TreeBuilder::new();
     tokenize(input, 0, issues, |token, issues| {
         builder.feed(token, issues)?;
         if builder.has_complete() {
-            builder.drain_complete().for_each(&mut each);
+            let TreeBuilder { stack, pool } = &mut builder;
+            let root = &mut stack[0].children;
+            let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
+            let end = root.len().saturating_sub(keep);
+            for node in root.drain(..end) {
+                each(node, pool);
+            }
         }
         Ok(())
     })?;
-    builder.finish(issues).into_iter().for_each(each);
+    let mut pool = std::mem::take(&mut builder.pool);
+    for node in builder.finish(issues) {
+        each(node, &mut pool);
+    }
     Ok(())
 }
 
@@ -1147,6 +1516,57 @@ pub(crate) fn outline(nodes: &[Node]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tokens and issues of `input`, read with or without the fast reader.
+    fn tokens(input: &str, fast: bool) -> (Vec<Token<'_>>, Vec<Issue>) {
+        let mut issues = Vec::new();
+        let mut tokens = Vec::new();
+        tokenize_with(
+            input,
+            0,
+            &mut issues,
+            |t, _| {
+                tokens.push(t);
+                Ok::<(), ()>(())
+            },
+            fast,
+        )
+        .unwrap();
+        (tokens, issues)
+    }
+
+    #[test]
+    fn fast_reader_reads_as_quick_xml_does() {
+        for input in [
+            "<p a=\"1\" b='2'>x &amp; y &bogus; & z &#x41;</p>",
+            "<br/><br /><img src=\"a>b\" alt='c\"d'/>",
+            "<p a=\"1\"b=\"2\">x</p ><p a = \"1\">y</p\t>",
+            "<p a=1 b>x</p><p a=\"&lt;&q;\" a=\"2\">y</p>",
+            "<![CDATA[a]]b]]><![CDATA[x]] >\n</p><!-- c --><!----><!--->--><!-->-->",
+            "<?xml version=\"1.0\"?><!DOCTYPE html><a\u{e9}>t</a\u{e9}>",
+            "a\r\nb\rc<p\r\nclass=\"x\r\ny\">&amp;\r</p>",
+            "< p></ p><1a></><p/ a=\"b\"><p a=\"b></p>",
+            "x &am<p>y &amp&lt; z & &a b; <",
+            "<![CDATA[a]] >\u{feff}</p>]]><![CDATA[b]]  >  </x>",
+        ] {
+            assert_eq!(tokens(input, true), tokens(input, false), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn byte_order_mark_after_a_syntax_error_is_skipped() {
+        let (nodes, _) = parse_ok("a<\u{feff}b");
+        assert_eq!(nodes, vec![Node::Text("a<b".into())]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_reader_matches_quick_xml(
+            s in "(<|>|/|!|\\?|=|\"|'|&|;|#|x|a|p|b|:|-| |\n|\r|\\[|\\]|CDATA|--|amp|lt|\u{e9}){0,40}"
+        ) {
+            proptest::prop_assert_eq!(tokens(&s, true), tokens(&s, false));
+        }
+    }
 
     fn parse_ok(s: &str) -> (Vec<Node<'_>>, Vec<Issue>) {
         let mut issues = Vec::new();
