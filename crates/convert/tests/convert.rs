@@ -455,7 +455,10 @@ fn issue_15_corpus_markup_share_is_bounded() {
         markup += conflux_convert::markup_bytes(&md);
     }
     let share = markup as f64 / bytes as f64;
-    eprintln!("markup share {markup} of {bytes} bytes: {:.1}%", 100.0 * share);
+    eprintln!(
+        "markup share {markup} of {bytes} bytes: {:.1}%",
+        100.0 * share
+    );
     assert!(share < 0.25, "markup share {:.1}%", 100.0 * share);
 }
 
