@@ -68,10 +68,7 @@ pub fn init(level: Option<&str>, format: LogFormat) -> anyhow::Result<Telemetry>
 }
 
 fn tracing_subscriber_filter_ok(level: &str) -> bool {
-    level
-        .split(',')
-        .filter(|d| !d.trim().is_empty())
-        .all(|d| d.parse::<tracing_subscriber::filter::Directive>().is_ok())
+    level.parse::<tracing_subscriber::filter::Targets>().is_ok()
 }
 
 /// The format of the lines on stderr.

@@ -37,7 +37,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
 use tracing_subscriber::Layer as _;
-use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+use tracing_subscriber::filter::{LevelFilter, ParseError, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// What can stop telemetry from starting.
@@ -143,10 +143,16 @@ impl Telemetry {
         config: &Config,
         provider: Option<SdkTracerProvider>,
     ) -> Result<Telemetry, TelemetryError> {
-        let filter = EnvFilter::try_new(&config.filter).map_err(|e| TelemetryError::Filter {
-            filter: config.filter.clone(),
-            reason: e.to_string(),
-        })?;
+        // `target=level` directives (`info,conflux_client=debug`), read without a regex engine;
+        // span and field filters (`[span{field}]`) are not taken.
+        let filter: Targets =
+            config
+                .filter
+                .parse()
+                .map_err(|e: ParseError| TelemetryError::Filter {
+                    filter: config.filter.clone(),
+                    reason: e.to_string(),
+                })?;
         let logs = match config.format {
             LogFormat::Text => tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)

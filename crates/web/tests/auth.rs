@@ -1129,12 +1129,18 @@ fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
         let writer = buf.clone();
         // Everything, the server's dependencies included; not this test's own HTTP client
         // (reqwest and its cookie jar), which is not the server's.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "trace,cookie_store=off,reqwest=off",
-            ))
-            .with_ansi(false)
-            .with_writer(move || Capture(writer.clone()))
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        let filter: tracing_subscriber::filter::Targets =
+            "trace,cookie_store=off,reqwest=off".parse().unwrap();
+        let _ = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || Capture(writer.clone()))
+                    .with_filter(filter),
+            )
             .try_init();
         buf
     })
