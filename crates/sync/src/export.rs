@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use conflux_client::api::BodyFormat;
+use conflux_client::Client;
+use conflux_client::api::{BodyFormat, Owner};
 use conflux_client::models::Attachment;
-use conflux_client::{Client, PageRequest};
 use conflux_ops::Ops;
 use futures::StreamExt as _;
 use serde_json::json;
@@ -475,16 +475,8 @@ pub(crate) fn comparable(storage: &str, space_key: &str) -> String {
 }
 
 async fn all_labels(client: &Client, id: &conflux_types::PageId) -> Result<Vec<String>> {
-    let mut request = PageRequest::limit(250);
-    let mut out = Vec::new();
-    loop {
-        let page = client.labels().for_page(id.clone(), &request).await?;
-        out.extend(page.results.into_iter().map(|l| l.name));
-        match page.next_cursor {
-            Some(c) => request.cursor = Some(c),
-            None => break,
-        }
-    }
+    let labels = client.labels().all_of(&Owner::Page(id.clone())).await?;
+    let mut out: Vec<String> = labels.into_iter().map(|l| l.name).collect();
     out.sort();
     Ok(out)
 }
@@ -504,21 +496,10 @@ async fn sync_attachments(
     let mut list = match listed {
         Some(list) => list,
         None => {
-            let mut request = PageRequest::limit(250);
-            let mut list = Vec::new();
-            loop {
-                let page = ctx
-                    .client
-                    .attachments()
-                    .for_page(id.clone(), &request)
-                    .await?;
-                list.extend(page.results);
-                match page.next_cursor {
-                    Some(c) => request.cursor = Some(c),
-                    None => break,
-                }
-            }
-            list
+            ctx.client
+                .attachments()
+                .all_of(&Owner::Page(id.clone()))
+                .await?
         }
     };
     list.sort_by(|a, b| a.id.cmp(&b.id));

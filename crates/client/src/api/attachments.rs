@@ -7,7 +7,7 @@ use crate::api::Owner;
 use crate::api::pages::outcome_unknown;
 use crate::error::{ClientError, Result};
 use crate::models::{Attachment, ListEnvelope, V1Content};
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Page, PageRequest, stream_pages};
 use crate::retry::Backoff;
 use crate::transport::{Body, Call};
 
@@ -45,6 +45,16 @@ impl Attachments<'_> {
             Operation::GetBlogpostAttachments,
         )?;
         self.client.list(call, page).await
+    }
+
+    /// Every attachment of a page or blog post, following cursors (250 a request).
+    pub async fn all_of(&self, owner: &Owner) -> Result<Vec<Attachment>> {
+        use futures::TryStreamExt as _;
+        stream_pages(PageRequest::limit(250), |req| async move {
+            self.of(owner, &req).await
+        })
+        .try_collect()
+        .await
     }
 
     /// Moves an attachment to the trash, or (`purge`) deletes a trashed one for good.

@@ -7,7 +7,7 @@ use crate::api::Owner;
 use crate::api::pages::outcome_unknown;
 use crate::error::{ClientError, Result};
 use crate::models::{Label, ListEnvelope};
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Page, PageRequest, stream_pages};
 use crate::retry::Backoff;
 use crate::transport::Call;
 
@@ -25,6 +25,16 @@ impl Labels<'_> {
     pub async fn of(&self, owner: &Owner, page: &PageRequest) -> Result<Page<Label>> {
         let call = owner.call(Operation::GetPageLabels, Operation::GetBlogPostLabels)?;
         self.client.list(call, page).await
+    }
+
+    /// Every label of a page or blog post, following cursors (250 a request).
+    pub async fn all_of(&self, owner: &Owner) -> Result<Vec<Label>> {
+        use futures::TryStreamExt as _;
+        stream_pages(PageRequest::limit(250), |req| async move {
+            self.of(owner, &req).await
+        })
+        .try_collect()
+        .await
     }
 
     /// Takes one label off a page or blog post (v1, which takes either; the name travels as a

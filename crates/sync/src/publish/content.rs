@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
-use conflux_client::PageRequest;
+use conflux_client::api::Owner;
 use serde_json::json;
 
 use super::folder::Local;
@@ -151,22 +151,14 @@ impl Run<'_> {
         let have: BTreeSet<String> = if new {
             BTreeSet::new()
         } else {
-            let mut request = PageRequest::limit(250);
-            let mut have = BTreeSet::new();
-            loop {
-                let page = self
-                    .ops
-                    .client()
-                    .labels()
-                    .for_page(id.to_string().into(), &request)
-                    .await?;
-                have.extend(page.results.into_iter().map(|l| l.name));
-                match page.next_cursor {
-                    Some(c) => request.cursor = Some(c),
-                    None => break,
-                }
-            }
-            have
+            self.ops
+                .client()
+                .labels()
+                .all_of(&Owner::Page(id.to_string().into()))
+                .await?
+                .into_iter()
+                .map(|l| l.name)
+                .collect()
         };
         let add: Vec<String> = want.difference(&have).cloned().collect();
         let remove: Vec<String> = have.difference(&want).cloned().collect();
@@ -202,23 +194,15 @@ impl Run<'_> {
         if uploads.is_empty() {
             return Ok(recorded);
         }
-        let mut remote = Vec::new();
-        if !new {
-            let mut request = PageRequest::limit(250);
-            loop {
-                let page = self
-                    .ops
-                    .client()
-                    .attachments()
-                    .for_page(id.to_string().into(), &request)
-                    .await?;
-                remote.extend(page.results);
-                match page.next_cursor {
-                    Some(c) => request.cursor = Some(c),
-                    None => break,
-                }
-            }
-        }
+        let remote = if new {
+            Vec::new()
+        } else {
+            self.ops
+                .client()
+                .attachments()
+                .all_of(&Owner::Page(id.to_string().into()))
+                .await?
+        };
         for up in uploads {
             let digest = sha256(&up.bytes);
             let there = remote.iter().find(|a| a.title == up.name);
