@@ -140,21 +140,13 @@ pub(crate) fn dest(href: &str) -> String {
     if needs_angle {
         out.push('<');
     }
-    // Runs without a byte to escape are copied whole.
-    let mut from = 0;
-    for (i, b) in href.bytes().enumerate() {
-        let esc = match b {
-            b'<' if needs_angle => "\\<",
-            b'>' if needs_angle => "\\>",
-            b'\\' => "\\\\",
-            b'\n' => "%0A",
-            _ => continue,
-        };
-        out.push_str(&href[from..i]);
-        out.push_str(esc);
-        from = i + 1;
-    }
-    out.push_str(&href[from..]);
+    push_escaped(&mut out, href, |b| match b {
+        b'<' if needs_angle => Some("\\<"),
+        b'>' if needs_angle => Some("\\>"),
+        b'\\' => Some("\\\\"),
+        b'\n' => Some("%0A"),
+        _ => None,
+    });
     if needs_angle {
         out.push('>');
     }
@@ -711,6 +703,19 @@ fn plain_text(nodes: &[Node]) -> String {
         }
     }
     s
+}
+
+/// Appends `s` with each ASCII byte `escape` names replaced by its escape; runs without one are
+/// copied whole. `escape` must answer `None` for every byte that is not ASCII.
+pub(crate) fn push_escaped(out: &mut String, s: &str, escape: impl Fn(u8) -> Option<&'static str>) {
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let Some(esc) = escape(b) else { continue };
+        out.push_str(&s[from..i]);
+        out.push_str(esc);
+        from = i + 1;
+    }
+    out.push_str(&s[from..]);
 }
 
 #[cfg(test)]

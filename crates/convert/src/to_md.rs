@@ -1950,22 +1950,14 @@ fn push_quoted(out: &mut String, w: &str, inline: bool) {
     }
     out.reserve(w.len() + 2);
     out.push('"');
-    // Runs without a byte to escape are copied whole.
-    let mut from = 0;
-    for (i, b) in w.bytes().enumerate() {
-        let esc = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            _ => continue,
-        };
-        out.push_str(&w[from..i]);
-        out.push_str(esc);
-        from = i + 1;
-    }
-    out.push_str(&w[from..]);
+    crate::links::push_escaped(out, w, |b| match b {
+        b'"' => Some("\\\""),
+        b'\\' => Some("\\\\"),
+        b'\n' => Some("\\n"),
+        b'\r' => Some("\\r"),
+        b'\t' => Some("\\t"),
+        _ => None,
+    });
     out.push('"');
 }
 
