@@ -2474,7 +2474,14 @@ mod tests {
                 "- [ ] a\n  ::m\n- [ ] <u>a</u>\n  ::m\n",
             ),
         ];
-        for (src, want) in &cases {
+        assert_round_trips(&cases);
+    }
+
+    /// Each storage converts to the Markdown given, which comes back as the same storage and
+    /// converts to the same Markdown again.
+    fn assert_round_trips<S: AsRef<str>>(cases: &[(S, &str)]) {
+        for (src, want) in cases {
+            let src = src.as_ref();
             let out = md(src);
             assert_eq!(&out, want, "{src}");
             let back = crate::from_md::convert(&out).unwrap().storage;
@@ -2522,17 +2529,7 @@ mod tests {
                 "- [ ] x\n\n  <!--confluence <ac:foo />-->\n",
             ),
         ];
-        for (src, want) in &cases {
-            let out = md(src);
-            assert_eq!(&out, want, "{src}");
-            let back = crate::from_md::convert(&out).unwrap().storage;
-            assert_eq!(
-                crate::normalized(&back).unwrap(),
-                crate::normalized(src).unwrap(),
-                "{back}"
-            );
-            assert_eq!(md(&back), out, "{back}");
-        }
+        assert_round_trips(&cases);
     }
 
     #[test]
