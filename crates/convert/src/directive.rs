@@ -442,8 +442,8 @@ fn row<'a>(children: Vec<Node<'a>>, cell: &'static str) -> Element<'a> {
 
 /// Bytes of `markdown` that are neither CommonMark/GFM nor text: raw HTML (tags, blocks and
 /// comments, placeholders included), directive fence lines with their attribute blocks, text
-/// directives (`:name{…}`), and the brackets and attribute blocks of bracketed spans
-/// (`[text]{…}`). The Markdown inside a directive or a span counts as Markdown.
+/// directives (`:name{…}`), the brackets and attribute blocks of bracketed spans
+/// (`[text]{…}`), and headings' attribute blocks (`# Title {#id align=center}`). The Markdown inside a directive or a span counts as Markdown.
 pub fn markup_bytes(markdown: &str) -> usize {
     let mut total = 0;
     let mut in_para: Option<std::ops::Range<usize>> = None;
@@ -499,6 +499,12 @@ pub fn markup_bytes(markdown: &str) -> usize {
                     total += 2 + len;
                 }
             }
+            Event::Start(Tag::Heading { .. }) => {
+                total += markdown
+                    .get(range)
+                    .and_then(heading_attr_block)
+                    .unwrap_or(0);
+            }
             Event::Start(Tag::Paragraph) => in_para = Some(range),
             Event::End(TagEnd::Paragraph) => {
                 if let Some(r) = in_para.take()
@@ -521,6 +527,16 @@ pub fn markup_bytes(markdown: &str) -> usize {
         }
     }
     total
+}
+
+/// The length of the attribute block that ends an ATX heading's source, with the spaces
+/// before it (`# Title {#id align=center}`), when it stands apart from the text: right after
+/// a `]` it is a bracketed span's.
+pub(crate) fn heading_attr_block(heading: &str) -> Option<usize> {
+    let src = heading.trim_end();
+    let open = src.strip_suffix('}')?.rfind('{')?;
+    let before = src[..open].trim_end_matches([' ', '\t']);
+    (before.len() < open).then_some(src.len() - before.len())
 }
 
 /// Bytes of raw HTML that are tags or comments; the text between tags is text.

@@ -8,8 +8,8 @@
 use std::ops::Range;
 
 use pulldown_cmark::{
-    Alignment, BlockQuoteKind, CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag,
-    TagEnd,
+    Alignment, BlockQuoteKind, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options,
+    Parser, Tag, TagEnd,
 };
 
 use crate::to_md::{EMOTICONS, MARK, PANELS};
@@ -35,6 +35,15 @@ pub(crate) fn options() -> Options {
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_GFM
         | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+/// The `align` heading attribute, when it names one of the alignments storage writes as
+/// `style="text-align: X;"`.
+fn heading_align<'a>(attrs: &'a [(CowStr<'a>, Option<CowStr<'a>>)]) -> Option<&'a str> {
+    attrs.iter().find_map(|(k, v)| match (&**k, v.as_deref()) {
+        ("align", Some(v)) if crate::to_md::HEADING_ALIGNS.contains(&v) => Some(v),
+        _ => None,
+    })
 }
 
 /// Converts a Markdown document. Each top-level node is written out and dropped as soon as it
@@ -575,6 +584,24 @@ impl Builder<'_> {
                 }
             }
             Event::Start(Tag::HtmlBlock) => self.html_block = Some((pos, String::new())),
+            // A heading's attribute block stands apart from its text (`# Title {align=center}`);
+            // right after a `]` it is a bracketed span's, which the span reads from the source.
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => {
+                let apart = self.src.get(range).and_then(directive::heading_attr_block);
+                let attrs = if apart.is_some() { attrs } else { Vec::new() };
+                let tag = Tag::Heading {
+                    level,
+                    id,
+                    classes,
+                    attrs,
+                };
+                self.start(tag, pos)?
+            }
             Event::Start(tag) => self.start(tag, pos)?,
             Event::End(end) => self.end(end),
             Event::Text(t) => self.text(&t, range)?,
@@ -621,7 +648,7 @@ impl Builder<'_> {
                 level,
                 id,
                 classes,
-                attrs: _,
+                attrs,
             } => {
                 let n = match level {
                     HeadingLevel::H1 => 1,
@@ -638,6 +665,10 @@ impl Builder<'_> {
                 if !classes.is_empty() {
                     let c: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
                     self.top().attrs.push(("class".into(), c.join(" ").into()));
+                }
+                if let Some(a) = heading_align(&attrs) {
+                    let style = format!("text-align: {a};");
+                    self.top().attrs.push(("style".into(), style.into()));
                 }
             }
             Tag::BlockQuote(None) => {

@@ -212,7 +212,10 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
         match n {
             Node::Element(c) if c.name == "ac:link-body" || c.name == "ac:plain-text-link-body" => {
             }
-            Node::Element(c) if resource.is_none() && c.children.iter().all(is_blank) => {
+            Node::Element(c)
+                if resource.is_none()
+                    && (c.children.iter().all(is_blank) || c.name == "ri:attachment") =>
+            {
                 resource = Some(c)
             }
             Node::Text(t) if t.trim().is_empty() => {}
@@ -253,10 +256,7 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
                     };
                     format!("{PAGE}{space}{}{frag}", enc(title, true))
                 }
-                "ri:attachment" if anchor.is_none() => {
-                    let v = known(&["ri:filename"]);
-                    format!("{ATTACHMENT}{}", enc(v[0].as_deref()?, false))
-                }
+                "ri:attachment" if anchor.is_none() => attachment_dest(r, &mut extras)?,
                 "ri:user" if anchor.is_none() => {
                     mention = true;
                     let v = known(&["ri:account-id", "ri:username", "ri:userkey"]);
@@ -295,6 +295,77 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
     })
 }
 
+/// An `ri:attachment`'s destination: `attachment:FILE`, and for a file of another page
+/// `attachment:FILE?page=TITLE&space=KEY` (the space only when the storage names one). The
+/// attachment's other attributes go to `extras`; `None` when it holds anything else.
+fn attachment_dest<'a>(
+    r: &Element<'a>,
+    extras: &mut Vec<(Name<'a>, xml::Str<'a>)>,
+) -> Option<String> {
+    let mut dest = format!("{ATTACHMENT}{}", enc(r.attr("ri:filename")?, false));
+    let mut page = None;
+    for n in &r.children {
+        match n {
+            _ if is_blank(n) => {}
+            Node::Element(p)
+                if page.is_none() && p.name == "ri:page" && p.children.iter().all(is_blank) =>
+            {
+                page = Some(p)
+            }
+            _ => return None,
+        }
+    }
+    if let Some(p) = page {
+        let known = |k: &str| k == "ri:content-title" || k == "ri:space-key";
+        if !p.attrs.iter().all(|(k, _)| known(k)) {
+            return None;
+        }
+        let title = p.attr("ri:content-title").filter(|t| !t.is_empty())?;
+        dest.push_str("?page=");
+        dest.push_str(&enc(title, false).replace('&', "%26"));
+        if let Some(space) = p.attr("ri:space-key") {
+            if space.is_empty() {
+                return None;
+            }
+            dest.push_str("&space=");
+            dest.push_str(&enc(space, false).replace('&', "%26"));
+        }
+    }
+    for (k, v) in &r.attrs {
+        if k != "ri:filename" {
+            extras.push((k.clone(), v.clone()));
+        }
+    }
+    Some(dest)
+}
+
+/// The `ri:attachment` of an `attachment:` destination, with its page for `?page=`. A `?`
+/// followed by anything else is part of the file's name, as it was before pages were written
+/// (a `?` this crate writes in a name is always encoded).
+fn attachment_element(rest: &str) -> Element<'static> {
+    let owner = rest.split_once('?').and_then(|(file, query)| {
+        let (mut page, mut space) = (None, None);
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("page", v)) if page.is_none() && !v.is_empty() => page = Some(dec(v)),
+                Some(("space", v)) if space.is_none() && !v.is_empty() => space = Some(dec(v)),
+                _ => return None,
+            }
+        }
+        let mut p = Element::new("ri:page");
+        if let Some(space) = space {
+            p = p.with_attr("ri:space-key", space);
+        }
+        Some((file, p.with_attr("ri:content-title", page?)))
+    });
+    match owner {
+        Some((file, page)) => Element::new("ri:attachment")
+            .with_attr("ri:filename", dec(file))
+            .with_child(Node::Element(page)),
+        None => Element::new("ri:attachment").with_attr("ri:filename", dec(rest)),
+    }
+}
+
 fn is_blank(n: &Node) -> bool {
     matches!(n, Node::Text(t) if t.trim().is_empty())
 }
@@ -315,7 +386,10 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
     for n in &e.children {
         match n {
             _ if is_blank(n) => {}
-            Node::Element(c) if resource.is_none() && c.children.iter().all(is_blank) => {
+            Node::Element(c)
+                if resource.is_none()
+                    && (c.children.iter().all(is_blank) || c.name == "ri:attachment") =>
+            {
                 resource = Some(c)
             }
             _ => return None,
@@ -323,14 +397,7 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
     }
     let r = resource?;
     let dest = match &*r.name {
-        "ri:attachment" => {
-            for (k, v) in &r.attrs {
-                if k != "ri:filename" {
-                    extras.push((k.clone(), v.clone()));
-                }
-            }
-            format!("{ATTACHMENT}{}", enc(r.attr("ri:filename")?, false))
-        }
+        "ri:attachment" => attachment_dest(r, &mut extras)?,
         "ri:url" => {
             for (k, v) in &r.attrs {
                 if k != "ri:value" {
@@ -598,7 +665,7 @@ pub(crate) fn link_element(
             Some(r)
         }
     } else if let Some(rest) = url.strip_prefix(ATTACHMENT) {
-        Some(Element::new("ri:attachment").with_attr("ri:filename", dec(rest)))
+        Some(attachment_element(rest))
     } else if let Some(rest) = url.strip_prefix(USER) {
         mention = true;
         Some(Element::new("ri:user").with_attr("ri:account-id", dec(rest)))
@@ -681,7 +748,7 @@ pub(crate) fn image_element(url: &str, title: &str, alt: &str) -> Element<'stati
     }
     img.attrs.extend(ac_extra);
     let mut r = if let Some(rest) = url.strip_prefix(ATTACHMENT) {
-        Element::new("ri:attachment").with_attr("ri:filename", dec(rest))
+        attachment_element(rest)
     } else if has_scheme(url) || url.starts_with("//") {
         Element::new("ri:url").with_attr("ri:value", url)
     } else {

@@ -570,12 +570,14 @@ impl Cx {
                     .chars()
                     .any(|c| c.is_whitespace() || matches!(c, '{' | '}'))
         });
-        let only_id = e.attrs.iter().all(|(k, _)| k == "id");
+        let align = e.attr("style").map(heading_align);
+        let attrs_ok =
+            e.attrs.iter().all(|(k, _)| k == "id" || k == "style") && align != Some(None);
         let text = self.inline(&e.children);
         let text = collapse_lines(&text);
         // A heading may start with an anchor (`## <a id="x"></a>Title`), not with other HTML.
         let html_start = text.starts_with('<') && !text.starts_with("<a id=\"");
-        if !only_id || !id_ok || text.is_empty() || text.contains(BR) || html_start {
+        if !attrs_ok || !id_ok || text.is_empty() || text.contains(BR) || html_start {
             return self.raw_block(e);
         }
         let mut text = text;
@@ -584,10 +586,20 @@ impl Cx {
         }
         let hashes = &"######"[..level.clamp(1, 6)];
         let mut out = concat(&[hashes, " ", &text]);
-        if let Some(id) = id {
-            out.push_str(" {#");
-            out.push_str(id);
+        let attrs = [
+            id.map(|id| ("#", id)),
+            align.flatten().map(|a| ("align=", a)),
+        ];
+        for (i, (prefix, value)) in attrs.into_iter().flatten().enumerate() {
+            out.push_str(if i == 0 { " {" } else { " " });
+            out.push_str(prefix);
+            out.push_str(value);
+        }
+        if id.is_some() || align.is_some() {
             out.push('}');
+        } else if reads_as_heading_attrs(&text) {
+            // An empty block after text that ends in braces keeps that text.
+            out.push_str(" {}");
         }
         out
     }
@@ -2041,6 +2053,28 @@ fn concat(parts: &[&str]) -> String {
     out
 }
 
+/// Whether pulldown-cmark would take the end of a heading's text for its attribute block: a
+/// `}` with a `{` before it and none of `{}<>\` or a line break between. After a `]` it is a
+/// bracketed span's block, which the span reads from the source.
+fn reads_as_heading_attrs(text: &str) -> bool {
+    let Some(inner) = text.strip_suffix('}') else {
+        return false;
+    };
+    let start = inner
+        .rfind(['{', '}', '<', '>', '\\', '\n', '\r'])
+        .filter(|&i| inner.as_bytes()[i] == b'{');
+    start.is_some_and(|i| !inner[..i].ends_with(']'))
+}
+
+/// The alignment of a heading whose `style` is exactly `text-align: X;`, as Confluence's
+/// editor writes it: the heading attribute `{align=X}`.
+pub(crate) fn heading_align(style: &str) -> Option<&str> {
+    let v = style.strip_prefix("text-align: ")?.strip_suffix(';')?;
+    HEADING_ALIGNS.contains(&v).then_some(v)
+}
+
+pub(crate) const HEADING_ALIGNS: [&str; 4] = ["left", "center", "right", "justify"];
+
 /// Joins a rendered inline run onto one line (headings, link text).
 fn collapse_lines(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -2652,6 +2686,69 @@ mod tests {
         let out =
             md("<p><a href=\"https://x.org\">go <ac:emoticon ac:emoji-id=\"1f642\" /></a></p>");
         assert!(out.contains("<!--confluence <ac:emoticon"), "{out}");
+    }
+
+    #[test]
+    fn aligned_headings_have_an_align_attribute() {
+        assert_forms(&[
+            (
+                "<h1 style=\"text-align: center;\">Welcome</h1>",
+                "# Welcome {align=center}\n",
+            ),
+            (
+                "<h2 id=\"q\" style=\"text-align: right;\">a {b}</h2>",
+                "## a {b} {#q align=right}\n",
+            ),
+            // Any other style (or alignment written otherwise) stays HTML.
+            (
+                "<h2 style=\"text-align:center\">x</h2>",
+                "<h2 style=\"text-align:center\">x</h2>\n",
+            ),
+            (
+                "<h2 style=\"color: red;\">z</h2>",
+                "<h2 style=\"color: red;\">z</h2>\n",
+            ),
+        ]);
+    }
+
+    /// pulldown-cmark reads braces that end a heading as its attribute block, so such text
+    /// gets an empty block after it; it lost the braces and what they held before.
+    #[test]
+    fn heading_text_ending_in_braces_stays_text() {
+        assert_forms(&[
+            ("<h2>c {d}</h2>", "## c {d} {}\n"),
+            ("<h2>a{b}</h2>", "## a{b} {}\n"),
+            ("<h2>{c}</h2>", "## {c} {}\n"),
+        ]);
+        // Written by hand right after a span, `align` is the span's attribute, not the heading's.
+        let back = crate::from_md::convert("# [x]{align=center}\n")
+            .unwrap()
+            .storage;
+        assert_eq!(back, "<h1><span align=\"center\">x</span></h1>");
+    }
+
+    #[test]
+    fn attachments_of_other_pages_are_links_with_the_page() {
+        assert_forms(&[
+            (
+                "<p><ac:image><ri:attachment ri:filename=\"prev.jpg\"><ri:page ri:content-title=\"Step 3 & more\" /></ri:attachment></ac:image></p>",
+                "![](attachment:prev.jpg?page=Step%203%20%26%20more)\n",
+            ),
+            (
+                "<p><ac:link><ri:attachment ri:filename=\"a?.pdf\"><ri:page ri:space-key=\"DOC\" ri:content-title=\"Specs\" /></ri:attachment><ac:plain-text-link-body><![CDATA[the spec]]></ac:plain-text-link-body></ac:link></p>",
+                "[the spec](attachment:a%3F.pdf?page=Specs&space=DOC)\n",
+            ),
+            // A page with more than a title and a space, or anything else inside, stays as it was.
+            (
+                "<p><ac:image><ri:attachment ri:filename=\"x.png\"><ri:page ri:content-title=\"T\" ri:version-at-save=\"2\" /></ri:attachment></ac:image></p>",
+                "<!--confluence <ac:image><ri:attachment ri:filename=\"x.png\"><ri:page ri:content-title=\"T\" ri:version-at-save=\"2\" /></ri:attachment></ac:image>-->\n",
+            ),
+        ]);
+        // Written by hand, a `?` that starts no page is part of the name, as before.
+        let back = crate::from_md::convert("![](attachment:what?.png)\n")
+            .unwrap()
+            .storage;
+        assert!(back.contains("ri:filename=\"what?.png\""), "{back}");
     }
 
     #[test]
