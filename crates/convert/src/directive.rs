@@ -22,6 +22,7 @@
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
+use crate::links;
 use crate::xml::{self, Element, Node, WriteMode};
 
 /// Marks a `table` written from a `list-table` directive until its rows are rebuilt.
@@ -294,16 +295,22 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
             xml::write_nodes(std::slice::from_ref(&text), mode, &mut params);
             continue;
         }
-        let (key, raw) = match a.key.strip_suffix(":xml") {
-            Some(k) if !a.quoted_key => (k, true),
-            _ => (a.key.as_str(), false),
+        let (key, value) = match (a.key.strip_suffix(":xml"), a.key.strip_suffix(":link")) {
+            (Some(k), _) if !a.quoted_key => (k, Value::Xml),
+            (_, Some(k)) if !a.quoted_key => (k, Value::Link),
+            _ => (a.key.as_str(), Value::Text),
         };
         let p = Element::new("ac:parameter").with_attr("ac:name", key);
         xml::write_open(&p, mode, &mut params);
-        if raw {
-            params.push_str(&a.value);
-        } else {
-            xml::write_nodes(&[Node::Text(a.value.clone().into())], mode, &mut params);
+        match value {
+            Value::Xml => params.push_str(&a.value),
+            Value::Link => {
+                let r = Node::Element(links::resource_element(&a.value));
+                xml::write_nodes(std::slice::from_ref(&r), mode, &mut params);
+            }
+            Value::Text => {
+                xml::write_nodes(&[Node::Text(a.value.clone().into())], mode, &mut params)
+            }
         }
         xml::write_end("ac:parameter", &mut params);
     }
@@ -320,6 +327,14 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         xml::write_end("ac:structured-macro", &mut open);
         (open, String::new())
     }
+}
+
+/// How a directive attribute's value becomes a macro parameter: text, the storage XML of
+/// `key:xml`, or the resource of `key:link`.
+enum Value {
+    Text,
+    Xml,
+    Link,
 }
 
 fn element_parts(el: &Element, container: bool, mode: WriteMode) -> (String, String) {

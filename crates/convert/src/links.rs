@@ -366,6 +366,65 @@ fn attachment_element(rest: &str) -> Element<'static> {
     }
 }
 
+/// A macro parameter's resource as the destination of its link form, for `key:link=DEST`:
+/// `confluence-page:SPACE/Title`, `attachment:file?page=…`, `confluence-space:KEY`,
+/// `confluence-user:ID`, or the URL of an `ri:url`. `None` when it carries anything that
+/// form does not (another attribute, a child).
+pub(crate) fn resource_dest(r: &Element) -> Option<String> {
+    let only = |names: &[&str]| {
+        r.attrs.iter().all(|(k, _)| names.contains(&&**k)) && r.children.iter().all(is_blank)
+    };
+    let value = |name: &str| r.attr(name).filter(|v| !v.is_empty());
+    match &*r.name {
+        "ri:attachment" => {
+            let mut extras = Vec::new();
+            let dest = attachment_dest(r, &mut extras)?;
+            extras.is_empty().then_some(dest)
+        }
+        "ri:page" if only(&["ri:content-title", "ri:space-key"]) => {
+            let title = enc(value("ri:content-title")?, true);
+            Some(match r.attr("ri:space-key") {
+                Some(space) if !space.is_empty() => format!("{PAGE}{}/{title}", enc(space, true)),
+                Some(_) => return None,
+                None => format!("{PAGE}{title}"),
+            })
+        }
+        "ri:space" if only(&["ri:space-key"]) => {
+            Some(format!("{SPACE}{}", enc(value("ri:space-key")?, true)))
+        }
+        "ri:user" if only(&["ri:account-id"]) => {
+            Some(format!("{USER}{}", enc(value("ri:account-id")?, false)))
+        }
+        "ri:url" if only(&["ri:value"]) => {
+            let url = value("ri:value")?;
+            (has_scheme(url) && !is_ours(url)).then(|| url.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The resource of a `key:link=DEST` parameter ([`resource_dest`] read back); a destination
+/// in none of this crate's schemes is an `ri:url`.
+pub(crate) fn resource_element(dest: &str) -> Element<'static> {
+    if let Some(page) = dest.strip_prefix(PAGE) {
+        let r = Element::new("ri:page");
+        match page.split_once('/') {
+            Some((space, title)) => r
+                .with_attr("ri:space-key", dec(space))
+                .with_attr("ri:content-title", dec(title)),
+            None => r.with_attr("ri:content-title", dec(page)),
+        }
+    } else if let Some(rest) = dest.strip_prefix(ATTACHMENT) {
+        attachment_element(rest)
+    } else if let Some(key) = dest.strip_prefix(SPACE) {
+        Element::new("ri:space").with_attr("ri:space-key", dec(key))
+    } else if let Some(id) = dest.strip_prefix(USER) {
+        Element::new("ri:user").with_attr("ri:account-id", dec(id))
+    } else {
+        Element::new("ri:url").with_attr("ri:value", dest)
+    }
+}
+
 fn is_blank(n: &Node) -> bool {
     matches!(n, Node::Text(t) if t.trim().is_empty())
 }

@@ -1831,8 +1831,9 @@ fn directive_name_ok(name: &str) -> bool {
         && !STRUCTURAL.contains(&name)
 }
 
-/// The attribute block of a macro: parameters as `key=value`, an element-valued parameter
-/// as `key:xml="<ri:… />"`, other attributes of the macro element as `@attr=value`
+/// The attribute block of a macro: parameters as `key=value`, a parameter holding a page,
+/// attachment, space, user or URL as `key:link=DEST` (its link form), another element-valued
+/// one as `key:xml="<ri:… />"`, other attributes of the macro element as `@attr=value`
 /// (regenerated ones dropped). `None` when the macro has no directive form.
 fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
     macro_attrs_in(e, parts, false)
@@ -1857,14 +1858,18 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
                 let p = e
                     .elements()
                     .find(|c| c.name == "ac:parameter" && c.attr("ac:name") == Some(*k))?;
-                let mut xml_text = String::new();
-                xml::write_nodes(&p.children, WriteMode::default(), &mut xml_text);
                 let plain = k
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
                 if !plain {
                     return None;
                 }
+                if let Some(dest) = param_resource(p).and_then(links::resource_dest) {
+                    attrs.push((format!("{k}:link").into(), dest.into(), true));
+                    continue;
+                }
+                let mut xml_text = String::new();
+                xml::write_nodes(&p.children, WriteMode::default(), &mut xml_text);
                 attrs.push((format!("{k}:xml").into(), xml_text.into(), true));
             }
         }
@@ -1884,6 +1889,19 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
         attrs.iter().map(|(k, v, m)| (&**k, &**v, *m)),
         inline,
     ))
+}
+
+/// The one element a parameter holds, with nothing but whitespace around it.
+fn param_resource<'p>(p: &'p Element<'p>) -> Option<&'p Element<'p>> {
+    let mut found = None;
+    for n in &p.children {
+        match n {
+            Node::Element(e) if found.is_none() => found = Some(e),
+            Node::Text(t) if t.trim().is_empty() => {}
+            _ => return None,
+        }
+    }
+    found
 }
 
 /// `{k=v k2="v 2"}`, or nothing for no attributes. Values that are not plain words are
@@ -2751,6 +2769,61 @@ mod tests {
         assert!(back.contains("ri:filename=\"what?.png\""), "{back}");
     }
 
+    /// A parameter holding one page, attachment, space, user or URL is its link form; one
+    /// holding more (an `ac:link` around a page, an attachment known by content id) is XML.
+    #[test]
+    fn resource_parameters_are_link_forms() {
+        let param = |k: &str, inner: &str| {
+            format!(
+                "<ac:structured-macro ac:name=\"m\"><ac:parameter ac:name=\"{k}\">{inner}</ac:parameter></ac:structured-macro>"
+            )
+        };
+        let cases = [
+            (
+                param(
+                    "name",
+                    "\n  <ri:attachment ri:filename=\"a b.pdf\"><ri:page ri:space-key=\"S\" ri:content-title=\"P\" /></ri:attachment>\n",
+                ),
+                "::m{name:link=\"attachment:a%20b.pdf?page=P&space=S\"}\n",
+            ),
+            (
+                param(
+                    "page",
+                    "<ri:page ri:space-key=\"DOC\" ri:content-title=\"A/B\" />",
+                ),
+                "::m{page:link=confluence-page:DOC/A%2FB}\n",
+            ),
+            (
+                param("space", "<ri:space ri:space-key=\"DOC\" />"),
+                "::m{space:link=confluence-space:DOC}\n",
+            ),
+            (
+                param("who", "<ri:user ri:account-id=\"557058:ab\" />"),
+                "::m{who:link=confluence-user:557058:ab}\n",
+            ),
+            (
+                param("url", "<ri:url ri:value=\"https://x.org/?a=1&amp;b=2\" />"),
+                "::m{url:link=\"https://x.org/?a=1&b=2\"}\n",
+            ),
+            (
+                param(
+                    "",
+                    "<ac:link><ri:page ri:content-title=\"Shared\" /></ac:link>",
+                ),
+                "::m{:xml=\"<ac:link><ri:page ri:content-title=\\\"Shared\\\" /></ac:link>\"}\n",
+            ),
+            (
+                param(
+                    "f",
+                    "<ri:attachment ri:filename=\"f.xls\"><ri:content-entity ri:content-id=\"9\" /></ri:attachment>",
+                ),
+                "::m{f:xml=\"<ri:attachment ri:filename=\\\"f.xls\\\"><ri:content-entity ri:content-id=\\\"9\\\" /></ri:attachment>\"}\n",
+            ),
+        ];
+        let cases: Vec<(&str, &str)> = cases.iter().map(|(s, m)| (s.as_str(), *m)).collect();
+        assert_forms(&cases);
+    }
+
     #[test]
     fn spans_are_bracketed_spans() {
         let cases = [
@@ -2780,7 +2853,7 @@ mod tests {
             ),
             (
                 "<p>see <ac:structured-macro ac:name=\"widget\"><ac:parameter ac:name=\"url\"><ri:url ri:value=\"https://x.org/?a=1&amp;b=2\" /></ac:parameter></ac:structured-macro>, <ac:structured-macro ac:name=\"x\" /></p>",
-                "see :widget{url:xml=\"<ri:url ri:value=\\\"https://x.org/?a=1&amp;b=2\\\" />\"}, :x{}\n",
+                "see :widget{url:link=\"https://x.org/?a=1&b=2\"}, :x{}\n",
             ),
             // Text that would read as one is escaped.
             ("<p>a :b{c=1} d</p>", "a \\:b{c=1} d\n"),

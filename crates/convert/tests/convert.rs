@@ -579,20 +579,33 @@ fn placeholders_keep_their_whitespace() {
 }
 
 /// The XML of a directive's `key:xml` attribute is storage as written, whitespace included
-/// (`xwiki-view-file-attachment`: an `ri:attachment` pretty-printed in a parameter lost its
-/// line breaks on the way back, and the attribute changed).
+/// (`xwiki-viewxls`: an `ri:attachment` pretty-printed in a parameter lost its line breaks on
+/// the way back, and the attribute changed). A resource with a link form is that form, and
+/// the whitespace around it is layout.
 #[test]
 fn directive_xml_attributes_keep_their_whitespace() {
-    let storage = "<ac:structured-macro ac:name=\"view-file\"><ac:parameter ac:name=\"name\">\n    \
-                   <ri:attachment ri:filename=\"a.pdf\" />\n  </ac:parameter>\
+    let storage = "<ac:structured-macro ac:name=\"viewxls\"><ac:parameter ac:name=\"name\">\n    \
+                   <ri:attachment ri:filename=\"a.xls\"><ri:content-entity ri:content-id=\"9\" />\
+                   </ri:attachment>\n  </ac:parameter>\
                    <ac:parameter ac:name=\"height\">250</ac:parameter>\
                    <ac:parameter ac:name=\"blank\"> </ac:parameter></ac:structured-macro>";
     let md = storage_to_markdown(storage).unwrap().output;
     assert_eq!(
         md,
-        "::view-file{name:xml=\"\\n    <ri:attachment ri:filename=\\\"a.pdf\\\" />\\n  \" \
-         height=250 blank=\" \"}\n"
+        "::viewxls{name:xml=\"\\n    <ri:attachment ri:filename=\\\"a.xls\\\"><ri:content-entity \
+         ri:content-id=\\\"9\\\" /></ri:attachment>\\n  \" height=250 blank=\" \"}\n"
     );
     assert_eq!(markdown_to_storage(&md).unwrap().output, storage);
+    assert_eq!(markdown_instability(storage), None);
+
+    let storage = "<ac:structured-macro ac:name=\"view-file\"><ac:parameter ac:name=\"name\">\n    \
+                   <ri:attachment ri:filename=\"a.pdf\" />\n  </ac:parameter></ac:structured-macro>";
+    let md = storage_to_markdown(storage).unwrap().output;
+    assert_eq!(md, "::view-file{name:link=attachment:a.pdf}\n");
+    assert_eq!(
+        markdown_to_storage(&md).unwrap().output,
+        "<ac:structured-macro ac:name=\"view-file\"><ac:parameter ac:name=\"name\">\
+         <ri:attachment ri:filename=\"a.pdf\" /></ac:parameter></ac:structured-macro>"
+    );
     assert_eq!(markdown_instability(storage), None);
 }
