@@ -305,8 +305,13 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         match value {
             Value::Xml => params.push_str(&a.value),
             Value::Link => {
-                let r = Node::Element(links::resource_element(&a.value));
-                xml::write_nodes(std::slice::from_ref(&r), mode, &mut params);
+                let wrapped = a.value.strip_prefix('<').and_then(|v| v.strip_suffix('>'));
+                let r = links::resource_element(wrapped.unwrap_or(&a.value));
+                let r = match wrapped {
+                    Some(_) => Element::new("ac:link").with_child(Node::Element(r)),
+                    None => r,
+                };
+                xml::write_nodes(&[Node::Element(r)], mode, &mut params);
             }
             Value::Text => {
                 xml::write_nodes(&[Node::Text(a.value.clone().into())], mode, &mut params)
@@ -330,7 +335,7 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
 }
 
 /// How a directive attribute's value becomes a macro parameter: text, the storage XML of
-/// `key:xml`, or the resource of `key:link`.
+/// `key:xml`, or the resource of `key:link` (inside an `ac:link` when written `<DEST>`).
 enum Value {
     Text,
     Xml,

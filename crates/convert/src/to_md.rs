@@ -1832,8 +1832,8 @@ fn directive_name_ok(name: &str) -> bool {
 }
 
 /// The attribute block of a macro: parameters as `key=value`, a parameter holding a page,
-/// attachment, space, user or URL as `key:link=DEST` (its link form), another element-valued
-/// one as `key:xml="<ri:… />"`, other attributes of the macro element as `@attr=value`
+/// attachment, space, user or URL as `key:link=DEST` (its link form; `<DEST>` inside an
+/// `ac:link`), another element-valued one as `key:xml="<ri:… />"`, other attributes of the macro element as `@attr=value`
 /// (regenerated ones dropped). `None` when the macro has no directive form.
 fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
     macro_attrs_in(e, parts, false)
@@ -1864,7 +1864,7 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
                 if !plain {
                     return None;
                 }
-                if let Some(dest) = param_resource(p).and_then(links::resource_dest) {
+                if let Some(dest) = param_resource(p).and_then(param_link) {
                     attrs.push((format!("{k}:link").into(), dest.into(), true));
                     continue;
                 }
@@ -1902,6 +1902,19 @@ fn param_resource<'p>(p: &'p Element<'p>) -> Option<&'p Element<'p>> {
         }
     }
     found
+}
+
+/// A parameter's resource as `DEST`, or as `<DEST>` when an `ac:link` without attributes or
+/// a body holds it (the `include` macro's page), as a link without a body is written in text.
+fn param_link(e: &Element) -> Option<String> {
+    if e.name != "ac:link" {
+        return links::resource_dest(e);
+    }
+    if !e.attrs.is_empty() {
+        return None;
+    }
+    let dest = links::resource_dest(param_resource(e)?)?;
+    Some(concat(&["<", &dest, ">"]))
 }
 
 /// `{k=v k2="v 2"}`, or nothing for no attributes. Values that are not plain words are
@@ -2769,8 +2782,9 @@ mod tests {
         assert!(back.contains("ri:filename=\"what?.png\""), "{back}");
     }
 
-    /// A parameter holding one page, attachment, space, user or URL is its link form; one
-    /// holding more (an `ac:link` around a page, an attachment known by content id) is XML.
+    /// A parameter holding one page, attachment, space, user or URL is its link form (in
+    /// `<…>` inside an `ac:link`); one holding more (a link with an anchor, an attachment
+    /// known by content id) is XML.
     #[test]
     fn resource_parameters_are_link_forms() {
         let param = |k: &str, inner: &str| {
@@ -2810,7 +2824,14 @@ mod tests {
                     "",
                     "<ac:link><ri:page ri:content-title=\"Shared\" /></ac:link>",
                 ),
-                "::m{:xml=\"<ac:link><ri:page ri:content-title=\\\"Shared\\\" /></ac:link>\"}\n",
+                "::m{:link=\"<confluence-page:Shared>\"}\n",
+            ),
+            (
+                param(
+                    "",
+                    "<ac:link ac:anchor=\"a\"><ri:page ri:content-title=\"S\" /></ac:link>",
+                ),
+                "::m{:xml=\"<ac:link ac:anchor=\\\"a\\\"><ri:page ri:content-title=\\\"S\\\" /></ac:link>\"}\n",
             ),
             (
                 param(
