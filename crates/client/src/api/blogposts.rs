@@ -3,11 +3,10 @@ use serde_json::json;
 
 use crate::Client;
 use crate::api::BodyFormat;
-use crate::api::pages::{outcome_unknown, same_storage, settle_update, storage_of};
+use crate::api::pages::{create_once, outcome_unknown, same_storage, settle_update, storage_of};
 use crate::error::{ClientError, Result};
 use crate::models::{BlogPost, Comment};
 use crate::paging::{Page, PageRequest};
-use crate::retry::Backoff;
 use crate::transport::Call;
 
 /// Filters for listing blog posts.
@@ -98,33 +97,13 @@ impl BlogPosts<'_> {
             // Nothing to tell a repeat by: sent once.
             Err(_) => return self.client.json(call).await,
         };
-        let mut backoff = Backoff::new(&self.client.config().retry);
-        loop {
-            backoff.attempt();
-            let error = match self.client.json::<BlogPost>(call.clone()).await {
-                Ok(p) => return Ok(p),
-                Err(e) if outcome_unknown(&e) => e,
-                Err(e) => return Err(e),
-            };
-            match self.same_title(post).await {
-                Ok(found) => {
-                    if let Some(made) = found.into_iter().find(|p| {
-                        !before.contains(&p.id) && same_storage(&storage_of(p), &post.body)
-                    }) {
-                        tracing::info!(id = %made.id, "the create's answer was lost; the blog post exists");
-                        return Ok(made);
-                    }
-                }
-                Err(lookup) => {
-                    tracing::debug!(error = %lookup, "could not look for the created blog post");
-                    return Err(error);
-                }
-            }
-            match backoff.next_wait(None) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(error),
-            }
-        }
+        let made = || async {
+            let found = self.same_title(post).await?;
+            Ok(found
+                .into_iter()
+                .find(|p| !before.contains(&p.id) && same_storage(&storage_of(p), &post.body)))
+        };
+        create_once(self.client, call, false, made).await
     }
 
     /// The space's published posts titled as `post` is, with their storage bodies.

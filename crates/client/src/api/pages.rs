@@ -218,36 +218,7 @@ impl Pages<'_> {
             body["parentId"] = json!(parent);
         }
         let call = Call::new(Operation::CreatePage, &[])?.json(body);
-        let mut backoff = Backoff::new(&self.client.config().retry);
-        let mut sent = false;
-        loop {
-            backoff.attempt();
-            let error = match self.client.json::<ConfluencePage>(call.clone()).await {
-                Ok(p) => return Ok(p),
-                Err(e) => e,
-            };
-            let repeated_exists = sent && title_exists(&error);
-            if !(outcome_unknown(&error) || repeated_exists) {
-                return Err(error);
-            }
-            sent = true;
-            match self.find_created(page).await {
-                Ok(Some(found)) => {
-                    tracing::info!(id = %found.id, "the create's answer was lost; the page exists");
-                    return Ok(found);
-                }
-                Ok(None) if repeated_exists => return Err(error),
-                Ok(None) => {}
-                Err(lookup) => {
-                    tracing::debug!(error = %lookup, "could not look for the created page");
-                    return Err(error);
-                }
-            }
-            match backoff.next_wait(None) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(error),
-            }
-        }
+        create_once(self.client, call, true, || self.find_created(page)).await
     }
 
     /// The page `page` describes, when it exists: same space, title, parent (when given) and
@@ -435,6 +406,53 @@ pub(crate) fn settle_update(
             message,
         }),
         other => Err(other),
+    }
+}
+
+/// Sends a create until it is answered, exactly once as the caller sees it: when the answer
+/// is lost or is a 5xx (or, with `exists_means_sent`, a repeat meets "already exists"), `find`
+/// looks for what the create made, and what it finds is the answer. Found nothing, the create
+/// is sent again within the retry deadline (a repeat that met "already exists" ends there); a
+/// lookup that fails ends it with the create's error. Pages and blog posts (which the
+/// client's models read as pages) are made this way.
+pub(crate) async fn create_once<F>(
+    client: &Client,
+    call: Call,
+    exists_means_sent: bool,
+    mut find: impl FnMut() -> F,
+) -> Result<ConfluencePage>
+where
+    F: std::future::Future<Output = Result<Option<ConfluencePage>>>,
+{
+    let mut backoff = Backoff::new(&client.config().retry);
+    let mut sent = false;
+    loop {
+        backoff.attempt();
+        let error = match client.json::<ConfluencePage>(call.clone()).await {
+            Ok(made) => return Ok(made),
+            Err(e) => e,
+        };
+        let repeated_exists = exists_means_sent && sent && title_exists(&error);
+        if !(outcome_unknown(&error) || repeated_exists) {
+            return Err(error);
+        }
+        sent = true;
+        match find().await {
+            Ok(Some(found)) => {
+                tracing::info!(id = %found.id, "the create's answer was lost; it exists");
+                return Ok(found);
+            }
+            Ok(None) if repeated_exists => return Err(error),
+            Ok(None) => {}
+            Err(lookup) => {
+                tracing::debug!(error = %lookup, "could not look for what the create made");
+                return Err(error);
+            }
+        }
+        match backoff.next_wait(None) {
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => return Err(error),
+        }
     }
 }
 
