@@ -26,6 +26,12 @@ fn main() {
     if rustc_minor().is_some_and(|m| m >= 90) {
         println!("cargo::rustc-link-arg-bin=conflux=-Wl,--icf=all");
     }
+    // A link map on request: where each function landed, under the symbol name the build gave
+    // it (bench/mcp/startup-order.py reads the start-up functions' names from it).
+    println!("cargo::rerun-if-env-changed=CONFLUX_LINK_MAP");
+    if let Ok(map) = env::var("CONFLUX_LINK_MAP") {
+        println!("cargo::rustc-link-arg-bin=conflux=-Wl,-Map={map}");
+    }
 }
 
 /// Whether this machine's glibc defines `GLIBC_ABI_DT_RELR` (glibc 2.36 and later).
