@@ -463,7 +463,8 @@ fn row<'a>(children: Vec<Node<'a>>, cell: &'static str) -> Element<'a> {
 /// Bytes of `markdown` that are neither CommonMark/GFM nor text: raw HTML (tags, blocks and
 /// comments, placeholders included), directive fence lines with their attribute blocks, text
 /// directives (`:name{…}`), the brackets and attribute blocks of bracketed spans
-/// (`[text]{…}`), and headings' attribute blocks (`# Title {#id align=center}`). The Markdown inside a directive or a span counts as Markdown.
+/// (`[text]{…}`), and headings' attribute blocks (`# Title {#id align=center}`). The Markdown
+/// inside a directive or a span counts as Markdown.
 pub fn markup_bytes(markdown: &str) -> usize {
     let mut total = 0;
     let mut in_para: Option<std::ops::Range<usize>> = None;

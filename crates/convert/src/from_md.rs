@@ -39,7 +39,7 @@ pub(crate) fn options() -> Options {
 
 /// The `align` heading attribute, when it names one of the alignments storage writes as
 /// `style="text-align: X;"`.
-fn heading_align<'a>(attrs: &'a [(CowStr<'a>, Option<CowStr<'a>>)]) -> Option<&'a str> {
+fn align_attr<'a>(attrs: &'a [(CowStr<'a>, Option<CowStr<'a>>)]) -> Option<&'a str> {
     attrs.iter().find_map(|(k, v)| match (&**k, v.as_deref()) {
         ("align", Some(v)) if crate::to_md::HEADING_ALIGNS.contains(&v) => Some(v),
         _ => None,
@@ -666,7 +666,7 @@ impl Builder<'_> {
                     let c: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
                     self.top().attrs.push(("class".into(), c.join(" ").into()));
                 }
-                if let Some(a) = heading_align(&attrs) {
+                if let Some(a) = align_attr(&attrs) {
                     let style = format!("text-align: {a};");
                     self.top().attrs.push(("style".into(), style.into()));
                 }

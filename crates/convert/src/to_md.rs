@@ -1833,8 +1833,9 @@ fn directive_name_ok(name: &str) -> bool {
 
 /// The attribute block of a macro: parameters as `key=value`, a parameter holding a page,
 /// attachment, space, user or URL as `key:link=DEST` (its link form; `<DEST>` inside an
-/// `ac:link`), another element-valued one as `key:xml="<ri:… />"`, other attributes of the macro element as `@attr=value`
-/// (regenerated ones dropped). `None` when the macro has no directive form.
+/// `ac:link`), another element-valued one as `key:xml="<ri:… />"`, other attributes of the
+/// macro element as `@attr=value` (regenerated ones dropped). `None` when the macro has no
+/// directive form.
 fn macro_attrs(e: &Element, parts: &MacroParts<'_>) -> Option<String> {
     macro_attrs_in(e, parts, false)
 }
@@ -2104,6 +2105,7 @@ pub(crate) fn heading_align(style: &str) -> Option<&str> {
     HEADING_ALIGNS.contains(&v).then_some(v)
 }
 
+/// The alignments a heading's `{align=X}` stands for.
 pub(crate) const HEADING_ALIGNS: [&str; 4] = ["left", "center", "right", "justify"];
 
 /// Joins a rendered inline run onto one line (headings, link text).
