@@ -248,13 +248,9 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
             match &*r.name {
                 "ri:page" => {
                     let v = known(&["ri:space-key", "ri:content-title"]);
-                    let title = v[1].as_deref()?;
-                    let space = match v[0].as_deref() {
-                        Some(s) if !s.is_empty() => format!("{}/", enc(s, true)),
-                        Some(_) => return None,
-                        None => String::new(),
-                    };
-                    format!("{PAGE}{space}{}{frag}", enc(title, true))
+                    let mut dest = page_dest(v[0].as_deref(), v[1].as_deref()?)?;
+                    dest.push_str(&frag);
+                    dest
                 }
                 "ri:attachment" if anchor.is_none() => attachment_dest(r, &mut extras)?,
                 "ri:user" if anchor.is_none() => {
@@ -293,6 +289,28 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
         mention,
         label,
     })
+}
+
+/// `confluence-page:SPACE/Title` (or `confluence-page:Title`), both encoded; `None` for an
+/// empty space key, which the form cannot carry.
+fn page_dest(space: Option<&str>, title: &str) -> Option<String> {
+    let title = enc(title, true);
+    match space {
+        Some(s) if !s.is_empty() => Some(format!("{PAGE}{}/{title}", enc(s, true))),
+        Some(_) => None,
+        None => Some(format!("{PAGE}{title}")),
+    }
+}
+
+/// The `ri:page` of a page destination's `SPACE/Title` or `Title` ([`page_dest`] read back).
+fn page_element(page: &str) -> Element<'static> {
+    let r = Element::new("ri:page");
+    match page.split_once('/') {
+        Some((space, title)) => r
+            .with_attr("ri:space-key", dec(space))
+            .with_attr("ri:content-title", dec(title)),
+        None => r.with_attr("ri:content-title", dec(page)),
+    }
 }
 
 /// An `ri:attachment`'s destination: `attachment:FILE`, and for a file of another page
@@ -382,12 +400,7 @@ pub(crate) fn resource_dest(r: &Element) -> Option<String> {
             extras.is_empty().then_some(dest)
         }
         "ri:page" if only(&["ri:content-title", "ri:space-key"]) => {
-            let title = enc(value("ri:content-title")?, true);
-            Some(match r.attr("ri:space-key") {
-                Some(space) if !space.is_empty() => format!("{PAGE}{}/{title}", enc(space, true)),
-                Some(_) => return None,
-                None => format!("{PAGE}{title}"),
-            })
+            page_dest(r.attr("ri:space-key"), value("ri:content-title")?)
         }
         "ri:space" if only(&["ri:space-key"]) => {
             Some(format!("{SPACE}{}", enc(value("ri:space-key")?, true)))
@@ -407,13 +420,7 @@ pub(crate) fn resource_dest(r: &Element) -> Option<String> {
 /// in none of this crate's schemes is an `ri:url`.
 pub(crate) fn resource_element(dest: &str) -> Element<'static> {
     if let Some(page) = dest.strip_prefix(PAGE) {
-        let r = Element::new("ri:page");
-        match page.split_once('/') {
-            Some((space, title)) => r
-                .with_attr("ri:space-key", dec(space))
-                .with_attr("ri:content-title", dec(title)),
-            None => r.with_attr("ri:content-title", dec(page)),
-        }
+        page_element(page)
     } else if let Some(rest) = dest.strip_prefix(ATTACHMENT) {
         attachment_element(rest)
     } else if let Some(key) = dest.strip_prefix(SPACE) {
@@ -713,15 +720,7 @@ pub(crate) fn link_element(
         if page.is_empty() {
             None
         } else {
-            let mut r = Element::new("ri:page");
-            match page.split_once('/') {
-                Some((space, t)) => {
-                    r.attrs.push(("ri:space-key".into(), dec(space).into()));
-                    r.attrs.push(("ri:content-title".into(), dec(t).into()));
-                }
-                None => r.attrs.push(("ri:content-title".into(), dec(page).into())),
-            }
-            Some(r)
+            Some(page_element(page))
         }
     } else if let Some(rest) = url.strip_prefix(ATTACHMENT) {
         Some(attachment_element(rest))
