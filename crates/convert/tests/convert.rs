@@ -45,6 +45,17 @@ fn storage_docs(dir: &Path) -> Vec<(String, String)> {
     docs
 }
 
+/// The corpus's `.md` files (written by people for other tools), sorted.
+fn markdown_paths(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("md"))
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// Every corpus document converts, and comes back with the same normalised tree and census.
 #[test]
 fn corpus_round_trips_with_macros_intact() {
@@ -100,12 +111,7 @@ fn corpus_markdown_converts_and_is_stable() {
     let Some(dir) = corpus_dir("corpus_markdown_converts_and_is_stable") else {
         return;
     };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("md"))
-        .collect();
-    paths.sort();
+    let paths = markdown_paths(&dir);
     assert!(!paths.is_empty());
     for p in paths {
         let md = std::fs::read_to_string(&p).unwrap();
@@ -499,12 +505,7 @@ fn corpus_markdown_is_a_fixed_point() {
         return;
     };
     let mut docs = storage_docs(&dir);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("md"))
-        .collect();
-    paths.sort();
+    let paths = markdown_paths(&dir);
     for p in paths {
         let md = std::fs::read_to_string(&p).unwrap();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
