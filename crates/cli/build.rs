@@ -32,10 +32,13 @@ fn main() {
         // features: those another build does not have are skipped, quietly, and only the
         // start's footprint grows back. bench/mcp/startup-order.py writes the list again, from
         // the link map asked for through CONFLUX_LINK_MAP.
+        // The linker reads a copy in OUT_DIR: checkouts that share a target directory share
+        // this script's output, and a path into the checkout that ran it would outlive it.
         println!("cargo::rerun-if-changed=startup-order.txt");
         let dir = env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
-        let order = Path::new(&dir).join("startup-order.txt");
-        if order.is_file() {
+        let out = env::var("OUT_DIR").unwrap_or_default();
+        let order = Path::new(&out).join("startup-order.txt");
+        if std::fs::copy(Path::new(&dir).join("startup-order.txt"), &order).is_ok() {
             let order = order.display();
             println!("cargo::rustc-link-arg-bin=conflux=-Wl,--symbol-ordering-file={order}");
             println!("cargo::rustc-link-arg-bin=conflux=-Wl,--no-warn-symbol-ordering");

@@ -1,7 +1,8 @@
 //! `conflux convert`: storage format ↔ Markdown, offline. Output on stdout, one `line:col`
 //! warning per construct that could not be converted on stderr.
 
-use std::io::Read as _;
+use std::fmt::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -49,8 +50,15 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<bool> {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "<stdin>".into());
+    // Written at once: stderr is unbuffered, and a line written piece by piece costs a system
+    // call a piece (a large document can have thousands of warnings).
+    let mut lines = String::new();
     for w in &outcome.warnings {
-        eprintln!("warning: {name}:{w}");
+        let _ = writeln!(lines, "warning: {name}:{w}");
+    }
+    if !lines.is_empty() {
+        // Nothing to do when stderr is gone; the exit status still says whether it failed.
+        let _ = std::io::stderr().lock().write_all(lines.as_bytes());
     }
     Ok(outcome.failed)
 }
