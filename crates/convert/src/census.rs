@@ -253,8 +253,10 @@ fn normalize_tag(e: &mut xml::Element) -> bool {
     if matches!(&*e.name, "ac:task-id" | "ac:task-uuid" | "colgroup") {
         return false;
     }
+    let name = &e.name;
     e.attrs.retain(|(k, v)| {
         !regenerated_attr(k)
+            && !xml::is_block_id(name, k)
             && !matches!(&**k, "data-layout" | "data-table-width")
             && (k != "start" || v != "1")
             && (k != "class" || !v.starts_with("confluence"))

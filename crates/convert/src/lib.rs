@@ -233,7 +233,7 @@ pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Resul
         (Format::Storage, Format::Storage) => {
             let mut issues = Vec::new();
             let mut output = String::with_capacity(input.len());
-            xml::parse_each(input, &mut issues, |node, pool| {
+            xml::parse_each(input, xml::BlockIds::Keep, &mut issues, |node, pool| {
                 xml::write_nodes(
                     std::slice::from_ref(&node),
                     xml::WriteMode::default(),

@@ -73,7 +73,9 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         prev: None,
         run: Vec::new(),
     };
-    xml::parse_each(input, &mut issues, |node, pool| top.node(node, pool))?;
+    xml::parse_each(input, xml::BlockIds::Drop, &mut issues, |node, pool| {
+        top.node(node, pool)
+    })?;
     top.flush(&mut xml::Pool::default());
     let TopLevel {
         mut cx,

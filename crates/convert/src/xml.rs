@@ -968,11 +968,27 @@ fn start_token<'a>(
     }
 }
 
+/// What the reader does with the block ids Confluence Cloud's editor gives HTML elements
+/// (`<p local-id="…">`, `<td ac:local-id="…">`): kept, or dropped as the reader builds the
+/// tree (for Markdown, which has no place for them; Confluence accepts storage without them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlockIds {
+    Keep,
+    Drop,
+}
+
+/// Whether `attr` of the element `name` is a block id of Cloud's editor: `local-id` or
+/// `ac:local-id` on an HTML element (a macro's `ac:local-id` is the macro's, not this).
+pub(crate) fn is_block_id(name: &str, attr: &str) -> bool {
+    matches!(attr, "local-id" | "ac:local-id") && !name.contains(':')
+}
+
 /// Builds a tree from tokens, closing what was left open and ignoring stray end tags.
 pub(crate) struct TreeBuilder<'a> {
     stack: Vec<Element<'a>>,
     /// Child lists of elements already converted, reused for new elements.
     pool: Pool<'a>,
+    ids: BlockIds,
 }
 
 /// Child lists of finished nodes, kept to be reused: a document's elements then cost no
@@ -1016,10 +1032,11 @@ impl<'a> Pool<'a> {
 }
 
 impl<'a> TreeBuilder<'a> {
-    pub fn new() -> Self {
+    pub fn new(ids: BlockIds) -> Self {
         TreeBuilder {
             stack: vec![Element::new("#root")],
             pool: Pool::default(),
+            ids,
         }
     }
 
@@ -1044,10 +1061,13 @@ impl<'a> TreeBuilder<'a> {
         match token {
             Token::Start {
                 name,
-                attrs,
+                mut attrs,
                 empty,
                 pos,
             } => {
+                if self.ids == BlockIds::Drop && !attrs.is_empty() {
+                    attrs.retain(|(k, _)| !is_block_id(&name, k));
+                }
                 self.implied_end(&name, pos, issues);
                 // The new element's depth is the number of open elements plus one, and the
                 // stack holds the root besides the open elements.
@@ -1204,7 +1224,7 @@ impl<'a> TreeBuilder<'a> {
 
 /// Parses a storage fragment (no root element needed) into nodes.
 pub(crate) fn parse<'a>(input: &'a str, issues: &mut Vec<Issue>) -> Result<Vec<Node<'a>>, TooDeep> {
-    let mut builder = TreeBuilder::new();
+    let mut builder = TreeBuilder::new(BlockIds::Keep);
     tokenize(input, 0, issues, |token, issues| {
         builder.feed(token, issues)
     })?;
@@ -1216,14 +1236,15 @@ pub(crate) fn parse<'a>(input: &'a str, issues: &mut Vec<Issue>) -> Result<Vec<N
 /// with to the pool, whose child lists the parser reuses.
 pub(crate) fn parse_each<'a>(
     input: &'a str,
+    ids: BlockIds,
     issues: &mut Vec<Issue>,
     mut each: impl FnMut(Node<'a>, &mut Pool<'a>),
 ) -> Result<(), TooDeep> {
-    let mut builder = TreeBuilder::new();
+    let mut builder = TreeBuilder::new(ids);
     tokenize(input, 0, issues, |token, issues| {
         builder.feed(token, issues)?;
         if builder.has_complete() {
-            let TreeBuilder { stack, pool } = &mut builder;
+            let TreeBuilder { stack, pool, .. } = &mut builder;
             let root = &mut stack[0].children;
             let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
             let end = root.len().saturating_sub(keep);

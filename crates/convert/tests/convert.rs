@@ -444,6 +444,35 @@ fn issue_15_hand_written_directives() {
     assert!(s.contains("<![CDATA[:::panel]]>"), "{s}");
 }
 
+/// Confluence Cloud's editor gives every block an id (`<p local-id="…">`, `<td ac:local-id="…">`).
+/// Markdown has no place for them: such a page reads as Markdown, not as HTML, and only its
+/// empty paragraph stays a tag. Storage to storage keeps them; a macro keeps its own.
+#[test]
+fn cloud_block_ids_do_not_make_html() {
+    let storage = include_str!("fixtures/cloud-editor.xml");
+    let md = storage_to_markdown(storage).unwrap().output;
+    assert_eq!(conflux_convert::markup_bytes(&md), "<p></p>".len(), "{md}");
+    assert!(!md.contains("local-id"), "{md}");
+    assert!(md.contains("| **Status** | Owner |"), "{md}");
+    let back = markdown_to_storage(&md).unwrap().output;
+    assert!(!back.contains("local-id=\"f18edfd32d12\""), "{back}");
+    assert_eq!(normalized(storage).unwrap(), normalized(&back).unwrap());
+    let same = conflux_convert::run_convert(
+        conflux_convert::Format::Storage,
+        conflux_convert::Format::Storage,
+        storage,
+        true,
+    )
+    .unwrap()
+    .output;
+    assert!(same.contains("<p local-id=\"ef5349a9410b\">"), "{same}");
+    assert!(same.contains("<td ac:local-id=\"6e7f8091a2b3\">"), "{same}");
+    // A macro's `ac:local-id` is the macro's: the directive and placeholder forms decide.
+    let macro_only = "<p><ac:structured-macro ac:name=\"x\" ac:local-id=\"m1\"><ac:rich-text-body><p local-id=\"p1\">in</p></ac:rich-text-body></ac:structured-macro></p>";
+    let md = storage_to_markdown(macro_only).unwrap().output;
+    assert!(!md.contains("p1"), "{md}");
+}
+
 /// The share of the corpus's Markdown that is neither CommonMark/GFM nor text (raw HTML tags,
 /// comments, directive fences and attribute blocks, bracketed spans' brackets and attribute
 /// blocks, text directives), as the benchmark reports it. Placeholders with escaped XML made it
