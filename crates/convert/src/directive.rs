@@ -140,6 +140,10 @@ pub(crate) fn directive_name_len(s: &str) -> usize {
         .map_or(s.len(), |(i, _)| i)
 }
 
+/// The attribute that makes a bracketed span an inline comment's marker,
+/// `[text]{ac:ref=…}` ↔ `<ac:inline-comment-marker ac:ref="…">text</…>`.
+pub(crate) const COMMENT_REF: &str = "ac:ref";
+
 /// The attributes of a bracketed span, `[text]{style="…" class=x}`, at the start of `s`,
 /// and the length of the block. `color=X` stands for `style="color: X;"`. `None` when `s`
 /// does not start with an attribute block of element attributes.

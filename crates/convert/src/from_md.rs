@@ -931,7 +931,12 @@ impl Builder<'_> {
         let Some(at) = frame.el.children.iter().rposition(is_bracket) else {
             return Ok(false);
         };
-        let mut el = Element::new("span");
+        let comment = matches!(attrs.as_slice(), [(k, _)] if k == directive::COMMENT_REF);
+        let mut el = Element::new(if comment {
+            "ac:inline-comment-marker"
+        } else {
+            "span"
+        });
         el.attrs = attrs;
         el.children = frame.el.children.split_off(at + 1);
         el.pos = end;
@@ -1576,7 +1581,8 @@ mod tests {
 
     #[test]
     fn a_paragraph_that_starts_with_a_placeholder_stays_a_paragraph() {
-        let storage = "<p><ac:inline-comment-marker ac:ref=\"r1\">Note.</ac:inline-comment-marker> \
+        // A marker with more than its `ac:ref` stays placeholders (with it alone, a span).
+        let storage = "<p><ac:inline-comment-marker ac:ref=\"r1\" ac:x=\"1\">Note.</ac:inline-comment-marker> \
                        Set <code>X</code> now.</p><p>Next.</p>";
         let md = crate::storage_to_markdown(storage).unwrap().output;
         assert!(md.starts_with("<!--confluence "), "{md}");

@@ -1223,6 +1223,7 @@ impl Cx {
             "ac:image" => self.ac_image(e),
             "ac:emoticon" => self.emoticon(e),
             "ac:structured-macro" => self.inline_macro(e),
+            "ac:inline-comment-marker" if comment_span(e) => self.comment_marker(e),
             "ac:inline-comment-marker" | "ac:rich-text-body"
                 if !e.children.iter().any(is_block) =>
             {
@@ -1236,23 +1237,48 @@ impl Cx {
     }
 
     /// A `span` as a bracketed span, `[text]{style="…"}` (`{color=X}` for a colour alone),
-    /// as in Pandoc, MyST and djot; as HTML when its attributes could not be read back.
+    /// as in Pandoc, MyST and djot; as HTML when its attributes could not be read back. An
+    /// inline comment's marker is the span of its `ac:ref` alone, `[text]{ac:ref=…}`, which
+    /// no `span` of storage has (one that had would stay HTML).
     fn span(&mut self, e: &Element) -> String {
-        let Some(attrs) = directive::span_attr_block(&e.attrs) else {
-            return self.html_wrap(e);
+        let attrs = match directive::span_attr_block(&e.attrs) {
+            Some(attrs) if e.attr(directive::COMMENT_REF).is_none() => attrs,
+            _ => return self.html_wrap(e),
         };
         let inner = self.inline(&e.children);
-        // `[ ]` and `[x]` at the start of a list item would read as a task marker.
-        if matches!(inner.as_str(), " " | "x" | "X" | "\t") {
-            return self.html_around_inline(e, &inner);
+        match self.bracketed(&inner, &attrs) {
+            Some(md) => md,
+            None => self.html_around_inline(e, &inner),
+        }
+    }
+
+    /// An inline comment's marker as `[text]{ac:ref=…}`; empty, or around text that a
+    /// bracketed span cannot hold, the placeholders of any other marker.
+    fn comment_marker(&mut self, e: &Element) -> String {
+        let attrs = directive::span_attr_block(&e.attrs).filter(|_| !e.children.is_empty());
+        let inner = self.inline(&e.children);
+        match attrs.and_then(|attrs| self.bracketed(&inner, &attrs)) {
+            Some(md) => md,
+            None => {
+                let (open, _, close) = split_container(e, None, MARKER_MODE);
+                self.wrapped(open, &inner, close, "")
+            }
+        }
+    }
+
+    /// `[inner]{…}`; `None` for `[ ]` and `[x]`, which at the start of a list item would read
+    /// as a task marker.
+    fn bracketed(&mut self, inner: &str, attrs: &str) -> Option<String> {
+        if matches!(inner, " " | "x" | "X" | "\t") {
+            return None;
         }
         self.stats.html_bytes += attrs.len() + 2;
         let mut out = String::with_capacity(inner.len() + attrs.len() + 2);
         out.push('[');
-        out.push_str(&inner);
+        out.push_str(inner);
         out.push(']');
-        out.push_str(&attrs);
-        out
+        out.push_str(attrs);
+        Some(out)
     }
 
     /// `strong`, `em` and `del`: delimiters when Markdown can carry them, else HTML tags.
@@ -1691,6 +1717,13 @@ fn split_ws(s: &str) -> (&str, &str, &str) {
     let lead = &s[..start];
     let trail = &s[start + core.len()..];
     (lead, core, trail)
+}
+
+/// An inline comment's marker that reads as a bracketed span: its `ac:ref` and nothing
+/// else, around inline content.
+fn comment_span(e: &Element) -> bool {
+    matches!(e.attrs.as_slice(), [(k, _)] if k == directive::COMMENT_REF)
+        && !e.children.iter().any(is_block)
 }
 
 fn is_br(n: &Node) -> bool {
@@ -2867,6 +2900,47 @@ mod tests {
             ),
         ];
         assert_forms(&cases);
+    }
+
+    /// Pages under review are full of inline comments' markers: each is the span of its
+    /// `ac:ref`, Markdown inside; what a span cannot hold stays placeholders, and a `span`
+    /// that has an `ac:ref` of its own stays HTML (it would come back as a marker).
+    #[test]
+    fn inline_comment_markers_are_spans_of_their_ref() {
+        let m = |r: &str, inner: &str| {
+            format!("<ac:inline-comment-marker ac:ref=\"{r}\">{inner}</ac:inline-comment-marker>")
+        };
+        let cases = [
+            (
+                format!("<p>a {} c</p>", m("8f3c2a10-11", "b <strong>bold</strong>")),
+                "a [b **bold**]{ac:ref=8f3c2a10-11} c\n".to_string(),
+            ),
+            (
+                format!("<p><a href=\"https://x.org\">{}</a></p>", m("r4", "in link")),
+                "[[in link]{ac:ref=r4}](https://x.org)\n".to_string(),
+            ),
+            (
+                format!("<p>a {}b</p>", m("r2", "")),
+                "a <!--confluence <ac:inline-comment-marker ac:ref=\"r2\">--><!--confluence </ac:inline-comment-marker>-->b\n".to_string(),
+            ),
+            (
+                format!("<ul><li>{}item</li></ul>", m("r6", "x")),
+                "- <!--confluence <ac:inline-comment-marker ac:ref=\"r6\">-->x<!--confluence </ac:inline-comment-marker>-->item\n".to_string(),
+            ),
+            (
+                "<p><span ac:ref=\"r3\">odd</span></p>".to_string(),
+                "<span ac:ref=\"r3\">odd</span>\n".to_string(),
+            ),
+        ];
+        let cases: Vec<(&str, &str)> = cases
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        assert_forms(&cases);
+        let back = crate::from_md::convert("[x *y*]{ac:ref=r9}")
+            .unwrap()
+            .storage;
+        assert_eq!(back, format!("<p>{}</p>", m("r9", "x <em>y</em>")));
     }
 
     #[test]
