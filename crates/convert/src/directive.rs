@@ -407,6 +407,28 @@ pub(crate) fn list_table(children: Vec<Node>, header_rows: usize) -> Element {
     Element::new("table").with_child(Node::Element(body))
 }
 
+/// A cell of a `list-table` row: a leaf `::cell{…}` before its content (read as an empty
+/// `ac:layout-cell`) gives the cell its attributes (`colspan`, colours).
+fn cell_of<'a>(mut children: Vec<Node<'a>>, cell: &'static str) -> Element<'a> {
+    let mut c = Element::new(cell);
+    let first = children
+        .iter()
+        .position(|n| !matches!(n, Node::Text(t) if t.trim().is_empty()));
+    if let Some(i) = first
+        && let Node::Element(lc) = &children[i]
+        && lc.name == "ac:layout-cell"
+        && lc.children.is_empty()
+        && let Node::Element(lc) = children.remove(i)
+    {
+        for (k, v) in lc.attrs {
+            let k = k.strip_prefix("ac:").map(xml::name).unwrap_or(k);
+            c.attrs.push((k, v));
+        }
+    }
+    c.children = children;
+    c
+}
+
 fn push_loose<'a>(body: &mut Element<'a>, n: Node<'a>) {
     if matches!(&n, Node::Text(t) if t.trim().is_empty()) {
         return;
@@ -425,9 +447,7 @@ fn row<'a>(children: Vec<Node<'a>>, cell: &'static str) -> Element<'a> {
                 for item in list.children {
                     match item {
                         Node::Element(li) if li.name == "li" => {
-                            let mut c = Element::new(cell);
-                            c.children = li.children;
-                            tr.children.push(Node::Element(c));
+                            tr.children.push(Node::Element(cell_of(li.children, cell)));
                         }
                         Node::Text(t) if t.trim().is_empty() => {}
                         other => tr

@@ -965,9 +965,10 @@ impl Cx {
         self.directive(name, &attrs, Some(&body))
     }
 
-    /// A table whose cells hold blocks, as a MyST-style `list-table`: rows are items of a
-    /// `*` list, cells items of a `-` list inside them. `None` when cells carry attributes
-    /// (merged cells, styles) or header cells sit outside the leading rows.
+    /// A table whose cells hold blocks, or carry attributes (merged cells, colours), as a
+    /// MyST-style `list-table`: rows are items of a `*` list, cells items of a `-` list
+    /// inside them, a cell's attributes a leaf `::cell{colspan=2}` before its content. `None`
+    /// when rows carry attributes or header cells sit outside the leading rows.
     fn list_table(&mut self, e: &Element) -> Option<String> {
         // What the normalised form drops anyway; other attributes of rows and cells (merged
         // cells, styles) keep the table in HTML. The table's own go in the attribute block.
@@ -1012,7 +1013,10 @@ impl Cx {
                     _ if is_ws(c) => {}
                     Node::Element(td)
                         if (td.name == "td" || td.name == "th")
-                            && td.attrs.iter().all(droppable) =>
+                            && td.attrs.iter().all(|a| droppable(a) || cell_attr(a))
+                            // An empty layout cell first would read back as attributes.
+                            && !matches!(td.children.first(),
+                                Some(Node::Element(c)) if c.name == "ac:layout-cell") =>
                     {
                         cells.push(td)
                     }
@@ -1037,7 +1041,17 @@ impl Cx {
                 if ci > 0 {
                     row_md.push('\n');
                 }
-                let body = self.item_body(&cell.children, false);
+                let mut body = self.item_body(&cell.children, false);
+                let attrs: Vec<_> = cell.attrs.iter().filter(|a| !droppable(a)).collect();
+                if !attrs.is_empty() {
+                    let block = attr_block(attrs.iter().map(|(k, v)| (&**k, &**v, true)));
+                    let leaf = self.directive("cell", &block, None);
+                    body = if body.is_empty() {
+                        leaf
+                    } else {
+                        concat(&[&leaf, "\n\n", &body])
+                    };
+                }
                 push_list_item(&mut row_md, "-", 2, &body);
             }
             push_list_item(&mut text, "*", 2, &row_md);
@@ -1717,6 +1731,14 @@ fn split_ws(s: &str) -> (&str, &str, &str) {
     let lead = &s[..start];
     let trail = &s[start + core.len()..];
     (lead, core, trail)
+}
+
+/// An attribute of a table cell that a `list-table` writes in the cell's `::cell{…}`:
+/// a plain name (the reverse direction reads it as `ac:NAME` of a layout cell).
+fn cell_attr((k, _): &(xml::Name<'_>, xml::Str<'_>)) -> bool {
+    !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
 /// An inline comment's marker that reads as a bracketed span: its `ac:ref` and nothing
@@ -2897,6 +2919,34 @@ mod tests {
             (
                 "<p><span color=\"red\">t</span></p>",
                 "<span color=\"red\">t</span>\n",
+            ),
+        ];
+        assert_forms(&cases);
+    }
+
+    /// A table with a merged or coloured cell was HTML as a whole, links, mentions and all;
+    /// it is a `list-table` whose cells carry their attributes in a leaf `::cell{…}`. Text
+    /// that reads as one is escaped, and an empty layout cell first in a cell (which would
+    /// read back as attributes) keeps the table in HTML.
+    #[test]
+    fn table_cells_with_attributes_are_list_table_cells() {
+        let cases = [
+            (
+                "<table><tbody><tr><th><p>A</p></th><th><p>B</p></th></tr>\
+                 <tr><td colspan=\"2\"><p>wide</p></td></tr>\
+                 <tr><td data-highlight-colour=\"#e3fcef\"><p><a href=\"https://e.org\">l</a></p></td>\
+                 <td style=\"a: &quot;b&quot;;\"></td></tr></tbody></table>",
+                ":::list-table{header-rows=1}\n\n* - A\n  - B\n* - ::cell{colspan=2}\n\n    wide\n\
+                 * - ::cell{data-highlight-colour=#e3fcef}\n\n    [l](https://e.org)\n  \
+                 - ::cell{style=\"a: \\\"b\\\";\"}\n\n:::\n",
+            ),
+            (
+                "<table><tbody><tr><td rowspan=\"2\">a</td><td><p>::cell{x=1}</p></td></tr></tbody></table>",
+                ":::list-table\n\n* - ::cell{rowspan=2}\n\n    a\n  - :\\:cell{x=1}\n\n:::\n",
+            ),
+            (
+                "<table><tbody><tr><td colspan=\"2\"><ac:layout-cell /></td></tr></tbody></table>",
+                "<table><tbody><tr><td colspan=\"2\"><ac:layout-cell /></td></tr></tbody></table>\n",
             ),
         ];
         assert_forms(&cases);
