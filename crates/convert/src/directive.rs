@@ -140,6 +140,10 @@ pub(crate) fn directive_name_len(s: &str) -> usize {
         .map_or(s.len(), |(i, _)| i)
 }
 
+/// Marks a paragraph written from a `:::p{…}` directive until its body's paragraph is
+/// unwrapped into it (a `p` inside a `p` would close it in the tree builder).
+pub(crate) const PARAGRAPH: &str = "conflux:p";
+
 /// The attribute that makes a bracketed span an inline comment's marker,
 /// `[text]{ac:ref=…}` ↔ `<ac:inline-comment-marker ac:ref="…">text</…>`.
 pub(crate) const COMMENT_REF: &str = "ac:ref";
@@ -269,6 +273,14 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
                 xml::Name::Owned(format!("ac:{}", a.key)),
                 a.value.clone().into(),
             ));
+        }
+        return element_parts(&el, container, mode);
+    }
+    if name == "p" {
+        // A paragraph with attributes: its body's paragraph becomes it (see `PARAGRAPH`).
+        let mut el = Element::new(PARAGRAPH);
+        for a in attrs {
+            el.attrs.push((xml::name(&a.key), a.value.clone().into()));
         }
         return element_parts(&el, container, mode);
     }

@@ -1318,6 +1318,18 @@ fn fix_node(n: &mut Node) {
     let Node::Element(e) = n else { return };
     if e.name == xml::NESTED_COMMENT {
         *n = Node::Comment(e.text().into());
+    } else if e.name == directive::PARAGRAPH {
+        e.name = "p".into();
+        let blocks: Vec<usize> = (0..e.children.len())
+            .filter(|&i| !matches!(&e.children[i], Node::Text(t) if t.trim().is_empty()))
+            .collect();
+        // One paragraph in the body: it is this paragraph. Anything else stays inside.
+        if let [i] = blocks[..]
+            && matches!(&e.children[i], Node::Element(p) if p.name == "p" && p.attrs.is_empty())
+            && let Node::Element(p) = e.children.swap_remove(i)
+        {
+            e.children = p.children;
+        }
     } else if e.name == "table"
         && let Some(rows) = e.attr(directive::HEADER_ROWS)
     {

@@ -436,8 +436,11 @@ impl Cx {
 
     fn paragraph_block(&mut self, e: &Element) -> String {
         let empty = e.children.iter().all(|n| is_ws(n) || is_br(n));
-        if !e.attrs.is_empty() || empty {
+        if empty {
             return self.raw_block(e);
+        }
+        if !e.attrs.is_empty() {
+            return self.styled_paragraph(e);
         }
         let text = self.paragraph(&e.children);
         if text.is_empty() {
@@ -445,6 +448,21 @@ impl Cx {
         } else {
             text
         }
+    }
+
+    /// A paragraph with attributes (Cloud's alignment and indentation are styles,
+    /// `style="margin-left: 30.0px;"`) as a `:::p{…}` directive around its Markdown; as HTML
+    /// holding storage when an attribute's name is not plain.
+    fn styled_paragraph(&mut self, e: &Element) -> String {
+        if !e.attrs.iter().all(cell_attr) {
+            return self.raw_block(e);
+        }
+        let text = self.paragraph(&e.children);
+        if text.is_empty() {
+            return self.raw_block(e);
+        }
+        let attrs = attr_block(e.attrs.iter().map(|(k, v)| (&**k, &**v, true)));
+        self.directive("p", &attrs, Some(&text))
     }
 
     /// The children's blocks, joined.
@@ -1878,7 +1896,7 @@ fn comment_value(c: &str) -> Option<String> {
 }
 
 /// Directive names that are not macro names: a macro with one of these names stays a placeholder.
-pub(crate) const STRUCTURAL: &[&str] = &["layout", "section", "cell", "list-table"];
+pub(crate) const STRUCTURAL: &[&str] = &["layout", "section", "cell", "list-table", "p"];
 
 /// Whether `name` can be written as a directive name for a macro.
 fn directive_name_ok(name: &str) -> bool {
@@ -2920,6 +2938,30 @@ mod tests {
                 "<p><span color=\"red\">t</span></p>",
                 "<span color=\"red\">t</span>\n",
             ),
+        ];
+        assert_forms(&cases);
+    }
+
+    /// A paragraph with attributes (Cloud's alignment and indentation) was HTML holding
+    /// storage; it is a `:::p{…}` directive around its Markdown, in lists, quotes and cells
+    /// too. Text that reads as a fence is escaped; an attribute whose name is not plain keeps
+    /// the paragraph in HTML.
+    #[test]
+    fn paragraphs_with_attributes_are_p_directives() {
+        let cases = [
+            (
+                "<p style=\"text-align: center;\">Centered <a href=\"https://x.org\">link</a></p>",
+                ":::p{style=\"text-align: center;\"}\n\nCentered [link](https://x.org)\n\n:::\n",
+            ),
+            (
+                "<ul><li><p style=\"margin-left: 30.0px;\">a<br />b</p></li></ul>",
+                "- :::p{style=\"margin-left: 30.0px;\"}\n\n  a\\\n  b\n\n  :::\n",
+            ),
+            (
+                "<p class=\"c\">::: x</p><p class=\"d\"><ac:structured-macro ac:name=\"toc\" /></p>",
+                ":::p{class=c}\n\n\\::: x\n\n:::\n\n:::p{class=d}\n\n::toc\n\n:::\n",
+            ),
+            ("<p ac:x=\"1\">raw</p>", "<p ac:x=\"1\">raw</p>\n"),
         ];
         assert_forms(&cases);
     }
