@@ -2557,3 +2557,59 @@ async fn issue_014_blog_post_labels_and_files_obey_the_space_lists() {
         .await;
     assert_eq!(listed["items"][0]["id"], json!(att), "{listed}");
 }
+
+/// A page as Confluence Cloud's editor writes it (block ids everywhere, an inline comment's
+/// marker, a coloured cell, an indented paragraph) reads as Markdown through `getBody`, and
+/// that Markdown written back keeps the comment's marker, the cell's colour and the indent.
+#[tokio::test]
+async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let storage = "<h2 local-id=\"a1\">Plan</h2>\
+        <p local-id=\"b2\">We <ac:inline-comment-marker ac:ref=\"c0ffee00-1111-2222-3333-444455556666\">ship Friday</ac:inline-comment-marker>.</p>\
+        <p local-id=\"b3\" style=\"margin-left: 30.0px;\">Indented <strong>note</strong></p>\
+        <table data-layout=\"default\" ac:local-id=\"t1\"><tbody>\
+        <tr ac:local-id=\"r1\"><th ac:local-id=\"h1\"><p local-id=\"p1\">Step</p></th></tr>\
+        <tr ac:local-id=\"r2\"><td data-highlight-colour=\"#e3fcef\" ac:local-id=\"d1\"><p local-id=\"p2\">Done</p></td></tr>\
+        </tbody></table>";
+    let id = s
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": "ENG", "title": "Cloud editor page", "body": storage, "bodyFormat": "storage"}),
+        )
+        .await["page"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let md = s.ok("pages", json!({"action": "getBody", "id": id})).await;
+    let md = md["body"]["value"].as_str().unwrap().to_string();
+    assert_eq!(
+        md.trim_end(),
+        "## Plan\n\n\
+         We [ship Friday]{ac:ref=c0ffee00-1111-2222-3333-444455556666}.\n\n\
+         :::p{style=\"margin-left: 30.0px;\"}\n\nIndented **note**\n\n:::\n\n\
+         :::list-table{header-rows=1 @data-layout=default}\n\n\
+         * - Step\n\
+         * - ::cell{data-highlight-colour=#e3fcef}\n\n    Done\n\n:::",
+        "{md}"
+    );
+    s.ok(
+        "pages",
+        json!({"action": "update", "id": id, "body": md, "version": 2}),
+    )
+    .await;
+    let back = s
+        .ok(
+            "pages",
+            json!({"action": "getBody", "id": id, "bodyFormat": "storage"}),
+        )
+        .await;
+    let back = back["body"]["value"].as_str().unwrap();
+    for kept in [
+        "<ac:inline-comment-marker ac:ref=\"c0ffee00-1111-2222-3333-444455556666\">ship Friday</ac:inline-comment-marker>",
+        "<p style=\"margin-left: 30.0px;\">Indented <strong>note</strong></p>",
+        "<td data-highlight-colour=\"#e3fcef\"><p>Done</p></td>",
+    ] {
+        assert!(back.contains(kept), "{kept} in {back}");
+    }
+}
