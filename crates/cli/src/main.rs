@@ -216,7 +216,8 @@ fn main() -> ExitCode {
     stdout::exit_quietly_on_closed_stdout();
     let (cli, asked) = parse();
     // `convert` is computation on one file: a runtime on this thread, without the worker
-    // threads every other command may need (their start is a tenth of converting 1 MB).
+    // threads every other command may need (starting them is a few percent of converting
+    // 1 MB; docs/convert.md, "Sixth pass").
     let mut runtime = match &asked {
         Asked::Builtin(Command::Convert(_)) => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),

@@ -454,7 +454,7 @@ impl Cx {
     /// `style="margin-left: 30.0px;"`) as a `:::p{…}` directive around its Markdown; as HTML
     /// holding storage when an attribute's name is not plain.
     fn styled_paragraph(&mut self, e: &Element) -> String {
-        if !e.attrs.iter().all(cell_attr) {
+        if !e.attrs.iter().all(plain_attr) {
             return self.raw_block(e);
         }
         let text = self.paragraph(&e.children);
@@ -988,8 +988,8 @@ impl Cx {
     /// inside them, a cell's attributes a leaf `::cell{colspan=2}` before its content. `None`
     /// when rows carry attributes or header cells sit outside the leading rows.
     fn list_table(&mut self, e: &Element) -> Option<String> {
-        // What the normalised form drops anyway; other attributes of rows and cells (merged
-        // cells, styles) keep the table in HTML. The table's own go in the attribute block.
+        // What the normalised form drops anyway; other attributes of rows keep the table in
+        // HTML. A cell's go in its `::cell{…}`, the table's own in the attribute block.
         let droppable = |(k, v): &(xml::Name<'_>, xml::Str<'_>)| {
             k == "ac:local-id" || (k == "class" && v.starts_with("confluence"))
         };
@@ -1031,7 +1031,7 @@ impl Cx {
                     _ if is_ws(c) => {}
                     Node::Element(td)
                         if (td.name == "td" || td.name == "th")
-                            && td.attrs.iter().all(|a| droppable(a) || cell_attr(a))
+                            && td.attrs.iter().all(|a| droppable(a) || plain_attr(a))
                             // An empty layout cell first would read back as attributes.
                             && !matches!(td.children.first(),
                                 Some(Node::Element(c)) if c.name == "ac:layout-cell") =>
@@ -1751,9 +1751,10 @@ fn split_ws(s: &str) -> (&str, &str, &str) {
     (lead, core, trail)
 }
 
-/// An attribute of a table cell that a `list-table` writes in the cell's `::cell{…}`:
-/// a plain name (the reverse direction reads it as `ac:NAME` of a layout cell).
-fn cell_attr((k, _): &(xml::Name<'_>, xml::Str<'_>)) -> bool {
+/// An attribute a directive carries for an HTML element (a table cell's `::cell{…}`, a
+/// paragraph's `:::p{…}`): a plain name, bare in the attribute block (a cell's is read back
+/// as `ac:NAME` of a layout cell and loses the prefix).
+fn plain_attr((k, _): &(xml::Name<'_>, xml::Str<'_>)) -> bool {
     !k.is_empty()
         && k.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
