@@ -191,10 +191,18 @@ fn fixtures() {
     });
 }
 
+/// A word of the generated documents.
+const WORD: &str = "[a-zA-Z][a-z0-9]{0,7}";
+
+/// A few words.
+fn words() -> impl Strategy<Value = String> + Clone {
+    proptest::collection::vec(WORD, 1..6).prop_map(|w| w.join(" "))
+}
+
 /// Markdown blocks a person (or an agent) writes, in the forms this crate emits.
 fn block() -> impl Strategy<Value = String> {
-    let word = "[a-zA-Z][a-z0-9]{0,7}";
-    let text = proptest::collection::vec(word, 1..6).prop_map(|w| w.join(" "));
+    let word = WORD;
+    let text = words();
     let inline = prop_oneof![
         text.clone(),
         text.clone().prop_map(|t| format!("**{t}**")),
@@ -214,6 +222,7 @@ fn block() -> impl Strategy<Value = String> {
         (text.clone(), text.clone()).prop_map(|(t, c)| format!("[*{t}* [x]{{class=\"{c}\"}}]{{}}")),
         (word, text.clone()).prop_map(|(w, t)| format!(":m{{p={w} q=\"{t} \\*\"}}")),
         (text.clone(), word).prop_map(|(t, i)| format!("[{t}](confluence-emoticon:?emoji-id={i})")),
+        (text.clone(), word).prop_map(|(t, r)| format!("[*{t}* {t}]{{ac:ref={r}}}")),
     ];
     let para = proptest::collection::vec(inline, 1..5).prop_map(|v| v.join(" "));
     let leaf = prop_oneof![
@@ -264,8 +273,62 @@ fn block() -> impl Strategy<Value = String> {
             .prop_map(|(t, p)| format!("<details>\n<summary>{t}</summary>\n\n{p}\n\n</details>")),
         para.clone().prop_map(|p| format!("> {p}")),
         Just("---".to_string()),
+        (prop_oneof!["text-align: center;", "margin-left: 30.0px;"], para.clone())
+            .prop_map(|(st, p)| format!(":::p{{style=\"{st}\"}}\n\n{p}\n\n:::")),
+        (para.clone(), para.clone(), 1usize..3).prop_map(|(a, b, n)| format!(
+            ":::list-table{{header-rows=1}}\n\n* - {a}\n* - ::cell{{colspan={n} data-highlight-colour=#e3fcef}}\n\n    {b}\n\n:::"
+        )),
     ];
     leaf
+}
+
+/// Blocks of storage in the forms Cloud's editor writes.
+fn cloud_block() -> impl Strategy<Value = String> {
+    let word = WORD;
+    let text = words();
+    let inline = prop_oneof![
+        text.clone(),
+        text.clone().prop_map(|t| format!("<strong>{t}</strong>")),
+        (word, text.clone()).prop_map(|(r, t)| format!(
+            "<ac:inline-comment-marker ac:ref=\"{r}\">{t}</ac:inline-comment-marker>"
+        )),
+        (word, text.clone()).prop_map(|(r, t)| format!(
+            "<ac:inline-comment-marker ac:ref=\"{r}\"><em>{t}</em> x</ac:inline-comment-marker>"
+        )),
+        (text.clone(), word).prop_map(|(t, u)| format!("<a href=\"https://e.org/{u}\">{t}</a>")),
+    ];
+    let para = proptest::collection::vec(inline, 1..4).prop_map(|v| v.join(" "));
+    let style = prop_oneof![
+        Just(String::new()),
+        Just(" style=\"text-align: center;\"".to_string()),
+        Just(" style=\"margin-left: 30.0px;\"".to_string()),
+        Just(" class=\"x y\"".to_string()),
+    ];
+    let cell_attrs = prop_oneof![
+        Just(String::new()),
+        Just(" colspan=\"2\"".to_string()),
+        Just(" rowspan=\"2\" data-highlight-colour=\"#e3fcef\"".to_string()),
+    ];
+    prop_oneof![
+        (word, style.clone(), para.clone())
+            .prop_map(|(id, st, p)| format!("<p local-id=\"{id}\"{st}>{p}</p>")),
+        (word, 1usize..4, text.clone())
+            .prop_map(|(id, n, t)| format!("<h{n} local-id=\"{id}\">{t}</h{n}>")),
+        (word, proptest::collection::vec(para.clone(), 1..3)).prop_map(|(id, items)| {
+            let lis: String = items
+                .iter()
+                .map(|p| format!("<li local-id=\"{id}\"><p local-id=\"{id}\">{p}</p></li>"))
+                .collect();
+            format!("<ul local-id=\"{id}\">{lis}</ul>")
+        }),
+        (word, para.clone(), cell_attrs, style, para.clone()).prop_map(|(id, h, ca, st, c)| {
+            format!(
+                "<table data-layout=\"default\" ac:local-id=\"{id}\"><tbody>\
+                 <tr ac:local-id=\"{id}\"><th ac:local-id=\"{id}\"><p>{h}</p></th></tr>\
+                 <tr><td{ca} ac:local-id=\"{id}\"><p{st}>{c}</p></td></tr></tbody></table>"
+            )
+        }),
+    ]
 }
 
 proptest! {
@@ -282,6 +345,16 @@ proptest! {
         let md2 = storage_to_markdown(&s2).unwrap().output;
         prop_assert_eq!(&md1, &md2, "Markdown not stable; input:\n{}", md);
         prop_assert_eq!(normalized(&s1.output).unwrap(), normalized(&s2).unwrap());
+    }
+
+    /// Storage as Cloud's editor writes it (block ids, inline comments' markers, aligned
+    /// paragraphs, merged and coloured cells) comes back from Markdown whole.
+    #[test]
+    fn cloud_editor_storage_round_trips(blocks in proptest::collection::vec(cloud_block(), 1..6)) {
+        let storage = blocks.concat();
+        let md = storage_to_markdown(&storage).unwrap().output;
+        let back = markdown_to_storage(&md).unwrap().output;
+        prop_assert_eq!(normalized(&storage).unwrap(), normalized(&back).unwrap(), "{}", md);
     }
 
     /// Arbitrary text as storage never panics, and the Markdown it gives converts back.
