@@ -144,6 +144,10 @@ pub(crate) fn directive_name_len(s: &str) -> usize {
 /// unwrapped into it (a `p` inside a `p` would close it in the tree builder).
 pub(crate) const PARAGRAPH: &str = "conflux:p";
 
+/// Marks the image and caption written from a `:::figure` directive until they are put
+/// back together: the image of its first paragraph, the rest its `ac:caption`.
+pub(crate) const FIGURE: &str = "conflux:figure";
+
 /// The attribute that makes a bracketed span an inline comment's marker,
 /// `[text]{ac:ref=…}` ↔ `<ac:inline-comment-marker ac:ref="…">text</…>`.
 pub(crate) const COMMENT_REF: &str = "ac:ref";
@@ -275,6 +279,10 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
             ));
         }
         return element_parts(&el, container, mode);
+    }
+    if name == "figure" {
+        // An image and its caption (see `FIGURE`); the directive has no attributes of its own.
+        return element_parts(&Element::new(FIGURE), container, mode);
     }
     if name == "p" {
         // A paragraph with attributes: its body's paragraph becomes it (see `PARAGRAPH`).

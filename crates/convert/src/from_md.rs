@@ -1303,6 +1303,31 @@ fn fix_nodes(nodes: &mut [Node], next_task: &mut u32) {
     }
 }
 
+/// The image of a `:::figure` (alone in its first paragraph) with the rest of the body as
+/// its caption; a body of another shape becomes a `div` around it.
+fn figure(mut e: Element) -> Element {
+    let blank = |n: &Node| matches!(n, Node::Text(t) if t.trim().is_empty());
+    let first = e.children.iter().position(|n| !blank(n));
+    if let Some(i) = first
+        && let Node::Element(p) = &e.children[i]
+        && p.name == "p"
+        && p.attrs.is_empty()
+        && p.children.iter().filter(|c| !blank(c)).count() == 1
+        && p.children
+            .iter()
+            .any(|c| matches!(c, Node::Element(x) if x.name == "ac:image"))
+        && let Node::Element(p) = e.children.remove(i)
+        && let Some(Node::Element(mut img)) = p.children.into_iter().find(|c| !blank(c))
+    {
+        let mut caption = Element::new("ac:caption");
+        caption.children = e.children.split_off(i);
+        img.children.push(Node::Element(caption));
+        return img;
+    }
+    e.name = "div".into();
+    e
+}
+
 /// Gives a task without an id the next one.
 fn number_task(e: &mut Element, next_task: &mut u32) {
     if e.name == "ac:task" && e.child("ac:task-id").is_none() {
@@ -1318,6 +1343,8 @@ fn fix_node(n: &mut Node) {
     let Node::Element(e) = n else { return };
     if e.name == xml::NESTED_COMMENT {
         *n = Node::Comment(e.text().into());
+    } else if e.name == directive::FIGURE {
+        *n = Node::Element(figure(std::mem::replace(e, Element::new("x"))));
     } else if e.name == directive::PARAGRAPH {
         e.name = "p".into();
         let blocks: Vec<usize> = (0..e.children.len())

@@ -125,7 +125,7 @@ impl<'a> TopLevel<'a> {
 
     fn flush(&mut self, pool: &mut xml::Pool<'a>) {
         if !self.run.iter().all(is_ws) {
-            let text = self.cx.paragraph(&self.run);
+            let text = self.cx.run_text(&self.run);
             self.push(Block { text, list: None });
         }
         for node in self.run.drain(..) {
@@ -396,7 +396,7 @@ impl Cx {
 
     fn flush(&mut self, run: &mut Vec<&Node>, out: &mut Vec<Block>) {
         if !run.iter().all(|n| is_ws(n)) {
-            let text = self.paragraph(run.iter().copied());
+            let text = self.run_text(run.iter().copied());
             if !text.is_empty() {
                 out.push(Block { text, list: None });
             }
@@ -442,7 +442,7 @@ impl Cx {
         if !e.attrs.is_empty() {
             return self.styled_paragraph(e);
         }
-        let text = self.paragraph(&e.children);
+        let text = self.run_text(&e.children);
         if text.is_empty() {
             self.raw_block(e)
         } else {
@@ -463,6 +463,48 @@ impl Cx {
         }
         let attrs = attr_block(e.attrs.iter().map(|(k, v)| (&**k, &**v, true)));
         self.directive("p", &attrs, Some(&text))
+    }
+
+    /// Inline content between blocks: a paragraph, or a figure when it is one image with a
+    /// caption.
+    fn run_text<'n, 'a: 'n, I>(&mut self, nodes: I) -> String
+    where
+        I: IntoIterator<Item = &'n Node<'a>>,
+        I::IntoIter: Clone,
+    {
+        let nodes = nodes.into_iter();
+        if let Some(img) = lone_captioned_image(nodes.clone())
+            && let Some(md) = self.figure(img)
+        {
+            return md;
+        }
+        self.paragraph(nodes)
+    }
+
+    /// An image with a caption where a paragraph would be, as a `:::figure` directive: the
+    /// image's Markdown, then the caption's (MyST's figure). `None` when the image has no
+    /// Markdown form.
+    fn figure(&mut self, img: &Element) -> Option<String> {
+        let mut bare = Element::new(img.name.clone());
+        bare.attrs.clone_from(&img.attrs);
+        let mut caption = None;
+        for n in &img.children {
+            match n {
+                Node::Element(c) if c.name == "ac:caption" && caption.is_none() => {
+                    caption = Some(c)
+                }
+                other => bare.children.push(other.clone()),
+            }
+        }
+        let caption = caption?;
+        let (dest, alt, title) = links::ac_image_target(&bare)?;
+        let mut body = format!("![{}]({dest}{title})", escape_md(&alt));
+        let text = join_blocks(&self.blocks(&caption.children));
+        if !text.is_empty() {
+            body.push_str("\n\n");
+            body.push_str(&text);
+        }
+        Some(self.directive("figure", "", Some(&body)))
     }
 
     /// The children's blocks, joined.
@@ -1865,6 +1907,21 @@ fn code_span(t: &str) -> String {
 
 /// The macro a paragraph consists of, when it has no inline form and does have a block one
 /// (a directive): it is written as that block, and the paragraph around it is dropped.
+/// The one image among `nodes` (whitespace aside), when it has a caption.
+fn lone_captioned_image<'n, 'a>(
+    nodes: impl Iterator<Item = &'n Node<'a>>,
+) -> Option<&'n Element<'a>> {
+    let mut found = None;
+    for n in nodes {
+        match n {
+            _ if is_ws(n) => {}
+            Node::Element(e) if e.name == "ac:image" && found.is_none() => found = Some(e),
+            _ => return None,
+        }
+    }
+    found.filter(|e| e.child("ac:caption").is_some())
+}
+
 fn lone_macro<'n, 'a>(nodes: impl Iterator<Item = &'n Node<'a>>) -> Option<&'n Element<'a>> {
     let mut found = None;
     for n in nodes {
@@ -1897,7 +1954,7 @@ fn comment_value(c: &str) -> Option<String> {
 }
 
 /// Directive names that are not macro names: a macro with one of these names stays a placeholder.
-pub(crate) const STRUCTURAL: &[&str] = &["layout", "section", "cell", "list-table", "p"];
+pub(crate) const STRUCTURAL: &[&str] = &["layout", "section", "cell", "list-table", "p", "figure"];
 
 /// Whether `name` can be written as a directive name for a macro.
 fn directive_name_ok(name: &str) -> bool {
@@ -2543,10 +2600,11 @@ mod tests {
     }
 
     /// Each storage document converts to the Markdown given and comes back with its meaning.
-    fn assert_forms(cases: &[(&str, &str)]) {
+    fn assert_forms(cases: &[(impl AsRef<str>, impl AsRef<str>)]) {
         for (src, want) in cases {
+            let (src, want) = (src.as_ref(), want.as_ref());
             let out = md(src);
-            assert_eq!(&out, want);
+            assert_eq!(out, want);
             let back = crate::from_md::convert(&out).unwrap().storage;
             assert_eq!(
                 crate::normalized(&back).unwrap(),
@@ -2943,6 +3001,47 @@ mod tests {
         assert_forms(&cases);
     }
 
+    /// An image with a caption was a placeholder holding its XML; alone where a paragraph
+    /// would be (at the top, in a `p`, in a list item or a quote), it is a `:::figure`: the
+    /// image, then the caption's Markdown. Among other content it stays a placeholder.
+    #[test]
+    fn captioned_images_are_figures() {
+        let img = |cap: &str| {
+            format!(
+                "<ac:image ac:align=\"center\" ac:width=\"760\"><ri:attachment ri:filename=\"b.png\" />\
+                 <ac:caption>{cap}</ac:caption></ac:image>"
+            )
+        };
+        let fig = |body: &str| {
+            format!(
+                ":::figure\n\n![](attachment:b.png \"ac:align=center ac:width=760\"){body}\n\n:::\n"
+            )
+        };
+        let cases = [
+            (
+                img("<p>A <strong>bold</strong> <a href=\"https://e.org\">caption</a></p>"),
+                fig("\n\nA **bold** [caption](https://e.org)"),
+            ),
+            (format!("<p>{}</p>", img("")), fig("")),
+            (
+                format!("<ul><li>{}</li></ul>", img("text")),
+                "- :::figure\n\n  ![](attachment:b.png \"ac:align=center ac:width=760\")\n\n  text\n\n  :::\n"
+                    .to_string(),
+            ),
+            (
+                format!("<p>see {}</p>", img("c")),
+                "see <!--confluence <ac:image ac:align=\"center\" ac:width=\"760\"><ri:attachment ri:filename=\"b.png\" /><ac:caption>c</ac:caption></ac:image>-->\n"
+                    .to_string(),
+            ),
+        ];
+        assert_forms(&cases);
+        // A body of another shape is kept, in a `div`.
+        let back = crate::from_md::convert(":::figure\n\ntext\n\n:::")
+            .unwrap()
+            .storage;
+        assert_eq!(back, "<div><p>text</p></div>");
+    }
+
     /// A paragraph with attributes (Cloud's alignment and indentation) was HTML holding
     /// storage; it is a `:::p{…}` directive around its Markdown, in lists, quotes and cells
     /// too. Text that reads as a fence is escaped; an attribute whose name is not plain keeps
@@ -3025,10 +3124,6 @@ mod tests {
                 "<span ac:ref=\"r3\">odd</span>\n".to_string(),
             ),
         ];
-        let cases: Vec<(&str, &str)> = cases
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect();
         assert_forms(&cases);
         let back = crate::from_md::convert("[x *y*]{ac:ref=r9}")
             .unwrap()
