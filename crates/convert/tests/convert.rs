@@ -275,6 +275,9 @@ fn block() -> impl Strategy<Value = String> {
         Just("---".to_string()),
         (prop_oneof!["text-align: center;", "margin-left: 30.0px;"], para.clone())
             .prop_map(|(st, p)| format!(":::p{{style=\"{st}\"}}\n\n{p}\n\n:::")),
+        (WORD, para.clone()).prop_map(|(f, p)| format!(
+            ":::figure\n\n![](attachment:{f}.png \"ac:align=center\")\n\n{p}\n\n:::"
+        )),
         (para.clone(), para.clone(), 1usize..3).prop_map(|(a, b, n)| format!(
             ":::list-table{{header-rows=1}}\n\n* - {a}\n* - ::cell{{colspan={n} data-highlight-colour=#e3fcef}}\n\n    {b}\n\n:::"
         )),
@@ -314,6 +317,10 @@ fn cloud_block() -> impl Strategy<Value = String> {
             .prop_map(|(id, st, p)| format!("<p local-id=\"{id}\"{st}>{p}</p>")),
         (word, 1usize..4, text.clone())
             .prop_map(|(id, n, t)| format!("<h{n} local-id=\"{id}\">{t}</h{n}>")),
+        (word, para.clone()).prop_map(|(f, p)| format!(
+            "<ac:image ac:width=\"400\"><ri:attachment ri:filename=\"{f}.png\" />\
+             <ac:caption><p>{p}</p></ac:caption></ac:image>"
+        )),
         (word, proptest::collection::vec(para.clone(), 1..3)).prop_map(|(id, items)| {
             let lis: String = items
                 .iter()
