@@ -253,6 +253,10 @@ fn normalize_tag(e: &mut xml::Element) -> bool {
     if matches!(&*e.name, "ac:task-id" | "ac:task-uuid" | "colgroup") {
         return false;
     }
+    // An ADF node's block id, as Cloud's editor writes it in an `ac:adf-extension`.
+    if e.name == "ac:adf-attribute" && e.attr("key") == Some("local-id") {
+        return false;
+    }
     let name = &e.name;
     e.attrs.retain(|(k, v)| {
         !regenerated_attr(k)

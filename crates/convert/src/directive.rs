@@ -144,6 +144,9 @@ pub(crate) fn directive_name_len(s: &str) -> usize {
 /// unwrapped into it (a `p` inside a `p` would close it in the tree builder).
 pub(crate) const PARAGRAPH: &str = "conflux:p";
 
+/// Marks a `:::decision-list` until its Markdown list becomes Cloud's `ac:adf-extension`.
+pub(crate) const DECISIONS: &str = "conflux:decisions";
+
 /// Marks the image and caption written from a `:::figure` directive until they are put
 /// back together: the image of its first paragraph, the rest its `ac:caption`.
 pub(crate) const FIGURE: &str = "conflux:figure";
@@ -279,6 +282,27 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
             ));
         }
         return element_parts(&el, container, mode);
+    }
+    if name == "decision-list" && container {
+        // Cloud's decisions (see `DECISIONS`); `fallback=false` when the page had no HTML one.
+        let mut el = Element::new(DECISIONS);
+        for a in attrs {
+            el.attrs.push((xml::name(&a.key), a.value.clone().into()));
+        }
+        return element_parts(&el, true, mode);
+    }
+    if name == "decision" && !container {
+        // An item's state, as the item's `ac:adf-attribute` (the list moves it into place).
+        let state = attrs
+            .iter()
+            .find(|a| a.key == "state")
+            .map_or("", |a| a.value.as_str());
+        let el = Element::new("ac:adf-attribute")
+            .with_attr("key", "state")
+            .with_child(Node::Text(state.to_string().into()));
+        let mut whole = String::new();
+        xml::write_element(&el, mode, &mut whole);
+        return (whole, String::new());
     }
     if name == "figure" {
         // An image and its caption (see `FIGURE`); the directive has no attributes of its own.

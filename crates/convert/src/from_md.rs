@@ -1303,6 +1303,66 @@ fn fix_nodes(nodes: &mut [Node], next_task: &mut u32) {
     }
 }
 
+/// A `:::decision-list`'s Markdown list as Cloud's decision list: an item's leading
+/// `::decision{state=…}` is its state (`DECIDED` without one), the rest its content; the HTML
+/// fallback Confluence writes beside it unless `fallback=false`. A body of another shape
+/// becomes a `div` around it.
+fn decisions(mut e: Element) -> Element {
+    let blank = |n: &Node| matches!(n, Node::Text(t) if t.trim().is_empty());
+    let mut blocks = e.children.iter().filter(|n| !blank(n));
+    let list = match (blocks.next(), blocks.next()) {
+        (Some(Node::Element(ul)), None) if ul.name == "ul" && ul.attrs.is_empty() => ul,
+        _ => {
+            e.name = "div".into();
+            e.attrs.clear();
+            return e;
+        }
+    };
+    let mut items: Vec<(String, Vec<Node>)> = Vec::new();
+    for li in list.children.iter().filter(|n| !blank(n)) {
+        let Node::Element(li) = li else { continue };
+        let mut rest: Vec<Node> = li.children.iter().filter(|n| !blank(n)).cloned().collect();
+        let mut state = "DECIDED".to_string();
+        if let Some(Node::Element(a)) = rest.first()
+            && a.name == "ac:adf-attribute"
+            && a.attr("key") == Some("state")
+        {
+            state = a.text();
+            rest.remove(0);
+        }
+        let content = match rest.as_slice() {
+            [Node::Element(p)] if p.name == "p" && p.attrs.is_empty() => p.children.clone(),
+            _ => rest,
+        };
+        items.push((state, content));
+    }
+    let fallback = e.attr("fallback") != Some("false");
+    let mut list = Element::new("ac:adf-node").with_attr("type", "decision-list");
+    for (state, content) in &items {
+        let attr = Element::new("ac:adf-attribute")
+            .with_attr("key", "state")
+            .with_child(Node::Text(state.clone().into()));
+        let mut body = Element::new("ac:adf-content");
+        body.children = content.clone();
+        let item = Element::new("ac:adf-node")
+            .with_attr("type", "decision-item")
+            .with_child(Node::Element(attr))
+            .with_child(Node::Element(body));
+        list.children.push(Node::Element(item));
+    }
+    let mut ext = Element::new("ac:adf-extension").with_child(Node::Element(list));
+    if fallback {
+        let refs: Vec<(&str, Vec<&Node>)> = items
+            .iter()
+            .map(|(s, c)| (s.as_str(), c.iter().collect()))
+            .collect();
+        let mut f = Element::new("ac:adf-fallback");
+        f.children = crate::to_md::decision_fallback(&refs);
+        ext.children.push(Node::Element(f));
+    }
+    ext
+}
+
 /// The image of a `:::figure` (alone in its first paragraph) with the rest of the body as
 /// its caption; a body of another shape becomes a `div` around it.
 fn figure(mut e: Element) -> Element {
@@ -1343,6 +1403,8 @@ fn fix_node(n: &mut Node) {
     let Node::Element(e) = n else { return };
     if e.name == xml::NESTED_COMMENT {
         *n = Node::Comment(e.text().into());
+    } else if e.name == directive::DECISIONS {
+        *n = Node::Element(decisions(std::mem::replace(e, Element::new("x"))));
     } else if e.name == directive::FIGURE {
         *n = Node::Element(figure(std::mem::replace(e, Element::new("x"))));
     } else if e.name == directive::PARAGRAPH {

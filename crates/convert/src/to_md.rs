@@ -428,6 +428,9 @@ impl Cx {
             "ac:structured-macro" => self.macro_block(e),
             "ac:layout" | "ac:layout-section" | "ac:layout-cell" => self.layout(e),
             "ac:rich-text-body" => self.wrap_block(e, None),
+            "ac:adf-extension" => self
+                .decisions(e)
+                .unwrap_or_else(|| self.placeholder_element(e)),
             name if starts_html_block(name) => self.raw_block(e),
             _ => self.placeholder_element(e),
         };
@@ -463,6 +466,81 @@ impl Cx {
         }
         let attrs = attr_block(e.attrs.iter().map(|(k, v)| (&**k, &**v, true)));
         self.directive("p", &attrs, Some(&text))
+    }
+
+    /// A decision list of Cloud's editor (an `ac:adf-extension` holding a `decision-list`
+    /// node) as a `:::decision-list` directive around a Markdown list: an item's text is its
+    /// content, a state other than `DECIDED` a leaf `::decision{state=…}` before it. Only when
+    /// nothing else is there and the HTML fallback is exactly what the items give (or
+    /// absent: `{fallback=false}`), so the reverse direction writes it back as it was; ids
+    /// go as block ids do. `None` for anything else (a placeholder then).
+    fn decisions(&mut self, e: &Element) -> Option<String> {
+        let mut parts = e.children.iter().filter(|n| !is_ws(n));
+        let list = match parts.next()? {
+            Node::Element(l) if l.name == "ac:adf-node" && adf_type(l) == Some("decision-list") => {
+                l
+            }
+            _ => return None,
+        };
+        let fallback = match parts.next() {
+            None => None,
+            Some(Node::Element(f)) if f.name == "ac:adf-fallback" && f.attrs.is_empty() => Some(f),
+            Some(_) => return None,
+        };
+        if parts.next().is_some() || !e.attrs.is_empty() {
+            return None;
+        }
+        let mut items = Vec::new();
+        for (i, n) in list.children.iter().filter(|n| !is_ws(n)).enumerate() {
+            match n {
+                Node::Element(a) if i == 0 && adf_local_id(a) => {}
+                Node::Element(item) if adf_type(item) == Some("decision-item") => {
+                    items.push(decision_item(item)?);
+                }
+                _ => return None,
+            }
+        }
+        if items.is_empty() {
+            return None;
+        }
+        if let Some(f) = fallback {
+            let mut want = String::new();
+            xml::write_nodes(&decision_fallback(&items), WriteMode::default(), &mut want);
+            let mut have = String::new();
+            xml::write_nodes(&f.children, WriteMode::default(), &mut have);
+            if want != have {
+                return None;
+            }
+        }
+        let mut text = String::new();
+        for (i, (state, content)) in items.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            let mut body = self.paragraph(content.iter().copied());
+            if *state != "DECIDED" {
+                let block = attr_block([("state", *state, true)].into_iter());
+                body = self.leaf_before("decision", &block, body);
+            }
+            push_list_item(&mut text, "-", 2, &body);
+        }
+        let attrs = if fallback.is_some() {
+            ""
+        } else {
+            "{fallback=false}"
+        };
+        Some(self.directive("decision-list", attrs, Some(&text)))
+    }
+
+    /// A list item's body after a leaf directive that says what the item is (`::cell{…}`,
+    /// `::decision{…}`).
+    fn leaf_before(&mut self, name: &str, attrs: &str, body: String) -> String {
+        let leaf = self.directive(name, attrs, None);
+        if body.is_empty() {
+            leaf
+        } else {
+            concat(&[&leaf, "\n\n", &body])
+        }
     }
 
     /// Inline content between blocks: a paragraph, or a figure when it is one image with a
@@ -1105,12 +1183,7 @@ impl Cx {
                 let attrs: Vec<_> = cell.attrs.iter().filter(|a| !droppable(a)).collect();
                 if !attrs.is_empty() {
                     let block = attr_block(attrs.iter().map(|(k, v)| (&**k, &**v, true)));
-                    let leaf = self.directive("cell", &block, None);
-                    body = if body.is_empty() {
-                        leaf
-                    } else {
-                        concat(&[&leaf, "\n\n", &body])
-                    };
+                    body = self.leaf_before("cell", &block, body);
                 }
                 push_list_item(&mut row_md, "-", 2, &body);
             }
@@ -1907,6 +1980,66 @@ fn code_span(t: &str) -> String {
 
 /// The macro a paragraph consists of, when it has no inline form and does have a block one
 /// (a directive): it is written as that block, and the paragraph around it is dropped.
+/// The `type` of an `ac:adf-node`, its only attribute.
+fn adf_type<'e>(e: &'e Element<'_>) -> Option<&'e str> {
+    match e.attrs.as_slice() {
+        [(k, v)] if e.name == "ac:adf-node" && k == "type" => Some(v),
+        _ => None,
+    }
+}
+
+/// Whether `e` is an `ac:adf-attribute` holding a node's `local-id` (a block id).
+fn adf_local_id(e: &Element) -> bool {
+    e.name == "ac:adf-attribute"
+        && matches!(e.attrs.as_slice(), [(k, v)] if k == "key" && v == "local-id")
+        && e.children.iter().all(|c| matches!(c, Node::Text(_)))
+}
+
+/// A decision item's state and inline content: `local-id` (optional), `state` and
+/// `ac:adf-content`, in that order and nothing else.
+fn decision_item<'e, 'a>(item: &'e Element<'a>) -> Option<(&'e str, Vec<&'e Node<'a>>)> {
+    let mut parts = item.children.iter().filter(|n| !is_ws(n)).peekable();
+    if matches!(parts.peek(), Some(Node::Element(a)) if adf_local_id(a)) {
+        parts.next();
+    }
+    let state = match parts.next()? {
+        Node::Element(a)
+            if a.name == "ac:adf-attribute"
+                && matches!(a.attrs.as_slice(), [(k, v)] if k == "key" && v == "state") =>
+        {
+            match a.children.as_slice() {
+                [Node::Text(t)]
+                    if !t.is_empty()
+                        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                {
+                    &**t
+                }
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    let content = match parts.next()? {
+        Node::Element(c) if c.name == "ac:adf-content" && c.attrs.is_empty() => c,
+        _ => return None,
+    };
+    if parts.next().is_some() || content.children.iter().any(is_block) {
+        return None;
+    }
+    Some((state, content.children.iter().collect()))
+}
+
+/// The HTML fallback Confluence writes for decision items: one `li` per item.
+pub(crate) fn decision_fallback<'a>(items: &[(&str, Vec<&Node<'a>>)]) -> Vec<Node<'a>> {
+    let mut ul = Element::new("ul").with_attr("class", "decision-list");
+    for (_, content) in items {
+        let mut li = Element::new("li");
+        li.children = content.iter().map(|n| (*n).clone()).collect();
+        ul.children.push(Node::Element(li));
+    }
+    vec![Node::Element(ul)]
+}
+
 /// The one image among `nodes` (whitespace aside), when it has a caption.
 fn lone_captioned_image<'n, 'a>(
     nodes: impl Iterator<Item = &'n Node<'a>>,
@@ -1954,7 +2087,16 @@ fn comment_value(c: &str) -> Option<String> {
 }
 
 /// Directive names that are not macro names: a macro with one of these names stays a placeholder.
-pub(crate) const STRUCTURAL: &[&str] = &["layout", "section", "cell", "list-table", "p", "figure"];
+pub(crate) const STRUCTURAL: &[&str] = &[
+    "layout",
+    "section",
+    "cell",
+    "list-table",
+    "p",
+    "figure",
+    "decision-list",
+    "decision",
+];
 
 /// Whether `name` can be written as a directive name for a macro.
 fn directive_name_ok(name: &str) -> bool {
@@ -2997,6 +3139,49 @@ mod tests {
                 "<p><span color=\"red\">t</span></p>",
                 "<span color=\"red\">t</span>\n",
             ),
+        ];
+        assert_forms(&cases);
+    }
+
+    /// Cloud's decision lists were placeholders holding their XML (the text twice, with the
+    /// HTML fallback); they are a `:::decision-list` around a Markdown list, a state other
+    /// than `DECIDED` a leaf `::decision{…}` first in its item. A fallback that is not what
+    /// the items give, or anything else in the extension, keeps the placeholder.
+    #[test]
+    fn decision_lists_are_directives_around_lists() {
+        let item = |id: &str, state: &str, content: &str| {
+            format!(
+                "<ac:adf-node type=\"decision-item\"><ac:adf-attribute key=\"local-id\">{id}</ac:adf-attribute>\
+                 <ac:adf-attribute key=\"state\">{state}</ac:adf-attribute>\
+                 <ac:adf-content>{content}</ac:adf-content></ac:adf-node>"
+            )
+        };
+        let ext = |items: &str, fallback: &str| {
+            format!(
+                "<ac:adf-extension><ac:adf-node type=\"decision-list\"><ac:adf-attribute key=\"local-id\">l1</ac:adf-attribute>\
+                 {items}</ac:adf-node>{fallback}</ac:adf-extension>"
+            )
+        };
+        let both = format!(
+            "{}{}",
+            item("d1", "DECIDED", "We <strong>go</strong>"),
+            item("d2", "UNDECIDED", "Maybe")
+        );
+        let fallback = "<ac:adf-fallback><ul class=\"decision-list\"><li>We <strong>go</strong></li><li>Maybe</li></ul></ac:adf-fallback>";
+        let odd = ext(
+            &item("d3", "DECIDED", "a"),
+            "<ac:adf-fallback><ul class=\"decision-list\"><li>b</li></ul></ac:adf-fallback>",
+        );
+        let cases = [
+            (
+                ext(&both, fallback),
+                ":::decision-list\n\n- We **go**\n- ::decision{state=UNDECIDED}\n\n  Maybe\n\n:::\n".to_string(),
+            ),
+            (
+                ext(&item("d4", "DECIDED", "ship it"), ""),
+                ":::decision-list{fallback=false}\n\n- ship it\n\n:::\n".to_string(),
+            ),
+            (odd.clone(), format!("<!--confluence {odd}-->\n")),
         ];
         assert_forms(&cases);
     }

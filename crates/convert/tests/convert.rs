@@ -275,6 +275,9 @@ fn block() -> impl Strategy<Value = String> {
         Just("---".to_string()),
         (prop_oneof!["text-align: center;", "margin-left: 30.0px;"], para.clone())
             .prop_map(|(st, p)| format!(":::p{{style=\"{st}\"}}\n\n{p}\n\n:::")),
+        (para.clone(), para.clone()).prop_map(|(a, b)| format!(
+            ":::decision-list\n\n- {a}\n- ::decision{{state=UNDECIDED}}\n\n  {b}\n\n:::"
+        )),
         (WORD, para.clone()).prop_map(|(f, p)| format!(
             ":::figure\n\n![](attachment:{f}.png \"ac:align=center\")\n\n{p}\n\n:::"
         )),
@@ -317,6 +320,20 @@ fn cloud_block() -> impl Strategy<Value = String> {
             .prop_map(|(id, st, p)| format!("<p local-id=\"{id}\"{st}>{p}</p>")),
         (word, 1usize..4, text.clone())
             .prop_map(|(id, n, t)| format!("<h{n} local-id=\"{id}\">{t}</h{n}>")),
+        (word, para.clone(), any::<bool>(), any::<bool>()).prop_map(|(id, p, undecided, fallback)| {
+            let state = if undecided { "UNDECIDED" } else { "DECIDED" };
+            let fallback = if fallback {
+                format!("<ac:adf-fallback><ul class=\"decision-list\"><li>{p}</li></ul></ac:adf-fallback>")
+            } else {
+                String::new()
+            };
+            format!(
+                "<ac:adf-extension><ac:adf-node type=\"decision-list\"><ac:adf-node type=\"decision-item\">\
+                 <ac:adf-attribute key=\"local-id\">{id}</ac:adf-attribute>\
+                 <ac:adf-attribute key=\"state\">{state}</ac:adf-attribute>\
+                 <ac:adf-content>{p}</ac:adf-content></ac:adf-node></ac:adf-node>{fallback}</ac:adf-extension>"
+            )
+        }),
         (word, para.clone()).prop_map(|(f, p)| format!(
             "<ac:image ac:width=\"400\"><ri:attachment ri:filename=\"{f}.png\" />\
              <ac:caption><p>{p}</p></ac:caption></ac:image>"
