@@ -2559,8 +2559,9 @@ async fn issue_014_blog_post_labels_and_files_obey_the_space_lists() {
 }
 
 /// A page as Confluence Cloud's editor writes it (block ids everywhere, an inline comment's
-/// marker, a coloured cell, an indented paragraph) reads as Markdown through `getBody`, and
-/// that Markdown written back keeps the comment's marker, the cell's colour and the indent.
+/// marker, a coloured cell, an indented paragraph, a decision) reads as Markdown through
+/// `getBody`, and that Markdown written back keeps the comment's marker, the cell's colour,
+/// the indent and the decision with its state and fallback.
 #[tokio::test]
 async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
     let sim = Sim::start().await;
@@ -2571,7 +2572,12 @@ async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
         <table data-layout=\"default\" ac:local-id=\"t1\"><tbody>\
         <tr ac:local-id=\"r1\"><th ac:local-id=\"h1\"><p local-id=\"p1\">Step</p></th></tr>\
         <tr ac:local-id=\"r2\"><td data-highlight-colour=\"#e3fcef\" ac:local-id=\"d1\"><p local-id=\"p2\">Done</p></td></tr>\
-        </tbody></table>";
+        </tbody></table>\
+        <ac:adf-extension><ac:adf-node type=\"decision-list\"><ac:adf-attribute key=\"local-id\">l1</ac:adf-attribute>\
+        <ac:adf-node type=\"decision-item\"><ac:adf-attribute key=\"local-id\">i1</ac:adf-attribute>\
+        <ac:adf-attribute key=\"state\">UNDECIDED</ac:adf-attribute><ac:adf-content>Ship <em>Friday</em>?</ac:adf-content>\
+        </ac:adf-node></ac:adf-node><ac:adf-fallback><ul class=\"decision-list\"><li>Ship <em>Friday</em>?</li></ul>\
+        </ac:adf-fallback></ac:adf-extension>";
     let id = s
         .ok(
             "pages",
@@ -2590,7 +2596,8 @@ async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
          :::p{style=\"margin-left: 30.0px;\"}\n\nIndented **note**\n\n:::\n\n\
          :::list-table{header-rows=1 @data-layout=default}\n\n\
          * - Step\n\
-         * - ::cell{data-highlight-colour=#e3fcef}\n\n    Done\n\n:::",
+         * - ::cell{data-highlight-colour=#e3fcef}\n\n    Done\n\n:::\n\n\
+         :::decision-list\n\n- ::decision{state=UNDECIDED}\n\n  Ship *Friday*?\n\n:::",
         "{md}"
     );
     s.ok(
@@ -2609,6 +2616,8 @@ async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
         "<ac:inline-comment-marker ac:ref=\"c0ffee00-1111-2222-3333-444455556666\">ship Friday</ac:inline-comment-marker>",
         "<p style=\"margin-left: 30.0px;\">Indented <strong>note</strong></p>",
         "<td data-highlight-colour=\"#e3fcef\"><p>Done</p></td>",
+        "<ac:adf-attribute key=\"state\">UNDECIDED</ac:adf-attribute><ac:adf-content>Ship <em>Friday</em>?</ac:adf-content>",
+        "<ac:adf-fallback><ul class=\"decision-list\"><li>Ship <em>Friday</em>?</li></ul></ac:adf-fallback>",
     ] {
         assert!(back.contains(kept), "{kept} in {back}");
     }
