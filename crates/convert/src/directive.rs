@@ -455,9 +455,7 @@ pub(crate) fn list_table(children: Vec<Node>, header_rows: usize) -> Element {
 /// `ac:layout-cell`) gives the cell its attributes (`colspan`, colours).
 fn cell_of<'a>(mut children: Vec<Node<'a>>, cell: &'static str) -> Element<'a> {
     let mut c = Element::new(cell);
-    let first = children
-        .iter()
-        .position(|n| !matches!(n, Node::Text(t) if t.trim().is_empty()));
+    let first = children.iter().position(|n| !xml::is_blank(n));
     if let Some(i) = first
         && let Node::Element(lc) = &children[i]
         && lc.name == "ac:layout-cell"
@@ -474,7 +472,7 @@ fn cell_of<'a>(mut children: Vec<Node<'a>>, cell: &'static str) -> Element<'a> {
 }
 
 fn push_loose<'a>(body: &mut Element<'a>, n: Node<'a>) {
-    if matches!(&n, Node::Text(t) if t.trim().is_empty()) {
+    if xml::is_blank(&n) {
         return;
     }
     let cell = Element::new("td").with_child(n);

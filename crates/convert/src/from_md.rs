@@ -1308,10 +1308,8 @@ fn fix_nodes(nodes: &mut [Node], next_task: &mut u32) {
 /// fallback Confluence writes beside it unless `fallback=false`. A body of another shape
 /// becomes a `div` around it.
 fn decisions(mut e: Element) -> Element {
-    let blank = |n: &Node| matches!(n, Node::Text(t) if t.trim().is_empty());
-    let mut blocks = e.children.iter().filter(|n| !blank(n));
-    let list = match (blocks.next(), blocks.next()) {
-        (Some(Node::Element(ul)), None) if ul.name == "ul" && ul.attrs.is_empty() => ul,
+    let list = match xml::lone(&e.children).map(|i| &e.children[i]) {
+        Some(Node::Element(ul)) if ul.name == "ul" && ul.attrs.is_empty() => ul,
         _ => {
             e.name = "div".into();
             e.attrs.clear();
@@ -1319,9 +1317,14 @@ fn decisions(mut e: Element) -> Element {
         }
     };
     let mut items: Vec<(String, Vec<Node>)> = Vec::new();
-    for li in list.children.iter().filter(|n| !blank(n)) {
+    for li in list.children.iter().filter(|n| !xml::is_blank(n)) {
         let Node::Element(li) = li else { continue };
-        let mut rest: Vec<Node> = li.children.iter().filter(|n| !blank(n)).cloned().collect();
+        let mut rest: Vec<Node> = li
+            .children
+            .iter()
+            .filter(|n| !xml::is_blank(n))
+            .cloned()
+            .collect();
         let mut state = "DECIDED".to_string();
         if let Some(Node::Element(a)) = rest.first()
             && a.name == "ac:adf-attribute"
@@ -1352,12 +1355,8 @@ fn decisions(mut e: Element) -> Element {
     }
     let mut ext = Element::new("ac:adf-extension").with_child(Node::Element(list));
     if fallback {
-        let refs: Vec<(&str, Vec<&Node>)> = items
-            .iter()
-            .map(|(s, c)| (s.as_str(), c.iter().collect()))
-            .collect();
         let mut f = Element::new("ac:adf-fallback");
-        f.children = crate::to_md::decision_fallback(&refs);
+        f.children = crate::to_md::decision_fallback(items.iter().map(|(_, c)| c.iter()));
         ext.children.push(Node::Element(f));
     }
     ext
@@ -1366,18 +1365,15 @@ fn decisions(mut e: Element) -> Element {
 /// The image of a `:::figure` (alone in its first paragraph) with the rest of the body as
 /// its caption; a body of another shape becomes a `div` around it.
 fn figure(mut e: Element) -> Element {
-    let blank = |n: &Node| matches!(n, Node::Text(t) if t.trim().is_empty());
-    let first = e.children.iter().position(|n| !blank(n));
+    let first = e.children.iter().position(|n| !xml::is_blank(n));
     if let Some(i) = first
         && let Node::Element(p) = &e.children[i]
         && p.name == "p"
         && p.attrs.is_empty()
-        && p.children.iter().filter(|c| !blank(c)).count() == 1
-        && p.children
-            .iter()
-            .any(|c| matches!(c, Node::Element(x) if x.name == "ac:image"))
-        && let Node::Element(p) = e.children.remove(i)
-        && let Some(Node::Element(mut img)) = p.children.into_iter().find(|c| !blank(c))
+        && let Some(j) = xml::lone(&p.children)
+        && matches!(&p.children[j], Node::Element(x) if x.name == "ac:image")
+        && let Node::Element(mut p) = e.children.remove(i)
+        && let Node::Element(mut img) = p.children.swap_remove(j)
     {
         let mut caption = Element::new("ac:caption");
         caption.children = e.children.split_off(i);
@@ -1409,11 +1405,8 @@ fn fix_node(n: &mut Node) {
         *n = Node::Element(figure(std::mem::replace(e, Element::new("x"))));
     } else if e.name == directive::PARAGRAPH {
         e.name = "p".into();
-        let blocks: Vec<usize> = (0..e.children.len())
-            .filter(|&i| !matches!(&e.children[i], Node::Text(t) if t.trim().is_empty()))
-            .collect();
         // One paragraph in the body: it is this paragraph. Anything else stays inside.
-        if let [i] = blocks[..]
+        if let Some(i) = xml::lone(&e.children)
             && matches!(&e.children[i], Node::Element(p) if p.name == "p" && p.attrs.is_empty())
             && let Node::Element(p) = e.children.swap_remove(i)
         {

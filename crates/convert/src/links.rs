@@ -8,7 +8,7 @@
 use percent_encoding::percent_decode_str;
 
 use crate::to_md::escape_md;
-use crate::xml::{self, Element, Name, Node};
+use crate::xml::{self, Element, Name, Node, is_blank};
 
 pub(crate) const PAGE: &str = "confluence-page:";
 pub(crate) const USER: &str = "confluence-user:";
@@ -432,12 +432,17 @@ pub(crate) fn resource_element(dest: &str) -> Element<'static> {
     }
 }
 
-fn is_blank(n: &Node) -> bool {
-    matches!(n, Node::Text(t) if t.trim().is_empty())
-}
-
 /// `(dest, alt, title)` for an `ac:image` with one attachment or URL.
 pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
+    image_target(e, e.children.iter())
+}
+
+/// [`ac_image_target`] of the image `e` with only `children` of its own (a figure leaves its
+/// caption out).
+pub(crate) fn image_target<'n, 'a: 'n>(
+    e: &Element<'a>,
+    children: impl Iterator<Item = &'n Node<'a>>,
+) -> Option<(String, String, String)> {
     let mut alt = String::new();
     let mut plain_title = None;
     let mut extras = Vec::new();
@@ -449,7 +454,7 @@ pub(crate) fn ac_image_target(e: &Element) -> Option<(String, String, String)> {
         }
     }
     let mut resource = None;
-    for n in &e.children {
+    for n in children {
         match n {
             _ if is_blank(n) => {}
             Node::Element(c)

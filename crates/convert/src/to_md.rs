@@ -503,12 +503,12 @@ impl Cx {
         if items.is_empty() {
             return None;
         }
+        // Compared as written (elements also carry their place in the input).
         if let Some(f) = fallback {
-            let mut want = String::new();
-            xml::write_nodes(&decision_fallback(&items), WriteMode::default(), &mut want);
-            let mut have = String::new();
-            xml::write_nodes(&f.children, WriteMode::default(), &mut have);
-            if want != have {
+            let fresh = decision_fallback(items.iter().map(|(_, c)| c.iter().copied()));
+            if xml::to_string(&fresh, WriteMode::default())
+                != xml::to_string(&f.children, WriteMode::default())
+            {
                 return None;
             }
         }
@@ -563,20 +563,13 @@ impl Cx {
     /// image's Markdown, then the caption's (MyST's figure). `None` when the image has no
     /// Markdown form.
     fn figure(&mut self, img: &Element) -> Option<String> {
-        let mut bare = Element::new(img.name.clone());
-        bare.attrs.clone_from(&img.attrs);
-        let mut caption = None;
-        for n in &img.children {
-            match n {
-                Node::Element(c) if c.name == "ac:caption" && caption.is_none() => {
-                    caption = Some(c)
-                }
-                other => bare.children.push(other.clone()),
-            }
-        }
-        let caption = caption?;
-        let (dest, alt, title) = links::ac_image_target(&bare)?;
-        let mut body = format!("![{}]({dest}{title})", escape_md(&alt));
+        let is_caption = |n: &Node| matches!(n, Node::Element(c) if c.name == "ac:caption");
+        let mut captions = img.children.iter().filter(|n| is_caption(n));
+        let (Some(Node::Element(caption)), None) = (captions.next(), captions.next()) else {
+            return None;
+        };
+        let target = links::image_target(img, img.children.iter().filter(|n| !is_caption(n)));
+        let mut body = image_md(target?);
         let text = join_blocks(&self.blocks(&caption.children));
         if !text.is_empty() {
             body.push_str("\n\n");
@@ -1075,13 +1068,7 @@ impl Cx {
         let mut attrs = Vec::new();
         for (k, v) in &e.attrs {
             match k.strip_prefix("ac:") {
-                Some(k)
-                    if !k.is_empty()
-                        && k.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) =>
-                {
-                    attrs.push((k, &**v))
-                }
+                Some(k) if plain_name(k) => attrs.push((k, &**v)),
                 _ => return self.wrap_block(e, None),
             }
         }
@@ -1542,9 +1529,7 @@ impl Cx {
 
     fn ac_image(&mut self, e: &Element) -> String {
         match links::ac_image_target(e) {
-            Some((dest, alt, title)) => {
-                format!("![{}]({dest}{title})", escape_md(&alt))
-            }
+            Some(target) => image_md(target),
             None => self.placeholder_inline_element(e),
         }
     }
@@ -1866,13 +1851,19 @@ fn split_ws(s: &str) -> (&str, &str, &str) {
     (lead, core, trail)
 }
 
-/// An attribute a directive carries for an HTML element (a table cell's `::cell{…}`, a
-/// paragraph's `:::p{…}`): a plain name, bare in the attribute block (a cell's is read back
-/// as `ac:NAME` of a layout cell and loses the prefix).
-fn plain_attr((k, _): &(xml::Name<'_>, xml::Str<'_>)) -> bool {
+/// A name a structural directive writes bare and reads back as it was (a layout's
+/// attributes, which lose their `ac:` prefix there; a cell's, which are read back as a
+/// layout cell's).
+fn plain_name(k: &str) -> bool {
     !k.is_empty()
         && k.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
+/// An attribute a directive carries for an HTML element (a table cell's `::cell{…}`, a
+/// paragraph's `:::p{…}`): one with a [`plain_name`].
+fn plain_attr((k, _): &(xml::Name<'_>, xml::Str<'_>)) -> bool {
+    plain_name(k)
 }
 
 /// An inline comment's marker that reads as a bracketed span: its `ac:ref` and nothing
@@ -1978,8 +1969,11 @@ fn code_span(t: &str) -> String {
     }
 }
 
-/// The macro a paragraph consists of, when it has no inline form and does have a block one
-/// (a directive): it is written as that block, and the paragraph around it is dropped.
+/// `![alt](dest "title")` of an image's [`links::ac_image_target`].
+fn image_md((dest, alt, title): (String, String, String)) -> String {
+    format!("![{}]({dest}{title})", escape_md(&alt))
+}
+
 /// The `type` of an `ac:adf-node`, its only attribute.
 fn adf_type<'e>(e: &'e Element<'_>) -> Option<&'e str> {
     match e.attrs.as_slice() {
@@ -2029,12 +2023,16 @@ fn decision_item<'e, 'a>(item: &'e Element<'a>) -> Option<(&'e str, Vec<&'e Node
     Some((state, content.children.iter().collect()))
 }
 
-/// The HTML fallback Confluence writes for decision items: one `li` per item.
-pub(crate) fn decision_fallback<'a>(items: &[(&str, Vec<&Node<'a>>)]) -> Vec<Node<'a>> {
+/// The HTML fallback Confluence writes for decision items, given each item's content: one
+/// `li` per item.
+pub(crate) fn decision_fallback<'n, 'a: 'n, C>(contents: impl Iterator<Item = C>) -> Vec<Node<'a>>
+where
+    C: Iterator<Item = &'n Node<'a>>,
+{
     let mut ul = Element::new("ul").with_attr("class", "decision-list");
-    for (_, content) in items {
+    for content in contents {
         let mut li = Element::new("li");
-        li.children = content.iter().map(|n| (*n).clone()).collect();
+        li.children = content.cloned().collect();
         ul.children.push(Node::Element(li));
     }
     vec![Node::Element(ul)]
@@ -2055,6 +2053,8 @@ fn lone_captioned_image<'n, 'a>(
     found.filter(|e| e.child("ac:caption").is_some())
 }
 
+/// The macro a paragraph consists of, when it has no inline form and does have a block one
+/// (a directive): it is written as that block, and the paragraph around it is dropped.
 fn lone_macro<'n, 'a>(nodes: impl Iterator<Item = &'n Node<'a>>) -> Option<&'n Element<'a>> {
     let mut found = None;
     for n in nodes {

@@ -24,6 +24,20 @@ pub(crate) enum Node<'a> {
     Raw(Str<'a>),
 }
 
+/// Whether `n` is text of whitespace alone (the layout between tags).
+pub(crate) fn is_blank(n: &Node) -> bool {
+    matches!(n, Node::Text(t) if t.trim().is_empty())
+}
+
+/// The index of the one node of `nodes` that is not blank, when there is exactly one.
+pub(crate) fn lone(nodes: &[Node]) -> Option<usize> {
+    let mut found = nodes.iter().enumerate().filter(|(_, n)| !is_blank(n));
+    match (found.next(), found.next()) {
+        (Some((i, _)), None) => Some(i),
+        _ => None,
+    }
+}
+
 /// Text of a node or attribute: borrowed from the input where it is written there as it
 /// reads (no entity, no `\r`), owned otherwise.
 pub(crate) type Str<'a> = std::borrow::Cow<'a, str>;
