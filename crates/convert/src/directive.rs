@@ -283,14 +283,6 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         }
         return element_parts(&el, container, mode);
     }
-    if name == "decision-list" && container {
-        // Cloud's decisions (see `DECISIONS`); `fallback=false` when the page had no HTML one.
-        let mut el = Element::new(DECISIONS);
-        for a in attrs {
-            el.attrs.push((xml::name(&a.key), a.value.clone().into()));
-        }
-        return element_parts(&el, true, mode);
-    }
     if name == "decision" && !container {
         // An item's state, as the item's `ac:adf-attribute` (the list moves it into place).
         let state = attrs
@@ -308,9 +300,16 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         // An image and its caption (see `FIGURE`); the directive has no attributes of its own.
         return element_parts(&Element::new(FIGURE), container, mode);
     }
-    if name == "p" {
-        // A paragraph with attributes: its body's paragraph becomes it (see `PARAGRAPH`).
-        let mut el = Element::new(PARAGRAPH);
+    // Marked elements with the directive's attributes as theirs, rebuilt once their body is
+    // read: a paragraph with attributes (see `PARAGRAPH`), Cloud's decisions (see `DECISIONS`;
+    // `fallback=false` when the page had no HTML fallback).
+    let marked = match name {
+        "p" => Some(PARAGRAPH),
+        "decision-list" if container => Some(DECISIONS),
+        _ => None,
+    };
+    if let Some(marked) = marked {
+        let mut el = Element::new(marked);
         for a in attrs {
             el.attrs.push((xml::name(&a.key), a.value.clone().into()));
         }

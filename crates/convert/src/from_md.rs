@@ -1308,55 +1308,62 @@ fn fix_nodes(nodes: &mut [Node], next_task: &mut u32) {
 /// fallback Confluence writes beside it unless `fallback=false`. A body of another shape
 /// becomes a `div` around it.
 fn decisions(mut e: Element) -> Element {
-    let list = match xml::lone(&e.children).map(|i| &e.children[i]) {
-        Some(Node::Element(ul)) if ul.name == "ul" && ul.attrs.is_empty() => ul,
-        _ => {
-            e.name = "div".into();
-            e.attrs.clear();
-            return e;
-        }
+    let Some(i) = xml::lone(&e.children).filter(
+        |&i| matches!(&e.children[i], Node::Element(ul) if ul.name == "ul" && ul.attrs.is_empty()),
+    ) else {
+        e.name = "div".into();
+        e.attrs.clear();
+        return e;
     };
-    let mut items: Vec<(String, Vec<Node>)> = Vec::new();
-    for li in list.children.iter().filter(|n| !xml::is_blank(n)) {
+    let fallback = e.attr("fallback") != Some("false");
+    let Node::Element(items) = e.children.swap_remove(i) else {
+        return e;
+    };
+    let mut list = Element::new("ac:adf-node").with_attr("type", "decision-list");
+    for li in items.children {
         let Node::Element(li) = li else { continue };
         let mut rest: Vec<Node> = li
             .children
-            .iter()
+            .into_iter()
             .filter(|n| !xml::is_blank(n))
-            .cloned()
             .collect();
-        let mut state = "DECIDED".to_string();
+        let mut state = Node::Text("DECIDED".into());
         if let Some(Node::Element(a)) = rest.first()
             && a.name == "ac:adf-attribute"
             && a.attr("key") == Some("state")
         {
-            state = a.text();
+            state = Node::Text(a.text().into());
             rest.remove(0);
         }
-        let content = match rest.as_slice() {
-            [Node::Element(p)] if p.name == "p" && p.attrs.is_empty() => p.children.clone(),
-            _ => rest,
+        let mut body = Element::new("ac:adf-content");
+        body.children = match rest.pop() {
+            Some(Node::Element(p)) if rest.is_empty() && p.name == "p" && p.attrs.is_empty() => {
+                p.children
+            }
+            last => rest.into_iter().chain(last).collect(),
         };
-        items.push((state, content));
-    }
-    let fallback = e.attr("fallback") != Some("false");
-    let mut list = Element::new("ac:adf-node").with_attr("type", "decision-list");
-    for (state, content) in &items {
         let attr = Element::new("ac:adf-attribute")
             .with_attr("key", "state")
-            .with_child(Node::Text(state.clone().into()));
-        let mut body = Element::new("ac:adf-content");
-        body.children = content.clone();
+            .with_child(state);
         let item = Element::new("ac:adf-node")
             .with_attr("type", "decision-item")
             .with_child(Node::Element(attr))
             .with_child(Node::Element(body));
         list.children.push(Node::Element(item));
     }
-    let mut ext = Element::new("ac:adf-extension").with_child(Node::Element(list));
-    if fallback {
+    // The fallback is what Confluence writes beside the items: their content again.
+    let fallback = fallback.then(|| {
         let mut f = Element::new("ac:adf-fallback");
-        f.children = crate::to_md::decision_fallback(items.iter().map(|(_, c)| c.iter()));
+        f.children = crate::to_md::decision_fallback(list.children.iter().filter_map(|item| {
+            let Node::Element(item) = item else {
+                return None;
+            };
+            item.child("ac:adf-content").map(|c| c.children.iter())
+        }));
+        f
+    });
+    let mut ext = Element::new("ac:adf-extension").with_child(Node::Element(list));
+    if let Some(f) = fallback {
         ext.children.push(Node::Element(f));
     }
     ext
