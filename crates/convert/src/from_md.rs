@@ -1329,8 +1329,7 @@ fn decisions(mut e: Element) -> Element {
             .collect();
         let mut state = Node::Text("DECIDED".into());
         if let Some(Node::Element(a)) = rest.first()
-            && a.name == "ac:adf-attribute"
-            && a.attr("key") == Some("state")
+            && crate::to_md::adf_attribute(a, "state")
         {
             state = Node::Text(a.text().into());
             rest.remove(0);

@@ -505,7 +505,7 @@ impl Cx {
         }
         // Compared as written (elements also carry their place in the input).
         if let Some(f) = fallback {
-            let fresh = decision_fallback(items.iter().map(|(_, c)| c.iter().copied()));
+            let fresh = decision_fallback(items.iter().map(|(_, c)| c.iter()));
             if xml::to_string(&fresh, WriteMode::default())
                 != xml::to_string(&f.children, WriteMode::default())
             {
@@ -517,7 +517,7 @@ impl Cx {
             if i > 0 {
                 text.push('\n');
             }
-            let mut body = self.paragraph(content.iter().copied());
+            let mut body = self.paragraph(content.iter());
             if *state != "DECIDED" {
                 let block = attr_block([("state", *state, true)].into_iter());
                 body = self.leaf_before("decision", &block, body);
@@ -1982,35 +1982,32 @@ fn adf_type<'e>(e: &'e Element<'_>) -> Option<&'e str> {
     }
 }
 
+/// Whether `e` is an `ac:adf-attribute` with the `key` given, and that alone.
+pub(crate) fn adf_attribute(e: &Element, key: &str) -> bool {
+    e.name == "ac:adf-attribute" && matches!(e.attrs.as_slice(), [(k, v)] if k == "key" && v == key)
+}
+
 /// Whether `e` is an `ac:adf-attribute` holding a node's `local-id` (a block id).
 fn adf_local_id(e: &Element) -> bool {
-    e.name == "ac:adf-attribute"
-        && matches!(e.attrs.as_slice(), [(k, v)] if k == "key" && v == "local-id")
-        && e.children.iter().all(|c| matches!(c, Node::Text(_)))
+    adf_attribute(e, "local-id") && e.children.iter().all(|c| matches!(c, Node::Text(_)))
 }
 
 /// A decision item's state and inline content: `local-id` (optional), `state` and
 /// `ac:adf-content`, in that order and nothing else.
-fn decision_item<'e, 'a>(item: &'e Element<'a>) -> Option<(&'e str, Vec<&'e Node<'a>>)> {
+fn decision_item<'e, 'a>(item: &'e Element<'a>) -> Option<(&'e str, &'e [Node<'a>])> {
     let mut parts = item.children.iter().filter(|n| !is_ws(n)).peekable();
     if matches!(parts.peek(), Some(Node::Element(a)) if adf_local_id(a)) {
         parts.next();
     }
     let state = match parts.next()? {
-        Node::Element(a)
-            if a.name == "ac:adf-attribute"
-                && matches!(a.attrs.as_slice(), [(k, v)] if k == "key" && v == "state") =>
-        {
-            match a.children.as_slice() {
-                [Node::Text(t)]
-                    if !t.is_empty()
-                        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
-                {
-                    &**t
-                }
-                _ => return None,
+        Node::Element(a) if adf_attribute(a, "state") => match a.children.as_slice() {
+            [Node::Text(t)]
+                if !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                &**t
             }
-        }
+            _ => return None,
+        },
         _ => return None,
     };
     let content = match parts.next()? {
@@ -2020,7 +2017,7 @@ fn decision_item<'e, 'a>(item: &'e Element<'a>) -> Option<(&'e str, Vec<&'e Node
     if parts.next().is_some() || content.children.iter().any(is_block) {
         return None;
     }
-    Some((state, content.children.iter().collect()))
+    Some((state, &content.children))
 }
 
 /// The HTML fallback Confluence writes for decision items, given each item's content: one
