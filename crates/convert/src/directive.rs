@@ -147,6 +147,14 @@ pub(crate) const PARAGRAPH: &str = "conflux:p";
 /// Marks a `:::decision-list` until its Markdown list becomes Cloud's `ac:adf-extension`.
 pub(crate) const DECISIONS: &str = "conflux:decisions";
 
+/// Marks an `:::adf-TYPE{…}` directive (the name ends with the type) until its body becomes
+/// Cloud's `ac:adf-extension`.
+pub(crate) const ADF: &str = "conflux:adf-";
+
+/// Marks a `::fallback{…}` line, a `div` of an `ac:adf-extension`'s HTML fallback, until the
+/// extension takes it; anywhere else it is the macro of that name.
+pub(crate) const FALLBACK: &str = "conflux:fallback";
+
 /// Marks the image and caption written from a `:::figure` directive until they are put
 /// back together: the image of its first paragraph, the rest its `ac:caption`.
 pub(crate) const FIGURE: &str = "conflux:figure";
@@ -299,6 +307,22 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
     if name == "figure" {
         // An image and its caption (see `FIGURE`); the directive has no attributes of its own.
         return element_parts(&Element::new(FIGURE), container, mode);
+    }
+    // Cloud's extensions and their fallbacks' `div`s, with the attributes that are names.
+    let adf = name
+        .strip_prefix(crate::to_md::ADF_PREFIX)
+        .filter(|k| container && !k.is_empty());
+    let marker = match adf {
+        Some(kind) => Some(format!("{ADF}{kind}")),
+        None if name == crate::to_md::FALLBACK && !container => Some(FALLBACK.to_string()),
+        None => None,
+    };
+    if let Some(marker) = marker {
+        let mut el = Element::new(marker);
+        for a in attrs.iter().filter(|a| xml::valid_name(&a.key)) {
+            el.attrs.push((xml::name(&a.key), a.value.clone().into()));
+        }
+        return element_parts(&el, container, mode);
     }
     // Marked elements with the directive's attributes as theirs, rebuilt once their body is
     // read: a paragraph with attributes (see `PARAGRAPH`), Cloud's decisions (see `DECISIONS`;

@@ -187,6 +187,7 @@ impl Output {
     fn write(&mut self, nodes: impl Iterator<Item = Node>) {
         for mut node in nodes {
             fix_nodes(std::slice::from_mut(&mut node), &mut self.next_task);
+            stray_fallbacks(std::slice::from_mut(&mut node));
             xml::write_nodes(
                 std::slice::from_ref(&node),
                 WriteMode::default(),
@@ -1368,6 +1369,71 @@ fn decisions(mut e: Element) -> Element {
     ext
 }
 
+/// An `:::adf-TYPE{…}` directive as Cloud's `ac:adf-extension`: its attributes are the
+/// node's `ac:adf-attribute`s, its body the node's `ac:adf-content`; the `::fallback{…}`
+/// lines first in the body are the `div`s of the HTML fallback, outermost first, around the
+/// same content (without them, no fallback).
+fn adf_extension(kind: &str, e: Element) -> Element {
+    let mut divs = Vec::new();
+    let mut content = Vec::new();
+    for n in e.children {
+        match n {
+            Node::Element(f) if content.is_empty() && f.name == directive::FALLBACK => {
+                divs.push(f);
+            }
+            n if content.is_empty() && xml::is_blank(&n) => {}
+            n => content.push(n),
+        }
+    }
+    stray_fallbacks(&mut content);
+    let mut node = Element::new("ac:adf-node").with_attr("type", kind);
+    for (k, v) in e.attrs {
+        let mut a = Element::new("ac:adf-attribute").with_attr("key", k);
+        if !v.is_empty() {
+            a.children.push(Node::Text(v));
+        }
+        node.children.push(Node::Element(a));
+    }
+    let fallback = (!divs.is_empty()).then(|| {
+        let mut inside = content.clone();
+        for mut div in divs.into_iter().rev() {
+            div.name = "div".into();
+            div.children = inside;
+            inside = vec![Node::Element(div)];
+        }
+        let mut f = Element::new("ac:adf-fallback");
+        f.children = inside;
+        f
+    });
+    let mut body = Element::new("ac:adf-content");
+    body.children = content;
+    node.children.push(Node::Element(body));
+    let mut ext = Element::new("ac:adf-extension").with_child(Node::Element(node));
+    if let Some(f) = fallback {
+        ext.children.push(Node::Element(f));
+    }
+    ext
+}
+
+/// `::fallback{…}` lines outside the start of an `:::adf-…` directive are the macro of that
+/// name, their attributes its parameters.
+fn stray_fallbacks(nodes: &mut [Node]) {
+    for n in nodes {
+        if let Node::Element(e) = n
+            && e.name == directive::FALLBACK
+        {
+            let mut m = Element::new("ac:structured-macro").with_attr("ac:name", "fallback");
+            for (k, v) in std::mem::take(&mut e.attrs) {
+                let p = Element::new("ac:parameter")
+                    .with_attr("ac:name", k)
+                    .with_child(Node::Text(v));
+                m.children.push(Node::Element(p));
+            }
+            *e = m;
+        }
+    }
+}
+
 /// The image of a `:::figure` (alone in its first paragraph) with the rest of the body as
 /// its caption; a body of another shape becomes a `div` around it.
 fn figure(mut e: Element) -> Element {
@@ -1403,6 +1469,15 @@ fn number_task(e: &mut Element, next_task: &mut u32) {
 /// [`fix_nodes`] so its frame stays small).
 fn fix_node(n: &mut Node) {
     let Node::Element(e) = n else { return };
+    if let Some(kind) = e.name.strip_prefix(directive::ADF) {
+        let kind = kind.to_string();
+        *n = Node::Element(adf_extension(
+            &kind,
+            std::mem::replace(e, Element::new("x")),
+        ));
+        return;
+    }
+    stray_fallbacks(&mut e.children);
     if e.name == xml::NESTED_COMMENT {
         *n = Node::Comment(e.text().into());
     } else if e.name == directive::DECISIONS {

@@ -428,9 +428,12 @@ impl Cx {
             "ac:structured-macro" => self.macro_block(e),
             "ac:layout" | "ac:layout-section" | "ac:layout-cell" => self.layout(e),
             "ac:rich-text-body" => self.wrap_block(e, None),
-            "ac:adf-extension" => self
-                .decisions(e)
-                .unwrap_or_else(|| self.placeholder_element(e)),
+            "ac:adf-extension" => match self.decisions(e) {
+                Some(md) => md,
+                None => self
+                    .adf_block(e)
+                    .unwrap_or_else(|| self.placeholder_element(e)),
+            },
             name if starts_html_block(name) => self.raw_block(e),
             _ => self.placeholder_element(e),
         };
@@ -530,6 +533,44 @@ impl Cx {
             "{fallback=false}"
         };
         Some(self.directive("decision-list", attrs, Some(&text)))
+    }
+
+    /// Any other `ac:adf-extension` whose node is attributes and block content (Cloud's
+    /// note and custom panels: `panel-type`, a custom panel's colour and emoji) as a
+    /// `:::adf-TYPE{…}` directive, the node's attributes as its own, around the content's
+    /// Markdown. Each `div` of the HTML fallback around the same content is a `::fallback{…}`
+    /// first in the body, outermost first; no such line when the page had no fallback. Only
+    /// when the fallback is exactly those `div`s around exactly the content (so the reverse
+    /// direction writes it back as it was); `None` for anything else (a placeholder then).
+    fn adf_block(&mut self, e: &Element) -> Option<String> {
+        let mut parts = e.children.iter().filter(|n| !is_ws(n));
+        let (Some(Node::Element(node)), fallback, None) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let kind = adf_type(node).filter(|k| plain_name(k))?;
+        if !e.attrs.is_empty() {
+            return None;
+        }
+        let (attrs, content) = adf_parts(node)?;
+        let divs = match fallback {
+            None => Vec::new(),
+            Some(Node::Element(f)) if f.name == "ac:adf-fallback" && f.attrs.is_empty() => {
+                fallback_divs(f, content)?
+            }
+            Some(_) => return None,
+        };
+        let mut body = self.inner_blocks(content);
+        if body.is_empty() {
+            return None;
+        }
+        for div in divs.iter().rev() {
+            let block = attr_block(div.attrs.iter().map(|(k, v)| (&**k, &**v, true)));
+            body = self.leaf_before(FALLBACK, &block, body);
+        }
+        let block = attr_block(attrs.into_iter().map(|(k, v)| (k, v, true)));
+        Some(self.directive(&concat(&[ADF_PREFIX, kind]), &block, Some(&body)))
     }
 
     /// A list item's body after a leaf directive that says what the item is (`::cell{…}`,
@@ -2020,6 +2061,70 @@ fn decision_item<'e, 'a>(item: &'e Element<'a>) -> Option<(&'e str, &'e [Node<'a
     Some((state, &content.children))
 }
 
+/// An ADF node's attributes (key, value) and content.
+type AdfParts<'e, 'a> = (Vec<(&'e str, &'e str)>, &'e [Node<'a>]);
+
+/// The attributes and content of an ADF node that is `ac:adf-attribute`s (each a key and
+/// text; a `local-id` is left out, as block ids are) and then its `ac:adf-content` of blocks.
+fn adf_parts<'e, 'a>(node: &'e Element<'a>) -> Option<AdfParts<'e, 'a>> {
+    let mut attrs: Vec<(&str, &str)> = Vec::new();
+    let mut content = None;
+    for n in node.children.iter().filter(|n| !is_ws(n)) {
+        let Node::Element(c) = n else { return None };
+        if content.is_some() {
+            return None;
+        }
+        match (&*c.name, c.attrs.as_slice()) {
+            ("ac:adf-attribute", [(k, key)]) if k == "key" => {
+                let value = match c.children.as_slice() {
+                    [] => "",
+                    [Node::Text(t)] => t,
+                    _ => return None,
+                };
+                if adf_local_id(c) {
+                    continue;
+                }
+                if !plain_name(key) || !xml::valid_name(key) || attrs.iter().any(|(k, _)| k == key)
+                {
+                    return None;
+                }
+                attrs.push((key, value));
+            }
+            ("ac:adf-content", []) => content = Some(&c.children),
+            _ => return None,
+        }
+    }
+    let content = content?;
+    let blocks = content.iter().all(|n| is_ws(n) || is_block(n));
+    (blocks && content.iter().any(is_block)).then_some((attrs, content))
+}
+
+/// The `div`s of an ADF node's HTML fallback, outermost first, when it is nothing but them,
+/// each the only child of the one before, around exactly `content` (compared as written).
+fn fallback_divs<'e, 'a>(
+    fallback: &'e Element<'a>,
+    content: &[Node],
+) -> Option<Vec<&'e Element<'a>>> {
+    let want = xml::to_string(content, WriteMode::default());
+    let mut divs = Vec::new();
+    let mut inside = &fallback.children;
+    // Confluence writes two (the panel and its content); a few more are read the same way.
+    while divs.len() < 4 {
+        let [Node::Element(div)] = inside.as_slice() else {
+            return None;
+        };
+        if div.name != "div" || !div.attrs.iter().all(plain_attr) {
+            return None;
+        }
+        divs.push(div);
+        if xml::to_string(&div.children, WriteMode::default()) == want {
+            return Some(divs);
+        }
+        inside = &div.children;
+    }
+    None
+}
+
 /// The HTML fallback Confluence writes for decision items, given each item's content: one
 /// `li` per item.
 pub(crate) fn decision_fallback<'n, 'a: 'n, C>(contents: impl Iterator<Item = C>) -> Vec<Node<'a>>
@@ -2093,7 +2198,15 @@ pub(crate) const STRUCTURAL: &[&str] = &[
     "figure",
     "decision-list",
     "decision",
+    FALLBACK,
 ];
+
+/// The directive name of an `ac:adf-extension` is this and its node's type (`adf-panel`); a
+/// macro whose name starts so stays a placeholder.
+pub(crate) const ADF_PREFIX: &str = "adf-";
+
+/// The leaf directive for a `div` of an `ac:adf-extension`'s HTML fallback.
+pub(crate) const FALLBACK: &str = "fallback";
 
 /// Whether `name` can be written as a directive name for a macro.
 fn directive_name_ok(name: &str) -> bool {
@@ -2101,6 +2214,7 @@ fn directive_name_ok(name: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && !STRUCTURAL.contains(&name)
+        && !name.starts_with(ADF_PREFIX)
 }
 
 /// The attribute block of a macro: parameters as `key=value`, a parameter holding a page,
@@ -3193,6 +3307,90 @@ mod tests {
             (odd.clone(), format!("<!--confluence {odd}-->\n")),
         ];
         assert_forms(&cases);
+    }
+
+    /// The new editor's panels (`ac:adf-extension` holding a `panel` node) were placeholders
+    /// holding their content twice as XML; they are `:::adf-panel{…}` directives, the node's
+    /// attributes as theirs and each `div` of the fallback a `::fallback{…}` line. A fallback
+    /// that is not those `div`s around the same content (stale, or of another shape) keeps
+    /// the placeholder.
+    #[test]
+    fn adf_panels_are_directives() {
+        let ext = |attrs: &str, content: &str, fallback: &str| {
+            format!(
+                "<ac:adf-extension><ac:adf-node type=\"panel\">{attrs}\
+                 <ac:adf-attribute key=\"local-id\">54e36e49</ac:adf-attribute>\
+                 <ac:adf-content>{content}</ac:adf-content></ac:adf-node>{fallback}</ac:adf-extension>"
+            )
+        };
+        let note = "<ac:adf-attribute key=\"panel-type\">note</ac:adf-attribute>";
+        let content = "<p local-id=\"p1\"><strong>Scope</strong></p><ul><li><p>one</p></li></ul>";
+        let divs = |inner: &str| {
+            format!(
+                "<ac:adf-fallback><div class=\"panel conf-macro output-block\" style=\"border-width: 1.0px;\">\
+                 <div class=\"panelContent\">{inner}</div></div></ac:adf-fallback>"
+            )
+        };
+        let custom = "<ac:adf-attribute key=\"panel-icon-id\">1f5d1</ac:adf-attribute>\
+                      <ac:adf-attribute key=\"panel-color\">#c9372c</ac:adf-attribute>\
+                      <ac:adf-attribute key=\"panel-type\">custom</ac:adf-attribute>";
+        let stale = ext(note, "<p>Bem-vindo</p>", &divs("<p>Welcome</p>"));
+        let inline = ext(note, "just text", "");
+        let cases = [
+            (
+                ext(note, content, &divs("<p><strong>Scope</strong></p><ul><li><p>one</p></li></ul>")),
+                ":::adf-panel{panel-type=note}\n\n\
+                 ::fallback{class=\"panel conf-macro output-block\" style=\"border-width: 1.0px;\"}\n\n\
+                 ::fallback{class=panelContent}\n\n**Scope**\n\n- one\n\n:::\n"
+                    .to_string(),
+            ),
+            (
+                ext(custom, "<p>Bin it</p>", "<ac:adf-fallback><div class=\"panel\"><p>Bin it</p></div></ac:adf-fallback>"),
+                ":::adf-panel{panel-icon-id=1f5d1 panel-color=#c9372c panel-type=custom}\n\n\
+                 ::fallback{class=panel}\n\nBin it\n\n:::\n"
+                    .to_string(),
+            ),
+            (
+                ext(note, "<p>No fallback</p>", ""),
+                ":::adf-panel{panel-type=note}\n\nNo fallback\n\n:::\n".to_string(),
+            ),
+            (stale.clone(), format!("<!--confluence {stale}-->\n")),
+            (inline.clone(), format!("<!--confluence {inline}-->\n")),
+        ];
+        assert_forms(&cases);
+        // Their names are not macros' names: such macros keep the placeholder.
+        for name in ["adf-panel", "fallback"] {
+            let m = format!("<ac:structured-macro ac:name=\"{name}\" />");
+            assert_eq!(md(&m), format!("<!--confluence {m}-->\n"));
+        }
+        // Read back, the fallback is those `div`s around the content again; the ids are gone
+        // as block ids are.
+        let back = crate::from_md::convert(&md(&ext(
+            note,
+            content,
+            &divs("<p><strong>Scope</strong></p><ul><li><p>one</p></li></ul>"),
+        )))
+        .unwrap()
+        .storage;
+        assert_eq!(
+            back,
+            "<ac:adf-extension><ac:adf-node type=\"panel\"><ac:adf-attribute key=\"panel-type\">note</ac:adf-attribute>\
+             <ac:adf-content><p><strong>Scope</strong></p><ul><li>one</li></ul></ac:adf-content></ac:adf-node>\
+             <ac:adf-fallback><div class=\"panel conf-macro output-block\" style=\"border-width: 1.0px;\">\
+             <div class=\"panelContent\"><p><strong>Scope</strong></p><ul><li>one</li></ul></div></div>\
+             </ac:adf-fallback></ac:adf-extension>"
+        );
+        // A `::fallback` anywhere else is the macro of that name.
+        let stray =
+            crate::from_md::convert("::fallback{a=1}\n\n:::adf-panel\n\ntext\n\n::fallback\n\n:::")
+                .unwrap()
+                .storage;
+        assert_eq!(
+            stray,
+            "<ac:structured-macro ac:name=\"fallback\"><ac:parameter ac:name=\"a\">1</ac:parameter></ac:structured-macro>\
+             <ac:adf-extension><ac:adf-node type=\"panel\"><ac:adf-content><p>text</p>\
+             <ac:structured-macro ac:name=\"fallback\" /></ac:adf-content></ac:adf-node></ac:adf-extension>"
+        );
     }
 
     /// An image with a caption was a placeholder holding its XML; alone where a paragraph

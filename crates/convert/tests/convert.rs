@@ -338,6 +338,39 @@ fn cloud_block() -> impl Strategy<Value = String> {
             "<ac:image ac:width=\"400\"><ri:attachment ri:filename=\"{f}.png\" />\
              <ac:caption><p>{p}</p></ac:caption></ac:image>"
         )),
+        // The new editor's note and custom panels, with or without their HTML fallback.
+        (
+            word,
+            proptest::collection::vec(para.clone(), 1..3),
+            prop_oneof![
+                Just("<ac:adf-attribute key=\"panel-type\">note</ac:adf-attribute>"),
+                Just(
+                    "<ac:adf-attribute key=\"panel-icon-id\">1f5d1</ac:adf-attribute>\
+                     <ac:adf-attribute key=\"panel-color\">#c9372c</ac:adf-attribute>\
+                     <ac:adf-attribute key=\"panel-type\">custom</ac:adf-attribute>\
+                     <ac:adf-attribute key=\"panel-icon-text\">🗑</ac:adf-attribute>"
+                ),
+            ],
+            any::<bool>(),
+        )
+            .prop_map(|(id, ps, attrs, fallback)| {
+                let content: String = ps.iter().map(|p| format!("<p>{p}</p>")).collect();
+                let ids: String = ps.iter().map(|p| format!("<p local-id=\"{id}\">{p}</p>")).collect();
+                let fallback = if fallback {
+                    format!(
+                        "<ac:adf-fallback><div class=\"panel conf-macro output-block\" \
+                         style=\"background-color: rgb(234,230,255);\"><div class=\"panelContent\">\
+                         {content}</div></div></ac:adf-fallback>"
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "<ac:adf-extension><ac:adf-node type=\"panel\">{attrs}\
+                     <ac:adf-attribute key=\"local-id\">{id}</ac:adf-attribute>\
+                     <ac:adf-content>{ids}</ac:adf-content></ac:adf-node>{fallback}</ac:adf-extension>"
+                )
+            }),
         (word, proptest::collection::vec(para.clone(), 1..3)).prop_map(|(id, items)| {
             let lis: String = items
                 .iter()

@@ -2577,7 +2577,11 @@ async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
         <ac:adf-node type=\"decision-item\"><ac:adf-attribute key=\"local-id\">i1</ac:adf-attribute>\
         <ac:adf-attribute key=\"state\">UNDECIDED</ac:adf-attribute><ac:adf-content>Ship <em>Friday</em>?</ac:adf-content>\
         </ac:adf-node></ac:adf-node><ac:adf-fallback><ul class=\"decision-list\"><li>Ship <em>Friday</em>?</li></ul>\
-        </ac:adf-fallback></ac:adf-extension>";
+        </ac:adf-fallback></ac:adf-extension>\
+        <ac:adf-extension><ac:adf-node type=\"panel\"><ac:adf-attribute key=\"panel-type\">note</ac:adf-attribute>\
+        <ac:adf-attribute key=\"local-id\">n1</ac:adf-attribute><ac:adf-content><p local-id=\"p3\">Ask <strong>ops</strong> first</p></ac:adf-content>\
+        </ac:adf-node><ac:adf-fallback><div class=\"panel\" style=\"background-color: rgb(234,230,255);\"><div class=\"panelContent\">\
+        <p>Ask <strong>ops</strong> first</p></div></div></ac:adf-fallback></ac:adf-extension>";
     let id = s
         .ok(
             "pages",
@@ -2597,7 +2601,9 @@ async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
          :::list-table{header-rows=1 @data-layout=default}\n\n\
          * - Step\n\
          * - ::cell{data-highlight-colour=#e3fcef}\n\n    Done\n\n:::\n\n\
-         :::decision-list\n\n- ::decision{state=UNDECIDED}\n\n  Ship *Friday*?\n\n:::",
+         :::decision-list\n\n- ::decision{state=UNDECIDED}\n\n  Ship *Friday*?\n\n:::\n\n\
+         :::adf-panel{panel-type=note}\n\n::fallback{class=panel style=\"background-color: rgb(234,230,255);\"}\n\n\
+         ::fallback{class=panelContent}\n\nAsk **ops** first\n\n:::",
         "{md}"
     );
     s.ok(
@@ -2618,6 +2624,10 @@ async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
         "<td data-highlight-colour=\"#e3fcef\"><p>Done</p></td>",
         "<ac:adf-attribute key=\"state\">UNDECIDED</ac:adf-attribute><ac:adf-content>Ship <em>Friday</em>?</ac:adf-content>",
         "<ac:adf-fallback><ul class=\"decision-list\"><li>Ship <em>Friday</em>?</li></ul></ac:adf-fallback>",
+        "<ac:adf-node type=\"panel\"><ac:adf-attribute key=\"panel-type\">note</ac:adf-attribute>\
+         <ac:adf-content><p>Ask <strong>ops</strong> first</p></ac:adf-content></ac:adf-node>\
+         <ac:adf-fallback><div class=\"panel\" style=\"background-color: rgb(234,230,255);\"><div class=\"panelContent\">\
+         <p>Ask <strong>ops</strong> first</p></div></div></ac:adf-fallback>",
     ] {
         assert!(back.contains(kept), "{kept} in {back}");
     }
