@@ -1193,7 +1193,9 @@ fn finish_frame(frame: Frame) -> Node {
             Ok(link) => Node::Element(link),
             Err(children) => {
                 let mut a = Element::new("a").with_attr("href", url);
-                if !title.is_empty() {
+                if let Some(data) = links::parse_data_title(&title) {
+                    a.attrs.extend(data);
+                } else if !title.is_empty() {
                     a.attrs.push(("title".into(), title.into()));
                 }
                 a.children = children;

@@ -165,28 +165,75 @@ fn extras_title(extras: &[(Name<'_>, xml::Str<'_>)]) -> String {
     if extras.is_empty() {
         return String::new();
     }
-    let tokens: Vec<String> = extras
-        .iter()
-        .map(|(k, v)| format!("{k}={}", enc(v, false)))
-        .collect();
-    title(Some(&tokens.join(" ")))
+    title(Some(&title_attrs(extras.iter().map(|(k, v)| (&**k, &**v)))))
+}
+
+/// Attributes as a link title's `key=value` tokens, the values percent-encoded.
+fn title_attrs<'e>(attrs: impl Iterator<Item = (&'e str, &'e str)>) -> String {
+    let mut out = String::new();
+    for (k, v) in attrs {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(&enc(v, false));
+    }
+    out
 }
 
 /// Reads back attributes carried in a link title: `ac:card-appearance=inline ri:x=1`.
 pub(crate) fn parse_extras(title: &str) -> Option<Vec<(Name<'static>, xml::Str<'static>)>> {
+    parse_title_attrs(title, |k| {
+        (k.starts_with("ac:") || k.starts_with("ri:"))
+            && k.len() > 3
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_'))
+    })
+}
+
+/// A title of `key=value` tokens whose keys all pass `key`, as attributes; `None` for any
+/// other title.
+fn parse_title_attrs(
+    title: &str,
+    key: impl Fn(&str) -> bool,
+) -> Option<Vec<(Name<'static>, xml::Str<'static>)>> {
     let mut out = Vec::new();
     for token in title.split_whitespace() {
         let (k, v) = token.split_once('=')?;
-        let ok = (k.starts_with("ac:") || k.starts_with("ri:"))
-            && k.len() > 3
-            && k.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_'));
-        if !ok {
+        if !key(k) {
             return None;
         }
         out.push((xml::name(k), dec(v).into()));
     }
     if out.is_empty() { None } else { Some(out) }
+}
+
+/// Whether `k` is a `data-` attribute a link title can carry.
+fn data_key(k: &str) -> bool {
+    k.strip_prefix("data-").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    })
+}
+
+/// The title of an HTML link's Markdown that carries its `data-` attributes (Cloud's smart
+/// links: `data-card-appearance=inline`, `block`, `embed`), as an `ac:link`'s title carries
+/// its extras; `None` when one of `attrs` is no such attribute.
+pub(crate) fn data_title<'e>(
+    attrs: impl Iterator<Item = (&'e str, &'e str)> + Clone,
+) -> Option<String> {
+    attrs
+        .clone()
+        .all(|(k, _)| data_key(k))
+        .then(|| title_attrs(attrs))
+}
+
+/// Reads back the `data-` attributes of [`data_title`]; `None` for any other title.
+pub(crate) fn parse_data_title(title: &str) -> Option<Vec<(Name<'static>, xml::Str<'static>)>> {
+    parse_title_attrs(title, data_key)
 }
 
 /// Where an `ac:link` points, in Markdown terms.

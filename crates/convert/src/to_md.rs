@@ -1537,12 +1537,30 @@ impl Cx {
         concat(&[&open, inner, "</", &e.name, ">"])
     }
 
+    /// An HTML link: `[text](href "title")`; a smart link's `data-` attributes (and no
+    /// title) in the title instead, `"data-card-appearance=inline"`. A title that would read
+    /// back as such attributes keeps the HTML.
     fn anchor_link(&mut self, e: &Element) -> String {
         let simple = e.attrs.iter().all(|(k, _)| k == "href" || k == "title");
-        match e.attr("href") {
-            Some(href) if simple && !links::is_ours(href) => {
+        // The Markdown title, when the link has a Markdown form.
+        let title = match e.attr("title") {
+            Some(t) if simple && links::parse_data_title(t).is_none() => {
+                Some(Some(std::borrow::Cow::Borrowed(t)))
+            }
+            Some(_) => None,
+            None if simple => Some(None),
+            None => links::data_title(
+                e.attrs
+                    .iter()
+                    .filter(|(k, _)| k != "href")
+                    .map(|(k, v)| (&**k, &**v)),
+            )
+            .map(|t| Some(std::borrow::Cow::Owned(t))),
+        };
+        match (e.attr("href"), title) {
+            (Some(href), Some(title)) if !links::is_ours(href) => {
                 let text = self.link_text(&e.children);
-                markdown_link(href, e.attr("title"), &text)
+                markdown_link(href, title.as_deref(), &text)
             }
             _ if e.children.is_empty() => self.placeholder_inline_element(e),
             _ => self.html_wrap(e),
@@ -3307,6 +3325,37 @@ mod tests {
             (odd.clone(), format!("<!--confluence {odd}-->\n")),
         ];
         assert_forms(&cases);
+    }
+
+    /// Cloud's smart links are HTML links with `data-card-appearance`; their Markdown link
+    /// carries it (and any other `data-` attribute) in the title, as an `ac:link`'s title
+    /// carries its extras. A link with a title of its own besides, or a title that would read
+    /// back as such attributes, stays HTML.
+    #[test]
+    fn smart_links_carry_their_card_in_the_title() {
+        let cases = [
+            (
+                "<p><a href=\"https://e.org/x\" data-card-appearance=\"inline\">https://e.org/x</a></p>",
+                "[https://e.org/x](https://e.org/x \"data-card-appearance=inline\")\n",
+            ),
+            (
+                "<p><a href=\"https://e.org\" data-card-appearance=\"block\" data-x=\"a b\">Project</a></p>",
+                "[Project](https://e.org \"data-card-appearance=block data-x=a%20b\")\n",
+            ),
+            (
+                "<p><a href=\"https://e.org\" title=\"T\" data-card-appearance=\"inline\">u</a></p>",
+                "<a href=\"https://e.org\" title=\"T\" data-card-appearance=\"inline\">u</a>\n",
+            ),
+            (
+                "<p><a href=\"https://e.org\" title=\"data-x=1\">t</a></p>",
+                "<a href=\"https://e.org\" title=\"data-x=1\">t</a>\n",
+            ),
+            (
+                "<p><a href=\"https://e.org\" title=\"Plain\">t</a></p>",
+                "[t](https://e.org \"Plain\")\n",
+            ),
+        ];
+        assert_round_trips(&cases);
     }
 
     /// The new editor's panels (`ac:adf-extension` holding a `panel` node) were placeholders
