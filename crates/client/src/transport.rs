@@ -153,11 +153,24 @@ impl Client {
         )
     )]
     pub(crate) async fn send_to(&self, call: &Call, url: &str, route: &Route) -> Result<Response> {
-        let result = self.send_attempts(call, url, route).await;
+        let result = self.attempts(call, url, route).await;
         if result.is_err() {
             tracing::Span::current().record("otel.status_code", "ERROR");
         }
         result
+    }
+
+    /// [`Client::send_attempts`] as a boxed future made here: the body of an `async fn` is
+    /// compiled again in every crate that awaits it, even through other `async fn`s (this
+    /// loop had four copies in the binary, docs/mcp.md).
+    #[inline(never)]
+    fn attempts<'a>(
+        &'a self,
+        call: &'a Call,
+        url: &'a str,
+        route: &'a Route,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response>> + Send + 'a>> {
+        Box::pin(self.send_attempts(call, url, route))
     }
 
     async fn send_attempts(&self, call: &Call, url: &str, route: &Route) -> Result<Response> {

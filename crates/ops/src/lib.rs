@@ -105,7 +105,26 @@ impl Ops {
     }
 
     /// Runs `action` of `tool` with its JSON arguments (flat object, `action` included or not).
-    pub async fn call(&self, tool: &str, action: &str, args: serde_json::Value) -> Result<Output> {
+    ///
+    /// Not an `async fn`: the body of one is compiled again in a crate that awaits it (the MCP
+    /// server had a second copy of every action, docs/mcp.md), a boxed future made here is
+    /// not.
+    #[inline(never)]
+    pub fn call<'a>(
+        &'a self,
+        tool: &'a str,
+        action: &'a str,
+        args: serde_json::Value,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Output>> + Send + 'a>> {
+        Box::pin(self.call_boxed(tool, action, args))
+    }
+
+    async fn call_boxed(
+        &self,
+        tool: &str,
+        action: &str,
+        args: serde_json::Value,
+    ) -> Result<Output> {
         let spec = catalog::tool(tool).ok_or_else(|| {
             OpError::invalid(
                 format!("unknown tool `{tool}`"),
