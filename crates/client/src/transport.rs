@@ -169,7 +169,7 @@ impl Client {
         call: &'a Call,
         url: &'a str,
         route: &'a Route,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response>> + Send + 'a>> {
+    ) -> futures::future::BoxFuture<'a, Result<Response>> {
         Box::pin(self.send_attempts(call, url, route))
     }
 

@@ -127,6 +127,12 @@ fn storage_constructs() -> Vec<Storage> {
             2,
         ),
         block(
+            "the new editor's panels",
+            "<ac:adf-extension><ac:adf-node type=\"panel\"><ac:adf-attribute key=\"panel-type\">note</ac:adf-attribute><ac:adf-content>",
+            "</ac:adf-content></ac:adf-node></ac:adf-extension>",
+            3,
+        ),
+        block(
             "layouts",
             "<ac:layout><ac:layout-section ac:type=\"single\"><ac:layout-cell>",
             "</ac:layout-cell></ac:layout-section></ac:layout>",

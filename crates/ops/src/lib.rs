@@ -115,16 +115,12 @@ impl Ops {
         tool: &'a str,
         action: &'a str,
         args: serde_json::Value,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Output>> + Send + 'a>> {
-        Box::pin(self.call_boxed(tool, action, args))
+    ) -> futures::future::BoxFuture<'a, Result<Output>> {
+        Box::pin(self.dispatch(tool, action, args))
     }
 
-    async fn call_boxed(
-        &self,
-        tool: &str,
-        action: &str,
-        args: serde_json::Value,
-    ) -> Result<Output> {
+    /// [`Ops::call`]'s work: the arguments checked, then the tool's action.
+    async fn dispatch(&self, tool: &str, action: &str, args: serde_json::Value) -> Result<Output> {
         let spec = catalog::tool(tool).ok_or_else(|| {
             OpError::invalid(
                 format!("unknown tool `{tool}`"),
