@@ -308,33 +308,28 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         // An image and its caption (see `FIGURE`); the directive has no attributes of its own.
         return element_parts(&Element::new(FIGURE), container, mode);
     }
-    // Cloud's extensions and their fallbacks' `div`s, with the attributes that are names.
-    let adf = name
-        .strip_prefix(crate::to_md::ADF_PREFIX)
-        .filter(|k| container && !k.is_empty());
-    let marker = match adf {
-        Some(kind) => Some(format!("{ADF}{kind}")),
-        None if name == crate::to_md::FALLBACK && !container => Some(FALLBACK.to_string()),
-        None => None,
-    };
-    if let Some(marker) = marker {
-        let mut el = Element::new(marker);
-        for a in attrs.iter().filter(|a| xml::valid_name(&a.key)) {
-            el.attrs.push((xml::name(&a.key), a.value.clone().into()));
-        }
-        return element_parts(&el, container, mode);
-    }
     // Marked elements with the directive's attributes as theirs, rebuilt once their body is
     // read: a paragraph with attributes (see `PARAGRAPH`), Cloud's decisions (see `DECISIONS`;
-    // `fallback=false` when the page had no HTML fallback).
+    // `fallback=false` when the page had no HTML fallback), Cloud's other extensions (`ADF`
+    // and the node's type) and their fallbacks' `div`s (`FALLBACK`), these two with the
+    // attributes that are names.
     let marked = match name {
-        "p" => Some(PARAGRAPH),
-        "decision-list" if container => Some(DECISIONS),
-        _ => None,
+        "p" => Some((xml::Name::Borrowed(PARAGRAPH), false)),
+        "decision-list" if container => Some((xml::Name::Borrowed(DECISIONS), false)),
+        _ if name == crate::to_md::FALLBACK && !container => {
+            Some((xml::Name::Borrowed(FALLBACK), true))
+        }
+        _ => name
+            .strip_prefix(crate::to_md::ADF_PREFIX)
+            .filter(|kind| container && !kind.is_empty())
+            .map(|kind| (xml::Name::Owned(format!("{ADF}{kind}")), true)),
     };
-    if let Some(marked) = marked {
+    if let Some((marked, names_only)) = marked {
         let mut el = Element::new(marked);
-        for a in attrs {
+        for a in attrs
+            .iter()
+            .filter(|a| !names_only || xml::valid_name(&a.key))
+        {
             el.attrs.push((xml::name(&a.key), a.value.clone().into()));
         }
         return element_parts(&el, container, mode);

@@ -1364,11 +1364,7 @@ fn decisions(mut e: Element) -> Element {
         }));
         f
     });
-    let mut ext = Element::new("ac:adf-extension").with_child(Node::Element(list));
-    if let Some(f) = fallback {
-        ext.children.push(Node::Element(f));
-    }
-    ext
+    extension(list, fallback)
 }
 
 /// An `:::adf-TYPE{…}` directive as Cloud's `ac:adf-extension`: its attributes are the
@@ -1410,10 +1406,13 @@ fn adf_extension(kind: &str, e: Element) -> Element {
     let mut body = Element::new("ac:adf-content");
     body.children = content;
     node.children.push(Node::Element(body));
+    extension(node, fallback)
+}
+
+/// Cloud's `ac:adf-extension` of an ADF node and its HTML fallback.
+fn extension(node: Element, fallback: Option<Element>) -> Element {
     let mut ext = Element::new("ac:adf-extension").with_child(Node::Element(node));
-    if let Some(f) = fallback {
-        ext.children.push(Node::Element(f));
-    }
+    ext.children.extend(fallback.map(Node::Element));
     ext
 }
 

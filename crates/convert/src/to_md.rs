@@ -428,12 +428,9 @@ impl Cx {
             "ac:structured-macro" => self.macro_block(e),
             "ac:layout" | "ac:layout-section" | "ac:layout-cell" => self.layout(e),
             "ac:rich-text-body" => self.wrap_block(e, None),
-            "ac:adf-extension" => match self.decisions(e) {
-                Some(md) => md,
-                None => self
-                    .adf_block(e)
-                    .unwrap_or_else(|| self.placeholder_element(e)),
-            },
+            "ac:adf-extension" => self
+                .adf_extension(e)
+                .unwrap_or_else(|| self.placeholder_element(e)),
             name if starts_html_block(name) => self.raw_block(e),
             _ => self.placeholder_element(e),
         };
@@ -467,8 +464,31 @@ impl Cx {
         if text.is_empty() {
             return self.raw_block(e);
         }
-        let attrs = attr_block(e.attrs.iter().map(|(k, v)| (&**k, &**v, true)));
-        self.directive("p", &attrs, Some(&text))
+        self.directive("p", &element_attr_block(&e.attrs), Some(&text))
+    }
+
+    /// An `ac:adf-extension` of Cloud's editor: its node, and its HTML fallback when it has
+    /// one, nothing else; a decision list as [`Cx::decisions`], any other node as
+    /// [`Cx::adf_block`]. `None` for anything else (a placeholder then).
+    fn adf_extension(&mut self, e: &Element) -> Option<String> {
+        let mut parts = e.children.iter().filter(|n| !is_ws(n));
+        let (Some(Node::Element(node)), fallback, None) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let fallback = match fallback {
+            None => None,
+            Some(Node::Element(f)) if f.name == "ac:adf-fallback" && f.attrs.is_empty() => Some(f),
+            Some(_) => return None,
+        };
+        if !e.attrs.is_empty() {
+            return None;
+        }
+        match adf_type(node)? {
+            "decision-list" => self.decisions(node, fallback),
+            kind => self.adf_block(kind, node, fallback),
+        }
     }
 
     /// A decision list of Cloud's editor (an `ac:adf-extension` holding a `decision-list`
@@ -477,22 +497,7 @@ impl Cx {
     /// nothing else is there and the HTML fallback is exactly what the items give (or
     /// absent: `{fallback=false}`), so the reverse direction writes it back as it was; ids
     /// go as block ids do. `None` for anything else (a placeholder then).
-    fn decisions(&mut self, e: &Element) -> Option<String> {
-        let mut parts = e.children.iter().filter(|n| !is_ws(n));
-        let list = match parts.next()? {
-            Node::Element(l) if l.name == "ac:adf-node" && adf_type(l) == Some("decision-list") => {
-                l
-            }
-            _ => return None,
-        };
-        let fallback = match parts.next() {
-            None => None,
-            Some(Node::Element(f)) if f.name == "ac:adf-fallback" && f.attrs.is_empty() => Some(f),
-            Some(_) => return None,
-        };
-        if parts.next().is_some() || !e.attrs.is_empty() {
-            return None;
-        }
+    fn decisions(&mut self, list: &Element, fallback: Option<&Element>) -> Option<String> {
         let mut items = Vec::new();
         for (i, n) in list.children.iter().filter(|n| !is_ws(n)).enumerate() {
             match n {
@@ -542,39 +547,33 @@ impl Cx {
     /// first in the body, outermost first; no such line when the page had no fallback. Only
     /// when the fallback is exactly those `div`s around exactly the content (so the reverse
     /// direction writes it back as it was); `None` for anything else (a placeholder then).
-    fn adf_block(&mut self, e: &Element) -> Option<String> {
-        let mut parts = e.children.iter().filter(|n| !is_ws(n));
-        let (Some(Node::Element(node)), fallback, None) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            return None;
-        };
-        let kind = adf_type(node).filter(|k| plain_name(k))?;
-        if !e.attrs.is_empty() {
+    fn adf_block(
+        &mut self,
+        kind: &str,
+        node: &Element,
+        fallback: Option<&Element>,
+    ) -> Option<String> {
+        if !plain_name(kind) {
             return None;
         }
         let (attrs, content) = adf_parts(node)?;
         let divs = match fallback {
             None => Vec::new(),
-            Some(Node::Element(f)) if f.name == "ac:adf-fallback" && f.attrs.is_empty() => {
-                fallback_divs(f, content)?
-            }
-            Some(_) => return None,
+            Some(f) => fallback_divs(f, content)?,
         };
         let mut body = self.inner_blocks(content);
         if body.is_empty() {
             return None;
         }
         for div in divs.iter().rev() {
-            let block = attr_block(div.attrs.iter().map(|(k, v)| (&**k, &**v, true)));
-            body = self.leaf_before(FALLBACK, &block, body);
+            body = self.leaf_before(FALLBACK, &element_attr_block(&div.attrs), body);
         }
         let block = attr_block(attrs.into_iter().map(|(k, v)| (k, v, true)));
         Some(self.directive(&concat(&[ADF_PREFIX, kind]), &block, Some(&body)))
     }
 
-    /// A list item's body after a leaf directive that says what the item is (`::cell{…}`,
-    /// `::decision{…}`).
+    /// A body after a leaf directive that says what holds it (a list item's `::cell{…}` or
+    /// `::decision{…}`, a panel's `::fallback{…}`).
     fn leaf_before(&mut self, name: &str, attrs: &str, body: String) -> String {
         let leaf = self.directive(name, attrs, None);
         if body.is_empty() {
@@ -1208,10 +1207,9 @@ impl Cx {
                     row_md.push('\n');
                 }
                 let mut body = self.item_body(&cell.children, false);
-                let attrs: Vec<_> = cell.attrs.iter().filter(|a| !droppable(a)).collect();
+                let attrs = element_attr_block(cell.attrs.iter().filter(|a| !droppable(a)));
                 if !attrs.is_empty() {
-                    let block = attr_block(attrs.iter().map(|(k, v)| (&**k, &**v, true)));
-                    body = self.leaf_before("cell", &block, body);
+                    body = self.leaf_before("cell", &attrs, body);
                 }
                 push_list_item(&mut row_md, "-", 2, &body);
             }
@@ -2320,6 +2318,14 @@ fn param_link(e: &Element) -> Option<String> {
     }
     let dest = links::resource_dest(param_resource(e)?)?;
     Some(concat(&["<", &dest, ">"]))
+}
+
+/// The attribute block of an HTML element's attributes (a paragraph's, a cell's, a
+/// fallback `div`'s), their names written bare.
+fn element_attr_block<'e, 'a: 'e>(
+    attrs: impl IntoIterator<Item = &'e (xml::Name<'a>, xml::Str<'a>)>,
+) -> String {
+    attr_block(attrs.into_iter().map(|(k, v)| (&**k, &**v, true)))
 }
 
 /// `{k=v k2="v 2"}`, or nothing for no attributes. Values that are not plain words are
