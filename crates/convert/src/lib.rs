@@ -173,12 +173,8 @@ pub struct ConvertOutcome {
 }
 
 fn warnings(input: &str, mut issues: Vec<xml::Issue>) -> Vec<Warning> {
-    // The line index scans the whole input: only build it when there is something to place.
-    if issues.is_empty() {
-        return Vec::new();
-    }
     issues.sort_by_key(|i| i.pos);
-    let index = xml::LineIndex::new(input);
+    let mut index = xml::LineCursor::new(input);
     issues
         .into_iter()
         .map(|i| {

@@ -380,13 +380,34 @@ fn next_boundary(s: &str, pos: usize) -> usize {
     pos + s[pos..].chars().next().map_or(1, char::len_utf8)
 }
 
-/// Hands tokens to a sink as they are read, joining adjacent text into one token.
-struct Out<'a, F> {
-    text: Option<Str<'a>>,
-    sink: F,
+/// What the reader hands its tokens to.
+pub(crate) trait Sink<'a> {
+    type Error;
+
+    fn token(&mut self, token: Token<'a>, issues: &mut Vec<Issue>) -> Result<(), Self::Error>;
+
+    /// An empty list for a start tag's attributes: with room from an earlier element when
+    /// the sink keeps them (a document's elements then cost no allocation for it each).
+    fn attr_list(&mut self) -> Vec<(Name<'a>, Str<'a>)> {
+        Vec::new()
+    }
 }
 
-impl<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>> Out<'a, F> {
+impl<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>> Sink<'a> for F {
+    type Error = E;
+
+    fn token(&mut self, token: Token<'a>, issues: &mut Vec<Issue>) -> Result<(), E> {
+        self(token, issues)
+    }
+}
+
+/// Hands tokens to a sink as they are read, joining adjacent text into one token.
+struct Out<'a, S> {
+    text: Option<Str<'a>>,
+    sink: S,
+}
+
+impl<'a, S: Sink<'a>> Out<'a, S> {
     fn text(&mut self, t: Str<'a>) {
         self.text_eol(eol_cow(t));
     }
@@ -399,16 +420,16 @@ impl<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>> Out<'a, F> {
         }
     }
 
-    fn flush(&mut self, issues: &mut Vec<Issue>) -> Result<(), E> {
+    fn flush(&mut self, issues: &mut Vec<Issue>) -> Result<(), S::Error> {
         match self.text.take() {
-            Some(t) => (self.sink)(Token::Text(t), issues),
+            Some(t) => self.sink.token(Token::Text(t), issues),
             None => Ok(()),
         }
     }
 
-    fn token(&mut self, token: Token<'a>, issues: &mut Vec<Issue>) -> Result<(), E> {
+    fn token(&mut self, token: Token<'a>, issues: &mut Vec<Issue>) -> Result<(), S::Error> {
         self.flush(issues)?;
-        (self.sink)(token, issues)
+        self.sink.token(token, issues)
     }
 }
 
@@ -424,13 +445,13 @@ pub(crate) fn tokenize<'a, E>(
 }
 
 /// [`tokenize`]; with `fast` false every event is read by quick-xml (the tests compare both).
-fn tokenize_with<'a, E>(
+fn tokenize_with<'a, S: Sink<'a>>(
     input: &'a str,
     base: usize,
     issues: &mut Vec<Issue>,
-    sink: impl FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>,
+    sink: S,
     fast: bool,
-) -> Result<(), E> {
+) -> Result<(), S::Error> {
     let mut out = Out { text: None, sink };
     // A byte-order mark is not content (quick-xml skips it too, which would shift positions).
     let mut start = if input.starts_with('\u{feff}') {
@@ -467,13 +488,13 @@ fn tokenize_with<'a, E>(
 /// (text, an entity, a start or end tag with quoted attributes, CDATA, a comment), exactly as
 /// quick-xml would read it. Returns where reading goes on, or `None` to leave the event to
 /// [`slow_event`]. Nothing is reported before the event is known to be one of these forms.
-fn next_fast<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
+fn next_fast<'a, S: Sink<'a>>(
     input: &'a str,
     start: usize,
     base: usize,
-    out: &mut Out<'a, F>,
+    out: &mut Out<'a, S>,
     issues: &mut Vec<Issue>,
-) -> Result<Option<usize>, E> {
+) -> Result<Option<usize>, S::Error> {
     let bytes = input.as_bytes();
     match bytes[start] {
         b'<' => match bytes.get(start + 1) {
@@ -549,29 +570,18 @@ fn next_fast<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
             }
             Some(b'?') | None => Ok(None),
             Some(_) => {
-                let Some(gt) = tag_end(bytes, start + 1) else {
-                    return Ok(None);
-                };
-                let (content, empty) = match input[start + 1..gt].strip_suffix('/') {
-                    Some(c) => (c, true),
-                    None => (&input[start + 1..gt], false),
-                };
-                let n = name_len(content.as_bytes());
-                if n == 0 || content.as_bytes().get(n).is_some_and(|b| !is_xml_ws(*b)) {
-                    return Ok(None);
-                }
-                let Some(attrs) = quoted_attrs(&content[n..]) else {
+                let Some(tag) = start_tag(input, start + 1, &mut out.sink) else {
                     return Ok(None);
                 };
                 let pos = base + start;
                 let token = Token::Start {
-                    name: Name::Borrowed(&content[..n]),
-                    attrs: attr_values(attrs, pos, issues),
-                    empty,
+                    name: Name::Borrowed(tag.name),
+                    attrs: attr_values(tag.attrs, pos, issues),
+                    empty: tag.empty,
                     pos,
                 };
                 out.token(token, issues)?;
-                Ok(Some(gt + 1))
+                Ok(Some(tag.next))
             }
         },
         b'&' => {
@@ -637,38 +647,52 @@ fn name_len(bytes: &[u8]) -> usize {
     }
 }
 
-/// The `>` that ends the tag starting before `from`, outside quotes, as quick-xml finds it.
-fn tag_end(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut quote = None;
-    for i in memchr::memchr3_iter(b'>', b'\'', b'"', &bytes[from..]) {
-        let b = bytes[from + i];
-        match quote {
-            None if b == b'>' => return Some(from + i),
-            None => quote = Some(b),
-            Some(q) if q == b => quote = None,
-            Some(_) => {}
-        }
-    }
-    None
+/// A start tag read the quick way: its name, attributes (values raw, not yet unescaped),
+/// whether it closes itself, and where reading goes on after its `>`.
+struct StartTag<'a> {
+    name: &'a str,
+    attrs: Vec<(Name<'a>, Str<'a>)>,
+    empty: bool,
+    next: usize,
 }
 
-/// Attributes written `name="value"` or `name='value'`, each after whitespace; `None` for
-/// anything else (left to quick-xml's reading). Values are raw, not yet unescaped.
-fn quoted_attrs(rest: &str) -> Option<Vec<(Name<'_>, Str<'_>)>> {
-    let b = rest.as_bytes();
+/// The start tag whose name begins at `from`, in one pass, when it has the common form: a
+/// name, then attributes written `name="value"` or `name='value'` each after whitespace, then
+/// `>` or `/>` (whitespace allowed before either). `None` for anything else (left to
+/// quick-xml's reading), which is everything quick-xml would read differently.
+fn start_tag<'a, S: Sink<'a>>(input: &'a str, from: usize, sink: &mut S) -> Option<StartTag<'a>> {
+    let b = input.as_bytes();
+    let n = name_len(&b[from..]);
+    if n == 0 {
+        return None;
+    }
+    let name = &input[from..from + n];
     let mut attrs = Vec::new();
-    let mut i = 0;
+    let mut i = from + n;
     loop {
         let ws = i;
         while i < b.len() && is_xml_ws(b[i]) {
             i += 1;
         }
-        if i == b.len() {
-            return Some(attrs);
-        }
-        if i == ws {
-            // No whitespace before this attribute.
-            return None;
+        match b.get(i)? {
+            b'>' => {
+                return Some(StartTag {
+                    name,
+                    attrs,
+                    empty: false,
+                    next: i + 1,
+                });
+            }
+            b'/' if b.get(i + 1) == Some(&b'>') => {
+                return Some(StartTag {
+                    name,
+                    attrs,
+                    empty: true,
+                    next: i + 2,
+                });
+            }
+            _ if i == ws => return None,
+            _ => {}
         }
         let key = i;
         while i < b.len() && NAME_BYTE[usize::from(b[i])] {
@@ -683,9 +707,12 @@ fn quoted_attrs(rest: &str) -> Option<Vec<(Name<'_>, Str<'_>)>> {
         }
         let value = i + 2;
         let len = memchr::memchr(quote, &b[value..])?;
+        if attrs.capacity() == 0 {
+            attrs = sink.attr_list();
+        }
         attrs.push((
-            Name::Borrowed(&rest[key..i]),
-            Str::Borrowed(&rest[value..value + len]),
+            Name::Borrowed(&input[key..i]),
+            Str::Borrowed(&input[value..value + len]),
         ));
         i = value + len + 1;
     }
@@ -721,10 +748,10 @@ fn attr_values<'a>(
 }
 
 /// An entity reference `&body;` as text, reported and kept literally when unknown.
-fn general_ref<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
+fn general_ref<'a, S: Sink<'a>>(
     body: &str,
     at: usize,
-    out: &mut Out<'a, F>,
+    out: &mut Out<'a, S>,
     issues: &mut Vec<Issue>,
 ) {
     match resolve_entity(body) {
@@ -745,13 +772,13 @@ fn general_ref<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
 
 /// Reads one event at `start` with quick-xml, recovering from syntax errors; returns where
 /// reading goes on, and whether it starts over there after an error.
-fn slow_event<'a, E, F: FnMut(Token<'a>, &mut Vec<Issue>) -> Result<(), E>>(
+fn slow_event<'a, S: Sink<'a>>(
     input: &'a str,
     start: usize,
     base: usize,
-    out: &mut Out<'a, F>,
+    out: &mut Out<'a, S>,
     issues: &mut Vec<Issue>,
-) -> Result<(usize, bool), E> {
+) -> Result<(usize, bool), S::Error> {
     let slice = &input[start..];
     let mut reader = Reader::from_str(slice);
     let cfg = reader.config_mut();
@@ -1010,6 +1037,8 @@ pub(crate) struct TreeBuilder<'a> {
 #[derive(Default)]
 pub(crate) struct Pool<'a> {
     lists: Vec<Vec<Node<'a>>>,
+    /// Attribute lists of finished elements, reused the same way.
+    attr_lists: Vec<Vec<(Name<'a>, Str<'a>)>>,
     /// Child lists being taken apart (a stack instead of recursion).
     work: Vec<Vec<Node<'a>>>,
 }
@@ -1023,24 +1052,35 @@ impl<'a> Pool<'a> {
         self.lists.pop().unwrap_or_default()
     }
 
-    /// Takes a finished node apart, keeping its elements' child lists for reuse. Iterative:
-    /// no recursion on the depth; the nodes are dropped where they are, only child lists move.
+    /// Takes a finished node apart, keeping its elements' child and attribute lists for
+    /// reuse. Iterative: no recursion on the depth; the nodes are dropped where they are, only
+    /// lists move.
     pub fn put(&mut self, node: Node<'a>) {
         let Node::Element(mut e) = node else { return };
+        self.keep_attrs(&mut e);
         self.work.push(std::mem::take(&mut e.children));
         drop(e);
         while let Some(mut list) = self.work.pop() {
             for n in &mut list {
-                if let Node::Element(c) = n
-                    && c.children.capacity() > 0
-                {
-                    self.work.push(std::mem::take(&mut c.children));
+                if let Node::Element(c) = n {
+                    self.keep_attrs(c);
+                    if c.children.capacity() > 0 {
+                        self.work.push(std::mem::take(&mut c.children));
+                    }
                 }
             }
             list.clear();
             if list.capacity() > 0 && self.lists.len() < Self::KEEP {
                 self.lists.push(list);
             }
+        }
+    }
+
+    fn keep_attrs(&mut self, e: &mut Element<'a>) {
+        if e.attrs.capacity() > 0 && self.attr_lists.len() < Self::KEEP {
+            let mut attrs = std::mem::take(&mut e.attrs);
+            attrs.clear();
+            self.attr_lists.push(attrs);
         }
     }
 }
@@ -1252,27 +1292,51 @@ pub(crate) fn parse_each<'a>(
     input: &'a str,
     ids: BlockIds,
     issues: &mut Vec<Issue>,
-    mut each: impl FnMut(Node<'a>, &mut Pool<'a>),
+    each: impl FnMut(Node<'a>, &mut Pool<'a>),
 ) -> Result<(), TooDeep> {
-    let mut builder = TreeBuilder::new(ids);
-    tokenize(input, 0, issues, |token, issues| {
-        builder.feed(token, issues)?;
-        if builder.has_complete() {
-            let TreeBuilder { stack, pool, .. } = &mut builder;
-            let root = &mut stack[0].children;
-            let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
-            let end = root.len().saturating_sub(keep);
-            for node in root.drain(..end) {
-                each(node, pool);
-            }
-        }
-        Ok(())
-    })?;
+    let mut sink = Each {
+        builder: TreeBuilder::new(ids),
+        each,
+    };
+    tokenize_with(input, 0, issues, &mut sink, true)?;
+    let Each {
+        mut builder,
+        mut each,
+    } = sink;
     let mut pool = std::mem::take(&mut builder.pool);
     for node in builder.finish(issues) {
         each(node, &mut pool);
     }
     Ok(())
+}
+
+/// [`parse_each`]'s tree builder and the function its top-level nodes go to.
+struct Each<'a, G> {
+    builder: TreeBuilder<'a>,
+    each: G,
+}
+
+impl<'a, G: FnMut(Node<'a>, &mut Pool<'a>)> Sink<'a> for &mut Each<'a, G> {
+    type Error = TooDeep;
+
+    fn token(&mut self, token: Token<'a>, issues: &mut Vec<Issue>) -> Result<(), TooDeep> {
+        let builder = &mut self.builder;
+        builder.feed(token, issues)?;
+        if builder.has_complete() {
+            let TreeBuilder { stack, pool, .. } = builder;
+            let root = &mut stack[0].children;
+            let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
+            let end = root.len().saturating_sub(keep);
+            for node in root.drain(..end) {
+                (self.each)(node, pool);
+            }
+        }
+        Ok(())
+    }
+
+    fn attr_list(&mut self) -> Vec<(Name<'a>, Str<'a>)> {
+        self.builder.pool.attr_lists.pop().unwrap_or_default()
+    }
 }
 
 /// How to write XML.
@@ -1486,29 +1550,46 @@ pub(crate) fn locate(text: &str, pos: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
-/// Maps byte offsets to 1-based line and column (columns count characters).
-pub(crate) struct LineIndex<'a> {
+/// Maps byte offsets, given in non-decreasing order, to 1-based line and column (columns
+/// count characters). It reads the text once, only as far as the last offset, and keeps no
+/// list of lines: a document of a million lines with a few warnings costs one count of its
+/// line breaks up to the last one.
+pub(crate) struct LineCursor<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    /// How far the text has been read, the line it is on (0-based) and where that line starts.
+    at: usize,
+    line: usize,
+    start: usize,
 }
 
-impl<'a> LineIndex<'a> {
+impl<'a> LineCursor<'a> {
     pub fn new(text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        LineIndex { text, starts }
+        LineCursor {
+            text,
+            at: 0,
+            line: 0,
+            start: 0,
+        }
     }
 
-    pub fn locate(&self, pos: usize) -> (usize, usize) {
-        let pos = pos.min(self.text.len());
-        let line = self.starts.partition_point(|s| *s <= pos).saturating_sub(1);
-        let start = self.starts.get(line).copied().unwrap_or(0);
-        let mut end = pos;
-        while end > start && !self.text.is_char_boundary(end) {
-            end -= 1;
+    /// Line and column of `pos`; a position before the last one asked is read from the start.
+    pub fn locate(&mut self, pos: usize) -> (usize, usize) {
+        let pos = floor_boundary(self.text, pos);
+        if pos < self.at {
+            *self = LineCursor::new(self.text);
         }
-        let col = self.text.get(start..end).map_or(0, |s| s.chars().count()) + 1;
-        (line + 1, col)
+        let read = &self.text.as_bytes()[self.at..pos];
+        // memchr counts with vector instructions; the line's start is after the last break.
+        let breaks = memchr::memchr_iter(b'\n', read).count();
+        if breaks > 0 {
+            self.line += breaks;
+            self.start = self.at + memchr::memrchr(b'\n', read).map_or(0, |i| i + 1);
+        }
+        self.at = pos;
+        (
+            self.line + 1,
+            self.text[self.start..pos].chars().count() + 1,
+        )
     }
 }
 
@@ -1560,7 +1641,7 @@ mod tests {
             input,
             0,
             &mut issues,
-            |t, _| {
+            |t, _: &mut Vec<Issue>| {
                 tokens.push(t);
                 Ok::<(), ()>(())
             },
@@ -1666,10 +1747,25 @@ mod tests {
 
     #[test]
     fn positions_are_line_and_column() {
-        let idx = LineIndex::new("ab\ncdé\nf");
-        assert_eq!(idx.locate(0), (1, 1));
-        assert_eq!(idx.locate(3), (2, 1));
-        assert_eq!(idx.locate(8), (3, 1));
+        let text = "ab\ncdé\nf";
+        let mut lines = LineCursor::new(text);
+        let cases = [
+            (0, (1, 1)),
+            (3, (2, 1)),
+            (5, (2, 3)),
+            (6, (2, 3)),
+            (7, (2, 4)),
+            (8, (3, 1)),
+        ];
+        for (pos, want) in cases {
+            assert_eq!(lines.locate(pos), want, "{pos}");
+            assert_eq!(locate(text, pos), want, "{pos}");
+        }
+        // Inside `é` (bytes 5 and 6) is the character's own column; the end is after `f`.
+        assert_eq!(lines.locate(9), (3, 2));
+        assert_eq!(lines.locate(99), (3, 2));
+        // Going back starts over.
+        assert_eq!(lines.locate(3), (2, 1));
     }
 
     #[test]
