@@ -186,7 +186,14 @@ pub(crate) fn span_attrs(s: &str) -> Option<(Vec<(xml::Name<'static>, xml::Str<'
 /// for, or a name that is not plain). Values are quoted unless they are plain words, and
 /// inside quotes Markdown's punctuation is escaped, so that Markdown reads no syntax there.
 pub(crate) fn span_attr_block(attrs: &[(xml::Name<'_>, xml::Str<'_>)]) -> Option<String> {
-    let mut out = String::from("{");
+    // Room for every attribute as it is, quotes and separators: one allocation.
+    let room = attrs
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 4)
+        .sum::<usize>()
+        + 2;
+    let mut out = String::with_capacity(room);
+    out.push('{');
     for (i, (k, v)) in attrs.iter().enumerate() {
         if k == "color" || !xml::valid_name(k) {
             return None;

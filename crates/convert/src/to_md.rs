@@ -370,7 +370,8 @@ fn is_ws(node: &Node) -> bool {
 
 impl Cx {
     fn blocks(&mut self, nodes: &[Node]) -> Vec<Block> {
-        let mut out: Vec<Block> = Vec::new();
+        // At most one block a node; most lists of blocks are short.
+        let mut out: Vec<Block> = Vec::with_capacity(nodes.len().min(16));
         let mut run: Vec<&Node> = Vec::new();
         for n in nodes {
             if is_block(n) {
@@ -1087,7 +1088,7 @@ impl Cx {
             self.stats.placeholder_bytes += 2 + name.len() + attrs.len();
             return concat(&["::", name, attrs]);
         };
-        let colons = ":".repeat(fence_len(body));
+        let colons = colons(fence_len(body));
         self.stats.placeholders += 1;
         self.stats.placeholder_bytes += 2 * colons.len() + name.len() + attrs.len() + 1;
         if body.is_empty() {
@@ -1631,7 +1632,13 @@ impl Cx {
 /// `[text](dest "title")`, or `<url>` when the text is the URL.
 fn markdown_link(href: &str, title: Option<&str>, text: &str) -> String {
     let text = collapse_lines(text);
-    if title.is_none() && text == *escape_md_cow(href) && links::autolinkable(href) {
+    // Escaping only adds bytes: a shorter text is not the address (most are not), and the
+    // address need not be escaped to see it.
+    if title.is_none()
+        && text.len() >= href.len()
+        && text == *escape_md_cow(href)
+        && links::autolinkable(href)
+    {
         return concat(&["<", href, ">"]);
     }
     concat(&[
@@ -1724,8 +1731,13 @@ impl<'a> MacroParts<'a> {
     /// Like [`MacroParts::of`], and comments may sit among the parameters (a directive
     /// carries them as `!comment` attributes).
     pub fn with_comments(e: &'a Element) -> Option<Self> {
+        let params = e
+            .children
+            .iter()
+            .filter(|n| matches!(n, Node::Element(c) if c.name == "ac:parameter"))
+            .count();
         let mut parts = MacroParts {
-            params: Vec::new(),
+            params: Vec::with_capacity(params),
             rich: None,
             rich_index: None,
             plain: None,
@@ -1840,9 +1852,22 @@ impl<'n> InlineRun<'n> {
                 }
                 self.settle(t.chars().next(), stats);
                 if self.out.capacity() == 0 {
-                    // The first text is taken as it is, without a copy when it is owned.
-                    self.out = t.into_owned();
+                    // The first text is taken as it is, without a copy when it is owned;
+                    // borrowed, it is copied with room for what may follow.
+                    self.out = match t {
+                        std::borrow::Cow::Owned(t) => t,
+                        std::borrow::Cow::Borrowed(t) => {
+                            let mut out = String::with_capacity(t.len() + 80);
+                            out.push_str(t);
+                            out
+                        }
+                    };
                 } else {
+                    // Runs grow piece by piece from one short text: growing by at least the
+                    // run so far and a line's worth saves most reallocations.
+                    if self.out.capacity() - self.out.len() < t.len() {
+                        self.out.reserve(t.len() + self.out.len().max(80));
+                    }
                     self.out.push_str(&t);
                 }
             }
@@ -2341,6 +2366,8 @@ fn attr_block_in<'a>(
 ) -> String {
     let mut out = String::new();
     for (k, v, made_up) in attrs {
+        // Most blocks are short: room for a few attributes at the first, not a growth each.
+        out.reserve(k.len() + v.len() + 32);
         out.push(if out.is_empty() { '{' } else { ' ' });
         let key_bare = made_up || (!k.is_empty() && k.bytes().all(bare_key_byte));
         if key_bare {
@@ -2415,15 +2442,40 @@ fn push_quoted(out: &mut String, w: &str, inline: bool) {
     out.push('"');
 }
 
-/// The colons of a directive's fences: three, or one more than any fence in its body.
+/// The colons of a directive's fences: three, or one more than any fence in its body (a run
+/// of colons that only spaces, tabs and `>` precede on its line). Found from the colons
+/// alone: most bodies have few, and their lines need not be looked at.
 fn fence_len(body: &str) -> usize {
+    let b = body.as_bytes();
     let mut longest = 2;
-    for line in body.split('\n') {
-        let line = line.trim_start_matches([' ', '>', '\t']);
-        let n = line.bytes().take_while(|b| *b == b':').count();
-        longest = longest.max(n);
+    let mut after_run = 0;
+    for i in memchr::memchr_iter(b':', b) {
+        if i < after_run {
+            continue;
+        }
+        let run = b[i..].iter().take_while(|&&c| c == b':').count();
+        after_run = i + run;
+        if run <= longest {
+            continue;
+        }
+        let line_start = memchr::memrchr(b'\n', &b[..i]).map_or(0, |p| p + 1);
+        if b[line_start..i]
+            .iter()
+            .all(|c| matches!(c, b' ' | b'>' | b'\t'))
+        {
+            longest = run;
+        }
     }
     longest + 1
+}
+
+/// `n` colons, a directive's fence.
+fn colons(n: usize) -> std::borrow::Cow<'static, str> {
+    const COLONS: &str = "::::::::::::::::::::::::::::::::";
+    match COLONS.get(..n) {
+        Some(c) => c.into(),
+        None => ":".repeat(n).into(),
+    }
 }
 
 /// Whether rendered Markdown starts with a list item marker (`-`, `*`, `1.`, `1)`).
@@ -2869,6 +2921,18 @@ mod tests {
         #[test]
         fn escape_md_matches_reference(s in "([ \t\r\n_*`<>&:;#a-z0-9\\\\\\[\\]~|!/?]|\u{a0}|\u{e000}|é|smile|\u{1f600}){0,40}") {
             prop_assert_eq!(escape_md(&s), escape_md_reference(&s));
+        }
+
+        /// The fence found from the colons is the one found line by line.
+        #[test]
+        fn fence_len_matches_reference(s in "(:|::|:::|::::|:::::| |>|\t|\n|a){0,40}") {
+            let reference = s
+                .split('\n')
+                .map(|l| l.trim_start_matches([' ', '>', '\t']).bytes().take_while(|b| *b == b':').count())
+                .fold(2, usize::max)
+                + 1;
+            prop_assert_eq!(fence_len(&s), reference);
+            prop_assert_eq!(colons(reference).len(), reference);
         }
     }
 
