@@ -7,7 +7,7 @@
 
 use percent_encoding::percent_decode_str;
 
-use crate::to_md::escape_md;
+use crate::to_md::{escape_md, escape_md_cow};
 use crate::xml::{self, Element, Name, Node, is_blank};
 
 pub(crate) const PAGE: &str = "confluence-page:";
@@ -32,6 +32,12 @@ pub(crate) fn is_ours(href: &str) -> bool {
 /// Percent-encodes what a Markdown destination or our scheme syntax would misread.
 pub(crate) fn enc(s: &str, slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
+    push_enc(&mut out, s, slash, false);
+    out
+}
+
+/// [`enc`] onto `out`; `amp` encodes `&` as well (inside a query, where it separates).
+fn push_enc(out: &mut String, s: &str, slash: bool, amp: bool) {
     // ASCII is looked at byte by byte and runs that need nothing are copied whole; other
     // characters one at a time.
     let bytes = s.as_bytes();
@@ -40,12 +46,12 @@ pub(crate) fn enc(s: &str, slash: bool) -> String {
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii() {
-            if !(ascii_special(b) || (slash && b == b'/')) {
+            if !(ascii_special(b) || (slash && b == b'/') || (amp && b == b'&')) {
                 i += 1;
                 continue;
             }
             out.push_str(&s[from..i]);
-            push_pct(&mut out, b);
+            push_pct(out, b);
             i += 1;
             from = i;
             continue;
@@ -55,7 +61,7 @@ pub(crate) fn enc(s: &str, slash: bool) -> String {
         if c.is_control() || c.is_whitespace() {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                push_pct(&mut out, b);
+                push_pct(out, b);
             }
         } else {
             out.push(c);
@@ -64,7 +70,6 @@ pub(crate) fn enc(s: &str, slash: bool) -> String {
         from = i;
     }
     out.push_str(&s[from..]);
-    out
 }
 
 /// ASCII that [`enc`] encodes (besides `/` where asked): controls, space and the
@@ -617,45 +622,42 @@ pub(crate) fn jira_linkable(e: &Element, params: &[crate::to_md::Param<'_>]) -> 
 /// A macro showing the issues of a query (`jqlQuery`, no `key`) is a link without a key,
 /// with the query as its text: `[project = DOC](confluence-jira:?jqlQuery=project%20%3D%20DOC…)`.
 pub(crate) fn jira_link(e: &Element, params: &[crate::to_md::Param<'_>]) -> Option<String> {
+    // From here on every value is text, no parameter is unnamed, and there is at most one
+    // key, without whitespace, or else a query that is not blank.
     if !jira_linkable(e, params) {
         return None;
     }
-    let mut key = None;
-    let mut query = Vec::new();
-    for (k, v) in params {
-        let v = v.as_deref()?;
-        if *k == "key" && key.is_none() {
-            key = Some(v);
-        } else if k.is_empty() || *k == "key" {
-            return None;
-        } else {
-            query.push(format!(
-                "{}={}",
-                enc(k, false).replace('&', "%26"),
-                enc(v, false).replace('&', "%26")
-            ));
-        }
-    }
-    let text = match key {
-        Some(key) => {
-            if key.is_empty() || key.contains(char::is_whitespace) {
-                return None;
-            }
-            key
-        }
-        None => params
+    let value = |name: &str| {
+        params
             .iter()
-            .find(|(k, _)| *k == "jqlQuery")
+            .find(|(k, _)| *k == name)
             .and_then(|(_, v)| v.as_deref())
-            .filter(|q| !q.trim().is_empty())?,
     };
-    let mut d = format!("{JIRA}{}", enc(key.unwrap_or(""), true));
-    if !query.is_empty() {
-        d.push('?');
-        d.push_str(&query.join("&"));
+    let key = value("key");
+    let text = key.or_else(|| value("jqlQuery"))?;
+    // One buffer: `[text](confluence-jira:KEY?k=v&k=v)`.
+    let mut out = String::with_capacity(text.len() + JIRA.len() + 64);
+    out.push('[');
+    let mut words = text.split_whitespace();
+    let mut label = words.next().unwrap_or("").to_string();
+    for w in words {
+        label.push(' ');
+        label.push_str(w);
     }
-    let text: Vec<&str> = text.split_whitespace().collect();
-    Some(format!("[{}]({d})", escape_md(&text.join(" "))))
+    out.push_str(&escape_md_cow(&label));
+    out.push_str("](");
+    out.push_str(JIRA);
+    push_enc(&mut out, key.unwrap_or(""), true, false);
+    let mut sep = '?';
+    for (k, v) in params.iter().filter(|(k, _)| *k != "key") {
+        out.push(sep);
+        sep = '&';
+        push_enc(&mut out, k, false, true);
+        out.push('=');
+        push_enc(&mut out, v.as_deref().unwrap_or(""), false, true);
+    }
+    out.push(')');
+    Some(out)
 }
 
 fn jira_element(rest: &str) -> Element<'static> {

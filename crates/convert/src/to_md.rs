@@ -2274,7 +2274,8 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
         return None;
     }
     // Borrowed where the tree has the text as it is written.
-    let mut attrs: Vec<(Cow<'_, str>, Cow<'_, str>, bool)> = Vec::new();
+    let mut attrs: Vec<(Cow<'_, str>, Cow<'_, str>, bool)> =
+        Vec::with_capacity(parts.params.len() + parts.comments.len() + e.attrs.len());
     let mut comments = parts.comments.iter().peekable();
     for (i, (k, v)) in parts.params.iter().enumerate() {
         while let Some((_, c)) = comments.next_if(|(at, _)| *at == i) {
