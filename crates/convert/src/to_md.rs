@@ -2794,13 +2794,12 @@ pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
                 out.push('<');
             }
             b'&' => {
-                let tail: String = s[i + 1..].chars().take(40).collect();
-                let looks_entity = tail.find(';').is_some_and(|j| {
-                    j > 0
-                        && tail[..j]
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '#')
-                });
+                // `&name;` or `&#…;`: up to 39 letters, digits and `#`, then `;`.
+                let name = bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'#')
+                    .count();
+                let looks_entity = name > 0 && name < 40 && bytes.get(i + 1 + name) == Some(&b';');
                 if looks_entity {
                     out.push('\\');
                 }
