@@ -161,10 +161,10 @@ enum ListKind {
 
 impl ListKind {
     /// The marker of item number `n`.
-    fn marker(self, n: u64) -> String {
+    fn marker(self, n: u64) -> std::borrow::Cow<'static, str> {
         match self {
-            ListKind::Bullet(alt) => (if alt { "*" } else { "-" }).to_string(),
-            ListKind::Ordered(alt) => format!("{n}{}", if alt { ")" } else { "." }),
+            ListKind::Bullet(alt) => (if alt { "*" } else { "-" }).into(),
+            ListKind::Ordered(alt) => format!("{n}{}", if alt { ")" } else { "." }).into(),
         }
     }
 }
@@ -748,7 +748,7 @@ impl Cx {
         let attrs_ok =
             e.attrs.iter().all(|(k, _)| k == "id" || k == "style") && align != Some(None);
         let text = self.inline(&e.children);
-        let text = collapse_lines(&text);
+        let text = collapse_lines(text);
         // A heading may start with an anchor (`## <a id="x"></a>Title`), not with other HTML.
         let html_start = text.starts_with('<') && !text.starts_with("<a id=\"");
         if !attrs_ok || !id_ok || text.is_empty() || text.contains(BR) || html_start {
@@ -805,7 +805,9 @@ impl Cx {
             _ if ordered => ListKind::Ordered(false),
             _ => ListKind::Bullet(false),
         };
-        let mut text = String::new();
+        // The items' text, their markers and indentation: most lists in one allocation.
+        let room = bodies.iter().flatten().map(|b| b.text.len() + 8).sum();
+        let mut text = String::with_capacity(room);
         for (i, blocks) in bodies.into_iter().enumerate() {
             let body = join_item(blocks, loose);
             if i > 0 {
@@ -1559,7 +1561,7 @@ impl Cx {
         match (e.attr("href"), title) {
             (Some(href), Some(title)) if !links::is_ours(href) => {
                 let text = self.link_text(&e.children);
-                markdown_link(href, title.as_deref(), &text)
+                markdown_link(href, title.as_deref(), text)
             }
             _ if e.children.is_empty() => self.placeholder_inline_element(e),
             _ => self.html_wrap(e),
@@ -1578,7 +1580,7 @@ impl Cx {
             Some(b) if b.name == "ac:plain-text-link-body" => escape_md(&b.text()),
             Some(b) => self.link_text(&b.children),
         };
-        let text = collapse_lines(&text);
+        let text = collapse_lines(text);
         if target.mention && text.starts_with('@') {
             return self.placeholder_inline_element(e);
         }
@@ -1630,7 +1632,7 @@ impl Cx {
 }
 
 /// `[text](dest "title")`, or `<url>` when the text is the URL.
-fn markdown_link(href: &str, title: Option<&str>, text: &str) -> String {
+fn markdown_link(href: &str, title: Option<&str>, text: String) -> String {
     let text = collapse_lines(text);
     // Escaping only adds bytes: a shorter text is not the address (most are not), and the
     // address need not be escaped to see it.
@@ -2571,8 +2573,17 @@ pub(crate) fn heading_align(style: &str) -> Option<&str> {
 /// The alignments a heading's `{align=X}` stands for.
 pub(crate) const HEADING_ALIGNS: [&str; 4] = ["left", "center", "right", "justify"];
 
-/// Joins a rendered inline run onto one line (headings, link text).
-fn collapse_lines(s: &str) -> String {
+/// Joins a rendered inline run onto one line (headings, link text); most are one line
+/// already and are taken as they are.
+fn collapse_lines(s: String) -> String {
+    if !s.contains('\n') {
+        let trimmed = s.trim();
+        return if trimmed.len() == s.len() {
+            s
+        } else {
+            trimmed.to_string()
+        };
+    }
     let mut out = String::with_capacity(s.len());
     for l in s.split('\n').map(str::trim).filter(|l| !l.is_empty()) {
         if !out.is_empty() {
