@@ -1504,41 +1504,75 @@ fn current_line_blank(out: &str) -> bool {
     out.rsplit('\n').next().is_none_or(|l| l.trim().is_empty())
 }
 
-fn escape_text(t: &str, mode: WriteMode, out: &mut String) {
-    let mut chars = t.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '-' if mode.in_comment && (out.ends_with('-') || chars.peek() == Some(&'-')) => {
-                out.push_str("&#45;")
-            }
-            '\n' if mode.one_line => out.push_str("&#10;"),
-            '\n' if mode.no_blank_lines && current_line_blank(out) => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            _ => out.push(c),
-        }
+/// Bytes that [`escape_text`] and [`escape_attr`] may write otherwise than as they are (all
+/// ASCII: text between them is copied in runs, not character by character).
+static XML_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b"&<>\r\n\t\"-";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
     }
+    t
+};
+
+fn escape_text(t: &str, mode: WriteMode, out: &mut String) {
+    let bytes = t.as_bytes();
+    out.reserve(t.len());
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !XML_SPECIAL[usize::from(b)] {
+            continue;
+        }
+        // What comes before is written first: the checks below read `out`.
+        out.push_str(&t[from..i]);
+        from = i;
+        let esc = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'\r' => "&#13;",
+            b'-' if mode.in_comment && (out.ends_with('-') || bytes.get(i + 1) == Some(&b'-')) => {
+                "&#45;"
+            }
+            b'\n' if mode.one_line || (mode.no_blank_lines && current_line_blank(out)) => "&#10;",
+            // Written as itself, with the run that follows.
+            _ => continue,
+        };
+        out.push_str(esc);
+        from = i + 1;
+    }
+    out.push_str(&t[from..]);
 }
 
 fn escape_attr(v: &str, mode: WriteMode, out: &mut String) {
-    let mut chars = v.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            '-' if mode.in_comment && (out.ends_with('-') || chars.peek() == Some(&'-')) => {
-                out.push_str("&#45;")
-            }
-            _ => out.push(c),
+    let bytes = v.as_bytes();
+    out.reserve(v.len() + 2);
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !XML_SPECIAL[usize::from(b)] {
+            continue;
         }
+        out.push_str(&v[from..i]);
+        from = i;
+        let esc = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\n' => "&#10;",
+            b'\r' => "&#13;",
+            b'\t' => "&#9;",
+            b'-' if mode.in_comment && (out.ends_with('-') || bytes.get(i + 1) == Some(&b'-')) => {
+                "&#45;"
+            }
+            _ => continue,
+        };
+        out.push_str(esc);
+        from = i + 1;
     }
+    out.push_str(&v[from..]);
 }
 
 /// 1-based line and column (in characters) of the byte offset `pos` in `text`.
@@ -1675,7 +1709,47 @@ mod tests {
         assert_eq!(nodes, vec![Node::Text("a<b".into())]);
     }
 
+    /// The character-by-character writers the byte-run ones replaced, kept to check them.
+    fn escape_reference(t: &str, mode: WriteMode, attr: bool) -> String {
+        let mut out = String::new();
+        let mut chars = t.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' if attr => out.push_str("&quot;"),
+                '\t' if attr => out.push_str("&#9;"),
+                '\n' if attr => out.push_str("&#10;"),
+                '-' if mode.in_comment && (out.ends_with('-') || chars.peek() == Some(&'-')) => {
+                    out.push_str("&#45;")
+                }
+                '\n' if mode.one_line => out.push_str("&#10;"),
+                '\n' if mode.no_blank_lines && current_line_blank(&out) => out.push_str("&#10;"),
+                '\r' => out.push_str("&#13;"),
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
     proptest::proptest! {
+        #[test]
+        fn escapes_match_reference(
+            t in "(&|<|>|\"|-|--|\n|\r|\t| |a|\u{e9}|\u{1f600}){0,30}",
+            in_comment: bool,
+            no_blank_lines: bool,
+            one_line: bool,
+        ) {
+            let mode = WriteMode { in_comment, no_blank_lines, one_line, skip_layout: false };
+            let mut text = String::new();
+            escape_text(&t, mode, &mut text);
+            proptest::prop_assert_eq!(text, escape_reference(&t, mode, false));
+            let mut attr = String::new();
+            escape_attr(&t, mode, &mut attr);
+            proptest::prop_assert_eq!(attr, escape_reference(&t, mode, true));
+        }
+
         #[test]
         fn fast_reader_matches_quick_xml(
             s in "(<|>|/|!|\\?|=|\"|'|&|;|#|x|a|p|b|:|-| |\n|\r|\\[|\\]|CDATA|--|amp|lt|\u{e9}){0,40}"
