@@ -280,7 +280,17 @@ fn word(s: &str, key: bool) -> Option<(String, &str)> {
 
 /// The storage a directive stands for: (opening XML, closing XML) for a container, or
 /// (the whole element, "") for a leaf.
-pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, String) {
+///
+/// An attribute that would become an element's attribute (`:::p{…}`, a layout's, a macro's
+/// `@name`, a list table's `@name`) is left out when its name is not an XML name (`1x`, a
+/// quoted `"a b"`): written as it is, it would make the storage malformed or read as other
+/// attributes. Its key goes to `dropped`, for the caller to report.
+pub(crate) fn storage(
+    name: &str,
+    attrs: &[Attr],
+    container: bool,
+    dropped: &mut Vec<String>,
+) -> (String, String) {
     let mode = WriteMode::default();
     let structural = match name {
         "layout" => Some("ac:layout"),
@@ -291,10 +301,13 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
     if let Some(tag) = structural {
         let mut el = Element::new(tag);
         for a in attrs {
-            el.attrs.push((
-                xml::Name::Owned(format!("ac:{}", a.key)),
-                a.value.clone().into(),
-            ));
+            let key = format!("ac:{}", a.key);
+            if !xml::valid_name(&key) {
+                dropped.push(a.key.clone());
+                continue;
+            }
+            el.attrs
+                .push((xml::Name::Owned(key), a.value.clone().into()));
         }
         return element_parts(&el, container, mode);
     }
@@ -318,26 +331,24 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
     // Marked elements with the directive's attributes as theirs, rebuilt once their body is
     // read: a paragraph with attributes (see `PARAGRAPH`), Cloud's decisions (see `DECISIONS`;
     // `fallback=false` when the page had no HTML fallback), Cloud's other extensions (`ADF`
-    // and the node's type) and their fallbacks' `div`s (`FALLBACK`), these two with the
-    // attributes that are names.
+    // and the node's type) and their fallbacks' `div`s (`FALLBACK`).
     let marked = match name {
-        "p" => Some((xml::Name::Borrowed(PARAGRAPH), false)),
-        "decision-list" if container => Some((xml::Name::Borrowed(DECISIONS), false)),
-        _ if name == crate::to_md::FALLBACK && !container => {
-            Some((xml::Name::Borrowed(FALLBACK), true))
-        }
+        "p" => Some(xml::Name::Borrowed(PARAGRAPH)),
+        "decision-list" if container => Some(xml::Name::Borrowed(DECISIONS)),
+        _ if name == crate::to_md::FALLBACK && !container => Some(xml::Name::Borrowed(FALLBACK)),
         _ => name
             .strip_prefix(crate::to_md::ADF_PREFIX)
             .filter(|kind| container && !kind.is_empty())
-            .map(|kind| (xml::Name::Owned(format!("{ADF}{kind}")), true)),
+            .map(|kind| xml::Name::Owned(format!("{ADF}{kind}"))),
     };
-    if let Some((marked, names_only)) = marked {
+    if let Some(marked) = marked {
         let mut el = Element::new(marked);
-        for a in attrs
-            .iter()
-            .filter(|a| !names_only || xml::valid_name(&a.key))
-        {
-            el.attrs.push((xml::name(&a.key), a.value.clone().into()));
+        for a in attrs {
+            if xml::valid_name(&a.key) {
+                el.attrs.push((xml::name(&a.key), a.value.clone().into()));
+            } else {
+                dropped.push(a.key.clone());
+            }
         }
         return element_parts(&el, container, mode);
     }
@@ -348,8 +359,12 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
             .map_or("0", |a| a.value.as_str());
         let mut el = Element::new("table").with_attr(HEADER_ROWS, rows);
         for a in attrs {
-            if let Some(k) = a.key.strip_prefix('@').filter(|_| !a.quoted_key) {
-                el.attrs.push((xml::name(k), a.value.clone().into()));
+            match a.key.strip_prefix('@').filter(|_| !a.quoted_key) {
+                Some(k) if xml::valid_name(k) => {
+                    el.attrs.push((xml::name(k), a.value.clone().into()))
+                }
+                Some(_) => dropped.push(a.key.clone()),
+                None => {}
             }
         }
         return element_parts(&el, true, mode);
@@ -360,7 +375,11 @@ pub(crate) fn storage(name: &str, attrs: &[Attr], container: bool) -> (String, S
         if !a.quoted_key
             && let Some(attr) = a.key.strip_prefix('@')
         {
-            m.attrs.push((xml::name(attr), a.value.clone().into()));
+            if xml::valid_name(attr) {
+                m.attrs.push((xml::name(attr), a.value.clone().into()));
+            } else {
+                dropped.push(a.key.clone());
+            }
             continue;
         }
         if !a.quoted_key && a.key == crate::to_md::COMMENT_KEY {

@@ -831,7 +831,7 @@ impl Builder<'_> {
             if i > 0 {
                 self.shortcodes(&t[..i], start..start + i)?;
             }
-            let (whole, _) = directive::storage(&name, &attrs, false);
+            let (whole, _) = self.directive_storage(&name, &attrs, false, start + i);
             self.html(&whole, start + i, false)?;
             if end >= start + t.len() {
                 // The attribute block runs past this text: what lies in it is skipped.
@@ -1020,7 +1020,7 @@ impl Builder<'_> {
                 name,
                 attrs,
             } => {
-                let (open, close) = directive::storage(&name, &attrs, true);
+                let (open, close) = self.directive_storage(&name, &attrs, true, pos);
                 let frames = self.stack.len();
                 self.html(&open, pos, false)?;
                 self.directives.push(OpenDirective {
@@ -1031,11 +1031,32 @@ impl Builder<'_> {
                 });
             }
             directive::Fence::Leaf { name, attrs } => {
-                let (whole, _) = directive::storage(&name, &attrs, false);
+                let (whole, _) = self.directive_storage(&name, &attrs, false, pos);
                 self.html(&whole, pos, false)?;
             }
         }
         Ok(true)
+    }
+
+    /// [`directive::storage`], reporting the attributes it leaves out.
+    fn directive_storage(
+        &mut self,
+        name: &str,
+        attrs: &[directive::Attr],
+        container: bool,
+        pos: usize,
+    ) -> (String, String) {
+        let mut dropped = Vec::new();
+        let parts = directive::storage(name, attrs, container, &mut dropped);
+        for key in dropped {
+            self.issues.push(Issue {
+                pos,
+                message: format!(
+                    "attribute `{key}` of directive `{name}` is not an XML name; left out"
+                ),
+            });
+        }
+        parts
     }
 
     /// Closes the innermost open directive with `colons` colons, and any opened inside it.

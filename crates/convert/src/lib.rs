@@ -306,4 +306,50 @@ mod tests {
         let out = run_convert(Format::Storage, Format::Markdown, "   ", false).unwrap();
         assert!(!out.failed);
     }
+
+    /// A directive's attribute that would become an element's attribute must be an XML name:
+    /// written as it is, `1x` makes the storage malformed and a quoted `"a b"` reads as two
+    /// attributes. It is left out, with a warning that names it.
+    #[test]
+    fn directive_attributes_that_are_not_names_are_left_out() {
+        let cases = [
+            (
+                ":::p{1x=2 align=center}\nHello\n:::",
+                "<p align=\"center\">Hello</p>",
+                "1x",
+            ),
+            (":::p{\"a b\"=1}\nHello\n:::", "<p>Hello</p>", "a b"),
+            (
+                ":::::layout{\"q r\"=1}\n\n::::section\n\n:::cell\nHi\n:::\n\n::::\n\n:::::",
+                "<ac:layout><ac:layout-section><ac:layout-cell><p>Hi</p></ac:layout-cell></ac:layout-section></ac:layout>",
+                "q r",
+            ),
+            (
+                "x :status{@1x=2 colour=Green}",
+                "<p>x <ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"colour\">Green</ac:parameter></ac:structured-macro></p>",
+                "@1x",
+            ),
+        ];
+        for (md, storage, key) in cases {
+            let out = markdown_to_storage(md).unwrap();
+            assert_eq!(out.output, storage, "{md}");
+            assert!(
+                out.warnings
+                    .iter()
+                    .any(|w| w.message.contains(&format!("`{key}`"))
+                        && w.message.contains("not an XML name")),
+                "{md}: {:?}",
+                out.warnings
+            );
+        }
+        // Storage holding such a name (read leniently) keeps it: it is not made a directive.
+        for storage in [
+            "<p 1x=\"2\">Hello</p>",
+            "<ac:structured-macro ac:name=\"toc\" 1x=\"2\" />",
+        ] {
+            let md = storage_to_markdown(storage).unwrap().output;
+            assert!(!md.contains(":::p") && !md.contains("@1x"), "{md}");
+            assert_eq!(markdown_to_storage(&md).unwrap().output, storage, "{md}");
+        }
+    }
 }

@@ -1947,7 +1947,8 @@ fn plain_name(k: &str) -> bool {
 /// An attribute a directive carries for an HTML element (a table cell's `::cell{…}`, a
 /// paragraph's `:::p{…}`): one with a [`plain_name`].
 fn plain_attr((k, _): &(xml::Name<'_>, xml::Str<'_>)) -> bool {
-    plain_name(k)
+    // An XML name too: the directive's attributes become the element's again.
+    plain_name(k) && xml::valid_name(k)
 }
 
 /// An inline comment's marker that reads as a bracketed span: its `ac:ref` and nothing
@@ -2310,7 +2311,8 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
     }
     for (k, v) in &e.attrs {
         if k != "ac:name" && !regenerated_attr(k) {
-            if k.contains(['"', '=', ' ', '}']) {
+            // `@name` becomes the macro's attribute again: only an XML name can.
+            if k.contains(['"', '=', ' ', '}']) || !xml::valid_name(k) {
                 return None;
             }
             attrs.push((format!("@{k}").into(), Cow::Borrowed(&**v), true));
