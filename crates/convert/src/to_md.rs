@@ -2810,6 +2810,7 @@ pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
                 // `&name;` or `&#…;`: up to 39 letters, digits and `#`, then `;`.
                 let name = bytes[i + 1..]
                     .iter()
+                    .take(40)
                     .take_while(|b| b.is_ascii_alphanumeric() || **b == b'#')
                     .count();
                 let looks_entity = name > 0 && name < 40 && bytes.get(i + 1 + name) == Some(&b';');
