@@ -253,8 +253,10 @@ fn normalize_tag(e: &mut xml::Element) -> bool {
     if matches!(&*e.name, "ac:task-id" | "ac:task-uuid" | "colgroup") {
         return false;
     }
-    // An ADF node's block id, as Cloud's editor writes it in an `ac:adf-extension`.
-    if e.name == "ac:adf-attribute" && e.attr("key") == Some("local-id") {
+    // An ADF node's block id, as Cloud's editor writes it in an `ac:adf-extension`: only in
+    // the form the converter leaves out (the attribute `key` alone, text inside), so another
+    // form that a conversion lost would show.
+    if crate::to_md::adf_local_id(e) {
         return false;
     }
     let name = &e.name;

@@ -2073,7 +2073,7 @@ pub(crate) fn adf_attribute(e: &Element, key: &str) -> bool {
 }
 
 /// Whether `e` is an `ac:adf-attribute` holding a node's `local-id` (a block id).
-fn adf_local_id(e: &Element) -> bool {
+pub(crate) fn adf_local_id(e: &Element) -> bool {
     adf_attribute(e, "local-id") && e.children.iter().all(|c| matches!(c, Node::Text(_)))
 }
 
