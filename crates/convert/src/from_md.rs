@@ -26,6 +26,8 @@ use crate::{directive, links};
 pub(crate) struct Converted {
     pub storage: String,
     pub issues: Vec<Issue>,
+    /// The issues that left part of the input out (also among `issues`).
+    pub left_out: Vec<Issue>,
     pub stats: Stats,
 }
 
@@ -64,6 +66,7 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         }],
         depth: 0,
         issues: Vec::new(),
+        left_out: Vec::new(),
         table: TableState::default(),
         code: None,
         html_block: None,
@@ -105,6 +108,7 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
     Ok(Converted {
         storage: out.storage,
         issues,
+        left_out: b.left_out,
         stats,
     })
 }
@@ -304,6 +308,8 @@ struct Builder<'a> {
     /// Storage depth of the open frames: the sum of their `levels`.
     depth: usize,
     issues: Vec<Issue>,
+    /// Issues that left part of the input out, which a writer that must lose nothing refuses.
+    left_out: Vec<Issue>,
     table: TableState,
     /// Fenced code being collected: (info, text).
     code: Option<(String, String)>,
@@ -1049,12 +1055,14 @@ impl Builder<'_> {
         let mut dropped = Vec::new();
         let parts = directive::storage(name, attrs, container, &mut dropped);
         for key in dropped {
-            self.issues.push(Issue {
+            let issue = Issue {
                 pos,
                 message: format!(
                     "attribute `{key}` of directive `{name}` is not an XML name; left out"
                 ),
-            });
+            };
+            self.left_out.push(issue.clone());
+            self.issues.push(issue);
         }
         parts
     }

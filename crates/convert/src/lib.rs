@@ -166,6 +166,10 @@ pub struct ConvertOutcome {
     pub output: String,
     /// One per construct that could not be converted as written, in input order.
     pub warnings: Vec<Warning>,
+    /// The warnings of constructs that were left out of the output (also among `warnings`):
+    /// a directive attribute that is not an XML name. A writer that must lose nothing
+    /// refuses the input when there are any.
+    pub left_out: Vec<Warning>,
     pub stats: Stats,
     /// True when the command should exit non-zero: nothing was produced from a non-empty
     /// input, or `strict` was asked and there are warnings.
@@ -194,7 +198,7 @@ fn warnings(input: &str, mut issues: Vec<xml::Issue>) -> Vec<Warning> {
 pub fn storage_to_markdown(storage: &str) -> Result<ConvertOutcome> {
     let c =
         to_md::convert(storage).map_err(|d| ConvertError::too_deep(Format::Storage, storage, d))?;
-    Ok(outcome(storage, c.markdown, c.issues, c.stats))
+    Ok(outcome(storage, c.markdown, c.issues, Vec::new(), c.stats))
 }
 
 /// Converts Markdown to storage format.
@@ -203,14 +207,21 @@ pub fn storage_to_markdown(storage: &str) -> Result<ConvertOutcome> {
 pub fn markdown_to_storage(markdown: &str) -> Result<ConvertOutcome> {
     let c = from_md::convert(markdown)
         .map_err(|d| ConvertError::too_deep(Format::Markdown, markdown, d))?;
-    Ok(outcome(markdown, c.storage, c.issues, c.stats))
+    Ok(outcome(markdown, c.storage, c.issues, c.left_out, c.stats))
 }
 
-fn outcome(input: &str, output: String, issues: Vec<xml::Issue>, stats: Stats) -> ConvertOutcome {
+fn outcome(
+    input: &str,
+    output: String,
+    issues: Vec<xml::Issue>,
+    left_out: Vec<xml::Issue>,
+    stats: Stats,
+) -> ConvertOutcome {
     let failed = output.trim().is_empty() && !input.trim().is_empty();
     ConvertOutcome {
         output,
         warnings: warnings(input, issues),
+        left_out: warnings(input, left_out),
         stats,
         failed,
     }
@@ -242,12 +253,13 @@ pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Resul
                 output_bytes: output.len(),
                 ..Stats::default()
             };
-            outcome(input, output, issues, stats)
+            outcome(input, output, issues, Vec::new(), stats)
         }
         (Format::Markdown, Format::Markdown) => {
             let there = markdown_to_storage(input)?;
             let mut back = storage_to_markdown(&there.output)?;
             back.warnings = there.warnings;
+            back.left_out = there.left_out;
             back.failed = back.output.trim().is_empty() && !input.trim().is_empty();
             back
         }
@@ -341,7 +353,14 @@ mod tests {
                 "{md}: {:?}",
                 out.warnings
             );
+            // Told apart from the other warnings, for writers that must lose nothing.
+            assert_eq!(out.left_out.len(), 1, "{md}: {:?}", out.left_out);
+            assert!(out.left_out[0].message.contains(&format!("`{key}`")));
         }
+        // Other warnings are not: a directive closed around an open one loses nothing.
+        let kept = markdown_to_storage("::::outer\n\n:::inner\n\nx\n\n::::\n").unwrap();
+        assert_eq!(kept.warnings.len(), 1, "{:?}", kept.warnings);
+        assert!(kept.left_out.is_empty(), "{:?}", kept.left_out);
         // Storage holding such a name (read leniently) keeps it: it is not made a directive.
         for storage in [
             "<p 1x=\"2\">Hello</p>",

@@ -1398,6 +1398,12 @@ async fn bad_arguments_are_refused_before_any_request() {
             json!({"action": "addToPage", "id": "1"}),
             "`labels` is required",
         ),
+        // A body the conversion would leave part of (an attribute that is no XML name).
+        (
+            "pages",
+            json!({"action": "create", "spaceId": "1", "title": "T", "body": ":::p{1x=2}\nHi\n:::"}),
+            "would lose part of it: line 1:1: attribute `1x` of directive `p` is not an XML name",
+        ),
     ];
     for (tool, args, want) in cases {
         let e = s.err(tool, args.clone()).await;

@@ -62,9 +62,8 @@ impl Fmt {
     /// A body the caller sent, as storage.
     fn to_storage(self, text: String) -> Result<String> {
         match self {
-            Fmt::Markdown => conflux_convert::markdown_to_storage(&text)
-                .map(|o| o.output)
-                .map_err(|e| {
+            Fmt::Markdown => {
+                let converted = conflux_convert::markdown_to_storage(&text).map_err(|e| {
                     OpError::invalid(
                         format!("the Markdown body cannot be converted: {e}"),
                         format!(
@@ -73,7 +72,18 @@ impl Fmt {
                             conflux_convert::MAX_DEPTH
                         ),
                     )
-                }),
+                })?;
+                // A write loses nothing: a body the conversion would leave part of is refused.
+                if let Some(w) = converted.left_out.first() {
+                    return Err(OpError::invalid(
+                        format!("the Markdown body would lose part of it: line {w}"),
+                        "name a directive's attributes as XML names (a letter first, then \
+                         letters, digits, `-`, `_`, `.`), or send the body as storage \
+                         (bodyFormat storage)",
+                    ));
+                }
+                Ok(converted.output)
+            }
             Fmt::Api(BodyFormat::Storage) => Ok(text),
             Fmt::Api(f) => Err(OpError::invalid(
                 format!(
