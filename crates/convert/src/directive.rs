@@ -301,13 +301,7 @@ pub(crate) fn storage(
     if let Some(tag) = structural {
         let mut el = Element::new(tag);
         for a in attrs {
-            let key = format!("ac:{}", a.key);
-            if !xml::valid_name(&key) {
-                dropped.push(a.key.clone());
-                continue;
-            }
-            el.attrs
-                .push((xml::Name::Owned(key), a.value.clone().into()));
+            push_attr(&mut el, &format!("ac:{}", a.key), a, dropped);
         }
         return element_parts(&el, container, mode);
     }
@@ -344,11 +338,7 @@ pub(crate) fn storage(
     if let Some(marked) = marked {
         let mut el = Element::new(marked);
         for a in attrs {
-            if xml::valid_name(&a.key) {
-                el.attrs.push((xml::name(&a.key), a.value.clone().into()));
-            } else {
-                dropped.push(a.key.clone());
-            }
+            push_attr(&mut el, &a.key, a, dropped);
         }
         return element_parts(&el, container, mode);
     }
@@ -359,12 +349,8 @@ pub(crate) fn storage(
             .map_or("0", |a| a.value.as_str());
         let mut el = Element::new("table").with_attr(HEADER_ROWS, rows);
         for a in attrs {
-            match a.key.strip_prefix('@').filter(|_| !a.quoted_key) {
-                Some(k) if xml::valid_name(k) => {
-                    el.attrs.push((xml::name(k), a.value.clone().into()))
-                }
-                Some(_) => dropped.push(a.key.clone()),
-                None => {}
+            if let Some(k) = a.key.strip_prefix('@').filter(|_| !a.quoted_key) {
+                push_attr(&mut el, k, a, dropped);
             }
         }
         return element_parts(&el, true, mode);
@@ -375,11 +361,7 @@ pub(crate) fn storage(
         if !a.quoted_key
             && let Some(attr) = a.key.strip_prefix('@')
         {
-            if xml::valid_name(attr) {
-                m.attrs.push((xml::name(attr), a.value.clone().into()));
-            } else {
-                dropped.push(a.key.clone());
-            }
+            push_attr(&mut m, attr, a, dropped);
             continue;
         }
         if !a.quoted_key && a.key == crate::to_md::COMMENT_KEY {
@@ -423,6 +405,16 @@ pub(crate) fn storage(
     } else {
         xml::write_end("ac:structured-macro", &mut open);
         (open, String::new())
+    }
+}
+
+/// Gives `el` the attribute `name` with `a`'s value; when `name` is not an XML name, `a`'s key
+/// goes to `dropped` instead (see [`storage`]).
+fn push_attr(el: &mut Element, name: &str, a: &Attr, dropped: &mut Vec<String>) {
+    if xml::valid_name(name) {
+        el.attrs.push((xml::name(name), a.value.clone().into()));
+    } else {
+        dropped.push(a.key.clone());
     }
 }
 

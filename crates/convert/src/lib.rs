@@ -81,7 +81,7 @@ pub enum ConvertError {
 
 impl ConvertError {
     fn too_deep(format: Format, input: &str, deep: xml::TooDeep) -> Self {
-        let (line, col) = xml::locate(input, deep.pos);
+        let (line, col) = xml::LineCursor::new(input).locate(deep.pos);
         ConvertError::TooDeep {
             format,
             limit: MAX_DEPTH,

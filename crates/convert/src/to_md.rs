@@ -1947,7 +1947,12 @@ fn plain_name(k: &str) -> bool {
 /// An attribute a directive carries for an HTML element (a table cell's `::cell{…}`, a
 /// paragraph's `:::p{…}`): one with a [`plain_name`].
 fn plain_attr((k, _): &(xml::Name<'_>, xml::Str<'_>)) -> bool {
-    // An XML name too: the directive's attributes become the element's again.
+    element_key(k)
+}
+
+/// A key a directive carries for an element's attribute: a [`plain_name`] and an XML name
+/// (the directive's attributes become the element's again).
+fn element_key(k: &str) -> bool {
     plain_name(k) && xml::valid_name(k)
 }
 
@@ -2128,8 +2133,7 @@ fn adf_parts<'e, 'a>(node: &'e Element<'a>) -> Option<AdfParts<'e, 'a>> {
                 if adf_local_id(c) {
                     continue;
                 }
-                if !plain_name(key) || !xml::valid_name(key) || attrs.iter().any(|(k, _)| k == key)
-                {
+                if !element_key(key) || attrs.iter().any(|(k, _)| k == key) {
                     return None;
                 }
                 attrs.push((key, value));
@@ -2742,16 +2746,7 @@ fn md_special(b: u8) -> bool {
 }
 
 /// [`md_special`] as a table: text is scanned byte by byte, and a lookup is one load.
-static MD_SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    let special = b"\n\r\\`*[]~|_<&:\xC2\xEE";
-    let mut i = 0;
-    while i < special.len() {
-        t[special[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
+static MD_SPECIAL: [bool; 256] = xml::byte_set(b"\n\r\\`*[]~|_<&:\xC2\xEE");
 
 /// [`escape_md`], borrowing the text when nothing in it needs escaping.
 pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {

@@ -1504,20 +1504,65 @@ fn current_line_blank(out: &str) -> bool {
     out.rsplit('\n').next().is_none_or(|l| l.trim().is_empty())
 }
 
-/// Bytes that [`escape_text`] and [`escape_attr`] may write otherwise than as they are (all
-/// ASCII: text between them is copied in runs, not character by character).
-static XML_SPECIAL: [bool; 256] = {
+/// A byte table with `bytes` set: text is scanned byte by byte, and a lookup is one load.
+pub(crate) const fn byte_set(bytes: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
-    let special = b"&<>\r\n\t\"-";
     let mut i = 0;
-    while i < special.len() {
-        t[special[i] as usize] = true;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
         i += 1;
     }
     t
-};
+}
+
+/// Bytes that [`escape_text`] and [`escape_attr`] may write otherwise than as they are (all
+/// ASCII: text between them is copied in runs, not character by character).
+static XML_SPECIAL: [bool; 256] = byte_set(b"&<>\r\n\t\"-");
 
 fn escape_text(t: &str, mode: WriteMode, out: &mut String) {
+    escape_runs(t, out, |out, b, next| match b {
+        b'-' => comment_dash(mode, out, next),
+        b'\n' if mode.one_line || (mode.no_blank_lines && current_line_blank(out)) => Some("&#10;"),
+        _ => markup_ref(b),
+    });
+}
+
+fn escape_attr(v: &str, mode: WriteMode, out: &mut String) {
+    escape_runs(v, out, |out, b, next| match b {
+        b'-' => comment_dash(mode, out, next),
+        b'"' => Some("&quot;"),
+        b'\n' => Some("&#10;"),
+        b'\t' => Some("&#9;"),
+        _ => markup_ref(b),
+    });
+}
+
+/// What text and attribute values both write as references: markup, and `\r` (which XML
+/// would read as a line break).
+fn markup_ref(b: u8) -> Option<&'static str> {
+    match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'\r' => Some("&#13;"),
+        _ => None,
+    }
+}
+
+/// A `-` inside a comment is written as a reference where it would make `--` with the one
+/// written before it or the one after it.
+fn comment_dash(mode: WriteMode, out: &str, next: Option<u8>) -> Option<&'static str> {
+    (mode.in_comment && (out.ends_with('-') || next == Some(b'-'))).then_some("&#45;")
+}
+
+/// Copies `t` onto `out` in runs of bytes, writing `escape`'s text instead of each byte of
+/// [`XML_SPECIAL`] it gives one for. `escape` sees what is written so far (the run before
+/// the byte included), the byte, and the byte after it.
+fn escape_runs(
+    t: &str,
+    out: &mut String,
+    escape: impl Fn(&str, u8, Option<u8>) -> Option<&'static str>,
+) {
     let bytes = t.as_bytes();
     out.reserve(t.len());
     let mut from = 0;
@@ -1525,63 +1570,15 @@ fn escape_text(t: &str, mode: WriteMode, out: &mut String) {
         if !XML_SPECIAL[usize::from(b)] {
             continue;
         }
-        // What comes before is written first: the checks below read `out`.
+        // What comes before is written first: `escape` may read `out`.
         out.push_str(&t[from..i]);
         from = i;
-        let esc = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'\r' => "&#13;",
-            b'-' if mode.in_comment && (out.ends_with('-') || bytes.get(i + 1) == Some(&b'-')) => {
-                "&#45;"
-            }
-            b'\n' if mode.one_line || (mode.no_blank_lines && current_line_blank(out)) => "&#10;",
-            // Written as itself, with the run that follows.
-            _ => continue,
-        };
-        out.push_str(esc);
-        from = i + 1;
+        if let Some(esc) = escape(out, b, bytes.get(i + 1).copied()) {
+            out.push_str(esc);
+            from = i + 1;
+        }
     }
     out.push_str(&t[from..]);
-}
-
-fn escape_attr(v: &str, mode: WriteMode, out: &mut String) {
-    let bytes = v.as_bytes();
-    out.reserve(v.len() + 2);
-    let mut from = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !XML_SPECIAL[usize::from(b)] {
-            continue;
-        }
-        out.push_str(&v[from..i]);
-        from = i;
-        let esc = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\n' => "&#10;",
-            b'\r' => "&#13;",
-            b'\t' => "&#9;",
-            b'-' if mode.in_comment && (out.ends_with('-') || bytes.get(i + 1) == Some(&b'-')) => {
-                "&#45;"
-            }
-            _ => continue,
-        };
-        out.push_str(esc);
-        from = i + 1;
-    }
-    out.push_str(&v[from..]);
-}
-
-/// 1-based line and column (in characters) of the byte offset `pos` in `text`.
-pub(crate) fn locate(text: &str, pos: usize) -> (usize, usize) {
-    let pos = floor_boundary(text, pos);
-    let before = &text[..pos];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
-    (line, before[line_start..].chars().count() + 1)
 }
 
 /// Maps byte offsets, given in non-decreasing order, to 1-based line and column (columns
@@ -1833,7 +1830,8 @@ mod tests {
         ];
         for (pos, want) in cases {
             assert_eq!(lines.locate(pos), want, "{pos}");
-            assert_eq!(locate(text, pos), want, "{pos}");
+            // A fresh cursor (as an error's position is placed) reads the same.
+            assert_eq!(LineCursor::new(text).locate(pos), want, "{pos}");
         }
         // Inside `é` (bytes 5 and 6) is the character's own column; the end is after `f`.
         assert_eq!(lines.locate(9), (3, 2));
