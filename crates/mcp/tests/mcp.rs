@@ -1418,6 +1418,87 @@ async fn bad_arguments_are_refused_before_any_request() {
     assert!(r.is_err());
 }
 
+/// A Markdown body the conversion writes whole but reads oddly (a tag left open, an end tag
+/// that closes nothing) is written, and the answer says so, line and column, in
+/// `structuredContent` and in the text; a clean body's answer has no `warnings`.
+#[tokio::test]
+async fn markdown_writes_say_what_the_conversion_noticed() {
+    let sim = Sim::start().await;
+    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let eng = space_id(&s, "ENG").await;
+    let odd = "Intro <span>open\n\nnext </b> end\n";
+    let want = [
+        "the Markdown body, line 1:7: `<span>` not closed in the Markdown; closed at its container's end",
+        "the Markdown body, line 3:6: `</b>` closes nothing open here; ignored",
+    ];
+
+    let created = s
+        .ok(
+            "pages",
+            json!({"action": "create", "spaceId": eng, "title": "Odd Markdown", "body": odd}),
+        )
+        .await;
+    assert_eq!(created["warnings"], json!(want), "{created}");
+    let id = created["page"]["id"].as_str().unwrap().to_string();
+    let stored = s
+        .ok(
+            "pages",
+            json!({"action": "getBody", "id": id, "bodyFormat": "storage"}),
+        )
+        .await;
+    assert_eq!(
+        stored["body"]["value"], "<p>Intro <span>open</span></p><p>next  end</p>",
+        "written as the warnings say"
+    );
+
+    let clean = s
+        .ok(
+            "pages",
+            json!({"action": "update", "id": id, "body": "# Notes\n\nAll *fine*."}),
+        )
+        .await;
+    assert!(clean.get("warnings").is_none(), "{clean}");
+    let section = s
+        .ok(
+            "pages",
+            json!({"action": "updateSection", "id": id, "heading": "Notes", "body": "a </i> b"}),
+        )
+        .await;
+    assert_eq!(
+        section["warnings"],
+        json!(["the Markdown body, line 1:3: `</i>` closes nothing open here; ignored"])
+    );
+    // The text a model reads carries them too.
+    let r = s
+        .raw("pages", json!({"action": "update", "id": id, "body": odd}))
+        .await;
+    let t = text(&r);
+    assert!(t.contains(&format!("warning: {}", want[0])), "{t}");
+    assert!(t.contains(&format!("warning: {}", want[1])), "{t}");
+    let comment = s
+        .ok(
+            "comments",
+            json!({"action": "addFooter", "id": id, "body": odd}),
+        )
+        .await;
+    assert_eq!(comment["warnings"], json!(want), "{comment}");
+    let post = s
+        .ok(
+            "blogposts",
+            json!({"action": "create", "spaceId": eng, "title": "Odd post", "body": odd}),
+        )
+        .await;
+    assert_eq!(post["warnings"], json!(want), "{post}");
+    // A storage body is sent as it is: nothing to say.
+    let raw = s
+        .ok(
+            "blogposts",
+            json!({"action": "update", "id": post["blogpost"]["id"], "body": "<p>x</p>", "bodyFormat": "storage"}),
+        )
+        .await;
+    assert!(raw.get("warnings").is_none(), "{raw}");
+}
+
 #[tokio::test]
 async fn read_only_mode_hides_and_refuses_writes() {
     let sim = Sim::start().await;

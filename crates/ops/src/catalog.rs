@@ -434,6 +434,7 @@ pub const TOOLS: &[ToolSpec] = &[
             out("reasons", T::Array),
             out("views", T::IntegerOrNull),
             out("viewers", T::IntegerOrNull),
+            out("warnings", T::Array),
         ],
         actions: &[
             read("list", &[O::GetPages], "by spaceId, title, status").on(SPACE),
@@ -508,7 +509,7 @@ pub const TOOLS: &[ToolSpec] = &[
                     O::CreatePageProperty,
                     O::UpdatePagePropertyById,
                 ],
-                "set a content property",
+                "set it",
             )
             .on(PAGE),
             read(
@@ -587,6 +588,7 @@ pub const TOOLS: &[ToolSpec] = &[
             out("size", T::Integer),
             out("id", T::Text),
             out("deleted", T::Flag),
+            out("warnings", T::Array),
         ],
         actions: &[
             read("list", &[O::GetBlogPosts], "by spaceId, title, status").on(SPACE),
@@ -741,6 +743,7 @@ pub const TOOLS: &[ToolSpec] = &[
             out("comment", T::Object),
             out("id", T::Text),
             out("deleted", T::Flag),
+            out("warnings", T::Array),
         ],
         actions: &[
             read(
@@ -1032,8 +1035,7 @@ pub const TOOLS: &[ToolSpec] = &[
             )
             .on(&[touch("id", R::Database)]),
             write("create", &[O::CreateDatabase], "a new database").on(IN_SPACE_UNDER_PARENT),
-            destroy("delete", &[O::DeleteDatabase], "delete a database")
-                .on(&[touch("id", R::Database)]),
+            destroy("delete", &[O::DeleteDatabase], "to the trash").on(&[touch("id", R::Database)]),
         ],
     },
     ToolSpec {

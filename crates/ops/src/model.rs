@@ -508,6 +508,10 @@ pub enum Data {
     Written {
         page: PageItem,
         size: usize,
+        /// What the Markdown conversion noticed (it lost nothing): an unclosed tag or
+        /// directive the caller may not have meant.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<String>,
     },
     Replaced {
         page: PageItem,
@@ -556,6 +560,9 @@ pub enum Data {
     Comments(Listing<CommentItem>),
     Comment {
         comment: CommentItem,
+        /// As `Written`'s.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<String>,
     },
     Labels {
         #[serde(flatten)]
@@ -667,6 +674,9 @@ pub enum Data {
     PostWritten {
         blogpost: PageItem,
         size: usize,
+        /// As `Written`'s.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<String>,
     },
     Diff {
         page_id: String,

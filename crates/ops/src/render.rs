@@ -47,6 +47,13 @@ fn body_text(out: &mut String, b: &BodyOut) {
     }
 }
 
+/// A write's conversion warnings: written as read, but maybe not what the caller meant.
+fn warning_lines(out: &mut String, warnings: &[String]) {
+    for w in warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+}
+
 impl Output {
     /// The result as text for a model.
     pub fn verbose(&self) -> String {
@@ -100,7 +107,11 @@ impl Output {
                 );
                 body_text(&mut o, body);
             }
-            Data::Written { page, size } => {
+            Data::Written {
+                page,
+                size,
+                warnings,
+            } => {
                 let _ = writeln!(
                     o,
                     "{}: {} ({} bytes of body)",
@@ -108,6 +119,7 @@ impl Output {
                     page_line(page),
                     size
                 );
+                warning_lines(&mut o, warnings);
             }
             Data::Replaced {
                 page,
@@ -241,13 +253,18 @@ impl Output {
                 let _ = writeln!(o, "blog post: {}", page_line(blogpost));
                 body_text(&mut o, body);
             }
-            Data::PostWritten { blogpost, size } => {
+            Data::PostWritten {
+                blogpost,
+                size,
+                warnings,
+            } => {
                 let _ = writeln!(
                     o,
                     "{}: blog post {} ({size} bytes of body)",
                     self.action,
                     page_line(blogpost)
                 );
+                warning_lines(&mut o, warnings);
             }
             Data::SpaceList(l) => {
                 let _ = writeln!(o, "{} space(s):", l.count);
@@ -374,13 +391,14 @@ impl Output {
                 }
                 more(&mut o, &l.next_cursor);
             }
-            Data::Comment { comment } => {
+            Data::Comment { comment, warnings } => {
                 let _ = writeln!(
                     o,
                     "comment {} added to page {}",
                     comment.id,
                     comment.page_id.as_deref().unwrap_or("?")
                 );
+                warning_lines(&mut o, warnings);
             }
             Data::Labels { on, list } => {
                 let names: Vec<&str> = list.items.iter().map(|l| l.name.as_str()).collect();

@@ -59,8 +59,9 @@ impl Fmt {
             Fmt::Api(_) => Ok(fetched),
         }
     }
-    /// A body the caller sent, as storage.
-    fn to_storage(self, text: String) -> Result<String> {
+    /// A body the caller sent, as storage, with what the Markdown conversion noticed that
+    /// loses nothing but may not be what the caller meant (an unclosed tag or directive).
+    fn to_storage(self, text: String) -> Result<(String, Vec<String>)> {
         match self {
             Fmt::Markdown => {
                 let converted = conflux_convert::markdown_to_storage(&text).map_err(|e| {
@@ -82,9 +83,14 @@ impl Fmt {
                          (bodyFormat storage)",
                     ));
                 }
-                Ok(converted.output)
+                let warnings = converted
+                    .warnings
+                    .iter()
+                    .map(|w| format!("the Markdown body, line {w}"))
+                    .collect();
+                Ok((converted.output, warnings))
             }
-            Fmt::Api(BodyFormat::Storage) => Ok(text),
+            Fmt::Api(BodyFormat::Storage) => Ok((text, Vec::new())),
             Fmt::Api(f) => Err(OpError::invalid(
                 format!(
                     "bodies can be written as markdown or storage, not {}",
@@ -686,15 +692,20 @@ impl Ops {
                     .read_text(body, body_file, "body")
                     .await?
                     .unwrap_or_default();
-                let body = Fmt::of(body_format).to_storage(body)?;
-                self.create_page(NewPage {
-                    space_id,
-                    title,
-                    parent_id: parent_id.map(|p| p.as_str().to_string()),
-                    body,
-                    status,
-                })
-                .await?
+                let (body, warnings) = Fmt::of(body_format).to_storage(body)?;
+                let mut written = self
+                    .create_page(NewPage {
+                        space_id,
+                        title,
+                        parent_id: parent_id.map(|p| p.as_str().to_string()),
+                        body,
+                        status,
+                    })
+                    .await?;
+                if let Data::Written { warnings: w, .. } = &mut written {
+                    *w = warnings;
+                }
+                written
             }
             P::Update {
                 id,
@@ -713,9 +724,12 @@ impl Ops {
                         "pass what changes: the new body, the new title, the new parent",
                     ));
                 }
-                let body = match body {
-                    Some(b) => Some(Fmt::of(body_format).to_storage(b)?),
-                    None => None,
+                let (body, warnings) = match body {
+                    Some(b) => {
+                        let (b, w) = Fmt::of(body_format).to_storage(b)?;
+                        (Some(b), w)
+                    }
+                    None => (None, Vec::new()),
                 };
                 let page = self.page_with_body(id.as_str()).await?;
                 if let Some(parent) = &parent_id {
@@ -736,6 +750,7 @@ impl Ops {
                 Data::Written {
                     page: PageItem::from(&updated),
                     size,
+                    warnings,
                 }
             }
             P::UpdateSection {
@@ -758,7 +773,7 @@ impl Ops {
                             "pass the section's new content (without its heading)",
                         )
                     })?;
-                let new = Fmt::of(body_format).to_storage(new)?;
+                let (new, warnings) = Fmt::of(body_format).to_storage(new)?;
                 let page = self.page_with_body(id.as_str()).await?;
                 let text = body_of(&page, BodyFormat::Storage);
                 let secs = sections::sections(&text);
@@ -774,6 +789,7 @@ impl Ops {
                 Data::Written {
                     page: PageItem::from(&updated),
                     size,
+                    warnings,
                 }
             }
             P::Replace {
@@ -1101,6 +1117,7 @@ impl Ops {
         Ok(Data::Written {
             page: PageItem::from(&page),
             size: new.body.len(),
+            warnings: Vec::new(),
         })
     }
 
@@ -1439,7 +1456,7 @@ impl Ops {
                 if id.is_some() {
                     return Err(one_container(action));
                 }
-                let body = Fmt::of(body_format).to_storage(body)?;
+                let (body, warnings) = Fmt::of(body_format).to_storage(body)?;
                 let c = self
                     .client
                     .blogposts()
@@ -1447,7 +1464,10 @@ impl Ops {
                     .await?;
                 let mut item = CommentItem::from(c);
                 item.blog_post_id.get_or_insert_with(|| post.to_string());
-                Data::Comment { comment: item }
+                Data::Comment {
+                    comment: item,
+                    warnings,
+                }
             }
             // A reply lands on its parent comment's page or blog post.
             C::AddFooter {
@@ -1497,7 +1517,7 @@ impl Ops {
                     Some(_) => None,
                     None => page_id.clone(),
                 };
-                let body = Fmt::of(body_format).to_storage(body)?;
+                let (body, warnings) = Fmt::of(body_format).to_storage(body)?;
                 let c = self
                     .client
                     .comments()
@@ -1507,7 +1527,10 @@ impl Ops {
                 if item.page_id.is_none() {
                     item.page_id = target.or(page_id);
                 }
-                Data::Comment { comment: item }
+                Data::Comment {
+                    comment: item,
+                    warnings,
+                }
             }
             C::Update {
                 comment_id,
@@ -1515,7 +1538,7 @@ impl Ops {
                 body_format,
                 version,
             } => {
-                let body = Fmt::of(body_format).to_storage(body)?;
+                let (body, warnings) = Fmt::of(body_format).to_storage(body)?;
                 let comments = self.client.comments();
                 let version = match version {
                     Some(v) => v,
@@ -1529,6 +1552,7 @@ impl Ops {
                     .await?;
                 Data::Comment {
                     comment: CommentItem::from(c),
+                    warnings,
                 }
             }
             C::AddInline {
@@ -1538,7 +1562,7 @@ impl Ops {
                 selection,
                 match_index,
             } => {
-                let body = Fmt::of(body_format).to_storage(body)?;
+                let (body, warnings) = Fmt::of(body_format).to_storage(body)?;
                 // Cloud asks how often the selection occurs and which occurrence is meant;
                 // both are counted here, in the page's text.
                 let page = self.page_with_body(id.as_str()).await?;
@@ -1575,7 +1599,10 @@ impl Ops {
                     .await?;
                 let mut item = CommentItem::from(c);
                 item.page_id.get_or_insert_with(|| id.to_string());
-                Data::Comment { comment: item }
+                Data::Comment {
+                    comment: item,
+                    warnings,
+                }
             }
             C::ResolveInline { comment_id, reopen } => {
                 let c = self
@@ -1585,6 +1612,7 @@ impl Ops {
                     .await?;
                 Data::Comment {
                     comment: CommentItem::from(c),
+                    warnings: Vec::new(),
                 }
             }
             C::Delete { comment_id } => {
@@ -2234,18 +2262,20 @@ impl Ops {
                     .read_text(body, body_file, "body")
                     .await?
                     .unwrap_or_default();
-                let body = Fmt::of(body_format).to_storage(body)?;
+                let (body, warnings) = Fmt::of(body_format).to_storage(body)?;
+                let size = body.len();
                 let post = posts
                     .create(&NewBlogPost {
                         space_id,
                         title,
-                        body: body.clone(),
+                        body,
                         status,
                     })
                     .await?;
                 Data::PostWritten {
                     blogpost: PageItem::from(&post),
-                    size: body.len(),
+                    size,
+                    warnings,
                 }
             }
             B::Update {
@@ -2264,9 +2294,12 @@ impl Ops {
                         "pass what changes: the new body, the new title",
                     ));
                 }
-                let body = match body {
-                    Some(b) => Some(Fmt::of(body_format).to_storage(b)?),
-                    None => None,
+                let (body, warnings) = match body {
+                    Some(b) => {
+                        let (b, w) = Fmt::of(body_format).to_storage(b)?;
+                        (Some(b), w)
+                    }
+                    None => (None, Vec::new()),
                 };
                 let post = posts.get(id.as_str(), Some(BodyFormat::Storage)).await?;
                 let body = body.unwrap_or_else(|| body_of(&post, BodyFormat::Storage));
@@ -2287,6 +2320,7 @@ impl Ops {
                 Data::PostWritten {
                     blogpost: PageItem::from(&updated),
                     size,
+                    warnings,
                 }
             }
             B::Delete { id, purge } => {
