@@ -5,6 +5,7 @@
 //! same tree as the Markdown structure, so `<details>`, `<span style>` and
 //! `<!--confluence <ac:layout>-->` wrappers nest around converted Markdown.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use pulldown_cmark::{
@@ -16,9 +17,10 @@ use crate::to_md::{EMOTICONS, MARK, PANELS};
 use crate::xml::TooDeep;
 use crate::xml::{self, Issue, WriteMode};
 
-/// The tree this direction builds owns its text: it is made from Markdown events.
-type Node = xml::Node<'static>;
-type Element = xml::Element<'static>;
+/// The tree this direction builds borrows the Markdown's text where it is verbatim; raw HTML's
+/// tokens own theirs.
+type Node<'a> = xml::Node<'a>;
+type Element<'a> = xml::Element<'a>;
 type Token = xml::Token<'static>;
 use crate::{MAX_DEPTH, Stats};
 use crate::{directive, links};
@@ -177,6 +179,25 @@ fn placeholder_paragraphs(input: &str) -> Vec<usize> {
     at
 }
 
+/// `a` and `b` as one slice of `src`, when both are slices of it and `b` follows `a` directly.
+fn adjacent<'a>(src: &'a str, a: &str, b: &str) -> Option<&'a str> {
+    let base = src.as_ptr() as usize;
+    let start = (a.as_ptr() as usize).checked_sub(base)?;
+    let mid = (b.as_ptr() as usize).checked_sub(base)?;
+    if start + a.len() != mid {
+        return None;
+    }
+    src.get(start..mid + b.len())
+}
+
+/// A Markdown event's text as the tree keeps it: borrowed when pulldown-cmark borrowed it.
+fn text_of(t: CowStr<'_>) -> xml::Str<'_> {
+    match t {
+        CowStr::Borrowed(s) => Cow::Borrowed(s),
+        other => Cow::Owned(other.into_string()),
+    }
+}
+
 /// Whether a line holds text besides its HTML comments and tags.
 fn has_text_beside_comments(line: &str) -> bool {
     let mut rest = line;
@@ -209,7 +230,7 @@ struct Output {
 
 impl Output {
     /// Finishes complete top-level nodes (post-order rewrites) and writes them.
-    fn write(&mut self, nodes: impl Iterator<Item = Node>) {
+    fn write<'a>(&mut self, nodes: impl Iterator<Item = Node<'a>>) {
         for mut node in nodes {
             fix_nodes(std::slice::from_mut(&mut node), &mut self.next_task);
             stray_fallbacks(std::slice::from_mut(&mut node));
@@ -241,8 +262,8 @@ enum Kind {
     Html,
 }
 
-struct Frame {
-    el: Element,
+struct Frame<'a> {
+    el: Element<'a>,
     kind: Kind,
     /// Storage levels this frame can become (see [`levels`]).
     levels: usize,
@@ -325,7 +346,7 @@ struct TableState {
 
 struct Builder<'a> {
     src: &'a str,
-    stack: Vec<Frame>,
+    stack: Vec<Frame<'a>>,
     /// Storage depth of the open frames: the sum of their `levels`.
     depth: usize,
     issues: Vec<Issue>,
@@ -370,16 +391,23 @@ struct ParaSkip {
     close: Option<(usize, usize)>,
 }
 
-impl Builder<'_> {
-    fn top(&mut self) -> &mut Element {
+impl<'a> Builder<'a> {
+    fn top(&mut self) -> &mut Element<'a> {
         let last = self.stack.len() - 1;
         &mut self.stack[last].el
     }
 
-    fn push_node(&mut self, node: Node) {
+    fn push_node(&mut self, node: Node<'a>) {
+        let src = self.src;
         let top = self.top();
         if let (Node::Text(t), Some(Node::Text(prev))) = (&node, top.children.last_mut()) {
-            prev.to_mut().push_str(t);
+            // Lines of a paragraph are one slice of the source: they stay borrowed.
+            match (&*prev, t) {
+                (Cow::Borrowed(p), Cow::Borrowed(n)) if let Some(both) = adjacent(src, p, n) => {
+                    *prev = Cow::Borrowed(both);
+                }
+                _ => prev.to_mut().push_str(t),
+            }
             return;
         }
         top.children.push(node);
@@ -423,7 +451,7 @@ impl Builder<'_> {
         self.push_frame(el, kind)
     }
 
-    fn push_frame(&mut self, el: Element, kind: Kind) -> Result<(), TooDeep> {
+    fn push_frame(&mut self, el: Element<'a>, kind: Kind) -> Result<(), TooDeep> {
         let (role, extra) = self.child_role(&el.name);
         let role = if el.name == "table" && el.attr(directive::HEADER_ROWS).is_some() {
             Role::ListTable
@@ -452,7 +480,7 @@ impl Builder<'_> {
     }
 
     /// Adds an element with no frame of its own, `levels` deep (a code macro is two).
-    fn push_leaf(&mut self, el: Element, levels: usize, pos: usize) -> Result<(), TooDeep> {
+    fn push_leaf(&mut self, el: Element<'a>, levels: usize, pos: usize) -> Result<(), TooDeep> {
         let levels = levels.saturating_add_signed(self.child_role(&el.name).1);
         self.room(levels, pos)?;
         self.push_node(Node::Element(el));
@@ -460,7 +488,7 @@ impl Builder<'_> {
     }
 
     /// Removes the top frame; the root stays.
-    fn pop_frame(&mut self) -> Option<Frame> {
+    fn pop_frame(&mut self) -> Option<Frame<'a>> {
         if self.stack.len() <= 1 {
             return None;
         }
@@ -474,7 +502,7 @@ impl Builder<'_> {
 
     /// Takes the complete top-level nodes: all but a last text node, which later text may
     /// still join.
-    fn drain_complete(&mut self) -> std::vec::Drain<'_, Node> {
+    fn drain_complete(&mut self) -> std::vec::Drain<'_, Node<'a>> {
         let root = &mut self.stack[0].el.children;
         let keep = usize::from(matches!(root.last(), Some(Node::Text(_))));
         let end = root.len().saturating_sub(keep);
@@ -518,7 +546,7 @@ impl Builder<'_> {
         self.issues = issues;
     }
 
-    fn event(&mut self, event: Event<'_>, range: Range<usize>) -> Result<(), TooDeep> {
+    fn event(&mut self, event: Event<'a>, range: Range<usize>) -> Result<(), TooDeep> {
         let pos = range.start;
         if let Some((_, text)) = &mut self.code {
             match event {
@@ -634,7 +662,7 @@ impl Builder<'_> {
             Event::End(end) => self.end(end),
             Event::Text(t) => self.text(&t, range)?,
             Event::Code(t) => {
-                let el = Element::new("code").with_child(Node::Text(t.to_string().into()));
+                let el = Element::new("code").with_child(Node::Text(text_of(t)));
                 self.push_leaf(el, 1, pos)?;
             }
             Event::InlineMath(t) | Event::DisplayMath(t) => {
@@ -643,7 +671,10 @@ impl Builder<'_> {
             Event::Html(h) => self.html(&h, pos, true)?,
             Event::InlineHtml(h) => self.html(&h, pos, false)?,
             Event::FootnoteReference(f) => self.push_node(Node::Text(format!("[^{f}]").into())),
-            Event::SoftBreak => self.push_node(Node::Text("\n".into())),
+            Event::SoftBreak => {
+                let own = self.src.get(range).filter(|b| *b == "\n");
+                self.push_node(Node::Text(Cow::Borrowed(own.unwrap_or("\n"))));
+            }
             Event::HardBreak => self.push_leaf(Element::new("br"), 1, pos)?,
             Event::Rule => self.push_leaf(Element::new("hr"), 1, pos)?,
             Event::TaskListMarker(done) => {
@@ -833,12 +864,15 @@ impl Builder<'_> {
 
     /// Text, with `:name:` shortcodes of Confluence emoticons turned into `ac:emoticon`.
     fn text(&mut self, t: &str, range: Range<usize>) -> Result<(), TooDeep> {
-        let verbatim = self.src.get(range.clone()) == Some(t);
-        if verbatim && matches!(t, "[" | "![" | "]") && !self.escaped(range.start) {
+        let Some(t) = self.src.get(range.clone()).filter(|s| *s == t) else {
+            self.push_node(Node::Text(t.to_string().into()));
+            return Ok(());
+        };
+        if matches!(t, "[" | "![" | "]") && !self.escaped(range.start) {
             // `![` that opens no image comes as one text.
             if let Some(bang) = t.strip_suffix('[') {
                 if !bang.is_empty() {
-                    self.push_node(Node::Text(bang.to_string().into()));
+                    self.push_node(Node::Text(Cow::Borrowed(bang)));
                 }
                 self.open_bracket(range.end - 1);
                 return Ok(());
@@ -847,8 +881,8 @@ impl Builder<'_> {
                 return Ok(());
             }
         }
-        if !verbatim || !t.contains(':') {
-            self.push_node(Node::Text(t.to_string().into()));
+        if !t.contains(':') {
+            self.push_node(Node::Text(Cow::Borrowed(t)));
             return Ok(());
         }
         // Text directives, `:name{attrs}`: the macros they stand for, read from the source.
@@ -889,7 +923,7 @@ impl Builder<'_> {
     }
 
     /// Text, with `:name:` shortcodes of Confluence emoticons turned into `ac:emoticon`.
-    fn shortcodes(&mut self, t: &str, range: Range<usize>) -> Result<(), TooDeep> {
+    fn shortcodes(&mut self, t: &'a str, range: Range<usize>) -> Result<(), TooDeep> {
         let escaped_start =
             range.start > 0 && self.src.as_bytes().get(range.start - 1) == Some(&b'\\');
         let mut rest = t;
@@ -902,21 +936,21 @@ impl Builder<'_> {
             match hit {
                 Some(name) if !(at_start && i == 0 && escaped_start) => {
                     if i > 0 {
-                        self.push_node(Node::Text(rest[..i].to_string().into()));
+                        self.push_node(Node::Text(Cow::Borrowed(&rest[..i])));
                     }
                     let el = Element::new("ac:emoticon").with_attr("ac:name", *name);
                     self.push_leaf(el, 1, range.start)?;
                     rest = &tail[name.len() + 1..];
                 }
                 _ => {
-                    self.push_node(Node::Text(rest[..=i].to_string().into()));
+                    self.push_node(Node::Text(Cow::Borrowed(&rest[..=i])));
                     rest = tail;
                 }
             }
             at_start = false;
         }
         if !rest.is_empty() {
-            self.push_node(Node::Text(rest.to_string().into()));
+            self.push_node(Node::Text(Cow::Borrowed(rest)));
         }
         Ok(())
     }
@@ -1421,7 +1455,7 @@ fn decisions(mut e: Element) -> Element {
 /// node's `ac:adf-attribute`s, its body the node's `ac:adf-content`; the `::fallback{…}`
 /// lines first in the body are the `div`s of the HTML fallback, outermost first, around the
 /// same content (without them, no fallback).
-fn adf_extension(kind: &str, e: Element) -> Element {
+fn adf_extension<'a>(kind: &str, e: Element<'a>) -> Element<'a> {
     let mut divs = Vec::new();
     let mut content = Vec::new();
     for n in e.children {
@@ -1460,7 +1494,7 @@ fn adf_extension(kind: &str, e: Element) -> Element {
 }
 
 /// Cloud's `ac:adf-extension` of an ADF node and its HTML fallback.
-fn extension(node: Element, fallback: Option<Element>) -> Element {
+fn extension<'a>(node: Element<'a>, fallback: Option<Element<'a>>) -> Element<'a> {
     let mut ext = Element::new("ac:adf-extension").with_child(Node::Element(node));
     ext.children.extend(fallback.map(Node::Element));
     ext
@@ -1594,7 +1628,7 @@ fn expand_macro(details: Element) -> Element {
 }
 
 /// A fenced block back to its macro: info `lang key="v" macro=name @attr="v"`.
-fn code_macro(info: &str, text: &str) -> Element {
+fn code_macro(info: &str, text: &str) -> Element<'static> {
     let body = text.strip_suffix('\n').unwrap_or(text);
     let mut name = "code".to_string();
     let mut params: Vec<(String, String)> = Vec::new();
@@ -1803,6 +1837,21 @@ mod tests {
         let c = convert("a <span>b\n\nc").unwrap();
         assert!(c.storage.contains("<span>b</span>"), "{}", c.storage);
         assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
+    }
+
+    #[test]
+    fn texts_join_into_one_slice_only_when_adjacent_in_the_source() {
+        let src = String::from("one\ntwo three");
+        let (a, b, c) = (&src[0..3], &src[3..4], &src[4..7]);
+        assert_eq!(adjacent(&src, a, b), Some("one\n"));
+        assert_eq!(adjacent(&src, &src[0..4], c), Some("one\ntwo"));
+        assert_eq!(adjacent(&src, a, c), None, "a gap between them");
+        assert_eq!(adjacent(&src, b, a), None, "the wrong order");
+        assert_eq!(adjacent(&src, a, "\n"), None, "not a slice of the source");
+        assert_eq!(adjacent(&src, "\n", c), None, "not a slice of the source");
+        // As the builder joins them: a paragraph's lines and what follows.
+        assert_eq!(st("one\ntwo three"), "<p>one\ntwo three</p>");
+        assert_eq!(st("a &amp; b\nc"), "<p>a &amp; b\nc</p>");
     }
 
     #[test]

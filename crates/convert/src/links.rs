@@ -750,12 +750,12 @@ fn emoticon_element(rest: &str, text: &str) -> Element<'static> {
 }
 
 /// Builds storage for a Markdown link to one of our schemes; ordinary URLs give the body back.
-pub(crate) fn link_element(
+pub(crate) fn link_element<'a>(
     url: &str,
     title: &str,
-    body: Vec<Node<'static>>,
+    body: Vec<Node<'a>>,
     autolink: bool,
-) -> Result<Element<'static>, Vec<Node<'static>>> {
+) -> Result<Element<'a>, Vec<Node<'a>>> {
     let extras = parse_extras(title).unwrap_or_default();
     let (ac_extra, ri_extra): (Vec<_>, Vec<_>) =
         extras.into_iter().partition(|(k, _)| k.starts_with("ac:"));
