@@ -56,6 +56,8 @@ fn align_attr<'a>(attrs: &'a [(CowStr<'a>, Option<CowStr<'a>>)]) -> Option<&'a s
 pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
     let (protected, sentinels) = protect_placeholder_paragraphs(input);
     let input = protected.as_deref().unwrap_or(input);
+    // Warnings and errors name places in the text as the caller wrote it.
+    let original = |pos: usize| pos - SENTINEL.len_utf8() * sentinels.partition_point(|&s| s < pos);
     let mut b = Builder {
         src: input,
         stack: vec![Frame {
@@ -95,12 +97,17 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
             }
             other => other,
         };
-        b.event(event, range)?;
+        b.event(event, range).map_err(|d| TooDeep {
+            pos: original(d.pos),
+        })?;
         out.write(b.drain_complete());
     }
     let mut issues = std::mem::take(&mut b.issues);
     while b.stack.len() > 1 {
         b.pop_top(&mut issues);
+    }
+    for issue in issues.iter_mut().chain(b.left_out.iter_mut()) {
+        issue.pos = original(issue.pos);
     }
     out.write(b.stack[0].el.children.drain(..));
     let stats = Stats {
@@ -150,11 +157,36 @@ fn protect_placeholder_paragraphs(input: &str) -> (Option<String>, Vec<usize>) {
     (Some(out), offsets)
 }
 
-/// Whether `input` has a placeholder with text after it on its line: what such a paragraph's
-/// first line must have.
+/// Whether `input` may hold a paragraph that starts with a placeholder: one with text after
+/// it on its line. Only the first placeholder of a line (ended by `\n` or `\r`, as
+/// pulldown-cmark ends lines) can start a block, so only it is looked at; and the looks
+/// together read at most about twice the input, past which the answer is yes (the parse then
+/// decides), so that a line of many placeholders costs no more than its length.
 fn may_start_placeholder_paragraph(input: &str) -> bool {
-    memchr::memmem::find_iter(input.as_bytes(), PLACEHOLDER_OPEN.as_bytes())
-        .any(|i| has_text_beside_comments(input[i..].lines().next().unwrap_or("")))
+    let bytes = input.as_bytes();
+    let mut budget = 2 * input.len() + 4096;
+    let mut searched = 0;
+    let mut line_start = 0;
+    let mut looked_at = None;
+    for i in memchr::memmem::find_iter(bytes, PLACEHOLDER_OPEN.as_bytes()) {
+        if let Some(b) = memchr::memrchr2(b'\n', b'\r', &bytes[searched..i]) {
+            line_start = searched + b + 1;
+        }
+        searched = i;
+        if looked_at == Some(line_start) {
+            continue;
+        }
+        looked_at = Some(line_start);
+        let line = input[i..].lines().next().unwrap_or("");
+        let Some(left) = budget.checked_sub(line.len()) else {
+            return true;
+        };
+        budget = left;
+        if has_text_beside_comments(line) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Where the paragraphs that CommonMark reads as HTML blocks start their placeholder.
@@ -1906,6 +1938,46 @@ mod tests {
             found >= 7 && texts.len() > 60,
             "{found} in {} texts",
             texts.len()
+        );
+        // A lone `\r` ends a line: a placeholder after one starts a block.
+        for t in [
+            format!("para\r{marker}text\n"),
+            format!("{}text\n", "<!--confluence -->".repeat(1000)),
+        ] {
+            assert!(!placeholder_paragraphs(&t).is_empty(), "{t:?}");
+            assert!(may_start_placeholder_paragraph(&t), "{t:?}");
+        }
+        // So the first placeholder after each `\r` is looked at, even when one before it on
+        // the same `\n` line has no text after it.
+        let t = "<!--confluence a--><x\r<!--confluence <m><!--->text\n";
+        assert!(may_start_placeholder_paragraph(t));
+        // Many placeholders on one line are looked at once; past the reading budget the
+        // parse decides (it finds none here).
+        let lines = "<!--confluence -->\n".repeat(2000);
+        assert!(!may_start_placeholder_paragraph(&lines));
+        let segments = format!("{}\n", "<!--confluence -->\r".repeat(2000));
+        assert!(may_start_placeholder_paragraph(&segments));
+        assert!(placeholder_paragraphs(&segments).is_empty());
+    }
+
+    /// Warnings name the line and column of the text as written, not of the text with the
+    /// marks that keep placeholder paragraphs together.
+    #[test]
+    fn warnings_after_a_placeholder_paragraph_point_into_the_text_as_written() {
+        let md = "<!--confluence <ac:inline-comment-marker ac:ref=\"r\" ac:x=\"1\">-->text</b> x\nnext </i>\n";
+        let w: Vec<String> = crate::markdown_to_storage(md)
+            .unwrap()
+            .warnings
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        assert_eq!(
+            w,
+            [
+                "1:1: `<ac:inline-comment-marker>` not closed in the Markdown; closed at its container's end",
+                "1:69: `</b>` closes nothing open here; ignored",
+                "2:6: `</i>` closes nothing open here; ignored"
+            ]
         );
     }
 

@@ -1482,6 +1482,21 @@ async fn markdown_writes_say_what_the_conversion_noticed() {
         )
         .await;
     assert_eq!(comment["warnings"], json!(want), "{comment}");
+    let cid = comment["comment"]["id"].as_str().unwrap();
+    let r = s
+        .raw(
+            "comments",
+            json!({"action": "update", "commentId": cid, "body": odd}),
+        )
+        .await;
+    let t = text(&r);
+    assert!(
+        t.starts_with(&format!(
+            "update: comment {cid} on page {id}\nwarning: {}",
+            want[0]
+        )),
+        "{t}"
+    );
     let post = s
         .ok(
             "blogposts",

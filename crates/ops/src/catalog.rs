@@ -509,7 +509,7 @@ pub const TOOLS: &[ToolSpec] = &[
                     O::CreatePageProperty,
                     O::UpdatePagePropertyById,
                 ],
-                "set it",
+                "set a property",
             )
             .on(PAGE),
             read(
@@ -547,7 +547,7 @@ pub const TOOLS: &[ToolSpec] = &[
             write(
                 "createFromTemplate",
                 &[O::GetContentTemplate, O::CreatePage],
-                "a new page with a template's body (variables left as they are)",
+                "a new page with a template's body (variables as they are)",
             )
             .on(IN_SPACE_UNDER_PARENT),
             read(

@@ -392,12 +392,20 @@ impl Output {
                 more(&mut o, &l.next_cursor);
             }
             Data::Comment { comment, warnings } => {
-                let _ = writeln!(
-                    o,
-                    "comment {} added to page {}",
-                    comment.id,
-                    comment.page_id.as_deref().unwrap_or("?")
-                );
+                let _ = write!(o, "{}: comment {}", self.action, comment.id);
+                match (&comment.page_id, &comment.blog_post_id) {
+                    (Some(p), _) => {
+                        let _ = write!(o, " on page {p}");
+                    }
+                    (None, Some(b)) => {
+                        let _ = write!(o, " on blog post {b}");
+                    }
+                    (None, None) => {}
+                }
+                if let Some(status) = &comment.resolution_status {
+                    let _ = write!(o, " ({status})");
+                }
+                o.push('\n');
                 warning_lines(&mut o, warnings);
             }
             Data::Labels { on, list } => {

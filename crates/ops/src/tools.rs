@@ -693,19 +693,17 @@ impl Ops {
                     .await?
                     .unwrap_or_default();
                 let (body, warnings) = Fmt::of(body_format).to_storage(body)?;
-                let mut written = self
-                    .create_page(NewPage {
+                self.create_page(
+                    NewPage {
                         space_id,
                         title,
                         parent_id: parent_id.map(|p| p.as_str().to_string()),
                         body,
                         status,
-                    })
-                    .await?;
-                if let Data::Written { warnings: w, .. } = &mut written {
-                    *w = warnings;
-                }
-                written
+                    },
+                    warnings,
+                )
+                .await?
             }
             P::Update {
                 id,
@@ -1009,13 +1007,16 @@ impl Ops {
             } => {
                 let body = self.template(&template_id).await?.body.unwrap_or_default();
                 let space_id = self.space_id_of(space_id.as_str()).await?;
-                self.create_page(NewPage {
-                    space_id,
-                    title,
-                    parent_id: parent_id.map(|p| p.as_str().to_string()),
-                    body,
-                    status: None,
-                })
+                self.create_page(
+                    NewPage {
+                        space_id,
+                        title,
+                        parent_id: parent_id.map(|p| p.as_str().to_string()),
+                        body,
+                        status: None,
+                    },
+                    Vec::new(),
+                )
                 .await?
             }
             P::CheckPermission {
@@ -1112,12 +1113,12 @@ impl Ops {
 
     /// Creates a page (`create`, `createFromTemplate`): answers its metadata and the size of
     /// the body sent, never the body again.
-    async fn create_page(&self, new: NewPage) -> Result<Data> {
+    async fn create_page(&self, new: NewPage, warnings: Vec<String>) -> Result<Data> {
         let page = self.client.pages().create(&new).await?;
         Ok(Data::Written {
             page: PageItem::from(&page),
             size: new.body.len(),
-            warnings: Vec::new(),
+            warnings,
         })
     }
 
