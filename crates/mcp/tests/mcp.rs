@@ -74,6 +74,11 @@ impl Sim {
         let t = &self.info.scoped_tokens.read_only;
         self.client(&t.email, &t.token).await
     }
+
+    /// An MCP session with every tool, on the classic token, under `config`.
+    async fn session(&self, config: Config) -> Session {
+        Session::new(server(self.classic().await, config, &[]).await).await
+    }
 }
 
 /// A 1x1 PNG.
@@ -191,7 +196,7 @@ const BODY: &str = "<p>Intro text.</p><h1>Setup</h1><p>Install the agent.</p><h2
 #[tokio::test]
 async fn tools_list_is_flat_and_stable() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let names: Vec<&str> = s.tools.iter().map(|t| t.name.as_ref()).collect();
     assert_eq!(
         names,
@@ -260,7 +265,7 @@ async fn tools_list_is_flat_and_stable() {
 async fn tools_list_fits_the_budget() {
     const BUDGET: usize = 16 * 1024;
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let result = rmcp::model::ListToolsResult::with_all_items(s.tools.clone());
     let bytes = serde_json::to_string(&result).unwrap().len();
     if let Some(path) = std::env::var_os("CONFLUX_DUMP_TOOLS") {
@@ -281,7 +286,7 @@ async fn tools_list_fits_the_budget() {
 #[tokio::test]
 async fn pages_every_action_with_effects_checked() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let eng = space_id(&s, "ENG").await;
 
     let list = s
@@ -619,7 +624,7 @@ async fn pages_every_action_with_effects_checked() {
 #[tokio::test]
 async fn other_tools_every_action_with_effects_checked() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let spaces = s.ok("spaces", json!({"action": "list", "limit": 2})).await;
     assert_eq!(spaces["count"], 2);
     assert!(spaces["items"][0]["key"].is_string() && spaces["items"][0]["name"].is_string());
@@ -1352,7 +1357,7 @@ async fn output_formats_shape_the_text() {
 #[tokio::test]
 async fn bad_arguments_are_refused_before_any_request() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let before = sim.admin(reqwest::Method::GET, "/stats", Value::Null).await["requests"]
         .as_u64()
         .unwrap();
@@ -1424,7 +1429,7 @@ async fn bad_arguments_are_refused_before_any_request() {
 #[tokio::test]
 async fn markdown_writes_say_what_the_conversion_noticed() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let eng = space_id(&s, "ENG").await;
     let odd = "Intro <span>open\n\nnext </b> end\n";
     let want = [
@@ -1521,7 +1526,7 @@ async fn read_only_mode_hides_and_refuses_writes() {
         read_only: true,
         ..Config::default()
     };
-    let s = Session::new(server(sim.classic().await, config, &[]).await).await;
+    let s = sim.session(config).await;
     let pages = s.tools.iter().find(|t| t.name == "pages").unwrap();
     let actions = pages.input_schema["properties"]["action"]["enum"].clone();
     assert_eq!(
@@ -1585,7 +1590,7 @@ async fn tool_filtering_exposes_only_the_named_tools() {
 #[tokio::test]
 async fn space_lists_hold_on_every_call() {
     let sim = Sim::start().await;
-    let full = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let full = sim.session(Config::default()).await;
     let ops_space = space_id(&full, "OPS").await;
     let ops_page = full
         .ok(
@@ -1602,7 +1607,7 @@ async fn space_lists_hold_on_every_call() {
         deny_spaces: vec![],
         ..Config::default()
     };
-    let s = Session::new(server(sim.classic().await, config, &[]).await).await;
+    let s = sim.session(config).await;
     let spaces = s.ok("spaces", json!({"action": "list", "limit": 50})).await;
     let keys: Vec<&str> = spaces["items"]
         .as_array()
@@ -1644,7 +1649,7 @@ async fn space_lists_hold_on_every_call() {
         deny_spaces: vec!["ENG".into()],
         ..Config::default()
     };
-    let d = Session::new(server(sim.classic().await, deny, &[]).await).await;
+    let d = sim.session(deny).await;
     let e = d
         .err(
             "pages",
@@ -1679,7 +1684,7 @@ async fn confluence_refusals_become_actionable_tool_errors() {
     ro.ok("content", json!({"action": "tree", "spaceKey": "ENG"}))
         .await;
 
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let e = s
         .err("pages", json!({"action": "get", "id": "999999999"}))
         .await;
@@ -1798,7 +1803,7 @@ async fn local_files_only_under_the_files_root() {
 
     let sim = Sim::start().await;
     // Without a root: every path parameter is a policy error naming the flag.
-    let none = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let none = sim.session(Config::default()).await;
     let eng = space_id(&none, "ENG").await;
     let page = none
         .ok(
@@ -1858,7 +1863,7 @@ async fn local_files_only_under_the_files_root() {
         files_root: Some(conflux_ops::FilesRoot::open(&root).unwrap()),
         ..Config::default()
     };
-    let s = Session::new(server(sim.classic().await, config, &[]).await).await;
+    let s = sim.session(config).await;
     let abs_inside = root.join("notes/body.md").display().to_string();
     for (n, path) in [
         "notes/body.md",
@@ -1988,7 +1993,7 @@ async fn local_files_only_under_the_files_root() {
 #[tokio::test]
 async fn issue_012_databases_obey_the_space_lists() {
     let sim = Sim::start().await;
-    let open = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let open = sim.session(Config::default()).await;
     let eng = space_id(&open, "ENG").await;
     let ops = space_id(&open, "OPS").await;
     let eng_page = open
@@ -2040,7 +2045,7 @@ async fn issue_012_databases_obey_the_space_lists() {
         deny_spaces: vec!["ENG".into()],
         ..Config::default()
     };
-    let d = Session::new(server(sim.classic().await, deny, &[]).await).await;
+    let d = sim.session(deny).await;
     for db in [&under_page, &under_folder] {
         for action in ["get", "entries", "delete"] {
             let e = d
@@ -2068,7 +2073,7 @@ async fn issue_012_databases_obey_the_space_lists() {
 #[tokio::test]
 async fn issue_012_a_reply_is_checked_against_its_parent_comments_space() {
     let sim = Sim::start().await;
-    let open = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let open = sim.session(Config::default()).await;
     let eng = space_id(&open, "ENG").await;
     let ops = space_id(&open, "OPS").await;
     let page = |space: String, title: &str| {
@@ -2100,7 +2105,7 @@ async fn issue_012_a_reply_is_checked_against_its_parent_comments_space() {
         deny_spaces: vec!["ENG".into()],
         ..Config::default()
     };
-    let d = Session::new(server(sim.classic().await, deny, &[]).await).await;
+    let d = sim.session(deny).await;
     let e = d
         .err(
             "comments",
@@ -2129,7 +2134,7 @@ async fn issue_012_a_reply_is_checked_against_its_parent_comments_space() {
 #[tokio::test]
 async fn issue_012_search_highlights_read_as_bold_and_urls_are_absolute() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let found = s
         .ok(
             "search",
@@ -2153,7 +2158,7 @@ async fn issue_012_search_highlights_read_as_bold_and_urls_are_absolute() {
 #[tokio::test]
 async fn issue_012_footer_comments_are_threads_with_author_and_date() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let eng = space_id(&s, "ENG").await;
     let pid = s
         .ok(
@@ -2226,7 +2231,7 @@ async fn issue_012_footer_comments_are_threads_with_author_and_date() {
 #[tokio::test]
 async fn issue_012_pages_move_take_space_keys_and_get_bodies() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let id = |v: Value, at: &str| v[at]["id"].as_str().unwrap().to_string();
     // A key where an id is expected: created in that space, and listed by it.
     let parent = id(
@@ -2338,7 +2343,7 @@ async fn issue_012_pages_move_take_space_keys_and_get_bodies() {
 #[tokio::test]
 async fn issue_012_a_move_in_a_read_only_space_is_refused() {
     let sim = Sim::start().await;
-    let open = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let open = sim.session(Config::default()).await;
     let mk = |title: &str| {
         let s = &open;
         let title = title.to_string();
@@ -2465,7 +2470,7 @@ async fn issue_012_writes_the_known_scopes_cannot_perform_are_not_listed() {
 #[tokio::test]
 async fn issue_014_mentions_carry_names_from_one_lookup() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let me = s.ok("users", json!({"action": "me"})).await;
     let account = me["user"]["accountId"].as_str().unwrap().to_string();
     let name = me["user"]["displayName"].as_str().unwrap().to_string();
@@ -2534,7 +2539,7 @@ async fn issue_014_templates_obey_the_space_lists() {
         deny_spaces: vec!["ENG".into()],
         ..Config::default()
     };
-    let open = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let open = sim.session(Config::default()).await;
     let eng_templates = open
         .ok("templates", json!({"action": "list", "spaceId": "ENG"}))
         .await;
@@ -2547,7 +2552,7 @@ async fn issue_014_templates_obey_the_space_lists() {
         .as_str()
         .unwrap()
         .to_string();
-    let s = Session::new(server(sim.classic().await, config, &[]).await).await;
+    let s = sim.session(config).await;
     let e = s
         .err("templates", json!({"action": "get", "id": adr}))
         .await;
@@ -2571,7 +2576,7 @@ async fn issue_014_templates_obey_the_space_lists() {
 #[tokio::test]
 async fn issue_014_blog_post_labels_and_files_obey_the_space_lists() {
     let sim = Sim::start().await;
-    let open = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let open = sim.session(Config::default()).await;
     let post = open
         .ok(
             "blogposts",
@@ -2667,7 +2672,7 @@ async fn issue_014_blog_post_labels_and_files_obey_the_space_lists() {
 #[tokio::test]
 async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
     let sim = Sim::start().await;
-    let s = Session::new(server(sim.classic().await, Config::default(), &[]).await).await;
+    let s = sim.session(Config::default()).await;
     let storage = "<h2 local-id=\"a1\">Plan</h2>\
         <p local-id=\"b2\">We <ac:inline-comment-marker ac:ref=\"c0ffee00-1111-2222-3333-444455556666\">ship Friday</ac:inline-comment-marker>.</p>\
         <p local-id=\"b3\" style=\"margin-left: 30.0px;\">Indented <strong>note</strong></p>\
