@@ -222,6 +222,18 @@ fn adjacent<'a>(src: &'a str, a: &str, b: &str) -> Option<&'a str> {
     src.get(start..mid + b.len())
 }
 
+/// Drops the `\n` a text ends with, if it does, without copying a borrowed text.
+fn drop_newline(t: &mut xml::Str<'_>) {
+    match t {
+        Cow::Borrowed(s) => *s = s.strip_suffix('\n').unwrap_or(s),
+        Cow::Owned(s) => {
+            if s.ends_with('\n') {
+                s.pop();
+            }
+        }
+    }
+}
+
 /// A Markdown event's text as the tree keeps it: borrowed when pulldown-cmark borrowed it.
 fn text_of(t: CowStr<'_>) -> xml::Str<'_> {
     match t {
@@ -662,9 +674,8 @@ impl<'a> Builder<'a> {
                 self.para.until = 0;
                 if self.para.close.is_some()
                     && let Some(Node::Text(t)) = self.top().children.last_mut()
-                    && t.ends_with('\n')
                 {
-                    t.to_mut().pop();
+                    drop_newline(t);
                 }
                 self.end(TagEnd::Paragraph);
                 if let Some((at, colons)) = self.para.close.take() {
@@ -1158,10 +1169,8 @@ impl<'a> Builder<'a> {
     fn close_directive(&mut self, colons: usize, pos: usize) -> Result<(), TooDeep> {
         // The line break before a closing fence on the last line of a text is not content.
         for f in self.stack.iter_mut().rev().take(2) {
-            if let Some(Node::Text(t)) = f.el.children.last_mut()
-                && t.ends_with('\n')
-            {
-                t.to_mut().pop();
+            if let Some(Node::Text(t)) = f.el.children.last_mut() {
+                drop_newline(t);
             }
         }
         let Some(idx) = self.directives.iter().rposition(|d| d.colons == colons) else {
