@@ -627,14 +627,10 @@ impl<'a> Builder<'a> {
             if range.end <= end {
                 return Ok(());
             }
-            if let Event::Text(t) = &event {
+            if let Event::Text(_) = &event {
                 self.skip = 0..0;
-                let tail = self.src.get(end..range.end).unwrap_or("");
-                let keep = match t.len().checked_sub(tail.len()) {
-                    Some(cut) if t.ends_with(tail) => t[cut..].to_string(),
-                    _ => tail.to_string(),
-                };
-                return self.text(&keep, end..range.end);
+                let src = self.src;
+                return self.text(src.get(end..range.end).unwrap_or(""), end..range.end);
             }
         }
         // A task item's marker comes inside its first paragraph, before the text: it is the

@@ -100,6 +100,13 @@ impl Fmt {
             )),
         }
     }
+    /// As [`Fmt::to_storage`], for a body a write may leave as it is (`None`).
+    fn to_storage_if(self, text: Option<String>) -> Result<(Option<String>, Vec<String>)> {
+        match text {
+            Some(t) => self.to_storage(t).map(|(b, w)| (Some(b), w)),
+            None => Ok((None, Vec::new())),
+        }
+    }
 }
 
 fn body_of(page: &models::Page, format: BodyFormat) -> String {
@@ -722,13 +729,7 @@ impl Ops {
                         "pass what changes: the new body, the new title, the new parent",
                     ));
                 }
-                let (body, warnings) = match body {
-                    Some(b) => {
-                        let (b, w) = Fmt::of(body_format).to_storage(b)?;
-                        (Some(b), w)
-                    }
-                    None => (None, Vec::new()),
-                };
+                let (body, warnings) = Fmt::of(body_format).to_storage_if(body)?;
                 let page = self.page_with_body(id.as_str()).await?;
                 if let Some(parent) = &parent_id {
                     self.check_new_parent(&page, parent.as_str()).await?;
@@ -2295,13 +2296,7 @@ impl Ops {
                         "pass what changes: the new body, the new title",
                     ));
                 }
-                let (body, warnings) = match body {
-                    Some(b) => {
-                        let (b, w) = Fmt::of(body_format).to_storage(b)?;
-                        (Some(b), w)
-                    }
-                    None => (None, Vec::new()),
-                };
+                let (body, warnings) = Fmt::of(body_format).to_storage_if(body)?;
                 let post = posts.get(id.as_str(), Some(BodyFormat::Storage)).await?;
                 let body = body.unwrap_or_else(|| body_of(&post, BodyFormat::Storage));
                 let size = body.len();
