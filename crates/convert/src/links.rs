@@ -7,7 +7,7 @@
 
 use percent_encoding::percent_decode_str;
 
-use crate::to_md::{escape_md, escape_md_cow};
+use crate::to_md::escape_md_cow;
 use crate::xml::{self, Element, Name, Node, is_blank};
 
 pub(crate) const PAGE: &str = "confluence-page:";
@@ -27,6 +27,14 @@ const SCHEMES: &[&str] = &[
 /// Whether a URL uses one of the schemes this crate gives meaning to.
 pub(crate) fn is_ours(href: &str) -> bool {
     SCHEMES.iter().any(|s| href.starts_with(s))
+}
+
+/// `prefix` followed by [`enc`] of `s`, in one allocation.
+fn prefixed_enc(prefix: &str, s: &str, slash: bool) -> String {
+    let mut out = String::with_capacity(prefix.len() + s.len() + 8);
+    out.push_str(prefix);
+    push_enc(&mut out, s, slash, false);
+    out
 }
 
 /// Percent-encodes what a Markdown destination or our scheme syntax would misread.
@@ -162,7 +170,17 @@ pub(crate) fn dest(href: &str) -> String {
 pub(crate) fn title(t: Option<&str>) -> String {
     match t {
         None => String::new(),
-        Some(t) => format!(" \"{}\"", t.replace('\\', "\\\\").replace('"', "\\\"")),
+        Some(t) => {
+            let mut out = String::with_capacity(t.len() + 3);
+            out.push_str(" \"");
+            push_escaped(&mut out, t, |b| match b {
+                b'\\' => Some("\\\\"),
+                b'"' => Some("\\\""),
+                _ => None,
+            });
+            out.push('"');
+            out
+        }
     }
 }
 
@@ -275,14 +293,14 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
         }
     }
     let frag = anchor
-        .map(|a| format!("#{}", enc(a, false)))
+        .map(|a| prefixed_enc("#", a, false))
         .unwrap_or_default();
     let mut mention = false;
     let mut label = String::new();
     let dest = match resource {
         None => {
             anchor?;
-            format!("{PAGE}{frag}")
+            [PAGE, &frag].concat()
         }
         Some(r) => {
             let mut known = |names: &[&str]| -> Vec<Option<String>> {
@@ -311,22 +329,22 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
                     match (&v[0], &v[1], &v[2]) {
                         (Some(id), None, None) => {
                             label = id.clone();
-                            format!("{USER}{}", enc(id, false))
+                            prefixed_enc(USER, id, false)
                         }
                         (None, Some(n), None) => {
                             label = n.clone();
-                            format!("{USERNAME}{}", enc(n, false))
+                            prefixed_enc(USERNAME, n, false)
                         }
                         (None, None, Some(k)) => {
                             label = k.clone();
-                            format!("{USERKEY}{}", enc(k, false))
+                            prefixed_enc(USERKEY, k, false)
                         }
                         _ => return None,
                     }
                 }
                 "ri:space" if anchor.is_none() => {
                     let v = known(&["ri:space-key"]);
-                    format!("{SPACE}{}", enc(v[0].as_deref()?, true))
+                    prefixed_enc(SPACE, v[0].as_deref()?, true)
                 }
                 _ => return None,
             }
@@ -348,9 +366,14 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
 fn page_dest(space: Option<&str>, title: &str) -> Option<String> {
     let title = enc(title, true);
     match space {
-        Some(s) if !s.is_empty() => Some(format!("{PAGE}{}/{title}", enc(s, true))),
+        Some(s) if !s.is_empty() => {
+            let mut d = prefixed_enc(PAGE, s, true);
+            d.push('/');
+            d.push_str(&title);
+            Some(d)
+        }
         Some(_) => None,
-        None => Some(format!("{PAGE}{title}")),
+        None => Some([PAGE, &title].concat()),
     }
 }
 
@@ -372,7 +395,7 @@ fn attachment_dest<'a>(
     r: &Element<'a>,
     extras: &mut Vec<(Name<'a>, xml::Str<'a>)>,
 ) -> Option<String> {
-    let mut dest = format!("{ATTACHMENT}{}", enc(r.attr("ri:filename")?, false));
+    let mut dest = prefixed_enc(ATTACHMENT, r.attr("ri:filename")?, false);
     let mut page = None;
     for n in &r.children {
         match n {
@@ -455,10 +478,10 @@ pub(crate) fn resource_dest(r: &Element) -> Option<String> {
             page_dest(r.attr("ri:space-key"), value("ri:content-title")?)
         }
         "ri:space" if only(&["ri:space-key"]) => {
-            Some(format!("{SPACE}{}", enc(value("ri:space-key")?, true)))
+            Some(prefixed_enc(SPACE, value("ri:space-key")?, true))
         }
         "ri:user" if only(&["ri:account-id"]) => {
-            Some(format!("{USER}{}", enc(value("ri:account-id")?, false)))
+            Some(prefixed_enc(USER, value("ri:account-id")?, false))
         }
         "ri:url" if only(&["ri:value"]) => {
             let url = value("ri:value")?;
@@ -562,15 +585,15 @@ pub(crate) fn has_scheme(url: &str) -> bool {
 
 /// `[Title](confluence-status:Colour)` for a status macro with text parameters.
 pub(crate) fn status_link(params: &[crate::to_md::Param<'_>]) -> Option<String> {
-    let mut colour = String::new();
-    let mut text = String::new();
-    let mut query = Vec::new();
+    let mut colour = "";
+    let mut text = "";
+    let mut subtle = Vec::new();
     for (k, v) in params {
         let v = v.as_deref()?;
         match &**k {
-            "colour" => colour = v.to_string(),
-            "title" => text = v.to_string(),
-            "subtle" => query.push(format!("subtle={}", enc(v, false))),
+            "colour" => colour = v,
+            "title" => text = v,
+            "subtle" => subtle.push(v),
             _ => return None,
         }
     }
@@ -585,12 +608,19 @@ pub(crate) fn status_link(params: &[crate::to_md::Param<'_>]) -> Option<String> 
     if !has_title {
         return None;
     }
-    let mut d = format!("{STATUS}{}", enc(&colour, false));
-    if !query.is_empty() {
-        d.push('?');
-        d.push_str(&query.join("&"));
+    let text = escape_md_cow(text);
+    let mut out = String::with_capacity(text.len() + STATUS.len() + colour.len() + 4);
+    out.push('[');
+    out.push_str(&text.replace('\n', " "));
+    out.push_str("](");
+    out.push_str(STATUS);
+    push_enc(&mut out, colour, false, false);
+    for (i, v) in subtle.iter().enumerate() {
+        out.push_str(if i == 0 { "?subtle=" } else { "&subtle=" });
+        push_enc(&mut out, v, false, false);
     }
-    Some(format!("[{}]({d})", escape_md(&text).replace('\n', " ")))
+    out.push(')');
+    Some(out)
 }
 
 /// Whether [`jira_link`] writes the macro as a link, without writing it.
@@ -707,7 +737,13 @@ pub(crate) fn emoticon_link(e: &Element) -> Option<String> {
     if text.contains(['\n', '\r']) {
         return None;
     }
-    let mut query = Vec::new();
+    let mut out = String::with_capacity(text.len() + EMOTICON.len() + 64);
+    out.push('[');
+    out.push_str(&escape_md_cow(text));
+    out.push_str("](");
+    out.push_str(EMOTICON);
+    push_enc(&mut out, e.attr("ac:name").unwrap_or(""), true, false);
+    let mut sep = '?';
     for (k, v) in &e.attrs {
         let key = k.strip_prefix("ac:")?;
         let plain = !key.is_empty()
@@ -721,14 +757,14 @@ pub(crate) fn emoticon_link(e: &Element) -> Option<String> {
         if key == "name" || (key == "emoji-fallback" && text == v && text != label) {
             continue;
         }
-        query.push(format!("{key}={}", enc(v, false).replace('&', "%26")));
+        out.push(sep);
+        sep = '&';
+        out.push_str(key);
+        out.push('=');
+        push_enc(&mut out, v, false, true);
     }
-    let mut d = format!("{EMOTICON}{}", enc(e.attr("ac:name").unwrap_or(""), true));
-    if !query.is_empty() {
-        d.push('?');
-        d.push_str(&query.join("&"));
-    }
-    Some(format!("[{}]({d})", escape_md(text)))
+    out.push(')');
+    Some(out)
 }
 
 fn emoticon_element(rest: &str, text: &str) -> Element<'static> {

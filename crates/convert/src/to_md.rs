@@ -164,7 +164,11 @@ impl ListKind {
     fn marker(self, n: u64) -> std::borrow::Cow<'static, str> {
         match self {
             ListKind::Bullet(alt) => (if alt { "*" } else { "-" }).into(),
-            ListKind::Ordered(alt) => format!("{n}{}", if alt { ")" } else { "." }).into(),
+            ListKind::Ordered(alt) => {
+                let mut m = n.to_string();
+                m.push(if alt { ')' } else { '.' });
+                m.into()
+            }
         }
     }
 }
@@ -1234,7 +1238,7 @@ impl Cx {
     }
 
     fn alert(&mut self, e: &Element, kind: &str, parts: &MacroParts<'_>) -> String {
-        let mut out = format!("> [!{kind}]");
+        let mut out = concat(&["> [!", kind, "]"]);
         let mut params = e.elements().filter(|c| c.name == "ac:parameter").peekable();
         if params.peek().is_some() {
             let p =
@@ -1248,7 +1252,7 @@ impl Cx {
             .unwrap_or_default();
         if !body.is_empty() {
             out.push_str("\n>\n");
-            out.push_str(&prefix_lines(&body, "> ", ">"));
+            push_prefixed(&mut out, &body, "> ", ">");
         }
         out
     }
@@ -1303,11 +1307,11 @@ impl Cx {
             if bare {
                 info.push(v.to_string());
             } else {
-                rest.push(format!("{k}=\"{v}\""));
+                rest.push(concat(&[k, "=\"", v, "\""]));
             }
         }
         if name != "code" {
-            info.push(format!("macro={name}"));
+            info.push(concat(&["macro=", name]));
         }
         for (k, v) in &e.attrs {
             if k == "ac:name" || regenerated_attr(k) {
@@ -1316,7 +1320,7 @@ impl Cx {
             if v.contains(['"', '`', '\n', '\r']) || k.contains(['"', '`', '=']) {
                 return None;
             }
-            rest.push(format!("@{k}=\"{v}\""));
+            rest.push(concat(&["@", k, "=\"", v, "\""]));
         }
         info.extend(rest);
         if info.first().is_some_and(|f| f.contains('=')) && name == "code" {
@@ -1484,7 +1488,7 @@ impl Cx {
     }
 
     fn code(&mut self, e: &Element) -> String {
-        let t = e.text();
+        let t = e.text_cow();
         if t.is_empty() || t.contains(['\n', '\r']) {
             self.html_wrap(e)
         } else {
@@ -1657,11 +1661,18 @@ fn markdown_link(href: &str, title: Option<&str>, text: String) -> String {
 fn link_without_body(target: &links::Target) -> String {
     let dest = &target.dest;
     if target.mention {
-        format!("[@{}]({dest}{})", escape_md(&target.label), target.title)
+        concat(&[
+            "[@",
+            &escape_md_cow(&target.label),
+            "](",
+            dest,
+            &target.title,
+            ")",
+        ])
     } else if target.title.is_empty() {
-        format!("<{dest}>")
+        concat(&["<", dest, ">"])
     } else {
-        format!("[]({dest}{})", target.title)
+        concat(&["[](", dest, &target.title, ")"])
     }
 }
 
@@ -1697,7 +1708,7 @@ fn inline_macro_form(e: &Element) -> InlineMacro {
                     && !v.contains(['"', '\n'])
                     && !v.is_empty()
                 {
-                    return InlineMacro::Text(format!("<a id=\"{}\"></a>", html_escape(v)));
+                    return InlineMacro::Text(concat(&["<a id=\"", &html_escape(v), "\"></a>"]));
                 }
             }
             _ => {}
@@ -2061,7 +2072,7 @@ fn code_span(t: &str) -> String {
 
 /// `![alt](dest "title")` of an image's [`links::ac_image_target`].
 fn image_md((dest, alt, title): (String, String, String)) -> String {
-    format!("![{}]({dest}{title})", escape_md(&alt))
+    concat(&["![", &escape_md_cow(&alt), "](", &dest, &title, ")"])
 }
 
 /// The `type` of an `ac:adf-node`, its only attribute.
@@ -2301,12 +2312,12 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
                     return None;
                 }
                 if let Some(dest) = param_resource(p).and_then(param_link) {
-                    attrs.push((format!("{k}:link").into(), dest.into(), true));
+                    attrs.push((concat(&[k, ":link"]).into(), dest.into(), true));
                     continue;
                 }
                 let mut xml_text = String::new();
                 xml::write_nodes(&p.children, WriteMode::default(), &mut xml_text);
-                attrs.push((format!("{k}:xml").into(), xml_text.into(), true));
+                attrs.push((concat(&[k, ":xml"]).into(), xml_text.into(), true));
             }
         }
     }
@@ -2319,7 +2330,7 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
             if k.contains(['"', '=', ' ', '}']) || !xml::valid_name(k) {
                 return None;
             }
-            attrs.push((format!("@{k}").into(), Cow::Borrowed(&**v), true));
+            attrs.push((concat(&["@", k]).into(), Cow::Borrowed(&**v), true));
         }
     }
     Some(attr_block_in(
@@ -2533,6 +2544,13 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
 
 fn prefix_lines(body: &str, prefix: &str, empty: &str) -> String {
     let mut out = String::with_capacity(body.len() + 16 * prefix.len());
+    push_prefixed(&mut out, body, prefix, empty);
+    out
+}
+
+/// [`prefix_lines`] onto `out`.
+fn push_prefixed(out: &mut String, body: &str, prefix: &str, empty: &str) {
+    out.reserve(body.len() + 16 * prefix.len());
     for (i, l) in body.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
@@ -2544,7 +2562,6 @@ fn prefix_lines(body: &str, prefix: &str, empty: &str) -> String {
             out.push_str(l);
         }
     }
-    out
 }
 
 /// The parts joined, in one allocation of the right size.
