@@ -160,14 +160,29 @@ enum ListKind {
 }
 
 impl ListKind {
-    /// The marker of item number `n`.
-    fn marker(self, n: u64) -> std::borrow::Cow<'static, str> {
+    /// The marker of item number `n`, written into `buf` (no allocation per item).
+    fn marker(self, n: u64, buf: &mut [u8; 21]) -> &str {
         match self {
-            ListKind::Bullet(alt) => (if alt { "*" } else { "-" }).into(),
+            ListKind::Bullet(alt) => {
+                if alt {
+                    "*"
+                } else {
+                    "-"
+                }
+            }
             ListKind::Ordered(alt) => {
-                let mut m = n.to_string();
-                m.push(if alt { ')' } else { '.' });
-                m.into()
+                let mut at = buf.len() - 1;
+                buf[at] = if alt { b')' } else { b'.' };
+                let mut n = n;
+                loop {
+                    at -= 1;
+                    buf[at] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                std::str::from_utf8(&buf[at..]).unwrap_or("1.")
             }
         }
     }
@@ -615,7 +630,7 @@ impl Cx {
         };
         let target = links::image_target(img, img.children.iter().filter(|n| !is_caption(n)));
         let mut body = image_md(target?);
-        let text = join_blocks(&self.blocks(&caption.children));
+        let text = into_joined(self.blocks(&caption.children));
         if !text.is_empty() {
             body.push_str("\n\n");
             body.push_str(&text);
@@ -791,13 +806,18 @@ impl Cx {
         let items_ok = e.children.iter().all(|n| {
             is_ws(n) || matches!(n, Node::Element(li) if li.name == "li" && li.attrs.is_empty())
         });
-        if !attrs_ok || !items_ok {
+        let start: u64 = e.attr("start").and_then(|s| s.parse().ok()).unwrap_or(1);
+        // CommonMark numbers list items with at most nine digits: a longer number is text.
+        let numbers_fit = !ordered
+            || start
+                .checked_add(e.elements().count().saturating_sub(1) as u64)
+                .is_some_and(|last| last <= 999_999_999);
+        if !attrs_ok || !items_ok || !numbers_fit {
             return Block {
                 text: self.raw_block(e),
                 list: None,
             };
         }
-        let start: u64 = e.attr("start").and_then(|s| s.parse().ok()).unwrap_or(1);
         let bodies: Vec<Vec<Block>> = e.elements().map(|li| self.blocks(&li.children)).collect();
         // Markdown reads a list as loose when an item holds a blank line between its blocks;
         // written tight, such a list would come back with paragraphs and be written loose.
@@ -812,13 +832,14 @@ impl Cx {
         // The items' text, their markers and indentation: most lists in one allocation.
         let room = bodies.iter().flatten().map(|b| b.text.len() + 8).sum();
         let mut text = String::with_capacity(room);
+        let mut buf = [0u8; 21];
         for (i, blocks) in bodies.into_iter().enumerate() {
             let body = join_item(blocks, loose);
             if i > 0 {
                 text.push_str(if loose { "\n\n" } else { "\n" });
             }
-            let marker = kind.marker(start + i as u64);
-            push_list_item(&mut text, &marker, marker.len() + 1, &body);
+            let marker = kind.marker(start + i as u64, &mut buf);
+            push_list_item(&mut text, marker, marker.len() + 1, &body);
         }
         Block {
             text,
@@ -1248,7 +1269,7 @@ impl Cx {
         }
         let body = parts
             .rich
-            .map(|r| join_blocks(&self.blocks(&r.children)))
+            .map(|r| into_joined(self.blocks(&r.children)))
             .unwrap_or_default();
         if !body.is_empty() {
             out.push_str("\n>\n");
@@ -1266,7 +1287,7 @@ impl Cx {
         }
         let body = parts
             .rich
-            .map(|r| join_blocks(&self.blocks(&r.children)))
+            .map(|r| into_joined(self.blocks(&r.children)))
             .unwrap_or_default();
         if !body.is_empty() {
             out.push_str("\n\n");
@@ -2979,6 +3000,25 @@ mod tests {
                 "{back}"
             );
         }
+    }
+
+    #[test]
+    fn ordered_lists_whose_numbers_markdown_cannot_write_stay_html() {
+        assert_forms(&[
+            (
+                "<ol start=\"999999998\"><li>a</li><li>b</li></ol>",
+                "999999998. a\n999999999. b\n",
+            ),
+            // CommonMark reads at most nine digits as a list number: more would be text.
+            (
+                "<ol start=\"999999999\"><li>a</li><li>b</li></ol>",
+                "<ol start=\"999999999\"><li>a</li><li>b</li></ol>\n",
+            ),
+            (
+                "<ol start=\"18446744073709551615\"><li>a</li><li>b</li></ol>",
+                "<ol start=\"18446744073709551615\"><li>a</li><li>b</li></ol>\n",
+            ),
+        ]);
     }
 
     /// A list item or a task whose blocks need a blank line between them (text after a nested
