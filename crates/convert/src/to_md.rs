@@ -2783,23 +2783,40 @@ fn md_special(b: u8) -> bool {
     MD_SPECIAL[usize::from(b)]
 }
 
+/// The first byte from `from` on that [`md_special`] accepts, or `bytes.len()`; most text
+/// has long runs of none, looked at four bytes a step.
+fn next_md_special(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(&[a, b, c, d]) = bytes.get(i..i + 4) {
+        if md_special(a) | md_special(b) | md_special(c) | md_special(d) {
+            break;
+        }
+        i += 4;
+    }
+    while i < bytes.len() && !md_special(bytes[i]) {
+        i += 1;
+    }
+    i
+}
+
 /// [`md_special`] as a table: text is scanned byte by byte, and a lookup is one load.
 static MD_SPECIAL: [bool; 256] = xml::byte_set(b"\n\r\\`*[]~|_<&:\xC2\xEE");
 
 /// [`escape_md`], borrowing the text when nothing in it needs escaping.
 pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
     // The scan for the first byte to look at also starts the copy there.
-    let Some(first) = s.bytes().position(md_special) else {
-        return std::borrow::Cow::Borrowed(s);
-    };
     let bytes = s.as_bytes();
+    let first = next_md_special(bytes, 0);
+    if first == bytes.len() {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len() + 8);
     let mut plain_from = 0;
     let mut i = first;
     while i < bytes.len() {
         let b = bytes[i];
         if !md_special(b) {
-            i += 1;
+            i = next_md_special(bytes, i + 1);
             continue;
         }
         out.push_str(&s[plain_from..i]);

@@ -636,15 +636,26 @@ fn is_xml_ws(b: u8) -> bool {
 /// The length of the ASCII name at the start of `bytes`, 0 when there is none.
 fn name_len(bytes: &[u8]) -> usize {
     match bytes.first() {
-        Some(b) if b.is_ascii_alphabetic() || matches!(b, b'_' | b':') => {
-            let mut n = 1;
-            while n < bytes.len() && NAME_BYTE[usize::from(bytes[n])] {
-                n += 1;
-            }
-            n
-        }
+        Some(b) if b.is_ascii_alphabetic() || matches!(b, b'_' | b':') => name_bytes(bytes, 1),
         _ => 0,
     }
+}
+
+/// Where the run of name bytes starting at `from` ends. Names are most of a tag's bytes
+/// (`ac:structured-macro`, `ri:content-title`): four are looked at per step.
+fn name_bytes(bytes: &[u8], from: usize) -> usize {
+    let name = |b: u8| NAME_BYTE[usize::from(b)];
+    let mut i = from;
+    while let Some(&[a, b, c, d]) = bytes.get(i..i + 4) {
+        if !(name(a) & name(b) & name(c) & name(d)) {
+            break;
+        }
+        i += 4;
+    }
+    while i < bytes.len() && name(bytes[i]) {
+        i += 1;
+    }
+    i
 }
 
 /// A start tag read the quick way: its name, attributes (values raw, not yet unescaped),
@@ -695,9 +706,7 @@ fn start_tag<'a, S: Sink<'a>>(input: &'a str, from: usize, sink: &mut S) -> Opti
             _ => {}
         }
         let key = i;
-        while i < b.len() && NAME_BYTE[usize::from(b[i])] {
-            i += 1;
-        }
+        i = name_bytes(b, i);
         if i == key || b.get(i) != Some(&b'=') {
             return None;
         }
