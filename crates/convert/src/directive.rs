@@ -562,6 +562,13 @@ fn row<'a>(children: Vec<Node<'a>>, cell: &'static str) -> Element<'a> {
     tr
 }
 
+/// Whether the byte at `pos` of Markdown `src` is escaped by an odd run of backslashes
+/// before it.
+pub(crate) fn escaped_at(src: &[u8], pos: usize) -> bool {
+    let before = src.get(..pos).unwrap_or_default();
+    before.iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1
+}
+
 /// Bytes of `markdown` that are neither CommonMark/GFM nor text: raw HTML (tags, blocks and
 /// comments, placeholders included), directive fence lines with their attribute blocks, text
 /// directives (`:name{…}`), the brackets and attribute blocks of bracketed spans
@@ -590,13 +597,7 @@ pub fn markup_bytes(markdown: &str) -> usize {
                 let mut from = range.start;
                 while let Some(i) = markdown.get(from..range.end).and_then(|s| s.find(':')) {
                     let pos = from + i;
-                    let escaped = markdown.as_bytes()[..pos]
-                        .iter()
-                        .rev()
-                        .take_while(|b| **b == b'\\')
-                        .count()
-                        % 2
-                        == 1;
+                    let escaped = escaped_at(markdown.as_bytes(), pos);
                     match text_directive_at(markdown, pos) {
                         Some((_, _, end)) if !escaped => {
                             total += end - pos;
@@ -610,13 +611,7 @@ pub fn markup_bytes(markdown: &str) -> usize {
             Event::Text(t)
                 if &*t == "]"
                     && markdown.get(range.clone()) == Some("]")
-                    && markdown.as_bytes()[..range.start]
-                        .iter()
-                        .rev()
-                        .take_while(|b| **b == b'\\')
-                        .count()
-                        % 2
-                        == 0 =>
+                    && !escaped_at(markdown.as_bytes(), range.start) =>
             {
                 if let Some((_, len)) = markdown.get(range.end..).and_then(span_attrs) {
                     total += 2 + len;

@@ -996,8 +996,7 @@ impl<'a> Builder<'a> {
 
     /// Whether the byte at `pos` is escaped by an odd run of backslashes before it.
     fn escaped(&self, pos: usize) -> bool {
-        let before = self.src.as_bytes().get(..pos).unwrap_or_default();
-        before.iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1
+        crate::directive::escaped_at(self.src.as_bytes(), pos)
     }
 
     /// A `[` in text: it may open a bracketed span, so it holds a level of depth until its

@@ -54,7 +54,9 @@ fn push_enc(out: &mut String, s: &str, slash: bool, amp: bool) {
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii() {
-            if !(ascii_special(b) || (slash && b == b'/') || (amp && b == b'&')) {
+            // An `&` that reads as an entity reference would come back decoded.
+            let entity = b == b'&' && crate::to_md::entity_at(bytes, i);
+            if !(ascii_special(b) || (slash && b == b'/') || (amp && b == b'&') || entity) {
                 i += 1;
                 continue;
             }
@@ -153,11 +155,12 @@ pub(crate) fn dest(href: &str) -> String {
     if needs_angle {
         out.push('<');
     }
-    push_escaped(&mut out, href, |b| match b {
+    push_escaped_at(&mut out, href, |b, i| match b {
         b'<' if needs_angle => Some("\\<"),
         b'>' if needs_angle => Some("\\>"),
         b'\\' => Some("\\\\"),
         b'\n' => Some("%0A"),
+        b'&' if crate::to_md::entity_at(href.as_bytes(), i) => Some("\\&"),
         _ => None,
     });
     if needs_angle {
@@ -173,9 +176,10 @@ pub(crate) fn title(t: Option<&str>) -> String {
         Some(t) => {
             let mut out = String::with_capacity(t.len() + 3);
             out.push_str(" \"");
-            push_escaped(&mut out, t, |b| match b {
+            push_escaped_at(&mut out, t, |b, i| match b {
                 b'\\' => Some("\\\\"),
                 b'"' => Some("\\\""),
+                b'&' if crate::to_md::entity_at(t.as_bytes(), i) => Some("\\&"),
                 _ => None,
             });
             out.push('"');
@@ -923,9 +927,14 @@ fn plain_text(nodes: &[Node]) -> String {
 /// Appends `s` with each ASCII byte `escape` names replaced by its escape; runs without one are
 /// copied whole. `escape` must answer `None` for every byte that is not ASCII.
 pub(crate) fn push_escaped(out: &mut String, s: &str, escape: impl Fn(u8) -> Option<&'static str>) {
+    push_escaped_at(out, s, |b, _| escape(b));
+}
+
+/// [`push_escaped`], the escape told where the byte is.
+fn push_escaped_at(out: &mut String, s: &str, escape: impl Fn(u8, usize) -> Option<&'static str>) {
     let mut from = 0;
     for (i, b) in s.bytes().enumerate() {
-        let Some(esc) = escape(b) else { continue };
+        let Some(esc) = escape(b, i) else { continue };
         out.push_str(&s[from..i]);
         out.push_str(esc);
         from = i + 1;
@@ -941,11 +950,12 @@ mod tests {
     /// The character-by-character version `enc` replaced, kept to check it against.
     fn enc_reference(s: &str, slash: bool) -> String {
         let mut out = String::new();
-        for c in s.chars() {
+        for (i, c) in s.char_indices() {
             let special = c.is_control()
                 || c.is_whitespace()
                 || "\"#%<>?[]()\\^`{}|=".contains(c)
-                || (slash && c == '/');
+                || (slash && c == '/')
+                || (c == '&' && crate::to_md::entity_at(s.as_bytes(), i));
             if special {
                 let mut buf = [0u8; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
@@ -968,8 +978,9 @@ mod tests {
         if needs_angle {
             out.push('<');
         }
-        for c in href.chars() {
+        for (i, c) in href.char_indices() {
             match c {
+                '&' if crate::to_md::entity_at(href.as_bytes(), i) => out.push_str("\\&"),
                 '<' | '>' | '\\' if needs_angle => {
                     out.push('\\');
                     out.push(c);
@@ -987,12 +998,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn dest_matches_reference(s in "([ -~]|\\t|\\n|\\r|\u{b}|\u{c}|\u{85}|\u{a0}|\u{2003}|é){0,30}") {
+        fn dest_matches_reference(s in "([ -~]|&amp;|&#1;|\\t|\\n|\\r|\u{b}|\u{c}|\u{85}|\u{a0}|\u{2003}|é){0,30}") {
             prop_assert_eq!(dest(&s), dest_reference(&s));
         }
 
         #[test]
-        fn enc_matches_reference(s in "([ -~]|\t|\n|\u{7f}|\u{85}|\u{a0}|\u{2003}|é|\u{1f600}){0,40}", slash: bool) {
+        fn enc_matches_reference(s in "([ -~]|&lt;|&#9;|\t|\n|\u{7f}|\u{85}|\u{a0}|\u{2003}|é|\u{1f600}){0,40}", slash: bool) {
             prop_assert_eq!(enc(&s, slash), enc_reference(&s, slash));
         }
     }

@@ -1417,7 +1417,7 @@ impl Cx {
                         .iter()
                         .all(|c| matches!(c, Node::Text(_) | Node::CData(_))) =>
             {
-                self.code(e)
+                return self.code(e);
             }
             "a" => self.anchor_link(e),
             "ac:link" => self.ac_link(e),
@@ -1490,30 +1490,31 @@ impl Cx {
 
     fn delimit<'n>(&mut self, e: &'n Element<'_>, delim: &'static str, inner: String) -> Piece<'n> {
         let name = &*e.name;
-        let (lead, core, trail) = split_ws(&inner);
-        if !e.attrs.is_empty() || core.is_empty() || core.contains(BR) {
+        let (_, core, _) = split_ws(&inner);
+        if !e.attrs.is_empty()
+            || core.is_empty()
+            || core.contains(BR)
+            || delimiter_inside(core, delim)
+        {
             let mut open = String::new();
             xml::write_open(e, WriteMode::default(), &mut open);
             self.stats.html_bytes += open.len() + name.len() + 3;
             return Piece::Plain(concat(&[&open, &inner, "</", name, ">"]).into());
         }
-        if lead.is_empty() && trail.is_empty() {
-            return Piece::Delim {
-                delim,
-                tag: &e.name,
-                inner,
-            };
+        // The run decides between delimiters and tags once the text around is known.
+        Piece::Delim {
+            delim,
+            tag: &e.name,
+            inner,
         }
-        // Whitespace moves outside the delimiters, where Markdown allows it.
-        Piece::Plain(concat(&[lead, delim, core, delim, trail]).into())
     }
 
-    fn code(&mut self, e: &Element) -> String {
+    fn code<'n>(&mut self, e: &'n Element<'_>) -> Piece<'n> {
         let t = e.text_cow();
         if t.is_empty() || t.contains(['\n', '\r']) {
-            self.html_wrap(e)
+            Piece::Plain(self.html_wrap(e).into())
         } else {
-            code_span(&t)
+            Piece::Code(t)
         }
     }
 
@@ -1861,6 +1862,9 @@ fn split_container<'e, 'a>(
 enum Piece<'n> {
     /// Text borrowed from the tree when it needed no escaping.
     Plain(std::borrow::Cow<'n, str>),
+    /// The text of a code span, written once the run knows what it follows: right after
+    /// another code span the backticks would join into one run, so it is `<code>` then.
+    Code(std::borrow::Cow<'n, str>),
     Delim {
         delim: &'static str,
         tag: &'n str,
@@ -1880,11 +1884,26 @@ struct InlineRun<'n> {
 impl<'n> InlineRun<'n> {
     fn push(&mut self, piece: Piece<'n>, stats: &mut Stats) {
         match piece {
+            Piece::Code(t) => {
+                self.settle(Some('`'), stats);
+                let md = if ends_unescaped(&self.out, '`') {
+                    let md = concat(&["<code>", &escape_md_cow(&t), "</code>"]);
+                    stats.html_bytes += "<code></code>".len();
+                    md
+                } else {
+                    code_span(&t)
+                };
+                self.push(Piece::Plain(md.into()), stats);
+            }
             Piece::Plain(t) => {
                 if t.is_empty() {
                     return;
                 }
                 self.settle(t.chars().next(), stats);
+                // `!` right before a link would make it an image.
+                if t.starts_with('[') && ends_unescaped(&self.out, '!') {
+                    self.out.insert(self.out.len() - 1, '\\');
+                }
                 if self.out.capacity() == 0 {
                     // The first text is taken as it is, without a copy when it is owned;
                     // borrowed, it is copied with room for what may follow.
@@ -1918,12 +1937,18 @@ impl<'n> InlineRun<'n> {
             return;
         };
         let out = &mut self.out;
-        let prev = out.chars().next_back();
-        if flanks(&inner, delim, prev, next) {
+        // Whitespace at the edges moves outside the delimiters, where Markdown allows it;
+        // the delimiters then stand between it and the text.
+        let (lead, core, trail) = split_ws(&inner);
+        let prev = lead.chars().next_back().or_else(|| out.chars().next_back());
+        let next = trail.chars().next().or(next);
+        if flanks(core, delim, prev, next) {
             out.reserve(inner.len() + 2 * delim.len());
+            out.push_str(lead);
             out.push_str(delim);
-            out.push_str(&inner);
+            out.push_str(core);
             out.push_str(delim);
+            out.push_str(trail);
         } else {
             // A delimited element has no attributes: its start tag is its name.
             out.push('<');
@@ -1945,17 +1970,70 @@ fn is_punct(c: char) -> bool {
     c.is_ascii_punctuation() || (!c.is_alphanumeric() && !c.is_whitespace())
 }
 
-/// Whether `delim inner delim` opens and closes as emphasis between `prev` and `next`.
-fn flanks(inner: &str, _delim: &str, prev: Option<char>, next: Option<char>) -> bool {
+/// Whether `delim inner delim` opens and closes as emphasis between `prev` and `next`: the
+/// delimiters flank the text, and no delimiter character touches them from outside or
+/// inside (`**a****b**` and `***a***` are runs Markdown splits its own way).
+fn flanks(inner: &str, delim: &str, prev: Option<char>, next: Option<char>) -> bool {
     let (Some(first), Some(last)) = (inner.chars().next(), inner.chars().next_back()) else {
         return false;
     };
     if first.is_whitespace() || last.is_whitespace() {
         return false;
     }
+    let d = delim.chars().next();
+    if [prev, Some(first), Some(last), next].contains(&d) {
+        return false;
+    }
     let open_ok = !is_punct(first) || prev.is_none_or(|p| p.is_whitespace() || is_punct(p));
     let close_ok = !is_punct(last) || next.is_none_or(|n| n.is_whitespace() || is_punct(n));
     open_ok && close_ok
+}
+
+/// Whether the `&` at `i` starts what Markdown reads as an entity reference (`&name;` or
+/// `&#…;`: up to 39 letters, digits and `#`, then `;`), which text must escape to stay text.
+pub(crate) fn entity_at(bytes: &[u8], i: usize) -> bool {
+    let name = bytes
+        .get(i + 1..)
+        .unwrap_or_default()
+        .iter()
+        .take(40)
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'#')
+        .count();
+    name > 0 && name < 40 && bytes.get(i + 1 + name) == Some(&b';')
+}
+
+/// Whether Markdown `s` ends with `c` as syntax, not escaped by a backslash.
+fn ends_unescaped(s: &str, c: char) -> bool {
+    s.strip_suffix(c)
+        .is_some_and(|rest| !directive::escaped_at(s.as_bytes(), rest.len()))
+}
+
+/// Whether rendered inline Markdown holds a run of `delim`'s character that would pair with
+/// `delim` around it: emphasis nested in emphasis (`*a *b* c*`) or strong in strong, which
+/// Markdown reads as separate runs. Escaped characters (`\*`) are text and do not count.
+fn delimiter_inside(inner: &str, delim: &str) -> bool {
+    let Some(&d) = delim.as_bytes().first() else {
+        return false;
+    };
+    let bytes = inner.as_bytes();
+    let mut i = 0;
+    while let Some(at) = memchr::memchr(d, &bytes[i..]) {
+        let start = i + at;
+        let escaped = directive::escaped_at(bytes, start);
+        let run = bytes[start..].iter().take_while(|b| **b == d).count();
+        // An escaped first character is text; the rest of the run counts.
+        let live = run - usize::from(escaped);
+        let pairs = match delim.len() {
+            // A single `*` pairs with runs of odd length; `**` and `~~` with any longer run.
+            1 => live % 2 == 1,
+            _ => live >= 2,
+        };
+        if pairs {
+            return true;
+        }
+        i = start + run;
+    }
+    false
 }
 
 fn split_ws(s: &str) -> (&str, &str, &str) {
@@ -2857,14 +2935,7 @@ pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
                 out.push('<');
             }
             b'&' => {
-                // `&name;` or `&#…;`: up to 39 letters, digits and `#`, then `;`.
-                let name = bytes[i + 1..]
-                    .iter()
-                    .take(40)
-                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'#')
-                    .count();
-                let looks_entity = name > 0 && name < 40 && bytes.get(i + 1 + name) == Some(&b';');
-                if looks_entity {
+                if entity_at(bytes, i) {
                     out.push('\\');
                 }
                 out.push('&');
@@ -3017,6 +3088,55 @@ mod tests {
                 "{back}"
             );
         }
+    }
+
+    /// Markdown's own reading rules that the written form must not trip: delimiter runs that
+    /// touch (`**a****b**`, `***a***`) or nest the same delimiter, emphasis whose delimiters
+    /// would not flank once its edge whitespace moves out, code spans whose backticks join,
+    /// `!` before a link (an image), and entity references in destinations and titles.
+    #[test]
+    fn markdown_reading_rules_do_not_change_what_comes_back() {
+        assert_forms(&[
+            (
+                "<p><strong>Owner</strong><strong>:</strong> Ann</p>",
+                "<strong>Owner</strong>**:** Ann\n",
+            ),
+            ("<p><em>a</em><em>b</em></p>", "<em>a</em>*b*\n"),
+            ("<p><del>a</del><del>b</del></p>", "<del>a</del>~~b~~\n"),
+            (
+                "<p><strong><em>a</em></strong></p>",
+                "<strong>*a*</strong>\n",
+            ),
+            ("<p><em><em>a</em></em></p>", "<em>*a*</em>\n"),
+            (
+                "<p><strong>x<strong>y</strong>z</strong></p>",
+                "<strong>x**y**z</strong>\n",
+            ),
+            ("<p>x<em>(optional) </em>y</p>", "x<em>(optional) </em>y\n"),
+            // Emphasis of another kind nests as Markdown; whitespace still moves out.
+            (
+                "<p>a <strong>b <em>c</em> d</strong> e</p>",
+                "a **b *c* d** e\n",
+            ),
+            ("<p><em>a <strong>b</strong> c</em></p>", "*a **b** c*\n"),
+            ("<p>x<strong> y</strong>z</p>", "x **y**z\n"),
+            (
+                "<p><code>foo</code><code>a*b</code></p>",
+                "`foo`<code>a\\*b</code>\n",
+            ),
+            (
+                "<p>Done!<a href=\"https://example.com\">docs</a></p>",
+                "Done\\![docs](https://example.com)\n",
+            ),
+            (
+                "<p><a href=\"https://x.y/?q=&amp;lt;\" title=\"&amp;copy;\">t</a></p>",
+                "[t](https://x.y/?q=\\&lt; \"\\&copy;\")\n",
+            ),
+            (
+                "<p><ac:link><ri:page ri:content-title=\"a&amp;lt;b\" /><ac:link-body>x</ac:link-body></ac:link></p>",
+                "[x](confluence-page:a%26lt;b)\n",
+            ),
+        ]);
     }
 
     #[test]
