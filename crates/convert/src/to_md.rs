@@ -68,6 +68,7 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         cx: Cx {
             stats: Stats::default(),
             in_link: 0,
+            after_word: false,
         },
         markdown: String::with_capacity(input.len() / 4 * 3),
         prev: None,
@@ -264,8 +265,19 @@ fn runs_on(prev: &Block, next: &Block) -> bool {
         // paragraph's text, and a paragraph's `<p>` is only kept in a loose list.
         return is_para(prev);
     }
-    is_para(next) && (prev.list.is_some() || is_para(prev) || prev.text.starts_with(['|', '>']))
+    // A directive's fence is read as the first or last line of a paragraph; after any other
+    // block a tight item reads it as text, or as the last line of a nested item. A line of
+    // dashes under text makes it a heading; two quotes on consecutive lines are one; a
+    // table's rows run on from what ends in text.
+    let absorbs = prev.list.is_some() || is_para(prev) || prev.text.starts_with(['|', '>']);
+    (next.text.starts_with("::") && !is_para(prev))
+        || next.text == HR
+        || (next.text.starts_with('>') && prev.text.starts_with('>'))
+        || ((is_para(next) || next.text.starts_with('|')) && absorbs)
 }
+
+/// The Markdown of `<hr />`.
+const HR: &str = "---";
 
 /// Whether Markdown starts with a raw HTML block that runs on to a blank line (CommonMark's
 /// kind 6: a block element's tag), not with a paragraph that starts with inline HTML (`<u>`)
@@ -305,6 +317,8 @@ struct Cx {
     /// How many links the inline content being rendered is inside: a construct written as a
     /// link (an emoticon, a jira issue) would nest a link there, which Markdown does not read.
     in_link: u32,
+    /// The inline element being rendered follows a letter, digit or colon in its run.
+    after_word: bool,
 }
 
 /// HTML elements that are blocks.
@@ -437,7 +451,7 @@ impl Cx {
             "ul" | "ol" => return self.list(e, prev),
             "table" => self.table(e),
             "blockquote" if e.attrs.is_empty() => self.blockquote(e),
-            "hr" if e.attrs.is_empty() => "---".to_string(),
+            "hr" if e.attrs.is_empty() => HR.to_string(),
             "div" | "section" | "article" | "aside" | "header" | "footer" | "nav" | "main"
             | "figure" | "center"
                 if e.children.iter().any(is_block) =>
@@ -1377,7 +1391,17 @@ impl Cx {
         let mut run = InlineRun::default();
         for n in nodes {
             let piece = match n {
-                Node::Element(e) => self.inline_element(e),
+                Node::Element(e) => {
+                    // A `:` right after a letter, digit or colon starts no text directive
+                    // or shortcode: what would be written as one is a placeholder there.
+                    self.after_word = run.pending.is_none()
+                        && run
+                            .out
+                            .chars()
+                            .next_back()
+                            .is_some_and(|c| c.is_alphanumeric() || c == ':');
+                    self.inline_element(e)
+                }
                 leaf => self.inline_leaf(leaf),
             };
             run.push(piece, &mut self.stats);
@@ -1521,7 +1545,9 @@ impl Cx {
     fn emoticon(&mut self, e: &Element) -> String {
         let only_name = e.attrs.len() == 1 && e.children.is_empty();
         match e.attr("ac:name") {
-            Some(n) if only_name && EMOTICONS.contains(&n) => concat(&[":", n, ":"]),
+            Some(n) if only_name && EMOTICONS.contains(&n) && !self.after_word => {
+                concat(&[":", n, ":"])
+            }
             _ => match links::emoticon_link(e) {
                 Some(link) if self.in_link == 0 => link,
                 _ => self.placeholder_inline_element(e),
@@ -1641,6 +1667,9 @@ impl Cx {
 
     /// A macro without a body inside text, as a text directive: `:name{attrs}`.
     fn text_directive(&mut self, e: &Element) -> Option<String> {
+        if self.after_word {
+            return None;
+        }
         let parts = MacroParts::with_comments(e)?;
         if parts.rich.is_some() || parts.plain.is_some() {
             return None;
@@ -2630,6 +2659,13 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
         if i == 0 {
             out.push_str(marker);
             out.push(' ');
+            // `- ---` is a thematic break, not an item holding one: the item's break is
+            // written with another character than its marker's.
+            let line = if line == HR && marker == "-" {
+                "***"
+            } else {
+                line
+            };
             out.push_str(line);
         } else {
             out.push('\n');
@@ -2821,9 +2857,9 @@ fn escape_line_start(line: &str) -> String {
         ':' => line.starts_with("::"),
         '-' | '+' => {
             matches!(rest_after(1), None | Some(' ' | '\t'))
-                || line.chars().all(|c| c == first || c == ' ')
+                || line.chars().all(|c| c == first || c == ' ' || c == '\t')
         }
-        '=' => line.chars().all(|c| c == '=' || c == ' '),
+        '=' => line.chars().all(|c| c == '=' || c == ' ' || c == '\t'),
         '0'..='9' => {
             let digits = line.chars().take_while(char::is_ascii_digit).count();
             if matches!(line[digits..].chars().next(), Some('.' | ')'))
@@ -3136,6 +3172,48 @@ mod tests {
                 "<p><ac:link><ri:page ri:content-title=\"a&amp;lt;b\" /><ac:link-body>x</ac:link-body></ac:link></p>",
                 "[x](confluence-page:a%26lt;b)\n",
             ),
+        ]);
+    }
+
+    /// Blocks of one list item on consecutive lines that Markdown would read as one (a
+    /// directive after a nested list, two quotes, a table after text, a line of dashes under
+    /// text) get a blank line between them; a break alone in an item is not `- ---`, a break
+    /// itself; a text directive or shortcode right after a word, which would not be read as
+    /// one, is a placeholder or a link.
+    #[test]
+    fn blocks_and_directives_stay_apart_where_markdown_would_join_them() {
+        assert_forms(&[
+            ("<p>--&#9;--</p>", "\\--\t--\n"),
+            ("<ul><li><hr /></li></ul>", "- ***\n"),
+            (
+                "<ul><li>a<ul><li>b</li></ul><ac:structured-macro ac:name=\"toc\" /></li></ul>",
+                "- a\n\n  - b\n\n  ::toc\n",
+            ),
+            (
+                "<ul><li><ac:structured-macro ac:name=\"info\"><ac:rich-text-body><p>n</p></ac:rich-text-body></ac:structured-macro><ac:structured-macro ac:name=\"info\"><ac:rich-text-body><p>m</p></ac:rich-text-body></ac:structured-macro></li></ul>",
+                "- > [!NOTE]\n  >\n  > n\n\n  > [!NOTE]\n  >\n  > m\n",
+            ),
+            (
+                "<ul><li><ac:structured-macro ac:name=\"toc\" /><hr /></li></ul>",
+                "- ::toc\n\n  ---\n",
+            ),
+            (
+                "<ul><li><ul><li>b</li></ul><table><tbody><tr><th>h</th></tr></tbody></table></li></ul>",
+                "- - b\n\n  | h |\n  | --- |\n",
+            ),
+            (
+                "<ul><li><h6>t</h6><ac:structured-macro ac:name=\"toc\" /></li></ul>",
+                "- ###### t\n\n  ::toc\n",
+            ),
+            (
+                "<p>a<ac:structured-macro ac:name=\"cheese\" /></p>",
+                "a<!--confluence <ac:structured-macro ac:name=\"cheese\" />-->\n",
+            ),
+            (
+                "<p>:smile<ac:emoticon ac:name=\"smile\" /></p>",
+                ":smile[smile](confluence-emoticon:smile)\n",
+            ),
+            ("<p>x <ac:emoticon ac:name=\"smile\" /></p>", "x :smile:\n"),
         ]);
     }
 
