@@ -1037,6 +1037,15 @@ impl Cx {
                     return None;
                 }
                 let text = self.inline(content);
+                // A cell's `\|` is read as a pipe before the cell's Markdown, so a code span
+                // holding `\|` loses its backslash, and an autolink, inline HTML or a comment
+                // keeps the escape's: such a cell leaves the table to a list table.
+                let bytes = text.as_bytes();
+                let syntax =
+                    |c: u8| memchr::memchr_iter(c, bytes).any(|i| !directive::escaped_at(bytes, i));
+                if text.contains('|') && (syntax(b'<') || (syntax(b'`') && text.contains("\\|"))) {
+                    return None;
+                }
                 let text = table_cell(&text);
                 cells.push(if text.is_empty() {
                     " ".to_string()
@@ -3171,6 +3180,20 @@ mod tests {
             (
                 "<p><ac:link><ri:page ri:content-title=\"a&amp;lt;b\" /><ac:link-body>x</ac:link-body></ac:link></p>",
                 "[x](confluence-page:a%26lt;b)\n",
+            ),
+            // A table cell reads `\|` as a pipe first: a pipe in code is escaped like any, but
+            // code holding `\|`, or a pipe in an autolink, makes the table a list table.
+            (
+                "<table><tbody><tr><th>a</th></tr><tr><td><code>a|b</code></td></tr></tbody></table>",
+                "| a |\n| --- |\n| `a\\|b` |\n",
+            ),
+            (
+                "<table><tbody><tr><th>a</th></tr><tr><td><code>grep a\\|b</code></td></tr></tbody></table>",
+                ":::list-table{header-rows=1}\n\n* - a\n* - `grep a\\|b`\n\n:::\n",
+            ),
+            (
+                "<table><tbody><tr><th>a</th></tr><tr><td><a href=\"https://x.y/?a|b\">https://x.y/?a|b</a></td></tr></tbody></table>",
+                ":::list-table{header-rows=1}\n\n* - a\n* - <https://x.y/?a|b>\n\n:::\n",
             ),
         ]);
     }
