@@ -13,7 +13,7 @@ use pulldown_cmark::{
     Parser, Tag, TagEnd,
 };
 
-use crate::to_md::{EMOTICONS, MARK, PANELS};
+use crate::to_md::{EMOTICONS, MARK, PANELS, PLACEHOLDER_OPEN};
 use crate::xml::TooDeep;
 use crate::xml::{self, Issue, WriteMode};
 
@@ -121,9 +121,6 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         stats,
     })
 }
-
-/// How a placeholder comment starts: `<!--`, [`MARK`], a space.
-const PLACEHOLDER_OPEN: &str = "<!--confluence ";
 
 /// Put before a line that must read as a paragraph; never left in the output.
 const SENTINEL: char = '\u{FEFF}';

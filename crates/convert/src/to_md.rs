@@ -12,6 +12,9 @@ use std::borrow::Cow;
 /// Prefix of every placeholder comment: `<!--confluence <ac:…>-->`.
 pub(crate) const MARK: &str = "confluence";
 
+/// How a placeholder comment starts: `<!--`, [`MARK`], a space.
+pub(crate) const PLACEHOLDER_OPEN: &str = "<!--confluence ";
+
 /// Stands in for `<br />` until the paragraph is laid out; never appears in text.
 const BR: char = '\u{E000}';
 
@@ -254,7 +257,7 @@ fn is_para(b: &Block) -> bool {
 /// placeholder right after a paragraph joins the paragraph's text. A blank line between them
 /// keeps them apart.
 fn runs_on(prev: &Block, next: &Block) -> bool {
-    if html_block(&prev.text) {
+    if html_block(&prev.text) || prev.text.lines().next().is_some_and(lone_tag_line) {
         return true;
     }
     if next.list.is_some() {
@@ -278,6 +281,17 @@ fn runs_on(prev: &Block, next: &Block) -> bool {
 
 /// The Markdown of `<hr />`.
 const HR: &str = "---";
+
+/// Whether a line is one HTML tag alone (CommonMark's HTML block of kind 7, which runs on to
+/// a blank line and keeps what it holds from being read as Markdown): `<u>`, `</span>`.
+fn lone_tag_line(line: &str) -> bool {
+    let line = line.trim_end_matches([' ', '\t']);
+    let Some(inner) = line.strip_prefix('<').and_then(|l| l.strip_suffix('>')) else {
+        return false;
+    };
+    let name = inner.strip_prefix('/').unwrap_or(inner);
+    name.starts_with(|c: char| c.is_ascii_alphabetic()) && !inner.contains(['<', '>'])
+}
 
 /// Whether Markdown starts with a raw HTML block that runs on to a blank line (CommonMark's
 /// kind 6: a block element's tag), not with a paragraph that starts with inline HTML (`<u>`)
@@ -480,7 +494,8 @@ impl Cx {
             return self.styled_paragraph(e);
         }
         let text = self.run_text(&e.children);
-        if text.is_empty() {
+        // A paragraph that starts with a comment would be an HTML block, its Markdown text.
+        if text.is_empty() || (text.starts_with("<!--") && !text.starts_with(PLACEHOLDER_OPEN)) {
             self.raw_block(e)
         } else {
             text
@@ -716,7 +731,7 @@ impl Cx {
             one_line,
             skip_layout: false,
         };
-        let mut text = concat(&["<!--", MARK, " "]);
+        let mut text = PLACEHOLDER_OPEN.to_string();
         write(mode, &mut text);
         text.push_str("-->");
         self.stats.placeholders += 1;
@@ -2781,6 +2796,8 @@ fn layout_paragraph(raw: String) -> String {
     let mut out = String::with_capacity(raw.len() + 8);
     let mut last: Option<usize> = None;
     let mut glue = false;
+    // A first line that is one tag alone would start an HTML block: the next joins it.
+    let mut join_first = false;
     for line in raw.split('\n') {
         let line = line.trim_matches([' ', '\t']);
         if line.is_empty() {
@@ -2788,7 +2805,7 @@ fn layout_paragraph(raw: String) -> String {
         }
         if glue && last.is_some() {
             out.push_str(line);
-        } else if line.starts_with('<') && last.is_some() {
+        } else if (line.starts_with('<') || join_first) && last.is_some() {
             out.push(' ');
             out.push_str(line);
         } else {
@@ -2803,6 +2820,7 @@ fn layout_paragraph(raw: String) -> String {
                 out.push_str(line);
             }
         }
+        join_first = last == Some(0) && lone_tag_line(&out);
         glue = false;
         // A hard break is written `\` at the end of a line when text follows on the next one.
         if let Some(l) = last
@@ -3200,9 +3218,9 @@ mod tests {
 
     /// Blocks of one list item on consecutive lines that Markdown would read as one (a
     /// directive after a nested list, two quotes, a table after text, a line of dashes under
-    /// text) get a blank line between them; a break alone in an item is not `- ---`, a break
-    /// itself; a text directive or shortcode right after a word, which would not be read as
-    /// one, is a placeholder or a link.
+    /// text, anything after a tag alone on its line) get a blank line between them; a break
+    /// alone in an item is not `- ---`, a break itself; a text directive or shortcode right
+    /// after a word, which would not be read as one, is a placeholder or a link.
     #[test]
     fn blocks_and_directives_stay_apart_where_markdown_would_join_them() {
         assert_forms(&[
@@ -3237,6 +3255,17 @@ mod tests {
                 ":smile[smile](confluence-emoticon:smile)\n",
             ),
             ("<p>x <ac:emoticon ac:name=\"smile\" /></p>", "x :smile:\n"),
+            // A tag alone on a block's first line, or a comment first in a paragraph, would
+            // start an HTML block that keeps the Markdown after it as text.
+            ("<p><u>\n<strong>a</strong></u></p>", "<u> **a**</u>\n"),
+            (
+                "<p><!-- c --><strong>a</strong></p>",
+                "<p><!-- c --><strong>a</strong></p>\n",
+            ),
+            (
+                "<ul><li><br /><ul><li>a</li></ul></li></ul>",
+                "- <br />\n\n  - a\n",
+            ),
         ]);
     }
 
