@@ -282,6 +282,18 @@ fn runs_on(prev: &Block, next: &Block) -> bool {
 /// The Markdown of `<hr />`.
 const HR: &str = "---";
 
+/// Whether Markdown starts with a block other than a paragraph or a list (whose syntax is
+/// text when it follows a task's `[ ]` on the same line).
+fn starts_with_block(md: &str) -> bool {
+    let first = md.lines().next().unwrap_or("");
+    md.starts_with(['#', '>', '|'])
+        || md.starts_with("```")
+        || md.starts_with("~~~")
+        || first == HR
+        || html_block(md)
+        || lone_tag_line(first)
+}
+
 /// Whether a line is one HTML tag alone (CommonMark's HTML block of kind 7, which runs on to
 /// a blank line and keeps what it holds from being read as Markdown): `<u>`, `</span>`.
 fn lone_tag_line(line: &str) -> bool {
@@ -289,8 +301,16 @@ fn lone_tag_line(line: &str) -> bool {
     let Some(inner) = line.strip_prefix('<').and_then(|l| l.strip_suffix('>')) else {
         return false;
     };
-    let name = inner.strip_prefix('/').unwrap_or(inner);
-    name.starts_with(|c: char| c.is_ascii_alphabetic()) && !inner.contains(['<', '>'])
+    let rest = inner.strip_prefix('/').unwrap_or(inner);
+    // A tag's name is letters, digits and `-`, then its end or attributes (`<https:…>` is
+    // an autolink).
+    let name = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        .count();
+    rest.starts_with(|c: char| c.is_ascii_alphabetic())
+        && matches!(rest.as_bytes().get(name), None | Some(b' ' | b'\t' | b'/'))
+        && !inner.contains(['<', '>'])
 }
 
 /// Whether Markdown starts with a raw HTML block that runs on to a blank line (CommonMark's
@@ -933,11 +953,12 @@ impl Cx {
             let body = join_item(blocks, loose);
             let marker = format!("{bullet} [{}]", if done { "x" } else { " " });
             // A task with an empty body is not a task in GFM, and a body that starts with a
-            // list would put that list's marker on the task's line; an empty comment comes
-            // first in both cases.
+            // list or another block (a heading, a quote, a table, a fence) would put that
+            // block's syntax on the task's line, where it is text; an empty comment comes
+            // first in these cases.
             let body = if body.is_empty() {
                 "<!-- -->".to_string()
-            } else if starts_with_list(&body) {
+            } else if starts_with_list(&body) || starts_with_block(&body) {
                 format!("<!-- -->\n{body}")
             } else {
                 body
@@ -1645,7 +1666,8 @@ impl Cx {
     }
 
     fn ac_link(&mut self, e: &Element) -> String {
-        let Some(target) = links::ac_link_target(e) else {
+        // Links do not nest in Markdown: one inside another's text keeps its storage.
+        let Some(target) = links::ac_link_target(e).filter(|_| self.in_link == 0) else {
             return self.placeholder_inline_element(e);
         };
         let body = e
@@ -1681,6 +1703,10 @@ impl Cx {
             return link;
         }
         match inline_macro_form(e) {
+            // A status is a link, and links do not nest.
+            InlineMacro::Text(text) if self.in_link > 0 && text.starts_with('[') => {
+                self.placeholder_inline_element(e)
+            }
             InlineMacro::Text(text) => text,
             InlineMacro::Wrap(body) => self.wrap_inline(e, Some(body)),
             InlineMacro::Opaque => self
@@ -3265,6 +3291,21 @@ mod tests {
             (
                 "<ul><li><br /><ul><li>a</li></ul></li></ul>",
                 "- <br />\n\n  - a\n",
+            ),
+            // A task whose body starts with a block: the block's syntax on the task's line
+            // would be text.
+            (
+                "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body><h3>x</h3></ac:task-body></ac:task></ac:task-list>",
+                "- [ ] <!-- -->\n  ### x\n",
+            ),
+            // Links do not nest: a mention or a status inside a link's text keeps its storage.
+            (
+                "<p><a href=\"https://x.y/a\">see <ac:link><ri:user ri:account-id=\"u1\" /></ac:link></a></p>",
+                "[see <!--confluence <ac:link><ri:user ri:account-id=\"u1\" /></ac:link>-->](https://x.y/a)\n",
+            ),
+            (
+                "<p><a href=\"https://x.y/a\"><ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"title\">OK</ac:parameter></ac:structured-macro></a></p>",
+                "[<!--confluence <ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"title\">OK</ac:parameter></ac:structured-macro>-->](https://x.y/a)\n",
             ),
         ]);
     }
