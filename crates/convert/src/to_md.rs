@@ -268,12 +268,17 @@ fn runs_on(prev: &Block, next: &Block) -> bool {
         // paragraph's text, and a paragraph's `<p>` is only kept in a loose list.
         return is_para(prev);
     }
-    // A directive's fence is read as the first or last line of a paragraph; after any other
-    // block a tight item reads it as text, or as the last line of a nested item. A line of
+    // A directive's fence is read as the first or last line of a paragraph; after a heading,
+    // a table, a quote, a code fence or a container directive a tight item reads it as text,
+    // and after a list as the last line of the list's last item. A line of
     // dashes under text makes it a heading; two quotes on consecutive lines are one; a
     // table's rows run on from what ends in text.
     let absorbs = prev.list.is_some() || is_para(prev) || prev.text.starts_with(['|', '>']);
-    (next.text.starts_with("::") && !is_para(prev))
+    (next.text.starts_with("::")
+        && (prev.list.is_some()
+            || prev.text.starts_with(['#', '|', '>'])
+            || prev.text.starts_with("```")
+            || prev.text.starts_with(":::")))
         || next.text == HR
         || (next.text.starts_with('>') && prev.text.starts_with('>'))
         || ((is_para(next) || next.text.starts_with('|')) && absorbs)
@@ -2829,9 +2834,10 @@ fn layout_paragraph(raw: String) -> String {
         if line.is_empty() {
             continue;
         }
+        let join = std::mem::take(&mut join_first);
         if glue && last.is_some() {
             out.push_str(line);
-        } else if (line.starts_with('<') || join_first) && last.is_some() {
+        } else if (line.starts_with('<') || join) && last.is_some() {
             out.push(' ');
             out.push_str(line);
         } else {
@@ -2845,8 +2851,8 @@ fn layout_paragraph(raw: String) -> String {
             } else {
                 out.push_str(line);
             }
+            join_first = out.len() == line.len() && lone_tag_line(line);
         }
-        join_first = last == Some(0) && lone_tag_line(&out);
         glue = false;
         // A hard break is written `\` at the end of a line when text follows on the next one.
         if let Some(l) = last
