@@ -55,8 +55,10 @@ fn push_enc(out: &mut String, s: &str, slash: bool, amp: bool) {
         let b = bytes[i];
         if b.is_ascii() {
             // An `&` that reads as an entity reference would come back decoded.
-            let entity = b == b'&' && crate::to_md::entity_at(bytes, i);
-            if !(ascii_special(b) || (slash && b == b'/') || (amp && b == b'&') || entity) {
+            let special = ascii_special(b)
+                || (slash && b == b'/')
+                || (b == b'&' && (amp || crate::to_md::entity_at(bytes, i)));
+            if !special {
                 i += 1;
                 continue;
             }
@@ -155,14 +157,22 @@ pub(crate) fn dest(href: &str) -> String {
     if needs_angle {
         out.push('<');
     }
-    push_escaped_at(&mut out, href, |b, i| match b {
+    let escape = |b: u8| match b {
         b'<' if needs_angle => Some("\\<"),
         b'>' if needs_angle => Some("\\>"),
         b'\\' => Some("\\\\"),
         b'\n' => Some("%0A"),
-        b'&' if crate::to_md::entity_at(href.as_bytes(), i) => Some("\\&"),
         _ => None,
-    });
+    };
+    if href.contains('&') {
+        // An `&` that reads as an entity reference would come back decoded.
+        push_escaped_at(&mut out, href, |b, i| match b {
+            b'&' if crate::to_md::entity_at(href.as_bytes(), i) => Some("\\&"),
+            _ => escape(b),
+        });
+    } else {
+        push_escaped(&mut out, href, escape);
+    }
     if needs_angle {
         out.push('>');
     }
