@@ -1967,17 +1967,20 @@ struct InlineRun<'n> {
 
 impl<'n> InlineRun<'n> {
     fn push(&mut self, piece: Piece<'n>, stats: &mut Stats) {
-        match piece {
+        let t = match piece {
+            Piece::Delim { delim, .. } => {
+                self.settle(delim.chars().next(), stats);
+                self.pending = Some(piece);
+                return;
+            }
             Piece::Code(t) => {
                 self.settle(Some('`'), stats);
-                let md = if ends_unescaped(&self.out, '`') {
-                    let md = concat(&["<code>", &escape_md_cow(&t), "</code>"]);
+                if ends_unescaped(&self.out, '`') {
                     stats.html_bytes += "<code></code>".len();
-                    md
+                    concat(&["<code>", &escape_md_cow(&t), "</code>"]).into()
                 } else {
-                    code_span(&t)
-                };
-                self.push(Piece::Plain(md.into()), stats);
+                    code_span(&t).into()
+                }
             }
             Piece::Plain(t) => {
                 if t.is_empty() {
@@ -1988,30 +1991,27 @@ impl<'n> InlineRun<'n> {
                 if t.starts_with('[') && ends_unescaped(&self.out, '!') {
                     self.out.insert(self.out.len() - 1, '\\');
                 }
-                if self.out.capacity() == 0 {
-                    // The first text is taken as it is, without a copy when it is owned;
-                    // borrowed, it is copied with room for what may follow.
-                    self.out = match t {
-                        std::borrow::Cow::Owned(t) => t,
-                        std::borrow::Cow::Borrowed(t) => {
-                            let mut out = String::with_capacity(t.len() + 80);
-                            out.push_str(t);
-                            out
-                        }
-                    };
-                } else {
-                    // Runs grow piece by piece from one short text: growing by at least the
-                    // run so far and a line's worth saves most reallocations.
-                    if self.out.capacity() - self.out.len() < t.len() {
-                        self.out.reserve(t.len() + self.out.len().max(80));
-                    }
-                    self.out.push_str(&t);
+                t
+            }
+        };
+        if self.out.capacity() == 0 {
+            // The first text is taken as it is, without a copy when it is owned; borrowed, it
+            // is copied with room for what may follow.
+            self.out = match t {
+                std::borrow::Cow::Owned(t) => t,
+                std::borrow::Cow::Borrowed(t) => {
+                    let mut out = String::with_capacity(t.len() + 80);
+                    out.push_str(t);
+                    out
                 }
+            };
+        } else {
+            // Runs grow piece by piece from one short text: growing by at least the run so far
+            // and a line's worth saves most reallocations.
+            if self.out.capacity() - self.out.len() < t.len() {
+                self.out.reserve(t.len() + self.out.len().max(80));
             }
-            Piece::Delim { delim, .. } => {
-                self.settle(delim.chars().next(), stats);
-                self.pending = Some(piece);
-            }
+            self.out.push_str(&t);
         }
     }
 
