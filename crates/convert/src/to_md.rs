@@ -1155,8 +1155,7 @@ impl Cx {
             if parts.plain.is_none()
                 && let Some(attrs) = macro_attrs(e, parts)
             {
-                let body = parts.rich.map(|r| self.inner_blocks(&r.children));
-                return self.directive(name, &attrs, body.as_deref());
+                return self.macro_directive(e, &attrs, parts);
             }
             if let Some(idx) = parts.rich_index {
                 return self.wrap_block(e, Some(idx));
@@ -1165,10 +1164,20 @@ impl Cx {
             && parts.plain.is_none()
             && let Some(attrs) = macro_attrs(e, &parts)
         {
-            let body = parts.rich.map(|r| self.inner_blocks(&r.children));
-            return self.directive(name, &attrs, body.as_deref());
+            return self.macro_directive(e, &attrs, &parts);
         }
         self.placeholder_element(e)
+    }
+
+    /// A macro as a directive, its rich-text body (if any) as the directive's body. A body
+    /// that writes as nothing would read back as a paragraph, or as no body: the macro stays
+    /// a placeholder then.
+    fn macro_directive(&mut self, e: &Element, attrs: &str, parts: &MacroParts<'_>) -> String {
+        let body = parts.rich.map(|r| self.inner_blocks(&r.children));
+        if body.as_deref() == Some("") {
+            return self.placeholder_element(e);
+        }
+        self.directive(macro_name(e), attrs, body.as_deref())
     }
 
     /// A directive: `:::name{attrs}`, the body, a closing `:::` (longer than any fence in the
@@ -1684,7 +1693,9 @@ impl Cx {
             Some(b) => self.link_text(&b.children),
         };
         let text = collapse_lines(text);
-        if target.mention && text.starts_with('@') {
+        // A body that writes as nothing (empty, or spaces Markdown trims) would come back as
+        // a link without one.
+        if (target.mention && text.starts_with('@')) || text.trim().is_empty() {
             return self.placeholder_inline_element(e);
         }
         concat(&["[", &text, "](", &target.dest, &target.title, ")"])
@@ -3303,6 +3314,16 @@ mod tests {
             (
                 "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body><h3>x</h3></ac:task-body></ac:task></ac:task-list>",
                 "- [ ] <!-- -->\n  ### x\n",
+            ),
+            // A link body or a macro's rich-text body that writes as nothing would come back
+            // without it (or with an empty paragraph): they keep their storage.
+            (
+                "<p><ac:link><ri:page ri:content-title=\"T\" /><ac:link-body> </ac:link-body></ac:link></p>",
+                "<!--confluence <ac:link><ri:page ri:content-title=\"T\" /><ac:link-body> </ac:link-body></ac:link>-->\n",
+            ),
+            (
+                "<ac:structured-macro ac:name=\"panel\"><ac:rich-text-body></ac:rich-text-body></ac:structured-macro>",
+                "<!--confluence <ac:structured-macro ac:name=\"panel\"><ac:rich-text-body /></ac:structured-macro>-->\n",
             ),
             // Links do not nest: a mention or a status inside a link's text keeps its storage.
             (
