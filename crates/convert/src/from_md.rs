@@ -1084,7 +1084,12 @@ impl<'a> Builder<'a> {
             .stack
             .last()
             .is_some_and(|f| f.kind == Kind::Md(TagEnd::Item));
-        if !in_item || !t.starts_with("::") || self.src.get(range.clone()) != Some(t) {
+        // An escaped first colon (`\:::`) is text: pulldown-cmark's text starts after the `\`.
+        if !in_item
+            || !t.starts_with("::")
+            || self.src.get(range.clone()) != Some(t)
+            || self.escaped(range.start)
+        {
             return Ok(false);
         }
         // The fence is the whole line, read from the source: Markdown may have split its

@@ -3325,6 +3325,12 @@ mod tests {
                 "<ac:structured-macro ac:name=\"panel\"><ac:rich-text-body></ac:rich-text-body></ac:structured-macro>",
                 "<!--confluence <ac:structured-macro ac:name=\"panel\"><ac:rich-text-body /></ac:structured-macro>-->\n",
             ),
+            // Fence-like text escaped in a tight item inside a directive stays text there
+            // (pulldown-cmark's text starts after the backslash).
+            (
+                "<table><tbody><tr><td>:::</td></tr></tbody></table>",
+                ":::list-table\n\n* - \\:::\n\n:::\n",
+            ),
             // Links do not nest: a mention or a status inside a link's text keeps its storage.
             (
                 "<p><a href=\"https://x.y/a\">see <ac:link><ri:user ri:account-id=\"u1\" /></ac:link></a></p>",
