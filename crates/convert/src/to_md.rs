@@ -239,11 +239,15 @@ fn join_item(blocks: Vec<Block>, loose: bool) -> String {
 /// Whether a block reads as a paragraph: text a following line of text would continue. One
 /// that starts with inline code or inline HTML (`<u>`) is one; a fence, a quote, a table, a
 /// heading, a raw HTML block and a comment are not.
+/// Whether a block is a leaf directive (`::toc`), one line.
+fn is_leaf(b: &Block) -> bool {
+    b.text.starts_with("::") && !b.text.starts_with(":::")
+}
+
 fn is_para(b: &Block) -> bool {
     // A leaf directive is one line that a tight item reads as a fence before its text.
-    let leaf = b.text.starts_with("::") && !b.text.starts_with(":::");
     b.list.is_none()
-        && !leaf
+        && !is_leaf(b)
         && !b.text.starts_with("```")
         && !b.text.starts_with(['>', '|', '#'])
         && !b.text.starts_with("<!--")
@@ -261,7 +265,8 @@ fn runs_on(prev: &Block, next: &Block) -> bool {
         return true;
     }
     if next.list.is_some() {
-        return is_para(prev) && !interrupts_paragraph(&next.text);
+        // A leaf directive's line is a paragraph's to Markdown, as the list reads it.
+        return (is_para(prev) || is_leaf(prev)) && !interrupts_paragraph(&next.text);
     }
     if next.text.starts_with("<!--") {
         // A comment interrupts the paragraph, but what it holds comes back beside the
@@ -278,7 +283,10 @@ fn runs_on(prev: &Block, next: &Block) -> bool {
         && (prev.list.is_some()
             || prev.text.starts_with(['#', '|', '>'])
             || prev.text.starts_with("```")
-            || prev.text.starts_with(":::")))
+            || prev.text.starts_with(":::")
+            || prev.text == HR))
+        // After a leaf directive's line, only text or another leaf is read on the next.
+        || (is_leaf(prev) && !is_leaf(next) && (!is_para(next) || next.text.starts_with(":::")))
         || next.text == HR
         || (next.text.starts_with('>') && prev.text.starts_with('>'))
         || ((is_para(next) || next.text.starts_with('|')) && absorbs)
@@ -2784,7 +2792,10 @@ fn reads_as_heading_attrs(text: &str) -> bool {
     let start = inner
         .rfind(['{', '}', '<', '>', '\\', '\n', '\r'])
         .filter(|&i| inner.as_bytes()[i] == b'{');
-    start.is_some_and(|i| !inner[..i].ends_with(']'))
+    // After an unescaped `]` the block is a bracketed span's; after `\]` it is the heading's.
+    start.is_some_and(|i| {
+        !inner[..i].ends_with(']') || directive::escaped_at(inner.as_bytes(), i - 1)
+    })
 }
 
 /// The alignment of a heading whose `style` is exactly `text-align: X;`, as Confluence's
@@ -3324,6 +3335,13 @@ mod tests {
             (
                 "<ac:structured-macro ac:name=\"panel\"><ac:rich-text-body></ac:rich-text-body></ac:structured-macro>",
                 "<!--confluence <ac:structured-macro ac:name=\"panel\"><ac:rich-text-body /></ac:structured-macro>-->\n",
+            ),
+            // A heading ending in `\]{}` has its braces read as attributes: an empty block
+            // keeps them text. A list after a leaf directive is read as after text.
+            ("<h4>[x]{}</h4>", "#### \\[x\\]{} {}\n"),
+            (
+                "<ul><li>a<ac:structured-macro ac:name=\"toc\" /><ol start=\"0\"><li>b</li></ol></li></ul>",
+                "- a\n\n  ::toc\n\n  0. b\n",
             ),
             // Fence-like text escaped in a tight item inside a directive stays text there
             // (pulldown-cmark's text starts after the backslash).

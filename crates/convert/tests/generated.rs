@@ -1,0 +1,341 @@
+//! Storage documents generated from a small grammar of what Confluence writes (paragraphs,
+//! headings, lists, task lists, tables, panels, expands, layouts, code, emphasis, links,
+//! mentions, statuses, emoticons, macros inside text, spans, breaks) and of text that Markdown
+//! reads as syntax (`*`, `_`, `#`, `1.`, `|`, `:::`, `&lt;`, backslashes, tabs, line breaks).
+//! Each must come back from storage → Markdown → storage with the same meaning
+//! (`normalized`). The generator is seeded, so a run is the same on every machine; it leaves
+//! out the constructs docs/convert.md lists as still open ("Markdown's own reading rules").
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use conflux_convert::{markdown_to_storage, normalized, storage_to_markdown};
+
+/// xorshift64*: enough randomness for shapes, and the same sequence everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// Text pieces, many of them Markdown syntax when they land at the wrong place.
+const TEXTS: &[&str] = &[
+    "a",
+    "b",
+    " ",
+    "x y",
+    "*",
+    "**",
+    "_",
+    "__",
+    "a_b",
+    "1.",
+    "1)",
+    "2.",
+    "-",
+    "+",
+    "#",
+    "##",
+    "=",
+    "---",
+    "&lt;",
+    "&lt;div&gt;",
+    "&gt;",
+    "&amp;",
+    "&amp;copy;",
+    ":",
+    "::",
+    ":::",
+    "|",
+    "\\",
+    "`",
+    "``",
+    "[",
+    "]",
+    "[x]",
+    "~",
+    "~~",
+    "\t",
+    "\n",
+    "é",
+    "😀",
+    "!",
+    ".",
+    "&nbsp;",
+    "http://x.y",
+    "{#id}",
+    "{}",
+    "{a=1}",
+    ":smile:",
+    "'",
+    "\"",
+    "(",
+    ")",
+    "$",
+    "^",
+    "@",
+    "a.",
+    "0",
+    "9.",
+];
+
+const EMPHASIS: &[&str] = &["strong", "em", "del", "b", "i", "s", "u", "sub", "sup"];
+
+struct Gen {
+    rng: Rng,
+    out: String,
+}
+
+impl Gen {
+    fn text(&mut self) {
+        for _ in 0..=self.rng.below(3) {
+            let t = self.rng.pick(TEXTS);
+            self.out.push_str(t);
+        }
+    }
+
+    /// Text that starts and ends with a letter, where a construct must not be empty.
+    fn word(&mut self) {
+        self.out.push('w');
+        self.text();
+        self.out.push('w');
+    }
+
+    fn inlines(&mut self, depth: u32, in_link: bool) {
+        for _ in 0..self.rng.below(5) {
+            self.inline(depth, in_link);
+        }
+    }
+
+    fn inline(&mut self, depth: u32, in_link: bool) {
+        let choice = if depth == 0 { 0 } else { self.rng.below(20) };
+        match choice {
+            0..=5 => self.text(),
+            6..=9 => {
+                let name = self.rng.pick(EMPHASIS);
+                self.out.push_str(&format!("<{name}>"));
+                self.inlines(depth - 1, in_link);
+                self.out.push_str(&format!("</{name}>"));
+            }
+            10 => {
+                self.out.push_str("<code>");
+                self.out.push_str(&self.rng.pick(TEXTS).replace('\n', " "));
+                self.out.push_str("</code>");
+            }
+            11 => self.out.push_str("<br />"),
+            12 if !in_link => {
+                self.out.push_str("<a href=\"https://x.y/a\">");
+                self.word();
+                self.inlines(depth - 1, true);
+                self.out.push_str("</a>");
+            }
+            13 => {
+                self.out.push_str("<span style=\"color: red;\">");
+                self.word();
+                self.inlines(depth - 1, in_link);
+                self.out.push_str("</span>");
+            }
+            14 => self.out.push_str("<ac:emoticon ac:name=\"smile\" />"),
+            15 => self.out.push_str(
+                "<ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"title\">OK</ac:parameter></ac:structured-macro>",
+            ),
+            17 if !in_link => {
+                self.out.push_str(
+                    "<ac:link><ri:page ri:content-title=\"P\" /><ac:link-body>",
+                );
+                self.word();
+                self.inlines(depth - 1, true);
+                self.out.push_str("</ac:link-body></ac:link>");
+            }
+            18 if !in_link => {
+                self.out
+                    .push_str("<ac:link><ri:user ri:account-id=\"u1\" /></ac:link>");
+            }
+            _ => self.text(),
+        }
+    }
+
+    fn blocks(&mut self, depth: u32) {
+        for _ in 0..=self.rng.below(3) {
+            self.block(depth);
+        }
+    }
+
+    /// A list item or task body: text first (an item that starts empty or with a block is
+    /// a case still open), then maybe blocks.
+    fn item_body(&mut self, depth: u32) {
+        self.word();
+        self.inlines(2, false);
+        if depth > 0 && self.rng.chance(40) {
+            self.blocks(depth - 1);
+        }
+    }
+
+    fn block(&mut self, depth: u32) {
+        let choice = if depth == 0 {
+            self.rng.below(3)
+        } else {
+            self.rng.below(15)
+        };
+        match choice {
+            0 | 1 => {
+                self.out.push_str("<p>");
+                self.inlines(3, false);
+                self.out.push_str("</p>");
+            }
+            2 => {
+                let level = 1 + self.rng.below(6);
+                self.out.push_str(&format!("<h{level}>"));
+                self.inlines(2, false);
+                self.out.push_str(&format!("</h{level}>"));
+            }
+            3 | 4 => {
+                let (open, close) = if self.rng.chance(50) {
+                    ("<ul>", "</ul>")
+                } else {
+                    (
+                        self.rng
+                            .pick(&["<ol>", "<ol start=\"3\">", "<ol start=\"0\">"]),
+                        "</ol>",
+                    )
+                };
+                self.out.push_str(open);
+                for _ in 0..=self.rng.below(3) {
+                    self.out.push_str("<li>");
+                    self.item_body(depth - 1);
+                    self.out.push_str("</li>");
+                }
+                self.out.push_str(close);
+            }
+            5 => {
+                self.out.push_str("<ac:task-list>");
+                for _ in 0..=self.rng.below(2) {
+                    let status = self.rng.pick(&["complete", "incomplete"]);
+                    self.out.push_str(&format!(
+                        "<ac:task><ac:task-status>{status}</ac:task-status><ac:task-body>"
+                    ));
+                    self.item_body(depth - 1);
+                    self.out.push_str("</ac:task-body></ac:task>");
+                }
+                self.out.push_str("</ac:task-list>");
+            }
+            6 => {
+                let cols = 1 + self.rng.below(2);
+                self.out.push_str("<table><tbody><tr>");
+                for _ in 0..cols {
+                    self.out.push_str("<th>");
+                    self.inlines(1, false);
+                    self.out.push_str("</th>");
+                }
+                self.out.push_str("</tr>");
+                for _ in 0..=self.rng.below(2) {
+                    self.out.push_str("<tr>");
+                    for _ in 0..cols {
+                        self.out.push_str("<td>");
+                        if self.rng.chance(20) {
+                            self.blocks(depth - 1);
+                        } else {
+                            self.inlines(2, false);
+                        }
+                        self.out.push_str("</td>");
+                    }
+                    self.out.push_str("</tr>");
+                }
+                self.out.push_str("</tbody></table>");
+            }
+            7 => {
+                self.out.push_str(
+                    "<ac:structured-macro ac:name=\"code\"><ac:plain-text-body><![CDATA[",
+                );
+                let body = format!("{}{}", self.rng.pick(TEXTS), self.rng.pick(TEXTS));
+                self.out.push_str(&body.replace("]]>", "]] >"));
+                self.out
+                    .push_str("]]></ac:plain-text-body></ac:structured-macro>");
+            }
+            8 => {
+                let name = self
+                    .rng
+                    .pick(&["info", "panel", "expand", "note", "excerpt"]);
+                self.out.push_str(&format!(
+                    "<ac:structured-macro ac:name=\"{name}\"><ac:rich-text-body><p>w</p>"
+                ));
+                self.blocks(depth - 1);
+                self.out
+                    .push_str("</ac:rich-text-body></ac:structured-macro>");
+            }
+            9 => {
+                self.out.push_str("<blockquote><p>w</p>");
+                self.blocks(depth - 1);
+                self.out.push_str("</blockquote>");
+            }
+            10 => self.out.push_str("<hr />"),
+            11 => {
+                self.out.push_str(
+                    "<ac:layout><ac:layout-section ac:type=\"two_equal\"><ac:layout-cell><p>w</p>",
+                );
+                self.blocks(depth - 1);
+                self.out
+                    .push_str("</ac:layout-cell><ac:layout-cell><p>w</p>");
+                self.blocks(depth - 1);
+                self.out
+                    .push_str("</ac:layout-cell></ac:layout-section></ac:layout>");
+            }
+            12 => {
+                self.out.push_str("<p style=\"text-align: center;\">");
+                self.inlines(2, false);
+                self.out.push_str("</p>");
+            }
+            13 => self.out.push_str("<ac:structured-macro ac:name=\"toc\" />"),
+            _ => {
+                self.out.push_str("<p>");
+                self.word();
+                self.out.push_str("</p>");
+            }
+        }
+    }
+}
+
+fn document(seed: u64) -> String {
+    let mut g = Gen {
+        rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
+        out: String::new(),
+    };
+    g.blocks(3);
+    g.out
+}
+
+/// How many documents a run checks (about a second in a debug build).
+const DOCS: u64 = 1500;
+
+#[test]
+fn generated_documents_keep_their_meaning() {
+    let mut failures = Vec::new();
+    for seed in 0..DOCS {
+        let storage = document(seed);
+        let md = storage_to_markdown(&storage).expect("converts").output;
+        let back = markdown_to_storage(&md).expect("converts back").output;
+        if normalized(&back).unwrap() != normalized(&storage).unwrap() {
+            failures.push(format!(
+                "seed {seed}\nstorage:  {storage:?}\nmarkdown: {md:?}\nback:     {back:?}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {DOCS} documents changed meaning; the first:\n{}",
+        failures.len(),
+        failures[0]
+    );
+}
