@@ -192,30 +192,21 @@ impl ListKind {
     }
 }
 
-fn join_blocks(blocks: &[Block]) -> String {
-    match blocks {
-        [] => String::new(),
-        [one] => one.text.clone(),
-        _ => {
-            let len = blocks.iter().map(|b| b.text.len() + 2).sum();
-            let mut out = String::with_capacity(len);
-            for (i, b) in blocks.iter().enumerate() {
-                if i > 0 {
-                    out.push_str("\n\n");
-                }
-                out.push_str(&b.text);
-            }
-            out
-        }
-    }
-}
-
-/// The children's blocks joined, taking the text of a single block without a copy.
+/// The children's blocks joined by blank lines, taking the text of a single block without a
+/// copy.
 fn into_joined(mut blocks: Vec<Block>) -> String {
-    if blocks.len() == 1 {
+    if blocks.len() <= 1 {
         return blocks.pop().map(|b| b.text).unwrap_or_default();
     }
-    join_blocks(&blocks)
+    let len = blocks.iter().map(|b| b.text.len() + 2).sum();
+    let mut out = String::with_capacity(len);
+    for (i, b) in blocks.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\n\n");
+        }
+        out.push_str(&b.text);
+    }
+    out
 }
 
 /// A list item's blocks joined: with blank lines in a loose list, else on consecutive lines
