@@ -265,10 +265,10 @@ fn runs_on(prev: &Block, next: &Block) -> bool {
         return is_para(prev);
     }
     // A directive's fence is read as the first or last line of a paragraph; after a heading,
-    // a table, a quote, a code fence or a container directive a tight item reads it as text,
-    // and after a list as the last line of the list's last item. A line of
-    // dashes under text makes it a heading; two quotes on consecutive lines are one; a
-    // table's rows run on from what ends in text.
+    // a table, a quote, a code fence, a container directive or a break a tight item reads it
+    // as text, and after a list as the last line of the list's last item. A line of dashes
+    // under text makes it a heading; two quotes on consecutive lines are one; a table's rows
+    // run on from what ends in text.
     let absorbs = prev.list.is_some() || is_para(prev) || prev.text.starts_with(['|', '>']);
     (next.text.starts_with("::")
         && (prev.list.is_some()
