@@ -248,7 +248,8 @@ pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Resul
                 );
                 pool.put(node);
             })
-            .map_err(|d| ConvertError::too_deep(Format::Storage, input, d))?;
+            .map_err(|d| ConvertError::too_deep(Format::Storage, input, d))?
+            .park();
             let stats = Stats {
                 output_bytes: output.len(),
                 ..Stats::default()

@@ -77,10 +77,11 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         prev: None,
         run: Vec::new(),
     };
-    xml::parse_each(input, xml::BlockIds::Drop, &mut issues, |node, pool| {
+    let mut pool = xml::parse_each(input, xml::BlockIds::Drop, &mut issues, |node, pool| {
         top.node(node, pool)
     })?;
-    top.flush(&mut xml::Pool::default());
+    top.flush(&mut pool);
+    pool.park();
     let TopLevel {
         mut cx,
         mut markdown,

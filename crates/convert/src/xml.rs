@@ -1052,9 +1052,67 @@ pub(crate) struct Pool<'a> {
     work: Vec<Vec<Node<'a>>>,
 }
 
+/// Empty lists that earlier conversions on this thread left, without the lifetime of their
+/// input. A process that converts page after page (the MCP server, `export`, the benchmark)
+/// then starts each conversion with lists that already have room, instead of allocating and
+/// growing them again.
+#[derive(Default)]
+struct Spare {
+    lists: Vec<Vec<Node<'static>>>,
+    attr_lists: Vec<Vec<(Name<'static>, Str<'static>)>>,
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Spare> = std::cell::Cell::new(Spare::default());
+}
+
+/// `v` emptied and detached from the lifetime of its contents, keeping its allocation: an
+/// in-place `collect` of an empty vector into one whose element has the same layout.
+fn detached<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 impl<'a> Pool<'a> {
     /// How many child lists are kept at most.
     const KEEP: usize = 256;
+    /// The largest list kept for later conversions (a list of a huge table would hold its
+    /// memory for the thread's life): with [`Pool::KEEP`], about 1 MB a thread at most.
+    const SPARE_ROOM: usize = 32;
+
+    /// A pool holding the lists an earlier conversion on this thread left ([`Pool::park`]).
+    pub fn warm() -> Self {
+        let spare = SPARE.take();
+        Pool {
+            lists: spare.lists,
+            attr_lists: spare.attr_lists,
+            work: Vec::new(),
+        }
+    }
+
+    /// Leaves this pool's lists (the ones of moderate room) for the next conversion on this
+    /// thread.
+    pub fn park(self) {
+        let mut lists: Vec<Vec<Node<'static>>> = self
+            .lists
+            .into_iter()
+            .filter(|l| (1..=Self::SPARE_ROOM).contains(&l.capacity()))
+            .map(detached)
+            .collect();
+        let mut attr_lists: Vec<Vec<(Name<'static>, Str<'static>)>> = self
+            .attr_lists
+            .into_iter()
+            .filter(|l| (1..=Self::SPARE_ROOM).contains(&l.capacity()))
+            .map(detached)
+            .collect();
+        // A conversion inside another took the spare lists first: both sets are kept.
+        let earlier = SPARE.take();
+        lists.extend(earlier.lists);
+        attr_lists.extend(earlier.attr_lists);
+        lists.truncate(Self::KEEP);
+        attr_lists.truncate(Self::KEEP);
+        SPARE.set(Spare { lists, attr_lists });
+    }
 
     /// An empty child list, with room from an earlier element when there is one.
     fn list(&mut self) -> Vec<Node<'a>> {
@@ -1070,15 +1128,26 @@ impl<'a> Pool<'a> {
         self.work.push(std::mem::take(&mut e.children));
         drop(e);
         while let Some(mut list) = self.work.pop() {
-            for n in &mut list {
-                if let Node::Element(c) = n {
-                    self.keep_attrs(c);
-                    if c.children.capacity() > 0 {
-                        self.work.push(std::mem::take(&mut c.children));
+            // Each node taken apart by its parts: dropping a whole `Node` is a call to its
+            // drop glue per node, most of them text that owns nothing.
+            for n in list.drain(..) {
+                match n {
+                    Node::Element(Element {
+                        mut attrs,
+                        children,
+                        ..
+                    }) => {
+                        if attrs.capacity() > 0 && self.attr_lists.len() < Self::KEEP {
+                            attrs.clear();
+                            self.attr_lists.push(attrs);
+                        }
+                        if children.capacity() > 0 {
+                            self.work.push(children);
+                        }
                     }
+                    Node::Text(t) | Node::CData(t) | Node::Comment(t) | Node::Raw(t) => drop(t),
                 }
             }
-            list.clear();
             if list.capacity() > 0 && self.lists.len() < Self::KEEP {
                 self.lists.push(list);
             }
@@ -1098,7 +1167,7 @@ impl<'a> TreeBuilder<'a> {
     pub fn new(ids: BlockIds) -> Self {
         TreeBuilder {
             stack: vec![Element::new("#root")],
-            pool: Pool::default(),
+            pool: Pool::warm(),
             ids,
         }
     }
@@ -1291,18 +1360,22 @@ pub(crate) fn parse<'a>(input: &'a str, issues: &mut Vec<Issue>) -> Result<Vec<N
     tokenize(input, 0, issues, |token, issues| {
         builder.feed(token, issues)
     })?;
-    Ok(builder.finish(issues))
+    let pool = std::mem::take(&mut builder.pool);
+    let nodes = builder.finish(issues);
+    pool.park();
+    Ok(nodes)
 }
 
 /// Parses a storage fragment and hands each top-level node to `each` as soon as it is
 /// complete, so only one top-level subtree is held at a time. `each` gives nodes it is done
-/// with to the pool, whose child lists the parser reuses.
+/// with to the pool, whose child lists the parser reuses; the pool is returned for the nodes
+/// the caller still holds, and then [`Pool::park`]ed.
 pub(crate) fn parse_each<'a>(
     input: &'a str,
     ids: BlockIds,
     issues: &mut Vec<Issue>,
     each: impl FnMut(Node<'a>, &mut Pool<'a>),
-) -> Result<(), TooDeep> {
+) -> Result<Pool<'a>, TooDeep> {
     let mut sink = Each {
         builder: TreeBuilder::new(ids),
         each,
@@ -1316,7 +1389,7 @@ pub(crate) fn parse_each<'a>(
     for node in builder.finish(issues) {
         each(node, &mut pool);
     }
-    Ok(())
+    Ok(pool)
 }
 
 /// [`parse_each`]'s tree builder and the function its top-level nodes go to.
@@ -1671,6 +1744,28 @@ pub(crate) fn outline(nodes: &[Node]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lists_outlive_their_conversion_with_their_room() {
+        let list: Vec<Node<'_>> = Vec::with_capacity(12);
+        let at = list.as_ptr() as usize;
+        let kept: Vec<Node<'static>> = super::detached(list);
+        assert_eq!((kept.capacity(), kept.as_ptr() as usize), (12, at));
+
+        let input = String::from("<p>one <em>two</em></p><ul><li>three</li></ul>");
+        let mut issues = Vec::new();
+        let pool = parse_each(&input, BlockIds::Keep, &mut issues, |node, pool| {
+            pool.put(node)
+        })
+        .unwrap();
+        pool.park();
+        drop(input);
+        let warm = Pool::warm();
+        assert!(warm.lists.iter().all(|l| l.is_empty() && l.capacity() > 0));
+        // `<ul>` and `<li>` took the lists of `<p>` and `<em>`: two lists in all.
+        assert_eq!(warm.lists.len(), 2);
+        warm.park();
+    }
+
     use super::*;
 
     /// Tokens and issues of `input`, read with or without the fast reader.
