@@ -72,6 +72,7 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
             stats: Stats::default(),
             in_link: 0,
             after_word: false,
+            spare: SPARE.take(),
         },
         markdown: String::with_capacity(input.len() / 4 * 3),
         prev: None,
@@ -87,6 +88,7 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
         mut markdown,
         ..
     } = top;
+    SPARE.set(std::mem::take(&mut cx.spare));
     if !markdown.is_empty() {
         markdown.push('\n');
     }
@@ -147,6 +149,7 @@ impl<'a> TopLevel<'a> {
         }
         self.markdown.push_str(&block.text);
         self.prev = block.list;
+        self.cx.spare.string(block.text);
     }
 }
 
@@ -191,41 +194,6 @@ impl ListKind {
             }
         }
     }
-}
-
-/// The children's blocks joined by blank lines, taking the text of a single block without a
-/// copy.
-fn into_joined(mut blocks: Vec<Block>) -> String {
-    if blocks.len() <= 1 {
-        return blocks.pop().map(|b| b.text).unwrap_or_default();
-    }
-    let len = blocks.iter().map(|b| b.text.len() + 2).sum();
-    let mut out = String::with_capacity(len);
-    for (i, b) in blocks.iter().enumerate() {
-        if i > 0 {
-            out.push_str("\n\n");
-        }
-        out.push_str(&b.text);
-    }
-    out
-}
-
-/// A list item's blocks joined: with blank lines in a loose list, else on consecutive lines
-/// except where the next block would run into the one before ([`runs_on`]).
-fn join_item(blocks: Vec<Block>, loose: bool) -> String {
-    if loose || blocks.len() == 1 {
-        return into_joined(blocks);
-    }
-    let mut out = String::new();
-    let mut prev: Option<&Block> = None;
-    for b in &blocks {
-        if let Some(p) = prev {
-            out.push_str(if runs_on(p, b) { "\n\n" } else { "\n" });
-        }
-        out.push_str(&b.text);
-        prev = Some(b);
-    }
-    out
 }
 
 /// Whether a block reads as a paragraph: text a following line of text would continue. One
@@ -358,6 +326,51 @@ struct Cx {
     in_link: u32,
     /// The inline element being rendered follows a letter, digit or colon in its run.
     after_word: bool,
+    spare: Spare,
+}
+
+/// Strings and block lists whose text has been copied on (into the document, a list, a
+/// directive), kept for the next ones, in this conversion and the next on the thread: a
+/// paragraph's text and a container's list of blocks then cost no allocation, nor the
+/// reallocations of growing from nothing.
+#[derive(Default)]
+struct Spare {
+    strings: Vec<String>,
+    block_lists: Vec<Vec<Block>>,
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Spare> = std::cell::Cell::new(Spare::default());
+}
+
+impl Spare {
+    /// How many of each are kept, and the largest string kept (a huge table's text would
+    /// otherwise hold its memory for a short paragraph's, and then for the thread's life):
+    /// half a megabyte a thread at most.
+    const KEEP: usize = 32;
+    const ROOM: usize = 1 << 14;
+
+    /// Keeps `s` for [`Spare::take_string`].
+    fn string(&mut self, mut s: String) {
+        if s.capacity() > 0 && s.capacity() <= Self::ROOM && self.strings.len() < Self::KEEP {
+            s.clear();
+            self.strings.push(s);
+        }
+    }
+
+    fn take_string(&mut self) -> String {
+        self.strings.pop().unwrap_or_default()
+    }
+
+    /// Keeps `blocks` and their texts.
+    fn blocks(&mut self, mut blocks: Vec<Block>) {
+        for b in blocks.drain(..) {
+            self.string(b.text);
+        }
+        if blocks.capacity() > 0 && self.block_lists.len() < Self::KEEP {
+            self.block_lists.push(blocks);
+        }
+    }
 }
 
 /// HTML elements that are blocks.
@@ -441,9 +454,52 @@ fn is_ws(node: &Node) -> bool {
 }
 
 impl Cx {
+    /// The children's blocks joined by blank lines, taking the text of a single block without a
+    /// copy.
+    fn joined(&mut self, mut blocks: Vec<Block>) -> String {
+        if blocks.len() <= 1 {
+            let text = blocks.pop().map(|b| b.text).unwrap_or_default();
+            self.spare.blocks(blocks);
+            return text;
+        }
+        let len = blocks.iter().map(|b| b.text.len() + 2).sum();
+        let mut out = self.spare.take_string();
+        out.reserve(len);
+        for (i, b) in blocks.iter().enumerate() {
+            if i > 0 {
+                out.push_str("\n\n");
+            }
+            out.push_str(&b.text);
+        }
+        self.spare.blocks(blocks);
+        out
+    }
+
+    /// A list item's blocks joined: with blank lines in a loose list, else on consecutive lines
+    /// except where the next block would run into the one before ([`runs_on`]).
+    fn join_item(&mut self, blocks: Vec<Block>, loose: bool) -> String {
+        if loose || blocks.len() == 1 {
+            return self.joined(blocks);
+        }
+        let mut out = self.spare.take_string();
+        let mut prev: Option<&Block> = None;
+        for b in &blocks {
+            if let Some(p) = prev {
+                out.push_str(if runs_on(p, b) { "\n\n" } else { "\n" });
+            }
+            out.push_str(&b.text);
+            prev = Some(b);
+        }
+        self.spare.blocks(blocks);
+        out
+    }
+
     fn blocks(&mut self, nodes: &[Node]) -> Vec<Block> {
         // At most one block a node; most lists of blocks are short.
-        let mut out: Vec<Block> = Vec::with_capacity(nodes.len().min(16));
+        let mut out = match self.spare.block_lists.pop() {
+            Some(list) => list,
+            None => Vec::with_capacity(nodes.len().min(16)),
+        };
         let mut run: Vec<&Node> = Vec::new();
         for n in nodes {
             if is_block(n) {
@@ -684,7 +740,8 @@ impl Cx {
         };
         let target = links::image_target(img, img.children.iter().filter(|n| !is_caption(n)));
         let mut body = image_md(target?);
-        let text = into_joined(self.blocks(&caption.children));
+        let blocks = self.blocks(&caption.children);
+        let text = self.joined(blocks);
         if !text.is_empty() {
             body.push_str("\n\n");
             body.push_str(&text);
@@ -694,7 +751,8 @@ impl Cx {
 
     /// The children's blocks, joined.
     fn inner_blocks(&mut self, nodes: &[Node]) -> String {
-        into_joined(self.blocks(nodes))
+        let blocks = self.blocks(nodes);
+        self.joined(blocks)
     }
 
     fn blockquote(&mut self, e: &Element) -> String {
@@ -888,12 +946,13 @@ impl Cx {
         let mut text = String::with_capacity(room);
         let mut buf = [0u8; 21];
         for (i, blocks) in bodies.into_iter().enumerate() {
-            let body = join_item(blocks, loose);
+            let body = self.join_item(blocks, loose);
             if i > 0 {
                 text.push_str(if loose { "\n\n" } else { "\n" });
             }
             let marker = kind.marker(start + i as u64, &mut buf);
             push_list_item(&mut text, marker, marker.len() + 1, &body);
+            self.spare.string(body);
         }
         Block {
             text,
@@ -902,7 +961,8 @@ impl Cx {
     }
 
     fn item_body(&mut self, nodes: &[Node], loose: bool) -> String {
-        join_item(self.blocks(nodes), loose)
+        let blocks = self.blocks(nodes);
+        self.join_item(blocks, loose)
     }
 
     fn tasks(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
@@ -955,7 +1015,7 @@ impl Cx {
         let bullet = if alt { "*" } else { "-" };
         let mut text = String::new();
         for (i, (done, blocks)) in items.into_iter().enumerate() {
-            let body = join_item(blocks, loose);
+            let body = self.join_item(blocks, loose);
             let marker = format!("{bullet} [{}]", if done { "x" } else { " " });
             // A task with an empty body is not a task in GFM, and a body that starts with a
             // list or another block (a heading, a quote, a table, a fence) would put that
@@ -1342,7 +1402,10 @@ impl Cx {
         }
         let body = parts
             .rich
-            .map(|r| into_joined(self.blocks(&r.children)))
+            .map(|r| {
+                let blocks = self.blocks(&r.children);
+                self.joined(blocks)
+            })
             .unwrap_or_default();
         if !body.is_empty() {
             out.push_str("\n>\n");
@@ -1360,7 +1423,10 @@ impl Cx {
         }
         let body = parts
             .rich
-            .map(|r| into_joined(self.blocks(&r.children)))
+            .map(|r| {
+                let blocks = self.blocks(&r.children);
+                self.joined(blocks)
+            })
             .unwrap_or_default();
         if !body.is_empty() {
             out.push_str("\n\n");
@@ -1447,7 +1513,10 @@ impl Cx {
     }
 
     fn inline<'n, 'a: 'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node<'a>>) -> String {
-        let mut run = InlineRun::default();
+        let mut run = InlineRun {
+            out: self.spare.take_string(),
+            pending: None,
+        };
         for n in nodes {
             let piece = match n {
                 Node::Element(e) => {
