@@ -3059,91 +3059,94 @@ fn next_md_special(bytes: &[u8], from: usize) -> usize {
 static MD_SPECIAL: [bool; 256] = xml::byte_set(b"\n\r\\`*[]~|_<&:\xC2\xEE");
 
 /// [`escape_md`], borrowing the text when nothing in it needs escaping.
+///
+/// The copy starts at the first byte that changes: text whose special bytes all stay as they
+/// are (a `:` that starts nothing, an `_` inside a word, a lone line break) is borrowed.
 pub(crate) fn escape_md_cow(s: &str) -> std::borrow::Cow<'_, str> {
-    // The scan for the first byte to look at also starts the copy there.
     let bytes = s.as_bytes();
-    let first = next_md_special(bytes, 0);
-    if first == bytes.len() {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
+    let mut out = String::new();
+    // `s[plain_from..i]` is still to be copied when the next change comes.
     let mut plain_from = 0;
-    let mut i = first;
+    let mut i = next_md_special(bytes, 0);
+    // Copies what is pending before `at` into `out`.
+    let copy = |out: &mut String, from: usize, at: usize| {
+        if out.capacity() == 0 {
+            out.reserve(s.len() + 8);
+        }
+        out.push_str(&s[from..at]);
+    };
     while i < bytes.len() {
         let b = bytes[i];
         if !md_special(b) {
             i = next_md_special(bytes, i + 1);
             continue;
         }
-        out.push_str(&s[plain_from..i]);
-        match b {
+        let escape = match b {
             b'\n' | b'\r' => {
-                // A whitespace run holding a line break becomes one line break.
-                while out.ends_with([' ', '\t']) {
-                    out.pop();
+                // A whitespace run holding a line break becomes one line break. The spaces
+                // before it are pending text: specials are not whitespace.
+                let run_start = i - bytes[plain_from..i]
+                    .iter()
+                    .rev()
+                    .take_while(|c| matches!(c, b' ' | b'\t'))
+                    .count();
+                let mut end = i;
+                while end < bytes.len() && matches!(bytes[end], b' ' | b'\t' | b'\n' | b'\r') {
+                    end += 1;
                 }
-                while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r') {
-                    i += 1;
+                if !(run_start == i && end == i + 1 && b == b'\n') {
+                    copy(&mut out, plain_from, run_start);
+                    out.push('\n');
+                    plain_from = end;
                 }
-                out.push('\n');
-                plain_from = i;
+                i = end;
                 continue;
             }
-            b'\\' | b'`' | b'*' | b'[' | b']' | b'~' | b'|' => {
-                out.push('\\');
-                out.push(b as char);
-            }
+            b'\\' | b'`' | b'*' | b'[' | b']' | b'~' | b'|' => true,
             b'_' => {
                 let prev = s[..i].chars().next_back();
                 let next = s[i + 1..].chars().next();
-                let intraword = prev.is_some_and(char::is_alphanumeric)
-                    && next.is_some_and(char::is_alphanumeric);
-                if !intraword {
-                    out.push('\\');
-                }
-                out.push('_');
+                !(prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphanumeric))
             }
-            b'<' => {
-                if bytes
-                    .get(i + 1)
-                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, b'/' | b'!' | b'?'))
-                {
-                    out.push('\\');
-                }
-                out.push('<');
-            }
-            b'&' => {
-                if entity_at(bytes, i) {
-                    out.push('\\');
-                }
-                out.push('&');
-            }
+            b'<' => bytes
+                .get(i + 1)
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, b'/' | b'!' | b'?')),
+            b'&' => entity_at(bytes, i),
             b':' => {
                 let tail = &s[i + 1..];
-                if EMOTICONS
+                EMOTICONS
                     .iter()
                     .any(|e| tail.starts_with(e) && tail[e.len()..].starts_with(':'))
                     || looks_like_text_directive(tail)
-                {
-                    out.push('\\');
-                }
-                out.push(':');
             }
             _ => {
                 // The lead byte of a multi-byte character: only two of them matter.
                 let c = s[i..].chars().next().unwrap_or(' ');
-                match c {
-                    '\u{a0}' => out.push_str("&nbsp;"),
-                    BR => out.push_str("&#57344;"),
-                    _ => out.push(c),
+                let with = match c {
+                    '\u{a0}' => Some("&nbsp;"),
+                    BR => Some("&#57344;"),
+                    _ => None,
+                };
+                if let Some(with) = with {
+                    copy(&mut out, plain_from, i);
+                    out.push_str(with);
+                    plain_from = i + c.len_utf8();
                 }
                 i += c.len_utf8();
-                plain_from = i;
                 continue;
             }
+        };
+        if escape {
+            // The backslash goes in; the byte itself stays pending text.
+            copy(&mut out, plain_from, i);
+            out.push('\\');
+            plain_from = i;
         }
         i += 1;
-        plain_from = i;
+    }
+    if out.capacity() == 0 {
+        return std::borrow::Cow::Borrowed(s);
     }
     out.push_str(&s[plain_from..]);
     std::borrow::Cow::Owned(out)
