@@ -37,12 +37,24 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<bool> {
     let from: Format = args.from.parse().context("--from").map_err(invalid)?;
     let to: Format = args.to.parse().context("--to").map_err(invalid)?;
     let input = read_input(args.file.as_deref()).map_err(invalid)?;
-    let outcome = conflux_convert::run_convert(from, to, &input, args.strict)
+    // The output is written as the converter produces it (Markdown in pieces): a large
+    // document's output is never in memory whole. After a failed write nothing more is
+    // written, and the error is the command's.
+    let mut written: std::io::Result<Option<char>> = Ok(None);
+    let mut write = |piece: &str| {
+        if let Ok(last) = &mut written
+            && !piece.is_empty()
+        {
+            match stdout::write_all(piece.as_bytes()) {
+                Ok(()) => *last = piece.chars().next_back(),
+                Err(e) => written = Err(e),
+            }
+        }
+    };
+    let outcome = conflux_convert::run_convert_into(from, to, &input, args.strict, &mut write)
         .map_err(|e| invalid(e.into()))?;
-    // The input is not needed any more: give its memory back before writing.
     drop(input);
-    stdout::write_all(outcome.output.as_bytes())?;
-    if !outcome.output.ends_with('\n') && !outcome.output.is_empty() {
+    if !matches!(written?, None | Some('\n')) {
         stdout::write_all(b"\n")?;
     }
     let name = args

@@ -3,11 +3,13 @@
 //! Usage: `bench <corpus/storage> <dir written by others.py> <rounds>`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use conflux_convert::{
-    Format, Survival, census, markdown_to_storage, markup_bytes, run_convert, storage_to_markdown,
+    Format, Survival, census, markdown_to_storage, markup_bytes, run_convert_into,
+    storage_to_markdown,
 };
 
 fn files(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
@@ -171,9 +173,11 @@ fn main() {
         let large_rounds = rounds.min(10);
         let t = best_of(large_rounds, || {
             let input = std::fs::read_to_string(&file).unwrap();
-            let out = run_convert(from, to, &input, false).unwrap();
-            drop(input);
-            std::fs::write(&out_path, out.output.as_bytes()).unwrap();
+            let mut out = std::fs::File::create(&out_path).unwrap();
+            run_convert_into(from, to, &input, false, &mut |piece| {
+                out.write_all(piece.as_bytes()).unwrap()
+            })
+            .unwrap();
         });
         let ours = mbps(bytes, t.as_secs_f64());
         let (theirs, ratio) = match l["seconds"].as_f64() {

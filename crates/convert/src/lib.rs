@@ -196,8 +196,8 @@ fn warnings(input: &str, mut issues: Vec<xml::Issue>) -> Vec<Warning> {
 ///
 /// Fails only on input nested deeper than [`MAX_DEPTH`].
 pub fn storage_to_markdown(storage: &str) -> Result<ConvertOutcome> {
-    let c =
-        to_md::convert(storage).map_err(|d| ConvertError::too_deep(Format::Storage, storage, d))?;
+    let c = to_md::convert(storage, None)
+        .map_err(|d| ConvertError::too_deep(Format::Storage, storage, d))?;
     Ok(outcome(storage, c.markdown, c.issues, Vec::new(), c.stats))
 }
 
@@ -271,6 +271,30 @@ pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Resul
     Ok(out)
 }
 
+/// [`run_convert`], handing the output to `write` as it is produced instead of returning it
+/// (the outcome's `output` is empty): storage → Markdown in pieces of about 64 KB, so the
+/// Markdown of a large document is never in memory whole; the other directions in one piece
+/// at the end.
+pub fn run_convert_into(
+    from: Format,
+    to: Format,
+    input: &str,
+    strict: bool,
+    write: &mut dyn FnMut(&str),
+) -> Result<ConvertOutcome> {
+    if (from, to) != (Format::Storage, Format::Markdown) {
+        let mut out = run_convert(from, to, input, strict)?;
+        write(&out.output);
+        out.output = String::new();
+        return Ok(out);
+    }
+    let c = to_md::convert(input, Some(write))
+        .map_err(|d| ConvertError::too_deep(Format::Storage, input, d))?;
+    let mut out = outcome(input, String::new(), c.issues, Vec::new(), c.stats);
+    out.failed = (c.blank && !input.trim().is_empty()) || (strict && !out.warnings.is_empty());
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +330,50 @@ mod tests {
         )
         .unwrap();
         assert!(!lenient.failed);
+    }
+
+    /// Written in pieces, the output is the same, and so are the outcome's verdicts.
+    #[test]
+    fn output_handed_on_in_pieces_is_the_output() {
+        let para = "<p>A <strong>paragraph</strong> with <code>code</code> &amp; text.</p>\n";
+        let big = para.repeat(6 * to_md::PIECE / para.len());
+        let cases = [
+            (Format::Storage, Format::Markdown, big.as_str(), false),
+            (
+                Format::Storage,
+                Format::Markdown,
+                "<p>x &bogus; y</p>",
+                true,
+            ),
+            (Format::Storage, Format::Markdown, "<p>x</p>", false),
+            (Format::Storage, Format::Markdown, "   ", false),
+            (Format::Storage, Format::Markdown, "<p> </p>", false),
+            (Format::Storage, Format::Markdown, "", false),
+            (Format::Markdown, Format::Storage, "# Title\n\ntext", false),
+            (Format::Storage, Format::Storage, "<p>x</p>", false),
+        ];
+        for (from, to, input, strict) in cases {
+            let whole = run_convert(from, to, input, strict).unwrap();
+            let mut pieces = Vec::new();
+            let streamed =
+                run_convert_into(from, to, input, strict, &mut |p| pieces.push(p.to_string()))
+                    .unwrap();
+            assert_eq!(pieces.concat(), whole.output, "{input:.40}");
+            assert_eq!(
+                (
+                    streamed.failed,
+                    &streamed.warnings,
+                    streamed.stats.output_bytes
+                ),
+                (whole.failed, &whole.warnings, whole.stats.output_bytes),
+                "{input:.40}"
+            );
+            assert!(streamed.output.is_empty());
+            if whole.output.len() > 3 * to_md::PIECE {
+                assert!(pieces.len() >= 3, "{} pieces", pieces.len());
+                assert!(pieces.iter().all(|p| p.len() < 2 * to_md::PIECE));
+            }
+        }
     }
 
     #[test]

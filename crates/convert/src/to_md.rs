@@ -58,15 +58,31 @@ pub(crate) fn regenerated_attr(name: &str) -> bool {
 }
 
 pub(crate) struct Converted {
+    /// The Markdown, or what was left of it after the pieces handed on.
     pub markdown: String,
     pub issues: Vec<Issue>,
     pub stats: Stats,
+    /// Whether all the Markdown is whitespace (or there is none).
+    pub blank: bool,
 }
 
+/// How much Markdown is gathered before it is handed on, when it is.
+pub(crate) const PIECE: usize = 1 << 16;
+
 /// Converts a storage document. Top-level nodes are converted as the parser completes them
-/// and then dropped, so memory holds the input, the Markdown and one top-level subtree.
-pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
+/// and then dropped, so memory holds the input, the Markdown and one top-level subtree; with
+/// `hand_on`, the Markdown goes there in pieces of about [`PIECE`] bytes instead of being
+/// kept.
+pub(crate) fn convert(
+    input: &str,
+    hand_on: Option<&mut dyn FnMut(&str)>,
+) -> Result<Converted, TooDeep> {
     let mut issues = Vec::new();
+    let room = if hand_on.is_some() {
+        (input.len() / 4 * 3).min(PIECE + PIECE / 4)
+    } else {
+        input.len() / 4 * 3
+    };
     let mut top = TopLevel {
         cx: Cx {
             stats: Stats::default(),
@@ -74,7 +90,11 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
             after_word: false,
             spare: SPARE.take(),
         },
-        markdown: String::with_capacity(input.len() / 4 * 3),
+        markdown: String::with_capacity(room),
+        hand_on,
+        handed_on: 0,
+        blank: true,
+        started: false,
         prev: None,
         run: Vec::new(),
     };
@@ -83,17 +103,21 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
     })?;
     top.flush(&mut pool);
     pool.park();
+    if top.started {
+        top.markdown.push('\n');
+    }
+    top.hand_on();
     let TopLevel {
         mut cx,
-        mut markdown,
+        markdown,
+        handed_on,
+        blank,
         ..
     } = top;
     SPARE.set(std::mem::take(&mut cx.spare));
-    if !markdown.is_empty() {
-        markdown.push('\n');
-    }
-    cx.stats.output_bytes = markdown.len();
+    cx.stats.output_bytes = handed_on + markdown.len();
     Ok(Converted {
+        blank: blank && markdown.trim().is_empty(),
         markdown,
         issues,
         stats: cx.stats,
@@ -101,16 +125,23 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
 }
 
 /// The document level of [`Cx::blocks`], fed one complete top-level node at a time.
-struct TopLevel<'a> {
+struct TopLevel<'a, 's> {
     cx: Cx,
     markdown: String,
+    /// Where the Markdown goes in pieces, when it is not kept.
+    hand_on: Option<&'s mut dyn FnMut(&str)>,
+    /// Bytes handed on so far, and whether they were all whitespace.
+    handed_on: usize,
+    blank: bool,
+    /// Whether a block has been written (the next one is set apart by a blank line).
+    started: bool,
     /// The list kind of the last block written, so an adjacent list of the same kind differs.
     prev: Option<ListKind>,
     /// Inline nodes waiting to become a paragraph.
     run: Vec<Node<'a>>,
 }
 
-impl<'a> TopLevel<'a> {
+impl<'a> TopLevel<'a, '_> {
     fn node(&mut self, node: Node<'a>, pool: &mut xml::Pool<'a>) {
         if !is_block(&node) {
             self.run.push(node);
@@ -144,12 +175,28 @@ impl<'a> TopLevel<'a> {
         if block.text.is_empty() {
             return;
         }
-        if !self.markdown.is_empty() {
+        if self.started {
             self.markdown.push_str("\n\n");
         }
+        self.started = true;
         self.markdown.push_str(&block.text);
         self.prev = block.list;
         self.cx.spare.string(block.text);
+        if self.markdown.len() >= PIECE {
+            self.hand_on();
+        }
+    }
+
+    /// Hands the Markdown gathered so far on, when there is somewhere to hand it.
+    fn hand_on(&mut self) {
+        if let Some(hand_on) = &mut self.hand_on
+            && !self.markdown.is_empty()
+        {
+            self.blank &= self.markdown.trim().is_empty();
+            hand_on(&self.markdown);
+            self.handed_on += self.markdown.len();
+            self.markdown.clear();
+        }
     }
 }
 
@@ -3253,7 +3300,7 @@ mod tests {
     }
 
     fn md(s: &str) -> String {
-        convert(s).unwrap().markdown
+        convert(s, None).unwrap().markdown
     }
 
     /// Each storage document converts to the Markdown given and comes back with its meaning.
