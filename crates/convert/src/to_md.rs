@@ -524,18 +524,20 @@ impl Cx {
 
     /// A list item's blocks joined: with blank lines in a loose list, else on consecutive lines
     /// except where the next block would run into the one before ([`runs_on`]).
+    ///
+    /// One blank line between two blocks makes Markdown read the whole item as loose, where a
+    /// leaf directive on the line after a paragraph is the paragraph's text: then every block
+    /// is set apart.
     fn join_item(&mut self, blocks: Vec<Block>, loose: bool) -> String {
-        if loose || blocks.len() == 1 {
+        if loose || blocks.windows(2).any(|w| runs_on(&w[0], &w[1])) {
             return self.joined(blocks);
         }
         let mut out = self.spare.take_string();
-        let mut prev: Option<&Block> = None;
-        for b in &blocks {
-            if let Some(p) = prev {
-                out.push_str(if runs_on(p, b) { "\n\n" } else { "\n" });
+        for (i, b) in blocks.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
             }
             out.push_str(&b.text);
-            prev = Some(b);
         }
         self.spare.blocks(blocks);
         out
@@ -1007,11 +1009,6 @@ impl Cx {
         }
     }
 
-    fn item_body(&mut self, nodes: &[Node], loose: bool) -> String {
-        let blocks = self.blocks(nodes);
-        self.join_item(blocks, loose)
-    }
-
     fn tasks(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
         let mut items = Vec::new();
         let alt = matches!(prev, Some(ListKind::Bullet(false)));
@@ -1410,11 +1407,15 @@ impl Cx {
                 text.push('\n');
             }
             let mut row_md = String::new();
-            for (ci, cell) in row.iter().enumerate() {
+            // A row's cells are the items of one list: a blank line in one cell makes
+            // Markdown read all of them as loose, so all are joined so.
+            let cells: Vec<Vec<Block>> = row.iter().map(|c| self.blocks(&c.children)).collect();
+            let loose = cells.iter().any(|b| needs_loose(b));
+            for (ci, (cell, blocks)) in row.iter().zip(cells).enumerate() {
                 if ci > 0 {
                     row_md.push('\n');
                 }
-                let mut body = self.item_body(&cell.children, false);
+                let mut body = self.join_item(blocks, loose);
                 let attrs = element_attr_block(cell.attrs.iter().filter(|a| !droppable(a)));
                 if !attrs.is_empty() {
                     body = self.leaf_before("cell", &attrs, body);
@@ -1563,6 +1564,7 @@ impl Cx {
         let mut run = InlineRun {
             out: self.spare.take_string(),
             pending: None,
+            code_end: usize::MAX,
         };
         for n in nodes {
             let piece = match n {
@@ -2090,6 +2092,9 @@ enum Piece<'n> {
 struct InlineRun<'n> {
     out: String,
     pending: Option<Piece<'n>>,
+    /// Where the last code span written ends: a backtick there closes it (a backslash does
+    /// not escape it inside a code span).
+    code_end: usize,
 }
 
 impl<'n> InlineRun<'n> {
@@ -2102,11 +2107,14 @@ impl<'n> InlineRun<'n> {
             }
             Piece::Code(t) => {
                 self.settle(Some('`'), stats);
-                if ends_unescaped(&self.out, '`') {
+                if self.code_end == self.out.len() || ends_unescaped(&self.out, '`') {
                     stats.html_bytes += "<code></code>".len();
                     concat(&["<code>", &escape_md_cow(&t), "</code>"]).into()
                 } else {
-                    code_span(&t).into()
+                    let span = code_span(&t);
+                    self.push_text(std::borrow::Cow::Owned(span));
+                    self.code_end = self.out.len();
+                    return;
                 }
             }
             Piece::Plain(t) => {
@@ -2121,6 +2129,10 @@ impl<'n> InlineRun<'n> {
                 t
             }
         };
+        self.push_text(t);
+    }
+
+    fn push_text(&mut self, t: std::borrow::Cow<'n, str>) {
         if self.out.capacity() == 0 {
             // The first text is taken as it is, without a copy when it is owned; borrowed, it
             // is copied with room for what may follow.
@@ -3352,6 +3364,11 @@ mod tests {
                 "<p><code>foo</code><code>a*b</code></p>",
                 "`foo`<code>a\\*b</code>\n",
             ),
+            // A backslash does not escape the backtick that closes a code span.
+            (
+                "<p><code>\\</code><code>x</code></p>",
+                "`\\`<code>x</code>\n",
+            ),
             (
                 "<p>Done!<a href=\"https://example.com\">docs</a></p>",
                 "Done\\![docs](https://example.com)\n",
@@ -3410,6 +3427,17 @@ mod tests {
             (
                 "<ul><li><h6>t</h6><ac:structured-macro ac:name=\"toc\" /></li></ul>",
                 "- ###### t\n\n  ::toc\n",
+            ),
+            // One blank line makes the item loose, where a leaf on the line after text is
+            // the text's: every block is set apart then. In a list table, the cells of a row
+            // are one list: a blank line in one cell sets the blocks of the others apart.
+            (
+                "<ul><li>a<ac:structured-macro ac:name=\"toc\" /><h6>t</h6><ac:structured-macro ac:name=\"toc\" /></li></ul>",
+                "- a\n\n  ::toc\n\n  ###### t\n\n  ::toc\n",
+            ),
+            (
+                "<table><tbody><tr><td><h6>t</h6><ac:structured-macro ac:name=\"toc\" /></td><td><ac:structured-macro ac:name=\"toc\" /><ac:structured-macro ac:name=\"toc\" /></td></tr></tbody></table>",
+                ":::list-table\n\n* - ###### t\n\n    ::toc\n  - ::toc\n\n    ::toc\n\n:::\n",
             ),
             (
                 "<p>a<ac:structured-macro ac:name=\"cheese\" /></p>",
