@@ -1408,6 +1408,21 @@ fn trim_task_body(mut nodes: Vec<Node>) -> Vec<Node> {
         return p.children;
     }
     nodes.retain(|n| !matches!(n, Node::Comment(c) if c.trim().is_empty()));
+    // The empty comment that lets a body start with a block on the next line (`- [ ] <!-- -->`)
+    // is a paragraph of its own when the item is loose.
+    let empty_comment = |n: &Node| match n {
+        Node::Comment(c) => c.trim().is_empty(),
+        Node::Text(t) => t.trim().is_empty(),
+        _ => false,
+    };
+    if let Some(Node::Element(p)) = nodes.first()
+        && p.name == "p"
+        && p.attrs.is_empty()
+        && p.children.iter().any(|n| matches!(n, Node::Comment(_)))
+        && p.children.iter().all(empty_comment)
+    {
+        nodes.remove(0);
+    }
     if let Some(Node::Text(t)) = nodes.first_mut() {
         *t = t.trim_start().to_string().into();
     }

@@ -246,6 +246,12 @@ impl ListKind {
 /// Whether a block reads as a paragraph: text a following line of text would continue. One
 /// that starts with inline code or inline HTML (`<u>`) is one; a fence, a quote, a table, a
 /// heading, a raw HTML block and a comment are not.
+/// Whether Markdown that starts so is read as text on the line after a paragraph's: a
+/// container directive's fence, a list that cannot interrupt a paragraph.
+fn apart_from_text(md: &str) -> bool {
+    md.starts_with(":::") || (starts_with_list(md) && !interrupts_paragraph(md))
+}
+
 /// Whether a block is a leaf directive (`::toc`), one line.
 fn is_leaf(b: &Block) -> bool {
     b.text.starts_with("::") && !b.text.starts_with(":::")
@@ -1054,8 +1060,20 @@ impl Cx {
             items.push((done, blocks));
         }
         // Loose as a list is (see `list`): Markdown reads the whole task list as loose when
-        // one task holds a blank line.
-        let loose = items.iter().any(|(_, blocks)| needs_loose(blocks));
+        // one task holds a blank line; a body that starts with what cannot follow text on the
+        // next line has one after its empty comment (below).
+        // After `[ ]` the first block is text whatever starts it (a placeholder, a tag), so
+        // what follows it is checked as after text.
+        let text = Block {
+            text: "a".into(),
+            list: None,
+        };
+        let loose = items.iter().any(|(_, blocks)| {
+            needs_loose(blocks)
+                || blocks.first().is_some_and(|b| apart_from_text(&b.text))
+                || matches!(blocks.as_slice(), [first, next, ..]
+                    if first.text.starts_with('<') && runs_on(&text, next))
+        });
         let bullet = if alt { "*" } else { "-" };
         let mut text = String::new();
         for (i, (done, blocks)) in items.into_iter().enumerate() {
@@ -1064,9 +1082,18 @@ impl Cx {
             // A task with an empty body is not a task in GFM, and a body that starts with a
             // list or another block (a heading, a quote, a table, a fence) would put that
             // block's syntax on the task's line, where it is text; an empty comment comes
-            // first in these cases.
+            // first in these cases. A break under that line would underline it as a heading:
+            // it is `***` there. A container directive's fence, or a list numbered from
+            // other than 1, is not read after text: a blank line comes between (the reader
+            // drops the comment's paragraph).
             let body = if body.is_empty() {
                 "<!-- -->".to_string()
+            } else if apart_from_text(&body) {
+                format!("<!-- -->\n\n{body}")
+            } else if let Some(rest) = body.strip_prefix(HR)
+                && (rest.is_empty() || rest.starts_with('\n'))
+            {
+                format!("<!-- -->\n***{rest}")
             } else if starts_with_list(&body) || starts_with_block(&body) {
                 format!("<!-- -->\n{body}")
             } else {
@@ -1407,16 +1434,24 @@ impl Cx {
                 text.push('\n');
             }
             let mut row_md = String::new();
-            // A row's cells are the items of one list: a blank line in one cell makes
-            // Markdown read all of them as loose, so all are joined so.
-            let cells: Vec<Vec<Block>> = row.iter().map(|c| self.blocks(&c.children)).collect();
-            let loose = cells.iter().any(|b| needs_loose(b));
-            for (ci, (cell, blocks)) in row.iter().zip(cells).enumerate() {
+            // A row's cells are the items of one list: a blank line in one cell (between its
+            // blocks, or after its `::cell{…}`) makes Markdown read all of them as loose, so
+            // all are joined so.
+            let cells: Vec<(Vec<Block>, String)> = row
+                .iter()
+                .map(|c| {
+                    let attrs = element_attr_block(c.attrs.iter().filter(|a| !droppable(a)));
+                    (self.blocks(&c.children), attrs)
+                })
+                .collect();
+            let loose = cells
+                .iter()
+                .any(|(b, attrs)| needs_loose(b) || (!attrs.is_empty() && !b.is_empty()));
+            for (ci, (blocks, attrs)) in cells.into_iter().enumerate() {
                 if ci > 0 {
                     row_md.push('\n');
                 }
                 let mut body = self.join_item(blocks, loose);
-                let attrs = element_attr_block(cell.attrs.iter().filter(|a| !droppable(a)));
                 if !attrs.is_empty() {
                     body = self.leaf_before("cell", &attrs, body);
                 }
@@ -3460,7 +3495,23 @@ mod tests {
                 "- <br />\n\n  - a\n",
             ),
             // A task whose body starts with a block: the block's syntax on the task's line
-            // would be text.
+            // would be text; a break on the next line would underline it.
+            (
+                "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body><hr /><p>x</p></ac:task-body></ac:task></ac:task-list>",
+                "- [ ] <!-- -->\n  ***\n\n  x\n",
+            ),
+            (
+                "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body><u>u</u><ol start=\"3\"><li>x</li></ol></ac:task-body></ac:task></ac:task-list>",
+                "- [ ] <u>u</u>\n\n  3. x\n",
+            ),
+            (
+                "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body><h3>x</h3><p>y</p><p>z</p></ac:task-body></ac:task></ac:task-list>",
+                "- [ ] <!-- -->\n  ### x\n\n  y\n\n  z\n",
+            ),
+            (
+                "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body><p style=\"margin-left: 30.0px;\">w</p></ac:task-body></ac:task><ac:task><ac:task-status>complete</ac:task-status><ac:task-body>v</ac:task-body></ac:task></ac:task-list>",
+                "- [ ] <!-- -->\n\n  :::p{style=\"margin-left: 30.0px;\"}\n\n  w\n\n  :::\n\n- [x] v\n",
+            ),
             (
                 "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body><h3>x</h3></ac:task-body></ac:task></ac:task-list>",
                 "- [ ] <!-- -->\n  ### x\n",

@@ -1291,6 +1291,10 @@ impl<'a> TreeBuilder<'a> {
                         | "ac:rich-text-body"
                         | "ac:layout-cell"
                         | "ac:task-body"
+                        // An image's caption holds paragraphs, and the image may sit in one.
+                        | "ac:caption"
+                        | "ac:adf-content"
+                        | "ac:adf-fallback"
                 )
             },
         };
@@ -1908,6 +1912,39 @@ mod tests {
         assert!(
             issues.iter().any(|i| i.message.contains("not closed")),
             "{issues:?}"
+        );
+    }
+
+    /// A paragraph starting inside an image's caption does not close the paragraph the image
+    /// sits in: the caption is a container of its own, as a macro's body is.
+    #[test]
+    fn a_caption_paragraph_leaves_the_outer_paragraph_open() {
+        let (nodes, issues) = parse_ok(
+            "<p>a<ac:image><ri:attachment ri:filename=\"f.png\" /><ac:caption><p>c</p></ac:caption></ac:image>b</p>",
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        let [Node::Element(p)] = nodes.as_slice() else {
+            panic!("{nodes:?}")
+        };
+        let names: Vec<String> = p
+            .children
+            .iter()
+            .map(|n| match n {
+                Node::Element(e) => e.name.to_string(),
+                Node::Text(t) => format!("{t:?}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, ["\"a\"", "ac:image", "\"b\""], "{}", outline(&nodes));
+        let image = p.child("ac:image").unwrap();
+        assert_eq!(
+            image
+                .child("ac:caption")
+                .unwrap()
+                .child("p")
+                .unwrap()
+                .text(),
+            "c"
         );
     }
 

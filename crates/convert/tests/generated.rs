@@ -1,6 +1,9 @@
 //! Storage documents generated from a small grammar of what Confluence writes (paragraphs,
-//! headings, lists, task lists, tables, panels, expands, layouts, code, emphasis, links,
-//! mentions, statuses, emoticons, macros inside text, spans, breaks) and of text that Markdown
+//! headings, aligned and indented blocks, lists and task lists whose items may start with a
+//! block, tables with merged and coloured cells, panels, alerts and expands with parameters,
+//! layouts, code with a language and title, noformat, emphasis, links to pages, anchors and
+//! attachments, mentions, statuses, jira issues and queries, anchors, emoticons, images with
+//! and without captions, dates, macros inside text, spans, breaks) and of text that Markdown
 //! reads as syntax (`*`, `_`, `#`, `1.`, `|`, `:::`, `&lt;`, backslashes, tabs, line breaks).
 //! Each must come back from storage → Markdown → storage with the same meaning
 //! (`normalized`). The generator is seeded, so a run is the same on every machine; it leaves
@@ -120,7 +123,7 @@ impl Gen {
     }
 
     fn inline(&mut self, depth: u32, in_link: bool) {
-        let choice = if depth == 0 { 0 } else { self.rng.below(20) };
+        let choice = if depth == 0 { 0 } else { self.rng.below(30) };
         match choice {
             0..=5 => self.text(),
             6..=9 => {
@@ -163,6 +166,42 @@ impl Gen {
                 self.out
                     .push_str("<ac:link><ri:user ri:account-id=\"u1\" /></ac:link>");
             }
+            20 => {
+                let image = self.rng.pick(&[
+                    "<ac:image><ri:attachment ri:filename=\"f.png\" /></ac:image>",
+                    "<ac:image ac:alt=\"a b\" ac:width=\"200\"><ri:url ri:value=\"https://x.y/i.png\" /></ac:image>",
+                    "<ac:image ac:title=\"t\"><ri:attachment ri:filename=\"f g.png\"><ri:page ri:content-title=\"Other P\" /></ri:attachment></ac:image>",
+                ]);
+                self.out.push_str(image);
+            }
+            21 | 24 if !in_link => {
+                self.out.push_str(self.rng.pick(&[
+                    "<ac:link><ri:attachment ri:filename=\"f.pdf\" /><ac:plain-text-link-body><![CDATA[",
+                    "<ac:link ac:anchor=\"s 1\"><ri:page ri:content-title=\"P\" ri:space-key=\"K\" /><ac:plain-text-link-body><![CDATA[",
+                ]));
+                self.word();
+                self.out.push_str("]]></ac:plain-text-link-body></ac:link>");
+            }
+            22 if !in_link => self.out.push_str(self.rng.pick(&[
+                "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\">DOC-1</ac:parameter><ac:parameter ac:name=\"server\">System JIRA</ac:parameter></ac:structured-macro>",
+                "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"jqlQuery\">project = DOC</ac:parameter><ac:parameter ac:name=\"maximumIssues\">20</ac:parameter></ac:structured-macro>",
+            ])),
+            23 => self.out.push_str(
+                "<ac:structured-macro ac:name=\"anchor\"><ac:parameter ac:name=\"\">a1</ac:parameter></ac:structured-macro>",
+            ),
+            25 => self.out.push_str(self.rng.pick(&[
+                "<ac:structured-macro ac:name=\"cheese\"><ac:parameter ac:name=\"x\">1 2</ac:parameter></ac:structured-macro>",
+                "<ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"colour\">Green</ac:parameter><ac:parameter ac:name=\"title\">D*ne</ac:parameter></ac:structured-macro>",
+                "<time datetime=\"2026-01-02\" />",
+                "<ac:emoticon ac:name=\"tick\" />",
+            ])),
+            26 => {
+                self.out
+                    .push_str("<span style=\"background-color: rgb(254,222,200);\">");
+                self.word();
+                self.inlines(depth - 1, in_link);
+                self.out.push_str("</span>");
+            }
             _ => self.text(),
         }
     }
@@ -176,6 +215,10 @@ impl Gen {
     /// A list item or task body: text first (an item that starts empty or with a block is
     /// a case still open), then maybe blocks.
     fn item_body(&mut self, depth: u32) {
+        if depth > 0 && self.rng.chance(15) {
+            self.blocks(depth - 1);
+            return;
+        }
         self.word();
         self.inlines(2, false);
         if depth > 0 && self.rng.chance(40) {
@@ -187,7 +230,7 @@ impl Gen {
         let choice = if depth == 0 {
             self.rng.below(3)
         } else {
-            self.rng.below(15)
+            self.rng.below(22)
         };
         match choice {
             0 | 1 => {
@@ -298,6 +341,72 @@ impl Gen {
                 self.out.push_str("</p>");
             }
             13 => self.out.push_str("<ac:structured-macro ac:name=\"toc\" />"),
+            14 => {
+                let open = self.rng.pick(&[
+                    "<ac:structured-macro ac:name=\"panel\"><ac:parameter ac:name=\"bgColor\">#E3FCEF</ac:parameter><ac:parameter ac:name=\"title\">A b</ac:parameter>",
+                    "<ac:structured-macro ac:name=\"info\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:parameter ac:name=\"icon\">false</ac:parameter>",
+                    "<ac:structured-macro ac:name=\"expand\"><ac:parameter ac:name=\"title\">More *here*</ac:parameter>",
+                ]);
+                self.out.push_str(open);
+                self.out.push_str("<ac:rich-text-body><p>w</p>");
+                self.blocks(depth - 1);
+                self.out
+                    .push_str("</ac:rich-text-body></ac:structured-macro>");
+            }
+            15 => {
+                let lang = self.rng.pick(&["python", "c++", "text"]);
+                self.out.push_str(&format!(
+                    "<ac:structured-macro ac:name=\"code\"><ac:parameter ac:name=\"language\">{lang}</ac:parameter><ac:parameter ac:name=\"title\">t.py</ac:parameter><ac:plain-text-body><![CDATA["
+                ));
+                let body = format!("{}\n{}", self.rng.pick(TEXTS), self.rng.pick(TEXTS));
+                self.out.push_str(&body.replace("]]>", "]] >"));
+                self.out
+                    .push_str("]]></ac:plain-text-body></ac:structured-macro>");
+            }
+            16 => {
+                self.out
+                    .push_str("<ac:image><ri:attachment ri:filename=\"f.png\" /><ac:caption><p>");
+                self.word();
+                self.out.push_str("</p></ac:caption></ac:image>");
+            }
+            17 => {
+                let level = 1 + self.rng.below(3);
+                let align = self.rng.pick(&["center", "right"]);
+                self.out
+                    .push_str(&format!("<h{level} style=\"text-align: {align};\">"));
+                self.word();
+                self.inlines(1, false);
+                self.out.push_str(&format!("</h{level}>"));
+            }
+            18 => {
+                self.out.push_str("<table><tbody><tr><th colspan=\"2\">");
+                self.word();
+                self.out.push_str("</th></tr><tr><td>");
+                self.inlines(2, false);
+                self.out
+                    .push_str("</td><td style=\"background-color: #eee;\">");
+                if self.rng.chance(50) {
+                    self.blocks(depth - 1);
+                } else {
+                    self.inlines(2, false);
+                }
+                self.out.push_str("</td></tr></tbody></table>");
+            }
+            19 => {
+                self.out.push_str(
+                    "<ac:structured-macro ac:name=\"noformat\"><ac:plain-text-body><![CDATA[",
+                );
+                self.out
+                    .push_str(&self.rng.pick(TEXTS).replace("]]>", "]] >"));
+                self.out
+                    .push_str("]]></ac:plain-text-body></ac:structured-macro>");
+            }
+            20 => {
+                self.out.push_str("<p style=\"margin-left: 30.0px;\">");
+                self.word();
+                self.inlines(2, false);
+                self.out.push_str("</p>");
+            }
             _ => {
                 self.out.push_str("<p>");
                 self.word();
