@@ -243,9 +243,6 @@ impl ListKind {
     }
 }
 
-/// Whether a block reads as a paragraph: text a following line of text would continue. One
-/// that starts with inline code or inline HTML (`<u>`) is one; a fence, a quote, a table, a
-/// heading, a raw HTML block and a comment are not.
 /// Whether Markdown that starts so is read as text on the line after a paragraph's: a
 /// container directive's fence, a list that cannot interrupt a paragraph.
 fn apart_from_text(md: &str) -> bool {
@@ -257,6 +254,9 @@ fn is_leaf(b: &Block) -> bool {
     b.text.starts_with("::") && !b.text.starts_with(":::")
 }
 
+/// Whether a block reads as a paragraph: text a following line of text would continue. One
+/// that starts with inline code or inline HTML (`<u>`) is one; a fence, a quote, a table, a
+/// heading, a raw HTML block and a comment are not.
 fn is_para(b: &Block) -> bool {
     // A leaf directive is one line that a tight item reads as a fence before its text.
     b.list.is_none()
@@ -1061,10 +1061,10 @@ impl Cx {
         }
         // Loose as a list is (see `list`): Markdown reads the whole task list as loose when
         // one task holds a blank line; a body that starts with what cannot follow text on the
-        // next line has one after its empty comment (below).
-        // After `[ ]` the first block is text whatever starts it (a placeholder, a tag), so
-        // what follows it is checked as after text.
-        let text = Block {
+        // next line has one after its empty comment (below). After `[ ]` the first block is
+        // text whatever starts it (a placeholder, a tag), so what follows it is checked as
+        // after text.
+        let some_text = Block {
             text: "a".into(),
             list: None,
         };
@@ -1072,7 +1072,7 @@ impl Cx {
             needs_loose(blocks)
                 || blocks.first().is_some_and(|b| apart_from_text(&b.text))
                 || matches!(blocks.as_slice(), [first, next, ..]
-                    if first.text.starts_with('<') && runs_on(&text, next))
+                    if first.text.starts_with('<') && runs_on(&some_text, next))
         });
         let bullet = if alt { "*" } else { "-" };
         let mut text = String::new();

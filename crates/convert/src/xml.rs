@@ -1748,11 +1748,13 @@ pub(crate) fn outline(nodes: &[Node]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn lists_outlive_their_conversion_with_their_room() {
         let list: Vec<Node<'_>> = Vec::with_capacity(12);
         let at = list.as_ptr() as usize;
-        let kept: Vec<Node<'static>> = super::detached(list);
+        let kept: Vec<Node<'static>> = detached(list);
         assert_eq!((kept.capacity(), kept.as_ptr() as usize), (12, at));
 
         let input = String::from("<p>one <em>two</em></p><ul><li>three</li></ul>");
@@ -1769,8 +1771,6 @@ mod tests {
         assert_eq!(warm.lists.len(), 2);
         warm.park();
     }
-
-    use super::*;
 
     /// Tokens and issues of `input`, read with or without the fast reader.
     fn tokens(input: &str, fast: bool) -> (Vec<Token<'_>>, Vec<Issue>) {
