@@ -272,9 +272,9 @@ pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Resul
 }
 
 /// [`run_convert`], handing the output to `write` as it is produced instead of returning it
-/// (the outcome's `output` is empty): storage → Markdown in pieces of about 64 KB, so the
-/// Markdown of a large document is never in memory whole; the other directions in one piece
-/// at the end.
+/// (the outcome's `output` is empty): storage → Markdown in pieces of about a megabyte, so
+/// the Markdown of a large document is never in memory whole; the other directions in one
+/// piece at the end.
 pub fn run_convert_into(
     from: Format,
     to: Format,
