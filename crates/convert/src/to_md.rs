@@ -509,6 +509,17 @@ fn is_ws(node: &Node) -> bool {
 }
 
 impl Cx {
+    /// The parts written one after another into a string the spare ones give, when there is
+    /// one.
+    fn concat(&mut self, parts: &[&str]) -> String {
+        let mut out = self.spare.take_string();
+        out.reserve(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            out.push_str(p);
+        }
+        out
+    }
+
     /// The children's blocks joined by blank lines, taking the text of a single block without a
     /// copy.
     fn joined(&mut self, mut blocks: Vec<Block>) -> String {
@@ -766,7 +777,7 @@ impl Cx {
         if body.is_empty() {
             leaf
         } else {
-            concat(&[&leaf, "\n\n", &body])
+            self.concat(&[&leaf, "\n\n", &body])
         }
     }
 
@@ -831,7 +842,7 @@ impl Cx {
         let mut open = String::new();
         xml::write_open(e, WriteMode::default(), &mut open);
         self.stats.html_bytes += open.len() + e.name.len() + 3;
-        concat(&[&open, "\n\n", inner, "\n\n</", &e.name, ">"])
+        self.concat(&[&open, "\n\n", inner, "\n\n</", &e.name, ">"])
     }
 
     /// The element as raw XHTML: a CommonMark HTML block the reverse direction reads back.
@@ -891,7 +902,7 @@ impl Cx {
 
     /// Placeholder comment holding raw XML text (an opening or closing part of a container).
     fn marker(&mut self, xml_text: &str) -> String {
-        let text = concat(&["<!--", MARK, " ", xml_text, "-->"]);
+        let text = self.concat(&["<!--", MARK, " ", xml_text, "-->"]);
         self.stats.placeholder_bytes += text.len();
         text
     }
@@ -917,9 +928,9 @@ impl Cx {
         let close = self.marker(&close);
         self.stats.placeholders += 1;
         if inner.is_empty() {
-            concat(&[&open, sep, &close])
+            self.concat(&[&open, sep, &close])
         } else {
-            concat(&[&open, sep, inner, sep, &close])
+            self.concat(&[&open, sep, inner, sep, &close])
         }
     }
 
@@ -947,7 +958,7 @@ impl Cx {
             text.insert(text.len() - 1, '\\');
         }
         let hashes = &"######"[..level.clamp(1, 6)];
-        let mut out = concat(&[hashes, " ", &text]);
+        let mut out = self.concat(&[hashes, " ", &text]);
         let attrs = [
             id.map(|id| ("#", id)),
             align.flatten().map(|a| ("align=", a)),
@@ -963,6 +974,7 @@ impl Cx {
             // An empty block after text that ends in braces keeps that text.
             out.push_str(" {}");
         }
+        self.spare.string(text);
         out
     }
 
@@ -1288,7 +1300,9 @@ impl Cx {
             if parts.plain.is_none()
                 && let Some(attrs) = macro_attrs(e, parts)
             {
-                return self.macro_directive(e, &attrs, parts);
+                let md = self.macro_directive(e, &attrs, parts);
+                self.spare.string(attrs);
+                return md;
             }
             if let Some(idx) = parts.rich_index {
                 return self.wrap_block(e, Some(idx));
@@ -1310,7 +1324,11 @@ impl Cx {
         if body.as_deref() == Some("") {
             return self.placeholder_element(e);
         }
-        self.directive(macro_name(e), attrs, body.as_deref())
+        let md = self.directive(macro_name(e), attrs, body.as_deref());
+        if let Some(body) = body {
+            self.spare.string(body);
+        }
+        md
     }
 
     /// A directive: `:::name{attrs}`, the body, a closing `:::` (longer than any fence in the
@@ -1319,15 +1337,15 @@ impl Cx {
         let Some(body) = body else {
             self.stats.placeholders += 1;
             self.stats.placeholder_bytes += 2 + name.len() + attrs.len();
-            return concat(&["::", name, attrs]);
+            return self.concat(&["::", name, attrs]);
         };
         let colons = colons(fence_len(body));
         self.stats.placeholders += 1;
         self.stats.placeholder_bytes += 2 * colons.len() + name.len() + attrs.len() + 1;
         if body.is_empty() {
-            concat(&[&colons, name, attrs, "\n", &colons])
+            self.concat(&[&colons, name, attrs, "\n", &colons])
         } else {
-            concat(&[&colons, name, attrs, "\n\n", body, "\n\n", &colons])
+            self.concat(&[&colons, name, attrs, "\n\n", body, "\n\n", &colons])
         }
     }
 
@@ -1477,7 +1495,7 @@ impl Cx {
     }
 
     fn alert(&mut self, e: &Element, kind: &str, parts: &MacroParts<'_>) -> String {
-        let mut out = concat(&["> [!", kind, "]"]);
+        let mut out = self.concat(&["> [!", kind, "]"]);
         let mut params = e.elements().filter(|c| c.name == "ac:parameter").peekable();
         if params.peek().is_some() {
             let p =
@@ -1496,6 +1514,7 @@ impl Cx {
             out.push_str("\n>\n");
             push_prefixed(&mut out, &body, "> ", ">");
         }
+        self.spare.string(body);
         out
     }
 
@@ -1552,11 +1571,11 @@ impl Cx {
             if bare {
                 info.push(v.to_string());
             } else {
-                rest.push(concat(&[k, "=\"", v, "\""]));
+                rest.push(self.concat(&[k, "=\"", v, "\""]));
             }
         }
         if name != "code" {
-            info.push(concat(&["macro=", name]));
+            info.push(self.concat(&["macro=", name]));
         }
         for (k, v) in &e.attrs {
             if k == "ac:name" || regenerated_attr(k) {
@@ -1565,7 +1584,7 @@ impl Cx {
             if v.contains(['"', '`', '\n', '\r']) || k.contains(['"', '`', '=']) {
                 return None;
             }
-            rest.push(concat(&["@", k, "=\"", v, "\""]));
+            rest.push(self.concat(&["@", k, "=\"", v, "\""]));
         }
         info.extend(rest);
         if info.first().is_some_and(|f| f.contains('=')) && name == "code" {
@@ -1581,7 +1600,7 @@ impl Cx {
         } else {
             info.to_string()
         };
-        Some(concat(&[&fence, &info, "\n", &body, "\n", &fence]))
+        Some(self.concat(&[&fence, &info, "\n", &body, "\n", &fence]))
     }
 
     fn paragraph<'n, 'a: 'n, I>(&mut self, nodes: I) -> String
@@ -1594,7 +1613,7 @@ impl Cx {
             return self.macro_block(e);
         }
         let raw = self.inline(nodes);
-        layout_paragraph(raw)
+        layout_paragraph(raw, &mut self.spare)
     }
 
     fn inline<'n, 'a: 'n>(&mut self, nodes: impl IntoIterator<Item = &'n Node<'a>>) -> String {
@@ -1633,7 +1652,7 @@ impl Cx {
                     || c.trim_start().starts_with(MARK)
                     || c.starts_with('>')) =>
             {
-                Piece::Plain(concat(&["<!--", c, "-->"]).into())
+                Piece::Plain(self.concat(&["<!--", c, "-->"]).into())
             }
             _ => Piece::Plain(
                 self.placeholder_inline(|m, o| xml::write_nodes(std::slice::from_ref(n), m, o))
@@ -1737,7 +1756,7 @@ impl Cx {
             let mut open = String::new();
             xml::write_open(e, WriteMode::default(), &mut open);
             self.stats.html_bytes += open.len() + name.len() + 3;
-            return Piece::Plain(concat(&[&open, &inner, "</", name, ">"]).into());
+            return Piece::Plain(self.concat(&[&open, &inner, "</", name, ">"]).into());
         }
         // The run decides between delimiters and tags once the text around is known.
         Piece::Delim {
@@ -1760,7 +1779,7 @@ impl Cx {
         let only_name = e.attrs.len() == 1 && e.children.is_empty();
         match e.attr("ac:name") {
             Some(n) if only_name && EMOTICONS.contains(&n) && !self.after_word => {
-                concat(&[":", n, ":"])
+                self.concat(&[":", n, ":"])
             }
             _ => match links::emoticon_link(e) {
                 Some(link) if self.in_link == 0 => link,
@@ -1801,7 +1820,7 @@ impl Cx {
         let mut open = String::new();
         xml::write_open(e, HTML_INLINE_MODE, &mut open);
         self.stats.html_bytes += open.len() + e.name.len() + 3;
-        concat(&[&open, inner, "</", &e.name, ">"])
+        self.concat(&[&open, inner, "</", &e.name, ">"])
     }
 
     /// An HTML link: `[text](href "title")`; a smart link's `data-` attributes (and no
@@ -1853,7 +1872,7 @@ impl Cx {
         if (target.mention && text.starts_with('@')) || text.trim().is_empty() {
             return self.placeholder_inline_element(e);
         }
-        concat(&["[", &text, "](", &target.dest, &target.title, ")"])
+        self.concat(&["[", &text, "](", &target.dest, &target.title, ")"])
     }
 
     fn ac_image(&mut self, e: &Element) -> String {
@@ -2988,7 +3007,7 @@ fn collapse_lines(s: String) -> String {
 
 /// Turns a rendered inline run into paragraph lines: trims, places hard breaks, and escapes
 /// line starts that Markdown would read as block syntax.
-fn layout_paragraph(raw: String) -> String {
+fn layout_paragraph(raw: String, spare: &mut Spare) -> String {
     // Most paragraphs are one line without breaks: no line list to build.
     if !has_line_break(&raw) {
         let line = raw.trim_matches([' ', '\t']);
@@ -3003,7 +3022,8 @@ fn layout_paragraph(raw: String) -> String {
     }
     // The lines are written into one buffer as they are laid out; `last` is where the last
     // one starts.
-    let mut out = String::with_capacity(raw.len() + 8);
+    let mut out = spare.take_string();
+    out.reserve(raw.len() + 8);
     let mut last: Option<usize> = None;
     let mut glue = false;
     // A first line that is one tag alone would start an HTML block: the next joins it.
@@ -3047,11 +3067,13 @@ fn layout_paragraph(raw: String) -> String {
             }
         }
     }
+    spare.string(raw);
     if !out.contains(BR) {
         return out;
     }
     let n = out.split('\n').count();
-    let mut result = String::with_capacity(out.len() + 8 * n);
+    let mut result = spare.take_string();
+    result.reserve(out.len() + 8 * n);
     for (i, line) in out.split('\n').enumerate() {
         if i > 0 {
             result.push('\n');
@@ -3068,6 +3090,7 @@ fn layout_paragraph(raw: String) -> String {
         }
         result.push_str(end);
     }
+    spare.string(out);
     result
 }
 
