@@ -1,9 +1,11 @@
 //! Storage documents generated from a small grammar of what Confluence writes (paragraphs,
 //! headings, aligned and indented blocks, lists and task lists whose items may start with a
 //! block, tables with merged and coloured cells, panels, alerts and expands with parameters,
-//! layouts, code with a language and title, noformat, emphasis, links to pages, anchors and
-//! attachments, mentions, statuses, jira issues and queries, anchors, emoticons, images with
-//! and without captions, dates, macros inside text, spans, breaks) and of text that Markdown
+//! layouts, code with a language and title, noformat, preformatted text, emphasis, links to
+//! pages, anchors, attachments and the web (with entities, spaces and titles), mentions by id
+//! and user name, statuses, jira issues and queries, anchors, emoticons with and without emoji
+//! attributes, inline comments, images with and without captions, dates, macros inside text,
+//! task lists in table cells, spans, breaks) and of text that Markdown
 //! reads as syntax (`*`, `_`, `#`, `1.`, `|`, `:::`, `&lt;`, backslashes, tabs, line breaks).
 //! Each must come back from storage → Markdown → storage with the same meaning
 //! (`normalized`). The generator is seeded, so a run is the same on every machine; it leaves
@@ -123,7 +125,7 @@ impl Gen {
     }
 
     fn inline(&mut self, depth: u32, in_link: bool) {
-        let choice = if depth == 0 { 0 } else { self.rng.below(30) };
+        let choice = if depth == 0 { 0 } else { self.rng.below(34) };
         match choice {
             0..=5 => self.text(),
             6..=9 => {
@@ -195,6 +197,29 @@ impl Gen {
                 "<time datetime=\"2026-01-02\" />",
                 "<ac:emoticon ac:name=\"tick\" />",
             ])),
+            27 if !in_link => {
+                self.out
+                    .push_str("<ac:inline-comment-marker ac:ref=\"r1\">");
+                self.word();
+                self.inlines(depth - 1, in_link);
+                self.out.push_str("</ac:inline-comment-marker>");
+            }
+            28 => self.out.push_str(self.rng.pick(&[
+                "<ac:emoticon ac:name=\"smile\" ac:emoji-shortname=\":slight_smile:\" ac:emoji-id=\"1f642\" ac:emoji-fallback=\"🙂\" />",
+                "<ac:emoticon ac:name=\"blue-star\" ac:emoji-shortname=\":star:\" />",
+            ])),
+            29 if !in_link => {
+                self.out.push_str(self.rng.pick(&[
+                    "<a href=\"https://x.y/a?b=1&amp;c=&lt;d&gt;#e\">",
+                    "<a href=\"https://x.y/a b(c)\" title=\"T &quot;q&quot;\">",
+                    "<a href=\"mailto:a@x.y\">",
+                ]));
+                self.word();
+                self.out.push_str("</a>");
+            }
+            30 if !in_link => self.out.push_str(
+                "<ac:link><ri:user ri:username=\"jdoe\" /></ac:link>",
+            ),
             26 => {
                 self.out
                     .push_str("<span style=\"background-color: rgb(254,222,200);\">");
@@ -230,7 +255,7 @@ impl Gen {
         let choice = if depth == 0 {
             self.rng.below(3)
         } else {
-            self.rng.below(22)
+            self.rng.below(25)
         };
         match choice {
             0 | 1 => {
@@ -400,6 +425,20 @@ impl Gen {
                     .push_str(&self.rng.pick(TEXTS).replace("]]>", "]] >"));
                 self.out
                     .push_str("]]></ac:plain-text-body></ac:structured-macro>");
+            }
+            21 => {
+                self.out.push_str("<pre>");
+                self.out
+                    .push_str(&self.rng.pick(TEXTS).replace('<', "&lt;"));
+                self.out.push_str("</pre>");
+            }
+            22 => {
+                self.out.push_str("<table><tbody><tr><th>");
+                self.word();
+                self.out.push_str("</th></tr><tr><td><ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body>");
+                self.item_body(depth - 1);
+                self.out
+                    .push_str("</ac:task-body></ac:task></ac:task-list></td></tr></tbody></table>");
             }
             20 => {
                 self.out.push_str("<p style=\"margin-left: 30.0px;\">");
