@@ -983,7 +983,10 @@ impl Cx {
         let attrs_ok = e
             .attrs
             .iter()
-            .all(|(k, v)| ordered && k == "start" && v.parse::<u64>().is_ok());
+            // A number Markdown writes back the same way (`007` or `+7` would come back `7`).
+            .all(|(k, v)| {
+                ordered && k == "start" && v.parse::<u64>().is_ok_and(|n| n.to_string() == **v)
+            });
         let items_ok = e.children.iter().all(|n| {
             is_ws(n) || matches!(n, Node::Element(li) if li.name == "li" && li.attrs.is_empty())
         });
@@ -1844,7 +1847,11 @@ impl Cx {
             .map(|t| Some(std::borrow::Cow::Owned(t))),
         };
         match (e.attr("href"), title) {
-            (Some(href), Some(title)) if !links::is_ours(href) => {
+            // A line break or tab in an address would be written percent-encoded, another
+            // address: such a link stays HTML.
+            (Some(href), Some(title))
+                if !links::is_ours(href) && !href.contains(['\n', '\r', '\t']) =>
+            {
                 let text = self.link_text(&e.children);
                 markdown_link(href, title.as_deref(), text)
             }
@@ -3424,6 +3431,11 @@ mod tests {
                 "<p><code>foo</code><code>a*b</code></p>",
                 "`foo`<code>a\\*b</code>\n",
             ),
+            // A line break in an address would be percent-encoded: the link stays HTML.
+            (
+                "<p><a href=\"https://x.y/a&#10;b\">t <em>e</em></a></p>",
+                "<a href=\"https://x.y/a&#10;b\">t *e*</a>\n",
+            ),
             // A backslash does not escape the backtick that closes a code span.
             (
                 "<p><code>\\</code><code>x</code></p>",
@@ -3591,6 +3603,11 @@ mod tests {
             (
                 "<ol start=\"18446744073709551615\"><li>a</li><li>b</li></ol>",
                 "<ol start=\"18446744073709551615\"><li>a</li><li>b</li></ol>\n",
+            ),
+            // A number Markdown would write otherwise.
+            (
+                "<ol start=\"007\"><li>a</li></ol>",
+                "<ol start=\"007\"><li>a</li></ol>\n",
             ),
         ]);
     }
