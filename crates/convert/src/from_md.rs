@@ -1211,20 +1211,32 @@ impl<'a> Builder<'a> {
     fn html(&mut self, html: &str, pos: usize, block: bool) -> Result<(), TooDeep> {
         let mut issues = std::mem::take(&mut self.issues);
         let fed = xml::tokenize(html, pos, &mut issues, |token, issues| {
-            self.feed(token.into_owned(), block, issues)
+            self.feed(token.into_owned(), block, false, issues)
         });
         self.issues = issues;
         fed
     }
 
-    fn feed(&mut self, token: Token, block: bool, issues: &mut Vec<Issue>) -> Result<(), TooDeep> {
+    /// Adds one token of raw HTML or of a placeholder's storage (`verbatim`) to the tree.
+    fn feed(
+        &mut self,
+        token: Token,
+        block: bool,
+        verbatim: bool,
+        issues: &mut Vec<Issue>,
+    ) -> Result<(), TooDeep> {
         match token {
             Token::Start {
                 name,
-                attrs,
+                mut attrs,
                 empty,
                 pos,
             } => {
+                // In a placeholder's storage, `<a id>` and `<details>` are those elements, not
+                // the Markdown forms of an anchor and an expand ([`fix_node`]).
+                if verbatim && matches!(&*name, "a" | "details") {
+                    attrs.push((VERBATIM.into(), "".into()));
+                }
                 let el = Element {
                     name,
                     attrs,
@@ -1281,7 +1293,7 @@ impl<'a> Builder<'a> {
                     // It is the storage as written, whitespace and all: nothing in it is the
                     // Markdown's layout.
                     xml::tokenize(&inner[1..], base, issues, |t, issues| {
-                        self.feed(t.into_owned(), false, issues)
+                        self.feed(t.into_owned(), false, true, issues)
                     })?;
                 }
                 _ => self.push_node(Node::Comment(c)),
@@ -1594,6 +1606,10 @@ fn figure(mut e: Element) -> Element {
     e
 }
 
+/// The mark of an element that a placeholder carried, for [`fix_node`] to leave as it is: not
+/// an XML name, so no attribute of the input can be it.
+const VERBATIM: &str = " verbatim";
+
 /// Gives a task without an id the next one.
 fn number_task(e: &mut Element, next_task: &mut u32) {
     if e.name == "ac:task" && e.child("ac:task-id").is_none() {
@@ -1607,6 +1623,10 @@ fn number_task(e: &mut Element, next_task: &mut u32) {
 /// [`fix_nodes`] so its frame stays small).
 fn fix_node(n: &mut Node) {
     let Node::Element(e) = n else { return };
+    if let Some(i) = e.attrs.iter().position(|(k, _)| k == VERBATIM) {
+        e.attrs.remove(i);
+        return;
+    }
     if let Some(kind) = e.name.strip_prefix(directive::ADF) {
         let kind = kind.to_string();
         *n = Node::Element(adf_extension(

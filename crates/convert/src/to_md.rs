@@ -628,6 +628,9 @@ impl Cx {
             "ac:adf-extension" => self
                 .adf_extension(e)
                 .unwrap_or_else(|| self.placeholder_element(e)),
+            // Raw `<details>` in Markdown is an expand macro's form: an HTML one keeps its
+            // storage.
+            "details" => self.placeholder_element(e),
             name if starts_html_block(name) => self.raw_block(e),
             _ => self.placeholder_element(e),
         };
@@ -3435,6 +3438,16 @@ mod tests {
             (
                 "<p><a href=\"https://x.y/a&#10;b\">t <em>e</em></a></p>",
                 "<a href=\"https://x.y/a&#10;b\">t *e*</a>\n",
+            ),
+            // `<a id>` and `<details>` in Markdown are an anchor's and an expand's forms: the
+            // HTML elements keep their storage, and the reader leaves a placeholder's be.
+            (
+                "<p>a<a id=\"x\"></a>b</p>",
+                "a<!--confluence <a id=\"x\"></a>-->b\n",
+            ),
+            (
+                "<details><summary>s</summary><p>x</p></details>",
+                "<!--confluence <details><summary>s</summary><p>x</p></details>-->\n",
             ),
             // A backslash does not escape the backtick that closes a code span.
             (
