@@ -1233,8 +1233,9 @@ impl<'a> Builder<'a> {
                 pos,
             } => {
                 // In a placeholder's storage, `<a id>` and `<details>` are those elements, not
-                // the Markdown forms of an anchor and an expand ([`fix_node`]).
-                if verbatim && matches!(&*name, "a" | "details") {
+                // the Markdown forms of an anchor and an expand ([`fix_node`]), and a task is
+                // as it was, without an id when it had none ([`number_task`]).
+                if verbatim && matches!(&*name, "a" | "details" | "ac:task") {
                     attrs.push((VERBATIM.into(), "".into()));
                 }
                 let el = Element {
@@ -1612,7 +1613,10 @@ const VERBATIM: &str = " verbatim";
 
 /// Gives a task without an id the next one.
 fn number_task(e: &mut Element, next_task: &mut u32) {
-    if e.name == "ac:task" && e.child("ac:task-id").is_none() {
+    if e.name == "ac:task"
+        && e.child("ac:task-id").is_none()
+        && !e.attrs.iter().any(|(k, _)| k == VERBATIM)
+    {
         let id = Element::new("ac:task-id").with_child(Node::Text(next_task.to_string().into()));
         e.children.insert(0, Node::Element(id));
         *next_task += 1;
@@ -1930,6 +1934,26 @@ mod tests {
     #[test]
     fn placeholders_open_as_storage_to_markdown_writes_them() {
         assert_eq!(PLACEHOLDER_OPEN, format!("<!--{MARK} "));
+    }
+
+    /// What a placeholder carries comes back as it was: `<a id>` and `<details>` are not
+    /// rewritten into the anchor and expand macros they mean in Markdown, and a task gets no
+    /// id it did not have. Outside a placeholder they are.
+    #[test]
+    fn placeholders_are_left_as_they_were() {
+        for storage in [
+            "<p>a<a id=\"x\"></a>b</p>",
+            "<details><summary>s</summary><p>x</p></details>",
+            "<ac:task-list><ac:task><ac:task-status>weird</ac:task-status><ac:task-body>x</ac:task-body></ac:task></ac:task-list>",
+        ] {
+            let md = crate::storage_to_markdown(storage).unwrap().output;
+            assert!(md.contains(PLACEHOLDER_OPEN), "{md}");
+            assert_eq!(convert(&md).unwrap().storage, storage, "{md}");
+        }
+        let md = "<a id=\"x\"></a>\n\n- [ ] t\n";
+        let storage = convert(md).unwrap().storage;
+        assert!(storage.contains("ac:name=\"anchor\""), "{storage}");
+        assert!(storage.contains("<ac:task-id>1</ac:task-id>"), "{storage}");
     }
 
     /// The second parse is skipped only where it would find nothing: over the Markdown of
