@@ -369,11 +369,17 @@ impl Role {
 /// `ac:link-body`, an image `ac:image` + `ri:url`, `<details>` an expand macro with its body,
 /// `<a id>` an anchor macro with its parameter. (A task item, `ac:task` + `ac:task-body`,
 /// takes its second level when its marker arrives.)
-fn levels(name: &str, kind: &Kind) -> usize {
+fn levels(el: &Element, kind: &Kind) -> usize {
     match kind {
         Kind::Alert | Kind::Image { .. } => 2,
         Kind::Link { url, .. } if links::is_ours(url) => 2,
-        Kind::Html if matches!(name, "details" | "a") => 2,
+        // `<details>` and `<a id>` become macros, unless a placeholder carried them.
+        Kind::Html
+            if matches!(&*el.name, "details" | "a")
+                && !el.attrs.iter().any(|(k, _)| k == VERBATIM) =>
+        {
+            2
+        }
         _ => 1,
     }
 }
@@ -499,7 +505,7 @@ impl<'a> Builder<'a> {
         } else {
             role
         };
-        let levels = levels(&el.name, &kind).saturating_add_signed(extra);
+        let levels = levels(&el, &kind).saturating_add_signed(extra);
         self.room(levels, el.pos)?;
         self.depth += levels;
         self.stack.push(Frame {
@@ -1245,7 +1251,7 @@ impl<'a> Builder<'a> {
                     pos,
                 };
                 if empty || xml::is_void(&el.name) {
-                    let levels = levels(&el.name, &Kind::Html);
+                    let levels = levels(&el, &Kind::Html);
                     self.push_leaf(el, levels, pos)?;
                 } else {
                     self.push_frame(el, Kind::Html)?;

@@ -1853,12 +1853,15 @@ impl Cx {
             // A line break or tab in an address would be written percent-encoded, another
             // address: such a link stays HTML.
             (Some(href), Some(title))
-                if !links::is_ours(href) && !href.contains(['\n', '\r', '\t']) =>
+                if !links::is_ours(href)
+                    && !href.contains(['\n', '\r', '\t'])
+                    && self.in_link == 0 =>
             {
                 let text = self.link_text(&e.children);
                 markdown_link(href, title.as_deref(), text)
             }
-            _ if e.children.is_empty() => self.placeholder_inline_element(e),
+            // Links do not nest in Markdown: one inside another's text keeps its storage.
+            _ if e.children.is_empty() || self.in_link > 0 => self.placeholder_inline_element(e),
             _ => self.html_wrap(e),
         }
     }
@@ -3438,6 +3441,11 @@ mod tests {
             (
                 "<p><a href=\"https://x.y/a&#10;b\">t <em>e</em></a></p>",
                 "<a href=\"https://x.y/a&#10;b\">t *e*</a>\n",
+            ),
+            // Links do not nest: an HTML link in a link keeps its storage.
+            (
+                "<p><a href=\"https://x.y/a\">out <a href=\"https://x.y/b\">in</a></a></p>",
+                "[out <!--confluence <a href=\"https://x.y/b\">in</a>-->](https://x.y/a)\n",
             ),
             // `<a id>` and `<details>` in Markdown are an anchor's and an expand's forms: the
             // HTML elements keep their storage, and the reader leaves a placeholder's be.
