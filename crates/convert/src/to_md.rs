@@ -887,6 +887,13 @@ impl Cx {
         };
         let mut text = PLACEHOLDER_OPEN.to_string();
         write(mode, &mut text);
+        // In a link's text a `]` and a `:` after it make a paragraph that starts with the link
+        // a link reference definition, which ends at that `]` whatever comes before it (a
+        // comment too): the storage writes it as a character reference there.
+        if self.in_link > 0 && text.contains(']') && !text[PLACEHOLDER_OPEN.len()..].contains("<!")
+        {
+            text = text.replace(']', "&#93;");
+        }
         text.push_str("-->");
         self.stats.placeholders += 1;
         self.stats.placeholder_bytes += text.len();
@@ -3441,6 +3448,12 @@ mod tests {
             (
                 "<p><a href=\"https://x.y/a&#10;b\">t <em>e</em></a></p>",
                 "<a href=\"https://x.y/a&#10;b\">t *e*</a>\n",
+            ),
+            // A `]` in a placeholder in a link's text, followed by `:`, would end a link
+            // reference definition's label: a character reference.
+            (
+                "<p><a href=\"https://x.y/a\">w<ac:link><ri:attachment ri:filename=\"f.pdf\" /><ac:plain-text-link-body><![CDATA[w]:w]]></ac:plain-text-link-body></ac:link></a></p>",
+                "[w<!--confluence <ac:link><ri:attachment ri:filename=\"f.pdf\" /><ac:plain-text-link-body>w&#93;:w</ac:plain-text-link-body></ac:link>-->](https://x.y/a)\n",
             ),
             // Links do not nest: an HTML link in a link keeps its storage.
             (

@@ -156,7 +156,7 @@ impl Gen {
             15 => self.out.push_str(
                 "<ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"title\">OK</ac:parameter></ac:structured-macro>",
             ),
-            17 if !in_link => {
+            17 => {
                 self.out.push_str(
                     "<ac:link><ri:page ri:content-title=\"P\" /><ac:link-body>",
                 );
@@ -164,7 +164,7 @@ impl Gen {
                 self.inlines(depth - 1, true);
                 self.out.push_str("</ac:link-body></ac:link>");
             }
-            18 if !in_link => {
+            18 => {
                 self.out
                     .push_str("<ac:link><ri:user ri:account-id=\"u1\" /></ac:link>");
             }
@@ -176,7 +176,7 @@ impl Gen {
                 ]);
                 self.out.push_str(image);
             }
-            21 | 24 if !in_link => {
+            21 | 24 => {
                 self.out.push_str(self.rng.pick(&[
                     "<ac:link><ri:attachment ri:filename=\"f.pdf\" /><ac:plain-text-link-body><![CDATA[",
                     "<ac:link ac:anchor=\"s 1\"><ri:page ri:content-title=\"P\" ri:space-key=\"K\" /><ac:plain-text-link-body><![CDATA[",
@@ -184,7 +184,7 @@ impl Gen {
                 self.word();
                 self.out.push_str("]]></ac:plain-text-link-body></ac:link>");
             }
-            22 if !in_link => self.out.push_str(self.rng.pick(&[
+            22 => self.out.push_str(self.rng.pick(&[
                 "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\">DOC-1</ac:parameter><ac:parameter ac:name=\"server\">System JIRA</ac:parameter></ac:structured-macro>",
                 "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"jqlQuery\">project = DOC</ac:parameter><ac:parameter ac:name=\"maximumIssues\">20</ac:parameter></ac:structured-macro>",
             ])),
@@ -197,7 +197,7 @@ impl Gen {
                 "<time datetime=\"2026-01-02\" />",
                 "<ac:emoticon ac:name=\"tick\" />",
             ])),
-            27 if !in_link => {
+            27 => {
                 self.out
                     .push_str("<ac:inline-comment-marker ac:ref=\"r1\">");
                 self.word();
@@ -208,7 +208,7 @@ impl Gen {
                 "<ac:emoticon ac:name=\"smile\" ac:emoji-shortname=\":slight_smile:\" ac:emoji-id=\"1f642\" ac:emoji-fallback=\"🙂\" />",
                 "<ac:emoticon ac:name=\"blue-star\" ac:emoji-shortname=\":star:\" />",
             ])),
-            29 if !in_link => {
+            29 => {
                 self.out.push_str(self.rng.pick(&[
                     "<a href=\"https://x.y/a?b=1&amp;c=&lt;d&gt;#e\">",
                     "<a href=\"https://x.y/a b(c)\" title=\"T &quot;q&quot;\">",
@@ -217,7 +217,7 @@ impl Gen {
                 self.word();
                 self.out.push_str("</a>");
             }
-            30 if !in_link => self.out.push_str(
+            30 => self.out.push_str(
                 "<ac:link><ri:user ri:username=\"jdoe\" /></ac:link>",
             ),
             26 => {
