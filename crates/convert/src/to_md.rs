@@ -1781,7 +1781,9 @@ impl Cx {
 
     fn code<'n>(&mut self, e: &'n Element<'_>) -> Piece<'n> {
         let t = e.text_cow();
-        if t.is_empty() || t.contains(['\n', '\r']) {
+        // In a link's text an unescaped `]` (a code span cannot escape it) followed by `:`
+        // would end a link reference definition's label: `<code>` escapes it.
+        if t.is_empty() || t.contains(['\n', '\r']) || (self.in_link > 0 && t.contains(']')) {
             Piece::Plain(self.html_wrap(e).into())
         } else {
             Piece::Code(t)
@@ -3454,6 +3456,10 @@ mod tests {
             (
                 "<p><a href=\"https://x.y/a\">w<ac:link><ri:attachment ri:filename=\"f.pdf\" /><ac:plain-text-link-body><![CDATA[w]:w]]></ac:plain-text-link-body></ac:link></a></p>",
                 "[w<!--confluence <ac:link><ri:attachment ri:filename=\"f.pdf\" /><ac:plain-text-link-body>w&#93;:w</ac:plain-text-link-body></ac:link>-->](https://x.y/a)\n",
+            ),
+            (
+                "<p><ac:link><ri:page ri:content-title=\"P\" /><ac:link-body>a <code>]: x</code></ac:link-body></ac:link></p>",
+                "[a <code>\\]: x</code>](confluence-page:P)\n",
             ),
             // Links do not nest: an HTML link in a link keeps its storage.
             (
