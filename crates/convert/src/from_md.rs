@@ -618,6 +618,9 @@ impl<'a> Builder<'a> {
                     if let Some((at, buf)) = self.html_block.take() {
                         self.html(&buf, at, true)?;
                     }
+                    // What follows starts a line (a leaf directive after a placeholder alone
+                    // on its line in a tight item).
+                    self.line_start = true;
                     return Ok(());
                 }
                 _ => {}

@@ -3461,6 +3461,11 @@ mod tests {
                 "<p><ac:link><ri:page ri:content-title=\"P\" /><ac:link-body>a <code>]: x</code></ac:link-body></ac:link></p>",
                 "[a <code>\\]: x</code>](confluence-page:P)\n",
             ),
+            // A leaf directive after a placeholder alone on its line, in a tight item.
+            (
+                "<table><tbody><tr><td><ac:inline-comment-marker ac:ref=\"r1\">w<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\">D-1</ac:parameter></ac:structured-macro></ac:inline-comment-marker><ac:structured-macro ac:name=\"toc\" /></td></tr></tbody></table>",
+                ":::list-table\n\n* - <!--confluence <ac:inline-comment-marker ac:ref=\"r1\">w<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\">D-1</ac:parameter></ac:structured-macro></ac:inline-comment-marker>-->\n    ::toc\n\n:::\n",
+            ),
             // Links do not nest: an HTML link in a link keeps its storage.
             (
                 "<p><a href=\"https://x.y/a\">out <a href=\"https://x.y/b\">in</a></a></p>",

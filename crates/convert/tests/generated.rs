@@ -5,7 +5,9 @@
 //! pages, anchors, attachments and the web (with entities, spaces and titles), mentions by id
 //! and user name, statuses, jira issues and queries, anchors, emoticons with and without emoji
 //! attributes, inline comments, images with and without captions, dates, macros inside text,
-//! task lists in table cells, spans, breaks) and of text that Markdown
+//! task lists and lists in table cells, expands in list items, headings that start with an
+//! anchor, image or status, paragraphs with breaks and spaces at their edges, spans, breaks)
+//! and of text that Markdown
 //! reads as syntax (`*`, `_`, `#`, `1.`, `|`, `:::`, `&lt;`, backslashes, tabs, line breaks).
 //! Each must come back from storage → Markdown → storage with the same meaning
 //! (`normalized`). The generator is seeded, so a run is the same on every machine; it leaves
@@ -255,7 +257,7 @@ impl Gen {
         let choice = if depth == 0 {
             self.rng.below(3)
         } else {
-            self.rng.below(25)
+            self.rng.below(30)
         };
         match choice {
             0 | 1 => {
@@ -445,6 +447,53 @@ impl Gen {
                 self.word();
                 self.inlines(2, false);
                 self.out.push_str("</p>");
+            }
+            23 => {
+                // A macro with parameters, a rich body and blocks in it.
+                self.out.push_str(
+                    "<ac:structured-macro ac:name=\"details\"><ac:parameter ac:name=\"id\">d 1</ac:parameter><ac:rich-text-body>",
+                );
+                self.blocks(depth - 1);
+                self.out
+                    .push_str("</ac:rich-text-body></ac:structured-macro>");
+            }
+            24 => {
+                // Paragraphs with breaks and spaces at their edges.
+                self.out
+                    .push_str(self.rng.pick(&["<p><br />", "<p>&nbsp;", "<p> ", "<p>\n"]));
+                self.inlines(2, false);
+                self.out.push_str(
+                    self.rng
+                        .pick(&["<br /></p>", "&nbsp;</p>", " </p>", "</p>"]),
+                );
+            }
+            25 => {
+                self.out.push_str("<table><tbody><tr><td>");
+                self.blocks(depth - 1);
+                self.out.push_str("</td><td><ul><li>");
+                self.item_body(depth - 1);
+                self.out.push_str("</li></ul></td></tr></tbody></table>");
+            }
+            26 => {
+                self.out.push_str("<ul><li>");
+                self.word();
+                self.out.push_str(
+                    "<ac:structured-macro ac:name=\"expand\"><ac:rich-text-body><p>w</p>",
+                );
+                self.blocks(depth - 1);
+                self.out
+                    .push_str("</ac:rich-text-body></ac:structured-macro></li></ul>");
+            }
+            27 => {
+                let level = 1 + self.rng.below(6);
+                self.out.push_str(&format!("<h{level}>"));
+                self.out.push_str(self.rng.pick(&[
+                    "<ac:structured-macro ac:name=\"anchor\"><ac:parameter ac:name=\"\">h</ac:parameter></ac:structured-macro>",
+                    "<ac:image><ri:attachment ri:filename=\"f.png\" /></ac:image>",
+                    "<ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"title\">OK</ac:parameter></ac:structured-macro>",
+                ]));
+                self.word();
+                self.out.push_str(&format!("</h{level}>"));
             }
             _ => {
                 self.out.push_str("<p>");
