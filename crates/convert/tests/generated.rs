@@ -1,14 +1,14 @@
-//! Storage documents generated from a small grammar of what Confluence writes (paragraphs,
-//! headings, aligned and indented blocks, lists and task lists whose items may start with a
-//! block, tables with merged and coloured cells, panels, alerts and expands with parameters,
-//! layouts, code with a language and title, noformat, preformatted text, emphasis, links to
-//! pages, anchors, attachments and the web (with entities, spaces and titles), mentions by id
-//! and user name, statuses, jira issues and queries, anchors, emoticons with and without emoji
+//! Storage documents generated from a small grammar of what Confluence writes: paragraphs
+//! (aligned, indented, with breaks and spaces at their edges), headings (aligned, or starting
+//! with an anchor, image or status), lists and task lists whose items may start with a block,
+//! tables with merged and coloured cells, with lists and blocks in cells, or kept as HTML;
+//! panels, alerts and expands with parameters, layouts, code with a language and title,
+//! noformat and other plain-text macros, preformatted text; emphasis, links to pages, spaces,
+//! anchors, attachments and the web (entities, spaces, titles, smart links), mentions by id and
+//! user name, statuses, jira issues and queries, anchors, emoticons with and without emoji
 //! attributes, inline comments, images with and without captions, dates, macros inside text,
-//! task lists and lists in table cells, expands in list items, headings that start with an
-//! anchor, image or status, paragraphs with breaks and spaces at their edges, spans, breaks)
-//! and of text that Markdown
-//! reads as syntax (`*`, `_`, `#`, `1.`, `|`, `:::`, `&lt;`, backslashes, tabs, line breaks).
+//! spans, breaks; links inside links. And of text that Markdown reads as syntax (`*`, `_`,
+//! `#`, `1.`, `|`, `:::`, `&lt;`, backslashes, tabs, line breaks).
 //! Each must come back from storage → Markdown → storage with the same meaning
 //! (`normalized`). The generator is seeded, so a run is the same on every machine; it leaves
 //! out the constructs docs/convert.md lists as still open ("Markdown's own reading rules").
@@ -127,7 +127,7 @@ impl Gen {
     }
 
     fn inline(&mut self, depth: u32, in_link: bool) {
-        let choice = if depth == 0 { 0 } else { self.rng.below(34) };
+        let choice = if depth == 0 { 0 } else { self.rng.below(36) };
         match choice {
             0..=5 => self.text(),
             6..=9 => {
@@ -210,15 +210,23 @@ impl Gen {
                 "<ac:emoticon ac:name=\"smile\" ac:emoji-shortname=\":slight_smile:\" ac:emoji-id=\"1f642\" ac:emoji-fallback=\"🙂\" />",
                 "<ac:emoticon ac:name=\"blue-star\" ac:emoji-shortname=\":star:\" />",
             ])),
-            29 => {
+            29 | 31 => {
                 self.out.push_str(self.rng.pick(&[
                     "<a href=\"https://x.y/a?b=1&amp;c=&lt;d&gt;#e\">",
                     "<a href=\"https://x.y/a b(c)\" title=\"T &quot;q&quot;\">",
                     "<a href=\"mailto:a@x.y\">",
+                    // Smart links of Cloud's editor.
+                    "<a href=\"https://x.y/s\" data-card-appearance=\"inline\">",
+                    "<a href=\"https://x.y/s\" data-card-appearance=\"block\" data-layout=\"center\">",
                 ]));
                 self.word();
                 self.out.push_str("</a>");
             }
+            32 => self.out.push_str(self.rng.pick(&[
+                "<ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"title\">A b</ac:parameter><ac:parameter ac:name=\"subtle\">true</ac:parameter></ac:structured-macro>",
+                "<ac:link><ri:space ri:space-key=\"K\" /></ac:link>",
+                "<ac:link><ri:page ri:content-title=\"P q\" ri:space-key=\"K\" /></ac:link>",
+            ])),
             30 => self.out.push_str(
                 "<ac:link><ri:user ri:username=\"jdoe\" /></ac:link>",
             ),
@@ -257,7 +265,7 @@ impl Gen {
         let choice = if depth == 0 {
             self.rng.below(3)
         } else {
-            self.rng.below(30)
+            self.rng.below(32)
         };
         match choice {
             0 | 1 => {
@@ -419,10 +427,12 @@ impl Gen {
                 }
                 self.out.push_str("</td></tr></tbody></table>");
             }
-            19 => {
-                self.out.push_str(
+            19 | 29 => {
+                // Plain-text macros, with parameters or without.
+                self.out.push_str(self.rng.pick(&[
                     "<ac:structured-macro ac:name=\"noformat\"><ac:plain-text-body><![CDATA[",
-                );
+                    "<ac:structured-macro ac:name=\"plantuml\"><ac:parameter ac:name=\"atlassian-macro-output-type\">INLINE</ac:parameter><ac:plain-text-body><![CDATA[",
+                ]));
                 self.out
                     .push_str(&self.rng.pick(TEXTS).replace("]]>", "]] >"));
                 self.out
@@ -483,6 +493,14 @@ impl Gen {
                 self.blocks(depth - 1);
                 self.out
                     .push_str("</ac:rich-text-body></ac:structured-macro></li></ul>");
+            }
+            28 => {
+                // A table whose header cells come after a body row (kept as HTML).
+                self.out.push_str("<table><tbody><tr><td>");
+                self.inlines(2, false);
+                self.out.push_str("</td></tr><tr><th>");
+                self.word();
+                self.out.push_str("</th></tr></tbody></table>");
             }
             27 => {
                 let level = 1 + self.rng.below(6);
