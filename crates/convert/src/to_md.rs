@@ -522,18 +522,23 @@ impl Cx {
 
     /// The children's blocks joined by blank lines, taking the text of a single block without a
     /// copy.
-    fn joined(&mut self, mut blocks: Vec<Block>) -> String {
+    fn joined(&mut self, blocks: Vec<Block>) -> String {
+        self.joined_by(blocks, "\n\n")
+    }
+
+    /// The blocks' texts with `sep` between them; a single block's text is taken as it is.
+    fn joined_by(&mut self, mut blocks: Vec<Block>, sep: &str) -> String {
         if blocks.len() <= 1 {
             let text = blocks.pop().map(|b| b.text).unwrap_or_default();
             self.spare.blocks(blocks);
             return text;
         }
-        let len = blocks.iter().map(|b| b.text.len() + 2).sum();
+        let len = blocks.iter().map(|b| b.text.len() + sep.len()).sum();
         let mut out = self.spare.take_string();
         out.reserve(len);
         for (i, b) in blocks.iter().enumerate() {
             if i > 0 {
-                out.push_str("\n\n");
+                out.push_str(sep);
             }
             out.push_str(&b.text);
         }
@@ -548,18 +553,8 @@ impl Cx {
     /// leaf directive on the line after a paragraph is the paragraph's text: then every block
     /// is set apart.
     fn join_item(&mut self, blocks: Vec<Block>, loose: bool) -> String {
-        if loose || blocks.windows(2).any(|w| runs_on(&w[0], &w[1])) {
-            return self.joined(blocks);
-        }
-        let mut out = self.spare.take_string();
-        for (i, b) in blocks.iter().enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            out.push_str(&b.text);
-        }
-        self.spare.blocks(blocks);
-        out
+        let apart = loose || blocks.windows(2).any(|w| runs_on(&w[0], &w[1]));
+        self.joined_by(blocks, if apart { "\n\n" } else { "\n" })
     }
 
     fn blocks(&mut self, nodes: &[Node]) -> Vec<Block> {

@@ -1093,18 +1093,16 @@ impl<'a> Pool<'a> {
     /// Leaves this pool's lists (the ones of moderate room) for the next conversion on this
     /// thread.
     pub fn park(self) {
-        let mut lists: Vec<Vec<Node<'static>>> = self
-            .lists
-            .into_iter()
-            .filter(|l| (1..=Self::SPARE_ROOM).contains(&l.capacity()))
-            .map(detached)
-            .collect();
-        let mut attr_lists: Vec<Vec<(Name<'static>, Str<'static>)>> = self
-            .attr_lists
-            .into_iter()
-            .filter(|l| (1..=Self::SPARE_ROOM).contains(&l.capacity()))
-            .map(detached)
-            .collect();
+        // The lists of moderate room, detached (the outer vector keeps its allocation too).
+        fn spare<T, U>(lists: Vec<Vec<T>>) -> Vec<Vec<U>> {
+            lists
+                .into_iter()
+                .filter(|l| (1..=Pool::SPARE_ROOM).contains(&l.capacity()))
+                .map(detached)
+                .collect()
+        }
+        let mut lists: Vec<Vec<Node<'static>>> = spare(self.lists);
+        let mut attr_lists: Vec<Vec<(Name<'static>, Str<'static>)>> = spare(self.attr_lists);
         // A conversion inside another took the spare lists first: both sets are kept.
         let earlier = SPARE.take();
         lists.extend(earlier.lists);
@@ -1123,24 +1121,18 @@ impl<'a> Pool<'a> {
     /// reuse. Iterative: no recursion on the depth; the nodes are dropped where they are, only
     /// lists move.
     pub fn put(&mut self, node: Node<'a>) {
-        let Node::Element(mut e) = node else { return };
-        self.keep_attrs(&mut e);
-        self.work.push(std::mem::take(&mut e.children));
-        drop(e);
+        let Node::Element(e) = node else { return };
+        self.keep_attrs(e.attrs);
+        self.work.push(e.children);
         while let Some(mut list) = self.work.pop() {
             // Each node taken apart by its parts: dropping a whole `Node` is a call to its
             // drop glue per node, most of them text that owns nothing.
             for n in list.drain(..) {
                 match n {
                     Node::Element(Element {
-                        mut attrs,
-                        children,
-                        ..
+                        attrs, children, ..
                     }) => {
-                        if attrs.capacity() > 0 && self.attr_lists.len() < Self::KEEP {
-                            attrs.clear();
-                            self.attr_lists.push(attrs);
-                        }
+                        self.keep_attrs(attrs);
                         if children.capacity() > 0 {
                             self.work.push(children);
                         }
@@ -1154,9 +1146,8 @@ impl<'a> Pool<'a> {
         }
     }
 
-    fn keep_attrs(&mut self, e: &mut Element<'a>) {
-        if e.attrs.capacity() > 0 && self.attr_lists.len() < Self::KEEP {
-            let mut attrs = std::mem::take(&mut e.attrs);
+    fn keep_attrs(&mut self, mut attrs: Vec<(Name<'a>, Str<'a>)>) {
+        if attrs.capacity() > 0 && self.attr_lists.len() < Self::KEEP {
             attrs.clear();
             self.attr_lists.push(attrs);
         }

@@ -120,6 +120,13 @@ impl Gen {
         self.out.push('w');
     }
 
+    /// A [`Gen::word`] between `open` and `close`.
+    fn word_in(&mut self, open: &str, close: &str) {
+        self.out.push_str(open);
+        self.word();
+        self.out.push_str(close);
+    }
+
     fn inlines(&mut self, depth: u32, in_link: bool) {
         for _ in 0..self.rng.below(5) {
             self.inline(depth, in_link);
@@ -179,12 +186,11 @@ impl Gen {
                 self.out.push_str(image);
             }
             21 | 24 => {
-                self.out.push_str(self.rng.pick(&[
+                let open = self.rng.pick(&[
                     "<ac:link><ri:attachment ri:filename=\"f.pdf\" /><ac:plain-text-link-body><![CDATA[",
                     "<ac:link ac:anchor=\"s 1\"><ri:page ri:content-title=\"P\" ri:space-key=\"K\" /><ac:plain-text-link-body><![CDATA[",
-                ]));
-                self.word();
-                self.out.push_str("]]></ac:plain-text-link-body></ac:link>");
+                ]);
+                self.word_in(open, "]]></ac:plain-text-link-body></ac:link>");
             }
             22 => self.out.push_str(self.rng.pick(&[
                 "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\">DOC-1</ac:parameter><ac:parameter ac:name=\"server\">System JIRA</ac:parameter></ac:structured-macro>",
@@ -211,16 +217,15 @@ impl Gen {
                 "<ac:emoticon ac:name=\"blue-star\" ac:emoji-shortname=\":star:\" />",
             ])),
             29 | 31 => {
-                self.out.push_str(self.rng.pick(&[
+                let open = self.rng.pick(&[
                     "<a href=\"https://x.y/a?b=1&amp;c=&lt;d&gt;#e\">",
                     "<a href=\"https://x.y/a b(c)\" title=\"T &quot;q&quot;\">",
                     "<a href=\"mailto:a@x.y\">",
                     // Smart links of Cloud's editor.
                     "<a href=\"https://x.y/s\" data-card-appearance=\"inline\">",
                     "<a href=\"https://x.y/s\" data-card-appearance=\"block\" data-layout=\"center\">",
-                ]));
-                self.word();
-                self.out.push_str("</a>");
+                ]);
+                self.word_in(open, "</a>");
             }
             32 => self.out.push_str(self.rng.pick(&[
                 "<ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"title\">A b</ac:parameter><ac:parameter ac:name=\"subtle\">true</ac:parameter></ac:structured-macro>",
@@ -399,10 +404,10 @@ impl Gen {
                     .push_str("]]></ac:plain-text-body></ac:structured-macro>");
             }
             16 => {
-                self.out
-                    .push_str("<ac:image><ri:attachment ri:filename=\"f.png\" /><ac:caption><p>");
-                self.word();
-                self.out.push_str("</p></ac:caption></ac:image>");
+                self.word_in(
+                    "<ac:image><ri:attachment ri:filename=\"f.png\" /><ac:caption><p>",
+                    "</p></ac:caption></ac:image>",
+                );
             }
             17 => {
                 let level = 1 + self.rng.below(3);
@@ -513,11 +518,7 @@ impl Gen {
                 self.word();
                 self.out.push_str(&format!("</h{level}>"));
             }
-            _ => {
-                self.out.push_str("<p>");
-                self.word();
-                self.out.push_str("</p>");
-            }
+            _ => self.word_in("<p>", "</p>"),
         }
     }
 }
