@@ -59,6 +59,32 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<std::time::Duration> {
     ))
 }
 
+/// Context switches of all the process's threads so far (voluntary, involuntary), from
+/// `/proc/PID/task/*/status`; threads that have ended are not counted.
+pub fn context_switches(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let mut total = (0, 0);
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).context("/proc/PID/task")? {
+        let Ok(status) = std::fs::read_to_string(task?.path().join("status")) else {
+            continue;
+        };
+        for line in status.lines() {
+            if let Some(n) = line.strip_prefix("voluntary_ctxt_switches:") {
+                total.0 += n.trim().parse::<u64>()?;
+            } else if let Some(n) = line.strip_prefix("nonvoluntary_ctxt_switches:") {
+                total.1 += n.trim().parse::<u64>()?;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Threads of the process now.
+pub fn threads(pid: u32) -> anyhow::Result<usize> {
+    Ok(std::fs::read_dir(format!("/proc/{pid}/task"))
+        .context("/proc/PID/task")?
+        .count())
+}
+
 pub fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -2,7 +2,11 @@
 //! cold start of `conflux serve` to the first `tools/list` answer (median of N), its RSS after
 //! start (VmRSS), and p50/p95 latency of `pages.getBody` and `search.cql` through the server
 //! (stdio, rmcp's client) against the same calls made directly with conflux-client, so the
-//! ratio is the server's overhead.
+//! ratio is the server's overhead. Beside them, what parts of that overhead are not the
+//! server's: the storage answer's JSON-RPC line encoded and decoded in-process, the same call
+//! from a bare client (a line written, a line read and parsed; no rmcp), and the floor of any
+//! stdio hop (a line of the request's size answered with one of the answer's size, with the
+//! body twice and once, by a process doing nothing else).
 //!
 //! In the same run: mcp-atlassian 0.23.1 (the peer `.ci/run` installs) started the same way,
 //! spawn to the first `tools/list` answer against the same simulator, and its RSS after start;
@@ -32,7 +36,9 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use conflux_mcp_bench::{cpu_model, cpus, load_average, mib, ms, pct, vm_rss_kb};
+use conflux_mcp_bench::{
+    context_switches, cpu_model, cpu_time, cpus, load_average, mib, ms, pct, threads, vm_rss_kb,
+};
 
 const WARMUP: usize = 30;
 const SEARCH_LIMIT: u32 = 25;
@@ -41,8 +47,20 @@ const PEER_VENV: &str = "mcp-atlassian-0.23.1";
 /// The Python SDK's validation, timed per tool (run with the system's `python3`).
 const VALIDATE_PY: &str = include_str!("validate.py");
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Set on the benchmark's own executable started as the pipe-floor peer (see [`Floor`]).
+const FLOOR_PEER: &str = "CONFLUX_MCP_BENCH_FLOOR_PEER";
+
+fn main() -> anyhow::Result<()> {
+    if std::env::var_os(FLOOR_PEER).is_some() {
+        return floor_peer();
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(bench())
+}
+
+async fn bench() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let Some(binary) = args.get(1).cloned() else {
         bail!("usage: conflux-mcp-bench CONFLUX_BINARY [STARTS] [CALLS] [PEER_STARTS]");
@@ -119,8 +137,30 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let line = json!({ "jsonrpc": "2.0", "id": 1, "result": answer });
     let line_bytes = serde_json::to_vec(&line)?.len();
+    let request_bytes = serde_json::to_vec(&json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "pages", "arguments": get_st },
+    }))?
+    .len();
+    let body_bytes = answer
+        .structured_content
+        .as_ref()
+        .and_then(|v| v["body"]["value"].as_str())
+        .map_or(0, str::len);
+    let mut floor = Floor::start(request_bytes)?;
+    let mut bare = Bare::start(&binary, &info)?;
+    let bare_request = serde_json::to_vec(&json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "pages", "arguments": get_st },
+    }))?;
     let mut s = Series::default();
+    let mut bare_cpu = Duration::ZERO;
+    let mut bare_switches = (0, 0);
     for i in 0..WARMUP + calls {
+        if i == WARMUP {
+            bare_cpu = cpu_time(bare.pid())?;
+            bare_switches = context_switches(bare.pid())?;
+        }
         let keep = i >= WARMUP;
         let t = Instant::now();
         tool(&mcp, "pages", &get_md).await?;
@@ -139,6 +179,23 @@ async fn main() -> anyhow::Result<()> {
         let decoded: Value = serde_json::from_slice(&encoded)?;
         std::hint::black_box(decoded);
         s.json_hop.push_if(keep, t.elapsed());
+        // Each floor exchange follows other work, as an MCP call does (a peer that has just
+        // answered is hot; one that has slept is not).
+        let t = Instant::now();
+        bare.call(&bare_request)?;
+        s.bare_storage.push_if(keep, t.elapsed());
+        let t = Instant::now();
+        floor.exchange(if i % 2 == 0 {
+            line_bytes
+        } else {
+            line_bytes - body_bytes
+        })?;
+        let e = t.elapsed();
+        if i % 2 == 0 {
+            s.floor_answer.push_if(keep, e);
+        } else {
+            s.floor_once.push_if(keep, e);
+        }
         let t = Instant::now();
         tool(&mcp, "search", &search).await?;
         s.mcp_search.push_if(keep, t.elapsed());
@@ -149,6 +206,9 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         s.direct_search.push_if(keep, t.elapsed());
     }
+    let bare_cpu = cpu_time(bare.pid())?.saturating_sub(bare_cpu);
+    let bare_now = context_switches(bare.pid())?;
+    let bare_threads = threads(bare.pid())?;
     let rss_loaded = vm_rss_kb(pid)?;
     mcp.cancel().await?;
 
@@ -222,11 +282,37 @@ async fn main() -> anyhow::Result<()> {
         &s.direct_body,
     );
     row(
+        "MCP `pages.getBody` (storage), a bare client: one line written, one read and parsed by serde_json",
+        &s.bare_storage,
+        &s.direct_body,
+    );
+    row(
+        &format!(
+            "floor of a stdio hop: a {request_bytes} B line answered with {line_bytes} B by a process doing nothing else"
+        ),
+        &s.floor_answer,
+        &s.direct_body,
+    );
+    row(
+        &format!(
+            "the same floor with the body once ({} B answered)",
+            line_bytes - body_bytes
+        ),
+        &s.floor_once,
+        &s.direct_body,
+    );
+    row(
         "conflux-client `search().cql`",
         &s.direct_search,
         &s.direct_search,
     );
     row("MCP `search.cql`", &s.mcp_search, &s.direct_search);
+    println!(
+        "\nThe bare client's server, per storage getBody ({calls} calls): {:.3} ms of CPU, {:.1} voluntary and {:.1} involuntary context switches, {bare_threads} threads.",
+        bare_cpu.as_secs_f64() * 1e3 / calls.max(1) as f64,
+        (bare_now.0 - bare_switches.0) as f64 / calls.max(1) as f64,
+        (bare_now.1 - bare_switches.1) as f64 / calls.max(1) as f64,
+    );
 
     println!();
     match &peer {
@@ -480,6 +566,14 @@ struct Series {
     direct_body: Vec<Duration>,
     /// serde_json encode + decode of the storage answer's JSON-RPC line, in-process.
     json_hop: Vec<Duration>,
+    /// The storage getBody through a second server, from a client that writes a line and
+    /// parses the answer's line into a `Value` (no rmcp): the server's part of the overhead.
+    bare_storage: Vec<Duration>,
+    /// A line of the storage answer's size through a pipe and back, from a process doing
+    /// nothing else: what any stdio server pays before doing any work.
+    floor_answer: Vec<Duration>,
+    /// The same, with the body once instead of twice.
+    floor_once: Vec<Duration>,
     mcp_search: Vec<Duration>,
     direct_search: Vec<Duration>,
 }
@@ -551,6 +645,158 @@ async fn direct_client(info: &SimInfo) -> anyhow::Result<Client> {
         scopes: None,
     };
     Ok(Client::connect(credential, config).await?)
+}
+
+/// The floor of a stdio hop: this executable started again as a peer that answers each line
+/// with a line of the size it asks for and does nothing else (blocking reads and writes, no
+/// JSON, no runtime), so a server's overhead can be set against what two processes and a pipe
+/// cost on this machine in the same run.
+struct Floor {
+    child: std::process::Child,
+    to: std::process::ChildStdin,
+    from: std::io::BufReader<std::process::ChildStdout>,
+    request: usize,
+    line: String,
+}
+
+impl Floor {
+    fn start(request: usize) -> anyhow::Result<Self> {
+        let mut child = std::process::Command::new(std::env::current_exe()?)
+            .env(FLOOR_PEER, "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("the floor peer starts")?;
+        let to = child.stdin.take().context("the floor peer's stdin")?;
+        let from = std::io::BufReader::with_capacity(
+            1 << 20,
+            child.stdout.take().context("the floor peer's stdout")?,
+        );
+        Ok(Self {
+            child,
+            to,
+            from,
+            request,
+            line: String::new(),
+        })
+    }
+
+    /// A request line of the real request's size asking for `answer` bytes, and its answer.
+    fn exchange(&mut self, answer: usize) -> anyhow::Result<()> {
+        use std::io::{BufRead, Write};
+        let ask = format!("{answer:<width$}\n", width = self.request.saturating_sub(1));
+        self.to.write_all(ask.as_bytes())?;
+        self.to.flush()?;
+        self.line.clear();
+        self.from.read_line(&mut self.line)?;
+        if self.line.len() != answer + 1 {
+            bail!(
+                "the floor peer answered {} bytes, not {}",
+                self.line.len(),
+                answer + 1
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `conflux serve` driven by hand: blocking pipes, one JSON-RPC line each way, the answer
+/// parsed by serde_json into a `Value`. What remains of the overhead here is the server's.
+struct Bare {
+    child: std::process::Child,
+    to: std::process::ChildStdin,
+    from: std::io::BufReader<std::process::ChildStdout>,
+    line: Vec<u8>,
+}
+
+impl Bare {
+    fn start(binary: &str, info: &SimInfo) -> anyhow::Result<Self> {
+        let mut child = command(binary, info, false)
+            .as_std_mut()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("conflux serve starts")?;
+        let to = child.stdin.take().context("the server's stdin")?;
+        let from = std::io::BufReader::with_capacity(
+            1 << 20,
+            child.stdout.take().context("the server's stdout")?,
+        );
+        let mut bare = Self {
+            child,
+            to,
+            from,
+            line: Vec::new(),
+        };
+        bare.call(&serde_json::to_vec(&json!({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": { "name": "conflux-mcp-bench", "version": "1" },
+            },
+        }))?)?;
+        bare.send(&serde_json::to_vec(
+            &json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+        )?)?;
+        Ok(bare)
+    }
+
+    fn send(&mut self, line: &[u8]) -> anyhow::Result<()> {
+        use std::io::Write;
+        self.to.write_all(line)?;
+        self.to.write_all(b"\n")?;
+        self.to.flush()?;
+        Ok(())
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// One request, its answer line parsed; an error answer is the call's error.
+    fn call(&mut self, request: &[u8]) -> anyhow::Result<()> {
+        use std::io::BufRead;
+        self.send(request)?;
+        self.line.clear();
+        self.from.read_until(b'\n', &mut self.line)?;
+        let answer: Value = serde_json::from_slice(&self.line)?;
+        if answer.get("result").is_none() || answer["result"]["isError"] == true {
+            bail!("the server answered {answer}");
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Bare {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The floor peer: for each line holding a number N, a line of N bytes.
+fn floor_peer() -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::stdout().lock();
+    let mut answer = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let n: usize = line?.trim().parse()?;
+        answer.clear();
+        answer.resize(n, b'x');
+        answer.push(b'\n');
+        out.write_all(&answer)?;
+        out.flush()?;
+    }
+    Ok(())
 }
 
 /// The page with the largest storage body, so the body path carries real weight.

@@ -367,6 +367,143 @@ async fn stdio_a_closed_stdout_ends_the_process_quietly() {
     drop(stdin);
 }
 
+/// The requests of a short stdio session, one line each, and the ids their answers carry.
+fn short_session() -> (String, Vec<u64>) {
+    let lines = [
+        initialize(1),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        tool_call(3, "spaces", json!({"action": "list", "limit": 1})),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    (text, vec![1, 2, 3])
+}
+
+fn answer_ids(output: &str) -> Vec<u64> {
+    output
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            assert!(v.get("result").is_some(), "an error answer: {v}");
+            v["id"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+/// Stdin and stdout that are pipes are read and written by the runtime; anything else (a
+/// file here) by the fallbacks. Every combination serves a whole session and, once stdin
+/// ends, answers everything it read before exiting.
+#[tokio::test]
+async fn stdio_serves_pipes_files_and_a_mix_to_the_end_of_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (requests, ids) = short_session();
+    let input = dir.path().join("requests.jsonl");
+    std::fs::write(&input, &requests).unwrap();
+    for (stdin_file, stdout_file) in [(true, true), (true, false), (false, true), (false, false)] {
+        let what = format!(
+            "stdin a {}, stdout a {}",
+            if stdin_file { "file" } else { "pipe" },
+            if stdout_file { "file" } else { "pipe" }
+        );
+        let output = dir
+            .path()
+            .join(format!("answers-{stdin_file}-{stdout_file}.jsonl"));
+        let mut cmd = conflux(&["--demo", "serve"]);
+        cmd.stderr(Stdio::null());
+        cmd.stdin(if stdin_file {
+            Stdio::from(std::fs::File::open(&input).unwrap())
+        } else {
+            Stdio::piped()
+        });
+        cmd.stdout(if stdout_file {
+            Stdio::from(std::fs::File::create(&output).unwrap())
+        } else {
+            Stdio::piped()
+        });
+        let mut child = cmd.spawn().expect("conflux starts");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(requests.as_bytes()).await.unwrap();
+            // Dropped: the end of input.
+        }
+        let mut piped = String::new();
+        if let Some(mut stdout) = child.stdout.take() {
+            tokio::time::timeout(PATIENCE, stdout.read_to_string(&mut piped))
+                .await
+                .unwrap_or_else(|_| panic!("{what}: no end of output"))
+                .unwrap();
+        }
+        let status = tokio::time::timeout(PATIENCE, child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: still running at the end of its input"))
+            .unwrap();
+        assert!(status.success(), "{what}: exit status {status}");
+        let answers = if stdout_file {
+            std::fs::read_to_string(&output).unwrap()
+        } else {
+            piped
+        };
+        assert_eq!(answer_ids(&answers), ids, "{what}: {answers}");
+    }
+}
+
+/// A pipe is non-blocking while the server reads and writes it from the runtime, and that
+/// flag belongs to the pipe, not to the process: whoever shares the pipe after the session
+/// (a shell's next command writing to the same stdout) must find it blocking again.
+#[cfg(unix)]
+#[tokio::test]
+async fn stdio_gives_its_pipes_back_blocking() {
+    use rustix::fs::{OFlags, fcntl_getfl};
+    let (reader, writer) = std::io::pipe().unwrap();
+    let shared = writer.try_clone().unwrap();
+    let (stdin_reader, mut stdin_writer) = std::io::pipe().unwrap();
+    let shared_in = stdin_reader.try_clone().unwrap();
+    let mut child = conflux(&["--demo", "serve"])
+        .stdin(Stdio::from(stdin_reader))
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("conflux starts");
+    let mut answers = std::io::BufReader::new(reader);
+    {
+        use std::io::{BufRead, Write};
+        writeln!(stdin_writer, "{}", initialize(1)).unwrap();
+        stdin_writer.flush().unwrap();
+        let mut line = String::new();
+        let read = tokio::task::spawn_blocking(move || {
+            answers.read_line(&mut line).unwrap();
+            (answers, line)
+        });
+        let (back, line) = tokio::time::timeout(PATIENCE, read).await.unwrap().unwrap();
+        answers = back;
+        let first: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(first["id"], 1, "{first}");
+    }
+    // In the session: the runtime's own, non-blocking.
+    assert!(
+        fcntl_getfl(&shared).unwrap().contains(OFlags::NONBLOCK),
+        "stdout"
+    );
+    assert!(
+        fcntl_getfl(&shared_in).unwrap().contains(OFlags::NONBLOCK),
+        "stdin"
+    );
+    drop(stdin_writer);
+    let status = tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .expect("the server exits at the end of its input")
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        !fcntl_getfl(&shared).unwrap().contains(OFlags::NONBLOCK),
+        "stdout left non-blocking"
+    );
+    assert!(
+        !fcntl_getfl(&shared_in).unwrap().contains(OFlags::NONBLOCK),
+        "stdin left non-blocking"
+    );
+    drop(answers);
+}
+
 /// `conflux --demo serve --http 127.0.0.1:0` with its store in `dir`, and its MCP endpoint's
 /// URL.
 async fn start_http(dir: &std::path::Path) -> (Child, String, tokio::task::JoinHandle<String>) {

@@ -3,9 +3,14 @@
 //! errors at each other forever); this one answers them, at most
 //! [`ErrorReplies::PER_SECOND`] a second, and hands rmcp only the messages it can take.
 //!
-//! Reading: stdin is read on a thread of its own, so that a pending read never keeps the
-//! process alive once the session is over (a read of Tokio's stdin cannot be cancelled).
-//! Writing: when stdout is gone (the client closed it), the session ends quietly.
+//! Reading and writing: when stdin and stdout are pipes (as an MCP client that starts the
+//! server makes them), they are read and written by the runtime itself, without blocking, so
+//! a call crosses no thread on its way in or out (Tokio's own stdin and stdout hand every read
+//! and write to a blocking thread: half the server's CPU for a small call, and seven context
+//! switches a call where two are left; docs/mcp.md). Otherwise (a terminal, a file, a socket)
+//! stdin is read on a thread of its own, so that a pending read never keeps the process alive
+//! once the session is over (a read of Tokio's stdin cannot be cancelled), and stdout is
+//! Tokio's. When stdout is gone (the client closed it), the session ends quietly.
 
 use std::io;
 use std::time::Instant;
@@ -26,8 +31,116 @@ use crate::{ConfluxServer, ServeError};
 /// Serves one session over stdin/stdout until the client closes either. Nothing else may
 /// write to stdout.
 pub async fn serve_stdio(server: ConfluxServer) -> Result<(), ServeError> {
-    let stdin = stdin_reader().map_err(|e| ServeError::Session(format!("stdin: {e}")))?;
-    serve_lines(server, stdin, tokio::io::stdout()).await
+    let stdin: Box<dyn AsyncRead + Send + Unpin> = match pipe::stdin() {
+        Some(pipe) => Box::new(pipe),
+        None => Box::new(stdin_reader().map_err(|e| ServeError::Session(format!("stdin: {e}")))?),
+    };
+    let stdout: Box<dyn AsyncWrite + Send + Unpin> = match pipe::stdout() {
+        Some(pipe) => Box::new(pipe),
+        None => Box::new(tokio::io::stdout()),
+    };
+    serve_lines(server, stdin, stdout).await
+}
+
+/// Stdin and stdout when they are pipes, read and written without blocking by the runtime.
+/// Non-blocking mode belongs to the pipe, not to this process's descriptor, so it is undone
+/// when the session lets go of them: whoever shares the pipe afterwards finds it as it was.
+#[cfg(unix)]
+mod pipe {
+    use std::io;
+    use std::os::fd::AsFd;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio::net::unix::pipe::{Receiver, Sender};
+
+    /// Stdin, when it is a pipe or a FIFO (Tokio checks) and the runtime can watch it.
+    pub(super) fn stdin() -> Option<In> {
+        let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+        Receiver::from_owned_fd(fd).ok().map(|r| In(Some(r)))
+    }
+
+    /// Stdout, when it is a pipe or a FIFO.
+    pub(super) fn stdout() -> Option<Out> {
+        let fd = io::stdout().as_fd().try_clone_to_owned().ok()?;
+        Sender::from_owned_fd(fd).ok().map(|s| Out(Some(s)))
+    }
+
+    pub(super) struct In(Option<Receiver>);
+    pub(super) struct Out(Option<Sender>);
+
+    impl Drop for In {
+        fn drop(&mut self) {
+            if let Some(r) = self.0.take() {
+                let _ = r.into_blocking_fd();
+            }
+        }
+    }
+
+    impl Drop for Out {
+        fn drop(&mut self) {
+            if let Some(s) = self.0.take() {
+                let _ = s.into_blocking_fd();
+            }
+        }
+    }
+
+    impl AsyncRead for In {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            match self.0.as_mut() {
+                Some(r) => Pin::new(r).poll_read(cx, buf),
+                None => Poll::Ready(Ok(())),
+            }
+        }
+    }
+
+    fn gone() -> io::Error {
+        io::Error::from(io::ErrorKind::BrokenPipe)
+    }
+
+    impl AsyncWrite for Out {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            match self.0.as_mut() {
+                Some(s) => Pin::new(s).poll_write(cx, buf),
+                None => Poll::Ready(Err(gone())),
+            }
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            match self.0.as_mut() {
+                Some(s) => Pin::new(s).poll_flush(cx),
+                None => Poll::Ready(Ok(())),
+            }
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            match self.0.as_mut() {
+                Some(s) => Pin::new(s).poll_shutdown(cx),
+                None => Poll::Ready(Ok(())),
+            }
+        }
+    }
+}
+
+/// Elsewhere stdin and stdout are never pipes the runtime can watch.
+#[cfg(not(unix))]
+mod pipe {
+    pub(super) fn stdin() -> Option<tokio::io::Empty> {
+        None
+    }
+
+    pub(super) fn stdout() -> Option<tokio::io::Sink> {
+        None
+    }
 }
 
 /// Serves one session of newline-delimited JSON-RPC on any pair of byte streams (stdio, a
