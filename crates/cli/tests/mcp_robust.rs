@@ -504,6 +504,77 @@ async fn stdio_gives_its_pipes_back_blocking() {
     drop(answers);
 }
 
+/// Stdout and stderr on one pipe (`2>&1`): making stdout non-blocking would make stderr so
+/// too, and a log line meeting a full pipe would fail instead of waiting. Such a stdout is
+/// written the blocking way, and the session still answers.
+#[cfg(unix)]
+#[tokio::test]
+async fn stdio_leaves_a_pipe_it_shares_with_stderr_blocking() {
+    use rustix::fs::{OFlags, fcntl_getfl};
+    let (reader, writer) = std::io::pipe().unwrap();
+    let shared = writer.try_clone().unwrap();
+    let to_stderr = writer.try_clone().unwrap();
+    let (requests, ids) = short_session();
+    let mut child = conflux(&["--demo", "serve"])
+        .env("CONFLUX_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::from(to_stderr))
+        .spawn()
+        .expect("conflux starts");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(requests.as_bytes()).await.unwrap();
+    stdin.flush().await.unwrap();
+    let mut lines = std::io::BufReader::new(reader);
+    let (lines, first) = tokio::time::timeout(
+        PATIENCE,
+        tokio::task::spawn_blocking(move || {
+            use std::io::BufRead;
+            let mut line = String::new();
+            loop {
+                line.clear();
+                assert!(lines.read_line(&mut line).unwrap() > 0, "no answer");
+                if is_answer(&line) {
+                    return (lines, line);
+                }
+            }
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!first.is_empty());
+    assert!(
+        !fcntl_getfl(&shared).unwrap().contains(OFlags::NONBLOCK),
+        "stdout shared with stderr made non-blocking"
+    );
+    drop(stdin);
+    drop(shared);
+    let rest = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut lines = lines;
+        let mut rest = String::new();
+        lines.read_to_string(&mut rest).unwrap();
+        rest
+    });
+    let status = tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .expect("the server exits at the end of its input")
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+    let rest = tokio::time::timeout(PATIENCE, rest).await.unwrap().unwrap();
+    let answers: String = std::iter::once(first.as_str())
+        .chain(rest.lines().filter(|l| is_answer(l)))
+        .flat_map(|l| [l.trim_end(), "\n"])
+        .collect();
+    assert_eq!(answer_ids(&answers), ids, "{answers}");
+}
+
+/// A JSON-RPC answer, not a log line.
+fn is_answer(line: &str) -> bool {
+    serde_json::from_str::<Value>(line).is_ok_and(|v| v.get("jsonrpc").is_some())
+}
+
 /// `conflux --demo serve --http 127.0.0.1:0` with its store in `dir`, and its MCP endpoint's
 /// URL.
 async fn start_http(dir: &std::path::Path) -> (Child, String, tokio::task::JoinHandle<String>) {

@@ -47,8 +47,10 @@ pub async fn serve_stdio(server: ConfluxServer) -> Result<(), ServeError> {
 /// when the session lets go of them: whoever shares the pipe afterwards finds it as it was.
 #[cfg(unix)]
 mod pipe {
+    use std::fs::File;
     use std::io;
     use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
@@ -61,9 +63,19 @@ mod pipe {
         Receiver::from_owned_fd(fd).ok().map(|r| In(Some(r)))
     }
 
-    /// Stdout, when it is a pipe or a FIFO.
+    /// Stdout, when it is a pipe or a FIFO that stderr does not write to as well: a pipe
+    /// taken by both (`2>&1`) would make stderr non-blocking too, and a log line written to a
+    /// full pipe would then fail instead of waiting.
     pub(super) fn stdout() -> Option<Out> {
         let fd = io::stdout().as_fd().try_clone_to_owned().ok()?;
+        let err = io::stderr().as_fd().try_clone_to_owned().ok()?;
+        let (out_meta, err_meta) = (
+            File::from(fd.try_clone().ok()?).metadata().ok()?,
+            File::from(err).metadata().ok()?,
+        );
+        if (out_meta.dev(), out_meta.ino()) == (err_meta.dev(), err_meta.ino()) {
+            return None;
+        }
         Sender::from_owned_fd(fd).ok().map(|s| Out(Some(s)))
     }
 
