@@ -234,7 +234,7 @@ fn outcome(
 /// stderr, and exits non-zero when `failed` is set. Input nested deeper than [`MAX_DEPTH`] is
 /// an error.
 pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Result<ConvertOutcome> {
-    let mut out = match (from, to) {
+    let out = match (from, to) {
         (Format::Storage, Format::Markdown) => storage_to_markdown(input)?,
         (Format::Markdown, Format::Storage) => markdown_to_storage(input)?,
         (Format::Storage, Format::Storage) => {
@@ -265,10 +265,15 @@ pub fn run_convert(from: Format, to: Format, input: &str, strict: bool) -> Resul
             back
         }
     };
+    Ok(strictly(out, strict))
+}
+
+/// `--strict`: a conversion with warnings fails, whatever it produced.
+fn strictly(mut out: ConvertOutcome, strict: bool) -> ConvertOutcome {
     if strict && !out.warnings.is_empty() {
         out.failed = true;
     }
-    Ok(out)
+    out
 }
 
 /// [`run_convert`], handing the output to `write` as it is produced instead of returning it
@@ -291,8 +296,10 @@ pub fn run_convert_into(
     let c = to_md::convert(input, Some(write))
         .map_err(|d| ConvertError::too_deep(Format::Storage, input, d))?;
     let mut out = outcome(input, String::new(), c.issues, Vec::new(), c.stats);
-    out.failed = (c.blank && !input.trim().is_empty()) || (strict && !out.warnings.is_empty());
-    Ok(out)
+    // `outcome` judges the output it is given, empty here: the converter says whether the
+    // pieces it handed on were blank.
+    out.failed = c.blank && !input.trim().is_empty();
+    Ok(strictly(out, strict))
 }
 
 #[cfg(test)]
