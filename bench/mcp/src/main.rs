@@ -652,109 +652,40 @@ async fn direct_client(info: &SimInfo) -> anyhow::Result<Client> {
     Ok(Client::connect(credential, config).await?)
 }
 
-/// The floor of a stdio hop: this executable started again as a peer that answers each line
-/// with a line of the size it asks for and does nothing else (blocking reads and writes, no
-/// JSON, no runtime), so a server's overhead can be set against what two processes and a pipe
-/// cost on this machine in the same run.
-struct Floor {
+/// A child process spoken to a line at a time over blocking pipes (no runtime in between),
+/// killed when dropped.
+struct Piped {
     child: std::process::Child,
-    to: std::process::ChildStdin,
+    to: std::io::BufWriter<std::process::ChildStdin>,
     from: std::io::BufReader<std::process::ChildStdout>,
-    request: usize,
-    line: String,
-}
-
-impl Floor {
-    fn start(request: usize) -> anyhow::Result<Self> {
-        let mut child = std::process::Command::new(std::env::current_exe()?)
-            .env(FLOOR_PEER, "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("the floor peer starts")?;
-        let to = child.stdin.take().context("the floor peer's stdin")?;
-        let from = std::io::BufReader::with_capacity(
-            1 << 20,
-            child.stdout.take().context("the floor peer's stdout")?,
-        );
-        Ok(Self {
-            child,
-            to,
-            from,
-            request,
-            line: String::new(),
-        })
-    }
-
-    /// A request line of the real request's size asking for `answer` bytes, and its answer.
-    fn exchange(&mut self, answer: usize) -> anyhow::Result<()> {
-        use std::io::{BufRead, Write};
-        let ask = format!("{answer:<width$}\n", width = self.request.saturating_sub(1));
-        self.to.write_all(ask.as_bytes())?;
-        self.to.flush()?;
-        self.line.clear();
-        self.from.read_line(&mut self.line)?;
-        if self.line.len() != answer + 1 {
-            bail!(
-                "the floor peer answered {} bytes, not {}",
-                self.line.len(),
-                answer + 1
-            );
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Floor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `conflux serve` driven by hand: blocking pipes, one JSON-RPC line each way, the answer
-/// parsed by serde_json into a `Value`. What remains of the overhead here is the server's.
-struct Bare {
-    child: std::process::Child,
-    to: std::process::ChildStdin,
-    from: std::io::BufReader<std::process::ChildStdout>,
+    /// The last line read, its newline included.
     line: Vec<u8>,
 }
 
-impl Bare {
-    fn start(binary: &str, info: &SimInfo) -> anyhow::Result<Self> {
-        let mut child = command(binary, info, false)
-            .as_std_mut()
+impl Piped {
+    fn spawn(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<Self> {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
-            .context("conflux serve starts")?;
-        let to = child.stdin.take().context("the server's stdin")?;
-        let from = std::io::BufReader::with_capacity(
-            1 << 20,
-            child.stdout.take().context("the server's stdout")?,
-        );
-        let mut bare = Self {
+            .with_context(|| format!("{what} starts"))?;
+        let to = child
+            .stdin
+            .take()
+            .with_context(|| format!("{what}'s stdin"))?;
+        let from = child
+            .stdout
+            .take()
+            .with_context(|| format!("{what}'s stdout"))?;
+        Ok(Self {
             child,
-            to,
-            from,
+            to: std::io::BufWriter::with_capacity(1 << 16, to),
+            from: std::io::BufReader::with_capacity(1 << 20, from),
             line: Vec::new(),
-        };
-        bare.call(&serde_json::to_vec(&json!({
-            "jsonrpc": "2.0", "id": 0, "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": { "name": "conflux-mcp-bench", "version": "1" },
-            },
-        }))?)?;
-        bare.send(&serde_json::to_vec(
-            &json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
-        )?)?;
-        Ok(bare)
+        })
     }
 
+    /// Writes `line` and its newline in one write.
     fn send(&mut self, line: &[u8]) -> anyhow::Result<()> {
         use std::io::Write;
         self.to.write_all(line)?;
@@ -763,28 +694,99 @@ impl Bare {
         Ok(())
     }
 
+    /// Sends `line` and reads the answer's line into `self.line`.
+    fn exchange(&mut self, line: &[u8]) -> anyhow::Result<()> {
+        use std::io::BufRead;
+        self.send(line)?;
+        self.line.clear();
+        self.from.read_until(b'\n', &mut self.line)?;
+        Ok(())
+    }
+
     fn pid(&self) -> u32 {
         self.child.id()
     }
+}
 
-    /// One request, its answer line parsed; an error answer is the call's error.
-    fn call(&mut self, request: &[u8]) -> anyhow::Result<()> {
-        use std::io::BufRead;
-        self.send(request)?;
-        self.line.clear();
-        self.from.read_until(b'\n', &mut self.line)?;
-        let answer: Value = serde_json::from_slice(&self.line)?;
-        if answer.get("result").is_none() || answer["result"]["isError"] == true {
-            bail!("the server answered {answer}");
+impl Drop for Piped {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The floor of a stdio hop: this executable started again as a peer that answers each line
+/// with a line of the size it asks for and does nothing else (blocking reads and writes, no
+/// JSON, no runtime), so a server's overhead can be set against what two processes and a pipe
+/// cost on this machine in the same run.
+struct Floor {
+    peer: Piped,
+    /// The size of the real request, newline included.
+    request: usize,
+}
+
+impl Floor {
+    fn start(request: usize) -> anyhow::Result<Self> {
+        let mut cmd = std::process::Command::new(std::env::current_exe()?);
+        cmd.env(FLOOR_PEER, "1");
+        Ok(Self {
+            peer: Piped::spawn(&mut cmd, "the floor peer")?,
+            request,
+        })
+    }
+
+    /// A request line of the real request's size asking for `answer` bytes, and its answer.
+    fn exchange(&mut self, answer: usize) -> anyhow::Result<()> {
+        let ask = format!("{answer:<width$}", width = self.request.saturating_sub(1));
+        self.peer.exchange(ask.as_bytes())?;
+        if self.peer.line.len() != answer + 1 {
+            bail!(
+                "the floor peer answered {} bytes, not {}",
+                self.peer.line.len(),
+                answer + 1
+            );
         }
         Ok(())
     }
 }
 
-impl Drop for Bare {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// `conflux serve` driven by hand: blocking pipes, one JSON-RPC line each way, the answer
+/// parsed by serde_json into a `Value`. What remains of the overhead here is the server's.
+struct Bare(Piped);
+
+impl Bare {
+    fn start(binary: &str, info: &SimInfo) -> anyhow::Result<Self> {
+        let mut cmd = command(binary, info, false);
+        let mut bare = Bare(Piped::spawn(
+            cmd.as_std_mut().stderr(Stdio::null()),
+            "conflux serve",
+        )?);
+        bare.call(&serde_json::to_vec(&json!({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": { "name": "conflux-mcp-bench", "version": "1" },
+            },
+        }))?)?;
+        bare.0.send(&serde_json::to_vec(
+            &json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+        )?)?;
+        Ok(bare)
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.pid()
+    }
+
+    /// One request, its answer line parsed; an error answer is the call's error.
+    fn call(&mut self, request: &[u8]) -> anyhow::Result<()> {
+        self.0.exchange(request)?;
+        let answer: Value = serde_json::from_slice(&self.0.line)?;
+        if answer.get("result").is_none() || answer["result"]["isError"] == true {
+            bail!("the server answered {answer}");
+        }
+        Ok(())
     }
 }
 
