@@ -37,8 +37,13 @@ pub fn vm_rss_kb(pid: u32) -> anyhow::Result<u64> {
 
 /// The process's open file descriptors (sockets included).
 pub fn open_fds(pid: u32) -> anyhow::Result<usize> {
-    Ok(std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .context("/proc/PID/fd (Linux only)")?
+    proc_entries(pid, "fd")
+}
+
+/// How many entries `/proc/PID/DIR` has.
+fn proc_entries(pid: u32, dir: &str) -> anyhow::Result<usize> {
+    Ok(std::fs::read_dir(format!("/proc/{pid}/{dir}"))
+        .with_context(|| format!("/proc/PID/{dir} (Linux only)"))?
         .count())
 }
 
@@ -80,9 +85,7 @@ pub fn context_switches(pid: u32) -> anyhow::Result<(u64, u64)> {
 
 /// Threads of the process now.
 pub fn threads(pid: u32) -> anyhow::Result<usize> {
-    Ok(std::fs::read_dir(format!("/proc/{pid}/task"))
-        .context("/proc/PID/task")?
-        .count())
+    proc_entries(pid, "task")
 }
 
 pub fn cpus() -> usize {
