@@ -144,6 +144,10 @@ pub(crate) fn directive_name_len(s: &str) -> usize {
 /// unwrapped into it (a `p` inside a `p` would close it in the tree builder).
 pub(crate) const PARAGRAPH: &str = "conflux:p";
 
+/// Marks a heading written from a `:::h2{…}` directive (the name ends with the level) until
+/// its body's paragraph is unwrapped into it, as [`PARAGRAPH`].
+pub(crate) const HEADING: &str = "conflux:";
+
 /// Marks a `:::decision-list` until its Markdown list becomes Cloud's `ac:adf-extension`.
 pub(crate) const DECISIONS: &str = "conflux:decisions";
 
@@ -323,11 +327,14 @@ pub(crate) fn storage(
         return element_parts(&Element::new(FIGURE), container, mode);
     }
     // Marked elements with the directive's attributes as theirs, rebuilt once their body is
-    // read: a paragraph with attributes (see `PARAGRAPH`), Cloud's decisions (see `DECISIONS`;
+    // read: a paragraph with attributes (see `PARAGRAPH`) or a heading (`HEADING`), Cloud's decisions (see `DECISIONS`;
     // `fallback=false` when the page had no HTML fallback), Cloud's other extensions (`ADF`
     // and the node's type) and their fallbacks' `div`s (`FALLBACK`).
     let marked = match name {
         "p" => Some(xml::Name::Borrowed(PARAGRAPH)),
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if container => {
+            Some(xml::Name::Owned(format!("{HEADING}{name}")))
+        }
         "decision-list" if container => Some(xml::Name::Borrowed(DECISIONS)),
         _ if name == crate::to_md::FALLBACK && !container => Some(xml::Name::Borrowed(FALLBACK)),
         _ => name

@@ -1616,6 +1616,13 @@ fn figure(mut e: Element) -> Element {
     e
 }
 
+/// The heading element named `name`, if it is one.
+fn heading_level(name: &str) -> Option<&'static str> {
+    ["h1", "h2", "h3", "h4", "h5", "h6"]
+        .into_iter()
+        .find(|h| *h == name)
+}
+
 /// The mark of an element that a placeholder carried, for [`fix_node`] to leave as it is: not
 /// an XML name, so no attribute of the input can be it.
 const VERBATIM: &str = " verbatim";
@@ -1655,9 +1662,13 @@ fn fix_node(n: &mut Node) {
         *n = Node::Element(decisions(std::mem::replace(e, Element::new("x"))));
     } else if e.name == directive::FIGURE {
         *n = Node::Element(figure(std::mem::replace(e, Element::new("x"))));
-    } else if e.name == directive::PARAGRAPH {
-        e.name = "p".into();
-        // One paragraph in the body: it is this paragraph. Anything else stays inside.
+    } else if let Some(name) = (e.name == directive::PARAGRAPH)
+        .then_some("p")
+        .or_else(|| heading_level(e.name.strip_prefix(directive::HEADING)?))
+    {
+        e.name = name.into();
+        // One paragraph in the body: it is this paragraph or heading's text. Anything else
+        // stays inside.
         if let Some(i) = xml::lone(&e.children)
             && matches!(&e.children[i], Node::Element(p) if p.name == "p" && p.attrs.is_empty())
             && let Node::Element(p) = e.children.swap_remove(i)

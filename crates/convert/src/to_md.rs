@@ -956,7 +956,8 @@ impl Cx {
         // A heading may start with an anchor (`## <a id="x"></a>Title`), not with other HTML.
         let html_start = text.starts_with('<') && !text.starts_with("<a id=\"");
         if !attrs_ok || !id_ok || text.is_empty() || text.contains(BR) || html_start {
-            return self.raw_block(e);
+            self.spare.string(text);
+            return self.heading_directive(e);
         }
         let mut text = text;
         if text.ends_with('#') {
@@ -981,6 +982,23 @@ impl Cx {
         }
         self.spare.string(text);
         out
+    }
+
+    /// A heading that a `#` line cannot hold (a line break in its text, HTML first, other
+    /// attributes) as a `:::h2{…}` directive around its text, as [`Cx::styled_paragraph`]
+    /// does for paragraphs; raw HTML when it has no text or an attribute's name is not plain.
+    fn heading_directive(&mut self, e: &Element) -> String {
+        if !e.attrs.iter().all(plain_attr) {
+            return self.raw_block(e);
+        }
+        let text = self.paragraph(&e.children);
+        if text.trim().is_empty() {
+            self.spare.string(text);
+            return self.raw_block(e);
+        }
+        let md = self.directive(&e.name, &element_attr_block(&e.attrs), Some(&text));
+        self.spare.string(text);
+        md
     }
 
     fn list(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
@@ -1563,10 +1581,10 @@ impl Cx {
         let mut rest: Vec<String> = Vec::new();
         for (k, v) in &parts.params {
             let v = v.as_deref()?;
-            if k.is_empty()
-                || !k
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            // An unnamed parameter (wiki markup's `{code:SQL}`) is `="SQL"`.
+            if !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
                 || v.contains(['"', '`', '\n', '\r'])
             {
                 return None;
@@ -2649,6 +2667,12 @@ pub(crate) const STRUCTURAL: &[&str] = &[
     "cell",
     "list-table",
     "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
     "figure",
     "decision-list",
     "decision",
@@ -3817,6 +3841,14 @@ mod tests {
     }
 
     #[test]
+    fn code_macro_with_an_unnamed_parameter_is_a_fence() {
+        assert_forms(&[(
+            "<ac:structured-macro ac:name=\"code\" ac:macro-id=\"m\"><ac:parameter ac:name=\"\">SQL</ac:parameter><ac:plain-text-body><![CDATA[select 1]]></ac:plain-text-body></ac:structured-macro>",
+            "```=\"SQL\"\nselect 1\n```\n",
+        )]);
+    }
+
+    #[test]
     fn macros_without_markdown_form_are_directives() {
         let out = md(
             "<ac:structured-macro ac:name=\"toc\" ac:macro-id=\"x\"><ac:parameter ac:name=\"x\">a--b</ac:parameter><ac:parameter ac:name=\"t\">two words</ac:parameter></ac:structured-macro>",
@@ -3904,16 +3936,40 @@ mod tests {
                 "<h2 id=\"q\" style=\"text-align: right;\">a {b}</h2>",
                 "## a {b} {#q align=right}\n",
             ),
-            // Any other style (or alignment written otherwise) stays HTML.
+            // Any other style (or alignment written otherwise) is a directive, as a
+            // paragraph's is.
             (
                 "<h2 style=\"text-align:center\">x</h2>",
-                "<h2 style=\"text-align:center\">x</h2>\n",
+                ":::h2{style=text-align:center}\n\nx\n\n:::\n",
             ),
             (
                 "<h2 style=\"color: red;\">z</h2>",
-                "<h2 style=\"color: red;\">z</h2>\n",
+                ":::h2{style=\"color: red;\"}\n\nz\n\n:::\n",
             ),
         ]);
+    }
+
+    /// A heading whose text a `#` line cannot hold (a line break, HTML first) is a `:::h3`
+    /// directive around its text, not HTML holding storage; one with no text, or with an
+    /// attribute whose name a directive cannot carry, stays HTML.
+    #[test]
+    fn headings_a_line_cannot_hold_are_directives() {
+        assert_forms(&[
+            (
+                "<h3>  <br /><ac:structured-macro ac:name=\"widget\" ac:macro-id=\"m\"><ac:parameter ac:name=\"url\"><ri:url ri:value=\"https://example.com/v\" /></ac:parameter></ac:structured-macro></h3>",
+                ":::h3\n\n<br />:widget{url:link=https://example.com/v}\n\n:::\n",
+            ),
+            (
+                "<h1 style=\"text-align: center;\"><span style=\"color: rgb(51,51,51);\"> <br /> </span></h1>",
+                ":::h1{style=\"text-align: center;\"}\n\n[ \\\n]{color=rgb(51,51,51)}\n\n:::\n",
+            ),
+            ("<h2>a<br />b</h2>", ":::h2\n\na\\\nb\n\n:::\n"),
+            ("<h2 class=\"x\"> </h2>", "<h2 class=\"x\"> </h2>\n"),
+            ("<h2 a.b=\"x\">t</h2>", "<h2 a.b=\"x\">t</h2>\n"),
+        ]);
+        // A macro named like a heading directive keeps its placeholder.
+        let m = "<ac:structured-macro ac:name=\"h2\"><ac:rich-text-body><p>x</p></ac:rich-text-body></ac:structured-macro>";
+        assert!(md(m).starts_with("<!--confluence "), "{}", md(m));
     }
 
     /// pulldown-cmark reads braces that end a heading as its attribute block, so such text
