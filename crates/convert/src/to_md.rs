@@ -3970,6 +3970,23 @@ mod tests {
         // A macro named like a heading directive keeps its placeholder.
         let m = "<ac:structured-macro ac:name=\"h2\"><ac:rich-text-body><p>x</p></ac:rich-text-body></ac:structured-macro>";
         assert!(md(m).starts_with("<!--confluence "), "{}", md(m));
+        // Written by hand: one paragraph is the heading's text; more blocks stay inside it;
+        // `:::h7` and a leaf `::h2` are macros, as any other name.
+        for (md, storage) in [
+            (
+                ":::h4{id=x}\nTitle *one*\n:::\n",
+                "<h4 id=\"x\">Title <em>one</em></h4>",
+            ),
+            (":::h2\n\na\n\nb\n\n:::\n", "<h2><p>a</p><p>b</p></h2>"),
+            (
+                ":::h7\n\na\n\n:::\n",
+                "<ac:structured-macro ac:name=\"h7\"><ac:rich-text-body><p>a</p></ac:rich-text-body></ac:structured-macro>",
+            ),
+            ("::h2\n", "<ac:structured-macro ac:name=\"h2\" />"),
+        ] {
+            let out = crate::from_md::convert(md).unwrap();
+            assert_eq!(out.storage, storage, "{md}");
+        }
     }
 
     /// pulldown-cmark reads braces that end a heading as its attribute block, so such text
