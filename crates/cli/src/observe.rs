@@ -54,8 +54,7 @@ pub fn init(level: Option<&str>, format: LogFormat) -> anyhow::Result<Telemetry>
         );
     }
     let config = Config {
-        // The lines the binary writes itself pass whatever the level.
-        filter: format!("{filter},{NOTICE_TARGET}=info"),
+        filter: with_fixed_targets(&filter),
         format,
         otlp,
         service_name: env("OTEL_SERVICE_NAME").unwrap_or_else(|| "conflux".into()),
@@ -65,6 +64,27 @@ pub fn init(level: Option<&str>, format: LogFormat) -> anyhow::Result<Telemetry>
         tracing::info!("traces are exported over OTLP (http/protobuf)");
     }
     Ok(telemetry)
+}
+
+/// The filter asked for, with the targets whose level is not the caller's to choose: the lines
+/// the binary writes itself pass whatever the level, and the MCP library's own `debug` and
+/// `trace` lines, which carry whole requests and results (page bodies, uploads, never logged),
+/// do not.
+fn with_fixed_targets(filter: &str) -> String {
+    let quiet = ["info", "warn", "error", "off", "0", "1", "2", "3"];
+    let capped: Vec<String> = filter
+        .split(',')
+        .map(|d| {
+            let (target, level) = d.split_once('=').unwrap_or((d, "trace"));
+            let noisy = !quiet.contains(&level.trim().to_ascii_lowercase().as_str());
+            if target.trim().starts_with("rmcp") && noisy {
+                format!("{target}=info")
+            } else {
+                d.to_string()
+            }
+        })
+        .collect();
+    format!("{},rmcp=info,{NOTICE_TARGET}=info", capped.join(","))
 }
 
 fn tracing_subscriber_filter_ok(level: &str) -> bool {
@@ -202,4 +222,39 @@ pub async fn serve_metrics(
         }
     });
     Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+    use tracing_subscriber::filter::Targets;
+
+    /// Whatever level is asked, even for the MCP library by name, its lines that carry
+    /// requests and results stay out; its `info` lines and everyone else's pass as asked.
+    #[test]
+    fn the_mcp_library_never_logs_below_info() {
+        for asked in [
+            "trace",
+            "debug",
+            "rmcp=trace",
+            "warn,rmcp=debug",
+            "rmcp::service=trace",
+            "rmcp::service",
+            "info,rmcp::transport=DEBUG,rmcp=5",
+        ] {
+            let targets: Targets = with_fixed_targets(asked).parse().unwrap();
+            for target in ["rmcp", "rmcp::service::server", "rmcp::transport"] {
+                assert!(
+                    !targets.would_enable(target, &Level::DEBUG),
+                    "{asked}: {target} at debug"
+                );
+            }
+        }
+        let targets: Targets = with_fixed_targets("debug").parse().unwrap();
+        assert!(targets.would_enable("rmcp", &Level::INFO));
+        assert!(targets.would_enable("conflux_client", &Level::DEBUG));
+        let targets: Targets = with_fixed_targets("error").parse().unwrap();
+        assert!(targets.would_enable(NOTICE_TARGET, &Level::INFO));
+    }
 }
