@@ -216,11 +216,17 @@ pub async fn serve_metrics(
         )
         .merge(extra)
         .layer(axum::middleware::from_fn(refuse_browsers));
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the metrics listener stopped");
-        }
-    });
+    // Within the same bounds as the public listener, a few connections: a scraper and probes.
+    let limits = conflux_mcp::listen::Limits {
+        max_connections: 64,
+        ..conflux_mcp::listen::Limits::default()
+    };
+    tokio::spawn(conflux_mcp::listen::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     Ok(bound)
 }
 

@@ -128,6 +128,11 @@ pub struct ServeArgs {
     /// sessions cannot pile them up
     #[arg(long, value_name = "SECONDS", env = "CONFLUX_SESSION_IDLE")]
     pub session_idle: Option<u64>,
+    /// With --http: connections served at once (default 4096); more wait until one closes.
+    /// A client has 30 s to send a request's headers (and to start the next one on a kept
+    /// connection) and 60 s for its body
+    #[arg(long, value_name = "N", env = "CONFLUX_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Set by --demo: anyone on this machine may call (loopback only).
     #[arg(skip)]
     pub open: bool,
@@ -576,9 +581,14 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(read_only = args.read_only, "HTTP server starting");
     let upkeep = web.spawn_upkeep();
     let sessions = web.clone();
+    let mut limits = conflux_mcp::listen::Limits::default();
+    if let Some(n) = args.max_connections {
+        limits.max_connections = n.max(1);
+    }
     crate::shutdown::serve(
         listener,
         router,
+        limits,
         grace,
         crate::shutdown::signal(),
         move || sessions.close_sessions(),

@@ -5,7 +5,6 @@
 //! the caller closes the store and the process exits 0.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -92,36 +91,27 @@ async fn count(
     })
 }
 
-/// Serves `router` on `listener` until `stop` resolves, then shuts down gracefully within
+/// Serves `router` on `listener` within `limits` until `stop` resolves, then shuts down gracefully within
 /// `grace`: no new connections; the requests in progress (tool calls among them) are answered;
 /// then `close_sessions` ends the event streams of older clients and the server returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    limits: conflux_mcp::listen::Limits,
     grace: Duration,
     stop: impl Future<Output = &'static str>,
     close_sessions: impl FnOnce(),
 ) -> anyhow::Result<()> {
-    let app = router
-        .layer(axum::middleware::from_fn(count))
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = router.layer(axum::middleware::from_fn(count));
     let (begin, began) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = began.await;
-            })
-            .await
-    });
+    let mut server = tokio::spawn(conflux_mcp::listen::serve(listener, app, limits, async {
+        let _ = began.await;
+    }));
     let why = tokio::select! {
         why = stop => why,
         ended = &mut server => {
-            // The server stopped by itself: a listener failure.
-            return match ended {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(conflux_mcp::ServeError::Http(e).into()),
-                Err(e) => Err(anyhow::anyhow!("the HTTP server task failed: {e}")),
-            };
+            // The server stopped by itself: only a panic does that.
+            return ended.map_err(|e| anyhow::anyhow!("the HTTP server task failed: {e}"));
         }
     };
     let deadline = Instant::now() + grace;

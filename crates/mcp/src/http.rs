@@ -96,10 +96,14 @@ pub async fn serve_http_on(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, http_router(server))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Http)
+    crate::listen::serve(
+        listener,
+        http_router(server),
+        crate::listen::Limits::default(),
+        shutdown,
+    )
+    .await;
+    Ok(())
 }
 
 /// Binds `addr` and serves streamable HTTP at `http://{addr}/mcp` until `shutdown` resolves.

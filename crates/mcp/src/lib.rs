@@ -31,6 +31,7 @@
 mod http;
 mod identity;
 mod jsonrpc;
+pub mod listen;
 mod observe;
 mod sessions;
 mod stdio;
