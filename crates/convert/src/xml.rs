@@ -462,20 +462,22 @@ fn tokenize_with<'a, S: Sink<'a>>(
     // Where reading starts over (here, and after a syntax error), a byte-order mark is skipped
     // as quick-xml's reader skips one at its start.
     let mut fresh = true;
+    let mut tails = Tails::new(input);
     while start < input.len() {
         if std::mem::take(&mut fresh) && input[start..].starts_with('\u{feff}') {
             start += '\u{feff}'.len_utf8();
             continue;
         }
         let quick = if fast {
-            next_fast(input, start, base, &mut out, issues)?
+            next_fast(input, start, &mut tails, base, &mut out, issues)?
         } else {
             None
         };
         start = match quick {
             Some(next) => next,
             None => {
-                let (next, restarted) = slow_event(input, start, base, &mut out, issues)?;
+                let (next, restarted) =
+                    slow_event(input, start, &mut tails, base, &mut out, issues)?;
                 fresh = restarted;
                 next
             }
@@ -491,6 +493,7 @@ fn tokenize_with<'a, S: Sink<'a>>(
 fn next_fast<'a, S: Sink<'a>>(
     input: &'a str,
     start: usize,
+    tails: &mut Tails,
     base: usize,
     out: &mut Out<'a, S>,
     issues: &mut Vec<Issue>,
@@ -549,6 +552,9 @@ fn next_fast<'a, S: Sink<'a>>(
                     out.token(Token::CData(eol(body)), issues)?;
                     Ok(Some(start + 9 + end + 3))
                 } else if rest.starts_with(b"<!--") {
+                    if tails.unclosed(input, start) {
+                        return Ok(None);
+                    }
                     // quick-xml ends a comment at the first `>` after `--`, at least six bytes on.
                     let mut i = 6;
                     loop {
@@ -784,11 +790,36 @@ fn general_ref<'a, S: Sink<'a>>(
 fn slow_event<'a, S: Sink<'a>>(
     input: &'a str,
     start: usize,
+    tails: &mut Tails,
     base: usize,
     out: &mut Out<'a, S>,
     issues: &mut Vec<Issue>,
 ) -> Result<(usize, bool), S::Error> {
     let slice = &input[start..];
+    // A `<` that no name can follow, or with no `>` after it, is text whatever comes after
+    // it: quick-xml would read on to the next `>` (or the end) first, and text holding many
+    // (`a < b`, pasted code, a document cut short) would cost the rest of it for each.
+    let text_anyway = match slice.as_bytes() {
+        [b'<', _, ..] if tails.unclosed(input, start) => {
+            Some("the markup this `<` starts does not end before the end of input; kept as text")
+        }
+        [b'<', next, ..]
+            if !(next.is_ascii_alphabetic()
+                || !next.is_ascii()
+                || matches!(next, b'_' | b':' | b'/' | b'!' | b'?')) =>
+        {
+            Some("`<` does not start a valid tag; kept as text")
+        }
+        _ => None,
+    };
+    if let Some(message) = text_anyway {
+        issues.push(Issue {
+            pos: base + start,
+            message: message.into(),
+        });
+        out.text("<".into());
+        return Ok((start + 1, true));
+    }
     let mut reader = Reader::from_str(slice);
     let cfg = reader.config_mut();
     cfg.allow_dangling_amp = true;
@@ -892,6 +923,42 @@ fn slow_event<'a, S: Sink<'a>>(
         }
     }
     Ok((start + reader.buffer_position() as usize, false))
+}
+
+/// Where the last `>`, `-->` and `?>` of a document end, each found when first needed: a
+/// tag, comment or processing instruction that starts after it cannot end.
+struct Tails {
+    gt: usize,
+    comment: Option<usize>,
+    pi: Option<usize>,
+}
+
+impl Tails {
+    fn new(input: &str) -> Self {
+        Tails {
+            gt: memchr::memrchr(b'>', input.as_bytes()).map_or(0, |i| i + 1),
+            comment: None,
+            pi: None,
+        }
+    }
+
+    /// Whether the markup starting with the `<` at `start` has no end in `input` (CDATA
+    /// aside: it is read leniently, to the end).
+    fn unclosed(&mut self, input: &str, start: usize) -> bool {
+        let rest = &input[start..];
+        let after = |end: &str| {
+            memchr::memmem::rfind(input.as_bytes(), end.as_bytes()).map_or(0, |i| i + end.len())
+        };
+        if rest.starts_with("<![CDATA[") {
+            false
+        } else if rest.starts_with("<!--") {
+            start >= *self.comment.get_or_insert_with(|| after("-->"))
+        } else if rest.starts_with("<?") {
+            start >= *self.pi.get_or_insert_with(|| after("?>"))
+        } else {
+            start >= self.gt
+        }
+    }
 }
 
 fn utf8(s: &str) -> std::borrow::Cow<'_, str> {
@@ -1661,13 +1728,15 @@ fn escape_runs(
 /// Maps byte offsets, given in non-decreasing order, to 1-based line and column (columns
 /// count characters). It reads the text once, only as far as the last offset, and keeps no
 /// list of lines: a document of a million lines with a few warnings costs one count of its
-/// line breaks up to the last one.
+/// line breaks up to the last one, and a megabyte on one line with thousands of warnings one
+/// count of its characters (the column is carried from one offset to the next, not counted
+/// again from the line's start).
 pub(crate) struct LineCursor<'a> {
     text: &'a str,
-    /// How far the text has been read, the line it is on (0-based) and where that line starts.
+    /// How far the text has been read, the line it is on and the column there (0-based).
     at: usize,
     line: usize,
-    start: usize,
+    col: usize,
 }
 
 impl<'a> LineCursor<'a> {
@@ -1676,7 +1745,7 @@ impl<'a> LineCursor<'a> {
             text,
             at: 0,
             line: 0,
-            start: 0,
+            col: 0,
         }
     }
 
@@ -1686,18 +1755,17 @@ impl<'a> LineCursor<'a> {
         if pos < self.at {
             *self = LineCursor::new(self.text);
         }
-        let read = &self.text.as_bytes()[self.at..pos];
-        // memchr counts with vector instructions; the line's start is after the last break.
-        let breaks = memchr::memchr_iter(b'\n', read).count();
-        if breaks > 0 {
-            self.line += breaks;
-            self.start = self.at + memchr::memrchr(b'\n', read).map_or(0, |i| i + 1);
+        let read = &self.text[self.at..pos];
+        // memchr counts with vector instructions; the column starts after the last break.
+        match memchr::memrchr(b'\n', read.as_bytes()) {
+            Some(last) => {
+                self.line += memchr::memchr_iter(b'\n', read.as_bytes()).count();
+                self.col = read[last + 1..].chars().count();
+            }
+            None => self.col += read.chars().count(),
         }
         self.at = pos;
-        (
-            self.line + 1,
-            self.text[self.start..pos].chars().count() + 1,
-        )
+        (self.line + 1, self.col + 1)
     }
 }
 
@@ -1797,6 +1865,42 @@ mod tests {
         ] {
             assert_eq!(tokens(input, true), tokens(input, false), "{input:?}");
         }
+    }
+
+    /// A `<` no name follows, or one with no `>` after it, is text at once (quick-xml would
+    /// read to the next `>` or the end for each, and a megabyte of `a < b` took seconds);
+    /// CDATA with no end is still read leniently.
+    #[test]
+    fn a_lt_that_can_start_nothing_is_text_at_once() {
+        for (input, text) in [
+            ("a < b < c", "a < b < c"),
+            ("a <1 b <= c", "a <1 b <= c"),
+            ("a <b c <!-- d <?e", "a <b c <!-- d <?e"),
+            ("<b>x</b> <i \"y <i \"z", "x <i \"y <i \"z"),
+        ] {
+            let (nodes, issues) = parse_ok(input);
+            let got: String = nodes
+                .iter()
+                .map(|n| match n {
+                    Node::Text(t) => t.to_string(),
+                    Node::Element(e) => e.text(),
+                    _ => String::new(),
+                })
+                .collect();
+            assert_eq!(got, text, "{input}");
+            assert_eq!(
+                issues.len(),
+                text.matches('<').count(),
+                "{input}: {issues:?}"
+            );
+        }
+        let (nodes, _) = parse_ok("a <![CDATA[ b <c");
+        assert!(
+            nodes
+                .iter()
+                .any(|n| matches!(n, Node::CData(c) if &**c == " b <c")),
+            "{nodes:?}"
+        );
     }
 
     #[test]
