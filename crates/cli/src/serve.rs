@@ -133,6 +133,10 @@ pub struct ServeArgs {
     /// connection) and 60 s for its body
     #[arg(long, value_name = "N", env = "CONFLUX_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// With --http: MCP sessions kept for clients on revisions before 2026-07-28, in all
+    /// (default 5000; one caller may hold 100); an `initialize` past it is refused
+    #[arg(long, value_name = "N", env = "CONFLUX_MAX_SESSIONS")]
+    pub max_sessions: Option<usize>,
     /// Set by --demo: anyone on this machine may call (loopback only).
     #[arg(skip)]
     pub open: bool,
@@ -530,6 +534,10 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     config.authz.fetch.allow_private = args.client_metadata_private;
     if let Some(idle) = args.session_idle {
         config.session_idle = std::time::Duration::from_secs(idle.max(1));
+    }
+    if let Some(n) = args.max_sessions {
+        config.session_limits.total = n.max(1);
+        config.session_limits.per_caller = config.session_limits.per_caller.min(n.max(1));
     }
     if let Some(ttl) = args.access_token_ttl {
         config.authz.access_ttl = std::time::Duration::from_secs(ttl.max(1));

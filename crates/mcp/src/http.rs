@@ -12,8 +12,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
+use crate::identity::Caller;
 use crate::jsonrpc::{Incoming, MAX_MESSAGE_BYTES, Refusal, classify};
+use crate::sessions::{Full, SessionLimits};
 use crate::{ConfluxServer, ServeError};
+use axum::extract::State;
+use rmcp::model::RequestId;
+use rmcp::transport::streamable_http_server::session::SessionId;
 
 /// The streamable-HTTP app: the MCP endpoint at `/mcp`, answering loopback hosts only.
 pub fn http_router(server: ConfluxServer) -> axum::Router {
@@ -36,6 +41,9 @@ pub struct HttpOptions {
     /// Cancelling it ends every session and its event streams (a shutdown, once the calls in
     /// flight are done); `None`: they end with the process.
     pub shutdown: Option<tokio_util::sync::CancellationToken>,
+    /// How many sessions are kept, in all and per caller; an `initialize` past them is
+    /// refused (429 for the caller's, 503 for the process's).
+    pub session_limits: SessionLimits,
 }
 
 impl std::fmt::Debug for HttpOptions {
@@ -45,6 +53,7 @@ impl std::fmt::Debug for HttpOptions {
             .field("session_store", &self.session_store.is_some())
             .field("session_idle", &self.session_idle)
             .field("shutdown", &self.shutdown.is_some())
+            .field("session_limits", &self.session_limits)
             .finish()
     }
 }
@@ -72,11 +81,65 @@ pub fn http_router_with(server: ConfluxServer, options: HttpOptions) -> axum::Ro
     if let Some(token) = options.shutdown {
         config = config.with_cancellation_token(token);
     }
-    let sessions = Arc::new(crate::sessions::Counted::new(sessions));
-    let service = StreamableHttpService::new(move || Ok(server.clone()), sessions, config);
+    let sessions = Arc::new(crate::sessions::Counted::new(
+        sessions,
+        options.session_limits,
+    ));
+    let service = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
+    let sessions: Arc<dyn Admission> = sessions;
     axum::Router::new()
         .nest_service("/mcp", service)
-        .route_layer(axum::middleware::from_fn(check_message))
+        .route_layer(axum::middleware::from_fn_with_state(
+            sessions,
+            check_message,
+        ))
+}
+
+/// The session counts `check_message` asks before an `initialize` and tells after it.
+trait Admission: Send + Sync {
+    fn admit(&self, caller: Option<&str>) -> Result<(), Full>;
+    fn bind(&self, id: &SessionId, caller: String);
+}
+
+impl<M: Send + Sync> Admission for crate::sessions::Counted<M> {
+    fn admit(&self, caller: Option<&str>) -> Result<(), Full> {
+        crate::sessions::Counted::admit(self, caller)
+    }
+    fn bind(&self, id: &SessionId, caller: String) {
+        crate::sessions::Counted::bind(self, id, caller)
+    }
+}
+
+/// The caller a session is counted for: a verified agent for one person. The platform's
+/// credential and an open server count only in the process's total.
+fn session_caller(req: &Request) -> Option<String> {
+    match req.extensions().get::<Caller>()? {
+        Caller::Verified(v) => Some(format!(
+            "{}\0{}",
+            v.agent_id,
+            v.user_id.as_deref().unwrap_or("")
+        )),
+        Caller::Local | Caller::Platform { .. } => None,
+    }
+}
+
+/// The id of an `initialize` request that would open a session (a revision before
+/// 2026-07-28, whose clients keep one); `None` for any other message.
+fn opens_session(bytes: &[u8]) -> Option<Option<RequestId>> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    if v.get("method")?.as_str()? != "initialize" {
+        return None;
+    }
+    let revision = v
+        .pointer("/params/protocolVersion")
+        .and_then(|p| p.as_str());
+    if revision.is_some_and(|r| r >= "2026-07-28") {
+        return None;
+    }
+    let id = v
+        .get("id")
+        .and_then(|id| serde_json::from_value::<RequestId>(id.clone()).ok());
+    Some(id)
 }
 
 /// The streamable-HTTP app answering requests whose `Host` is loopback or one of `hosts`.
@@ -124,10 +187,16 @@ pub async fn serve_http(
 
 /// Reads a POST's body (at most [`MAX_MESSAGE_BYTES`]) and answers what is not a JSON-RPC
 /// message rmcp can take; passes the rest on with the same bytes.
-async fn check_message(req: Request, next: Next) -> Response {
+async fn check_message(
+    State(sessions): State<Arc<dyn Admission>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
     }
+    let new_session = !req.headers().contains_key(SESSION_HEADER);
+    let caller = session_caller(&req);
     let (parts, body) = req.into_parts();
     let bytes = match read_bounded(body).await {
         Ok(b) => b,
@@ -146,12 +215,52 @@ async fn check_message(req: Request, next: Next) -> Response {
     };
     match classify(&bytes) {
         Incoming::Message(_) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+            let opening = new_session.then(|| opens_session(&bytes)).flatten();
+            if let Some(id) = &opening
+                && let Err(full) = sessions.admit(caller.as_deref())
+            {
+                let (status, message) = match full {
+                    Full::Caller(n) => (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!(
+                            "this caller already holds {n} open MCP sessions, the most it may: \
+                             close the ones it no longer uses (DELETE /mcp with their \
+                             Mcp-Session-Id), let them idle out, or use protocol revision \
+                             2026-07-28, which keeps none"
+                        ),
+                    ),
+                    Full::Process(n) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!(
+                            "this server holds {n} open MCP sessions, the most it keeps; try \
+                             again shortly, or use protocol revision 2026-07-28, which keeps \
+                             none"
+                        ),
+                    ),
+                };
+                tracing::warn!(status = status.as_u16(), "MCP session refused: {message}");
+                return refuse(status, Refusal::server_busy(id.clone(), message));
+            }
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            if opening.is_some()
+                && let Some(caller) = caller
+                && let Some(id) = response
+                    .headers()
+                    .get(SESSION_HEADER)
+                    .and_then(|v| v.to_str().ok())
+            {
+                sessions.bind(&SessionId::from(id), caller);
+            }
+            response
         }
         Incoming::Refused(refusal) => refuse(StatusCode::BAD_REQUEST, refusal),
     }
 }
+
+/// The header that carries an MCP session's id.
+const SESSION_HEADER: &str = "mcp-session-id";
 
 /// How much of a body over the limit is read (and dropped) before the 413 goes out: a client
 /// still writing its body when the server answers and closes may never see the answer

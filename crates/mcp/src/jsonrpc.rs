@@ -20,6 +20,8 @@ pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
 /// JSON-RPC 2.0: a request's parameters do not fit its method.
 pub const INVALID_PARAMS: i64 = -32602;
+/// JSON-RPC 2.0's range for server errors: the server holds too much to take this now.
+pub const SERVER_BUSY: i64 = -32000;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -63,6 +65,11 @@ impl Refusal {
     /// A message that could not be read at all.
     pub(crate) fn unreadable(message: String) -> Refusal {
         Refusal::new(PARSE_ERROR, message)
+    }
+
+    /// A server error (-32000) answering the request `id`: the server cannot take it now.
+    pub(crate) fn server_busy(id: Option<RequestId>, message: String) -> Refusal {
+        Refusal::new(SERVER_BUSY, message).with_id(id)
     }
 
     /// The refusal of a message of `len` bytes, over the limit.

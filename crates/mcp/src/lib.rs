@@ -68,7 +68,7 @@ pub use observe::{
     OUTCOMES, TOOL_CALL_DURATION, TOOL_CALLS, TOOL_CALLS_IN_FLIGHT, calls_in_flight,
     describe_metrics,
 };
-pub use sessions::SESSIONS;
+pub use sessions::{SESSIONS, SessionLimits};
 pub use stdio::{serve_lines, serve_stdio};
 
 /// What a tool call that panicked answers. The panic is contained to that call.

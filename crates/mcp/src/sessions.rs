@@ -32,18 +32,90 @@ pub(crate) fn describe_metrics() {
     );
 }
 
-/// A session manager that counts the sessions of the one it wraps.
+/// How many MCP sessions one process keeps: each holds a task and its buffers (tens of KB),
+/// and a client that opens sessions and never closes them would otherwise hold them until
+/// each idles out.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionLimits {
+    /// Sessions open in all.
+    pub total: usize,
+    /// Sessions open for one verified caller (an agent, for one person); the platform's
+    /// credential and an open server are one caller each and count only toward `total`.
+    pub per_caller: usize,
+}
+
+impl Default for SessionLimits {
+    /// 5,000 in all (about 250 MB), 100 for one caller.
+    fn default() -> Self {
+        SessionLimits {
+            total: 5000,
+            per_caller: 100,
+        }
+    }
+}
+
+/// Why a new session was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Full {
+    /// The caller holds `per_caller` sessions.
+    Caller(usize),
+    /// The process holds `total` sessions.
+    Process(usize),
+}
+
+/// A session manager that counts the sessions of the one it wraps, in all and by caller.
 pub(crate) struct Counted<M> {
     inner: M,
     open: Mutex<HashMap<SessionId, &'static str>>,
+    callers: Mutex<Callers>,
+    limits: SessionLimits,
+}
+
+/// Which caller opened each session, and how many each holds.
+#[derive(Default)]
+struct Callers {
+    of: HashMap<SessionId, String>,
+    held: HashMap<String, usize>,
 }
 
 impl<M> Counted<M> {
-    pub(crate) fn new(inner: M) -> Counted<M> {
+    pub(crate) fn new(inner: M, limits: SessionLimits) -> Counted<M> {
         Counted {
             inner,
             open: Mutex::new(HashMap::new()),
+            callers: Mutex::new(Callers::default()),
+            limits,
         }
+    }
+
+    /// Whether a new session may open for `caller` (`None`: counted only in all). Checked
+    /// before the session exists, so requests racing each other may pass a few over.
+    pub(crate) fn admit(&self, caller: Option<&str>) -> Result<(), Full> {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner()).len();
+        if open >= self.limits.total {
+            return Err(Full::Process(self.limits.total));
+        }
+        let callers = self.callers.lock().unwrap_or_else(|p| p.into_inner());
+        match caller.and_then(|c| callers.held.get(c)) {
+            Some(&n) if n >= self.limits.per_caller => Err(Full::Caller(self.limits.per_caller)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts session `id`, just opened, as `caller`'s.
+    pub(crate) fn bind(&self, id: &SessionId, caller: String) {
+        let mut callers = self.callers.lock().unwrap_or_else(|p| p.into_inner());
+        if !self
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(id)
+            || callers.of.contains_key(id)
+        {
+            return;
+        }
+        *callers.held.entry(caller.clone()).or_default() += 1;
+        callers.of.insert(id.clone(), caller);
     }
 
     fn opened(&self, id: &SessionId, revision: &'static str) {
@@ -61,6 +133,15 @@ impl<M> Counted<M> {
             .remove(id);
         if let Some(revision) = removed {
             metrics::gauge!(SESSIONS, "protocol_version" => revision).decrement(1.0);
+        }
+        let mut callers = self.callers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(caller) = callers.of.remove(id)
+            && let Some(n) = callers.held.get_mut(&caller)
+        {
+            *n -= 1;
+            if *n == 0 {
+                callers.held.remove(&caller);
+            }
         }
     }
 }

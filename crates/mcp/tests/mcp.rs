@@ -2739,3 +2739,145 @@ async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
         assert!(back.contains(kept), "{kept} in {back}");
     }
 }
+
+/// An `initialize` on a revision that keeps sessions, over raw HTTP: its status, its session
+/// id, its JSON-RPC error.
+async fn open_session(
+    http: &reqwest::Client,
+    url: &str,
+    revision: &str,
+) -> (u16, Option<String>, Value) {
+    let r = http
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({
+            "jsonrpc": "2.0", "id": 7, "method": "initialize",
+            "params": {"protocolVersion": revision, "capabilities": {},
+                       "clientInfo": {"name": "t", "version": "1"}}
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let id = r
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = r.text().await.unwrap();
+    let body = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .unwrap_or(&text);
+    (
+        status,
+        id,
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+/// Sessions of older clients are bounded: past the process's total an `initialize` gets 503,
+/// past a verified caller's share 429, each with a JSON-RPC error that says what to do; a
+/// closed session makes room again, and other callers are not held back by one that is full.
+/// (A client opening sessions without end ran one process from 400 MB to 1 GB in 34 s.)
+#[tokio::test]
+async fn sessions_are_bounded_in_all_and_per_caller() {
+    use conflux_mcp::{Caller, HttpOptions, SessionLimits, VerifiedCaller};
+    let sim = Sim::start().await;
+    let server = ConfluxServer::new(Ops::new(sim.classic().await, Config::default()), &[]).unwrap();
+    let options = HttpOptions {
+        session_limits: SessionLimits {
+            total: 3,
+            per_caller: 2,
+        },
+        ..HttpOptions::default()
+    };
+    // What the authentication layer in front puts on a verified request: here, the agent a
+    // test header names (the real layer takes it from a verified credential only).
+    let router = conflux_mcp::http_router_with(server, options).layer(axum::middleware::from_fn(
+        |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+            if let Some(agent) = req
+                .headers()
+                .get("x-test-agent")
+                .and_then(|v| v.to_str().ok())
+            {
+                let caller = Caller::Verified(VerifiedCaller {
+                    agent_id: agent.to_string(),
+                    agent_name: None,
+                    user_id: Some("u1".into()),
+                    read_only: false,
+                });
+                req.extensions_mut().insert(caller);
+            }
+            next.run(req).await
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(conflux_mcp::listen::serve(
+        listener,
+        router,
+        conflux_mcp::listen::Limits::default(),
+        std::future::pending(),
+    ));
+    let url = format!("http://{addr}/mcp");
+    let agent = |name: &str| {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("x-test-agent", name.parse().unwrap());
+        reqwest::Client::builder()
+            .default_headers(h)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (agent("agent-a"), agent("agent-b"));
+
+    let (s1, id1, _) = open_session(&a, &url, "2025-06-18").await;
+    let (s2, _, _) = open_session(&a, &url, "2025-03-26").await;
+    assert_eq!((s1, s2), (200, 200));
+    let id1 = id1.expect("a session id");
+    // A's third: its share is full.
+    let (s, id, e) = open_session(&a, &url, "2025-06-18").await;
+    assert_eq!((s, id), (429, None), "{e}");
+    assert_eq!(e["id"], 7, "{e}");
+    assert_eq!(e["error"]["code"], -32000, "{e}");
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("2 open MCP sessions") && msg.contains("DELETE"),
+        "{msg}"
+    );
+    // B is not held back by A: its first fills the process (3).
+    assert_eq!(open_session(&b, &url, "2025-06-18").await.0, 200);
+    // Then anyone's next is past the total.
+    let (s, _, e) = open_session(&b, &url, "2025-06-18").await;
+    assert_eq!(s, 503, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 open MCP sessions")
+    );
+    // Unauthenticated-by-this-layer callers count in the total too.
+    assert_eq!(
+        open_session(&reqwest::Client::new(), &url, "2025-06-18")
+            .await
+            .0,
+        503
+    );
+    // Closing one of A's makes room, for A too.
+    let closed = a
+        .delete(&url)
+        .header("mcp-session-id", &id1)
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "{}", closed.status());
+    let mut reopened = 0;
+    for _ in 0..50 {
+        reopened = open_session(&a, &url, "2025-06-18").await.0;
+        if reopened == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(reopened, 200);
+}

@@ -150,6 +150,8 @@ pub struct WebConfig {
     pub extra_origins: Vec<String>,
     /// An MCP session of an older client idle this long is closed (default 5 minutes).
     pub session_idle: Duration,
+    /// How many MCP sessions of older clients are kept, in all and per caller.
+    pub session_limits: conflux_mcp::SessionLimits,
 }
 
 impl WebConfig {
@@ -170,6 +172,7 @@ impl WebConfig {
             trust_forwarded: false,
             extra_origins: Vec::new(),
             session_idle: Duration::from_secs(300),
+            session_limits: conflux_mcp::SessionLimits::default(),
             admin_token: None,
             tools: Vec::new(),
             ops: conflux_ops::Config::default(),
@@ -359,6 +362,7 @@ impl Web {
                 hosts,
                 session_store: Some(Arc::new(StoreSessions(d.store.clone()))),
                 session_idle: Some(self.config.session_idle),
+                session_limits: self.config.session_limits,
                 shutdown: Some(self.sessions_end.clone()),
             },
         )
