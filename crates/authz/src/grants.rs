@@ -172,7 +172,11 @@ impl AuthServer {
             }
         };
         let now = SystemTime::now();
-        let counts = self.inner.store.pending_counts(&from.0, now).await?;
+        let counts = self
+            .inner
+            .store
+            .pending_counts(conflux_store::Pending::Consent, &from.0, now)
+            .await?;
         if counts.from_origin >= config.pending_per_address || counts.total >= config.pending_total
         {
             tracing::warn!(
@@ -181,8 +185,8 @@ impl AuthServer {
                 "authorization refused: too many pending"
             );
             return Err(AuthorizeError::Busy(
-                "too many sign-ins are waiting to be finished; finish or abandon them, and try \
-                 again in a few minutes"
+                "too many authorizations are waiting for consent; finish or abandon them, and \
+                 try again in a few minutes"
                     .into(),
             ));
         }

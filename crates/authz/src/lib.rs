@@ -383,10 +383,23 @@ impl AuthServer {
 pub struct ClientAddress(pub String);
 
 impl ClientAddress {
-    /// The digest of an address (the raw address is not kept).
+    /// The digest of an address (the raw address is not kept). An IPv6 address counts as its
+    /// /64, the block one subscriber gets: counted one by one, a single host could use up
+    /// any per-address limit's worth of addresses in a second.
     pub fn of(address: &str) -> ClientAddress {
         use sha2::Digest as _;
-        let d = sha2::Sha256::digest(address.as_bytes());
+        let bucket = match address.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+            Ok(ip) => ip.to_string(),
+            Err(_) => address.to_string(),
+        };
+        let d = sha2::Sha256::digest(bucket.as_bytes());
         ClientAddress(d.iter().take(16).map(|b| format!("{b:02x}")).collect())
     }
 

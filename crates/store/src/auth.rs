@@ -283,6 +283,16 @@ pub struct PendingCounts {
     pub total: u64,
 }
 
+/// Which pending sign-ins are counted: each kind has its own limits, so that requests anyone
+/// can start (an MCP client's authorization) cannot use up the room of people signing in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pending {
+    /// A person signing in with Atlassian (`/signin`).
+    SignIn,
+    /// An MCP client's authorization request waiting for consent (`/oauth/authorize`).
+    Consent,
+}
+
 /// Storage for everything that says who may use Conflux.
 #[async_trait::async_trait]
 pub trait AuthStore: Send + Sync + fmt::Debug + 'static {
@@ -293,7 +303,12 @@ pub trait AuthStore: Send + Sync + fmt::Debug + 'static {
     async fn delete_web_session(&self, id: &Secret) -> Result<bool>;
 
     /// Sign-ins (Atlassian) and MCP authorizations pending, from `origin` and in all.
-    async fn pending_counts(&self, origin: &str, now: SystemTime) -> Result<PendingCounts>;
+    async fn pending_counts(
+        &self,
+        kind: Pending,
+        origin: &str,
+        now: SystemTime,
+    ) -> Result<PendingCounts>;
 
     // ---- MCP clients
     async fn mcp_client(&self, client_id: &str) -> Result<Option<StoredClient>>;

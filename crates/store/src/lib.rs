@@ -42,7 +42,8 @@ use conflux_types::Secret;
 
 pub use auth::{
     AccessKey, AuthStore, ClientKind, CodeOutcome, McpAuthorization, McpCode, McpGrant, McpSession,
-    McpToken, PendingCounts, Refusal, RotateOutcome, StoredClient, Subject, TokenKind, WebSession,
+    McpToken, Pending, PendingCounts, Refusal, RotateOutcome, StoredClient, Subject, TokenKind,
+    WebSession,
 };
 pub use crypto::EncryptionKey;
 pub use error::{Result, StoreError};

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use conflux_store::testing::PgServer;
 use conflux_store::{
     AccessKey, AuthStore, ClientKind, CodeOutcome, McpAuthorization, McpCode, McpGrant, McpToken,
-    PendingCounts, Refusal, RotateOutcome, StoredClient, Subject, TokenKind, WebSession,
+    Pending, PendingCounts, Refusal, RotateOutcome, StoredClient, Subject, TokenKind, WebSession,
 };
 use conflux_store::{
     AgentId, AppKind, AppSettings, AuthMode, BoxError, ConnectionKey, EncryptionKey,
@@ -779,7 +779,7 @@ async fn mcp_sessions_bind_to_their_first_caller(ctx: &Ctx) {
     assert!(store.mcp_session("sid-1").await.unwrap().is_none());
 }
 
-async fn pending_counts_cover_both_kinds(ctx: &Ctx) {
+async fn pending_counts_keep_the_kinds_apart(ctx: &Ctx) {
     let store = ctx.open(&EncryptionKey::generate()).await;
     let alice = key("acme", "x");
     store
@@ -803,14 +803,34 @@ async fn pending_counts_cover_both_kinds(ctx: &Ctx) {
         })
         .await
         .unwrap();
-    let counts = store.pending_counts("address-digest", now).await.unwrap();
+    // Each kind is counted apart: consents anyone can start do not use up sign-ins' room.
+    let sign_ins = store
+        .pending_counts(Pending::SignIn, "address-digest", now)
+        .await
+        .unwrap();
     assert_eq!(
-        counts,
+        sign_ins,
         PendingCounts {
             from_origin: 1,
-            total: 2
+            total: 1
         }
     );
+    let consents = store
+        .pending_counts(Pending::Consent, "address-digest", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        consents,
+        PendingCounts {
+            from_origin: 0,
+            total: 1
+        }
+    );
+    let from_other = store
+        .pending_counts(Pending::Consent, "other-address", now)
+        .await
+        .unwrap();
+    assert_eq!(from_other.from_origin, 1);
     let taken = store
         .take_mcp_authorization(&Secret::new("req-1".into()))
         .await
@@ -1218,7 +1238,7 @@ suite!(
     access_keys_belong_to_their_subject,
     refusals_keep_the_most_recent,
     mcp_sessions_bind_to_their_first_caller,
-    pending_counts_cover_both_kinds,
+    pending_counts_keep_the_kinds_apart,
     connections_typed_before_sign_in_are_dropped_once,
     sweep_deletes_what_expired,
     app_settings_and_allowlist,

@@ -95,7 +95,8 @@ impl Guard {
     }
 
     /// The address the request came from: the socket's peer, or the last hop a trusted proxy
-    /// appended to `X-Forwarded-For`.
+    /// appended to `X-Forwarded-For` when that is an IP address (anything else would make a
+    /// new bucket of every string a client sent).
     fn address(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> ClientAddress {
         if self.trust_forwarded
             && let Some(last) = headers
@@ -105,6 +106,7 @@ impl Guard {
                 .flat_map(|v| v.split(','))
                 .map(str::trim)
                 .rfind(|s| !s.is_empty())
+            && last.parse::<std::net::IpAddr>().is_ok()
         {
             return ClientAddress::of(last);
         }
@@ -241,5 +243,32 @@ mod tests {
             ClientAddress::of("198.51.100.7")
         );
         assert_eq!(direct.address(&h, None), ClientAddress::unknown());
+        // A last hop that is no address is not taken.
+        h.insert("x-forwarded-for", "198.51.100.7, evil-1".parse().unwrap());
+        assert_eq!(
+            proxied.address(&h, Some(peer)),
+            ClientAddress::of("10.0.0.1")
+        );
+    }
+
+    /// An IPv6 client counts as its /64 (one subscriber's block), a v4-mapped one as its IPv4.
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        assert_eq!(
+            ClientAddress::of("2001:db8:1:2::1"),
+            ClientAddress::of("2001:db8:1:2:ffff:1:2:3")
+        );
+        assert_ne!(
+            ClientAddress::of("2001:db8:1:2::1"),
+            ClientAddress::of("2001:db8:1:3::1")
+        );
+        assert_eq!(
+            ClientAddress::of("::ffff:203.0.113.9"),
+            ClientAddress::of("203.0.113.9")
+        );
+        assert_ne!(
+            ClientAddress::of("203.0.113.9"),
+            ClientAddress::of("203.0.113.10")
+        );
     }
 }

@@ -8,7 +8,8 @@ use sqlx::Row as _;
 use super::{SqlStore, stored_id};
 use crate::auth::{
     AccessKey, AuthStore, ClientKind, CodeOutcome, McpAuthorization, McpCode, McpGrant, McpSession,
-    McpToken, PendingCounts, Refusal, RotateOutcome, StoredClient, Subject, TokenKind, WebSession,
+    McpToken, Pending, PendingCounts, Refusal, RotateOutcome, StoredClient, Subject, TokenKind,
+    WebSession,
 };
 use crate::error::{Result, StoreError};
 use crate::model::{TenantId, digest, from_unix, to_unix};
@@ -311,20 +312,28 @@ impl AuthStore for SqlStore {
         Ok(n > 0)
     }
 
-    async fn pending_counts(&self, origin: &str, now: SystemTime) -> Result<PendingCounts> {
+    async fn pending_counts(
+        &self,
+        kind: Pending,
+        origin: &str,
+        now: SystemTime,
+    ) -> Result<PendingCounts> {
         let now = to_unix(now);
+        let table = match kind {
+            Pending::SignIn => "pending_authorizations",
+            Pending::Consent => "mcp_authorizations",
+        };
+        let sql = format!(
+            "SELECT \
+             (SELECT COUNT(*) FROM {table} WHERE origin = $1 AND expires_at > $2) AS from_origin, \
+             (SELECT COUNT(*) FROM {table} WHERE expires_at > $2) AS total"
+        );
         let (from_origin, total): (i64, i64) = on_pool!(self, p => {
-            let row = sqlx::query(
-                "SELECT \
-                 (SELECT COUNT(*) FROM pending_authorizations WHERE origin = $1 AND expires_at > $2) + \
-                 (SELECT COUNT(*) FROM mcp_authorizations WHERE origin = $1 AND expires_at > $2) AS from_origin, \
-                 (SELECT COUNT(*) FROM pending_authorizations WHERE expires_at > $2) + \
-                 (SELECT COUNT(*) FROM mcp_authorizations WHERE expires_at > $2) AS total",
-            )
-            .bind(origin)
-            .bind(now)
-            .fetch_one(p)
-            .await?;
+            let row = sqlx::query(&sql)
+                .bind(origin)
+                .bind(now)
+                .fetch_one(p)
+                .await?;
             (row.try_get("from_origin")?, row.try_get("total")?)
         });
         Ok(PendingCounts {

@@ -262,7 +262,11 @@ pub(super) async fn start_sign_in(
     let config = d.authz.config();
     match d
         .store
-        .pending_counts(&b.address.0, std::time::SystemTime::now())
+        .pending_counts(
+            conflux_store::Pending::SignIn,
+            &b.address.0,
+            std::time::SystemTime::now(),
+        )
         .await
     {
         Ok(c) if c.from_origin >= config.pending_per_address || c.total >= config.pending_total => {
