@@ -804,28 +804,17 @@ async fn pending_counts_keep_the_kinds_apart(ctx: &Ctx) {
         .await
         .unwrap();
     // Each kind is counted apart: consents anyone can start do not use up sign-ins' room.
-    let sign_ins = store
-        .pending_counts(Pending::SignIn, "address-digest", now)
-        .await
-        .unwrap();
-    assert_eq!(
-        sign_ins,
-        PendingCounts {
-            from_origin: 1,
-            total: 1
-        }
-    );
-    let consents = store
-        .pending_counts(Pending::Consent, "address-digest", now)
-        .await
-        .unwrap();
-    assert_eq!(
-        consents,
-        PendingCounts {
-            from_origin: 0,
-            total: 1
-        }
-    );
+    for (kind, from_origin) in [(Pending::SignIn, 1), (Pending::Consent, 0)] {
+        let counts = store
+            .pending_counts(kind, "address-digest", now)
+            .await
+            .unwrap();
+        let want = PendingCounts {
+            from_origin,
+            total: 1,
+        };
+        assert_eq!(counts, want, "{kind:?}");
+    }
     let from_other = store
         .pending_counts(Pending::Consent, "other-address", now)
         .await
