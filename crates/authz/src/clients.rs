@@ -104,7 +104,12 @@ impl AuthServer {
                 created_at: stored.as_ref().map_or(now, |c| c.created_at),
                 cache_until: Some(now + fetched.cache_for),
                 last_used_at: stored.as_ref().and_then(|c| c.last_used_at),
-                expires_at: None,
+                // Anyone can name a document: one no grant has used yet is forgotten as an
+                // unused registration is, not kept (and listed on /admin) for ever.
+                expires_at: match stored.as_ref().and_then(|c| c.last_used_at) {
+                    Some(_) => None,
+                    None => Some(now + self.inner.config.registration_ttl),
+                },
             };
             store.save_mcp_client(&client).await?;
             return Ok((client, fetched.metadata));

@@ -94,6 +94,19 @@ impl Guard {
         false
     }
 
+    /// Whether `/mcp` answers `origin` with CORS headers: the public origin and the ones the
+    /// maintainer named (`--allowed-origins`), not every loopback page, which may send but
+    /// not read.
+    fn mcp_cors_origin(&self, path: &str, origin: &str) -> bool {
+        let origin = origin.trim_end_matches('/');
+        (path == "/mcp" || path.starts_with("/mcp/"))
+            && (origin.eq_ignore_ascii_case(&self.origin)
+                || self
+                    .extra_origins
+                    .iter()
+                    .any(|o| o.eq_ignore_ascii_case(origin)))
+    }
+
     /// The address the request came from: the socket's peer, or the last hop a trusted proxy
     /// appended to `X-Forwarded-For` when that is an IP address (anything else would make a
     /// new bucket of every string a client sent).
@@ -182,7 +195,54 @@ pub(crate) async fn check(
         .map(|c| c.0);
     let address = guard.address(req.headers(), peer);
     req.extensions_mut().insert(address);
-    next.run(req).await
+    let cors = req
+        .headers()
+        .get(header::ORIGIN)
+        .filter(|o| {
+            o.to_str()
+                .is_ok_and(|o| guard.mcp_cors_origin(req.uri().path(), o))
+        })
+        .cloned();
+    let Some(origin) = cors else {
+        return next.run(req).await;
+    };
+    // A browser-based MCP client the maintainer admitted: its preflight is answered here,
+    // before authentication (a preflight carries no credential), and its answers say it may
+    // read them. The credential is a bearer token, never a cookie: no credentials mode.
+    let preflight = req.method() == axum::http::Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut response = if preflight {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            header::HeaderValue::from_static("GET, POST, DELETE"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::HeaderValue::from_static(
+                "authorization, content-type, accept, last-event-id, mcp-session-id, \
+                 mcp-protocol-version, mcp-method, mcp-name",
+            ),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            header::HeaderValue::from_static("600"),
+        );
+        r
+    } else {
+        next.run(req).await
+    };
+    let h = response.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        header::HeaderValue::from_static("mcp-session-id, mcp-protocol-version, www-authenticate"),
+    );
+    h.append(header::VARY, header::HeaderValue::from_static("origin"));
+    response
 }
 
 #[cfg(test)]

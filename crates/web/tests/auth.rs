@@ -12,7 +12,7 @@ mod support;
 use std::sync::Arc;
 
 use conflux_authz::testing::{TestResponse, TestServer, sample_client_metadata};
-use conflux_store::{AppSettings, AuthMode, EncryptionKey, SqlStore, TenantId};
+use conflux_store::{AppSettings, AuthMode, AuthStore as _, EncryptionKey, SqlStore, TenantId};
 use conflux_types::Secret;
 use conflux_web::{Web, WebConfig};
 use reqwest::StatusCode;
@@ -855,6 +855,14 @@ async fn a_client_metadata_document_identifies_the_client() {
     assert_eq!(person.get(&bad.url).await.status(), StatusCode::BAD_REQUEST);
     // The document is cached: one fetch for both requests.
     assert_eq!(server.requests("/client.json"), 1);
+    // Kept as an unused registration is, until a grant uses it: anyone can name documents,
+    // and they are not kept (nor listed on /admin) for ever.
+    let stored = w.store.mcp_client(&client_id).await.unwrap().unwrap();
+    assert!(stored.last_used_at.is_none());
+    assert!(
+        stored.expires_at.is_some(),
+        "an unused document is kept for ever"
+    );
 }
 
 /// Personal access keys: made on `/`, shown once, hashed, refused until the maintainer allows
@@ -1342,4 +1350,62 @@ async fn dynamic_registration_is_rate_limited() {
             .contains("client metadata document"),
         "{v}"
     );
+}
+
+/// A browser-based MCP client whose origin the maintainer admitted (`--allowed-origins`) gets
+/// past its preflight, before any credential (a preflight carries none), and may read the
+/// answers, the 401's challenge included; a loopback page nobody named may still not read
+/// them, and no origin gets credentials mode.
+#[tokio::test]
+async fn admitted_browser_origins_get_cors_on_mcp() {
+    let w = World::new(|c, _| {
+        c.extra_origins = vec!["http://localhost:6274".into()];
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, w.url("/mcp"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type, mcp-protocol-version",
+            )
+            .send()
+    };
+    let r = preflight("http://localhost:6274").await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let h = r.headers();
+    assert_eq!(h["access-control-allow-origin"], "http://localhost:6274");
+    let allowed = h["access-control-allow-headers"].to_str().unwrap();
+    for name in [
+        "authorization",
+        "content-type",
+        "mcp-protocol-version",
+        "mcp-session-id",
+    ] {
+        assert!(allowed.contains(name), "{allowed}");
+    }
+    assert!(!h.contains_key("access-control-allow-credentials"));
+    // The call itself, without a credential: 401, readable by the page, challenge exposed.
+    let r = http
+        .post(w.url("/mcp"))
+        .header("origin", "http://localhost:6274")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://localhost:6274"
+    );
+    let exposed = r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap();
+    assert!(exposed.contains("www-authenticate") && exposed.contains("mcp-session-id"));
+    // A loopback page nobody named: no CORS headers, so its browser keeps the answer from it.
+    let r = preflight("http://localhost:9999").await.unwrap();
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+    assert_ne!(r.status(), StatusCode::NO_CONTENT);
 }
