@@ -660,7 +660,10 @@ impl Cx {
         if text.is_empty() {
             return self.raw_block(e);
         }
-        self.directive("p", &element_attr_block(&e.attrs), Some(&text))
+        match self.directive("p", &element_attr_block(&e.attrs), &text) {
+            Some(md) => md,
+            None => self.raw_block(e),
+        }
     }
 
     /// An `ac:adf-extension` of Cloud's editor: its node, and its HTML fallback when it has
@@ -733,7 +736,7 @@ impl Cx {
         } else {
             "{fallback=false}"
         };
-        Some(self.directive("decision-list", attrs, Some(&text)))
+        self.directive("decision-list", attrs, &text)
     }
 
     /// Any other `ac:adf-extension` whose node is attributes and block content (Cloud's
@@ -765,13 +768,13 @@ impl Cx {
             body = self.leaf_before(FALLBACK, &element_attr_block(&div.attrs), body);
         }
         let block = attr_block(attrs.into_iter().map(|(k, v)| (k, v, true)));
-        Some(self.directive(&concat(&[ADF_PREFIX, kind]), &block, Some(&body)))
+        self.directive(&concat(&[ADF_PREFIX, kind]), &block, &body)
     }
 
     /// A body after a leaf directive that says what holds it (a list item's `::cell{…}` or
     /// `::decision{…}`, a panel's `::fallback{…}`).
     fn leaf_before(&mut self, name: &str, attrs: &str, body: String) -> String {
-        let leaf = self.directive(name, attrs, None);
+        let leaf = self.leaf(name, attrs);
         if body.is_empty() {
             leaf
         } else {
@@ -812,7 +815,7 @@ impl Cx {
             body.push_str("\n\n");
             body.push_str(&text);
         }
-        Some(self.directive("figure", "", Some(&body)))
+        self.directive("figure", "", &body)
     }
 
     /// The children's blocks, joined.
@@ -996,9 +999,9 @@ impl Cx {
             self.spare.string(text);
             return self.raw_block(e);
         }
-        let md = self.directive(&e.name, &element_attr_block(&e.attrs), Some(&text));
+        let md = self.directive(&e.name, &element_attr_block(&e.attrs), &text);
         self.spare.string(text);
-        md
+        md.unwrap_or_else(|| self.raw_block(e))
     }
 
     fn list(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
@@ -1350,29 +1353,41 @@ impl Cx {
         if body.as_deref() == Some("") {
             return self.placeholder_element(e);
         }
-        let md = self.directive(macro_name(e), attrs, body.as_deref());
+        let md = match &body {
+            None => Some(self.leaf(macro_name(e), attrs)),
+            Some(body) => self.directive(macro_name(e), attrs, body),
+        };
         if let Some(body) = body {
             self.spare.string(body);
         }
-        md
+        md.unwrap_or_else(|| self.placeholder_element(e))
+    }
+
+    /// A leaf directive: `::name{attrs}`.
+    fn leaf(&mut self, name: &str, attrs: &str) -> String {
+        self.stats.placeholders += 1;
+        self.stats.placeholder_bytes += 2 + name.len() + attrs.len();
+        self.concat(&["::", name, attrs])
     }
 
     /// A directive: `:::name{attrs}`, the body, a closing `:::` (longer than any fence in the
-    /// body); `::name{attrs}` when there is no body.
-    fn directive(&mut self, name: &str, attrs: &str, body: Option<&str>) -> String {
-        let Some(body) = body else {
-            self.stats.placeholders += 1;
-            self.stats.placeholder_bytes += 2 + name.len() + attrs.len();
-            return self.concat(&["::", name, attrs]);
-        };
-        let colons = colons(fence_len(body));
+    /// body). `None` when that fence would be longer than [`MAX_FENCE`]: directives nested
+    /// that deep (only a page written to be so has them) cost time and bytes as the square of
+    /// their depth, each level's fence a colon longer and each body scanned again; the caller
+    /// writes the element as storage instead, once.
+    fn directive(&mut self, name: &str, attrs: &str, body: &str) -> Option<String> {
+        let fence = fence_len(body);
+        if fence > MAX_FENCE {
+            return None;
+        }
+        let colons = colons(fence);
         self.stats.placeholders += 1;
         self.stats.placeholder_bytes += 2 * colons.len() + name.len() + attrs.len() + 1;
-        if body.is_empty() {
+        Some(if body.is_empty() {
             self.concat(&[&colons, name, attrs, "\n", &colons])
         } else {
             self.concat(&[&colons, name, attrs, "\n\n", body, "\n\n", &colons])
-        }
+        })
     }
 
     /// A layout, one of its sections or cells, as a directive (`layout`, `section`, `cell`);
@@ -1405,7 +1420,8 @@ impl Cx {
             None => self.inner_blocks(&e.children),
         };
         let attrs = attr_block(attrs.iter().map(|(k, v)| (*k, *v, false)));
-        self.directive(name, &attrs, Some(&body))
+        self.directive(name, &attrs, &body)
+            .unwrap_or_else(|| self.placeholder_element(e))
     }
 
     /// A table whose cells hold blocks, or carry attributes (merged cells, colours), as a
@@ -1517,7 +1533,7 @@ impl Cx {
             attrs.push((format!("@{k}"), &**v));
         }
         let attrs = attr_block(attrs.iter().map(|(k, v)| (k.as_str(), *v, true)));
-        Some(self.directive("list-table", &attrs, Some(&text)))
+        self.directive("list-table", &attrs, &text)
     }
 
     fn alert(&mut self, e: &Element, kind: &str, parts: &MacroParts<'_>) -> String {
@@ -2908,6 +2924,9 @@ fn fence_len(body: &str) -> usize {
     longest + 1
 }
 
+/// The longest fence a directive is written with: 32 colons, 29 directives inside each other.
+const MAX_FENCE: usize = 32;
+
 /// `n` colons, a directive's fence.
 fn colons(n: usize) -> std::borrow::Cow<'static, str> {
     const COLONS: &str = "::::::::::::::::::::::::::::::::";
@@ -3947,6 +3966,39 @@ mod tests {
                 ":::h2{style=\"color: red;\"}\n\nz\n\n:::\n",
             ),
         ]);
+    }
+
+    /// Directives nested past 29 deep (layouts in layouts: only a page written to be so) are
+    /// storage from there down, written once: each level's fence was a colon longer than the
+    /// one inside and each body was scanned again, so a megabyte of such nesting took 19 s and
+    /// came out as 14 MB. Nothing is lost either way.
+    #[test]
+    fn directives_nested_past_the_longest_fence_are_storage() {
+        let open = "<ac:layout><ac:layout-section ac:type=\"single\"><ac:layout-cell>";
+        let close = "</ac:layout-cell></ac:layout-section></ac:layout>";
+        let storage = format!("{}<p>a</p>{}", open.repeat(40), close.repeat(40));
+        let out = md(&storage);
+        let longest = out
+            .lines()
+            .map(|l| l.bytes().take_while(|b| *b == b':').count())
+            .max()
+            .unwrap_or(0);
+        assert!(longest <= MAX_FENCE, "a fence of {longest} colons");
+        assert!(out.contains("<!--confluence "), "the deep part as storage");
+        assert!(
+            out.len() < 8 * storage.len(),
+            "{} bytes of Markdown from {}",
+            out.len(),
+            storage.len()
+        );
+        let back = crate::from_md::convert(&out).unwrap().storage;
+        assert_eq!(
+            crate::normalized(&back).unwrap(),
+            crate::normalized(&storage).unwrap()
+        );
+        // Within the bound, directives as before.
+        let shallow = format!("{}<p>a</p>{}", open.repeat(3), close.repeat(3));
+        assert!(!md(&shallow).contains("<!--confluence"), "{}", md(&shallow));
     }
 
     /// A heading whose text a `#` line cannot hold (a line break, HTML first) is a `:::h3`
