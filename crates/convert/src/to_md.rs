@@ -145,12 +145,17 @@ struct TopLevel<'a, 's> {
 
 impl<'a> TopLevel<'a, '_> {
     fn node(&mut self, node: Node<'a>, pool: &mut xml::Pool<'a>) {
-        if !is_block(&node) {
+        let holding = inline_holding_block(&node).is_some();
+        if !is_block(&node) && !holding {
             self.run.push(node);
             return;
         }
         self.flush(pool);
         let block = match &node {
+            Node::Element(e) if holding => Block {
+                text: self.cx.placeholder_element(e),
+                list: None,
+            },
             Node::Element(e) => self.cx.block(e, self.prev),
             other => Block {
                 text: self
@@ -500,6 +505,32 @@ fn is_block(node: &Node) -> bool {
     }
 }
 
+/// An inline HTML element that holds an HTML block: written in a paragraph, the block would
+/// close that paragraph when read back (`<p><span><p>` reads as `<p><span></span></p><p>`),
+/// so it is storage as it is, a block of its own.
+fn inline_holding_block<'n, 'a>(n: &'n Node<'a>) -> Option<&'n Element<'a>> {
+    match n {
+        Node::Element(e) if !is_block(n) && !e.name.contains(':') && holds_html_block(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// Whether an inline HTML element holds an HTML block (a `<p>` in a `<span>`) at any depth
+/// (Confluence's own elements hold blocks by design: a caption's paragraphs). Walked
+/// with a stack of its own: the depth is the input's.
+fn holds_html_block(e: &Element) -> bool {
+    let mut stack: Vec<&Element> = vec![e];
+    while let Some(e) = stack.pop() {
+        for c in e.elements() {
+            if block_html(&c.name) {
+                return true;
+            }
+            stack.push(c);
+        }
+    }
+    false
+}
+
 fn macro_name<'e>(e: &'e Element<'_>) -> &'e str {
     e.attr("ac:name").unwrap_or("")
 }
@@ -565,7 +596,11 @@ impl Cx {
         };
         let mut run: Vec<&Node> = Vec::new();
         for n in nodes {
-            if is_block(n) {
+            if let Some(e) = inline_holding_block(n) {
+                self.flush(&mut run, &mut out);
+                let text = self.placeholder_element(e);
+                out.push(Block { text, list: None });
+            } else if is_block(n) {
                 self.flush(&mut run, &mut out);
                 if let Node::Element(e) = n {
                     let prev = out.last().and_then(|b| b.list);
@@ -3966,6 +4001,33 @@ mod tests {
                 ":::h2{style=\"color: red;\"}\n\nz\n\n:::\n",
             ),
         ]);
+    }
+
+    /// An inline element holding a block (`<span><p>a</p></span>`) was a span around a
+    /// placeholder inside a paragraph: read back, the inner `<p>` closed the outer one and the
+    /// text left the span. It is storage as it is now, a block of its own, at the top level
+    /// and in a list item alike; Confluence's own elements (a caption's paragraphs) are not.
+    #[test]
+    fn inline_elements_holding_blocks_stay_storage() {
+        for storage in [
+            "<span><p>a</p></span>",
+            "<del><p>#</p></del>",
+            "<p>x</p><em>b <span><div>c</div></span></em>",
+            "<ul><li>x <span style=\"color: red;\"><h2>t</h2></span> y</li></ul>",
+        ] {
+            let out = md(storage);
+            assert!(out.contains("<!--confluence <"), "{storage}: {out}");
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(storage).unwrap(),
+                "{storage}: {out}"
+            );
+        }
+        assert_eq!(
+            md("<p>x <span style=\"color: red;\">y</span></p>"),
+            "x [y]{color=red}\n"
+        );
     }
 
     /// Directives nested past 29 deep (layouts in layouts: only a page written to be so) are
