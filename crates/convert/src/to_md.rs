@@ -2331,8 +2331,28 @@ impl<'n> InlineRun<'n> {
     }
 }
 
+/// CommonMark's punctuation: ASCII punctuation, and Unicode's punctuation (P) and symbol (S)
+/// categories. Other characters that are neither letters nor spaces (a zero-width space, a
+/// combining accent) are not: `**` after one of them does not open before punctuation.
 fn is_punct(c: char) -> bool {
-    c.is_ascii_punctuation() || (!c.is_alphanumeric() && !c.is_whitespace())
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    if c.is_ascii() {
+        return c.is_ascii_punctuation();
+    }
+    matches!(
+        get_general_category(c),
+        G::ConnectorPunctuation
+            | G::DashPunctuation
+            | G::OpenPunctuation
+            | G::ClosePunctuation
+            | G::InitialPunctuation
+            | G::FinalPunctuation
+            | G::OtherPunctuation
+            | G::MathSymbol
+            | G::CurrencySymbol
+            | G::ModifierSymbol
+            | G::OtherSymbol
+    )
 }
 
 /// Whether `delim inner delim` opens and closes as emphasis between `prev` and `next`: the
@@ -4028,6 +4048,23 @@ mod tests {
             md("<p>x <span style=\"color: red;\">y</span></p>"),
             "x [y]{color=red}\n"
         );
+    }
+
+    /// Emphasis beside a character that is neither a letter, a space nor punctuation (a
+    /// zero-width space, a combining accent) around punctuation: `**` there does not open or
+    /// close, so the tags are written (it came back as literal asterisks).
+    #[test]
+    fn emphasis_beside_format_and_combining_characters() {
+        assert_forms(&[
+            (
+                "<p>\u{200b}<strong>&gt;</strong></p>",
+                "\u{200b}<strong>></strong>\n",
+            ),
+            ("<p><em>\\</em>\u{301}</p>", "<em>\\\\</em>\u{301}\n"),
+            // Beside a letter or a symbol, as before.
+            ("<p>a <strong>b</strong>\u{301}</p>", "a **b**\u{301}\n"),
+            ("<p>\u{2192}<strong>&gt;</strong></p>", "\u{2192}**>**\n"),
+        ]);
     }
 
     /// Directives nested past 29 deep (layouts in layouts: only a page written to be so) are
