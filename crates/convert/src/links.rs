@@ -376,8 +376,12 @@ pub(crate) fn ac_link_target(e: &Element) -> Option<Target> {
 }
 
 /// `confluence-page:SPACE/Title` (or `confluence-page:Title`), both encoded; `None` for an
-/// empty space key, which the form cannot carry.
+/// empty space key or title, which the form cannot carry (`confluence-page:` is a link to
+/// this page).
 fn page_dest(space: Option<&str>, title: &str) -> Option<String> {
+    if title.is_empty() {
+        return None;
+    }
     let title = enc(title, true);
     match space {
         Some(s) if !s.is_empty() => {

@@ -170,7 +170,7 @@ impl<'a> TopLevel<'a, '_> {
 
     fn flush(&mut self, pool: &mut xml::Pool<'a>) {
         if !self.run.iter().all(is_ws) {
-            let text = self.cx.run_text(&self.run);
+            let text = self.cx.loose_run(&self.run);
             self.push(Block { text, list: None });
         }
         for node in self.run.drain(..) {
@@ -623,7 +623,7 @@ impl Cx {
 
     fn flush(&mut self, run: &mut Vec<&Node>, out: &mut Vec<Block>) {
         if !run.iter().all(|n| is_ws(n)) {
-            let text = self.run_text(run.iter().copied());
+            let text = self.loose_run(run.iter().copied());
             if !text.is_empty() {
                 out.push(Block { text, list: None });
             }
@@ -831,6 +831,34 @@ impl Cx {
             return md;
         }
         self.paragraph(nodes)
+    }
+
+    /// [`Cx::run_text`] for inline nodes that no paragraph element holds (a list item's or the
+    /// document's). Text after a comment that starts its line would be part of an HTML block,
+    /// its Markdown read as it is (`<!---->\]` keeps its backslash): such a run is storage as
+    /// it is, as a paragraph element would be HTML. A comment alone is an HTML block, and that
+    /// is what it is.
+    fn loose_run<'n, 'a: 'n, I>(&mut self, nodes: I) -> String
+    where
+        I: IntoIterator<Item = &'n Node<'a>>,
+        I::IntoIter: Clone,
+    {
+        let nodes = nodes.into_iter();
+        let text = self.run_text(nodes.clone());
+        if text.starts_with("<!--")
+            && !text.starts_with(PLACEHOLDER_OPEN)
+            && nodes
+                .clone()
+                .any(|n| !matches!(n, Node::Comment(_)) && !is_ws(n))
+        {
+            self.spare.string(text);
+            return self.placeholder_block(|m, o| {
+                for n in nodes {
+                    xml::write_nodes(std::slice::from_ref(n), m, o);
+                }
+            });
+        }
+        text
     }
 
     /// An image with a caption where a paragraph would be, as a `:::figure` directive: the
@@ -4048,6 +4076,31 @@ mod tests {
             md("<p>x <span style=\"color: red;\">y</span></p>"),
             "x [y]{color=red}\n"
         );
+    }
+
+    /// Two forms the fuzzer found losing meaning: text after a comment outside any paragraph
+    /// (the line was an HTML block, its `\]` kept), and a link to a page with an empty title
+    /// (`<confluence-page:>` is a link to this page). Both are storage as they are; a comment
+    /// alone is still an HTML comment, a paragraph starting with one still HTML.
+    #[test]
+    fn comment_led_text_and_empty_page_titles_stay_storage() {
+        for storage in [
+            "<!---->]",
+            "<!-- c -->a *b*",
+            "<ul><li><!-- c -->[x]</li></ul>",
+            "<p><ac:link><ri:page ri:content-title=\"\" /></ac:link></p>",
+            "<p><ac:link><ri:page ri:space-key=\"A\" ri:content-title=\"\" /></ac:link></p>",
+        ] {
+            let out = md(storage);
+            assert!(out.contains("<!--confluence "), "{storage}: {out}");
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(storage).unwrap(),
+                "{storage}: {out}"
+            );
+        }
+        assert_eq!(md("<p>x</p><!-- c --><p>y</p>"), "x\n\n<!-- c -->\n\ny\n");
     }
 
     /// Emphasis beside a character that is neither a letter, a space nor punctuation (a
