@@ -1085,7 +1085,9 @@ impl Cx {
             || start
                 .checked_add(e.elements().count().saturating_sub(1) as u64)
                 .is_some_and(|last| last <= 999_999_999);
-        if !attrs_ok || !items_ok || !numbers_fit {
+        // A list with no items writes as nothing in Markdown: HTML keeps it.
+        let empty = !e.children.iter().any(|n| !is_ws(n));
+        if !attrs_ok || !items_ok || !numbers_fit || empty {
             return Block {
                 text: self.raw_block(e),
                 list: None,
@@ -1122,6 +1124,13 @@ impl Cx {
     }
 
     fn tasks(&mut self, e: &Element, prev: Option<ListKind>) -> Block {
+        if e.children.iter().all(is_ws) {
+            // No task: Markdown would write nothing.
+            return Block {
+                text: self.placeholder_element(e),
+                list: None,
+            };
+        }
         let mut items = Vec::new();
         let alt = matches!(prev, Some(ListKind::Bullet(false)));
         for n in &e.children {
@@ -4099,6 +4108,17 @@ mod tests {
             kept_as_storage(storage);
         }
         assert_eq!(md("<p>x</p><!-- c --><p>y</p>"), "x\n\n<!-- c -->\n\ny\n");
+    }
+
+    /// A list or task list with no items wrote as nothing, and was lost.
+    #[test]
+    fn empty_lists_are_kept() {
+        assert_forms(&[
+            ("<ul></ul>", "<ul></ul>\n"),
+            ("<ol start=\"3\"></ol>", "<ol start=\"3\"></ol>\n"),
+        ]);
+        kept_as_storage("<ac:task-list></ac:task-list>");
+        kept_as_storage("<p>a</p><ac:task-list>\n</ac:task-list><p>b</p>");
     }
 
     /// Emphasis beside a character that is neither a letter, a space nor punctuation (a
