@@ -90,12 +90,15 @@ impl McpAuth {
     }
 
     /// The owner of session `id`, binding it to `owner` on first sight (in the store, so
-    /// every replica agrees).
+    /// every replica agrees). `issued` when this process just answered the `initialize` that
+    /// opened it; otherwise an id no replica has recorded was never issued: `None`, and
+    /// nothing is written (every request with a made-up id added a row before).
     async fn owner_of_session(
         &self,
         id: &str,
         owner: &str,
-    ) -> Result<String, conflux_store::StoreError> {
+        issued: bool,
+    ) -> Result<Option<String>, conflux_store::StoreError> {
         let known = self
             .owners
             .lock()
@@ -103,7 +106,8 @@ impl McpAuth {
             .get(id)
             .cloned();
         match known {
-            Some((bound, seen)) if seen.elapsed() < SEEN_EVERY || bound != owner => Ok(bound),
+            Some((bound, seen)) if seen.elapsed() < SEEN_EVERY || bound != owner => Ok(Some(bound)),
+            None if !issued && self.store.mcp_session(id).await?.is_none() => Ok(None),
             _ => {
                 let bound = self
                     .store
@@ -114,7 +118,7 @@ impl McpAuth {
                     owners.clear();
                 }
                 owners.insert(id.to_string(), (bound.clone(), Instant::now()));
-                Ok(bound)
+                Ok(Some(bound))
             }
         }
     }
@@ -329,11 +333,15 @@ pub(crate) async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .map(String::from);
     if let Some(id) = &session {
-        match auth.owner_of_session(id, &owner).await {
-            Ok(bound) if bound == owner => {}
-            Ok(_) => {
-                refused("session_not_owned");
-                tracing::warn!("request refused: MCP session belongs to another caller");
+        match auth.owner_of_session(id, &owner, false).await {
+            Ok(Some(bound)) if bound == owner => {}
+            Ok(bound) => {
+                let (reason, why) = match bound {
+                    Some(_) => ("session_not_owned", "MCP session belongs to another caller"),
+                    None => ("session_unknown", "no replica issued this MCP session id"),
+                };
+                refused(reason);
+                tracing::warn!("request refused: {why}");
                 return refuse(
                     body,
                     (StatusCode::NOT_FOUND, "Session not found").into_response(),
@@ -362,7 +370,7 @@ pub(crate) async fn authenticate(
             .headers()
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
-        && let Err(e) = auth.owner_of_session(id, &owner).await
+        && let Err(e) = auth.owner_of_session(id, &owner, true).await
     {
         tracing::warn!(error = %e, "could not bind a new MCP session to its caller");
     }

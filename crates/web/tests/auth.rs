@@ -1132,6 +1132,22 @@ async fn mcp_sessions_belong_to_their_caller() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, is_error, text) = mine.spaces().await;
     assert!(!is_error, "{text}");
+    // An id nobody issued: 404, and nothing is written (each such request added a row).
+    let made_up = Mcp::new(&w, tb["access_token"].as_str())
+        .header("mcp-session-id", "made-up-session-id")
+        .header("mcp-protocol-version", "2025-06-18");
+    let (status, _, _) = made_up
+        .post(json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        w.store
+            .mcp_session("made-up-session-id")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(w.store.mcp_session(&session).await.unwrap().is_some());
 }
 
 /// Everything logged, at every level, by every test of this binary.
