@@ -145,8 +145,9 @@ struct TopLevel<'a, 's> {
 
 impl<'a> TopLevel<'a, '_> {
     fn node(&mut self, node: Node<'a>, pool: &mut xml::Pool<'a>) {
-        let holding = inline_holding_block(&node).is_some();
-        if !is_block(&node) && !holding {
+        let block = is_block(&node);
+        let holding = !block && inline_holding_block(&node).is_some();
+        if !block && !holding {
             self.run.push(node);
             return;
         }
@@ -508,9 +509,10 @@ fn is_block(node: &Node) -> bool {
 /// An inline HTML element that holds an HTML block: written in a paragraph, the block would
 /// close that paragraph when read back (`<p><span><p>` reads as `<p><span></span></p><p>`),
 /// so it is storage as it is, a block of its own.
+/// `n` is known not to be a block ([`is_block`]).
 fn inline_holding_block<'n, 'a>(n: &'n Node<'a>) -> Option<&'n Element<'a>> {
     match n {
-        Node::Element(e) if !is_block(n) && !e.name.contains(':') && holds_html_block(e) => Some(e),
+        Node::Element(e) if !e.name.contains(':') && holds_html_block(e) => Some(e),
         _ => None,
     }
 }
@@ -519,6 +521,10 @@ fn inline_holding_block<'n, 'a>(n: &'n Node<'a>) -> Option<&'n Element<'a>> {
 /// (Confluence's own elements hold blocks by design: a caption's paragraphs). Walked
 /// with a stack of its own: the depth is the input's.
 fn holds_html_block(e: &Element) -> bool {
+    // Most hold text only: no walk, no stack.
+    if !e.children.iter().any(|c| matches!(c, Node::Element(_))) {
+        return false;
+    }
     let mut stack: Vec<&Element> = vec![e];
     while let Some(e) = stack.pop() {
         for c in e.elements() {
@@ -596,11 +602,12 @@ impl Cx {
         };
         let mut run: Vec<&Node> = Vec::new();
         for n in nodes {
-            if let Some(e) = inline_holding_block(n) {
+            let block = is_block(n);
+            if !block && let Some(e) = inline_holding_block(n) {
                 self.flush(&mut run, &mut out);
                 let text = self.placeholder_element(e);
                 out.push(Block { text, list: None });
-            } else if is_block(n) {
+            } else if block {
                 self.flush(&mut run, &mut out);
                 if let Node::Element(e) = n {
                     let prev = out.last().and_then(|b| b.list);

@@ -462,7 +462,7 @@ fn tokenize_with<'a, S: Sink<'a>>(
     // Where reading starts over (here, and after a syntax error), a byte-order mark is skipped
     // as quick-xml's reader skips one at its start.
     let mut fresh = true;
-    let mut tails = Tails::new(input);
+    let mut tails = Tails::default();
     while start < input.len() {
         if std::mem::take(&mut fresh) && input[start..].starts_with('\u{feff}') {
             start += '\u{feff}'.len_utf8();
@@ -927,21 +927,14 @@ fn slow_event<'a, S: Sink<'a>>(
 
 /// Where the last `>`, `-->` and `?>` of a document end, each found when first needed: a
 /// tag, comment or processing instruction that starts after it cannot end.
+#[derive(Default)]
 struct Tails {
-    gt: usize,
+    gt: Option<usize>,
     comment: Option<usize>,
     pi: Option<usize>,
 }
 
 impl Tails {
-    fn new(input: &str) -> Self {
-        Tails {
-            gt: memchr::memrchr(b'>', input.as_bytes()).map_or(0, |i| i + 1),
-            comment: None,
-            pi: None,
-        }
-    }
-
     /// Whether the markup starting with the `<` at `start` has no end in `input` (CDATA
     /// aside: it is read leniently, to the end).
     fn unclosed(&mut self, input: &str, start: usize) -> bool {
@@ -956,7 +949,7 @@ impl Tails {
         } else if rest.starts_with("<?") {
             start >= *self.pi.get_or_insert_with(|| after("?>"))
         } else {
-            start >= self.gt
+            start >= *self.gt.get_or_insert_with(|| after(">"))
         }
     }
 }
