@@ -70,6 +70,7 @@ impl AuthServer {
     pub(crate) async fn client(
         &self,
         client_id: &str,
+        from: &ClientAddress,
     ) -> Result<(StoredClient, ClientMetadata), AuthorizeError> {
         if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID {
             return Err(AuthorizeError::Show(format!(
@@ -87,6 +88,19 @@ impl AuthServer {
             {
                 return Ok((c.clone(), m));
             }
+            // Each new document is a fetch to wherever it names and a row: counted with the
+            // registrations of the same address, under the same caps.
+            if stored.is_none()
+                && !self
+                    .room_for_a_client(from, now, "client metadata document")
+                    .await?
+            {
+                return Err(AuthorizeError::Busy(
+                    "too many new clients were made known from here in the last hour; try \
+                     again later"
+                        .into(),
+                ));
+            }
             let fetched = self.inner.fetcher.fetch(client_id).await.map_err(|e| {
                 tracing::info!(error = %e, "client metadata document refused");
                 AuthorizeError::Show(format!(
@@ -100,7 +114,12 @@ impl AuthServer {
                 client_id: client_id.to_string(),
                 kind: ClientKind::MetadataDocument,
                 metadata: metadata_json,
-                origin: None,
+                origin: Some(
+                    stored
+                        .as_ref()
+                        .and_then(|c| c.origin.clone())
+                        .unwrap_or_else(|| from.0.clone()),
+                ),
                 created_at: stored.as_ref().map_or(now, |c| c.created_at),
                 cache_until: Some(now + fetched.cache_for),
                 last_used_at: stored.as_ref().and_then(|c| c.last_used_at),
@@ -130,6 +149,34 @@ impl AuthServer {
             AuthorizeError::Show(format!("the stored registration is unreadable: {e}"))
         })?;
         Ok((client, metadata))
+    }
+
+    /// Whether `from` may make one more client known (a registration, or a metadata document
+    /// named for the first time): at most `registrations_per_address` from one address and
+    /// `registrations_total` in all, over the last hour. A refusal is logged as `what`'s.
+    async fn room_for_a_client(
+        &self,
+        from: &ClientAddress,
+        now: SystemTime,
+        what: &str,
+    ) -> Result<bool, conflux_store::StoreError> {
+        let config = &self.inner.config;
+        let hour_ago = now.checked_sub(Duration::from_secs(3600)).unwrap_or(now);
+        let counts = self
+            .inner
+            .store
+            .registrations_since(&from.0, hour_ago)
+            .await?;
+        let room = counts.from_origin < config.registrations_per_address
+            && counts.total < config.registrations_total;
+        if !room {
+            tracing::warn!(
+                from_address = counts.from_origin,
+                total = counts.total,
+                "{what} refused: too many new clients lately"
+            );
+        }
+        Ok(room)
     }
 
     /// What to show of a client; a client the store no longer has shows as its bare id.
@@ -170,16 +217,10 @@ impl AuthServer {
         let config = &self.inner.config;
         let store = &self.inner.store;
         let now = SystemTime::now();
-        let hour_ago = now.checked_sub(Duration::from_secs(3600)).unwrap_or(now);
-        let counts = store.registrations_since(&from.0, hour_ago).await?;
-        if counts.from_origin >= config.registrations_per_address
-            || counts.total >= config.registrations_total
+        if !self
+            .room_for_a_client(from, now, "dynamic registration")
+            .await?
         {
-            tracing::warn!(
-                from_address = counts.from_origin,
-                total = counts.total,
-                "dynamic registration refused: rate limit"
-            );
             let mut f = OAuthFailure::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "temporarily_unavailable",

@@ -90,7 +90,7 @@ impl AuthServer {
                 "the request names no client_id".into(),
             ));
         };
-        let (client, metadata) = self.client(client_id).await?;
+        let (client, metadata) = self.client(client_id, from).await?;
         let Some(redirect_uri) = param(&pairs, "redirect_uri") else {
             return Err(AuthorizeError::Show(
                 "the request names no redirect_uri, so Conflux cannot tell where to answer".into(),

@@ -315,7 +315,8 @@ pub trait AuthStore: Send + Sync + fmt::Debug + 'static {
     async fn save_mcp_client(&self, client: &StoredClient) -> Result<()>;
     /// Marks a client used (and so no longer expiring).
     async fn touch_mcp_client(&self, client_id: &str, now: SystemTime) -> Result<()>;
-    /// Dynamic registrations made since `since`, from `origin` and in all.
+    /// Clients made known since `since` (registered, or named by a metadata document for the
+    /// first time), from `origin` and in all.
     async fn registrations_since(&self, origin: &str, since: SystemTime) -> Result<PendingCounts>;
     /// Clients by id, for the maintainer's list.
     async fn mcp_clients(&self) -> Result<Vec<StoredClient>>;

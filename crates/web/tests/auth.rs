@@ -1425,3 +1425,45 @@ async fn admitted_browser_origins_get_cors_on_mcp() {
     assert!(!r.headers().contains_key("access-control-allow-origin"));
     assert_ne!(r.status(), StatusCode::NO_CONTENT);
 }
+
+/// Each client metadata document named for the first time is a fetch to wherever it says and
+/// a row in the store: new documents count with the registrations of the same address, under
+/// the same caps, and one past them is refused before anything is fetched.
+#[tokio::test]
+async fn new_client_metadata_documents_count_as_registrations() {
+    let server = TestServer::start().await.unwrap();
+    let redirect = "http://127.0.0.1:9/cimd-callback";
+    for i in 0..3 {
+        let id = server.url(&format!("/client-{i}.json"));
+        server.serve(
+            &format!("/client-{i}.json"),
+            TestResponse::json(&sample_client_metadata(&id, &[redirect])),
+        );
+    }
+    let policy = server.fetch_policy();
+    let w = World::new(move |c, info| {
+        c.authz.fetch = policy;
+        c.authz.registrations_per_address = 2;
+        c.defaults = AppSettings {
+            allow_all_agents: true,
+            ..settings_for(info, AuthMode::OAuthCentral)
+        };
+    })
+    .await;
+    let b = w.browser();
+    for i in 0..2 {
+        let a = authorization(
+            &w,
+            &server.url(&format!("/client-{i}.json")),
+            redirect,
+            "tools:read",
+        );
+        assert_eq!(b.get(&a.url).await.status(), StatusCode::SEE_OTHER, "{i}");
+    }
+    let a = authorization(&w, &server.url("/client-2.json"), redirect, "tools:read");
+    assert_eq!(b.get(&a.url).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(server.requests("/client-2.json"), 0, "fetched past the cap");
+    // A document already known is not new: asked again, it is served from the store.
+    let a = authorization(&w, &server.url("/client-0.json"), redirect, "tools:read");
+    assert_eq!(b.get(&a.url).await.status(), StatusCode::SEE_OTHER);
+}

@@ -393,8 +393,8 @@ impl AuthStore for SqlStore {
         let (from_origin, total): (i64, i64) = on_pool!(self, p => {
             let row = sqlx::query(
                 "SELECT \
-                 (SELECT COUNT(*) FROM mcp_clients WHERE kind = 'registered' AND origin = $1 AND created_at >= $2) AS from_origin, \
-                 (SELECT COUNT(*) FROM mcp_clients WHERE kind = 'registered' AND created_at >= $2) AS total",
+                 (SELECT COUNT(*) FROM mcp_clients WHERE origin = $1 AND created_at >= $2) AS from_origin, \
+                 (SELECT COUNT(*) FROM mcp_clients WHERE origin IS NOT NULL AND created_at >= $2) AS total",
             )
             .bind(origin)
             .bind(to_unix(since))
