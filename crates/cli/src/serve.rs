@@ -99,6 +99,15 @@ pub struct ServeArgs {
     /// you run) [env: CONFLUX_TRUST_FORWARDED]
     #[arg(long)]
     pub trust_forwarded: bool,
+    /// With --http: take X-Forwarded-For only from these peers (your proxies), comma-separated
+    /// addresses or CIDR blocks; implies --trust-forwarded, which alone takes it from any peer
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "CIDR",
+        env = "CONFLUX_TRUSTED_PROXIES"
+    )]
+    pub trusted_proxies: Vec<String>,
     /// With --http: browser origins /mcp admits besides the public URL's and loopback,
     /// comma-separated
     #[arg(long, value_delimiter = ',', env = "CONFLUX_ALLOWED_ORIGINS")]
@@ -140,6 +149,24 @@ pub struct ServeArgs {
     /// Set by --demo: anyone on this machine may call (loopback only).
     #[arg(skip)]
     pub open: bool,
+}
+
+/// `--trusted-proxies`: addresses (a /32 or /128) and CIDR blocks.
+fn trusted_proxies(list: &[String]) -> Result<Vec<ipnet::IpNet>, ClientError> {
+    list.iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ClientError::Config(format!(
+                        "--trusted-proxies / CONFLUX_TRUSTED_PROXIES: `{s}` is neither an IP \
+                         address nor a CIDR block (like 10.0.0.0/8 or fd00::/8)"
+                    ))
+                })
+        })
+        .collect()
 }
 
 fn truthy(v: Option<String>) -> bool {
@@ -528,7 +555,8 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     let mut config = conflux_web::WebConfig::new(&public_url, tenant, cookie_key)?;
     config.admin_token = admin_token;
     config.platform_secret = platform_secret;
-    config.trust_forwarded = args.trust_forwarded;
+    config.trusted_proxies = trusted_proxies(&args.trusted_proxies)?;
+    config.trust_forwarded = args.trust_forwarded || !config.trusted_proxies.is_empty();
     config.extra_origins = args.allowed_origins.clone();
     config.authz.fetch.extra_roots_pem = extra_roots;
     config.authz.fetch.allow_private = args.client_metadata_private;
@@ -606,4 +634,25 @@ pub async fn run_http(layer: Layer, args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     notice!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Addresses and blocks of both families; anything else is a configuration error that
+    /// names the value.
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let got =
+            trusted_proxies(&list(&["10.0.0.0/8", " 192.0.2.7 ", "fd00::/8", "::1", ""])).unwrap();
+        let want: Vec<ipnet::IpNet> = ["10.0.0.0/8", "192.0.2.7/32", "fd00::/8", "::1/128"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert_eq!(got, want);
+        let e = trusted_proxies(&list(&["10.0.0.0/8", "proxy.internal"])).unwrap_err();
+        assert!(e.to_string().contains("`proxy.internal`"), "{e}");
+    }
 }

@@ -20,15 +20,16 @@ pub(crate) struct Guard {
     origin: String,
     /// Browser origins `/mcp` also admits (browser-based MCP clients).
     extra_origins: Vec<String>,
-    /// Take the client's address from `X-Forwarded-For` (behind a trusted reverse proxy).
-    trust_forwarded: bool,
+    /// Take the client's address from `X-Forwarded-For` (behind a trusted reverse proxy): from
+    /// these peers only, or from any when the list is empty; `None`: never.
+    forwarded_from: Option<Vec<ipnet::IpNet>>,
 }
 
 impl Guard {
     pub(crate) fn new(
         public_url: &str,
         extra_origins: Vec<String>,
-        trust_forwarded: bool,
+        forwarded_from: Option<Vec<ipnet::IpNet>>,
     ) -> Guard {
         let mut hosts = Vec::new();
         let mut origin = public_url.to_string();
@@ -48,7 +49,7 @@ impl Guard {
                 .into_iter()
                 .map(|o| o.trim_end_matches('/').to_string())
                 .collect(),
-            trust_forwarded,
+            forwarded_from,
         }
     }
 
@@ -111,7 +112,17 @@ impl Guard {
     /// appended to `X-Forwarded-For` when that is an IP address (anything else would make a
     /// new bucket of every string a client sent).
     fn address(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> ClientAddress {
-        if self.trust_forwarded
+        let proxied = self.forwarded_from.as_ref().is_some_and(|proxies| {
+            proxies.is_empty()
+                || peer.is_some_and(|p| {
+                    let ip = match p.ip() {
+                        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+                        v4 => v4,
+                    };
+                    proxies.iter().any(|n| n.contains(&ip))
+                })
+        });
+        if proxied
             && let Some(last) = headers
                 .get_all("x-forwarded-for")
                 .iter()
@@ -251,7 +262,7 @@ mod tests {
 
     #[test]
     fn hosts_public_or_loopback() {
-        let g = Guard::new("https://conflux.example.com", vec![], false);
+        let g = Guard::new("https://conflux.example.com", vec![], None);
         assert!(g.host_allowed("conflux.example.com"));
         assert!(g.host_allowed("CONFLUX.example.com"));
         assert!(g.host_allowed("127.0.0.1:8080"));
@@ -267,7 +278,7 @@ mod tests {
         let g = Guard::new(
             "https://conflux.example.com/prefix",
             vec!["https://inspector.example".into()],
-            false,
+            None,
         );
         assert!(g.origin_allowed("/", "https://conflux.example.com"));
         assert!(!g.origin_allowed("/", "https://evil.example"));
@@ -292,17 +303,38 @@ mod tests {
             "203.0.113.9, 198.51.100.7".parse().unwrap(),
         );
         let peer: SocketAddr = "10.0.0.1:5000".parse().unwrap();
-        let direct = Guard::new("https://x.example", vec![], false);
+        let direct = Guard::new("https://x.example", vec![], None);
         assert_eq!(
             direct.address(&h, Some(peer)),
             ClientAddress::of("10.0.0.1")
         );
-        let proxied = Guard::new("https://x.example", vec![], true);
+        let proxied = Guard::new("https://x.example", vec![], Some(vec![]));
         assert_eq!(
             proxied.address(&h, Some(peer)),
             ClientAddress::of("198.51.100.7")
         );
         assert_eq!(direct.address(&h, None), ClientAddress::unknown());
+        // Only from the proxies named, when some are: a peer elsewhere (a client reaching a
+        // replica directly) is taken at its own address whatever it sends.
+        let named = Guard::new(
+            "https://x.example",
+            vec![],
+            Some(vec!["10.0.0.0/24".parse().unwrap()]),
+        );
+        assert_eq!(
+            named.address(&h, Some(peer)),
+            ClientAddress::of("198.51.100.7")
+        );
+        let mapped: SocketAddr = "[::ffff:10.0.0.7]:5000".parse().unwrap();
+        assert_eq!(
+            named.address(&h, Some(mapped)),
+            ClientAddress::of("198.51.100.7")
+        );
+        let outsider: SocketAddr = "203.0.113.50:5000".parse().unwrap();
+        assert_eq!(
+            named.address(&h, Some(outsider)),
+            ClientAddress::of("203.0.113.50")
+        );
         // A last hop that is no address is not taken.
         h.insert("x-forwarded-for", "198.51.100.7, evil-1".parse().unwrap());
         assert_eq!(

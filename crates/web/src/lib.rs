@@ -146,6 +146,9 @@ pub struct WebConfig {
     pub authz: AuthzConfig,
     /// Take the caller's address from `X-Forwarded-For` (behind a trusted reverse proxy).
     pub trust_forwarded: bool,
+    /// With `trust_forwarded`: the peers whose `X-Forwarded-For` is taken (the proxies'
+    /// addresses or blocks); empty: any peer's.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Browser origins `/mcp` admits besides the public URL's and loopback.
     pub extra_origins: Vec<String>,
     /// An MCP session of an older client idle this long is closed (default 5 minutes).
@@ -170,6 +173,7 @@ impl WebConfig {
             mcp_access: McpAccess::Authenticated,
             platform_secret: None,
             trust_forwarded: false,
+            trusted_proxies: Vec::new(),
             extra_origins: Vec::new(),
             session_idle: Duration::from_secs(300),
             session_limits: conflux_mcp::SessionLimits::default(),
@@ -374,7 +378,9 @@ impl Web {
         let guard = Arc::new(Guard::new(
             &self.state.public_url,
             self.config.extra_origins.clone(),
-            self.config.trust_forwarded,
+            self.config
+                .trust_forwarded
+                .then(|| self.config.trusted_proxies.clone()),
         ));
         Ok(pages::router(self.state.clone())
             .merge(d.authz.router())
