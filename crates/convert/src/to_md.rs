@@ -1498,6 +1498,10 @@ impl Cx {
             }
             None => self.inner_blocks(&e.children),
         };
+        if body.is_empty() {
+            // An empty body reads back as an empty paragraph, as a macro's would.
+            return self.placeholder_element(e);
+        }
         let attrs = attr_block(attrs.iter().map(|(k, v)| (*k, *v, false)));
         self.directive(name, &attrs, &body)
             .unwrap_or_else(|| self.placeholder_element(e))
@@ -4115,6 +4119,21 @@ mod tests {
             kept_as_storage(storage);
         }
         assert_eq!(md("<p>x</p><!-- c --><p>y</p>"), "x\n\n<!-- c -->\n\ny\n");
+    }
+
+    /// An empty layout, section or cell was a directive with no body, which read back with
+    /// an empty paragraph in it: it is storage as it is, as an empty macro body is.
+    #[test]
+    fn empty_layout_parts_are_storage() {
+        for storage in [
+            "<ac:layout></ac:layout>",
+            "<ac:layout><ac:layout-section ac:type=\"single\"><ac:layout-cell></ac:layout-cell></ac:layout-section></ac:layout>",
+        ] {
+            kept_as_storage(storage);
+            let md1 = md(storage);
+            let back = crate::from_md::convert(&md1).unwrap().storage;
+            assert_eq!(md(&back), md1, "{storage}");
+        }
     }
 
     /// A list or task list with no items wrote as nothing, and was lost.
