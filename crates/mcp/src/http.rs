@@ -17,7 +17,7 @@ use crate::jsonrpc::{Incoming, MAX_MESSAGE_BYTES, Refusal, classify};
 use crate::sessions::{Full, SessionLimits};
 use crate::{ConfluxServer, ServeError};
 use axum::extract::State;
-use rmcp::model::RequestId;
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcMessage, RequestId};
 use rmcp::transport::streamable_http_server::session::SessionId;
 
 /// The streamable-HTTP app: the MCP endpoint at `/mcp`, answering loopback hosts only.
@@ -124,22 +124,17 @@ fn session_caller(req: &Request) -> Option<String> {
 }
 
 /// The id of an `initialize` request that would open a session (a revision before
-/// 2026-07-28, whose clients keep one); `None` for any other message.
-fn opens_session(bytes: &[u8]) -> Option<Option<RequestId>> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    if v.get("method")?.as_str()? != "initialize" {
+/// 2026-07-28, whose clients keep one); `None` for any other message. Read from the message
+/// as parsed, so that no spelling of the method gets past.
+fn opens_session(message: &ClientJsonRpcMessage) -> Option<RequestId> {
+    let JsonRpcMessage::Request(request) = message else {
         return None;
-    }
-    let revision = v
-        .pointer("/params/protocolVersion")
-        .and_then(|p| p.as_str());
-    if revision.is_some_and(|r| r >= "2026-07-28") {
+    };
+    let ClientRequest::InitializeRequest(init) = &request.request else {
         return None;
-    }
-    let id = v
-        .get("id")
-        .and_then(|id| serde_json::from_value::<RequestId>(id.clone()).ok());
-    Some(id)
+    };
+    let revision = init.params.protocol_version.to_string();
+    (revision.as_str() < "2026-07-28").then(|| request.id.clone())
 }
 
 /// The streamable-HTTP app answering requests whose `Host` is loopback or one of `hosts`.
@@ -214,12 +209,12 @@ async fn check_message(
         }
     };
     match classify(&bytes) {
-        Incoming::Message(_) => {
-            let opening = new_session.then(|| opens_session(&bytes)).flatten();
+        Incoming::Message(message) => {
+            let opening = new_session.then(|| opens_session(&message)).flatten();
             if let Some(id) = &opening
                 && let Err(full) = sessions.admit(caller.as_deref())
             {
-                let (status, message) = match full {
+                let (status, why) = match full {
                     Full::Caller(n) => (
                         StatusCode::TOO_MANY_REQUESTS,
                         format!(
@@ -238,8 +233,8 @@ async fn check_message(
                         ),
                     ),
                 };
-                tracing::warn!(status = status.as_u16(), "MCP session refused: {message}");
-                return refuse(status, Refusal::server_busy(id.clone(), message));
+                tracing::warn!(status = status.as_u16(), "MCP session refused: {why}");
+                return refuse(status, Refusal::server_busy(Some(id.clone()), why));
             }
             let response = next
                 .run(Request::from_parts(parts, Body::from(bytes)))

@@ -2863,6 +2863,18 @@ async fn sessions_are_bounded_in_all_and_per_caller() {
             .0,
         503
     );
+    // However the method is spelled in JSON.
+    let escaped = b
+        .post(&url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(
+            r#"{"jsonrpc":"2.0","id":8,"method":"initi\u0061lize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(escaped.status().as_u16(), 503);
     // Closing one of A's makes room, for A too.
     let closed = a
         .delete(&url)
