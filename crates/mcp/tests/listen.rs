@@ -103,7 +103,6 @@ async fn a_body_sent_a_byte_at_a_time_is_refused_when_its_time_is_up() {
     w.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
         .await
         .unwrap();
-    let began = Instant::now();
     let trickle = async {
         for _ in 0..40 {
             if w.write_all(b"x").await.is_err() {
@@ -125,12 +124,9 @@ async fn a_body_sent_a_byte_at_a_time_is_refused_when_its_time_is_up() {
     got.expect("an answer within 10 s");
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // The deadline's answer, not the end of the trickle's 40 bytes (the body wants 1,000):
+    // no bound on time here, which the machine's load would move.
     assert!(answer.contains("did not arrive within"), "{answer}");
-    assert!(
-        began.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        began.elapsed()
-    );
 }
 
 #[tokio::test]
