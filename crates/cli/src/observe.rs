@@ -72,19 +72,28 @@ pub fn init(level: Option<&str>, format: LogFormat) -> anyhow::Result<Telemetry>
 /// do not.
 fn with_fixed_targets(filter: &str) -> String {
     let quiet = ["info", "warn", "error", "off", "0", "1", "2", "3"];
+    let noisy = |level: &str| !quiet.contains(&level.trim().to_ascii_lowercase().as_str());
+    // A bare level is every target's; a bare target name enables it at `trace`.
+    let mut everyone_noisy = false;
     let capped: Vec<String> = filter
         .split(',')
-        .map(|d| {
-            let (target, level) = d.split_once('=').unwrap_or((d, "trace"));
-            let noisy = !quiet.contains(&level.trim().to_ascii_lowercase().as_str());
-            if target.trim().starts_with("rmcp") && noisy {
+        .map(|d| match d.split_once('=') {
+            Some((target, level)) if target.trim().starts_with("rmcp") && noisy(level) => {
                 format!("{target}=info")
-            } else {
+            }
+            None if d.trim().starts_with("rmcp") => format!("{d}=info"),
+            None if ["trace", "debug", "4", "5"]
+                .contains(&d.trim().to_ascii_lowercase().as_str()) =>
+            {
+                everyone_noisy = true;
                 d.to_string()
             }
+            _ => d.to_string(),
         })
         .collect();
-    format!("{},rmcp=info,{NOTICE_TARGET}=info", capped.join(","))
+    // Only lowered, never raised: at `warn` the library stays at `warn`.
+    let rmcp = if everyone_noisy { ",rmcp=info" } else { "" };
+    format!("{}{rmcp},{NOTICE_TARGET}=info", capped.join(","))
 }
 
 fn tracing_subscriber_filter_ok(level: &str) -> bool {
@@ -262,5 +271,13 @@ mod tests {
         assert!(targets.would_enable("conflux_client", &Level::DEBUG));
         let targets: Targets = with_fixed_targets("error").parse().unwrap();
         assert!(targets.would_enable(NOTICE_TARGET, &Level::INFO));
+        // Never raised: at `warn` (the default) its `info` lines stay out too.
+        for asked in ["warn", "error", "warn,rmcp=warn"] {
+            let targets: Targets = with_fixed_targets(asked).parse().unwrap();
+            assert!(
+                !targets.would_enable("rmcp::service", &Level::INFO),
+                "{asked}"
+            );
+        }
     }
 }
