@@ -1245,13 +1245,13 @@ impl Cx {
     }
 
     fn simple_table(&mut self, e: &Element) -> Option<String> {
-        let droppable = |k: &str| {
-            matches!(
-                k,
-                "class" | "data-layout" | "data-table-width" | "ac:local-id"
-            )
+        // What the normalised form drops too (`census::normalize_tag`): Confluence's own
+        // classes, not any class (`class="wrapped"`, `class=""` were lost).
+        let droppable = |(k, v): &(xml::Name<'_>, xml::Str<'_>)| {
+            matches!(&**k, "data-layout" | "data-table-width" | "ac:local-id")
+                || (k == "class" && v.starts_with("confluence"))
         };
-        if !e.attrs.iter().all(|(k, _)| droppable(k)) {
+        if !e.attrs.iter().all(droppable) {
             return None;
         }
         let mut rows: Vec<&Element> = Vec::new();
@@ -1278,7 +1278,7 @@ impl Cx {
         let first = rows.first()?;
         let mut grid: Vec<Vec<&Element>> = Vec::new();
         for tr in &rows {
-            if !tr.attrs.iter().all(|(k, _)| droppable(k)) {
+            if !tr.attrs.iter().all(droppable) {
                 return None;
             }
             let mut cells = Vec::new();
@@ -4134,6 +4134,25 @@ mod tests {
             let back = crate::from_md::convert(&md1).unwrap().storage;
             assert_eq!(md(&back), md1, "{storage}");
         }
+    }
+
+    /// A simple table's class that is not Confluence's own was dropped with its pipe form.
+    #[test]
+    fn tables_keep_classes_that_are_not_confluences() {
+        for storage in [
+            "<table class=\"\"><tbody><tr><th>a</th></tr><tr><td>b</td></tr></tbody></table>",
+            "<table class=\"wrapped\"><tbody><tr><th>a</th></tr><tr><td>b</td></tr></tbody></table>",
+        ] {
+            let out = md(storage);
+            let back = crate::from_md::convert(&out).unwrap().storage;
+            assert_eq!(
+                crate::normalized(&back).unwrap(),
+                crate::normalized(storage).unwrap(),
+                "{storage}: {out}"
+            );
+        }
+        let confluence = "<table class=\"confluenceTable\"><tbody><tr><th>a</th></tr><tr><td>b</td></tr></tbody></table>";
+        assert!(md(confluence).starts_with("| a |"), "{}", md(confluence));
     }
 
     /// A list or task list with no items wrote as nothing, and was lost.
