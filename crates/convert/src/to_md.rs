@@ -145,18 +145,12 @@ struct TopLevel<'a, 's> {
 
 impl<'a> TopLevel<'a, '_> {
     fn node(&mut self, node: Node<'a>, pool: &mut xml::Pool<'a>) {
-        let block = is_block(&node);
-        let holding = !block && inline_holding_block(&node).is_some();
-        if !block && !holding {
+        if !stands_alone(&node) {
             self.run.push(node);
             return;
         }
         self.flush(pool);
         let block = match &node {
-            Node::Element(e) if holding => Block {
-                text: self.cx.placeholder_element(e),
-                list: None,
-            },
             Node::Element(e) => self.cx.block(e, self.prev),
             other => Block {
                 text: self
@@ -506,15 +500,13 @@ fn is_block(node: &Node) -> bool {
     }
 }
 
-/// An inline HTML element that holds an HTML block: written in a paragraph, the block would
-/// close that paragraph when read back (`<p><span><p>` reads as `<p><span></span></p><p>`),
-/// so it is storage as it is, a block of its own.
-/// `n` is known not to be a block ([`is_block`]).
-fn inline_holding_block<'n, 'a>(n: &'n Node<'a>) -> Option<&'n Element<'a>> {
-    match n {
-        Node::Element(e) if !e.name.contains(':') && holds_html_block(e) => Some(e),
-        _ => None,
-    }
+/// Whether a node is written as a block of its own rather than in a run of inline nodes: a
+/// block, or an inline HTML element that holds an HTML block. Written in a paragraph, that
+/// block would close the paragraph when read back (`<p><span><p>` reads as
+/// `<p><span></span></p><p>`); as a block, [`Cx::block`] keeps it as storage, as any element
+/// it has no form for.
+fn stands_alone(n: &Node) -> bool {
+    is_block(n) || matches!(n, Node::Element(e) if !e.name.contains(':') && holds_html_block(e))
 }
 
 /// Whether an inline HTML element holds an HTML block (a `<p>` in a `<span>`) at any depth
@@ -602,12 +594,7 @@ impl Cx {
         };
         let mut run: Vec<&Node> = Vec::new();
         for n in nodes {
-            let block = is_block(n);
-            if !block && let Some(e) = inline_holding_block(n) {
-                self.flush(&mut run, &mut out);
-                let text = self.placeholder_element(e);
-                out.push(Block { text, list: None });
-            } else if block {
+            if stands_alone(n) {
                 self.flush(&mut run, &mut out);
                 if let Node::Element(e) = n {
                     let prev = out.last().and_then(|b| b.list);
@@ -1093,7 +1080,7 @@ impl Cx {
                 .checked_add(e.elements().count().saturating_sub(1) as u64)
                 .is_some_and(|last| last <= 999_999_999);
         // A list with no items writes as nothing in Markdown: HTML keeps it.
-        let empty = !e.children.iter().any(|n| !is_ws(n));
+        let empty = e.children.iter().all(is_ws);
         if !attrs_ok || !items_ok || !numbers_fit || empty {
             return Block {
                 text: self.raw_block(e),
@@ -3538,18 +3525,25 @@ mod tests {
         convert(s, None).unwrap().markdown
     }
 
+    /// `out`, the Markdown of `storage`, converts back to storage with the same meaning,
+    /// which it returns.
+    fn comes_back(storage: &str, out: &str) -> String {
+        let back = crate::from_md::convert(out).unwrap().storage;
+        assert_eq!(
+            crate::normalized(&back).unwrap(),
+            crate::normalized(storage).unwrap(),
+            "{storage}: {out}: {back}"
+        );
+        back
+    }
+
     /// Each storage document converts to the Markdown given and comes back with its meaning.
     fn assert_forms(cases: &[(impl AsRef<str>, impl AsRef<str>)]) {
         for (src, want) in cases {
             let (src, want) = (src.as_ref(), want.as_ref());
             let out = md(src);
             assert_eq!(out, want);
-            let back = crate::from_md::convert(&out).unwrap().storage;
-            assert_eq!(
-                crate::normalized(&back).unwrap(),
-                crate::normalized(src).unwrap(),
-                "{back}"
-            );
+            comes_back(src, &out);
         }
     }
 
@@ -3869,12 +3863,7 @@ mod tests {
             let src = src.as_ref();
             let out = md(src);
             assert_eq!(&out, want, "{src}");
-            let back = crate::from_md::convert(&out).unwrap().storage;
-            assert_eq!(
-                crate::normalized(&back).unwrap(),
-                crate::normalized(src).unwrap(),
-                "{back}"
-            );
+            let back = comes_back(src, &out);
             assert_eq!(md(&back), out, "{back}");
         }
     }
@@ -4075,12 +4064,7 @@ mod tests {
     fn kept_as_storage(storage: &str) {
         let out = md(storage);
         assert!(out.contains("<!--confluence <"), "{storage}: {out}");
-        let back = crate::from_md::convert(&out).unwrap().storage;
-        assert_eq!(
-            crate::normalized(&back).unwrap(),
-            crate::normalized(storage).unwrap(),
-            "{storage}: {out}"
-        );
+        comes_back(storage, &out);
     }
 
     /// An inline element holding a block (`<span><p>a</p></span>`) was a span around a
@@ -4143,13 +4127,7 @@ mod tests {
             "<table class=\"\"><tbody><tr><th>a</th></tr><tr><td>b</td></tr></tbody></table>",
             "<table class=\"wrapped\"><tbody><tr><th>a</th></tr><tr><td>b</td></tr></tbody></table>",
         ] {
-            let out = md(storage);
-            let back = crate::from_md::convert(&out).unwrap().storage;
-            assert_eq!(
-                crate::normalized(&back).unwrap(),
-                crate::normalized(storage).unwrap(),
-                "{storage}: {out}"
-            );
+            comes_back(storage, &md(storage));
         }
         let confluence = "<table class=\"confluenceTable\"><tbody><tr><th>a</th></tr><tr><td>b</td></tr></tbody></table>";
         assert!(md(confluence).starts_with("| a |"), "{}", md(confluence));
@@ -4206,11 +4184,7 @@ mod tests {
             out.len(),
             storage.len()
         );
-        let back = crate::from_md::convert(&out).unwrap().storage;
-        assert_eq!(
-            crate::normalized(&back).unwrap(),
-            crate::normalized(&storage).unwrap()
-        );
+        comes_back(&storage, &out);
         // Within the bound, directives as before.
         let shallow = format!("{}<p>a</p>{}", open.repeat(3), close.repeat(3));
         assert!(!md(&shallow).contains("<!--confluence"), "{}", md(&shallow));

@@ -804,9 +804,9 @@ fn slow_event<'a, S: Sink<'a>>(
             Some("the markup this `<` starts does not end before the end of input; kept as text")
         }
         [b'<', next, ..]
-            if !(next.is_ascii_alphabetic()
+            if !(name_len(&slice.as_bytes()[1..]) > 0
                 || !next.is_ascii()
-                || matches!(next, b'_' | b':' | b'/' | b'!' | b'?')) =>
+                || matches!(next, b'/' | b'!' | b'?')) =>
         {
             Some("`<` does not start a valid tag; kept as text")
         }
