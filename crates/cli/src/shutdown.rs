@@ -91,9 +91,10 @@ async fn count(
     })
 }
 
-/// Serves `router` on `listener` within `limits` until `stop` resolves, then shuts down gracefully within
-/// `grace`: no new connections; the requests in progress (tool calls among them) are answered;
-/// then `close_sessions` ends the event streams of older clients and the server returns.
+/// Serves `router` on `listener` within `limits` until `stop` resolves, then shuts down
+/// gracefully within `grace`: no new connections; the requests in progress (tool calls among
+/// them) are answered; then `close_sessions` ends the event streams of older clients and the
+/// server returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,

@@ -86,7 +86,6 @@ pub fn http_router_with(server: ConfluxServer, options: HttpOptions) -> axum::Ro
         options.session_limits,
     ));
     let service = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
-    let sessions: Arc<dyn Admission> = sessions;
     axum::Router::new()
         .nest_service("/mcp", service)
         .route_layer(axum::middleware::from_fn_with_state(
@@ -95,20 +94,10 @@ pub fn http_router_with(server: ConfluxServer, options: HttpOptions) -> axum::Ro
         ))
 }
 
-/// The session counts `check_message` asks before an `initialize` and tells after it.
-trait Admission: Send + Sync {
-    fn admit(&self, caller: Option<&str>) -> Result<(), Full>;
-    fn bind(&self, id: &SessionId, caller: String);
-}
-
-impl<M: Send + Sync> Admission for crate::sessions::Counted<M> {
-    fn admit(&self, caller: Option<&str>) -> Result<(), Full> {
-        crate::sessions::Counted::admit(self, caller)
-    }
-    fn bind(&self, id: &SessionId, caller: String) {
-        crate::sessions::Counted::bind(self, id, caller)
-    }
-}
+/// The sessions `check_message` counts before an `initialize` and binds after it.
+type Sessions = crate::sessions::Counted<
+    rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
+>;
 
 /// The caller a session is counted for: a verified agent for one person. The platform's
 /// credential and an open server count only in the process's total.
@@ -183,7 +172,7 @@ pub async fn serve_http(
 /// Reads a POST's body (at most [`MAX_MESSAGE_BYTES`]) and answers what is not a JSON-RPC
 /// message rmcp can take; passes the rest on with the same bytes.
 async fn check_message(
-    State(sessions): State<Arc<dyn Admission>>,
+    State(sessions): State<Arc<Sessions>>,
     req: Request,
     next: Next,
 ) -> Response {

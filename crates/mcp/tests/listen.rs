@@ -58,6 +58,13 @@ async fn start(max_connections: usize) -> (SocketAddr, tokio::sync::oneshot::Sen
     (addr, stop)
 }
 
+/// A connection to `addr` with `request` written on it.
+async fn send(addr: SocketAddr, request: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    s
+}
+
 /// Everything the server sends until it closes the connection, or what came within `wait`.
 async fn read_all(s: &mut TcpStream, wait: Duration) -> (String, bool) {
     let mut out = Vec::new();
@@ -70,10 +77,7 @@ async fn read_all(s: &mut TcpStream, wait: Duration) -> (String, bool) {
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     let (addr, _stop) = start(8).await;
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-        .await
-        .unwrap();
+    let mut s = send(addr, b"GET /peer HTTP/1.1\r\nHost: x\r\nX-Slow: ").await;
     let began = Instant::now();
     let (_, closed) = read_all(&mut s, Duration::from_secs(10)).await;
     assert!(closed, "the connection stayed open");
@@ -83,10 +87,7 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed() {
     let (addr, _stop) = start(8).await;
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
+    let mut s = send(addr, b"GET /peer HTTP/1.1\r\nHost: x\r\n\r\n").await;
     let (answer, closed) = read_all(&mut s, Duration::from_secs(10)).await;
     assert!(closed, "a kept-alive connection stayed open: {answer}");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -132,12 +133,11 @@ async fn a_body_sent_a_byte_at_a_time_is_refused_when_its_time_is_up() {
 #[tokio::test]
 async fn a_body_in_time_is_read_whole() {
     let (addr, _stop) = start(8).await;
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(
+    let mut s = send(
+        addr,
         b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
     )
-    .await
-    .unwrap();
+    .await;
     let (answer, closed) = read_all(&mut s, Duration::from_secs(10)).await;
     assert!(closed);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -152,10 +152,11 @@ async fn connections_past_the_cap_wait_for_one_to_close() {
     let _b = TcpStream::connect(addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let began = Instant::now();
-    let mut c = TcpStream::connect(addr).await.unwrap();
-    c.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    let mut c = send(
+        addr,
+        b"GET /peer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     let (answer, closed) = read_all(&mut c, Duration::from_secs(10)).await;
     assert!(closed && answer.starts_with("HTTP/1.1 200"), "{answer}");
     // Answered only once the idle two were cut off.
@@ -165,10 +166,11 @@ async fn connections_past_the_cap_wait_for_one_to_close() {
 #[tokio::test]
 async fn a_streamed_answer_outlives_the_timeouts() {
     let (addr, _stop) = start(8).await;
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    let mut s = send(
+        addr,
+        b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     let (answer, closed) = read_all(&mut s, Duration::from_secs(10)).await;
     assert!(closed, "{answer}");
     for i in 0..5 {
@@ -191,10 +193,7 @@ async fn shutting_down_finishes_the_answer_in_progress_then_returns() {
     let server = tokio::spawn(serve(listener, router, Limits::default(), async {
         let _ = stopped.await;
     }));
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
+    let mut s = send(addr, b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     stop.send(()).unwrap();
     let (answer, closed) = read_all(&mut s, Duration::from_secs(10)).await;
