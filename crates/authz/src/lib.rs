@@ -388,15 +388,15 @@ impl ClientAddress {
     /// any per-address limit's worth of addresses in a second.
     pub fn of(address: &str) -> ClientAddress {
         use sha2::Digest as _;
-        let bucket = match address.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-                Some(v4) => v4.to_string(),
-                None => {
-                    let s = v6.segments();
-                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-                }
-            },
-            Ok(ip) => ip.to_string(),
+        let bucket = match address
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.to_canonical())
+        {
+            Ok(std::net::IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            Ok(v4) => v4.to_string(),
             Err(_) => address.to_string(),
         };
         let d = sha2::Sha256::digest(bucket.as_bytes());

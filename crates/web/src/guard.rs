@@ -74,12 +74,8 @@ impl Guard {
         if origin.eq_ignore_ascii_case(&self.origin) {
             return true;
         }
-        if path == "/mcp" || path.starts_with("/mcp/") {
-            if self
-                .extra_origins
-                .iter()
-                .any(|o| o.eq_ignore_ascii_case(origin))
-            {
+        if is_mcp_path(path) {
+            if self.mcp_cors_origin(path, origin) {
                 return true;
             }
             return url::Url::parse(origin).is_ok_and(|u| {
@@ -100,7 +96,7 @@ impl Guard {
     /// not read.
     fn mcp_cors_origin(&self, path: &str, origin: &str) -> bool {
         let origin = origin.trim_end_matches('/');
-        (path == "/mcp" || path.starts_with("/mcp/"))
+        is_mcp_path(path)
             && (origin.eq_ignore_ascii_case(&self.origin)
                 || self
                     .extra_origins
@@ -114,13 +110,7 @@ impl Guard {
     fn address(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> ClientAddress {
         let proxied = self.forwarded_from.as_ref().is_some_and(|proxies| {
             proxies.is_empty()
-                || peer.is_some_and(|p| {
-                    let ip = match p.ip() {
-                        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-                        v4 => v4,
-                    };
-                    proxies.iter().any(|n| n.contains(&ip))
-                })
+                || peer.is_some_and(|p| proxies.iter().any(|n| n.contains(&p.ip().to_canonical())))
         });
         if proxied
             && let Some(last) = headers
@@ -149,6 +139,11 @@ fn strip_port(host: &str) -> &str {
         Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
     }
+}
+
+/// The MCP endpoint's routes.
+fn is_mcp_path(path: &str) -> bool {
+    path == "/mcp" || path.starts_with("/mcp/")
 }
 
 /// The routes any browser origin may call: metadata and the OAuth JSON endpoints.
