@@ -290,6 +290,11 @@ fn normalize_content<'a>(mut e: xml::Element<'a>, verbatim: bool, out: &mut Vec<
             .children
             .drain(..)
             .partition(|c| matches!(c, Node::Element(p) if p.name == "ac:parameter"));
+        // A parameter whose value is what its absence says goes as the converter leaves it out.
+        let name = e.attr("ac:name").unwrap_or("").to_string();
+        params.retain(|p| {
+            !matches!(p, Node::Element(p) if crate::to_md::implied_param(&name, p.attr("ac:name").unwrap_or(""), &p.text_cow()))
+        });
         params.sort_by_key(|p| match p {
             Node::Element(p) => p.attr("ac:name").unwrap_or("").to_string(),
             _ => String::new(),

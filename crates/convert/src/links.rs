@@ -646,7 +646,7 @@ pub(crate) fn jira_linkable(e: &Element, params: &[crate::to_md::Param<'_>]) -> 
     let extra = e
         .attrs
         .iter()
-        .any(|(k, _)| k != "ac:name" && !crate::to_md::regenerated_attr(k));
+        .any(|(k, v)| k != "ac:name" && !crate::to_md::left_out_attr(k, v));
     let mut key = None;
     let mut query = None;
     for (k, v) in params {

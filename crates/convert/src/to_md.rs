@@ -57,6 +57,19 @@ pub(crate) fn regenerated_attr(name: &str) -> bool {
     matches!(name, "ac:schema-version" | "ac:macro-id" | "ac:local-id")
 }
 
+/// Macro attributes a pretty form leaves out: regenerated ones, and `data-layout="default"`,
+/// which Cloud's editor writes on every macro and which says what its absence says (the
+/// normalised form ignores a macro's `data-layout` altogether).
+pub(crate) fn left_out_attr(name: &str, value: &str) -> bool {
+    regenerated_attr(name) || (name == "data-layout" && value == "default")
+}
+
+/// A panel's `icon=true`, which mark writes on every panel and md2conf on none for the same
+/// alert: the icon shows either way, so the parameter is left out as its absence says it.
+pub(crate) fn implied_param(macro_name: &str, key: &str, value: &str) -> bool {
+    key == "icon" && value == "true" && PANELS.iter().any(|(n, _)| *n == macro_name)
+}
+
 pub(crate) struct Converted {
     /// The Markdown, or what was left of it after the pieces handed on.
     pub markdown: String,
@@ -1356,7 +1369,7 @@ impl Cx {
         let extra_attrs = e
             .attrs
             .iter()
-            .any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
+            .any(|(k, v)| k != "ac:name" && !left_out_attr(k, v));
         let parts = MacroParts::of(e);
         if let Some(parts) = &parts
             && parts.rich.is_none()
@@ -1374,7 +1387,7 @@ impl Cx {
             if let Some((_, kind)) = PANELS.iter().find(|(n, _)| *n == name)
                 && parts.params.is_empty()
             {
-                return self.alert(e, kind, parts);
+                return self.alert(kind, parts);
             }
             if name == "expand"
                 && parts
@@ -1606,15 +1619,9 @@ impl Cx {
         self.directive("list-table", &attrs, &text)
     }
 
-    fn alert(&mut self, e: &Element, kind: &str, parts: &MacroParts<'_>) -> String {
+    /// A panel with no parameters but implied ones ([`implied_param`]) as a GitHub alert.
+    fn alert(&mut self, kind: &str, parts: &MacroParts<'_>) -> String {
         let mut out = self.concat(&["> [!", kind, "]"]);
-        let mut params = e.elements().filter(|c| c.name == "ac:parameter").peekable();
-        if params.peek().is_some() {
-            let p =
-                self.placeholder_inline(|m, o| params.for_each(|c| xml::write_element(c, m, o)));
-            out.push_str("\n> ");
-            out.push_str(&p);
-        }
         let body = parts
             .rich
             .map(|r| {
@@ -1690,7 +1697,7 @@ impl Cx {
             info.push(self.concat(&["macro=", name]));
         }
         for (k, v) in &e.attrs {
-            if k == "ac:name" || regenerated_attr(k) {
+            if k == "ac:name" || left_out_attr(k, v) {
                 continue;
             }
             if v.contains(['"', '`', '\n', '\r']) || k.contains(['"', '`', '=']) {
@@ -2102,7 +2109,7 @@ fn inline_macro_form(e: &Element) -> InlineMacro {
     let extra = e
         .attrs
         .iter()
-        .any(|(k, _)| k != "ac:name" && !regenerated_attr(k));
+        .any(|(k, v)| k != "ac:name" && !left_out_attr(k, v));
     let Some(parts) = MacroParts::of(e) else {
         return InlineMacro::Opaque;
     };
@@ -2183,7 +2190,18 @@ impl<'a> MacroParts<'a> {
                         .children
                         .iter()
                         .all(|x| matches!(x, Node::Text(_) | Node::CData(_)));
-                    parts.params.push((key, text_only.then(|| c.text_cow())));
+                    let value = text_only.then(|| c.text_cow());
+                    if value
+                        .as_deref()
+                        .is_some_and(|v| implied_param(macro_name(e), key, v))
+                        && e.elements()
+                            .filter(|p| p.name == "ac:parameter" && p.attr("ac:name") == Some(key))
+                            .count()
+                            == 1
+                    {
+                        continue;
+                    }
+                    parts.params.push((key, value));
                 }
                 Node::Element(c)
                     if c.name == "ac:rich-text-body"
@@ -2850,7 +2868,7 @@ fn macro_attrs_in(e: &Element, parts: &MacroParts<'_>, inline: bool) -> Option<S
         attrs.push((COMMENT_KEY.into(), comment_value(c)?.into(), true));
     }
     for (k, v) in &e.attrs {
-        if k != "ac:name" && !regenerated_attr(k) {
+        if k != "ac:name" && !left_out_attr(k, v) {
             // `@name` becomes the macro's attribute again: only an XML name can.
             if k.contains(['"', '=', ' ', '}']) || !xml::valid_name(k) {
                 return None;
@@ -4684,5 +4702,46 @@ mod tests {
             "{out}"
         );
         assert!(!out[4..out.len() - 4].contains("--"), "{out}");
+    }
+
+    /// What says what its absence says is left out: a macro's `data-layout="default"` (on
+    /// every macro of Cloud's editor) and a panel's `icon=true` (on every panel mark writes),
+    /// so such a panel is an alert. Other values, a duplicate, and `icon` on other macros stay.
+    #[test]
+    fn values_their_absence_implies_are_left_out() {
+        assert_round_trips(&[
+            (
+                r#"<ac:structured-macro ac:name="toc" data-layout="default"><ac:parameter ac:name="style">none</ac:parameter></ac:structured-macro>"#,
+                "::toc{style=none}\n",
+            ),
+            (
+                r#"<ac:structured-macro ac:name="toc" data-layout="wide" />"#,
+                "::toc{@data-layout=wide}\n",
+            ),
+            (
+                r#"<ac:structured-macro ac:name="code" data-layout="default"><ac:plain-text-body><![CDATA[x]]></ac:plain-text-body></ac:structured-macro>"#,
+                "```\nx\n```\n",
+            ),
+            (
+                r#"<ac:structured-macro ac:name="info" data-layout="default" ac:macro-id="m"><ac:parameter ac:name="icon">true</ac:parameter><ac:rich-text-body><p>a</p></ac:rich-text-body></ac:structured-macro>"#,
+                "> [!NOTE]\n>\n> a\n",
+            ),
+            (
+                r#"<ac:structured-macro ac:name="warning"><ac:parameter ac:name="icon">false</ac:parameter><ac:rich-text-body><p>a</p></ac:rich-text-body></ac:structured-macro>"#,
+                ":::warning{icon=false}\n\na\n\n:::\n",
+            ),
+            (
+                r#"<ac:structured-macro ac:name="tip"><ac:parameter ac:name="icon">true</ac:parameter><ac:parameter ac:name="title">T</ac:parameter><ac:rich-text-body><p>a</p></ac:rich-text-body></ac:structured-macro>"#,
+                ":::tip{title=T}\n\na\n\n:::\n",
+            ),
+            (
+                r#"<ac:structured-macro ac:name="status"><ac:parameter ac:name="icon">true</ac:parameter></ac:structured-macro>"#,
+                "::status{icon=true}\n",
+            ),
+        ]);
+        // Two `icon` parameters are not an implied one: both stay, as storage.
+        kept_as_storage(
+            r#"<ac:structured-macro ac:name="note"><ac:parameter ac:name="icon">true</ac:parameter><ac:parameter ac:name="icon">false</ac:parameter><ac:rich-text-body><p>a</p></ac:rich-text-body></ac:structured-macro>"#,
+        );
     }
 }
