@@ -1613,6 +1613,9 @@ impl Cx {
             if k.contains(['"', '=', ' ', '}']) {
                 return None;
             }
+            if left_out_attr(k, v) {
+                continue;
+            }
             attrs.push((format!("@{k}"), &**v));
         }
         let attrs = attr_block(attrs.iter().map(|(k, v)| (k.as_str(), *v, true)));
@@ -4737,6 +4740,16 @@ mod tests {
             (
                 r#"<ac:structured-macro ac:name="status"><ac:parameter ac:name="icon">true</ac:parameter></ac:structured-macro>"#,
                 "::status{icon=true}\n",
+            ),
+        ]);
+        assert_round_trips(&[
+            (
+                r#"<table data-layout="default"><tbody><tr><th>h</th></tr><tr><td><p>a</p><p>b</p></td></tr></tbody></table>"#,
+                ":::list-table{header-rows=1}\n\n* - h\n* - a\n\n    b\n\n:::\n",
+            ),
+            (
+                r#"<table data-layout="wide"><tbody><tr><th>h</th></tr><tr><td><p>a</p><p>b</p></td></tr></tbody></table>"#,
+                ":::list-table{header-rows=1 @data-layout=wide}\n\n* - h\n* - a\n\n    b\n\n:::\n",
             ),
         ]);
         // Two `icon` parameters are not an implied one: both stay, as storage.
