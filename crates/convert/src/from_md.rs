@@ -67,6 +67,7 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
             role: Role::None,
             brackets: 0,
             bracket_from: 0,
+            unwrap: false,
         }],
         depth: 0,
         issues: Vec::new(),
@@ -315,6 +316,9 @@ struct Frame<'a> {
     brackets: usize,
     /// No child before this index is such a `[`.
     bracket_from: usize,
+    /// A paragraph with no room for its `p` (see [`Builder::paragraph`]): its children go
+    /// into its parent.
+    unwrap: bool,
 }
 
 /// Stands among a frame's children for a `[` that a `]{attrs}` may still close as a
@@ -367,19 +371,21 @@ impl Role {
 /// builder counts bounds the depth of the storage it writes: a panel becomes
 /// `ac:structured-macro` + `ac:rich-text-body`, a link to one of our schemes `ac:link` +
 /// `ac:link-body`, an image `ac:image` + `ri:url`, `<details>` an expand macro with its body,
-/// `<a id>` an anchor macro with its parameter. (A task item, `ac:task` + `ac:task-body`,
-/// takes its second level when its marker arrives.)
+/// `<a id>` an anchor macro with its parameter, and marked directives what they become. (A
+/// task item, `ac:task` + `ac:task-body`, takes its second level when its marker arrives.)
 fn levels(el: &Element, kind: &Kind) -> usize {
     match kind {
         Kind::Alert | Kind::Image { .. } => 2,
         Kind::Link { url, .. } if links::is_ours(url) => 2,
         // `<details>` and `<a id>` become macros, unless a placeholder carried them.
-        Kind::Html
-            if matches!(&*el.name, "details" | "a")
-                && !el.attrs.iter().any(|(k, _)| k == VERBATIM) =>
-        {
-            2
-        }
+        Kind::Html if el.name == "details" && !el.attrs.iter().any(|(k, _)| k == VERBATIM) => 2,
+        // Marked directives: an image and its caption around the body; Cloud's extension, its
+        // node and its content (the fallback holds the body as deep: two `div`s); the
+        // extension, the list node and an item's content around a decision's text.
+        Kind::Html if el.name == directive::FIGURE || el.name == directive::DECISIONS => 2,
+        Kind::Html if el.name.starts_with(directive::ADF) => 3,
+        // Only an `<a>` with an `id` alone can be an anchor.
+        Kind::Html if el.name == "a" && el.attrs.len() == 1 && el.attr("id").is_some() => 2,
         _ => 1,
     }
 }
@@ -515,6 +521,7 @@ impl<'a> Builder<'a> {
             role,
             brackets: 0,
             bracket_from: 0,
+            unwrap: false,
         });
         Ok(())
     }
@@ -570,8 +577,41 @@ impl<'a> Builder<'a> {
                 ),
             });
         }
+        if frame.unwrap {
+            frame
+                .el
+                .children
+                .into_iter()
+                .for_each(|n| self.push_node(n));
+            return;
+        }
         let node = finish_frame(frame);
         self.push_node(node);
+    }
+
+    /// Opens a paragraph. Storage may hold text right in a container at [`MAX_DEPTH`] (a
+    /// quote, a panel's body), which Markdown can only write as a paragraph: a paragraph with
+    /// no room for its `p` whose container holds nothing else yet is written as its text
+    /// alone, so that such storage comes back. Anything after it at that depth has no room.
+    fn paragraph(&mut self, pos: usize) -> Result<(), TooDeep> {
+        let Err(too_deep) = self.room(1, pos) else {
+            return self.open("p", Kind::Md(TagEnd::Paragraph), pos);
+        };
+        if self.stack.len() < 2 || !self.top().children.iter().all(crate::to_md::is_ws) {
+            return Err(too_deep);
+        }
+        let mut el = Element::new(xml::name("p"));
+        el.pos = pos;
+        self.stack.push(Frame {
+            el,
+            kind: Kind::Md(TagEnd::Paragraph),
+            levels: 0,
+            role: Role::None,
+            brackets: 0,
+            bracket_from: 0,
+            unwrap: true,
+        });
+        Ok(())
     }
 
     fn close_md(&mut self, end: TagEnd) {
@@ -747,7 +787,7 @@ impl<'a> Builder<'a> {
 
     fn start(&mut self, tag: Tag<'_>, pos: usize) -> Result<(), TooDeep> {
         match tag {
-            Tag::Paragraph => self.open("p", Kind::Md(TagEnd::Paragraph), pos)?,
+            Tag::Paragraph => self.paragraph(pos)?,
             Tag::Heading {
                 level,
                 id,

@@ -546,7 +546,7 @@ fn macro_name<'e>(e: &'e Element<'_>) -> &'e str {
     e.attr("ac:name").unwrap_or("")
 }
 
-fn is_ws(node: &Node) -> bool {
+pub(crate) fn is_ws(node: &Node) -> bool {
     matches!(node, Node::Text(t) if t.bytes().all(|b| b.is_ascii_whitespace()))
 }
 

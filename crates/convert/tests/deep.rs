@@ -93,6 +93,28 @@ fn storage_constructs() -> Vec<Storage> {
         block("loose lists", "<ul><li><p>a</p>", "</li></ul>", 2),
         block("divs", "<div>", "</div>", 1),
         block("block quotes", "<blockquote>", "</blockquote>", 1),
+        // Text right in a container: its Markdown is a paragraph, which has no room for a
+        // `p` at the limit (that Markdown was refused).
+        Storage {
+            inner: "x",
+            inner_levels: 0,
+            ..block(
+                "block quotes around text",
+                "<blockquote>",
+                "</blockquote>",
+                1,
+            )
+        },
+        Storage {
+            inner: "x",
+            inner_levels: 0,
+            ..block(
+                "info panels around text",
+                "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body>",
+                "</ac:rich-text-body></ac:structured-macro>",
+                2,
+            )
+        },
         Storage {
             inner: "x",
             inner_levels: 0,
@@ -156,6 +178,8 @@ fn storage_constructs() -> Vec<Storage> {
         inline("strikethrough", "<del>a ", " b</del>", 1),
         inline("underline", "<u>a ", " b</u>", 1),
         inline("links", "<a href=\"https://example.com/\">a ", " b</a>", 1),
+        // An `<a>` without an `id` alone cannot be an anchor (it was counted as two levels).
+        inline("links without a target", "<a>a ", " b</a>", 1),
         inline(
             "page links",
             "<ac:link><ri:page ri:content-title=\"T\" /><ac:link-body>a ",
@@ -420,9 +444,21 @@ fn markdown_at_the_limit_converts_and_is_stable() {
                 normalized(&again.output).unwrap(),
                 "{name}"
             );
-            let deeper = format!("> {md}");
             if name == "block quotes" {
+                // One quote more and the paragraph is its text alone, as storage may hold it
+                // (`block quotes around text` above); two more are refused.
+                let one_more = markdown_to_storage(&format!("> {md}")).unwrap();
+                assert!(one_more.output.contains("<blockquote>x</blockquote>"));
+                let deeper = format!("> > {md}");
                 assert_too_deep(markdown_to_storage(&deeper), Format::Markdown, name);
+                // A second paragraph at that depth has no room.
+                let two = format!(
+                    "{}x\n{}\n{}y\n",
+                    "> ".repeat(MAX_DEPTH),
+                    ">".repeat(MAX_DEPTH),
+                    "> ".repeat(MAX_DEPTH)
+                );
+                assert_too_deep(markdown_to_storage(&two), Format::Markdown, name);
             }
         }
     });
@@ -450,6 +486,53 @@ fn markdown_never_writes_storage_the_reader_refuses() {
                 }
                 Err(e) => assert!(matches!(e, ConvertError::TooDeep { .. }), "{e}"),
             }
+        }
+    });
+}
+
+/// The same for directives that become more storage levels than their own: a figure (an image
+/// and its caption), Cloud's panel (extension, node, content) and decision list (extension,
+/// list node, item content), eight deep inside quotes that take the depth to the limit. They
+/// counted one level each, and storage 2-3 levels past the limit was written.
+#[test]
+fn directives_never_write_storage_the_reader_refuses() {
+    on_worker_stack(|| {
+        let kinds = [
+            ("figure", "figure", "![](attachment:a.png)\n\n", "x"),
+            ("adf-panel", "adf-panel{panel-type=note}", "", "x"),
+            ("decision-list", "decision-list", "", "- d"),
+        ];
+        for (what, open, first, inner) in kinds {
+            let mut body = String::new();
+            for colons in (4..12).rev() {
+                body.push_str(&format!("{}{open}\n\n{first}", ":".repeat(colons)));
+            }
+            body.push_str(inner);
+            body.push_str("\n\n");
+            for colons in 4..12 {
+                body.push_str(&format!("{}\n\n", ":".repeat(colons)));
+            }
+            let (mut written, mut refused) = (0, 0);
+            for quotes in 470..512 {
+                let md: String = body
+                    .lines()
+                    .map(|l| format!("{}{l}\n", "> ".repeat(quotes)))
+                    .collect();
+                match markdown_to_storage(&md) {
+                    Ok(out) => {
+                        written += 1;
+                        storage_to_markdown(&out.output).unwrap_or_else(|e| {
+                            panic!("{what} in {quotes} quotes written but not read: {e}")
+                        });
+                    }
+                    Err(e) => {
+                        refused += 1;
+                        assert!(matches!(e, ConvertError::TooDeep { .. }), "{e}");
+                    }
+                }
+            }
+            // The sweep crosses the limit.
+            assert!(written > 0 && refused > 0, "{what}: {written} {refused}");
         }
     });
 }
