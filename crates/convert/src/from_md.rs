@@ -469,13 +469,47 @@ impl<'a> Builder<'a> {
     /// Refuses an element `levels` deep below the open frames when that passes [`MAX_DEPTH`].
     /// The levels held by `[` that may still open a span are given up first, outermost
     /// first: those `[` are text.
+    /// Last, an open paragraph that came first in its container gives up its `p` (see
+    /// [`Builder::paragraph`]).
     fn room(&mut self, levels: usize, pos: usize) -> Result<(), TooDeep> {
         while self.depth + levels > MAX_DEPTH {
-            if !self.release_bracket() {
+            if !self.release_bracket() && !self.release_paragraph() {
                 return Err(TooDeep { pos });
             }
         }
         Ok(())
+    }
+
+    /// Makes the open paragraph, if it came first in its container, its text alone: one
+    /// level fewer. False when there is none to make so.
+    fn release_paragraph(&mut self) -> bool {
+        let Some(at) = self
+            .stack
+            .iter()
+            .rposition(|f| f.kind == Kind::Md(TagEnd::Paragraph))
+        else {
+            return false;
+        };
+        if at < 1 || self.stack[at].unwrap || !self.first_in(at - 1) {
+            return false;
+        }
+        let f = &mut self.stack[at];
+        f.unwrap = true;
+        f.levels -= 1;
+        self.depth -= 1;
+        true
+    }
+
+    /// Whether frame `at` holds nothing yet but blanks (and an expand's `<summary>`), so a
+    /// paragraph opened in it is the first of its content.
+    fn first_in(&self, at: usize) -> bool {
+        let f = &self.stack[at];
+        at > 0
+            && f.el.children.iter().all(|n| {
+                crate::to_md::is_ws(n)
+                    || (f.el.name == "details"
+                        && matches!(n, Node::Element(s) if s.name == "summary"))
+            })
     }
 
     /// Turns the outermost `[` that holds a level into text; false when there is none.
@@ -511,7 +545,23 @@ impl<'a> Builder<'a> {
         } else {
             role
         };
-        let levels = levels(&el, &kind).saturating_add_signed(extra);
+        // An expand's (first) `<summary>` is its title parameter, beside its body: no level of
+        // its own.
+        let title = el.name == "summary"
+            && self.stack.last().is_some_and(|f| {
+                f.el.name == "details"
+                    && f.el.attr(VERBATIM).is_none()
+                    && !f
+                        .el
+                        .children
+                        .iter()
+                        .any(|n| matches!(n, Node::Element(s) if s.name == "summary"))
+            });
+        let levels = if title {
+            0
+        } else {
+            levels(&el, &kind).saturating_add_signed(extra)
+        };
         self.room(levels, el.pos)?;
         self.depth += levels;
         self.stack.push(Frame {
@@ -591,13 +641,13 @@ impl<'a> Builder<'a> {
 
     /// Opens a paragraph. Storage may hold text right in a container at [`MAX_DEPTH`] (a
     /// quote, a panel's body), which Markdown can only write as a paragraph: a paragraph with
-    /// no room for its `p` whose container holds nothing else yet is written as its text
-    /// alone, so that such storage comes back. Anything after it at that depth has no room.
+    /// no room for its `p`, or for an element in it ([`Builder::room`]), whose container
+    /// holds nothing else yet is written as its text alone, so that such storage comes back.
     fn paragraph(&mut self, pos: usize) -> Result<(), TooDeep> {
         let Err(too_deep) = self.room(1, pos) else {
             return self.open("p", Kind::Md(TagEnd::Paragraph), pos);
         };
-        if self.stack.len() < 2 || !self.top().children.iter().all(crate::to_md::is_ws) {
+        if !self.first_in(self.stack.len() - 1) {
             return Err(too_deep);
         }
         let mut el = Element::new(xml::name("p"));

@@ -178,6 +178,28 @@ fn storage_constructs() -> Vec<Storage> {
         inline("strikethrough", "<del>a ", " b</del>", 1),
         inline("underline", "<u>a ", " b</u>", 1),
         inline("links", "<a href=\"https://example.com/\">a ", " b</a>", 1),
+        // Inline content right in a quote: its paragraph gives up its `p` for the element.
+        Storage {
+            inner: "<strong>x</strong>",
+            inner_levels: 1,
+            ..block(
+                "block quotes around bold text",
+                "<blockquote>",
+                "</blockquote>",
+                1,
+            )
+        },
+        // An expand's title counts no level of its own.
+        Storage {
+            inner: "x",
+            inner_levels: 0,
+            ..block(
+                "expand macros around text",
+                "<ac:structured-macro ac:name=\"expand\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body>",
+                "</ac:rich-text-body></ac:structured-macro>",
+                2,
+            )
+        },
         // An `<a>` without an `id` alone cannot be an anchor (it was counted as two levels).
         inline("links without a target", "<a>a ", " b</a>", 1),
         inline(
