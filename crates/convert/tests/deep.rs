@@ -58,6 +58,7 @@ impl Storage {
 }
 
 const P: (&str, &str) = ("<p>", "</p>");
+const EXPAND: &str = "<ac:structured-macro ac:name=\"expand\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body>";
 const NONE: (&str, &str) = ("", "");
 
 fn storage_constructs() -> Vec<Storage> {
@@ -70,6 +71,12 @@ fn storage_constructs() -> Vec<Storage> {
         inner_levels: 1,
         around: NONE,
     };
+    // A block construct around bare text.
+    let bare = |name, open, close, levels| Storage {
+        inner: "x",
+        inner_levels: 0,
+        ..block(name, open, close, levels)
+    };
     let inline = |name, open, close, levels| Storage {
         name,
         open,
@@ -80,51 +87,31 @@ fn storage_constructs() -> Vec<Storage> {
         around: P,
     };
     vec![
-        Storage {
-            inner: "x",
-            inner_levels: 0,
-            ..block("bullet lists", "<ul><li>", "</li></ul>", 2)
-        },
-        Storage {
-            inner: "x",
-            inner_levels: 0,
-            ..block("ordered lists", "<ol><li>", "</li></ol>", 2)
-        },
+        bare("bullet lists", "<ul><li>", "</li></ul>", 2),
+        bare("ordered lists", "<ol><li>", "</li></ol>", 2),
         block("loose lists", "<ul><li><p>a</p>", "</li></ul>", 2),
         block("divs", "<div>", "</div>", 1),
         block("block quotes", "<blockquote>", "</blockquote>", 1),
         // Text right in a container: its Markdown is a paragraph, which has no room for a
         // `p` at the limit (that Markdown was refused).
-        Storage {
-            inner: "x",
-            inner_levels: 0,
-            ..block(
-                "block quotes around text",
-                "<blockquote>",
-                "</blockquote>",
-                1,
-            )
-        },
-        Storage {
-            inner: "x",
-            inner_levels: 0,
-            ..block(
-                "info panels around text",
-                "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body>",
-                "</ac:rich-text-body></ac:structured-macro>",
-                2,
-            )
-        },
-        Storage {
-            inner: "x",
-            inner_levels: 0,
-            ..block(
-                "tables",
-                "<table><tbody><tr><td>",
-                "</td></tr></tbody></table>",
-                4,
-            )
-        },
+        bare(
+            "block quotes around text",
+            "<blockquote>",
+            "</blockquote>",
+            1,
+        ),
+        bare(
+            "info panels around text",
+            "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body>",
+            "</ac:rich-text-body></ac:structured-macro>",
+            2,
+        ),
+        bare(
+            "tables",
+            "<table><tbody><tr><td>",
+            "</td></tr></tbody></table>",
+            4,
+        ),
         block(
             "rich-text-body macros",
             "<ac:structured-macro ac:name=\"panel\"><ac:rich-text-body>",
@@ -139,7 +126,7 @@ fn storage_constructs() -> Vec<Storage> {
         ),
         block(
             "expand macros",
-            "<ac:structured-macro ac:name=\"expand\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body>",
+            EXPAND,
             "</ac:rich-text-body></ac:structured-macro>",
             2,
         ),
@@ -155,16 +142,12 @@ fn storage_constructs() -> Vec<Storage> {
             "</ac:layout-cell></ac:layout-section></ac:layout>",
             3,
         ),
-        Storage {
-            inner: "x",
-            inner_levels: 0,
-            ..block(
-                "task lists",
-                "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body>t ",
-                "</ac:task-body></ac:task></ac:task-list>",
-                3,
-            )
-        },
+        bare(
+            "task lists",
+            "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body>t ",
+            "</ac:task-body></ac:task></ac:task-list>",
+            3,
+        ),
         block(
             "mixed blocks",
             "<div><ul><li><table><tbody><tr><td><blockquote>",
@@ -190,16 +173,12 @@ fn storage_constructs() -> Vec<Storage> {
             )
         },
         // An expand's title counts no level of its own.
-        Storage {
-            inner: "x",
-            inner_levels: 0,
-            ..block(
-                "expand macros around text",
-                "<ac:structured-macro ac:name=\"expand\"><ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body>",
-                "</ac:rich-text-body></ac:structured-macro>",
-                2,
-            )
-        },
+        bare(
+            "expand macros around text",
+            EXPAND,
+            "</ac:rich-text-body></ac:structured-macro>",
+            2,
+        ),
         // An `<a>` without an `id` alone cannot be an anchor (it was counted as two levels).
         inline("links without a target", "<a>a ", " b</a>", 1),
         inline(
