@@ -321,7 +321,10 @@ fn merge_text(out: Vec<Node>, verbatim: bool) -> Vec<Node> {
         }
         merged.push(n);
     }
-    if !verbatim {
+    if verbatim {
+        // An empty CDATA section is no text (`<![CDATA[]]>` and nothing compare equal).
+        merged.retain(|n| !matches!(n, Node::Text(t) if t.is_empty()));
+    } else {
         merged.retain_mut(|n| match n {
             Node::Text(t) => {
                 *t = collapse(&t.replace('\u{a0}', " ")).into();
