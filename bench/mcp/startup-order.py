@@ -14,7 +14,7 @@ With --check, writes nothing: says how many of the listed names the build still 
 when fewer than 90% (time to write the list again).
 
 Usage: bench/mcp/startup-order.py [--check] [--keep DIR]   (valgrind; a release build's time)"""
-import bisect, json, os, re, subprocess, sys, tempfile
+import bisect, glob, hashlib, json, os, re, subprocess, sys, tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TARGET = os.path.abspath(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"))
@@ -94,10 +94,22 @@ for line in open(dump):
 if not names:
     sys.exit(f"no instruction of {binary} found in {dump}: nothing written")
 rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+
+def manifests_digest():
+    """What renames the symbols: the dependency graph and the manifests (versions, features,
+    profiles). `manifests_digest` in crates/cli/tests/cli.rs computes the same."""
+    h = hashlib.sha256()
+    paths = ["Cargo.lock", "Cargo.toml"] + sorted(
+        os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "crates", "*", "Cargo.toml")))
+    for rel in paths:
+        h.update(rel.encode() + b"\0" + open(os.path.join(ROOT, rel), "rb").read() + b"\0")
+    return h.hexdigest()
+
 with open(OUT, "w") as f:
     f.write("# The functions `conflux serve` runs from spawn to its tools/list answer, placed side by side by\n"
             "# the link of the release binary (crates/cli/build.rs); names a build does not have are skipped.\n"
-            f"# Written by bench/mcp/startup-order.py from `cargo build --release -p conflux`, {rustc}.\n")
+            f"# Written by bench/mcp/startup-order.py from `cargo build --release -p conflux`, {rustc}.\n"
+            f"# manifests {manifests_digest()}\n")
     for n in sorted(names):
         f.write(n + "\n")
 print(f"{OUT}: {len(names)} functions ({outside} instructions run outside them: start files, PLT)")
