@@ -2705,7 +2705,7 @@ async fn cloud_editor_pages_read_as_markdown_and_write_back_whole() {
         "## Plan\n\n\
          We [ship Friday]{ac:ref=c0ffee00-1111-2222-3333-444455556666}.\n\n\
          :::p{style=\"margin-left: 30.0px;\"}\n\nIndented **note**\n\n:::\n\n\
-         :::list-table{header-rows=1 @data-layout=default}\n\n\
+         :::list-table{header-rows=1}\n\n\
          * - Step\n\
          * - ::cell{data-highlight-colour=#e3fcef}\n\n    Done\n\n:::\n\n\
          :::decision-list\n\n- ::decision{state=UNDECIDED}\n\n  Ship *Friday*?\n\n:::\n\n\
