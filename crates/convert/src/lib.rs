@@ -141,9 +141,10 @@ impl fmt::Display for Warning {
 pub struct Stats {
     /// Bytes of output.
     pub output_bytes: usize,
-    /// Constructs carried as `<!--confluence …-->` placeholders (opaque or wrapping Markdown).
+    /// Constructs with no Markdown form of their own: `<!--confluence …-->` placeholders
+    /// (opaque or wrapping Markdown) and directives.
     pub placeholders: usize,
-    /// Bytes of output inside placeholder comments.
+    /// Bytes of output inside placeholder comments, and of directives' fences and attributes.
     pub placeholder_bytes: usize,
     /// Bytes of output written as raw HTML (merged-cell tables, styled spans, …).
     pub html_bytes: usize,

@@ -1030,11 +1030,17 @@ impl Cx {
         let align = e.attr("style").map(heading_align);
         let attrs_ok =
             e.attrs.iter().all(|(k, _)| k == "id" || k == "style") && align != Some(None);
+        if !attrs_ok || !id_ok {
+            return self.heading_directive(e);
+        }
+        let stats = self.stats;
         let text = self.inline(&e.children);
         let text = collapse_lines(text);
         // A heading may start with an anchor (`## <a id="x"></a>Title`), not with other HTML.
         let html_start = text.starts_with('<') && !text.starts_with("<a id=\"");
-        if !attrs_ok || !id_ok || text.is_empty() || text.contains(BR) || html_start {
+        if text.is_empty() || text.contains(BR) || html_start {
+            // The text is rendered again in the directive: its figures count once.
+            self.stats = stats;
             self.spare.string(text);
             return self.heading_directive(e);
         }
@@ -1241,13 +1247,17 @@ impl Cx {
     }
 
     fn table(&mut self, e: &Element) -> String {
+        // A form that gives up after rendering cells leaves no figures behind for the next.
+        let stats = self.stats;
         if let Some(md) = self.simple_table(e) {
             return md;
         }
-        match self.list_table(e) {
-            Some(md) => md,
-            None => self.raw_block(e),
+        self.stats = stats;
+        if let Some(md) = self.list_table(e) {
+            return md;
         }
+        self.stats = stats;
+        self.raw_block(e)
     }
 
     fn simple_table(&mut self, e: &Element) -> Option<String> {
@@ -4800,5 +4810,25 @@ mod tests {
         let back =
             crate::from_md::convert("- [ ] <!--confluence <ac:rich-text-body />-->\n").unwrap();
         assert!(back.issues.is_empty(), "{:?}", back.issues.len());
+    }
+
+    /// A form that gives up after rendering its content (a pipe table whose cell holds blocks,
+    /// a heading a `#` line cannot hold) leaves no figures behind: the `<u>` counted twice.
+    #[test]
+    fn figures_count_a_construct_once() {
+        for storage in [
+            "<p><u>u</u></p>",
+            "<table><tbody><tr><th>h</th><th>i</th></tr><tr><td><u>u</u></td><td><p>a</p><p>b</p></td></tr></tbody></table>",
+            "<h2>a<br /><u>u</u></h2>",
+            "<h2 style=\"color: red;\"><u>u</u></h2>",
+        ] {
+            let out = crate::storage_to_markdown(storage).unwrap();
+            assert_eq!(
+                out.stats.html_bytes,
+                "<u></u>".len(),
+                "{storage}: {}",
+                out.output
+            );
+        }
     }
 }
