@@ -367,12 +367,19 @@ impl Role {
     }
 }
 
+/// Whether an element is the Markdown form of an anchor macro (`<a id="x"></a>`, [`fix_node`])
+/// when it ends empty: an `<a>` with an `id` alone (a placeholder's carries [`VERBATIM`] too).
+fn anchor_form(el: &Element) -> bool {
+    el.name == "a" && el.attrs.len() == 1 && el.attr("id").is_some()
+}
+
 /// How many levels of storage an element opened here can become, so that the depth the
 /// builder counts bounds the depth of the storage it writes: a panel becomes
 /// `ac:structured-macro` + `ac:rich-text-body`, a link to one of our schemes `ac:link` +
 /// `ac:link-body`, an image `ac:image` + `ri:url`, `<details>` an expand macro with its body,
-/// `<a id>` an anchor macro with its parameter, and marked directives what they become. (A
-/// task item, `ac:task` + `ac:task-body`, takes its second level when its marker arrives.)
+/// marked directives what they become. (A task item, `ac:task` + `ac:task-body`, takes its
+/// second level when its marker arrives; an `<a id>` that ends empty, an anchor macro with its
+/// parameter, is settled when it ends: [`Builder::finish_html`].)
 fn levels(el: &Element, kind: &Kind) -> usize {
     match kind {
         Kind::Alert | Kind::Image { .. } => 2,
@@ -384,8 +391,6 @@ fn levels(el: &Element, kind: &Kind) -> usize {
         // extension, the list node and an item's content around a decision's text.
         Kind::Html if el.name == directive::FIGURE || el.name == directive::DECISIONS => 2,
         Kind::Html if el.name.starts_with(directive::ADF) => 3,
-        // Only an `<a>` with an `id` alone can be an anchor.
-        Kind::Html if el.name == "a" && el.attrs.len() == 1 && el.attr("id").is_some() => 2,
         _ => 1,
     }
 }
@@ -500,13 +505,15 @@ impl<'a> Builder<'a> {
         true
     }
 
-    /// Whether frame `at` holds nothing yet but blanks (and an expand's `<summary>`), so a
-    /// paragraph opened in it is the first of its content.
+    /// Whether a paragraph opened in frame `at` may be its text alone: nothing before it in
+    /// the frame but blanks, blocks and an expand's `<summary>`, so that its text joins no
+    /// text or inline element before it (two paragraphs would read as one).
     fn first_in(&self, at: usize) -> bool {
         let f = &self.stack[at];
+        let last = f.el.children.iter().rev().find(|n| !crate::to_md::is_ws(n));
         at > 0
-            && f.el.children.iter().all(|n| {
-                crate::to_md::is_ws(n)
+            && last.is_none_or(|n| {
+                crate::to_md::is_block(n)
                     || (f.el.name == "details"
                         && matches!(n, Node::Element(s) if s.name == "summary"))
             })
@@ -635,8 +642,44 @@ impl<'a> Builder<'a> {
                 .for_each(|n| self.push_node(n));
             return;
         }
-        let node = finish_frame(frame);
+        let node = self.finish_html(frame);
         self.push_node(node);
+    }
+
+    /// [`finish_frame`], once the frame is popped. An `<a id>` that ended empty becomes an
+    /// anchor macro, one level deeper than the element (its parameter): with no room for that
+    /// it stays the element, as a placeholder's does.
+    fn finish_html(&self, mut frame: Frame<'a>) -> Node<'a> {
+        if frame.kind == Kind::Html
+            && anchor_form(&frame.el)
+            && frame.el.children.is_empty()
+            && self.depth + 2 > MAX_DEPTH
+        {
+            frame.el.attrs.push((VERBATIM.into(), "".into()));
+        }
+        finish_frame(frame)
+    }
+
+    /// A `::fallback` line in an `:::adf-…` directive is a `div` of its HTML fallback, each
+    /// inside the one before around the content: past the first, each is a level deeper than
+    /// the directive counts ([`levels`]).
+    fn fallback_level(&mut self, pos: usize) -> Result<(), TooDeep> {
+        let Some(f) = self.stack.last() else {
+            return Ok(());
+        };
+        let another = f.el.name.starts_with(directive::ADF)
+            && f.el
+                .children
+                .iter()
+                .any(|n| matches!(n, Node::Element(x) if x.name == directive::FALLBACK));
+        if another {
+            self.room(1, pos)?;
+            self.depth += 1;
+            if let Some(f) = self.stack.last_mut() {
+                f.levels += 1;
+            }
+        }
+        Ok(())
     }
 
     /// Opens a paragraph. Storage may hold text right in a container at [`MAX_DEPTH`] (a
@@ -647,7 +690,8 @@ impl<'a> Builder<'a> {
         let Err(too_deep) = self.room(1, pos) else {
             return self.open("p", Kind::Md(TagEnd::Paragraph), pos);
         };
-        if !self.first_in(self.stack.len() - 1) {
+        // In a list-table the paragraph's place is wrapped in cells, which need room too.
+        if self.child_role("p").1 != 0 || !self.first_in(self.stack.len() - 1) {
             return Err(too_deep);
         }
         let mut el = Element::new(xml::name("p"));
@@ -999,6 +1043,10 @@ impl<'a> Builder<'a> {
 
     /// Text, with `:name:` shortcodes of Confluence emoticons turned into `ac:emoticon`.
     fn text(&mut self, t: &str, range: Range<usize>) -> Result<(), TooDeep> {
+        // Text right in a list-table's row (a tight `* x`) gets a cell of its own.
+        if self.stack.last().is_some_and(|f| f.role == Role::Row) {
+            self.room(1, range.start)?;
+        }
         let Some(t) = self.src.get(range.clone()).filter(|s| *s == t) else {
             self.push_node(Node::Text(t.to_string().into()));
             return Ok(());
@@ -1343,8 +1391,15 @@ impl<'a> Builder<'a> {
                     children: Vec::new(),
                     pos,
                 };
+                if el.name == directive::FALLBACK {
+                    self.fallback_level(pos)?;
+                }
                 if empty || xml::is_void(&el.name) {
-                    let levels = levels(&el, &Kind::Html);
+                    let levels = if anchor_form(&el) {
+                        2
+                    } else {
+                        levels(&el, &Kind::Html)
+                    };
                     self.push_leaf(el, levels, pos)?;
                 } else {
                     self.push_frame(el, Kind::Html)?;
@@ -1370,7 +1425,7 @@ impl<'a> Builder<'a> {
                             self.pop_top(issues);
                         }
                         if let Some(frame) = self.pop_frame() {
-                            let node = finish_frame(frame);
+                            let node = self.finish_html(frame);
                             self.push_node(node);
                         }
                     }

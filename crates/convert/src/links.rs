@@ -221,12 +221,15 @@ fn title_attrs<'e>(attrs: impl Iterator<Item = (&'e str, &'e str)>) -> String {
 
 /// Reads back attributes carried in a link title: `ac:card-appearance=inline ri:x=1`.
 pub(crate) fn parse_extras(title: &str) -> Option<Vec<(Name<'static>, xml::Str<'static>)>> {
-    parse_title_attrs(title, |k| {
-        (k.starts_with("ac:") || k.starts_with("ri:"))
-            && k.len() > 3
-            && k.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_'))
-    })
+    parse_title_attrs(title, extra_key)
+}
+
+/// Whether `k` is an attribute a title's `key=value` tokens can carry: Confluence's own.
+fn extra_key(k: &str) -> bool {
+    (k.starts_with("ac:") || k.starts_with("ri:"))
+        && k.len() > 3
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_'))
 }
 
 /// A title of `key=value` tokens whose keys all pass `key`, as attributes; `None` for any
@@ -576,6 +579,10 @@ pub(crate) fn image_target<'n, 'a: 'n>(
         }
         _ => return None,
     };
+    // Another attribute (`data-layout`) would come back as the title's text.
+    if !extras.iter().all(|(k, _)| extra_key(k)) {
+        return None;
+    }
     if let Some(t) = &plain_title
         && (!extras.is_empty() || parse_extras(t).is_some())
     {

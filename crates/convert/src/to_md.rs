@@ -493,7 +493,7 @@ fn starts_html_block(name: &str) -> bool {
     block_html(name) || matches!(name, "pre" | "script" | "style" | "textarea")
 }
 
-fn is_block(node: &Node) -> bool {
+pub(crate) fn is_block(node: &Node) -> bool {
     match node {
         Node::Element(e) => {
             if block_html(&e.name) {
@@ -991,10 +991,11 @@ impl Cx {
         let (open, children, close) = split_container(e, body, MARKER_MODE);
         let inner = self.inner_blocks(children);
         if inner.is_empty() {
-            // One placeholder: its two halves in blocks of their own did not pair where a
-            // block cannot stand alone (first in a task item).
+            // One placeholder on one line: its two halves in blocks of their own did not pair
+            // where a block cannot stand alone (first in a task item), and a line end of the
+            // body would take the indentation of a list or quote into it.
             self.spare.string(inner);
-            return self.placeholder_element(e);
+            return self.placeholder_inline_element(e);
         }
         self.wrapped(open, &inner, close, "\n\n")
     }
@@ -3101,7 +3102,6 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
     for (i, line) in body.split('\n').enumerate() {
         if i == 0 {
             out.push_str(marker);
-            out.push(' ');
             // `- ---` is a thematic break, not an item holding one: the item's break is
             // written with another character than its marker's.
             let line = if line == HR && marker == "-" {
@@ -3109,6 +3109,14 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
             } else {
                 line
             };
+            // Items nested on one line can spell a thematic break too (`- - -`, three empty
+            // items): the body starts on the next line then (an item may start blank).
+            if reads_as_break(marker, line) {
+                out.push('\n');
+                out.push_str(indent);
+            } else {
+                out.push(' ');
+            }
             out.push_str(line);
         } else {
             out.push('\n');
@@ -3118,6 +3126,20 @@ fn push_list_item(out: &mut String, marker: &str, indent: usize, body: &str) {
             }
         }
     }
+}
+
+/// Whether `marker line` is a thematic break: three or more of one of `-`, `*`, `_` and
+/// nothing else but spaces and tabs.
+fn reads_as_break(marker: &str, line: &str) -> bool {
+    let Some(c) = marker
+        .chars()
+        .next()
+        .filter(|c| matches!(c, '-' | '*' | '_'))
+    else {
+        return false;
+    };
+    let all = marker.chars().chain(line.chars());
+    all.clone().all(|x| x == c || x == ' ' || x == '\t') && all.filter(|x| *x == c).count() >= 3
 }
 
 fn prefix_lines(body: &str, prefix: &str, empty: &str) -> String {
@@ -4805,6 +4827,27 @@ mod tests {
             (
                 "<ac:structured-macro ac:name=\"noformat\"><ac:plain-text-body></ac:plain-text-body></ac:structured-macro>",
                 "```macro=noformat\n\n```\n",
+            ),
+        ]);
+        // From a review: a body holding a line end (on one line now: its line end took the
+        // quote's `>` into the body), items nested on one line that spell a thematic break,
+        // an image attribute a title cannot carry (it came back as the title's text).
+        assert_round_trips(&[
+            (
+                "<blockquote><ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body><ac:rich-text-body>\n</ac:rich-text-body></ac:task-body></ac:task></ac:task-list></blockquote>",
+                "> - [ ] <!--confluence <ac:rich-text-body>&#10;</ac:rich-text-body>-->\n",
+            ),
+            (
+                "<ul><li><ul><li><ul><li></li></ul></li></ul></li></ul>",
+                "-\n  - -\n",
+            ),
+            (
+                "<ul><li><ul><li><ul><li><ul><li></li></ul></li></ul></li></ul></li></ul>",
+                "- -\n    - -\n",
+            ),
+            (
+                "<ac:image data-layout=\"default\"><ri:url ri:value=\"http://x/a.png\" /></ac:image>",
+                "<!--confluence <ac:image data-layout=\"default\"><ri:url ri:value=\"http://x/a.png\" /></ac:image>-->\n",
             ),
         ]);
         let back =

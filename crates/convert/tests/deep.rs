@@ -172,6 +172,28 @@ fn storage_constructs() -> Vec<Storage> {
                 1,
             )
         },
+        // Text after a block at the limit, and a link target holding text (counted as the
+        // two levels of an anchor, which only an empty one becomes).
+        Storage {
+            inner: "<p>a</p><strong>x</strong>",
+            inner_levels: 1,
+            ..block(
+                "block quotes around a paragraph and bold text",
+                "<blockquote>",
+                "</blockquote>",
+                1,
+            )
+        },
+        Storage {
+            inner: "<a id=\"a\">t</a>",
+            inner_levels: 1,
+            ..block(
+                "block quotes around a link target",
+                "<blockquote>",
+                "</blockquote>",
+                1,
+            )
+        },
         // An expand's title counts no level of its own.
         bare(
             "expand macros around text",
@@ -501,7 +523,17 @@ fn directives_never_write_storage_the_reader_refuses() {
         let kinds = [
             ("figure", "figure", "![](attachment:a.png)\n\n", "x"),
             ("adf-panel", "adf-panel{panel-type=note}", "", "x"),
+            // Each `::fallback` past the first is a `div` more around the content.
+            (
+                "adf-panel with two fallbacks",
+                "adf-panel{panel-type=note}",
+                "::fallback\n\n::fallback\n\n",
+                "x",
+            ),
             ("decision-list", "decision-list", "", "- d"),
+            // Content right in a list-table or its row is wrapped in a row and a cell.
+            ("list-table around text", "list-table", "", "x"),
+            ("list-table rows of text", "list-table", "", "* x"),
         ];
         for (what, open, first, inner) in kinds {
             let mut body = String::new();
