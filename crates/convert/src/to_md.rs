@@ -1003,7 +1003,16 @@ impl Cx {
     /// A container whose body is inline content, on one line.
     fn wrap_inline(&mut self, e: &Element, body: Option<usize>) -> String {
         let (open, children, close) = split_container(e, body, MARKER_MODE);
-        let inner = self.inline(children);
+        let mut inner = self.inline(children);
+        // A marker at the start of a line would start an HTML block there, which ends the
+        // paragraph: a line end right after the opening marker or before the closing one is
+        // written as a reference.
+        if inner.starts_with('\n') {
+            inner = format!("&#10;{}", &inner[1..]);
+        }
+        if inner.ends_with('\n') {
+            inner = format!("{}&#10;", &inner[..inner.len() - 1]);
+        }
         self.wrapped(open, &inner, close, "")
     }
 
@@ -1223,7 +1232,9 @@ impl Cx {
             // drops the comment's paragraph).
             let body = if body.is_empty() {
                 "<!-- -->".to_string()
-            } else if apart_from_text(&body) {
+            } else if apart_from_text(&body) || (body.starts_with("<!--") && body.contains('\n')) {
+                // A comment of several lines (a placeholder holding a line end, a container's
+                // opening marker with its body below) is an HTML block of its own only there.
                 format!("<!-- -->\n\n{body}")
             } else if let Some(rest) = body.strip_prefix(HR)
                 && (rest.is_empty() || rest.starts_with('\n'))
@@ -2328,7 +2339,12 @@ impl<'n> InlineRun<'n> {
             }
             Piece::Code(t) => {
                 self.settle(Some('`'), stats);
-                if self.code_end == self.out.len() || ends_unescaped(&self.out, '`') {
+                // Three backticks or more could open a code fence at a line's start (and
+                // to_md would take the paragraph for one): `<code>` then.
+                if self.code_end == self.out.len()
+                    || ends_unescaped(&self.out, '`')
+                    || longest_run(&t, b'`') >= 2
+                {
                     stats.html_bytes += "<code></code>".len();
                     concat(&["<code>", &escape_md_cow(&t), "</code>"]).into()
                 } else {
@@ -4848,6 +4864,29 @@ mod tests {
             (
                 "<ac:image data-layout=\"default\"><ri:url ri:value=\"http://x/a.png\" /></ac:image>",
                 "<!--confluence <ac:image data-layout=\"default\"><ri:url ri:value=\"http://x/a.png\" /></ac:image>-->\n",
+            ),
+        ]);
+        // From the review's second pass: a container's opening marker, or a placeholder of
+        // several lines, first in a task (it was on the task's line, where it did not pair or
+        // took the quote's `>` in); a code span of three backticks (it read as a fence after
+        // a table, which took it as a row); a line end first in an inline container's body
+        // (the marker started an HTML block that took the next paragraph in).
+        assert_round_trips(&[
+            (
+                "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body><ac:rich-text-body>a</ac:rich-text-body></ac:task-body></ac:task></ac:task-list>",
+                "- [ ] <!-- -->\n\n  <!--confluence <ac:rich-text-body>-->\n\n  a\n\n  <!--confluence </ac:rich-text-body>-->\n",
+            ),
+            (
+                "<blockquote><ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body><ac:structured-macro ac:name=\"info\"><ac:parameter ac:name=\"a b\">1</ac:parameter><ac:rich-text-body>\n</ac:rich-text-body></ac:structured-macro></ac:task-body></ac:task></ac:task-list></blockquote>",
+                "> - [ ] <!-- -->\n>\n>   <!--confluence <ac:structured-macro ac:name=\"info\"><ac:parameter ac:name=\"a b\">1</ac:parameter><ac:rich-text-body>\n>   </ac:rich-text-body></ac:structured-macro>-->\n",
+            ),
+            (
+                "<table><tbody><tr><td><table><tbody><tr><th>h</th></tr><tr><td>x</td></tr></tbody></table><p><code>``</code></p></td></tr></tbody></table>",
+                ":::list-table\n\n* - | h |\n    | --- |\n    | x |\n\n    <code>\\`\\`</code>\n\n:::\n",
+            ),
+            (
+                "<p><ac:structured-macro ac:name=\"info\"><ac:rich-text-body>\nx</ac:rich-text-body></ac:structured-macro></p><p>y</p>",
+                "<!--confluence <ac:structured-macro ac:name=\"info\"><ac:rich-text-body>-->&#10;x<!--confluence </ac:rich-text-body></ac:structured-macro>-->\n\ny\n",
             ),
         ]);
         let back =
