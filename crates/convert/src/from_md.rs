@@ -1380,9 +1380,10 @@ impl<'a> Builder<'a> {
                 pos,
             } => {
                 // In a placeholder's storage, `<a id>` and `<details>` are those elements, not
-                // the Markdown forms of an anchor and an expand ([`fix_node`]), and a task is
-                // as it was, without an id when it had none ([`number_task`]).
-                if verbatim && matches!(&*name, "a" | "details" | "ac:task") {
+                // the Markdown forms of an anchor and an expand ([`fix_node`]); a task there or
+                // in raw HTML is as it was, without an id when it had none ([`number_task`]):
+                // numbered, it came back with one, and its Markdown changed the second time.
+                if (verbatim && matches!(&*name, "a" | "details")) || name == "ac:task" {
                     attrs.push((VERBATIM.into(), "".into()));
                 }
                 let el = Element {

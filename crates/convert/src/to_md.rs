@@ -4889,6 +4889,18 @@ mod tests {
                 "<!--confluence <ac:structured-macro ac:name=\"info\"><ac:rich-text-body>-->&#10;x<!--confluence </ac:rich-text-body></ac:structured-macro>-->\n\ny\n",
             ),
         ]);
+        // An element holding only an empty CDATA section in a placeholder (`<x></x>`, then
+        // `<x />`); a task in raw HTML without an id (it came back with one).
+        assert_round_trips(&[
+            (
+                "<ac:parameter><![CDATA[]]></ac:parameter>",
+                "<!--confluence <ac:parameter />-->\n",
+            ),
+            (
+                "<table><thead><tr><td><ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body>t</ac:task-body></ac:task></ac:task-list></td></tr></thead></table>",
+                "<table><thead><tr><td><ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body>t</ac:task-body></ac:task></ac:task-list></td></tr></thead></table>\n",
+            ),
+        ]);
         let back =
             crate::from_md::convert("- [ ] <!--confluence <ac:rich-text-body />-->\n").unwrap();
         assert!(back.issues.is_empty(), "{:?}", back.issues.len());

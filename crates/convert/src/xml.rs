@@ -1528,7 +1528,7 @@ pub(crate) fn write_nodes(nodes: &[Node], mode: WriteMode, out: &mut String) {
         match node {
             Node::Element(e) => {
                 write_start(e, mode, out);
-                if !e.children.is_empty() || !can_self_close(&e.name) {
+                if !writes_empty(e, mode) || !can_self_close(&e.name) {
                     let rest = std::mem::replace(&mut iter, e.children.iter());
                     open.push((&e.name, rest));
                 }
@@ -1547,7 +1547,7 @@ pub(crate) fn to_string(nodes: &[Node], mode: WriteMode) -> String {
 /// Writes one element and its content.
 pub(crate) fn write_element(e: &Element, mode: WriteMode, out: &mut String) {
     write_start(e, mode, out);
-    if !e.children.is_empty() || !can_self_close(&e.name) {
+    if !writes_empty(e, mode) || !can_self_close(&e.name) {
         write_nodes(&e.children, mode, out);
         write_end(&e.name, out);
     }
@@ -1603,10 +1603,21 @@ fn can_self_close(name: &str) -> bool {
 pub(crate) fn write_start(e: &Element, mode: WriteMode, out: &mut String) {
     write_tag(
         e,
-        e.children.is_empty() && can_self_close(&e.name),
+        writes_empty(e, mode) && can_self_close(&e.name),
         mode,
         out,
     );
+}
+
+/// Whether an element's content writes as nothing: no children, or (in a comment or on one
+/// line, where CDATA is written as text) only empty CDATA sections, so that it is `<x />`
+/// the first time as it is once read back.
+fn writes_empty(e: &Element, mode: WriteMode) -> bool {
+    e.children.is_empty()
+        || ((mode.in_comment || mode.one_line)
+            && e.children
+                .iter()
+                .all(|n| matches!(n, Node::CData(t) if t.is_empty())))
 }
 
 /// Writes a start tag that is never self-closing, for a container written in parts.
