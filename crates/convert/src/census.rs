@@ -291,9 +291,9 @@ fn normalize_content<'a>(mut e: xml::Element<'a>, verbatim: bool, out: &mut Vec<
             .drain(..)
             .partition(|c| matches!(c, Node::Element(p) if p.name == "ac:parameter"));
         // A parameter whose value is what its absence says goes as the converter leaves it out.
-        let name = e.attr("ac:name").unwrap_or("").to_string();
+        let name = e.attr("ac:name").unwrap_or("");
         params.retain(|p| {
-            !matches!(p, Node::Element(p) if crate::to_md::implied_param(&name, p.attr("ac:name").unwrap_or(""), &p.text_cow()))
+            !matches!(p, Node::Element(p) if crate::to_md::implied_param(name, p.attr("ac:name").unwrap_or(""), &p.text_cow()))
         });
         params.sort_by_key(|p| match p {
             Node::Element(p) => p.attr("ac:name").unwrap_or("").to_string(),

@@ -60,15 +60,7 @@ pub(crate) fn convert(input: &str) -> Result<Converted, TooDeep> {
     let original = |pos: usize| pos - SENTINEL.len_utf8() * sentinels.partition_point(|&s| s < pos);
     let mut b = Builder {
         src: input,
-        stack: vec![Frame {
-            el: Element::new("#root"),
-            kind: Kind::Root,
-            levels: 0,
-            role: Role::None,
-            brackets: 0,
-            bracket_from: 0,
-            unwrap: false,
-        }],
+        stack: vec![Frame::new(Element::new("#root"), Kind::Root, 0, Role::None)],
         depth: 0,
         issues: Vec::new(),
         left_out: Vec::new(),
@@ -321,6 +313,21 @@ struct Frame<'a> {
     unwrap: bool,
 }
 
+impl<'a> Frame<'a> {
+    /// A frame holding nothing yet.
+    fn new(el: Element<'a>, kind: Kind, levels: usize, role: Role) -> Self {
+        Frame {
+            el,
+            kind,
+            levels,
+            role,
+            brackets: 0,
+            bracket_from: 0,
+            unwrap: false,
+        }
+    }
+}
+
 /// Stands among a frame's children for a `[` that a `]{attrs}` may still close as a
 /// bracketed span. Storage never yields a raw node like it (those start with `?` or `!`);
 /// one left over is the text `[`.
@@ -384,7 +391,7 @@ fn levels(el: &Element, kind: &Kind) -> usize {
     match kind {
         Kind::Alert | Kind::Image { .. } => 2,
         Kind::Link { url, .. } if links::is_ours(url) => 2,
-        // `<details>` and `<a id>` become macros, unless a placeholder carried them.
+        // `<details>` becomes an expand macro, unless a placeholder carried it.
         Kind::Html if el.name == "details" && !el.attrs.iter().any(|(k, _)| k == VERBATIM) => 2,
         // Marked directives: an image and its caption around the body; Cloud's extension, its
         // node and its content (the fallback holds the body as deep: two `div`s); the
@@ -571,15 +578,7 @@ impl<'a> Builder<'a> {
         };
         self.room(levels, el.pos)?;
         self.depth += levels;
-        self.stack.push(Frame {
-            el,
-            kind,
-            levels,
-            role,
-            brackets: 0,
-            bracket_from: 0,
-            unwrap: false,
-        });
+        self.stack.push(Frame::new(el, kind, levels, role));
         Ok(())
     }
 
@@ -697,13 +696,8 @@ impl<'a> Builder<'a> {
         let mut el = Element::new(xml::name("p"));
         el.pos = pos;
         self.stack.push(Frame {
-            el,
-            kind: Kind::Md(TagEnd::Paragraph),
-            levels: 0,
-            role: Role::None,
-            brackets: 0,
-            bracket_from: 0,
             unwrap: true,
+            ..Frame::new(el, Kind::Md(TagEnd::Paragraph), 0, Role::None)
         });
         Ok(())
     }

@@ -1016,16 +1016,13 @@ impl Cx {
         self.wrapped(open, &inner, close, "")
     }
 
-    /// Opening marker, body, closing marker, `sep` between them (none around an empty body).
+    /// Opening marker, body, closing marker, `sep` between them. A block body is never empty
+    /// here ([`Cx::wrap_block`] writes the whole element then); an inline one has no `sep`.
     fn wrapped(&mut self, open: String, inner: &str, close: String, sep: &str) -> String {
         let open = self.marker(&open);
         let close = self.marker(&close);
         self.stats.placeholders += 1;
-        if inner.is_empty() {
-            self.concat(&[&open, sep, &close])
-        } else {
-            self.concat(&[&open, sep, inner, sep, &close])
-        }
+        self.concat(&[&open, sep, inner, sep, &close])
     }
 
     fn heading(&mut self, e: &Element) -> String {
