@@ -18,11 +18,32 @@ pub(crate) const SPACE: &str = "confluence-space:";
 pub(crate) const STATUS: &str = "confluence-status:";
 pub(crate) const ATTACHMENT: &str = "attachment:";
 pub(crate) const JIRA: &str = "confluence-jira:";
+/// `jiraissues`, the jira macro's name before Confluence 5 (pages migrated from Server and
+/// Data Center still hold it), takes the jira macro's link form under a scheme of its own.
+pub(crate) const JIRA_ISSUES: &str = "confluence-jiraissues:";
 pub(crate) const EMOTICON: &str = "confluence-emoticon:";
 
 const SCHEMES: &[&str] = &[
-    PAGE, USER, USERNAME, USERKEY, SPACE, STATUS, ATTACHMENT, JIRA, EMOTICON,
+    PAGE,
+    USER,
+    USERNAME,
+    USERKEY,
+    SPACE,
+    STATUS,
+    ATTACHMENT,
+    JIRA,
+    JIRA_ISSUES,
+    EMOTICON,
 ];
+
+/// The link scheme of a jira macro of this name: `jira`, or its older name `jiraissues`.
+pub(crate) fn jira_scheme(macro_name: &str) -> Option<&'static str> {
+    match macro_name {
+        "jira" => Some(JIRA),
+        "jiraissues" => Some(JIRA_ISSUES),
+        _ => None,
+    }
+}
 
 /// Whether a URL uses one of the schemes this crate gives meaning to.
 pub(crate) fn is_ours(href: &str) -> bool {
@@ -650,6 +671,9 @@ pub(crate) fn status_link(params: &[crate::to_md::Param<'_>]) -> Option<String> 
 
 /// Whether [`jira_link`] writes the macro as a link, without writing it.
 pub(crate) fn jira_linkable(e: &Element, params: &[crate::to_md::Param<'_>]) -> bool {
+    if jira_scheme(crate::to_md::macro_name(e)).is_none() {
+        return false;
+    }
     let extra = e
         .attrs
         .iter()
@@ -688,10 +712,11 @@ pub(crate) fn jira_link(e: &Element, params: &[crate::to_md::Param<'_>]) -> Opti
             .find(|(k, _)| *k == name)
             .and_then(|(_, v)| v.as_deref())
     };
+    let scheme = jira_scheme(crate::to_md::macro_name(e))?;
     let key = value("key");
     let text = key.or_else(|| value("jqlQuery"))?;
     // One buffer: `[text](confluence-jira:KEY?k=v&k=v)`.
-    let mut out = String::with_capacity(text.len() + JIRA.len() + 64);
+    let mut out = String::with_capacity(text.len() + scheme.len() + 64);
     out.push('[');
     let mut words = text.split_whitespace();
     let mut label = words.next().unwrap_or("").to_string();
@@ -701,7 +726,7 @@ pub(crate) fn jira_link(e: &Element, params: &[crate::to_md::Param<'_>]) -> Opti
     }
     out.push_str(&escape_md_cow(&label));
     out.push_str("](");
-    out.push_str(JIRA);
+    out.push_str(scheme);
     push_enc(&mut out, key.unwrap_or(""), true, false);
     let mut sep = '?';
     for (k, v) in params.iter().filter(|(k, _)| *k != "key") {
@@ -715,7 +740,7 @@ pub(crate) fn jira_link(e: &Element, params: &[crate::to_md::Param<'_>]) -> Opti
     Some(out)
 }
 
-fn jira_element(rest: &str) -> Element<'static> {
+fn jira_element(name: &'static str, rest: &str) -> Element<'static> {
     let (key, query) = rest.split_once('?').unwrap_or((rest, ""));
     let param = |name: &str, value: String| {
         Node::Element(
@@ -724,7 +749,7 @@ fn jira_element(rest: &str) -> Element<'static> {
                 .with_child(Node::Text(value.into())),
         )
     };
-    let mut m = Element::new("ac:structured-macro").with_attr("ac:name", "jira");
+    let mut m = Element::new("ac:structured-macro").with_attr("ac:name", name);
     // A query link has no key: its text is the query, which the parameters carry.
     if !key.is_empty() {
         m.children.push(param("key", dec(key)));
@@ -853,7 +878,9 @@ pub(crate) fn link_element<'a>(
     } else if let Some(rest) = url.strip_prefix(STATUS) {
         return Ok(status_element(rest, &text));
     } else if let Some(rest) = url.strip_prefix(JIRA) {
-        return Ok(jira_element(rest));
+        return Ok(jira_element("jira", rest));
+    } else if let Some(rest) = url.strip_prefix(JIRA_ISSUES) {
+        return Ok(jira_element("jiraissues", rest));
     } else if let Some(rest) = url.strip_prefix(EMOTICON) {
         return Ok(emoticon_element(rest, &text));
     } else {

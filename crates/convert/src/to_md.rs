@@ -542,7 +542,7 @@ fn holds_html_block(e: &Element) -> bool {
     false
 }
 
-fn macro_name<'e>(e: &'e Element<'_>) -> &'e str {
+pub(crate) fn macro_name<'e>(e: &'e Element<'_>) -> &'e str {
     e.attr("ac:name").unwrap_or("")
 }
 
@@ -1399,7 +1399,6 @@ impl Cx {
         if let Some(parts) = &parts
             && parts.rich.is_none()
             && parts.plain.is_none()
-            && name == "jira"
             && let Some(link) = links::jira_link(e, &parts.params)
         {
             return link;
@@ -2045,7 +2044,7 @@ impl Cx {
     }
 
     fn inline_macro(&mut self, e: &Element) -> String {
-        if macro_name(e) == "jira"
+        if links::jira_scheme(macro_name(e)).is_some()
             && self.in_link == 0
             && let Some(parts) = MacroParts::of(e)
             && parts.rich.is_none()
@@ -2805,7 +2804,7 @@ fn lone_macro<'n, 'a>(nodes: impl Iterator<Item = &'n Node<'a>>) -> Option<&'n E
     }
     let e = found?;
     let parts = MacroParts::with_comments(e)?;
-    let jira = macro_name(e) == "jira" && links::jira_linkable(e, &parts.params);
+    let jira = links::jira_linkable(e, &parts.params);
     let opaque = matches!(inline_macro_form(e), InlineMacro::Opaque);
     (opaque && !jira && parts.plain.is_none() && macro_attrs(e, &parts).is_some()).then_some(e)
 }
@@ -4083,6 +4082,38 @@ mod tests {
             ),
             "::jira{count=true}\n"
         );
+    }
+
+    /// `jiraissues`, the jira macro's older name, is the same link under its own scheme, in
+    /// a paragraph of its own and inside text, and comes back under its own name.
+    #[test]
+    fn jiraissues_macro_is_a_link_of_its_own_scheme() {
+        let query = "<ac:structured-macro ac:name=\"jiraissues\" ac:schema-version=\"1\"><ac:parameter ac:name=\"server\">Jira ID</ac:parameter><ac:parameter ac:name=\"jqlQuery\">project = \"Hello toto\"  </ac:parameter></ac:structured-macro>";
+        let key = "<ac:structured-macro ac:name=\"jiraissues\"><ac:parameter ac:name=\"key\">DOC-7</ac:parameter></ac:structured-macro>";
+        assert_forms(&[
+            (
+                format!("<p>{query}</p>"),
+                "[project = \"Hello toto\"](confluence-jiraissues:?server=Jira%20ID&jqlQuery=project%20%3D%20%22Hello%20toto%22%20%20)\n".to_string(),
+            ),
+            (
+                format!("<p>see {key} now</p>"),
+                "see [DOC-7](confluence-jiraissues:DOC-7) now\n".to_string(),
+            ),
+        ]);
+        let back = crate::from_md::convert("[DOC-7](confluence-jiraissues:DOC-7)")
+            .unwrap()
+            .storage;
+        assert!(back.contains("ac:name=\"jiraissues\""), "{back}");
+        // A macro of another name stays a directive, whatever its parameters.
+        assert_eq!(
+            md(
+                "<ac:structured-macro ac:name=\"jirachart\"><ac:parameter ac:name=\"jqlQuery\">x</ac:parameter></ac:structured-macro>"
+            ),
+            "::jirachart{jqlQuery=x}\n"
+        );
+        // A link of that scheme in storage is kept as the link it is.
+        let html = md("<p><a href=\"confluence-jiraissues:X-1\">X-1</a></p>");
+        assert!(!html.contains("](confluence-jiraissues:"), "{html}");
     }
 
     #[test]

@@ -610,7 +610,8 @@ fn cloud_block_ids_do_not_make_html() {
 /// emoticons and jira queries as Markdown and macros in text as text directives; 20.6% with
 /// link parameters and captioned images as figures; 20.5% with smart links as Markdown links;
 /// 19.7% with headings a line cannot hold as directives; 18.7% with what says what its
-/// absence says left out (`data-layout="default"`, a panel's `icon=true`).
+/// absence says left out (`data-layout="default"`, a panel's `icon=true`); 18.0% with the
+/// older `jiraissues` macros as links.
 #[test]
 fn issue_15_corpus_markup_share_is_bounded() {
     let Some(dir) = corpus_dir("issue_15_corpus_markup_share_is_bounded") else {
@@ -627,7 +628,7 @@ fn issue_15_corpus_markup_share_is_bounded() {
         "markup share {markup} of {bytes} bytes: {:.1}%",
         100.0 * share
     );
-    assert!(share < 0.19, "markup share {:.1}%", 100.0 * share);
+    assert!(share < 0.185, "markup share {:.1}%", 100.0 * share);
 }
 
 /// The first line where two texts differ, both sides, for a failure message.

@@ -5,9 +5,9 @@
 //! panels, alerts and expands with parameters, layouts, code with a language and title,
 //! noformat and other plain-text macros, preformatted text; emphasis, links to pages, spaces,
 //! anchors, attachments and the web (entities, spaces, titles, smart links), mentions by id and
-//! user name, statuses, jira issues and queries, anchors, emoticons with and without emoji
-//! attributes, inline comments, images with and without captions, dates, macros inside text,
-//! spans, breaks; links inside links. And of text that Markdown reads as syntax (`*`, `_`,
+//! user name, statuses, jira issues and queries (also under the older name `jiraissues`),
+//! anchors, emoticons with and without emoji attributes, inline comments, images with and
+//! without captions, dates, macros inside text, spans, breaks; links inside links. And of text that Markdown reads as syntax (`*`, `_`,
 //! `#`, `1.`, `|`, `:::`, `&lt;`, backslashes, tabs, line breaks).
 //! Each must come back from storage → Markdown → storage with the same meaning
 //! (`normalized`). The generator is seeded, so a run is the same on every machine; it leaves
@@ -195,6 +195,7 @@ impl Gen {
             22 => self.out.push_str(self.rng.pick(&[
                 "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\">DOC-1</ac:parameter><ac:parameter ac:name=\"server\">System JIRA</ac:parameter></ac:structured-macro>",
                 "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"jqlQuery\">project = DOC</ac:parameter><ac:parameter ac:name=\"maximumIssues\">20</ac:parameter></ac:structured-macro>",
+                "<ac:structured-macro ac:name=\"jiraissues\"><ac:parameter ac:name=\"jqlQuery\">project = \"A B\"  </ac:parameter></ac:structured-macro>",
             ])),
             23 => self.out.push_str(
                 "<ac:structured-macro ac:name=\"anchor\"><ac:parameter ac:name=\"\">a1</ac:parameter></ac:structured-macro>",
