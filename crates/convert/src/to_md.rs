@@ -682,9 +682,29 @@ impl Cx {
         if !e.attrs.is_empty() {
             return self.styled_paragraph(e);
         }
+        let stats = self.stats;
         let text = self.run_text(&e.children);
-        // A paragraph that starts with a comment would be an HTML block, its Markdown text.
-        if text.is_empty() || (text.starts_with("<!--") && !text.starts_with(PLACEHOLDER_OPEN)) {
+        // A paragraph that starts with a comment would be an HTML block, its Markdown text:
+        // the paragraph is HTML then. So would one made of placeholders alone, read back
+        // without its `p`: where that holds a macro, read back as a block it is written
+        // otherwise the second time (an expand with an empty body: two inline markers, then
+        // `<details>`). A macro alone there is its block form, as a macro alone in a
+        // paragraph is elsewhere (the `p` goes, as there); more is the paragraph as HTML.
+        // Figures count once.
+        let comment = text.starts_with("<!--") && !text.starts_with(PLACEHOLDER_OPEN);
+        let macros = only_placeholders(&text)
+            && e.children
+                .iter()
+                .any(|n| matches!(n, Node::Element(m) if m.name == "ac:structured-macro"));
+        if text.is_empty() || comment || macros {
+            self.stats = stats;
+            self.spare.string(text);
+            let mut content = e.children.iter().filter(|n| !is_ws(n));
+            if let (Some(Node::Element(m)), None) = (content.next(), content.next())
+                && m.name == "ac:structured-macro"
+            {
+                return self.macro_block(m);
+            }
             self.raw_block(e)
         } else {
             text
@@ -2807,6 +2827,22 @@ fn lone_macro<'n, 'a>(nodes: impl Iterator<Item = &'n Node<'a>>) -> Option<&'n E
     let jira = links::jira_linkable(e, &parts.params);
     let opaque = matches!(inline_macro_form(e), InlineMacro::Opaque);
     (opaque && !jira && parts.plain.is_none() && macro_attrs(e, &parts).is_some()).then_some(e)
+}
+
+/// Whether Markdown `text` is nothing but placeholder comments (and the spaces between them),
+/// which Markdown reads as an HTML block rather than a paragraph.
+fn only_placeholders(text: &str) -> bool {
+    let mut rest = text.trim();
+    if !rest.starts_with(PLACEHOLDER_OPEN) {
+        return false;
+    }
+    while let Some(after) = rest.strip_prefix(PLACEHOLDER_OPEN) {
+        let Some(end) = after.find("-->") else {
+            return false;
+        };
+        rest = after[end + 3..].trim_start();
+    }
+    rest.is_empty()
 }
 
 /// The attribute of a directive that stands for a comment among the macro's parameters.
@@ -4932,6 +4968,34 @@ mod tests {
         let back =
             crate::from_md::convert("- [ ] <!--confluence <ac:rich-text-body />-->\n").unwrap();
         assert!(back.issues.is_empty(), "{:?}", back.issues.len());
+        // A paragraph holding only macros written as placeholders was read back as an HTML
+        // block without its `p`, and written otherwise the second time (an expand with an
+        // empty body: two inline markers, then `<details>`). A macro alone there is its block
+        // form, as a macro alone in a paragraph is; more is the paragraph as HTML. Other
+        // placeholders alone in a paragraph stay as they were.
+        let expand = "<ac:structured-macro ac:name=\"expand\"><ac:rich-text-body></ac:rich-text-body></ac:structured-macro>";
+        let info =
+            "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body /></ac:structured-macro>";
+        let image =
+            "<ac:image data-layout=\"default\"><ri:url ri:value=\"http://x/a.png\" /></ac:image>";
+        assert_round_trips(&[
+            (format!("<p>{expand}</p>"), "<details>\n\n</details>\n"),
+            (
+                format!("<ul><li><p>{expand}</p></li></ul>"),
+                "- <details>\n\n  </details>\n",
+            ),
+            (
+                format!("<p>{image}</p>"),
+                "<!--confluence <ac:image data-layout=\"default\"><ri:url ri:value=\"http://x/a.png\" /></ac:image>-->\n",
+            ),
+            (
+                format!("<p>{info}{info}</p>"),
+                "<p><ac:structured-macro ac:name=\"info\"><ac:rich-text-body /></ac:structured-macro><ac:structured-macro ac:name=\"info\"><ac:rich-text-body /></ac:structured-macro></p>\n",
+            ),
+        ]);
+        // Its figures count once: the placeholders rendered first are not kept.
+        let out = crate::storage_to_markdown(&format!("<p>{info}{info}</p>")).unwrap();
+        assert_eq!(out.stats.placeholders, 0, "{}", out.output);
     }
 
     /// A form that gives up after rendering its content (a pipe table whose cell holds blocks,
