@@ -692,17 +692,19 @@ impl Cx {
         // paragraph is elsewhere (the `p` goes, as there); more is the paragraph as HTML.
         // Figures count once.
         let comment = text.starts_with("<!--") && !text.starts_with(PLACEHOLDER_OPEN);
+        let is_macro = |n: &Node| matches!(n, Node::Element(m) if m.name == "ac:structured-macro");
+        let mut content = e.children.iter().filter(|n| !is_ws(n));
+        let lone_macro = match (content.next(), content.next()) {
+            (Some(Node::Element(m)), None) if m.name == "ac:structured-macro" => Some(m),
+            _ => None,
+        };
         let macros = only_placeholders(&text)
-            && e.children
-                .iter()
-                .any(|n| matches!(n, Node::Element(m) if m.name == "ac:structured-macro"));
+            && (lone_macro.is_some()
+                || (e.children.iter().all(|n| is_ws(n) || is_macro(n)) && !read_otherwise(e)));
         if text.is_empty() || comment || macros {
             self.stats = stats;
             self.spare.string(text);
-            let mut content = e.children.iter().filter(|n| !is_ws(n));
-            if let (Some(Node::Element(m)), None) = (content.next(), content.next())
-                && m.name == "ac:structured-macro"
-            {
+            if macros && let Some(m) = lone_macro {
                 return self.macro_block(m);
             }
             self.raw_block(e)
@@ -2824,9 +2826,28 @@ fn lone_macro<'n, 'a>(nodes: impl Iterator<Item = &'n Node<'a>>) -> Option<&'n E
     }
     let e = found?;
     let parts = MacroParts::with_comments(e)?;
-    let jira = links::jira_linkable(e, &parts.params);
+    // A jira macro is a link only without comments among its parameters (as `macro_block`
+    // and `inline_macro` write it); with them it is a directive, here a block.
+    let jira = parts.comments.is_empty() && links::jira_linkable(e, &parts.params);
     let opaque = matches!(inline_macro_form(e), InlineMacro::Opaque);
     (opaque && !jira && parts.plain.is_none() && macro_attrs(e, &parts).is_some()).then_some(e)
+}
+
+/// Whether `e` holds an element that raw HTML reads as something else than the storage
+/// element of that name (an `<a id>` is an anchor macro there, a `<details>` an expand, a
+/// `conflux:` name a directive's), so that `e` written as raw HTML would not come back as it
+/// is. Walked with a stack of its own: the depth is the input's.
+fn read_otherwise(e: &Element) -> bool {
+    let mut stack: Vec<&Element> = vec![e];
+    while let Some(e) = stack.pop() {
+        for c in e.elements() {
+            if matches!(&*c.name, "a" | "details") || c.name.starts_with("conflux:") {
+                return true;
+            }
+            stack.push(c);
+        }
+    }
+    false
 }
 
 /// Whether Markdown `text` is nothing but placeholder comments (and the spaces between them),
@@ -4996,6 +5017,21 @@ mod tests {
         // Its figures count once: the placeholders rendered first are not kept.
         let out = crate::storage_to_markdown(&format!("<p>{info}{info}</p>")).unwrap();
         assert_eq!(out.stats.placeholders, 0, "{}", out.output);
+        // Not as HTML when something in it reads otherwise there: an `<a id>` in raw HTML is
+        // an anchor macro. Such a paragraph stays placeholders, which keep its meaning.
+        let anchored = format!("<p>{info}<a id=\"a\"></a></p>");
+        let out = md(&anchored);
+        assert!(out.starts_with(PLACEHOLDER_OPEN), "{out}");
+        comes_back(&anchored, &out);
+        // A jira macro with a comment among its parameters is not a link: alone in a
+        // paragraph it is a leaf directive in an item too (it was a text directive there,
+        // then a leaf directive the second time).
+        for name in ["jira", "jiraissues"] {
+            let src = format!(
+                "<ul><li><p><ac:structured-macro ac:name=\"{name}\"><ac:parameter ac:name=\"key\">A</ac:parameter><!--c--></ac:structured-macro></p></li></ul>"
+            );
+            assert_round_trips(&[(src, format!("- ::{name}{{key=A !comment=c}}\n").as_str())]);
+        }
     }
 
     /// A form that gives up after rendering its content (a pipe table whose cell holds blocks,
