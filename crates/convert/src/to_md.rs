@@ -2237,7 +2237,9 @@ impl<'a> MacroParts<'a> {
                     parts.comments.push((parts.params.len(), c));
                 }
                 Node::Element(c) if c.name == "ac:parameter" => {
-                    let key = c.attr("ac:name").unwrap_or("");
+                    // A parameter without `ac:name` has no attribute to be (`""=x` is one
+                    // named "", which it is not).
+                    let key = c.attr("ac:name")?;
                     if c.attrs.len() > 1 || parts.params.iter().any(|(k, _)| *k == key) {
                         return None;
                     }
@@ -5031,6 +5033,24 @@ mod tests {
                 "<ul><li><p><ac:structured-macro ac:name=\"{name}\"><ac:parameter ac:name=\"key\">A</ac:parameter><!--c--></ac:structured-macro></p></li></ul>"
             );
             assert_round_trips(&[(src, format!("- ::{name}{{key=A !comment=c}}\n").as_str())]);
+        }
+    }
+
+    /// A parameter without `ac:name` is not one named "" (`""=x`, `="x"` in a fence's info
+    /// string read back with `ac:name=""`): its macro stays storage.
+    #[test]
+    fn a_parameter_without_a_name_keeps_its_macro_as_storage() {
+        for src in [
+            "<ac:structured-macro ac:name=\"toc\"><ac:parameter>x</ac:parameter></ac:structured-macro>",
+            "<p>a <ac:structured-macro ac:name=\"m\"><ac:parameter>x</ac:parameter></ac:structured-macro></p>",
+            "<ac:structured-macro ac:name=\"jira\"><ac:parameter>x</ac:parameter><ac:parameter ac:name=\"key\">A-1</ac:parameter></ac:structured-macro>",
+            "<ac:structured-macro ac:name=\"code\"><ac:parameter>x</ac:parameter><ac:plain-text-body><![CDATA[a]]></ac:plain-text-body></ac:structured-macro>",
+        ] {
+            let out = md(src);
+            assert!(out.contains("<!--confluence <ac:structured-macro"), "{out}");
+            assert!(out.contains("<ac:parameter>x</ac:parameter>"), "{out}");
+            let back = comes_back(src, &out);
+            assert_eq!(md(&back), out, "{back}");
         }
     }
 
