@@ -940,7 +940,9 @@ impl Cx {
 
     /// The element as raw XHTML: a CommonMark HTML block the reverse direction reads back.
     fn raw_block(&mut self, e: &Element) -> String {
-        if !starts_html_block(&e.name) {
+        // Raw HTML holding what the reader rewrites (an `<a id>` is an anchor macro there)
+        // would not come back as it is: a placeholder's storage is left as written.
+        if !starts_html_block(&e.name) || read_otherwise(e) {
             return self.placeholder_element(e);
         }
         let mode = WriteMode {
@@ -2835,19 +2837,22 @@ fn lone_macro<'n, 'a>(nodes: impl Iterator<Item = &'n Node<'a>>) -> Option<&'n E
     (opaque && !jira && parts.plain.is_none() && macro_attrs(e, &parts).is_some()).then_some(e)
 }
 
-/// Whether `e` holds an element that raw HTML reads as something else than the storage
+/// Whether `e` is or holds an element that raw HTML reads as something else than the storage
 /// element of that name (an `<a id>` is an anchor macro there, a `<details>` an expand, a
 /// `conflux:` name a directive's), so that `e` written as raw HTML would not come back as it
 /// is. Walked with a stack of its own: the depth is the input's.
 fn read_otherwise(e: &Element) -> bool {
     let mut stack: Vec<&Element> = vec![e];
     while let Some(e) = stack.pop() {
-        for c in e.elements() {
-            if matches!(&*c.name, "a" | "details") || c.name.starts_with("conflux:") {
-                return true;
-            }
-            stack.push(c);
+        let anchor =
+            e.name == "a" && e.children.is_empty() && e.attrs.len() == 1 && e.attr("id").is_some();
+        let expand = e.name == "details" && e.attrs.is_empty();
+        let ours = e.name.starts_with("conflux:")
+            || e.attrs.iter().any(|(k, _)| k.starts_with("conflux:"));
+        if anchor || expand || ours {
+            return true;
         }
+        stack.extend(e.elements());
     }
     false
 }
@@ -5034,6 +5039,28 @@ mod tests {
             );
             assert_round_trips(&[(src, format!("- ::{name}{{key=A !comment=c}}\n").as_str())]);
         }
+    }
+
+    /// Raw HTML holding an element the reader rewrites there (an `<a id>` alone is an anchor
+    /// macro, a `<details>` an expand) is a placeholder, which is read as written: as HTML,
+    /// the storage's `<a id>` came back as an anchor macro.
+    #[test]
+    fn raw_html_the_reader_would_rewrite_is_a_placeholder() {
+        assert_round_trips(&[
+            (
+                "<div><a id=\"a\"></a></div>",
+                "<!--confluence <div><a id=\"a\"></a></div>-->\n",
+            ),
+            (
+                "<p><!-- c --><a id=\"a\"></a></p>",
+                "<!--confluence <p><conflux:comment> c </conflux:comment><a id=\"a\"></a></p>-->\n",
+            ),
+        ]);
+        // An `<a>` with text, or with more than an id, is no anchor: it stays HTML.
+        assert_eq!(
+            md("<div><a id=\"a\" class=\"x\"></a></div>"),
+            "<div><a id=\"a\" class=\"x\"></a></div>\n"
+        );
     }
 
     /// A parameter without `ac:name` is not one named "" (`""=x`, `="x"` in a fence's info
