@@ -686,14 +686,18 @@ impl Cx {
         let text = self.run_text(&e.children);
         // A paragraph that starts with a comment would be an HTML block, its Markdown text:
         // the paragraph is HTML then. So would one made of placeholders alone, read back
-        // without its `p`: where that holds a macro, read back as a block it is written
-        // otherwise the second time (an expand with an empty body: two inline markers, then
-        // `<details>`). A macro alone there is its block form, as a macro alone in a
-        // paragraph is elsewhere (the `p` goes, as there); more is the paragraph as HTML (a
-        // placeholder when raw HTML would read part of it otherwise). Figures count once.
+        // without its `p`: where that holds a macro or a body, read back as a block it is
+        // written otherwise the second time (an expand with an empty body: two inline
+        // markers, then `<details>`). A macro alone there is its block form, as a macro alone
+        // in a paragraph is elsewhere (the `p` goes, as there); anything else is the
+        // paragraph as HTML (a placeholder when raw HTML would read part of it otherwise).
+        // Figures count once.
         let comment = text.starts_with("<!--") && !text.starts_with(PLACEHOLDER_OPEN);
-        let is_macro = |n: &Node| matches!(n, Node::Element(m) if m.name == "ac:structured-macro");
-        let macros = only_placeholders(&text) && e.children.iter().any(is_macro);
+        let block_apart = |n: &Node| {
+            matches!(n, Node::Element(m)
+                if matches!(&*m.name, "ac:structured-macro" | "ac:rich-text-body"))
+        };
+        let macros = only_placeholders(&text) && e.children.iter().any(block_apart);
         if text.is_empty() || comment || macros {
             self.stats = stats;
             self.spare.string(text);
@@ -4993,11 +4997,22 @@ mod tests {
         let back =
             crate::from_md::convert("- [ ] <!--confluence <ac:rich-text-body />-->\n").unwrap();
         assert!(back.issues.is_empty(), "{:?}", back.issues.len());
-        // A paragraph holding only macros written as placeholders was read back as an HTML
-        // block without its `p`, and written otherwise the second time (an expand with an
-        // empty body: two inline markers, then `<details>`). A macro alone there is its block
-        // form, as a macro alone in a paragraph is; more is the paragraph as HTML. Other
-        // placeholders alone in a paragraph stay as they were.
+        // A paragraph holding only macros or bodies written as placeholders was read back as
+        // an HTML block without its `p`, and written otherwise the second time (an expand
+        // with an empty body: two inline markers, then `<details>`). A macro alone there is
+        // its block form, as a macro alone in a paragraph is; anything else is the paragraph
+        // as HTML. Other placeholders alone in a paragraph stay as they were.
+        let body = "<ac:rich-text-body><p>x</p></ac:rich-text-body>";
+        assert_round_trips(&[
+            (
+                "<p><ac:rich-text-body></ac:rich-text-body></p>".to_string(),
+                "<p><ac:rich-text-body /></p>\n",
+            ),
+            (
+                format!("<p>{body}</p>"),
+                "<p><ac:rich-text-body><p>x</p></ac:rich-text-body></p>\n",
+            ),
+        ]);
         let expand = "<ac:structured-macro ac:name=\"expand\"><ac:rich-text-body></ac:rich-text-body></ac:structured-macro>";
         let info =
             "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body /></ac:structured-macro>";
