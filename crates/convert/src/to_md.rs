@@ -2861,7 +2861,7 @@ fn read_otherwise(e: &Element) -> bool {
 /// Whether Markdown `text` is nothing but placeholder comments (and the spaces between them),
 /// which Markdown reads as an HTML block rather than a paragraph.
 fn only_placeholders(text: &str) -> bool {
-    let mut rest = text.trim();
+    let mut rest = text.trim_start();
     if !rest.starts_with(PLACEHOLDER_OPEN) {
         return false;
     }
