@@ -646,13 +646,17 @@ impl<'a> Builder<'a> {
     }
 
     /// [`finish_frame`], once the frame is popped. An `<a id>` that ended empty becomes an
-    /// anchor macro, one level deeper than the element (its parameter): with no room for that
-    /// it stays the element, as a placeholder's does.
-    fn finish_html(&self, mut frame: Frame<'a>) -> Node<'a> {
+    /// anchor macro, one level deeper than the element (its parameter). One level short, the
+    /// paragraph around it gives up its `p` when it may ([`Builder::release_paragraph`]:
+    /// storage holds an anchor right in a container at the limit, which Markdown can only
+    /// write in a paragraph); with no room still, it stays the element, as a placeholder's
+    /// does.
+    fn finish_html(&mut self, mut frame: Frame<'a>) -> Node<'a> {
         if frame.kind == Kind::Html
             && anchor_form(&frame.el)
             && frame.el.children.is_empty()
             && self.depth + 2 > MAX_DEPTH
+            && !(self.depth < MAX_DEPTH && self.release_paragraph())
         {
             frame.el.attrs.push((VERBATIM.into(), "".into()));
         }

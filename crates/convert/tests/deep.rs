@@ -194,6 +194,29 @@ fn storage_constructs() -> Vec<Storage> {
                 1,
             )
         },
+        // An anchor macro right in a quote, after text or alone: its Markdown, `<a id>`, is
+        // in a paragraph, which gives up its `p` for the macro's two levels (it stayed an
+        // `<a id>` element: the meaning changed).
+        Storage {
+            inner: "x<ac:structured-macro ac:name=\"anchor\"><ac:parameter ac:name=\"\">a</ac:parameter></ac:structured-macro>",
+            inner_levels: 2,
+            ..block(
+                "block quotes around text and an anchor",
+                "<blockquote>",
+                "</blockquote>",
+                1,
+            )
+        },
+        Storage {
+            inner: "<ac:structured-macro ac:name=\"anchor\"><ac:parameter ac:name=\"\">a</ac:parameter></ac:structured-macro>",
+            inner_levels: 2,
+            ..block(
+                "block quotes around an anchor",
+                "<blockquote>",
+                "</blockquote>",
+                1,
+            )
+        },
         // An expand's title counts no level of its own.
         bare(
             "expand macros around text",
