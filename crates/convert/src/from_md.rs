@@ -1783,6 +1783,22 @@ fn number_task(e: &mut Element, next_task: &mut u32) {
     }
 }
 
+/// Whether an element of raw HTML is what [`fix_node`] rewrites rather than keeps: an
+/// `<a id>` that is empty (an anchor macro), a `<details>` without attributes (an expand),
+/// a `conflux:` name or attribute (a directive's marks). Storage holding one cannot be
+/// written as raw HTML and come back as it was.
+pub(crate) fn rewritten_when_read(e: &Element) -> bool {
+    (anchor_form(e) && e.children.is_empty())
+        || is_expand_form(e)
+        || e.name.starts_with("conflux:")
+        || e.attrs.iter().any(|(k, _)| k.starts_with("conflux:"))
+}
+
+/// Whether an element is the Markdown form of an expand macro (`<details>`, [`fix_node`]).
+fn is_expand_form(e: &Element) -> bool {
+    e.name == "details" && e.attrs.is_empty()
+}
+
 /// The rewrite of one element whose children are done (kept out of the recursive
 /// [`fix_nodes`] so its frame stays small).
 fn fix_node(n: &mut Node) {
@@ -1828,11 +1844,10 @@ fn fix_node(n: &mut Node) {
         table.attrs = std::mem::take(&mut e.attrs);
         table.attrs.retain(|(k, _)| k != directive::HEADER_ROWS);
         *n = Node::Element(table);
-    } else if e.name == "details" && e.attrs.is_empty() {
+    } else if is_expand_form(e) {
         *n = Node::Element(expand_macro(std::mem::replace(e, Element::new("x"))));
-    } else if e.name == "a"
+    } else if anchor_form(e)
         && e.children.is_empty()
-        && e.attrs.len() == 1
         && let Some(id) = e.attr("id")
     {
         let param = Element::new("ac:parameter")
