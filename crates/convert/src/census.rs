@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::to_md::regenerated_attr;
+use crate::to_md::{regenerated_attr, stands_alone};
 use crate::xml::{self, Node};
 use crate::{ConvertError, Format, Result};
 
@@ -205,8 +205,9 @@ fn collapse(s: &str) -> String {
 /// A normalised outline of a storage document, for comparing documents by meaning.
 ///
 /// Ignores what Confluence regenerates or what has two spellings: macro ids and schema
-/// versions, task ids, `<p>` wrappers, `thead`/`tbody`, CDATA versus text, whitespace outside
-/// code, `b`/`strong` and `i`/`em`, link-body kinds, parameter order.
+/// versions, task ids, a `<p>` alone in its container or beside a block (paragraphs stay
+/// apart), `thead`/`tbody`, CDATA versus text, whitespace outside code, `b`/`strong` and
+/// `i`/`em`, link-body kinds, parameter order.
 ///
 /// Fails only on input nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH).
 pub fn normalized(storage: &str) -> Result<String> {
@@ -283,7 +284,8 @@ fn normalize_tag(e: &mut xml::Element) -> bool {
     true
 }
 
-/// Macro parameters in name order; `<p>` and table sections unwrapped outside code.
+/// Macro parameters in name order; table sections unwrapped outside code, and `<p>` too,
+/// its edges marked ([`PARAGRAPH_EDGE`]).
 fn normalize_content<'a>(mut e: xml::Element<'a>, verbatim: bool, out: &mut Vec<Node<'a>>) {
     if matches!(&*e.name, "ac:structured-macro" | "ac:macro") {
         let (mut params, rest): (Vec<Node>, Vec<Node>) = e
@@ -302,7 +304,11 @@ fn normalize_content<'a>(mut e: xml::Element<'a>, verbatim: bool, out: &mut Vec<
         e.children = params;
         e.children.extend(rest);
     }
-    if !verbatim && matches!(&*e.name, "p" | "thead" | "tbody" | "tfoot") && e.attrs.is_empty() {
+    if !verbatim && e.name == "p" && e.attrs.is_empty() {
+        out.push(Node::Text(PARAGRAPH_EDGE.into()));
+        out.extend(e.children);
+        out.push(Node::Text(PARAGRAPH_EDGE.into()));
+    } else if !verbatim && matches!(&*e.name, "thead" | "tbody" | "tfoot") && e.attrs.is_empty() {
         out.push(Node::Text(" ".into()));
         out.extend(e.children);
         out.push(Node::Text(" ".into()));
@@ -325,15 +331,45 @@ fn merge_text(out: Vec<Node>, verbatim: bool) -> Vec<Node> {
         // An empty CDATA section is no text (`<![CDATA[]]>` and nothing compare equal).
         merged.retain(|n| !matches!(n, Node::Text(t) if t.is_empty()));
     } else {
-        merged.retain_mut(|n| match n {
-            Node::Text(t) => {
-                *t = collapse(&t.replace('\u{a0}', " ")).into();
-                !t.is_empty()
+        for i in 0..merged.len() {
+            let block_before = i == 0 || stands_alone(&merged[i - 1]);
+            let block_after = merged.get(i + 1).is_none_or(stands_alone);
+            if let Node::Text(t) = &mut merged[i] {
+                let words = collapse(&t.replace('\u{a0}', " "));
+                *t = paragraph_edges(&words, block_before, block_after).into();
             }
-            _ => true,
-        });
+        }
+        merged.retain(|n| !matches!(n, Node::Text(t) if t.is_empty()));
     }
     merged
+}
+
+/// Where a paragraph starts or ends in a text being normalised (a word of its own): two
+/// paragraphs are not one (`<p>a</p><p>b</p>` is not `<p>a b</p>`, nor two statuses in their
+/// paragraphs the two on one line), while the `p` of a paragraph alone in its container or
+/// beside a block is not told from its content (`<li><p>a</p></li>` is `<li>a</li>`).
+const PARAGRAPH_EDGE: &str = " \u{2029} ";
+
+/// [`PARAGRAPH_EDGE`] as a word.
+const EDGE: &str = "\u{2029}";
+
+/// The collapsed words of a text with one paragraph edge where several meet, and none at an
+/// end that a block or the container's edge meets.
+fn paragraph_edges(words: &str, block_before: bool, block_after: bool) -> String {
+    if !words.contains(EDGE) {
+        return words.to_string();
+    }
+    let mut kept: Vec<&str> = Vec::new();
+    for w in words.split(' ') {
+        if w == EDGE && (kept.last() == Some(&EDGE) || (kept.is_empty() && block_before)) {
+            continue;
+        }
+        kept.push(w);
+    }
+    if block_after && kept.last() == Some(&EDGE) {
+        kept.pop();
+    }
+    kept.join(" ")
 }
 
 /// One line per node, indented by depth. Iterative: no recursion on the depth.
@@ -385,6 +421,36 @@ mod tests {
         let b = "<strong>x</strong>y<ac:structured-macro ac:name=\"m\"><ac:parameter ac:name=\"a\">1</ac:parameter><ac:parameter ac:name=\"b\">2</ac:parameter></ac:structured-macro>";
         assert_eq!(normalized(a).unwrap(), normalized(b).unwrap());
         assert_ne!(normalized(a).unwrap(), normalized("<p>x y</p>").unwrap());
+    }
+
+    /// Two paragraphs are not one, nor one paragraph's text beside another's content; a
+    /// paragraph alone in its container, or beside a block, is its content.
+    #[test]
+    fn normalised_keeps_paragraphs_apart() {
+        let n = |s: &str| normalized(s).unwrap();
+        let status = "<ac:structured-macro ac:name=\"status\" />";
+        for (a, b) in [
+            ("<p>a</p><p>b</p>", "<p>a b</p>".to_string()),
+            ("<p>a</p><p><em>b</em></p>", "<p>a <em>b</em></p>".into()),
+            (
+                &format!("<ul><li><p>{status}</p><p>{status}</p></li></ul>"),
+                format!("<ul><li>{status}{status}</li></ul>"),
+            ),
+        ] {
+            assert_ne!(n(a), n(&b), "{a} {b}");
+        }
+        for (a, b) in [
+            ("<ul><li><p>a</p></li></ul>", "<ul><li>a</li></ul>"),
+            (
+                "<ul><li><p>a</p><ul><li>b</li></ul></li></ul>",
+                "<ul><li>a<ul><li>b</li></ul></li></ul>",
+            ),
+            ("<p>a</p><p></p><p>b</p>", "<p>a</p>\n<p>b</p>"),
+            ("<p>a</p><hr /><p>b</p>", "a<hr />b"),
+            ("<p>a</p>b", "<p>a</p><p>b</p>"),
+        ] {
+            assert_eq!(n(a), n(b), "{a} {b}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use pulldown_cmark::{
     Parser, Tag, TagEnd,
 };
 
-use crate::to_md::{EMOTICONS, MARK, PANELS, PLACEHOLDER_OPEN};
+use crate::to_md::{EMOTICONS, INLINE_MACROS, MARK, PANELS, PLACEHOLDER_OPEN};
 use crate::xml::TooDeep;
 use crate::xml::{self, Issue, WriteMode};
 
@@ -233,7 +233,7 @@ fn text_of(t: CowStr<'_>) -> xml::Str<'_> {
 }
 
 /// Whether a line holds text besides its HTML comments and tags.
-fn has_text_beside_comments(line: &str) -> bool {
+pub(crate) fn has_text_beside_comments(line: &str) -> bool {
     let mut rest = line;
     loop {
         rest = rest.trim_start();
@@ -645,6 +645,54 @@ impl<'a> Builder<'a> {
         self.push_node(node);
     }
 
+    /// Puts the nodes the top frame got from `before` on into a paragraph when they are
+    /// all inline: a line of placeholders that hold no block is a paragraph of storage that
+    /// Markdown can only write as an HTML block (an image with a layout alone in its
+    /// paragraph). Bare, two such paragraphs in a row were written back as one line. With no
+    /// room for the `p`, they stay bare.
+    fn placeholder_paragraph(&mut self, before: usize) {
+        let depth = self.depth;
+        let top = self.top();
+        let Some(new) = top.children.get(before..) else {
+            return;
+        };
+        // Elements of a paragraph's text; not the parts a placeholder may carry for the
+        // element around it (an alert's `ac:parameter`), nor a macro with a body (a status
+        // with one is written as a block).
+        let text_element = |n: &Node| match n {
+            Node::Element(e) => {
+                let part = e.name.starts_with("ri:")
+                    || e.name.starts_with("ac:task")
+                    || e.name.starts_with("ac:adf-")
+                    || matches!(
+                        &*e.name,
+                        "ac:parameter"
+                            | "ac:plain-text-body"
+                            | "ac:link-body"
+                            | "ac:plain-text-link-body"
+                            | "ac:caption"
+                    );
+                let body = e.name == "ac:structured-macro"
+                    && e.elements().any(|c| c.name.ends_with("-body"));
+                !crate::to_md::stands_alone(n) && !part && !body
+            }
+            _ => true,
+        };
+        // A paragraph that starts with a comment (in a placeholder, an element until
+        // `fix_node`) is written as HTML (`Cx::paragraph_block`).
+        let first = new.iter().find(|n| !xml::is_blank(n));
+        let inline = new.iter().any(|n| matches!(n, Node::Element(_)))
+            && !matches!(first, Some(Node::Comment(_)))
+            && !matches!(first, Some(Node::Element(c)) if c.name == xml::NESTED_COMMENT)
+            && new.iter().all(text_element);
+        if !inline || depth + 1 + xml::depth_of(new) > MAX_DEPTH {
+            return;
+        }
+        let mut p = Element::new(xml::name("p"));
+        p.children = top.children.split_off(before);
+        top.children.push(Node::Element(p));
+    }
+
     /// [`finish_frame`], once the frame is popped. An `<a id>` that ended empty becomes an
     /// anchor macro, one level deeper than the element (its parameter). One level short, the
     /// paragraph around it gives up its `p` when it may ([`Builder::release_paragraph`]:
@@ -748,7 +796,11 @@ impl<'a> Builder<'a> {
                 }
                 Event::End(TagEnd::HtmlBlock) => {
                     if let Some((at, buf)) = self.html_block.take() {
+                        let before = self.top().children.len();
                         self.html(&buf, at, true)?;
+                        if crate::to_md::only_placeholders(&buf) {
+                            self.placeholder_paragraph(before);
+                        }
                     }
                     // What follows starts a line (a leaf directive after a placeholder alone
                     // on its line in a tight item).
@@ -1278,7 +1330,17 @@ impl<'a> Builder<'a> {
             }
             directive::Fence::Leaf { name, attrs } => {
                 let (whole, _) = self.directive_storage(&name, &attrs, false, pos);
-                self.html(&whole, pos, false)?;
+                // A macro that storage holds inline (a status) on a line of its own was alone
+                // in a paragraph, the `p` its place: bare, two such lines would be written
+                // back as one line of text (`:status{…}:status{…}`). With no room for the
+                // `p` it stays bare.
+                if INLINE_MACROS.contains(&&*name) && self.depth + 3 <= MAX_DEPTH {
+                    self.html("<p>", pos, false)?;
+                    self.html(&whole, pos, false)?;
+                    self.html("</p>", pos, false)?;
+                } else {
+                    self.html(&whole, pos, false)?;
+                }
             }
         }
         Ok(true)

@@ -270,16 +270,24 @@ fn is_leaf(b: &Block) -> bool {
 }
 
 /// Whether a block reads as a paragraph: text a following line of text would continue. One
-/// that starts with inline code or inline HTML (`<u>`) is one; a fence, a quote, a table, a
-/// heading, a raw HTML block and a comment are not.
+/// that starts with inline code or inline HTML (`<u>`) is one, and so is one that starts with
+/// a placeholder with text beside it on its line (the reader keeps it a paragraph); a fence,
+/// a quote, a table, a heading, a raw HTML block and a comment are not.
 fn is_para(b: &Block) -> bool {
     // A leaf directive is one line that a tight item reads as a fence before its text.
     b.list.is_none()
         && !is_leaf(b)
         && !b.text.starts_with("```")
         && !b.text.starts_with(['>', '|', '#'])
-        && !b.text.starts_with("<!--")
+        && (!b.text.starts_with("<!--") || placeholder_paragraph(&b.text))
         && !html_block(&b.text)
+}
+
+/// Whether Markdown starts with a placeholder that the reader takes for a paragraph's start:
+/// text stands beside the comments on its first line.
+fn placeholder_paragraph(md: &str) -> bool {
+    md.starts_with(PLACEHOLDER_OPEN)
+        && crate::from_md::has_text_beside_comments(md.lines().next().unwrap_or(""))
 }
 
 /// Whether `next`, on the line after `prev`, would be read as part of `prev`: a paragraph
@@ -493,6 +501,9 @@ fn starts_html_block(name: &str) -> bool {
     block_html(name) || matches!(name, "pre" | "script" | "style" | "textarea")
 }
 
+/// The macros storage holds inline, in a paragraph's text; every other is a block.
+pub(crate) const INLINE_MACROS: &[&str] = &["status", "anchor"];
+
 pub(crate) fn is_block(node: &Node) -> bool {
     match node {
         Node::Element(e) => {
@@ -503,7 +514,7 @@ pub(crate) fn is_block(node: &Node) -> bool {
                 "ac:task-list" | "ac:layout" | "ac:layout-section" | "ac:layout-cell"
                 | "ac:rich-text-body" | "ac:adf-extension" => true,
                 "ac:structured-macro" | "ac:macro" => {
-                    !matches!(e.attr("ac:name"), Some("status" | "anchor"))
+                    !INLINE_MACROS.contains(&e.attr("ac:name").unwrap_or(""))
                 }
                 _ => false,
             }
@@ -518,7 +529,7 @@ pub(crate) fn is_block(node: &Node) -> bool {
 /// block would close the paragraph when read back (`<p><span><p>` reads as
 /// `<p><span></span></p><p>`); as a block, [`Cx::block`] keeps it as storage, as any element
 /// it has no form for.
-fn stands_alone(n: &Node) -> bool {
+pub(crate) fn stands_alone(n: &Node) -> bool {
     is_block(n) || matches!(n, Node::Element(e) if !e.name.contains(':') && holds_html_block(e))
 }
 
@@ -2855,7 +2866,7 @@ fn read_otherwise(e: &Element) -> bool {
 
 /// Whether Markdown `text` is nothing but placeholder comments (and the spaces between them),
 /// which Markdown reads as an HTML block rather than a paragraph.
-fn only_placeholders(text: &str) -> bool {
+pub(crate) fn only_placeholders(text: &str) -> bool {
     let mut rest = text.trim_start();
     if !rest.starts_with(PLACEHOLDER_OPEN) {
         return false;
@@ -5092,6 +5103,95 @@ mod tests {
                 "<!--confluence <ac:structured-macro ac:name=\"code\"><ac:parameter>x</ac:parameter><ac:plain-text-body>a</ac:plain-text-body></ac:structured-macro>-->\n",
             ),
         ]);
+    }
+
+    /// A status alone in its paragraph is a line of its own, and comes back in its paragraph:
+    /// bare, two of them were written back as one line of text the second time.
+    #[test]
+    fn a_status_alone_in_its_paragraph_comes_back_in_it() {
+        let red = "<ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"colour\">Red</ac:parameter></ac:structured-macro>";
+        let plain = "<ac:structured-macro ac:name=\"status\" />";
+        for (storage, want) in [
+            (
+                format!("<p>{red}</p><p>{plain}</p>"),
+                "::status{colour=Red}\n\n::status\n",
+            ),
+            (
+                format!("<ul><li><p>{red}</p><p>{plain}</p></li></ul>"),
+                "- ::status{colour=Red}\n\n  ::status\n",
+            ),
+            (
+                format!(
+                    "<ac:structured-macro ac:name=\"panel\"><ac:rich-text-body><p>{red}</p><p>{plain}</p></ac:rich-text-body></ac:structured-macro>"
+                ),
+                ":::panel\n\n::status{colour=Red}\n\n::status\n\n:::\n",
+            ),
+        ] {
+            let out = md(&storage);
+            assert_eq!(out, want);
+            assert_eq!(crate::from_md::convert(&out).unwrap().storage, storage);
+        }
+        // Bare in storage, it comes back in a paragraph, written as before.
+        let back = comes_back(red, &md(red));
+        assert_eq!(back, format!("<p>{red}</p>"));
+        assert_eq!(md(&back), "::status{colour=Red}\n");
+    }
+
+    /// A paragraph of placeholders holding inline storage alone (an image with a layout) is
+    /// an HTML block to Markdown, and comes back a paragraph: bare, two in a row were written
+    /// back as one line, side by side. One that starts with a comment is HTML as it was.
+    #[test]
+    fn paragraphs_of_inline_placeholders_come_back_paragraphs() {
+        let image =
+            "<ac:image data-layout=\"default\"><ri:url ri:value=\"http://x/a.png\" /></ac:image>";
+        let placeholder = format!("<!--confluence {image}-->");
+        for (storage, want) in [
+            (
+                format!("<p>{image}</p><p>{image}</p>"),
+                format!("{placeholder}\n\n{placeholder}\n"),
+            ),
+            (
+                format!("<ul><li><p>a</p><p>{image}</p><p>{image}</p></li></ul>"),
+                format!("- a\n\n  {placeholder}\n\n  {placeholder}\n"),
+            ),
+            (
+                format!("<blockquote><p>{image}{image}</p><p>{image}</p></blockquote>"),
+                format!("> {placeholder}{placeholder}\n>\n> {placeholder}\n"),
+            ),
+        ] {
+            let out = md(&storage);
+            assert_eq!(out, want);
+            assert_eq!(crate::from_md::convert(&out).unwrap().storage, storage);
+        }
+        // Storage the placeholder only carries for the element around it stays as it was.
+        let back = crate::from_md::convert(
+            "> [!NOTE]\n> <!--confluence <ac:parameter ac:name=\"title\">T</ac:parameter>-->\n>\n> b\n",
+        )
+        .unwrap()
+        .storage;
+        assert!(
+            back.contains(
+                "<ac:parameter ac:name=\"title\">T</ac:parameter><ac:rich-text-body><p>b</p>"
+            ),
+            "{back}"
+        );
+    }
+
+    /// In a list-table's cell, a paragraph that starts with a placeholder is a paragraph, and
+    /// the next one stays apart from it (on the next line it ran on into it: one paragraph).
+    #[test]
+    fn a_cell_paragraph_led_by_a_placeholder_keeps_the_next_apart() {
+        let warning = "<ac:structured-macro ac:name=\"warning\"><ac:rich-text-body>q</ac:rich-text-body></ac:structured-macro>";
+        let storage = format!(
+            "<table><tbody><tr><th>h</th></tr><tr><td><p>{warning}z</p><p>a</p></td></tr></tbody></table>"
+        );
+        let out = md(&storage);
+        assert_eq!(
+            out,
+            ":::list-table{header-rows=1}\n\n* - h\n* - <!--confluence <ac:structured-macro ac:name=\"warning\"><ac:rich-text-body>-->q<!--confluence </ac:rich-text-body></ac:structured-macro>-->z\n\n    a\n\n:::\n"
+        );
+        let back = comes_back(&storage, &out);
+        assert_eq!(md(&back), out);
     }
 
     /// A form that gives up after rendering its content (a pipe table whose cell holds blocks,

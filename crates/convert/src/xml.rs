@@ -38,6 +38,20 @@ pub(crate) fn lone(nodes: &[Node]) -> Option<usize> {
     }
 }
 
+/// How many levels of elements `nodes` hold at their deepest (1: elements without any
+/// inside). Walked with a stack of its own: the depth is the input's.
+pub(crate) fn depth_of(nodes: &[Node]) -> usize {
+    let mut deepest = 0;
+    let mut stack: Vec<(&Node, usize)> = nodes.iter().map(|n| (n, 1)).collect();
+    while let Some((n, d)) = stack.pop() {
+        if let Node::Element(e) = n {
+            deepest = deepest.max(d);
+            stack.extend(e.children.iter().map(|c| (c, d + 1)));
+        }
+    }
+    deepest
+}
+
 /// Text of a node or attribute: borrowed from the input where it is written there as it
 /// reads (no entity, no `\r`), owned otherwise.
 pub(crate) type Str<'a> = std::borrow::Cow<'a, str>;
