@@ -163,6 +163,17 @@ impl<'a> TopLevel<'a, '_> {
             return;
         }
         self.flush(pool);
+        if let Node::Element(p) = &node
+            && holds_block_macro(p)
+        {
+            let mut blocks = Vec::new();
+            self.cx.paragraph_around_blocks(p, &mut blocks);
+            for block in blocks {
+                self.push(block);
+            }
+            pool.put(node);
+            return;
+        }
         let block = match &node {
             Node::Element(e) => self.cx.block(e, self.prev),
             other => Block {
@@ -533,6 +544,20 @@ pub(crate) fn stands_alone(n: &Node) -> bool {
     is_block(n) || matches!(n, Node::Element(e) if !e.name.contains(':') && holds_html_block(e))
 }
 
+/// Whether a node is a macro that Confluence shows as a block even inside a paragraph: a
+/// panel, an expand, code, each with its body.
+fn is_block_macro(n: &Node) -> bool {
+    matches!(n, Node::Element(m) if m.name == "ac:structured-macro"
+        && matches!(macro_name(m), "info" | "tip" | "note" | "warning" | "panel" | "expand" | "code" | "noformat")
+        && m.elements().any(|c| matches!(&*c.name, "ac:rich-text-body" | "ac:plain-text-body")))
+}
+
+/// Whether an element is a paragraph (without attributes) that holds a [block
+/// macro](is_block_macro).
+fn holds_block_macro(p: &Element) -> bool {
+    p.name == "p" && p.attrs.is_empty() && p.children.iter().any(is_block_macro)
+}
+
 /// Whether an inline HTML element holds an HTML block (a `<p>` in a `<span>`) at any depth
 /// (Confluence's own elements hold blocks by design: a caption's paragraphs). Walked
 /// with a stack of its own: the depth is the input's.
@@ -618,7 +643,12 @@ impl Cx {
         };
         let mut run: Vec<&Node> = Vec::new();
         for n in nodes {
-            if stands_alone(n) {
+            if let Node::Element(p) = n
+                && holds_block_macro(p)
+            {
+                self.flush(&mut run, &mut out);
+                self.paragraph_around_blocks(p, &mut out);
+            } else if stands_alone(n) {
                 self.flush(&mut run, &mut out);
                 if let Node::Element(e) = n {
                     let prev = out.last().and_then(|b| b.list);
@@ -637,6 +667,43 @@ impl Cx {
         }
         self.flush(&mut run, &mut out);
         out
+    }
+
+    /// A paragraph holding a macro that is a block wherever it stands ([`holds_block_macro`]):
+    /// each macro its block, the text between them the paragraphs it is. Written as one
+    /// paragraph, the macro's placeholders inline, a list item or a cell read it back without
+    /// its `p`, and the macro was written as a block the second time.
+    fn paragraph_around_blocks(&mut self, p: &Element, out: &mut Vec<Block>) {
+        let mut text = Element::new(xml::name("p"));
+        text.pos = p.pos;
+        for n in &p.children {
+            if is_block_macro(n) {
+                if let Node::Element(m) = n {
+                    self.text_paragraph(&mut text, out);
+                    let prev = out.last().and_then(|b| b.list);
+                    let block = self.block(m, prev);
+                    if !block.text.is_empty() {
+                        out.push(block);
+                    }
+                }
+            } else {
+                text.children.push(n.clone());
+            }
+        }
+        self.text_paragraph(&mut text, out);
+    }
+
+    /// The paragraph of the text gathered in `p`, if any, then an empty `p` again.
+    fn text_paragraph(&mut self, p: &mut Element, out: &mut Vec<Block>) {
+        if p.children.iter().all(is_ws) {
+            p.children.clear();
+            return;
+        }
+        let block = self.block(p, out.last().and_then(|b| b.list));
+        p.children.clear();
+        if !block.text.is_empty() {
+            out.push(block);
+        }
     }
 
     fn flush(&mut self, run: &mut Vec<&Node>, out: &mut Vec<Block>) {
@@ -1158,7 +1225,13 @@ impl Cx {
         let bodies: Vec<Vec<Block>> = e.elements().map(|li| self.blocks(&li.children)).collect();
         // Markdown reads a list as loose when an item holds a blank line between its blocks;
         // written tight, such a list would come back with paragraphs and be written loose.
-        let loose = e.elements().any(|li| li.elements().any(|c| c.name == "p"))
+        // (A paragraph written as the blocks around its panel is one when text is left.)
+        let paragraph = |c: &Element| {
+            c.name == "p"
+                && (!holds_block_macro(c)
+                    || c.children.iter().any(|n| !is_block_macro(n) && !is_ws(n)))
+        };
+        let loose = e.elements().any(|li| li.elements().any(paragraph))
             || bodies.iter().any(|blocks| needs_loose(blocks));
         let kind = match prev {
             Some(ListKind::Ordered(a)) if ordered => ListKind::Ordered(!a),
@@ -4984,8 +5057,8 @@ mod tests {
                 ":::list-table\n\n* - | h |\n    | --- |\n    | x |\n\n    <code>\\`\\`</code>\n\n:::\n",
             ),
             (
-                "<p><ac:structured-macro ac:name=\"info\"><ac:rich-text-body>\nx</ac:rich-text-body></ac:structured-macro></p><p>y</p>",
-                "<!--confluence <ac:structured-macro ac:name=\"info\"><ac:rich-text-body>-->&#10;x<!--confluence </ac:rich-text-body></ac:structured-macro>-->\n\ny\n",
+                "<p><ac:structured-macro ac:name=\"m\"><ac:rich-text-body>\nx</ac:rich-text-body></ac:structured-macro></p><p>y</p>",
+                "<!--confluence <ac:structured-macro ac:name=\"m\"><ac:rich-text-body>-->&#10;x<!--confluence </ac:rich-text-body></ac:structured-macro>-->\n\ny\n",
             ),
         ]);
         // An element holding only an empty CDATA section in a placeholder (`<x></x>`, then
@@ -5020,8 +5093,7 @@ mod tests {
             ),
         ]);
         let expand = "<ac:structured-macro ac:name=\"expand\"><ac:rich-text-body></ac:rich-text-body></ac:structured-macro>";
-        let info =
-            "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body /></ac:structured-macro>";
+        let info = "<ac:structured-macro ac:name=\"m\"><ac:rich-text-body /></ac:structured-macro>";
         let image =
             "<ac:image data-layout=\"default\"><ri:url ri:value=\"http://x/a.png\" /></ac:image>";
         assert_round_trips(&[
@@ -5036,7 +5108,7 @@ mod tests {
             ),
             (
                 format!("<p>{info}{info}</p>"),
-                "<p><ac:structured-macro ac:name=\"info\"><ac:rich-text-body /></ac:structured-macro><ac:structured-macro ac:name=\"info\"><ac:rich-text-body /></ac:structured-macro></p>\n",
+                "<p><ac:structured-macro ac:name=\"m\"><ac:rich-text-body /></ac:structured-macro><ac:structured-macro ac:name=\"m\"><ac:rich-text-body /></ac:structured-macro></p>\n",
             ),
         ]);
         // Its figures count once: the placeholders rendered first are not kept.
@@ -5046,7 +5118,7 @@ mod tests {
         // an anchor macro): the paragraph is a placeholder then, read as written.
         assert_round_trips(&[(
             format!("<p>{info}<a id=\"a\"></a></p>"),
-            "<!--confluence <p><ac:structured-macro ac:name=\"info\"><ac:rich-text-body /></ac:structured-macro><a id=\"a\"></a></p>-->\n",
+            "<!--confluence <p><ac:structured-macro ac:name=\"m\"><ac:rich-text-body /></ac:structured-macro><a id=\"a\"></a></p>-->\n",
         )]);
         // A jira macro with a comment among its parameters is not a link: alone in a
         // paragraph it is a leaf directive in an item too (it was a text directive there,
@@ -5177,18 +5249,65 @@ mod tests {
         );
     }
 
+    /// A panel, an expand or code in a paragraph is a block there too (as Confluence shows
+    /// it): the paragraph is its texts around the macro's block form. Written as one
+    /// paragraph, the panel's placeholders inline, an item read it back without the `p`, and
+    /// the panel was an alert the second time. An inline macro stays in its text.
+    #[test]
+    fn a_panel_in_a_paragraph_is_a_block_between_its_texts() {
+        let info = "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body>x</ac:rich-text-body></ac:structured-macro>";
+        let expand = "<ac:structured-macro ac:name=\"expand\"><ac:rich-text-body><p>e</p></ac:rich-text-body></ac:structured-macro>";
+        let jira = "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\">AB-1</ac:parameter></ac:structured-macro>";
+        assert_round_trips(&[
+            (
+                format!("<p>See {expand} and {info}</p>"),
+                "See\n\n<details>\n\ne\n\n</details>\n\nand\n\n> [!NOTE]\n>\n> x\n",
+            ),
+            (
+                format!("<ul><li><p>{info}</p></li></ul>"),
+                "- > [!NOTE]\n  >\n  > x\n",
+            ),
+            // The list is loose when text is left beside the panel (a line of placeholders
+            // alone is read back as a paragraph too), or a block holds a blank line.
+            (
+                format!("<ul><li><p>{info}<ac:placeholder>p</ac:placeholder></p></li></ul>"),
+                "- > [!NOTE]\n  >\n  > x\n\n  <!--confluence <ac:placeholder>p</ac:placeholder>-->\n",
+            ),
+            (
+                format!("<ul><li><p>{info}{expand}</p></li></ul>"),
+                "- > [!NOTE]\n  >\n  > x\n\n  <details>\n\n  e\n\n  </details>\n",
+            ),
+            (
+                format!(
+                    "<ul><li><p>{info}<ac:structured-macro ac:name=\"panel\"><ac:rich-text-body /></ac:structured-macro></p></li></ul>"
+                ),
+                "- > [!NOTE]\n  >\n  > x\n  <!--confluence <ac:structured-macro ac:name=\"panel\"><ac:rich-text-body /></ac:structured-macro>-->\n",
+            ),
+            (
+                format!("<ul><li><p>a {info} {jira} b</p></li><li>c</li></ul>"),
+                "- a\n\n  > [!NOTE]\n  >\n  > x\n\n  [AB-1](confluence-jira:AB-1) b\n\n- c\n",
+            ),
+            (
+                format!(
+                    "<table><tbody><tr><th>h</th></tr><tr><td><p>{info}z</p><p>a</p></td></tr></tbody></table>"
+                ),
+                ":::list-table{header-rows=1}\n\n* - h\n* - > [!NOTE]\n    >\n    > x\n\n    z\n\n    a\n\n:::\n",
+            ),
+        ]);
+    }
+
     /// In a list-table's cell, a paragraph that starts with a placeholder is a paragraph, and
     /// the next one stays apart from it (on the next line it ran on into it: one paragraph).
     #[test]
     fn a_cell_paragraph_led_by_a_placeholder_keeps_the_next_apart() {
-        let warning = "<ac:structured-macro ac:name=\"warning\"><ac:rich-text-body>q</ac:rich-text-body></ac:structured-macro>";
+        let m = "<ac:structured-macro ac:name=\"m\"><ac:rich-text-body>q</ac:rich-text-body></ac:structured-macro>";
         let storage = format!(
-            "<table><tbody><tr><th>h</th></tr><tr><td><p>{warning}z</p><p>a</p></td></tr></tbody></table>"
+            "<table><tbody><tr><th>h</th></tr><tr><td><p>{m}z</p><p>a</p></td></tr></tbody></table>"
         );
         let out = md(&storage);
         assert_eq!(
             out,
-            ":::list-table{header-rows=1}\n\n* - h\n* - <!--confluence <ac:structured-macro ac:name=\"warning\"><ac:rich-text-body>-->q<!--confluence </ac:rich-text-body></ac:structured-macro>-->z\n\n    a\n\n:::\n"
+            ":::list-table{header-rows=1}\n\n* - h\n* - <!--confluence <ac:structured-macro ac:name=\"m\"><ac:rich-text-body>-->q<!--confluence </ac:rich-text-body></ac:structured-macro>-->z\n\n    a\n\n:::\n"
         );
         let back = comes_back(&storage, &out);
         assert_eq!(md(&back), out);
