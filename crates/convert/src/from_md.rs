@@ -512,6 +512,18 @@ impl<'a> Builder<'a> {
         true
     }
 
+    /// Whether the open frame's last content is text or an inline element.
+    fn after_inline(&self) -> bool {
+        let Some(f) = self.stack.last() else {
+            return false;
+        };
+        f.el.children
+            .iter()
+            .rev()
+            .find(|n| !crate::to_md::is_ws(n))
+            .is_some_and(|n| !crate::to_md::is_block(n))
+    }
+
     /// Whether a paragraph opened in frame `at` may be its text alone: nothing before it in
     /// the frame but blanks, blocks and an expand's `<summary>`, so that its text joins no
     /// text or inline element before it (two paragraphs would read as one).
@@ -1255,7 +1267,7 @@ impl<'a> Builder<'a> {
         let multi = first_end < text.len();
         if text.starts_with("::")
             && let Some(fence) = directive::parse_fence(&text[..first_end])
-            && self.apply_fence(fence, range.start)?
+            && self.apply_fence(fence, range.start, true)?
         {
             if !multi {
                 self.para.all = true;
@@ -1296,16 +1308,22 @@ impl<'a> Builder<'a> {
         let Some(fence) = directive::parse_fence(line) else {
             return Ok(false);
         };
-        if !self.apply_fence(fence, range.start)? {
+        if !self.apply_fence(fence, range.start, false)? {
             return Ok(false);
         }
         self.skip = range.start..range.start + line.len();
         Ok(true)
     }
 
-    /// Opens, writes or closes a directive. `false` for a closing fence that closes nothing
-    /// (it stays text).
-    fn apply_fence(&mut self, fence: directive::Fence, pos: usize) -> Result<bool, TooDeep> {
+    /// Opens, writes or closes a directive; `paragraph` when the fence is a paragraph's line
+    /// (not a tight item's text). `false` for a closing fence that closes nothing (it stays
+    /// text).
+    fn apply_fence(
+        &mut self,
+        fence: directive::Fence,
+        pos: usize,
+        paragraph: bool,
+    ) -> Result<bool, TooDeep> {
         match fence {
             directive::Fence::Close { colons } => {
                 if !self.directives.iter().any(|d| d.colons == colons) {
@@ -1332,9 +1350,11 @@ impl<'a> Builder<'a> {
                 let (whole, _) = self.directive_storage(&name, &attrs, false, pos);
                 // A macro that storage holds inline (a status) on a line of its own was alone
                 // in a paragraph, the `p` its place: bare, two such lines would be written
-                // back as one line of text (`:status{…}:status{…}`). With no room for the
-                // `p` it stays bare.
-                if INLINE_MACROS.contains(&&*name) && self.depth + 3 <= MAX_DEPTH {
+                // back as one line of text (`:status{…}:status{…}`), and one after a tight
+                // item's text would join it. First in a tight item it stays bare (the item
+                // holds no `p`), and so it does with no room for one.
+                let apart = paragraph || self.after_inline();
+                if apart && INLINE_MACROS.contains(&&*name) && self.depth + 3 <= MAX_DEPTH {
                     self.html("<p>", pos, false)?;
                     self.html(&whole, pos, false)?;
                     self.html("</p>", pos, false)?;

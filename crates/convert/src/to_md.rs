@@ -320,6 +320,16 @@ fn runs_on(prev: &Block, next: &Block) -> bool {
         // paragraph's text, and a paragraph's `<p>` is only kept in a loose list.
         return is_para(prev);
     }
+    // A macro held inline (a status) on its leaf directive's line is bare in a tight item:
+    // text on the next line would join it.
+    if is_leaf(prev)
+        && is_para(next)
+        && let Some(rest) = prev.text.get(2..)
+        && let Some(name) = rest.get(..directive::directive_name_len(rest))
+        && INLINE_MACROS.contains(&name)
+    {
+        return true;
+    }
     // A directive's fence is read as the first or last line of a paragraph; after a heading,
     // a table, a quote, a code fence, a container directive or a break a tight item reads it
     // as text, and after a list as the last line of the list's last item. A line of dashes
@@ -512,8 +522,9 @@ fn starts_html_block(name: &str) -> bool {
     block_html(name) || matches!(name, "pre" | "script" | "style" | "textarea")
 }
 
-/// The macros storage holds inline, in a paragraph's text; every other is a block.
-pub(crate) const INLINE_MACROS: &[&str] = &["status", "anchor"];
+/// The macros storage holds inline, in a paragraph's text (a jira issue in a sentence);
+/// every other is a block.
+pub(crate) const INLINE_MACROS: &[&str] = &["status", "anchor", "jira", "jiraissues"];
 
 pub(crate) fn is_block(node: &Node) -> bool {
     match node {
@@ -524,8 +535,10 @@ pub(crate) fn is_block(node: &Node) -> bool {
             match &*e.name {
                 "ac:task-list" | "ac:layout" | "ac:layout-section" | "ac:layout-cell"
                 | "ac:rich-text-body" | "ac:adf-extension" => true,
+                // An inline macro with a body is written as a block.
                 "ac:structured-macro" | "ac:macro" => {
                     !INLINE_MACROS.contains(&e.attr("ac:name").unwrap_or(""))
+                        || e.elements().any(|c| c.name.ends_with("-body"))
                 }
                 _ => false,
             }
@@ -3817,10 +3830,15 @@ mod tests {
                 "<p><ac:link><ri:page ri:content-title=\"P\" /><ac:link-body>a <code>]: x</code></ac:link-body></ac:link></p>",
                 "[a <code>\\]: x</code>](confluence-page:P)\n",
             ),
-            // A leaf directive after a placeholder alone on its line, in a tight item.
+            // A leaf directive after a placeholder alone on its line, in a tight item (a
+            // marker holding a block is a placeholder; holding a jira issue, a span).
+            (
+                "<table><tbody><tr><td><ac:inline-comment-marker ac:ref=\"r1\">w<ac:structured-macro ac:name=\"toc\" /></ac:inline-comment-marker><ac:structured-macro ac:name=\"toc\" /></td></tr></tbody></table>",
+                ":::list-table\n\n* - <!--confluence <ac:inline-comment-marker ac:ref=\"r1\">w<ac:structured-macro ac:name=\"toc\" /></ac:inline-comment-marker>-->\n    ::toc\n\n:::\n",
+            ),
             (
                 "<table><tbody><tr><td><ac:inline-comment-marker ac:ref=\"r1\">w<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\">D-1</ac:parameter></ac:structured-macro></ac:inline-comment-marker><ac:structured-macro ac:name=\"toc\" /></td></tr></tbody></table>",
-                ":::list-table\n\n* - <!--confluence <ac:inline-comment-marker ac:ref=\"r1\">w<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\">D-1</ac:parameter></ac:structured-macro></ac:inline-comment-marker>-->\n    ::toc\n\n:::\n",
+                ":::list-table\n\n* - [w[D-1](confluence-jira:D-1)]{ac:ref=r1}\n    ::toc\n\n:::\n",
             ),
             // Links do not nest: an HTML link in a link keeps its storage.
             (
@@ -5207,6 +5225,45 @@ mod tests {
         let back = comes_back(red, &md(red));
         assert_eq!(back, format!("<p>{red}</p>"));
         assert_eq!(md(&back), "::status{colour=Red}\n");
+    }
+
+    /// A jira issue is part of its sentence, as a status is: in a list item without a `p` it
+    /// was a block, the sentence three paragraphs (`See`, the link, `now`), and a list
+    /// item's paragraph came back without its `p` and was written so the second time.
+    #[test]
+    fn a_jira_issue_stays_in_its_sentence() {
+        let jira = "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\">AB-1</ac:parameter></ac:structured-macro>";
+        assert_round_trips(&[
+            (
+                format!("<ul><li>See {jira} now</li></ul>"),
+                "- See [AB-1](confluence-jira:AB-1) now\n",
+            ),
+            (
+                format!("<ul><li><p>See {jira} now</p></li></ul>"),
+                "- See [AB-1](confluence-jira:AB-1) now\n",
+            ),
+            (
+                format!(
+                    "<table><tbody><tr><th>h</th></tr><tr><td>See {jira} now</td></tr></tbody></table>"
+                ),
+                "| h |\n| --- |\n| See [AB-1](confluence-jira:AB-1) now |\n",
+            ),
+        ]);
+        // One without a link form is a leaf directive alone on its line, and stays apart from
+        // the text beside it in a cell (a status too): bare after the text, it joined it.
+        let odd = "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\" /></ac:structured-macro>";
+        let status = "<ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"colour\">Red</ac:parameter></ac:structured-macro>";
+        for (name, m) in [("jira", odd), ("status", status)] {
+            for cell in [format!("<p>a</p><p>{m}</p>"), format!("<p>{m}</p><p>a</p>")] {
+                let storage = format!(
+                    "<table><tbody><tr><th>h</th></tr><tr><td>{cell}</td></tr></tbody></table>"
+                );
+                let out = md(&storage);
+                assert!(out.contains(&format!("::{name}{{")), "{out}");
+                let back = comes_back(&storage, &out);
+                assert_eq!(md(&back), out, "{storage}");
+            }
+        }
     }
 
     /// A paragraph of placeholders holding inline storage alone (an image with a layout) is
