@@ -1353,8 +1353,10 @@ impl<'a> Builder<'a> {
                 // back as one line of text (`:status{…}:status{…}`), and one after a tight
                 // item's text would join it. First in a tight item it stays bare (the item
                 // holds no `p`), and so it does with no room for one.
+                // (Its tags bound its depth: an attribute may hold storage.)
                 let apart = paragraph || self.after_inline();
-                if apart && INLINE_MACROS.contains(&&*name) && self.depth + 3 <= MAX_DEPTH {
+                let room = self.depth + 1 + whole.matches('<').count() <= MAX_DEPTH;
+                if apart && room && INLINE_MACROS.contains(&&*name) {
                     self.html("<p>", pos, false)?;
                     self.html(&whole, pos, false)?;
                     self.html("</p>", pos, false)?;

@@ -560,9 +560,14 @@ pub(crate) fn stands_alone(n: &Node) -> bool {
 /// Whether a node is a macro that Confluence shows as a block even inside a paragraph: a
 /// panel, an expand, code, each with its body.
 fn is_block_macro(n: &Node) -> bool {
-    matches!(n, Node::Element(m) if m.name == "ac:structured-macro"
-        && matches!(macro_name(m), "info" | "tip" | "note" | "warning" | "panel" | "expand" | "code" | "noformat")
-        && m.elements().any(|c| matches!(&*c.name, "ac:rich-text-body" | "ac:plain-text-body")))
+    let Node::Element(m) = n else { return false };
+    m.name == "ac:structured-macro"
+        && matches!(
+            macro_name(m),
+            "info" | "tip" | "note" | "warning" | "panel" | "expand" | "code" | "noformat"
+        )
+        && m.elements()
+            .any(|c| matches!(&*c.name, "ac:rich-text-body" | "ac:plain-text-body"))
 }
 
 /// Whether an element is a paragraph (without attributes) that holds a [block
@@ -5268,7 +5273,7 @@ mod tests {
 
     /// A paragraph of placeholders holding inline storage alone (an image with a layout) is
     /// an HTML block to Markdown, and comes back a paragraph: bare, two in a row were written
-    /// back as one line, side by side. One that starts with a comment is HTML as it was.
+    /// back as one line, side by side. One led by a comment stays as it was.
     #[test]
     fn paragraphs_of_inline_placeholders_come_back_paragraphs() {
         let image =
@@ -5292,6 +5297,18 @@ mod tests {
             assert_eq!(out, want);
             assert_eq!(crate::from_md::convert(&out).unwrap().storage, storage);
         }
+        // Led by a comment, it is what a paragraph led by one is written from (HTML): bare,
+        // as it was, it is written the same again.
+        assert_round_trips(&[(
+            "<ul><li><!--c--><a id=\"a\"></a><!--c--></li></ul>",
+            "- <!--confluence <conflux:comment>c</conflux:comment><a id=\"a\"></a><conflux:comment>c</conflux:comment>-->\n",
+        )]);
+        let back = crate::from_md::convert(
+            "- <!--confluence <conflux:comment>c</conflux:comment><a id=\"a\"></a><conflux:comment>c</conflux:comment>-->\n",
+        )
+        .unwrap()
+        .storage;
+        assert_eq!(back, "<ul><li><!--c--><a id=\"a\"></a><!--c--></li></ul>");
         // Storage the placeholder only carries for the element around it stays as it was.
         let back = crate::from_md::convert(
             "> [!NOTE]\n> <!--confluence <ac:parameter ac:name=\"title\">T</ac:parameter>-->\n>\n> b\n",
