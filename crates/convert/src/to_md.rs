@@ -558,16 +558,21 @@ pub(crate) fn stands_alone(n: &Node) -> bool {
 }
 
 /// Whether a node is a macro that Confluence shows as a block even inside a paragraph: a
-/// panel, an expand, code, each with its body.
+/// panel, an expand, code, each with its body; a table of contents, a list of children.
 fn is_block_macro(n: &Node) -> bool {
     let Node::Element(m) = n else { return false };
-    m.name == "ac:structured-macro"
-        && matches!(
-            macro_name(m),
-            "info" | "tip" | "note" | "warning" | "panel" | "expand" | "code" | "noformat"
-        )
-        && m.elements()
+    if m.name != "ac:structured-macro" {
+        return false;
+    }
+    let body = || {
+        m.elements()
             .any(|c| matches!(&*c.name, "ac:rich-text-body" | "ac:plain-text-body"))
+    };
+    match macro_name(m) {
+        "info" | "tip" | "note" | "warning" | "panel" | "expand" | "code" | "noformat" => body(),
+        "toc" | "children" => !body(),
+        _ => false,
+    }
 }
 
 /// Whether an element is a paragraph (without attributes) that holds a [block
@@ -5323,8 +5328,8 @@ mod tests {
         );
     }
 
-    /// A panel, an expand or code in a paragraph is a block there too (as Confluence shows
-    /// it): the paragraph is its texts around the macro's block form. Written as one
+    /// A panel, an expand, code or a table of contents in a paragraph is a block there too
+    /// (as Confluence shows it): the paragraph is its texts around the macro's block form. Written as one
     /// paragraph, the panel's placeholders inline, an item read it back without the `p`, and
     /// the panel was an alert the second time. An inline macro stays in its text.
     #[test]
@@ -5360,6 +5365,10 @@ mod tests {
             (
                 format!("<ul><li><p>a {info} {jira} b</p></li><li>c</li></ul>"),
                 "- a\n\n  > [!NOTE]\n  >\n  > x\n\n  [AB-1](confluence-jira:AB-1) b\n\n- c\n",
+            ),
+            (
+                "<ul><li><p>Contents: <ac:structured-macro ac:name=\"toc\"><ac:parameter ac:name=\"maxLevel\">2</ac:parameter></ac:structured-macro></p></li></ul>".to_string(),
+                "- Contents:\n\n  ::toc{maxLevel=2}\n",
             ),
             (
                 format!(
