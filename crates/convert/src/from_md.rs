@@ -660,11 +660,16 @@ impl<'a> Builder<'a> {
     /// Puts the nodes the top frame got from `before` on into a paragraph when they are
     /// all inline: a line of placeholders that hold no block is a paragraph of storage that
     /// Markdown can only write as an HTML block (an image with a layout alone in its
-    /// paragraph). Bare, two such paragraphs in a row were written back as one line. With no
-    /// room for the `p`, they stay bare.
+    /// paragraph). Bare, two such paragraphs in a row were written back as one line. A macro
+    /// alone first in a list item, or what has no room for the `p`, stays bare.
     fn placeholder_paragraph(&mut self, before: usize) {
         let depth = self.depth;
-        let top = self.top();
+        let Some(f) = self.stack.last_mut() else {
+            return;
+        };
+        // A macro alone first in a list item may be a tight item's text, which has no `p`.
+        let in_item = f.kind == Kind::Md(TagEnd::Item);
+        let top = &mut f.el;
         let Some(new) = top.children.get(before..) else {
             return;
         };
@@ -692,12 +697,16 @@ impl<'a> Builder<'a> {
         };
         // A paragraph that starts with a comment (in a placeholder, an element until
         // `fix_node`) is written as HTML (`Cx::paragraph_block`).
-        let first = new.iter().find(|n| !xml::is_blank(n));
+        let mut content = new.iter().filter(|n| !xml::is_blank(n));
+        let (first, second) = (content.next(), content.next());
         let inline = new.iter().any(|n| matches!(n, Node::Element(_)))
             && !matches!(first, Some(Node::Comment(_)))
             && !matches!(first, Some(Node::Element(c)) if c.name == xml::NESTED_COMMENT)
             && new.iter().all(text_element);
-        if !inline || depth + 1 + xml::depth_of(new) > MAX_DEPTH {
+        let lone_macro = matches!((first, second),
+            (Some(Node::Element(m)), None) if m.name == "ac:structured-macro");
+        let first_in_item = in_item && top.children.iter().take(before).all(xml::is_blank);
+        if !inline || (first_in_item && lone_macro) || depth + 1 + xml::depth_of(new) > MAX_DEPTH {
             return;
         }
         let mut p = Element::new(xml::name("p"));

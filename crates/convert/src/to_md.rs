@@ -5314,6 +5314,16 @@ mod tests {
         .unwrap()
         .storage;
         assert_eq!(back, "<ul><li><!--c--><a id=\"a\"></a><!--c--></li></ul>");
+        // A macro alone first in a list item stays bare: a tight item's text has no `p`
+        // (in one, the list came back loose).
+        let odd = "<ac:structured-macro ac:name=\"jira\"><ac:parameter ac:name=\"key\" x=\"y\">AB-1</ac:parameter></ac:structured-macro>";
+        let storage = format!("<ul><li>{odd}</li><li>{odd}</li></ul>");
+        let out = md(&storage);
+        assert_eq!(
+            out,
+            format!("- <!--confluence {odd}-->\n- <!--confluence {odd}-->\n")
+        );
+        assert_eq!(crate::from_md::convert(&out).unwrap().storage, storage);
         // Storage the placeholder only carries for the element around it stays as it was.
         let back = crate::from_md::convert(
             "> [!NOTE]\n> <!--confluence <ac:parameter ac:name=\"title\">T</ac:parameter>-->\n>\n> b\n",
