@@ -336,7 +336,7 @@ fn merge_text(out: Vec<Node>, verbatim: bool) -> Vec<Node> {
             let block_after = merged.get(i + 1).is_none_or(stands_alone);
             if let Node::Text(t) = &mut merged[i] {
                 let words = collapse(&t.replace('\u{a0}', " "));
-                *t = paragraph_edges(&words, block_before, block_after).into();
+                *t = paragraph_edges(words, block_before, block_after).into();
             }
         }
         merged.retain(|n| !matches!(n, Node::Text(t) if t.is_empty()));
@@ -355,9 +355,9 @@ const EDGE: &str = "\u{2029}";
 
 /// The collapsed words of a text with one paragraph edge where several meet, and none at an
 /// end that a block or the container's edge meets.
-fn paragraph_edges(words: &str, block_before: bool, block_after: bool) -> String {
+fn paragraph_edges(words: String, block_before: bool, block_after: bool) -> String {
     if !words.contains(EDGE) {
-        return words.to_string();
+        return words;
     }
     let mut kept: Vec<&str> = Vec::new();
     for w in words.split(' ') {

@@ -193,8 +193,7 @@ fn placeholder_paragraphs(input: &str) -> Vec<usize> {
         if !block[..lead].chars().all(|c| c == ' ') {
             continue;
         }
-        let line = block[lead..].lines().next().unwrap_or("");
-        if has_text_beside_comments(line) {
+        if starts_placeholder_paragraph(block[lead..].lines().next().unwrap_or("")) {
             at.push(range.start + lead);
         }
     }
@@ -232,8 +231,14 @@ fn text_of(t: CowStr<'_>) -> xml::Str<'_> {
     }
 }
 
+/// Whether a line that starts with a placeholder is a paragraph's first line to the reader:
+/// text stands beside its comments ([`protect_placeholder_paragraphs`]).
+pub(crate) fn starts_placeholder_paragraph(line: &str) -> bool {
+    line.starts_with(PLACEHOLDER_OPEN) && has_text_beside_comments(line)
+}
+
 /// Whether a line holds text besides its HTML comments and tags.
-pub(crate) fn has_text_beside_comments(line: &str) -> bool {
+fn has_text_beside_comments(line: &str) -> bool {
     let mut rest = line;
     loop {
         rest = rest.trim_start();
@@ -512,18 +517,6 @@ impl<'a> Builder<'a> {
         true
     }
 
-    /// Whether the open frame's last content is text or an inline element.
-    fn after_inline(&self) -> bool {
-        let Some(f) = self.stack.last() else {
-            return false;
-        };
-        f.el.children
-            .iter()
-            .rev()
-            .find(|n| !crate::to_md::is_ws(n))
-            .is_some_and(|n| !crate::to_md::is_block(n))
-    }
-
     /// Whether a paragraph opened in frame `at` may be its text alone: nothing before it in
     /// the frame but blanks, blocks and an expand's `<summary>`, so that its text joins no
     /// text or inline element before it (two paragraphs would read as one).
@@ -662,7 +655,7 @@ impl<'a> Builder<'a> {
     /// Markdown can only write as an HTML block (an image with a layout alone in its
     /// paragraph). Bare, two such paragraphs in a row were written back as one line. A macro
     /// alone first in a list item, or what has no room for the `p`, stays bare.
-    fn placeholder_paragraph(&mut self, before: usize) {
+    fn paragraph_of_placeholders(&mut self, before: usize) {
         let depth = self.depth;
         let Some(f) = self.stack.last_mut() else {
             return;
@@ -674,8 +667,7 @@ impl<'a> Builder<'a> {
             return;
         };
         // Elements of a paragraph's text; not the parts a placeholder may carry for the
-        // element around it (an alert's `ac:parameter`), nor a macro with a body (a status
-        // with one is written as a block).
+        // element around it (an alert's `ac:parameter`). (A macro with a body stands alone.)
         let text_element = |n: &Node| match n {
             Node::Element(e) => {
                 let part = e.name.starts_with("ri:")
@@ -689,9 +681,7 @@ impl<'a> Builder<'a> {
                             | "ac:plain-text-link-body"
                             | "ac:caption"
                     );
-                let body = e.name == "ac:structured-macro"
-                    && e.elements().any(|c| c.name.ends_with("-body"));
-                !crate::to_md::stands_alone(n) && !part && !body
+                !crate::to_md::stands_alone(n) && !part
             }
             _ => true,
         };
@@ -820,7 +810,7 @@ impl<'a> Builder<'a> {
                         let before = self.top().children.len();
                         self.html(&buf, at, true)?;
                         if crate::to_md::only_placeholders(&buf) {
-                            self.placeholder_paragraph(before);
+                            self.paragraph_of_placeholders(before);
                         }
                     }
                     // What follows starts a line (a leaf directive after a placeholder alone
@@ -1363,7 +1353,7 @@ impl<'a> Builder<'a> {
                 // item's text would join it. First in a tight item it stays bare (the item
                 // holds no `p`), and so it does with no room for one.
                 // (Its tags bound its depth: an attribute may hold storage.)
-                let apart = paragraph || self.after_inline();
+                let apart = paragraph || !self.first_in(self.stack.len() - 1);
                 let room = self.depth + 1 + whole.matches('<').count() <= MAX_DEPTH;
                 if apart && room && INLINE_MACROS.contains(&&*name) {
                     self.html("<p>", pos, false)?;

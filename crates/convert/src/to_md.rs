@@ -290,15 +290,9 @@ fn is_para(b: &Block) -> bool {
         && !is_leaf(b)
         && !b.text.starts_with("```")
         && !b.text.starts_with(['>', '|', '#'])
-        && (!b.text.starts_with("<!--") || placeholder_paragraph(&b.text))
+        && (!b.text.starts_with("<!--")
+            || crate::from_md::starts_placeholder_paragraph(b.text.lines().next().unwrap_or("")))
         && !html_block(&b.text)
-}
-
-/// Whether Markdown starts with a placeholder that the reader takes for a paragraph's start:
-/// text stands beside the comments on its first line.
-fn placeholder_paragraph(md: &str) -> bool {
-    md.starts_with(PLACEHOLDER_OPEN)
-        && crate::from_md::has_text_beside_comments(md.lines().next().unwrap_or(""))
 }
 
 /// Whether `next`, on the line after `prev`, would be read as part of `prev`: a paragraph
@@ -537,8 +531,7 @@ pub(crate) fn is_block(node: &Node) -> bool {
                 | "ac:rich-text-body" | "ac:adf-extension" => true,
                 // An inline macro with a body is written as a block.
                 "ac:structured-macro" | "ac:macro" => {
-                    !INLINE_MACROS.contains(&e.attr("ac:name").unwrap_or(""))
-                        || e.elements().any(|c| c.name.ends_with("-body"))
+                    !INLINE_MACROS.contains(&e.attr("ac:name").unwrap_or("")) || has_body(e)
                 }
                 _ => false,
             }
@@ -564,15 +557,19 @@ fn is_block_macro(n: &Node) -> bool {
     if m.name != "ac:structured-macro" {
         return false;
     }
-    let body = || {
-        m.elements()
-            .any(|c| matches!(&*c.name, "ac:rich-text-body" | "ac:plain-text-body"))
-    };
     match macro_name(m) {
-        "info" | "tip" | "note" | "warning" | "panel" | "expand" | "code" | "noformat" => body(),
-        "toc" | "children" => !body(),
+        "info" | "tip" | "note" | "warning" | "panel" | "expand" | "code" | "noformat" => {
+            has_body(m)
+        }
+        "toc" | "children" => !has_body(m),
         _ => false,
     }
+}
+
+/// Whether a macro has a body, rich or plain.
+fn has_body(m: &Element) -> bool {
+    m.elements()
+        .any(|c| matches!(&*c.name, "ac:rich-text-body" | "ac:plain-text-body"))
 }
 
 /// Whether an element is a paragraph (without attributes) that holds a [block
@@ -700,14 +697,14 @@ impl Cx {
         let mut text = Element::new(xml::name("p"));
         text.pos = p.pos;
         for n in &p.children {
-            if is_block_macro(n) {
-                if let Node::Element(m) = n {
-                    self.text_paragraph(&mut text, out);
-                    let prev = out.last().and_then(|b| b.list);
-                    let block = self.block(m, prev);
-                    if !block.text.is_empty() {
-                        out.push(block);
-                    }
+            if let Node::Element(m) = n
+                && is_block_macro(n)
+            {
+                self.text_paragraph(&mut text, out);
+                let prev = out.last().and_then(|b| b.list);
+                let block = self.block(m, prev);
+                if !block.text.is_empty() {
+                    out.push(block);
                 }
             } else {
                 text.children.push(n.clone());
